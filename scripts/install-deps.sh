@@ -1,0 +1,58 @@
+#!/bin/sh
+# Installs the Debian packages mailbell needs to build, run and test.
+# Idempotent: when every package is present it touches no network at all.
+set -eu
+
+# What building and running need.
+RUN_PKGS="meson ninja-build pkg-config gcc libc6-dev libevent-dev libssl-dev
+libgmime-3.0-dev libinih-dev libcrypt-dev"
+# What the test suite and the benchmarks drive: real clients and servers.
+CHECK_PKGS="libcmocka-dev python3 python3-pytest swaks postfix curl isync
+neomutt tmux nftables conntrack iproute2 dovecot-lmtpd dovecot-imapd procps"
+
+case "${1:-run}" in
+run) PKGS=$RUN_PKGS ;;
+check) PKGS="$RUN_PKGS $CHECK_PKGS" ;;
+*) echo "usage: $0 run|check" >&2; exit 64 ;;
+esac
+
+missing=""
+for p in $PKGS; do
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$status" in
+	*" installed") ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+[ -z "$missing" ] && exit 0
+
+echo "mailbell: installing missing Debian packages:$missing"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		SUDO=sudo
+	else
+		echo "mailbell: run as root: apt-get install$missing" >&2
+		exit 1
+	fi
+fi
+# Postfix asks how to configure itself; the tests run private instances only.
+echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+export DEBIAN_FRONTEND=noninteractive
+# Packages installed by apt-get must not start system-wide daemons
+# (Postfix, Dovecot) behind the user's back: deny service starts meanwhile.
+policy=/usr/sbin/policy-rc.d
+added_policy=""
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+	$SUDO chmod 755 "$policy"
+	added_policy=1
+fi
+cleanup() { [ -n "$added_policy" ] && $SUDO rm -f "$policy"; return 0; }
+trap cleanup EXIT
+# shellcheck disable=SC2086
+if ! $SUDO apt-get install -y --no-install-recommends $missing; then
+	$SUDO apt-get update
+	# shellcheck disable=SC2086
+	$SUDO apt-get install -y --no-install-recommends $missing
+fi

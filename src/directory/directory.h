@@ -1,0 +1,57 @@
+/*
+ * The user directory: a passwd-file in Dovecot's format,
+ *   name:{SCHEME}hash[:uid:gid:gecos:home:shell:extra]
+ * with SHA512-CRYPT by default (crypt(3)); {SHA256-CRYPT}, {BLF-CRYPT},
+ * {MD5-CRYPT}, {CRYPT} and {PLAIN} are verified too. Fields after the
+ * password are kept but ignored.
+ */
+#ifndef MB_DIRECTORY_DIRECTORY_H
+#define MB_DIRECTORY_DIRECTORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lib/limits.h"
+
+struct mb_config;
+struct directory;
+
+/* True if name is a valid user name: 1..USER_NAME_MAX bytes of lowercase
+ * letters, digits, '.', '_' and '-', not starting with '.' or '-'. */
+bool directory_user_name_valid(const char *name);
+
+/* Open the passwd file at path (it need not exist yet). Never NULL. */
+struct directory *directory_open(const char *path);
+void directory_free(struct directory **dirp);
+
+/* Whether user exists. Re-reads the file when it changed on disk, so
+ * `mailbell user add` takes effect without a restart. */
+bool directory_user_exists(struct directory *dir, const char *user);
+/* 0 if the password matches, -1 otherwise (unknown user included). */
+int directory_verify(struct directory *dir, const char *user,
+    const char *password);
+
+/*
+ * Map a recipient to a user name (RFC 5321 path without the angle
+ * brackets): "user@domain" where domain is one of cfg's domains (any
+ * domain if none are listed), or a bare "user". The local part is matched
+ * case-insensitively. Returns 0 with user_r filled, or -1 ("no such
+ * user") if it does not map to an existing user.
+ */
+int directory_resolve(struct directory *dir, const struct mb_config *cfg,
+    const char *recipient, char user_r[USER_NAME_MAX + 1]);
+
+/* Editing (the `mailbell user` commands): each locks the file, rewrites it
+ * atomically and returns 0, or -1 with *error_r set (static storage). */
+int directory_user_add(struct directory *dir, const char *user,
+    const char *password, const char **error_r);
+int directory_user_del(struct directory *dir, const char *user,
+    const char **error_r);
+int directory_user_passwd(struct directory *dir, const char *user,
+    const char *password, const char **error_r);
+/* Call cb for each user in file order. Returns 0, or -1 if unreadable. */
+typedef void directory_user_cb(const char *user, void *ctx);
+int directory_user_list(struct directory *dir, directory_user_cb *cb,
+    void *ctx, const char **error_r);
+
+#endif

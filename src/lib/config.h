@@ -1,0 +1,70 @@
+/*
+ * mailbell's configuration: one INI file read with inih, or the embedded
+ * default when no file is given. Both programs (mailbelld, mailbell) use
+ * the same loader so they always agree on ports and paths.
+ */
+#ifndef MB_LIB_CONFIG_H
+#define MB_LIB_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/limits.h"
+
+/* Ports of the embedded default: unprivileged, so a newcomer can run the
+ * daemon without root. */
+#define CONFIG_DEFAULT_IMAP_PORT 1143
+#define CONFIG_DEFAULT_LMTP_PORT 2424
+#define CONFIG_DEFAULT_ADMIN_PORT 8143
+#define CONFIG_DEFAULT_NOTIFY_UDP_PORT 4143
+
+struct mb_config {
+	/* Where it came from: the file path, or NULL for the embedded
+	 * default. */
+	char *file;
+
+	/* [server] */
+	char *data_dir;		/* root of passwd file and mail (default ./var) */
+	char *listen[CONFIG_LISTEN_MAX]; /* addresses services bind to */
+	size_t listen_count;	/* at least 1 */
+	char *domains[CONFIG_DOMAINS_MAX]; /* accepted recipient domains,
+					      lowercase */
+	size_t domain_count;	/* 0: any domain is accepted */
+	char *hostname;		/* name in greetings and Maildir file names
+				   (default: gethostname) */
+
+	/* [imap] */
+	uint16_t imap_port;	/* IMAP4rev1; 0: pick a free port */
+
+	/* [lmtp] */
+	uint16_t lmtp_port;	/* LMTP (RFC 2033); 0: pick a free port */
+	uint64_t lmtp_max_message_size; /* SIZE limit in bytes (552 5.3.4) */
+
+	/* [admin] */
+	uint16_t admin_port;	/* HTTP health and metrics; 0: pick one */
+
+	/* [notify] */
+	bool notify_enabled;	/* whether the UDP notifier runs */
+	uint16_t notify_udp_port; /* fixed source port of every datagram */
+};
+
+/*
+ * Load the configuration from path, or the embedded default when path is
+ * NULL. An unknown section or key, a bad value or a duplicate key fails
+ * with *error_r set to "FILE:LINE: [section] key: reason" (static storage,
+ * valid until the next call). Returns 0 with *cfg_r set, or -1.
+ */
+int config_load(const char *path, struct mb_config **cfg_r,
+    const char **error_r);
+void config_free(struct mb_config **cfgp);
+
+/* The embedded default as INI text (what `mailbell config` prints). */
+const char *config_default_text(void);
+
+/* The passwd file: <data_dir>/passwd. Returns malloc'd text. */
+char *config_passwd_path(const struct mb_config *cfg);
+/* The mail root: <data_dir>/mail. Returns malloc'd text. */
+char *config_mail_root(const struct mb_config *cfg);
+
+#endif

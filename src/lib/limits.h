@@ -1,0 +1,75 @@
+/*
+ * Every protocol and resource limit in mailbell, each with its reason.
+ * Network input is checked against these before it is parsed.
+ */
+#ifndef MB_LIB_LIMITS_H
+#define MB_LIB_LIMITS_H
+
+/* --- LMTP (RFC 2033, RFC 5321) --- */
+
+/* RFC 5321 4.5.3.1.4 allows 512 octets per command line; SIZE and other
+ * parameters push real MAIL FROM lines past that, so allow twice. */
+#define LMTP_LINE_MAX 1024
+/* RFC 5321 4.5.3.1.6 allows 1000 octets per text line including CRLF;
+ * real mail (long HTML lines) exceeds it, so data lines may be longer,
+ * but still bounded so a line without LF cannot grow memory at will. */
+#define LMTP_DATA_LINE_MAX (64 * 1024)
+/* RFC 5321 4.5.3.1.8 requires at least 100 recipients per transaction. */
+#define LMTP_RECIPIENTS_MAX 1000
+/* Default for [lmtp] max_message_size: larger than any real mail
+ * provider accepts, small enough to buffer in memory per session. */
+#define LMTP_MESSAGE_SIZE_DEFAULT (50 * 1024 * 1024)
+/* Upper bound for [lmtp] max_message_size: a message is held in memory
+ * while it is received. */
+#define LMTP_MESSAGE_SIZE_MAX (1024ULL * 1024 * 1024)
+/* Bad commands tolerated before the session is closed: a client that
+ * speaks another protocol is not going to recover. */
+#define LMTP_ERRORS_MAX 10
+/* Seconds without any input before an LMTP session is closed
+ * (RFC 5321 4.5.3.2.7 server timeout is 5 minutes). */
+#define LMTP_IDLE_TIMEOUT_SECS 300
+/* Concurrent LMTP sessions; MTAs open a handful per destination. */
+#define LMTP_SESSIONS_MAX 256
+
+/* --- Local addresses and names --- */
+
+/* RFC 5321 4.5.3.1.1 local-part 64 octets; user names are local parts. */
+#define USER_NAME_MAX 64
+/* RFC 5321 4.5.3.1.3 path 256 octets. */
+#define ADDRESS_MAX 256
+/* RFC 5321 4.5.3.1.2 domain 255 octets. */
+#define DOMAIN_MAX 255
+/* crypt(3) hashes are under 128 bytes; a passwd line has a little more. */
+#define PASSWD_LINE_MAX 1024
+/* Passwords read from a terminal, a file or stdin. */
+#define PASSWORD_MAX 256
+/* Folder names as stored on disk (ext4 allows 255 bytes per name). */
+#define FOLDER_NAME_MAX 200
+
+/* --- Store --- */
+
+/* One line of the UID list: uid, space, base file name. */
+#define UIDLIST_LINE_MAX 1024
+/* Messages buffered for one group commit of the delivery queue: bounds
+ * the latency any single delivery can add to the others. */
+#define DELIVERY_BATCH_MAX 256
+/* Threads writing and fsyncing message files in parallel. */
+#define DELIVERY_WRITERS 4
+
+/* --- Configuration --- */
+
+/* Longest line inih reads from the configuration file. */
+#define CONFIG_LINE_MAX 1024
+/* [server] domains entries. */
+#define CONFIG_DOMAINS_MAX 64
+/* [server] listen addresses. */
+#define CONFIG_LISTEN_MAX 8
+
+/* --- Admin HTTP --- */
+
+/* Requests to the admin port are GETs without bodies. */
+#define ADMIN_HEADERS_MAX 8192
+#define ADMIN_BODY_MAX 1024
+#define ADMIN_TIMEOUT_SECS 10
+
+#endif
