@@ -33,6 +33,8 @@ struct mb_config {
 	size_t domain_count;	/* 0: any domain is accepted */
 	char *hostname;		/* name in greetings and Maildir file names
 				   (default: gethostname) */
+	char *user;		/* system user to run as after binding
+				   (NULL: stay who we were started as) */
 
 	/* [imap] */
 	uint16_t imap_port;	/* IMAP4rev1; 0: pick a free port */
