@@ -1,1 +1,727 @@
-/* placeholder: being written */
+/*
+ * Loading mailbell's INI configuration with inih. The embedded default is
+ * itself INI text parsed by the same code, so a file only overrides what
+ * it names and the default can never drift from what the parser accepts.
+ */
+#include "lib/config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/strnum.h"
+#include "lib/xmalloc.h"
+
+#define MB_STR_(x) #x
+#define MB_STR(x) MB_STR_(x)
+
+/* The embedded default's size limit is written as "<n>M" below. */
+_Static_assert(LMTP_MESSAGE_SIZE_DEFAULT % (1024 * 1024) == 0,
+    "default message size must be whole MiB");
+
+/* Every key, so duplicates and conflicts can name where a value came from. */
+enum config_key {
+	KEY_DATA_DIR,
+	KEY_LISTEN,
+	KEY_DOMAINS,
+	KEY_HOSTNAME,
+	KEY_USER,
+	KEY_IMAP_PORT,
+	KEY_LMTP_PORT,
+	KEY_LMTP_MAX_MESSAGE_SIZE,
+	KEY_ADMIN_PORT,
+	KEY_NOTIFY_ENABLED,
+	KEY_NOTIFY_UDP_PORT,
+	KEY_COUNT
+};
+
+/* State of one parse: the config being filled and where we are. */
+struct config_parse {
+	struct mb_config *cfg;
+	const char *name;	/* file name used in error messages */
+
+	/* input: a FILE, or a string when fp is NULL */
+	FILE *fp;
+	const char *str;
+
+	unsigned line;		/* line most recently handed to inih */
+	unsigned key_line[KEY_COUNT]; /* line each key was set on (0: not) */
+	bool failed;		/* error[] holds the first error */
+	char error[CONFIG_LINE_MAX + 256];
+};
+
+typedef int config_value_func(struct config_parse *p, const char *value,
+    const char **reason_r);
+
+struct config_key_def {
+	const char *section;
+	const char *name;
+	enum config_key key;
+	config_value_func *parse;
+};
+
+static const char *const config_sections[] = {
+	"server", "imap", "lmtp", "admin", "notify",
+};
+
+static char config_error[CONFIG_LINE_MAX + 256];
+
+static void
+parse_fail(struct config_parse *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+parse_fail(struct config_parse *p, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (p->failed)
+		return;
+	p->failed = true;
+	n = snprintf(p->error, sizeof(p->error), "%s:%u: ", p->name, p->line);
+	if (n < 0 || (size_t)n >= sizeof(p->error))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(p->error + n, sizeof(p->error) - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+/* Split a comma and/or space separated list in place; returns the count
+ * of non-empty items stored in items_r (at most max), or -1 if there are
+ * more than max. */
+static int
+split_list(char *s, char **items_r, size_t max)
+{
+	size_t n = 0;
+	char *tok, *save = NULL;
+
+	for (tok = strtok_r(s, ", \t", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", \t", &save)) {
+		if (n == max)
+			return -1;
+		items_r[n++] = tok;
+	}
+	return (int)n;
+}
+
+/* A DNS name: dot-separated labels of letters, digits and '-', each 1..63
+ * bytes and not starting or ending with '-' (RFC 1123 2.1). */
+static bool
+dns_name_valid(const char *s)
+{
+	size_t len = strlen(s), label = 0, i;
+
+	if (len == 0 || len > DOMAIN_MAX)
+		return false;
+	for (i = 0; i <= len; i++) {
+		char c = s[i];
+
+		if (c == '.' || c == '\0') {
+			if (label == 0 || label > 63 || s[i - 1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)c) && c != '-')
+			return false;
+		if (c == '-' && label == 0)
+			return false;
+		label++;
+	}
+	return true;
+}
+
+static int
+parse_string(char **dst, const char *value, const char **reason_r)
+{
+	if (*value == '\0') {
+		*reason_r = "must not be empty";
+		return -1;
+	}
+	free(*dst);
+	*dst = xstrdup(value);
+	return 0;
+}
+
+static int
+parse_data_dir(struct config_parse *p, const char *value,
+    const char **reason_r)
+{
+	if (strlen(value) >= PATH_MAX - 64) {
+		*reason_r = "path too long";
+		return -1;
+	}
+	return parse_string(&p->cfg->data_dir, value, reason_r);
+}
+
+static int
+parse_listen(struct config_parse *p, const char *value, const char **reason_r)
+{
+	char copy[CONFIG_LINE_MAX + 1];
+	char *items[CONFIG_LISTEN_MAX];
+	char addrs[CONFIG_LISTEN_MAX][INET6_ADDRSTRLEN];
+	unsigned char bin[sizeof(struct in6_addr)];
+	struct mb_config *cfg = p->cfg;
+	size_t i, j, len;
+	bool any = false;
+	int n;
+
+	if (strlen(value) >= sizeof(copy)) {
+		*reason_r = "value too long";
+		return -1;
+	}
+	strcpy(copy, value);
+	if ((n = split_list(copy, items, CONFIG_LISTEN_MAX)) < 0) {
+		*reason_r = "too many addresses (at most "
+		    MB_STR(CONFIG_LISTEN_MAX) ")";
+		return -1;
+	}
+	if (n == 0) {
+		*reason_r = "needs at least one address";
+		return -1;
+	}
+	for (i = 0; i < (size_t)n; i++) {
+		char *a = items[i];
+
+		if (strcmp(a, "*") == 0) {
+			any = true;
+			strcpy(addrs[i], "*");
+			continue;
+		}
+		/* accept [::1] as written in URLs */
+		len = strlen(a);
+		if (a[0] == '[' && len > 2 && a[len - 1] == ']') {
+			a[len - 1] = '\0';
+			a++;
+		}
+		if (inet_pton(AF_INET, a, bin) == 1)
+			inet_ntop(AF_INET, bin, addrs[i], sizeof(addrs[i]));
+		else if (inet_pton(AF_INET6, a, bin) == 1)
+			inet_ntop(AF_INET6, bin, addrs[i], sizeof(addrs[i]));
+		else {
+			*reason_r = "not an IPv4 or IPv6 address or \"*\"";
+			return -1;
+		}
+		for (j = 0; j < i; j++) {
+			if (strcmp(addrs[i], addrs[j]) == 0) {
+				*reason_r = "address listed twice";
+				return -1;
+			}
+		}
+	}
+	if (any && n > 1) {
+		*reason_r = "\"*\" (every address) cannot be combined with "
+		    "other addresses";
+		return -1;
+	}
+	for (i = 0; i < cfg->listen_count; i++) {
+		free(cfg->listen[i]);
+		cfg->listen[i] = NULL;
+	}
+	for (i = 0; i < (size_t)n; i++)
+		cfg->listen[i] = xstrdup(addrs[i]);
+	cfg->listen_count = (size_t)n;
+	return 0;
+}
+
+static int
+parse_domains(struct config_parse *p, const char *value,
+    const char **reason_r)
+{
+	char copy[CONFIG_LINE_MAX + 1];
+	char *items[CONFIG_DOMAINS_MAX];
+	struct mb_config *cfg = p->cfg;
+	size_t i, j, len;
+	int n;
+
+	if (strlen(value) >= sizeof(copy)) {
+		*reason_r = "value too long";
+		return -1;
+	}
+	strcpy(copy, value);
+	if ((n = split_list(copy, items, CONFIG_DOMAINS_MAX)) < 0) {
+		*reason_r = "too many domains (at most "
+		    MB_STR(CONFIG_DOMAINS_MAX) ")";
+		return -1;
+	}
+	for (i = 0; i < (size_t)n; i++) {
+		char *d = items[i];
+
+		for (j = 0; d[j] != '\0'; j++)
+			d[j] = (char)tolower((unsigned char)d[j]);
+		/* a trailing dot names the same domain */
+		len = strlen(d);
+		if (len > 1 && d[len - 1] == '.')
+			d[len - 1] = '\0';
+		if (!dns_name_valid(d)) {
+			*reason_r = "not a valid domain name";
+			return -1;
+		}
+		for (j = 0; j < i; j++) {
+			if (strcmp(items[j], d) == 0) {
+				*reason_r = "domain listed twice";
+				return -1;
+			}
+		}
+	}
+	for (i = 0; i < cfg->domain_count; i++) {
+		free(cfg->domains[i]);
+		cfg->domains[i] = NULL;
+	}
+	for (i = 0; i < (size_t)n; i++)
+		cfg->domains[i] = xstrdup(items[i]);
+	cfg->domain_count = (size_t)n;
+	return 0;
+}
+
+static int
+parse_hostname(struct config_parse *p, const char *value,
+    const char **reason_r)
+{
+	if (!dns_name_valid(value)) {
+		*reason_r = "not a valid host name";
+		return -1;
+	}
+	return parse_string(&p->cfg->hostname, value, reason_r);
+}
+
+/* System account names as useradd(8) accepts them. */
+static int
+parse_user(struct config_parse *p, const char *value, const char **reason_r)
+{
+	size_t i, len = strlen(value);
+
+	if (len == 0 || len > 32 || value[0] == '-' ||
+	    isdigit((unsigned char)value[0])) {
+		*reason_r = "not a valid system user name";
+		return -1;
+	}
+	for (i = 0; i < len; i++) {
+		char c = value[i];
+
+		if (!isalnum((unsigned char)c) && c != '_' && c != '-' &&
+		    c != '.' && !(c == '$' && i == len - 1)) {
+			*reason_r = "not a valid system user name";
+			return -1;
+		}
+	}
+	return parse_string(&p->cfg->user, value, reason_r);
+}
+
+static int
+parse_port(uint16_t *dst, const char *value, const char **reason_r)
+{
+	uint64_t n;
+
+	if (str_to_u64(value, 0, 65535, &n) < 0) {
+		*reason_r = "not a port number (0-65535, 0: pick a free one)";
+		return -1;
+	}
+	*dst = (uint16_t)n;
+	return 0;
+}
+
+static int
+parse_imap_port(struct config_parse *p, const char *value,
+    const char **reason_r)
+{
+	return parse_port(&p->cfg->imap_port, value, reason_r);
+}
+
+static int
+parse_lmtp_port(struct config_parse *p, const char *value,
+    const char **reason_r)
+{
+	return parse_port(&p->cfg->lmtp_port, value, reason_r);
+}
+
+static int
+parse_admin_port(struct config_parse *p, const char *value,
+    const char **reason_r)
+{
+	return parse_port(&p->cfg->admin_port, value, reason_r);
+}
+
+static int
+parse_notify_udp_port(struct config_parse *p, const char *value,
+    const char **reason_r)
+{
+	return parse_port(&p->cfg->notify_udp_port, value, reason_r);
+}
+
+static int
+parse_max_message_size(struct config_parse *p, const char *value,
+    const char **reason_r)
+{
+	uint64_t n;
+
+	if (str_to_size(value, LMTP_MESSAGE_SIZE_MAX, &n) < 0 || n == 0) {
+		*reason_r = "not a size between 1 and 1G (digits with an "
+		    "optional K, M or G suffix)";
+		return -1;
+	}
+	p->cfg->lmtp_max_message_size = n;
+	return 0;
+}
+
+static int
+parse_bool(bool *dst, const char *value, const char **reason_r)
+{
+	static const char *const yes[] = {"yes", "true", "on"};
+	static const char *const no[] = {"no", "false", "off"};
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(value, yes[i]) == 0) {
+			*dst = true;
+			return 0;
+		}
+		if (strcasecmp(value, no[i]) == 0) {
+			*dst = false;
+			return 0;
+		}
+	}
+	*reason_r = "must be yes or no";
+	return -1;
+}
+
+static int
+parse_notify_enabled(struct config_parse *p, const char *value,
+    const char **reason_r)
+{
+	return parse_bool(&p->cfg->notify_enabled, value, reason_r);
+}
+
+static const struct config_key_def config_keys[] = {
+	{"server", "data_dir", KEY_DATA_DIR, parse_data_dir},
+	{"server", "listen", KEY_LISTEN, parse_listen},
+	{"server", "domains", KEY_DOMAINS, parse_domains},
+	{"server", "hostname", KEY_HOSTNAME, parse_hostname},
+	{"server", "user", KEY_USER, parse_user},
+	{"imap", "port", KEY_IMAP_PORT, parse_imap_port},
+	{"lmtp", "port", KEY_LMTP_PORT, parse_lmtp_port},
+	{"lmtp", "max_message_size", KEY_LMTP_MAX_MESSAGE_SIZE,
+	    parse_max_message_size},
+	{"admin", "port", KEY_ADMIN_PORT, parse_admin_port},
+	{"notify", "enabled", KEY_NOTIFY_ENABLED, parse_notify_enabled},
+	{"notify", "udp_port", KEY_NOTIFY_UDP_PORT, parse_notify_udp_port},
+};
+
+static int
+config_handler_cb(void *user, const char *section, const char *name,
+    const char *value)
+{
+	struct config_parse *p = user;
+	const struct config_key_def *def = NULL;
+	const char *reason = NULL;
+	bool known_section = false;
+	size_t i;
+
+	if (p->failed)
+		return 0;
+	if (*section == '\0') {
+		parse_fail(p, "%s: key outside any section", name);
+		return 0;
+	}
+	for (i = 0; i < sizeof(config_keys) / sizeof(config_keys[0]); i++) {
+		if (strcmp(config_keys[i].section, section) != 0)
+			continue;
+		known_section = true;
+		if (strcmp(config_keys[i].name, name) == 0) {
+			def = &config_keys[i];
+			break;
+		}
+	}
+	if (!known_section) {
+		/* the reader rejects unknown sections; kept for safety */
+		parse_fail(p, "[%s]: unknown section", section);
+		return 0;
+	}
+	if (def == NULL) {
+		parse_fail(p, "[%s] %s: unknown key", section, name);
+		return 0;
+	}
+	if (p->key_line[def->key] != 0) {
+		parse_fail(p, "[%s] %s: duplicate key (first set on line %u)",
+		    section, name, p->key_line[def->key]);
+		return 0;
+	}
+	if (def->parse(p, value, &reason) < 0) {
+		parse_fail(p, "[%s] %s: %s", section, name, reason);
+		return 0;
+	}
+	p->key_line[def->key] = p->line;
+	return 1;
+}
+
+/* Check a section header line ("[name]") against the known sections, so
+ * that even an empty unknown section is an error. */
+static void
+check_section_line(struct config_parse *p, const char *line)
+{
+	const char *end = strchr(line, ']');
+	size_t i, len;
+
+	if (end == NULL)
+		return;		/* inih reports the syntax error */
+	len = (size_t)(end - line - 1);
+	for (i = 0; i < sizeof(config_sections) / sizeof(config_sections[0]);
+	    i++) {
+		if (strlen(config_sections[i]) == len &&
+		    strncmp(config_sections[i], line + 1, len) == 0)
+			return;
+	}
+	parse_fail(p, "[%.*s]: unknown section (known: [server] [imap] "
+	    "[lmtp] [admin] [notify])", (int)len, line + 1);
+}
+
+/*
+ * The fgets-style reader inih calls: counts lines, refuses lines longer
+ * than CONFIG_LINE_MAX instead of letting them split, and strips leading
+ * blanks so an indented key is a key, never a continuation line.
+ */
+static char *
+config_reader_cb(char *str, int num, void *stream)
+{
+	struct config_parse *p = stream;
+	size_t len, skip;
+
+	if (p->failed)
+		return NULL;
+	if (p->fp != NULL) {
+		if (fgets(str, num, p->fp) == NULL)
+			return NULL;
+		len = strlen(str);
+	} else {
+		const char *nl;
+
+		if (*p->str == '\0')
+			return NULL;
+		nl = strchr(p->str, '\n');
+		len = nl != NULL ? (size_t)(nl - p->str) + 1 : strlen(p->str);
+		if (len >= (size_t)num)
+			len = (size_t)num - 1;
+		memcpy(str, p->str, len);
+		str[len] = '\0';
+		p->str += len;
+	}
+	p->line++;
+	if ((len > 0 && str[len - 1] != '\n' &&
+	    (p->fp != NULL ? !feof(p->fp) : *p->str != '\0')) ||
+	    len - (len > 0 && str[len - 1] == '\n') > CONFIG_LINE_MAX) {
+		parse_fail(p, "line too long (at most %d bytes)",
+		    CONFIG_LINE_MAX);
+		return NULL;
+	}
+	skip = strspn(str, " \t");
+	if (skip > 0)
+		memmove(str, str + skip, len - skip + 1);
+	if (str[0] == '[')
+		check_section_line(p, str);
+	return p->failed ? NULL : str;
+}
+
+/* Checks across keys, once the whole file is read. */
+static void
+config_check(struct config_parse *p)
+{
+	static const struct {
+		enum config_key key;
+		const char *name;
+	} tcp[] = {
+		{KEY_IMAP_PORT, "[imap] port"},
+		{KEY_LMTP_PORT, "[lmtp] port"},
+		{KEY_ADMIN_PORT, "[admin] port"},
+	};
+	const uint16_t ports[] = {
+		p->cfg->imap_port, p->cfg->lmtp_port, p->cfg->admin_port,
+	};
+	size_t i, j;
+
+	for (i = 0; i < 3; i++) {
+		for (j = 0; j < i; j++) {
+			unsigned li = p->key_line[tcp[i].key];
+			unsigned lj = p->key_line[tcp[j].key];
+
+			if (ports[i] == 0 || ports[i] != ports[j])
+				continue;
+			p->line = li > lj ? li : lj;
+			parse_fail(p, "%s: port %u is also %s",
+			    li > lj ? tcp[i].name : tcp[j].name, ports[i],
+			    li > lj ? tcp[j].name : tcp[i].name);
+			return;
+		}
+	}
+}
+
+/* Run inih over p's input; 0, or -1 with p->error set. */
+static int
+config_parse_run(struct config_parse *p)
+{
+	int ret;
+
+	/*
+	 * Debian's libinih makes its compile-time options run-time globals.
+	 * Use a heap line buffer large enough for CONFIG_LINE_MAX, no
+	 * Python-style continuation lines, and stop at the first error.
+	 */
+	ini_use_stack = false;
+	ini_max_line = CONFIG_LINE_MAX + 3;
+	ini_initial_alloc = CONFIG_LINE_MAX + 3;
+	ini_allow_realloc = false;
+	ini_allow_multiline = false;
+	ini_allow_inline_comments = true;
+	ini_inline_comment_prefixes = (char *)";#";
+	ini_stop_on_first_error = true;
+
+	ret = ini_parse_stream(config_reader_cb, p, config_handler_cb, p);
+	if (p->fp != NULL && ferror(p->fp) && !p->failed) {
+		p->line++;
+		parse_fail(p, "read error: %s", strerror(errno));
+	}
+	if (ret > 0 && !p->failed) {
+		p->line = (unsigned)ret;
+		parse_fail(p, "syntax error (expected [section] or "
+		    "key = value)");
+	} else if (ret < 0 && !p->failed) {
+		parse_fail(p, "out of memory");
+	}
+	if (!p->failed)
+		config_check(p);
+	return p->failed ? -1 : 0;
+}
+
+const char *
+config_default_text(void)
+{
+	static char text[1024];
+
+	if (text[0] == '\0') {
+		int n = snprintf(text, sizeof(text),
+		    "# mailbell's embedded default configuration\n"
+		    "[server]\n"
+		    "data_dir = ./var\n"
+		    "listen = 127.0.0.1\n"
+		    "\n"
+		    "[imap]\n"
+		    "port = %u\n"
+		    "\n"
+		    "[lmtp]\n"
+		    "port = %u\n"
+		    "max_message_size = %lluM\n"
+		    "\n"
+		    "[admin]\n"
+		    "port = %u\n"
+		    "\n"
+		    "[notify]\n"
+		    "enabled = yes\n"
+		    "udp_port = %u\n",
+		    CONFIG_DEFAULT_IMAP_PORT, CONFIG_DEFAULT_LMTP_PORT,
+		    (unsigned long long)LMTP_MESSAGE_SIZE_DEFAULT /
+		    (1024 * 1024),
+		    CONFIG_DEFAULT_ADMIN_PORT, CONFIG_DEFAULT_NOTIFY_UDP_PORT);
+		if (n < 0 || (size_t)n >= sizeof(text))
+			abort();
+	}
+	return text;
+}
+
+static void
+config_set_error(const char **error_r, const char *msg)
+{
+	snprintf(config_error, sizeof(config_error), "%s", msg);
+	*error_r = config_error;
+}
+
+int
+config_load(const char *path, struct mb_config **cfg_r, const char **error_r)
+{
+	struct config_parse *p;
+	struct mb_config *cfg;
+	char host[256];
+	int ret = -1;
+
+	cfg = xcalloc(1, sizeof(*cfg));
+	p = xcalloc(1, sizeof(*p));
+
+	/* the default first, then the file on top of it */
+	p->cfg = cfg;
+	p->name = "(default)";
+	p->str = config_default_text();
+	if (config_parse_run(p) < 0) {
+		config_set_error(error_r, p->error);
+		goto out;
+	}
+	if (path != NULL) {
+		memset(p, 0, sizeof(*p));
+		p->cfg = cfg;
+		p->name = path;
+		cfg->file = xstrdup(path);
+		if ((p->fp = fopen(path, "re")) == NULL) {
+			snprintf(config_error, sizeof(config_error),
+			    "%s: cannot read: %s", path, strerror(errno));
+			*error_r = config_error;
+			goto out;
+		}
+		ret = config_parse_run(p);
+		fclose(p->fp);
+		if (ret < 0) {
+			config_set_error(error_r, p->error);
+			goto out;
+		}
+		ret = -1;
+	}
+	if (cfg->hostname == NULL) {
+		if (gethostname(host, sizeof(host)) < 0 ||
+		    memchr(host, '\0', sizeof(host)) == NULL || host[0] == '\0')
+			strcpy(host, "localhost");
+		cfg->hostname = xstrdup(host);
+	}
+	*cfg_r = cfg;
+	cfg = NULL;
+	ret = 0;
+out:
+	free(p);
+	config_free(&cfg);
+	return ret;
+}
+
+void
+config_free(struct mb_config **cfgp)
+{
+	struct mb_config *cfg = *cfgp;
+	size_t i;
+
+	if (cfg == NULL)
+		return;
+	*cfgp = NULL;
+	free(cfg->file);
+	free(cfg->data_dir);
+	for (i = 0; i < cfg->listen_count; i++)
+		free(cfg->listen[i]);
+	for (i = 0; i < cfg->domain_count; i++)
+		free(cfg->domains[i]);
+	free(cfg->hostname);
+	free(cfg->user);
+	free(cfg);
+}
+
+char *
+config_passwd_path(const struct mb_config *cfg)
+{
+	return xasprintf("%s/passwd", cfg->data_dir);
+}
+
+char *
+config_mail_root(const struct mb_config *cfg)
+{
+	return xasprintf("%s/mail", cfg->data_dir);
+}

@@ -1,0 +1,415 @@
+/* Unit tests for lib/config.c: the embedded default, every key, and an
+ * error naming FILE:LINE for each kind of mistake. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "lib/config.h"
+#include "lib/xmalloc.h"
+
+static char tmpdir[] = "/tmp/mb-test-config-XXXXXX";
+static char conf_path[sizeof(tmpdir) + 32];
+
+static int
+setup(void **state)
+{
+	(void)state;
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	snprintf(conf_path, sizeof(conf_path), "%s/mailbell.conf", tmpdir);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	unlink(conf_path);
+	rmdir(tmpdir);
+	return 0;
+}
+
+static void
+write_conf(const char *text)
+{
+	FILE *fp = fopen(conf_path, "w");
+
+	assert_non_null(fp);
+	assert_int_equal(fputs(text, fp) >= 0, 1);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static struct mb_config *
+load_ok(const char *text)
+{
+	struct mb_config *cfg = NULL;
+	const char *error = NULL;
+
+	write_conf(text);
+	if (config_load(conf_path, &cfg, &error) < 0)
+		fail_msg("unexpected error: %s", error);
+	assert_non_null(cfg);
+	return cfg;
+}
+
+/* Loading text must fail with an error starting "<file>:<line>: " and
+ * containing want. */
+static void
+load_fails(const char *text, unsigned line, const char *want)
+{
+	struct mb_config *cfg = NULL;
+	const char *error = NULL;
+	char prefix[256];
+
+	write_conf(text);
+	assert_int_equal(config_load(conf_path, &cfg, &error), -1);
+	assert_null(cfg);
+	assert_non_null(error);
+	snprintf(prefix, sizeof(prefix), "%s:%u: ", conf_path, line);
+	if (strncmp(error, prefix, strlen(prefix)) != 0 ||
+	    strstr(error, want) == NULL)
+		fail_msg("error \"%s\" lacks \"%s\" or \"%s\"", error, prefix,
+		    want);
+}
+
+static void
+test_default(void **state)
+{
+	struct mb_config *cfg = NULL;
+	const char *error = NULL;
+
+	(void)state;
+	assert_int_equal(config_load(NULL, &cfg, &error), 0);
+	assert_null(cfg->file);
+	assert_string_equal(cfg->data_dir, "./var");
+	assert_int_equal(cfg->listen_count, 1);
+	assert_string_equal(cfg->listen[0], "127.0.0.1");
+	assert_int_equal(cfg->domain_count, 0);
+	assert_non_null(cfg->hostname);
+	assert_true(cfg->hostname[0] != '\0');
+	assert_null(cfg->user);
+	assert_int_equal(cfg->imap_port, CONFIG_DEFAULT_IMAP_PORT);
+	assert_int_equal(cfg->lmtp_port, CONFIG_DEFAULT_LMTP_PORT);
+	assert_int_equal(cfg->admin_port, CONFIG_DEFAULT_ADMIN_PORT);
+	assert_int_equal(cfg->notify_udp_port, CONFIG_DEFAULT_NOTIFY_UDP_PORT);
+	assert_true(cfg->notify_enabled);
+	assert_int_equal(cfg->lmtp_max_message_size, LMTP_MESSAGE_SIZE_DEFAULT);
+	config_free(&cfg);
+	assert_null(cfg);
+	config_free(&cfg);	/* harmless twice */
+}
+
+/* The default text is a valid file that yields the default. */
+static void
+test_default_text_roundtrip(void **state)
+{
+	struct mb_config *cfg;
+	const char *text = config_default_text();
+
+	(void)state;
+	assert_non_null(strstr(text, "[notify]"));
+	assert_non_null(strstr(text, "port = 1143\n"));
+	assert_non_null(strstr(text, "udp_port = 4143\n"));
+	cfg = load_ok(text);
+	assert_string_equal(cfg->file, conf_path);
+	assert_string_equal(cfg->data_dir, "./var");
+	assert_int_equal(cfg->lmtp_port, 2424);
+	assert_int_equal(cfg->admin_port, 8143);
+	assert_int_equal(cfg->lmtp_max_message_size, LMTP_MESSAGE_SIZE_DEFAULT);
+	config_free(&cfg);
+}
+
+static void
+test_every_key(void **state)
+{
+	struct mb_config *cfg;
+	char *p;
+
+	(void)state;
+	cfg = load_ok(
+	    "# a comment\n"
+	    "; another\n"
+	    "[server]\n"
+	    "data_dir = /srv/mailbell\n"
+	    "listen = 127.0.0.1, [::1] 192.0.2.7\n"
+	    "domains = Example.ORG,example.net. mail.example.com\n"
+	    "hostname = mx1.example.org\n"
+	    "user = mailbell\n"
+	    "[imap]\n"
+	    "port = 143\n"
+	    "[lmtp]\n"
+	    "port = 0\n"
+	    "max_message_size = 10M\n"
+	    "[admin]\n"
+	    "port = 0  ; picked at start\n"
+	    "[notify]\n"
+	    "enabled = no\n"
+	    "udp_port = 5000\n");
+	assert_string_equal(cfg->data_dir, "/srv/mailbell");
+	assert_int_equal(cfg->listen_count, 3);
+	assert_string_equal(cfg->listen[0], "127.0.0.1");
+	assert_string_equal(cfg->listen[1], "::1");
+	assert_string_equal(cfg->listen[2], "192.0.2.7");
+	assert_int_equal(cfg->domain_count, 3);
+	assert_string_equal(cfg->domains[0], "example.org");
+	assert_string_equal(cfg->domains[1], "example.net");
+	assert_string_equal(cfg->domains[2], "mail.example.com");
+	assert_string_equal(cfg->hostname, "mx1.example.org");
+	assert_string_equal(cfg->user, "mailbell");
+	assert_int_equal(cfg->imap_port, 143);
+	assert_int_equal(cfg->lmtp_port, 0);
+	assert_int_equal(cfg->admin_port, 0);
+	assert_int_equal(cfg->lmtp_max_message_size, 10 * 1024 * 1024);
+	assert_false(cfg->notify_enabled);
+	assert_int_equal(cfg->notify_udp_port, 5000);
+	p = config_passwd_path(cfg);
+	assert_string_equal(p, "/srv/mailbell/passwd");
+	free(p);
+	p = config_mail_root(cfg);
+	assert_string_equal(p, "/srv/mailbell/mail");
+	free(p);
+	config_free(&cfg);
+}
+
+/* A file overrides only what it names; the rest stays default. */
+static void
+test_partial_file(void **state)
+{
+	struct mb_config *cfg;
+
+	(void)state;
+	cfg = load_ok("[imap]\n  port = 10143\n\n[notify]\n\tenabled = YES\n");
+	assert_int_equal(cfg->imap_port, 10143);
+	assert_int_equal(cfg->lmtp_port, CONFIG_DEFAULT_LMTP_PORT);
+	assert_string_equal(cfg->data_dir, "./var");
+	assert_string_equal(cfg->listen[0], "127.0.0.1");
+	assert_true(cfg->notify_enabled);
+	config_free(&cfg);
+
+	cfg = load_ok("");
+	assert_int_equal(cfg->imap_port, CONFIG_DEFAULT_IMAP_PORT);
+	config_free(&cfg);
+
+	cfg = load_ok("[server]\nlisten = *\ndomains =\n");
+	assert_int_equal(cfg->listen_count, 1);
+	assert_string_equal(cfg->listen[0], "*");
+	assert_int_equal(cfg->domain_count, 0);
+	config_free(&cfg);
+}
+
+static void
+test_sizes(void **state)
+{
+	struct mb_config *cfg;
+
+	(void)state;
+	cfg = load_ok("[lmtp]\nmax_message_size = 512K\n");
+	assert_int_equal(cfg->lmtp_max_message_size, 512 * 1024);
+	config_free(&cfg);
+	cfg = load_ok("[lmtp]\nmax_message_size = 1G\n");
+	assert_int_equal(cfg->lmtp_max_message_size, 1024ULL * 1024 * 1024);
+	config_free(&cfg);
+	cfg = load_ok("[lmtp]\nmax_message_size = 1000\n");
+	assert_int_equal(cfg->lmtp_max_message_size, 1000);
+	config_free(&cfg);
+	load_fails("[lmtp]\nmax_message_size = 2G\n", 2,
+	    "[lmtp] max_message_size: not a size");
+	load_fails("[lmtp]\nmax_message_size = 0\n", 2,
+	    "[lmtp] max_message_size:");
+	load_fails("[lmtp]\nmax_message_size = 10MB\n", 2,
+	    "[lmtp] max_message_size:");
+	load_fails("[lmtp]\nmax_message_size = -1\n", 2,
+	    "[lmtp] max_message_size:");
+}
+
+static void
+test_unknown(void **state)
+{
+	(void)state;
+	load_fails("[server]\ndata_dir = /x\n\n[smtp]\nport = 25\n", 4,
+	    "[smtp]: unknown section");
+	/* even an empty unknown section */
+	load_fails("[imap]\nport = 1\n[bogus]\n", 3, "[bogus]: unknown section");
+	load_fails("[imap]\nport = 1\nportt = 2\n", 3, "[imap] portt: unknown key");
+	load_fails("[notify]\nport = 1\n", 2, "[notify] port: unknown key");
+	load_fails("port = 1\n", 1, "port: key outside any section");
+	load_fails("[IMAP]\nport = 1\n", 1, "[IMAP]: unknown section");
+}
+
+static void
+test_duplicate(void **state)
+{
+	(void)state;
+	load_fails("[imap]\nport = 1\n[lmtp]\nport = 2\n[imap]\nport = 3\n", 6,
+	    "[imap] port: duplicate key (first set on line 2)");
+	load_fails("[server]\nlisten = 127.0.0.1\nlisten = ::1\n", 3,
+	    "[server] listen: duplicate key");
+}
+
+static void
+test_bad_values(void **state)
+{
+	(void)state;
+	load_fails("[imap]\nport = 65536\n", 2, "[imap] port: not a port");
+	load_fails("[imap]\nport = -1\n", 2, "[imap] port: not a port");
+	load_fails("[admin]\nport = 80a\n", 2, "[admin] port: not a port");
+	load_fails("[notify]\nudp_port =\n", 2, "[notify] udp_port: not a port");
+	load_fails("[notify]\nenabled = maybe\n", 2,
+	    "[notify] enabled: must be yes or no");
+	load_fails("[server]\ndata_dir =\n", 2, "[server] data_dir: must not");
+	load_fails("[server]\nlisten = localhost\n", 2,
+	    "[server] listen: not an IPv4 or IPv6 address");
+	load_fails("[server]\nlisten = 127.0.0.256\n", 2, "[server] listen:");
+	load_fails("[server]\nlisten = , ,\n", 2,
+	    "[server] listen: needs at least one");
+	load_fails("[server]\nlisten = 127.0.0.1 127.0.0.1\n", 2,
+	    "[server] listen: address listed twice");
+	load_fails("[server]\nlisten = ::1 0:0:0:0:0:0:0:1\n", 2,
+	    "[server] listen: address listed twice");
+	load_fails("[server]\nlisten = * 127.0.0.1\n", 2,
+	    "[server] listen: \"*\"");
+	load_fails("[server]\ndomains = exa_mple.org\n", 2,
+	    "[server] domains: not a valid domain");
+	load_fails("[server]\ndomains = -a.org\n", 2, "[server] domains:");
+	load_fails("[server]\ndomains = a..org\n", 2, "[server] domains:");
+	load_fails("[server]\ndomains = a.org A.ORG\n", 2,
+	    "[server] domains: domain listed twice");
+	load_fails("[server]\nhostname = a/b\n", 2,
+	    "[server] hostname: not a valid host name");
+	load_fails("[server]\nuser = 9lives\n", 2,
+	    "[server] user: not a valid system user");
+	load_fails("[server]\nuser = a b\n", 2, "[server] user:");
+}
+
+static void
+test_bounds(void **state)
+{
+	struct mb_config *cfg;
+	char text[2048];
+	size_t i, n;
+
+	(void)state;
+	/* exactly CONFIG_LISTEN_MAX addresses */
+	n = (size_t)snprintf(text, sizeof(text), "[server]\nlisten =");
+	for (i = 0; i < CONFIG_LISTEN_MAX; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, " 127.0.0.%zu",
+		    i + 1);
+	snprintf(text + n, sizeof(text) - n, "\n");
+	cfg = load_ok(text);
+	assert_int_equal(cfg->listen_count, CONFIG_LISTEN_MAX);
+	config_free(&cfg);
+	/* one more */
+	snprintf(text + n, sizeof(text) - n, " 127.0.1.1\n");
+	load_fails(text, 2, "[server] listen: too many addresses");
+
+	n = (size_t)snprintf(text, sizeof(text), "[server]\ndomains =");
+	for (i = 0; i < CONFIG_DOMAINS_MAX; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, " d%zu.org",
+		    i);
+	snprintf(text + n, sizeof(text) - n, "\n");
+	cfg = load_ok(text);
+	assert_int_equal(cfg->domain_count, CONFIG_DOMAINS_MAX);
+	assert_string_equal(cfg->domains[CONFIG_DOMAINS_MAX - 1], "d63.org");
+	config_free(&cfg);
+	snprintf(text + n, sizeof(text) - n, ",x.org\n");
+	load_fails(text, 2, "[server] domains: too many domains");
+}
+
+static void
+test_syntax(void **state)
+{
+	struct mb_config *cfg;
+	size_t n, line;
+	char *text;
+
+	(void)state;
+	load_fails("[server]\ndata_dir /x\n", 2, "syntax error");
+	load_fails("[imap]\nport = 1\n[server\n", 3, "syntax error");
+
+	/* a line of CONFIG_LINE_MAX bytes is fine, one more is not */
+	text = xmalloc(CONFIG_LINE_MAX + 64);
+	n = (size_t)snprintf(text, CONFIG_LINE_MAX + 64,
+	    "[server]\n\ndata_dir = /");
+	line = strlen("data_dir = /");
+	memset(text + n, 'x', CONFIG_LINE_MAX - line);
+	strcpy(text + n + CONFIG_LINE_MAX - line, "\n");
+	cfg = load_ok(text);
+	assert_int_equal(strlen(cfg->data_dir), CONFIG_LINE_MAX - line + 1);
+	config_free(&cfg);
+	memset(text + n, 'x', CONFIG_LINE_MAX - line + 1);
+	strcpy(text + n + CONFIG_LINE_MAX - line + 1, "\n");
+	load_fails(text, 3, "line too long");
+	/* also without a final newline */
+	text[strlen(text) - 1] = '\0';
+	load_fails(text, 3, "line too long");
+	free(text);
+}
+
+static void
+test_port_conflict(void **state)
+{
+	struct mb_config *cfg;
+
+	(void)state;
+	load_fails("[imap]\nport = 2000\n[lmtp]\nport = 2000\n", 4,
+	    "[lmtp] port: port 2000 is also [imap] port");
+	/* a file port equal to another service's default */
+	load_fails("[admin]\nport = 1143\n", 2,
+	    "[admin] port: port 1143 is also [imap] port");
+	/* 0 twice is fine: each picks its own */
+	cfg = load_ok("[imap]\nport = 0\n[lmtp]\nport = 0\n[admin]\nport=0\n");
+	config_free(&cfg);
+	/* UDP may share a number with TCP */
+	cfg = load_ok("[notify]\nudp_port = 1143\n");
+	config_free(&cfg);
+}
+
+static void
+test_unreadable(void **state)
+{
+	struct mb_config *cfg = NULL;
+	const char *error = NULL;
+	char path[256], want[300];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/missing.conf", tmpdir);
+	assert_int_equal(config_load(path, &cfg, &error), -1);
+	assert_null(cfg);
+	snprintf(want, sizeof(want), "%s: cannot read: ", path);
+	assert_memory_equal(error, want, strlen(want));
+
+	/* a directory opens but cannot be read */
+	assert_int_equal(config_load(tmpdir, &cfg, &error), -1);
+	assert_null(cfg);
+	snprintf(want, sizeof(want), "%s:1: read error", tmpdir);
+	assert_memory_equal(error, want, strlen(want));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_default),
+		cmocka_unit_test(test_default_text_roundtrip),
+		cmocka_unit_test(test_every_key),
+		cmocka_unit_test(test_partial_file),
+		cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_unknown),
+		cmocka_unit_test(test_duplicate),
+		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_bounds),
+		cmocka_unit_test(test_syntax),
+		cmocka_unit_test(test_port_conflict),
+		cmocka_unit_test(test_unreadable),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
