@@ -1,0 +1,429 @@
+"""
+Fixtures for mailbell's integration tests.
+
+Every test gets a fresh mailbelld on free 127.0.0.1 ports (each port is 0
+in the configuration; the real ones are read back from the daemon's
+"listening:" lines), with its own data directory and configuration file in
+a temporary directory. The daemon is always shut down at teardown: SIGTERM,
+then SIGKILL after a timeout. A daemon that does not exit 0 on SIGTERM, or
+whose stderr holds a sanitizer report, fails the test.
+
+MAILBELL_BUILD names the build directory (meson sets it), MAILBELL_SOURCE
+the source tree.
+"""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+SOURCE = Path(os.environ.get("MAILBELL_SOURCE",
+                             Path(__file__).resolve().parents[2]))
+BUILD = Path(os.environ.get("MAILBELL_BUILD", SOURCE / "build"))
+DAEMON = BUILD / "src" / "daemon" / "mailbelld"
+CLI = BUILD / "src" / "client" / "mailbell"
+
+DOMAIN = "example.org"
+# Small enough that the oversized-message tests stay quick.
+MAX_MESSAGE_SIZE = 100 * 1024
+
+# Sanitizer builds are several times slower; every wait below is bounded.
+READY_TIMEOUT = 30.0
+STOP_TIMEOUT = 20.0
+CLI_TIMEOUT = 30.0
+
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:",
+                     "LeakSanitizer")
+
+LISTENING_RE = re.compile(
+    r"^mailbelld: listening: (\S+) tcp (\S+):(\d+)\s*$", re.M)
+LANDED_RE = re.compile(
+    r"^mailbelld: landed: user=(\S+) folder=(\S+) uidvalidity=(\d+) "
+    r"uid=(\d+)\s*$", re.M)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout, interval=0.05):
+    """Poll predicate until it returns a true value or timeout passes;
+    returns the last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+
+def sanitizer_report(text):
+    return [m for m in SANITIZER_MARKERS if m in text]
+
+
+def write_config(path, data_dir, **overrides):
+    """Write a configuration with every port 0. overrides maps
+    "section__key" to a value, or to None to drop the key."""
+    sections = {
+        "server": {
+            "data_dir": str(data_dir),
+            "listen": "127.0.0.1",
+            "domains": DOMAIN,
+            "hostname": "mailbell.test",
+        },
+        "imap": {"port": "0"},
+        "lmtp": {"port": "0", "max_message_size": "100K"},
+        "admin": {"port": "0"},
+        "notify": {"enabled": "true", "udp_port": "0"},
+    }
+    for name, value in overrides.items():
+        section, key = name.split("__", 1)
+        sections.setdefault(section, {})
+        if value is None:
+            sections[section].pop(key, None)
+        else:
+            sections[section][key] = str(value)
+    lines = ["# mailbell integration test configuration"]
+    for section, keys in sections.items():
+        lines.append("[%s]" % section)
+        for key, value in keys.items():
+            lines.append("%s = %s" % (key, value))
+        lines.append("")
+    Path(path).write_text("\n".join(lines))
+    return Path(path)
+
+
+class Daemon:
+    """One mailbelld and its data directory."""
+
+    def __init__(self, tmp_path, **config_overrides):
+        self.dir = Path(tmp_path)
+        self.data_dir = self.dir / "data"
+        self.data_dir.mkdir(exist_ok=True)
+        self.config = write_config(self.dir / "mailbell.conf",
+                                   self.data_dir, **config_overrides)
+        self.proc = None
+        self.log_path = None
+        self.logs = []          # every log file of every start
+        self.ports = {}
+        self.starts = 0
+        self.problems = []      # shutdown failures, found at teardown
+
+    # ---- life cycle ----
+
+    def start(self):
+        assert self.proc is None
+        self.starts += 1
+        self.log_path = self.dir / ("mailbelld-%d.log" % self.starts)
+        self.logs.append(self.log_path)
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                [str(DAEMON), "-c", str(self.config)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        ready = wait_until(
+            lambda: "mailbelld: ready" in self.log()
+            or self.proc.poll() is not None, READY_TIMEOUT)
+        text = self.log()
+        if "mailbelld: ready" not in text:
+            self._force_kill()
+            pytest.fail("mailbelld did not become ready (ready=%r, exit=%r)"
+                        ":\n%s" % (ready, self.proc and self.proc.returncode,
+                                   text))
+        self.ports = {service: int(port) for service, _addr, port
+                      in LISTENING_RE.findall(text)}
+        assert "lmtp" in self.ports, "no lmtp listening line:\n" + text
+        return self
+
+    def stop(self):
+        """SIGTERM, wait, SIGKILL on timeout. Records problems."""
+        if self.proc is None:
+            return
+        proc = self.proc
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=STOP_TIMEOUT)
+                self.problems.append(
+                    "mailbelld did not exit within %ss of SIGTERM"
+                    % STOP_TIMEOUT)
+        if proc.returncode != 0:
+            self.problems.append("mailbelld exited %r on SIGTERM"
+                                 % proc.returncode)
+        else:
+            text = self.log()
+            if "stopped" not in text:
+                self.problems.append("no 'stopped' line after SIGTERM")
+        self.proc = None
+
+    def kill9(self):
+        """SIGKILL (a crash): no shutdown checks apply."""
+        if self.proc is None:
+            return
+        self.proc.kill()
+        self.proc.wait(timeout=STOP_TIMEOUT)
+        self.proc = None
+
+    def _force_kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=STOP_TIMEOUT)
+        self.proc = None
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def log(self):
+        if self.log_path is None:
+            return ""
+        return self.log_path.read_bytes().decode("utf-8", "replace")
+
+    def all_logs(self):
+        return "".join(p.read_bytes().decode("utf-8", "replace")
+                       for p in self.logs if p.exists())
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    # ---- ports and connections ----
+
+    @property
+    def lmtp_port(self):
+        return self.ports["lmtp"]
+
+    @property
+    def admin_port(self):
+        return self.ports["admin"]
+
+    def lmtp(self, timeout=10.0):
+        """A raw LMTP connection, greeting already read."""
+        conn = LmtpConn(self.lmtp_port, timeout)
+        code, lines = conn.reply()
+        assert code == 220, lines
+        return conn
+
+    # ---- CLI ----
+
+    def cli(self, *args, input=None, timeout=CLI_TIMEOUT):
+        return run_cli(*args, input=input, timeout=timeout)
+
+    def add_user(self, name, password="secret-" + "pw"):
+        r = self.cli("user", "add", name, "-c", str(self.config),
+                     "--password-stdin", input=password + "\n")
+        assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+        return name
+
+    # ---- the store on disk ----
+
+    def folder_dir(self, user, folder="INBOX"):
+        base = self.data_dir / "mail" / user
+        return base if folder == "INBOX" else base / ("." + folder)
+
+    def message_files(self, user, folder="INBOX"):
+        """Paths of the messages in new/ and cur/, sorted by name."""
+        d = self.folder_dir(user, folder)
+        files = []
+        for sub in ("new", "cur"):
+            if (d / sub).is_dir():
+                files.extend(p for p in (d / sub).iterdir() if p.is_file())
+        return sorted(files, key=lambda p: p.name)
+
+    def messages(self, user, folder="INBOX"):
+        return [p.read_bytes() for p in self.message_files(user, folder)]
+
+    def tmp_files(self, user, folder="INBOX"):
+        d = self.folder_dir(user, folder) / "tmp"
+        return sorted(d.iterdir()) if d.is_dir() else []
+
+    def wait_messages(self, user, count, folder="INBOX", timeout=10.0):
+        wait_until(lambda: len(self.message_files(user, folder)) >= count,
+                   timeout)
+        return self.messages(user, folder)
+
+    def uidlist(self, user, folder="INBOX"):
+        """(header line, {uid: base file name}) of mailbell-uidlist."""
+        path = self.folder_dir(user, folder) / "mailbell-uidlist"
+        lines = path.read_text().splitlines()
+        entries = {}
+        for line in lines[1:]:
+            if not line.strip():
+                continue
+            uid, name = line.split(" ", 1)
+            entries[int(uid)] = name.strip()
+        return (lines[0] if lines else ""), entries
+
+    # ---- events ----
+
+    def landed(self, user=None, folder=None):
+        """Every landed event of every start of this daemon so far, as
+        (user, folder, uidvalidity, uid) tuples."""
+        events = [(u, f, int(v), int(n)) for u, f, v, n
+                  in LANDED_RE.findall(self.all_logs())]
+        return [e for e in events
+                if (user is None or e[0] == user)
+                and (folder is None or e[1] == folder)]
+
+    def wait_landed(self, count, user=None, folder=None, timeout=10.0):
+        wait_until(lambda: len(self.landed(user, folder)) >= count, timeout)
+        return self.landed(user, folder)
+
+
+def run_cli(*args, input=None, timeout=CLI_TIMEOUT):
+    data = input.encode() if isinstance(input, str) else input
+    r = subprocess.run([str(CLI)] + [str(a) for a in args],
+                       input=data if data is not None else b"",
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=timeout)
+    found = sanitizer_report(r.stderr.decode("utf-8", "replace"))
+    assert not found, "sanitizer report from mailbell %s:\n%s" % (
+        " ".join(map(str, args)), r.stderr.decode("utf-8", "replace"))
+    return r
+
+
+class LmtpConn:
+    """A raw LMTP client: exact bytes out, exact replies in."""
+
+    def __init__(self, port, timeout=10.0):
+        self.sock = socket.create_connection(("127.0.0.1", port),
+                                             timeout=timeout)
+        self.file = self.sock.makefile("rb")
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def reply(self):
+        """One (possibly multi-line) reply: (code, [lines]). (None, [])
+        if the server closed the connection."""
+        lines = []
+        for _ in range(1000):
+            raw = self.file.readline(65536)
+            if not raw:
+                return (None, lines)
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            lines.append(line)
+            if len(line) < 4 or line[3] != "-":
+                try:
+                    return (int(line[:3]), lines)
+                except ValueError:
+                    return (-1, lines)
+        raise AssertionError("reply longer than 1000 lines")
+
+    def cmd(self, line):
+        self.send(line + "\r\n")
+        return self.reply()
+
+    def closed(self, timeout=5.0):
+        """True if the server closes the connection within timeout
+        (anything it still sends before closing is discarded)."""
+        self.sock.settimeout(timeout)
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                if not self.file.read1(65536):
+                    return True
+        except ConnectionResetError:
+            return True
+        except (socket.timeout, OSError):
+            return False
+        return False
+
+    def close(self):
+        try:
+            self.file.close()
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def reply_line(reply):
+    """The last line of a reply, the one tests compare exactly."""
+    return reply[1][-1] if reply[1] else None
+
+
+def make_message(subject="test", body="Hello.\r\n", extra_headers=()):
+    headers = ["From: sender@example.net", "To: alice@example.org",
+               "Subject: " + subject,
+               "Message-ID: <%s.%d@example.net>" % (subject.replace(" ", "-"),
+                                                     time.monotonic_ns())]
+    headers.extend(extra_headers)
+    return ("\r\n".join(headers) + "\r\n\r\n" + body).encode()
+
+
+def split_prefix(stored):
+    """Split a stored message into the two lines mailbell prepends
+    (Return-Path, Delivered-To) and the rest, byte for byte."""
+    first, rest = stored.split(b"\n", 1)
+    second, body = rest.split(b"\n", 1)
+    return [first + b"\n", second + b"\n"], body
+
+
+def assert_prefixed(stored, body, sender, recipient):
+    """stored is exactly Return-Path + Delivered-To + body."""
+    prefix, rest = split_prefix(stored)
+    assert prefix[0].rstrip(b"\r\n") == ("Return-Path: <%s>" % sender).encode()
+    assert prefix[1].rstrip(b"\r\n") == ("Delivered-To: %s" % recipient).encode()
+    assert rest == body
+
+
+@pytest.fixture
+def daemon_factory(tmp_path):
+    """Start daemons with config overrides; all are shut down at teardown
+    and checked for a clean exit and sanitizer reports."""
+    made = []
+
+    def make(subdir="d", start=True, **overrides):
+        d = tmp_path / subdir
+        d.mkdir(exist_ok=True)
+        daemon = Daemon(d, **overrides)
+        made.append(daemon)
+        if start:
+            daemon.start()
+        return daemon
+
+    yield make
+
+    problems = []
+    for daemon in made:
+        daemon.stop()
+        problems.extend(daemon.problems)
+        found = sanitizer_report(daemon.all_logs())
+        if found:
+            problems.append("sanitizer report (%s) in mailbelld stderr:\n%s"
+                            % (", ".join(found), daemon.all_logs()[-8000:]))
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def daemon(daemon_factory):
+    """A fresh mailbelld with users alice and bob."""
+    d = daemon_factory()
+    d.add_user("alice")
+    d.add_user("bob")
+    return d
+
+
+def pytest_configure(config):
+    missing = [p for p in (DAEMON, CLI) if not p.exists()]
+    if missing:
+        raise pytest.UsageError("mailbell binaries not built: %s (set "
+                                "MAILBELL_BUILD)" % ", ".join(map(str, missing)))
