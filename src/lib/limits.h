@@ -31,6 +31,32 @@
 /* Concurrent LMTP sessions; MTAs open a handful per destination. */
 #define LMTP_SESSIONS_MAX 256
 
+/* --- IMAP (RFC 3501, RFC 7888) --- */
+
+/* Bytes of one command, literal data excluded. RFC 7162 3.2.1 asks
+ * servers to accept at least 8192 octets; long UID sets from clients
+ * that do not compress them need more, Dovecot allows 64 KiB too. */
+#define IMAP_LINE_MAX (64 * 1024)
+/* Before login only CAPABILITY, STARTTLS, LOGIN, AUTHENTICATE and ID
+ * are useful, and RFC 7162's 8192 octets hold them all. */
+#define IMAP_LINE_MAX_PRELOGIN 8192
+/* Literal bytes of one command: the APPEND message size limit, as for
+ * LMTP (LMTP_MESSAGE_SIZE_DEFAULT); the message is held in memory. */
+#define IMAP_LITERAL_MAX (50 * 1024 * 1024)
+/* Before login literals only carry a user name and a password
+ * (USER_NAME_MAX + DOMAIN_MAX + PASSWORD_MAX fit with room). */
+#define IMAP_LITERAL_MAX_PRELOGIN 1024
+/* Parenthesised list nesting: SEARCH with nested OR/NOT groups is the
+ * deepest real command; each level costs the parser one stack slot. */
+#define IMAP_LIST_DEPTH_MAX 32
+/* ID (RFC 2971) uses one level of parentheses, nothing else nests. */
+#define IMAP_LIST_DEPTH_MAX_PRELOGIN 2
+/* Arguments of one command, nested ones included: long SEARCH and
+ * FETCH header lists stay far below; each costs about 80 bytes. */
+#define IMAP_ARGS_MAX 8192
+/* ID sends at most 30 field/value pairs (RFC 2971 3.3) plus its list. */
+#define IMAP_ARGS_MAX_PRELOGIN 128
+
 /* --- Local addresses and names --- */
 
 /* RFC 5321 4.5.3.1.1 local-part 64 octets; user names are local parts. */
