@@ -1,1 +1,692 @@
-/* placeholder: being written */
+/*
+ * The passwd-file user directory: lookups from an in-memory copy that is
+ * re-read whenever the file's inode, size or mtime changes, and edits that
+ * take a lock file and replace the file atomically, so the daemon and the
+ * `mailbell user` commands can share it safely.
+ */
+#include "directory/directory.h"
+
+#include <crypt.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/buf.h"
+#include "lib/config.h"
+#include "lib/fsutil.h"
+#include "lib/log.h"
+#include "lib/xmalloc.h"
+
+/* Scheme written for new and changed passwords (Dovecot's default). */
+#define DIRECTORY_DEFAULT_SCHEME "SHA512-CRYPT"
+/* crypt(3) setting prefix for it. */
+#define DIRECTORY_DEFAULT_PREFIX "$6$"
+/* Random bytes fed to crypt_gensalt for each new hash (128 bits). */
+#define DIRECTORY_SALT_BYTES 16
+
+/* One line of the file. User lines are parsed; anything else (comments,
+ * blank or malformed lines) is kept verbatim so an edit rewrites it
+ * unchanged. */
+struct directory_line {
+	char *name;		/* user name, or NULL for a verbatim line */
+	char *password;		/* "{SCHEME}hash" as written */
+	char *rest;		/* ":uid:gid..." after the password, or "" */
+	char *raw;		/* the verbatim line when name is NULL */
+};
+
+struct directory {
+	char *path;		/* the passwd file */
+	char *lock_path;	/* <path>.lock, flock(2)ed during edits */
+
+	/* The cached contents and the identity of the file they came
+	 * from; loaded is false until the first successful read. */
+	struct directory_line *lines;
+	size_t count;
+	bool loaded;
+	bool exists;		/* whether the file was there */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+};
+
+static char directory_error[512];
+
+static const char *
+set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static const char *
+set_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(directory_error, sizeof(directory_error), fmt, ap);
+	va_end(ap);
+	return directory_error;
+}
+
+static void
+wipe_str(char *s)
+{
+	if (s != NULL) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+bool
+directory_user_name_valid(const char *name)
+{
+	size_t i;
+
+	if (name[0] == '\0' || name[0] == '.' || name[0] == '-')
+		return false;
+	for (i = 0; name[i] != '\0'; i++) {
+		char c = name[i];
+
+		if (i == USER_NAME_MAX)
+			return false;
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* Lowercase name into out (USER_NAME_MAX + 1 bytes) if it is a valid user
+ * name once lowercased. */
+static bool
+normalise_name(const char *name, size_t len, char out[USER_NAME_MAX + 1])
+{
+	size_t i;
+
+	if (len == 0 || len > USER_NAME_MAX)
+		return false;
+	for (i = 0; i < len; i++)
+		out[i] = (char)tolower((unsigned char)name[i]);
+	out[len] = '\0';
+	return directory_user_name_valid(out);
+}
+
+struct directory *
+directory_open(const char *path)
+{
+	struct directory *dir = xcalloc(1, sizeof(*dir));
+
+	dir->path = xstrdup(path);
+	dir->lock_path = xasprintf("%s.lock", path);
+	return dir;
+}
+
+static void
+lines_free(struct directory_line *lines, size_t count)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++) {
+		free(lines[i].name);
+		wipe_str(lines[i].password);
+		wipe_str(lines[i].rest);
+		wipe_str(lines[i].raw);
+	}
+	free(lines);
+}
+
+void
+directory_free(struct directory **dirp)
+{
+	struct directory *dir = *dirp;
+
+	if (dir == NULL)
+		return;
+	*dirp = NULL;
+	lines_free(dir->lines, dir->count);
+	free(dir->path);
+	free(dir->lock_path);
+	free(dir);
+}
+
+/* Split text into lines; user lines must look like name:password[:...]
+ * with a valid name. Duplicate names: the first one counts, as in
+ * Dovecot. */
+static void
+parse_text(const char *path, char *text, size_t len,
+    struct directory_line **lines_r, size_t *count_r)
+{
+	struct directory_line *lines = NULL;
+	size_t count = 0, cap = 0, lineno = 0;
+	char *p = text, *end = text + len;
+
+	while (p < end) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		char *line = p, *colon, *colon2;
+		struct directory_line *l;
+		size_t llen;
+
+		llen = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+		p = nl != NULL ? nl + 1 : end;
+		lineno++;
+		line[llen] = '\0';
+		if (count == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			lines = xreallocarray(lines, cap, sizeof(*lines));
+		}
+		l = &lines[count++];
+		memset(l, 0, sizeof(*l));
+
+		if (llen == 0 || line[0] == '#') {
+			l->raw = xstrdup(line);
+			continue;
+		}
+		colon = strchr(line, ':');
+		if (llen > PASSWD_LINE_MAX || colon == NULL ||
+		    memchr(line, '\r', llen) != NULL) {
+			log_warnx("%s:%zu: not name:password, ignored", path,
+			    lineno);
+			l->raw = xstrdup(line);
+			continue;
+		}
+		*colon = '\0';
+		if (!directory_user_name_valid(line)) {
+			*colon = ':';
+			log_warnx("%s:%zu: invalid user name, line ignored",
+			    path, lineno);
+			l->raw = xstrdup(line);
+			continue;
+		}
+		colon2 = strchr(colon + 1, ':');
+		l->name = xstrdup(line);
+		l->password = colon2 != NULL ?
+		    xstrndup(colon + 1, (size_t)(colon2 - colon - 1)) :
+		    xstrdup(colon + 1);
+		l->rest = xstrdup(colon2 != NULL ? colon2 : "");
+	}
+	*lines_r = lines;
+	*count_r = count;
+}
+
+/* Read all of fd (a regular file of at most PASSWD_FILE_MAX bytes) into
+ * a NUL-terminated malloc'd buffer. 0, or -1 with errno set. */
+static int
+read_fd(int fd, const struct stat *st, char **text_r, size_t *len_r)
+{
+	size_t len = 0, cap;
+	char *text;
+	ssize_t n;
+
+	if (!S_ISREG(st->st_mode)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (st->st_size > PASSWD_FILE_MAX) {
+		errno = EFBIG;
+		return -1;
+	}
+	cap = (size_t)st->st_size + 1;
+	text = xmalloc(cap);
+	for (;;) {
+		if (len + 1 == cap) {
+			/* grew since fstat: keep reading, within bounds */
+			if (cap > PASSWD_FILE_MAX) {
+				explicit_bzero(text, len);
+				free(text);
+				errno = EFBIG;
+				return -1;
+			}
+			cap *= 2;
+			text = xrealloc(text, cap);
+		}
+		n = read(fd, text + len, cap - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int saved = errno;
+
+			explicit_bzero(text, len);
+			free(text);
+			errno = saved;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	text[len] = '\0';
+	*text_r = text;
+	*len_r = len;
+	return 0;
+}
+
+/* Read the file now, unconditionally. 0, or -1 with errno set. */
+static int
+directory_load(struct directory *dir)
+{
+	struct directory_line *lines;
+	struct stat st;
+	char *text;
+	size_t len, count;
+	int fd, saved;
+
+	if ((fd = open(dir->path, O_RDONLY | O_CLOEXEC)) < 0) {
+		if (errno != ENOENT)
+			return -1;
+		lines_free(dir->lines, dir->count);
+		dir->lines = NULL;
+		dir->count = 0;
+		dir->loaded = true;
+		dir->exists = false;
+		return 0;
+	}
+	/* identify what we read by the descriptor, not the name: the file
+	 * may be replaced at any time */
+	if (fstat(fd, &st) < 0 || read_fd(fd, &st, &text, &len) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	close(fd);
+	parse_text(dir->path, text, len, &lines, &count);
+	explicit_bzero(text, len);
+	free(text);
+
+	lines_free(dir->lines, dir->count);
+	dir->lines = lines;
+	dir->count = count;
+	dir->loaded = true;
+	dir->exists = true;
+	dir->dev = st.st_dev;
+	dir->ino = st.st_ino;
+	dir->size = st.st_size;
+	dir->mtime = st.st_mtim;
+	return 0;
+}
+
+/* Re-read the file if it changed since it was last read. On a read error
+ * the old contents stay in use. */
+static int
+directory_refresh(struct directory *dir)
+{
+	struct stat st;
+
+	if (!dir->loaded)
+		goto reload;
+	if (stat(dir->path, &st) < 0) {
+		if (errno == ENOENT && !dir->exists)
+			return 0;
+		goto reload;
+	}
+	if (dir->exists && st.st_dev == dir->dev && st.st_ino == dir->ino &&
+	    st.st_size == dir->size &&
+	    st.st_mtim.tv_sec == dir->mtime.tv_sec &&
+	    st.st_mtim.tv_nsec == dir->mtime.tv_nsec)
+		return 0;
+reload:
+	if (directory_load(dir) < 0) {
+		log_warn("%s", dir->path);
+		return -1;
+	}
+	return 0;
+}
+
+static struct directory_line *
+find_user(struct directory *dir, const char *user)
+{
+	size_t i;
+
+	for (i = 0; i < dir->count; i++) {
+		if (dir->lines[i].name != NULL &&
+		    strcmp(dir->lines[i].name, user) == 0)
+			return &dir->lines[i];
+	}
+	return NULL;
+}
+
+bool
+directory_user_exists(struct directory *dir, const char *user)
+{
+	char name[USER_NAME_MAX + 1];
+
+	if (!normalise_name(user, strlen(user), name))
+		return false;
+	(void)directory_refresh(dir);
+	return find_user(dir, name) != NULL;
+}
+
+/* Compare two strings in time that depends only on their lengths. */
+static bool
+secret_equal(const char *a, const char *b)
+{
+	size_t alen = strlen(a), blen = strlen(b);
+
+	return alen == blen && CRYPTO_memcmp(a, b, alen) == 0;
+}
+
+/* Check password against a crypt(3) hash. */
+static bool
+crypt_matches(const char *password, const char *hash)
+{
+	struct crypt_data *data = xcalloc(1, sizeof(*data));
+	const char *out;
+	bool ok;
+
+	out = crypt_r(password, hash, data);
+	ok = out != NULL && out[0] != '*' && secret_equal(out, hash);
+	explicit_bzero(data, sizeof(*data));
+	free(data);
+	return ok;
+}
+
+/*
+ * Check password against a stored "{SCHEME}data" value; without a scheme
+ * prefix the value is a crypt(3) hash, as Dovecot's passwd-file assumes.
+ */
+static bool
+password_matches(const char *password, const char *stored)
+{
+	char scheme[32];
+	const char *data = stored, *close;
+	size_t n;
+
+	strcpy(scheme, "CRYPT");
+	if (stored[0] == '{' && (close = strchr(stored, '}')) != NULL) {
+		n = (size_t)(close - stored - 1);
+		if (n == 0 || n >= sizeof(scheme))
+			return false;
+		memcpy(scheme, stored + 1, n);
+		scheme[n] = '\0';
+		data = close + 1;
+	}
+	if (strcasecmp(scheme, "SHA512-CRYPT") == 0 ||
+	    strcasecmp(scheme, "SHA256-CRYPT") == 0 ||
+	    strcasecmp(scheme, "BLF-CRYPT") == 0 ||
+	    strcasecmp(scheme, "MD5-CRYPT") == 0 ||
+	    strcasecmp(scheme, "CRYPT") == 0)
+		return data[0] != '\0' && crypt_matches(password, data);
+	if (strcasecmp(scheme, "PLAIN") == 0 ||
+	    strcasecmp(scheme, "CLEAR") == 0 ||
+	    strcasecmp(scheme, "CLEARTEXT") == 0)
+		return secret_equal(password, data);
+	log_warnx("password scheme {%s} is not supported", scheme);
+	return false;
+}
+
+/* A hash of nothing in particular, checked when the user is unknown so
+ * that a failed login takes as long whether or not the user exists. */
+static const char *
+dummy_hash(void)
+{
+	static char hash[CRYPT_OUTPUT_SIZE];
+
+	if (hash[0] == '\0') {
+		struct crypt_data *data = xcalloc(1, sizeof(*data));
+		const char *out = crypt_r("mailbell",
+		    "$6$mailbelldummysa", data);
+
+		snprintf(hash, sizeof(hash), "%s",
+		    out != NULL && out[0] != '*' ? out : "*");
+		free(data);
+	}
+	return hash;
+}
+
+int
+directory_verify(struct directory *dir, const char *user,
+    const char *password)
+{
+	struct directory_line *l = NULL;
+	char name[USER_NAME_MAX + 1];
+
+	if (normalise_name(user, strlen(user), name)) {
+		(void)directory_refresh(dir);
+		l = find_user(dir, name);
+	}
+	if (l == NULL) {
+		(void)crypt_matches(password, dummy_hash());
+		return -1;
+	}
+	return password_matches(password, l->password) ? 0 : -1;
+}
+
+int
+directory_resolve(struct directory *dir, const struct mb_config *cfg,
+    const char *recipient, char user_r[USER_NAME_MAX + 1])
+{
+	const char *at = strrchr(recipient, '@');
+	char name[USER_NAME_MAX + 1];
+	size_t i;
+
+	if (at != NULL) {
+		const char *domain = at + 1;
+		bool ok = cfg->domain_count == 0 && domain[0] != '\0';
+
+		for (i = 0; i < cfg->domain_count && !ok; i++)
+			ok = strcasecmp(cfg->domains[i], domain) == 0;
+		if (!ok)
+			return -1;
+	}
+	if (!normalise_name(recipient, at != NULL ?
+	    (size_t)(at - recipient) : strlen(recipient), name))
+		return -1;
+	(void)directory_refresh(dir);
+	if (find_user(dir, name) == NULL)
+		return -1;
+	memcpy(user_r, name, strlen(name) + 1);
+	return 0;
+}
+
+/* "{SHA512-CRYPT}$6$..." for password, or NULL with *error_r set. */
+static char *
+hash_password(const char *password, const char **error_r)
+{
+	unsigned char rnd[DIRECTORY_SALT_BYTES];
+	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+	struct crypt_data *data;
+	const char *out;
+	char *result = NULL;
+
+	if (password[0] == '\0') {
+		*error_r = set_error("empty password");
+		return NULL;
+	}
+	if (strlen(password) > PASSWORD_MAX) {
+		*error_r = set_error("password longer than %d bytes",
+		    PASSWORD_MAX);
+		return NULL;
+	}
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		*error_r = set_error("no random bytes for a salt");
+		return NULL;
+	}
+	if (crypt_gensalt_rn(DIRECTORY_DEFAULT_PREFIX, 0, (const char *)rnd,
+	    sizeof(rnd), setting, sizeof(setting)) == NULL) {
+		*error_r = set_error("crypt_gensalt: %s", strerror(errno));
+		return NULL;
+	}
+	data = xcalloc(1, sizeof(*data));
+	out = crypt_r(password, setting, data);
+	if (out == NULL || strncmp(out, DIRECTORY_DEFAULT_PREFIX,
+	    strlen(DIRECTORY_DEFAULT_PREFIX)) != 0)
+		*error_r = set_error("crypt: cannot hash with %s",
+		    DIRECTORY_DEFAULT_SCHEME);
+	else
+		result = xasprintf("{%s}%s", DIRECTORY_DEFAULT_SCHEME, out);
+	explicit_bzero(data, sizeof(*data));
+	free(data);
+	explicit_bzero(rnd, sizeof(rnd));
+	return result;
+}
+
+/* Serialise the lines and replace the file. */
+static int
+directory_write(struct directory *dir, const char **error_r)
+{
+	struct buf b;
+	size_t i;
+	int ret = 0;
+
+	buf_init(&b, PASSWD_FILE_MAX);
+	for (i = 0; i < dir->count && ret == 0; i++) {
+		const struct directory_line *l = &dir->lines[i];
+
+		ret = l->name != NULL ?
+		    buf_printf(&b, "%s:%s%s\n", l->name, l->password, l->rest) :
+		    buf_printf(&b, "%s\n", l->raw);
+	}
+	if (ret < 0) {
+		*error_r = set_error("%s: would exceed %d bytes", dir->path,
+		    PASSWD_FILE_MAX);
+	} else if (write_file_atomic(dir->path, b.data, b.len, 0600) < 0) {
+		*error_r = set_error("%s: %s", dir->path, strerror(errno));
+		ret = -1;
+	}
+	if (b.data != NULL)
+		explicit_bzero(b.data, b.len);
+	buf_free(&b);
+	/* the cached identity is stale either way: read it back next time */
+	dir->loaded = false;
+	return ret;
+}
+
+enum directory_edit {
+	DIRECTORY_EDIT_ADD,
+	DIRECTORY_EDIT_DEL,
+	DIRECTORY_EDIT_PASSWD,
+};
+
+/* Lock, re-read, change, rewrite, unlock. */
+static int
+directory_edit(struct directory *dir, enum directory_edit op,
+    const char *user, const char *password, const char **error_r)
+{
+	struct directory_line *l;
+	char *hash = NULL, *parent, *slash;
+	int fd = -1, ret = -1;
+
+	if (!directory_user_name_valid(user)) {
+		*error_r = set_error("invalid user name \"%s\" (lowercase "
+		    "letters, digits, '.', '_' and '-', at most %d)", user,
+		    USER_NAME_MAX);
+		return -1;
+	}
+	if (op != DIRECTORY_EDIT_DEL &&
+	    (hash = hash_password(password, error_r)) == NULL)
+		return -1;
+
+	parent = xstrdup(dir->path);
+	if ((slash = strrchr(parent, '/')) != NULL && slash != parent) {
+		*slash = '\0';
+		if (mkdir_p(parent, 0700) < 0) {
+			*error_r = set_error("%s: %s", parent, strerror(errno));
+			free(parent);
+			goto out;
+		}
+	}
+	free(parent);
+	fd = open(dir->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+		*error_r = set_error("%s: %s", dir->lock_path, strerror(errno));
+		goto out;
+	}
+	if (directory_load(dir) < 0) {
+		*error_r = set_error("%s: %s", dir->path, strerror(errno));
+		goto out;
+	}
+	l = find_user(dir, user);
+	switch (op) {
+	case DIRECTORY_EDIT_ADD:
+		if (l != NULL) {
+			*error_r = set_error("user %s already exists", user);
+			goto out;
+		}
+		dir->lines = xreallocarray(dir->lines, dir->count + 1,
+		    sizeof(*dir->lines));
+		l = &dir->lines[dir->count++];
+		memset(l, 0, sizeof(*l));
+		l->name = xstrdup(user);
+		l->password = hash;
+		l->rest = xstrdup("");
+		hash = NULL;
+		break;
+	case DIRECTORY_EDIT_DEL:
+		if (l == NULL) {
+			*error_r = set_error("no such user: %s", user);
+			goto out;
+		}
+		/* every line of that name, so none takes its place */
+		do {
+			free(l->name);
+			wipe_str(l->password);
+			wipe_str(l->rest);
+			memmove(l, l + 1, (size_t)(dir->lines + dir->count -
+			    l - 1) * sizeof(*l));
+			dir->count--;
+		} while ((l = find_user(dir, user)) != NULL);
+		break;
+	case DIRECTORY_EDIT_PASSWD:
+		if (l == NULL) {
+			*error_r = set_error("no such user: %s", user);
+			goto out;
+		}
+		wipe_str(l->password);
+		l->password = hash;
+		hash = NULL;
+		break;
+	}
+	ret = directory_write(dir, error_r);
+out:
+	wipe_str(hash);
+	if (fd >= 0)
+		close(fd);	/* releases the lock */
+	return ret;
+}
+
+int
+directory_user_add(struct directory *dir, const char *user,
+    const char *password, const char **error_r)
+{
+	return directory_edit(dir, DIRECTORY_EDIT_ADD, user, password,
+	    error_r);
+}
+
+int
+directory_user_del(struct directory *dir, const char *user,
+    const char **error_r)
+{
+	return directory_edit(dir, DIRECTORY_EDIT_DEL, user, NULL, error_r);
+}
+
+int
+directory_user_passwd(struct directory *dir, const char *user,
+    const char *password, const char **error_r)
+{
+	return directory_edit(dir, DIRECTORY_EDIT_PASSWD, user, password,
+	    error_r);
+}
+
+int
+directory_user_list(struct directory *dir, directory_user_cb *cb, void *ctx,
+    const char **error_r)
+{
+	size_t i;
+
+	if (directory_load(dir) < 0) {
+		*error_r = set_error("%s: %s", dir->path, strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < dir->count; i++) {
+		if (dir->lines[i].name != NULL)
+			cb(dir->lines[i].name, ctx);
+	}
+	return 0;
+}

@@ -67,6 +67,9 @@
 #define DOMAIN_MAX 255
 /* crypt(3) hashes are under 128 bytes; a passwd line has a little more. */
 #define PASSWD_LINE_MAX 1024
+/* The whole passwd file is read into memory on every change; 64 MiB is
+ * several hundred thousand users. */
+#define PASSWD_FILE_MAX (64 * 1024 * 1024)
 /* Passwords read from a terminal, a file or stdin. */
 #define PASSWORD_MAX 256
 /* Folder names as stored on disk (ext4 allows 255 bytes per name). */
