@@ -84,6 +84,18 @@
 #define DELIVERY_BATCH_MAX 256
 /* Threads writing and fsyncing message files in parallel. */
 #define DELIVERY_WRITERS 4
+/* UID lists a store keeps parsed in memory (most recently used), so a
+ * busy folder is not re-read for every delivery. */
+#define STORE_UIDLIST_CACHE_MAX 64
+/* File names the store renamed itself and the watcher has not seen yet:
+ * bounds memory if inotify events are lost; a forgotten name costs only
+ * an extra folder sync. */
+#define STORE_OWN_NAMES_MAX 4096
+/* Announced UIDs above a folder's settled mark kept for deduplication;
+ * beyond it the oldest are treated as settled. */
+#define STORE_ANNOUNCED_PENDING_MAX 1024
+/* Attempts to find an unused name in tmp/ before giving up. */
+#define STORE_TMP_NAME_TRIES 16
 
 /* --- Configuration --- */
 
@@ -93,6 +105,13 @@
 #define CONFIG_DOMAINS_MAX 64
 /* [server] listen addresses. */
 #define CONFIG_LISTEN_MAX 8
+
+/* --- Daemon --- */
+
+/* Attempts at binding a service asked to pick a free port (port 0) on
+ * several addresses: the port the kernel picks on the first address may
+ * be taken on another, so bind everything again on a fresh pick. */
+#define LISTEN_PORT_PICK_TRIES 16
 
 /* --- Admin HTTP --- */
 
