@@ -1,1 +1,113 @@
-/* placeholder: being written */
+/*
+ * The metrics table and its Prometheus rendering. Exporting a new
+ * counter is one line in metrics_table below.
+ */
+#include "admin/metrics.h"
+
+#include <inttypes.h>
+
+#include "lib/buf.h"
+#include "lib/stats.h"
+
+#define COUNTER(field, name, help) \
+	{ "mailbell_" name, help, METRIC_COUNTER, &mb_stats.field }
+#define GAUGE(field, name, help) \
+	{ "mailbell_" name, help, METRIC_GAUGE, &mb_stats.field }
+
+const struct metric metrics_table[] = {
+	COUNTER(lmtp_sessions_total, "lmtp_sessions_total",
+	    "LMTP connections accepted."),
+	GAUGE(lmtp_sessions_active, "lmtp_sessions_active",
+	    "LMTP connections open now."),
+	COUNTER(lmtp_sessions_refused, "lmtp_sessions_refused_total",
+	    "LMTP connections refused for being over the session limit."),
+	COUNTER(lmtp_transactions_total, "lmtp_transactions_total",
+	    "LMTP transactions whose DATA completed."),
+	COUNTER(lmtp_deliveries_total, "lmtp_deliveries_total",
+	    "Messages delivered over LMTP, one per recipient."),
+	COUNTER(lmtp_delivery_failures_total, "lmtp_delivery_failures_total",
+	    "LMTP recipients answered with a temporary failure after DATA."),
+	COUNTER(lmtp_unknown_recipients_total,
+	    "lmtp_unknown_recipients_total",
+	    "LMTP recipients refused as unknown users."),
+	COUNTER(lmtp_oversized_total, "lmtp_oversized_total",
+	    "LMTP messages refused for exceeding the size limit."),
+	COUNTER(lmtp_protocol_errors_total, "lmtp_protocol_errors_total",
+	    "LMTP commands answered with a 500-series reply."),
+	COUNTER(lmtp_bytes_received_total, "lmtp_received_bytes_total",
+	    "Message bytes received over LMTP after DATA."),
+	COUNTER(store_events_total, "store_events_total",
+	    "Message landed events, one per new message in any folder."),
+	COUNTER(store_syncs_total, "store_syncs_total",
+	    "Folder syncs done because the watcher saw a change."),
+};
+const size_t metrics_table_len =
+    sizeof(metrics_table) / sizeof(metrics_table[0]);
+
+const char *
+metrics_type_name(enum metric_type type)
+{
+	return type == METRIC_COUNTER ? "counter" : "gauge";
+}
+
+static int
+header(struct buf *out, const char *name, const char *help,
+    enum metric_type type)
+{
+	return buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help,
+	    name, metrics_type_name(type));
+}
+
+/* A label value: backslash, double quote and newline are escaped. */
+static int
+label_value(struct buf *out, const char *s)
+{
+	int rc = 0;
+
+	for (; *s != '\0' && rc == 0; s++) {
+		if (*s == '\\')
+			rc = buf_append_str(out, "\\\\");
+		else if (*s == '"')
+			rc = buf_append_str(out, "\\\"");
+		else if (*s == '\n')
+			rc = buf_append_str(out, "\\n");
+		else
+			rc = buf_append(out, s, 1);
+	}
+	return rc;
+}
+
+int
+metrics_render(struct buf *out, const struct metrics_extra *extra)
+{
+	const struct metric *m;
+	size_t i;
+
+	for (i = 0; i < metrics_table_len; i++) {
+		m = &metrics_table[i];
+		if (header(out, m->name, m->help, m->type) < 0 ||
+		    buf_printf(out, "%s %" PRIu64 "\n", m->name,
+		    *m->value) < 0)
+			return -1;
+	}
+
+	if (header(out, "mailbell_delivery_queue_pending",
+	    "Deliveries and folder syncs queued or running.",
+	    METRIC_GAUGE) < 0 ||
+	    buf_printf(out, "mailbell_delivery_queue_pending %" PRIu64 "\n",
+	    extra->queue_pending) < 0)
+		return -1;
+	if (header(out, "mailbell_uptime_seconds",
+	    "Seconds since mailbelld started.", METRIC_GAUGE) < 0 ||
+	    buf_printf(out, "mailbell_uptime_seconds %.3f\n",
+	    extra->uptime_seconds) < 0)
+		return -1;
+	if (header(out, "mailbell_build_info",
+	    "Always 1; the version label names the running build.",
+	    METRIC_GAUGE) < 0 ||
+	    buf_append_str(out, "mailbell_build_info{version=\"") < 0 ||
+	    label_value(out, extra->version) < 0 ||
+	    buf_append_str(out, "\"} 1\n") < 0)
+		return -1;
+	return 0;
+}

@@ -1,1 +1,510 @@
-/* placeholder: being written */
+/*
+ * mailbelld: the mail store daemon. One event loop runs every service
+ * (LMTP delivery, the admin port, the Maildir watcher); main() only reads
+ * the command line, and the functions below start, wire and stop the
+ * services in order.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "admin/admin-http.h"
+#include "daemon/listen.h"
+#include "daemon/privdrop.h"
+#include "directory/directory.h"
+#include "lib/config.h"
+#include "lib/fsutil.h"
+#include "lib/log.h"
+#include "lib/stats.h"
+#include "lib/xmalloc.h"
+#include "lmtp/lmtp.h"
+#include "store/store.h"
+
+#ifndef MAILBELL_VERSION
+#define MAILBELL_VERSION "unknown"
+#endif
+
+/* Exit status for a bad command line (sysexits EX_USAGE). */
+#define EXIT_USAGE 64
+
+/* The bound sockets of one service, until they are handed over. */
+struct service_sockets {
+	const char *service;		/* "lmtp", "admin" */
+	struct listen_socket *socks;	/* fd -1 once a service owns it */
+	size_t count;
+};
+
+/* Everything the running daemon holds; one instance, owned by main(). */
+struct daemon {
+	/* Set at start-up, in this order. */
+	struct mb_config *cfg;
+	char *mail_root;		/* <data_dir>/mail */
+	struct event_base *base;
+	struct service_sockets lmtp_socks;
+	struct service_sockets admin_socks;
+	struct store *store;
+	struct store_queue *queue;
+	struct store_watch *watch;	/* NULL without inotify */
+	struct directory *dir;
+	struct lmtp_server *lmtp;
+	struct admin_http *admin;
+	unsigned landed_sub;		/* store_subscribe id of the logger */
+
+	/* Events on the loop. */
+	struct event *queue_ev;		/* store_queue_fd readable */
+	struct event *watch_ev;		/* store_watch_fd readable */
+	struct event *sigterm_ev;
+	struct event *sigint_ev;
+
+	/* Shutdown. */
+	bool stopping;			/* first signal seen */
+};
+
+struct options {
+	const char *config_path;	/* -c; NULL: embedded default */
+	bool verbose;			/* -v */
+	bool check_config;		/* --check-config */
+};
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: mailbelld [-v] [-c FILE] [--check-config] [--help] "
+	    "[--version]\n"
+	    "\n"
+	    "The mailbell mail store daemon. Runs in the foreground and logs "
+	    "to stderr;\n"
+	    "SIGTERM or SIGINT stops it after finishing every accepted "
+	    "delivery.\n"
+	    "\n"
+	    "  -c, --config FILE  read FILE instead of the embedded default\n"
+	    "                     (`mailbell config` prints the default)\n"
+	    "      --check-config check the configuration, print \"config OK\" "
+	    "and exit\n"
+	    "  -v, --verbose      log debugging detail too\n"
+	    "  -h, --help         show this help and exit\n"
+	    "  -V, --version      show the version and exit\n");
+}
+
+static void
+parse_args(int argc, char **argv, struct options *opts)
+{
+	enum { OPT_CHECK_CONFIG = 256 };
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	memset(opts, 0, sizeof(*opts));
+	while ((ch = getopt_long(argc, argv, "c:vhV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			opts->config_path = optarg;
+			break;
+		case 'v':
+			opts->verbose = true;
+			break;
+		case OPT_CHECK_CONFIG:
+			opts->check_config = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("mailbelld %s\n", MAILBELL_VERSION);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(EXIT_USAGE);
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "mailbelld: unexpected argument: %s\n",
+		    argv[optind]);
+		usage(stderr);
+		exit(EXIT_USAGE);
+	}
+}
+
+/* Where a setting comes from, for error messages: "[lmtp] port in FILE". */
+static const char *
+config_source(const struct mb_config *cfg)
+{
+	return cfg->file != NULL ? cfg->file : "the embedded default";
+}
+
+static struct mb_config *
+load_config(const char *path)
+{
+	struct mb_config *cfg;
+	const char *error;
+
+	if (config_load(path, &cfg, &error) < 0)
+		fatalx("%s", error);
+	return cfg;
+}
+
+static void
+make_dirs(struct daemon *d)
+{
+	/* Mail and password hashes are private to the daemon's account. */
+	umask(077);
+	if (mkdir_p(d->cfg->data_dir, 0700) < 0)
+		fatal("cannot create data directory %s", d->cfg->data_dir);
+	d->mail_root = config_mail_root(d->cfg);
+	if (mkdir_p(d->mail_root, 0700) < 0)
+		fatal("cannot create mail root %s", d->mail_root);
+}
+
+static void
+bind_service(struct daemon *d, struct service_sockets *ss,
+    const char *service, const char *section, const char *const *addrs,
+    size_t count, uint16_t port, bool v6_optional)
+{
+	const char *where, *reason;
+
+	ss->service = service;
+	if (listen_tcp(addrs, count, port, v6_optional, &ss->socks,
+	    &ss->count, &where, &reason) < 0)
+		fatalx("%s: cannot listen on %s ([%s] port in %s): %s",
+		    service, where, section, config_source(d->cfg), reason);
+}
+
+/*
+ * The admin port shows counters and the layout of the server, and may
+ * one day accept commands: it is not for the public. When [server]
+ * listen names only specific addresses, the operator chose them and the
+ * admin port binds exactly those. When the list holds a wildcard ("*",
+ * 0.0.0.0, ::), mail is served on every address but the admin port binds
+ * loopback only (127.0.0.1, and ::1 where the host has IPv6), so opening
+ * the mail ports never exposes the status port by accident.
+ */
+static void
+bind_admin(struct daemon *d)
+{
+	static const char *const loopback[] = { "127.0.0.1", "::1" };
+	const struct mb_config *cfg = d->cfg;
+	size_t i;
+
+	for (i = 0; i < cfg->listen_count; i++)
+		if (listen_addr_is_wildcard(cfg->listen[i]))
+			break;
+	if (i < cfg->listen_count)
+		bind_service(d, &d->admin_socks, "admin", "admin", loopback,
+		    2, cfg->admin_port, true);
+	else
+		bind_service(d, &d->admin_socks, "admin", "admin",
+		    (const char *const *)cfg->listen, cfg->listen_count,
+		    cfg->admin_port, false);
+}
+
+/* Bind every TCP listener, then name each one in the log: tests and
+ * operators read the actual ports from these lines. */
+static void
+bind_listeners(struct daemon *d)
+{
+	const struct service_sockets *all[] = { &d->lmtp_socks,
+	    &d->admin_socks };
+	size_t i, j;
+
+	/* The IMAP port is bound once the IMAP service exists. */
+	bind_service(d, &d->lmtp_socks, "lmtp", "lmtp",
+	    (const char *const *)d->cfg->listen, d->cfg->listen_count,
+	    d->cfg->lmtp_port, false);
+	bind_admin(d);
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		for (j = 0; j < all[i]->count; j++)
+			log_info("listening: %s tcp %s", all[i]->service,
+			    all[i]->socks[j].where);
+}
+
+static void
+drop_privileges(struct daemon *d)
+{
+	const char *dirs[] = { d->cfg->data_dir, d->mail_root };
+	const char *error;
+
+	if (d->cfg->user == NULL) {
+		if (privdrop_running_as_root())
+			log_warnx("running as root: set [server] user in the "
+			    "configuration to the account mailbelld should "
+			    "run as");
+		return;
+	}
+	if (privdrop_to(d->cfg->user, dirs, sizeof(dirs) / sizeof(dirs[0]),
+	    &error) < 0)
+		fatalx("cannot drop privileges: %s", error);
+	log_info("running as user %s", d->cfg->user);
+}
+
+/* Every store event is one message that landed, by whatever path. */
+static void
+landed_cb(const struct store_event *ev, void *ctx)
+{
+	(void)ctx;
+	mb_stats.store_events_total++;
+	log_info("landed: user=%s folder=%s uidvalidity=%u uid=%u", ev->user,
+	    ev->folder, (unsigned)ev->uidvalidity, (unsigned)ev->uid);
+}
+
+static void
+queue_ready_cb(evutil_socket_t fd, short what, void *ctx)
+{
+	struct daemon *d = ctx;
+
+	(void)fd;
+	(void)what;
+	store_queue_reap(d->queue);
+}
+
+static void
+sync_done_cb(const char *user, const char *folder, uint32_t uidvalidity,
+    const uint32_t *new_uids, size_t new_count, void *ctx)
+{
+	struct daemon *d = ctx;
+	size_t i;
+
+	mb_stats.store_syncs_total++;
+	for (i = 0; i < new_count; i++)
+		store_announce(d->store, user, folder, uidvalidity, new_uids[i]);
+}
+
+/* A folder changed on disk: sync it in the background and announce the
+ * UIDs it gained (deliveries through LMTP were announced already, so
+ * store_announce drops them). */
+static void
+folder_changed_cb(const char *user, const char *folder, void *ctx)
+{
+	struct daemon *d = ctx;
+
+	store_queue_sync(d->queue, user, folder,
+	    store_announced_uid(d->store, user, folder), sync_done_cb, d);
+}
+
+static void
+watch_ready_cb(evutil_socket_t fd, short what, void *ctx)
+{
+	struct daemon *d = ctx;
+
+	(void)fd;
+	(void)what;
+	store_watch_read(d->watch, folder_changed_cb, d);
+}
+
+static struct event *
+add_read_event(struct daemon *d, int fd, event_callback_fn cb)
+{
+	struct event *ev;
+
+	ev = event_new(d->base, fd, EV_READ | EV_PERSIST, cb, d);
+	if (ev == NULL || event_add(ev, NULL) < 0)
+		fatalx("cannot watch descriptor %d", fd);
+	return ev;
+}
+
+static void
+start_store(struct daemon *d)
+{
+	const char *error;
+
+	d->store = store_new(d->mail_root, d->cfg->hostname);
+	d->landed_sub = store_subscribe(d->store, landed_cb, d);
+	d->queue = store_queue_new(d->store);
+	d->queue_ev = add_read_event(d, store_queue_fd(d->queue),
+	    queue_ready_cb);
+
+	d->watch = store_watch_new(d->store, &error);
+	if (d->watch == NULL)
+		log_warnx("mail written into the Maildirs by other programs "
+		    "will not be noticed: %s", error);
+	else
+		d->watch_ev = add_read_event(d, store_watch_fd(d->watch),
+		    watch_ready_cb);
+}
+
+static void
+start_services(struct daemon *d)
+{
+	struct lmtp_deps lmtp_deps;
+	struct admin_deps admin_deps;
+	char *passwd = config_passwd_path(d->cfg);
+	size_t i;
+
+	d->dir = directory_open(passwd);
+	free(passwd);
+
+	memset(&lmtp_deps, 0, sizeof(lmtp_deps));
+	lmtp_deps.base = d->base;
+	lmtp_deps.cfg = d->cfg;
+	lmtp_deps.store = d->store;
+	lmtp_deps.queue = d->queue;
+	lmtp_deps.dir = d->dir;
+	d->lmtp = lmtp_server_new(&lmtp_deps);
+	for (i = 0; i < d->lmtp_socks.count; i++) {
+		if (lmtp_server_listen(d->lmtp, d->lmtp_socks.socks[i].fd) < 0)
+			fatalx("lmtp: cannot serve %s",
+			    d->lmtp_socks.socks[i].where);
+		d->lmtp_socks.socks[i].fd = -1;
+	}
+
+	memset(&admin_deps, 0, sizeof(admin_deps));
+	admin_deps.base = d->base;
+	admin_deps.version = MAILBELL_VERSION;
+	admin_deps.queue = d->queue;
+	d->admin = admin_http_new(&admin_deps);
+	for (i = 0; i < d->admin_socks.count; i++) {
+		if (admin_http_listen(d->admin, d->admin_socks.socks[i].fd) < 0)
+			fatalx("admin: cannot serve %s",
+			    d->admin_socks.socks[i].where);
+		d->admin_socks.socks[i].fd = -1;
+	}
+	for (i = 0; i < d->lmtp_socks.count; i++)
+		admin_http_add_endpoint(d->admin, "lmtp",
+		    d->lmtp_socks.socks[i].where);
+	for (i = 0; i < d->admin_socks.count; i++)
+		admin_http_add_endpoint(d->admin, "admin",
+		    d->admin_socks.socks[i].where);
+}
+
+static void
+drained_cb(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	/* Leave the loop; stop_daemon() frees the rest outside every
+	 * callback. */
+	event_base_loopexit(d->base, NULL);
+}
+
+/*
+ * SIGTERM/SIGINT: stop taking connections, let every delivery already
+ * accepted finish and be answered, then leave the loop. A second signal
+ * while that runs means "now".
+ */
+static void
+signal_cb(evutil_socket_t sig, short what, void *ctx)
+{
+	struct daemon *d = ctx;
+
+	(void)what;
+	if (d->stopping) {
+		log_warnx("signal %d during shutdown: exiting at once",
+		    (int)sig);
+		_exit(1);
+	}
+	d->stopping = true;
+	log_info("shutting down");
+	admin_http_free(&d->admin);
+	/* Mail others write from now on is announced after the restart's
+	 * first sync, not by this process. */
+	if (d->watch_ev != NULL)
+		event_del(d->watch_ev);
+	lmtp_server_shutdown(d->lmtp, drained_cb, d);
+}
+
+static void
+start_signals(struct daemon *d)
+{
+	signal(SIGPIPE, SIG_IGN);
+	d->sigterm_ev = evsignal_new(d->base, SIGTERM, signal_cb, d);
+	d->sigint_ev = evsignal_new(d->base, SIGINT, signal_cb, d);
+	if (d->sigterm_ev == NULL || d->sigint_ev == NULL ||
+	    event_add(d->sigterm_ev, NULL) < 0 ||
+	    event_add(d->sigint_ev, NULL) < 0)
+		fatalx("cannot handle signals");
+}
+
+static void
+start_daemon(struct daemon *d, const struct options *opts)
+{
+	d->cfg = load_config(opts->config_path);
+	log_info("mailbelld %s starting with %s", MAILBELL_VERSION,
+	    d->cfg->file != NULL ? d->cfg->file :
+	    "the embedded default configuration");
+	make_dirs(d);
+	if (evthread_use_pthreads() < 0)
+		fatalx("libevent has no pthreads support");
+	d->base = event_base_new();
+	if (d->base == NULL)
+		fatalx("cannot create the event loop");
+	bind_listeners(d);
+	drop_privileges(d);
+	start_store(d);
+	start_services(d);
+	start_signals(d);
+	log_info("ready");
+}
+
+static void
+stop_daemon(struct daemon *d)
+{
+	if (d->sigterm_ev != NULL)
+		event_free(d->sigterm_ev);
+	if (d->sigint_ev != NULL)
+		event_free(d->sigint_ev);
+	admin_http_free(&d->admin);
+	lmtp_server_free(&d->lmtp);
+	if (d->watch_ev != NULL)
+		event_free(d->watch_ev);
+	store_watch_free(&d->watch);
+	/* Waits for the folder syncs still queued. */
+	if (d->queue_ev != NULL)
+		event_free(d->queue_ev);
+	store_queue_free(&d->queue);
+	if (d->store != NULL)
+		store_unsubscribe(d->store, d->landed_sub);
+	store_free(&d->store);
+	directory_free(&d->dir);
+	listen_close_all(&d->lmtp_socks.socks, d->lmtp_socks.count);
+	listen_close_all(&d->admin_socks.socks, d->admin_socks.count);
+	if (d->base != NULL)
+		event_base_free(d->base);
+	free(d->mail_root);
+	config_free(&d->cfg);
+}
+
+static int
+check_config(const struct options *opts)
+{
+	struct mb_config *cfg = load_config(opts->config_path);
+
+	config_free(&cfg);
+	printf("config OK\n");
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options opts;
+	struct daemon d;
+
+	log_init("mailbelld", false);
+	parse_args(argc, argv, &opts);
+	log_init("mailbelld", opts.verbose);
+	if (opts.check_config)
+		return check_config(&opts);
+
+	memset(&d, 0, sizeof(d));
+	start_daemon(&d, &opts);
+	if (event_base_dispatch(d.base) < 0)
+		fatalx("event loop failed");
+	stop_daemon(&d);
+	log_info("stopped");
+	return 0;
+}

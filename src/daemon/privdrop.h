@@ -1,0 +1,30 @@
+/*
+ * Giving up root after the listeners are bound. All privilege code lives
+ * here, so splitting mailbelld into processes later moves this file
+ * rather than rewriting the daemon.
+ */
+#ifndef MB_DAEMON_PRIVDROP_H
+#define MB_DAEMON_PRIVDROP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Whether the process runs with root's user id (real or effective). */
+bool privdrop_running_as_root(void);
+
+/*
+ * Become the system account user. First each of the ndirs directories in
+ * dirs (the data dir and the mail root, which start-up may just have
+ * created as root) is handed to user if it belongs to anyone else; the
+ * trees below them are not touched. Then, in OpenSMTPD's order:
+ * setgroups to the account's group alone, setresgid, setresuid, and a
+ * check that root cannot be regained.
+ *
+ * If the process already runs as user, nothing changes. user may not be
+ * root (uid 0): deliveries never run as root. Returns 0, or -1 with
+ * *error_r set (static storage, valid until the next call).
+ */
+int privdrop_to(const char *user, const char *const *dirs, size_t ndirs,
+    const char **error_r);
+
+#endif
