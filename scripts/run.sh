@@ -1,0 +1,58 @@
+#!/bin/sh
+# What `make run` runs: start mailbelld in the foreground on its embedded
+# default configuration (loopback ports, data in ./var of the source
+# tree), after printing how to try it out.
+#
+# usage: scripts/run.sh BUILD_DIR [mailbelld options...]
+set -eu
+
+if [ $# -lt 1 ]; then
+	echo "usage: $0 BUILD_DIR [mailbelld options...]" >&2
+	exit 64
+fi
+build=$1
+shift
+
+# The embedded default keeps its data in ./var: run from the source tree
+# so `make run` and the commands printed below agree on where that is.
+src=$(cd "$(dirname "$0")/.." && pwd)
+case "$build" in
+/*) ;;
+*) build=$(cd "$build" && pwd) ;;
+esac
+cd "$src"
+# Print paths relative to the source tree when the build lives inside it.
+case "$build" in
+"$src"/*) b=${build#"$src"/} ;;
+*) b=$build ;;
+esac
+
+daemon=$b/src/daemon/mailbelld
+cli=$b/src/client/mailbell
+if [ ! -x "$daemon" ]; then
+	echo "run.sh: $daemon is missing: build first (make build)" >&2
+	exit 1
+fi
+
+cat <<USAGE
+mailbell: starting mailbelld on its embedded default configuration
+  LMTP (delivery)     127.0.0.1:2424
+  admin (HTTP)        http://127.0.0.1:8143/  (/health, /metrics)
+  data                $src/var  (users in var/passwd, mail in var/mail)
+
+In another terminal, from $src:
+  add a user (asks for the password twice, or reads one line from stdin):
+    $cli user add alice
+    echo 'secret' | $cli user add alice --password-stdin
+  deliver a message over LMTP:
+    swaks --protocol LMTP --server 127.0.0.1:2424 --to alice@localhost
+  or with the local delivery agent:
+    $cli deliver alice < message
+  it lands in ./var/mail/alice/new/ and mailbelld logs a "landed:" line.
+  \`mailbell watch\` (new-mail notification over UDP, falling back to IDLE)
+  comes with the notification channel.
+
+Ctrl-C stops mailbelld (it finishes every delivery it accepted first).
+USAGE
+
+exec "$daemon" "$@"

@@ -1,0 +1,103 @@
+/* Unit tests for admin/metrics.c: the Prometheus text of every metric. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "admin/metrics.h"
+#include "lib/buf.h"
+#include "lib/stats.h"
+
+static const struct metrics_extra extra = {
+	.version = "0.1.0",
+	.uptime_seconds = 12.5,
+	.queue_pending = 7,
+};
+
+/* Every table entry has HELP, TYPE and a sample with its current value. */
+static void
+test_every_metric(void **state)
+{
+	char line[256];
+	struct buf b;
+	size_t i;
+
+	(void)state;
+	memset(&mb_stats, 0, sizeof(mb_stats));
+	mb_stats.lmtp_deliveries_total = 42;
+	mb_stats.store_events_total = 18446744073709551615ULL;
+	buf_init(&b, 0);
+	assert_int_equal(metrics_render(&b, &extra), 0);
+	for (i = 0; i < metrics_table_len; i++) {
+		const struct metric *m = &metrics_table[i];
+
+		assert_true(strncmp(m->name, "mailbell_", 9) == 0);
+		snprintf(line, sizeof(line), "# HELP %s ", m->name);
+		assert_non_null(strstr(buf_cstr(&b), line));
+		snprintf(line, sizeof(line), "# TYPE %s %s\n", m->name,
+		    metrics_type_name(m->type));
+		assert_non_null(strstr(buf_cstr(&b), line));
+		/* Prometheus names counters *_total */
+		if (m->type == METRIC_COUNTER)
+			assert_string_equal(m->name + strlen(m->name) - 6,
+			    "_total");
+		assert_null(strchr(m->help, '\n'));
+		assert_null(strchr(m->help, '\\'));
+	}
+	assert_non_null(strstr(buf_cstr(&b),
+	    "\nmailbell_lmtp_deliveries_total 42\n"));
+	assert_non_null(strstr(buf_cstr(&b),
+	    "\nmailbell_store_events_total 18446744073709551615\n"));
+	assert_non_null(strstr(buf_cstr(&b),
+	    "\nmailbell_delivery_queue_pending 7\n"));
+	assert_non_null(strstr(buf_cstr(&b),
+	    "\nmailbell_uptime_seconds 12.500\n"));
+	assert_non_null(strstr(buf_cstr(&b),
+	    "\nmailbell_build_info{version=\"0.1.0\"} 1\n"));
+	/* the text ends with a newline, as the format requires */
+	assert_int_equal(b.data[b.len - 1], '\n');
+	buf_free(&b);
+}
+
+static void
+test_label_escaping(void **state)
+{
+	struct metrics_extra odd = extra;
+	struct buf b;
+
+	(void)state;
+	odd.version = "1\"2\\3\n4";
+	buf_init(&b, 0);
+	assert_int_equal(metrics_render(&b, &odd), 0);
+	assert_non_null(strstr(buf_cstr(&b),
+	    "mailbell_build_info{version=\"1\\\"2\\\\3\\n4\"} 1\n"));
+	buf_free(&b);
+}
+
+static void
+test_too_small(void **state)
+{
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, 100);
+	assert_int_equal(metrics_render(&b, &extra), -1);
+	assert_true(b.len <= 100);
+	buf_free(&b);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_metric),
+		cmocka_unit_test(test_label_escaping),
+		cmocka_unit_test(test_too_small),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
