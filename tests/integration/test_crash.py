@@ -1,0 +1,80 @@
+"""
+Acknowledged mail survives SIGKILL: the daemon is killed the instant an
+LMTP 250 arrives, restarted on the same data dir, and the message is there,
+byte for byte, with its UID in mailbell-uidlist.
+"""
+
+import signal
+
+from conftest import make_message, split_prefix
+
+ROUNDS = 5
+
+
+def test_sigkill_right_after_250(daemon):
+    sent = []
+    for i in range(ROUNDS):
+        body = make_message("crash round %d" % i,
+                            "Round %d body.\r\n%s\r\n" % (i, "y" * (i * 997)))
+        c = daemon.lmtp()
+        assert c.cmd("LHLO client.example.net")[0] == 250
+        assert c.cmd("MAIL FROM:<sender@example.net>")[0] == 250
+        assert c.cmd("RCPT TO:<alice@example.org>")[0] == 250
+        assert c.cmd("RCPT TO:<bob@example.org>")[0] == 250
+        assert c.cmd("DATA")[0] == 354
+        c.send(body + b".\r\n")
+        first = c.reply()
+        second = c.reply()
+        # Kill before anything else can happen.
+        daemon.proc.send_signal(signal.SIGKILL)
+        c.close()
+        assert first[0] == 250, first
+        assert second[0] == 250, second
+        sent.append(body)
+        daemon.proc.wait(timeout=10)
+        daemon.proc = None
+        daemon.start()
+
+        for user in ("alice", "bob"):
+            files = daemon.message_files(user)
+            bodies = [split_prefix(f.read_bytes())[1] for f in files]
+            assert sorted(bodies) == sorted(sent), (user, i)
+            _, entries = daemon.uidlist(user)
+            names = {f.name.split(":2,")[0] for f in files}
+            listed = {n.split(":2,")[0] for n in entries.values()}
+            # Every stored message has a UID, and UIDs are unique.
+            assert names <= listed, (user, names - listed)
+            assert len(entries) == len(set(entries)) >= len(sent)
+        assert daemon.tmp_files("alice") == []
+        assert daemon.tmp_files("bob") == []
+
+
+def test_sigkill_during_concurrent_deliveries_keeps_every_acknowledged(
+        daemon):
+    conns = []
+    bodies = []
+    for i in range(8):
+        c = daemon.lmtp()
+        assert c.cmd("LHLO client.example.net")[0] == 250
+        assert c.cmd("MAIL FROM:<sender@example.net>")[0] == 250
+        assert c.cmd("RCPT TO:<alice@example.org>")[0] == 250
+        assert c.cmd("DATA")[0] == 354
+        body = make_message("concurrent %d" % i)
+        bodies.append(body)
+        conns.append(c)
+    # Send every final dot, then read the replies.
+    for c, body in zip(conns, bodies):
+        c.send(body + b".\r\n")
+    acked = []
+    for c, body in zip(conns, bodies):
+        code, _ = c.reply()
+        if code == 250:
+            acked.append(body)
+    daemon.kill9()
+    for c in conns:
+        c.close()
+    daemon.start()
+    stored = [split_prefix(m)[1] for m in daemon.messages("alice")]
+    for body in acked:
+        assert body in stored
+    assert len(acked) == len(bodies)
