@@ -30,6 +30,12 @@
 #define LMTP_IDLE_TIMEOUT_SECS 300
 /* Concurrent LMTP sessions; MTAs open a handful per destination. */
 #define LMTP_SESSIONS_MAX 256
+/* Input read ahead per LMTP session before reading pauses: the parser
+ * consumes it in place, so this bounds memory, not line length. */
+#define LMTP_READ_HIGH_WATER (256 * 1024)
+/* Replies queued per LMTP session before its input is left unread: a
+ * pipelining client that never reads cannot make us buffer without end. */
+#define LMTP_OUTPUT_HIGH_WATER (64 * 1024)
 
 /* --- IMAP (RFC 3501, RFC 7888) --- */
 
