@@ -317,6 +317,19 @@ parse_mail_rcpt(struct lmtp_parser *parser, char *args, const char *keyword,
 	return parse_params(args + (p - args), cmd);
 }
 
+/* "GET / HTTP/1.1" and friends: a browser or proxy was pointed at us. */
+static bool
+is_http_request(const char *line)
+{
+	static const char *methods[] = { "GET ", "POST ", "PUT ", "HEAD ",
+	    "OPTIONS ", "CONNECT ", "DELETE ", "PATCH " };
+
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (strncmp(line, methods[i], strlen(methods[i])) == 0)
+			return strstr(line, " HTTP/") != NULL;
+	return false;
+}
+
 /* Parse one complete line (NUL-terminated, without its line end). */
 static int
 parse_line(struct lmtp_parser *parser, struct lmtp_command *cmd)
@@ -339,9 +352,13 @@ parse_line(struct lmtp_parser *parser, struct lmtp_command *cmd)
 		if (strlen(lmtp_verbs[i].name) == verb_len &&
 		    strncasecmp(line, lmtp_verbs[i].name, verb_len) == 0)
 			break;
-	if (i == sizeof(lmtp_verbs) / sizeof(lmtp_verbs[0]))
+	if (i == sizeof(lmtp_verbs) / sizeof(lmtp_verbs[0])) {
+		if (is_http_request(line))
+			return cmd_error(cmd, LMTP_PARSE_ERROR_CROSS_PROTOCOL,
+			    "HTTP request sent to an LMTP server");
 		return cmd_error(cmd, LMTP_PARSE_ERROR_UNKNOWN,
 		    "Syntax error, command unrecognized");
+	}
 	cmd->verb = lmtp_verbs[i].verb;
 	args = line + verb_len;
 	if (*args == ' ')

@@ -39,6 +39,9 @@ enum lmtp_parse_error {
 	LMTP_PARSE_ERROR_NUL,		/* a NUL byte in the line */
 	LMTP_PARSE_ERROR_BARE_CR,	/* CR not followed by LF */
 	LMTP_PARSE_ERROR_UNKNOWN,	/* not a command we know */
+	/* 421 and close: an HTTP request line, so a browser or proxy was
+	 * pointed at us (cross-protocol requests must not be obeyed) */
+	LMTP_PARSE_ERROR_CROSS_PROTOCOL,
 	/* 501 5.5.4: a known command with bad arguments */
 	LMTP_PARSE_ERROR_SYNTAX,
 	/* 555 5.5.4: MAIL/RCPT parameter we do not implement */

@@ -263,7 +263,7 @@ test_argument_errors(void **state)
 	};
 	static const char *unknown[] = {
 		"\r\n", "FOO\r\n", "STARTTLS\r\n", "DATAX\r\n", "DAT\r\n",
-		"GET / HTTP/1.0\r\n", "MAIL:FROM<a@b>\r\n", "1234\r\n",
+		"GET /\r\n", "MAIL:FROM<a@b>\r\n", "1234\r\n",
 		" NOOP\r\n",
 	};
 	struct lmtp_parser *parser = parser_new();
@@ -280,6 +280,14 @@ test_argument_errors(void **state)
 		assert_int_equal(cmd.error, LMTP_PARSE_ERROR_UNKNOWN);
 		assert_int_equal(cmd.verb, LMTP_VERB_NONE);
 	}
+	/* An HTTP request is told apart, so the session can hang up. */
+	assert_int_equal(feed_bytewise(parser, "GET / HTTP/1.0\r\n", &cmd),
+	    -1);
+	assert_int_equal(cmd.error, LMTP_PARSE_ERROR_CROSS_PROTOCOL);
+	assert_int_equal(feed_bytewise(parser,
+	    "POST /x HTTP/1.1\r\n", &cmd), -1);
+	assert_int_equal(cmd.error, LMTP_PARSE_ERROR_CROSS_PROTOCOL);
+
 	/* Trailing white space is forgiven. */
 	assert_int_equal(feed_bytewise(parser, "QUIT \t \r\n", &cmd), 1);
 	assert_int_equal(cmd.verb, LMTP_VERB_QUIT);
