@@ -238,6 +238,7 @@ drop_privileges(struct daemon *d)
 {
 	const char *dirs[] = { d->cfg->data_dir, d->mail_root };
 	const char *error;
+	char *passwd;
 
 	if (d->cfg->user == NULL) {
 		if (privdrop_running_as_root())
@@ -250,6 +251,15 @@ drop_privileges(struct daemon *d)
 	    &error) < 0)
 		fatalx("cannot drop privileges: %s", error);
 	log_info("running as user %s", d->cfg->user);
+
+	/* `mailbell user add` run as root may leave the passwd file
+	 * unreadable to the account: say so now rather than refusing every
+	 * recipient later. */
+	passwd = config_passwd_path(d->cfg);
+	if (access(passwd, R_OK) < 0 && errno != ENOENT)
+		log_warn("user %s cannot read %s; every recipient will be "
+		    "unknown", d->cfg->user, passwd);
+	free(passwd);
 }
 
 /* Every store event is one message that landed, by whatever path. */
