@@ -1,1 +1,180 @@
-/* placeholder: being written */
+/*
+ * Maildir file names: unique new names, the base/info split and the flag
+ * letters of the info part ("2,<letters>", letters in ASCII order, as
+ * described at https://cr.yp.to/proto/maildir.html).
+ */
+#include "store/maildir-flags.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/buf.h"
+#include "lib/xmalloc.h"
+#include "store/store.h"
+
+static const struct {
+	char letter;
+	unsigned flag;
+} flag_letters[] = {
+	{ 'D', STORE_FLAG_DRAFT },
+	{ 'F', STORE_FLAG_FLAGGED },
+	{ 'P', STORE_FLAG_PASSED },
+	{ 'R', STORE_FLAG_REPLIED },
+	{ 'S', STORE_FLAG_SEEN },
+	{ 'T', STORE_FLAG_TRASHED },
+};
+#define FLAG_LETTERS_COUNT (sizeof(flag_letters) / sizeof(flag_letters[0]))
+
+char *
+maildir_host_sanitize(const char *hostname)
+{
+	struct buf b;
+	const char *p;
+	char *out;
+
+	if (hostname == NULL || *hostname == '\0')
+		return xstrdup("localhost");
+	buf_init(&b, 0);
+	for (p = hostname; *p != '\0'; p++) {
+		if (*p == '/')
+			(void)buf_append_str(&b, "\\057");
+		else if (*p == ':')
+			(void)buf_append_str(&b, "\\072");
+		else
+			(void)buf_append(&b, p, 1);
+	}
+	out = xstrdup(buf_cstr(&b));
+	buf_free(&b);
+	return out;
+}
+
+int
+maildir_name_format(char *buf, size_t size, long long sec, long usec,
+    pid_t pid, unsigned long long seq, const char *host, size_t msg_size)
+{
+	int n;
+
+	n = snprintf(buf, size, "%lld.M%ldP%ldQ%llu.%s,S=%zu", sec, usec,
+	    (long)pid, seq, host, msg_size);
+	if (n < 0 || (size_t)n >= size)
+		return -1;
+	return 0;
+}
+
+size_t
+maildir_name_base_len(const char *name)
+{
+	const char *sep = strchr(name, MAILDIR_INFO_SEP);
+
+	return sep != NULL ? (size_t)(sep - name) : strlen(name);
+}
+
+bool
+maildir_name_size(const char *name, size_t *size_r)
+{
+	size_t base_len = maildir_name_base_len(name), i;
+	size_t size = 0;
+	const char *p;
+
+	/* Fields follow the host part, each introduced by ','. */
+	for (i = 0; i + 3 <= base_len; i++) {
+		if (name[i] != ',' || name[i + 1] != 'S' || name[i + 2] != '=')
+			continue;
+		p = name + i + 3;
+		if (p >= name + base_len || *p < '0' || *p > '9')
+			continue;
+		size = 0;
+		while (p < name + base_len && *p >= '0' && *p <= '9') {
+			if (size > (SIZE_MAX - 9) / 10)
+				return false;
+			size = size * 10 + (size_t)(*p - '0');
+			p++;
+		}
+		if (p < name + base_len && *p != ',')
+			continue;
+		*size_r = size;
+		return true;
+	}
+	return false;
+}
+
+/* The letters after ":2,", or NULL if name has no such info part. */
+static const char *
+info_letters(const char *name)
+{
+	const char *sep = strchr(name, MAILDIR_INFO_SEP);
+
+	if (sep == NULL || strncmp(sep, MAILDIR_INFO_PREFIX,
+	    strlen(MAILDIR_INFO_PREFIX)) != 0)
+		return NULL;
+	return sep + strlen(MAILDIR_INFO_PREFIX);
+}
+
+unsigned
+maildir_name_flags(const char *name)
+{
+	const char *letters = info_letters(name), *p;
+	unsigned flags = 0;
+	size_t i;
+
+	if (letters == NULL)
+		return 0;
+	for (p = letters; *p != '\0'; p++) {
+		for (i = 0; i < FLAG_LETTERS_COUNT; i++) {
+			if (*p == flag_letters[i].letter)
+				flags |= flag_letters[i].flag;
+		}
+	}
+	return flags;
+}
+
+static bool
+is_standard_letter(char c)
+{
+	size_t i;
+
+	for (i = 0; i < FLAG_LETTERS_COUNT; i++) {
+		if (c == flag_letters[i].letter)
+			return true;
+	}
+	return false;
+}
+
+char *
+maildir_name_set_flags(const char *name, unsigned flags)
+{
+	const char *letters = info_letters(name), *p;
+	bool present[256] = { false };
+	struct buf b;
+	char *out;
+	size_t i;
+	int c;
+
+	if (letters != NULL) {
+		for (p = letters; *p != '\0'; p++) {
+			if (!is_standard_letter(*p))
+				present[(unsigned char)*p] = true;
+		}
+	}
+	for (i = 0; i < FLAG_LETTERS_COUNT; i++) {
+		if ((flags & flag_letters[i].flag) != 0)
+			present[(unsigned char)flag_letters[i].letter] = true;
+	}
+
+	buf_init(&b, 0);
+	(void)buf_append(&b, name, maildir_name_base_len(name));
+	(void)buf_append_str(&b, MAILDIR_INFO_PREFIX);
+	/* Printable letters only, each once, in ASCII order. */
+	for (c = 0x21; c < 0x7f; c++) {
+		if (present[c] && c != ',' && c != MAILDIR_INFO_SEP) {
+			char ch = (char)c;
+
+			(void)buf_append(&b, &ch, 1);
+		}
+	}
+	out = xstrdup(buf_cstr(&b));
+	buf_free(&b);
+	return out;
+}

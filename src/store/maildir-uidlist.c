@@ -1,1 +1,358 @@
-/* placeholder: being written */
+/*
+ * The per-folder UID list: parsing, formatting, atomic replacement and
+ * the cross-process lock. See maildir-uidlist.h for the file format.
+ */
+#include "store/maildir-uidlist.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/fsutil.h"
+#include "lib/limits.h"
+#include "lib/xmalloc.h"
+#include "store/store-private.h"
+
+#define UIDLIST_MAGIC "mailbell-uidlist 1 "
+
+static pthread_mutex_t uidvalidity_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint32_t uidvalidity_last;
+
+struct maildir_uidlist *
+maildir_uidlist_new(uint32_t uidvalidity)
+{
+	struct maildir_uidlist *list = xcalloc(1, sizeof(*list));
+
+	list->uidvalidity = uidvalidity;
+	list->uidnext = 1;
+	return list;
+}
+
+void
+maildir_uidlist_free(struct maildir_uidlist **listp)
+{
+	struct maildir_uidlist *list = *listp;
+	size_t i;
+
+	if (list == NULL)
+		return;
+	for (i = 0; i < list->count; i++)
+		free(list->bases[i]);
+	free(list->bases);
+	free(list->uids);
+	free(list);
+	*listp = NULL;
+}
+
+struct maildir_uidlist *
+maildir_uidlist_dup(const struct maildir_uidlist *list)
+{
+	struct maildir_uidlist *copy = maildir_uidlist_new(list->uidvalidity);
+	size_t i;
+
+	copy->uidnext = list->uidnext;
+	copy->cap = list->count;
+	copy->count = list->count;
+	if (list->count > 0) {
+		copy->uids = xreallocarray(NULL, list->count,
+		    sizeof(*copy->uids));
+		copy->bases = xreallocarray(NULL, list->count,
+		    sizeof(*copy->bases));
+		memcpy(copy->uids, list->uids,
+		    list->count * sizeof(*copy->uids));
+		for (i = 0; i < list->count; i++)
+			copy->bases[i] = xstrdup(list->bases[i]);
+	}
+	return copy;
+}
+
+uint32_t
+maildir_uidvalidity_next(uint32_t floor)
+{
+	time_t now = time(NULL);
+	uint32_t v;
+
+	v = now > 0 && (uint64_t)now < UINT32_MAX ? (uint32_t)now : 1;
+	pthread_mutex_lock(&uidvalidity_lock);
+	if (v <= uidvalidity_last)
+		v = uidvalidity_last + 1;
+	if (v <= floor)
+		v = floor + 1;
+	if (v == 0)
+		v = 1;
+	uidvalidity_last = v;
+	pthread_mutex_unlock(&uidvalidity_lock);
+	return v;
+}
+
+static void
+uidlist_push(struct maildir_uidlist *list, uint32_t uid, char *base)
+{
+	if (list->count == list->cap) {
+		list->cap = list->cap == 0 ? 64 : list->cap * 2;
+		list->uids = xreallocarray(list->uids, list->cap,
+		    sizeof(*list->uids));
+		list->bases = xreallocarray(list->bases, list->cap,
+		    sizeof(*list->bases));
+	}
+	list->uids[list->count] = uid;
+	list->bases[list->count] = base;
+	list->count++;
+}
+
+int
+maildir_uidlist_append(struct maildir_uidlist *list, const char *base,
+    size_t base_len, uint32_t *uid_r)
+{
+	/* UIDs are 32-bit and never reused (RFC 3501 2.3.1.1). */
+	if (list->uidnext == UINT32_MAX)
+		return -1;
+	uidlist_push(list, list->uidnext, xstrndup(base, base_len));
+	*uid_r = list->uidnext++;
+	return 0;
+}
+
+void
+maildir_uidlist_filter(struct maildir_uidlist *list, const bool *keep)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < list->count; i++) {
+		if (!keep[i]) {
+			free(list->bases[i]);
+			continue;
+		}
+		list->uids[j] = list->uids[i];
+		list->bases[j] = list->bases[i];
+		j++;
+	}
+	list->count = j;
+}
+
+/* Parse a decimal uint32 at *p, advancing *p. */
+static int
+parse_u32(const char **p, const char *end, uint32_t *num_r)
+{
+	uint64_t num = 0;
+	const char *s = *p;
+
+	if (s >= end || *s < '0' || *s > '9')
+		return -1;
+	while (s < end && *s >= '0' && *s <= '9') {
+		num = num * 10 + (uint64_t)(*s - '0');
+		if (num > UINT32_MAX)
+			return -1;
+		s++;
+	}
+	*p = s;
+	*num_r = (uint32_t)num;
+	return 0;
+}
+
+int
+maildir_uidlist_parse(const char *data, size_t len,
+    struct maildir_uidlist **list_r, const char **error_r)
+{
+	const char *p = data, *end = data + len, *eol, *base;
+	struct maildir_uidlist *list;
+	uint32_t uidvalidity, uidnext, uid, last = 0;
+	unsigned line = 1;
+
+	if (len < strlen(UIDLIST_MAGIC) ||
+	    memcmp(p, UIDLIST_MAGIC, strlen(UIDLIST_MAGIC)) != 0) {
+		*error_r = store_error("not a mailbell UID list");
+		return -1;
+	}
+	p += strlen(UIDLIST_MAGIC);
+	if (parse_u32(&p, end, &uidvalidity) < 0 || uidvalidity == 0 ||
+	    p >= end || *p++ != ' ' || parse_u32(&p, end, &uidnext) < 0 ||
+	    uidnext == 0 || p >= end || *p++ != '\n') {
+		*error_r = store_error("bad UID list header");
+		return -1;
+	}
+	list = maildir_uidlist_new(uidvalidity);
+	list->uidnext = uidnext;
+	while (p < end) {
+		line++;
+		eol = memchr(p, '\n', (size_t)(end - p));
+		if (eol == NULL) {
+			*error_r = store_error("UID list line %u: "
+			    "truncated", line);
+			goto fail;
+		}
+		if ((size_t)(eol - p) > UIDLIST_LINE_MAX) {
+			*error_r = store_error("UID list line %u: too long",
+			    line);
+			goto fail;
+		}
+		if (parse_u32(&p, eol, &uid) < 0 || uid <= last ||
+		    uid >= uidnext || p >= eol || *p++ != ' ') {
+			*error_r = store_error("UID list line %u: bad UID",
+			    line);
+			goto fail;
+		}
+		base = p;
+		if (base == eol || memchr(base, '/', (size_t)(eol - base)) ||
+		    memchr(base, '\0', (size_t)(eol - base))) {
+			*error_r = store_error("UID list line %u: bad file "
+			    "name", line);
+			goto fail;
+		}
+		uidlist_push(list, uid, xstrndup(base, (size_t)(eol - base)));
+		last = uid;
+		p = eol + 1;
+	}
+	*list_r = list;
+	return 0;
+fail:
+	maildir_uidlist_free(&list);
+	return -1;
+}
+
+void
+maildir_uidlist_format(const struct maildir_uidlist *list, struct buf *out)
+{
+	size_t i;
+
+	(void)buf_printf(out, UIDLIST_MAGIC "%" PRIu32 " %" PRIu32 "\n",
+	    list->uidvalidity, list->uidnext);
+	for (i = 0; i < list->count; i++) {
+		(void)buf_printf(out, "%" PRIu32 " %s\n", list->uids[i],
+		    list->bases[i]);
+	}
+}
+
+static int
+dir_path(char *buf, size_t size, const char *dir, const char *name)
+{
+	int n = snprintf(buf, size, "%s/%s", dir, name);
+
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+int
+maildir_uidlist_read(const char *dir, struct maildir_uidlist **list_r,
+    const char **error_r)
+{
+	char path[PATH_MAX], *data;
+	size_t len;
+	int ret;
+
+	if (dir_path(path, sizeof(path), dir, MAILDIR_UIDLIST_FILE) < 0) {
+		*error_r = store_error("%s: path too long", dir);
+		return -1;
+	}
+	/* A 32-bit UID space of lines of at most UIDLIST_LINE_MAX. */
+	if (read_file(path, SIZE_MAX / 2, &data, &len) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		*error_r = store_error("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	ret = maildir_uidlist_parse(data, len, list_r, error_r);
+	free(data);
+	if (ret < 0) {
+		*error_r = store_error("%s: %s", path, *error_r);
+		return -2;
+	}
+	return 1;
+}
+
+int
+maildir_uidlist_write(const char *dir, const struct maildir_uidlist *list,
+    const char *sync_first, const char **error_r)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+	struct buf b;
+	int fd, ret = -1;
+
+	if (dir_path(path, sizeof(path), dir, MAILDIR_UIDLIST_FILE) < 0 ||
+	    dir_path(tmp, sizeof(tmp), dir, MAILDIR_UIDLIST_TMP) < 0) {
+		*error_r = store_error("%s: path too long", dir);
+		return -1;
+	}
+	buf_init(&b, 0);
+	maildir_uidlist_format(list, &b);
+
+	/* Whoever holds the lock owns the temporary file; a leftover one
+	 * is from a writer that died. */
+	(void)unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		*error_r = store_error("%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (write_full(fd, b.data, b.len) < 0 || fsync(fd) < 0) {
+		*error_r = store_error("%s: %s", tmp, strerror(errno));
+		close(fd);
+		(void)unlink(tmp);
+		goto out;
+	}
+	if (close(fd) < 0) {
+		*error_r = store_error("%s: %s", tmp, strerror(errno));
+		(void)unlink(tmp);
+		goto out;
+	}
+	if (sync_first != NULL && fsync_dir(sync_first) < 0) {
+		*error_r = store_error("%s: %s", sync_first, strerror(errno));
+		(void)unlink(tmp);
+		goto out;
+	}
+	if (rename(tmp, path) < 0) {
+		*error_r = store_error("%s: %s", path, strerror(errno));
+		(void)unlink(tmp);
+		goto out;
+	}
+	if (fsync_dir(dir) < 0) {
+		*error_r = store_error("%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	buf_free(&b);
+	return ret;
+}
+
+int
+maildir_uidlist_lock(const char *dir, const char **error_r)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (dir_path(path, sizeof(path), dir, MAILDIR_UIDLIST_LOCK) < 0) {
+		*error_r = store_error("%s: path too long", dir);
+		return -1;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		*error_r = store_error("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno == EINTR)
+			continue;
+		*error_r = store_error("%s: flock: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+void
+maildir_uidlist_unlock(int *fdp)
+{
+	if (*fdp < 0)
+		return;
+	/* Closing the only descriptor of the open file releases the lock. */
+	close(*fdp);
+	*fdp = -1;
+}

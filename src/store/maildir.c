@@ -1,1 +1,725 @@
-/* placeholder: being written */
+/*
+ * One Maildir++ folder on disk: creation, writing messages into tmp/,
+ * committing them into new/ with their UIDs (the group commit's unit of
+ * work) and syncing the UID list with the files of new/ and cur/.
+ */
+#include "store/maildir.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "lib/fsutil.h"
+#include "lib/limits.h"
+#include "lib/log.h"
+#include "lib/xmalloc.h"
+#include "store/maildir-flags.h"
+#include "store/maildir-uidlist.h"
+#include "store/store-private.h"
+
+/* A parsed UID list kept between calls, valid while the file on disk is
+ * the one it was read from or written as. */
+struct folder_cache {
+	char *dir;
+	struct maildir_uidlist *list;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	struct folder_cache *next;
+};
+
+static void
+folder_cache_free(struct folder_cache **cachep)
+{
+	struct folder_cache *cache = *cachep;
+
+	if (cache == NULL)
+		return;
+	maildir_uidlist_free(&cache->list);
+	free(cache->dir);
+	free(cache);
+	*cachep = NULL;
+}
+
+void
+maildir_cache_clear(struct store *store)
+{
+	struct folder_cache *cache, *next;
+
+	pthread_mutex_lock(&store->lock);
+	cache = store->caches;
+	store->caches = NULL;
+	pthread_mutex_unlock(&store->lock);
+	for (; cache != NULL; cache = next) {
+		next = cache->next;
+		folder_cache_free(&cache);
+	}
+}
+
+/* Take dir's cache entry out of the store (the caller holds the folder
+ * lock, so no other thread wants the same entry). NULL if none. */
+static struct folder_cache *
+cache_take(struct store *store, const char *dir)
+{
+	struct folder_cache **pp, *cache = NULL;
+
+	pthread_mutex_lock(&store->lock);
+	for (pp = &store->caches; *pp != NULL; pp = &(*pp)->next) {
+		if (strcmp((*pp)->dir, dir) == 0) {
+			cache = *pp;
+			*pp = cache->next;
+			cache->next = NULL;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&store->lock);
+	return cache;
+}
+
+/* Put an entry back at the front, evicting the least recently used. */
+static void
+cache_put(struct store *store, struct folder_cache *cache)
+{
+	struct folder_cache **pp, *evict = NULL;
+	size_t n = 1;
+
+	pthread_mutex_lock(&store->lock);
+	cache->next = store->caches;
+	store->caches = cache;
+	for (pp = &store->caches->next; *pp != NULL; pp = &(*pp)->next) {
+		if (++n > STORE_UIDLIST_CACHE_MAX) {
+			evict = *pp;
+			*pp = NULL;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&store->lock);
+	while (evict != NULL) {
+		struct folder_cache *next = evict->next;
+
+		folder_cache_free(&evict);
+		evict = next;
+	}
+}
+
+static bool
+cache_matches(const struct folder_cache *cache, const struct stat *st)
+{
+	return cache->dev == st->st_dev && cache->ino == st->st_ino &&
+	    cache->size == st->st_size &&
+	    cache->mtime.tv_sec == st->st_mtim.tv_sec &&
+	    cache->mtime.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+static void
+cache_remember(struct folder_cache *cache, const struct stat *st)
+{
+	cache->dev = st->st_dev;
+	cache->ino = st->st_ino;
+	cache->size = st->st_size;
+	cache->mtime = st->st_mtim;
+}
+
+/*
+ * The folder's UID list, under its lock: the cached one if the file is
+ * unchanged, else read from disk. Returns 1 (list found), 0 (the folder
+ * has none yet: an empty list with a fresh UIDVALIDITY is returned) or
+ * -1 with *error_r. A corrupt list is replaced by a fresh one (with a
+ * warning): its messages are picked up again with new UIDs, nothing is
+ * lost.
+ */
+static int
+list_load(struct store *store, const char *dir, struct folder_cache **cache_r,
+    const char **error_r)
+{
+	struct folder_cache *cache = cache_take(store, dir);
+	char path[PATH_MAX];
+	struct maildir_uidlist *list;
+	struct stat st;
+	int ret;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
+	    MAILDIR_UIDLIST_FILE) >= sizeof(path)) {
+		folder_cache_free(&cache);
+		*error_r = store_error("%s: path too long", dir);
+		return -1;
+	}
+	if (stat(path, &st) == 0) {
+		if (cache != NULL && cache_matches(cache, &st)) {
+			*cache_r = cache;
+			return 1;
+		}
+	} else if (errno != ENOENT) {
+		folder_cache_free(&cache);
+		*error_r = store_error("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (cache == NULL) {
+		cache = xcalloc(1, sizeof(*cache));
+		cache->dir = xstrdup(dir);
+	}
+	maildir_uidlist_free(&cache->list);
+	memset(&cache->mtime, 0, sizeof(cache->mtime));
+	cache->ino = 0;
+
+	ret = maildir_uidlist_read(dir, &list, error_r);
+	if (ret == -2) {
+		log_warnx("%s; rebuilding it with a new UIDVALIDITY",
+		    *error_r);
+		ret = 0;
+	} else if (ret < 0) {
+		folder_cache_free(&cache);
+		return -1;
+	}
+	if (ret == 0) {
+		list = maildir_uidlist_new(maildir_uidvalidity_next(0));
+	} else if (stat(path, &st) == 0) {
+		cache_remember(cache, &st);
+	}
+	cache->list = list;
+	*cache_r = cache;
+	return ret;
+}
+
+/* After writing the list: remember the file it now is. */
+static void
+list_written(struct store *store, struct folder_cache *cache)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", cache->dir,
+	    MAILDIR_UIDLIST_FILE) < sizeof(path) && stat(path, &st) == 0)
+		cache_remember(cache, &st);
+	cache_put(store, cache);
+}
+
+int
+maildir_folder_dir(const struct store *store, const char *user,
+    const char *folder, char **dir_r, const char **error_r)
+{
+	if (!store_user_name_valid(user)) {
+		*error_r = store_error("invalid user name");
+		return -1;
+	}
+	if (!store_folder_name_valid(folder)) {
+		*error_r = store_error("invalid folder name");
+		return -1;
+	}
+	*dir_r = store_folder_path(store, user, folder);
+	return 0;
+}
+
+/* mkdir path; if it was created, fsync its parent. 1 created, 0 existed,
+ * -1 error. */
+static int
+mkdir_durable(const char *path)
+{
+	char parent[PATH_MAX], *slash;
+
+	if (mkdir(path, 0700) < 0) {
+		struct stat st;
+
+		if (errno != EEXIST)
+			return -1;
+		if (stat(path, &st) < 0)
+			return -1;
+		if (!S_ISDIR(st.st_mode)) {
+			errno = ENOTDIR;
+			return -1;
+		}
+		return 0;
+	}
+	if ((size_t)snprintf(parent, sizeof(parent), "%s", path) >=
+	    sizeof(parent)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((slash = strrchr(parent, '/')) != NULL && slash != parent)
+		*slash = '\0';
+	return fsync_dir(parent) < 0 ? -1 : 1;
+}
+
+int
+maildir_create(const char *dir, const char **error_r)
+{
+	static const char *const subdirs[] = { "cur", "new", "tmp" };
+	char path[PATH_MAX], parent[PATH_MAX], *slash;
+	size_t i;
+	int ret;
+
+	if ((size_t)snprintf(parent, sizeof(parent), "%s", dir) >=
+	    sizeof(parent)) {
+		*error_r = store_error("%s: path too long", dir);
+		return -1;
+	}
+	/* The mail root and user directory: created by whoever is first;
+	 * only the last level needs fsyncing by us. */
+	if ((slash = strrchr(parent, '/')) != NULL && slash != parent) {
+		*slash = '\0';
+		if (access(parent, F_OK) < 0 && (mkdir_p(parent, 0700) < 0 ||
+		    fsync_dir(parent) < 0)) {
+			*error_r = store_error("%s: %s", parent,
+			    strerror(errno));
+			return -1;
+		}
+	}
+	if ((ret = mkdir_durable(dir)) < 0) {
+		*error_r = store_error("%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
+		    subdirs[i]) >= sizeof(path)) {
+			*error_r = store_error("%s: path too long", dir);
+			return -1;
+		}
+		if (mkdir_durable(path) < 0) {
+			*error_r = store_error("%s: %s", path,
+			    strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static unsigned long long
+next_seq(struct store *store)
+{
+	unsigned long long seq;
+
+	pthread_mutex_lock(&store->lock);
+	seq = ++store->name_seq;
+	pthread_mutex_unlock(&store->lock);
+	return seq;
+}
+
+int
+maildir_write_tmp(struct store *store, const char *dir, const char *prefix,
+    const unsigned char *body, size_t len, char **tmp_path_r,
+    char **base_r, const char **error_r)
+{
+	char base[NAME_MAX + 1], path[PATH_MAX];
+	size_t prefix_len = strlen(prefix), total = prefix_len + len;
+	struct iovec iov[2];
+	struct timeval tv;
+	bool created = false;
+	int fd = -1, tries, saved;
+	ssize_t n;
+	size_t done = 0;
+
+	for (tries = 0; tries < STORE_TMP_NAME_TRIES; tries++) {
+		gettimeofday(&tv, NULL);
+		if (maildir_name_format(base, sizeof(base),
+		    (long long)tv.tv_sec, (long)tv.tv_usec, getpid(),
+		    next_seq(store), store->host, total) < 0 ||
+		    (size_t)snprintf(path, sizeof(path), "%s/tmp/%s", dir,
+		    base) >= sizeof(path)) {
+			*error_r = store_error("%s: file name too long", dir);
+			return -1;
+		}
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			break;
+		if (errno == ENOENT && !created) {
+			if (maildir_create(dir, error_r) < 0)
+				return -1;
+			created = true;
+			continue;
+		}
+		if (errno != EEXIST) {
+			*error_r = store_error("%s: %s", path,
+			    strerror(errno));
+			return -1;
+		}
+	}
+	if (fd < 0) {
+		*error_r = store_error("%s/tmp: no unused file name", dir);
+		return -1;
+	}
+
+	/* Write prefix and body in one go, then make them durable. */
+	while (done < total) {
+		int cnt = 0;
+
+		if (done < prefix_len) {
+			iov[cnt].iov_base = (char *)prefix + done;
+			iov[cnt++].iov_len = prefix_len - done;
+			iov[cnt].iov_base = (unsigned char *)body;
+			iov[cnt++].iov_len = len;
+		} else {
+			iov[cnt].iov_base = (unsigned char *)body +
+			    (done - prefix_len);
+			iov[cnt++].iov_len = total - done;
+		}
+		n = writev(fd, iov, cnt);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			goto fail;
+		}
+		done += (size_t)n;
+	}
+	if (fsync(fd) < 0)
+		goto fail;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	*tmp_path_r = xstrdup(path);
+	*base_r = xstrdup(base);
+	return 0;
+fail:
+	saved = errno;
+	*error_r = store_error("%s: %s", path, strerror(saved));
+	if (fd >= 0)
+		close(fd);
+	(void)unlink(path);
+	errno = saved;
+	return -1;
+}
+
+static void
+item_fail(struct maildir_commit_item *item, const char *error)
+{
+	item->status = -1;
+	(void)snprintf(item->error, sizeof(item->error), "%s", error);
+}
+
+size_t
+maildir_commit(struct store *store, const char *dir,
+    struct maildir_commit_item *items, size_t count, uint32_t *uidvalidity_r)
+{
+	struct folder_cache *cache = NULL;
+	char path[PATH_MAX], newdir[PATH_MAX];
+	const char *error;
+	size_t i, committed = 0;
+	int lock_fd;
+
+	lock_fd = maildir_uidlist_lock(dir, &error);
+	if (lock_fd < 0 || list_load(store, dir, &cache, &error) < 0) {
+		for (i = 0; i < count; i++) {
+			if (items[i].status == 0) {
+				(void)unlink(items[i].tmp_path);
+				item_fail(&items[i], error);
+			}
+		}
+		maildir_uidlist_unlock(&lock_fd);
+		return 0;
+	}
+	if ((size_t)snprintf(newdir, sizeof(newdir), "%s/new", dir) >=
+	    sizeof(newdir)) {
+		for (i = 0; i < count; i++) {
+			if (items[i].status == 0) {
+				(void)unlink(items[i].tmp_path);
+				item_fail(&items[i], "path too long");
+			}
+		}
+		cache_put(store, cache);
+		maildir_uidlist_unlock(&lock_fd);
+		return 0;
+	}
+
+	for (i = 0; i < count; i++) {
+		if (items[i].status != 0)
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", newdir,
+		    items[i].base) >= sizeof(path)) {
+			item_fail(&items[i], "file name too long");
+		} else if (rename(items[i].tmp_path, path) < 0) {
+			item_fail(&items[i], store_error("%s: %s", path,
+			    strerror(errno)));
+		} else if (maildir_uidlist_append(cache->list, items[i].base,
+		    strlen(items[i].base), &items[i].uid) < 0) {
+			(void)unlink(path);
+			item_fail(&items[i], "folder is out of UIDs");
+			continue;
+		} else {
+			store_own_name_add(store, path);
+			committed++;
+			continue;
+		}
+		(void)unlink(items[i].tmp_path);
+	}
+	if (committed > 0 && maildir_uidlist_write(dir, cache->list, newdir,
+	    &error) < 0) {
+		/* Not recorded, so not delivered: take the messages back out
+		 * so that the sender's retry does not make a duplicate. */
+		for (i = 0; i < count; i++) {
+			if (items[i].status != 0)
+				continue;
+			if ((size_t)snprintf(path, sizeof(path), "%s/%s",
+			    newdir, items[i].base) < sizeof(path)) {
+				(void)unlink(path);
+				(void)store_own_name_take(store, path);
+			}
+			item_fail(&items[i], error);
+		}
+		(void)fsync_dir(newdir);
+		folder_cache_free(&cache);
+		maildir_uidlist_unlock(&lock_fd);
+		return 0;
+	}
+	*uidvalidity_r = cache->list->uidvalidity;
+	if (committed > 0)
+		list_written(store, cache);
+	else
+		cache_put(store, cache);
+	maildir_uidlist_unlock(&lock_fd);
+	return committed;
+}
+
+/* A file found in new/ or cur/. */
+struct scanned {
+	char *name;		/* file name */
+	size_t base_len;	/* length of its base part */
+	bool cur;		/* in cur/ (else new/) */
+	bool matched;		/* has an entry in the UID list */
+};
+
+struct scan {
+	struct scanned *files;
+	size_t count;
+	size_t cap;
+};
+
+static void
+scan_free(struct scan *scan)
+{
+	size_t i;
+
+	for (i = 0; i < scan->count; i++)
+		free(scan->files[i].name);
+	free(scan->files);
+	memset(scan, 0, sizeof(*scan));
+}
+
+static int
+scan_dir(struct scan *scan, const char *dir, const char *sub, bool cur,
+    const char **error_r)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, sub) >=
+	    sizeof(path)) {
+		*error_r = store_error("%s: path too long", dir);
+		return -1;
+	}
+	if ((d = opendir(path)) == NULL) {
+		*error_r = store_error("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while ((errno = 0, de = readdir(d)) != NULL) {
+		/* Dot files are not messages (Maildir); names the UID list
+		 * cannot hold are skipped rather than misread. */
+		if (de->d_name[0] == '.' || strchr(de->d_name, '\n') != NULL ||
+		    strlen(de->d_name) > UIDLIST_LINE_MAX - 16)
+			continue;
+		if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
+			continue;
+		if (scan->count == scan->cap) {
+			scan->cap = scan->cap == 0 ? 64 : scan->cap * 2;
+			scan->files = xreallocarray(scan->files, scan->cap,
+			    sizeof(*scan->files));
+		}
+		scan->files[scan->count].name = xstrdup(de->d_name);
+		scan->files[scan->count].base_len =
+		    maildir_name_base_len(de->d_name);
+		scan->files[scan->count].cur = cur;
+		scan->files[scan->count].matched = false;
+		scan->count++;
+	}
+	if (errno != 0) {
+		*error_r = store_error("%s: %s", path, strerror(errno));
+		closedir(d);
+		return -1;
+	}
+	closedir(d);
+	return 0;
+}
+
+static int
+base_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+
+	if (c != 0)
+		return c;
+	return alen < blen ? -1 : alen > blen ? 1 : 0;
+}
+
+/* Order by base name, cur/ before new/ for the same base. */
+static int
+scanned_cmp(const void *a, const void *b)
+{
+	const struct scanned *x = a, *y = b;
+	int c = base_cmp(x->name, x->base_len, y->name, y->base_len);
+
+	if (c != 0)
+		return c;
+	return (int)y->cur - (int)x->cur;
+}
+
+static int
+scanned_ptr_name_cmp(const void *a, const void *b)
+{
+	const struct scanned *const *x = a, *const *y = b;
+
+	return strcmp((*x)->name, (*y)->name);
+}
+
+static struct scanned *
+scan_find(struct scan *scan, const char *base)
+{
+	size_t lo = 0, hi = scan->count, blen = strlen(base);
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		struct scanned *f = &scan->files[mid];
+		int c = base_cmp(base, blen, f->name, f->base_len);
+
+		if (c == 0)
+			return f;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+static struct store_folder *
+snapshot(const struct maildir_uidlist *list, struct scan *scan)
+{
+	struct store_folder *folder = xcalloc(1, sizeof(*folder));
+	struct scanned *f;
+	size_t i;
+
+	folder->uidvalidity = list->uidvalidity;
+	folder->uidnext = list->uidnext;
+	if (list->count > 0)
+		folder->messages = xcalloc(list->count,
+		    sizeof(*folder->messages));
+	for (i = 0; i < list->count; i++) {
+		if ((f = scan_find(scan, list->bases[i])) == NULL)
+			continue;
+		folder->messages[folder->count].uid = list->uids[i];
+		folder->messages[folder->count].file = xasprintf("%s/%s",
+		    f->cur ? "cur" : "new", f->name);
+		folder->messages[folder->count].flags =
+		    maildir_name_flags(f->name);
+		folder->count++;
+	}
+	return folder;
+}
+
+int
+maildir_sync(struct store *store, const char *dir,
+    struct store_folder **folder_r, const char **error_r)
+{
+	struct folder_cache *cache = NULL;
+	struct maildir_uidlist *list;
+	struct scan scan = { 0 };
+	struct scanned **fresh = NULL, *f;
+	size_t i, j, nfresh = 0;
+	bool changed = false, *keep = NULL;
+	uint32_t uid;
+	int lock_fd, ret = -1, loaded;
+	struct stat st;
+
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		*error_r = store_error("%s: no such folder", dir);
+		return -1;
+	}
+	if ((lock_fd = maildir_uidlist_lock(dir, error_r)) < 0)
+		return -1;
+	if ((loaded = list_load(store, dir, &cache, error_r)) < 0)
+		goto out;
+	list = cache->list;
+	changed = loaded == 0;
+	if (scan_dir(&scan, dir, "new", false, error_r) < 0 ||
+	    scan_dir(&scan, dir, "cur", true, error_r) < 0) {
+		cache_put(store, cache);
+		cache = NULL;
+		goto out;
+	}
+	if (scan.count > 0)
+		qsort(scan.files, scan.count, sizeof(*scan.files),
+		    scanned_cmp);
+	/* A message caught between new/ and cur/ by another program's
+	 * rename can show up in both: keep one (cur/, sorted first). */
+	for (i = 0, j = 0; i < scan.count; i++) {
+		if (j > 0 && base_cmp(scan.files[j - 1].name,
+		    scan.files[j - 1].base_len, scan.files[i].name,
+		    scan.files[i].base_len) == 0) {
+			free(scan.files[i].name);
+			continue;
+		}
+		scan.files[j++] = scan.files[i];
+	}
+	scan.count = j;
+
+	/* Entries whose files are gone are dropped. */
+	keep = xcalloc(list->count + 1, sizeof(*keep));
+	for (i = 0; i < list->count; i++) {
+		if ((f = scan_find(&scan, list->bases[i])) != NULL) {
+			f->matched = true;
+			keep[i] = true;
+		} else {
+			changed = true;
+		}
+	}
+	maildir_uidlist_filter(list, keep);
+
+	/* Files nobody gave a UID: appended in name order. */
+	fresh = xcalloc(scan.count + 1, sizeof(*fresh));
+	for (i = 0; i < scan.count; i++) {
+		if (!scan.files[i].matched)
+			fresh[nfresh++] = &scan.files[i];
+	}
+	if (nfresh > 0)
+		qsort(fresh, nfresh, sizeof(*fresh), scanned_ptr_name_cmp);
+	for (i = 0; i < nfresh; i++) {
+		if (maildir_uidlist_append(list, fresh[i]->name,
+		    fresh[i]->base_len, &uid) < 0) {
+			*error_r = store_error("%s: folder is out of UIDs",
+			    dir);
+			folder_cache_free(&cache);
+			goto out;
+		}
+		changed = true;
+	}
+	if (changed) {
+		if (maildir_uidlist_write(dir, list, NULL, error_r) < 0) {
+			folder_cache_free(&cache);
+			goto out;
+		}
+		*folder_r = snapshot(list, &scan);
+		list_written(store, cache);
+	} else {
+		*folder_r = snapshot(list, &scan);
+		cache_put(store, cache);
+	}
+	cache = NULL;
+	ret = 0;
+out:
+	free(fresh);
+	free(keep);
+	scan_free(&scan);
+	maildir_uidlist_unlock(&lock_fd);
+	return ret;
+}

@@ -1,1 +1,281 @@
-/* placeholder: being written */
+/*
+ * The "message landed" event hub: subscribers, and the per-folder record
+ * of what was announced so that one message noticed by several paths
+ * (its delivery, the watcher's sync) makes exactly one event. Used from
+ * the event-loop thread only.
+ *
+ * Per folder we keep a settled mark (every UID up to it was announced or
+ * is no longer news) and the announced UIDs above it. A plain "highest
+ * UID announced" would lose an event when a message from another process
+ * (a lower UID) is noticed after our own delivery of a higher one.
+ */
+#include "store/store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/limits.h"
+#include "lib/stats.h"
+#include "lib/xmalloc.h"
+#include "store/store-private.h"
+
+struct hub_sub {
+	unsigned id;
+	store_event_cb *cb;
+	void *ctx;
+};
+
+struct hub_folder {
+	char *user;
+	char *folder;
+	uint32_t uidvalidity;	/* 0: nothing known yet */
+	uint32_t settled;	/* every UID <= settled is not news */
+	uint32_t *above;	/* announced UIDs > settled, ascending */
+	size_t count;
+	struct hub_folder *next;
+};
+
+struct store_hub {
+	struct hub_sub *subs;
+	size_t nsubs;
+	unsigned next_id;
+	struct hub_folder **buckets;
+	size_t nbuckets;
+	size_t nfolders;
+};
+
+static struct store_hub *
+hub_get(struct store *store)
+{
+	if (store->hub == NULL) {
+		store->hub = xcalloc(1, sizeof(*store->hub));
+		store->hub->nbuckets = 256;
+		store->hub->buckets = xcalloc(store->hub->nbuckets,
+		    sizeof(*store->hub->buckets));
+	}
+	return store->hub;
+}
+
+void
+store_hub_free(struct store *store)
+{
+	struct store_hub *hub = store->hub;
+	struct hub_folder *f, *next;
+	size_t i;
+
+	if (hub == NULL)
+		return;
+	for (i = 0; i < hub->nbuckets; i++) {
+		for (f = hub->buckets[i]; f != NULL; f = next) {
+			next = f->next;
+			free(f->user);
+			free(f->folder);
+			free(f->above);
+			free(f);
+		}
+	}
+	free(hub->buckets);
+	free(hub->subs);
+	free(hub);
+	store->hub = NULL;
+}
+
+static size_t
+hub_hash(const char *user, const char *folder)
+{
+	/* FNV-1a over "user\0folder". */
+	uint64_t h = 14695981039346656037ULL;
+	const char *p;
+
+	for (p = user; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	h = h * 1099511628211ULL;
+	for (p = folder; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return (size_t)h;
+}
+
+static void
+hub_grow(struct store_hub *hub)
+{
+	size_t nb = hub->nbuckets * 2, i;
+	struct hub_folder **b = xcalloc(nb, sizeof(*b)), *f, *next;
+
+	for (i = 0; i < hub->nbuckets; i++) {
+		for (f = hub->buckets[i]; f != NULL; f = next) {
+			size_t h = hub_hash(f->user, f->folder) % nb;
+
+			next = f->next;
+			f->next = b[h];
+			b[h] = f;
+		}
+	}
+	free(hub->buckets);
+	hub->buckets = b;
+	hub->nbuckets = nb;
+}
+
+static struct hub_folder *
+hub_folder(struct store *store, const char *user, const char *folder,
+    bool create)
+{
+	struct store_hub *hub = hub_get(store);
+	struct hub_folder *f;
+	size_t h;
+
+	folder = store_folder_canonical(folder);
+	h = hub_hash(user, folder) % hub->nbuckets;
+	for (f = hub->buckets[h]; f != NULL; f = f->next) {
+		if (strcmp(f->user, user) == 0 && strcmp(f->folder, folder) == 0)
+			return f;
+	}
+	if (!create)
+		return NULL;
+	if (hub->nfolders >= hub->nbuckets * 2) {
+		hub_grow(hub);
+		h = hub_hash(user, folder) % hub->nbuckets;
+	}
+	f = xcalloc(1, sizeof(*f));
+	f->user = xstrdup(user);
+	f->folder = xstrdup(folder);
+	f->next = hub->buckets[h];
+	hub->buckets[h] = f;
+	hub->nfolders++;
+	return f;
+}
+
+/* Drop announced UIDs at or below the settled mark, then let the mark
+ * run over any UIDs announced in sequence after it. */
+static void
+folder_compact(struct hub_folder *f)
+{
+	size_t i = 0;
+
+	while (i < f->count && f->above[i] <= f->settled)
+		i++;
+	while (i < f->count && f->above[i] == f->settled + 1)
+		f->settled = f->above[i++];
+	if (i > 0) {
+		memmove(f->above, f->above + i,
+		    (f->count - i) * sizeof(*f->above));
+		f->count -= i;
+	}
+	if (f->count > STORE_ANNOUNCED_PENDING_MAX) {
+		/* Gaps nobody filled (UIDs used up by failed deliveries,
+		 * messages expunged at once): stop waiting for them. */
+		f->settled = f->above[0];
+		folder_compact(f);
+	}
+}
+
+static void
+folder_reset(struct hub_folder *f, uint32_t uidvalidity, uint32_t settled)
+{
+	f->uidvalidity = uidvalidity;
+	f->settled = settled;
+	f->count = 0;
+}
+
+unsigned
+store_subscribe(struct store *store, store_event_cb *cb, void *ctx)
+{
+	struct store_hub *hub = hub_get(store);
+
+	hub->subs = xreallocarray(hub->subs, hub->nsubs + 1,
+	    sizeof(*hub->subs));
+	hub->subs[hub->nsubs].id = ++hub->next_id;
+	hub->subs[hub->nsubs].cb = cb;
+	hub->subs[hub->nsubs].ctx = ctx;
+	hub->nsubs++;
+	return hub->next_id;
+}
+
+void
+store_unsubscribe(struct store *store, unsigned id)
+{
+	struct store_hub *hub = hub_get(store);
+	size_t i;
+
+	for (i = 0; i < hub->nsubs; i++) {
+		if (hub->subs[i].id == id) {
+			memmove(hub->subs + i, hub->subs + i + 1,
+			    (hub->nsubs - i - 1) * sizeof(*hub->subs));
+			hub->nsubs--;
+			return;
+		}
+	}
+}
+
+void
+store_announce(struct store *store, const char *user, const char *folder,
+    uint32_t uidvalidity, uint32_t uid)
+{
+	struct hub_folder *f = hub_folder(store, user, folder, true);
+	struct store_hub *hub = store->hub;
+	struct store_event ev;
+	struct hub_sub *subs;
+	size_t i, n;
+
+	if (uid == 0)
+		return;
+	if (f->uidvalidity != uidvalidity)
+		folder_reset(f, uidvalidity, 0);
+	if (uid <= f->settled)
+		return;
+	for (i = 0; i < f->count && f->above[i] < uid; i++)
+		;
+	if (i < f->count && f->above[i] == uid)
+		return;
+	f->above = xreallocarray(f->above, f->count + 1, sizeof(*f->above));
+	memmove(f->above + i + 1, f->above + i,
+	    (f->count - i) * sizeof(*f->above));
+	f->above[i] = uid;
+	f->count++;
+	folder_compact(f);
+
+	mb_stats.store_events_total++;
+	ev.user = f->user;
+	ev.folder = f->folder;
+	ev.uidvalidity = uidvalidity;
+	ev.uid = uid;
+	/* A callback may subscribe or unsubscribe: work on a copy. */
+	n = hub->nsubs;
+	if (n == 0)
+		return;
+	subs = xreallocarray(NULL, n, sizeof(*subs));
+	memcpy(subs, hub->subs, n * sizeof(*subs));
+	for (i = 0; i < n; i++)
+		subs[i].cb(&ev, subs[i].ctx);
+	free(subs);
+}
+
+uint32_t
+store_announced_uid(struct store *store, const char *user,
+    const char *folder)
+{
+	struct hub_folder *f = hub_folder(store, user, folder, false);
+
+	return f != NULL ? f->settled : 0;
+}
+
+void
+store_set_announced_uid(struct store *store, const char *user,
+    const char *folder, uint32_t uidvalidity, uint32_t uid)
+{
+	struct hub_folder *f = hub_folder(store, user, folder, true);
+
+	if (f->uidvalidity != uidvalidity) {
+		folder_reset(f, uidvalidity, uid);
+		return;
+	}
+	if (uid > f->settled)
+		f->settled = uid;
+	folder_compact(f);
+}
+
+void
+store_hub_settle(struct store *store, const char *user, const char *folder,
+    uint32_t uidvalidity, uint32_t last_uid)
+{
+	store_set_announced_uid(store, user, folder, uidvalidity, last_uid);
+}

@@ -1,1 +1,404 @@
-/* placeholder: being written */
+/*
+ * The delivery queue: DELIVERY_WRITERS threads write and fsync message
+ * files in parallel; one committer thread takes everything written so
+ * far (at most DELIVERY_BATCH_MAX) and commits it folder by folder, so
+ * that all messages of a round share one new/ fsync and one UID-list
+ * rewrite per folder (group commit). Folder syncs run on the committer
+ * too, serialised with commits. Completions are handed back through an
+ * eventfd and run by store_queue_reap() on the caller's thread.
+ */
+#include "store/store.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "lib/limits.h"
+#include "lib/log.h"
+#include "lib/xmalloc.h"
+#include "store/store-job-private.h"
+#include "store/store-private.h"
+
+/* A queued job with its callback. */
+struct queue_job {
+	struct store_job *job;
+	store_job_done_cb *cb;
+	void *ctx;
+	size_t remaining;	/* targets not yet committed or failed */
+};
+
+enum queue_item_kind {
+	QUEUE_ITEM_TARGET,	/* one target of a job: write, then commit */
+	QUEUE_ITEM_SYNC,	/* a folder sync */
+	QUEUE_ITEM_JOB_DONE,	/* a finished job, waiting to be reaped */
+};
+
+struct queue_item {
+	enum queue_item_kind kind;
+	struct queue_item *next;
+
+	/* QUEUE_ITEM_TARGET and QUEUE_ITEM_JOB_DONE */
+	struct queue_job *qjob;
+	size_t target;
+
+	/* QUEUE_ITEM_SYNC: request */
+	char *user;
+	char *folder;
+	uint32_t after_uid;
+	store_sync_done_cb *sync_cb;
+	void *ctx;
+	/* QUEUE_ITEM_SYNC: result */
+	int status;
+	uint32_t uidvalidity;
+	uint32_t last_uid;	/* UIDNEXT - 1 when synced */
+	uint32_t *uids;		/* UIDs above after_uid */
+	size_t nuids;
+};
+
+struct item_list {
+	struct queue_item *head;
+	struct queue_item *tail;
+};
+
+struct store_queue {
+	struct store *store;
+	int efd;			/* eventfd: completions to reap */
+
+	pthread_mutex_t lock;		/* protects everything below */
+	pthread_cond_t write_cond;	/* work for writers */
+	pthread_cond_t commit_cond;	/* work (or stop) for the committer */
+	struct item_list to_write;	/* targets waiting for a writer */
+	struct item_list to_commit;	/* written targets and syncs */
+	struct item_list done;		/* finished jobs and syncs */
+	size_t writers_busy;
+	size_t pending;			/* queued, until reaped */
+	bool stopping;
+
+	pthread_t writers[DELIVERY_WRITERS];
+	pthread_t committer;
+};
+
+static void
+list_push(struct item_list *l, struct queue_item *item)
+{
+	item->next = NULL;
+	if (l->tail != NULL)
+		l->tail->next = item;
+	else
+		l->head = item;
+	l->tail = item;
+}
+
+static struct queue_item *
+list_pop(struct item_list *l)
+{
+	struct queue_item *item = l->head;
+
+	if (item != NULL) {
+		l->head = item->next;
+		if (l->head == NULL)
+			l->tail = NULL;
+		item->next = NULL;
+	}
+	return item;
+}
+
+/* Hand a finished item to the reaping thread. Called with the lock. */
+static void
+post_done(struct store_queue *q, struct queue_item *item)
+{
+	uint64_t one = 1;
+	bool was_empty = q->done.head == NULL;
+
+	list_push(&q->done, item);
+	if (was_empty && write(q->efd, &one, sizeof(one)) < 0 &&
+	    errno != EAGAIN)
+		log_warn("store queue eventfd");
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct store_queue *q = arg;
+	struct queue_item *item;
+
+	pthread_mutex_lock(&q->lock);
+	for (;;) {
+		while (q->to_write.head == NULL && !q->stopping)
+			pthread_cond_wait(&q->write_cond, &q->lock);
+		if ((item = list_pop(&q->to_write)) == NULL)
+			break;
+		q->writers_busy++;
+		pthread_mutex_unlock(&q->lock);
+
+		store_target_write(q->store, item->qjob->job, item->target);
+
+		pthread_mutex_lock(&q->lock);
+		q->writers_busy--;
+		list_push(&q->to_commit, item);
+		pthread_cond_signal(&q->commit_cond);
+	}
+	pthread_cond_signal(&q->commit_cond);
+	pthread_mutex_unlock(&q->lock);
+	return NULL;
+}
+
+static void
+run_sync(struct store *store, struct queue_item *item)
+{
+	struct store_folder *folder;
+	const char *error;
+	size_t i;
+
+	if (store_folder_sync(store, item->user, item->folder, &folder,
+	    &error) < 0) {
+		log_warnx("sync of %s/%s: %s", item->user, item->folder, error);
+		item->status = -1;
+		return;
+	}
+	item->status = 0;
+	item->uidvalidity = folder->uidvalidity;
+	item->last_uid = folder->uidnext - 1;
+	for (i = 0; i < folder->count; i++) {
+		if (folder->messages[i].uid <= item->after_uid)
+			continue;
+		item->uids = xreallocarray(item->uids, item->nuids + 1,
+		    sizeof(*item->uids));
+		item->uids[item->nuids++] = folder->messages[i].uid;
+	}
+	store_folder_free(&folder);
+}
+
+static void *
+committer_main(void *arg)
+{
+	struct store_queue *q = arg;
+	struct queue_item *batch[DELIVERY_BATCH_MAX];
+	struct store_commit_ref refs[DELIVERY_BATCH_MAX];
+	size_t n, nrefs, i;
+
+	pthread_mutex_lock(&q->lock);
+	for (;;) {
+		while (q->to_commit.head == NULL && !(q->stopping &&
+		    q->to_write.head == NULL && q->writers_busy == 0))
+			pthread_cond_wait(&q->commit_cond, &q->lock);
+		if (q->to_commit.head == NULL)
+			break;
+		for (n = 0; n < DELIVERY_BATCH_MAX &&
+		    (batch[n] = list_pop(&q->to_commit)) != NULL; n++)
+			;
+		pthread_mutex_unlock(&q->lock);
+
+		/* One round: every written target, grouped by folder. */
+		for (i = 0, nrefs = 0; i < n; i++) {
+			if (batch[i]->kind != QUEUE_ITEM_TARGET)
+				continue;
+			refs[nrefs].job = batch[i]->qjob->job;
+			refs[nrefs].target = batch[i]->target;
+			nrefs++;
+		}
+		if (nrefs > 0)
+			store_targets_commit(q->store, refs, nrefs);
+		for (i = 0; i < n; i++) {
+			if (batch[i]->kind == QUEUE_ITEM_SYNC)
+				run_sync(q->store, batch[i]);
+		}
+
+		pthread_mutex_lock(&q->lock);
+		for (i = 0; i < n; i++) {
+			struct queue_item *item = batch[i];
+
+			if (item->kind == QUEUE_ITEM_SYNC) {
+				post_done(q, item);
+				continue;
+			}
+			if (--item->qjob->remaining == 0) {
+				item->kind = QUEUE_ITEM_JOB_DONE;
+				post_done(q, item);
+			} else {
+				free(item);
+			}
+		}
+	}
+	pthread_mutex_unlock(&q->lock);
+	return NULL;
+}
+
+struct store_queue *
+store_queue_new(struct store *store)
+{
+	struct store_queue *q = xcalloc(1, sizeof(*q));
+	size_t i;
+	int err;
+
+	q->store = store;
+	if ((q->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+		fatal("eventfd");
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_cond_init(&q->write_cond, NULL);
+	pthread_cond_init(&q->commit_cond, NULL);
+	for (i = 0; i < DELIVERY_WRITERS; i++) {
+		if ((err = pthread_create(&q->writers[i], NULL, writer_main,
+		    q)) != 0) {
+			errno = err;
+			fatal("pthread_create");
+		}
+	}
+	if ((err = pthread_create(&q->committer, NULL, committer_main,
+	    q)) != 0) {
+		errno = err;
+		fatal("pthread_create");
+	}
+	return q;
+}
+
+void
+store_queue_free(struct store_queue **queuep)
+{
+	struct store_queue *q = *queuep;
+	size_t i;
+
+	if (q == NULL)
+		return;
+	pthread_mutex_lock(&q->lock);
+	q->stopping = true;
+	pthread_cond_broadcast(&q->write_cond);
+	pthread_cond_broadcast(&q->commit_cond);
+	pthread_mutex_unlock(&q->lock);
+	for (i = 0; i < DELIVERY_WRITERS; i++)
+		pthread_join(q->writers[i], NULL);
+	pthread_join(q->committer, NULL);
+
+	/* Everything queued is done now; run the last callbacks. */
+	store_queue_reap(q);
+	close(q->efd);
+	pthread_cond_destroy(&q->write_cond);
+	pthread_cond_destroy(&q->commit_cond);
+	pthread_mutex_destroy(&q->lock);
+	free(q);
+	*queuep = NULL;
+}
+
+int
+store_queue_fd(const struct store_queue *queue)
+{
+	return queue->efd;
+}
+
+size_t
+store_queue_pending(const struct store_queue *queue)
+{
+	struct store_queue *q = (struct store_queue *)queue;
+	size_t n;
+
+	pthread_mutex_lock(&q->lock);
+	n = q->pending;
+	pthread_mutex_unlock(&q->lock);
+	return n;
+}
+
+void
+store_queue_reap(struct store_queue *q)
+{
+	struct queue_item *item, *next;
+	uint64_t count;
+	size_t n = 0;
+
+	/* Reset the eventfd; an empty read (EAGAIN) is fine. */
+	if (read(q->efd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+		log_warn("store queue eventfd");
+	pthread_mutex_lock(&q->lock);
+	item = q->done.head;
+	q->done.head = q->done.tail = NULL;
+	pthread_mutex_unlock(&q->lock);
+
+	for (; item != NULL; item = next) {
+		next = item->next;
+		n++;
+		if (item->kind == QUEUE_ITEM_JOB_DONE) {
+			struct queue_job *qj = item->qjob;
+
+			if (qj->cb != NULL)
+				qj->cb(qj->job, qj->ctx);
+			else
+				store_job_free(&qj->job);
+			free(qj);
+		} else {
+			if (item->sync_cb != NULL) {
+				item->sync_cb(item->user, item->folder,
+				    item->status == 0 ? item->uidvalidity : 0,
+				    item->uids, item->nuids, item->ctx);
+			}
+			/* Everything the sync saw has been reported now. */
+			if (item->status == 0)
+				store_hub_settle(q->store, item->user,
+				    item->folder, item->uidvalidity,
+				    item->last_uid);
+			free(item->user);
+			free(item->folder);
+			free(item->uids);
+		}
+		free(item);
+	}
+	if (n > 0) {
+		pthread_mutex_lock(&q->lock);
+		q->pending -= n;
+		pthread_mutex_unlock(&q->lock);
+	}
+}
+
+void
+store_queue_job(struct store_queue *q, struct store_job *job,
+    store_job_done_cb *cb, void *ctx)
+{
+	struct queue_job *qj = xcalloc(1, sizeof(*qj));
+	struct queue_item *item;
+	size_t i, count = store_job_target_count(job);
+
+	qj->job = job;
+	qj->cb = cb;
+	qj->ctx = ctx;
+	qj->remaining = count;
+
+	pthread_mutex_lock(&q->lock);
+	q->pending++;
+	if (count == 0) {
+		item = xcalloc(1, sizeof(*item));
+		item->kind = QUEUE_ITEM_JOB_DONE;
+		item->qjob = qj;
+		post_done(q, item);
+	}
+	for (i = 0; i < count; i++) {
+		item = xcalloc(1, sizeof(*item));
+		item->kind = QUEUE_ITEM_TARGET;
+		item->qjob = qj;
+		item->target = i;
+		list_push(&q->to_write, item);
+	}
+	pthread_cond_broadcast(&q->write_cond);
+	pthread_mutex_unlock(&q->lock);
+}
+
+void
+store_queue_sync(struct store_queue *q, const char *user, const char *folder,
+    uint32_t after_uid, store_sync_done_cb *cb, void *ctx)
+{
+	struct queue_item *item = xcalloc(1, sizeof(*item));
+
+	item->kind = QUEUE_ITEM_SYNC;
+	item->user = xstrdup(user);
+	item->folder = xstrdup(store_folder_canonical(folder));
+	item->after_uid = after_uid;
+	item->sync_cb = cb;
+	item->ctx = ctx;
+
+	pthread_mutex_lock(&q->lock);
+	q->pending++;
+	list_push(&q->to_commit, item);
+	pthread_cond_signal(&q->commit_cond);
+	pthread_mutex_unlock(&q->lock);
+}

@@ -1,1 +1,231 @@
-/* placeholder: being written */
+/*
+ * The store object: the mail root, folder names and paths, folder
+ * creation and sync, and the small shared state (per-thread error text,
+ * names the store renamed itself) the other store files use.
+ */
+#include "store/store.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lib/fsutil.h"
+#include "lib/limits.h"
+#include "lib/log.h"
+#include "lib/xmalloc.h"
+#include "store/maildir-flags.h"
+#include "store/maildir.h"
+#include "store/store-private.h"
+
+static _Thread_local char store_error_buf[1024];
+
+const char *
+store_error(const char *fmt, ...)
+{
+	char tmp[sizeof(store_error_buf)];
+	va_list ap;
+
+	/* Arguments may point into the buffer itself. */
+	va_start(ap, fmt);
+	(void)vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	memcpy(store_error_buf, tmp, sizeof(tmp));
+	return store_error_buf;
+}
+
+struct store *
+store_new(const char *root, const char *hostname)
+{
+	struct store *store = xcalloc(1, sizeof(*store));
+	size_t len = strlen(root);
+
+	while (len > 1 && root[len - 1] == '/')
+		len--;
+	store->root = xstrndup(root, len);
+	store->host = maildir_host_sanitize(hostname);
+	pthread_mutex_init(&store->lock, NULL);
+	if (mkdir_p(store->root, 0700) < 0)
+		log_warn("%s", store->root);
+	return store;
+}
+
+void
+store_free(struct store **storep)
+{
+	struct store *store = *storep;
+	size_t i;
+
+	if (store == NULL)
+		return;
+	store_hub_free(store);
+	maildir_cache_clear(store);
+	for (i = 0; i < store->own_count; i++)
+		free(store->own_names[i]);
+	free(store->own_names);
+	pthread_mutex_destroy(&store->lock);
+	free(store->root);
+	free(store->host);
+	free(store);
+	*storep = NULL;
+}
+
+const char *
+store_root(const struct store *store)
+{
+	return store->root;
+}
+
+bool
+store_user_name_valid(const char *user)
+{
+	size_t len = strlen(user), i;
+
+	if (len == 0 || len > USER_NAME_MAX || user[0] == '.')
+		return false;
+	for (i = 0; i < len; i++) {
+		if (user[i] <= 0x20 || user[i] >= 0x7f || user[i] == '/')
+			return false;
+	}
+	return true;
+}
+
+bool
+store_folder_name_valid(const char *name)
+{
+	size_t len = strlen(name), i;
+
+	if (strcasecmp(name, STORE_INBOX) == 0)
+		return true;
+	if (len == 0 || len > FOLDER_NAME_MAX || name[0] == '.' ||
+	    name[len - 1] == '.')
+		return false;
+	for (i = 0; i < len; i++) {
+		if (name[i] < 0x20 || name[i] >= 0x7f || name[i] == '/')
+			return false;
+		if (name[i] == '.' && name[i + 1] == '.')
+			return false;
+	}
+	return true;
+}
+
+const char *
+store_folder_canonical(const char *folder)
+{
+	return strcasecmp(folder, STORE_INBOX) == 0 ? STORE_INBOX : folder;
+}
+
+char *
+store_folder_path(const struct store *store, const char *user,
+    const char *folder)
+{
+	if (strcasecmp(folder, STORE_INBOX) == 0)
+		return xasprintf("%s/%s", store->root, user);
+	return xasprintf("%s/%s/.%s", store->root, user, folder);
+}
+
+int
+store_user_create(struct store *store, const char *user,
+    const char **error_r)
+{
+	return store_folder_create(store, user, STORE_INBOX, error_r);
+}
+
+int
+store_folder_create(struct store *store, const char *user,
+    const char *folder, const char **error_r)
+{
+	char *dir;
+	int ret;
+
+	if (maildir_folder_dir(store, user, folder, &dir, error_r) < 0)
+		return -1;
+	/* A folder's parent is the user's Maildir, which is INBOX. */
+	if (strcasecmp(folder, STORE_INBOX) != 0) {
+		char *inbox = store_folder_path(store, user, STORE_INBOX);
+
+		ret = maildir_create(inbox, error_r);
+		free(inbox);
+		if (ret < 0) {
+			free(dir);
+			return -1;
+		}
+	}
+	ret = maildir_create(dir, error_r);
+	free(dir);
+	return ret;
+}
+
+int
+store_folder_sync(struct store *store, const char *user,
+    const char *folder, struct store_folder **folder_r, const char **error_r)
+{
+	char *dir;
+	int ret;
+
+	if (maildir_folder_dir(store, user, folder, &dir, error_r) < 0)
+		return -1;
+	ret = maildir_sync(store, dir, folder_r, error_r);
+	free(dir);
+	return ret;
+}
+
+void
+store_folder_free(struct store_folder **folderp)
+{
+	struct store_folder *folder = *folderp;
+	size_t i;
+
+	if (folder == NULL)
+		return;
+	for (i = 0; i < folder->count; i++)
+		free(folder->messages[i].file);
+	free(folder->messages);
+	free(folder);
+	*folderp = NULL;
+}
+
+void
+store_own_name_add(struct store *store, const char *path)
+{
+	pthread_mutex_lock(&store->lock);
+	if (!store->watching) {
+		pthread_mutex_unlock(&store->lock);
+		return;
+	}
+	if (store->own_count == STORE_OWN_NAMES_MAX) {
+		/* Forget the oldest: it costs one extra sync at worst. */
+		free(store->own_names[0]);
+		memmove(store->own_names, store->own_names + 1,
+		    (store->own_count - 1) * sizeof(*store->own_names));
+		store->own_count--;
+	}
+	store->own_names = xreallocarray(store->own_names,
+	    store->own_count + 1, sizeof(*store->own_names));
+	store->own_names[store->own_count++] = xstrdup(path);
+	pthread_mutex_unlock(&store->lock);
+}
+
+bool
+store_own_name_take(struct store *store, const char *path)
+{
+	bool found = false;
+	size_t i;
+
+	pthread_mutex_lock(&store->lock);
+	for (i = 0; i < store->own_count; i++) {
+		if (strcmp(store->own_names[i], path) == 0) {
+			free(store->own_names[i]);
+			memmove(store->own_names + i, store->own_names + i + 1,
+			    (store->own_count - i - 1) *
+			    sizeof(*store->own_names));
+			store->own_count--;
+			found = true;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&store->lock);
+	return found;
+}

@@ -1,0 +1,58 @@
+/*
+ * Maildir file names: making new unique names and reading or changing
+ * the flags kept in the info part (":2,<letters>"). Pure string code,
+ * no I/O. Internal to the store and its unit tests.
+ */
+#ifndef MB_STORE_MAILDIR_FLAGS_H
+#define MB_STORE_MAILDIR_FLAGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* The separator between a Maildir base name and its info part. */
+#define MAILDIR_INFO_SEP ':'
+#define MAILDIR_INFO_PREFIX ":2,"
+
+/*
+ * Copy hostname into a form safe for a file name: '/' becomes "\057" and
+ * ':' becomes "\072", as other Maildir programs do. Malloc'd; an empty
+ * hostname gives "localhost".
+ */
+char *maildir_host_sanitize(const char *hostname);
+
+/*
+ * Format a new base name "<sec>.M<usec>P<pid>Q<seq>.<host>,S=<size>"
+ * into buf (size bytes). host must already be sanitised. Returns 0, or
+ * -1 if it does not fit.
+ */
+int maildir_name_format(char *buf, size_t size, long long sec, long usec,
+    pid_t pid, unsigned long long seq, const char *host, size_t msg_size);
+
+/*
+ * Length of the base name of a Maildir file name: the part before the
+ * first ':' (the whole name when there is none). The UID list stores
+ * this part, so renames that change only flags keep the mapping.
+ */
+size_t maildir_name_base_len(const char *name);
+
+/* The message size recorded as ",S=<size>" in the base name.
+ * Returns true and sets *size_r if present. */
+bool maildir_name_size(const char *name, size_t *size_r);
+
+/*
+ * The store_flag bits of a file name: letters after ":2," that map to
+ * STORE_FLAG_*; other letters are ignored here (kept by
+ * maildir_name_set_flags). A name without ":2," has no flags.
+ */
+unsigned maildir_name_flags(const char *name);
+
+/*
+ * A new file name for name with its standard flags replaced by flags
+ * (store_flag bits): base + ":2," + letters in ASCII order. Letters of
+ * the old info part that are not standard flags (Dovecot keywords a-z,
+ * other programs' letters) are kept. Malloc'd.
+ */
+char *maildir_name_set_flags(const char *name, unsigned flags);
+
+#endif

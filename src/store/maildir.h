@@ -1,0 +1,74 @@
+/*
+ * One Maildir++ folder on disk: creating it, writing a message into tmp/,
+ * committing written messages into new/ together with their UIDs, and
+ * syncing the UID list with what new/ and cur/ hold. All calls block on
+ * disk I/O; the per-folder flock makes them safe across threads and
+ * processes. Internal to the store and its unit tests.
+ */
+#ifndef MB_STORE_MAILDIR_H
+#define MB_STORE_MAILDIR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+struct store_folder;
+
+/*
+ * The directory of (user, folder) under the store root, malloc'd in
+ * *dir_r. Returns 0, or -1 with *error_r set if the user or folder name
+ * is not acceptable.
+ */
+int maildir_folder_dir(const struct store *store, const char *user,
+    const char *folder, char **dir_r, const char **error_r);
+
+/*
+ * Create dir with cur/, new/ and tmp/ (and missing parents), fsyncing
+ * each parent whose entries changed, so the folder survives a crash.
+ * Returns 0 (also if it existed), or -1 with *error_r set.
+ */
+int maildir_create(const char *dir, const char **error_r);
+
+/*
+ * Write prefix and body as a new message file in dir/tmp/ (O_EXCL) and
+ * fsync it. The folder is created if missing. Returns 0 with the
+ * malloc'd temporary path and base name, or -1 with *error_r set and no
+ * file left behind.
+ */
+int maildir_write_tmp(struct store *store, const char *dir,
+    const char *prefix, const unsigned char *body, size_t len,
+    char **tmp_path_r, char **base_r, const char **error_r);
+
+/* A written message waiting to be committed into a folder. */
+struct maildir_commit_item {
+	const char *tmp_path;	/* file in tmp/ (fsynced) */
+	const char *base;	/* its name, kept in new/ */
+	int status;		/* in: 0 to commit; out: 0 or -1 */
+	uint32_t uid;		/* out: UID, if status is 0 */
+	char error[256];	/* out: reason, if status is -1 */
+};
+
+/*
+ * Commit items (all for the folder dir) under the folder's lock: rename
+ * each into new/, give it the next UID, then replace the UID list once
+ * (fsyncing new/ and the folder directory). Items that fail have their
+ * temporary file removed; if the UID list cannot be written, every
+ * message of this call is removed again and fails, so nothing reported
+ * as failed stays in the folder. Returns the number committed, with
+ * *uidvalidity_r set when it is above 0.
+ */
+size_t maildir_commit(struct store *store, const char *dir,
+    struct maildir_commit_item *items, size_t count,
+    uint32_t *uidvalidity_r);
+
+/*
+ * Sync the folder dir (see store_folder_sync) and return its snapshot.
+ * Returns 0, or -1 with *error_r set.
+ */
+int maildir_sync(struct store *store, const char *dir,
+    struct store_folder **folder_r, const char **error_r);
+
+/* Drop every cached UID list (used when a list may be stale). */
+void maildir_cache_clear(struct store *store);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * The parts of a delivery job that the queue and store_job_run share:
+ * one message written to a folder's tmp/ and then committed.
+ * Internal to the store.
+ */
+#ifndef MB_STORE_STORE_JOB_PRIVATE_H
+#define MB_STORE_STORE_JOB_PRIVATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/maildir.h"
+
+struct store_target {
+	char *user;
+	char *folder;		/* canonical name */
+	char *prefix;		/* header lines written before the body */
+
+	/* Between writing and committing. */
+	char *dir;		/* folder directory */
+	char *tmp_path;		/* written file in tmp/ */
+	char *base;		/* its base name */
+
+	/* The outcome. */
+	int status;		/* 0 delivered, -1 failed, 1 not yet run */
+	uint32_t uidvalidity;
+	uint32_t uid;
+	char *error;		/* reason, if status is -1 */
+};
+
+struct store_job {
+	unsigned char *body;
+	size_t len;
+	struct store_target *targets;
+	size_t count;
+};
+
+/* Write target i's message into its folder's tmp/ (blocking, fsync).
+ * On failure the target is finished with status -1. */
+void store_target_write(struct store *store, struct store_job *job, size_t i);
+
+/* One written target waiting for its folder's commit. */
+struct store_commit_ref {
+	struct store_job *job;
+	size_t target;
+};
+
+/*
+ * Commit written targets: grouped by folder, one maildir_commit (one UID
+ * list write) per folder. Every target ends with status 0 or -1.
+ */
+void store_targets_commit(struct store *store, struct store_commit_ref *refs,
+    size_t count);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * Internals shared by the store's own files: the struct store itself, the
+ * per-thread error text, and the registry of file names the store renamed
+ * itself (so the watcher does not treat our own deliveries as foreign).
+ * Not for other layers.
+ */
+#ifndef MB_STORE_STORE_PRIVATE_H
+#define MB_STORE_STORE_PRIVATE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+struct store_hub;
+
+struct store {
+	/* Fixed at store_new(). */
+	char *root;		/* mail root, no trailing '/' */
+	char *host;		/* sanitised hostname for file names */
+
+	/* Shared by threads, under lock. */
+	pthread_mutex_t lock;
+	unsigned long long name_seq;	/* Q<n> of new file names */
+	struct folder_cache *caches;	/* UID lists last read or written */
+	bool watching;			/* a store_watch exists */
+	char **own_names;		/* "<folder dir>/new/<name>" we renamed */
+	size_t own_count;
+
+	/* The event hub: only the thread that owns the event loop. */
+	struct store_hub *hub;
+};
+
+/*
+ * Format an error into per-thread storage and return it. The text stays
+ * valid until the same thread formats the next one.
+ */
+const char *store_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/* True if user is a name the store can use as a directory: 1 to
+ * USER_NAME_MAX bytes, printable ASCII, no '/', not starting with '.'. */
+bool store_user_name_valid(const char *user);
+
+/* The canonical spelling of a folder name: "INBOX" for any case of it,
+ * otherwise name itself. */
+const char *store_folder_canonical(const char *folder);
+
+/*
+ * Remember that the store itself renamed a file to path (a full path in
+ * some new/ or cur/), so the watcher can skip the event it causes. Only
+ * kept while a watcher exists; bounded by STORE_OWN_NAMES_MAX.
+ */
+void store_own_name_add(struct store *store, const char *path);
+/* True (and forgotten) if path was added by store_own_name_add. */
+bool store_own_name_take(struct store *store, const char *path);
+
+/* Event hub life cycle (store-events.c). */
+void store_hub_free(struct store *store);
+/* After a sync saw every message of a folder up to last_uid: those UIDs
+ * are no longer news (called after the sync's callback announced them). */
+void store_hub_settle(struct store *store, const char *user,
+    const char *folder, uint32_t uidvalidity, uint32_t last_uid);
+
+#endif
