@@ -1,0 +1,159 @@
+/*
+ * An incremental IMAP4rev1 command parser (RFC 3501 section 9, RFC 7888
+ * LITERAL+) with no I/O: the caller pushes bytes as they arrive and gets
+ * back whole commands as a tag, a command name and a tree of arguments.
+ *
+ * Representation of the arguments:
+ *   atom          IMAP_ARG_ATOM     "FLAGS", "1:*,3", "\Seen", "*", "%"
+ *   NIL           IMAP_ARG_NIL      str is "NIL" as sent (any case)
+ *   "quoted"      IMAP_ARG_STRING   escapes \" and \\ removed
+ *   {n} / {n+}    IMAP_ARG_LITERAL  the n bytes; may hold NULs
+ *   ( ... )       IMAP_ARG_LIST     children in list[0 .. list_count)
+ *   NAME[...]<..> IMAP_ARG_SECTION  a FETCH attribute with a section
+ *
+ * A section token is an atom followed directly by "[": for
+ * BODY.PEEK[HEADER.FIELDS (From To)]<0.100> str is "BODY.PEEK", section
+ * is "HEADER.FIELDS", the header list is parsed into list (has_list),
+ * and partial_offset 0, partial_size 100 (has_partial). A token that
+ * starts with "[" is an ordinary atom, so a mailbox named [Gmail]/Sent
+ * may be sent unquoted. Tokens are not interpreted otherwise: "UID" is
+ * the command name of UID FETCH and "FETCH" its first argument.
+ */
+#ifndef MB_IMAP_IMAP_PARSER_H
+#define MB_IMAP_IMAP_PARSER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* What imap_parser_feed() returns besides 1, 0 and -1. */
+enum imap_parse_result {
+	IMAP_PARSE_ERROR = -1,		/* bad input; reply BAD */
+	IMAP_PARSE_MORE = 0,		/* all input consumed, need more */
+	IMAP_PARSE_DONE = 1,		/* one command is complete */
+	IMAP_PARSE_NEED_CONTINUATION = 2, /* send "+ " before the literal */
+};
+
+enum imap_parse_error {
+	IMAP_PARSE_ERROR_NONE = 0,
+	IMAP_PARSE_ERROR_SYNTAX,		/* not RFC 3501 grammar */
+	IMAP_PARSE_ERROR_LINE_TOO_LONG,		/* over limits.line_max */
+	IMAP_PARSE_ERROR_LITERAL_TOO_LARGE,	/* over limits.literal_max */
+	IMAP_PARSE_ERROR_TOO_DEEP,		/* over limits.depth_max */
+	IMAP_PARSE_ERROR_TOO_MANY_ARGS,		/* over limits.args_max */
+	IMAP_PARSE_ERROR_LITERAL8,		/* ~{n} (RFC 3516) unsupported */
+};
+
+enum imap_arg_type {
+	IMAP_ARG_ATOM,		/* atom, also sequence sets, flags, "*" */
+	IMAP_ARG_NIL,		/* the atom NIL, in any case */
+	IMAP_ARG_STRING,	/* quoted string, unescaped */
+	IMAP_ARG_LITERAL,	/* literal, synchronising or not */
+	IMAP_ARG_LIST,		/* parenthesised list */
+	IMAP_ARG_SECTION,	/* NAME[section (list)]<offset.size> */
+};
+
+struct imap_arg {
+	enum imap_arg_type type;
+
+	/* ATOM, NIL, STRING, LITERAL: the value, NUL-terminated; len
+	 * counts bytes without the NUL (a literal may contain NULs).
+	 * SECTION: the name before "[". LIST: NULL. */
+	char *str;
+	size_t len;
+
+	/* LIST: the elements. SECTION: the header list, if has_list. */
+	struct imap_arg *list;
+	unsigned int list_count;
+	unsigned int list_cap;		/* allocated elements (internal) */
+
+	/* SECTION only. */
+	char *section;		/* text inside the brackets before any list:
+				 * "HEADER.FIELDS.NOT", "1.2.MIME", "" */
+	bool has_list;		/* a "(...)" header list followed section */
+	bool has_partial;	/* "<offset.size>" followed "]" */
+	uint32_t partial_offset;
+	uint32_t partial_size;	/* never 0 when has_partial */
+};
+
+struct imap_command {
+	const char *tag;	/* never empty */
+	const char *name;	/* command name as sent (any case) */
+	const struct imap_arg *args;	/* top-level arguments */
+	unsigned int args_count;
+};
+
+/* Every size the parser holds is bounded by these. */
+struct imap_parser_limits {
+	size_t line_max;	/* bytes of a command outside literal data,
+				 * its line ends included */
+	uint64_t literal_max;	/* literal bytes of one command, summed */
+	unsigned int depth_max;	/* nested "(" levels (a header list too) */
+	unsigned int args_max;	/* arguments of one command, nested ones
+				 * included */
+};
+
+/* The limits from lib/limits.h (IMAP_*, or IMAP_*_PRELOGIN). */
+void imap_parser_limits_default(struct imap_parser_limits *limits_r,
+    bool prelogin);
+
+/* A parser with the given limits (copied). The parser holds at most
+ * line_max + literal_max bytes plus args_max argument nodes. */
+struct imap_parser *imap_parser_new(const struct imap_parser_limits *limits);
+/* Free the parser and every command it returned; sets *parserp to NULL. */
+void imap_parser_free(struct imap_parser **parserp);
+
+/*
+ * Parse up to size bytes of data and report in *consumed_r how many were
+ * used; the caller drains exactly that many from its input. The result
+ * is the same whether bytes arrive all at once or one at a time.
+ *
+ * Returns:
+ *   1 (IMAP_PARSE_DONE)  a command is complete (its line end consumed);
+ *       *cmd_r points to it until the next imap_parser_feed(),
+ *       imap_parser_reset() or imap_parser_free(). Bytes after it are
+ *       left unconsumed: feed them again for the next command.
+ *   0 (IMAP_PARSE_MORE)  every byte was consumed; feed more.
+ *   2 (IMAP_PARSE_NEED_CONTINUATION)  a synchronising literal {n} was
+ *       announced and accepted; the caller sends "+ Ready for literal
+ *       data" and feeds again. Returned exactly once per such literal,
+ *       never for {n+}.
+ *  -1 (IMAP_PARSE_ERROR)  the command is bad; *error_r is a printable
+ *       message (no CR, LF or quotes from the client) valid until the
+ *       next call, imap_parser_error_code() tells why and
+ *       imap_parser_tag() gives the tag if it was read. The caller
+ *       replies "<tag> BAD <message>" (or "* BAD") and simply feeds
+ *       again: the parser then skips the rest of the bad command,
+ *       including a {n+} literal announced in it, and parses the next
+ *       one. The skipped bytes are never stored.
+ */
+int imap_parser_feed(struct imap_parser *parser, const void *data,
+    size_t size, size_t *consumed_r, const struct imap_command **cmd_r,
+    const char **error_r);
+
+/* The tag of the command being parsed, or NULL if it was not read yet.
+ * Valid until the next feed, reset or free. */
+const char *imap_parser_tag(const struct imap_parser *parser);
+/* Why the last imap_parser_feed() returned -1. */
+enum imap_parse_error imap_parser_error_code(const struct imap_parser *parser);
+
+/* Forget the command in progress and any pending skip, as at a fresh
+ * connection (after STARTTLS, for instance). */
+void imap_parser_reset(struct imap_parser *parser);
+/* New limits for the next command (after login). Call it between
+ * commands, after a result of 1. */
+void imap_parser_set_limits(struct imap_parser *parser,
+    const struct imap_parser_limits *limits);
+
+/* Helpers for command handlers: true and *str_r set if arg has the
+ * named form. An astring is an atom (NIL included), a quoted string or
+ * a literal; a string is quoted or literal; an nstring is a string, or
+ * NIL which gives NULL. */
+bool imap_arg_get_atom(const struct imap_arg *arg, const char **str_r);
+bool imap_arg_get_string(const struct imap_arg *arg, const char **str_r);
+bool imap_arg_get_astring(const struct imap_arg *arg, const char **str_r);
+bool imap_arg_get_nstring(const struct imap_arg *arg, const char **str_r);
+/* True if arg is an atom equal to name, ignoring ASCII case. */
+bool imap_arg_atom_equals(const struct imap_arg *arg, const char *name);
+
+#endif
