@@ -1,0 +1,131 @@
+/* Unit tests for Maildir file names and flags (maildir-flags.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/maildir-flags.h"
+#include "store/store.h"
+
+static void
+test_host_sanitize(void **state)
+{
+	char *h;
+
+	(void)state;
+	h = maildir_host_sanitize("mx/1:a");
+	assert_string_equal(h, "mx\\0571\\072a");
+	free(h);
+	h = maildir_host_sanitize("");
+	assert_string_equal(h, "localhost");
+	free(h);
+	h = maildir_host_sanitize("mail.example.org");
+	assert_string_equal(h, "mail.example.org");
+	free(h);
+}
+
+static void
+test_name_format(void **state)
+{
+	char buf[256], small[16];
+	size_t size;
+
+	(void)state;
+	assert_int_equal(maildir_name_format(buf, sizeof(buf), 1700000000,
+	    123456, 4242, 7, "host", 4096), 0);
+	assert_string_equal(buf, "1700000000.M123456P4242Q7.host,S=4096");
+	assert_true(maildir_name_size(buf, &size));
+	assert_int_equal(size, 4096);
+	assert_int_equal(maildir_name_base_len(buf), strlen(buf));
+	assert_int_equal(maildir_name_format(small, sizeof(small), 1700000000,
+	    123456, 4242, 7, "host", 4096), -1);
+}
+
+static void
+test_base_and_size(void **state)
+{
+	size_t size = 0;
+
+	(void)state;
+	assert_int_equal(maildir_name_base_len("abc:2,S"), 3);
+	assert_int_equal(maildir_name_base_len("abc"), 3);
+	assert_true(maildir_name_size("1.M1P1Q1.h,S=12,W=14:2,S", &size));
+	assert_int_equal(size, 12);
+	assert_false(maildir_name_size("1.M1P1Q1.h:2,S", &size));
+	/* S= after the info separator is not the size. */
+	assert_false(maildir_name_size("1.h:2,S=5", &size));
+	assert_false(maildir_name_size("1.h,S=", &size));
+	assert_false(maildir_name_size("1.h,S=1x", &size));
+}
+
+static void
+test_flags_parse(void **state)
+{
+	(void)state;
+	assert_int_equal(maildir_name_flags("x"), 0);
+	assert_int_equal(maildir_name_flags("x:2,"), 0);
+	assert_int_equal(maildir_name_flags("x:2,FRS"),
+	    STORE_FLAG_FLAGGED | STORE_FLAG_REPLIED | STORE_FLAG_SEEN);
+	assert_int_equal(maildir_name_flags("x:2,DPTab"),
+	    STORE_FLAG_DRAFT | STORE_FLAG_PASSED | STORE_FLAG_TRASHED);
+	/* Experimental info ":1," carries no flags. */
+	assert_int_equal(maildir_name_flags("x:1,S"), 0);
+}
+
+static void
+test_flags_set(void **state)
+{
+	char *n;
+
+	(void)state;
+	n = maildir_name_set_flags("x", STORE_FLAG_SEEN | STORE_FLAG_DRAFT);
+	assert_string_equal(n, "x:2,DS");
+	free(n);
+	n = maildir_name_set_flags("x:2,S", 0);
+	assert_string_equal(n, "x:2,");
+	free(n);
+	/* Unknown letters (keywords a-z, others) kept, all in ASCII order. */
+	n = maildir_name_set_flags("x:2,Sbaz", STORE_FLAG_FLAGGED |
+	    STORE_FLAG_TRASHED);
+	assert_string_equal(n, "x:2,FTabz");
+	free(n);
+	n = maildir_name_set_flags("x:2,Xc", STORE_FLAG_SEEN);
+	assert_string_equal(n, "x:2,SXc");
+	free(n);
+}
+
+static void
+test_flags_round_trip(void **state)
+{
+	unsigned flags;
+	char *n;
+
+	(void)state;
+	for (flags = 0; flags < 64; flags++) {
+		n = maildir_name_set_flags("1.M2P3Q4.h,S=5:2,kq", flags);
+		assert_int_equal(maildir_name_flags(n), flags);
+		assert_int_equal(maildir_name_base_len(n),
+		    strlen("1.M2P3Q4.h,S=5"));
+		assert_non_null(strstr(n, "kq"));
+		free(n);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_host_sanitize),
+		cmocka_unit_test(test_name_format),
+		cmocka_unit_test(test_base_and_size),
+		cmocka_unit_test(test_flags_parse),
+		cmocka_unit_test(test_flags_set),
+		cmocka_unit_test(test_flags_round_trip),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,212 @@
+/* Unit tests for the delivery queue (store-queue.c): jobs to several
+ * folders complete, callbacks run on the reaping thread, syncs report
+ * the UIDs asked for, and freeing the queue finishes queued work. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+#include "store-test.h"
+
+struct done {
+	int jobs;
+	int failed_targets;
+	int syncs;
+	uint32_t sync_uids[16];
+	size_t sync_count;
+	pthread_t reaper;
+	bool wrong_thread;
+};
+
+static void
+job_done_cb(struct store_job *job, void *ctx)
+{
+	struct done *d = ctx;
+	const char *error;
+	uint32_t uidvalidity, uid;
+	size_t i;
+
+	if (!pthread_equal(pthread_self(), d->reaper))
+		d->wrong_thread = true;
+	for (i = 0; i < store_job_target_count(job); i++) {
+		if (store_job_result(job, i, &uidvalidity, &uid, &error) < 0)
+			d->failed_targets++;
+	}
+	d->jobs++;
+	store_job_free(&job);
+}
+
+static void
+sync_done_cb(const char *user, const char *folder, uint32_t uidvalidity,
+    const uint32_t *uids, size_t count, void *ctx)
+{
+	struct done *d = ctx;
+
+	(void)user;
+	(void)folder;
+	assert_true(uidvalidity > 0);
+	if (!pthread_equal(pthread_self(), d->reaper))
+		d->wrong_thread = true;
+	d->syncs++;
+	d->sync_count = count;
+	memcpy(d->sync_uids, uids, count * sizeof(*uids));
+}
+
+/* Reap until the queue is idle (or 10 s pass). */
+static void
+drain(struct store_queue *q)
+{
+	struct pollfd pfd = { .fd = store_queue_fd(q), .events = POLLIN };
+	int rounds = 0;
+
+	while (store_queue_pending(q) > 0 && rounds++ < 1000) {
+		(void)poll(&pfd, 1, 10);
+		store_queue_reap(q);
+	}
+}
+
+static void
+test_jobs_several_folders(void **state)
+{
+	char *root = st_tmpdir();
+	struct store *store = store_new(root, "h");
+	struct store_queue *q = store_queue_new(store);
+	struct done d = { .reaper = pthread_self() };
+	struct store_folder *folder;
+	const char *error;
+	char user[16];
+	int i;
+
+	(void)state;
+	for (i = 0; i < 40; i++) {
+		struct store_job *job = store_job_new(
+		    (unsigned char *)strdup("hello\n"), 6);
+
+		snprintf(user, sizeof(user), "u%d", i % 4);
+		(void)store_job_add_target(job, user, "INBOX", "");
+		(void)store_job_add_target(job, user, i % 2 ? "A" : "B.C",
+		    "X: y\n");
+		store_queue_job(q, job, job_done_cb, &d);
+	}
+	/* No callback runs before the caller reaps. */
+	assert_int_equal(d.jobs, 0);
+	drain(q);
+	assert_int_equal(d.jobs, 40);
+	assert_int_equal(d.failed_targets, 0);
+	assert_false(d.wrong_thread);
+	assert_int_equal(store_queue_pending(q), 0);
+	for (i = 0; i < 4; i++) {
+		snprintf(user, sizeof(user), "u%d", i);
+		assert_int_equal(store_folder_sync(store, user, "INBOX",
+		    &folder, &error), 0);
+		assert_int_equal(folder->count, 10);
+		assert_int_equal(folder->messages[9].uid, 10);
+		store_folder_free(&folder);
+	}
+	store_queue_free(&q);
+	assert_null(q);
+	store_free(&store);
+	st_rmtree(root);
+}
+
+static void
+test_failed_target(void **state)
+{
+	char *root = st_tmpdir();
+	struct store *store = store_new(root, "h");
+	struct store_queue *q = store_queue_new(store);
+	struct done d = { .reaper = pthread_self() };
+	struct store_job *job;
+
+	(void)state;
+	job = store_job_new((unsigned char *)strdup("x"), 1);
+	(void)store_job_add_target(job, "ok", "INBOX", "");
+	(void)store_job_add_target(job, "", "INBOX", "");
+	store_queue_job(q, job, job_done_cb, &d);
+	/* A job without targets completes too. */
+	store_queue_job(q, store_job_new(NULL, 0), job_done_cb, &d);
+	drain(q);
+	assert_int_equal(d.jobs, 2);
+	assert_int_equal(d.failed_targets, 1);
+	store_queue_free(&q);
+	store_free(&store);
+	st_rmtree(root);
+}
+
+static void
+test_sync_job(void **state)
+{
+	char *root = st_tmpdir(), path[4200];
+	struct store *store = store_new(root, "h");
+	struct store_queue *q = store_queue_new(store);
+	struct done d = { .reaper = pthread_self() };
+	const char *error;
+	int i;
+
+	(void)state;
+	assert_int_equal(store_user_create(store, "f", &error), 0);
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/f/new/%d.foreign", root, i);
+		st_write(path, "m\n");
+	}
+	store_queue_sync(q, "f", "INBOX", 1, sync_done_cb, &d);
+	drain(q);
+	assert_int_equal(d.syncs, 1);
+	assert_int_equal(d.sync_count, 2);
+	assert_int_equal(d.sync_uids[0], 2);
+	assert_int_equal(d.sync_uids[1], 3);
+	assert_false(d.wrong_thread);
+	store_queue_free(&q);
+	store_free(&store);
+	st_rmtree(root);
+}
+
+/* Freeing the queue completes queued work and runs its callbacks. */
+static void
+test_free_waits(void **state)
+{
+	char *root = st_tmpdir(), path[4200];
+	struct store *store = store_new(root, "h");
+	struct store_queue *q = store_queue_new(store);
+	struct done d = { .reaper = pthread_self() };
+	int i;
+
+	(void)state;
+	for (i = 0; i < 20; i++) {
+		struct store_job *job = store_job_new(
+		    (unsigned char *)strdup("m\n"), 2);
+
+		(void)store_job_add_target(job, "g", "INBOX", "");
+		store_queue_job(q, job, job_done_cb, &d);
+	}
+	assert_true(store_queue_pending(q) > 0);
+	store_queue_free(&q);
+	assert_int_equal(d.jobs, 20);
+	assert_int_equal(d.failed_targets, 0);
+	snprintf(path, sizeof(path), "%s/g/new", root);
+	assert_int_equal(st_count_files(path), 20);
+	snprintf(path, sizeof(path), "%s/g/tmp", root);
+	assert_int_equal(st_count_files(path), 0);
+	store_free(&store);
+	st_rmtree(root);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_jobs_several_folders),
+		cmocka_unit_test(test_failed_target),
+		cmocka_unit_test(test_sync_job),
+		cmocka_unit_test(test_free_waits),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
