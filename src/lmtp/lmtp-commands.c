@@ -1,1 +1,402 @@
-/* placeholder: being written */
+/*
+ * What each LMTP command does (RFC 2033, RFC 5321 4.1.1), dispatched
+ * through one table that also says in which states a command may come,
+ * and the delivery of a received message through the store's queue with
+ * one reply per recipient.
+ */
+#include "lmtp/lmtp-session.h"
+
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "directory/directory.h"
+#include "lib/config.h"
+#include "lib/log.h"
+#include "lib/stats.h"
+#include "lib/xmalloc.h"
+#include "store/store.h"
+
+typedef void lmtp_command_func_t(struct lmtp_session *session,
+    const struct lmtp_command *cmd);
+
+/* States a command may be given in, as bits. */
+#define ST(s) (1u << (s))
+#define ST_ANY (ST(LMTP_SESSION_GREETED) | ST(LMTP_SESSION_READY) | \
+    ST(LMTP_SESSION_MAIL) | ST(LMTP_SESSION_RCPT))
+
+static const char *
+hostname(const struct lmtp_session *session)
+{
+	return session->server->deps.cfg->hostname;
+}
+
+/* A bad command: count it, and give up on a client that keeps at it. */
+static void
+count_error(struct lmtp_session *session)
+{
+	mb_stats.lmtp_protocol_errors_total++;
+	if (++session->errors < LMTP_ERRORS_MAX)
+		return;
+	log_info("lmtp: %s: too many errors, closing", session->peer);
+	lmtp_session_reply(session,
+	    "421 4.7.0 %s Too many errors, closing connection",
+	    hostname(session));
+	lmtp_session_close(session);
+}
+
+/* ---- the commands ---- */
+
+static void
+cmd_lhlo(struct lmtp_session *session, const struct lmtp_command *cmd)
+{
+	(void)cmd;
+	session->state = LMTP_SESSION_READY;
+	lmtp_session_reset_transaction(session);
+	/* RFC 2034 3: no enhanced status codes in the LHLO reply. */
+	lmtp_session_reply(session, "250-%s", hostname(session));
+	lmtp_session_reply(session, "250-PIPELINING");
+	lmtp_session_reply(session, "250-ENHANCEDSTATUSCODES");
+	lmtp_session_reply(session, "250-8BITMIME");
+	lmtp_session_reply(session, "250 SIZE %" PRIu64,
+	    session->server->deps.cfg->lmtp_max_message_size);
+}
+
+static void
+cmd_helo(struct lmtp_session *session, const struct lmtp_command *cmd)
+{
+	lmtp_session_reply(session,
+	    "500 5.5.1 This is an LMTP server: use LHLO, not %s",
+	    cmd->verb == LMTP_VERB_HELO ? "HELO" : "EHLO");
+	count_error(session);
+}
+
+static void
+cmd_mail(struct lmtp_session *session, const struct lmtp_command *cmd)
+{
+	if (cmd->has_size &&
+	    cmd->size > session->server->deps.cfg->lmtp_max_message_size) {
+		mb_stats.lmtp_oversized_total++;
+		lmtp_session_reply(session, "552 5.3.4 Message size exceeds "
+		    "fixed maximum message size (%" PRIu64 " bytes)",
+		    session->server->deps.cfg->lmtp_max_message_size);
+		return;
+	}
+	session->sender = xstrdup(cmd->path_raw);
+	session->state = LMTP_SESSION_MAIL;
+	lmtp_session_reply(session, "250 2.1.0 Sender <%s> OK",
+	    session->sender);
+}
+
+static void
+cmd_rcpt(struct lmtp_session *session, const struct lmtp_command *cmd)
+{
+	struct lmtp_server *server = session->server;
+	struct lmtp_recipient *rcpt;
+	char user[USER_NAME_MAX + 1];
+
+	if (cmd->null_path) {
+		lmtp_session_reply(session,
+		    "501 5.1.3 Null recipient not allowed");
+		count_error(session);
+		return;
+	}
+	if (session->rcpt_count >= LMTP_RECIPIENTS_MAX) {
+		/* RFC 5321 4.5.3.1.10: the client sends the rest later. */
+		lmtp_session_reply(session, "452 4.5.3 Too many recipients");
+		return;
+	}
+	if (directory_resolve(server->deps.dir, server->deps.cfg, cmd->path,
+	    user) < 0) {
+		mb_stats.lmtp_unknown_recipients_total++;
+		lmtp_session_reply(session, "550 5.1.1 <%s> User unknown",
+		    cmd->path_raw);
+		return;
+	}
+	if (session->rcpt_count == session->rcpt_cap) {
+		session->rcpt_cap = session->rcpt_cap == 0 ? 4 :
+		    session->rcpt_cap * 2;
+		session->rcpts = xreallocarray(session->rcpts,
+		    session->rcpt_cap, sizeof(*session->rcpts));
+	}
+	rcpt = &session->rcpts[session->rcpt_count++];
+	memcpy(rcpt->user, user, sizeof(rcpt->user));
+	rcpt->address = xstrdup(cmd->path_raw);
+	session->state = LMTP_SESSION_RCPT;
+	lmtp_session_reply(session, "250 2.1.5 <%s> OK", rcpt->address);
+}
+
+static void
+cmd_data(struct lmtp_session *session, const struct lmtp_command *cmd)
+{
+	const struct mb_config *cfg = session->server->deps.cfg;
+
+	(void)cmd;
+	if (session->data == NULL)
+		session->data = lmtp_data_new(
+		    cfg->lmtp_max_message_size > SIZE_MAX - 1 ? SIZE_MAX - 1 :
+		    (size_t)cfg->lmtp_max_message_size, LMTP_DATA_LINE_MAX);
+	lmtp_data_reset(session->data);
+	session->state = LMTP_SESSION_DATA;
+	lmtp_session_reply(session,
+	    "354 Start mail input; end with <CRLF>.<CRLF>");
+}
+
+static void
+cmd_rset(struct lmtp_session *session, const struct lmtp_command *cmd)
+{
+	(void)cmd;
+	lmtp_session_reset_transaction(session);
+	lmtp_session_reply(session, "250 2.0.0 OK");
+}
+
+static void
+cmd_noop(struct lmtp_session *session, const struct lmtp_command *cmd)
+{
+	(void)cmd;
+	lmtp_session_reply(session, "250 2.0.0 OK");
+}
+
+static void
+cmd_quit(struct lmtp_session *session, const struct lmtp_command *cmd)
+{
+	(void)cmd;
+	lmtp_session_reply(session, "221 2.0.0 %s closing connection",
+	    hostname(session));
+	lmtp_session_close(session);
+}
+
+static void
+cmd_vrfy(struct lmtp_session *session, const struct lmtp_command *cmd)
+{
+	(void)cmd;
+	/* RFC 5321 3.5.3: 252 when we will not say who exists. */
+	lmtp_session_reply(session, "252 2.0.0 Cannot VRFY user, but will "
+	    "accept message and attempt delivery");
+}
+
+static void
+cmd_help(struct lmtp_session *session, const struct lmtp_command *cmd)
+{
+	(void)cmd;
+	lmtp_session_reply(session, "214 2.0.0 mailbell LMTP: LHLO MAIL RCPT "
+	    "DATA RSET NOOP QUIT VRFY HELP");
+}
+
+static const struct lmtp_command_entry {
+	enum lmtp_verb verb;
+	unsigned states;		/* ST() bits where it is allowed */
+	lmtp_command_func_t *func;
+} lmtp_commands[] = {
+	{ LMTP_VERB_LHLO, ST_ANY, cmd_lhlo },
+	{ LMTP_VERB_HELO, ST_ANY, cmd_helo },
+	{ LMTP_VERB_EHLO, ST_ANY, cmd_helo },
+	{ LMTP_VERB_MAIL, ST(LMTP_SESSION_READY), cmd_mail },
+	{ LMTP_VERB_RCPT, ST(LMTP_SESSION_MAIL) | ST(LMTP_SESSION_RCPT),
+	    cmd_rcpt },
+	{ LMTP_VERB_DATA, ST(LMTP_SESSION_RCPT), cmd_data },
+	{ LMTP_VERB_RSET, ST_ANY, cmd_rset },
+	{ LMTP_VERB_NOOP, ST_ANY, cmd_noop },
+	{ LMTP_VERB_QUIT, ST_ANY, cmd_quit },
+	{ LMTP_VERB_VRFY, ST_ANY, cmd_vrfy },
+	{ LMTP_VERB_HELP, ST_ANY, cmd_help },
+};
+
+/* 503: why this command cannot come now. */
+static const char *
+sequence_error(const struct lmtp_session *session, enum lmtp_verb verb)
+{
+	if (session->state == LMTP_SESSION_GREETED)
+		return "Send LHLO first";
+	switch (verb) {
+	case LMTP_VERB_MAIL:
+		return "Sender already specified";
+	case LMTP_VERB_RCPT:
+		return "Need MAIL command first";
+	case LMTP_VERB_DATA:
+		return session->state == LMTP_SESSION_MAIL ?
+		    "No valid recipients" : "Need MAIL command first";
+	default:
+		return "Bad sequence of commands";
+	}
+}
+
+void
+lmtp_commands_run(struct lmtp_session *session,
+    const struct lmtp_command *cmd)
+{
+	const struct lmtp_command_entry *entry = NULL;
+
+	if (session->server->shutting_down) {
+		lmtp_commands_shutdown(session);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(lmtp_commands) /
+	    sizeof(lmtp_commands[0]); i++)
+		if (lmtp_commands[i].verb == cmd->verb)
+			entry = &lmtp_commands[i];
+	if (entry == NULL) {
+		/* The parser only returns verbs of the table. */
+		lmtp_session_reply(session,
+		    "500 5.5.2 Syntax error, command unrecognized");
+		count_error(session);
+		return;
+	}
+	if ((entry->states & ST(session->state)) == 0) {
+		lmtp_session_reply(session, "503 5.5.1 %s",
+		    sequence_error(session, cmd->verb));
+		count_error(session);
+		return;
+	}
+	entry->func(session, cmd);
+}
+
+void
+lmtp_commands_refuse(struct lmtp_session *session,
+    const struct lmtp_command *cmd)
+{
+	switch (cmd->error) {
+	case LMTP_PARSE_ERROR_CROSS_PROTOCOL:
+		log_info("lmtp: %s: %s, closing", session->peer,
+		    cmd->error_text);
+		mb_stats.lmtp_protocol_errors_total++;
+		lmtp_session_reply(session, "421 4.7.0 %s %s, closing "
+		    "connection", hostname(session), cmd->error_text);
+		lmtp_session_close(session);
+		return;
+	case LMTP_PARSE_ERROR_SYNTAX:
+		lmtp_session_reply(session, "501 5.5.4 %s", cmd->error_text);
+		break;
+	case LMTP_PARSE_ERROR_PARAM_UNKNOWN:
+		lmtp_session_reply(session, "555 5.5.4 %s", cmd->error_text);
+		break;
+	case LMTP_PARSE_ERROR_LINE_TOO_LONG:
+		lmtp_session_reply(session,
+		    "500 5.5.2 Line too long (at most %d bytes)",
+		    LMTP_LINE_MAX);
+		break;
+	case LMTP_PARSE_OK:
+	case LMTP_PARSE_ERROR_NUL:
+	case LMTP_PARSE_ERROR_BARE_CR:
+	case LMTP_PARSE_ERROR_UNKNOWN:
+		lmtp_session_reply(session, "500 5.5.2 %s",
+		    cmd->error_text != NULL ? cmd->error_text : "Syntax error");
+		break;
+	}
+	count_error(session);
+}
+
+void
+lmtp_commands_shutdown(struct lmtp_session *session)
+{
+	lmtp_session_reply(session,
+	    "421 4.3.2 %s Service shutting down, closing connection",
+	    hostname(session));
+	lmtp_session_close(session);
+}
+
+/* ---- after DATA ---- */
+
+/* Called from store_queue_reap() once every target was written. */
+static void
+delivered_cb(struct store_job *job, void *ctx)
+{
+	struct lmtp_session *session = ctx;
+	struct lmtp_server *server = session->server;
+	uint32_t uidvalidity, uid;
+	const char *error;
+
+	for (size_t i = 0; i < session->rcpt_count; i++) {
+		const struct lmtp_recipient *rcpt = &session->rcpts[i];
+
+		if (store_job_result(job, i, &uidvalidity, &uid, &error) < 0) {
+			log_warnx("lmtp: %s: delivery to %s failed: %s",
+			    session->peer, rcpt->user, error);
+			mb_stats.lmtp_delivery_failures_total++;
+			lmtp_session_reply(session, "452 4.3.1 <%s> Delivery "
+			    "failed, try again later", rcpt->address);
+			continue;
+		}
+		mb_stats.lmtp_deliveries_total++;
+		log_info("lmtp: %s: delivered to %s uid=%" PRIu32,
+		    session->peer, rcpt->user, uid);
+		/* The server is gone only if it was freed mid-delivery. */
+		if (server != NULL)
+			store_announce(server->deps.store, rcpt->user,
+			    STORE_INBOX, uidvalidity, uid);
+		lmtp_session_reply(session, "250 2.0.0 %" PRIu32
+		    " delivered to <%s>", uid, rcpt->address);
+	}
+	mb_stats.lmtp_transactions_total++;
+	store_job_free(&job);
+	if (server != NULL)
+		server->deliveries--;
+	lmtp_session_reset_transaction(session);
+	lmtp_session_resume(session);
+}
+
+/* Refuse the message for every recipient (RFC 2033 4.2). */
+static void
+refuse_message(struct lmtp_session *session, const char *fmt,
+    const char *text)
+{
+	for (size_t i = 0; i < session->rcpt_count; i++)
+		lmtp_session_reply(session, fmt, session->rcpts[i].address,
+		    text);
+}
+
+void
+lmtp_commands_data_end(struct lmtp_session *session)
+{
+	struct lmtp_server *server = session->server;
+	struct store_job *job;
+	unsigned char *body;
+	size_t len;
+
+	mb_stats.lmtp_bytes_received_total += lmtp_data_size(session->data);
+	switch (lmtp_data_error(session->data)) {
+	case LMTP_DATA_OK:
+		break;
+	case LMTP_DATA_ERROR_TOO_BIG:
+		mb_stats.lmtp_oversized_total++;
+		refuse_message(session, "552 5.3.4 <%s> %s",
+		    "Message too big for system");
+		lmtp_session_reset_transaction(session);
+		return;
+	case LMTP_DATA_ERROR_LINE_TOO_LONG:
+		refuse_message(session, "554 5.6.0 <%s> %s",
+		    "Message has a line too long");
+		lmtp_session_reset_transaction(session);
+		return;
+	case LMTP_DATA_ERROR_NUL:
+		refuse_message(session, "554 5.6.0 <%s> %s",
+		    "Message contains NUL bytes");
+		lmtp_session_reset_transaction(session);
+		return;
+	}
+	if (server->shutting_down) {
+		/* Nothing was queued yet: the client retries later. */
+		refuse_message(session, "421 4.3.2 <%s> %s",
+		    "Service shutting down, try again later");
+		lmtp_session_reset_transaction(session);
+		lmtp_commands_shutdown(session);
+		return;
+	}
+
+	body = lmtp_data_steal(session->data, &len);
+	job = store_job_new(body, len);
+	/* Only these header lines differ between the copies. */
+	for (size_t i = 0; i < session->rcpt_count; i++) {
+		char *prefix = xasprintf("Return-Path: <%s>\r\n"
+		    "Delivered-To: %s\r\n", session->sender,
+		    session->rcpts[i].address);
+
+		store_job_add_target(job, session->rcpts[i].user, STORE_INBOX,
+		    prefix);
+		free(prefix);
+	}
+	server->deliveries++;
+	lmtp_session_pause(session);
+	store_queue_job(server->deps.queue, job, delivered_cb, session);
+}

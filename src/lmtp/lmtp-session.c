@@ -1,1 +1,494 @@
-/* placeholder: being written */
+/*
+ * LMTP connections on libevent: accepting up to LMTP_SESSIONS_MAX,
+ * bounding buffers in both directions, feeding input to the command
+ * parser or the DATA decoder, idle timeouts, and an orderly shutdown.
+ * What each command does is in lmtp-commands.c.
+ */
+#include "lmtp/lmtp-session.h"
+
+#include <sys/socket.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "lib/config.h"
+#include "lib/log.h"
+#include "lib/stats.h"
+#include "lib/xmalloc.h"
+
+/* How long accepting pauses after accept(2) failed (out of descriptors):
+ * retrying at once would spin on the still-readable listener. */
+static const struct timeval accept_pause = { 1, 0 };
+
+static void session_input(struct lmtp_session *session);
+
+/* ---- lifetime ---- */
+
+static void
+server_check_drained(struct lmtp_server *server)
+{
+	if (server->shutting_down && server->session_count == 0 &&
+	    server->drained_cb != NULL)
+		event_active(server->drained_ev, EV_TIMEOUT, 0);
+}
+
+static void
+drained_ev_cb(evutil_socket_t fd, short what, void *ctx)
+{
+	struct lmtp_server *server = ctx;
+	void (*cb)(void *) = server->drained_cb;
+
+	(void)fd;
+	(void)what;
+	/* Once only, even if the callback frees the server. */
+	server->drained_cb = NULL;
+	if (cb != NULL)
+		cb(server->drained_ctx);
+}
+
+static void
+session_unlink(struct lmtp_session *session)
+{
+	struct lmtp_server *server = session->server;
+
+	if (session->prev != NULL)
+		session->prev->next = session->next;
+	else
+		server->sessions = session->next;
+	if (session->next != NULL)
+		session->next->prev = session->prev;
+	session->prev = session->next = NULL;
+	server->session_count--;
+}
+
+static void
+transaction_clear(struct lmtp_session *session)
+{
+	for (size_t i = 0; i < session->rcpt_count; i++)
+		free(session->rcpts[i].address);
+	session->rcpt_count = 0;
+	free(session->sender);
+	session->sender = NULL;
+	if (session->data != NULL)
+		lmtp_data_reset(session->data);
+}
+
+static void
+session_free(struct lmtp_session *session)
+{
+	struct lmtp_server *server = session->server;
+
+	if (session->bev != NULL)
+		bufferevent_free(session->bev);
+	transaction_clear(session);
+	free(session->rcpts);
+	lmtp_parser_free(&session->parser);
+	lmtp_data_free(&session->data);
+	mb_stats.lmtp_sessions_active--;
+	if (server != NULL) {
+		session_unlink(session);
+		server_check_drained(server);
+	}
+	free(session);
+}
+
+/* The connection is unusable. A running delivery keeps the session until
+ * its callback, which then frees it. */
+static void
+session_gone(struct lmtp_session *session)
+{
+	if (session->state == LMTP_SESSION_DELIVERING) {
+		bufferevent_free(session->bev);
+		session->bev = NULL;
+		return;
+	}
+	session_free(session);
+}
+
+/* Read only while input may be acted on. */
+static void
+session_update_read(struct lmtp_session *session)
+{
+	if (session->bev == NULL)
+		return;
+	if (session->output_blocked || session->eof ||
+	    session->state == LMTP_SESSION_DELIVERING ||
+	    session->state == LMTP_SESSION_CLOSING)
+		bufferevent_disable(session->bev, EV_READ);
+	else
+		bufferevent_enable(session->bev, EV_READ);
+}
+
+/* ---- for lmtp-commands.c ---- */
+
+void
+lmtp_session_reply(struct lmtp_session *session, const char *fmt, ...)
+{
+	struct evbuffer *out;
+	va_list ap;
+
+	if (session->bev == NULL)
+		return;
+	out = bufferevent_get_output(session->bev);
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(out, fmt, ap);
+	va_end(ap);
+	evbuffer_add(out, "\r\n", 2);
+}
+
+void
+lmtp_session_close(struct lmtp_session *session)
+{
+	session->state = LMTP_SESSION_CLOSING;
+	session_update_read(session);
+}
+
+void
+lmtp_session_reset_transaction(struct lmtp_session *session)
+{
+	transaction_clear(session);
+	if (session->state != LMTP_SESSION_GREETED &&
+	    session->state != LMTP_SESSION_CLOSING)
+		session->state = LMTP_SESSION_READY;
+}
+
+void
+lmtp_session_pause(struct lmtp_session *session)
+{
+	session->state = LMTP_SESSION_DELIVERING;
+	session_update_read(session);
+}
+
+void
+lmtp_session_resume(struct lmtp_session *session)
+{
+	if (session->bev == NULL || session->server == NULL) {
+		session_free(session);
+		return;
+	}
+	if (session->state == LMTP_SESSION_DELIVERING)
+		session->state = LMTP_SESSION_READY;
+	/* The replies are out; during shutdown that was the last thing this
+	 * session had to do. */
+	if (session->server->shutting_down &&
+	    session->state != LMTP_SESSION_CLOSING)
+		lmtp_commands_shutdown(session);
+	session_input(session);
+}
+
+/* ---- input and output ---- */
+
+/*
+ * Feed what has arrived to the parser or the decoder, one contiguous
+ * chunk at a time (so no line is ever read whole into memory: the input
+ * is bounded by LMTP_READ_HIGH_WATER), until the input is used up, a
+ * delivery pauses us, or too many replies wait for the client. May free
+ * the session.
+ */
+static void
+session_input(struct lmtp_session *session)
+{
+	struct evbuffer *in, *out;
+	struct evbuffer_iovec vec;
+	struct lmtp_command cmd;
+	size_t consumed;
+	int ret;
+
+	in = bufferevent_get_input(session->bev);
+	out = bufferevent_get_output(session->bev);
+	for (;;) {
+		if (session->state == LMTP_SESSION_DELIVERING ||
+		    session->state == LMTP_SESSION_CLOSING)
+			break;
+		if (evbuffer_get_length(out) >= LMTP_OUTPUT_HIGH_WATER) {
+			session->output_blocked = true;
+			break;
+		}
+		if (evbuffer_get_length(in) == 0 ||
+		    evbuffer_peek(in, -1, NULL, &vec, 1) < 1)
+			break;
+		if (session->state == LMTP_SESSION_DATA) {
+			ret = lmtp_data_feed(session->data, vec.iov_base,
+			    vec.iov_len, &consumed);
+			evbuffer_drain(in, consumed);
+			if (ret == 1)
+				lmtp_commands_data_end(session);
+		} else {
+			ret = lmtp_parser_feed(session->parser, vec.iov_base,
+			    vec.iov_len, &consumed, &cmd);
+			evbuffer_drain(in, consumed);
+			if (ret == 1)
+				lmtp_commands_run(session, &cmd);
+			else if (ret < 0)
+				lmtp_commands_refuse(session, &cmd);
+		}
+	}
+
+	/* A client that sent EOF gets the replies it asked for, then the
+	 * connection closes. */
+	if (session->eof && !session->output_blocked &&
+	    session->state != LMTP_SESSION_DELIVERING)
+		session->state = LMTP_SESSION_CLOSING;
+	session_update_read(session);
+	if (session->state == LMTP_SESSION_CLOSING &&
+	    evbuffer_get_length(out) == 0)
+		session_free(session);
+}
+
+static void
+session_read_cb(struct bufferevent *bev, void *ctx)
+{
+	(void)bev;
+	session_input(ctx);
+}
+
+/* Output drained to the low-water mark (0). */
+static void
+session_write_cb(struct bufferevent *bev, void *ctx)
+{
+	struct lmtp_session *session = ctx;
+
+	(void)bev;
+	if (session->state == LMTP_SESSION_CLOSING) {
+		session_free(session);
+		return;
+	}
+	if (session->output_blocked) {
+		session->output_blocked = false;
+		session_input(session);
+	}
+}
+
+static void
+session_event_cb(struct bufferevent *bev, short what, void *ctx)
+{
+	struct lmtp_session *session = ctx;
+
+	(void)bev;
+	if (what & BEV_EVENT_EOF) {
+		session->eof = true;
+		session_input(session);
+		return;
+	}
+	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) &&
+	    session->state != LMTP_SESSION_CLOSING) {
+		log_info("lmtp: %s: idle timeout", session->peer);
+		lmtp_session_reply(session,
+		    "421 4.4.2 %s Idle timeout, closing connection",
+		    session->server->deps.cfg->hostname);
+		lmtp_session_close(session);
+		return;
+	}
+	if (what & BEV_EVENT_ERROR)
+		log_debug("lmtp: %s: connection error", session->peer);
+	else if (what & BEV_EVENT_TIMEOUT)
+		log_info("lmtp: %s: client stopped reading", session->peer);
+	session_gone(session);
+}
+
+/* ---- accepting ---- */
+
+static void
+format_peer(const struct sockaddr *sa, int salen, char *out, size_t size)
+{
+	char host[NI_MAXHOST], serv[NI_MAXSERV];
+
+	if (getnameinfo(sa, (socklen_t)salen, host, sizeof(host), serv,
+	    sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+		snprintf(out, size, "unknown");
+		return;
+	}
+	if (snprintf(out, size, strchr(host, ':') != NULL ? "[%s]:%s" :
+	    "%s:%s", host, serv) >= (int)size)
+		snprintf(out, size, "%s", "(long address)");
+}
+
+static void
+accept_cb(struct evconnlistener *listener, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *ctx)
+{
+	struct lmtp_server *server = ctx;
+	struct lmtp_session *session;
+	struct timeval idle = { LMTP_IDLE_TIMEOUT_SECS, 0 };
+
+	(void)listener;
+	if (server->shutting_down ||
+	    server->session_count >= LMTP_SESSIONS_MAX) {
+		char msg[512];
+		int n;
+
+		n = snprintf(msg, sizeof(msg),
+		    "421 4.3.2 %s Too many connections, try again later\r\n",
+		    server->deps.cfg->hostname);
+		/* Best effort: the socket is fresh, so the reply fits. */
+		if (n > 0 && (size_t)n < sizeof(msg))
+			(void)send(fd, msg, (size_t)n,
+			    MSG_NOSIGNAL | MSG_DONTWAIT);
+		evutil_closesocket(fd);
+		mb_stats.lmtp_sessions_refused++;
+		log_debug("lmtp: connection refused: %zu sessions",
+		    server->session_count);
+		return;
+	}
+
+	session = xcalloc(1, sizeof(*session));
+	session->server = server;
+	format_peer(sa, salen, session->peer, sizeof(session->peer));
+	session->bev = bufferevent_socket_new(server->deps.base, fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (session->bev == NULL) {
+		log_warnx("lmtp: %s: cannot set up the connection",
+		    session->peer);
+		evutil_closesocket(fd);
+		free(session);
+		return;
+	}
+	session->parser = lmtp_parser_new(LMTP_LINE_MAX);
+	session->next = server->sessions;
+	if (server->sessions != NULL)
+		server->sessions->prev = session;
+	server->sessions = session;
+	server->session_count++;
+	mb_stats.lmtp_sessions_total++;
+	mb_stats.lmtp_sessions_active++;
+
+	bufferevent_setcb(session->bev, session_read_cb, session_write_cb,
+	    session_event_cb, session);
+	bufferevent_setwatermark(session->bev, EV_READ, 0,
+	    LMTP_READ_HIGH_WATER);
+	/* The write timeout catches a client that stopped reading. */
+	bufferevent_set_timeouts(session->bev, &idle, &idle);
+	lmtp_session_reply(session, "220 %s LMTP mailbell ready",
+	    server->deps.cfg->hostname);
+	bufferevent_enable(session->bev, EV_READ | EV_WRITE);
+	log_debug("lmtp: %s: connected", session->peer);
+}
+
+static void
+accept_resume_cb(evutil_socket_t fd, short what, void *ctx)
+{
+	struct lmtp_server *server = ctx;
+
+	(void)fd;
+	(void)what;
+	if (server->shutting_down)
+		return;
+	for (size_t i = 0; i < server->listener_count; i++)
+		evconnlistener_enable(server->listeners[i]);
+}
+
+static void
+accept_error_cb(struct evconnlistener *listener, void *ctx)
+{
+	struct lmtp_server *server = ctx;
+
+	(void)listener;
+	log_warn("lmtp: accept");
+	for (size_t i = 0; i < server->listener_count; i++)
+		evconnlistener_disable(server->listeners[i]);
+	event_base_once(server->deps.base, -1, EV_TIMEOUT, accept_resume_cb,
+	    server, &accept_pause);
+}
+
+/* ---- the server (lmtp.h) ---- */
+
+struct lmtp_server *
+lmtp_server_new(const struct lmtp_deps *deps)
+{
+	struct lmtp_server *server;
+
+	server = xcalloc(1, sizeof(*server));
+	server->deps = *deps;
+	server->drained_ev = event_new(deps->base, -1, 0, drained_ev_cb,
+	    server);
+	if (server->drained_ev == NULL)
+		fatalx("lmtp: cannot create an event");
+	return server;
+}
+
+int
+lmtp_server_listen(struct lmtp_server *server, evutil_socket_t fd)
+{
+	struct evconnlistener *listener;
+
+	if (evutil_make_socket_nonblocking(fd) < 0)
+		return -1;
+	/* Backlog 0: the daemon called listen(2) already. */
+	listener = evconnlistener_new(server->deps.base, accept_cb, server,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+	if (listener == NULL)
+		return -1;
+	evconnlistener_set_error_cb(listener, accept_error_cb);
+	server->listeners = xreallocarray(server->listeners,
+	    server->listener_count + 1, sizeof(*server->listeners));
+	server->listeners[server->listener_count++] = listener;
+	return 0;
+}
+
+static void
+server_stop_listening(struct lmtp_server *server)
+{
+	for (size_t i = 0; i < server->listener_count; i++)
+		evconnlistener_free(server->listeners[i]);
+	free(server->listeners);
+	server->listeners = NULL;
+	server->listener_count = 0;
+}
+
+void
+lmtp_server_shutdown(struct lmtp_server *server,
+    void (*drained_cb)(void *ctx), void *ctx)
+{
+	struct lmtp_session *session, *next;
+
+	server->shutting_down = true;
+	server->drained_cb = drained_cb;
+	server->drained_ctx = ctx;
+	server_stop_listening(server);
+	/* Sessions with a delivery in flight are told after its replies. */
+	for (session = server->sessions; session != NULL; session = next) {
+		next = session->next;
+		if (session->state == LMTP_SESSION_DELIVERING ||
+		    session->state == LMTP_SESSION_CLOSING)
+			continue;
+		lmtp_commands_shutdown(session);
+		session_input(session);
+	}
+	server_check_drained(server);
+}
+
+void
+lmtp_server_free(struct lmtp_server **serverp)
+{
+	struct lmtp_server *server = *serverp;
+	struct lmtp_session *session, *next;
+
+	if (server == NULL)
+		return;
+	server_stop_listening(server);
+	server->drained_cb = NULL;
+	for (session = server->sessions; session != NULL; session = next) {
+		next = session->next;
+		if (session->state != LMTP_SESSION_DELIVERING) {
+			session_free(session);
+			continue;
+		}
+		/* Its delivery callback frees it, if the queue runs it. */
+		log_warnx("lmtp: %s: freed with a delivery in flight",
+		    session->peer);
+		session_unlink(session);
+		session->server = NULL;
+		if (session->bev != NULL) {
+			bufferevent_free(session->bev);
+			session->bev = NULL;
+		}
+	}
+	event_free(server->drained_ev);
+	free(server);
+	*serverp = NULL;
+}

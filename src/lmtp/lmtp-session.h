@@ -1,0 +1,108 @@
+/*
+ * Inside the LMTP service: the server and session structures shared by
+ * lmtp-session.c (connections, input, output, lifetime) and
+ * lmtp-commands.c (what each command does). Nothing outside src/lmtp
+ * includes this; the daemon sees only lmtp.h.
+ */
+#ifndef MB_LMTP_LMTP_SESSION_H
+#define MB_LMTP_LMTP_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+
+#include "lib/limits.h"
+#include "lmtp/lmtp.h"
+#include "lmtp/lmtp-parser.h"
+
+/* Where a session is in the dialogue (RFC 5321 4.1.4 ordering). */
+enum lmtp_session_state {
+	LMTP_SESSION_GREETED = 0,	/* greeting sent, LHLO expected */
+	LMTP_SESSION_READY,		/* LHLO done, no transaction */
+	LMTP_SESSION_MAIL,		/* MAIL accepted, no recipient yet */
+	LMTP_SESSION_RCPT,		/* one or more recipients accepted */
+	LMTP_SESSION_DATA,		/* reading the message after 354 */
+	LMTP_SESSION_DELIVERING,	/* message queued; input paused */
+	LMTP_SESSION_CLOSING,		/* last reply flushing, then closed */
+};
+
+/* An accepted recipient of the current transaction. */
+struct lmtp_recipient {
+	char user[USER_NAME_MAX + 1];	/* directory user it resolved to */
+	char *address;			/* the path as the client gave it */
+};
+
+struct lmtp_session {
+	/* For the whole connection */
+	struct lmtp_server *server;	/* NULL once the server was freed
+					   under a running delivery */
+	struct bufferevent *bev;	/* NULL once the client is gone */
+	char peer[64];			/* address:port, for logs */
+	struct lmtp_parser *parser;	/* command lines */
+	struct lmtp_data *data;		/* message decoder, made at first DATA */
+	enum lmtp_session_state state;
+	unsigned errors;		/* bad commands so far */
+	bool output_blocked;		/* input left unread until output
+					   drains (LMTP_OUTPUT_HIGH_WATER) */
+	bool eof;			/* the client sent EOF */
+
+	/* For one transaction (MAIL to the replies after DATA) */
+	char *sender;			/* reverse-path as given; "" for <> */
+	struct lmtp_recipient *rcpts;	/* in RCPT order */
+	size_t rcpt_count;
+	size_t rcpt_cap;
+
+	/* Server's list of sessions */
+	struct lmtp_session *prev, *next;
+};
+
+struct lmtp_server {
+	struct lmtp_deps deps;
+	struct evconnlistener **listeners;
+	size_t listener_count;
+	struct lmtp_session *sessions;	/* every open session */
+	size_t session_count;
+	size_t deliveries;		/* jobs queued, not yet answered */
+
+	/* Shutdown */
+	bool shutting_down;
+	void (*drained_cb)(void *ctx);
+	void *drained_ctx;
+	struct event *drained_ev;	/* runs drained_cb from the loop */
+};
+
+/* ---- lmtp-session.c, for the commands ---- */
+
+/* Queue one reply line (CR LF is added). A no-op once the client is
+ * gone. */
+void lmtp_session_reply(struct lmtp_session *session, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Stop reading; free the session once the replies queued so far are
+ * flushed. */
+void lmtp_session_close(struct lmtp_session *session);
+/* Forget sender and recipients; back to READY (or GREETED before LHLO). */
+void lmtp_session_reset_transaction(struct lmtp_session *session);
+/* Pause input while a delivery runs. */
+void lmtp_session_pause(struct lmtp_session *session);
+/*
+ * After a delivery was answered: resume input, or free the session if
+ * its client or server is gone. The session may be freed on return.
+ */
+void lmtp_session_resume(struct lmtp_session *session);
+
+/* ---- lmtp-commands.c, for the session ---- */
+
+/* Run a parsed command (state is GREETED, READY, MAIL or RCPT). */
+void lmtp_commands_run(struct lmtp_session *session,
+    const struct lmtp_command *cmd);
+/* Answer a line the parser refused. */
+void lmtp_commands_refuse(struct lmtp_session *session,
+    const struct lmtp_command *cmd);
+/* The message after DATA is complete: refuse it or queue its delivery. */
+void lmtp_commands_data_end(struct lmtp_session *session);
+/* Tell a session the service is stopping, and close it. */
+void lmtp_commands_shutdown(struct lmtp_session *session);
+
+#endif
