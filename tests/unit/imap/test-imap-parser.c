@@ -1,0 +1,729 @@
+/*
+ * Tests of the IMAP command parser. Every input is fed whole, one byte at
+ * a time and in odd-sized pieces, and must give the same transcript of
+ * commands, continuation requests and errors each way.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "imap/imap-parser.h"
+#include "lib/buf.h"
+#include "lib/limits.h"
+
+static const char *const error_names[] = {
+	[IMAP_PARSE_ERROR_NONE] = "NONE",
+	[IMAP_PARSE_ERROR_SYNTAX] = "SYNTAX",
+	[IMAP_PARSE_ERROR_LINE_TOO_LONG] = "LINE",
+	[IMAP_PARSE_ERROR_LITERAL_TOO_LARGE] = "LITERAL",
+	[IMAP_PARSE_ERROR_TOO_DEEP] = "DEEP",
+	[IMAP_PARSE_ERROR_TOO_MANY_ARGS] = "ARGS",
+	[IMAP_PARSE_ERROR_LITERAL8] = "LITERAL8",
+};
+
+static void
+put_bytes(struct buf *out, const char *s, size_t len, bool quoted)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (quoted && (c == '"' || c == '\\'))
+			buf_printf(out, "\\%c", c);
+		else if (c >= 0x20 && c < 0x7f)
+			buf_printf(out, "%c", c);
+		else
+			buf_printf(out, "\\x%02x", c);
+	}
+}
+
+static void put_args(struct buf *out, const struct imap_arg *args,
+    unsigned int count);
+
+static void
+put_arg(struct buf *out, const struct imap_arg *arg)
+{
+	switch (arg->type) {
+	case IMAP_ARG_ATOM:
+		put_bytes(out, arg->str, arg->len, false);
+		break;
+	case IMAP_ARG_NIL:
+		buf_printf(out, "<NIL>");
+		break;
+	case IMAP_ARG_STRING:
+		buf_printf(out, "\"");
+		put_bytes(out, arg->str, arg->len, true);
+		buf_printf(out, "\"");
+		break;
+	case IMAP_ARG_LITERAL:
+		buf_printf(out, "{%zu}", arg->len);
+		put_bytes(out, arg->str, arg->len, false);
+		break;
+	case IMAP_ARG_LIST:
+		buf_printf(out, "(");
+		put_args(out, arg->list, arg->list_count);
+		buf_printf(out, ")");
+		break;
+	case IMAP_ARG_SECTION:
+		buf_printf(out, "%s[%s", arg->str, arg->section);
+		if (arg->has_list) {
+			buf_printf(out, " (");
+			put_args(out, arg->list, arg->list_count);
+			buf_printf(out, ")");
+		} else
+			assert_int_equal(arg->list_count, 0);
+		buf_printf(out, "]");
+		if (arg->has_partial)
+			buf_printf(out, "<%u.%u>", arg->partial_offset,
+			    arg->partial_size);
+		break;
+	}
+}
+
+static void
+put_args(struct buf *out, const struct imap_arg *args, unsigned int count)
+{
+	unsigned int i;
+
+	for (i = 0; i < count; i++) {
+		if (i > 0)
+			buf_printf(out, " ");
+		put_arg(out, &args[i]);
+	}
+}
+
+/*
+ * Feed input in pieces of chunk bytes the way a session would: keep the
+ * unconsumed bytes and feed them again after each result. Returns the
+ * transcript: "DONE <tag> <name> <args>", "CONT" and "ERR <code> <tag>"
+ * joined by " | ".
+ */
+static char *
+transcript(struct imap_parser *parser, const char *input, size_t len,
+    size_t chunk)
+{
+	struct buf out, pending;
+	size_t off = 0;
+	unsigned int rounds = 0;
+	char *ret;
+
+	buf_init(&out, 0);
+	buf_init(&pending, 0);
+	while (off < len) {
+		size_t n = len - off < chunk ? len - off : chunk;
+
+		assert_int_equal(buf_append(&pending, input + off, n), 0);
+		off += n;
+		for (;;) {
+			const struct imap_command *cmd;
+			const char *error;
+			size_t consumed;
+			int r;
+
+			assert_true(++rounds < 100000);
+			r = imap_parser_feed(parser, pending.data, pending.len,
+			    &consumed, &cmd, &error);
+			assert_true(consumed <= pending.len);
+			memmove(pending.data, pending.data + consumed,
+			    pending.len - consumed);
+			pending.len -= consumed;
+			if (r == IMAP_PARSE_MORE) {
+				assert_int_equal(pending.len, 0);
+				break;
+			}
+			if (out.len > 0)
+				buf_printf(&out, " | ");
+			switch (r) {
+			case IMAP_PARSE_DONE:
+				assert_non_null(cmd);
+				buf_printf(&out, "DONE %s %s", cmd->tag,
+				    cmd->name);
+				if (cmd->args_count > 0) {
+					buf_printf(&out, " ");
+					put_args(&out, cmd->args,
+					    cmd->args_count);
+				}
+				break;
+			case IMAP_PARSE_NEED_CONTINUATION:
+				buf_printf(&out, "CONT");
+				break;
+			case IMAP_PARSE_ERROR: {
+				const char *tag = imap_parser_tag(parser);
+
+				assert_non_null(error);
+				assert_int_equal(strcspn(error, "\r\n"),
+				    strlen(error));
+				buf_printf(&out, "ERR %s %s", error_names[
+				    imap_parser_error_code(parser)],
+				    tag != NULL ? tag : "*");
+				break;
+			}
+			default:
+				fail_msg("result %d", r);
+			}
+		}
+	}
+	buf_free(&pending);
+	ret = strdup(buf_cstr(&out));
+	buf_free(&out);
+	return ret;
+}
+
+/* Check input against expected with the given limits, fed whole, byte
+ * by byte and in pieces of 2, 3 and 7 bytes. */
+static void
+check_limits(const struct imap_parser_limits *limits, const char *input,
+    size_t len, const char *expected)
+{
+	static const size_t chunks[] = { 1, 2, 3, 7, SIZE_MAX };
+	size_t i;
+
+	for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+		struct imap_parser *parser = imap_parser_new(limits);
+		char *got = transcript(parser, input, len, chunks[i]);
+
+		if (strcmp(got, expected) != 0)
+			fail_msg("chunk %zu:\n  input    %s\n  got      %s\n"
+			    "  expected %s", chunks[i], input, got, expected);
+		free(got);
+		imap_parser_free(&parser);
+		assert_null(parser);
+	}
+}
+
+static struct imap_parser_limits
+small_limits(void)
+{
+	struct imap_parser_limits l = {
+		.line_max = 64, .literal_max = 10, .depth_max = 3,
+		.args_max = 8,
+	};
+	return l;
+}
+
+#define CHECK(input, expected) do { \
+	struct imap_parser_limits l_; \
+	imap_parser_limits_default(&l_, false); \
+	check_limits(&l_, input, sizeof(input) - 1, expected); \
+} while (0)
+#define CHECK_SMALL(input, expected) do { \
+	struct imap_parser_limits l_ = small_limits(); \
+	check_limits(&l_, input, sizeof(input) - 1, expected); \
+} while (0)
+
+static void
+test_tags_and_atoms(void **state)
+{
+	(void)state;
+	CHECK("a1 NOOP\r\n", "DONE a1 NOOP");
+	CHECK("A.b-c LOGIN user pass\r\n", "DONE A.b-c LOGIN user pass");
+	CHECK("a] x\r\n", "DONE a] x");
+	CHECK("\r\n\n\r\na NOOP\r\n", "DONE a NOOP");
+	CHECK("a SELECT [Gmail]/Sent\r\n", "DONE a SELECT [Gmail]/Sent");
+	CHECK("a LIST \"\" ~peter/%\r\n", "DONE a LIST \"\" ~peter/%");
+	CHECK("a LIST \"\" *\r\n", "DONE a LIST \"\" *");
+	CHECK("a STORE 1:*,3 +FLAGS (\\Seen \\Deleted)\r\n",
+	    "DONE a STORE 1:*,3 +FLAGS (\\Seen \\Deleted)");
+	CHECK("a UID FETCH 1:3 (FLAGS)\r\n",
+	    "DONE a UID FETCH 1:3 (FLAGS)");
+	CHECK("a X NIL nil Nil \"NIL\" NILS\r\n",
+	    "DONE a X <NIL> <NIL> <NIL> \"NIL\" NILS");
+	/* Repeated and trailing spaces are tolerated. */
+	CHECK("a X  b   c \r\n", "DONE a X b c");
+	/* Bad tags and names. */
+	CHECK("a* NOOP\r\nb NOOP\r\n", "ERR SYNTAX * | DONE b NOOP");
+	CHECK("+ NOOP\r\nb NOOP\r\n", "ERR SYNTAX * | DONE b NOOP");
+	CHECK(" a NOOP\r\nb NOOP\r\n", "ERR SYNTAX * | DONE b NOOP");
+	CHECK("a\r\nb NOOP\r\n", "ERR SYNTAX * | DONE b NOOP");
+	CHECK("a \r\nb NOOP\r\n", "ERR SYNTAX a | DONE b NOOP");
+	CHECK("a  NOOP\r\nb NOOP\r\n", "ERR SYNTAX a | DONE b NOOP");
+	CHECK("a NO\"OP\r\nb NOOP\r\n", "ERR SYNTAX a | DONE b NOOP");
+	CHECK("a X b\x80\r\nb NOOP\r\n", "ERR SYNTAX a | DONE b NOOP");
+	CHECK("a X b\x01\r\nb NOOP\r\n", "ERR SYNTAX a | DONE b NOOP");
+	CHECK("a X b{1}\r\nb NOOP\r\n", "ERR SYNTAX a | DONE b NOOP");
+}
+
+static void
+test_quoted(void **state)
+{
+	(void)state;
+	CHECK("a LOGIN \"us\\\"er\" \"p\\\\ss word\"\r\n",
+	    "DONE a LOGIN \"us\\\"er\" \"p\\\\ss word\"");
+	CHECK("a X \"\" \"(){}%*]\"\r\n", "DONE a X \"\" \"(){}%*]\"");
+	CHECK("a X (\"a\" \"b\")\r\n", "DONE a X (\"a\" \"b\")");
+	/* Rejected: 8-bit, CR or LF inside, bad escapes, unterminated,
+	 * no space after the closing quote. */
+	CHECK("a X \"\xc3\xa9\"\r\nb NOOP\r\n", "ERR SYNTAX a | DONE b NOOP");
+	CHECK("a X \"ab\rc\"\r\nb NOOP\r\n", "ERR SYNTAX a | DONE b NOOP");
+	CHECK("a X \"ab\nb NOOP\r\n", "ERR SYNTAX a | DONE b NOOP");
+	CHECK("a X \"\\a\"\r\nb NOOP\r\n", "ERR SYNTAX a | DONE b NOOP");
+	CHECK("a X \"x\"y\r\nb NOOP\r\n", "ERR SYNTAX a | DONE b NOOP");
+	CHECK("a X \"x\"(y)\r\nb NOOP\r\n", "ERR SYNTAX a | DONE b NOOP");
+}
+
+static void
+test_literal_sync(void **state)
+{
+	(void)state;
+	/* One continuation per {n}, never for {n+}. */
+	CHECK("a LOGIN {4}\r\nuser {4}\r\npass\r\n",
+	    "CONT | CONT | DONE a LOGIN {4}user {4}pass");
+	CHECK("a LOGIN {4}\nuser {4}\npass\n",
+	    "CONT | CONT | DONE a LOGIN {4}user {4}pass");
+	CHECK("a X {0}\r\n\r\n", "CONT | DONE a X {0}");
+	CHECK("a X ({3}\r\nabc {2}\r\nde)\r\n",
+	    "CONT | CONT | DONE a X ({3}abc {2}de)");
+	/* The data is opaque: CRLF, NUL, quotes, braces, 8-bit. */
+	CHECK("a APPEND INBOX {9}\r\na\r\n\0\"{1}\xff\r\n",
+	    "CONT | DONE a APPEND INBOX {9}a\\x0d\\x0a\\x00\"{1}\\xff");
+	/* A leading zero is just a number. */
+	CHECK("a X {03}\r\nabc\r\n", "CONT | DONE a X {3}abc");
+}
+
+static void
+test_literal_plus(void **state)
+{
+	(void)state;
+	CHECK("a LOGIN {4+}\r\nuser {4+}\r\npass\r\n",
+	    "DONE a LOGIN {4}user {4}pass");
+	CHECK("a LOGIN {4+}\r\nuser {4}\r\npass\r\n",
+	    "CONT | DONE a LOGIN {4}user {4}pass");
+	CHECK("a X {0+}\r\n\r\n", "DONE a X {0}");
+	CHECK("a APPEND INBOX (\\Seen) {12+}\r\nSubject: x\r\n\r\n"
+	    "b NOOP\r\n",
+	    "DONE a APPEND INBOX (\\Seen) {12}Subject: x\\x0d\\x0a | "
+	    "DONE b NOOP");
+	/* Bad announcements. */
+	CHECK("a X {}\r\nb NOOP\r\n", "ERR SYNTAX a | DONE b NOOP");
+	CHECK("a X {+}\r\nb NOOP\r\n", "ERR SYNTAX a | DONE b NOOP");
+	CHECK("a X {1++}\r\nb NOOP\r\n", "ERR SYNTAX a | DONE b NOOP");
+	CHECK("a X {1} \r\nb NOOP\r\n", "ERR SYNTAX a | DONE b NOOP");
+	CHECK("a X {1}\rb NOOP\r\n", "ERR SYNTAX a");
+	CHECK("a X {1a}\r\nb NOOP\r\n", "ERR SYNTAX a | DONE b NOOP");
+	/* After a literal a space, ")" or the line end must follow. */
+	CHECK("a X {1+}\r\nab\r\nb NOOP\r\n", "ERR SYNTAX a | DONE b NOOP");
+}
+
+static void
+test_literal8(void **state)
+{
+	(void)state;
+	/* The client waits for "+ " on ~{n}, so the command ends there. */
+	CHECK("a APPEND INBOX ~{3}\r\nb NOOP\r\n",
+	    "ERR LITERAL8 a | DONE b NOOP");
+	/* It does not on ~{n+}: the data is skipped. */
+	CHECK("a APPEND INBOX ~{3+}\r\n\r\nb\r\nc NOOP\r\n",
+	    "ERR LITERAL8 a | DONE c NOOP");
+	CHECK("a X ~ ~a\r\n", "DONE a X ~ ~a");
+}
+
+static void
+test_lists(void **state)
+{
+	(void)state;
+	CHECK("a FETCH 1:* (FLAGS (UID))\r\n", "DONE a FETCH 1:* (FLAGS (UID))");
+	CHECK("a X () (()) (a ()) \r\n", "DONE a X () (()) (a ())");
+	CHECK("a X ( a  b )\r\n", "DONE a X (a b)");
+	CHECK("a X (a)(b)\r\nb NOOP\r\n", "ERR SYNTAX a | DONE b NOOP");
+	CHECK("a X )\r\nb NOOP\r\n", "ERR SYNTAX a | DONE b NOOP");
+	CHECK("a X (a))\r\nb NOOP\r\n", "ERR SYNTAX a | DONE b NOOP");
+	CHECK("a X (1\r\nb NOOP\r\n", "ERR SYNTAX a | DONE b NOOP");
+	CHECK("a X ((1)\nb NOOP\n", "ERR SYNTAX a | DONE b NOOP");
+	/* Depth limit 3: three levels pass, four do not. */
+	CHECK_SMALL("a X (((a)))\r\n", "DONE a X (((a)))");
+	CHECK_SMALL("a X ((()) (()))\r\n", "DONE a X ((()) (()))");
+	CHECK_SMALL("a X ((((a))))\r\nb NOOP\r\n", "ERR DEEP a | DONE b NOOP");
+	CHECK_SMALL("a X (((a)) ((b (c))))\r\nb NOOP\r\n",
+	    "ERR DEEP a | DONE b NOOP");
+}
+
+static void
+test_sections(void **state)
+{
+	(void)state;
+	CHECK("a FETCH 1 (BODY.PEEK[HEADER.FIELDS (From To)]<0.100> "
+	    "BODY[] BODY[1.2.MIME]<0.512> RFC822.SIZE)\r\n",
+	    "DONE a FETCH 1 (BODY.PEEK[HEADER.FIELDS (From To)]<0.100> "
+	    "BODY[] BODY[1.2.MIME]<0.512> RFC822.SIZE)");
+	CHECK("a FETCH 1 BODY[TEXT]\r\n", "DONE a FETCH 1 BODY[TEXT]");
+	CHECK("a FETCH 1 (BODY[TEXT])\r\n", "DONE a FETCH 1 (BODY[TEXT])");
+	CHECK("a FETCH 1 BINARY.PEEK[1]<4294967295.4294967295>\r\n",
+	    "DONE a FETCH 1 BINARY.PEEK[1]<4294967295.4294967295>");
+	CHECK("a FETCH 1 BODY[HEADER.FIELDS.NOT (\"X-A\" {3}\r\nX-B)]\r\n",
+	    "CONT | DONE a FETCH 1 BODY[HEADER.FIELDS.NOT (\"X-A\" {3}X-B)]");
+	CHECK("a FETCH 1 BODY[HEADER.FIELDS ()]\r\n",
+	    "DONE a FETCH 1 BODY[HEADER.FIELDS ()]");
+	/* Inside a header list "[" is an ordinary character. */
+	CHECK("a FETCH 1 BODY[HEADER.FIELDS (a[b])]\r\n",
+	    "DONE a FETCH 1 BODY[HEADER.FIELDS (a[b])]");
+	/* Errors. */
+	CHECK("a FETCH 1 BODY[1]<0.0>\r\nb NOOP\r\n",
+	    "ERR SYNTAX a | DONE b NOOP");
+	CHECK("a FETCH 1 BODY[1]<5>\r\nb NOOP\r\n",
+	    "ERR SYNTAX a | DONE b NOOP");
+	CHECK("a FETCH 1 BODY[1]<.5>\r\nb NOOP\r\n",
+	    "ERR SYNTAX a | DONE b NOOP");
+	CHECK("a FETCH 1 BODY[1]<0.4294967296>\r\nb NOOP\r\n",
+	    "ERR SYNTAX a | DONE b NOOP");
+	CHECK("a FETCH 1 BODY[1]x\r\nb NOOP\r\n",
+	    "ERR SYNTAX a | DONE b NOOP");
+	CHECK("a FETCH 1 BODY[1]<1.2>x\r\nb NOOP\r\n",
+	    "ERR SYNTAX a | DONE b NOOP");
+	CHECK("a FETCH 1 BODY[1\r\nb NOOP\r\n", "ERR SYNTAX a | DONE b NOOP");
+	CHECK("a FETCH 1 BODY[HEADER.FIELDS x]\r\nb NOOP\r\n",
+	    "ERR SYNTAX a | DONE b NOOP");
+	CHECK("a FETCH 1 BODY[HEADER.FIELDS (a (b))]\r\nb NOOP\r\n",
+	    "ERR SYNTAX a | DONE b NOOP");
+	CHECK("a FETCH 1 BODY[HEADER.FIELDS (a) ]\r\nb NOOP\r\n",
+	    "ERR SYNTAX a | DONE b NOOP");
+	CHECK("a FETCH 1 BODY[HEADER.FIELDS (a]\r\nb NOOP\r\n",
+	    "ERR SYNTAX a | DONE b NOOP");
+	CHECK("a FETCH 1 BODY[a[b]]\r\nb NOOP\r\n",
+	    "ERR SYNTAX a | DONE b NOOP");
+	/* The header list counts as a nesting level. */
+	CHECK_SMALL("a FETCH 1 (((BODY[HEADER.FIELDS (a)])))\r\nb NOOP\r\n",
+	    "ERR DEEP a | DONE b NOOP");
+	CHECK_SMALL("a FETCH 1 ((BODY[HEADER.FIELDS (a)]))\r\n",
+	    "DONE a FETCH 1 ((BODY[HEADER.FIELDS (a)]))");
+}
+
+static void
+test_line_ends(void **state)
+{
+	(void)state;
+	CHECK("a NOOP\nb NOOP\n", "DONE a NOOP | DONE b NOOP");
+	CHECK("a X y\nb X (z)\n", "DONE a X y | DONE b X (z)");
+	/* CR without LF is an error; the line is skipped up to the LF. */
+	CHECK("a NOOP\rb NOOP\r\nc NOOP\r\n", "ERR SYNTAX a | DONE c NOOP");
+	CHECK("a X y\rz\r\nc NOOP\r\n", "ERR SYNTAX a | DONE c NOOP");
+	CHECK("a X \"y\"\r\rc NOOP\r\nd NOOP\r\n",
+	    "ERR SYNTAX a | DONE d NOOP");
+	CHECK("\rb NOOP\r\nc NOOP\r\n", "ERR SYNTAX * | DONE c NOOP");
+}
+
+/* "a X ", optionally a {n+} literal of n "L" and a space, then x up to
+ * total bytes outside the literal data, the CRLF included. */
+static void
+check_line(const struct imap_parser_limits *l, size_t literal, size_t total,
+    bool ok)
+{
+	struct buf in, expected;
+	size_t counted;
+
+	buf_init(&in, 0);
+	buf_init(&expected, 0);
+	buf_printf(&in, "a X ");
+	buf_printf(&expected, "DONE a X ");
+	counted = in.len;
+	if (literal > 0) {
+		buf_printf(&in, "{%zu+}\r\n", literal);
+		counted = in.len + 1;
+		buf_printf(&expected, "{%zu}", literal);
+		for (size_t i = 0; i < literal; i++) {
+			buf_printf(&in, "L");
+			buf_printf(&expected, "L");
+		}
+		buf_printf(&in, " ");
+		buf_printf(&expected, " ");
+	}
+	for (; counted < total - 2; counted++) {
+		buf_printf(&in, "x");
+		buf_printf(&expected, "x");
+	}
+	buf_printf(&in, "\r\n");
+	check_limits(l, (const char *)in.data, in.len,
+	    ok ? buf_cstr(&expected) : "ERR LINE a");
+	buf_free(&in);
+	buf_free(&expected);
+}
+
+static void
+test_limit_line(void **state)
+{
+	/* line_max 64 counts every byte outside literal data, the line
+	 * end included. */
+	struct imap_parser_limits l = small_limits();
+
+	(void)state;
+	check_line(&l, 0, 64, true);
+	check_line(&l, 0, 65, false);
+	/* Literal data does not count, the rest of the line does. */
+	check_line(&l, 10, 64, true);
+	check_line(&l, 10, 65, false);
+
+	/* A long quoted string, a long tag, a line of spaces. */
+	CHECK_SMALL("a X \"0123456789012345678901234567890123456789"
+	    "01234567890123456789\"\r\nb NOOP\r\n", "ERR LINE a | DONE b NOOP");
+	CHECK_SMALL("a0123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789 NOOP\r\nb NOOP\r\n",
+	    "ERR LINE * | DONE b NOOP");
+	CHECK_SMALL("a X                                                    "
+	    "                  \r\nb NOOP\r\n", "ERR LINE a | DONE b NOOP");
+	/* Empty lines do not add up. */
+	CHECK_SMALL("\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n"
+	    "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n"
+	    "\r\n\r\n\r\n\r\n\r\n\r\na NOOP\r\n", "DONE a NOOP");
+}
+
+static void
+test_limit_literal(void **state)
+{
+	(void)state;
+	CHECK_SMALL("a X {10}\r\n0123456789\r\n", "CONT | DONE a X {10}0123456789");
+	/* A {n} over the limit gets no "+ ", so its data never comes. */
+	CHECK_SMALL("a X {11}\r\nb NOOP\r\n", "ERR LITERAL a | DONE b NOOP");
+	CHECK_SMALL("a X {99999999999999999999999}\r\nb NOOP\r\n",
+	    "ERR LITERAL a | DONE b NOOP");
+	/* A {n+} over the limit is sent anyway and skipped. */
+	CHECK_SMALL("a X {11+}\r\nb NOOP\r\nc N\r\nd NOOP\r\n",
+	    "ERR LITERAL a | DONE d NOOP");
+	/* Limits apply to the sum of the literals of a command. */
+	CHECK_SMALL("a X {6+}\r\nabcdef {4+}\r\nghij\r\n",
+	    "DONE a X {6}abcdef {4}ghij");
+	CHECK_SMALL("a X {6+}\r\nabcdef {5+}\r\nghijk\r\nb NOOP\r\n",
+	    "ERR LITERAL a | DONE b NOOP");
+	/* Each command starts afresh. */
+	CHECK_SMALL("a X {10+}\r\n0123456789\r\nb X {10+}\r\n0123456789\r\n",
+	    "DONE a X {10}0123456789 | DONE b X {10}0123456789");
+	/* A skipped line with further {n+} literals after the error. */
+	CHECK_SMALL("a X ) {5+}\r\nab\r\nc {2+}\r\n\r\n\r\nb NOOP\r\n",
+	    "ERR SYNTAX a | DONE b NOOP");
+	/* Skipping goes over {n+} however large, holding nothing. */
+	CHECK_SMALL("a X {1000+}\r\n", "ERR LITERAL a");
+}
+
+static void
+test_limit_args(void **state)
+{
+	(void)state;
+	/* args_max 8 counts nested arguments and lists themselves. */
+	CHECK_SMALL("a X 1 2 3 4 5 6 7 8\r\n", "DONE a X 1 2 3 4 5 6 7 8");
+	CHECK_SMALL("a X 1 2 3 4 5 6 7 8 9\r\nb NOOP\r\n",
+	    "ERR ARGS a | DONE b NOOP");
+	CHECK_SMALL("a X (1 2 3) (4 5 6)\r\n", "DONE a X (1 2 3) (4 5 6)");
+	CHECK_SMALL("a X (1 2 3) (4 5 6 7)\r\nb NOOP\r\n",
+	    "ERR ARGS a | DONE b NOOP");
+	CHECK_SMALL("a X 1 2 3 4 5 6 7 \"8\" {1+}\r\nx\r\nb NOOP\r\n",
+	    "ERR ARGS a | DONE b NOOP");
+	CHECK_SMALL("a X 1 2 3 4 5 6 BODY[HEADER.FIELDS (a b)]\r\nb NOOP\r\n",
+	    "ERR ARGS a | DONE b NOOP");
+}
+
+static void
+test_limits_prelogin(void **state)
+{
+	struct imap_parser_limits pre, post;
+	static char line[IMAP_LINE_MAX_PRELOGIN + 100];
+	char lit[64], expected[128];
+	size_t n;
+	struct imap_parser *parser;
+	char *got;
+
+	(void)state;
+	imap_parser_limits_default(&pre, true);
+	imap_parser_limits_default(&post, false);
+	assert_true(pre.line_max >= 8192);
+	assert_true(pre.line_max < post.line_max);
+	assert_true(pre.literal_max < post.literal_max);
+	assert_true(pre.depth_max < post.depth_max);
+	assert_true(pre.args_max < post.args_max);
+
+	/* A line a little over the pre-login limit. */
+	memset(line, 'x', sizeof(line));
+	memcpy(line, "a X ", 4);
+	memcpy(line + sizeof(line) - 2, "\r\n", 2);
+	check_limits(&pre, line, sizeof(line), "ERR LINE a");
+	parser = imap_parser_new(&post);
+	got = transcript(parser, line, sizeof(line), 4096);
+	assert_int_equal(strncmp(got, "DONE a X xxx", 12), 0);
+	free(got);
+
+	/* A literal over the pre-login limit. */
+	n = (size_t)snprintf(lit, sizeof(lit), "a LOGIN {%llu}\r\n",
+	    (unsigned long long)pre.literal_max + 1);
+	check_limits(&pre, lit, n, "ERR LITERAL a");
+	check_limits(&post, lit, n, "CONT");
+
+	/* Depth. */
+	check_limits(&pre, "a ID (((x)))\r\n", 14, "ERR DEEP a");
+	check_limits(&post, "a ID (((x)))\r\n", 14, "DONE a ID (((x)))");
+
+	/* After login the session raises the limits between commands. */
+	imap_parser_reset(parser);
+	imap_parser_set_limits(parser, &pre);
+	free(transcript(parser, "a LOGIN u p\r\n", 13, 1));
+	imap_parser_set_limits(parser, &post);
+	got = transcript(parser, "b ID (((x)))\r\n", 14, 1);
+	assert_string_equal(got, "DONE b ID (((x)))");
+	free(got);
+	(void)expected;
+	imap_parser_free(&parser);
+}
+
+static void
+test_recovery(void **state)
+{
+	(void)state;
+	CHECK("a FETCH (1\r\nb NOOP\r\n", "ERR SYNTAX a | DONE b NOOP");
+	/* Arguments are generic: the command table rejects these. */
+	CHECK("GET / HTTP/1.0\r\nHost: x\r\n\r\na NOOP\r\n",
+	    "DONE GET / HTTP/1.0 | DONE Host: x | DONE a NOOP");
+	CHECK("a X \x80\x81\x82 {3+}\r\n\r\n\r\r\nb NOOP\r\n",
+	    "ERR SYNTAX a | DONE b NOOP");
+	/* A sync literal in the skipped part: the client waits for a
+	 * "+ " that never comes, so the command ends with that line. */
+	CHECK("a X ) {5}\r\nb NOOP\r\n", "ERR SYNTAX a | DONE b NOOP");
+	/* Literal-like text that is not at the line end. */
+	CHECK("a X ) {5+} x\r\nb NOOP\r\n", "ERR SYNTAX a | DONE b NOOP");
+	/* Errors in a row. */
+	CHECK("a X )\r\nb X )\r\nc X )\r\nd NOOP\r\n",
+	    "ERR SYNTAX a | ERR SYNTAX b | ERR SYNTAX c | DONE d NOOP");
+}
+
+static void
+test_error_message(void **state)
+{
+	struct imap_parser_limits l;
+	struct imap_parser *parser;
+	const struct imap_command *cmd;
+	const char *error;
+	size_t consumed;
+	static const char in[] = "tag1 X \"abc\x80\"\r\n";
+
+	(void)state;
+	imap_parser_limits_default(&l, false);
+	parser = imap_parser_new(&l);
+	assert_int_equal(imap_parser_feed(parser, in, sizeof(in) - 1,
+	    &consumed, &cmd, &error), IMAP_PARSE_ERROR);
+	assert_int_equal(consumed, 11);
+	assert_null(cmd);
+	assert_string_equal(imap_parser_tag(parser), "tag1");
+	assert_int_equal(imap_parser_error_code(parser),
+	    IMAP_PARSE_ERROR_SYNTAX);
+	assert_non_null(strstr(error, "0x80"));
+	assert_non_null(strstr(error, "abc"));
+	for (const char *s = error; *s != '\0'; s++)
+		assert_true(*s >= 0x20 && *s < 0x7f);
+	/* The rest of the line is skipped on the next feed. */
+	assert_int_equal(imap_parser_feed(parser, in + consumed,
+	    sizeof(in) - 1 - consumed, &consumed, &cmd, &error),
+	    IMAP_PARSE_MORE);
+	assert_int_equal(imap_parser_error_code(parser),
+	    IMAP_PARSE_ERROR_NONE);
+	imap_parser_free(&parser);
+	imap_parser_free(&parser);
+}
+
+static void
+test_pipelining_and_api(void **state)
+{
+	struct imap_parser_limits l;
+	struct imap_parser *parser;
+	const struct imap_command *cmd;
+	const char *error, *s;
+	size_t consumed;
+	static const char in[] = "a LOGIN \"u\" {1+}\r\np\r\nb SELECT NIL\r\n"
+	    "c FETCH 1 (BODY[] x";
+
+	(void)state;
+	imap_parser_limits_default(&l, false);
+	parser = imap_parser_new(&l);
+	assert_int_equal(imap_parser_feed(parser, in, sizeof(in) - 1,
+	    &consumed, &cmd, &error), IMAP_PARSE_DONE);
+	assert_int_equal(consumed, 21);
+	assert_string_equal(cmd->tag, "a");
+	assert_string_equal(cmd->name, "LOGIN");
+	assert_int_equal(cmd->args_count, 2);
+	assert_true(imap_arg_get_astring(&cmd->args[0], &s));
+	assert_string_equal(s, "u");
+	assert_true(imap_arg_get_string(&cmd->args[1], &s));
+	assert_string_equal(s, "p");
+	assert_false(imap_arg_get_atom(&cmd->args[1], &s));
+
+	assert_int_equal(imap_parser_feed(parser, in + 21, sizeof(in) - 22,
+	    &consumed, &cmd, &error), IMAP_PARSE_DONE);
+	assert_int_equal(consumed, 14);
+	assert_int_equal(cmd->args[0].type, IMAP_ARG_NIL);
+	assert_true(imap_arg_get_astring(&cmd->args[0], &s));
+	assert_string_equal(s, "NIL");
+	assert_true(imap_arg_get_nstring(&cmd->args[0], &s));
+	assert_null(s);
+	assert_false(imap_arg_atom_equals(&cmd->args[0], "NIL"));
+
+	assert_int_equal(imap_parser_feed(parser, in + 35, sizeof(in) - 36,
+	    &consumed, &cmd, &error), IMAP_PARSE_MORE);
+	assert_int_equal(consumed, sizeof(in) - 36);
+	assert_string_equal(imap_parser_tag(parser), "c");
+	/* Reset drops the half-read command. */
+	imap_parser_reset(parser);
+	assert_null(imap_parser_tag(parser));
+	assert_int_equal(imap_parser_feed(parser, "d NOOP\r\n", 8,
+	    &consumed, &cmd, &error), IMAP_PARSE_DONE);
+	assert_true(imap_arg_atom_equals(&(struct imap_arg){
+	    .type = IMAP_ARG_ATOM, .str = (char *)"Fetch" }, "FETCH"));
+	assert_string_equal(cmd->name, "NOOP");
+	imap_parser_free(&parser);
+}
+
+static void
+test_section_fields(void **state)
+{
+	struct imap_parser_limits l;
+	struct imap_parser *parser;
+	const struct imap_command *cmd;
+	const struct imap_arg *a;
+	const char *error;
+	size_t consumed;
+	static const char in[] =
+	    "a FETCH 1 BODY.PEEK[HEADER.FIELDS (From To)]<0.100>\r\n";
+
+	(void)state;
+	imap_parser_limits_default(&l, false);
+	parser = imap_parser_new(&l);
+	assert_int_equal(imap_parser_feed(parser, in, sizeof(in) - 1,
+	    &consumed, &cmd, &error), IMAP_PARSE_DONE);
+	assert_int_equal(cmd->args_count, 2);
+	a = &cmd->args[1];
+	assert_int_equal(a->type, IMAP_ARG_SECTION);
+	assert_string_equal(a->str, "BODY.PEEK");
+	assert_string_equal(a->section, "HEADER.FIELDS");
+	assert_true(a->has_list);
+	assert_int_equal(a->list_count, 2);
+	assert_string_equal(a->list[1].str, "To");
+	assert_true(a->has_partial);
+	assert_int_equal(a->partial_offset, 0);
+	assert_int_equal(a->partial_size, 100);
+	imap_parser_free(&parser);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tags_and_atoms),
+		cmocka_unit_test(test_quoted),
+		cmocka_unit_test(test_literal_sync),
+		cmocka_unit_test(test_literal_plus),
+		cmocka_unit_test(test_literal8),
+		cmocka_unit_test(test_lists),
+		cmocka_unit_test(test_sections),
+		cmocka_unit_test(test_line_ends),
+		cmocka_unit_test(test_limit_line),
+		cmocka_unit_test(test_limit_literal),
+		cmocka_unit_test(test_limit_args),
+		cmocka_unit_test(test_limits_prelogin),
+		cmocka_unit_test(test_recovery),
+		cmocka_unit_test(test_error_message),
+		cmocka_unit_test(test_pipelining_and_api),
+		cmocka_unit_test(test_section_fields),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
