@@ -110,6 +110,14 @@ def test_empty_message_is_65(store):
     assert store.tmp_files("alice") == []
 
 
+def test_nul_byte_is_65(store):
+    r = deliver(store, "alice@example.org",
+                input=MESSAGE.replace(b"Body line.", b"Body\x00line."))
+    assert r.returncode == EX_DATAERR, (r.returncode, r.stderr)
+    assert store.message_files("alice") == []
+    assert store.tmp_files("alice") == []
+
+
 def test_oversized_message_is_65(store):
     # The configuration allows 100K.
     big = MESSAGE + b"x" * 200 * 1024 + b"\n"
