@@ -1,0 +1,870 @@
+/*
+ * Unit tests for the LMTP sessions and commands: a real server on a
+ * loopback socket with a real store, delivery queue and passwd-file
+ * directory in a temporary directory, driven by a client socket in the
+ * same thread while the test turns the event loop.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "directory/directory.h"
+#include "lib/config.h"
+#include "lib/stats.h"
+#include "lib/xmalloc.h"
+#include "lmtp/lmtp.h"
+#include "lmtp/lmtp-session.h"
+#include "store/store.h"
+
+/* Seconds a test waits for a reply before failing. */
+#define WAIT_SECS 10
+
+struct fixture {
+	char tmp[64];
+	struct mb_config *cfg;
+	struct event_base *base;
+	struct store *store;
+	struct store_queue *queue;
+	struct event *queue_ev;
+	struct directory *dir;
+	struct lmtp_server *server;
+	unsigned sub;
+	unsigned events;		/* store events heard */
+	uint16_t port;
+	bool drained;
+};
+
+static void
+queue_cb(evutil_socket_t fd, short what, void *ctx)
+{
+	struct fixture *f = ctx;
+
+	(void)fd;
+	(void)what;
+	store_queue_reap(f->queue);
+}
+
+static void
+event_cb(const struct store_event *ev, void *ctx)
+{
+	struct fixture *f = ctx;
+
+	assert_string_equal(ev->folder, STORE_INBOX);
+	f->events++;
+}
+
+static void
+drained_cb(void *ctx)
+{
+	struct fixture *f = ctx;
+
+	f->drained = true;
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = xcalloc(1, sizeof(*f));
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	struct lmtp_deps deps;
+	const char *error;
+	char *path, *root;
+	FILE *fp;
+	int fd;
+
+	snprintf(f->tmp, sizeof(f->tmp), "/tmp/mb-test-lmtp-XXXXXX");
+	assert_non_null(mkdtemp(f->tmp));
+	path = xasprintf("%s/mailbell.conf", f->tmp);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fprintf(fp, "[server]\ndata_dir = %s\ndomains = example.org\n"
+	    "hostname = lmtp.test\n[lmtp]\nmax_message_size = 4K\n", f->tmp);
+	fclose(fp);
+	if (config_load(path, &f->cfg, &error) < 0)
+		fail_msg("config: %s", error);
+	free(path);
+
+	path = config_passwd_path(f->cfg);
+	f->dir = directory_open(path);
+	free(path);
+	assert_int_equal(directory_user_add(f->dir, "alice", "pw", &error), 0);
+	assert_int_equal(directory_user_add(f->dir, "bob", "pw", &error), 0);
+	root = config_mail_root(f->cfg);
+	f->store = store_new(root, "lmtp.test");
+	free(root);
+	f->sub = store_subscribe(f->store, event_cb, f);
+	f->queue = store_queue_new(f->store);
+
+	f->base = event_base_new();
+	assert_non_null(f->base);
+	f->queue_ev = event_new(f->base, store_queue_fd(f->queue),
+	    EV_READ | EV_PERSIST, queue_cb, f);
+	event_add(f->queue_ev, NULL);
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(fd, 512), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	f->port = ntohs(sin.sin_port);
+
+	memset(&deps, 0, sizeof(deps));
+	deps.base = f->base;
+	deps.cfg = f->cfg;
+	deps.store = f->store;
+	deps.queue = f->queue;
+	deps.dir = f->dir;
+	f->server = lmtp_server_new(&deps);
+	assert_int_equal(lmtp_server_listen(f->server, fd), 0);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	char *cmd;
+
+	lmtp_server_free(&f->server);
+	event_free(f->queue_ev);
+	store_queue_free(&f->queue);
+	store_unsubscribe(f->store, f->sub);
+	store_free(&f->store);
+	directory_free(&f->dir);
+	event_base_free(f->base);
+	config_free(&f->cfg);
+	cmd = xasprintf("rm -rf '%s'", f->tmp);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(f);
+	return 0;
+}
+
+/* ---- the client side ---- */
+
+struct client {
+	int fd;
+	char buf[256 * 1024];
+	size_t len;
+	bool eof;
+};
+
+static void
+turn(struct fixture *f)
+{
+	event_base_loop(f->base, EVLOOP_NONBLOCK);
+}
+
+static struct client *
+client_connect(struct fixture *f)
+{
+	struct client *c = xcalloc(1, sizeof(*c));
+	struct sockaddr_in sin;
+
+	c->fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(c->fd >= 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(f->port);
+	assert_int_equal(connect(c->fd, (struct sockaddr *)&sin, sizeof(sin)),
+	    0);
+	assert_int_equal(fcntl(c->fd, F_SETFL, O_NONBLOCK), 0);
+	return c;
+}
+
+static void
+client_free(struct client **cp)
+{
+	if (*cp == NULL)
+		return;
+	close((*cp)->fd);
+	free(*cp);
+	*cp = NULL;
+}
+
+/* Read what is there; false if nothing came. */
+static bool
+client_pump(struct fixture *f, struct client *c)
+{
+	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+	ssize_t n;
+
+	turn(f);
+	if (c->len + 1 >= sizeof(c->buf))
+		fail_msg("client buffer full");
+	if (poll(&pfd, 1, 2) <= 0)
+		return false;
+	n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len, 0);
+	if (n == 0 || (n < 0 && errno == ECONNRESET)) {
+		c->eof = true;
+		return false;
+	}
+	if (n < 0)
+		return false;
+	c->len += (size_t)n;
+	c->buf[c->len] = '\0';
+	return true;
+}
+
+static void
+client_send_len(struct fixture *f, struct client *c, const void *data,
+    size_t len)
+{
+	const char *p = data;
+	time_t deadline = time(NULL) + WAIT_SECS;
+
+	/* The server may stop reading until we read: keep both going. */
+	while (len > 0) {
+		ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+			n = 0;
+		}
+		p += n;
+		len -= (size_t)n;
+		if (len > 0) {
+			client_pump(f, c);
+			assert_true(time(NULL) < deadline);
+		}
+	}
+}
+
+static void
+client_send(struct fixture *f, struct client *c, const char *s)
+{
+	client_send_len(f, c, s, strlen(s));
+}
+
+/* Number of complete final reply lines ("ddd " ... CR LF) received. */
+static size_t
+final_replies(const struct client *c)
+{
+	size_t count = 0;
+	const char *line = c->buf, *nl;
+
+	while ((nl = strstr(line, "\r\n")) != NULL) {
+		if (nl - line >= 4 && line[3] == ' ')
+			count++;
+		line = nl + 2;
+	}
+	return count;
+}
+
+/*
+ * Wait for n more final replies and return them (the lines received,
+ * multi-line replies included) as one string the caller frees; the
+ * client's buffer is emptied of them.
+ */
+static char *
+client_replies(struct fixture *f, struct client *c, size_t n)
+{
+	time_t deadline = time(NULL) + WAIT_SECS;
+	char *out;
+
+	while (final_replies(c) < n) {
+		if (!client_pump(f, c) && c->eof)
+			fail_msg("connection closed; got \"%s\"", c->buf);
+		if (time(NULL) >= deadline)
+			fail_msg("timed out; got \"%s\"", c->buf);
+	}
+	assert_int_equal(final_replies(c), n);
+	out = xstrdup(c->buf);
+	c->len = 0;
+	c->buf[0] = '\0';
+	return out;
+}
+
+/* Send a command and check that its one reply starts with want. */
+static void
+expect(struct fixture *f, struct client *c, const char *send,
+    const char *want)
+{
+	char *got;
+
+	if (send != NULL)
+		client_send(f, c, send);
+	got = client_replies(f, c, 1);
+	if (strncmp(got, want, strlen(want)) != 0)
+		fail_msg("after \"%s\": want \"%s\", got \"%s\"",
+		    send != NULL ? send : "(connect)", want, got);
+	free(got);
+}
+
+/* Wait until the server closes the connection. */
+static void
+client_wait_eof(struct fixture *f, struct client *c)
+{
+	time_t deadline = time(NULL) + WAIT_SECS;
+
+	while (!c->eof) {
+		client_pump(f, c);
+		assert_true(time(NULL) < deadline);
+	}
+}
+
+/* Turn the loop until pred(f) or time runs out. */
+static void
+wait_for(struct fixture *f, bool (*pred)(struct fixture *f))
+{
+	time_t deadline = time(NULL) + WAIT_SECS;
+
+	while (!pred(f)) {
+		struct timespec ts = { 0, 2 * 1000 * 1000 };
+
+		turn(f);
+		nanosleep(&ts, NULL);
+		assert_true(time(NULL) < deadline);
+	}
+}
+
+static bool
+no_sessions(struct fixture *f)
+{
+	return f->server->session_count == 0;
+}
+
+/* Messages in user's INBOX, read whole; NULL-terminated, caller frees. */
+static char **
+inbox(struct fixture *f, const char *user)
+{
+	char **msgs = xcalloc(64, sizeof(*msgs));
+	size_t n = 0;
+	char *path = xasprintf("%s/mail/%s/new", f->tmp, user);
+	DIR *d = opendir(path);
+	struct dirent *de;
+
+	if (d == NULL) {
+		free(path);
+		return msgs;
+	}
+	while ((de = readdir(d)) != NULL && n < 63) {
+		char *file;
+		FILE *fp;
+		long size;
+
+		if (de->d_name[0] == '.')
+			continue;
+		file = xasprintf("%s/%s", path, de->d_name);
+		fp = fopen(file, "rb");
+		assert_non_null(fp);
+		fseek(fp, 0, SEEK_END);
+		size = ftell(fp);
+		rewind(fp);
+		msgs[n] = xcalloc(1, (size_t)size + 1);
+		assert_int_equal(fread(msgs[n], 1, (size_t)size, fp),
+		    (size_t)size);
+		fclose(fp);
+		free(file);
+		n++;
+	}
+	closedir(d);
+	free(path);
+	return msgs;
+}
+
+static size_t
+inbox_count(struct fixture *f, const char *user)
+{
+	char **msgs = inbox(f, user);
+	size_t n;
+
+	for (n = 0; msgs[n] != NULL; n++)
+		free(msgs[n]);
+	free(msgs);
+	return n;
+}
+
+static void
+lhlo(struct fixture *f, struct client *c)
+{
+	char *got;
+
+	expect(f, c, NULL, "220 lmtp.test LMTP mailbell ready\r\n");
+	client_send(f, c, "LHLO client.test\r\n");
+	got = client_replies(f, c, 1);
+	assert_string_equal(got, "250-lmtp.test\r\n250-PIPELINING\r\n"
+	    "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250 SIZE 4096\r\n");
+	free(got);
+}
+
+/* ---- tests ---- */
+
+static void
+test_greeting_lhlo_quit(void **state)
+{
+	struct fixture *f = *state;
+	struct client *c = client_connect(f);
+
+	lhlo(f, c);
+	expect(f, c, "NOOP\r\n", "250 2.0.0 ");
+	expect(f, c, "HELP\r\n", "214 2.0.0 ");
+	expect(f, c, "QUIT\r\n", "221 2.0.0 lmtp.test ");
+	client_wait_eof(f, c);
+	client_free(&c);
+	wait_for(f, no_sessions);
+}
+
+static void
+test_delivery_per_recipient(void **state)
+{
+	struct fixture *f = *state;
+	struct client *c = client_connect(f);
+	const char *body = "Subject: hi\r\n\r\n.leading dot\r\nend\r\n";
+	char *got, **msgs;
+
+	lhlo(f, c);
+	expect(f, c, "MAIL FROM:<sender@example.net> BODY=8BITMIME SIZE=100\r\n",
+	    "250 2.1.0 ");
+	expect(f, c, "RCPT TO:<Alice@example.org>\r\n", "250 2.1.5 ");
+	expect(f, c, "RCPT TO:<nobody@example.org>\r\n", "550 5.1.1 ");
+	expect(f, c, "RCPT TO:<bob@elsewhere.example>\r\n", "550 5.1.1 ");
+	expect(f, c, "RCPT TO:<bob>\r\n", "250 2.1.5 ");
+	expect(f, c, "DATA\r\n", "354 ");
+	client_send(f, c, "Subject: hi\r\n\r\n..leading dot\nend\r\n.\r\n");
+	got = client_replies(f, c, 2);
+	/* One reply per accepted recipient, in RCPT order. */
+	assert_non_null(strstr(got, "delivered to <Alice@example.org>"));
+	assert_non_null(strstr(got, "delivered to <bob>"));
+	assert_true(strstr(got, "<Alice@") < strstr(got, "<bob>"));
+	assert_int_equal(strncmp(got, "250 2.0.0 ", 10), 0);
+	assert_non_null(strstr(got, "\r\n250 2.0.0 "));
+	free(got);
+	assert_int_equal(f->events, 2);
+
+	msgs = inbox(f, "alice");
+	assert_non_null(msgs[0]);
+	assert_null(msgs[1]);
+	got = xasprintf("Return-Path: <sender@example.net>\r\n"
+	    "Delivered-To: Alice@example.org\r\n%s", body);
+	assert_string_equal(msgs[0], got);
+	free(got);
+	free(msgs[0]);
+	free(msgs);
+	msgs = inbox(f, "bob");
+	assert_non_null(msgs[0]);
+	got = xasprintf("Return-Path: <sender@example.net>\r\n"
+	    "Delivered-To: bob\r\n%s", body);
+	assert_string_equal(msgs[0], got);
+	free(got);
+	free(msgs[0]);
+	free(msgs);
+
+	/* The session goes on: a null sender, then RSET. */
+	expect(f, c, "MAIL FROM:<>\r\n", "250 2.1.0 ");
+	expect(f, c, "RSET\r\n", "250 2.0.0 ");
+	expect(f, c, "RCPT TO:<alice@example.org>\r\n", "503 5.5.1 ");
+	expect(f, c, "QUIT\r\n", "221 ");
+	client_free(&c);
+	wait_for(f, no_sessions);
+}
+
+static void
+test_pipelined_in_one_write(void **state)
+{
+	struct fixture *f = *state;
+	struct client *c = client_connect(f);
+	char *got, **msgs;
+
+	expect(f, c, NULL, "220 ");
+	client_send(f, c, "LHLO x\r\nMAIL FROM:<s@x>\r\n"
+	    "RCPT TO:<alice@example.org>\r\nRCPT TO:<zed@example.org>\r\n"
+	    "DATA\r\nm1\r\n.\r\n"
+	    "MAIL FROM:<>\r\nRCPT TO:<alice@example.org>\r\nDATA\r\n"
+	    "m2\r\n.\r\nQUIT\r\n");
+	got = client_replies(f, c, 11);
+	assert_non_null(strstr(got, "\r\n250 SIZE 4096\r\n250 2.1.0 "
+	    "Sender <s@x> OK\r\n250 2.1.5 <alice@example.org> OK\r\n"
+	    "550 5.1.1 <zed@example.org> User unknown\r\n354 "));
+	assert_non_null(strstr(got, "\r\n250 2.1.0 Sender <> OK\r\n"
+	    "250 2.1.5 <alice@example.org> OK\r\n354 "));
+	assert_non_null(strstr(got, "\r\n221 2.0.0 "));
+	free(got);
+	client_wait_eof(f, c);
+	client_free(&c);
+	msgs = inbox(f, "alice");
+	assert_non_null(msgs[0]);
+	assert_non_null(msgs[1]);
+	assert_null(msgs[2]);
+	for (size_t i = 0; i < 2; i++) {
+		assert_true(strstr(msgs[i], "m1\r\n") != NULL ||
+		    strstr(msgs[i], "m2\r\n") != NULL);
+		free(msgs[i]);
+	}
+	free(msgs);
+	wait_for(f, no_sessions);
+}
+
+static void
+test_sequence_errors(void **state)
+{
+	struct fixture *f = *state;
+	struct client *c = client_connect(f);
+	char *got;
+
+	expect(f, c, NULL, "220 ");
+	expect(f, c, "MAIL FROM:<a@b>\r\n", "503 5.5.1 Send LHLO first");
+	expect(f, c, "HELO x\r\n", "500 5.5.1 This is an LMTP server");
+	expect(f, c, "LHLO x\r\n", "250-");
+	expect(f, c, "RCPT TO:<alice@example.org>\r\n", "503 5.5.1 ");
+	expect(f, c, "DATA\r\n", "503 5.5.1 ");
+	expect(f, c, "MAIL FROM:<a@b>\r\n", "250 ");
+	expect(f, c, "MAIL FROM:<a@b>\r\n", "503 5.5.1 ");
+	expect(f, c, "DATA\r\n", "503 5.5.1 No valid recipients");
+	expect(f, c, "RCPT TO:<>\r\n", "501 5.1.3 ");
+	expect(f, c, "RCPT TO:alice@example.org\r\n", "501 5.5.4 ");
+	expect(f, c, "RCPT TO:<alice@example.org> NOTIFY=NEVER\r\n",
+	    "555 5.5.4 ");
+	expect(f, c, "VRFY alice\r\n", "252 ");
+	/* Nine errors so far: the tenth closes the session. */
+	client_send(f, c, "BOGUS\r\n");
+	got = client_replies(f, c, 2);
+	assert_int_equal(strncmp(got, "500 5.5.2 ", 10), 0);
+	assert_non_null(strstr(got, "\r\n421 4.7.0 lmtp.test "));
+	free(got);
+	client_wait_eof(f, c);
+	client_free(&c);
+	wait_for(f, no_sessions);
+}
+
+static void
+test_size_limits(void **state)
+{
+	struct fixture *f = *state;
+	struct client *c = client_connect(f);
+	char big[5000];
+	uint64_t oversized = mb_stats.lmtp_oversized_total;
+	char *got;
+
+	lhlo(f, c);
+	expect(f, c, "MAIL FROM:<a@b> SIZE=4097\r\n", "552 5.3.4 ");
+	expect(f, c, "MAIL FROM:<a@b> SIZE=4096\r\n", "250 ");
+	expect(f, c, "RCPT TO:<alice@example.org>\r\n", "250 ");
+	expect(f, c, "RCPT TO:<bob@example.org>\r\n", "250 ");
+	expect(f, c, "DATA\r\n", "354 ");
+	memset(big, 'x', sizeof(big));
+	for (size_t i = 70; i < sizeof(big); i += 72)
+		big[i] = '\n';
+	client_send_len(f, c, big, sizeof(big));
+	client_send(f, c, "\r\n.\r\n");
+	got = client_replies(f, c, 2);
+	assert_int_equal(strncmp(got, "552 5.3.4 <alice@example.org> ", 30),
+	    0);
+	assert_non_null(strstr(got, "\r\n552 5.3.4 <bob@example.org> "));
+	free(got);
+	assert_int_equal(mb_stats.lmtp_oversized_total, oversized + 2);
+	assert_int_equal(inbox_count(f, "alice"), 0);
+
+	/* The transaction is over, the session is not. */
+	expect(f, c, "RCPT TO:<alice@example.org>\r\n", "503 ");
+	expect(f, c, "MAIL FROM:<a@b>\r\n", "250 ");
+	expect(f, c, "RCPT TO:<alice@example.org>\r\n", "250 ");
+	expect(f, c, "DATA\r\n", "354 ");
+	memset(big, 'y', 4094);
+	client_send_len(f, c, big, 4094);
+	expect(f, c, "\r\n.\r\n", "250 2.0.0 ");
+	assert_int_equal(inbox_count(f, "alice"), 1);
+	client_free(&c);
+	wait_for(f, no_sessions);
+}
+
+static void
+test_bad_lines(void **state)
+{
+	struct fixture *f = *state;
+	struct client *c = client_connect(f);
+	char line[LMTP_LINE_MAX + 100];
+
+	lhlo(f, c);
+	memset(line, 'A', sizeof(line));
+	memcpy(line, "NOOP ", 5);
+	client_send_len(f, c, line, sizeof(line));
+	expect(f, c, "\r\n", "500 5.5.2 Line too long");
+	expect(f, c, "NOOP\r\n", "250 ");
+	client_send_len(f, c, "NO\0OP\r\n", 7);
+	expect(f, c, NULL, "500 5.5.2 ");
+	expect(f, c, "QUIT\rX\r\n", "500 5.5.2 ");
+	expect(f, c, "noop\n", "250 ");
+	expect(f, c, "MAIL FROM:<a@b> FOO=1\r\n", "555 5.5.4 ");
+	expect(f, c, "DATA please\r\n", "501 5.5.4 ");
+	expect(f, c, "GET / HTTP/1.1\r\n", "421 4.7.0 ");
+	client_wait_eof(f, c);
+	client_free(&c);
+	wait_for(f, no_sessions);
+}
+
+static void
+test_nul_in_data(void **state)
+{
+	struct fixture *f = *state;
+	struct client *c = client_connect(f);
+
+	lhlo(f, c);
+	expect(f, c, "MAIL FROM:<a@b>\r\n", "250 ");
+	expect(f, c, "RCPT TO:<alice@example.org>\r\n", "250 ");
+	expect(f, c, "DATA\r\n", "354 ");
+	client_send_len(f, c, "a\0b\r\n.\r\n", 8);
+	expect(f, c, NULL, "554 5.6.0 ");
+	assert_int_equal(inbox_count(f, "alice"), 0);
+	expect(f, c, "NOOP\r\n", "250 ");
+	client_free(&c);
+	wait_for(f, no_sessions);
+}
+
+static bool
+alice_has_mail(struct fixture *f)
+{
+	return inbox_count(f, "alice") == 1 && f->events == 1;
+}
+
+static void
+test_client_gone_during_delivery(void **state)
+{
+	struct fixture *f = *state;
+	struct client *c = client_connect(f);
+
+	lhlo(f, c);
+	client_send(f, c, "MAIL FROM:<a@b>\r\nRCPT TO:<alice@example.org>\r\n"
+	    "DATA\r\n");
+	free(client_replies(f, c, 3));
+	/* Hang up right after the message: it is still delivered, and
+	 * the session is freed once the queue answers. */
+	client_send(f, c, "hello\r\n.\r\n");
+	client_free(&c);
+	wait_for(f, alice_has_mail);
+	wait_for(f, no_sessions);
+}
+
+static bool
+is_drained(struct fixture *f)
+{
+	return f->drained;
+}
+
+static bool
+delivery_queued(struct fixture *f)
+{
+	return f->server->deliveries > 0;
+}
+
+static void
+test_shutdown(void **state)
+{
+	struct fixture *f = *state;
+	struct client *idle = client_connect(f);
+	struct client *busy = client_connect(f);
+	struct client *late;
+	char *got;
+
+	lhlo(f, idle);
+	lhlo(f, busy);
+	client_send(f, busy, "MAIL FROM:<a@b>\r\nRCPT TO:<alice@example.org>"
+	    "\r\nDATA\r\n");
+	free(client_replies(f, busy, 3));
+	/* Send the end of data and let the server queue the job. */
+	client_send(f, busy, "x\r\n.\r\n");
+	wait_for(f, delivery_queued);
+	lmtp_server_shutdown(f->server, drained_cb, f);
+	assert_false(f->drained);
+
+	expect(f, idle, NULL, "421 4.3.2 ");
+	client_wait_eof(f, idle);
+	/* The delivery in flight is finished and answered first. */
+	got = client_replies(f, busy, 2);
+	assert_int_equal(strncmp(got, "250 2.0.0 ", 10), 0);
+	assert_non_null(strstr(got, "\r\n421 4.3.2 "));
+	free(got);
+	client_wait_eof(f, busy);
+	wait_for(f, is_drained);
+	assert_int_equal(inbox_count(f, "alice"), 1);
+
+	/* Nobody is listening any more. */
+	late = xcalloc(1, sizeof(*late));
+	late->fd = socket(AF_INET, SOCK_STREAM, 0);
+	{
+		struct sockaddr_in sin = { .sin_family = AF_INET,
+		    .sin_port = htons(f->port),
+		    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		assert_int_equal(connect(late->fd, (struct sockaddr *)&sin,
+		    sizeof(sin)), -1);
+	}
+	client_free(&late);
+	client_free(&idle);
+	client_free(&busy);
+}
+
+static void
+test_session_limit(void **state)
+{
+	struct fixture *f = *state;
+	struct client **cs = xcalloc(LMTP_SESSIONS_MAX + 1, sizeof(*cs));
+	uint64_t refused = mb_stats.lmtp_sessions_refused;
+
+	for (size_t i = 0; i < LMTP_SESSIONS_MAX; i++) {
+		cs[i] = client_connect(f);
+		expect(f, cs[i], NULL, "220 ");
+	}
+	cs[LMTP_SESSIONS_MAX] = client_connect(f);
+	expect(f, cs[LMTP_SESSIONS_MAX], NULL, "421 4.3.2 ");
+	client_wait_eof(f, cs[LMTP_SESSIONS_MAX]);
+	assert_int_equal(mb_stats.lmtp_sessions_refused, refused + 1);
+	/* One leaves, another may come. */
+	client_free(&cs[0]);
+	client_free(&cs[LMTP_SESSIONS_MAX]);
+	while (f->server->session_count == LMTP_SESSIONS_MAX)
+		client_pump(f, cs[1]);
+	cs[0] = client_connect(f);
+	expect(f, cs[0], NULL, "220 ");
+	for (size_t i = 0; i < LMTP_SESSIONS_MAX; i++)
+		client_free(&cs[i]);
+	free(cs);
+	wait_for(f, no_sessions);
+}
+
+static bool
+output_blocked(struct fixture *f)
+{
+	return f->server->sessions != NULL &&
+	    f->server->sessions->output_blocked;
+}
+
+/* Count the "250 2.0.0 OK" lines received and drop them, keeping a
+ * partial line for later. */
+static size_t
+take_ok_lines(struct client *c)
+{
+	size_t n = 0, off = 0;
+
+	while (c->len - off >= 14) {
+		assert_memory_equal(c->buf + off, "250 2.0.0 OK\r\n", 14);
+		off += 14;
+		n++;
+	}
+	memmove(c->buf, c->buf + off, c->len - off);
+	c->len -= off;
+	c->buf[c->len] = '\0';
+	return n;
+}
+
+static void
+test_output_backpressure(void **state)
+{
+	struct fixture *f = *state;
+	struct client *c = xcalloc(1, sizeof(*c));
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+	    .sin_port = htons(f->port),
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int small = 4096;
+	enum { N = 400000 };
+	char *all = xmalloc(N * 6);
+	size_t sent = 0, got = 0;
+	time_t deadline = time(NULL) + 60;
+
+	/* A client that reads slowly: a small receive window. */
+	c->fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small,
+	    sizeof(small)), 0);
+	assert_int_equal(connect(c->fd, (struct sockaddr *)&sin, sizeof(sin)),
+	    0);
+	assert_int_equal(fcntl(c->fd, F_SETFL, O_NONBLOCK), 0);
+	lhlo(f, c);
+	for (size_t i = 0; i < N; i++)
+		memcpy(all + i * 6, "NOOP\r\n", 6);
+
+	/* Pipeline NOOPs without reading a reply: more replies than any
+	 * socket buffer holds. The server must stop taking input rather
+	 * than queue them all. */
+	while (!output_blocked(f)) {
+		ssize_t n = send(c->fd, all + sent, N * 6 - sent,
+		    MSG_NOSIGNAL);
+
+		if (n > 0)
+			sent += (size_t)n;
+		turn(f);
+		assert_true(time(NULL) < deadline);
+	}
+	for (int i = 0; i < 100; i++)
+		turn(f);
+	assert_true(output_blocked(f));
+	assert_true(evbuffer_get_length(bufferevent_get_output(
+	    f->server->sessions->bev)) < 2 * LMTP_OUTPUT_HIGH_WATER);
+
+	/* Reading lets it go on; every reply arrives, in order. */
+	while (got < N) {
+		if (sent < N * 6) {
+			ssize_t n = send(c->fd, all + sent, N * 6 - sent,
+			    MSG_NOSIGNAL);
+
+			if (n > 0)
+				sent += (size_t)n;
+		}
+		client_pump(f, c);
+		got += take_ok_lines(c);
+		assert_false(c->eof);
+		assert_true(time(NULL) < deadline);
+	}
+	assert_int_equal(got, N);
+	assert_int_equal(c->len, 0);
+	free(all);
+	client_free(&c);
+	wait_for(f, no_sessions);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_greeting_lhlo_quit,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delivery_per_recipient,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pipelined_in_one_write,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sequence_errors,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_size_limits,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_lines,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nul_in_data,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_gone_during_delivery,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shutdown,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_session_limit,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_output_backpressure,
+		    setup, teardown),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
