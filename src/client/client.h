@@ -35,6 +35,7 @@ struct client_cmd {
 extern const struct client_cmd cmd_user_entry;
 extern const struct client_cmd cmd_ports_entry;
 extern const struct client_cmd cmd_deliver_entry;
+extern const struct client_cmd cmd_config_entry;
 
 /* Print cmd's usage (and its help text if full) to fp. */
 void client_cmd_usage(const struct client_cmd *cmd, FILE *fp, int full);

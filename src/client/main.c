@@ -32,6 +32,7 @@ static const struct client_cmd *const client_cmds[] = {
 	&cmd_user_entry,
 	&cmd_ports_entry,
 	&cmd_deliver_entry,
+	&cmd_config_entry,
 	&cmd_help_entry,
 };
 

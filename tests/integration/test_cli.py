@@ -38,7 +38,8 @@ def test_help_and_version():
     assert r.stdout.startswith(b"mailbell ")
 
 
-@pytest.mark.parametrize("cmd", ["user", "ports", "deliver", "help"])
+@pytest.mark.parametrize("cmd", ["user", "ports", "deliver", "config",
+                                 "help"])
 def test_every_command_has_help(cmd):
     r = run_cli(cmd, "--help")
     assert r.returncode == 0, r.stderr
@@ -274,3 +275,23 @@ def test_ports_default_configuration(tmp_path):
         assert any("ip daddr { 127.0.0.1 } %s dport %d accept" % (proto, port)
                    in r for r in got), (port, got)
     nft_accepts(out, tmp_path)
+
+
+def test_config_prints_default_and_effective(tmp_path):
+    r = run_cli("config")
+    assert r.returncode == 0, r.stderr
+    default = tmp_path / "default.conf"
+    default.write_bytes(r.stdout)
+    # the default text is itself a valid file with the default ports
+    r = run_cli("config", "-c", default)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode()
+    for line in ("data_dir = ./var", "listen = 127.0.0.1", "port = 1143",
+                 "port = 2424", "port = 8143", "udp_port = 4143",
+                 "enabled = yes", "max_message_size = 52428800"):
+        assert line + "\n" in out, (line, out)
+    bad = tmp_path / "bad.conf"
+    bad.write_text("[notify]\nenabled = perhaps\n")
+    r = run_cli("config", "-c", bad)
+    assert r.returncode == EX_CONFIG
+    assert ("%s:2: [notify] enabled:" % bad).encode() in r.stderr

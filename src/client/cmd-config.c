@@ -1,0 +1,101 @@
+/*
+ * `mailbell config`: print the configuration in effect as INI text. With
+ * no -c that is the embedded default, exactly as mailbelld uses it; with
+ * -c FILE the file is checked and every setting shown, defaults included.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "client/client.h"
+#include "lib/config.h"
+
+static int cmd_config(struct client_ctx *, int, char **);
+
+const struct client_cmd cmd_config_entry = {
+	"config",
+	"config [-c FILE]",
+	"check the configuration and print every setting in effect",
+	"Without -c, prints the embedded default configuration, a valid file\n"
+	"to start from. With -c FILE, checks FILE (an error names FILE:LINE,\n"
+	"exit 78) and prints every setting, defaults included.\n",
+	cmd_config,
+};
+
+static void
+print_list(const char *key, char *const *items, size_t count)
+{
+	size_t i;
+
+	printf("%s =", key);
+	for (i = 0; i < count; i++)
+		printf("%s%s", i == 0 ? " " : ", ", items[i]);
+	printf("\n");
+}
+
+static void
+print_config(const struct mb_config *cfg)
+{
+	printf("# settings in effect for %s\n", cfg->file);
+	printf("[server]\n");
+	printf("data_dir = %s\n", cfg->data_dir);
+	print_list("listen", cfg->listen, cfg->listen_count);
+	if (cfg->domain_count > 0)
+		print_list("domains", cfg->domains, cfg->domain_count);
+	else
+		printf("# domains: none listed, any domain is accepted\n");
+	printf("hostname = %s\n", cfg->hostname);
+	if (cfg->user != NULL)
+		printf("user = %s\n", cfg->user);
+	else
+		printf("# user: not set, mailbelld keeps the user it was "
+		    "started as\n");
+	printf("\n[imap]\nport = %u\n", cfg->imap_port);
+	printf("\n[lmtp]\nport = %u\n", cfg->lmtp_port);
+	printf("max_message_size = %llu\n",
+	    (unsigned long long)cfg->lmtp_max_message_size);
+	printf("\n[admin]\nport = %u\n", cfg->admin_port);
+	printf("\n[notify]\nenabled = %s\n", cfg->notify_enabled ? "yes" :
+	    "no");
+	printf("udp_port = %u\n", cfg->notify_udp_port);
+}
+
+static int
+cmd_config(struct client_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct mb_config *cfg;
+	int ch, ret;
+
+	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			ctx->config_path = optarg;
+			break;
+		case 'h':
+			client_cmd_usage(&cmd_config_entry, stdout, 1);
+			return 0;
+		default:
+			client_cmd_usage(&cmd_config_entry, stderr, 0);
+			return EX_USAGE;
+		}
+	}
+	if (optind != argc) {
+		client_cmd_usage(&cmd_config_entry, stderr, 0);
+		return EX_USAGE;
+	}
+	if ((ret = client_load_config(ctx, &cfg)) != 0)
+		return ret;
+	if (cfg->file == NULL)
+		fputs(config_default_text(), stdout);
+	else
+		print_config(cfg);
+	config_free(&cfg);
+	if (fflush(stdout) != 0)
+		return EX_IOERR;
+	return 0;
+}
