@@ -558,10 +558,11 @@ directory_write(struct directory *dir, const char **error_r)
 	return ret;
 }
 
+/* The changes directory_edit() makes under the lock. */
 enum directory_edit {
-	DIRECTORY_EDIT_ADD,
-	DIRECTORY_EDIT_DEL,
-	DIRECTORY_EDIT_PASSWD,
+	DIRECTORY_EDIT_ADD,	/* append a new user; fails if it exists */
+	DIRECTORY_EDIT_DEL,	/* drop every line of the user */
+	DIRECTORY_EDIT_PASSWD,	/* replace the hash, keep extra fields */
 };
 
 /* Lock, re-read, change, rewrite, unlock. */
