@@ -95,6 +95,9 @@ struct imap_parser {
 	/* Skipping a bad command. */
 	enum skip_literal_state skip_lit;
 
+	/* The last feed returned IMAP_PARSE_NEED_CONTINUATION. */
+	bool continuation;
+
 	/* The last error; valid until the next feed. */
 	enum imap_parse_error error_code;
 	char error[160];
@@ -279,6 +282,22 @@ const char *
 imap_parser_tag(const struct imap_parser *p)
 {
 	return p->tag;
+}
+
+const char *
+imap_parser_name(const struct imap_parser *p)
+{
+	return p->name;
+}
+
+void
+imap_parser_reject_literal(struct imap_parser *p)
+{
+	/* The client sends nothing more of this command. */
+	assert(p->continuation);
+	p->continuation = false;
+	command_clear(p);
+	p->state = STATE_TAG;
 }
 
 enum imap_parse_error
@@ -502,6 +521,8 @@ args_byte(struct imap_parser *p, unsigned char c)
 		return syntax_error(p, c, "where a space was expected");
 	if (c == '(' && in_header_list(p))
 		return syntax_error(p, c, "in a header list");
+	if (c != '(' && c != '"' && c != '{' && !is_arg_atom_char(c))
+		return syntax_error(p, c, "at the start of an argument");
 	if ((ret = arg_start(p)) != STEP_NEXT)
 		return ret;
 
@@ -521,10 +542,6 @@ args_byte(struct imap_parser *p, unsigned char c)
 		p->state = STATE_LITERAL_OPEN;
 		return STEP_NEXT;
 	default:
-		if (!is_arg_atom_char(c)) {
-			p->args_count--;
-			return syntax_error(p, c, "at the start of an argument");
-		}
 		p->state = STATE_ATOM;
 		return tok_add(p, c);
 	}
@@ -862,6 +879,7 @@ imap_parser_feed(struct imap_parser *p, const void *data, size_t size,
 	*cmd_r = NULL;
 	*error_r = NULL;
 	p->error_code = IMAP_PARSE_ERROR_NONE;
+	p->continuation = false;
 	if (p->state == STATE_DONE) {
 		command_clear(p);
 		p->state = STATE_TAG;
@@ -933,6 +951,7 @@ imap_parser_feed(struct imap_parser *p, const void *data, size_t size,
 			cur++;
 			p->line_len++;
 			*consumed_r = (size_t)(cur - start);
+			p->continuation = true;
 			return IMAP_PARSE_NEED_CONTINUATION;
 		}
 	}

@@ -134,6 +134,16 @@ int imap_parser_feed(struct imap_parser *parser, const void *data,
 /* The tag of the command being parsed, or NULL if it was not read yet.
  * Valid until the next feed, reset or free. */
 const char *imap_parser_tag(const struct imap_parser *parser);
+/* The command name once read, or NULL; lifetime as imap_parser_tag(). */
+const char *imap_parser_name(const struct imap_parser *parser);
+
+/* Instead of sending "+ " after a result of 2, the caller may answer
+ * the command at once (APPEND to a missing mailbox: NO [TRYCREATE]);
+ * the client then sends no literal and the next bytes are a new
+ * command. This drops the command in progress; call it right after
+ * the result 2, before feeding again. */
+void imap_parser_reject_literal(struct imap_parser *parser);
+
 /* Why the last imap_parser_feed() returned -1. */
 enum imap_parse_error imap_parser_error_code(const struct imap_parser *parser);
 

@@ -703,6 +703,34 @@ test_section_fields(void **state)
 	imap_parser_free(&parser);
 }
 
+static void
+test_reject_literal(void **state)
+{
+	struct imap_parser_limits l;
+	struct imap_parser *parser;
+	const struct imap_command *cmd;
+	const char *error;
+	size_t consumed;
+	static const char in[] = "a APPEND Nope {5}\r\nb NOOP\r\n";
+
+	(void)state;
+	imap_parser_limits_default(&l, false);
+	parser = imap_parser_new(&l);
+	assert_int_equal(imap_parser_feed(parser, in, sizeof(in) - 1,
+	    &consumed, &cmd, &error), IMAP_PARSE_NEED_CONTINUATION);
+	assert_int_equal(consumed, 19);
+	assert_string_equal(imap_parser_tag(parser), "a");
+	assert_string_equal(imap_parser_name(parser), "APPEND");
+	/* The session answers "a NO [TRYCREATE]" instead of "+ ". */
+	imap_parser_reject_literal(parser);
+	assert_null(imap_parser_tag(parser));
+	assert_int_equal(imap_parser_feed(parser, in + 19, sizeof(in) - 20,
+	    &consumed, &cmd, &error), IMAP_PARSE_DONE);
+	assert_string_equal(cmd->tag, "b");
+	assert_int_equal(cmd->args_count, 0);
+	imap_parser_free(&parser);
+}
+
 int
 main(void)
 {
@@ -723,6 +751,7 @@ main(void)
 		cmocka_unit_test(test_error_message),
 		cmocka_unit_test(test_pipelining_and_api),
 		cmocka_unit_test(test_section_fields),
+		cmocka_unit_test(test_reject_literal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
