@@ -100,6 +100,8 @@
 /* Announced UIDs above a folder's settled mark kept for deduplication;
  * beyond it the oldest are treated as settled. */
 #define STORE_ANNOUNCED_PENDING_MAX 1024
+/* Threads a group commit uses to issue independent fsyncs at once. */
+#define STORE_FSYNC_THREADS 8
 /* Attempts to find an unused name in tmp/ before giving up. */
 #define STORE_TMP_NAME_TRIES 16
 

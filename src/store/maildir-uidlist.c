@@ -268,58 +268,93 @@ maildir_uidlist_read(const char *dir, struct maildir_uidlist **list_r,
 }
 
 int
-maildir_uidlist_write(const char *dir, const struct maildir_uidlist *list,
-    const char *sync_first, const char **error_r)
+maildir_uidlist_write_tmp(const char *dir, const struct maildir_uidlist *list,
+    const char **error_r)
 {
-	char path[PATH_MAX], tmp[PATH_MAX];
+	char tmp[PATH_MAX];
 	struct buf b;
-	int fd, ret = -1;
+	int fd;
 
-	if (dir_path(path, sizeof(path), dir, MAILDIR_UIDLIST_FILE) < 0 ||
-	    dir_path(tmp, sizeof(tmp), dir, MAILDIR_UIDLIST_TMP) < 0) {
+	if (dir_path(tmp, sizeof(tmp), dir, MAILDIR_UIDLIST_TMP) < 0) {
 		*error_r = store_error("%s: path too long", dir);
 		return -1;
 	}
 	buf_init(&b, 0);
 	maildir_uidlist_format(list, &b);
-
 	/* Whoever holds the lock owns the temporary file; a leftover one
 	 * is from a writer that died. */
 	(void)unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		*error_r = store_error("%s: %s", tmp, strerror(errno));
-		goto out;
+		buf_free(&b);
+		return -1;
 	}
-	if (write_full(fd, b.data, b.len) < 0 || fsync(fd) < 0) {
+	if (write_full(fd, b.data, b.len) < 0) {
 		*error_r = store_error("%s: %s", tmp, strerror(errno));
 		close(fd);
 		(void)unlink(tmp);
-		goto out;
+		buf_free(&b);
+		return -1;
 	}
-	if (close(fd) < 0) {
-		*error_r = store_error("%s: %s", tmp, strerror(errno));
-		(void)unlink(tmp);
-		goto out;
-	}
-	if (sync_first != NULL && fsync_dir(sync_first) < 0) {
-		*error_r = store_error("%s: %s", sync_first, strerror(errno));
-		(void)unlink(tmp);
-		goto out;
+	buf_free(&b);
+	/* Start writing now so that the caller's first fsync of the round
+	 * carries this file too. Only a hint: the caller still fsyncs. */
+	(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	return fd;
+}
+
+int
+maildir_uidlist_install(const char *dir, const char **error_r)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+
+	if (dir_path(path, sizeof(path), dir, MAILDIR_UIDLIST_FILE) < 0 ||
+	    dir_path(tmp, sizeof(tmp), dir, MAILDIR_UIDLIST_TMP) < 0) {
+		*error_r = store_error("%s: path too long", dir);
+		return -1;
 	}
 	if (rename(tmp, path) < 0) {
 		*error_r = store_error("%s: %s", path, strerror(errno));
 		(void)unlink(tmp);
-		goto out;
+		return -1;
 	}
+	return 0;
+}
+
+int
+maildir_uidlist_write(const char *dir, const struct maildir_uidlist *list,
+    const char *sync_first, const char **error_r)
+{
+	char tmp[PATH_MAX];
+	int fd, ret, saved;
+
+	if ((fd = maildir_uidlist_write_tmp(dir, list, error_r)) < 0)
+		return -1;
+	(void)dir_path(tmp, sizeof(tmp), dir, MAILDIR_UIDLIST_TMP);
+	ret = fsync(fd);
+	saved = errno;
+	if (close(fd) < 0 && ret == 0) {
+		ret = -1;
+		saved = errno;
+	}
+	if (ret < 0) {
+		*error_r = store_error("%s: %s", tmp, strerror(saved));
+		(void)unlink(tmp);
+		return -1;
+	}
+	if (sync_first != NULL && fsync_dir(sync_first) < 0) {
+		*error_r = store_error("%s: %s", sync_first, strerror(errno));
+		(void)unlink(tmp);
+		return -1;
+	}
+	if (maildir_uidlist_install(dir, error_r) < 0)
+		return -1;
 	if (fsync_dir(dir) < 0) {
 		*error_r = store_error("%s: %s", dir, strerror(errno));
-		goto out;
+		return -1;
 	}
-	ret = 0;
-out:
-	buf_free(&b);
-	return ret;
+	return 0;
 }
 
 int

@@ -77,6 +77,16 @@ int maildir_uidlist_read(const char *dir, struct maildir_uidlist **list_r,
 int maildir_uidlist_write(const char *dir, const struct maildir_uidlist *list,
     const char *sync_first, const char **error_r);
 
+/*
+ * The two halves of maildir_uidlist_write, for the group commit: write
+ * the temporary file and start its writeback without waiting (returns
+ * its descriptor; the caller fsyncs and closes it), then rename it over
+ * the list. Both return -1 with *error_r set on failure.
+ */
+int maildir_uidlist_write_tmp(const char *dir,
+    const struct maildir_uidlist *list, const char **error_r);
+int maildir_uidlist_install(const char *dir, const char **error_r);
+
 /* Take the folder's lock (blocking; creates the lock file). Returns a
  * descriptor to pass to maildir_uidlist_unlock, or -1 with *error_r. */
 int maildir_uidlist_lock(const char *dir, const char **error_r);

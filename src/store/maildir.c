@@ -306,7 +306,7 @@ next_seq(struct store *store)
 
 int
 maildir_write_tmp(struct store *store, const char *dir, const char *prefix,
-    const unsigned char *body, size_t len, char **tmp_path_r,
+    const unsigned char *body, size_t len, bool sync, char **tmp_path_r,
     char **base_r, const char **error_r)
 {
 	char base[NAME_MAX + 1], path[PATH_MAX];
@@ -372,8 +372,15 @@ maildir_write_tmp(struct store *store, const char *dir, const char *prefix,
 		}
 		done += (size_t)n;
 	}
-	if (fsync(fd) < 0)
-		goto fail;
+	/* Start writeback now; the commit's fsync then finds the blocks
+	 * allocated in the running journal transaction and one commit
+	 * covers the whole round. */
+	if (sync) {
+		if (fsync(fd) < 0)
+			goto fail;
+	} else {
+		(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	}
 	if (close(fd) < 0) {
 		fd = -1;
 		goto fail;
@@ -398,87 +405,363 @@ item_fail(struct maildir_commit_item *item, const char *error)
 	(void)snprintf(item->error, sizeof(item->error), "%s", error);
 }
 
+/* "<dir>/<sub>/<name>" into buf; -1 if it does not fit. */
+static int
+folder_file(char *buf, size_t size, const char *dir, const char *sub,
+    const char *name)
+{
+	int n = snprintf(buf, size, "%s/%s/%s", dir, sub, name);
+
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+/*
+ * Fail every message of folder f still on its way in: remove it from
+ * new/ (renamed) or tmp/, and forget the cached list, which may hold
+ * UIDs that never made it.
+ */
+static void
+folder_fail(struct store *store, struct maildir_commit_folder *f,
+    bool renamed, const char *error)
+{
+	char path[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < f->count; i++) {
+		struct maildir_commit_item *item = &f->items[i];
+
+		if (item->status != 0)
+			continue;
+		if (renamed && folder_file(path, sizeof(path), f->dir, "new",
+		    item->base) == 0) {
+			(void)unlink(path);
+			(void)store_own_name_take(store, path);
+		} else {
+			(void)unlink(item->tmp_path);
+		}
+		item_fail(item, error);
+	}
+	if (renamed && (size_t)snprintf(path, sizeof(path), "%s/new",
+	    f->dir) < sizeof(path))
+		(void)fsync_dir(path);
+	if (f->list_fd >= 0) {
+		close(f->list_fd);
+		f->list_fd = -1;
+	}
+	folder_cache_free(&f->cache);
+	f->committed = 0;
+}
+
+static int
+commit_folder_cmp(const void *a, const void *b)
+{
+	const struct maildir_commit_folder *x = a, *y = b;
+
+	return strcmp(x->dir, y->dir);
+}
+
+/* Drop failed items' entries from f's list and write it again, durably
+ * this time (the slow path after a message failed mid-round). */
+static int
+rewrite_list(struct maildir_commit_folder *f, const char **error_r)
+{
+	struct maildir_uidlist *list = f->cache->list;
+	bool *keep = xcalloc(list->count + 1, sizeof(*keep));
+	size_t i, j;
+	int fd, ret;
+
+	for (i = 0; i < list->count; i++) {
+		keep[i] = true;
+		for (j = 0; j < f->count; j++) {
+			if (f->items[j].status != 0 &&
+			    f->items[j].uid == list->uids[i])
+				keep[i] = false;
+		}
+	}
+	maildir_uidlist_filter(list, keep);
+	free(keep);
+	if (f->list_fd >= 0) {
+		close(f->list_fd);
+		f->list_fd = -1;
+	}
+	if ((fd = maildir_uidlist_write_tmp(f->dir, list, error_r)) < 0)
+		return -1;
+	ret = fsync(fd);
+	close(fd);
+	if (ret < 0) {
+		*error_r = store_error("%s: %s", f->dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* One fsync of a round: a path (opened here) or a descriptor. */
+struct fsync_task {
+	const char *path;	/* or NULL to use fd */
+	int fd;
+	int err;		/* out: 0 or errno */
+};
+
+struct fsync_batch {
+	struct fsync_task *tasks;
+	size_t count;
+	pthread_mutex_t lock;
+	size_t next;
+};
+
+static void
+fsync_task_run(struct fsync_task *t)
+{
+	int fd = t->fd;
+
+	t->err = 0;
+	if (t->path != NULL &&
+	    (fd = open(t->path, O_RDONLY | O_CLOEXEC)) < 0) {
+		t->err = errno;
+		return;
+	}
+	if (fsync(fd) < 0)
+		t->err = errno;
+	if (t->path != NULL)
+		close(fd);
+}
+
+static void *
+fsync_batch_main(void *arg)
+{
+	struct fsync_batch *b = arg;
+	size_t i;
+
+	for (;;) {
+		pthread_mutex_lock(&b->lock);
+		i = b->next++;
+		pthread_mutex_unlock(&b->lock);
+		if (i >= b->count)
+			return NULL;
+		fsync_task_run(&b->tasks[i]);
+	}
+}
+
+/*
+ * Run independent fsyncs concurrently, so that their cache flushes
+ * overlap instead of queueing one after another; on a journalling file
+ * system most of them then find their changes already committed.
+ */
+static void
+fsync_all(struct fsync_task *tasks, size_t count)
+{
+	pthread_t threads[STORE_FSYNC_THREADS];
+	struct fsync_batch b = { .tasks = tasks, .count = count };
+	size_t n = 0, i;
+
+	if (count == 1) {
+		fsync_task_run(&tasks[0]);
+		return;
+	}
+	pthread_mutex_init(&b.lock, NULL);
+	for (i = 0; i + 1 < count && i < STORE_FSYNC_THREADS; i++) {
+		if (pthread_create(&threads[n], NULL, fsync_batch_main,
+		    &b) == 0)
+			n++;
+	}
+	(void)fsync_batch_main(&b);
+	for (i = 0; i < n; i++)
+		pthread_join(threads[i], NULL);
+	pthread_mutex_destroy(&b.lock);
+}
+
+void
+maildir_commit_round(struct store *store,
+    struct maildir_commit_folder *folders, size_t count)
+{
+	struct fsync_task *tasks;
+	char path[PATH_MAX], **paths;
+	const char *error;
+	size_t fi, i, nt, total = 0;
+
+	for (fi = 0; fi < count; fi++)
+		total += folders[fi].count;
+	/* Locks in path order, so two rounds cannot deadlock. */
+	qsort(folders, count, sizeof(*folders), commit_folder_cmp);
+
+	/* 1. Lock, assign UIDs, write each new list (not yet durable). */
+	for (fi = 0; fi < count; fi++) {
+		struct maildir_commit_folder *f = &folders[fi];
+
+		f->lock_fd = f->list_fd = -1;
+		f->cache = NULL;
+		f->committed = 0;
+		f->uidvalidity = 0;
+		if ((f->lock_fd = maildir_uidlist_lock(f->dir, &error)) < 0 ||
+		    list_load(store, f->dir, &f->cache, &error) < 0) {
+			folder_fail(store, f, false, error);
+			continue;
+		}
+		for (i = 0; i < f->count; i++) {
+			struct maildir_commit_item *item = &f->items[i];
+
+			if (item->status != 0)
+				continue;
+			if (folder_file(path, sizeof(path), f->dir, "new",
+			    item->base) < 0) {
+				(void)unlink(item->tmp_path);
+				item_fail(item, "file name too long");
+			} else if (maildir_uidlist_append(f->cache->list,
+			    item->base, strlen(item->base), &item->uid) < 0) {
+				(void)unlink(item->tmp_path);
+				item_fail(item, "folder is out of UIDs");
+			} else {
+				f->committed++;
+			}
+		}
+		if (f->committed == 0)
+			continue;
+		f->list_fd = maildir_uidlist_write_tmp(f->dir, f->cache->list,
+		    &error);
+		if (f->list_fd < 0)
+			folder_fail(store, f, false, error);
+	}
+
+	/* 2. Make every message and list durable before any rename. */
+	tasks = xcalloc(total + count + 1, sizeof(*tasks));
+	for (fi = 0, nt = 0; fi < count; fi++) {
+		struct maildir_commit_folder *f = &folders[fi];
+
+		if (f->committed == 0)
+			continue;
+		for (i = 0; i < f->count; i++) {
+			if (f->items[i].status == 0 && !f->items[i].synced)
+				tasks[nt++].path = f->items[i].tmp_path;
+		}
+		tasks[nt].fd = f->list_fd;
+		tasks[nt++].path = NULL;
+	}
+	fsync_all(tasks, nt);
+	for (fi = 0, nt = 0; fi < count; fi++) {
+		struct maildir_commit_folder *f = &folders[fi];
+		bool lost = false;
+
+		if (f->committed == 0)
+			continue;
+		for (i = 0; i < f->count; i++) {
+			struct maildir_commit_item *item = &f->items[i];
+
+			if (item->status != 0 || item->synced)
+				continue;
+			if (tasks[nt++].err == 0)
+				continue;
+			item_fail(item, store_error("%s: %s", item->tmp_path,
+			    strerror(tasks[nt - 1].err)));
+			(void)unlink(item->tmp_path);
+			f->committed--;
+			lost = true;
+		}
+		if (tasks[nt++].err != 0) {
+			folder_fail(store, f, false, store_error("%s: %s",
+			    f->dir, strerror(tasks[nt - 1].err)));
+			continue;
+		}
+		close(f->list_fd);
+		f->list_fd = -1;
+		if (lost && (f->committed == 0 ||
+		    rewrite_list(f, &error) < 0))
+			folder_fail(store, f, false, f->committed == 0 ?
+			    "no message left" : error);
+	}
+
+	/* 3. Rename messages into new/, then the lists over the old. */
+	for (fi = 0; fi < count; fi++) {
+		struct maildir_commit_folder *f = &folders[fi];
+		bool lost = false;
+
+		if (f->committed == 0)
+			continue;
+		for (i = 0; i < f->count; i++) {
+			struct maildir_commit_item *item = &f->items[i];
+
+			if (item->status != 0)
+				continue;
+			(void)folder_file(path, sizeof(path), f->dir, "new",
+			    item->base);
+			store_own_name_add(store, path);
+			if (rename(item->tmp_path, path) == 0)
+				continue;
+			item_fail(item, store_error("%s: %s", path,
+			    strerror(errno)));
+			(void)store_own_name_take(store, path);
+			(void)unlink(item->tmp_path);
+			f->committed--;
+			lost = true;
+		}
+		if (lost && (f->committed == 0 ||
+		    rewrite_list(f, &error) < 0)) {
+			folder_fail(store, f, true, f->committed == 0 ?
+			    "no message left" : error);
+			(void)snprintf(path, sizeof(path), "%s/%s", f->dir,
+			    MAILDIR_UIDLIST_TMP);
+			(void)unlink(path);
+			continue;
+		}
+		if (maildir_uidlist_install(f->dir, &error) < 0)
+			folder_fail(store, f, true, error);
+	}
+
+	/* 4. Make the renames durable; then report. */
+	paths = xcalloc(2 * count + 1, sizeof(*paths));
+	for (fi = 0, nt = 0; fi < count; fi++) {
+		struct maildir_commit_folder *f = &folders[fi];
+
+		if (f->committed == 0)
+			continue;
+		paths[nt] = xasprintf("%s/new", f->dir);
+		tasks[nt].path = paths[nt];
+		nt++;
+		tasks[nt++].path = f->dir;
+	}
+	fsync_all(tasks, nt);
+	for (fi = 0, nt = 0; fi < count; fi++) {
+		struct maildir_commit_folder *f = &folders[fi];
+
+		if (f->committed > 0) {
+			int err = tasks[nt].err != 0 ? tasks[nt].err :
+			    tasks[nt + 1].err;
+
+			nt += 2;
+			if (err != 0)
+				folder_fail(store, f, true,
+				    store_error("%s: %s", f->dir,
+				    strerror(err)));
+		}
+		if (f->cache != NULL) {
+			f->uidvalidity = f->cache->list->uidvalidity;
+			if (f->committed > 0)
+				list_written(store, f->cache);
+			else
+				cache_put(store, f->cache);
+			f->cache = NULL;
+		}
+		maildir_uidlist_unlock(&f->lock_fd);
+	}
+	for (i = 0; i < 2 * count; i++)
+		free(paths[i]);
+	free(paths);
+	free(tasks);
+}
+
 size_t
 maildir_commit(struct store *store, const char *dir,
     struct maildir_commit_item *items, size_t count, uint32_t *uidvalidity_r)
 {
-	struct folder_cache *cache = NULL;
-	char path[PATH_MAX], newdir[PATH_MAX];
-	const char *error;
-	size_t i, committed = 0;
-	int lock_fd;
+	struct maildir_commit_folder f;
 
-	lock_fd = maildir_uidlist_lock(dir, &error);
-	if (lock_fd < 0 || list_load(store, dir, &cache, &error) < 0) {
-		for (i = 0; i < count; i++) {
-			if (items[i].status == 0) {
-				(void)unlink(items[i].tmp_path);
-				item_fail(&items[i], error);
-			}
-		}
-		maildir_uidlist_unlock(&lock_fd);
-		return 0;
-	}
-	if ((size_t)snprintf(newdir, sizeof(newdir), "%s/new", dir) >=
-	    sizeof(newdir)) {
-		for (i = 0; i < count; i++) {
-			if (items[i].status == 0) {
-				(void)unlink(items[i].tmp_path);
-				item_fail(&items[i], "path too long");
-			}
-		}
-		cache_put(store, cache);
-		maildir_uidlist_unlock(&lock_fd);
-		return 0;
-	}
-
-	for (i = 0; i < count; i++) {
-		if (items[i].status != 0)
-			continue;
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", newdir,
-		    items[i].base) >= sizeof(path)) {
-			item_fail(&items[i], "file name too long");
-		} else if (rename(items[i].tmp_path, path) < 0) {
-			item_fail(&items[i], store_error("%s: %s", path,
-			    strerror(errno)));
-		} else if (maildir_uidlist_append(cache->list, items[i].base,
-		    strlen(items[i].base), &items[i].uid) < 0) {
-			(void)unlink(path);
-			item_fail(&items[i], "folder is out of UIDs");
-			continue;
-		} else {
-			store_own_name_add(store, path);
-			committed++;
-			continue;
-		}
-		(void)unlink(items[i].tmp_path);
-	}
-	if (committed > 0 && maildir_uidlist_write(dir, cache->list, newdir,
-	    &error) < 0) {
-		/* Not recorded, so not delivered: take the messages back out
-		 * so that the sender's retry does not make a duplicate. */
-		for (i = 0; i < count; i++) {
-			if (items[i].status != 0)
-				continue;
-			if ((size_t)snprintf(path, sizeof(path), "%s/%s",
-			    newdir, items[i].base) < sizeof(path)) {
-				(void)unlink(path);
-				(void)store_own_name_take(store, path);
-			}
-			item_fail(&items[i], error);
-		}
-		(void)fsync_dir(newdir);
-		folder_cache_free(&cache);
-		maildir_uidlist_unlock(&lock_fd);
-		return 0;
-	}
-	*uidvalidity_r = cache->list->uidvalidity;
-	if (committed > 0)
-		list_written(store, cache);
-	else
-		cache_put(store, cache);
-	maildir_uidlist_unlock(&lock_fd);
-	return committed;
+	memset(&f, 0, sizeof(f));
+	f.dir = dir;
+	f.items = items;
+	f.count = count;
+	maildir_commit_round(store, &f, 1);
+	if (f.committed > 0)
+		*uidvalidity_r = f.uidvalidity;
+	return f.committed;
 }
 
 /* A file found in new/ or cur/. */

@@ -8,9 +8,11 @@
 #ifndef MB_STORE_MAILDIR_H
 #define MB_STORE_MAILDIR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+struct folder_cache;
 struct store;
 struct store_folder;
 
@@ -30,33 +32,63 @@ int maildir_folder_dir(const struct store *store, const char *user,
 int maildir_create(const char *dir, const char **error_r);
 
 /*
- * Write prefix and body as a new message file in dir/tmp/ (O_EXCL) and
- * fsync it. The folder is created if missing. Returns 0 with the
+ * Write prefix and body as a new message file in dir/tmp/ (O_EXCL). The
+ * folder is created if missing. With sync the file is fsynced here (the
+ * queue's writer threads do this in parallel); without, only its
+ * writeback is started and maildir_commit fsyncs it before the rename,
+ * together with the UID list. Returns 0 with the
  * malloc'd temporary path and base name, or -1 with *error_r set and no
  * file left behind.
  */
 int maildir_write_tmp(struct store *store, const char *dir,
-    const char *prefix, const unsigned char *body, size_t len,
+    const char *prefix, const unsigned char *body, size_t len, bool sync,
     char **tmp_path_r, char **base_r, const char **error_r);
 
 /* A written message waiting to be committed into a folder. */
 struct maildir_commit_item {
-	const char *tmp_path;	/* file in tmp/ (fsynced) */
+	const char *tmp_path;	/* file in tmp/ */
 	const char *base;	/* its name, kept in new/ */
+	bool synced;		/* already fsynced by maildir_write_tmp */
 	int status;		/* in: 0 to commit; out: 0 or -1 */
 	uint32_t uid;		/* out: UID, if status is 0 */
 	char error[256];	/* out: reason, if status is -1 */
 };
 
+/* The messages of one round for one folder. */
+struct maildir_commit_folder {
+	const char *dir;			/* folder directory */
+	struct maildir_commit_item *items;
+	size_t count;
+	uint32_t uidvalidity;			/* out, if any committed */
+
+	/* Used while the round runs. */
+	int lock_fd;
+	int list_fd;			/* the UID list's temporary file */
+	struct folder_cache *cache;
+	size_t committed;
+};
+
 /*
- * Commit items (all for the folder dir) under the folder's lock: rename
- * each into new/, give it the next UID, then replace the UID list once
- * (fsyncing new/ and the folder directory). Items that fail have their
- * temporary file removed; if the UID list cannot be written, every
- * message of this call is removed again and fails, so nothing reported
- * as failed stays in the folder. Returns the number committed, with
- * *uidvalidity_r set when it is above 0.
+ * Commit one round (the group commit): for every folder, under its lock
+ * (taken in path order), give each message the next UID and write the
+ * new UID list to its temporary file; fsync every message file and
+ * every list; rename the messages into new/ and the lists over the old
+ * ones; fsync every new/ and folder directory. Orderings that matter: a
+ * message and a list are durable before they are renamed, and all of it
+ * is durable before this returns. On a file system with a journal the
+ * round costs about two journal commits, however many messages and
+ * folders it holds.
+ *
+ * Items that fail have their files removed; if a folder's list cannot be
+ * written, every message of that folder in this round is removed again
+ * and fails, so nothing reported as failed stays in the folder. folders
+ * may be reordered.
  */
+void maildir_commit_round(struct store *store,
+    struct maildir_commit_folder *folders, size_t count);
+
+/* One folder's round (see maildir_commit_round). Returns the number
+ * committed, with *uidvalidity_r set when it is above 0. */
 size_t maildir_commit(struct store *store, const char *dir,
     struct maildir_commit_item *items, size_t count,
     uint32_t *uidvalidity_r);

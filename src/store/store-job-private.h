@@ -6,6 +6,7 @@
 #ifndef MB_STORE_STORE_JOB_PRIVATE_H
 #define MB_STORE_STORE_JOB_PRIVATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,7 @@ struct store_target {
 	char *dir;		/* folder directory */
 	char *tmp_path;		/* written file in tmp/ */
 	char *base;		/* its base name */
+	bool synced;		/* tmp_path was fsynced */
 
 	/* The outcome. */
 	int status;		/* 0 delivered, -1 failed, 1 not yet run */
@@ -35,9 +37,10 @@ struct store_job {
 	size_t count;
 };
 
-/* Write target i's message into its folder's tmp/ (blocking, fsync).
- * On failure the target is finished with status -1. */
-void store_target_write(struct store *store, struct store_job *job, size_t i);
+/* Write target i's message into its folder's tmp/ (blocking; with sync,
+ * fsync it too). On failure the target is finished with status -1. */
+void store_target_write(struct store *store, struct store_job *job, size_t i,
+    bool sync);
 
 /* One written target waiting for its folder's commit. */
 struct store_commit_ref {

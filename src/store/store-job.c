@@ -104,7 +104,8 @@ target_fail(struct store_target *t, const char *error)
 }
 
 void
-store_target_write(struct store *store, struct store_job *job, size_t i)
+store_target_write(struct store *store, struct store_job *job, size_t i,
+    bool sync)
 {
 	struct store_target *t = &job->targets[i];
 	const char *error;
@@ -112,10 +113,11 @@ store_target_write(struct store *store, struct store_job *job, size_t i)
 	if (maildir_folder_dir(store, t->user, t->folder, &t->dir,
 	    &error) < 0 ||
 	    maildir_write_tmp(store, t->dir, t->prefix, job->body, job->len,
-	    &t->tmp_path, &t->base, &error) < 0) {
+	    sync, &t->tmp_path, &t->base, &error) < 0) {
 		target_fail(t, error);
 		return;
 	}
+	t->synced = sync;
 }
 
 static int
@@ -133,8 +135,8 @@ store_targets_commit(struct store *store, struct store_commit_ref *refs,
 {
 	struct store_commit_ref *ready;
 	struct maildir_commit_item *items;
-	size_t i, j, n = 0, k;
-	uint32_t uidvalidity = 0;
+	struct maildir_commit_folder *folders;
+	size_t i, j, n = 0, k, f, nfolders = 0;
 
 	ready = xcalloc(count + 1, sizeof(*ready));
 	for (i = 0; i < count; i++) {
@@ -151,35 +153,46 @@ store_targets_commit(struct store *store, struct store_commit_ref *refs,
 			ready[j] = ready[j - 1];
 		ready[j] = r;
 	}
+	/* One maildir_commit_folder per folder, all in one round. */
 	items = xcalloc(n + 1, sizeof(*items));
+	folders = xcalloc(n + 1, sizeof(*folders));
 	for (i = 0; i < n; i = j) {
 		for (j = i; j < n && ref_dir_cmp(&ready[i], &ready[j]) == 0;
 		    j++) {
 			struct store_target *t =
 			    &ready[j].job->targets[ready[j].target];
 
-			memset(&items[j], 0, sizeof(items[j]));
 			items[j].tmp_path = t->tmp_path;
 			items[j].base = t->base;
+			items[j].synced = t->synced;
 		}
-		(void)maildir_commit(store,
-		    ready[i].job->targets[ready[i].target].dir, items + i,
-		    j - i, &uidvalidity);
-		for (k = i; k < j; k++) {
+		folders[nfolders].dir =
+		    ready[i].job->targets[ready[i].target].dir;
+		folders[nfolders].items = items + i;
+		folders[nfolders].count = j - i;
+		nfolders++;
+	}
+	maildir_commit_round(store, folders, nfolders);
+	for (f = 0; f < nfolders; f++) {
+		for (k = 0; k < folders[f].count; k++) {
+			struct maildir_commit_item *item = &folders[f].items[k];
+			struct store_commit_ref *ref =
+			    &ready[item - items];
 			struct store_target *t =
-			    &ready[k].job->targets[ready[k].target];
+			    &ref->job->targets[ref->target];
 
-			if (items[k].status == 0) {
+			if (item->status == 0) {
 				t->status = 0;
-				t->uidvalidity = uidvalidity;
-				t->uid = items[k].uid;
+				t->uidvalidity = folders[f].uidvalidity;
+				t->uid = item->uid;
 				free(t->tmp_path);
 				t->tmp_path = NULL;
 			} else {
-				target_fail(t, items[k].error);
+				target_fail(t, item->error);
 			}
 		}
 	}
+	free(folders);
 	free(items);
 	free(ready);
 }
@@ -193,7 +206,8 @@ store_job_run(struct store *store, struct store_job *job)
 
 	refs = xcalloc(job->count + 1, sizeof(*refs));
 	for (i = 0; i < job->count; i++) {
-		store_target_write(store, job, i);
+		/* One thread: fsync in the commit, with the UID list. */
+		store_target_write(store, job, i, false);
 		refs[i].job = job;
 		refs[i].target = i;
 	}

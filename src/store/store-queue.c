@@ -1,9 +1,10 @@
 /*
- * The delivery queue: DELIVERY_WRITERS threads write and fsync message
- * files in parallel; one committer thread takes everything written so
- * far (at most DELIVERY_BATCH_MAX) and commits it folder by folder, so
- * that all messages of a round share one new/ fsync and one UID-list
- * rewrite per folder (group commit). Folder syncs run on the committer
+ * The delivery queue: DELIVERY_WRITERS threads write message files in
+ * parallel; one committer thread takes everything written so far (at
+ * most DELIVERY_BATCH_MAX) and commits it as one round: the fsyncs of
+ * all its message files and UID lists run concurrently, then the renames,
+ * then the directory fsyncs, so that all messages of a round share one
+ * new/ fsync and one UID-list rewrite per folder (group commit). Folder syncs run on the committer
  * too, serialised with commits. Completions are handed back through an
  * eventfd and run by store_queue_reap() on the caller's thread.
  */
@@ -135,7 +136,10 @@ writer_main(void *arg)
 		q->writers_busy++;
 		pthread_mutex_unlock(&q->lock);
 
-		store_target_write(q->store, item->qjob->job, item->target);
+		/* The committer fsyncs the file, concurrently with the
+		 * other files and UID lists of its round. */
+		store_target_write(q->store, item->qjob->job, item->target,
+		    false);
 
 		pthread_mutex_lock(&q->lock);
 		q->writers_busy--;

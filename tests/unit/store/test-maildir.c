@@ -81,7 +81,8 @@ test_write_commit(void **state)
 
 	memset(items, 0, sizeof(items));
 	assert_int_equal(maildir_write_tmp(f->store, f->dir, "X-A: 1\n",
-	    (const unsigned char *)body, strlen(body), &tmp, &base, &error), 0);
+	    (const unsigned char *)body, strlen(body), true, &tmp, &base,
+	    &error), 0);
 	/* The folder was created on the way. */
 	snprintf(path, sizeof(path), "%s/tmp", f->dir);
 	assert_int_equal(st_count_files(path), 1);
@@ -125,7 +126,7 @@ test_write_failure(void **state)
 	assert_int_equal(rmdir(path), 0);
 	st_write(path, "");
 	assert_int_equal(maildir_write_tmp(f->store, f->dir, "",
-	    (const unsigned char *)"x", 1, &tmp, &base, &error), -1);
+	    (const unsigned char *)"x", 1, false, &tmp, &base, &error), -1);
 	assert_non_null(error);
 	assert_null(tmp);
 	snprintf(path, sizeof(path), "%s/new", f->dir);
@@ -147,7 +148,7 @@ test_commit_failure_rolls_back(void **state)
 	memset(items, 0, sizeof(items));
 	for (i = 0; i < 2; i++) {
 		assert_int_equal(maildir_write_tmp(f->store, f->dir, "",
-		    (const unsigned char *)"m\n", 2, &tmp[i], &base[i],
+		    (const unsigned char *)"m\n", 2, false, &tmp[i], &base[i],
 		    &error), 0);
 		items[i].tmp_path = tmp[i];
 		items[i].base = base[i];
