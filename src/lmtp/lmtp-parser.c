@@ -578,22 +578,42 @@ data_flag(struct lmtp_data *data, enum lmtp_data_error error)
 		data->error = error;
 }
 
-/* Store n message bytes; line is true for line content (not CR LF). */
+/*
+ * Store n message bytes; line is true for line content (not CR LF). When
+ * the bytes break both the line and the size limit, the one broken at
+ * the earlier byte is reported, so the verdict does not depend on how
+ * the input was split.
+ */
 static void
 data_emit(struct lmtp_data *data, const void *bytes, size_t n, bool line)
 {
+	size_t line_room = SIZE_MAX, size_room;
+	bool line_broken, size_broken;
+	int ret;
+
 	data->size += n;
 	if (line) {
+		/* Below max_line while no error is flagged. */
+		line_room = data->line_len < data->max_line ?
+		    data->max_line - data->line_len : 0;
 		data->line_len += n;
-		if (data->line_len > data->max_line)
-			data_flag(data, LMTP_DATA_ERROR_LINE_TOO_LONG);
 	}
 	/* A refused message need not be kept. */
 	if (data->error != LMTP_DATA_OK)
 		return;
-	if (buf_append(&data->msg, bytes, n) < 0) {
+	size_room = data->max_size - data->msg.len;
+	line_broken = n > line_room;
+	size_broken = n > size_room;
+	if (line_broken && (!size_broken || line_room < size_room)) {
+		data_flag(data, LMTP_DATA_ERROR_LINE_TOO_LONG);
+		buf_reset(&data->msg);
+	} else if (size_broken) {
 		data_flag(data, LMTP_DATA_ERROR_TOO_BIG);
 		buf_reset(&data->msg);
+	} else {
+		ret = buf_append(&data->msg, bytes, n);
+		assert(ret == 0);	/* size_room said it fits */
+		(void)ret;
 	}
 }
 

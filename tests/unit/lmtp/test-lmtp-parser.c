@@ -636,6 +636,37 @@ test_data_line_limit(void **state)
 	lmtp_data_free(&data);
 }
 
+/* Whole or byte by byte, the limit broken at the earlier byte wins (the
+ * fuzzer found the two disagreeing when one run broke both). */
+static void
+test_data_first_limit_regardless_of_split(void **state)
+{
+	static const char in[] = "abcdefghijklmn\r\n.\r\n";
+	struct lmtp_data *data;
+	size_t consumed;
+
+	(void)state;
+	/* The line limit breaks at byte 6, the size limit at byte 11. */
+	data = lmtp_data_new(10, 5);
+	data_bytewise(data, in, sizeof(in) - 1);
+	assert_int_equal(lmtp_data_error(data), LMTP_DATA_ERROR_LINE_TOO_LONG);
+	lmtp_data_reset(data);
+	assert_int_equal(lmtp_data_feed(data, (const unsigned char *)in,
+	    sizeof(in) - 1, &consumed), 1);
+	assert_int_equal(lmtp_data_error(data), LMTP_DATA_ERROR_LINE_TOO_LONG);
+	lmtp_data_free(&data);
+
+	/* The other way round. */
+	data = lmtp_data_new(5, 10);
+	data_bytewise(data, in, sizeof(in) - 1);
+	assert_int_equal(lmtp_data_error(data), LMTP_DATA_ERROR_TOO_BIG);
+	lmtp_data_reset(data);
+	assert_int_equal(lmtp_data_feed(data, (const unsigned char *)in,
+	    sizeof(in) - 1, &consumed), 1);
+	assert_int_equal(lmtp_data_error(data), LMTP_DATA_ERROR_TOO_BIG);
+	lmtp_data_free(&data);
+}
+
 static void
 test_data_nul(void **state)
 {
@@ -675,6 +706,7 @@ main(void)
 		cmocka_unit_test(test_data_stops_after_terminator),
 		cmocka_unit_test(test_data_size_limit),
 		cmocka_unit_test(test_data_line_limit),
+		cmocka_unit_test(test_data_first_limit_regardless_of_split),
 		cmocka_unit_test(test_data_nul),
 	};
 
