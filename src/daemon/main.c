@@ -262,12 +262,13 @@ drop_privileges(struct daemon *d)
 	free(passwd);
 }
 
-/* Every store event is one message that landed, by whatever path. */
+/* Every store event is one message that landed, by whatever path.
+ * store_announce() counts mb_stats.store_events_total itself, so the
+ * count holds whoever subscribes; this only logs. */
 static void
 landed_cb(const struct store_event *ev, void *ctx)
 {
 	(void)ctx;
-	mb_stats.store_events_total++;
 	log_info("landed: user=%s folder=%s uidvalidity=%u uid=%u", ev->user,
 	    ev->folder, (unsigned)ev->uidvalidity, (unsigned)ev->uid);
 }
