@@ -88,7 +88,7 @@ usage(FILE *out)
 	    "delivery.\n"
 	    "\n"
 	    "  -c, --config FILE  read FILE instead of the embedded default\n"
-	    "                     (`mailbell config` prints the default)\n"
+	    "                     (`mailbell config` shows what is in effect)\n"
 	    "      --check-config check the configuration, print \"config OK\" "
 	    "and exit\n"
 	    "  -v, --verbose      log debugging detail too\n"
