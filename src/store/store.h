@@ -139,20 +139,26 @@ typedef void store_sync_done_cb(const char *user, const char *folder,
     void *ctx);
 
 struct store_queue *store_queue_new(struct store *store);
-/* Waits for queued work to finish, then stops the threads. */
+/* Waits for queued work to finish, stops the threads, then runs the
+ * remaining completion callbacks on the calling thread. */
 void store_queue_free(struct store_queue **queuep);
 /* A descriptor that is readable while completions wait to be reaped. */
 int store_queue_fd(const struct store_queue *queue);
 /* Run the callbacks of completed work on this thread. */
 void store_queue_reap(struct store_queue *queue);
-/* Queue a job; cb(job, ctx) runs from store_queue_reap() and owns job. */
+/* Queue a job; cb(job, ctx) runs from store_queue_reap() and owns job
+ * (cb NULL: the job is freed). The watcher skips the renames the store
+ * makes itself, so the callback announces its own deliveries. */
 void store_queue_job(struct store_queue *queue, struct store_job *job,
     store_job_done_cb *cb, void *ctx);
-/* Queue a sync of a folder; cb reports the UIDs above after_uid. */
+/* Queue a sync of a folder; cb reports the UIDs above after_uid (on
+ * failure, logged: uidvalidity 0 and no UIDs). After cb returns, the
+ * folder's announced mark is raised to what the sync saw. */
 void store_queue_sync(struct store_queue *queue, const char *user,
     const char *folder, uint32_t after_uid, store_sync_done_cb *cb,
     void *ctx);
-/* Jobs and syncs queued or running (for metrics and shutdown). */
+/* Jobs and syncs queued, running or not yet reaped (for metrics and
+ * shutdown). */
 size_t store_queue_pending(const struct store_queue *queue);
 
 /* ---- The "message landed" event ---- */
@@ -178,8 +184,15 @@ void store_unsubscribe(struct store *store, unsigned id);
  */
 void store_announce(struct store *store, const char *user,
     const char *folder, uint32_t uidvalidity, uint32_t uid);
-/* The highest UID announced for a folder under uidvalidity (0: none).
- * store_watch sets the starting point for every folder it finds. */
+/*
+ * The folder's settled mark (0: none): every UID up to it has been
+ * announced or is no longer news. Pass it as after_uid to
+ * store_queue_sync; UIDs above it that were announced already are
+ * dropped by store_announce, so a lower UID delivered by another process
+ * and noticed after one of ours is still announced once. It rises as
+ * UIDs are announced in sequence and when a queued sync's callback has
+ * run. store_watch sets the starting point for every folder it finds.
+ */
 uint32_t store_announced_uid(struct store *store, const char *user,
     const char *folder);
 void store_set_announced_uid(struct store *store, const char *user,
