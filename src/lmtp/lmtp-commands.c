@@ -319,7 +319,7 @@ delivered_cb(struct store_job *job, void *ctx)
 			continue;
 		}
 		mb_stats.lmtp_deliveries_total++;
-		log_info("lmtp: %s: delivered to %s uid=%" PRIu32,
+		log_debug("lmtp: %s: delivered to %s uid=%" PRIu32,
 		    session->peer, rcpt->user, uid);
 		/* The server is gone only if it was freed mid-delivery. */
 		if (server != NULL)
