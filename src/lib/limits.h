@@ -63,6 +63,51 @@
 /* ID sends at most 30 field/value pairs (RFC 2971 3.3) plus its list. */
 #define IMAP_ARGS_MAX_PRELOGIN 128
 
+/* Input read ahead per IMAP session before reading pauses: the parser
+ * consumes it in place, so this bounds memory, not command size. */
+#define IMAP_READ_HIGH_WATER (256 * 1024)
+/* Output queued per IMAP session before the session stops reading
+ * commands and large responses (FETCH) stop producing: a client that
+ * pipelines and never reads, or an IDLE client that stalled, cannot
+ * make us buffer without end. */
+#define IMAP_OUTPUT_HIGH_WATER (256 * 1024)
+/* Producing resumes once the output has drained to this. */
+#define IMAP_OUTPUT_LOW_WATER (64 * 1024)
+/* BAD replies in a row before "* BYE": a client speaking another
+ * protocol is not going to recover. */
+#define IMAP_BAD_MAX 10
+/* Failed logins on one connection before "* BYE" (each already costs
+ * the client a random delay). */
+#define IMAP_AUTH_FAILURES_MAX 3
+/* Random pause before "NO [AUTHENTICATIONFAILED]", in milliseconds:
+ * slows password guessing without a thread or sleep(3). */
+#define IMAP_AUTH_FAIL_DELAY_MIN_MS 1000
+#define IMAP_AUTH_FAIL_DELAY_MAX_MS 3000
+/* Seconds before login without a command: a real client logs in at
+ * once (RFC 3501 5.4 only bounds the authenticated timeout). */
+#define IMAP_PRELOGIN_TIMEOUT_SECS 60
+/* Seconds an authenticated session may stay silent outside IDLE: RFC
+ * 3501 5.4 asks for at least 30 minutes. */
+#define IMAP_AUTOLOGOUT_SECS (30 * 60)
+/* Seconds an IDLE session may stay silent: RFC 2177 tells clients to
+ * re-issue IDLE within 29 minutes, so never drop one before 30. */
+#define IMAP_IDLE_TIMEOUT_SECS (31 * 60)
+/* Seconds a client may leave queued output unread before the session
+ * is dropped (a stalled reader holds up to IMAP_OUTPUT_HIGH_WATER). */
+#define IMAP_WRITE_TIMEOUT_SECS 300
+/* Concurrent IMAP sessions in all: each holds a parser and a view. */
+#define IMAP_SESSIONS_MAX 4096
+/* Defaults for [imap] max_connections_per_user and _per_ip: a user's
+ * clients open a few connections each (one per watched folder in
+ * Thunderbird); NAT puts many users behind one address. */
+#define IMAP_CONNECTIONS_PER_USER_DEFAULT 20
+#define IMAP_CONNECTIONS_PER_IP_DEFAULT 100
+/* Default for [imap] idle_keepalive: "* OK Still here" every two
+ * minutes keeps NAT mappings and idle-hostile firewalls open. */
+#define IMAP_IDLE_KEEPALIVE_DEFAULT_SECS 120
+/* An AUTHENTICATE PLAIN response: base64 of authzid, user and password. */
+#define IMAP_SASL_LINE_MAX 2048
+
 /* --- Local addresses and names --- */
 
 /* RFC 5321 4.5.3.1.1 local-part 64 octets; user names are local parts. */

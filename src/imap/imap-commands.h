@@ -1,0 +1,73 @@
+/*
+ * The IMAP command table: every command name, the states it is allowed
+ * in and its handler, after tmux's cmd_entry. Each handler lives in its
+ * own file cmd-<verb>.c; imap-commands.c holds only the table.
+ */
+#ifndef MB_IMAP_IMAP_COMMANDS_H
+#define MB_IMAP_IMAP_COMMANDS_H
+
+#include <stdbool.h>
+
+#include "imap/imap-session.h"
+
+/* Per-entry flags. */
+enum imap_command_flag {
+	/* RFC 3501 7.4.1: no "* n EXPUNGE" while answering this command
+	 * (FETCH, STORE, SEARCH by sequence number). */
+	IMAP_CMD_FLAG_NO_EXPUNGE = 1 << 0,
+	/* Allowed before login as well, counted by the pre-login limits
+	 * (informational: the state mask decides). */
+	IMAP_CMD_FLAG_PRELOGIN = 1 << 1,
+};
+
+/* One table entry. */
+struct imap_command_def {
+	const char *name;	/* upper case; UID variants are separate
+				   entries named "UID FETCH" etc. */
+	unsigned int states;	/* enum imap_state bits it may run in */
+	unsigned int flags;	/* enum imap_command_flag bits */
+	imap_command_func *func; /* cmd_<verb>() */
+};
+
+/*
+ * The entry for name (any case), or NULL if unknown. For a UID command
+ * pass the word after UID with uid true ("FETCH", true finds
+ * "UID FETCH").
+ */
+const struct imap_command_def *imap_command_find(const char *name, bool uid);
+
+/* The handlers, one file each. */
+imap_command_func cmd_capability;	/* cmd-capability.c */
+imap_command_func cmd_noop;		/* cmd-noop.c (NOOP and CHECK) */
+imap_command_func cmd_logout;		/* cmd-logout.c */
+imap_command_func cmd_login;		/* cmd-login.c */
+imap_command_func cmd_authenticate;	/* cmd-authenticate.c */
+imap_command_func cmd_id;		/* cmd-id.c */
+imap_command_func cmd_enable;		/* cmd-enable.c */
+imap_command_func cmd_namespace;	/* cmd-namespace.c */
+imap_command_func cmd_idle;		/* cmd-idle.c */
+imap_command_func cmd_select;		/* cmd-select.c (and EXAMINE) */
+imap_command_func cmd_close;		/* cmd-close.c */
+imap_command_func cmd_unselect;		/* cmd-unselect.c */
+imap_command_func cmd_create;		/* cmd-create.c */
+imap_command_func cmd_delete;		/* cmd-delete.c */
+imap_command_func cmd_rename;		/* cmd-rename.c */
+imap_command_func cmd_subscribe;	/* cmd-subscribe.c (and UNSUBSCRIBE) */
+imap_command_func cmd_list;		/* cmd-list.c (and LSUB) */
+imap_command_func cmd_status;		/* cmd-status.c */
+imap_command_func cmd_append;		/* cmd-append.c */
+/* Written against this contract in their own files; UID variants share
+ * the handler and look at cmd->uid. Each file's author adds its entries
+ * to the table in imap-commands.c and its file to src/imap/meson.build. */
+imap_command_func cmd_fetch;		/* cmd-fetch.c */
+imap_command_func cmd_search;		/* cmd-search.c */
+imap_command_func cmd_store;		/* cmd-store.c */
+imap_command_func cmd_copy;		/* cmd-copy.c */
+imap_command_func cmd_move;		/* cmd-move.c */
+imap_command_func cmd_expunge;		/* cmd-expunge.c (and UID EXPUNGE) */
+
+/* The capability list after "CAPABILITY " (changes at login: AUTH=PLAIN
+ * is offered only before). */
+const char *imap_capabilities(const struct imap_session *session);
+
+#endif

@@ -1,0 +1,276 @@
+/*
+ * Inside the IMAP service: the session and command structures shared by
+ * imap-session.c (connection, input, output, lifetime, limits) and the
+ * command files cmd-<verb>.c. Nothing outside src/imap includes this;
+ * the daemon sees only imap.h.
+ *
+ * How a command runs:
+ *   1. The session feeds input to the parser. A complete command is looked
+ *      up in the table (imap-commands.c); its state mask is checked
+ *      (wrong state: "BAD"), a struct imap_cmd is made and the handler
+ *      called. "UID FETCH ..." runs the "UID FETCH" entry with uid set and
+ *      args starting after "FETCH".
+ *   2. The handler answers with imap_cmd_tagged() (which finishes the
+ *      command), or returns without answering: the command is then
+ *      pending (asynchronous) and answers later from a callback. While a
+ *      command is pending the session reads no further commands, so the
+ *      parser's memory (cmd->args) stays valid until the command
+ *      finishes.
+ *   3. Just before the tagged OK or NO of any command while a mailbox is
+ *      selected, the view's pending changes are written (RFC 3501 7.4.1):
+ *      "* n EXPUNGE", "* n EXISTS", "* n RECENT", "* n FETCH (FLAGS ..)".
+ *      A command whose entry has IMAP_CMD_FLAG_NO_EXPUNGE (FETCH, STORE,
+ *      SEARCH without UID) gets EXISTS and FLAGS only; expunges wait.
+ *   4. The struct imap_cmd is freed by the session once the handler has
+ *      returned and the tagged reply was sent, never earlier: a handler
+ *      may still read cmd after calling imap_cmd_tagged().
+ */
+#ifndef MB_IMAP_IMAP_SESSION_H
+#define MB_IMAP_IMAP_SESSION_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "imap/imap.h"
+#include "imap/imap-parser.h"
+#include "lib/buf.h"
+#include "lib/limits.h"
+
+struct imap_server;
+struct imap_session;
+struct imap_cmd;
+struct imap_command_def;
+struct store_view;
+
+/* Session states (RFC 3501 3), as bits so a command table entry can name
+ * the states it is allowed in. */
+enum imap_state {
+	IMAP_STATE_NOT_AUTH = 1 << 0,	/* greeted, no user yet */
+	IMAP_STATE_AUTH = 1 << 1,	/* logged in, no mailbox selected */
+	IMAP_STATE_SELECTED = 1 << 2,	/* a mailbox is selected */
+	IMAP_STATE_LOGOUT = 1 << 3,	/* BYE sent; closing after flush */
+};
+/* Every state in which a command can be received. */
+#define IMAP_STATE_ANY \
+	(IMAP_STATE_NOT_AUTH | IMAP_STATE_AUTH | IMAP_STATE_SELECTED)
+#define IMAP_STATE_LOGGED_IN (IMAP_STATE_AUTH | IMAP_STATE_SELECTED)
+
+/* Extensions a client turned on with ENABLE (RFC 5161). */
+enum imap_enabled {
+	IMAP_ENABLED_UTF8 = 1 << 0,	/* reserved: UTF8=ACCEPT not offered */
+};
+
+/*
+ * A handler: called once per command. It answers with imap_cmd_tagged()
+ * before returning, or leaves the command pending and answers later
+ * (see the "pending commands" section below).
+ */
+typedef void imap_command_func(struct imap_cmd *cmd);
+
+/* What a pending command hears from the session. */
+/* One input line (CR LF removed, NUL-terminated, at most
+ * IMAP_LINE_MAX bytes); see imap_cmd_read_line(). */
+typedef void imap_cmd_line_cb(struct imap_cmd *cmd, const char *line,
+    size_t len);
+/* The output queue drained below IMAP_OUTPUT_LOW_WATER; write more. */
+typedef void imap_cmd_resume_cb(struct imap_cmd *cmd);
+/* The client went away or the server is shutting down: finish now, or
+ * as soon as outstanding work (a queued store job) calls back. Writes
+ * are discarded once the client is gone. Called at most once. */
+typedef void imap_cmd_abort_cb(struct imap_cmd *cmd);
+/* The selected view reported changes (see imap_session_view_changed). A
+ * command that pushes updates at once (IDLE) sets this. */
+typedef void imap_cmd_changed_cb(struct imap_cmd *cmd);
+
+/* One command, from dispatch until its tagged reply; owned and freed by
+ * the session (step 4 above). */
+struct imap_cmd {
+	struct imap_session *session;
+	const struct imap_command_def *def;	/* its table entry */
+	char *tag;			/* copy of the client's tag */
+	const char *name;		/* the entry's name: "SELECT",
+					   "UID FETCH" (upper case) */
+	const struct imap_arg *args;	/* arguments after the name (after
+					   "UID <name>" for UID commands);
+					   valid until the command finishes */
+	unsigned int args_count;
+	bool uid;			/* sent with the UID prefix */
+
+	/* For pending commands; all NULL unless the handler sets them. */
+	void *ctx;			/* the handler's own state; the
+					   handler frees it before finishing */
+	imap_cmd_line_cb *line_cb;	/* set by imap_cmd_read_line() */
+	imap_cmd_resume_cb *resume_cb;	/* output drained */
+	imap_cmd_abort_cb *abort_cb;	/* client gone, shutdown */
+	imap_cmd_changed_cb *changed_cb; /* selected view changed */
+
+	/* Session-private */
+	bool in_handler;		/* the handler has not returned yet */
+	bool done;			/* the tagged reply was sent */
+	bool aborted;			/* abort_cb was called */
+};
+
+/* A session. Command files may read every field and change those marked
+ * "commands may change"; the rest belongs to imap-session.c. */
+struct imap_session {
+	/* For the whole connection */
+	struct imap_server *server;	/* NULL once the server was freed
+					   under a pending command */
+	struct bufferevent *bev;	/* NULL once the client is gone */
+	char peer[64];			/* address:port, for logs */
+	char peer_ip[64];		/* address alone, for per-IP limits */
+	struct imap_parser *parser;	/* pre-login limits until login */
+	enum imap_state state;		/* commands may change (via
+					   imap_session_login/select/unselect) */
+	unsigned int bad_count;		/* BADs in a row (IMAP_BAD_MAX) */
+	unsigned int auth_failures;	/* failed logins (IMAP_AUTH_FAILURES_MAX) */
+	unsigned int enabled;		/* enum imap_enabled bits; commands
+					   may change */
+	bool output_blocked;		/* input unread until output drains */
+	bool eof;			/* the client sent EOF */
+	bool closing;			/* close after the output is flushed */
+	struct imap_cmd *cmd;		/* the command running, or NULL */
+	struct event *timer_ev;		/* autologout and keepalive timer */
+
+	/* Once logged in (state AUTH or SELECTED) */
+	char *user;			/* directory user name */
+
+	/* Once a mailbox is selected (state SELECTED) */
+	struct store_view *view;	/* the session's view of the shared
+					   folder index; owned by the session */
+	char *mailbox;			/* the selected folder's store name */
+	bool read_only;			/* EXAMINE, or no write access */
+
+	/* Server's list of sessions */
+	struct imap_session *prev, *next;
+};
+
+struct imap_server {
+	struct imap_deps deps;
+	struct evconnlistener **listeners;
+	size_t listener_count;
+	struct imap_session *sessions;	/* every open session */
+	size_t session_count;
+	unsigned int store_sub;		/* store_subscribe() id */
+
+	/* Shutdown */
+	bool shutting_down;
+	void (*drained_cb)(void *ctx);
+	void *drained_ctx;
+	struct event *drained_ev;	/* runs drained_cb from the loop */
+};
+
+/* ---- Answering (imap-session.c) ---- */
+
+/*
+ * Write "* " fmt CR LF to the client. A no-op once the client is gone.
+ * Output is never refused: the session stops reading new commands while
+ * more than IMAP_OUTPUT_HIGH_WATER bytes wait, and a command producing
+ * large output (FETCH) checks imap_session_output_full() and continues
+ * from resume_cb.
+ */
+void imap_session_untagged(struct imap_session *session, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Write len raw bytes (a response built in a struct buf, including its
+ * CR LF; literal data). A no-op once the client is gone. */
+void imap_session_write(struct imap_session *session, const void *data,
+    size_t len);
+/* True while more than IMAP_OUTPUT_HIGH_WATER bytes wait to be sent. */
+bool imap_session_output_full(const struct imap_session *session);
+
+/*
+ * Finish cmd with "<tag> <status> [<code>] <text>" where status is "OK",
+ * "NO" or "BAD" and code the response code without brackets ("READ-WRITE",
+ * "UIDNEXT 5") or NULL. Before an OK or NO in the selected state the
+ * view's pending changes are written first (step 3). A BAD counts towards
+ * IMAP_BAD_MAX BADs in a row (the session then says BYE and closes); OK
+ * and NO reset the count. Called exactly once per command; cmd remains
+ * readable until the handler returns.
+ */
+void imap_cmd_tagged(struct imap_cmd *cmd, const char *status,
+    const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* "* BYE <text>" and close once the output is flushed. */
+void imap_session_bye(struct imap_session *session, const char *text);
+
+/* ---- Pending commands (imap-session.c) ---- */
+
+/* Send "+ <text>" (text may be "" for "+ "). */
+void imap_cmd_continue(struct imap_cmd *cmd, const char *text);
+/*
+ * Deliver the next input line to cb instead of the parser (IDLE's DONE,
+ * an AUTHENTICATE response). Once per line: call again from cb for
+ * another. A line longer than IMAP_LINE_MAX finishes the command with
+ * "BAD" and the session skips to the next LF.
+ */
+void imap_cmd_read_line(struct imap_cmd *cmd, imap_cmd_line_cb *cb);
+
+/* ---- State changes (imap-session.c) ---- */
+
+/*
+ * Log the session in as user (already verified): checks the per-user
+ * connection limit (max_connections_per_user) and returns -1 if it is
+ * reached, the caller then answers "NO [LIMIT] ..."; otherwise sets user
+ * and the post-login parser limits, moves to IMAP_STATE_AUTH and returns 0.
+ */
+int imap_session_login(struct imap_session *session, const char *user);
+/*
+ * A failed login: the session pauses for a random 1-3 s (a timer, the
+ * loop keeps running), then finishes cmd with
+ * "NO [AUTHENTICATIONFAILED] <text>". After IMAP_AUTH_FAILURES_MAX
+ * failures it says BYE instead.
+ */
+void imap_session_login_failed(struct imap_cmd *cmd, const char *text);
+/* Take ownership of view as the selected mailbox (closing any previous
+ * one without expunging) and move to IMAP_STATE_SELECTED. The session
+ * sets the view's changed callback to imap_session_view_changed. */
+void imap_session_select(struct imap_session *session,
+    struct store_view *view, const char *mailbox, bool read_only);
+/* Drop the selected view, back to IMAP_STATE_AUTH (nothing expunged:
+ * CLOSE expunges before calling this). */
+void imap_session_unselect(struct imap_session *session);
+/*
+ * Write the selected view's pending changes now: "* n EXPUNGE" (unless
+ * allow_expunge is false), "* n EXISTS", "* n RECENT", "* n FETCH
+ * (FLAGS (...))" (with UID n for UID commands). imap_cmd_tagged() calls
+ * it; IDLE calls it from its changed_cb.
+ */
+void imap_session_flush_updates(struct imap_session *session,
+    bool allow_expunge, bool with_uid);
+/* The selected view's changed callback (ctx is the session): runs the
+ * pending command's changed_cb, if any; otherwise changes wait for the
+ * next command. */
+void imap_session_view_changed(void *ctx);
+
+/* ---- Wire helpers, pure (imap-session.c) ---- */
+
+/* Append s as an IMAP astring: an atom when every byte is an ATOM-CHAR
+ * (and s is not "", nor NIL), else as imap_write_string(). Returns 0 or
+ * -1 if b's max would be exceeded (b unchanged then). */
+int imap_write_astring(struct buf *b, const char *s);
+/* Append s as a quoted string when it is short and has only 7-bit
+ * TEXT-CHARs, else as a literal {n} CR LF data. 0 or -1. */
+int imap_write_string(struct buf *b, const char *s);
+/* As imap_write_string(); NULL writes NIL. 0 or -1. */
+int imap_write_nstring(struct buf *b, const char *s);
+/* Append "{len}" CR LF and len bytes (may hold NULs). 0 or -1. */
+int imap_write_literal(struct buf *b, const void *data, size_t len);
+/* Append "(\Seen \Deleted ...)" for enum store_flag bits. 0 or -1. */
+int imap_write_flags(struct buf *b, unsigned int flags);
+
+/*
+ * Mailbox names: the client sends modified UTF-7 (RFC 3501 5.1.3) with
+ * "." as hierarchy separator; the store keeps folder names in that form
+ * ("INBOX" in any case is the inbox). Returns 0 with the store name in
+ * name_r (size FOLDER_NAME_MAX + 1), or -1 with *error_r set to a text
+ * for "NO" (static).
+ */
+int imap_mailbox_from_wire(const char *wire, char name_r[FOLDER_NAME_MAX + 1],
+    const char **error_r);
+
+#endif
