@@ -149,6 +149,10 @@
 #define STORE_FSYNC_THREADS 8
 /* Attempts to find an unused name in tmp/ before giving up. */
 #define STORE_TMP_NAME_TRIES 16
+/* MIME nesting (multipart and message/rfc822 levels) a parsed message
+ * may have: real mail nests a few levels; each level costs the parser a
+ * stack frame, and IMAP BODYSTRUCTURE output grows with the depth. */
+#define MESSAGE_MIME_DEPTH_MAX 64
 
 /* --- Configuration --- */
 
