@@ -163,17 +163,45 @@ size_t store_queue_pending(const struct store_queue *queue);
 
 /* ---- The "message landed" event ---- */
 
+/* Event types, named as in RFC 5423 section 4. */
+enum store_event_type {
+	STORE_EVENT_MESSAGE_NEW = 1 << 0,	/* MessageNew: mail landed
+						   (LMTP, deliver, another
+						   program) */
+	STORE_EVENT_MESSAGE_APPEND = 1 << 1,	/* MessageAppend: APPEND,
+						   COPY or MOVE into it */
+	STORE_EVENT_MESSAGE_EXPUNGE = 1 << 2,	/* MessageExpunge */
+	STORE_EVENT_FLAGS_SET = 1 << 3,		/* FlagsSet */
+	STORE_EVENT_FLAGS_CLEAR = 1 << 4,	/* FlagsClear */
+};
+#define STORE_EVENT_ALL 0x1fu
+
 struct store_event {
 	const char *user;
 	const char *folder;
 	uint32_t uidvalidity;
-	uint32_t uid;
+	uint32_t uid;		/* the (first) message concerned */
+
+	/* For MessageNew, type is STORE_EVENT_MESSAGE_NEW, uids points to
+	 * uid and uid_count is 1. */
+	enum store_event_type type;
+	const uint32_t *uids;	/* every message concerned, ascending */
+	size_t uid_count;
+	unsigned flags;		/* FlagsSet/FlagsClear: the store_flag bits
+				   set or cleared; otherwise 0 */
 };
 typedef void store_event_cb(const struct store_event *event, void *ctx);
 
-/* Subscribe to events; every subscriber hears each event once. Returns
- * an id for store_unsubscribe. */
+/* Subscribe to MessageNew events ("message landed"); every subscriber
+ * hears each event once. Returns an id for store_unsubscribe. */
 unsigned store_subscribe(struct store *store, store_event_cb *cb, void *ctx);
+/* Subscribe to the event types in mask (enum store_event_type bits).
+ * MessageNew keeps the once-per-message rule of store_announce; the
+ * other types are reported by the calls below as they happen (an
+ * appended, copied or moved message counts as announced, so it never
+ * turns up as MessageNew too). Returns an id for store_unsubscribe. */
+unsigned store_subscribe_events(struct store *store, unsigned mask,
+    store_event_cb *cb, void *ctx);
 void store_unsubscribe(struct store *store, unsigned id);
 /*
  * Report that (user, folder) holds message uid. Subscribers hear one
@@ -218,5 +246,318 @@ typedef void store_watch_cb(const char *user, const char *folder,
     void *ctx);
 void store_watch_read(struct store_watch *watch, store_watch_cb *cb,
     void *ctx);
+
+/* ==== What the IMAP service needs ====
+ *
+ * Everything below runs on the event-loop thread (the one that owns the
+ * event hub): the calls block on disk I/O and fsync, take the folder's
+ * flock where a UID list changes, and tell the folder's other views and
+ * the event subscribers what changed before they return.
+ */
+
+/* ---- Errors ---- */
+
+/* What kind of failure the last *error_r of this thread reported, so
+ * that IMAP can choose a response code (RFC 5530). */
+enum store_error_code {
+	STORE_ERR_INTERNAL = 0,	/* I/O or other server-side failure
+				   (UNAVAILABLE, SERVERBUG) */
+	STORE_ERR_INVALID,	/* unusable user or folder name (CANNOT) */
+	STORE_ERR_NOT_FOUND,	/* no such folder (NONEXISTENT) */
+	STORE_ERR_EXISTS,	/* the folder exists already (ALREADYEXISTS) */
+	STORE_ERR_NOT_POSSIBLE,	/* delete INBOX, rename a folder into itself
+				   (CANNOT) */
+	STORE_ERR_EXPUNGED,	/* the message is gone (EXPUNGEISSUE) */
+	STORE_ERR_LIMIT,	/* out of UIDs (LIMIT) */
+	STORE_ERR_UIDVALIDITY,	/* the folder's UIDVALIDITY changed under a
+				   view: the session must close it */
+};
+/* The code of the error most recently returned through *error_r by a
+ * store call on this thread. */
+enum store_error_code store_error_code(void);
+
+/* ---- Folders ---- */
+
+/* Special-use folders (RFC 6154), recognised by name. */
+enum store_special_use {
+	STORE_SPECIAL_NONE = 0,
+	STORE_SPECIAL_SENT,	/* "Sent"   \Sent */
+	STORE_SPECIAL_DRAFTS,	/* "Drafts" \Drafts */
+	STORE_SPECIAL_TRASH,	/* "Trash"  \Trash */
+	STORE_SPECIAL_JUNK,	/* "Junk"   \Junk */
+};
+/* The special use of a folder name (exact top-level names above). */
+enum store_special_use store_folder_special_use(const char *folder);
+/* The LIST attribute of a special use ("\\Sent"...), NULL for none. */
+const char *store_special_use_attr(enum store_special_use use);
+
+/*
+ * Create INBOX and the Sent, Drafts, Trash and Junk folders that do not
+ * exist yet, and subscribe to the ones it creates. Cheap when they all
+ * exist (a stat each). Call it at every login. 0 or -1 with *error_r.
+ */
+int store_user_ensure_special(struct store *store, const char *user,
+    const char **error_r);
+
+/* One folder of a user, as LIST reports it. */
+struct store_folder_info {
+	char *name;		/* "INBOX", "Work.Projects" */
+	bool noselect;		/* only implied by a child (".A.B" without
+				   ".A"): LIST it \Noselect (\NonExistent) */
+	bool has_children;	/* \HasChildren (else \HasNoChildren) */
+	enum store_special_use special_use;
+};
+struct store_folder_list {
+	struct store_folder_info *folders;	/* INBOX first, then the
+						   others in byte order */
+	size_t count;
+};
+/* Every folder of user; INBOX is always listed (even before the user's
+ * Maildir exists). Returns 0 with *list_r, or -1 with *error_r. */
+int store_folder_list(struct store *store, const char *user,
+    struct store_folder_list **list_r, const char **error_r);
+void store_folder_list_free(struct store_folder_list **listp);
+
+/* True if the folder's directory exists (INBOX: the user's Maildir). */
+bool store_folder_exists(struct store *store, const char *user,
+    const char *folder);
+
+/*
+ * CREATE: like store_folder_create, but fails with STORE_ERR_EXISTS if
+ * the folder exists already.
+ */
+int store_folder_create_new(struct store *store, const char *user,
+    const char *folder, const char **error_r);
+
+/*
+ * DELETE: remove the folder's directory and its messages (Maildir++:
+ * children ".A.B" stay, and A is then listed \Noselect). The directory
+ * is first renamed out of sight, so the folder disappears atomically.
+ * INBOX: STORE_ERR_NOT_POSSIBLE; missing: STORE_ERR_NOT_FOUND. Views of
+ * it fail their next refresh with STORE_ERR_NOT_FOUND. 0 or -1.
+ */
+int store_folder_delete(struct store *store, const char *user,
+    const char *folder, const char **error_r);
+
+/*
+ * RENAME: the folder and all its children (".A.B" -> ".C.B"); to must not
+ * exist (STORE_ERR_EXISTS) nor lie inside from (STORE_ERR_NOT_POSSIBLE).
+ * Renaming INBOX creates to and moves INBOX's messages into it, leaving
+ * INBOX empty and its children where they are (RFC 3501 6.3.5).
+ * Moved messages get new UIDs under the new folder's UIDVALIDITY.
+ * Subscriptions are left as they are (RFC 3501 6.3.6). 0 or -1.
+ */
+int store_folder_rename(struct store *store, const char *user,
+    const char *from, const char *to, const char **error_r);
+
+/* ---- Subscriptions (LSUB, SUBSCRIBE, UNSUBSCRIBE) ----
+ * Kept as Dovecot does for Maildir++: <user Maildir>/subscriptions, one
+ * folder name per line, replaced atomically under an flock. */
+
+/* The subscribed names, in file order (malloc'd array of malloc'd
+ * strings, free with store_names_free). A missing file is no names. */
+int store_subscriptions(struct store *store, const char *user,
+    char ***names_r, size_t *count_r, const char **error_r);
+void store_names_free(char ***namesp, size_t count);
+/* Add (subscribed) or remove a name; the folder need not exist. 0 or -1. */
+int store_subscription_set(struct store *store, const char *user,
+    const char *folder, bool subscribed, const char **error_r);
+
+/* ---- The folder index and views (SELECT, EXAMINE) ----
+ *
+ * The store keeps one in-memory index per folder for all sessions: the
+ * UIDVALIDITY, UIDNEXT and for each message its UID, flags, file name,
+ * size and internal date (about 100 bytes a message). The first open
+ * reads new/, cur/ and the UID list; later ones only stat new/, cur/
+ * (nanosecond mtimes) and the UID list, and read again only a directory
+ * that changed. The most recently used indexes are kept after their last
+ * view closes (STORE_INDEX_CACHE_MAX).
+ *
+ * A view is one session's picture of a folder: its own array of UID and
+ * flags, whose positions are the IMAP message sequence numbers. It
+ * changes only when the session asks (store_view_refresh), so an expunge
+ * never renumbers messages under a running command (RFC 3501 7.4.1).
+ * When anything else changes the folder (another view, a delivery, the
+ * watcher seeing another program's work) the view's changed callback
+ * runs at once, and the session refreshes when it may send untagged
+ * responses (NOOP, IDLE, after a command).
+ *
+ * \Recent: not kept. RECENT is reported as 0 and no message carries
+ * \Recent, which RFC 3501 allows for a server that cannot tell sessions
+ * apart reliably (and IMAP4rev2, RFC 9051, drops it).
+ */
+struct store_view;
+
+/* One message of a view: its position + 1 is its sequence number. */
+struct store_view_message {
+	uint32_t uid;
+	unsigned flags;		/* enum store_flag bits */
+};
+
+/*
+ * Open a view of (user, folder), syncing the folder index with the disk
+ * first (new files get UIDs as in store_folder_sync). Returns 0 with
+ * *view_r, or -1 with *error_r (STORE_ERR_NOT_FOUND if the folder does
+ * not exist).
+ */
+int store_view_open(struct store *store, const char *user,
+    const char *folder, struct store_view **view_r, const char **error_r);
+void store_view_free(struct store_view **viewp);
+
+/*
+ * Called when the folder changed by any other way than this view's own
+ * calls; the view is unchanged until it is refreshed. The callback may
+ * refresh or free the view. cb NULL: no callback.
+ */
+typedef void store_view_changed_cb(struct store_view *view, void *ctx);
+void store_view_set_changed_cb(struct store_view *view,
+    store_view_changed_cb *cb, void *ctx);
+
+const char *store_view_user(const struct store_view *view);
+const char *store_view_folder(const struct store_view *view);	/* canonical */
+uint32_t store_view_uidvalidity(const struct store_view *view);
+/* UIDNEXT as of the view's last refresh. */
+uint32_t store_view_uidnext(const struct store_view *view);
+/* EXISTS: number of messages in the view. */
+uint32_t store_view_count(const struct store_view *view);
+/* The messages (count of them), valid until the next refresh or change
+ * through this view. */
+const struct store_view_message *store_view_messages(
+    const struct store_view *view);
+/* Sequence number of uid in the view, 0 if it is not there. */
+uint32_t store_view_seq(const struct store_view *view, uint32_t uid);
+
+/*
+ * Bring the view up to date with the index (which is first synced with
+ * the disk if new/, cur/ or the UID list changed). Callbacks, in this
+ * order (any may be NULL):
+ *   expunge(seq, uid)  for each message gone, seq as it is at that
+ *                      moment (the earlier ones already removed): send
+ *                      "* seq EXPUNGE" in this order
+ *   flags(seq, uid, flags)  for each message whose flags changed
+ *   exists(count)      once if messages were added: the new EXISTS
+ * With expunge false (during FETCH, STORE, SEARCH: RFC 3501 7.4.1) gone
+ * messages stay in the view with their last flags; new messages and
+ * flag changes are still applied. Returns 0, or -1 with *error_r
+ * (STORE_ERR_UIDVALIDITY: the folder was rebuilt; STORE_ERR_NOT_FOUND:
+ * deleted or renamed away; the session should then close the view).
+ */
+typedef void store_view_expunge_cb(uint32_t seq, uint32_t uid, void *ctx);
+typedef void store_view_flags_cb(uint32_t seq, uint32_t uid, unsigned flags,
+    void *ctx);
+typedef void store_view_exists_cb(uint32_t count, void *ctx);
+struct store_view_refresh_cbs {
+	store_view_expunge_cb *expunge;
+	store_view_flags_cb *flags;
+	store_view_exists_cb *exists;
+};
+int store_view_refresh(struct store_view *view, bool expunge,
+    const struct store_view_refresh_cbs *cbs, void *ctx,
+    const char **error_r);
+
+/* What IMAP asks of one message beyond its flags. */
+struct store_message_info {
+	uint32_t uid;
+	unsigned flags;
+	uint64_t size;		/* file size (",S=" of the name, else stat):
+				   mailbell stores CRLF lines, so this is
+				   RFC822.SIZE for mail it received */
+	int64_t internal_date;	/* seconds since the epoch: the file's
+				   mtime, as Dovecot does */
+};
+/* Info of message uid from the shared index. -1 with STORE_ERR_EXPUNGED
+ * if it is no longer in the folder. */
+int store_view_message_info(struct store_view *view, uint32_t uid,
+    struct store_message_info *info_r, const char **error_r);
+/*
+ * The current full path of message uid's file (malloc'd), or an open
+ * read-only descriptor of it. A file renamed by another process (flags
+ * changed) is found by syncing the index and trying once more. -1 with
+ * STORE_ERR_EXPUNGED if it is gone.
+ */
+int store_view_message_path(struct store_view *view, uint32_t uid,
+    char **path_r, const char **error_r);
+int store_view_message_open(struct store_view *view, uint32_t uid,
+    int *fd_r, const char **error_r);
+
+/* ---- Changing messages (STORE, EXPUNGE, COPY, MOVE, APPEND) ----
+ * UID arrays need not be sorted; UIDs that are not (or no longer) in the
+ * folder are skipped. The view's own flag changes are in its array when
+ * the call returns (for the FETCH responses of STORE); its expunges,
+ * like everyone else's, arrive through store_view_refresh. */
+
+enum store_flags_mode {
+	STORE_FLAGS_REPLACE,	/* FLAGS */
+	STORE_FLAGS_ADD,	/* +FLAGS */
+	STORE_FLAGS_REMOVE,	/* -FLAGS */
+};
+/*
+ * Change the flags of messages: rename each file to cur/<base>:2,<flags>
+ * (from new/ as needed; letters other than the standard flags are kept),
+ * then fsync the directories. Announces FlagsSet / FlagsClear. 0 or -1.
+ */
+int store_view_set_flags(struct store_view *view, const uint32_t *uids,
+    size_t count, enum store_flags_mode mode, unsigned flags,
+    const char **error_r);
+
+/*
+ * Expunge messages: every message of uids (uids NULL: every message of
+ * the folder), and with deleted_only only those flagged \Deleted
+ * (EXPUNGE, UID EXPUNGE); unlink, fsync, then drop them from the UID
+ * list. Announces MessageExpunge. 0 or -1.
+ */
+int store_view_expunge(struct store_view *view, const uint32_t *uids,
+    size_t count, bool deleted_only, const char **error_r);
+
+/* Source UID -> new UID in the target folder (COPYUID, RFC 4315). */
+struct store_uid_map {
+	uint32_t uidvalidity;	/* of the target folder */
+	uint32_t *src_uids;	/* ascending */
+	uint32_t *dest_uids;	/* parallel to src_uids */
+	size_t count;
+};
+void store_uid_map_free(struct store_uid_map **mapp);
+
+/*
+ * COPY: hard-link each message into dest's tmp/, then commit them into
+ * dest's cur/ with their flags and new UIDs (one UID-list write and one
+ * round of fsyncs for the lot); the internal date stays (same inode).
+ * dest may be the view's own folder. STORE_ERR_NOT_FOUND if dest does
+ * not exist. Announces MessageAppend in dest. 0 with *map_r, or -1.
+ */
+int store_view_copy(struct store_view *view, const uint32_t *uids,
+    size_t count, const char *dest, struct store_uid_map **map_r,
+    const char **error_r);
+/*
+ * MOVE (RFC 6851): copy as above, then expunge the sources (durable in
+ * that order: a crash leaves a duplicate, never a loss). Same results.
+ */
+int store_view_move(struct store_view *view, const uint32_t *uids,
+    size_t count, const char *dest, struct store_uid_map **map_r,
+    const char **error_r);
+
+/*
+ * APPEND: write body to the folder's tmp/, set its mtime to
+ * internal_date (0: now), fsync, and commit it into cur/ with flags (new/
+ * if flags is 0) with the next UID. Announces MessageAppend and tells
+ * the folder's views. Returns 0 with the UIDVALIDITY and UID (APPENDUID),
+ * or -1 with *error_r (STORE_ERR_NOT_FOUND if the folder does not
+ * exist: TRYCREATE).
+ */
+int store_append(struct store *store, const char *user, const char *folder,
+    const unsigned char *body, size_t len, unsigned flags,
+    int64_t internal_date, uint32_t *uidvalidity_r, uint32_t *uid_r,
+    const char **error_r);
+
+/* STATUS without a view: from the folder index (synced first). */
+struct store_status {
+	uint32_t messages;
+	uint32_t recent;	/* always 0, see \Recent above */
+	uint32_t uidnext;
+	uint32_t uidvalidity;
+	uint32_t unseen;	/* messages without \Seen */
+};
+int store_folder_status(struct store *store, const char *user,
+    const char *folder, struct store_status *status_r, const char **error_r);
 
 #endif
