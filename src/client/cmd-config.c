@@ -51,6 +51,11 @@ print_config(const struct mb_config *cfg)
 		printf("# user: not set, mailbelld keeps the user it was "
 		    "started as\n");
 	printf("\n[imap]\nport = %u\n", cfg->imap_port);
+	printf("idle_keepalive = %us\n", cfg->imap_idle_keepalive);
+	printf("max_connections_per_user = %u\n",
+	    cfg->imap_max_connections_per_user);
+	printf("max_connections_per_ip = %u\n",
+	    cfg->imap_max_connections_per_ip);
 	printf("\n[lmtp]\nport = %u\n", cfg->lmtp_port);
 	printf("max_message_size = %llu\n",
 	    (unsigned long long)cfg->lmtp_max_message_size);

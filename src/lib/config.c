@@ -34,6 +34,9 @@ enum config_key {
 	KEY_HOSTNAME,
 	KEY_USER,
 	KEY_IMAP_PORT,
+	KEY_IMAP_IDLE_KEEPALIVE,
+	KEY_IMAP_MAX_CONN_USER,
+	KEY_IMAP_MAX_CONN_IP,
 	KEY_LMTP_PORT,
 	KEY_LMTP_MAX_MESSAGE_SIZE,
 	KEY_ADMIN_PORT,
@@ -336,6 +339,52 @@ parse_imap_port(struct config_parse *p, const char *value,
 	return parse_port(&p->cfg->imap_port, value, reason_r);
 }
 
+/* RFC 2177 clients re-issue IDLE within 29 minutes; a keepalive any
+ * rarer would never be sent. */
+static int
+parse_idle_keepalive(struct config_parse *p, const char *value,
+    const char **reason_r)
+{
+	uint64_t n;
+
+	if (str_to_seconds(value, 29 * 60, &n) < 0 || n == 0) {
+		*reason_r = "not a duration between 1s and 29m (digits with "
+		    "an optional s, m or h suffix)";
+		return -1;
+	}
+	p->cfg->imap_idle_keepalive = (unsigned)n;
+	return 0;
+}
+
+static int
+parse_connections(unsigned *dst, const char *value, const char **reason_r)
+{
+	uint64_t n;
+
+	if (str_to_u64(value, 1, IMAP_SESSIONS_MAX, &n) < 0) {
+		*reason_r = "not a number between 1 and 4096";
+		return -1;
+	}
+	*dst = (unsigned)n;
+	return 0;
+}
+
+static int
+parse_max_conn_user(struct config_parse *p, const char *value,
+    const char **reason_r)
+{
+	return parse_connections(&p->cfg->imap_max_connections_per_user,
+	    value, reason_r);
+}
+
+static int
+parse_max_conn_ip(struct config_parse *p, const char *value,
+    const char **reason_r)
+{
+	return parse_connections(&p->cfg->imap_max_connections_per_ip,
+	    value, reason_r);
+}
+
 static int
 parse_lmtp_port(struct config_parse *p, const char *value,
     const char **reason_r)
@@ -407,6 +456,12 @@ static const struct config_key_def config_keys[] = {
 	{"server", "hostname", KEY_HOSTNAME, parse_hostname},
 	{"server", "user", KEY_USER, parse_user},
 	{"imap", "port", KEY_IMAP_PORT, parse_imap_port},
+	{"imap", "idle_keepalive", KEY_IMAP_IDLE_KEEPALIVE,
+	    parse_idle_keepalive},
+	{"imap", "max_connections_per_user", KEY_IMAP_MAX_CONN_USER,
+	    parse_max_conn_user},
+	{"imap", "max_connections_per_ip", KEY_IMAP_MAX_CONN_IP,
+	    parse_max_conn_ip},
 	{"lmtp", "port", KEY_LMTP_PORT, parse_lmtp_port},
 	{"lmtp", "max_message_size", KEY_LMTP_MAX_MESSAGE_SIZE,
 	    parse_max_message_size},
@@ -613,6 +668,9 @@ config_default_text(void)
 		    "\n"
 		    "[imap]\n"
 		    "port = %u\n"
+		    "idle_keepalive = %um\n"
+		    "max_connections_per_user = %u\n"
+		    "max_connections_per_ip = %u\n"
 		    "\n"
 		    "[lmtp]\n"
 		    "port = %u\n"
@@ -624,7 +682,11 @@ config_default_text(void)
 		    "[notify]\n"
 		    "enabled = yes\n"
 		    "udp_port = %u\n",
-		    CONFIG_DEFAULT_IMAP_PORT, CONFIG_DEFAULT_LMTP_PORT,
+		    CONFIG_DEFAULT_IMAP_PORT,
+		    IMAP_IDLE_KEEPALIVE_DEFAULT_SECS / 60,
+		    IMAP_CONNECTIONS_PER_USER_DEFAULT,
+		    IMAP_CONNECTIONS_PER_IP_DEFAULT,
+		    CONFIG_DEFAULT_LMTP_PORT,
 		    (unsigned long long)LMTP_MESSAGE_SIZE_DEFAULT /
 		    (1024 * 1024),
 		    CONFIG_DEFAULT_ADMIN_PORT, CONFIG_DEFAULT_NOTIFY_UDP_PORT);

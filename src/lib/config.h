@@ -38,6 +38,12 @@ struct mb_config {
 
 	/* [imap] */
 	uint16_t imap_port;	/* IMAP4rev1; 0: pick a free port */
+	unsigned imap_idle_keepalive; /* seconds between "* OK Still here"
+					 during IDLE (1 s .. 29 min) */
+	unsigned imap_max_connections_per_user; /* sessions logged in as
+						   one user (NO [LIMIT]) */
+	unsigned imap_max_connections_per_ip; /* sessions from one client
+						 address (* BYE at connect) */
 
 	/* [lmtp] */
 	uint16_t lmtp_port;	/* LMTP (RFC 2033); 0: pick a free port */
