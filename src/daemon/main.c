@@ -290,6 +290,9 @@ sync_done_cb(const char *user, const char *folder, uint32_t uidvalidity,
 	struct daemon *d = ctx;
 	size_t i;
 
+	/* A failed sync (logged by the queue) reports uidvalidity 0. */
+	if (uidvalidity == 0)
+		return;
 	mb_stats.store_syncs_total++;
 	for (i = 0; i < new_count; i++)
 		store_announce(d->store, user, folder, uidvalidity, new_uids[i]);
@@ -473,7 +476,8 @@ stop_daemon(struct daemon *d)
 	if (d->watch_ev != NULL)
 		event_free(d->watch_ev);
 	store_watch_free(&d->watch);
-	/* Waits for the folder syncs still queued. */
+	/* Waits for the folder syncs still queued and runs their callbacks,
+	 * which may still announce (and log) mail: the store outlives it. */
 	if (d->queue_ev != NULL)
 		event_free(d->queue_ev);
 	store_queue_free(&d->queue);
