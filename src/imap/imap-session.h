@@ -134,8 +134,15 @@ struct imap_session {
 	bool output_blocked;		/* input unread until output drains */
 	bool eof;			/* the client sent EOF */
 	bool closing;			/* close after the output is flushed */
+	bool skip_line;			/* dropping input up to the next LF
+					   (an overlong line_cb line) */
+	bool seen_command;		/* a command was parsed: later garbage
+					   is no longer taken for another
+					   protocol */
 	struct imap_cmd *cmd;		/* the command running, or NULL */
-	struct event *timer_ev;		/* autologout and keepalive timer */
+	struct event *input_ev;		/* runs the input loop from the event
+					   loop after a pending command ended */
+	struct event *delay_ev;		/* failed-login pause */
 
 	/* Once logged in (state AUTH or SELECTED) */
 	char *user;			/* directory user name */
@@ -195,8 +202,12 @@ bool imap_session_output_full(const struct imap_session *session);
 void imap_cmd_tagged(struct imap_cmd *cmd, const char *status,
     const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* "* BYE <text>" and close once the output is flushed. */
+/* "* BYE <text>" and close once the output is flushed; output written
+ * after it (a tagged reply included) is discarded. */
 void imap_session_bye(struct imap_session *session, const char *text);
+/* Close once the output (a tagged reply written before) is flushed,
+ * without a BYE of our own: LOGOUT writes its BYE, then its OK. */
+void imap_session_close(struct imap_session *session);
 
 /* ---- Pending commands (imap-session.c) ---- */
 
@@ -228,24 +239,27 @@ int imap_session_login(struct imap_session *session, const char *user);
 void imap_session_login_failed(struct imap_cmd *cmd, const char *text);
 /* Take ownership of view as the selected mailbox (closing any previous
  * one without expunging) and move to IMAP_STATE_SELECTED. The session
- * sets the view's changed callback to imap_session_view_changed. */
+ * sets the view's changed callback to imap_session_view_changed.
+ * mailbox is the store's folder name (copied). */
 void imap_session_select(struct imap_session *session,
     struct store_view *view, const char *mailbox, bool read_only);
 /* Drop the selected view, back to IMAP_STATE_AUTH (nothing expunged:
  * CLOSE expunges before calling this). */
 void imap_session_unselect(struct imap_session *session);
 /*
- * Write the selected view's pending changes now: "* n EXPUNGE" (unless
- * allow_expunge is false), "* n EXISTS", "* n RECENT", "* n FETCH
- * (FLAGS (...))" (with UID n for UID commands). imap_cmd_tagged() calls
- * it; IDLE calls it from its changed_cb.
+ * Write the selected view's pending changes now (store_view_refresh):
+ * "* n EXPUNGE" (unless allow_expunge is false), "* n FETCH (FLAGS
+ * (...))" (with "UID n" too when with_uid), "* n EXISTS" and "* 0 RECENT".
+ * If the folder was deleted or rebuilt under the view the session says
+ * BYE and closes. A no-op outside the selected state. imap_cmd_tagged()
+ * calls it; NOOP and IDLE call it directly.
  */
 void imap_session_flush_updates(struct imap_session *session,
     bool allow_expunge, bool with_uid);
 /* The selected view's changed callback (ctx is the session): runs the
  * pending command's changed_cb, if any; otherwise changes wait for the
  * next command. */
-void imap_session_view_changed(void *ctx);
+void imap_session_view_changed(struct store_view *view, void *ctx);
 
 /* ---- Wire helpers, pure (imap-session.c) ---- */
 

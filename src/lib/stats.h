@@ -20,6 +20,16 @@ struct mb_stats {
 	uint64_t lmtp_protocol_errors_total;	/* 500-series replies */
 	uint64_t lmtp_bytes_received_total;	/* message bytes after DATA */
 
+	/* IMAP */
+	uint64_t imap_sessions_total;		/* connections accepted */
+	uint64_t imap_sessions_active;		/* connections open now */
+	uint64_t imap_sessions_refused;		/* over a connection limit */
+	uint64_t imap_commands_total;		/* commands dispatched */
+	uint64_t imap_bad_total;		/* BAD replies */
+	uint64_t imap_logins_total;		/* successful logins */
+	uint64_t imap_login_failures_total;	/* NO [AUTHENTICATIONFAILED] */
+	uint64_t imap_foreign_total;		/* HTTP or TLS on the port */
+
 	/* Store */
 	uint64_t store_events_total;		/* "message landed" events */
 	uint64_t store_syncs_total;		/* folder syncs by the watcher */
