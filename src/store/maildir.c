@@ -209,11 +209,13 @@ maildir_folder_dir(const struct store *store, const char *user,
     const char *folder, char **dir_r, const char **error_r)
 {
 	if (!store_user_name_valid(user)) {
-		*error_r = store_error("invalid user name");
+		*error_r = store_error_code_set(STORE_ERR_INVALID,
+		    "invalid user name");
 		return -1;
 	}
 	if (!store_folder_name_valid(folder)) {
-		*error_r = store_error("invalid folder name");
+		*error_r = store_error_code_set(STORE_ERR_INVALID,
+		    "invalid folder name");
 		return -1;
 	}
 	*dir_r = store_folder_path(store, user, folder);
@@ -415,6 +417,16 @@ folder_file(char *buf, size_t size, const char *dir, const char *sub,
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
+/* Where an item is committed to: cur/<cur_name> or new/<base>. */
+static int
+item_path(char *buf, size_t size, const char *dir,
+    const struct maildir_commit_item *item)
+{
+	if (item->cur_name != NULL)
+		return folder_file(buf, size, dir, "cur", item->cur_name);
+	return folder_file(buf, size, dir, "new", item->base);
+}
+
 /*
  * Fail every message of folder f still on its way in: remove it from
  * new/ (renamed) or tmp/, and forget the cached list, which may hold
@@ -432,8 +444,8 @@ folder_fail(struct store *store, struct maildir_commit_folder *f,
 
 		if (item->status != 0)
 			continue;
-		if (renamed && folder_file(path, sizeof(path), f->dir, "new",
-		    item->base) == 0) {
+		if (renamed && item_path(path, sizeof(path), f->dir,
+		    item) == 0) {
 			(void)unlink(path);
 			(void)store_own_name_take(store, path);
 		} else {
@@ -442,6 +454,9 @@ folder_fail(struct store *store, struct maildir_commit_folder *f,
 		item_fail(item, error);
 	}
 	if (renamed && (size_t)snprintf(path, sizeof(path), "%s/new",
+	    f->dir) < sizeof(path))
+		(void)fsync_dir(path);
+	if (renamed && (size_t)snprintf(path, sizeof(path), "%s/cur",
 	    f->dir) < sizeof(path))
 		(void)fsync_dir(path);
 	if (f->list_fd >= 0) {
@@ -602,8 +617,7 @@ maildir_commit_round(struct store *store,
 
 			if (item->status != 0)
 				continue;
-			if (folder_file(path, sizeof(path), f->dir, "new",
-			    item->base) < 0) {
+			if (item_path(path, sizeof(path), f->dir, item) < 0) {
 				(void)unlink(item->tmp_path);
 				item_fail(item, "file name too long");
 			} else if (maildir_uidlist_append(f->cache->list,
@@ -681,8 +695,7 @@ maildir_commit_round(struct store *store,
 
 			if (item->status != 0)
 				continue;
-			(void)folder_file(path, sizeof(path), f->dir, "new",
-			    item->base);
+			(void)item_path(path, sizeof(path), f->dir, item);
 			store_own_name_add(store, path);
 			if (rename(item->tmp_path, path) == 0)
 				continue;
@@ -706,27 +719,48 @@ maildir_commit_round(struct store *store,
 			folder_fail(store, f, true, error);
 	}
 
-	/* 4. Make the renames durable; then report. */
+	/* 4. Make the renames durable; then report. Each folder has its
+	 * directory, new/ and cur/ fsynced (3 tasks, unused ones with
+	 * neither path nor descriptor are skipped). */
 	paths = xcalloc(2 * count + 1, sizeof(*paths));
+	free(tasks);
+	tasks = xcalloc(3 * count + 1, sizeof(*tasks));
 	for (fi = 0, nt = 0; fi < count; fi++) {
 		struct maildir_commit_folder *f = &folders[fi];
+		bool to_new = false, to_cur = false;
 
 		if (f->committed == 0)
 			continue;
-		paths[nt] = xasprintf("%s/new", f->dir);
-		tasks[nt].path = paths[nt];
-		nt++;
+		for (i = 0; i < f->count; i++) {
+			if (f->items[i].status != 0)
+				continue;
+			if (f->items[i].cur_name != NULL)
+				to_cur = true;
+			else
+				to_new = true;
+		}
+		if (to_new) {
+			paths[2 * fi] = xasprintf("%s/new", f->dir);
+			tasks[nt++].path = paths[2 * fi];
+		}
+		if (to_cur) {
+			paths[2 * fi + 1] = xasprintf("%s/cur", f->dir);
+			tasks[nt++].path = paths[2 * fi + 1];
+		}
 		tasks[nt++].path = f->dir;
+		f->dir_fsyncs = (to_new ? 1 : 0) + (to_cur ? 1 : 0) + 1;
 	}
 	fsync_all(tasks, nt);
 	for (fi = 0, nt = 0; fi < count; fi++) {
 		struct maildir_commit_folder *f = &folders[fi];
 
 		if (f->committed > 0) {
-			int err = tasks[nt].err != 0 ? tasks[nt].err :
-			    tasks[nt + 1].err;
+			int err = 0;
 
-			nt += 2;
+			for (i = 0; i < f->dir_fsyncs; i++, nt++) {
+				if (err == 0)
+					err = tasks[nt].err;
+			}
 			if (err != 0)
 				folder_fail(store, f, true,
 				    store_error("%s: %s", f->dir,
@@ -764,22 +798,10 @@ maildir_commit(struct store *store, const char *dir,
 	return f.committed;
 }
 
-/* A file found in new/ or cur/. */
-struct scanned {
-	char *name;		/* file name */
-	size_t base_len;	/* length of its base part */
-	bool cur;		/* in cur/ (else new/) */
-	bool matched;		/* has an entry in the UID list */
-};
+_Atomic unsigned long maildir_readdir_count;
 
-struct scan {
-	struct scanned *files;
-	size_t count;
-	size_t cap;
-};
-
-static void
-scan_free(struct scan *scan)
+void
+maildir_scan_free(struct maildir_scan *scan)
 {
 	size_t i;
 
@@ -789,14 +811,33 @@ scan_free(struct scan *scan)
 	memset(scan, 0, sizeof(*scan));
 }
 
-static int
-scan_dir(struct scan *scan, const char *dir, const char *sub, bool cur,
+void
+maildir_scan_add(struct maildir_scan *scan, const char *name, bool cur)
+{
+	struct maildir_file *f;
+
+	if (scan->count == scan->cap) {
+		scan->cap = scan->cap == 0 ? 64 : scan->cap * 2;
+		scan->files = xreallocarray(scan->files, scan->cap,
+		    sizeof(*scan->files));
+	}
+	f = &scan->files[scan->count++];
+	memset(f, 0, sizeof(*f));
+	f->name = xstrdup(name);
+	f->base_len = maildir_name_base_len(name);
+	f->cur = cur;
+}
+
+int
+maildir_scan_dir(struct maildir_scan *scan, const char *dir, bool cur,
     const char **error_r)
 {
+	const char *sub = cur ? "cur" : "new";
 	char path[PATH_MAX];
 	struct dirent *de;
 	DIR *d;
 
+	maildir_readdir_count++;
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, sub) >=
 	    sizeof(path)) {
 		*error_r = store_error("%s: path too long", dir);
@@ -814,17 +855,7 @@ scan_dir(struct scan *scan, const char *dir, const char *sub, bool cur,
 			continue;
 		if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
 			continue;
-		if (scan->count == scan->cap) {
-			scan->cap = scan->cap == 0 ? 64 : scan->cap * 2;
-			scan->files = xreallocarray(scan->files, scan->cap,
-			    sizeof(*scan->files));
-		}
-		scan->files[scan->count].name = xstrdup(de->d_name);
-		scan->files[scan->count].base_len =
-		    maildir_name_base_len(de->d_name);
-		scan->files[scan->count].cur = cur;
-		scan->files[scan->count].matched = false;
-		scan->count++;
+		maildir_scan_add(scan, de->d_name, cur);
 	}
 	if (errno != 0) {
 		*error_r = store_error("%s: %s", path, strerror(errno));
@@ -849,7 +880,7 @@ base_cmp(const char *a, size_t alen, const char *b, size_t blen)
 static int
 scanned_cmp(const void *a, const void *b)
 {
-	const struct scanned *x = a, *y = b;
+	const struct maildir_file *x = a, *y = b;
 	int c = base_cmp(x->name, x->base_len, y->name, y->base_len);
 
 	if (c != 0)
@@ -860,19 +891,27 @@ scanned_cmp(const void *a, const void *b)
 static int
 scanned_ptr_name_cmp(const void *a, const void *b)
 {
-	const struct scanned *const *x = a, *const *y = b;
+	const struct maildir_file *const *x = a, *const *y = b;
 
 	return strcmp((*x)->name, (*y)->name);
 }
 
-static struct scanned *
-scan_find(struct scan *scan, const char *base)
+static int
+scanned_uid_cmp(const void *a, const void *b)
+{
+	const struct maildir_file *x = a, *y = b;
+
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+static struct maildir_file *
+scan_find(struct maildir_scan *scan, const char *base)
 {
 	size_t lo = 0, hi = scan->count, blen = strlen(base);
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		struct scanned *f = &scan->files[mid];
+		struct maildir_file *f = &scan->files[mid];
 		int c = base_cmp(base, blen, f->name, f->base_len);
 
 		if (c == 0)
@@ -885,22 +924,22 @@ scan_find(struct scan *scan, const char *base)
 	return NULL;
 }
 
+/* The snapshot of a scan that maildir_sync_scan ordered by UID. */
 static struct store_folder *
-snapshot(const struct maildir_uidlist *list, struct scan *scan)
+snapshot(uint32_t uidvalidity, uint32_t uidnext, struct maildir_scan *scan)
 {
 	struct store_folder *folder = xcalloc(1, sizeof(*folder));
-	struct scanned *f;
+	struct maildir_file *f;
 	size_t i;
 
-	folder->uidvalidity = list->uidvalidity;
-	folder->uidnext = list->uidnext;
-	if (list->count > 0)
-		folder->messages = xcalloc(list->count,
+	folder->uidvalidity = uidvalidity;
+	folder->uidnext = uidnext;
+	if (scan->count > 0)
+		folder->messages = xcalloc(scan->count,
 		    sizeof(*folder->messages));
-	for (i = 0; i < list->count; i++) {
-		if ((f = scan_find(scan, list->bases[i])) == NULL)
-			continue;
-		folder->messages[folder->count].uid = list->uids[i];
+	for (i = 0; i < scan->count; i++) {
+		f = &scan->files[i];
+		folder->messages[folder->count].uid = f->uid;
 		folder->messages[folder->count].file = xasprintf("%s/%s",
 		    f->cur ? "cur" : "new", f->name);
 		folder->messages[folder->count].flags =
@@ -911,56 +950,47 @@ snapshot(const struct maildir_uidlist *list, struct scan *scan)
 }
 
 int
-maildir_sync(struct store *store, const char *dir,
-    struct store_folder **folder_r, const char **error_r)
+maildir_sync_scan(struct store *store, const char *dir,
+    struct maildir_scan *scan, uint32_t *uidvalidity_r, uint32_t *uidnext_r,
+    const char **error_r)
 {
 	struct folder_cache *cache = NULL;
 	struct maildir_uidlist *list;
-	struct scan scan = { 0 };
-	struct scanned **fresh = NULL, *f;
+	struct maildir_file **fresh = NULL, *f;
 	size_t i, j, nfresh = 0;
 	bool changed = false, *keep = NULL;
 	uint32_t uid;
-	int lock_fd, ret = -1, loaded;
-	struct stat st;
+	int ret = -1, loaded;
 
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		*error_r = store_error("%s: no such folder", dir);
-		return -1;
-	}
-	if ((lock_fd = maildir_uidlist_lock(dir, error_r)) < 0)
-		return -1;
 	if ((loaded = list_load(store, dir, &cache, error_r)) < 0)
-		goto out;
+		return -1;
 	list = cache->list;
 	changed = loaded == 0;
-	if (scan_dir(&scan, dir, "new", false, error_r) < 0 ||
-	    scan_dir(&scan, dir, "cur", true, error_r) < 0) {
-		cache_put(store, cache);
-		cache = NULL;
-		goto out;
-	}
-	if (scan.count > 0)
-		qsort(scan.files, scan.count, sizeof(*scan.files),
+	if (scan->count > 0)
+		qsort(scan->files, scan->count, sizeof(*scan->files),
 		    scanned_cmp);
 	/* A message caught between new/ and cur/ by another program's
 	 * rename can show up in both: keep one (cur/, sorted first). */
-	for (i = 0, j = 0; i < scan.count; i++) {
-		if (j > 0 && base_cmp(scan.files[j - 1].name,
-		    scan.files[j - 1].base_len, scan.files[i].name,
-		    scan.files[i].base_len) == 0) {
-			free(scan.files[i].name);
+	for (i = 0, j = 0; i < scan->count; i++) {
+		scan->files[i].matched = false;
+		scan->files[i].uid = 0;
+		if (j > 0 && base_cmp(scan->files[j - 1].name,
+		    scan->files[j - 1].base_len, scan->files[i].name,
+		    scan->files[i].base_len) == 0) {
+			free(scan->files[i].name);
 			continue;
 		}
-		scan.files[j++] = scan.files[i];
+		scan->files[j++] = scan->files[i];
 	}
-	scan.count = j;
+	scan->count = j;
 
 	/* Entries whose files are gone are dropped. */
 	keep = xcalloc(list->count + 1, sizeof(*keep));
 	for (i = 0; i < list->count; i++) {
-		if ((f = scan_find(&scan, list->bases[i])) != NULL) {
+		if ((f = scan_find(scan, list->bases[i])) != NULL &&
+		    !f->matched) {
 			f->matched = true;
+			f->uid = list->uids[i];
 			keep[i] = true;
 		} else {
 			changed = true;
@@ -969,40 +999,105 @@ maildir_sync(struct store *store, const char *dir,
 	maildir_uidlist_filter(list, keep);
 
 	/* Files nobody gave a UID: appended in name order. */
-	fresh = xcalloc(scan.count + 1, sizeof(*fresh));
-	for (i = 0; i < scan.count; i++) {
-		if (!scan.files[i].matched)
-			fresh[nfresh++] = &scan.files[i];
+	fresh = xcalloc(scan->count + 1, sizeof(*fresh));
+	for (i = 0; i < scan->count; i++) {
+		if (!scan->files[i].matched)
+			fresh[nfresh++] = &scan->files[i];
 	}
 	if (nfresh > 0)
 		qsort(fresh, nfresh, sizeof(*fresh), scanned_ptr_name_cmp);
 	for (i = 0; i < nfresh; i++) {
 		if (maildir_uidlist_append(list, fresh[i]->name,
 		    fresh[i]->base_len, &uid) < 0) {
-			*error_r = store_error("%s: folder is out of UIDs",
-			    dir);
+			*error_r = store_error_code_set(STORE_ERR_LIMIT,
+			    "%s: folder is out of UIDs", dir);
 			folder_cache_free(&cache);
 			goto out;
 		}
+		fresh[i]->uid = uid;
+		fresh[i]->matched = true;
 		changed = true;
 	}
-	if (changed) {
-		if (maildir_uidlist_write(dir, list, NULL, error_r) < 0) {
-			folder_cache_free(&cache);
-			goto out;
-		}
-		*folder_r = snapshot(list, &scan);
-		list_written(store, cache);
-	} else {
-		*folder_r = snapshot(list, &scan);
-		cache_put(store, cache);
+	if (changed && maildir_uidlist_write(dir, list, NULL, error_r) < 0) {
+		folder_cache_free(&cache);
+		goto out;
 	}
+	*uidvalidity_r = list->uidvalidity;
+	*uidnext_r = list->uidnext;
+	if (changed)
+		list_written(store, cache);
+	else
+		cache_put(store, cache);
 	cache = NULL;
+	if (scan->count > 0)
+		qsort(scan->files, scan->count, sizeof(*scan->files),
+		    scanned_uid_cmp);
 	ret = 0;
 out:
 	free(fresh);
 	free(keep);
-	scan_free(&scan);
+	return ret;
+}
+
+int
+maildir_sync(struct store *store, const char *dir,
+    struct store_folder **folder_r, const char **error_r)
+{
+	struct maildir_scan scan = { 0 };
+	uint32_t uidvalidity, uidnext;
+	int lock_fd, ret = -1;
+	struct stat st;
+
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		*error_r = store_error_code_set(STORE_ERR_NOT_FOUND,
+		    "%s: no such folder", dir);
+		return -1;
+	}
+	if ((lock_fd = maildir_uidlist_lock(dir, error_r)) < 0)
+		return -1;
+	if (maildir_scan_dir(&scan, dir, false, error_r) < 0 ||
+	    maildir_scan_dir(&scan, dir, true, error_r) < 0 ||
+	    maildir_sync_scan(store, dir, &scan, &uidvalidity, &uidnext,
+	    error_r) < 0)
+		goto out;
+	*folder_r = snapshot(uidvalidity, uidnext, &scan);
+	ret = 0;
+out:
+	maildir_scan_free(&scan);
 	maildir_uidlist_unlock(&lock_fd);
 	return ret;
+}
+
+int
+maildir_list_remove(struct store *store, const char *dir,
+    const uint32_t *uids, size_t count, const char **error_r)
+{
+	struct folder_cache *cache;
+	struct maildir_uidlist *list;
+	bool *keep, changed = false;
+	size_t i, j = 0;
+
+	if (list_load(store, dir, &cache, error_r) < 0)
+		return -1;
+	list = cache->list;
+	keep = xcalloc(list->count + 1, sizeof(*keep));
+	for (i = 0; i < list->count; i++) {
+		while (j < count && uids[j] < list->uids[i])
+			j++;
+		keep[i] = !(j < count && uids[j] == list->uids[i]);
+		if (!keep[i])
+			changed = true;
+	}
+	maildir_uidlist_filter(list, keep);
+	free(keep);
+	if (!changed) {
+		cache_put(store, cache);
+		return 0;
+	}
+	if (maildir_uidlist_write(dir, list, NULL, error_r) < 0) {
+		folder_cache_free(&cache);
+		return -1;
+	}
+	list_written(store, cache);
+	return 0;
 }

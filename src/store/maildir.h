@@ -48,7 +48,10 @@ int maildir_write_tmp(struct store *store, const char *dir,
 struct maildir_commit_item {
 	const char *tmp_path;	/* file in tmp/ */
 	const char *base;	/* its name, kept in new/ */
-	bool synced;		/* already fsynced by maildir_write_tmp */
+	const char *cur_name;	/* NULL, or the name to give it in cur/
+				   instead (base + ":2,<flags>") */
+	bool synced;		/* already fsynced by maildir_write_tmp,
+				   or a hard link of a durable message */
 	int status;		/* in: 0 to commit; out: 0 or -1 */
 	uint32_t uid;		/* out: UID, if status is 0 */
 	char error[256];	/* out: reason, if status is -1 */
@@ -66,6 +69,7 @@ struct maildir_commit_folder {
 	int list_fd;			/* the UID list's temporary file */
 	struct folder_cache *cache;
 	size_t committed;
+	size_t dir_fsyncs;		/* directory fsyncs of step 4 */
 };
 
 /*
@@ -99,6 +103,52 @@ size_t maildir_commit(struct store *store, const char *dir,
  */
 int maildir_sync(struct store *store, const char *dir,
     struct store_folder **folder_r, const char **error_r);
+
+/* A message file found in new/ or cur/. */
+struct maildir_file {
+	char *name;		/* file name (malloc'd) */
+	size_t base_len;	/* length of its base part */
+	bool cur;		/* in cur/ (else new/) */
+	bool matched;		/* used by maildir_sync_scan */
+	uint32_t uid;		/* set by maildir_sync_scan */
+};
+
+/* The files of a folder, as listed by maildir_scan_dir or added from
+ * what the caller knew of a directory that did not change. */
+struct maildir_scan {
+	struct maildir_file *files;
+	size_t count;
+	size_t cap;
+};
+
+/* readdir passes over new/ or cur/ since the start (tests use it to see
+ * that a folder index was reused). */
+extern _Atomic unsigned long maildir_readdir_count;
+
+/* Add the files of dir/new or dir/cur (dot files and names the UID list
+ * cannot hold are skipped). 0, or -1 with *error_r. */
+int maildir_scan_dir(struct maildir_scan *scan, const char *dir, bool cur,
+    const char **error_r);
+/* Add one file (name is copied). */
+void maildir_scan_add(struct maildir_scan *scan, const char *name, bool cur);
+void maildir_scan_free(struct maildir_scan *scan);
+
+/*
+ * With dir's lock held, sync its UID list with the files in scan (the
+ * whole folder): a file in both new/ and cur/ is kept once, entries
+ * whose files are gone are dropped, files without an entry get the next
+ * UIDs in name order, and the list is rewritten durably if anything
+ * changed. On success scan holds each file once with its UID, in UID
+ * order. Returns 0 with the list's UIDVALIDITY and UIDNEXT, or -1.
+ */
+int maildir_sync_scan(struct store *store, const char *dir,
+    struct maildir_scan *scan, uint32_t *uidvalidity_r, uint32_t *uidnext_r,
+    const char **error_r);
+
+/* With dir's lock held: drop uids (ascending) from its UID list and
+ * write it durably. 0, or -1 with *error_r. */
+int maildir_list_remove(struct store *store, const char *dir,
+    const uint32_t *uids, size_t count, const char **error_r);
 
 /* Drop every cached UID list (used when a list may be stale). */
 void maildir_cache_clear(struct store *store);

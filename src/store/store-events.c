@@ -1,8 +1,9 @@
 /*
- * The "message landed" event hub: subscribers, and the per-folder record
- * of what was announced so that one message noticed by several paths
- * (its delivery, the watcher's sync) makes exactly one event. Used from
- * the event-loop thread only.
+ * The event hub: subscribers, the per-folder record of what was
+ * announced so that one landed message noticed by several paths (its
+ * delivery, the watcher's sync) makes exactly one MessageNew event, and
+ * the other RFC 5423 events the IMAP-facing calls report. Used from the
+ * event-loop thread only.
  *
  * Per folder we keep a settled mark (every UID up to it was announced or
  * is no longer news) and the announced UIDs above it. A plain "highest
@@ -21,6 +22,7 @@
 
 struct hub_sub {
 	unsigned id;
+	unsigned mask;		/* enum store_event_type bits */
 	store_event_cb *cb;
 	void *ctx;
 };
@@ -179,10 +181,18 @@ folder_reset(struct hub_folder *f, uint32_t uidvalidity, uint32_t settled)
 unsigned
 store_subscribe(struct store *store, store_event_cb *cb, void *ctx)
 {
+	return store_subscribe_events(store, STORE_EVENT_MESSAGE_NEW, cb, ctx);
+}
+
+unsigned
+store_subscribe_events(struct store *store, unsigned mask, store_event_cb *cb,
+    void *ctx)
+{
 	struct store_hub *hub = hub_get(store);
 
 	hub->subs = xreallocarray(hub->subs, hub->nsubs + 1,
 	    sizeof(*hub->subs));
+	hub->subs[hub->nsubs].mask = mask;
 	hub->subs[hub->nsubs].id = ++hub->next_id;
 	hub->subs[hub->nsubs].cb = cb;
 	hub->subs[hub->nsubs].ctx = ctx;
@@ -206,47 +216,103 @@ store_unsubscribe(struct store *store, unsigned id)
 	}
 }
 
-void
-store_announce(struct store *store, const char *user, const char *folder,
-    uint32_t uidvalidity, uint32_t uid)
+/* Record uid as announced in f. False if it was announced before. */
+static bool
+folder_mark(struct hub_folder *f, uint32_t uidvalidity, uint32_t uid)
 {
-	struct hub_folder *f = hub_folder(store, user, folder, true);
-	struct store_hub *hub = store->hub;
-	struct store_event ev;
-	struct hub_sub *subs;
-	size_t i, n;
+	size_t i;
 
-	if (uid == 0)
-		return;
 	if (f->uidvalidity != uidvalidity)
 		folder_reset(f, uidvalidity, 0);
 	if (uid <= f->settled)
-		return;
+		return false;
 	for (i = 0; i < f->count && f->above[i] < uid; i++)
 		;
 	if (i < f->count && f->above[i] == uid)
-		return;
+		return false;
 	f->above = xreallocarray(f->above, f->count + 1, sizeof(*f->above));
 	memmove(f->above + i + 1, f->above + i,
 	    (f->count - i) * sizeof(*f->above));
 	f->above[i] = uid;
 	f->count++;
 	folder_compact(f);
+	return true;
+}
 
-	mb_stats.store_events_total++;
-	ev.user = f->user;
-	ev.folder = f->folder;
-	ev.uidvalidity = uidvalidity;
-	ev.uid = uid;
+/* Hand ev to every subscriber of its type. */
+static void
+hub_emit(struct store_hub *hub, const struct store_event *ev)
+{
+	struct hub_sub *subs;
+	size_t i, n;
+
 	/* A callback may subscribe or unsubscribe: work on a copy. */
 	n = hub->nsubs;
 	if (n == 0)
 		return;
 	subs = xreallocarray(NULL, n, sizeof(*subs));
 	memcpy(subs, hub->subs, n * sizeof(*subs));
-	for (i = 0; i < n; i++)
-		subs[i].cb(&ev, subs[i].ctx);
+	for (i = 0; i < n; i++) {
+		if ((subs[i].mask & ev->type) != 0)
+			subs[i].cb(ev, subs[i].ctx);
+	}
 	free(subs);
+}
+
+void
+store_announce(struct store *store, const char *user, const char *folder,
+    uint32_t uidvalidity, uint32_t uid)
+{
+	struct hub_folder *f = hub_folder(store, user, folder, true);
+	struct store_event ev;
+
+	if (uid == 0)
+		return;
+	if (!folder_mark(f, uidvalidity, uid))
+		return;
+
+	mb_stats.store_events_total++;
+	memset(&ev, 0, sizeof(ev));
+	ev.user = f->user;
+	ev.folder = f->folder;
+	ev.uidvalidity = uidvalidity;
+	ev.uid = uid;
+	ev.type = STORE_EVENT_MESSAGE_NEW;
+	ev.uids = &ev.uid;
+	ev.uid_count = 1;
+	hub_emit(store->hub, &ev);
+	/* Sessions with the folder open learn of it at once. */
+	store_index_poke(store, f->user, f->folder);
+}
+
+void
+store_announce_event(struct store *store, const char *user,
+    const char *folder, uint32_t uidvalidity, enum store_event_type type,
+    const uint32_t *uids, size_t count, unsigned flags)
+{
+	struct hub_folder *f;
+	struct store_event ev;
+	size_t i;
+
+	if (count == 0)
+		return;
+	f = hub_folder(store, user, folder, true);
+	/* What was appended is not news to MessageNew later, whichever
+	 * way it is noticed again. */
+	if (type == STORE_EVENT_MESSAGE_APPEND) {
+		for (i = 0; i < count; i++)
+			(void)folder_mark(f, uidvalidity, uids[i]);
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.user = f->user;
+	ev.folder = f->folder;
+	ev.uidvalidity = uidvalidity;
+	ev.uid = uids[0];
+	ev.type = type;
+	ev.uids = uids;
+	ev.uid_count = count;
+	ev.flags = flags;
+	hub_emit(store->hub, &ev);
 }
 
 uint32_t

@@ -28,8 +28,10 @@ struct store {
 	char **own_names;		/* "<folder dir>/new/<name>" we renamed */
 	size_t own_count;
 
-	/* The event hub: only the thread that owns the event loop. */
+	/* The event hub and the folder indexes: only the thread that owns
+	 * the event loop. */
 	struct store_hub *hub;
+	struct store_index *indexes;	/* most recently used first */
 };
 
 /*
@@ -38,6 +40,10 @@ struct store {
  */
 const char *store_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
+/* The same with a code other than STORE_ERR_INTERNAL for
+ * store_error_code(). */
+const char *store_error_code_set(enum store_error_code code,
+    const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* True if user is a name the store can use as a directory: 1 to
  * USER_NAME_MAX bytes, printable ASCII, no '/', not starting with '.'. */
@@ -55,6 +61,23 @@ const char *store_folder_canonical(const char *folder);
 void store_own_name_add(struct store *store, const char *path);
 /* True (and forgotten) if path was added by store_own_name_add. */
 bool store_own_name_take(struct store *store, const char *path);
+
+/* Report an event other than MessageNew to its subscribers (uids
+ * ascending, count > 0). MessageAppend UIDs count as announced. */
+void store_announce_event(struct store *store, const char *user,
+    const char *folder, uint32_t uidvalidity, enum store_event_type type,
+    const uint32_t *uids, size_t count, unsigned flags);
+
+/* Folder indexes (store-index.c): tell the views of (user, folder), if
+ * any, that it may have changed on disk. Event-loop thread only. */
+void store_index_poke(struct store *store, const char *user,
+    const char *folder);
+/* Forget (user, folder)'s index: the folder was deleted or renamed.
+ * Its views fail their next refresh with STORE_ERR_NOT_FOUND. */
+void store_index_drop(struct store *store, const char *user,
+    const char *folder);
+/* Free every index (store_free). */
+void store_index_free_all(struct store *store);
 
 /* Event hub life cycle (store-events.c). */
 void store_hub_free(struct store *store);

@@ -428,8 +428,12 @@ store_watch_read(struct store_watch *w, store_watch_cb *cb, void *ctx)
 	}
 	if (n < 0 && errno != EAGAIN)
 		log_warn("inotify read");
-	/* Report after reading everything, so each folder comes once. */
-	for (i = 0; i < w->nchanged; i++)
+	/* Report after reading everything, so each folder comes once.
+	 * Sessions with the folder open hear of it first. */
+	for (i = 0; i < w->nchanged; i++) {
+		store_index_poke(w->store, w->changed[i].user,
+		    w->changed[i].folder);
 		cb(w->changed[i].user, w->changed[i].folder, ctx);
+	}
 	changed_clear(w);
 }

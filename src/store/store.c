@@ -21,19 +21,48 @@
 #include "store/store-private.h"
 
 static _Thread_local char store_error_buf[1024];
+static _Thread_local enum store_error_code store_error_last;
+
+static const char *
+store_error_v(enum store_error_code code, const char *fmt, va_list ap)
+{
+	char tmp[sizeof(store_error_buf)];
+
+	/* Arguments may point into the buffer itself. */
+	(void)vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	memcpy(store_error_buf, tmp, sizeof(tmp));
+	store_error_last = code;
+	return store_error_buf;
+}
 
 const char *
 store_error(const char *fmt, ...)
 {
-	char tmp[sizeof(store_error_buf)];
+	const char *error;
 	va_list ap;
 
-	/* Arguments may point into the buffer itself. */
 	va_start(ap, fmt);
-	(void)vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	error = store_error_v(STORE_ERR_INTERNAL, fmt, ap);
 	va_end(ap);
-	memcpy(store_error_buf, tmp, sizeof(tmp));
-	return store_error_buf;
+	return error;
+}
+
+const char *
+store_error_code_set(enum store_error_code code, const char *fmt, ...)
+{
+	const char *error;
+	va_list ap;
+
+	va_start(ap, fmt);
+	error = store_error_v(code, fmt, ap);
+	va_end(ap);
+	return error;
+}
+
+enum store_error_code
+store_error_code(void)
+{
+	return store_error_last;
 }
 
 struct store *
@@ -60,6 +89,7 @@ store_free(struct store **storep)
 
 	if (store == NULL)
 		return;
+	store_index_free_all(store);
 	store_hub_free(store);
 	maildir_cache_clear(store);
 	for (i = 0; i < store->own_count; i++)

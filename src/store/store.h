@@ -429,12 +429,13 @@ uint32_t store_view_seq(const struct store_view *view, uint32_t uid);
 
 /*
  * Bring the view up to date with the index (which is first synced with
- * the disk if new/, cur/ or the UID list changed). Callbacks, in this
- * order (any may be NULL):
- *   expunge(seq, uid)  for each message gone, seq as it is at that
- *                      moment (the earlier ones already removed): send
- *                      "* seq EXPUNGE" in this order
- *   flags(seq, uid, flags)  for each message whose flags changed
+ * the disk if new/, cur/ or the UID list changed). Callbacks (any may
+ * be NULL), in ascending UID order, each seq being the number the client
+ * holds at that moment if the responses are sent in this order:
+ *   expunge(seq, uid)  a message is gone ("* seq EXPUNGE"; the later
+ *                      numbers shift down at once)
+ *   flags(seq, uid, flags)  a message's flags changed ("FETCH (FLAGS)")
+ * and then
  *   exists(count)      once if messages were added: the new EXISTS
  * With expunge false (during FETCH, STORE, SEARCH: RFC 3501 7.4.1) gone
  * messages stay in the view with their last flags; new messages and

@@ -1,0 +1,655 @@
+/*
+ * A user's folders as IMAP sees them: listing the Maildir++ directories
+ * (".A.B" is folder "A.B"), creating, deleting and renaming them, the
+ * special-use folders every user gets, and the subscriptions file kept
+ * as Dovecot keeps it.
+ */
+#include "store/store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/buf.h"
+#include "lib/fsutil.h"
+#include "lib/limits.h"
+#include "lib/log.h"
+#include "lib/xmalloc.h"
+#include "store/maildir-uidlist.h"
+#include "store/maildir.h"
+#include "store/store-private.h"
+
+#define SUBSCRIPTIONS_FILE "subscriptions"
+#define SUBSCRIPTIONS_LOCK "subscriptions.lock"
+/* A deleted folder is renamed to this (then removed): a name no folder
+ * can have (it starts with "..") and Dovecot's tools skip. */
+#define DELETED_PREFIX "..mailbell-deleted."
+
+static const struct {
+	const char *name;
+	enum store_special_use use;
+	const char *attr;
+} special_folders[] = {
+	{ "Sent", STORE_SPECIAL_SENT, "\\Sent" },
+	{ "Drafts", STORE_SPECIAL_DRAFTS, "\\Drafts" },
+	{ "Trash", STORE_SPECIAL_TRASH, "\\Trash" },
+	{ "Junk", STORE_SPECIAL_JUNK, "\\Junk" },
+};
+#define SPECIAL_COUNT (sizeof(special_folders) / sizeof(special_folders[0]))
+
+enum store_special_use
+store_folder_special_use(const char *folder)
+{
+	size_t i;
+
+	for (i = 0; i < SPECIAL_COUNT; i++) {
+		if (strcmp(folder, special_folders[i].name) == 0)
+			return special_folders[i].use;
+	}
+	return STORE_SPECIAL_NONE;
+}
+
+const char *
+store_special_use_attr(enum store_special_use use)
+{
+	size_t i;
+
+	for (i = 0; i < SPECIAL_COUNT; i++) {
+		if (special_folders[i].use == use)
+			return special_folders[i].attr;
+	}
+	return NULL;
+}
+
+/* The user's Maildir (INBOX directory), after checking the name. */
+static int
+user_dir(struct store *store, const char *user, char **dir_r,
+    const char **error_r)
+{
+	return maildir_folder_dir(store, user, STORE_INBOX, dir_r, error_r);
+}
+
+bool
+store_folder_exists(struct store *store, const char *user,
+    const char *folder)
+{
+	const char *error;
+	struct stat st;
+	char *dir, *cur;
+	bool ok;
+
+	if (maildir_folder_dir(store, user, folder, &dir, &error) < 0)
+		return false;
+	cur = xasprintf("%s/cur", dir);
+	ok = stat(cur, &st) == 0 && S_ISDIR(st.st_mode);
+	free(cur);
+	free(dir);
+	return ok;
+}
+
+int
+store_folder_create_new(struct store *store, const char *user,
+    const char *folder, const char **error_r)
+{
+	char *dir;
+
+	if (maildir_folder_dir(store, user, folder, &dir, error_r) < 0)
+		return -1;
+	free(dir);
+	if (store_folder_exists(store, user, folder)) {
+		*error_r = store_error_code_set(STORE_ERR_EXISTS,
+		    "%s: folder exists", folder);
+		return -1;
+	}
+	return store_folder_create(store, user, folder, error_r);
+}
+
+/* ---- Listing ---- */
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The folder names of user's Maildir ("." entries), sorted, without
+ * INBOX. A missing Maildir has none. */
+static int
+folder_names(struct store *store, const char *user, char ***names_r,
+    size_t *count_r, const char **error_r)
+{
+	char *dir, **names = NULL;
+	size_t count = 0;
+	struct dirent *de;
+	DIR *d;
+
+	if (user_dir(store, user, &dir, error_r) < 0)
+		return -1;
+	if ((d = opendir(dir)) == NULL) {
+		if (errno == ENOENT) {
+			free(dir);
+			*names_r = NULL;
+			*count_r = 0;
+			return 0;
+		}
+		*error_r = store_error("%s: %s", dir, strerror(errno));
+		free(dir);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		const char *name = de->d_name + 1;
+
+		if (de->d_name[0] != '.' || !store_folder_name_valid(name) ||
+		    strcasecmp(name, STORE_INBOX) == 0)
+			continue;
+		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN &&
+		    de->d_type != DT_LNK)
+			continue;
+		names = xreallocarray(names, count + 1, sizeof(*names));
+		names[count++] = xstrdup(name);
+	}
+	closedir(d);
+	free(dir);
+	if (count > 0)
+		qsort(names, count, sizeof(*names), name_cmp);
+	*names_r = names;
+	*count_r = count;
+	return 0;
+}
+
+void
+store_names_free(char ***namesp, size_t count)
+{
+	char **names = *namesp;
+	size_t i;
+
+	if (names == NULL)
+		return;
+	for (i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+	*namesp = NULL;
+}
+
+/* True if names (sorted) holds name. */
+static bool
+names_have(char **names, size_t count, const char *name)
+{
+	return count > 0 && bsearch(&name, names, count, sizeof(*names),
+	    name_cmp) != NULL;
+}
+
+/* True if some name of names lies below prefix ("A" -> "A.x"). */
+static bool
+names_have_child(char **names, size_t count, const char *prefix)
+{
+	size_t len = strlen(prefix), i;
+
+	for (i = 0; i < count; i++) {
+		if (strncmp(names[i], prefix, len) == 0 &&
+		    names[i][len] == '.')
+			return true;
+	}
+	return false;
+}
+
+static void
+list_add(struct store_folder_list *list, const char *name, bool noselect,
+    bool has_children)
+{
+	struct store_folder_info *info;
+
+	list->folders = xreallocarray(list->folders, list->count + 1,
+	    sizeof(*list->folders));
+	info = &list->folders[list->count++];
+	info->name = xstrdup(name);
+	info->noselect = noselect;
+	info->has_children = has_children;
+	info->special_use = store_folder_special_use(name);
+}
+
+int
+store_folder_list(struct store *store, const char *user,
+    struct store_folder_list **list_r, const char **error_r)
+{
+	struct store_folder_list *list;
+	char **names, **all = NULL;
+	size_t count, nall = 0, i;
+	char *parent, *dot;
+
+	if (folder_names(store, user, &names, &count, error_r) < 0)
+		return -1;
+	/* Every existing name and the levels its name implies. */
+	for (i = 0; i < count; i++) {
+		parent = xstrdup(names[i]);
+		while ((dot = strrchr(parent, '.')) != NULL) {
+			*dot = '\0';
+			all = xreallocarray(all, nall + 1, sizeof(*all));
+			all[nall++] = xstrdup(parent);
+		}
+		free(parent);
+		all = xreallocarray(all, nall + 1, sizeof(*all));
+		all[nall++] = xstrdup(names[i]);
+	}
+	if (nall > 0)
+		qsort(all, nall, sizeof(*all), name_cmp);
+
+	list = xcalloc(1, sizeof(*list));
+	list_add(list, STORE_INBOX, false,
+	    names_have_child(names, count, STORE_INBOX));
+	for (i = 0; i < nall; i++) {
+		if (i > 0 && strcmp(all[i - 1], all[i]) == 0)
+			continue;
+		if (strcasecmp(all[i], STORE_INBOX) == 0)
+			continue;
+		list_add(list, all[i], !names_have(names, count, all[i]),
+		    names_have_child(all, nall, all[i]));
+	}
+	store_names_free(&all, nall);
+	store_names_free(&names, count);
+	*list_r = list;
+	return 0;
+}
+
+void
+store_folder_list_free(struct store_folder_list **listp)
+{
+	struct store_folder_list *list = *listp;
+	size_t i;
+
+	if (list == NULL)
+		return;
+	for (i = 0; i < list->count; i++)
+		free(list->folders[i].name);
+	free(list->folders);
+	free(list);
+	*listp = NULL;
+}
+
+/* ---- Delete and rename ---- */
+
+static int
+rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	if (remove(path) < 0 && errno != ENOENT)
+		log_warn("%s", path);
+	return 0;
+}
+
+int
+store_folder_delete(struct store *store, const char *user,
+    const char *folder, const char **error_r)
+{
+	char *dir, *udir, *gone;
+	static unsigned long serial;
+
+	if (maildir_folder_dir(store, user, folder, &dir, error_r) < 0)
+		return -1;
+	if (strcasecmp(folder, STORE_INBOX) == 0) {
+		free(dir);
+		*error_r = store_error_code_set(STORE_ERR_NOT_POSSIBLE,
+		    "INBOX cannot be deleted");
+		return -1;
+	}
+	if (!store_folder_exists(store, user, folder)) {
+		free(dir);
+		*error_r = store_error_code_set(STORE_ERR_NOT_FOUND,
+		    "%s: no such folder", folder);
+		return -1;
+	}
+	udir = store_folder_path(store, user, STORE_INBOX);
+	gone = xasprintf("%s/" DELETED_PREFIX "%ld.%lu", udir, (long)getpid(),
+	    ++serial);
+	/* Out of sight at once (and durably), then removed at leisure. */
+	if (rename(dir, gone) < 0 || fsync_dir(udir) < 0) {
+		*error_r = store_error("%s: %s", dir, strerror(errno));
+		free(gone);
+		free(udir);
+		free(dir);
+		return -1;
+	}
+	(void)nftw(gone, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	free(gone);
+	free(udir);
+	free(dir);
+	store_index_drop(store, user, folder);
+	return 0;
+}
+
+/* Move every message of INBOX (from) into the folder dir to, both
+ * locked; then sync both lists. */
+static int
+rename_inbox(struct store *store, const char *user, const char *to,
+    const char **error_r)
+{
+	static const char *const subs[] = { "new", "cur" };
+	char *from_dir, *to_dir, *src, *dst;
+	struct store_folder *snap;
+	struct dirent *de;
+	int lock_from = -1, lock_to = -1, ret = -1;
+	size_t i;
+	DIR *d;
+
+	if (store_folder_create(store, user, to, error_r) < 0)
+		return -1;
+	from_dir = store_folder_path(store, user, STORE_INBOX);
+	to_dir = store_folder_path(store, user, to);
+	/* Locks in path order, as the group commit takes them. */
+	if (strcmp(from_dir, to_dir) < 0) {
+		if ((lock_from = maildir_uidlist_lock(from_dir, error_r)) < 0 ||
+		    (lock_to = maildir_uidlist_lock(to_dir, error_r)) < 0)
+			goto out;
+	} else {
+		if ((lock_to = maildir_uidlist_lock(to_dir, error_r)) < 0 ||
+		    (lock_from = maildir_uidlist_lock(from_dir, error_r)) < 0)
+			goto out;
+	}
+	for (i = 0; i < 2; i++) {
+		char *sub = xasprintf("%s/%s", from_dir, subs[i]);
+
+		if ((d = opendir(sub)) == NULL) {
+			*error_r = store_error("%s: %s", sub, strerror(errno));
+			free(sub);
+			goto out;
+		}
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			src = xasprintf("%s/%s", sub, de->d_name);
+			dst = xasprintf("%s/%s/%s", to_dir, subs[i],
+			    de->d_name);
+			/* Each message is in one place at every moment. */
+			if (rename(src, dst) < 0 && errno != ENOENT)
+				log_warn("rename %s", src);
+			free(src);
+			free(dst);
+		}
+		closedir(d);
+		free(sub);
+		sub = xasprintf("%s/%s", to_dir, subs[i]);
+		(void)fsync_dir(sub);
+		free(sub);
+		sub = xasprintf("%s/%s", from_dir, subs[i]);
+		(void)fsync_dir(sub);
+		free(sub);
+	}
+	maildir_uidlist_unlock(&lock_from);
+	maildir_uidlist_unlock(&lock_to);
+	/* Both lists catch up: INBOX drops its entries, the target gives
+	 * the messages UIDs. */
+	if (maildir_sync(store, to_dir, &snap, error_r) < 0)
+		goto out;
+	store_folder_free(&snap);
+	if (maildir_sync(store, from_dir, &snap, error_r) < 0)
+		goto out;
+	store_folder_free(&snap);
+	store_index_poke(store, user, STORE_INBOX);
+	ret = 0;
+out:
+	maildir_uidlist_unlock(&lock_from);
+	maildir_uidlist_unlock(&lock_to);
+	free(from_dir);
+	free(to_dir);
+	return ret;
+}
+
+int
+store_folder_rename(struct store *store, const char *user, const char *from,
+    const char *to, const char **error_r)
+{
+	char **names = NULL, *dir, *udir, *src, *dst;
+	size_t count = 0, i, flen = strlen(from);
+	bool found = false;
+	int ret = -1;
+
+	if (maildir_folder_dir(store, user, from, &dir, error_r) < 0)
+		return -1;
+	free(dir);
+	if (maildir_folder_dir(store, user, to, &dir, error_r) < 0)
+		return -1;
+	free(dir);
+	if (strcasecmp(to, STORE_INBOX) == 0 ||
+	    store_folder_exists(store, user, to)) {
+		*error_r = store_error_code_set(STORE_ERR_EXISTS,
+		    "%s: folder exists", to);
+		return -1;
+	}
+	if (strcasecmp(from, STORE_INBOX) == 0) {
+		if (!store_folder_exists(store, user, STORE_INBOX)) {
+			*error_r = store_error_code_set(STORE_ERR_NOT_FOUND,
+			    "INBOX: no such folder");
+			return -1;
+		}
+		return rename_inbox(store, user, to, error_r);
+	}
+	if (strncmp(to, from, flen) == 0 && (to[flen] == '.' ||
+	    to[flen] == '\0')) {
+		*error_r = store_error_code_set(STORE_ERR_NOT_POSSIBLE,
+		    "%s: cannot be moved into itself", from);
+		return -1;
+	}
+	if (folder_names(store, user, &names, &count, error_r) < 0)
+		return -1;
+	udir = store_folder_path(store, user, STORE_INBOX);
+	/* Check first: no name the rename makes may exist already. */
+	for (i = 0; i < count; i++) {
+		if (strcmp(names[i], from) == 0) {
+			found = true;
+		} else if (strncmp(names[i], from, flen) == 0 &&
+		    names[i][flen] == '.') {
+			char *new_name = xasprintf("%s%s", to,
+			    names[i] + flen);
+
+			found = true;
+			if (names_have(names, count, new_name)) {
+				*error_r = store_error_code_set(
+				    STORE_ERR_EXISTS, "%s: folder exists",
+				    new_name);
+				free(new_name);
+				goto out;
+			}
+			free(new_name);
+		}
+	}
+	if (!found) {
+		*error_r = store_error_code_set(STORE_ERR_NOT_FOUND,
+		    "%s: no such folder", from);
+		goto out;
+	}
+	for (i = 0; i < count; i++) {
+		if (strncmp(names[i], from, flen) != 0 ||
+		    (names[i][flen] != '.' && names[i][flen] != '\0'))
+			continue;
+		src = xasprintf("%s/.%s", udir, names[i]);
+		dst = xasprintf("%s/.%s%s", udir, to, names[i] + flen);
+		if (rename(src, dst) < 0) {
+			*error_r = store_error("%s: %s", src, strerror(errno));
+			free(src);
+			free(dst);
+			goto out;
+		}
+		free(src);
+		free(dst);
+		store_index_drop(store, user, names[i]);
+	}
+	if (fsync_dir(udir) < 0) {
+		*error_r = store_error("%s: %s", udir, strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	free(udir);
+	store_names_free(&names, count);
+	return ret;
+}
+
+/* ---- Subscriptions ---- */
+
+static int
+subs_lock(const char *udir, const char **error_r)
+{
+	char *path = xasprintf("%s/" SUBSCRIPTIONS_LOCK, udir);
+	int fd;
+
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+		*error_r = store_error("%s: %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno == EINTR)
+			continue;
+		*error_r = store_error("%s: flock: %s", path,
+		    strerror(errno));
+		close(fd);
+		free(path);
+		return -1;
+	}
+	free(path);
+	return fd;
+}
+
+static int
+subs_read(const char *udir, char ***names_r, size_t *count_r,
+    const char **error_r)
+{
+	char *path = xasprintf("%s/" SUBSCRIPTIONS_FILE, udir);
+	char *data, *p, *eol, **names = NULL;
+	size_t len, count = 0;
+
+	*names_r = NULL;
+	*count_r = 0;
+	if (read_file(path, (size_t)STORE_SUBSCRIPTIONS_MAX *
+	    (FOLDER_NAME_MAX + 2), &data, &len) < 0) {
+		if (errno == ENOENT) {
+			free(path);
+			return 0;
+		}
+		*error_r = store_error("%s: %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	free(path);
+	for (p = data; p < data + len; p = eol + 1) {
+		if ((eol = memchr(p, '\n', (size_t)(data + len - p))) == NULL)
+			eol = data + len;
+		*eol = '\0';
+		if (eol > p && eol[-1] == '\r')
+			eol[-1] = '\0';
+		if (*p == '\0' || count >= STORE_SUBSCRIPTIONS_MAX)
+			continue;
+		names = xreallocarray(names, count + 1, sizeof(*names));
+		names[count++] = xstrdup(p);
+	}
+	free(data);
+	*names_r = names;
+	*count_r = count;
+	return 0;
+}
+
+int
+store_subscriptions(struct store *store, const char *user, char ***names_r,
+    size_t *count_r, const char **error_r)
+{
+	char *udir;
+	int ret;
+
+	if (user_dir(store, user, &udir, error_r) < 0)
+		return -1;
+	ret = subs_read(udir, names_r, count_r, error_r);
+	free(udir);
+	return ret;
+}
+
+int
+store_subscription_set(struct store *store, const char *user,
+    const char *folder, bool subscribed, const char **error_r)
+{
+	char *udir, *path, **names = NULL;
+	size_t count = 0, i;
+	bool present = false;
+	struct buf b;
+	int lock_fd = -1, ret = -1;
+
+	if (!store_folder_name_valid(folder) || strchr(folder, '\n')) {
+		*error_r = store_error_code_set(STORE_ERR_INVALID,
+		    "invalid folder name");
+		return -1;
+	}
+	folder = store_folder_canonical(folder);
+	if (store_user_create(store, user, error_r) < 0)
+		return -1;
+	udir = store_folder_path(store, user, STORE_INBOX);
+	buf_init(&b, 0);
+	if ((lock_fd = subs_lock(udir, error_r)) < 0 ||
+	    subs_read(udir, &names, &count, error_r) < 0)
+		goto out;
+	for (i = 0; i < count; i++) {
+		if (strcmp(names[i], folder) == 0) {
+			present = true;
+			if (subscribed)
+				(void)buf_printf(&b, "%s\n", names[i]);
+		} else {
+			(void)buf_printf(&b, "%s\n", names[i]);
+		}
+	}
+	if (present == subscribed) {
+		ret = 0;
+		goto out;
+	}
+	if (subscribed) {
+		if (count >= STORE_SUBSCRIPTIONS_MAX) {
+			*error_r = store_error_code_set(STORE_ERR_LIMIT,
+			    "too many subscriptions");
+			goto out;
+		}
+		(void)buf_printf(&b, "%s\n", folder);
+	}
+	path = xasprintf("%s/" SUBSCRIPTIONS_FILE, udir);
+	if (write_file_atomic(path, b.data, b.len, 0600) < 0)
+		*error_r = store_error("%s: %s", path, strerror(errno));
+	else
+		ret = 0;
+	free(path);
+out:
+	if (lock_fd >= 0)
+		close(lock_fd);
+	buf_free(&b);
+	store_names_free(&names, count);
+	free(udir);
+	return ret;
+}
+
+int
+store_user_ensure_special(struct store *store, const char *user,
+    const char **error_r)
+{
+	size_t i;
+
+	if (!store_folder_exists(store, user, STORE_INBOX) &&
+	    store_user_create(store, user, error_r) < 0)
+		return -1;
+	for (i = 0; i < SPECIAL_COUNT; i++) {
+		const char *name = special_folders[i].name;
+
+		if (store_folder_exists(store, user, name))
+			continue;
+		if (store_folder_create(store, user, name, error_r) < 0 ||
+		    store_subscription_set(store, user, name, true,
+		    error_r) < 0)
+			return -1;
+	}
+	return 0;
+}
