@@ -8,8 +8,8 @@ import smtplib
 import subprocess
 import shutil
 
-from conftest import (DOMAIN, MAX_MESSAGE_SIZE, assert_prefixed, make_message,
-                      reply_line, split_prefix)
+from conftest import (DOMAIN, MAX_MESSAGE_SIZE, LmtpConn, assert_prefixed,
+                      make_message, reply_line, split_prefix)
 
 SWAKS = shutil.which("swaks") or "/usr/bin/swaks"
 
@@ -41,9 +41,15 @@ def lmtp_send(client, sender, recipients, msg):
 
 
 def test_greeting_and_lhlo(daemon):
-    with daemon.lmtp() as c:
+    with LmtpConn(daemon.lmtp_port) as c:
+        code, lines = c.reply()
+        assert code == 220 and len(lines) == 1, lines
+        # The configured hostname greets (RFC 5321 4.2: the server's name
+        # follows the code).
+        assert lines[0].startswith("220 mailbell.test "), lines
         code, lines = c.cmd("LHLO client.example.net")
         assert code == 250
+        assert lines[0].startswith("250-mailbell.test"), lines
         assert all(l.startswith("250-") for l in lines[:-1])
         assert lines[-1].startswith("250 ")
         keywords = [l[4:] for l in lines[1:]]

@@ -278,3 +278,44 @@ def test_many_concurrent_idle_sessions_do_not_block_delivery(daemon):
         for s in conns:
             s.close()
     assert wait_until(daemon.alive, 1)
+
+
+SESSIONS_MAX = 256        # LMTP_SESSIONS_MAX
+
+
+def test_session_limit_refuses_with_421_then_recovers(daemon):
+    conns = []
+    refused = None
+    try:
+        for _ in range(SESSIONS_MAX + 10):
+            c = LmtpConn(daemon.lmtp_port)
+            code, lines = c.reply()
+            if code != 220:
+                refused = (code, lines)
+                c.close()
+                break
+            conns.append(c)
+        assert refused is not None, "no refusal after %d sessions" % len(
+            conns)
+        assert len(conns) == SESSIONS_MAX, len(conns)
+        assert refused[0] == 421 and refused[1][-1].startswith("421 4."), \
+            refused
+        # The open sessions still work, and a freed slot is usable.
+        assert conns[0].cmd("LHLO a.example.net")[0] == 250
+        conns.pop().close()
+
+        def greeted():
+            c = LmtpConn(daemon.lmtp_port)
+            code, _ = c.reply()
+            if code == 220:
+                conns.append(c)
+                return True
+            c.close()
+            return False
+        assert wait_until(greeted, 10, 0.1)
+        last = conns[-1]
+        assert last.cmd("LHLO b.example.net")[0] == 250
+        deliver_on(last, daemon, "alice", "after session limit")
+    finally:
+        for c in conns:
+            c.close()
