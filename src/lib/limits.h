@@ -107,6 +107,10 @@
 #define IMAP_IDLE_KEEPALIVE_DEFAULT_SECS 120
 /* An AUTHENTICATE PLAIN response: base64 of authzid, user and password. */
 #define IMAP_SASL_LINE_MAX 2048
+/* LIST and LSUB reference plus pattern: matching costs pattern length
+ * times name length per folder, and no folder name is longer than
+ * FOLDER_NAME_MAX, so a longer pattern can only be an attack. */
+#define IMAP_LIST_PATTERN_MAX 1024
 
 /* --- Local addresses and names --- */
 
@@ -159,6 +163,14 @@
  * may have: real mail nests a few levels; each level costs the parser a
  * stack frame, and IMAP BODYSTRUCTURE output grows with the depth. */
 #define MESSAGE_MIME_DEPTH_MAX 64
+/* MIME parts of one message (Dovecot's default too): each costs a few
+ * hundred bytes, so a message of bare delimiter lines cannot make us
+ * allocate many times its size; delimiters beyond it are body text. */
+#define MESSAGE_MIME_PARTS_MAX 10000
+/* Parameters of one Content-Type or Content-Disposition field, and tags
+ * of one Content-Language: real ones have a handful; the rest are
+ * ignored, which bounds the work of joining RFC 2231 continuations. */
+#define MESSAGE_MIME_PARAMS_MAX 128
 
 /* --- Configuration --- */
 

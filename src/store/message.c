@@ -819,6 +819,11 @@ parse_params(struct rd *r, struct message_param **params, size_t *count)
 		} else if ((value = rd_token(r)) == NULL) {
 			value = xstrdup("");
 		}
+		if (*count >= MESSAGE_MIME_PARAMS_MAX) {
+			free(name);
+			free(value);
+			continue;
+		}
 		param_push(params, count, name, value);
 	}
 	params_join_2231(params, count);
@@ -892,6 +897,10 @@ parse_languages(const char *value, struct message_part *part)
 			r.p++;
 			continue;
 		}
+		if (part->language_count >= MESSAGE_MIME_PARAMS_MAX) {
+			free(tag);
+			continue;
+		}
 		part->languages = xreallocarray(part->languages,
 		    part->language_count + 1, sizeof(*part->languages));
 		part->languages[part->language_count++] = tag;
@@ -911,6 +920,7 @@ struct bounds {
 struct parse_ctx {
 	const unsigned char *data;
 	size_t size;
+	size_t parts;		/* parts created so far */
 	const char *error;
 };
 
@@ -989,6 +999,7 @@ parse_part(struct parse_ctx *ctx, size_t pos, struct bounds *bs,
 	}
 	part = xcalloc(1, sizeof(*part));
 	*part_r = part;
+	ctx->parts++;
 	part->raw_header_start = pos;
 
 	/* The header: up to a blank line, a delimiter or the end. */
@@ -1046,7 +1057,7 @@ parse_part(struct parse_ctx *ctx, size_t pos, struct bounds *bs,
 		const char *b = param_get(part->params, part->param_count,
 		    "boundary");
 		bool digest = strcasecmp(part->subtype, "digest") == 0;
-		size_t own = bs->count;
+		size_t own = bs->count, cap = 0;
 
 		part->kind = MESSAGE_PART_MULTIPART;
 		if (b != NULL && b[0] != '\0') {
@@ -1060,7 +1071,10 @@ parse_part(struct parse_ctx *ctx, size_t pos, struct bounds *bs,
 
 			le = line_end(data, pos, ctx->size);
 			m = bounds_match(ctx, pos, le, bs, &close);
-			if (m < 0) {
+			if (m < 0 || ((size_t)m == own && !close &&
+			    ctx->parts >= MESSAGE_MIME_PARTS_MAX)) {
+				/* Not a delimiter, or one part too many:
+				 * body text of this multipart. */
 				pos = le;
 			} else if ((size_t)m != own) {
 				end = pos;	/* an enclosing delimiter */
@@ -1071,9 +1085,12 @@ parse_part(struct parse_ctx *ctx, size_t pos, struct bounds *bs,
 			} else {
 				struct message_part *child;
 
-				part->children = xreallocarray(
-				    part->children, part->child_count + 1,
-				    sizeof(*part->children));
+				if (part->child_count == cap) {
+					cap = cap == 0 ? 4 : cap * 2;
+					part->children = xreallocarray(
+					    part->children, cap,
+					    sizeof(*part->children));
+				}
 				if (parse_part(ctx, le, bs, depth + 1, digest,
 				    &child, &pos) < 0) {
 					part_free(child);
@@ -1086,7 +1103,8 @@ parse_part(struct parse_ctx *ctx, size_t pos, struct bounds *bs,
 		bs->count = own;
 	} else if (strcasecmp(part->type, "message") == 0 &&
 	    strcasecmp(part->subtype, "rfc822") == 0 &&
-	    encoding_is_identity(part->encoding)) {
+	    encoding_is_identity(part->encoding) &&
+	    ctx->parts < MESSAGE_MIME_PARTS_MAX) {
 		struct message_part *child;
 
 		part->kind = MESSAGE_PART_MESSAGE;

@@ -88,7 +88,9 @@ enum message_part_kind {
 	MESSAGE_PART_BASIC,	/* body-type-basic: any other leaf part */
 	MESSAGE_PART_TEXT,	/* body-type-text: type "text", has lines */
 	MESSAGE_PART_MESSAGE,	/* body-type-msg: message/rfc822 in 7bit,
-				   8bit or binary: envelope, one child, lines */
+				   8bit or binary: envelope, one child, lines
+				   (a basic part once the message has
+				   MESSAGE_MIME_PARTS_MAX parts) */
 	MESSAGE_PART_MULTIPART,	/* body-type-mpart: children */
 };
 
@@ -157,8 +159,10 @@ struct message_part {
  * Parse size bytes of a message (copied; data may be freed afterwards).
  * Any byte sequence is accepted as a message except one whose MIME parts
  * nest deeper than MESSAGE_MIME_DEPTH_MAX (multipart and message/rfc822
- * levels together). Returns 0 with *msg_r set, or -1 with *error_r set
- * (static text).
+ * levels together). After MESSAGE_MIME_PARTS_MAX parts, further
+ * delimiters are body text of their multipart; parameters beyond
+ * MESSAGE_MIME_PARAMS_MAX are dropped. Returns 0 with *msg_r set, or -1
+ * with *error_r set (static text).
  */
 int message_parse(const void *data, size_t size, struct message **msg_r,
     const char **error_r);

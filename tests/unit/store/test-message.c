@@ -17,6 +17,17 @@
 #include "lib/xmalloc.h"
 #include "store/message.h"
 
+/* The length of text with every bare LF made CRLF. */
+static size_t
+crlf_len(const char *text)
+{
+	size_t n = 0, i;
+
+	for (i = 0; text[i] != '\0'; i++)
+		n += text[i] == '\n' && (i == 0 || text[i - 1] != '\r') ? 2 : 1;
+	return n;
+}
+
 static struct message *
 parse(const char *text)
 {
@@ -953,6 +964,121 @@ test_depth_limit(void **state)
 }
 
 static void
+test_parts_limit(void **state)
+{
+	struct buf b;
+	struct message *msg;
+	const struct message_part *p;
+	uint32_t last = MESSAGE_MIME_PARTS_MAX - 1;
+	int i;
+
+	(void)state;
+	buf_init(&b, 0);
+	buf_printf(&b, "Content-Type: multipart/mixed; boundary=b\n\n");
+	for (i = 0; i < MESSAGE_MIME_PARTS_MAX + 5; i++)
+		buf_printf(&b, "--b\n\n%d\n", i);
+	buf_printf(&b, "--b--\n");
+	msg = parse(buf_cstr(&b));
+	p = message_body(msg);
+	/* The top part counts too. */
+	assert_int_equal(p->child_count, MESSAGE_MIME_PARTS_MAX - 1);
+	assert_int_equal(p->size, crlf_len(buf_cstr(&b)) -
+	    strlen("Content-Type: multipart/mixed; boundary=b\r\n\r\n"));
+	{
+		struct message_section s = { .parts = &last,
+			.part_count = 1 };
+		struct buf out;
+		const char *error;
+
+		buf_init(&out, 0);
+		assert_int_equal(message_section_get(msg, &s, &out, &error),
+		    0);
+		assert_string_equal(buf_cstr(&out), "9998");
+		buf_free(&out);
+	}
+	message_free(&msg);
+	buf_free(&b);
+
+	/* Parameters beyond the limit are dropped. */
+	buf_init(&b, 0);
+	buf_printf(&b, "Content-Type: text/plain");
+	for (i = 0; i < MESSAGE_MIME_PARAMS_MAX + 10; i++)
+		buf_printf(&b, "; p%d=v", i);
+	buf_printf(&b, "\nContent-Language: ");
+	for (i = 0; i < MESSAGE_MIME_PARAMS_MAX + 10; i++)
+		buf_printf(&b, "l%d, ", i);
+	buf_printf(&b, "\n\nbody\n");
+	msg = parse(buf_cstr(&b));
+	assert_int_equal(message_body(msg)->param_count,
+	    MESSAGE_MIME_PARAMS_MAX);
+	assert_int_equal(message_body(msg)->language_count,
+	    MESSAGE_MIME_PARAMS_MAX);
+	message_free(&msg);
+	buf_free(&b);
+}
+
+/* Malformed input parses into something, without reading out of
+ * bounds (the sanitizer build checks that). */
+static void
+test_hostile(void **state)
+{
+	static const char *const texts[] = {
+		"From: \"unterminated\nTo: (unterminated comment\n\n",
+		"From: <<<>>>, ,,, @, :;, a:b:c;;, <@x\nCc: \"a\\\n\n",
+		"To: g: (c) <a@b> (d), x y z <@r1,@r2:u@h>; trailing junk\n\n",
+		"Content-Type: multipart/mixed; boundary=\"\"\n\n--\n--\n",
+		"Content-Type: ; ; =; a=\"b\n\n",
+		"Content-Type: text/plain; a*0*=x; a*1=%; a*2*=y; b*9=z\n\n",
+		"Content-Type: multipart/mixed; boundary=a\n\n--a\r\r\n\r",
+		"Content-Type: message/rfc822\n\n",
+		"Content-Type: message/rfc822\n\nContent-Type: message/rfc822"
+		    "\n\nContent-Type: multipart/x; boundary=q\n\n--q",
+		"\r\r\r\n\n\n",
+		" continuation first\n\n",
+		"Subject\nno colon\n\n",
+	};
+	static const uint32_t parts[] = { 1, 1, 1, 1 };
+	const enum message_section_kind kinds[] = {
+		MESSAGE_SECTION_BODY, MESSAGE_SECTION_HEADER,
+		MESSAGE_SECTION_HEADER_FIELDS,
+		MESSAGE_SECTION_HEADER_FIELDS_NOT, MESSAGE_SECTION_TEXT,
+		MESSAGE_SECTION_MIME,
+	};
+	const char *fields[] = { "subject", "" };
+	size_t i, k, n;
+	time_t t;
+	int tz;
+
+	(void)state;
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		struct message *msg = parse(texts[i]);
+
+		(void)message_search_text(msg, "x");
+		(void)message_search_body(msg, "");
+		(void)message_search_header(msg, "To", "a");
+		(void)message_sent_date(msg, &t, &tz);
+		for (n = 0; n <= 4; n++) {
+			for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]);
+			    k++) {
+				struct message_section s = {
+					.parts = parts, .part_count = n,
+					.kind = kinds[k], .fields = fields,
+					.field_count = 2,
+				};
+				struct buf out;
+				const char *error;
+
+				buf_init(&out, 0);
+				(void)message_section_get(msg, &s, &out,
+				    &error);
+				buf_free(&out);
+			}
+		}
+		message_free(&msg);
+	}
+}
+
+static void
 test_parse_file(void **state)
 {
 	char path[] = "/tmp/mailbell-message-test.XXXXXX";
@@ -1004,6 +1130,8 @@ main(void)
 		cmocka_unit_test(test_digest_default),
 		cmocka_unit_test(test_multipart_oddities),
 		cmocka_unit_test(test_depth_limit),
+		cmocka_unit_test(test_parts_limit),
+		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_parse_file),
 	};
 
