@@ -86,6 +86,7 @@ struct store_view {
 	uint32_t uidvalidity;
 	uint32_t uidnext;
 	uint64_t modseq;		/* index->modseq seen last */
+	bool kept_gone;			/* holds expunged messages still */
 	struct store_view_message *msgs;
 	size_t count;
 };
@@ -670,12 +671,13 @@ store_view_refresh(struct store_view *view, bool expunge,
 	}
 	if (changed)
 		index_notify(ix, view);
-	if (view->modseq == ix->modseq)
+	if (view->modseq == ix->modseq && !(expunge && view->kept_gone))
 		return 0;
 
 	/* Merge by UID, reporting in ascending order so that each
 	 * sequence number is the one the client holds at that moment. */
 	old_count = view->count;
+	view->kept_gone = false;
 	last_uid = old_count > 0 ? view->msgs[old_count - 1].uid : 0;
 	out = xreallocarray(NULL, old_count + ix->count + 1, sizeof(*out));
 	while (i < old_count) {
@@ -697,6 +699,7 @@ store_view_refresh(struct store_view *view, bool expunge,
 				cbs->expunge((uint32_t)n + 1, vm->uid, ctx);
 		} else {
 			out[n++] = *vm;
+			view->kept_gone = true;
 		}
 		i++;
 	}

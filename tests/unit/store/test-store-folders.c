@@ -1,0 +1,305 @@
+/* Unit tests for a user's folders as IMAP sees them: list, create,
+ * delete, rename (children, INBOX), special-use folders and
+ * subscriptions. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+#include "store-test.h"
+
+struct fixture {
+	char *root;
+	struct store *store;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	f->root = st_tmpdir();
+	f->store = store_new(f->root, "host");
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	store_free(&f->store);
+	st_rmtree(f->root);
+	free(f);
+	return 0;
+}
+
+static void
+deliver(struct store *store, const char *user, const char *folder,
+    const char *text)
+{
+	struct store_job *job = store_job_new((unsigned char *)strdup(text),
+	    strlen(text));
+
+	store_job_add_target(job, user, folder, "");
+	assert_int_equal(store_job_run(store, job), 0);
+	store_job_free(&job);
+}
+
+static size_t
+folder_count(struct store *store, const char *user, const char *folder)
+{
+	struct store_folder *snap;
+	const char *error;
+	size_t n;
+
+	assert_int_equal(store_folder_sync(store, user, folder, &snap,
+	    &error), 0);
+	n = snap->count;
+	store_folder_free(&snap);
+	return n;
+}
+
+/* The list as "name/flags" lines: n noselect, c children, s special. */
+static char *
+list_str(struct store *store, const char *user)
+{
+	struct store_folder_list *list;
+	const char *error;
+	static char out[4096];
+	size_t i, len = 0;
+
+	assert_int_equal(store_folder_list(store, user, &list, &error), 0);
+	out[0] = '\0';
+	for (i = 0; i < list->count; i++) {
+		struct store_folder_info *fi = &list->folders[i];
+
+		len += (size_t)snprintf(out + len, sizeof(out) - len,
+		    "%s%s%s%s ", fi->name, fi->noselect ? "/n" : "",
+		    fi->has_children ? "/c" : "",
+		    fi->special_use != STORE_SPECIAL_NONE ? "/s" : "");
+	}
+	store_folder_list_free(&list);
+	return out;
+}
+
+static void
+test_list_create(void **state)
+{
+	struct fixture *f = *state;
+	const char *error;
+
+	assert_string_equal(list_str(f->store, "ann"), "INBOX ");
+	assert_int_equal(store_folder_create_new(f->store, "ann", "A",
+	    &error), 0);
+	assert_int_equal(store_folder_create_new(f->store, "ann", "A.B",
+	    &error), 0);
+	assert_int_equal(store_folder_create_new(f->store, "ann", "C.D",
+	    &error), 0);
+	assert_int_equal(store_folder_create_new(f->store, "ann", "Sent",
+	    &error), 0);
+	assert_string_equal(list_str(f->store, "ann"),
+	    "INBOX A/c A.B C/n/c C.D Sent/s ");
+	assert_int_equal(store_folder_create_new(f->store, "ann", "A",
+	    &error), -1);
+	assert_int_equal(store_error_code(), STORE_ERR_EXISTS);
+	assert_int_equal(store_folder_create_new(f->store, "ann", "inbox",
+	    &error), -1);
+	assert_int_equal(store_error_code(), STORE_ERR_EXISTS);
+	assert_int_equal(store_folder_create_new(f->store, "ann", "x..y",
+	    &error), -1);
+	assert_int_equal(store_error_code(), STORE_ERR_INVALID);
+	assert_true(store_folder_exists(f->store, "ann", "A.B"));
+	assert_false(store_folder_exists(f->store, "ann", "C"));
+}
+
+static void
+test_delete(void **state)
+{
+	struct fixture *f = *state;
+	const char *error;
+	char path[4200];
+
+	assert_int_equal(store_folder_create(f->store, "ann", "A", &error), 0);
+	assert_int_equal(store_folder_create(f->store, "ann", "A.B", &error),
+	    0);
+	deliver(f->store, "ann", "A", "Subject: a\r\n\r\nx\r\n");
+	assert_int_equal(store_folder_delete(f->store, "ann", "INBOX",
+	    &error), -1);
+	assert_int_equal(store_error_code(), STORE_ERR_NOT_POSSIBLE);
+	assert_int_equal(store_folder_delete(f->store, "ann", "Nope",
+	    &error), -1);
+	assert_int_equal(store_error_code(), STORE_ERR_NOT_FOUND);
+	assert_int_equal(store_folder_delete(f->store, "ann", "A", &error), 0);
+	/* The child stays; A is now only implied by it. */
+	assert_string_equal(list_str(f->store, "ann"), "INBOX A/n/c A.B ");
+	snprintf(path, sizeof(path), "%s/ann/.A", f->root);
+	assert_int_equal(access(path, F_OK), -1);
+	snprintf(path, sizeof(path), "%s/ann/.A.B/cur", f->root);
+	assert_int_equal(access(path, F_OK), 0);
+	/* Nothing left over from the removal. */
+	snprintf(path, sizeof(path), "%s/ann", f->root);
+	assert_int_equal(st_count_files(path), 3);	/* cur new tmp */
+	assert_int_equal(store_folder_delete(f->store, "ann", "A.B", &error),
+	    0);
+	assert_string_equal(list_str(f->store, "ann"), "INBOX ");
+}
+
+static void
+test_rename(void **state)
+{
+	struct fixture *f = *state;
+	const char *error;
+
+	assert_int_equal(store_folder_create(f->store, "ann", "A", &error), 0);
+	assert_int_equal(store_folder_create(f->store, "ann", "A.B", &error),
+	    0);
+	assert_int_equal(store_folder_create(f->store, "ann", "A.B.C",
+	    &error), 0);
+	assert_int_equal(store_folder_create(f->store, "ann", "AB", &error),
+	    0);
+	assert_int_equal(store_folder_create(f->store, "ann", "Z", &error), 0);
+	deliver(f->store, "ann", "A.B", "Subject: b\r\n\r\nx\r\n");
+
+	assert_int_equal(store_folder_rename(f->store, "ann", "A", "Z",
+	    &error), -1);
+	assert_int_equal(store_error_code(), STORE_ERR_EXISTS);
+	assert_int_equal(store_folder_rename(f->store, "ann", "A", "A.B.X",
+	    &error), -1);
+	assert_int_equal(store_error_code(), STORE_ERR_NOT_POSSIBLE);
+	assert_int_equal(store_folder_rename(f->store, "ann", "Q", "R",
+	    &error), -1);
+	assert_int_equal(store_error_code(), STORE_ERR_NOT_FOUND);
+
+	assert_int_equal(store_folder_rename(f->store, "ann", "A", "X.Y",
+	    &error), 0);
+	assert_string_equal(list_str(f->store, "ann"),
+	    "INBOX AB X/n/c X.Y/c X.Y.B/c X.Y.B.C Z ");
+	assert_int_equal(folder_count(f->store, "ann", "X.Y.B"), 1);
+}
+
+static void
+test_rename_inbox(void **state)
+{
+	struct fixture *f = *state;
+	const char *error;
+
+	deliver(f->store, "ann", "INBOX", "Subject: 1\r\n\r\nx\r\n");
+	deliver(f->store, "ann", "INBOX", "Subject: 2\r\n\r\nx\r\n");
+	assert_int_equal(store_folder_create(f->store, "ann", "Keep", &error),
+	    0);
+	assert_int_equal(folder_count(f->store, "ann", "INBOX"), 2);
+	assert_int_equal(store_folder_rename(f->store, "ann", "INBOX", "Keep",
+	    &error), -1);
+	assert_int_equal(store_error_code(), STORE_ERR_EXISTS);
+	assert_int_equal(store_folder_rename(f->store, "ann", "INBOX", "Old",
+	    &error), 0);
+	assert_int_equal(folder_count(f->store, "ann", "INBOX"), 0);
+	assert_int_equal(folder_count(f->store, "ann", "Old"), 2);
+	assert_string_equal(list_str(f->store, "ann"), "INBOX Keep Old ");
+	/* INBOX still takes mail. */
+	deliver(f->store, "ann", "INBOX", "Subject: 3\r\n\r\nx\r\n");
+	assert_int_equal(folder_count(f->store, "ann", "INBOX"), 1);
+}
+
+static void
+test_subscriptions(void **state)
+{
+	struct fixture *f = *state;
+	const char *error;
+	char **names, path[4200], *data;
+	size_t count;
+
+	assert_int_equal(store_subscriptions(f->store, "ann", &names, &count,
+	    &error), 0);
+	assert_int_equal(count, 0);
+	assert_int_equal(store_subscription_set(f->store, "ann", "A", true,
+	    &error), 0);
+	assert_int_equal(store_subscription_set(f->store, "ann", "B.C", true,
+	    &error), 0);
+	assert_int_equal(store_subscription_set(f->store, "ann", "A", true,
+	    &error), 0);
+	assert_int_equal(store_subscription_set(f->store, "ann", "inbox", true,
+	    &error), 0);
+	assert_int_equal(store_subscription_set(f->store, "ann", "A", false,
+	    &error), 0);
+	assert_int_equal(store_subscription_set(f->store, "ann", "Nope", false,
+	    &error), 0);
+	assert_int_equal(store_subscription_set(f->store, "ann", "a/b", true,
+	    &error), -1);
+	snprintf(path, sizeof(path), "%s/ann/subscriptions", f->root);
+	data = st_read(path, NULL);
+	assert_non_null(data);
+	assert_string_equal(data, "B.C\nINBOX\n");
+	free(data);
+	assert_int_equal(store_subscriptions(f->store, "ann", &names, &count,
+	    &error), 0);
+	assert_int_equal(count, 2);
+	assert_string_equal(names[0], "B.C");
+	assert_string_equal(names[1], "INBOX");
+	store_names_free(&names, count);
+	assert_null(names);
+}
+
+static void
+test_special_use(void **state)
+{
+	struct fixture *f = *state;
+	const char *error;
+	char **names;
+	size_t count;
+
+	assert_int_equal(store_folder_special_use("Sent"), STORE_SPECIAL_SENT);
+	assert_int_equal(store_folder_special_use("Junk"), STORE_SPECIAL_JUNK);
+	assert_int_equal(store_folder_special_use("Sent.Old"),
+	    STORE_SPECIAL_NONE);
+	assert_string_equal(store_special_use_attr(STORE_SPECIAL_TRASH),
+	    "\\Trash");
+	assert_string_equal(store_special_use_attr(STORE_SPECIAL_DRAFTS),
+	    "\\Drafts");
+	assert_null(store_special_use_attr(STORE_SPECIAL_NONE));
+
+	assert_int_equal(store_folder_create(f->store, "ann", "Trash",
+	    &error), 0);
+	assert_int_equal(store_user_ensure_special(f->store, "ann", &error),
+	    0);
+	assert_string_equal(list_str(f->store, "ann"),
+	    "INBOX Drafts/s Junk/s Sent/s Trash/s ");
+	/* Subscribed to what it created; Trash existed already. */
+	assert_int_equal(store_subscriptions(f->store, "ann", &names, &count,
+	    &error), 0);
+	assert_int_equal(count, 3);
+	store_names_free(&names, count);
+	/* Again: nothing to do. */
+	assert_int_equal(store_user_ensure_special(f->store, "ann", &error),
+	    0);
+	assert_int_equal(store_subscriptions(f->store, "ann", &names, &count,
+	    &error), 0);
+	assert_int_equal(count, 3);
+	store_names_free(&names, count);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_list_create, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rename, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rename_inbox, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_subscriptions, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_special_use, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
