@@ -66,6 +66,16 @@ imap_command_func cmd_copy;		/* cmd-copy.c */
 imap_command_func cmd_move;		/* cmd-move.c */
 imap_command_func cmd_expunge;		/* cmd-expunge.c (and UID EXPUNGE) */
 
+/*
+ * Shared by LOGIN and AUTHENTICATE (cmd-login.c): verify name (a user
+ * or an address in one of our domains) and password against the
+ * directory and finish cmd: "OK [CAPABILITY ...]" and the session logged
+ * in, "NO [LIMIT]" over max_connections_per_user, or after a random
+ * pause "NO [AUTHENTICATIONFAILED]".
+ */
+void imap_login_try(struct imap_cmd *cmd, const char *name,
+    const char *password);
+
 /* The capability list after "CAPABILITY " (changes at login: AUTH=PLAIN
  * is offered only before). */
 const char *imap_capabilities(const struct imap_session *session);

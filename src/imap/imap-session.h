@@ -202,6 +202,15 @@ bool imap_session_output_full(const struct imap_session *session);
 void imap_cmd_tagged(struct imap_cmd *cmd, const char *status,
     const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/*
+ * Finish cmd with "NO [code] text" for the store error just returned
+ * (store_error_code() on this thread, RFC 5530 codes): NONEXISTENT,
+ * ALREADYEXISTS, CANNOT, EXPUNGEISSUE, LIMIT, or SERVERBUG after logging
+ * error with what ("create Work") for server-side failures. The store's
+ * text never reaches the client (it may name paths).
+ */
+void imap_cmd_store_error(struct imap_cmd *cmd, const char *what,
+    const char *error);
 /* "* BYE <text>" and close once the output is flushed; output written
  * after it (a tagged reply included) is discarded. */
 void imap_session_bye(struct imap_session *session, const char *text);

@@ -1,0 +1,79 @@
+/*
+ * SELECT and EXAMINE (RFC 3501 6.3.1, 6.3.2): open a view of the folder
+ * and describe it. Any mailbox selected before is deselected first,
+ * even when the new one cannot be opened (RFC 3501 6.3.1).
+ */
+#include "imap/imap-commands.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "lib/log.h"
+#include "store/store.h"
+
+#define SYSTEM_FLAGS "\\Answered \\Flagged \\Deleted \\Seen \\Draft"
+
+void
+cmd_select(struct imap_cmd *cmd)
+{
+	struct imap_session *session = cmd->session;
+	bool examine = strcmp(cmd->name, "EXAMINE") == 0;
+	char name[FOLDER_NAME_MAX + 1];
+	const struct store_view_message *msgs;
+	struct store_view *view;
+	const char *wire, *error;
+	uint32_t count, unseen = 0;
+
+	if (cmd->args_count != 1 ||
+	    !imap_arg_get_astring(&cmd->args[0], &wire)) {
+		imap_cmd_tagged(cmd, "BAD", NULL, "%s needs a mailbox name",
+		    cmd->name);
+		return;
+	}
+	imap_session_unselect(session);
+	if (imap_mailbox_from_wire(wire, name, &error) < 0) {
+		imap_cmd_tagged(cmd, "NO", "CANNOT", "%s", error);
+		return;
+	}
+	if (store_view_open(session->server->deps.store, session->user, name,
+	    &view, &error) < 0) {
+		if (store_error_code() == STORE_ERR_NOT_FOUND)
+			imap_cmd_tagged(cmd, "NO", "NONEXISTENT", "Mailbox "
+			    "does not exist");
+		else {
+			log_warnx("imap: %s: %s: open %s: %s", session->peer,
+			    session->user, name, error);
+			imap_cmd_tagged(cmd, "NO", "UNAVAILABLE", "Cannot open "
+			    "the mailbox");
+		}
+		return;
+	}
+
+	count = store_view_count(view);
+	msgs = store_view_messages(view);
+	for (uint32_t i = 0; i < count; i++) {
+		if (!(msgs[i].flags & STORE_FLAG_SEEN)) {
+			unseen = i + 1;
+			break;
+		}
+	}
+	imap_session_untagged(session, "FLAGS (" SYSTEM_FLAGS ")");
+	imap_session_untagged(session, "%u EXISTS", count);
+	imap_session_untagged(session, "0 RECENT");
+	if (unseen != 0)
+		imap_session_untagged(session, "OK [UNSEEN %u] First unseen",
+		    unseen);
+	imap_session_untagged(session, "OK [UIDVALIDITY %u] UIDs valid",
+	    store_view_uidvalidity(view));
+	imap_session_untagged(session, "OK [UIDNEXT %u] Predicted next UID",
+	    store_view_uidnext(view));
+	if (examine)
+		imap_session_untagged(session, "OK [PERMANENTFLAGS ()] "
+		    "Read-only mailbox");
+	else
+		imap_session_untagged(session, "OK [PERMANENTFLAGS ("
+		    SYSTEM_FLAGS ")] Flags permitted");
+	imap_session_select(session, view, name, examine);
+	imap_cmd_tagged(cmd, "OK", examine ? "READ-ONLY" : "READ-WRITE",
+	    "%s completed", examine ? "Examine" : "Select");
+}

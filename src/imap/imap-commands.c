@@ -1,0 +1,89 @@
+/*
+ * The IMAP command table (name, allowed states, flags, handler) and the
+ * capability list. What each command does is in its own cmd-<verb>.c.
+ */
+#include "imap/imap-commands.h"
+
+#include <stddef.h>
+#include <string.h>
+#include <strings.h>
+
+#define NA IMAP_STATE_NOT_AUTH
+#define AU IMAP_STATE_AUTH
+#define SE IMAP_STATE_SELECTED
+#define ANY IMAP_STATE_ANY
+#define IN IMAP_STATE_LOGGED_IN
+
+static const struct imap_command_def imap_commands[] = {
+	/* RFC 3501 6.1: any state */
+	{ "CAPABILITY", ANY, IMAP_CMD_FLAG_PRELOGIN, cmd_capability },
+	{ "NOOP", ANY, IMAP_CMD_FLAG_PRELOGIN, cmd_noop },
+	{ "LOGOUT", ANY, IMAP_CMD_FLAG_PRELOGIN, cmd_logout },
+	{ "ID", ANY, IMAP_CMD_FLAG_PRELOGIN, cmd_id },		/* RFC 2971 */
+	/* RFC 3501 6.2: not authenticated */
+	{ "LOGIN", NA, IMAP_CMD_FLAG_PRELOGIN, cmd_login },
+	{ "AUTHENTICATE", NA, IMAP_CMD_FLAG_PRELOGIN, cmd_authenticate },
+	/* RFC 3501 6.3: authenticated (and selected) */
+	{ "SELECT", IN, 0, cmd_select },
+	{ "EXAMINE", IN, 0, cmd_select },
+	{ "CREATE", IN, 0, cmd_create },
+	{ "DELETE", IN, 0, cmd_delete },
+	{ "RENAME", IN, 0, cmd_rename },
+	{ "SUBSCRIBE", IN, 0, cmd_subscribe },
+	{ "UNSUBSCRIBE", IN, 0, cmd_subscribe },
+	{ "LIST", IN, 0, cmd_list },
+	{ "LSUB", IN, 0, cmd_list },
+	{ "STATUS", IN, 0, cmd_status },
+	{ "APPEND", IN, 0, cmd_append },
+	{ "NAMESPACE", IN, 0, cmd_namespace },	/* RFC 2342 */
+	{ "ENABLE", AU, 0, cmd_enable },	/* RFC 5161 */
+	{ "IDLE", IN, 0, cmd_idle },		/* RFC 2177 */
+	/* RFC 3501 6.4: selected */
+	{ "CHECK", SE, 0, cmd_noop },
+	{ "CLOSE", SE, 0, cmd_close },
+	{ "UNSELECT", SE, 0, cmd_unselect },	/* RFC 3691 */
+};
+
+#undef NA
+#undef AU
+#undef SE
+#undef ANY
+#undef IN
+
+const struct imap_command_def *
+imap_command_find(const char *name, bool uid)
+{
+	const char *want = name;
+	char buf[64];
+
+	if (uid) {
+		size_t len = strlen(name);
+
+		if (len + 5 > sizeof(buf))
+			return NULL;
+		memcpy(buf, "UID ", 4);
+		memcpy(buf + 4, name, len + 1);
+		want = buf;
+	}
+	for (size_t i = 0; i < sizeof(imap_commands) /
+	    sizeof(imap_commands[0]); i++)
+		if (strcasecmp(imap_commands[i].name, want) == 0)
+			return &imap_commands[i];
+	return NULL;
+}
+
+/*
+ * LOGINDISABLED (RFC 3501 7.2.1) is not offered: mailbell has no TLS
+ * yet, so LOGIN over plain TCP is the only way in; keep the IMAP port
+ * on loopback or a trusted network until STARTTLS lands.
+ */
+#define CAPS_COMMON "IMAP4rev1 LITERAL+ SASL-IR IDLE UIDPLUS MOVE " \
+	"UNSELECT NAMESPACE ID ENABLE SPECIAL-USE CHILDREN"
+
+const char *
+imap_capabilities(const struct imap_session *session)
+{
+	if (session->state == IMAP_STATE_NOT_AUTH)
+		return CAPS_COMMON " AUTH=PLAIN";
+	return CAPS_COMMON;
+}
