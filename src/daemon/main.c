@@ -26,6 +26,7 @@
 #include "lib/log.h"
 #include "lib/stats.h"
 #include "lib/xmalloc.h"
+#include "imap/imap.h"
 #include "lmtp/lmtp.h"
 #include "store/store.h"
 
@@ -38,7 +39,7 @@
 
 /* The bound sockets of one service, until they are handed over. */
 struct service_sockets {
-	const char *service;		/* "lmtp", "admin" */
+	const char *service;		/* "imap", "lmtp", "admin" */
 	struct listen_socket *socks;	/* fd -1 once a service owns it */
 	size_t count;
 };
@@ -49,12 +50,14 @@ struct daemon {
 	struct mb_config *cfg;
 	char *mail_root;		/* <data_dir>/mail */
 	struct event_base *base;
+	struct service_sockets imap_socks;
 	struct service_sockets lmtp_socks;
 	struct service_sockets admin_socks;
 	struct store *store;
 	struct store_queue *queue;
 	struct store_watch *watch;	/* NULL without inotify */
 	struct directory *dir;
+	struct imap_server *imap;
 	struct lmtp_server *lmtp;
 	struct admin_http *admin;
 	unsigned landed_sub;		/* store_subscribe id of the logger */
@@ -67,6 +70,7 @@ struct daemon {
 
 	/* Shutdown. */
 	bool stopping;			/* first signal seen */
+	unsigned draining;		/* services not yet drained */
 };
 
 struct options {
@@ -218,11 +222,13 @@ bind_admin(struct daemon *d)
 static void
 bind_listeners(struct daemon *d)
 {
-	const struct service_sockets *all[] = { &d->lmtp_socks,
-	    &d->admin_socks };
+	const struct service_sockets *all[] = { &d->imap_socks,
+	    &d->lmtp_socks, &d->admin_socks };
 	size_t i, j;
 
-	/* The IMAP port is bound once the IMAP service exists. */
+	bind_service(d, &d->imap_socks, "imap", "imap",
+	    (const char *const *)d->cfg->listen, d->cfg->listen_count,
+	    d->cfg->imap_port, false);
 	bind_service(d, &d->lmtp_socks, "lmtp", "lmtp",
 	    (const char *const *)d->cfg->listen, d->cfg->listen_count,
 	    d->cfg->lmtp_port, false);
@@ -354,6 +360,7 @@ start_store(struct daemon *d)
 static void
 start_services(struct daemon *d)
 {
+	struct imap_deps imap_deps;
 	struct lmtp_deps lmtp_deps;
 	struct admin_deps admin_deps;
 	char *passwd = config_passwd_path(d->cfg);
@@ -376,6 +383,20 @@ start_services(struct daemon *d)
 		d->lmtp_socks.socks[i].fd = -1;
 	}
 
+	memset(&imap_deps, 0, sizeof(imap_deps));
+	imap_deps.base = d->base;
+	imap_deps.cfg = d->cfg;
+	imap_deps.store = d->store;
+	imap_deps.queue = d->queue;
+	imap_deps.dir = d->dir;
+	d->imap = imap_server_new(&imap_deps);
+	for (i = 0; i < d->imap_socks.count; i++) {
+		if (imap_server_listen(d->imap, d->imap_socks.socks[i].fd) < 0)
+			fatalx("imap: cannot serve %s",
+			    d->imap_socks.socks[i].where);
+		d->imap_socks.socks[i].fd = -1;
+	}
+
 	memset(&admin_deps, 0, sizeof(admin_deps));
 	admin_deps.base = d->base;
 	admin_deps.version = MAILBELL_VERSION;
@@ -387,6 +408,9 @@ start_services(struct daemon *d)
 			    d->admin_socks.socks[i].where);
 		d->admin_socks.socks[i].fd = -1;
 	}
+	for (i = 0; i < d->imap_socks.count; i++)
+		admin_http_add_endpoint(d->admin, "imap",
+		    d->imap_socks.socks[i].where);
 	for (i = 0; i < d->lmtp_socks.count; i++)
 		admin_http_add_endpoint(d->admin, "lmtp",
 		    d->lmtp_socks.socks[i].where);
@@ -400,9 +424,10 @@ drained_cb(void *ctx)
 {
 	struct daemon *d = ctx;
 
-	/* Leave the loop; stop_daemon() frees the rest outside every
-	 * callback. */
-	event_base_loopexit(d->base, NULL);
+	/* Once every service has drained, leave the loop; stop_daemon()
+	 * frees the rest outside every callback. */
+	if (--d->draining == 0)
+		event_base_loopexit(d->base, NULL);
 }
 
 /*
@@ -428,6 +453,8 @@ signal_cb(evutil_socket_t sig, short what, void *ctx)
 	 * first sync, not by this process. */
 	if (d->watch_ev != NULL)
 		event_del(d->watch_ev);
+	d->draining = 2;
+	imap_server_shutdown(d->imap, drained_cb, d);
 	lmtp_server_shutdown(d->lmtp, drained_cb, d);
 }
 
@@ -472,6 +499,7 @@ stop_daemon(struct daemon *d)
 	if (d->sigint_ev != NULL)
 		event_free(d->sigint_ev);
 	admin_http_free(&d->admin);
+	imap_server_free(&d->imap);
 	lmtp_server_free(&d->lmtp);
 	if (d->watch_ev != NULL)
 		event_free(d->watch_ev);
@@ -485,6 +513,7 @@ stop_daemon(struct daemon *d)
 		store_unsubscribe(d->store, d->landed_sub);
 	store_free(&d->store);
 	directory_free(&d->dir);
+	listen_close_all(&d->imap_socks.socks, d->imap_socks.count);
 	listen_close_all(&d->lmtp_socks.socks, d->lmtp_socks.count);
 	listen_close_all(&d->admin_socks.socks, d->admin_socks.count);
 	if (d->base != NULL)
