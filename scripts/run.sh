@@ -36,6 +36,7 @@ fi
 
 cat <<USAGE
 mailbell: starting mailbelld on its embedded default configuration
+  IMAP (mail clients) 127.0.0.1:1143
   LMTP (delivery)     127.0.0.1:2424
   admin (HTTP)        http://127.0.0.1:8143/  (/health, /metrics)
   data                $src/var  (users in var/passwd, mail in var/mail)
@@ -49,6 +50,8 @@ In another terminal, from $src:
   or with the local delivery agent:
     $cli deliver alice < message
   it lands in ./var/mail/alice/new/ and mailbelld logs a "landed:" line.
+  log in over IMAP and list alice's folders (curl asks for the password):
+    curl -u alice imap://127.0.0.1:1143/
   \`mailbell watch\` (new-mail notification over UDP, falling back to IDLE)
   comes with the notification channel.
 
