@@ -1101,3 +1101,21 @@ maildir_list_remove(struct store *store, const char *dir,
 	list_written(store, cache);
 	return 0;
 }
+
+int
+maildir_list_hold(struct store *store, const char *dir,
+    struct folder_cache **cache_r, const struct maildir_uidlist **list_r,
+    const char **error_r)
+{
+	int ret = list_load(store, dir, cache_r, error_r);
+
+	if (ret >= 0)
+		*list_r = (*cache_r)->list;
+	return ret;
+}
+
+void
+maildir_list_release(struct store *store, struct folder_cache *cache)
+{
+	cache_put(store, cache);
+}

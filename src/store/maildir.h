@@ -150,6 +150,19 @@ int maildir_sync_scan(struct store *store, const char *dir,
 int maildir_list_remove(struct store *store, const char *dir,
     const uint32_t *uids, size_t count, const char **error_r);
 
+/*
+ * With dir's lock held: take its UID list (the cached one if the file
+ * did not change) for reading, and give it back with
+ * maildir_list_release before the lock goes. Returns 1 with *list_r,
+ * 0 if the folder has no list yet (an empty one is lent), -1 with
+ * *error_r.
+ */
+struct maildir_uidlist;
+int maildir_list_hold(struct store *store, const char *dir,
+    struct folder_cache **cache_r, const struct maildir_uidlist **list_r,
+    const char **error_r);
+void maildir_list_release(struct store *store, struct folder_cache *cache);
+
 /* Drop every cached UID list (used when a list may be stale). */
 void maildir_cache_clear(struct store *store);
 

@@ -374,6 +374,151 @@ index_restamp(struct store_index *ix)
 	ix->list_st = l;
 }
 
+static int
+file_base_cmp(const void *a, const void *b)
+{
+	const struct maildir_file *x = a, *y = b;
+	size_t n = x->base_len < y->base_len ? x->base_len : y->base_len;
+	int c = memcmp(x->name, y->name, n);
+
+	if (c != 0)
+		return c;
+	return x->base_len < y->base_len ? -1 : x->base_len > y->base_len;
+}
+
+static struct maildir_file *
+scan_lookup(struct maildir_scan *scan, const char *base)
+{
+	struct maildir_file key;
+
+	key.name = (char *)base;
+	key.base_len = strlen(base);
+	return bsearch(&key, scan->files, scan->count, sizeof(*scan->files),
+	    file_base_cmp);
+}
+
+/*
+ * The common case after a delivery, with the folder lock held: cur/ did
+ * not change, and every file now in new/ has its UID in the list
+ * already. Then the index is brought up to date by one pass over the
+ * list, without reading cur/ or copying its names. Returns 1 if done,
+ * 0 if the full sync is needed (nothing was changed), -1 on error.
+ */
+static int
+index_sync_quick(struct store_index *ix, const struct stamp *n,
+    bool *changed_r, const char **error_r)
+{
+	struct maildir_scan scan = { 0 };
+	struct folder_cache *cache;
+	const struct maildir_uidlist *list;
+	struct index_msg *msgs = NULL;
+	struct maildir_file *f, **from_scan = NULL;
+	size_t *from_old = NULL;
+	size_t i, j = 0, k = 0, matched = 0;
+	bool changed = false;
+	int ret;
+
+	if (maildir_scan_dir(&scan, ix->dir, false, error_r) < 0)
+		return -1;
+	if ((ret = maildir_list_hold(ix->store, ix->dir, &cache, &list,
+	    error_r)) <= 0 || list->uidvalidity != ix->uidvalidity) {
+		if (ret >= 0)
+			maildir_list_release(ix->store, cache);
+		maildir_scan_free(&scan);
+		return ret < 0 ? -1 : 0;
+	}
+	if (scan.count > 0)
+		qsort(scan.files, scan.count, sizeof(*scan.files),
+		    file_base_cmp);
+	msgs = xreallocarray(NULL, list->count + 1, sizeof(*msgs));
+	from_scan = xcalloc(list->count + 1, sizeof(*from_scan));
+	from_old = xcalloc(list->count + 1, sizeof(*from_old));
+	for (i = 0; i < list->count; i++) {
+		struct index_msg *old = NULL, *m = &msgs[k];
+
+		while (j < ix->count && ix->msgs[j].uid < list->uids[i]) {
+			if (ix->msgs[j].cur)
+				goto full;	/* cur/ lost a file */
+			changed = true;		/* gone from new/ */
+			j++;
+		}
+		if (j < ix->count && ix->msgs[j].uid == list->uids[i])
+			old = &ix->msgs[j++];
+		if (old != NULL && old->cur) {
+			size_t blen = strlen(list->bases[i]);
+
+			if (strncmp(old->name, list->bases[i], blen) != 0 ||
+			    (old->name[blen] != '\0' &&
+			    old->name[blen] != MAILDIR_INFO_SEP))
+				goto full;
+			*m = *old;
+			m->name = NULL;		/* taken below */
+			from_old[k++] = (size_t)(old - ix->msgs);
+			continue;
+		}
+		if ((f = scan_lookup(&scan, list->bases[i])) == NULL ||
+		    f->matched)
+			goto full;		/* entry without a file */
+		f->matched = true;
+		matched++;
+		from_scan[k] = f;
+		memset(m, 0, sizeof(*m));
+		m->uid = list->uids[i];
+		m->flags = (uint8_t)maildir_name_flags(f->name);
+		if (old != NULL) {
+			m->have_stat = old->have_stat;
+			m->size = old->size;
+			m->date = old->date;
+			if (old->flags != m->flags)
+				changed = true;
+		} else {
+			changed = true;
+		}
+		k++;
+	}
+	for (; j < ix->count; j++) {
+		if (ix->msgs[j].cur)
+			goto full;
+		changed = true;
+	}
+	if (matched != scan.count)
+		goto full;		/* files still without a UID */
+
+	/* Commit: move names over from the old array and the scan. */
+	for (i = 0; i < k; i++) {
+		if (from_scan[i] != NULL) {
+			msgs[i].name = from_scan[i]->name;
+			msgs[i].cur = false;
+			from_scan[i]->name = NULL;
+		} else {
+			msgs[i].name = ix->msgs[from_old[i]].name;
+			ix->msgs[from_old[i]].name = NULL;
+		}
+	}
+	for (j = 0; j < ix->count; j++)
+		free(ix->msgs[j].name);
+	free(from_scan);
+	free(from_old);
+	free(ix->msgs);
+	ix->msgs = msgs;
+	ix->count = ix->cap = k;
+	if (ix->uidnext != list->uidnext)
+		changed = true;
+	ix->uidnext = list->uidnext;
+	ix->new_st = *n;
+	maildir_list_release(ix->store, cache);
+	maildir_scan_free(&scan);
+	*changed_r = changed;
+	return 1;
+full:
+	free(from_scan);
+	free(from_old);
+	free(msgs);
+	maildir_list_release(ix->store, cache);
+	maildir_scan_free(&scan);
+	return 0;
+}
+
 /*
  * With the folder lock held: read again the directories whose stamps
  * changed and the UID list, and rebuild the message array keeping what
@@ -402,6 +547,21 @@ index_sync_locked(struct store_index *ix, bool force, bool *changed_r,
 	scan_cur = force || !ix->loaded || !stamp_same(&ix->cur_st, &c);
 	if (!scan_new && !scan_cur && stamp_same(&ix->list_st, &l))
 		return 0;
+	if (!force && ix->loaded && !scan_cur) {
+		int quick = index_sync_quick(ix, &n, changed_r, error_r);
+
+		if (quick < 0)
+			return -1;
+		if (quick > 0) {
+			path = index_sub(ix, MAILDIR_UIDLIST_FILE);
+			if (stamp_take(path, &ix->list_st) < 0)
+				memset(&ix->list_st, 0, sizeof(ix->list_st));
+			free(path);
+			if (*changed_r)
+				ix->modseq++;
+			return 0;
+		}
+	}
 
 	for (i = 0; i < ix->count; i++) {
 		if (ix->msgs[i].cur ? !scan_cur : !scan_new)

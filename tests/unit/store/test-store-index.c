@@ -616,6 +616,15 @@ test_big_folder(void **state)
 		    "%.1f ms, second open %.2f ms, UNSEEN scan %.2f ms, "
 		    "refresh %.3f ms\n", t1 - t0, t3 - t2, t5 - t4, t6 - t5,
 		    t7 - t6);
+		/* One delivery: new/ is read again, cur/ is not. */
+		deliver(f->store, "INBOX", "Subject: x\r\n\r\nx\r\n");
+		before = maildir_readdir_count;
+		t6 = now_ms();
+		assert_string_equal(refresh(v, true, &sv), "X100001 ");
+		t7 = now_ms();
+		assert_int_equal(maildir_readdir_count, before + 1);
+		print_message("refresh after one delivery %.1f ms\n",
+		    t7 - t6);
 	}
 	store_view_free(&v);
 }
