@@ -1,0 +1,164 @@
+/* Tests of the response helpers command files use: astring, string,
+ * nstring, literal and flag list output, and mailbox names from the
+ * wire. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "imap/imap-session.h"
+#include "lib/buf.h"
+#include "store/store.h"
+
+static const char *
+astring(struct buf *b, const char *s)
+{
+	buf_reset(b);
+	assert_int_equal(imap_write_astring(b, s), 0);
+	return buf_cstr(b);
+}
+
+static void
+test_astring(void **state)
+{
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, 0);
+	assert_string_equal(astring(&b, "INBOX"), "INBOX");
+	assert_string_equal(astring(&b, "Work.Projects"), "Work.Projects");
+	assert_string_equal(astring(&b, "[Gmail]"), "[Gmail]");
+	assert_string_equal(astring(&b, "&AMk-t&AOk-"), "&AMk-t&AOk-");
+	assert_string_equal(astring(&b, ""), "\"\"");
+	assert_string_equal(astring(&b, "nil"), "\"nil\"");
+	assert_string_equal(astring(&b, "NIL"), "\"NIL\"");
+	assert_string_equal(astring(&b, "Sent Items"), "\"Sent Items\"");
+	assert_string_equal(astring(&b, "a*b"), "\"a*b\"");
+	assert_string_equal(astring(&b, "50%"), "\"50%\"");
+	assert_string_equal(astring(&b, "(x)"), "\"(x)\"");
+	assert_string_equal(astring(&b, "a{1}"), "\"a{1}\"");
+	assert_string_equal(astring(&b, "say \"hi\""), "\"say \\\"hi\\\"\"");
+	assert_string_equal(astring(&b, "back\\slash"), "\"back\\\\slash\"");
+	assert_string_equal(astring(&b, "caf\xc3\xa9"),
+	    "{5}\r\ncaf\xc3\xa9");
+	assert_string_equal(astring(&b, "two\r\nlines"),
+	    "{10}\r\ntwo\r\nlines");
+	buf_free(&b);
+}
+
+static void
+test_string_nstring_literal(void **state)
+{
+	struct buf b;
+	char big[2000];
+
+	(void)state;
+	buf_init(&b, 0);
+	assert_int_equal(imap_write_string(&b, "atom"), 0);
+	assert_string_equal(buf_cstr(&b), "\"atom\"");
+	buf_reset(&b);
+	assert_int_equal(imap_write_nstring(&b, NULL), 0);
+	assert_string_equal(buf_cstr(&b), "NIL");
+	buf_reset(&b);
+	assert_int_equal(imap_write_nstring(&b, "NIL"), 0);
+	assert_string_equal(buf_cstr(&b), "\"NIL\"");
+	buf_reset(&b);
+	assert_int_equal(imap_write_literal(&b, "a\0b", 3), 0);
+	assert_int_equal(b.len, 8);
+	assert_memory_equal(b.data, "{3}\r\na\0b", 8);
+	buf_reset(&b);
+	/* long strings go as literals */
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(imap_write_string(&b, big), 0);
+	assert_memory_equal(b.data, "{1999}\r\nxxx", 11);
+	buf_free(&b);
+}
+
+static void
+test_limits_leave_buffer_unchanged(void **state)
+{
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, 10);
+	assert_int_equal(buf_append_str(&b, "ab "), 0);
+	assert_int_equal(imap_write_string(&b, "too long here"), -1);
+	assert_string_equal(buf_cstr(&b), "ab ");
+	assert_int_equal(imap_write_literal(&b, "0123456789", 10), -1);
+	assert_string_equal(buf_cstr(&b), "ab ");
+	assert_int_equal(imap_write_flags(&b, STORE_FLAG_SEEN |
+	    STORE_FLAG_DRAFT), -1);
+	assert_string_equal(buf_cstr(&b), "ab ");
+	buf_free(&b);
+}
+
+static void
+test_flags(void **state)
+{
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, 0);
+	assert_int_equal(imap_write_flags(&b, 0), 0);
+	assert_string_equal(buf_cstr(&b), "()");
+	buf_reset(&b);
+	assert_int_equal(imap_write_flags(&b, STORE_FLAG_SEEN), 0);
+	assert_string_equal(buf_cstr(&b), "(\\Seen)");
+	buf_reset(&b);
+	assert_int_equal(imap_write_flags(&b, STORE_FLAG_DRAFT |
+	    STORE_FLAG_FLAGGED | STORE_FLAG_PASSED | STORE_FLAG_REPLIED |
+	    STORE_FLAG_SEEN | STORE_FLAG_TRASHED), 0);
+	assert_string_equal(buf_cstr(&b),
+	    "(\\Answered \\Flagged \\Deleted \\Seen \\Draft)");
+	buf_free(&b);
+}
+
+static void
+test_mailbox_from_wire(void **state)
+{
+	char name[FOLDER_NAME_MAX + 1];
+	char lng[FOLDER_NAME_MAX + 2];
+	const char *error;
+
+	(void)state;
+	assert_int_equal(imap_mailbox_from_wire("inbox", name, &error), 0);
+	assert_string_equal(name, "INBOX");
+	assert_int_equal(imap_mailbox_from_wire("Inbox.Sub", name, &error), 0);
+	assert_string_equal(name, "INBOX.Sub");
+	assert_int_equal(imap_mailbox_from_wire("Work.Projects", name,
+	    &error), 0);
+	assert_string_equal(name, "Work.Projects");
+	assert_int_equal(imap_mailbox_from_wire("&AMk-t&AOk-", name, &error),
+	    0);
+	assert_string_equal(name, "&AMk-t&AOk-");
+	assert_int_equal(imap_mailbox_from_wire("", name, &error), -1);
+	assert_int_equal(imap_mailbox_from_wire("&Jjo", name, &error), -1);
+	assert_int_equal(imap_mailbox_from_wire("caf\xc3\xa9", name, &error),
+	    -1);
+	assert_int_equal(imap_mailbox_from_wire("a/b", name, &error), -1);
+	assert_int_equal(imap_mailbox_from_wire("a..b", name, &error), -1);
+	assert_int_equal(imap_mailbox_from_wire(".hidden", name, &error), -1);
+	memset(lng, 'a', sizeof(lng) - 1);
+	lng[sizeof(lng) - 1] = '\0';
+	assert_int_equal(imap_mailbox_from_wire(lng, name, &error), -1);
+	lng[FOLDER_NAME_MAX] = '\0';
+	assert_int_equal(imap_mailbox_from_wire(lng, name, &error), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_astring),
+		cmocka_unit_test(test_string_nstring_literal),
+		cmocka_unit_test(test_limits_leave_buffer_unchanged),
+		cmocka_unit_test(test_flags),
+		cmocka_unit_test(test_mailbox_from_wire),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
