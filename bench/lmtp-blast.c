@@ -12,9 +12,10 @@
  *
  * Every connection stops after -n messages or -d seconds, whichever comes
  * first. Output is one line:
- *   msgs=N errors=E elapsed=S rate=R conns=C
+ *   msgs=N errors=E elapsed=S rate=R conns=C p50=MS p90=MS p99=MS max=MS
  * where elapsed runs from the first connection's LHLO reply until the last
- * reply of the slowest connection. Exit status is 0 when every message got
+ * reply of the slowest connection, and pNN are percentiles of the time
+ * from MAIL FROM to the final 250 of each delivered message. Exit status is 0 when every message got
  * a 250, 1 otherwise.
  */
 #ifndef _GNU_SOURCE
@@ -36,6 +37,7 @@
 
 #define MAX_CONNS 256
 #define IO_TIMEOUT_SEC 30
+#define LAT_MAX (1L << 20)	/* latencies kept per connection */
 
 struct opts {
 	const char *host;
@@ -61,6 +63,9 @@ struct conn {
 	double t_end;
 	long sent_ok;
 	long errors;
+	double *lat;		/* seconds from MAIL to the final 250 */
+	long nlat;
+	long lat_cap;
 	char err[256];
 	/* reply reader */
 	int fd;
@@ -236,6 +241,7 @@ static void *conn_main(void *arg)
 		    "RCPT TO:<%s%d@%s>\r\n", o->prefix, u, o->domain);
 		int dlen = snprintf(cmd + len + rlen,
 		    sizeof(cmd) - (size_t)(len + rlen), "DATA\r\n");
+		double t_msg = now();
 
 		if (o->sequential) {
 			if (write_all(c, cmd, (size_t)len) < 0 ||
@@ -273,6 +279,8 @@ static void *conn_main(void *arg)
 			continue;
 		}
 		c->sent_ok++;
+		if (c->nlat < c->lat_cap)
+			c->lat[c->nlat++] = now() - t_msg;
 		continue;
 reset:
 		c->errors++;
@@ -337,6 +345,23 @@ static char *make_message(size_t size, size_t *lenp)
 	return m;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double pct(const double *v, long n, double p)
+{
+	long k;
+
+	if (n == 0)
+		return 0.0;
+	k = (long)(p * (double)(n - 1) + 0.5);
+	return v[k] * 1000.0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -368,7 +393,8 @@ int main(int argc, char **argv)
 	static struct conn conns[MAX_CONNS];
 	pthread_t tids[MAX_CONNS];
 	pthread_barrier_t start;
-	long total = 0, errors = 0;
+	long total = 0, errors = 0, nlat;
+	double *lat;
 	double t0 = 0, t1 = 0;
 	int ch, i, failed = 0;
 	size_t msglen;
@@ -404,6 +430,12 @@ int main(int argc, char **argv)
 	}
 	pthread_barrier_init(&start, NULL, (unsigned)o.conns);
 	for (i = 0; i < o.conns; i++) {
+		conns[i].lat_cap = o.msgs < LAT_MAX ? o.msgs : LAT_MAX;
+		conns[i].lat = calloc((size_t)conns[i].lat_cap, sizeof(double));
+		if (conns[i].lat == NULL) {
+			fprintf(stderr, "lmtp-blast: out of memory\n");
+			return 2;
+		}
 		conns[i].idx = i;
 		conns[i].o = &o;
 		conns[i].msg = msg;
@@ -435,8 +467,25 @@ int main(int argc, char **argv)
 	}
 	pthread_barrier_destroy(&start);
 	free(msg);
-	printf("msgs=%ld errors=%ld elapsed=%.3f rate=%.1f conns=%d\n",
+	for (i = 0, nlat = 0; i < o.conns; i++)
+		nlat += conns[i].nlat;
+	lat = malloc((size_t)(nlat > 0 ? nlat : 1) * sizeof(double));
+	if (lat == NULL) {
+		fprintf(stderr, "lmtp-blast: out of memory\n");
+		return 2;
+	}
+	for (i = 0, nlat = 0; i < o.conns; i++) {
+		memcpy(lat + nlat, conns[i].lat,
+		    (size_t)conns[i].nlat * sizeof(double));
+		nlat += conns[i].nlat;
+		free(conns[i].lat);
+	}
+	qsort(lat, (size_t)nlat, sizeof(double), cmp_double);
+	printf("msgs=%ld errors=%ld elapsed=%.3f rate=%.1f conns=%d "
+	    "p50=%.2fms p90=%.2fms p99=%.2fms max=%.2fms\n",
 	    total, errors, t1 - t0, t1 > t0 ? (double)total / (t1 - t0) : 0.0,
-	    o.conns);
+	    o.conns, pct(lat, nlat, 0.50), pct(lat, nlat, 0.90),
+	    pct(lat, nlat, 0.99), pct(lat, nlat, 1.0));
+	free(lat);
 	return failed || errors > 0 ? 1 : 0;
 }
