@@ -116,6 +116,13 @@ auth_line_cb(struct imap_cmd *cmd, const char *line, size_t len)
 	auth_plain(cmd, line, len);
 }
 
+/* Shutdown while the client owes us its response. */
+static void
+auth_abort_cb(struct imap_cmd *cmd)
+{
+	imap_cmd_tagged(cmd, "NO", NULL, "Authentication aborted");
+}
+
 void
 cmd_authenticate(struct imap_cmd *cmd)
 {
@@ -139,5 +146,6 @@ cmd_authenticate(struct imap_cmd *cmd)
 		return;
 	}
 	imap_cmd_continue(cmd, "");
+	cmd->abort_cb = auth_abort_cb;
 	imap_cmd_read_line(cmd, auth_line_cb);
 }

@@ -14,6 +14,19 @@
 #include "lib/log.h"
 #include "store/store.h"
 
+/* name for a log line: printable ASCII only (a literal may hold any
+ * byte), cut to fit out. */
+static const char *
+printable(const char *name, char *out, size_t size)
+{
+	size_t i;
+
+	for (i = 0; name[i] != '\0' && i + 1 < size; i++)
+		out[i] = name[i] > 0x20 && name[i] < 0x7f ? name[i] : '?';
+	out[i] = '\0';
+	return out;
+}
+
 void
 imap_login_try(struct imap_cmd *cmd, const char *name, const char *password)
 {
@@ -26,11 +39,9 @@ imap_login_try(struct imap_cmd *cmd, const char *name, const char *password)
 	if (strlen(name) > ADDRESS_MAX ||
 	    directory_resolve(deps->dir, deps->cfg, name, user) < 0 ||
 	    directory_verify(deps->dir, user, password) < 0) {
-		/* The name only, sanitised by the length check above and
-		 * the parser's refusal of CR, LF and NUL in atoms and
-		 * quoted strings; a literal may still hold odd bytes. */
-		log_info("imap: %s: login failed for a user name of %zu "
-		    "bytes", session->peer, strlen(name));
+		/* The name only, never the password. */
+		log_info("imap: %s: login failed for %s", session->peer,
+		    printable(name, user, sizeof(user)));
 		imap_session_login_failed(cmd, "Authentication failed");
 		return;
 	}

@@ -671,3 +671,22 @@ def test_shutdown_with_idle_session(daemon):
     assert c.line() == "* BYE Server shutting down"
     assert c.closed()
     c.close()
+
+
+def test_shutdown_during_authenticate(daemon):
+    c = connect(daemon)
+    c.send("a AUTHENTICATE PLAIN\r\n")
+    assert c.line() == "+ "
+    t0 = time.monotonic()
+    daemon.stop()
+    assert time.monotonic() - t0 < 10
+    assert c.line() == "a NO Authentication aborted"
+    assert c.line() == "* BYE Server shutting down"
+    c.close()
+
+
+def test_failed_login_logs_name_not_password(daemon):
+    with connect(daemon) as c:
+        c.cmd("a", "LOGIN mallory hunter2")
+    assert "login failed for mallory" in daemon.log()
+    assert "hunter2" not in daemon.log()
