@@ -844,7 +844,10 @@ maildir_scan_dir(struct maildir_scan *scan, const char *dir, bool cur,
 		return -1;
 	}
 	if ((d = opendir(path)) == NULL) {
-		*error_r = store_error("%s: %s", path, strerror(errno));
+		/* ENOENT: a Maildir still being created, or being removed. */
+		*error_r = store_error_code_set(errno == ENOENT ?
+		    STORE_ERR_NOT_FOUND : STORE_ERR_INTERNAL, "%s: %s", path,
+		    strerror(errno));
 		return -1;
 	}
 	while ((errno = 0, de = readdir(d)) != NULL) {

@@ -160,7 +160,15 @@ run_sync(struct store *store, struct queue_item *item)
 
 	if (store_folder_sync(store, item->user, item->folder, &folder,
 	    &error) < 0) {
-		log_warnx("sync of %s/%s: %s", item->user, item->folder, error);
+		/* The watcher sees a Maildir as soon as its first directory
+		 * appears; one still being made (or removed) is no fault, and
+		 * the watcher reports it again once it is complete. */
+		if (store_error_code() == STORE_ERR_NOT_FOUND)
+			log_debug("sync of %s/%s: %s", item->user,
+			    item->folder, error);
+		else
+			log_warnx("sync of %s/%s: %s", item->user,
+			    item->folder, error);
 		item->status = -1;
 		return;
 	}
