@@ -111,6 +111,16 @@
  * times name length per folder, and no folder name is longer than
  * FOLDER_NAME_MAX, so a longer pattern can only be an attack. */
 #define IMAP_LIST_PATTERN_MAX 1024
+/* Part numbers in a FETCH section ("1.2.3"): each number descends one
+ * MIME level, and no message nests deeper than MESSAGE_MIME_DEPTH_MAX. */
+#define IMAP_SECTION_PARTS_MAX (MESSAGE_MIME_DEPTH_MAX + 1)
+/* A message file FETCH reads whole into memory to answer BODY[] and
+ * parse it: the largest message LMTP may be configured to accept. */
+#define IMAP_FETCH_MESSAGE_MAX LMTP_MESSAGE_SIZE_MAX
+/* SEARCH keys nested in NOT, OR and parentheses: each level is one
+ * recursion frame when the program is parsed and when it is matched;
+ * real clients nest a few levels. */
+#define IMAP_SEARCH_DEPTH_MAX 64
 
 /* --- Local addresses and names --- */
 
