@@ -10,7 +10,9 @@ client's view does.
 
 import base64
 import imaplib
+import shutil
 import socket
+import subprocess
 import time
 
 import pytest
@@ -690,3 +692,21 @@ def test_failed_login_logs_name_not_password(daemon):
         c.cmd("a", "LOGIN mallory hunter2")
     assert "login failed for mallory" in daemon.log()
     assert "hunter2" not in daemon.log()
+
+
+def test_curl_lists_and_examines(daemon):
+    """curl's IMAP client: LOGIN, then AUTHENTICATE PLAIN; LIST, STATUS."""
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    url = "imap://127.0.0.1:%d/" % imap_port(daemon)
+    r = subprocess.run(["curl", "-sS", "-u", "alice:" + PASSWORD, url],
+                       capture_output=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().splitlines() == DEFAULT_LIST
+    r = subprocess.run(["curl", "-sS", "--login-options", "AUTH=PLAIN",
+                        "-u", "alice:" + PASSWORD, url + "INBOX",
+                        "-X", "STATUS INBOX (MESSAGES)"],
+                       capture_output=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().splitlines() == [
+        "* STATUS INBOX (MESSAGES 0)"]
