@@ -1,0 +1,655 @@
+/*
+ * SEARCH programs: the keys of RFC 3501 6.4.4 parsed into a tree, and a
+ * three-valued matcher (yes, no, need more) so that cmd-search.c opens
+ * a message file only when flags, UIDs, sizes and dates cannot decide.
+ */
+#include "imap/imap-search.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "lib/limits.h"
+#include "lib/xmalloc.h"
+#include "store/store.h"
+
+/* ---- parsing ---- */
+
+struct parse_ctx {
+	const struct imap_arg *args;
+	unsigned int count;
+	unsigned int pos;
+	bool need_info;
+	bool need_message;
+	const char *error;
+};
+
+static void
+node_free(struct imap_search_node *node)
+{
+	while (node != NULL) {
+		struct imap_search_node *next = node->next;
+
+		node_free(node->children);
+		imap_seqset_free(&node->set);
+		free(node->field);
+		free(node->value);
+		free(node);
+		node = next;
+	}
+}
+
+void
+imap_search_free(struct imap_search **searchp)
+{
+	struct imap_search *search = *searchp;
+
+	if (search == NULL)
+		return;
+	node_free(search->root);
+	free(search);
+	*searchp = NULL;
+}
+
+static struct imap_search_node *
+node_new(enum imap_search_key key)
+{
+	struct imap_search_node *node = xcalloc(1, sizeof(*node));
+
+	node->key = key;
+	return node;
+}
+
+/* The next argument as an astring without NULs, or NULL. */
+static const char *
+next_string(struct parse_ctx *ctx, const char *what)
+{
+	const struct imap_arg *arg;
+	const char *s;
+
+	if (ctx->pos >= ctx->count) {
+		ctx->error = what;
+		return NULL;
+	}
+	arg = &ctx->args[ctx->pos];
+	if (!imap_arg_get_astring(arg, &s) || strlen(s) != arg->len) {
+		ctx->error = what;
+		return NULL;
+	}
+	ctx->pos++;
+	return s;
+}
+
+static bool
+is_seqset_start(const char *s)
+{
+	return (s[0] >= '0' && s[0] <= '9') || s[0] == '*';
+}
+
+/* Keys that take no argument. */
+static const struct {
+	const char *name;
+	enum imap_search_key key;
+	unsigned int flags;
+} plain_keys[] = {
+	{ "ALL", IMAP_SEARCH_ALL, 0 },
+	{ "OLD", IMAP_SEARCH_ALL, 0 },
+	{ "NEW", IMAP_SEARCH_NONE, 0 },
+	{ "RECENT", IMAP_SEARCH_NONE, 0 },
+	{ "ANSWERED", IMAP_SEARCH_FLAG, STORE_FLAG_REPLIED },
+	{ "DELETED", IMAP_SEARCH_FLAG, STORE_FLAG_TRASHED },
+	{ "DRAFT", IMAP_SEARCH_FLAG, STORE_FLAG_DRAFT },
+	{ "FLAGGED", IMAP_SEARCH_FLAG, STORE_FLAG_FLAGGED },
+	{ "SEEN", IMAP_SEARCH_FLAG, STORE_FLAG_SEEN },
+	{ "UNANSWERED", IMAP_SEARCH_UNFLAG, STORE_FLAG_REPLIED },
+	{ "UNDELETED", IMAP_SEARCH_UNFLAG, STORE_FLAG_TRASHED },
+	{ "UNDRAFT", IMAP_SEARCH_UNFLAG, STORE_FLAG_DRAFT },
+	{ "UNFLAGGED", IMAP_SEARCH_UNFLAG, STORE_FLAG_FLAGGED },
+	{ "UNSEEN", IMAP_SEARCH_UNFLAG, STORE_FLAG_SEEN },
+};
+
+/* Keys that take a date. */
+static const struct {
+	const char *name;
+	enum imap_search_key key;
+} date_keys[] = {
+	{ "BEFORE", IMAP_SEARCH_BEFORE },
+	{ "ON", IMAP_SEARCH_ON },
+	{ "SINCE", IMAP_SEARCH_SINCE },
+	{ "SENTBEFORE", IMAP_SEARCH_SENTBEFORE },
+	{ "SENTON", IMAP_SEARCH_SENTON },
+	{ "SENTSINCE", IMAP_SEARCH_SENTSINCE },
+};
+
+/* Keys that search a header field; the field name as HEADER takes it. */
+static const struct {
+	const char *name;
+	const char *field;
+} header_keys[] = {
+	{ "BCC", "Bcc" },
+	{ "CC", "Cc" },
+	{ "FROM", "From" },
+	{ "SUBJECT", "Subject" },
+	{ "TO", "To" },
+};
+
+static struct imap_search_node *parse_key(struct parse_ctx *ctx,
+    unsigned int depth);
+
+/* Keys up to the end of args (depth 0) or of a group's list. */
+static struct imap_search_node *
+parse_and(struct parse_ctx *ctx, unsigned int depth)
+{
+	struct imap_search_node *and = node_new(IMAP_SEARCH_AND);
+	struct imap_search_node **tail = &and->children;
+
+	if (ctx->pos >= ctx->count) {
+		ctx->error = "Empty search program";
+		goto fail;
+	}
+	while (ctx->pos < ctx->count) {
+		struct imap_search_node *key = parse_key(ctx, depth);
+
+		if (key == NULL)
+			goto fail;
+		*tail = key;
+		tail = &key->next;
+	}
+	return and;
+fail:
+	node_free(and);
+	return NULL;
+}
+
+static struct imap_search_node *
+parse_key(struct parse_ctx *ctx, unsigned int depth)
+{
+	const struct imap_arg *arg = &ctx->args[ctx->pos];
+	struct imap_search_node *node = NULL;
+	const char *name, *s, *err;
+
+	if (depth >= IMAP_SEARCH_DEPTH_MAX) {
+		ctx->error = "Search program nests too deeply";
+		return NULL;
+	}
+	ctx->pos++;
+
+	if (arg->type == IMAP_ARG_LIST) {
+		struct parse_ctx sub = {
+			.args = arg->list,
+			.count = arg->list_count,
+		};
+
+		node = parse_and(&sub, depth + 1);
+		ctx->need_info |= sub.need_info;
+		ctx->need_message |= sub.need_message;
+		if (node == NULL)
+			ctx->error = sub.error;
+		return node;
+	}
+	if (arg->type != IMAP_ARG_ATOM || !imap_arg_get_atom(arg, &name)) {
+		ctx->error = "Invalid search key";
+		return NULL;
+	}
+
+	for (size_t i = 0; i < sizeof(plain_keys) / sizeof(plain_keys[0]);
+	    i++) {
+		if (strcasecmp(name, plain_keys[i].name) == 0) {
+			node = node_new(plain_keys[i].key);
+			node->flags = plain_keys[i].flags;
+			return node;
+		}
+	}
+	for (size_t i = 0; i < sizeof(date_keys) / sizeof(date_keys[0]); i++) {
+		if (strcasecmp(name, date_keys[i].name) != 0)
+			continue;
+		if ((s = next_string(ctx, "Search key needs a date")) == NULL)
+			return NULL;
+		node = node_new(date_keys[i].key);
+		if (imap_date_parse(s, &node->date, &err) < 0) {
+			ctx->error = err;
+			node_free(node);
+			return NULL;
+		}
+		if (node->key == IMAP_SEARCH_BEFORE ||
+		    node->key == IMAP_SEARCH_ON ||
+		    node->key == IMAP_SEARCH_SINCE)
+			ctx->need_info = true;
+		else
+			ctx->need_message = true;
+		return node;
+	}
+	for (size_t i = 0; i < sizeof(header_keys) / sizeof(header_keys[0]);
+	    i++) {
+		if (strcasecmp(name, header_keys[i].name) != 0)
+			continue;
+		if ((s = next_string(ctx, "Search key needs a string")) == NULL)
+			return NULL;
+		node = node_new(IMAP_SEARCH_HEADER);
+		node->field = xstrdup(header_keys[i].field);
+		node->value = xstrdup(s);
+		ctx->need_message = true;
+		return node;
+	}
+
+	if (strcasecmp(name, "HEADER") == 0) {
+		const char *field;
+
+		if ((field = next_string(ctx, "HEADER needs a field name")) ==
+		    NULL)
+			return NULL;
+		if (field[0] == '\0') {
+			ctx->error = "HEADER needs a field name";
+			return NULL;
+		}
+		if ((s = next_string(ctx, "HEADER needs a string")) == NULL)
+			return NULL;
+		node = node_new(IMAP_SEARCH_HEADER);
+		node->field = xstrdup(field);
+		node->value = xstrdup(s);
+		ctx->need_message = true;
+		return node;
+	}
+	if (strcasecmp(name, "BODY") == 0 || strcasecmp(name, "TEXT") == 0) {
+		if ((s = next_string(ctx, "Search key needs a string")) == NULL)
+			return NULL;
+		node = node_new(strcasecmp(name, "BODY") == 0 ?
+		    IMAP_SEARCH_BODY : IMAP_SEARCH_TEXT);
+		node->value = xstrdup(s);
+		ctx->need_message = true;
+		return node;
+	}
+	if (strcasecmp(name, "KEYWORD") == 0 ||
+	    strcasecmp(name, "UNKEYWORD") == 0) {
+		const struct imap_arg *kw = &ctx->args[ctx->pos];
+
+		if (ctx->pos >= ctx->count || kw->type != IMAP_ARG_ATOM ||
+		    kw->str[0] == '\\') {
+			ctx->error = "Search key needs a keyword";
+			return NULL;
+		}
+		ctx->pos++;
+		/* No keyword is ever set on a message. */
+		return node_new(strcasecmp(name, "KEYWORD") == 0 ?
+		    IMAP_SEARCH_NONE : IMAP_SEARCH_ALL);
+	}
+	if (strcasecmp(name, "LARGER") == 0 ||
+	    strcasecmp(name, "SMALLER") == 0) {
+		const struct imap_arg *num = &ctx->args[ctx->pos];
+		uint64_t n = 0;
+
+		if (ctx->pos >= ctx->count || num->type != IMAP_ARG_ATOM ||
+		    num->len == 0 || num->len > 10) {
+			ctx->error = "Search key needs a number";
+			return NULL;
+		}
+		for (size_t i = 0; i < num->len; i++) {
+			if (num->str[i] < '0' || num->str[i] > '9') {
+				ctx->error = "Search key needs a number";
+				return NULL;
+			}
+			n = n * 10 + (uint64_t)(num->str[i] - '0');
+		}
+		if (n > UINT32_MAX) {
+			ctx->error = "Number out of range";
+			return NULL;
+		}
+		ctx->pos++;
+		node = node_new(strcasecmp(name, "LARGER") == 0 ?
+		    IMAP_SEARCH_LARGER : IMAP_SEARCH_SMALLER);
+		node->size = n;
+		ctx->need_info = true;
+		return node;
+	}
+	if (strcasecmp(name, "NOT") == 0) {
+		struct imap_search_node *child;
+
+		if (ctx->pos >= ctx->count) {
+			ctx->error = "NOT needs a search key";
+			return NULL;
+		}
+		if ((child = parse_key(ctx, depth + 1)) == NULL)
+			return NULL;
+		node = node_new(IMAP_SEARCH_NOT);
+		node->children = child;
+		return node;
+	}
+	if (strcasecmp(name, "OR") == 0) {
+		struct imap_search_node *a, *b;
+
+		if (ctx->pos + 1 >= ctx->count) {
+			ctx->error = "OR needs two search keys";
+			return NULL;
+		}
+		if ((a = parse_key(ctx, depth + 1)) == NULL)
+			return NULL;
+		if (ctx->pos >= ctx->count) {
+			ctx->error = "OR needs two search keys";
+			node_free(a);
+			return NULL;
+		}
+		if ((b = parse_key(ctx, depth + 1)) == NULL) {
+			node_free(a);
+			return NULL;
+		}
+		node = node_new(IMAP_SEARCH_OR);
+		node->children = a;
+		a->next = b;
+		return node;
+	}
+	if (strcasecmp(name, "UID") == 0) {
+		const struct imap_arg *set = &ctx->args[ctx->pos];
+
+		if (ctx->pos >= ctx->count || set->type != IMAP_ARG_ATOM) {
+			ctx->error = "UID needs a sequence set";
+			return NULL;
+		}
+		ctx->pos++;
+		node = node_new(IMAP_SEARCH_UID);
+		if (imap_seqset_parse(set->str, &node->set, &err) < 0) {
+			ctx->error = err;
+			node_free(node);
+			return NULL;
+		}
+		return node;
+	}
+	if (is_seqset_start(name)) {
+		node = node_new(IMAP_SEARCH_SEQSET);
+		if (imap_seqset_parse(name, &node->set, &err) < 0) {
+			ctx->error = err;
+			node_free(node);
+			return NULL;
+		}
+		return node;
+	}
+	ctx->error = "Unknown search key";
+	return NULL;
+}
+
+int
+imap_search_parse(const struct imap_arg *args, unsigned int count,
+    struct imap_search **search_r, enum imap_search_error *code_r,
+    const char **error_r)
+{
+	struct parse_ctx ctx = { .args = args, .count = count };
+	struct imap_search_node *root;
+	struct imap_search *search;
+
+	*code_r = IMAP_SEARCH_ERROR_SYNTAX;
+	if (count > 0 && imap_arg_atom_equals(&args[0], "CHARSET")) {
+		const char *charset;
+
+		if (count < 2 || !imap_arg_get_astring(&args[1], &charset)) {
+			*error_r = "CHARSET needs a charset name";
+			return -1;
+		}
+		if (strcasecmp(charset, "UTF-8") != 0 &&
+		    strcasecmp(charset, "US-ASCII") != 0) {
+			*code_r = IMAP_SEARCH_ERROR_BADCHARSET;
+			*error_r = "Unsupported charset";
+			return -1;
+		}
+		ctx.pos = 2;
+	}
+	if ((root = parse_and(&ctx, 0)) == NULL) {
+		*error_r = ctx.error != NULL ? ctx.error : "Invalid search";
+		return -1;
+	}
+	search = xcalloc(1, sizeof(*search));
+	search->root = root;
+	search->need_info = ctx.need_info;
+	search->need_message = ctx.need_message;
+	*search_r = search;
+	return 0;
+}
+
+/* ---- matching ---- */
+
+/* Days since 1970-01-01 of the instant t seen at offset seconds east of
+ * UTC, rounding down for instants before the epoch. */
+static int64_t
+day_of(int64_t t, int64_t offset)
+{
+	int64_t s = t + offset;
+
+	return s >= 0 ? s / 86400 : -((-s + 86399) / 86400);
+}
+
+static int64_t
+local_day(int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (localtime_r(&tt, &tm) == NULL)
+		return day_of(t, 0);
+	return day_of(t, tm.tm_gmtoff);
+}
+
+static int
+compare_day(enum imap_search_key key, int64_t day, int64_t want)
+{
+	switch (key) {
+	case IMAP_SEARCH_BEFORE:
+	case IMAP_SEARCH_SENTBEFORE:
+		return day < want;
+	case IMAP_SEARCH_ON:
+	case IMAP_SEARCH_SENTON:
+		return day == want;
+	default:
+		return day >= want;
+	}
+}
+
+/* Three-valued: 1, 0, or -1 (unknown without more data). */
+static int
+match_node(struct imap_search_node *node, const struct imap_search_msg *m,
+    uint32_t max_seq, uint32_t max_uid)
+{
+	struct imap_search_node *c;
+	int r, result;
+
+	switch (node->key) {
+	case IMAP_SEARCH_ALL:
+		return 1;
+	case IMAP_SEARCH_NONE:
+		return 0;
+	case IMAP_SEARCH_AND:
+		/* No if any is no; unknown if any is unknown; else yes. */
+		result = 1;
+		for (c = node->children; c != NULL; c = c->next) {
+			r = match_node(c, m, max_seq, max_uid);
+			if (r == 0)
+				return 0;
+			if (r < 0)
+				result = -1;
+		}
+		return result;
+	case IMAP_SEARCH_OR:
+		result = 0;
+		for (c = node->children; c != NULL; c = c->next) {
+			r = match_node(c, m, max_seq, max_uid);
+			if (r == 1)
+				return 1;
+			if (r < 0)
+				result = -1;
+		}
+		return result;
+	case IMAP_SEARCH_NOT:
+		r = match_node(node->children, m, max_seq, max_uid);
+		return r < 0 ? -1 : !r;
+	case IMAP_SEARCH_SEQSET:
+		return max_seq > 0 &&
+		    imap_seqset_contains(node->set, max_seq, m->seq);
+	case IMAP_SEARCH_UID:
+		return max_uid > 0 &&
+		    imap_seqset_contains(node->set, max_uid, m->uid);
+	case IMAP_SEARCH_FLAG:
+		return (m->flags & node->flags) != 0;
+	case IMAP_SEARCH_UNFLAG:
+		return (m->flags & node->flags) == 0;
+	case IMAP_SEARCH_BEFORE:
+	case IMAP_SEARCH_ON:
+	case IMAP_SEARCH_SINCE:
+		if (!m->have_info)
+			return -1;
+		return compare_day(node->key, local_day(m->internal_date),
+		    day_of(imap_date_to_time(&node->date), 0));
+	case IMAP_SEARCH_SENTBEFORE:
+	case IMAP_SEARCH_SENTON:
+	case IMAP_SEARCH_SENTSINCE: {
+		time_t t;
+		int tz;
+
+		if (m->msg == NULL)
+			return -1;
+		if (message_sent_date(m->msg, &t, &tz) < 0)
+			return 0;
+		return compare_day(node->key, day_of(t, tz),
+		    day_of(imap_date_to_time(&node->date), 0));
+	}
+	case IMAP_SEARCH_LARGER:
+		if (!m->have_info)
+			return -1;
+		return m->size > node->size;
+	case IMAP_SEARCH_SMALLER:
+		if (!m->have_info)
+			return -1;
+		return m->size < node->size;
+	case IMAP_SEARCH_HEADER:
+		if (m->msg == NULL)
+			return -1;
+		return message_search_header(m->msg, node->field, node->value);
+	case IMAP_SEARCH_BODY:
+		if (m->msg == NULL)
+			return -1;
+		return message_search_body(m->msg, node->value);
+	case IMAP_SEARCH_TEXT:
+		if (m->msg == NULL)
+			return -1;
+		return message_search_text(m->msg, node->value);
+	}
+	return 0;
+}
+
+int
+imap_search_match(struct imap_search *search, const struct imap_search_msg *m,
+    uint32_t max_seq, uint32_t max_uid)
+{
+	return match_node(search->root, m, max_seq, max_uid);
+}
+
+/* ---- canonical form ---- */
+
+static const char *const key_names[] = {
+	[IMAP_SEARCH_ALL] = "ALL",
+	[IMAP_SEARCH_NONE] = "NONE",
+	[IMAP_SEARCH_AND] = "AND",
+	[IMAP_SEARCH_OR] = "OR",
+	[IMAP_SEARCH_NOT] = "NOT",
+	[IMAP_SEARCH_SEQSET] = "SEQSET",
+	[IMAP_SEARCH_UID] = "UID",
+	[IMAP_SEARCH_FLAG] = "FLAG",
+	[IMAP_SEARCH_UNFLAG] = "UNFLAG",
+	[IMAP_SEARCH_BEFORE] = "BEFORE",
+	[IMAP_SEARCH_ON] = "ON",
+	[IMAP_SEARCH_SINCE] = "SINCE",
+	[IMAP_SEARCH_SENTBEFORE] = "SENTBEFORE",
+	[IMAP_SEARCH_SENTON] = "SENTON",
+	[IMAP_SEARCH_SENTSINCE] = "SENTSINCE",
+	[IMAP_SEARCH_LARGER] = "LARGER",
+	[IMAP_SEARCH_SMALLER] = "SMALLER",
+	[IMAP_SEARCH_HEADER] = "HEADER",
+	[IMAP_SEARCH_BODY] = "BODY",
+	[IMAP_SEARCH_TEXT] = "TEXT",
+};
+
+static const char *
+flag_name(unsigned int flag)
+{
+	switch (flag) {
+	case STORE_FLAG_REPLIED:
+		return "\\Answered";
+	case STORE_FLAG_TRASHED:
+		return "\\Deleted";
+	case STORE_FLAG_DRAFT:
+		return "\\Draft";
+	case STORE_FLAG_FLAGGED:
+		return "\\Flagged";
+	case STORE_FLAG_SEEN:
+		return "\\Seen";
+	default:
+		return "?";
+	}
+}
+
+static int
+format_node(const struct imap_search_node *node, struct buf *b)
+{
+	const struct imap_search_node *c;
+
+	if (buf_printf(b, "(%s", key_names[node->key]) < 0)
+		return -1;
+	switch (node->key) {
+	case IMAP_SEARCH_AND:
+	case IMAP_SEARCH_OR:
+	case IMAP_SEARCH_NOT:
+		for (c = node->children; c != NULL; c = c->next)
+			if (buf_append(b, " ", 1) < 0 || format_node(c, b) < 0)
+				return -1;
+		break;
+	case IMAP_SEARCH_SEQSET:
+	case IMAP_SEARCH_UID: {
+		const struct imap_seq_range *r;
+		unsigned int n;
+
+		/* Shown resolved against an unbounded "*". */
+		r = imap_seqset_ranges(node->set, UINT32_MAX, &n);
+		for (unsigned int i = 0; i < n; i++)
+			if (buf_printf(b, "%s%u:%u", i == 0 ? " " : ",",
+			    r[i].lo, r[i].hi) < 0)
+				return -1;
+		break;
+	}
+	case IMAP_SEARCH_FLAG:
+	case IMAP_SEARCH_UNFLAG:
+		if (buf_printf(b, " %s", flag_name(node->flags)) < 0)
+			return -1;
+		break;
+	case IMAP_SEARCH_BEFORE:
+	case IMAP_SEARCH_ON:
+	case IMAP_SEARCH_SINCE:
+	case IMAP_SEARCH_SENTBEFORE:
+	case IMAP_SEARCH_SENTON:
+	case IMAP_SEARCH_SENTSINCE:
+		if (buf_printf(b, " %04d-%02d-%02d", node->date.year,
+		    node->date.month, node->date.day) < 0)
+			return -1;
+		break;
+	case IMAP_SEARCH_LARGER:
+	case IMAP_SEARCH_SMALLER:
+		if (buf_printf(b, " %llu", (unsigned long long)node->size) < 0)
+			return -1;
+		break;
+	case IMAP_SEARCH_HEADER:
+		if (buf_printf(b, " \"%s\"", node->field) < 0)
+			return -1;
+		/* FALLTHROUGH */
+	case IMAP_SEARCH_BODY:
+	case IMAP_SEARCH_TEXT:
+		if (buf_printf(b, " \"%s\"", node->value) < 0)
+			return -1;
+		break;
+	case IMAP_SEARCH_ALL:
+	case IMAP_SEARCH_NONE:
+		break;
+	}
+	return buf_append(b, ")", 1);
+}
+
+int
+imap_search_format(const struct imap_search *search, struct buf *b)
+{
+	return format_node(search->root, b);
+}

@@ -1,0 +1,112 @@
+/*
+ * SEARCH programs (RFC 3501 6.4.4) without I/O: the arguments of SEARCH
+ * parsed into a tree of keys, and a matcher that decides one message at
+ * a time from what the caller has at hand: flags, UID and sequence
+ * number first, the store's index entry (size, internal date) next, and
+ * the parsed message only when a header or body key decides the result.
+ */
+#ifndef MB_IMAP_IMAP_SEARCH_H
+#define MB_IMAP_IMAP_SEARCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "imap/imap-date.h"
+#include "imap/imap-parser.h"
+#include "imap/imap-seqset.h"
+#include "lib/buf.h"
+#include "store/message.h"
+
+/* What a node tests. Keys that mean the same are parsed into one form:
+ * SEEN is FLAG \Seen, UNSEEN is UNFLAG \Seen, FROM x is HEADER From x. */
+enum imap_search_key {
+	IMAP_SEARCH_ALL,	/* ALL, OLD, UNKEYWORD: every message */
+	IMAP_SEARCH_NONE,	/* RECENT, NEW, KEYWORD: no message (mailbell
+				   keeps neither \Recent nor keywords) */
+	IMAP_SEARCH_AND,	/* "( ... )" and the program itself */
+	IMAP_SEARCH_OR,		/* OR: exactly two children */
+	IMAP_SEARCH_NOT,	/* NOT: exactly one child */
+	IMAP_SEARCH_SEQSET,	/* sequence-set */
+	IMAP_SEARCH_UID,	/* UID sequence-set */
+	IMAP_SEARCH_FLAG,	/* ANSWERED, DELETED, DRAFT, FLAGGED, SEEN */
+	IMAP_SEARCH_UNFLAG,	/* UNANSWERED ... UNSEEN */
+	IMAP_SEARCH_BEFORE,	/* internal date, as a day */
+	IMAP_SEARCH_ON,
+	IMAP_SEARCH_SINCE,
+	IMAP_SEARCH_SENTBEFORE,	/* Date: field, as a day */
+	IMAP_SEARCH_SENTON,
+	IMAP_SEARCH_SENTSINCE,
+	IMAP_SEARCH_LARGER,	/* RFC822.SIZE > size */
+	IMAP_SEARCH_SMALLER,	/* RFC822.SIZE < size */
+	IMAP_SEARCH_HEADER,	/* HEADER, BCC, CC, FROM, SUBJECT, TO */
+	IMAP_SEARCH_BODY,	/* BODY */
+	IMAP_SEARCH_TEXT,	/* TEXT */
+};
+
+struct imap_search_node {
+	enum imap_search_key key;
+	struct imap_search_node *children;	/* AND, OR, NOT */
+	struct imap_search_node *next;		/* next sibling */
+
+	unsigned int flags;		/* FLAG, UNFLAG: one store_flag bit */
+	struct imap_seqset *set;	/* SEQSET, UID */
+	struct imap_date date;		/* date keys */
+	uint64_t size;			/* LARGER, SMALLER */
+	char *field;			/* HEADER: field name */
+	char *value;			/* HEADER, BODY, TEXT: the string */
+};
+
+/* A parsed program: its root is an AND of the top-level keys. */
+struct imap_search {
+	struct imap_search_node *root;
+	bool need_info;		/* some key needs size or internal date */
+	bool need_message;	/* some key needs the message itself */
+};
+
+/* Why imap_search_parse() failed. */
+enum imap_search_error {
+	IMAP_SEARCH_ERROR_SYNTAX,	/* "BAD" */
+	IMAP_SEARCH_ERROR_BADCHARSET,	/* "NO [BADCHARSET (UTF-8 US-ASCII)]" */
+};
+
+/*
+ * Parse the arguments of SEARCH: ["CHARSET" SP astring SP] search-key
+ * *(SP search-key). CHARSET must be UTF-8 or US-ASCII (any case). NOT,
+ * OR and groups nest at most IMAP_SEARCH_DEPTH_MAX deep. Strings may
+ * not contain NUL. Returns 0 with *search_r (free with
+ * imap_search_free()), or -1 with *error_r (static text) and *code_r.
+ */
+int imap_search_parse(const struct imap_arg *args, unsigned int count,
+    struct imap_search **search_r, enum imap_search_error *code_r,
+    const char **error_r);
+void imap_search_free(struct imap_search **searchp);
+
+/* One message as the matcher sees it. */
+struct imap_search_msg {
+	uint32_t seq;		/* sequence number in the view */
+	uint32_t uid;
+	unsigned int flags;	/* enum store_flag bits */
+	bool have_info;		/* size and internal_date are set */
+	uint64_t size;		/* RFC822.SIZE */
+	int64_t internal_date;	/* seconds since the epoch */
+	const struct message *msg;	/* parsed message, or NULL if not
+					   read (yet) */
+};
+
+/*
+ * Does m match? max_seq and max_uid are what "*" stands for (the view's
+ * message count and highest UID). Internal dates are compared as days
+ * in the server's local time zone, sent dates as days in the zone they
+ * were written in (RFC 3501: time and zone disregarded).
+ * Returns 1 (match), 0 (no match), or -1 if the answer depends on what
+ * m lacks (its info, or its message): the caller fills it in and asks
+ * again.
+ */
+int imap_search_match(struct imap_search *search,
+    const struct imap_search_msg *m, uint32_t max_seq, uint32_t max_uid);
+
+/* Append the program in a canonical form for tests and logs:
+ * (AND (FLAG \Seen) (NOT (HEADER "From" "x")) (LARGER 10)). 0 or -1. */
+int imap_search_format(const struct imap_search *search, struct buf *b);
+
+#endif

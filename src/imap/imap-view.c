@@ -1,0 +1,229 @@
+/*
+ * Sequence sets resolved against the selected view, and UID sets written
+ * for COPYUID. A view's messages are in ascending UID order (their
+ * positions are the sequence numbers), so a UID set is matched by one
+ * merge of the set's ranges with the view's array.
+ */
+#include "imap/imap-view.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "imap/imap-seqset.h"
+#include "imap/imap-session.h"
+#include "lib/limits.h"
+#include "lib/xmalloc.h"
+#include "store/store.h"
+
+/* True if str names a number above max (not counting "*"). */
+static bool
+has_number_above(const char *str, uint32_t max)
+{
+	const char *p = str;
+
+	while (*p != '\0') {
+		uint64_t n = 0;
+
+		if (*p < '0' || *p > '9') {
+			p++;
+			continue;
+		}
+		while (*p >= '0' && *p <= '9') {
+			if (n <= UINT32_MAX)
+				n = n * 10 + (uint64_t)(*p - '0');
+			p++;
+		}
+		if (n > max)
+			return true;
+	}
+	return false;
+}
+
+int
+imap_view_resolve(struct store_view *view, const char *str, bool uid,
+    uint32_t **seqs_r, size_t *count_r, const char **error_r)
+{
+	const struct store_view_message *msgs = store_view_messages(view);
+	uint32_t count = store_view_count(view);
+	const struct imap_seq_range *r;
+	struct imap_seqset *set;
+	uint32_t *seqs = NULL;
+	size_t n = 0, cap = 0;
+	unsigned int nr;
+
+	*seqs_r = NULL;
+	*count_r = 0;
+	if (imap_seqset_parse(str, &set, error_r) < 0)
+		return -1;
+	if (!uid) {
+		if (has_number_above(str, count)) {
+			imap_seqset_free(&set);
+			*error_r = "Invalid message sequence number";
+			return -1;
+		}
+		r = imap_seqset_ranges(set, count, &nr);
+		for (unsigned int i = 0; i < nr; i++)
+			cap += (size_t)(r[i].hi - r[i].lo) + 1;
+		if (cap > 0)
+			seqs = xreallocarray(NULL, cap, sizeof(*seqs));
+		for (unsigned int i = 0; i < nr; i++)
+			for (uint64_t s = r[i].lo; s <= r[i].hi; s++)
+				seqs[n++] = (uint32_t)s;
+	} else if (count > 0) {
+		uint32_t i = 0;
+
+		r = imap_seqset_ranges(set, msgs[count - 1].uid, &nr);
+		for (unsigned int k = 0; k < nr && i < count; k++) {
+			while (i < count && msgs[i].uid < r[k].lo)
+				i++;
+			while (i < count && msgs[i].uid <= r[k].hi) {
+				if (n == cap) {
+					cap = cap == 0 ? 64 : cap * 2;
+					seqs = xreallocarray(seqs, cap,
+					    sizeof(*seqs));
+				}
+				seqs[n++] = i + 1;
+				i++;
+			}
+		}
+	}
+	imap_seqset_free(&set);
+	if (n == 0) {
+		free(seqs);
+		seqs = NULL;
+	}
+	*seqs_r = seqs;
+	*count_r = n;
+	return 0;
+}
+
+uint32_t *
+imap_view_uids(struct store_view *view, const uint32_t *seqs, size_t count)
+{
+	const struct store_view_message *msgs = store_view_messages(view);
+	uint32_t *uids = xreallocarray(NULL, count > 0 ? count : 1,
+	    sizeof(*uids));
+
+	for (size_t i = 0; i < count; i++)
+		uids[i] = msgs[seqs[i] - 1].uid;
+	return uids;
+}
+
+int
+imap_write_uidset(struct buf *b, const uint32_t *uids, size_t count)
+{
+	size_t old = b->len;
+
+	for (size_t i = 0; i < count; ) {
+		size_t j = i;
+
+		while (j + 1 < count && uids[j] != UINT32_MAX &&
+		    uids[j + 1] == uids[j] + 1)
+			j++;
+		if ((i > 0 && buf_append(b, ",", 1) < 0) ||
+		    (j == i ? buf_printf(b, "%u", uids[i]) :
+		    buf_printf(b, "%u:%u", uids[i], uids[j])) < 0) {
+			b->len = old;
+			if (b->data != NULL)
+				b->data[old] = '\0';
+			return -1;
+		}
+		i = j + 1;
+	}
+	return 0;
+}
+
+/* Read a whole file into b (initialised here). */
+static int
+read_fd(int fd, struct buf *b, const char **error_r)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0) {
+		*error_r = strerror(errno);
+		return -1;
+	}
+	if ((uint64_t)st.st_size > IMAP_FETCH_MESSAGE_MAX) {
+		*error_r = "message file too large";
+		return -1;
+	}
+	buf_init(b, IMAP_FETCH_MESSAGE_MAX);
+	for (;;) {
+		char chunk[65536];
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			*error_r = strerror(errno);
+			buf_free(b);
+			return -1;
+		}
+		if (n == 0)
+			return 0;
+		if (buf_append(b, chunk, (size_t)n) < 0) {
+			*error_r = "message file too large";
+			buf_free(b);
+			return -1;
+		}
+	}
+}
+
+int
+imap_view_read_message(struct store_view *view, uint32_t uid,
+    struct buf *raw, bool *expunged_r, const char **error_r)
+{
+	int fd, ret;
+
+	*expunged_r = false;
+	if (store_view_message_open(view, uid, &fd, error_r) < 0) {
+		*expunged_r = store_error_code() == STORE_ERR_EXPUNGED;
+		return -1;
+	}
+	ret = read_fd(fd, raw, error_r);
+	close(fd);
+	return ret;
+}
+
+int
+imap_view_copy_args(struct imap_cmd *cmd, uint32_t **uids_r, size_t *count_r,
+    char name_r[FOLDER_NAME_MAX + 1])
+{
+	struct store_view *view = cmd->session->view;
+	const char *set, *wire, *error;
+	uint32_t *seqs;
+
+	if (cmd->args_count != 2 || cmd->args[0].type != IMAP_ARG_ATOM ||
+	    !imap_arg_get_atom(&cmd->args[0], &set) ||
+	    !imap_arg_get_astring(&cmd->args[1], &wire)) {
+		imap_cmd_tagged(cmd, "BAD", NULL, "%s needs a sequence set and "
+		    "a mailbox name", cmd->name);
+		return -1;
+	}
+	if (imap_view_resolve(view, set, cmd->uid, &seqs, count_r,
+	    &error) < 0) {
+		imap_cmd_tagged(cmd, "BAD", NULL, "%s", error);
+		return -1;
+	}
+	if (imap_mailbox_from_wire(wire, name_r, &error) < 0) {
+		free(seqs);
+		imap_cmd_tagged(cmd, "NO", "CANNOT", "%s", error);
+		return -1;
+	}
+	*uids_r = imap_view_uids(view, seqs, *count_r);
+	free(seqs);
+	return 0;
+}
+
+void
+imap_write_copyuid(struct buf *b, const struct store_uid_map *map)
+{
+	buf_init(b, 0);
+	(void)buf_printf(b, "COPYUID %u ", map->uidvalidity);
+	(void)imap_write_uidset(b, map->src_uids, map->count);
+	(void)buf_append(b, " ", 1);
+	(void)imap_write_uidset(b, map->dest_uids, map->count);
+}

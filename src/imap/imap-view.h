@@ -1,0 +1,68 @@
+/*
+ * The selected view as message commands use it: a sequence-set argument
+ * resolved to the messages it names, by sequence number or by UID (RFC
+ * 3501 6.4.8), UID lists written back compactly for COPYUID (RFC 4315),
+ * and a message file read whole. Shared by FETCH, STORE, SEARCH, COPY,
+ * MOVE and UID EXPUNGE.
+ */
+#ifndef MB_IMAP_IMAP_VIEW_H
+#define MB_IMAP_IMAP_VIEW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/buf.h"
+#include "lib/limits.h"
+
+struct imap_cmd;
+struct store_uid_map;
+struct store_view;
+
+/*
+ * Resolve str against view's messages. By sequence number (uid false),
+ * "*" is the view's count and a number above it is an error (RFC 9051
+ * 6.4.5 asks for BAD); by UID, "*" is the highest UID in the view and
+ * UIDs not in the view are ignored. Returns 0 with the sequence numbers
+ * named, ascending and each once, in *seqs_r (malloc'd, NULL when
+ * *count_r is 0), or -1 with *error_r (static text) for "BAD".
+ */
+int imap_view_resolve(struct store_view *view, const char *str, bool uid,
+    uint32_t **seqs_r, size_t *count_r, const char **error_r);
+
+/* The UIDs of the view's messages seqs[0 .. count) (malloc'd). */
+uint32_t *imap_view_uids(struct store_view *view, const uint32_t *seqs,
+    size_t count);
+
+/*
+ * Append uids in the order given as a uid-set, joining runs of
+ * ascending consecutive UIDs into "a:b": "4:6,9,2". The order matters:
+ * COPYUID pairs the source and destination sets element by element.
+ * 0 or -1 if b's max would be exceeded.
+ */
+int imap_write_uidset(struct buf *b, const uint32_t *uids, size_t count);
+
+/*
+ * Read the file of message uid into raw (initialised here; free it with
+ * buf_free() after a 0 return), at most IMAP_FETCH_MESSAGE_MAX bytes.
+ * Returns 0, or -1 with *error_r: the store's error (store_error_code()
+ * is STORE_ERR_EXPUNGED if the message is gone) or a read error, with
+ * *expunged_r telling the two apart.
+ */
+int imap_view_read_message(struct store_view *view, uint32_t uid,
+    struct buf *raw, bool *expunged_r, const char **error_r);
+
+/*
+ * The arguments of COPY and MOVE, "sequence-set SP mailbox", for cmd on
+ * the selected view: 0 with the UIDs named (malloc'd, in view order) and
+ * the target's store name, or -1 after finishing cmd with BAD (syntax,
+ * bad set) or NO [CANNOT] (bad mailbox name).
+ */
+int imap_view_copy_args(struct imap_cmd *cmd, uint32_t **uids_r,
+    size_t *count_r, char name_r[FOLDER_NAME_MAX + 1]);
+
+/* Initialise b with the response code "COPYUID <uidvalidity> <source
+ * UIDs> <destination UIDs>" (RFC 4315) of map. */
+void imap_write_copyuid(struct buf *b, const struct store_uid_map *map);
+
+#endif
