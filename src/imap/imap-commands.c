@@ -42,6 +42,20 @@ static const struct imap_command_def imap_commands[] = {
 	{ "CHECK", SE, 0, cmd_noop },
 	{ "CLOSE", SE, 0, cmd_close },
 	{ "UNSELECT", SE, 0, cmd_unselect },	/* RFC 3691 */
+	/* RFC 3501 7.4.1: no EXPUNGE responses during FETCH, STORE and
+	 * SEARCH; their UID forms may have them. */
+	{ "FETCH", SE, IMAP_CMD_FLAG_NO_EXPUNGE, cmd_fetch },
+	{ "UID FETCH", SE, 0, cmd_fetch },
+	{ "SEARCH", SE, IMAP_CMD_FLAG_NO_EXPUNGE, cmd_search },
+	{ "UID SEARCH", SE, 0, cmd_search },
+	{ "STORE", SE, IMAP_CMD_FLAG_NO_EXPUNGE, cmd_store },
+	{ "UID STORE", SE, 0, cmd_store },
+	{ "COPY", SE, 0, cmd_copy },
+	{ "UID COPY", SE, 0, cmd_copy },		/* RFC 4315 */
+	{ "MOVE", SE, 0, cmd_move },		/* RFC 6851 */
+	{ "UID MOVE", SE, 0, cmd_move },
+	{ "EXPUNGE", SE, 0, cmd_expunge },
+	{ "UID EXPUNGE", SE, 0, cmd_expunge },	/* RFC 4315 */
 };
 
 #undef NA
