@@ -124,6 +124,12 @@ test_default_text_roundtrip(void **state)
 	assert_int_equal(cfg->lmtp_port, 2424);
 	assert_int_equal(cfg->admin_port, 8143);
 	assert_int_equal(cfg->lmtp_max_message_size, LMTP_MESSAGE_SIZE_DEFAULT);
+	assert_int_equal(cfg->imap_idle_keepalive,
+	    IMAP_IDLE_KEEPALIVE_DEFAULT_SECS);
+	assert_int_equal(cfg->imap_max_connections_per_user,
+	    IMAP_CONNECTIONS_PER_USER_DEFAULT);
+	assert_int_equal(cfg->imap_max_connections_per_ip,
+	    IMAP_CONNECTIONS_PER_IP_DEFAULT);
 	config_free(&cfg);
 }
 
@@ -145,6 +151,9 @@ test_every_key(void **state)
 	    "user = mailbell\n"
 	    "[imap]\n"
 	    "port = 143\n"
+	    "idle_keepalive = 90s\n"
+	    "max_connections_per_user = 5\n"
+	    "max_connections_per_ip = 7\n"
 	    "[lmtp]\n"
 	    "port = 0\n"
 	    "max_message_size = 10M\n"
@@ -165,6 +174,9 @@ test_every_key(void **state)
 	assert_string_equal(cfg->hostname, "mx1.example.org");
 	assert_string_equal(cfg->user, "mailbell");
 	assert_int_equal(cfg->imap_port, 143);
+	assert_int_equal(cfg->imap_idle_keepalive, 90);
+	assert_int_equal(cfg->imap_max_connections_per_user, 5);
+	assert_int_equal(cfg->imap_max_connections_per_ip, 7);
 	assert_int_equal(cfg->lmtp_port, 0);
 	assert_int_equal(cfg->admin_port, 0);
 	assert_int_equal(cfg->lmtp_max_message_size, 10 * 1024 * 1024);
@@ -238,6 +250,14 @@ test_unknown(void **state)
 	    "[smtp]: unknown section");
 	/* even an empty unknown section */
 	load_fails("[imap]\nport = 1\n[bogus]\n", 3, "[bogus]: unknown section");
+	load_fails("[imap]\nidle_keepalive = 30m\n", 2,
+	    "[imap] idle_keepalive: not a duration");
+	load_fails("[imap]\nidle_keepalive = 0\n", 2,
+	    "[imap] idle_keepalive: not a duration");
+	load_fails("[imap]\nmax_connections_per_user = 0\n", 2,
+	    "[imap] max_connections_per_user: not a number");
+	load_fails("[imap]\nmax_connections_per_ip = 5000\n", 2,
+	    "[imap] max_connections_per_ip: not a number");
 	load_fails("[imap]\nport = 1\nportt = 2\n", 3, "[imap] portt: unknown key");
 	load_fails("[notify]\nport = 1\n", 2, "[notify] port: unknown key");
 	load_fails("port = 1\n", 1, "port: key outside any section");
