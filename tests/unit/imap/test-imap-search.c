@@ -1,0 +1,441 @@
+/* Tests of SEARCH programs: every RFC 3501 6.4.4 key parsed into its
+ * canonical tree, syntax errors and charsets, nesting limits, and the
+ * three-valued matcher on flags, sets, sizes, dates and parsed
+ * messages. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "imap/imap-parser.h"
+#include "imap/imap-search.h"
+#include "lib/buf.h"
+#include "lib/limits.h"
+#include "store/message.h"
+#include "store/store.h"
+
+/* ---- helpers ---- */
+
+struct parsed {
+	struct imap_parser *parser;
+	struct imap_search *search;
+	enum imap_search_error code;
+	const char *error;
+	int ret;
+};
+
+/* Parse "a SEARCH <program>" (CRLF added; literals must be {n+}). */
+static void
+parse_program(struct parsed *p, const char *program)
+{
+	struct imap_parser_limits limits;
+	const struct imap_command *cmd;
+	struct buf line;
+	size_t consumed;
+	const char *error;
+
+	imap_parser_limits_default(&limits, false);
+	p->parser = imap_parser_new(&limits);
+	p->search = NULL;
+	p->error = NULL;
+	buf_init(&line, 0);
+	buf_printf(&line, "a SEARCH %s\r\n", program);
+	assert_int_equal(imap_parser_feed(p->parser, line.data, line.len,
+	    &consumed, &cmd, &error), IMAP_PARSE_DONE);
+	buf_free(&line);
+	p->ret = imap_search_parse(cmd->args, cmd->args_count, &p->search,
+	    &p->code, &p->error);
+}
+
+static void
+parsed_free(struct parsed *p)
+{
+	imap_search_free(&p->search);
+	assert_null(p->search);
+	imap_parser_free(&p->parser);
+}
+
+static void
+check_tree(const char *program, const char *expected)
+{
+	struct parsed p;
+	struct buf b;
+
+	parse_program(&p, program);
+	if (p.ret != 0)
+		fail_msg("%s: %s", program, p.error);
+	buf_init(&b, 0);
+	assert_int_equal(imap_search_format(p.search, &b), 0);
+	if (strcmp(buf_cstr(&b), expected) != 0)
+		fail_msg("%s:\n  got      %s\n  expected %s", program,
+		    buf_cstr(&b), expected);
+	buf_free(&b);
+	parsed_free(&p);
+}
+
+static void
+check_bad(const char *program)
+{
+	struct parsed p;
+
+	parse_program(&p, program);
+	if (p.ret != -1)
+		fail_msg("%s parsed", program);
+	assert_int_equal(p.code, IMAP_SEARCH_ERROR_SYNTAX);
+	assert_non_null(p.error);
+	assert_null(p.search);
+	parsed_free(&p);
+}
+
+/* ---- parsing ---- */
+
+static void
+test_flag_keys(void **state)
+{
+	(void)state;
+	check_tree("ALL", "(AND (ALL))");
+	check_tree("answered deleted draft flagged seen",
+	    "(AND (FLAG \\Answered) (FLAG \\Deleted) (FLAG \\Draft) "
+	    "(FLAG \\Flagged) (FLAG \\Seen))");
+	check_tree("UNANSWERED UNDELETED UNDRAFT UNFLAGGED UNSEEN",
+	    "(AND (UNFLAG \\Answered) (UNFLAG \\Deleted) (UNFLAG \\Draft) "
+	    "(UNFLAG \\Flagged) (UNFLAG \\Seen))");
+	/* No \Recent and no keywords are kept. */
+	check_tree("NEW OLD RECENT", "(AND (NONE) (ALL) (NONE))");
+	check_tree("KEYWORD $Junk UNKEYWORD work", "(AND (NONE) (ALL))");
+}
+
+static void
+test_string_keys(void **state)
+{
+	(void)state;
+	check_tree("FROM alice TO \"Bob B\" CC c BCC d SUBJECT \"\"",
+	    "(AND (HEADER \"From\" \"alice\") (HEADER \"To\" \"Bob B\") "
+	    "(HEADER \"Cc\" \"c\") (HEADER \"Bcc\" \"d\") "
+	    "(HEADER \"Subject\" \"\"))");
+	check_tree("HEADER X-Spam yes BODY {5+}\r\nhello TEXT world",
+	    "(AND (HEADER \"X-Spam\" \"yes\") (BODY \"hello\") "
+	    "(TEXT \"world\"))");
+	check_tree("CHARSET UTF-8 SUBJECT {5+}\r\ncaf\xc3\xa9",
+	    "(AND (HEADER \"Subject\" \"caf\xc3\xa9\"))");
+	check_tree("charset us-ascii ALL", "(AND (ALL))");
+}
+
+static void
+test_date_size_set_keys(void **state)
+{
+	(void)state;
+	check_tree("BEFORE 1-Feb-1994 ON \"02-Mar-2020\" SINCE 31-dec-1999",
+	    "(AND (BEFORE 1994-02-01) (ON 2020-03-02) (SINCE 1999-12-31))");
+	check_tree("SENTBEFORE 1-Feb-1994 SENTON 2-Feb-1994 "
+	    "SENTSINCE 3-Feb-1994",
+	    "(AND (SENTBEFORE 1994-02-01) (SENTON 1994-02-02) "
+	    "(SENTSINCE 1994-02-03))");
+	check_tree("LARGER 100 SMALLER 4294967295",
+	    "(AND (LARGER 100) (SMALLER 4294967295))");
+	check_tree("1:3,5 UID 2:*",
+	    "(AND (SEQSET 1:3,5:5) (UID 2:4294967295))");
+	check_tree("*", "(AND (SEQSET 4294967295:4294967295))");
+}
+
+static void
+test_nesting(void **state)
+{
+	(void)state;
+	check_tree("OR FROM a (TO b CC c)",
+	    "(AND (OR (HEADER \"From\" \"a\") (AND (HEADER \"To\" \"b\") "
+	    "(HEADER \"Cc\" \"c\"))))");
+	check_tree("NOT NOT SEEN", "(AND (NOT (NOT (FLAG \\Seen))))");
+	check_tree("OR OR SEEN DRAFT NOT 1 (UID 5)",
+	    "(AND (OR (OR (FLAG \\Seen) (FLAG \\Draft)) (NOT (SEQSET 1:1))) "
+	    "(AND (UID 5:5)))");
+}
+
+static void
+test_syntax_errors(void **state)
+{
+	(void)state;
+	check_bad("FOO");
+	check_bad("\"ALL\"");
+	check_bad("LARGER");
+	check_bad("LARGER x");
+	check_bad("LARGER 4294967296");
+	check_bad("SMALLER -1");
+	check_bad("SINCE");
+	check_bad("SINCE 32-Jan-2000");
+	check_bad("SINCE 1-Foo-2000");
+	check_bad("SENTON 2000-01-01");
+	check_bad("OR ALL");
+	check_bad("OR");
+	check_bad("NOT");
+	check_bad("HEADER Subject");
+	check_bad("HEADER \"\" x");
+	check_bad("FROM");
+	check_bad("UID");
+	check_bad("UID (1)");
+	check_bad("UID 0");
+	check_bad("0");
+	check_bad("1:x");
+	check_bad("KEYWORD");
+	check_bad("KEYWORD \\Seen");
+	check_bad("()");
+	check_bad("ALL ()");
+	check_bad("CHARSET");
+	check_bad("CHARSET UTF-8");
+}
+
+static void
+test_badcharset(void **state)
+{
+	struct parsed p;
+
+	(void)state;
+	parse_program(&p, "CHARSET KOI8-R FROM x");
+	assert_int_equal(p.ret, -1);
+	assert_int_equal(p.code, IMAP_SEARCH_ERROR_BADCHARSET);
+	parsed_free(&p);
+	parse_program(&p, "CHARSET \"ISO-8859-1\" ALL");
+	assert_int_equal(p.ret, -1);
+	assert_int_equal(p.code, IMAP_SEARCH_ERROR_BADCHARSET);
+	parsed_free(&p);
+}
+
+static void
+test_depth_limit(void **state)
+{
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, 0);
+	for (int i = 0; i < IMAP_SEARCH_DEPTH_MAX - 1; i++)
+		buf_append_str(&b, "NOT ");
+	buf_append_str(&b, "ALL");
+	{
+		struct parsed p;
+
+		parse_program(&p, buf_cstr(&b));
+		assert_int_equal(p.ret, 0);
+		parsed_free(&p);
+	}
+	buf_reset(&b);
+	for (int i = 0; i < IMAP_SEARCH_DEPTH_MAX; i++)
+		buf_append_str(&b, "NOT ");
+	buf_append_str(&b, "ALL");
+	check_bad(buf_cstr(&b));
+
+	/* Parenthesised groups count too: 31 "NOT (" are 62 levels, within
+	 * the parser's own list depth, and two more NOTs pass the limit. */
+	buf_reset(&b);
+	for (int i = 0; i < IMAP_SEARCH_DEPTH_MAX / 2 - 1; i++)
+		buf_append_str(&b, "NOT (");
+	buf_append_str(&b, "NOT NOT ALL");
+	for (int i = 0; i < IMAP_SEARCH_DEPTH_MAX / 2 - 1; i++)
+		buf_append_str(&b, ")");
+	check_bad(buf_cstr(&b));
+	buf_free(&b);
+}
+
+/* ---- matching ---- */
+
+static struct imap_search *
+program(struct parsed *p, const char *text)
+{
+	parse_program(p, text);
+	if (p->ret != 0)
+		fail_msg("%s: %s", text, p->error);
+	return p->search;
+}
+
+static int
+match(const char *text, const struct imap_search_msg *m, uint32_t max_seq,
+    uint32_t max_uid)
+{
+	struct parsed p;
+	int r;
+
+	r = imap_search_match(program(&p, text), m, max_seq, max_uid);
+	parsed_free(&p);
+	return r;
+}
+
+static void
+test_match_flags_and_sets(void **state)
+{
+	struct imap_search_msg m = {
+		.seq = 3, .uid = 17, .flags = STORE_FLAG_SEEN | STORE_FLAG_FLAGGED,
+	};
+
+	(void)state;
+	assert_int_equal(match("ALL", &m, 5, 40), 1);
+	assert_int_equal(match("SEEN", &m, 5, 40), 1);
+	assert_int_equal(match("UNSEEN", &m, 5, 40), 0);
+	assert_int_equal(match("FLAGGED UNDELETED", &m, 5, 40), 1);
+	assert_int_equal(match("FLAGGED DELETED", &m, 5, 40), 0);
+	assert_int_equal(match("OR DELETED DRAFT", &m, 5, 40), 0);
+	assert_int_equal(match("OR DELETED SEEN", &m, 5, 40), 1);
+	assert_int_equal(match("NOT ANSWERED", &m, 5, 40), 1);
+	assert_int_equal(match("NEW", &m, 5, 40), 0);
+	assert_int_equal(match("RECENT", &m, 5, 40), 0);
+	assert_int_equal(match("OLD", &m, 5, 40), 1);
+	assert_int_equal(match("KEYWORD $x", &m, 5, 40), 0);
+	assert_int_equal(match("UNKEYWORD $x", &m, 5, 40), 1);
+	assert_int_equal(match("3", &m, 5, 40), 1);
+	assert_int_equal(match("1:2,4:*", &m, 5, 40), 0);
+	assert_int_equal(match("*", &m, 3, 40), 1);
+	assert_int_equal(match("UID 17", &m, 5, 40), 1);
+	assert_int_equal(match("UID 18:*", &m, 5, 40), 0);
+	/* "n:*" with n above the highest UID still names the last one. */
+	assert_int_equal(match("UID 100:*", &m, 5, 17), 1);
+	assert_int_equal(match("UID 1:16,18", &m, 5, 40), 0);
+}
+
+static void
+test_match_info(void **state)
+{
+	/* 1994-02-01 12:00:00 UTC */
+	struct imap_search_msg m = { .seq = 1, .uid = 1 };
+
+	(void)state;
+	assert_int_equal(setenv("TZ", "UTC", 1), 0);
+	tzset();
+	/* Without the index entry, size and date keys cannot tell. */
+	assert_int_equal(match("LARGER 10", &m, 1, 1), -1);
+	assert_int_equal(match("ON 1-Feb-1994", &m, 1, 1), -1);
+	/* ... unless another key decides. */
+	assert_int_equal(match("UNSEEN LARGER 10", &m, 1, 1), -1);
+	assert_int_equal(match("SEEN LARGER 10", &m, 1, 1), 0);
+	assert_int_equal(match("OR UNSEEN LARGER 10", &m, 1, 1), 1);
+
+	m.have_info = true;
+	m.size = 100;
+	m.internal_date = 760104000;
+	assert_int_equal(match("LARGER 99", &m, 1, 1), 1);
+	assert_int_equal(match("LARGER 100", &m, 1, 1), 0);
+	assert_int_equal(match("SMALLER 101", &m, 1, 1), 1);
+	assert_int_equal(match("SMALLER 100", &m, 1, 1), 0);
+	assert_int_equal(match("ON 1-Feb-1994", &m, 1, 1), 1);
+	assert_int_equal(match("ON 2-Feb-1994", &m, 1, 1), 0);
+	assert_int_equal(match("BEFORE 1-Feb-1994", &m, 1, 1), 0);
+	assert_int_equal(match("BEFORE 2-Feb-1994", &m, 1, 1), 1);
+	assert_int_equal(match("SINCE 1-Feb-1994", &m, 1, 1), 1);
+	assert_int_equal(match("SINCE 2-Feb-1994", &m, 1, 1), 0);
+	/* The last second of the day is still that day. */
+	m.internal_date = 760147199;
+	assert_int_equal(match("ON 1-Feb-1994", &m, 1, 1), 1);
+	m.internal_date = 760147200;
+	assert_int_equal(match("ON 2-Feb-1994", &m, 1, 1), 1);
+	/* In the server's zone: 00:00 UTC is still the 1st in New York. */
+	assert_int_equal(setenv("TZ", "America/New_York", 1), 0);
+	tzset();
+	assert_int_equal(match("ON 1-Feb-1994", &m, 1, 1), 1);
+	assert_int_equal(setenv("TZ", "UTC", 1), 0);
+	tzset();
+}
+
+static const char *const letter =
+    "Date: Tue, 1 Feb 1994 23:30:00 -0800\r\n"
+    "From: Alice Example <alice@example.org>\r\n"
+    "To: bob@example.net\r\n"
+    "Cc: carol@example.com\r\n"
+    "Subject: =?UTF-8?Q?Caf=C3=A9?= plans\r\n"
+    "X-Priority: 1\r\n"
+    "\r\n"
+    "Let us meet at noon.\r\n";
+
+static void
+test_match_message(void **state)
+{
+	struct imap_search_msg m = { .seq = 1, .uid = 1, .have_info = true };
+	struct message *msg;
+	const char *error;
+
+	(void)state;
+	assert_int_equal(message_parse(letter, strlen(letter), &msg, &error),
+	    0);
+	assert_int_equal(match("FROM alice", &m, 1, 1), -1);
+	assert_int_equal(match("NOT BODY noon", &m, 1, 1), -1);
+	assert_int_equal(match("SENTON 1-Feb-1994", &m, 1, 1), -1);
+	m.msg = msg;
+	assert_int_equal(match("FROM alice", &m, 1, 1), 1);
+	assert_int_equal(match("FROM ALICE", &m, 1, 1), 1);
+	assert_int_equal(match("FROM bob", &m, 1, 1), 0);
+	assert_int_equal(match("TO bob CC carol", &m, 1, 1), 1);
+	assert_int_equal(match("BCC carol", &m, 1, 1), 0);
+	assert_int_equal(match("SUBJECT {5+}\r\ncaf\xc3\xa9", &m, 1, 1), 1);
+	assert_int_equal(match("SUBJECT \"plans\"", &m, 1, 1), 1);
+	assert_int_equal(match("HEADER X-Priority 1", &m, 1, 1), 1);
+	assert_int_equal(match("HEADER X-Priority \"\"", &m, 1, 1), 1);
+	assert_int_equal(match("HEADER X-Missing \"\"", &m, 1, 1), 0);
+	assert_int_equal(match("BODY noon", &m, 1, 1), 1);
+	assert_int_equal(match("BODY alice", &m, 1, 1), 0);
+	assert_int_equal(match("TEXT alice", &m, 1, 1), 1);
+	assert_int_equal(match("TEXT noon", &m, 1, 1), 1);
+	assert_int_equal(match("NOT BODY noon", &m, 1, 1), 0);
+	/* The date as written: 23:30 -0800 is the 1st, though UTC says 2nd. */
+	assert_int_equal(match("SENTON 1-Feb-1994", &m, 1, 1), 1);
+	assert_int_equal(match("SENTBEFORE 1-Feb-1994", &m, 1, 1), 0);
+	assert_int_equal(match("SENTBEFORE 2-Feb-1994", &m, 1, 1), 1);
+	assert_int_equal(match("SENTSINCE 1-Feb-1994", &m, 1, 1), 1);
+	assert_int_equal(match("SENTSINCE 2-Feb-1994", &m, 1, 1), 0);
+	message_free(&msg);
+
+	/* Without a Date: field the sent-date keys match nothing. */
+	assert_int_equal(message_parse("Subject: x\r\n\r\n", 14, &msg,
+	    &error), 0);
+	m.msg = msg;
+	assert_int_equal(match("SENTSINCE 1-Jan-1970", &m, 1, 1), 0);
+	assert_int_equal(match("NOT SENTSINCE 1-Jan-1970", &m, 1, 1), 1);
+	message_free(&msg);
+}
+
+static void
+test_needs(void **state)
+{
+	struct parsed p;
+
+	(void)state;
+	program(&p, "SEEN UID 1:* 1:3 OR DRAFT NOT FLAGGED");
+	assert_false(p.search->need_info);
+	assert_false(p.search->need_message);
+	parsed_free(&p);
+	program(&p, "NOT (LARGER 5)");
+	assert_true(p.search->need_info);
+	assert_false(p.search->need_message);
+	parsed_free(&p);
+	program(&p, "SINCE 1-Jan-2000");
+	assert_true(p.search->need_info);
+	assert_false(p.search->need_message);
+	parsed_free(&p);
+	program(&p, "OR SEEN (SENTON 1-Jan-2000)");
+	assert_false(p.search->need_info);
+	assert_true(p.search->need_message);
+	parsed_free(&p);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_flag_keys),
+		cmocka_unit_test(test_string_keys),
+		cmocka_unit_test(test_date_size_set_keys),
+		cmocka_unit_test(test_nesting),
+		cmocka_unit_test(test_syntax_errors),
+		cmocka_unit_test(test_badcharset),
+		cmocka_unit_test(test_depth_limit),
+		cmocka_unit_test(test_match_flags_and_sets),
+		cmocka_unit_test(test_match_info),
+		cmocka_unit_test(test_match_message),
+		cmocka_unit_test(test_needs),
+	};
+	int ret = cmocka_run_group_tests(tests, NULL, NULL);
+
+	message_lib_deinit();
+	return ret;
+}
