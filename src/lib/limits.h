@@ -182,6 +182,28 @@
  * ignored, which bounds the work of joining RFC 2231 continuations. */
 #define MESSAGE_MIME_PARAMS_MAX 128
 
+/* --- Notifier (doc/notify-protocol.md) --- */
+
+/* Largest datagram (UDP payload) sent or read: with 40 bytes of IPv6 and
+ * 8 of UDP header it fits the IPv6 minimum MTU of 1280, so nothing is
+ * ever fragmented (RFC 9000 s14); protocol version 1 fixes it. */
+#define NOTIFY_DATAGRAM_MAX 1200
+/* HELLO, VERIFY and KEEPALIVE are padded to at least this many bytes and
+ * shorter ones are dropped, so the server can answer an endpoint it has
+ * not verified (CHALLENGE, 84 bytes) without sending more than it got. */
+#define NOTIFY_PADDED_MIN 128
+/* Folder name bytes in an EVENT (FOLDER_NAME_MAX today, but fixed by
+ * protocol version 1); a longer name is sent as MailboxResync. */
+#define NOTIFY_FOLDER_MAX 200
+/* Packet numbers the replay window tracks, the highest accepted and the
+ * 63 below it, as ESP does by default (RFC 4303 s3.4.3); anything older
+ * counts as a replay. */
+#define NOTIFY_REPLAY_WINDOW 64
+/* Seconds per cookie time slot; the current and the previous slot are
+ * accepted, so a cookie lives 2 to 4 minutes: long enough for a slow
+ * round trip, short enough that a stolen one soon expires. */
+#define NOTIFY_COOKIE_SLOT_SECS 120
+
 /* --- Configuration --- */
 
 /* Longest line inih reads from the configuration file. */

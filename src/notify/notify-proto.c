@@ -1,0 +1,879 @@
+/*
+ * The notification datagrams of doc/notify-protocol.md: HKDF key
+ * schedule, ChaCha20-Poly1305 sealing and opening, the replay window,
+ * payload encoding and the stateless cookie. All cryptography is
+ * OpenSSL's; nothing here keeps state between calls.
+ */
+#include "notify/notify-proto.h"
+
+#include <limits.h>
+#include <string.h>
+#include <strings.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+/* HKDF-Extract salt and the prefix of every HKDF-Expand label. */
+#define NOTIFY_HKDF_SALT "mailbell notify v1"
+#define NOTIFY_HKDF_LABEL "mailbell v1 "
+
+/* Bytes of the cookie's MAC input: id, epoch, address, time slot. */
+#define NOTIFY_COOKIE_INPUT_LEN (8 + 4 + NOTIFY_ADDR_LEN + 8)
+
+static const unsigned char v4mapped_prefix[12] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+};
+
+/* ---- Big-endian fields ---- */
+
+static void
+put16(unsigned char *p, uint16_t v)
+{
+	p[0] = (unsigned char)(v >> 8);
+	p[1] = (unsigned char)v;
+}
+
+static void
+put32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+static void
+put64(unsigned char *p, uint64_t v)
+{
+	put32(p, (uint32_t)(v >> 32));
+	put32(p + 4, (uint32_t)v);
+}
+
+static uint16_t
+get16(const unsigned char *p)
+{
+	return (uint16_t)((unsigned int)p[0] << 8 | p[1]);
+}
+
+static uint32_t
+get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint64_t
+get64(const unsigned char *p)
+{
+	return (uint64_t)get32(p) << 32 | get32(p + 4);
+}
+
+/* ---- Names ---- */
+
+static const char *const type_names[] = {
+	[NOTIFY_TYPE_HELLO] = "HELLO",
+	[NOTIFY_TYPE_CHALLENGE] = "CHALLENGE",
+	[NOTIFY_TYPE_VERIFY] = "VERIFY",
+	[NOTIFY_TYPE_STATUS] = "STATUS",
+	[NOTIFY_TYPE_KEEPALIVE] = "KEEPALIVE",
+	[NOTIFY_TYPE_ACK] = "ACK",
+	[NOTIFY_TYPE_EVENT] = "EVENT",
+};
+
+/* The smallest datagram of each type: its fixed fields, or the padding
+ * the protocol demands. 0: not a type. */
+static const size_t type_min_size[] = {
+	[NOTIFY_TYPE_HELLO] = NOTIFY_PADDED_MIN,
+	[NOTIFY_TYPE_CHALLENGE] = NOTIFY_OVERHEAD + NOTIFY_CHALLENGE_LEN,
+	[NOTIFY_TYPE_VERIFY] = NOTIFY_PADDED_MIN,
+	[NOTIFY_TYPE_STATUS] = NOTIFY_OVERHEAD + NOTIFY_STATUS_LEN,
+	[NOTIFY_TYPE_KEEPALIVE] = NOTIFY_PADDED_MIN,
+	[NOTIFY_TYPE_ACK] = NOTIFY_OVERHEAD + NOTIFY_ACK_LEN,
+	[NOTIFY_TYPE_EVENT] = NOTIFY_OVERHEAD + NOTIFY_EVENT_FIXED_LEN,
+};
+
+static const char *const event_names[] = {
+	[NOTIFY_EVENT_MESSAGE_NEW] = "MessageNew",
+	[NOTIFY_EVENT_MESSAGE_EXPUNGE] = "MessageExpunge",
+	[NOTIFY_EVENT_FLAGS_SET] = "FlagsSet",
+	[NOTIFY_EVENT_FLAGS_CLEAR] = "FlagsClear",
+	[NOTIFY_EVENT_MAILBOX_RESYNC] = "MailboxResync",
+	[NOTIFY_EVENT_MESSAGE_APPEND] = "MessageAppend",
+};
+
+static const char *const drop_names[NOTIFY_DROP_COUNT] = {
+	[NOTIFY_DROP_NONE] = "none",
+	[NOTIFY_DROP_SIZE] = "size",
+	[NOTIFY_DROP_VERSION] = "version",
+	[NOTIFY_DROP_TYPE] = "type",
+	[NOTIFY_DROP_ID] = "id",
+	[NOTIFY_DROP_EPOCH] = "epoch",
+	[NOTIFY_DROP_TAG] = "tag",
+	[NOTIFY_DROP_REPLAY] = "replay",
+	[NOTIFY_DROP_PAYLOAD] = "payload",
+};
+
+int
+notify_type_dir(unsigned int type, enum notify_dir *dir_r)
+{
+	switch (type) {
+	case NOTIFY_TYPE_HELLO:
+	case NOTIFY_TYPE_VERIFY:
+	case NOTIFY_TYPE_KEEPALIVE:
+	case NOTIFY_TYPE_ACK:
+		*dir_r = NOTIFY_DIR_C2S;
+		return 0;
+	case NOTIFY_TYPE_CHALLENGE:
+	case NOTIFY_TYPE_STATUS:
+	case NOTIFY_TYPE_EVENT:
+		*dir_r = NOTIFY_DIR_S2C;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+const char *
+notify_type_name(unsigned int type)
+{
+	enum notify_dir dir;
+
+	if (notify_type_dir(type, &dir) < 0)
+		return "unknown";
+	return type_names[type];
+}
+
+const char *
+notify_event_type_name(enum notify_event_type type)
+{
+	if ((unsigned int)type >= sizeof(event_names) / sizeof(event_names[0]) ||
+	    event_names[type] == NULL)
+		return "unknown";
+	return event_names[type];
+}
+
+int
+notify_event_type_from_name(const char *name, enum notify_event_type *type_r)
+{
+	for (size_t i = 0; i < sizeof(event_names) / sizeof(event_names[0]);
+	    i++) {
+		if (event_names[i] != NULL &&
+		    strcasecmp(name, event_names[i]) == 0) {
+			*type_r = (enum notify_event_type)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *
+notify_drop_name(enum notify_drop drop)
+{
+	if ((unsigned int)drop >= NOTIFY_DROP_COUNT)
+		return "unknown";
+	return drop_names[drop];
+}
+
+/* ---- Keys ---- */
+
+/*
+ * One HKDF run in the given mode (EVP_KDF-HKDF(7)): extract (key = IKM,
+ * salt) or expand (key = PRK, info). OpenSSL's HKDF refuses an empty
+ * salt or info, which we never pass.
+ */
+static int
+hkdf(int mode, const unsigned char *key, size_t key_len,
+    const unsigned char *salt_or_info, size_t sl_len, unsigned char *out,
+    size_t out_len)
+{
+	EVP_KDF *kdf;
+	EVP_KDF_CTX *ctx;
+	OSSL_PARAM params[5], *p = params;
+	int ret = -1;
+
+	kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+	if (kdf == NULL)
+		return -1;
+	ctx = EVP_KDF_CTX_new(kdf);
+	EVP_KDF_free(kdf);
+	if (ctx == NULL)
+		return -1;
+	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+	    (char *)"SHA256", 0);
+	*p++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
+	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+	    (void *)key, key_len);
+	*p++ = OSSL_PARAM_construct_octet_string(
+	    mode == EVP_KDF_HKDF_MODE_EXTRACT_ONLY ? OSSL_KDF_PARAM_SALT :
+	    OSSL_KDF_PARAM_INFO, (void *)salt_or_info, sl_len);
+	*p = OSSL_PARAM_construct_end();
+	if (EVP_KDF_derive(ctx, out, out_len, params) > 0)
+		ret = 0;
+	EVP_KDF_CTX_free(ctx);
+	return ret;
+}
+
+/* HKDF-Expand(prk, "mailbell v1 " || dir || what || epoch, out_len). */
+static int
+expand(const unsigned char prk[32], const char *dir, const char *what,
+    uint32_t epoch, unsigned char *out, size_t out_len)
+{
+	unsigned char info[64];
+	size_t n = 0, len;
+
+	len = strlen(NOTIFY_HKDF_LABEL);
+	memcpy(info + n, NOTIFY_HKDF_LABEL, len);
+	n += len;
+	len = strlen(dir);
+	memcpy(info + n, dir, len);
+	n += len;
+	len = strlen(what);
+	memcpy(info + n, what, len);
+	n += len;
+	put32(info + n, epoch);
+	n += 4;
+	return hkdf(EVP_KDF_HKDF_MODE_EXPAND_ONLY, prk, 32, info, n, out,
+	    out_len);
+}
+
+int
+notify_keys_derive(const unsigned char secret[NOTIFY_SECRET_LEN],
+    enum notify_dir dir, uint32_t epoch, struct notify_keys *keys_r)
+{
+	const char *label = dir == NOTIFY_DIR_C2S ? "c2s" : "s2c";
+	unsigned char prk[32];
+	int ret = -1;
+
+	memset(keys_r, 0, sizeof(*keys_r));
+	if (dir != NOTIFY_DIR_C2S && dir != NOTIFY_DIR_S2C)
+		return -1;
+	if (hkdf(EVP_KDF_HKDF_MODE_EXTRACT_ONLY, secret, NOTIFY_SECRET_LEN,
+	    (const unsigned char *)NOTIFY_HKDF_SALT, strlen(NOTIFY_HKDF_SALT),
+	    prk, sizeof(prk)) < 0)
+		goto out;
+	if (expand(prk, label, " key", epoch, keys_r->key,
+	    sizeof(keys_r->key)) < 0 ||
+	    expand(prk, label, " iv", epoch, keys_r->iv,
+	    sizeof(keys_r->iv)) < 0)
+		goto out;
+	keys_r->dir = dir;
+	keys_r->epoch = epoch;
+	ret = 0;
+out:
+	OPENSSL_cleanse(prk, sizeof(prk));
+	if (ret < 0)
+		notify_keys_wipe(keys_r);
+	return ret;
+}
+
+void
+notify_keys_wipe(struct notify_keys *keys)
+{
+	OPENSSL_cleanse(keys, sizeof(*keys));
+}
+
+int
+notify_random(void *buf, size_t len)
+{
+	if (len > INT_MAX)
+		return -1;
+	return RAND_bytes(buf, (int)len) == 1 ? 0 : -1;
+}
+
+/* ---- Sealing and opening ---- */
+
+static void
+header_write(const struct notify_header *hdr, unsigned char *p)
+{
+	p[0] = NOTIFY_VERSION;
+	p[1] = hdr->type;
+	put16(p + 2, 0);
+	put64(p + 4, hdr->id);
+	put32(p + 12, hdr->epoch);
+	put64(p + 16, hdr->pn);
+}
+
+static void
+header_read(const unsigned char *p, struct notify_header *hdr_r)
+{
+	hdr_r->version = p[0];
+	hdr_r->type = p[1];
+	hdr_r->reserved = get16(p + 2);
+	hdr_r->id = get64(p + 4);
+	hdr_r->epoch = get32(p + 12);
+	hdr_r->pn = get64(p + 16);
+}
+
+/* nonce = iv XOR (4 zero bytes || pn as 8 bytes), section 3.2. */
+static void
+make_nonce(const struct notify_keys *keys, uint64_t pn,
+    unsigned char nonce[NOTIFY_IV_LEN])
+{
+	unsigned char pnb[8];
+
+	put64(pnb, pn);
+	memcpy(nonce, keys->iv, NOTIFY_IV_LEN);
+	for (size_t i = 0; i < 8; i++)
+		nonce[4 + i] ^= pnb[i];
+}
+
+int
+notify_proto_seal(const struct notify_keys *keys,
+    const struct notify_header *hdr, const unsigned char *payload,
+    size_t payload_len, unsigned char *out, size_t out_size, size_t *len_r)
+{
+	unsigned char nonce[NOTIFY_IV_LEN];
+	EVP_CIPHER_CTX *ctx;
+	enum notify_dir dir;
+	size_t total;
+	int n, ret = -1;
+
+	if (notify_type_dir(hdr->type, &dir) < 0 || dir != keys->dir ||
+	    hdr->epoch != keys->epoch)
+		return -1;
+	if (payload_len > NOTIFY_PAYLOAD_MAX)
+		return -1;
+	total = NOTIFY_OVERHEAD + payload_len;
+	if (total > out_size)
+		return -1;
+
+	header_write(hdr, out);
+	make_nonce(keys, hdr->pn, nonce);
+	ctx = EVP_CIPHER_CTX_new();
+	if (ctx == NULL)
+		return -1;
+	if (EVP_EncryptInit_ex(ctx, EVP_chacha20_poly1305(), NULL, keys->key,
+	    nonce) != 1)
+		goto out;
+	if (EVP_EncryptUpdate(ctx, NULL, &n, out, NOTIFY_HEADER_LEN) != 1)
+		goto out;
+	if (payload_len > 0 && (EVP_EncryptUpdate(ctx,
+	    out + NOTIFY_HEADER_LEN, &n, payload, (int)payload_len) != 1 ||
+	    (size_t)n != payload_len))
+		goto out;
+	if (EVP_EncryptFinal_ex(ctx, out + NOTIFY_HEADER_LEN + payload_len,
+	    &n) != 1 || n != 0)
+		goto out;
+	if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, NOTIFY_TAG_LEN,
+	    out + NOTIFY_HEADER_LEN + payload_len) != 1)
+		goto out;
+	*len_r = total;
+	ret = 0;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	if (ret < 0)
+		OPENSSL_cleanse(out, total);
+	return ret;
+}
+
+int
+notify_proto_peek(const unsigned char *dgram, size_t len,
+    enum notify_dir dir, struct notify_header *hdr_r,
+    enum notify_drop *drop_r)
+{
+	enum notify_dir type_dir;
+
+	if (len < NOTIFY_DATAGRAM_MIN || len > NOTIFY_DATAGRAM_MAX) {
+		*drop_r = NOTIFY_DROP_SIZE;
+		return -1;
+	}
+	if (dgram[0] != NOTIFY_VERSION) {
+		*drop_r = NOTIFY_DROP_VERSION;
+		return -1;
+	}
+	if (notify_type_dir(dgram[1], &type_dir) < 0 || type_dir != dir) {
+		*drop_r = NOTIFY_DROP_TYPE;
+		return -1;
+	}
+	if (len < type_min_size[dgram[1]]) {
+		*drop_r = NOTIFY_DROP_SIZE;
+		return -1;
+	}
+	header_read(dgram, hdr_r);
+	*drop_r = NOTIFY_DROP_NONE;
+	return 0;
+}
+
+int
+notify_proto_open(const struct notify_keys *keys,
+    const unsigned char *dgram, size_t len, struct notify_header *hdr_r,
+    unsigned char *plain_r, size_t *plain_len_r, enum notify_drop *drop_r)
+{
+	unsigned char nonce[NOTIFY_IV_LEN];
+	unsigned char tag[NOTIFY_TAG_LEN];
+	struct notify_header hdr;
+	EVP_CIPHER_CTX *ctx;
+	size_t clen;
+	int n, ret = -1;
+
+	if (notify_proto_peek(dgram, len, keys->dir, &hdr, drop_r) < 0)
+		return -1;
+	if (hdr.epoch != keys->epoch) {
+		*drop_r = NOTIFY_DROP_EPOCH;
+		return -1;
+	}
+	clen = len - NOTIFY_OVERHEAD;
+	/* OpenSSL may write to the tag buffer it is given; keep ours. */
+	memcpy(tag, dgram + len - NOTIFY_TAG_LEN, NOTIFY_TAG_LEN);
+	make_nonce(keys, hdr.pn, nonce);
+
+	*drop_r = NOTIFY_DROP_TAG;
+	ctx = EVP_CIPHER_CTX_new();
+	if (ctx == NULL)
+		return -1;
+	if (EVP_DecryptInit_ex(ctx, EVP_chacha20_poly1305(), NULL, keys->key,
+	    nonce) != 1)
+		goto out;
+	if (EVP_DecryptUpdate(ctx, NULL, &n, dgram, NOTIFY_HEADER_LEN) != 1)
+		goto out;
+	if (clen > 0 && (EVP_DecryptUpdate(ctx, plain_r, &n,
+	    dgram + NOTIFY_HEADER_LEN, (int)clen) != 1 || (size_t)n != clen))
+		goto out;
+	if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, NOTIFY_TAG_LEN,
+	    tag) != 1)
+		goto out;
+	/* The tag check: OpenSSL compares in constant time. */
+	if (EVP_DecryptFinal_ex(ctx, plain_r + clen, &n) != 1 || n != 0)
+		goto out;
+	*hdr_r = hdr;
+	*plain_len_r = clen;
+	*drop_r = NOTIFY_DROP_NONE;
+	ret = 0;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	if (ret < 0)
+		OPENSSL_cleanse(plain_r, clen);
+	return ret;
+}
+
+/* ---- The replay window ---- */
+
+void
+notify_replay_init(struct notify_replay *win)
+{
+	memset(win, 0, sizeof(*win));
+}
+
+bool
+notify_replay_check(const struct notify_replay *win, uint64_t pn)
+{
+	uint64_t behind;
+
+	if (!win->any || pn > win->top)
+		return true;
+	behind = win->top - pn;
+	if (behind >= NOTIFY_REPLAY_WINDOW)
+		return false;
+	return (win->seen & (UINT64_C(1) << behind)) == 0;
+}
+
+void
+notify_replay_commit(struct notify_replay *win, uint64_t pn)
+{
+	uint64_t shift;
+
+	if (!win->any) {
+		win->any = true;
+		win->top = pn;
+		win->seen = 1;
+		return;
+	}
+	if (pn > win->top) {
+		shift = pn - win->top;
+		win->seen = shift >= NOTIFY_REPLAY_WINDOW ? 0 :
+		    win->seen << shift;
+		win->seen |= 1;
+		win->top = pn;
+		return;
+	}
+	if (win->top - pn < NOTIFY_REPLAY_WINDOW)
+		win->seen |= UINT64_C(1) << (win->top - pn);
+}
+
+/* ---- Observed addresses ---- */
+
+int
+notify_addr_encode(const struct sockaddr *sa,
+    unsigned char out[NOTIFY_ADDR_LEN])
+{
+	memset(out, 0, NOTIFY_ADDR_LEN);
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+
+		out[0] = 4;
+		put16(out + 2, ntohs(sin->sin_port));
+		memcpy(out + 4, &sin->sin_addr, 4);
+		return 0;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 =
+		    (const struct sockaddr_in6 *)sa;
+		const unsigned char *a = sin6->sin6_addr.s6_addr;
+
+		put16(out + 2, ntohs(sin6->sin6_port));
+		if (memcmp(a, v4mapped_prefix, sizeof(v4mapped_prefix)) == 0) {
+			out[0] = 4;
+			memcpy(out + 4, a + 12, 4);
+		} else {
+			out[0] = 6;
+			memcpy(out + 4, a, 16);
+		}
+		return 0;
+	}
+	return -1;
+}
+
+int
+notify_addr_decode(const unsigned char in[NOTIFY_ADDR_LEN],
+    struct sockaddr_storage *ss_r, socklen_t *sslen_r)
+{
+	static const unsigned char zero[12];
+	socklen_t len;
+
+	memset(ss_r, 0, sizeof(*ss_r));
+	if (in[0] == 4) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss_r;
+
+		if (memcmp(in + 8, zero, 12) != 0)
+			return -1;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(get16(in + 2));
+		memcpy(&sin->sin_addr, in + 4, 4);
+		len = sizeof(*sin);
+	} else if (in[0] == 6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss_r;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(get16(in + 2));
+		memcpy(&sin6->sin6_addr, in + 4, 16);
+		len = sizeof(*sin6);
+	} else {
+		return -1;
+	}
+	if (sslen_r != NULL)
+		*sslen_r = len;
+	return 0;
+}
+
+bool
+notify_addr_equal(const struct sockaddr *a, const struct sockaddr *b)
+{
+	unsigned char ea[NOTIFY_ADDR_LEN], eb[NOTIFY_ADDR_LEN];
+
+	if (notify_addr_encode(a, ea) < 0 || notify_addr_encode(b, eb) < 0)
+		return false;
+	return memcmp(ea, eb, NOTIFY_ADDR_LEN) == 0;
+}
+
+/* ---- Payloads ---- */
+
+/* Modified UTF-7 folder names are printable US-ASCII (RFC 3501 5.1.3). */
+static bool
+folder_ok(const char *folder, size_t len)
+{
+	if (len > NOTIFY_FOLDER_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)folder[i] < 0x20 ||
+		    (unsigned char)folder[i] > 0x7e)
+			return false;
+	return true;
+}
+
+/* The payload length that pads a datagram to the size section 3 asks
+ * for, given the bytes of fields in it. */
+static size_t
+padded_len(unsigned int type, size_t fields)
+{
+	size_t total = NOTIFY_OVERHEAD + fields;
+
+	switch (type) {
+	case NOTIFY_TYPE_HELLO:
+	case NOTIFY_TYPE_VERIFY:
+	case NOTIFY_TYPE_KEEPALIVE:
+		break;
+	case NOTIFY_TYPE_EVENT:
+		total = (total + NOTIFY_EVENT_PAD_UNIT - 1) /
+		    NOTIFY_EVENT_PAD_UNIT * NOTIFY_EVENT_PAD_UNIT;
+		break;
+	default:
+		return fields;
+	}
+	if (total < NOTIFY_PADDED_MIN)
+		total = NOTIFY_PADDED_MIN;
+	return total - NOTIFY_OVERHEAD;
+}
+
+static int
+encode_event(const struct notify_event *ev, unsigned char *p, size_t *len_r)
+{
+	enum notify_event_type type = ev->type;
+	size_t folder_len = ev->folder_len;
+	uint32_t uidvalidity = ev->uidvalidity, uid = ev->uid,
+	    uidnext = ev->uidnext, messages = ev->messages,
+	    unseen = ev->unseen;
+
+	if (type < NOTIFY_EVENT_MESSAGE_NEW ||
+	    type > NOTIFY_EVENT_MESSAGE_APPEND)
+		type = NOTIFY_EVENT_MAILBOX_RESYNC;
+	if (type == NOTIFY_EVENT_MAILBOX_RESYNC)
+		uid = 0;
+	if (!folder_ok(ev->folder, folder_len)) {
+		/* Section 3.4: resynchronise every folder instead. */
+		type = NOTIFY_EVENT_MAILBOX_RESYNC;
+		folder_len = 0;
+		uidvalidity = uid = uidnext = messages = unseen = 0;
+	}
+	put64(p, ev->number);
+	p[8] = (unsigned char)type;
+	p[9] = 0;
+	put16(p + 10, (uint16_t)folder_len);
+	put32(p + 12, uidvalidity);
+	put32(p + 16, uid);
+	put32(p + 20, uidnext);
+	put32(p + 24, messages);
+	put32(p + 28, unseen);
+	memcpy(p + NOTIFY_EVENT_FIXED_LEN, ev->folder, folder_len);
+	*len_r = NOTIFY_EVENT_FIXED_LEN + folder_len;
+	return 0;
+}
+
+int
+notify_proto_encode(const struct notify_msg *msg, unsigned char *buf,
+    size_t size, size_t *len_r)
+{
+	unsigned char p[NOTIFY_PAYLOAD_MAX];
+	size_t fields, len;
+
+	memset(p, 0, sizeof(p));
+	switch (msg->type) {
+	case NOTIFY_TYPE_HELLO:
+		memcpy(p, msg->hello.nonce, NOTIFY_NONCE_LEN);
+		fields = NOTIFY_HELLO_LEN;
+		break;
+	case NOTIFY_TYPE_CHALLENGE:
+		memcpy(p, msg->challenge.nonce, NOTIFY_NONCE_LEN);
+		memcpy(p + NOTIFY_NONCE_LEN, msg->challenge.cookie,
+		    NOTIFY_COOKIE_LEN);
+		if (notify_addr_encode(
+		    (const struct sockaddr *)&msg->challenge.observed,
+		    p + NOTIFY_NONCE_LEN + NOTIFY_COOKIE_LEN) < 0)
+			return -1;
+		fields = NOTIFY_CHALLENGE_LEN;
+		break;
+	case NOTIFY_TYPE_VERIFY:
+		memcpy(p, msg->verify.cookie, NOTIFY_COOKIE_LEN);
+		fields = NOTIFY_VERIFY_LEN;
+		break;
+	case NOTIFY_TYPE_STATUS:
+		put16(p, msg->status.keepalive);
+		put16(p + 2, msg->status.flags);
+		put32(p + 4, msg->status.lease);
+		put64(p + 8, msg->status.last_event);
+		if (notify_addr_encode(
+		    (const struct sockaddr *)&msg->status.observed,
+		    p + 16) < 0)
+			return -1;
+		fields = NOTIFY_STATUS_LEN;
+		break;
+	case NOTIFY_TYPE_KEEPALIVE:
+		put64(p, msg->keepalive.ack);
+		fields = NOTIFY_KEEPALIVE_LEN;
+		break;
+	case NOTIFY_TYPE_ACK:
+		put64(p, msg->ack.ack);
+		fields = NOTIFY_ACK_LEN;
+		break;
+	case NOTIFY_TYPE_EVENT:
+		if (encode_event(&msg->event, p, &fields) < 0)
+			return -1;
+		break;
+	default:
+		return -1;
+	}
+	len = padded_len(msg->type, fields);
+	if (len > size)
+		return -1;
+	memcpy(buf, p, len);
+	*len_r = len;
+	return 0;
+}
+
+static int
+decode_event(const unsigned char *p, size_t len, struct notify_event *ev)
+{
+	size_t folder_len;
+
+	if (len < NOTIFY_EVENT_FIXED_LEN)
+		return -1;
+	folder_len = get16(p + 10);
+	if (folder_len > NOTIFY_FOLDER_MAX ||
+	    folder_len > len - NOTIFY_EVENT_FIXED_LEN)
+		return -1;
+	if (!folder_ok((const char *)p + NOTIFY_EVENT_FIXED_LEN, folder_len))
+		return -1;
+	ev->number = get64(p);
+	ev->type = p[8] >= NOTIFY_EVENT_MESSAGE_NEW &&
+	    p[8] <= NOTIFY_EVENT_MESSAGE_APPEND ?
+	    (enum notify_event_type)p[8] : NOTIFY_EVENT_MAILBOX_RESYNC;
+	ev->uidvalidity = get32(p + 12);
+	ev->uid = get32(p + 16);
+	ev->uidnext = get32(p + 20);
+	ev->messages = get32(p + 24);
+	ev->unseen = get32(p + 28);
+	ev->folder_len = folder_len;
+	memcpy(ev->folder, p + NOTIFY_EVENT_FIXED_LEN, folder_len);
+	ev->folder[folder_len] = '\0';
+	return 0;
+}
+
+int
+notify_proto_decode(unsigned int type, const unsigned char *p, size_t len,
+    struct notify_msg *msg_r, enum notify_drop *drop_r)
+{
+	enum notify_dir dir;
+
+	memset(msg_r, 0, sizeof(*msg_r));
+	if (notify_type_dir(type, &dir) < 0) {
+		*drop_r = NOTIFY_DROP_TYPE;
+		return -1;
+	}
+	if (NOTIFY_OVERHEAD + len < type_min_size[type] ||
+	    len > NOTIFY_PAYLOAD_MAX) {
+		/* Short padding is a size drop, as in notify_proto_peek(). */
+		*drop_r = type_min_size[type] == NOTIFY_PADDED_MIN ?
+		    NOTIFY_DROP_SIZE : NOTIFY_DROP_PAYLOAD;
+		return -1;
+	}
+	*drop_r = NOTIFY_DROP_PAYLOAD;
+	msg_r->type = (enum notify_type)type;
+	switch (type) {
+	case NOTIFY_TYPE_HELLO:
+		memcpy(msg_r->hello.nonce, p, NOTIFY_NONCE_LEN);
+		break;
+	case NOTIFY_TYPE_CHALLENGE:
+		memcpy(msg_r->challenge.nonce, p, NOTIFY_NONCE_LEN);
+		memcpy(msg_r->challenge.cookie, p + NOTIFY_NONCE_LEN,
+		    NOTIFY_COOKIE_LEN);
+		if (notify_addr_decode(p + NOTIFY_NONCE_LEN + NOTIFY_COOKIE_LEN,
+		    &msg_r->challenge.observed, NULL) < 0)
+			return -1;
+		break;
+	case NOTIFY_TYPE_VERIFY:
+		memcpy(msg_r->verify.cookie, p, NOTIFY_COOKIE_LEN);
+		break;
+	case NOTIFY_TYPE_STATUS:
+		msg_r->status.keepalive = get16(p);
+		msg_r->status.flags = get16(p + 2);
+		msg_r->status.lease = get32(p + 4);
+		msg_r->status.last_event = get64(p + 8);
+		if (notify_addr_decode(p + 16, &msg_r->status.observed,
+		    NULL) < 0)
+			return -1;
+		break;
+	case NOTIFY_TYPE_KEEPALIVE:
+		msg_r->keepalive.ack = get64(p);
+		break;
+	case NOTIFY_TYPE_ACK:
+		msg_r->ack.ack = get64(p);
+		break;
+	case NOTIFY_TYPE_EVENT:
+		if (decode_event(p, len, &msg_r->event) < 0)
+			return -1;
+		break;
+	}
+	*drop_r = NOTIFY_DROP_NONE;
+	return 0;
+}
+
+int
+notify_proto_build(const struct notify_keys *keys, uint64_t id,
+    uint64_t pn, const struct notify_msg *msg, unsigned char *out,
+    size_t out_size, size_t *len_r)
+{
+	unsigned char payload[NOTIFY_PAYLOAD_MAX];
+	struct notify_header hdr = {
+		.version = NOTIFY_VERSION,
+		.type = (uint8_t)msg->type,
+		.id = id,
+		.epoch = keys->epoch,
+		.pn = pn,
+	};
+	size_t len;
+	int ret;
+
+	if (notify_proto_encode(msg, payload, sizeof(payload), &len) < 0)
+		return -1;
+	ret = notify_proto_seal(keys, &hdr, payload, len, out, out_size,
+	    len_r);
+	OPENSSL_cleanse(payload, len);
+	return ret;
+}
+
+/* ---- Cookies ---- */
+
+static int
+cookie_for_slot(const unsigned char key[NOTIFY_COOKIE_KEY_LEN],
+    uint64_t id, uint32_t epoch, const struct sockaddr *addr, uint64_t slot,
+    unsigned char cookie_r[NOTIFY_COOKIE_LEN])
+{
+	unsigned char in[NOTIFY_COOKIE_INPUT_LEN];
+	unsigned char mac[32];
+	size_t mac_len;
+
+	put64(in, id);
+	put32(in + 8, epoch);
+	if (notify_addr_encode(addr, in + 12) < 0)
+		return -1;
+	put64(in + 12 + NOTIFY_ADDR_LEN, slot);
+	if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key,
+	    NOTIFY_COOKIE_KEY_LEN, in, sizeof(in), mac, sizeof(mac),
+	    &mac_len) == NULL || mac_len != sizeof(mac))
+		return -1;
+	memcpy(cookie_r, mac, NOTIFY_COOKIE_LEN);
+	OPENSSL_cleanse(mac, sizeof(mac));
+	return 0;
+}
+
+int
+notify_cookie_make(const unsigned char key[NOTIFY_COOKIE_KEY_LEN],
+    uint64_t id, uint32_t epoch, const struct sockaddr *addr, time_t now,
+    unsigned char cookie_r[NOTIFY_COOKIE_LEN])
+{
+	if (now < 0)
+		return -1;
+	return cookie_for_slot(key, id, epoch, addr,
+	    (uint64_t)now / NOTIFY_COOKIE_SLOT_SECS, cookie_r);
+}
+
+bool
+notify_cookie_verify(const unsigned char key[NOTIFY_COOKIE_KEY_LEN],
+    uint64_t id, uint32_t epoch, const struct sockaddr *addr, time_t now,
+    const unsigned char cookie[NOTIFY_COOKIE_LEN])
+{
+	unsigned char cur[NOTIFY_COOKIE_LEN], prev[NOTIFY_COOKIE_LEN];
+	uint64_t slot;
+	int diff_cur, diff_prev;
+
+	if (now < 0)
+		return false;
+	slot = (uint64_t)now / NOTIFY_COOKIE_SLOT_SECS;
+	if (cookie_for_slot(key, id, epoch, addr, slot, cur) < 0)
+		return false;
+	/* In slot 0 there is no previous slot; compare against the current
+	 * one twice so the work stays the same. */
+	if (cookie_for_slot(key, id, epoch, addr, slot > 0 ? slot - 1 : slot,
+	    prev) < 0)
+		return false;
+	/* Both comparisons always run, so timing tells nothing of which
+	 * slot matched or how much of the cookie did. */
+	diff_cur = CRYPTO_memcmp(cur, cookie, NOTIFY_COOKIE_LEN);
+	diff_prev = CRYPTO_memcmp(prev, cookie, NOTIFY_COOKIE_LEN);
+	return (diff_cur == 0) | (diff_prev == 0);
+}
