@@ -1,0 +1,703 @@
+"""
+mailbell's IMAP service as real clients nobody here wrote see it:
+
+- curl with imap:// URLs: LIST, FETCH by UID, by sequence number and by
+  section, SEARCH, EXAMINE, STATUS, APPEND, and a refused login;
+- mbsync (isync) mirroring a user's folders to a local Maildir and back:
+  200 messages compared byte for byte, flag changes, deletions, new
+  messages and new folders in both directions;
+- neomutt, a full-screen reader, running headless in tmux: the index, a
+  MIME message with an attachment, flags, deletion, and new mail arriving
+  while it is open.
+
+What each client did is checked against what was delivered (LMTP) and
+against the server's state read with imaplib.
+"""
+
+import base64
+import datetime
+import os
+import re
+import subprocess
+import uuid
+
+from imapclients_support import (
+    PASSWORD, Terminal, deliver, folder_state, imap_login, imap_ok,
+    list_folders, maildir_messages, make_maildir, message_id, mime_message,
+    numbered_message, set_maildir_flags, simple_message, tool)
+
+SPECIAL_USE = {"Sent": "\\Sent", "Drafts": "\\Drafts", "Trash": "\\Trash",
+               "Junk": "\\Junk"}
+CLIENT_TIMEOUT = 180.0
+
+
+def client_env(tmp_path):
+    """An environment that reads no user or system configuration and goes
+    through no proxy."""
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items()
+           if not k.lower().endswith("_proxy")
+           and k not in ("MAIL", "MAILDIR", "MUTT", "NEOMUTT", "EDITOR")}
+    env.update(HOME=str(home), LANG="C.UTF-8", LC_ALL="C.UTF-8",
+               TZ="UTC", XDG_CONFIG_HOME=str(home / ".config"))
+    return env
+
+
+def stored_body(daemon, user, folder, mid):
+    """The stored file (in mailbell's Maildir) holding message mid."""
+    for data in daemon.messages(user, folder):
+        if message_id(data) == mid:
+            return data
+    raise AssertionError("no stored message %r in %s/%s" % (mid, user,
+                                                            folder))
+
+
+def delivered_as(delivered, rcpt="alice@example.org"):
+    """What mailbell stores for a message it received by LMTP: the
+    Return-Path and Delivered-To lines, then the bytes received."""
+    return (b"Return-Path: <sender@example.net>\r\n"
+            b"Delivered-To: " + rcpt.encode() + b"\r\n" + delivered)
+
+
+# ======================================================================
+# curl
+# ======================================================================
+
+def curl(daemon, tmp_path, path, *args, user="alice", password=PASSWORD,
+         check=True):
+    url = "imap://127.0.0.1:%d/%s" % (daemon.ports["imap"], path)
+    cmd = [tool("curl"), "-q", "-sS", "--noproxy", "*", "--max-time", "60",
+           "-u", "%s:%s" % (user, password)] + list(args) + [url]
+    r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, env=client_env(tmp_path),
+                       timeout=CLIENT_TIMEOUT)
+    if check:
+        assert r.returncode == 0, (cmd, r.returncode, r.stderr, r.stdout)
+    return r
+
+
+def untagged(output):
+    return [line for line in output.decode("utf-8", "replace").split("\r\n")
+            if line]
+
+
+def test_curl_list_shows_inbox_and_special_use_folders(daemon, tmp_path):
+    r = curl(daemon, tmp_path, "")
+    lines = untagged(r.stdout)
+    folders = {}
+    for line in lines:
+        m = re.match(r'^\* LIST \(([^)]*)\) "\." (.+)$', line)
+        assert m, (line, lines)
+        folders[m.group(2).strip('"')] = set(m.group(1).split())
+    assert set(folders) == {"INBOX", "Sent", "Drafts", "Trash", "Junk"}, \
+        lines
+    for name, attr in SPECIAL_USE.items():
+        assert attr in folders[name], (name, lines)
+    # CHILDREN: every folder says whether it has children.
+    for name, attrs in folders.items():
+        assert attrs & {"\\HasNoChildren", "\\HasChildren"}, (name, lines)
+
+    # A folder made with imaplib shows up with its parent marked.
+    m = imap_login(daemon)
+    imap_ok(m.create("Projects.2024"), "CREATE")
+    m.logout()
+    lines = untagged(curl(daemon, tmp_path, "").stdout)
+    assert any(re.match(r'^\* LIST \([^)]*\\HasChildren[^)]*\) "\." '
+                        r'"?Projects"?$', l) for l in lines), lines
+    assert any(re.match(r'^\* LIST \([^)]*\) "\." "?Projects\.2024"?$', l)
+               for l in lines), lines
+
+
+def test_curl_fetches_messages_by_uid_index_and_section(daemon, tmp_path):
+    plain = simple_message("first by curl", "Plain body.\r\n.dot line\r\n")
+    pdf = b"%PDF-1.4\n" + bytes(range(256)) * 4
+    mime = mime_message("second by curl", "The text part.\r\n",
+                        "report.pdf", pdf)
+    deliver(daemon, [plain, mime])
+    daemon.wait_landed(2, user="alice")
+
+    # The whole message by UID: exactly what mailbell stored, which is
+    # exactly what it was given after its two trace lines.
+    first = curl(daemon, tmp_path, "INBOX;UID=1").stdout
+    assert first == delivered_as(plain)
+    assert first == stored_body(daemon, "alice", "INBOX", message_id(plain))
+    second = curl(daemon, tmp_path, "INBOX;UID=2").stdout
+    assert second == delivered_as(mime)
+
+    # By message sequence number (FETCH n BODY[]).
+    assert curl(daemon, tmp_path, "INBOX;MAILINDEX=2").stdout == second
+
+    # Sections of the MIME message: the text part, the attachment as sent
+    # (base64), the header and the body.
+    part1 = curl(daemon, tmp_path, "INBOX;UID=2;SECTION=1").stdout
+    assert part1 == b"The text part.\r\n"
+    part2 = curl(daemon, tmp_path, "INBOX;UID=2;SECTION=2").stdout
+    assert base64.b64decode(part2) == pdf
+    header = curl(daemon, tmp_path, "INBOX;UID=2;SECTION=HEADER").stdout
+    text = curl(daemon, tmp_path, "INBOX;UID=2;SECTION=TEXT").stdout
+    assert header + text == second
+    assert header.endswith(b"\r\n\r\n") and b"Subject: second by curl" \
+        in header
+    # A partial fetch: BODY[]<0.30>.
+    partial = curl(daemon, tmp_path, "INBOX;UID=1;PARTIAL=0.30").stdout
+    assert partial == first[:30]
+
+    # A UID that does not exist: curl reports an error, prints nothing.
+    r = curl(daemon, tmp_path, "INBOX;UID=99", check=False)
+    assert r.returncode != 0 and r.stdout == b"", (r.returncode, r.stdout)
+
+
+def test_curl_search_follows_seen_flag_set_by_fetch(daemon, tmp_path):
+    msgs = [simple_message("search %d" % i) for i in range(1, 5)]
+    deliver(daemon, msgs)
+    daemon.wait_landed(4, user="alice")
+
+    assert untagged(curl(daemon, tmp_path, "INBOX?UNSEEN").stdout) == \
+        ["* SEARCH 1 2 3 4"]
+    # curl fetches BODY[] in a selected (read-write) folder: \Seen is set.
+    curl(daemon, tmp_path, "INBOX;UID=2")
+    curl(daemon, tmp_path, "INBOX;UID=4")
+    assert untagged(curl(daemon, tmp_path, "INBOX?UNSEEN").stdout) == \
+        ["* SEARCH 1 3"]
+    assert untagged(curl(daemon, tmp_path, "INBOX?SEEN").stdout) == \
+        ["* SEARCH 2 4"]
+    # A custom command after SELECT, and a search on a header.
+    assert untagged(curl(daemon, tmp_path, "INBOX", "-X",
+                         "UID SEARCH UNSEEN").stdout) == ["* SEARCH 1 3"]
+    assert untagged(curl(daemon, tmp_path, "INBOX", "-X",
+                         'SEARCH SUBJECT "search 3"').stdout) == \
+        ["* SEARCH 3"]
+    # imaplib agrees.
+    m = imap_login(daemon)
+    state = folder_state(m)
+    m.logout()
+    seen = sorted(v["uid"] for v in state.values() if "\\Seen" in v["flags"])
+    assert seen == [2, 4]
+
+
+def test_curl_examine_and_status_report_what_was_delivered(daemon, tmp_path):
+    deliver(daemon, [simple_message("examine %d" % i) for i in range(3)])
+    events = daemon.wait_landed(3, user="alice", folder="INBOX")
+    uidvalidity = events[0][2]
+    assert [e[3] for e in events] == [1, 2, 3]
+
+    lines = untagged(curl(daemon, tmp_path, "", "-X",
+                          "EXAMINE INBOX").stdout)
+    assert "* 3 EXISTS" in lines, lines
+    assert any(re.match(r"^\* OK \[UIDVALIDITY %d\]" % uidvalidity, l)
+               for l in lines), lines
+    assert any(re.match(r"^\* OK \[UIDNEXT 4\]", l) for l in lines), lines
+    assert any(l.startswith("* FLAGS (") for l in lines), lines
+    assert any(re.match(r"^\* OK \[UNSEEN 1\]", l) for l in lines), lines
+    # EXAMINE is read-only: PERMANENTFLAGS is empty.
+    assert any(re.match(r"^\* OK \[PERMANENTFLAGS \(\)\]", l)
+               for l in lines), lines
+
+    lines = untagged(curl(daemon, tmp_path, "", "-X",
+                          "STATUS INBOX (MESSAGES UNSEEN UIDNEXT "
+                          "UIDVALIDITY)").stdout)
+    assert len(lines) == 1, lines
+    m = re.match(r"^\* STATUS \"?INBOX\"? \((.*)\)$", lines[0])
+    assert m, lines
+    items = m.group(1).split()
+    assert dict(zip(items[::2], items[1::2])) == {
+        "MESSAGES": "3", "UNSEEN": "3", "UIDNEXT": "4",
+        "UIDVALIDITY": str(uidvalidity)}
+
+
+def test_curl_append_then_fetch_with_sasl_plain(daemon, tmp_path):
+    draft = simple_message("a draft uploaded by curl",
+                           "Draft body.\r\n.leading dot\r\n")
+    path = tmp_path / "draft.eml"
+    path.write_bytes(draft)
+    curl(daemon, tmp_path, "Drafts", "-T", str(path))
+    # curl logs in with SASL PLAIN and its initial response (SASL-IR).
+    r = curl(daemon, tmp_path, "Drafts;UID=1", "-v",
+             "--login-options", "AUTH=PLAIN")
+    assert r.stdout == draft
+    sent = [l for l in r.stderr.decode("utf-8", "replace").splitlines()
+            if l.startswith("> ")]
+    assert any(re.match(r"^> \S+ AUTHENTICATE PLAIN [A-Za-z0-9+/=]+$", l)
+               for l in sent), sent
+    m = imap_login(daemon)
+    state = folder_state(m, "Drafts")
+    m.logout()
+    assert list(state) == [message_id(draft)]
+    assert state[message_id(draft)]["body"] == draft
+
+
+def test_curl_wrong_password_is_refused(daemon, tmp_path):
+    deliver(daemon, [simple_message("secret")])
+    r = curl(daemon, tmp_path, "INBOX;UID=1", password="wrong-password",
+             check=False)
+    assert r.returncode == 67, (r.returncode, r.stderr)   # LOGIN_DENIED
+    assert r.stdout == b""
+    r = curl(daemon, tmp_path, "INBOX;UID=1", user="nobody", check=False)
+    assert r.returncode == 67, (r.returncode, r.stderr)
+
+
+# ======================================================================
+# mbsync (isync)
+# ======================================================================
+
+class Mbsync:
+    """mbsync with a private configuration: every folder of alice on the
+    server mirrored to a local Maildir tree (INBOX at local/INBOX, other
+    folders as local/NAME, hierarchy as subdirectories)."""
+
+    def __init__(self, daemon, tmp_path, auth="LOGIN", password=PASSWORD,
+                 copy_arrival_date=False):
+        self.daemon = daemon
+        self.tmp = tmp_path
+        self.local = tmp_path / "local"
+        self.local.mkdir(exist_ok=True)
+        self.config = tmp_path / "mbsyncrc"
+        self.config.write_text("\n".join([
+            "IMAPAccount mailbell",
+            "Host 127.0.0.1",
+            "Port %d" % daemon.ports["imap"],
+            "User alice",
+            "Pass %s" % password,
+            "SSLType None",
+            "AuthMechs %s" % auth,
+            "Timeout 60",
+            "",
+            "IMAPStore server",
+            "Account mailbell",
+            "",
+            "MaildirStore local",
+            "Path %s/" % self.local,
+            "Inbox %s/INBOX" % self.local,
+            "SubFolders Verbatim",
+            "",
+            "Channel mirror",
+            "Far :server:",
+            "Near :local:",
+            "Patterns *",
+            "Sync All",
+            "Create Both",
+            "Expunge Both",
+            "SyncState *",
+            "CopyArrivalDate %s" % ("yes" if copy_arrival_date else "no"),
+            "",
+        ]))
+
+    def run(self, check=True):
+        cmd = [tool("mbsync"), "-c", str(self.config), "-V", "-a"]
+        r = subprocess.run(cmd, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           env=client_env(self.tmp), timeout=CLIENT_TIMEOUT)
+        out = (r.stdout + r.stderr).decode("utf-8", "replace")
+        if check:
+            assert r.returncode == 0, "mbsync exited %d:\n%s" % (
+                r.returncode, out[-6000:])
+            problems = [l for l in out.splitlines()
+                        if l.startswith(("Error", "Warning"))]
+            assert not problems, "mbsync complained:\n%s" % out[-6000:]
+        return r.returncode, out
+
+    def box(self, name="INBOX"):
+        return self.local / name
+
+
+def lf(data):
+    """A message with CR LF line ends as mbsync writes it to a Maildir."""
+    return data.replace(b"\r\n", b"\n")
+
+
+TUID_RE = re.compile(rb"^X-TUID: [^\r\n]*\r?\n", re.M)
+
+
+def without_tuid(data):
+    """A message without the X-TUID header line mbsync adds to every
+    message it copies, so that it can find it again after a crash."""
+    end = data.find(b"\n\r\n") if b"\r\n\r\n" in data else data.find(b"\n\n")
+    end = len(data) if end < 0 else end + 1
+    return TUID_RE.sub(b"", data[:end], count=1) + data[end:]
+
+
+def server_state(daemon, folder="INBOX"):
+    m = imap_login(daemon)
+    try:
+        return folder_state(m, folder)
+    finally:
+        m.logout()
+
+
+def test_mbsync_mirrors_200_messages_byte_for_byte(daemon, tmp_path):
+    run = uuid.uuid4().hex[:8]
+    msgs = [numbered_message(i, run) for i in range(1, 201)]
+    deliver(daemon, msgs, timeout=60)
+    daemon.wait_landed(200, user="alice", folder="INBOX", timeout=60)
+
+    sync = Mbsync(daemon, tmp_path)
+    sync.run()
+
+    # Every server folder exists locally as a Maildir.
+    for name in ["INBOX"] + list(SPECIAL_USE):
+        for sub in ("cur", "new", "tmp"):
+            assert (sync.box(name) / sub).is_dir(), (name, sub)
+
+    server = server_state(daemon)
+    local = maildir_messages(sync.box())
+    assert len(server) == 200
+    assert sorted(local) == sorted(server)
+    for n, msg in enumerate(msgs, 1):
+        mid = message_id(msg)
+        assert server[mid]["body"] == delivered_as(msg), n
+        # mbsync stores Maildir files with LF line ends; apart from that,
+        # each is byte-identical to what the server served.
+        assert without_tuid(local[mid]["body"]) == lf(server[mid]["body"]), n
+        assert local[mid]["flags"] == "", (n, local[mid]["path"])
+        assert server[mid]["flags"] == set(), (n, server[mid]["flags"])
+    # mbsync fetched with BODY.PEEK: nothing became \Seen.
+
+    # A second sync changes nothing on either side.
+    before = {k: v["path"] for k, v in local.items()}
+    sync.run()
+    assert {k: v["path"] for k, v in
+            maildir_messages(sync.box()).items()} == before
+    after = server_state(daemon)
+    assert {k: (v["uid"], v["flags"]) for k, v in after.items()} == \
+        {k: (v["uid"], v["flags"]) for k, v in server.items()}
+
+
+def test_mbsync_local_changes_reach_the_server(daemon, tmp_path):
+    run = uuid.uuid4().hex[:8]
+    msgs = [numbered_message(i, run) for i in range(1, 13)]
+    deliver(daemon, msgs)
+    daemon.wait_landed(12, user="alice", folder="INBOX")
+    sync = Mbsync(daemon, tmp_path, copy_arrival_date=True)
+    sync.run()
+    local = maildir_messages(sync.box())
+    assert len(local) == 12
+    ids = [message_id(m) for m in msgs]
+
+    # Flags set in the mail reader's way: rename with :2,<letters>.
+    wanted = {ids[0]: "S", ids[1]: "F", ids[2]: "FS", ids[3]: "RS",
+              ids[4]: "D"}
+    for mid, letters in wanted.items():
+        set_maildir_flags(local[mid]["path"], letters)
+    # Deleted locally: removed outright, and marked trashed (T).
+    os.unlink(local[ids[5]]["path"])
+    os.unlink(local[ids[6]]["path"])
+    set_maildir_flags(local[ids[7]]["path"], "T")
+    # A new message written into the Maildir, with a known arrival time.
+    new_msg = lf(simple_message("written locally", "Local body.\r\n"
+                                ".dot\r\nend\r\n"))
+    new_path = sync.box() / "new" / ("1700000000.M1P1.localhost")
+    new_path.write_bytes(new_msg)
+    arrival = 1615000000        # 2021-03-06 03:06:40 UTC
+    os.utime(new_path, (arrival, arrival))
+    # A new folder, nested, with a message in it.
+    nested = make_maildir(sync.local / "Projects" / "2024")
+    make_maildir(sync.local / "Projects")
+    nested_msg = lf(simple_message("filed locally", "In a subfolder.\r\n"))
+    (nested / "cur" / "1700000001.M2P1.localhost:2,S").write_bytes(
+        nested_msg)
+
+    sync.run()
+
+    server = server_state(daemon)
+    flag_names = {"S": "\\Seen", "F": "\\Flagged", "R": "\\Answered",
+                  "D": "\\Draft"}
+    for mid, letters in wanted.items():
+        assert server[mid]["flags"] == {flag_names[c] for c in letters}, \
+            (mid, server[mid]["flags"])
+    for mid in (ids[5], ids[6], ids[7]):
+        assert mid not in server, "deleted locally, still on the server"
+    for mid in ids[8:]:
+        assert server[mid]["flags"] == set()
+    # The appended message: CR LF on the wire, body as written.
+    up = server[message_id(new_msg)]
+    assert up["flags"] == set()
+    assert without_tuid(up["body"]) == new_msg.replace(b"\n", b"\r\n")
+    assert len(server) == 12 - 3 + 1
+
+    m = imap_login(daemon)
+    try:
+        folders = list_folders(m)
+        assert "Projects" in folders and "Projects.2024" in folders, folders
+        assert "\\HasChildren" in folders["Projects"], folders
+        nested_state = folder_state(m, "Projects.2024")
+        assert list(nested_state) == [message_id(nested_msg)]
+        got = nested_state[message_id(nested_msg)]
+        assert got["flags"] == {"\\Seen"}
+        assert without_tuid(got["body"]) == \
+            nested_msg.replace(b"\n", b"\r\n")
+        # CopyArrivalDate: APPEND carried the file's time as INTERNALDATE.
+        imap_ok(m.select("INBOX", readonly=True))
+        data = imap_ok(m.uid("FETCH", str(up["uid"]), "(INTERNALDATE)"))
+        assert _internaldate_epoch(data[0]) == arrival, data
+    finally:
+        m.logout()
+
+    # The next sync is quiet and the local side agrees with the server.
+    sync.run()
+    local = maildir_messages(sync.box())
+    assert sorted(local) == sorted(server)
+
+
+def _internaldate_epoch(line):
+    m = re.search(rb'INTERNALDATE "([^"]+)"', line)
+    if not m:
+        return None
+    dt = datetime.datetime.strptime(m.group(1).decode().strip(),
+                                    "%d-%b-%Y %H:%M:%S %z")
+    return int(dt.timestamp())
+
+
+def test_mbsync_server_changes_reach_the_local_maildir(daemon, tmp_path):
+    run = uuid.uuid4().hex[:8]
+    msgs = [numbered_message(i, run) for i in range(1, 11)]
+    deliver(daemon, msgs)
+    daemon.wait_landed(10, user="alice", folder="INBOX")
+    sync = Mbsync(daemon, tmp_path)
+    sync.run()
+    assert len(maildir_messages(sync.box())) == 10
+    ids = [message_id(m) for m in msgs]
+    server = server_state(daemon)
+
+    m = imap_login(daemon)
+    try:
+        imap_ok(m.select("INBOX"))
+        uid = {mid: str(server[mid]["uid"]) for mid in ids}
+        imap_ok(m.uid("STORE", uid[ids[0]], "+FLAGS", "(\\Seen)"))
+        imap_ok(m.uid("STORE", uid[ids[1]], "+FLAGS", "(\\Flagged)"))
+        imap_ok(m.uid("STORE", uid[ids[2]], "+FLAGS",
+                      "(\\Seen \\Answered \\Flagged)"))
+        imap_ok(m.uid("STORE", uid[ids[3]] + "," + uid[ids[4]], "+FLAGS",
+                      "(\\Deleted)"))
+        imap_ok(m.expunge())
+        appended = simple_message("appended on the server", "Hi.\r\n")
+        imap_ok(m.append("INBOX", "(\\Seen)", None, appended))
+        filed = simple_message("filed on the server", "Filed.\r\n")
+        imap_ok(m.create("Archive.2023"))
+        imap_ok(m.append("Archive.2023", None, None, filed))
+        trashed = simple_message("moved to trash", "Bye.\r\n")
+        imap_ok(m.append("Trash", "(\\Seen)", None, trashed))
+    finally:
+        m.logout()
+    late = simple_message("delivered between syncs", "Late.\r\n")
+    deliver(daemon, [late])
+
+    sync.run()
+
+    local = maildir_messages(sync.box())
+    assert local[ids[0]]["flags"] == "S"
+    assert local[ids[1]]["flags"] == "F"
+    assert local[ids[2]]["flags"] == "FRS"
+    assert ids[3] not in local and ids[4] not in local
+    for mid in ids[5:]:
+        assert local[mid]["flags"] == ""
+    assert local[message_id(appended)]["flags"] == "S"
+    assert without_tuid(local[message_id(appended)]["body"]) == \
+        lf(appended)
+    assert without_tuid(local[message_id(late)]["body"]) == \
+        lf(delivered_as(late))
+    assert len(local) == 10 - 2 + 2
+
+    archive = maildir_messages(sync.local / "Archive" / "2023")
+    assert list(archive) == [message_id(filed)]
+    assert without_tuid(archive[message_id(filed)]["body"]) == lf(filed)
+    trash = maildir_messages(sync.box("Trash"))
+    assert list(trash) == [message_id(trashed)]
+    assert trash[message_id(trashed)]["flags"] == "S"
+
+    # And back: a flag cleared on the server is cleared locally.
+    m = imap_login(daemon)
+    try:
+        imap_ok(m.select("INBOX"))
+        server = folder_state(m)
+        imap_ok(m.select("INBOX"))
+        imap_ok(m.uid("STORE", str(server[ids[2]]["uid"]), "-FLAGS",
+                      "(\\Flagged)"))
+    finally:
+        m.logout()
+    sync.run()
+    assert maildir_messages(sync.box())[ids[2]]["flags"] == "RS"
+
+
+def test_mbsync_sasl_plain_and_refused_password(daemon, tmp_path):
+    msgs = [simple_message("plain %d" % i) for i in range(3)]
+    deliver(daemon, msgs)
+    daemon.wait_landed(3, user="alice")
+    sync = Mbsync(daemon, tmp_path, auth="PLAIN")
+    sync.run()
+    local = maildir_messages(sync.box())
+    assert sorted(local) == sorted(message_id(x) for x in msgs)
+
+    bad_dir = tmp_path / "bad"
+    bad_dir.mkdir()
+    bad = Mbsync(daemon, bad_dir, auth="LOGIN", password="wrong-password")
+    rc, out = bad.run(check=False)
+    assert rc != 0, out
+    assert re.search(r"IMAP command 'LOGIN <user> <pass>' returned an "
+                     r"error: NO ", out), out
+    assert not (bad.local / "INBOX" / "cur").exists() or \
+        not maildir_messages(bad.local / "INBOX"), out
+
+
+# ======================================================================
+# neomutt in tmux
+# ======================================================================
+
+NEOMUTT_DONE = "neomutt exited with status"
+
+
+def neomutt(daemon, tmp_path, extra=()):
+    """neomutt on alice's INBOX in a detached 132x40 tmux session. The
+    pane runs a shell that reports neomutt's exit status and stays open,
+    so the screen can always be read."""
+    rc = tmp_path / "neomuttrc"
+    cache = tmp_path / "neomutt-cache"
+    cache.mkdir(exist_ok=True)
+    rc.write_text("\n".join([
+        "set folder=imap://alice@127.0.0.1:%d/" % daemon.ports["imap"],
+        "set imap_user=alice",
+        "set imap_pass=%s" % PASSWORD,
+        "set imap_authenticators=plain",
+        "set spoolfile=+INBOX",
+        "set record=",
+        "set postponed=+Drafts",
+        "set header_cache=",
+        "set message_cachedir=",
+        "set ssl_starttls=no",
+        "set ssl_force_tls=no",
+        "set imap_check_subscribed=no",
+        "set imap_passive=no",
+        "set mailcap_path=%s" % (tmp_path / "no-mailcap"),
+        "set tmpdir=%s" % cache,
+        "set sort=date-sent",
+        "set date_format='%Y-%m-%d'",
+        "set index_format='%4C %Z %d %-20.20L %s'",
+        "set quit=yes",
+        "set move=no",
+        "set delete=yes",
+        "set confirmappend=no",
+        "set mark_old=no",
+        "set beep=no",
+        "set resolve=no",
+        "set help=yes",
+        "set wait_key=no",
+        "set pager_stop=yes",
+        "set timeout=1",
+        "set mail_check=1",
+        "set imap_idle=yes",
+        "set imap_keepalive=30",
+    ] + list(extra)) + "\n")
+    env = client_env(tmp_path)
+    env["TERM"] = "xterm-256color"
+    command = ("%s -n -F %s 2>%s; echo '%s' $?; sleep 600"
+               % (tool("neomutt"), rc, tmp_path / "neomutt.err",
+                  NEOMUTT_DONE))
+    return Terminal(command, env)
+
+
+def neomutt_quit(term, tmp_path):
+    """Leave neomutt from the index and check it exited cleanly."""
+    term.keys("q")
+    screen = term.wait_text(NEOMUTT_DONE, timeout=30)
+    err = (tmp_path / "neomutt.err").read_text(errors="replace")
+    assert NEOMUTT_DONE + " 0" in screen, (screen, err)
+
+
+def test_neomutt_shows_a_mime_message_and_its_attachment(daemon, tmp_path):
+    tool("tmux")
+    pdf = b"%PDF-1.4\n%mailbell\n" + bytes(range(256)) * 8
+    subject = "Quarterly figures %s" % uuid.uuid4().hex[:6]
+    msg = mime_message(subject, "Dear Alice,\r\nthe figures are attached."
+                       "\r\nRegards, Bob\r\n", "quarterly-report.pdf", pdf)
+    deliver(daemon, [msg])
+    daemon.wait_landed(1, user="alice")
+
+    term = neomutt(daemon, tmp_path)
+    try:
+        index = term.wait_text(subject, timeout=60)
+        assert "Bob Sender" in index, index
+        assert "INBOX" in index, index
+        term.keys("Enter")
+        page = term.wait_text("the figures are attached.", timeout=30)
+        assert "Dear Alice," in page and "Regards, Bob" in page, page
+        assert "quarterly-report.pdf" in page, page
+        assert "application/pdf" in page, page
+        assert "Subject: " + subject in page, page
+        # The attachment menu names the part too.
+        term.keys("v")
+        menu = term.wait_text("quarterly-report.pdf", timeout=30)
+        assert re.search(r"quarterly-report\.pdf +\[applica/pdf, base64, ",
+                         menu), menu
+        assert "[text/plain, 8bit, utf-8, " in menu, menu
+        term.keys("q")          # attachment menu -> pager
+        term.wait_text("the figures are attached.", timeout=30)
+        term.keys("q")          # pager -> index
+        term.wait_for(lambda s: subject in s
+                      and "the figures are attached." not in s,
+                      timeout=30, what="the index again")
+        neomutt_quit(term, tmp_path)
+    finally:
+        term.close()
+
+    # Reading it made it \Seen on the server.
+    state = server_state(daemon)
+    assert state[message_id(msg)]["flags"] == {"\\Seen"}, state
+    assert state[message_id(msg)]["body"] == delivered_as(msg)
+
+
+def test_neomutt_flags_deletes_and_sees_new_mail(daemon, tmp_path):
+    tool("tmux")
+    tag = uuid.uuid4().hex[:6]
+    first = simple_message("alpha %s" % tag, "First.\r\n",
+                           date="Mon, 01 Jan 2024 10:00:00 +0000")
+    second = simple_message("bravo %s" % tag, "Second.\r\n",
+                            date="Tue, 02 Jan 2024 10:00:00 +0000")
+    third = simple_message("charlie %s" % tag, "Third.\r\n",
+                           date="Wed, 03 Jan 2024 10:00:00 +0000")
+    deliver(daemon, [first, second, third])
+    daemon.wait_landed(3, user="alice")
+
+    term = neomutt(daemon, tmp_path)
+    try:
+        term.wait_for(lambda s: all("%s %s" % (w, tag) in s for w in
+                                    ("alpha", "bravo", "charlie")),
+                      timeout=60, what="three subjects")
+        # Sorted by date: alpha is first. Flag it, move to bravo and
+        # delete it (the cursor stays put: resolve=no), write changes.
+        term.keys("Home")
+        term.keys("F")
+        term.wait_for(lambda s: _index_line(s, "alpha " + tag, "!"),
+                      timeout=15, what="alpha flagged")
+        term.keys("j")
+        term.keys("d")
+        term.wait_for(lambda s: _index_line(s, "bravo " + tag, "D"),
+                      timeout=15, what="bravo marked deleted")
+        term.keys("$")
+        term.wait_for(lambda s: "bravo " + tag not in s, timeout=30,
+                      what="bravo gone after sync")
+
+        # New mail while neomutt is open (IDLE or a periodic check).
+        news = simple_message("delta %s" % tag, "Fourth.\r\n",
+                              date="Thu, 04 Jan 2024 10:00:00 +0000")
+        deliver(daemon, [news])
+        term.wait_text("delta " + tag, timeout=60)
+        neomutt_quit(term, tmp_path)
+    finally:
+        term.close()
+
+    state = server_state(daemon)
+    assert message_id(second) not in state
+    assert state[message_id(first)]["flags"] == {"\\Flagged"}, state
+    assert state[message_id(third)]["flags"] == set(), state
+    assert state[message_id(news)]["flags"] == set(), state
+    assert len(state) == 3
+
+
+def _index_line(screen, subject, flag):
+    """True if the index line with this subject shows flag in its status
+    column."""
+    for line in screen.splitlines():
+        if subject in line:
+            m = re.match(r"^\s*\d+\s+(\S*)", line)
+            return bool(m) and flag in line[:line.index(subject)]
+    return False
