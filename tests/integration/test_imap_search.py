@@ -1,0 +1,272 @@
+"""
+SEARCH and UID SEARCH against the real daemon: every RFC 3501 search key
+with its exact result on mail delivered by LMTP (and one APPENDed message
+for an internal date in the past), sequence and UID sets, NOT, OR and
+groups, CHARSET and BADCHARSET, syntax errors, and messages expunged by
+another session.
+"""
+
+import time
+
+from imap_msg_support import client, deliver, raw
+
+MSGS = [
+    # 1
+    b"From: Alice A <alice@example.net>\r\n"
+    b"To: bob@example.org\r\n"
+    b"Cc: carol@example.com\r\n"
+    b"Subject: Lunch plans\r\n"
+    b"Date: Mon, 01 Jan 2024 09:00:00 +0000\r\n"
+    b"\r\n"
+    b"Meet at noon.\r\n",
+    # 2: 23:30 -0800 on the 2nd is the 3rd in UTC.
+    b"From: bob@example.net\r\n"
+    b"To: alice@example.org\r\n"
+    b"Bcc: dave@example.com\r\n"
+    b"Subject: =?UTF-8?Q?Caf=C3=A9?= tomorrow\r\n"
+    b"Date: Tue, 02 Jan 2024 23:30:00 -0800\r\n"
+    b"X-Priority: 1\r\n"
+    b"\r\n"
+    b"Coffee with cream.\r\n",
+    # 3: no Date, the largest
+    b"From: carol@example.com\r\n"
+    b"Subject: Report\r\n"
+    b"\r\n" + b"report data, line after line\r\n" * 70,
+    # 4: the body is quoted-printable
+    b"From: dave@example.org\r\n"
+    b"Subject: lunch again\r\n"
+    b"Date: Wed, 03 Jan 2024 12:00:00 +0100\r\n"
+    b"MIME-Version: 1.0\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n"
+    b"Content-Transfer-Encoding: quoted-printable\r\n"
+    b"\r\n"
+    b"Caf=C3=A9 au lait?\r\n",
+    # 5
+    b"From: eve@example.net\r\n"
+    b"Subject: misc\r\n"
+    b"Date: Thu, 04 Jan 2024 08:00:00 +0000\r\n"
+    b"\r\n"
+    b"nothing here\r\n",
+]
+
+# 6, appended with an internal date in 2020
+OLD = (b"From: frank@example.net\r\n"
+       b"Subject: archived\r\n"
+       b"Date: Thu, 05 Mar 2020 10:00:00 +0000\r\n"
+       b"\r\n"
+       b"old news\r\n")
+
+CAFE = "caf\u00e9".encode()
+
+
+def prepare(daemon):
+    deliver(daemon, MSGS)
+    c = raw(daemon)
+    assert c.run("ap", b'APPEND INBOX "05-Mar-2020 10:00:00 +0000" {%d+}'
+                 b"\r\n" % len(OLD) + OLD)[-1].startswith(b"ap OK")
+    c.select()
+    for tag, cmd in [("f1", "STORE 1 +FLAGS.SILENT (\\Seen \\Answered)"),
+                     ("f2", "STORE 2 +FLAGS.SILENT (\\Flagged)"),
+                     ("f3", "STORE 3 +FLAGS.SILENT (\\Deleted \\Seen)"),
+                     ("f4", "STORE 4 +FLAGS.SILENT (\\Draft)")]:
+        assert c.run(tag, cmd) == [tag.encode() + b" OK STORE completed"]
+    return c
+
+
+def search(c, program, uid=False):
+    tag = "s"
+    got = c.run(tag, ("UID SEARCH " if uid else "SEARCH ") + program
+                if isinstance(program, str)
+                else (b"UID SEARCH " if uid else b"SEARCH ") + program)
+    assert len(got) == 2, got
+    assert got[1] == b"s OK %sSEARCH completed" % (b"UID " if uid else b"")
+    assert got[0].startswith(b"* SEARCH"), got
+    return [int(n) for n in got[0][len(b"* SEARCH"):].split()]
+
+
+def check(c, cases, uid=False):
+    for program, expected in cases:
+        assert search(c, program, uid) == expected, program
+
+
+def test_flag_keys(daemon):
+    c = prepare(daemon)
+    check(c, [
+        ("ALL", [1, 2, 3, 4, 5, 6]),
+        ("SEEN", [1, 3]),
+        ("UNSEEN", [2, 4, 5, 6]),
+        ("ANSWERED", [1]),
+        ("UNANSWERED", [2, 3, 4, 5, 6]),
+        ("FLAGGED", [2]),
+        ("UNFLAGGED", [1, 3, 4, 5, 6]),
+        ("DELETED", [3]),
+        ("UNDELETED", [1, 2, 4, 5, 6]),
+        ("DRAFT", [4]),
+        ("UNDRAFT", [1, 2, 3, 5, 6]),
+        # mailbell keeps no \Recent and no keywords.
+        ("NEW", []),
+        ("RECENT", []),
+        ("OLD", [1, 2, 3, 4, 5, 6]),
+        ("KEYWORD $Junk", []),
+        ("UNKEYWORD $Junk", [1, 2, 3, 4, 5, 6]),
+    ])
+    # The exact line for an empty result.
+    assert c.run("e", "SEARCH NEW") == [b"* SEARCH", b"e OK SEARCH completed"]
+
+
+def test_header_and_text_keys(daemon):
+    c = prepare(daemon)
+    check(c, [
+        ("FROM alice", [1]),
+        ("FROM \"Alice A\"", [1]),
+        ("FROM EXAMPLE.COM", [3]),
+        ("TO alice", [2]),
+        ("TO bob", [1]),
+        ("CC carol", [1]),
+        ("BCC dave", [2]),
+        ("SUBJECT lunch", [1, 4]),
+        ("SUBJECT LUNCH", [1, 4]),
+        (b"SUBJECT {%d+}\r\n" % len(CAFE) + CAFE, [2]),
+        ("HEADER X-Priority 1", [2]),
+        ("HEADER x-priority \"\"", [2]),
+        ("HEADER X-Missing \"\"", []),
+        ("BODY noon", [1]),
+        ("BODY lunch", []),
+        (b"BODY {%d+}\r\n" % len(CAFE + b" au lait") + CAFE + b" au lait",
+         [4]),
+        ("TEXT lunch", [1, 4]),
+        ("TEXT \"report data\"", [3]),
+        ("TEXT frank", [6]),
+    ])
+
+
+def test_size_and_date_keys(daemon):
+    c = prepare(daemon)
+    sizes = {}
+    for r in c.run("z", "FETCH 1:* RFC822.SIZE")[:-1]:
+        seq, size = r.split()[1], r.split()[-1].rstrip(b")")
+        sizes[int(seq)] = int(size)
+    assert max(sizes, key=sizes.get) == 3
+    s3 = sizes[3]
+    today = time.strftime("%d-%b-%Y", time.localtime())
+    check(c, [
+        ("LARGER %d" % (s3 - 1), [3]),
+        ("LARGER %d" % s3, []),
+        ("SMALLER %d" % s3, [1, 2, 4, 5, 6]),
+        ("SMALLER %d" % sizes[1], [s for s in sizes if sizes[s] <
+                                    sizes[1]]),
+        # Internal dates: delivery time, and 5-Mar-2020 for the appended.
+        ("ON 5-Mar-2020", [6]),
+        ("BEFORE 6-Mar-2020", [6]),
+        ("BEFORE 5-Mar-2020", []),
+        ("SINCE 6-Mar-2020", [1, 2, 3, 4, 5]),
+        ("SINCE " + today, [1, 2, 3, 4, 5]),
+        ("ON " + today, [1, 2, 3, 4, 5]),
+        ("BEFORE " + today, [6]),
+        # Sent dates as written in Date: (message 3 has none).
+        ("SENTON 2-Jan-2024", [2]),
+        ("SENTON 3-Jan-2024", [4]),
+        ("SENTBEFORE 2-Jan-2024", [1, 6]),
+        ("SENTSINCE 3-Jan-2024", [4, 5]),
+        ("SENTSINCE 1-Jan-1970", [1, 2, 4, 5, 6]),
+        ("NOT SENTSINCE 1-Jan-1970", [3]),
+    ])
+
+
+def test_sets_and_combinations(daemon):
+    c = prepare(daemon)
+    check(c, [
+        ("2:4", [2, 3, 4]),
+        ("5:*", [5, 6]),
+        ("*", [6]),
+        ("1,3,5 UNSEEN", [5]),
+        ("9", []),
+        ("UID 2:3", [2, 3]),
+        ("UID 5:*", [5, 6]),
+        ("UID 100:*", [6]),
+        ("NOT UID 1:5", [6]),
+        ("NOT SEEN", [2, 4, 5, 6]),
+        ("OR FLAGGED DRAFT", [2, 4]),
+        ("OR (SEEN ANSWERED) DELETED", [1, 3]),
+        ("OR OR FROM alice FROM bob SUBJECT misc", [1, 2, 5]),
+        ("NOT (OR SEEN FLAGGED)", [4, 5, 6]),
+        ("(UNSEEN) (SUBJECT lunch)", [4]),
+        ("UNDELETED SINCE 1-Jan-2000 NOT FROM eve TEXT a", [1, 2, 4, 6]),
+    ])
+
+
+def test_uid_search_after_expunge(daemon):
+    c = prepare(daemon)
+    assert c.run("x", "EXPUNGE") == [b"* 3 EXPUNGE", b"x OK EXPUNGE completed"]
+    check(c, [("ALL", [1, 2, 3, 4, 5]), ("SUBJECT misc", [4])])
+    check(c, [("ALL", [1, 2, 4, 5, 6]), ("SUBJECT misc", [5]),
+              ("UID 3:4", [4]), ("4:5", [5, 6])], uid=True)
+
+
+def test_charset(daemon):
+    c = prepare(daemon)
+    check(c, [
+        (b"CHARSET UTF-8 SUBJECT {%d+}\r\n" % len(CAFE) + CAFE, [2]),
+        ("CHARSET utf-8 FROM alice", [1]),
+        ("CHARSET US-ASCII FROM alice", [1]),
+    ])
+    assert c.run("b", "SEARCH CHARSET KOI8-R FROM alice") == [
+        b"b NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset"]
+
+
+def test_bad_programs(daemon):
+    c = prepare(daemon)
+    for i, (program, reply) in enumerate([
+            ("", b"BAD Empty search program"),
+            ("FOO", b"BAD Unknown search key"),
+            ("LARGER x", b"BAD Search key needs a number"),
+            ("LARGER", b"BAD Search key needs a number"),
+            ("SINCE", b"BAD Search key needs a date"),
+            ("OR SEEN", b"BAD OR needs two search keys"),
+            ("NOT", b"BAD NOT needs a search key"),
+            ("HEADER Subject", b"BAD HEADER needs a string"),
+            ("UID", b"BAD UID needs a sequence set"),
+            ("CHARSET", b"BAD CHARSET needs a charset name"),
+            ("()", b"BAD Empty search program"),
+            ("SINCE 32-Jan-2000", None),
+            ("0", None),
+            ("NOT " * 64 + "ALL", b"BAD Search program nests too deeply")]):
+        assert c.run("n%d" % i, "NOOP")[-1].endswith(b"OK NOOP completed")
+        tag = "b%d" % i
+        got = c.run(tag, ("SEARCH " + program).rstrip())
+        assert len(got) == 1, (program, got)
+        if reply is None:
+            assert got[0].startswith(tag.encode() + b" BAD "), got
+        else:
+            assert got[0] == tag.encode() + b" " + reply, (program, got)
+
+
+def test_expunged_by_another_session(daemon):
+    c = prepare(daemon)
+    other = raw(daemon)
+    other.select()
+    assert other.run("x", "EXPUNGE") == [b"* 3 EXPUNGE",
+                                         b"x OK EXPUNGE completed"]
+    # SEARCH sends no EXPUNGE and keeps the numbers; the gone message can
+    # no longer be read, so text keys skip it.
+    got = c.run("a", "SEARCH ALL")
+    assert got == [b"* SEARCH 1 2 3 4 5 6", b"a OK SEARCH completed"]
+    assert search(c, "TEXT report") == []
+    assert search(c, "DELETED") == [3]
+    # UID SEARCH answers from the same view, then may send the EXPUNGE.
+    assert c.run("u", "UID SEARCH ALL") == [
+        b"* SEARCH 1 2 3 4 5 6", b"* 3 EXPUNGE", b"u OK UID SEARCH completed"]
+    assert search(c, "ALL") == [1, 2, 3, 4, 5]
+
+
+def test_imaplib_search(daemon):
+    deliver(daemon, MSGS)
+    m = client(daemon)
+    m.select("INBOX")
+    assert m.search(None, "SUBJECT", "lunch") == ("OK", [b"1 4"])
+    assert m.search(None, "OR", "FROM", "alice", "FROM", "eve") == (
+        "OK", [b"1 5"])
+    assert m.uid("SEARCH", "UID", "2:3") == ("OK", [b"2 3"])
+    m.literal = CAFE
+    assert m.search("UTF-8", "SUBJECT") == ("OK", [b"2"])
+    m.logout()
