@@ -63,6 +63,11 @@ print_config(const struct mb_config *cfg)
 	printf("\n[notify]\nenabled = %s\n", cfg->notify_enabled ? "yes" :
 	    "no");
 	printf("udp_port = %u\n", cfg->notify_udp_port);
+	printf("keepalive = %us\n", cfg->notify_keepalive);
+	printf("lease = %us\n", cfg->notify_lease);
+	printf("max_registrations_per_user = %u\n",
+	    cfg->notify_max_registrations_per_user);
+	printf("max_registrations = %u\n", cfg->notify_max_registrations);
 }
 
 static int

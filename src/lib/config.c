@@ -25,6 +25,8 @@
 /* The embedded default's size limit is written as "<n>M" below. */
 _Static_assert(LMTP_MESSAGE_SIZE_DEFAULT % (1024 * 1024) == 0,
     "default message size must be whole MiB");
+_Static_assert(NOTIFY_LEASE_DEFAULT_SECS % (24 * 3600) == 0,
+    "default lease must be whole days");
 
 /* Every key, so duplicates and conflicts can name where a value came from. */
 enum config_key {
@@ -42,6 +44,10 @@ enum config_key {
 	KEY_ADMIN_PORT,
 	KEY_NOTIFY_ENABLED,
 	KEY_NOTIFY_UDP_PORT,
+	KEY_NOTIFY_KEEPALIVE,
+	KEY_NOTIFY_LEASE,
+	KEY_NOTIFY_MAX_REG_USER,
+	KEY_NOTIFY_MAX_REG,
 	KEY_COUNT
 };
 
@@ -449,6 +455,69 @@ parse_notify_enabled(struct config_parse *p, const char *value,
 	return parse_bool(&p->cfg->notify_enabled, value, reason_r);
 }
 
+/* The interval a client is told to send keepalives at: 15 s at the
+ * least (RFC 8085 s3.5), 300 s at the most (RFC 8620 s7.3). */
+static int
+parse_notify_keepalive(struct config_parse *p, const char *value,
+    const char **reason_r)
+{
+	uint64_t n;
+
+	if (str_to_seconds(value, NOTIFY_KEEPALIVE_MAX_SECS, &n) < 0 ||
+	    n < NOTIFY_KEEPALIVE_MIN_SECS) {
+		*reason_r = "not a duration between 15s and 5m (digits with "
+		    "an optional s, m or h suffix)";
+		return -1;
+	}
+	p->cfg->notify_keepalive = (unsigned)n;
+	return 0;
+}
+
+static int
+parse_notify_lease(struct config_parse *p, const char *value,
+    const char **reason_r)
+{
+	uint64_t n;
+
+	if (str_to_seconds(value, NOTIFY_LEASE_MAX_SECS, &n) < 0 ||
+	    n < NOTIFY_LEASE_MIN_SECS) {
+		*reason_r = "not a duration between 1m and 90d (digits with "
+		    "an optional s, m, h or d suffix)";
+		return -1;
+	}
+	p->cfg->notify_lease = (unsigned)n;
+	return 0;
+}
+
+static int
+parse_registrations(unsigned *dst, const char *value, const char **reason_r)
+{
+	uint64_t n;
+
+	if (str_to_u64(value, 1, NOTIFY_REGISTRATIONS_MAX, &n) < 0) {
+		*reason_r = "not a number between 1 and 10000000";
+		return -1;
+	}
+	*dst = (unsigned)n;
+	return 0;
+}
+
+static int
+parse_notify_max_reg_user(struct config_parse *p, const char *value,
+    const char **reason_r)
+{
+	return parse_registrations(
+	    &p->cfg->notify_max_registrations_per_user, value, reason_r);
+}
+
+static int
+parse_notify_max_reg(struct config_parse *p, const char *value,
+    const char **reason_r)
+{
+	return parse_registrations(&p->cfg->notify_max_registrations, value,
+	    reason_r);
+}
+
 static const struct config_key_def config_keys[] = {
 	{"server", "data_dir", KEY_DATA_DIR, parse_data_dir},
 	{"server", "listen", KEY_LISTEN, parse_listen},
@@ -468,6 +537,12 @@ static const struct config_key_def config_keys[] = {
 	{"admin", "port", KEY_ADMIN_PORT, parse_admin_port},
 	{"notify", "enabled", KEY_NOTIFY_ENABLED, parse_notify_enabled},
 	{"notify", "udp_port", KEY_NOTIFY_UDP_PORT, parse_notify_udp_port},
+	{"notify", "keepalive", KEY_NOTIFY_KEEPALIVE, parse_notify_keepalive},
+	{"notify", "lease", KEY_NOTIFY_LEASE, parse_notify_lease},
+	{"notify", "max_registrations_per_user", KEY_NOTIFY_MAX_REG_USER,
+	    parse_notify_max_reg_user},
+	{"notify", "max_registrations", KEY_NOTIFY_MAX_REG,
+	    parse_notify_max_reg},
 };
 
 static int
@@ -681,7 +756,11 @@ config_default_text(void)
 		    "\n"
 		    "[notify]\n"
 		    "enabled = yes\n"
-		    "udp_port = %u\n",
+		    "udp_port = %u\n"
+		    "keepalive = %us\n"
+		    "lease = %ud\n"
+		    "max_registrations_per_user = %u\n"
+		    "max_registrations = %u\n",
 		    CONFIG_DEFAULT_IMAP_PORT,
 		    IMAP_IDLE_KEEPALIVE_DEFAULT_SECS / 60,
 		    IMAP_CONNECTIONS_PER_USER_DEFAULT,
@@ -689,7 +768,11 @@ config_default_text(void)
 		    CONFIG_DEFAULT_LMTP_PORT,
 		    (unsigned long long)LMTP_MESSAGE_SIZE_DEFAULT /
 		    (1024 * 1024),
-		    CONFIG_DEFAULT_ADMIN_PORT, CONFIG_DEFAULT_NOTIFY_UDP_PORT);
+		    CONFIG_DEFAULT_ADMIN_PORT, CONFIG_DEFAULT_NOTIFY_UDP_PORT,
+		    NOTIFY_KEEPALIVE_DEFAULT_SECS,
+		    NOTIFY_LEASE_DEFAULT_SECS / (24 * 3600),
+		    NOTIFY_REGISTRATIONS_PER_USER_DEFAULT,
+		    NOTIFY_REGISTRATIONS_DEFAULT);
 		if (n < 0 || (size_t)n >= sizeof(text))
 			abort();
 	}

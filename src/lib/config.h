@@ -55,6 +55,12 @@ struct mb_config {
 	/* [notify] */
 	bool notify_enabled;	/* whether the UDP notifier runs */
 	uint16_t notify_udp_port; /* fixed source port of every datagram */
+	unsigned notify_keepalive; /* seconds between client keepalives
+				      (NOTIFY_KEEPALIVE_MIN..MAX_SECS) */
+	unsigned notify_lease;	/* seconds a registration lives after the
+				   client's last authenticated datagram */
+	unsigned notify_max_registrations_per_user; /* NO [LIMIT] beyond */
+	unsigned notify_max_registrations; /* in all; NO [LIMIT] beyond */
 };
 
 /*

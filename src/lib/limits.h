@@ -204,6 +204,61 @@
  * round trip, short enough that a stolen one soon expires. */
 #define NOTIFY_COOKIE_SLOT_SECS 120
 
+/* [notify] keepalive: the interval a client is told to send keepalives
+ * at. Linux conntrack forgets an unreplied UDP flow after 30 s and many
+ * NATs after about as long, so 25 s (wg(8)'s advice) keeps mappings
+ * open; RFC 8085 s3.5 asks for no more than one per 15 s, and JMAP
+ * (RFC 8620 s7.3) clamps push pings to at most 300 s. */
+#define NOTIFY_KEEPALIVE_DEFAULT_SECS 25
+#define NOTIFY_KEEPALIVE_MIN_SECS 15
+#define NOTIFY_KEEPALIVE_MAX_SECS 300
+/* [notify] lease: how long a registration lives after the client's last
+ * authenticated datagram. RFC 8620 s7.2 asks push servers to allow at
+ * least 48 hours and recommends 7 days; the bounds keep a lease longer
+ * than a few keepalives and shorter than a season. */
+#define NOTIFY_LEASE_DEFAULT_SECS (7 * 24 * 3600)
+#define NOTIFY_LEASE_MIN_SECS 60
+#define NOTIFY_LEASE_MAX_SECS (90 * 24 * 3600)
+/* [notify] max_registrations_per_user: a user has a few devices, each
+ * registering once per start; 16 leaves room for stale leases. */
+#define NOTIFY_REGISTRATIONS_PER_USER_DEFAULT 16
+/* [notify] max_registrations in all: each costs about 250 bytes while
+ * its endpoint is verified, so the default stays near 50 MB. */
+#define NOTIFY_REGISTRATIONS_DEFAULT 200000
+/* Upper bound for both registration limits (the registry's hash table
+ * and its file grow with them). */
+#define NOTIFY_REGISTRATIONS_MAX 10000000
+/* Folders one XBELL REGISTER may name; a client wanting more registers
+ * for every folder. */
+#define NOTIFY_REG_FOLDERS_MAX 64
+/* Events of a registration kept unacknowledged; one more replaces them
+ * all with a single MailboxResync (doc/notify-protocol.md 4.4). */
+#define NOTIFY_UNACKED_MAX 32
+/* Sends of one EVENT (the first and four retransmissions after 1, 2, 4
+ * and 8 s), as few as STUN's 7 and ending well within a keepalive. */
+#define NOTIFY_EVENT_SENDS 5
+/* Authenticated datagrams a registration may have acted on per second:
+ * a client sends one keepalive per interval and a few ACKs, so more
+ * than this is a broken or hostile client (4.7). */
+#define NOTIFY_REG_RATE_PER_SEC 20
+/* A verified endpoint silent for this many keepalive intervals is
+ * forgotten (its keys wiped): no events go to an address whose NAT
+ * mapping has most likely expired (design notes item 10). */
+#define NOTIFY_SILENCE_INTERVALS 3
+/* Seconds between sweeps of every registration (leases, silent
+ * endpoints, password changes); one sweep instead of a timer each. */
+#define NOTIFY_SWEEP_SECS 5
+/* Last-seen times reach the registrations file at most this often;
+ * losing them in a crash costs a lease at most this much. */
+#define NOTIFY_LASTSEEN_FLUSH_SECS 60
+/* Datagrams read, and sent, per system call (recvmmsg, sendmmsg). */
+#define NOTIFY_BATCH 32
+/* Datagrams read per readiness callback before the loop runs others. */
+#define NOTIFY_READ_BUDGET 256
+/* Bytes of the registrations file read at start (about 150 per
+ * registration). */
+#define NOTIFY_REGFILE_MAX ((size_t)NOTIFY_REGISTRATIONS_MAX * 256)
+
 /* --- Configuration --- */
 
 /* Longest line inih reads from the configuration file. */
