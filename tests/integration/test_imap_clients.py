@@ -237,6 +237,23 @@ def test_curl_wrong_password_is_refused(daemon, tmp_path):
     assert r.returncode == 67, (r.returncode, r.stderr)
 
 
+def test_curl_checks_uidvalidity_in_the_url(daemon, tmp_path):
+    msg = simple_message("uidvalidity")
+    deliver(daemon, [msg])
+    uidvalidity = daemon.wait_landed(1, user="alice")[0][2]
+    out = curl(daemon, tmp_path,
+               "INBOX;UIDVALIDITY=%d;UID=1" % uidvalidity).stdout
+    assert out == delivered_as(msg)
+    # curl compares the UIDVALIDITY the server reports on SELECT with the
+    # one in the URL and refuses to fetch on a mismatch.
+    r = curl(daemon, tmp_path, "INBOX;UIDVALIDITY=%d;UID=1"
+             % (uidvalidity + 1), check=False)
+    assert r.returncode != 0 and r.stdout == b"", (r.returncode, r.stderr)
+    # A folder that does not exist.
+    r = curl(daemon, tmp_path, "Nowhere;UID=1", check=False)
+    assert r.returncode != 0 and r.stdout == b"", (r.returncode, r.stderr)
+
+
 # ======================================================================
 # mbsync (isync)
 # ======================================================================
@@ -519,6 +536,74 @@ def test_mbsync_server_changes_reach_the_local_maildir(daemon, tmp_path):
     assert maildir_messages(sync.box())[ids[2]]["flags"] == "RS"
 
 
+def test_mbsync_deliveries_during_a_sync_are_neither_lost_nor_doubled(
+        daemon, tmp_path):
+    run = uuid.uuid4().hex[:8]
+    first = [numbered_message(i, run) for i in range(1, 151)]
+    deliver(daemon, first, timeout=60)
+    daemon.wait_landed(150, user="alice", folder="INBOX", timeout=60)
+    sync = Mbsync(daemon, tmp_path)
+    cmd = [tool("mbsync"), "-c", str(sync.config), "-a"]
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env=client_env(tmp_path))
+    try:
+        more = [numbered_message(i, run) for i in range(151, 211)]
+        for n in range(0, len(more), 5):
+            deliver(daemon, more[n:n + 5])
+        out, _ = proc.communicate(timeout=CLIENT_TIMEOUT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert proc.returncode == 0, out.decode("utf-8", "replace")
+    daemon.wait_landed(210, user="alice", folder="INBOX", timeout=60)
+
+    sync.run()
+    server = server_state(daemon)
+    local = maildir_messages(sync.box())
+    assert len(server) == 210
+    assert sorted(local) == sorted(server)
+    for mid, v in server.items():
+        assert without_tuid(local[mid]["body"]) == lf(v["body"]), mid
+    # Nothing left to do.
+    paths = sorted(v["path"] for v in local.values())
+    sync.run()
+    assert sorted(v["path"] for v in
+                  maildir_messages(sync.box()).values()) == paths
+
+
+def test_mbsync_folder_names_with_spaces_both_ways(daemon, tmp_path):
+    m = imap_login(daemon)
+    try:
+        imap_ok(m.create('"Old Stuff"'))
+        old = simple_message("kept on the server", "Old.\r\n")
+        imap_ok(m.append('"Old Stuff"', None, None, old))
+    finally:
+        m.logout()
+    sync = Mbsync(daemon, tmp_path)
+    local_box = make_maildir(sync.local / "Reports 2024")
+    report = lf(simple_message("report", "Numbers.\r\n"))
+    (local_box / "new" / "1700000002.M3P1.localhost").write_bytes(report)
+
+    sync.run()
+
+    got = maildir_messages(sync.local / "Old Stuff")
+    assert list(got) == [message_id(old)]
+    assert without_tuid(got[message_id(old)]["body"]) == lf(old)
+    m = imap_login(daemon)
+    try:
+        folders = list_folders(m)
+        assert "Reports 2024" in folders and "Old Stuff" in folders, folders
+        state = folder_state(m, "Reports 2024")
+        assert list(state) == [message_id(report)]
+        assert without_tuid(state[message_id(report)]["body"]) == \
+            report.replace(b"\n", b"\r\n")
+    finally:
+        m.logout()
+    sync.run()
+
+
 def test_mbsync_sasl_plain_and_refused_password(daemon, tmp_path):
     msgs = [simple_message("plain %d" % i) for i in range(3)]
     deliver(daemon, msgs)
@@ -701,3 +786,110 @@ def _index_line(screen, subject, flag):
             m = re.match(r"^\s*\d+\s+(\S*)", line)
             return bool(m) and flag in line[:line.index(subject)]
     return False
+
+
+def test_neomutt_follows_changes_made_by_another_client(daemon, tmp_path):
+    tool("tmux")
+    tag = uuid.uuid4().hex[:6]
+    names = ["echo", "foxtrot", "golf", "hotel", "india"]
+    msgs = [simple_message("%s %s" % (w, tag), "%s.\r\n" % w,
+                           date="Mon, %02d Jan 2024 10:00:00 +0000" % (n + 1))
+            for n, w in enumerate(names)]
+    deliver(daemon, msgs)
+    daemon.wait_landed(5, user="alice")
+
+    term = neomutt(daemon, tmp_path)
+    try:
+        term.wait_for(lambda s: all("%s %s" % (w, tag) in s for w in names),
+                      timeout=60, what="five subjects")
+        # Another client flags one message, expunges two and a new one
+        # arrives, all while neomutt has the folder open.
+        state = server_state(daemon)
+        m = imap_login(daemon)
+        try:
+            imap_ok(m.select("INBOX"))
+            uid = {w: str(state[message_id(x)]["uid"])
+                   for w, x in zip(names, msgs)}
+            imap_ok(m.uid("STORE", uid["foxtrot"], "+FLAGS", "(\\Flagged)"))
+            imap_ok(m.uid("STORE", uid["golf"] + "," + uid["hotel"],
+                          "+FLAGS", "(\\Deleted)"))
+            imap_ok(m.expunge())
+        finally:
+            m.logout()
+        late = simple_message("juliet %s" % tag, "Late.\r\n",
+                              date="Sat, 06 Jan 2024 10:00:00 +0000")
+        deliver(daemon, [late])
+
+        def updated(screen):
+            return ("golf " + tag not in screen
+                    and "hotel " + tag not in screen
+                    and "juliet " + tag in screen
+                    and _index_line(screen, "foxtrot " + tag, "!")
+                    and "echo " + tag in screen
+                    and "india " + tag in screen)
+        screen = term.wait_for(updated, timeout=60,
+                               what="the other client's changes")
+        assert "Msgs:4" in screen, screen
+        neomutt_quit(term, tmp_path)
+    finally:
+        term.close()
+
+    state = server_state(daemon)
+    assert {k: v["flags"] for k, v in state.items()} == {
+        message_id(msgs[0]): set(), message_id(msgs[1]): {"\\Flagged"},
+        message_id(msgs[4]): set(), message_id(late): set()}
+
+
+def test_neomutt_saves_messages_to_a_new_and_an_existing_folder(daemon,
+                                                                 tmp_path):
+    tool("tmux")
+    tag = uuid.uuid4().hex[:6]
+    keep = simple_message("kilo %s" % tag, "Keep me.\r\n",
+                          date="Mon, 01 Jan 2024 10:00:00 +0000")
+    archive = simple_message("lima %s" % tag, "Archive me.\r\n",
+                             date="Tue, 02 Jan 2024 10:00:00 +0000")
+    trash = simple_message("mike %s" % tag, "Bin me.\r\n",
+                           date="Wed, 03 Jan 2024 10:00:00 +0000")
+    deliver(daemon, [keep, archive, trash])
+    daemon.wait_landed(3, user="alice")
+
+    term = neomutt(daemon, tmp_path)
+    try:
+        term.wait_for(lambda s: all("%s %s" % (w, tag) in s
+                                    for w in ("kilo", "lima", "mike")),
+                      timeout=60, what="three subjects")
+        term.keys("Home")
+        term.keys("j")              # lima
+        term.keys("s")
+        term.wait_text("Save to mailbox", timeout=15)
+        term.keys("C-u")
+        term.keys("=Archive", literal=True)
+        term.keys("Enter")
+        term.wait_text("Create ", timeout=30)
+        term.keys("y")
+        term.wait_for(lambda s: _index_line(s, "lima " + tag, "D"),
+                      timeout=30, what="lima saved and marked deleted")
+        term.keys("j")              # mike
+        term.keys("s")
+        term.wait_text("Save to mailbox", timeout=15)
+        term.keys("C-u")
+        term.keys("=Trash", literal=True)
+        term.keys("Enter")
+        term.wait_for(lambda s: _index_line(s, "mike " + tag, "D"),
+                      timeout=30, what="mike saved and marked deleted")
+        term.keys("$")
+        term.wait_for(lambda s: "lima " + tag not in s
+                      and "mike " + tag not in s and "kilo " + tag in s,
+                      timeout=30, what="only kilo left")
+        neomutt_quit(term, tmp_path)
+    finally:
+        term.close()
+
+    inbox = server_state(daemon)
+    assert list(inbox) == [message_id(keep)]
+    got = server_state(daemon, "Archive")
+    assert list(got) == [message_id(archive)]
+    assert got[message_id(archive)]["body"] == delivered_as(archive)
+    got = server_state(daemon, "Trash")
+    assert list(got) == [message_id(trash)]
+    assert got[message_id(trash)]["body"] == delivered_as(trash)
