@@ -1,8 +1,13 @@
 /*
- * Parsed messages for IMAP FETCH and SEARCH. The MIME structure is found
- * here, by a line scanner that records byte positions, because BODY[...]
- * must return the exact bytes of the message; GMime does what it is best
- * at: RFC 2047 words, dates, transfer decoding and charsets.
+ * Parsed messages for IMAP FETCH and SEARCH. GMime parses the message:
+ * GMimeParser builds the MIME tree over a memory stream of the message,
+ * with persistent content streams so that every leaf keeps its byte range
+ * in the message, and with the offset and raw text of every header
+ * field. This module turns that tree into our own structures: types,
+ * parameters and dispositions from GMimeContentType, GMimeParamList and
+ * GMimeContentDisposition, and the byte ranges BODY[section] needs from
+ * the offsets GMime reports. GMime also decodes RFC 2047 words, dates,
+ * transfer encodings and charsets for SEARCH.
  */
 #include "store/message.h"
 
@@ -20,13 +25,37 @@
 #include "lib/limits.h"
 #include "lib/xmalloc.h"
 
+/* One header field, as positions in the message. */
+struct field {
+	size_t start;		/* first byte of the name */
+	size_t value_start;	/* after the colon */
+	size_t end;		/* after the value and its line break */
+	char *name;		/* as GMime reports it (no trailing blanks) */
+};
+
+/* A part with the fields of its header block, in message order; for the
+ * top part of a message these are the message's fields too. */
+struct part {
+	struct message_part pub;	/* first: parts are handed out as
+					   struct message_part */
+	struct field *fields;
+	size_t field_count;
+};
+
 struct message {
-	unsigned char *data;		/* the message as stored (LF or CRLF) */
+	GByteArray *bytes;		/* the message as stored (LF or CRLF) */
+	const unsigned char *data;	/* bytes->data */
 	size_t size;
 	uint64_t crlf_size;		/* size with CRLF line ends */
 	struct message_envelope *envelope;
 	struct message_part *root;
 };
+
+static const struct part *
+part_priv(const struct message_part *p)
+{
+	return (const struct part *)(const void *)p;
+}
 
 /* ---- GMime set-up ---- */
 
@@ -103,115 +132,15 @@ append_crlf(struct buf *out, const unsigned char *p, size_t len)
 	return buf_append(out, p + run, len - run);
 }
 
-/* The position after the LF ending the line at pos, or end. */
-static size_t
-line_end(const unsigned char *data, size_t pos, size_t end)
-{
-	const unsigned char *q = memchr(data + pos, '\n', end - pos);
-
-	return q == NULL ? end : (size_t)(q - data) + 1;
-}
-
-/* True if the line [pos, le) is empty: LF or CRLF alone. */
-static bool
-line_is_blank(const unsigned char *data, size_t pos, size_t le)
-{
-	return (le - pos == 1 && data[pos] == '\n') ||
-	    (le - pos == 2 && data[pos] == '\r' && data[pos + 1] == '\n');
-}
-
-/* ---- Header fields ---- */
-
-/* One field of a header block, as positions in the raw message. */
-struct hdr_field {
-	size_t start;		/* first byte of the name */
-	size_t name_len;	/* name without trailing white space */
-	size_t value_start;	/* after the colon */
-	size_t value_end;	/* before the final line break */
-	size_t end;		/* after the final line break */
-};
-
-/*
- * The next field of the header block [*pos, end), which stops at a blank
- * line. A line without a colon counts as a field whose name is the whole
- * line and whose value is empty. Returns false at the end.
+/* ---- Address lists for ENVELOPE (RFC 5322 3.4, RFC 3501 7.4.2) ----
+ *
+ * This reader stays here rather than in GMime's InternetAddressList:
+ * ENVELOPE sends each display name as written (RFC 2047 words left
+ * encoded, 8-bit bytes as they are) and the source route of obsolete
+ * route-addrs, while GMime decodes and charset-converts names and drops
+ * routes, with no option to keep either and no positions to recover
+ * them from the raw field. It only ever sees one unfolded field value.
  */
-static bool
-hdr_next(const unsigned char *data, size_t *pos, size_t end,
-    struct hdr_field *f)
-{
-	size_t p = *pos, le, colon;
-
-	if (p >= end || line_is_blank(data, p, line_end(data, p, end)))
-		return false;
-	f->start = p;
-	le = line_end(data, p, end);
-	/* Continuation lines start with white space (RFC 5322 2.2.3). */
-	while (le < end && is_wsp(data[le]))
-		le = line_end(data, le, end);
-	f->end = le;
-	f->value_end = le;
-	if (f->value_end > p && data[f->value_end - 1] == '\n')
-		f->value_end--;
-	if (f->value_end > p && data[f->value_end - 1] == '\r')
-		f->value_end--;
-	for (colon = p; colon < f->value_end && data[colon] != ':'; colon++)
-		;
-	f->value_start = colon < f->value_end ? colon + 1 : f->value_end;
-	f->name_len = colon - p;
-	while (f->name_len > 0 && is_wsp(data[p + f->name_len - 1]))
-		f->name_len--;
-	*pos = le;
-	return true;
-}
-
-static bool
-hdr_name_is(const unsigned char *data, const struct hdr_field *f,
-    const char *name)
-{
-	return strlen(name) == f->name_len &&
-	    strncasecmp((const char *)data + f->start, name, f->name_len) == 0;
-}
-
-/* The field's value unfolded (CR and LF removed) and trimmed; malloc'd. */
-static char *
-hdr_value(const unsigned char *data, const struct hdr_field *f)
-{
-	size_t s = f->value_start, e = f->value_end, i, n = 0;
-	char *v;
-
-	while (s < e && (is_wsp(data[s]) || data[s] == '\r' ||
-	    data[s] == '\n'))
-		s++;
-	while (e > s && (is_wsp(data[e - 1]) || data[e - 1] == '\r' ||
-	    data[e - 1] == '\n'))
-		e--;
-	v = xmalloc(e - s + 1);
-	for (i = s; i < e; i++) {
-		if (data[i] != '\r' && data[i] != '\n')
-			v[n++] = (char)data[i];
-	}
-	v[n] = '\0';
-	return v;
-}
-
-/* The first field named name in the header at [start, end); malloc'd
- * unfolded value or NULL. */
-static char *
-hdr_find(const unsigned char *data, size_t start, size_t end,
-    const char *name)
-{
-	struct hdr_field f;
-	size_t pos = start;
-
-	while (hdr_next(data, &pos, end, &f)) {
-		if (hdr_name_is(data, &f, name))
-			return hdr_value(data, &f);
-	}
-	return NULL;
-}
-
-/* ---- RFC 5322 / RFC 2045 tokens ---- */
 
 /* A cursor over a NUL-terminated unfolded header value. */
 struct rd {
@@ -254,13 +183,6 @@ is_atext(unsigned char c)
 	    (c >= '0' && c <= '9'))
 		return true;
 	return c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
-}
-
-/* RFC 2045 5.1 token characters. */
-static bool
-is_token(unsigned char c)
-{
-	return c > ' ' && c != 0x7f && strchr("()<>@,;:\\\"/[]?=", c) == NULL;
 }
 
 /* A quoted-string at r->p, appended to out without quotes and escapes. */
@@ -580,59 +502,94 @@ address_list_free(struct message_address_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
+/* ---- Header fields ---- */
+
+/* The raw value of a field as a NUL-terminated string; g_free it. */
+static char *
+field_raw(const unsigned char *data, const struct field *f)
+{
+	return g_strndup((const char *)data + f->value_start,
+	    f->end - f->value_start);
+}
+
+/* The value unfolded (RFC 5322 2.2.3) and trimmed, as GMime does it;
+ * malloc'd. */
+static char *
+field_unfolded(const unsigned char *data, const struct field *f)
+{
+	char *raw = field_raw(data, f);
+	char *unfolded = g_mime_utils_header_unfold(raw);
+	char *v = xstrdup(unfolded);
+
+	g_free(unfolded);
+	g_free(raw);
+	return v;
+}
+
+static const struct field *
+field_find(const struct part *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->field_count; i++) {
+		if (g_ascii_strcasecmp(p->fields[i].name, name) == 0)
+			return &p->fields[i];
+	}
+	return NULL;
+}
+
+/* The first field named name, unfolded (malloc'd), or NULL. */
+static char *
+field_value(const unsigned char *data, const struct part *p,
+    const char *name)
+{
+	const struct field *f = field_find(p, name);
+
+	return f == NULL ? NULL : field_unfolded(data, f);
+}
+
+static int
+field_cmp(const void *a, const void *b)
+{
+	const struct field *fa = a, *fb = b;
+
+	return fa->start < fb->start ? -1 : fa->start > fb->start;
+}
+
 /* ---- Envelope ---- */
 
 static struct message_envelope *
-envelope_parse(const unsigned char *data, size_t start, size_t end)
+envelope_from(const unsigned char *data, const struct part *top)
 {
 	struct message_envelope *env = xcalloc(1, sizeof(*env));
-	struct hdr_field f;
-	size_t pos = start;
-	char *from = NULL, *sender = NULL, *reply_to = NULL, *to = NULL;
-	char *cc = NULL, *bcc = NULL;
 	struct {
 		const char *name;
-		char **value;
-	} fields[] = {
-		{ "Date", &env->date },
-		{ "Subject", &env->subject },
-		{ "From", &from },
-		{ "Sender", &sender },
-		{ "Reply-To", &reply_to },
-		{ "To", &to },
-		{ "Cc", &cc },
-		{ "Bcc", &bcc },
-		{ "In-Reply-To", &env->in_reply_to },
-		{ "Message-ID", &env->message_id },
+		struct message_address_list *list;
+	} lists[] = {
+		{ "From", &env->from },
+		{ "Sender", &env->sender },
+		{ "Reply-To", &env->reply_to },
+		{ "To", &env->to },
+		{ "Cc", &env->cc },
+		{ "Bcc", &env->bcc },
 	};
 	size_t i;
 
-	while (hdr_next(data, &pos, end, &f)) {
-		for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-			if (*fields[i].value == NULL &&
-			    hdr_name_is(data, &f, fields[i].name)) {
-				*fields[i].value = hdr_value(data, &f);
-				break;
-			}
-		}
+	env->date = field_value(data, top, "Date");
+	env->subject = field_value(data, top, "Subject");
+	env->in_reply_to = field_value(data, top, "In-Reply-To");
+	env->message_id = field_value(data, top, "Message-ID");
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		char *v = field_value(data, top, lists[i].name);
+
+		parse_address_list(v, lists[i].list);
+		free(v);
 	}
-	parse_address_list(from, &env->from);
-	parse_address_list(sender, &env->sender);
-	parse_address_list(reply_to, &env->reply_to);
-	parse_address_list(to, &env->to);
-	parse_address_list(cc, &env->cc);
-	parse_address_list(bcc, &env->bcc);
 	/* RFC 3501 7.4.2: absent or empty Sender and Reply-To are From. */
 	if (env->sender.count == 0)
 		address_list_copy(&env->sender, &env->from);
 	if (env->reply_to.count == 0)
 		address_list_copy(&env->reply_to, &env->from);
-	free(from);
-	free(sender);
-	free(reply_to);
-	free(to);
-	free(cc);
-	free(bcc);
 	return env;
 }
 
@@ -654,17 +611,7 @@ envelope_free(struct message_envelope *env)
 	free(env);
 }
 
-/* ---- Content-Type and Content-Disposition (RFC 2045, 2183, 2231) ---- */
-
-static void
-param_push(struct message_param **params, size_t *count, char *name,
-    char *value)
-{
-	*params = xreallocarray(*params, *count + 1, sizeof(**params));
-	(*params)[*count].name = name;
-	(*params)[*count].value = value;
-	(*count)++;
-}
+/* ---- Parameters (RFC 2045, RFC 2183, RFC 2231) ---- */
 
 static void
 params_free(struct message_param *params, size_t count)
@@ -678,155 +625,88 @@ params_free(struct message_param *params, size_t count)
 	free(params);
 }
 
-/* A token into a malloc'd string, or NULL if there is none. */
-static char *
-rd_token(struct rd *r)
-{
-	const char *s;
-
-	rd_skip_cfws(r);
-	s = r->p;
-	while (is_token((unsigned char)*r->p))
-		r->p++;
-	return r->p == s ? NULL : xstrndup(s, (size_t)(r->p - s));
-}
-
-/*
- * If name is an RFC 2231 section "base*N" or "base*N*", its base length,
- * number and whether it is extended.
- */
+/* RFC 2231 7 attribute-char: what an extended value may hold unencoded. */
 static bool
-param_section(const char *name, size_t *base_len_r, unsigned long *n_r,
-    bool *ext_r)
+is_attribute_char(unsigned char c)
 {
-	const char *star = strchr(name, '*');
-	char *endp;
-
-	if (star == NULL || star == name || star[1] < '0' || star[1] > '9')
-		return false;
-	errno = 0;
-	*n_r = strtoul(star + 1, &endp, 10);
-	if (errno != 0 || (*endp != '\0' && strcmp(endp, "*") != 0))
-		return false;
-	*base_len_r = (size_t)(star - name);
-	*ext_r = *endp == '*';
-	return true;
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || strchr("!#$&+-.^_`|~", c) != NULL;
 }
 
 /*
- * Join RFC 2231 continuations (name*0, name*1*...) into one parameter
- * at the place of the first: "name", or "name*" when the first section
- * is extended; plain sections joined to an extended value are
- * percent-encoded as far as they need to be, so the value stays one
- * valid extended value.
+ * GMime joins RFC 2231 sections and decodes extended values to UTF-8,
+ * keeping the charset and language it found. BODYSTRUCTURE sends an
+ * extended parameter encoded, as written ("name*" = charset'lang'value,
+ * as Dovecot does), so the value goes back into its charset and is
+ * percent-encoded again; GMime has no call for encoding a single value.
  */
-static void
-params_join_2231(struct message_param **params, size_t *count)
+static char *
+param_value_2231(const char *value, const char *charset, const char *lang)
 {
-	size_t i, j, base_len, blen2;
-	unsigned long n, want;
-	bool ext, ext2, found;
+	struct buf v;
+	gsize len = 0;
+	char *conv;
+	const unsigned char *s;
+	size_t i;
+	char *res;
 
-	for (i = 0; i < *count; i++) {
-		struct buf v;
-		bool first_ext;
-		char *base;
-
-		if (!param_section((*params)[i].name, &base_len, &n, &ext) ||
-		    n != 0)
-			continue;
-		base = xstrndup((*params)[i].name, base_len);
-		first_ext = ext;
-		buf_init(&v, 0);
-		(void)buf_append_str(&v, (*params)[i].value);
-		for (want = 1;; want++) {
-			found = false;
-			for (j = i + 1; j < *count; j++) {
-				if (!param_section((*params)[j].name, &blen2,
-				    &n, &ext2) || n != want ||
-				    blen2 != base_len || strncasecmp(base,
-				    (*params)[j].name, base_len) != 0)
-					continue;
-				if (first_ext && !ext2) {
-					const unsigned char *c = (const
-					    unsigned char *)(*params)[j].value;
-
-					for (; *c != '\0'; c++) {
-						if (*c <= ' ' || *c >= 0x7f ||
-						    strchr("*'%", *c) != NULL)
-							(void)buf_printf(&v,
-							    "%%%02X", *c);
-						else
-							(void)buf_append(&v,
-							    c, 1);
-					}
-				} else {
-					(void)buf_append_str(&v,
-					    (*params)[j].value);
-				}
-				free((*params)[j].name);
-				free((*params)[j].value);
-				memmove(&(*params)[j], &(*params)[j + 1],
-				    (*count - j - 1) * sizeof(**params));
-				(*count)--;
-				found = true;
-				break;
-			}
-			if (!found)
-				break;
-		}
-		free((*params)[i].name);
-		free((*params)[i].value);
-		(*params)[i].name = first_ext ? xasprintf("%s*", base) : base;
-		if (first_ext)
-			free(base);
-		(*params)[i].value = xstrdup(buf_cstr(&v));
-		buf_free(&v);
+	conv = g_convert(value, -1, g_mime_charset_iconv_name(charset),
+	    "UTF-8", NULL, &len, NULL);
+	if (conv == NULL) {
+		charset = "utf-8";
+		len = strlen(value);
 	}
+	s = (const unsigned char *)(conv != NULL ? conv : value);
+	buf_init(&v, 0);
+	(void)buf_printf(&v, "%s'%s'", charset, lang != NULL ? lang : "");
+	for (i = 0; i < len; i++) {
+		if (is_attribute_char(s[i]))
+			(void)buf_append(&v, &s[i], 1);
+		else
+			(void)buf_printf(&v, "%%%02X", s[i]);
+	}
+	res = xstrdup(buf_cstr(&v));
+	buf_free(&v);
+	g_free(conv);
+	return res;
 }
 
-/* *(";" attribute "=" value) after the type; junk up to the next ';' is
- * skipped. */
+/* The first MESSAGE_MIME_PARAMS_MAX parameters of a GMime list. */
 static void
-parse_params(struct rd *r, struct message_param **params, size_t *count)
+params_from(GMimeParamList *list, struct message_param **params_r,
+    size_t *count_r)
 {
-	for (;;) {
-		char *name, *value;
-		struct buf v;
+	int n = list == NULL ? 0 : g_mime_param_list_length(list), i;
+	struct message_param *params;
 
-		rd_skip_cfws(r);
-		if (*r->p == '\0')
-			break;
-		if (*r->p != ';') {
-			r->p++;
-			continue;
+	if (n > MESSAGE_MIME_PARAMS_MAX)
+		n = MESSAGE_MIME_PARAMS_MAX;
+	*params_r = NULL;
+	*count_r = 0;
+	if (n <= 0)
+		return;
+	params = xcalloc((size_t)n, sizeof(*params));
+	for (i = 0; i < n; i++) {
+		GMimeParam *p = g_mime_param_list_get_parameter_at(list, i);
+		const char *name = g_mime_param_get_name(p);
+		const char *value = g_mime_param_get_value(p);
+		const char *charset = g_mime_param_get_charset(p);
+
+		if (name == NULL)
+			name = "";
+		if (value == NULL)
+			value = "";
+		if (charset != NULL) {
+			params[i].name = xasprintf("%s*", name);
+			params[i].value = param_value_2231(value, charset,
+			    g_mime_param_get_lang(p));
+		} else {
+			params[i].name = xstrdup(name);
+			params[i].value = xstrdup(value);
 		}
-		r->p++;
-		if ((name = rd_token(r)) == NULL)
-			continue;
-		rd_skip_cfws(r);
-		if (*r->p != '=') {
-			free(name);
-			continue;
-		}
-		r->p++;
-		rd_skip_cfws(r);
-		if (*r->p == '"') {
-			buf_init(&v, 0);
-			(void)rd_quoted(r, &v);
-			value = xstrdup(buf_cstr(&v));
-			buf_free(&v);
-		} else if ((value = rd_token(r)) == NULL) {
-			value = xstrdup("");
-		}
-		if (*count >= MESSAGE_MIME_PARAMS_MAX) {
-			free(name);
-			free(value);
-			continue;
-		}
-		param_push(params, count, name, value);
 	}
-	params_join_2231(params, count);
+	*params_r = params;
+	*count_r = (size_t)n;
 }
 
 static const char *
@@ -842,307 +722,488 @@ param_get(const struct message_param *params, size_t count,
 	return NULL;
 }
 
-/* Content-Type: type "/" subtype *(";" parameter). Returns false if the
- * value is not a valid type (the part then gets the default). */
-static bool
-parse_content_type(const char *value, struct message_part *part)
-{
-	struct rd r = { .p = value };
-	char *type, *subtype;
-
-	buf_init(&r.comment, 0);
-	if ((type = rd_token(&r)) == NULL) {
-		buf_free(&r.comment);
-		return false;
-	}
-	rd_skip_cfws(&r);
-	if (*r.p != '/' || (r.p++, subtype = rd_token(&r)) == NULL) {
-		free(type);
-		buf_free(&r.comment);
-		return false;
-	}
-	part->type = type;
-	part->subtype = subtype;
-	parse_params(&r, &part->params, &part->param_count);
-	buf_free(&r.comment);
-	return true;
-}
-
+/* Content-Language (RFC 3282): the comma-separated tags. GMime has no
+ * parser for this field; the tags are split at commas and trimmed. */
 static void
-parse_disposition(const char *value, struct message_part *part)
+languages_from(const char *value, struct message_part *part)
 {
-	struct rd r = { .p = value };
+	char **tags = g_strsplit(value, ",", -1);
+	size_t i;
 
-	buf_init(&r.comment, 0);
-	if ((part->disposition = rd_token(&r)) != NULL) {
-		parse_params(&r, &part->disposition_params,
-		    &part->disposition_param_count);
-	}
-	buf_free(&r.comment);
-}
+	for (i = 0; tags[i] != NULL; i++) {
+		char *tag = g_strstrip(tags[i]);
 
-/* Content-Language (RFC 3282): comma-separated tags. */
-static void
-parse_languages(const char *value, struct message_part *part)
-{
-	struct rd r = { .p = value };
-	char *tag;
-
-	buf_init(&r.comment, 0);
-	for (;;) {
-		rd_skip_cfws(&r);
-		if (*r.p == '\0')
-			break;
-		if ((tag = rd_token(&r)) == NULL) {
-			r.p++;
+		if (tag[0] == '\0' ||
+		    part->language_count >= MESSAGE_MIME_PARAMS_MAX)
 			continue;
-		}
-		if (part->language_count >= MESSAGE_MIME_PARAMS_MAX) {
-			free(tag);
-			continue;
-		}
 		part->languages = xreallocarray(part->languages,
 		    part->language_count + 1, sizeof(*part->languages));
-		part->languages[part->language_count++] = tag;
+		part->languages[part->language_count++] = xstrdup(tag);
 	}
-	buf_free(&r.comment);
+	g_strfreev(tags);
 }
 
-/* ---- MIME structure ---- */
+/* ---- From GMime's tree to ours ---- */
 
-/* The boundaries of the enclosing multiparts, innermost last. */
-struct bounds {
-	const char *b[MESSAGE_MIME_DEPTH_MAX + 1];
-	size_t len[MESSAGE_MIME_DEPTH_MAX + 1];
-	size_t count;
-};
-
-struct parse_ctx {
-	const unsigned char *data;
+struct conv {
+	const unsigned char *data;	/* the message */
 	size_t size;
+	gint64 base;		/* stream offset of data[0] */
 	size_t parts;		/* parts created so far */
 	const char *error;
 };
 
-/*
- * If the line at pos is a delimiter of an enclosing multipart ("--"
- * boundary, as Dovecot, anything may follow), the index of the
- * innermost one it matches, and whether it is a close delimiter
- * ("--" boundary "--"); else -1.
- */
-static int
-bounds_match(const struct parse_ctx *ctx, size_t pos, size_t le,
-    const struct bounds *bs, bool *close_r)
-{
-	const unsigned char *d = ctx->data + pos;
-	size_t n = le - pos, i;
-
-	if (bs->count == 0 || n < 3 || d[0] != '-' || d[1] != '-')
-		return -1;
-	for (i = bs->count; i-- > 0;) {
-		if (n - 2 >= bs->len[i] &&
-		    memcmp(d + 2, bs->b[i], bs->len[i]) == 0) {
-			*close_r = n - 2 - bs->len[i] >= 2 &&
-			    d[2 + bs->len[i]] == '-' &&
-			    d[3 + bs->len[i]] == '-';
-			return (int)i;
-		}
-	}
-	return -1;
-}
-
 static void part_free(struct message_part *part);
 
-/* The end of a body ended by a delimiter line at end: the line break
- * before the delimiter belongs to the delimiter (RFC 2046 5.1.1). */
-static size_t
-body_end_before(const struct parse_ctx *ctx, size_t start, size_t end)
+static void
+part_drop(struct part *p)
 {
-	if (end >= ctx->size)
-		return end;
-	if (end > start && ctx->data[end - 1] == '\n')
-		end--;
-	if (end > start && ctx->data[end - 1] == '\r')
-		end--;
-	return end;
+	if (p != NULL)
+		part_free(&p->pub);
+}
+
+/* A stream offset from GMime as a position in the message. */
+static size_t
+conv_pos(const struct conv *c, gint64 off)
+{
+	off -= c->base;
+	if (off < 0)
+		return 0;
+	return (guint64)off > c->size ? c->size : (size_t)off;
+}
+
+static size_t
+line_end(const struct conv *c, size_t pos)
+{
+	const unsigned char *q;
+
+	if (pos >= c->size)
+		return c->size;
+	q = memchr(c->data + pos, '\n', c->size - pos);
+	return q == NULL ? c->size : (size_t)(q - c->data) + 1;
 }
 
 static bool
-encoding_is_identity(const char *enc)
+line_is_blank(const struct conv *c, size_t pos, size_t le)
 {
-	return strcasecmp(enc, "7bit") == 0 || strcasecmp(enc, "8bit") == 0 ||
-	    strcasecmp(enc, "binary") == 0;
+	return (le - pos == 1 && c->data[pos] == '\n') ||
+	    (le - pos == 2 && c->data[pos] == '\r' &&
+	    c->data[pos + 1] == '\n');
 }
 
 /*
- * Parse the part whose header starts at pos: its header up to the blank
- * line, then its body up to the next delimiter of an enclosing multipart
- * (or the end of the message). *end_r is where the part stops: the start
- * of that delimiter line, or the end of the message. in_digest gives
- * message/rfc822 as the default type (RFC 2046 5.1.5).
+ * GMime skips lines at the start of a header block that are not fields
+ * (an mbox "From " line, garbage) but reports the first field after them
+ * at the offset of the first such line: the field is the line of the
+ * block that starts with its raw name and colon.
  */
-static int
-parse_part(struct parse_ctx *ctx, size_t pos, struct bounds *bs,
-    unsigned depth, bool in_digest, struct message_part **part_r,
-    size_t *end_r)
+static size_t
+field_line(const struct conv *c, size_t pos, const char *raw_name)
 {
-	const unsigned char *data = ctx->data;
-	struct message_part *part;
-	size_t le, hdr_end, end = ctx->size;
-	bool close;
+	size_t len = strlen(raw_name), le;
+
+	for (; pos < c->size; pos = le) {
+		if (c->size - pos > len &&
+		    memcmp(c->data + pos, raw_name, len) == 0 &&
+		    c->data[pos + len] == ':')
+			return pos;
+		le = line_end(c, pos);
+		if (line_is_blank(c, pos, le))
+			break;
+	}
+	return pos;
+}
+
+/*
+ * Add the fields of a GMime header list to *fields; return the end of
+ * the last one (or 0). GMime gives each field's offset and its raw name
+ * and value, which together are the field's bytes.
+ */
+static size_t
+fields_add(const struct conv *c, GMimeObject *obj, struct field **fields,
+    size_t *count)
+{
+	GMimeHeaderList *list = g_mime_object_get_header_list(obj);
+	int n = list == NULL ? 0 : g_mime_header_list_get_count(list), i;
+	size_t last = 0;
+
+	for (i = 0; i < n; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(list, i);
+		const char *raw_name = g_mime_header_get_raw_name(h);
+		const char *raw_value = g_mime_header_get_raw_value(h);
+		struct field f;
+
+		f.start = conv_pos(c, g_mime_header_get_offset(h));
+		if (i == 0)
+			f.start = field_line(c, f.start, raw_name);
+		f.value_start = f.start + strlen(raw_name) + 1;
+		if (f.value_start > c->size)
+			f.value_start = c->size;
+		f.end = f.value_start + strlen(raw_value);
+		if (f.end > c->size)
+			f.end = c->size;
+		if (f.end > last)
+			last = f.end;
+		if (fields != NULL) {
+			f.name = xstrdup(g_mime_header_get_name(h));
+			*fields = xreallocarray(*fields, *count + 1,
+			    sizeof(**fields));
+			(*fields)[(*count)++] = f;
+		}
+	}
+	return last;
+}
+
+/*
+ * Where the body of a part starts that GMime gives no content stream
+ * for (multipart, message/rfc822): GMime ends a header block at its
+ * first empty line, which follows the last field it kept.
+ */
+static size_t
+body_start_after(const struct conv *c, size_t pos)
+{
+	size_t le;
+
+	for (; pos < c->size; pos = le) {
+		le = line_end(c, pos);
+		if (line_is_blank(c, pos, le))
+			return le;
+	}
+	return c->size;
+}
+
+/*
+ * The position after a preamble or epilogue GMime read from pos on.
+ * GMime keeps that text with CRLF turned into LF, so a LF in it matches
+ * CRLF here.
+ */
+static size_t
+skip_text(const struct conv *c, size_t pos, const char *text)
+{
+	for (; *text != '\0' && pos < c->size; text++) {
+		if (*text == '\n' && c->data[pos] == '\r' &&
+		    pos + 1 < c->size && c->data[pos + 1] == '\n')
+			pos += 2;
+		else if ((unsigned char)*text == c->data[pos])
+			pos++;
+		else
+			break;
+	}
+	return pos;
+}
+
+/*
+ * The delimiter line GMime found after content ending at pos: content
+ * ends before the line break that belongs to the delimiter (RFC 2046
+ * 5.1.1), or at the delimiter itself when it is empty. Delimiter lines
+ * start with "--".
+ */
+static size_t
+delimiter_at(const struct conv *c, size_t pos)
+{
+	if (pos >= c->size)
+		return c->size;
+	if ((pos == 0 || c->data[pos - 1] == '\n') && c->data[pos] == '-')
+		return pos;
+	return line_end(c, pos);
+}
+
+/* The end of a body followed by the delimiter line at delim: the line
+ * break before it belongs to the delimiter. */
+static size_t
+end_before(const struct conv *c, size_t start, size_t delim)
+{
+	if (delim >= c->size)
+		return delim;
+	if (delim > start && c->data[delim - 1] == '\n')
+		delim--;
+	if (delim > start && c->data[delim - 1] == '\r')
+		delim--;
+	return delim;
+}
+
+static void
+part_set_end(const struct conv *c, struct message_part *part, size_t end)
+{
+	if (end < part->raw_body_start)
+		end = part->raw_body_start;
+	part->raw_body_end = end;
+	part->size = crlf_size(c->data + part->raw_body_start,
+	    end - part->raw_body_start);
+	part->lines = count_lines(c->data + part->raw_body_start,
+	    end - part->raw_body_start);
+}
+
+/* An empty message: the body of a message/rfc822 part GMime found no
+ * message in (its delimiter follows at once, or nothing does). */
+static struct part *
+part_empty(struct conv *c, size_t pos)
+{
+	struct part *p = xcalloc(1, sizeof(*p));
+	struct message_part *part = &p->pub;
+
+	c->parts++;
+	part->kind = MESSAGE_PART_TEXT;
+	part->type = xstrdup("text");
+	part->subtype = xstrdup("plain");
+	part->params = xcalloc(1, sizeof(*part->params));
+	part->params[0].name = xstrdup("charset");
+	part->params[0].value = xstrdup("us-ascii");
+	part->param_count = 1;
+	part->encoding = xstrdup("7bit");
+	part->raw_header_start = part->raw_body_start = pos;
+	part_set_end(c, part, pos);
+	return p;
+}
+
+/* Type, subtype and parameters, and the other MIME fields of a part. */
+static void
+part_describe(struct conv *c, struct part *p, GMimeObject *obj,
+    bool in_digest)
+{
+	struct message_part *part = &p->pub;
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+	GMimeContentDisposition *cd;
+	const char *type = NULL, *subtype = NULL;
 	char *v;
 
-	*part_r = NULL;
-	if (depth > MESSAGE_MIME_DEPTH_MAX) {
-		ctx->error = "MIME parts nested too deep";
-		return -1;
+	if (ct != NULL && field_find(p, "Content-Type") != NULL) {
+		type = g_mime_content_type_get_media_type(ct);
+		subtype = g_mime_content_type_get_media_subtype(ct);
 	}
-	part = xcalloc(1, sizeof(*part));
-	*part_r = part;
-	ctx->parts++;
-	part->raw_header_start = pos;
-
-	/* The header: up to a blank line, a delimiter or the end. */
-	hdr_end = ctx->size;
-	part->raw_body_start = ctx->size;
-	while (pos < ctx->size) {
-		le = line_end(data, pos, ctx->size);
-		if (line_is_blank(data, pos, le)) {
-			hdr_end = pos;
-			part->raw_body_start = le;
-			break;
-		}
-		if (bounds_match(ctx, pos, le, bs, &close) >= 0) {
-			hdr_end = part->raw_body_start = pos;
-			break;
-		}
-		pos = le;
-	}
-
-	/* The MIME fields (RFC 2045 5-8, RFC 2183, RFC 3282, RFC 2557). */
-	v = hdr_find(data, part->raw_header_start, hdr_end, "Content-Type");
-	if (v == NULL || !parse_content_type(v, part)) {
+	/* GMime reads a Content-Type it cannot parse as
+	 * application/octet-stream while building the part for the default
+	 * type: the part's class tells which. */
+	if (type == NULL || subtype == NULL ||
+	    (GMIME_IS_TEXT_PART(obj) &&
+	    g_ascii_strcasecmp(type, "text") != 0) ||
+	    (GMIME_IS_MESSAGE_PART(obj) &&
+	    g_ascii_strcasecmp(type, "message") != 0)) {
+		/* RFC 2045 5.2, RFC 2046 5.1.5 */
 		part->type = xstrdup(in_digest ? "message" : "text");
 		part->subtype = xstrdup(in_digest ? "rfc822" : "plain");
-		params_free(part->params, part->param_count);
-		part->params = NULL;
-		part->param_count = 0;
-		if (!in_digest)
-			param_push(&part->params, &part->param_count,
-			    xstrdup("charset"), xstrdup("us-ascii"));
+		if (!in_digest) {
+			part->params = xcalloc(1, sizeof(*part->params));
+			part->params[0].name = xstrdup("charset");
+			part->params[0].value = xstrdup("us-ascii");
+			part->param_count = 1;
+		}
+	} else {
+		part->type = xstrdup(type);
+		part->subtype = xstrdup(subtype);
+		params_from(g_mime_content_type_get_parameters(ct),
+		    &part->params, &part->param_count);
 	}
-	free(v);
-	part->encoding = hdr_find(data, part->raw_header_start, hdr_end,
-	    "Content-Transfer-Encoding");
+
+	part->encoding = field_value(c->data, p, "Content-Transfer-Encoding");
 	if (part->encoding == NULL || part->encoding[0] == '\0') {
 		free(part->encoding);
 		part->encoding = xstrdup("7bit");
 	}
-	part->id = hdr_find(data, part->raw_header_start, hdr_end,
-	    "Content-ID");
-	part->description = hdr_find(data, part->raw_header_start, hdr_end,
-	    "Content-Description");
-	part->location = hdr_find(data, part->raw_header_start, hdr_end,
-	    "Content-Location");
-	if ((v = hdr_find(data, part->raw_header_start, hdr_end,
-	    "Content-Disposition")) != NULL)
-		parse_disposition(v, part);
-	free(v);
-	if ((v = hdr_find(data, part->raw_header_start, hdr_end,
-	    "Content-Language")) != NULL)
-		parse_languages(v, part);
-	free(v);
+	part->id = field_value(c->data, p, "Content-ID");
+	part->description = field_value(c->data, p, "Content-Description");
+	part->location = field_value(c->data, p, "Content-Location");
+	cd = g_mime_object_get_content_disposition(obj);
+	if (cd != NULL && field_find(p, "Content-Disposition") != NULL) {
+		const char *d = g_mime_content_disposition_get_disposition(cd);
 
-	if (strcasecmp(part->type, "multipart") == 0) {
-		const char *b = param_get(part->params, part->param_count,
-		    "boundary");
-		bool digest = strcasecmp(part->subtype, "digest") == 0;
-		size_t own = bs->count, cap = 0;
-
-		part->kind = MESSAGE_PART_MULTIPART;
-		if (b != NULL && b[0] != '\0') {
-			bs->b[own] = b;
-			bs->len[own] = strlen(b);
-			bs->count++;
-		}
-		pos = part->raw_body_start;
-		while (pos < ctx->size) {
-			int m;
-
-			le = line_end(data, pos, ctx->size);
-			m = bounds_match(ctx, pos, le, bs, &close);
-			if (m < 0 || ((size_t)m == own && !close &&
-			    ctx->parts >= MESSAGE_MIME_PARTS_MAX)) {
-				/* Not a delimiter, or one part too many:
-				 * body text of this multipart. */
-				pos = le;
-			} else if ((size_t)m != own) {
-				end = pos;	/* an enclosing delimiter */
-				break;
-			} else if (close) {
-				bs->count = own;	/* epilogue follows */
-				pos = le;
-			} else {
-				struct message_part *child;
-
-				if (part->child_count == cap) {
-					cap = cap == 0 ? 4 : cap * 2;
-					part->children = xreallocarray(
-					    part->children, cap,
-					    sizeof(*part->children));
-				}
-				if (parse_part(ctx, le, bs, depth + 1, digest,
-				    &child, &pos) < 0) {
-					part_free(child);
-					bs->count = own;
-					return -1;
-				}
-				part->children[part->child_count++] = child;
-			}
-		}
-		bs->count = own;
-	} else if (strcasecmp(part->type, "message") == 0 &&
-	    strcasecmp(part->subtype, "rfc822") == 0 &&
-	    encoding_is_identity(part->encoding) &&
-	    ctx->parts < MESSAGE_MIME_PARTS_MAX) {
-		struct message_part *child;
-
-		part->kind = MESSAGE_PART_MESSAGE;
-		part->children = xcalloc(1, sizeof(*part->children));
-		if (parse_part(ctx, part->raw_body_start, bs, depth + 1,
-		    false, &child, &end) < 0) {
-			part_free(child);
-			return -1;
-		}
-		part->children[0] = child;
-		part->child_count = 1;
-		part->envelope = envelope_parse(data, child->raw_header_start,
-		    child->raw_body_start);
-	} else {
-		part->kind = strcasecmp(part->type, "text") == 0 ?
-		    MESSAGE_PART_TEXT : MESSAGE_PART_BASIC;
-		for (pos = part->raw_body_start; pos < ctx->size; pos = le) {
-			le = line_end(data, pos, ctx->size);
-			if (bounds_match(ctx, pos, le, bs, &close) >= 0) {
-				end = pos;
-				break;
-			}
+		if (d != NULL && d[0] != '\0') {
+			part->disposition = xstrdup(d);
+			params_from(
+			    g_mime_content_disposition_get_parameters(cd),
+			    &part->disposition_params,
+			    &part->disposition_param_count);
 		}
 	}
-	if (end < part->raw_body_start)
-		end = part->raw_body_start;
-	part->raw_body_end = body_end_before(ctx, part->raw_body_start, end);
-	part->size = crlf_size(data + part->raw_body_start,
-	    part->raw_body_end - part->raw_body_start);
-	part->lines = count_lines(data + part->raw_body_start,
-	    part->raw_body_end - part->raw_body_start);
-	*end_r = end;
-	return 0;
+	if ((v = field_value(c->data, p, "Content-Language")) != NULL)
+		languages_from(v, part);
+	free(v);
+}
+
+static size_t conv_part(struct conv *c, GMimeObject *obj,
+    GMimeMessage *msg, size_t hstart, unsigned depth, bool in_digest,
+    struct part **part_r);
+
+/*
+ * The children of a multipart whose body starts at pos, in the order
+ * GMime found them; parts beyond MESSAGE_MIME_PARTS_MAX are only
+ * measured (their delimiters are body text of the multipart). Returns
+ * the end of the multipart's body, or SIZE_MAX on error.
+ */
+static size_t
+conv_children(struct conv *c, GMimeObject *obj, struct message_part *part,
+    size_t pos, unsigned depth)
+{
+	GMimeMultipart *mp = GMIME_MULTIPART(obj);
+	const char *text = g_mime_multipart_get_prologue(mp);
+	bool digest = g_mime_content_type_is_type(
+	    g_mime_object_get_content_type(obj), "multipart", "digest");
+	int n = g_mime_multipart_get_count(mp), i;
+	size_t cap = 0, delim, close_end;
+
+	if (text != NULL)
+		pos = skip_text(c, pos, text);
+	/* GMime uses the boundary parameter as it parsed it; without one,
+	 * the whole body is preamble. */
+	if (g_mime_object_get_content_type_parameter(obj, "boundary") == NULL)
+		return pos;
+	for (i = 0; i < n; i++) {
+		GMimeObject *child = g_mime_multipart_get_part(mp, i);
+		struct part *cp = NULL;
+		bool build = part != NULL && c->parts < MESSAGE_MIME_PARTS_MAX;
+		size_t start = line_end(c, delimiter_at(c, pos)), end;
+
+		end = conv_part(c, child, NULL, start, depth + 1, digest,
+		    build ? &cp : NULL);
+		if (end == SIZE_MAX) {
+			part_drop(cp);
+			return SIZE_MAX;
+		}
+		if (cp != NULL) {
+			if (part->child_count == cap) {
+				cap = cap == 0 ? 4 : cap * 2;
+				part->children = xreallocarray(part->children,
+				    cap, sizeof(*part->children));
+			}
+			part->children[part->child_count++] = &cp->pub;
+		}
+		pos = end;
+		/* GMime may end a leaf one byte early when the delimiter's
+		 * line break differs from the body's; the delimiter
+		 * decides. */
+		if (cp != NULL && GMIME_IS_PART(child) &&
+		    (i + 1 < n || mp->write_end_boundary))
+			part_set_end(c, &cp->pub, end_before(c,
+			    cp->pub.raw_body_start, delimiter_at(c, end)));
+	}
+	if (!mp->write_end_boundary)
+		return pos;	/* ended by an enclosing delimiter or EOF */
+	delim = delimiter_at(c, pos);
+	close_end = line_end(c, delim);
+	if ((text = g_mime_multipart_get_epilogue(mp)) != NULL)
+		return skip_text(c, close_end, text);
+	return close_end >= c->size ? c->size :
+	    end_before(c, delim, close_end);
+}
+
+/*
+ * Describe the GMime part obj whose header starts at hstart (msg: the
+ * message obj is the top part of, whose fields share its header block).
+ * With part_r NULL the part is only measured. Returns the end of the
+ * part's body, or SIZE_MAX with c->error set.
+ */
+static size_t
+conv_part(struct conv *c, GMimeObject *obj, GMimeMessage *msg,
+    size_t hstart, unsigned depth, bool in_digest, struct part **part_r)
+{
+	struct part *p = NULL;
+	struct message_part *part = NULL;
+	GMimeDataWrapper *content = NULL;
+	GMimeStream *stream = NULL;
+	size_t hend, body, end;
+
+	if (part_r != NULL) {
+		*part_r = NULL;
+		if (depth > MESSAGE_MIME_DEPTH_MAX) {
+			c->error = "MIME parts nested too deep";
+			return SIZE_MAX;
+		}
+		p = xcalloc(1, sizeof(*p));
+		part = &p->pub;
+		*part_r = p;
+		c->parts++;
+		part->raw_header_start = hstart;
+	}
+
+	/* The header block and where the body starts. */
+	hend = fields_add(c, obj, p != NULL ? &p->fields : NULL,
+	    p != NULL ? &p->field_count : NULL);
+	if (msg != NULL) {
+		size_t e = fields_add(c, GMIME_OBJECT(msg),
+		    p != NULL ? &p->fields : NULL,
+		    p != NULL ? &p->field_count : NULL);
+
+		if (e > hend)
+			hend = e;
+	}
+	if (p != NULL && p->field_count > 1)
+		qsort(p->fields, p->field_count, sizeof(*p->fields),
+		    field_cmp);
+	if (hend < hstart)
+		hend = hstart;
+	if (GMIME_IS_PART(obj))
+		content = g_mime_part_get_content(GMIME_PART(obj));
+	if (content != NULL)
+		stream = g_mime_data_wrapper_get_stream(content);
+	if (stream != NULL) {
+		body = conv_pos(c, stream->bound_start);
+		if (body < hend)
+			body = hend;
+	} else {
+		body = body_start_after(c, hend);
+	}
+	if (part != NULL) {
+		part->raw_body_start = body;
+		part_describe(c, p, obj, in_digest);
+	}
+
+	if (GMIME_IS_MULTIPART(obj)) {
+		if (part != NULL)
+			part->kind = MESSAGE_PART_MULTIPART;
+		end = conv_children(c, obj, part, body, depth);
+		if (end == SIZE_MAX)
+			return SIZE_MAX;
+	} else if (GMIME_IS_MESSAGE_PART(obj)) {
+		GMimeMessage *inner = g_mime_message_part_get_message(
+		    GMIME_MESSAGE_PART(obj));
+		GMimeObject *top = inner == NULL ? NULL :
+		    g_mime_message_get_mime_part(inner);
+		struct part *cp = NULL;
+
+		if (part != NULL &&
+		    g_ascii_strcasecmp(part->subtype, "rfc822") == 0 &&
+		    c->parts < MESSAGE_MIME_PARTS_MAX) {
+			part->kind = MESSAGE_PART_MESSAGE;
+			part->children = xcalloc(1, sizeof(*part->children));
+			if (top == NULL) {
+				cp = part_empty(c, body);
+				end = body;
+			} else {
+				end = conv_part(c, top, inner, body,
+				    depth + 1, false, &cp);
+				if (end == SIZE_MAX) {
+					part_drop(cp);
+					return SIZE_MAX;
+				}
+			}
+			part->children[0] = &cp->pub;
+			part->child_count = 1;
+			part->envelope = envelope_from(c->data, cp);
+		} else {
+			if (part != NULL)
+				part->kind = MESSAGE_PART_BASIC;
+			end = top == NULL ? body : conv_part(c, top, inner,
+			    body, depth + 1, false, NULL);
+		}
+	} else {
+		if (part != NULL)
+			part->kind = g_ascii_strcasecmp(part->type,
+			    "text") == 0 ? MESSAGE_PART_TEXT :
+			    MESSAGE_PART_BASIC;
+		end = stream != NULL ? conv_pos(c, stream->bound_end) :
+		    c->size;
+	}
+	if (end < body)
+		end = body;
+	if (part != NULL)
+		part_set_end(c, part, end);
+	return end;
 }
 
 static void
 part_free(struct message_part *part)
 {
+	struct part *p = (struct part *)(void *)part;
 	size_t i;
 
 	if (part == NULL)
@@ -1163,32 +1224,126 @@ part_free(struct message_part *part)
 		free(part->languages[i]);
 	free(part->languages);
 	envelope_free(part->envelope);
-	free(part);
+	for (i = 0; i < p->field_count; i++)
+		free(p->fields[i].name);
+	free(p->fields);
+	free(p);
 }
 
 /* ---- Parsing ---- */
 
+/*
+ * The body of a message is all that follows its header. GMime leaves out
+ * a last part whose header the message ends in, which would end an
+ * unclosed multipart early: extend the top part (and an encapsulated
+ * message's) to the end.
+ */
+static void
+extend_to_end(const struct conv *c, struct message_part *part)
+{
+	part_set_end(c, part, c->size);
+	if (part->kind == MESSAGE_PART_MESSAGE)
+		extend_to_end(c, part->children[0]);
+}
+
+/* An encapsulating header: see message_parse_bytes(). */
+#define ENCAPSULATION "Content-Type: message/rfc822\n\n"
+
+/* A GMime stream over bytes, which stay ours. */
+static GMimeStream *
+stream_over(GByteArray *bytes)
+{
+	GMimeStream *stream = g_mime_stream_mem_new_with_byte_array(bytes);
+
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
+	return stream;
+}
+
+/* GMime's parse of bytes as a message (with encapsulated, as the
+ * message of a message/rfc822 part); NULL if GMime found none. */
+static GMimeMessage *
+gmime_parse(GByteArray *bytes, bool encapsulated)
+{
+	GMimeStream *stream = stream_over(bytes);
+	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+	GMimeMessage *gmsg = NULL;
+	GMimeObject *obj;
+
+	/* Content stays in the stream, so leaves keep their byte ranges. */
+	g_mime_parser_set_persist_stream(parser, TRUE);
+	if (!encapsulated) {
+		gmsg = g_mime_parser_construct_message(parser, NULL);
+	} else if ((obj = g_mime_parser_construct_part(parser,
+	    NULL)) != NULL) {
+		if (GMIME_IS_MESSAGE_PART(obj) && (gmsg =
+		    g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj)))
+		    != NULL)
+			g_object_ref(gmsg);
+		g_object_unref(obj);
+	}
+	g_object_unref(parser);
+	g_object_unref(stream);
+	return gmsg;
+}
+
+/* Parse the message in bytes (taken over). */
 static int
-message_parse_owned(unsigned char *data, size_t size, struct message **msg_r,
+message_parse_bytes(GByteArray *bytes, struct message **msg_r,
     const char **error_r)
 {
-	struct message *msg;
-	struct parse_ctx ctx = { .data = data, .size = size };
-	struct bounds *bs = xcalloc(1, sizeof(*bs));
-	size_t end;
+	struct message *msg = xcalloc(1, sizeof(*msg));
+	struct conv c = { 0 };
+	GByteArray *wrapped = NULL;
+	GMimeMessage *gmsg;
+	GMimeObject *top = NULL;
+	struct part *root = NULL;
 
-	msg = xcalloc(1, sizeof(*msg));
-	msg->data = data;
-	msg->size = size;
-	msg->crlf_size = crlf_size(data, size);
-	if (parse_part(&ctx, 0, bs, 1, false, &msg->root, &end) < 0) {
-		free(bs);
-		*error_r = ctx.error;
+	msg->bytes = bytes;
+	msg->data = bytes->data;
+	msg->size = bytes->len;
+	msg->crlf_size = crlf_size(msg->data, msg->size);
+	c.data = msg->data;
+	c.size = msg->size;
+
+	gmime_ready();
+	gmsg = gmime_parse(bytes, false);
+	if (gmsg == NULL) {
+		/* GMime refuses a message whose first line is not a header
+		 * field, or that is empty, but reads the same bytes as an
+		 * encapsulated message (leniently, as inside a multipart). */
+		wrapped = g_byte_array_sized_new(
+		    (guint)(strlen(ENCAPSULATION) + msg->size));
+		g_byte_array_append(wrapped,
+		    (const guint8 *)ENCAPSULATION, strlen(ENCAPSULATION));
+		g_byte_array_append(wrapped, msg->data, (guint)msg->size);
+		gmsg = gmime_parse(wrapped, true);
+		c.base = (gint64)strlen(ENCAPSULATION);
+	}
+	if (gmsg != NULL)
+		top = g_mime_message_get_mime_part(gmsg);
+	if (top == NULL) {
+		/* Nothing GMime can read: the message ends inside its
+		 * header, so all of it is header. */
+		root = part_empty(&c, msg->size);
+		root->pub.raw_header_start = 0;
+	} else if (conv_part(&c, top, gmsg, 0, 1, false, &root) ==
+	    SIZE_MAX) {
+		part_drop(root);
+		root = NULL;
+	} else {
+		extend_to_end(&c, &root->pub);
+	}
+	if (gmsg != NULL)
+		g_object_unref(gmsg);
+	if (wrapped != NULL)
+		g_byte_array_unref(wrapped);
+	if (root == NULL) {
+		*error_r = c.error;
 		message_free(&msg);
 		return -1;
 	}
-	free(bs);
-	msg->envelope = envelope_parse(data, 0, msg->root->raw_body_start);
+	msg->root = &root->pub;
+	msg->envelope = envelope_from(msg->data, root);
 	*msg_r = msg;
 	return 0;
 }
@@ -1197,12 +1352,16 @@ int
 message_parse(const void *data, size_t size, struct message **msg_r,
     const char **error_r)
 {
-	unsigned char *copy = xmalloc(size + 1);
+	GByteArray *bytes;
 
+	if (size > G_MAXUINT - strlen(ENCAPSULATION)) {
+		*error_r = "message too large";
+		return -1;
+	}
+	bytes = g_byte_array_sized_new((guint)size);
 	if (size > 0)
-		memcpy(copy, data, size);
-	copy[size] = '\0';
-	return message_parse_owned(copy, size, msg_r, error_r);
+		g_byte_array_append(bytes, data, (guint)size);
+	return message_parse_bytes(bytes, msg_r, error_r);
 }
 
 int
@@ -1210,7 +1369,7 @@ message_parse_file(const char *path, struct message **msg_r,
     const char **error_r)
 {
 	struct stat st;
-	unsigned char *data;
+	guint8 *data;
 	size_t size, got = 0;
 	ssize_t n;
 	int fd, saved;
@@ -1233,7 +1392,13 @@ message_parse_file(const char *path, struct message **msg_r,
 		return -1;
 	}
 	size = (size_t)st.st_size;
-	data = xmalloc(size + 1);
+	if (size > G_MAXUINT - strlen(ENCAPSULATION)) {
+		close(fd);
+		errno = EFBIG;
+		*error_r = "message too large";
+		return -1;
+	}
+	data = g_malloc(size + 1);
 	/* A file that shrinks while we read is a message being replaced:
 	 * keep what was read, the UID list decides what is current. */
 	while (got < size) {
@@ -1242,7 +1407,7 @@ message_parse_file(const char *path, struct message **msg_r,
 			continue;
 		if (n < 0) {
 			saved = errno;
-			free(data);
+			g_free(data);
 			close(fd);
 			errno = saved;
 			*error_r = "cannot read message file";
@@ -1253,8 +1418,8 @@ message_parse_file(const char *path, struct message **msg_r,
 		got += (size_t)n;
 	}
 	close(fd);
-	data[got] = '\0';
-	return message_parse_owned(data, got, msg_r, error_r);
+	return message_parse_bytes(g_byte_array_new_take(data, got), msg_r,
+	    error_r);
 }
 
 void
@@ -1267,7 +1432,8 @@ message_free(struct message **msgp)
 	*msgp = NULL;
 	part_free(msg->root);
 	envelope_free(msg->envelope);
-	free(msg->data);
+	if (msg->bytes != NULL)
+		g_byte_array_unref(msg->bytes);
 	free(msg);
 }
 
@@ -1329,26 +1495,30 @@ message_part_find(const struct message *msg, const uint32_t *parts,
 	return cur;
 }
 
-/* Append the fields of the header [start, end) whose names are (or with
- * not, are not) among fields, then a blank line. */
+/* Append the fields of top's header block whose names are (or with not,
+ * are not) among the section's fields, whole, then a blank line. */
 static int
-append_fields(const struct message *msg, size_t start, size_t end,
+append_fields(const struct message *msg, const struct part *top,
     const struct message_section *section, bool not, struct buf *out)
 {
-	struct hdr_field f;
-	size_t pos = start, i;
+	size_t i, j;
 	bool listed;
 
-	while (hdr_next(msg->data, &pos, end, &f)) {
+	for (i = 0; i < top->field_count; i++) {
+		const struct field *f = &top->fields[i];
+
 		listed = false;
-		for (i = 0; i < section->field_count && !listed; i++)
-			listed = hdr_name_is(msg->data, &f, section->fields[i]);
+		for (j = 0; j < section->field_count && !listed; j++)
+			listed = g_ascii_strcasecmp(f->name,
+			    section->fields[j]) == 0;
 		if (listed == not)
 			continue;
-		if (append_crlf(out, msg->data + f.start, f.end - f.start) < 0)
+		if (append_crlf(out, msg->data + f->start,
+		    f->end - f->start) < 0)
 			return -1;
 		/* A last field without a line break still ends in CRLF. */
-		if (f.end == f.value_end && buf_append(out, "\r\n", 2) < 0)
+		if ((f->end == f->start || msg->data[f->end - 1] != '\n') &&
+		    buf_append(out, "\r\n", 2) < 0)
 			return -1;
 	}
 	return buf_append(out, "\r\n", 2);
@@ -1415,7 +1585,7 @@ message_section_get(const struct message *msg,
 	}
 	if (section->kind == MESSAGE_SECTION_HEADER_FIELDS ||
 	    section->kind == MESSAGE_SECTION_HEADER_FIELDS_NOT) {
-		ret = append_fields(msg, start, end, section,
+		ret = append_fields(msg, part_priv(top), section,
 		    section->kind == MESSAGE_SECTION_HEADER_FIELDS_NOT, out);
 	} else {
 		ret = append_crlf(out, msg->data + start, end - start);
@@ -1440,14 +1610,16 @@ fold(const char *s, size_t len)
 	return folded;
 }
 
-/* The value of a field, RFC 2047 words decoded; g_free it. */
+/* The value of a field, unfolded, RFC 2047 words decoded; g_free it. */
 static char *
-field_decoded(const unsigned char *data, const struct hdr_field *f)
+field_decoded(const unsigned char *data, const struct field *f)
 {
-	char *raw = hdr_value(data, f);
-	char *dec = g_mime_utils_header_decode_text(NULL, raw);
+	char *raw = field_raw(data, f);
+	char *unfolded = g_mime_utils_header_unfold(raw);
+	char *dec = g_mime_utils_header_decode_text(NULL, unfolded);
 
-	free(raw);
+	g_free(unfolded);
+	g_free(raw);
 	return dec;
 }
 
@@ -1466,28 +1638,27 @@ contains_folded(const char *text, size_t len, const char *needle_folded)
 }
 
 /* Search the top-level header: fields named field (any if NULL), in
- * their values (and with any_name, "Name: value"). */
+ * their values (and with any field, "Name: value"). */
 static bool
 header_contains(const struct message *msg, const char *field,
     const char *needle_folded)
 {
-	struct hdr_field f;
-	size_t pos = 0, end = msg->root->raw_body_start;
+	const struct part *top = part_priv(msg->root);
+	size_t i;
 	bool found = false;
 
-	while (!found && hdr_next(msg->data, &pos, end, &f)) {
+	for (i = 0; !found && i < top->field_count; i++) {
+		const struct field *f = &top->fields[i];
 		char *dec, *text;
 
-		if (field != NULL && !hdr_name_is(msg->data, &f, field))
+		if (field != NULL && g_ascii_strcasecmp(f->name, field) != 0)
 			continue;
-		gmime_ready();
-		dec = field_decoded(msg->data, &f);
+		dec = field_decoded(msg->data, f);
 		if (field != NULL) {
 			found = contains_folded(dec, strlen(dec),
 			    needle_folded);
 		} else {
-			text = xasprintf("%.*s: %s", (int)f.name_len,
-			    (const char *)msg->data + f.start, dec);
+			text = xasprintf("%s: %s", f->name, dec);
 			found = contains_folded(text, strlen(text),
 			    needle_folded);
 			free(text);
@@ -1614,13 +1785,14 @@ int
 message_sent_date(const struct message *msg, time_t *time_r,
     int *tz_offset_r)
 {
+	const struct field *f = field_find(part_priv(msg->root), "Date");
 	GDateTime *dt;
 	char *raw;
 
-	raw = hdr_find(msg->data, 0, msg->root->raw_body_start, "Date");
-	if (raw == NULL)
+	if (f == NULL)
 		return -1;
 	gmime_ready();
+	raw = field_unfolded(msg->data, f);
 	dt = g_mime_utils_header_decode_date(raw);
 	free(raw);
 	if (dt == NULL)

@@ -1078,6 +1078,82 @@ test_hostile(void **state)
 	}
 }
 
+/* ---- Byte ranges around epilogues, line ends, odd header starts ---- */
+
+static void
+test_layouts(void **state)
+{
+	struct message *msg;
+	const struct message_part *p;
+
+	(void)state;
+	/* An inner multipart's epilogue is part of its body, up to the
+	 * outer delimiter. */
+	msg = parse("Content-Type: multipart/mixed; boundary=x\n"
+	    "\n"
+	    "--x\n"
+	    "Content-Type: multipart/mixed; boundary=y\n"
+	    "\n"
+	    "--y\n"
+	    "\n"
+	    "A\n"
+	    "--y--\n"
+	    "epi y\r\n"
+	    "\n"
+	    "--x\n"
+	    "\n"
+	    "B\n"
+	    "--x--\n");
+	p = message_body(msg);
+	assert_int_equal(p->child_count, 2);
+	assert_int_equal(p->children[0]->kind, MESSAGE_PART_MULTIPART);
+	assert_sect(msg, "1", "--y\r\n\r\nA\r\n--y--\r\nepi y\r\n");
+	assert_int_equal(p->children[0]->size, 24);
+	assert_sect(msg, "1.1", "A");
+	assert_sect(msg, "2", "B");
+	assert_sect(msg, "2.MIME", "\r\n");
+	message_free(&msg);
+
+	/* Parts in LF and CRLF in one message. */
+	msg = parse("Content-Type: multipart/mixed; boundary=x\n"
+	    "\n"
+	    "--x\n"
+	    "\n"
+	    "lf body\n"
+	    "--x\r\n"
+	    "\r\n"
+	    "crlf body\r\n"
+	    "--x--\n");
+	assert_sect(msg, "1", "lf body");
+	assert_sect(msg, "2", "crlf body");
+	message_free(&msg);
+
+	/* An mbox From line or a stray line before the first field is part
+	 * of the header, but not a field. */
+	msg = parse("From someone Mon Jan 1\nSubject: mbox\n\nbody\n");
+	assert_string_equal(message_envelope(msg)->subject, "mbox");
+	assert_sect(msg, "HEADER",
+	    "From someone Mon Jan 1\r\nSubject: mbox\r\n\r\n");
+	assert_sect(msg, "HEADER.FIELDS Subject", "Subject: mbox\r\n\r\n");
+	assert_sect(msg, "TEXT", "body\r\n");
+	message_free(&msg);
+	msg = parse("garbage line\nSubject: after\nFrom: a@b.c\n\nbody\n");
+	assert_string_equal(message_envelope(msg)->subject, "after");
+	assert_addr(&message_envelope(msg)->from.addrs[0], NULL, "a", "b.c");
+	assert_sect(msg, "HEADER.FIELDS.NOT Subject", "From: a@b.c\r\n\r\n");
+	assert_sect(msg, "TEXT", "body\r\n");
+	message_free(&msg);
+
+	/* An RFC 2231 extended parameter stays encoded, in its charset. */
+	msg = parse("Content-Disposition: attachment;"
+	    " filename*=iso-8859-1'fr'caf%E9.txt\n\nbody\n");
+	p = message_body(msg);
+	assert_int_equal(p->disposition_param_count, 1);
+	assert_param(&p->disposition_params[0], "filename*",
+	    "iso-8859-1'fr'caf%E9.txt");
+	message_free(&msg);
+}
+
 static void
 test_parse_file(void **state)
 {
@@ -1132,6 +1208,7 @@ main(void)
 		cmocka_unit_test(test_depth_limit),
 		cmocka_unit_test(test_parts_limit),
 		cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_layouts),
 		cmocka_unit_test(test_parse_file),
 	};
 
