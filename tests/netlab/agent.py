@@ -1,0 +1,191 @@
+#!/usr/bin/python3
+"""
+A small helper that the mailbell network lab runs inside one of its
+namespaces (`ip netns exec NS /usr/bin/python3 agent.py`). It reads one
+JSON request per line on stdin and answers one JSON line on stdout, so a
+test in the host namespace can open sockets, send and receive datagrams,
+connect over TCP, deliver over LMTP and ask IMAP for its capabilities from
+inside the namespace. Every operation carries its own timeout. The agent
+exits when stdin closes.
+
+Requests ({"op": ..., ...}) and answers ({"ok": true, ...} or
+{"ok": false, "error": "..."}):
+
+  udp_bind     addr, port(0)             -> sock, port
+  udp_send     sock, host, port, data    -> sent
+  udp_recv     sock, timeout             -> data, host, port | timeout
+  udp_close    sock
+  tcp_listen   addr, port(0)             -> sock, port
+  tcp_accept   sock, timeout             -> host, port | timeout
+  tcp_connect  host, port, timeout       -> connected | error
+  raw_udp      src, sport, dst, dport, data: one IPv4 UDP datagram from
+               any source port (a "stray packet"), built by hand
+  lmtp         host, port, sender, rcpt, message, timeout -> code, text
+  imap_caps    host, port, timeout       -> caps
+"""
+
+import json
+import select
+import smtplib
+import socket
+import struct
+import sys
+
+socks = {}
+
+
+def fam(host):
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+def op_udp_bind(r):
+    addr = r.get("addr", "0.0.0.0")
+    s = socket.socket(fam(addr), socket.SOCK_DGRAM)
+    s.bind((addr, int(r.get("port", 0))))
+    sid = len(socks) + 1
+    socks[sid] = s
+    return {"sock": sid, "port": s.getsockname()[1]}
+
+
+def op_udp_send(r):
+    s = socks[r["sock"]]
+    n = s.sendto(r["data"].encode(), (r["host"], int(r["port"])))
+    return {"sent": n}
+
+
+def op_udp_recv(r):
+    s = socks[r["sock"]]
+    ready, _, _ = select.select([s], [], [], float(r.get("timeout", 2)))
+    if not ready:
+        return {"timeout": True}
+    data, peer = s.recvfrom(65536)
+    return {"timeout": False, "data": data.decode("utf-8", "replace"),
+            "host": peer[0], "port": peer[1]}
+
+
+def op_udp_close(r):
+    socks.pop(r["sock"]).close()
+    return {}
+
+
+def op_tcp_listen(r):
+    addr = r.get("addr", "0.0.0.0")
+    s = socket.socket(fam(addr), socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, int(r.get("port", 0))))
+    s.listen(8)
+    sid = len(socks) + 1
+    socks[sid] = s
+    return {"sock": sid, "port": s.getsockname()[1]}
+
+
+def op_tcp_accept(r):
+    s = socks[r["sock"]]
+    ready, _, _ = select.select([s], [], [], float(r.get("timeout", 2)))
+    if not ready:
+        return {"timeout": True}
+    c, peer = s.accept()
+    c.close()
+    return {"timeout": False, "host": peer[0], "port": peer[1]}
+
+
+def op_tcp_connect(r):
+    try:
+        c = socket.create_connection((r["host"], int(r["port"])),
+                                     timeout=float(r.get("timeout", 2)))
+    except OSError as e:
+        return {"connected": False, "error": str(e)}
+    c.close()
+    return {"connected": True}
+
+
+def op_raw_udp(r):
+    data = r.get("data", "").encode()
+    src, dst = r["src"], r["dst"]
+    sport, dport = int(r["sport"]), int(r["dport"])
+    length = 8 + len(data)
+    pseudo = (socket.inet_aton(src) + socket.inet_aton(dst)
+              + struct.pack("!BBH", 0, socket.IPPROTO_UDP, length))
+    hdr = struct.pack("!HHHH", sport, dport, length, 0)
+    csum = checksum(pseudo + hdr + data) or 0xffff
+    hdr = struct.pack("!HHHH", sport, dport, length, csum)
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
+    try:
+        s.bind((src, 0))
+        s.sendto(hdr + data, (dst, 0))
+    finally:
+        s.close()
+    return {}
+
+
+def op_lmtp(r):
+    timeout = float(r.get("timeout", 10))
+    conn = smtplib.LMTP(r["host"], int(r["port"]), timeout=timeout)
+    try:
+        code, text = conn.ehlo("netlab.test")
+        conn.mail(r["sender"])
+        code, text = conn.rcpt(r["rcpt"])
+        if code != 250:
+            return {"code": code, "text": text.decode("utf-8", "replace")}
+        code, text = conn.data(r["message"].encode())
+        return {"code": code, "text": text.decode("utf-8", "replace")}
+    finally:
+        try:
+            conn.quit()
+        except (smtplib.SMTPException, OSError):
+            pass
+
+
+def op_imap_caps(r):
+    c = socket.create_connection((r["host"], int(r["port"])),
+                                 timeout=float(r.get("timeout", 5)))
+    f = c.makefile("rb")
+    try:
+        greeting = f.readline(8192).decode("utf-8", "replace")
+        c.sendall(b"c1 CAPABILITY\r\n")
+        caps = []
+        for _ in range(50):
+            line = f.readline(8192).decode("utf-8", "replace").strip()
+            if not line:
+                break
+            if line.upper().startswith("* CAPABILITY"):
+                caps.extend(line.split()[2:])
+            if line.startswith("c1 "):
+                break
+        c.sendall(b"c2 LOGOUT\r\n")
+        return {"greeting": greeting.strip(), "caps": caps}
+    finally:
+        f.close()
+        c.close()
+
+
+OPS = {name[3:]: fn for name, fn in globals().items()
+       if name.startswith("op_")}
+
+
+def main():
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            req = json.loads(line)
+            res = OPS[req["op"]](req)
+            res["ok"] = True
+        except Exception as e:  # report every failure to the caller
+            res = {"ok": False, "error": "%s: %s" % (type(e).__name__, e)}
+        sys.stdout.write(json.dumps(res) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
