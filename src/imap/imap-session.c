@@ -7,8 +7,11 @@
 #include "imap/imap-session.h"
 
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <assert.h>
+#include <errno.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1058,6 +1061,19 @@ accept_cb(struct evconnlistener *listener, evutil_socket_t fd,
 		return;
 	}
 
+	/* A command's answer often ends with a short tagged line after a
+	 * large untagged one: with Nagle's algorithm that line waits for the
+	 * client's delayed ACK (40 ms on Linux). Output is queued in the
+	 * bufferevent and written from the loop in large pieces, so turning
+	 * Nagle off costs no small packets. */
+	{
+		int one = 1;
+
+		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one)) < 0)
+			log_debug("imap: %s: TCP_NODELAY: %s", peer,
+			    strerror(errno));
+	}
 	session = xcalloc(1, sizeof(*session));
 	session->server = server;
 	session->state = IMAP_STATE_NOT_AUTH;
