@@ -177,6 +177,12 @@
  * hundred bytes, so a message of bare delimiter lines cannot make us
  * allocate many times its size; delimiters beyond it are body text. */
 #define MESSAGE_MIME_PARTS_MAX 10000
+/* Lines starting with "--" (possible MIME delimiters) a message may have
+ * before its structure is parsed at all: GMime builds every part before
+ * MESSAGE_MIME_PARTS_MAX can apply (about 1.3 KB each), so a hostile
+ * message of bare delimiter lines would cost gigabytes; real mail has a
+ * few per part. */
+#define MESSAGE_DELIMITER_LINES_MAX (2 * MESSAGE_MIME_PARTS_MAX)
 /* Parameters of one Content-Type or Content-Disposition field, and tags
  * of one Content-Language: real ones have a handful; the rest are
  * ignored, which bounds the work of joining RFC 2231 continuations. */

@@ -1286,6 +1286,23 @@ gmime_parse(GByteArray *bytes, bool encapsulated)
 	return gmsg;
 }
 
+/* Lines of data that start with "--", stopping once over limit. */
+static size_t
+delimiter_lines(const unsigned char *data, size_t size, size_t limit)
+{
+	const unsigned char *p = data, *end = data + size, *nl;
+	size_t n = 0;
+
+	while (p < end && n <= limit) {
+		if (end - p >= 2 && p[0] == '-' && p[1] == '-')
+			n++;
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			break;
+		p = nl + 1;
+	}
+	return n;
+}
+
 /* Parse the message in bytes (taken over). */
 static int
 message_parse_bytes(GByteArray *bytes, struct message **msg_r,
@@ -1305,6 +1322,12 @@ message_parse_bytes(GByteArray *bytes, struct message **msg_r,
 	c.data = msg->data;
 	c.size = msg->size;
 
+	if (delimiter_lines(msg->data, msg->size,
+	    MESSAGE_DELIMITER_LINES_MAX) > MESSAGE_DELIMITER_LINES_MAX) {
+		*error_r = "too many MIME delimiter lines";
+		message_free(&msg);
+		return -1;
+	}
 	gmime_ready();
 	gmsg = gmime_parse(bytes, false);
 	if (gmsg == NULL) {

@@ -1015,6 +1015,26 @@ test_parts_limit(void **state)
 	    MESSAGE_MIME_PARAMS_MAX);
 	message_free(&msg);
 	buf_free(&b);
+
+	/* A message of more delimiter lines than that is refused before
+	 * GMime builds a part for each; one line fewer is parsed. */
+	for (i = 0; i < 2; i++) {
+		const char *error = NULL;
+		int n, lines = MESSAGE_DELIMITER_LINES_MAX + (i == 0 ? 1 : 0);
+
+		buf_init(&b, 0);
+		buf_printf(&b, "Content-Type: multipart/mixed; boundary=b\n\n");
+		for (n = 0; n < lines; n++)
+			buf_append_str(&b, "--b\n\n");
+		msg = NULL;
+		assert_int_equal(message_parse(b.data, b.len, &msg, &error),
+		    i == 0 ? -1 : 0);
+		if (i == 0)
+			assert_string_equal(error,
+			    "too many MIME delimiter lines");
+		message_free(&msg);
+		buf_free(&b);
+	}
 }
 
 /* Malformed input parses into something, without reading out of
