@@ -121,6 +121,10 @@
  * recursion frame when the program is parsed and when it is matched;
  * real clients nest a few levels. */
 #define IMAP_SEARCH_DEPTH_MAX 64
+/* Milliseconds a long command (FETCH, SEARCH over a large mailbox) works
+ * before it lets the event loop serve everyone else: IDLE pushes, other
+ * sessions and deliveries then wait at most this long for one client. */
+#define IMAP_COMMAND_SLICE_MS 10
 
 /* --- Local addresses and names --- */
 
