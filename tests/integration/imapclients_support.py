@@ -319,6 +319,14 @@ class Terminal:
     def wait_text(self, needle, timeout=30.0):
         return self.wait_for(lambda s: needle in s, timeout, repr(needle))
 
+    def wait_all(self, needles, absent=(), timeout=30.0):
+        """Wait for a screen that shows every one of needles and none of
+        absent."""
+        return self.wait_for(
+            lambda s: all(n in s for n in needles)
+            and not any(a in s for a in absent), timeout,
+            "%r without %r" % (list(needles), list(absent)))
+
     def close(self):
         try:
             self._tmux("kill-server")

@@ -270,6 +270,15 @@ class Mbsync:
         self.local = tmp_path / "local"
         self.local.mkdir(exist_ok=True)
         self.config = tmp_path / "mbsyncrc"
+        self.auth = auth
+        self.password = password
+        self.copy_arrival_date = copy_arrival_date
+        self.write_config()
+
+    def write_config(self):
+        """(Re)write the configuration for the daemon's current port."""
+        daemon, auth, password = self.daemon, self.auth, self.password
+        copy_arrival_date = self.copy_arrival_date
         self.config.write_text("\n".join([
             "IMAPAccount mailbell",
             "Host 127.0.0.1",
@@ -604,6 +613,60 @@ def test_mbsync_folder_names_with_spaces_both_ways(daemon, tmp_path):
     sync.run()
 
 
+def test_mbsync_state_survives_daemon_restart_and_crash(daemon, tmp_path):
+    run = uuid.uuid4().hex[:8]
+    msgs = [numbered_message(i, run) for i in range(1, 21)]
+    deliver(daemon, msgs)
+    daemon.wait_landed(20, user="alice", folder="INBOX")
+    sync = Mbsync(daemon, tmp_path)
+    sync.run()
+    local = maildir_messages(sync.box())
+    set_maildir_flags(local[message_id(msgs[0])]["path"], "S")
+    set_maildir_flags(local[message_id(msgs[1])]["path"], "F")
+    sync.run()
+    before = server_state(daemon)
+
+    # A clean restart: UIDVALIDITY and UIDs stay, so mbsync carries on
+    # where it left off (a changed UIDVALIDITY makes it stop with an
+    # error, a renumbering would duplicate messages).
+    daemon.restart()
+    sync.write_config()
+    more = [numbered_message(i, run) for i in range(21, 26)]
+    deliver(daemon, more)
+    sync.run()
+    after = server_state(daemon)
+    for mid, v in before.items():
+        assert (after[mid]["uid"], after[mid]["flags"]) == \
+            (v["uid"], v["flags"]), mid
+    assert min(after[message_id(x)]["uid"] for x in more) > \
+        max(v["uid"] for v in before.values())
+    local = maildir_messages(sync.box())
+    assert sorted(local) == sorted(after) and len(local) == 25
+
+    # A crash (SIGKILL) right after changes made through IMAP.
+    m = imap_login(daemon)
+    try:
+        imap_ok(m.select("INBOX"))
+        imap_ok(m.uid("STORE", str(after[message_id(msgs[2])]["uid"]),
+                      "+FLAGS", "(\\Answered \\Seen)"))
+        imap_ok(m.uid("STORE", str(after[message_id(msgs[3])]["uid"]),
+                      "+FLAGS", "(\\Deleted)"))
+        imap_ok(m.expunge())
+    finally:
+        m.logout()
+    daemon.kill9()
+    daemon.start()
+    sync.write_config()
+    sync.run()
+    local = maildir_messages(sync.box())
+    assert local[message_id(msgs[2])]["flags"] == "RS"
+    assert message_id(msgs[3]) not in local
+    final = server_state(daemon)
+    assert sorted(local) == sorted(final) and len(local) == 24
+    for mid, v in final.items():
+        assert v["uid"] == after[mid]["uid"], mid
+
+
 def test_mbsync_sasl_plain_and_refused_password(daemon, tmp_path):
     msgs = [simple_message("plain %d" % i) for i in range(3)]
     deliver(daemon, msgs)
@@ -629,6 +692,10 @@ def test_mbsync_sasl_plain_and_refused_password(daemon, tmp_path):
 # ======================================================================
 
 NEOMUTT_DONE = "neomutt exited with status"
+# The help lines that tell neomutt's screens apart.
+INDEX_HELP = "q:Quit  d:Del  u:Undel"
+PAGER_HELP = "i:Exit  -:PrevPg  <Space>:NextPg"
+ATTACH_HELP = "q:Exit  s:Save  |:Pipe"
 
 
 def neomutt(daemon, tmp_path, extra=()):
@@ -699,27 +766,27 @@ def test_neomutt_shows_a_mime_message_and_its_attachment(daemon, tmp_path):
 
     term = neomutt(daemon, tmp_path)
     try:
-        index = term.wait_text(subject, timeout=60)
+        index = term.wait_all([INDEX_HELP, subject], timeout=60)
         assert "Bob Sender" in index, index
         assert "INBOX" in index, index
         term.keys("Enter")
-        page = term.wait_text("the figures are attached.", timeout=30)
-        assert "Dear Alice," in page and "Regards, Bob" in page, page
-        assert "quarterly-report.pdf" in page, page
-        assert "application/pdf" in page, page
+        page = term.wait_all([PAGER_HELP, "Dear Alice,",
+                              "the figures are attached.", "Regards, Bob",
+                              "[-- Type: application/pdf, Encoding: base64"])
+        assert "[-- Attachment #2: quarterly-report.pdf --]" in page, page
         assert "Subject: " + subject in page, page
-        # The attachment menu names the part too.
+        # The attachment menu names the parts too.
         term.keys("v")
-        menu = term.wait_text("quarterly-report.pdf", timeout=30)
+        menu = term.wait_all([ATTACH_HELP, "[applica/pdf, base64, "])
         assert re.search(r"quarterly-report\.pdf +\[applica/pdf, base64, ",
                          menu), menu
         assert "[text/plain, 8bit, utf-8, " in menu, menu
         term.keys("q")          # attachment menu -> pager
-        term.wait_text("the figures are attached.", timeout=30)
+        term.wait_all([PAGER_HELP, "the figures are attached."],
+                      absent=[ATTACH_HELP])
         term.keys("q")          # pager -> index
-        term.wait_for(lambda s: subject in s
-                      and "the figures are attached." not in s,
-                      timeout=30, what="the index again")
+        term.wait_all([INDEX_HELP, subject],
+                      absent=["the figures are attached."])
         neomutt_quit(term, tmp_path)
     finally:
         term.close()
@@ -893,3 +960,44 @@ def test_neomutt_saves_messages_to_a_new_and_an_existing_folder(daemon,
     got = server_state(daemon, "Trash")
     assert list(got) == [message_id(trash)]
     assert got[message_id(trash)]["body"] == delivered_as(trash)
+
+
+def test_neomutt_opens_a_200_message_folder(daemon, tmp_path):
+    tool("tmux")
+    run = uuid.uuid4().hex[:8]
+    msgs = [numbered_message(i, run) for i in range(1, 201)]
+    deliver(daemon, msgs, timeout=60)
+    daemon.wait_landed(200, user="alice", folder="INBOX", timeout=60)
+
+    term = neomutt(daemon, tmp_path)
+    try:
+        term.wait_all([INDEX_HELP, "Msgs:200 "], timeout=90)
+        # Sorted by date, the last message is the newest: number 200,
+        # plain text with lines that start with dots.
+        term.keys("End")
+        term.wait_text("message 200 of run " + run, timeout=30)
+        term.keys("Enter")
+        page = term.wait_all([PAGER_HELP, "Message number 200.",
+                              "line 0 of message 200"])
+        assert ".a line that starts with a dot" in page, page
+        assert "..two dots" in page, page
+        term.keys("q")
+        term.wait_all([INDEX_HELP, "Msgs:200 "], absent=[PAGER_HELP])
+        # Message 14 has an attachment: find it with a search.
+        term.keys("/")
+        term.wait_text("Search for: ")
+        term.keys("message 014 of run", literal=True)
+        term.keys("Enter")
+        term.wait_all([INDEX_HELP], absent=["Search for: "])
+        term.keys("Enter")
+        page = term.wait_all([PAGER_HELP, "Message number 14.",
+                              "[-- Attachment #2: data-014.bin --]"])
+        term.keys("q")
+        term.wait_all([INDEX_HELP, "Msgs:200 "], absent=[PAGER_HELP])
+        neomutt_quit(term, tmp_path)
+    finally:
+        term.close()
+    state = server_state(daemon)
+    seen = sorted(int(re.search(rb"message (\d+) of", v["body"]).group(1))
+                  for v in state.values() if "\\Seen" in v["flags"])
+    assert seen == [14, 200]
