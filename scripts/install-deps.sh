@@ -7,8 +7,11 @@ set -eu
 RUN_PKGS="meson ninja-build pkg-config gcc libc6-dev libevent-dev libssl-dev
 libgmime-3.0-dev libinih-dev libcrypt-dev"
 # What the test suite and the benchmarks drive: real clients and servers.
-CHECK_PKGS="libcmocka-dev python3 python3-pytest swaks postfix curl isync
-neomutt tmux nftables conntrack iproute2 dovecot-lmtpd dovecot-imapd procps"
+# libsasl2-modules: mbsync's AUTHENTICATE PLAIN (only a Recommends).
+# python3-cryptography: the tests' own notification-protocol client.
+CHECK_PKGS="libcmocka-dev python3 python3-pytest python3-cryptography swaks
+postfix curl isync libsasl2-modules neomutt tmux nftables conntrack iproute2
+dovecot-lmtpd dovecot-imapd procps"
 
 case "${1:-run}" in
 run) PKGS=$RUN_PKGS ;;
