@@ -33,6 +33,8 @@ static const struct client_cmd *const client_cmds[] = {
 	&cmd_ports_entry,
 	&cmd_deliver_entry,
 	&cmd_config_entry,
+	&cmd_watch_entry,
+	&cmd_doctor_entry,
 	&cmd_help_entry,
 };
 

@@ -1,0 +1,405 @@
+/*
+ * `mailbell doctor`: walk the notification path hop by hop (TCP, login,
+ * XBELL, registration, a UDP HELLO, the server's verified reply, and an
+ * event round trip through an APPENDed test message) and say, in plain
+ * words, which hop fails and which firewall rule would fix it.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client/client.h"
+#include "client/imap-client.h"
+#include "client/watch-udp.h"
+#include "client/watch.h"
+#include "lib/log.h"
+#include "lib/xmalloc.h"
+
+static int cmd_doctor(struct client_ctx *, int, char **);
+
+const struct client_cmd cmd_doctor_entry = {
+	"doctor",
+	"doctor --server HOST[:PORT] --user NAME --password-file FILE\n"
+	"       [--udp-port N] [-v]",
+	"check every hop of the new-mail notification path",
+	"  --server HOST[:PORT]  the mailbell IMAP server (port 1143 if not\n"
+	"                        given)\n"
+	"  --user NAME           the user to log on as\n"
+	"  --password-file FILE  the password is the file's first line\n"
+	"  --udp-port N          send from this local UDP port, as\n"
+	"                        `mailbell watch --udp-port N` would\n"
+	"\n"
+	"Checks, in order, and prints OK or FAIL for each: the TCP connection\n"
+	"to IMAP, the login, the XBELL capability, the registration, a UDP\n"
+	"HELLO to the server's notification port, the server's verified reply\n"
+	"within 5 s, and an event round trip: it APPENDs a small test message\n"
+	"to INBOX, waits for its MessageAppend event, then deletes it.\n"
+	"A failure names the missing firewall rule or setting.\n"
+	"Exit status: 0 all passed, 69 a check failed, 64 usage, 66 no\n"
+	"password file.\n",
+	cmd_doctor,
+};
+
+/* Each UDP wait; the protocol's own fallback deadline (4.6). */
+#define DOCTOR_UDP_WAIT_MS 5000
+#define DOCTOR_CONNECT_TIMEOUT_MS 5000
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void say(bool ok, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+say(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%-5s", ok ? "OK" : "FAIL");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+struct doctor {
+	struct watch_opts *o;
+	struct imap_client *imap;
+	struct watch_reg reg;
+	struct watch_udp udp;
+	bool udp_open;
+	char udp_dst[80];	/* the server's notification endpoint */
+};
+
+/* Wait up to ms for an authentic datagram. Returns 1 with *rx_r set, 0
+ * if none came, -1 on a socket error. */
+static int
+udp_wait(struct doctor *d, int64_t deadline, struct watch_udp_rx *rx_r)
+{
+	struct pollfd pfd = { .fd = d->udp.fd, .events = POLLIN };
+	const char *error;
+	int64_t left;
+	int r;
+
+	for (;;) {
+		r = watch_udp_recv(&d->udp, rx_r, &error);
+		if (r != 0) {
+			if (r < 0)
+				log_debug("doctor: %s", error);
+			return r;
+		}
+		left = deadline - now_ms();
+		if (left <= 0)
+			return 0;
+		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+/* HELLO, then CHALLENGE and VERIFY, until a verified STATUS. */
+static bool
+check_udp(struct doctor *d)
+{
+	struct watch_udp_rx rx;
+	const char *error;
+	const struct sockaddr *peer;
+	socklen_t plen;
+	char local[80], observed[80];
+	int64_t start, next_hello, deadline;
+	int hellos = 1, r;
+	bool challenged = false;
+
+	peer = imap_client_peer(d->imap, &plen);
+	if (watch_udp_open(&d->udp, peer, plen, d->reg.port, d->o->udp_port,
+	    &error) < 0) {
+		say(false, "cannot open a UDP socket: %s%s", error,
+		    d->o->udp_port != 0 ? " (is another program, or a "
+		    "`mailbell watch`, using --udp-port?)" : "");
+		return false;
+	}
+	d->udp_open = true;
+	if (watch_udp_set_reg(&d->udp, &d->reg) < 0) {
+		say(false, "cannot derive the notification keys");
+		return false;
+	}
+	watch_sockaddr_text(peer, d->udp_dst, sizeof(d->udp_dst));
+	/* the server's address with the notification port */
+	{
+		char *colon = strrchr(d->udp_dst, ':');
+
+		if (colon != NULL)
+			snprintf(colon, sizeof(d->udp_dst) -
+			    (size_t)(colon - d->udp_dst), ":%u", d->reg.port);
+	}
+	watch_udp_local_text(&d->udp, local, sizeof(local));
+	if (watch_udp_send_hello(&d->udp, &error) < 0) {
+		say(false, "UDP HELLO from %s to %s: %s: allow outbound UDP "
+		    "to port %u", local, d->udp_dst, error, d->reg.port);
+		return false;
+	}
+	say(true, "sent a UDP HELLO from %s to %s", local, d->udp_dst);
+
+	start = now_ms();
+	deadline = start + DOCTOR_UDP_WAIT_MS;
+	next_hello = start + 1000;
+	while (now_ms() < deadline) {
+		int64_t until = next_hello < deadline ? next_hello : deadline;
+
+		r = udp_wait(d, until, &rx);
+		if (r < 0)
+			break;
+		if (r == 0) {
+			if (hellos < 3 && now_ms() >= next_hello) {
+				(void)watch_udp_send_hello(&d->udp, &error);
+				next_hello = now_ms() + 1000 * (1 << hellos);
+				hellos++;
+			}
+			continue;
+		}
+		if (rx.kind == WATCH_UDP_CHALLENGE)
+			challenged = true;
+		if (rx.kind == WATCH_UDP_STATUS && d->udp.verified) {
+			watch_udp_observed_text(&d->udp, observed,
+			    sizeof(observed));
+			say(true, "the server answered from %s and verified "
+			    "this endpoint in %ld ms (it sees us as %s%s)",
+			    d->udp_dst, (long)(now_ms() - start), observed,
+			    strcmp(observed, local) != 0 &&
+			    strncmp(local, "0.0.0.0:", 8) != 0 &&
+			    strncmp(local, "[::]:", 5) != 0 ?
+			    "; a NAT is in the path, which is fine" : "");
+			return true;
+		}
+	}
+	if (d->udp.refused)
+		say(false, "UDP to %s was refused (ICMP port unreachable): "
+		    "nothing listens on port %u; check [notify] udp_port and "
+		    "that the notifier runs (`mailbell ports` on the server)",
+		    d->udp_dst, d->reg.port);
+	else if (challenged)
+		say(false, "UDP to %s: the server's CHALLENGE came back but "
+		    "our VERIFY got no STATUS within %d s: something drops "
+		    "the second datagram (a rate limit, or a NAT that "
+		    "changes our port between datagrams)", d->udp_dst,
+		    DOCTOR_UDP_WAIT_MS / 1000);
+	else
+		say(false, "UDP to %s got no reply within %d s: allow "
+		    "outbound UDP to port %u and replies from it (see "
+		    "`mailbell ports` on the server)", d->udp_dst,
+		    DOCTOR_UDP_WAIT_MS / 1000, d->reg.port);
+	return false;
+}
+
+/* * SEARCH n n ...: the UIDs of our test message (one, normally) */
+struct search_ctx {
+	uint32_t uids[8];
+	size_t count;
+};
+
+static void
+search_cb(void *ctx, const struct imap_client_resp *resp)
+{
+	struct search_ctx *sc = ctx;
+	uint32_t uid;
+	size_t i;
+
+	if (resp->count < 1 || !imap_client_arg_is(&resp->args[0], "SEARCH"))
+		return;
+	for (i = 1; i < resp->count && sc->count < 8; i++)
+		if (imap_client_arg_u32(&resp->args[i], &uid) == 0)
+			sc->uids[sc->count++] = uid;
+}
+
+/* Delete and expunge exactly the message(s) with our Message-ID. */
+static void
+remove_test_message(struct doctor *d, const char *token)
+{
+	struct search_ctx sc;
+	const char *error;
+	size_t i;
+
+	memset(&sc, 0, sizeof(sc));
+	if (imap_client_cmd(d->imap, NULL, NULL, &error, "SELECT INBOX") !=
+	    IMAP_CLIENT_OK ||
+	    imap_client_cmd(d->imap, search_cb, &sc, &error,
+	    "UID SEARCH HEADER Message-ID \"<doctor.%s@mailbell.invalid>\"",
+	    token) != IMAP_CLIENT_OK)
+		goto fail;
+	for (i = 0; i < sc.count; i++)
+		if (imap_client_cmd(d->imap, NULL, NULL, &error,
+		    "UID STORE %u +FLAGS.SILENT (\\Deleted)", sc.uids[i]) !=
+		    IMAP_CLIENT_OK ||
+		    imap_client_cmd(d->imap, NULL, NULL, &error,
+		    "UID EXPUNGE %u", sc.uids[i]) != IMAP_CLIENT_OK)
+			goto fail;
+	log_debug("doctor: removed %zu test message(s)", sc.count);
+	return;
+fail:
+	log_warnx("doctor: could not remove the test message "
+	    "<doctor.%s@mailbell.invalid> from INBOX: %s", token, error);
+}
+
+/* APPEND a test message, wait for its event, then remove it. */
+static bool
+check_event(struct doctor *d)
+{
+	enum imap_client_status st;
+	struct watch_udp_rx rx;
+	const char *error;
+	char *msg, date[64], token[17];
+	unsigned char rnd[8];
+	int64_t start, deadline;
+	time_t t = time(NULL);
+	struct tm tm;
+	size_t i;
+	bool ok = false;
+	int r;
+
+	if (notify_random(rnd, sizeof(rnd)) < 0)
+		memset(rnd, 0, sizeof(rnd));
+	for (i = 0; i < sizeof(rnd); i++)
+		snprintf(token + 2 * i, 3, "%02x", rnd[i]);
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	msg = xasprintf(
+	    "From: mailbell doctor <doctor@mailbell.invalid>\r\n"
+	    "To: %s\r\n"
+	    "Subject: mailbell doctor test message\r\n"
+	    "Date: %s\r\n"
+	    "Message-ID: <doctor.%s@mailbell.invalid>\r\n"
+	    "\r\n"
+	    "mailbell doctor appended this message to test new-mail\r\n"
+	    "notifications, and removes it at once.\r\n", d->o->user, date,
+	    token);
+	start = now_ms();
+	st = imap_client_cmd_literal(d->imap, NULL, NULL, &error, msg,
+	    strlen(msg), "APPEND INBOX (\\Seen)");
+	free(msg);
+	if (st != IMAP_CLIENT_OK) {
+		say(false, "APPEND of a test message to INBOX failed: %s",
+		    error);
+		return false;
+	}
+	deadline = start + DOCTOR_UDP_WAIT_MS;
+	while (now_ms() < deadline) {
+		r = udp_wait(d, deadline, &rx);
+		if (r <= 0)
+			break;
+		if (rx.kind != WATCH_UDP_EVENT ||
+		    strcasecmp(rx.event.folder, "INBOX") != 0 ||
+		    (rx.event.type != NOTIFY_EVENT_MESSAGE_APPEND &&
+		    rx.event.type != NOTIFY_EVENT_MESSAGE_NEW))
+			continue;
+		say(true, "event round trip: %s INBOX uid=%u came %ld ms "
+		    "after the APPEND", notify_event_type_name(rx.event.type),
+		    rx.event.uid, (long)(now_ms() - start));
+		ok = true;
+		break;
+	}
+	if (!ok)
+		say(false, "no EVENT within %d s of APPENDing a test message "
+		    "to INBOX, though the server answers our datagrams: "
+		    "something passes replies but not the server's own "
+		    "datagrams; allow UDP from %s to this host for as long "
+		    "as we send keepalives (a stateful rule), or see the "
+		    "server's log", DOCTOR_UDP_WAIT_MS / 1000, d->udp_dst);
+	remove_test_message(d, token);
+	return ok;
+}
+
+static bool
+run_checks(struct doctor *d)
+{
+	enum imap_client_status st;
+	const char *error;
+
+	d->imap = imap_client_connect(d->o->host, d->o->port,
+	    DOCTOR_CONNECT_TIMEOUT_MS, NULL, &error);
+	if (d->imap == NULL) {
+		say(false, "TCP connect to IMAP at %s: %s: check that "
+		    "mailbelld runs there and allow outbound TCP to port %s",
+		    d->o->server_text, error, d->o->port);
+		return false;
+	}
+	say(true, "TCP connect to IMAP at %s", d->o->server_text);
+
+	st = imap_client_login(d->imap, d->o->user, d->o->password, &error);
+	if (st != IMAP_CLIENT_OK) {
+		say(false, "login as %s: %s%s", d->o->user, error,
+		    st == IMAP_CLIENT_NO ? ": check the user name and the "
+		    "password file" : "");
+		return false;
+	}
+	say(true, "login as %s", d->o->user);
+
+	if (!imap_client_has_cap(d->imap, "XBELL")) {
+		say(false, "the server does not offer XBELL notifications: "
+		    "the notifier is off ([notify] enabled = no in "
+		    "mailbell.conf) or the server is too old; `mailbell "
+		    "watch` still works, through IMAP IDLE");
+		return false;
+	}
+	say(true, "the server offers XBELL notifications");
+
+	st = imap_client_cmd(d->imap, watch_reg_untagged_cb, &d->reg, &error,
+	    "XBELL REGISTER");
+	if (st != IMAP_CLIENT_OK || !d->reg.valid) {
+		say(false, "XBELL REGISTER: %s", st != IMAP_CLIENT_OK ? error :
+		    "no XBELL REGISTERED response");
+		return false;
+	}
+	say(true, "registered for notifications (UDP port %u, keepalive "
+	    "%u s, lease %u s)", d->reg.port, d->reg.keepalive,
+	    d->reg.lease);
+
+	if (!check_udp(d))
+		return false;
+	return check_event(d);
+}
+
+static int
+cmd_doctor(struct client_ctx *ctx, int argc, char **argv)
+{
+	struct watch_opts o;
+	struct doctor d;
+	const char *error;
+	bool ok;
+	int r;
+
+	(void)ctx;
+	if ((r = watch_opts_parse(&cmd_doctor_entry, false, argc, argv,
+	    &o)) >= 0)
+		return r;
+	if (o.verbose)
+		log_init("mailbell", true);
+	memset(&d, 0, sizeof(d));
+	d.o = &o;
+	d.udp.fd = -1;
+	ok = run_checks(&d);
+	if (d.imap != NULL && d.reg.valid)
+		(void)imap_client_cmd(d.imap, NULL, NULL, &error,
+		    "XBELL UNREGISTER \"%s\"", d.reg.id_hex);
+	if (d.imap != NULL)
+		(void)imap_client_cmd(d.imap, NULL, NULL, &error, "LOGOUT");
+	imap_client_free(&d.imap);
+	if (d.udp_open)
+		watch_udp_close(&d.udp);
+	watch_reg_wipe(&d.reg);
+	watch_opts_free(&o);
+	if (ok)
+		printf("All checks passed: new-mail notifications work.\n");
+	return ok ? 0 : EX_UNAVAILABLE;
+}

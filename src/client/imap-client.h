@@ -1,0 +1,151 @@
+/*
+ * A small IMAP4rev1 client for the command line tool (`mailbell watch`,
+ * `mailbell doctor`): one blocking TCP connection whose every wait is
+ * bounded by poll(2), responses read whole (literals included) and
+ * parsed into a tree of arguments. No libevent: a command's caller polls
+ * imap_client_fd() itself when it wants to wait for other things too,
+ * as IDLE does.
+ */
+#ifndef MB_CLIENT_IMAP_CLIENT_H
+#define MB_CLIENT_IMAP_CLIENT_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* Longest response we read, literals included: a FETCH of a few header
+ * fields is small, and anything larger is a server we do not trust. */
+#define IMAP_CLIENT_RESP_MAX (1024 * 1024)
+/* Arguments per list and lists inside lists, both far above what the
+ * responses we read need. */
+#define IMAP_CLIENT_ARGS_MAX 4096
+#define IMAP_CLIENT_DEPTH_MAX 16
+/* How long one command may take before the connection counts as dead. */
+#define IMAP_CLIENT_TIMEOUT_MS (30 * 1000)
+
+struct imap_client;
+
+enum imap_client_arg_type {
+	IMAP_CLIENT_ARG_ATOM,	/* atom, number, or flag; "BODY[...]" too */
+	IMAP_CLIENT_ARG_STRING,	/* quoted string or literal */
+	IMAP_CLIENT_ARG_NIL,	/* NIL */
+	IMAP_CLIENT_ARG_LIST,	/* parenthesised list */
+};
+
+/* One argument of a response. */
+struct imap_client_arg {
+	enum imap_client_arg_type type;
+	char *str;			/* ATOM, STRING: the bytes, NUL-ended
+					   (a literal may hold NULs too) */
+	size_t len;			/* bytes in str */
+	struct imap_client_arg *list;	/* LIST: its members */
+	size_t count;			/* LIST: how many */
+};
+
+/* One response: untagged ("*"), continuation ("+") or tagged. */
+struct imap_client_resp {
+	char *tag;			/* "*", "+" or the command's tag */
+	char *text;			/* everything after the tag and one
+					   space, literals inline; NUL-ended */
+	size_t text_len;
+	struct imap_client_arg *args;	/* text parsed; parsing stops at
+					   the first thing that is no
+					   argument (the text of OK...) */
+	size_t count;
+};
+
+/* How a command ended. */
+enum imap_client_status {
+	IMAP_CLIENT_FAILED = -1,	/* connection lost, timed out, or the
+					   server spoke nonsense: drop it */
+	IMAP_CLIENT_OK = 0,		/* tagged OK */
+	IMAP_CLIENT_NO = 1,		/* tagged NO or BAD: *error_r says
+					   the server's text */
+};
+
+/* Called for each untagged response of a command, in order. */
+typedef void imap_client_untagged_cb(void *ctx,
+    const struct imap_client_resp *resp);
+
+/*
+ * Connect to host and port (a name or an address; IPv6 without
+ * brackets) and read the greeting. stop, if not NULL, aborts any wait
+ * once it becomes nonzero (a signal handler sets it). Returns the
+ * client, or NULL with *error_r set (static or in a static buffer,
+ * valid until the next call).
+ */
+struct imap_client *imap_client_connect(const char *host, const char *port,
+    int timeout_ms, volatile sig_atomic_t *stop, const char **error_r);
+/* Close the connection and free the client; *cp becomes NULL. */
+void imap_client_free(struct imap_client **cp);
+
+/* The socket, for poll(2), and the server's address as connected. */
+int imap_client_fd(const struct imap_client *c);
+const struct sockaddr *imap_client_peer(const struct imap_client *c,
+    socklen_t *len_r);
+/* Whether the greeting or last CAPABILITY response named cap (compared
+ * without regard to case, e.g. "XBELL", "AUTH=PLAIN"). */
+bool imap_client_has_cap(const struct imap_client *c, const char *cap);
+
+/*
+ * Run one command: send a tag, the formatted text and CRLF, then read
+ * responses until the tagged one, passing each untagged one to cb (if
+ * not NULL). CAPABILITY responses also update imap_client_has_cap().
+ * On IMAP_CLIENT_NO or IMAP_CLIENT_FAILED *error_r says why (valid
+ * until the next call on c).
+ */
+enum imap_client_status imap_client_cmd(struct imap_client *c,
+    imap_client_untagged_cb *cb, void *ctx, const char **error_r,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/*
+ * As imap_client_cmd() for a command whose last argument is a literal of
+ * len bytes: prefix (formatted text before it), then data. Uses LITERAL+
+ * when the server offers it, else waits for the continuation.
+ */
+enum imap_client_status imap_client_cmd_literal(struct imap_client *c,
+    imap_client_untagged_cb *cb, void *ctx, const char **error_r,
+    const void *data, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+
+/* Log in with AUTHENTICATE PLAIN (SASL-IR) when offered, else LOGIN,
+ * then ask CAPABILITY afresh. */
+enum imap_client_status imap_client_login(struct imap_client *c,
+    const char *user, const char *password, const char **error_r);
+
+/*
+ * IDLE (RFC 2177) in three steps so the caller can wait on other things:
+ * imap_client_idle_start() sends IDLE and waits for "+"; then the caller
+ * polls imap_client_fd() (checking imap_client_buffered() first) and
+ * reads with imap_client_read(); imap_client_idle_done() sends DONE and
+ * reads up to the tagged reply, passing untagged ones to cb.
+ */
+enum imap_client_status imap_client_idle_start(struct imap_client *c,
+    const char **error_r);
+enum imap_client_status imap_client_idle_done(struct imap_client *c,
+    imap_client_untagged_cb *cb, void *ctx, const char **error_r);
+
+/* Whether a whole response may already be waiting in our buffer. */
+bool imap_client_buffered(const struct imap_client *c);
+/*
+ * Read one response, waiting at most timeout_ms (0: only what is
+ * buffered or readable now). Returns 1 with *resp_r set (valid until the
+ * next read on c), 0 if none came in time, or -1 (connection lost or
+ * nonsense, *error_r set).
+ */
+int imap_client_read(struct imap_client *c, int timeout_ms,
+    const struct imap_client_resp **resp_r, const char **error_r);
+
+/* Quote s as an IMAP quoted string into a new string (free it). Returns
+ * NULL if s holds CR, LF or bytes outside 7-bit ASCII. */
+char *imap_client_quote(const char *s);
+
+/* An argument as an unsigned 32-bit number. Returns 0, or -1. */
+int imap_client_arg_u32(const struct imap_client_arg *arg,
+    uint32_t *num_r);
+/* Whether arg is an atom equal to name, without regard to case. */
+bool imap_client_arg_is(const struct imap_client_arg *arg,
+    const char *name);
+
+#endif
