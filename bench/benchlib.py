@@ -726,9 +726,10 @@ class LmtpClient:
         return when
 
     def close(self):
-        if self.proto is not None and self.proto.transport is not None:
-            self.proto.transport.write(b"QUIT\r\n")
-            self.proto.transport.close()
+        tr = self.proto.transport if self.proto is not None else None
+        if tr is not None and not tr.is_closing():
+            tr.write(b"QUIT\r\n")
+            tr.close()
 
 
 def message(i, size=0):
