@@ -282,9 +282,9 @@ maildir_uidlist_write_tmp(const char *dir, const struct maildir_uidlist *list,
 	buf_init(&b, 0);
 	maildir_uidlist_format(list, &b);
 	/* Whoever holds the lock owns the temporary file; a leftover one
-	 * is from a writer that died. */
-	(void)unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	 * is from a writer that died, and is overwritten. */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
 	if (fd < 0) {
 		*error_r = store_error("%s: %s", tmp, strerror(errno));
 		buf_free(&b);
