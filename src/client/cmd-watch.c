@@ -115,6 +115,7 @@ struct watch {
 
 	struct watch_folder *folders;
 	size_t folder_count;
+	bool baselined;			/* every folder's UIDNEXT read once */
 
 	/* Timers: monotonic milliseconds, 0 when off. */
 	int64_t hello_at;		/* next HELLO (STARTING, IDLE) */
@@ -666,8 +667,12 @@ handle_event(struct watch *w, const struct notify_event *ev)
 			f->uidvalidity = ev->uidvalidity;
 			f->uidnext = ev->uid;
 		}
-		if (f->uidnext == 0 || f->uidvalidity != ev->uidvalidity)
+		if (f->uidnext == 0 || f->uidvalidity != ev->uidvalidity) {
+			log_debug("watch: %s: UIDVALIDITY %u, UIDNEXT %u before "
+			    "the event: resync", f->name, f->uidvalidity,
+			    f->uidnext);
 			return resync_folder(w, ev->folder, "udp");
+		}
 		if (ev->uid < f->uidnext)
 			return 0;	/* a resync reported it already */
 		return fetch_new(w, ev->folder, ev->uid, name, "udp");
@@ -705,9 +710,11 @@ enter_udp(struct watch *w)
 	w->status_due = 0;
 	w->missed = 0;
 	w->noop_at = now + WATCH_NOOP_MS;
+	/* Catch up first: "ready" means what lands from now on is live. */
+	if (resync_all(w, "udp") < 0)
+		return;
 	if (watch_out_ready(w->o->json, "udp") < 0)
 		out_failed(w);
-	(void)resync_all(w, "udp");
 }
 
 static void
@@ -722,9 +729,10 @@ enter_idle(struct watch *w, const char *why)
 	w->fallback_at = w->keepalive_at = w->status_due = w->noop_at = 0;
 	w->hello_at = w->reg.valid ? now + keepalive_ms(w) : 0;
 	w->idle_poll_at = now + WATCH_IDLE_POLL_MS;
+	if (resync_all(w, "idle") < 0)
+		return;
 	if (watch_out_ready(w->o->json, "idle") < 0)
 		out_failed(w);
-	(void)resync_all(w, "idle");
 }
 
 /* XBELL REGISTER, dropping the registration we had. Returns 0, 1 if
@@ -827,6 +835,13 @@ watch_connect(struct watch *w)
 	log_debug("watch: logged in to %s as %s", w->o->server_text,
 	    w->o->user);
 	w->backoff_ms = WATCH_BACKOFF_MIN_MS;
+	if (!w->baselined) {
+		/* What is there before we say "ready" is not news; what
+		   lands after this is, whichever way we learn of it. */
+		if (resync_all(w, "udp") < 0)
+			return;
+		w->baselined = true;
+	}
 	w->xbell = imap_client_has_cap(w->imap, "XBELL");
 	if (!w->xbell) {
 		enter_idle(w, "the server does not offer XBELL notifications");
@@ -885,6 +900,12 @@ udp_input(struct watch *w)
 			}
 			break;
 		case WATCH_UDP_EVENT:
+			log_debug("watch: EVENT %llu %s %s uid=%u uidvalidity=%u%s%s",
+			    (unsigned long long)rx.event.number,
+			    notify_event_type_name(rx.event.type),
+			    rx.event.folder, rx.event.uid, rx.event.uidvalidity,
+			    rx.duplicate ? " (again)" : "",
+			    rx.gap ? " (after a gap)" : "");
 			if (rx.duplicate)
 				break;
 			if (w->mode != WATCH_UDP && w->udp.verified &&
@@ -1040,9 +1061,10 @@ watch_loop(struct watch *w)
 			(void)fetch_new(w, "INBOX", 0, NULL, "idle");
 			continue;
 		} else if (w->mode == WATCH_IDLE && !w->idling) {
-			struct status_ctx sc;
-
-			if (select_folder(w, "INBOX", &sc) < 0)
+			/* Select INBOX, and report what came since we last
+			   looked: IDLE only tells of what comes after. */
+			if (fetch_new(w, "INBOX", 0, NULL, "idle") < 0 ||
+			    w->imap == NULL)
 				continue;
 			if (imap_client_idle_start(w->imap, &error) ==
 			    IMAP_CLIENT_FAILED) {
