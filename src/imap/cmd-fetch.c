@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <event2/event.h>
+
 #include "imap/imap-date.h"
 #include "imap/imap-fetch-format.h"
 #include "imap/imap-view.h"
@@ -33,6 +35,7 @@ struct fetch_ctx {
 	size_t seen_next;		/* first entry not yet passed */
 
 	struct buf out;			/* one response, reused */
+	struct event *ev;		/* runs the next slice */
 	bool expunged;			/* a message was gone */
 	bool failed;			/* a message could not be read */
 };
@@ -48,6 +51,8 @@ fetch_ctx_free(struct fetch_ctx **ctxp)
 	free(ctx->seqs);
 	free(ctx->seen_uids);
 	buf_free(&ctx->out);
+	if (ctx->ev != NULL)
+		event_free(ctx->ev);
 	free(ctx);
 	*ctxp = NULL;
 }
@@ -339,15 +344,25 @@ fetch_finish(struct imap_cmd *cmd)
 		imap_cmd_tagged(cmd, "OK", NULL, "%s completed", cmd->name);
 }
 
-/* Answer messages until done or the output queue is full. */
+/*
+ * Answer messages until done, the output queue is full (the session's
+ * resume callback continues once the client has read) or the time slice
+ * is over (the command's event continues from the loop).
+ */
 static void
 fetch_run(struct imap_cmd *cmd)
 {
 	struct fetch_ctx *ctx = cmd->ctx;
+	struct imap_view_slice slice;
 
+	imap_view_slice_begin(&slice);
 	while (ctx->next < ctx->count && cmd->session->bev != NULL) {
 		if (imap_session_output_full(cmd->session))
 			return;		/* fetch_resume_cb continues */
+		if (imap_view_slice_over(&slice)) {
+			imap_view_slice_yield(ctx->ev);
+			return;
+		}
 		fetch_one(cmd, ctx, ctx->seqs[ctx->next++]);
 	}
 	fetch_finish(cmd);
@@ -356,6 +371,19 @@ fetch_run(struct imap_cmd *cmd)
 static void
 fetch_resume_cb(struct imap_cmd *cmd)
 {
+	fetch_run(cmd);
+}
+
+static void
+fetch_ev_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct imap_cmd *cmd = arg;
+
+	(void)fd;
+	(void)what;
+	/* Waiting for the client to read already: resume_cb goes on. */
+	if (imap_session_output_full(cmd->session))
+		return;
 	fetch_run(cmd);
 }
 
@@ -422,6 +450,10 @@ cmd_fetch(struct imap_cmd *cmd)
 		fetch_ctx_free(&ctx);
 		return;
 	}
+	ctx->ev = event_new(session->server->deps.base, -1, 0, fetch_ev_cb,
+	    cmd);
+	if (ctx->ev == NULL)
+		fatalx("imap: cannot create an event");
 	cmd->ctx = ctx;
 	cmd->resume_cb = fetch_resume_cb;
 	cmd->abort_cb = fetch_abort_cb;

@@ -3,17 +3,45 @@
  * by imap-search.c and tried on every message of the view, first with
  * what memory holds (flags, UID, sequence number, then size and internal
  * date from the store's index), and only when that cannot decide with
- * the message file parsed.
+ * the message file parsed: its header alone unless BODY or TEXT is
+ * asked. A search that reads files works in slices of
+ * IMAP_COMMAND_SLICE_MS, so other clients are served meanwhile.
  */
 #include "imap/imap-commands.h"
 
 #include <stdlib.h>
 
+#include <event2/event.h>
+
 #include "imap/imap-search.h"
 #include "imap/imap-view.h"
 #include "lib/log.h"
+#include "lib/xmalloc.h"
 #include "store/message.h"
 #include "store/store.h"
+
+/* The command's state between slices. */
+struct search_ctx {
+	struct imap_search *search;
+	uint32_t next;			/* index of the next message */
+	struct buf out;			/* "* SEARCH n n n ..." */
+	struct event *ev;		/* runs the next slice */
+};
+
+static void
+search_ctx_free(struct search_ctx **ctxp)
+{
+	struct search_ctx *ctx = *ctxp;
+
+	if (ctx == NULL)
+		return;
+	imap_search_free(&ctx->search);
+	buf_free(&ctx->out);
+	if (ctx->ev != NULL)
+		event_free(ctx->ev);
+	free(ctx);
+	*ctxp = NULL;
+}
 
 /* Decide one message; 1 if it matches. */
 static int
@@ -41,8 +69,11 @@ search_one(struct imap_cmd *cmd, struct imap_search *search,
 		if ((r = imap_search_match(search, m, max_seq, max_uid)) >= 0)
 			return r;
 	}
-	if (imap_view_read_message(session->view, m->uid, &raw, &expunged,
-	    &error) < 0) {
+	if ((search->need_body ?
+	    imap_view_read_message(session->view, m->uid, &raw, &expunged,
+	    &error) :
+	    imap_view_read_header(session->view, m->uid, &raw, &expunged,
+	    &error)) < 0) {
 		if (!expunged)
 			log_warnx("imap: %s: %s: search %s uid %u: %s",
 			    session->peer, session->user, session->mailbox,
@@ -63,17 +94,72 @@ search_one(struct imap_cmd *cmd, struct imap_search *search,
 	return r > 0;
 }
 
+/* Try messages until all are done (then answer) or the slice is over. */
+static void
+search_run(struct imap_cmd *cmd)
+{
+	struct search_ctx *ctx = cmd->ctx;
+	struct imap_session *session = cmd->session;
+	struct store_view *view = session->view;
+	const struct store_view_message *msgs = store_view_messages(view);
+	uint32_t count = store_view_count(view);
+	uint32_t max_uid = count > 0 ? msgs[count - 1].uid : 0;
+	struct imap_view_slice slice;
+
+	imap_view_slice_begin(&slice);
+	while (ctx->next < count) {
+		uint32_t i = ctx->next;
+		struct imap_search_msg m = {
+			.seq = i + 1,
+			.uid = msgs[i].uid,
+			.flags = msgs[i].flags,
+		};
+
+		if (session->bev == NULL)
+			break;		/* nobody to answer */
+		if (imap_view_slice_over(&slice)) {
+			imap_view_slice_yield(ctx->ev);
+			return;
+		}
+		ctx->next++;
+		if (search_one(cmd, ctx->search, &m, count, max_uid) == 1)
+			(void)buf_printf(&ctx->out, " %u",
+			    cmd->uid ? m.uid : m.seq);
+	}
+	(void)buf_append_str(&ctx->out, "\r\n");
+	imap_session_write(session, ctx->out.data, ctx->out.len);
+	search_ctx_free(&ctx);
+	cmd->ctx = NULL;
+	imap_cmd_tagged(cmd, "OK", NULL, "%s completed", cmd->name);
+}
+
+static void
+search_ev_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	search_run(arg);
+}
+
+/* The client is gone or the server stops: answer (to no one) now. */
+static void
+search_abort_cb(struct imap_cmd *cmd)
+{
+	struct search_ctx *ctx = cmd->ctx;
+
+	search_ctx_free(&ctx);
+	cmd->ctx = NULL;
+	imap_cmd_tagged(cmd, "NO", NULL, "%s aborted", cmd->name);
+}
+
 void
 cmd_search(struct imap_cmd *cmd)
 {
 	struct imap_session *session = cmd->session;
-	struct store_view *view = session->view;
-	const struct store_view_message *msgs;
+	struct search_ctx *ctx;
 	struct imap_search *search;
 	enum imap_search_error code;
-	uint32_t count, max_uid;
 	const char *error;
-	struct buf out;
 
 	if (imap_search_parse(cmd->args, cmd->args_count, &search, &code,
 	    &error) < 0) {
@@ -84,25 +170,15 @@ cmd_search(struct imap_cmd *cmd)
 			imap_cmd_tagged(cmd, "BAD", NULL, "%s", error);
 		return;
 	}
-
-	count = store_view_count(view);
-	msgs = store_view_messages(view);
-	max_uid = count > 0 ? msgs[count - 1].uid : 0;
-	buf_init(&out, 0);
-	(void)buf_append_str(&out, "* SEARCH");
-	for (uint32_t i = 0; i < count; i++) {
-		struct imap_search_msg m = {
-			.seq = i + 1,
-			.uid = msgs[i].uid,
-			.flags = msgs[i].flags,
-		};
-
-		if (search_one(cmd, search, &m, count, max_uid) == 1)
-			(void)buf_printf(&out, " %u", cmd->uid ? m.uid : m.seq);
-	}
-	(void)buf_append_str(&out, "\r\n");
-	imap_session_write(session, out.data, out.len);
-	buf_free(&out);
-	imap_search_free(&search);
-	imap_cmd_tagged(cmd, "OK", NULL, "%s completed", cmd->name);
+	ctx = xcalloc(1, sizeof(*ctx));
+	ctx->search = search;
+	buf_init(&ctx->out, 0);
+	(void)buf_append_str(&ctx->out, "* SEARCH");
+	ctx->ev = event_new(session->server->deps.base, -1, 0, search_ev_cb,
+	    cmd);
+	if (ctx->ev == NULL)
+		fatalx("imap: cannot create an event");
+	cmd->ctx = ctx;
+	cmd->abort_cb = search_abort_cb;
+	search_run(cmd);
 }

@@ -22,6 +22,7 @@ struct parse_ctx {
 	unsigned int pos;
 	bool need_info;
 	bool need_message;
+	bool need_body;
 	const char *error;
 };
 
@@ -184,6 +185,7 @@ parse_key(struct parse_ctx *ctx, unsigned int depth)
 		node = parse_and(&sub, depth + 1);
 		ctx->need_info |= sub.need_info;
 		ctx->need_message |= sub.need_message;
+		ctx->need_body |= sub.need_body;
 		if (node == NULL)
 			ctx->error = sub.error;
 		return node;
@@ -258,6 +260,7 @@ parse_key(struct parse_ctx *ctx, unsigned int depth)
 		    IMAP_SEARCH_BODY : IMAP_SEARCH_TEXT);
 		node->value = xstrdup(s);
 		ctx->need_message = true;
+		ctx->need_body = true;
 		return node;
 	}
 	if (strcasecmp(name, "KEYWORD") == 0 ||
@@ -400,6 +403,7 @@ imap_search_parse(const struct imap_arg *args, unsigned int count,
 	search->root = root;
 	search->need_info = ctx.need_info;
 	search->need_message = ctx.need_message;
+	search->need_body = ctx.need_body;
 	*search_r = search;
 	return 0;
 }

@@ -61,6 +61,8 @@ struct imap_search {
 	struct imap_search_node *root;
 	bool need_info;		/* some key needs size or internal date */
 	bool need_message;	/* some key needs the message itself */
+	bool need_body;		/* ... and its body, not only its header
+				   (BODY, TEXT) */
 };
 
 /* Why imap_search_parse() failed. */

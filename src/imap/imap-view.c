@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <event2/event.h>
 
 #include "imap/imap-seqset.h"
 #include "imap/imap-session.h"
@@ -170,6 +173,109 @@ read_fd(int fd, struct buf *b, const char **error_r)
 			return -1;
 		}
 	}
+}
+
+/* The length of the header in data[0 .. len), its empty line included,
+ * looking for that line from offset from on; 0 if it is not there yet. */
+static size_t
+header_len(const unsigned char *data, size_t len, size_t from)
+{
+	/* An empty header: the message starts with its empty line. */
+	if (len > 0 && data[0] == '\n')
+		return 1;
+	if (len > 1 && data[0] == '\r' && data[1] == '\n')
+		return 2;
+	for (size_t i = from; i < len; i++) {
+		if (data[i] != '\n')
+			continue;
+		if (i + 1 < len && data[i + 1] == '\n')
+			return i + 2;
+		if (i + 2 < len && data[i + 1] == '\r' && data[i + 2] == '\n')
+			return i + 3;
+	}
+	return 0;
+}
+
+int
+imap_view_read_header(struct store_view *view, uint32_t uid,
+    struct buf *raw, bool *expunged_r, const char **error_r)
+{
+	size_t scanned = 0, end = 0;
+	int fd;
+
+	*expunged_r = false;
+	if (store_view_message_open(view, uid, &fd, error_r) < 0) {
+		*expunged_r = store_error_code() == STORE_ERR_EXPUNGED;
+		return -1;
+	}
+	buf_init(raw, IMAP_FETCH_MESSAGE_MAX);
+	while (end == 0) {
+		char chunk[4096];
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			*error_r = strerror(errno);
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		if (buf_append(raw, chunk, (size_t)n) < 0) {
+			*error_r = "message header too large";
+			goto fail;
+		}
+		/* Look again from a little before the new bytes: the empty
+		 * line may straddle two reads. */
+		end = header_len(raw->data, raw->len,
+		    scanned > 2 ? scanned - 2 : 0);
+		scanned = raw->len;
+	}
+	close(fd);
+	if (end > 0) {
+		raw->len = end;
+		raw->data[end] = '\0';
+	}
+	return 0;
+fail:
+	close(fd);
+	buf_free(raw);
+	return -1;
+}
+
+void
+imap_view_slice_begin(struct imap_view_slice *slice)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	slice->start_ms = (uint64_t)ts.tv_sec * 1000 +
+	    (uint64_t)ts.tv_nsec / 1000000;
+	slice->calls = 0;
+}
+
+bool
+imap_view_slice_over(struct imap_view_slice *slice)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	/* Reading the clock costs little, but not nothing per message. */
+	if (++slice->calls % 16 != 0)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return now - slice->start_ms >= IMAP_COMMAND_SLICE_MS;
+}
+
+void
+imap_view_slice_yield(struct event *ev)
+{
+	static const struct timeval now = { 0, 0 };
+
+	/* A zero timeout fires after the next poll, unlike event_active(),
+	 * whose callbacks libevent runs in the same pass as the caller's. */
+	evtimer_add(ev, &now);
 }
 
 int

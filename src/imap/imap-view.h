@@ -15,6 +15,7 @@
 #include "lib/buf.h"
 #include "lib/limits.h"
 
+struct event;
 struct imap_cmd;
 struct store_uid_map;
 struct store_view;
@@ -51,6 +52,29 @@ int imap_write_uidset(struct buf *b, const uint32_t *uids, size_t count);
  */
 int imap_view_read_message(struct store_view *view, uint32_t uid,
     struct buf *raw, bool *expunged_r, const char **error_r);
+/* As imap_view_read_message(), but only the message's header: the bytes
+ * up to and including the first empty line (all of a file without one),
+ * for SEARCH keys that look at header fields alone. */
+int imap_view_read_header(struct store_view *view, uint32_t uid,
+    struct buf *raw, bool *expunged_r, const char **error_r);
+
+/*
+ * Time slices for commands that walk a large mailbox: a command calls
+ * imap_view_slice_begin() when it gets the loop, and before each message
+ * asks imap_view_slice_over(); once IMAP_COMMAND_SLICE_MS have passed it
+ * returns true, the command schedules itself again with
+ * imap_view_slice_yield() and returns to the loop.
+ */
+struct imap_view_slice {
+	uint64_t start_ms;	/* monotonic clock at the start */
+	unsigned int calls;	/* the clock is read every few calls */
+};
+void imap_view_slice_begin(struct imap_view_slice *slice);
+bool imap_view_slice_over(struct imap_view_slice *slice);
+/* Run ev (a timer event: no descriptor, no flags) from the loop once it
+ * has polled for I/O: event_active() would run it before any socket is
+ * read again. */
+void imap_view_slice_yield(struct event *ev);
 
 /*
  * The arguments of COPY and MOVE, "sequence-set SP mailbox", for cmd on

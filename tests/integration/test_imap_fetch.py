@@ -451,3 +451,39 @@ def test_lf_only_file_is_sent_with_crlf(daemon):
     assert c.run("a", "FETCH 1 (BODY.PEEK[] BODY.PEEK[TEXT])") == [
         b"* 1 FETCH (BODY[] " + lit(crlf) + b" BODY[TEXT] " +
         lit(b"line one\r\nline two\r\n") + b")", b"a OK FETCH completed"]
+
+
+def test_long_fetch_runs_in_slices(daemon_factory):
+    """FETCH of the structure of thousands of messages works in slices:
+    every response arrives, in order, and another session is answered
+    meanwhile. The files are in place before the daemon starts."""
+    daemon = daemon_factory(start=False)
+    daemon.add_user("alice")
+    for sub in ("cur", "new", "tmp"):
+        (daemon.folder_dir("alice") / sub).mkdir(parents=True, exist_ok=True)
+    cur = daemon.folder_dir("alice") / "cur"
+    n = 3000
+    for i in range(n):
+        (cur / ("1700000000.M%05dP1.test:2,S" % i)).write_bytes(
+            b"From: bulk@example.net\r\nSubject: n%d\r\n\r\nhay\r\n" % i)
+    daemon.start()
+    a = raw(daemon)
+    a.select()
+    b = raw(daemon)
+    b.select()
+    a.send(b"f FETCH 1:* (FLAGS ENVELOPE)\r\n")
+    t0 = time.monotonic()
+    assert b.run("n", "NOOP") == [b"n OK NOOP completed"]
+    noop = time.monotonic() - t0
+    got = a.until("f")
+    total = time.monotonic() - t0
+    assert got[-1] == b"f OK FETCH completed"
+    assert len(got) == n + 1
+    for i, r in enumerate(got[:-1]):
+        assert r == (b'* %d FETCH (FLAGS (\\Seen) ENVELOPE (NIL "n%d" '
+                     b'((NIL NIL "bulk" "example.net")) '
+                     b'((NIL NIL "bulk" "example.net")) '
+                     b'((NIL NIL "bulk" "example.net")) '
+                     b'NIL NIL NIL NIL NIL))' % (i + 1, i)), r
+    if total > 1.0:
+        assert noop < total / 2, (noop, total)

@@ -6,6 +6,7 @@ groups, CHARSET and BADCHARSET, syntax errors, and messages expunged by
 another session.
 """
 
+import re
 import time
 
 from imap_msg_support import client, deliver, raw
@@ -270,3 +271,44 @@ def test_imaplib_search(daemon):
     m.literal = CAFE
     assert m.search("UTF-8", "SUBJECT") == ("OK", [b"2"])
     m.logout()
+
+
+def test_long_search_runs_in_slices(daemon_factory):
+    """A search that reads thousands of files works in slices: its result
+    is whole, and another session is answered meanwhile. The files are
+    put in place before the daemon starts, as a migrated Maildir is."""
+    daemon = daemon_factory(start=False)
+    daemon.add_user("alice")
+    for sub in ("cur", "new", "tmp"):
+        (daemon.folder_dir("alice") / sub).mkdir(parents=True, exist_ok=True)
+    cur = daemon.folder_dir("alice") / "cur"
+    n = 3000
+    for i in range(1, n + 1):
+        body = b"needle %d\r\n" % i if i % 1000 == 7 else b"hay\r\n"
+        (cur / ("1700000000.M%dP1.test:2," % i)).write_bytes(
+            b"From: bulk@example.net\r\nSubject: n%d\r\n\r\n" % i + body)
+    daemon.start()
+    a = raw(daemon)
+    lines = a.select()
+    assert b"* %d EXISTS" % n in lines
+    b = raw(daemon)
+    b.select()
+    a.send(b"s SEARCH BODY needle\r\n")
+    t0 = time.monotonic()
+    assert b.run("n", "NOOP") == [b"n OK NOOP completed"]
+    noop = time.monotonic() - t0
+    got = a.until("s")
+    total = time.monotonic() - t0
+    assert got[-1] == b"s OK SEARCH completed"
+    assert len(got) == 2
+    found = [int(x) for x in got[0].split()[2:]]
+    assert len(found) == 3, got[0]
+    subjects = a.run("f", "FETCH %s BODY.PEEK[HEADER.FIELDS (SUBJECT)]"
+                     % ",".join(map(str, found)))
+    # UIDs follow the file names' order, where M1007 comes before M7.
+    assert sorted(re.search(rb"Subject: (n\d+)", r).group(1) for r in
+                  subjects[:-1]) == [b"n1007", b"n2007", b"n7"]
+    # The NOOP did not wait for the whole search (when it is long enough
+    # to tell).
+    if total > 1.0:
+        assert noop < total / 2, (noop, total)
