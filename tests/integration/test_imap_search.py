@@ -312,3 +312,23 @@ def test_long_search_runs_in_slices(daemon_factory):
     # to tell).
     if total > 1.0:
         assert noop < total / 2, (noop, total)
+
+
+def test_header_keys_on_long_lf_only_header(daemon):
+    """Header keys read only the header, which may be long, end its lines
+    in LF alone, and have its empty line split across reads."""
+    c = raw(daemon)
+    for pad in range(4080, 4100):
+        msg = (b"From: far@example.net\n" +
+               b"".join(b"X-Filler-%04d: %s\n" % (i, b"f" * 40)
+                        for i in range(pad // 56)) +
+               b"X-Pad: " + b"p" * (pad % 56) + b"\n"
+               b"Subject: at the end %d\n\nbody has Subject: decoy\n" % pad)
+        assert c.run("a", b"APPEND INBOX {%d+}\r\n" % len(msg) + msg
+                     )[-1].startswith(b"a OK")
+    c.select()
+    assert search(c, "SUBJECT \"at the end 4090\"") == [11]
+    assert search(c, "SUBJECT decoy") == []
+    assert search(c, "TEXT decoy") == list(range(1, 21))
+    assert search(c, "HEADER X-Filler-0003 \"\"") == list(range(1, 21))
+    assert search(c, "FROM far SENTSINCE 1-Jan-1970") == []
