@@ -73,6 +73,10 @@ const struct client_cmd cmd_watch_entry = {
 /* IDLE is left this often to look at every folder, and re-issued: well
  * inside RFC 2177's 29 minutes. */
 #define WATCH_IDLE_POLL_MS (5 * 60 * 1000)
+/* In IDLE mode, register anew this often: a registration whose
+ * datagrams never got through has a lease that runs out, and HELLOs for
+ * it would never be answered once UDP works again. */
+#define WATCH_REREGISTER_MS (60 * 60 * 1000)
 /* A NOOP this often keeps a quiet IMAP session (UDP mode) alive and
  * finds a dead one. */
 #define WATCH_NOOP_MS (5 * 60 * 1000)
@@ -125,6 +129,7 @@ struct watch {
 	int64_t status_due;		/* the last keepalive's STATUS */
 	int missed;			/* keepalives without STATUS */
 	int64_t idle_poll_at;		/* leave IDLE, look at all folders */
+	int64_t reregister_at;		/* IDLE: a fresh registration */
 	int64_t noop_at;		/* next NOOP (UDP, STARTING) */
 	int64_t reconnect_at;		/* next connection attempt (DOWN) */
 	int64_t backoff_ms;		/* the wait after the next failure */
@@ -705,7 +710,7 @@ enter_udp(struct watch *w)
 	if (leave_idle(w) < 0)
 		return;
 	w->mode = WATCH_UDP;
-	w->hello_at = w->fallback_at = w->idle_poll_at = 0;
+	w->hello_at = w->fallback_at = w->idle_poll_at = w->reregister_at = 0;
 	w->keepalive_at = now + keepalive_ms(w);
 	w->status_due = 0;
 	w->missed = 0;
@@ -728,6 +733,7 @@ enter_idle(struct watch *w, const char *why)
 	w->mode = WATCH_IDLE;
 	w->fallback_at = w->keepalive_at = w->status_due = w->noop_at = 0;
 	w->hello_at = w->reg.valid ? now + keepalive_ms(w) : 0;
+	w->reregister_at = w->reg.valid ? now + WATCH_REREGISTER_MS : 0;
 	w->idle_poll_at = now + WATCH_IDLE_POLL_MS;
 	if (resync_all(w, "idle") < 0)
 		return;
@@ -972,6 +978,12 @@ timers(struct watch *w)
 		}
 	}
 	if (w->mode == WATCH_IDLE) {
+		if (w->reregister_at != 0 && now >= w->reregister_at) {
+			w->reregister_at = now + WATCH_REREGISTER_MS;
+			if (do_register(w) < 0 || w->exit_code >= 0)
+				return;
+			w->hello_at = now;
+		}
 		if (w->hello_at != 0 && now >= w->hello_at) {
 			send_hello(w);
 			w->hello_at = now + keepalive_ms(w);
@@ -994,7 +1006,7 @@ next_timeout(const struct watch *w)
 {
 	const int64_t t[] = {
 		w->hello_at, w->fallback_at, w->keepalive_at, w->status_due,
-		w->idle_poll_at, w->noop_at,
+		w->idle_poll_at, w->noop_at, w->reregister_at,
 		w->mode == WATCH_DOWN ? w->reconnect_at : 0,
 	};
 	int64_t now = now_ms(), best = now + 60000;

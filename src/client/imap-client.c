@@ -503,8 +503,11 @@ parse_response(struct imap_client *c, size_t len, size_t text_end)
 bool
 imap_client_buffered(const struct imap_client *c)
 {
-	return c->in_pos < c->in_len &&
-	    memchr(c->in + c->in_pos, '\n', c->in_len - c->in_pos) != NULL;
+	size_t len, text_end;
+
+	/* A whole response, or one too long to ever be: either way a read
+	   returns at once. */
+	return find_response(c, &len, &text_end) != 0;
 }
 
 /* Read what the socket has now into the input. Returns bytes read (0 if
