@@ -146,11 +146,15 @@ class Server:
     def require_xbell(self):
         """Skip when the server does not advertise XBELL; otherwise it must
         also say where the notifier listens, on the configured port."""
-        caps = self.lab.agent(self.lab.cli).call(
-            "imap_caps", host=SRV, port=IMAP_PORT, timeout=10)["caps"]
+        r = self.lab.agent(self.lab.cli).call(
+            "imap_caps", host=SRV, port=IMAP_PORT, timeout=10,
+            user="alice", password=PASSWORD)
+        assert r["login"] and " OK" in r["login"], r
+        caps = r["caps"] + r["caps_auth"]
         if "XBELL" not in [c.upper() for c in caps]:
             pytest.skip("the server advertises no XBELL capability yet "
-                        "(CAPABILITY: %s)" % " ".join(caps))
+                        "(CAPABILITY after login: %s)"
+                        % " ".join(r["caps_auth"]))
         ports = {int(p) for _a, p in NOTIFY_LISTENING_RE.findall(self.log())}
         assert ports == {UDP_PORT}, (
             "no or another 'listening: notify udp' port:\n" + self.log())
@@ -221,6 +225,7 @@ class Watch:
         self.argv = argv
         self.lines = []         # (monotonic time, raw line, dict or None)
         self.cond = threading.Condition()
+        self.started = time.monotonic()
         with open(self.err_path, "wb") as err:
             self.proc = lab.popen(lab.cli, argv, stdout=subprocess.PIPE,
                                   stderr=err)
@@ -245,7 +250,8 @@ class Watch:
 
     def transcript(self):
         with self.cond:
-            out = "\n".join(t for _, t, _ in self.lines)
+            out = "\n".join("%7.2fs %s" % (when - self.started, t)
+                            for when, t, _ in self.lines)
         return ("argv: %s\nstdout:\n%s\nstderr:\n%s"
                 % (" ".join(map(str, self.argv)), out, self.stderr()))
 
@@ -332,8 +338,13 @@ def bell(lab, tmp_path):
         problems = []
         for w in watches:
             problems.extend(w.stop())
+            # shown by pytest when the test fails
+            print("---- %s\n%s" % (w.err_path.stem, w.transcript()))
+        print("---- counters %r\n---- conntrack\n%s" % (
+            lab.counters(), "\n".join(f["line"] for f in lab.conntrack())))
         server.stop()
         problems.extend(server.problems)
+        print("---- mailbelld\n" + server.log()[-20000:])
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
 
@@ -379,7 +390,7 @@ def test_udp_through_profile(bell, tmp_path, profile):
     uid = server.deliver("through %s" % profile)
     ev = w.message("through %s" % profile)
     assert ev.get("via") == "udp", w.transcript()
-    assert ev.get("folder") == "INBOX" and ev.get("uid") == uid, ev
+    assert ev.get("folder") == "INBOX" and int(ev.get("uid")) == uid, ev
     assert ev.get("from") and "sender@example.net" in ev["from"], ev
 
     flows = lab.client_mappings(UDP_PORT)
@@ -420,7 +431,7 @@ def test_blockudp_falls_back_to_idle(bell):
     uid = server.deliver("no udp at all")
     ev = w.message("no udp at all")
     assert ev.get("via") == "idle", w.transcript()
-    assert ev.get("uid") == uid, ev
+    assert int(ev.get("uid")) == uid, ev
     assert "udp" not in w.readies(), w.transcript()
     c = lab.counters()
     assert c["rtr.fwd_port"] == 0 and c["srv.out_other"] == 0, c
@@ -452,9 +463,10 @@ def test_live_switch_nat_blockudp_nat(bell):
     server.deliver("phase 1 nat")
     assert w.message("phase 1 nat").get("via") == "udp", w.transcript()
 
-    # UDP goes dark: a message lands before the watch can notice
+    # UDP goes dark behind the same NAT (the IMAP session lives on): a
+    # message lands before the watch can notice
     mark = w.mark()
-    lab.load_profile("blockudp")
+    lab.load_profile("blockudp", nat=True)
     server.deliver("phase 2 dark")
     w.ready("idle", LOST_UDP, start=mark)
     mark = w.mark()
@@ -482,6 +494,11 @@ def test_live_switch_nat_blockudp_nat(bell):
         assert subjects.count(subject) >= 1, (subject, w.transcript())
     assert w.readies()[:3] == ["udp", "idle", "udp"], w.transcript()
     assert_one_source_port(lab)
+    # The watch noticed by itself: the IMAP session through the NAT was
+    # never lost, so it logged in once.
+    logins = re.findall(r"imap: %s:\d+: alice logged in"
+                        % re.escape(netlab.WAN4), server.log())
+    assert len(logins) == 1, (logins, w.transcript())
 
 
 # ---- NAT timeouts of seconds: keepalives and a changed mapping ----

@@ -16,12 +16,16 @@ Requests ({"op": ..., ...}) and answers ({"ok": true, ...} or
   udp_recv     sock, timeout             -> data, host, port | timeout
   udp_close    sock
   tcp_listen   addr, port(0)             -> sock, port
-  tcp_accept   sock, timeout             -> host, port | timeout
+  tcp_accept   sock, timeout, keep       -> host, port[, sock] | timeout
+  tcp_open     host, port, timeout       -> sock (a connection kept open)
+  tcp_send     sock, data
+  tcp_recv     sock, timeout             -> data, closed | timeout
   tcp_connect  host, port, timeout       -> connected | error
   raw_udp      src, sport, dst, dport, data: one IPv4 UDP datagram from
                any source port (a "stray packet"), built by hand
   lmtp         host, port, sender, rcpt, message, timeout -> code, text
-  imap_caps    host, port, timeout       -> caps
+  imap_caps    host, port, timeout[, user, password]
+                                         -> caps[, login, caps_auth]
 """
 
 import json
@@ -94,8 +98,40 @@ def op_tcp_accept(r):
     if not ready:
         return {"timeout": True}
     c, peer = s.accept()
-    c.close()
-    return {"timeout": False, "host": peer[0], "port": peer[1]}
+    res = {"timeout": False, "host": peer[0], "port": peer[1]}
+    if r.get("keep"):
+        sid = len(socks) + 1
+        socks[sid] = c
+        res["sock"] = sid
+    else:
+        c.close()
+    return res
+
+
+def op_tcp_open(r):
+    c = socket.create_connection((r["host"], int(r["port"])),
+                                 timeout=float(r.get("timeout", 2)))
+    sid = len(socks) + 1
+    socks[sid] = c
+    return {"sock": sid}
+
+
+def op_tcp_send(r):
+    socks[r["sock"]].sendall(r["data"].encode())
+    return {}
+
+
+def op_tcp_recv(r):
+    s = socks[r["sock"]]
+    ready, _, _ = select.select([s], [], [], float(r.get("timeout", 2)))
+    if not ready:
+        return {"timeout": True}
+    try:
+        data = s.recv(65536)
+    except OSError as e:
+        return {"timeout": False, "closed": True, "error": str(e)}
+    return {"timeout": False, "closed": not data,
+            "data": data.decode("utf-8", "replace")}
 
 
 def op_tcp_connect(r):
@@ -146,23 +182,40 @@ def op_lmtp(r):
 
 
 def op_imap_caps(r):
+    """CAPABILITY before login, and after LOGIN if user is given."""
     c = socket.create_connection((r["host"], int(r["port"])),
                                  timeout=float(r.get("timeout", 5)))
     f = c.makefile("rb")
-    try:
-        greeting = f.readline(8192).decode("utf-8", "replace")
-        c.sendall(b"c1 CAPABILITY\r\n")
-        caps = []
+
+    def command(tag, line):
+        c.sendall(("%s %s\r\n" % (tag, line)).encode())
+        caps, status = [], None
         for _ in range(50):
-            line = f.readline(8192).decode("utf-8", "replace").strip()
-            if not line:
+            text = f.readline(8192).decode("utf-8", "replace").strip()
+            if not text:
                 break
-            if line.upper().startswith("* CAPABILITY"):
-                caps.extend(line.split()[2:])
-            if line.startswith("c1 "):
+            m = text.upper()
+            if m.startswith("* CAPABILITY"):
+                caps.extend(text.split()[2:])
+            if text.startswith(tag + " "):
+                status = text
                 break
-        c.sendall(b"c2 LOGOUT\r\n")
-        return {"greeting": greeting.strip(), "caps": caps}
+        return caps, status
+
+    def quote(s):
+        return '"%s"' % s.replace("\\", "\\\\").replace('"', '\\"')
+
+    try:
+        greeting = f.readline(8192).decode("utf-8", "replace").strip()
+        caps, _ = command("c1", "CAPABILITY")
+        res = {"greeting": greeting, "caps": caps}
+        if r.get("user"):
+            _, status = command("c2", "LOGIN %s %s" % (
+                quote(r["user"]), quote(r["password"])))
+            res["login"] = status
+            res["caps_auth"], _ = command("c3", "CAPABILITY")
+        command("c4", "LOGOUT")
+        return res
     finally:
         f.close()
         c.close()

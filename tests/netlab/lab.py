@@ -25,6 +25,7 @@ Firewall profiles, on rtr's forward hook, loaded atomically (`nft -f -`):
                ip saddr SRV udp sport S udp dport P accept
     nat        stateful plus masquerade on wan0
     blockudp   all UDP dropped both ways; TCP passes
+               (with nat=True: behind the same NAT, for live switches)
 
 Usage as a program (root):  /usr/bin/python3 tests/netlab/lab.py selftest
 """
@@ -53,6 +54,7 @@ SRV6, WAN6, LAN6, CLI6 = "fd99:1::2", "fd99:1::1", "fd99:2::1", "fd99:2::2"
 
 PROFILES = ("open", "stateful", "fixedport", "nat", "blockudp")
 FW_TABLE = "mbl_fw"          # the profile, replaced on every switch
+NAT_TABLE = "mbl_nat"        # masquerade, while NAT is on
 COUNT_TABLE = "mbl_count"    # datagram counters, kept across switches
 
 LOCK_PATH = Path(tempfile.gettempdir()) / "mailbell-netlab.lock"
@@ -171,6 +173,7 @@ class Lab:
         self.made = []
         self.agents = []
         self.profile = None
+        self.nat_on = False
         self.server_port = None
         self.client_port = None
 
@@ -325,9 +328,16 @@ class Lab:
 
     # ---- firewall profiles ----
 
-    def profile_ruleset(self, name, server_port=None, client_port=None):
+    def profile_ruleset(self, name, server_port=None, client_port=None,
+                        nat=None, nat_now=False):
+        """The nft transaction that loads profile name. Masquerade lives in
+        a table of its own (NAT_TABLE), created or deleted only when NAT
+        goes on or off (nat_now: whether it is on now), so switching the
+        filter under a NAT keeps the NAT bindings of open TCP sessions.
+        nat=True adds masquerade to a profile other than "nat"."""
         if name not in PROFILES:
             raise LabError("unknown profile %r" % name)
+        nat = name == "nat" or bool(nat)
         fw = ["table inet %s" % FW_TABLE, "delete table inet %s" % FW_TABLE,
               "table inet %s {" % FW_TABLE]
         fw.append("\tcounter pinhole { }")
@@ -351,23 +361,33 @@ class Lab:
         elif name == "blockudp":
             fw.append("\t\tmeta l4proto udp drop")
         fw.append("\t}")
-        if name == "nat":
+        fw.append("}")
+        if nat and not nat_now:
+            fw.append("table inet %s" % NAT_TABLE)
+            fw.append("delete table inet %s" % NAT_TABLE)
+            fw.append("table inet %s {" % NAT_TABLE)
             fw.append("\tchain postrouting {")
             fw.append("\t\ttype nat hook postrouting priority srcnat; "
                       "policy accept;")
             fw.append('\t\toifname "wan0" masquerade')
             fw.append("\t}")
-        fw.append("}")
+            fw.append("}")
+        elif not nat and nat_now:
+            fw.append("delete table inet %s" % NAT_TABLE)
         return "\n".join(fw) + "\n"
 
     def load_profile(self, name, server_port=None, client_port=None,
-                     flush="udp"):
+                     flush="udp", nat=None):
         """Replace rtr's profile in one transaction, then flush conntrack:
         flush="udp" drops the UDP flows only (TCP sessions through a NAT
-        survive), "all" every flow, None none."""
+        survive), "all" every flow, None none. nat=True keeps (or puts)
+        masquerade under a profile other than "nat"."""
+        nat = name == "nat" or bool(nat)
         self.nft(self.rtr, self.profile_ruleset(name, server_port,
-                                                client_port))
+                                                client_port, nat,
+                                                self.nat_on))
         self.profile = name
+        self.nat_on = nat
         if flush:
             self.flush_conntrack(None if flush == "all" else flush)
 
@@ -590,6 +610,20 @@ def selftest(log=print):
         assert seen2[1] != seen1[1], ("NAT kept its port", seen1, seen2)
         log("lab: NAT remap after a stray packet ok (%d -> %d)"
             % (seen1[1], seen2[1]))
+
+        # a TCP session through the NAT lives across nat -> blockudp
+        # (behind the same NAT) -> nat, while UDP goes dark and back
+        conn = cli.call("tcp_open", host=SRV4, port=143, timeout=2)["sock"]
+        peer = srv.call("tcp_accept", sock=tsock, timeout=2, keep=True)
+        assert peer["host"] == WAN4, peer
+        for name in ("nat", "blockudp", "nat"):
+            lab.load_profile(name, nat=True)
+            srv.call("tcp_send", sock=peer["sock"], data=name)
+            got = cli.call("tcp_recv", sock=conn, timeout=2)
+            assert got.get("data") == name, (name, got)
+            seen, replied = _udp_exchange(cli, srv, ssock, S, csock)
+            assert bool(seen and replied) == (name == "nat"), (name, seen)
+        log("lab: TCP through the NAT survives profile switches ok")
         log("lab: self-test took %.1fs" % (time.monotonic() - t0))
 
 
