@@ -52,12 +52,14 @@ maildir_host_sanitize(const char *hostname)
 
 int
 maildir_name_format(char *buf, size_t size, long long sec, long usec,
-    pid_t pid, unsigned long long seq, const char *host, size_t msg_size)
+    pid_t pid, unsigned long long seq, const char *host, uint64_t msg_size,
+    uint64_t crlf_size)
 {
 	int n;
 
-	n = snprintf(buf, size, "%lld.M%ldP%ldQ%llu.%s,S=%zu", sec, usec,
-	    (long)pid, seq, host, msg_size);
+	n = snprintf(buf, size, "%lld.M%ldP%ldQ%llu.%s,S=%llu,W=%llu", sec,
+	    usec, (long)pid, seq, host, (unsigned long long)msg_size,
+	    (unsigned long long)crlf_size);
 	if (n < 0 || (size_t)n >= size)
 		return -1;
 	return 0;
@@ -71,33 +73,68 @@ maildir_name_base_len(const char *name)
 	return sep != NULL ? (size_t)(sep - name) : strlen(name);
 }
 
-bool
-maildir_name_size(const char *name, size_t *size_r)
+/* The number after ",<c>=" among the fields of name's base part (those
+ * after the host, each introduced by ','). */
+static bool
+name_field(const char *name, char c, uint64_t *value_r)
 {
 	size_t base_len = maildir_name_base_len(name), i;
-	size_t size = 0;
+	uint64_t value;
 	const char *p;
 
-	/* Fields follow the host part, each introduced by ','. */
 	for (i = 0; i + 3 <= base_len; i++) {
-		if (name[i] != ',' || name[i + 1] != 'S' || name[i + 2] != '=')
+		if (name[i] != ',' || name[i + 1] != c || name[i + 2] != '=')
 			continue;
 		p = name + i + 3;
 		if (p >= name + base_len || *p < '0' || *p > '9')
 			continue;
-		size = 0;
+		value = 0;
 		while (p < name + base_len && *p >= '0' && *p <= '9') {
-			if (size > (SIZE_MAX - 9) / 10)
+			if (value > (UINT64_MAX - 9) / 10)
 				return false;
-			size = size * 10 + (size_t)(*p - '0');
+			value = value * 10 + (uint64_t)(*p - '0');
 			p++;
 		}
 		if (p < name + base_len && *p != ',')
 			continue;
-		*size_r = size;
+		*value_r = value;
 		return true;
 	}
 	return false;
+}
+
+bool
+maildir_name_size(const char *name, size_t *size_r)
+{
+	uint64_t size;
+
+	if (!name_field(name, 'S', &size) || size > SIZE_MAX)
+		return false;
+	*size_r = (size_t)size;
+	return true;
+}
+
+bool
+maildir_name_crlf_size(const char *name, uint64_t *size_r)
+{
+	return name_field(name, 'W', size_r);
+}
+
+uint64_t
+maildir_crlf_extra(const unsigned char *data, size_t len, bool *cr)
+{
+	const unsigned char *p = data, *end = data + len, *lf;
+	uint64_t extra = 0;
+
+	if (len == 0)
+		return 0;
+	while ((lf = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		if (lf == data ? !*cr : lf[-1] != '\r')
+			extra++;
+		p = lf + 1;
+	}
+	*cr = end[-1] == '\r';
+	return extra;
 }
 
 /* The letters after ":2,", or NULL if name has no such info part. */

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* The separator between a Maildir base name and its info part. */
@@ -22,12 +23,15 @@
 char *maildir_host_sanitize(const char *hostname);
 
 /*
- * Format a new base name "<sec>.M<usec>P<pid>Q<seq>.<host>,S=<size>"
- * into buf (size bytes). host must already be sanitised. Returns 0, or
- * -1 if it does not fit.
+ * Format a new base name
+ * "<sec>.M<usec>P<pid>Q<seq>.<host>,S=<msg_size>,W=<crlf_size>" into buf
+ * (size bytes): S= is the file's size, W= its size with every bare LF
+ * counted as CRLF (what IMAP sends; Dovecot's "virtual size"). host must
+ * already be sanitised. Returns 0, or -1 if it does not fit.
  */
 int maildir_name_format(char *buf, size_t size, long long sec, long usec,
-    pid_t pid, unsigned long long seq, const char *host, size_t msg_size);
+    pid_t pid, unsigned long long seq, const char *host, uint64_t msg_size,
+    uint64_t crlf_size);
 
 /*
  * Length of the base name of a Maildir file name: the part before the
@@ -39,6 +43,18 @@ size_t maildir_name_base_len(const char *name);
 /* The message size recorded as ",S=<size>" in the base name.
  * Returns true and sets *size_r if present. */
 bool maildir_name_size(const char *name, size_t *size_r);
+/* The CRLF size recorded as ",W=<size>" in the base name (RFC822.SIZE).
+ * Returns true and sets *size_r if present. */
+bool maildir_name_crlf_size(const char *name, uint64_t *size_r);
+
+/*
+ * The number of bare LFs (not preceded by CR) in data[0 .. len): what
+ * the data grows by when sent with CRLF line ends. Data may come in
+ * pieces: *cr says whether the byte before data was a CR (false at the
+ * start) and is updated for the next piece.
+ */
+uint64_t maildir_crlf_extra(const unsigned char *data, size_t len,
+    bool *cr);
 
 /*
  * The store_flag bits of a file name: letters after ":2," that map to

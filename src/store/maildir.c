@@ -315,16 +315,21 @@ maildir_write_tmp(struct store *store, const char *dir, const char *prefix,
 	size_t prefix_len = strlen(prefix), total = prefix_len + len;
 	struct iovec iov[2];
 	struct timeval tv;
-	bool created = false;
+	bool created = false, cr = false;
 	int fd = -1, tries, saved;
+	uint64_t crlf_size;
 	ssize_t n;
 	size_t done = 0;
 
+	/* IMAP sends the message with CRLF line ends; name that size too. */
+	crlf_size = (uint64_t)total +
+	    maildir_crlf_extra((const unsigned char *)prefix, prefix_len, &cr);
+	crlf_size += maildir_crlf_extra(body, len, &cr);
 	for (tries = 0; tries < STORE_TMP_NAME_TRIES; tries++) {
 		gettimeofday(&tv, NULL);
 		if (maildir_name_format(base, sizeof(base),
 		    (long long)tv.tv_sec, (long)tv.tv_usec, getpid(),
-		    next_seq(store), store->host, total) < 0 ||
+		    next_seq(store), store->host, total, crlf_size) < 0 ||
 		    (size_t)snprintf(path, sizeof(path), "%s/tmp/%s", dir,
 		    base) >= sizeof(path)) {
 			*error_r = store_error("%s: file name too long", dir);
@@ -398,6 +403,30 @@ fail:
 	(void)unlink(path);
 	errno = saved;
 	return -1;
+}
+
+int
+maildir_fd_crlf_size(int fd, uint64_t *size_r)
+{
+	unsigned char chunk[65536];
+	uint64_t size = 0;
+	bool cr = false;
+	off_t off = 0;
+	ssize_t n;
+
+	for (;;) {
+		n = pread(fd, chunk, sizeof(chunk), off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		size += (uint64_t)n + maildir_crlf_extra(chunk, (size_t)n, &cr);
+		off += n;
+	}
+	*size_r = size;
+	return 0;
 }
 
 static void

@@ -44,6 +44,14 @@ int maildir_write_tmp(struct store *store, const char *dir,
     const char *prefix, const unsigned char *body, size_t len, bool sync,
     char **tmp_path_r, char **base_r, const char **error_r);
 
+/*
+ * The size of the message in the open file fd with every bare LF
+ * counted as CRLF: its RFC822.SIZE when the name records none (",W=").
+ * Reads the whole file with pread (the offset stays). 0, or -1 with
+ * errno set.
+ */
+int maildir_fd_crlf_size(int fd, uint64_t *size_r);
+
 /* A written message waiting to be committed into a folder. */
 struct maildir_commit_item {
 	const char *tmp_path;	/* file in tmp/ */

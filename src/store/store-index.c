@@ -966,22 +966,26 @@ store_view_message_info(struct store_view *view, uint32_t uid,
 	struct store_index *ix = view->index;
 	struct index_msg *m;
 	struct stat st;
-	size_t size;
+	uint64_t size;
 	int fd;
 
 	if ((m = index_lookup(ix, uid)) == NULL || !m->have_stat) {
 		if (msg_open(ix, uid, &fd, NULL, error_r) < 0)
 			return -1;
 		m = index_lookup(ix, uid);
-		if (fstat(fd, &st) < 0 || m == NULL) {
+		/* RFC822.SIZE is the size as sent, with CRLF line ends:
+		 * the name's W= if it has one (mailbell's files, Dovecot's),
+		 * else counted from the file once and kept in the index. */
+		if (fstat(fd, &st) < 0 || m == NULL ||
+		    (!maildir_name_crlf_size(m->name, &size) &&
+		    maildir_fd_crlf_size(fd, &size) < 0)) {
 			*error_r = store_error("message %u: %s", (unsigned)uid,
-			    strerror(errno));
+			    m == NULL ? "expunged" : strerror(errno));
 			close(fd);
 			return -1;
 		}
 		close(fd);
-		m->size = maildir_name_size(m->name, &size) ?
-		    (uint64_t)size : (uint64_t)st.st_size;
+		m->size = size;
 		m->date = (int64_t)st.st_mtim.tv_sec;
 		m->have_stat = true;
 	}
@@ -1388,6 +1392,36 @@ dest_dir(struct store *store, const char *user, const char *folder,
 	return 0;
 }
 
+/* The S= and W= of a copy of m (whose file is at path): from m's name,
+ * else from the file (counted once: the index keeps the CRLF size). */
+static void
+copy_sizes(struct index_msg *m, const char *path, uint64_t *size_r,
+    uint64_t *crlf_size_r)
+{
+	struct stat st;
+	size_t size;
+	int fd;
+
+	*size_r = *crlf_size_r = 0;
+	if (maildir_name_size(m->name, &size))
+		*size_r = size;
+	if (maildir_name_crlf_size(m->name, crlf_size_r) && *size_r > 0)
+		return;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	if (*size_r == 0 && fstat(fd, &st) == 0)
+		*size_r = (uint64_t)st.st_size;
+	if (m->have_stat)
+		*crlf_size_r = m->size;
+	else if (maildir_fd_crlf_size(fd, crlf_size_r) == 0) {
+		m->size = *crlf_size_r;
+		m->date = fstat(fd, &st) == 0 ?
+		    (int64_t)st.st_mtim.tv_sec : 0;
+		m->have_stat = true;
+	}
+	close(fd);
+}
+
 /* Copy src to a new file tmp (another file system: no hard link). */
 static int
 copy_file(const char *src, const char *tmp)
@@ -1479,22 +1513,20 @@ store_view_copy(struct store_view *view, const uint32_t *uids, size_t count,
 	for (i = 0; i < n; i++) {
 		struct index_msg *m;
 		char *from, *tmp;
-		size_t size, blen;
-		struct stat st;
+		size_t blen;
+		uint64_t size, crlf_size;
 		int tries;
 
 		for (tries = 0; tries < 2; tries++) {
 			if ((m = index_lookup(ix, todo[i])) == NULL)
 				break;
 			from = msg_path(ix, m);
-			if (!maildir_name_size(m->name, &size)) {
-				size = stat(from, &st) == 0 ?
-				    (size_t)st.st_size : 0;
-			}
+			copy_sizes(m, from, &size, &crlf_size);
 			gettimeofday(&tv, NULL);
 			if (maildir_name_format(base, sizeof(base),
 			    (long long)tv.tv_sec, (long)tv.tv_usec, getpid(),
-			    name_seq(store), store->host, size) < 0) {
+			    name_seq(store), store->host, size,
+			    crlf_size) < 0) {
 				error = store_error("%s: file name too long",
 				    dir);
 				free(from);

@@ -460,9 +460,9 @@ int store_view_refresh(struct store_view *view, bool expunge,
 struct store_message_info {
 	uint32_t uid;
 	unsigned flags;
-	uint64_t size;		/* file size (",S=" of the name, else stat):
-				   mailbell stores CRLF lines, so this is
-				   RFC822.SIZE for mail it received */
+	uint64_t size;		/* RFC822.SIZE: the size with every bare LF
+				   sent as CRLF (",W=" of the name, else
+				   counted from the file once) */
 	int64_t internal_date;	/* seconds since the epoch: the file's
 				   mtime, as Dovecot does */
 };

@@ -32,17 +32,21 @@ static void
 test_name_format(void **state)
 {
 	char buf[256], small[16];
+	uint64_t crlf_size;
 	size_t size;
 
 	(void)state;
 	assert_int_equal(maildir_name_format(buf, sizeof(buf), 1700000000,
-	    123456, 4242, 7, "host", 4096), 0);
-	assert_string_equal(buf, "1700000000.M123456P4242Q7.host,S=4096");
+	    123456, 4242, 7, "host", 4096, 4160), 0);
+	assert_string_equal(buf,
+	    "1700000000.M123456P4242Q7.host,S=4096,W=4160");
 	assert_true(maildir_name_size(buf, &size));
 	assert_int_equal(size, 4096);
+	assert_true(maildir_name_crlf_size(buf, &crlf_size));
+	assert_int_equal(crlf_size, 4160);
 	assert_int_equal(maildir_name_base_len(buf), strlen(buf));
 	assert_int_equal(maildir_name_format(small, sizeof(small), 1700000000,
-	    123456, 4242, 7, "host", 4096), -1);
+	    123456, 4242, 7, "host", 4096, 4160), -1);
 }
 
 static void
@@ -60,6 +64,57 @@ test_base_and_size(void **state)
 	assert_false(maildir_name_size("1.h:2,S=5", &size));
 	assert_false(maildir_name_size("1.h,S=", &size));
 	assert_false(maildir_name_size("1.h,S=1x", &size));
+}
+
+/* W= (Dovecot's virtual size) in either order with S=, and names
+ * without one, as procmail, mutt and older mailbell write them. */
+static void
+test_crlf_size_name(void **state)
+{
+	uint64_t size = 0;
+
+	(void)state;
+	assert_true(maildir_name_crlf_size("1.M1P1Q1.h,S=12,W=14:2,S",
+	    &size));
+	assert_int_equal(size, 14);
+	assert_true(maildir_name_crlf_size("1.M1P1Q1.h,W=9,S=8", &size));
+	assert_int_equal(size, 9);
+	assert_false(maildir_name_crlf_size("1.M1P1Q1.h,S=12:2,S", &size));
+	assert_false(maildir_name_crlf_size("1.M1P1Q1.h", &size));
+	/* W= in the info part is no size. */
+	assert_false(maildir_name_crlf_size("1.h,S=3:2,W=5", &size));
+	assert_false(maildir_name_crlf_size("1.h,W=", &size));
+	assert_false(maildir_name_crlf_size("1.h,W=99999999999999999999999",
+	    &size));
+}
+
+/* Bare LFs counted across pieces, a CRLF split between two of them
+ * included. */
+static void
+test_crlf_extra(void **state)
+{
+	const unsigned char lf[] = "a\nb\n\nc", crlf[] = "a\r\nb\r\n";
+	bool cr = false;
+
+	(void)state;
+	assert_int_equal(maildir_crlf_extra(lf, sizeof(lf) - 1, &cr), 3);
+	assert_false(cr);
+	cr = false;
+	assert_int_equal(maildir_crlf_extra(crlf, sizeof(crlf) - 1, &cr), 0);
+	cr = false;
+	assert_int_equal(maildir_crlf_extra((const unsigned char *)"x\r", 2,
+	    &cr), 0);
+	assert_true(cr);
+	assert_int_equal(maildir_crlf_extra((const unsigned char *)"\ny\n", 3,
+	    &cr), 1);
+	assert_false(cr);
+	assert_int_equal(maildir_crlf_extra((const unsigned char *)"\n", 1,
+	    &cr), 1);
+	assert_int_equal(maildir_crlf_extra(lf, 0, &cr), 0);
+	/* A bare CR is sent as it is. */
+	cr = false;
+	assert_int_equal(maildir_crlf_extra((const unsigned char *)"a\rb", 3,
+	    &cr), 0);
 }
 
 static void
@@ -122,6 +177,8 @@ main(void)
 		cmocka_unit_test(test_host_sanitize),
 		cmocka_unit_test(test_name_format),
 		cmocka_unit_test(test_base_and_size),
+		cmocka_unit_test(test_crlf_size_name),
+		cmocka_unit_test(test_crlf_extra),
 		cmocka_unit_test(test_flags_parse),
 		cmocka_unit_test(test_flags_set),
 		cmocka_unit_test(test_flags_round_trip),

@@ -1,7 +1,8 @@
 /* Unit tests for the shared folder index and views: two views seeing
  * each other's changes, expunges that wait for a refresh, flags,
- * copy/move mappings, append, reading renamed files, index reuse
- * without readdir, events, and a 100,000-message folder timed. */
+ * copy/move mappings, append, RFC822.SIZE with CRLF line ends, reading
+ * renamed files, index reuse without readdir, events, and a
+ * 100,000-message folder timed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "store/maildir-flags.h"
 #include "store/maildir.h"
 #include "store/store.h"
 #include "store-test.h"
@@ -363,6 +365,99 @@ test_append(void **state)
 	store_view_free(&v);
 }
 
+/*
+ * RFC822.SIZE is the size as IMAP sends the message, with CRLF line
+ * ends: W= of the name where there is one (mailbell's files, Dovecot's),
+ * counted from the file otherwise (procmail, mutt, mailbell's older
+ * names) and never by renaming a file mailbell did not write. COPY and
+ * APPEND name it too.
+ */
+static void
+test_crlf_size(void **state)
+{
+	struct fixture *f = *state;
+	static const char lf[] = "Subject: lf\n\nline 1\nline 2\n";
+	struct store_message_info info;
+	struct store_uid_map *map;
+	struct store_view *v, *w;
+	const char *error, *name;
+	char dir[4200], path[4300];
+	uint32_t two = 2, uidvalidity, uid;
+	uint64_t crlf;
+
+	assert_int_equal(store_user_create(f->store, "ann", &error), 0);
+	assert_int_equal(store_folder_create(f->store, "ann", "Work", &error),
+	    0);
+	snprintf(dir, sizeof(dir), "%s/ann/cur", f->root);
+	/* Foreign LF-only files: without S= and W=, and with S= only (the
+	 * file's own size, not what IMAP sends). */
+	snprintf(path, sizeof(path), "%s/1.procmail:2,S", dir);
+	st_write(path, lf);
+	snprintf(path, sizeof(path), "%s/2.mutt,S=%zu:2,", dir,
+	    strlen(lf));
+	st_write(path, lf);
+	/* W= is believed as it stands (Dovecot's virtual size). */
+	snprintf(path, sizeof(path), "%s/3.dovecot,S=%zu,W=1000:2,", dir,
+	    strlen(lf));
+	st_write(path, lf);
+	settle();
+	assert_int_equal(store_view_open(f->store, "ann", "INBOX", &v,
+	    &error), 0);
+	assert_int_equal(store_view_count(v), 3);
+	assert_int_equal(store_view_message_info(v, 1, &info, &error), 0);
+	assert_int_equal(info.size, strlen(lf) + 4);
+	assert_int_equal(store_view_message_info(v, 2, &info, &error), 0);
+	assert_int_equal(info.size, strlen(lf) + 4);
+	assert_int_equal(store_view_message_info(v, 3, &info, &error), 0);
+	assert_int_equal(info.size, 1000);
+	/* The size is kept in the index; the foreign names stay. */
+	snprintf(path, sizeof(path), "%s/1.procmail:2,S", dir);
+	st_write(path, "x");
+	assert_int_equal(store_view_message_info(v, 1, &info, &error), 0);
+	assert_int_equal(info.size, strlen(lf) + 4);
+	assert_int_equal(st_count_files(dir), 3);
+	snprintf(path, sizeof(path), "%s/1.procmail:2,S", dir);
+	st_write(path, lf);
+
+	/* A copy is named with both sizes. */
+	assert_int_equal(store_view_copy(v, &two, 1, "Work", &map,
+	    &error), 0);
+	store_uid_map_free(&map);
+	snprintf(dir, sizeof(dir), "%s/ann/.Work/cur", f->root);
+	name = st_only_file(dir);
+	assert_non_null(name);
+	assert_true(maildir_name_crlf_size(name, &crlf));
+	assert_int_equal(crlf, strlen(lf) + 4);
+	assert_int_equal(store_view_open(f->store, "ann", "Work", &w,
+	    &error), 0);
+	assert_int_equal(store_view_message_info(w, 1, &info, &error), 0);
+	assert_int_equal(info.size, strlen(lf) + 4);
+
+	/* APPEND and delivery (`mailbell deliver` keeps LF) name W=. */
+	assert_int_equal(store_append(f->store, "ann", "Work",
+	    (const unsigned char *)lf, strlen(lf), STORE_FLAG_SEEN, 0,
+	    &uidvalidity, &uid, &error), 0);
+	uid = deliver(f->store, "Work", lf);
+	assert_int_equal(uid, 3);
+	assert_int_equal(store_view_refresh(w, true, NULL, NULL, &error), 0);
+	assert_int_equal(store_view_count(w), 3);
+	for (uid = 2; uid <= 3; uid++) {
+		char *p;
+
+		assert_int_equal(store_view_message_info(w, uid, &info,
+		    &error), 0);
+		assert_int_equal(info.size, strlen(lf) + 4);
+		assert_int_equal(store_view_message_path(w, uid, &p, &error),
+		    0);
+		snprintf(path, sizeof(path), ",S=%zu,W=%zu", strlen(lf),
+		    strlen(lf) + 4);
+		assert_non_null(strstr(p, path));
+		free(p);
+	}
+	store_view_free(&w);
+	store_view_free(&v);
+}
+
 static void
 test_renamed_file(void **state)
 {
@@ -640,6 +735,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_copy_move, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_append, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crlf_size, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_renamed_file, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_flags_keep_letters, setup,
