@@ -329,12 +329,14 @@ class Lab:
     # ---- firewall profiles ----
 
     def profile_ruleset(self, name, server_port=None, client_port=None,
-                        nat=None, nat_now=False):
+                        nat=None, nat_now=False, pinhole=None):
         """The nft transaction that loads profile name. Masquerade lives in
         a table of its own (NAT_TABLE), created or deleted only when NAT
         goes on or off (nat_now: whether it is on now), so switching the
         filter under a NAT keeps the NAT bindings of open TCP sessions.
-        nat=True adds masquerade to a profile other than "nat"."""
+        nat=True adds masquerade to a profile other than "nat". pinhole,
+        for fixedport, is the rule to use instead of the lab's own (the
+        lab adds the interfaces and a counter)."""
         if name not in PROFILES:
             raise LabError("unknown profile %r" % name)
         nat = name == "nat" or bool(nat)
@@ -347,7 +349,12 @@ class Lab:
         inbound = 'iifname "wan0" oifname "lan0"'
         if name in ("stateful", "fixedport", "nat"):
             fw.append("\t\tct state established,related accept")
-            if name == "fixedport":
+            if name == "fixedport" and pinhole:
+                # a rule as given (e.g. by `mailbell ports`), counted
+                fw.append("\t\t%s %s" % (inbound, re.sub(
+                    r"\baccept\b", 'counter name "pinhole" accept',
+                    pinhole, count=1)))
+            elif name == "fixedport":
                 if server_port is None or client_port is None:
                     raise LabError("fixedport needs server and client ports")
                 fw.append("\t\t%s ip saddr %s udp sport %d udp dport %d "
@@ -377,7 +384,7 @@ class Lab:
         return "\n".join(fw) + "\n"
 
     def load_profile(self, name, server_port=None, client_port=None,
-                     flush="udp", nat=None):
+                     flush="udp", nat=None, pinhole=None):
         """Replace rtr's profile in one transaction, then flush conntrack:
         flush="udp" drops the UDP flows only (TCP sessions through a NAT
         survive), "all" every flow, None none. nat=True keeps (or puts)
@@ -385,7 +392,7 @@ class Lab:
         nat = name == "nat" or bool(nat)
         self.nft(self.rtr, self.profile_ruleset(name, server_port,
                                                 client_port, nat,
-                                                self.nat_on))
+                                                self.nat_on, pinhole))
         self.profile = name
         self.nat_on = nat
         if flush:
