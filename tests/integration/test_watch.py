@@ -1,0 +1,414 @@
+"""
+`mailbell watch` and `mailbell doctor` against a real mailbelld on
+loopback: the ready line and new mail through the UDP doorbell, From and
+Subject decoded and JSON-escaped, a fixed client UDP port, --exec and its
+environment, the IMAP IDLE fallback when the server offers no XBELL, a
+server restart, expunge and flag events, a clean exit on SIGTERM, and the
+doctor's verdicts. Tests that need the notifier skip, saying so, against
+a mailbelld that does not offer XBELL; the others run either way.
+"""
+
+import json
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import CLI, free_port, run_cli, sanitizer_report, wait_until
+
+# A sanitizer build is slower; the latency bound is for the UDP path.
+EVENT_LATENCY = 1.0
+READY_TIMEOUT = 20.0
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Watch:
+    """One `mailbell watch` process; its stdout lines arrive in a queue
+    with the time each was read."""
+
+    def __init__(self, daemon, tmp_path, *args, user="alice",
+                 password="secret-pw", env=None):
+        self.pwfile = tmp_path / ("pw-%s" % user)
+        self.pwfile.write_text(password + "\n")
+        self.stderr_path = tmp_path / ("watch-%d.err" % time.monotonic_ns())
+        cmd = [str(CLI), "watch", "--server",
+               "127.0.0.1:%d" % daemon.ports["imap"], "--user", user,
+               "--password-file", str(self.pwfile), "-v"] + \
+            [str(a) for a in args]
+        self.stderr = open(self.stderr_path, "wb")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE,
+                                     stderr=self.stderr, env=env)
+        self.lines = queue.Queue()
+        self.seen = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for raw in self.proc.stdout:
+            self.lines.put((time.monotonic(),
+                            raw.decode("utf-8", "replace").rstrip("\n")))
+        self.lines.put((time.monotonic(), None))
+
+    def next_line(self, timeout):
+        """(time read, line) or (None, None) on timeout or EOF."""
+        try:
+            t, line = self.lines.get(timeout=timeout)
+        except queue.Empty:
+            return None, None
+        if line is not None:
+            self.seen.append(line)
+        return t, line
+
+    def wait_for(self, predicate, timeout=10.0):
+        """The first line (after those already read) for which
+        predicate holds: (time read, line)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            t, line = self.next_line(left)
+            if line is None:
+                break
+            if predicate(line):
+                return t, line
+        raise AssertionError("no matching line within %.1fs; stdout so "
+                             "far: %r\nstderr: %s"
+                             % (timeout, self.seen, self.err()))
+
+    def wait_json(self, timeout=10.0, **fields):
+        def match(line):
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                raise AssertionError("not JSON: %r" % line)
+            return all(obj.get(k) == v for k, v in fields.items())
+        t, line = self.wait_for(match, timeout)
+        return t, json.loads(line)
+
+    def err(self):
+        if not self.stderr.closed:
+            self.stderr.flush()
+        return self.stderr_path.read_bytes().decode("utf-8", "replace")
+
+    def stop(self):
+        """SIGTERM; returns the exit status."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=20)
+            code = "killed"
+        self.reader.join(timeout=5)
+        self.stderr.close()
+        return code
+
+
+@pytest.fixture
+def watches():
+    """Start watches; each is stopped at teardown and must exit 0 with
+    no sanitizer report."""
+    made = []
+
+    def make(*args, **kwargs):
+        w = Watch(*args, **kwargs)
+        made.append(w)
+        return w
+
+    yield make
+    problems = []
+    for w in made:
+        code = w.stop()
+        if code != 0:
+            problems.append("watch exited %r:\n%s" % (code, w.err()))
+        found = sanitizer_report(w.err())
+        if found:
+            problems.append("sanitizer report from watch:\n" + w.err())
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
+
+
+def deliver(daemon, subject="hello", sender="Carol <c@example.org>",
+            rcpt="alice@example.org"):
+    """LMTP delivery; returns the time of the 250 reply."""
+    body = ("From: %s\r\nTo: %s\r\nSubject: %s\r\nMessage-ID: <%d@test>\r\n"
+            "\r\nHello.\r\n" % (sender, rcpt, subject, time.monotonic_ns()))
+    with daemon.lmtp() as c:
+        assert c.cmd("LHLO client.test")[0] == 250
+        assert c.cmd("MAIL FROM:<c@example.org>")[0] == 250
+        assert c.cmd("RCPT TO:<%s>" % rcpt)[0] == 250
+        assert c.cmd("DATA")[0] == 354
+        c.send(body.encode() + b".\r\n")
+        code, lines = c.reply()
+        assert code == 250, lines
+    return time.monotonic()
+
+
+def imap_session(daemon, user="alice"):
+    import imaplib
+    m = imaplib.IMAP4("127.0.0.1", daemon.ports["imap"], timeout=10)
+    m.login(user, "secret-pw")
+    return m
+
+
+def need_xbell(daemon):
+    """Skip, naming why, when this mailbelld has no notifier yet; the
+    tests that need none run either way."""
+    m = imap_session(daemon)
+    try:
+        caps = m.capability()[1][0].decode().upper().split()
+    finally:
+        m.logout()
+    if "XBELL" not in caps:
+        pytest.skip("mailbelld does not offer XBELL yet")
+    return daemon
+
+
+def test_ready_and_new_mail_via_udp_in_json(daemon, watches, tmp_path):
+    need_xbell(daemon)
+    w = watches(daemon, tmp_path, "--json")
+    _, ready = w.wait_json(READY_TIMEOUT, event="ready")
+    assert ready == {"event": "ready", "via": "udp"}
+
+    # RFC 2047 in both fields, and characters JSON must escape.
+    sent = deliver(daemon,
+                   subject='=?utf-8?q?caf=C3=A9_"quoted"_back\\slash?=',
+                   sender='=?iso-8859-1?q?J=FCrgen?= <j@example.org>')
+    t, ev = w.wait_json(10, event="MessageNew")
+    assert t - sent < EVENT_LATENCY, "event %.3fs after LMTP 250" % (t - sent)
+    landed = daemon.wait_landed(1, "alice", "INBOX")
+    assert ev == {"event": "MessageNew", "folder": "INBOX",
+                  "uid": landed[0][3], "uidvalidity": landed[0][2],
+                  "via": "udp", "from": "Jürgen <j@example.org>",
+                  "subject": 'café "quoted" back\\slash'}
+
+    # A second one, in order.
+    deliver(daemon, subject="second")
+    _, ev = w.wait_json(10, event="MessageNew")
+    assert ev["uid"] == landed[0][3] + 1 and ev["subject"] == "second"
+    assert ev["via"] == "udp"
+
+
+def test_plain_lines(daemon, watches, tmp_path):
+    need_xbell(daemon)
+    w = watches(daemon, tmp_path)
+    w.wait_for(lambda l: l == "ready via udp", READY_TIMEOUT)
+    deliver(daemon, subject='say "hi"')
+    _, line = w.wait_for(lambda l: l.startswith("MessageNew"))
+    assert line == ('MessageNew INBOX uid=1 from="Carol <c@example.org>" '
+                    'subject="say \\"hi\\"" via=udp')
+
+
+def test_other_folder_and_expunge_and_flags(daemon, watches, tmp_path):
+    need_xbell(daemon)
+    m = imap_session(daemon)
+    assert m.create("Lists")[0] == "OK"
+    w = watches(daemon, tmp_path, "--json")
+    w.wait_json(READY_TIMEOUT, event="ready", via="udp")
+
+    # APPEND into another folder: MessageAppend with From and Subject.
+    msg = (b"From: Dave <d@example.org>\r\nSubject: list mail\r\n\r\nx\r\n")
+    typ, _ = m.append("Lists", None, None, msg)
+    assert typ == "OK"
+    _, ev = w.wait_json(10, event="MessageAppend")
+    assert ev["folder"] == "Lists" and ev["uid"] == 1
+    assert ev["from"] == "Dave <d@example.org>"
+    assert ev["subject"] == "list mail" and ev["via"] == "udp"
+
+    # Flags and expunge print without from/subject.
+    m.select("Lists")
+    m.uid("STORE", "1", "+FLAGS", "(\\Deleted)")
+    _, ev = w.wait_json(10, event="FlagsSet")
+    assert ev["folder"] == "Lists" and ev["uid"] == 1
+    assert "from" not in ev and "subject" not in ev
+    m.expunge()
+    _, ev = w.wait_json(10, event="MessageExpunge")
+    assert ev["folder"] == "Lists" and ev["uid"] == 1
+    m.logout()
+
+
+def test_udp_port_is_fixed(daemon, watches, tmp_path):
+    need_xbell(daemon)
+    port = free_udp_port()
+    w = watches(daemon, tmp_path, "--udp-port", port)
+    w.wait_for(lambda l: l == "ready via udp", READY_TIMEOUT)
+    # The server's view: the CHALLENGE says where our datagrams came from.
+    assert "the server sees us as 127.0.0.1:%d" % port in w.err(), w.err()
+    # And the kernel's: the socket is bound to that port.
+    ss = subprocess.run(["ss", "-uanp"], stdout=subprocess.PIPE,
+                        stderr=subprocess.DEVNULL, text=True).stdout
+    mine = [l for l in ss.splitlines() if "pid=%d," % w.proc.pid in l]
+    assert any(re.search(r":%d\s" % port, l) for l in mine), mine
+    deliver(daemon)
+    w.wait_for(lambda l: l.startswith("MessageNew INBOX uid=1 "))
+
+
+def test_udp_port_in_use_is_an_error(daemon, tmp_path):
+    need_xbell(daemon)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("0.0.0.0", 0))
+        port = s.getsockname()[1]
+        pw = tmp_path / "pw"
+        pw.write_text("secret-pw\n")
+        r = run_cli("watch", "--server", "127.0.0.1:%d" % daemon.ports["imap"],
+                    "--user", "alice", "--password-file", pw,
+                    "--udp-port", port, timeout=30)
+    assert r.returncode == 71, (r.returncode, r.stderr)
+    assert b"cannot bind UDP port %d" % port in r.stderr
+
+
+def test_exec_gets_the_environment(daemon, watches, tmp_path):
+    need_xbell(daemon)
+    out = tmp_path / "exec"
+    out.mkdir()
+    script = ('env | grep "^MAILBELL_[A-Z]*=" | sort '
+              '> "%s/$MAILBELL_UID.env"' % out)
+    w = watches(daemon, tmp_path, "--exec", script)
+    w.wait_for(lambda l: l == "ready via udp", READY_TIMEOUT)
+    # Shell syntax in the subject must stay data.
+    marker = tmp_path / "pwned"
+    deliver(daemon, subject="$(touch %s) `touch %s` ; x" % (marker, marker))
+    w.wait_for(lambda l: l.startswith("MessageNew INBOX uid=1 "))
+    assert wait_until(lambda: (out / "1.env").exists() and
+                      (out / "1.env").read_text().count("\n") >= 7, 10)
+    env = dict(l.split("=", 1) for l in
+               (out / "1.env").read_text().splitlines())
+    landed = daemon.wait_landed(1, "alice", "INBOX")
+    env = {k: v for k, v in env.items() if k in (
+        "MAILBELL_EVENT", "MAILBELL_FOLDER", "MAILBELL_UID",
+        "MAILBELL_UIDVALIDITY", "MAILBELL_FROM", "MAILBELL_SUBJECT",
+        "MAILBELL_VIA")}
+    assert env == {
+        "MAILBELL_EVENT": "MessageNew",
+        "MAILBELL_FOLDER": "INBOX",
+        "MAILBELL_UID": "1",
+        "MAILBELL_UIDVALIDITY": str(landed[0][2]),
+        "MAILBELL_FROM": "Carol <c@example.org>",
+        "MAILBELL_SUBJECT": "$(touch %s) `touch %s` ; x" % (marker, marker),
+        "MAILBELL_VIA": "udp",
+    }
+    assert not marker.exists()
+
+
+def test_falls_back_to_idle_without_xbell(daemon_factory, watches, tmp_path):
+    d = daemon_factory(notify__enabled="no")
+    d.add_user("alice")
+    w = watches(d, tmp_path, "--json")
+    _, ready = w.wait_json(READY_TIMEOUT, event="ready")
+    assert ready["via"] == "idle"
+    deliver(d, subject="by idle")
+    _, ev = w.wait_json(10, event="MessageNew")
+    assert ev["via"] == "idle" and ev["subject"] == "by idle"
+    assert ev["folder"] == "INBOX" and ev["uid"] == 1
+    assert "does not offer XBELL" in w.err()
+
+
+def test_reconnects_after_restart(daemon_factory, watches, tmp_path):
+    d = daemon_factory(start=False, imap__port=free_port(),
+                       lmtp__port=free_port(), notify__udp_port=free_udp_port())
+    d.add_user("alice")
+    d.start()
+    need_xbell(d)
+    w = watches(d, tmp_path, "--json")
+    w.wait_json(READY_TIMEOUT, event="ready", via="udp")
+    deliver(d, subject="before")
+    w.wait_json(10, event="MessageNew", subject="before")
+
+    d.stop()
+    # Mail that lands while the server is down is reported after.
+    r = run_cli("deliver", "-c", d.config, "alice@example.org",
+                input=b"From: Eve <e@example.org>\r\nSubject: while down"
+                      b"\r\n\r\nx\r\n")
+    assert r.returncode == 0, r.stderr
+    d.start()
+    # Caught up first, then ready again.
+    _, ev = w.wait_json(30, event="MessageNew")
+    assert ev["subject"] == "while down" and ev["uid"] == 2
+    w.wait_json(10, event="ready", via="udp")
+    deliver(d, subject="after")
+    _, ev = w.wait_json(10, event="MessageNew")
+    assert ev["subject"] == "after" and ev["uid"] == 3 and ev["via"] == "udp"
+    assert "lost the connection" in w.err()
+
+
+def test_sigterm_unregisters_and_exits_0(daemon, tmp_path):
+    need_xbell(daemon)
+    w = Watch(daemon, tmp_path, "--json")
+    w.wait_json(READY_TIMEOUT, event="ready", via="udp")
+    assert w.stop() == 0
+    assert not sanitizer_report(w.err()), w.err()
+
+
+def test_bad_password_exits_77(daemon, tmp_path):
+    w = Watch(daemon, tmp_path, password="wrong")
+    assert w.proc.wait(timeout=30) == 77
+    w.stop()
+    assert "refused the login" in w.err()
+
+
+def test_usage_errors(tmp_path):
+    r = run_cli("watch", "--user", "alice")
+    assert r.returncode == 64
+    r = run_cli("watch", "--server", "h", "--user", "a", "--password-file",
+                tmp_path / "missing")
+    assert r.returncode == 66
+    r = run_cli("watch", "--help")
+    assert r.returncode == 0 and b"--udp-port" in r.stdout
+    r = run_cli("doctor", "--help")
+    assert r.returncode == 0 and b"--password-file" in r.stdout
+
+
+def doctor(daemon, tmp_path, password="secret-pw", port=None):
+    pw = tmp_path / "doctor-pw"
+    pw.write_text(password + "\n")
+    return run_cli("doctor", "--server",
+                   "127.0.0.1:%d" % (port or daemon.ports["imap"]),
+                   "--user", "alice", "--password-file", pw, timeout=60)
+
+
+def test_doctor_all_ok(daemon, tmp_path):
+    need_xbell(daemon)
+    before = len(daemon.message_files("alice"))
+    r = doctor(daemon, tmp_path)
+    out = r.stdout.decode()
+    assert r.returncode == 0, out + r.stderr.decode()
+    steps = [l for l in out.splitlines() if l.startswith(("OK", "FAIL"))]
+    assert len(steps) == 7 and all(l.startswith("OK ") for l in steps), out
+    assert "event round trip: MessageAppend INBOX" in out
+    # The test message is gone again.
+    assert wait_until(lambda: len(daemon.message_files("alice")) == before,
+                      5), daemon.message_files("alice")
+
+
+def test_doctor_notifier_off(daemon_factory, tmp_path):
+    d = daemon_factory(notify__enabled="no")
+    d.add_user("alice")
+    r = doctor(d, tmp_path)
+    out = r.stdout.decode()
+    assert r.returncode == 69, out
+    assert "FAIL the server does not offer XBELL" in out
+    assert "[notify] enabled = no" in out
+
+
+def test_doctor_bad_password_and_no_server(daemon, tmp_path):
+    r = doctor(daemon, tmp_path, password="wrong")
+    assert r.returncode == 69
+    assert "FAIL login as alice" in r.stdout.decode()
+    r = doctor(daemon, tmp_path, port=free_port())
+    assert r.returncode == 69
+    assert "FAIL TCP connect to IMAP" in r.stdout.decode()
+    assert "allow outbound TCP" in r.stdout.decode()
