@@ -9,7 +9,6 @@ a mailbelld that does not offer XBELL; the others run either way.
 """
 
 import json
-import os
 import queue
 import re
 import signal
