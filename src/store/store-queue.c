@@ -4,9 +4,12 @@
  * most DELIVERY_BATCH_MAX) and commits it as one round: the fsyncs of
  * all its message files and UID lists run concurrently, then the renames,
  * then the directory fsyncs, so that all messages of a round share one
- * new/ fsync and one UID-list rewrite per folder (group commit). Folder syncs run on the committer
- * too, serialised with commits. Completions are handed back through an
- * eventfd and run by store_queue_reap() on the caller's thread.
+ * new/ fsync and one UID-list rewrite per folder (group commit). Folder
+ * syncs run on the committer too, serialised with commits; a folder has
+ * at most one sync waiting to start, into which further requests are
+ * merged, so a burst of changes costs one sync (plus one follow-up if a
+ * sync is running). Completions are handed back through an eventfd and
+ * run by store_queue_reap() on the caller's thread.
  */
 #include "store/store.h"
 
@@ -32,6 +35,12 @@ struct queue_job {
 	size_t remaining;	/* targets not yet committed or failed */
 };
 
+/* Who asked for a sync: each distinct (cb, ctx) hears the result once. */
+struct sync_requester {
+	store_sync_done_cb *cb;
+	void *ctx;
+};
+
 enum queue_item_kind {
 	QUEUE_ITEM_TARGET,	/* one target of a job: write, then commit */
 	QUEUE_ITEM_SYNC,	/* a folder sync */
@@ -46,12 +55,14 @@ struct queue_item {
 	struct queue_job *qjob;
 	size_t target;
 
-	/* QUEUE_ITEM_SYNC: request */
+	/* QUEUE_ITEM_SYNC: request (merged while it waits to start) */
 	char *user;
-	char *folder;
-	uint32_t after_uid;
-	store_sync_done_cb *sync_cb;
-	void *ctx;
+	char *folder;		/* canonical */
+	uint32_t after_uid;	/* the lowest asked for */
+	struct sync_requester *requesters;
+	size_t nrequesters;
+	bool waiting;		/* in the queue's waiting_syncs, not started */
+	struct queue_item *sync_next;	/* in waiting_syncs */
 	/* QUEUE_ITEM_SYNC: result */
 	int status;
 	uint32_t uidvalidity;
@@ -75,6 +86,8 @@ struct store_queue {
 	struct item_list to_write;	/* targets waiting for a writer */
 	struct item_list to_commit;	/* written targets and syncs */
 	struct item_list done;		/* finished jobs and syncs */
+	struct queue_item *waiting_syncs;	/* syncs in to_commit: not
+						   started, open to merging */
 	size_t writers_busy;
 	size_t pending;			/* queued, until reaped */
 	bool stopping;
@@ -106,6 +119,25 @@ list_pop(struct item_list *l)
 		item->next = NULL;
 	}
 	return item;
+}
+
+/* Take a sync out of waiting_syncs: it is starting. Called with the
+ * lock. */
+static void
+sync_started(struct store_queue *q, struct queue_item *item)
+{
+	struct queue_item **pp;
+
+	if (!item->waiting)
+		return;
+	for (pp = &q->waiting_syncs; *pp != NULL; pp = &(*pp)->sync_next) {
+		if (*pp == item) {
+			*pp = item->sync_next;
+			break;
+		}
+	}
+	item->sync_next = NULL;
+	item->waiting = false;
 }
 
 /* Hand a finished item to the reaping thread. Called with the lock. */
@@ -201,8 +233,10 @@ committer_main(void *arg)
 		if (q->to_commit.head == NULL)
 			break;
 		for (n = 0; n < DELIVERY_BATCH_MAX &&
-		    (batch[n] = list_pop(&q->to_commit)) != NULL; n++)
-			;
+		    (batch[n] = list_pop(&q->to_commit)) != NULL; n++) {
+			if (batch[n]->kind == QUEUE_ITEM_SYNC)
+				sync_started(q, batch[n]);
+		}
 		pthread_mutex_unlock(&q->lock);
 
 		/* One round: every written target, grouped by folder. */
@@ -340,10 +374,13 @@ store_queue_reap(struct store_queue *q)
 				store_job_free(&qj->job);
 			free(qj);
 		} else {
-			if (item->sync_cb != NULL) {
-				item->sync_cb(item->user, item->folder,
-				    item->status == 0 ? item->uidvalidity : 0,
-				    item->uids, item->nuids, item->ctx);
+			size_t i;
+
+			for (i = 0; i < item->nrequesters; i++) {
+				item->requesters[i].cb(item->user,
+				    item->folder, item->status == 0 ?
+				    item->uidvalidity : 0, item->uids,
+				    item->nuids, item->requesters[i].ctx);
 			}
 			/* Everything the sync saw has been reported now. */
 			if (item->status == 0)
@@ -353,6 +390,7 @@ store_queue_reap(struct store_queue *q)
 			free(item->user);
 			free(item->folder);
 			free(item->uids);
+			free(item->requesters);
 		}
 		free(item);
 	}
@@ -395,20 +433,61 @@ store_queue_job(struct store_queue *q, struct store_job *job,
 	pthread_mutex_unlock(&q->lock);
 }
 
+/* Add (cb, ctx) to a sync's requesters unless it is there already. */
+static void
+sync_add_requester(struct queue_item *item, store_sync_done_cb *cb,
+    void *ctx)
+{
+	size_t i;
+
+	if (cb == NULL)
+		return;
+	for (i = 0; i < item->nrequesters; i++) {
+		if (item->requesters[i].cb == cb &&
+		    item->requesters[i].ctx == ctx)
+			return;
+	}
+	item->requesters = xreallocarray(item->requesters,
+	    item->nrequesters + 1, sizeof(*item->requesters));
+	item->requesters[item->nrequesters].cb = cb;
+	item->requesters[item->nrequesters].ctx = ctx;
+	item->nrequesters++;
+}
+
 void
 store_queue_sync(struct store_queue *q, const char *user, const char *folder,
     uint32_t after_uid, store_sync_done_cb *cb, void *ctx)
 {
-	struct queue_item *item = xcalloc(1, sizeof(*item));
-
-	item->kind = QUEUE_ITEM_SYNC;
-	item->user = xstrdup(user);
-	item->folder = xstrdup(store_folder_canonical(folder));
-	item->after_uid = after_uid;
-	item->sync_cb = cb;
-	item->ctx = ctx;
+	const char *canonical = store_folder_canonical(folder);
+	struct queue_item *item;
 
 	pthread_mutex_lock(&q->lock);
+	/*
+	 * A sync of this folder that has not started yet will see whatever
+	 * changed since: merge into it. Its report then covers what each
+	 * request asked for (UIDs above the lowest after_uid), and a UID
+	 * reported twice is dropped by store_announce. A running sync is
+	 * not waiting, so a change it may have missed gets one follow-up.
+	 */
+	for (item = q->waiting_syncs; item != NULL; item = item->sync_next) {
+		if (strcmp(item->user, user) == 0 &&
+		    strcmp(item->folder, canonical) == 0) {
+			if (after_uid < item->after_uid)
+				item->after_uid = after_uid;
+			sync_add_requester(item, cb, ctx);
+			pthread_mutex_unlock(&q->lock);
+			return;
+		}
+	}
+	item = xcalloc(1, sizeof(*item));
+	item->kind = QUEUE_ITEM_SYNC;
+	item->user = xstrdup(user);
+	item->folder = xstrdup(canonical);
+	item->after_uid = after_uid;
+	sync_add_requester(item, cb, ctx);
+	item->waiting = true;
+	item->sync_next = q->waiting_syncs;
+	q->waiting_syncs = item;
 	q->pending++;
 	list_push(&q->to_commit, item);
 	pthread_cond_signal(&q->commit_cond);

@@ -153,7 +153,11 @@ void store_queue_job(struct store_queue *queue, struct store_job *job,
     store_job_done_cb *cb, void *ctx);
 /* Queue a sync of a folder; cb reports the UIDs above after_uid (on
  * failure, logged: uidvalidity 0 and no UIDs). After cb returns, the
- * folder's announced mark is raised to what the sync saw. */
+ * folder's announced mark is raised to what the sync saw.
+ * A folder has at most one sync waiting to start: a request for it is
+ * merged into that one, which then reports the UIDs above the lowest
+ * after_uid asked for to each distinct (cb, ctx) once. A request made
+ * while the folder's sync runs queues one follow-up sync. */
 void store_queue_sync(struct store_queue *queue, const char *user,
     const char *folder, uint32_t after_uid, store_sync_done_cb *cb,
     void *ctx);

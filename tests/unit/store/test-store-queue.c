@@ -1,6 +1,8 @@
 /* Unit tests for the delivery queue (store-queue.c): jobs to several
  * folders complete, callbacks run on the reaping thread, syncs report
- * the UIDs asked for, and freeing the queue finishes queued work. */
+ * the UIDs asked for, a burst of sync requests for one folder costs at
+ * most two syncs and announces each UID once, and freeing the queue
+ * finishes queued work. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +13,10 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "store/maildir-uidlist.h"
 #include "store/store.h"
 #include "store-test.h"
 
@@ -168,6 +173,166 @@ test_sync_job(void **state)
 	st_rmtree(root);
 }
 
+/* What the daemon does with a sync's result: announce every UID. */
+struct announcer {
+	struct store *store;
+	int syncs;
+	size_t reported;	/* UIDs in all reports together */
+	uint32_t lowest;	/* lowest UID of the last report */
+};
+
+static void
+announce_cb(const char *user, const char *folder, uint32_t uidvalidity,
+    const uint32_t *uids, size_t count, void *ctx)
+{
+	struct announcer *a = ctx;
+	size_t i;
+
+	assert_true(uidvalidity > 0);
+	a->syncs++;
+	a->reported += count;
+	a->lowest = count > 0 ? uids[0] : 0;
+	for (i = 0; i < count; i++)
+		store_announce(a->store, user, folder, uidvalidity, uids[i]);
+}
+
+#define BURST 1000
+
+/* Every MessageNew event, by UID. */
+struct heard {
+	int times[BURST + 2];
+	int total;
+};
+
+static void
+heard_cb(const struct store_event *ev, void *ctx)
+{
+	struct heard *h = ctx;
+
+	assert_true(ev->uid >= 1 && ev->uid <= BURST);
+	h->times[ev->uid]++;
+	h->total++;
+}
+
+static void
+pause_ms(long ms)
+{
+	struct timespec ts = { 0, ms * 1000 * 1000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * Files dropped into cur/ one by one, each reported at once (as the
+ * watcher does under load), while the first sync waits for the folder
+ * lock: the later requests merge into one follow-up, so there are two
+ * syncs at most, and every new UID is announced exactly once.
+ */
+static void
+test_sync_burst(void **state)
+{
+	char *root = st_tmpdir(), path[4200];
+	struct store *store = store_new(root, "h");
+	struct store_queue *q = store_queue_new(store);
+	struct announcer a = { .store = store };
+	struct heard *h = calloc(1, sizeof(*h));
+	const char *error;
+	int i, lock_fd;
+
+	(void)state;
+	assert_int_equal(store_user_create(store, "c", &error), 0);
+	(void)store_subscribe(store, heard_cb, h);
+	snprintf(path, sizeof(path), "%s/c", root);
+	lock_fd = maildir_uidlist_lock(path, &error);
+	assert_true(lock_fd >= 0);
+	store_queue_sync(q, "c", "INBOX",
+	    store_announced_uid(store, "c", "INBOX"), announce_cb, &a);
+	pause_ms(50);	/* the committer takes it and waits for the lock */
+	for (i = 0; i < BURST; i++) {
+		snprintf(path, sizeof(path), "%s/c/cur/%04d.foreign:2,S",
+		    root, i);
+		st_write(path, "Subject: x\n\nx\n");
+		store_queue_sync(q, "c", "INBOX",
+		    store_announced_uid(store, "c", "INBOX"), announce_cb, &a);
+	}
+	/* One running, one waiting: nothing else queued. */
+	assert_true(store_queue_pending(q) <= 2);
+	maildir_uidlist_unlock(&lock_fd);
+	drain(q);
+	assert_int_equal(store_queue_pending(q), 0);
+	print_message("%d reports of %d new files: %d syncs, %zu UIDs "
+	    "reported, %d announced\n", BURST + 1, BURST, a.syncs,
+	    a.reported, h->total);
+	assert_true(a.syncs >= 1 && a.syncs <= 2);
+	assert_int_equal(h->total, BURST);
+	for (i = 1; i <= BURST; i++)
+		assert_int_equal(h->times[i], 1);
+	assert_int_equal(store_announced_uid(store, "c", "INBOX"), BURST);
+
+	/* Settled: a later report finds nothing new to announce. */
+	store_queue_sync(q, "c", "INBOX",
+	    store_announced_uid(store, "c", "INBOX"), announce_cb, &a);
+	drain(q);
+	assert_int_equal(h->total, BURST);
+	store_queue_free(&q);
+	store_free(&store);
+	free(h);
+	st_rmtree(root);
+}
+
+/*
+ * Requests merged into a waiting sync: the lowest after_uid wins, each
+ * distinct callback and context hears the result once, and a request
+ * for another folder is not merged.
+ */
+static void
+test_sync_merge(void **state)
+{
+	char *root = st_tmpdir(), path[4200];
+	struct store *store = store_new(root, "h");
+	struct store_queue *q = store_queue_new(store);
+	struct done one = { .reaper = pthread_self() };
+	struct done two = { .reaper = pthread_self() };
+	struct done other = { .reaper = pthread_self() };
+	const char *error;
+	int i, lock_fd;
+
+	(void)state;
+	assert_int_equal(store_user_create(store, "m", &error), 0);
+	assert_int_equal(store_folder_create(store, "m", "Work", &error), 0);
+	for (i = 0; i < 6; i++) {
+		snprintf(path, sizeof(path), "%s/m/new/%d.foreign", root, i);
+		st_write(path, "m\n");
+	}
+	snprintf(path, sizeof(path), "%s/m/.Work/new/1.foreign", root);
+	st_write(path, "m\n");
+	snprintf(path, sizeof(path), "%s/m", root);
+	lock_fd = maildir_uidlist_lock(path, &error);
+	assert_true(lock_fd >= 0);
+	store_queue_sync(q, "m", "INBOX", 0, sync_done_cb, &one);
+	pause_ms(50);	/* running: waiting for the lock */
+	store_queue_sync(q, "m", "INBOX", 5, sync_done_cb, &one);
+	store_queue_sync(q, "m", "inbox", 2, sync_done_cb, &two);
+	store_queue_sync(q, "m", "INBOX", 3, sync_done_cb, &one);
+	store_queue_sync(q, "m", "Work", 0, sync_done_cb, &other);
+	assert_true(store_queue_pending(q) <= 3);
+	maildir_uidlist_unlock(&lock_fd);
+	drain(q);
+	assert_int_equal(store_queue_pending(q), 0);
+	/* The first sync and the merged follow-up. */
+	assert_int_equal(one.syncs, 2);
+	assert_int_equal(two.syncs, 1);
+	assert_int_equal(two.sync_count, 4);
+	assert_int_equal(two.sync_uids[0], 3);
+	assert_int_equal(one.sync_count, 4);
+	assert_int_equal(other.syncs, 1);
+	assert_int_equal(other.sync_count, 1);
+	assert_false(one.wrong_thread || two.wrong_thread);
+	store_queue_free(&q);
+	store_free(&store);
+	st_rmtree(root);
+}
+
 /* Freeing the queue completes queued work and runs its callbacks. */
 static void
 test_free_waits(void **state)
@@ -205,6 +370,8 @@ main(void)
 		cmocka_unit_test(test_jobs_several_folders),
 		cmocka_unit_test(test_failed_target),
 		cmocka_unit_test(test_sync_job),
+		cmocka_unit_test(test_sync_burst),
+		cmocka_unit_test(test_sync_merge),
 		cmocka_unit_test(test_free_waits),
 	};
 
