@@ -23,6 +23,7 @@ struct listen_candidate {
 	struct sockaddr_storage ss;	/* address; port filled in later */
 	socklen_t len;			/* bytes of ss in use */
 	bool optional;			/* skip if the host lacks IPv6 */
+	int type;			/* SOCK_STREAM or SOCK_DGRAM */
 };
 
 /* Where the last failure happened, and why (returned to callers). */
@@ -154,14 +155,16 @@ bind_one(const struct listen_candidate *c)
 {
 	int fd, on = 1, saved;
 
-	fd = socket(c->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	fd = socket(c->ss.ss_family, c->type | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		if (c->optional && errno == EAFNOSUPPORT)
 			return -2;
 		return -1;
 	}
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0)
+	/* Not for UDP: there it would let two sockets share a port. */
+	if (c->type == SOCK_STREAM &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0)
 		goto fail;
 	/* "::" means IPv6 only, so "*" can bind 0.0.0.0 beside it. */
 	if (c->ss.ss_family == AF_INET6 &&
@@ -174,7 +177,7 @@ bind_one(const struct listen_candidate *c)
 		}
 		goto fail;
 	}
-	if (listen(fd, SOMAXCONN) < 0)
+	if (c->type == SOCK_STREAM && listen(fd, SOMAXCONN) < 0)
 		goto fail;
 	return fd;
 fail:
@@ -250,8 +253,8 @@ bind_all(struct listen_candidate *cands, size_t n, uint16_t port,
 	return 0;
 }
 
-int
-listen_tcp(const char *const *addrs, size_t count, uint16_t port,
+static int
+listen_any(int type, const char *const *addrs, size_t count, uint16_t port,
     bool v6_optional, struct listen_socket **socks_r, size_t *count_r,
     const char **where_r, const char **reason_r)
 {
@@ -262,6 +265,8 @@ listen_tcp(const char *const *addrs, size_t count, uint16_t port,
 	for (i = 0; i < count; i++)
 		if (resolve(addrs[i], port, v6_optional, &cands, &n) < 0)
 			goto out;
+	for (i = 0; i < n; i++)
+		cands[i].type = type;
 	if (n == 0) {
 		fail_text("(none)", "no address to listen on");
 		goto out;
@@ -282,6 +287,24 @@ out:
 		return -1;
 	}
 	return 0;
+}
+
+int
+listen_tcp(const char *const *addrs, size_t count, uint16_t port,
+    bool v6_optional, struct listen_socket **socks_r, size_t *count_r,
+    const char **where_r, const char **reason_r)
+{
+	return listen_any(SOCK_STREAM, addrs, count, port, v6_optional,
+	    socks_r, count_r, where_r, reason_r);
+}
+
+int
+listen_udp(const char *const *addrs, size_t count, uint16_t port,
+    bool v6_optional, struct listen_socket **socks_r, size_t *count_r,
+    const char **where_r, const char **reason_r)
+{
+	return listen_any(SOCK_DGRAM, addrs, count, port, v6_optional,
+	    socks_r, count_r, where_r, reason_r);
 }
 
 void

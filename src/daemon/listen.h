@@ -1,7 +1,8 @@
 /*
- * TCP listening sockets for the daemon's services. The daemon binds
- * every socket itself, before it drops privileges, and hands the
- * descriptors to the services (LMTP, admin HTTP) that accept on them.
+ * Listening sockets for the daemon's services (TCP, and UDP for the
+ * notifier). The daemon binds every socket itself, before it drops
+ * privileges, and hands the descriptors to the services (LMTP, admin
+ * HTTP, the notifier) that serve them.
  */
 #ifndef MB_DAEMON_LISTEN_H
 #define MB_DAEMON_LISTEN_H
@@ -16,7 +17,8 @@
 /* One bound socket. */
 struct listen_socket {
 	int fd;				/* listening, non-blocking, CLOEXEC,
-					   SO_REUSEADDR; -1 once handed on */
+					   SO_REUSEADDR (TCP); -1 once
+					   handed on */
 	char where[LISTEN_WHERE_MAX];	/* bound address as the kernel says:
 					   "127.0.0.1:2424", "[::1]:2424" */
 	uint16_t port;			/* bound port (the one picked when
@@ -42,6 +44,12 @@ struct listen_socket {
  * socket is left open then.
  */
 int listen_tcp(const char *const *addrs, size_t count, uint16_t port,
+    bool v6_optional, struct listen_socket **socks_r, size_t *count_r,
+    const char **where_r, const char **reason_r);
+
+/* The same for UDP: bound, non-blocking sockets on one port (the
+ * notifier's, from which every datagram it sends leaves). */
+int listen_udp(const char *const *addrs, size_t count, uint16_t port,
     bool v6_optional, struct listen_socket **socks_r, size_t *count_r,
     const char **where_r, const char **reason_r);
 

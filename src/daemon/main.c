@@ -28,6 +28,7 @@
 #include "lib/xmalloc.h"
 #include "imap/imap.h"
 #include "lmtp/lmtp.h"
+#include "notify/notify.h"
 #include "store/store.h"
 
 #ifndef MAILBELL_VERSION
@@ -53,6 +54,7 @@ struct daemon {
 	struct service_sockets imap_socks;
 	struct service_sockets lmtp_socks;
 	struct service_sockets admin_socks;
+	struct service_sockets notify_socks; /* UDP; none when disabled */
 	struct store *store;
 	struct store_queue *queue;
 	struct store_watch *watch;	/* NULL without inotify */
@@ -60,6 +62,8 @@ struct daemon {
 	struct imap_server *imap;
 	struct lmtp_server *lmtp;
 	struct admin_http *admin;
+	struct notify_server *notify;	/* NULL when [notify] is disabled */
+	struct imap_xbell_ops xbell;	/* IMAP's XBELL, onto the notifier */
 	unsigned landed_sub;		/* store_subscribe id of the logger */
 
 	/* Events on the loop. */
@@ -217,7 +221,25 @@ bind_admin(struct daemon *d)
 		    cfg->admin_port, false);
 }
 
-/* Bind every TCP listener, then name each one in the log: tests and
+/* The notifier's UDP sockets: one port on every listen address, from
+ * which every datagram it sends leaves. */
+static void
+bind_notify(struct daemon *d)
+{
+	struct service_sockets *ss = &d->notify_socks;
+	const char *where, *reason;
+
+	ss->service = "notify";
+	if (!d->cfg->notify_enabled)
+		return;
+	if (listen_udp((const char *const *)d->cfg->listen,
+	    d->cfg->listen_count, d->cfg->notify_udp_port, false, &ss->socks,
+	    &ss->count, &where, &reason) < 0)
+		fatalx("notify: cannot bind %s ([notify] udp_port in %s): %s",
+		    where, config_source(d->cfg), reason);
+}
+
+/* Bind every listener, then name each one in the log: tests and
  * operators read the actual ports from these lines. */
 static void
 bind_listeners(struct daemon *d)
@@ -233,10 +255,14 @@ bind_listeners(struct daemon *d)
 	    (const char *const *)d->cfg->listen, d->cfg->listen_count,
 	    d->cfg->lmtp_port, false);
 	bind_admin(d);
+	bind_notify(d);
 	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		for (j = 0; j < all[i]->count; j++)
 			log_info("listening: %s tcp %s", all[i]->service,
 			    all[i]->socks[j].where);
+	for (j = 0; j < d->notify_socks.count; j++)
+		log_info("listening: notify udp %s",
+		    d->notify_socks.socks[j].where);
 }
 
 static void
@@ -357,6 +383,83 @@ start_store(struct daemon *d)
 		    watch_ready_cb);
 }
 
+/* IMAP's XBELL hooks, onto the notifier. */
+static enum imap_xbell_result
+xbell_result(enum notify_result res)
+{
+	switch (res) {
+	case NOTIFY_OK:
+		return IMAP_XBELL_OK;
+	case NOTIFY_LIMIT:
+		return IMAP_XBELL_LIMIT;
+	case NOTIFY_NONEXISTENT:
+		return IMAP_XBELL_NONEXISTENT;
+	case NOTIFY_FAILED:
+		break;
+	}
+	return IMAP_XBELL_FAILED;
+}
+
+static enum imap_xbell_result
+xbell_reg_cb(void *ctx, const char *user, const char *const *folders,
+    size_t count, struct imap_xbell_registration *reg_r)
+{
+	struct notify_registration reg;
+	enum notify_result res;
+
+	res = notify_server_register(ctx, user, folders, count, &reg);
+	if (res == NOTIFY_OK) {
+		memcpy(reg_r->id, reg.id, sizeof(reg_r->id));
+		memcpy(reg_r->key, reg.key, sizeof(reg_r->key));
+		reg_r->version = reg.version;
+		reg_r->port = reg.port;
+		reg_r->keepalive = reg.keepalive;
+		reg_r->lease = reg.lease;
+		reg_r->epoch = reg.epoch;
+	}
+	explicit_bzero(&reg, sizeof(reg));
+	return xbell_result(res);
+}
+
+static enum imap_xbell_result
+xbell_unreg_cb(void *ctx, const char *user, const char *id)
+{
+	return xbell_result(notify_server_unregister(ctx, user, id));
+}
+
+static void
+start_notify(struct daemon *d)
+{
+	struct notify_deps deps;
+	const char *error;
+	char *passwd;
+	size_t i;
+
+	if (!d->cfg->notify_enabled)
+		return;
+	passwd = config_passwd_path(d->cfg);
+	memset(&deps, 0, sizeof(deps));
+	deps.base = d->base;
+	deps.cfg = d->cfg;
+	deps.store = d->store;
+	deps.passwd_path = passwd;
+	d->notify = notify_server_new(&deps, &error);
+	free(passwd);
+	if (d->notify == NULL)
+		fatalx("notify: %s", error);
+	for (i = 0; i < d->notify_socks.count; i++) {
+		if (notify_server_listen(d->notify,
+		    d->notify_socks.socks[i].fd,
+		    d->notify_socks.socks[i].port) < 0)
+			fatalx("notify: cannot serve %s",
+			    d->notify_socks.socks[i].where);
+		d->notify_socks.socks[i].fd = -1;
+	}
+	d->xbell.reg = xbell_reg_cb;
+	d->xbell.unreg = xbell_unreg_cb;
+	d->xbell.ctx = d->notify;
+}
+
 static void
 start_services(struct daemon *d)
 {
@@ -368,6 +471,7 @@ start_services(struct daemon *d)
 
 	d->dir = directory_open(passwd);
 	free(passwd);
+	start_notify(d);
 
 	memset(&lmtp_deps, 0, sizeof(lmtp_deps));
 	lmtp_deps.base = d->base;
@@ -389,6 +493,7 @@ start_services(struct daemon *d)
 	imap_deps.store = d->store;
 	imap_deps.queue = d->queue;
 	imap_deps.dir = d->dir;
+	imap_deps.xbell = d->notify != NULL ? &d->xbell : NULL;
 	d->imap = imap_server_new(&imap_deps);
 	for (i = 0; i < d->imap_socks.count; i++) {
 		if (imap_server_listen(d->imap, d->imap_socks.socks[i].fd) < 0)
@@ -417,6 +522,9 @@ start_services(struct daemon *d)
 	for (i = 0; i < d->admin_socks.count; i++)
 		admin_http_add_endpoint(d->admin, "admin",
 		    d->admin_socks.socks[i].where);
+	for (i = 0; i < d->notify_socks.count; i++)
+		admin_http_add_endpoint(d->admin, "notify (udp)",
+		    d->notify_socks.socks[i].where);
 }
 
 static void
@@ -501,6 +609,9 @@ stop_daemon(struct daemon *d)
 	admin_http_free(&d->admin);
 	imap_server_free(&d->imap);
 	lmtp_server_free(&d->lmtp);
+	/* After IMAP (its XBELL hooks point here) and before the store
+	 * (it is subscribed to the store's events); saves what changed. */
+	notify_server_free(&d->notify);
 	if (d->watch_ev != NULL)
 		event_free(d->watch_ev);
 	store_watch_free(&d->watch);
@@ -516,6 +627,7 @@ stop_daemon(struct daemon *d)
 	listen_close_all(&d->imap_socks.socks, d->imap_socks.count);
 	listen_close_all(&d->lmtp_socks.socks, d->lmtp_socks.count);
 	listen_close_all(&d->admin_socks.socks, d->admin_socks.count);
+	listen_close_all(&d->notify_socks.socks, d->notify_socks.count);
 	if (d->base != NULL)
 		event_base_free(d->base);
 	free(d->mail_root);

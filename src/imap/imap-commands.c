@@ -38,6 +38,7 @@ static const struct imap_command_def imap_commands[] = {
 	{ "NAMESPACE", IN, 0, cmd_namespace },	/* RFC 2342 */
 	{ "ENABLE", AU, 0, cmd_enable },	/* RFC 5161 */
 	{ "IDLE", IN, 0, cmd_idle },		/* RFC 2177 */
+	{ "XBELL", IN, 0, cmd_xbell },		/* doc/notify-protocol.md */
 	/* RFC 3501 6.4: selected */
 	{ "CHECK", SE, 0, cmd_noop },
 	{ "CLOSE", SE, 0, cmd_close },
@@ -94,10 +95,14 @@ imap_command_find(const char *name, bool uid)
 #define CAPS_COMMON "IMAP4rev1 LITERAL+ SASL-IR IDLE UIDPLUS MOVE " \
 	"UNSELECT NAMESPACE ID ENABLE SPECIAL-USE CHILDREN"
 
+/* XBELL (UDP new-mail notifications) is offered after login, and only
+ * while the notifier runs. */
 const char *
 imap_capabilities(const struct imap_session *session)
 {
 	if (session->state == IMAP_STATE_NOT_AUTH)
 		return CAPS_COMMON " AUTH=PLAIN";
+	if (session->server != NULL && session->server->deps.xbell != NULL)
+		return CAPS_COMMON " XBELL";
 	return CAPS_COMMON;
 }

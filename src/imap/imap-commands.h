@@ -56,6 +56,7 @@ imap_command_func cmd_subscribe;	/* cmd-subscribe.c (and UNSUBSCRIBE) */
 imap_command_func cmd_list;		/* cmd-list.c (and LSUB) */
 imap_command_func cmd_status;		/* cmd-status.c */
 imap_command_func cmd_append;		/* cmd-append.c */
+imap_command_func cmd_xbell;		/* cmd-xbell.c (notify-protocol.md) */
 /* Written against this contract in their own files; UID variants share
  * the handler and look at cmd->uid. Each file's author adds its entries
  * to the table in imap-commands.c and its file to src/imap/meson.build. */

@@ -7,6 +7,9 @@
 #ifndef MB_IMAP_IMAP_H
 #define MB_IMAP_IMAP_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include <event2/event.h>
 
 struct mb_config;
@@ -14,6 +17,41 @@ struct store;
 struct store_queue;
 struct directory;
 struct imap_server;
+
+/* What XBELL REGISTER reports (doc/notify-protocol.md 2.1). */
+struct imap_xbell_registration {
+	char id[17];		/* 16 lowercase hex digits */
+	char key[45];		/* the 32-byte secret, base64 */
+	unsigned version;	/* datagram format version */
+	unsigned port;		/* the notifier's UDP port */
+	unsigned keepalive;	/* seconds between client keepalives */
+	unsigned lease;		/* seconds after the last datagram */
+	uint32_t epoch;		/* the notifier's epoch */
+};
+
+/* How an XBELL call ended. */
+enum imap_xbell_result {
+	IMAP_XBELL_OK = 0,
+	IMAP_XBELL_LIMIT,	/* NO [LIMIT] */
+	IMAP_XBELL_NONEXISTENT,	/* NO [NONEXISTENT]: no such id of the user */
+	IMAP_XBELL_FAILED,	/* NO [UNAVAILABLE] */
+};
+
+/*
+ * The notifier, as XBELL sees it: the daemon fills this from the notify
+ * service (a sibling layer imap does not include). reg registers user
+ * for count store folder names (0: every folder) and fills *reg_r, which
+ * holds the secret: the caller wipes it. unreg ends user's registration
+ * id (16 hex digits).
+ */
+struct imap_xbell_ops {
+	enum imap_xbell_result (*reg)(void *ctx, const char *user,
+	    const char *const *folders, size_t count,
+	    struct imap_xbell_registration *reg_r);
+	enum imap_xbell_result (*unreg)(void *ctx, const char *user,
+	    const char *id);
+	void *ctx;
+};
 
 /* What an IMAP server needs; all must outlive the server. */
 struct imap_deps {
@@ -23,6 +61,8 @@ struct imap_deps {
 	struct store_queue *queue;	/* APPEND goes through it (may be
 					   NULL: APPEND then runs inline) */
 	struct directory *dir;		/* LOGIN and AUTHENTICATE */
+	const struct imap_xbell_ops *xbell; /* XBELL; NULL: the notifier
+					       is off, XBELL not offered */
 };
 
 struct imap_server *imap_server_new(const struct imap_deps *deps);

@@ -33,6 +33,33 @@ struct mb_stats {
 	/* Store */
 	uint64_t store_events_total;		/* "message landed" events */
 	uint64_t store_syncs_total;		/* folder syncs by the watcher */
+
+	/* Notifier */
+	uint64_t notify_registrations;		/* registrations now */
+	uint64_t notify_registered_total;	/* XBELL REGISTER accepted */
+	uint64_t notify_datagrams_received_total; /* read from the socket */
+	uint64_t notify_datagrams_sent_total;	/* handed to the kernel */
+	uint64_t notify_send_errors_total;	/* sends that failed */
+	uint64_t notify_dropped_size_total;	/* dropped: size */
+	uint64_t notify_dropped_version_total;	/* dropped: version */
+	uint64_t notify_dropped_type_total;	/* dropped: type, direction */
+	uint64_t notify_dropped_id_total;	/* dropped: unknown id */
+	uint64_t notify_dropped_epoch_total;	/* dropped: epoch */
+	uint64_t notify_dropped_tag_total;	/* dropped: forged or altered */
+	uint64_t notify_dropped_replay_total;	/* dropped: replayed */
+	uint64_t notify_dropped_payload_total;	/* dropped: bad payload */
+	uint64_t notify_dropped_rate_total;	/* dropped: over the rate */
+	uint64_t notify_dropped_cookie_total;	/* dropped: VERIFY with a bad
+						   or stale cookie */
+	uint64_t notify_challenges_total;	/* CHALLENGEs sent */
+	uint64_t notify_verifications_total;	/* endpoints verified */
+	uint64_t notify_events_total;		/* EVENTs, first sends */
+	uint64_t notify_retransmits_total;	/* EVENTs sent again */
+	uint64_t notify_resyncs_total;		/* unacked events replaced by
+						   one MailboxResync */
+	uint64_t notify_expired_total;		/* leases that ran out */
+	uint64_t notify_revoked_total;		/* ended by a password change
+						   or a deleted user */
 };
 
 extern struct mb_stats mb_stats;

@@ -1,0 +1,426 @@
+/*
+ * From store events to EVENT datagrams: one store subscription for the
+ * whole server, fanned out to the user's registrations whose endpoint
+ * is verified and which cover the folder; each event is kept until it
+ * is acknowledged and resent after 1, 2, 4 and 8 s (each up to 25%
+ * later), five sends in all (doc/notify-protocol.md 4.4). Resends are
+ * driven by one timer wheel, never a timer per registration.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log.h"
+#include "lib/stats.h"
+#include "lib/xmalloc.h"
+#include "notify/notify-private.h"
+#include "store/store.h"
+
+/* One unacknowledged event. */
+struct notify_pending_event {
+	uint32_t number;		/* event number */
+	uint8_t type;			/* enum notify_event_type */
+	uint8_t sends;			/* sends so far, 1..NOTIFY_EVENT_SENDS */
+	uint64_t due_ms;		/* next send (monotonic), if sends <
+					   NOTIFY_EVENT_SENDS */
+	uint32_t uidvalidity, uid, uidnext, messages, unseen;
+	char *folder;			/* store name; "" for every folder */
+};
+
+/* A registration's unacknowledged events and its place in the wheel. */
+struct notify_pending {
+	struct notify_reg *reg;
+	struct notify_pending *wnext, *wprev;	/* wheel slot list */
+	bool in_wheel;
+	uint64_t due_tick;		/* wheel tick it waits for */
+	size_t count, cap;
+	struct notify_pending_event *ev;	/* ascending numbers */
+};
+
+/* Waits before the 2nd, 3rd, 4th and 5th send. */
+static const uint32_t resend_ms[NOTIFY_EVENT_SENDS - 1] = {
+	1000, 2000, 4000, 8000
+};
+
+static void
+event_clear(struct notify_pending_event *e)
+{
+	free(e->folder);
+	memset(e, 0, sizeof(*e));
+}
+
+/* ---- The wheel ---- */
+
+static void
+wheel_unlink(struct notify_server *s, struct notify_pending *p)
+{
+	size_t slot;
+
+	if (!p->in_wheel)
+		return;
+	slot = (size_t)(p->due_tick % NOTIFY_WHEEL_SLOTS);
+	if (p->wprev != NULL)
+		p->wprev->wnext = p->wnext;
+	else
+		s->wheel[slot] = p->wnext;
+	if (p->wnext != NULL)
+		p->wnext->wprev = p->wprev;
+	p->wnext = p->wprev = NULL;
+	p->in_wheel = false;
+	s->wheel_count--;
+	if (s->wheel_count == 0 && s->wheel_ev != NULL)
+		evtimer_del(s->wheel_ev);
+}
+
+static void
+wheel_arm(struct notify_server *s)
+{
+	struct timeval tv = { 0, NOTIFY_WHEEL_TICK_MS * 1000 };
+
+	if (s->wheel_ev != NULL && !evtimer_pending(s->wheel_ev, NULL))
+		evtimer_add(s->wheel_ev, &tv);
+}
+
+/* Put p in the wheel for the earliest due time of its events that are
+ * still to be resent; out of it if there is none. */
+static void
+wheel_schedule(struct notify_server *s, struct notify_pending *p)
+{
+	uint64_t due = UINT64_MAX, tick, now_tick;
+	size_t i, slot;
+
+	wheel_unlink(s, p);
+	for (i = 0; i < p->count; i++)
+		if (p->ev[i].sends < NOTIFY_EVENT_SENDS &&
+		    p->ev[i].due_ms < due)
+			due = p->ev[i].due_ms;
+	if (due == UINT64_MAX)
+		return;
+	/* Round up, so nothing is resent early. */
+	tick = (due + NOTIFY_WHEEL_TICK_MS - 1) / NOTIFY_WHEEL_TICK_MS;
+	now_tick = notify_mono_ms() / NOTIFY_WHEEL_TICK_MS;
+	if (s->wheel_count == 0)
+		s->wheel_tick = now_tick;
+	if (tick <= s->wheel_tick)
+		tick = s->wheel_tick + 1;
+	p->due_tick = tick;
+	slot = (size_t)(tick % NOTIFY_WHEEL_SLOTS);
+	p->wprev = NULL;
+	p->wnext = s->wheel[slot];
+	if (p->wnext != NULL)
+		p->wnext->wprev = p;
+	s->wheel[slot] = p;
+	p->in_wheel = true;
+	s->wheel_count++;
+	wheel_arm(s);
+}
+
+static void
+pending_free(struct notify_server *s, struct notify_reg *reg)
+{
+	struct notify_pending *p = reg->pending;
+	size_t i;
+
+	if (p == NULL)
+		return;
+	wheel_unlink(s, p);
+	for (i = 0; i < p->count; i++)
+		event_clear(&p->ev[i]);
+	free(p->ev);
+	free(p);
+	reg->pending = NULL;
+}
+
+void
+notify_events_drop(struct notify_server *s, struct notify_reg *reg)
+{
+	pending_free(s, reg);
+}
+
+/* ---- Sending one event ---- */
+
+static int
+send_event(struct notify_server *s, struct notify_reg *reg,
+    const struct notify_pending_event *e)
+{
+	struct notify_msg msg;
+	size_t len;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.type = NOTIFY_TYPE_EVENT;
+	msg.event.number = e->number;
+	msg.event.type = (enum notify_event_type)e->type;
+	msg.event.uidvalidity = e->uidvalidity;
+	msg.event.uid = e->uid;
+	msg.event.uidnext = e->uidnext;
+	msg.event.messages = e->messages;
+	msg.event.unseen = e->unseen;
+	/* A name too long for the field is cut here; the codec then sends
+	 * MailboxResync for every folder, as the protocol says. */
+	len = strlen(e->folder);
+	if (len > NOTIFY_FOLDER_MAX)
+		len = NOTIFY_FOLDER_MAX + 1;
+	if (len > NOTIFY_FOLDER_MAX) {
+		msg.event.folder_len = 0;
+		msg.event.type = NOTIFY_EVENT_MAILBOX_RESYNC;
+		msg.event.uidvalidity = msg.event.uid = msg.event.uidnext = 0;
+		msg.event.messages = msg.event.unseen = 0;
+	} else {
+		memcpy(msg.event.folder, e->folder, len);
+		msg.event.folder[len] = '\0';
+		msg.event.folder_len = len;
+	}
+	return notify_send_verified(s, reg, &msg);
+}
+
+/* When the send numbered sends (1-based) of an event should be followed
+ * by the next: the base wait plus up to 25% jitter. */
+static uint64_t
+next_due(struct notify_server *s, unsigned sends, uint64_t now_ms)
+{
+	uint32_t base = resend_ms[sends - 1];
+
+	return now_ms + base + notify_jitter(s, base / 4 + 1);
+}
+
+/* Queue an event for reg and send it now. */
+static void
+queue_event(struct notify_server *s, struct notify_reg *reg,
+    const struct notify_pending_event *tmpl)
+{
+	struct notify_pending *p = reg->pending;
+	struct notify_pending_event *e;
+	uint64_t now_ms = notify_mono_ms();
+	size_t i;
+
+	if (reg->event_last == UINT32_MAX)
+		return;
+	if (p == NULL) {
+		p = xcalloc(1, sizeof(*p));
+		p->reg = reg;
+		reg->pending = p;
+	}
+	if (p->count >= NOTIFY_UNACKED_MAX) {
+		/* Too far behind: one MailboxResync for every folder says it
+		 * all, and bounds what a silent client costs. */
+		for (i = 0; i < p->count; i++)
+			event_clear(&p->ev[i]);
+		p->count = 0;
+		mb_stats.notify_resyncs_total++;
+		tmpl = NULL;
+	}
+	if (p->count == p->cap) {
+		p->cap = p->cap == 0 ? 2 : p->cap * 2;
+		p->ev = xreallocarray(p->ev, p->cap, sizeof(*p->ev));
+	}
+	e = &p->ev[p->count++];
+	memset(e, 0, sizeof(*e));
+	if (tmpl != NULL) {
+		*e = *tmpl;
+		e->folder = xstrdup(tmpl->folder);
+	} else {
+		e->type = NOTIFY_EVENT_MAILBOX_RESYNC;
+		e->folder = xstrdup("");
+	}
+	e->number = ++reg->event_last;
+	e->sends = 1;
+	e->due_ms = next_due(s, 1, now_ms);
+	if (send_event(s, reg, e) == 0)
+		mb_stats.notify_events_total++;
+	wheel_schedule(s, p);
+}
+
+void
+notify_events_ack(struct notify_server *s, struct notify_reg *reg,
+    uint64_t ack)
+{
+	struct notify_pending *p = reg->pending;
+	size_t i, keep;
+
+	/* An ack beyond what was sent is the client's mistake. */
+	if (ack > reg->event_last)
+		ack = reg->event_last;
+	if (ack <= reg->acked)
+		return;
+	reg->acked = (uint32_t)ack;
+	if (p == NULL)
+		return;
+	for (i = 0; i < p->count && p->ev[i].number <= ack; i++)
+		event_clear(&p->ev[i]);
+	keep = p->count - i;
+	memmove(p->ev, p->ev + i, keep * sizeof(*p->ev));
+	p->count = keep;
+	if (keep == 0)
+		pending_free(s, reg);
+	else
+		wheel_schedule(s, p);
+}
+
+void
+notify_events_moved(struct notify_server *s, struct notify_reg *reg)
+{
+	struct notify_pending *p = reg->pending;
+	uint64_t now_ms = notify_mono_ms();
+	size_t i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < p->count; i++) {
+		if (p->ev[i].sends >= NOTIFY_EVENT_SENDS)
+			continue;
+		p->ev[i].due_ms = now_ms;
+	}
+	wheel_schedule(s, p);
+}
+
+/* Resend reg's events that are due. */
+static void
+resend_due(struct notify_server *s, struct notify_pending *p,
+    uint64_t now_ms)
+{
+	struct notify_reg *reg = p->reg;
+	size_t i;
+
+	for (i = 0; i < p->count; i++) {
+		struct notify_pending_event *e = &p->ev[i];
+
+		if (e->sends >= NOTIFY_EVENT_SENDS || e->due_ms > now_ms)
+			continue;
+		e->sends++;
+		if (e->sends < NOTIFY_EVENT_SENDS)
+			e->due_ms = next_due(s, e->sends, now_ms);
+		if (send_event(s, reg, e) == 0)
+			mb_stats.notify_retransmits_total++;
+	}
+	wheel_schedule(s, p);
+}
+
+static void
+wheel_tick_cb(evutil_socket_t fd, short what, void *ctx)
+{
+	struct notify_server *s = ctx;
+	uint64_t now_ms = notify_mono_ms();
+	uint64_t now_tick = now_ms / NOTIFY_WHEEL_TICK_MS, t, from;
+	size_t steps = 0;
+
+	(void)fd;
+	(void)what;
+	/* Advance first, so whatever is scheduled from here on lands in a
+	 * slot after now. After a stall longer than the wheel, one turn
+	 * visits every slot; resend_due() looks at the times, not the
+	 * slots. */
+	from = s->wheel_tick + 1;
+	if (now_tick > s->wheel_tick)
+		s->wheel_tick = now_tick;
+	for (t = from; t <= now_tick &&
+	    steps < NOTIFY_WHEEL_SLOTS; t++, steps++) {
+		struct notify_pending *p, *next;
+		size_t slot = (size_t)(t % NOTIFY_WHEEL_SLOTS);
+
+		for (p = s->wheel[slot]; p != NULL; p = next) {
+			next = p->wnext;
+			if (p->due_tick > now_tick)
+				continue;
+			wheel_unlink(s, p);
+			resend_due(s, p, now_ms);
+		}
+	}
+	notify_flush(s);
+	if (s->wheel_count > 0)
+		wheel_arm(s);
+}
+
+/* ---- Store events ---- */
+
+static enum notify_event_type
+map_type(const struct store_event *ev)
+{
+	switch (ev->type) {
+	case STORE_EVENT_MESSAGE_NEW:
+		return NOTIFY_EVENT_MESSAGE_NEW;
+	case STORE_EVENT_MESSAGE_APPEND:
+		return NOTIFY_EVENT_MESSAGE_APPEND;
+	case STORE_EVENT_MESSAGE_EXPUNGE:
+		return NOTIFY_EVENT_MESSAGE_EXPUNGE;
+	case STORE_EVENT_FLAGS_SET:
+		return NOTIFY_EVENT_FLAGS_SET;
+	case STORE_EVENT_FLAGS_CLEAR:
+		return NOTIFY_EVENT_FLAGS_CLEAR;
+	}
+	return NOTIFY_EVENT_MAILBOX_RESYNC;
+}
+
+static void
+folder_event_cb(const struct store_event *ev, void *ctx)
+{
+	struct notify_server *s = ctx;
+	struct notify_user *u;
+	struct notify_reg *reg;
+	struct notify_pending_event e;
+	struct store_status st;
+	const char *error;
+	bool any = false;
+
+	u = notify_registry_user(s->registry, ev->user);
+	if (u == NULL)
+		return;
+	for (reg = u->regs; reg != NULL && !any; reg = reg->unext)
+		any = (reg->flags & NOTIFY_REG_VERIFIED) &&
+		    notify_reg_covers(reg, ev->folder);
+	if (!any)
+		return;
+
+	memset(&e, 0, sizeof(e));
+	e.type = (uint8_t)map_type(ev);
+	e.uidvalidity = ev->uidvalidity;
+	/* One event names one message; a change to several is a resync of
+	 * the folder. */
+	e.uid = ev->uid_count == 1 ? ev->uid : 0;
+	if (ev->uid_count > 1)
+		e.type = NOTIFY_EVENT_MAILBOX_RESYNC;
+	/* Counts after the change, once for every registration. */
+	if (store_folder_status(s->deps.store, ev->user, ev->folder, &st,
+	    &error) == 0) {
+		e.uidnext = st.uidnext;
+		e.messages = st.messages;
+		e.unseen = st.unseen;
+		if (e.uidvalidity == 0)
+			e.uidvalidity = st.uidvalidity;
+	} else {
+		log_debug("notify: status of %s/%s: %s", ev->user, ev->folder,
+		    error);
+		if (ev->type == STORE_EVENT_MESSAGE_NEW ||
+		    ev->type == STORE_EVENT_MESSAGE_APPEND)
+			e.uidnext = ev->uid + 1;
+	}
+	e.folder = (char *)ev->folder;
+
+	for (reg = u->regs; reg != NULL; reg = reg->unext)
+		if ((reg->flags & NOTIFY_REG_VERIFIED) &&
+		    notify_reg_covers(reg, ev->folder))
+			queue_event(s, reg, &e);
+	notify_flush(s);
+}
+
+void
+notify_events_start(struct notify_server *s)
+{
+	s->wheel_ev = evtimer_new(s->deps.base, wheel_tick_cb, s);
+	s->store_sub = store_subscribe_events(s->deps.store, STORE_EVENT_ALL,
+	    folder_event_cb, s);
+}
+
+void
+notify_events_stop(struct notify_server *s)
+{
+	if (s->store_sub != 0)
+		store_unsubscribe(s->deps.store, s->store_sub);
+	s->store_sub = 0;
+}
+
+void
+notify_events_free(struct notify_server *s)
+{
+	if (s->wheel_ev != NULL)
+		event_free(s->wheel_ev);
+	s->wheel_ev = NULL;
+}

@@ -1,0 +1,157 @@
+/*
+ * Inside the notifier: the server structure shared by notify-server.c
+ * (sockets, the receive path, registration, sweeps), notify-send.c
+ * (sealing and batched sending) and notify-events.c (store events,
+ * acknowledgement and retransmission). Nothing outside src/notify
+ * includes this.
+ */
+#ifndef MB_NOTIFY_NOTIFY_PRIVATE_H
+#define MB_NOTIFY_NOTIFY_PRIVATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <event2/event.h>
+
+#include "lib/limits.h"
+#include "notify/notify.h"
+#include "notify/notify-proto.h"
+#include "notify/notify-registry.h"
+
+/* UDP sockets one server serves: [server] listen addresses, each of
+ * which may resolve to an IPv4 and an IPv6 address. */
+#define NOTIFY_SOCKETS_MAX (CONFIG_LISTEN_MAX * 2)
+/* Receive and send buffer asked for on each socket: room for a burst
+ * of several thousand datagrams (clients starting together, a delivery
+ * to many registrations); the kernel caps it at net.core.rmem_max. */
+#define NOTIFY_SOCKET_BUFFER (4 * 1024 * 1024)
+/* The retransmission wheel: ticks of this many milliseconds... */
+#define NOTIFY_WHEEL_TICK_MS 50
+/* ...in this many slots (25.6 s, more than the longest wait of 10 s). */
+#define NOTIFY_WHEEL_SLOTS 512
+
+/* One served socket. */
+struct notify_sock {
+	int fd;
+	int family;			/* AF_INET or AF_INET6 */
+	struct event *ev;		/* readable */
+};
+
+/* Datagrams waiting for one sendmmsg(2) on one socket. */
+struct notify_out {
+	int sock;			/* socket index of the batch, -1: empty */
+	size_t count;
+	struct mmsghdr msgs[NOTIFY_BATCH];
+	struct iovec iov[NOTIFY_BATCH];
+	struct sockaddr_storage to[NOTIFY_BATCH];
+	unsigned char data[NOTIFY_BATCH][NOTIFY_DATAGRAM_MAX];
+};
+
+/* Datagrams read by one recvmmsg(2). */
+struct notify_in {
+	struct mmsghdr msgs[NOTIFY_BATCH];
+	struct iovec iov[NOTIFY_BATCH];
+	struct sockaddr_storage from[NOTIFY_BATCH];
+	/* One byte more than a datagram may have, to tell an oversized
+	 * one (MSG_TRUNC) from one that fits exactly. */
+	unsigned char data[NOTIFY_BATCH][NOTIFY_DATAGRAM_MAX + 1];
+};
+
+/* One user of the passwd file: the fingerprint of the password hash. */
+struct notify_pw {
+	struct notify_pw *hnext;
+	uint64_t tag;
+	char name[];
+};
+
+struct notify_server {
+	struct notify_deps deps;
+	struct notify_registry *registry;
+	uint32_t epoch;			/* this run's, persisted first */
+	unsigned char cookie_key[NOTIFY_COOKIE_KEY_LEN]; /* memory only */
+	uint16_t port;			/* the UDP port clients are told */
+	unsigned keepalive;		/* [notify] keepalive, seconds */
+	unsigned lease;			/* [notify] lease, seconds */
+	uint64_t rng;			/* xorshift state for jitter */
+
+	struct notify_sock socks[NOTIFY_SOCKETS_MAX];
+	size_t nsocks;
+	struct notify_out *out;
+	struct notify_in *in;
+
+	/* Files */
+	char *dir;			/* <data_dir>/notify */
+	char *regs_path;		/* .../registrations */
+	char *epoch_path;		/* .../epoch */
+	char *passwd_path;		/* copy of deps.passwd_path */
+	bool regs_dirty;		/* registrations added or removed */
+	bool seen_dirty;		/* last-seen times changed */
+	uint32_t seen_flushed;		/* when last-seen times were saved */
+	struct event *save_ev;		/* saves a moment after a change */
+	uint64_t save_ms;		/* how long the last save took */
+
+	/* The passwd file as last read. */
+	struct notify_pw **pw;		/* hash table by name, or NULL */
+	size_t npw;			/* buckets (power of two) */
+	bool pw_read;			/* pw reflects pw_st */
+	struct stat pw_st;		/* identity of the file read */
+
+	/* Timers */
+	struct event *sweep_ev;		/* NOTIFY_SWEEP_SECS, persistent */
+	struct event *wheel_ev;		/* one tick, while anything waits */
+	struct notify_pending *wheel[NOTIFY_WHEEL_SLOTS];
+	uint64_t wheel_tick;		/* last tick processed */
+	size_t wheel_count;		/* pendings in the wheel */
+
+	unsigned store_sub;		/* store_subscribe_events() id */
+};
+
+/* ---- notify-server.c ---- */
+
+/* Unix time now, as the registry and the cookies count it. */
+uint32_t notify_now(void);
+/* Monotonic milliseconds. */
+uint64_t notify_mono_ms(void);
+/* A random number in [0, n) for jitter (not for secrets). */
+uint32_t notify_jitter(struct notify_server *server, uint32_t n);
+/* Registrations changed: save them a moment from now. */
+void notify_server_changed(struct notify_server *server);
+
+/* ---- notify-send.c ---- */
+
+/*
+ * Seal msg for reg under the current epoch (cached keys if the endpoint
+ * is verified, derived otherwise) with the next packet number and queue
+ * it to to on socket sock. A datagram larger than limit bytes (the
+ * datagram answered, for an unverified endpoint) is not sent. Returns
+ * 0, or -1 (counted) if it was not queued.
+ */
+int notify_send(struct notify_server *server, struct notify_reg *reg,
+    size_t sock, const struct sockaddr *to, const struct notify_msg *msg,
+    size_t limit);
+/* Queue msg to reg's verified endpoint. 0 or -1. */
+int notify_send_verified(struct notify_server *server,
+    struct notify_reg *reg, const struct notify_msg *msg);
+/* Send everything queued (sendmmsg). */
+void notify_flush(struct notify_server *server);
+
+/* ---- notify-events.c ---- */
+
+/* Subscribe to the store's events. */
+void notify_events_start(struct notify_server *server);
+void notify_events_stop(struct notify_server *server);
+/* The client acknowledged every event up to ack. */
+void notify_events_ack(struct notify_server *server, struct notify_reg *reg,
+    uint64_t ack);
+/* The endpoint changed: resend what is unacknowledged there now. */
+void notify_events_moved(struct notify_server *server,
+    struct notify_reg *reg);
+/* Drop reg's unacknowledged events (forgotten endpoint, removal). */
+void notify_events_drop(struct notify_server *server, struct notify_reg *reg);
+/* Free the wheel's timer. */
+void notify_events_free(struct notify_server *server);
+
+#endif

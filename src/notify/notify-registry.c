@@ -1,0 +1,963 @@
+/*
+ * The registry of notification registrations: a hash table by id, users
+ * interned in a second table, records taken from slabs, and the two
+ * files that keep registrations and the epoch across restarts.
+ */
+#include "notify/notify-registry.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "directory/directory.h"
+#include "lib/buf.h"
+#include "lib/fsutil.h"
+#include "lib/log.h"
+#include "lib/strnum.h"
+#include "lib/xmalloc.h"
+
+/* Records per slab: one allocation of about 60 KB. */
+#define REG_SLAB_RECORDS 256
+/* First line of the registrations file; the number is its format. */
+#define REGFILE_HEADER "# mailbell notify registrations 1"
+
+/* Every record is a slab slot without an allocator header; keep it at
+ * the size the memory budget of notify-registry.h assumes. */
+_Static_assert(sizeof(struct notify_reg) <= 240,
+    "a registration record outgrew its memory budget");
+
+/* A block of records; free records are chained through hnext. */
+struct reg_slab {
+	struct reg_slab *next;
+	struct notify_reg recs[REG_SLAB_RECORDS];
+};
+
+struct notify_registry {
+	struct notify_reg **buckets;	/* by id; power-of-two count */
+	size_t nbuckets;
+	size_t count;			/* registrations */
+	struct notify_user **ubuckets;	/* users by name */
+	size_t nubuckets;
+	size_t ucount;			/* users */
+	unsigned max_per_user;
+	unsigned max_total;
+
+	struct reg_slab *slabs;
+	struct notify_reg *free_recs;	/* chained through hnext */
+
+	notify_reg_release_cb *release_cb;
+	void *release_ctx;
+};
+
+static char registry_error[512];
+
+static const char *
+set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static const char *
+set_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(registry_error, sizeof(registry_error), fmt, ap);
+	va_end(ap);
+	return registry_error;
+}
+
+/* ---- Hashing ---- */
+
+/* Ids are random and chosen by us, so their low bits hash well. */
+static size_t
+id_bucket(const struct notify_registry *r, uint64_t id)
+{
+	return (size_t)(id ^ (id >> 32)) & (r->nbuckets - 1);
+}
+
+/* FNV-1a: user names are ours (from the directory) too. */
+static size_t
+name_bucket(size_t nbuckets, const char *name)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *name != '\0'; name++) {
+		h ^= (unsigned char)*name;
+		h *= 1099511628211ULL;
+	}
+	return (size_t)h & (nbuckets - 1);
+}
+
+static void
+grow_ids(struct notify_registry *r)
+{
+	struct notify_reg **old = r->buckets, *reg, *next;
+	size_t i, oldn = r->nbuckets;
+
+	r->nbuckets = oldn * 2;
+	r->buckets = xcalloc(r->nbuckets, sizeof(*r->buckets));
+	for (i = 0; i < oldn; i++) {
+		for (reg = old[i]; reg != NULL; reg = next) {
+			size_t b = id_bucket(r, reg->id);
+
+			next = reg->hnext;
+			reg->hnext = r->buckets[b];
+			r->buckets[b] = reg;
+		}
+	}
+	free(old);
+}
+
+static void
+grow_users(struct notify_registry *r)
+{
+	struct notify_user **old = r->ubuckets, *u, *next;
+	size_t i, oldn = r->nubuckets;
+
+	r->nubuckets = oldn * 2;
+	r->ubuckets = xcalloc(r->nubuckets, sizeof(*r->ubuckets));
+	for (i = 0; i < oldn; i++) {
+		for (u = old[i]; u != NULL; u = next) {
+			size_t b = name_bucket(r->nubuckets, u->name);
+
+			next = u->hnext;
+			u->hnext = r->ubuckets[b];
+			r->ubuckets[b] = u;
+		}
+	}
+	free(old);
+}
+
+/* ---- Records ---- */
+
+static struct notify_reg *
+rec_alloc(struct notify_registry *r)
+{
+	struct notify_reg *rec;
+
+#ifdef __SANITIZE_ADDRESS__
+	/* Under AddressSanitizer every record is its own allocation, so
+	 * an overflow or a use after free is caught. */
+	(void)r;
+	rec = xcalloc(1, sizeof(*rec));
+#else
+	if (r->free_recs == NULL) {
+		struct reg_slab *slab = xcalloc(1, sizeof(*slab));
+		size_t i;
+
+		slab->next = r->slabs;
+		r->slabs = slab;
+		for (i = 0; i < REG_SLAB_RECORDS; i++) {
+			slab->recs[i].hnext = r->free_recs;
+			r->free_recs = &slab->recs[i];
+		}
+	}
+	rec = r->free_recs;
+	r->free_recs = rec->hnext;
+	memset(rec, 0, sizeof(*rec));
+#endif
+	return rec;
+}
+
+static void
+rec_free(struct notify_registry *r, struct notify_reg *rec)
+{
+	OPENSSL_cleanse(rec, sizeof(*rec));
+#ifdef __SANITIZE_ADDRESS__
+	(void)r;
+	free(rec);
+#else
+	rec->hnext = r->free_recs;
+	r->free_recs = rec;
+#endif
+}
+
+/* ---- Users ---- */
+
+struct notify_user *
+notify_registry_user(const struct notify_registry *r, const char *name)
+{
+	struct notify_user *u;
+
+	for (u = r->ubuckets[name_bucket(r->nubuckets, name)]; u != NULL;
+	    u = u->hnext)
+		if (strcmp(u->name, name) == 0)
+			return u;
+	return NULL;
+}
+
+static struct notify_user *
+user_intern(struct notify_registry *r, const char *name)
+{
+	struct notify_user *u = notify_registry_user(r, name);
+	size_t len, b;
+
+	if (u != NULL)
+		return u;
+	if (r->ucount >= r->nubuckets)
+		grow_users(r);
+	len = strlen(name);
+	u = xcalloc(1, sizeof(*u) + len + 1);
+	memcpy(u->name, name, len + 1);
+	b = name_bucket(r->nubuckets, name);
+	u->hnext = r->ubuckets[b];
+	r->ubuckets[b] = u;
+	r->ucount++;
+	return u;
+}
+
+static void
+user_release(struct notify_registry *r, struct notify_user *u)
+{
+	struct notify_user **up;
+
+	if (u->count > 0)
+		return;
+	for (up = &r->ubuckets[name_bucket(r->nubuckets, u->name)];
+	    *up != NULL; up = &(*up)->hnext) {
+		if (*up == u) {
+			*up = u->hnext;
+			break;
+		}
+	}
+	r->ucount--;
+	free(u);
+}
+
+/* ---- The registry ---- */
+
+struct notify_registry *
+notify_registry_new(unsigned max_per_user, unsigned max_total)
+{
+	struct notify_registry *r = xcalloc(1, sizeof(*r));
+
+	r->nbuckets = 64;
+	r->buckets = xcalloc(r->nbuckets, sizeof(*r->buckets));
+	r->nubuckets = 16;
+	r->ubuckets = xcalloc(r->nubuckets, sizeof(*r->ubuckets));
+	r->max_per_user = max_per_user;
+	r->max_total = max_total;
+	return r;
+}
+
+void
+notify_registry_set_release_cb(struct notify_registry *r,
+    notify_reg_release_cb *cb, void *ctx)
+{
+	r->release_cb = cb;
+	r->release_ctx = ctx;
+}
+
+void
+notify_registry_set_limits(struct notify_registry *r, unsigned max_per_user,
+    unsigned max_total)
+{
+	r->max_per_user = max_per_user;
+	r->max_total = max_total;
+}
+
+void
+notify_registry_free(struct notify_registry **rp)
+{
+	struct notify_registry *r = *rp;
+	struct reg_slab *slab, *next;
+	size_t i;
+
+	if (r == NULL)
+		return;
+	*rp = NULL;
+	for (i = 0; i < r->nbuckets; i++) {
+		while (r->buckets[i] != NULL) {
+			struct notify_reg *reg = r->buckets[i];
+
+			notify_registry_remove(r, &reg);
+		}
+	}
+	free(r->buckets);
+	free(r->ubuckets);
+	for (slab = r->slabs; slab != NULL; slab = next) {
+		next = slab->next;
+		free(slab);
+	}
+	free(r);
+}
+
+size_t
+notify_registry_count(const struct notify_registry *r)
+{
+	return r->count;
+}
+
+static char **
+folders_copy(const char *const *folders, size_t count)
+{
+	char **copy;
+	size_t i;
+
+	if (count == 0)
+		return NULL;
+	copy = xcalloc(count + 1, sizeof(*copy));
+	for (i = 0; i < count; i++)
+		copy[i] = xstrdup(folders[i]);
+	return copy;
+}
+
+static void
+folders_free(char **folders)
+{
+	size_t i;
+
+	if (folders == NULL)
+		return;
+	for (i = 0; folders[i] != NULL; i++)
+		free(folders[i]);
+	free(folders);
+}
+
+/* Link a filled record into both tables. */
+static void
+reg_link(struct notify_registry *r, struct notify_reg *reg, const char *user)
+{
+	size_t b;
+
+	if (r->count >= r->nbuckets)
+		grow_ids(r);
+	b = id_bucket(r, reg->id);
+	reg->hnext = r->buckets[b];
+	r->buckets[b] = reg;
+	r->count++;
+	reg->user = user_intern(r, user);
+	reg->unext = reg->user->regs;
+	reg->user->regs = reg;
+	reg->user->count++;
+}
+
+static int
+check_limits(const struct notify_registry *r, const char *user,
+    enum notify_reg_error *error_r)
+{
+	const struct notify_user *u = notify_registry_user(r, user);
+
+	if (r->count >= r->max_total) {
+		*error_r = NOTIFY_REG_LIMIT_TOTAL;
+		return -1;
+	}
+	if (u != NULL && u->count >= r->max_per_user) {
+		*error_r = NOTIFY_REG_LIMIT_USER;
+		return -1;
+	}
+	return 0;
+}
+
+int
+notify_registry_add(struct notify_registry *r, const char *user,
+    const char *const *folders, size_t count, uint32_t epoch, uint32_t now,
+    struct notify_reg **reg_r, enum notify_reg_error *error_r)
+{
+	struct notify_reg *reg;
+	uint64_t id;
+	int tries;
+
+	*error_r = NOTIFY_REG_OK;
+	if (!directory_user_name_valid(user)) {
+		*error_r = NOTIFY_REG_FAILED;
+		return -1;
+	}
+	if (check_limits(r, user, error_r) < 0)
+		return -1;
+	/* 64 random bits collide with one of 10^7 ids once in 10^12. */
+	for (tries = 0; tries < 8; tries++) {
+		if (notify_random(&id, sizeof(id)) < 0) {
+			*error_r = NOTIFY_REG_FAILED;
+			return -1;
+		}
+		if (id != 0 && notify_registry_find(r, id) == NULL)
+			break;
+	}
+	if (tries == 8) {
+		*error_r = NOTIFY_REG_FAILED;
+		return -1;
+	}
+	reg = rec_alloc(r);
+	reg->id = id;
+	if (notify_random(reg->secret, sizeof(reg->secret)) < 0) {
+		rec_free(r, reg);
+		*error_r = NOTIFY_REG_FAILED;
+		return -1;
+	}
+	reg->folders = folders_copy(folders, count);
+	reg->created_epoch = epoch;
+	reg->last_seen = now;
+	reg_link(r, reg, user);
+	*reg_r = reg;
+	return 0;
+}
+
+struct notify_reg *
+notify_registry_find(const struct notify_registry *r, uint64_t id)
+{
+	struct notify_reg *reg;
+
+	for (reg = r->buckets[id_bucket(r, id)]; reg != NULL;
+	    reg = reg->hnext)
+		if (reg->id == id)
+			return reg;
+	return NULL;
+}
+
+void
+notify_registry_remove(struct notify_registry *r, struct notify_reg **regp)
+{
+	struct notify_reg *reg = *regp, **pp;
+	struct notify_user *u;
+
+	if (reg == NULL)
+		return;
+	*regp = NULL;
+	if (r->release_cb != NULL)
+		r->release_cb(reg, r->release_ctx);
+	for (pp = &r->buckets[id_bucket(r, reg->id)]; *pp != NULL;
+	    pp = &(*pp)->hnext) {
+		if (*pp == reg) {
+			*pp = reg->hnext;
+			break;
+		}
+	}
+	r->count--;
+	u = reg->user;
+	for (pp = &u->regs; *pp != NULL; pp = &(*pp)->unext) {
+		if (*pp == reg) {
+			*pp = reg->unext;
+			break;
+		}
+	}
+	u->count--;
+	user_release(r, u);
+	folders_free(reg->folders);
+	rec_free(r, reg);
+}
+
+size_t
+notify_registry_remove_user(struct notify_registry *r, const char *user)
+{
+	struct notify_user *u = notify_registry_user(r, user);
+	size_t n, removed;
+
+	/* The last removal frees u, so count down rather than test it. */
+	if (u == NULL)
+		return 0;
+	for (removed = n = u->count; n > 0; n--) {
+		struct notify_reg *reg = u->regs;
+
+		notify_registry_remove(r, &reg);
+	}
+	return removed;
+}
+
+void
+notify_registry_foreach_user(struct notify_registry *r, notify_user_cb *cb,
+    void *ctx)
+{
+	struct notify_user *u, *next;
+	size_t i;
+
+	/* Tables only grow when registrations are added, which callbacks
+	 * do not do. */
+	for (i = 0; i < r->nubuckets; i++) {
+		for (u = r->ubuckets[i]; u != NULL; u = next) {
+			next = u->hnext;
+			cb(u, ctx);
+		}
+	}
+}
+
+void
+notify_registry_foreach(struct notify_registry *r, notify_reg_cb *cb,
+    void *ctx)
+{
+	struct notify_reg *reg, *next;
+	size_t i;
+
+	for (i = 0; i < r->nbuckets; i++) {
+		for (reg = r->buckets[i]; reg != NULL; reg = next) {
+			next = reg->hnext;
+			cb(reg, ctx);
+		}
+	}
+}
+
+struct expire_ctx {
+	struct notify_registry *r;
+	uint32_t now;
+	uint32_t lease;
+	size_t removed;
+};
+
+static void
+expire_one_cb(struct notify_reg *reg, void *ctx)
+{
+	struct expire_ctx *ec = ctx;
+
+	/* last_seen may be ahead of now after the clock stepped back:
+	 * the lease then runs from now. */
+	if (reg->last_seen > ec->now)
+		reg->last_seen = ec->now;
+	if (ec->now - reg->last_seen > ec->lease) {
+		notify_registry_remove(ec->r, &reg);
+		ec->removed++;
+	}
+}
+
+size_t
+notify_registry_expire(struct notify_registry *r, uint32_t now,
+    uint32_t lease)
+{
+	struct expire_ctx ec = { r, now, lease, 0 };
+
+	notify_registry_foreach(r, expire_one_cb, &ec);
+	return ec.removed;
+}
+
+/* ---- One registration ---- */
+
+bool
+notify_reg_covers(const struct notify_reg *reg, const char *folder)
+{
+	size_t i;
+
+	if (reg->folders == NULL)
+		return true;
+	for (i = 0; reg->folders[i] != NULL; i++)
+		if (strcmp(reg->folders[i], folder) == 0)
+			return true;
+	return false;
+}
+
+void
+notify_reg_id_text(uint64_t id, char out[17])
+{
+	snprintf(out, 17, "%016llx", (unsigned long long)id);
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+notify_reg_id_parse(const char *text, uint64_t *id_r)
+{
+	uint64_t id = 0;
+	size_t i;
+
+	for (i = 0; i < 16; i++) {
+		int v = hexval(text[i]);
+
+		if (v < 0)
+			return -1;
+		id = id << 4 | (uint64_t)v;
+	}
+	if (text[16] != '\0')
+		return -1;
+	*id_r = id;
+	return 0;
+}
+
+void
+notify_reg_replay_get(const struct notify_reg *reg,
+    struct notify_replay *win_r)
+{
+	win_r->any = (reg->flags & NOTIFY_REG_REPLAY_ANY) != 0;
+	win_r->top = reg->replay_top;
+	win_r->seen = reg->replay_seen;
+}
+
+void
+notify_reg_replay_set(struct notify_reg *reg, const struct notify_replay *win)
+{
+	if (win->any)
+		reg->flags |= NOTIFY_REG_REPLAY_ANY;
+	else
+		reg->flags &= (uint8_t)~NOTIFY_REG_REPLAY_ANY;
+	reg->replay_top = win->top;
+	reg->replay_seen = win->seen;
+}
+
+int
+notify_reg_verify(struct notify_reg *reg, uint32_t epoch, uint8_t sock,
+    const unsigned char addr[NOTIFY_ADDR_LEN])
+{
+	struct notify_keys c2s, s2c;
+
+	if (!(reg->flags & NOTIFY_REG_VERIFIED)) {
+		if (notify_keys_derive(reg->secret, NOTIFY_DIR_C2S, epoch,
+		    &c2s) < 0 || notify_keys_derive(reg->secret,
+		    NOTIFY_DIR_S2C, epoch, &s2c) < 0) {
+			notify_keys_wipe(&c2s);
+			return -1;
+		}
+		memcpy(reg->c2s_key, c2s.key, sizeof(reg->c2s_key));
+		memcpy(reg->c2s_iv, c2s.iv, sizeof(reg->c2s_iv));
+		memcpy(reg->s2c_key, s2c.key, sizeof(reg->s2c_key));
+		memcpy(reg->s2c_iv, s2c.iv, sizeof(reg->s2c_iv));
+		notify_keys_wipe(&c2s);
+		notify_keys_wipe(&s2c);
+	}
+	reg->sock = sock;
+	memcpy(reg->addr, addr, NOTIFY_ADDR_LEN);
+	reg->flags |= NOTIFY_REG_VERIFIED;
+	return 0;
+}
+
+void
+notify_reg_forget(struct notify_reg *reg)
+{
+	reg->flags &= (uint8_t)~NOTIFY_REG_VERIFIED;
+	reg->sock = 0;
+	OPENSSL_cleanse(reg->addr, sizeof(reg->addr));
+	OPENSSL_cleanse(reg->c2s_key, sizeof(reg->c2s_key));
+	OPENSSL_cleanse(reg->c2s_iv, sizeof(reg->c2s_iv));
+	OPENSSL_cleanse(reg->s2c_key, sizeof(reg->s2c_key));
+	OPENSSL_cleanse(reg->s2c_iv, sizeof(reg->s2c_iv));
+}
+
+void
+notify_reg_keys(const struct notify_reg *reg, enum notify_dir dir,
+    uint32_t epoch, struct notify_keys *keys_r)
+{
+	keys_r->dir = dir;
+	keys_r->epoch = epoch;
+	if (dir == NOTIFY_DIR_C2S) {
+		memcpy(keys_r->key, reg->c2s_key, sizeof(keys_r->key));
+		memcpy(keys_r->iv, reg->c2s_iv, sizeof(keys_r->iv));
+	} else {
+		memcpy(keys_r->key, reg->s2c_key, sizeof(keys_r->key));
+		memcpy(keys_r->iv, reg->s2c_iv, sizeof(keys_r->iv));
+	}
+}
+
+uint64_t
+notify_pwtag(const char *hash, size_t len)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	uint64_t tag = 0;
+	int i;
+
+	if (EVP_Digest(hash, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
+	    mdlen < 8)
+		return 0;
+	for (i = 0; i < 8; i++)
+		tag = tag << 8 | md[i];
+	return tag;
+}
+
+/* ---- The registrations file ----
+ *
+ *   # mailbell notify registrations 1
+ *   <id> <secret> <created epoch> <last seen> <pwtag> <user> <n> [folder]...
+ *
+ * id and pwtag are 16 hex digits, the secret 64; n is the number of
+ * folders (0: every folder), each written with %XX for space, '%' and
+ * bytes outside printable ASCII so a line splits on spaces.
+ */
+
+static int
+append_folder(struct buf *b, const char *f)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	int rc = 0;
+
+	for (; *f != '\0' && rc == 0; f++) {
+		unsigned char c = (unsigned char)*f;
+
+		if (c <= 0x20 || c >= 0x7f || c == '%') {
+			char esc[3] = { '%', hex[c >> 4], hex[c & 15] };
+
+			rc = buf_append(b, esc, 3);
+		} else {
+			rc = buf_append(b, f, 1);
+		}
+	}
+	return rc;
+}
+
+static int
+append_reg(struct buf *b, const struct notify_reg *reg)
+{
+	char id[17];
+	size_t i, n = 0;
+	int rc;
+
+	notify_reg_id_text(reg->id, id);
+	rc = buf_printf(b, "%s ", id);
+	for (i = 0; i < NOTIFY_SECRET_LEN && rc == 0; i++)
+		rc = buf_printf(b, "%02x", reg->secret[i]);
+	if (reg->folders != NULL)
+		while (reg->folders[n] != NULL)
+			n++;
+	if (rc == 0)
+		rc = buf_printf(b, " %u %u %016llx %s %zu",
+		    (unsigned)reg->created_epoch, (unsigned)reg->last_seen,
+		    (unsigned long long)reg->user->pwtag, reg->user->name, n);
+	for (i = 0; i < n && rc == 0; i++) {
+		rc = buf_append(b, " ", 1);
+		if (rc == 0)
+			rc = append_folder(b, reg->folders[i]);
+	}
+	if (rc == 0)
+		rc = buf_append(b, "\n", 1);
+	return rc;
+}
+
+/* Write b out once it holds this much, so a save of any number of
+ * registrations needs one small buffer. */
+#define SAVE_CHUNK (64 * 1024)
+
+static int
+save_flush(int fd, struct buf *b)
+{
+	int rc = write_full(fd, b->data, b->len);
+
+	OPENSSL_cleanse(b->data, b->len);
+	b->len = 0;
+	return rc;
+}
+
+int
+notify_registry_save(struct notify_registry *r, const char *path,
+    const char **error_r)
+{
+	struct notify_reg *reg;
+	char *tmp, *dir, *slash;
+	struct buf b;
+	size_t i;
+	int fd, rc = -1, saved;
+
+	tmp = xasprintf("%s.tmp", path);
+	dir = xstrdup(path);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	else
+		strcpy(dir, ".");
+	buf_init(&b, 0);
+	(void)unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		goto fail;
+	if (buf_append_str(&b, REGFILE_HEADER "\n") < 0)
+		goto fail_fd;
+	for (i = 0; i < r->nbuckets; i++) {
+		for (reg = r->buckets[i]; reg != NULL; reg = reg->hnext) {
+			if (append_reg(&b, reg) < 0) {
+				errno = ENOMEM;
+				goto fail_fd;
+			}
+			if (b.len >= SAVE_CHUNK && save_flush(fd, &b) < 0)
+				goto fail_fd;
+		}
+	}
+	if (save_flush(fd, &b) < 0 || fsync(fd) < 0)
+		goto fail_fd;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail_fd;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0 || fsync_dir(dir) < 0)
+		goto fail_fd;
+	for (i = 0; i < r->nbuckets; i++)
+		for (reg = r->buckets[i]; reg != NULL; reg = reg->hnext)
+			reg->flags &= (uint8_t)~NOTIFY_REG_DIRTY;
+	rc = 0;
+	goto out;
+fail_fd:
+	saved = errno;
+	if (fd >= 0)
+		close(fd);
+	(void)unlink(tmp);
+	errno = saved;
+fail:
+	*error_r = set_error("%s: cannot write: %s", path, strerror(errno));
+out:
+	OPENSSL_cleanse(b.data, b.len);
+	buf_free(&b);
+	free(tmp);
+	free(dir);
+	return rc;
+}
+
+/* Decode a %XX-escaped folder in place. 0 or -1. */
+static int
+unescape(char *s)
+{
+	char *w = s;
+
+	while (*s != '\0') {
+		if (*s == '%') {
+			int hi = hexval(s[1]), lo = hi < 0 ? -1 : hexval(s[2]);
+
+			if (lo < 0)
+				return -1;
+			*w++ = (char)(hi << 4 | lo);
+			s += 3;
+		} else {
+			*w++ = *s++;
+		}
+	}
+	*w = '\0';
+	return 0;
+}
+
+static int
+parse_hex(const char *s, unsigned char *out, size_t len)
+{
+	size_t i;
+
+	if (strlen(s) != len * 2)
+		return -1;
+	for (i = 0; i < len; i++) {
+		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* One line of the file, split in place. 0 or -1 (the line is bad). */
+static int
+load_line(struct notify_registry *r, char *line)
+{
+	char *fields[7 + NOTIFY_REG_FOLDERS_MAX + 1];
+	char *save = NULL, *tok;
+	const char *folders[NOTIFY_REG_FOLDERS_MAX];
+	unsigned char secret[NOTIFY_SECRET_LEN], tagb[8];
+	enum notify_reg_error err;
+	struct notify_reg *reg;
+	uint64_t id, epoch, seen, nf;
+	uint64_t tag = 0;
+	size_t n = 0, i;
+	int ret = -1;
+
+	for (tok = strtok_r(line, " ", &save); tok != NULL;
+	    tok = strtok_r(NULL, " ", &save)) {
+		if (n == sizeof(fields) / sizeof(fields[0]))
+			return -1;
+		fields[n++] = tok;
+	}
+	if (n < 7 || notify_reg_id_parse(fields[0], &id) < 0 || id == 0 ||
+	    parse_hex(fields[1], secret, sizeof(secret)) < 0 ||
+	    str_to_u64(fields[2], 0, UINT32_MAX, &epoch) < 0 ||
+	    str_to_u64(fields[3], 0, UINT32_MAX, &seen) < 0 ||
+	    parse_hex(fields[4], tagb, sizeof(tagb)) < 0 ||
+	    !directory_user_name_valid(fields[5]) ||
+	    str_to_u64(fields[6], 0, NOTIFY_REG_FOLDERS_MAX, &nf) < 0 ||
+	    n != 7 + nf)
+		goto out;
+	for (i = 0; i < nf; i++) {
+		if (unescape(fields[7 + i]) < 0 || fields[7 + i][0] == '\0')
+			goto out;
+		folders[i] = fields[7 + i];
+	}
+	for (i = 0; i < 8; i++)
+		tag = tag << 8 | tagb[i];
+	if (notify_registry_find(r, id) != NULL ||
+	    check_limits(r, fields[5], &err) < 0)
+		goto out;
+	reg = rec_alloc(r);
+	reg->id = id;
+	memcpy(reg->secret, secret, sizeof(secret));
+	reg->folders = folders_copy(folders, nf);
+	reg->created_epoch = (uint32_t)epoch;
+	reg->last_seen = (uint32_t)seen;
+	reg_link(r, reg, fields[5]);
+	reg->user->pwtag = tag;
+	reg->user->pwtag_known = true;
+	ret = 0;
+out:
+	OPENSSL_cleanse(secret, sizeof(secret));
+	return ret;
+}
+
+int
+notify_registry_load(struct notify_registry *r, const char *path,
+    size_t *skipped_r, const char **error_r)
+{
+	char *data, *line, *next;
+	size_t len;
+
+	*skipped_r = 0;
+	if (read_file(path, NOTIFY_REGFILE_MAX, &data, &len) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		*error_r = set_error("%s: cannot read: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	for (line = data; line != NULL && *line != '\0'; line = next) {
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		if (line[0] == '#' || line[0] == '\0')
+			continue;
+		if (load_line(r, line) < 0)
+			(*skipped_r)++;
+	}
+	OPENSSL_cleanse(data, len);
+	free(data);
+	return 0;
+}
+
+int
+notify_epoch_next(const char *path, uint32_t *epoch_r, const char **error_r)
+{
+	char *data = NULL, text[32];
+	uint64_t epoch = 0;
+	size_t len;
+	int n;
+
+	if (read_file(path, 64, &data, &len) < 0) {
+		if (errno != ENOENT) {
+			*error_r = set_error("%s: cannot read: %s", path,
+			    strerror(errno));
+			return -1;
+		}
+	} else {
+		data[strcspn(data, "\r\n")] = '\0';
+		if (str_to_u64(data, 0, UINT32_MAX, &epoch) < 0) {
+			*error_r = set_error("%s: not an epoch number", path);
+			free(data);
+			return -1;
+		}
+		free(data);
+	}
+	/* Epoch 0 is never used, so a wrap would repeat keys. */
+	if (epoch >= UINT32_MAX) {
+		*error_r = set_error("%s: the epoch counter is exhausted", path);
+		return -1;
+	}
+	epoch++;
+	n = snprintf(text, sizeof(text), "%llu\n", (unsigned long long)epoch);
+	if (write_file_atomic(path, text, (size_t)n, 0600) < 0) {
+		*error_r = set_error("%s: cannot write: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	*epoch_r = (uint32_t)epoch;
+	return 0;
+}

@@ -1,0 +1,198 @@
+/*
+ * The notifier's registrations: who registered (an interned user), for
+ * which folders, the secret, the lease, the packet-number state of the
+ * current epoch and, while an endpoint is verified, that endpoint with
+ * its derived keys. Also how registrations and the epoch are kept in the
+ * data directory. No I/O beyond those two files and no libevent, so a
+ * unit test drives it with its own clock.
+ *
+ * Memory: a registration is one fixed-size record taken from a slab (no
+ * allocator header) and one hash-table slot, about 250 bytes with its
+ * endpoint verified; users are interned, so their names are stored once.
+ */
+#ifndef MB_NOTIFY_NOTIFY_REGISTRY_H
+#define MB_NOTIFY_NOTIFY_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "notify/notify-proto.h"
+
+struct notify_registry;
+struct notify_pending;		/* unacknowledged events (notify-events.c) */
+
+/* A user with at least one registration; names are stored once. */
+struct notify_user {
+	struct notify_user *hnext;	/* registry's user hash chain */
+	struct notify_reg *regs;	/* the user's registrations (unext) */
+	unsigned count;			/* registrations in regs */
+	bool pwtag_known;		/* pwtag was read from the directory
+					   or the registrations file */
+	uint64_t pwtag;			/* fingerprint of the user's password
+					   hash when the registrations were
+					   made: another one ends them */
+	char name[];			/* NUL-terminated */
+};
+
+/* Bits of notify_reg.flags. */
+enum notify_reg_flag {
+	NOTIFY_REG_VERIFIED = 1 << 0,	/* endpoint and keys are valid */
+	NOTIFY_REG_REPLAY_ANY = 1 << 1,	/* a c2s packet number was accepted
+					   this epoch (replay_top is valid) */
+	NOTIFY_REG_DIRTY = 1 << 2,	/* last_seen changed since the last
+					   save */
+};
+
+/* One registration. Fields are grouped by lifetime. */
+struct notify_reg {
+	/* For the registration's life (persisted). */
+	uint64_t id;			/* random, the datagrams' header id */
+	struct notify_user *user;
+	char **folders;			/* NULL-terminated store names, or
+					   NULL: every folder */
+	uint32_t created_epoch;		/* epoch it was made in: older ones
+					   are never accepted for it */
+	uint32_t last_seen;		/* Unix time of the last authenticated
+					   datagram (or the registration):
+					   the lease runs from here */
+	unsigned char secret[NOTIFY_SECRET_LEN];
+
+	/* Registry links. */
+	struct notify_reg *hnext;	/* id hash chain */
+	struct notify_reg *unext;	/* user's list */
+
+	/* This epoch: never reset while the process runs, so a packet
+	 * number is never sealed twice under one key. */
+	uint64_t send_pn;		/* next s2c packet number */
+	uint64_t replay_top;		/* highest c2s packet number accepted */
+	uint64_t replay_seen;		/* bit i: replay_top - i accepted */
+	uint32_t event_last;		/* last EVENT number sent (0: none) */
+	uint32_t acked;			/* the client's cumulative ack */
+	uint32_t rate_sec;		/* second rate_count counts in */
+	uint8_t rate_count;		/* datagrams acted on in rate_sec */
+	uint8_t flags;			/* enum notify_reg_flag bits */
+
+	/* While NOTIFY_REG_VERIFIED: the endpoint and its cached keys
+	 * (wiped when the endpoint is forgotten). */
+	uint8_t sock;			/* server socket it was verified on */
+	unsigned char addr[NOTIFY_ADDR_LEN]; /* endpoint, observed-address
+						encoding */
+	unsigned char c2s_key[NOTIFY_KEY_LEN];
+	unsigned char c2s_iv[NOTIFY_IV_LEN];
+	unsigned char s2c_key[NOTIFY_KEY_LEN];
+	unsigned char s2c_iv[NOTIFY_IV_LEN];
+	struct notify_pending *pending;	/* unacked events, NULL: none */
+};
+
+/* Why notify_registry_add() refused. */
+enum notify_reg_error {
+	NOTIFY_REG_OK = 0,
+	NOTIFY_REG_LIMIT_USER,		/* max_registrations_per_user */
+	NOTIFY_REG_LIMIT_TOTAL,		/* max_registrations */
+	NOTIFY_REG_FAILED,		/* no randomness, bad argument */
+};
+
+/* Called before a registration is freed (removed, expired, ended): the
+ * owner drops what it hangs on it (pending events, timers). */
+typedef void notify_reg_release_cb(struct notify_reg *reg, void *ctx);
+
+struct notify_registry *notify_registry_new(unsigned max_per_user,
+    unsigned max_total);
+/* Frees every registration (release_cb runs for each) and wipes secrets. */
+void notify_registry_free(struct notify_registry **registryp);
+void notify_registry_set_release_cb(struct notify_registry *registry,
+    notify_reg_release_cb *cb, void *ctx);
+/* Change the limits (existing registrations are kept). */
+void notify_registry_set_limits(struct notify_registry *registry,
+    unsigned max_per_user, unsigned max_total);
+
+/*
+ * Make a registration for user (a valid user name) covering folders
+ * (count store names, copied; count 0: every folder), with a fresh
+ * random id and secret, created in epoch at Unix time now. Returns 0
+ * with *reg_r, or -1 with *error_r.
+ */
+int notify_registry_add(struct notify_registry *registry, const char *user,
+    const char *const *folders, size_t count, uint32_t epoch, uint32_t now,
+    struct notify_reg **reg_r, enum notify_reg_error *error_r);
+/* The registration with this id, or NULL. */
+struct notify_reg *notify_registry_find(const struct notify_registry *registry,
+    uint64_t id);
+/* Free a registration: release_cb, then its secret and keys are wiped. */
+void notify_registry_remove(struct notify_registry *registry,
+    struct notify_reg **regp);
+/* Remove every registration of user; returns how many. */
+size_t notify_registry_remove_user(struct notify_registry *registry,
+    const char *user);
+size_t notify_registry_count(const struct notify_registry *registry);
+/* The user, or NULL if it has no registration. */
+struct notify_user *notify_registry_user(
+    const struct notify_registry *registry, const char *name);
+/* Call cb for every user; cb may remove the user's registrations (and so
+ * the user). */
+typedef void notify_user_cb(struct notify_user *user, void *ctx);
+void notify_registry_foreach_user(struct notify_registry *registry,
+    notify_user_cb *cb, void *ctx);
+/* Call cb for every registration; cb may remove the one it is given. */
+typedef void notify_reg_cb(struct notify_reg *reg, void *ctx);
+void notify_registry_foreach(struct notify_registry *registry,
+    notify_reg_cb *cb, void *ctx);
+/* Remove registrations whose lease (seconds after last_seen) ran out
+ * at now; returns how many. */
+size_t notify_registry_expire(struct notify_registry *registry, uint32_t now,
+    uint32_t lease);
+
+/* Whether reg covers folder (a store name). */
+bool notify_reg_covers(const struct notify_reg *reg, const char *folder);
+/* The id as 16 lowercase hex digits and NUL. */
+void notify_reg_id_text(uint64_t id, char out[17]);
+/* Parse 16 hex digits (either case). 0 or -1. */
+int notify_reg_id_parse(const char *text, uint64_t *id_r);
+
+/* The replay window of the current epoch, as notify-proto.h checks it. */
+void notify_reg_replay_get(const struct notify_reg *reg,
+    struct notify_replay *win_r);
+void notify_reg_replay_set(struct notify_reg *reg,
+    const struct notify_replay *win);
+/* Cache keys for epoch and mark endpoint addr (encoded) on socket sock
+ * verified. Returns 0, or -1 if the keys cannot be derived. */
+int notify_reg_verify(struct notify_reg *reg, uint32_t epoch, uint8_t sock,
+    const unsigned char addr[NOTIFY_ADDR_LEN]);
+/* Forget the verified endpoint and wipe the cached keys (pending events
+ * are the owner's to drop first). */
+void notify_reg_forget(struct notify_reg *reg);
+/* The cached keys of a verified registration, in notify-proto's form. */
+void notify_reg_keys(const struct notify_reg *reg, enum notify_dir dir,
+    uint32_t epoch, struct notify_keys *keys_r);
+
+/* ---- Files in <data_dir>/notify ---- */
+
+/*
+ * Write every registration to path atomically (write, fsync, rename,
+ * fsync the directory), mode 0600: id, secret, created epoch, last seen,
+ * password fingerprint, user and folders, one line each. Clears the
+ * DIRTY flags. Returns 0, or -1 with *error_r (static storage).
+ */
+int notify_registry_save(struct notify_registry *registry, const char *path,
+    const char **error_r);
+/*
+ * Add the registrations of path (a missing file is none). A line that
+ * cannot be read, or over a limit, is skipped and counted in
+ * *skipped_r. Returns 0, or -1 with *error_r if the file is unreadable.
+ */
+int notify_registry_load(struct notify_registry *registry, const char *path,
+    size_t *skipped_r, const char **error_r);
+/*
+ * The epoch of this run: read path (missing: 0), add one, and write it
+ * back durably (atomic replace and fsync) before returning. Returns 0
+ * with *epoch_r, or -1 with *error_r (also when the counter would wrap).
+ */
+int notify_epoch_next(const char *path, uint32_t *epoch_r,
+    const char **error_r);
+
+/* Fingerprint of a password hash, as stored: the first 8 bytes of its
+ * SHA-256. */
+uint64_t notify_pwtag(const char *hash, size_t len);
+
+#endif

@@ -1,0 +1,777 @@
+/*
+ * The notifier's server: the UDP sockets and the receive path of
+ * doc/notify-protocol.md 4.1 (cheapest check first, every drop silent
+ * and counted), endpoint verification with stateless cookies (4.2),
+ * STATUS to keepalives, registration for IMAP's XBELL, and one periodic
+ * sweep for leases, silent endpoints, password changes and saving.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "lib/config.h"
+#include "lib/fsutil.h"
+#include "lib/log.h"
+#include "lib/stats.h"
+#include "lib/xmalloc.h"
+#include "notify/notify-private.h"
+
+/* ---- Clocks and jitter ---- */
+
+uint32_t
+notify_now(void)
+{
+	time_t t = time(NULL);
+
+	return t < 0 ? 0 : (uint32_t)t;
+}
+
+uint64_t
+notify_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint32_t
+notify_jitter(struct notify_server *s, uint32_t n)
+{
+	uint64_t x = s->rng;
+
+	/* xorshift64: jitter only has to differ between clients. */
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	s->rng = x;
+	return n == 0 ? 0 : (uint32_t)(x % n);
+}
+
+/* ---- Saving ---- */
+
+static void
+save_now(struct notify_server *s)
+{
+	uint64_t start = notify_mono_ms();
+	const char *error;
+
+	if (notify_registry_save(s->registry, s->regs_path, &error) < 0) {
+		log_warnx("notify: %s", error);
+		return;
+	}
+	s->save_ms = notify_mono_ms() - start;
+	s->regs_dirty = false;
+	s->seen_dirty = false;
+	s->seen_flushed = notify_now();
+}
+
+static void
+save_cb(evutil_socket_t fd, short what, void *ctx)
+{
+	(void)fd;
+	(void)what;
+	save_now(ctx);
+}
+
+void
+notify_server_changed(struct notify_server *s)
+{
+	/* Registrations made in one burst are written once, and a large
+	 * file is rewritten at most a tenth of the time. */
+	uint64_t ms = s->save_ms * 10 > 100 ? s->save_ms * 10 : 100;
+	struct timeval tv;
+
+	if (ms > 10000)
+		ms = 10000;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	s->regs_dirty = true;
+	mb_stats.notify_registrations = notify_registry_count(s->registry);
+	if (s->save_ev != NULL && !evtimer_pending(s->save_ev, NULL))
+		evtimer_add(s->save_ev, &tv);
+}
+
+/* ---- The passwd file ----
+ * A registration ends when its user is deleted or the user's password
+ * changes. The directory's file is read again only when it changed (a
+ * stat per sweep); for each user it keeps a fingerprint of the password
+ * hash, which the registrations of that user were made under. */
+
+static void
+pw_clear(struct notify_server *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->npw && s->pw != NULL; i++) {
+		while (s->pw[i] != NULL) {
+			struct notify_pw *p = s->pw[i];
+
+			s->pw[i] = p->hnext;
+			free(p);
+		}
+	}
+	free(s->pw);
+	s->pw = NULL;
+	s->npw = 0;
+}
+
+static size_t
+pw_bucket(size_t n, const char *name, size_t len)
+{
+	uint64_t h = 1469598103934665603ULL;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)name[i];
+		h *= 1099511628211ULL;
+	}
+	return (size_t)h & (n - 1);
+}
+
+static const struct notify_pw *
+pw_lookup(const struct notify_server *s, const char *name)
+{
+	const struct notify_pw *p;
+
+	if (s->pw == NULL)
+		return NULL;
+	for (p = s->pw[pw_bucket(s->npw, name, strlen(name))]; p != NULL;
+	    p = p->hnext)
+		if (strcmp(p->name, name) == 0)
+			return p;
+	return NULL;
+}
+
+/* Parse "name:hash[:...]" lines (Dovecot's passwd-file, as the
+ * directory reads it). */
+static void
+pw_parse(struct notify_server *s, char *data)
+{
+	char *line, *next, *colon, *end;
+	size_t lines = 1, len, b;
+
+	for (line = data; *line != '\0'; line++)
+		if (*line == '\n')
+			lines++;
+	for (s->npw = 16; s->npw < lines; s->npw *= 2)
+		;
+	s->pw = xcalloc(s->npw, sizeof(*s->pw));
+	for (line = data; line != NULL && *line != '\0'; line = next) {
+		struct notify_pw *p;
+
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		if (line[0] == '#' || (colon = strchr(line, ':')) == NULL)
+			continue;
+		len = (size_t)(colon - line);
+		end = strchr(colon + 1, ':');
+		if (end == NULL)
+			end = colon + 1 + strcspn(colon + 1, "\r");
+		p = xcalloc(1, sizeof(*p) + len + 1);
+		memcpy(p->name, line, len);
+		p->tag = notify_pwtag(colon + 1, (size_t)(end - colon - 1));
+		b = pw_bucket(s->npw, p->name, len);
+		p->hnext = s->pw[b];
+		s->pw[b] = p;
+	}
+}
+
+static void
+pw_check_user_cb(struct notify_user *u, void *ctx)
+{
+	struct notify_server *s = ctx;
+	const struct notify_pw *p = pw_lookup(s, u->name);
+	size_t n;
+
+	if (p != NULL && (!u->pwtag_known || u->pwtag == p->tag)) {
+		u->pwtag = p->tag;
+		u->pwtag_known = true;
+		return;
+	}
+	log_info("notify: %s: %s, ending its registrations", u->name,
+	    p == NULL ? "user deleted" : "password changed");
+	n = notify_registry_remove_user(s->registry, u->name);
+	mb_stats.notify_revoked_total += n;
+	notify_server_changed(s);
+}
+
+/* Read the passwd file again if it changed, and end the registrations
+ * of users that are gone or whose password changed. */
+static void
+pw_refresh(struct notify_server *s)
+{
+	struct stat st;
+	char *data;
+	size_t len = 0;
+
+	if (stat(s->deps.passwd_path, &st) < 0) {
+		if (errno != ENOENT) {
+			log_warn("notify: %s", s->deps.passwd_path);
+			return;
+		}
+		memset(&st, 0, sizeof(st));
+	}
+	if (s->pw_read && st.st_ino == s->pw_st.st_ino &&
+	    st.st_dev == s->pw_st.st_dev && st.st_size == s->pw_st.st_size &&
+	    st.st_mtim.tv_sec == s->pw_st.st_mtim.tv_sec &&
+	    st.st_mtim.tv_nsec == s->pw_st.st_mtim.tv_nsec)
+		return;
+	pw_clear(s);
+	if (st.st_ino != 0) {
+		if (read_file(s->deps.passwd_path, 1024 * 1024 * 1024, &data,
+		    &len) < 0) {
+			if (errno != ENOENT) {
+				log_warn("notify: %s", s->deps.passwd_path);
+				return;
+			}
+			data = xstrdup("");
+		}
+		pw_parse(s, data);
+		OPENSSL_cleanse(data, len);
+		free(data);
+	}
+	s->pw_st = st;
+	s->pw_read = true;
+	notify_registry_foreach_user(s->registry, pw_check_user_cb, s);
+}
+
+/* ---- Registration ---- */
+
+static void
+release_cb(struct notify_reg *reg, void *ctx)
+{
+	notify_events_drop(ctx, reg);
+}
+
+enum notify_result
+notify_server_register(struct notify_server *s, const char *user,
+    const char *const *folders, size_t count,
+    struct notify_registration *out)
+{
+	const struct notify_pw *pw;
+	enum notify_reg_error err;
+	struct notify_reg *reg;
+
+	memset(out, 0, sizeof(*out));
+	if (count > NOTIFY_REG_FOLDERS_MAX)
+		return NOTIFY_LIMIT;
+	pw_refresh(s);
+	pw = pw_lookup(s, user);
+	if (pw == NULL)
+		return NOTIFY_FAILED;
+	if (notify_registry_add(s->registry, user, folders, count, s->epoch,
+	    notify_now(), &reg, &err) < 0)
+		return err == NOTIFY_REG_FAILED ? NOTIFY_FAILED : NOTIFY_LIMIT;
+	reg->user->pwtag = pw->tag;
+	reg->user->pwtag_known = true;
+
+	notify_reg_id_text(reg->id, out->id);
+	EVP_EncodeBlock((unsigned char *)out->key, reg->secret,
+	    NOTIFY_SECRET_LEN);
+	out->version = NOTIFY_VERSION;
+	out->port = s->port;
+	out->keepalive = s->keepalive;
+	out->lease = s->lease;
+	out->epoch = s->epoch;
+	mb_stats.notify_registered_total++;
+	notify_server_changed(s);
+	log_debug("notify: %s registered %s", user, out->id);
+	return NOTIFY_OK;
+}
+
+enum notify_result
+notify_server_unregister(struct notify_server *s, const char *user,
+    const char *id_text)
+{
+	struct notify_reg *reg;
+	uint64_t id;
+
+	if (notify_reg_id_parse(id_text, &id) < 0 ||
+	    (reg = notify_registry_find(s->registry, id)) == NULL ||
+	    strcmp(reg->user->name, user) != 0)
+		return NOTIFY_NONEXISTENT;
+	notify_registry_remove(s->registry, &reg);
+	notify_server_changed(s);
+	log_debug("notify: %s unregistered %s", user, id_text);
+	return NOTIFY_OK;
+}
+
+/* ---- Receiving (section 4.1) ---- */
+
+static void
+count_drop(enum notify_drop drop)
+{
+	switch (drop) {
+	case NOTIFY_DROP_SIZE:
+		mb_stats.notify_dropped_size_total++;
+		break;
+	case NOTIFY_DROP_VERSION:
+		mb_stats.notify_dropped_version_total++;
+		break;
+	case NOTIFY_DROP_TYPE:
+		mb_stats.notify_dropped_type_total++;
+		break;
+	case NOTIFY_DROP_ID:
+		mb_stats.notify_dropped_id_total++;
+		break;
+	case NOTIFY_DROP_EPOCH:
+		mb_stats.notify_dropped_epoch_total++;
+		break;
+	case NOTIFY_DROP_TAG:
+		mb_stats.notify_dropped_tag_total++;
+		break;
+	case NOTIFY_DROP_REPLAY:
+		mb_stats.notify_dropped_replay_total++;
+		break;
+	case NOTIFY_DROP_PAYLOAD:
+	case NOTIFY_DROP_NONE:
+		mb_stats.notify_dropped_payload_total++;
+		break;
+	}
+}
+
+/* At most NOTIFY_REG_RATE_PER_SEC authenticated datagrams a second are
+ * acted on per registration (section 4.7). */
+static bool
+rate_ok(struct notify_reg *reg, uint32_t now)
+{
+	if (reg->rate_sec != now) {
+		reg->rate_sec = now;
+		reg->rate_count = 0;
+	}
+	if (reg->rate_count >= NOTIFY_REG_RATE_PER_SEC)
+		return false;
+	reg->rate_count++;
+	return true;
+}
+
+/* CHALLENGE to an endpoint (verified or not) under the current epoch,
+ * never larger than the limit bytes it answers. */
+static void
+send_challenge(struct notify_server *s, struct notify_reg *reg, size_t sock,
+    const struct sockaddr *from, const unsigned char *nonce, size_t limit,
+    uint32_t now)
+{
+	struct notify_msg msg;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.type = NOTIFY_TYPE_CHALLENGE;
+	if (nonce != NULL)
+		memcpy(msg.challenge.nonce, nonce, NOTIFY_NONCE_LEN);
+	if (notify_cookie_make(s->cookie_key, reg->id, s->epoch, from, now,
+	    msg.challenge.cookie) < 0)
+		return;
+	memcpy(&msg.challenge.observed, from,
+	    from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+	    sizeof(struct sockaddr_in));
+	if (notify_send(s, reg, sock, from, &msg, limit) == 0)
+		mb_stats.notify_challenges_total++;
+}
+
+static void
+send_status(struct notify_server *s, struct notify_reg *reg,
+    const struct sockaddr *from, uint32_t now)
+{
+	struct notify_msg msg;
+	uint32_t used = now - reg->last_seen;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.type = NOTIFY_TYPE_STATUS;
+	msg.status.keepalive = (uint16_t)s->keepalive;
+	msg.status.flags = NOTIFY_STATUS_FLAG_VERIFIED;
+	msg.status.lease = used < s->lease ? s->lease - used : 0;
+	msg.status.last_event = reg->event_last;
+	memcpy(&msg.status.observed, from,
+	    from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+	    sizeof(struct sockaddr_in));
+	notify_send_verified(s, reg, &msg);
+}
+
+/* Whether from on sock is reg's verified endpoint. */
+static bool
+is_verified_endpoint(const struct notify_reg *reg, size_t sock,
+    const unsigned char addr[NOTIFY_ADDR_LEN])
+{
+	return (reg->flags & NOTIFY_REG_VERIFIED) && reg->sock == sock &&
+	    memcmp(reg->addr, addr, NOTIFY_ADDR_LEN) == 0;
+}
+
+static void
+handle_datagram(struct notify_server *s, size_t sock,
+    const unsigned char *data, size_t len, const struct sockaddr *from)
+{
+	unsigned char plain[NOTIFY_PAYLOAD_MAX];
+	unsigned char addr[NOTIFY_ADDR_LEN];
+	struct notify_header hdr;
+	struct notify_keys keys;
+	struct notify_replay win;
+	struct notify_msg msg;
+	struct notify_reg *reg;
+	enum notify_drop drop;
+	uint32_t now;
+	size_t plen;
+	bool old_epoch, newest = false;
+	int rc;
+
+	/* 1: size, version, type; 2: the id */
+	if (notify_proto_peek(data, len, NOTIFY_DIR_C2S, &hdr, &drop) < 0)
+		goto dropped;
+	reg = notify_registry_find(s->registry, hdr.id);
+	if (reg == NULL) {
+		drop = NOTIFY_DROP_ID;
+		goto dropped;
+	}
+	/* 3: the epoch; an earlier one of this registration only for
+	 * HELLO and KEEPALIVE, to tell the client of a restart (4.5). */
+	old_epoch = hdr.epoch != s->epoch;
+	if (old_epoch && (hdr.epoch > s->epoch ||
+	    hdr.epoch < reg->created_epoch ||
+	    (hdr.type != NOTIFY_TYPE_HELLO &&
+	    hdr.type != NOTIFY_TYPE_KEEPALIVE))) {
+		drop = NOTIFY_DROP_EPOCH;
+		goto dropped;
+	}
+	if (!old_epoch && (reg->flags & NOTIFY_REG_VERIFIED))
+		notify_reg_keys(reg, NOTIFY_DIR_C2S, s->epoch, &keys);
+	else if (notify_keys_derive(reg->secret, NOTIFY_DIR_C2S, hdr.epoch,
+	    &keys) < 0) {
+		drop = NOTIFY_DROP_TAG;
+		goto dropped;
+	}
+	/* 4: the tag */
+	rc = notify_proto_open(&keys, data, len, &hdr, plain, &plen, &drop);
+	notify_keys_wipe(&keys);
+	if (rc < 0)
+		goto dropped;
+	/* 5: the replay window (of the current epoch; an old epoch's
+	 * datagram changes nothing and earns one CHALLENGE no larger
+	 * than itself) */
+	notify_reg_replay_get(reg, &win);
+	if (!old_epoch) {
+		if (!notify_replay_check(&win, hdr.pn)) {
+			drop = NOTIFY_DROP_REPLAY;
+			goto dropped;
+		}
+		newest = !win.any || hdr.pn > win.top;
+	}
+	if (notify_proto_decode(hdr.type, plain, plen, &msg, &drop) < 0 ||
+	    notify_addr_encode(from, addr) < 0)
+		goto dropped;
+	now = notify_now();
+	if (!rate_ok(reg, now)) {
+		mb_stats.notify_dropped_rate_total++;
+		goto out;
+	}
+
+	if (old_epoch) {
+		send_challenge(s, reg, sock, from,
+		    hdr.type == NOTIFY_TYPE_HELLO ? msg.hello.nonce : NULL,
+		    len, now);
+		goto out;
+	}
+	notify_replay_commit(&win, hdr.pn);
+	notify_reg_replay_set(reg, &win);
+	reg->last_seen = now;
+	s->seen_dirty = true;
+
+	switch (hdr.type) {
+	case NOTIFY_TYPE_HELLO:
+		send_challenge(s, reg, sock, from, msg.hello.nonce, len, now);
+		break;
+	case NOTIFY_TYPE_VERIFY:
+		if (!notify_cookie_verify(s->cookie_key, reg->id, s->epoch,
+		    from, now, msg.verify.cookie)) {
+			mb_stats.notify_dropped_cookie_total++;
+			break;
+		}
+		if (is_verified_endpoint(reg, sock, addr)) {
+			send_status(s, reg, from, now);
+			break;
+		}
+		/* Only the newest datagram may move the endpoint. */
+		if ((reg->flags & NOTIFY_REG_VERIFIED) && !newest)
+			break;
+		if (notify_reg_verify(reg, s->epoch, (uint8_t)sock, addr) < 0)
+			break;
+		mb_stats.notify_verifications_total++;
+		send_status(s, reg, from, now);
+		notify_events_moved(s, reg);
+		break;
+	case NOTIFY_TYPE_KEEPALIVE:
+		notify_events_ack(s, reg, msg.keepalive.ack);
+		if (is_verified_endpoint(reg, sock, addr))
+			send_status(s, reg, from, now);
+		else if (newest)
+			send_challenge(s, reg, sock, from, NULL, len, now);
+		break;
+	case NOTIFY_TYPE_ACK:
+		notify_events_ack(s, reg, msg.ack.ack);
+		break;
+	default:
+		break;
+	}
+	goto out;
+dropped:
+	count_drop(drop);
+out:
+	OPENSSL_cleanse(plain, sizeof(plain));
+}
+
+static void
+read_cb(evutil_socket_t fd, short what, void *ctx)
+{
+	struct notify_server *s = ctx;
+	struct notify_in *in = s->in;
+	size_t sock, budget = NOTIFY_READ_BUDGET;
+	int i, n;
+
+	(void)what;
+	for (sock = 0; sock < s->nsocks; sock++)
+		if (s->socks[sock].fd == fd)
+			break;
+	if (sock == s->nsocks)
+		return;
+	while (budget > 0) {
+		for (i = 0; i < NOTIFY_BATCH; i++) {
+			memset(&in->msgs[i], 0, sizeof(in->msgs[i]));
+			in->iov[i].iov_base = in->data[i];
+			in->iov[i].iov_len = sizeof(in->data[i]);
+			in->msgs[i].msg_hdr.msg_iov = &in->iov[i];
+			in->msgs[i].msg_hdr.msg_iovlen = 1;
+			in->msgs[i].msg_hdr.msg_name = &in->from[i];
+			in->msgs[i].msg_hdr.msg_namelen = sizeof(in->from[i]);
+		}
+		n = recvmmsg(fd, in->msgs, NOTIFY_BATCH, MSG_DONTWAIT, NULL);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR)
+				log_debug("notify: receive: %s",
+				    strerror(errno));
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			const struct mmsghdr *m = &in->msgs[i];
+
+			mb_stats.notify_datagrams_received_total++;
+			if ((m->msg_hdr.msg_flags & MSG_TRUNC) ||
+			    m->msg_len > NOTIFY_DATAGRAM_MAX) {
+				mb_stats.notify_dropped_size_total++;
+				continue;
+			}
+			handle_datagram(s, sock, in->data[i], m->msg_len,
+			    (const struct sockaddr *)&in->from[i]);
+		}
+		notify_flush(s);
+		budget -= (size_t)n < budget ? (size_t)n : budget;
+		if (n < NOTIFY_BATCH)
+			break;
+	}
+	notify_flush(s);
+}
+
+/* ---- The sweep ---- */
+
+struct sweep_ctx {
+	struct notify_server *s;
+	uint32_t now;
+	uint32_t silence;	/* seconds after which an endpoint is
+				   forgotten */
+};
+
+static void
+sweep_reg_cb(struct notify_reg *reg, void *ctx)
+{
+	struct sweep_ctx *sc = ctx;
+	struct notify_server *s = sc->s;
+
+	if (reg->last_seen > sc->now)
+		reg->last_seen = sc->now;
+	if (sc->now - reg->last_seen > s->lease) {
+		log_debug("notify: %s: a lease ran out", reg->user->name);
+		notify_registry_remove(s->registry, &reg);
+		mb_stats.notify_expired_total++;
+		s->regs_dirty = true;
+		return;
+	}
+	if ((reg->flags & NOTIFY_REG_VERIFIED) &&
+	    sc->now - reg->last_seen > sc->silence) {
+		notify_events_drop(s, reg);
+		notify_reg_forget(reg);
+	}
+}
+
+static void
+sweep_cb(evutil_socket_t fd, short what, void *ctx)
+{
+	struct notify_server *s = ctx;
+	struct sweep_ctx sc;
+
+	(void)fd;
+	(void)what;
+	sc.s = s;
+	sc.now = notify_now();
+	sc.silence = s->keepalive * NOTIFY_SILENCE_INTERVALS;
+	notify_registry_foreach(s->registry, sweep_reg_cb, &sc);
+	pw_refresh(s);
+	mb_stats.notify_registrations = notify_registry_count(s->registry);
+	if (s->regs_dirty || (s->seen_dirty &&
+	    sc.now - s->seen_flushed >= NOTIFY_LASTSEEN_FLUSH_SECS))
+		save_now(s);
+}
+
+/* ---- Life cycle ---- */
+
+static char server_error[512];
+
+struct notify_server *
+notify_server_new(const struct notify_deps *deps, const char **error_r)
+{
+	struct notify_server *s;
+	struct timeval tv = { NOTIFY_SWEEP_SECS, 0 };
+	const char *error;
+	size_t skipped;
+
+	s = xcalloc(1, sizeof(*s));
+	s->deps = *deps;
+	s->deps.passwd_path = s->passwd_path = xstrdup(deps->passwd_path);
+	s->keepalive = deps->cfg->notify_keepalive;
+	s->lease = deps->cfg->notify_lease;
+	s->dir = xasprintf("%s/notify", deps->cfg->data_dir);
+	s->regs_path = xasprintf("%s/registrations", s->dir);
+	s->epoch_path = xasprintf("%s/epoch", s->dir);
+	if (mkdir_p(s->dir, 0700) < 0) {
+		snprintf(server_error, sizeof(server_error),
+		    "cannot create %s: %s", s->dir, strerror(errno));
+		goto fail;
+	}
+	/* Before any datagram: a new epoch, durably (section 3.2). */
+	if (notify_epoch_next(s->epoch_path, &s->epoch, &error) < 0) {
+		snprintf(server_error, sizeof(server_error), "%s", error);
+		goto fail;
+	}
+	if (notify_random(s->cookie_key, sizeof(s->cookie_key)) < 0 ||
+	    notify_random(&s->rng, sizeof(s->rng)) < 0) {
+		snprintf(server_error, sizeof(server_error),
+		    "no random numbers");
+		goto fail;
+	}
+	s->rng |= 1;
+	s->registry = notify_registry_new(
+	    deps->cfg->notify_max_registrations_per_user,
+	    deps->cfg->notify_max_registrations);
+	notify_registry_set_release_cb(s->registry, release_cb, s);
+	if (notify_registry_load(s->registry, s->regs_path, &skipped,
+	    &error) < 0)
+		log_warnx("notify: %s; starting without registrations", error);
+	else if (skipped > 0)
+		log_warnx("notify: %s: %zu registrations skipped (unreadable "
+		    "or over a limit)", s->regs_path, skipped);
+	s->out = xcalloc(1, sizeof(*s->out));
+	s->out->sock = -1;
+	s->in = xcalloc(1, sizeof(*s->in));
+	s->save_ev = evtimer_new(deps->base, save_cb, s);
+	s->sweep_ev = event_new(deps->base, -1, EV_PERSIST, sweep_cb, s);
+	if (s->save_ev == NULL || s->sweep_ev == NULL ||
+	    event_add(s->sweep_ev, &tv) < 0) {
+		snprintf(server_error, sizeof(server_error),
+		    "cannot add timers");
+		goto fail;
+	}
+	/* Users deleted or passwords changed while we were down. */
+	pw_refresh(s);
+	s->seen_flushed = notify_now();
+	mb_stats.notify_registrations = notify_registry_count(s->registry);
+	notify_events_start(s);
+	log_info("notify: epoch %u, %zu registrations", (unsigned)s->epoch,
+	    notify_registry_count(s->registry));
+	return s;
+fail:
+	*error_r = server_error;
+	notify_server_free(&s);
+	return NULL;
+}
+
+int
+notify_server_listen(struct notify_server *s, int fd, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct notify_sock *ns;
+	int size = NOTIFY_SOCKET_BUFFER;
+
+	/* Best effort: the default buffers still work, with more loss in
+	 * a burst. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)) < 0)
+		log_debug("notify: socket buffers: %s", strerror(errno));
+	if (s->nsocks == NOTIFY_SOCKETS_MAX ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
+	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+		return -1;
+	ns = &s->socks[s->nsocks];
+	ns->ev = event_new(s->deps.base, fd, EV_READ | EV_PERSIST, read_cb, s);
+	if (ns->ev == NULL || event_add(ns->ev, NULL) < 0) {
+		if (ns->ev != NULL)
+			event_free(ns->ev);
+		ns->ev = NULL;
+		return -1;
+	}
+	ns->fd = fd;
+	ns->family = ss.ss_family;
+	s->nsocks++;
+	s->port = port;
+	return 0;
+}
+
+uint32_t
+notify_server_epoch(const struct notify_server *s)
+{
+	return s->epoch;
+}
+
+size_t
+notify_server_registrations(const struct notify_server *s)
+{
+	return notify_registry_count(s->registry);
+}
+
+void
+notify_server_free(struct notify_server **sp)
+{
+	struct notify_server *s = *sp;
+	size_t i;
+
+	if (s == NULL)
+		return;
+	*sp = NULL;
+	notify_events_stop(s);
+	for (i = 0; i < s->nsocks; i++) {
+		event_free(s->socks[i].ev);
+		close(s->socks[i].fd);
+	}
+	if (s->registry != NULL && (s->regs_dirty || s->seen_dirty))
+		save_now(s);
+	if (s->save_ev != NULL)
+		event_free(s->save_ev);
+	if (s->sweep_ev != NULL)
+		event_free(s->sweep_ev);
+	notify_registry_free(&s->registry);
+	notify_events_free(s);
+	pw_clear(s);
+	free(s->out);
+	free(s->in);
+	OPENSSL_cleanse(s->cookie_key, sizeof(s->cookie_key));
+	free(s->dir);
+	free(s->regs_path);
+	free(s->epoch_path);
+	free(s->passwd_path);
+	free(s);
+}

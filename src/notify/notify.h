@@ -1,0 +1,85 @@
+/*
+ * The notifier (doc/notify-protocol.md): registrations made over IMAP,
+ * one UDP socket per listen address on [notify] udp_port from which
+ * every datagram leaves, endpoint verification with stateless cookies,
+ * keepalives, and an authenticated EVENT for each change in a covered
+ * folder, acknowledged or resent 1, 2, 4 and 8 s later. Runs on the
+ * daemon's libevent loop; the daemon binds the sockets and hands them
+ * over, and connects IMAP's XBELL command to the register calls below.
+ */
+#ifndef MB_NOTIFY_NOTIFY_H
+#define MB_NOTIFY_NOTIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+struct mb_config;
+struct store;
+struct notify_server;
+
+/* What the notifier needs; all must outlive it. */
+struct notify_deps {
+	struct event_base *base;
+	const struct mb_config *cfg;	/* data_dir and the [notify] keys */
+	struct store *store;		/* events and folder counts */
+	const char *passwd_path;	/* the directory's passwd file (copied):
+					   a deleted user or a changed password
+					   ends the user's registrations */
+};
+
+/*
+ * Create the notifier: make <data_dir>/notify, advance and fsync the
+ * epoch there (before any datagram can be sent) and load the saved
+ * registrations. Returns NULL with *error_r set (static storage) when
+ * the directory or the epoch cannot be written.
+ */
+struct notify_server *notify_server_new(const struct notify_deps *deps,
+    const char **error_r);
+/* Serve a bound, non-blocking UDP socket (the server owns it; at most
+ * NOTIFY_SOCKETS_MAX). port is its bound port, the one clients are
+ * told. Returns 0 or -1. */
+int notify_server_listen(struct notify_server *server, int fd,
+    uint16_t port);
+/* The epoch of this run. */
+uint32_t notify_server_epoch(const struct notify_server *server);
+/* Registrations now. */
+size_t notify_server_registrations(const struct notify_server *server);
+/* Write the registrations file now if anything changed, stop reading
+ * datagrams and free everything (secrets are wiped). */
+void notify_server_free(struct notify_server **serverp);
+
+/* The answer to XBELL REGISTER (doc/notify-protocol.md 2.1). */
+struct notify_registration {
+	char id[17];		/* 16 lowercase hex digits */
+	char key[45];		/* the 32-byte secret, base64 */
+	unsigned version;	/* datagram format version (1) */
+	unsigned port;		/* the UDP port */
+	unsigned keepalive;	/* seconds between keepalives */
+	unsigned lease;		/* seconds after the last datagram */
+	uint32_t epoch;		/* the current epoch */
+};
+
+/* Outcome of a register or unregister call. */
+enum notify_result {
+	NOTIFY_OK = 0,
+	NOTIFY_LIMIT,		/* too many registrations (NO [LIMIT]) */
+	NOTIFY_NONEXISTENT,	/* no such registration of this user */
+	NOTIFY_FAILED,		/* internal failure, or the user is gone */
+};
+
+/*
+ * Register user for folders (count store names that exist; 0: every
+ * folder, including later ones). The registration lives for the lease,
+ * renewed by every authenticated datagram, and is saved within a
+ * moment. Fills *reg_r (wipe it after use: it holds the secret).
+ */
+enum notify_result notify_server_register(struct notify_server *server,
+    const char *user, const char *const *folders, size_t count,
+    struct notify_registration *reg_r);
+/* End user's registration id (16 hex digits). */
+enum notify_result notify_server_unregister(struct notify_server *server,
+    const char *user, const char *id);
+
+#endif

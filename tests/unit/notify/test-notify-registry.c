@@ -1,0 +1,488 @@
+/* Unit tests for notify/notify-registry.c: registrations, users, limits,
+ * leases, keys, the registrations file and the epoch file. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "lib/fsutil.h"
+#include "lib/xmalloc.h"
+#include "notify/notify-registry.h"
+
+static char tmpdir[] = "/tmp/mb-notify-registry-XXXXXX";
+
+static char *
+tmp_path(const char *name)
+{
+	return xasprintf("%s/%s", tmpdir, name);
+}
+
+static struct notify_reg *
+add_ok(struct notify_registry *r, const char *user,
+    const char *const *folders, size_t count, uint32_t now)
+{
+	enum notify_reg_error err;
+	struct notify_reg *reg = NULL;
+
+	assert_int_equal(notify_registry_add(r, user, folders, count, 3, now,
+	    &reg, &err), 0);
+	assert_int_equal(err, NOTIFY_REG_OK);
+	assert_non_null(reg);
+	return reg;
+}
+
+static void
+test_add_find_remove(void **state)
+{
+	struct notify_registry *r = notify_registry_new(16, 100);
+	struct notify_reg *a, *b, *found;
+	struct notify_user *u;
+	uint64_t b_id;
+	static const unsigned char zero[NOTIFY_SECRET_LEN];
+
+	(void)state;
+	a = add_ok(r, "alice", NULL, 0, 1000);
+	b = add_ok(r, "alice", NULL, 0, 1000);
+	assert_int_not_equal(a->id, 0);
+	assert_int_not_equal(a->id, b->id);
+	assert_memory_not_equal(a->secret, zero, sizeof(zero));
+	assert_memory_not_equal(a->secret, b->secret, sizeof(zero));
+	assert_int_equal(a->created_epoch, 3);
+	assert_int_equal(a->last_seen, 1000);
+	/* one interned user for both */
+	assert_ptr_equal(a->user, b->user);
+	u = notify_registry_user(r, "alice");
+	assert_ptr_equal(u, a->user);
+	assert_int_equal(u->count, 2);
+	assert_int_equal(notify_registry_count(r), 2);
+
+	found = notify_registry_find(r, b->id);
+	assert_ptr_equal(found, b);
+	assert_null(notify_registry_find(r, a->id ^ b->id ^ 1));
+	b_id = b->id;
+	notify_registry_remove(r, &found);
+	assert_null(found);
+	assert_null(notify_registry_find(r, b_id));
+	assert_int_equal(u->count, 1);
+	assert_int_equal(notify_registry_remove_user(r, "alice"), 1);
+	assert_null(notify_registry_user(r, "alice"));
+	assert_int_equal(notify_registry_count(r), 0);
+	notify_registry_free(&r);
+	assert_null(r);
+}
+
+static void
+test_bad_user(void **state)
+{
+	struct notify_registry *r = notify_registry_new(16, 100);
+	enum notify_reg_error err;
+	struct notify_reg *reg = NULL;
+
+	(void)state;
+	assert_int_equal(notify_registry_add(r, "../etc", NULL, 0, 1, 1, &reg,
+	    &err), -1);
+	assert_int_equal(err, NOTIFY_REG_FAILED);
+	assert_int_equal(notify_registry_add(r, "", NULL, 0, 1, 1, &reg,
+	    &err), -1);
+	notify_registry_free(&r);
+}
+
+static void
+test_limits(void **state)
+{
+	struct notify_registry *r = notify_registry_new(2, 3);
+	enum notify_reg_error err;
+	struct notify_reg *reg = NULL;
+
+	(void)state;
+	add_ok(r, "alice", NULL, 0, 1);
+	add_ok(r, "alice", NULL, 0, 1);
+	assert_int_equal(notify_registry_add(r, "alice", NULL, 0, 1, 1, &reg,
+	    &err), -1);
+	assert_int_equal(err, NOTIFY_REG_LIMIT_USER);
+	add_ok(r, "bob", NULL, 0, 1);
+	assert_int_equal(notify_registry_add(r, "carol", NULL, 0, 1, 1, &reg,
+	    &err), -1);
+	assert_int_equal(err, NOTIFY_REG_LIMIT_TOTAL);
+	/* removing one makes room again */
+	notify_registry_remove_user(r, "bob");
+	add_ok(r, "carol", NULL, 0, 1);
+	notify_registry_set_limits(r, 3, 10);
+	add_ok(r, "alice", NULL, 0, 1);
+	notify_registry_free(&r);
+}
+
+static void
+test_covers(void **state)
+{
+	static const char *const folders[] = { "INBOX", "Work.Projects" };
+	struct notify_registry *r = notify_registry_new(16, 100);
+	struct notify_reg *all, *some;
+
+	(void)state;
+	all = add_ok(r, "alice", NULL, 0, 1);
+	some = add_ok(r, "alice", folders, 2, 1);
+	assert_true(notify_reg_covers(all, "INBOX"));
+	assert_true(notify_reg_covers(all, "Anything"));
+	assert_true(notify_reg_covers(some, "INBOX"));
+	assert_true(notify_reg_covers(some, "Work.Projects"));
+	assert_false(notify_reg_covers(some, "Work"));
+	assert_false(notify_reg_covers(some, "inbox"));
+	notify_registry_free(&r);
+}
+
+static void
+test_expire(void **state)
+{
+	struct notify_registry *r = notify_registry_new(16, 100);
+	struct notify_reg *old, *fresh;
+	uint64_t fresh_id;
+
+	(void)state;
+	old = add_ok(r, "alice", NULL, 0, 1000);
+	fresh = add_ok(r, "bob", NULL, 0, 1000);
+	fresh->last_seen = 1500;
+	fresh_id = fresh->id;
+	(void)old;
+	/* exactly the lease is still alive */
+	assert_int_equal(notify_registry_expire(r, 1600, 600), 0);
+	assert_int_equal(notify_registry_expire(r, 1601, 600), 1);
+	assert_null(notify_registry_user(r, "alice"));
+	assert_non_null(notify_registry_find(r, fresh_id));
+	/* a clock that stepped back restarts the lease from now */
+	assert_int_equal(notify_registry_expire(r, 100, 600), 0);
+	assert_int_equal(notify_registry_expire(r, 700, 600), 0);
+	assert_int_equal(notify_registry_expire(r, 701, 600), 1);
+	assert_int_equal(notify_registry_count(r), 0);
+	notify_registry_free(&r);
+}
+
+static unsigned release_calls;
+
+static void
+count_release_cb(struct notify_reg *reg, void *ctx)
+{
+	(void)reg;
+	assert_ptr_equal(ctx, &release_calls);
+	release_calls++;
+}
+
+static void
+test_release_cb(void **state)
+{
+	struct notify_registry *r = notify_registry_new(16, 100);
+	struct notify_reg *reg;
+
+	(void)state;
+	release_calls = 0;
+	notify_registry_set_release_cb(r, count_release_cb, &release_calls);
+	reg = add_ok(r, "alice", NULL, 0, 1);
+	add_ok(r, "alice", NULL, 0, 1);
+	add_ok(r, "bob", NULL, 0, 1);
+	notify_registry_remove(r, &reg);
+	assert_int_equal(release_calls, 1);
+	notify_registry_free(&r);
+	assert_int_equal(release_calls, 3);
+}
+
+static void
+test_many(void **state)
+{
+	struct notify_registry *r = notify_registry_new(100000, 100000);
+	uint64_t *ids = xcalloc(20000, sizeof(*ids));
+	char user[32];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 20000; i++) {
+		snprintf(user, sizeof(user), "user%zu", i % 500);
+		ids[i] = add_ok(r, user, NULL, 0, 1)->id;
+	}
+	assert_int_equal(notify_registry_count(r), 20000);
+	for (i = 0; i < 20000; i++)
+		assert_non_null(notify_registry_find(r, ids[i]));
+	assert_int_equal(notify_registry_user(r, "user7")->count, 40);
+	for (i = 0; i < 20000; i += 2) {
+		struct notify_reg *reg = notify_registry_find(r, ids[i]);
+
+		notify_registry_remove(r, &reg);
+	}
+	for (i = 0; i < 20000; i++)
+		assert_true((notify_registry_find(r, ids[i]) != NULL) ==
+		    (i % 2 == 1));
+	free(ids);
+	notify_registry_free(&r);
+}
+
+static void
+test_verify_forget_keys(void **state)
+{
+	struct notify_registry *r = notify_registry_new(16, 100);
+	struct notify_reg *reg = add_ok(r, "alice", NULL, 0, 1);
+	struct notify_keys cached, derived;
+	unsigned char addr[NOTIFY_ADDR_LEN] = { 4, 0, 0x9c, 0x40, 127, 0, 0, 1 };
+	static const unsigned char zero[NOTIFY_KEY_LEN];
+
+	(void)state;
+	assert_int_equal(notify_reg_verify(reg, 9, 1, addr), 0);
+	assert_true(reg->flags & NOTIFY_REG_VERIFIED);
+	assert_int_equal(reg->sock, 1);
+	assert_memory_equal(reg->addr, addr, sizeof(addr));
+	notify_reg_keys(reg, NOTIFY_DIR_S2C, 9, &cached);
+	assert_int_equal(notify_keys_derive(reg->secret, NOTIFY_DIR_S2C, 9,
+	    &derived), 0);
+	assert_memory_equal(cached.key, derived.key, NOTIFY_KEY_LEN);
+	assert_memory_equal(cached.iv, derived.iv, NOTIFY_IV_LEN);
+	notify_reg_keys(reg, NOTIFY_DIR_C2S, 9, &cached);
+	assert_int_equal(notify_keys_derive(reg->secret, NOTIFY_DIR_C2S, 9,
+	    &derived), 0);
+	assert_memory_equal(cached.key, derived.key, NOTIFY_KEY_LEN);
+	notify_reg_forget(reg);
+	assert_false(reg->flags & NOTIFY_REG_VERIFIED);
+	assert_memory_equal(reg->c2s_key, zero, NOTIFY_KEY_LEN);
+	assert_memory_equal(reg->s2c_key, zero, NOTIFY_KEY_LEN);
+	notify_registry_free(&r);
+}
+
+static void
+test_replay_roundtrip(void **state)
+{
+	struct notify_registry *r = notify_registry_new(16, 100);
+	struct notify_reg *reg = add_ok(r, "alice", NULL, 0, 1);
+	struct notify_replay win;
+
+	(void)state;
+	notify_reg_replay_get(reg, &win);
+	assert_true(notify_replay_check(&win, 0));
+	notify_replay_commit(&win, 5);
+	notify_reg_replay_set(reg, &win);
+	notify_reg_replay_get(reg, &win);
+	assert_false(notify_replay_check(&win, 5));
+	assert_true(notify_replay_check(&win, 4));
+	assert_true(notify_replay_check(&win, 6));
+	notify_registry_free(&r);
+}
+
+static void
+test_id_text(void **state)
+{
+	char text[17];
+	uint64_t id;
+
+	(void)state;
+	notify_reg_id_text(0x0102030405060708ULL, text);
+	assert_string_equal(text, "0102030405060708");
+	assert_int_equal(notify_reg_id_parse("0102030405060708", &id), 0);
+	assert_true(id == 0x0102030405060708ULL);
+	assert_int_equal(notify_reg_id_parse("FFFFFFFFFFFFFFFF", &id), 0);
+	assert_true(id == UINT64_MAX);
+	assert_int_equal(notify_reg_id_parse("010203040506070", &id), -1);
+	assert_int_equal(notify_reg_id_parse("01020304050607080", &id), -1);
+	assert_int_equal(notify_reg_id_parse("010203040506070g", &id), -1);
+	assert_int_equal(notify_reg_id_parse("", &id), -1);
+}
+
+static void
+test_save_load(void **state)
+{
+	static const char *const folders[] = { "INBOX", "A b%c", "Work.X" };
+	struct notify_registry *r = notify_registry_new(16, 100), *r2;
+	struct notify_reg *a, *b, *a2, *b2;
+	char *path = tmp_path("registrations");
+	const char *error;
+	struct stat st;
+	size_t skipped;
+
+	(void)state;
+	a = add_ok(r, "alice", NULL, 0, 1000);
+	b = add_ok(r, "bob", folders, 3, 2000);
+	a->user->pwtag = 0x1122334455667788ULL;
+	a->flags |= NOTIFY_REG_DIRTY;
+	assert_int_equal(notify_registry_save(r, path, &error), 0);
+	assert_false(a->flags & NOTIFY_REG_DIRTY);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+
+	r2 = notify_registry_new(16, 100);
+	assert_int_equal(notify_registry_load(r2, path, &skipped, &error), 0);
+	assert_int_equal(skipped, 0);
+	assert_int_equal(notify_registry_count(r2), 2);
+	a2 = notify_registry_find(r2, a->id);
+	b2 = notify_registry_find(r2, b->id);
+	assert_non_null(a2);
+	assert_non_null(b2);
+	assert_memory_equal(a2->secret, a->secret, NOTIFY_SECRET_LEN);
+	assert_memory_equal(b2->secret, b->secret, NOTIFY_SECRET_LEN);
+	assert_int_equal(a2->last_seen, 1000);
+	assert_int_equal(b2->last_seen, 2000);
+	assert_int_equal(a2->created_epoch, 3);
+	assert_null(a2->folders);
+	assert_string_equal(b2->folders[0], "INBOX");
+	assert_string_equal(b2->folders[1], "A b%c");
+	assert_string_equal(b2->folders[2], "Work.X");
+	assert_null(b2->folders[3]);
+	assert_true(a2->user->pwtag_known);
+	assert_true(a2->user->pwtag == 0x1122334455667788ULL);
+	/* the epoch's state starts afresh */
+	assert_int_equal(a2->send_pn, 0);
+	assert_false(a2->flags & NOTIFY_REG_VERIFIED);
+	notify_registry_free(&r2);
+	notify_registry_free(&r);
+	unlink(path);
+	free(path);
+}
+
+static void
+test_load_skips_bad_lines(void **state)
+{
+	struct notify_registry *r = notify_registry_new(1, 100);
+	char *path = tmp_path("bad");
+	const char *error;
+	size_t skipped;
+	const char *text =
+	    "# mailbell notify registrations 1\n"
+	    /* good */
+	    "00000000000000a1 000102030405060708090a0b0c0d0e0f10111213141516"
+	    "1718191a1b1c1d1e1f 1 100 0000000000000000 alice 0\n"
+	    /* over alice's limit of 1 */
+	    "00000000000000a2 000102030405060708090a0b0c0d0e0f10111213141516"
+	    "1718191a1b1c1d1e1f 1 100 0000000000000000 alice 0\n"
+	    /* short secret */
+	    "00000000000000a3 0001 1 100 0000000000000000 bob 0\n"
+	    /* bad user */
+	    "00000000000000a4 000102030405060708090a0b0c0d0e0f10111213141516"
+	    "1718191a1b1c1d1e1f 1 100 0000000000000000 ../x 0\n"
+	    /* folder count does not match */
+	    "00000000000000a5 000102030405060708090a0b0c0d0e0f10111213141516"
+	    "1718191a1b1c1d1e1f 1 100 0000000000000000 carol 2 INBOX\n"
+	    /* bad escape */
+	    "00000000000000a6 000102030405060708090a0b0c0d0e0f10111213141516"
+	    "1718191a1b1c1d1e1f 1 100 0000000000000000 dave 1 %zz\n"
+	    /* duplicate id */
+	    "00000000000000a1 000102030405060708090a0b0c0d0e0f10111213141516"
+	    "1718191a1b1c1d1e1f 1 100 0000000000000000 erin 0\n"
+	    "garbage\n"
+	    /* good, last line without a newline */
+	    "00000000000000a7 000102030405060708090a0b0c0d0e0f10111213141516"
+	    "1718191a1b1c1d1e1f 1 100 0000000000000000 frank 1 Work%20X";
+	struct notify_reg *reg;
+
+	(void)state;
+	assert_int_equal(write_file_atomic(path, text, strlen(text), 0600), 0);
+	assert_int_equal(notify_registry_load(r, path, &skipped, &error), 0);
+	assert_int_equal(skipped, 7);
+	assert_int_equal(notify_registry_count(r), 2);
+	reg = notify_registry_find(r, 0xa7);
+	assert_non_null(reg);
+	assert_string_equal(reg->folders[0], "Work X");
+	assert_int_equal(reg->secret[31], 0x1f);
+	notify_registry_free(&r);
+	unlink(path);
+	free(path);
+}
+
+static void
+test_load_missing_file(void **state)
+{
+	struct notify_registry *r = notify_registry_new(16, 100);
+	char *path = tmp_path("none");
+	const char *error;
+	size_t skipped = 99;
+
+	(void)state;
+	assert_int_equal(notify_registry_load(r, path, &skipped, &error), 0);
+	assert_int_equal(skipped, 0);
+	assert_int_equal(notify_registry_count(r), 0);
+	notify_registry_free(&r);
+	free(path);
+}
+
+static void
+test_epoch(void **state)
+{
+	char *path = tmp_path("epoch");
+	const char *error;
+	uint32_t epoch;
+	char *data;
+	size_t len;
+
+	(void)state;
+	unlink(path);
+	assert_int_equal(notify_epoch_next(path, &epoch, &error), 0);
+	assert_int_equal(epoch, 1);
+	assert_int_equal(notify_epoch_next(path, &epoch, &error), 0);
+	assert_int_equal(epoch, 2);
+	assert_int_equal(read_file(path, 64, &data, &len), 0);
+	assert_string_equal(data, "2\n");
+	free(data);
+	assert_int_equal(write_file_atomic(path, "4294967295\n", 11, 0600), 0);
+	assert_int_equal(notify_epoch_next(path, &epoch, &error), -1);
+	assert_non_null(strstr(error, "exhausted"));
+	assert_int_equal(write_file_atomic(path, "x\n", 2, 0600), 0);
+	assert_int_equal(notify_epoch_next(path, &epoch, &error), -1);
+	unlink(path);
+	free(path);
+}
+
+static void
+test_pwtag(void **state)
+{
+	(void)state;
+	assert_true(notify_pwtag("{PLAIN}a", 8) == notify_pwtag("{PLAIN}a", 8));
+	assert_true(notify_pwtag("{PLAIN}a", 8) != notify_pwtag("{PLAIN}b", 8));
+	assert_true(notify_pwtag("", 0) != 0);
+}
+
+static void
+test_record_size(void **state)
+{
+	(void)state;
+	/* the memory budget: a record and a hash slot under 256 bytes */
+	assert_true(sizeof(struct notify_reg) + sizeof(void *) * 2 <= 256);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	return mkdtemp(tmpdir) != NULL ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	return rmdir(tmpdir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_add_find_remove),
+		cmocka_unit_test(test_bad_user),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_covers),
+		cmocka_unit_test(test_expire),
+		cmocka_unit_test(test_release_cb),
+		cmocka_unit_test(test_many),
+		cmocka_unit_test(test_verify_forget_keys),
+		cmocka_unit_test(test_replay_roundtrip),
+		cmocka_unit_test(test_id_text),
+		cmocka_unit_test(test_save_load),
+		cmocka_unit_test(test_load_skips_bad_lines),
+		cmocka_unit_test(test_load_missing_file),
+		cmocka_unit_test(test_epoch),
+		cmocka_unit_test(test_pwtag),
+		cmocka_unit_test(test_record_size),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
