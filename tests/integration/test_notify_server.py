@@ -476,6 +476,37 @@ def test_restart_new_epoch_challenge_and_persisted(daemon, imap):
     c.close()
 
 
+def test_registration_survives_sigkill(daemon, imap):
+    reg = registered(daemon, imap)
+    path = daemon.data_dir / "notify" / "registrations"
+    assert wait_until(lambda: path.exists()
+                      and reg.id_hex in path.read_text(), 5)
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    imap.logout()
+    daemon.kill9()
+    daemon.start()
+    c = nc.UdpClient(reg, server_port=udp_port(daemon))
+    c.hello()
+    ch = c.expect(nc.CHALLENGE)
+    assert ch.epoch == reg.epoch + 1
+    c.epoch, c.pn = ch.epoch, 0
+    c.verify(ch["cookie"])
+    c.expect(nc.STATUS)
+    c.close()
+
+
+def test_configured_keepalive_and_lease(daemon_factory):
+    d = daemon_factory(notify__keepalive="15s", notify__lease="2h")
+    d.add_user("alice")
+    m = nc.imap_login(d.ports["imap"], "alice")
+    reg = nc.register(m)
+    assert (reg.keepalive, reg.lease) == (15, 7200)
+    st = nc.UdpClient(reg).handshake()
+    assert st["keepalive"] == 15
+    assert 7190 <= st["lease"] <= 7200
+    m.logout()
+
+
 def test_old_epoch_ack_and_verify_dropped(daemon, imap):
     c = verified_client(daemon, imap)
     imap.logout()
