@@ -295,6 +295,16 @@ print_ports(const struct mb_config *cfg)
 	    "# The client's UDP port may be any; `mailbell watch "
 	    "--udp-port N` fixes it\n"
 	    "# for firewalls that match the client's source port.\n");
+	if (cfg->notify_enabled)
+		printf("#\n"
+		    "# A firewall in front of the client that does not track "
+		    "flows needs one\n"
+		    "# pinhole for the notifications, to the client's fixed "
+		    "port P\n"
+		    "# (`mailbell watch --udp-port P`):\n"
+		    "#\t%s saddr %s udp sport %s udp dport P accept\n",
+		    strchr(server, ':') != NULL ? "ip6" : "ip", server,
+		    cfg->notify_udp_port != 0 ? nport : "NOTIFY_PORT");
 	addrs_free(&mail);
 	addrs_free(&admin);
 }
