@@ -14,9 +14,10 @@
 #include "imap/imap-date.h"
 #include "store/store.h"
 
-/* The flags of an APPEND's flag list as store_flag bits. Keywords are
- * accepted and dropped (the store keeps none, and PERMANENTFLAGS has no
- * "\*"); \Recent may not be set by a client. Returns 0 or -1. */
+/* The flags of an APPEND's flag list as store_flag bits. $Forwarded is
+ * Maildir's P flag; other keywords are accepted and dropped (the store
+ * keeps none, and PERMANENTFLAGS has no "\*"); \Recent may not be set
+ * by a client. Returns 0 or -1. */
 static int
 parse_flags(const struct imap_arg *list, unsigned *flags_r)
 {
@@ -29,6 +30,7 @@ parse_flags(const struct imap_arg *list, unsigned *flags_r)
 		{ "\\Deleted", STORE_FLAG_TRASHED },
 		{ "\\Seen", STORE_FLAG_SEEN },
 		{ "\\Draft", STORE_FLAG_DRAFT },
+		{ "$Forwarded", STORE_FLAG_PASSED },
 	};
 	const char *atom;
 	unsigned flags = 0;

@@ -1,8 +1,9 @@
 /*
  * STORE and UID STORE (RFC 3501 6.4.6, 6.4.8): replace, add or remove
  * flags, then report each message's flags in an untagged FETCH (with its
- * UID for UID STORE) unless .SILENT was asked for. Keywords are not kept
- * (PERMANENTFLAGS has no \*), so they are accepted and ignored.
+ * UID for UID STORE) unless .SILENT was asked for. Keywords other than
+ * $Forwarded (Maildir's P) are not kept (PERMANENTFLAGS has no \*), so
+ * they are accepted and ignored.
  */
 #include "imap/imap-commands.h"
 
@@ -35,6 +36,11 @@ parse_flag(const struct imap_arg *arg, unsigned int *flags,
 	if (arg->type != IMAP_ARG_ATOM || !imap_arg_get_atom(arg, &s)) {
 		*error_r = "Invalid flag";
 		return -1;
+	}
+	/* $Forwarded is Maildir's P flag; other keywords are not kept. */
+	if (strcasecmp(s, "$Forwarded") == 0) {
+		*flags |= STORE_FLAG_PASSED;
+		return 0;
 	}
 	if (s[0] != '\\')
 		return 0;	/* a keyword */

@@ -273,7 +273,14 @@ parse_key(struct parse_ctx *ctx, unsigned int depth)
 			return NULL;
 		}
 		ctx->pos++;
-		/* No keyword is ever set on a message. */
+		/* $Forwarded is Maildir's P flag. */
+		if (strcasecmp(kw->str, "$Forwarded") == 0) {
+			node = node_new(strcasecmp(name, "KEYWORD") == 0 ?
+			    IMAP_SEARCH_FLAG : IMAP_SEARCH_UNFLAG);
+			node->flags = STORE_FLAG_PASSED;
+			return node;
+		}
+		/* No other keyword is ever set on a message. */
 		return node_new(strcasecmp(name, "KEYWORD") == 0 ?
 		    IMAP_SEARCH_NONE : IMAP_SEARCH_ALL);
 	}
@@ -583,6 +590,8 @@ flag_name(unsigned int flag)
 		return "\\Flagged";
 	case STORE_FLAG_SEEN:
 		return "\\Seen";
+	case STORE_FLAG_PASSED:
+		return "$Forwarded";
 	default:
 		return "?";
 	}

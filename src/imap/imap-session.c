@@ -1327,6 +1327,7 @@ imap_write_flags(struct buf *b, unsigned int flags)
 		{ STORE_FLAG_TRASHED, "\\Deleted" },
 		{ STORE_FLAG_SEEN, "\\Seen" },
 		{ STORE_FLAG_DRAFT, "\\Draft" },
+		{ STORE_FLAG_PASSED, "$Forwarded" },	/* Maildir's P */
 	};
 	size_t old = b->len;
 	bool first = true;
