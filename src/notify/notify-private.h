@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -33,11 +34,32 @@
 /* ...in this many slots (25.6 s, more than the longest wait of 10 s). */
 #define NOTIFY_WHEEL_SLOTS 512
 
+/* Ways a datagram can reach us (a socket, and for a wildcard socket
+ * the local address it was sent to): at most this many, as a
+ * registration keeps its way in one byte. */
+#define NOTIFY_VIAS_MAX 256
+/* Control data room for one IP_PKTINFO or IPV6_PKTINFO message. */
+#define NOTIFY_CMSG_SPACE CMSG_SPACE(sizeof(struct in6_pktinfo))
+
 /* One served socket. */
 struct notify_sock {
 	int fd;
 	int family;			/* AF_INET or AF_INET6 */
+	bool wildcard;			/* bound to 0.0.0.0 or ::: replies
+					   name the local address they
+					   answer (IP_PKTINFO), so they leave
+					   from the address the client used */
+	uint8_t via;			/* its way without a local address */
 	struct event *ev;		/* readable */
+};
+
+/* One way to a client: the socket, and the source address to send from
+ * (for a wildcard socket; otherwise the socket's own). */
+struct notify_via {
+	uint8_t sock;			/* index in socks[] */
+	bool has_local;			/* send from local (pktinfo) */
+	struct in_addr local4;		/* AF_INET socket */
+	struct in6_addr local6;		/* AF_INET6 socket */
 };
 
 /* Datagrams waiting for one sendmmsg(2) on one socket. */
@@ -47,6 +69,8 @@ struct notify_out {
 	struct mmsghdr msgs[NOTIFY_BATCH];
 	struct iovec iov[NOTIFY_BATCH];
 	struct sockaddr_storage to[NOTIFY_BATCH];
+	unsigned char ctrl[NOTIFY_BATCH][NOTIFY_CMSG_SPACE]
+	    __attribute__((aligned(8)));
 	unsigned char data[NOTIFY_BATCH][NOTIFY_DATAGRAM_MAX];
 };
 
@@ -55,6 +79,8 @@ struct notify_in {
 	struct mmsghdr msgs[NOTIFY_BATCH];
 	struct iovec iov[NOTIFY_BATCH];
 	struct sockaddr_storage from[NOTIFY_BATCH];
+	unsigned char ctrl[NOTIFY_BATCH][NOTIFY_CMSG_SPACE]
+	    __attribute__((aligned(8)));
 	/* One byte more than a datagram may have, to tell an oversized
 	 * one (MSG_TRUNC) from one that fits exactly. */
 	unsigned char data[NOTIFY_BATCH][NOTIFY_DATAGRAM_MAX + 1];
@@ -79,6 +105,8 @@ struct notify_server {
 
 	struct notify_sock socks[NOTIFY_SOCKETS_MAX];
 	size_t nsocks;
+	struct notify_via vias[NOTIFY_VIAS_MAX];
+	size_t nvias;
 	struct notify_out *out;
 	struct notify_in *in;
 
@@ -125,12 +153,12 @@ void notify_server_changed(struct notify_server *server);
 /*
  * Seal msg for reg under the current epoch (cached keys if the endpoint
  * is verified, derived otherwise) with the next packet number and queue
- * it to to on socket sock. A datagram larger than limit bytes (the
- * datagram answered, for an unverified endpoint) is not sent. Returns
- * 0, or -1 (counted) if it was not queued.
+ * it to to by way via. A datagram larger than limit bytes (the datagram
+ * answered, for an unverified endpoint) is not sent. Returns 0, or -1
+ * (counted) if it was not queued.
  */
 int notify_send(struct notify_server *server, struct notify_reg *reg,
-    size_t sock, const struct sockaddr *to, const struct notify_msg *msg,
+    size_t via, const struct sockaddr *to, const struct notify_msg *msg,
     size_t limit);
 /* Queue msg to reg's verified endpoint. 0 or -1. */
 int notify_send_verified(struct notify_server *server,

@@ -597,7 +597,7 @@ notify_reg_replay_set(struct notify_reg *reg, const struct notify_replay *win)
 }
 
 int
-notify_reg_verify(struct notify_reg *reg, uint32_t epoch, uint8_t sock,
+notify_reg_verify(struct notify_reg *reg, uint32_t epoch, uint8_t via,
     const unsigned char addr[NOTIFY_ADDR_LEN])
 {
 	struct notify_keys c2s, s2c;
@@ -616,7 +616,7 @@ notify_reg_verify(struct notify_reg *reg, uint32_t epoch, uint8_t sock,
 		notify_keys_wipe(&c2s);
 		notify_keys_wipe(&s2c);
 	}
-	reg->sock = sock;
+	reg->via = via;
 	memcpy(reg->addr, addr, NOTIFY_ADDR_LEN);
 	reg->flags |= NOTIFY_REG_VERIFIED;
 	return 0;
@@ -626,7 +626,7 @@ void
 notify_reg_forget(struct notify_reg *reg)
 {
 	reg->flags &= (uint8_t)~NOTIFY_REG_VERIFIED;
-	reg->sock = 0;
+	reg->via = 0;
 	OPENSSL_cleanse(reg->addr, sizeof(reg->addr));
 	OPENSSL_cleanse(reg->c2s_key, sizeof(reg->c2s_key));
 	OPENSSL_cleanse(reg->c2s_iv, sizeof(reg->c2s_iv));

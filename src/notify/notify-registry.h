@@ -75,7 +75,9 @@ struct notify_reg {
 
 	/* While NOTIFY_REG_VERIFIED: the endpoint and its cached keys
 	 * (wiped when the endpoint is forgotten). */
-	uint8_t sock;			/* server socket it was verified on */
+	uint8_t via;			/* how it was reached: server socket
+					   and local address (the server's
+					   via table) */
 	unsigned char addr[NOTIFY_ADDR_LEN]; /* endpoint, observed-address
 						encoding */
 	unsigned char c2s_key[NOTIFY_KEY_LEN];
@@ -155,9 +157,9 @@ void notify_reg_replay_get(const struct notify_reg *reg,
     struct notify_replay *win_r);
 void notify_reg_replay_set(struct notify_reg *reg,
     const struct notify_replay *win);
-/* Cache keys for epoch and mark endpoint addr (encoded) on socket sock
- * verified. Returns 0, or -1 if the keys cannot be derived. */
-int notify_reg_verify(struct notify_reg *reg, uint32_t epoch, uint8_t sock,
+/* Cache keys for epoch and mark endpoint addr (encoded), reached via
+ * via, verified. Returns 0, or -1 if the keys cannot be derived. */
+int notify_reg_verify(struct notify_reg *reg, uint32_t epoch, uint8_t via,
     const unsigned char addr[NOTIFY_ADDR_LEN]);
 /* Forget the verified endpoint and wipe the cached keys (pending events
  * are the owner's to drop first). */

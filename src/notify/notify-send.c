@@ -54,12 +54,50 @@ notify_flush(struct notify_server *s)
 	out->sock = -1;
 }
 
-/* Room for one datagram to to on sock, flushing first if the batch is
- * full or for another socket. Returns its index. */
+/* Name the source address of datagram i (a reply from a wildcard
+ * socket leaves from the address the client sent to). */
+static void
+out_source(struct notify_out *out, size_t i, const struct notify_via *v,
+    int family)
+{
+	struct msghdr *mh = &out->msgs[i].msg_hdr;
+	struct cmsghdr *cm;
+
+	memset(out->ctrl[i], 0, sizeof(out->ctrl[i]));
+	mh->msg_control = out->ctrl[i];
+	if (family == AF_INET6) {
+		struct in6_pktinfo pi;
+
+		memset(&pi, 0, sizeof(pi));
+		pi.ipi6_addr = v->local6;
+		mh->msg_controllen = CMSG_SPACE(sizeof(pi));
+		cm = CMSG_FIRSTHDR(mh);
+		cm->cmsg_level = IPPROTO_IPV6;
+		cm->cmsg_type = IPV6_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	} else {
+		struct in_pktinfo pi;
+
+		memset(&pi, 0, sizeof(pi));
+		pi.ipi_spec_dst = v->local4;
+		mh->msg_controllen = CMSG_SPACE(sizeof(pi));
+		cm = CMSG_FIRSTHDR(mh);
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	}
+}
+
+/* Room for one datagram to to by way via, flushing first if the batch
+ * is full or for another socket. Returns its index. */
 static size_t
-out_slot(struct notify_server *s, size_t sock, const struct sockaddr *to)
+out_slot(struct notify_server *s, size_t via, const struct sockaddr *to)
 {
 	struct notify_out *out = s->out;
+	const struct notify_via *v = &s->vias[via];
+	size_t sock = v->sock;
 	struct sockaddr_storage *ss;
 	socklen_t len;
 	size_t i;
@@ -88,18 +126,20 @@ out_slot(struct notify_server *s, size_t sock, const struct sockaddr *to)
 	out->msgs[i].msg_hdr.msg_iov = &out->iov[i];
 	out->msgs[i].msg_hdr.msg_iovlen = 1;
 	out->iov[i].iov_base = out->data[i];
+	if (v->has_local)
+		out_source(out, i, v, s->socks[sock].family);
 	return i;
 }
 
 int
-notify_send(struct notify_server *s, struct notify_reg *reg, size_t sock,
+notify_send(struct notify_server *s, struct notify_reg *reg, size_t via,
     const struct sockaddr *to, const struct notify_msg *msg, size_t limit)
 {
 	struct notify_keys keys;
 	size_t i, len;
 	int rc;
 
-	if (sock >= s->nsocks)
+	if (via >= s->nvias)
 		return -1;
 	if (reg->flags & NOTIFY_REG_VERIFIED)
 		notify_reg_keys(reg, NOTIFY_DIR_S2C, s->epoch, &keys);
@@ -114,7 +154,7 @@ notify_send(struct notify_server *s, struct notify_reg *reg, size_t sock,
 		notify_keys_wipe(&keys);
 		return -1;
 	}
-	i = out_slot(s, sock, to);
+	i = out_slot(s, via, to);
 	rc = notify_proto_build(&keys, reg->id, reg->send_pn, msg,
 	    s->out->data[i], sizeof(s->out->data[i]), &len);
 	notify_keys_wipe(&keys);
@@ -140,6 +180,6 @@ notify_send_verified(struct notify_server *s, struct notify_reg *reg,
 	if (!(reg->flags & NOTIFY_REG_VERIFIED) ||
 	    notify_addr_decode(reg->addr, &to, NULL) < 0)
 		return -1;
-	return notify_send(s, reg, reg->sock, (struct sockaddr *)&to, msg,
+	return notify_send(s, reg, reg->via, (struct sockaddr *)&to, msg,
 	    NOTIFY_DATAGRAM_MAX);
 }

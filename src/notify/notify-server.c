@@ -356,7 +356,7 @@ rate_ok(struct notify_reg *reg, uint32_t now)
 /* CHALLENGE to an endpoint (verified or not) under the current epoch,
  * never larger than the limit bytes it answers. */
 static void
-send_challenge(struct notify_server *s, struct notify_reg *reg, size_t sock,
+send_challenge(struct notify_server *s, struct notify_reg *reg, size_t via,
     const struct sockaddr *from, const unsigned char *nonce, size_t limit,
     uint32_t now)
 {
@@ -372,7 +372,7 @@ send_challenge(struct notify_server *s, struct notify_reg *reg, size_t sock,
 	memcpy(&msg.challenge.observed, from,
 	    from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
 	    sizeof(struct sockaddr_in));
-	if (notify_send(s, reg, sock, from, &msg, limit) == 0)
+	if (notify_send(s, reg, via, from, &msg, limit) == 0)
 		mb_stats.notify_challenges_total++;
 }
 
@@ -395,17 +395,17 @@ send_status(struct notify_server *s, struct notify_reg *reg,
 	notify_send_verified(s, reg, &msg);
 }
 
-/* Whether from on sock is reg's verified endpoint. */
+/* Whether addr reached by way via is reg's verified endpoint. */
 static bool
-is_verified_endpoint(const struct notify_reg *reg, size_t sock,
+is_verified_endpoint(const struct notify_reg *reg, size_t via,
     const unsigned char addr[NOTIFY_ADDR_LEN])
 {
-	return (reg->flags & NOTIFY_REG_VERIFIED) && reg->sock == sock &&
+	return (reg->flags & NOTIFY_REG_VERIFIED) && reg->via == via &&
 	    memcmp(reg->addr, addr, NOTIFY_ADDR_LEN) == 0;
 }
 
 static void
-handle_datagram(struct notify_server *s, size_t sock,
+handle_datagram(struct notify_server *s, size_t via,
     const unsigned char *data, size_t len, const struct sockaddr *from)
 {
 	unsigned char plain[NOTIFY_PAYLOAD_MAX];
@@ -472,7 +472,7 @@ handle_datagram(struct notify_server *s, size_t sock,
 	}
 
 	if (old_epoch) {
-		send_challenge(s, reg, sock, from,
+		send_challenge(s, reg, via, from,
 		    hdr.type == NOTIFY_TYPE_HELLO ? msg.hello.nonce : NULL,
 		    len, now);
 		goto out;
@@ -484,7 +484,7 @@ handle_datagram(struct notify_server *s, size_t sock,
 
 	switch (hdr.type) {
 	case NOTIFY_TYPE_HELLO:
-		send_challenge(s, reg, sock, from, msg.hello.nonce, len, now);
+		send_challenge(s, reg, via, from, msg.hello.nonce, len, now);
 		break;
 	case NOTIFY_TYPE_VERIFY:
 		if (!notify_cookie_verify(s->cookie_key, reg->id, s->epoch,
@@ -492,14 +492,14 @@ handle_datagram(struct notify_server *s, size_t sock,
 			mb_stats.notify_dropped_cookie_total++;
 			break;
 		}
-		if (is_verified_endpoint(reg, sock, addr)) {
+		if (is_verified_endpoint(reg, via, addr)) {
 			send_status(s, reg, from, now);
 			break;
 		}
 		/* Only the newest datagram may move the endpoint. */
 		if ((reg->flags & NOTIFY_REG_VERIFIED) && !newest)
 			break;
-		if (notify_reg_verify(reg, s->epoch, (uint8_t)sock, addr) < 0)
+		if (notify_reg_verify(reg, s->epoch, (uint8_t)via, addr) < 0)
 			break;
 		mb_stats.notify_verifications_total++;
 		send_status(s, reg, from, now);
@@ -507,10 +507,10 @@ handle_datagram(struct notify_server *s, size_t sock,
 		break;
 	case NOTIFY_TYPE_KEEPALIVE:
 		notify_events_ack(s, reg, msg.keepalive.ack);
-		if (is_verified_endpoint(reg, sock, addr))
+		if (is_verified_endpoint(reg, via, addr))
 			send_status(s, reg, from, now);
 		else if (newest)
-			send_challenge(s, reg, sock, from, NULL, len, now);
+			send_challenge(s, reg, via, from, NULL, len, now);
 		break;
 	case NOTIFY_TYPE_ACK:
 		notify_events_ack(s, reg, msg.ack.ack);
@@ -523,6 +523,52 @@ dropped:
 	count_drop(drop);
 out:
 	OPENSSL_cleanse(plain, sizeof(plain));
+}
+
+/* The way a datagram came in: the socket's own, or for a wildcard
+ * socket the one for the local address it was sent to (interned; the
+ * socket's own if the table is full or the address is missing). */
+static size_t
+via_of(struct notify_server *s, size_t sock, const struct msghdr *mh)
+{
+	const struct notify_sock *ns = &s->socks[sock];
+	struct notify_via want;
+	struct cmsghdr *cm;
+	bool found = false;
+	size_t i;
+
+	if (!ns->wildcard)
+		return ns->via;
+	memset(&want, 0, sizeof(want));
+	for (cm = CMSG_FIRSTHDR((struct msghdr *)mh); cm != NULL;
+	    cm = CMSG_NXTHDR((struct msghdr *)mh, cm)) {
+		if (cm->cmsg_level == IPPROTO_IP &&
+		    cm->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			want.local4 = pi.ipi_addr;
+			found = true;
+		} else if (cm->cmsg_level == IPPROTO_IPV6 &&
+		    cm->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			want.local6 = pi.ipi6_addr;
+			found = true;
+		}
+	}
+	if (!found)
+		return ns->via;
+	want.sock = (uint8_t)sock;
+	want.has_local = true;
+	for (i = 0; i < s->nvias; i++)
+		if (memcmp(&s->vias[i], &want, sizeof(want)) == 0)
+			return i;
+	if (s->nvias == NOTIFY_VIAS_MAX)
+		return ns->via;
+	s->vias[s->nvias] = want;
+	return s->nvias++;
 }
 
 static void
@@ -548,6 +594,11 @@ read_cb(evutil_socket_t fd, short what, void *ctx)
 			in->msgs[i].msg_hdr.msg_iovlen = 1;
 			in->msgs[i].msg_hdr.msg_name = &in->from[i];
 			in->msgs[i].msg_hdr.msg_namelen = sizeof(in->from[i]);
+			if (s->socks[sock].wildcard) {
+				in->msgs[i].msg_hdr.msg_control = in->ctrl[i];
+				in->msgs[i].msg_hdr.msg_controllen =
+				    sizeof(in->ctrl[i]);
+			}
 		}
 		n = recvmmsg(fd, in->msgs, NOTIFY_BATCH, MSG_DONTWAIT, NULL);
 		if (n < 0) {
@@ -566,7 +617,8 @@ read_cb(evutil_socket_t fd, short what, void *ctx)
 				mb_stats.notify_dropped_size_total++;
 				continue;
 			}
-			handle_datagram(s, sock, in->data[i], m->msg_len,
+			handle_datagram(s, via_of(s, sock, &m->msg_hdr),
+			    in->data[i], m->msg_len,
 			    (const struct sockaddr *)&in->from[i]);
 		}
 		notify_flush(s);
@@ -705,7 +757,7 @@ notify_server_listen(struct notify_server *s, int fd, uint16_t port)
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	struct notify_sock *ns;
-	int size = NOTIFY_SOCKET_BUFFER;
+	int size = NOTIFY_SOCKET_BUFFER, on = 1;
 
 	/* Best effort: the default buffers still work, with more loss in
 	 * a burst. */
@@ -717,6 +769,18 @@ notify_server_listen(struct notify_server *s, int fd, uint16_t port)
 	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
 		return -1;
 	ns = &s->socks[s->nsocks];
+	memset(ns, 0, sizeof(*ns));
+	if (ss.ss_family == AF_INET)
+		ns->wildcard = ((struct sockaddr_in *)&ss)->sin_addr.s_addr ==
+		    htonl(INADDR_ANY);
+	else
+		ns->wildcard = IN6_IS_ADDR_UNSPECIFIED(
+		    &((struct sockaddr_in6 *)&ss)->sin6_addr);
+	if (ns->wildcard && (ss.ss_family == AF_INET ?
+	    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)) :
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on,
+	    sizeof(on))) < 0)
+		return -1;
 	ns->ev = event_new(s->deps.base, fd, EV_READ | EV_PERSIST, read_cb, s);
 	if (ns->ev == NULL || event_add(ns->ev, NULL) < 0) {
 		if (ns->ev != NULL)
@@ -726,6 +790,10 @@ notify_server_listen(struct notify_server *s, int fd, uint16_t port)
 	}
 	ns->fd = fd;
 	ns->family = ss.ss_family;
+	ns->via = (uint8_t)s->nvias;
+	memset(&s->vias[s->nvias], 0, sizeof(s->vias[s->nvias]));
+	s->vias[s->nvias].sock = (uint8_t)s->nsocks;
+	s->nvias++;
 	s->nsocks++;
 	s->port = port;
 	return 0;

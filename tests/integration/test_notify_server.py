@@ -439,6 +439,24 @@ def test_ipv6_and_ipv4_sockets_share_the_port(daemon_factory):
     m.logout()
 
 
+def test_wildcard_socket_replies_from_the_address_used(daemon_factory):
+    # With listen = *, replies and events leave from the address the
+    # client sent to (127.0.0.2 here), or a NAT would drop them.
+    d = daemon_factory(server__listen="*")
+    d.add_user("alice")
+    wheres = sorted(a for a, _p in UDP_RE.findall(d.log()))
+    assert "0.0.0.0" in wheres, d.log()
+    m = nc.imap_login(d.ports["imap"], "alice")
+    reg = registered(d, m)
+    c = nc.UdpClient(reg)
+    c.server = ("127.0.0.2", reg.port)
+    c.handshake()
+    deliver(d)
+    assert c.expect(nc.EVENT)["type"] == nc.MESSAGE_NEW
+    c.close()
+    m.logout()
+
+
 # ---- leases, restarts, persistence ----
 
 def test_lease_outlives_imap_session(daemon):

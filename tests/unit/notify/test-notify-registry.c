@@ -233,7 +233,7 @@ test_verify_forget_keys(void **state)
 	(void)state;
 	assert_int_equal(notify_reg_verify(reg, 9, 1, addr), 0);
 	assert_true(reg->flags & NOTIFY_REG_VERIFIED);
-	assert_int_equal(reg->sock, 1);
+	assert_int_equal(reg->via, 1);
 	assert_memory_equal(reg->addr, addr, sizeof(addr));
 	notify_reg_keys(reg, NOTIFY_DIR_S2C, 9, &cached);
 	assert_int_equal(notify_keys_derive(reg->secret, NOTIFY_DIR_S2C, 9,
