@@ -38,6 +38,7 @@ cat <<USAGE
 mailbell: starting mailbelld on its embedded default configuration
   IMAP (mail clients) 127.0.0.1:1143
   LMTP (delivery)     127.0.0.1:2424
+  notify (UDP)        127.0.0.1:4143  (the new-mail doorbell)
   admin (HTTP)        http://127.0.0.1:8143/  (/health, /metrics)
   data                $src/var  (users in var/passwd, mail in var/mail)
 
@@ -45,15 +46,16 @@ In another terminal, from $src:
   add a user (asks for the password twice, or reads one line from stdin):
     $cli user add alice
     echo 'secret' | $cli user add alice --password-stdin
-  deliver a message over LMTP:
+  watch for new mail (UDP doorbell, falling back to IMAP IDLE):
+    echo 'secret' > pw && $cli watch --server 127.0.0.1 --user alice --password-file pw
+In a third terminal, deliver a message over LMTP:
     swaks --protocol LMTP --server 127.0.0.1:2424 --to alice@localhost
   or with the local delivery agent:
-    $cli deliver alice < message
-  it lands in ./var/mail/alice/new/ and mailbelld logs a "landed:" line.
-  log in over IMAP and list alice's folders (curl asks for the password):
-    curl -u alice imap://127.0.0.1:1143/
-  \`mailbell watch\` (new-mail notification over UDP, falling back to IDLE)
-  comes with the notification channel.
+    printf 'Subject: hello\\n\\nHi!\\n' | $cli deliver alice
+  the watcher prints it at once; it lands in ./var/mail/alice/new/ and
+  mailbelld logs a "landed:" line.
+  read it over IMAP (curl asks for the password):
+    curl -u alice 'imap://127.0.0.1:1143/INBOX;UID=1'
 
 Ctrl-C stops mailbelld (it finishes every delivery it accepted first).
 USAGE
