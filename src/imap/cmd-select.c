@@ -11,7 +11,9 @@
 #include "lib/log.h"
 #include "store/store.h"
 
-#define SYSTEM_FLAGS "\\Answered \\Flagged \\Deleted \\Seen \\Draft"
+/* The flags the store keeps: the system flags and $Forwarded, which is
+ * Maildir's P (as mbsync, Thunderbird and Dovecot use it). */
+#define KEPT_FLAGS "\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded"
 
 void
 cmd_select(struct imap_cmd *cmd)
@@ -57,7 +59,7 @@ cmd_select(struct imap_cmd *cmd)
 			break;
 		}
 	}
-	imap_session_untagged(session, "FLAGS (" SYSTEM_FLAGS ")");
+	imap_session_untagged(session, "FLAGS (" KEPT_FLAGS ")");
 	imap_session_untagged(session, "%u EXISTS", count);
 	imap_session_untagged(session, "0 RECENT");
 	if (unseen != 0)
@@ -72,7 +74,7 @@ cmd_select(struct imap_cmd *cmd)
 		    "Read-only mailbox");
 	else
 		imap_session_untagged(session, "OK [PERMANENTFLAGS ("
-		    SYSTEM_FLAGS ")] Flags permitted");
+		    KEPT_FLAGS ")] Flags permitted");
 	imap_session_select(session, view, name, examine);
 	imap_cmd_tagged(cmd, "OK", examine ? "READ-ONLY" : "READ-WRITE",
 	    "%s completed", examine ? "Examine" : "Select");

@@ -1,10 +1,11 @@
 """
 $Forwarded, the keyword mbsync and Thunderbird set on a message that was
 forwarded, is kept as Maildir's P flag (as Dovecot keeps it), through
-imaplib as a client sees it: STORE puts P into the file name, FETCH
-FLAGS and the FETCH of STORE report it, APPEND takes it, SEARCH KEYWORD
-finds it, a P set by another program shows as $Forwarded, and other
-keywords are still accepted and dropped.
+imaplib as a client sees it: SELECT lists it in FLAGS and PERMANENTFLAGS,
+STORE puts P into the file name, FETCH FLAGS and the FETCH of STORE
+report it, APPEND takes it, SEARCH KEYWORD finds it, a P set by another
+program shows as $Forwarded, and other keywords are still accepted and
+dropped.
 """
 
 import imaplib
@@ -61,6 +62,13 @@ def test_store_fetch_forwarded(daemon):
     deliver(daemon, 2)
     m = login(daemon)
     ok(m.select("INBOX"))
+    # SELECT offers it (Thunderbird stores it only if PERMANENTFLAGS
+    # names it); \* is not offered.
+    flags = m.response("FLAGS")[1][0]
+    permanent = m.response("PERMANENTFLAGS")[1][0]
+    assert b"$Forwarded" in flags, flags
+    assert b"$Forwarded" in permanent and b"\\*" not in permanent, \
+        permanent
     data = ok(m.uid("STORE", "1", "+FLAGS", "($Forwarded)"))
     assert b"$Forwarded" in data[0], data
     # On disk it is Maildir's P.

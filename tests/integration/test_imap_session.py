@@ -563,17 +563,19 @@ def test_status_append_select_examine(daemon):
             "* STATUS INBOX (UIDNEXT 3 MESSAGES 2 UNSEEN 1 UIDVALIDITY %d)"
             % uidvalidity, "d OK Status completed"]
         assert c.cmd("e", "SELECT INBOX") == [
-            "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)",
+            "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft "
+            "$Forwarded)",
             "* 2 EXISTS",
             "* 0 RECENT",
             "* OK [UNSEEN 2] First unseen",
             "* OK [UIDVALIDITY %d] UIDs valid" % uidvalidity,
             "* OK [UIDNEXT 3] Predicted next UID",
             "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen "
-            "\\Draft)] Flags permitted",
+            "\\Draft $Forwarded)] Flags permitted",
             "e OK [READ-WRITE] Select completed"]
         assert c.cmd("f", "EXAMINE INBOX") == [
-            "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)",
+            "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft "
+            "$Forwarded)",
             "* 2 EXISTS",
             "* 0 RECENT",
             "* OK [UNSEEN 2] First unseen",
