@@ -745,3 +745,413 @@ def message(i, size=0):
             "Date: Mon, 01 Jan 2024 00:00:00 +0000\r\n"
             "Message-ID: <bench.%d@localhost>\r\n"
             "\r\n" % (i, i) + body).encode()
+
+
+# ---------------------------------------------------------------- notify
+# Pieces of the notifier benches (notify-latency, notify-memory,
+# notify-rate): registrations over IMAP (XBELL REGISTER, pipelined), the
+# datagrams of doc/notify-protocol.md (Debian's python3-cryptography,
+# imported only here), a probe that holds registrations on one UDP
+# socket and stamps each EVENT as it is read, and the C load client
+# bench/notify-load.
+
+NOTIFY_REGISTERED_RE = re.compile(
+    rb'\* XBELL REGISTERED \(VERSION (\d+) ID "([0-9a-f]{16})" '
+    rb'KEY "([A-Za-z0-9+/=]+)" PORT (\d+) KEEPALIVE (\d+) LEASE (\d+) '
+    rb'EPOCH (\d+)\)')
+
+
+class NotifyReg:
+    """One registration as XBELL REGISTER answered it."""
+    __slots__ = ("user", "id_hex", "id", "key_b64", "key", "port",
+                 "keepalive", "lease", "epoch", "pn", "ck", "civ", "sk",
+                 "siv", "nonce", "verified", "ack")
+
+    def __init__(self, user, m):
+        import base64
+        self.user = user
+        self.id_hex = m.group(2).decode()
+        self.id = int(self.id_hex, 16)
+        self.key_b64 = m.group(3).decode()
+        self.key = base64.b64decode(self.key_b64)
+        self.port = int(m.group(4))
+        self.keepalive = int(m.group(5))
+        self.lease = int(m.group(6))
+        self.epoch = int(m.group(7))
+        self.pn = 0
+        self.verified = False
+        self.ack = 0
+        self.ck = self.civ = self.sk = self.siv = self.nonce = None
+
+    def line(self):
+        """A line of notify-load's registration file."""
+        return "%s %s %d %d %d\n" % (self.id_hex, self.key_b64, self.epoch,
+                                     self.port, self.keepalive)
+
+
+def mailbell_log_port(mb, what):
+    """The port a running Mailbell logged for 'imap tcp', 'lmtp tcp',
+    'admin tcp' or 'notify udp' on 127.0.0.1, or None."""
+    m = re.search(r"listening: %s 127\.0\.0\.1:(\d+)" % re.escape(what),
+                  mb.log_text())
+    return int(m.group(1)) if m else None
+
+
+def mailbell_metrics(mb):
+    """The admin server's Prometheus metrics as {name: value} (labels
+    kept in the name); {} when unreachable."""
+    port = mailbell_log_port(mb, "admin tcp")
+    if port is None:
+        return {}
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            data = b""
+            while len(data) < (8 << 20):
+                d = s.recv(65536)
+                if not d:
+                    break
+                data += d
+    except OSError:
+        return {}
+    out = {}
+    for line in data.split(b"\r\n\r\n", 1)[-1].decode(
+            errors="replace").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        parts = line.rsplit(" ", 1)
+        if len(parts) == 2:
+            try:
+                out[parts[0]] = float(parts[1])
+            except ValueError:
+                pass
+    return out
+
+
+def xbell_register(port, user, count, window=256, timeout=300.0):
+    """count registrations for user over one IMAP session (LOGIN, then
+    XBELL REGISTER pipelined, at most window in flight). Returns the
+    NotifyReg list; raises ImapError on a refusal."""
+    cli = ImapClient(port, timeout=timeout)
+    try:
+        cli.login(user)
+        regs = []
+        sent = 0
+        buf = cli.buf
+        deadline = time.monotonic() + timeout
+        while len(regs) < count:
+            if time.monotonic() > deadline:
+                raise ImapError("%s: XBELL REGISTER timed out" % user)
+            if sent - len(regs) < window // 2 and sent < count:
+                n = min(window - (sent - len(regs)), count - sent)
+                cli.sock.sendall(b"".join(b"r%d XBELL REGISTER\r\n" % (sent + i)
+                                          for i in range(n)))
+                sent += n
+            d = cli.sock.recv(1 << 20)
+            if not d:
+                raise ImapError("%s: connection closed during XBELL" % user)
+            buf += d
+            end = buf.rfind(b"\r\n")
+            if end < 0:
+                continue
+            lines = bytes(buf[:end]).split(b"\r\n")
+            del buf[:end + 2]
+            for ln in lines:
+                if ln.startswith(b"* XBELL REGISTERED"):
+                    m = NOTIFY_REGISTERED_RE.match(ln)
+                    if not m:
+                        raise ImapError("%s: %r" % (user, ln[:200]))
+                    regs.append(NotifyReg(user, m))
+                elif ln.startswith(b"r") and \
+                        ln.split(b" ", 2)[1:2] != [b"OK"]:
+                    raise ImapError("%s: XBELL REGISTER: %r"
+                                    % (user, ln[:200]))
+        return regs
+    finally:
+        cli.close()
+
+
+def xbell_register_users(port, users, per_user, threads=8, timeout=600.0):
+    """per_user registrations for each of users, over threads parallel
+    IMAP sessions. Returns every NotifyReg, grouped user by user."""
+    import concurrent.futures
+    with concurrent.futures.ThreadPoolExecutor(threads) as ex:
+        futs = [ex.submit(xbell_register, port, u, per_user, 256, timeout)
+                for u in users]
+        out = []
+        for f in futs:
+            out.extend(f.result(timeout=timeout))
+    return out
+
+
+def add_mailbell_users_parallel(mb, users, threads=8):
+    """mailbell user add for many users, a few at once (each waits for
+    the passwd file's lock)."""
+    import concurrent.futures
+
+    def one(u):
+        subprocess.run([mb.cli, "-c", mb.conf, "user", "add", u,
+                        "--password-stdin"], input=PASSWORD + "\n",
+                       text=True, check=True, timeout=60,
+                       stdout=subprocess.DEVNULL)
+    with concurrent.futures.ThreadPoolExecutor(threads) as ex:
+        list(ex.map(one, users))
+
+
+_NOTIFY_HDR = None
+
+
+def _notify_crypto():
+    global _NOTIFY_HDR
+    import struct
+    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+    if _NOTIFY_HDR is None:
+        _NOTIFY_HDR = struct.Struct(">BBHQIQ")
+    return struct, ChaCha20Poly1305
+
+
+def notify_keys(reg):
+    """Derive reg's c2s and s2c keys (doc/notify-protocol.md 3.2)."""
+    import hashlib
+    import hmac
+    import struct
+    prk = hmac.new(b"mailbell notify v1", reg.key, hashlib.sha256).digest()
+
+    def expand(label, n):
+        info = b"mailbell v1 " + label + struct.pack(">I", reg.epoch)
+        return hmac.new(prk, info + b"\x01", hashlib.sha256).digest()[:n]
+    _struct, aead = _notify_crypto()
+    reg.ck = aead(expand(b"c2s key", 32))
+    reg.civ = expand(b"c2s iv", 12)
+    reg.sk = aead(expand(b"s2c key", 32))
+    reg.siv = expand(b"s2c iv", 12)
+
+
+def _nonce(iv, pn):
+    x = int.from_bytes(iv, "big") ^ pn
+    return x.to_bytes(12, "big")
+
+
+def notify_seal(reg, dtype, payload, pad=128):
+    struct, _a = _notify_crypto()
+    need = pad - 24 - 16 - len(payload)
+    if need > 0:
+        payload += bytes(need)
+    hdr = _NOTIFY_HDR.pack(1, dtype, 0, reg.id, reg.epoch, reg.pn)
+    data = hdr + reg.ck.encrypt(_nonce(reg.civ, reg.pn), payload, hdr)
+    reg.pn += 1
+    return data
+
+
+def notify_open(reg, data):
+    """(type, payload) of an s2c datagram for reg, or None."""
+    from cryptography.exceptions import InvalidTag
+    if len(data) < 40:
+        return None
+    _v, dtype, _r, _id, epoch, pn = _NOTIFY_HDR.unpack(data[:24])
+    if epoch != reg.epoch:
+        return None
+    try:
+        return dtype, reg.sk.decrypt(_nonce(reg.siv, pn), data[24:],
+                                     data[:24])
+    except InvalidTag:
+        return None
+
+
+class NotifyProbe(asyncio.DatagramProtocol):
+    """Registrations on one UDP socket of the timing client. After
+    handshake(), every EVENT is stamped (time.perf_counter() when read),
+    opened, acknowledged and passed to on_event(reg, event number,
+    when)."""
+
+    def __init__(self, regs, on_event=None):
+        self.regs = {r.id: r for r in regs}
+        self.on_event = on_event
+        self.transport = None
+        self.server = None
+        self.waiting = None
+        self.done = None
+        self.bad = 0
+
+    def connection_made(self, transport):
+        self.transport = transport
+        sock = transport.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+
+    def datagram_received(self, data, addr):
+        now = time.perf_counter()
+        if len(data) < 40:
+            return
+        struct, _a = _notify_crypto()
+        reg = self.regs.get(int.from_bytes(data[4:12], "big"))
+        if reg is None:
+            self.bad += 1
+            return
+        got = notify_open(reg, data)
+        if got is None:
+            self.bad += 1
+            return
+        dtype, pl = got
+        if dtype == 7:                                  # EVENT
+            number = struct.unpack(">Q", pl[:8])[0]
+            if number == reg.ack + 1:
+                reg.ack = number
+            self.transport.sendto(notify_seal(reg, 6, struct.pack(
+                ">Q", reg.ack), pad=0), self.server)
+            if self.on_event is not None:
+                self.on_event(reg, number, now)
+        elif dtype == 2 and pl[:8] == reg.nonce:        # CHALLENGE
+            self.transport.sendto(notify_seal(reg, 3, pl[8:24]),
+                                  self.server)
+        elif dtype == 4 and (pl[3] & 1) and not reg.verified:  # STATUS
+            reg.verified = True
+            self.waiting -= 1
+            if self.waiting == 0 and self.done is not None and \
+                    not self.done.done():
+                self.done.set_result(True)
+
+    async def handshake(self, port, timeout=30.0):
+        """Verify every registration from this socket (HELLO, resent
+        each second while unanswered). Returns how many verified."""
+        loop = asyncio.get_running_loop()
+        self.server = ("127.0.0.1", port)
+        for r in self.regs.values():
+            if r.ck is None:
+                notify_keys(r)
+        self.waiting = sum(1 for r in self.regs.values() if not r.verified)
+        self.done = loop.create_future()
+        deadline = loop.time() + timeout
+        while self.waiting > 0 and loop.time() < deadline:
+            for r in self.regs.values():
+                if not r.verified:
+                    r.nonce = os.urandom(8)
+                    self.transport.sendto(notify_seal(r, 1, r.nonce),
+                                          self.server)
+            try:
+                await asyncio.wait_for(asyncio.shield(self.done),
+                                       min(1.0, deadline - loop.time()))
+            except asyncio.TimeoutError:
+                pass
+        return sum(1 for r in self.regs.values() if r.verified)
+
+    def keepalives(self):
+        struct, _a = _notify_crypto()
+        for r in self.regs.values():
+            self.transport.sendto(notify_seal(r, 5, struct.pack(
+                ">Q", r.ack)), self.server)
+
+
+class NotifyLoad:
+    """The C load client bench/notify-load (build_dir/bench/notify-load;
+    compiled with cc into tmp when the build has none) holding
+    registrations: start() verifies them all, mark() and report() read
+    its counters."""
+
+    def __init__(self, build_dir, tmp):
+        self.exe = os.path.join(build_dir, "bench", "notify-load")
+        self.tmp = tmp
+        self.proc = None
+        self.ready = None
+        if not os.access(self.exe, os.X_OK):
+            self.exe = os.path.join(tmp, "notify-load")
+            if not os.access(self.exe, os.X_OK):
+                subprocess.run(["cc", "-O2", "-D_GNU_SOURCE", "-o", self.exe,
+                                os.path.join(BENCH_DIR, "notify-load.c"),
+                                "-lcrypto"], check=True, timeout=120)
+
+    def start(self, regs, sockets=0, seconds=1800, portfile=None,
+              timeout=600.0, name="regs"):
+        path = os.path.join(self.tmp, "notify-load.%s" % name)
+        with open(path, "w") as f:
+            for r in regs:
+                f.write(r.line())
+        cmd = [self.exe, "-t", str(seconds)]
+        if sockets:
+            cmd += ["-s", str(sockets)]
+        if portfile:
+            cmd += ["-P", portfile]
+        self.proc = subprocess.Popen(cmd + [path], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True,
+                                     bufsize=1)
+        line = self._line(timeout)
+        m = re.match(r"ready verified=(\d+) failed=(\d+) sockets=(\d+) "
+                     r"seconds=([\d.]+)", line or "")
+        if not m:
+            self.stop()
+            raise RuntimeError("notify-load: %r" % line)
+        self.ready = dict(verified=int(m.group(1)), failed=int(m.group(2)),
+                          sockets=int(m.group(3)),
+                          seconds=float(m.group(4)))
+        return self.ready
+
+    def _line(self, timeout):
+        import select
+        r, _w, _x = select.select([self.proc.stdout], [], [], timeout)
+        if not r:
+            return None
+        return self.proc.stdout.readline().strip()
+
+    def command(self, cmd, timeout=30.0):
+        self.proc.stdin.write(cmd + "\n")
+        self.proc.stdin.flush()
+        return self._line(timeout)
+
+    def mark(self):
+        return self.command("mark")
+
+    def report(self):
+        line = self.command("report") or ""
+        return {k: int(v) for k, v in re.findall(r"(\w+)=(-?\d+)", line)}
+
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def stop(self):
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            self.proc.stdin.write("quit\n")
+            self.proc.stdin.flush()
+            self.proc.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+
+
+def smaps_kib(pids, field):
+    """Sum of one /proc/PID/smaps_rollup field (e.g. "Pss_Anon", which
+    unlike Pss does not move when other processes map or unmap the same
+    shared libraries) over pids, in KiB."""
+    total = 0
+    prefix = field + ":"
+    for p in pids:
+        try:
+            with open("/proc/%d/smaps_rollup" % p) as f:
+                for line in f:
+                    if line.startswith(prefix):
+                        total += int(line.split()[1])
+                        break
+        except OSError:
+            continue
+    return total
+
+
+def udp_socket_drops(port):
+    """Datagrams the kernel dropped for the UDP socket(s) bound to port
+    on 127.0.0.1 or a wildcard address (its receive buffer was full),
+    from /proc/net/udp and /proc/net/udp6; None if none is found."""
+    total, found = 0, False
+    for path in ("/proc/net/udp", "/proc/net/udp6"):
+        try:
+            with open(path) as f:
+                next(f, None)
+                for line in f:
+                    fields = line.split()
+                    if len(fields) < 13:
+                        continue
+                    if int(fields[1].rsplit(":", 1)[1], 16) == port:
+                        total += int(fields[-1])
+                        found = True
+        except OSError:
+            continue
+    return total if found else None
