@@ -5,11 +5,17 @@
  * [imap] idle_keepalive seconds, until the client sends DONE. A client
  * that stops reading makes the pushes wait (output watermark), so the
  * pending changes stay in the shared index, not in our buffers.
+ *
+ * A server may hold thousands of sessions in IDLE, so each keeps only a
+ * small struct imap_idle: the keepalives of all of them run from one
+ * timer over a queue in deadline order (see struct imap_server).
  */
 #include "imap/imap-commands.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <strings.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -17,18 +23,115 @@
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
-struct idle_ctx {
-	struct event *keepalive_ev;	/* persistent timer */
+/* A keepalive this close to its time is sent now rather than after
+ * another timer round: the loop's clock may be coarser than ours. */
+#define IDLE_KEEPALIVE_SLACK_MS 10
+
+/* One session in IDLE; the command's ctx. */
+struct imap_idle {
+	struct imap_cmd *cmd;
+	struct imap_idle *prev, *next;	/* in the server's keepalive queue */
+	uint64_t due_ms;		/* next keepalive, monotonic ms */
 	bool changed;			/* changes wait for the output */
 };
+
+static uint64_t
+idle_now_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+		fatal("clock_gettime");
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t
+idle_interval_ms(const struct imap_server *server)
+{
+	return (uint64_t)server->deps.cfg->imap_idle_keepalive * 1000;
+}
+
+static void
+idle_queue_append(struct imap_server *server, struct imap_idle *idle)
+{
+	idle->next = NULL;
+	idle->prev = server->idle_tail;
+	if (server->idle_tail != NULL)
+		server->idle_tail->next = idle;
+	else
+		server->idle_head = idle;
+	server->idle_tail = idle;
+}
+
+static void
+idle_queue_remove(struct imap_server *server, struct imap_idle *idle)
+{
+	if (idle->prev != NULL)
+		idle->prev->next = idle->next;
+	else
+		server->idle_head = idle->next;
+	if (idle->next != NULL)
+		idle->next->prev = idle->prev;
+	else
+		server->idle_tail = idle->prev;
+	idle->prev = idle->next = NULL;
+}
+
+/* Set the timer for the head of the queue, or stop it if it is empty. */
+static void
+idle_timer_arm(struct imap_server *server, uint64_t now)
+{
+	struct timeval tv;
+	uint64_t wait;
+
+	if (server->idle_head == NULL) {
+		evtimer_del(server->idle_ev);
+		return;
+	}
+	wait = server->idle_head->due_ms > now ?
+	    server->idle_head->due_ms - now : 0;
+	tv.tv_sec = (time_t)(wait / 1000);
+	tv.tv_usec = (suseconds_t)(wait % 1000) * 1000;
+	evtimer_add(server->idle_ev, &tv);
+}
+
+/* Send every keepalive that is due, each session then waiting a full
+ * interval again at the tail of the queue. */
+static void
+idle_keepalive_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct imap_server *server = arg;
+	struct imap_idle *idle;
+	uint64_t now = idle_now_ms();
+
+	(void)fd;
+	(void)what;
+	/* Each one moves behind now + interval (at least 1 s), so the
+	 * loop ends. */
+	while ((idle = server->idle_head) != NULL &&
+	    idle->due_ms <= now + IDLE_KEEPALIVE_SLACK_MS) {
+		idle_queue_remove(server, idle);
+		idle->due_ms = now + idle_interval_ms(server);
+		idle_queue_append(server, idle);
+		if (!imap_session_output_full(idle->cmd->session))
+			imap_session_untagged(idle->cmd->session,
+			    "OK Still here");
+	}
+	idle_timer_arm(server, now);
+}
 
 static void
 idle_finish(struct imap_cmd *cmd, const char *status, const char *text)
 {
-	struct idle_ctx *ctx = cmd->ctx;
+	struct imap_idle *idle = cmd->ctx;
+	struct imap_server *server = cmd->session->server;
 
-	event_free(ctx->keepalive_ev);
-	free(ctx);
+	idle_queue_remove(server, idle);
+	/* The timer runs on for the next one in the queue; an early
+	 * firing finds nothing due and waits again. */
+	if (server->idle_head == NULL)
+		evtimer_del(server->idle_ev);
+	free(idle);
 	cmd->ctx = NULL;
 	imap_cmd_tagged(cmd, status, NULL, "%s", text);
 }
@@ -36,13 +139,13 @@ idle_finish(struct imap_cmd *cmd, const char *status, const char *text)
 static void
 idle_push(struct imap_cmd *cmd)
 {
-	struct idle_ctx *ctx = cmd->ctx;
+	struct imap_idle *idle = cmd->ctx;
 
 	if (imap_session_output_full(cmd->session)) {
-		ctx->changed = true;
+		idle->changed = true;
 		return;
 	}
-	ctx->changed = false;
+	idle->changed = false;
 	imap_session_flush_updates(cmd->session, true, false);
 }
 
@@ -55,21 +158,10 @@ idle_changed_cb(struct imap_cmd *cmd)
 static void
 idle_resume_cb(struct imap_cmd *cmd)
 {
-	struct idle_ctx *ctx = cmd->ctx;
+	struct imap_idle *idle = cmd->ctx;
 
-	if (ctx->changed)
+	if (idle->changed)
 		idle_push(cmd);
-}
-
-static void
-idle_keepalive_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct imap_cmd *cmd = arg;
-
-	(void)fd;
-	(void)what;
-	if (!imap_session_output_full(cmd->session))
-		imap_session_untagged(cmd->session, "OK Still here");
 }
 
 static void
@@ -93,21 +185,28 @@ void
 cmd_idle(struct imap_cmd *cmd)
 {
 	struct imap_session *session = cmd->session;
-	struct idle_ctx *ctx;
-	struct timeval tv = { 0, 0 };
+	struct imap_server *server = session->server;
+	struct imap_idle *idle;
+	uint64_t now;
 
 	if (cmd->args_count != 0) {
 		imap_cmd_tagged(cmd, "BAD", NULL, "IDLE takes no arguments");
 		return;
 	}
-	ctx = xcalloc(1, sizeof(*ctx));
-	ctx->keepalive_ev = event_new(session->server->deps.base, -1,
-	    EV_PERSIST, idle_keepalive_cb, cmd);
-	if (ctx->keepalive_ev == NULL)
-		fatalx("imap: cannot create an event");
-	tv.tv_sec = session->server->deps.cfg->imap_idle_keepalive;
-	evtimer_add(ctx->keepalive_ev, &tv);
-	cmd->ctx = ctx;
+	if (server->idle_ev == NULL) {
+		server->idle_ev = evtimer_new(server->deps.base,
+		    idle_keepalive_cb, server);
+		if (server->idle_ev == NULL)
+			fatalx("imap: cannot create an event");
+	}
+	now = idle_now_ms();
+	idle = xcalloc(1, sizeof(*idle));
+	idle->cmd = cmd;
+	idle->due_ms = now + idle_interval_ms(server);
+	idle_queue_append(server, idle);
+	if (server->idle_head == idle)
+		idle_timer_arm(server, now);
+	cmd->ctx = idle;
 	cmd->changed_cb = idle_changed_cb;
 	cmd->resume_cb = idle_resume_cb;
 	cmd->abort_cb = idle_abort_cb;

@@ -300,6 +300,15 @@ imap_parser_reject_literal(struct imap_parser *p)
 	p->state = STATE_TAG;
 }
 
+bool
+imap_parser_at_rest(const struct imap_parser *p)
+{
+	/* In STATE_TAG the tag's bytes are in tok until the space after
+	 * it; an empty line leaves tok empty. */
+	return p->state == STATE_DONE ||
+	    (p->state == STATE_TAG && p->tok.len == 0);
+}
+
 enum imap_parse_error
 imap_parser_error_code(const struct imap_parser *p)
 {

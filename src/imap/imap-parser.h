@@ -147,6 +147,13 @@ void imap_parser_reject_literal(struct imap_parser *parser);
 /* Why the last imap_parser_feed() returned -1. */
 enum imap_parse_error imap_parser_error_code(const struct imap_parser *parser);
 
+/* True when the parser holds nothing a fresh one would not: no command
+ * begun (not even a byte of its tag) and no bad command being skipped.
+ * The last command returned with 1 may still be in use by the caller;
+ * freeing the parser then is the caller's decision. A session frees an
+ * idle parser and makes a new one when input arrives. */
+bool imap_parser_at_rest(const struct imap_parser *parser);
+
 /* Forget the command in progress and any pending skip, as at a fresh
  * connection (after STARTTLS, for instance). */
 void imap_parser_reset(struct imap_parser *parser);

@@ -38,7 +38,17 @@ static const struct timeval accept_pause = { 1, 0 };
 
 static void session_input(struct imap_session *session);
 static void session_free(struct imap_session *session);
+static void session_delay_free(struct imap_session *session);
 static void cmd_free(struct imap_cmd **cmdp);
+
+/* The loop the session's events run on (the server's, which outlives
+ * every session). */
+static struct event_base *
+session_base(const struct imap_session *session)
+{
+	assert(session->server != NULL);
+	return session->server->deps.base;
+}
 
 /* ---- lifetime ---- */
 
@@ -102,21 +112,42 @@ session_free(struct imap_session *session)
 	imap_parser_free(&session->parser);
 	if (session->input_ev != NULL)
 		event_free(session->input_ev);
-	if (session->delay_ev != NULL)
-		event_free(session->delay_ev);
+	session_delay_free(session);
 	mb_stats.imap_sessions_active--;
 	if (server != NULL) {
 		session_unlink(session);
 		server_check_drained(server);
 	}
+	free(session->peer);
 	free(session);
 }
 
+static void
+session_input_ev_cb(evutil_socket_t fd, short what, void *ctx)
+{
+	struct imap_session *session = ctx;
+
+	(void)fd;
+	(void)what;
+	/* One run per event: an idle session keeps no event for this. */
+	event_free(session->input_ev);
+	session->input_ev = NULL;
+	session_input(session);
+}
+
 /* Run session_input() from the event loop rather than from the caller's
- * stack (a store callback or a timer that may still touch its state). */
+ * stack (a store callback or a timer that may still touch its state).
+ * The event exists only while a run is due; the server's base outlives
+ * every session. */
 static void
 session_schedule_input(struct imap_session *session)
 {
+	if (session->input_ev == NULL) {
+		session->input_ev = event_new(session_base(session), -1, 0,
+		    session_input_ev_cb, session);
+		if (session->input_ev == NULL)
+			fatalx("imap: cannot create an event");
+	}
 	event_active(session->input_ev, EV_TIMEOUT, 0);
 }
 
@@ -513,12 +544,25 @@ imap_session_login(struct imap_session *session, const char *user)
 	session->user = xstrdup(user);
 	session->state = IMAP_STATE_AUTH;
 	session->auth_failures = 0;
-	imap_parser_limits_default(&limits, false);
-	imap_parser_set_limits(session->parser, &limits);
+	/* A parser made later takes its limits from the state. */
+	if (session->parser != NULL) {
+		imap_parser_limits_default(&limits, false);
+		imap_parser_set_limits(session->parser, &limits);
+	}
 	session_update_timeouts(session);
 	mb_stats.imap_logins_total++;
 	log_info("imap: %s: %s logged in", session->peer, user);
 	return 0;
+}
+
+/* The failed-login timer exists only during the pause. */
+static void
+session_delay_free(struct imap_session *session)
+{
+	if (session->delay_ev != NULL) {
+		event_free(session->delay_ev);
+		session->delay_ev = NULL;
+	}
 }
 
 static void
@@ -530,6 +574,7 @@ delay_cb(evutil_socket_t fd, short what, void *ctx)
 
 	(void)fd;
 	(void)what;
+	session_delay_free(session);
 	cmd->ctx = NULL;
 	cmd->abort_cb = NULL;
 	imap_cmd_tagged(cmd, "NO", "AUTHENTICATIONFAILED", "%s", text);
@@ -541,7 +586,7 @@ delay_cb(evutil_socket_t fd, short what, void *ctx)
 static void
 delay_abort_cb(struct imap_cmd *cmd)
 {
-	evtimer_del(cmd->session->delay_ev);
+	session_delay_free(cmd->session);
 	cmd->ctx = NULL;
 	cmd->abort_cb = NULL;
 	imap_cmd_tagged(cmd, "NO", NULL, "Aborted");
@@ -565,6 +610,11 @@ imap_session_login_failed(struct imap_cmd *cmd, const char *text)
 	/* text is a static string of the caller. */
 	cmd->ctx = (void *)(uintptr_t)text;
 	cmd->abort_cb = delay_abort_cb;
+	assert(session->delay_ev == NULL);
+	session->delay_ev = evtimer_new(session_base(session), delay_cb,
+	    session);
+	if (session->delay_ev == NULL)
+		fatalx("imap: cannot create an event");
 	evtimer_add(session->delay_ev, &tv);
 }
 
@@ -680,6 +730,7 @@ session_reply_bad(struct imap_session *session, const char *tag,
 static void
 session_dispatch(struct imap_session *session, const struct imap_command *pc)
 {
+	static const struct imap_arg no_args[1];
 	const struct imap_command_def *def;
 	const struct imap_arg *args = pc->args;
 	unsigned int args_count = pc->args_count;
@@ -731,7 +782,9 @@ session_dispatch(struct imap_session *session, const struct imap_command *pc)
 	cmd->def = def;
 	cmd->tag = xstrdup(pc->tag);
 	cmd->name = def->name;
-	cmd->args = args;
+	/* Without arguments nothing of the parser is referenced, so it may
+	 * be freed while the command is pending (IDLE). */
+	cmd->args = args_count > 0 ? args : no_args;
 	cmd->args_count = args_count;
 	cmd->uid = uid;
 	session->cmd = cmd;
@@ -826,6 +879,39 @@ session_skip_line(struct imap_session *session, struct evbuffer *in)
 	return true;
 }
 
+/* The parser, made on demand with the limits of the session's state. */
+static struct imap_parser *
+session_parser(struct imap_session *session)
+{
+	struct imap_parser_limits limits;
+
+	if (session->parser == NULL) {
+		imap_parser_limits_default(&limits,
+		    session->state == IMAP_STATE_NOT_AUTH);
+		session->parser = imap_parser_new(&limits);
+	}
+	return session->parser;
+}
+
+/*
+ * Free the parser once nothing needs it: no command half read, no bad
+ * command being skipped, and no running command that may still read
+ * its arguments (they live in the parser). An IDLE session then holds
+ * no parser; the next input makes a new one.
+ */
+static void
+session_release_parser(struct imap_session *session)
+{
+	const struct imap_cmd *cmd = session->cmd;
+
+	if (session->parser == NULL || !imap_parser_at_rest(session->parser))
+		return;
+	if (cmd != NULL && (cmd->in_handler ||
+	    (!cmd->done && cmd->args_count > 0)))
+		return;
+	imap_parser_free(&session->parser);
+}
+
 /*
  * Feed what has arrived to the parser, one contiguous chunk at a time
  * (the input is bounded by IMAP_READ_HIGH_WATER and the parser by its
@@ -878,7 +964,7 @@ session_input(struct imap_session *session)
 		}
 		if (evbuffer_peek(in, -1, NULL, &vec, 1) < 1)
 			break;
-		ret = imap_parser_feed(session->parser, vec.iov_base,
+		ret = imap_parser_feed(session_parser(session), vec.iov_base,
 		    vec.iov_len, &consumed, &pc, &error);
 		evbuffer_drain(in, consumed);
 		switch (ret) {
@@ -896,6 +982,8 @@ session_input(struct imap_session *session)
 		}
 	}
 
+	session_release_parser(session);
+
 	/* A client that sent EOF gets the replies it asked for, then the
 	 * connection closes. */
 	if (session->eof && !session->output_blocked && !session->closing &&
@@ -911,14 +999,6 @@ static void
 session_read_cb(struct bufferevent *bev, void *ctx)
 {
 	(void)bev;
-	session_input(ctx);
-}
-
-static void
-session_input_ev_cb(evutil_socket_t fd, short what, void *ctx)
-{
-	(void)fd;
-	(void)what;
 	session_input(ctx);
 }
 
@@ -1037,8 +1117,8 @@ accept_cb(struct evconnlistener *listener, evutil_socket_t fd,
 {
 	struct imap_server *server = ctx;
 	struct imap_session *session;
-	struct imap_parser_limits limits;
 	char peer[64], ip[64];
+	size_t peer_len, ip_len;
 
 	(void)listener;
 	format_peer(sa, salen, peer, sizeof(peer), ip, sizeof(ip));
@@ -1077,23 +1157,23 @@ accept_cb(struct evconnlistener *listener, evutil_socket_t fd,
 	session = xcalloc(1, sizeof(*session));
 	session->server = server;
 	session->state = IMAP_STATE_NOT_AUTH;
-	memcpy(session->peer, peer, sizeof(peer));
-	memcpy(session->peer_ip, ip, sizeof(ip));
+	/* Both strings in one allocation of their own size: most of
+	 * 2 x 64 bytes would stay unused for every connection. */
+	peer_len = strlen(peer) + 1;
+	ip_len = strlen(ip) + 1;
+	session->peer = xmalloc(peer_len + ip_len);
+	memcpy(session->peer, peer, peer_len);
+	memcpy(session->peer + peer_len, ip, ip_len);
+	session->peer_ip = session->peer + peer_len;
 	session->bev = bufferevent_socket_new(server->deps.base, fd,
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (session->bev == NULL) {
 		log_warnx("imap: %s: cannot set up the connection", peer);
 		evutil_closesocket(fd);
+		free(session->peer);
 		free(session);
 		return;
 	}
-	session->input_ev = event_new(server->deps.base, -1, 0,
-	    session_input_ev_cb, session);
-	session->delay_ev = evtimer_new(server->deps.base, delay_cb, session);
-	if (session->input_ev == NULL || session->delay_ev == NULL)
-		fatalx("imap: cannot create an event");
-	imap_parser_limits_default(&limits, true);
-	session->parser = imap_parser_new(&limits);
 	session->next = server->sessions;
 	if (server->sessions != NULL)
 		server->sessions->prev = session;
@@ -1226,6 +1306,9 @@ imap_server_free(struct imap_server **serverp)
 	server->drained_cb = NULL;
 	while (server->sessions != NULL)
 		session_free(server->sessions);
+	assert(server->idle_head == NULL);
+	if (server->idle_ev != NULL)
+		event_free(server->idle_ev);
 	event_free(server->drained_ev);
 	free(server);
 	*serverp = NULL;

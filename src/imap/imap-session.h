@@ -45,6 +45,7 @@ struct imap_server;
 struct imap_session;
 struct imap_cmd;
 struct imap_command_def;
+struct imap_idle;
 struct store_view;
 
 /* Session states (RFC 3501 3), as bits so a command table entry can name
@@ -122,9 +123,20 @@ struct imap_session {
 	struct imap_server *server;	/* NULL once the server was freed
 					   under a pending command */
 	struct bufferevent *bev;	/* NULL once the client is gone */
-	char peer[64];			/* address:port, for logs */
-	char peer_ip[64];		/* address alone, for per-IP limits */
-	struct imap_parser *parser;	/* pre-login limits until login */
+	char *peer;			/* address:port, for logs; one
+					   allocation with peer_ip */
+	const char *peer_ip;		/* address alone, for per-IP limits;
+					   points into peer's allocation */
+	struct imap_parser *parser;	/* NULL while no command is being
+					   read or used (made when input
+					   arrives; pre-login limits until
+					   login) */
+	struct imap_cmd *cmd;		/* the command running, or NULL */
+	struct event *input_ev;		/* runs the input loop from the event
+					   loop after a pending command ended;
+					   NULL unless such a run is due */
+	struct event *delay_ev;		/* failed-login pause; NULL unless
+					   one is running */
 	enum imap_state state;		/* commands may change (via
 					   imap_session_login/select/unselect) */
 	unsigned int bad_count;		/* BADs in a row (IMAP_BAD_MAX) */
@@ -139,10 +151,6 @@ struct imap_session {
 	bool seen_command;		/* a command was parsed: later garbage
 					   is no longer taken for another
 					   protocol */
-	struct imap_cmd *cmd;		/* the command running, or NULL */
-	struct event *input_ev;		/* runs the input loop from the event
-					   loop after a pending command ended */
-	struct event *delay_ev;		/* failed-login pause */
 
 	/* Once logged in (state AUTH or SELECTED) */
 	char *user;			/* directory user name */
@@ -164,6 +172,15 @@ struct imap_server {
 	struct imap_session *sessions;	/* every open session */
 	size_t session_count;
 	unsigned int store_sub;		/* store_subscribe() id */
+
+	/* IDLE keepalives (cmd-idle.c). Every session in IDLE waits in one
+	 * queue for its next "* OK Still here"; all share one interval, so
+	 * appending keeps the queue in deadline order and one timer serves
+	 * them all. */
+	struct event *idle_ev;		/* made by the first IDLE, freed with
+					   the server */
+	struct imap_idle *idle_head;	/* next keepalive due */
+	struct imap_idle *idle_tail;
 
 	/* Shutdown */
 	bool shutting_down;
