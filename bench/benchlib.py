@@ -987,6 +987,8 @@ class NotifyProbe(asyncio.DatagramProtocol):
         if reg is None:
             self.bad += 1
             return
+        if data[1] == 4 and reg.verified:
+            return          # STATUS to a keepalive: nothing to learn
         got = notify_open(reg, data)
         if got is None:
             self.bad += 1
