@@ -2,7 +2,9 @@
  * IMAP connections on libevent: accepting within the connection limits,
  * bounding buffers in both directions, feeding input to the command
  * parser (or to a pending command's line callback), dispatching through
- * the command table, untagged updates, timeouts and shutdown.
+ * the command table, untagged updates, timeouts and shutdown. A
+ * session in IDLE with nothing to send sleeps on a single event and
+ * takes a bufferevent again when it has something to write or read.
  */
 #include "imap/imap-session.h"
 
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -39,6 +42,10 @@ static const struct timeval accept_pause = { 1, 0 };
 static void session_input(struct imap_session *session);
 static void session_free(struct imap_session *session);
 static void session_delay_free(struct imap_session *session);
+static void session_wake(struct imap_session *session);
+static void session_read_cb(struct bufferevent *bev, void *ctx);
+static void session_write_cb(struct bufferevent *bev, void *ctx);
+static void session_event_cb(struct bufferevent *bev, short what, void *ctx);
 static void cmd_free(struct imap_cmd **cmdp);
 
 /* The loop the session's events run on (the server's, which outlives
@@ -89,15 +96,155 @@ session_unlink(struct imap_session *session)
 	server->session_count--;
 }
 
+/* ---- the connection, and sleeping in IDLE ---- */
+
+static uint64_t
+session_now_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+		fatal("clock_gettime");
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The bufferevent re-armed its read timeout (it does on every read and
+ * every enable): note when it would expire, for a later sleep. */
+static void
+session_read_armed(struct imap_session *session)
+{
+	session->read_deadline_ms = session_now_ms() +
+	    (uint64_t)session->read_timeout_secs * 1000;
+}
+
+/* A bufferevent on fd (closed when it is freed) with the session's
+ * callbacks and watermarks; timeouts and enabling are the caller's. */
+static int
+session_bev_new(struct imap_session *session, evutil_socket_t fd)
+{
+	session->bev = bufferevent_socket_new(session_base(session), fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (session->bev == NULL)
+		return -1;
+	bufferevent_setcb(session->bev, session_read_cb, session_write_cb,
+	    session_event_cb, session);
+	bufferevent_setwatermark(session->bev, EV_READ, 0,
+	    IMAP_READ_HIGH_WATER);
+	bufferevent_setwatermark(session->bev, EV_WRITE,
+	    IMAP_OUTPUT_LOW_WATER, 0);
+	return 0;
+}
+
+/* The client is gone (or the session ends): close the socket. */
+static void
+session_disconnect(struct imap_session *session)
+{
+	if (session->sleep_ev != NULL) {
+		evutil_closesocket(event_get_fd(session->sleep_ev));
+		event_free(session->sleep_ev);
+		session->sleep_ev = NULL;
+	}
+	if (session->bev != NULL) {
+		bufferevent_free(session->bev);
+		session->bev = NULL;
+	}
+}
+
+static void
+session_sleep_cb(evutil_socket_t fd, short what, void *ctx)
+{
+	struct imap_session *session = ctx;
+
+	(void)fd;
+	session_wake(session);
+	/* Input is read by the new bufferevent from the loop (no sleeping
+	 * before that, even if a write finishes first); a timeout is the
+	 * one the bufferevent would have reported. */
+	if (what & EV_READ)
+		session->wake_for_input = true;
+	if (what & EV_TIMEOUT)
+		session_event_cb(session->bev,
+		    BEV_EVENT_READING | BEV_EVENT_TIMEOUT, session);
+}
+
+/*
+ * A session in IDLE with nothing to read or write gives up its
+ * bufferevent (two evbuffers, two events, about 1 KiB) and waits with
+ * one event on the socket for input or the read timeout, as the
+ * bufferevent would. Any output (a change pushed, a keepalive, the
+ * tagged reply) wakes it first: see session_wake().
+ */
+static void
+session_try_sleep(struct imap_session *session)
+{
+	const struct imap_cmd *cmd = session->cmd;
+	struct timeval tv;
+	evutil_socket_t fd;
+	uint64_t now, left;
+
+	if (session->bev == NULL || session->closing || session->eof ||
+	    session->wake_for_input || session->output_blocked ||
+	    session->skip_line ||
+	    session->parser != NULL || session->input_ev != NULL ||
+	    session->delay_ev != NULL)
+		return;
+	if (cmd == NULL || cmd->done || cmd->in_handler ||
+	    cmd->changed_cb == NULL || cmd->line_cb == NULL)
+		return;
+	if (evbuffer_get_length(bufferevent_get_input(session->bev)) != 0 ||
+	    evbuffer_get_length(bufferevent_get_output(session->bev)) != 0)
+		return;
+	now = session_now_ms();
+	left = session->read_deadline_ms > now ?
+	    session->read_deadline_ms - now : 0;
+	tv.tv_sec = (time_t)(left / 1000);
+	tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
+	fd = bufferevent_getfd(session->bev);
+	session->sleep_ev = event_new(session_base(session), fd, EV_READ,
+	    session_sleep_cb, session);
+	if (session->sleep_ev == NULL)
+		fatalx("imap: cannot create an event");
+	/* Detach the socket (this removes the bufferevent's events at
+	 * once), then free the bufferevent without closing it. */
+	bufferevent_setfd(session->bev, -1);
+	bufferevent_free(session->bev);
+	session->bev = NULL;
+	event_add(session->sleep_ev, &tv);
+}
+
+/*
+ * Back to a bufferevent, before anything is written or read. The
+ * bufferevent gets the full read timeout (a read re-arms it with that),
+ * but read_deadline_ms stays: woken only to write, the session sleeps
+ * again with the time that was left, so keepalives and pushes never
+ * postpone the autologout.
+ */
+static void
+session_wake(struct imap_session *session)
+{
+	struct timeval rd = { (time_t)session->read_timeout_secs, 0 };
+	struct timeval wr = { IMAP_WRITE_TIMEOUT_SECS, 0 };
+	evutil_socket_t fd;
+
+	if (session->sleep_ev == NULL)
+		return;
+	fd = event_get_fd(session->sleep_ev);
+	event_free(session->sleep_ev);
+	session->sleep_ev = NULL;
+	if (session_bev_new(session, fd) < 0)
+		fatalx("imap: cannot set up the connection again");
+	bufferevent_set_timeouts(session->bev, &rd, &wr);
+	/* Writing is enabled from the start and begins with the first
+	 * output; enabling it here would run the write callback at once. */
+	bufferevent_enable(session->bev, EV_READ);
+}
+
 static void
 session_free(struct imap_session *session)
 {
 	struct imap_server *server = session->server;
 
-	if (session->bev != NULL) {
-		bufferevent_free(session->bev);
-		session->bev = NULL;
-	}
+	session_disconnect(session);
 	/* A pending command (only when the server itself is freed) must
 	 * release what it holds now. */
 	if (session->cmd != NULL && !session->cmd->done &&
@@ -160,10 +307,7 @@ session_gone(struct imap_session *session)
 {
 	struct imap_cmd *cmd = session->cmd;
 
-	if (session->bev != NULL) {
-		bufferevent_free(session->bev);
-		session->bev = NULL;
-	}
+	session_disconnect(session);
 	if (cmd != NULL && !cmd->done) {
 		if (session->delay_ev != NULL)
 			evtimer_del(session->delay_ev);
@@ -189,13 +333,16 @@ session_update_timeouts(struct imap_session *session)
 	struct timeval rd = { IMAP_PRELOGIN_TIMEOUT_SECS, 0 };
 	struct timeval wr = { IMAP_WRITE_TIMEOUT_SECS, 0 };
 
+	session_wake(session);
 	if (session->bev == NULL)
 		return;
 	if (session->cmd != NULL && session->cmd->changed_cb != NULL)
 		rd.tv_sec = IMAP_IDLE_TIMEOUT_SECS;
 	else if (session->state != IMAP_STATE_NOT_AUTH)
 		rd.tv_sec = IMAP_AUTOLOGOUT_SECS;
+	session->read_timeout_secs = (unsigned int)rd.tv_sec;
 	bufferevent_set_timeouts(session->bev, &rd, &wr);
+	session_read_armed(session);
 }
 
 /* Read only while input may be acted on. */
@@ -204,14 +351,16 @@ session_update_read(struct imap_session *session)
 {
 	bool reading;
 
+	session_wake(session);
 	if (session->bev == NULL)
 		return;
 	reading = !session->output_blocked && !session->eof &&
 	    !session->closing &&
 	    (session->cmd == NULL || session->cmd->line_cb != NULL);
-	if (reading)
+	if (reading) {
 		bufferevent_enable(session->bev, EV_READ);
-	else
+		session_read_armed(session);
+	} else
 		bufferevent_disable(session->bev, EV_READ);
 }
 
@@ -221,6 +370,8 @@ void
 imap_session_write(struct imap_session *session, const void *data,
     size_t len)
 {
+	if (!session->closing)
+		session_wake(session);
 	if (session->bev == NULL || session->closing)
 		return;
 	evbuffer_add(bufferevent_get_output(session->bev), data, len);
@@ -232,6 +383,8 @@ session_vline(struct imap_session *session, const char *prefix,
 {
 	struct evbuffer *out;
 
+	if (!session->closing)
+		session_wake(session);
 	if (session->bev == NULL || session->closing)
 		return;
 	out = bufferevent_get_output(session->bev);
@@ -287,6 +440,7 @@ session_close_if_flushed(struct imap_session *session)
 
 	if (!session->closing || (session->cmd != NULL && !session->cmd->done))
 		return false;
+	session_wake(session);
 	if (session->bev == NULL) {
 		session_free(session);
 		return true;
@@ -348,6 +502,8 @@ imap_cmd_tagged(struct imap_cmd *cmd, const char *status, const char *code,
 	cmd->resume_cb = NULL;
 	cmd->changed_cb = NULL;
 	cmd->abort_cb = NULL;
+	if (!session->closing)
+		session_wake(session);
 	if (session->bev != NULL && !session->closing) {
 		out = bufferevent_get_output(session->bev);
 		if (code != NULL)
@@ -414,6 +570,7 @@ imap_cmd_continue(struct imap_cmd *cmd, const char *text)
 {
 	struct imap_session *session = cmd->session;
 
+	session_wake(session);
 	if (session->bev == NULL)
 		return;
 	evbuffer_add_printf(bufferevent_get_output(session->bev), "+ %s\r\n",
@@ -929,6 +1086,7 @@ session_input(struct imap_session *session)
 	size_t consumed;
 	int ret;
 
+	session_wake(session);
 	if (session->bev == NULL) {
 		if (session->cmd == NULL || session->cmd->done) {
 			cmd_free(&session->cmd);
@@ -998,8 +1156,13 @@ session_input(struct imap_session *session)
 static void
 session_read_cb(struct bufferevent *bev, void *ctx)
 {
+	struct imap_session *session = ctx;
+
 	(void)bev;
-	session_input(ctx);
+	/* The bufferevent re-armed its read timeout with this read. */
+	session_read_armed(session);
+	session->wake_for_input = false;
+	session_input(session);
 }
 
 /* Output drained to the low-water mark. */
@@ -1024,6 +1187,8 @@ session_write_cb(struct bufferevent *bev, void *ctx)
 		session_input(session);
 	} else if (session->cmd == NULL || session->closing)
 		session_input(session);
+	else
+		session_try_sleep(session);	/* IDLE with all sent */
 }
 
 static void
@@ -1165,9 +1330,7 @@ accept_cb(struct evconnlistener *listener, evutil_socket_t fd,
 	memcpy(session->peer, peer, peer_len);
 	memcpy(session->peer + peer_len, ip, ip_len);
 	session->peer_ip = session->peer + peer_len;
-	session->bev = bufferevent_socket_new(server->deps.base, fd,
-	    BEV_OPT_CLOSE_ON_FREE);
-	if (session->bev == NULL) {
+	if (session_bev_new(session, fd) < 0) {
 		log_warnx("imap: %s: cannot set up the connection", peer);
 		evutil_closesocket(fd);
 		free(session->peer);
@@ -1182,12 +1345,6 @@ accept_cb(struct evconnlistener *listener, evutil_socket_t fd,
 	mb_stats.imap_sessions_total++;
 	mb_stats.imap_sessions_active++;
 
-	bufferevent_setcb(session->bev, session_read_cb, session_write_cb,
-	    session_event_cb, session);
-	bufferevent_setwatermark(session->bev, EV_READ, 0,
-	    IMAP_READ_HIGH_WATER);
-	bufferevent_setwatermark(session->bev, EV_WRITE,
-	    IMAP_OUTPUT_LOW_WATER, 0);
 	session_update_timeouts(session);
 	imap_session_untagged(session, "OK [CAPABILITY %s] mailbell ready",
 	    imap_capabilities(session));

@@ -122,7 +122,16 @@ struct imap_session {
 	/* For the whole connection */
 	struct imap_server *server;	/* NULL once the server was freed
 					   under a pending command */
-	struct bufferevent *bev;	/* NULL once the client is gone */
+	struct bufferevent *bev;	/* NULL once the client is gone, and
+					   while the session sleeps in IDLE
+					   (sleep_ev; no command runs then) */
+	struct event *sleep_ev;		/* asleep in IDLE with nothing to
+					   read or write: waits for input or
+					   the read timeout on the socket
+					   alone; any output wakes the
+					   session (imap-session.c) */
+	uint64_t read_deadline_ms;	/* when the read timeout expires
+					   (CLOCK_MONOTONIC ms), for sleep */
 	char *peer;			/* address:port, for logs; one
 					   allocation with peer_ip */
 	const char *peer_ip;		/* address alone, for per-IP limits;
@@ -143,6 +152,7 @@ struct imap_session {
 	unsigned int auth_failures;	/* failed logins (IMAP_AUTH_FAILURES_MAX) */
 	unsigned int enabled;		/* enum imap_enabled bits; commands
 					   may change */
+	unsigned int read_timeout_secs;	/* the read timeout set last */
 	bool output_blocked;		/* input unread until output drains */
 	bool eof;			/* the client sent EOF */
 	bool closing;			/* close after the output is flushed */
@@ -151,6 +161,8 @@ struct imap_session {
 	bool seen_command;		/* a command was parsed: later garbage
 					   is no longer taken for another
 					   protocol */
+	bool wake_for_input;		/* woken by input not read yet: no
+					   sleeping before it is */
 
 	/* Once logged in (state AUTH or SELECTED) */
 	char *user;			/* directory user name */
