@@ -14,7 +14,6 @@
 
 #include <assert.h>
 #include <errno.h>
-#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,20 +23,16 @@
 
 #include <event2/buffer.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 #include <event2/util.h>
 
 #include "imap/imap-commands.h"
 #include "imap/imap-utf7.h"
 #include "lib/config.h"
+#include "lib/listeners.h"
 #include "lib/log.h"
 #include "lib/stats.h"
 #include "lib/xmalloc.h"
 #include "store/store.h"
-
-/* How long accepting pauses after accept(2) failed (out of descriptors):
- * retrying at once would spin on the still-readable listener. */
-static const struct timeval accept_pause = { 1, 0 };
 
 static void session_input(struct imap_session *session);
 static void session_free(struct imap_session *session);
@@ -1236,25 +1231,6 @@ session_event_cb(struct bufferevent *bev, short what, void *ctx)
 
 /* ---- accepting ---- */
 
-static void
-format_peer(const struct sockaddr *sa, int salen, char *out, size_t size,
-    char *ip, size_t ip_size)
-{
-	char host[NI_MAXHOST], serv[NI_MAXSERV];
-
-	if (getnameinfo(sa, (socklen_t)salen, host, sizeof(host), serv,
-	    sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
-		snprintf(out, size, "unknown");
-		snprintf(ip, ip_size, "unknown");
-		return;
-	}
-	if (snprintf(out, size, strchr(host, ':') != NULL ? "[%s]:%s" :
-	    "%s:%s", host, serv) >= (int)size)
-		snprintf(out, size, "%s", "(long address)");
-	if (snprintf(ip, ip_size, "%s", host) >= (int)ip_size)
-		snprintf(ip, ip_size, "%s", "(long address)");
-}
-
 static size_t
 count_ip_sessions(const struct imap_server *server, const char *ip)
 {
@@ -1277,16 +1253,14 @@ refuse(evutil_socket_t fd, const char *line)
 }
 
 static void
-accept_cb(struct evconnlistener *listener, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *ctx)
+accept_cb(evutil_socket_t fd, struct sockaddr *sa, int salen, void *ctx)
 {
 	struct imap_server *server = ctx;
 	struct imap_session *session;
 	char peer[64], ip[64];
 	size_t peer_len, ip_len;
 
-	(void)listener;
-	format_peer(sa, salen, peer, sizeof(peer), ip, sizeof(ip));
+	listener_format_peer(sa, salen, peer, sizeof(peer), ip, sizeof(ip));
 	if (server->shutting_down) {
 		refuse(fd, "* BYE Server shutting down\r\n");
 		return;
@@ -1352,32 +1326,6 @@ accept_cb(struct evconnlistener *listener, evutil_socket_t fd,
 	log_debug("imap: %s: connected", session->peer);
 }
 
-static void
-accept_resume_cb(evutil_socket_t fd, short what, void *ctx)
-{
-	struct imap_server *server = ctx;
-
-	(void)fd;
-	(void)what;
-	if (server->shutting_down)
-		return;
-	for (size_t i = 0; i < server->listener_count; i++)
-		evconnlistener_enable(server->listeners[i]);
-}
-
-static void
-accept_error_cb(struct evconnlistener *listener, void *ctx)
-{
-	struct imap_server *server = ctx;
-
-	(void)listener;
-	log_warn("imap: accept");
-	for (size_t i = 0; i < server->listener_count; i++)
-		evconnlistener_disable(server->listeners[i]);
-	event_base_once(server->deps.base, -1, EV_TIMEOUT, accept_resume_cb,
-	    server, &accept_pause);
-}
-
 /* ---- the server (imap.h) ---- */
 
 struct imap_server *
@@ -1397,30 +1345,10 @@ imap_server_new(const struct imap_deps *deps)
 int
 imap_server_listen(struct imap_server *server, evutil_socket_t fd)
 {
-	struct evconnlistener *listener;
-
-	if (evutil_make_socket_nonblocking(fd) < 0)
-		return -1;
-	/* Backlog 0: the daemon called listen(2) already. */
-	listener = evconnlistener_new(server->deps.base, accept_cb, server,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
-	if (listener == NULL)
-		return -1;
-	evconnlistener_set_error_cb(listener, accept_error_cb);
-	server->listeners = xreallocarray(server->listeners,
-	    server->listener_count + 1, sizeof(*server->listeners));
-	server->listeners[server->listener_count++] = listener;
-	return 0;
-}
-
-static void
-server_stop_listening(struct imap_server *server)
-{
-	for (size_t i = 0; i < server->listener_count; i++)
-		evconnlistener_free(server->listeners[i]);
-	free(server->listeners);
-	server->listeners = NULL;
-	server->listener_count = 0;
+	if (server->listeners == NULL)
+		server->listeners = listener_set_new(server->deps.base, "imap",
+		    accept_cb, server);
+	return listener_set_add(server->listeners, fd);
 }
 
 void
@@ -1432,7 +1360,8 @@ imap_server_shutdown(struct imap_server *server,
 	server->shutting_down = true;
 	server->drained_cb = drained_cb;
 	server->drained_ctx = ctx;
-	server_stop_listening(server);
+	if (server->listeners != NULL)
+		listener_set_close(server->listeners);
 	for (session = server->sessions; session != NULL; session = next) {
 		struct imap_cmd *cmd = session->cmd;
 
@@ -1459,7 +1388,7 @@ imap_server_free(struct imap_server **serverp)
 
 	if (server == NULL)
 		return;
-	server_stop_listening(server);
+	listener_set_free(&server->listeners);
 	server->drained_cb = NULL;
 	while (server->sessions != NULL)
 		session_free(server->sessions);

@@ -179,8 +179,7 @@ struct imap_session {
 
 struct imap_server {
 	struct imap_deps deps;
-	struct evconnlistener **listeners;
-	size_t listener_count;
+	struct listener_set *listeners;	/* the service's sockets */
 	struct imap_session *sessions;	/* every open session */
 	size_t session_count;
 	unsigned int store_sub;		/* store_subscribe() id */

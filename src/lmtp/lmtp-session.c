@@ -7,7 +7,6 @@
 #include "lmtp/lmtp-session.h"
 
 #include <sys/socket.h>
-#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,13 +16,10 @@
 #include <event2/event.h>
 
 #include "lib/config.h"
+#include "lib/listeners.h"
 #include "lib/log.h"
 #include "lib/stats.h"
 #include "lib/xmalloc.h"
-
-/* How long accepting pauses after accept(2) failed (out of descriptors):
- * retrying at once would spin on the still-readable listener. */
-static const struct timeval accept_pause = { 1, 0 };
 
 static void session_input(struct lmtp_session *session);
 
@@ -294,29 +290,12 @@ session_event_cb(struct bufferevent *bev, short what, void *ctx)
 /* ---- accepting ---- */
 
 static void
-format_peer(const struct sockaddr *sa, int salen, char *out, size_t size)
-{
-	char host[NI_MAXHOST], serv[NI_MAXSERV];
-
-	if (getnameinfo(sa, (socklen_t)salen, host, sizeof(host), serv,
-	    sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
-		snprintf(out, size, "unknown");
-		return;
-	}
-	if (snprintf(out, size, strchr(host, ':') != NULL ? "[%s]:%s" :
-	    "%s:%s", host, serv) >= (int)size)
-		snprintf(out, size, "%s", "(long address)");
-}
-
-static void
-accept_cb(struct evconnlistener *listener, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *ctx)
+accept_cb(evutil_socket_t fd, struct sockaddr *sa, int salen, void *ctx)
 {
 	struct lmtp_server *server = ctx;
 	struct lmtp_session *session;
 	struct timeval idle = { LMTP_IDLE_TIMEOUT_SECS, 0 };
 
-	(void)listener;
 	if (server->shutting_down ||
 	    server->session_count >= LMTP_SESSIONS_MAX) {
 		char msg[512];
@@ -338,7 +317,8 @@ accept_cb(struct evconnlistener *listener, evutil_socket_t fd,
 
 	session = xcalloc(1, sizeof(*session));
 	session->server = server;
-	format_peer(sa, salen, session->peer, sizeof(session->peer));
+	listener_format_peer(sa, salen, session->peer, sizeof(session->peer),
+	    NULL, 0);
 	session->bev = bufferevent_socket_new(server->deps.base, fd,
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (session->bev == NULL) {
@@ -369,32 +349,6 @@ accept_cb(struct evconnlistener *listener, evutil_socket_t fd,
 	log_debug("lmtp: %s: connected", session->peer);
 }
 
-static void
-accept_resume_cb(evutil_socket_t fd, short what, void *ctx)
-{
-	struct lmtp_server *server = ctx;
-
-	(void)fd;
-	(void)what;
-	if (server->shutting_down)
-		return;
-	for (size_t i = 0; i < server->listener_count; i++)
-		evconnlistener_enable(server->listeners[i]);
-}
-
-static void
-accept_error_cb(struct evconnlistener *listener, void *ctx)
-{
-	struct lmtp_server *server = ctx;
-
-	(void)listener;
-	log_warn("lmtp: accept");
-	for (size_t i = 0; i < server->listener_count; i++)
-		evconnlistener_disable(server->listeners[i]);
-	event_base_once(server->deps.base, -1, EV_TIMEOUT, accept_resume_cb,
-	    server, &accept_pause);
-}
-
 /* ---- the server (lmtp.h) ---- */
 
 struct lmtp_server *
@@ -414,30 +368,10 @@ lmtp_server_new(const struct lmtp_deps *deps)
 int
 lmtp_server_listen(struct lmtp_server *server, evutil_socket_t fd)
 {
-	struct evconnlistener *listener;
-
-	if (evutil_make_socket_nonblocking(fd) < 0)
-		return -1;
-	/* Backlog 0: the daemon called listen(2) already. */
-	listener = evconnlistener_new(server->deps.base, accept_cb, server,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
-	if (listener == NULL)
-		return -1;
-	evconnlistener_set_error_cb(listener, accept_error_cb);
-	server->listeners = xreallocarray(server->listeners,
-	    server->listener_count + 1, sizeof(*server->listeners));
-	server->listeners[server->listener_count++] = listener;
-	return 0;
-}
-
-static void
-server_stop_listening(struct lmtp_server *server)
-{
-	for (size_t i = 0; i < server->listener_count; i++)
-		evconnlistener_free(server->listeners[i]);
-	free(server->listeners);
-	server->listeners = NULL;
-	server->listener_count = 0;
+	if (server->listeners == NULL)
+		server->listeners = listener_set_new(server->deps.base, "lmtp",
+		    accept_cb, server);
+	return listener_set_add(server->listeners, fd);
 }
 
 void
@@ -449,7 +383,8 @@ lmtp_server_shutdown(struct lmtp_server *server,
 	server->shutting_down = true;
 	server->drained_cb = drained_cb;
 	server->drained_ctx = ctx;
-	server_stop_listening(server);
+	if (server->listeners != NULL)
+		listener_set_close(server->listeners);
 	/* Sessions with a delivery in flight are told after its replies. */
 	for (session = server->sessions; session != NULL; session = next) {
 		next = session->next;
@@ -470,7 +405,7 @@ lmtp_server_free(struct lmtp_server **serverp)
 
 	if (server == NULL)
 		return;
-	server_stop_listening(server);
+	listener_set_free(&server->listeners);
 	server->drained_cb = NULL;
 	for (session = server->sessions; session != NULL; session = next) {
 		next = session->next;

@@ -11,7 +11,6 @@
 #include <stddef.h>
 
 #include <event2/bufferevent.h>
-#include <event2/listener.h>
 
 #include "lib/limits.h"
 #include "lmtp/lmtp.h"
@@ -60,8 +59,7 @@ struct lmtp_session {
 
 struct lmtp_server {
 	struct lmtp_deps deps;
-	struct evconnlistener **listeners;
-	size_t listener_count;
+	struct listener_set *listeners;	/* the service's sockets */
 	struct lmtp_session *sessions;	/* every open session */
 	size_t session_count;
 	size_t deliveries;		/* jobs queued, not yet answered */
