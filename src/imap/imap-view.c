@@ -294,8 +294,11 @@ imap_view_read_message(struct store_view *view, uint32_t uid,
 	return ret;
 }
 
-int
-imap_view_copy_args(struct imap_cmd *cmd, uint32_t **uids_r, size_t *count_r,
+/* The arguments of COPY and MOVE: 0 with the UIDs named (malloc'd, in
+ * view order) and the target's store name, or -1 after answering BAD or
+ * NO [CANNOT]. */
+static int
+transfer_args(struct imap_cmd *cmd, uint32_t **uids_r, size_t *count_r,
     char name_r[FOLDER_NAME_MAX + 1])
 {
 	struct store_view *view = cmd->session->view;
@@ -324,12 +327,54 @@ imap_view_copy_args(struct imap_cmd *cmd, uint32_t **uids_r, size_t *count_r,
 	return 0;
 }
 
-void
-imap_write_copyuid(struct buf *b, const struct store_uid_map *map)
+int
+imap_view_transfer(struct imap_cmd *cmd, bool move, struct buf *code_r)
 {
-	buf_init(b, 0);
-	(void)buf_printf(b, "COPYUID %u ", map->uidvalidity);
-	(void)imap_write_uidset(b, map->src_uids, map->count);
-	(void)buf_append(b, " ", 1);
-	(void)imap_write_uidset(b, map->dest_uids, map->count);
+	struct imap_session *session = cmd->session;
+	char name[FOLDER_NAME_MAX + 1];
+	struct store_uid_map *map = NULL;
+	uint32_t *uids;
+	size_t count;
+	const char *error;
+	int ret;
+
+	if (transfer_args(cmd, &uids, &count, name) < 0)
+		return 0;
+	if (move && session->read_only) {
+		free(uids);
+		imap_cmd_tagged(cmd, "NO", NULL, "Mailbox is read-only");
+		return 0;
+	}
+	if (count == 0) {
+		free(uids);
+		imap_cmd_tagged(cmd, "OK", NULL, "No messages %s",
+		    move ? "moved" : "copied");
+		return 0;
+	}
+	ret = move ?
+	    store_view_move(session->view, uids, count, name, &map, &error) :
+	    store_view_copy(session->view, uids, count, name, &map, &error);
+	free(uids);
+	if (ret < 0) {
+		if (store_error_code() == STORE_ERR_NOT_FOUND)
+			imap_cmd_tagged(cmd, "NO", "TRYCREATE", "Mailbox does "
+			    "not exist");
+		else
+			imap_cmd_store_error(cmd, move ? "move" : "copy",
+			    error);
+		return 0;
+	}
+	if (map->count == 0) {
+		store_uid_map_free(&map);
+		imap_cmd_tagged(cmd, "NO", "EXPUNGEISSUE", "Messages were "
+		    "expunged");
+		return 0;
+	}
+	buf_init(code_r, 0);
+	(void)buf_printf(code_r, "COPYUID %u ", map->uidvalidity);
+	(void)imap_write_uidset(code_r, map->src_uids, map->count);
+	(void)buf_append(code_r, " ", 1);
+	(void)imap_write_uidset(code_r, map->dest_uids, map->count);
+	store_uid_map_free(&map);
+	return 1;
 }

@@ -17,7 +17,6 @@
 
 struct event;
 struct imap_cmd;
-struct store_uid_map;
 struct store_view;
 
 /*
@@ -77,16 +76,16 @@ bool imap_view_slice_over(struct imap_view_slice *slice);
 void imap_view_slice_yield(struct event *ev);
 
 /*
- * The arguments of COPY and MOVE, "sequence-set SP mailbox", for cmd on
- * the selected view: 0 with the UIDs named (malloc'd, in view order) and
- * the target's store name, or -1 after finishing cmd with BAD (syntax,
- * bad set) or NO [CANNOT] (bad mailbox name).
+ * What COPY and MOVE share: parse "sequence-set SP mailbox" for cmd on
+ * the selected view, copy (move: copy, then expunge) the messages named,
+ * and initialise code_r with the response code "COPYUID <uidvalidity>
+ * <source UIDs> <destination UIDs>" (RFC 4315). Returns 1 with code_r
+ * set (the caller answers and frees it), or 0 after finishing cmd itself:
+ * OK (no messages named), BAD (syntax, bad set), NO [CANNOT] (bad
+ * mailbox name), NO (a move in a read-only mailbox), NO [TRYCREATE] (no
+ * such mailbox), NO [EXPUNGEISSUE] (every message was expunged) or the
+ * store's error.
  */
-int imap_view_copy_args(struct imap_cmd *cmd, uint32_t **uids_r,
-    size_t *count_r, char name_r[FOLDER_NAME_MAX + 1]);
-
-/* Initialise b with the response code "COPYUID <uidvalidity> <source
- * UIDs> <destination UIDs>" (RFC 4315) of map. */
-void imap_write_copyuid(struct buf *b, const struct store_uid_map *map);
+int imap_view_transfer(struct imap_cmd *cmd, bool move, struct buf *code_r);
 
 #endif
