@@ -19,7 +19,7 @@ struct client_ctx {
 /*
  * A subcommand. argv[0] is the subcommand's name and argv[argc] is NULL;
  * the handler parses its own options (each accepts -c FILE and --help,
- * see client_getopt) and returns the process exit status, a sysexits(3)
+ * client_plain_options) and returns the process exit status, a sysexits(3)
  * code on failure.
  */
 typedef int client_cmd_func(struct client_ctx *ctx, int argc, char **argv);
@@ -41,6 +41,14 @@ extern const struct client_cmd cmd_doctor_entry;
 
 /* Print cmd's usage (and its help text if full) to fp. */
 void client_cmd_usage(const struct client_cmd *cmd, FILE *fp, int full);
+
+/*
+ * The options of a command that takes only -c FILE and --help, and no
+ * arguments: returns -1 to go on, or the exit status the command should
+ * return (0 after printing its help, EX_USAGE after a usage error).
+ */
+int client_plain_options(struct client_ctx *ctx, const struct client_cmd *cmd,
+    int argc, char **argv);
 
 /*
  * Load ctx's configuration (the embedded default without -c). On error

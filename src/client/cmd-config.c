@@ -3,7 +3,6 @@
  * no -c that is the embedded default, exactly as mailbelld uses it; with
  * -c FILE the file is checked and every setting shown, defaults included.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -73,31 +72,12 @@ print_config(const struct mb_config *cfg)
 static int
 cmd_config(struct client_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	struct mb_config *cfg;
-	int ch, ret;
+	int ret;
 
-	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			ctx->config_path = optarg;
-			break;
-		case 'h':
-			client_cmd_usage(&cmd_config_entry, stdout, 1);
-			return 0;
-		default:
-			client_cmd_usage(&cmd_config_entry, stderr, 0);
-			return EX_USAGE;
-		}
-	}
-	if (optind != argc) {
-		client_cmd_usage(&cmd_config_entry, stderr, 0);
-		return EX_USAGE;
-	}
+	ret = client_plain_options(ctx, &cmd_config_entry, argc, argv);
+	if (ret >= 0)
+		return ret;
 	if ((ret = client_load_config(ctx, &cfg)) != 0)
 		return ret;
 	if (cfg->file == NULL)

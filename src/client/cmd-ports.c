@@ -5,7 +5,6 @@
  * UDP port, and the client needs no inbound rule because it speaks first.
  * The whole output is an `nft -f` file: the tables are comments.
  */
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -312,31 +311,12 @@ print_ports(const struct mb_config *cfg)
 static int
 cmd_ports(struct client_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	struct mb_config *cfg;
-	int ch, ret;
+	int ret;
 
-	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			ctx->config_path = optarg;
-			break;
-		case 'h':
-			client_cmd_usage(&cmd_ports_entry, stdout, 1);
-			return 0;
-		default:
-			client_cmd_usage(&cmd_ports_entry, stderr, 0);
-			return EX_USAGE;
-		}
-	}
-	if (optind != argc) {
-		client_cmd_usage(&cmd_ports_entry, stderr, 0);
-		return EX_USAGE;
-	}
+	ret = client_plain_options(ctx, &cmd_ports_entry, argc, argv);
+	if (ret >= 0)
+		return ret;
 	if ((ret = client_load_config(ctx, &cfg)) != 0)
 		return ret;
 	print_ports(cfg);

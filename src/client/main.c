@@ -86,6 +86,37 @@ client_cmd_find(const char *name)
 }
 
 int
+client_plain_options(struct client_ctx *ctx, const struct client_cmd *cmd,
+    int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			ctx->config_path = optarg;
+			break;
+		case 'h':
+			client_cmd_usage(cmd, stdout, 1);
+			return 0;
+		default:
+			client_cmd_usage(cmd, stderr, 0);
+			return EX_USAGE;
+		}
+	}
+	if (optind != argc) {
+		client_cmd_usage(cmd, stderr, 0);
+		return EX_USAGE;
+	}
+	return -1;
+}
+
+int
 client_load_config(const struct client_ctx *ctx, struct mb_config **cfg_r)
 {
 	const char *error;
