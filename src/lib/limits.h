@@ -265,6 +265,11 @@
 #define NOTIFY_BATCH 32
 /* Datagrams read per readiness callback before the loop runs others. */
 #define NOTIFY_READ_BUDGET 256
+/* Registrations one store event reaches per loop turn: a delivery to
+ * many registrations is sent in slices of this many (about 10 ms of
+ * sealing and sendmmsg) so its LMTP reply and every other session go
+ * on between them, instead of waiting for the whole burst. */
+#define NOTIFY_FANOUT_BATCH 1024
 /* Bytes of the registrations file read at start (about 150 per
  * registration). */
 #define NOTIFY_REGFILE_MAX ((size_t)NOTIFY_REGISTRATIONS_MAX * 256)

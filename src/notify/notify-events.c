@@ -5,6 +5,14 @@
  * is acknowledged and resent after 1, 2, 4 and 8 s (each up to 25%
  * later), five sends in all (doc/notify-protocol.md 4.4). Resends are
  * driven by one timer wheel, never a timer per registration.
+ *
+ * A store event's first sends go out after its callback returns, in
+ * slices of NOTIFY_FANOUT_BATCH registrations per loop turn: the event
+ * keeps the ids of the registrations it is for, and a zero-timeout timer
+ * sends the next slice, so a delivery to many registrations neither
+ * holds its own LMTP reply nor stalls other sessions for the whole
+ * burst. Store events are sent in the order they came, so each
+ * registration still numbers them in that order.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +42,16 @@ struct notify_pending {
 	uint64_t due_tick;		/* wheel tick it waits for */
 	size_t count, cap;
 	struct notify_pending_event *ev;	/* ascending numbers */
+};
+
+/* A store event on its way to the registrations it covered when it
+ * came (ids: one removed meanwhile is skipped). */
+struct notify_fanout {
+	struct notify_fanout *next;
+	struct notify_pending_event e;	/* template; folder owned */
+	char *user;
+	size_t count, done;		/* ids, and how many were handled */
+	uint64_t ids[];
 };
 
 /* Waits before the 2nd, 3rd, 4th and 5th send. */
@@ -350,61 +368,131 @@ map_type(const struct store_event *ev)
 }
 
 static void
+fanout_free(struct notify_fanout *f)
+{
+	free(f->e.folder);
+	free(f->user);
+	free(f);
+}
+
+static void
+fanout_arm(struct notify_server *s)
+{
+	struct timeval tv = { 0, 0 };
+
+	if (s->fan_ev != NULL && s->fan_head != NULL &&
+	    !evtimer_pending(s->fan_ev, NULL))
+		evtimer_add(s->fan_ev, &tv);
+}
+
+/* Send the next slice of the waiting store events. */
+static void
+fanout_cb(evutil_socket_t fd, short what, void *ctx)
+{
+	struct notify_server *s = ctx;
+	struct notify_fanout *f;
+	struct notify_reg *reg;
+	size_t budget = NOTIFY_FANOUT_BATCH;
+
+	(void)fd;
+	(void)what;
+	while (budget > 0 && (f = s->fan_head) != NULL) {
+		for (; f->done < f->count && budget > 0; budget--) {
+			reg = notify_registry_find(s->registry,
+			    f->ids[f->done++]);
+			/* Still there, still verified (the endpoint may have
+			 * been forgotten since). */
+			if (reg != NULL && (reg->flags & NOTIFY_REG_VERIFIED) &&
+			    strcmp(reg->user->name, f->user) == 0)
+				queue_event(s, reg, &f->e);
+		}
+		if (f->done < f->count)
+			break;
+		s->fan_head = f->next;
+		if (s->fan_head == NULL)
+			s->fan_tail = NULL;
+		fanout_free(f);
+	}
+	notify_flush(s);
+	fanout_arm(s);
+}
+
+static void
+fanout_clear(struct notify_server *s)
+{
+	struct notify_fanout *f;
+
+	while ((f = s->fan_head) != NULL) {
+		s->fan_head = f->next;
+		fanout_free(f);
+	}
+	s->fan_tail = NULL;
+}
+
+static void
 folder_event_cb(const struct store_event *ev, void *ctx)
 {
 	struct notify_server *s = ctx;
 	struct notify_user *u;
 	struct notify_reg *reg;
-	struct notify_pending_event e;
+	struct notify_fanout *f;
 	struct store_status st;
 	const char *error;
-	bool any = false;
+	size_t n = 0;
 
 	u = notify_registry_user(s->registry, ev->user);
 	if (u == NULL)
 		return;
-	for (reg = u->regs; reg != NULL && !any; reg = reg->unext)
-		any = (reg->flags & NOTIFY_REG_VERIFIED) &&
-		    notify_reg_covers(reg, ev->folder);
-	if (!any)
+	for (reg = u->regs; reg != NULL; reg = reg->unext)
+		if ((reg->flags & NOTIFY_REG_VERIFIED) &&
+		    notify_reg_covers(reg, ev->folder))
+			n++;
+	if (n == 0)
 		return;
 
-	memset(&e, 0, sizeof(e));
-	e.type = (uint8_t)map_type(ev);
-	e.uidvalidity = ev->uidvalidity;
+	f = xcalloc(1, sizeof(*f) + n * sizeof(f->ids[0]));
+	for (reg = u->regs; reg != NULL && f->count < n; reg = reg->unext)
+		if ((reg->flags & NOTIFY_REG_VERIFIED) &&
+		    notify_reg_covers(reg, ev->folder))
+			f->ids[f->count++] = reg->id;
+	f->e.type = (uint8_t)map_type(ev);
+	f->e.uidvalidity = ev->uidvalidity;
 	/* One event names one message; a change to several is a resync of
 	 * the folder. */
-	e.uid = ev->uid_count == 1 ? ev->uid : 0;
+	f->e.uid = ev->uid_count == 1 ? ev->uid : 0;
 	if (ev->uid_count > 1)
-		e.type = NOTIFY_EVENT_MAILBOX_RESYNC;
+		f->e.type = NOTIFY_EVENT_MAILBOX_RESYNC;
 	/* Counts after the change, once for every registration. */
 	if (store_folder_status(s->deps.store, ev->user, ev->folder, &st,
 	    &error) == 0) {
-		e.uidnext = st.uidnext;
-		e.messages = st.messages;
-		e.unseen = st.unseen;
-		if (e.uidvalidity == 0)
-			e.uidvalidity = st.uidvalidity;
+		f->e.uidnext = st.uidnext;
+		f->e.messages = st.messages;
+		f->e.unseen = st.unseen;
+		if (f->e.uidvalidity == 0)
+			f->e.uidvalidity = st.uidvalidity;
 	} else {
 		log_debug("notify: status of %s/%s: %s", ev->user, ev->folder,
 		    error);
 		if (ev->type == STORE_EVENT_MESSAGE_NEW ||
 		    ev->type == STORE_EVENT_MESSAGE_APPEND)
-			e.uidnext = ev->uid + 1;
+			f->e.uidnext = ev->uid + 1;
 	}
-	e.folder = (char *)ev->folder;
+	f->e.folder = xstrdup(ev->folder);
+	f->user = xstrdup(ev->user);
 
-	for (reg = u->regs; reg != NULL; reg = reg->unext)
-		if ((reg->flags & NOTIFY_REG_VERIFIED) &&
-		    notify_reg_covers(reg, ev->folder))
-			queue_event(s, reg, &e);
-	notify_flush(s);
+	if (s->fan_tail != NULL)
+		s->fan_tail->next = f;
+	else
+		s->fan_head = f;
+	s->fan_tail = f;
+	fanout_arm(s);
 }
 
 void
 notify_events_start(struct notify_server *s)
 {
 	s->wheel_ev = evtimer_new(s->deps.base, wheel_tick_cb, s);
+	s->fan_ev = evtimer_new(s->deps.base, fanout_cb, s);
 	s->store_sub = store_subscribe_events(s->deps.store, STORE_EVENT_ALL,
 	    folder_event_cb, s);
 }
@@ -423,4 +511,8 @@ notify_events_free(struct notify_server *s)
 	if (s->wheel_ev != NULL)
 		event_free(s->wheel_ev);
 	s->wheel_ev = NULL;
+	if (s->fan_ev != NULL)
+		event_free(s->fan_ev);
+	s->fan_ev = NULL;
+	fanout_clear(s);
 }

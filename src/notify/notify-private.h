@@ -134,6 +134,11 @@ struct notify_server {
 	uint64_t wheel_tick;		/* last tick processed */
 	size_t wheel_count;		/* pendings in the wheel */
 
+	/* Store events still to reach some of their registrations, sent
+	 * NOTIFY_FANOUT_BATCH a loop turn (notify-events.c). */
+	struct notify_fanout *fan_head, *fan_tail;
+	struct event *fan_ev;		/* zero timeout, while any waits */
+
 	unsigned store_sub;		/* store_subscribe_events() id */
 };
 
