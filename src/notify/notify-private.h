@@ -120,6 +120,7 @@ struct notify_server {
 	uint32_t seen_flushed;		/* when last-seen times were saved */
 	struct event *save_ev;		/* saves a moment after a change */
 	uint64_t save_ms;		/* how long the last save took */
+	struct notify_saver *saver;	/* the thread that writes the file */
 
 	/* The passwd file as last read. */
 	struct notify_pw **pw;		/* hash table by name, or NULL */

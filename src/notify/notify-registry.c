@@ -695,24 +695,72 @@ append_folder(struct buf *b, const char *f)
 	return rc;
 }
 
+/* v in decimal at p; returns the digits written (at most 20). */
+static size_t
+put_dec(char *p, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (i = 0; i < n; i++)
+		p[i] = tmp[n - 1 - i];
+	return n;
+}
+
+/* v as 16 lowercase hex digits at p. */
+static void
+put_hex64(char *p, uint64_t v)
+{
+	static const char hex[] = "0123456789abcdef";
+	int i;
+
+	for (i = 15; i >= 0; i--, v >>= 4)
+		p[i] = hex[v & 15];
+}
+
 static int
 append_reg(struct buf *b, const struct notify_reg *reg)
 {
-	char id[17];
-	size_t i, n = 0;
+	static const char hex[] = "0123456789abcdef";
+	/* id, secret, two numbers and the fingerprint, with spaces */
+	char head[16 + 1 + NOTIFY_SECRET_LEN * 2 + 1 + 10 + 1 + 10 + 1 +
+	    16 + 1];
+	char tail[1 + 20];
+	size_t i, n = 0, len;
 	int rc;
 
-	notify_reg_id_text(reg->id, id);
-	rc = buf_printf(b, "%s ", id);
-	for (i = 0; i < NOTIFY_SECRET_LEN && rc == 0; i++)
-		rc = buf_printf(b, "%02x", reg->secret[i]);
+	/* By hand, not printf: a save formats every registration on the
+	 * loop. */
+	put_hex64(head, reg->id);
+	len = 16;
+	head[len++] = ' ';
+	for (i = 0; i < NOTIFY_SECRET_LEN; i++) {
+		head[len++] = hex[reg->secret[i] >> 4];
+		head[len++] = hex[reg->secret[i] & 15];
+	}
+	head[len++] = ' ';
+	len += put_dec(head + len, reg->created_epoch);
+	head[len++] = ' ';
+	len += put_dec(head + len, reg->last_seen);
+	head[len++] = ' ';
+	put_hex64(head + len, reg->user->pwtag);
+	len += 16;
+	head[len++] = ' ';
+	rc = buf_append(b, head, len);
+	OPENSSL_cleanse(head, sizeof(head));
 	if (reg->folders != NULL)
 		while (reg->folders[n] != NULL)
 			n++;
 	if (rc == 0)
-		rc = buf_printf(b, " %u %u %016llx %s %zu",
-		    (unsigned)reg->created_epoch, (unsigned)reg->last_seen,
-		    (unsigned long long)reg->user->pwtag, reg->user->name, n);
+		rc = buf_append_str(b, reg->user->name);
+	tail[0] = ' ';
+	len = 1 + put_dec(tail + 1, n);
+	if (rc == 0)
+		rc = buf_append(b, tail, len);
 	for (i = 0; i < n && rc == 0; i++) {
 		rc = buf_append(b, " ", 1);
 		if (rc == 0)
@@ -723,28 +771,29 @@ append_reg(struct buf *b, const struct notify_reg *reg)
 	return rc;
 }
 
-/* Write b out once it holds this much, so a save of any number of
- * registrations needs one small buffer. */
-#define SAVE_CHUNK (64 * 1024)
-
-static int
-save_flush(int fd, struct buf *b)
+int
+notify_registry_serialize(struct notify_registry *r, struct buf *b)
 {
-	int rc = write_full(fd, b->data, b->len);
+	struct notify_reg *reg;
+	size_t i;
 
-	OPENSSL_cleanse(b->data, b->len);
-	b->len = 0;
-	return rc;
+	if (buf_append_str(b, REGFILE_HEADER "\n") < 0)
+		return -1;
+	for (i = 0; i < r->nbuckets; i++) {
+		for (reg = r->buckets[i]; reg != NULL; reg = reg->hnext) {
+			if (append_reg(b, reg) < 0)
+				return -1;
+			reg->flags &= (uint8_t)~NOTIFY_REG_DIRTY;
+		}
+	}
+	return 0;
 }
 
 int
-notify_registry_save(struct notify_registry *r, const char *path,
-    const char **error_r)
+notify_regfile_write(const char *path, const void *data, size_t len,
+    char *error, size_t error_size)
 {
-	struct notify_reg *reg;
 	char *tmp, *dir, *slash;
-	struct buf b;
-	size_t i;
 	int fd, rc = -1, saved;
 
 	tmp = xasprintf("%s.tmp", path);
@@ -753,24 +802,11 @@ notify_registry_save(struct notify_registry *r, const char *path,
 		*(slash == dir ? slash + 1 : slash) = '\0';
 	else
 		strcpy(dir, ".");
-	buf_init(&b, 0);
 	(void)unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		goto fail;
-	if (buf_append_str(&b, REGFILE_HEADER "\n") < 0)
-		goto fail_fd;
-	for (i = 0; i < r->nbuckets; i++) {
-		for (reg = r->buckets[i]; reg != NULL; reg = reg->hnext) {
-			if (append_reg(&b, reg) < 0) {
-				errno = ENOMEM;
-				goto fail_fd;
-			}
-			if (b.len >= SAVE_CHUNK && save_flush(fd, &b) < 0)
-				goto fail_fd;
-		}
-	}
-	if (save_flush(fd, &b) < 0 || fsync(fd) < 0)
+	if (write_full(fd, data, len) < 0 || fsync(fd) < 0)
 		goto fail_fd;
 	if (close(fd) < 0) {
 		fd = -1;
@@ -779,9 +815,6 @@ notify_registry_save(struct notify_registry *r, const char *path,
 	fd = -1;
 	if (rename(tmp, path) < 0 || fsync_dir(dir) < 0)
 		goto fail_fd;
-	for (i = 0; i < r->nbuckets; i++)
-		for (reg = r->buckets[i]; reg != NULL; reg = reg->hnext)
-			reg->flags &= (uint8_t)~NOTIFY_REG_DIRTY;
 	rc = 0;
 	goto out;
 fail_fd:
@@ -791,12 +824,31 @@ fail_fd:
 	(void)unlink(tmp);
 	errno = saved;
 fail:
-	*error_r = set_error("%s: cannot write: %s", path, strerror(errno));
+	snprintf(error, error_size, "%s: cannot write: %s", path,
+	    strerror(errno));
 out:
-	OPENSSL_cleanse(b.data, b.len);
-	buf_free(&b);
 	free(tmp);
 	free(dir);
+	return rc;
+}
+
+int
+notify_registry_save(struct notify_registry *r, const char *path,
+    const char **error_r)
+{
+	struct buf b;
+	int rc;
+
+	buf_init(&b, 0);
+	if (notify_registry_serialize(r, &b) < 0) {
+		*error_r = set_error("%s: cannot write: %s", path,
+		    strerror(ENOMEM));
+		rc = -1;
+	} else if ((rc = notify_regfile_write(path, b.data, b.len,
+	    registry_error, sizeof(registry_error))) < 0)
+		*error_r = registry_error;
+	OPENSSL_cleanse(b.data, b.len);
+	buf_free(&b);
 	return rc;
 }
 

@@ -179,6 +179,19 @@ void notify_reg_keys(const struct notify_reg *reg, enum notify_dir dir,
 int notify_registry_save(struct notify_registry *registry, const char *path,
     const char **error_r);
 /*
+ * The two halves of notify_registry_save(), so the writing can leave
+ * the event loop: append the file's contents to b (secrets included:
+ * wipe b after use) and clear the DIRTY flags, 0 or -1 (b full); then
+ * write data atomically to path as notify_registry_save() does. The
+ * second touches nothing of the registry and may run on another thread;
+ * it returns 0, or -1 with the reason in error.
+ */
+struct buf;
+int notify_registry_serialize(struct notify_registry *registry,
+    struct buf *b);
+int notify_regfile_write(const char *path, const void *data, size_t len,
+    char *error, size_t error_size);
+/*
  * Add the registrations of path (a missing file is none). A line that
  * cannot be read, or over a limit, is skipped and counted in
  * *skipped_r. Returns 0, or -1 with *error_r if the file is unreadable.

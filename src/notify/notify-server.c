@@ -11,10 +11,14 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/eventfd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "lib/buf.h"
 #include "lib/config.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
@@ -54,8 +58,195 @@ notify_jitter(struct notify_server *s, uint32_t n)
 	return n == 0 ? 0 : (uint32_t)(x % n);
 }
 
-/* ---- Saving ---- */
+/* ---- Saving ----
+ * The registrations file (about 150 bytes a registration) is formatted
+ * into a buffer on the loop, then written, fsynced and renamed into
+ * place by one writer thread, so the loop never waits for the disk.
+ * One save is in flight at a time; changes made meanwhile are saved
+ * again when it completes. A registration is answered before it is on
+ * disk, as before: the file trails changes by a moment (at least 100
+ * ms, see notify_server_changed()). Shutdown waits for the save in
+ * flight and then writes what changed since. */
 
+struct notify_saver {
+	pthread_t thread;
+	int efd;			/* eventfd: a save completed */
+	struct event *done_ev;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	/* Under lock: */
+	bool quit;
+	bool has_job;			/* job waits for the thread */
+	bool done;			/* result is valid */
+	struct buf job;
+	int rc;
+	uint64_t ms;
+	char error[512];
+	/* The loop's own: */
+	bool busy;			/* a save is in flight */
+	bool again;			/* changes came while busy */
+	bool job_regs, job_seen;	/* what the save in flight covers */
+	uint32_t job_time;		/* when it was formatted */
+	uint64_t format_ms;		/* how long formatting took */
+	size_t last_len;		/* bytes of the last save */
+};
+
+static void *
+saver_main(void *ctx)
+{
+	struct notify_server *s = ctx;
+	struct notify_saver *sv = s->saver;
+	uint64_t one = 1, start;
+	struct buf job;
+	char error[512];
+	int rc;
+
+	pthread_mutex_lock(&sv->lock);
+	for (;;) {
+		while (!sv->has_job && !sv->quit)
+			pthread_cond_wait(&sv->cond, &sv->lock);
+		if (!sv->has_job)
+			break;
+		job = sv->job;
+		buf_init(&sv->job, 0);
+		sv->has_job = false;
+		pthread_mutex_unlock(&sv->lock);
+
+		start = notify_mono_ms();
+		error[0] = '\0';
+		rc = notify_regfile_write(s->regs_path, job.data, job.len,
+		    error, sizeof(error));
+		OPENSSL_cleanse(job.data, job.len);
+		buf_free(&job);
+
+		pthread_mutex_lock(&sv->lock);
+		sv->rc = rc;
+		sv->ms = notify_mono_ms() - start;
+		memcpy(sv->error, error, sizeof(error));
+		sv->done = true;
+		pthread_cond_broadcast(&sv->cond);
+		/* Cannot fail short of a bug: the counter takes 2^64 - 2
+		 * completions before it would block. */
+		(void)!write(sv->efd, &one, sizeof(one));
+	}
+	pthread_mutex_unlock(&sv->lock);
+	return NULL;
+}
+
+static void save_start(struct notify_server *s);
+
+/* The save in flight is over (sv->done under lock): take its result. */
+static void
+save_finish(struct notify_server *s)
+{
+	struct notify_saver *sv = s->saver;
+	char error[512];
+	uint64_t ms;
+	int rc;
+
+	pthread_mutex_lock(&sv->lock);
+	rc = sv->rc;
+	ms = sv->ms;
+	memcpy(error, sv->error, sizeof(error));
+	sv->done = false;
+	pthread_mutex_unlock(&sv->lock);
+	sv->busy = false;
+	if (rc < 0) {
+		log_warnx("notify: %s", error);
+		/* Saved again at the next sweep. */
+		s->regs_dirty |= sv->job_regs;
+		s->seen_dirty |= sv->job_seen;
+		return;
+	}
+	s->save_ms = ms;
+	s->seen_flushed = sv->job_time;
+	log_debug("notify: registrations saved (formatted in %llu ms on "
+	    "the loop, written in %llu ms)", (unsigned long long)sv->format_ms,
+	    (unsigned long long)ms);
+}
+
+static void
+save_done_cb(evutil_socket_t fd, short what, void *ctx)
+{
+	struct notify_server *s = ctx;
+	struct notify_saver *sv = s->saver;
+	uint64_t n;
+	bool done;
+
+	(void)what;
+	if (read(fd, &n, sizeof(n)) < 0)
+		return;
+	pthread_mutex_lock(&sv->lock);
+	done = sv->done;
+	pthread_mutex_unlock(&sv->lock);
+	if (!done || !sv->busy)
+		return;
+	save_finish(s);
+	if (sv->again && (s->regs_dirty || s->seen_dirty)) {
+		sv->again = false;
+		save_start(s);
+	}
+	sv->again = false;
+}
+
+/* Format the registrations and hand them to the writer; if a save is in
+ * flight, another follows when it completes. */
+static void
+save_start(struct notify_server *s)
+{
+	struct notify_saver *sv = s->saver;
+	uint64_t start;
+	struct buf b;
+
+	if (sv->busy) {
+		sv->again = true;
+		return;
+	}
+	start = notify_mono_ms();
+	buf_init(&b, 0);
+	/* Room for the last save's size and some: no copies on the way. */
+	if (sv->last_len > 0) {
+		b.cap = sv->last_len + sv->last_len / 8 + 4096;
+		b.data = xmalloc(b.cap);
+	}
+	if (notify_registry_serialize(s->registry, &b) < 0) {
+		log_warnx("notify: %s: out of memory formatting registrations",
+		    s->regs_path);
+		OPENSSL_cleanse(b.data, b.len);
+		buf_free(&b);
+		return;
+	}
+	sv->job_regs = s->regs_dirty;
+	sv->job_seen = s->seen_dirty;
+	sv->job_time = notify_now();
+	s->regs_dirty = false;
+	s->seen_dirty = false;
+	sv->busy = true;
+	sv->format_ms = notify_mono_ms() - start;
+	sv->last_len = b.len;
+	pthread_mutex_lock(&sv->lock);
+	sv->job = b;
+	sv->has_job = true;
+	pthread_cond_signal(&sv->cond);
+	pthread_mutex_unlock(&sv->lock);
+}
+
+/* Wait for the save in flight, if any. */
+static void
+save_wait(struct notify_server *s)
+{
+	struct notify_saver *sv = s->saver;
+
+	if (sv == NULL || !sv->busy)
+		return;
+	pthread_mutex_lock(&sv->lock);
+	while (!sv->done)
+		pthread_cond_wait(&sv->cond, &sv->lock);
+	pthread_mutex_unlock(&sv->lock);
+	save_finish(s);
+}
+
+/* Save on this thread (shutdown, after the writer stopped). */
 static void
 save_now(struct notify_server *s)
 {
@@ -72,12 +263,78 @@ save_now(struct notify_server *s)
 	s->seen_flushed = notify_now();
 }
 
+static int
+saver_new(struct notify_server *s)
+{
+	struct notify_saver *sv = xcalloc(1, sizeof(*sv));
+	sigset_t all, old;
+	int rc;
+
+	sv->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (sv->efd < 0) {
+		free(sv);
+		return -1;
+	}
+	sv->done_ev = event_new(s->deps.base, sv->efd, EV_READ | EV_PERSIST,
+	    save_done_cb, s);
+	if (sv->done_ev == NULL || event_add(sv->done_ev, NULL) < 0) {
+		if (sv->done_ev != NULL)
+			event_free(sv->done_ev);
+		close(sv->efd);
+		free(sv);
+		return -1;
+	}
+	pthread_mutex_init(&sv->lock, NULL);
+	pthread_cond_init(&sv->cond, NULL);
+	buf_init(&sv->job, 0);
+	s->saver = sv;
+	/* Signals are the loop's: the writer starts with all blocked. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&sv->thread, NULL, saver_main, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		errno = rc;
+		s->saver = NULL;
+		pthread_cond_destroy(&sv->cond);
+		pthread_mutex_destroy(&sv->lock);
+		event_free(sv->done_ev);
+		close(sv->efd);
+		free(sv);
+		return -1;
+	}
+	return 0;
+}
+
+/* Wait for the save in flight and stop the writer. */
+static void
+saver_free(struct notify_server *s)
+{
+	struct notify_saver *sv = s->saver;
+
+	if (sv == NULL)
+		return;
+	save_wait(s);
+	pthread_mutex_lock(&sv->lock);
+	sv->quit = true;
+	pthread_cond_signal(&sv->cond);
+	pthread_mutex_unlock(&sv->lock);
+	pthread_join(sv->thread, NULL);
+	s->saver = NULL;
+	event_free(sv->done_ev);
+	close(sv->efd);
+	pthread_cond_destroy(&sv->cond);
+	pthread_mutex_destroy(&sv->lock);
+	buf_free(&sv->job);
+	free(sv);
+}
+
 static void
 save_cb(evutil_socket_t fd, short what, void *ctx)
 {
 	(void)fd;
 	(void)what;
-	save_now(ctx);
+	save_start(ctx);
 }
 
 void
@@ -676,7 +933,7 @@ sweep_cb(evutil_socket_t fd, short what, void *ctx)
 	mb_stats.notify_registrations = notify_registry_count(s->registry);
 	if (s->regs_dirty || (s->seen_dirty &&
 	    sc.now - s->seen_flushed >= NOTIFY_LASTSEEN_FLUSH_SECS))
-		save_now(s);
+		save_start(s);
 }
 
 /* ---- Life cycle ---- */
@@ -731,6 +988,12 @@ notify_server_new(const struct notify_deps *deps, const char **error_r)
 	s->in = xcalloc(1, sizeof(*s->in));
 	s->save_ev = evtimer_new(deps->base, save_cb, s);
 	s->sweep_ev = event_new(deps->base, -1, EV_PERSIST, sweep_cb, s);
+	if (saver_new(s) < 0) {
+		snprintf(server_error, sizeof(server_error),
+		    "cannot start the registrations writer: %s",
+		    strerror(errno));
+		goto fail;
+	}
 	if (s->save_ev == NULL || s->sweep_ev == NULL ||
 	    event_add(s->sweep_ev, &tv) < 0) {
 		snprintf(server_error, sizeof(server_error),
@@ -825,6 +1088,7 @@ notify_server_free(struct notify_server **sp)
 		event_free(s->socks[i].ev);
 		close(s->socks[i].fd);
 	}
+	saver_free(s);
 	if (s->registry != NULL && (s->regs_dirty || s->seen_dirty))
 		save_now(s);
 	if (s->save_ev != NULL)

@@ -628,3 +628,31 @@ def test_bad_notify_config(tmp_path, key, value, message):
                        timeout=10)
     assert r.returncode != 0
     assert message in r.stderr.decode()
+
+
+def test_saves_follow_changes_and_shutdown_writes_the_last(daemon, imap):
+    """Saves run off the event loop: each change reaches the file, one
+    made while a save is in flight included, and a clean stop writes
+    what is left."""
+    path = daemon.data_dir / "notify" / "registrations"
+    first = registered(daemon, imap)
+    assert wait_until(lambda: path.exists()
+                      and first.id_hex in path.read_text(), 5)
+    regs = [registered(daemon, imap) for _ in range(10)]
+    typ, data, _ = nc.xbell(imap, "UNREGISTER", '"%s"' % first.id_hex)
+    assert typ == "OK", data
+
+    def saved():
+        text = path.read_text()
+        return first.id_hex not in text and \
+            all(r.id_hex in text for r in regs)
+    assert wait_until(saved, 5)
+    # a change just before a clean stop is on disk after it
+    typ, data, _ = nc.xbell(imap, "UNREGISTER", '"%s"' % regs[0].id_hex)
+    assert typ == "OK", data
+    last = registered(daemon, imap)
+    imap.logout()
+    daemon.restart()
+    text = path.read_text()
+    assert regs[0].id_hex not in text and last.id_hex in text
+    assert all(r.id_hex in text for r in regs[1:])
