@@ -1,8 +1,8 @@
 /*
  * mailbelld: the mail store daemon. One event loop runs every service
- * (LMTP delivery, the admin port, the Maildir watcher); main() only reads
- * the command line, and the functions below start, wire and stop the
- * services in order.
+ * (IMAP, LMTP delivery, the UDP notifier, the admin port, the Maildir
+ * watcher); main() only reads the command line, and the functions below
+ * start, wire and stop the services in order.
  */
 #include <errno.h>
 #include <getopt.h>
