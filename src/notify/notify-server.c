@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -91,6 +92,40 @@ struct notify_saver {
 	size_t last_len;		/* bytes of the last save */
 };
 
+/*
+ * A save's buffer is mapped for it and unmapped after, never taken from
+ * malloc: megabytes freed by the writer after the loop allocated more
+ * would stay resident as a hole in the heap (and raise malloc's mmap
+ * threshold so the next one would too). max keeps buf from growing it:
+ * an append that does not fit fails, and the caller maps a larger one.
+ */
+static int
+job_map(struct buf *b, size_t size)
+{
+	void *p;
+
+	size = (size + 65535) & ~(size_t)65535;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	b->data = p;
+	b->len = 0;
+	b->cap = size;
+	b->max = size - 1;
+	return 0;
+}
+
+static void
+job_unmap(struct buf *b)
+{
+	if (b->data != NULL) {
+		OPENSSL_cleanse(b->data, b->len);
+		munmap(b->data, b->cap);
+	}
+	memset(b, 0, sizeof(*b));
+}
+
 static void *
 saver_main(void *ctx)
 {
@@ -108,7 +143,7 @@ saver_main(void *ctx)
 		if (!sv->has_job)
 			break;
 		job = sv->job;
-		buf_init(&sv->job, 0);
+		memset(&sv->job, 0, sizeof(sv->job));
 		sv->has_job = false;
 		pthread_mutex_unlock(&sv->lock);
 
@@ -116,8 +151,7 @@ saver_main(void *ctx)
 		error[0] = '\0';
 		rc = notify_regfile_write(s->regs_path, job.data, job.len,
 		    error, sizeof(error));
-		OPENSSL_cleanse(job.data, job.len);
-		buf_free(&job);
+		job_unmap(&job);
 
 		pthread_mutex_lock(&sv->lock);
 		sv->rc = rc;
@@ -196,6 +230,7 @@ save_start(struct notify_server *s)
 {
 	struct notify_saver *sv = s->saver;
 	uint64_t start;
+	size_t size;
 	struct buf b;
 
 	if (sv->busy) {
@@ -203,18 +238,20 @@ save_start(struct notify_server *s)
 		return;
 	}
 	start = notify_mono_ms();
-	buf_init(&b, 0);
-	/* Room for the last save's size and some: no copies on the way. */
-	if (sv->last_len > 0) {
-		b.cap = sv->last_len + sv->last_len / 8 + 4096;
-		b.data = xmalloc(b.cap);
-	}
-	if (notify_registry_serialize(s->registry, &b) < 0) {
-		log_warnx("notify: %s: out of memory formatting registrations",
-		    s->regs_path);
-		OPENSSL_cleanse(b.data, b.len);
-		buf_free(&b);
-		return;
+	/* Room for the last save and some, or about 160 bytes a
+	 * registration the first time; twice that until it fits. */
+	size = sv->last_len > 0 ? sv->last_len + sv->last_len / 8 :
+	    notify_registry_count(s->registry) * 160 + 4096;
+	for (;;) {
+		if (job_map(&b, size) < 0) {
+			log_warn("notify: %s: formatting registrations",
+			    s->regs_path);
+			return;
+		}
+		if (notify_registry_serialize(s->registry, &b) == 0)
+			break;
+		size = b.cap * 2;
+		job_unmap(&b);
 	}
 	sv->job_regs = s->regs_dirty;
 	sv->job_seen = s->seen_dirty;
@@ -286,7 +323,6 @@ saver_new(struct notify_server *s)
 	}
 	pthread_mutex_init(&sv->lock, NULL);
 	pthread_cond_init(&sv->cond, NULL);
-	buf_init(&sv->job, 0);
 	s->saver = sv;
 	/* Signals are the loop's: the writer starts with all blocked. */
 	sigfillset(&all);
@@ -325,7 +361,7 @@ saver_free(struct notify_server *s)
 	close(sv->efd);
 	pthread_cond_destroy(&sv->cond);
 	pthread_mutex_destroy(&sv->lock);
-	buf_free(&sv->job);
+	job_unmap(&sv->job);
 	free(sv);
 }
 
