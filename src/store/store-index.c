@@ -693,6 +693,32 @@ view_fill(struct store_view *v)
 	v->modseq = ix->modseq;
 }
 
+
+/* The index of (user, folder), brought up to date with the disk;
+ * *changed_r says whether the sync found changes. A folder that turns
+ * out to be missing leaves no index behind. NULL with *error_r set on
+ * failure. */
+static struct store_index *
+index_get_synced(struct store *store, const char *user, const char *folder,
+    bool *changed_r, const char **error_r)
+{
+	struct store_index *ix;
+
+	if ((ix = index_get(store, user, folder, error_r)) == NULL)
+		return NULL;
+	if (index_sync(ix, false, changed_r, error_r) < 0) {
+		if (ix->gone || !ix->loaded) {
+			/* Do not keep an index of a missing folder. */
+			index_unlink(store, ix);
+			ix->gone = true;
+			if (ix->views == NULL && ix->busy == 0)
+				index_free(&ix);
+		}
+		return NULL;
+	}
+	return ix;
+}
+
 int
 store_view_open(struct store *store, const char *user, const char *folder,
     struct store_view **view_r, const char **error_r)
@@ -701,18 +727,9 @@ store_view_open(struct store *store, const char *user, const char *folder,
 	struct store_view *v;
 	bool changed;
 
-	if ((ix = index_get(store, user, folder, error_r)) == NULL)
+	if ((ix = index_get_synced(store, user, folder, &changed,
+	    error_r)) == NULL)
 		return -1;
-	if (index_sync(ix, false, &changed, error_r) < 0) {
-		if (ix->gone || !ix->loaded) {
-			/* Do not keep an index of a missing folder. */
-			index_unlink(store, ix);
-			ix->gone = true;
-			if (ix->views == NULL && ix->busy == 0)
-				index_free(&ix);
-		}
-		return -1;
-	}
 	v = xcalloc(1, sizeof(*v));
 	v->index = ix;
 	view_fill(v);
@@ -1691,17 +1708,9 @@ store_folder_status(struct store *store, const char *user,
 	bool changed;
 	size_t i;
 
-	if ((ix = index_get(store, user, folder, error_r)) == NULL)
+	if ((ix = index_get_synced(store, user, folder, &changed,
+	    error_r)) == NULL)
 		return -1;
-	if (index_sync(ix, false, &changed, error_r) < 0) {
-		if (ix->gone || !ix->loaded) {
-			index_unlink(store, ix);
-			ix->gone = true;
-			if (ix->views == NULL && ix->busy == 0)
-				index_free(&ix);
-		}
-		return -1;
-	}
 	if (changed)
 		index_notify(ix, NULL);
 	memset(status_r, 0, sizeof(*status_r));
