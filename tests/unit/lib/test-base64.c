@@ -129,55 +129,46 @@ test_not_nul_terminated(void **state)
 	assert_decodes("Zm9vYmFy", 4, "foo", 3);
 }
 
-static void
-test_rejects_length(void **state)
-{
-	(void)state;
-	assert_rejects("Z", 1);
-	assert_rejects("Zg", 2);
-	assert_rejects("Zg=", 3);
-	assert_rejects("Zm9vY", 5);
-	assert_rejects("Zm9vYmFy=", 9);
+/* A literal and its length, its NUL excluded. */
+#define TEXT(s) { s, sizeof(s) - 1 }
+
+static const struct {
+	const char *text;
+	size_t len;
+} rejected[] = {
+	/* Lengths that are not a multiple of four. */
+	TEXT("Z"), TEXT("Zg"), TEXT("Zg="), TEXT("Zm9vY"), TEXT("Zm9vYmFy="),
 	/* Unpadded forms are not accepted. */
-	assert_rejects("Zm9vYg", 6);
-	assert_rejects("Zm8", 3);
+	TEXT("Zm9vYg"), TEXT("Zm8"),
+	/* Padding in the wrong place or too much of it. */
+	TEXT("===="), TEXT("Z==="), TEXT("=Zg="), TEXT("Z=g="), TEXT("Zg=A"),
+	/* Padding only at the very end, never in an earlier quantum. */
+	TEXT("Zg==Zm9v"), TEXT("Zm8=Zm9v"), TEXT("Zm9vYmE====="),
+	/* Garbage, whitespace and line breaks, NULs. */
+	TEXT("!!!!"), TEXT("Zm9v\n"), TEXT("Zm9v\r\n\r\n"), TEXT(" Zm9v   "),
+	TEXT("Zm 9"), TEXT("Zm9v    "), TEXT("Zm9\t"), TEXT("Zm9\0"),
+	TEXT("\0\0\0\0"), TEXT("Zm9\xc3"), TEXT("Zm9v.m9v"),
+	/* The URL alphabet is not accepted. */
+	TEXT("Zm9-"), TEXT("Zm9_"),
+};
+
+static void
+test_rejects(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(rejected) / sizeof(rejected[0]); i++)
+		assert_rejects(rejected[i].text, rejected[i].len);
 }
 
 static void
-test_rejects_padding(void **state)
+test_pad_bits(void **state)
 {
 	(void)state;
-	assert_rejects("====", 4);
-	assert_rejects("Z===", 4);
-	assert_rejects("=Zg=", 4);
-	assert_rejects("Z=g=", 4);
-	assert_rejects("Zg=A", 4);
-	/* Padding only at the very end, never in an earlier quantum. */
-	assert_rejects("Zg==Zm9v", 8);
-	assert_rejects("Zm8=Zm9v", 8);
-	assert_rejects("Zm9vYmE=====", 12);
 	/* Stray bits under the padding are ignored (RFC 4648 3.5). */
 	assert_decodes("Zh==", 4, "f", 1);
 	assert_decodes("Zm9=", 4, "fo", 2);
-}
-
-static void
-test_rejects_garbage(void **state)
-{
-	(void)state;
-	assert_rejects("!!!!", 4);
-	assert_rejects("Zm9v\n", 5);
-	assert_rejects("Zm9v\r\n\r\n", 8);
-	assert_rejects(" Zm9v   ", 8);
-	assert_rejects("Zm 9", 4);
-	assert_rejects("Zm9v    ", 8);
-	assert_rejects("Zm9\t", 4);
-	assert_rejects("Zm9\0", 4);
-	assert_rejects("\0\0\0\0", 4);
-	assert_rejects("Zm9-", 4);	/* the URL alphabet is not accepted */
-	assert_rejects("Zm9_", 4);
-	assert_rejects("Zm9\xc3", 4);
-	assert_rejects("Zm9v.m9v", 8);
 }
 
 static void
@@ -212,9 +203,8 @@ main(void)
 		cmocka_unit_test(test_binary_roundtrip),
 		cmocka_unit_test(test_known_binary),
 		cmocka_unit_test(test_not_nul_terminated),
-		cmocka_unit_test(test_rejects_length),
-		cmocka_unit_test(test_rejects_padding),
-		cmocka_unit_test(test_rejects_garbage),
+		cmocka_unit_test(test_rejects),
+		cmocka_unit_test(test_pad_bits),
 		cmocka_unit_test(test_large),
 	};
 

@@ -90,156 +90,136 @@ test_seconds(void **state)
 	assert_int_equal(str_to_seconds("1w", 100000, &n), -1);
 }
 
-/* str_to_u64_n on a C string's whole length. */
-static int
-to_n(const char *s, uint64_t max, uint64_t *num_r)
-{
-	return str_to_u64_n(s, strlen(s), max, num_r);
-}
+/* A literal and its length, its NUL excluded. */
+#define SPAN(s) s, sizeof(s) - 1
+
+/* str_to_u64_n: len bytes at s, at most max: ret, and num if 0. */
+static const struct {
+	const char *s;
+	size_t len;
+	uint64_t max;
+	int ret;
+	uint64_t num;
+} spans[] = {
+	{ SPAN("0"), 0, 0, 0 },
+	{ SPAN("000"), 0, 0, 0 },
+	{ SPAN("0042"), 100, 0, 42 },
+	/* Exactly max, and max + 1. */
+	{ SPAN("4294967295"), UINT32_MAX, 0, UINT32_MAX },
+	{ SPAN("4294967296"), UINT32_MAX, -1, 0 },
+	{ SPAN("99"), 99, 0, 99 },
+	{ SPAN("100"), 99, -1, 0 },
+	{ SPAN("9"), 9, 0, 9 },
+	{ SPAN("10"), 9, -1, 0 },
+	{ SPAN("1"), 0, -1, 0 },
+	{ SPAN("18446744073709551615"), UINT64_MAX, 0, UINT64_MAX },
+	{ SPAN("18446744073709551616"), UINT64_MAX, -1, 0 },
+	{ SPAN("99999999999999999999"), UINT64_MAX, -1, 0 },
+	{ SPAN("000000000000000000000018446744073709551615"), UINT64_MAX, 0,
+	    UINT64_MAX },
+	/* Not digits, or not only digits. */
+	{ SPAN(""), UINT64_MAX, -1, 0 },
+	{ NULL, 0, UINT64_MAX, -1, 0 },
+	{ SPAN(" 1"), UINT64_MAX, -1, 0 },
+	{ SPAN("1 "), UINT64_MAX, -1, 0 },
+	{ SPAN("+1"), UINT64_MAX, -1, 0 },
+	{ SPAN("-1"), UINT64_MAX, -1, 0 },
+	{ SPAN("1a"), UINT64_MAX, -1, 0 },
+	{ SPAN("\xb1"), UINT64_MAX, -1, 0 },
+	{ SPAN("1\0" "2"), UINT64_MAX, -1, 0 },
+	/* Only len bytes are read: the span need not end in a NUL. */
+	{ "12345", 3, UINT64_MAX, 0, 123 },
+	{ "7}", 1, UINT64_MAX, 0, 7 },
+	/* A shorter NUL-terminated string is rejected, not overrun. */
+	{ "12", 4, UINT64_MAX, -1, 0 },
+};
 
 static void
 test_u64_n(void **state)
 {
-	uint64_t n = 7;
+	uint64_t n;
+	size_t i;
 
 	(void)state;
-	assert_int_equal(to_n("0", 0, &n), 0);
-	assert_int_equal(n, 0);
-	assert_int_equal(to_n("000", 0, &n), 0);
-	assert_int_equal(n, 0);
-	assert_int_equal(to_n("0042", 100, &n), 0);
-	assert_int_equal(n, 42);
-	/* Exactly max, and max + 1. */
-	assert_int_equal(to_n("4294967295", UINT32_MAX, &n), 0);
-	assert_true(n == UINT32_MAX);
-	n = 7;
-	assert_int_equal(to_n("4294967296", UINT32_MAX, &n), -1);
-	assert_int_equal(to_n("100", 99, &n), -1);
-	assert_int_equal(to_n("99", 99, &n), 0);
-	assert_int_equal(n, 99);
-	assert_int_equal(to_n("10", 9, &n), -1);
-	assert_int_equal(to_n("9", 9, &n), 0);
-	assert_int_equal(to_n("1", 0, &n), -1);
-	assert_int_equal(to_n("18446744073709551615", UINT64_MAX, &n), 0);
-	assert_true(n == UINT64_MAX);
-	n = 7;
-	assert_int_equal(to_n("18446744073709551616", UINT64_MAX, &n), -1);
-	assert_int_equal(to_n("99999999999999999999", UINT64_MAX, &n), -1);
-	assert_int_equal(to_n("000000000000000000000018446744073709551615",
-	    UINT64_MAX, &n), 0);
-	assert_true(n == UINT64_MAX);
-	n = 7;
-	/* Not digits, or not only digits. */
-	assert_int_equal(to_n("", UINT64_MAX, &n), -1);
-	assert_int_equal(str_to_u64_n(NULL, 0, UINT64_MAX, &n), -1);
-	assert_int_equal(to_n(" 1", UINT64_MAX, &n), -1);
-	assert_int_equal(to_n("1 ", UINT64_MAX, &n), -1);
-	assert_int_equal(to_n("+1", UINT64_MAX, &n), -1);
-	assert_int_equal(to_n("-1", UINT64_MAX, &n), -1);
-	assert_int_equal(to_n("1a", UINT64_MAX, &n), -1);
-	assert_int_equal(to_n("\xb1", UINT64_MAX, &n), -1);
-	assert_int_equal(str_to_u64_n("1\0" "2", 3, UINT64_MAX, &n), -1);
-	assert_int_equal(n, 7);		/* untouched on error */
-	/* Only len bytes are read: the span need not end in a NUL. */
-	assert_int_equal(str_to_u64_n("12345", 3, UINT64_MAX, &n), 0);
-	assert_int_equal(n, 123);
-	assert_int_equal(str_to_u64_n("7}", 1, UINT64_MAX, &n), 0);
-	assert_int_equal(n, 7);
-	/* A shorter NUL-terminated string is rejected, not overrun. */
-	assert_int_equal(str_to_u64_n("12", 4, UINT64_MAX, &n), -1);
+	for (i = 0; i < sizeof(spans) / sizeof(spans[0]); i++) {
+		n = 7;
+		assert_int_equal(str_to_u64_n(spans[i].s, spans[i].len,
+		    spans[i].max, &n), spans[i].ret);
+		/* Untouched on error. */
+		assert_true(n == (spans[i].ret == 0 ? spans[i].num : 7));
+	}
 }
+
+/* str_parse_u64 at s (up to s + end, or the NUL if end is -1), at most
+ * max: ret, and if 0 num and the bytes taken. */
+static const struct {
+	const char *s;
+	int end;
+	uint64_t max;
+	int ret;
+	uint64_t num;
+	size_t taken;
+} fronts[] = {
+	/* Leading digits are taken, the rest is left. */
+	{ "123:456", -1, UINT64_MAX, 0, 123, 3 },
+	{ "456", -1, UINT64_MAX, 0, 456, 3 },
+	{ "0007,", -1, 7, 0, 7, 4 },
+	/* end bounds the digits. */
+	{ "98765", 2, UINT64_MAX, 0, 98, 2 },
+	/* None: at the NUL, an empty span, a non-digit. */
+	{ "", -1, UINT64_MAX, -1, 0, 0 },
+	{ "98765", 0, UINT64_MAX, -1, 0, 0 },
+	{ "x1", -1, UINT64_MAX, -1, 0, 0 },
+	{ "-1", 2, UINT64_MAX, -1, 0, 0 },
+	/* Overflow at exactly max + 1. */
+	{ "4294967296 ", -1, UINT32_MAX, -1, 0, 0 },
+	{ "4294967295 ", -1, UINT32_MAX, 0, UINT32_MAX, 10 },
+	{ "18446744073709551615]", -1, UINT64_MAX, 0, UINT64_MAX, 20 },
+	{ "18446744073709551616]", -1, UINT64_MAX, -1, 0, 0 },
+	/* A max below ten, and max 0. */
+	{ "10", -1, 9, -1, 0, 0 },
+	{ "0", -1, 0, 0, 0, 1 },
+	{ "1", -1, 0, -1, 0, 0 },
+};
 
 static void
 test_parse_u64(void **state)
 {
-	const char *text, *p;
-	uint64_t n = 7;
+	const char *p;
+	uint64_t n;
+	size_t i;
 
 	(void)state;
-	/* Leading digits are taken, the rest is left. */
-	text = "123:456";
-	p = text;
-	assert_int_equal(str_parse_u64(&p, NULL, UINT64_MAX, &n), 0);
-	assert_int_equal(n, 123);
-	assert_ptr_equal(p, text + 3);
-	p++;
-	assert_int_equal(str_parse_u64(&p, NULL, UINT64_MAX, &n), 0);
-	assert_int_equal(n, 456);
-	assert_ptr_equal(p, text + 7);
-	/* At the NUL: no digit. */
-	assert_int_equal(str_parse_u64(&p, NULL, UINT64_MAX, &n), -1);
-	assert_ptr_equal(p, text + 7);
-	/* end bounds the digits. */
-	text = "98765";
-	p = text;
-	assert_int_equal(str_parse_u64(&p, text + 2, UINT64_MAX, &n), 0);
-	assert_int_equal(n, 98);
-	assert_ptr_equal(p, text + 2);
-	/* An empty span, and a span starting past its end. */
-	assert_int_equal(str_parse_u64(&p, text + 2, UINT64_MAX, &n), -1);
-	assert_ptr_equal(p, text + 2);
+	for (i = 0; i < sizeof(fronts) / sizeof(fronts[0]); i++) {
+		p = fronts[i].s;
+		n = 7;
+		assert_int_equal(str_parse_u64(&p, fronts[i].end < 0 ? NULL :
+		    fronts[i].s + fronts[i].end, fronts[i].max, &n),
+		    fronts[i].ret);
+		/* *sp and *num_r are untouched on error. */
+		assert_ptr_equal(p, fronts[i].s + fronts[i].taken);
+		assert_true(n == (fronts[i].ret == 0 ? fronts[i].num : 7));
+	}
+}
+
+static void
+test_parse_u64_bounds(void **state)
+{
+	const char *text = "98765", *p;
+	uint64_t n = 7;
+	char buf[32] = "12";
+
+	(void)state;
+	/* A span starting past its end takes nothing. */
 	p = text + 3;
 	assert_int_equal(str_parse_u64(&p, text + 2, UINT64_MAX, &n), -1);
 	assert_ptr_equal(p, text + 3);
-	/* None. */
-	n = 7;
-	text = "x1";
-	p = text;
-	assert_int_equal(str_parse_u64(&p, NULL, UINT64_MAX, &n), -1);
-	assert_ptr_equal(p, text);
-	text = "-1";
-	p = text;
-	assert_int_equal(str_parse_u64(&p, text + 2, UINT64_MAX, &n), -1);
-	assert_ptr_equal(p, text);
-	assert_int_equal(n, 7);
-	/* Leading zeros. */
-	text = "0007,";
-	p = text;
-	assert_int_equal(str_parse_u64(&p, NULL, 7, &n), 0);
-	assert_int_equal(n, 7);
-	assert_ptr_equal(p, text + 4);
-	/* Overflow at exactly max + 1 leaves *sp and *num_r alone. */
-	text = "4294967296 ";
-	p = text;
-	n = 7;
-	assert_int_equal(str_parse_u64(&p, NULL, UINT32_MAX, &n), -1);
-	assert_ptr_equal(p, text);
-	assert_int_equal(n, 7);
-	text = "4294967295 ";
-	p = text;
-	assert_int_equal(str_parse_u64(&p, NULL, UINT32_MAX, &n), 0);
-	assert_true(n == UINT32_MAX);
-	assert_ptr_equal(p, text + 10);
-	text = "18446744073709551615]";
-	p = text;
-	assert_int_equal(str_parse_u64(&p, NULL, UINT64_MAX, &n), 0);
-	assert_true(n == UINT64_MAX);
-	assert_ptr_equal(p, text + 20);
-	text = "18446744073709551616]";
-	p = text;
-	assert_int_equal(str_parse_u64(&p, NULL, UINT64_MAX, &n), -1);
-	assert_ptr_equal(p, text);
-	/* A max below ten, and max 0. */
-	text = "10";
-	p = text;
-	assert_int_equal(str_parse_u64(&p, NULL, 9, &n), -1);
-	text = "0";
-	p = text;
-	assert_int_equal(str_parse_u64(&p, NULL, 0, &n), 0);
-	assert_int_equal(n, 0);
-	text = "1";
-	p = text;
-	assert_int_equal(str_parse_u64(&p, NULL, 0, &n), -1);
 	/* A NUL before end ends the digits too. */
-	{
-		char buf[32] = "12";
-
-		p = buf;
-		assert_int_equal(str_parse_u64(&p, buf + sizeof(buf),
-		    UINT64_MAX, &n), 0);
-		assert_int_equal(n, 12);
-		assert_ptr_equal(p, buf + 2);
-	}
+	p = buf;
+	assert_int_equal(str_parse_u64(&p, buf + sizeof(buf), UINT64_MAX,
+	    &n), 0);
+	assert_int_equal(n, 12);
+	assert_ptr_equal(p, buf + 2);
 }
 
 static void
@@ -325,6 +305,7 @@ main(void)
 		cmocka_unit_test(test_seconds),
 		cmocka_unit_test(test_u64_n),
 		cmocka_unit_test(test_parse_u64),
+		cmocka_unit_test(test_parse_u64_bounds),
 		cmocka_unit_test(test_push_digit),
 		cmocka_unit_test(test_hex),
 	};
