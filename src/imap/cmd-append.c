@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "imap/imap-date.h"
+#include "lib/error.h"
 #include "store/store.h"
 
 /* The flags of an APPEND's flag list as store_flag bits. $Forwarded is
@@ -104,7 +105,7 @@ cmd_append(struct imap_cmd *cmd)
 	if (store_append(session->server->deps.store, session->user, name,
 	    (const unsigned char *)msg->str, msg->len, flags, (int64_t)t,
 	    &uidvalidity, &uid, &error) < 0) {
-		if (store_error_code() == STORE_ERR_NOT_FOUND)
+		if (error_code(error) == ERROR_NOT_FOUND)
 			imap_cmd_tagged(cmd, "NO", "TRYCREATE", "Mailbox does "
 			    "not exist");
 		else

@@ -18,6 +18,7 @@
 #include "imap/imap-date.h"
 #include "imap/imap-fetch-format.h"
 #include "imap/imap-view.h"
+#include "lib/error.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "store/message.h"
@@ -188,7 +189,7 @@ fetch_msg_load(struct imap_cmd *cmd, struct fetch_ctx *ctx,
 	return 0;
 
 store_fail:
-	if (store_error_code() == STORE_ERR_EXPUNGED)
+	if (error_code(error) == ERROR_EXPUNGED)
 		ctx->expunged = true;
 	else {
 		log_warnx("imap: %s: %s: fetch %s uid %u: %s", session->peer,

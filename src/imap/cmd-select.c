@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/error.h"
 #include "lib/log.h"
 #include "store/store.h"
 
@@ -39,7 +40,7 @@ cmd_select(struct imap_cmd *cmd)
 	}
 	if (store_view_open(session->server->deps.store, session->user, name,
 	    &view, &error) < 0) {
-		if (store_error_code() == STORE_ERR_NOT_FOUND)
+		if (error_code(error) == ERROR_NOT_FOUND)
 			imap_cmd_tagged(cmd, "NO", "NONEXISTENT", "Mailbox "
 			    "does not exist");
 		else {

@@ -28,6 +28,7 @@
 #include "imap/imap-commands.h"
 #include "imap/imap-utf7.h"
 #include "lib/config.h"
+#include "lib/error.h"
 #include "lib/listeners.h"
 #include "lib/log.h"
 #include "lib/stats.h"
@@ -523,34 +524,34 @@ imap_cmd_store_error(struct imap_cmd *cmd, const char *what,
 {
 	struct imap_session *session = cmd->session;
 
-	switch (store_error_code()) {
-	case STORE_ERR_INVALID:
+	switch (error_code(error)) {
+	case ERROR_INVALID:
 		imap_cmd_tagged(cmd, "NO", "CANNOT", "Invalid mailbox name");
 		break;
-	case STORE_ERR_NOT_FOUND:
+	case ERROR_NOT_FOUND:
 		imap_cmd_tagged(cmd, "NO", "NONEXISTENT", "Mailbox does not "
 		    "exist");
 		break;
-	case STORE_ERR_EXISTS:
+	case ERROR_EXISTS:
 		imap_cmd_tagged(cmd, "NO", "ALREADYEXISTS", "Mailbox already "
 		    "exists");
 		break;
-	case STORE_ERR_NOT_POSSIBLE:
+	case ERROR_NOT_POSSIBLE:
 		imap_cmd_tagged(cmd, "NO", "CANNOT", "Not possible for this "
 		    "mailbox");
 		break;
-	case STORE_ERR_EXPUNGED:
+	case ERROR_EXPUNGED:
 		imap_cmd_tagged(cmd, "NO", "EXPUNGEISSUE", "Some messages "
 		    "were expunged");
 		break;
-	case STORE_ERR_LIMIT:
+	case ERROR_LIMIT:
 		imap_cmd_tagged(cmd, "NO", "LIMIT", "Mailbox is full");
 		break;
-	case STORE_ERR_UIDVALIDITY:
+	case ERROR_UIDVALIDITY:
 		imap_cmd_tagged(cmd, "NO", "UNAVAILABLE", "Mailbox was "
 		    "rebuilt; select it again");
 		break;
-	case STORE_ERR_INTERNAL:
+	case ERROR_INTERNAL:
 	default:
 		log_warnx("imap: %s: %s: %s: %s", session->peer,
 		    session->user != NULL ? session->user : "-", what, error);
@@ -641,10 +642,9 @@ imap_session_flush_updates(struct imap_session *session, bool allow_expunge,
 		return;
 	if (store_view_refresh(session->view, allow_expunge, &cbs, &fc,
 	    &error) < 0) {
-		enum store_error_code code = store_error_code();
+		enum error_code code = error_code(error);
 
-		if (code == STORE_ERR_UIDVALIDITY ||
-		    code == STORE_ERR_NOT_FOUND) {
+		if (code == ERROR_UIDVALIDITY || code == ERROR_NOT_FOUND) {
 			log_info("imap: %s: %s: selected folder went away: %s",
 			    session->peer, session->user, error);
 			imap_session_bye(session, "Selected mailbox was "

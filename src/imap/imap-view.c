@@ -17,6 +17,7 @@
 
 #include "imap/imap-seqset.h"
 #include "imap/imap-session.h"
+#include "lib/error.h"
 #include "lib/limits.h"
 #include "lib/xmalloc.h"
 #include "store/store.h"
@@ -205,7 +206,7 @@ imap_view_read_header(struct store_view *view, uint32_t uid,
 
 	*expunged_r = false;
 	if (store_view_message_open(view, uid, &fd, error_r) < 0) {
-		*expunged_r = store_error_code() == STORE_ERR_EXPUNGED;
+		*expunged_r = error_code(*error_r) == ERROR_EXPUNGED;
 		return -1;
 	}
 	buf_init(raw, IMAP_FETCH_MESSAGE_MAX);
@@ -286,7 +287,7 @@ imap_view_read_message(struct store_view *view, uint32_t uid,
 
 	*expunged_r = false;
 	if (store_view_message_open(view, uid, &fd, error_r) < 0) {
-		*expunged_r = store_error_code() == STORE_ERR_EXPUNGED;
+		*expunged_r = error_code(*error_r) == ERROR_EXPUNGED;
 		return -1;
 	}
 	ret = read_fd(fd, raw, error_r);
@@ -356,7 +357,7 @@ imap_view_transfer(struct imap_cmd *cmd, bool move, struct buf *code_r)
 	    store_view_copy(session->view, uids, count, name, &map, &error);
 	free(uids);
 	if (ret < 0) {
-		if (store_error_code() == STORE_ERR_NOT_FOUND)
+		if (error_code(error) == ERROR_NOT_FOUND)
 			imap_cmd_tagged(cmd, "NO", "TRYCREATE", "Mailbox does "
 			    "not exist");
 		else

@@ -45,8 +45,8 @@ int imap_write_uidset(struct buf *b, const uint32_t *uids, size_t count);
 /*
  * Read the file of message uid into raw (initialised here; free it with
  * buf_free() after a 0 return), at most IMAP_FETCH_MESSAGE_MAX bytes.
- * Returns 0, or -1 with *error_r: the store's error (store_error_code()
- * is STORE_ERR_EXPUNGED if the message is gone) or a read error, with
+ * Returns 0, or -1 with *error_r: the store's error (error_code() of it
+ * is ERROR_EXPUNGED if the message is gone) or a read error, with
  * *expunged_r telling the two apart.
  */
 int imap_view_read_message(struct store_view *view, uint32_t uid,

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/error.h"
 #include "lib/fsutil.h"
 #include "lib/limits.h"
 #include "lib/xmalloc.h"
@@ -169,14 +170,14 @@ maildir_uidlist_parse(const char *data, size_t len,
 
 	if (len < strlen(UIDLIST_MAGIC) ||
 	    memcmp(p, UIDLIST_MAGIC, strlen(UIDLIST_MAGIC)) != 0) {
-		*error_r = store_error("not a mailbell UID list");
+		*error_r = error_fmt("not a mailbell UID list");
 		return -1;
 	}
 	p += strlen(UIDLIST_MAGIC);
 	if (parse_u32(&p, end, &uidvalidity) < 0 || uidvalidity == 0 ||
 	    p >= end || *p++ != ' ' || parse_u32(&p, end, &uidnext) < 0 ||
 	    uidnext == 0 || p >= end || *p++ != '\n') {
-		*error_r = store_error("bad UID list header");
+		*error_r = error_fmt("bad UID list header");
 		return -1;
 	}
 	list = maildir_uidlist_new(uidvalidity);
@@ -185,25 +186,25 @@ maildir_uidlist_parse(const char *data, size_t len,
 		line++;
 		eol = memchr(p, '\n', (size_t)(end - p));
 		if (eol == NULL) {
-			*error_r = store_error("UID list line %u: "
+			*error_r = error_fmt("UID list line %u: "
 			    "truncated", line);
 			goto fail;
 		}
 		if ((size_t)(eol - p) > UIDLIST_LINE_MAX) {
-			*error_r = store_error("UID list line %u: too long",
+			*error_r = error_fmt("UID list line %u: too long",
 			    line);
 			goto fail;
 		}
 		if (parse_u32(&p, eol, &uid) < 0 || uid <= last ||
 		    uid >= uidnext || p >= eol || *p++ != ' ') {
-			*error_r = store_error("UID list line %u: bad UID",
+			*error_r = error_fmt("UID list line %u: bad UID",
 			    line);
 			goto fail;
 		}
 		base = p;
 		if (base == eol || memchr(base, '/', (size_t)(eol - base)) ||
 		    memchr(base, '\0', (size_t)(eol - base))) {
-			*error_r = store_error("UID list line %u: bad file "
+			*error_r = error_fmt("UID list line %u: bad file "
 			    "name", line);
 			goto fail;
 		}
@@ -248,20 +249,20 @@ maildir_uidlist_read(const char *dir, struct maildir_uidlist **list_r,
 	int ret;
 
 	if (dir_path(path, sizeof(path), dir, MAILDIR_UIDLIST_FILE) < 0) {
-		*error_r = store_error("%s: path too long", dir);
+		*error_r = error_fmt("%s: path too long", dir);
 		return -1;
 	}
 	/* A 32-bit UID space of lines of at most UIDLIST_LINE_MAX. */
 	if (read_file(path, SIZE_MAX / 2, &data, &len) < 0) {
 		if (errno == ENOENT)
 			return 0;
-		*error_r = store_error("%s: %s", path, strerror(errno));
+		*error_r = error_fmt("%s: %s", path, strerror(errno));
 		return -1;
 	}
 	ret = maildir_uidlist_parse(data, len, list_r, error_r);
 	free(data);
 	if (ret < 0) {
-		*error_r = store_error("%s: %s", path, *error_r);
+		*error_r = error_fmt("%s: %s", path, *error_r);
 		return -2;
 	}
 	return 1;
@@ -276,7 +277,7 @@ maildir_uidlist_write_tmp(const char *dir, const struct maildir_uidlist *list,
 	int fd;
 
 	if (dir_path(tmp, sizeof(tmp), dir, MAILDIR_UIDLIST_TMP) < 0) {
-		*error_r = store_error("%s: path too long", dir);
+		*error_r = error_fmt("%s: path too long", dir);
 		return -1;
 	}
 	buf_init(&b, 0);
@@ -286,12 +287,12 @@ maildir_uidlist_write_tmp(const char *dir, const struct maildir_uidlist *list,
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
 	    0600);
 	if (fd < 0) {
-		*error_r = store_error("%s: %s", tmp, strerror(errno));
+		*error_r = error_fmt("%s: %s", tmp, strerror(errno));
 		buf_free(&b);
 		return -1;
 	}
 	if (write_full(fd, b.data, b.len) < 0) {
-		*error_r = store_error("%s: %s", tmp, strerror(errno));
+		*error_r = error_fmt("%s: %s", tmp, strerror(errno));
 		close(fd);
 		(void)unlink(tmp);
 		buf_free(&b);
@@ -311,11 +312,11 @@ maildir_uidlist_install(const char *dir, const char **error_r)
 
 	if (dir_path(path, sizeof(path), dir, MAILDIR_UIDLIST_FILE) < 0 ||
 	    dir_path(tmp, sizeof(tmp), dir, MAILDIR_UIDLIST_TMP) < 0) {
-		*error_r = store_error("%s: path too long", dir);
+		*error_r = error_fmt("%s: path too long", dir);
 		return -1;
 	}
 	if (rename(tmp, path) < 0) {
-		*error_r = store_error("%s: %s", path, strerror(errno));
+		*error_r = error_fmt("%s: %s", path, strerror(errno));
 		(void)unlink(tmp);
 		return -1;
 	}
@@ -339,19 +340,19 @@ maildir_uidlist_write(const char *dir, const struct maildir_uidlist *list,
 		saved = errno;
 	}
 	if (ret < 0) {
-		*error_r = store_error("%s: %s", tmp, strerror(saved));
+		*error_r = error_fmt("%s: %s", tmp, strerror(saved));
 		(void)unlink(tmp);
 		return -1;
 	}
 	if (sync_first != NULL && fsync_dir(sync_first) < 0) {
-		*error_r = store_error("%s: %s", sync_first, strerror(errno));
+		*error_r = error_fmt("%s: %s", sync_first, strerror(errno));
 		(void)unlink(tmp);
 		return -1;
 	}
 	if (maildir_uidlist_install(dir, error_r) < 0)
 		return -1;
 	if (fsync_dir(dir) < 0) {
-		*error_r = store_error("%s: %s", dir, strerror(errno));
+		*error_r = error_fmt("%s: %s", dir, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -364,18 +365,18 @@ maildir_uidlist_lock(const char *dir, const char **error_r)
 	int fd;
 
 	if (dir_path(path, sizeof(path), dir, MAILDIR_UIDLIST_LOCK) < 0) {
-		*error_r = store_error("%s: path too long", dir);
+		*error_r = error_fmt("%s: path too long", dir);
 		return -1;
 	}
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		*error_r = store_error("%s: %s", path, strerror(errno));
+		*error_r = error_fmt("%s: %s", path, strerror(errno));
 		return -1;
 	}
 	while (flock(fd, LOCK_EX) < 0) {
 		if (errno == EINTR)
 			continue;
-		*error_r = store_error("%s: flock: %s", path, strerror(errno));
+		*error_r = error_fmt("%s: flock: %s", path, strerror(errno));
 		close(fd);
 		return -1;
 	}

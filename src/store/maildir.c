@@ -18,6 +18,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "lib/error.h"
 #include "lib/fsutil.h"
 #include "lib/limits.h"
 #include "lib/log.h"
@@ -151,7 +152,7 @@ list_load(struct store *store, const char *dir, struct folder_cache **cache_r,
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
 	    MAILDIR_UIDLIST_FILE) >= sizeof(path)) {
 		folder_cache_free(&cache);
-		*error_r = store_error("%s: path too long", dir);
+		*error_r = error_fmt("%s: path too long", dir);
 		return -1;
 	}
 	if (stat(path, &st) == 0) {
@@ -161,7 +162,7 @@ list_load(struct store *store, const char *dir, struct folder_cache **cache_r,
 		}
 	} else if (errno != ENOENT) {
 		folder_cache_free(&cache);
-		*error_r = store_error("%s: %s", path, strerror(errno));
+		*error_r = error_fmt("%s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (cache == NULL) {
@@ -209,12 +210,12 @@ maildir_folder_dir(const struct store *store, const char *user,
     const char *folder, char **dir_r, const char **error_r)
 {
 	if (!store_user_name_valid(user)) {
-		*error_r = store_error_code_set(STORE_ERR_INVALID,
+		*error_r = error_code_fmt(ERROR_INVALID,
 		    "invalid user name");
 		return -1;
 	}
 	if (!store_folder_name_valid(folder)) {
-		*error_r = store_error_code_set(STORE_ERR_INVALID,
+		*error_r = error_code_fmt(ERROR_INVALID,
 		    "invalid folder name");
 		return -1;
 	}
@@ -262,7 +263,7 @@ maildir_create(const char *dir, const char **error_r)
 
 	if ((size_t)snprintf(parent, sizeof(parent), "%s", dir) >=
 	    sizeof(parent)) {
-		*error_r = store_error("%s: path too long", dir);
+		*error_r = error_fmt("%s: path too long", dir);
 		return -1;
 	}
 	/* The mail root and user directory: created by whoever is first;
@@ -271,23 +272,23 @@ maildir_create(const char *dir, const char **error_r)
 		*slash = '\0';
 		if (access(parent, F_OK) < 0 && (mkdir_p(parent, 0700) < 0 ||
 		    fsync_dir(parent) < 0)) {
-			*error_r = store_error("%s: %s", parent,
+			*error_r = error_fmt("%s: %s", parent,
 			    strerror(errno));
 			return -1;
 		}
 	}
 	if ((ret = mkdir_durable(dir)) < 0) {
-		*error_r = store_error("%s: %s", dir, strerror(errno));
+		*error_r = error_fmt("%s: %s", dir, strerror(errno));
 		return -1;
 	}
 	for (i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
 		    subdirs[i]) >= sizeof(path)) {
-			*error_r = store_error("%s: path too long", dir);
+			*error_r = error_fmt("%s: path too long", dir);
 			return -1;
 		}
 		if (mkdir_durable(path) < 0) {
-			*error_r = store_error("%s: %s", path,
+			*error_r = error_fmt("%s: %s", path,
 			    strerror(errno));
 			return -1;
 		}
@@ -332,7 +333,7 @@ maildir_write_tmp(struct store *store, const char *dir, const char *prefix,
 		    next_seq(store), store->host, total, crlf_size) < 0 ||
 		    (size_t)snprintf(path, sizeof(path), "%s/tmp/%s", dir,
 		    base) >= sizeof(path)) {
-			*error_r = store_error("%s: file name too long", dir);
+			*error_r = error_fmt("%s: file name too long", dir);
 			return -1;
 		}
 		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -345,13 +346,13 @@ maildir_write_tmp(struct store *store, const char *dir, const char *prefix,
 			continue;
 		}
 		if (errno != EEXIST) {
-			*error_r = store_error("%s: %s", path,
+			*error_r = error_fmt("%s: %s", path,
 			    strerror(errno));
 			return -1;
 		}
 	}
 	if (fd < 0) {
-		*error_r = store_error("%s/tmp: no unused file name", dir);
+		*error_r = error_fmt("%s/tmp: no unused file name", dir);
 		return -1;
 	}
 
@@ -397,7 +398,7 @@ maildir_write_tmp(struct store *store, const char *dir, const char *prefix,
 	return 0;
 fail:
 	saved = errno;
-	*error_r = store_error("%s: %s", path, strerror(saved));
+	*error_r = error_fmt("%s: %s", path, strerror(saved));
 	if (fd >= 0)
 		close(fd);
 	(void)unlink(path);
@@ -533,7 +534,7 @@ rewrite_list(struct maildir_commit_folder *f, const char **error_r)
 	ret = fsync(fd);
 	close(fd);
 	if (ret < 0) {
-		*error_r = store_error("%s: %s", f->dir, strerror(errno));
+		*error_r = error_fmt("%s: %s", f->dir, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -693,14 +694,14 @@ maildir_commit_round(struct store *store,
 				continue;
 			if (tasks[nt++].err == 0)
 				continue;
-			item_fail(item, store_error("%s: %s", item->tmp_path,
+			item_fail(item, error_fmt("%s: %s", item->tmp_path,
 			    strerror(tasks[nt - 1].err)));
 			(void)unlink(item->tmp_path);
 			f->committed--;
 			lost = true;
 		}
 		if (tasks[nt++].err != 0) {
-			folder_fail(store, f, false, store_error("%s: %s",
+			folder_fail(store, f, false, error_fmt("%s: %s",
 			    f->dir, strerror(tasks[nt - 1].err)));
 			continue;
 		}
@@ -728,7 +729,7 @@ maildir_commit_round(struct store *store,
 			store_own_name_add(store, path);
 			if (rename(item->tmp_path, path) == 0)
 				continue;
-			item_fail(item, store_error("%s: %s", path,
+			item_fail(item, error_fmt("%s: %s", path,
 			    strerror(errno)));
 			(void)store_own_name_take(store, path);
 			(void)unlink(item->tmp_path);
@@ -792,7 +793,7 @@ maildir_commit_round(struct store *store,
 			}
 			if (err != 0)
 				folder_fail(store, f, true,
-				    store_error("%s: %s", f->dir,
+				    error_fmt("%s: %s", f->dir,
 				    strerror(err)));
 		}
 		if (f->cache != NULL) {
@@ -869,13 +870,13 @@ maildir_scan_dir(struct maildir_scan *scan, const char *dir, bool cur,
 	maildir_readdir_count++;
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, sub) >=
 	    sizeof(path)) {
-		*error_r = store_error("%s: path too long", dir);
+		*error_r = error_fmt("%s: path too long", dir);
 		return -1;
 	}
 	if ((d = opendir(path)) == NULL) {
 		/* ENOENT: a Maildir still being created, or being removed. */
-		*error_r = store_error_code_set(errno == ENOENT ?
-		    STORE_ERR_NOT_FOUND : STORE_ERR_INTERNAL, "%s: %s", path,
+		*error_r = error_code_fmt(errno == ENOENT ?
+		    ERROR_NOT_FOUND : ERROR_INTERNAL, "%s: %s", path,
 		    strerror(errno));
 		return -1;
 	}
@@ -890,7 +891,7 @@ maildir_scan_dir(struct maildir_scan *scan, const char *dir, bool cur,
 		maildir_scan_add(scan, de->d_name, cur);
 	}
 	if (errno != 0) {
-		*error_r = store_error("%s: %s", path, strerror(errno));
+		*error_r = error_fmt("%s: %s", path, strerror(errno));
 		closedir(d);
 		return -1;
 	}
@@ -1041,7 +1042,7 @@ maildir_sync_scan(struct store *store, const char *dir,
 	for (i = 0; i < nfresh; i++) {
 		if (maildir_uidlist_append(list, fresh[i]->name,
 		    fresh[i]->base_len, &uid) < 0) {
-			*error_r = store_error_code_set(STORE_ERR_LIMIT,
+			*error_r = error_code_fmt(ERROR_LIMIT,
 			    "%s: folder is out of UIDs", dir);
 			folder_cache_free(&cache);
 			goto out;
@@ -1081,7 +1082,7 @@ maildir_sync(struct store *store, const char *dir,
 	struct stat st;
 
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		*error_r = store_error_code_set(STORE_ERR_NOT_FOUND,
+		*error_r = error_code_fmt(ERROR_NOT_FOUND,
 		    "%s: no such folder", dir);
 		return -1;
 	}

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "lib/buf.h"
+#include "lib/error.h"
 #include "lib/fsutil.h"
 #include "lib/limits.h"
 #include "lib/log.h"
@@ -106,7 +107,7 @@ store_folder_create_new(struct store *store, const char *user,
 		return -1;
 	free(dir);
 	if (store_folder_exists(store, user, folder)) {
-		*error_r = store_error_code_set(STORE_ERR_EXISTS,
+		*error_r = error_code_fmt(ERROR_EXISTS,
 		    "%s: folder exists", folder);
 		return -1;
 	}
@@ -141,7 +142,7 @@ folder_names(struct store *store, const char *user, char ***names_r,
 			*count_r = 0;
 			return 0;
 		}
-		*error_r = store_error("%s: %s", dir, strerror(errno));
+		*error_r = error_fmt("%s: %s", dir, strerror(errno));
 		free(dir);
 		return -1;
 	}
@@ -299,13 +300,13 @@ store_folder_delete(struct store *store, const char *user,
 		return -1;
 	if (strcasecmp(folder, STORE_INBOX) == 0) {
 		free(dir);
-		*error_r = store_error_code_set(STORE_ERR_NOT_POSSIBLE,
+		*error_r = error_code_fmt(ERROR_NOT_POSSIBLE,
 		    "INBOX cannot be deleted");
 		return -1;
 	}
 	if (!store_folder_exists(store, user, folder)) {
 		free(dir);
-		*error_r = store_error_code_set(STORE_ERR_NOT_FOUND,
+		*error_r = error_code_fmt(ERROR_NOT_FOUND,
 		    "%s: no such folder", folder);
 		return -1;
 	}
@@ -314,7 +315,7 @@ store_folder_delete(struct store *store, const char *user,
 	    ++serial);
 	/* Out of sight at once (and durably), then removed at leisure. */
 	if (rename(dir, gone) < 0 || fsync_dir(udir) < 0) {
-		*error_r = store_error("%s: %s", dir, strerror(errno));
+		*error_r = error_fmt("%s: %s", dir, strerror(errno));
 		free(gone);
 		free(udir);
 		free(dir);
@@ -360,7 +361,7 @@ rename_inbox(struct store *store, const char *user, const char *to,
 		char *sub = xasprintf("%s/%s", from_dir, subs[i]);
 
 		if ((d = opendir(sub)) == NULL) {
-			*error_r = store_error("%s: %s", sub, strerror(errno));
+			*error_r = error_fmt("%s: %s", sub, strerror(errno));
 			free(sub);
 			goto out;
 		}
@@ -422,13 +423,13 @@ store_folder_rename(struct store *store, const char *user, const char *from,
 	free(dir);
 	if (strcasecmp(to, STORE_INBOX) == 0 ||
 	    store_folder_exists(store, user, to)) {
-		*error_r = store_error_code_set(STORE_ERR_EXISTS,
+		*error_r = error_code_fmt(ERROR_EXISTS,
 		    "%s: folder exists", to);
 		return -1;
 	}
 	if (strcasecmp(from, STORE_INBOX) == 0) {
 		if (!store_folder_exists(store, user, STORE_INBOX)) {
-			*error_r = store_error_code_set(STORE_ERR_NOT_FOUND,
+			*error_r = error_code_fmt(ERROR_NOT_FOUND,
 			    "INBOX: no such folder");
 			return -1;
 		}
@@ -436,7 +437,7 @@ store_folder_rename(struct store *store, const char *user, const char *from,
 	}
 	if (strncmp(to, from, flen) == 0 && (to[flen] == '.' ||
 	    to[flen] == '\0')) {
-		*error_r = store_error_code_set(STORE_ERR_NOT_POSSIBLE,
+		*error_r = error_code_fmt(ERROR_NOT_POSSIBLE,
 		    "%s: cannot be moved into itself", from);
 		return -1;
 	}
@@ -454,8 +455,8 @@ store_folder_rename(struct store *store, const char *user, const char *from,
 
 			found = true;
 			if (names_have(names, count, new_name)) {
-				*error_r = store_error_code_set(
-				    STORE_ERR_EXISTS, "%s: folder exists",
+				*error_r = error_code_fmt(
+				    ERROR_EXISTS, "%s: folder exists",
 				    new_name);
 				free(new_name);
 				goto out;
@@ -464,7 +465,7 @@ store_folder_rename(struct store *store, const char *user, const char *from,
 		}
 	}
 	if (!found) {
-		*error_r = store_error_code_set(STORE_ERR_NOT_FOUND,
+		*error_r = error_code_fmt(ERROR_NOT_FOUND,
 		    "%s: no such folder", from);
 		goto out;
 	}
@@ -475,7 +476,7 @@ store_folder_rename(struct store *store, const char *user, const char *from,
 		src = xasprintf("%s/.%s", udir, names[i]);
 		dst = xasprintf("%s/.%s%s", udir, to, names[i] + flen);
 		if (rename(src, dst) < 0) {
-			*error_r = store_error("%s: %s", src, strerror(errno));
+			*error_r = error_fmt("%s: %s", src, strerror(errno));
 			free(src);
 			free(dst);
 			goto out;
@@ -485,7 +486,7 @@ store_folder_rename(struct store *store, const char *user, const char *from,
 		store_index_drop(store, user, names[i]);
 	}
 	if (fsync_dir(udir) < 0) {
-		*error_r = store_error("%s: %s", udir, strerror(errno));
+		*error_r = error_fmt("%s: %s", udir, strerror(errno));
 		goto out;
 	}
 	ret = 0;
@@ -504,14 +505,14 @@ subs_lock(const char *udir, const char **error_r)
 	int fd;
 
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
-		*error_r = store_error("%s: %s", path, strerror(errno));
+		*error_r = error_fmt("%s: %s", path, strerror(errno));
 		free(path);
 		return -1;
 	}
 	while (flock(fd, LOCK_EX) < 0) {
 		if (errno == EINTR)
 			continue;
-		*error_r = store_error("%s: flock: %s", path,
+		*error_r = error_fmt("%s: flock: %s", path,
 		    strerror(errno));
 		close(fd);
 		free(path);
@@ -537,7 +538,7 @@ subs_read(const char *udir, char ***names_r, size_t *count_r,
 			free(path);
 			return 0;
 		}
-		*error_r = store_error("%s: %s", path, strerror(errno));
+		*error_r = error_fmt("%s: %s", path, strerror(errno));
 		free(path);
 		return -1;
 	}
@@ -584,7 +585,7 @@ store_subscription_set(struct store *store, const char *user,
 	int lock_fd = -1, ret = -1;
 
 	if (!store_folder_name_valid(folder) || strchr(folder, '\n')) {
-		*error_r = store_error_code_set(STORE_ERR_INVALID,
+		*error_r = error_code_fmt(ERROR_INVALID,
 		    "invalid folder name");
 		return -1;
 	}
@@ -611,7 +612,7 @@ store_subscription_set(struct store *store, const char *user,
 	}
 	if (subscribed) {
 		if (count >= STORE_SUBSCRIPTIONS_MAX) {
-			*error_r = store_error_code_set(STORE_ERR_LIMIT,
+			*error_r = error_code_fmt(ERROR_LIMIT,
 			    "too many subscriptions");
 			goto out;
 		}
@@ -619,7 +620,7 @@ store_subscription_set(struct store *store, const char *user,
 	}
 	path = xasprintf("%s/" SUBSCRIPTIONS_FILE, udir);
 	if (write_file_atomic(path, b.data, b.len, 0600) < 0)
-		*error_r = store_error("%s: %s", path, strerror(errno));
+		*error_r = error_fmt("%s: %s", path, strerror(errno));
 	else
 		ret = 0;
 	free(path);

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/error.h"
 #include "lib/fsutil.h"
 #include "lib/limits.h"
 #include "lib/log.h"
@@ -340,10 +341,10 @@ index_stamps(struct store_index *ix, struct stamp *new_r, struct stamp *cur_r,
 	free(path);
 	if (ret < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
-			*error_r = store_error_code_set(STORE_ERR_NOT_FOUND,
+			*error_r = error_code_fmt(ERROR_NOT_FOUND,
 			    "%s: no such folder", ix->folder);
 		else
-			*error_r = store_error("%s: %s", ix->dir,
+			*error_r = error_fmt("%s: %s", ix->dir,
 			    strerror(errno));
 		return -1;
 	}
@@ -539,7 +540,7 @@ index_sync_locked(struct store_index *ix, bool force, bool *changed_r,
 
 	*changed_r = false;
 	if (index_stamps(ix, &n, &c, &l, error_r) < 0) {
-		if (store_error_code() == STORE_ERR_NOT_FOUND)
+		if (error_code(*error_r) == ERROR_NOT_FOUND)
 			ix->gone = ix->loaded;
 		return -1;
 	}
@@ -652,7 +653,7 @@ index_sync(struct store_index *ix, bool force, bool *changed_r,
 
 	*changed_r = false;
 	if (ix->gone) {
-		*error_r = store_error_code_set(STORE_ERR_NOT_FOUND,
+		*error_r = error_code_fmt(ERROR_NOT_FOUND,
 		    "%s: folder was deleted or renamed", ix->folder);
 		return -1;
 	}
@@ -662,7 +663,7 @@ index_sync(struct store_index *ix, bool force, bool *changed_r,
 		return 0;
 	if (stat(ix->dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		ix->gone = ix->loaded;
-		*error_r = store_error_code_set(STORE_ERR_NOT_FOUND,
+		*error_r = error_code_fmt(ERROR_NOT_FOUND,
 		    "%s: no such folder", ix->folder);
 		return -1;
 	}
@@ -842,7 +843,7 @@ store_view_refresh(struct store_view *view, bool expunge,
 	if (index_sync(ix, false, &changed, error_r) < 0)
 		return -1;
 	if (ix->uidvalidity != view->uidvalidity) {
-		*error_r = store_error_code_set(STORE_ERR_UIDVALIDITY,
+		*error_r = error_code_fmt(ERROR_UIDVALIDITY,
 		    "%s: UIDVALIDITY changed", ix->folder);
 		return -1;
 	}
@@ -913,7 +914,7 @@ msg_find(struct store_index *ix, uint32_t uid, const char **error_r)
 	if (changed)
 		index_notify(ix, NULL);
 	if ((m = index_lookup(ix, uid)) == NULL) {
-		*error_r = store_error_code_set(STORE_ERR_EXPUNGED,
+		*error_r = error_code_fmt(ERROR_EXPUNGED,
 		    "message %u is expunged", (unsigned)uid);
 		return NULL;
 	}
@@ -946,7 +947,7 @@ msg_open(struct store_index *ix, uint32_t uid, int *fd_r, char **path_r,
 			return 0;
 		}
 		if (errno != ENOENT) {
-			*error_r = store_error("%s: %s", path,
+			*error_r = error_fmt("%s: %s", path,
 			    strerror(errno));
 			free(path);
 			return -1;
@@ -957,7 +958,7 @@ msg_open(struct store_index *ix, uint32_t uid, int *fd_r, char **path_r,
 		if (changed)
 			index_notify(ix, NULL);
 	}
-	*error_r = store_error_code_set(STORE_ERR_EXPUNGED,
+	*error_r = error_code_fmt(ERROR_EXPUNGED,
 	    "message %u is expunged", (unsigned)uid);
 	return -1;
 }
@@ -996,7 +997,7 @@ store_view_message_info(struct store_view *view, uint32_t uid,
 		if (fstat(fd, &st) < 0 || m == NULL ||
 		    (!maildir_name_crlf_size(m->name, &size) &&
 		    maildir_fd_crlf_size(fd, &size) < 0)) {
-			*error_r = store_error("message %u: %s", (unsigned)uid,
+			*error_r = error_fmt("message %u: %s", (unsigned)uid,
 			    m == NULL ? "expunged" : strerror(errno));
 			close(fd);
 			return -1;
@@ -1051,7 +1052,7 @@ op_begin(struct store_index *ix, int *lock_fd_r, bool *changed_r,
 	*changed_r = false;
 	if (ix->gone || stat(ix->dir, &st) < 0) {
 		ix->gone = ix->loaded;
-		*error_r = store_error_code_set(STORE_ERR_NOT_FOUND,
+		*error_r = error_code_fmt(ERROR_NOT_FOUND,
 		    "%s: no such folder", ix->folder);
 		return -1;
 	}
@@ -1075,7 +1076,7 @@ op_fsync(struct store_index *ix, bool new_dir, bool cur_dir,
 	if (new_dir) {
 		path = index_sub(ix, "new");
 		if (fsync_dir(path) < 0) {
-			*error_r = store_error("%s: %s", path,
+			*error_r = error_fmt("%s: %s", path,
 			    strerror(errno));
 			ret = -1;
 		}
@@ -1084,7 +1085,7 @@ op_fsync(struct store_index *ix, bool new_dir, bool cur_dir,
 	if (cur_dir && ret == 0) {
 		path = index_sub(ix, "cur");
 		if (fsync_dir(path) < 0) {
-			*error_r = store_error("%s: %s", path,
+			*error_r = error_fmt("%s: %s", path,
 			    strerror(errno));
 			ret = -1;
 		}
@@ -1187,7 +1188,7 @@ store_view_set_flags(struct store_view *view, const uint32_t *uids,
 				if (saved == ENOENT && pass == 0) {
 					retry[nretry++] = list[i];
 				} else if (saved != ENOENT) {
-					error = store_error("%s: %s", from,
+					error = error_fmt("%s: %s", from,
 					    strerror(saved));
 					ret = -1;
 				}
@@ -1311,7 +1312,7 @@ store_view_expunge(struct store_view *view, const uint32_t *uids,
 				if (errno == ENOENT && pass == 0) {
 					retry[nretry++] = list[i];
 				} else if (errno != ENOENT) {
-					error = store_error("%s: %s", path,
+					error = error_fmt("%s: %s", path,
 					    strerror(errno));
 					ret = -1;
 				}
@@ -1398,7 +1399,7 @@ dest_dir(struct store *store, const char *user, const char *folder,
 		return -1;
 	cur = xasprintf("%s/cur", *dir_r);
 	if (stat(cur, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		*error_r = store_error_code_set(STORE_ERR_NOT_FOUND,
+		*error_r = error_code_fmt(ERROR_NOT_FOUND,
 		    "%s: no such folder", folder);
 		free(cur);
 		free(*dir_r);
@@ -1544,7 +1545,7 @@ store_view_copy(struct store_view *view, const uint32_t *uids, size_t count,
 			    (long long)tv.tv_sec, (long)tv.tv_usec, getpid(),
 			    name_seq(store), store->host, size,
 			    crlf_size) < 0) {
-				error = store_error("%s: file name too long",
+				error = error_fmt("%s: file name too long",
 				    dir);
 				free(from);
 				failed = true;
@@ -1565,7 +1566,7 @@ store_view_copy(struct store_view *view, const uint32_t *uids, size_t count,
 				break;
 			}
 			if (errno != ENOENT || tries > 0) {
-				error = store_error("%s: %s", from,
+				error = error_fmt("%s: %s", from,
 				    strerror(errno));
 				failed = errno != ENOENT;
 				free(from);
@@ -1594,7 +1595,7 @@ store_view_copy(struct store_view *view, const uint32_t *uids, size_t count,
 	if (committed < k) {
 		for (i = 0; i < k; i++) {
 			if (items[i].status != 0) {
-				error = store_error("%s", items[i].error);
+				error = error_fmt("%s", items[i].error);
 				break;
 			}
 		}
@@ -1628,7 +1629,7 @@ out:
 	free(todo);
 	free(dir);
 	if (ret < 0)
-		*error_r = error != NULL ? error : store_error("copy failed");
+		*error_r = error != NULL ? error : error_fmt("copy failed");
 	return ret;
 }
 
@@ -1672,7 +1673,7 @@ store_append(struct store *store, const char *user, const char *folder,
 		ts[0].tv_sec = ts[1].tv_sec = (time_t)internal_date;
 		ts[0].tv_nsec = ts[1].tv_nsec = 0;
 		if (utimensat(AT_FDCWD, tmp, ts, 0) < 0) {
-			*error_r = store_error("%s: %s", tmp, strerror(errno));
+			*error_r = error_fmt("%s: %s", tmp, strerror(errno));
 			(void)unlink(tmp);
 			goto out;
 		}
@@ -1683,7 +1684,7 @@ store_append(struct store *store, const char *user, const char *folder,
 	if (flags != 0)
 		item.cur_name = cur_name = maildir_name_set_flags(base, flags);
 	if (maildir_commit(store, dir, &item, 1, &uidvalidity) != 1) {
-		*error_r = store_error("%s", item.error);
+		*error_r = error_fmt("%s", item.error);
 		goto out;
 	}
 	*uidvalidity_r = uidvalidity;

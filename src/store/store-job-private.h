@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/error.h"
 #include "store/maildir.h"
 
 struct store_target {
@@ -27,7 +28,10 @@ struct store_target {
 	int status;		/* 0 delivered, -1 failed, 1 not yet run */
 	uint32_t uidvalidity;
 	uint32_t uid;
-	char *error;		/* reason, if status is -1 */
+	char *error;		/* reason, if status is -1: a copy, as it is
+				   made on a worker thread and read on
+				   another (store_job_result) */
+	enum error_code error_code;	/* its kind */
 };
 
 struct store_job {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/error.h"
 #include "lib/xmalloc.h"
 #include "store/maildir.h"
 #include "store/store-job-private.h"
@@ -60,7 +61,9 @@ store_job_result(const struct store_job *job, size_t target,
 	}
 	t = &job->targets[target];
 	if (t->status != 0) {
-		*error_r = t->status < 0 ? t->error : "not delivered yet";
+		*error_r = t->status < 0 ?
+		    error_code_fmt(t->error_code, "%s", t->error) :
+		    "not delivered yet";
 		return -1;
 	}
 	*uidvalidity_r = t->uidvalidity;
@@ -99,6 +102,7 @@ target_fail(struct store_target *t, const char *error)
 	t->status = -1;
 	free(t->error);
 	t->error = xstrdup(error);
+	t->error_code = error_code(error);
 	free(t->tmp_path);
 	t->tmp_path = NULL;
 }

@@ -1,7 +1,7 @@
 /*
- * Internals shared by the store's own files: the struct store itself, the
- * per-thread error text, and the registry of file names the store renamed
- * itself (so the watcher does not treat our own deliveries as foreign).
+ * Internals shared by the store's own files: the struct store itself and
+ * the registry of file names the store renamed itself (so the watcher
+ * does not treat our own deliveries as foreign).
  * Not for other layers.
  */
 #ifndef MB_STORE_STORE_PRIVATE_H
@@ -34,17 +34,6 @@ struct store {
 	struct store_index *indexes;	/* most recently used first */
 };
 
-/*
- * Format an error into per-thread storage and return it. The text stays
- * valid until the same thread formats the next one.
- */
-const char *store_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-/* The same with a code other than STORE_ERR_INTERNAL for
- * store_error_code(). */
-const char *store_error_code_set(enum store_error_code code,
-    const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 /* True if user is a name the store can use as a directory: 1 to
  * USER_NAME_MAX bytes, printable ASCII, no '/', not starting with '.'. */
 bool store_user_name_valid(const char *user);
@@ -73,7 +62,7 @@ void store_announce_event(struct store *store, const char *user,
 void store_index_poke(struct store *store, const char *user,
     const char *folder);
 /* Forget (user, folder)'s index: the folder was deleted or renamed.
- * Its views fail their next refresh with STORE_ERR_NOT_FOUND. */
+ * Its views fail their next refresh with ERROR_NOT_FOUND. */
 void store_index_drop(struct store *store, const char *user,
     const char *folder);
 /* Free every index (store_free). */

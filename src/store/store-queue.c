@@ -21,6 +21,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "lib/error.h"
 #include "lib/limits.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
@@ -195,7 +196,7 @@ run_sync(struct store *store, struct queue_item *item)
 		/* The watcher sees a Maildir as soon as its first directory
 		 * appears; one still being made (or removed) is no fault, and
 		 * the watcher reports it again once it is complete. */
-		if (store_error_code() == STORE_ERR_NOT_FOUND)
+		if (error_code(error) == ERROR_NOT_FOUND)
 			log_debug("sync of %s/%s: %s", item->user,
 			    item->folder, error);
 		else

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/error.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "store/store-private.h"
@@ -257,7 +258,7 @@ store_watch_new(struct store *store, const char **error_r)
 	int fd;
 
 	if ((fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0) {
-		*error_r = store_error("inotify: %s", strerror(errno));
+		*error_r = error_fmt("inotify: %s", strerror(errno));
 		return NULL;
 	}
 	w = xcalloc(1, sizeof(*w));
@@ -267,7 +268,7 @@ store_watch_new(struct store *store, const char **error_r)
 	store->watching = true;
 	pthread_mutex_unlock(&store->lock);
 	if (watch_add(w, store_root(store), WATCH_ROOT, NULL, NULL) < 0) {
-		*error_r = store_error("%s: cannot watch: %s",
+		*error_r = error_fmt("%s: cannot watch: %s",
 		    store_root(store), strerror(errno));
 		store_watch_free(&w);
 		return NULL;

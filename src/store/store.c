@@ -1,12 +1,11 @@
 /*
  * The store object: the mail root, folder names and paths, folder
- * creation and sync, and the small shared state (per-thread error text,
- * names the store renamed itself) the other store files use.
+ * creation and sync, and the small shared state (names the store renamed
+ * itself) the other store files use.
  */
 #include "store/store.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,51 +18,6 @@
 #include "store/maildir-flags.h"
 #include "store/maildir.h"
 #include "store/store-private.h"
-
-static _Thread_local char store_error_buf[1024];
-static _Thread_local enum store_error_code store_error_last;
-
-static const char *
-store_error_v(enum store_error_code code, const char *fmt, va_list ap)
-{
-	char tmp[sizeof(store_error_buf)];
-
-	/* Arguments may point into the buffer itself. */
-	(void)vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	memcpy(store_error_buf, tmp, sizeof(tmp));
-	store_error_last = code;
-	return store_error_buf;
-}
-
-const char *
-store_error(const char *fmt, ...)
-{
-	const char *error;
-	va_list ap;
-
-	va_start(ap, fmt);
-	error = store_error_v(STORE_ERR_INTERNAL, fmt, ap);
-	va_end(ap);
-	return error;
-}
-
-const char *
-store_error_code_set(enum store_error_code code, const char *fmt, ...)
-{
-	const char *error;
-	va_list ap;
-
-	va_start(ap, fmt);
-	error = store_error_v(code, fmt, ap);
-	va_end(ap);
-	return error;
-}
-
-enum store_error_code
-store_error_code(void)
-{
-	return store_error_last;
-}
 
 struct store *
 store_new(const char *root, const char *hostname)

@@ -84,8 +84,7 @@ struct store_folder {
  * into new/ or cur/ get fresh UIDs (appended in name order), entries whose
  * files are gone are dropped, and the UID list is rewritten atomically if
  * anything changed. A folder without a UID list gets a new UIDVALIDITY.
- * Blocking (disk I/O, fsync). Returns 0, or -1 with *error_r set (static
- * per-thread storage).
+ * Blocking (disk I/O, fsync). Returns 0, or -1 with *error_r set.
  */
 int store_folder_sync(struct store *store, const char *user,
     const char *folder, struct store_folder **folder_r, const char **error_r);
@@ -110,7 +109,8 @@ size_t store_job_add_target(struct store_job *job, const char *user,
     const char *folder, const char *prefix);
 size_t store_job_target_count(const struct store_job *job);
 /* After the job completed: 0 with the new message's UIDVALIDITY and UID,
- * or -1 with *error_r set to a reason (valid while the job lives). */
+ * or -1 with *error_r set to the reason, made on the calling thread as
+ * lib/error.h says (its kind is the failure's). */
 int store_job_result(const struct store_job *job, size_t target,
     uint32_t *uidvalidity_r, uint32_t *uid_r, const char **error_r);
 void store_job_free(struct store_job **jobp);
@@ -259,26 +259,20 @@ void store_watch_read(struct store_watch *watch, store_watch_cb *cb,
  * the event subscribers what changed before they return.
  */
 
-/* ---- Errors ---- */
-
-/* What kind of failure the last *error_r of this thread reported, so
- * that IMAP can choose a response code (RFC 5530). */
-enum store_error_code {
-	STORE_ERR_INTERNAL = 0,	/* I/O or other server-side failure
-				   (UNAVAILABLE, SERVERBUG) */
-	STORE_ERR_INVALID,	/* unusable user or folder name (CANNOT) */
-	STORE_ERR_NOT_FOUND,	/* no such folder (NONEXISTENT) */
-	STORE_ERR_EXISTS,	/* the folder exists already (ALREADYEXISTS) */
-	STORE_ERR_NOT_POSSIBLE,	/* delete INBOX, rename a folder into itself
-				   (CANNOT) */
-	STORE_ERR_EXPUNGED,	/* the message is gone (EXPUNGEISSUE) */
-	STORE_ERR_LIMIT,	/* out of UIDs (LIMIT) */
-	STORE_ERR_UIDVALIDITY,	/* the folder's UIDVALIDITY changed under a
-				   view: the session must close it */
-};
-/* The code of the error most recently returned through *error_r by a
- * store call on this thread. */
-enum store_error_code store_error_code(void);
+/* ---- Errors ----
+ * Failures are reported as lib/error.h says: the kind of an *error_r,
+ * error_code(error), lets IMAP choose a response code (RFC 5530):
+ *   ERROR_INTERNAL      I/O or other server-side failure (UNAVAILABLE,
+ *                       SERVERBUG)
+ *   ERROR_INVALID       unusable user or folder name (CANNOT)
+ *   ERROR_NOT_FOUND     no such folder (NONEXISTENT)
+ *   ERROR_EXISTS        the folder exists already (ALREADYEXISTS)
+ *   ERROR_NOT_POSSIBLE  delete INBOX, rename a folder into itself (CANNOT)
+ *   ERROR_EXPUNGED      the message is gone (EXPUNGEISSUE)
+ *   ERROR_LIMIT         out of UIDs (LIMIT)
+ *   ERROR_UIDVALIDITY   the folder's UIDVALIDITY changed under a view:
+ *                       the session must close it
+ */
 
 /* ---- Folders ---- */
 
@@ -327,7 +321,7 @@ bool store_folder_exists(struct store *store, const char *user,
     const char *folder);
 
 /*
- * CREATE: like store_folder_create, but fails with STORE_ERR_EXISTS if
+ * CREATE: like store_folder_create, but fails with ERROR_EXISTS if
  * the folder exists already.
  */
 int store_folder_create_new(struct store *store, const char *user,
@@ -337,15 +331,15 @@ int store_folder_create_new(struct store *store, const char *user,
  * DELETE: remove the folder's directory and its messages (Maildir++:
  * children ".A.B" stay, and A is then listed \Noselect). The directory
  * is first renamed out of sight, so the folder disappears atomically.
- * INBOX: STORE_ERR_NOT_POSSIBLE; missing: STORE_ERR_NOT_FOUND. Views of
- * it fail their next refresh with STORE_ERR_NOT_FOUND. 0 or -1.
+ * INBOX: ERROR_NOT_POSSIBLE; missing: ERROR_NOT_FOUND. Views of
+ * it fail their next refresh with ERROR_NOT_FOUND. 0 or -1.
  */
 int store_folder_delete(struct store *store, const char *user,
     const char *folder, const char **error_r);
 
 /*
  * RENAME: the folder and all its children (".A.B" -> ".C.B"); to must not
- * exist (STORE_ERR_EXISTS) nor lie inside from (STORE_ERR_NOT_POSSIBLE).
+ * exist (ERROR_EXISTS) nor lie inside from (ERROR_NOT_POSSIBLE).
  * Renaming INBOX creates to and moves INBOX's messages into it, leaving
  * INBOX empty and its children where they are (RFC 3501 6.3.5).
  * Moved messages get new UIDs under the new folder's UIDVALIDITY.
@@ -401,7 +395,7 @@ struct store_view_message {
 /*
  * Open a view of (user, folder), syncing the folder index with the disk
  * first (new files get UIDs as in store_folder_sync). Returns 0 with
- * *view_r, or -1 with *error_r (STORE_ERR_NOT_FOUND if the folder does
+ * *view_r, or -1 with *error_r (ERROR_NOT_FOUND if the folder does
  * not exist).
  */
 int store_view_open(struct store *store, const char *user,
@@ -444,7 +438,7 @@ uint32_t store_view_seq(const struct store_view *view, uint32_t uid);
  * With expunge false (during FETCH, STORE, SEARCH: RFC 3501 7.4.1) gone
  * messages stay in the view with their last flags; new messages and
  * flag changes are still applied. Returns 0, or -1 with *error_r
- * (STORE_ERR_UIDVALIDITY: the folder was rebuilt; STORE_ERR_NOT_FOUND:
+ * (ERROR_UIDVALIDITY: the folder was rebuilt; ERROR_NOT_FOUND:
  * deleted or renamed away; the session should then close the view).
  */
 typedef void store_view_expunge_cb(uint32_t seq, uint32_t uid, void *ctx);
@@ -470,7 +464,7 @@ struct store_message_info {
 	int64_t internal_date;	/* seconds since the epoch: the file's
 				   mtime, as Dovecot does */
 };
-/* Info of message uid from the shared index. -1 with STORE_ERR_EXPUNGED
+/* Info of message uid from the shared index. -1 with ERROR_EXPUNGED
  * if it is no longer in the folder. */
 int store_view_message_info(struct store_view *view, uint32_t uid,
     struct store_message_info *info_r, const char **error_r);
@@ -478,7 +472,7 @@ int store_view_message_info(struct store_view *view, uint32_t uid,
  * The current full path of message uid's file (malloc'd), or an open
  * read-only descriptor of it. A file renamed by another process (flags
  * changed) is found by syncing the index and trying once more. -1 with
- * STORE_ERR_EXPUNGED if it is gone.
+ * ERROR_EXPUNGED if it is gone.
  */
 int store_view_message_path(struct store_view *view, uint32_t uid,
     char **path_r, const char **error_r);
@@ -527,7 +521,7 @@ void store_uid_map_free(struct store_uid_map **mapp);
  * COPY: hard-link each message into dest's tmp/, then commit them into
  * dest's cur/ with their flags and new UIDs (one UID-list write and one
  * round of fsyncs for the lot); the internal date stays (same inode).
- * dest may be the view's own folder. STORE_ERR_NOT_FOUND if dest does
+ * dest may be the view's own folder. ERROR_NOT_FOUND if dest does
  * not exist. Announces MessageAppend in dest. 0 with *map_r, or -1.
  */
 int store_view_copy(struct store_view *view, const uint32_t *uids,
@@ -546,7 +540,7 @@ int store_view_move(struct store_view *view, const uint32_t *uids,
  * internal_date (0: now), fsync, and commit it into cur/ with flags (new/
  * if flags is 0) with the next UID. Announces MessageAppend and tells
  * the folder's views. Returns 0 with the UIDVALIDITY and UID (APPENDUID),
- * or -1 with *error_r (STORE_ERR_NOT_FOUND if the folder does not
+ * or -1 with *error_r (ERROR_NOT_FOUND if the folder does not
  * exist: TRYCREATE).
  */
 int store_append(struct store *store, const char *user, const char *folder,

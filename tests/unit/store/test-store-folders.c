@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/error.h"
 #include "store/store.h"
 #include "store-test.h"
 
@@ -108,13 +109,13 @@ test_list_create(void **state)
 	    "INBOX A/c A.B C/n/c C.D Sent/s ");
 	assert_int_equal(store_folder_create_new(f->store, "ann", "A",
 	    &error), -1);
-	assert_int_equal(store_error_code(), STORE_ERR_EXISTS);
+	assert_int_equal(error_code(error), ERROR_EXISTS);
 	assert_int_equal(store_folder_create_new(f->store, "ann", "inbox",
 	    &error), -1);
-	assert_int_equal(store_error_code(), STORE_ERR_EXISTS);
+	assert_int_equal(error_code(error), ERROR_EXISTS);
 	assert_int_equal(store_folder_create_new(f->store, "ann", "x..y",
 	    &error), -1);
-	assert_int_equal(store_error_code(), STORE_ERR_INVALID);
+	assert_int_equal(error_code(error), ERROR_INVALID);
 	assert_true(store_folder_exists(f->store, "ann", "A.B"));
 	assert_false(store_folder_exists(f->store, "ann", "C"));
 }
@@ -132,10 +133,10 @@ test_delete(void **state)
 	deliver(f->store, "ann", "A", "Subject: a\r\n\r\nx\r\n");
 	assert_int_equal(store_folder_delete(f->store, "ann", "INBOX",
 	    &error), -1);
-	assert_int_equal(store_error_code(), STORE_ERR_NOT_POSSIBLE);
+	assert_int_equal(error_code(error), ERROR_NOT_POSSIBLE);
 	assert_int_equal(store_folder_delete(f->store, "ann", "Nope",
 	    &error), -1);
-	assert_int_equal(store_error_code(), STORE_ERR_NOT_FOUND);
+	assert_int_equal(error_code(error), ERROR_NOT_FOUND);
 	assert_int_equal(store_folder_delete(f->store, "ann", "A", &error), 0);
 	/* The child stays; A is now only implied by it. */
 	assert_string_equal(list_str(f->store, "ann"), "INBOX A/n/c A.B ");
@@ -169,13 +170,13 @@ test_rename(void **state)
 
 	assert_int_equal(store_folder_rename(f->store, "ann", "A", "Z",
 	    &error), -1);
-	assert_int_equal(store_error_code(), STORE_ERR_EXISTS);
+	assert_int_equal(error_code(error), ERROR_EXISTS);
 	assert_int_equal(store_folder_rename(f->store, "ann", "A", "A.B.X",
 	    &error), -1);
-	assert_int_equal(store_error_code(), STORE_ERR_NOT_POSSIBLE);
+	assert_int_equal(error_code(error), ERROR_NOT_POSSIBLE);
 	assert_int_equal(store_folder_rename(f->store, "ann", "Q", "R",
 	    &error), -1);
-	assert_int_equal(store_error_code(), STORE_ERR_NOT_FOUND);
+	assert_int_equal(error_code(error), ERROR_NOT_FOUND);
 
 	assert_int_equal(store_folder_rename(f->store, "ann", "A", "X.Y",
 	    &error), 0);
@@ -197,7 +198,7 @@ test_rename_inbox(void **state)
 	assert_int_equal(folder_count(f->store, "ann", "INBOX"), 2);
 	assert_int_equal(store_folder_rename(f->store, "ann", "INBOX", "Keep",
 	    &error), -1);
-	assert_int_equal(store_error_code(), STORE_ERR_EXISTS);
+	assert_int_equal(error_code(error), ERROR_EXISTS);
 	assert_int_equal(store_folder_rename(f->store, "ann", "INBOX", "Old",
 	    &error), 0);
 	assert_int_equal(folder_count(f->store, "ann", "INBOX"), 0);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/error.h"
 #include "store/maildir-flags.h"
 #include "store/maildir.h"
 #include "store/store.h"
@@ -279,7 +280,7 @@ test_copy_move(void **state)
 
 	assert_int_equal(store_view_copy(v, uids, 3, "Nope", &map, &error),
 	    -1);
-	assert_int_equal(store_error_code(), STORE_ERR_NOT_FOUND);
+	assert_int_equal(error_code(error), ERROR_NOT_FOUND);
 	assert_int_equal(store_view_copy(v, uids, 3, "Work", &map, &error),
 	    0);
 	assert_int_equal(map->count, 2);
@@ -325,7 +326,7 @@ test_append(void **state)
 	assert_int_equal(store_append(f->store, "ann", "Drafts",
 	    (const unsigned char *)body, strlen(body), 0, 0, &uidvalidity,
 	    &uid, &error), -1);
-	assert_int_equal(store_error_code(), STORE_ERR_NOT_FOUND);
+	assert_int_equal(error_code(error), ERROR_NOT_FOUND);
 	assert_int_equal(store_folder_create(f->store, "ann", "Drafts",
 	    &error), 0);
 	assert_int_equal(store_view_open(f->store, "ann", "Drafts", &v,
@@ -360,7 +361,7 @@ test_append(void **state)
 	assert_int_equal(store_view_message_info(v, 2, &info, &error), 0);
 	assert_string_equal(refresh(v, true, &sv), "X2 ");
 	assert_int_equal(store_view_message_info(v, 3, &info, &error), -1);
-	assert_int_equal(store_error_code(), STORE_ERR_EXPUNGED);
+	assert_int_equal(error_code(error), ERROR_EXPUNGED);
 	assert_true(info.internal_date > 1000000000);
 	store_view_free(&v);
 }
@@ -484,7 +485,7 @@ test_renamed_file(void **state)
 	/* Gone for good. */
 	assert_int_equal(unlink(to), 0);
 	assert_int_equal(store_view_message_open(v, 1, &fd, &error), -1);
-	assert_int_equal(store_error_code(), STORE_ERR_EXPUNGED);
+	assert_int_equal(error_code(error), ERROR_EXPUNGED);
 	assert_string_equal(refresh(v, true, &sv), "E1/1 ");
 	store_view_free(&v);
 }
@@ -571,7 +572,7 @@ test_deleted_folder(void **state)
 
 	assert_int_equal(store_view_open(f->store, "ann", "Gone", &v,
 	    &error), -1);
-	assert_int_equal(store_error_code(), STORE_ERR_NOT_FOUND);
+	assert_int_equal(error_code(error), ERROR_NOT_FOUND);
 	assert_int_equal(store_folder_create(f->store, "ann", "Gone", &error),
 	    0);
 	assert_int_equal(store_view_open(f->store, "ann", "Gone", &v,
@@ -581,7 +582,7 @@ test_deleted_folder(void **state)
 	    0);
 	assert_int_equal(sv.changed, 1);
 	assert_int_equal(store_view_refresh(v, true, &cbs, &sv, &error), -1);
-	assert_int_equal(store_error_code(), STORE_ERR_NOT_FOUND);
+	assert_int_equal(error_code(error), ERROR_NOT_FOUND);
 	store_view_free(&v);
 	/* A new folder of the same name starts afresh. */
 	assert_int_equal(store_folder_create(f->store, "ann", "Gone", &error),
