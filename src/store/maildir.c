@@ -22,6 +22,7 @@
 #include "lib/fsutil.h"
 #include "lib/limits.h"
 #include "lib/log.h"
+#include "lib/workpool.h"
 #include "lib/xmalloc.h"
 #include "store/maildir-flags.h"
 #include "store/maildir-uidlist.h"
@@ -547,13 +548,6 @@ struct fsync_task {
 	int err;		/* out: 0 or errno */
 };
 
-struct fsync_batch {
-	struct fsync_task *tasks;
-	size_t count;
-	pthread_mutex_t lock;
-	size_t next;
-};
-
 static void
 fsync_task_run(struct fsync_task *t)
 {
@@ -571,20 +565,26 @@ fsync_task_run(struct fsync_task *t)
 		close(fd);
 }
 
-static void *
-fsync_batch_main(void *arg)
+static void
+fsync_task_cb(void *arg)
 {
-	struct fsync_batch *b = arg;
-	size_t i;
+	fsync_task_run(arg);
+}
 
-	for (;;) {
-		pthread_mutex_lock(&b->lock);
-		i = b->next++;
-		pthread_mutex_unlock(&b->lock);
-		if (i >= b->count)
-			return NULL;
-		fsync_task_run(&b->tasks[i]);
-	}
+/* The store's pool of fsync threads, started at the first round that
+ * needs it and kept until store_free. */
+static struct workpool *
+fsync_pool(struct store *store)
+{
+	struct workpool *pool;
+
+	pthread_mutex_lock(&store->lock);
+	if (store->fsync_pool == NULL)
+		store->fsync_pool = workpool_new("store-fsync",
+		    STORE_FSYNC_THREADS);
+	pool = store->fsync_pool;
+	pthread_mutex_unlock(&store->lock);
+	return pool;
 }
 
 /*
@@ -593,26 +593,15 @@ fsync_batch_main(void *arg)
  * system most of them then find their changes already committed.
  */
 static void
-fsync_all(struct fsync_task *tasks, size_t count)
+fsync_all(struct store *store, struct fsync_task *tasks, size_t count)
 {
-	pthread_t threads[STORE_FSYNC_THREADS];
-	struct fsync_batch b = { .tasks = tasks, .count = count };
-	size_t n = 0, i;
-
-	if (count == 1) {
-		fsync_task_run(&tasks[0]);
+	if (count <= 1) {
+		if (count == 1)
+			fsync_task_run(&tasks[0]);
 		return;
 	}
-	pthread_mutex_init(&b.lock, NULL);
-	for (i = 0; i + 1 < count && i < STORE_FSYNC_THREADS; i++) {
-		if (pthread_create(&threads[n], NULL, fsync_batch_main,
-		    &b) == 0)
-			n++;
-	}
-	(void)fsync_batch_main(&b);
-	for (i = 0; i < n; i++)
-		pthread_join(threads[i], NULL);
-	pthread_mutex_destroy(&b.lock);
+	workpool_run_all(fsync_pool(store), fsync_task_cb, tasks, count,
+	    sizeof(*tasks));
 }
 
 void
@@ -680,7 +669,7 @@ maildir_commit_round(struct store *store,
 		tasks[nt].fd = f->list_fd;
 		tasks[nt++].path = NULL;
 	}
-	fsync_all(tasks, nt);
+	fsync_all(store, tasks, nt);
 	for (fi = 0, nt = 0; fi < count; fi++) {
 		struct maildir_commit_folder *f = &folders[fi];
 		bool lost = false;
@@ -780,7 +769,7 @@ maildir_commit_round(struct store *store,
 		tasks[nt++].path = f->dir;
 		f->dir_fsyncs = (to_new ? 1 : 0) + (to_cur ? 1 : 0) + 1;
 	}
-	fsync_all(tasks, nt);
+	fsync_all(store, tasks, nt);
 	for (fi = 0, nt = 0; fi < count; fi++) {
 		struct maildir_commit_folder *f = &folders[fi];
 

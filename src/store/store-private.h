@@ -14,6 +14,7 @@
 #include "store/store.h"
 
 struct store_hub;
+struct workpool;
 
 struct store {
 	/* Fixed at store_new(). */
@@ -27,6 +28,8 @@ struct store {
 	bool watching;			/* a store_watch exists */
 	char **own_names;		/* "<folder dir>/new/<name>" we renamed */
 	size_t own_count;
+	struct workpool *fsync_pool;	/* a commit round's fsyncs; started
+					   by the first round needing it */
 
 	/* The event hub and the folder indexes: only the thread that owns
 	 * the event loop. */

@@ -1,15 +1,17 @@
 /*
- * The delivery queue: DELIVERY_WRITERS threads write message files in
- * parallel; one committer thread takes everything written so far (at
- * most DELIVERY_BATCH_MAX) and commits it as one round: the fsyncs of
- * all its message files and UID lists run concurrently, then the renames,
- * then the directory fsyncs, so that all messages of a round share one
- * new/ fsync and one UID-list rewrite per folder (group commit). Folder
- * syncs run on the committer too, serialised with commits; a folder has
- * at most one sync waiting to start, into which further requests are
- * merged, so a burst of changes costs one sync (plus one follow-up if a
- * sync is running). Completions are handed back through an eventfd and
- * run by store_queue_reap() on the caller's thread.
+ * The delivery queue: each target of a job is written by a job on a
+ * pool of DELIVERY_WRITERS threads; one committer at a time (a job on a
+ * pool of one thread, started when written work is waiting) takes
+ * everything written so far (at most DELIVERY_BATCH_MAX) and commits it
+ * as one round: the fsyncs of all its message files and UID lists run
+ * concurrently, then the renames, then the directory fsyncs, so that
+ * all messages of a round share one new/ fsync and one UID-list rewrite
+ * per folder (group commit). Folder syncs run on the committer too,
+ * serialised with commits; a folder has at most one sync waiting to
+ * start, into which further requests are merged, so a burst of changes
+ * costs one sync (plus one follow-up if a sync is running). Completions
+ * are handed back through an eventfd and run by store_queue_reap() on
+ * the caller's thread.
  */
 #include "store/store.h"
 
@@ -24,12 +26,14 @@
 #include "lib/error.h"
 #include "lib/limits.h"
 #include "lib/log.h"
+#include "lib/workpool.h"
 #include "lib/xmalloc.h"
 #include "store/store-job-private.h"
 #include "store/store-private.h"
 
 /* A queued job with its callback. */
 struct queue_job {
+	struct store_queue *queue;
 	struct store_job *job;
 	store_job_done_cb *cb;
 	void *ctx;
@@ -81,20 +85,16 @@ struct store_queue {
 	struct store *store;
 	int efd;			/* eventfd: completions to reap */
 
+	struct workpool *writers;	/* one job per target to write */
+	struct workpool *committer;	/* commit_cb, one at a time */
+
 	pthread_mutex_t lock;		/* protects everything below */
-	pthread_cond_t write_cond;	/* work for writers */
-	pthread_cond_t commit_cond;	/* work (or stop) for the committer */
-	struct item_list to_write;	/* targets waiting for a writer */
 	struct item_list to_commit;	/* written targets and syncs */
 	struct item_list done;		/* finished jobs and syncs */
 	struct queue_item *waiting_syncs;	/* syncs in to_commit: not
 						   started, open to merging */
-	size_t writers_busy;
+	bool committing;		/* commit_cb queued or running */
 	size_t pending;			/* queued, until reaped */
-	bool stopping;
-
-	pthread_t writers[DELIVERY_WRITERS];
-	pthread_t committer;
 };
 
 static void
@@ -154,34 +154,34 @@ post_done(struct store_queue *q, struct queue_item *item)
 		log_warn("store queue eventfd");
 }
 
-static void *
-writer_main(void *arg)
+static void commit_cb(void *arg);
+
+/* Start the committer unless it is queued or running already; it takes
+ * what is in to_commit. Called with the lock. */
+static void
+commit_kick(struct store_queue *q)
 {
-	struct store_queue *q = arg;
-	struct queue_item *item;
+	if (q->committing)
+		return;
+	q->committing = true;
+	workpool_submit(q->committer, commit_cb, q);
+}
+
+/* A writer job: one target's message into its folder's tmp/. */
+static void
+write_cb(void *arg)
+{
+	struct queue_item *item = arg;
+	struct store_queue *q = item->qjob->queue;
+
+	/* The committer fsyncs the file, concurrently with the other files
+	 * and UID lists of its round. */
+	store_target_write(q->store, item->qjob->job, item->target, false);
 
 	pthread_mutex_lock(&q->lock);
-	for (;;) {
-		while (q->to_write.head == NULL && !q->stopping)
-			pthread_cond_wait(&q->write_cond, &q->lock);
-		if ((item = list_pop(&q->to_write)) == NULL)
-			break;
-		q->writers_busy++;
-		pthread_mutex_unlock(&q->lock);
-
-		/* The committer fsyncs the file, concurrently with the
-		 * other files and UID lists of its round. */
-		store_target_write(q->store, item->qjob->job, item->target,
-		    false);
-
-		pthread_mutex_lock(&q->lock);
-		q->writers_busy--;
-		list_push(&q->to_commit, item);
-		pthread_cond_signal(&q->commit_cond);
-	}
-	pthread_cond_signal(&q->commit_cond);
+	list_push(&q->to_commit, item);
+	commit_kick(q);
 	pthread_mutex_unlock(&q->lock);
-	return NULL;
 }
 
 static void
@@ -218,8 +218,9 @@ run_sync(struct store *store, struct queue_item *item)
 	store_folder_free(&folder);
 }
 
-static void *
-committer_main(void *arg)
+/* The committer: rounds until nothing written or synced is left. */
+static void
+commit_cb(void *arg)
 {
 	struct store_queue *q = arg;
 	struct queue_item *batch[DELIVERY_BATCH_MAX];
@@ -227,12 +228,7 @@ committer_main(void *arg)
 	size_t n, nrefs, i;
 
 	pthread_mutex_lock(&q->lock);
-	for (;;) {
-		while (q->to_commit.head == NULL && !(q->stopping &&
-		    q->to_write.head == NULL && q->writers_busy == 0))
-			pthread_cond_wait(&q->commit_cond, &q->lock);
-		if (q->to_commit.head == NULL)
-			break;
+	while (q->to_commit.head != NULL) {
 		for (n = 0; n < DELIVERY_BATCH_MAX &&
 		    (batch[n] = list_pop(&q->to_commit)) != NULL; n++) {
 			if (batch[n]->kind == QUEUE_ITEM_SYNC)
@@ -271,35 +267,21 @@ committer_main(void *arg)
 			}
 		}
 	}
+	q->committing = false;
 	pthread_mutex_unlock(&q->lock);
-	return NULL;
 }
 
 struct store_queue *
 store_queue_new(struct store *store)
 {
 	struct store_queue *q = xcalloc(1, sizeof(*q));
-	size_t i;
-	int err;
 
 	q->store = store;
 	if ((q->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
 		fatal("eventfd");
 	pthread_mutex_init(&q->lock, NULL);
-	pthread_cond_init(&q->write_cond, NULL);
-	pthread_cond_init(&q->commit_cond, NULL);
-	for (i = 0; i < DELIVERY_WRITERS; i++) {
-		if ((err = pthread_create(&q->writers[i], NULL, writer_main,
-		    q)) != 0) {
-			errno = err;
-			fatal("pthread_create");
-		}
-	}
-	if ((err = pthread_create(&q->committer, NULL, committer_main,
-	    q)) != 0) {
-		errno = err;
-		fatal("pthread_create");
-	}
+	q->writers = workpool_new("store-write", DELIVERY_WRITERS);
+	q->committer = workpool_new("store-commit", 1);
 	return q;
 }
 
@@ -307,24 +289,17 @@ void
 store_queue_free(struct store_queue **queuep)
 {
 	struct store_queue *q = *queuep;
-	size_t i;
 
 	if (q == NULL)
 		return;
-	pthread_mutex_lock(&q->lock);
-	q->stopping = true;
-	pthread_cond_broadcast(&q->write_cond);
-	pthread_cond_broadcast(&q->commit_cond);
-	pthread_mutex_unlock(&q->lock);
-	for (i = 0; i < DELIVERY_WRITERS; i++)
-		pthread_join(q->writers[i], NULL);
-	pthread_join(q->committer, NULL);
+	/* Every write hands its target to the committer; once the writers
+	 * are done, the committer finishes what they handed over. */
+	workpool_free(&q->writers);
+	workpool_free(&q->committer);
 
 	/* Everything queued is done now; run the last callbacks. */
 	store_queue_reap(q);
 	close(q->efd);
-	pthread_cond_destroy(&q->write_cond);
-	pthread_cond_destroy(&q->commit_cond);
 	pthread_mutex_destroy(&q->lock);
 	free(q);
 	*queuep = NULL;
@@ -410,6 +385,7 @@ store_queue_job(struct store_queue *q, struct store_job *job,
 	struct queue_item *item;
 	size_t i, count = store_job_target_count(job);
 
+	qj->queue = q;
 	qj->job = job;
 	qj->cb = cb;
 	qj->ctx = ctx;
@@ -428,9 +404,8 @@ store_queue_job(struct store_queue *q, struct store_job *job,
 		item->kind = QUEUE_ITEM_TARGET;
 		item->qjob = qj;
 		item->target = i;
-		list_push(&q->to_write, item);
+		workpool_submit(q->writers, write_cb, item);
 	}
-	pthread_cond_broadcast(&q->write_cond);
 	pthread_mutex_unlock(&q->lock);
 }
 
@@ -491,6 +466,6 @@ store_queue_sync(struct store_queue *q, const char *user, const char *folder,
 	q->waiting_syncs = item;
 	q->pending++;
 	list_push(&q->to_commit, item);
-	pthread_cond_signal(&q->commit_cond);
+	commit_kick(q);
 	pthread_mutex_unlock(&q->lock);
 }

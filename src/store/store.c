@@ -14,6 +14,7 @@
 #include "lib/fsutil.h"
 #include "lib/limits.h"
 #include "lib/log.h"
+#include "lib/workpool.h"
 #include "lib/xmalloc.h"
 #include "store/maildir-flags.h"
 #include "store/maildir.h"
@@ -49,6 +50,7 @@ store_free(struct store **storep)
 	for (i = 0; i < store->own_count; i++)
 		free(store->own_names[i]);
 	free(store->own_names);
+	workpool_free(&store->fsync_pool);
 	pthread_mutex_destroy(&store->lock);
 	free(store->root);
 	free(store->host);
