@@ -1,7 +1,13 @@
 /*
  * The mail store: Maildir++ per user under one root, a UID list per
  * folder, durable delivery with group commit, and the "message landed"
- * event. This is the only store header that other layers include.
+ * event.
+ *
+ * The store's public headers are this one and store/message.h (a parsed
+ * message for IMAP FETCH and SEARCH: ENVELOPE, BODYSTRUCTURE, sections
+ * and search tests, in our own types). Other layers include no other
+ * store header; the rest (store-private.h, maildir*.h,
+ * message-private.h, ...) are the store's internals.
  *
  * On disk, for a root R (normally <data_dir>/mail):
  *   R/<user>/{cur,new,tmp}/          INBOX
