@@ -1,0 +1,722 @@
+/*
+ * The message operations IMAP performs through a view: flags, expunge,
+ * copy, move and append, each under the folder's lock, durable before
+ * it returns, and told to the folder's other views and the event
+ * subscribers.
+ */
+#include "store/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/error.h"
+#include "lib/fsutil.h"
+#include "lib/limits.h"
+#include "lib/log.h"
+#include "lib/xmalloc.h"
+#include "store/maildir-flags.h"
+#include "store/maildir-uidlist.h"
+#include "store/maildir.h"
+#include "store/store-index-private.h"
+#include "store/store-private.h"
+
+/* Renames of one call beyond this are not registered with the watcher:
+ * registering is linear in STORE_OWN_NAMES_MAX, and a missed one costs
+ * only a background folder sync. */
+#define OWN_NAMES_PER_CALL 64
+
+/* ---- Changing messages ---- */
+
+static int
+uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* uids sorted without duplicates (malloc'd). */
+static uint32_t *
+uids_sorted(const uint32_t *uids, size_t count, size_t *count_r)
+{
+	uint32_t *out = xreallocarray(NULL, count + 1, sizeof(*out));
+	size_t i, n = 0;
+
+	if (count > 0)
+		memcpy(out, uids, count * sizeof(*out));
+	qsort(out, count, sizeof(*out), uid_cmp);
+	for (i = 0; i < count; i++) {
+		if (n == 0 || out[n - 1] != out[i])
+			out[n++] = out[i];
+	}
+	*count_r = n;
+	return out;
+}
+
+/* Lock ix's folder and bring the index up to date under the lock. */
+static int
+op_begin(struct store_index *ix, int *lock_fd_r, bool *changed_r,
+    const char **error_r)
+{
+	struct stat st;
+
+	*changed_r = false;
+	if (ix->gone || stat(ix->dir, &st) < 0) {
+		ix->gone = ix->loaded;
+		*error_r = error_code_fmt(ERROR_NOT_FOUND,
+		    "%s: no such folder", ix->folder);
+		return -1;
+	}
+	if ((*lock_fd_r = maildir_uidlist_lock(ix->dir, error_r)) < 0)
+		return -1;
+	if (store_index_sync_locked(ix, false, changed_r, error_r) < 0) {
+		maildir_uidlist_unlock(lock_fd_r);
+		return -1;
+	}
+	return 0;
+}
+
+/* fsync ix's new/ and cur/ as touched. 0 or -1 with *error_r. */
+static int
+op_fsync(struct store_index *ix, bool new_dir, bool cur_dir,
+    const char **error_r)
+{
+	char *path;
+	int ret = 0;
+
+	if (new_dir) {
+		path = store_index_sub(ix, "new");
+		if (fsync_dir(path) < 0) {
+			*error_r = error_fmt("%s: %s", path,
+			    strerror(errno));
+			ret = -1;
+		}
+		free(path);
+	}
+	if (cur_dir && ret == 0) {
+		path = store_index_sub(ix, "cur");
+		if (fsync_dir(path) < 0) {
+			*error_r = error_fmt("%s: %s", path,
+			    strerror(errno));
+			ret = -1;
+		}
+		free(path);
+	}
+	return ret;
+}
+
+/* A flag change for the events: which bits one message gained or lost. */
+struct flag_change {
+	unsigned bits;
+	uint32_t uid;
+};
+
+static int
+flag_change_cmp(const void *a, const void *b)
+{
+	const struct flag_change *x = a, *y = b;
+
+	if (x->bits != y->bits)
+		return x->bits < y->bits ? -1 : 1;
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+/* Announce changes (n of them) as one event per set of bits. */
+static void
+announce_flags(struct store_index *ix, enum store_event_type type,
+    struct flag_change *changes, size_t n)
+{
+	uint32_t *uids;
+	size_t i, start;
+
+	if (n == 0)
+		return;
+	qsort(changes, n, sizeof(*changes), flag_change_cmp);
+	uids = xreallocarray(NULL, n, sizeof(*uids));
+	for (i = 0; i < n; i++)
+		uids[i] = changes[i].uid;
+	for (start = 0, i = 1; i <= n; i++) {
+		if (i < n && changes[i].bits == changes[start].bits)
+			continue;
+		store_announce_event(ix->store, ix->user, ix->folder,
+		    ix->uidvalidity, type, uids + start, i - start,
+		    changes[start].bits);
+		start = i;
+	}
+	free(uids);
+}
+
+int
+store_view_set_flags(struct store_view *view, const uint32_t *uids,
+    size_t count, enum store_flags_mode mode, unsigned flags,
+    const char **error_r)
+{
+	struct store_index *ix = view->index;
+	struct flag_change *set, *clear;
+	uint32_t *todo, *retry;
+	size_t n, nretry = 0, nset = 0, nclear = 0, nown = 0, i, pass;
+	bool changed, sync_changed, from_new = false, touched = false;
+	const char *error = NULL;
+	int lock_fd, ret = 0;
+
+	flags &= STORE_FLAG_DRAFT | STORE_FLAG_FLAGGED | STORE_FLAG_PASSED |
+	    STORE_FLAG_REPLIED | STORE_FLAG_SEEN | STORE_FLAG_TRASHED;
+	todo = uids_sorted(uids, count, &n);
+	if (op_begin(ix, &lock_fd, &changed, error_r) < 0) {
+		free(todo);
+		return -1;
+	}
+	set = xcalloc(n + 1, sizeof(*set));
+	clear = xcalloc(n + 1, sizeof(*clear));
+	retry = xcalloc(n + 1, sizeof(*retry));
+	for (pass = 0; pass < 2; pass++) {
+		const uint32_t *list = pass == 0 ? todo : retry;
+		size_t count_now = pass == 0 ? n : nretry;
+
+		for (i = 0; i < count_now; i++) {
+			struct index_msg *m = store_index_lookup(ix, list[i]);
+			unsigned nf;
+			char *name, *from, *to;
+
+			if (m == NULL)
+				continue;
+			nf = mode == STORE_FLAGS_REPLACE ? flags :
+			    mode == STORE_FLAGS_ADD ? m->flags | flags :
+			    m->flags & ~flags;
+			if (nf == m->flags)
+				continue;
+			name = maildir_name_set_flags(m->name, nf);
+			from = store_index_msg_path(ix, m);
+			to = xasprintf("%s/cur/%s", ix->dir, name);
+			if (nown < OWN_NAMES_PER_CALL) {
+				store_own_name_add(ix->store, to);
+				nown++;
+			}
+			if (rename(from, to) < 0) {
+				int saved = errno;
+
+				(void)store_own_name_take(ix->store, to);
+				if (saved == ENOENT && pass == 0) {
+					retry[nretry++] = list[i];
+				} else if (saved != ENOENT) {
+					error = error_fmt("%s: %s", from,
+					    strerror(saved));
+					ret = -1;
+				}
+				free(name);
+				free(from);
+				free(to);
+				continue;
+			}
+			free(from);
+			free(to);
+			if (!m->cur)
+				from_new = true;
+			touched = true;
+			if ((nf & ~m->flags) != 0) {
+				set[nset].bits = nf & ~m->flags;
+				set[nset++].uid = m->uid;
+			}
+			if ((m->flags & ~nf) != 0) {
+				clear[nclear].bits = m->flags & ~nf;
+				clear[nclear++].uid = m->uid;
+			}
+			free(m->name);
+			m->name = name;
+			m->cur = true;
+			m->flags = (uint8_t)nf;
+		}
+		if (pass > 0 || nretry == 0)
+			break;
+		/* Renamed by another program meanwhile: read cur/ again. */
+		if (store_index_sync_locked(ix, true, &sync_changed, error_r) < 0) {
+			ret = -1;
+			error = *error_r;
+			break;
+		}
+		changed = changed || sync_changed;
+	}
+	if (touched && op_fsync(ix, from_new, true, &error) < 0)
+		ret = -1;
+	if (touched) {
+		store_index_restamp(ix);
+		ix->modseq++;
+	}
+	maildir_uidlist_unlock(&lock_fd);
+
+	/* The view's own change is in its array at once (STORE's FETCH
+	 * responses); the other views hear of it. */
+	for (i = 0; i < n; i++) {
+		uint32_t seq = store_view_seq(view, todo[i]);
+		struct index_msg *m = store_index_lookup(ix, todo[i]);
+
+		if (seq > 0 && m != NULL)
+			view->msgs[seq - 1].flags = m->flags;
+	}
+	if (touched || changed)
+		store_index_notify(ix, view);
+	announce_flags(ix, STORE_EVENT_FLAGS_SET, set, nset);
+	announce_flags(ix, STORE_EVENT_FLAGS_CLEAR, clear, nclear);
+	free(set);
+	free(clear);
+	free(retry);
+	free(todo);
+	if (ret < 0)
+		*error_r = error;
+	return ret;
+}
+
+/* Drop the messages of removed (ascending) from ix's array. */
+static void
+index_remove(struct store_index *ix, const uint32_t *removed, size_t count)
+{
+	size_t i, j = 0, k = 0;
+
+	for (i = 0; i < ix->count; i++) {
+		while (k < count && removed[k] < ix->msgs[i].uid)
+			k++;
+		if (k < count && removed[k] == ix->msgs[i].uid) {
+			free(ix->msgs[i].name);
+			continue;
+		}
+		ix->msgs[j++] = ix->msgs[i];
+	}
+	ix->count = j;
+}
+
+int
+store_view_expunge(struct store_view *view, const uint32_t *uids,
+    size_t count, bool deleted_only, const char **error_r)
+{
+	struct store_index *ix = view->index;
+	uint32_t *todo, *retry, *removed;
+	size_t n, nretry = 0, nremoved = 0, i, pass;
+	bool changed, sync_changed, in_new = false, in_cur = false;
+	const char *error = NULL;
+	int lock_fd, ret = 0;
+
+	if (op_begin(ix, &lock_fd, &changed, error_r) < 0)
+		return -1;
+	if (uids == NULL) {
+		todo = xreallocarray(NULL, ix->count + 1, sizeof(*todo));
+		for (i = 0; i < ix->count; i++)
+			todo[i] = ix->msgs[i].uid;
+		n = ix->count;
+	} else {
+		todo = uids_sorted(uids, count, &n);
+	}
+	retry = xcalloc(n + 1, sizeof(*retry));
+	removed = xcalloc(n + 1, sizeof(*removed));
+	for (pass = 0; pass < 2; pass++) {
+		const uint32_t *list = pass == 0 ? todo : retry;
+		size_t count_now = pass == 0 ? n : nretry;
+
+		for (i = 0; i < count_now; i++) {
+			struct index_msg *m = store_index_lookup(ix, list[i]);
+			char *path;
+
+			if (m == NULL || (deleted_only &&
+			    (m->flags & STORE_FLAG_TRASHED) == 0))
+				continue;
+			path = store_index_msg_path(ix, m);
+			if (unlink(path) < 0) {
+				if (errno == ENOENT && pass == 0) {
+					retry[nretry++] = list[i];
+				} else if (errno != ENOENT) {
+					error = error_fmt("%s: %s", path,
+					    strerror(errno));
+					ret = -1;
+				}
+				free(path);
+				continue;
+			}
+			free(path);
+			if (m->cur)
+				in_cur = true;
+			else
+				in_new = true;
+			removed[nremoved++] = m->uid;
+		}
+		if (pass > 0 || nretry == 0)
+			break;
+		if (store_index_sync_locked(ix, true, &sync_changed, error_r) < 0) {
+			ret = -1;
+			error = *error_r;
+			break;
+		}
+		changed = changed || sync_changed;
+	}
+	if (nremoved > 0) {
+		qsort(removed, nremoved, sizeof(*removed), uid_cmp);
+		/* Files first, then the list: a crash in between leaves
+		 * entries the next sync drops, never a message that comes
+		 * back under a new UID. */
+		if (op_fsync(ix, in_new, in_cur, &error) < 0 ||
+		    maildir_list_remove(ix->store, ix->dir, removed, nremoved,
+		    &error) < 0)
+			ret = -1;
+		index_remove(ix, removed, nremoved);
+		store_index_restamp(ix);
+		ix->modseq++;
+	}
+	maildir_uidlist_unlock(&lock_fd);
+	if (nremoved > 0 || changed)
+		store_index_notify(ix, view);
+	if (nremoved > 0)
+		store_announce_event(ix->store, ix->user, ix->folder,
+		    ix->uidvalidity, STORE_EVENT_MESSAGE_EXPUNGE, removed,
+		    nremoved, 0);
+	free(removed);
+	free(retry);
+	free(todo);
+	if (ret < 0)
+		*error_r = error;
+	return ret;
+}
+
+void
+store_uid_map_free(struct store_uid_map **mapp)
+{
+	struct store_uid_map *map = *mapp;
+
+	if (map == NULL)
+		return;
+	free(map->src_uids);
+	free(map->dest_uids);
+	free(map);
+	*mapp = NULL;
+}
+
+static unsigned long long
+name_seq(struct store *store)
+{
+	unsigned long long seq;
+
+	pthread_mutex_lock(&store->lock);
+	seq = ++store->name_seq;
+	pthread_mutex_unlock(&store->lock);
+	return seq;
+}
+
+/* The destination folder's directory, if it exists. */
+static int
+dest_dir(struct store *store, const char *user, const char *folder,
+    char **dir_r, const char **error_r)
+{
+	struct stat st;
+	char *cur;
+
+	if (maildir_folder_dir(store, user, folder, dir_r, error_r) < 0)
+		return -1;
+	cur = xasprintf("%s/cur", *dir_r);
+	if (stat(cur, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		*error_r = error_code_fmt(ERROR_NOT_FOUND,
+		    "%s: no such folder", folder);
+		free(cur);
+		free(*dir_r);
+		*dir_r = NULL;
+		return -1;
+	}
+	free(cur);
+	return 0;
+}
+
+/* The S= and W= of a copy of m (whose file is at path): from m's name,
+ * else from the file (counted once: the index keeps the CRLF size). */
+static void
+copy_sizes(struct index_msg *m, const char *path, uint64_t *size_r,
+    uint64_t *crlf_size_r)
+{
+	struct stat st;
+	size_t size;
+	int fd;
+
+	*size_r = *crlf_size_r = 0;
+	if (maildir_name_size(m->name, &size))
+		*size_r = size;
+	if (maildir_name_crlf_size(m->name, crlf_size_r) && *size_r > 0)
+		return;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	if (*size_r == 0 && fstat(fd, &st) == 0)
+		*size_r = (uint64_t)st.st_size;
+	if (m->have_stat)
+		*crlf_size_r = m->size;
+	else if (maildir_fd_crlf_size(fd, crlf_size_r) == 0) {
+		m->size = *crlf_size_r;
+		m->date = fstat(fd, &st) == 0 ?
+		    (int64_t)st.st_mtim.tv_sec : 0;
+		m->have_stat = true;
+	}
+	close(fd);
+}
+
+/* Copy src to a new file tmp (another file system: no hard link). */
+static int
+copy_file(const char *src, const char *tmp)
+{
+	char *data;
+	size_t len;
+	int fd, saved;
+
+	if (read_file(src, SIZE_MAX / 2, &data, &len) < 0)
+		return -1;
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) < 0) {
+		saved = errno;
+		free(data);
+		errno = saved;
+		return -1;
+	}
+	if (write_full(fd, data, len) < 0 || fsync(fd) < 0) {
+		saved = errno;
+		close(fd);
+		(void)unlink(tmp);
+		free(data);
+		errno = saved;
+		return -1;
+	}
+	free(data);
+	return close(fd);
+}
+
+/* Remove messages just committed to dir again (a COPY that failed in
+ * part must leave the target as it was). */
+static void
+dest_undo(struct store *store, const char *dir,
+    struct maildir_commit_item *items, size_t count)
+{
+	uint32_t *uids = xcalloc(count + 1, sizeof(*uids));
+	const char *error;
+	char path[PATH_MAX];
+	size_t i, n = 0;
+	int lock_fd;
+
+	if ((lock_fd = maildir_uidlist_lock(dir, &error)) < 0) {
+		log_warnx("%s", error);
+		free(uids);
+		return;
+	}
+	for (i = 0; i < count; i++) {
+		if (items[i].status != 0)
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/cur/%s", dir,
+		    items[i].cur_name) < sizeof(path))
+			(void)unlink(path);
+		uids[n++] = items[i].uid;
+	}
+	qsort(uids, n, sizeof(*uids), uid_cmp);
+	if (maildir_list_remove(store, dir, uids, n, &error) < 0)
+		log_warnx("%s", error);
+	maildir_uidlist_unlock(&lock_fd);
+	free(uids);
+}
+
+int
+store_view_copy(struct store_view *view, const uint32_t *uids, size_t count,
+    const char *dest, struct store_uid_map **map_r, const char **error_r)
+{
+	struct store_index *ix = view->index;
+	struct store *store = ix->store;
+	struct maildir_commit_item *items = NULL;
+	struct store_uid_map *map;
+	uint32_t *todo, *src = NULL, uidvalidity = 0;
+	char *dir = NULL, base[NAME_MAX + 1];
+	size_t n, k = 0, i, committed;
+	const char *error = NULL;
+	bool changed, failed = false;
+	struct timeval tv;
+	int ret = -1;
+
+	if (dest_dir(store, ix->user, dest, &dir, error_r) < 0)
+		return -1;
+	if (store_index_sync(ix, false, &changed, error_r) < 0) {
+		free(dir);
+		return -1;
+	}
+	if (changed)
+		store_index_notify(ix, view);
+	todo = uids_sorted(uids, count, &n);
+	items = xcalloc(n + 1, sizeof(*items));
+	src = xcalloc(n + 1, sizeof(*src));
+	for (i = 0; i < n; i++) {
+		struct index_msg *m;
+		char *from, *tmp;
+		size_t blen;
+		uint64_t size, crlf_size;
+		int tries;
+
+		for (tries = 0; tries < 2; tries++) {
+			if ((m = store_index_lookup(ix, todo[i])) == NULL)
+				break;
+			from = store_index_msg_path(ix, m);
+			copy_sizes(m, from, &size, &crlf_size);
+			gettimeofday(&tv, NULL);
+			if (maildir_name_format(base, sizeof(base),
+			    (long long)tv.tv_sec, (long)tv.tv_usec, getpid(),
+			    name_seq(store), store->host, size,
+			    crlf_size) < 0) {
+				error = error_fmt("%s: file name too long",
+				    dir);
+				free(from);
+				failed = true;
+				break;
+			}
+			tmp = xasprintf("%s/tmp/%s", dir, base);
+			if (link(from, tmp) == 0 || (errno == EXDEV &&
+			    copy_file(from, tmp) == 0)) {
+				blen = maildir_name_base_len(m->name);
+				items[k].tmp_path = tmp;
+				items[k].base = xstrdup(base);
+				items[k].cur_name = m->name[blen] != '\0' ?
+				    xasprintf("%s%s", base, m->name + blen) :
+				    xasprintf("%s" MAILDIR_INFO_PREFIX, base);
+				items[k].synced = true;
+				src[k++] = m->uid;
+				free(from);
+				break;
+			}
+			if (errno != ENOENT || tries > 0) {
+				error = error_fmt("%s: %s", from,
+				    strerror(errno));
+				failed = errno != ENOENT;
+				free(from);
+				free(tmp);
+				break;
+			}
+			free(from);
+			free(tmp);
+			/* Renamed meanwhile: look again, once. */
+			if (store_index_sync(ix, true, &changed, error_r) < 0) {
+				error = *error_r;
+				failed = true;
+				break;
+			}
+		}
+		if (failed)
+			break;
+	}
+	if (failed) {
+		for (i = 0; i < k; i++)
+			(void)unlink(items[i].tmp_path);
+		goto out;
+	}
+	committed = k > 0 ? maildir_commit(store, dir, items, k,
+	    &uidvalidity) : 0;
+	if (committed < k) {
+		for (i = 0; i < k; i++) {
+			if (items[i].status != 0) {
+				error = error_fmt("%s", items[i].error);
+				break;
+			}
+		}
+		if (committed > 0)
+			dest_undo(store, dir, items, k);
+		goto out;
+	}
+	map = xcalloc(1, sizeof(*map));
+	map->uidvalidity = uidvalidity;
+	map->count = k;
+	map->src_uids = src;
+	map->dest_uids = xcalloc(k + 1, sizeof(*map->dest_uids));
+	for (i = 0; i < k; i++)
+		map->dest_uids[i] = items[i].uid;
+	src = NULL;
+	*map_r = map;
+	ret = 0;
+	if (k > 0) {
+		store_index_poke(store, ix->user, dest);
+		store_announce_event(store, ix->user, dest, uidvalidity,
+		    STORE_EVENT_MESSAGE_APPEND, map->dest_uids, k, 0);
+	}
+out:
+	for (i = 0; i < k; i++) {
+		free((char *)items[i].tmp_path);
+		free((char *)items[i].base);
+		free((char *)items[i].cur_name);
+	}
+	free(items);
+	free(src);
+	free(todo);
+	free(dir);
+	if (ret < 0)
+		*error_r = error != NULL ? error : error_fmt("copy failed");
+	return ret;
+}
+
+int
+store_view_move(struct store_view *view, const uint32_t *uids, size_t count,
+    const char *dest, struct store_uid_map **map_r, const char **error_r)
+{
+	struct store_uid_map *map;
+
+	if (store_view_copy(view, uids, count, dest, &map, error_r) < 0)
+		return -1;
+	if (map->count > 0 && store_view_expunge(view, map->src_uids,
+	    map->count, false, error_r) < 0) {
+		store_uid_map_free(&map);
+		return -1;
+	}
+	*map_r = map;
+	return 0;
+}
+
+int
+store_append(struct store *store, const char *user, const char *folder,
+    const unsigned char *body, size_t len, unsigned flags,
+    int64_t internal_date, uint32_t *uidvalidity_r, uint32_t *uid_r,
+    const char **error_r)
+{
+	struct maildir_commit_item item;
+	struct timespec ts[2];
+	char *dir, *tmp, *base, *cur_name = NULL;
+	uint32_t uidvalidity = 0;
+	int ret = -1;
+
+	if (dest_dir(store, user, folder, &dir, error_r) < 0)
+		return -1;
+	if (maildir_write_tmp(store, dir, "", body, len, false, &tmp, &base,
+	    error_r) < 0) {
+		free(dir);
+		return -1;
+	}
+	if (internal_date > 0) {
+		ts[0].tv_sec = ts[1].tv_sec = (time_t)internal_date;
+		ts[0].tv_nsec = ts[1].tv_nsec = 0;
+		if (utimensat(AT_FDCWD, tmp, ts, 0) < 0) {
+			*error_r = error_fmt("%s: %s", tmp, strerror(errno));
+			(void)unlink(tmp);
+			goto out;
+		}
+	}
+	memset(&item, 0, sizeof(item));
+	item.tmp_path = tmp;
+	item.base = base;
+	if (flags != 0)
+		item.cur_name = cur_name = maildir_name_set_flags(base, flags);
+	if (maildir_commit(store, dir, &item, 1, &uidvalidity) != 1) {
+		*error_r = error_fmt("%s", item.error);
+		goto out;
+	}
+	*uidvalidity_r = uidvalidity;
+	*uid_r = item.uid;
+	store_index_poke(store, user, folder);
+	store_announce_event(store, user, folder, uidvalidity,
+	    STORE_EVENT_MESSAGE_APPEND, &item.uid, 1, 0);
+	ret = 0;
+out:
+	free(cur_name);
+	free(tmp);
+	free(base);
+	free(dir);
+	return ret;
+}

@@ -1,0 +1,113 @@
+/*
+ * The folder index and the views on it, as store-index.c,
+ * store-view.c and store-change.c share them. Event-loop thread only.
+ * Internal to the store.
+ */
+#ifndef MB_STORE_STORE_INDEX_PRIVATE_H
+#define MB_STORE_STORE_INDEX_PRIVATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "store/store.h"
+
+/* One message of an index (about 40 bytes plus its name). */
+struct index_msg {
+	uint32_t uid;
+	uint8_t flags;		/* enum store_flag bits of the name */
+	bool cur;		/* in cur/ (else new/) */
+	bool have_stat;		/* size and date are known */
+	char *name;		/* current file name in new/ or cur/ */
+	uint64_t size;
+	int64_t date;		/* mtime: the internal date */
+};
+
+/* What a stat() said of new/, cur/ or the UID list when last read. */
+struct stamp {
+	bool valid;		/* recorded, and a later change would show */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+};
+
+struct store_index {
+	struct store *store;
+	char *user;
+	char *folder;		/* canonical */
+	char *dir;
+	bool loaded;		/* read from disk at least once */
+	bool gone;		/* deleted or renamed away: detached */
+	unsigned busy;		/* views being notified: do not free */
+
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	struct index_msg *msgs;	/* ascending UID */
+	size_t count;
+	size_t cap;
+	uint64_t modseq;	/* raised on every change */
+
+	struct stamp new_st;
+	struct stamp cur_st;
+	struct stamp list_st;
+
+	struct store_view *views;
+	struct store_index *next;	/* in store->indexes */
+};
+
+struct store_view {
+	struct store_index *index;
+	struct store_view *next;	/* in index->views */
+	store_view_changed_cb *changed_cb;
+	void *ctx;
+	bool notify;			/* changed_cb still to run */
+
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	uint64_t modseq;		/* index->modseq seen last */
+	bool kept_gone;			/* holds expunged messages still */
+	struct store_view_message *msgs;
+	size_t count;
+};
+
+/* ---- store-index.c ---- */
+
+/* The path of ix's sub-directory sub ("new", "cur"; malloc'd). */
+char *store_index_sub(const struct store_index *ix, const char *sub);
+/* The full path of m's file (malloc'd). */
+char *store_index_msg_path(const struct store_index *ix,
+    const struct index_msg *m);
+void store_index_free(struct store_index **ixp);
+/* Unlink ix from the store's list (it stays allocated). */
+void store_index_unlink(struct store *store, struct store_index *ix);
+/* The index of (user, folder), made if missing (not yet loaded), moved
+ * to the front. NULL with *error_r for a bad name. */
+struct store_index *store_index_get(struct store *store, const char *user,
+    const char *folder, const char **error_r);
+/*
+ * Run the changed callback of every view of ix but except. Callbacks
+ * may refresh or free views (any of them), so the list is walked again
+ * from the start after each call.
+ */
+void store_index_notify(struct store_index *ix,
+    const struct store_view *except);
+/* The message uid of ix, or NULL. */
+struct index_msg *store_index_lookup(struct store_index *ix, uint32_t uid);
+/* Record the stamps after the store changed the folder itself (under
+ * its lock, so no other mailbell writer came in between). */
+void store_index_restamp(struct store_index *ix);
+/*
+ * With the folder lock held: read again the directories whose stamps
+ * changed and the UID list, and rebuild the message array keeping what
+ * is known of unchanged messages. *changed_r tells whether any message
+ * came, went or changed flags.
+ */
+int store_index_sync_locked(struct store_index *ix, bool force,
+    bool *changed_r, const char **error_r);
+/* Sync ix: three stats when nothing changed, else under the lock. */
+int store_index_sync(struct store_index *ix, bool force, bool *changed_r,
+    const char **error_r);
+
+#endif
