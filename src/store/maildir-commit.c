@@ -196,21 +196,15 @@ fsync_all(struct store *store, struct fsync_task *tasks, size_t count)
 	    sizeof(*tasks));
 }
 
-void
-maildir_commit_round(struct store *store,
-    struct maildir_commit_folder *folders, size_t count)
+/* 1. Lock, assign UIDs, write each new list (not yet durable). */
+static void
+round_assign(struct store *store, struct maildir_commit_folder *folders,
+    size_t count)
 {
-	struct fsync_task *tasks;
-	char path[PATH_MAX], **paths;
+	char path[PATH_MAX];
 	const char *error;
-	size_t fi, i, nt, total = 0;
+	size_t fi, i;
 
-	for (fi = 0; fi < count; fi++)
-		total += folders[fi].count;
-	/* Locks in path order, so two rounds cannot deadlock. */
-	qsort(folders, count, sizeof(*folders), commit_folder_cmp);
-
-	/* 1. Lock, assign UIDs, write each new list (not yet durable). */
 	for (fi = 0; fi < count; fi++) {
 		struct maildir_commit_folder *f = &folders[fi];
 
@@ -246,8 +240,17 @@ maildir_commit_round(struct store *store,
 		if (f->list_fd < 0)
 			folder_fail(store, f, false, error);
 	}
+}
 
-	/* 2. Make every message and list durable before any rename. */
+/* 2. Make every message and list durable before any rename. */
+static void
+round_sync_files(struct store *store, struct maildir_commit_folder *folders,
+    size_t count, size_t total)
+{
+	struct fsync_task *tasks;
+	const char *error;
+	size_t fi, i, nt;
+
 	tasks = xcalloc(total + count + 1, sizeof(*tasks));
 	for (fi = 0, nt = 0; fi < count; fi++) {
 		struct maildir_commit_folder *f = &folders[fi];
@@ -293,8 +296,18 @@ maildir_commit_round(struct store *store,
 			folder_fail(store, f, false, f->committed == 0 ?
 			    "no message left" : error);
 	}
+	free(tasks);
+}
 
-	/* 3. Rename messages into new/, then the lists over the old. */
+/* 3. Rename messages into new/, then the lists over the old. */
+static void
+round_rename(struct store *store, struct maildir_commit_folder *folders,
+    size_t count)
+{
+	char path[PATH_MAX];
+	const char *error;
+	size_t fi, i;
+
 	for (fi = 0; fi < count; fi++) {
 		struct maildir_commit_folder *f = &folders[fi];
 		bool lost = false;
@@ -329,12 +342,20 @@ maildir_commit_round(struct store *store,
 		if (maildir_uidlist_install(f->dir, &error) < 0)
 			folder_fail(store, f, true, error);
 	}
+}
 
-	/* 4. Make the renames durable; then report. Each folder has its
-	 * directory, new/ and cur/ fsynced (3 tasks, unused ones with
-	 * neither path nor descriptor are skipped). */
+/* 4. Make the renames durable; then report. Each folder has its
+ * directory, new/ and cur/ fsynced (3 tasks, unused ones with neither
+ * path nor descriptor are skipped). */
+static void
+round_sync_dirs(struct store *store, struct maildir_commit_folder *folders,
+    size_t count)
+{
+	struct fsync_task *tasks;
+	char **paths;
+	size_t fi, i, nt;
+
 	paths = xcalloc(2 * count + 1, sizeof(*paths));
-	free(tasks);
 	tasks = xcalloc(3 * count + 1, sizeof(*tasks));
 	for (fi = 0, nt = 0; fi < count; fi++) {
 		struct maildir_commit_folder *f = &folders[fi];
@@ -391,6 +412,23 @@ maildir_commit_round(struct store *store,
 		free(paths[i]);
 	free(paths);
 	free(tasks);
+}
+
+void
+maildir_commit_round(struct store *store,
+    struct maildir_commit_folder *folders, size_t count)
+{
+	size_t fi, total = 0;
+
+	for (fi = 0; fi < count; fi++)
+		total += folders[fi].count;
+	/* Locks in path order, so two rounds cannot deadlock. */
+	qsort(folders, count, sizeof(*folders), commit_folder_cmp);
+
+	round_assign(store, folders, count);
+	round_sync_files(store, folders, count, total);
+	round_rename(store, folders, count);
+	round_sync_dirs(store, folders, count);
 }
 
 size_t
