@@ -328,6 +328,103 @@ scan_lookup(struct maildir_scan *scan, const char *base)
 	    file_base_cmp);
 }
 
+/* Where index_sync_quick() takes each message of the new array from. */
+struct quick_sync {
+	struct index_msg *msgs;		/* the new array */
+	struct maildir_file **from_scan; /* a file of new/, or NULL: */
+	size_t *from_old;		/* ...the old entry (in cur/) */
+	size_t count;
+	bool changed;
+};
+
+/*
+ * Match the UID list against the old array and the files of new/ (scan,
+ * sorted by base name) into q. False if that is not enough: cur/ lost a
+ * file, an entry has no file, or a file has no UID.
+ */
+static bool
+quick_match(struct store_index *ix, const struct maildir_uidlist *list,
+    struct maildir_scan *scan, struct quick_sync *q)
+{
+	struct maildir_file *f;
+	size_t i, j = 0, matched = 0;
+
+	for (i = 0; i < list->count; i++) {
+		struct index_msg *old = NULL, *m = &q->msgs[q->count];
+
+		while (j < ix->count && ix->msgs[j].uid < list->uids[i]) {
+			if (ix->msgs[j].cur)
+				return false;	/* cur/ lost a file */
+			q->changed = true;	/* gone from new/ */
+			j++;
+		}
+		if (j < ix->count && ix->msgs[j].uid == list->uids[i])
+			old = &ix->msgs[j++];
+		if (old != NULL && old->cur) {
+			size_t blen = strlen(list->bases[i]);
+
+			if (strncmp(old->name, list->bases[i], blen) != 0 ||
+			    (old->name[blen] != '\0' &&
+			    old->name[blen] != MAILDIR_INFO_SEP))
+				return false;
+			*m = *old;
+			m->name = NULL;		/* taken below */
+			q->from_old[q->count++] = (size_t)(old - ix->msgs);
+			continue;
+		}
+		if ((f = scan_lookup(scan, list->bases[i])) == NULL ||
+		    f->matched)
+			return false;		/* entry without a file */
+		f->matched = true;
+		matched++;
+		q->from_scan[q->count] = f;
+		memset(m, 0, sizeof(*m));
+		m->uid = list->uids[i];
+		m->flags = (uint8_t)maildir_name_flags(f->name);
+		if (old != NULL) {
+			m->have_stat = old->have_stat;
+			m->size = old->size;
+			m->date = old->date;
+			if (old->flags != m->flags)
+				q->changed = true;
+		} else {
+			q->changed = true;
+		}
+		q->count++;
+	}
+	for (; j < ix->count; j++) {
+		if (ix->msgs[j].cur)
+			return false;
+		q->changed = true;
+	}
+	return matched == scan->count;	/* else files still without a UID */
+}
+
+/* Make q's array the index's: move names over from the old array and
+ * the scan. */
+static void
+quick_install(struct store_index *ix, struct quick_sync *q)
+{
+	size_t i, j;
+
+	for (i = 0; i < q->count; i++) {
+		if (q->from_scan[i] != NULL) {
+			q->msgs[i].name = q->from_scan[i]->name;
+			q->msgs[i].cur = false;
+			q->from_scan[i]->name = NULL;
+		} else {
+			q->msgs[i].name = ix->msgs[q->from_old[i]].name;
+			ix->msgs[q->from_old[i]].name = NULL;
+		}
+	}
+	for (j = 0; j < ix->count; j++)
+		free(ix->msgs[j].name);
+	free(ix->msgs);
+	ix->msgs = q->msgs;
+	ix->count = ix->cap = q->count;
+	q->msgs = NULL;
+}
+
 /*
  * The common case after a delivery, with the folder lock held: cur/ did
  * not change, and every file now in new/ has its UID in the list
@@ -342,11 +439,7 @@ index_sync_quick(struct store_index *ix, const struct stamp *n,
 	struct maildir_scan scan = { 0 };
 	struct folder_cache *cache;
 	const struct maildir_uidlist *list;
-	struct index_msg *msgs = NULL;
-	struct maildir_file *f, **from_scan = NULL;
-	size_t *from_old = NULL;
-	size_t i, j = 0, k = 0, matched = 0;
-	bool changed = false;
+	struct quick_sync q = { 0 };
 	int ret;
 
 	if (maildir_scan_dir(&scan, ix->dir, false, error_r) < 0)
@@ -361,151 +454,50 @@ index_sync_quick(struct store_index *ix, const struct stamp *n,
 	if (scan.count > 0)
 		qsort(scan.files, scan.count, sizeof(*scan.files),
 		    file_base_cmp);
-	msgs = xreallocarray(NULL, list->count + 1, sizeof(*msgs));
-	from_scan = xcalloc(list->count + 1, sizeof(*from_scan));
-	from_old = xcalloc(list->count + 1, sizeof(*from_old));
-	for (i = 0; i < list->count; i++) {
-		struct index_msg *old = NULL, *m = &msgs[k];
-
-		while (j < ix->count && ix->msgs[j].uid < list->uids[i]) {
-			if (ix->msgs[j].cur)
-				goto full;	/* cur/ lost a file */
-			changed = true;		/* gone from new/ */
-			j++;
-		}
-		if (j < ix->count && ix->msgs[j].uid == list->uids[i])
-			old = &ix->msgs[j++];
-		if (old != NULL && old->cur) {
-			size_t blen = strlen(list->bases[i]);
-
-			if (strncmp(old->name, list->bases[i], blen) != 0 ||
-			    (old->name[blen] != '\0' &&
-			    old->name[blen] != MAILDIR_INFO_SEP))
-				goto full;
-			*m = *old;
-			m->name = NULL;		/* taken below */
-			from_old[k++] = (size_t)(old - ix->msgs);
-			continue;
-		}
-		if ((f = scan_lookup(&scan, list->bases[i])) == NULL ||
-		    f->matched)
-			goto full;		/* entry without a file */
-		f->matched = true;
-		matched++;
-		from_scan[k] = f;
-		memset(m, 0, sizeof(*m));
-		m->uid = list->uids[i];
-		m->flags = (uint8_t)maildir_name_flags(f->name);
-		if (old != NULL) {
-			m->have_stat = old->have_stat;
-			m->size = old->size;
-			m->date = old->date;
-			if (old->flags != m->flags)
-				changed = true;
-		} else {
-			changed = true;
-		}
-		k++;
+	q.msgs = xreallocarray(NULL, list->count + 1, sizeof(*q.msgs));
+	q.from_scan = xcalloc(list->count + 1, sizeof(*q.from_scan));
+	q.from_old = xcalloc(list->count + 1, sizeof(*q.from_old));
+	ret = 0;
+	if (quick_match(ix, list, &scan, &q)) {
+		quick_install(ix, &q);
+		if (ix->uidnext != list->uidnext)
+			q.changed = true;
+		ix->uidnext = list->uidnext;
+		ix->new_st = *n;
+		*changed_r = q.changed;
+		ret = 1;
 	}
-	for (; j < ix->count; j++) {
-		if (ix->msgs[j].cur)
-			goto full;
-		changed = true;
-	}
-	if (matched != scan.count)
-		goto full;		/* files still without a UID */
-
-	/* Commit: move names over from the old array and the scan. */
-	for (i = 0; i < k; i++) {
-		if (from_scan[i] != NULL) {
-			msgs[i].name = from_scan[i]->name;
-			msgs[i].cur = false;
-			from_scan[i]->name = NULL;
-		} else {
-			msgs[i].name = ix->msgs[from_old[i]].name;
-			ix->msgs[from_old[i]].name = NULL;
-		}
-	}
-	for (j = 0; j < ix->count; j++)
-		free(ix->msgs[j].name);
-	free(from_scan);
-	free(from_old);
-	free(ix->msgs);
-	ix->msgs = msgs;
-	ix->count = ix->cap = k;
-	if (ix->uidnext != list->uidnext)
-		changed = true;
-	ix->uidnext = list->uidnext;
-	ix->new_st = *n;
+	free(q.from_scan);
+	free(q.from_old);
+	free(q.msgs);
 	maildir_list_release(ix->store, cache);
 	maildir_scan_free(&scan);
-	*changed_r = changed;
-	return 1;
-full:
-	free(from_scan);
-	free(from_old);
-	free(msgs);
-	maildir_list_release(ix->store, cache);
-	maildir_scan_free(&scan);
-	return 0;
+	return ret;
+}
+
+/* Stamp the UID list as it is now. */
+static void
+list_restamp(struct store_index *ix)
+{
+	char *path = store_index_sub(ix, MAILDIR_UIDLIST_FILE);
+
+	if (stamp_take(path, &ix->list_st) < 0)
+		memset(&ix->list_st, 0, sizeof(ix->list_st));
+	free(path);
 }
 
 /*
- * With the folder lock held: read again the directories whose stamps
- * changed and the UID list, and rebuild the message array keeping what
- * is known of unchanged messages. *changed_r tells whether any message
- * came, went or changed flags.
+ * Rebuild the index's array from a synced scan of the whole folder,
+ * keeping the size and date known of messages that stay. True if any
+ * message came, went or changed flags, or the UID counters moved.
  */
-int
-store_index_sync_locked(struct store_index *ix, bool force, bool *changed_r,
-    const char **error_r)
+static bool
+index_rebuild(struct store_index *ix, struct maildir_scan *scan,
+    uint32_t uidvalidity, uint32_t uidnext)
 {
-	struct stamp n, c, l;
-	struct maildir_scan scan = { 0 };
 	struct index_msg *msgs;
-	uint32_t uidvalidity, uidnext;
-	bool scan_new, scan_cur, changed = false;
+	bool changed = false;
 	size_t i, j;
-	char *path;
-
-	*changed_r = false;
-	if (index_stamps(ix, &n, &c, &l, error_r) < 0) {
-		if (error_code(*error_r) == ERROR_NOT_FOUND)
-			ix->gone = ix->loaded;
-		return -1;
-	}
-	scan_new = force || !ix->loaded || !stamp_same(&ix->new_st, &n);
-	scan_cur = force || !ix->loaded || !stamp_same(&ix->cur_st, &c);
-	if (!scan_new && !scan_cur && stamp_same(&ix->list_st, &l))
-		return 0;
-	if (!force && ix->loaded && !scan_cur) {
-		int quick = index_sync_quick(ix, &n, changed_r, error_r);
-
-		if (quick < 0)
-			return -1;
-		if (quick > 0) {
-			path = store_index_sub(ix, MAILDIR_UIDLIST_FILE);
-			if (stamp_take(path, &ix->list_st) < 0)
-				memset(&ix->list_st, 0, sizeof(ix->list_st));
-			free(path);
-			if (*changed_r)
-				ix->modseq++;
-			return 0;
-		}
-	}
-
-	for (i = 0; i < ix->count; i++) {
-		if (ix->msgs[i].cur ? !scan_cur : !scan_new)
-			maildir_scan_add(&scan, ix->msgs[i].name,
-			    ix->msgs[i].cur);
-	}
-	if ((scan_new && maildir_scan_dir(&scan, ix->dir, false,
-	    error_r) < 0) || (scan_cur && maildir_scan_dir(&scan, ix->dir,
-	    true, error_r) < 0) || maildir_sync_scan(ix->store, ix->dir, &scan,
-	    &uidvalidity, &uidnext, error_r) < 0) {
-		maildir_scan_free(&scan);
-		return -1;
-	}
 
 	if (ix->loaded && uidvalidity != ix->uidvalidity) {
 		/* Rebuilt list: nothing known carries over. */
@@ -514,9 +506,9 @@ store_index_sync_locked(struct store_index *ix, bool force, bool *changed_r,
 		ix->count = 0;
 		changed = true;
 	}
-	msgs = xreallocarray(NULL, scan.count + 1, sizeof(*msgs));
-	for (i = 0, j = 0; i < scan.count; i++) {
-		struct maildir_file *f = &scan.files[i];
+	msgs = xreallocarray(NULL, scan->count + 1, sizeof(*msgs));
+	for (i = 0, j = 0; i < scan->count; i++) {
+		struct maildir_file *f = &scan->files[i];
 		struct index_msg *m = &msgs[i];
 
 		while (j < ix->count && ix->msgs[j].uid < f->uid) {
@@ -548,12 +540,67 @@ store_index_sync_locked(struct store_index *ix, bool force, bool *changed_r,
 	}
 	free(ix->msgs);
 	ix->msgs = msgs;
-	ix->count = ix->cap = scan.count;
-	maildir_scan_free(&scan);
+	ix->count = ix->cap = scan->count;
 	if (ix->uidnext != uidnext || ix->uidvalidity != uidvalidity)
 		changed = true;
 	ix->uidvalidity = uidvalidity;
 	ix->uidnext = uidnext;
+	return changed;
+}
+
+/*
+ * With the folder lock held: read again the directories whose stamps
+ * changed and the UID list, and rebuild the message array keeping what
+ * is known of unchanged messages. *changed_r tells whether any message
+ * came, went or changed flags.
+ */
+int
+store_index_sync_locked(struct store_index *ix, bool force, bool *changed_r,
+    const char **error_r)
+{
+	struct stamp n, c, l;
+	struct maildir_scan scan = { 0 };
+	uint32_t uidvalidity, uidnext;
+	bool scan_new, scan_cur, changed;
+	size_t i;
+
+	*changed_r = false;
+	if (index_stamps(ix, &n, &c, &l, error_r) < 0) {
+		if (error_code(*error_r) == ERROR_NOT_FOUND)
+			ix->gone = ix->loaded;
+		return -1;
+	}
+	scan_new = force || !ix->loaded || !stamp_same(&ix->new_st, &n);
+	scan_cur = force || !ix->loaded || !stamp_same(&ix->cur_st, &c);
+	if (!scan_new && !scan_cur && stamp_same(&ix->list_st, &l))
+		return 0;
+	if (!force && ix->loaded && !scan_cur) {
+		int quick = index_sync_quick(ix, &n, changed_r, error_r);
+
+		if (quick < 0)
+			return -1;
+		if (quick > 0) {
+			list_restamp(ix);
+			if (*changed_r)
+				ix->modseq++;
+			return 0;
+		}
+	}
+
+	for (i = 0; i < ix->count; i++) {
+		if (ix->msgs[i].cur ? !scan_cur : !scan_new)
+			maildir_scan_add(&scan, ix->msgs[i].name,
+			    ix->msgs[i].cur);
+	}
+	if ((scan_new && maildir_scan_dir(&scan, ix->dir, false,
+	    error_r) < 0) || (scan_cur && maildir_scan_dir(&scan, ix->dir,
+	    true, error_r) < 0) || maildir_sync_scan(ix->store, ix->dir, &scan,
+	    &uidvalidity, &uidnext, error_r) < 0) {
+		maildir_scan_free(&scan);
+		return -1;
+	}
+	changed = index_rebuild(ix, &scan, uidvalidity, uidnext);
+	maildir_scan_free(&scan);
 
 	/* new/ and cur/ as they were before reading them; the list as it
 	 * is now (the sync may have rewritten it). */
@@ -561,10 +608,7 @@ store_index_sync_locked(struct store_index *ix, bool force, bool *changed_r,
 		ix->new_st = n;
 	if (scan_cur)
 		ix->cur_st = c;
-	path = store_index_sub(ix, MAILDIR_UIDLIST_FILE);
-	if (stamp_take(path, &ix->list_st) < 0)
-		memset(&ix->list_st, 0, sizeof(ix->list_st));
-	free(path);
+	list_restamp(ix);
 	ix->loaded = true;
 	if (changed)
 		ix->modseq++;
