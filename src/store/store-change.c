@@ -155,99 +155,123 @@ announce_flags(struct store_index *ix, enum store_event_type type,
 	free(uids);
 }
 
+/* One store_view_set_flags() call as it goes. */
+struct flags_op {
+	struct store_index *ix;
+	enum store_flags_mode mode;
+	unsigned flags;
+	struct flag_change *set;	/* bits gained, for FlagsSet */
+	struct flag_change *clear;	/* bits lost, for FlagsClear */
+	size_t nset, nclear;
+	size_t nown;			/* renames registered with the
+					   watcher */
+	uint32_t *retry;		/* renamed away meanwhile */
+	size_t nretry;
+	bool from_new;			/* a file left new/ */
+	bool touched;			/* a file was renamed */
+	const char *error;
+	int ret;
+};
+
+/* Rename message uid's file for its new flags; on the first pass a file
+ * renamed by another program meanwhile is kept for a retry. */
+static void
+flags_apply(struct flags_op *op, uint32_t uid, bool first_pass)
+{
+	struct store_index *ix = op->ix;
+	struct index_msg *m = store_index_lookup(ix, uid);
+	unsigned nf;
+	char *name, *from, *to;
+
+	if (m == NULL)
+		return;
+	nf = op->mode == STORE_FLAGS_REPLACE ? op->flags :
+	    op->mode == STORE_FLAGS_ADD ? m->flags | op->flags :
+	    m->flags & ~op->flags;
+	if (nf == m->flags)
+		return;
+	name = maildir_name_set_flags(m->name, nf);
+	from = store_index_msg_path(ix, m);
+	to = xasprintf("%s/cur/%s", ix->dir, name);
+	if (op->nown < OWN_NAMES_PER_CALL) {
+		store_own_name_add(ix->store, to);
+		op->nown++;
+	}
+	if (rename(from, to) < 0) {
+		int saved = errno;
+
+		(void)store_own_name_take(ix->store, to);
+		if (saved == ENOENT && first_pass) {
+			op->retry[op->nretry++] = uid;
+		} else if (saved != ENOENT) {
+			op->error = error_fmt("%s: %s", from,
+			    strerror(saved));
+			op->ret = -1;
+		}
+		free(name);
+		free(from);
+		free(to);
+		return;
+	}
+	free(from);
+	free(to);
+	if (!m->cur)
+		op->from_new = true;
+	op->touched = true;
+	if ((nf & ~m->flags) != 0) {
+		op->set[op->nset].bits = nf & ~m->flags;
+		op->set[op->nset++].uid = m->uid;
+	}
+	if ((m->flags & ~nf) != 0) {
+		op->clear[op->nclear].bits = m->flags & ~nf;
+		op->clear[op->nclear++].uid = m->uid;
+	}
+	free(m->name);
+	m->name = name;
+	m->cur = true;
+	m->flags = (uint8_t)nf;
+}
+
 int
 store_view_set_flags(struct store_view *view, const uint32_t *uids,
     size_t count, enum store_flags_mode mode, unsigned flags,
     const char **error_r)
 {
 	struct store_index *ix = view->index;
-	struct flag_change *set, *clear;
-	uint32_t *todo, *retry;
-	size_t n, nretry = 0, nset = 0, nclear = 0, nown = 0, i, pass;
-	bool changed, sync_changed, from_new = false, touched = false;
-	const char *error = NULL;
-	int lock_fd, ret = 0;
+	struct flags_op op = { .ix = ix, .mode = mode };
+	uint32_t *todo;
+	size_t n, i;
+	bool changed, sync_changed;
+	int lock_fd;
 
-	flags &= STORE_FLAG_DRAFT | STORE_FLAG_FLAGGED | STORE_FLAG_PASSED |
-	    STORE_FLAG_REPLIED | STORE_FLAG_SEEN | STORE_FLAG_TRASHED;
+	op.flags = flags & (STORE_FLAG_DRAFT | STORE_FLAG_FLAGGED |
+	    STORE_FLAG_PASSED | STORE_FLAG_REPLIED | STORE_FLAG_SEEN |
+	    STORE_FLAG_TRASHED);
 	todo = uids_sorted(uids, count, &n);
 	if (op_begin(ix, &lock_fd, &changed, error_r) < 0) {
 		free(todo);
 		return -1;
 	}
-	set = xcalloc(n + 1, sizeof(*set));
-	clear = xcalloc(n + 1, sizeof(*clear));
-	retry = xcalloc(n + 1, sizeof(*retry));
-	for (pass = 0; pass < 2; pass++) {
-		const uint32_t *list = pass == 0 ? todo : retry;
-		size_t count_now = pass == 0 ? n : nretry;
-
-		for (i = 0; i < count_now; i++) {
-			struct index_msg *m = store_index_lookup(ix, list[i]);
-			unsigned nf;
-			char *name, *from, *to;
-
-			if (m == NULL)
-				continue;
-			nf = mode == STORE_FLAGS_REPLACE ? flags :
-			    mode == STORE_FLAGS_ADD ? m->flags | flags :
-			    m->flags & ~flags;
-			if (nf == m->flags)
-				continue;
-			name = maildir_name_set_flags(m->name, nf);
-			from = store_index_msg_path(ix, m);
-			to = xasprintf("%s/cur/%s", ix->dir, name);
-			if (nown < OWN_NAMES_PER_CALL) {
-				store_own_name_add(ix->store, to);
-				nown++;
-			}
-			if (rename(from, to) < 0) {
-				int saved = errno;
-
-				(void)store_own_name_take(ix->store, to);
-				if (saved == ENOENT && pass == 0) {
-					retry[nretry++] = list[i];
-				} else if (saved != ENOENT) {
-					error = error_fmt("%s: %s", from,
-					    strerror(saved));
-					ret = -1;
-				}
-				free(name);
-				free(from);
-				free(to);
-				continue;
-			}
-			free(from);
-			free(to);
-			if (!m->cur)
-				from_new = true;
-			touched = true;
-			if ((nf & ~m->flags) != 0) {
-				set[nset].bits = nf & ~m->flags;
-				set[nset++].uid = m->uid;
-			}
-			if ((m->flags & ~nf) != 0) {
-				clear[nclear].bits = m->flags & ~nf;
-				clear[nclear++].uid = m->uid;
-			}
-			free(m->name);
-			m->name = name;
-			m->cur = true;
-			m->flags = (uint8_t)nf;
-		}
-		if (pass > 0 || nretry == 0)
-			break;
+	op.set = xcalloc(n + 1, sizeof(*op.set));
+	op.clear = xcalloc(n + 1, sizeof(*op.clear));
+	op.retry = xcalloc(n + 1, sizeof(*op.retry));
+	for (i = 0; i < n; i++)
+		flags_apply(&op, todo[i], true);
+	if (op.nretry > 0) {
 		/* Renamed by another program meanwhile: read cur/ again. */
-		if (store_index_sync_locked(ix, true, &sync_changed, error_r) < 0) {
-			ret = -1;
-			error = *error_r;
-			break;
+		if (store_index_sync_locked(ix, true, &sync_changed,
+		    error_r) < 0) {
+			op.ret = -1;
+			op.error = *error_r;
+		} else {
+			changed = changed || sync_changed;
+			for (i = 0; i < op.nretry; i++)
+				flags_apply(&op, op.retry[i], false);
 		}
-		changed = changed || sync_changed;
 	}
-	if (touched && op_fsync(ix, from_new, true, &error) < 0)
-		ret = -1;
-	if (touched) {
+	if (op.touched && op_fsync(ix, op.from_new, true, &op.error) < 0)
+		op.ret = -1;
+	if (op.touched) {
 		store_index_restamp(ix);
 		ix->modseq++;
 	}
@@ -262,17 +286,17 @@ store_view_set_flags(struct store_view *view, const uint32_t *uids,
 		if (seq > 0 && m != NULL)
 			view->msgs[seq - 1].flags = m->flags;
 	}
-	if (touched || changed)
+	if (op.touched || changed)
 		store_index_notify(ix, view);
-	announce_flags(ix, STORE_EVENT_FLAGS_SET, set, nset);
-	announce_flags(ix, STORE_EVENT_FLAGS_CLEAR, clear, nclear);
-	free(set);
-	free(clear);
-	free(retry);
+	announce_flags(ix, STORE_EVENT_FLAGS_SET, op.set, op.nset);
+	announce_flags(ix, STORE_EVENT_FLAGS_CLEAR, op.clear, op.nclear);
+	free(op.set);
+	free(op.clear);
+	free(op.retry);
 	free(todo);
-	if (ret < 0)
-		*error_r = error;
-	return ret;
+	if (op.ret < 0)
+		*error_r = op.error;
+	return op.ret;
 }
 
 /* Drop the messages of removed (ascending) from ix's array. */
