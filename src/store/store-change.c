@@ -545,20 +545,97 @@ dest_undo(struct store *store, const char *dir,
 	free(uids);
 }
 
+/* One store_view_copy() call as it goes: the messages linked into the
+ * target's tmp/ so far. */
+struct copy_op {
+	struct store_index *ix;
+	const char *dir;			/* the target folder */
+	struct maildir_commit_item *items;	/* k of them */
+	uint32_t *src;				/* their source UIDs */
+	size_t k;
+	const char *error;
+	bool failed;				/* stop: undo and fail */
+};
+
+/* Hard-link (or copy, across file systems) message uid into the
+ * target's tmp/ under a new name. A message expunged meanwhile is
+ * skipped; one renamed meanwhile is looked up again, once. */
+static void
+copy_link(struct copy_op *op, uint32_t uid, const char **error_r)
+{
+	struct store_index *ix = op->ix;
+	struct store *store = ix->store;
+	struct maildir_commit_item *item = &op->items[op->k];
+	char base[NAME_MAX + 1];
+	struct index_msg *m;
+	struct timeval tv;
+	char *from, *tmp;
+	size_t blen;
+	uint64_t size, crlf_size;
+	bool changed;
+	int tries;
+
+	for (tries = 0; tries < 2; tries++) {
+		if ((m = store_index_lookup(ix, uid)) == NULL)
+			break;
+		from = store_index_msg_path(ix, m);
+		copy_sizes(m, from, &size, &crlf_size);
+		gettimeofday(&tv, NULL);
+		if (maildir_name_format(base, sizeof(base),
+		    (long long)tv.tv_sec, (long)tv.tv_usec, getpid(),
+		    name_seq(store), store->host, size, crlf_size) < 0) {
+			op->error = error_fmt("%s: file name too long",
+			    op->dir);
+			free(from);
+			op->failed = true;
+			break;
+		}
+		tmp = xasprintf("%s/tmp/%s", op->dir, base);
+		if (link(from, tmp) == 0 || (errno == EXDEV &&
+		    copy_file(from, tmp) == 0)) {
+			blen = maildir_name_base_len(m->name);
+			item->tmp_path = tmp;
+			item->base = xstrdup(base);
+			item->cur_name = m->name[blen] != '\0' ?
+			    xasprintf("%s%s", base, m->name + blen) :
+			    xasprintf("%s" MAILDIR_INFO_PREFIX, base);
+			item->synced = true;
+			op->src[op->k++] = m->uid;
+			free(from);
+			break;
+		}
+		if (errno != ENOENT || tries > 0) {
+			op->error = error_fmt("%s: %s", from,
+			    strerror(errno));
+			op->failed = errno != ENOENT;
+			free(from);
+			free(tmp);
+			break;
+		}
+		free(from);
+		free(tmp);
+		/* Renamed meanwhile: look again, once. */
+		if (store_index_sync(ix, true, &changed, error_r) < 0) {
+			op->error = *error_r;
+			op->failed = true;
+			break;
+		}
+	}
+}
+
 int
 store_view_copy(struct store_view *view, const uint32_t *uids, size_t count,
     const char *dest, struct store_uid_map **map_r, const char **error_r)
 {
 	struct store_index *ix = view->index;
 	struct store *store = ix->store;
-	struct maildir_commit_item *items = NULL;
+	struct copy_op op = { .ix = ix };
+	struct maildir_commit_item *items;
 	struct store_uid_map *map;
-	uint32_t *todo, *src = NULL, uidvalidity = 0;
-	char *dir = NULL, base[NAME_MAX + 1];
-	size_t n, k = 0, i, committed;
-	const char *error = NULL;
-	bool changed, failed = false;
-	struct timeval tv;
+	uint32_t *todo, uidvalidity = 0;
+	char *dir = NULL;
+	size_t n, k, i, committed;
+	bool changed;
 	int ret = -1;
 
 	if (dest_dir(store, ix->user, dest, &dir, error_r) < 0)
@@ -570,66 +647,13 @@ store_view_copy(struct store_view *view, const uint32_t *uids, size_t count,
 	if (changed)
 		store_index_notify(ix, view);
 	todo = uids_sorted(uids, count, &n);
-	items = xcalloc(n + 1, sizeof(*items));
-	src = xcalloc(n + 1, sizeof(*src));
-	for (i = 0; i < n; i++) {
-		struct index_msg *m;
-		char *from, *tmp;
-		size_t blen;
-		uint64_t size, crlf_size;
-		int tries;
-
-		for (tries = 0; tries < 2; tries++) {
-			if ((m = store_index_lookup(ix, todo[i])) == NULL)
-				break;
-			from = store_index_msg_path(ix, m);
-			copy_sizes(m, from, &size, &crlf_size);
-			gettimeofday(&tv, NULL);
-			if (maildir_name_format(base, sizeof(base),
-			    (long long)tv.tv_sec, (long)tv.tv_usec, getpid(),
-			    name_seq(store), store->host, size,
-			    crlf_size) < 0) {
-				error = error_fmt("%s: file name too long",
-				    dir);
-				free(from);
-				failed = true;
-				break;
-			}
-			tmp = xasprintf("%s/tmp/%s", dir, base);
-			if (link(from, tmp) == 0 || (errno == EXDEV &&
-			    copy_file(from, tmp) == 0)) {
-				blen = maildir_name_base_len(m->name);
-				items[k].tmp_path = tmp;
-				items[k].base = xstrdup(base);
-				items[k].cur_name = m->name[blen] != '\0' ?
-				    xasprintf("%s%s", base, m->name + blen) :
-				    xasprintf("%s" MAILDIR_INFO_PREFIX, base);
-				items[k].synced = true;
-				src[k++] = m->uid;
-				free(from);
-				break;
-			}
-			if (errno != ENOENT || tries > 0) {
-				error = error_fmt("%s: %s", from,
-				    strerror(errno));
-				failed = errno != ENOENT;
-				free(from);
-				free(tmp);
-				break;
-			}
-			free(from);
-			free(tmp);
-			/* Renamed meanwhile: look again, once. */
-			if (store_index_sync(ix, true, &changed, error_r) < 0) {
-				error = *error_r;
-				failed = true;
-				break;
-			}
-		}
-		if (failed)
-			break;
-	}
-	if (failed) {
+	op.dir = dir;
+	op.items = items = xcalloc(n + 1, sizeof(*items));
+	op.src = xcalloc(n + 1, sizeof(*op.src));
+	for (i = 0; i < n && !op.failed; i++)
+		copy_link(&op, todo[i], error_r);
+	k = op.k;
+	if (op.failed) {
 		for (i = 0; i < k; i++)
 			(void)unlink(items[i].tmp_path);
 		goto out;
@@ -639,7 +663,7 @@ store_view_copy(struct store_view *view, const uint32_t *uids, size_t count,
 	if (committed < k) {
 		for (i = 0; i < k; i++) {
 			if (items[i].status != 0) {
-				error = error_fmt("%s", items[i].error);
+				op.error = error_fmt("%s", items[i].error);
 				break;
 			}
 		}
@@ -650,11 +674,11 @@ store_view_copy(struct store_view *view, const uint32_t *uids, size_t count,
 	map = xcalloc(1, sizeof(*map));
 	map->uidvalidity = uidvalidity;
 	map->count = k;
-	map->src_uids = src;
+	map->src_uids = op.src;
 	map->dest_uids = xcalloc(k + 1, sizeof(*map->dest_uids));
 	for (i = 0; i < k; i++)
 		map->dest_uids[i] = items[i].uid;
-	src = NULL;
+	op.src = NULL;
 	*map_r = map;
 	ret = 0;
 	if (k > 0) {
@@ -669,11 +693,12 @@ out:
 		free((char *)items[i].cur_name);
 	}
 	free(items);
-	free(src);
+	free(op.src);
 	free(todo);
 	free(dir);
 	if (ret < 0)
-		*error_r = error != NULL ? error : error_fmt("copy failed");
+		*error_r = op.error != NULL ? op.error :
+		    error_fmt("copy failed");
 	return ret;
 }
 
