@@ -480,6 +480,52 @@ conv_children(struct conv *c, GMimeObject *obj, struct message_part *part,
 }
 
 /*
+ * The message/ part obj, whose body starts at body: message/rfc822
+ * below MESSAGE_MIME_PARTS_MAX parts is a MESSAGE part with the
+ * encapsulated message as its child and its envelope; otherwise a basic
+ * part, the inner message only measured. Returns the end of the part's
+ * body, or SIZE_MAX with c->error set.
+ */
+static size_t
+conv_message_part(struct conv *c, GMimeObject *obj,
+    struct message_part *part, size_t body, unsigned depth)
+{
+	GMimeMessage *inner = g_mime_message_part_get_message(
+	    GMIME_MESSAGE_PART(obj));
+	GMimeObject *top = inner == NULL ? NULL :
+	    g_mime_message_get_mime_part(inner);
+	struct part *cp = NULL;
+	size_t end;
+
+	if (part != NULL &&
+	    g_ascii_strcasecmp(part->subtype, "rfc822") == 0 &&
+	    c->parts < MESSAGE_MIME_PARTS_MAX) {
+		part->kind = MESSAGE_PART_MESSAGE;
+		part->children = xcalloc(1, sizeof(*part->children));
+		if (top == NULL) {
+			cp = message_part_empty(c, body);
+			end = body;
+		} else {
+			end = message_conv_part(c, top, inner, body,
+			    depth + 1, false, &cp);
+			if (end == SIZE_MAX) {
+				message_part_drop(cp);
+				return SIZE_MAX;
+			}
+		}
+		part->children[0] = &cp->pub;
+		part->child_count = 1;
+		part->envelope = message_envelope_from(c->data, cp);
+	} else {
+		if (part != NULL)
+			part->kind = MESSAGE_PART_BASIC;
+		end = top == NULL ? body : message_conv_part(c, top, inner,
+		    body, depth + 1, false, NULL);
+	}
+	return end;
+}
+
+/*
  * Describe the GMime part obj whose header starts at hstart (msg: the
  * message obj is the top part of, whose fields share its header block).
  * With part_r NULL the part is only measured. Returns the end of the
@@ -547,37 +593,9 @@ message_conv_part(struct conv *c, GMimeObject *obj, GMimeMessage *msg,
 		if (end == SIZE_MAX)
 			return SIZE_MAX;
 	} else if (GMIME_IS_MESSAGE_PART(obj)) {
-		GMimeMessage *inner = g_mime_message_part_get_message(
-		    GMIME_MESSAGE_PART(obj));
-		GMimeObject *top = inner == NULL ? NULL :
-		    g_mime_message_get_mime_part(inner);
-		struct part *cp = NULL;
-
-		if (part != NULL &&
-		    g_ascii_strcasecmp(part->subtype, "rfc822") == 0 &&
-		    c->parts < MESSAGE_MIME_PARTS_MAX) {
-			part->kind = MESSAGE_PART_MESSAGE;
-			part->children = xcalloc(1, sizeof(*part->children));
-			if (top == NULL) {
-				cp = message_part_empty(c, body);
-				end = body;
-			} else {
-				end = message_conv_part(c, top, inner, body,
-				    depth + 1, false, &cp);
-				if (end == SIZE_MAX) {
-					message_part_drop(cp);
-					return SIZE_MAX;
-				}
-			}
-			part->children[0] = &cp->pub;
-			part->child_count = 1;
-			part->envelope = message_envelope_from(c->data, cp);
-		} else {
-			if (part != NULL)
-				part->kind = MESSAGE_PART_BASIC;
-			end = top == NULL ? body : message_conv_part(c, top, inner,
-			    body, depth + 1, false, NULL);
-		}
+		end = conv_message_part(c, obj, part, body, depth);
+		if (end == SIZE_MAX)
+			return SIZE_MAX;
 	} else {
 		if (part != NULL)
 			part->kind = g_ascii_strcasecmp(part->type,
