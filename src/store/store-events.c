@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/hash.h"
 #include "lib/limits.h"
 #include "lib/stats.h"
 #include "lib/xmalloc.h"
@@ -28,32 +29,46 @@ struct hub_sub {
 };
 
 struct hub_folder {
+	struct hash_node node;	/* in store_hub.folders */
 	char *user;
 	char *folder;
 	uint32_t uidvalidity;	/* 0: nothing known yet */
 	uint32_t settled;	/* every UID <= settled is not news */
 	uint32_t *above;	/* announced UIDs > settled, ascending */
 	size_t count;
-	struct hub_folder *next;
 };
 
 struct store_hub {
 	struct hub_sub *subs;
 	size_t nsubs;
 	unsigned next_id;
-	struct hub_folder **buckets;
-	size_t nbuckets;
-	size_t nfolders;
+	struct hash_table folders;	/* struct hub_folder by (user,
+					   folder) */
 };
+
+static uint64_t
+hub_hash(const char *user, const char *folder)
+{
+	/* FNV-1a over "user\0folder". */
+	return hash_fnv1a(folder, strlen(folder),
+	    hash_fnv1a(user, strlen(user) + 1, HASH_FNV1A_INIT));
+}
+
+static uint64_t
+hub_folder_hash_cb(const struct hash_node *node)
+{
+	const struct hub_folder *f =
+	    HASH_ENTRY(node, const struct hub_folder, node);
+
+	return hub_hash(f->user, f->folder);
+}
 
 static struct store_hub *
 hub_get(struct store *store)
 {
 	if (store->hub == NULL) {
 		store->hub = xcalloc(1, sizeof(*store->hub));
-		store->hub->nbuckets = 256;
-		store->hub->buckets = xcalloc(store->hub->nbuckets,
-		    sizeof(*store->hub->buckets));
+		hash_init(&store->hub->folders, 256, hub_folder_hash_cb);
 	}
 	return store->hub;
 }
@@ -62,59 +77,25 @@ void
 store_hub_free(struct store *store)
 {
 	struct store_hub *hub = store->hub;
-	struct hub_folder *f, *next;
-	size_t i;
+	struct hash_iter it;
+	struct hash_node *node;
 
 	if (hub == NULL)
 		return;
-	for (i = 0; i < hub->nbuckets; i++) {
-		for (f = hub->buckets[i]; f != NULL; f = next) {
-			next = f->next;
-			free(f->user);
-			free(f->folder);
-			free(f->above);
-			free(f);
-		}
+	hash_iter_init(&it, &hub->folders);
+	while ((node = hash_iter_next(&it)) != NULL) {
+		struct hub_folder *f = HASH_ENTRY(node, struct hub_folder,
+		    node);
+
+		free(f->user);
+		free(f->folder);
+		free(f->above);
+		free(f);
 	}
-	free(hub->buckets);
+	hash_free(&hub->folders);
 	free(hub->subs);
 	free(hub);
 	store->hub = NULL;
-}
-
-static size_t
-hub_hash(const char *user, const char *folder)
-{
-	/* FNV-1a over "user\0folder". */
-	uint64_t h = 14695981039346656037ULL;
-	const char *p;
-
-	for (p = user; *p != '\0'; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-	h = h * 1099511628211ULL;
-	for (p = folder; *p != '\0'; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-	return (size_t)h;
-}
-
-static void
-hub_grow(struct store_hub *hub)
-{
-	size_t nb = hub->nbuckets * 2, i;
-	struct hub_folder **b = xcalloc(nb, sizeof(*b)), *f, *next;
-
-	for (i = 0; i < hub->nbuckets; i++) {
-		for (f = hub->buckets[i]; f != NULL; f = next) {
-			size_t h = hub_hash(f->user, f->folder) % nb;
-
-			next = f->next;
-			f->next = b[h];
-			b[h] = f;
-		}
-	}
-	free(hub->buckets);
-	hub->buckets = b;
-	hub->nbuckets = nb;
 }
 
 static struct hub_folder *
@@ -122,27 +103,24 @@ hub_folder(struct store *store, const char *user, const char *folder,
     bool create)
 {
 	struct store_hub *hub = hub_get(store);
+	struct hash_node *node;
 	struct hub_folder *f;
-	size_t h;
+	uint64_t h;
 
 	folder = store_folder_canonical(folder);
-	h = hub_hash(user, folder) % hub->nbuckets;
-	for (f = hub->buckets[h]; f != NULL; f = f->next) {
+	h = hub_hash(user, folder);
+	for (node = hash_bucket(&hub->folders, h); node != NULL;
+	    node = node->next) {
+		f = HASH_ENTRY(node, struct hub_folder, node);
 		if (strcmp(f->user, user) == 0 && strcmp(f->folder, folder) == 0)
 			return f;
 	}
 	if (!create)
 		return NULL;
-	if (hub->nfolders >= hub->nbuckets * 2) {
-		hub_grow(hub);
-		h = hub_hash(user, folder) % hub->nbuckets;
-	}
 	f = xcalloc(1, sizeof(*f));
 	f->user = xstrdup(user);
 	f->folder = xstrdup(folder);
-	f->next = hub->buckets[h];
-	hub->buckets[h] = f;
-	hub->nfolders++;
+	hash_insert(&hub->folders, &f->node, h);
 	return f;
 }
 
