@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lib/buf.h"
+#include "lib/strnum.h"
 #include "lib/xmalloc.h"
 #include "store/store.h"
 
@@ -88,13 +89,9 @@ name_field(const char *name, char c, uint64_t *value_r)
 		p = name + i + 3;
 		if (p >= name + base_len || *p < '0' || *p > '9')
 			continue;
-		value = 0;
-		while (p < name + base_len && *p >= '0' && *p <= '9') {
-			if (value > (UINT64_MAX - 9) / 10)
-				return false;
-			value = value * 10 + (uint64_t)(*p - '0');
-			p++;
-		}
+		if (str_parse_u64(&p, name + base_len, UINT64_MAX,
+		    &value) < 0)
+			return false;
 		if (p < name + base_len && *p != ',')
 			continue;
 		*value_r = value;

@@ -20,6 +20,7 @@
 #include "lib/error.h"
 #include "lib/fsutil.h"
 #include "lib/limits.h"
+#include "lib/strnum.h"
 #include "lib/xmalloc.h"
 #include "store/store-private.h"
 
@@ -143,18 +144,10 @@ maildir_uidlist_filter(struct maildir_uidlist *list, const bool *keep)
 static int
 parse_u32(const char **p, const char *end, uint32_t *num_r)
 {
-	uint64_t num = 0;
-	const char *s = *p;
+	uint64_t num;
 
-	if (s >= end || *s < '0' || *s > '9')
+	if (str_parse_u64(p, end, UINT32_MAX, &num) < 0)
 		return -1;
-	while (s < end && *s >= '0' && *s <= '9') {
-		num = num * 10 + (uint64_t)(*s - '0');
-		if (num > UINT32_MAX)
-			return -1;
-		s++;
-	}
-	*p = s;
 	*num_r = (uint32_t)num;
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/clock.h"
 #include "lib/error.h"
 #include "store/maildir-flags.h"
 #include "store/maildir.h"
@@ -77,10 +78,7 @@ settle(void)
 static double
 now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+	return (double)clock_now_us() / 1e3;
 }
 
 /* What the refresh callbacks and the changed callback saw. */
