@@ -1,6 +1,7 @@
 /*
- * Helpers shared by the store's unit tests: temporary directories and
- * small file utilities. Header-only so each test stays one file.
+ * Helpers shared by the store's unit tests: temporary directories, small
+ * file utilities and the fixture of a store in a fresh directory.
+ * Header-only so each test stays one file.
  */
 #ifndef MB_TESTS_STORE_TEST_H
 #define MB_TESTS_STORE_TEST_H
@@ -13,6 +14,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "store/store.h"
 
 static int
 st_rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -113,6 +116,36 @@ st_read(const char *path, size_t *len_r)
 	if (len_r != NULL)
 		*len_r = (size_t)len;
 	return data;
+}
+
+/* A store in a fresh temporary directory, for cmocka's setup and
+ * teardown: st_setup() puts it in *state, st_teardown() frees it and
+ * removes the directory. */
+struct st_fixture {
+	char *root;
+	struct store *store;
+};
+
+static inline int
+st_setup(void **state)
+{
+	struct st_fixture *f = calloc(1, sizeof(*f));
+
+	f->root = st_tmpdir();
+	f->store = store_new(f->root, "host");
+	*state = f;
+	return 0;
+}
+
+static inline int
+st_teardown(void **state)
+{
+	struct st_fixture *f = *state;
+
+	store_free(&f->store);
+	st_rmtree(f->root);
+	free(f);
+	return 0;
 }
 
 #endif

@@ -14,33 +14,6 @@
 #include "store/store.h"
 #include "store-test.h"
 
-struct fixture {
-	char *root;
-	struct store *store;
-};
-
-static int
-setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	f->root = st_tmpdir();
-	f->store = store_new(f->root, "host");
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	store_free(&f->store);
-	st_rmtree(f->root);
-	free(f);
-	return 0;
-}
-
 static void
 deliver(struct store *store, const char *user, const char *folder,
     const char *text)
@@ -93,7 +66,7 @@ list_str(struct store *store, const char *user)
 static void
 test_list_create(void **state)
 {
-	struct fixture *f = *state;
+	struct st_fixture *f = *state;
 	const char *error;
 
 	assert_string_equal(list_str(f->store, "ann"), "INBOX ");
@@ -123,7 +96,7 @@ test_list_create(void **state)
 static void
 test_delete(void **state)
 {
-	struct fixture *f = *state;
+	struct st_fixture *f = *state;
 	const char *error;
 	char path[4200];
 
@@ -155,7 +128,7 @@ test_delete(void **state)
 static void
 test_rename(void **state)
 {
-	struct fixture *f = *state;
+	struct st_fixture *f = *state;
 	const char *error;
 
 	assert_int_equal(store_folder_create(f->store, "ann", "A", &error), 0);
@@ -188,7 +161,7 @@ test_rename(void **state)
 static void
 test_rename_inbox(void **state)
 {
-	struct fixture *f = *state;
+	struct st_fixture *f = *state;
 	const char *error;
 
 	deliver(f->store, "ann", "INBOX", "Subject: 1\r\n\r\nx\r\n");
@@ -212,7 +185,7 @@ test_rename_inbox(void **state)
 static void
 test_subscriptions(void **state)
 {
-	struct fixture *f = *state;
+	struct st_fixture *f = *state;
 	const char *error;
 	char **names, path[4200], *data;
 	size_t count;
@@ -251,7 +224,7 @@ test_subscriptions(void **state)
 static void
 test_special_use(void **state)
 {
-	struct fixture *f = *state;
+	struct st_fixture *f = *state;
 	const char *error;
 	char **names;
 	size_t count;
@@ -290,16 +263,18 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_list_create, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rename, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rename_inbox, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_subscriptions, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_special_use, setup,
-		    teardown),
+		cmocka_unit_test_setup_teardown(test_list_create, st_setup,
+		    st_teardown),
+		cmocka_unit_test_setup_teardown(test_delete, st_setup,
+		    st_teardown),
+		cmocka_unit_test_setup_teardown(test_rename, st_setup,
+		    st_teardown),
+		cmocka_unit_test_setup_teardown(test_rename_inbox, st_setup,
+		    st_teardown),
+		cmocka_unit_test_setup_teardown(test_subscriptions, st_setup,
+		    st_teardown),
+		cmocka_unit_test_setup_teardown(test_special_use, st_setup,
+		    st_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,33 +21,6 @@
 #include "store/store.h"
 #include "store-test.h"
 
-struct fixture {
-	char *root;
-	struct store *store;
-};
-
-static int
-setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	f->root = st_tmpdir();
-	f->store = store_new(f->root, "host");
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	store_free(&f->store);
-	st_rmtree(f->root);
-	free(f);
-	return 0;
-}
-
 static uint32_t
 deliver(struct store *store, const char *folder, const char *text)
 {
@@ -144,7 +117,7 @@ refresh(struct store_view *view, bool expunge, struct seen *s)
 static void
 test_two_views(void **state)
 {
-	struct fixture *f = *state;
+	struct st_fixture *f = *state;
 	struct store_view *a, *b;
 	struct seen sa = { 0 }, sb = { 0 };
 	const char *error;
@@ -229,7 +202,7 @@ test_two_views(void **state)
 static void
 test_expunge_order(void **state)
 {
-	struct fixture *f = *state;
+	struct st_fixture *f = *state;
 	struct store_view *a, *b;
 	struct seen sa = { 0 };
 	const char *error;
@@ -256,7 +229,7 @@ test_expunge_order(void **state)
 static void
 test_copy_move(void **state)
 {
-	struct fixture *f = *state;
+	struct st_fixture *f = *state;
 	struct store_view *v, *w;
 	struct store_uid_map *map;
 	struct seen sw = { 0 };
@@ -312,7 +285,7 @@ test_copy_move(void **state)
 static void
 test_append(void **state)
 {
-	struct fixture *f = *state;
+	struct st_fixture *f = *state;
 	static const char body[] = "Subject: appended\r\n\r\nhello\r\n";
 	struct store_message_info info;
 	struct store_view *v;
@@ -374,7 +347,7 @@ test_append(void **state)
 static void
 test_crlf_size(void **state)
 {
-	struct fixture *f = *state;
+	struct st_fixture *f = *state;
 	static const char lf[] = "Subject: lf\n\nline 1\nline 2\n";
 	struct store_message_info info;
 	struct store_uid_map *map;
@@ -460,7 +433,7 @@ test_crlf_size(void **state)
 static void
 test_renamed_file(void **state)
 {
-	struct fixture *f = *state;
+	struct st_fixture *f = *state;
 	struct store_view *v;
 	struct seen sv = { 0 };
 	const char *error, *name;
@@ -491,7 +464,7 @@ test_renamed_file(void **state)
 static void
 test_flags_keep_letters(void **state)
 {
-	struct fixture *f = *state;
+	struct st_fixture *f = *state;
 	struct store_view *v;
 	const char *error, *name;
 	char dir[4200], path[4300];
@@ -515,7 +488,7 @@ test_flags_keep_letters(void **state)
 static void
 test_index_reuse(void **state)
 {
-	struct fixture *f = *state;
+	struct st_fixture *f = *state;
 	struct store_view *v;
 	struct store_status st;
 	const char *error;
@@ -563,7 +536,7 @@ test_index_reuse(void **state)
 static void
 test_deleted_folder(void **state)
 {
-	struct fixture *f = *state;
+	struct st_fixture *f = *state;
 	struct store_view *v;
 	struct seen sv = { 0 };
 	const char *error;
@@ -614,7 +587,7 @@ event_cb(const struct store_event *ev, void *ctx)
 static void
 test_events(void **state)
 {
-	struct fixture *f = *state;
+	struct st_fixture *f = *state;
 	struct heard all = { 0 }, landed = { 0 };
 	struct store_view *v;
 	struct store_uid_map *map;
@@ -655,7 +628,7 @@ test_events(void **state)
 static void
 test_big_folder(void **state)
 {
-	struct fixture *f = *state;
+	struct st_fixture *f = *state;
 	enum { N = 100000 };
 	struct store_view *v;
 	struct seen sv = { 0 };
@@ -727,26 +700,28 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_two_views, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_expunge_order, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_copy_move, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_append, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_crlf_size, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_renamed_file, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_flags_keep_letters, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_index_reuse, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_deleted_folder, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_events, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_big_folder, setup,
-		    teardown),
+		cmocka_unit_test_setup_teardown(test_two_views, st_setup,
+		    st_teardown),
+		cmocka_unit_test_setup_teardown(test_expunge_order, st_setup,
+		    st_teardown),
+		cmocka_unit_test_setup_teardown(test_copy_move, st_setup,
+		    st_teardown),
+		cmocka_unit_test_setup_teardown(test_append, st_setup,
+		    st_teardown),
+		cmocka_unit_test_setup_teardown(test_crlf_size, st_setup,
+		    st_teardown),
+		cmocka_unit_test_setup_teardown(test_renamed_file, st_setup,
+		    st_teardown),
+		cmocka_unit_test_setup_teardown(test_flags_keep_letters, st_setup,
+		    st_teardown),
+		cmocka_unit_test_setup_teardown(test_index_reuse, st_setup,
+		    st_teardown),
+		cmocka_unit_test_setup_teardown(test_deleted_folder, st_setup,
+		    st_teardown),
+		cmocka_unit_test_setup_teardown(test_events, st_setup,
+		    st_teardown),
+		cmocka_unit_test_setup_teardown(test_big_folder, st_setup,
+		    st_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
