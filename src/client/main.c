@@ -10,10 +10,10 @@
 #include <unistd.h>
 
 #include "client/client.h"
-#include "daemon/privdrop.h"
 #include "lib/config.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
+#include "lib/privdrop.h"
 #include "lib/xmalloc.h"
 
 #ifndef MAILBELL_VERSION

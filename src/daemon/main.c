@@ -19,11 +19,11 @@
 
 #include "admin/admin-http.h"
 #include "daemon/listen.h"
-#include "daemon/privdrop.h"
 #include "directory/directory.h"
 #include "lib/config.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
+#include "lib/privdrop.h"
 #include "lib/stats.h"
 #include "lib/xmalloc.h"
 #include "imap/imap.h"

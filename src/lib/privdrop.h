@@ -3,8 +3,8 @@
  * here, so splitting mailbelld into processes later moves this file
  * rather than rewriting the daemon.
  */
-#ifndef MB_DAEMON_PRIVDROP_H
-#define MB_DAEMON_PRIVDROP_H
+#ifndef MB_LIB_PRIVDROP_H
+#define MB_LIB_PRIVDROP_H
 
 #include <stdbool.h>
 #include <stddef.h>

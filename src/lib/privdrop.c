@@ -3,7 +3,7 @@
  * uses (setgroups, setresgid, setresuid), after handing the directories
  * the daemon writes to over to that user.
  */
-#include "daemon/privdrop.h"
+#include "lib/privdrop.h"
 
 #include <errno.h>
 #include <grp.h>
