@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 
 #include "lib/buf.h"
 #include "lib/config.h"
+#include "lib/error.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
@@ -58,22 +58,6 @@ struct directory {
 	off_t size;
 	struct timespec mtime;
 };
-
-static char directory_error[512];
-
-static const char *
-set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static const char *
-set_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(directory_error, sizeof(directory_error), fmt, ap);
-	va_end(ap);
-	return directory_error;
-}
 
 static void
 wipe_str(char *s)
@@ -496,28 +480,28 @@ hash_password(const char *password, const char **error_r)
 	char *result = NULL;
 
 	if (password[0] == '\0') {
-		*error_r = set_error("empty password");
+		*error_r = error_code_fmt(ERROR_INVALID, "empty password");
 		return NULL;
 	}
 	if (strlen(password) > PASSWORD_MAX) {
-		*error_r = set_error("password longer than %d bytes",
-		    PASSWORD_MAX);
+		*error_r = error_code_fmt(ERROR_INVALID,
+		    "password longer than %d bytes", PASSWORD_MAX);
 		return NULL;
 	}
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-		*error_r = set_error("no random bytes for a salt");
+		*error_r = error_fmt("no random bytes for a salt");
 		return NULL;
 	}
 	if (crypt_gensalt_rn(DIRECTORY_DEFAULT_PREFIX, 0, (const char *)rnd,
 	    sizeof(rnd), setting, sizeof(setting)) == NULL) {
-		*error_r = set_error("crypt_gensalt: %s", strerror(errno));
+		*error_r = error_fmt("crypt_gensalt: %s", strerror(errno));
 		return NULL;
 	}
 	data = xcalloc(1, sizeof(*data));
 	out = crypt_r(password, setting, data);
 	if (out == NULL || strncmp(out, DIRECTORY_DEFAULT_PREFIX,
 	    strlen(DIRECTORY_DEFAULT_PREFIX)) != 0)
-		*error_r = set_error("crypt: cannot hash with %s",
+		*error_r = error_fmt("crypt: cannot hash with %s",
 		    DIRECTORY_DEFAULT_SCHEME);
 	else
 		result = xasprintf("{%s}%s", DIRECTORY_DEFAULT_SCHEME, out);
@@ -544,10 +528,10 @@ directory_write(struct directory *dir, const char **error_r)
 		    buf_printf(&b, "%s\n", l->raw);
 	}
 	if (ret < 0) {
-		*error_r = set_error("%s: would exceed %d bytes", dir->path,
-		    PASSWD_FILE_MAX);
+		*error_r = error_code_fmt(ERROR_LIMIT,
+		    "%s: would exceed %d bytes", dir->path, PASSWD_FILE_MAX);
 	} else if (write_file_atomic(dir->path, b.data, b.len, 0600) < 0) {
-		*error_r = set_error("%s: %s", dir->path, strerror(errno));
+		*error_r = error_fmt("%s: %s", dir->path, strerror(errno));
 		ret = -1;
 	}
 	if (b.data != NULL)
@@ -575,9 +559,9 @@ directory_edit(struct directory *dir, enum directory_edit op,
 	int fd = -1, ret = -1;
 
 	if (!directory_user_name_valid(user)) {
-		*error_r = set_error("invalid user name \"%s\" (lowercase "
-		    "letters, digits, '.', '_' and '-', at most %d)", user,
-		    USER_NAME_MAX);
+		*error_r = error_code_fmt(ERROR_INVALID,
+		    "invalid user name \"%s\" (lowercase letters, digits, "
+		    "'.', '_' and '-', at most %d)", user, USER_NAME_MAX);
 		return -1;
 	}
 	if (op != DIRECTORY_EDIT_DEL &&
@@ -588,7 +572,7 @@ directory_edit(struct directory *dir, enum directory_edit op,
 	if ((slash = strrchr(parent, '/')) != NULL && slash != parent) {
 		*slash = '\0';
 		if (mkdir_p(parent, 0700) < 0) {
-			*error_r = set_error("%s: %s", parent, strerror(errno));
+			*error_r = error_fmt("%s: %s", parent, strerror(errno));
 			free(parent);
 			goto out;
 		}
@@ -596,18 +580,19 @@ directory_edit(struct directory *dir, enum directory_edit op,
 	free(parent);
 	fd = open(dir->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
-		*error_r = set_error("%s: %s", dir->lock_path, strerror(errno));
+		*error_r = error_fmt("%s: %s", dir->lock_path, strerror(errno));
 		goto out;
 	}
 	if (directory_load(dir) < 0) {
-		*error_r = set_error("%s: %s", dir->path, strerror(errno));
+		*error_r = error_fmt("%s: %s", dir->path, strerror(errno));
 		goto out;
 	}
 	l = find_user(dir, user);
 	switch (op) {
 	case DIRECTORY_EDIT_ADD:
 		if (l != NULL) {
-			*error_r = set_error("user %s already exists", user);
+			*error_r = error_code_fmt(ERROR_EXISTS,
+			    "user %s already exists", user);
 			goto out;
 		}
 		dir->lines = xreallocarray(dir->lines, dir->count + 1,
@@ -621,7 +606,8 @@ directory_edit(struct directory *dir, enum directory_edit op,
 		break;
 	case DIRECTORY_EDIT_DEL:
 		if (l == NULL) {
-			*error_r = set_error("no such user: %s", user);
+			*error_r = error_code_fmt(ERROR_NOT_FOUND,
+			    "no such user: %s", user);
 			goto out;
 		}
 		/* every line of that name, so none takes its place */
@@ -636,7 +622,8 @@ directory_edit(struct directory *dir, enum directory_edit op,
 		break;
 	case DIRECTORY_EDIT_PASSWD:
 		if (l == NULL) {
-			*error_r = set_error("no such user: %s", user);
+			*error_r = error_code_fmt(ERROR_NOT_FOUND,
+			    "no such user: %s", user);
 			goto out;
 		}
 		wipe_str(l->password);
@@ -682,7 +669,7 @@ directory_user_list(struct directory *dir, directory_user_cb *cb, void *ctx,
 	size_t i;
 
 	if (directory_load(dir) < 0) {
-		*error_r = set_error("%s: %s", dir->path, strerror(errno));
+		*error_r = error_fmt("%s: %s", dir->path, strerror(errno));
 		return -1;
 	}
 	for (i = 0; i < dir->count; i++) {

@@ -42,7 +42,9 @@ int directory_resolve(struct directory *dir, const struct mb_config *cfg,
     const char *recipient, char user_r[USER_NAME_MAX + 1]);
 
 /* Editing (the `mailbell user` commands): each locks the file, rewrites it
- * atomically and returns 0, or -1 with *error_r set (static storage). */
+ * atomically and returns 0, or -1 with *error_r set (lib/error.h: an
+ * unknown user is ERROR_NOT_FOUND, an existing one ERROR_EXISTS, a bad
+ * name or password ERROR_INVALID). */
 int directory_user_add(struct directory *dir, const char *user,
     const char *password, const char **error_r);
 int directory_user_del(struct directory *dir, const char *user,

@@ -15,6 +15,7 @@
 
 #include "directory/directory.h"
 #include "lib/config.h"
+#include "lib/error.h"
 #include "lib/fsutil.h"
 #include "lib/xmalloc.h"
 
@@ -238,10 +239,13 @@ test_add_list_del(void **state)
 
 	assert_int_equal(directory_user_add(dir, "alice", "x", &error), -1);
 	assert_string_equal(error, "user alice already exists");
+	assert_int_equal(error_code(error), ERROR_EXISTS);
 	assert_int_equal(directory_user_add(dir, "Carol", "x", &error), -1);
 	assert_non_null(strstr(error, "invalid user name"));
+	assert_int_equal(error_code(error), ERROR_INVALID);
 	assert_int_equal(directory_user_add(dir, "carol", "", &error), -1);
 	assert_string_equal(error, "empty password");
+	assert_int_equal(error_code(error), ERROR_INVALID);
 
 	assert_int_equal(directory_user_list(dir, collect_cb, list, &error), 0);
 	assert_string_equal(list, "alice,bob,");
@@ -251,12 +255,14 @@ test_add_list_del(void **state)
 	assert_int_equal(directory_verify(dir, "alice", "new"), 0);
 	assert_int_equal(directory_user_passwd(dir, "zed", "new", &error), -1);
 	assert_string_equal(error, "no such user: zed");
+	assert_int_equal(error_code(error), ERROR_NOT_FOUND);
 
 	assert_int_equal(directory_user_del(dir, "alice", &error), 0);
 	assert_false(directory_user_exists(dir, "alice"));
 	assert_true(directory_user_exists(dir, "bob"));
 	assert_int_equal(directory_user_del(dir, "alice", &error), -1);
 	assert_string_equal(error, "no such user: alice");
+	assert_int_equal(error_code(error), ERROR_NOT_FOUND);
 	directory_free(&dir);
 }
 
