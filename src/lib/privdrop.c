@@ -15,35 +15,26 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "lib/error.h"
 #include "lib/log.h"
 
-static char privdrop_error[512];
+static int fail(const char **error_r, int errnum, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
-static int fail(int errnum, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* Record "text: strerror(errnum)" (or just text) as the error. */
+/* Set *error_r to "text: strerror(errnum)" (or just text); returns -1. */
 static int
-fail(int errnum, const char *fmt, ...)
+fail(const char **error_r, int errnum, const char *fmt, ...)
 {
-	char text[sizeof(privdrop_error)];
+	char text[ERROR_TEXT_MAX];
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	if (n < 0)
+	if (vsnprintf(text, sizeof(text), fmt, ap) < 0)
 		text[0] = '\0';
+	va_end(ap);
 	/* A long path may cut the message short; it stays readable. */
-	if (errnum != 0)
-		n = snprintf(privdrop_error, sizeof(privdrop_error), "%s: %s",
-		    text, strerror(errnum));
-	else
-		n = snprintf(privdrop_error, sizeof(privdrop_error), "%s",
-		    text);
-	if (n < 0)
-		privdrop_error[0] = '\0';
+	*error_r = errnum != 0 ? error_fmt("%s: %s", text, strerror(errnum)) :
+	    error_fmt("%s", text);
 	return -1;
 }
 
@@ -55,16 +46,18 @@ privdrop_running_as_root(void)
 
 /* Give dir to uid:gid unless it already belongs to uid. */
 static int
-hand_over(const char *dir, uid_t uid, gid_t gid, const char *user)
+hand_over(const char *dir, uid_t uid, gid_t gid, const char *user,
+    const char **error_r)
 {
 	struct stat st;
 
 	if (stat(dir, &st) < 0)
-		return fail(errno, "%s", dir);
+		return fail(error_r, errno, "%s", dir);
 	if (st.st_uid == uid)
 		return 0;
 	if (chown(dir, uid, gid) < 0)
-		return fail(errno, "cannot give %s to user %s", dir, user);
+		return fail(error_r, errno, "cannot give %s to user %s", dir,
+		    user);
 	log_info("gave %s to user %s", dir, user);
 	return 0;
 }
@@ -78,43 +71,44 @@ privdrop_to(const char *user, const char *const *dirs, size_t ndirs,
 	gid_t rgid, egid, sgid;
 	size_t i;
 
-	*error_r = privdrop_error;
 	errno = 0;
 	pw = getpwnam(user);
 	if (pw == NULL)
-		return fail(errno, "no such system user: %s", user);
+		return fail(error_r, errno, "no such system user: %s", user);
 	if (pw->pw_uid == 0)
-		return fail(0, "refusing to run as %s: it is root (uid 0)",
-		    user);
+		return fail(error_r, 0,
+		    "refusing to run as %s: it is root (uid 0)", user);
 
 	if (!privdrop_running_as_root()) {
 		if (getuid() == pw->pw_uid && geteuid() == pw->pw_uid)
 			return 0;
-		return fail(0, "cannot become user %s: mailbelld must be "
-		    "started as root (or as %s) for that", user, user);
+		return fail(error_r, 0, "cannot become user %s: mailbelld "
+		    "must be started as root (or as %s) for that", user,
+		    user);
 	}
 
 	for (i = 0; i < ndirs; i++)
-		if (hand_over(dirs[i], pw->pw_uid, pw->pw_gid, user) < 0)
+		if (hand_over(dirs[i], pw->pw_uid, pw->pw_gid, user,
+		    error_r) < 0)
 			return -1;
 
 	if (setgroups(1, &pw->pw_gid) < 0)
-		return fail(errno, "setgroups(%s)", user);
+		return fail(error_r, errno, "setgroups(%s)", user);
 	if (setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0)
-		return fail(errno, "setresgid(%s)", user);
+		return fail(error_r, errno, "setresgid(%s)", user);
 	if (setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
-		return fail(errno, "setresuid(%s)", user);
+		return fail(error_r, errno, "setresuid(%s)", user);
 
 	/* Belt and braces: every id must now be the user's, and root must
 	 * be gone for good. */
 	if (getresuid(&ruid, &euid, &suid) < 0 ||
 	    getresgid(&rgid, &egid, &sgid) < 0)
-		return fail(errno, "getresuid");
+		return fail(error_r, errno, "getresuid");
 	if (ruid != pw->pw_uid || euid != pw->pw_uid || suid != pw->pw_uid ||
 	    rgid != pw->pw_gid || egid != pw->pw_gid || sgid != pw->pw_gid)
-		return fail(0, "ids did not change to user %s", user);
+		return fail(error_r, 0, "ids did not change to user %s", user);
 	if (setuid(0) == 0)
-		return fail(0, "root could be regained after dropping to %s",
-		    user);
+		return fail(error_r, 0,
+		    "root could be regained after dropping to %s", user);
 	return 0;
 }

@@ -22,7 +22,7 @@ bool privdrop_running_as_root(void);
  *
  * If the process already runs as user, nothing changes. user may not be
  * root (uid 0): deliveries never run as root. Returns 0, or -1 with
- * *error_r set (static storage, valid until the next call).
+ * *error_r set (lib/error.h).
  */
 int privdrop_to(const char *user, const char *const *dirs, size_t ndirs,
     const char **error_r);
