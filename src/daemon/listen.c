@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lib/error.h"
 #include "lib/limits.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
@@ -25,10 +26,6 @@ struct listen_candidate {
 	bool optional;			/* skip if the host lacks IPv6 */
 	int type;			/* SOCK_STREAM or SOCK_DGRAM */
 };
-
-/* Where the last failure happened, and why (returned to callers). */
-static char listen_where[NI_MAXHOST + 16];
-static char listen_reason[256];
 
 static void
 set_port(struct listen_candidate *c, uint16_t port)
@@ -59,14 +56,19 @@ format_where(const struct sockaddr *sa, socklen_t len, char *out,
 		snprintf(out, outlen, "?");
 }
 
+/* Where a failure happened, and why: what listen_tcp() and listen_udp()
+ * hand back, as error texts of this thread (lib/error.h). */
+struct listen_failure {
+	const char *where;
+	const char *reason;
+};
+
 static void
-fail_text(const char *where, const char *reason)
+fail_text(struct listen_failure *fail, const char *where,
+    const char *reason)
 {
-	/* Both fit in practice; a cut-short text is still the right one. */
-	if (snprintf(listen_where, sizeof(listen_where), "%s", where) < 0)
-		listen_where[0] = '\0';
-	if (snprintf(listen_reason, sizeof(listen_reason), "%s", reason) < 0)
-		listen_reason[0] = '\0';
+	fail->where = error_fmt("%s", where);
+	fail->reason = error_fmt("%s", reason);
 }
 
 static void
@@ -86,7 +88,7 @@ add_candidate(struct listen_candidate **cands, size_t *n,
 /* Turn one configured address into candidates. Returns 0 or -1. */
 static int
 resolve(const char *addr, uint16_t port, bool v6_optional,
-    struct listen_candidate **cands, size_t *n)
+    struct listen_candidate **cands, size_t *n, struct listen_failure *fail)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	char host[NI_MAXHOST], where[NI_MAXHOST + 16];
@@ -116,7 +118,7 @@ resolve(const char *addr, uint16_t port, bool v6_optional,
 		len -= 2;
 	}
 	if (len == 0 || len >= sizeof(host)) {
-		fail_text(addr, "bad address");
+		fail_text(fail, addr, "bad address");
 		return -1;
 	}
 	memcpy(host, addr, len);
@@ -132,7 +134,7 @@ resolve(const char *addr, uint16_t port, bool v6_optional,
 		if (snprintf(where, sizeof(where), "%s:%u", host,
 		    (unsigned)port) < 0)
 			where[0] = '\0';
-		fail_text(where, rc == EAI_SYSTEM ? strerror(errno) :
+		fail_text(fail, where, rc == EAI_SYSTEM ? strerror(errno) :
 		    gai_strerror(rc));
 		return -1;
 	}
@@ -194,7 +196,8 @@ fail:
  */
 static int
 bind_all(struct listen_candidate *cands, size_t n, uint16_t port,
-    struct listen_socket **socks_r, size_t *count_r)
+    struct listen_socket **socks_r, size_t *count_r,
+    struct listen_failure *fail)
 {
 	struct listen_socket *socks;
 	struct sockaddr_storage ss;
@@ -217,7 +220,7 @@ bind_all(struct listen_candidate *cands, size_t n, uint16_t port,
 			saved = errno;
 			format_where((struct sockaddr *)&cands[i].ss,
 			    cands[i].len, where, sizeof(where));
-			fail_text(where, strerror(saved));
+			fail_text(fail, where, strerror(saved));
 			listen_close_all(&socks, count);
 			errno = saved;
 			return picked && count > 0 && saved == EADDRINUSE ?
@@ -227,7 +230,7 @@ bind_all(struct listen_candidate *cands, size_t n, uint16_t port,
 		if (getsockname(fd, (struct sockaddr *)&ss, &sslen) < 0) {
 			saved = errno;
 			close(fd);
-			fail_text("?", strerror(saved));
+			fail_text(fail, "?", strerror(saved));
 			listen_close_all(&socks, count);
 			errno = saved;
 			return -1;
@@ -244,7 +247,7 @@ bind_all(struct listen_candidate *cands, size_t n, uint16_t port,
 	}
 	if (count == 0) {
 		free(socks);
-		fail_text("(none)", "no usable address");
+		fail_text(fail, "(none)", "no usable address");
 		errno = EADDRNOTAVAIL;
 		return -1;
 	}
@@ -259,20 +262,22 @@ listen_any(int type, const char *const *addrs, size_t count, uint16_t port,
     const char **where_r, const char **reason_r)
 {
 	struct listen_candidate *cands = NULL;
+	struct listen_failure fail = { NULL, NULL };
 	size_t i, n = 0;
 	int rc = -1, tries;
 
 	for (i = 0; i < count; i++)
-		if (resolve(addrs[i], port, v6_optional, &cands, &n) < 0)
+		if (resolve(addrs[i], port, v6_optional, &cands, &n,
+		    &fail) < 0)
 			goto out;
 	for (i = 0; i < n; i++)
 		cands[i].type = type;
 	if (n == 0) {
-		fail_text("(none)", "no address to listen on");
+		fail_text(&fail, "(none)", "no address to listen on");
 		goto out;
 	}
 	for (tries = 0; tries < LISTEN_PORT_PICK_TRIES; tries++) {
-		rc = bind_all(cands, n, port, socks_r, count_r);
+		rc = bind_all(cands, n, port, socks_r, count_r, &fail);
 		if (rc != 1)
 			break;
 		log_debug("listen: picked port taken on another address, "
@@ -282,8 +287,8 @@ listen_any(int type, const char *const *addrs, size_t count, uint16_t port,
 out:
 	free(cands);
 	if (rc < 0) {
-		*where_r = listen_where;
-		*reason_r = listen_reason;
+		*where_r = fail.where;
+		*reason_r = fail.reason;
 		return -1;
 	}
 	return 0;

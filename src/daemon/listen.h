@@ -40,7 +40,7 @@ struct listen_socket {
  * Returns 0 with *socks_r (malloc'd array, free with listen_close_all)
  * and *count_r >= 1 set. Returns -1 with *where_r naming the address
  * that failed ("127.0.0.1:2424") and *reason_r saying why ("Address
- * already in use"), both static storage valid until the next call; no
+ * already in use"), both error texts of this thread (lib/error.h); no
  * socket is left open then.
  */
 int listen_tcp(const char *const *addrs, size_t count, uint16_t port,
