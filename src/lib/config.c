@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/error.h"
 #include "lib/strnum.h"
 #include "lib/xmalloc.h"
 
@@ -79,8 +80,6 @@ struct config_key_def {
 static const char *const config_sections[] = {
 	"server", "imap", "lmtp", "admin", "notify",
 };
-
-static char config_error[CONFIG_LINE_MAX + 256];
 
 static void
 parse_fail(struct config_parse *p, const char *fmt, ...)
@@ -779,13 +778,6 @@ config_default_text(void)
 	return text;
 }
 
-static void
-config_set_error(const char **error_r, const char *msg)
-{
-	snprintf(config_error, sizeof(config_error), "%s", msg);
-	*error_r = config_error;
-}
-
 int
 config_load(const char *path, struct mb_config **cfg_r, const char **error_r)
 {
@@ -802,7 +794,7 @@ config_load(const char *path, struct mb_config **cfg_r, const char **error_r)
 	p->name = "(default)";
 	p->str = config_default_text();
 	if (config_parse_run(p) < 0) {
-		config_set_error(error_r, p->error);
+		*error_r = error_code_fmt(ERROR_INVALID, "%s", p->error);
 		goto out;
 	}
 	if (path != NULL) {
@@ -811,15 +803,15 @@ config_load(const char *path, struct mb_config **cfg_r, const char **error_r)
 		p->name = path;
 		cfg->file = xstrdup(path);
 		if ((p->fp = fopen(path, "re")) == NULL) {
-			snprintf(config_error, sizeof(config_error),
-			    "%s: cannot read: %s", path, strerror(errno));
-			*error_r = config_error;
+			*error_r = error_fmt("%s: cannot read: %s", path,
+			    strerror(errno));
 			goto out;
 		}
 		ret = config_parse_run(p);
 		fclose(p->fp);
 		if (ret < 0) {
-			config_set_error(error_r, p->error);
+			*error_r = error_code_fmt(ERROR_INVALID, "%s",
+			    p->error);
 			goto out;
 		}
 		ret = -1;

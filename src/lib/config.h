@@ -66,8 +66,8 @@ struct mb_config {
 /*
  * Load the configuration from path, or the embedded default when path is
  * NULL. An unknown section or key, a bad value or a duplicate key fails
- * with *error_r set to "FILE:LINE: [section] key: reason" (static storage,
- * valid until the next call). Returns 0 with *cfg_r set, or -1.
+ * with *error_r set to "FILE:LINE: [section] key: reason" (ERROR_INVALID,
+ * lib/error.h). Returns 0 with *cfg_r set, or -1.
  */
 int config_load(const char *path, struct mb_config **cfg_r,
     const char **error_r);

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "lib/config.h"
+#include "lib/error.h"
 #include "lib/xmalloc.h"
 
 static char tmpdir[] = "/tmp/mb-test-config-XXXXXX";
@@ -78,6 +79,7 @@ load_fails(const char *text, unsigned line, const char *want)
 	    strstr(error, want) == NULL)
 		fail_msg("error \"%s\" lacks \"%s\" or \"%s\"", error, prefix,
 		    want);
+	assert_int_equal(error_code(error), ERROR_INVALID);
 }
 
 static void
