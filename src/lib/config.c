@@ -6,10 +6,12 @@
 #include "lib/config.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,11 +72,30 @@ struct config_parse {
 typedef int config_value_func(struct config_parse *p, const char *value,
     const char **reason_r);
 
+/* How a number key's value is written. */
+enum config_number {
+	CONFIG_NUMBER_PLAIN,	/* digits */
+	CONFIG_NUMBER_SECONDS,	/* a duration: digits, then s, m, h or d */
+};
+
+/* One key: where it goes, and how its value is read. */
 struct config_key_def {
 	const char *section;
 	const char *name;
 	enum config_key key;
+	/* The function that reads the value; NULL for a number key, read by
+	 * parse_number() with the fields below. */
 	config_value_func *parse;
+
+	/* A number key: how it is written, where in struct mb_config it is
+	 * stored (an unsigned or uint16_t field), its bounds, and the error
+	 * for a value that is not such a number. */
+	enum config_number number;
+	size_t offset;
+	size_t size;
+	uint64_t min;
+	uint64_t max;
+	const char *reason;
 };
 
 static const char *const config_sections[] = {
@@ -102,22 +123,46 @@ parse_fail(struct config_parse *p, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Split a comma and/or space separated list in place; returns the count
- * of non-empty items stored in items_r (at most max), or -1 if there are
- * more than max. */
+/* Split value, a comma and/or space separated list, in a copy made in
+ * copy; returns the count of non-empty items stored in items_r, or -1
+ * with *reason_r set if value is too long or has more than max items
+ * (too_many then). */
 static int
-split_list(char *s, char **items_r, size_t max)
+split_list(const char *value, char copy[CONFIG_LINE_MAX + 1],
+    char **items_r, size_t max, const char *too_many, const char **reason_r)
 {
 	size_t n = 0;
 	char *tok, *save = NULL;
 
-	for (tok = strtok_r(s, ", \t", &save); tok != NULL;
+	if (strlen(value) > CONFIG_LINE_MAX) {
+		*reason_r = "value too long";
+		return -1;
+	}
+	strcpy(copy, value);
+	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
 	    tok = strtok_r(NULL, ", \t", &save)) {
-		if (n == max)
+		if (n == max) {
+			*reason_r = too_many;
 			return -1;
+		}
 		items_r[n++] = tok;
 	}
 	return (int)n;
+}
+
+/* Replace the list of count strings in list with copies of the n items. */
+static void
+set_list(char **list, size_t *count, char *const *items, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < *count; i++) {
+		free(list[i]);
+		list[i] = NULL;
+	}
+	for (i = 0; i < n; i++)
+		list[i] = xstrdup(items[i]);
+	*count = n;
 }
 
 /* A DNS name: dot-separated labels of letters, digits and '-', each 1..63
@@ -182,16 +227,10 @@ parse_listen(struct config_parse *p, const char *value, const char **reason_r)
 	bool any = false;
 	int n;
 
-	if (strlen(value) >= sizeof(copy)) {
-		*reason_r = "value too long";
+	if ((n = split_list(value, copy, items, CONFIG_LISTEN_MAX,
+	    "too many addresses (at most " MB_STR(CONFIG_LISTEN_MAX) ")",
+	    reason_r)) < 0)
 		return -1;
-	}
-	strcpy(copy, value);
-	if ((n = split_list(copy, items, CONFIG_LISTEN_MAX)) < 0) {
-		*reason_r = "too many addresses (at most "
-		    MB_STR(CONFIG_LISTEN_MAX) ")";
-		return -1;
-	}
 	if (n == 0) {
 		*reason_r = "needs at least one address";
 		return -1;
@@ -230,13 +269,9 @@ parse_listen(struct config_parse *p, const char *value, const char **reason_r)
 		    "other addresses";
 		return -1;
 	}
-	for (i = 0; i < cfg->listen_count; i++) {
-		free(cfg->listen[i]);
-		cfg->listen[i] = NULL;
-	}
 	for (i = 0; i < (size_t)n; i++)
-		cfg->listen[i] = xstrdup(addrs[i]);
-	cfg->listen_count = (size_t)n;
+		items[i] = addrs[i];
+	set_list(cfg->listen, &cfg->listen_count, items, (size_t)n);
 	return 0;
 }
 
@@ -250,16 +285,10 @@ parse_domains(struct config_parse *p, const char *value,
 	size_t i, j, len;
 	int n;
 
-	if (strlen(value) >= sizeof(copy)) {
-		*reason_r = "value too long";
+	if ((n = split_list(value, copy, items, CONFIG_DOMAINS_MAX,
+	    "too many domains (at most " MB_STR(CONFIG_DOMAINS_MAX) ")",
+	    reason_r)) < 0)
 		return -1;
-	}
-	strcpy(copy, value);
-	if ((n = split_list(copy, items, CONFIG_DOMAINS_MAX)) < 0) {
-		*reason_r = "too many domains (at most "
-		    MB_STR(CONFIG_DOMAINS_MAX) ")";
-		return -1;
-	}
 	for (i = 0; i < (size_t)n; i++) {
 		char *d = items[i];
 
@@ -280,13 +309,7 @@ parse_domains(struct config_parse *p, const char *value,
 			}
 		}
 	}
-	for (i = 0; i < cfg->domain_count; i++) {
-		free(cfg->domains[i]);
-		cfg->domains[i] = NULL;
-	}
-	for (i = 0; i < (size_t)n; i++)
-		cfg->domains[i] = xstrdup(items[i]);
-	cfg->domain_count = (size_t)n;
+	set_list(cfg->domains, &cfg->domain_count, items, (size_t)n);
 	return 0;
 }
 
@@ -322,93 +345,6 @@ parse_user(struct config_parse *p, const char *value, const char **reason_r)
 		}
 	}
 	return parse_string(&p->cfg->user, value, reason_r);
-}
-
-static int
-parse_port(uint16_t *dst, const char *value, const char **reason_r)
-{
-	uint64_t n;
-
-	if (str_to_u64(value, 0, 65535, &n) < 0) {
-		*reason_r = "not a port number (0-65535, 0: pick a free one)";
-		return -1;
-	}
-	*dst = (uint16_t)n;
-	return 0;
-}
-
-static int
-parse_imap_port(struct config_parse *p, const char *value,
-    const char **reason_r)
-{
-	return parse_port(&p->cfg->imap_port, value, reason_r);
-}
-
-/* RFC 2177 clients re-issue IDLE within 29 minutes; a keepalive any
- * rarer would never be sent. */
-static int
-parse_idle_keepalive(struct config_parse *p, const char *value,
-    const char **reason_r)
-{
-	uint64_t n;
-
-	if (str_to_seconds(value, 29 * 60, &n) < 0 || n == 0) {
-		*reason_r = "not a duration between 1s and 29m (digits with "
-		    "an optional s, m or h suffix)";
-		return -1;
-	}
-	p->cfg->imap_idle_keepalive = (unsigned)n;
-	return 0;
-}
-
-static int
-parse_connections(unsigned *dst, const char *value, const char **reason_r)
-{
-	uint64_t n;
-
-	if (str_to_u64(value, 1, IMAP_SESSIONS_MAX, &n) < 0) {
-		*reason_r = "not a number between 1 and 4096";
-		return -1;
-	}
-	*dst = (unsigned)n;
-	return 0;
-}
-
-static int
-parse_max_conn_user(struct config_parse *p, const char *value,
-    const char **reason_r)
-{
-	return parse_connections(&p->cfg->imap_max_connections_per_user,
-	    value, reason_r);
-}
-
-static int
-parse_max_conn_ip(struct config_parse *p, const char *value,
-    const char **reason_r)
-{
-	return parse_connections(&p->cfg->imap_max_connections_per_ip,
-	    value, reason_r);
-}
-
-static int
-parse_lmtp_port(struct config_parse *p, const char *value,
-    const char **reason_r)
-{
-	return parse_port(&p->cfg->lmtp_port, value, reason_r);
-}
-
-static int
-parse_admin_port(struct config_parse *p, const char *value,
-    const char **reason_r)
-{
-	return parse_port(&p->cfg->admin_port, value, reason_r);
-}
-
-static int
-parse_notify_udp_port(struct config_parse *p, const char *value,
-    const char **reason_r)
-{
-	return parse_port(&p->cfg->notify_udp_port, value, reason_r);
 }
 
 static int
@@ -454,94 +390,95 @@ parse_notify_enabled(struct config_parse *p, const char *value,
 	return parse_bool(&p->cfg->notify_enabled, value, reason_r);
 }
 
-/* The interval a client is told to send keepalives at: 15 s at the
- * least (RFC 8085 s3.5), 300 s at the most (RFC 8620 s7.3). */
+/* A number key's value: digits (or, for CONFIG_NUMBER_SECONDS, a
+ * duration) between def->min and def->max, stored in its field. */
 static int
-parse_notify_keepalive(struct config_parse *p, const char *value,
-    const char **reason_r)
+parse_number(struct config_parse *p, const struct config_key_def *def,
+    const char *value, const char **reason_r)
 {
+	char *field = (char *)p->cfg + def->offset;
 	uint64_t n;
+	int rc;
 
-	if (str_to_seconds(value, NOTIFY_KEEPALIVE_MAX_SECS, &n) < 0 ||
-	    n < NOTIFY_KEEPALIVE_MIN_SECS) {
-		*reason_r = "not a duration between 15s and 5m (digits with "
-		    "an optional s, m or h suffix)";
+	rc = def->number == CONFIG_NUMBER_SECONDS ?
+	    str_to_seconds(value, def->max, &n) :
+	    str_to_u64(value, def->min, def->max, &n);
+	if (rc < 0 || n < def->min) {
+		*reason_r = def->reason;
 		return -1;
 	}
-	p->cfg->notify_keepalive = (unsigned)n;
+	if (def->size == sizeof(uint16_t)) {
+		uint16_t v = (uint16_t)n;
+
+		memcpy(field, &v, sizeof(v));
+	} else {
+		unsigned v = (unsigned)n;
+
+		assert(def->size == sizeof(v));
+		memcpy(field, &v, sizeof(v));
+	}
 	return 0;
 }
 
-static int
-parse_notify_lease(struct config_parse *p, const char *value,
-    const char **reason_r)
-{
-	uint64_t n;
-
-	if (str_to_seconds(value, NOTIFY_LEASE_MAX_SECS, &n) < 0 ||
-	    n < NOTIFY_LEASE_MIN_SECS) {
-		*reason_r = "not a duration between 1m and 90d (digits with "
-		    "an optional s, m, h or d suffix)";
-		return -1;
-	}
-	p->cfg->notify_lease = (unsigned)n;
-	return 0;
-}
-
-static int
-parse_registrations(unsigned *dst, const char *value, const char **reason_r)
-{
-	uint64_t n;
-
-	if (str_to_u64(value, 1, NOTIFY_REGISTRATIONS_MAX, &n) < 0) {
-		*reason_r = "not a number between 1 and 10000000";
-		return -1;
-	}
-	*dst = (unsigned)n;
-	return 0;
-}
-
-static int
-parse_notify_max_reg_user(struct config_parse *p, const char *value,
-    const char **reason_r)
-{
-	return parse_registrations(
-	    &p->cfg->notify_max_registrations_per_user, value, reason_r);
-}
-
-static int
-parse_notify_max_reg(struct config_parse *p, const char *value,
-    const char **reason_r)
-{
-	return parse_registrations(&p->cfg->notify_max_registrations, value,
-	    reason_r);
-}
+/* Table entries: a key read by its own function, a number, a duration,
+ * a port. A number key names its unsigned or uint16_t field. */
+#define CONFIG_KEY_FUNC(sec, nm, k, fn) \
+	{ .section = sec, .name = nm, .key = k, .parse = fn }
+#define CONFIG_KEY_NUMBER(sec, nm, k, kind, field, lo, hi, why) \
+	{ .section = sec, .name = nm, .key = k, .number = kind, \
+	  .offset = offsetof(struct mb_config, field), \
+	  .size = sizeof(((struct mb_config *)0)->field), \
+	  .min = lo, .max = hi, .reason = why }
+#define CONFIG_KEY_PORT(sec, nm, k, field) \
+	CONFIG_KEY_NUMBER(sec, nm, k, CONFIG_NUMBER_PLAIN, field, 0, 65535, \
+	    "not a port number (0-65535, 0: pick a free one)")
 
 static const struct config_key_def config_keys[] = {
-	{"server", "data_dir", KEY_DATA_DIR, parse_data_dir},
-	{"server", "listen", KEY_LISTEN, parse_listen},
-	{"server", "domains", KEY_DOMAINS, parse_domains},
-	{"server", "hostname", KEY_HOSTNAME, parse_hostname},
-	{"server", "user", KEY_USER, parse_user},
-	{"imap", "port", KEY_IMAP_PORT, parse_imap_port},
-	{"imap", "idle_keepalive", KEY_IMAP_IDLE_KEEPALIVE,
-	    parse_idle_keepalive},
-	{"imap", "max_connections_per_user", KEY_IMAP_MAX_CONN_USER,
-	    parse_max_conn_user},
-	{"imap", "max_connections_per_ip", KEY_IMAP_MAX_CONN_IP,
-	    parse_max_conn_ip},
-	{"lmtp", "port", KEY_LMTP_PORT, parse_lmtp_port},
-	{"lmtp", "max_message_size", KEY_LMTP_MAX_MESSAGE_SIZE,
-	    parse_max_message_size},
-	{"admin", "port", KEY_ADMIN_PORT, parse_admin_port},
-	{"notify", "enabled", KEY_NOTIFY_ENABLED, parse_notify_enabled},
-	{"notify", "udp_port", KEY_NOTIFY_UDP_PORT, parse_notify_udp_port},
-	{"notify", "keepalive", KEY_NOTIFY_KEEPALIVE, parse_notify_keepalive},
-	{"notify", "lease", KEY_NOTIFY_LEASE, parse_notify_lease},
-	{"notify", "max_registrations_per_user", KEY_NOTIFY_MAX_REG_USER,
-	    parse_notify_max_reg_user},
-	{"notify", "max_registrations", KEY_NOTIFY_MAX_REG,
-	    parse_notify_max_reg},
+	CONFIG_KEY_FUNC("server", "data_dir", KEY_DATA_DIR, parse_data_dir),
+	CONFIG_KEY_FUNC("server", "listen", KEY_LISTEN, parse_listen),
+	CONFIG_KEY_FUNC("server", "domains", KEY_DOMAINS, parse_domains),
+	CONFIG_KEY_FUNC("server", "hostname", KEY_HOSTNAME, parse_hostname),
+	CONFIG_KEY_FUNC("server", "user", KEY_USER, parse_user),
+	CONFIG_KEY_PORT("imap", "port", KEY_IMAP_PORT, imap_port),
+	/* RFC 2177 clients re-issue IDLE within 29 minutes; a keepalive any
+	 * rarer would never be sent. */
+	CONFIG_KEY_NUMBER("imap", "idle_keepalive", KEY_IMAP_IDLE_KEEPALIVE,
+	    CONFIG_NUMBER_SECONDS, imap_idle_keepalive, 1, 29 * 60,
+	    "not a duration between 1s and 29m (digits with an optional s, "
+	    "m or h suffix)"),
+	CONFIG_KEY_NUMBER("imap", "max_connections_per_user",
+	    KEY_IMAP_MAX_CONN_USER, CONFIG_NUMBER_PLAIN,
+	    imap_max_connections_per_user, 1, IMAP_SESSIONS_MAX,
+	    "not a number between 1 and 4096"),
+	CONFIG_KEY_NUMBER("imap", "max_connections_per_ip",
+	    KEY_IMAP_MAX_CONN_IP, CONFIG_NUMBER_PLAIN,
+	    imap_max_connections_per_ip, 1, IMAP_SESSIONS_MAX,
+	    "not a number between 1 and 4096"),
+	CONFIG_KEY_PORT("lmtp", "port", KEY_LMTP_PORT, lmtp_port),
+	CONFIG_KEY_FUNC("lmtp", "max_message_size", KEY_LMTP_MAX_MESSAGE_SIZE,
+	    parse_max_message_size),
+	CONFIG_KEY_PORT("admin", "port", KEY_ADMIN_PORT, admin_port),
+	CONFIG_KEY_FUNC("notify", "enabled", KEY_NOTIFY_ENABLED,
+	    parse_notify_enabled),
+	CONFIG_KEY_PORT("notify", "udp_port", KEY_NOTIFY_UDP_PORT,
+	    notify_udp_port),
+	/* The interval a client is told to send keepalives at: 15 s at the
+	 * least (RFC 8085 s3.5), 300 s at the most (RFC 8620 s7.3). */
+	CONFIG_KEY_NUMBER("notify", "keepalive", KEY_NOTIFY_KEEPALIVE,
+	    CONFIG_NUMBER_SECONDS, notify_keepalive, NOTIFY_KEEPALIVE_MIN_SECS,
+	    NOTIFY_KEEPALIVE_MAX_SECS, "not a duration between 15s and 5m "
+	    "(digits with an optional s, m or h suffix)"),
+	CONFIG_KEY_NUMBER("notify", "lease", KEY_NOTIFY_LEASE,
+	    CONFIG_NUMBER_SECONDS, notify_lease, NOTIFY_LEASE_MIN_SECS,
+	    NOTIFY_LEASE_MAX_SECS, "not a duration between 1m and 90d (digits "
+	    "with an optional s, m, h or d suffix)"),
+	CONFIG_KEY_NUMBER("notify", "max_registrations_per_user",
+	    KEY_NOTIFY_MAX_REG_USER, CONFIG_NUMBER_PLAIN,
+	    notify_max_registrations_per_user, 1, NOTIFY_REGISTRATIONS_MAX,
+	    "not a number between 1 and 10000000"),
+	CONFIG_KEY_NUMBER("notify", "max_registrations", KEY_NOTIFY_MAX_REG,
+	    CONFIG_NUMBER_PLAIN, notify_max_registrations, 1,
+	    NOTIFY_REGISTRATIONS_MAX, "not a number between 1 and 10000000"),
 };
 
 static int
@@ -583,7 +520,8 @@ config_handler_cb(void *user, const char *section, const char *name,
 		    section, name, p->key_line[def->key]);
 		return 0;
 	}
-	if (def->parse(p, value, &reason) < 0) {
+	if ((def->parse != NULL ? def->parse(p, value, &reason) :
+	    parse_number(p, def, value, &reason)) < 0) {
 		parse_fail(p, "[%s] %s: %s", section, name, reason);
 		return 0;
 	}
