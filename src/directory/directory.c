@@ -23,6 +23,7 @@
 #include "lib/config.h"
 #include "lib/error.h"
 #include "lib/fsutil.h"
+#include "lib/hash.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
@@ -43,9 +44,21 @@ struct directory_line {
 	char *raw;		/* the verbatim line when name is NULL */
 };
 
+/* A user's entry in the index: the first line of that name. */
+struct directory_user {
+	struct hash_node node;	/* in directory.users, by hash_str(name) */
+	const char *name;	/* the line's name (owned by the line) */
+	size_t line;		/* index in directory.lines */
+};
+
 struct directory {
 	char *path;		/* the passwd file */
 	char *lock_path;	/* <path>.lock, flock(2)ed during edits */
+
+	/* The user lines by name, rebuilt whenever lines change: the
+	 * table and the array of its entries. */
+	struct hash_table users;
+	struct directory_user *user_entries;
 
 	/* The cached contents and the identity of the file they came
 	 * from; loaded is false until the first successful read. */
@@ -135,6 +148,8 @@ directory_free(struct directory **dirp)
 		return;
 	*dirp = NULL;
 	lines_free(dir->lines, dir->count);
+	hash_free(&dir->users);
+	free(dir->user_entries);
 	free(dir->path);
 	free(dir->lock_path);
 	free(dir);
@@ -251,9 +266,10 @@ read_fd(int fd, const struct stat *st, char **text_r, size_t *len_r)
 	return 0;
 }
 
-/* Read the file now, unconditionally. 0, or -1 with errno set. */
+/* Read the file into dir's lines, unconditionally. 0, or -1 with errno
+ * set. */
 static int
-directory_load(struct directory *dir)
+directory_read(struct directory *dir)
 {
 	struct directory_line *lines;
 	struct stat st;
@@ -296,6 +312,65 @@ directory_load(struct directory *dir)
 	return 0;
 }
 
+static uint64_t
+user_hash_cb(const struct hash_node *node)
+{
+	return hash_str(HASH_ENTRY(node, struct directory_user, node)->name);
+}
+
+/* The first line of user, or NULL. */
+static struct directory_line *
+find_user(struct directory *dir, const char *user)
+{
+	struct hash_node *n;
+
+	for (n = hash_bucket(&dir->users, hash_str(user)); n != NULL;
+	    n = n->next) {
+		struct directory_user *u =
+		    HASH_ENTRY(n, struct directory_user, node);
+
+		if (strcmp(u->name, user) == 0)
+			return &dir->lines[u->line];
+	}
+	return NULL;
+}
+
+/* Index the user lines by name after they changed. Of lines with the
+ * same name the first one counts, as parse_text() says. */
+static void
+index_users(struct directory *dir)
+{
+	size_t i, n = 0;
+
+	hash_free(&dir->users);
+	free(dir->user_entries);
+	dir->user_entries = xcalloc(dir->count > 0 ? dir->count : 1,
+	    sizeof(*dir->user_entries));
+	hash_init(&dir->users, dir->count, user_hash_cb);
+	for (i = 0; i < dir->count; i++) {
+		struct directory_user *u = &dir->user_entries[n];
+
+		if (dir->lines[i].name == NULL ||
+		    find_user(dir, dir->lines[i].name) != NULL)
+			continue;
+		u->name = dir->lines[i].name;
+		u->line = i;
+		hash_insert(&dir->users, &u->node, hash_str(u->name));
+		n++;
+	}
+}
+
+/* Read the file now, unconditionally, and index its users. 0, or -1 with
+ * errno set. */
+static int
+directory_load(struct directory *dir)
+{
+	if (directory_read(dir) < 0)
+		return -1;
+	index_users(dir);
+	return 0;
+}
+
 /* Re-read the file if it changed since it was last read. On a read error
  * the old contents stay in use. */
 static int
@@ -321,19 +396,6 @@ reload:
 		return -1;
 	}
 	return 0;
-}
-
-static struct directory_line *
-find_user(struct directory *dir, const char *user)
-{
-	size_t i;
-
-	for (i = 0; i < dir->count; i++) {
-		if (dir->lines[i].name != NULL &&
-		    strcmp(dir->lines[i].name, user) == 0)
-			return &dir->lines[i];
-	}
-	return NULL;
 }
 
 bool
@@ -549,6 +611,26 @@ enum directory_edit {
 	DIRECTORY_EDIT_PASSWD,	/* replace the hash, keep extra fields */
 };
 
+/* Drop every line of user. */
+static void
+remove_user(struct directory *dir, const char *user)
+{
+	size_t i, kept = 0;
+
+	for (i = 0; i < dir->count; i++) {
+		struct directory_line *l = &dir->lines[i];
+
+		if (l->name != NULL && strcmp(l->name, user) == 0) {
+			free(l->name);
+			wipe_str(l->password);
+			wipe_str(l->rest);
+			continue;
+		}
+		dir->lines[kept++] = *l;
+	}
+	dir->count = kept;
+}
+
 /* Lock, re-read, change, rewrite, unlock. */
 static int
 directory_edit(struct directory *dir, enum directory_edit op,
@@ -611,14 +693,7 @@ directory_edit(struct directory *dir, enum directory_edit op,
 			goto out;
 		}
 		/* every line of that name, so none takes its place */
-		do {
-			free(l->name);
-			wipe_str(l->password);
-			wipe_str(l->rest);
-			memmove(l, l + 1, (size_t)(dir->lines + dir->count -
-			    l - 1) * sizeof(*l));
-			dir->count--;
-		} while ((l = find_user(dir, user)) != NULL);
+		remove_user(dir, user);
 		break;
 	case DIRECTORY_EDIT_PASSWD:
 		if (l == NULL) {
@@ -631,6 +706,7 @@ directory_edit(struct directory *dir, enum directory_edit op,
 		hash = NULL;
 		break;
 	}
+	index_users(dir);
 	ret = directory_write(dir, error_r);
 out:
 	wipe_str(hash);

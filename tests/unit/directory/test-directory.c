@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "directory/directory.h"
+#include "lib/buf.h"
 #include "lib/config.h"
 #include "lib/error.h"
 #include "lib/fsutil.h"
@@ -444,6 +445,44 @@ test_unreadable(void **state)
 	directory_free(&dir);
 }
 
+/* Many users, found by name: each one, the first of a repeated name, and
+ * still after an edit adds and removes lines. */
+static void
+test_many_users(void **state)
+{
+	struct directory *dir;
+	const char *error;
+	char name[32], pw[32];
+	struct buf b;
+	int i;
+
+	(void)state;
+	buf_init(&b, 0);
+	for (i = 0; i < 3000; i++)
+		assert_int_equal(buf_printf(&b, "u%d:{PLAIN}p%d\n", i, i), 0);
+	assert_int_equal(buf_printf(&b, "u7:{PLAIN}second\n"), 0);
+	assert_int_equal(buf_append(&b, "", 1), 0);
+	write_passwd((const char *)b.data);
+	buf_free(&b);
+	dir = directory_open(passwd_path);
+	for (i = 0; i < 3000; i += 7) {
+		snprintf(name, sizeof(name), "u%d", i);
+		snprintf(pw, sizeof(pw), "p%d", i);
+		assert_true(directory_user_exists(dir, name));
+		assert_int_equal(directory_verify(dir, name, pw), 0);
+	}
+	assert_false(directory_user_exists(dir, "u3000"));
+	assert_int_equal(directory_verify(dir, "u7", "second"), -1);
+
+	assert_int_equal(directory_user_add(dir, "new", "pw", &error), 0);
+	assert_int_equal(directory_user_del(dir, "u7", &error), 0);
+	assert_true(directory_user_exists(dir, "new"));
+	assert_false(directory_user_exists(dir, "u7"));
+	assert_true(directory_user_exists(dir, "u8"));
+	assert_int_equal(directory_verify(dir, "u2999", "p2999"), 0);
+	directory_free(&dir);
+}
+
 int
 main(void)
 {
@@ -458,6 +497,7 @@ main(void)
 		cmocka_unit_test_setup(test_resolve, reset),
 		cmocka_unit_test_setup(test_concurrent_edits, reset),
 		cmocka_unit_test_setup(test_unreadable, reset),
+		cmocka_unit_test_setup(test_many_users, reset),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
