@@ -18,6 +18,7 @@
 
 #include "admin/metrics.h"
 #include "lib/buf.h"
+#include "lib/escape.h"
 #include "lib/limits.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
@@ -86,31 +87,6 @@ reply_text(struct evhttp_request *req, int code, const char *reason,
 	    strlen(text));
 }
 
-/* Text made safe for HTML element content and attribute values. */
-static void
-html_text(struct buf *b, const char *s)
-{
-	for (; *s != '\0'; s++) {
-		switch (*s) {
-		case '&':
-			buf_append_str(b, "&amp;");
-			break;
-		case '<':
-			buf_append_str(b, "&lt;");
-			break;
-		case '>':
-			buf_append_str(b, "&gt;");
-			break;
-		case '"':
-			buf_append_str(b, "&quot;");
-			break;
-		default:
-			buf_append(b, s, 1);
-			break;
-		}
-	}
-}
-
 static void
 route_health(struct admin_http *admin, struct evhttp_request *req)
 {
@@ -152,7 +128,7 @@ route_status(struct admin_http *admin, struct evhttp_request *req)
 	buf_append_str(&b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
 	    "<title>mailbell</title></head>\n<body>\n<h1>mailbell</h1>\n<p>"
 	    "Version ");
-	html_text(&b, admin->version);
+	html_escape(&b, admin->version);
 	buf_printf(&b, ", up %" PRIu64 "d %02" PRIu64 ":%02" PRIu64 ":%02"
 	    PRIu64 " (%" PRIu64 " s).</p>\n", up / 86400, up / 3600 % 24,
 	    up / 60 % 60, up % 60, up);
@@ -161,9 +137,9 @@ route_status(struct admin_http *admin, struct evhttp_request *req)
 	    "<tr><th>service</th><th>address</th></tr>\n");
 	for (i = 0; i < admin->endpoint_count; i++) {
 		buf_append_str(&b, "<tr><td>");
-		html_text(&b, admin->endpoints[i].service);
+		html_escape(&b, admin->endpoints[i].service);
 		buf_append_str(&b, "</td><td>");
-		html_text(&b, admin->endpoints[i].where);
+		html_escape(&b, admin->endpoints[i].where);
 		buf_append_str(&b, "</td></tr>\n");
 	}
 	buf_append_str(&b, "</table>\n");
@@ -173,9 +149,9 @@ route_status(struct admin_http *admin, struct evhttp_request *req)
 	for (i = 0; i < metrics_table_len; i++) {
 		m = &metrics_table[i];
 		buf_append_str(&b, "<tr><td>");
-		html_text(&b, m->name);
+		html_escape(&b, m->name);
 		buf_printf(&b, "</td><td>%" PRIu64 "</td><td>", *m->value);
-		html_text(&b, m->help);
+		html_escape(&b, m->help);
 		buf_append_str(&b, "</td></tr>\n");
 	}
 	buf_printf(&b, "<tr><td>mailbell_delivery_queue_pending</td>"
