@@ -2,6 +2,7 @@
  * reload on change, recipient mapping and locked atomic edits. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,27 +21,16 @@
 #include "lib/fsutil.h"
 #include "lib/xmalloc.h"
 
-static char tmpdir[] = "/tmp/mb-test-directory-XXXXXX";
-static char passwd_path[sizeof(tmpdir) + 32];
+#include "../tmpdir-test.h"
+
+static char passwd_path[sizeof(test_tmpdir) + 32];
 
 static int
 setup(void **state)
 {
 	(void)state;
-	if (mkdtemp(tmpdir) == NULL)
-		return -1;
-	snprintf(passwd_path, sizeof(passwd_path), "%s/sub/passwd", tmpdir);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	char cmd[256];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return test_tmpdir_make(passwd_path, sizeof(passwd_path),
+	    "sub/passwd");
 }
 
 /* Each test starts without a passwd file. */
@@ -61,7 +51,7 @@ write_passwd(const char *text)
 {
 	char dir[256];
 
-	snprintf(dir, sizeof(dir), "%s/sub", tmpdir);
+	snprintf(dir, sizeof(dir), "%s/sub", test_tmpdir);
 	assert_int_equal(mkdir_p(dir, 0700), 0);
 	assert_int_equal(write_file_atomic(passwd_path, text, strlen(text),
 	    0600), 0);
@@ -89,20 +79,24 @@ collect_cb(const char *user, void *ctx)
 static void
 test_name_valid(void **state)
 {
+	static const struct {
+		const char *name;
+		bool valid;
+	} cases[] = {
+		{ "alice", true }, { "a.b_c-d9", true }, { "9", true },
+		{ "", false }, { "Alice", false }, { ".alice", false },
+		{ "-alice", false }, { "al ice", false }, { "al:ice", false },
+		{ "a/b", false }, { "a@b", false },
+	};
 	char name[USER_NAME_MAX + 2];
+	size_t i;
 
 	(void)state;
-	assert_true(directory_user_name_valid("alice"));
-	assert_true(directory_user_name_valid("a.b_c-d9"));
-	assert_true(directory_user_name_valid("9"));
-	assert_false(directory_user_name_valid(""));
-	assert_false(directory_user_name_valid("Alice"));
-	assert_false(directory_user_name_valid(".alice"));
-	assert_false(directory_user_name_valid("-alice"));
-	assert_false(directory_user_name_valid("al ice"));
-	assert_false(directory_user_name_valid("al:ice"));
-	assert_false(directory_user_name_valid("a/b"));
-	assert_false(directory_user_name_valid("a@b"));
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (directory_user_name_valid(cases[i].name) != cases[i].valid)
+			fail_msg("\"%s\" should be %s", cases[i].name,
+			    cases[i].valid ? "valid" : "invalid");
+	}
 	memset(name, 'a', USER_NAME_MAX);
 	name[USER_NAME_MAX] = '\0';
 	assert_true(directory_user_name_valid(name));
@@ -434,7 +428,7 @@ test_unreadable(void **state)
 
 	(void)state;
 	/* a directory where the file should be */
-	snprintf(path, sizeof(path), "%s/sub", tmpdir);
+	snprintf(path, sizeof(path), "%s/sub", test_tmpdir);
 	mkdir_p(path, 0700);
 	dir = directory_open(path);
 	assert_int_equal(directory_user_list(dir, collect_cb, list, &error),
@@ -500,5 +494,5 @@ main(void)
 		cmocka_unit_test_setup(test_many_users, reset),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, test_tmpdir_remove);
 }

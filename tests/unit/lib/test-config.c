@@ -16,26 +16,15 @@
 #include "lib/error.h"
 #include "lib/xmalloc.h"
 
-static char tmpdir[] = "/tmp/mb-test-config-XXXXXX";
-static char conf_path[sizeof(tmpdir) + 32];
+#include "../tmpdir-test.h"
+
+static char conf_path[sizeof(test_tmpdir) + 32];
 
 static int
 setup(void **state)
 {
 	(void)state;
-	if (mkdtemp(tmpdir) == NULL)
-		return -1;
-	snprintf(conf_path, sizeof(conf_path), "%s/mailbell.conf", tmpdir);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	unlink(conf_path);
-	rmdir(tmpdir);
-	return 0;
+	return test_tmpdir_make(conf_path, sizeof(conf_path), "mailbell.conf");
 }
 
 static void
@@ -80,6 +69,104 @@ load_fails(const char *text, unsigned line, const char *want)
 		fail_msg("error \"%s\" lacks \"%s\" or \"%s\"", error, prefix,
 		    want);
 	assert_int_equal(error_code(error), ERROR_INVALID);
+}
+
+/* What is wrong with a text that must not load. */
+enum fail_kind {
+	FAIL_SIZE,	/* a bad [lmtp] max_message_size */
+	FAIL_UNKNOWN,	/* an unknown section or key, or a bad duration or
+			   number */
+	FAIL_VALUE,	/* another bad value */
+};
+
+/* The texts that must not load: the line the error names, and a part of
+ * the error. */
+static const struct fail_case {
+	enum fail_kind kind;
+	const char *text;
+	unsigned line;
+	const char *want;
+} fail_cases[] = {
+	{ FAIL_SIZE, "[lmtp]\nmax_message_size = 2G\n", 2,
+	    "[lmtp] max_message_size: not a size" },
+	{ FAIL_SIZE, "[lmtp]\nmax_message_size = 0\n", 2,
+	    "[lmtp] max_message_size:" },
+	{ FAIL_SIZE, "[lmtp]\nmax_message_size = 10MB\n", 2,
+	    "[lmtp] max_message_size:" },
+	{ FAIL_SIZE, "[lmtp]\nmax_message_size = -1\n", 2,
+	    "[lmtp] max_message_size:" },
+	{ FAIL_UNKNOWN, "[server]\ndata_dir = /x\n\n[smtp]\nport = 25\n", 4,
+	    "[smtp]: unknown section" },
+	/* even an empty unknown section */
+	{ FAIL_UNKNOWN, "[imap]\nport = 1\n[bogus]\n", 3,
+	    "[bogus]: unknown section" },
+	{ FAIL_UNKNOWN, "[imap]\nidle_keepalive = 30m\n", 2,
+	    "[imap] idle_keepalive: not a duration" },
+	{ FAIL_UNKNOWN, "[imap]\nidle_keepalive = 0\n", 2,
+	    "[imap] idle_keepalive: not a duration" },
+	{ FAIL_UNKNOWN, "[imap]\nmax_connections_per_user = 0\n", 2,
+	    "[imap] max_connections_per_user: not a number" },
+	{ FAIL_UNKNOWN, "[imap]\nmax_connections_per_ip = 5000\n", 2,
+	    "[imap] max_connections_per_ip: not a number" },
+	{ FAIL_UNKNOWN, "[imap]\nport = 1\nportt = 2\n", 3,
+	    "[imap] portt: unknown key" },
+	{ FAIL_UNKNOWN, "[notify]\nport = 1\n", 2,
+	    "[notify] port: unknown key" },
+	{ FAIL_UNKNOWN, "port = 1\n", 1,
+	    "port: key outside any section" },
+	{ FAIL_UNKNOWN, "[IMAP]\nport = 1\n", 1,
+	    "[IMAP]: unknown section" },
+	{ FAIL_VALUE, "[imap]\nport = 65536\n", 2,
+	    "[imap] port: not a port" },
+	{ FAIL_VALUE, "[imap]\nport = -1\n", 2,
+	    "[imap] port: not a port" },
+	{ FAIL_VALUE, "[admin]\nport = 80a\n", 2,
+	    "[admin] port: not a port" },
+	{ FAIL_VALUE, "[notify]\nudp_port =\n", 2,
+	    "[notify] udp_port: not a port" },
+	{ FAIL_VALUE, "[notify]\nenabled = maybe\n", 2,
+	    "[notify] enabled: must be yes or no" },
+	{ FAIL_VALUE, "[server]\ndata_dir =\n", 2,
+	    "[server] data_dir: must not" },
+	{ FAIL_VALUE, "[server]\nlisten = localhost\n", 2,
+	    "[server] listen: not an IPv4 or IPv6 address" },
+	{ FAIL_VALUE, "[server]\nlisten = 127.0.0.256\n", 2,
+	    "[server] listen:" },
+	{ FAIL_VALUE, "[server]\nlisten = , ,\n", 2,
+	    "[server] listen: needs at least one" },
+	{ FAIL_VALUE, "[server]\nlisten = 127.0.0.1 127.0.0.1\n", 2,
+	    "[server] listen: address listed twice" },
+	{ FAIL_VALUE, "[server]\nlisten = ::1 0:0:0:0:0:0:0:1\n", 2,
+	    "[server] listen: address listed twice" },
+	{ FAIL_VALUE, "[server]\nlisten = * 127.0.0.1\n", 2,
+	    "[server] listen: \"*\"" },
+	{ FAIL_VALUE, "[server]\ndomains = exa_mple.org\n", 2,
+	    "[server] domains: not a valid domain" },
+	{ FAIL_VALUE, "[server]\ndomains = -a.org\n", 2,
+	    "[server] domains:" },
+	{ FAIL_VALUE, "[server]\ndomains = a..org\n", 2,
+	    "[server] domains:" },
+	{ FAIL_VALUE, "[server]\ndomains = a.org A.ORG\n", 2,
+	    "[server] domains: domain listed twice" },
+	{ FAIL_VALUE, "[server]\nhostname = a/b\n", 2,
+	    "[server] hostname: not a valid host name" },
+	{ FAIL_VALUE, "[server]\nuser = 9lives\n", 2,
+	    "[server] user: not a valid system user" },
+	{ FAIL_VALUE, "[server]\nuser = a b\n", 2,
+	    "[server] user:" },
+};
+
+/* load_fails() for each case of kind. */
+static void
+load_fails_each(enum fail_kind kind)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(fail_cases) / sizeof(fail_cases[0]); i++) {
+		if (fail_cases[i].kind == kind)
+			load_fails(fail_cases[i].text, fail_cases[i].line,
+			    fail_cases[i].want);
+	}
 }
 
 static void
@@ -234,36 +321,14 @@ test_sizes(void **state)
 	cfg = load_ok("[lmtp]\nmax_message_size = 1000\n");
 	assert_int_equal(cfg->lmtp_max_message_size, 1000);
 	config_free(&cfg);
-	load_fails("[lmtp]\nmax_message_size = 2G\n", 2,
-	    "[lmtp] max_message_size: not a size");
-	load_fails("[lmtp]\nmax_message_size = 0\n", 2,
-	    "[lmtp] max_message_size:");
-	load_fails("[lmtp]\nmax_message_size = 10MB\n", 2,
-	    "[lmtp] max_message_size:");
-	load_fails("[lmtp]\nmax_message_size = -1\n", 2,
-	    "[lmtp] max_message_size:");
+	load_fails_each(FAIL_SIZE);
 }
 
 static void
 test_unknown(void **state)
 {
 	(void)state;
-	load_fails("[server]\ndata_dir = /x\n\n[smtp]\nport = 25\n", 4,
-	    "[smtp]: unknown section");
-	/* even an empty unknown section */
-	load_fails("[imap]\nport = 1\n[bogus]\n", 3, "[bogus]: unknown section");
-	load_fails("[imap]\nidle_keepalive = 30m\n", 2,
-	    "[imap] idle_keepalive: not a duration");
-	load_fails("[imap]\nidle_keepalive = 0\n", 2,
-	    "[imap] idle_keepalive: not a duration");
-	load_fails("[imap]\nmax_connections_per_user = 0\n", 2,
-	    "[imap] max_connections_per_user: not a number");
-	load_fails("[imap]\nmax_connections_per_ip = 5000\n", 2,
-	    "[imap] max_connections_per_ip: not a number");
-	load_fails("[imap]\nport = 1\nportt = 2\n", 3, "[imap] portt: unknown key");
-	load_fails("[notify]\nport = 1\n", 2, "[notify] port: unknown key");
-	load_fails("port = 1\n", 1, "port: key outside any section");
-	load_fails("[IMAP]\nport = 1\n", 1, "[IMAP]: unknown section");
+	load_fails_each(FAIL_UNKNOWN);
 }
 
 static void
@@ -280,35 +345,7 @@ static void
 test_bad_values(void **state)
 {
 	(void)state;
-	load_fails("[imap]\nport = 65536\n", 2, "[imap] port: not a port");
-	load_fails("[imap]\nport = -1\n", 2, "[imap] port: not a port");
-	load_fails("[admin]\nport = 80a\n", 2, "[admin] port: not a port");
-	load_fails("[notify]\nudp_port =\n", 2, "[notify] udp_port: not a port");
-	load_fails("[notify]\nenabled = maybe\n", 2,
-	    "[notify] enabled: must be yes or no");
-	load_fails("[server]\ndata_dir =\n", 2, "[server] data_dir: must not");
-	load_fails("[server]\nlisten = localhost\n", 2,
-	    "[server] listen: not an IPv4 or IPv6 address");
-	load_fails("[server]\nlisten = 127.0.0.256\n", 2, "[server] listen:");
-	load_fails("[server]\nlisten = , ,\n", 2,
-	    "[server] listen: needs at least one");
-	load_fails("[server]\nlisten = 127.0.0.1 127.0.0.1\n", 2,
-	    "[server] listen: address listed twice");
-	load_fails("[server]\nlisten = ::1 0:0:0:0:0:0:0:1\n", 2,
-	    "[server] listen: address listed twice");
-	load_fails("[server]\nlisten = * 127.0.0.1\n", 2,
-	    "[server] listen: \"*\"");
-	load_fails("[server]\ndomains = exa_mple.org\n", 2,
-	    "[server] domains: not a valid domain");
-	load_fails("[server]\ndomains = -a.org\n", 2, "[server] domains:");
-	load_fails("[server]\ndomains = a..org\n", 2, "[server] domains:");
-	load_fails("[server]\ndomains = a.org A.ORG\n", 2,
-	    "[server] domains: domain listed twice");
-	load_fails("[server]\nhostname = a/b\n", 2,
-	    "[server] hostname: not a valid host name");
-	load_fails("[server]\nuser = 9lives\n", 2,
-	    "[server] user: not a valid system user");
-	load_fails("[server]\nuser = a b\n", 2, "[server] user:");
+	load_fails_each(FAIL_VALUE);
 }
 
 static void
@@ -402,16 +439,16 @@ test_unreadable(void **state)
 	char path[256], want[300];
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/missing.conf", tmpdir);
+	snprintf(path, sizeof(path), "%s/missing.conf", test_tmpdir);
 	assert_int_equal(config_load(path, &cfg, &error), -1);
 	assert_null(cfg);
 	snprintf(want, sizeof(want), "%s: cannot read: ", path);
 	assert_memory_equal(error, want, strlen(want));
 
 	/* a directory opens but cannot be read */
-	assert_int_equal(config_load(tmpdir, &cfg, &error), -1);
+	assert_int_equal(config_load(test_tmpdir, &cfg, &error), -1);
 	assert_null(cfg);
-	snprintf(want, sizeof(want), "%s:1: read error", tmpdir);
+	snprintf(want, sizeof(want), "%s:1: read error", test_tmpdir);
 	assert_memory_equal(error, want, strlen(want));
 }
 
@@ -433,5 +470,5 @@ main(void)
 		cmocka_unit_test(test_unreadable),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, test_tmpdir_remove);
 }
