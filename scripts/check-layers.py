@@ -16,8 +16,10 @@ Two things use the table below:
       reads every #include "x/..." in the .c and .h files under DIR
       (default: src/ beside this script) and exits 1, naming each one,
       if an include points up or sideways, into a folder that is no
-      layer, or out of the src root ("../"). Run by `meson test` in
-      the 'layers' suite.
+      layer, or out of the src root ("../"), and names any library in
+      a layer's meson.build given the whole src root (`inc`) instead
+      of its layer's include folder. Run by `meson test` in the
+      'layers' suite.
 
   check-layers.py --include-tree OUT [--src DIR]
       makes OUT/<layer>/ for every layer, holding a symlink to each
@@ -60,6 +62,8 @@ EXCEPTIONS = {
 }
 
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s*"([^"]*)"')
+# A layer's meson.build handing a library the whole src root.
+SRC_ROOT_RE = re.compile(r"include_directories\s*:\s*\[?\s*inc\b")
 
 
 def allowed(layer, target):
@@ -124,6 +128,17 @@ def check(src):
                     bad += 1
                 elif (layer, target) in EXCEPTIONS:
                     used.add((layer, target))
+    for layer in sorted(LAYERS):
+        build = os.path.join(src, layer, "meson.build")
+        if not os.path.isfile(build):
+            continue
+        with open(build, encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                if SRC_ROOT_RE.search(line):
+                    print(f"{build}:{lineno}: a library of {layer} is "
+                          f"given the whole src root: use "
+                          f"layer_inc['{layer}']")
+                    bad += 1
     for layer, target in sorted(set(EXCEPTIONS) - used):
         print(f'note: {layer} no longer includes "{target}": remove its '
               f"exception from {os.path.basename(__file__)}")
@@ -155,7 +170,8 @@ def include_tree(src, out):
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--src", default=os.path.join(here, "..", "src"),
+    ap.add_argument("--src",
+                    default=os.path.normpath(os.path.join(here, "..", "src")),
                     help="the src root (default: %(default)s)")
     ap.add_argument("--include-tree", metavar="OUT",
                     help="make the per-layer include folders in OUT")
@@ -165,7 +181,7 @@ def main():
         return 0
     bad = check(args.src)
     if bad:
-        print(f"{bad} include(s) break the layers")
+        print(f"{bad} place(s) break the layers")
         return 1
     return 0
 
