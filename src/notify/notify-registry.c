@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 
 #include "directory/directory.h"
 #include "lib/buf.h"
+#include "lib/error.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
 #include "lib/strnum.h"
@@ -55,22 +55,6 @@ struct notify_registry {
 	notify_reg_release_cb *release_cb;
 	void *release_ctx;
 };
-
-static char registry_error[512];
-
-static const char *
-set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static const char *
-set_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(registry_error, sizeof(registry_error), fmt, ap);
-	va_end(ap);
-	return registry_error;
-}
 
 /* ---- Hashing ---- */
 
@@ -340,16 +324,19 @@ reg_link(struct notify_registry *r, struct notify_reg *reg, const char *user)
 
 static int
 check_limits(const struct notify_registry *r, const char *user,
-    enum notify_reg_error *error_r)
+    const char **error_r)
 {
 	const struct notify_user *u = notify_registry_user(r, user);
 
 	if (r->count >= r->max_total) {
-		*error_r = NOTIFY_REG_LIMIT_TOTAL;
+		*error_r = error_code_fmt(ERROR_LIMIT,
+		    "max_registrations (%u) reached", r->max_total);
 		return -1;
 	}
 	if (u != NULL && u->count >= r->max_per_user) {
-		*error_r = NOTIFY_REG_LIMIT_USER;
+		*error_r = error_code_fmt(ERROR_LIMIT,
+		    "%s: max_registrations_per_user (%u) reached", user,
+		    r->max_per_user);
 		return -1;
 	}
 	return 0;
@@ -358,15 +345,15 @@ check_limits(const struct notify_registry *r, const char *user,
 int
 notify_registry_add(struct notify_registry *r, const char *user,
     const char *const *folders, size_t count, uint32_t epoch, uint32_t now,
-    struct notify_reg **reg_r, enum notify_reg_error *error_r)
+    struct notify_reg **reg_r, const char **error_r)
 {
 	struct notify_reg *reg;
 	uint64_t id;
 	int tries;
 
-	*error_r = NOTIFY_REG_OK;
 	if (!directory_user_name_valid(user)) {
-		*error_r = NOTIFY_REG_FAILED;
+		*error_r = error_code_fmt(ERROR_INVALID,
+		    "not a valid user name");
 		return -1;
 	}
 	if (check_limits(r, user, error_r) < 0)
@@ -374,21 +361,21 @@ notify_registry_add(struct notify_registry *r, const char *user,
 	/* 64 random bits collide with one of 10^7 ids once in 10^12. */
 	for (tries = 0; tries < 8; tries++) {
 		if (notify_random(&id, sizeof(id)) < 0) {
-			*error_r = NOTIFY_REG_FAILED;
+			*error_r = "no random numbers";
 			return -1;
 		}
 		if (id != 0 && notify_registry_find(r, id) == NULL)
 			break;
 	}
 	if (tries == 8) {
-		*error_r = NOTIFY_REG_FAILED;
+		*error_r = "no unused registration id";
 		return -1;
 	}
 	reg = rec_alloc(r);
 	reg->id = id;
 	if (notify_random(reg->secret, sizeof(reg->secret)) < 0) {
 		rec_free(r, reg);
-		*error_r = NOTIFY_REG_FAILED;
+		*error_r = "no random numbers";
 		return -1;
 	}
 	reg->folders = folders_copy(folders, count);
@@ -791,7 +778,7 @@ notify_registry_serialize(struct notify_registry *r, struct buf *b)
 
 int
 notify_regfile_write(const char *path, const void *data, size_t len,
-    char *error, size_t error_size)
+    const char **error_r)
 {
 	char *tmp, *dir, *slash;
 	int fd, rc = -1, saved;
@@ -824,8 +811,7 @@ fail_fd:
 	(void)unlink(tmp);
 	errno = saved;
 fail:
-	snprintf(error, error_size, "%s: cannot write: %s", path,
-	    strerror(errno));
+	*error_r = error_fmt("%s: cannot write: %s", path, strerror(errno));
 out:
 	free(tmp);
 	free(dir);
@@ -841,12 +827,11 @@ notify_registry_save(struct notify_registry *r, const char *path,
 
 	buf_init(&b, 0);
 	if (notify_registry_serialize(r, &b) < 0) {
-		*error_r = set_error("%s: cannot write: %s", path,
+		*error_r = error_fmt("%s: cannot write: %s", path,
 		    strerror(ENOMEM));
 		rc = -1;
-	} else if ((rc = notify_regfile_write(path, b.data, b.len,
-	    registry_error, sizeof(registry_error))) < 0)
-		*error_r = registry_error;
+	} else
+		rc = notify_regfile_write(path, b.data, b.len, error_r);
 	OPENSSL_cleanse(b.data, b.len);
 	buf_free(&b);
 	return rc;
@@ -899,7 +884,7 @@ load_line(struct notify_registry *r, char *line)
 	char *save = NULL, *tok;
 	const char *folders[NOTIFY_REG_FOLDERS_MAX];
 	unsigned char secret[NOTIFY_SECRET_LEN], tagb[8];
-	enum notify_reg_error err;
+	const char *err;
 	struct notify_reg *reg;
 	uint64_t id, epoch, seen, nf;
 	uint64_t tag = 0;
@@ -957,7 +942,7 @@ notify_registry_load(struct notify_registry *r, const char *path,
 	if (read_file(path, NOTIFY_REGFILE_MAX, &data, &len) < 0) {
 		if (errno == ENOENT)
 			return 0;
-		*error_r = set_error("%s: cannot read: %s", path,
+		*error_r = error_fmt("%s: cannot read: %s", path,
 		    strerror(errno));
 		return -1;
 	}
@@ -985,14 +970,14 @@ notify_epoch_next(const char *path, uint32_t *epoch_r, const char **error_r)
 
 	if (read_file(path, 64, &data, &len) < 0) {
 		if (errno != ENOENT) {
-			*error_r = set_error("%s: cannot read: %s", path,
+			*error_r = error_fmt("%s: cannot read: %s", path,
 			    strerror(errno));
 			return -1;
 		}
 	} else {
 		data[strcspn(data, "\r\n")] = '\0';
 		if (str_to_u64(data, 0, UINT32_MAX, &epoch) < 0) {
-			*error_r = set_error("%s: not an epoch number", path);
+			*error_r = error_fmt("%s: not an epoch number", path);
 			free(data);
 			return -1;
 		}
@@ -1000,13 +985,13 @@ notify_epoch_next(const char *path, uint32_t *epoch_r, const char **error_r)
 	}
 	/* Epoch 0 is never used, so a wrap would repeat keys. */
 	if (epoch >= UINT32_MAX) {
-		*error_r = set_error("%s: the epoch counter is exhausted", path);
+		*error_r = error_fmt("%s: the epoch counter is exhausted", path);
 		return -1;
 	}
 	epoch++;
 	n = snprintf(text, sizeof(text), "%llu\n", (unsigned long long)epoch);
 	if (write_file_atomic(path, text, (size_t)n, 0600) < 0) {
-		*error_r = set_error("%s: cannot write: %s", path,
+		*error_r = error_fmt("%s: cannot write: %s", path,
 		    strerror(errno));
 		return -1;
 	}

@@ -87,14 +87,6 @@ struct notify_reg {
 	struct notify_pending *pending;	/* unacked events, NULL: none */
 };
 
-/* Why notify_registry_add() refused. */
-enum notify_reg_error {
-	NOTIFY_REG_OK = 0,
-	NOTIFY_REG_LIMIT_USER,		/* max_registrations_per_user */
-	NOTIFY_REG_LIMIT_TOTAL,		/* max_registrations */
-	NOTIFY_REG_FAILED,		/* no randomness, bad argument */
-};
-
 /* Called before a registration is freed (removed, expired, ended): the
  * owner drops what it hangs on it (pending events, timers). */
 typedef void notify_reg_release_cb(struct notify_reg *reg, void *ctx);
@@ -113,11 +105,13 @@ void notify_registry_set_limits(struct notify_registry *registry,
  * Make a registration for user (a valid user name) covering folders
  * (count store names, copied; count 0: every folder), with a fresh
  * random id and secret, created in epoch at Unix time now. Returns 0
- * with *reg_r, or -1 with *error_r.
+ * with *reg_r, or -1 with *error_r: of kind ERROR_LIMIT when
+ * max_registrations or max_registrations_per_user is reached,
+ * ERROR_INVALID for a bad user name (lib/error.h).
  */
 int notify_registry_add(struct notify_registry *registry, const char *user,
     const char *const *folders, size_t count, uint32_t epoch, uint32_t now,
-    struct notify_reg **reg_r, enum notify_reg_error *error_r);
+    struct notify_reg **reg_r, const char **error_r);
 /* The registration with this id, or NULL. */
 struct notify_reg *notify_registry_find(const struct notify_registry *registry,
     uint64_t id);
@@ -174,7 +168,7 @@ void notify_reg_keys(const struct notify_reg *reg, enum notify_dir dir,
  * Write every registration to path atomically (write, fsync, rename,
  * fsync the directory), mode 0600: id, secret, created epoch, last seen,
  * password fingerprint, user and folders, one line each. Clears the
- * DIRTY flags. Returns 0, or -1 with *error_r (static storage).
+ * DIRTY flags. Returns 0, or -1 with *error_r (lib/error.h).
  */
 int notify_registry_save(struct notify_registry *registry, const char *path,
     const char **error_r);
@@ -184,13 +178,13 @@ int notify_registry_save(struct notify_registry *registry, const char *path,
  * wipe b after use) and clear the DIRTY flags, 0 or -1 (b full); then
  * write data atomically to path as notify_registry_save() does. The
  * second touches nothing of the registry and may run on another thread;
- * it returns 0, or -1 with the reason in error.
+ * it returns 0, or -1 with *error_r (in that thread's error ring).
  */
 struct buf;
 int notify_registry_serialize(struct notify_registry *registry,
     struct buf *b);
 int notify_regfile_write(const char *path, const void *data, size_t len,
-    char *error, size_t error_size);
+    const char **error_r);
 /*
  * Add the registrations of path (a missing file is none). A line that
  * cannot be read, or over a limit, is skipped and counted in

@@ -21,6 +21,7 @@
 
 #include "lib/buf.h"
 #include "lib/config.h"
+#include "lib/error.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
 #include "lib/stats.h"
@@ -82,7 +83,8 @@ struct notify_saver {
 	struct buf job;
 	int rc;
 	uint64_t ms;
-	char error[512];
+	char *error;			/* xstrdup'd on the writer's thread,
+					   freed by the loop */
 	/* The loop's own: */
 	bool busy;			/* a save is in flight */
 	bool again;			/* changes came while busy */
@@ -133,7 +135,7 @@ saver_main(void *ctx)
 	struct notify_saver *sv = s->saver;
 	uint64_t one = 1, start;
 	struct buf job;
-	char error[512];
+	const char *error = NULL;
 	int rc;
 
 	pthread_mutex_lock(&sv->lock);
@@ -148,15 +150,15 @@ saver_main(void *ctx)
 		pthread_mutex_unlock(&sv->lock);
 
 		start = notify_mono_ms();
-		error[0] = '\0';
 		rc = notify_regfile_write(s->regs_path, job.data, job.len,
-		    error, sizeof(error));
+		    &error);
 		job_unmap(&job);
 
 		pthread_mutex_lock(&sv->lock);
 		sv->rc = rc;
 		sv->ms = notify_mono_ms() - start;
-		memcpy(sv->error, error, sizeof(error));
+		/* The text is in this thread's ring: the loop gets a copy. */
+		sv->error = rc < 0 ? xstrdup(error) : NULL;
 		sv->done = true;
 		pthread_cond_broadcast(&sv->cond);
 		/* Cannot fail short of a bug: the counter takes 2^64 - 2
@@ -174,19 +176,21 @@ static void
 save_finish(struct notify_server *s)
 {
 	struct notify_saver *sv = s->saver;
-	char error[512];
+	char *error;
 	uint64_t ms;
 	int rc;
 
 	pthread_mutex_lock(&sv->lock);
 	rc = sv->rc;
 	ms = sv->ms;
-	memcpy(error, sv->error, sizeof(error));
+	error = sv->error;
+	sv->error = NULL;
 	sv->done = false;
 	pthread_mutex_unlock(&sv->lock);
 	sv->busy = false;
 	if (rc < 0) {
 		log_warnx("notify: %s", error);
+		free(error);
 		/* Saved again at the next sweep. */
 		s->regs_dirty |= sv->job_regs;
 		s->seen_dirty |= sv->job_seen;
@@ -362,6 +366,7 @@ saver_free(struct notify_server *s)
 	pthread_cond_destroy(&sv->cond);
 	pthread_mutex_destroy(&sv->lock);
 	job_unmap(&sv->job);
+	free(sv->error);
 	free(sv);
 }
 
@@ -550,7 +555,7 @@ notify_server_register(struct notify_server *s, const char *user,
     struct notify_registration *out)
 {
 	const struct notify_pw *pw;
-	enum notify_reg_error err;
+	const char *error;
 	struct notify_reg *reg;
 
 	memset(out, 0, sizeof(*out));
@@ -561,8 +566,11 @@ notify_server_register(struct notify_server *s, const char *user,
 	if (pw == NULL)
 		return NOTIFY_FAILED;
 	if (notify_registry_add(s->registry, user, folders, count, s->epoch,
-	    notify_now(), &reg, &err) < 0)
-		return err == NOTIFY_REG_FAILED ? NOTIFY_FAILED : NOTIFY_LIMIT;
+	    notify_now(), &reg, &error) < 0) {
+		log_debug("notify: %s: cannot register: %s", user, error);
+		return error_code(error) == ERROR_LIMIT ? NOTIFY_LIMIT :
+		    NOTIFY_FAILED;
+	}
 	reg->user->pwtag = pw->tag;
 	reg->user->pwtag_known = true;
 
@@ -974,8 +982,6 @@ sweep_cb(evutil_socket_t fd, short what, void *ctx)
 
 /* ---- Life cycle ---- */
 
-static char server_error[512];
-
 struct notify_server *
 notify_server_new(const struct notify_deps *deps, const char **error_r)
 {
@@ -993,19 +999,16 @@ notify_server_new(const struct notify_deps *deps, const char **error_r)
 	s->regs_path = xasprintf("%s/registrations", s->dir);
 	s->epoch_path = xasprintf("%s/epoch", s->dir);
 	if (mkdir_p(s->dir, 0700) < 0) {
-		snprintf(server_error, sizeof(server_error),
-		    "cannot create %s: %s", s->dir, strerror(errno));
+		*error_r = error_fmt("cannot create %s: %s", s->dir,
+		    strerror(errno));
 		goto fail;
 	}
 	/* Before any datagram: a new epoch, durably (section 3.2). */
-	if (notify_epoch_next(s->epoch_path, &s->epoch, &error) < 0) {
-		snprintf(server_error, sizeof(server_error), "%s", error);
+	if (notify_epoch_next(s->epoch_path, &s->epoch, error_r) < 0)
 		goto fail;
-	}
 	if (notify_random(s->cookie_key, sizeof(s->cookie_key)) < 0 ||
 	    notify_random(&s->rng, sizeof(s->rng)) < 0) {
-		snprintf(server_error, sizeof(server_error),
-		    "no random numbers");
+		*error_r = "no random numbers";
 		goto fail;
 	}
 	s->rng |= 1;
@@ -1025,15 +1028,13 @@ notify_server_new(const struct notify_deps *deps, const char **error_r)
 	s->save_ev = evtimer_new(deps->base, save_cb, s);
 	s->sweep_ev = event_new(deps->base, -1, EV_PERSIST, sweep_cb, s);
 	if (saver_new(s) < 0) {
-		snprintf(server_error, sizeof(server_error),
-		    "cannot start the registrations writer: %s",
-		    strerror(errno));
+		*error_r = error_fmt("cannot start the registrations writer: "
+		    "%s", strerror(errno));
 		goto fail;
 	}
 	if (s->save_ev == NULL || s->sweep_ev == NULL ||
 	    event_add(s->sweep_ev, &tv) < 0) {
-		snprintf(server_error, sizeof(server_error),
-		    "cannot add timers");
+		*error_r = "cannot add timers";
 		goto fail;
 	}
 	/* Users deleted or passwords changed while we were down. */
@@ -1045,7 +1046,6 @@ notify_server_new(const struct notify_deps *deps, const char **error_r)
 	    notify_registry_count(s->registry));
 	return s;
 fail:
-	*error_r = server_error;
 	notify_server_free(&s);
 	return NULL;
 }

@@ -32,7 +32,7 @@ struct notify_deps {
 /*
  * Create the notifier: make <data_dir>/notify, advance and fsync the
  * epoch there (before any datagram can be sent) and load the saved
- * registrations. Returns NULL with *error_r set (static storage) when
+ * registrations. Returns NULL with *error_r set (lib/error.h) when
  * the directory or the epoch cannot be written.
  */
 struct notify_server *notify_server_new(const struct notify_deps *deps,

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "lib/error.h"
 #include "lib/fsutil.h"
 #include "lib/xmalloc.h"
 #include "notify/notify-registry.h"
@@ -28,12 +29,12 @@ static struct notify_reg *
 add_ok(struct notify_registry *r, const char *user,
     const char *const *folders, size_t count, uint32_t now)
 {
-	enum notify_reg_error err;
+	const char *err = NULL;
 	struct notify_reg *reg = NULL;
 
 	assert_int_equal(notify_registry_add(r, user, folders, count, 3, now,
 	    &reg, &err), 0);
-	assert_int_equal(err, NOTIFY_REG_OK);
+	assert_null(err);
 	assert_non_null(reg);
 	return reg;
 }
@@ -82,13 +83,13 @@ static void
 test_bad_user(void **state)
 {
 	struct notify_registry *r = notify_registry_new(16, 100);
-	enum notify_reg_error err;
+	const char *err;
 	struct notify_reg *reg = NULL;
 
 	(void)state;
 	assert_int_equal(notify_registry_add(r, "../etc", NULL, 0, 1, 1, &reg,
 	    &err), -1);
-	assert_int_equal(err, NOTIFY_REG_FAILED);
+	assert_int_equal(error_code(err), ERROR_INVALID);
 	assert_int_equal(notify_registry_add(r, "", NULL, 0, 1, 1, &reg,
 	    &err), -1);
 	notify_registry_free(&r);
@@ -98,7 +99,7 @@ static void
 test_limits(void **state)
 {
 	struct notify_registry *r = notify_registry_new(2, 3);
-	enum notify_reg_error err;
+	const char *err;
 	struct notify_reg *reg = NULL;
 
 	(void)state;
@@ -106,11 +107,14 @@ test_limits(void **state)
 	add_ok(r, "alice", NULL, 0, 1);
 	assert_int_equal(notify_registry_add(r, "alice", NULL, 0, 1, 1, &reg,
 	    &err), -1);
-	assert_int_equal(err, NOTIFY_REG_LIMIT_USER);
+	assert_int_equal(error_code(err), ERROR_LIMIT);
+	assert_non_null(strstr(err, "max_registrations_per_user"));
 	add_ok(r, "bob", NULL, 0, 1);
 	assert_int_equal(notify_registry_add(r, "carol", NULL, 0, 1, 1, &reg,
 	    &err), -1);
-	assert_int_equal(err, NOTIFY_REG_LIMIT_TOTAL);
+	assert_int_equal(error_code(err), ERROR_LIMIT);
+	assert_null(strstr(err, "per_user"));
+	assert_non_null(strstr(err, "max_registrations"));
 	/* removing one makes room again */
 	notify_registry_remove_user(r, "bob");
 	add_ok(r, "carol", NULL, 0, 1);
