@@ -4,7 +4,8 @@
  * is verified and which cover the folder; each event is kept until it
  * is acknowledged and resent after 1, 2, 4 and 8 s (each up to 25%
  * later), five sends in all (doc/notify-protocol.md 4.4). Resends are
- * driven by one timer wheel, never a timer per registration.
+ * driven by one timer wheel (notify-wheel.c), never a timer per
+ * registration.
  *
  * A store event's first sends go out after its callback returns, in
  * slices of NOTIFY_FANOUT_BATCH registrations per loop turn: the event
@@ -14,6 +15,7 @@
  * burst. Store events are sent in the order they came, so each
  * registration still numbers them in that order.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,9 +39,8 @@ struct notify_pending_event {
 /* A registration's unacknowledged events and its place in the wheel. */
 struct notify_pending {
 	struct notify_reg *reg;
-	struct notify_pending *wnext, *wprev;	/* wheel slot list */
-	bool in_wheel;
-	uint64_t due_tick;		/* wheel tick it waits for */
+	struct notify_wheel_entry went;	/* in the wheel while a resend
+					   waits */
 	size_t count, cap;
 	struct notify_pending_event *ev;	/* ascending numbers */
 };
@@ -54,11 +55,6 @@ struct notify_fanout {
 	uint64_t ids[];
 };
 
-/* Waits before the 2nd, 3rd, 4th and 5th send. */
-static const uint32_t resend_ms[NOTIFY_EVENT_SENDS - 1] = {
-	1000, 2000, 4000, 8000
-};
-
 static void
 event_clear(struct notify_pending_event *e)
 {
@@ -66,26 +62,13 @@ event_clear(struct notify_pending_event *e)
 	memset(e, 0, sizeof(*e));
 }
 
-/* ---- The wheel ---- */
+/* ---- The wheel (notify-wheel.c) on the loop's timer ---- */
 
 static void
 wheel_unlink(struct notify_server *s, struct notify_pending *p)
 {
-	size_t slot;
-
-	if (!p->in_wheel)
-		return;
-	slot = (size_t)(p->due_tick % NOTIFY_WHEEL_SLOTS);
-	if (p->wprev != NULL)
-		p->wprev->wnext = p->wnext;
-	else
-		s->wheel[slot] = p->wnext;
-	if (p->wnext != NULL)
-		p->wnext->wprev = p->wprev;
-	p->wnext = p->wprev = NULL;
-	p->in_wheel = false;
-	s->wheel_count--;
-	if (s->wheel_count == 0 && s->wheel_ev != NULL)
+	notify_wheel_remove(&s->wheel, &p->went);
+	if (s->wheel.count == 0 && s->wheel_ev != NULL)
 		evtimer_del(s->wheel_ev);
 }
 
@@ -103,8 +86,8 @@ wheel_arm(struct notify_server *s)
 static void
 wheel_schedule(struct notify_server *s, struct notify_pending *p)
 {
-	uint64_t due = UINT64_MAX, tick, now_tick;
-	size_t i, slot;
+	uint64_t due = UINT64_MAX;
+	size_t i;
 
 	wheel_unlink(s, p);
 	for (i = 0; i < p->count; i++)
@@ -113,22 +96,7 @@ wheel_schedule(struct notify_server *s, struct notify_pending *p)
 			due = p->ev[i].due_ms;
 	if (due == UINT64_MAX)
 		return;
-	/* Round up, so nothing is resent early. */
-	tick = (due + NOTIFY_WHEEL_TICK_MS - 1) / NOTIFY_WHEEL_TICK_MS;
-	now_tick = notify_mono_ms() / NOTIFY_WHEEL_TICK_MS;
-	if (s->wheel_count == 0)
-		s->wheel_tick = now_tick;
-	if (tick <= s->wheel_tick)
-		tick = s->wheel_tick + 1;
-	p->due_tick = tick;
-	slot = (size_t)(tick % NOTIFY_WHEEL_SLOTS);
-	p->wprev = NULL;
-	p->wnext = s->wheel[slot];
-	if (p->wnext != NULL)
-		p->wnext->wprev = p;
-	s->wheel[slot] = p;
-	p->in_wheel = true;
-	s->wheel_count++;
+	notify_wheel_add(&s->wheel, &p->went, due, notify_mono_ms());
 	wheel_arm(s);
 }
 
@@ -195,9 +163,8 @@ send_event(struct notify_server *s, struct notify_reg *reg,
 static uint64_t
 next_due(struct notify_server *s, unsigned sends, uint64_t now_ms)
 {
-	uint32_t base = resend_ms[sends - 1];
-
-	return now_ms + base + notify_jitter(s, base / 4 + 1);
+	return now_ms + notify_resend_wait_ms(sends,
+	    notify_jitter(s, notify_resend_jitter_span(sends)));
 }
 
 /* Queue an event for reg and send it now. */
@@ -312,39 +279,39 @@ resend_due(struct notify_server *s, struct notify_pending *p,
 	wheel_schedule(s, p);
 }
 
+/* What one turn of the wheel resends at. */
+struct tick_ctx {
+	struct notify_server *s;
+	uint64_t now_ms;
+};
+
+static void
+resend_cb(struct notify_wheel_entry *e, void *ctx)
+{
+	struct tick_ctx *tc = ctx;
+	struct notify_pending *p = (struct notify_pending *)(void *)
+	    ((char *)e - offsetof(struct notify_pending, went));
+
+	resend_due(tc->s, p, tc->now_ms);
+}
+
+void
+notify_events_tick(struct notify_server *s)
+{
+	struct tick_ctx tc = { s, notify_mono_ms() };
+
+	notify_wheel_advance(&s->wheel, tc.now_ms, resend_cb, &tc);
+	notify_flush(s);
+	if (s->wheel.count > 0)
+		wheel_arm(s);
+}
+
 static void
 wheel_tick_cb(evutil_socket_t fd, short what, void *ctx)
 {
-	struct notify_server *s = ctx;
-	uint64_t now_ms = notify_mono_ms();
-	uint64_t now_tick = now_ms / NOTIFY_WHEEL_TICK_MS, t, from;
-	size_t steps = 0;
-
 	(void)fd;
 	(void)what;
-	/* Advance first, so whatever is scheduled from here on lands in a
-	 * slot after now. After a stall longer than the wheel, one turn
-	 * visits every slot; resend_due() looks at the times, not the
-	 * slots. */
-	from = s->wheel_tick + 1;
-	if (now_tick > s->wheel_tick)
-		s->wheel_tick = now_tick;
-	for (t = from; t <= now_tick &&
-	    steps < NOTIFY_WHEEL_SLOTS; t++, steps++) {
-		struct notify_pending *p, *next;
-		size_t slot = (size_t)(t % NOTIFY_WHEEL_SLOTS);
-
-		for (p = s->wheel[slot]; p != NULL; p = next) {
-			next = p->wnext;
-			if (p->due_tick > now_tick)
-				continue;
-			wheel_unlink(s, p);
-			resend_due(s, p, now_ms);
-		}
-	}
-	notify_flush(s);
-	if (s->wheel_count > 0)
-		wheel_arm(s);
+	notify_events_tick(ctx);
 }
 
 /* ---- Store events ---- */

@@ -21,6 +21,7 @@
 #include "notify/notify.h"
 #include "notify/notify-proto.h"
 #include "notify/notify-registry.h"
+#include "notify/notify-wheel.h"
 
 /* UDP sockets one server serves: [server] listen addresses, each of
  * which may resolve to an IPv4 and an IPv6 address. */
@@ -29,10 +30,6 @@
  * of several thousand datagrams (clients starting together, a delivery
  * to many registrations); the kernel caps it at net.core.rmem_max. */
 #define NOTIFY_SOCKET_BUFFER (4 * 1024 * 1024)
-/* The retransmission wheel: ticks of this many milliseconds... */
-#define NOTIFY_WHEEL_TICK_MS 50
-/* ...in this many slots (25.6 s, more than the longest wait of 10 s). */
-#define NOTIFY_WHEEL_SLOTS 512
 
 /* Ways a datagram can reach us (a socket, and for a wildcard socket
  * the local address it was sent to): at most this many, as a
@@ -131,9 +128,7 @@ struct notify_server {
 	/* Timers */
 	struct event *sweep_ev;		/* NOTIFY_SWEEP_SECS, persistent */
 	struct event *wheel_ev;		/* one tick, while anything waits */
-	struct notify_pending *wheel[NOTIFY_WHEEL_SLOTS];
-	uint64_t wheel_tick;		/* last tick processed */
-	size_t wheel_count;		/* pendings in the wheel */
+	struct notify_wheel wheel;	/* notify_pending.went entries */
 
 	/* Store events still to reach some of their registrations, sent
 	 * NOTIFY_FANOUT_BATCH a loop turn (notify-events.c). */
@@ -185,6 +180,8 @@ void notify_events_moved(struct notify_server *server,
     struct notify_reg *reg);
 /* Drop reg's unacknowledged events (forgotten endpoint, removal). */
 void notify_events_drop(struct notify_server *server, struct notify_reg *reg);
+/* Resend what is due now (the wheel's timer). */
+void notify_events_tick(struct notify_server *server);
 /* Free the wheel's timer. */
 void notify_events_free(struct notify_server *server);
 
