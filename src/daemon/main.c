@@ -432,19 +432,16 @@ start_notify(struct daemon *d)
 {
 	struct notify_deps deps;
 	const char *error;
-	char *passwd;
 	size_t i;
 
 	if (!d->cfg->notify_enabled)
 		return;
-	passwd = config_passwd_path(d->cfg);
 	memset(&deps, 0, sizeof(deps));
 	deps.base = d->base;
 	deps.cfg = d->cfg;
 	deps.store = d->store;
-	deps.passwd_path = passwd;
+	deps.directory = d->dir;
 	d->notify = notify_server_new(&deps, &error);
-	free(passwd);
 	if (d->notify == NULL)
 		fatalx("notify: %s", error);
 	for (i = 0; i < d->notify_socks.count; i++) {

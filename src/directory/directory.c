@@ -70,6 +70,7 @@ struct directory {
 	ino_t ino;
 	off_t size;
 	struct timespec mtime;
+	unsigned long generation;	/* loads so far */
 };
 
 static void
@@ -285,6 +286,7 @@ directory_read(struct directory *dir)
 		dir->count = 0;
 		dir->loaded = true;
 		dir->exists = false;
+		dir->generation++;
 		return 0;
 	}
 	/* identify what we read by the descriptor, not the name: the file
@@ -305,6 +307,7 @@ directory_read(struct directory *dir)
 	dir->count = count;
 	dir->loaded = true;
 	dir->exists = true;
+	dir->generation++;
 	dir->dev = st.st_dev;
 	dir->ino = st.st_ino;
 	dir->size = st.st_size;
@@ -753,4 +756,19 @@ directory_user_list(struct directory *dir, directory_user_cb *cb, void *ctx,
 			cb(dir->lines[i].name, ctx);
 	}
 	return 0;
+}
+
+unsigned long
+directory_generation(struct directory *dir)
+{
+	(void)directory_refresh(dir);
+	return dir->generation;
+}
+
+const char *
+directory_password_stored(struct directory *dir, const char *user)
+{
+	const struct directory_line *l = find_user(dir, user);
+
+	return l != NULL ? l->password : NULL;
 }

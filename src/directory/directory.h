@@ -41,6 +41,20 @@ int directory_verify(struct directory *dir, const char *user,
 int directory_resolve(struct directory *dir, const struct mb_config *cfg,
     const char *recipient, char user_r[USER_NAME_MAX + 1]);
 
+/*
+ * For the notifier, whose registrations end when their user's password
+ * changes: re-read the file if it changed on disk and return a number
+ * that changes each time its contents are read again, so a caller sees
+ * when to look at its users again.
+ */
+unsigned long directory_generation(struct directory *dir);
+/* The stored password of user ("{SCHEME}hash" as written) as last read,
+ * without re-reading, or NULL if there is no such user. Valid until the
+ * next call on dir; a secret, so copy nothing of it that is not
+ * wiped. */
+const char *directory_password_stored(struct directory *dir,
+    const char *user);
+
 /* Editing (the `mailbell user` commands): each locks the file, rewrites it
  * atomically and returns 0, or -1 with *error_r set (lib/error.h: an
  * unknown user is ERROR_NOT_FOUND, an existing one ERROR_EXISTS, a bad

@@ -13,7 +13,6 @@
 #include <stdint.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 
 #include <event2/event.h>
 
@@ -83,13 +82,6 @@ struct notify_in {
 	unsigned char data[NOTIFY_BATCH][NOTIFY_DATAGRAM_MAX + 1];
 };
 
-/* One user of the passwd file: the fingerprint of the password hash. */
-struct notify_pw {
-	struct notify_pw *hnext;
-	uint64_t tag;
-	char name[];
-};
-
 struct notify_server {
 	struct notify_deps deps;
 	struct notify_registry *registry;
@@ -111,7 +103,6 @@ struct notify_server {
 	char *dir;			/* <data_dir>/notify */
 	char *regs_path;		/* .../registrations */
 	char *epoch_path;		/* .../epoch */
-	char *passwd_path;		/* copy of deps.passwd_path */
 	bool regs_dirty;		/* registrations added or removed */
 	bool seen_dirty;		/* last-seen times changed */
 	uint32_t seen_flushed;		/* when last-seen times were saved */
@@ -119,11 +110,9 @@ struct notify_server {
 	uint64_t save_ms;		/* how long the last save took */
 	struct notify_saver *saver;	/* the thread that writes the file */
 
-	/* The passwd file as last read. */
-	struct notify_pw **pw;		/* hash table by name, or NULL */
-	size_t npw;			/* buckets (power of two) */
-	bool pw_read;			/* pw reflects pw_st */
-	struct stat pw_st;		/* identity of the file read */
+	/* The users (deps.directory) */
+	bool pw_read;			/* users were checked against... */
+	unsigned long pw_generation;	/* ...this directory_generation() */
 
 	/* Timers */
 	struct event *sweep_ev;		/* NOTIFY_SWEEP_SECS, persistent */

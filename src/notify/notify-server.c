@@ -19,6 +19,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "directory/directory.h"
 #include "lib/buf.h"
 #include "lib/config.h"
 #include "lib/error.h"
@@ -398,145 +399,54 @@ notify_server_changed(struct notify_server *s)
 
 /* ---- The passwd file ----
  * A registration ends when its user is deleted or the user's password
- * changes. The directory's file is read again only when it changed (a
- * stat per sweep); for each user it keeps a fingerprint of the password
- * hash, which the registrations of that user were made under. */
+ * changes. The directory reads its file again only when it changed (a
+ * stat per sweep); then every user with registrations is looked at
+ * again, for the fingerprint of the password hash its registrations
+ * were made under. */
 
-static void
-pw_clear(struct notify_server *s)
+/* The fingerprint of user's password hash now: 0 with *tag_r, or -1 if
+ * there is no such user. */
+static int
+pw_tag(struct notify_server *s, const char *user, uint64_t *tag_r)
 {
-	size_t i;
+	const char *pw = directory_password_stored(s->deps.directory, user);
 
-	for (i = 0; i < s->npw && s->pw != NULL; i++) {
-		while (s->pw[i] != NULL) {
-			struct notify_pw *p = s->pw[i];
-
-			s->pw[i] = p->hnext;
-			free(p);
-		}
-	}
-	free(s->pw);
-	s->pw = NULL;
-	s->npw = 0;
-}
-
-static size_t
-pw_bucket(size_t n, const char *name, size_t len)
-{
-	uint64_t h = 1469598103934665603ULL;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)name[i];
-		h *= 1099511628211ULL;
-	}
-	return (size_t)h & (n - 1);
-}
-
-static const struct notify_pw *
-pw_lookup(const struct notify_server *s, const char *name)
-{
-	const struct notify_pw *p;
-
-	if (s->pw == NULL)
-		return NULL;
-	for (p = s->pw[pw_bucket(s->npw, name, strlen(name))]; p != NULL;
-	    p = p->hnext)
-		if (strcmp(p->name, name) == 0)
-			return p;
-	return NULL;
-}
-
-/* Parse "name:hash[:...]" lines (Dovecot's passwd-file, as the
- * directory reads it). */
-static void
-pw_parse(struct notify_server *s, char *data)
-{
-	char *line, *next, *colon, *end;
-	size_t lines = 1, len, b;
-
-	for (line = data; *line != '\0'; line++)
-		if (*line == '\n')
-			lines++;
-	for (s->npw = 16; s->npw < lines; s->npw *= 2)
-		;
-	s->pw = xcalloc(s->npw, sizeof(*s->pw));
-	for (line = data; line != NULL && *line != '\0'; line = next) {
-		struct notify_pw *p;
-
-		next = strchr(line, '\n');
-		if (next != NULL)
-			*next++ = '\0';
-		if (line[0] == '#' || (colon = strchr(line, ':')) == NULL)
-			continue;
-		len = (size_t)(colon - line);
-		end = strchr(colon + 1, ':');
-		if (end == NULL)
-			end = colon + 1 + strcspn(colon + 1, "\r");
-		p = xcalloc(1, sizeof(*p) + len + 1);
-		memcpy(p->name, line, len);
-		p->tag = notify_pwtag(colon + 1, (size_t)(end - colon - 1));
-		b = pw_bucket(s->npw, p->name, len);
-		p->hnext = s->pw[b];
-		s->pw[b] = p;
-	}
+	if (pw == NULL)
+		return -1;
+	*tag_r = notify_pwtag(pw, strlen(pw));
+	return 0;
 }
 
 static void
 pw_check_user_cb(struct notify_user *u, void *ctx)
 {
 	struct notify_server *s = ctx;
-	const struct notify_pw *p = pw_lookup(s, u->name);
+	uint64_t tag;
+	bool found = pw_tag(s, u->name, &tag) == 0;
 	size_t n;
 
-	if (p != NULL && (!u->pwtag_known || u->pwtag == p->tag)) {
-		u->pwtag = p->tag;
+	if (found && (!u->pwtag_known || u->pwtag == tag)) {
+		u->pwtag = tag;
 		u->pwtag_known = true;
 		return;
 	}
 	log_info("notify: %s: %s, ending its registrations", u->name,
-	    p == NULL ? "user deleted" : "password changed");
+	    !found ? "user deleted" : "password changed");
 	n = notify_registry_remove_user(s->registry, u->name);
 	mb_stats.notify_revoked_total += n;
 	notify_server_changed(s);
 }
 
-/* Read the passwd file again if it changed, and end the registrations
- * of users that are gone or whose password changed. */
+/* Have the directory read its file again if it changed, and end the
+ * registrations of users that are gone or whose password changed. */
 static void
 pw_refresh(struct notify_server *s)
 {
-	struct stat st;
-	char *data;
-	size_t len = 0;
+	unsigned long gen = directory_generation(s->deps.directory);
 
-	if (stat(s->deps.passwd_path, &st) < 0) {
-		if (errno != ENOENT) {
-			log_warn("notify: %s", s->deps.passwd_path);
-			return;
-		}
-		memset(&st, 0, sizeof(st));
-	}
-	if (s->pw_read && st.st_ino == s->pw_st.st_ino &&
-	    st.st_dev == s->pw_st.st_dev && st.st_size == s->pw_st.st_size &&
-	    st.st_mtim.tv_sec == s->pw_st.st_mtim.tv_sec &&
-	    st.st_mtim.tv_nsec == s->pw_st.st_mtim.tv_nsec)
+	if (s->pw_read && gen == s->pw_generation)
 		return;
-	pw_clear(s);
-	if (st.st_ino != 0) {
-		if (read_file(s->deps.passwd_path, 1024 * 1024 * 1024, &data,
-		    &len) < 0) {
-			if (errno != ENOENT) {
-				log_warn("notify: %s", s->deps.passwd_path);
-				return;
-			}
-			data = xstrdup("");
-		}
-		pw_parse(s, data);
-		OPENSSL_cleanse(data, len);
-		free(data);
-	}
-	s->pw_st = st;
+	s->pw_generation = gen;
 	s->pw_read = true;
 	notify_registry_foreach_user(s->registry, pw_check_user_cb, s);
 }
@@ -554,16 +464,15 @@ notify_server_register(struct notify_server *s, const char *user,
     const char *const *folders, size_t count,
     struct notify_registration *out)
 {
-	const struct notify_pw *pw;
 	const char *error;
 	struct notify_reg *reg;
+	uint64_t tag;
 
 	memset(out, 0, sizeof(*out));
 	if (count > NOTIFY_REG_FOLDERS_MAX)
 		return NOTIFY_LIMIT;
 	pw_refresh(s);
-	pw = pw_lookup(s, user);
-	if (pw == NULL)
+	if (pw_tag(s, user, &tag) < 0)
 		return NOTIFY_FAILED;
 	if (notify_registry_add(s->registry, user, folders, count, s->epoch,
 	    notify_now(), &reg, &error) < 0) {
@@ -571,7 +480,7 @@ notify_server_register(struct notify_server *s, const char *user,
 		return error_code(error) == ERROR_LIMIT ? NOTIFY_LIMIT :
 		    NOTIFY_FAILED;
 	}
-	reg->user->pwtag = pw->tag;
+	reg->user->pwtag = tag;
 	reg->user->pwtag_known = true;
 
 	notify_reg_id_text(reg->id, out->id);
@@ -992,7 +901,6 @@ notify_server_new(const struct notify_deps *deps, const char **error_r)
 
 	s = xcalloc(1, sizeof(*s));
 	s->deps = *deps;
-	s->deps.passwd_path = s->passwd_path = xstrdup(deps->passwd_path);
 	s->keepalive = deps->cfg->notify_keepalive;
 	s->lease = deps->cfg->notify_lease;
 	s->dir = xasprintf("%s/notify", deps->cfg->data_dir);
@@ -1133,13 +1041,11 @@ notify_server_free(struct notify_server **sp)
 		event_free(s->sweep_ev);
 	notify_registry_free(&s->registry);
 	notify_events_free(s);
-	pw_clear(s);
 	free(s->out);
 	free(s->in);
 	OPENSSL_cleanse(s->cookie_key, sizeof(s->cookie_key));
 	free(s->dir);
 	free(s->regs_path);
 	free(s->epoch_path);
-	free(s->passwd_path);
 	free(s);
 }

@@ -15,6 +15,7 @@
 
 #include <event2/event.h>
 
+struct directory;
 struct mb_config;
 struct store;
 struct notify_server;
@@ -24,9 +25,9 @@ struct notify_deps {
 	struct event_base *base;
 	const struct mb_config *cfg;	/* data_dir and the [notify] keys */
 	struct store *store;		/* events and folder counts */
-	const char *passwd_path;	/* the directory's passwd file (copied):
-					   a deleted user or a changed password
-					   ends the user's registrations */
+	struct directory *directory;	/* the users: a deleted user or a
+					   changed password ends the user's
+					   registrations */
 };
 
 /*

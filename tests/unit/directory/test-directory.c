@@ -324,6 +324,37 @@ test_reload(void **state)
 }
 
 static void
+test_generation_and_stored_password(void **state)
+{
+	struct directory *dir;
+	unsigned long gen;
+
+	(void)state;
+	write_passwd("alice:{PLAIN}a:1000\nbob:{SHA512-CRYPT}$6$x$y\n");
+	dir = directory_open(passwd_path);
+	gen = directory_generation(dir);
+	assert_string_equal(directory_password_stored(dir, "alice"),
+	    "{PLAIN}a");
+	assert_string_equal(directory_password_stored(dir, "bob"),
+	    "{SHA512-CRYPT}$6$x$y");
+	assert_null(directory_password_stored(dir, "carol"));
+	/* unchanged: the same generation */
+	assert_int_equal(directory_generation(dir), gen);
+	/* changed: a new one, and the new contents */
+	write_passwd("alice:{PLAIN}b\n");
+	assert_int_not_equal(directory_generation(dir), gen);
+	gen = directory_generation(dir);
+	assert_string_equal(directory_password_stored(dir, "alice"),
+	    "{PLAIN}b");
+	assert_null(directory_password_stored(dir, "bob"));
+	/* removed: no users */
+	unlink(passwd_path);
+	assert_int_not_equal(directory_generation(dir), gen);
+	assert_null(directory_password_stored(dir, "alice"));
+	directory_free(&dir);
+}
+
+static void
 test_resolve(void **state)
 {
 	struct directory *dir;
@@ -488,6 +519,8 @@ main(void)
 		cmocka_unit_test_setup(test_add_list_del, reset),
 		cmocka_unit_test_setup(test_passwd_keeps_fields, reset),
 		cmocka_unit_test_setup(test_reload, reset),
+		cmocka_unit_test_setup(test_generation_and_stored_password,
+		    reset),
 		cmocka_unit_test_setup(test_resolve, reset),
 		cmocka_unit_test_setup(test_concurrent_edits, reset),
 		cmocka_unit_test_setup(test_unreadable, reset),
