@@ -5,7 +5,7 @@
  * is acknowledged and resent after 1, 2, 4 and 8 s (each up to 25%
  * later), five sends in all (doc/notify-protocol.md 4.4). Resends are
  * driven by one timer wheel (notify-wheel.c), never a timer per
- * registration.
+ * registration, turned at the server's clock.
  *
  * A store event's first sends go out after its callback returns, in
  * slices of NOTIFY_FANOUT_BATCH registrations per loop turn: the event
@@ -96,7 +96,7 @@ wheel_schedule(struct notify_server *s, struct notify_pending *p)
 			due = p->ev[i].due_ms;
 	if (due == UINT64_MAX)
 		return;
-	notify_wheel_add(&s->wheel, &p->went, due, notify_mono_ms());
+	notify_wheel_add(&s->wheel, &p->went, due, notify_now_ms(s));
 	wheel_arm(s);
 }
 
@@ -174,7 +174,7 @@ queue_event(struct notify_server *s, struct notify_reg *reg,
 {
 	struct notify_pending *p = reg->pending;
 	struct notify_pending_event *e;
-	uint64_t now_ms = notify_mono_ms();
+	uint64_t now_ms = notify_now_ms(s);
 	size_t i;
 
 	if (reg->event_last == UINT32_MAX)
@@ -244,7 +244,7 @@ void
 notify_events_moved(struct notify_server *s, struct notify_reg *reg)
 {
 	struct notify_pending *p = reg->pending;
-	uint64_t now_ms = notify_mono_ms();
+	uint64_t now_ms = notify_now_ms(s);
 	size_t i;
 
 	if (p == NULL)
@@ -298,7 +298,7 @@ resend_cb(struct notify_wheel_entry *e, void *ctx)
 void
 notify_events_tick(struct notify_server *s)
 {
-	struct tick_ctx tc = { s, notify_mono_ms() };
+	struct tick_ctx tc = { s, notify_now_ms(s) };
 
 	notify_wheel_advance(&s->wheel, tc.now_ms, resend_cb, &tc);
 	notify_flush(s);

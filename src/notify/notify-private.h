@@ -3,7 +3,7 @@
  * (sockets, the receive path, registration, sweeps), notify-send.c
  * (sealing and batched sending) and notify-events.c (store events,
  * acknowledgement and retransmission). Nothing outside src/notify
- * includes this.
+ * and its unit tests includes this.
  */
 #ifndef MB_NOTIFY_NOTIFY_PRIVATE_H
 #define MB_NOTIFY_NOTIFY_PRIVATE_H
@@ -84,6 +84,9 @@ struct notify_in {
 
 struct notify_server {
 	struct notify_deps deps;
+	const struct clock *clock;	/* deps.clock, or clock_monotonic */
+	uint64_t clock_base_ms;		/* clock at creation... */
+	uint32_t unix_base;		/* ...and the Unix time then */
 	struct notify_registry *registry;
 	uint32_t epoch;			/* this run's, persisted first */
 	unsigned char cookie_key[NOTIFY_COOKIE_KEY_LEN]; /* memory only */
@@ -116,6 +119,7 @@ struct notify_server {
 
 	/* Timers */
 	struct event *sweep_ev;		/* NOTIFY_SWEEP_SECS, persistent */
+	uint64_t sweep_ms;		/* clock at the last sweep */
 	struct event *wheel_ev;		/* one tick, while anything waits */
 	struct notify_wheel wheel;	/* notify_pending.went entries */
 
@@ -129,10 +133,16 @@ struct notify_server {
 
 /* ---- notify-server.c ---- */
 
-/* Unix time now, as the registry and the cookies count it. */
-uint32_t notify_now(void);
-/* Monotonic milliseconds. */
-uint64_t notify_mono_ms(void);
+/* The server's clock now, in milliseconds. */
+uint64_t notify_now_ms(const struct notify_server *server);
+/* Unix time now, as the registry and the cookies count it: the Unix
+ * time at creation advanced by the server's clock, so leases and cookies
+ * follow the same clock as resends (and a step of the system clock
+ * while the server runs moves none of them). */
+uint32_t notify_now(const struct notify_server *server);
+/* Run what the timers run, at the server's clock: resends that are
+ * due, and the sweep if NOTIFY_SWEEP_SECS passed since the last one. */
+void notify_server_tick(struct notify_server *server);
 /* A random number in [0, n) for jitter (not for secrets). */
 uint32_t notify_jitter(struct notify_server *server, uint32_t n);
 /* Registrations changed: save them a moment from now. */
@@ -169,7 +179,7 @@ void notify_events_moved(struct notify_server *server,
     struct notify_reg *reg);
 /* Drop reg's unacknowledged events (forgotten endpoint, removal). */
 void notify_events_drop(struct notify_server *server, struct notify_reg *reg);
-/* Resend what is due now (the wheel's timer). */
+/* Resend what is due at the server's clock (the wheel's timer). */
 void notify_events_tick(struct notify_server *server);
 /* Free the wheel's timer. */
 void notify_events_free(struct notify_server *server);

@@ -21,6 +21,7 @@
 
 #include "directory/directory.h"
 #include "lib/buf.h"
+#include "lib/clock.h"
 #include "lib/config.h"
 #include "lib/error.h"
 #include "lib/fsutil.h"
@@ -31,8 +32,9 @@
 
 /* ---- Clocks and jitter ---- */
 
-uint32_t
-notify_now(void)
+/* The system's Unix time, read once at creation. */
+static uint32_t
+now_unix(void)
 {
 	time_t t = time(NULL);
 
@@ -40,12 +42,18 @@ notify_now(void)
 }
 
 uint64_t
-notify_mono_ms(void)
+notify_now_ms(const struct notify_server *s)
 {
-	struct timespec ts;
+	return clock_ms(s->clock);
+}
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+uint32_t
+notify_now(const struct notify_server *s)
+{
+	uint64_t t = s->unix_base +
+	    (notify_now_ms(s) - s->clock_base_ms) / 1000;
+
+	return t > UINT32_MAX ? UINT32_MAX : (uint32_t)t;
 }
 
 uint32_t
@@ -150,14 +158,14 @@ saver_main(void *ctx)
 		sv->has_job = false;
 		pthread_mutex_unlock(&sv->lock);
 
-		start = notify_mono_ms();
+		start = clock_now_ms();
 		rc = notify_regfile_write(s->regs_path, job.data, job.len,
 		    &error);
 		job_unmap(&job);
 
 		pthread_mutex_lock(&sv->lock);
 		sv->rc = rc;
-		sv->ms = notify_mono_ms() - start;
+		sv->ms = clock_now_ms() - start;
 		/* The text is in this thread's ring: the loop gets a copy. */
 		sv->error = rc < 0 ? xstrdup(error) : NULL;
 		sv->done = true;
@@ -242,7 +250,7 @@ save_start(struct notify_server *s)
 		sv->again = true;
 		return;
 	}
-	start = notify_mono_ms();
+	start = clock_now_ms();
 	/* Room for the last save and some, or about 160 bytes a
 	 * registration the first time; twice that until it fits. */
 	size = sv->last_len > 0 ? sv->last_len + sv->last_len / 8 :
@@ -260,11 +268,11 @@ save_start(struct notify_server *s)
 	}
 	sv->job_regs = s->regs_dirty;
 	sv->job_seen = s->seen_dirty;
-	sv->job_time = notify_now();
+	sv->job_time = notify_now(s);
 	s->regs_dirty = false;
 	s->seen_dirty = false;
 	sv->busy = true;
-	sv->format_ms = notify_mono_ms() - start;
+	sv->format_ms = clock_now_ms() - start;
 	sv->last_len = b.len;
 	pthread_mutex_lock(&sv->lock);
 	sv->job = b;
@@ -292,17 +300,17 @@ save_wait(struct notify_server *s)
 static void
 save_now(struct notify_server *s)
 {
-	uint64_t start = notify_mono_ms();
+	uint64_t start = clock_now_ms();
 	const char *error;
 
 	if (notify_registry_save(s->registry, s->regs_path, &error) < 0) {
 		log_warnx("notify: %s", error);
 		return;
 	}
-	s->save_ms = notify_mono_ms() - start;
+	s->save_ms = clock_now_ms() - start;
 	s->regs_dirty = false;
 	s->seen_dirty = false;
-	s->seen_flushed = notify_now();
+	s->seen_flushed = notify_now(s);
 }
 
 static int
@@ -475,7 +483,7 @@ notify_server_register(struct notify_server *s, const char *user,
 	if (pw_tag(s, user, &tag) < 0)
 		return NOTIFY_FAILED;
 	if (notify_registry_add(s->registry, user, folders, count, s->epoch,
-	    notify_now(), &reg, &error) < 0) {
+	    notify_now(s), &reg, &error) < 0) {
 		log_debug("notify: %s: cannot register: %s", user, error);
 		return error_code(error) == ERROR_LIMIT ? NOTIFY_LIMIT :
 		    NOTIFY_FAILED;
@@ -675,7 +683,7 @@ handle_datagram(struct notify_server *s, size_t via,
 	if (notify_proto_decode(hdr.type, plain, plen, &msg, &drop) < 0 ||
 	    notify_addr_encode(from, addr) < 0)
 		goto dropped;
-	now = notify_now();
+	now = notify_now(s);
 	if (!rate_ok(reg, now)) {
 		mb_stats.notify_dropped_rate_total++;
 		goto out;
@@ -871,15 +879,13 @@ sweep_reg_cb(struct notify_reg *reg, void *ctx)
 }
 
 static void
-sweep_cb(evutil_socket_t fd, short what, void *ctx)
+sweep(struct notify_server *s)
 {
-	struct notify_server *s = ctx;
 	struct sweep_ctx sc;
 
-	(void)fd;
-	(void)what;
+	s->sweep_ms = notify_now_ms(s);
 	sc.s = s;
-	sc.now = notify_now();
+	sc.now = notify_now(s);
 	sc.silence = s->keepalive * NOTIFY_SILENCE_INTERVALS;
 	notify_registry_foreach(s->registry, sweep_reg_cb, &sc);
 	pw_refresh(s);
@@ -887,6 +893,22 @@ sweep_cb(evutil_socket_t fd, short what, void *ctx)
 	if (s->regs_dirty || (s->seen_dirty &&
 	    sc.now - s->seen_flushed >= NOTIFY_LASTSEEN_FLUSH_SECS))
 		save_start(s);
+}
+
+static void
+sweep_cb(evutil_socket_t fd, short what, void *ctx)
+{
+	(void)fd;
+	(void)what;
+	sweep(ctx);
+}
+
+void
+notify_server_tick(struct notify_server *s)
+{
+	notify_events_tick(s);
+	if (notify_now_ms(s) - s->sweep_ms >= NOTIFY_SWEEP_SECS * 1000)
+		sweep(s);
 }
 
 /* ---- Life cycle ---- */
@@ -901,6 +923,10 @@ notify_server_new(const struct notify_deps *deps, const char **error_r)
 
 	s = xcalloc(1, sizeof(*s));
 	s->deps = *deps;
+	s->clock = deps->clock != NULL ? deps->clock : &clock_monotonic;
+	s->deps.clock = s->clock;
+	s->clock_base_ms = s->sweep_ms = notify_now_ms(s);
+	s->unix_base = now_unix();
 	s->keepalive = deps->cfg->notify_keepalive;
 	s->lease = deps->cfg->notify_lease;
 	s->dir = xasprintf("%s/notify", deps->cfg->data_dir);
@@ -947,7 +973,7 @@ notify_server_new(const struct notify_deps *deps, const char **error_r)
 	}
 	/* Users deleted or passwords changed while we were down. */
 	pw_refresh(s);
-	s->seen_flushed = notify_now();
+	s->seen_flushed = notify_now(s);
 	mb_stats.notify_registrations = notify_registry_count(s->registry);
 	notify_events_start(s);
 	log_info("notify: epoch %u, %zu registrations", (unsigned)s->epoch,

@@ -15,6 +15,7 @@
 
 #include <event2/event.h>
 
+struct clock;
 struct directory;
 struct mb_config;
 struct store;
@@ -28,6 +29,8 @@ struct notify_deps {
 	struct directory *directory;	/* the users: a deleted user or a
 					   changed password ends the user's
 					   registrations */
+	const struct clock *clock;	/* resends, leases, keepalives and
+					   sweeps; NULL: clock_monotonic */
 };
 
 /*

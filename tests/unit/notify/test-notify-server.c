@@ -1,0 +1,434 @@
+/*
+ * Unit tests for the notifier's timing in simulated time: the resend
+ * schedule of unacknowledged EVENTs, acknowledgement, lease expiry and
+ * what keepalives keep. A real server on a loopback socket and a real
+ * store send real datagrams; only the clock is simulated, and the test
+ * turns the server's timers itself (notify_server_tick()), so nothing
+ * waits for real time.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <event2/event.h>
+#include <openssl/evp.h>
+
+#include "directory/directory.h"
+#include "lib/clock.h"
+#include "lib/config.h"
+#include "lib/fsutil.h"
+#include "lib/xmalloc.h"
+#include "notify/notify-private.h"
+#include "store/store.h"
+
+#define LEASE 600
+#define KEEPALIVE 25
+#define STEP_MS NOTIFY_WHEEL_TICK_MS
+
+struct fixture {
+	char dir[64];
+	struct mb_config cfg;
+	struct clock_sim sim;
+	struct clock clock;
+	struct directory *directory;
+	struct event_base *base;
+	struct store *store;
+	struct notify_server *server;
+	struct sockaddr_in server_addr;
+	/* The client: one registration on one socket. */
+	int fd;
+	uint64_t id;
+	uint32_t epoch;
+	uint64_t pn;
+	struct notify_keys c2s, s2c;
+};
+
+static struct fixture *
+fixture_new(void)
+{
+	struct fixture *f = xcalloc(1, sizeof(*f));
+	struct notify_deps deps;
+	struct notify_registration reg;
+	unsigned char secret[48];
+	socklen_t len = sizeof(f->server_addr);
+	const char *error = NULL;
+	char *path, *mail;
+	int sfd;
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/mb-notify-server-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	path = xasprintf("%s/passwd", f->dir);
+	assert_int_equal(write_file_atomic(path, "alice:{PLAIN}pw\n", 16,
+	    0600), 0);
+	mail = xasprintf("%s/mail", f->dir);
+	assert_int_equal(mkdir_p(mail, 0700), 0);
+	f->cfg.data_dir = f->dir;
+	f->cfg.notify_keepalive = KEEPALIVE;
+	f->cfg.notify_lease = LEASE;
+	f->cfg.notify_max_registrations_per_user = 16;
+	f->cfg.notify_max_registrations = 100;
+	f->base = event_base_new();
+	f->store = store_new(mail, "h");
+	f->directory = directory_open(path);
+	clock_sim_init(&f->sim, 1000000);
+	f->clock = clock_sim_clock(&f->sim);
+	memset(&deps, 0, sizeof(deps));
+	deps.base = f->base;
+	deps.cfg = &f->cfg;
+	deps.store = f->store;
+	deps.directory = f->directory;
+	deps.clock = &f->clock;
+	f->server = notify_server_new(&deps, &error);
+	assert_non_null(f->server);
+	free(path);
+	free(mail);
+
+	sfd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	f->server_addr.sin_family = AF_INET;
+	f->server_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(sfd, (struct sockaddr *)&f->server_addr,
+	    sizeof(f->server_addr)), 0);
+	assert_int_equal(getsockname(sfd, (struct sockaddr *)&f->server_addr,
+	    &len), 0);
+	assert_int_equal(notify_server_listen(f->server, sfd,
+	    ntohs(f->server_addr.sin_port)), 0);
+
+	assert_int_equal(notify_server_register(f->server, "alice", NULL, 0,
+	    &reg), NOTIFY_OK);
+	assert_int_equal(reg.lease, LEASE);
+	assert_int_equal(reg.keepalive, KEEPALIVE);
+	assert_int_equal(notify_reg_id_parse(reg.id, &f->id), 0);
+	assert_true(EVP_DecodeBlock(secret, (const unsigned char *)reg.key,
+	    (int)strlen(reg.key)) >= NOTIFY_SECRET_LEN);
+	f->epoch = reg.epoch;
+	assert_int_equal(notify_keys_derive(secret, NOTIFY_DIR_C2S, f->epoch,
+	    &f->c2s), 0);
+	assert_int_equal(notify_keys_derive(secret, NOTIFY_DIR_S2C, f->epoch,
+	    &f->s2c), 0);
+
+	f->fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_int_equal(connect(f->fd, (struct sockaddr *)&f->server_addr,
+	    sizeof(f->server_addr)), 0);
+	return f;
+}
+
+static void
+fixture_free(struct fixture *f)
+{
+	char *cmd;
+
+	close(f->fd);
+	notify_server_free(&f->server);
+	directory_free(&f->directory);
+	store_free(&f->store);
+	event_base_free(f->base);
+	cmd = xasprintf("rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(f);
+}
+
+/* The simulated time now. */
+static uint64_t
+now(const struct fixture *f)
+{
+	return clock_ms(&f->clock);
+}
+
+/* Let the server's loop run what is ready, without waiting. */
+static void
+pump(struct fixture *f)
+{
+	event_base_loop(f->base, EVLOOP_NONBLOCK);
+}
+
+static void
+client_send(struct fixture *f, const struct notify_msg *msg)
+{
+	unsigned char out[NOTIFY_DATAGRAM_MAX];
+	size_t len;
+
+	assert_int_equal(notify_proto_build(&f->c2s, f->id, f->pn++, msg, out,
+	    sizeof(out), &len), 0);
+	assert_int_equal(send(f->fd, out, len, 0), (ssize_t)len);
+	pump(f);
+}
+
+/* The next datagram for the client: 1 with *msg_r and *pn_r, or 0 if
+ * none came within wait_ms (real time; a loopback datagram is queued
+ * by the time the server's send returns, so 0 is enough to see none). */
+static int
+client_recv(struct fixture *f, int wait_ms, struct notify_msg *msg_r,
+    uint64_t *pn_r)
+{
+	unsigned char in[NOTIFY_DATAGRAM_MAX], plain[NOTIFY_PAYLOAD_MAX];
+	struct pollfd pfd = { f->fd, POLLIN, 0 };
+	struct notify_header hdr;
+	enum notify_drop drop;
+	size_t plen;
+	ssize_t n;
+
+	if (poll(&pfd, 1, wait_ms) <= 0)
+		return 0;
+	n = recv(f->fd, in, sizeof(in), MSG_DONTWAIT);
+	if (n < 0)
+		return 0;
+	assert_int_equal(notify_proto_open(&f->s2c, in, (size_t)n, &hdr,
+	    plain, &plen, &drop), 0);
+	assert_int_equal(hdr.id, f->id);
+	assert_int_equal(notify_proto_decode(hdr.type, plain, plen, msg_r,
+	    &drop), 0);
+	if (pn_r != NULL)
+		*pn_r = hdr.pn;
+	return 1;
+}
+
+static void
+expect(struct fixture *f, enum notify_type type, struct notify_msg *msg_r)
+{
+	struct notify_msg msg;
+
+	assert_int_equal(client_recv(f, 1000, &msg, NULL), 1);
+	assert_int_equal(msg.type, type);
+	if (msg_r != NULL)
+		*msg_r = msg;
+}
+
+static void
+expect_nothing(struct fixture *f)
+{
+	struct notify_msg msg;
+
+	assert_int_equal(client_recv(f, 0, &msg, NULL), 0);
+}
+
+static void
+send_keepalive(struct fixture *f, uint64_t ack)
+{
+	struct notify_msg msg;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.type = NOTIFY_TYPE_KEEPALIVE;
+	msg.keepalive.ack = ack;
+	client_send(f, &msg);
+}
+
+/* HELLO, CHALLENGE, VERIFY, STATUS. */
+static void
+handshake(struct fixture *f)
+{
+	struct notify_msg msg, ch, st;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.type = NOTIFY_TYPE_HELLO;
+	memcpy(msg.hello.nonce, "nonce-01", NOTIFY_NONCE_LEN);
+	client_send(f, &msg);
+	expect(f, NOTIFY_TYPE_CHALLENGE, &ch);
+	memset(&msg, 0, sizeof(msg));
+	msg.type = NOTIFY_TYPE_VERIFY;
+	memcpy(msg.verify.cookie, ch.challenge.cookie, NOTIFY_COOKIE_LEN);
+	client_send(f, &msg);
+	expect(f, NOTIFY_TYPE_STATUS, &st);
+	assert_int_equal(st.status.flags, NOTIFY_STATUS_FLAG_VERIFIED);
+	assert_int_equal(st.status.keepalive, KEEPALIVE);
+	assert_int_equal(st.status.lease, LEASE);
+}
+
+/* A message delivered to alice's INBOX, as the store announces it. */
+static void
+deliver(struct fixture *f, uint32_t uid)
+{
+	store_announce(f->store, "alice", "INBOX", 7, uid);
+	pump(f);
+}
+
+/* Advance the simulated clock by ms in wheel ticks, turning the timers
+ * at each; record the EVENTs that arrive (simulated time, number and
+ * packet number), at most max. Returns how many arrived. */
+struct arrival {
+	uint64_t ms;
+	uint64_t number;
+	uint64_t pn;
+};
+
+static size_t
+run_for(struct fixture *f, uint64_t ms, struct arrival *arr, size_t max)
+{
+	uint64_t end = now(f) + ms;
+	struct notify_msg msg;
+	size_t n = 0;
+	uint64_t pn;
+
+	while (now(f) < end) {
+		clock_sim_advance(&f->sim, STEP_MS);
+		notify_server_tick(f->server);
+		pump(f);
+		while (client_recv(f, 0, &msg, &pn) == 1) {
+			assert_int_equal(msg.type, NOTIFY_TYPE_EVENT);
+			assert_true(n < max);
+			arr[n].ms = now(f);
+			arr[n].number = msg.event.number;
+			arr[n].pn = pn;
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Unacknowledged, an EVENT goes out five times in all, 1, 2, 4 and 8 s
+ * after the send before (never early, at most 25% late, to the wheel's
+ * tick), with the same number and a fresh packet number each time. */
+static void
+test_resend_schedule(void **state)
+{
+	static const uint64_t base[] = { 1000, 2000, 4000, 8000 };
+	struct fixture *f = fixture_new();
+	struct arrival arr[8];
+	struct notify_msg msg, st;
+	size_t n, i, j;
+
+	(void)state;
+	handshake(f);
+	deliver(f, 1);
+	assert_int_equal(client_recv(f, 1000, &msg, &arr[0].pn), 1);
+	assert_int_equal(msg.type, NOTIFY_TYPE_EVENT);
+	assert_int_equal(msg.event.number, 1);
+	assert_int_equal(msg.event.type, NOTIFY_EVENT_MESSAGE_NEW);
+	assert_int_equal(msg.event.uid, 1);
+	assert_int_equal(msg.event.uidvalidity, 7);
+	assert_string_equal(msg.event.folder, "INBOX");
+	arr[0].ms = now(f);
+	arr[0].number = 1;
+	/* and nothing after the fifth, however long */
+	n = 1 + run_for(f, 60000, arr + 1, 7);
+	assert_int_equal(n, NOTIFY_EVENT_SENDS);
+	for (i = 1; i < n; i++) {
+		uint64_t gap = arr[i].ms - arr[i - 1].ms;
+
+		assert_int_equal(arr[i].number, 1);
+		assert_true(gap >= base[i - 1]);
+		assert_true(gap <= base[i - 1] + base[i - 1] / 4 +
+		    NOTIFY_WHEEL_TICK_MS);
+		for (j = 0; j < i; j++)
+			assert_int_not_equal(arr[i].pn, arr[j].pn);
+	}
+	/* STATUS tells what was sent */
+	send_keepalive(f, 0);
+	expect(f, NOTIFY_TYPE_STATUS, &st);
+	assert_int_equal(st.status.last_event, 1);
+	fixture_free(f);
+}
+
+/* A KEEPALIVE's or an ACK's acknowledgement ends the resends. */
+static void
+test_ack_stops_resends(void **state)
+{
+	struct fixture *f = fixture_new();
+	struct arrival arr[8];
+	struct notify_msg msg;
+
+	(void)state;
+	handshake(f);
+	deliver(f, 1);
+	expect(f, NOTIFY_TYPE_EVENT, &msg);
+	send_keepalive(f, 1);
+	expect(f, NOTIFY_TYPE_STATUS, &msg);
+	assert_int_equal(msg.status.last_event, 1);
+	assert_int_equal(run_for(f, 30000, arr, 8), 0);
+
+	deliver(f, 2);
+	expect(f, NOTIFY_TYPE_EVENT, &msg);
+	assert_int_equal(msg.event.number, 2);
+	/* one resend, then the ACK */
+	assert_int_equal(run_for(f, 1300, arr, 8), 1);
+	assert_int_equal(arr[0].number, 2);
+	memset(&msg, 0, sizeof(msg));
+	msg.type = NOTIFY_TYPE_ACK;
+	msg.ack.ack = 2;
+	client_send(f, &msg);
+	expect_nothing(f);
+	assert_int_equal(run_for(f, 30000, arr, 8), 0);
+	fixture_free(f);
+}
+
+/* A registration ends once its lease ran out after the last datagram,
+ * at the next sweep (every NOTIFY_SWEEP_SECS); any authenticated
+ * datagram renews it. */
+static void
+test_lease_expiry(void **state)
+{
+	struct fixture *f = fixture_new();
+	struct arrival arr[1];
+	uint64_t start = now(f);
+
+	(void)state;
+	handshake(f);
+	/* a keepalive at 400 s runs the lease from there */
+	run_for(f, 400000, arr, 0);
+	send_keepalive(f, 0);
+	assert_int_equal(client_recv(f, 1000, &(struct notify_msg){ 0 },
+	    NULL), 1);
+	run_for(f, LEASE * 1000, arr, 0);
+	assert_int_equal(notify_server_registrations(f->server), 1);
+	while (notify_server_registrations(f->server) == 1 &&
+	    now(f) - start < 2000000)
+		run_for(f, 1000, arr, 0);
+	assert_int_equal(notify_server_registrations(f->server), 0);
+	assert_true(now(f) - start > (400 + LEASE) * 1000);
+	assert_true(now(f) - start <= (400 + LEASE + NOTIFY_SWEEP_SECS + 1) *
+	    1000);
+	/* gone: a keepalive gets nothing */
+	send_keepalive(f, 0);
+	expect_nothing(f);
+	fixture_free(f);
+}
+
+/* Keepalives keep the endpoint verified; after NOTIFY_SILENCE_INTERVALS
+ * keepalive intervals of silence it is forgotten: no EVENTs go to it,
+ * and its next keepalive is challenged. */
+static void
+test_silence_forgets_endpoint(void **state)
+{
+	struct fixture *f = fixture_new();
+	struct arrival arr[1];
+	struct notify_msg msg;
+	uint64_t silence = KEEPALIVE * NOTIFY_SILENCE_INTERVALS * 1000;
+
+	(void)state;
+	handshake(f);
+	/* just under the silence: still verified */
+	run_for(f, silence - 5000, arr, 0);
+	send_keepalive(f, 0);
+	expect(f, NOTIFY_TYPE_STATUS, &msg);
+	/* past it, and a sweep later */
+	run_for(f, silence + (NOTIFY_SWEEP_SECS + 1) * 1000, arr, 0);
+	deliver(f, 1);
+	expect_nothing(f);
+	send_keepalive(f, 0);
+	expect(f, NOTIFY_TYPE_CHALLENGE, NULL);
+	assert_int_equal(notify_server_registrations(f->server), 1);
+	fixture_free(f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_resend_schedule),
+		cmocka_unit_test(test_ack_stops_resends),
+		cmocka_unit_test(test_lease_expiry),
+		cmocka_unit_test(test_silence_forgets_endpoint),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
