@@ -1,9 +1,10 @@
 /*
  * Inside the notifier: the server structure shared by notify-server.c
- * (sockets, the receive path, registration, sweeps), notify-send.c
- * (sealing and batched sending) and notify-events.c (store events,
- * acknowledgement and retransmission). Nothing outside src/notify
- * and its unit tests includes this.
+ * (sockets, registration, sweeps), notify-receive.c (the receive path),
+ * notify-saver.c (the registrations file), notify-send.c (sealing and
+ * batched sending) and notify-events.c (store events, acknowledgement
+ * and retransmission). Nothing outside src/notify and its unit tests
+ * includes this.
  */
 #ifndef MB_NOTIFY_NOTIFY_PRIVATE_H
 #define MB_NOTIFY_NOTIFY_PRIVATE_H
@@ -147,6 +148,25 @@ void notify_server_tick(struct notify_server *server);
 uint32_t notify_jitter(struct notify_server *server, uint32_t n);
 /* Registrations changed: save them a moment from now. */
 void notify_server_changed(struct notify_server *server);
+
+/* ---- notify-saver.c ---- */
+
+/* Start the registrations writer. 0, or -1 with errno set. */
+int notify_saver_new(struct notify_server *server);
+/* Wait for the save in flight and stop the writer. */
+void notify_saver_free(struct notify_server *server);
+/* Format the registrations and hand them to the writer; if a save is in
+ * flight, another follows when it completes. */
+void notify_save_start(struct notify_server *server);
+/* Save on this thread (shutdown, after the writer stopped). */
+void notify_save_now(struct notify_server *server);
+/* save_ev's callback: notify_save_start(). */
+void notify_save_timer_cb(evutil_socket_t fd, short what, void *ctx);
+
+/* ---- notify-receive.c ---- */
+
+/* A socket is readable: read, check and act on its datagrams. */
+void notify_receive_cb(evutil_socket_t fd, short what, void *ctx);
 
 /* ---- notify-send.c ---- */
 

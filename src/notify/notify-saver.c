@@ -1,0 +1,357 @@
+/*
+ * Saving the notifier's registrations: formatted on the loop, written,
+ * fsynced and renamed into place by one writer thread, so the loop
+ * never waits for the disk; and the timer that saves a moment after a
+ * change.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+
+#include <openssl/crypto.h>
+
+#include "lib/buf.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/stats.h"
+#include "lib/xmalloc.h"
+#include "notify/notify-private.h"
+
+/* ---- Saving ----
+ * The registrations file (about 150 bytes a registration) is formatted
+ * into a buffer on the loop, then written, fsynced and renamed into
+ * place by one writer thread, so the loop never waits for the disk.
+ * One save is in flight at a time; changes made meanwhile are saved
+ * again when it completes. A registration is answered before it is on
+ * disk, as before: the file trails changes by a moment (at least 100
+ * ms, see notify_server_changed()). Shutdown waits for the save in
+ * flight and then writes what changed since. */
+
+struct notify_saver {
+	pthread_t thread;
+	int efd;			/* eventfd: a save completed */
+	struct event *done_ev;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	/* Under lock: */
+	bool quit;
+	bool has_job;			/* job waits for the thread */
+	bool done;			/* result is valid */
+	struct buf job;
+	int rc;
+	uint64_t ms;
+	char *error;			/* xstrdup'd on the writer's thread,
+					   freed by the loop */
+	/* The loop's own: */
+	bool busy;			/* a save is in flight */
+	bool again;			/* changes came while busy */
+	bool job_regs, job_seen;	/* what the save in flight covers */
+	uint32_t job_time;		/* when it was formatted */
+	uint64_t format_ms;		/* how long formatting took */
+	size_t last_len;		/* bytes of the last save */
+};
+
+/*
+ * A save's buffer is mapped for it and unmapped after, never taken from
+ * malloc: megabytes freed by the writer after the loop allocated more
+ * would stay resident as a hole in the heap (and raise malloc's mmap
+ * threshold so the next one would too). max keeps buf from growing it:
+ * an append that does not fit fails, and the caller maps a larger one.
+ */
+static int
+job_map(struct buf *b, size_t size)
+{
+	void *p;
+
+	size = (size + 65535) & ~(size_t)65535;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	b->data = p;
+	b->len = 0;
+	b->cap = size;
+	b->max = size - 1;
+	return 0;
+}
+
+static void
+job_unmap(struct buf *b)
+{
+	if (b->data != NULL) {
+		OPENSSL_cleanse(b->data, b->len);
+		munmap(b->data, b->cap);
+	}
+	memset(b, 0, sizeof(*b));
+}
+
+static void *
+saver_main(void *ctx)
+{
+	struct notify_server *s = ctx;
+	struct notify_saver *sv = s->saver;
+	uint64_t one = 1, start;
+	struct buf job;
+	const char *error = NULL;
+	int rc;
+
+	pthread_mutex_lock(&sv->lock);
+	for (;;) {
+		while (!sv->has_job && !sv->quit)
+			pthread_cond_wait(&sv->cond, &sv->lock);
+		if (!sv->has_job)
+			break;
+		job = sv->job;
+		memset(&sv->job, 0, sizeof(sv->job));
+		sv->has_job = false;
+		pthread_mutex_unlock(&sv->lock);
+
+		start = clock_now_ms();
+		rc = notify_regfile_write(s->regs_path, job.data, job.len,
+		    &error);
+		job_unmap(&job);
+
+		pthread_mutex_lock(&sv->lock);
+		sv->rc = rc;
+		sv->ms = clock_now_ms() - start;
+		/* The text is in this thread's ring: the loop gets a copy. */
+		sv->error = rc < 0 ? xstrdup(error) : NULL;
+		sv->done = true;
+		pthread_cond_broadcast(&sv->cond);
+		/* Cannot fail short of a bug: the counter takes 2^64 - 2
+		 * completions before it would block. */
+		(void)!write(sv->efd, &one, sizeof(one));
+	}
+	pthread_mutex_unlock(&sv->lock);
+	return NULL;
+}
+
+/* The save in flight is over (sv->done under lock): take its result. */
+static void
+save_finish(struct notify_server *s)
+{
+	struct notify_saver *sv = s->saver;
+	char *error;
+	uint64_t ms;
+	int rc;
+
+	pthread_mutex_lock(&sv->lock);
+	rc = sv->rc;
+	ms = sv->ms;
+	error = sv->error;
+	sv->error = NULL;
+	sv->done = false;
+	pthread_mutex_unlock(&sv->lock);
+	sv->busy = false;
+	if (rc < 0) {
+		log_warnx("notify: %s", error);
+		free(error);
+		/* Saved again at the next sweep. */
+		s->regs_dirty |= sv->job_regs;
+		s->seen_dirty |= sv->job_seen;
+		return;
+	}
+	s->save_ms = ms;
+	s->seen_flushed = sv->job_time;
+	log_debug("notify: registrations saved (formatted in %llu ms on "
+	    "the loop, written in %llu ms)", (unsigned long long)sv->format_ms,
+	    (unsigned long long)ms);
+}
+
+static void
+save_done_cb(evutil_socket_t fd, short what, void *ctx)
+{
+	struct notify_server *s = ctx;
+	struct notify_saver *sv = s->saver;
+	uint64_t n;
+	bool done;
+
+	(void)what;
+	if (read(fd, &n, sizeof(n)) < 0)
+		return;
+	pthread_mutex_lock(&sv->lock);
+	done = sv->done;
+	pthread_mutex_unlock(&sv->lock);
+	if (!done || !sv->busy)
+		return;
+	save_finish(s);
+	if (sv->again && (s->regs_dirty || s->seen_dirty)) {
+		sv->again = false;
+		notify_save_start(s);
+	}
+	sv->again = false;
+}
+
+/* Format the registrations and hand them to the writer; if a save is in
+ * flight, another follows when it completes. */
+void
+notify_save_start(struct notify_server *s)
+{
+	struct notify_saver *sv = s->saver;
+	uint64_t start;
+	size_t size;
+	struct buf b;
+
+	if (sv->busy) {
+		sv->again = true;
+		return;
+	}
+	start = clock_now_ms();
+	/* Room for the last save and some, or about 160 bytes a
+	 * registration the first time; twice that until it fits. */
+	size = sv->last_len > 0 ? sv->last_len + sv->last_len / 8 :
+	    notify_registry_count(s->registry) * 160 + 4096;
+	for (;;) {
+		if (job_map(&b, size) < 0) {
+			log_warn("notify: %s: formatting registrations",
+			    s->regs_path);
+			return;
+		}
+		if (notify_registry_serialize(s->registry, &b) == 0)
+			break;
+		size = b.cap * 2;
+		job_unmap(&b);
+	}
+	sv->job_regs = s->regs_dirty;
+	sv->job_seen = s->seen_dirty;
+	sv->job_time = notify_now(s);
+	s->regs_dirty = false;
+	s->seen_dirty = false;
+	sv->busy = true;
+	sv->format_ms = clock_now_ms() - start;
+	sv->last_len = b.len;
+	pthread_mutex_lock(&sv->lock);
+	sv->job = b;
+	sv->has_job = true;
+	pthread_cond_signal(&sv->cond);
+	pthread_mutex_unlock(&sv->lock);
+}
+
+/* Wait for the save in flight, if any. */
+static void
+save_wait(struct notify_server *s)
+{
+	struct notify_saver *sv = s->saver;
+
+	if (sv == NULL || !sv->busy)
+		return;
+	pthread_mutex_lock(&sv->lock);
+	while (!sv->done)
+		pthread_cond_wait(&sv->cond, &sv->lock);
+	pthread_mutex_unlock(&sv->lock);
+	save_finish(s);
+}
+
+/* Save on this thread (shutdown, after the writer stopped). */
+void
+notify_save_now(struct notify_server *s)
+{
+	uint64_t start = clock_now_ms();
+	const char *error;
+
+	if (notify_registry_save(s->registry, s->regs_path, &error) < 0) {
+		log_warnx("notify: %s", error);
+		return;
+	}
+	s->save_ms = clock_now_ms() - start;
+	s->regs_dirty = false;
+	s->seen_dirty = false;
+	s->seen_flushed = notify_now(s);
+}
+
+int
+notify_saver_new(struct notify_server *s)
+{
+	struct notify_saver *sv = xcalloc(1, sizeof(*sv));
+	sigset_t all, old;
+	int rc;
+
+	sv->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (sv->efd < 0) {
+		free(sv);
+		return -1;
+	}
+	sv->done_ev = event_new(s->deps.base, sv->efd, EV_READ | EV_PERSIST,
+	    save_done_cb, s);
+	if (sv->done_ev == NULL || event_add(sv->done_ev, NULL) < 0) {
+		if (sv->done_ev != NULL)
+			event_free(sv->done_ev);
+		close(sv->efd);
+		free(sv);
+		return -1;
+	}
+	pthread_mutex_init(&sv->lock, NULL);
+	pthread_cond_init(&sv->cond, NULL);
+	s->saver = sv;
+	/* Signals are the loop's: the writer starts with all blocked. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&sv->thread, NULL, saver_main, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		errno = rc;
+		s->saver = NULL;
+		pthread_cond_destroy(&sv->cond);
+		pthread_mutex_destroy(&sv->lock);
+		event_free(sv->done_ev);
+		close(sv->efd);
+		free(sv);
+		return -1;
+	}
+	return 0;
+}
+
+/* Wait for the save in flight and stop the writer. */
+void
+notify_saver_free(struct notify_server *s)
+{
+	struct notify_saver *sv = s->saver;
+
+	if (sv == NULL)
+		return;
+	save_wait(s);
+	pthread_mutex_lock(&sv->lock);
+	sv->quit = true;
+	pthread_cond_signal(&sv->cond);
+	pthread_mutex_unlock(&sv->lock);
+	pthread_join(sv->thread, NULL);
+	s->saver = NULL;
+	event_free(sv->done_ev);
+	close(sv->efd);
+	pthread_cond_destroy(&sv->cond);
+	pthread_mutex_destroy(&sv->lock);
+	job_unmap(&sv->job);
+	free(sv->error);
+	free(sv);
+}
+
+void
+notify_save_timer_cb(evutil_socket_t fd, short what, void *ctx)
+{
+	(void)fd;
+	(void)what;
+	notify_save_start(ctx);
+}
+
+void
+notify_server_changed(struct notify_server *s)
+{
+	/* Registrations made in one burst are written once, and a large
+	 * file is rewritten at most a tenth of the time. */
+	uint64_t ms = s->save_ms * 10 > 100 ? s->save_ms * 10 : 100;
+	struct timeval tv;
+
+	if (ms > 10000)
+		ms = 10000;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	s->regs_dirty = true;
+	mb_stats.notify_registrations = notify_registry_count(s->registry);
+	if (s->save_ev != NULL && !evtimer_pending(s->save_ev, NULL))
+		evtimer_add(s->save_ev, &tv);
+}
