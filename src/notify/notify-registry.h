@@ -112,6 +112,24 @@ void notify_registry_set_limits(struct notify_registry *registry,
 int notify_registry_add(struct notify_registry *registry, const char *user,
     const char *const *folders, size_t count, uint32_t epoch, uint32_t now,
     struct notify_reg **reg_r, const char **error_r);
+/* A registration as the registrations file keeps it. */
+struct notify_reg_saved {
+	uint64_t id;
+	unsigned char secret[NOTIFY_SECRET_LEN];
+	const char *user;
+	const char *const *folders;	/* count store names */
+	size_t count;			/* 0: every folder */
+	uint32_t created_epoch;
+	uint32_t last_seen;
+	uint64_t pwtag;			/* the user's password fingerprint */
+};
+/*
+ * Add a registration read back from the registrations file, as it was
+ * (folders copied). Returns 0, or -1 with *error_r when the user name is
+ * not valid, the id is 0 or taken, or a limit is reached (ERROR_LIMIT).
+ */
+int notify_registry_restore(struct notify_registry *registry,
+    const struct notify_reg_saved *saved, const char **error_r);
 /* The registration with this id, or NULL. */
 struct notify_reg *notify_registry_find(const struct notify_registry *registry,
     uint64_t id);
@@ -162,7 +180,7 @@ void notify_reg_forget(struct notify_reg *reg);
 void notify_reg_keys(const struct notify_reg *reg, enum notify_dir dir,
     uint32_t epoch, struct notify_keys *keys_r);
 
-/* ---- Files in <data_dir>/notify ---- */
+/* ---- Files in <data_dir>/notify (notify-regfile.c) ---- */
 
 /*
  * Write every registration to path atomically (write, fsync, rename,

@@ -1,5 +1,6 @@
-/* Unit tests for notify/notify-registry.c: registrations, users, limits,
- * leases, keys, the registrations file and the epoch file. */
+/* Unit tests for the registry library, notify/notify-registry.c
+ * (registrations, users, limits, leases, keys) and notify-regfile.c (the
+ * registrations file and the epoch file). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
