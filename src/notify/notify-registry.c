@@ -25,24 +25,20 @@
 _Static_assert(sizeof(struct notify_reg) <= 240,
     "a registration record outgrew its memory budget");
 
-/* A block of records; free records are chained through hnext. */
+/* A block of records; free records are chained through unext. */
 struct reg_slab {
 	struct reg_slab *next;
 	struct notify_reg recs[REG_SLAB_RECORDS];
 };
 
 struct notify_registry {
-	struct notify_reg **buckets;	/* by id; power-of-two count */
-	size_t nbuckets;
-	size_t count;			/* registrations */
-	struct notify_user **ubuckets;	/* users by name */
-	size_t nubuckets;
-	size_t ucount;			/* users */
+	struct hash_table ids;		/* notify_reg.hnode, by id */
+	struct hash_table users;	/* notify_user.hnode, by name */
 	unsigned max_per_user;
 	unsigned max_total;
 
 	struct reg_slab *slabs;
-	struct notify_reg *free_recs;	/* chained through hnext */
+	struct notify_reg *free_recs;	/* chained through unext */
 
 	notify_reg_release_cb *release_cb;
 	void *release_ctx;
@@ -50,64 +46,16 @@ struct notify_registry {
 
 /* ---- Hashing ---- */
 
-/* Ids are random and chosen by us, so their low bits hash well. */
-static size_t
-id_bucket(const struct notify_registry *r, uint64_t id)
+static uint64_t
+reg_hash_cb(const struct hash_node *node)
 {
-	return (size_t)(id ^ (id >> 32)) & (r->nbuckets - 1);
+	return hash_u64(HASH_ENTRY(node, struct notify_reg, hnode)->id);
 }
 
-/* FNV-1a: user names are ours (from the directory) too. */
-static size_t
-name_bucket(size_t nbuckets, const char *name)
+static uint64_t
+user_hash_cb(const struct hash_node *node)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *name != '\0'; name++) {
-		h ^= (unsigned char)*name;
-		h *= 1099511628211ULL;
-	}
-	return (size_t)h & (nbuckets - 1);
-}
-
-static void
-grow_ids(struct notify_registry *r)
-{
-	struct notify_reg **old = r->buckets, *reg, *next;
-	size_t i, oldn = r->nbuckets;
-
-	r->nbuckets = oldn * 2;
-	r->buckets = xcalloc(r->nbuckets, sizeof(*r->buckets));
-	for (i = 0; i < oldn; i++) {
-		for (reg = old[i]; reg != NULL; reg = next) {
-			size_t b = id_bucket(r, reg->id);
-
-			next = reg->hnext;
-			reg->hnext = r->buckets[b];
-			r->buckets[b] = reg;
-		}
-	}
-	free(old);
-}
-
-static void
-grow_users(struct notify_registry *r)
-{
-	struct notify_user **old = r->ubuckets, *u, *next;
-	size_t i, oldn = r->nubuckets;
-
-	r->nubuckets = oldn * 2;
-	r->ubuckets = xcalloc(r->nubuckets, sizeof(*r->ubuckets));
-	for (i = 0; i < oldn; i++) {
-		for (u = old[i]; u != NULL; u = next) {
-			size_t b = name_bucket(r->nubuckets, u->name);
-
-			next = u->hnext;
-			u->hnext = r->ubuckets[b];
-			r->ubuckets[b] = u;
-		}
-	}
-	free(old);
+	return hash_str(HASH_ENTRY(node, struct notify_user, hnode)->name);
 }
 
 /* ---- Records ---- */
@@ -130,12 +78,12 @@ rec_alloc(struct notify_registry *r)
 		slab->next = r->slabs;
 		r->slabs = slab;
 		for (i = 0; i < REG_SLAB_RECORDS; i++) {
-			slab->recs[i].hnext = r->free_recs;
+			slab->recs[i].unext = r->free_recs;
 			r->free_recs = &slab->recs[i];
 		}
 	}
 	rec = r->free_recs;
-	r->free_recs = rec->hnext;
+	r->free_recs = rec->unext;
 	memset(rec, 0, sizeof(*rec));
 #endif
 	return rec;
@@ -149,7 +97,7 @@ rec_free(struct notify_registry *r, struct notify_reg *rec)
 	(void)r;
 	free(rec);
 #else
-	rec->hnext = r->free_recs;
+	rec->unext = r->free_recs;
 	r->free_recs = rec;
 #endif
 }
@@ -159,12 +107,16 @@ rec_free(struct notify_registry *r, struct notify_reg *rec)
 struct notify_user *
 notify_registry_user(const struct notify_registry *r, const char *name)
 {
-	struct notify_user *u;
+	struct hash_node *n;
 
-	for (u = r->ubuckets[name_bucket(r->nubuckets, name)]; u != NULL;
-	    u = u->hnext)
+	for (n = hash_bucket(&r->users, hash_str(name)); n != NULL;
+	    n = n->next) {
+		struct notify_user *u = HASH_ENTRY(n, struct notify_user,
+		    hnode);
+
 		if (strcmp(u->name, name) == 0)
 			return u;
+	}
 	return NULL;
 }
 
@@ -172,37 +124,23 @@ static struct notify_user *
 user_intern(struct notify_registry *r, const char *name)
 {
 	struct notify_user *u = notify_registry_user(r, name);
-	size_t len, b;
+	size_t len;
 
 	if (u != NULL)
 		return u;
-	if (r->ucount >= r->nubuckets)
-		grow_users(r);
 	len = strlen(name);
 	u = xcalloc(1, sizeof(*u) + len + 1);
 	memcpy(u->name, name, len + 1);
-	b = name_bucket(r->nubuckets, name);
-	u->hnext = r->ubuckets[b];
-	r->ubuckets[b] = u;
-	r->ucount++;
+	hash_insert(&r->users, &u->hnode, hash_str(name));
 	return u;
 }
 
 static void
 user_release(struct notify_registry *r, struct notify_user *u)
 {
-	struct notify_user **up;
-
 	if (u->count > 0)
 		return;
-	for (up = &r->ubuckets[name_bucket(r->nubuckets, u->name)];
-	    *up != NULL; up = &(*up)->hnext) {
-		if (*up == u) {
-			*up = u->hnext;
-			break;
-		}
-	}
-	r->ucount--;
+	hash_remove(&r->users, &u->hnode, hash_str(u->name));
 	free(u);
 }
 
@@ -213,10 +151,8 @@ notify_registry_new(unsigned max_per_user, unsigned max_total)
 {
 	struct notify_registry *r = xcalloc(1, sizeof(*r));
 
-	r->nbuckets = 64;
-	r->buckets = xcalloc(r->nbuckets, sizeof(*r->buckets));
-	r->nubuckets = 16;
-	r->ubuckets = xcalloc(r->nubuckets, sizeof(*r->ubuckets));
+	hash_init(&r->ids, 64, reg_hash_cb);
+	hash_init(&r->users, 16, user_hash_cb);
 	r->max_per_user = max_per_user;
 	r->max_total = max_total;
 	return r;
@@ -243,20 +179,21 @@ notify_registry_free(struct notify_registry **rp)
 {
 	struct notify_registry *r = *rp;
 	struct reg_slab *slab, *next;
-	size_t i;
+	struct hash_iter it;
+	struct hash_node *n;
 
 	if (r == NULL)
 		return;
 	*rp = NULL;
-	for (i = 0; i < r->nbuckets; i++) {
-		while (r->buckets[i] != NULL) {
-			struct notify_reg *reg = r->buckets[i];
+	hash_iter_init(&it, &r->ids);
+	while ((n = hash_iter_next(&it)) != NULL) {
+		struct notify_reg *reg = HASH_ENTRY(n, struct notify_reg,
+		    hnode);
 
-			notify_registry_remove(r, &reg);
-		}
+		notify_registry_remove(r, &reg);
 	}
-	free(r->buckets);
-	free(r->ubuckets);
+	hash_free(&r->ids);
+	hash_free(&r->users);
 	for (slab = r->slabs; slab != NULL; slab = next) {
 		next = slab->next;
 		free(slab);
@@ -267,7 +204,7 @@ notify_registry_free(struct notify_registry **rp)
 size_t
 notify_registry_count(const struct notify_registry *r)
 {
-	return r->count;
+	return hash_count(&r->ids);
 }
 
 static char **
@@ -300,14 +237,7 @@ folders_free(char **folders)
 static void
 reg_link(struct notify_registry *r, struct notify_reg *reg, const char *user)
 {
-	size_t b;
-
-	if (r->count >= r->nbuckets)
-		grow_ids(r);
-	b = id_bucket(r, reg->id);
-	reg->hnext = r->buckets[b];
-	r->buckets[b] = reg;
-	r->count++;
+	hash_insert(&r->ids, &reg->hnode, hash_u64(reg->id));
 	reg->user = user_intern(r, user);
 	reg->unext = reg->user->regs;
 	reg->user->regs = reg;
@@ -320,7 +250,7 @@ check_limits(const struct notify_registry *r, const char *user,
 {
 	const struct notify_user *u = notify_registry_user(r, user);
 
-	if (r->count >= r->max_total) {
+	if (hash_count(&r->ids) >= r->max_total) {
 		*error_r = error_code_fmt(ERROR_LIMIT,
 		    "max_registrations (%u) reached", r->max_total);
 		return -1;
@@ -411,12 +341,15 @@ notify_registry_restore(struct notify_registry *r,
 struct notify_reg *
 notify_registry_find(const struct notify_registry *r, uint64_t id)
 {
-	struct notify_reg *reg;
+	struct hash_node *n;
 
-	for (reg = r->buckets[id_bucket(r, id)]; reg != NULL;
-	    reg = reg->hnext)
+	for (n = hash_bucket(&r->ids, hash_u64(id)); n != NULL; n = n->next) {
+		struct notify_reg *reg = HASH_ENTRY(n, struct notify_reg,
+		    hnode);
+
 		if (reg->id == id)
 			return reg;
+	}
 	return NULL;
 }
 
@@ -431,14 +364,7 @@ notify_registry_remove(struct notify_registry *r, struct notify_reg **regp)
 	*regp = NULL;
 	if (r->release_cb != NULL)
 		r->release_cb(reg, r->release_ctx);
-	for (pp = &r->buckets[id_bucket(r, reg->id)]; *pp != NULL;
-	    pp = &(*pp)->hnext) {
-		if (*pp == reg) {
-			*pp = reg->hnext;
-			break;
-		}
-	}
-	r->count--;
+	hash_remove(&r->ids, &reg->hnode, hash_u64(reg->id));
 	u = reg->user;
 	for (pp = &u->regs; *pp != NULL; pp = &(*pp)->unext) {
 		if (*pp == reg) {
@@ -473,32 +399,26 @@ void
 notify_registry_foreach_user(struct notify_registry *r, notify_user_cb *cb,
     void *ctx)
 {
-	struct notify_user *u, *next;
-	size_t i;
+	struct hash_iter it;
+	struct hash_node *n;
 
-	/* Tables only grow when registrations are added, which callbacks
-	 * do not do. */
-	for (i = 0; i < r->nubuckets; i++) {
-		for (u = r->ubuckets[i]; u != NULL; u = next) {
-			next = u->hnext;
-			cb(u, ctx);
-		}
-	}
+	/* cb may end the user's registrations, and so free the user it is
+	 * given (and no other): the iterator allows that. */
+	hash_iter_init(&it, &r->users);
+	while ((n = hash_iter_next(&it)) != NULL)
+		cb(HASH_ENTRY(n, struct notify_user, hnode), ctx);
 }
 
 void
 notify_registry_foreach(struct notify_registry *r, notify_reg_cb *cb,
     void *ctx)
 {
-	struct notify_reg *reg, *next;
-	size_t i;
+	struct hash_iter it;
+	struct hash_node *n;
 
-	for (i = 0; i < r->nbuckets; i++) {
-		for (reg = r->buckets[i]; reg != NULL; reg = next) {
-			next = reg->hnext;
-			cb(reg, ctx);
-		}
-	}
+	hash_iter_init(&it, &r->ids);
+	while ((n = hash_iter_next(&it)) != NULL)
+		cb(HASH_ENTRY(n, struct notify_reg, hnode), ctx);
 }
 
 struct expire_ctx {
@@ -557,17 +477,11 @@ notify_reg_id_text(uint64_t id, char out[17])
 int
 notify_reg_id_parse(const char *text, uint64_t *id_r)
 {
-	uint64_t id = 0;
-	size_t i;
+	uint64_t id;
 
-	for (i = 0; i < 16; i++) {
-		int v = str_hex_digit(text[i]);
-
-		if (v < 0)
-			return -1;
-		id = id << 4 | (uint64_t)v;
-	}
-	if (text[16] != '\0')
+	/* The NUL of a shorter text stops the digits, so text[16] is only
+	 * read when there are 16 of them. */
+	if (str_hex_to_u64_n(text, 16, &id) < 0 || text[16] != '\0')
 		return -1;
 	*id_r = id;
 	return 0;

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/hash.h"
 #include "notify/notify-proto.h"
 
 struct notify_registry;
@@ -24,7 +25,7 @@ struct notify_pending;		/* unacknowledged events (notify-events.c) */
 
 /* A user with at least one registration; names are stored once. */
 struct notify_user {
-	struct notify_user *hnext;	/* registry's user hash chain */
+	struct hash_node hnode;		/* in the registry's users by name */
 	struct notify_reg *regs;	/* the user's registrations (unext) */
 	unsigned count;			/* registrations in regs */
 	bool pwtag_known;		/* pwtag was read from the directory
@@ -59,8 +60,9 @@ struct notify_reg {
 	unsigned char secret[NOTIFY_SECRET_LEN];
 
 	/* Registry links. */
-	struct notify_reg *hnext;	/* id hash chain */
-	struct notify_reg *unext;	/* user's list */
+	struct hash_node hnode;		/* in the registry's ids */
+	struct notify_reg *unext;	/* user's list (free list when
+					   unused) */
 
 	/* This epoch: never reset while the process runs, so a packet
 	 * number is never sealed twice under one key. */
