@@ -4,6 +4,7 @@
  * leases, silent endpoints, password changes and saving. The receive
  * path is in notify-receive.c, saving in notify-saver.c.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,9 +12,9 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "directory/directory.h"
+#include "lib/base64.h"
 #include "lib/clock.h"
 #include "lib/config.h"
 #include "lib/error.h"
@@ -132,6 +133,8 @@ notify_server_register(struct notify_server *s, const char *user,
 	const char *error;
 	struct notify_reg *reg;
 	uint64_t tag;
+	char *key;
+	size_t len;
 
 	memset(out, 0, sizeof(*out));
 	if (count > NOTIFY_REG_FOLDERS_MAX)
@@ -149,8 +152,12 @@ notify_server_register(struct notify_server *s, const char *user,
 	reg->user->pwtag_known = true;
 
 	notify_reg_id_text(reg->id, out->id);
-	EVP_EncodeBlock((unsigned char *)out->key, reg->secret,
-	    NOTIFY_SECRET_LEN);
+	key = base64_encode(reg->secret, NOTIFY_SECRET_LEN);
+	len = strlen(key);
+	assert(len < sizeof(out->key));
+	memcpy(out->key, key, len + 1);
+	OPENSSL_cleanse(key, len);
+	free(key);
 	out->version = NOTIFY_VERSION;
 	out->port = s->port;
 	out->keepalive = s->keepalive;

@@ -21,9 +21,9 @@
 #include <cmocka.h>
 
 #include <event2/event.h>
-#include <openssl/evp.h>
 
 #include "directory/directory.h"
+#include "lib/base64.h"
 #include "lib/clock.h"
 #include "lib/config.h"
 #include "lib/fsutil.h"
@@ -59,7 +59,8 @@ fixture_new(void)
 	struct fixture *f = xcalloc(1, sizeof(*f));
 	struct notify_deps deps;
 	struct notify_registration reg;
-	unsigned char secret[48];
+	unsigned char *secret;
+	size_t secret_len;
 	socklen_t len = sizeof(f->server_addr);
 	const char *error = NULL;
 	char *path, *mail;
@@ -108,13 +109,15 @@ fixture_new(void)
 	assert_int_equal(reg.lease, LEASE);
 	assert_int_equal(reg.keepalive, KEEPALIVE);
 	assert_int_equal(notify_reg_id_parse(reg.id, &f->id), 0);
-	assert_true(EVP_DecodeBlock(secret, (const unsigned char *)reg.key,
-	    (int)strlen(reg.key)) >= NOTIFY_SECRET_LEN);
+	assert_int_equal(base64_decode(reg.key, strlen(reg.key), &secret,
+	    &secret_len), 0);
+	assert_int_equal(secret_len, NOTIFY_SECRET_LEN);
 	f->epoch = reg.epoch;
 	assert_int_equal(notify_keys_derive(secret, NOTIFY_DIR_C2S, f->epoch,
 	    &f->c2s), 0);
 	assert_int_equal(notify_keys_derive(secret, NOTIFY_DIR_S2C, f->epoch,
 	    &f->s2c), 0);
+	free(secret);
 
 	f->fd = socket(AF_INET, SOCK_DGRAM, 0);
 	assert_int_equal(connect(f->fd, (struct sockaddr *)&f->server_addr,
