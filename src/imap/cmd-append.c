@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "imap/imap-date.h"
+#include "imap/imap-wire.h"
 #include "lib/error.h"
 #include "store/store.h"
 

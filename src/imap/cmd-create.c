@@ -4,6 +4,7 @@
  * created (Maildir++ lists them as \Noselect until they are).
  */
 #include "imap/imap-commands.h"
+#include "imap/imap-wire.h"
 
 #include <string.h>
 

@@ -4,6 +4,7 @@
  * mailbox this session has selected deselects it first.
  */
 #include "imap/imap-commands.h"
+#include "imap/imap-wire.h"
 
 #include <string.h>
 

@@ -18,6 +18,7 @@
 #include "imap/imap-date.h"
 #include "imap/imap-fetch-format.h"
 #include "imap/imap-view.h"
+#include "imap/imap-wire.h"
 #include "lib/error.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "imap/imap-match.h"
+#include "imap/imap-wire.h"
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"

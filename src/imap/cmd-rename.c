@@ -5,6 +5,7 @@
  * view would go away under it.
  */
 #include "imap/imap-commands.h"
+#include "imap/imap-wire.h"
 
 #include <string.h>
 

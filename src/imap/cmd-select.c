@@ -4,6 +4,7 @@
  * even when the new one cannot be opened (RFC 3501 6.3.1).
  */
 #include "imap/imap-commands.h"
+#include "imap/imap-wire.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -3,6 +3,7 @@
  * from the store's shared index; the items in the order asked for.
  */
 #include "imap/imap-commands.h"
+#include "imap/imap-wire.h"
 
 #include "lib/buf.h"
 #include "store/store.h"

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "imap/imap-view.h"
+#include "imap/imap-wire.h"
 #include "store/store.h"
 
 /* The system flags a client may store, by name. */

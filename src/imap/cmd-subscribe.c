@@ -4,6 +4,7 @@
  * folder's subscription, as RFC 3501 allows).
  */
 #include "imap/imap-commands.h"
+#include "imap/imap-wire.h"
 
 #include <string.h>
 

@@ -5,6 +5,7 @@
  * folders and writes the answer.
  */
 #include "imap/imap-commands.h"
+#include "imap/imap-wire.h"
 
 #include <stdlib.h>
 #include <string.h>

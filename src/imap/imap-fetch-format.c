@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "imap/imap-session.h"
+#include "imap/imap-wire.h"
 #include "lib/limits.h"
 #include "lib/xmalloc.h"
 

@@ -298,30 +298,4 @@ void imap_session_flush_updates(struct imap_session *session,
  * next command. */
 void imap_session_view_changed(struct store_view *view, void *ctx);
 
-/* ---- Wire helpers, pure (imap-session.c) ---- */
-
-/* Append s as an IMAP astring: an atom when every byte is an ATOM-CHAR
- * (and s is not "", nor NIL), else as imap_write_string(). Returns 0 or
- * -1 if b's max would be exceeded (b unchanged then). */
-int imap_write_astring(struct buf *b, const char *s);
-/* Append s as a quoted string when it is short and has only 7-bit
- * TEXT-CHARs, else as a literal {n} CR LF data. 0 or -1. */
-int imap_write_string(struct buf *b, const char *s);
-/* As imap_write_string(); NULL writes NIL. 0 or -1. */
-int imap_write_nstring(struct buf *b, const char *s);
-/* Append "{len}" CR LF and len bytes (may hold NULs). 0 or -1. */
-int imap_write_literal(struct buf *b, const void *data, size_t len);
-/* Append "(\Seen \Deleted ...)" for enum store_flag bits. 0 or -1. */
-int imap_write_flags(struct buf *b, unsigned int flags);
-
-/*
- * Mailbox names: the client sends modified UTF-7 (RFC 3501 5.1.3) with
- * "." as hierarchy separator; the store keeps folder names in that form
- * ("INBOX" in any case is the inbox). Returns 0 with the store name in
- * name_r (size FOLDER_NAME_MAX + 1), or -1 with *error_r set to a text
- * for "NO" (static).
- */
-int imap_mailbox_from_wire(const char *wire, char name_r[FOLDER_NAME_MAX + 1],
-    const char **error_r);
-
 #endif

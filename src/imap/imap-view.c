@@ -17,6 +17,7 @@
 
 #include "imap/imap-seqset.h"
 #include "imap/imap-session.h"
+#include "imap/imap-wire.h"
 #include "lib/error.h"
 #include "lib/limits.h"
 #include "lib/xmalloc.h"
@@ -114,30 +115,6 @@ imap_view_uids(struct store_view *view, const uint32_t *seqs, size_t count)
 	for (size_t i = 0; i < count; i++)
 		uids[i] = msgs[seqs[i] - 1].uid;
 	return uids;
-}
-
-int
-imap_write_uidset(struct buf *b, const uint32_t *uids, size_t count)
-{
-	size_t old = b->len;
-
-	for (size_t i = 0; i < count; ) {
-		size_t j = i;
-
-		while (j + 1 < count && uids[j] != UINT32_MAX &&
-		    uids[j + 1] == uids[j] + 1)
-			j++;
-		if ((i > 0 && buf_append(b, ",", 1) < 0) ||
-		    (j == i ? buf_printf(b, "%u", uids[i]) :
-		    buf_printf(b, "%u:%u", uids[i], uids[j])) < 0) {
-			b->len = old;
-			if (b->data != NULL)
-				b->data[old] = '\0';
-			return -1;
-		}
-		i = j + 1;
-	}
-	return 0;
 }
 
 /* Read a whole file into b (initialised here). */

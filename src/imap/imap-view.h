@@ -35,14 +35,6 @@ uint32_t *imap_view_uids(struct store_view *view, const uint32_t *seqs,
     size_t count);
 
 /*
- * Append uids in the order given as a uid-set, joining runs of
- * ascending consecutive UIDs into "a:b": "4:6,9,2". The order matters:
- * COPYUID pairs the source and destination sets element by element.
- * 0 or -1 if b's max would be exceeded.
- */
-int imap_write_uidset(struct buf *b, const uint32_t *uids, size_t count);
-
-/*
  * Read the file of message uid into raw (initialised here; free it with
  * buf_free() after a 0 return), at most IMAP_FETCH_MESSAGE_MAX bytes.
  * Returns 0, or -1 with *error_r: the store's error (error_code() of it

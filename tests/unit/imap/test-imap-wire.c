@@ -1,6 +1,6 @@
-/* Tests of the response helpers command files use: astring, string,
- * nstring, literal and flag list output, and mailbox names from the
- * wire. */
+/* Tests of the IMAP wire syntax of imap-wire.c: astring, string,
+ * nstring, literal, flag list and UID set output byte for byte, and
+ * mailbox names from the wire. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "imap/imap-session.h"
+#include "imap/imap-wire.h"
 #include "lib/buf.h"
 #include "store/store.h"
 
@@ -119,6 +119,85 @@ test_flags(void **state)
 }
 
 static void
+test_quoted_bounds(void **state)
+{
+	struct buf b;
+	char s[1026];
+
+	(void)state;
+	buf_init(&b, 0);
+	/* 1024 bytes still go quoted, 1025 as a literal. */
+	memset(s, 'q', 1024);
+	s[1024] = '\0';
+	assert_int_equal(imap_write_string(&b, s), 0);
+	assert_int_equal(b.len, 1026);
+	assert_int_equal(b.data[0], '"');
+	assert_int_equal(b.data[1025], '"');
+	buf_reset(&b);
+	s[1024] = 'q';
+	s[1025] = '\0';
+	assert_int_equal(imap_write_string(&b, s), 0);
+	assert_int_equal(b.len, 8 + 1025);
+	assert_memory_equal(b.data, "{1025}\r\nq", 9);
+	buf_reset(&b);
+	/* A bare CR or LF forces a literal; other controls are quoted. */
+	assert_int_equal(imap_write_string(&b, "a\rb"), 0);
+	assert_string_equal(buf_cstr(&b), "{3}\r\na\rb");
+	buf_reset(&b);
+	assert_int_equal(imap_write_string(&b, "a\tb"), 0);
+	assert_string_equal(buf_cstr(&b), "\"a\tb\"");
+	buf_reset(&b);
+	/* ']' is an ASTRING-CHAR, the other specials are not. */
+	assert_int_equal(imap_write_astring(&b, "a]b"), 0);
+	assert_string_equal(buf_cstr(&b), "a]b");
+	buf_reset(&b);
+	assert_int_equal(imap_write_astring(&b, "a\x7f"), 0);
+	assert_string_equal(buf_cstr(&b), "\"a\x7f\"");
+	buf_reset(&b);
+	assert_int_equal(imap_write_nstring(&b, ""), 0);
+	assert_string_equal(buf_cstr(&b), "\"\"");
+	buf_reset(&b);
+	assert_int_equal(imap_write_literal(&b, "", 0), 0);
+	assert_string_equal(buf_cstr(&b), "{0}\r\n");
+	buf_free(&b);
+}
+
+static void
+test_uidset(void **state)
+{
+	static const uint32_t runs[] = { 4, 5, 6, 9, 2 };
+	static const uint32_t top[] = { UINT32_MAX - 1, UINT32_MAX, 1 };
+	static const uint32_t wrap[] = { UINT32_MAX, 0 };
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, 0);
+	assert_int_equal(imap_write_uidset(&b, runs, 0), 0);
+	assert_string_equal(buf_cstr(&b), "");
+	assert_int_equal(imap_write_uidset(&b, runs, 1), 0);
+	assert_string_equal(buf_cstr(&b), "4");
+	buf_reset(&b);
+	assert_int_equal(imap_write_uidset(&b, runs, 5), 0);
+	assert_string_equal(buf_cstr(&b), "4:6,9,2");
+	buf_reset(&b);
+	assert_int_equal(imap_write_uidset(&b, top, 3), 0);
+	assert_string_equal(buf_cstr(&b), "4294967294:4294967295,1");
+	buf_reset(&b);
+	/* No run across the top: UINT32_MAX + 1 is not 0. */
+	assert_int_equal(imap_write_uidset(&b, wrap, 2), 0);
+	assert_string_equal(buf_cstr(&b), "4294967295,0");
+	buf_free(&b);
+	/* Too long: the buffer keeps what it had. */
+	buf_init(&b, 8);
+	assert_int_equal(buf_append_str(&b, "x "), 0);
+	assert_int_equal(imap_write_uidset(&b, runs, 5), -1);
+	assert_string_equal(buf_cstr(&b), "x ");
+	assert_int_equal(imap_write_astring(&b, "Sent Items"), -1);
+	assert_string_equal(buf_cstr(&b), "x ");
+	buf_free(&b);
+}
+
+static void
 test_mailbox_from_wire(void **state)
 {
 	char name[FOLDER_NAME_MAX + 1];
@@ -158,6 +237,8 @@ main(void)
 		cmocka_unit_test(test_string_nstring_literal),
 		cmocka_unit_test(test_limits_leave_buffer_unchanged),
 		cmocka_unit_test(test_flags),
+		cmocka_unit_test(test_quoted_bounds),
+		cmocka_unit_test(test_uidset),
 		cmocka_unit_test(test_mailbox_from_wire),
 	};
 
