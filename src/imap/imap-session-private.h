@@ -1,0 +1,62 @@
+/*
+ * What the parts of an IMAP session share among themselves and with no
+ * one else: imap-session.c (lifetime, bufferevent, sleeping in IDLE,
+ * accepting), imap-session-input.c, imap-session-reply.c and
+ * imap-session-state.c. Command files use imap-session.h only.
+ */
+#ifndef MB_IMAP_IMAP_SESSION_PRIVATE_H
+#define MB_IMAP_IMAP_SESSION_PRIVATE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+#include <event2/event.h>
+
+#include "imap/imap-session.h"
+
+/* ---- imap-session.c ---- */
+
+/* The loop the session's events run on (the server's, which outlives
+ * every session). */
+struct event_base *imap_session_base(const struct imap_session *session);
+/* Back from sleeping in IDLE to a bufferevent, before anything is
+ * written or read; a no-op for a session awake. */
+void imap_session_wake(struct imap_session *session);
+/* Close the connection and free the session, aborting a pending command
+ * (only when the server itself is freed). */
+void imap_session_free(struct imap_session *session);
+/* Run imap_session_input() from the event loop rather than from the
+ * caller's stack. */
+void imap_session_schedule_input(struct imap_session *session);
+/* Set the read timeout for the session's state. */
+void imap_session_update_timeouts(struct imap_session *session);
+/* Read only while input may be acted on. */
+void imap_session_update_read(struct imap_session *session);
+
+/* ---- imap-session-input.c ---- */
+
+/* Feed what has arrived to the parser or the pending command until the
+ * input is used up, a command is pending, or too much output waits.
+ * May free the session. */
+void imap_session_input(struct imap_session *session);
+
+/* ---- imap-session-reply.c ---- */
+
+/* Write prefix, the formatted text and CR LF. */
+void imap_session_vline(struct imap_session *session, const char *prefix,
+    const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+/* Free the session once its output is flushed (or now if nothing
+ * waits). Returns true if it was freed. */
+bool imap_session_close_if_flushed(struct imap_session *session);
+/* Free *cmdp (may be NULL) and set it to NULL. */
+void imap_cmd_free(struct imap_cmd **cmdp);
+/* After a tagged reply, once the handler has returned: free the
+ * command, say BYE if the session must end, reset the timeouts. */
+void imap_session_cmd_finished(struct imap_session *session);
+
+/* ---- imap-session-state.c ---- */
+
+/* Free the failed-login timer, if one is running. */
+void imap_session_delay_free(struct imap_session *session);
+
+#endif

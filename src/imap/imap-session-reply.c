@@ -1,0 +1,330 @@
+/*
+ * What an IMAP session writes: untagged lines and raw responses, the
+ * tagged reply that finishes a command (with the selected view's
+ * pending changes before it, RFC 3501 7.4.1), store errors mapped to
+ * response codes, and a pending command's continuation requests and
+ * line reads.
+ */
+#include "imap/imap-session.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include "imap/imap-commands.h"
+#include "imap/imap-session-private.h"
+#include "imap/imap-wire.h"
+#include "lib/error.h"
+#include "lib/log.h"
+#include "lib/stats.h"
+#include "store/store.h"
+
+/* ---- output ---- */
+
+void
+imap_session_write(struct imap_session *session, const void *data,
+    size_t len)
+{
+	if (!session->closing)
+		imap_session_wake(session);
+	if (session->bev == NULL || session->closing)
+		return;
+	evbuffer_add(bufferevent_get_output(session->bev), data, len);
+}
+
+void
+imap_session_vline(struct imap_session *session, const char *prefix,
+    const char *fmt, va_list ap)
+{
+	struct evbuffer *out;
+
+	if (!session->closing)
+		imap_session_wake(session);
+	if (session->bev == NULL || session->closing)
+		return;
+	out = bufferevent_get_output(session->bev);
+	evbuffer_add_printf(out, "%s", prefix);
+	evbuffer_add_vprintf(out, fmt, ap);
+	evbuffer_add(out, "\r\n", 2);
+}
+
+void
+imap_session_untagged(struct imap_session *session, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	imap_session_vline(session, "* ", fmt, ap);
+	va_end(ap);
+}
+
+bool
+imap_session_output_full(const struct imap_session *session)
+{
+	if (session->bev == NULL)
+		return false;
+	return evbuffer_get_length(bufferevent_get_output(session->bev)) >
+	    IMAP_OUTPUT_HIGH_WATER;
+}
+
+void
+imap_session_bye(struct imap_session *session, const char *text)
+{
+	if (session->closing)
+		return;
+	imap_session_untagged(session, "BYE %s", text);
+	session->closing = true;
+	session->state = IMAP_STATE_LOGOUT;
+	imap_session_update_read(session);
+}
+
+void
+imap_session_close(struct imap_session *session)
+{
+	session->closing = true;
+	session->state = IMAP_STATE_LOGOUT;
+	imap_session_update_read(session);
+}
+
+/* Free the session once its output is flushed (or now if nothing
+ * waits). Returns true if it was freed. */
+bool
+imap_session_close_if_flushed(struct imap_session *session)
+{
+	struct evbuffer *out;
+
+	if (!session->closing || (session->cmd != NULL && !session->cmd->done))
+		return false;
+	imap_session_wake(session);
+	if (session->bev == NULL) {
+		imap_session_free(session);
+		return true;
+	}
+	out = bufferevent_get_output(session->bev);
+	if (evbuffer_get_length(out) == 0) {
+		imap_session_free(session);
+		return true;
+	}
+	/* The write callback must fire at empty, not at the low mark. */
+	bufferevent_setwatermark(session->bev, EV_WRITE, 0, 0);
+	return false;
+}
+
+void
+imap_cmd_free(struct imap_cmd **cmdp)
+{
+	struct imap_cmd *cmd = *cmdp;
+
+	if (cmd == NULL)
+		return;
+	free(cmd->tag);
+	free(cmd);
+	*cmdp = NULL;
+}
+
+/* After a tagged reply, once the handler has returned. */
+void
+imap_session_cmd_finished(struct imap_session *session)
+{
+	imap_cmd_free(&session->cmd);
+	if (session->server == NULL || session->server->shutting_down)
+		imap_session_bye(session, "Server shutting down");
+	else if (session->bad_count >= IMAP_BAD_MAX)
+		imap_session_bye(session, "Too many invalid commands");
+	imap_session_update_timeouts(session);
+}
+
+void
+imap_cmd_tagged(struct imap_cmd *cmd, const char *status, const char *code,
+    const char *fmt, ...)
+{
+	struct imap_session *session = cmd->session;
+	struct evbuffer *out;
+	va_list ap;
+	bool bad = strcmp(status, "BAD") == 0;
+
+	assert(!cmd->done);
+	if (!bad && session->state == IMAP_STATE_SELECTED)
+		imap_session_flush_updates(session, cmd->def == NULL ||
+		    !(cmd->def->flags & IMAP_CMD_FLAG_NO_EXPUNGE), cmd->uid);
+	if (bad) {
+		session->bad_count++;
+		mb_stats.imap_bad_total++;
+	} else
+		session->bad_count = 0;
+	cmd->done = true;
+	cmd->line_cb = NULL;
+	cmd->resume_cb = NULL;
+	cmd->changed_cb = NULL;
+	cmd->abort_cb = NULL;
+	if (!session->closing)
+		imap_session_wake(session);
+	if (session->bev != NULL && !session->closing) {
+		out = bufferevent_get_output(session->bev);
+		if (code != NULL)
+			evbuffer_add_printf(out, "%s %s [%s] ", cmd->tag,
+			    status, code);
+		else
+			evbuffer_add_printf(out, "%s %s ", cmd->tag, status);
+		va_start(ap, fmt);
+		evbuffer_add_vprintf(out, fmt, ap);
+		va_end(ap);
+		evbuffer_add(out, "\r\n", 2);
+	}
+	/* A pending command finished from a callback: carry on from the
+	 * loop, where nothing of the command is on the stack any more. */
+	if (!cmd->in_handler && session->cmd == cmd)
+		imap_session_schedule_input(session);
+}
+
+void
+imap_cmd_store_error(struct imap_cmd *cmd, const char *what,
+    const char *error)
+{
+	struct imap_session *session = cmd->session;
+
+	switch (error_code(error)) {
+	case ERROR_INVALID:
+		imap_cmd_tagged(cmd, "NO", "CANNOT", "Invalid mailbox name");
+		break;
+	case ERROR_NOT_FOUND:
+		imap_cmd_tagged(cmd, "NO", "NONEXISTENT", "Mailbox does not "
+		    "exist");
+		break;
+	case ERROR_EXISTS:
+		imap_cmd_tagged(cmd, "NO", "ALREADYEXISTS", "Mailbox already "
+		    "exists");
+		break;
+	case ERROR_NOT_POSSIBLE:
+		imap_cmd_tagged(cmd, "NO", "CANNOT", "Not possible for this "
+		    "mailbox");
+		break;
+	case ERROR_EXPUNGED:
+		imap_cmd_tagged(cmd, "NO", "EXPUNGEISSUE", "Some messages "
+		    "were expunged");
+		break;
+	case ERROR_LIMIT:
+		imap_cmd_tagged(cmd, "NO", "LIMIT", "Mailbox is full");
+		break;
+	case ERROR_UIDVALIDITY:
+		imap_cmd_tagged(cmd, "NO", "UNAVAILABLE", "Mailbox was "
+		    "rebuilt; select it again");
+		break;
+	case ERROR_INTERNAL:
+	default:
+		log_warnx("imap: %s: %s: %s: %s", session->peer,
+		    session->user != NULL ? session->user : "-", what, error);
+		imap_cmd_tagged(cmd, "NO", "SERVERBUG", "Internal error, "
+		    "see the server log");
+		break;
+	}
+}
+
+void
+imap_cmd_continue(struct imap_cmd *cmd, const char *text)
+{
+	struct imap_session *session = cmd->session;
+
+	imap_session_wake(session);
+	if (session->bev == NULL)
+		return;
+	evbuffer_add_printf(bufferevent_get_output(session->bev), "+ %s\r\n",
+	    text);
+}
+
+void
+imap_cmd_read_line(struct imap_cmd *cmd, imap_cmd_line_cb *cb)
+{
+	cmd->line_cb = cb;
+	imap_session_update_read(cmd->session);
+	imap_session_update_timeouts(cmd->session);
+	/* Input may already be buffered (a pipelined DONE). */
+	if (!cmd->in_handler)
+		imap_session_schedule_input(cmd->session);
+}
+
+/* ---- untagged updates (RFC 3501 7.4.1) ---- */
+
+struct flush_ctx {
+	struct imap_session *session;
+	bool with_uid;
+};
+
+static void
+flush_expunge_cb(uint32_t seq, uint32_t uid, void *ctx)
+{
+	struct flush_ctx *fc = ctx;
+
+	(void)uid;
+	imap_session_untagged(fc->session, "%u EXPUNGE", seq);
+}
+
+static void
+flush_flags_cb(uint32_t seq, uint32_t uid, unsigned flags, void *ctx)
+{
+	struct flush_ctx *fc = ctx;
+	struct buf b;
+
+	buf_init(&b, 1024);
+	if (buf_printf(&b, "* %u FETCH (", seq) == 0 &&
+	    (!fc->with_uid || buf_printf(&b, "UID %u ", uid) == 0) &&
+	    buf_append_str(&b, "FLAGS ") == 0 &&
+	    imap_write_flags(&b, flags) == 0 &&
+	    buf_append_str(&b, ")\r\n") == 0)
+		imap_session_write(fc->session, b.data, b.len);
+	buf_free(&b);
+}
+
+static void
+flush_exists_cb(uint32_t count, void *ctx)
+{
+	struct flush_ctx *fc = ctx;
+
+	imap_session_untagged(fc->session, "%u EXISTS", count);
+	imap_session_untagged(fc->session, "0 RECENT");
+}
+
+void
+imap_session_flush_updates(struct imap_session *session, bool allow_expunge,
+    bool with_uid)
+{
+	static const struct store_view_refresh_cbs cbs = {
+		.expunge = flush_expunge_cb,
+		.flags = flush_flags_cb,
+		.exists = flush_exists_cb,
+	};
+	struct flush_ctx fc = { session, with_uid };
+	const char *error;
+
+	if (session->state != IMAP_STATE_SELECTED || session->view == NULL ||
+	    session->closing)
+		return;
+	if (store_view_refresh(session->view, allow_expunge, &cbs, &fc,
+	    &error) < 0) {
+		enum error_code code = error_code(error);
+
+		if (code == ERROR_UIDVALIDITY || code == ERROR_NOT_FOUND) {
+			log_info("imap: %s: %s: selected folder went away: %s",
+			    session->peer, session->user, error);
+			imap_session_bye(session, "Selected mailbox was "
+			    "deleted or rebuilt, have to disconnect");
+		} else
+			log_warnx("imap: %s: %s: refresh %s: %s", session->peer,
+			    session->user, session->mailbox, error);
+	}
+}
+
+void
+imap_session_view_changed(struct store_view *view, void *ctx)
+{
+	struct imap_session *session = ctx;
+	struct imap_cmd *cmd = session->cmd;
+
+	(void)view;
+	if (cmd != NULL && !cmd->done && cmd->changed_cb != NULL)
+		cmd->changed_cb(cmd);
+}

@@ -1,0 +1,151 @@
+/*
+ * An IMAP session's state changes: login within the per-user connection
+ * limit, the random pause after a failed login, and selecting and
+ * unselecting a mailbox.
+ */
+#include "imap/imap-session.h"
+
+#include <assert.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <event2/util.h>
+
+#include "imap/imap-session-private.h"
+#include "lib/config.h"
+#include "lib/log.h"
+#include "lib/stats.h"
+#include "lib/xmalloc.h"
+#include "store/store.h"
+
+/* ---- state changes ---- */
+
+static size_t
+count_user_sessions(const struct imap_server *server, const char *user)
+{
+	const struct imap_session *s;
+	size_t n = 0;
+
+	for (s = server->sessions; s != NULL; s = s->next)
+		if (s->user != NULL && strcmp(s->user, user) == 0)
+			n++;
+	return n;
+}
+
+int
+imap_session_login(struct imap_session *session, const char *user)
+{
+	struct imap_server *server = session->server;
+	struct imap_parser_limits limits;
+
+	if (count_user_sessions(server, user) >=
+	    server->deps.cfg->imap_max_connections_per_user) {
+		log_info("imap: %s: %s: too many connections for the user",
+		    session->peer, user);
+		mb_stats.imap_sessions_refused++;
+		return -1;
+	}
+	session->user = xstrdup(user);
+	session->state = IMAP_STATE_AUTH;
+	session->auth_failures = 0;
+	/* A parser made later takes its limits from the state. */
+	if (session->parser != NULL) {
+		imap_parser_limits_default(&limits, false);
+		imap_parser_set_limits(session->parser, &limits);
+	}
+	imap_session_update_timeouts(session);
+	mb_stats.imap_logins_total++;
+	log_info("imap: %s: %s logged in", session->peer, user);
+	return 0;
+}
+
+/* The failed-login timer exists only during the pause. */
+void
+imap_session_delay_free(struct imap_session *session)
+{
+	if (session->delay_ev != NULL) {
+		event_free(session->delay_ev);
+		session->delay_ev = NULL;
+	}
+}
+
+static void
+delay_cb(evutil_socket_t fd, short what, void *ctx)
+{
+	struct imap_session *session = ctx;
+	struct imap_cmd *cmd = session->cmd;
+	const char *text = cmd->ctx;
+
+	(void)fd;
+	(void)what;
+	imap_session_delay_free(session);
+	cmd->ctx = NULL;
+	cmd->abort_cb = NULL;
+	imap_cmd_tagged(cmd, "NO", "AUTHENTICATIONFAILED", "%s", text);
+	if (session->auth_failures >= IMAP_AUTH_FAILURES_MAX)
+		session->bad_count = IMAP_BAD_MAX;	/* BYE after the NO */
+}
+
+/* The client left during the pause: nothing more to say. */
+static void
+delay_abort_cb(struct imap_cmd *cmd)
+{
+	imap_session_delay_free(cmd->session);
+	cmd->ctx = NULL;
+	cmd->abort_cb = NULL;
+	imap_cmd_tagged(cmd, "NO", NULL, "Aborted");
+}
+
+void
+imap_session_login_failed(struct imap_cmd *cmd, const char *text)
+{
+	struct imap_session *session = cmd->session;
+	struct timeval tv;
+	uint32_t r;
+	unsigned ms;
+
+	session->auth_failures++;
+	mb_stats.imap_login_failures_total++;
+	evutil_secure_rng_get_bytes(&r, sizeof(r));
+	ms = IMAP_AUTH_FAIL_DELAY_MIN_MS + r %
+	    (IMAP_AUTH_FAIL_DELAY_MAX_MS - IMAP_AUTH_FAIL_DELAY_MIN_MS + 1);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	/* text is a static string of the caller. */
+	cmd->ctx = (void *)(uintptr_t)text;
+	cmd->abort_cb = delay_abort_cb;
+	assert(session->delay_ev == NULL);
+	session->delay_ev = evtimer_new(imap_session_base(session), delay_cb,
+	    session);
+	if (session->delay_ev == NULL)
+		fatalx("imap: cannot create an event");
+	evtimer_add(session->delay_ev, &tv);
+}
+
+void
+imap_session_select(struct imap_session *session, struct store_view *view,
+    const char *mailbox, bool read_only)
+{
+	imap_session_unselect(session);
+	session->view = view;
+	session->mailbox = xstrdup(mailbox);
+	session->read_only = read_only;
+	session->state = IMAP_STATE_SELECTED;
+	store_view_set_changed_cb(view, imap_session_view_changed, session);
+}
+
+void
+imap_session_unselect(struct imap_session *session)
+{
+	if (session->view != NULL) {
+		store_view_set_changed_cb(session->view, NULL, NULL);
+		store_view_free(&session->view);
+	}
+	free(session->mailbox);
+	session->mailbox = NULL;
+	session->read_only = false;
+	if (session->state == IMAP_STATE_SELECTED)
+		session->state = IMAP_STATE_AUTH;
+}
