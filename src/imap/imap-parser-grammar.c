@@ -451,6 +451,78 @@ section_byte(struct imap_parser *p, unsigned char c)
 	}
 }
 
+/* The tag, or an empty line (ignored). */
+static enum step
+tag_byte(struct imap_parser *p, unsigned char c)
+{
+	if (p->tok.len == 0 && (c == '\r' || c == '\n')) {
+		/* An empty line: ignored. */
+		if (c == '\n')
+			return STEP_RESTART;
+		p->cr_empty = true;
+		p->state = STATE_CR;
+		return STEP_NEXT;
+	}
+	if (c == ' ') {
+		if (p->tok.len == 0)
+			return syntax_error(p, c, "before the tag");
+		p->tag = tok_take(p, NULL);
+		p->state = STATE_NAME;
+		return STEP_NEXT;
+	}
+	if (c == '\r' || c == '\n')
+		return parse_error(p, IMAP_PARSE_ERROR_SYNTAX,
+		    "Missing command name");
+	if (!is_tag_char(c))
+		return syntax_error(p, c, "in the tag");
+	return tok_add(p, c);
+}
+
+/* The command name after the tag. */
+static enum step
+name_byte(struct imap_parser *p, unsigned char c)
+{
+	if (c == ' ' || c == '\r' || c == '\n') {
+		if (p->tok.len == 0)
+			return parse_error(p, IMAP_PARSE_ERROR_SYNTAX,
+			    "Missing command name");
+		p->name = tok_take(p, NULL);
+		p->state = STATE_ARGS;
+		p->need_sep = false;
+		if (c == ' ')
+			return STEP_NEXT;
+		return line_end(p, c);
+	}
+	if (!is_atom_char(c))
+		return syntax_error(p, c, "in the command name");
+	return tok_add(p, c);
+}
+
+/* Inside a quoted string; the escape after a backslash is a state of
+ * its own. */
+static enum step
+quoted_byte(struct imap_parser *p, unsigned char c)
+{
+	if (c == '"') {
+		struct imap_arg *arg = arg_append(p, IMAP_ARG_STRING);
+
+		arg->str = tok_take(p, &arg->len);
+		p->need_sep = true;
+		p->state = STATE_ARGS;
+		return STEP_NEXT;
+	}
+	if (c == '\\') {
+		p->state = STATE_QUOTED_ESCAPE;
+		return STEP_NEXT;
+	}
+	if (c == '\r' || c == '\n')
+		return parse_error(p, IMAP_PARSE_ERROR_SYNTAX,
+		    "Unterminated quoted string");
+	if (c == '\0' || c >= 0x80)
+		return syntax_error(p, c, "in a quoted string");
+	return tok_add(p, c);
+}
+
 /*
  * RFC 3501 section 9 (with RFC 7888 literal+):
  *
@@ -472,65 +544,15 @@ parse_byte(struct imap_parser *p, unsigned char c)
 {
 	switch (p->state) {
 	case STATE_TAG:
-		if (p->tok.len == 0 && (c == '\r' || c == '\n')) {
-			/* An empty line: ignored. */
-			if (c == '\n')
-				return STEP_RESTART;
-			p->cr_empty = true;
-			p->state = STATE_CR;
-			return STEP_NEXT;
-		}
-		if (c == ' ') {
-			if (p->tok.len == 0)
-				return syntax_error(p, c, "before the tag");
-			p->tag = tok_take(p, NULL);
-			p->state = STATE_NAME;
-			return STEP_NEXT;
-		}
-		if (c == '\r' || c == '\n')
-			return parse_error(p, IMAP_PARSE_ERROR_SYNTAX,
-			    "Missing command name");
-		if (!is_tag_char(c))
-			return syntax_error(p, c, "in the tag");
-		return tok_add(p, c);
+		return tag_byte(p, c);
 	case STATE_NAME:
-		if (c == ' ' || c == '\r' || c == '\n') {
-			if (p->tok.len == 0)
-				return parse_error(p, IMAP_PARSE_ERROR_SYNTAX,
-				    "Missing command name");
-			p->name = tok_take(p, NULL);
-			p->state = STATE_ARGS;
-			p->need_sep = false;
-			if (c == ' ')
-				return STEP_NEXT;
-			return line_end(p, c);
-		}
-		if (!is_atom_char(c))
-			return syntax_error(p, c, "in the command name");
-		return tok_add(p, c);
+		return name_byte(p, c);
 	case STATE_ARGS:
 		return args_byte(p, c);
 	case STATE_ATOM:
 		return atom_byte(p, c);
 	case STATE_QUOTED:
-		if (c == '"') {
-			struct imap_arg *arg = arg_append(p, IMAP_ARG_STRING);
-
-			arg->str = tok_take(p, &arg->len);
-			p->need_sep = true;
-			p->state = STATE_ARGS;
-			return STEP_NEXT;
-		}
-		if (c == '\\') {
-			p->state = STATE_QUOTED_ESCAPE;
-			return STEP_NEXT;
-		}
-		if (c == '\r' || c == '\n')
-			return parse_error(p, IMAP_PARSE_ERROR_SYNTAX,
-			    "Unterminated quoted string");
-		if (c == '\0' || c >= 0x80)
-			return syntax_error(p, c, "in a quoted string");
-		return tok_add(p, c);
+		return quoted_byte(p, c);
 	case STATE_QUOTED_ESCAPE:
 		if (c != '"' && c != '\\')
 			return syntax_error(p, c, "after a backslash");
