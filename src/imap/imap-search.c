@@ -88,55 +88,299 @@ is_seqset_start(const char *s)
 	return (s[0] >= '0' && s[0] <= '9') || s[0] == '*';
 }
 
-/* Keys that take no argument. */
-static const struct {
-	const char *name;
-	enum imap_search_key key;
-	unsigned int flags;
-} plain_keys[] = {
-	{ "ALL", IMAP_SEARCH_ALL, 0 },
-	{ "OLD", IMAP_SEARCH_ALL, 0 },
-	{ "NEW", IMAP_SEARCH_NONE, 0 },
-	{ "RECENT", IMAP_SEARCH_NONE, 0 },
-	{ "ANSWERED", IMAP_SEARCH_FLAG, STORE_FLAG_REPLIED },
-	{ "DELETED", IMAP_SEARCH_FLAG, STORE_FLAG_TRASHED },
-	{ "DRAFT", IMAP_SEARCH_FLAG, STORE_FLAG_DRAFT },
-	{ "FLAGGED", IMAP_SEARCH_FLAG, STORE_FLAG_FLAGGED },
-	{ "SEEN", IMAP_SEARCH_FLAG, STORE_FLAG_SEEN },
-	{ "UNANSWERED", IMAP_SEARCH_UNFLAG, STORE_FLAG_REPLIED },
-	{ "UNDELETED", IMAP_SEARCH_UNFLAG, STORE_FLAG_TRASHED },
-	{ "UNDRAFT", IMAP_SEARCH_UNFLAG, STORE_FLAG_DRAFT },
-	{ "UNFLAGGED", IMAP_SEARCH_UNFLAG, STORE_FLAG_FLAGGED },
-	{ "UNSEEN", IMAP_SEARCH_UNFLAG, STORE_FLAG_SEEN },
-};
-
-/* Keys that take a date. */
-static const struct {
-	const char *name;
-	enum imap_search_key key;
-} date_keys[] = {
-	{ "BEFORE", IMAP_SEARCH_BEFORE },
-	{ "ON", IMAP_SEARCH_ON },
-	{ "SINCE", IMAP_SEARCH_SINCE },
-	{ "SENTBEFORE", IMAP_SEARCH_SENTBEFORE },
-	{ "SENTON", IMAP_SEARCH_SENTON },
-	{ "SENTSINCE", IMAP_SEARCH_SENTSINCE },
-};
-
-/* Keys that search a header field; the field name as HEADER takes it. */
-static const struct {
-	const char *name;
-	const char *field;
-} header_keys[] = {
-	{ "BCC", "Bcc" },
-	{ "CC", "Cc" },
-	{ "FROM", "From" },
-	{ "SUBJECT", "Subject" },
-	{ "TO", "To" },
-};
-
 static struct imap_search_node *parse_key(struct parse_ctx *ctx,
     unsigned int depth);
+
+struct search_key;
+/* Reads the arguments of a key whose name was just consumed and makes
+ * its node, or sets ctx->error and returns NULL. */
+typedef struct imap_search_node *search_key_parse_func(
+    struct parse_ctx *ctx, const struct search_key *key, unsigned int depth);
+
+/* One search key of RFC 3501 6.4.4 (and KEYWORD's $Forwarded). */
+struct search_key {
+	const char *name;
+	search_key_parse_func *parse;
+	enum imap_search_key key;	/* the node made */
+	unsigned int flags;		/* flag keys: enum store_flag bits */
+	const char *field;		/* header keys: the field name */
+};
+
+/* ALL, NEW, SEEN, UNSEEN and the like: no argument. */
+static struct imap_search_node *
+parse_plain(struct parse_ctx *ctx, const struct search_key *key,
+    unsigned int depth)
+{
+	struct imap_search_node *node;
+
+	(void)ctx;
+	(void)depth;
+	node = node_new(key->key);
+	node->flags = key->flags;
+	return node;
+}
+
+/* BEFORE, ON, SINCE (internal date), SENT* (the Date: header). */
+static struct imap_search_node *
+parse_date(struct parse_ctx *ctx, const struct search_key *key,
+    unsigned int depth)
+{
+	struct imap_search_node *node;
+	const char *s, *err;
+
+	(void)depth;
+	if ((s = next_string(ctx, "Search key needs a date")) == NULL)
+		return NULL;
+	node = node_new(key->key);
+	if (imap_date_parse(s, &node->date, &err) < 0) {
+		ctx->error = err;
+		node_free(node);
+		return NULL;
+	}
+	if (node->key == IMAP_SEARCH_BEFORE ||
+	    node->key == IMAP_SEARCH_ON ||
+	    node->key == IMAP_SEARCH_SINCE)
+		ctx->need_info = true;
+	else
+		ctx->need_message = true;
+	return node;
+}
+
+/* BCC, CC, FROM, SUBJECT, TO: a string searched in one header field. */
+static struct imap_search_node *
+parse_header_key(struct parse_ctx *ctx, const struct search_key *key,
+    unsigned int depth)
+{
+	struct imap_search_node *node;
+	const char *s;
+
+	(void)depth;
+	if ((s = next_string(ctx, "Search key needs a string")) == NULL)
+		return NULL;
+	node = node_new(IMAP_SEARCH_HEADER);
+	node->field = xstrdup(key->field);
+	node->value = xstrdup(s);
+	ctx->need_message = true;
+	return node;
+}
+
+/* HEADER field-name string */
+static struct imap_search_node *
+parse_header(struct parse_ctx *ctx, const struct search_key *key,
+    unsigned int depth)
+{
+	struct imap_search_node *node;
+	const char *field, *s;
+
+	(void)key;
+	(void)depth;
+	if ((field = next_string(ctx, "HEADER needs a field name")) == NULL)
+		return NULL;
+	if (field[0] == '\0') {
+		ctx->error = "HEADER needs a field name";
+		return NULL;
+	}
+	if ((s = next_string(ctx, "HEADER needs a string")) == NULL)
+		return NULL;
+	node = node_new(IMAP_SEARCH_HEADER);
+	node->field = xstrdup(field);
+	node->value = xstrdup(s);
+	ctx->need_message = true;
+	return node;
+}
+
+/* BODY and TEXT: a string searched in the body (and the header). */
+static struct imap_search_node *
+parse_text(struct parse_ctx *ctx, const struct search_key *key,
+    unsigned int depth)
+{
+	struct imap_search_node *node;
+	const char *s;
+
+	(void)depth;
+	if ((s = next_string(ctx, "Search key needs a string")) == NULL)
+		return NULL;
+	node = node_new(key->key);
+	node->value = xstrdup(s);
+	ctx->need_message = true;
+	ctx->need_body = true;
+	return node;
+}
+
+/* KEYWORD and UNKEYWORD: key->key and key->flags say what $Forwarded
+ * (Maildir's P flag) matches. */
+static struct imap_search_node *
+parse_keyword(struct parse_ctx *ctx, const struct search_key *key,
+    unsigned int depth)
+{
+	const struct imap_arg *kw = &ctx->args[ctx->pos];
+	struct imap_search_node *node;
+
+	(void)depth;
+	if (ctx->pos >= ctx->count || kw->type != IMAP_ARG_ATOM ||
+	    kw->str[0] == '\\') {
+		ctx->error = "Search key needs a keyword";
+		return NULL;
+	}
+	ctx->pos++;
+	if (strcasecmp(kw->str, "$Forwarded") == 0) {
+		node = node_new(key->key);
+		node->flags = key->flags;
+		return node;
+	}
+	/* No other keyword is ever set on a message. */
+	return node_new(key->key == IMAP_SEARCH_FLAG ?
+	    IMAP_SEARCH_NONE : IMAP_SEARCH_ALL);
+}
+
+/* LARGER and SMALLER: a size in octets (a number of up to 32 bits). */
+static struct imap_search_node *
+parse_size(struct parse_ctx *ctx, const struct search_key *key,
+    unsigned int depth)
+{
+	const struct imap_arg *num = &ctx->args[ctx->pos];
+	struct imap_search_node *node;
+	uint64_t n = 0;
+
+	(void)depth;
+	if (ctx->pos >= ctx->count || num->type != IMAP_ARG_ATOM ||
+	    num->len == 0 || num->len > 10) {
+		ctx->error = "Search key needs a number";
+		return NULL;
+	}
+	for (size_t i = 0; i < num->len; i++) {
+		if (num->str[i] < '0' || num->str[i] > '9') {
+			ctx->error = "Search key needs a number";
+			return NULL;
+		}
+		n = n * 10 + (uint64_t)(num->str[i] - '0');
+	}
+	if (n > UINT32_MAX) {
+		ctx->error = "Number out of range";
+		return NULL;
+	}
+	ctx->pos++;
+	node = node_new(key->key);
+	node->size = n;
+	ctx->need_info = true;
+	return node;
+}
+
+/* NOT search-key */
+static struct imap_search_node *
+parse_not(struct parse_ctx *ctx, const struct search_key *key,
+    unsigned int depth)
+{
+	struct imap_search_node *node, *child;
+
+	(void)key;
+	if (ctx->pos >= ctx->count) {
+		ctx->error = "NOT needs a search key";
+		return NULL;
+	}
+	if ((child = parse_key(ctx, depth + 1)) == NULL)
+		return NULL;
+	node = node_new(IMAP_SEARCH_NOT);
+	node->children = child;
+	return node;
+}
+
+/* OR search-key search-key */
+static struct imap_search_node *
+parse_or(struct parse_ctx *ctx, const struct search_key *key,
+    unsigned int depth)
+{
+	struct imap_search_node *node, *a, *b;
+
+	(void)key;
+	if (ctx->pos + 1 >= ctx->count) {
+		ctx->error = "OR needs two search keys";
+		return NULL;
+	}
+	if ((a = parse_key(ctx, depth + 1)) == NULL)
+		return NULL;
+	if (ctx->pos >= ctx->count) {
+		ctx->error = "OR needs two search keys";
+		node_free(a);
+		return NULL;
+	}
+	if ((b = parse_key(ctx, depth + 1)) == NULL) {
+		node_free(a);
+		return NULL;
+	}
+	node = node_new(IMAP_SEARCH_OR);
+	node->children = a;
+	a->next = b;
+	return node;
+}
+
+/* UID sequence-set */
+static struct imap_search_node *
+parse_uid(struct parse_ctx *ctx, const struct search_key *key,
+    unsigned int depth)
+{
+	const struct imap_arg *set = &ctx->args[ctx->pos];
+	struct imap_search_node *node;
+	const char *err;
+
+	(void)key;
+	(void)depth;
+	if (ctx->pos >= ctx->count || set->type != IMAP_ARG_ATOM) {
+		ctx->error = "UID needs a sequence set";
+		return NULL;
+	}
+	ctx->pos++;
+	node = node_new(IMAP_SEARCH_UID);
+	if (imap_seqset_parse(set->str, &node->set, &err) < 0) {
+		ctx->error = err;
+		node_free(node);
+		return NULL;
+	}
+	return node;
+}
+
+static const struct search_key search_keys[] = {
+	{ "ALL", parse_plain, IMAP_SEARCH_ALL, 0, NULL },
+	{ "OLD", parse_plain, IMAP_SEARCH_ALL, 0, NULL },
+	{ "NEW", parse_plain, IMAP_SEARCH_NONE, 0, NULL },
+	{ "RECENT", parse_plain, IMAP_SEARCH_NONE, 0, NULL },
+	{ "ANSWERED", parse_plain, IMAP_SEARCH_FLAG, STORE_FLAG_REPLIED, NULL },
+	{ "DELETED", parse_plain, IMAP_SEARCH_FLAG, STORE_FLAG_TRASHED, NULL },
+	{ "DRAFT", parse_plain, IMAP_SEARCH_FLAG, STORE_FLAG_DRAFT, NULL },
+	{ "FLAGGED", parse_plain, IMAP_SEARCH_FLAG, STORE_FLAG_FLAGGED, NULL },
+	{ "SEEN", parse_plain, IMAP_SEARCH_FLAG, STORE_FLAG_SEEN, NULL },
+	{ "UNANSWERED", parse_plain, IMAP_SEARCH_UNFLAG, STORE_FLAG_REPLIED,
+	    NULL },
+	{ "UNDELETED", parse_plain, IMAP_SEARCH_UNFLAG, STORE_FLAG_TRASHED,
+	    NULL },
+	{ "UNDRAFT", parse_plain, IMAP_SEARCH_UNFLAG, STORE_FLAG_DRAFT, NULL },
+	{ "UNFLAGGED", parse_plain, IMAP_SEARCH_UNFLAG, STORE_FLAG_FLAGGED,
+	    NULL },
+	{ "UNSEEN", parse_plain, IMAP_SEARCH_UNFLAG, STORE_FLAG_SEEN, NULL },
+	{ "BEFORE", parse_date, IMAP_SEARCH_BEFORE, 0, NULL },
+	{ "ON", parse_date, IMAP_SEARCH_ON, 0, NULL },
+	{ "SINCE", parse_date, IMAP_SEARCH_SINCE, 0, NULL },
+	{ "SENTBEFORE", parse_date, IMAP_SEARCH_SENTBEFORE, 0, NULL },
+	{ "SENTON", parse_date, IMAP_SEARCH_SENTON, 0, NULL },
+	{ "SENTSINCE", parse_date, IMAP_SEARCH_SENTSINCE, 0, NULL },
+	{ "BCC", parse_header_key, IMAP_SEARCH_HEADER, 0, "Bcc" },
+	{ "CC", parse_header_key, IMAP_SEARCH_HEADER, 0, "Cc" },
+	{ "FROM", parse_header_key, IMAP_SEARCH_HEADER, 0, "From" },
+	{ "SUBJECT", parse_header_key, IMAP_SEARCH_HEADER, 0, "Subject" },
+	{ "TO", parse_header_key, IMAP_SEARCH_HEADER, 0, "To" },
+	{ "HEADER", parse_header, IMAP_SEARCH_HEADER, 0, NULL },
+	{ "BODY", parse_text, IMAP_SEARCH_BODY, 0, NULL },
+	{ "TEXT", parse_text, IMAP_SEARCH_TEXT, 0, NULL },
+	{ "KEYWORD", parse_keyword, IMAP_SEARCH_FLAG, STORE_FLAG_PASSED,
+	    NULL },
+	{ "UNKEYWORD", parse_keyword, IMAP_SEARCH_UNFLAG, STORE_FLAG_PASSED,
+	    NULL },
+	{ "LARGER", parse_size, IMAP_SEARCH_LARGER, 0, NULL },
+	{ "SMALLER", parse_size, IMAP_SEARCH_SMALLER, 0, NULL },
+	{ "NOT", parse_not, IMAP_SEARCH_NOT, 0, NULL },
+	{ "OR", parse_or, IMAP_SEARCH_OR, 0, NULL },
+	{ "UID", parse_uid, IMAP_SEARCH_UID, 0, NULL },
+};
 
 /* Keys up to the end of args (depth 0) or of a group's list. */
 static struct imap_search_node *
@@ -163,12 +407,33 @@ fail:
 	return NULL;
 }
 
+/* A parenthesised group of keys. */
+static struct imap_search_node *
+parse_group(struct parse_ctx *ctx, const struct imap_arg *arg,
+    unsigned int depth)
+{
+	struct parse_ctx sub = {
+		.args = arg->list,
+		.count = arg->list_count,
+	};
+	struct imap_search_node *node;
+
+	node = parse_and(&sub, depth + 1);
+	ctx->need_info |= sub.need_info;
+	ctx->need_message |= sub.need_message;
+	ctx->need_body |= sub.need_body;
+	if (node == NULL)
+		ctx->error = sub.error;
+	return node;
+}
+
+/* One key: a group, a key of the table, or a sequence set. */
 static struct imap_search_node *
 parse_key(struct parse_ctx *ctx, unsigned int depth)
 {
 	const struct imap_arg *arg = &ctx->args[ctx->pos];
-	struct imap_search_node *node = NULL;
-	const char *name, *s, *err;
+	struct imap_search_node *node;
+	const char *name, *err;
 
 	if (depth >= IMAP_SEARCH_DEPTH_MAX) {
 		ctx->error = "Search program nests too deeply";
@@ -176,193 +441,17 @@ parse_key(struct parse_ctx *ctx, unsigned int depth)
 	}
 	ctx->pos++;
 
-	if (arg->type == IMAP_ARG_LIST) {
-		struct parse_ctx sub = {
-			.args = arg->list,
-			.count = arg->list_count,
-		};
-
-		node = parse_and(&sub, depth + 1);
-		ctx->need_info |= sub.need_info;
-		ctx->need_message |= sub.need_message;
-		ctx->need_body |= sub.need_body;
-		if (node == NULL)
-			ctx->error = sub.error;
-		return node;
-	}
+	if (arg->type == IMAP_ARG_LIST)
+		return parse_group(ctx, arg, depth);
 	if (arg->type != IMAP_ARG_ATOM || !imap_arg_get_atom(arg, &name)) {
 		ctx->error = "Invalid search key";
 		return NULL;
 	}
-
-	for (size_t i = 0; i < sizeof(plain_keys) / sizeof(plain_keys[0]);
+	for (size_t i = 0; i < sizeof(search_keys) / sizeof(search_keys[0]);
 	    i++) {
-		if (strcasecmp(name, plain_keys[i].name) == 0) {
-			node = node_new(plain_keys[i].key);
-			node->flags = plain_keys[i].flags;
-			return node;
-		}
-	}
-	for (size_t i = 0; i < sizeof(date_keys) / sizeof(date_keys[0]); i++) {
-		if (strcasecmp(name, date_keys[i].name) != 0)
-			continue;
-		if ((s = next_string(ctx, "Search key needs a date")) == NULL)
-			return NULL;
-		node = node_new(date_keys[i].key);
-		if (imap_date_parse(s, &node->date, &err) < 0) {
-			ctx->error = err;
-			node_free(node);
-			return NULL;
-		}
-		if (node->key == IMAP_SEARCH_BEFORE ||
-		    node->key == IMAP_SEARCH_ON ||
-		    node->key == IMAP_SEARCH_SINCE)
-			ctx->need_info = true;
-		else
-			ctx->need_message = true;
-		return node;
-	}
-	for (size_t i = 0; i < sizeof(header_keys) / sizeof(header_keys[0]);
-	    i++) {
-		if (strcasecmp(name, header_keys[i].name) != 0)
-			continue;
-		if ((s = next_string(ctx, "Search key needs a string")) == NULL)
-			return NULL;
-		node = node_new(IMAP_SEARCH_HEADER);
-		node->field = xstrdup(header_keys[i].field);
-		node->value = xstrdup(s);
-		ctx->need_message = true;
-		return node;
-	}
-
-	if (strcasecmp(name, "HEADER") == 0) {
-		const char *field;
-
-		if ((field = next_string(ctx, "HEADER needs a field name")) ==
-		    NULL)
-			return NULL;
-		if (field[0] == '\0') {
-			ctx->error = "HEADER needs a field name";
-			return NULL;
-		}
-		if ((s = next_string(ctx, "HEADER needs a string")) == NULL)
-			return NULL;
-		node = node_new(IMAP_SEARCH_HEADER);
-		node->field = xstrdup(field);
-		node->value = xstrdup(s);
-		ctx->need_message = true;
-		return node;
-	}
-	if (strcasecmp(name, "BODY") == 0 || strcasecmp(name, "TEXT") == 0) {
-		if ((s = next_string(ctx, "Search key needs a string")) == NULL)
-			return NULL;
-		node = node_new(strcasecmp(name, "BODY") == 0 ?
-		    IMAP_SEARCH_BODY : IMAP_SEARCH_TEXT);
-		node->value = xstrdup(s);
-		ctx->need_message = true;
-		ctx->need_body = true;
-		return node;
-	}
-	if (strcasecmp(name, "KEYWORD") == 0 ||
-	    strcasecmp(name, "UNKEYWORD") == 0) {
-		const struct imap_arg *kw = &ctx->args[ctx->pos];
-
-		if (ctx->pos >= ctx->count || kw->type != IMAP_ARG_ATOM ||
-		    kw->str[0] == '\\') {
-			ctx->error = "Search key needs a keyword";
-			return NULL;
-		}
-		ctx->pos++;
-		/* $Forwarded is Maildir's P flag. */
-		if (strcasecmp(kw->str, "$Forwarded") == 0) {
-			node = node_new(strcasecmp(name, "KEYWORD") == 0 ?
-			    IMAP_SEARCH_FLAG : IMAP_SEARCH_UNFLAG);
-			node->flags = STORE_FLAG_PASSED;
-			return node;
-		}
-		/* No other keyword is ever set on a message. */
-		return node_new(strcasecmp(name, "KEYWORD") == 0 ?
-		    IMAP_SEARCH_NONE : IMAP_SEARCH_ALL);
-	}
-	if (strcasecmp(name, "LARGER") == 0 ||
-	    strcasecmp(name, "SMALLER") == 0) {
-		const struct imap_arg *num = &ctx->args[ctx->pos];
-		uint64_t n = 0;
-
-		if (ctx->pos >= ctx->count || num->type != IMAP_ARG_ATOM ||
-		    num->len == 0 || num->len > 10) {
-			ctx->error = "Search key needs a number";
-			return NULL;
-		}
-		for (size_t i = 0; i < num->len; i++) {
-			if (num->str[i] < '0' || num->str[i] > '9') {
-				ctx->error = "Search key needs a number";
-				return NULL;
-			}
-			n = n * 10 + (uint64_t)(num->str[i] - '0');
-		}
-		if (n > UINT32_MAX) {
-			ctx->error = "Number out of range";
-			return NULL;
-		}
-		ctx->pos++;
-		node = node_new(strcasecmp(name, "LARGER") == 0 ?
-		    IMAP_SEARCH_LARGER : IMAP_SEARCH_SMALLER);
-		node->size = n;
-		ctx->need_info = true;
-		return node;
-	}
-	if (strcasecmp(name, "NOT") == 0) {
-		struct imap_search_node *child;
-
-		if (ctx->pos >= ctx->count) {
-			ctx->error = "NOT needs a search key";
-			return NULL;
-		}
-		if ((child = parse_key(ctx, depth + 1)) == NULL)
-			return NULL;
-		node = node_new(IMAP_SEARCH_NOT);
-		node->children = child;
-		return node;
-	}
-	if (strcasecmp(name, "OR") == 0) {
-		struct imap_search_node *a, *b;
-
-		if (ctx->pos + 1 >= ctx->count) {
-			ctx->error = "OR needs two search keys";
-			return NULL;
-		}
-		if ((a = parse_key(ctx, depth + 1)) == NULL)
-			return NULL;
-		if (ctx->pos >= ctx->count) {
-			ctx->error = "OR needs two search keys";
-			node_free(a);
-			return NULL;
-		}
-		if ((b = parse_key(ctx, depth + 1)) == NULL) {
-			node_free(a);
-			return NULL;
-		}
-		node = node_new(IMAP_SEARCH_OR);
-		node->children = a;
-		a->next = b;
-		return node;
-	}
-	if (strcasecmp(name, "UID") == 0) {
-		const struct imap_arg *set = &ctx->args[ctx->pos];
-
-		if (ctx->pos >= ctx->count || set->type != IMAP_ARG_ATOM) {
-			ctx->error = "UID needs a sequence set";
-			return NULL;
-		}
-		ctx->pos++;
-		node = node_new(IMAP_SEARCH_UID);
-		if (imap_seqset_parse(set->str, &node->set, &err) < 0) {
-			ctx->error = err;
-			node_free(node);
-			return NULL;
-		}
-		return node;
+		if (strcasecmp(name, search_keys[i].name) == 0)
+			return search_keys[i].parse(ctx, &search_keys[i],
+			    depth);
 	}
 	if (is_seqset_start(name)) {
 		node = node_new(IMAP_SEARCH_SEQSET);
