@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "lib/buf.h"
+#include "lib/error.h"
 #include "lib/limits.h"
 #include "lib/xmalloc.h"
 
@@ -127,11 +128,13 @@ static enum step
 parse_error(struct imap_parser *p, enum imap_parse_error code,
     const char *fmt, ...)
 {
+	char text[ERROR_TEXT_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
-	(void)vsnprintf(p->error, sizeof(p->error), fmt, ap);
+	(void)vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	p->error = error_fmt("%s", text);
 	p->error_code = code;
 
 	switch (p->state) {

@@ -95,9 +95,9 @@ struct imap_parser {
 	/* The last feed returned IMAP_PARSE_NEED_CONTINUATION. */
 	bool continuation;
 
-	/* The last error; valid until the next feed. */
+	/* The last error: its kind, and its text (lib/error.h). */
 	enum imap_parse_error error_code;
-	char error[160];
+	const char *error;
 
 	/* The command returned with 1. */
 	struct imap_command cmd;

@@ -121,7 +121,7 @@ imap_parser_reset(struct imap_parser *p)
 	command_clear(p);
 	p->state = STATE_TAG;
 	p->error_code = IMAP_PARSE_ERROR_NONE;
-	p->error[0] = '\0';
+	p->error = NULL;
 }
 
 const char *

@@ -119,8 +119,8 @@ void imap_parser_free(struct imap_parser **parserp);
  *       data" and feeds again. Returned exactly once per such literal,
  *       never for {n+}.
  *  -1 (IMAP_PARSE_ERROR)  the command is bad; *error_r is a printable
- *       message (no CR, LF or quotes from the client) valid until the
- *       next call, imap_parser_error_code() tells why and
+ *       message (no CR, LF or quotes from the client), an error text of
+ *       lib/error.h, imap_parser_error_code() tells why and
  *       imap_parser_tag() gives the tag if it was read. The caller
  *       replies "<tag> BAD <message>" (or "* BAD") and simply feeds
  *       again: the parser then skips the rest of the bad command,

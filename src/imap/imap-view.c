@@ -124,7 +124,7 @@ read_fd(int fd, struct buf *b, const char **error_r)
 	struct stat st;
 
 	if (fstat(fd, &st) < 0) {
-		*error_r = strerror(errno);
+		*error_r = error_fmt("%s", strerror(errno));
 		return -1;
 	}
 	if ((uint64_t)st.st_size > IMAP_FETCH_MESSAGE_MAX) {
@@ -139,7 +139,7 @@ read_fd(int fd, struct buf *b, const char **error_r)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			*error_r = strerror(errno);
+			*error_r = error_fmt("%s", strerror(errno));
 			buf_free(b);
 			return -1;
 		}
@@ -194,7 +194,7 @@ imap_view_read_header(struct store_view *view, uint32_t uid,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			*error_r = strerror(errno);
+			*error_r = error_fmt("%s", strerror(errno));
 			goto fail;
 		}
 		if (n == 0)
