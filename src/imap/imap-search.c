@@ -146,24 +146,6 @@ parse_date(struct parse_ctx *ctx, const struct search_key *key,
 	return node;
 }
 
-/* BCC, CC, FROM, SUBJECT, TO: a string searched in one header field. */
-static struct imap_search_node *
-parse_header_key(struct parse_ctx *ctx, const struct search_key *key,
-    unsigned int depth)
-{
-	struct imap_search_node *node;
-	const char *s;
-
-	(void)depth;
-	if ((s = next_string(ctx, "Search key needs a string")) == NULL)
-		return NULL;
-	node = node_new(IMAP_SEARCH_HEADER);
-	node->field = xstrdup(key->field);
-	node->value = xstrdup(s);
-	ctx->need_message = true;
-	return node;
-}
-
 /* HEADER field-name string */
 static struct imap_search_node *
 parse_header(struct parse_ctx *ctx, const struct search_key *key,
@@ -189,7 +171,8 @@ parse_header(struct parse_ctx *ctx, const struct search_key *key,
 	return node;
 }
 
-/* BODY and TEXT: a string searched in the body (and the header). */
+/* BCC, CC, FROM, SUBJECT, TO: a string searched in the header field
+ * key->field; BODY and TEXT (no field): in the body (and the header). */
 static struct imap_search_node *
 parse_text(struct parse_ctx *ctx, const struct search_key *key,
     unsigned int depth)
@@ -201,9 +184,12 @@ parse_text(struct parse_ctx *ctx, const struct search_key *key,
 	if ((s = next_string(ctx, "Search key needs a string")) == NULL)
 		return NULL;
 	node = node_new(key->key);
+	if (key->field != NULL)
+		node->field = xstrdup(key->field);
 	node->value = xstrdup(s);
 	ctx->need_message = true;
-	ctx->need_body = true;
+	if (key->field == NULL)
+		ctx->need_body = true;
 	return node;
 }
 
@@ -363,11 +349,11 @@ static const struct search_key search_keys[] = {
 	{ "SENTBEFORE", parse_date, IMAP_SEARCH_SENTBEFORE, 0, NULL },
 	{ "SENTON", parse_date, IMAP_SEARCH_SENTON, 0, NULL },
 	{ "SENTSINCE", parse_date, IMAP_SEARCH_SENTSINCE, 0, NULL },
-	{ "BCC", parse_header_key, IMAP_SEARCH_HEADER, 0, "Bcc" },
-	{ "CC", parse_header_key, IMAP_SEARCH_HEADER, 0, "Cc" },
-	{ "FROM", parse_header_key, IMAP_SEARCH_HEADER, 0, "From" },
-	{ "SUBJECT", parse_header_key, IMAP_SEARCH_HEADER, 0, "Subject" },
-	{ "TO", parse_header_key, IMAP_SEARCH_HEADER, 0, "To" },
+	{ "BCC", parse_text, IMAP_SEARCH_HEADER, 0, "Bcc" },
+	{ "CC", parse_text, IMAP_SEARCH_HEADER, 0, "Cc" },
+	{ "FROM", parse_text, IMAP_SEARCH_HEADER, 0, "From" },
+	{ "SUBJECT", parse_text, IMAP_SEARCH_HEADER, 0, "Subject" },
+	{ "TO", parse_text, IMAP_SEARCH_HEADER, 0, "To" },
 	{ "HEADER", parse_header, IMAP_SEARCH_HEADER, 0, NULL },
 	{ "BODY", parse_text, IMAP_SEARCH_BODY, 0, NULL },
 	{ "TEXT", parse_text, IMAP_SEARCH_TEXT, 0, NULL },
