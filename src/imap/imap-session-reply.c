@@ -117,12 +117,10 @@ imap_session_close_if_flushed(struct imap_session *session)
 void
 imap_cmd_free(struct imap_cmd **cmdp)
 {
-	struct imap_cmd *cmd = *cmdp;
-
-	if (cmd == NULL)
+	if (*cmdp == NULL)
 		return;
-	free(cmd->tag);
-	free(cmd);
+	free((*cmdp)->tag);
+	free(*cmdp);
 	*cmdp = NULL;
 }
 
@@ -131,7 +129,7 @@ void
 imap_session_cmd_finished(struct imap_session *session)
 {
 	imap_cmd_free(&session->cmd);
-	if (session->server == NULL || session->server->shutting_down)
+	if (session->server == NULL || session->server->service.shutting_down)
 		imap_session_bye(session, "Server shutting down");
 	else if (session->bad_count >= IMAP_BAD_MAX)
 		imap_session_bye(session, "Too many invalid commands");

@@ -25,12 +25,15 @@
 static size_t
 count_user_sessions(const struct imap_server *server, const char *user)
 {
-	const struct imap_session *s;
+	const struct service_link *l;
 	size_t n = 0;
 
-	for (s = server->sessions; s != NULL; s = s->next)
+	for (l = server->service.sessions; l != NULL; l = l->next) {
+		const struct imap_session *s = IMAP_SESSION(l);
+
 		if (s->user != NULL && strcmp(s->user, user) == 0)
 			n++;
+	}
 	return n;
 }
 

@@ -44,45 +44,6 @@ imap_session_base(const struct imap_session *session)
 	return session->server->deps.base;
 }
 
-/* ---- lifetime ---- */
-
-static void
-server_check_drained(struct imap_server *server)
-{
-	if (server->shutting_down && server->session_count == 0 &&
-	    server->drained_cb != NULL)
-		event_active(server->drained_ev, EV_TIMEOUT, 0);
-}
-
-static void
-drained_ev_cb(evutil_socket_t fd, short what, void *ctx)
-{
-	struct imap_server *server = ctx;
-	void (*cb)(void *) = server->drained_cb;
-
-	(void)fd;
-	(void)what;
-	/* Once only, even if the callback frees the server. */
-	server->drained_cb = NULL;
-	if (cb != NULL)
-		cb(server->drained_ctx);
-}
-
-static void
-session_unlink(struct imap_session *session)
-{
-	struct imap_server *server = session->server;
-
-	if (session->prev != NULL)
-		session->prev->next = session->next;
-	else
-		server->sessions = session->next;
-	if (session->next != NULL)
-		session->next->prev = session->prev;
-	session->prev = session->next = NULL;
-	server->session_count--;
-}
-
 /* ---- the connection, and sleeping in IDLE ---- */
 
 static uint64_t
@@ -248,10 +209,8 @@ imap_session_free(struct imap_session *session)
 		event_free(session->input_ev);
 	imap_session_delay_free(session);
 	mb_stats.imap_sessions_active--;
-	if (server != NULL) {
-		session_unlink(session);
-		server_check_drained(server);
-	}
+	if (server != NULL)
+		service_remove(&server->service, &session->link);
 	free(session->peer);
 	free(session);
 }
@@ -439,11 +398,11 @@ session_event_cb(struct bufferevent *bev, short what, void *ctx)
 static size_t
 count_ip_sessions(const struct imap_server *server, const char *ip)
 {
-	const struct imap_session *s;
+	const struct service_link *l;
 	size_t n = 0;
 
-	for (s = server->sessions; s != NULL; s = s->next)
-		if (strcmp(s->peer_ip, ip) == 0)
+	for (l = server->service.sessions; l != NULL; l = l->next)
+		if (strcmp(IMAP_SESSION(l)->peer_ip, ip) == 0)
 			n++;
 	return n;
 }
@@ -466,13 +425,13 @@ accept_cb(evutil_socket_t fd, struct sockaddr *sa, int salen, void *ctx)
 	size_t peer_len, ip_len;
 
 	listener_format_peer(sa, salen, peer, sizeof(peer), ip, sizeof(ip));
-	if (server->shutting_down) {
+	if (server->service.shutting_down) {
 		refuse(fd, "* BYE Server shutting down\r\n");
 		return;
 	}
-	if (server->session_count >= IMAP_SESSIONS_MAX) {
+	if (server->service.session_count >= IMAP_SESSIONS_MAX) {
 		log_info("imap: %s: refused: %zu sessions", peer,
-		    server->session_count);
+		    server->service.session_count);
 		refuse(fd, "* BYE Too many connections, try again later\r\n");
 		return;
 	}
@@ -516,11 +475,7 @@ accept_cb(evutil_socket_t fd, struct sockaddr *sa, int salen, void *ctx)
 		free(session);
 		return;
 	}
-	session->next = server->sessions;
-	if (server->sessions != NULL)
-		server->sessions->prev = session;
-	server->sessions = session;
-	server->session_count++;
+	service_add(&server->service, &session->link);
 	mb_stats.imap_sessions_total++;
 	mb_stats.imap_sessions_active++;
 
@@ -536,54 +491,44 @@ accept_cb(evutil_socket_t fd, struct sockaddr *sa, int salen, void *ctx)
 struct imap_server *
 imap_server_new(const struct imap_deps *deps)
 {
-	struct imap_server *server;
+	struct imap_server *server = xcalloc(1, sizeof(*server));
 
-	server = xcalloc(1, sizeof(*server));
 	server->deps = *deps;
-	server->drained_ev = event_new(deps->base, -1, 0, drained_ev_cb,
-	    server);
-	if (server->drained_ev == NULL)
-		fatalx("imap: cannot create an event");
+	service_init(&server->service, deps->base, "imap", accept_cb, server);
 	return server;
 }
 
 int
 imap_server_listen(struct imap_server *server, evutil_socket_t fd)
 {
-	if (server->listeners == NULL)
-		server->listeners = listener_set_new(server->deps.base, "imap",
-		    accept_cb, server);
-	return listener_set_add(server->listeners, fd);
+	return service_listen(&server->service, fd);
+}
+
+/* The server stops: BYE now, or after the command in progress. */
+static void
+session_stop_cb(struct service_link *l)
+{
+	struct imap_session *session = IMAP_SESSION(l);
+	struct imap_cmd *cmd = session->cmd;
+
+	if (cmd != NULL && !cmd->done) {
+		/* IDLE ends with its tagged OK; the BYE follows
+		 * when the command has finished. */
+		if (cmd->abort_cb != NULL && !cmd->aborted) {
+			cmd->aborted = true;
+			cmd->abort_cb(cmd);
+		}
+		return;
+	}
+	imap_session_bye(session, "Server shutting down");
+	imap_session_close_if_flushed(session);
 }
 
 void
 imap_server_shutdown(struct imap_server *server,
     void (*drained_cb)(void *ctx), void *ctx)
 {
-	struct imap_session *session, *next;
-
-	server->shutting_down = true;
-	server->drained_cb = drained_cb;
-	server->drained_ctx = ctx;
-	if (server->listeners != NULL)
-		listener_set_close(server->listeners);
-	for (session = server->sessions; session != NULL; session = next) {
-		struct imap_cmd *cmd = session->cmd;
-
-		next = session->next;
-		if (cmd != NULL && !cmd->done) {
-			/* IDLE ends with its tagged OK; the BYE follows
-			 * when the command has finished. */
-			if (cmd->abort_cb != NULL && !cmd->aborted) {
-				cmd->aborted = true;
-				cmd->abort_cb(cmd);
-			}
-			continue;
-		}
-		imap_session_bye(session, "Server shutting down");
-		imap_session_close_if_flushed(session);
-	}
-	server_check_drained(server);
+	service_shutdown(&server->service, session_stop_cb, drained_cb, ctx);
 }
 
 void
@@ -593,14 +538,12 @@ imap_server_free(struct imap_server **serverp)
 
 	if (server == NULL)
 		return;
-	listener_set_free(&server->listeners);
-	server->drained_cb = NULL;
-	while (server->sessions != NULL)
-		imap_session_free(server->sessions);
+	service_deinit(&server->service);
+	while (server->service.sessions != NULL)
+		imap_session_free(IMAP_SESSION(server->service.sessions));
 	assert(server->idle_head == NULL);
 	if (server->idle_ev != NULL)
 		event_free(server->idle_ev);
-	event_free(server->drained_ev);
 	free(server);
 	*serverp = NULL;
 }

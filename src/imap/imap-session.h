@@ -40,6 +40,7 @@
 #include "imap/imap-parser.h"
 #include "lib/buf.h"
 #include "lib/limits.h"
+#include "lib/service.h"
 
 struct imap_server;
 struct imap_session;
@@ -173,15 +174,16 @@ struct imap_session {
 	char *mailbox;			/* the selected folder's store name */
 	bool read_only;			/* EXAMINE, or no write access */
 
-	/* Server's list of sessions */
-	struct imap_session *prev, *next;
+	/* Its place in the server's list of sessions */
+	struct service_link link;
 };
+
+/* The session a link of the server's list belongs to. */
+#define IMAP_SESSION(l) SERVICE_SESSION(l, struct imap_session, link)
 
 struct imap_server {
 	struct imap_deps deps;
-	struct listener_set *listeners;	/* the service's sockets */
-	struct imap_session *sessions;	/* every open session */
-	size_t session_count;
+	struct service service;		/* sockets, sessions, shutdown */
 	unsigned int store_sub;		/* store_subscribe() id */
 
 	/* IDLE keepalives (cmd-idle.c). Every session in IDLE waits in one
@@ -192,12 +194,6 @@ struct imap_server {
 					   the server */
 	struct imap_idle *idle_head;	/* next keepalive due */
 	struct imap_idle *idle_tail;
-
-	/* Shutdown */
-	bool shutting_down;
-	void (*drained_cb)(void *ctx);
-	void *drained_ctx;
-	struct event *drained_ev;	/* runs drained_cb from the loop */
 };
 
 /* ---- Answering (imap-session.c) ---- */

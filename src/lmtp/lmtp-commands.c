@@ -228,7 +228,7 @@ lmtp_commands_run(struct lmtp_session *session,
 {
 	const struct lmtp_command_entry *entry = NULL;
 
-	if (session->server->shutting_down) {
+	if (session->server->service.shutting_down) {
 		lmtp_commands_shutdown(session);
 		return;
 	}
@@ -375,7 +375,7 @@ lmtp_commands_data_end(struct lmtp_session *session)
 		lmtp_session_reset_transaction(session);
 		return;
 	}
-	if (server->shutting_down) {
+	if (server->service.shutting_down) {
 		/* Nothing was queued yet: the client retries later. */
 		refuse_message(session, "421 4.3.2 <%s> %s",
 		    "Service shutting down, try again later");

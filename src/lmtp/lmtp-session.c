@@ -26,43 +26,6 @@ static void session_input(struct lmtp_session *session);
 /* ---- lifetime ---- */
 
 static void
-server_check_drained(struct lmtp_server *server)
-{
-	if (server->shutting_down && server->session_count == 0 &&
-	    server->drained_cb != NULL)
-		event_active(server->drained_ev, EV_TIMEOUT, 0);
-}
-
-static void
-drained_ev_cb(evutil_socket_t fd, short what, void *ctx)
-{
-	struct lmtp_server *server = ctx;
-	void (*cb)(void *) = server->drained_cb;
-
-	(void)fd;
-	(void)what;
-	/* Once only, even if the callback frees the server. */
-	server->drained_cb = NULL;
-	if (cb != NULL)
-		cb(server->drained_ctx);
-}
-
-static void
-session_unlink(struct lmtp_session *session)
-{
-	struct lmtp_server *server = session->server;
-
-	if (session->prev != NULL)
-		session->prev->next = session->next;
-	else
-		server->sessions = session->next;
-	if (session->next != NULL)
-		session->next->prev = session->prev;
-	session->prev = session->next = NULL;
-	server->session_count--;
-}
-
-static void
 transaction_clear(struct lmtp_session *session)
 {
 	for (size_t i = 0; i < session->rcpt_count; i++)
@@ -86,10 +49,8 @@ session_free(struct lmtp_session *session)
 	lmtp_parser_free(&session->parser);
 	lmtp_data_free(&session->data);
 	mb_stats.lmtp_sessions_active--;
-	if (server != NULL) {
-		session_unlink(session);
-		server_check_drained(server);
-	}
+	if (server != NULL)
+		service_remove(&server->service, &session->link);
 	free(session);
 }
 
@@ -171,7 +132,7 @@ lmtp_session_resume(struct lmtp_session *session)
 		session->state = LMTP_SESSION_READY;
 	/* The replies are out; during shutdown that was the last thing this
 	 * session had to do. */
-	if (session->server->shutting_down &&
+	if (session->server->service.shutting_down &&
 	    session->state != LMTP_SESSION_CLOSING)
 		lmtp_commands_shutdown(session);
 	session_input(session);
@@ -296,8 +257,8 @@ accept_cb(evutil_socket_t fd, struct sockaddr *sa, int salen, void *ctx)
 	struct lmtp_session *session;
 	struct timeval idle = { LMTP_IDLE_TIMEOUT_SECS, 0 };
 
-	if (server->shutting_down ||
-	    server->session_count >= LMTP_SESSIONS_MAX) {
+	if (server->service.shutting_down ||
+	    server->service.session_count >= LMTP_SESSIONS_MAX) {
 		char msg[512];
 		int n;
 
@@ -311,7 +272,7 @@ accept_cb(evutil_socket_t fd, struct sockaddr *sa, int salen, void *ctx)
 		evutil_closesocket(fd);
 		mb_stats.lmtp_sessions_refused++;
 		log_debug("lmtp: connection refused: %zu sessions",
-		    server->session_count);
+		    server->service.session_count);
 		return;
 	}
 
@@ -329,11 +290,7 @@ accept_cb(evutil_socket_t fd, struct sockaddr *sa, int salen, void *ctx)
 		return;
 	}
 	session->parser = lmtp_parser_new(LMTP_LINE_MAX);
-	session->next = server->sessions;
-	if (server->sessions != NULL)
-		server->sessions->prev = session;
-	server->sessions = session;
-	server->session_count++;
+	service_add(&server->service, &session->link);
 	mb_stats.lmtp_sessions_total++;
 	mb_stats.lmtp_sessions_active++;
 
@@ -358,57 +315,50 @@ lmtp_server_new(const struct lmtp_deps *deps)
 
 	server = xcalloc(1, sizeof(*server));
 	server->deps = *deps;
-	server->drained_ev = event_new(deps->base, -1, 0, drained_ev_cb,
-	    server);
-	if (server->drained_ev == NULL)
-		fatalx("lmtp: cannot create an event");
+	service_init(&server->service, deps->base, "lmtp", accept_cb, server);
 	return server;
 }
 
 int
 lmtp_server_listen(struct lmtp_server *server, evutil_socket_t fd)
 {
-	if (server->listeners == NULL)
-		server->listeners = listener_set_new(server->deps.base, "lmtp",
-		    accept_cb, server);
-	return listener_set_add(server->listeners, fd);
+	return service_listen(&server->service, fd);
+}
+
+/* The server stops. Sessions with a delivery in flight are told after
+ * its replies. */
+static void
+session_stop_cb(struct service_link *l)
+{
+	struct lmtp_session *session = LMTP_SESSION(l);
+
+	if (session->state == LMTP_SESSION_DELIVERING ||
+	    session->state == LMTP_SESSION_CLOSING)
+		return;
+	lmtp_commands_shutdown(session);
+	session_input(session);
 }
 
 void
 lmtp_server_shutdown(struct lmtp_server *server,
     void (*drained_cb)(void *ctx), void *ctx)
 {
-	struct lmtp_session *session, *next;
-
-	server->shutting_down = true;
-	server->drained_cb = drained_cb;
-	server->drained_ctx = ctx;
-	if (server->listeners != NULL)
-		listener_set_close(server->listeners);
-	/* Sessions with a delivery in flight are told after its replies. */
-	for (session = server->sessions; session != NULL; session = next) {
-		next = session->next;
-		if (session->state == LMTP_SESSION_DELIVERING ||
-		    session->state == LMTP_SESSION_CLOSING)
-			continue;
-		lmtp_commands_shutdown(session);
-		session_input(session);
-	}
-	server_check_drained(server);
+	service_shutdown(&server->service, session_stop_cb, drained_cb, ctx);
 }
 
 void
 lmtp_server_free(struct lmtp_server **serverp)
 {
 	struct lmtp_server *server = *serverp;
-	struct lmtp_session *session, *next;
+	struct service_link *l, *next;
 
 	if (server == NULL)
 		return;
-	listener_set_free(&server->listeners);
-	server->drained_cb = NULL;
-	for (session = server->sessions; session != NULL; session = next) {
-		next = session->next;
+	service_deinit(&server->service);
+	for (l = server->service.sessions; l != NULL; l = next) {
+		struct lmtp_session *session = LMTP_SESSION(l);
+
+		next = l->next;
 		if (session->state != LMTP_SESSION_DELIVERING) {
 			session_free(session);
 			continue;
@@ -416,14 +366,13 @@ lmtp_server_free(struct lmtp_server **serverp)
 		/* Its delivery callback frees it, if the queue runs it. */
 		log_warnx("lmtp: %s: freed with a delivery in flight",
 		    session->peer);
-		session_unlink(session);
+		service_remove(&server->service, &session->link);
 		session->server = NULL;
 		if (session->bev != NULL) {
 			bufferevent_free(session->bev);
 			session->bev = NULL;
 		}
 	}
-	event_free(server->drained_ev);
 	free(server);
 	*serverp = NULL;
 }

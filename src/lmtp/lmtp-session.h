@@ -13,6 +13,7 @@
 #include <event2/bufferevent.h>
 
 #include "lib/limits.h"
+#include "lib/service.h"
 #include "lmtp/lmtp.h"
 #include "lmtp/lmtp-parser.h"
 
@@ -53,22 +54,17 @@ struct lmtp_session {
 	size_t rcpt_count;
 	size_t rcpt_cap;
 
-	/* Server's list of sessions */
-	struct lmtp_session *prev, *next;
+	/* Its place in the server's list of sessions */
+	struct service_link link;
 };
+
+/* The session a link of the server's list belongs to. */
+#define LMTP_SESSION(l) SERVICE_SESSION(l, struct lmtp_session, link)
 
 struct lmtp_server {
 	struct lmtp_deps deps;
-	struct listener_set *listeners;	/* the service's sockets */
-	struct lmtp_session *sessions;	/* every open session */
-	size_t session_count;
+	struct service service;		/* sockets, sessions, shutdown */
 	size_t deliveries;		/* jobs queued, not yet answered */
-
-	/* Shutdown */
-	bool shutting_down;
-	void (*drained_cb)(void *ctx);
-	void *drained_ctx;
-	struct event *drained_ev;	/* runs drained_cb from the loop */
 };
 
 /* ---- lmtp-session.c, for the commands ---- */

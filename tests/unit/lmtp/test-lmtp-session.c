@@ -348,7 +348,7 @@ wait_for(struct fixture *f, bool (*pred)(struct fixture *f))
 static bool
 no_sessions(struct fixture *f)
 {
-	return f->server->session_count == 0;
+	return f->server->service.session_count == 0;
 }
 
 /* Messages in user's INBOX, read whole; NULL-terminated, caller frees. */
@@ -738,7 +738,7 @@ test_session_limit(void **state)
 	/* One leaves, another may come. */
 	client_free(&cs[0]);
 	client_free(&cs[LMTP_SESSIONS_MAX]);
-	while (f->server->session_count == LMTP_SESSIONS_MAX)
+	while (f->server->service.session_count == LMTP_SESSIONS_MAX)
 		client_pump(f, cs[1]);
 	cs[0] = client_connect(f);
 	expect(f, cs[0], NULL, "220 ");
@@ -751,8 +751,8 @@ test_session_limit(void **state)
 static bool
 output_blocked(struct fixture *f)
 {
-	return f->server->sessions != NULL &&
-	    f->server->sessions->output_blocked;
+	return f->server->service.sessions != NULL &&
+	    LMTP_SESSION(f->server->service.sessions)->output_blocked;
 }
 
 /* Count the "250 2.0.0 OK" lines received and drop them, keeping a
@@ -814,7 +814,7 @@ test_output_backpressure(void **state)
 		turn(f);
 	assert_true(output_blocked(f));
 	assert_true(evbuffer_get_length(bufferevent_get_output(
-	    f->server->sessions->bev)) < 2 * LMTP_OUTPUT_HIGH_WATER);
+	    LMTP_SESSION(f->server->service.sessions)->bev)) < 2 * LMTP_OUTPUT_HIGH_WATER);
 
 	/* Reading lets it go on; every reply arrives, in order. */
 	while (got < N) {

@@ -1,0 +1,108 @@
+/*
+ * The listeners, session list and drained shutdown that LMTP and IMAP
+ * share (see service.h).
+ */
+#include "lib/service.h"
+
+#include <string.h>
+
+#include "lib/log.h"
+
+static void
+drained_ev_cb(evutil_socket_t fd, short what, void *ctx)
+{
+	struct service *svc = ctx;
+	void (*cb)(void *) = svc->drained_cb;
+
+	(void)fd;
+	(void)what;
+	/* Once only, even if the callback frees the service. */
+	svc->drained_cb = NULL;
+	if (cb != NULL)
+		cb(svc->drained_ctx);
+}
+
+void
+service_init(struct service *svc, struct event_base *base, const char *name,
+    listener_accept_cb *accept_cb, void *ctx)
+{
+	memset(svc, 0, sizeof(*svc));
+	svc->base = base;
+	svc->name = name;
+	svc->accept_cb = accept_cb;
+	svc->accept_ctx = ctx;
+	svc->drained_ev = event_new(base, -1, 0, drained_ev_cb, svc);
+	if (svc->drained_ev == NULL)
+		fatalx("%s: cannot create an event", name);
+}
+
+void
+service_deinit(struct service *svc)
+{
+	listener_set_free(&svc->listeners);
+	svc->drained_cb = NULL;
+	if (svc->drained_ev != NULL) {
+		event_free(svc->drained_ev);
+		svc->drained_ev = NULL;
+	}
+}
+
+int
+service_listen(struct service *svc, evutil_socket_t fd)
+{
+	if (svc->listeners == NULL)
+		svc->listeners = listener_set_new(svc->base, svc->name,
+		    svc->accept_cb, svc->accept_ctx);
+	return listener_set_add(svc->listeners, fd);
+}
+
+void
+service_add(struct service *svc, struct service_link *link)
+{
+	link->prev = NULL;
+	link->next = svc->sessions;
+	if (svc->sessions != NULL)
+		svc->sessions->prev = link;
+	svc->sessions = link;
+	svc->session_count++;
+}
+
+void
+service_remove(struct service *svc, struct service_link *link)
+{
+	if (link->prev != NULL)
+		link->prev->next = link->next;
+	else
+		svc->sessions = link->next;
+	if (link->next != NULL)
+		link->next->prev = link->prev;
+	link->prev = link->next = NULL;
+	svc->session_count--;
+	service_check_drained(svc);
+}
+
+void
+service_shutdown(struct service *svc, service_stop_cb *stop_cb,
+    void (*drained_cb)(void *ctx), void *ctx)
+{
+	struct service_link *l, *next;
+
+	svc->shutting_down = true;
+	svc->drained_cb = drained_cb;
+	svc->drained_ctx = ctx;
+	if (svc->listeners != NULL)
+		listener_set_close(svc->listeners);
+	for (l = svc->sessions; l != NULL; l = next) {
+		next = l->next;
+		stop_cb(l);
+	}
+	service_check_drained(svc);
+}
+
+void
+service_check_drained(struct service *svc)
+{
+	if (svc->shutting_down && svc->session_count == 0 &&
+	    svc->drained_cb != NULL)
+		event_active(svc->drained_ev, EV_TIMEOUT, 0);
+}

@@ -1,0 +1,78 @@
+/*
+ * What a TCP service on the loop (LMTP, IMAP) keeps beside its sessions'
+ * own state: its listening sockets, the list of its open sessions, and
+ * an orderly shutdown that calls back once, from the loop, when the
+ * last session has gone.
+ */
+#ifndef MB_LIB_SERVICE_H
+#define MB_LIB_SERVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <event2/event.h>
+
+#include "lib/listeners.h"
+
+/* Embedded in each session: its place in the service's list. */
+struct service_link {
+	struct service_link *prev, *next;
+};
+
+/* Tells one session that the service is stopping; may free it. */
+typedef void service_stop_cb(struct service_link *link);
+
+/* The session of type `type` whose member `member` is link. */
+#define SERVICE_SESSION(link, type, member) \
+	((type *)(void *)((char *)(link) - offsetof(type, member)))
+
+struct service {
+	/* Set by service_init() */
+	struct event_base *base;	/* the daemon's loop */
+	const char *name;		/* "imap", for logs (not copied) */
+	listener_accept_cb *accept_cb;	/* each new connection */
+	void *accept_ctx;
+	struct event *drained_ev;	/* runs drained_cb from the loop */
+
+	struct listener_set *listeners;	/* NULL until service_listen() */
+	struct service_link *sessions;	/* every open session, newest
+					   first */
+	size_t session_count;
+
+	/* Shutdown */
+	bool shutting_down;		/* service_shutdown() was called */
+	void (*drained_cb)(void *ctx);	/* NULL once called, or after
+					   service_deinit() */
+	void *drained_ctx;
+};
+
+/* Start svc empty, on base; each connection accepted later goes to
+ * accept_cb(fd, sa, salen, ctx). */
+void service_init(struct service *svc, struct event_base *base,
+    const char *name, listener_accept_cb *accept_cb, void *ctx);
+/* Close the listeners and forget the drained callback, then free what
+ * service_init() made. The sessions still linked stay linked: the
+ * caller frees them afterwards (service_remove() stays valid). */
+void service_deinit(struct service *svc);
+/* Serve a bound, listening socket (the service owns it). 0 or -1. */
+int service_listen(struct service *svc, evutil_socket_t fd);
+
+/* Link a new session at the head of the list. */
+void service_add(struct service *svc, struct service_link *link);
+/* Unlink a session; then, if the service is shutting down and this was
+ * the last session, arrange for the drained callback to run from the
+ * loop. */
+void service_remove(struct service *svc, struct service_link *link);
+
+/*
+ * Stop accepting (the listeners close now), call stop_cb for each open
+ * session (it may free the session), and have drained_cb(ctx) run once
+ * from the loop when no session remains.
+ */
+void service_shutdown(struct service *svc, service_stop_cb *stop_cb,
+    void (*drained_cb)(void *ctx), void *ctx);
+/* Arrange for the drained callback to run from the loop if the service
+ * is shutting down and no session remains. */
+void service_check_drained(struct service *svc);
+
+#endif
