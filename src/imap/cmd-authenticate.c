@@ -10,45 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "lib/xmalloc.h"
-
-/* Decode base64 (RFC 4648 4, padding required) into out, which has room
- * for len / 4 * 3 bytes. Returns the decoded length or -1. */
-static int
-base64_decode(const char *in, size_t len, unsigned char *out)
-{
-	static const char alphabet[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t n = 0;
-
-	if (len % 4 != 0)
-		return -1;
-	for (size_t i = 0; i < len; i += 4) {
-		unsigned v = 0;
-		int pad = 0;
-
-		for (int j = 0; j < 4; j++) {
-			const char *p;
-			char c = in[i + j];
-
-			if (c == '=' && i + 4 == len && j >= 2) {
-				pad++;
-				v <<= 6;
-				continue;
-			}
-			if (pad > 0 || c == '\0' ||
-			    (p = strchr(alphabet, c)) == NULL)
-				return -1;
-			v = (v << 6) | (unsigned)(p - alphabet);
-		}
-		out[n++] = (unsigned char)(v >> 16);
-		if (pad < 2)
-			out[n++] = (unsigned char)(v >> 8);
-		if (pad < 1)
-			out[n++] = (unsigned char)v;
-	}
-	return (int)n;
-}
+#include "lib/base64.h"
 
 /* Check one PLAIN response: authzid NUL authcid NUL passwd. */
 static void
@@ -56,8 +18,7 @@ auth_plain(struct imap_cmd *cmd, const char *b64, size_t len)
 {
 	unsigned char *raw;
 	const char *authzid, *authcid, *passwd;
-	size_t authz_len, authc_len;
-	int n;
+	size_t n, authz_len, authc_len;
 
 	if (len > IMAP_SASL_LINE_MAX) {
 		imap_cmd_tagged(cmd, "BAD", NULL, "Response too long");
@@ -66,43 +27,31 @@ auth_plain(struct imap_cmd *cmd, const char *b64, size_t len)
 	/* "=" is an empty initial response (RFC 4959 3). */
 	if (len == 1 && b64[0] == '=')
 		len = 0;
-	raw = xcalloc(1, len / 4 * 3 + 1);
-	n = base64_decode(b64, len, raw);
-	if (n < 0) {
-		free(raw);
+	if (base64_decode(b64, len, &raw, &n) < 0) {
 		imap_cmd_tagged(cmd, "BAD", NULL, "Invalid base64 response");
 		return;
 	}
-	raw[n] = '\0';
 	authzid = (const char *)raw;
 	authz_len = strlen(authzid);
-	if (authz_len + 1 >= (size_t)n) {
-		explicit_bzero(raw, (size_t)n);
-		free(raw);
-		imap_cmd_tagged(cmd, "BAD", NULL, "Malformed PLAIN response");
-		return;
-	}
+	if (authz_len + 1 >= n)
+		goto malformed;
 	authcid = authzid + authz_len + 1;
 	authc_len = strlen(authcid);
-	if (authz_len + 1 + authc_len + 1 > (size_t)n) {
-		explicit_bzero(raw, (size_t)n);
-		free(raw);
-		imap_cmd_tagged(cmd, "BAD", NULL, "Malformed PLAIN response");
-		return;
-	}
+	if (authz_len + 1 + authc_len + 1 > n)
+		goto malformed;
 	passwd = authcid + authc_len + 1;
-	if (strlen(passwd) != (size_t)n - authz_len - authc_len - 2) {
-		explicit_bzero(raw, (size_t)n);
-		free(raw);
-		imap_cmd_tagged(cmd, "BAD", NULL, "Malformed PLAIN response");
-		return;
-	}
+	if (strlen(passwd) != n - authz_len - authc_len - 2)
+		goto malformed;
 	/* Acting as another user is not supported. */
 	if (authz_len > 0 && strcmp(authzid, authcid) != 0)
 		imap_login_try(cmd, "", "");
 	else
 		imap_login_try(cmd, authcid, passwd);
-	explicit_bzero(raw, (size_t)n);
+	goto out;
+malformed:
+	imap_cmd_tagged(cmd, "BAD", NULL, "Malformed PLAIN response");
+out:
+	explicit_bzero(raw, n);
 	free(raw);
 }
 
