@@ -4,10 +4,13 @@
  */
 #include "imap/imap-date.h"
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+
+#include "lib/strnum.h"
 
 static const char *const month_names[12] = {
 	"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -66,16 +69,12 @@ civil_from_days(int64_t z, int *y_r, int *m_r, int *d_r)
 static bool
 digits(const char **sp, int n, int *num_r)
 {
-	const char *s = *sp;
-	int v = 0, i;
+	uint64_t v;
 
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (s[i] - '0');
-	}
-	*sp = s + n;
-	*num_r = v;
+	if (str_to_u64_n(*sp, (size_t)n, INT_MAX, &v) < 0)
+		return false;
+	*sp += n;
+	*num_r = (int)v;
 	return true;
 }
 

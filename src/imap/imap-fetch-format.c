@@ -12,6 +12,7 @@
 
 #include "imap/imap-wire.h"
 #include "lib/limits.h"
+#include "lib/strnum.h"
 #include "lib/xmalloc.h"
 
 /* ---- ENVELOPE ---- */
@@ -339,19 +340,11 @@ parse_section(const struct imap_arg *arg, struct imap_fetch_item *item,
 	size_t count = 0;
 
 	while (isdigit((unsigned char)*p)) {
-		uint64_t n = 0;
+		uint64_t n;
 
-		if (*p == '0') {
+		if (*p == '0' || str_parse_u64(&p, NULL, UINT32_MAX, &n) < 0) {
 			*error_r = "Invalid part number in section";
 			return -1;
-		}
-		while (isdigit((unsigned char)*p)) {
-			n = n * 10 + (uint64_t)(*p - '0');
-			if (n > UINT32_MAX) {
-				*error_r = "Invalid part number in section";
-				return -1;
-			}
-			p++;
 		}
 		if (count == IMAP_SECTION_PARTS_MAX) {
 			*error_r = "Too many part numbers in section";

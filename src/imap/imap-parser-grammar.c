@@ -14,6 +14,7 @@
 #include "lib/buf.h"
 #include "lib/error.h"
 #include "lib/limits.h"
+#include "lib/strnum.h"
 #include "lib/xmalloc.h"
 
 /* RFC 3501 ATOM-CHAR: CHAR except atom-specials. */
@@ -366,12 +367,10 @@ literal_size_byte(struct imap_parser *p, unsigned char c)
 	}
 	if (c < '0' || c > '9')
 		return syntax_error(p, c, "in a literal size");
-	if (p->literal_size > room / 10 ||
-	    p->literal_size * 10 + (uint64_t)(c - '0') > room)
+	if (str_num_push_digit(&p->literal_size, (char)c, room) < 0)
 		return parse_error(p, IMAP_PARSE_ERROR_LITERAL_TOO_LARGE,
 		    "Literal too large (the limit is %llu bytes per command)",
 		    (unsigned long long)p->limits.literal_max);
-	p->literal_size = p->literal_size * 10 + (uint64_t)(c - '0');
 	return STEP_NEXT;
 }
 
@@ -425,8 +424,8 @@ section_byte(struct imap_parser *p, unsigned char c)
 	case STATE_PARTIAL_OFFSET:
 	case STATE_PARTIAL_SIZE:
 		if (c >= '0' && c <= '9') {
-			p->partial_num = p->partial_num * 10 + (uint64_t)(c - '0');
-			if (p->partial_num > UINT32_MAX)
+			if (str_num_push_digit(&p->partial_num, (char)c,
+			    UINT32_MAX) < 0)
 				return syntax_error(p, c, "in a partial range");
 			p->partial_digits++;
 			return STEP_NEXT;

@@ -16,6 +16,7 @@
 
 #include "lib/buf.h"
 #include "lib/limits.h"
+#include "lib/strnum.h"
 #include "lib/xmalloc.h"
 
 void
@@ -202,15 +203,12 @@ skip_byte(struct imap_parser *p, unsigned char c)
 	default:
 		if (c >= '0' && c <= '9' &&
 		    (s == SKIP_LIT_OPEN || s == SKIP_LIT_SIZE)) {
-			uint64_t d = (uint64_t)(c - '0');
-
 			p->skip_lit = SKIP_LIT_SIZE;
 			/* Saturate: a client announcing more than 2^64
 			 * bytes will not be waited out anyway. */
-			if (p->literal_size > (UINT64_MAX - d) / 10)
+			if (str_num_push_digit(&p->literal_size, (char)c,
+			    UINT64_MAX) < 0)
 				p->literal_size = UINT64_MAX;
-			else
-				p->literal_size = p->literal_size * 10 + d;
 		}
 		break;
 	}

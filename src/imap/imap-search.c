@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "lib/limits.h"
+#include "lib/strnum.h"
 #include "lib/xmalloc.h"
 #include "store/store.h"
 
@@ -226,20 +227,16 @@ parse_size(struct parse_ctx *ctx, const struct search_key *key,
 {
 	const struct imap_arg *num = &ctx->args[ctx->pos];
 	struct imap_search_node *node;
-	uint64_t n = 0;
+	uint64_t n;
 
 	(void)depth;
+	/* Ten digits at most: all of them fit, and a larger number is out
+	 * of range rather than not a number. */
 	if (ctx->pos >= ctx->count || num->type != IMAP_ARG_ATOM ||
-	    num->len == 0 || num->len > 10) {
+	    num->len > 10 ||
+	    str_to_u64_n(num->str, num->len, UINT64_MAX, &n) < 0) {
 		ctx->error = "Search key needs a number";
 		return NULL;
-	}
-	for (size_t i = 0; i < num->len; i++) {
-		if (num->str[i] < '0' || num->str[i] > '9') {
-			ctx->error = "Search key needs a number";
-			return NULL;
-		}
-		n = n * 10 + (uint64_t)(num->str[i] - '0');
 	}
 	if (n > UINT32_MAX) {
 		ctx->error = "Number out of range";

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/strnum.h"
 #include "lib/xmalloc.h"
 
 /* "*" in a parsed range; 0 is never a valid nz-number. */
@@ -31,21 +32,16 @@ static int
 parse_number(const char **sp, uint32_t *num_r)
 {
 	const char *s = *sp;
-	uint64_t n = 0;
+	uint64_t n;
 
 	if (*s == '*') {
 		*num_r = SEQ_STAR;
 		*sp = s + 1;
 		return 0;
 	}
-	if (*s < '1' || *s > '9')
+	if (*s < '1' || *s > '9' ||
+	    str_parse_u64(&s, NULL, UINT32_MAX, &n) < 0)
 		return -1;
-	while (*s >= '0' && *s <= '9') {
-		n = n * 10 + (uint64_t)(*s - '0');
-		if (n > UINT32_MAX)
-			return -1;
-		s++;
-	}
 	*num_r = (uint32_t)n;
 	*sp = s;
 	return 0;

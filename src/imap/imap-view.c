@@ -20,6 +20,7 @@
 #include "imap/imap-wire.h"
 #include "lib/error.h"
 #include "lib/limits.h"
+#include "lib/strnum.h"
 #include "lib/xmalloc.h"
 #include "store/store.h"
 
@@ -30,18 +31,14 @@ has_number_above(const char *str, uint32_t max)
 	const char *p = str;
 
 	while (*p != '\0') {
-		uint64_t n = 0;
+		uint64_t n;
 
 		if (*p < '0' || *p > '9') {
 			p++;
 			continue;
 		}
-		while (*p >= '0' && *p <= '9') {
-			if (n <= UINT32_MAX)
-				n = n * 10 + (uint64_t)(*p - '0');
-			p++;
-		}
-		if (n > max)
+		/* Fails only for a number above max. */
+		if (str_parse_u64(&p, NULL, max, &n) < 0)
 			return true;
 	}
 	return false;
