@@ -19,6 +19,7 @@
 
 #include <event2/event.h>
 
+#include "lib/clock.h"
 #include "lib/config.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
@@ -34,16 +35,6 @@ struct imap_idle {
 	uint64_t due_ms;		/* next keepalive, monotonic ms */
 	bool changed;			/* changes wait for the output */
 };
-
-static uint64_t
-idle_now_ms(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-		fatal("clock_gettime");
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static uint64_t
 idle_interval_ms(const struct imap_server *server)
@@ -102,7 +93,7 @@ idle_keepalive_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct imap_server *server = arg;
 	struct imap_idle *idle;
-	uint64_t now = idle_now_ms();
+	uint64_t now = clock_now_ms();
 
 	(void)fd;
 	(void)what;
@@ -199,7 +190,7 @@ cmd_idle(struct imap_cmd *cmd)
 		if (server->idle_ev == NULL)
 			fatalx("imap: cannot create an event");
 	}
-	now = idle_now_ms();
+	now = clock_now_ms();
 	idle = xcalloc(1, sizeof(*idle));
 	idle->cmd = cmd;
 	idle->due_ms = now + idle_interval_ms(server);

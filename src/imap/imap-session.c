@@ -24,6 +24,7 @@
 
 #include "imap/imap-commands.h"
 #include "imap/imap-session-private.h"
+#include "lib/clock.h"
 #include "lib/config.h"
 #include "lib/listeners.h"
 #include "lib/log.h"
@@ -46,22 +47,12 @@ imap_session_base(const struct imap_session *session)
 
 /* ---- the connection, and sleeping in IDLE ---- */
 
-static uint64_t
-session_now_ms(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-		fatal("clock_gettime");
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* The bufferevent re-armed its read timeout (it does on every read and
  * every enable): note when it would expire, for a later sleep. */
 static void
 session_read_armed(struct imap_session *session)
 {
-	session->read_deadline_ms = session_now_ms() +
+	session->read_deadline_ms = clock_now_ms() +
 	    (uint64_t)session->read_timeout_secs * 1000;
 }
 
@@ -142,7 +133,7 @@ session_try_sleep(struct imap_session *session)
 	if (evbuffer_get_length(bufferevent_get_input(session->bev)) != 0 ||
 	    evbuffer_get_length(bufferevent_get_output(session->bev)) != 0)
 		return;
-	now = session_now_ms();
+	now = clock_now_ms();
 	left = session->read_deadline_ms > now ?
 	    session->read_deadline_ms - now : 0;
 	tv.tv_sec = (time_t)(left / 1000);

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -18,6 +17,7 @@
 #include "imap/imap-seqset.h"
 #include "imap/imap-session.h"
 #include "imap/imap-wire.h"
+#include "lib/clock.h"
 #include "lib/error.h"
 #include "lib/limits.h"
 #include "lib/strnum.h"
@@ -221,26 +221,17 @@ fail:
 void
 imap_view_slice_begin(struct imap_view_slice *slice)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	slice->start_ms = (uint64_t)ts.tv_sec * 1000 +
-	    (uint64_t)ts.tv_nsec / 1000000;
+	slice->start_ms = clock_now_ms();
 	slice->calls = 0;
 }
 
 bool
 imap_view_slice_over(struct imap_view_slice *slice)
 {
-	struct timespec ts;
-	uint64_t now;
-
 	/* Reading the clock costs little, but not nothing per message. */
 	if (++slice->calls % 16 != 0)
 		return false;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-	return now - slice->start_ms >= IMAP_COMMAND_SLICE_MS;
+	return clock_now_ms() - slice->start_ms >= IMAP_COMMAND_SLICE_MS;
 }
 
 void
