@@ -484,23 +484,34 @@ parse_section_att(struct imap_fetch_items *items, const struct imap_arg *arg,
 	return 0;
 }
 
+/* The FETCH attributes sent as atoms (RFC 3501 6.4.5). RFC822 is
+ * BODY[], RFC822.HEADER BODY.PEEK[HEADER] and RFC822.TEXT BODY[TEXT],
+ * each answered under its own name. */
+static const struct fetch_att {
+	const char *name;
+	enum imap_fetch_att att;
+	enum message_section_kind kind;	/* IMAP_FETCH_SECTION: which */
+	bool sets_seen;			/* IMAP_FETCH_SECTION: not a peek */
+} fetch_atts[] = {
+	{ "FLAGS", IMAP_FETCH_FLAGS, MESSAGE_SECTION_BODY, false },
+	{ "UID", IMAP_FETCH_UID, MESSAGE_SECTION_BODY, false },
+	{ "INTERNALDATE", IMAP_FETCH_INTERNALDATE, MESSAGE_SECTION_BODY,
+	    false },
+	{ "RFC822.SIZE", IMAP_FETCH_RFC822_SIZE, MESSAGE_SECTION_BODY, false },
+	{ "ENVELOPE", IMAP_FETCH_ENVELOPE, MESSAGE_SECTION_BODY, false },
+	{ "BODYSTRUCTURE", IMAP_FETCH_BODYSTRUCTURE, MESSAGE_SECTION_BODY,
+	    false },
+	{ "BODY", IMAP_FETCH_BODY, MESSAGE_SECTION_BODY, false },
+	{ "RFC822", IMAP_FETCH_SECTION, MESSAGE_SECTION_BODY, true },
+	{ "RFC822.HEADER", IMAP_FETCH_SECTION, MESSAGE_SECTION_HEADER, false },
+	{ "RFC822.TEXT", IMAP_FETCH_SECTION, MESSAGE_SECTION_TEXT, true },
+};
+
 static int
 parse_att(struct imap_fetch_items *items, const struct imap_arg *arg,
     const char **error_r)
 {
-	static const struct {
-		const char *name;
-		enum imap_fetch_att att;
-	} simple[] = {
-		{ "FLAGS", IMAP_FETCH_FLAGS },
-		{ "UID", IMAP_FETCH_UID },
-		{ "INTERNALDATE", IMAP_FETCH_INTERNALDATE },
-		{ "RFC822.SIZE", IMAP_FETCH_RFC822_SIZE },
-		{ "ENVELOPE", IMAP_FETCH_ENVELOPE },
-		{ "BODYSTRUCTURE", IMAP_FETCH_BODYSTRUCTURE },
-		{ "BODY", IMAP_FETCH_BODY },
-	};
-	struct imap_fetch_item *item;
+	const struct fetch_att *fa;
 	const char *name;
 
 	if (arg->type == IMAP_ARG_SECTION)
@@ -509,28 +520,20 @@ parse_att(struct imap_fetch_items *items, const struct imap_arg *arg,
 		*error_r = "Invalid FETCH attribute";
 		return -1;
 	}
-	for (size_t i = 0; i < sizeof(simple) / sizeof(simple[0]); i++) {
-		if (strcasecmp(name, simple[i].name) == 0) {
-			item_add(items, simple[i].att, simple[i].name);
-			return 0;
-		}
+	for (size_t i = 0; i < sizeof(fetch_atts) / sizeof(fetch_atts[0]);
+	    i++) {
+		fa = &fetch_atts[i];
+		if (strcasecmp(name, fa->name) != 0)
+			continue;
+		if (fa->att != IMAP_FETCH_SECTION)
+			item_add(items, fa->att, fa->name);
+		else
+			section_done(items, section_add(items, fa->name,
+			    fa->kind, fa->sets_seen));
+		return 0;
 	}
-	/* RFC822 is BODY[], RFC822.HEADER BODY.PEEK[HEADER] and RFC822.TEXT
-	 * BODY[TEXT], each under its own name. */
-	if (strcasecmp(name, "RFC822") == 0)
-		item = section_add(items, "RFC822", MESSAGE_SECTION_BODY, true);
-	else if (strcasecmp(name, "RFC822.HEADER") == 0)
-		item = section_add(items, "RFC822.HEADER",
-		    MESSAGE_SECTION_HEADER, false);
-	else if (strcasecmp(name, "RFC822.TEXT") == 0)
-		item = section_add(items, "RFC822.TEXT", MESSAGE_SECTION_TEXT,
-		    true);
-	else {
-		*error_r = "Unknown FETCH attribute";
-		return -1;
-	}
-	section_done(items, item);
-	return 0;
+	*error_r = "Unknown FETCH attribute";
+	return -1;
 }
 
 int
