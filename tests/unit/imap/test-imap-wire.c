@@ -49,82 +49,14 @@ test_astring(void **state)
 	buf_free(&b);
 }
 
+/* Where quoted strings end and literals begin, and which bytes need
+ * quoting. */
 static void
-test_string_nstring_literal(void **state)
-{
-	struct buf b;
-	char big[2000];
-
-	(void)state;
-	buf_init(&b, 0);
-	assert_int_equal(imap_write_string(&b, "atom"), 0);
-	assert_string_equal(buf_cstr(&b), "\"atom\"");
-	buf_reset(&b);
-	assert_int_equal(imap_write_nstring(&b, NULL), 0);
-	assert_string_equal(buf_cstr(&b), "NIL");
-	buf_reset(&b);
-	assert_int_equal(imap_write_nstring(&b, "NIL"), 0);
-	assert_string_equal(buf_cstr(&b), "\"NIL\"");
-	buf_reset(&b);
-	assert_int_equal(imap_write_literal(&b, "a\0b", 3), 0);
-	assert_int_equal(b.len, 8);
-	assert_memory_equal(b.data, "{3}\r\na\0b", 8);
-	buf_reset(&b);
-	/* long strings go as literals */
-	memset(big, 'x', sizeof(big) - 1);
-	big[sizeof(big) - 1] = '\0';
-	assert_int_equal(imap_write_string(&b, big), 0);
-	assert_memory_equal(b.data, "{1999}\r\nxxx", 11);
-	buf_free(&b);
-}
-
-static void
-test_limits_leave_buffer_unchanged(void **state)
-{
-	struct buf b;
-
-	(void)state;
-	buf_init(&b, 10);
-	assert_int_equal(buf_append_str(&b, "ab "), 0);
-	assert_int_equal(imap_write_string(&b, "too long here"), -1);
-	assert_string_equal(buf_cstr(&b), "ab ");
-	assert_int_equal(imap_write_literal(&b, "0123456789", 10), -1);
-	assert_string_equal(buf_cstr(&b), "ab ");
-	assert_int_equal(imap_write_flags(&b, STORE_FLAG_SEEN |
-	    STORE_FLAG_DRAFT), -1);
-	assert_string_equal(buf_cstr(&b), "ab ");
-	buf_free(&b);
-}
-
-static void
-test_flags(void **state)
-{
-	struct buf b;
-
-	(void)state;
-	buf_init(&b, 0);
-	assert_int_equal(imap_write_flags(&b, 0), 0);
-	assert_string_equal(buf_cstr(&b), "()");
-	buf_reset(&b);
-	assert_int_equal(imap_write_flags(&b, STORE_FLAG_SEEN), 0);
-	assert_string_equal(buf_cstr(&b), "(\\Seen)");
-	buf_reset(&b);
-	assert_int_equal(imap_write_flags(&b, STORE_FLAG_DRAFT |
-	    STORE_FLAG_FLAGGED | STORE_FLAG_PASSED | STORE_FLAG_REPLIED |
-	    STORE_FLAG_SEEN | STORE_FLAG_TRASHED), 0);
-	/* P is sent as the $Forwarded keyword, after the system flags. */
-	assert_string_equal(buf_cstr(&b),
-	    "(\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded)");
-	buf_free(&b);
-}
-
-static void
-test_quoted_bounds(void **state)
+quoted_bounds(void)
 {
 	struct buf b;
 	char s[1026];
 
-	(void)state;
 	buf_init(&b, 0);
 	/* 1024 bytes still go quoted, 1025 as a literal. */
 	memset(s, 'q', 1024);
@@ -163,14 +95,13 @@ test_quoted_bounds(void **state)
 }
 
 static void
-test_uidset(void **state)
+uidsets(void)
 {
 	static const uint32_t runs[] = { 4, 5, 6, 9, 2 };
 	static const uint32_t top[] = { UINT32_MAX - 1, UINT32_MAX, 1 };
 	static const uint32_t wrap[] = { UINT32_MAX, 0 };
 	struct buf b;
 
-	(void)state;
 	buf_init(&b, 0);
 	assert_int_equal(imap_write_uidset(&b, runs, 0), 0);
 	assert_string_equal(buf_cstr(&b), "");
@@ -195,6 +126,77 @@ test_uidset(void **state)
 	assert_int_equal(imap_write_astring(&b, "Sent Items"), -1);
 	assert_string_equal(buf_cstr(&b), "x ");
 	buf_free(&b);
+}
+
+static void
+test_string_nstring_literal(void **state)
+{
+	struct buf b;
+	char big[2000];
+
+	(void)state;
+	buf_init(&b, 0);
+	assert_int_equal(imap_write_string(&b, "atom"), 0);
+	assert_string_equal(buf_cstr(&b), "\"atom\"");
+	buf_reset(&b);
+	assert_int_equal(imap_write_nstring(&b, NULL), 0);
+	assert_string_equal(buf_cstr(&b), "NIL");
+	buf_reset(&b);
+	assert_int_equal(imap_write_nstring(&b, "NIL"), 0);
+	assert_string_equal(buf_cstr(&b), "\"NIL\"");
+	buf_reset(&b);
+	assert_int_equal(imap_write_literal(&b, "a\0b", 3), 0);
+	assert_int_equal(b.len, 8);
+	assert_memory_equal(b.data, "{3}\r\na\0b", 8);
+	buf_reset(&b);
+	/* long strings go as literals */
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(imap_write_string(&b, big), 0);
+	assert_memory_equal(b.data, "{1999}\r\nxxx", 11);
+	buf_free(&b);
+	quoted_bounds();
+}
+
+static void
+test_limits_leave_buffer_unchanged(void **state)
+{
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, 10);
+	assert_int_equal(buf_append_str(&b, "ab "), 0);
+	assert_int_equal(imap_write_string(&b, "too long here"), -1);
+	assert_string_equal(buf_cstr(&b), "ab ");
+	assert_int_equal(imap_write_literal(&b, "0123456789", 10), -1);
+	assert_string_equal(buf_cstr(&b), "ab ");
+	assert_int_equal(imap_write_flags(&b, STORE_FLAG_SEEN |
+	    STORE_FLAG_DRAFT), -1);
+	assert_string_equal(buf_cstr(&b), "ab ");
+	buf_free(&b);
+}
+
+static void
+test_flags_uidsets(void **state)
+{
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, 0);
+	assert_int_equal(imap_write_flags(&b, 0), 0);
+	assert_string_equal(buf_cstr(&b), "()");
+	buf_reset(&b);
+	assert_int_equal(imap_write_flags(&b, STORE_FLAG_SEEN), 0);
+	assert_string_equal(buf_cstr(&b), "(\\Seen)");
+	buf_reset(&b);
+	assert_int_equal(imap_write_flags(&b, STORE_FLAG_DRAFT |
+	    STORE_FLAG_FLAGGED | STORE_FLAG_PASSED | STORE_FLAG_REPLIED |
+	    STORE_FLAG_SEEN | STORE_FLAG_TRASHED), 0);
+	/* P is sent as the $Forwarded keyword, after the system flags. */
+	assert_string_equal(buf_cstr(&b),
+	    "(\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded)");
+	buf_free(&b);
+	uidsets();
 }
 
 static void
@@ -236,9 +238,7 @@ main(void)
 		cmocka_unit_test(test_astring),
 		cmocka_unit_test(test_string_nstring_literal),
 		cmocka_unit_test(test_limits_leave_buffer_unchanged),
-		cmocka_unit_test(test_flags),
-		cmocka_unit_test(test_quoted_bounds),
-		cmocka_unit_test(test_uidset),
+		cmocka_unit_test(test_flags_uidsets),
 		cmocka_unit_test(test_mailbox_from_wire),
 	};
 
