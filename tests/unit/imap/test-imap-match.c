@@ -1,6 +1,7 @@
 /* Tests of LIST/LSUB pattern matching: "*", "%", INBOX in any case, and
  * bounded work on hostile patterns. */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,65 +13,69 @@
 #include "imap/imap-match.h"
 #include "lib/limits.h"
 
-static void
-test_literal(void **state)
-{
-	(void)state;
-	assert_true(imap_match("", "", '.'));
-	assert_false(imap_match("", "a", '.'));
-	assert_false(imap_match("a", "", '.'));
-	assert_true(imap_match("Work", "Work", '.'));
-	assert_false(imap_match("work", "Work", '.'));
-	assert_false(imap_match("Work", "Work.Projects", '.'));
-	assert_false(imap_match("Work.Projects", "Work", '.'));
-}
+/* One pattern tried against one name. */
+struct match_case {
+	const char *pattern;
+	const char *name;
+	char sep;
+	bool match;
+};
 
-static void
-test_star(void **state)
-{
-	(void)state;
-	assert_true(imap_match("*", "", '.'));
-	assert_true(imap_match("*", "Work.Projects.2024", '.'));
-	assert_true(imap_match("W*", "Work.Projects", '.'));
-	assert_true(imap_match("*s", "Work.Projects", '.'));
-	assert_true(imap_match("Work*", "Work", '.'));
-	assert_true(imap_match("*o*e*", "Work.Projects", '.'));
-	assert_false(imap_match("*x*", "Work.Projects", '.'));
-	assert_true(imap_match("**", "a.b", '.'));
-}
-
-static void
-test_percent(void **state)
-{
-	(void)state;
-	assert_true(imap_match("%", "Work", '.'));
-	assert_false(imap_match("%", "Work.Projects", '.'));
-	assert_true(imap_match("Work.%", "Work.Projects", '.'));
-	assert_false(imap_match("Work.%", "Work.Projects.2024", '.'));
-	assert_true(imap_match("%.%", "Work.Projects", '.'));
-	assert_true(imap_match("W%k", "Work", '.'));
-	assert_false(imap_match("W%s", "Work.Projects", '.'));
-	assert_true(imap_match("%", "", '.'));
-	assert_true(imap_match("%*", "a.b.c", '.'));
-	assert_true(imap_match("%.*", "a.b.c", '.'));
-	assert_false(imap_match("%.%", "a.b.c", '.'));
+static const struct match_case cases[] = {
+	/* Without wildcards: the whole name, case and all. */
+	{ "", "", '.', true },
+	{ "", "a", '.', false },
+	{ "a", "", '.', false },
+	{ "Work", "Work", '.', true },
+	{ "work", "Work", '.', false },
+	{ "Work", "Work.Projects", '.', false },
+	{ "Work.Projects", "Work", '.', false },
+	/* "*" matches anything, separators included. */
+	{ "*", "", '.', true },
+	{ "*", "Work.Projects.2024", '.', true },
+	{ "W*", "Work.Projects", '.', true },
+	{ "*s", "Work.Projects", '.', true },
+	{ "Work*", "Work", '.', true },
+	{ "*o*e*", "Work.Projects", '.', true },
+	{ "*x*", "Work.Projects", '.', false },
+	{ "**", "a.b", '.', true },
+	/* "%" matches anything but the separator. */
+	{ "%", "Work", '.', true },
+	{ "%", "Work.Projects", '.', false },
+	{ "Work.%", "Work.Projects", '.', true },
+	{ "Work.%", "Work.Projects.2024", '.', false },
+	{ "%.%", "Work.Projects", '.', true },
+	{ "W%k", "Work", '.', true },
+	{ "W%s", "Work.Projects", '.', false },
+	{ "%", "", '.', true },
+	{ "%*", "a.b.c", '.', true },
+	{ "%.*", "a.b.c", '.', true },
+	{ "%.%", "a.b.c", '.', false },
 	/* another separator */
-	assert_true(imap_match("a/%", "a/b", '/'));
-	assert_false(imap_match("a/%", "a/b/c", '/'));
-}
+	{ "a/%", "a/b", '/', true },
+	{ "a/%", "a/b/c", '/', false },
+	/* INBOX matches in any case. */
+	{ "inbox", "INBOX", '.', true },
+	{ "InBoX", "INBOX", '.', true },
+	{ "inbox.%", "INBOX.Sub", '.', true },
+	{ "inb*", "INBOX", '.', true },
+	/* Only the whole first level INBOX is case-insensitive. */
+	{ "inbox", "INBOXES", '.', false },
+	{ "inbox.sub", "INBOX.Sub", '.', false },
+	{ "work", "WORK", '.', false },
+};
 
 static void
-test_inbox_any_case(void **state)
+test_patterns(void **state)
 {
 	(void)state;
-	assert_true(imap_match("inbox", "INBOX", '.'));
-	assert_true(imap_match("InBoX", "INBOX", '.'));
-	assert_true(imap_match("inbox.%", "INBOX.Sub", '.'));
-	assert_true(imap_match("inb*", "INBOX", '.'));
-	/* Only the whole first level INBOX is case-insensitive. */
-	assert_false(imap_match("inbox", "INBOXES", '.'));
-	assert_false(imap_match("inbox.sub", "INBOX.Sub", '.'));
-	assert_false(imap_match("work", "WORK", '.'));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (imap_match(cases[i].pattern, cases[i].name,
+		    cases[i].sep) != cases[i].match)
+			fail_msg("imap_match(\"%s\", \"%s\", '%c') is not %s",
+			    cases[i].pattern, cases[i].name, cases[i].sep,
+			    cases[i].match ? "true" : "false");
+	}
 }
 
 static void
@@ -105,10 +110,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_literal),
-		cmocka_unit_test(test_star),
-		cmocka_unit_test(test_percent),
-		cmocka_unit_test(test_inbox_any_case),
+		cmocka_unit_test(test_patterns),
 		cmocka_unit_test(test_long_names_and_hostile_patterns),
 	};
 
