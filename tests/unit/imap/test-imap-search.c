@@ -15,6 +15,7 @@
 
 #include "imap/imap-parser.h"
 #include "imap/imap-search.h"
+#include "imap-test.h"
 #include "lib/buf.h"
 #include "lib/limits.h"
 #include "store/message.h"
@@ -34,21 +35,11 @@ struct parsed {
 static void
 parse_program(struct parsed *p, const char *program)
 {
-	struct imap_parser_limits limits;
 	const struct imap_command *cmd;
-	struct buf line;
-	size_t consumed;
-	const char *error;
 
-	imap_parser_limits_default(&limits, false);
-	p->parser = imap_parser_new(&limits);
+	cmd = it_parse_command(&p->parser, "SEARCH", program);
 	p->search = NULL;
 	p->error = NULL;
-	buf_init(&line, 0);
-	buf_printf(&line, "a SEARCH %s\r\n", program);
-	assert_int_equal(imap_parser_feed(p->parser, line.data, line.len,
-	    &consumed, &cmd, &error), IMAP_PARSE_DONE);
-	buf_free(&line);
 	p->ret = imap_search_parse(cmd->args, cmd->args_count, &p->search,
 	    &p->code, &p->error);
 }
