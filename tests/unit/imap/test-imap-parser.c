@@ -587,33 +587,61 @@ test_recovery(void **state)
 	    "ERR SYNTAX a | ERR SYNTAX b | ERR SYNTAX c | DONE d NOOP");
 }
 
-static void
-test_error_message(void **state)
+/* A parser with the post-login limits. */
+static struct imap_parser *
+parser_new(void)
 {
 	struct imap_parser_limits l;
-	struct imap_parser *parser;
+
+	imap_parser_limits_default(&l, false);
+	return imap_parser_new(&l);
+}
+
+/* What one imap_parser_feed() returned besides its result. */
+struct feed {
 	const struct imap_command *cmd;
 	const char *error;
 	size_t consumed;
+};
+
+static int
+feed(struct imap_parser *parser, const char *data, size_t len,
+    struct feed *f)
+{
+	return imap_parser_feed(parser, data, len, &f->consumed, &f->cmd,
+	    &f->error);
+}
+
+/* Feed len bytes at data, expecting result with consumed bytes used. */
+static void
+expect_feed(struct imap_parser *parser, const char *data, size_t len,
+    int result, size_t consumed, struct feed *f)
+{
+	assert_int_equal(feed(parser, data, len, f), result);
+	assert_int_equal(f->consumed, consumed);
+}
+
+static void
+test_error_message(void **state)
+{
+	struct imap_parser *parser;
+	struct feed f;
 	static const char in[] = "tag1 X \"abc\x80\"\r\n";
 
 	(void)state;
-	imap_parser_limits_default(&l, false);
-	parser = imap_parser_new(&l);
-	assert_int_equal(imap_parser_feed(parser, in, sizeof(in) - 1,
-	    &consumed, &cmd, &error), IMAP_PARSE_ERROR);
-	assert_int_equal(consumed, 11);
-	assert_null(cmd);
+	parser = parser_new();
+	expect_feed(parser, in, sizeof(in) - 1, IMAP_PARSE_ERROR, 11, &f);
+	assert_null(f.cmd);
 	assert_string_equal(imap_parser_tag(parser), "tag1");
 	assert_int_equal(imap_parser_error_code(parser),
 	    IMAP_PARSE_ERROR_SYNTAX);
-	assert_non_null(strstr(error, "0x80"));
-	assert_non_null(strstr(error, "abc"));
-	for (const char *s = error; *s != '\0'; s++)
+	assert_non_null(strstr(f.error, "0x80"));
+	assert_non_null(strstr(f.error, "abc"));
+	for (const char *s = f.error; *s != '\0'; s++)
 		assert_true(*s >= 0x20 && *s < 0x7f);
 	/* The rest of the line is skipped on the next feed. */
-	assert_int_equal(imap_parser_feed(parser, in + consumed,
-	    sizeof(in) - 1 - consumed, &consumed, &cmd, &error),
+	assert_int_equal(feed(parser, in + f.consumed,
+	    sizeof(in) - 1 - f.consumed, &f),
 	    IMAP_PARSE_MORE);
 	assert_int_equal(imap_parser_error_code(parser),
 	    IMAP_PARSE_ERROR_NONE);
@@ -624,73 +652,59 @@ test_error_message(void **state)
 static void
 test_pipelining_and_api(void **state)
 {
-	struct imap_parser_limits l;
 	struct imap_parser *parser;
-	const struct imap_command *cmd;
-	const char *error, *s;
-	size_t consumed;
+	const char *s;
+	struct feed f;
 	static const char in[] = "a LOGIN \"u\" {1+}\r\np\r\nb SELECT NIL\r\n"
 	    "c FETCH 1 (BODY[] x";
 
 	(void)state;
-	imap_parser_limits_default(&l, false);
-	parser = imap_parser_new(&l);
-	assert_int_equal(imap_parser_feed(parser, in, sizeof(in) - 1,
-	    &consumed, &cmd, &error), IMAP_PARSE_DONE);
-	assert_int_equal(consumed, 21);
-	assert_string_equal(cmd->tag, "a");
-	assert_string_equal(cmd->name, "LOGIN");
-	assert_int_equal(cmd->args_count, 2);
-	assert_true(imap_arg_get_astring(&cmd->args[0], &s));
+	parser = parser_new();
+	expect_feed(parser, in, sizeof(in) - 1, IMAP_PARSE_DONE, 21, &f);
+	assert_string_equal(f.cmd->tag, "a");
+	assert_string_equal(f.cmd->name, "LOGIN");
+	assert_int_equal(f.cmd->args_count, 2);
+	assert_true(imap_arg_get_astring(&f.cmd->args[0], &s));
 	assert_string_equal(s, "u");
-	assert_true(imap_arg_get_string(&cmd->args[1], &s));
+	assert_true(imap_arg_get_string(&f.cmd->args[1], &s));
 	assert_string_equal(s, "p");
-	assert_false(imap_arg_get_atom(&cmd->args[1], &s));
+	assert_false(imap_arg_get_atom(&f.cmd->args[1], &s));
 
-	assert_int_equal(imap_parser_feed(parser, in + 21, sizeof(in) - 22,
-	    &consumed, &cmd, &error), IMAP_PARSE_DONE);
-	assert_int_equal(consumed, 14);
-	assert_int_equal(cmd->args[0].type, IMAP_ARG_NIL);
-	assert_true(imap_arg_get_astring(&cmd->args[0], &s));
+	expect_feed(parser, in + 21, sizeof(in) - 22, IMAP_PARSE_DONE, 14, &f);
+	assert_int_equal(f.cmd->args[0].type, IMAP_ARG_NIL);
+	assert_true(imap_arg_get_astring(&f.cmd->args[0], &s));
 	assert_string_equal(s, "NIL");
-	assert_true(imap_arg_get_nstring(&cmd->args[0], &s));
+	assert_true(imap_arg_get_nstring(&f.cmd->args[0], &s));
 	assert_null(s);
-	assert_false(imap_arg_atom_equals(&cmd->args[0], "NIL"));
+	assert_false(imap_arg_atom_equals(&f.cmd->args[0], "NIL"));
 
-	assert_int_equal(imap_parser_feed(parser, in + 35, sizeof(in) - 36,
-	    &consumed, &cmd, &error), IMAP_PARSE_MORE);
-	assert_int_equal(consumed, sizeof(in) - 36);
+	expect_feed(parser, in + 35, sizeof(in) - 36,
+	    IMAP_PARSE_MORE, sizeof(in) - 36, &f);
 	assert_string_equal(imap_parser_tag(parser), "c");
 	/* Reset drops the half-read command. */
 	imap_parser_reset(parser);
 	assert_null(imap_parser_tag(parser));
-	assert_int_equal(imap_parser_feed(parser, "d NOOP\r\n", 8,
-	    &consumed, &cmd, &error), IMAP_PARSE_DONE);
+	assert_int_equal(feed(parser, "d NOOP\r\n", 8, &f), IMAP_PARSE_DONE);
 	assert_true(imap_arg_atom_equals(&(struct imap_arg){
 	    .type = IMAP_ARG_ATOM, .str = (char *)"Fetch" }, "FETCH"));
-	assert_string_equal(cmd->name, "NOOP");
+	assert_string_equal(f.cmd->name, "NOOP");
 	imap_parser_free(&parser);
 }
 
 static void
 test_section_fields(void **state)
 {
-	struct imap_parser_limits l;
 	struct imap_parser *parser;
-	const struct imap_command *cmd;
 	const struct imap_arg *a;
-	const char *error;
-	size_t consumed;
+	struct feed f;
 	static const char in[] =
 	    "a FETCH 1 BODY.PEEK[HEADER.FIELDS (From To)]<0.100>\r\n";
 
 	(void)state;
-	imap_parser_limits_default(&l, false);
-	parser = imap_parser_new(&l);
-	assert_int_equal(imap_parser_feed(parser, in, sizeof(in) - 1,
-	    &consumed, &cmd, &error), IMAP_PARSE_DONE);
-	assert_int_equal(cmd->args_count, 2);
-	a = &cmd->args[1];
+	parser = parser_new();
+	assert_int_equal(feed(parser, in, sizeof(in) - 1, &f), IMAP_PARSE_DONE);
+	assert_int_equal(f.cmd->args_count, 2);
+	a = &f.cmd->args[1];
 	assert_int_equal(a->type, IMAP_ARG_SECTION);
 	assert_string_equal(a->str, "BODY.PEEK");
 	assert_string_equal(a->section, "HEADER.FIELDS");
@@ -706,28 +720,23 @@ test_section_fields(void **state)
 static void
 test_reject_literal(void **state)
 {
-	struct imap_parser_limits l;
 	struct imap_parser *parser;
-	const struct imap_command *cmd;
-	const char *error;
-	size_t consumed;
+	struct feed f;
 	static const char in[] = "a APPEND Nope {5}\r\nb NOOP\r\n";
 
 	(void)state;
-	imap_parser_limits_default(&l, false);
-	parser = imap_parser_new(&l);
-	assert_int_equal(imap_parser_feed(parser, in, sizeof(in) - 1,
-	    &consumed, &cmd, &error), IMAP_PARSE_NEED_CONTINUATION);
-	assert_int_equal(consumed, 19);
+	parser = parser_new();
+	expect_feed(parser, in, sizeof(in) - 1,
+	    IMAP_PARSE_NEED_CONTINUATION, 19, &f);
 	assert_string_equal(imap_parser_tag(parser), "a");
 	assert_string_equal(imap_parser_name(parser), "APPEND");
 	/* The session answers "a NO [TRYCREATE]" instead of "+ ". */
 	imap_parser_reject_literal(parser);
 	assert_null(imap_parser_tag(parser));
-	assert_int_equal(imap_parser_feed(parser, in + 19, sizeof(in) - 20,
-	    &consumed, &cmd, &error), IMAP_PARSE_DONE);
-	assert_string_equal(cmd->tag, "b");
-	assert_int_equal(cmd->args_count, 0);
+	assert_int_equal(feed(parser, in + 19, sizeof(in) - 20, &f),
+	    IMAP_PARSE_DONE);
+	assert_string_equal(f.cmd->tag, "b");
+	assert_int_equal(f.cmd->args_count, 0);
 	imap_parser_free(&parser);
 }
 
