@@ -136,27 +136,6 @@ test_mail_params(void **state)
 	assert_int_equal(cmd.body, LMTP_BODY_7BIT);
 	assert_true(cmd.size == UINT64_MAX);
 
-	/* Bad values are syntax errors (501). */
-	static const char *bad[] = {
-		"MAIL FROM:<a@b> SIZE=abc\r\n",
-		"MAIL FROM:<a@b> SIZE=\r\n",
-		"MAIL FROM:<a@b> SIZE\r\n",
-		"MAIL FROM:<a@b> SIZE=-1\r\n",
-		"MAIL FROM:<a@b> SIZE=18446744073709551616\r\n",
-		"MAIL FROM:<a@b> SIZE=1 SIZE=2\r\n",
-		"MAIL FROM:<a@b> BODY=BINARYMIME\r\n",
-		"MAIL FROM:<a@b> BODY=7BIT BODY=8BITMIME\r\n",
-		"MAIL FROM:<a@b> =x\r\n",
-		"MAIL FROM:<a@b>SIZE=1\r\n",
-		"MAIL FROM:<a@b> SIZE=1=2\r\n",
-	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(feed_bytewise(parser, bad[i], &cmd), -1);
-		assert_int_equal(cmd.error, LMTP_PARSE_ERROR_SYNTAX);
-		assert_int_equal(cmd.verb, LMTP_VERB_MAIL);
-		assert_non_null(cmd.error_text);
-	}
-
 	/* Parameters we do not implement (555). */
 	assert_int_equal(feed_bytewise(parser,
 	    "MAIL FROM:<a@b> RET=FULL\r\n", &cmd), -1);
@@ -202,29 +181,61 @@ test_paths(void **state)
 	assert_int_equal(feed_bytewise(parser,
 	    "RCPT TO:<first.last+tag@sub.example.org>\r\n", &cmd), 1);
 	assert_string_equal(cmd.path, "first.last+tag@sub.example.org");
+	lmtp_parser_free(&parser);
+}
 
-	static const char *bad[] = {
-		"MAIL FROM:a@b\r\n",		/* missing brackets */
-		"MAIL FROM:<a@b\r\n",
-		"MAIL FROM:a@b>\r\n",
-		"MAIL FROM:\r\n",
-		"MAIL\r\n",
-		"MAIL TO:<a@b>\r\n",
-		"RCPT FROM:<a@b>\r\n",
-		"RCPT TO:<a@>\r\n",
-		"RCPT TO:<@b>\r\n",
-		"RCPT TO:<a b@c>\r\n",
-		"RCPT TO:<\"a@b>\r\n",
-		"RCPT TO:<a@b c>\r\n",
-		"RCPT TO:<a@b>x\r\n",
-		"RCPT TO:<a@[1.2.3.4>\r\n",
-		"RCPT TO:<a\x01@b>\r\n",
-		"RCPT TO:<\"a\x7f\"@b>\r\n",
-		"RCPT TO:<\xc3\xa9@b>\r\n",
-	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(feed_bytewise(parser, bad[i], &cmd), -1);
+/* Lines refused as syntax errors (501), on one parser in a row. */
+static const struct {
+	const char *line;
+	enum lmtp_verb verb;	/* the verb reported; LMTP_VERB_NONE: any */
+} syntax_errors[] = {
+	/* Bad MAIL parameter values. */
+	{ "MAIL FROM:<a@b> SIZE=abc\r\n", LMTP_VERB_MAIL },
+	{ "MAIL FROM:<a@b> SIZE=\r\n", LMTP_VERB_MAIL },
+	{ "MAIL FROM:<a@b> SIZE\r\n", LMTP_VERB_MAIL },
+	{ "MAIL FROM:<a@b> SIZE=-1\r\n", LMTP_VERB_MAIL },
+	{ "MAIL FROM:<a@b> SIZE=18446744073709551616\r\n", LMTP_VERB_MAIL },
+	{ "MAIL FROM:<a@b> SIZE=1 SIZE=2\r\n", LMTP_VERB_MAIL },
+	{ "MAIL FROM:<a@b> BODY=BINARYMIME\r\n", LMTP_VERB_MAIL },
+	{ "MAIL FROM:<a@b> BODY=7BIT BODY=8BITMIME\r\n", LMTP_VERB_MAIL },
+	{ "MAIL FROM:<a@b> =x\r\n", LMTP_VERB_MAIL },
+	{ "MAIL FROM:<a@b>SIZE=1\r\n", LMTP_VERB_MAIL },
+	{ "MAIL FROM:<a@b> SIZE=1=2\r\n", LMTP_VERB_MAIL },
+	/* Bad paths. */
+	{ "MAIL FROM:a@b\r\n", LMTP_VERB_NONE },	/* missing brackets */
+	{ "MAIL FROM:<a@b\r\n", LMTP_VERB_NONE },
+	{ "MAIL FROM:a@b>\r\n", LMTP_VERB_NONE },
+	{ "MAIL FROM:\r\n", LMTP_VERB_NONE },
+	{ "MAIL\r\n", LMTP_VERB_NONE },
+	{ "MAIL TO:<a@b>\r\n", LMTP_VERB_NONE },
+	{ "RCPT FROM:<a@b>\r\n", LMTP_VERB_NONE },
+	{ "RCPT TO:<a@>\r\n", LMTP_VERB_NONE },
+	{ "RCPT TO:<@b>\r\n", LMTP_VERB_NONE },
+	{ "RCPT TO:<a b@c>\r\n", LMTP_VERB_NONE },
+	{ "RCPT TO:<\"a@b>\r\n", LMTP_VERB_NONE },
+	{ "RCPT TO:<a@b c>\r\n", LMTP_VERB_NONE },
+	{ "RCPT TO:<a@b>x\r\n", LMTP_VERB_NONE },
+	{ "RCPT TO:<a@[1.2.3.4>\r\n", LMTP_VERB_NONE },
+	{ "RCPT TO:<a\x01@b>\r\n", LMTP_VERB_NONE },
+	{ "RCPT TO:<\"a\x7f\"@b>\r\n", LMTP_VERB_NONE },
+	{ "RCPT TO:<\xc3\xa9@b>\r\n", LMTP_VERB_NONE },
+};
+
+static void
+test_syntax_errors(void **state)
+{
+	struct lmtp_parser *parser = parser_new();
+	struct lmtp_command cmd;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(syntax_errors) / sizeof(syntax_errors[0]);
+	    i++) {
+		assert_int_equal(feed_bytewise(parser, syntax_errors[i].line,
+		    &cmd), -1);
 		assert_int_equal(cmd.error, LMTP_PARSE_ERROR_SYNTAX);
+		if (syntax_errors[i].verb != LMTP_VERB_NONE)
+			assert_int_equal(cmd.verb, syntax_errors[i].verb);
+		assert_non_null(cmd.error_text);
 	}
 	lmtp_parser_free(&parser);
 }
@@ -439,9 +450,11 @@ test_recovery_after_syntax_error(void **state)
 
 /* ---- message data ---- */
 
-/* Feed in bytewise; the last byte must end the data. */
+/* Feed in bytewise; the last byte must end the data, which must then
+ * have the error want (LMTP_DATA_OK: none). */
 static void
-data_bytewise(struct lmtp_data *data, const char *in, size_t len)
+data_bytewise(struct lmtp_data *data, const char *in, size_t len,
+    enum lmtp_data_error want)
 {
 	size_t consumed;
 	int ret;
@@ -452,6 +465,21 @@ data_bytewise(struct lmtp_data *data, const char *in, size_t len)
 		assert_int_equal(consumed, 1);
 		assert_int_equal(ret, i + 1 < len ? 0 : 1);
 	}
+	assert_int_equal(lmtp_data_error(data), want);
+}
+
+/* Take the decoded message: want_len bytes, equal to want unless want
+ * is NULL. */
+static void
+expect_message(struct lmtp_data *data, const char *want, size_t want_len)
+{
+	size_t len;
+	unsigned char *msg = lmtp_data_steal(data, &len);
+
+	assert_int_equal(len, want_len);
+	if (want != NULL)
+		assert_memory_equal(msg, want, len);
+	free(msg);
 }
 
 /* Decode in (bytewise and whole) and compare with want. */
@@ -459,24 +487,16 @@ static void
 check_decode(const char *in, const char *want)
 {
 	struct lmtp_data *data = lmtp_data_new(1024, 100);
-	unsigned char *msg;
-	size_t len, consumed;
+	size_t consumed;
 
-	data_bytewise(data, in, strlen(in));
-	assert_int_equal(lmtp_data_error(data), LMTP_DATA_OK);
+	data_bytewise(data, in, strlen(in), LMTP_DATA_OK);
 	assert_int_equal(lmtp_data_size(data), strlen(want));
-	msg = lmtp_data_steal(data, &len);
-	assert_int_equal(len, strlen(want));
-	assert_memory_equal(msg, want, len);
-	free(msg);
+	expect_message(data, want, strlen(want));
 
 	assert_int_equal(lmtp_data_feed(data, (const unsigned char *)in,
 	    strlen(in), &consumed), 1);
 	assert_int_equal(consumed, strlen(in));
-	msg = lmtp_data_steal(data, &len);
-	assert_int_equal(len, strlen(want));
-	assert_memory_equal(msg, want, len);
-	free(msg);
+	expect_message(data, want, strlen(want));
 	lmtp_data_free(&data);
 	assert_null(data);
 }
@@ -526,8 +546,7 @@ static void
 test_data_split_feeds(void **state)
 {
 	struct lmtp_data *data = lmtp_data_new(1024, 100);
-	unsigned char *msg;
-	size_t len, consumed;
+	size_t consumed;
 	const char *parts[] = { "line one\r", "\nline two\r\n", ".", ".x\r",
 	    "\n", ".", "\r", "\n" };
 
@@ -540,10 +559,8 @@ test_data_split_feeds(void **state)
 		assert_int_equal(ret, i + 1 < sizeof(parts) / sizeof(parts[0])
 		    ? 0 : 1);
 	}
-	msg = lmtp_data_steal(data, &len);
-	assert_int_equal(len, strlen("line one\r\nline two\r\n.x\r\n"));
-	assert_memory_equal(msg, "line one\r\nline two\r\n.x\r\n", len);
-	free(msg);
+	expect_message(data, "line one\r\nline two\r\n.x\r\n",
+	    strlen("line one\r\nline two\r\n.x\r\n"));
 	lmtp_data_free(&data);
 }
 
@@ -552,25 +569,19 @@ test_data_stops_after_terminator(void **state)
 {
 	struct lmtp_data *data = lmtp_data_new(1024, 100);
 	const char *in = "m1\r\n.\r\nQUIT\r\n";
-	unsigned char *msg;
-	size_t len, consumed;
+	size_t consumed;
 
 	(void)state;
 	assert_int_equal(lmtp_data_feed(data, (const unsigned char *)in,
 	    strlen(in), &consumed), 1);
 	assert_int_equal(consumed, strlen("m1\r\n.\r\n"));
-	msg = lmtp_data_steal(data, &len);
-	assert_int_equal(len, 4);
-	free(msg);
+	expect_message(data, NULL, 4);
 
 	/* The decoder is ready for the next message. */
 	in = "m2\r\n.\r\n";
 	assert_int_equal(lmtp_data_feed(data, (const unsigned char *)in,
 	    strlen(in), &consumed), 1);
-	msg = lmtp_data_steal(data, &len);
-	assert_int_equal(len, 4);
-	assert_memory_equal(msg, "m2\r\n", 4);
-	free(msg);
+	expect_message(data, "m2\r\n", 4);
 	lmtp_data_free(&data);
 }
 
@@ -578,20 +589,15 @@ static void
 test_data_size_limit(void **state)
 {
 	struct lmtp_data *data = lmtp_data_new(10, 100);
-	unsigned char *msg;
-	size_t len;
 
 	(void)state;
 	/* Exactly ten bytes: fine. */
-	data_bytewise(data, "12345678\r\n.\r\n", 13);
-	assert_int_equal(lmtp_data_error(data), LMTP_DATA_OK);
-	msg = lmtp_data_steal(data, &len);
-	assert_int_equal(len, 10);
-	free(msg);
+	data_bytewise(data, "12345678\r\n.\r\n", 13, LMTP_DATA_OK);
+	expect_message(data, NULL, 10);
 
 	/* Eleven: flagged, but the end is still found. */
-	data_bytewise(data, "123456789\r\nmore\r\n..\r\n.\r\n", 24);
-	assert_int_equal(lmtp_data_error(data), LMTP_DATA_ERROR_TOO_BIG);
+	data_bytewise(data, "123456789\r\nmore\r\n..\r\n.\r\n", 24,
+	    LMTP_DATA_ERROR_TOO_BIG);
 	assert_int_equal(lmtp_data_size(data), 11 + 6 + 3);
 	lmtp_data_reset(data);
 	assert_int_equal(lmtp_data_error(data), LMTP_DATA_OK);
@@ -619,20 +625,16 @@ static void
 test_data_line_limit(void **state)
 {
 	struct lmtp_data *data = lmtp_data_new(1024, 4);
-	unsigned char *msg;
-	size_t len;
 
 	(void)state;
-	data_bytewise(data, "1234\r\n..34\r\n.\r\n", 15);
-	assert_int_equal(lmtp_data_error(data), LMTP_DATA_OK);
-	msg = lmtp_data_steal(data, &len);
-	free(msg);
-	data_bytewise(data, "12345\r\nok\r\n.\r\n", 14);
-	assert_int_equal(lmtp_data_error(data), LMTP_DATA_ERROR_LINE_TOO_LONG);
+	data_bytewise(data, "1234\r\n..34\r\n.\r\n", 15, LMTP_DATA_OK);
+	expect_message(data, NULL, 11);
+	data_bytewise(data, "12345\r\nok\r\n.\r\n", 14,
+	    LMTP_DATA_ERROR_LINE_TOO_LONG);
 	lmtp_data_reset(data);
 	/* Bare CR counts towards the line. */
-	data_bytewise(data, "12\r\r34\r\n.\r\n", 11);
-	assert_int_equal(lmtp_data_error(data), LMTP_DATA_ERROR_LINE_TOO_LONG);
+	data_bytewise(data, "12\r\r34\r\n.\r\n", 11,
+	    LMTP_DATA_ERROR_LINE_TOO_LONG);
 	lmtp_data_free(&data);
 }
 
@@ -648,8 +650,7 @@ test_data_first_limit_regardless_of_split(void **state)
 	(void)state;
 	/* The line limit breaks at byte 6, the size limit at byte 11. */
 	data = lmtp_data_new(10, 5);
-	data_bytewise(data, in, sizeof(in) - 1);
-	assert_int_equal(lmtp_data_error(data), LMTP_DATA_ERROR_LINE_TOO_LONG);
+	data_bytewise(data, in, sizeof(in) - 1, LMTP_DATA_ERROR_LINE_TOO_LONG);
 	lmtp_data_reset(data);
 	assert_int_equal(lmtp_data_feed(data, (const unsigned char *)in,
 	    sizeof(in) - 1, &consumed), 1);
@@ -658,8 +659,7 @@ test_data_first_limit_regardless_of_split(void **state)
 
 	/* The other way round. */
 	data = lmtp_data_new(5, 10);
-	data_bytewise(data, in, sizeof(in) - 1);
-	assert_int_equal(lmtp_data_error(data), LMTP_DATA_ERROR_TOO_BIG);
+	data_bytewise(data, in, sizeof(in) - 1, LMTP_DATA_ERROR_TOO_BIG);
 	lmtp_data_reset(data);
 	assert_int_equal(lmtp_data_feed(data, (const unsigned char *)in,
 	    sizeof(in) - 1, &consumed), 1);
@@ -674,13 +674,11 @@ test_data_nul(void **state)
 	static const char in[] = "a\0b\r\n.\r\n";
 
 	(void)state;
-	data_bytewise(data, in, sizeof(in) - 1);
-	assert_int_equal(lmtp_data_error(data), LMTP_DATA_ERROR_NUL);
+	data_bytewise(data, in, sizeof(in) - 1, LMTP_DATA_ERROR_NUL);
 	/* The first broken limit is the one reported. */
 	lmtp_data_free(&data);
 	data = lmtp_data_new(2, 100);
-	data_bytewise(data, in, sizeof(in) - 1);
-	assert_int_equal(lmtp_data_error(data), LMTP_DATA_ERROR_NUL);
+	data_bytewise(data, in, sizeof(in) - 1, LMTP_DATA_ERROR_NUL);
 	lmtp_data_free(&data);
 }
 
@@ -692,6 +690,7 @@ main(void)
 		cmocka_unit_test(test_case_insensitive),
 		cmocka_unit_test(test_mail_params),
 		cmocka_unit_test(test_paths),
+		cmocka_unit_test(test_syntax_errors),
 		cmocka_unit_test(test_path_too_long),
 		cmocka_unit_test(test_argument_errors),
 		cmocka_unit_test(test_bare_lf),
