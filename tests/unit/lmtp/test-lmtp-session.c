@@ -330,6 +330,23 @@ client_wait_eof(struct fixture *f, struct client *c)
 	}
 }
 
+/* One line sent and the start of its reply. */
+struct exchange {
+	const char *send;	/* NULL: send nothing, read the next reply */
+	const char *want;
+};
+
+/* A dialogue: each line sent and its one reply checked in turn. */
+static void
+expect_all(struct fixture *f, struct client *c, const struct exchange *x,
+    size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		expect(f, c, x[i].send, x[i].want);
+}
+
+#define EXPECT_ALL(f, c, x) expect_all(f, c, x, sizeof(x) / sizeof(x[0]))
+
 /* Turn the loop until pred(f) or time runs out. */
 static void
 wait_for(struct fixture *f, bool (*pred)(struct fixture *f))
@@ -352,6 +369,16 @@ no_sessions(struct fixture *f)
 }
 
 /* Messages in user's INBOX, read whole; NULL-terminated, caller frees. */
+/* The server closes the connection: free the client, then wait until
+ * no session remains. */
+static void
+client_closed(struct fixture *f, struct client **cp)
+{
+	client_wait_eof(f, *cp);
+	client_free(cp);
+	wait_for(f, no_sessions);
+}
+
 static char **
 inbox(struct fixture *f, const char *user)
 {
@@ -420,16 +447,17 @@ lhlo(struct fixture *f, struct client *c)
 static void
 test_greeting_lhlo_quit(void **state)
 {
+	static const struct exchange x[] = {
+		{ "NOOP\r\n", "250 2.0.0 " },
+		{ "HELP\r\n", "214 2.0.0 " },
+		{ "QUIT\r\n", "221 2.0.0 lmtp.test " },
+	};
 	struct fixture *f = *state;
 	struct client *c = client_connect(f);
 
 	lhlo(f, c);
-	expect(f, c, "NOOP\r\n", "250 2.0.0 ");
-	expect(f, c, "HELP\r\n", "214 2.0.0 ");
-	expect(f, c, "QUIT\r\n", "221 2.0.0 lmtp.test ");
-	client_wait_eof(f, c);
-	client_free(&c);
-	wait_for(f, no_sessions);
+	EXPECT_ALL(f, c, x);
+	client_closed(f, &c);
 }
 
 static void
@@ -525,33 +553,34 @@ test_pipelined_in_one_write(void **state)
 static void
 test_sequence_errors(void **state)
 {
+	static const struct exchange x[] = {
+		{ NULL, "220 " },
+		{ "MAIL FROM:<a@b>\r\n", "503 5.5.1 Send LHLO first" },
+		{ "HELO x\r\n", "500 5.5.1 This is an LMTP server" },
+		{ "LHLO x\r\n", "250-" },
+		{ "RCPT TO:<alice@example.org>\r\n", "503 5.5.1 " },
+		{ "DATA\r\n", "503 5.5.1 " },
+		{ "MAIL FROM:<a@b>\r\n", "250 " },
+		{ "MAIL FROM:<a@b>\r\n", "503 5.5.1 " },
+		{ "DATA\r\n", "503 5.5.1 No valid recipients" },
+		{ "RCPT TO:<>\r\n", "501 5.1.3 " },
+		{ "RCPT TO:alice@example.org\r\n", "501 5.5.4 " },
+		{ "RCPT TO:<alice@example.org> NOTIFY=NEVER\r\n",
+		    "555 5.5.4 " },
+		{ "VRFY alice\r\n", "252 " },
+	};
 	struct fixture *f = *state;
 	struct client *c = client_connect(f);
 	char *got;
 
-	expect(f, c, NULL, "220 ");
-	expect(f, c, "MAIL FROM:<a@b>\r\n", "503 5.5.1 Send LHLO first");
-	expect(f, c, "HELO x\r\n", "500 5.5.1 This is an LMTP server");
-	expect(f, c, "LHLO x\r\n", "250-");
-	expect(f, c, "RCPT TO:<alice@example.org>\r\n", "503 5.5.1 ");
-	expect(f, c, "DATA\r\n", "503 5.5.1 ");
-	expect(f, c, "MAIL FROM:<a@b>\r\n", "250 ");
-	expect(f, c, "MAIL FROM:<a@b>\r\n", "503 5.5.1 ");
-	expect(f, c, "DATA\r\n", "503 5.5.1 No valid recipients");
-	expect(f, c, "RCPT TO:<>\r\n", "501 5.1.3 ");
-	expect(f, c, "RCPT TO:alice@example.org\r\n", "501 5.5.4 ");
-	expect(f, c, "RCPT TO:<alice@example.org> NOTIFY=NEVER\r\n",
-	    "555 5.5.4 ");
-	expect(f, c, "VRFY alice\r\n", "252 ");
+	EXPECT_ALL(f, c, x);
 	/* Nine errors so far: the tenth closes the session. */
 	client_send(f, c, "BOGUS\r\n");
 	got = client_replies(f, c, 2);
 	assert_int_equal(strncmp(got, "500 5.5.2 ", 10), 0);
 	assert_non_null(strstr(got, "\r\n421 4.7.0 lmtp.test "));
 	free(got);
-	client_wait_eof(f, c);
-	client_free(&c);
-	wait_for(f, no_sessions);
+	client_closed(f, &c);
 }
 
 static void
@@ -598,6 +627,15 @@ test_size_limits(void **state)
 static void
 test_bad_lines(void **state)
 {
+	/* After a line with a NUL. */
+	static const struct exchange x[] = {
+		{ NULL, "500 5.5.2 " },
+		{ "QUIT\rX\r\n", "500 5.5.2 " },
+		{ "noop\n", "250 " },
+		{ "MAIL FROM:<a@b> FOO=1\r\n", "555 5.5.4 " },
+		{ "DATA please\r\n", "501 5.5.4 " },
+		{ "GET / HTTP/1.1\r\n", "421 4.7.0 " },
+	};
 	struct fixture *f = *state;
 	struct client *c = client_connect(f);
 	char line[LMTP_LINE_MAX + 100];
@@ -609,15 +647,8 @@ test_bad_lines(void **state)
 	expect(f, c, "\r\n", "500 5.5.2 Line too long");
 	expect(f, c, "NOOP\r\n", "250 ");
 	client_send_len(f, c, "NO\0OP\r\n", 7);
-	expect(f, c, NULL, "500 5.5.2 ");
-	expect(f, c, "QUIT\rX\r\n", "500 5.5.2 ");
-	expect(f, c, "noop\n", "250 ");
-	expect(f, c, "MAIL FROM:<a@b> FOO=1\r\n", "555 5.5.4 ");
-	expect(f, c, "DATA please\r\n", "501 5.5.4 ");
-	expect(f, c, "GET / HTTP/1.1\r\n", "421 4.7.0 ");
-	client_wait_eof(f, c);
-	client_free(&c);
-	wait_for(f, no_sessions);
+	EXPECT_ALL(f, c, x);
+	client_closed(f, &c);
 }
 
 static void
