@@ -5,7 +5,6 @@
  * words, which hop fails and which firewall rule would fix it.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,8 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <event2/event.h>
 
 #include "client/client.h"
 #include "client/imap-client.h"
@@ -77,20 +78,30 @@ say(bool ok, const char *fmt, ...)
 
 struct doctor {
 	struct watch_opts *o;
+	struct event_base *base;	/* every wait turns it */
 	struct imap_client *imap;
 	struct watch_reg reg;
 	struct watch_udp udp;
 	bool udp_open;
+	struct event *udp_ev;	/* the socket is readable, or time is up */
 	char udp_dst[80];	/* the server's notification endpoint */
 };
 
-/* Wait up to ms for an authentic datagram. Returns 1 with *rx_r set, 0
- * if none came, -1 on a socket error. */
+static void
+udp_ready_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+}
+
+/* Wait until deadline for an authentic datagram. Returns 1 with *rx_r
+ * set, 0 if none came, -1 on a socket or loop error. */
 static int
 udp_wait(struct doctor *d, int64_t deadline, struct watch_udp_rx *rx_r)
 {
-	struct pollfd pfd = { .fd = d->udp.fd, .events = POLLIN };
 	const char *error;
+	struct timeval tv;
 	int64_t left;
 	int r;
 
@@ -104,8 +115,12 @@ udp_wait(struct doctor *d, int64_t deadline, struct watch_udp_rx *rx_r)
 		left = deadline - now_ms();
 		if (left <= 0)
 			return 0;
-		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+		tv.tv_sec = (time_t)(left / 1000);
+		tv.tv_usec = (suseconds_t)(left % 1000 * 1000);
+		if (event_add(d->udp_ev, &tv) < 0 ||
+		    event_base_loop(d->base, EVLOOP_ONCE) < 0)
 			return -1;
+		event_del(d->udp_ev);
 	}
 }
 
@@ -131,6 +146,9 @@ check_udp(struct doctor *d)
 		return false;
 	}
 	d->udp_open = true;
+	d->udp_ev = event_new(d->base, d->udp.fd, EV_READ, udp_ready_cb, d);
+	if (d->udp_ev == NULL)
+		fatalx("out of memory");
 	if (watch_udp_set_reg(&d->udp, &d->reg) < 0) {
 		say(false, "cannot derive the notification keys");
 		return false;
@@ -326,7 +344,7 @@ run_checks(struct doctor *d)
 	enum imap_client_status st;
 	const char *error;
 
-	d->imap = imap_client_connect(d->o->host, d->o->port,
+	d->imap = imap_client_connect(d->base, d->o->host, d->o->port,
 	    DOCTOR_CONNECT_TIMEOUT_MS, NULL, &error);
 	if (d->imap == NULL) {
 		say(false, "TCP connect to IMAP at %s: %s: check that "
@@ -388,6 +406,8 @@ cmd_doctor(struct client_ctx *ctx, int argc, char **argv)
 	memset(&d, 0, sizeof(d));
 	d.o = &o;
 	d.udp.fd = -1;
+	if ((d.base = event_base_new()) == NULL)
+		fatalx("cannot make an event base");
 	ok = run_checks(&d);
 	if (d.imap != NULL && d.reg.valid)
 		(void)imap_client_cmd(d.imap, NULL, NULL, &error,
@@ -395,8 +415,11 @@ cmd_doctor(struct client_ctx *ctx, int argc, char **argv)
 	if (d.imap != NULL)
 		(void)imap_client_cmd(d.imap, NULL, NULL, &error, "LOGOUT");
 	imap_client_free(&d.imap);
+	if (d.udp_ev != NULL)
+		event_free(d.udp_ev);
 	if (d.udp_open)
 		watch_udp_close(&d.udp);
+	event_base_free(d.base);
 	watch_reg_wipe(&d.reg);
 	watch_opts_free(&o);
 	if (ok)

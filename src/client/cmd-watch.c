@@ -7,8 +7,6 @@
  * from the last UIDNEXT we know, so no new message goes unreported.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,6 +15,8 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <event2/event.h>
 
 #include "client/client.h"
 #include "client/imap-client.h"
@@ -85,10 +85,33 @@ const struct client_cmd cmd_watch_entry = {
 #define WATCH_BACKOFF_MAX_MS 60000
 
 enum watch_mode {
-	WATCH_DOWN,		/* no IMAP session: reconnect_at says when */
+	WATCH_DOWN,		/* no IMAP session: WATCH_T_RECONNECT says
+				   when to try again */
 	WATCH_STARTING,		/* registered, HELLO sent, no STATUS yet */
 	WATCH_UDP,		/* events come by UDP */
 	WATCH_IDLE,		/* events come by IMAP IDLE; UDP probed */
+};
+
+/* The timers; each is an evtimer that, when it fires, marks itself due
+ * for the loop to act on (see watch_loop()). */
+enum watch_timer_id {
+	WATCH_T_HELLO,		/* next HELLO (STARTING, IDLE) */
+	WATCH_T_FALLBACK,	/* STARTING gives up on UDP */
+	WATCH_T_KEEPALIVE,	/* next KEEPALIVE (UDP) */
+	WATCH_T_STATUS,		/* the last keepalive's STATUS is late */
+	WATCH_T_IDLE_POLL,	/* leave IDLE, look at all folders */
+	WATCH_T_REREGISTER,	/* IDLE: a fresh registration */
+	WATCH_T_NOOP,		/* next NOOP (UDP, STARTING) */
+	WATCH_T_RECONNECT,	/* next connection attempt (DOWN) */
+	WATCH_T_COUNT
+};
+
+struct watch;
+
+struct watch_timer {
+	struct watch *w;
+	struct event *ev;	/* an evtimer on w->base */
+	bool due;		/* fired, not acted on yet */
 };
 
 /* What we know of one folder. */
@@ -103,6 +126,16 @@ struct watch_folder {
 struct watch {
 	struct watch_opts *o;
 	int exit_code;			/* -1 while running */
+
+	/* The loop. IMAP commands turn it themselves while they wait for
+	   their reply, and libevent runs one loop at a time, so callbacks
+	   only note what happened and watch_loop() acts on it between
+	   turns. */
+	struct event_base *base;
+	struct event *sig_int, *sig_term, *sig_chld;
+	struct event *udp_ev;		/* udp.fd readable, one shot */
+	bool imap_ready;		/* the input callback fired */
+	bool udp_ready;			/* udp_ev fired */
 
 	/* The IMAP session. */
 	struct imap_client *imap;	/* NULL when down */
@@ -121,35 +154,14 @@ struct watch {
 	size_t folder_count;
 	bool baselined;			/* every folder's UIDNEXT read once */
 
-	/* Timers: monotonic milliseconds, 0 when off. */
-	int64_t hello_at;		/* next HELLO (STARTING, IDLE) */
+	struct watch_timer timers[WATCH_T_COUNT];
 	int hello_sends;		/* HELLOs sent since STARTING */
-	int64_t fallback_at;		/* STARTING gives up on UDP */
-	int64_t keepalive_at;		/* next KEEPALIVE (UDP) */
-	int64_t status_due;		/* the last keepalive's STATUS */
 	int missed;			/* keepalives without STATUS */
-	int64_t idle_poll_at;		/* leave IDLE, look at all folders */
-	int64_t reregister_at;		/* IDLE: a fresh registration */
-	int64_t noop_at;		/* next NOOP (UDP, STARTING) */
-	int64_t reconnect_at;		/* next connection attempt (DOWN) */
 	int64_t backoff_ms;		/* the wait after the next failure */
 };
 
+/* Set by the SIGINT and SIGTERM events; aborts the wait of a command. */
 static volatile sig_atomic_t watch_stop;
-static int watch_sig_pipe[2] = { -1, -1 };
-
-static void
-watch_signal_cb(int sig)
-{
-	int saved = errno;
-	char c = (char)sig;
-
-	if (sig == SIGINT || sig == SIGTERM)
-		watch_stop = 1;
-	if (watch_sig_pipe[1] >= 0)
-		(void)!write(watch_sig_pipe[1], &c, 1);
-	errno = saved;
-}
 
 static int64_t
 now_ms(void)
@@ -181,6 +193,65 @@ keepalive_ms(const struct watch *w)
 	    1000;
 
 	return ms - (int64_t)rnd((uint64_t)ms / 10 + 1);
+}
+
+/* ---- Timers ---- */
+
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct watch_timer *t = arg;
+
+	(void)fd;
+	(void)what;
+	t->due = true;
+}
+
+/* (Re)start a timer to fire in ms. */
+static void
+timer_set(struct watch *w, enum watch_timer_id id, int64_t ms)
+{
+	struct watch_timer *t = &w->timers[id];
+	struct timeval tv;
+
+	if (ms < 0)
+		ms = 0;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000 * 1000);
+	t->due = false;
+	evtimer_add(t->ev, &tv);
+}
+
+static void
+timer_stop(struct watch *w, enum watch_timer_id id)
+{
+	struct watch_timer *t = &w->timers[id];
+
+	t->due = false;
+	evtimer_del(t->ev);
+}
+
+/* Whether the timer fired; taking the news, so it says so once. */
+static bool
+timer_due(struct watch *w, enum watch_timer_id id)
+{
+	struct watch_timer *t = &w->timers[id];
+
+	if (!t->due)
+		return false;
+	t->due = false;
+	return true;
+}
+
+static bool
+timers_any_due(const struct watch *w)
+{
+	size_t i;
+
+	for (i = 0; i < WATCH_T_COUNT; i++)
+		if (w->timers[i].due)
+			return true;
+	return false;
 }
 
 static void
@@ -240,11 +311,15 @@ static void
 schedule_reconnect(struct watch *w, const char *what, const char *why)
 {
 	int64_t wait;
+	size_t i;
 
+	/* Nothing of the session goes on while it is down. */
 	w->mode = WATCH_DOWN;
+	for (i = 0; i < WATCH_T_COUNT; i++)
+		timer_stop(w, (enum watch_timer_id)i);
 	wait = w->backoff_ms / 2 + (int64_t)rnd((uint64_t)w->backoff_ms / 2 +
 	    1);
-	w->reconnect_at = now_ms() + wait;
+	timer_set(w, WATCH_T_RECONNECT, wait);
 	log_warnx("watch: %s%s: %s; trying again in %.1f s", what,
 	    w->o->server_text, why, (double)wait / 1000);
 	w->backoff_ms *= 2;
@@ -705,16 +780,17 @@ handle_event(struct watch *w, const struct notify_event *ev)
 static void
 enter_udp(struct watch *w)
 {
-	int64_t now = now_ms();
-
 	if (leave_idle(w) < 0)
 		return;
 	w->mode = WATCH_UDP;
-	w->hello_at = w->fallback_at = w->idle_poll_at = w->reregister_at = 0;
-	w->keepalive_at = now + keepalive_ms(w);
-	w->status_due = 0;
+	timer_stop(w, WATCH_T_HELLO);
+	timer_stop(w, WATCH_T_FALLBACK);
+	timer_stop(w, WATCH_T_IDLE_POLL);
+	timer_stop(w, WATCH_T_REREGISTER);
+	timer_set(w, WATCH_T_KEEPALIVE, keepalive_ms(w));
+	timer_stop(w, WATCH_T_STATUS);
 	w->missed = 0;
-	w->noop_at = now + WATCH_NOOP_MS;
+	timer_set(w, WATCH_T_NOOP, WATCH_NOOP_MS);
 	/* Catch up first: "ready" means what lands from now on is live. */
 	if (resync_all(w, "udp") < 0)
 		return;
@@ -725,20 +801,36 @@ enter_udp(struct watch *w)
 static void
 enter_idle(struct watch *w, const char *why)
 {
-	int64_t now = now_ms();
-
 	if (why != NULL)
 		log_warnx("watch: %s; using IMAP IDLE%s", why,
 		    w->reg.valid ? " and trying UDP again now and then" : "");
 	w->mode = WATCH_IDLE;
-	w->fallback_at = w->keepalive_at = w->status_due = w->noop_at = 0;
-	w->hello_at = w->reg.valid ? now + keepalive_ms(w) : 0;
-	w->reregister_at = w->reg.valid ? now + WATCH_REREGISTER_MS : 0;
-	w->idle_poll_at = now + WATCH_IDLE_POLL_MS;
+	timer_stop(w, WATCH_T_FALLBACK);
+	timer_stop(w, WATCH_T_KEEPALIVE);
+	timer_stop(w, WATCH_T_STATUS);
+	timer_stop(w, WATCH_T_NOOP);
+	if (w->reg.valid) {
+		timer_set(w, WATCH_T_HELLO, keepalive_ms(w));
+		timer_set(w, WATCH_T_REREGISTER, WATCH_REREGISTER_MS);
+	} else {
+		timer_stop(w, WATCH_T_HELLO);
+		timer_stop(w, WATCH_T_REREGISTER);
+	}
+	timer_set(w, WATCH_T_IDLE_POLL, WATCH_IDLE_POLL_MS);
 	if (resync_all(w, "idle") < 0)
 		return;
 	if (watch_out_ready(w->o->json, "idle") < 0)
 		out_failed(w);
+}
+
+static void
+udp_ready_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct watch *w = arg;
+
+	(void)fd;
+	(void)what;
+	w->udp_ready = true;
 }
 
 /* XBELL REGISTER, dropping the registration we had. Returns 0, 1 if
@@ -783,6 +875,10 @@ do_register(struct watch *w)
 			return 1;
 		}
 		w->udp_open = true;
+		w->udp_ev = event_new(w->base, w->udp.fd, EV_READ,
+		    udp_ready_cb, w);
+		if (w->udp_ev == NULL)
+			fatalx("out of memory");
 	} else {
 		const struct sockaddr *peer;
 		socklen_t plen;
@@ -811,6 +907,14 @@ send_hello(struct watch *w)
 		log_debug("watch: %s", error);
 }
 
+static void
+imap_ready_cb(void *ctx)
+{
+	struct watch *w = ctx;
+
+	w->imap_ready = true;
+}
+
 /* Connect, log in, register; STARTING, or IDLE without XBELL. */
 static void
 watch_connect(struct watch *w)
@@ -819,13 +923,14 @@ watch_connect(struct watch *w)
 	const char *error;
 	int r;
 
-	w->imap = imap_client_connect(w->o->host, w->o->port,
+	w->imap = imap_client_connect(w->base, w->o->host, w->o->port,
 	    WATCH_CONNECT_TIMEOUT_MS, &watch_stop, &error);
 	if (w->imap == NULL) {
 		if (!watch_stop)
 			schedule_reconnect(w, "", error);
 		return;
 	}
+	imap_client_set_input_cb(w->imap, imap_ready_cb, w);
 	w->mode = WATCH_STARTING;
 	st = imap_client_login(w->imap, w->o->user, w->o->password, &error);
 	if (st == IMAP_CLIENT_NO) {
@@ -865,9 +970,9 @@ watch_connect(struct watch *w)
 	    w->reg.epoch);
 	w->hello_sends = 1;
 	send_hello(w);
-	w->hello_at = now_ms() + WATCH_HELLO_FIRST_RETRY_MS;
-	w->fallback_at = now_ms() + WATCH_FALLBACK_MS;
-	w->noop_at = now_ms() + WATCH_NOOP_MS;
+	timer_set(w, WATCH_T_HELLO, WATCH_HELLO_FIRST_RETRY_MS);
+	timer_set(w, WATCH_T_FALLBACK, WATCH_FALLBACK_MS);
+	timer_set(w, WATCH_T_NOOP, WATCH_NOOP_MS);
 }
 
 /* ---- UDP ---- */
@@ -897,7 +1002,7 @@ udp_input(struct watch *w)
 			break;
 		case WATCH_UDP_STATUS:
 			w->missed = 0;
-			w->status_due = 0;
+			timer_stop(w, WATCH_T_STATUS);
 			if (!w->udp.verified)
 				break;
 			if (w->mode != WATCH_UDP) {
@@ -933,28 +1038,30 @@ udp_input(struct watch *w)
 
 /* ---- The loop ---- */
 
+/* Act on the timers that fired, as the mode has them. */
 static void
 timers(struct watch *w)
 {
-	int64_t now = now_ms();
 	const char *error;
+	bool now;
 
 	if (w->mode == WATCH_STARTING) {
-		if (w->fallback_at != 0 && now >= w->fallback_at) {
+		if (timer_due(w, WATCH_T_FALLBACK)) {
 			enter_idle(w, "no verified reply to UDP within 5 s");
 			return;
 		}
-		if (w->hello_at != 0 && now >= w->hello_at) {
+		if (timer_due(w, WATCH_T_HELLO)) {
 			send_hello(w);
 			w->hello_sends++;
-			w->hello_at = w->hello_sends < WATCH_HELLO_SENDS ?
-			    now + WATCH_HELLO_FIRST_RETRY_MS *
-			    (1 << (w->hello_sends - 1)) : 0;
+			if (w->hello_sends < WATCH_HELLO_SENDS)
+				timer_set(w, WATCH_T_HELLO,
+				    WATCH_HELLO_FIRST_RETRY_MS *
+				    (1 << (w->hello_sends - 1)));
 		}
 	}
 	if (w->mode == WATCH_UDP) {
-		if (w->status_due != 0 && now >= w->status_due) {
-			w->status_due = 0;
+		now = false;
+		if (timer_due(w, WATCH_T_STATUS)) {
 			if (++w->missed >= WATCH_MISSED_MAX) {
 				/* Is it UDP, or the server? Ask over TCP. */
 				if (run(w, NULL, NULL, "NOOP", "NOOP") ==
@@ -968,54 +1075,38 @@ timers(struct watch *w)
 					send_hello(w);
 				return;
 			}
-			w->keepalive_at = now;
+			now = true;	/* the next keepalive at once */
 		}
-		if (w->keepalive_at != 0 && now >= w->keepalive_at) {
+		if (timer_due(w, WATCH_T_KEEPALIVE) || now) {
 			if (watch_udp_send_keepalive(&w->udp, &error) < 0)
 				log_debug("watch: %s", error);
-			w->keepalive_at = now + keepalive_ms(w);
-			w->status_due = now + WATCH_STATUS_WAIT_MS;
+			timer_set(w, WATCH_T_KEEPALIVE, keepalive_ms(w));
+			timer_set(w, WATCH_T_STATUS, WATCH_STATUS_WAIT_MS);
 		}
 	}
 	if (w->mode == WATCH_IDLE) {
-		if (w->reregister_at != 0 && now >= w->reregister_at) {
-			w->reregister_at = now + WATCH_REREGISTER_MS;
+		now = false;
+		if (timer_due(w, WATCH_T_REREGISTER)) {
+			timer_set(w, WATCH_T_REREGISTER, WATCH_REREGISTER_MS);
 			if (do_register(w) < 0 || w->exit_code >= 0)
 				return;
-			w->hello_at = now;
+			now = true;	/* HELLO for it at once */
 		}
-		if (w->hello_at != 0 && now >= w->hello_at) {
+		if (timer_due(w, WATCH_T_HELLO) || now) {
 			send_hello(w);
-			w->hello_at = now + keepalive_ms(w);
+			timer_set(w, WATCH_T_HELLO, keepalive_ms(w));
 		}
-		if (w->idle_poll_at != 0 && now >= w->idle_poll_at) {
-			w->idle_poll_at = now + WATCH_IDLE_POLL_MS;
+		if (timer_due(w, WATCH_T_IDLE_POLL)) {
+			timer_set(w, WATCH_T_IDLE_POLL, WATCH_IDLE_POLL_MS);
 			(void)resync_all(w, "idle");
 			return;
 		}
 	}
 	if ((w->mode == WATCH_UDP || w->mode == WATCH_STARTING) &&
-	    w->noop_at != 0 && now >= w->noop_at) {
-		w->noop_at = now + WATCH_NOOP_MS;
+	    timer_due(w, WATCH_T_NOOP)) {
+		timer_set(w, WATCH_T_NOOP, WATCH_NOOP_MS);
 		(void)run(w, NULL, NULL, "NOOP", "NOOP");
 	}
-}
-
-static int
-next_timeout(const struct watch *w)
-{
-	const int64_t t[] = {
-		w->hello_at, w->fallback_at, w->keepalive_at, w->status_due,
-		w->idle_poll_at, w->noop_at, w->reregister_at,
-		w->mode == WATCH_DOWN ? w->reconnect_at : 0,
-	};
-	int64_t now = now_ms(), best = now + 60000;
-	size_t i;
-
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		if (t[i] != 0 && t[i] < best)
-			best = t[i];
-	return best <= now ? 0 : (int)(best - now);
 }
 
 /* Read what the IMAP session has for us between commands. */
@@ -1052,19 +1143,21 @@ imap_input(struct watch *w)
 	}
 }
 
+/*
+ * The main loop: do what the state asks for (connect, catch up, IDLE),
+ * then turn the event loop once and act on what its callbacks noted.
+ * Commands run here, never inside a callback.
+ */
 static void
 watch_loop(struct watch *w)
 {
-	struct pollfd pfd[3];
 	const char *error;
-	nfds_t n;
-	char drain[64];
-	int timeout;
+	bool udp_on;
 
 	while (!watch_stop && w->exit_code < 0) {
 		watch_out_reap();
 		if (w->mode == WATCH_DOWN) {
-			if (now_ms() >= w->reconnect_at) {
+			if (timer_due(w, WATCH_T_RECONNECT)) {
 				watch_connect(w);
 				continue;
 			}
@@ -1090,31 +1183,21 @@ watch_loop(struct watch *w)
 			continue;
 		}
 
-		n = 0;
-		pfd[n].fd = watch_sig_pipe[0];
-		pfd[n++].events = POLLIN;
-		if (w->imap != NULL) {
-			pfd[n].fd = imap_client_fd(w->imap);
-			pfd[n++].events = POLLIN;
-		}
-		if (w->imap != NULL && w->udp_open && w->reg.valid) {
-			pfd[n].fd = w->udp.fd;
-			pfd[n++].events = POLLIN;
-		}
-		timeout = next_timeout(w);
-		if (poll(pfd, n, timeout) < 0) {
-			if (errno != EINTR)
-				fatal("poll");
-			continue;
-		}
-		if (pfd[0].revents & POLLIN)
-			while (read(watch_sig_pipe[0], drain, sizeof(drain)) > 0)
-				;
+		udp_on = w->imap != NULL && w->udp_open && w->reg.valid;
+		if (udp_on && !event_pending(w->udp_ev, EV_READ, NULL))
+			event_add(w->udp_ev, NULL);
+		else if (!udp_on && w->udp_ev != NULL)
+			event_del(w->udp_ev);
+		w->imap_ready = w->udp_ready = false;
+		/* A timer that fired during a command is due already. */
+		if (event_base_loop(w->base, timers_any_due(w) ?
+		    EVLOOP_NONBLOCK : EVLOOP_ONCE) < 0)
+			fatalx("the event loop failed");
 		if (watch_stop)
 			break;
-		if (n > 1 && pfd[1].revents != 0)
+		if (w->imap_ready)
 			imap_input(w);
-		if (n > 2 && pfd[2].revents != 0 && w->imap != NULL)
+		if (w->udp_ready && w->imap != NULL)
 			udp_input(w);
 		if (w->imap != NULL)
 			timers(w);
@@ -1137,10 +1220,60 @@ watch_shutdown(struct watch *w)
 		(void)imap_client_cmd(w->imap, NULL, NULL, &error, "LOGOUT");
 	imap_client_free(&w->imap);
 	watch_reg_wipe(&w->reg);
+	if (w->udp_ev != NULL)
+		event_free(w->udp_ev);
 	if (w->udp_open)
 		watch_udp_close(&w->udp);
 	free(w->selected);
 	folders_free(w);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	/* SIGCHLD only wakes the loop, which reaps. */
+	if (sig == SIGINT || sig == SIGTERM)
+		watch_stop = 1;
+}
+
+/* The event base, its signal events and the timers. */
+static void
+watch_events_init(struct watch *w)
+{
+	size_t i;
+
+	if ((w->base = event_base_new()) == NULL)
+		fatalx("cannot make an event base");
+	w->sig_int = evsignal_new(w->base, SIGINT, signal_cb, w);
+	w->sig_term = evsignal_new(w->base, SIGTERM, signal_cb, w);
+	w->sig_chld = evsignal_new(w->base, SIGCHLD, signal_cb, w);
+	if (w->sig_int == NULL || w->sig_term == NULL || w->sig_chld == NULL ||
+	    evsignal_add(w->sig_int, NULL) < 0 ||
+	    evsignal_add(w->sig_term, NULL) < 0 ||
+	    evsignal_add(w->sig_chld, NULL) < 0)
+		fatalx("cannot watch for signals");
+	for (i = 0; i < WATCH_T_COUNT; i++) {
+		w->timers[i].w = w;
+		w->timers[i].ev = evtimer_new(w->base, timer_cb,
+		    &w->timers[i]);
+		if (w->timers[i].ev == NULL)
+			fatalx("out of memory");
+	}
+}
+
+static void
+watch_events_free(struct watch *w)
+{
+	size_t i;
+
+	for (i = 0; i < WATCH_T_COUNT; i++)
+		event_free(w->timers[i].ev);
+	event_free(w->sig_int);
+	event_free(w->sig_term);
+	event_free(w->sig_chld);
+	event_base_free(w->base);
 }
 
 static int
@@ -1148,26 +1281,13 @@ cmd_watch(struct client_ctx *ctx, int argc, char **argv)
 {
 	struct watch_opts o;
 	struct watch w;
-	struct sigaction sa;
-	int r, flags, i;
+	int r;
 
 	(void)ctx;
 	if ((r = watch_opts_parse(&cmd_watch_entry, true, argc, argv, &o)) >= 0)
 		return r;
 	if (o.verbose)
 		log_init("mailbell", true);
-	if (pipe2(watch_sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		fatal("pipe");
-	for (i = 0; i < 2; i++) {
-		flags = fcntl(watch_sig_pipe[i], F_GETFL);
-		(void)fcntl(watch_sig_pipe[i], F_SETFL, flags | O_NONBLOCK);
-	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = watch_signal_cb;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	memset(&w, 0, sizeof(w));
@@ -1176,14 +1296,13 @@ cmd_watch(struct client_ctx *ctx, int argc, char **argv)
 	w.mode = WATCH_DOWN;
 	w.udp.fd = -1;
 	w.backoff_ms = WATCH_BACKOFF_MIN_MS;
-	w.reconnect_at = 0;
+	watch_events_init(&w);
+	w.timers[WATCH_T_RECONNECT].due = true;	/* connect at once */
 	watch_loop(&w);
 	watch_shutdown(&w);
+	watch_events_free(&w);
 	watch_out_reap();
 	watch_out_deinit();
 	watch_opts_free(&o);
-	close(watch_sig_pipe[0]);
-	close(watch_sig_pipe[1]);
-	watch_sig_pipe[0] = watch_sig_pipe[1] = -1;
 	return w.exit_code >= 0 ? w.exit_code : 0;
 }

@@ -1,15 +1,13 @@
 /*
- * The command line tool's IMAP client: a nonblocking socket driven by
- * poll(2) so every wait has a deadline, responses read whole (a line
- * that ends in a literal continues after it) and parsed into a small
- * argument tree.
+ * The command line tool's IMAP client: one TCP connection as a
+ * bufferevent on the caller's event_base. Every command runs to its
+ * tagged reply by turning the loop itself, each wait bounded by a
+ * timer; the responses are found and parsed by imap-client-parse.c.
  */
 #include "client/imap-client.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,19 +17,31 @@
 #include <unistd.h>
 #include <sys/socket.h>
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "client/imap-client-parse.h"
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
 struct imap_client {
-	int fd;				/* nonblocking TCP socket */
+	struct event_base *base;	/* the caller's; we turn it to wait */
+	struct bufferevent *bev;	/* the connection */
+	struct event *timer;		/* bounds the current wait */
 	struct sockaddr_storage peer;	/* the server, as connected */
 	socklen_t peer_len;
 	volatile sig_atomic_t *stop;	/* abort waits when nonzero */
 
-	/* Input: bytes received, of which [in_pos, in_len) are unread. */
-	unsigned char *in;
-	size_t in_len, in_pos, in_cap;
+	/* Set by the callbacks, read by the waits. */
+	bool woke;			/* input, EOF or an error came */
+	bool timed_out;			/* the wait's timer fired */
+	bool closed;			/* EOF or error: io_error says */
+	char io_error[256];
+
+	imap_client_input_cb *input_cb;	/* input between commands */
+	void *input_ctx;
 
 	/* The last response read; freed by the next read. */
 	struct imap_client_resp resp;
@@ -55,14 +65,17 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int
-remaining_ms(int64_t deadline)
+static struct timeval
+remaining_tv(int64_t deadline)
 {
 	int64_t left = deadline - now_ms();
+	struct timeval tv;
 
 	if (left < 0)
-		return 0;
-	return left > 1000000 ? 1000000 : (int)left;
+		left = 0;
+	tv.tv_sec = (time_t)(left / 1000);
+	tv.tv_usec = (suseconds_t)(left % 1000 * 1000);
+	return tv;
 }
 
 static bool
@@ -71,35 +84,53 @@ stopped(const volatile sig_atomic_t *stop)
 	return stop != NULL && *stop != 0;
 }
 
-/*
- * poll one fd for events until deadline. Returns 1 ready, 0 timed out,
- * -1 interrupted by *stop or a poll error.
- */
-static int
-wait_fd(int fd, short events, int64_t deadline,
-    volatile sig_atomic_t *stop)
-{
-	struct pollfd pfd = { .fd = fd, .events = events };
-	int n;
-
-	for (;;) {
-		if (stopped(stop))
-			return -1;
-		n = poll(&pfd, 1, remaining_ms(deadline));
-		if (n > 0)
-			return 1;
-		if (n == 0)
-			return 0;
-		if (errno != EINTR)
-			return -1;
-	}
-}
-
 /* ---- Connecting ---- */
 
+static void
+fd_ready_cb(evutil_socket_t fd, short what, void *arg)
+{
+	short *what_r = arg;
+
+	(void)fd;
+	*what_r = what;
+}
+
+/*
+ * Turn the loop until fd is ready for events or deadline passes.
+ * Returns 1 ready, 0 timed out, -1 interrupted by *stop or a loop
+ * error.
+ */
 static int
-connect_one(const struct addrinfo *ai, int timeout_ms,
-    volatile sig_atomic_t *stop, const char **why_r)
+wait_fd(struct event_base *base, int fd, short events, int64_t deadline,
+    volatile sig_atomic_t *stop)
+{
+	struct event *ev;
+	struct timeval tv = remaining_tv(deadline);
+	short what = 0;
+	int ret = -1;
+
+	ev = event_new(base, fd, events, fd_ready_cb, &what);
+	if (ev == NULL || event_add(ev, &tv) < 0)
+		goto out;
+	for (;;) {
+		if (stopped(stop))
+			break;
+		if (what != 0) {
+			ret = (what & events) != 0 ? 1 : 0;
+			break;
+		}
+		if (event_base_loop(base, EVLOOP_ONCE) < 0)
+			break;
+	}
+out:
+	if (ev != NULL)
+		event_free(ev);
+	return ret;
+}
+
+static int
+connect_one(struct event_base *base, const struct addrinfo *ai,
+    int timeout_ms, volatile sig_atomic_t *stop, const char **why_r)
 {
 	int fd, err = 0, r;
 	socklen_t elen = sizeof(err);
@@ -117,7 +148,7 @@ connect_one(const struct addrinfo *ai, int timeout_ms,
 		close(fd);
 		return -1;
 	}
-	r = wait_fd(fd, POLLOUT, now_ms() + timeout_ms, stop);
+	r = wait_fd(base, fd, EV_WRITE, now_ms() + timeout_ms, stop);
 	if (r <= 0) {
 		*why_r = r == 0 ? "timed out" : "interrupted";
 		close(fd);
@@ -136,9 +167,55 @@ connect_one(const struct addrinfo *ai, int timeout_ms,
 static void resp_clear(struct imap_client *c);
 static void caps_set(struct imap_client *c, const char *text, size_t len);
 
+static void
+read_cb(struct bufferevent *bev, void *arg)
+{
+	struct imap_client *c = arg;
+
+	(void)bev;
+	c->woke = true;
+	if (c->input_cb != NULL)
+		c->input_cb(c->input_ctx);
+}
+
+static void
+event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct imap_client *c = arg;
+	int err = EVUTIL_SOCKET_ERROR();
+
+	(void)bev;
+	if ((what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) == 0)
+		return;
+	if (!c->closed) {
+		if (what & BEV_EVENT_EOF)
+			snprintf(c->io_error, sizeof(c->io_error),
+			    "connection closed by the server");
+		else
+			snprintf(c->io_error, sizeof(c->io_error), "%s: %s",
+			    what & BEV_EVENT_WRITING ? "write" : "read",
+			    strerror(err));
+		c->closed = true;
+	}
+	c->woke = true;
+	if (c->input_cb != NULL)
+		c->input_cb(c->input_ctx);
+}
+
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct imap_client *c = arg;
+
+	(void)fd;
+	(void)what;
+	c->timed_out = true;
+}
+
 struct imap_client *
-imap_client_connect(const char *host, const char *port, int timeout_ms,
-    volatile sig_atomic_t *stop, const char **error_r)
+imap_client_connect(struct event_base *base, const char *host,
+    const char *port, int timeout_ms, volatile sig_atomic_t *stop,
+    const char **error_r)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	struct imap_client *c;
@@ -156,7 +233,7 @@ imap_client_connect(const char *host, const char *port, int timeout_ms,
 		return NULL;
 	}
 	for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next)
-		fd = connect_one(ai, timeout_ms, stop, &why);
+		fd = connect_one(base, ai, timeout_ms, stop, &why);
 	if (fd < 0) {
 		snprintf(connect_error, sizeof(connect_error),
 		    "cannot connect to %s port %s: %s", host, port, why);
@@ -165,12 +242,21 @@ imap_client_connect(const char *host, const char *port, int timeout_ms,
 		return NULL;
 	}
 	c = xcalloc(1, sizeof(*c));
-	c->fd = fd;
+	c->base = base;
 	c->stop = stop;
 	c->peer_len = sizeof(c->peer);
 	if (getpeername(fd, (struct sockaddr *)&c->peer, &c->peer_len) < 0)
 		c->peer_len = 0;
 	freeaddrinfo(res);
+	c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->timer = evtimer_new(base, timer_cb, c);
+	if (c->bev == NULL || c->timer == NULL)
+		fatalx("out of memory");
+	bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
+	/* A response longer than this is refused, so reading past it
+	   would only grow memory: stop there until it is consumed. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, IMAP_CLIENT_RESP_MAX + 1);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 
 	r = imap_client_read(c, timeout_ms, &resp, error_r);
 	if (r <= 0) {
@@ -205,20 +291,23 @@ imap_client_free(struct imap_client **cp)
 	if (c == NULL)
 		return;
 	*cp = NULL;
-	if (c->fd >= 0)
-		close(c->fd);
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	if (c->timer != NULL)
+		event_free(c->timer);
 	resp_clear(c);
 	for (i = 0; i < c->cap_count; i++)
 		free(c->caps[i]);
 	free(c->caps);
-	free(c->in);
 	free(c);
 }
 
-int
-imap_client_fd(const struct imap_client *c)
+void
+imap_client_set_input_cb(struct imap_client *c, imap_client_input_cb *cb,
+    void *ctx)
 {
-	return c->fd;
+	c->input_cb = cb;
+	c->input_ctx = ctx;
 }
 
 const struct sockaddr *
@@ -264,147 +353,6 @@ imap_client_has_cap(const struct imap_client *c, const char *cap)
 	return false;
 }
 
-/* ---- Parsing a response ---- */
-
-static void
-args_free(struct imap_client_arg *args, size_t count)
-{
-	size_t i;
-
-	for (i = 0; i < count; i++) {
-		free(args[i].str);
-		args_free(args[i].list, args[i].count);
-	}
-	free(args);
-}
-
-static void
-resp_clear(struct imap_client *c)
-{
-	if (!c->have_resp)
-		return;
-	free(c->resp.tag);
-	free(c->resp.text);
-	args_free(c->resp.args, c->resp.count);
-	memset(&c->resp, 0, sizeof(c->resp));
-	c->have_resp = false;
-}
-
-static bool
-atom_char(char ch)
-{
-	return ch != ' ' && ch != '(' && ch != ')' && ch != '"' &&
-	    ch != '{' && ch != '\r' && ch != '\n' && ch != '\0';
-}
-
-/*
- * Parse arguments from *pp up to end, or up to the ")" closing a list
- * when depth > 0. Parsing stops quietly at anything that is no argument
- * (status text may hold anything); *ok_r says whether a list closed.
- */
-static void
-parse_args(const char **pp, const char *end, int depth,
-    struct imap_client_arg **args_r, size_t *count_r, bool *ok_r)
-{
-	const char *p = *pp, *s;
-	struct imap_client_arg *args = NULL, a;
-	size_t count = 0, n, bracket;
-	struct buf q;
-	bool ok = depth == 0;
-
-	for (;;) {
-		while (p < end && *p == ' ')
-			p++;
-		if (p >= end)
-			break;
-		memset(&a, 0, sizeof(a));
-		if (*p == ')') {
-			if (depth > 0) {
-				p++;
-				ok = true;
-			}
-			break;
-		}
-		if (count >= IMAP_CLIENT_ARGS_MAX)
-			break;
-		if (*p == '(') {
-			bool closed;
-
-			if (depth >= IMAP_CLIENT_DEPTH_MAX)
-				break;
-			p++;
-			a.type = IMAP_CLIENT_ARG_LIST;
-			parse_args(&p, end, depth + 1, &a.list, &a.count,
-			    &closed);
-			if (!closed) {
-				args_free(a.list, a.count);
-				break;
-			}
-		} else if (*p == '"') {
-			buf_init(&q, 0);
-			for (s = p + 1; s < end && *s != '"'; s++) {
-				if (*s == '\\' && s + 1 < end)
-					s++;
-				buf_append(&q, s, 1);
-			}
-			if (s >= end) {
-				buf_free(&q);
-				break;
-			}
-			a.type = IMAP_CLIENT_ARG_STRING;
-			a.len = q.len;
-			a.str = q.data != NULL ? (char *)q.data :
-			    xstrdup("");
-			p = s + 1;
-		} else if (*p == '{') {
-			n = 0;
-			for (s = p + 1; s < end && *s >= '0' && *s <= '9' &&
-			    n <= IMAP_CLIENT_RESP_MAX; s++)
-				n = n * 10 + (size_t)(*s - '0');
-			if (s < end && *s == '+')
-				s++;
-			if (s + 1 >= end || s[0] != '}' || s[1] != '\r' ||
-			    s + 2 >= end || s[2] != '\n' ||
-			    (size_t)(end - (s + 3)) < n)
-				break;
-			s += 3;
-			a.type = IMAP_CLIENT_ARG_STRING;
-			a.str = xmalloc(n + 1);
-			memcpy(a.str, s, n);
-			a.str[n] = '\0';
-			a.len = n;
-			p = s + n;
-		} else if (atom_char(*p)) {
-			/* "[...]" may hold spaces and parentheses: a response
-			   code, or a FETCH item's section. */
-			bracket = 0;
-			for (s = p; s < end; s++) {
-				if (*s == '[')
-					bracket++;
-				else if (*s == ']' && bracket > 0)
-					bracket--;
-				else if (bracket == 0 && !atom_char(*s))
-					break;
-				else if (*s == '\r' || *s == '\n')
-					break;
-			}
-			a.len = (size_t)(s - p);
-			a.str = xstrndup(p, a.len);
-			a.type = a.len == 3 && strncasecmp(p, "NIL", 3) == 0 ?
-			    IMAP_CLIENT_ARG_NIL : IMAP_CLIENT_ARG_ATOM;
-			p = s;
-		} else {
-			break;
-		}
-		args = xreallocarray(args, count + 1, sizeof(*args));
-		args[count++] = a;
-	}
-	*pp = p;
-	*args_r = args;
-	*count_r = count;
-	*ok_r = ok;
-}
-
 /* ---- Reading ---- */
 
 static void
@@ -422,82 +370,27 @@ set_error(struct imap_client *c, const char **error_r, const char *fmt, ...)
 	*error_r = c->error;
 }
 
-/*
- * Find the end of one whole response in the unread input: a line, and
- * when it ends in a literal "{n}", the literal and the line after it.
- * Returns 1 with *len_r (through the final CRLF) and *text_end_r (before
- * it), 0 if more input is needed, -1 if it is too long.
- */
+static void
+resp_clear(struct imap_client *c)
+{
+	if (!c->have_resp)
+		return;
+	imap_client_resp_free(&c->resp);
+	c->have_resp = false;
+}
+
+/* Look for a whole response in what the bufferevent holds. */
 static int
 find_response(const struct imap_client *c, size_t *len_r,
     size_t *text_end_r)
 {
-	const unsigned char *base, *nl;
-	size_t avail = c->in_len - c->in_pos, i = 0, j, e, k, d_end, lit;
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	size_t avail = evbuffer_get_length(in);
 
-	if (c->in == NULL)
+	if (avail == 0)
 		return 0;
-	base = c->in + c->in_pos;
-	for (;;) {
-		if (i > IMAP_CLIENT_RESP_MAX)
-			return -1;
-		nl = memchr(base + i, '\n', avail - i);
-		if (nl == NULL)
-			return avail > IMAP_CLIENT_RESP_MAX ? -1 : 0;
-		j = (size_t)(nl - base);	/* the LF */
-		e = j;
-		if (e > i && base[e - 1] == '\r')
-			e--;
-		/* A line ending in "{n}" or "{n+}" goes on after n bytes. */
-		if (e > i && base[e - 1] == '}') {
-			k = e - 1;
-			if (k > i && base[k - 1] == '+')
-				k--;
-			d_end = k;
-			while (k > i && base[k - 1] >= '0' && base[k - 1] <= '9')
-				k--;
-			if (k < d_end && d_end - k <= 9 && k > i &&
-			    base[k - 1] == '{') {
-				for (lit = 0; k < d_end; k++)
-					lit = lit * 10 + (size_t)(base[k] - '0');
-				if (lit > IMAP_CLIENT_RESP_MAX)
-					return -1;
-				if (avail - (j + 1) < lit)
-					return 0;
-				i = j + 1 + lit;
-				continue;
-			}
-		}
-		*len_r = j + 1;
-		*text_end_r = e;
-		return 1;
-	}
-}
-
-static int
-parse_response(struct imap_client *c, size_t len, size_t text_end)
-{
-	const char *line = (const char *)c->in + c->in_pos, *sp, *p, *end;
-	bool ok;
-
-	resp_clear(c);
-	sp = memchr(line, ' ', text_end);
-	if (sp == NULL) {
-		c->resp.tag = xstrndup(line, text_end);
-		c->resp.text = xstrdup("");
-	} else {
-		c->resp.tag = xstrndup(line, (size_t)(sp - line));
-		c->resp.text_len = text_end - (size_t)(sp + 1 - line);
-		c->resp.text = xmalloc(c->resp.text_len + 1);
-		memcpy(c->resp.text, sp + 1, c->resp.text_len);
-		c->resp.text[c->resp.text_len] = '\0';
-	}
-	c->have_resp = true;
-	p = c->resp.text;
-	end = p + c->resp.text_len;
-	parse_args(&p, end, 0, &c->resp.args, &c->resp.count, &ok);
-	c->in_pos += len;
-	return 0;
+	return imap_client_resp_find(evbuffer_pullup(in, -1), avail, len_r,
+	    text_end_r);
 }
 
 bool
@@ -505,48 +398,47 @@ imap_client_buffered(const struct imap_client *c)
 {
 	size_t len, text_end;
 
-	/* A whole response, or one too long to ever be: either way a read
-	   returns at once. */
-	return find_response(c, &len, &text_end) != 0;
+	/* A whole response, one too long to ever be, or the end of the
+	   connection: either way a read returns at once. */
+	return c->closed || find_response(c, &len, &text_end) != 0;
 }
 
-/* Read what the socket has now into the input. Returns bytes read (0 if
- * none), or -1 at EOF or error. */
+/*
+ * Turn the loop until the callbacks say something came, deadline
+ * passes, or *stop is set. Returns 1 woke, 0 timed out, -1 interrupted.
+ */
 static int
-fill(struct imap_client *c, const char **error_r)
+wait_io(struct imap_client *c, int64_t deadline)
 {
-	ssize_t n;
+	struct timeval tv = remaining_tv(deadline);
+	int ret = -1;
 
-	if (c->in_pos > 0 && c->in_pos == c->in_len)
-		c->in_pos = c->in_len = 0;
-	if (c->in_pos > 0 && c->in_cap - c->in_len < 4096) {
-		memmove(c->in, c->in + c->in_pos, c->in_len - c->in_pos);
-		c->in_len -= c->in_pos;
-		c->in_pos = 0;
+	c->woke = false;
+	c->timed_out = false;
+	evtimer_add(c->timer, &tv);
+	for (;;) {
+		if (stopped(c->stop))
+			break;
+		if (c->woke) {
+			ret = 1;
+			break;
+		}
+		if (c->timed_out) {
+			ret = 0;
+			break;
+		}
+		if (event_base_loop(c->base, EVLOOP_ONCE) < 0)
+			break;
 	}
-	if (c->in_cap - c->in_len < 4096) {
-		c->in_cap = c->in_cap == 0 ? 16384 : c->in_cap * 2;
-		c->in = xrealloc(c->in, c->in_cap);
-	}
-	n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
-	if (n > 0) {
-		c->in_len += (size_t)n;
-		return (int)n;
-	}
-	if (n == 0) {
-		set_error(c, error_r, "connection closed by the server");
-		return -1;
-	}
-	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-		return 0;
-	set_error(c, error_r, "read: %s", strerror(errno));
-	return -1;
+	evtimer_del(c->timer);
+	return ret;
 }
 
 int
 imap_client_read(struct imap_client *c, int timeout_ms,
     const struct imap_client_resp **resp_r, const char **error_r)
 {
+	struct evbuffer *in = bufferevent_get_input(c->bev);
 	int64_t deadline = now_ms() + timeout_ms;
 	size_t len, text_end;
 	int r;
@@ -559,16 +451,21 @@ imap_client_read(struct imap_client *c, int timeout_ms,
 			return -1;
 		}
 		if (r > 0) {
-			parse_response(c, len, text_end);
+			resp_clear(c);
+			imap_client_resp_parse(&c->resp,
+			    (const char *)evbuffer_pullup(in, -1), text_end);
+			c->have_resp = true;
+			evbuffer_drain(in, len);
 			*resp_r = &c->resp;
 			return 1;
 		}
-		r = fill(c, error_r);
-		if (r < 0)
+		if (c->closed) {
+			set_error(c, error_r, "%s", c->io_error);
 			return -1;
-		if (r > 0)
-			continue;
-		r = wait_fd(c->fd, POLLIN, deadline, c->stop);
+		}
+		if (timeout_ms == 0)
+			return 0;
+		r = wait_io(c, deadline);
 		if (r < 0) {
 			set_error(c, error_r, "interrupted");
 			return -1;
@@ -580,34 +477,17 @@ imap_client_read(struct imap_client *c, int timeout_ms,
 
 /* ---- Writing ---- */
 
+/* Queue data for the server; the wait for the reply sends it. */
 static int
 send_all(struct imap_client *c, const void *data, size_t len,
     const char **error_r)
 {
-	const unsigned char *p = data;
-	int64_t deadline = now_ms() + IMAP_CLIENT_TIMEOUT_MS;
-	ssize_t n;
-	int r;
-
-	while (len > 0) {
-		n = send(c->fd, p, len, MSG_NOSIGNAL);
-		if (n > 0) {
-			p += n;
-			len -= (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
-		    errno != EINTR) {
-			set_error(c, error_r, "write: %s", strerror(errno));
-			return -1;
-		}
-		r = wait_fd(c->fd, POLLOUT, deadline, c->stop);
-		if (r <= 0) {
-			set_error(c, error_r, "write: %s",
-			    r == 0 ? "timed out" : "interrupted");
-			return -1;
-		}
+	if (c->closed) {
+		set_error(c, error_r, "write: %s", c->io_error);
+		return -1;
 	}
+	if (bufferevent_write(c->bev, data, len) < 0)
+		fatalx("out of memory");
 	return 0;
 }
 
@@ -867,56 +747,4 @@ imap_client_idle_done(struct imap_client *c, imap_client_untagged_cb *cb,
 	if (send_all(c, "DONE\r\n", 6, error_r) < 0)
 		return IMAP_CLIENT_FAILED;
 	return wait_tagged(c, cb, ctx, error_r);
-}
-
-/* ---- Helpers ---- */
-
-char *
-imap_client_quote(const char *s)
-{
-	struct buf b;
-	const unsigned char *p;
-
-	buf_init(&b, 0);
-	buf_append(&b, "\"", 1);
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p == '\r' || *p == '\n' || *p >= 0x80) {
-			if (b.data != NULL)
-				explicit_bzero(b.data, b.len);
-			buf_free(&b);
-			return NULL;
-		}
-		if (*p == '"' || *p == '\\')
-			buf_append(&b, "\\", 1);
-		buf_append(&b, p, 1);
-	}
-	buf_append(&b, "\"", 1);
-	return (char *)b.data;
-}
-
-int
-imap_client_arg_u32(const struct imap_client_arg *arg, uint32_t *num_r)
-{
-	uint64_t v = 0;
-	size_t i;
-
-	if (arg->type != IMAP_CLIENT_ARG_ATOM || arg->len == 0 ||
-	    arg->len > 10)
-		return -1;
-	for (i = 0; i < arg->len; i++) {
-		if (arg->str[i] < '0' || arg->str[i] > '9')
-			return -1;
-		v = v * 10 + (uint64_t)(arg->str[i] - '0');
-	}
-	if (v > UINT32_MAX)
-		return -1;
-	*num_r = (uint32_t)v;
-	return 0;
-}
-
-bool
-imap_client_arg_is(const struct imap_client_arg *arg, const char *name)
-{
-	return arg->type == IMAP_CLIENT_ARG_ATOM &&
-	    strcasecmp(arg->str, name) == 0;
 }

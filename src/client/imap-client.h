@@ -1,10 +1,12 @@
 /*
  * A small IMAP4rev1 client for the command line tool (`mailbell watch`,
- * `mailbell doctor`): one blocking TCP connection whose every wait is
- * bounded by poll(2), responses read whole (literals included) and
- * parsed into a tree of arguments. No libevent: a command's caller polls
- * imap_client_fd() itself when it wants to wait for other things too,
- * as IDLE does.
+ * `mailbell doctor`): one TCP connection on the caller's libevent
+ * event_base, responses read whole (literals included) and parsed into a
+ * tree of arguments. Commands are synchronous: each turns the loop
+ * itself until its reply comes or its timer runs out, so none may be
+ * called from inside an event callback of that base (libevent does not
+ * nest loops). Between commands the caller runs the loop and learns of
+ * unsolicited input through imap_client_set_input_cb(), as IDLE needs.
  */
 #ifndef MB_CLIENT_IMAP_CLIENT_H
 #define MB_CLIENT_IMAP_CLIENT_H
@@ -25,6 +27,7 @@
 /* How long one command may take before the connection counts as dead. */
 #define IMAP_CLIENT_TIMEOUT_MS (30 * 1000)
 
+struct event_base;
 struct imap_client;
 
 enum imap_client_arg_type {
@@ -69,20 +72,27 @@ enum imap_client_status {
 typedef void imap_client_untagged_cb(void *ctx,
     const struct imap_client_resp *resp);
 
+/* Called from the event loop when input, EOF or an error came on the
+ * connection; the callback must not run a command itself. */
+typedef void imap_client_input_cb(void *ctx);
+
 /*
  * Connect to host and port (a name or an address; IPv6 without
- * brackets) and read the greeting. stop, if not NULL, aborts any wait
- * once it becomes nonzero (a signal handler sets it). Returns the
+ * brackets) on base and read the greeting. stop, if not NULL, aborts
+ * any wait once it becomes nonzero (a signal event sets it). Returns the
  * client, or NULL with *error_r set (static or in a static buffer,
  * valid until the next call).
  */
-struct imap_client *imap_client_connect(const char *host, const char *port,
-    int timeout_ms, volatile sig_atomic_t *stop, const char **error_r);
+struct imap_client *imap_client_connect(struct event_base *base,
+    const char *host, const char *port, int timeout_ms,
+    volatile sig_atomic_t *stop, const char **error_r);
 /* Close the connection and free the client; *cp becomes NULL. */
 void imap_client_free(struct imap_client **cp);
 
-/* The socket, for poll(2), and the server's address as connected. */
-int imap_client_fd(const struct imap_client *c);
+/* Have cb called (from the loop) when something comes in; NULL: not. */
+void imap_client_set_input_cb(struct imap_client *c, imap_client_input_cb *cb,
+    void *ctx);
+/* The server's address as connected. */
 const struct sockaddr *imap_client_peer(const struct imap_client *c,
     socklen_t *len_r);
 /* Whether the greeting or last CAPABILITY response named cap (compared
@@ -117,8 +127,8 @@ enum imap_client_status imap_client_login(struct imap_client *c,
 /*
  * IDLE (RFC 2177) in three steps so the caller can wait on other things:
  * imap_client_idle_start() sends IDLE and waits for "+"; then the caller
- * polls imap_client_fd() (checking imap_client_buffered() first) and
- * reads with imap_client_read(); imap_client_idle_done() sends DONE and
+ * runs the loop until the input callback fires (checking
+ * imap_client_buffered() first) and reads with imap_client_read(); imap_client_idle_done() sends DONE and
  * reads up to the tagged reply, passing untagged ones to cb.
  */
 enum imap_client_status imap_client_idle_start(struct imap_client *c,
@@ -126,11 +136,12 @@ enum imap_client_status imap_client_idle_start(struct imap_client *c,
 enum imap_client_status imap_client_idle_done(struct imap_client *c,
     imap_client_untagged_cb *cb, void *ctx, const char **error_r);
 
-/* Whether a whole response may already be waiting in our buffer. */
+/* Whether a whole response (or the end of the connection) is waiting in
+ * our buffer, so that a read returns at once. */
 bool imap_client_buffered(const struct imap_client *c);
 /*
- * Read one response, waiting at most timeout_ms (0: only what is
- * buffered or readable now). Returns 1 with *resp_r set (valid until the
+ * Read one response, turning the loop for at most timeout_ms (0: only
+ * what is buffered). Returns 1 with *resp_r set (valid until the
  * next read on c), 0 if none came in time, or -1 (connection lost or
  * nonsense, *error_r set).
  */
