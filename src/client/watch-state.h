@@ -1,0 +1,181 @@
+/*
+ * The state of one `mailbell watch` run, shared by the files that make
+ * the command: cmd-watch.c (entry, timers, loop), watch-sync.c (what is
+ * new, over IMAP) and watch-modes.c (connecting, registering, UDP and
+ * IDLE). Private to them.
+ */
+#ifndef MB_CLIENT_WATCH_STATE_H
+#define MB_CLIENT_WATCH_STATE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "client/imap-client.h"
+#include "client/watch-udp.h"
+#include "client/watch.h"
+
+struct event;
+struct event_base;
+
+/* Timers, in milliseconds. */
+#define WATCH_CONNECT_TIMEOUT_MS 10000
+/* HELLO is sent at once, then after 1 and 2 more seconds (4.6). */
+#define WATCH_HELLO_FIRST_RETRY_MS 1000
+#define WATCH_HELLO_SENDS 3
+/* No verified STATUS this long after the first HELLO: use IDLE (4.6). */
+#define WATCH_FALLBACK_MS 5000
+/* How long a keepalive waits for its STATUS before it counts as lost. */
+#define WATCH_STATUS_WAIT_MS 3000
+/* Keepalives in a row without a STATUS before IDLE takes over (4.6). */
+#define WATCH_MISSED_MAX 2
+/* IDLE is left this often to look at every folder, and re-issued: well
+ * inside RFC 2177's 29 minutes. */
+#define WATCH_IDLE_POLL_MS (5 * 60 * 1000)
+/* In IDLE mode, register anew this often: a registration whose
+ * datagrams never got through has a lease that runs out, and HELLOs for
+ * it would never be answered once UDP works again. */
+#define WATCH_REREGISTER_MS (60 * 60 * 1000)
+/* A NOOP this often keeps a quiet IMAP session (UDP mode) alive and
+ * finds a dead one. */
+#define WATCH_NOOP_MS (5 * 60 * 1000)
+/* Reconnecting: exponential backoff with jitter between these. */
+#define WATCH_BACKOFF_MIN_MS 1000
+#define WATCH_BACKOFF_MAX_MS 60000
+
+enum watch_mode {
+	WATCH_DOWN,		/* no IMAP session: WATCH_T_RECONNECT says
+				   when to try again */
+	WATCH_STARTING,		/* registered, HELLO sent, no STATUS yet */
+	WATCH_UDP,		/* events come by UDP */
+	WATCH_IDLE,		/* events come by IMAP IDLE; UDP probed */
+};
+
+/* The timers; each is an evtimer that, when it fires, marks itself due
+ * for the loop to act on (see watch_loop()). */
+enum watch_timer_id {
+	WATCH_T_HELLO,		/* next HELLO (STARTING, IDLE) */
+	WATCH_T_FALLBACK,	/* STARTING gives up on UDP */
+	WATCH_T_KEEPALIVE,	/* next KEEPALIVE (UDP) */
+	WATCH_T_STATUS,		/* the last keepalive's STATUS is late */
+	WATCH_T_IDLE_POLL,	/* leave IDLE, look at all folders */
+	WATCH_T_REREGISTER,	/* IDLE: a fresh registration */
+	WATCH_T_NOOP,		/* next NOOP (UDP, STARTING) */
+	WATCH_T_RECONNECT,	/* next connection attempt (DOWN) */
+	WATCH_T_COUNT
+};
+
+struct watch;
+
+struct watch_timer {
+	struct watch *w;
+	struct event *ev;	/* an evtimer on w->base */
+	bool due;		/* fired, not acted on yet */
+};
+
+/* What we know of one folder. */
+struct watch_folder {
+	char *name;		/* IMAP name (modified UTF-7) */
+	uint32_t uidvalidity;
+	uint32_t uidnext;	/* every message below it was reported, or
+				   was there when we started */
+	bool listed;		/* in the last LIST */
+};
+
+struct watch {
+	struct watch_opts *o;
+	int exit_code;			/* -1 while running */
+
+	/* The loop. IMAP commands turn it themselves while they wait for
+	   their reply, and libevent runs one loop at a time, so callbacks
+	   only note what happened and watch_loop() acts on it between
+	   turns. */
+	struct event_base *base;
+	struct event *sig_int, *sig_term, *sig_chld;
+	struct event *udp_ev;		/* udp.fd readable, one shot */
+	bool imap_ready;		/* the input callback fired */
+	bool udp_ready;			/* udp_ev fired */
+
+	/* The IMAP session. */
+	struct imap_client *imap;	/* NULL when down */
+	bool xbell;			/* the server offers XBELL */
+	bool idling;			/* an IDLE command is running */
+	bool inbox_woke;		/* IDLE reported a change */
+	char *selected;			/* the EXAMINEd folder, or NULL */
+
+	/* Notifications. */
+	struct watch_reg reg;		/* the registration (reg.valid) */
+	struct watch_udp udp;
+	bool udp_open;
+	enum watch_mode mode;
+
+	struct watch_folder *folders;
+	size_t folder_count;
+	bool baselined;			/* every folder's UIDNEXT read once */
+
+	struct watch_timer timers[WATCH_T_COUNT];
+	int hello_sends;		/* HELLOs sent since STARTING */
+	int missed;			/* keepalives without STATUS */
+	int64_t backoff_ms;		/* the wait after the next failure */
+};
+
+/* Set by the SIGINT and SIGTERM events; aborts the wait of a command. */
+extern volatile sig_atomic_t watch_stop;
+
+/* cmd-watch.c: timers and small helpers. */
+
+/* A random number in [0, n). */
+uint64_t watch_random(uint64_t n);
+/* The keepalive interval less up to 10% (4.3). */
+int64_t watch_keepalive_ms(const struct watch *w);
+/* (Re)start a timer to fire in ms, or stop it; either forgets that it
+ * was due. */
+void watch_timer_set(struct watch *w, enum watch_timer_id id, int64_t ms);
+void watch_timer_stop(struct watch *w, enum watch_timer_id id);
+/* stdout is gone: stop with EX_IOERR. */
+void watch_stdout_failed(struct watch *w);
+
+/* watch-sync.c: the IMAP session and catching up. */
+
+void watch_folders_free(struct watch *w);
+/* DOWN until a jittered backoff has passed; the backoff doubles. */
+void watch_schedule_reconnect(struct watch *w, const char *what,
+    const char *why);
+/* Drop the session and go DOWN (unless stopping). */
+void watch_lost(struct watch *w, const char *why);
+/* Run a command; on a failed connection drop it. Returns the status. */
+enum imap_client_status watch_run(struct watch *w,
+    imap_client_untagged_cb *cb, void *ctx, const char *what,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* The untagged responses of IDLE: EXISTS or EXPUNGE wake INBOX. */
+void watch_idle_untagged_cb(void *ctx, const struct imap_client_resp *resp);
+/* End a running IDLE. Returns 0, or -1 if the session was lost. */
+int watch_leave_idle(struct watch *w);
+/*
+ * Report every message of the folder from its known UIDNEXT on, with
+ * From and Subject; hint_uid (0: none) is reported as hint_event even if
+ * it is gone already. Returns 0, or -1 if the session was lost.
+ */
+int watch_fetch_new(struct watch *w, const char *name, uint32_t hint_uid,
+    const char *hint_event, const char *via);
+/* Every folder: LIST, then each one. Returns 0, or -1 if lost. */
+int watch_resync_all(struct watch *w, const char *via);
+/* Report what an EVENT datagram says, resyncing where it is not
+ * enough. Returns 0, or -1 if the session was lost. */
+int watch_handle_event(struct watch *w, const struct notify_event *ev);
+
+/* watch-modes.c: connecting, registering, the modes. */
+
+/* IDLE mode (why, if not NULL, is logged), after a resync. */
+void watch_enter_idle(struct watch *w, const char *why);
+/* XBELL REGISTER, dropping the registration we had. Returns 0, 1 if
+ * refused, -1 if the session was lost. */
+int watch_register(struct watch *w);
+void watch_send_hello(struct watch *w);
+/* Connect, log in, register; STARTING, or IDLE without XBELL. */
+void watch_connect(struct watch *w);
+/* Act on the datagrams waiting on the UDP socket. */
+void watch_read_datagrams(struct watch *w);
+
+#endif
