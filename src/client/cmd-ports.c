@@ -145,53 +145,56 @@ print_rules(const struct ports_addrs *pa, const char *proto, uint16_t port,
 		    comment);
 }
 
+/* What the parts of the output share. */
+struct ports_view {
+	const struct mb_config *cfg;
+	struct ports_addrs mail;	/* where IMAP, LMTP and notify listen */
+	struct ports_addrs admin;	/* where the admin port listens */
+	char imap[32], lmtp[32];	/* the ports as text */
+	char admin_port[32], notify[32];
+	char nport[32];			/* the notify port as a number */
+	const char *server;		/* the server's address, for rules */
+};
+
+/* The comment block: the settings and a table of every flow. */
 static void
-print_ports(const struct mb_config *cfg)
+print_table(struct ports_view *v)
 {
-	struct ports_addrs mail, admin;
-	char p1[32], p2[32], p3[32], p4[32];
-	const char *server = "SERVER";
-	char nport[32];
-
-	addrs_for(cfg, false, &mail);
-	addrs_for(cfg, true, &admin);
-	if (cfg->listen_count == 1 && !is_wildcard(cfg->listen[0]))
-		server = cfg->listen[0];
-	snprintf(nport, sizeof(nport), "%u", cfg->notify_udp_port);
-
 	printf("# mailbell firewall table for %s\n",
-	    cfg->file != NULL ? cfg->file : "the embedded default "
+	    v->cfg->file != NULL ? v->cfg->file : "the embedded default "
 	    "configuration");
 	printf("# This output is an nftables file: `mailbell ports > "
 	    "mailbell.nft && nft -f mailbell.nft`.\n#\n");
 
 	printf("# %-22s %s\n", "Setting", "Value");
-	printf("# %-22s %s\n", "[server] listen", buf_cstr(&mail.all));
-	printf("# %-22s %s\n", "[imap] port", port_text(cfg->imap_port, p1));
-	printf("# %-22s %s\n", "[lmtp] port", port_text(cfg->lmtp_port, p2));
+	printf("# %-22s %s\n", "[server] listen", buf_cstr(&v->mail.all));
+	printf("# %-22s %s\n", "[imap] port",
+	    port_text(v->cfg->imap_port, v->imap));
+	printf("# %-22s %s\n", "[lmtp] port",
+	    port_text(v->cfg->lmtp_port, v->lmtp));
 	printf("# %-22s %s (on %s)\n", "[admin] port",
-	    port_text(cfg->admin_port, p3), buf_cstr(&admin.all));
+	    port_text(v->cfg->admin_port, v->admin_port), buf_cstr(&v->admin.all));
 	printf("# %-22s %s\n", "[notify] enabled",
-	    cfg->notify_enabled ? "yes" : "no");
+	    v->cfg->notify_enabled ? "yes" : "no");
 	printf("# %-22s %s\n#\n", "[notify] udp_port",
-	    port_text(cfg->notify_udp_port, p4));
+	    port_text(v->cfg->notify_udp_port, v->notify));
 
 	printf("# %-7s %-5s %-28s %-26s %-s\n", "Service", "Proto",
 	    "Direction", "Local (server) port", "Remote port");
 	printf("# %-7s %-5s %-28s %-26s %-s\n", "IMAP", "TCP",
-	    "in: client -> server", p1, "any");
+	    "in: client -> server", v->imap, "any");
 	printf("# %-7s %-5s %-28s %-26s %-s\n", "LMTP", "TCP",
-	    "in: MTA -> server", p2, "any");
+	    "in: MTA -> server", v->lmtp, "any");
 	printf("# %-7s %-5s %-28s %-26s %-s\n", "admin", "TCP",
-	    "in: monitoring -> server", p3, "any");
-	if (cfg->notify_enabled) {
+	    "in: monitoring -> server", v->admin_port, "any");
+	if (v->cfg->notify_enabled) {
 		printf("# %-7s %-5s %-28s %-26s %-s\n", "notify", "UDP",
-		    "in: client -> server", p4,
+		    "in: client -> server", v->notify,
 		    "any, or the client's fixed one");
 		printf("# %-7s %-5s %-28s %-26s %-s\n", "", "", "", "",
 		    "(mailbell watch --udp-port)");
 		printf("# %-7s %-5s %-28s %-26s %-s\n", "notify", "UDP",
-		    "out: server -> client reply", p4,
+		    "out: server -> client reply", v->notify,
 		    "the port the client's");
 		printf("# %-7s %-5s %-28s %-26s %-s\n", "", "", "", "(source)",
 		    "datagrams came from");
@@ -204,17 +207,23 @@ print_ports(const struct mb_config *cfg)
 	    "port too,\n"
 	    "# unless listen has a wildcard, in which case it binds "
 	    "loopback only.\n");
-	if (cfg->notify_enabled)
+	if (v->cfg->notify_enabled)
 		printf("# Every notification leaves from [notify] udp_port "
 		    "(%s) and goes to the\n"
 		    "# address and port the client's own datagrams came "
 		    "from, so stateful\n"
 		    "# firewalls and NATs on either side see replies to "
 		    "the client's traffic.\n",
-		    cfg->notify_udp_port != 0 ? nport :
+		    v->cfg->notify_udp_port != 0 ? v->nport :
 		    "dynamic here: set a fixed port");
 	printf("\n");
 
+}
+
+/* The nftables table for the server. */
+static void
+print_nft_server(const struct ports_view *v)
+{
 	/* declare, delete, define: loading the file twice replaces the
 	 * table instead of adding the rules again */
 	printf("table inet mailbell\n"
@@ -231,18 +240,18 @@ print_ports(const struct mb_config *cfg)
 	    "chain instead.\n"
 	    "\t\ttype filter hook input priority filter; policy accept;\n"
 	    "\t\tct state established,related accept\n");
-	print_rules(&mail, "tcp", cfg->imap_port, "[imap] port",
+	print_rules(&v->mail, "tcp", v->cfg->imap_port, "[imap] port",
 	    "mailbell IMAP");
-	print_rules(&mail, "tcp", cfg->lmtp_port, "[lmtp] port",
+	print_rules(&v->mail, "tcp", v->cfg->lmtp_port, "[lmtp] port",
 	    "mailbell LMTP from the MTA");
-	print_rules(&admin, "tcp", cfg->admin_port, "[admin] port",
+	print_rules(&v->admin, "tcp", v->cfg->admin_port, "[admin] port",
 	    "mailbell admin HTTP");
-	if (cfg->notify_enabled)
-		print_rules(&mail, "udp", cfg->notify_udp_port,
+	if (v->cfg->notify_enabled)
+		print_rules(&v->mail, "udp", v->cfg->notify_udp_port,
 		    "[notify] udp_port",
 		    "mailbell notify: registration and keepalives");
 	printf("\t}\n");
-	if (cfg->notify_enabled && cfg->notify_udp_port != 0)
+	if (v->cfg->notify_enabled && v->cfg->notify_udp_port != 0)
 		printf("\n"
 		    "\t# Only if you filter output as well: the server's "
 		    "datagrams leave\n"
@@ -254,9 +263,14 @@ print_ports(const struct mb_config *cfg)
 		    "policy accept;\n"
 		    "\t#\tct state established,related accept\n"
 		    "\t#\tudp sport %u accept\n"
-		    "\t# }\n", cfg->notify_udp_port, cfg->notify_udp_port);
+		    "\t# }\n", v->cfg->notify_udp_port, v->cfg->notify_udp_port);
 	printf("}\n");
+}
 
+/* The commented example for a client. */
+static void
+print_nft_client(const struct ports_view *v)
+{
 	printf("\n"
 	    "# On a client (mailbell watch) nothing inbound needs opening, "
 	    "even with a\n"
@@ -281,20 +295,20 @@ print_ports(const struct mb_config *cfg)
 	    "#\t\t# only needed if output is filtered\n"
 	    "#\t\ttype filter hook output priority filter; policy accept;\n"
 	    "#\t\t%s daddr %s tcp dport %s accept\n",
-	    cfg->notify_udp_port != 0 ? nport : "(dynamic)",
-	    strchr(server, ':') != NULL ? "ip6" : "ip", server,
-	    cfg->imap_port != 0 ? p1 : "IMAP_PORT");
-	if (cfg->notify_enabled)
+	    v->cfg->notify_udp_port != 0 ? v->nport : "(dynamic)",
+	    strchr(v->server, ':') != NULL ? "ip6" : "ip", v->server,
+	    v->cfg->imap_port != 0 ? v->imap : "IMAP_PORT");
+	if (v->cfg->notify_enabled)
 		printf("#\t\t%s daddr %s udp dport %s accept\n",
-		    strchr(server, ':') != NULL ? "ip6" : "ip", server,
-		    cfg->notify_udp_port != 0 ? nport : "NOTIFY_PORT");
+		    strchr(v->server, ':') != NULL ? "ip6" : "ip", v->server,
+		    v->cfg->notify_udp_port != 0 ? v->nport : "NOTIFY_PORT");
 	printf("#\t}\n"
 	    "# }\n"
 	    "#\n"
 	    "# The client's UDP port may be any; `mailbell watch "
 	    "--udp-port N` fixes it\n"
 	    "# for firewalls that match the client's source port.\n");
-	if (cfg->notify_enabled)
+	if (v->cfg->notify_enabled)
 		printf("#\n"
 		    "# A firewall in front of the client that does not track "
 		    "flows needs one\n"
@@ -302,10 +316,28 @@ print_ports(const struct mb_config *cfg)
 		    "port P\n"
 		    "# (`mailbell watch --udp-port P`):\n"
 		    "#\t%s saddr %s udp sport %s udp dport P accept\n",
-		    strchr(server, ':') != NULL ? "ip6" : "ip", server,
-		    cfg->notify_udp_port != 0 ? nport : "NOTIFY_PORT");
-	addrs_free(&mail);
-	addrs_free(&admin);
+		    strchr(v->server, ':') != NULL ? "ip6" : "ip", v->server,
+		    v->cfg->notify_udp_port != 0 ? v->nport : "NOTIFY_PORT");
+}
+
+static void
+print_ports(const struct mb_config *cfg)
+{
+	struct ports_view v;
+
+	memset(&v, 0, sizeof(v));
+	v.cfg = cfg;
+	v.server = "SERVER";
+	addrs_for(cfg, false, &v.mail);
+	addrs_for(cfg, true, &v.admin);
+	if (cfg->listen_count == 1 && !is_wildcard(cfg->listen[0]))
+		v.server = cfg->listen[0];
+	snprintf(v.nport, sizeof(v.nport), "%u", cfg->notify_udp_port);
+	print_table(&v);
+	print_nft_server(&v);
+	print_nft_client(&v);
+	addrs_free(&v.mail);
+	addrs_free(&v.admin);
 }
 
 static int
