@@ -214,6 +214,53 @@ user_add(struct mb_config *cfg, struct directory *dir, const char *name,
 	return 0;
 }
 
+/* Carry out action (list, add, del, passwd) on the open directory.
+ * Returns the exit status. */
+static int
+user_action(struct mb_config *cfg, struct directory *dir,
+    const char *action, const char *name, bool from_stdin)
+{
+	char password[PASSWORD_MAX + 2];
+	const char *error;
+	int ret = 0;
+
+	if (strcmp(action, "list") == 0) {
+		if (directory_user_list(dir, print_user_cb, NULL, &error) < 0) {
+			log_warnx("%s", error);
+			ret = EX_IOERR;
+		}
+		goto out;
+	}
+	if (strcmp(action, "add") == 0 && directory_user_exists(dir, name)) {
+		log_warnx("user %s already exists", name);
+		ret = EX_CANTCREAT;
+		goto out;
+	}
+	if (strcmp(action, "add") != 0 && !directory_user_exists(dir, name)) {
+		log_warnx("no such user: %s", name);
+		ret = EX_NOUSER;
+		goto out;
+	}
+	if (strcmp(action, "del") == 0) {
+		if (directory_user_del(dir, name, &error) < 0) {
+			log_warnx("user del %s: %s", name, error);
+			ret = EX_IOERR;
+		}
+		goto out;
+	}
+	if ((ret = get_password(from_stdin, password, sizeof(password))) != 0)
+		goto out;
+	if (strcmp(action, "add") == 0)
+		ret = user_add(cfg, dir, name, password);
+	else if (directory_user_passwd(dir, name, password, &error) < 0) {
+		log_warnx("user passwd %s: %s", name, error);
+		ret = EX_IOERR;
+	}
+out:
+	explicit_bzero(password, sizeof(password));
+	return ret;
+}
+
 static int
 cmd_user(struct client_ctx *ctx, int argc, char **argv)
 {
@@ -223,10 +270,9 @@ cmd_user(struct client_ctx *ctx, int argc, char **argv)
 		{"password-stdin", no_argument, NULL, 'p'},
 		{NULL, 0, NULL, 0},
 	};
-	char password[PASSWORD_MAX + 2];
 	struct mb_config *cfg = NULL;
 	struct directory *dir = NULL;
-	const char *action, *name = NULL, *error;
+	const char *action, *name = NULL;
 	bool from_stdin = false;
 	char *passwd_path;
 	int ch, ret;
@@ -280,40 +326,8 @@ cmd_user(struct client_ctx *ctx, int argc, char **argv)
 	dir = directory_open(passwd_path);
 	free(passwd_path);
 
-	if (strcmp(action, "list") == 0) {
-		if (directory_user_list(dir, print_user_cb, NULL, &error) < 0) {
-			log_warnx("%s", error);
-			ret = EX_IOERR;
-		}
-		goto out;
-	}
-	if (strcmp(action, "add") == 0 && directory_user_exists(dir, name)) {
-		log_warnx("user %s already exists", name);
-		ret = EX_CANTCREAT;
-		goto out;
-	}
-	if (strcmp(action, "add") != 0 && !directory_user_exists(dir, name)) {
-		log_warnx("no such user: %s", name);
-		ret = EX_NOUSER;
-		goto out;
-	}
-	if (strcmp(action, "del") == 0) {
-		if (directory_user_del(dir, name, &error) < 0) {
-			log_warnx("user del %s: %s", name, error);
-			ret = EX_IOERR;
-		}
-		goto out;
-	}
-	if ((ret = get_password(from_stdin, password, sizeof(password))) != 0)
-		goto out;
-	if (strcmp(action, "add") == 0)
-		ret = user_add(cfg, dir, name, password);
-	else if (directory_user_passwd(dir, name, password, &error) < 0) {
-		log_warnx("user passwd %s: %s", name, error);
-		ret = EX_IOERR;
-	}
+	ret = user_action(cfg, dir, action, name, from_stdin);
 out:
-	explicit_bzero(password, sizeof(password));
 	directory_free(&dir);
 	config_free(&cfg);
 	return ret;
