@@ -44,6 +44,56 @@ atom_char(char ch)
 	    ch != '{' && ch != '\r' && ch != '\n' && ch != '\0';
 }
 
+/* A quoted string at p into *a; returns what follows, or NULL if it
+ * does not end before end. */
+static const char *
+parse_quoted(const char *p, const char *end, struct imap_client_arg *a)
+{
+	const char *s;
+	struct buf q;
+
+	buf_init(&q, 0);
+	for (s = p + 1; s < end && *s != '"'; s++) {
+		if (*s == '\\' && s + 1 < end)
+			s++;
+		buf_append(&q, s, 1);
+	}
+	if (s >= end) {
+		buf_free(&q);
+		return NULL;
+	}
+	a->type = IMAP_CLIENT_ARG_STRING;
+	a->len = q.len;
+	a->str = q.data != NULL ? (char *)q.data : xstrdup("");
+	return s + 1;
+}
+
+/* A literal "{n}" CRLF and its n bytes at p into *a; returns what
+ * follows, or NULL if it is malformed or incomplete. */
+static const char *
+parse_literal(const char *p, const char *end, struct imap_client_arg *a)
+{
+	const char *s;
+	size_t n = 0;
+
+	for (s = p + 1; s < end && *s >= '0' && *s <= '9' &&
+	    n <= IMAP_CLIENT_RESP_MAX; s++)
+		n = n * 10 + (size_t)(*s - '0');
+	if (s < end && *s == '+')
+		s++;
+	if (s + 1 >= end || s[0] != '}' || s[1] != '\r' ||
+	    s + 2 >= end || s[2] != '\n' ||
+	    (size_t)(end - (s + 3)) < n)
+		return NULL;
+	s += 3;
+	a->type = IMAP_CLIENT_ARG_STRING;
+	a->str = xmalloc(n + 1);
+	memcpy(a->str, s, n);
+	a->str[n] = '\0';
+	a->len = n;
+	return s + n;
+}
+
 /*
  * Parse arguments from *pp up to end, or up to the ")" closing a list
  * when depth > 0. Parsing stops quietly at anything that is no argument
@@ -55,8 +105,7 @@ parse_args(const char **pp, const char *end, int depth,
 {
 	const char *p = *pp, *s;
 	struct imap_client_arg *args = NULL, a;
-	size_t count = 0, n, bracket;
-	struct buf q;
+	size_t count = 0, bracket;
 	bool ok = depth == 0;
 
 	for (;;) {
@@ -88,39 +137,13 @@ parse_args(const char **pp, const char *end, int depth,
 				break;
 			}
 		} else if (*p == '"') {
-			buf_init(&q, 0);
-			for (s = p + 1; s < end && *s != '"'; s++) {
-				if (*s == '\\' && s + 1 < end)
-					s++;
-				buf_append(&q, s, 1);
-			}
-			if (s >= end) {
-				buf_free(&q);
+			if ((s = parse_quoted(p, end, &a)) == NULL)
 				break;
-			}
-			a.type = IMAP_CLIENT_ARG_STRING;
-			a.len = q.len;
-			a.str = q.data != NULL ? (char *)q.data :
-			    xstrdup("");
-			p = s + 1;
+			p = s;
 		} else if (*p == '{') {
-			n = 0;
-			for (s = p + 1; s < end && *s >= '0' && *s <= '9' &&
-			    n <= IMAP_CLIENT_RESP_MAX; s++)
-				n = n * 10 + (size_t)(*s - '0');
-			if (s < end && *s == '+')
-				s++;
-			if (s + 1 >= end || s[0] != '}' || s[1] != '\r' ||
-			    s + 2 >= end || s[2] != '\n' ||
-			    (size_t)(end - (s + 3)) < n)
+			if ((s = parse_literal(p, end, &a)) == NULL)
 				break;
-			s += 3;
-			a.type = IMAP_CLIENT_ARG_STRING;
-			a.str = xmalloc(n + 1);
-			memcpy(a.str, s, n);
-			a.str[n] = '\0';
-			a.len = n;
-			p = s + n;
+			p = s;
 		} else if (atom_char(*p)) {
 			/* "[...]" may hold spaces and parentheses: a response
 			   code, or a FETCH item's section. */
