@@ -17,6 +17,7 @@
 #include "client/client.h"
 #include "directory/directory.h"
 #include "lib/config.h"
+#include "lib/error.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "store/store.h"
@@ -82,7 +83,7 @@ read_line(int fd, char *buf, size_t size, const char **error_r)
 			continue;
 		if (n < 0) {
 			*error_r = user_interrupted ? "interrupted" :
-			    strerror(errno);
+			    error_fmt("%s", strerror(errno));
 			return -1;
 		}
 		if (n == 0 || c == '\n')
@@ -108,7 +109,7 @@ prompt(int tty, const char *text, char *buf, size_t size,
 	int ret;
 
 	if (tcgetattr(tty, &saved) < 0) {
-		*error_r = strerror(errno);
+		*error_r = error_fmt("%s", strerror(errno));
 		return -1;
 	}
 	/* catch signals so the terminal gets its echo back */
@@ -122,7 +123,7 @@ prompt(int tty, const char *text, char *buf, size_t size,
 	noecho.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 	(void)!write(tty, text, strlen(text));
 	if (tcsetattr(tty, TCSAFLUSH, &noecho) < 0) {
-		*error_r = strerror(errno);
+		*error_r = error_fmt("%s", strerror(errno));
 		ret = -1;
 	} else {
 		ret = read_line(tty, buf, size, error_r);

@@ -23,6 +23,7 @@
 
 #include "client/imap-client-parse.h"
 #include "lib/buf.h"
+#include "lib/error.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
@@ -37,8 +38,9 @@ struct imap_client {
 	/* Set by the callbacks, read by the waits. */
 	bool woke;			/* input, EOF or an error came */
 	bool timed_out;			/* the wait's timer fired */
-	bool closed;			/* EOF or error: io_error says */
-	char io_error[256];
+	bool closed;			/* EOF or an error: */
+	short io_what;			/* the BEV_EVENT_* flags, */
+	int io_errno;			/* and errno for an error */
 
 	imap_client_input_cb *input_cb;	/* input between commands */
 	void *input_ctx;
@@ -51,10 +53,7 @@ struct imap_client {
 	size_t cap_count;
 	unsigned int tag_seq;		/* tags are "m1", "m2"... */
 	char tag[16];			/* the command being run */
-	char error[512];		/* *error_r of the last failure */
 };
-
-static char connect_error[512];
 
 static int64_t
 now_ms(void)
@@ -188,13 +187,8 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	if ((what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) == 0)
 		return;
 	if (!c->closed) {
-		if (what & BEV_EVENT_EOF)
-			snprintf(c->io_error, sizeof(c->io_error),
-			    "connection closed by the server");
-		else
-			snprintf(c->io_error, sizeof(c->io_error), "%s: %s",
-			    what & BEV_EVENT_WRITING ? "write" : "read",
-			    strerror(err));
+		c->io_what = what;
+		c->io_errno = err;
 		c->closed = true;
 	}
 	c->woke = true;
@@ -227,18 +221,16 @@ imap_client_connect(struct event_base *base, const char *host,
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	if ((gai = getaddrinfo(host, port, &hints, &res)) != 0) {
-		snprintf(connect_error, sizeof(connect_error),
-		    "cannot resolve %s: %s", host, gai_strerror(gai));
-		*error_r = connect_error;
+		*error_r = error_fmt("cannot resolve %s: %s", host,
+		    gai_strerror(gai));
 		return NULL;
 	}
 	for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next)
 		fd = connect_one(base, ai, timeout_ms, stop, &why);
 	if (fd < 0) {
-		snprintf(connect_error, sizeof(connect_error),
-		    "cannot connect to %s port %s: %s", host, port, why);
+		*error_r = error_fmt("cannot connect to %s port %s: %s", host,
+		    port, why);
 		freeaddrinfo(res);
-		*error_r = connect_error;
 		return NULL;
 	}
 	c = xcalloc(1, sizeof(*c));
@@ -260,16 +252,14 @@ imap_client_connect(struct event_base *base, const char *host,
 
 	r = imap_client_read(c, timeout_ms, &resp, error_r);
 	if (r <= 0) {
-		snprintf(connect_error, sizeof(connect_error),
-		    "no IMAP greeting from %s port %s: %s", host, port,
-		    r == 0 ? "timed out" : *error_r);
+		*error_r = error_fmt("no IMAP greeting from %s port %s: %s",
+		    host, port, r == 0 ? "timed out" : *error_r);
 		goto fail;
 	}
 	if (strcmp(resp->tag, "*") != 0 || resp->count == 0 ||
 	    !imap_client_arg_is(&resp->args[0], "OK")) {
-		snprintf(connect_error, sizeof(connect_error),
-		    "%s port %s did not greet with \"* OK\": %.100s", host,
-		    port, resp->text);
+		*error_r = error_fmt("%s port %s did not greet with \"* OK\": "
+		    "%.100s", host, port, resp->text);
 		goto fail;
 	}
 	if (resp->count > 1 && resp->args[1].type == IMAP_CLIENT_ARG_ATOM &&
@@ -277,7 +267,6 @@ imap_client_connect(struct event_base *base, const char *host,
 		caps_set(c, resp->args[1].str + 12, resp->args[1].len - 13);
 	return c;
 fail:
-	*error_r = connect_error;
 	imap_client_free(&c);
 	return NULL;
 }
@@ -355,19 +344,14 @@ imap_client_has_cap(const struct imap_client *c, const char *cap)
 
 /* ---- Reading ---- */
 
-static void
-set_error(struct imap_client *c, const char **error_r, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-set_error(struct imap_client *c, const char **error_r, const char *fmt, ...)
+/* Why the connection ended. */
+static const char *
+closed_error(const struct imap_client *c)
 {
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(c->error, sizeof(c->error), fmt, ap);
-	va_end(ap);
-	*error_r = c->error;
+	if (c->io_what & BEV_EVENT_EOF)
+		return error_fmt("connection closed by the server");
+	return error_fmt("%s: %s", c->io_what & BEV_EVENT_WRITING ?
+	    "write" : "read", strerror(c->io_errno));
 }
 
 static void
@@ -446,7 +430,7 @@ imap_client_read(struct imap_client *c, int timeout_ms,
 	for (;;) {
 		r = find_response(c, &len, &text_end);
 		if (r < 0) {
-			set_error(c, error_r, "response longer than %d bytes",
+			*error_r = error_fmt("response longer than %d bytes",
 			    IMAP_CLIENT_RESP_MAX);
 			return -1;
 		}
@@ -460,14 +444,14 @@ imap_client_read(struct imap_client *c, int timeout_ms,
 			return 1;
 		}
 		if (c->closed) {
-			set_error(c, error_r, "%s", c->io_error);
+			*error_r = closed_error(c);
 			return -1;
 		}
 		if (timeout_ms == 0)
 			return 0;
 		r = wait_io(c, deadline);
 		if (r < 0) {
-			set_error(c, error_r, "interrupted");
+			*error_r = "interrupted";
 			return -1;
 		}
 		if (r == 0)
@@ -483,7 +467,7 @@ send_all(struct imap_client *c, const void *data, size_t len,
     const char **error_r)
 {
 	if (c->closed) {
-		set_error(c, error_r, "write: %s", c->io_error);
+		*error_r = closed_error(c);
 		return -1;
 	}
 	if (bufferevent_write(c->bev, data, len) < 0)
@@ -505,7 +489,7 @@ send_tagged(struct imap_client *c, const char **error_r, const char *fmt,
 	n = vsnprintf(NULL, 0, fmt, aq);
 	va_end(aq);
 	if (n < 0) {
-		set_error(c, error_r, "cannot format a command");
+		*error_r = "cannot format a command";
 		return -1;
 	}
 	buf_init(&b, 0);
@@ -535,7 +519,7 @@ wait_tagged(struct imap_client *c, imap_client_untagged_cb *cb, void *ctx,
 		r = imap_client_read(c, IMAP_CLIENT_TIMEOUT_MS, &resp,
 		    error_r);
 		if (r == 0)
-			set_error(c, error_r, "no reply to %s within %d s",
+			*error_r = error_fmt("no reply to %s within %d s",
 			    c->tag, IMAP_CLIENT_TIMEOUT_MS / 1000);
 		if (r <= 0)
 			return IMAP_CLIENT_FAILED;
@@ -546,7 +530,7 @@ wait_tagged(struct imap_client *c, imap_client_untagged_cb *cb, void *ctx,
 				    resp->text_len - 10);
 			else if (resp->count > 0 &&
 			    imap_client_arg_is(&resp->args[0], "BYE")) {
-				set_error(c, error_r, "server said BYE: "
+				*error_r = error_fmt("server said BYE: "
 				    "%.200s", resp->text);
 				return IMAP_CLIENT_FAILED;
 			}
@@ -555,7 +539,7 @@ wait_tagged(struct imap_client *c, imap_client_untagged_cb *cb, void *ctx,
 			continue;
 		}
 		if (strcmp(resp->tag, "+") == 0) {
-			set_error(c, error_r, "unexpected continuation");
+			*error_r = "unexpected continuation";
 			return IMAP_CLIENT_FAILED;
 		}
 		if (strcmp(resp->tag, c->tag) != 0)
@@ -563,7 +547,7 @@ wait_tagged(struct imap_client *c, imap_client_untagged_cb *cb, void *ctx,
 		if (resp->count > 0 && imap_client_arg_is(&resp->args[0],
 		    "OK"))
 			return IMAP_CLIENT_OK;
-		set_error(c, error_r, "%.400s", resp->text);
+		*error_r = error_fmt("%.400s", resp->text);
 		return IMAP_CLIENT_NO;
 	}
 }
@@ -605,13 +589,13 @@ imap_client_cmd_literal(struct imap_client *c, imap_client_untagged_cb *cb,
 		    error_r);
 		if (r <= 0) {
 			if (r == 0)
-				set_error(c, error_r, "no continuation");
+				*error_r = "no continuation";
 			return IMAP_CLIENT_FAILED;
 		}
 		if (strcmp(resp->tag, "+") == 0)
 			break;
 		if (strcmp(resp->tag, c->tag) == 0) {
-			set_error(c, error_r, "%.400s", resp->text);
+			*error_r = error_fmt("%.400s", resp->text);
 			return IMAP_CLIENT_NO;
 		}
 		if (strcmp(resp->tag, "*") == 0 && cb != NULL)
@@ -688,7 +672,7 @@ imap_client_login(struct imap_client *c, const char *user,
 		quser = imap_client_quote(user);
 		qpass = imap_client_quote(password);
 		if (quser == NULL || qpass == NULL) {
-			set_error(c, error_r, "the user name or password "
+			*error_r = error_fmt("the user name or password "
 			    "needs AUTHENTICATE PLAIN, which the server does "
 			    "not offer");
 			st = IMAP_CLIENT_NO;
@@ -728,13 +712,13 @@ imap_client_idle_start(struct imap_client *c, const char **error_r)
 		    error_r);
 		if (r <= 0) {
 			if (r == 0)
-				set_error(c, error_r, "no reply to IDLE");
+				*error_r = "no reply to IDLE";
 			return IMAP_CLIENT_FAILED;
 		}
 		if (strcmp(resp->tag, "+") == 0)
 			return IMAP_CLIENT_OK;
 		if (strcmp(resp->tag, c->tag) == 0) {
-			set_error(c, error_r, "%.400s", resp->text);
+			*error_r = error_fmt("%.400s", resp->text);
 			return IMAP_CLIENT_NO;
 		}
 	}

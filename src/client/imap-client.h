@@ -80,8 +80,7 @@ typedef void imap_client_input_cb(void *ctx);
  * Connect to host and port (a name or an address; IPv6 without
  * brackets) on base and read the greeting. stop, if not NULL, aborts
  * any wait once it becomes nonzero (a signal event sets it). Returns the
- * client, or NULL with *error_r set (static or in a static buffer,
- * valid until the next call).
+ * client, or NULL with *error_r set (lib/error.h).
  */
 struct imap_client *imap_client_connect(struct event_base *base,
     const char *host, const char *port, int timeout_ms,
@@ -103,8 +102,8 @@ bool imap_client_has_cap(const struct imap_client *c, const char *cap);
  * Run one command: send a tag, the formatted text and CRLF, then read
  * responses until the tagged one, passing each untagged one to cb (if
  * not NULL). CAPABILITY responses also update imap_client_has_cap().
- * On IMAP_CLIENT_NO or IMAP_CLIENT_FAILED *error_r says why (valid
- * until the next call on c).
+ * On IMAP_CLIENT_NO or IMAP_CLIENT_FAILED *error_r says why
+ * (lib/error.h).
  */
 enum imap_client_status imap_client_cmd(struct imap_client *c,
     imap_client_untagged_cb *cb, void *ctx, const char **error_r,

@@ -14,16 +14,14 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "lib/error.h"
 #include "lib/log.h"
 
-static char udp_error[256];
-
+/* "what: strerror(errno)" */
 static const char *
 udp_err(const char *what)
 {
-	snprintf(udp_error, sizeof(udp_error), "%s: %s", what,
-	    strerror(errno));
-	return udp_error;
+	return error_fmt("%s: %s", what, strerror(errno));
 }
 
 /* ---- The registration ---- */
@@ -210,10 +208,8 @@ watch_udp_open(struct watch_udp *u, const struct sockaddr *server,
 		(void)setsockopt(u->fd, SOL_SOCKET, SO_REUSEADDR, &one,
 		    sizeof(one));
 	if (bind(u->fd, (struct sockaddr *)&local, local_len) < 0) {
-		snprintf(udp_error, sizeof(udp_error),
-		    "cannot bind UDP port %u: %s", local_port,
+		*error_r = error_fmt("cannot bind UDP port %u: %s", local_port,
 		    strerror(errno));
-		*error_r = udp_error;
 		close(u->fd);
 		u->fd = -1;
 		return -1;

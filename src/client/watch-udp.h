@@ -79,7 +79,7 @@ struct watch_udp {
 /*
  * Open a UDP socket of the family of server, bound to local_port (0:
  * any) and connected to server with its port set to port. Returns 0, or
- * -1 with *error_r set (static buffer).
+ * -1 with *error_r set (lib/error.h).
  */
 int watch_udp_open(struct watch_udp *u, const struct sockaddr *server,
     socklen_t server_len, uint16_t port, uint16_t local_port,
