@@ -19,6 +19,7 @@
 #include "client/imap-client.h"
 #include "client/watch-udp.h"
 #include "client/watch.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
@@ -50,15 +51,6 @@ const struct client_cmd cmd_doctor_entry = {
 /* Each UDP wait; the protocol's own fallback deadline (4.6). */
 #define DOCTOR_UDP_WAIT_MS 5000
 #define DOCTOR_CONNECT_TIMEOUT_MS 5000
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void say(bool ok, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -98,11 +90,11 @@ udp_ready_cb(evutil_socket_t fd, short what, void *arg)
 /* Wait until deadline for an authentic datagram. Returns 1 with *rx_r
  * set, 0 if none came, -1 on a socket or loop error. */
 static int
-udp_wait(struct doctor *d, int64_t deadline, struct watch_udp_rx *rx_r)
+udp_wait(struct doctor *d, uint64_t deadline, struct watch_udp_rx *rx_r)
 {
 	const char *error;
 	struct timeval tv;
-	int64_t left;
+	uint64_t now, left;
 	int r;
 
 	for (;;) {
@@ -112,9 +104,10 @@ udp_wait(struct doctor *d, int64_t deadline, struct watch_udp_rx *rx_r)
 				log_debug("doctor: %s", error);
 			return r;
 		}
-		left = deadline - now_ms();
-		if (left <= 0)
+		now = clock_now_ms();
+		if (now >= deadline)
 			return 0;
+		left = deadline - now;
 		tv.tv_sec = (time_t)(left / 1000);
 		tv.tv_usec = (suseconds_t)(left % 1000 * 1000);
 		if (event_add(d->udp_ev, &tv) < 0 ||
@@ -133,7 +126,7 @@ check_udp(struct doctor *d)
 	const struct sockaddr *peer;
 	socklen_t plen;
 	char local[80], observed[80];
-	int64_t start, next_hello, deadline;
+	uint64_t start, next_hello, deadline;
 	int hellos = 1, r;
 	bool challenged = false;
 
@@ -170,19 +163,20 @@ check_udp(struct doctor *d)
 	}
 	say(true, "sent a UDP HELLO from %s to %s", local, d->udp_dst);
 
-	start = now_ms();
+	start = clock_now_ms();
 	deadline = start + DOCTOR_UDP_WAIT_MS;
 	next_hello = start + 1000;
-	while (now_ms() < deadline) {
-		int64_t until = next_hello < deadline ? next_hello : deadline;
+	while (clock_now_ms() < deadline) {
+		uint64_t until = next_hello < deadline ? next_hello : deadline;
 
 		r = udp_wait(d, until, &rx);
 		if (r < 0)
 			break;
 		if (r == 0) {
-			if (hellos < 3 && now_ms() >= next_hello) {
+			if (hellos < 3 && clock_now_ms() >= next_hello) {
 				(void)watch_udp_send_hello(&d->udp, &error);
-				next_hello = now_ms() + 1000 * (1 << hellos);
+				next_hello = clock_now_ms() +
+				    1000 * (1 << hellos);
 				hellos++;
 			}
 			continue;
@@ -194,7 +188,7 @@ check_udp(struct doctor *d)
 			    sizeof(observed));
 			say(true, "the server answered from %s and verified "
 			    "this endpoint in %ld ms (it sees us as %s%s)",
-			    d->udp_dst, (long)(now_ms() - start), observed,
+			    d->udp_dst, (long)(clock_now_ms() - start), observed,
 			    strcmp(observed, local) != 0 &&
 			    strncmp(local, "0.0.0.0:", 8) != 0 &&
 			    strncmp(local, "[::]:", 5) != 0 ?
@@ -279,7 +273,7 @@ check_event(struct doctor *d)
 	const char *error;
 	char *msg, date[64], token[17];
 	unsigned char rnd[8];
-	int64_t start, deadline;
+	uint64_t start, deadline;
 	time_t t = time(NULL);
 	struct tm tm;
 	size_t i;
@@ -302,7 +296,7 @@ check_event(struct doctor *d)
 	    "mailbell doctor appended this message to test new-mail\r\n"
 	    "notifications, and removes it at once.\r\n", d->o->user, date,
 	    token);
-	start = now_ms();
+	start = clock_now_ms();
 	st = imap_client_cmd_literal(d->imap, NULL, NULL, &error, msg,
 	    strlen(msg), "APPEND INBOX (\\Seen)");
 	free(msg);
@@ -312,7 +306,7 @@ check_event(struct doctor *d)
 		return false;
 	}
 	deadline = start + DOCTOR_UDP_WAIT_MS;
-	while (now_ms() < deadline) {
+	while (clock_now_ms() < deadline) {
 		r = udp_wait(d, deadline, &rx);
 		if (r <= 0)
 			break;
@@ -323,7 +317,7 @@ check_event(struct doctor *d)
 			continue;
 		say(true, "event round trip: %s INBOX uid=%u came %ld ms "
 		    "after the APPEND", notify_event_type_name(rx.event.type),
-		    rx.event.uid, (long)(now_ms() - start));
+		    rx.event.uid, (long)(clock_now_ms() - start));
 		ok = true;
 		break;
 	}

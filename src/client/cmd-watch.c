@@ -24,6 +24,7 @@
 #include "client/watch-state.h"
 #include "client/watch-udp.h"
 #include "client/watch.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
@@ -63,15 +64,6 @@ const struct client_cmd cmd_watch_entry = {
 /* Set by the SIGINT and SIGTERM events; aborts the wait of a command. */
 volatile sig_atomic_t watch_stop;
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A random number in [0, n). */
 uint64_t
 watch_random(uint64_t n)
@@ -81,7 +73,7 @@ watch_random(uint64_t n)
 	if (n == 0)
 		return 0;
 	if (notify_random(&v, sizeof(v)) < 0)
-		v = (uint64_t)now_ms() * 6364136223846793005ULL;
+		v = clock_now_ms() * 6364136223846793005ULL;
 	return v % n;
 }
 

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "lib/buf.h"
+#include "lib/strnum.h"
 #include "lib/xmalloc.h"
 
 /* ---- Parsing a response ---- */
@@ -73,12 +74,14 @@ parse_quoted(const char *p, const char *end, struct imap_client_arg *a)
 static const char *
 parse_literal(const char *p, const char *end, struct imap_client_arg *a)
 {
-	const char *s;
-	size_t n = 0;
+	const char *s = p + 1;
+	uint64_t n = 0;
 
-	for (s = p + 1; s < end && *s >= '0' && *s <= '9' &&
-	    n <= IMAP_CLIENT_RESP_MAX; s++)
-		n = n * 10 + (size_t)(*s - '0');
+	/* "{}" is a literal of no bytes; one too long to be is no
+	   literal at all. */
+	if (s < end && *s >= '0' && *s <= '9' &&
+	    str_parse_u64(&s, end, IMAP_CLIENT_RESP_MAX, &n) < 0)
+		return NULL;
 	if (s < end && *s == '+')
 		s++;
 	if (s + 1 >= end || s[0] != '}' || s[1] != '\r' ||
@@ -184,7 +187,8 @@ imap_client_resp_find(const unsigned char *data, size_t avail,
     size_t *len_r, size_t *text_end_r)
 {
 	const unsigned char *base = data, *nl;
-	size_t i = 0, j, e, k, d_end, lit;
+	size_t i = 0, j, e, k, d_end;
+	uint64_t lit;
 
 	if (data == NULL)
 		return 0;
@@ -208,8 +212,8 @@ imap_client_resp_find(const unsigned char *data, size_t avail,
 				k--;
 			if (k < d_end && d_end - k <= 9 && k > i &&
 			    base[k - 1] == '{') {
-				for (lit = 0; k < d_end; k++)
-					lit = lit * 10 + (size_t)(base[k] - '0');
+				(void)str_to_u64_n((const char *)base + k,
+				    d_end - k, UINT64_MAX, &lit);
 				/* Too long already, whether or not all of it
 				   has come: the reader stops at this size. */
 				if (lit > IMAP_CLIENT_RESP_MAX ||
@@ -279,18 +283,12 @@ imap_client_quote(const char *s)
 int
 imap_client_arg_u32(const struct imap_client_arg *arg, uint32_t *num_r)
 {
-	uint64_t v = 0;
-	size_t i;
+	uint64_t v;
 
-	if (arg->type != IMAP_CLIENT_ARG_ATOM || arg->len == 0 ||
-	    arg->len > 10)
-		return -1;
-	for (i = 0; i < arg->len; i++) {
-		if (arg->str[i] < '0' || arg->str[i] > '9')
-			return -1;
-		v = v * 10 + (uint64_t)(arg->str[i] - '0');
-	}
-	if (v > UINT32_MAX)
+	/* Ten digits at most, leading zeros included: a 32-bit number
+	   never needs more. */
+	if (arg->type != IMAP_CLIENT_ARG_ATOM || arg->len > 10 ||
+	    str_to_u64_n(arg->str, arg->len, UINT32_MAX, &v) < 0)
 		return -1;
 	*num_r = (uint32_t)v;
 	return 0;

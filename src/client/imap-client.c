@@ -22,7 +22,9 @@
 #include <event2/event.h>
 
 #include "client/imap-client-parse.h"
+#include "lib/base64.h"
 #include "lib/buf.h"
+#include "lib/clock.h"
 #include "lib/error.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
@@ -55,23 +57,13 @@ struct imap_client {
 	char tag[16];			/* the command being run */
 };
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static struct timeval
-remaining_tv(int64_t deadline)
+remaining_tv(uint64_t deadline)
 {
-	int64_t left = deadline - now_ms();
+	uint64_t now = clock_now_ms(), left;
 	struct timeval tv;
 
-	if (left < 0)
-		left = 0;
+	left = deadline > now ? deadline - now : 0;
 	tv.tv_sec = (time_t)(left / 1000);
 	tv.tv_usec = (suseconds_t)(left % 1000 * 1000);
 	return tv;
@@ -100,7 +92,7 @@ fd_ready_cb(evutil_socket_t fd, short what, void *arg)
  * error.
  */
 static int
-wait_fd(struct event_base *base, int fd, short events, int64_t deadline,
+wait_fd(struct event_base *base, int fd, short events, uint64_t deadline,
     volatile sig_atomic_t *stop)
 {
 	struct event *ev;
@@ -147,7 +139,8 @@ connect_one(struct event_base *base, const struct addrinfo *ai,
 		close(fd);
 		return -1;
 	}
-	r = wait_fd(base, fd, EV_WRITE, now_ms() + timeout_ms, stop);
+	r = wait_fd(base, fd, EV_WRITE, clock_now_ms() + (uint64_t)timeout_ms,
+	    stop);
 	if (r <= 0) {
 		*why_r = r == 0 ? "timed out" : "interrupted";
 		close(fd);
@@ -392,7 +385,7 @@ imap_client_buffered(const struct imap_client *c)
  * passes, or *stop is set. Returns 1 woke, 0 timed out, -1 interrupted.
  */
 static int
-wait_io(struct imap_client *c, int64_t deadline)
+wait_io(struct imap_client *c, uint64_t deadline)
 {
 	struct timeval tv = remaining_tv(deadline);
 	int ret = -1;
@@ -423,7 +416,7 @@ imap_client_read(struct imap_client *c, int timeout_ms,
     const struct imap_client_resp **resp_r, const char **error_r)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
-	int64_t deadline = now_ms() + timeout_ms;
+	uint64_t deadline = clock_now_ms() + (uint64_t)timeout_ms;
 	size_t len, text_end;
 	int r;
 
@@ -609,36 +602,6 @@ imap_client_cmd_literal(struct imap_client *c, imap_client_untagged_cb *cb,
 
 /* ---- Login ---- */
 
-static char *
-base64(const unsigned char *data, size_t len)
-{
-	static const char tbl[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char *out = xmalloc((len + 2) / 3 * 4 + 1), *o = out;
-	size_t i;
-	uint32_t v;
-
-	for (i = 0; i + 2 < len; i += 3) {
-		v = (uint32_t)data[i] << 16 | (uint32_t)data[i + 1] << 8 |
-		    data[i + 2];
-		*o++ = tbl[v >> 18];
-		*o++ = tbl[(v >> 12) & 63];
-		*o++ = tbl[(v >> 6) & 63];
-		*o++ = tbl[v & 63];
-	}
-	if (i < len) {
-		v = (uint32_t)data[i] << 16;
-		if (i + 1 < len)
-			v |= (uint32_t)data[i + 1] << 8;
-		*o++ = tbl[v >> 18];
-		*o++ = tbl[(v >> 12) & 63];
-		*o++ = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
-		*o++ = '=';
-	}
-	*o = '\0';
-	return out;
-}
-
 enum imap_client_status
 imap_client_login(struct imap_client *c, const char *user,
     const char *password, const char **error_r)
@@ -661,7 +624,7 @@ imap_client_login(struct imap_client *c, const char *user,
 		memcpy(sasl + 1, user, ulen);
 		sasl[1 + ulen] = '\0';
 		memcpy(sasl + 2 + ulen, password, plen);
-		b64 = base64(sasl, ulen + plen + 2);
+		b64 = base64_encode(sasl, ulen + plen + 2);
 		explicit_bzero(sasl, ulen + plen + 2);
 		free(sasl);
 		st = imap_client_cmd(c, NULL, NULL, error_r,

@@ -16,6 +16,7 @@
 #include <gmime/gmime.h>
 
 #include "lib/buf.h"
+#include "lib/escape.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
@@ -27,33 +28,8 @@ static bool gmime_ready;
 static void
 json_str(struct buf *b, const char *s)
 {
-	const unsigned char *p;
-
 	buf_append(b, "\"", 1);
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		switch (*p) {
-		case '"':
-			buf_append_str(b, "\\\"");
-			break;
-		case '\\':
-			buf_append_str(b, "\\\\");
-			break;
-		case '\n':
-			buf_append_str(b, "\\n");
-			break;
-		case '\r':
-			buf_append_str(b, "\\r");
-			break;
-		case '\t':
-			buf_append_str(b, "\\t");
-			break;
-		default:
-			if (*p < 0x20 || *p == 0x7f)
-				buf_printf(b, "\\u%04x", *p);
-			else
-				buf_append(b, p, 1);
-		}
-	}
+	(void)json_escape(b, s, strlen(s));
 	buf_append(b, "\"", 1);
 }
 

@@ -14,8 +14,10 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "lib/base64.h"
 #include "lib/error.h"
 #include "lib/log.h"
+#include "lib/strnum.h"
 
 /* "what: strerror(errno)" */
 static const char *
@@ -26,66 +28,23 @@ udp_err(const char *what)
 
 /* ---- The registration ---- */
 
-static int
-hex_id(const char *s, size_t len, uint64_t *id_r)
-{
-	uint64_t v = 0;
-	size_t i;
-	char ch;
-
-	if (len != 16)
-		return -1;
-	for (i = 0; i < len; i++) {
-		ch = s[i];
-		v <<= 4;
-		if (ch >= '0' && ch <= '9')
-			v |= (uint64_t)(ch - '0');
-		else if (ch >= 'a' && ch <= 'f')
-			v |= (uint64_t)(ch - 'a' + 10);
-		else if (ch >= 'A' && ch <= 'F')
-			v |= (uint64_t)(ch - 'A' + 10);
-		else
-			return -1;
-	}
-	*id_r = v;
-	return 0;
-}
-
 /* RFC 4648 section 4 base64 of exactly out_len bytes. */
 static int
 unbase64(const char *s, size_t len, unsigned char *out, size_t out_len)
 {
-	size_t i, o = 0;
-	uint32_t acc = 0;
-	int bits = 0, v;
-	char ch;
+	unsigned char *data;
+	size_t data_len;
+	int ret = -1;
 
-	for (i = 0; i < len; i++) {
-		ch = s[i];
-		if (ch == '=')
-			break;
-		if (ch >= 'A' && ch <= 'Z')
-			v = ch - 'A';
-		else if (ch >= 'a' && ch <= 'z')
-			v = ch - 'a' + 26;
-		else if (ch >= '0' && ch <= '9')
-			v = ch - '0' + 52;
-		else if (ch == '+')
-			v = 62;
-		else if (ch == '/')
-			v = 63;
-		else
-			return -1;
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o >= out_len)
-				return -1;
-			out[o++] = (unsigned char)(acc >> bits);
-		}
+	if (base64_decode(s, len, &data, &data_len) < 0)
+		return -1;
+	if (data_len == out_len) {
+		memcpy(out, data, out_len);
+		ret = 0;
 	}
-	return o == out_len ? 0 : -1;
+	explicit_bzero(data, data_len);
+	free(data);
+	return ret;
 }
 
 void
@@ -108,7 +67,8 @@ watch_reg_untagged_cb(void *ctx, const struct imap_client_resp *resp)
 		v = &list->list[i + 1];
 		if (imap_client_arg_is(k, "ID") &&
 		    v->type != IMAP_CLIENT_ARG_LIST && v->str != NULL &&
-		    hex_id(v->str, v->len, &r.id) == 0) {
+		    v->len == 16 &&
+		    str_hex_to_u64_n(v->str, v->len, &r.id) == 0) {
 			memcpy(r.id_hex, v->str, 16);
 			r.id_hex[16] = '\0';
 			seen |= 1;
