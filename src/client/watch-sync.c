@@ -382,7 +382,8 @@ watch_fetch_new(struct watch *w, const char *name, uint32_t hint_uid,
 		goto out;
 	if ((f = folder_find(w, name)) == NULL)
 		goto out;
-	qsort(fc.msgs, fc.count, sizeof(*fc.msgs), fetched_cmp);
+	if (fc.count > 0)	/* qsort() wants a non-NULL base */
+		qsort(fc.msgs, fc.count, sizeof(*fc.msgs), fetched_cmp);
 	memset(&m, 0, sizeof(m));
 	m.folder = f->name;
 	m.uidvalidity = f->uidvalidity;
