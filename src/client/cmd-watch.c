@@ -61,9 +61,6 @@ const struct client_cmd cmd_watch_entry = {
 	cmd_watch,
 };
 
-/* Set by the SIGINT and SIGTERM events; aborts the wait of a command. */
-volatile sig_atomic_t watch_stop;
-
 /* A random number in [0, n). */
 uint64_t
 watch_random(uint64_t n)
@@ -273,7 +270,7 @@ watch_loop(struct watch *w)
 	const char *error;
 	bool udp_on;
 
-	while (!watch_stop && w->exit_code < 0) {
+	while (!w->stop && w->exit_code < 0) {
 		watch_out_reap();
 		if (w->mode == WATCH_DOWN) {
 			if (timer_due(w, WATCH_T_RECONNECT)) {
@@ -312,7 +309,7 @@ watch_loop(struct watch *w)
 		if (event_base_loop(w->base, timers_any_due(w) ?
 		    EVLOOP_NONBLOCK : EVLOOP_ONCE) < 0)
 			fatalx("the event loop failed");
-		if (watch_stop)
+		if (w->stop)
 			break;
 		if (w->imap_ready)
 			imap_input(w);
@@ -329,7 +326,7 @@ watch_shutdown(struct watch *w)
 	const char *error;
 
 	/* Say goodbye properly; a second signal cuts that short. */
-	watch_stop = 0;
+	w->stop = 0;
 	if (w->imap != NULL)
 		(void)watch_leave_idle(w);
 	if (w->imap != NULL && w->reg.valid)
@@ -350,11 +347,12 @@ watch_shutdown(struct watch *w)
 static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
+	struct watch *w = arg;
+
 	(void)what;
-	(void)arg;
 	/* SIGCHLD only wakes the loop, which reaps. */
 	if (sig == SIGINT || sig == SIGTERM)
-		watch_stop = 1;
+		w->stop = 1;
 }
 
 /* The event base, its signal events and the timers. */

@@ -148,6 +148,8 @@ bool imap_client_buffered(const struct imap_client *c);
 int imap_client_read(struct imap_client *c, int timeout_ms,
     const struct imap_client_resp **resp_r, const char **error_r);
 
+/* The pure helpers below live in imap-client-parse.c and need no loop. */
+
 /* Quote s as an IMAP quoted string into a new string (free it). Returns
  * NULL if s holds CR, LF or bytes outside 7-bit ASCII. */
 char *imap_client_quote(const char *s);

@@ -173,9 +173,9 @@ watch_connect(struct watch *w)
 	int r;
 
 	w->imap = imap_client_connect(w->base, w->o->host, w->o->port,
-	    WATCH_CONNECT_TIMEOUT_MS, &watch_stop, &error);
+	    WATCH_CONNECT_TIMEOUT_MS, &w->stop, &error);
 	if (w->imap == NULL) {
-		if (!watch_stop)
+		if (!w->stop)
 			watch_schedule_reconnect(w, "", error);
 		return;
 	}

@@ -86,6 +86,9 @@ struct watch_folder {
 struct watch {
 	struct watch_opts *o;
 	int exit_code;			/* -1 while running */
+	/* Set by the SIGINT and SIGTERM events: leave the loop, and abort
+	   the wait of a command (the IMAP client reads it). */
+	volatile sig_atomic_t stop;
 
 	/* The loop. IMAP commands turn it themselves while they wait for
 	   their reply, and libevent runs one loop at a time, so callbacks
@@ -119,9 +122,6 @@ struct watch {
 	int missed;			/* keepalives without STATUS */
 	int64_t backoff_ms;		/* the wait after the next failure */
 };
-
-/* Set by the SIGINT and SIGTERM events; aborts the wait of a command. */
-extern volatile sig_atomic_t watch_stop;
 
 /* cmd-watch.c: timers and small helpers. */
 

@@ -101,7 +101,7 @@ watch_lost(struct watch *w, const char *why)
 	w->selected = NULL;
 	w->idling = false;
 	w->inbox_woke = false;
-	if (watch_stop)
+	if (w->stop)
 		return;
 	watch_schedule_reconnect(w, "lost the connection to ", why);
 }
