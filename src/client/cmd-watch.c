@@ -84,6 +84,15 @@ watch_keepalive_ms(const struct watch *w)
 	return ms - (int64_t)watch_random((uint64_t)ms / 10 + 1);
 }
 
+void
+watch_stdout_failed(struct watch *w)
+{
+	if (w->exit_code < 0) {
+		log_warnx("watch: cannot write to stdout; stopping");
+		w->exit_code = EX_IOERR;
+	}
+}
+
 /* ---- Timers ---- */
 
 static void
@@ -132,24 +141,29 @@ timer_due(struct watch *w, enum watch_timer_id id)
 	return true;
 }
 
+#define T(id) (1u << (id))
+/* The timers each mode acts on; the others are stopped on entering it. */
+static const unsigned int mode_timers[] = {
+	[WATCH_DOWN] = T(WATCH_T_RECONNECT),
+	[WATCH_STARTING] = T(WATCH_T_HELLO) | T(WATCH_T_FALLBACK) |
+	    T(WATCH_T_NOOP),
+	[WATCH_UDP] = T(WATCH_T_KEEPALIVE) | T(WATCH_T_STATUS) |
+	    T(WATCH_T_NOOP),
+	[WATCH_IDLE] = T(WATCH_T_HELLO) | T(WATCH_T_REREGISTER) |
+	    T(WATCH_T_IDLE_POLL),
+};
+#undef T
+
+/* Whether a timer the mode acts on is due, so the loop must not wait. */
 static bool
 timers_any_due(const struct watch *w)
 {
 	size_t i;
 
 	for (i = 0; i < WATCH_T_COUNT; i++)
-		if (w->timers[i].due)
+		if (w->timers[i].due && (mode_timers[w->mode] & (1u << i)))
 			return true;
 	return false;
-}
-
-void
-watch_stdout_failed(struct watch *w)
-{
-	if (w->exit_code < 0) {
-		log_warnx("watch: cannot write to stdout; stopping");
-		w->exit_code = EX_IOERR;
-	}
 }
 
 /* ---- The loop ---- */
