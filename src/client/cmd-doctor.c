@@ -4,7 +4,7 @@
  * event round trip through an APPENDed test message) and say, in plain
  * words, which hop fails and which firewall rule would fix it.
  */
-#include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -397,6 +397,9 @@ cmd_doctor(struct client_ctx *ctx, int argc, char **argv)
 		return r;
 	if (o.verbose)
 		log_init("mailbell", true);
+	/* libevent writes without MSG_NOSIGNAL: a server that hangs up
+	   must make a write fail, not end us. */
+	signal(SIGPIPE, SIG_IGN);
 	memset(&d, 0, sizeof(d));
 	d.o = &o;
 	d.udp.fd = -1;
