@@ -6,15 +6,9 @@
  * loop; watch-sync.c catches up over IMAP and watch-modes.c connects
  * and switches between UDP and IDLE.
  */
-#include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -26,7 +20,6 @@
 #include "client/watch.h"
 #include "lib/clock.h"
 #include "lib/log.h"
-#include "lib/xmalloc.h"
 
 static int cmd_watch(struct client_ctx *, int, char **);
 

@@ -3,15 +3,7 @@
  * XBELL registration, the modes (waiting for the first verified STATUS,
  * UDP, IDLE) and what the datagrams that come in mean for them.
  */
-#include <errno.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -20,9 +12,7 @@
 #include "client/watch-out.h"
 #include "client/watch-state.h"
 #include "client/watch-udp.h"
-#include "client/watch.h"
 #include "lib/log.h"
-#include "lib/xmalloc.h"
 
 /* ---- Modes ---- */
 

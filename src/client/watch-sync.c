@@ -6,24 +6,16 @@
  * numbers, a server restart, a switch between UDP and IDLE, a
  * reconnect) loses a new message.
  */
-#include <errno.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
-#include <unistd.h>
 
-#include <event2/event.h>
-
-#include "client/client.h"
 #include "client/imap-client.h"
 #include "client/watch-out.h"
 #include "client/watch-state.h"
 #include "client/watch-udp.h"
-#include "client/watch.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
