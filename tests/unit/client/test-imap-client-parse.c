@@ -1,0 +1,174 @@
+/* Unit tests for the pure half of the command line tool's IMAP client
+ * (src/client/imap-client-parse.c): finding a whole response fed byte
+ * by byte, literals included, refusing one that is too long, parsing
+ * the argument tree, and the quoting and number helpers. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "client/imap-client-parse.h"
+#include "client/imap-client.h"
+
+/*
+ * Feed text one byte more at a time: "need more" until the last byte,
+ * then the whole response. Returns the length found.
+ */
+static size_t
+find_bytewise(const char *text, size_t len, size_t *text_end_r)
+{
+	size_t n, got = 0, text_end = 0;
+
+	for (n = 1; n < len; n++)
+		assert_int_equal(imap_client_resp_find(
+		    (const unsigned char *)text, n, &got, &text_end), 0);
+	assert_int_equal(imap_client_resp_find((const unsigned char *)text,
+	    len, &got, &text_end), 1);
+	*text_end_r = text_end;
+	return got;
+}
+
+static void
+test_find_line_and_literal(void **state)
+{
+	static const char line[] = "* OK ready\r\n";
+	static const char lit[] = "* 1 FETCH (BODY[] {5}\r\nhe\r\no)\r\n";
+	static const char two[] = "m1 OK done\r\n* 2 EXISTS\r\n";
+	size_t len, text_end;
+
+	(void)state;
+	len = find_bytewise(line, strlen(line), &text_end);
+	assert_int_equal(len, strlen(line));
+	assert_int_equal(text_end, strlen(line) - 2);
+
+	/* The CRLF inside the literal does not end the response. */
+	len = find_bytewise(lit, strlen(lit), &text_end);
+	assert_int_equal(len, strlen(lit));
+	assert_int_equal(text_end, strlen(lit) - 2);
+
+	/* Only the first of two responses; a bare LF ends a line too. */
+	assert_int_equal(imap_client_resp_find((const unsigned char *)two,
+	    strlen(two), &len, &text_end), 1);
+	assert_int_equal(len, 12);
+	assert_int_equal(imap_client_resp_find(
+	    (const unsigned char *)"+ go\n", 5, &len, &text_end), 1);
+	assert_int_equal(len, 5);
+	assert_int_equal(text_end, 4);
+	assert_int_equal(imap_client_resp_find(NULL, 0, &len, &text_end), 0);
+}
+
+static void
+test_find_too_long(void **state)
+{
+	static const char big[] = "* 1 FETCH (BODY[] {2000000}\r\n";
+	size_t len, text_end, n = IMAP_CLIENT_RESP_MAX + 1;
+	unsigned char *line;
+
+	(void)state;
+	/* A literal that could never fit is refused before it comes. */
+	assert_int_equal(imap_client_resp_find((const unsigned char *)big,
+	    strlen(big), &len, &text_end), -1);
+
+	/* So is a line with no end in sight. */
+	line = malloc(n);
+	assert_non_null(line);
+	memset(line, 'a', n);
+	assert_int_equal(imap_client_resp_find(line, n - 1, &len, &text_end),
+	    0);
+	assert_int_equal(imap_client_resp_find(line, n, &len, &text_end), -1);
+	free(line);
+}
+
+static void
+test_parse_tree(void **state)
+{
+	static const char text[] = "* 3 FETCH (UID 7 "
+	    "BODY[HEADER.FIELDS (FROM)] {4}\r\nab\0c FLAGS (\\Seen) "
+	    "X \"q\\\"t\" Y NIL Z {}\r\n)";
+	struct imap_client_resp resp;
+	const struct imap_client_arg *l;
+
+	(void)state;
+	imap_client_resp_parse(&resp, text, sizeof(text) - 1);
+	assert_string_equal(resp.tag, "*");
+	assert_int_equal(resp.count, 3);
+	assert_true(imap_client_arg_is(&resp.args[0], "3"));
+	assert_true(imap_client_arg_is(&resp.args[1], "fetch"));
+	assert_int_equal(resp.args[2].type, IMAP_CLIENT_ARG_LIST);
+	l = resp.args[2].list;
+	assert_int_equal(resp.args[2].count, 12);
+	assert_true(imap_client_arg_is(&l[0], "UID"));
+	/* A section's brackets may hold spaces and parentheses. */
+	assert_string_equal(l[2].str, "BODY[HEADER.FIELDS (FROM)]");
+	/* A literal keeps its NUL. */
+	assert_int_equal(l[3].type, IMAP_CLIENT_ARG_STRING);
+	assert_int_equal(l[3].len, 4);
+	assert_memory_equal(l[3].str, "ab\0c", 4);
+	assert_int_equal(l[5].type, IMAP_CLIENT_ARG_LIST);
+	assert_true(imap_client_arg_is(&l[5].list[0], "\\Seen"));
+	assert_int_equal(l[7].type, IMAP_CLIENT_ARG_STRING);
+	assert_string_equal(l[7].str, "q\"t");
+	assert_int_equal(l[9].type, IMAP_CLIENT_ARG_NIL);
+	/* "{}" is a literal of no bytes. */
+	assert_int_equal(l[11].type, IMAP_CLIENT_ARG_STRING);
+	assert_int_equal(l[11].len, 0);
+	imap_client_resp_free(&resp);
+
+	/* Status text stops the arguments quietly. */
+	imap_client_resp_parse(&resp, "m4 NO [ALERT] no \"way", 21);
+	assert_string_equal(resp.tag, "m4");
+	assert_string_equal(resp.text, "NO [ALERT] no \"way");
+	assert_int_equal(resp.count, 3);
+	imap_client_resp_free(&resp);
+}
+
+static void
+test_helpers(void **state)
+{
+	struct imap_client_arg a = { IMAP_CLIENT_ARG_ATOM, NULL, 0, NULL, 0 };
+	uint32_t num = 0;
+	char *q;
+
+	(void)state;
+	a.str = (char *)"4294967295";
+	a.len = strlen(a.str);
+	assert_int_equal(imap_client_arg_u32(&a, &num), 0);
+	assert_true(num == UINT32_MAX);
+	a.str = (char *)"4294967296";
+	assert_int_equal(imap_client_arg_u32(&a, &num), -1);
+	a.str = (char *)"00000000001";
+	a.len = strlen(a.str);
+	assert_int_equal(imap_client_arg_u32(&a, &num), -1);
+	a.str = (char *)"12a";
+	a.len = 3;
+	assert_int_equal(imap_client_arg_u32(&a, &num), -1);
+	a.str = (char *)"";
+	a.len = 0;
+	assert_int_equal(imap_client_arg_u32(&a, &num), -1);
+	a.type = IMAP_CLIENT_ARG_STRING;
+	a.str = (char *)"5";
+	a.len = 1;
+	assert_int_equal(imap_client_arg_u32(&a, &num), -1);
+
+	q = imap_client_quote("a\"b\\c");
+	assert_string_equal(q, "\"a\\\"b\\\\c\"");
+	free(q);
+	assert_null(imap_client_quote("a\rb"));
+	assert_null(imap_client_quote("caf\xc3\xa9"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_find_line_and_literal),
+		cmocka_unit_test(test_find_too_long),
+		cmocka_unit_test(test_parse_tree),
+		cmocka_unit_test(test_helpers),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
