@@ -22,6 +22,9 @@ from pathlib import Path
 
 import pytest
 
+from mailclients import (PASSWORD, ImapConn, LmtpConn,  # noqa: F401
+                         imap_login, imaplib_connect)
+
 SOURCE = Path(os.environ.get("MAILBELL_SOURCE",
                              Path(__file__).resolve().parents[2]))
 BUILD = Path(os.environ.get("MAILBELL_BUILD", SOURCE / "build"))
@@ -213,12 +216,17 @@ class Daemon:
         assert code == 220, lines
         return conn
 
+    def imap(self, timeout=10.0, greeting=True):
+        """A raw IMAP connection, greeting read unless greeting is
+        false."""
+        return ImapConn(self.ports["imap"], timeout, greeting)
+
     # ---- CLI ----
 
     def cli(self, *args, input=None, timeout=CLI_TIMEOUT):
         return run_cli(*args, input=input, timeout=timeout)
 
-    def add_user(self, name, password="secret-" + "pw"):
+    def add_user(self, name, password=PASSWORD):
         r = self.cli("user", "add", name, "-c", str(self.config),
                      "--password-stdin", input=password + "\n")
         assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
@@ -289,69 +297,6 @@ def run_cli(*args, input=None, timeout=CLI_TIMEOUT):
     assert not found, "sanitizer report from mailbell %s:\n%s" % (
         " ".join(map(str, args)), r.stderr.decode("utf-8", "replace"))
     return r
-
-
-class LmtpConn:
-    """A raw LMTP client: exact bytes out, exact replies in."""
-
-    def __init__(self, port, timeout=10.0):
-        self.sock = socket.create_connection(("127.0.0.1", port),
-                                             timeout=timeout)
-        self.file = self.sock.makefile("rb")
-
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode()
-        self.sock.sendall(data)
-
-    def reply(self):
-        """One (possibly multi-line) reply: (code, [lines]). (None, [])
-        if the server closed the connection."""
-        lines = []
-        for _ in range(1000):
-            raw = self.file.readline(65536)
-            if not raw:
-                return (None, lines)
-            line = raw.decode("utf-8", "replace").rstrip("\r\n")
-            lines.append(line)
-            if len(line) < 4 or line[3] != "-":
-                try:
-                    return (int(line[:3]), lines)
-                except ValueError:
-                    return (-1, lines)
-        raise AssertionError("reply longer than 1000 lines")
-
-    def cmd(self, line):
-        self.send(line + "\r\n")
-        return self.reply()
-
-    def closed(self, timeout=5.0):
-        """True if the server closes the connection within timeout
-        (anything it still sends before closing is discarded)."""
-        self.sock.settimeout(timeout)
-        deadline = time.monotonic() + timeout
-        try:
-            while time.monotonic() < deadline:
-                if not self.file.read1(65536):
-                    return True
-        except ConnectionResetError:
-            return True
-        except (socket.timeout, OSError):
-            return False
-        return False
-
-    def close(self):
-        try:
-            self.file.close()
-            self.sock.close()
-        except OSError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def reply_line(reply):

@@ -8,7 +8,6 @@ Every wait is bounded in time.
 
 import base64
 import email.utils
-import imaplib
 import os
 import re
 import shutil
@@ -17,7 +16,6 @@ import time
 import uuid
 from pathlib import Path
 
-PASSWORD = "secret-" + "pw"
 DOMAIN = "example.org"
 IMAP_TIMEOUT = 30.0
 
@@ -144,13 +142,6 @@ def deliver(daemon, messages, rcpt="alice@" + DOMAIN, timeout=30.0):
 
 
 # ---- an imaplib view of the server ----
-
-def imap_login(daemon, user="alice", password=PASSWORD):
-    m = imaplib.IMAP4("127.0.0.1", daemon.ports["imap"],
-                      timeout=IMAP_TIMEOUT)
-    m.login(user, password)
-    return m
-
 
 def imap_ok(result, what=""):
     typ, data = result

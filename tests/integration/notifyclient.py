@@ -6,6 +6,7 @@ python3-cryptography), an implementation independent of the C code.
 """
 
 import base64
+import functools
 import imaplib
 import importlib.util
 import re
@@ -13,6 +14,7 @@ import socket
 import struct
 import time
 
+import conftest
 from conftest import SOURCE
 
 _spec = importlib.util.spec_from_file_location(
@@ -48,10 +50,9 @@ class Registration:
         self.epoch = epoch
 
 
-def imap_login(port, user, password="secret-" + "pw"):
-    m = imaplib.IMAP4("127.0.0.1", port, timeout=15)
-    m.login(user, password)
-    return m
+# An imaplib session logged in (conftest.imap_login), as patient as the
+# notifier's tests have always been with IMAP answers.
+imap_login = functools.partial(conftest.imap_login, timeout=15)
 
 
 def xbell(m, *args):

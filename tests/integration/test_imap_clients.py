@@ -21,8 +21,9 @@ import re
 import subprocess
 import uuid
 
+from conftest import PASSWORD, imap_login
 from imapclients_support import (
-    PASSWORD, Terminal, deliver, folder_state, imap_login, imap_ok,
+    IMAP_TIMEOUT, Terminal, deliver, folder_state, imap_ok,
     list_folders, maildir_messages, make_maildir, message_id, mime_message,
     numbered_message, set_maildir_flags, simple_message, tool)
 
@@ -99,7 +100,7 @@ def test_curl_list_shows_inbox_and_special_use_folders(daemon, tmp_path):
         assert attrs & {"\\HasNoChildren", "\\HasChildren"}, (name, lines)
 
     # A folder made with imaplib shows up with its parent marked.
-    m = imap_login(daemon)
+    m = imap_login(daemon, timeout=IMAP_TIMEOUT)
     imap_ok(m.create("Projects.2024"), "CREATE")
     m.logout()
     lines = untagged(curl(daemon, tmp_path, "").stdout)
@@ -169,7 +170,7 @@ def test_curl_search_follows_seen_flag_set_by_fetch(daemon, tmp_path):
                          'SEARCH SUBJECT "search 3"').stdout) == \
         ["* SEARCH 3"]
     # imaplib agrees.
-    m = imap_login(daemon)
+    m = imap_login(daemon, timeout=IMAP_TIMEOUT)
     state = folder_state(m)
     m.logout()
     seen = sorted(v["uid"] for v in state.values() if "\\Seen" in v["flags"])
@@ -220,7 +221,7 @@ def test_curl_append_then_fetch_with_sasl_plain(daemon, tmp_path):
             if l.startswith("> ")]
     assert any(re.match(r"^> \S+ AUTHENTICATE PLAIN [A-Za-z0-9+/=]+$", l)
                for l in sent), sent
-    m = imap_login(daemon)
+    m = imap_login(daemon, timeout=IMAP_TIMEOUT)
     state = folder_state(m, "Drafts")
     m.logout()
     assert list(state) == [message_id(draft)]
@@ -344,7 +345,7 @@ def without_tuid(data):
 
 
 def server_state(daemon, folder="INBOX"):
-    m = imap_login(daemon)
+    m = imap_login(daemon, timeout=IMAP_TIMEOUT)
     try:
         return folder_state(m, folder)
     finally:
@@ -441,7 +442,7 @@ def test_mbsync_local_changes_reach_the_server(daemon, tmp_path):
     assert without_tuid(up["body"]) == new_msg.replace(b"\n", b"\r\n")
     assert len(server) == 12 - 3 + 1
 
-    m = imap_login(daemon)
+    m = imap_login(daemon, timeout=IMAP_TIMEOUT)
     try:
         folders = list_folders(m)
         assert "Projects" in folders and "Projects.2024" in folders, folders
@@ -485,7 +486,7 @@ def test_mbsync_server_changes_reach_the_local_maildir(daemon, tmp_path):
     ids = [message_id(m) for m in msgs]
     server = server_state(daemon)
 
-    m = imap_login(daemon)
+    m = imap_login(daemon, timeout=IMAP_TIMEOUT)
     try:
         imap_ok(m.select("INBOX"))
         uid = {mid: str(server[mid]["uid"]) for mid in ids}
@@ -532,7 +533,7 @@ def test_mbsync_server_changes_reach_the_local_maildir(daemon, tmp_path):
     assert trash[message_id(trashed)]["flags"] == "S"
 
     # And back: a flag cleared on the server is cleared locally.
-    m = imap_login(daemon)
+    m = imap_login(daemon, timeout=IMAP_TIMEOUT)
     try:
         imap_ok(m.select("INBOX"))
         server = folder_state(m)
@@ -583,7 +584,7 @@ def test_mbsync_deliveries_during_a_sync_are_neither_lost_nor_doubled(
 
 
 def test_mbsync_folder_names_with_spaces_both_ways(daemon, tmp_path):
-    m = imap_login(daemon)
+    m = imap_login(daemon, timeout=IMAP_TIMEOUT)
     try:
         imap_ok(m.create('"Old Stuff"'))
         old = simple_message("kept on the server", "Old.\r\n")
@@ -600,7 +601,7 @@ def test_mbsync_folder_names_with_spaces_both_ways(daemon, tmp_path):
     got = maildir_messages(sync.local / "Old Stuff")
     assert list(got) == [message_id(old)]
     assert without_tuid(got[message_id(old)]["body"]) == lf(old)
-    m = imap_login(daemon)
+    m = imap_login(daemon, timeout=IMAP_TIMEOUT)
     try:
         folders = list_folders(m)
         assert "Reports 2024" in folders and "Old Stuff" in folders, folders
@@ -644,7 +645,7 @@ def test_mbsync_state_survives_daemon_restart_and_crash(daemon, tmp_path):
     assert sorted(local) == sorted(after) and len(local) == 25
 
     # A crash (SIGKILL) right after changes made through IMAP.
-    m = imap_login(daemon)
+    m = imap_login(daemon, timeout=IMAP_TIMEOUT)
     try:
         imap_ok(m.select("INBOX"))
         imap_ok(m.uid("STORE", str(after[message_id(msgs[2])]["uid"]),
@@ -872,7 +873,7 @@ def test_neomutt_follows_changes_made_by_another_client(daemon, tmp_path):
         # Another client flags one message, expunges two and a new one
         # arrives, all while neomutt has the folder open.
         state = server_state(daemon)
-        m = imap_login(daemon)
+        m = imap_login(daemon, timeout=IMAP_TIMEOUT)
         try:
             imap_ok(m.select("INBOX"))
             uid = {w: str(state[message_id(x)]["uid"])

@@ -14,7 +14,8 @@ import os
 import re
 import time
 
-from imap_msg_support import client, deliver, raw, stored
+from conftest import imap_login
+from imap_msg_support import deliver, raw, stored
 
 REPORT = (
     b"From: Alice Example <alice@example.org>\r\n"
@@ -305,7 +306,7 @@ def test_uid_fetch(daemon):
 
 def test_imaplib_fetch(daemon):
     deliver(daemon, [REPORT, PLAIN])
-    m = client(daemon)
+    m = imap_login(daemon)
     assert m.select("INBOX") == ("OK", [b"2"])
     typ, data = m.fetch("1:2", "(UID RFC822.SIZE BODY.PEEK[HEADER.FIELDS "
                         "(SUBJECT)])")

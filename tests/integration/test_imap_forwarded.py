@@ -8,18 +8,9 @@ program shows as $Forwarded, and other keywords are still accepted and
 dropped.
 """
 
-import imaplib
 import re
 
-from conftest import make_message
-
-PASSWORD = "secret-" + "pw"
-
-
-def login(daemon):
-    m = imaplib.IMAP4("127.0.0.1", daemon.ports["imap"], timeout=10)
-    m.login("alice", PASSWORD)
-    return m
+from conftest import imap_login, make_message
 
 
 def ok(result):
@@ -60,7 +51,7 @@ def flags_of(data):
 
 def test_store_fetch_forwarded(daemon):
     deliver(daemon, 2)
-    m = login(daemon)
+    m = imap_login(daemon)
     ok(m.select("INBOX"))
     # SELECT offers it (Thunderbird stores it only if PERMANENTFLAGS
     # names it); \* is not offered.
@@ -102,7 +93,7 @@ def test_store_fetch_forwarded(daemon):
 
 def test_append_forwarded(daemon):
     deliver(daemon, 1)
-    m = login(daemon)
+    m = imap_login(daemon)
     msg = make_message("appended")
     ok(m.append("INBOX", "($Forwarded \\Seen)", None, msg))
     ok(m.append("INBOX", "($FORWARDED)", None, msg))
@@ -120,7 +111,7 @@ def test_foreign_p_is_forwarded(daemon):
     d = daemon.folder_dir("alice")
     (d / "cur" / "1700000000.M1P1.other:2,PS").write_bytes(
         b"Subject: forwarded elsewhere\n\nbody\n")
-    m = login(daemon)
+    m = imap_login(daemon)
     ok(m.select("INBOX"))
     assert flags_of(ok(m.uid("FETCH", "1:*", "(UID FLAGS)"))) == {
         1: "", 2: "\\Seen $Forwarded"}

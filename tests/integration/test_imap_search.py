@@ -9,7 +9,8 @@ another session.
 import re
 import time
 
-from imap_msg_support import client, deliver, raw
+from conftest import imap_login
+from imap_msg_support import deliver, raw
 
 MSGS = [
     # 1
@@ -262,7 +263,7 @@ def test_expunged_by_another_session(daemon):
 
 def test_imaplib_search(daemon):
     deliver(daemon, MSGS)
-    m = client(daemon)
+    m = imap_login(daemon)
     m.select("INBOX")
     assert m.search(None, "SUBJECT", "lunch") == ("OK", [b"1 4"])
     assert m.search(None, "OR", "FROM", "alice", "FROM", "eve") == (

@@ -9,7 +9,6 @@ client's view does.
 """
 
 import base64
-import imaplib
 import shutil
 import socket
 import subprocess
@@ -17,97 +16,12 @@ import time
 
 import pytest
 
-from conftest import make_message
+from conftest import PASSWORD, imap_login, imaplib_connect, make_message
 
-PASSWORD = "secret-" + "pw"
 CAPS = ("IMAP4rev1 LITERAL+ SASL-IR IDLE UIDPLUS MOVE UNSELECT NAMESPACE "
         "ID ENABLE SPECIAL-USE CHILDREN")
 # After login, with the notifier on (as the test configuration has it).
 CAPS_AUTH = CAPS + " XBELL"
-
-
-class ImapConn:
-    """A raw IMAP client: exact bytes out, exact lines in."""
-
-    def __init__(self, port, timeout=10.0, greeting=True):
-        self.sock = socket.create_connection(("127.0.0.1", port),
-                                             timeout=timeout)
-        self.file = self.sock.makefile("rb")
-        self.greeting = self.line() if greeting else None
-
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode()
-        self.sock.sendall(data)
-
-    def line(self):
-        """One response line without CR LF; None at EOF."""
-        raw = self.file.readline(1 << 20)
-        if not raw:
-            return None
-        return raw.decode("utf-8", "replace").rstrip("\r\n")
-
-    def until_tagged(self, tag):
-        """Lines up to and including the one tagged tag."""
-        lines = []
-        while True:
-            line = self.line()
-            assert line is not None, "closed before %s; got %r" % (tag,
-                                                                   lines)
-            lines.append(line)
-            if line.startswith(tag + " "):
-                return lines
-
-    def cmd(self, tag, text):
-        self.send("%s %s\r\n" % (tag, text))
-        return self.until_tagged(tag)
-
-    def login(self, user="alice", password=PASSWORD):
-        lines = self.cmd("L", "LOGIN %s %s" % (user, password))
-        assert lines[-1].startswith("L OK"), lines
-        return lines
-
-    def closed(self, timeout=5.0):
-        """True if the server closes within timeout (what it sends first
-        is discarded)."""
-        self.sock.settimeout(timeout)
-        deadline = time.monotonic() + timeout
-        try:
-            while time.monotonic() < deadline:
-                if not self.file.read1(65536):
-                    return True
-        except ConnectionResetError:
-            return True
-        except (socket.timeout, OSError):
-            return False
-        return False
-
-    def close(self):
-        try:
-            self.file.close()
-            self.sock.close()
-        except OSError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-
-def imap_port(daemon):
-    return daemon.ports["imap"]
-
-
-def connect(daemon, **kw):
-    return ImapConn(imap_port(daemon), **kw)
-
-
-def client(daemon, user="alice"):
-    m = imaplib.IMAP4("127.0.0.1", imap_port(daemon), timeout=10)
-    m.login(user, PASSWORD)
-    return m
 
 
 def lmtp_deliver(daemon, rcpt, msg):
@@ -123,7 +37,7 @@ def lmtp_deliver(daemon, rcpt, msg):
 # ---- greeting, capabilities, login ----
 
 def test_greeting_and_capability(daemon):
-    with connect(daemon) as c:
+    with daemon.imap() as c:
         assert c.greeting == ("* OK [CAPABILITY %s AUTH=PLAIN] mailbell "
                               "ready" % CAPS)
         assert c.cmd("a", "CAPABILITY") == [
@@ -138,13 +52,13 @@ def test_greeting_and_capability(daemon):
 
 
 def test_login_with_address_and_quoted_password(daemon):
-    with connect(daemon) as c:
+    with daemon.imap() as c:
         lines = c.cmd("a", 'LOGIN "alice@example.org" "%s"' % PASSWORD)
         assert lines[-1].startswith("a OK [CAPABILITY")
 
 
 def test_login_failure_is_delayed(daemon):
-    with connect(daemon) as c:
+    with daemon.imap() as c:
         t0 = time.monotonic()
         assert c.cmd("a", "LOGIN alice wrong") == [
             "a NO [AUTHENTICATIONFAILED] Authentication failed"]
@@ -158,7 +72,7 @@ def test_login_failure_is_delayed(daemon):
 
 
 def test_too_many_login_failures_bye(daemon):
-    with connect(daemon) as c:
+    with daemon.imap() as c:
         for tag in ("a", "b"):
             assert c.cmd(tag, "LOGIN alice bad")[0].startswith(
                 tag + " NO [AUTHENTICATIONFAILED]")
@@ -175,7 +89,7 @@ def plain(user, password, authz=""):
 
 
 def test_authenticate_plain_sasl_ir(daemon):
-    with connect(daemon) as c:
+    with daemon.imap() as c:
         lines = c.cmd("a", "AUTHENTICATE PLAIN " + plain("alice", PASSWORD))
         assert lines == ["a OK [CAPABILITY %s] Logged in" % CAPS_AUTH]
         assert c.cmd("b", "SELECT INBOX")[-1] == "b OK [READ-WRITE] " \
@@ -183,7 +97,7 @@ def test_authenticate_plain_sasl_ir(daemon):
 
 
 def test_authenticate_plain_continuation(daemon):
-    with connect(daemon) as c:
+    with daemon.imap() as c:
         c.send("a AUTHENTICATE PLAIN\r\n")
         assert c.line() == "+ "
         c.send(plain("bob", PASSWORD) + "\r\n")
@@ -191,7 +105,7 @@ def test_authenticate_plain_continuation(daemon):
 
 
 def test_authenticate_cancel_and_failures(daemon):
-    with connect(daemon) as c:
+    with daemon.imap() as c:
         c.send("a AUTHENTICATE PLAIN\r\n")
         assert c.line() == "+ "
         c.send("*\r\n")
@@ -209,7 +123,7 @@ def test_authenticate_cancel_and_failures(daemon):
 
 
 def test_imaplib_login_and_authenticate(daemon):
-    m = imaplib.IMAP4("127.0.0.1", imap_port(daemon), timeout=10)
+    m = imaplib_connect(daemon)
     typ, _ = m.authenticate("PLAIN",
                             lambda _: ("\0alice\0" + PASSWORD).encode())
     assert typ == "OK"
@@ -219,7 +133,7 @@ def test_imaplib_login_and_authenticate(daemon):
 # ---- states and bad input ----
 
 def test_wrong_state_commands(daemon):
-    with connect(daemon) as c:
+    with daemon.imap() as c:
         assert c.cmd("a", "SELECT INBOX") == [
             "a BAD SELECT needs a login first"]
         assert c.cmd("b", "LIST \"\" *") == ["b BAD LIST needs a login first"]
@@ -240,7 +154,7 @@ def test_wrong_state_commands(daemon):
 
 
 def test_overlong_line(daemon):
-    with connect(daemon) as c:
+    with daemon.imap() as c:
         c.send("a NOOP " + "x" * 10000 + "\r\n")
         line = c.line()
         assert line.startswith("a BAD"), line
@@ -248,7 +162,7 @@ def test_overlong_line(daemon):
 
 
 def test_literal_over_the_limit(daemon):
-    with connect(daemon) as c:
+    with daemon.imap() as c:
         # Before login a literal carries a password, nothing larger.
         c.send("a LOGIN alice {5000}\r\n")
         line = c.line()
@@ -262,7 +176,7 @@ def test_literal_over_the_limit(daemon):
 
 
 def test_unterminated_quote(daemon):
-    with connect(daemon) as c:
+    with daemon.imap() as c:
         c.send('a LOGIN "alice\r\n')
         line = c.line()
         assert line.startswith("a BAD"), line
@@ -270,18 +184,18 @@ def test_unterminated_quote(daemon):
 
 
 def test_http_request_gets_bye(daemon):
-    with connect(daemon) as c:
+    with daemon.imap() as c:
         c.send("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
         assert c.line() == "* BYE This is an IMAP server, not HTTP"
         assert c.closed()
-    with connect(daemon) as c:
+    with daemon.imap() as c:
         c.send("POST /x HTTP/1.0\r\nContent-Length: 3\r\n\r\nabc")
         assert c.line().startswith("* BYE")
         assert c.closed()
 
 
 def test_tls_hello_gets_bye(daemon):
-    with connect(daemon) as c:
+    with daemon.imap() as c:
         c.send(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\0" * 32
                + b"\r\n")
         assert c.line().startswith("* BYE")
@@ -289,7 +203,7 @@ def test_tls_hello_gets_bye(daemon):
 
 
 def test_too_many_bad_commands_bye(daemon):
-    with connect(daemon) as c:
+    with daemon.imap() as c:
         for i in range(9):
             assert c.cmd("t%d" % i, "BOGUS")[-1].startswith("t%d BAD" % i)
         c.send("t9 BOGUS\r\n")
@@ -300,7 +214,7 @@ def test_too_many_bad_commands_bye(daemon):
 
 def test_pipelined_noops(daemon):
     n = 10000
-    with connect(daemon, timeout=30) as c:
+    with daemon.imap(timeout=30) as c:
         c.login()
         t0 = time.monotonic()
         c.send("".join("n%d NOOP\r\n" % i for i in range(n)))
@@ -312,7 +226,7 @@ def test_pipelined_noops(daemon):
 def test_unread_output_is_bounded(daemon):
     """A client that pipelines and never reads: the server stops reading
     too, and the session still answers once the client reads."""
-    with connect(daemon, timeout=30) as c:
+    with daemon.imap(timeout=30) as c:
         c.login()
         c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         batch = "".join("x CAPABILITY\r\n" for _ in range(2000)).encode()
@@ -331,7 +245,7 @@ def test_unread_output_is_bounded(daemon):
 
 
 def test_idle_woken_by_lmtp_delivery(daemon):
-    with connect(daemon) as c:
+    with daemon.imap() as c:
         c.login()
         assert "* 0 EXISTS" in c.cmd("s", "SELECT INBOX")
         c.send("i IDLE\r\n")
@@ -345,7 +259,7 @@ def test_idle_woken_by_lmtp_delivery(daemon):
 
 
 def test_idle_woken_by_another_session(daemon):
-    with connect(daemon) as c, connect(daemon) as other:
+    with daemon.imap() as c, daemon.imap() as other:
         c.login()
         other.login()
         assert other.cmd("a", "APPEND INBOX {5+}\r\nHello")[-1].startswith(
@@ -373,7 +287,7 @@ def test_idle_woken_by_another_session(daemon):
 def test_idle_keepalive(daemon_factory):
     d = daemon_factory(imap__idle_keepalive="1s")
     d.add_user("alice")
-    with connect(d) as c:
+    with d.imap() as c:
         c.login()
         c.cmd("s", "SELECT INBOX")
         c.send("i IDLE\r\n")
@@ -386,7 +300,7 @@ def test_idle_keepalive(daemon_factory):
 
 
 def test_idle_in_authenticated_state_and_bad_done(daemon):
-    with connect(daemon) as c:
+    with daemon.imap() as c:
         c.login()
         c.send("i IDLE\r\n")
         assert c.line() == "+ idling"
@@ -396,7 +310,7 @@ def test_idle_in_authenticated_state_and_bad_done(daemon):
 
 
 def test_idle_then_disconnect(daemon):
-    c = connect(daemon)
+    c = daemon.imap()
     c.login()
     c.cmd("s", "SELECT INBOX")
     c.send("i IDLE\r\n")
@@ -409,14 +323,14 @@ def test_idle_then_disconnect(daemon):
 
 def test_connection_limit_per_ip(daemon_factory):
     d = daemon_factory(imap__max_connections_per_ip="3")
-    conns = [connect(d) for _ in range(3)]
-    with connect(d, greeting=False) as c:
+    conns = [d.imap() for _ in range(3)]
+    with d.imap(greeting=False) as c:
         assert c.line() == ("* BYE [UNAVAILABLE] Too many connections from "
                             "your address")
         assert c.closed()
     conns[0].close()
     time.sleep(0.3)
-    with connect(d) as c:
+    with d.imap() as c:
         assert c.greeting.startswith("* OK")
     for c in conns[1:]:
         c.close()
@@ -426,7 +340,7 @@ def test_connection_limit_per_user(daemon_factory):
     d = daemon_factory(imap__max_connections_per_user="2")
     d.add_user("alice")
     d.add_user("bob")
-    a1, a2, a3 = connect(d), connect(d), connect(d)
+    a1, a2, a3 = d.imap(), d.imap(), d.imap()
     a1.login()
     a2.login()
     assert a3.cmd("x", "LOGIN alice %s" % PASSWORD) == [
@@ -435,7 +349,7 @@ def test_connection_limit_per_user(daemon_factory):
     a1.cmd("o", "LOGOUT")
     a1.close()
     time.sleep(0.3)
-    with connect(d) as c:
+    with d.imap() as c:
         c.login()
     a2.close()
     a3.close()
@@ -453,7 +367,7 @@ DEFAULT_LIST = [
 
 
 def test_list_special_use_and_delimiter(daemon):
-    with connect(daemon) as c:
+    with daemon.imap() as c:
         c.login()
         assert c.cmd("a", 'LIST "" ""') == [
             '* LIST (\\Noselect) "." ""', "a OK List completed"]
@@ -467,7 +381,7 @@ def test_list_special_use_and_delimiter(daemon):
 
 
 def test_create_list_children_rename_delete(daemon):
-    with connect(daemon) as c:
+    with daemon.imap() as c:
         c.login()
         assert c.cmd("a", "CREATE Work.") == ["a OK Create completed"]
         assert c.cmd("b", "CREATE Work.Projects") == ["b OK Create completed"]
@@ -508,21 +422,21 @@ def test_create_list_children_rename_delete(daemon):
 
 
 def test_utf7_names(daemon):
-    with connect(daemon) as c:
+    with daemon.imap() as c:
         c.login()
         assert c.cmd("a", 'CREATE "&AMk-t&AOk-"') == ["a OK Create completed"]
         assert c.cmd("b", 'LIST "" "&AMk-*"') == [
             '* LIST (\\HasNoChildren) "." &AMk-t&AOk-',
             "b OK List completed"]
         assert c.cmd("c", 'CREATE "&Jjo"')[-1].startswith("c NO [CANNOT]")
-    m = client(daemon)
+    m = imap_login(daemon)
     typ, data = m.list('""', '"&AMk-*"')
     assert typ == "OK" and data == [b'(\\HasNoChildren) "." &AMk-t&AOk-']
     m.logout()
 
 
 def test_subscribe_lsub(daemon):
-    with connect(daemon) as c:
+    with daemon.imap() as c:
         c.login()
         c.cmd("a", "CREATE Lists.Rust")
         assert c.cmd("b", "SUBSCRIBE Lists.Rust") == [
@@ -541,7 +455,7 @@ def test_subscribe_lsub(daemon):
 
 
 def test_status_append_select_examine(daemon):
-    with connect(daemon) as c:
+    with daemon.imap() as c:
         c.login()
         assert c.cmd("a", "STATUS INBOX (MESSAGES RECENT UNSEEN)") == [
             "* STATUS INBOX (MESSAGES 0 RECENT 0 UNSEEN 0)",
@@ -593,7 +507,7 @@ def test_status_append_select_examine(daemon):
 
 
 def test_append_trycreate_and_bad_forms(daemon):
-    with connect(daemon) as c:
+    with daemon.imap() as c:
         c.login()
         assert c.cmd("a", "APPEND Nope {3+}\r\nabc") == [
             "a NO [TRYCREATE] Mailbox does not exist"]
@@ -606,7 +520,7 @@ def test_append_trycreate_and_bad_forms(daemon):
 
 
 def test_append_new_mail_seen_by_selected_session(daemon):
-    with connect(daemon) as c:
+    with daemon.imap() as c:
         c.login()
         c.cmd("s", "SELECT INBOX")
         lines = c.cmd("a", "APPEND INBOX {3+}\r\nabc")
@@ -616,7 +530,7 @@ def test_append_new_mail_seen_by_selected_session(daemon):
 
 
 def test_disconnect_mid_literal_leaves_nothing(daemon):
-    c = connect(daemon)
+    c = daemon.imap()
     c.login()
     c.send("a APPEND INBOX {100000}\r\n")
     assert c.line() == "+ Ready for literal data"
@@ -629,7 +543,7 @@ def test_disconnect_mid_literal_leaves_nothing(daemon):
 
 
 def test_close_expunges_deleted_silently(daemon):
-    with connect(daemon) as c:
+    with daemon.imap() as c:
         c.login()
         c.cmd("a", "APPEND INBOX (\\Deleted) {3+}\r\nabc")
         c.cmd("b", "APPEND INBOX {3+}\r\ndef")
@@ -644,7 +558,7 @@ def test_close_expunges_deleted_silently(daemon):
 
 
 def test_namespace_id(daemon):
-    with connect(daemon) as c:
+    with daemon.imap() as c:
         assert c.cmd("a", "ID NIL") == ['* ID ("name" "mailbell")',
                                         "a OK ID completed"]
         assert c.cmd("b", 'ID ("name" "test")') == [
@@ -655,7 +569,7 @@ def test_namespace_id(daemon):
 
 
 def test_imaplib_session(daemon):
-    m = client(daemon)
+    m = imap_login(daemon)
     assert m.create("Archive")[0] == "OK"
     assert m.append("Archive", r"(\Seen)", None,
                     make_message("kept"))[0] == "OK"
@@ -668,7 +582,7 @@ def test_imaplib_session(daemon):
 
 
 def test_shutdown_with_idle_session(daemon):
-    c = connect(daemon)
+    c = daemon.imap()
     c.login()
     c.send("i IDLE\r\n")
     assert c.line() == "+ idling"
@@ -680,7 +594,7 @@ def test_shutdown_with_idle_session(daemon):
 
 
 def test_shutdown_during_authenticate(daemon):
-    c = connect(daemon)
+    c = daemon.imap()
     c.send("a AUTHENTICATE PLAIN\r\n")
     assert c.line() == "+ "
     t0 = time.monotonic()
@@ -692,7 +606,7 @@ def test_shutdown_during_authenticate(daemon):
 
 
 def test_failed_login_logs_name_not_password(daemon):
-    with connect(daemon) as c:
+    with daemon.imap() as c:
         c.cmd("a", "LOGIN mallory hunter2")
     assert "login failed for mallory" in daemon.log()
     assert "hunter2" not in daemon.log()
@@ -702,7 +616,7 @@ def test_curl_lists_and_examines(daemon):
     """curl's IMAP client: LOGIN, then AUTHENTICATE PLAIN; LIST, STATUS."""
     if shutil.which("curl") is None:
         pytest.skip("curl is not installed")
-    url = "imap://127.0.0.1:%d/" % imap_port(daemon)
+    url = "imap://127.0.0.1:%d/" % daemon.ports["imap"]
     r = subprocess.run(["curl", "-sS", "-u", "alice:" + PASSWORD, url],
                        capture_output=True, timeout=30)
     assert r.returncode == 0, r.stderr

@@ -8,7 +8,8 @@ second session seeing flag changes and expunges on NOOP.
 
 import re
 
-from imap_msg_support import client, deliver, raw
+from conftest import imap_login
+from imap_msg_support import deliver, raw
 
 MSGS = [b"From: s@example.net\r\nSubject: m%d\r\n\r\nbody %d\r\n" % (i, i)
         for i in range(1, 4)]
@@ -246,7 +247,7 @@ def test_expunge_and_uid_expunge(daemon):
 
 def test_imaplib_store_copy_move_expunge(daemon):
     deliver(daemon, MSGS)
-    m = client(daemon)
+    m = imap_login(daemon)
     assert m.create("Archive")[0] == "OK"
     m.select("INBOX")
     typ, data = m.store("1", "+FLAGS", "(\\Deleted)")

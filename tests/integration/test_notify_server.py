@@ -15,7 +15,7 @@ import urllib.request
 
 import pytest
 
-from conftest import DAEMON, make_message, wait_until
+from conftest import DAEMON, imaplib_connect, make_message, wait_until
 import notifyclient as nc
 
 UDP_RE = re.compile(r"^mailbelld: listening: notify udp (\S+):(\d+)\s*$",
@@ -100,8 +100,7 @@ def test_no_capability_before_login_or_when_disabled(daemon_factory):
 
 
 def test_capability_not_before_login(daemon):
-    import imaplib
-    m = imaplib.IMAP4("127.0.0.1", daemon.ports["imap"], timeout=10)
+    m = imaplib_connect(daemon)
     typ, data = m.capability()
     assert b"XBELL" not in data[0].split()
     m.logout()

@@ -19,7 +19,8 @@ import time
 
 import pytest
 
-from conftest import CLI, free_port, run_cli, sanitizer_report, wait_until
+from conftest import (CLI, free_port, imap_login, run_cli, sanitizer_report,
+                      wait_until)
 
 # A sanitizer build is slower; the latency bound is for the UDP path.
 EVENT_LATENCY = 1.0
@@ -157,17 +158,10 @@ def deliver(daemon, subject="hello", sender="Carol <c@example.org>",
     return time.monotonic()
 
 
-def imap_session(daemon, user="alice"):
-    import imaplib
-    m = imaplib.IMAP4("127.0.0.1", daemon.ports["imap"], timeout=10)
-    m.login(user, "secret-pw")
-    return m
-
-
 def need_xbell(daemon):
     """Skip, naming why, when this mailbelld has no notifier yet; the
     tests that need none run either way."""
-    m = imap_session(daemon)
+    m = imap_login(daemon)
     try:
         caps = m.capability()[1][0].decode().upper().split()
     finally:
@@ -214,7 +208,7 @@ def test_plain_lines(daemon, watches, tmp_path):
 
 def test_other_folder_and_expunge_and_flags(daemon, watches, tmp_path):
     need_xbell(daemon)
-    m = imap_session(daemon)
+    m = imap_login(daemon)
     assert m.create("Lists")[0] == "OK"
     w = watches(daemon, tmp_path, "--json")
     w.wait_json(READY_TIMEOUT, event="ready", via="udp")
