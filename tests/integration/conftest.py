@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -220,6 +221,41 @@ class Daemon:
         """A raw IMAP connection, greeting read unless greeting is
         false."""
         return ImapConn(self.ports["imap"], timeout, greeting)
+
+    # ---- the admin port's metrics ----
+
+    def metrics(self):
+        """/metrics as {name (with labels): value}."""
+        url = "http://127.0.0.1:%d/metrics" % self.admin_port
+        with urllib.request.urlopen(url, timeout=10) as r:
+            text = r.read().decode()
+        out = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name, value = line.rsplit(" ", 1)
+                out[name] = float(value)
+        return out
+
+    def metric(self, name):
+        """One metric, named without its "mailbell_" prefix; 0 if the
+        daemon does not export it."""
+        return self.metrics().get("mailbell_" + name, 0)
+
+    def wait_metric(self, name, value, timeout=10.0):
+        """Wait until metric name equals value; true if it did."""
+        return wait_until(lambda: self.metric(name) == value, timeout)
+
+    def wait_idle(self, timeout=10.0):
+        """Wait until every delivery and folder sync the daemon has queued
+        has finished and its completion has run (events announced, files
+        of a refused or cut-off delivery removed); true if it did.
+
+        Also an ordering point for changes made on disk before the call:
+        their inotify events were readable before the daemon accepted
+        the metrics request, so by the time it answers, the loop has read
+        them and queued their folder syncs, which the pending count then
+        covers."""
+        return self.wait_metric("delivery_queue_pending", 0, timeout)
 
     # ---- CLI ----
 

@@ -16,6 +16,8 @@ import time
 import uuid
 from pathlib import Path
 
+from conftest import wait_until
+
 DOMAIN = "example.org"
 IMAP_TIMEOUT = 30.0
 
@@ -297,15 +299,15 @@ class Terminal:
     def wait_for(self, predicate, timeout=30.0, what=""):
         """Poll the screen until predicate(screen) holds; fail with the
         last screen otherwise."""
-        deadline = time.monotonic() + timeout
-        text = ""
-        while time.monotonic() < deadline:
-            text = self.screen()
-            if predicate(text):
-                return text
-            time.sleep(0.2)
+        shown = [""]
+
+        def showing():
+            shown[0] = self.screen()
+            return predicate(shown[0])
+        if wait_until(showing, timeout, interval=0.2):
+            return shown[0]
         raise AssertionError("terminal never showed %s within %ss; screen:\n%s"
-                             % (what, timeout, text))
+                             % (what, timeout, shown[0]))
 
     def wait_text(self, needle, timeout=30.0):
         return self.wait_for(lambda s: needle in s, timeout, repr(needle))

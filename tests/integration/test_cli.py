@@ -7,11 +7,12 @@ import os
 import pty
 import shutil
 import subprocess
+import termios
 import time
 
 import pytest
 
-from conftest import CLI, run_cli, write_config
+from conftest import CLI, run_cli, wait_until, write_config
 
 EX_USAGE = 64
 EX_DATAERR = 65
@@ -144,6 +145,11 @@ def test_password_needs_a_terminal(conf):
     assert b"--password-stdin" in r.stderr
 
 
+def echo_on(fd):
+    """Whether the terminal of pty master fd echoes what is typed."""
+    return bool(termios.tcgetattr(fd)[3] & termios.ECHO)
+
+
 def run_on_tty(args, answers, timeout=30.0):
     """Run the CLI on a new pseudo-terminal, typing each answer after a
     prompt; returns (exit status, everything the terminal showed)."""
@@ -162,7 +168,8 @@ def run_on_tty(args, answers, timeout=30.0):
             break
         shown += chunk
         if pending and shown.rstrip().endswith(b"password:"):
-            time.sleep(0.1)     # let it turn echo off first
+            # The answer goes once the prompt has turned echo off.
+            assert wait_until(lambda: not echo_on(fd), 10), shown
             os.write(fd, pending.pop(0).encode() + b"\n")
     _, status = os.waitpid(pid, 0)
     os.close(fd)

@@ -13,8 +13,6 @@ import pytest
 
 from conftest import make_message, run_cli, wait_until
 
-# How long to keep watching for a duplicate after the first event.
-SETTLE = 1.5
 _seq = [0]
 
 
@@ -40,9 +38,15 @@ def make_maildir(path):
 
 
 def settle_count(daemon, user, folder, expected):
-    """Wait for expected events, then a little longer; return them all."""
+    """Wait for expected events, then until the daemon has nothing left
+    that could announce a duplicate; return them all.
+
+    A second event for a message could only come from a folder sync the
+    watcher started (a delivery announces itself before its reply), and
+    wait_idle returns once every sync queued for changes made so far has
+    announced what it found."""
     daemon.wait_landed(expected, user, folder, timeout=10)
-    time.sleep(SETTLE)
+    assert daemon.wait_idle(), daemon.log()
     return daemon.landed(user, folder)
 
 
@@ -169,7 +173,8 @@ def test_mail_present_at_start_is_not_news(watched):
     drop_into_maildir(watched.folder_dir("alice"), make_message("before"))
     assert len(settle_count(watched, "alice", "INBOX", 1)) == 1
     watched.restart()
-    time.sleep(SETTLE)
+    # The syncs of the folders found at start are done once it is idle.
+    assert watched.wait_idle(), watched.log()
     # Across both runs there is still exactly one event for it.
     assert len(watched.landed("alice", "INBOX")) == 1, watched.all_logs()
     assert wait_until(watched.alive, 1)

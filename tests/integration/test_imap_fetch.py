@@ -9,12 +9,15 @@ a client leaving mid-fetch, and an expunge by another session that does
 not renumber messages under FETCH.
 """
 
+import fcntl
 import imaplib
 import os
 import re
+import struct
 import time
+import termios
 
-from conftest import imap_login
+from conftest import imap_login, wait_until
 from imap_msg_support import deliver, raw, stored
 
 REPORT = (
@@ -367,6 +370,20 @@ def big_message(i, size=90 * 1024):
     return (b"From: bulk@example.net\r\nSubject: bulk %d\r\n\r\n" % i) + body
 
 
+def backed_up(sock):
+    """A predicate: true once the bytes queued for reading on sock are
+    many and the same as when it was last asked."""
+    last = [-1]
+
+    def check():
+        n = struct.unpack("i", fcntl.ioctl(sock, termios.FIONREAD,
+                                           b"\0\0\0\0"))[0]
+        steady = n == last[0] and n >= 64 * 1024
+        last[0] = n
+        return steady
+    return check
+
+
 def test_fetch_larger_than_output_buffer(daemon):
     """40 messages of 90 KB: several times the output high-water mark, so
     the FETCH waits for the client to read and resumes."""
@@ -375,7 +392,10 @@ def test_fetch_larger_than_output_buffer(daemon):
     c = raw(daemon)
     c.select()
     c.send(b"a FETCH 1:* (UID BODY.PEEK[])\r\n")
-    time.sleep(0.5)     # let the output queue fill up first
+    # Let the output back up first: the bytes waiting in our socket stop
+    # growing once the kernel's buffers are full and the server holds
+    # the rest.
+    assert wait_until(backed_up(c.sock), 10)
     got = c.until("a")
     assert got[-1] == b"a OK FETCH completed"
     assert len(got) == 41
@@ -393,7 +413,7 @@ def test_client_leaves_mid_fetch(daemon):
     c.send(b"a FETCH 1:* BODY.PEEK[]\r\nb LOGOUT\r\n")
     c.file.read(1000)
     c.sock.close()
-    time.sleep(0.5)
+    assert daemon.wait_metric("imap_sessions_active", 0)
     assert daemon.alive()
     c2 = raw(daemon)
     c2.select()
@@ -441,13 +461,12 @@ def test_lf_only_file_is_sent_with_crlf(daemon):
     (d / "tmp" / "1700000000.lf.test").write_bytes(data)
     os.rename(d / "tmp" / "1700000000.lf.test",
               d / "new" / "1700000000.lf.test")
-    deadline = time.monotonic() + 10
-    while True:
+
+    def noop_sees_it():
         got = c.run("n", "NOOP")
-        if b"* 1 EXISTS" in got or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
-    assert b"* 1 EXISTS" in got
+        return got if b"* 1 EXISTS" in got else None
+    got = wait_until(noop_sees_it, 10, interval=0.1)
+    assert got and b"* 1 EXISTS" in got
     crlf = data.replace(b"\n", b"\r\n")
     assert c.run("a", "FETCH 1 (BODY.PEEK[] BODY.PEEK[TEXT])") == [
         b"* 1 FETCH (BODY[] " + lit(crlf) + b" BODY[TEXT] " +

@@ -316,7 +316,8 @@ def test_idle_then_disconnect(daemon):
     c.send("i IDLE\r\n")
     assert c.line() == "+ idling"
     c.close()
-    time.sleep(0.3)
+    # The delivery comes after the daemon has dropped the idling session.
+    assert daemon.wait_metric("imap_sessions_active", 0)
     lmtp_deliver(daemon, "alice@example.org", make_message("after"))
     assert daemon.alive()
 
@@ -329,7 +330,8 @@ def test_connection_limit_per_ip(daemon_factory):
                             "your address")
         assert c.closed()
     conns[0].close()
-    time.sleep(0.3)
+    # Its slot is free once the daemon has dropped the session.
+    assert d.wait_metric("imap_sessions_active", 2)
     with d.imap() as c:
         assert c.greeting.startswith("* OK")
     for c in conns[1:]:
@@ -348,7 +350,7 @@ def test_connection_limit_per_user(daemon_factory):
     a3.login("bob")
     a1.cmd("o", "LOGOUT")
     a1.close()
-    time.sleep(0.3)
+    assert d.wait_metric("imap_sessions_active", 2)
     with d.imap() as c:
         c.login()
     a2.close()
@@ -536,7 +538,9 @@ def test_disconnect_mid_literal_leaves_nothing(daemon):
     assert c.line() == "+ Ready for literal data"
     c.send(b"x" * 50000)
     c.close()
-    time.sleep(0.5)
+    # The session is gone and whatever it had queued has been undone.
+    assert daemon.wait_metric("imap_sessions_active", 0)
+    assert daemon.wait_idle()
     assert daemon.message_files("alice") == []
     assert daemon.tmp_files("alice") == []
     assert daemon.alive()

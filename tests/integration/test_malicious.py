@@ -5,7 +5,6 @@ session opened before the abuse still delivers afterwards.
 """
 
 import socket
-import time
 
 import pytest
 
@@ -111,7 +110,9 @@ def test_huge_line_in_data(daemon, bystander):
         code, lines = c.reply()
         # Refused (5xx for the recipient), never half stored.
         assert code is not None and 500 <= code <= 599, lines
-    time.sleep(0.5)
+    # Once the queue is idle, nothing of the refused message can still
+    # be on its way to disk.
+    assert daemon.wait_idle()
     assert daemon.message_files("bob") == []
     assert daemon.tmp_files("bob") == []
     deliver_on(bystander, daemon, "alice", "after huge data line")
@@ -177,7 +178,7 @@ def test_nul_byte_in_data_refused(daemon, bystander):
         for r in replies:
             assert_5xx(r)
         assert c.cmd("NOOP")[0] == 250
-    time.sleep(0.5)
+    assert daemon.wait_idle()
     for user in ("alice", "bob"):
         assert daemon.message_files(user) == [], user
         assert daemon.tmp_files(user) == [], user
@@ -255,7 +256,10 @@ def test_disconnect_mid_data_leaves_nothing(daemon, bystander):
     c2.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                        b"\x01\x00\x00\x00\x00\x00\x00\x00")
     c2.close()
-    time.sleep(1.0)
+    # Both cut-off sessions are gone (the bystander's stays) and what
+    # they had queued has been undone.
+    assert daemon.wait_metric("lmtp_sessions_active", 1)
+    assert daemon.wait_idle()
     for user in ("alice", "bob"):
         assert daemon.message_files(user) == [], user
         assert daemon.tmp_files(user) == [], user

@@ -526,7 +526,9 @@ def test_nat_keepalive_holds_and_remap_is_learned(bell):
     first = lab.client_mappings(UDP_PORT)
     assert len(first) == 1, lab.conntrack()
 
-    # Hold for well over one timeout: the same mapping all along.
+    # Hold for well over one timeout: the same mapping all along. The
+    # hold is the check (nothing may change for that long), so this
+    # loop watches the clock on purpose.
     sent = lab.counters()["rtr.fwd_to_server"]
     end = time.monotonic() + timeout * 1.75
     while time.monotonic() < end:

@@ -11,7 +11,6 @@ import socket
 import struct
 import subprocess
 import time
-import urllib.request
 
 import pytest
 
@@ -27,20 +26,8 @@ def udp_port(daemon):
     return ports.pop()
 
 
-def metrics(daemon):
-    url = "http://127.0.0.1:%d/metrics" % daemon.admin_port
-    with urllib.request.urlopen(url, timeout=10) as r:
-        text = r.read().decode()
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, value = line.rsplit(" ", 1)
-            out[name] = float(value)
-    return out
-
-
 def metric(daemon, name):
-    return metrics(daemon).get("mailbell_" + name, 0)
+    return daemon.metric(name)
 
 
 def deliver(daemon, rcpt="alice@example.org", subject="hello"):
@@ -344,7 +331,7 @@ def test_short_and_garbage_datagrams_get_nothing(daemon, imap):
     c.send_raw(b"GET / HTTP/1.0\r\n\r\n" * 10)
     c.send_raw(bytes(1300))
     assert c.recv_raw(0.5) is None
-    m = metrics(daemon)
+    m = daemon.metrics()
     assert m["mailbell_notify_dropped_size_total"] >= 3
     assert m["mailbell_notify_datagrams_sent_total"] == 0
     c.close()

@@ -597,7 +597,10 @@ def selftest(log=print):
         lab.set_udp_timeouts(2, 4)
         seen, replied = _udp_exchange(cli, srv, ssock, S, csock)
         assert seen and replied
-        time.sleep(3.2)
+        # conntrack lists no expired flow: wait until this one is gone.
+        assert wait_for(lambda: not [f for f in lab.conntrack("udp")
+                                     if f["orig"]["dport"] == str(S)],
+                        10), lab.conntrack()
         srv.call("udp_send", sock=ssock, host=seen[0], port=seen[1],
                  data="late")
         assert cli.call("udp_recv", sock=csock, timeout=0.5)["timeout"], \
