@@ -69,6 +69,24 @@ def wait_until(predicate, timeout, interval=0.05):
         time.sleep(interval)
 
 
+def terminate(proc):
+    """Stop a mailbelld: SIGTERM, then SIGKILL if it has not exited
+    within STOP_TIMEOUT. Returns what went wrong, as texts."""
+    problems = []
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=STOP_TIMEOUT)
+            problems.append("mailbelld did not exit within %ss of SIGTERM"
+                            % STOP_TIMEOUT)
+    if proc.returncode != 0:
+        problems.append("mailbelld exited %r on SIGTERM" % proc.returncode)
+    return problems
+
+
 def sanitizer_report(text):
     return [m for m in SANITIZER_MARKERS if m in text]
 
@@ -151,23 +169,9 @@ class Daemon:
         if self.proc is None:
             return
         proc = self.proc
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=STOP_TIMEOUT)
-                self.problems.append(
-                    "mailbelld did not exit within %ss of SIGTERM"
-                    % STOP_TIMEOUT)
-        if proc.returncode != 0:
-            self.problems.append("mailbelld exited %r on SIGTERM"
-                                 % proc.returncode)
-        else:
-            text = self.log()
-            if "stopped" not in text:
-                self.problems.append("no 'stopped' line after SIGTERM")
+        self.problems.extend(terminate(proc))
+        if proc.returncode == 0 and "stopped" not in self.log():
+            self.problems.append("no 'stopped' line after SIGTERM")
         self.proc = None
 
     def kill9(self):

@@ -798,23 +798,35 @@ def test_neomutt_shows_a_mime_message_and_its_attachment(daemon, tmp_path):
     assert state[message_id(msg)]["body"] == delivered_as(msg)
 
 
-def test_neomutt_flags_deletes_and_sees_new_mail(daemon, tmp_path):
+def neomutt_with_three(daemon, tmp_path, subjects_bodies):
+    """Deliver three messages, each subject a word and a fresh tag, dated
+    1, 2 and 3 January 2024; start neomutt and wait until its index shows
+    all three. Returns (terminal, tag, [messages])."""
     tool("tmux")
     tag = uuid.uuid4().hex[:6]
-    first = simple_message("alpha %s" % tag, "First.\r\n",
-                           date="Mon, 01 Jan 2024 10:00:00 +0000")
-    second = simple_message("bravo %s" % tag, "Second.\r\n",
-                            date="Tue, 02 Jan 2024 10:00:00 +0000")
-    third = simple_message("charlie %s" % tag, "Third.\r\n",
-                           date="Wed, 03 Jan 2024 10:00:00 +0000")
-    deliver(daemon, [first, second, third])
+    msgs = [simple_message("%s %s" % (word, tag), body,
+                           date="%s, 0%d Jan 2024 10:00:00 +0000" % (day, n))
+            for (word, body), day, n in zip(subjects_bodies,
+                                            ("Mon", "Tue", "Wed"), (1, 2, 3))]
+    deliver(daemon, msgs)
     daemon.wait_landed(3, user="alice")
 
     term = neomutt(daemon, tmp_path)
     try:
-        term.wait_for(lambda s: all("%s %s" % (w, tag) in s for w in
-                                    ("alpha", "bravo", "charlie")),
+        term.wait_for(lambda s: all("%s %s" % (w, tag) in s
+                                    for w, _ in subjects_bodies),
                       timeout=60, what="three subjects")
+    except BaseException:
+        term.close()
+        raise
+    return term, tag, msgs
+
+
+def test_neomutt_flags_deletes_and_sees_new_mail(daemon, tmp_path):
+    term, tag, (first, second, third) = neomutt_with_three(
+        daemon, tmp_path, [("alpha", "First.\r\n"), ("bravo", "Second.\r\n"),
+                           ("charlie", "Third.\r\n")])
+    try:
         # Sorted by date: alpha is first. Flag it, move to bravo and
         # delete it (the cursor stays put: resolve=no), write changes.
         term.keys("Home")
@@ -910,22 +922,11 @@ def test_neomutt_follows_changes_made_by_another_client(daemon, tmp_path):
 
 def test_neomutt_saves_messages_to_a_new_and_an_existing_folder(daemon,
                                                                  tmp_path):
-    tool("tmux")
-    tag = uuid.uuid4().hex[:6]
-    keep = simple_message("kilo %s" % tag, "Keep me.\r\n",
-                          date="Mon, 01 Jan 2024 10:00:00 +0000")
-    archive = simple_message("lima %s" % tag, "Archive me.\r\n",
-                             date="Tue, 02 Jan 2024 10:00:00 +0000")
-    trash = simple_message("mike %s" % tag, "Bin me.\r\n",
-                           date="Wed, 03 Jan 2024 10:00:00 +0000")
-    deliver(daemon, [keep, archive, trash])
-    daemon.wait_landed(3, user="alice")
-
-    term = neomutt(daemon, tmp_path)
+    term, tag, (keep, archive, trash) = neomutt_with_three(
+        daemon, tmp_path, [("kilo", "Keep me.\r\n"),
+                           ("lima", "Archive me.\r\n"),
+                           ("mike", "Bin me.\r\n")])
     try:
-        term.wait_for(lambda s: all("%s %s" % (w, tag) in s
-                                    for w in ("kilo", "lima", "mike")),
-                      timeout=60, what="three subjects")
         term.keys("Home")
         term.keys("j")              # lima
         term.keys("s")

@@ -31,7 +31,8 @@ from pathlib import Path
 import pytest
 
 from conftest import (CLI, DAEMON, LANDED_RE, READY_TIMEOUT, STOP_TIMEOUT,
-                      make_message, run_cli, sanitizer_report, wait_until)
+                      make_message, run_cli, sanitizer_report, terminate,
+                      wait_until)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "netlab"))
 import lab as netlab  # noqa: E402
@@ -185,18 +186,7 @@ class Server:
     def stop(self):
         if self.proc is None:
             return
-        proc = self.proc
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=STOP_TIMEOUT)
-                self.problems.append("mailbelld ignored SIGTERM for %ss"
-                                     % STOP_TIMEOUT)
-        if proc.returncode != 0:
-            self.problems.append("mailbelld exited %r" % proc.returncode)
+        self.problems.extend(terminate(self.proc))
         found = sanitizer_report(self.log())
         if found:
             self.problems.append("sanitizer report (%s):\n%s"
