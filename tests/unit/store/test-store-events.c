@@ -29,15 +29,23 @@ heard_cb(const struct store_event *ev, void *ctx)
 	snprintf(h->folder, sizeof(h->folder), "%s", ev->folder);
 }
 
+/* Announce uid in u's INBOX; how many events h has heard since. */
+static int
+announce_inbox(struct store *store, const struct heard *h,
+    uint32_t uidvalidity, uint32_t uid)
+{
+	store_announce(store, "u", "INBOX", uidvalidity, uid);
+	return h->count;
+}
+
 static void
 test_dedup(void **state)
 {
-	char *root = st_tmpdir();
-	struct store *store = store_new(root, "h");
+	struct st_fixture *f = *state;
+	struct store *store = f->store;
 	struct heard a = { 0 }, b = { 0 };
 	unsigned ida, idb;
 
-	(void)state;
 	ida = store_subscribe(store, heard_cb, &a);
 	idb = store_subscribe(store, heard_cb, &b);
 	assert_int_not_equal(ida, idb);
@@ -62,8 +70,6 @@ test_dedup(void **state)
 	store_announce(store, "u", "INBOX", 10, 3);
 	assert_int_equal(a.count, 5);
 	assert_int_equal(b.count, 4);
-	store_free(&store);
-	st_rmtree(root);
 }
 
 /* A lower UID (from another process) noticed after our own higher one
@@ -71,60 +77,47 @@ test_dedup(void **state)
 static void
 test_lower_uid_after_higher(void **state)
 {
-	char *root = st_tmpdir();
-	struct store *store = store_new(root, "h");
+	struct st_fixture *f = *state;
+	struct store *store = f->store;
 	struct heard a = { 0 };
 
-	(void)state;
 	(void)store_subscribe(store, heard_cb, &a);
 	store_set_announced_uid(store, "u", "INBOX", 10, 4);
-	store_announce(store, "u", "INBOX", 10, 4);
-	assert_int_equal(a.count, 0);
-	store_announce(store, "u", "INBOX", 10, 6);
-	assert_int_equal(a.count, 1);
+	assert_int_equal(announce_inbox(store, &a, 10, 4), 0);
+	assert_int_equal(announce_inbox(store, &a, 10, 6), 1);
 	/* The watcher's sync starts after the settled mark... */
 	assert_int_equal(store_announced_uid(store, "u", "INBOX"), 4);
 	/* ...and reports 5 and 6: only 5 is news. */
-	store_announce(store, "u", "INBOX", 10, 5);
-	store_announce(store, "u", "INBOX", 10, 6);
-	assert_int_equal(a.count, 2);
+	assert_int_equal(announce_inbox(store, &a, 10, 5), 2);
+	assert_int_equal(announce_inbox(store, &a, 10, 6), 2);
 	assert_int_equal(a.last_uid, 5);
 	assert_int_equal(store_announced_uid(store, "u", "INBOX"), 6);
-	store_free(&store);
-	st_rmtree(root);
 }
 
 static void
 test_uidvalidity_change(void **state)
 {
-	char *root = st_tmpdir();
-	struct store *store = store_new(root, "h");
+	struct st_fixture *f = *state;
+	struct store *store = f->store;
 	struct heard a = { 0 };
 
-	(void)state;
 	(void)store_subscribe(store, heard_cb, &a);
 	store_set_announced_uid(store, "u", "INBOX", 10, 50);
-	store_announce(store, "u", "INBOX", 10, 20);
-	assert_int_equal(a.count, 0);
-	store_announce(store, "u", "INBOX", 11, 1);
-	assert_int_equal(a.count, 1);
+	assert_int_equal(announce_inbox(store, &a, 10, 20), 0);
+	assert_int_equal(announce_inbox(store, &a, 11, 1), 1);
 	assert_int_equal(a.last_uidvalidity, 11);
-	store_announce(store, "u", "INBOX", 11, 1);
-	assert_int_equal(a.count, 1);
-	store_free(&store);
-	st_rmtree(root);
+	assert_int_equal(announce_inbox(store, &a, 11, 1), 1);
 }
 
 /* Gaps that never fill are given up on, so memory stays bounded. */
 static void
 test_pending_bounded(void **state)
 {
-	char *root = st_tmpdir();
-	struct store *store = store_new(root, "h");
+	struct st_fixture *f = *state;
+	struct store *store = f->store;
 	struct heard a = { 0 };
 	uint32_t uid;
 
-	(void)state;
 	(void)store_subscribe(store, heard_cb, &a);
 	for (uid = 2; uid < 2 + 2 * 5000; uid += 2)
 		store_announce(store, "u", "INBOX", 1, uid);
@@ -134,8 +127,6 @@ test_pending_bounded(void **state)
 	for (uid = 2; uid < 2 + 2 * 5000; uid += 2)
 		store_announce(store, "u", "INBOX", 1, uid);
 	assert_int_equal(a.count, 5000);
-	store_free(&store);
-	st_rmtree(root);
 }
 
 static int unsub_id;
@@ -171,10 +162,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_dedup),
-		cmocka_unit_test(test_lower_uid_after_higher),
-		cmocka_unit_test(test_uidvalidity_change),
-		cmocka_unit_test(test_pending_bounded),
+		cmocka_unit_test_setup_teardown(test_dedup, st_setup,
+		    st_teardown),
+		cmocka_unit_test_setup_teardown(test_lower_uid_after_higher, st_setup,
+		    st_teardown),
+		cmocka_unit_test_setup_teardown(test_uidvalidity_change, st_setup,
+		    st_teardown),
+		cmocka_unit_test_setup_teardown(test_pending_bounded, st_setup,
+		    st_teardown),
 		cmocka_unit_test(test_unsubscribe_in_callback),
 	};
 
