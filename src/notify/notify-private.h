@@ -87,7 +87,9 @@ struct notify_server {
 	struct notify_deps deps;
 	const struct clock *clock;	/* deps.clock, or clock_monotonic */
 	uint64_t clock_base_ms;		/* clock at creation... */
-	uint32_t unix_base;		/* ...and the Unix time then */
+	uint32_t unix_base;		/* ...and the Unix time then, if
+					   deps.clock was given; 0: Unix time
+					   is the system's */
 	struct notify_registry *registry;
 	uint32_t epoch;			/* this run's, persisted first */
 	unsigned char cookie_key[NOTIFY_COOKIE_KEY_LEN]; /* memory only */
@@ -136,10 +138,10 @@ struct notify_server {
 
 /* The server's clock now, in milliseconds. */
 uint64_t notify_now_ms(const struct notify_server *server);
-/* Unix time now, as the registry and the cookies count it: the Unix
- * time at creation advanced by the server's clock, so leases and cookies
- * follow the same clock as resends (and a step of the system clock
- * while the server runs moves none of them). */
+/* Unix time now, as the registry and the cookies count it: the
+ * system's, or with a clock given in the deps the Unix time at creation
+ * advanced by that clock, so leases and cookies follow simulated time
+ * as resends do. */
 uint32_t notify_now(const struct notify_server *server);
 /* Run what the timers run, at the server's clock: resends that are
  * due, and the sweep if NOTIFY_SWEEP_SECS passed since the last one. */

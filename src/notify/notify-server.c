@@ -26,7 +26,7 @@
 
 /* ---- Clocks and jitter ---- */
 
-/* The system's Unix time, read once at creation. */
+/* The system's Unix time. */
 static uint32_t
 now_unix(void)
 {
@@ -44,9 +44,11 @@ notify_now_ms(const struct notify_server *s)
 uint32_t
 notify_now(const struct notify_server *s)
 {
-	uint64_t t = s->unix_base +
-	    (notify_now_ms(s) - s->clock_base_ms) / 1000;
+	uint64_t t;
 
+	if (s->unix_base == 0)
+		return now_unix();
+	t = s->unix_base + (notify_now_ms(s) - s->clock_base_ms) / 1000;
 	return t > UINT32_MAX ? UINT32_MAX : (uint32_t)t;
 }
 
@@ -265,7 +267,10 @@ notify_server_new(const struct notify_deps *deps, const char **error_r)
 	s->clock = deps->clock != NULL ? deps->clock : &clock_monotonic;
 	s->deps.clock = s->clock;
 	s->clock_base_ms = s->sweep_ms = notify_now_ms(s);
-	s->unix_base = now_unix();
+	/* A clock of the caller's (simulated time) carries Unix time with
+	 * it; otherwise Unix time is the system's, steps included. */
+	if (deps->clock != NULL)
+		s->unix_base = now_unix();
 	s->keepalive = deps->cfg->notify_keepalive;
 	s->lease = deps->cfg->notify_lease;
 	s->dir = xasprintf("%s/notify", deps->cfg->data_dir);

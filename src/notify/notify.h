@@ -30,7 +30,10 @@ struct notify_deps {
 					   changed password ends the user's
 					   registrations */
 	const struct clock *clock;	/* resends, leases, keepalives and
-					   sweeps; NULL: clock_monotonic */
+					   sweeps, Unix time advancing with it
+					   from creation (simulated time);
+					   NULL: clock_monotonic and the
+					   system's Unix time */
 };
 
 /*
