@@ -1,10 +1,9 @@
 /*
  * Saving the notifier's registrations: formatted on the loop, written,
- * fsynced and renamed into place by one writer thread, so the loop
- * never waits for the disk; and the timer that saves a moment after a
- * change.
+ * fsynced and renamed into place by a writer on lib/workpool.h, so the
+ * loop never waits for the disk; and the timer that saves a moment
+ * after a change.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,13 +18,15 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/stats.h"
+#include "lib/workpool.h"
 #include "lib/xmalloc.h"
 #include "notify/notify-private.h"
 
 /* ---- Saving ----
  * The registrations file (about 150 bytes a registration) is formatted
  * into a buffer on the loop, then written, fsynced and renamed into
- * place by one writer thread, so the loop never waits for the disk.
+ * place by a job on a one-thread lib/workpool.h pool, so the loop never
+ * waits for the disk.
  * One save is in flight at a time; changes made meanwhile are saved
  * again when it completes. A registration is answered before it is on
  * disk, as before: the file trails changes by a moment (at least 100
@@ -33,20 +34,20 @@
  * flight and then writes what changed since. */
 
 struct notify_saver {
-	pthread_t thread;
+	struct workpool *pool;		/* one thread: the writer */
 	int efd;			/* eventfd: a save completed */
 	struct event *done_ev;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	/* Under lock: */
-	bool quit;
-	bool has_job;			/* job waits for the thread */
 	bool done;			/* result is valid */
-	struct buf job;
 	int rc;
 	uint64_t ms;
 	char *error;			/* xstrdup'd on the writer's thread,
 					   freed by the loop */
+	/* The loop's own, and the writer's while busy: */
+	struct buf job;			/* the formatted file */
+	struct notify_server *server;
 	/* The loop's own: */
 	bool busy;			/* a save is in flight */
 	bool again;			/* changes came while busy */
@@ -90,45 +91,32 @@ job_unmap(struct buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
-static void *
-saver_main(void *ctx)
+/* The writer's job, on the pool's thread: one at a time, as the loop
+ * submits another only once this one has told it that it is done. */
+static void
+save_job_cb(void *arg)
 {
-	struct notify_server *s = ctx;
-	struct notify_saver *sv = s->saver;
+	struct notify_saver *sv = arg;
 	uint64_t one = 1, start;
-	struct buf job;
 	const char *error = NULL;
 	int rc;
 
+	start = clock_now_ms();
+	rc = notify_regfile_write(sv->server->regs_path, sv->job.data,
+	    sv->job.len, &error);
+	job_unmap(&sv->job);
+
 	pthread_mutex_lock(&sv->lock);
-	for (;;) {
-		while (!sv->has_job && !sv->quit)
-			pthread_cond_wait(&sv->cond, &sv->lock);
-		if (!sv->has_job)
-			break;
-		job = sv->job;
-		memset(&sv->job, 0, sizeof(sv->job));
-		sv->has_job = false;
-		pthread_mutex_unlock(&sv->lock);
-
-		start = clock_now_ms();
-		rc = notify_regfile_write(s->regs_path, job.data, job.len,
-		    &error);
-		job_unmap(&job);
-
-		pthread_mutex_lock(&sv->lock);
-		sv->rc = rc;
-		sv->ms = clock_now_ms() - start;
-		/* The text is in this thread's ring: the loop gets a copy. */
-		sv->error = rc < 0 ? xstrdup(error) : NULL;
-		sv->done = true;
-		pthread_cond_broadcast(&sv->cond);
-		/* Cannot fail short of a bug: the counter takes 2^64 - 2
-		 * completions before it would block. */
-		(void)!write(sv->efd, &one, sizeof(one));
-	}
+	sv->rc = rc;
+	sv->ms = clock_now_ms() - start;
+	/* The text is in this thread's ring: the loop gets a copy. */
+	sv->error = rc < 0 ? xstrdup(error) : NULL;
+	sv->done = true;
+	pthread_cond_broadcast(&sv->cond);
+	/* Cannot fail short of a bug: the counter takes 2^64 - 2
+	 * completions before it would block. */
+	(void)!write(sv->efd, &one, sizeof(one));
 	pthread_mutex_unlock(&sv->lock);
-	return NULL;
 }
 
 /* The save in flight is over (sv->done under lock): take its result. */
@@ -225,11 +213,8 @@ notify_save_start(struct notify_server *s)
 	sv->busy = true;
 	sv->format_ms = clock_now_ms() - start;
 	sv->last_len = b.len;
-	pthread_mutex_lock(&sv->lock);
 	sv->job = b;
-	sv->has_job = true;
-	pthread_cond_signal(&sv->cond);
-	pthread_mutex_unlock(&sv->lock);
+	workpool_submit(sv->pool, save_job_cb, sv);
 }
 
 /* Wait for the save in flight, if any. */
@@ -269,7 +254,6 @@ notify_saver_new(struct notify_server *s)
 {
 	struct notify_saver *sv = xcalloc(1, sizeof(*sv));
 	sigset_t all, old;
-	int rc;
 
 	sv->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (sv->efd < 0) {
@@ -287,22 +271,13 @@ notify_saver_new(struct notify_server *s)
 	}
 	pthread_mutex_init(&sv->lock, NULL);
 	pthread_cond_init(&sv->cond, NULL);
+	sv->server = s;
 	s->saver = sv;
 	/* Signals are the loop's: the writer starts with all blocked. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&sv->thread, NULL, saver_main, s);
+	sv->pool = workpool_new("notify-save", 1);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		errno = rc;
-		s->saver = NULL;
-		pthread_cond_destroy(&sv->cond);
-		pthread_mutex_destroy(&sv->lock);
-		event_free(sv->done_ev);
-		close(sv->efd);
-		free(sv);
-		return -1;
-	}
 	return 0;
 }
 
@@ -315,11 +290,7 @@ notify_saver_free(struct notify_server *s)
 	if (sv == NULL)
 		return;
 	save_wait(s);
-	pthread_mutex_lock(&sv->lock);
-	sv->quit = true;
-	pthread_cond_signal(&sv->cond);
-	pthread_mutex_unlock(&sv->lock);
-	pthread_join(sv->thread, NULL);
+	workpool_free(&sv->pool);
 	s->saver = NULL;
 	event_free(sv->done_ev);
 	close(sv->efd);
