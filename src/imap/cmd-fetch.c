@@ -157,16 +157,14 @@ fetch_msg_load(struct imap_cmd *cmd, struct fetch_ctx *ctx,
 	struct store_view *view = session->view;
 	const struct imap_fetch_items *items = ctx->items;
 	const char *error;
-	bool expunged;
 
 	if (items->need_info &&
 	    store_view_message_info(view, m->uid, &m->info, &error) < 0)
 		goto store_fail;
 	if (!items->need_raw && !items->need_parse)
 		return 0;
-	if (imap_view_read_message(view, m->uid, &m->raw, &expunged,
-	    &error) < 0) {
-		if (expunged) {
+	if (imap_view_read_message(view, m->uid, &m->raw, &error) < 0) {
+		if (error_code(error) == ERROR_EXPUNGED) {
 			ctx->expunged = true;
 			return -1;
 		}

@@ -15,6 +15,7 @@
 
 #include "imap/imap-search.h"
 #include "imap/imap-view.h"
+#include "lib/error.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "store/message.h"
@@ -53,7 +54,6 @@ search_one(struct imap_cmd *cmd, struct imap_search *search,
 	struct message *msg = NULL;
 	struct buf raw;
 	const char *error;
-	bool expunged;
 	int r;
 
 	if ((r = imap_search_match(search, m, max_seq, max_uid)) >= 0)
@@ -70,11 +70,9 @@ search_one(struct imap_cmd *cmd, struct imap_search *search,
 			return r;
 	}
 	if ((search->need_body ?
-	    imap_view_read_message(session->view, m->uid, &raw, &expunged,
-	    &error) :
-	    imap_view_read_header(session->view, m->uid, &raw, &expunged,
-	    &error)) < 0) {
-		if (!expunged)
+	    imap_view_read_message(session->view, m->uid, &raw, &error) :
+	    imap_view_read_header(session->view, m->uid, &raw, &error)) < 0) {
+		if (error_code(error) != ERROR_EXPUNGED)
 			log_warnx("imap: %s: %s: search %s uid %u: %s",
 			    session->peer, session->user, session->mailbox,
 			    m->uid, error);

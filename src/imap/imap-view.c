@@ -173,16 +173,13 @@ header_len(const unsigned char *data, size_t len, size_t from)
 
 int
 imap_view_read_header(struct store_view *view, uint32_t uid,
-    struct buf *raw, bool *expunged_r, const char **error_r)
+    struct buf *raw, const char **error_r)
 {
 	size_t scanned = 0, end = 0;
 	int fd;
 
-	*expunged_r = false;
-	if (store_view_message_open(view, uid, &fd, error_r) < 0) {
-		*expunged_r = error_code(*error_r) == ERROR_EXPUNGED;
+	if (store_view_message_open(view, uid, &fd, error_r) < 0)
 		return -1;
-	}
 	buf_init(raw, IMAP_FETCH_MESSAGE_MAX);
 	while (end == 0) {
 		char chunk[4096];
@@ -246,15 +243,12 @@ imap_view_slice_yield(struct event *ev)
 
 int
 imap_view_read_message(struct store_view *view, uint32_t uid,
-    struct buf *raw, bool *expunged_r, const char **error_r)
+    struct buf *raw, const char **error_r)
 {
 	int fd, ret;
 
-	*expunged_r = false;
-	if (store_view_message_open(view, uid, &fd, error_r) < 0) {
-		*expunged_r = error_code(*error_r) == ERROR_EXPUNGED;
+	if (store_view_message_open(view, uid, &fd, error_r) < 0)
 		return -1;
-	}
 	ret = read_fd(fd, raw, error_r);
 	close(fd);
 	return ret;

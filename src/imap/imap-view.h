@@ -38,16 +38,15 @@ uint32_t *imap_view_uids(struct store_view *view, const uint32_t *seqs,
  * Read the file of message uid into raw (initialised here; free it with
  * buf_free() after a 0 return), at most IMAP_FETCH_MESSAGE_MAX bytes.
  * Returns 0, or -1 with *error_r: the store's error (error_code() of it
- * is ERROR_EXPUNGED if the message is gone) or a read error, with
- * *expunged_r telling the two apart.
+ * is ERROR_EXPUNGED if the message is gone) or a read error.
  */
 int imap_view_read_message(struct store_view *view, uint32_t uid,
-    struct buf *raw, bool *expunged_r, const char **error_r);
+    struct buf *raw, const char **error_r);
 /* As imap_view_read_message(), but only the message's header: the bytes
  * up to and including the first empty line (all of a file without one),
  * for SEARCH keys that look at header fields alone. */
 int imap_view_read_header(struct store_view *view, uint32_t uid,
-    struct buf *raw, bool *expunged_r, const char **error_r);
+    struct buf *raw, const char **error_r);
 
 /*
  * Time slices for commands that walk a large mailbox: a command calls
