@@ -1,7 +1,8 @@
 /*
  * Inside the IMAP service: the session and command structures shared by
- * imap-session.c (connection, input, output, lifetime, limits) and the
- * command files cmd-<verb>.c. Nothing outside src/imap includes this;
+ * the session files (imap-session.c: connection, lifetime, limits;
+ * imap-session-input.c, -reply.c, -state.c) and the command files
+ * cmd-<verb>.c. Nothing outside src/imap includes this;
  * the daemon sees only imap.h.
  *
  * How a command runs:
@@ -118,7 +119,7 @@ struct imap_cmd {
 };
 
 /* A session. Command files may read every field and change those marked
- * "commands may change"; the rest belongs to imap-session.c. */
+ * "commands may change"; the rest belongs to the session files. */
 struct imap_session {
 	/* For the whole connection */
 	struct imap_server *server;	/* NULL once the server was freed
@@ -196,7 +197,7 @@ struct imap_server {
 	struct imap_idle *idle_tail;
 };
 
-/* ---- Answering (imap-session.c) ---- */
+/* ---- Answering (imap-session-reply.c) ---- */
 
 /*
  * Write "* " fmt CR LF to the client. A no-op once the client is gone.
@@ -242,7 +243,7 @@ void imap_session_bye(struct imap_session *session, const char *text);
  * without a BYE of our own: LOGOUT writes its BYE, then its OK. */
 void imap_session_close(struct imap_session *session);
 
-/* ---- Pending commands (imap-session.c) ---- */
+/* ---- Pending commands (imap-session-reply.c) ---- */
 
 /* Send "+ <text>" (text may be "" for "+ "). */
 void imap_cmd_continue(struct imap_cmd *cmd, const char *text);
@@ -254,7 +255,7 @@ void imap_cmd_continue(struct imap_cmd *cmd, const char *text);
  */
 void imap_cmd_read_line(struct imap_cmd *cmd, imap_cmd_line_cb *cb);
 
-/* ---- State changes (imap-session.c) ---- */
+/* ---- State changes (imap-session-state.c) ---- */
 
 /*
  * Log the session in as user (already verified): checks the per-user
@@ -279,6 +280,9 @@ void imap_session_select(struct imap_session *session,
 /* Drop the selected view, back to IMAP_STATE_AUTH (nothing expunged:
  * CLOSE expunges before calling this). */
 void imap_session_unselect(struct imap_session *session);
+
+/* ---- Untagged updates (imap-session-reply.c) ---- */
+
 /*
  * Write the selected view's pending changes now (store_view_refresh):
  * "* n EXPUNGE" (unless allow_expunge is false), "* n FETCH (FLAGS
