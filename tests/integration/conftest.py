@@ -221,6 +221,27 @@ class Daemon:
         assert code == 220, lines
         return conn
 
+    def deliver(self, msgs, rcpt="alice@example.org",
+                sender="sender@example.net", timeout=10.0):
+        """Deliver each message (bytes) in its own transaction over one
+        LMTP connection, in order (so they get consecutive UIDs); every
+        step must be accepted. Returns the time of the last reply."""
+        with self.lmtp(timeout) as c:
+            code, lines = c.cmd("LHLO client.test")
+            assert code == 250, lines
+            for n, msg in enumerate(msgs):
+                code, lines = c.cmd("MAIL FROM:<%s>" % sender)
+                assert code == 250, (n, lines)
+                code, lines = c.cmd("RCPT TO:<%s>" % rcpt)
+                assert code == 250, (n, lines)
+                code, lines = c.cmd("DATA")
+                assert code == 354, (n, lines)
+                data = msg if msg.endswith(b"\r\n") else msg + b"\r\n"
+                c.send(dot_stuff(data) + b".\r\n")
+                code, lines = c.reply()
+                assert code == 250, (n, lines)
+        return time.monotonic()
+
     def imap(self, timeout=10.0, greeting=True):
         """A raw IMAP connection, greeting read unless greeting is
         false."""
@@ -342,6 +363,11 @@ def run_cli(*args, input=None, timeout=CLI_TIMEOUT):
 def reply_line(reply):
     """The last line of a reply, the one tests compare exactly."""
     return reply[1][-1] if reply[1] else None
+
+
+def dot_stuff(data):
+    """SMTP/LMTP transparency (RFC 5321 4.5.2): double every leading dot."""
+    return re.sub(rb"(^|\r\n)\.", rb"\1..", data)
 
 
 def make_message(subject="test", body="Hello.\r\n", extra_headers=()):

@@ -18,16 +18,7 @@ def raw(daemon, user="alice"):
 def deliver(daemon, msgs, rcpt="alice@example.org"):
     """Deliver each message (bytes) in one LMTP session, in order; they
     get consecutive UIDs."""
-    with daemon.lmtp() as c:
-        assert c.cmd("LHLO client.test")[0] == 250
-        for msg in msgs:
-            assert c.cmd("MAIL FROM:<%s>" % SENDER)[0] == 250
-            assert c.cmd("RCPT TO:<%s>" % rcpt)[0] == 250
-            assert c.cmd("DATA")[0] == 354
-            data = msg if msg.endswith(b"\r\n") else msg + b"\r\n"
-            # Dot-stuffing: no test message has a line starting with ".".
-            c.send(data + b".\r\n")
-            assert c.reply()[0] == 250
+    daemon.deliver(msgs, rcpt, sender=SENDER)
 
 
 def stored(msg, rcpt="alice@example.org"):

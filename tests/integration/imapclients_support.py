@@ -28,12 +28,6 @@ FETCH_FLAGS_RE = re.compile(rb"\bFLAGS \(([^)]*)\)")
 
 # ---- messages ----
 
-def dot_stuff(data):
-    """SMTP/LMTP transparency (RFC 5321 4.5.2): double every leading dot."""
-    out = re.sub(rb"(^|\r\n)\.", rb"\1..", data)
-    return out
-
-
 def message_id(data):
     """The Message-ID of a message, as bytes, or None."""
     m = MESSAGE_ID_RE.search(data)
@@ -128,19 +122,7 @@ def numbered_message(i, run):
 def deliver(daemon, messages, rcpt="alice@" + DOMAIN, timeout=30.0):
     """Deliver each message in its own LMTP transaction over one
     connection; every one must be accepted."""
-    with daemon.lmtp(timeout=timeout) as c:
-        code, lines = c.cmd("LHLO client.example.net")
-        assert code == 250, lines
-        for n, msg in enumerate(messages):
-            assert c.cmd("MAIL FROM:<sender@example.net>")[0] == 250
-            code, lines = c.cmd("RCPT TO:<%s>" % rcpt)
-            assert code == 250, (n, lines)
-            code, lines = c.cmd("DATA")
-            assert code == 354, (n, lines)
-            c.send(dot_stuff(msg) + b".\r\n")
-            code, lines = c.reply()
-            assert code == 250, (n, lines)
-        c.cmd("QUIT")
+    daemon.deliver(messages, rcpt, timeout=timeout)
 
 
 # ---- an imaplib view of the server ----

@@ -20,14 +20,8 @@ def ok(result):
 
 
 def deliver(daemon, count):
-    with daemon.lmtp() as c:
-        assert c.cmd("LHLO client.test")[0] == 250
-        for i in range(count):
-            assert c.cmd("MAIL FROM:<s@example.net>")[0] == 250
-            assert c.cmd("RCPT TO:<alice@example.org>")[0] == 250
-            assert c.cmd("DATA")[0] == 354
-            c.send(make_message("m%d" % i) + b".\r\n")
-            assert c.reply()[0] == 250
+    daemon.deliver([make_message("m%d" % i) for i in range(count)],
+                   sender="s@example.net")
 
 
 def info(path):
