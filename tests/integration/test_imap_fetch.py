@@ -371,14 +371,15 @@ def big_message(i, size=90 * 1024):
 
 
 def backed_up(sock):
-    """A predicate: true once the bytes queued for reading on sock are
-    many and the same as when it was last asked."""
+    """A predicate: true once at least 16 KiB wait to be read on sock
+    and no more arrived since it was last asked. 16 KiB is well under
+    Linux's default TCP receive buffer (tcp_rmem's 87380 or 131072)."""
     last = [-1]
 
     def check():
         n = struct.unpack("i", fcntl.ioctl(sock, termios.FIONREAD,
                                            b"\0\0\0\0"))[0]
-        steady = n == last[0] and n >= 64 * 1024
+        steady = n == last[0] and n >= 16 * 1024
         last[0] = n
         return steady
     return check
