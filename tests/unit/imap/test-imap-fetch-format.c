@@ -493,7 +493,8 @@ test_items_bad_sections(void **state)
 int
 main(void)
 {
-	const struct CMUnitTest tests[] = {
+	/* ENVELOPE and BODY[STRUCTURE] written; attribute lists parsed. */
+	const struct CMUnitTest format_tests[] = {
 		cmocka_unit_test(test_envelope_rfc_example),
 		cmocka_unit_test(test_envelope_groups_quotes_8bit),
 		cmocka_unit_test(test_envelope_empty),
@@ -502,14 +503,18 @@ main(void)
 		cmocka_unit_test(test_body_message_rfc822),
 		cmocka_unit_test(test_body_multipart_without_parts),
 		cmocka_unit_test(test_body_buffer_limit),
+	}, items_tests[] = {
 		cmocka_unit_test(test_items_macros),
 		cmocka_unit_test(test_items_simple),
 		cmocka_unit_test(test_items_rfc822),
 		cmocka_unit_test(test_items_sections),
 		cmocka_unit_test(test_items_bad_sections),
 	};
-	int ret = cmocka_run_group_tests(tests, NULL, NULL);
+	int failed;
 
+	failed = cmocka_run_group_tests_name("format", format_tests, NULL,
+	    NULL);
+	failed += cmocka_run_group_tests_name("items", items_tests, NULL, NULL);
 	message_lib_deinit();
-	return ret;
+	return failed;
 }
