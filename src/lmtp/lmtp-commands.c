@@ -374,6 +374,12 @@ lmtp_commands_data_end(struct lmtp_session *session)
 		    "Message contains NUL bytes");
 		lmtp_session_reset_transaction(session);
 		return;
+	case LMTP_DATA_ERROR_BARE_LF:
+		/* See lmtp-parser.c: never guess where such a message ends. */
+		refuse_message(session, "550 5.6.0 <%s> %s",
+		    "Message contains bare LF; lines must end with CRLF");
+		lmtp_session_reset_transaction(session);
+		return;
 	}
 	if (server->service.shutting_down) {
 		/* Nothing was queued yet: the client retries later. */

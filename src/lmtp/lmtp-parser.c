@@ -2,6 +2,19 @@
  * Pure LMTP input parsing: command lines into struct lmtp_command, and
  * the data phase into message bytes. Both are byte-driven state machines
  * so input may be split anywhere; nothing here does I/O.
+ *
+ * Message data ends only at CR LF "." CR LF (RFC 5321 4.1.1.4). A bare
+ * LF or a bare CR never ends a line of the message, so "\n.\r\n",
+ * "\r\n.\n", "\n.\n" and "\r.\r\n" never end it either: another MTA
+ * that reads those as the end of the data would otherwise see a second,
+ * smuggled message where we saw one (SMTP smuggling). A message holding
+ * a bare LF is refused as a whole (550 5.6.0), as Postfix does with
+ * smtpd_forbid_bare_newline: RFC 5321 2.3.8 forbids a client to send
+ * one, and storing it would hand the ambiguity to whoever reads the
+ * message next. It is still read to its real end, so the session stays
+ * in step with the client. A bare CR is kept as text, as before.
+ * Command lines still accept a bare LF as their end (they carry no
+ * message text).
  */
 #include "lmtp/lmtp-parser.h"
 
@@ -660,11 +673,8 @@ lmtp_data_feed(struct lmtp_data *data, const unsigned char *in, size_t size,
 				data->state = LMTP_DATA_STATE_DOT_CR;
 				break;
 			}
-			if (*cur == '\n') {
-				cur++;
-				goto done;
-			}
-			/* The dot was stuffing: drop it, keep the rest. */
+			/* The dot was stuffing, or ".\n": a bare LF, which
+			 * TEXT flags. Drop it, keep the rest. */
 			data->state = LMTP_DATA_STATE_TEXT;
 			break;
 		case LMTP_DATA_STATE_DOT_CR:
@@ -685,9 +695,11 @@ lmtp_data_feed(struct lmtp_data *data, const unsigned char *in, size_t size,
 				break;
 			if (*cur == '\r')
 				data->state = LMTP_DATA_STATE_CR;
-			else if (*cur == '\n')
-				data_line_end(data);
-			else {
+			else if (*cur == '\n') {
+				/* A bare LF: text, never a line end. */
+				data_flag(data, LMTP_DATA_ERROR_BARE_LF);
+				data_emit(data, cur, 1, true);
+			} else {
 				data_flag(data, LMTP_DATA_ERROR_NUL);
 				data_emit(data, cur, 1, true);
 			}

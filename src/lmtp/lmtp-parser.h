@@ -118,6 +118,7 @@ enum lmtp_data_error {
 	LMTP_DATA_ERROR_TOO_BIG,	/* over max_size: 552 5.3.4 */
 	LMTP_DATA_ERROR_LINE_TOO_LONG,	/* a line over max_line: 500 5.5.2 */
 	LMTP_DATA_ERROR_NUL,		/* a NUL byte: 554 5.6.0 */
+	LMTP_DATA_ERROR_BARE_LF,	/* an LF without CR: 550 5.6.0 */
 };
 
 struct lmtp_data;
@@ -132,8 +133,10 @@ void lmtp_data_free(struct lmtp_data **datap);
 
 /*
  * Feed size bytes of the data phase. Dot-stuffing is undone ("..x" gives
- * ".x"), every line end (CR LF or bare LF) is stored as CR LF, and a bare
- * CR inside a line is kept. Returns 1 once the terminating "." line has
+ * ".x"). Only CR LF ends a line: a bare CR inside a line is kept as
+ * text, and a bare LF is text that flags LMTP_DATA_ERROR_BARE_LF, so the
+ * data ends only at CR LF "." CR LF (see lmtp-parser.c on SMTP
+ * smuggling). Returns 1 once the terminating "." line has
  * been read (consumed stops right after its LF; the message is complete),
  * or 0 when all bytes were consumed and more are needed. There is no -1:
  * a message that breaks a limit is still read to its end, so the session

@@ -185,6 +185,45 @@ def test_nul_byte_in_data_refused(daemon, bystander):
     deliver_on(bystander, daemon, "alice", "after NUL in DATA")
 
 
+@pytest.mark.parametrize("fake_end", [b"\n.\r\n", b"\r\n.\n", b"\n.\n",
+                                      b"\r.\r\n"])
+def test_smtp_smuggling_is_one_message(daemon, bystander, fake_end):
+    """Only CRLF.CRLF ends DATA: a fake end followed by a whole second
+    transaction is one message (refused if it holds a bare LF), never
+    two, and no reply for the smuggled transaction ever comes."""
+    smuggled = (b"MAIL FROM:<evil@x>\r\nRCPT TO:<alice@example.org>\r\n"
+                b"DATA\r\nSubject: smuggled\r\n\r\nevil\r\n.\r\n")
+    body = make_message("carrier", "line") + fake_end + smuggled
+    bare_lf = b"\n" in fake_end.replace(b"\r\n", b"")
+    with daemon.lmtp() as c:
+        assert c.cmd("LHLO client.example.net")[0] == 250
+        assert c.cmd("MAIL FROM:<sender@example.net>")[0] == 250
+        assert c.cmd("RCPT TO:<bob@example.org>")[0] == 250
+        assert c.cmd("DATA")[0] == 354
+        c.send(body)
+        code, lines = c.reply()
+        if bare_lf:
+            assert code == 550, lines
+            assert lines[-1].startswith("550 5.6.0 "), lines
+            assert "bare LF" in lines[-1], lines
+        else:
+            assert code == 250, lines
+        # The session is back at the start of a transaction: the next
+        # reply is the NOOP's, not one for the smuggled commands.
+        code, lines = c.cmd("NOOP")
+        assert code == 250 and lines[-1].startswith("250 2.0.0"), lines
+    assert daemon.wait_idle()
+    assert daemon.message_files("alice") == []
+    assert daemon.tmp_files("alice") == []
+    bob = daemon.messages("bob")
+    if bare_lf:
+        assert bob == [] and daemon.tmp_files("bob") == []
+    else:
+        assert len(bob) == 1
+        assert bob[0].endswith(b"line" + fake_end + smuggled[:-3])
+    deliver_on(bystander, daemon, "alice", "after smuggling")
+
+
 def test_too_many_errors_closes_with_421(daemon, bystander):
     with daemon.lmtp() as c:
         codes = []

@@ -527,19 +527,81 @@ test_data_unstuffing(void **state)
 	check_decode(".x\r\n.\r\n", "x\r\n");
 }
 
+/* Decode in (bytewise and whole): it must end where want_end says, with
+ * the error want, whatever the bytes before. */
+static void
+check_refused(const char *in, size_t want_end, enum lmtp_data_error want)
+{
+	struct lmtp_data *data = lmtp_data_new(1024, 100);
+	size_t consumed;
+
+	data_bytewise(data, in, want_end, want);
+	lmtp_data_reset(data);
+	assert_int_equal(lmtp_data_feed(data, (const unsigned char *)in,
+	    strlen(in), &consumed), 1);
+	assert_int_equal(consumed, want_end);
+	assert_int_equal(lmtp_data_error(data), want);
+	lmtp_data_free(&data);
+}
+
 static void
 test_data_line_ends(void **state)
 {
 	(void)state;
-	/* Bare LF is a line end and becomes CR LF, terminator included. */
-	check_decode("a\nb\n.\n", "a\r\nb\r\n");
-	check_decode("a\r\nb\n.\r\n", "a\r\nb\r\n");
-	check_decode("a\n.\r\n", "a\r\n");
 	/* Bare CR is text. */
 	check_decode("a\rb\r\n.\r\n", "a\rb\r\n");
 	check_decode("a\r\r\n.\r\n", "a\r\r\n");
 	check_decode(".\rX\r\n.\r\n", "\rX\r\n");
 	check_decode("x\r\n.\r.\r\n.\r\n", "x\r\n\r.\r\n");
+	/* A bare LF never ends a line: the message is refused, but read to
+	 * its real end. */
+	check_refused("a\nb\r\n.\r\n", 8, LMTP_DATA_ERROR_BARE_LF);
+	check_refused("\n.\r\n.\r\n", 7, LMTP_DATA_ERROR_BARE_LF);
+}
+
+/*
+ * SMTP smuggling: only CR LF "." CR LF ends the data. Each of the
+ * other endings that some MTAs accept is fed byte by byte and whole; the
+ * data must run on to the real end and count as one message.
+ */
+static void
+test_data_smuggling(void **state)
+{
+	static const struct {
+		const char *in;
+		enum lmtp_data_error want;
+	} cases[] = {
+		{ "line\n.\r\nMAIL FROM:<evil@x>\r\n.\r\n",
+		    LMTP_DATA_ERROR_BARE_LF },
+		{ "line\r\n.\nMAIL FROM:<evil@x>\r\n.\r\n",
+		    LMTP_DATA_ERROR_BARE_LF },
+		{ "line\n.\nMAIL FROM:<evil@x>\r\n.\r\n",
+		    LMTP_DATA_ERROR_BARE_LF },
+		{ "line\r.\r\nMAIL FROM:<evil@x>\r\n.\r\n", LMTP_DATA_OK },
+		{ "\n.\n\r\n.\r\n", LMTP_DATA_ERROR_BARE_LF },
+		{ ".\n.\r\n.\r\n", LMTP_DATA_ERROR_BARE_LF },
+	};
+	struct lmtp_data *data;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		/* Trailing bytes after the end are not consumed. */
+		char in[128];
+
+		snprintf(in, sizeof(in), "%sQUIT\r\n", cases[i].in);
+		check_refused(in, strlen(cases[i].in), cases[i].want);
+	}
+
+	/* A bare CR before a dot keeps both as text. */
+	check_decode("line\r.\r\nnext\r\n.\r\n", "line\r.\r\nnext\r\n");
+
+	/* After a refused message the next one decodes normally. */
+	data = lmtp_data_new(1024, 100);
+	data_bytewise(data, "a\n.\r\n.\r\n", 8, LMTP_DATA_ERROR_BARE_LF);
+	lmtp_data_reset(data);
+	data_bytewise(data, "ok\r\n.\r\n", 7, LMTP_DATA_OK);
+	expect_message(data, "ok\r\n", 4);
+	lmtp_data_free(&data);
 }
 
 static void
@@ -609,13 +671,14 @@ test_data_size_limit(void **state)
 	size_t consumed;
 	assert_non_null(in);
 	memset(in, 'x', big);
-	for (size_t i = 50; i < big; i += 51)
+	for (size_t i = 50; i < big; i += 51) {
+		in[i - 1] = '\r';
 		in[i] = '\n';
-	in[big - 1] = '\n';
-	memcpy(in + big, ".\n", 2);
-	assert_int_equal(lmtp_data_feed(data, (unsigned char *)in, big + 2,
+	}
+	memcpy(in + big - 2, "\r\n.\r\n", 5);
+	assert_int_equal(lmtp_data_feed(data, (unsigned char *)in, big + 3,
 	    &consumed), 1);
-	assert_int_equal(consumed, big + 2);
+	assert_int_equal(consumed, big + 3);
 	assert_int_equal(lmtp_data_error(data), LMTP_DATA_ERROR_TOO_BIG);
 	free(in);
 	lmtp_data_free(&data);
@@ -701,6 +764,7 @@ main(void)
 		cmocka_unit_test(test_data_plain),
 		cmocka_unit_test(test_data_unstuffing),
 		cmocka_unit_test(test_data_line_ends),
+		cmocka_unit_test(test_data_smuggling),
 		cmocka_unit_test(test_data_split_feeds),
 		cmocka_unit_test(test_data_stops_after_terminator),
 		cmocka_unit_test(test_data_size_limit),

@@ -476,7 +476,7 @@ test_delivery_per_recipient(void **state)
 	expect(f, c, "RCPT TO:<bob@elsewhere.example>\r\n", "550 5.1.1 ");
 	expect(f, c, "RCPT TO:<bob>\r\n", "250 2.1.5 ");
 	expect(f, c, "DATA\r\n", "354 ");
-	client_send(f, c, "Subject: hi\r\n\r\n..leading dot\nend\r\n.\r\n");
+	client_send(f, c, "Subject: hi\r\n\r\n..leading dot\r\nend\r\n.\r\n");
 	got = client_replies(f, c, 2);
 	/* One reply per accepted recipient, in RCPT order. */
 	assert_non_null(strstr(got, "delivered to <Alice@example.org>"));
@@ -599,8 +599,10 @@ test_size_limits(void **state)
 	expect(f, c, "RCPT TO:<bob@example.org>\r\n", "250 ");
 	expect(f, c, "DATA\r\n", "354 ");
 	memset(big, 'x', sizeof(big));
-	for (size_t i = 70; i < sizeof(big); i += 72)
+	for (size_t i = 70; i < sizeof(big); i += 72) {
+		big[i - 1] = '\r';
 		big[i] = '\n';
+	}
 	client_send_len(f, c, big, sizeof(big));
 	client_send(f, c, "\r\n.\r\n");
 	got = client_replies(f, c, 2);
