@@ -2,13 +2,16 @@
 #   make run     install what is missing, build, start the daemon
 #   make check   install what is missing, build, run every test
 #                (once normally, once under ASan + UBSan)
+#   make fuzz    run every fuzzer for SECONDS seconds (default 60)
 
 BUILD ?= build
 SAN_BUILD ?= build-san
+FUZZ_BUILD ?= build-fuzz
+SECONDS ?= 60
 MESON ?= meson
 NINJA ?= ninja
 
-.PHONY: all build run check unit deps deps-check clean
+.PHONY: all build run check unit fuzz deps deps-check clean
 
 all: build
 
@@ -25,6 +28,13 @@ $(SAN_BUILD)/build.ninja:
 	$(MESON) setup $(SAN_BUILD) -Db_sanitize=address,undefined \
 		-Db_lundef=false -Dc_args=-fno-sanitize-recover=all
 
+# Every library the fuzzers link is instrumented for coverage, so
+# libFuzzer sees the parsers' edges and not only the harnesses'.
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang $(MESON) setup $(FUZZ_BUILD) -Dtests=false \
+		-Db_sanitize=address,undefined -Db_lundef=false \
+		-Dc_args='-fsanitize=fuzzer-no-link -fno-sanitize-recover=all'
+
 build: deps $(BUILD)/build.ninja
 	$(NINJA) -C $(BUILD)
 
@@ -37,10 +47,23 @@ check: deps-check $(BUILD)/build.ninja $(SAN_BUILD)/build.ninja
 	$(NINJA) -C $(SAN_BUILD)
 	$(MESON) test -C $(SAN_BUILD) --print-errorlogs
 
+# Every fuzzer for SECONDS seconds, one after the other; fails if any
+# finds a crash (the input is kept under $(FUZZ_BUILD)/fuzz/run/).
+fuzz: deps-check $(FUZZ_BUILD)/build.ninja
+	$(NINJA) -C $(FUZZ_BUILD) fuzzers
+	@status=0; \
+	for src in fuzz/fuzz-*.c; do \
+		name=$${src#fuzz/fuzz-}; \
+		name=$${name%.c}; \
+		nice fuzz/run-fuzzer.sh $(FUZZ_BUILD) $$name $(SECONDS) || \
+			status=1; \
+	done; \
+	exit $$status
+
 # Unit tests only, for a quick edit-compile-test loop.
 unit: deps-check $(BUILD)/build.ninja
 	$(NINJA) -C $(BUILD)
 	$(MESON) test -C $(BUILD) --suite unit --print-errorlogs
 
 clean:
-	rm -rf $(BUILD) $(SAN_BUILD)
+	rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)
