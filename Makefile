@@ -1,7 +1,8 @@
 # mailbell: the two set-up commands on a fresh Debian 12 machine are
 #   make run     install what is missing, build, start the daemon
 #   make check   install what is missing, build, run every test
-#                (once normally, once under ASan + UBSan)
+#                (once normally, once under ASan + UBSan, and each
+#                fuzzer for a few seconds when clang is installed)
 #   make fuzz    run every fuzzer for SECONDS seconds (default 60)
 
 BUILD ?= build
@@ -11,7 +12,7 @@ SECONDS ?= 60
 MESON ?= meson
 NINJA ?= ninja
 
-.PHONY: all build run check unit fuzz deps deps-check clean
+.PHONY: all build run check unit fuzz fuzz-smoke deps deps-check clean
 
 all: build
 
@@ -46,6 +47,18 @@ check: deps-check $(BUILD)/build.ninja $(SAN_BUILD)/build.ninja
 	$(MESON) test -C $(BUILD) --print-errorlogs
 	$(NINJA) -C $(SAN_BUILD)
 	$(MESON) test -C $(SAN_BUILD) --print-errorlogs
+	$(MAKE) fuzz-smoke
+
+# Each fuzzer for a few seconds (the 'fuzz' suite), if clang is here.
+fuzz-smoke:
+	@if command -v clang >/dev/null 2>&1; then \
+		$(MAKE) $(FUZZ_BUILD)/build.ninja && \
+		$(NINJA) -C $(FUZZ_BUILD) fuzzers && \
+		$(MESON) test -C $(FUZZ_BUILD) --no-rebuild --suite fuzz \
+			--print-errorlogs; \
+	else \
+		echo "mailbell: no clang, fuzzers skipped"; \
+	fi
 
 # Every fuzzer for SECONDS seconds, one after the other; fails if any
 # finds a crash (the input is kept under $(FUZZ_BUILD)/fuzz/run/).
