@@ -226,21 +226,30 @@ vec_bytes(size_t i, unsigned char *out, size_t size)
 	return unhex(vectors[i].hex, out, size);
 }
 
+/* Open datagram d with keys, which must fail: the drop reason. */
+static enum notify_drop
+open_refused(const struct notify_keys *keys, const unsigned char *d,
+    size_t len)
+{
+	struct notify_header hdr;
+	unsigned char plain[NOTIFY_PAYLOAD_MAX];
+	size_t plain_len = 0;
+	enum notify_drop got = NOTIFY_DROP_NONE;
+
+	assert_int_equal(notify_proto_open(keys, d, len, &hdr, plain,
+	    &plain_len, &got), -1);
+	return got;
+}
+
 /* Open datagram d with the keys of the vectors, expecting drop. */
 static void
 assert_dropped(const unsigned char *d, size_t len, enum notify_dir dir,
     enum notify_drop drop)
 {
 	struct notify_keys keys;
-	struct notify_header hdr;
-	unsigned char plain[NOTIFY_PAYLOAD_MAX];
-	size_t plain_len = 0;
-	enum notify_drop got = NOTIFY_DROP_NONE;
 
 	vec_keys(dir, VEC_EPOCH, &keys);
-	assert_int_equal(notify_proto_open(&keys, d, len, &hdr, plain,
-	    &plain_len, &got), -1);
-	assert_int_equal(got, drop);
+	assert_int_equal(open_refused(&keys, d, len), drop);
 	notify_keys_wipe(&keys);
 }
 
@@ -563,9 +572,7 @@ test_wrong_key(void **state)
 		vec_keys(vectors[i].dir == NOTIFY_DIR_C2S ? NOTIFY_DIR_S2C :
 		    NOTIFY_DIR_C2S, VEC_EPOCH, &keys);
 		keys.dir = vectors[i].dir;
-		assert_int_equal(notify_proto_open(&keys, d, len, &hdr, plain,
-		    &plain_len, &drop), -1);
-		assert_int_equal(drop, NOTIFY_DROP_TAG);
+		assert_int_equal(open_refused(&keys, d, len), NOTIFY_DROP_TAG);
 	}
 }
 
@@ -575,23 +582,17 @@ test_wrong_epoch(void **state)
 	(void)state;
 	for (size_t i = 0; i < VECTORS; i++) {
 		unsigned char d[NOTIFY_DATAGRAM_MAX];
-		unsigned char plain[NOTIFY_PAYLOAD_MAX];
-		size_t len = vec_bytes(i, d, sizeof(d)), plain_len;
+		size_t len = vec_bytes(i, d, sizeof(d));
 		struct notify_keys keys;
-		struct notify_header hdr;
-		enum notify_drop drop;
 
 		/* Keys of the next epoch do not take the datagram. */
 		vec_keys(vectors[i].dir, VEC_EPOCH + 1, &keys);
-		assert_int_equal(notify_proto_open(&keys, d, len, &hdr, plain,
-		    &plain_len, &drop), -1);
-		assert_int_equal(drop, NOTIFY_DROP_EPOCH);
+		assert_int_equal(open_refused(&keys, d, len),
+		    NOTIFY_DROP_EPOCH);
 
 		/* Nor does rewriting the header's epoch to match them. */
 		d[15] = VEC_EPOCH + 1;
-		assert_int_equal(notify_proto_open(&keys, d, len, &hdr, plain,
-		    &plain_len, &drop), -1);
-		assert_int_equal(drop, NOTIFY_DROP_TAG);
+		assert_int_equal(open_refused(&keys, d, len), NOTIFY_DROP_TAG);
 		/* Nor the old keys with that header. */
 		assert_dropped(d, len, vectors[i].dir, NOTIFY_DROP_EPOCH);
 	}
