@@ -1,10 +1,11 @@
 /*
  * Unit tests for the notifier's timing in simulated time: the resend
- * schedule of unacknowledged EVENTs, acknowledgement, lease expiry and
- * what keepalives keep. A real server on a loopback socket and a real
- * store send real datagrams; only the clock is simulated, and the test
- * turns the server's timers itself (notify_server_tick()), so nothing
- * waits for real time.
+ * schedule of unacknowledged EVENTs, acknowledgement, lease expiry,
+ * what keepalives keep, and the sweep that ends the registrations of a
+ * changed password or a deleted user. A real server on a loopback
+ * socket and a real store send real datagrams; only the clock is
+ * simulated, and the test turns the server's timers itself
+ * (notify_server_tick()), so nothing waits for real time.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -423,6 +424,48 @@ test_silence_forgets_endpoint(void **state)
 	fixture_free(f);
 }
 
+/* Replace the passwd file with text (a new inode: the directory sees
+ * the change at its next look). */
+static void
+write_passwd(struct fixture *f, const char *text)
+{
+	char *path = xasprintf("%s/passwd", f->dir);
+
+	assert_int_equal(write_file_atomic(path, text, strlen(text), 0600),
+	    0);
+	free(path);
+}
+
+/* The next sweep (within NOTIFY_SWEEP_SECS) ends the registrations of
+ * a user whose password changed or who was deleted; an unchanged user
+ * keeps them. */
+static void
+test_password_change_and_deletion(void **state)
+{
+	struct fixture *f = fixture_new();
+	struct notify_registration reg;
+	struct arrival arr[1];
+
+	(void)state;
+	handshake(f);
+	write_passwd(f, "alice:{PLAIN}pw\nbob:{PLAIN}b\n");
+	assert_int_equal(notify_server_register(f->server, "bob", NULL, 0,
+	    &reg), NOTIFY_OK);
+	run_for(f, (NOTIFY_SWEEP_SECS + 1) * 1000, arr, 0);
+	assert_int_equal(notify_server_registrations(f->server), 2);
+
+	write_passwd(f, "alice:{PLAIN}other\nbob:{PLAIN}b\n");
+	run_for(f, (NOTIFY_SWEEP_SECS + 1) * 1000, arr, 0);
+	assert_int_equal(notify_server_registrations(f->server), 1);
+	send_keepalive(f, 0);
+	expect_nothing(f);
+
+	write_passwd(f, "alice:{PLAIN}other\n");
+	run_for(f, (NOTIFY_SWEEP_SECS + 1) * 1000, arr, 0);
+	assert_int_equal(notify_server_registrations(f->server), 0);
+	fixture_free(f);
+}
+
 int
 main(void)
 {
@@ -431,6 +474,7 @@ main(void)
 		cmocka_unit_test(test_ack_stops_resends),
 		cmocka_unit_test(test_lease_expiry),
 		cmocka_unit_test(test_silence_forgets_endpoint),
+		cmocka_unit_test(test_password_change_and_deletion),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
