@@ -1,7 +1,8 @@
 /*
  * Inside notify-proto: what notify-proto.c (headers, keys, cookies) and
  * notify-payload.c (payloads, addresses) share, the smallest size of
- * each type and the big-endian field helpers. Nothing outside the protocol library includes this.
+ * each type and the big-endian field helpers. Nothing outside the
+ * protocol library includes this.
  */
 #ifndef MB_NOTIFY_NOTIFY_PROTO_PRIVATE_H
 #define MB_NOTIFY_NOTIFY_PROTO_PRIVATE_H

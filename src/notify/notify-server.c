@@ -358,7 +358,8 @@ notify_server_listen(struct notify_server *s, int fd, uint16_t port)
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on,
 	    sizeof(on))) < 0)
 		return -1;
-	ns->ev = event_new(s->deps.base, fd, EV_READ | EV_PERSIST, notify_receive_cb, s);
+	ns->ev = event_new(s->deps.base, fd, EV_READ | EV_PERSIST,
+	    notify_receive_cb, s);
 	if (ns->ev == NULL || event_add(ns->ev, NULL) < 0) {
 		if (ns->ev != NULL)
 			event_free(ns->ev);
