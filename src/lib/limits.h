@@ -126,6 +126,26 @@
  * sessions and deliveries then wait at most this long for one client. */
 #define IMAP_COMMAND_SLICE_MS 10
 
+/* --- Authentication (IMAP LOGIN and AUTHENTICATE) --- */
+
+/* Delay before answering the first failed login from an address; each
+ * recent failure of the address (or of its network) doubles it, as
+ * Dovecot's auth penalty does. */
+#define AUTH_PENALTY_BASE_MS 1000
+/* Cap of that delay: as Dovecot's 15 s, long enough to make guessing
+ * slow, short enough that a user who mistyped is not locked out. */
+#define AUTH_PENALTY_MAX_MS 15000
+/* One recent failure of an address is forgotten per this many seconds
+ * without another, so the delay halves every 30 s of quiet. */
+#define AUTH_PENALTY_DECAY_SECS 30
+/* Failures of a /24 (IPv4) or /64 (IPv6) count this much less than
+ * those of one address: a network often holds several users, but a
+ * guesser spreading over its addresses still slows down. */
+#define AUTH_PENALTY_NET_SHARE 4
+/* Addresses and networks the penalty table tracks (about 80 bytes
+ * each); beyond it the one that failed least recently is forgotten. */
+#define AUTH_PENALTY_ENTRIES_MAX 65536
+
 /* --- Local addresses and names --- */
 
 /* RFC 5321 4.5.3.1.1 local-part 64 octets; user names are local parts. */
