@@ -27,9 +27,29 @@ void directory_free(struct directory **dirp);
 /* Whether user exists. Re-reads the file when it changed on disk, so
  * `mailbell user add` takes effect without a restart. */
 bool directory_user_exists(struct directory *dir, const char *user);
-/* 0 if the password matches, -1 otherwise (unknown user included). */
+/* 0 if the password matches, -1 otherwise (unknown user included: it
+ * costs a hash as a known user does). Blocks for the hash: a server
+ * uses directory_verifier() and checks on another thread. */
 int directory_verify(struct directory *dir, const char *user,
     const char *password);
+
+/*
+ * What to check a password for user against, so the check can run on
+ * another thread: a copy of the user's stored password ("{SCHEME}hash"),
+ * with *known_r true; or, for an unknown user, a stand-in of the same
+ * scheme and cost (another user's stored password, or a built-in
+ * SHA512-CRYPT hash when the file has no user) with *known_r false, so
+ * that the check takes as long and timing does not tell which users
+ * exist. A match against a stand-in means nothing: the caller requires
+ * *known_r. Free with directory_secret_free().
+ */
+char *directory_verifier(struct directory *dir, const char *user,
+    bool *known_r);
+/* Whether password matches stored (from directory_verifier()). Touches
+ * no directory: safe on any thread. */
+bool directory_password_check(const char *password, const char *stored);
+/* Wipe and free a secret string and set *secretp to NULL. */
+void directory_secret_free(char **secretp);
 
 /*
  * Map a recipient to a user name (RFC 5321 path without the angle

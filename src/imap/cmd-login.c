@@ -1,17 +1,22 @@
 /*
  * LOGIN (RFC 3501 6.2.3), and the credential check AUTHENTICATE shares:
  * the user name as a bare name or an address in one of our domains, the
- * password against the directory, the per-user connection limit, then
- * the user's special-use folders. Passwords never reach a log.
+ * password against the directory (checked on a worker thread:
+ * imap-auth.h), the per-user connection limit, then the user's
+ * special-use folders. Passwords never reach a log.
  */
 #include "imap/imap-commands.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "directory/directory.h"
+#include "imap/imap-auth.h"
 #include "lib/config.h"
 #include "lib/log.h"
+#include "lib/stats.h"
+#include "lib/xmalloc.h"
 #include "store/store.h"
 
 /* name for a log line: printable ASCII only (a literal may hold any
@@ -27,35 +32,98 @@ printable(const char *name, char *out, size_t size)
 	return out;
 }
 
+/* A login while its password is checked (imap-auth.h). */
+struct login_ctx {
+	struct imap_cmd *cmd;
+	struct imap_auth_req *req;	/* NULL once answered */
+	bool known;			/* user exists */
+	char user[USER_NAME_MAX + 1];	/* resolved name, if known */
+	char name[USER_NAME_MAX + 1];	/* as given, printable, for logs */
+};
+
+static void
+login_ctx_free(struct imap_cmd *cmd)
+{
+	free(cmd->ctx);
+	cmd->ctx = NULL;
+	cmd->abort_cb = NULL;
+}
+
+/* The client left (or the server stops) while the check runs. */
+static void
+login_abort_cb(struct imap_cmd *cmd)
+{
+	struct login_ctx *ctx = cmd->ctx;
+
+	imap_auth_cancel(&ctx->req);
+	login_ctx_free(cmd);
+	imap_cmd_tagged(cmd, "NO", NULL, "Aborted");
+}
+
+static void
+login_checked_cb(void *arg, bool matched)
+{
+	struct login_ctx *ctx = arg;
+	struct imap_cmd *cmd = ctx->cmd;
+	struct imap_session *session = cmd->session;
+	const struct imap_deps *deps = &session->server->deps;
+	char code[256];
+	const char *error;
+
+	ctx->req = NULL;
+	if (!matched || !ctx->known) {
+		/* The name only, never the password. */
+		log_info("imap: %s: login failed for %s", session->peer,
+		    ctx->name);
+		login_ctx_free(cmd);
+		imap_session_login_failed(cmd, "Authentication failed");
+		return;
+	}
+	if (imap_session_login(session, ctx->user) < 0) {
+		login_ctx_free(cmd);
+		imap_cmd_tagged(cmd, "NO", "LIMIT", "Too many connections "
+		    "for this user");
+		return;
+	}
+	if (store_user_ensure_special(deps->store, ctx->user, &error) < 0)
+		log_warnx("imap: %s: %s: cannot create the special-use "
+		    "folders: %s", session->peer, ctx->user, error);
+	login_ctx_free(cmd);
+	snprintf(code, sizeof(code), "CAPABILITY %s",
+	    imap_capabilities(session));
+	imap_cmd_tagged(cmd, "OK", code, "Logged in");
+}
+
 void
 imap_login_try(struct imap_cmd *cmd, const char *name, const char *password)
 {
 	struct imap_session *session = cmd->session;
 	const struct imap_deps *deps = &session->server->deps;
-	char user[USER_NAME_MAX + 1];
-	char code[256];
-	const char *error;
+	struct login_ctx *ctx = xcalloc(1, sizeof(*ctx));
+	bool resolved;
+	char *stored;
 
-	if (strlen(name) > ADDRESS_MAX ||
-	    directory_resolve(deps->dir, deps->cfg, name, user) < 0 ||
-	    directory_verify(deps->dir, user, password) < 0) {
-		/* The name only, never the password. */
-		log_info("imap: %s: login failed for %s", session->peer,
-		    printable(name, user, sizeof(user)));
-		imap_session_login_failed(cmd, "Authentication failed");
+	ctx->cmd = cmd;
+	printable(name, ctx->name, sizeof(ctx->name));
+	/* An unknown user costs a check too (against a stand-in of the
+	 * same scheme and cost), so timing does not tell users apart. */
+	resolved = strlen(name) <= ADDRESS_MAX &&
+	    directory_resolve(deps->dir, deps->cfg, name, ctx->user) == 0;
+	stored = directory_verifier(deps->dir, resolved ? ctx->user : "",
+	    &ctx->known);
+	ctx->req = imap_auth_check(session->server->auth, stored, password,
+	    login_checked_cb, ctx);
+	if (ctx->req == NULL) {
+		free(ctx);
+		mb_stats.imap_logins_unavailable_total++;
+		log_info("imap: %s: login refused: too many password checks "
+		    "waiting", session->peer);
+		imap_cmd_tagged(cmd, "NO", "UNAVAILABLE", "Too many logins "
+		    "in progress, try again later");
 		return;
 	}
-	if (imap_session_login(session, user) < 0) {
-		imap_cmd_tagged(cmd, "NO", "LIMIT", "Too many connections "
-		    "for this user");
-		return;
-	}
-	if (store_user_ensure_special(deps->store, user, &error) < 0)
-		log_warnx("imap: %s: %s: cannot create the special-use "
-		    "folders: %s", session->peer, user, error);
-	snprintf(code, sizeof(code), "CAPABILITY %s",
-	    imap_capabilities(session));
-	imap_cmd_tagged(cmd, "OK", code, "Logged in");
+	cmd->ctx = ctx;
+	cmd->abort_cb = login_abort_cb;
 }
 
 void

@@ -22,6 +22,7 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
+#include "imap/imap-auth.h"
 #include "imap/imap-commands.h"
 #include "imap/imap-session-private.h"
 #include "lib/clock.h"
@@ -486,6 +487,7 @@ imap_server_new(const struct imap_deps *deps)
 
 	server->deps = *deps;
 	service_init(&server->service, deps->base, "imap", accept_cb, server);
+	server->auth = imap_auth_new(deps->base);
 	return server;
 }
 
@@ -532,6 +534,8 @@ imap_server_free(struct imap_server **serverp)
 	service_deinit(&server->service);
 	while (server->service.sessions != NULL)
 		imap_session_free(IMAP_SESSION(server->service.sessions));
+	/* Every session cancelled its password check as it went. */
+	imap_auth_free(&server->auth);
 	assert(server->idle_head == NULL);
 	if (server->idle_ev != NULL)
 		event_free(server->idle_ev);

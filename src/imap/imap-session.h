@@ -48,6 +48,7 @@ struct imap_session;
 struct imap_cmd;
 struct imap_command_def;
 struct imap_idle;
+struct imap_auth;
 struct store_view;
 
 /* Session states (RFC 3501 3), as bits so a command table entry can name
@@ -185,6 +186,7 @@ struct imap_session {
 struct imap_server {
 	struct imap_deps deps;
 	struct service service;		/* sockets, sessions, shutdown */
+	struct imap_auth *auth;		/* password checks (imap-auth.h) */
 	unsigned int store_sub;		/* store_subscribe() id */
 
 	/* IDLE keepalives (cmd-idle.c). Every session in IDLE waits in one

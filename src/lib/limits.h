@@ -146,6 +146,19 @@
  * each); beyond it the one that failed least recently is forgotten. */
 #define AUTH_PENALTY_ENTRIES_MAX 65536
 
+/* Threads checking passwords: crypt(3) takes milliseconds per check
+ * (SHA512-CRYPT: 5,000 rounds), so two keep logins flowing on a small
+ * machine while leaving the event loop a core. */
+#define AUTH_WORKERS 2
+/* Checks handed to those threads at a time; the rest wait on the loop,
+ * where a cancelled one (its client left) costs nothing. */
+#define AUTH_CHECKS_RUNNING (2 * AUTH_WORKERS)
+/* Checks that may wait; one more is answered NO [UNAVAILABLE] at once.
+ * Each pre-login session has at most one, so this is reached only when
+ * a flood fills the pre-login table; a wait this long is already a
+ * second or more. */
+#define AUTH_CHECKS_WAITING 1024
+
 /* --- Local addresses and names --- */
 
 /* RFC 5321 4.5.3.1.1 local-part 64 octets; user names are local parts. */

@@ -28,6 +28,10 @@ struct mb_stats {
 	uint64_t imap_bad_total;		/* BAD replies */
 	uint64_t imap_logins_total;		/* successful logins */
 	uint64_t imap_login_failures_total;	/* NO [AUTHENTICATIONFAILED] */
+	uint64_t imap_password_checks_total;	/* hashes checked, unknown
+						   users included */
+	uint64_t imap_logins_unavailable_total;	/* NO [UNAVAILABLE]: too many
+						   checks waiting */
 	uint64_t imap_foreign_total;		/* HTTP or TLS on the port */
 
 	/* Store */

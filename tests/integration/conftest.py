@@ -242,10 +242,10 @@ class Daemon:
                 assert code == 250, (n, lines)
         return time.monotonic()
 
-    def imap(self, timeout=10.0, greeting=True):
+    def imap(self, timeout=10.0, greeting=True, source=None):
         """A raw IMAP connection, greeting read unless greeting is
-        false."""
-        return ImapConn(self.ports["imap"], timeout, greeting)
+        false; from the local address source if given."""
+        return ImapConn(self.ports["imap"], timeout, greeting, source)
 
     # ---- the admin port's metrics ----
 

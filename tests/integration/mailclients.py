@@ -22,9 +22,12 @@ LITERAL_RE = re.compile(rb"\{(\d+)\}\r\n$")
 class LineConn:
     """A TCP connection to 127.0.0.1 read through a buffered file."""
 
-    def __init__(self, port, timeout=10.0):
-        self.sock = socket.create_connection(("127.0.0.1", port),
-                                             timeout=timeout)
+    def __init__(self, port, timeout=10.0, source=None):
+        """source: the local address to connect from (any 127.0.0.N
+        reaches the daemon, each a client address of its own)."""
+        self.sock = socket.create_connection(
+            ("127.0.0.1", port), timeout=timeout,
+            source_address=(source, 0) if source else None)
         self.file = self.sock.makefile("rb")
 
     def send(self, data):
@@ -92,8 +95,8 @@ class ImapConn(LineConn):
     inline (response, run: "* 1 FETCH (BODY[] {5}\\r\\nhello)", CR LF of
     the last line removed)."""
 
-    def __init__(self, port, timeout=10.0, greeting=True):
-        super().__init__(port, timeout)
+    def __init__(self, port, timeout=10.0, greeting=True, source=None):
+        super().__init__(port, timeout, source)
         self.greeting = self.line() if greeting else None
 
     # ---- text lines ----

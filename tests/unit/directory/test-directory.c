@@ -154,6 +154,48 @@ test_verify_schemes(void **state)
 	directory_free(&dir);
 }
 
+/* An unknown user is checked against a stand-in of a real user's scheme
+ * and cost (or the built-in SHA512-CRYPT one), which never counts as a
+ * match. */
+static void
+test_verifier(void **state)
+{
+	struct directory *dir;
+	char *stored;
+	bool known;
+
+	(void)state;
+	write_passwd("# users\n"
+	    "bf:{BLF-CRYPT}$2y$05$abcdefghijklmnopqrstuu"
+	    "5s2v8.iXieOjg/.AySBTTZIIVFJeBui\n"
+	    "plain:{PLAIN}secret\n");
+	dir = directory_open(passwd_path);
+	stored = directory_verifier(dir, "plain", &known);
+	assert_true(known);
+	assert_string_equal(stored, "{PLAIN}secret");
+	assert_true(directory_password_check("secret", stored));
+	assert_false(directory_password_check("secreT", stored));
+	directory_secret_free(&stored);
+	assert_null(stored);
+	/* the first user's hash stands in: same scheme and cost */
+	stored = directory_verifier(dir, "nobody", &known);
+	assert_false(known);
+	assert_string_equal(stored, "{BLF-CRYPT}$2y$05$abcdefghijklmnopqrstuu"
+	    "5s2v8.iXieOjg/.AySBTTZIIVFJeBui");
+	directory_secret_free(&stored);
+	directory_free(&dir);
+
+	write_passwd("# nobody yet\n");
+	dir = directory_open(passwd_path);
+	stored = directory_verifier(dir, "Bad Name", &known);
+	assert_false(known);
+	assert_true(strncmp(stored, "{SHA512-CRYPT}$6$", 17) == 0);
+	assert_true(directory_password_check("mailbell", stored));
+	directory_secret_free(&stored);
+	assert_int_equal(directory_verify(dir, "nobody", "mailbell"), -1);
+	directory_free(&dir);
+}
+
 static void
 test_verify_blowfish(void **state)
 {
@@ -515,6 +557,7 @@ main(void)
 		cmocka_unit_test(test_name_valid),
 		cmocka_unit_test_setup(test_verify_schemes, reset),
 		cmocka_unit_test_setup(test_verify_blowfish, reset),
+		cmocka_unit_test_setup(test_verifier, reset),
 		cmocka_unit_test_setup(test_malformed_lines, reset),
 		cmocka_unit_test_setup(test_add_list_del, reset),
 		cmocka_unit_test_setup(test_passwd_keeps_fields, reset),

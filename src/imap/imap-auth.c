@@ -1,0 +1,191 @@
+/*
+ * Password checks on worker threads (see imap-auth.h): a FIFO of waiting
+ * requests on the loop's side, AUTH_CHECKS_RUNNING handed to a
+ * lib/workpool.h pool at a time, results back through a
+ * lib/completion.h queue.
+ */
+#include "imap/imap-auth.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "directory/directory.h"
+#include "lib/completion.h"
+#include "lib/limits.h"
+#include "lib/stats.h"
+#include "lib/workpool.h"
+#include "lib/xmalloc.h"
+
+struct imap_auth_req {
+	struct imap_auth *auth;
+	struct completion done;		/* posted by the worker */
+	struct imap_auth_req *next;	/* in auth's waiting FIFO */
+	char *stored;			/* wiped once checked */
+	char *password;			/* wiped once checked */
+	bool matched;			/* the worker's result */
+	bool running;			/* handed to the pool */
+	bool cancelled;			/* cb is not to be called */
+	imap_auth_done_cb *cb;
+	void *ctx;
+};
+
+struct imap_auth {
+	struct workpool *pool;
+	struct completion_queue *done;
+	/* Waiting, oldest first */
+	struct imap_auth_req *head, *tail;
+	size_t waiting;
+	size_t running;			/* handed to the pool */
+};
+
+struct imap_auth *
+imap_auth_new(struct event_base *base)
+{
+	struct imap_auth *auth = xcalloc(1, sizeof(*auth));
+
+	auth->pool = workpool_new("imap-auth", AUTH_WORKERS);
+	auth->done = completion_queue_new(base, "imap-auth");
+	return auth;
+}
+
+static void
+req_free(struct imap_auth_req *req)
+{
+	directory_secret_free(&req->stored);
+	directory_secret_free(&req->password);
+	free(req);
+}
+
+void
+imap_auth_free(struct imap_auth **authp)
+{
+	struct imap_auth *auth = *authp;
+	struct imap_auth_req *req, *next;
+
+	if (auth == NULL)
+		return;
+	*authp = NULL;
+	for (req = auth->head; req != NULL; req = next) {
+		next = req->next;
+		req_free(req);
+	}
+	auth->head = auth->tail = NULL;
+	/* The running checks finish and post; then their completions
+	 * (all cancelled) free them. */
+	workpool_free(&auth->pool);
+	completion_queue_free(&auth->done);
+	free(auth);
+}
+
+static void done_cb(struct completion *item);
+
+/* On a worker thread. */
+static void
+check_cb(void *arg)
+{
+	struct imap_auth_req *req = arg;
+
+	req->matched = directory_password_check(req->password, req->stored);
+	directory_secret_free(&req->stored);
+	directory_secret_free(&req->password);
+	completion_post(req->auth->done, &req->done, done_cb);
+}
+
+static void
+start(struct imap_auth *auth, struct imap_auth_req *req)
+{
+	req->running = true;
+	auth->running++;
+	mb_stats.imap_password_checks_total++;
+	workpool_submit(auth->pool, check_cb, req);
+}
+
+/* Start waiting requests while there is room. */
+static void
+start_waiting(struct imap_auth *auth)
+{
+	struct imap_auth_req *req;
+
+	while (auth->pool != NULL && auth->running < AUTH_CHECKS_RUNNING &&
+	    (req = auth->head) != NULL) {
+		auth->head = req->next;
+		if (auth->head == NULL)
+			auth->tail = NULL;
+		req->next = NULL;
+		auth->waiting--;
+		start(auth, req);
+	}
+}
+
+/* On the loop. */
+static void
+done_cb(struct completion *item)
+{
+	struct imap_auth_req *req =
+	    (struct imap_auth_req *)(void *)((char *)item -
+	    offsetof(struct imap_auth_req, done));
+	struct imap_auth *auth = req->auth;
+
+	auth->running--;
+	if (!req->cancelled)
+		req->cb(req->ctx, req->matched);
+	req_free(req);
+	start_waiting(auth);
+}
+
+struct imap_auth_req *
+imap_auth_check(struct imap_auth *auth, char *stored, const char *password,
+    imap_auth_done_cb *cb, void *ctx)
+{
+	struct imap_auth_req *req;
+
+	if (auth->waiting >= AUTH_CHECKS_WAITING) {
+		directory_secret_free(&stored);
+		return NULL;
+	}
+	req = xcalloc(1, sizeof(*req));
+	req->auth = auth;
+	req->stored = stored;
+	req->password = xstrdup(password);
+	req->cb = cb;
+	req->ctx = ctx;
+	/* Always through the FIFO, so cb never runs from this call and
+	 * earlier requests go first. */
+	if (auth->tail != NULL)
+		auth->tail->next = req;
+	else
+		auth->head = req;
+	auth->tail = req;
+	auth->waiting++;
+	start_waiting(auth);
+	return req;
+}
+
+void
+imap_auth_cancel(struct imap_auth_req **reqp)
+{
+	struct imap_auth_req *req = *reqp, **pp;
+	struct imap_auth *auth;
+
+	if (req == NULL)
+		return;
+	*reqp = NULL;
+	if (req->running) {
+		req->cancelled = true;	/* freed by done_cb */
+		return;
+	}
+	auth = req->auth;
+	for (pp = &auth->head; *pp != req; pp = &(*pp)->next)
+		;
+	*pp = req->next;
+	if (auth->tail == req) {
+		struct imap_auth_req *r;
+
+		auth->tail = NULL;
+		for (r = auth->head; r != NULL; r = r->next)
+			auth->tail = r;
+	}
+	auth->waiting--;
+	req_free(req);
+}

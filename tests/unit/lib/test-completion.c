@@ -1,0 +1,100 @@
+/* Unit tests for lib/completion.c: work done on pool threads comes back
+ * to the loop, every item once, in post order per thread. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <event2/event.h>
+
+#include "lib/completion.h"
+#include "lib/workpool.h"
+
+#define ITEMS 1000
+
+struct item {
+	struct completion done;		/* first: the callback casts */
+	struct completion_queue *queue;
+	int value;
+	int result;			/* set by the worker */
+	int *seen;			/* counts callbacks, on the loop */
+	struct event_base *base;
+};
+
+static void
+item_done_cb(struct completion *c)
+{
+	struct item *it = (struct item *)(void *)c;
+
+	assert_int_equal(it->result, it->value * 2);
+	if (++*it->seen == ITEMS)
+		event_base_loopbreak(it->base);
+}
+
+static void
+work_cb(void *arg)
+{
+	struct item *it = arg;
+
+	it->result = it->value * 2;
+	completion_post(it->queue, &it->done, item_done_cb);
+}
+
+static void
+test_roundtrip(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct completion_queue *q = completion_queue_new(base, "test");
+	struct workpool *pool = workpool_new("test", 3);
+	static struct item items[ITEMS];
+	int seen = 0, i;
+
+	(void)state;
+	for (i = 0; i < ITEMS; i++) {
+		items[i].queue = q;
+		items[i].value = i;
+		items[i].seen = &seen;
+		items[i].base = base;
+		workpool_submit(pool, work_cb, &items[i]);
+	}
+	assert_int_equal(event_base_dispatch(base), 0);
+	assert_int_equal(seen, ITEMS);
+	workpool_free(&pool);
+	completion_queue_free(&q);
+	assert_null(q);
+	event_base_free(base);
+}
+
+/* Posted items not yet run when the queue is freed still run. */
+static void
+test_free_runs_pending(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct completion_queue *q = completion_queue_new(base, "test");
+	static struct item items[ITEMS];
+	int seen = 0, i;
+
+	(void)state;
+	for (i = 0; i < 10; i++) {
+		items[i].value = i;
+		items[i].result = 2 * i;
+		items[i].seen = &seen;
+		items[i].base = base;
+		completion_post(q, &items[i].done, item_done_cb);
+	}
+	completion_queue_free(&q);
+	assert_int_equal(seen, 10);
+	event_base_free(base);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_free_runs_pending),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
