@@ -50,6 +50,9 @@ print_config(const struct mb_config *cfg)
 		printf("# user: not set, mailbelld keeps the user it was "
 		    "started as\n");
 	printf("\n[imap]\nport = %u\n", cfg->imap_port);
+	printf("tls_port = %u\n", cfg->imap_tls_port);
+	printf("plaintext_auth = %s\n",
+	    config_plaintext_auth_name(cfg->imap_plaintext_auth));
 	printf("idle_keepalive = %us\n", cfg->imap_idle_keepalive);
 	printf("max_connections_per_user = %u\n",
 	    cfg->imap_max_connections_per_user);
@@ -67,6 +70,15 @@ print_config(const struct mb_config *cfg)
 	printf("max_registrations_per_user = %u\n",
 	    cfg->notify_max_registrations_per_user);
 	printf("max_registrations = %u\n", cfg->notify_max_registrations);
+	printf("\n[tls]\n");
+	if (cfg->tls_cert_file != NULL) {
+		printf("cert_file = %s\n", cfg->tls_cert_file);
+		printf("key_file = %s\n", cfg->tls_key_file);
+	} else {
+		printf("# cert_file, key_file: not set, mailbelld uses "
+		    "%s/tls/mailbell.crt and .key (self-signed, made at first "
+		    "start)\n", cfg->data_dir);
+	}
 }
 
 static int

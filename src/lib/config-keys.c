@@ -244,6 +244,52 @@ parse_user(struct config_parse *p, const char *value, const char **reason_r)
 }
 
 static int
+parse_plaintext_auth(struct config_parse *p, const char *value,
+    const char **reason_r)
+{
+	static const enum config_plaintext_auth values[] = {
+		CONFIG_PLAINTEXT_AUTH_LOOPBACK, CONFIG_PLAINTEXT_AUTH_YES,
+		CONFIG_PLAINTEXT_AUTH_NO,
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		if (strcmp(value, config_plaintext_auth_name(values[i])) == 0) {
+			p->cfg->imap_plaintext_auth = values[i];
+			return 0;
+		}
+	}
+	*reason_r = "must be loopback, yes or no";
+	return -1;
+}
+
+/* A file the daemon reads at start and on SIGHUP: any path; whether it
+ * can be read is found out then, with the reason logged. */
+static int
+parse_path(char **dst, const char *value, const char **reason_r)
+{
+	if (strlen(value) >= PATH_MAX) {
+		*reason_r = "path too long";
+		return -1;
+	}
+	return parse_string(dst, value, reason_r);
+}
+
+static int
+parse_tls_cert_file(struct config_parse *p, const char *value,
+    const char **reason_r)
+{
+	return parse_path(&p->cfg->tls_cert_file, value, reason_r);
+}
+
+static int
+parse_tls_key_file(struct config_parse *p, const char *value,
+    const char **reason_r)
+{
+	return parse_path(&p->cfg->tls_key_file, value, reason_r);
+}
+
+static int
 parse_max_message_size(struct config_parse *p, const char *value,
     const char **reason_r)
 {
@@ -336,6 +382,9 @@ const struct config_key_def config_keys[] = {
 	CONFIG_KEY_FUNC("server", "hostname", KEY_HOSTNAME, parse_hostname),
 	CONFIG_KEY_FUNC("server", "user", KEY_USER, parse_user),
 	CONFIG_KEY_PORT("imap", "port", KEY_IMAP_PORT, imap_port),
+	CONFIG_KEY_PORT("imap", "tls_port", KEY_IMAP_TLS_PORT, imap_tls_port),
+	CONFIG_KEY_FUNC("imap", "plaintext_auth", KEY_IMAP_PLAINTEXT_AUTH,
+	    parse_plaintext_auth),
 	/* RFC 2177 clients re-issue IDLE within 29 minutes; a keepalive any
 	 * rarer would never be sent. */
 	CONFIG_KEY_NUMBER("imap", "idle_keepalive", KEY_IMAP_IDLE_KEEPALIVE,
@@ -375,6 +424,10 @@ const struct config_key_def config_keys[] = {
 	CONFIG_KEY_NUMBER("notify", "max_registrations", KEY_NOTIFY_MAX_REG,
 	    CONFIG_NUMBER_PLAIN, notify_max_registrations, 1,
 	    NOTIFY_REGISTRATIONS_MAX, "not a number between 1 and 10000000"),
+	CONFIG_KEY_FUNC("tls", "cert_file", KEY_TLS_CERT_FILE,
+	    parse_tls_cert_file),
+	CONFIG_KEY_FUNC("tls", "key_file", KEY_TLS_KEY_FILE,
+	    parse_tls_key_file),
 };
 
 const size_t config_key_count = sizeof(config_keys) / sizeof(config_keys[0]);

@@ -13,7 +13,7 @@
 
 /* The sections a file may have. */
 static const char *const config_sections[] = {
-	"server", "imap", "lmtp", "admin", "notify",
+	"server", "imap", "lmtp", "admin", "notify", "tls",
 };
 
 static void
@@ -102,7 +102,7 @@ check_section_line(struct config_parse *p, const char *line)
 			return;
 	}
 	parse_fail(p, "[%.*s]: unknown section (known: [server] [imap] "
-	    "[lmtp] [admin] [notify])", (int)len, line + 1);
+	    "[lmtp] [admin] [notify] [tls])", (int)len, line + 1);
 }
 
 /*
@@ -160,15 +160,27 @@ config_check(struct config_parse *p)
 		const char *name;
 	} tcp[] = {
 		{KEY_IMAP_PORT, "[imap] port"},
+		{KEY_IMAP_TLS_PORT, "[imap] tls_port"},
 		{KEY_LMTP_PORT, "[lmtp] port"},
 		{KEY_ADMIN_PORT, "[admin] port"},
 	};
 	const uint16_t ports[] = {
-		p->cfg->imap_port, p->cfg->lmtp_port, p->cfg->admin_port,
+		p->cfg->imap_port, p->cfg->imap_tls_port, p->cfg->lmtp_port,
+		p->cfg->admin_port,
 	};
 	size_t i, j;
 
-	for (i = 0; i < 3; i++) {
+	/* A certificate without its key (or the reverse) cannot be used,
+	 * and falling back to the self-signed one would hide the mistake. */
+	if ((p->cfg->tls_cert_file == NULL) != (p->cfg->tls_key_file == NULL)) {
+		p->line = p->key_line[KEY_TLS_CERT_FILE] +
+		    p->key_line[KEY_TLS_KEY_FILE];
+		parse_fail(p, "[tls] %s: set without [tls] %s (both or neither)",
+		    p->cfg->tls_cert_file != NULL ? "cert_file" : "key_file",
+		    p->cfg->tls_cert_file != NULL ? "key_file" : "cert_file");
+		return;
+	}
+	for (i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
 		for (j = 0; j < i; j++) {
 			unsigned li = p->key_line[tcp[i].key];
 			unsigned lj = p->key_line[tcp[j].key];

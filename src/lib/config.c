@@ -25,7 +25,7 @@ _Static_assert(NOTIFY_LEASE_DEFAULT_SECS % (24 * 3600) == 0,
 const char *
 config_default_text(void)
 {
-	static char text[1024];
+	static char text[2048];
 
 	if (text[0] == '\0') {
 		int n = snprintf(text, sizeof(text),
@@ -36,6 +36,8 @@ config_default_text(void)
 		    "\n"
 		    "[imap]\n"
 		    "port = %u\n"
+		    "tls_port = %u\n"
+		    "plaintext_auth = loopback\n"
 		    "idle_keepalive = %um\n"
 		    "max_connections_per_user = %u\n"
 		    "max_connections_per_ip = %u\n"
@@ -53,8 +55,13 @@ config_default_text(void)
 		    "keepalive = %us\n"
 		    "lease = %ud\n"
 		    "max_registrations_per_user = %u\n"
-		    "max_registrations = %u\n",
-		    CONFIG_DEFAULT_IMAP_PORT,
+		    "max_registrations = %u\n"
+		    "\n"
+		    "[tls]\n"
+		    "# cert_file, key_file: unset, so <data_dir>/tls/"
+		    "mailbell.crt and .key,\n"
+		    "# a self-signed certificate made at first start\n",
+		    CONFIG_DEFAULT_IMAP_PORT, CONFIG_DEFAULT_IMAPS_PORT,
 		    IMAP_IDLE_KEEPALIVE_DEFAULT_SECS / 60,
 		    IMAP_CONNECTIONS_PER_USER_DEFAULT,
 		    IMAP_CONNECTIONS_PER_IP_DEFAULT,
@@ -142,6 +149,8 @@ config_free(struct mb_config **cfgp)
 		free(cfg->domains[i]);
 	free(cfg->hostname);
 	free(cfg->user);
+	free(cfg->tls_cert_file);
+	free(cfg->tls_key_file);
 	free(cfg);
 }
 
@@ -149,6 +158,20 @@ char *
 config_passwd_path(const struct mb_config *cfg)
 {
 	return xasprintf("%s/passwd", cfg->data_dir);
+}
+
+const char *
+config_plaintext_auth_name(enum config_plaintext_auth value)
+{
+	switch (value) {
+	case CONFIG_PLAINTEXT_AUTH_YES:
+		return "yes";
+	case CONFIG_PLAINTEXT_AUTH_NO:
+		return "no";
+	case CONFIG_PLAINTEXT_AUTH_LOOPBACK:
+		break;
+	}
+	return "loopback";
 }
 
 char *

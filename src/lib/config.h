@@ -15,9 +15,17 @@
 /* Ports of the embedded default: unprivileged, so a newcomer can run the
  * daemon without root. */
 #define CONFIG_DEFAULT_IMAP_PORT 1143
+#define CONFIG_DEFAULT_IMAPS_PORT 1993
 #define CONFIG_DEFAULT_LMTP_PORT 2424
 #define CONFIG_DEFAULT_ADMIN_PORT 8143
 #define CONFIG_DEFAULT_NOTIFY_UDP_PORT 4143
+
+/* When LOGIN, AUTHENTICATE and XBELL REGISTER may run without TLS. */
+enum config_plaintext_auth {
+	CONFIG_PLAINTEXT_AUTH_LOOPBACK,	/* only for loopback peers (default) */
+	CONFIG_PLAINTEXT_AUTH_YES,	/* for every peer */
+	CONFIG_PLAINTEXT_AUTH_NO,	/* never: TLS always */
+};
 
 struct mb_config {
 	/* Where it came from: the file path, or NULL for the embedded
@@ -38,6 +46,9 @@ struct mb_config {
 
 	/* [imap] */
 	uint16_t imap_port;	/* IMAP4rev1; 0: pick a free port */
+	uint16_t imap_tls_port;	/* IMAP over implicit TLS ("IMAPS"); 0:
+				   pick a free port */
+	enum config_plaintext_auth imap_plaintext_auth; /* secrets in clear */
 	unsigned imap_idle_keepalive; /* seconds between "* OK Still here"
 					 during IDLE (1 s .. 29 min) */
 	unsigned imap_max_connections_per_user; /* sessions logged in as
@@ -61,6 +72,11 @@ struct mb_config {
 				   client's last authenticated datagram */
 	unsigned notify_max_registrations_per_user; /* NO [LIMIT] beyond */
 	unsigned notify_max_registrations; /* in all; NO [LIMIT] beyond */
+
+	/* [tls] both or neither; neither: <data_dir>/tls/mailbell.crt and
+	 * .key, made at first start (lib/tls.h) */
+	char *tls_cert_file;	/* PEM: the certificate, then its chain */
+	char *tls_key_file;	/* PEM: its private key */
 };
 
 /*
@@ -80,5 +96,7 @@ const char *config_default_text(void);
 char *config_passwd_path(const struct mb_config *cfg);
 /* The mail root: <data_dir>/mail. Returns malloc'd text. */
 char *config_mail_root(const struct mb_config *cfg);
+/* The value of [imap] plaintext_auth as written in the file. */
+const char *config_plaintext_auth_name(enum config_plaintext_auth value);
 
 #endif

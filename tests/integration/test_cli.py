@@ -295,7 +295,18 @@ def test_config_prints_default_and_effective(tmp_path):
     out = r.stdout.decode()
     for line in ("data_dir = ./var", "listen = 127.0.0.1", "port = 1143",
                  "port = 2424", "port = 8143", "udp_port = 4143",
-                 "enabled = yes", "max_message_size = 52428800"):
+                 "enabled = yes", "max_message_size = 52428800",
+                 "tls_port = 1993", "plaintext_auth = loopback"):
+        assert line + "\n" in out, (line, out)
+    assert "[tls]\n# cert_file, key_file: not set" in out, out
+    tls = tmp_path / "tls.conf"
+    tls.write_text("[imap]\nplaintext_auth = no\n[tls]\n"
+                   "cert_file = /etc/ssl/m.pem\nkey_file = /etc/ssl/m.key\n")
+    r = run_cli("config", "-c", tls)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode()
+    for line in ("plaintext_auth = no", "cert_file = /etc/ssl/m.pem",
+                 "key_file = /etc/ssl/m.key"):
         assert line + "\n" in out, (line, out)
     bad = tmp_path / "bad.conf"
     bad.write_text("[notify]\nenabled = perhaps\n")

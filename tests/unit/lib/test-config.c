@@ -154,6 +154,20 @@ static const struct fail_case {
 	    "[server] user: not a valid system user" },
 	{ FAIL_VALUE, "[server]\nuser = a b\n", 2,
 	    "[server] user:" },
+	{ FAIL_VALUE, "[imap]\ntls_port = 70000\n", 2,
+	    "[imap] tls_port: not a port" },
+	{ FAIL_VALUE, "[imap]\nplaintext_auth = maybe\n", 2,
+	    "[imap] plaintext_auth: must be loopback, yes or no" },
+	{ FAIL_VALUE, "[imap]\nplaintext_auth = LOOPBACK\n", 2,
+	    "[imap] plaintext_auth: must be" },
+	{ FAIL_VALUE, "[tls]\ncert_file =\n", 2,
+	    "[tls] cert_file: must not be empty" },
+	{ FAIL_UNKNOWN, "[tls]\nca_file = /x\n", 2,
+	    "[tls] ca_file: unknown key" },
+	{ FAIL_VALUE, "[tls]\ncert_file = /x.crt\n", 2,
+	    "[tls] cert_file: set without [tls] key_file (both or neither)" },
+	{ FAIL_VALUE, "[server]\n[tls]\n\nkey_file = /x.key\n", 4,
+	    "[tls] key_file: set without [tls] cert_file" },
 };
 
 /* load_fails() for each case of kind. */
@@ -186,6 +200,12 @@ test_default(void **state)
 	assert_true(cfg->hostname[0] != '\0');
 	assert_null(cfg->user);
 	assert_int_equal(cfg->imap_port, CONFIG_DEFAULT_IMAP_PORT);
+	assert_int_equal(cfg->imap_tls_port, CONFIG_DEFAULT_IMAPS_PORT);
+	assert_int_equal(cfg->imap_tls_port, 1993);
+	assert_int_equal(cfg->imap_plaintext_auth,
+	    CONFIG_PLAINTEXT_AUTH_LOOPBACK);
+	assert_null(cfg->tls_cert_file);
+	assert_null(cfg->tls_key_file);
 	assert_int_equal(cfg->lmtp_port, CONFIG_DEFAULT_LMTP_PORT);
 	assert_int_equal(cfg->admin_port, CONFIG_DEFAULT_ADMIN_PORT);
 	assert_int_equal(cfg->notify_udp_port, CONFIG_DEFAULT_NOTIFY_UDP_PORT);
@@ -207,7 +227,12 @@ test_default_text_roundtrip(void **state)
 	assert_non_null(strstr(text, "[notify]"));
 	assert_non_null(strstr(text, "port = 1143\n"));
 	assert_non_null(strstr(text, "udp_port = 4143\n"));
+	assert_non_null(strstr(text, "tls_port = 1993\n"));
+	assert_non_null(strstr(text, "plaintext_auth = loopback\n"));
+	assert_non_null(strstr(text, "[tls]\n"));
 	cfg = load_ok(text);
+	assert_int_equal(cfg->imap_tls_port, 1993);
+	assert_null(cfg->tls_cert_file);
 	assert_string_equal(cfg->file, conf_path);
 	assert_string_equal(cfg->data_dir, "./var");
 	assert_int_equal(cfg->lmtp_port, 2424);
@@ -240,6 +265,8 @@ test_every_key(void **state)
 	    "user = mailbell\n"
 	    "[imap]\n"
 	    "port = 143\n"
+	    "tls_port = 993\n"
+	    "plaintext_auth = no\n"
 	    "idle_keepalive = 90s\n"
 	    "max_connections_per_user = 5\n"
 	    "max_connections_per_ip = 7\n"
@@ -250,7 +277,10 @@ test_every_key(void **state)
 	    "port = 0  ; picked at start\n"
 	    "[notify]\n"
 	    "enabled = no\n"
-	    "udp_port = 5000\n");
+	    "udp_port = 5000\n"
+	    "[tls]\n"
+	    "cert_file = /etc/ssl/mail.pem\n"
+	    "key_file = /etc/ssl/private/mail.key\n");
 	assert_string_equal(cfg->data_dir, "/srv/mailbell");
 	assert_int_equal(cfg->listen_count, 3);
 	assert_string_equal(cfg->listen[0], "127.0.0.1");
@@ -263,6 +293,12 @@ test_every_key(void **state)
 	assert_string_equal(cfg->hostname, "mx1.example.org");
 	assert_string_equal(cfg->user, "mailbell");
 	assert_int_equal(cfg->imap_port, 143);
+	assert_int_equal(cfg->imap_tls_port, 993);
+	assert_int_equal(cfg->imap_plaintext_auth, CONFIG_PLAINTEXT_AUTH_NO);
+	assert_string_equal(config_plaintext_auth_name(
+	    cfg->imap_plaintext_auth), "no");
+	assert_string_equal(cfg->tls_cert_file, "/etc/ssl/mail.pem");
+	assert_string_equal(cfg->tls_key_file, "/etc/ssl/private/mail.key");
 	assert_int_equal(cfg->imap_idle_keepalive, 90);
 	assert_int_equal(cfg->imap_max_connections_per_user, 5);
 	assert_int_equal(cfg->imap_max_connections_per_ip, 7);
@@ -423,6 +459,14 @@ test_port_conflict(void **state)
 	/* a file port equal to another service's default */
 	load_fails("[admin]\nport = 1143\n", 2,
 	    "[admin] port: port 1143 is also [imap] port");
+	load_fails("[imap]\ntls_port = 2424\n", 2,
+	    "[imap] tls_port: port 2424 is also [lmtp] port");
+	load_fails("[imap]\nport = 1993\n", 2,
+	    "[imap] port: port 1993 is also [imap] tls_port");
+	cfg = load_ok("[imap]\nplaintext_auth = yes\ntls_port = 0\n");
+	assert_int_equal(cfg->imap_plaintext_auth, CONFIG_PLAINTEXT_AUTH_YES);
+	assert_int_equal(cfg->imap_tls_port, 0);
+	config_free(&cfg);
 	/* 0 twice is fine: each picks its own */
 	cfg = load_ok("[imap]\nport = 0\n[lmtp]\nport = 0\n[admin]\nport=0\n");
 	config_free(&cfg);
