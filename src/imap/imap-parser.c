@@ -242,6 +242,8 @@ imap_parser_feed(struct imap_parser *p, const void *data, size_t size,
 			if (n > p->literal_size)
 				n = (size_t)p->literal_size;
 			memcpy(arg->str + arg->len, cur, n);
+			if (!arg->has_nul && memchr(cur, '\0', n) != NULL)
+				arg->has_nul = true;
 			arg->len += n;
 			cur += n;
 			p->literal_size -= n;
@@ -320,6 +322,8 @@ bool
 imap_arg_get_string(const struct imap_arg *arg, const char **str_r)
 {
 	if (arg->type != IMAP_ARG_STRING && arg->type != IMAP_ARG_LITERAL)
+		return false;
+	if (arg->has_nul)
 		return false;
 	*str_r = arg->str;
 	return true;

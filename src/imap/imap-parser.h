@@ -61,6 +61,9 @@ struct imap_arg {
 	 * SECTION: the name before "[". LIST: NULL. */
 	char *str;
 	size_t len;
+	/* LITERAL: the data holds a NUL byte, so str is not the whole value
+	 * as a C string; the imap_arg_get_*string() helpers refuse it. */
+	bool has_nul;
 
 	/* LIST: the elements. SECTION: the header list, if has_list. */
 	struct imap_arg *list;
@@ -165,7 +168,11 @@ void imap_parser_set_limits(struct imap_parser *parser,
 /* Helpers for command handlers: true and *str_r set if arg has the
  * named form. An astring is an atom (NIL included), a quoted string or
  * a literal; a string is quoted or literal; an nstring is a string, or
- * NIL which gives NULL. */
+ * NIL which gives NULL. A literal holding a NUL byte has none of these
+ * forms (false): a C string would silently end at the NUL, so a
+ * mailbox, user name or password "alice\0evil" would be taken as
+ * "alice". Handlers answer BAD, as for any argument of the wrong form.
+ * Bytes such as an APPEND message are read from str and len directly. */
 bool imap_arg_get_atom(const struct imap_arg *arg, const char **str_r);
 bool imap_arg_get_string(const struct imap_arg *arg, const char **str_r);
 bool imap_arg_get_astring(const struct imap_arg *arg, const char **str_r);

@@ -169,6 +169,33 @@ def test_literal_over_the_limit(daemon):
         assert c.cmd("d", "NOOP") == ["d OK NOOP completed"]
 
 
+def test_nul_in_literal_is_bad(daemon):
+    """A NUL in a literal that would become a user name, password or
+    mailbox name is BAD: cut at the NUL, "alice\0evil" would log in as
+    alice and "Work\0x" would create Work."""
+    pw = PASSWORD.encode()
+    with daemon.imap() as c:
+        c.send(b"a LOGIN {10+}\r\nalice\0evil {%d+}\r\n%s\r\n"
+               % (len(pw), pw))
+        line = c.line()
+        assert line.startswith("a BAD"), line
+        c.send(b"b LOGIN alice {%d+}\r\n%s\0x\r\n" % (len(pw) + 2, pw))
+        line = c.line()
+        assert line.startswith("b BAD"), line
+        # Still not logged in.
+        assert c.cmd("c", "SELECT INBOX")[-1].startswith("c BAD")
+        c.login()
+        c.send(b"d CREATE {6+}\r\nWork\0x\r\n")
+        line = c.line()
+        assert line.startswith("d BAD"), line
+        c.send(b"e SELECT {7+}\r\nINBOX\0x\r\n")
+        line = c.line()
+        assert line.startswith("e BAD"), line
+        assert not any("Work" in l for l in c.cmd("h", "LIST \"\" *"))
+        assert c.cmd("i", "NOOP") == ["i OK NOOP completed"]
+    assert not daemon.folder_dir("alice", "Work").exists()
+
+
 def test_unterminated_quote(daemon):
     with daemon.imap() as c:
         c.send('a LOGIN "alice\r\n')

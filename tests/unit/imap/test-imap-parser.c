@@ -691,6 +691,63 @@ test_pipelining_and_api(void **state)
 	imap_parser_free(&parser);
 }
 
+/*
+ * A NUL inside a literal is kept as data, but such a literal is no C
+ * string: LOGIN {10+} "alice\0evil" must not become user "alice". The
+ * flag is set whether the NUL arrives in the first, a middle or the last
+ * piece of the literal.
+ */
+static void
+test_literal_nul(void **state)
+{
+	static const char in[] = "a LOGIN {10+}\r\nalice\0evil {4+}\r\np\0ss "
+	    "{5+}\r\nplain \"q\"\r\n";
+	static const size_t chunks[] = { 1, 3, sizeof(in) - 1 };
+	const char *s;
+
+	(void)state;
+	for (size_t c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
+		struct imap_parser *parser = parser_new();
+		const struct imap_command *cmd = NULL;
+		size_t off = 0;
+		struct feed f;
+
+		while (off < sizeof(in) - 1) {
+			size_t n = sizeof(in) - 1 - off;
+
+			if (n > chunks[c])
+				n = chunks[c];
+			int r = feed(parser, in + off, n, &f);
+			off += f.consumed;
+			if (r == IMAP_PARSE_DONE) {
+				cmd = f.cmd;
+				break;
+			}
+			assert_int_equal(r, IMAP_PARSE_MORE);
+		}
+		assert_int_equal(off, sizeof(in) - 1);
+		assert_non_null(cmd);
+		assert_int_equal(cmd->args_count, 4);
+		/* The bytes are all there... */
+		assert_int_equal(cmd->args[0].len, 10);
+		assert_memory_equal(cmd->args[0].str, "alice\0evil", 10);
+		assert_true(cmd->args[0].has_nul);
+		assert_true(cmd->args[1].has_nul);
+		/* ...but no helper turns them into a C string. */
+		for (unsigned int i = 0; i < 2; i++) {
+			assert_false(imap_arg_get_astring(&cmd->args[i], &s));
+			assert_false(imap_arg_get_string(&cmd->args[i], &s));
+			assert_false(imap_arg_get_nstring(&cmd->args[i], &s));
+		}
+		assert_false(cmd->args[2].has_nul);
+		assert_true(imap_arg_get_astring(&cmd->args[2], &s));
+		assert_string_equal(s, "plain");
+		assert_true(imap_arg_get_astring(&cmd->args[3], &s));
+		assert_string_equal(s, "q");
+		imap_parser_free(&parser);
+	}
+}
+
 static void
 test_section_fields(void **state)
 {
@@ -760,6 +817,7 @@ main(void)
 		cmocka_unit_test(test_error_message),
 		cmocka_unit_test(test_pipelining_and_api),
 		cmocka_unit_test(test_section_fields),
+		cmocka_unit_test(test_literal_nul),
 		cmocka_unit_test(test_reject_literal),
 	};
 
