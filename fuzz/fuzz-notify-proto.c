@@ -3,14 +3,17 @@
  * three ways: as a received datagram (peek, open under fixed keys in both
  * directions, decode), as a decrypted payload of the type its first byte
  * names (decode, then encode and decode again, which must agree, and a
- * seal and open round trip), and as a sequence of packet numbers for the
- * replay window, checked against a naive model.
+ * seal and open round trip; a cookie it carries is checked against the
+ * server's cookies), and as a sequence of packet numbers for the replay
+ * window, checked against a naive model.
  */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "notify/notify-proto.h"
 
@@ -18,6 +21,8 @@
 #define FUZZ_ID UINT64_C(0x0102030405060708)
 /* Packet numbers the replay model tracks at most. */
 #define FUZZ_PNS_MAX 512
+/* The server's clock when it checks a cookie. */
+#define FUZZ_NOW 1700000000
 
 static struct notify_keys keys[2];	/* by enum notify_dir */
 
@@ -100,6 +105,41 @@ as_datagram(const uint8_t *in, size_t size)
 	}
 }
 
+/*
+ * A cookie from the wire is valid only if it is the server's for this
+ * endpoint now or in the slot before; the server's own cookie for an
+ * endpoint it can encode is always valid.
+ */
+static void
+check_cookie(const unsigned char cookie[NOTIFY_COOKIE_LEN],
+    const struct sockaddr_storage *ss)
+{
+	static const unsigned char key[NOTIFY_COOKIE_KEY_LEN] = { 1, 2, 3 };
+	const struct sockaddr *addr = (const struct sockaddr *)ss;
+	unsigned char now[NOTIFY_COOKIE_LEN], before[NOTIFY_COOKIE_LEN];
+	bool expect;
+
+	if (!notify_addr_equal(addr, addr))
+		abort();
+	if (notify_cookie_make(key, FUZZ_ID, FUZZ_EPOCH, addr, FUZZ_NOW,
+	    now) < 0 ||
+	    notify_cookie_make(key, FUZZ_ID, FUZZ_EPOCH, addr,
+	    FUZZ_NOW - NOTIFY_COOKIE_SLOT_SECS, before) < 0)
+		abort();
+	if (!notify_cookie_verify(key, FUZZ_ID, FUZZ_EPOCH, addr, FUZZ_NOW,
+	    now) ||
+	    !notify_cookie_verify(key, FUZZ_ID, FUZZ_EPOCH, addr, FUZZ_NOW,
+	    before) ||
+	    notify_cookie_verify(key, FUZZ_ID + 1, FUZZ_EPOCH, addr, FUZZ_NOW,
+	    now))
+		abort();
+	expect = memcmp(cookie, now, sizeof(now)) == 0 ||
+	    memcmp(cookie, before, sizeof(before)) == 0;
+	if (notify_cookie_verify(key, FUZZ_ID, FUZZ_EPOCH, addr, FUZZ_NOW,
+	    cookie) != expect)
+		abort();
+}
+
 /* The input as a payload that passed the tag: in[0] is the type. */
 static void
 as_payload(const uint8_t *in, size_t size)
@@ -120,6 +160,17 @@ as_payload(const uint8_t *in, size_t size)
 		return;
 	}
 	check_msg(&m1);
+	if (m1.type == NOTIFY_TYPE_CHALLENGE) {
+		check_cookie(m1.challenge.cookie, &m1.challenge.observed);
+	} else if (m1.type == NOTIFY_TYPE_VERIFY) {
+		struct sockaddr_storage ss = { 0 };
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(40000);
+		sin->sin_addr.s_addr = htonl(0xc0000201);	/* 192.0.2.1 */
+		check_cookie(m1.verify.cookie, &ss);
+	}
 	/* What was decoded encodes, and encoding is stable from then on. */
 	if (notify_proto_encode(&m1, p2, sizeof(p2), &len2) < 0)
 		abort();
