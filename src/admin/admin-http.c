@@ -10,7 +10,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -18,6 +17,7 @@
 
 #include "admin/metrics.h"
 #include "lib/buf.h"
+#include "lib/clock.h"
 #include "lib/escape.h"
 #include "lib/limits.h"
 #include "lib/log.h"
@@ -35,7 +35,7 @@ struct admin_http {
 	struct evhttp *http;
 	char *version;
 	const struct store_queue *queue;
-	struct timespec started;	/* CLOCK_MONOTONIC */
+	uint64_t started_us;		/* clock_now_us() at creation */
 
 	/* Endpoints to list on the status page. */
 	struct admin_endpoint *endpoints;
@@ -45,11 +45,7 @@ struct admin_http {
 static double
 uptime_seconds(const struct admin_http *admin)
 {
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - admin->started.tv_sec) +
-	    (double)(now.tv_nsec - admin->started.tv_nsec) / 1e9;
+	return (double)(clock_now_us() - admin->started_us) / 1e6;
 }
 
 static void
@@ -211,7 +207,7 @@ admin_http_new(const struct admin_deps *deps)
 		fatalx("admin: cannot create the HTTP service");
 	admin->version = xstrdup(deps->version);
 	admin->queue = deps->queue;
-	clock_gettime(CLOCK_MONOTONIC, &admin->started);
+	admin->started_us = clock_now_us();
 
 	evhttp_set_max_headers_size(admin->http, ADMIN_HEADERS_MAX);
 	evhttp_set_max_body_size(admin->http, ADMIN_BODY_MAX);
