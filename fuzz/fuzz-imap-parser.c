@@ -1,8 +1,9 @@
 /*
  * libFuzzer harness for the IMAP command parser and the parsers that
- * read its arguments (sequence sets, dates, modified UTF-7). Checks that
- * feeding the input whole and in small pieces gives the same results,
- * and that decoded names and dates survive a round trip.
+ * read its arguments (sequence sets, dates, modified UTF-7, LIST
+ * patterns). Checks that feeding the input whole and in small pieces
+ * gives the same results, that decoded names and dates survive a round
+ * trip, and that the pattern matcher agrees with a naive one.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -11,10 +12,16 @@
 #include <time.h>
 
 #include "imap/imap-date.h"
+#include "imap/imap-match.h"
 #include "imap/imap-parser.h"
 #include "imap/imap-seqset.h"
 #include "imap/imap-utf7.h"
 #include "lib/buf.h"
+#include "lib/limits.h"
+
+/* The naive matcher runs on patterns and names this short only. */
+#define FUZZ_MATCH_PATTERN_MAX 32
+#define FUZZ_MATCH_NAME_MAX 64
 
 static uint64_t
 hash_bytes(uint64_t h, const void *data, size_t len)
@@ -71,6 +78,72 @@ check_text(const struct imap_arg *arg)
 	}
 	buf_free(&utf8);
 	buf_free(&utf7);
+}
+
+/* RFC 3501 6.3.8 as written, by backtracking (memo[][] keeps it from
+ * taking exponential time); "INBOX" as the first level of a name
+ * matches in any case. memo: 0 not known, 1 no match, 2 match. */
+static bool
+naive_match(const char *pattern, size_t i, const char *name, size_t j,
+    size_t inbox_len, char sep,
+    unsigned char memo[FUZZ_MATCH_PATTERN_MAX + 1][FUZZ_MATCH_NAME_MAX + 1])
+{
+	const char *p = pattern + i, *n = name + j;
+	bool r;
+
+	if (memo[i][j] != 0)
+		return memo[i][j] == 2;
+	if (*p == '\0') {
+		r = *n == '\0';
+	} else if (*p == '*' || *p == '%') {
+		r = naive_match(pattern, i + 1, name, j, inbox_len, sep, memo) ||
+		    (*n != '\0' && (*p == '*' || *n != sep) &&
+		    naive_match(pattern, i, name, j + 1, inbox_len, sep, memo));
+	} else {
+		r = *n != '\0' && (*p == *n || (j < inbox_len &&
+		    *p >= 'a' && *p <= 'z' && *n == *p - 'a' + 'A')) &&
+		    naive_match(pattern, i + 1, name, j + 1, inbox_len, sep,
+		    memo);
+	}
+	memo[i][j] = r ? 2 : 1;
+	return r;
+}
+
+/* Each text argument as a LIST pattern against the next one as a
+ * name (LIST's reference and pattern are such a pair, the other way
+ * round), and every name against "*" and itself. */
+static void
+check_match(const struct imap_arg *args, unsigned int count)
+{
+	for (unsigned int i = 0; i < count; i++) {
+		const struct imap_arg *a = &args[i], *b = &args[i + 1];
+		unsigned char memo[FUZZ_MATCH_PATTERN_MAX + 1]
+		    [FUZZ_MATCH_NAME_MAX + 1];
+		size_t inbox_len;
+		bool got;
+
+		if (a->str == NULL || a->type == IMAP_ARG_SECTION ||
+		    strlen(a->str) != a->len)
+			continue;
+		if (a->len <= FOLDER_NAME_MAX &&
+		    (!imap_match("*", a->str, '.') ||
+		    (strpbrk(a->str, "*%") == NULL &&
+		    !imap_match(a->str, a->str, '.'))))
+			abort();
+		if (i + 1 == count || b->str == NULL ||
+		    b->type == IMAP_ARG_SECTION || strlen(b->str) != b->len)
+			continue;
+		got = imap_match(a->str, b->str, '.');
+		if (a->len > FUZZ_MATCH_PATTERN_MAX ||
+		    b->len > FUZZ_MATCH_NAME_MAX)
+			continue;
+		inbox_len = strncmp(b->str, "INBOX", 5) == 0 &&
+		    (b->str[5] == '\0' || b->str[5] == '.') ? 5 : 0;
+		memset(memo, 0, sizeof(memo));
+		if (got != naive_match(a->str, 0, b->str, 0, inbox_len, '.',
+		    memo))
+			abort();
+	}
 }
 
 static uint64_t
@@ -137,6 +210,9 @@ run(const struct imap_parser_limits *limits, const uint8_t *data,
 				h = hash_bytes(h, cmd->name, strlen(cmd->name));
 				h = hash_args(h, cmd->args, cmd->args_count,
 				    check);
+				if (check)
+					check_match(cmd->args,
+					    cmd->args_count);
 			} else if (r == IMAP_PARSE_ERROR) {
 				const char *s;
 
