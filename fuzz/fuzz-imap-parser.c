@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "imap/imap-date.h"
@@ -172,10 +173,20 @@ hash_args(uint64_t h, const struct imap_arg *args, unsigned int count,
 	return h;
 }
 
+/* How a session drives the parser besides feeding it. */
+struct session_model {
+	bool prelogin;		/* LOGIN and AUTHENTICATE lift the limits
+				   to the post-login ones, as after a
+				   successful login */
+	bool reject_append;	/* APPEND's synchronising literal is
+				   refused (NO [TRYCREATE]) */
+};
+
 /* Feed data in pieces of chunk bytes; the hash of every result. */
 static uint64_t
-run(const struct imap_parser_limits *limits, const uint8_t *data,
-    size_t size, size_t chunk, bool check)
+run(const struct imap_parser_limits *limits,
+    const struct session_model *model, const uint8_t *data, size_t size,
+    size_t chunk, bool check)
 {
 	struct imap_parser *parser = imap_parser_new(limits);
 	uint64_t h = 0xcbf29ce484222325ULL;
@@ -205,6 +216,19 @@ run(const struct imap_parser_limits *limits, const uint8_t *data,
 				break;
 			}
 			h = hash_u64(h, (uint64_t)(r + 1));
+			if (r == IMAP_PARSE_NEED_CONTINUATION &&
+			    model->reject_append &&
+			    imap_parser_name(parser) != NULL &&
+			    strcasecmp(imap_parser_name(parser), "APPEND") == 0)
+				imap_parser_reject_literal(parser);
+			if (r == IMAP_PARSE_DONE && model->prelogin &&
+			    (strcasecmp(cmd->name, "LOGIN") == 0 ||
+			    strcasecmp(cmd->name, "AUTHENTICATE") == 0)) {
+				struct imap_parser_limits after;
+
+				imap_parser_limits_default(&after, false);
+				imap_parser_set_limits(parser, &after);
+			}
 			if (r == IMAP_PARSE_DONE) {
 				h = hash_bytes(h, cmd->tag, strlen(cmd->tag));
 				h = hash_bytes(h, cmd->name, strlen(cmd->name));
@@ -234,12 +258,14 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct imap_parser_limits limits;
+	struct session_model model;
 	uint64_t whole;
 	size_t chunk;
 
 	if (size < 1)
 		return 0;
-	/* The first byte picks the limits and the piece size. */
+	/* The first byte picks the limits, the piece size and what the
+	 * session does besides feeding. */
 	imap_parser_limits_default(&limits, (data[0] & 1) != 0);
 	if ((data[0] & 2) != 0) {
 		limits.line_max = 64;
@@ -248,11 +274,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		limits.args_max = 8;
 	}
 	chunk = (size_t)(data[0] >> 2) % 8 + 1;
+	model.prelogin = (data[0] & 1) != 0;
+	model.reject_append = (data[0] & 0x20) != 0;
 	data++;
 	size--;
 
-	whole = run(&limits, data, size, size > 0 ? size : 1, true);
-	if (run(&limits, data, size, chunk, false) != whole)
+	whole = run(&limits, &model, data, size, size > 0 ? size : 1, true);
+	if (run(&limits, &model, data, size, chunk, false) != whole)
 		abort();
 	return 0;
 }
