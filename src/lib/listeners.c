@@ -1,7 +1,9 @@
 /* Listening sockets of a TCP service, with a pause after accept errors. */
 #include "lib/listeners.h"
 
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,4 +144,21 @@ listener_format_peer(const struct sockaddr *sa, int salen, char *out,
 		snprintf(out, size, "%s", "(long address)");
 	if (ip != NULL && snprintf(ip, ip_size, "%s", host) >= (int)ip_size)
 		snprintf(ip, ip_size, "%s", "(long address)");
+}
+
+bool
+listener_peer_is_loopback(const struct sockaddr *sa)
+{
+	const struct sockaddr_in6 *sin6;
+
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)(const void *)sa)->
+		    sin_addr.s_addr) >> 24) == 127;
+	if (sa->sa_family != AF_INET6)
+		return false;
+	sin6 = (const struct sockaddr_in6 *)(const void *)sa;
+	if (IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
+		return true;
+	return IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) &&
+	    sin6->sin6_addr.s6_addr[12] == 127;
 }

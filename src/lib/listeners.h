@@ -7,6 +7,7 @@
 #ifndef MB_LIB_LISTENERS_H
 #define MB_LIB_LISTENERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -32,5 +33,9 @@ void listener_set_free(struct listener_set **setp);
  * alone into ip too. */
 void listener_format_peer(const struct sockaddr *sa, int salen, char *out,
     size_t size, char *ip, size_t ip_size);
+
+/* Whether a peer is on this host: 127.0.0.0/8, ::1, or 127.0.0.0/8
+ * mapped into IPv6. */
+bool listener_peer_is_loopback(const struct sockaddr *sa);
 
 #endif

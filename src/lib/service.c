@@ -40,6 +40,7 @@ void
 service_deinit(struct service *svc)
 {
 	listener_set_free(&svc->listeners);
+	listener_set_free(&svc->tls_listeners);
 	svc->drained_cb = NULL;
 	if (svc->drained_ev != NULL) {
 		event_free(svc->drained_ev);
@@ -54,6 +55,16 @@ service_listen(struct service *svc, evutil_socket_t fd)
 		svc->listeners = listener_set_new(svc->base, svc->name,
 		    svc->accept_cb, svc->accept_ctx);
 	return listener_set_add(svc->listeners, fd);
+}
+
+int
+service_listen_tls(struct service *svc, evutil_socket_t fd,
+    listener_accept_cb *accept_cb)
+{
+	if (svc->tls_listeners == NULL)
+		svc->tls_listeners = listener_set_new(svc->base, svc->name,
+		    accept_cb, svc->accept_ctx);
+	return listener_set_add(svc->tls_listeners, fd);
 }
 
 void
@@ -92,6 +103,8 @@ service_shutdown(struct service *svc, service_stop_cb *stop_cb,
 	svc->drained_ctx = ctx;
 	if (svc->listeners != NULL)
 		listener_set_close(svc->listeners);
+	if (svc->tls_listeners != NULL)
+		listener_set_close(svc->tls_listeners);
 	for (l = svc->sessions; l != NULL; l = next) {
 		next = l->next;
 		stop_cb(l);

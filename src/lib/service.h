@@ -35,6 +35,8 @@ struct service {
 	struct event *drained_ev;	/* runs drained_cb from the loop */
 
 	struct listener_set *listeners;	/* NULL until service_listen() */
+	struct listener_set *tls_listeners; /* implicit TLS; NULL until
+					   service_listen_tls() */
 	struct service_link *sessions;	/* every open session, newest
 					   first */
 	size_t session_count;
@@ -56,6 +58,13 @@ void service_init(struct service *svc, struct event_base *base,
 void service_deinit(struct service *svc);
 /* Serve a bound, listening socket (the service owns it). 0 or -1. */
 int service_listen(struct service *svc, evutil_socket_t fd);
+
+/* Serve a bound, listening socket whose connections start with a TLS
+ * handshake: each goes to accept_cb (not the service's own) with the
+ * service's ctx. The service owns fd, and closes it with the others on
+ * shutdown. 0 or -1. */
+int service_listen_tls(struct service *svc, evutil_socket_t fd,
+    listener_accept_cb *accept_cb);
 
 /* Link a new session at the head of the list. */
 void service_add(struct service *svc, struct service_link *link);
