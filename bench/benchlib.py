@@ -337,7 +337,7 @@ class Mailbell:
         sections = {
             "server": {"data_dir": self.data, "listen": "127.0.0.1"},
             "lmtp": {"port": "0"},
-            "imap": {"port": "0"},
+            "imap": {"port": "0", "tls_port": "0"},
             "admin": {"port": "0"},
             "notify": {"enabled": "no"},
         }

@@ -19,12 +19,14 @@
 
 #include "admin/admin-http.h"
 #include "daemon/listen.h"
+#include "daemon/tls-setup.h"
 #include "directory/directory.h"
 #include "lib/config.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
 #include "lib/privdrop.h"
 #include "lib/stats.h"
+#include "lib/tls.h"
 #include "lib/xmalloc.h"
 #include "imap/imap.h"
 #include "lmtp/lmtp.h"
@@ -52,6 +54,7 @@ struct daemon {
 	char *mail_root;		/* <data_dir>/mail */
 	struct event_base *base;
 	struct service_sockets imap_socks;
+	struct service_sockets imaps_socks; /* IMAP over implicit TLS */
 	struct service_sockets lmtp_socks;
 	struct service_sockets admin_socks;
 	struct service_sockets notify_socks; /* UDP; none when disabled */
@@ -59,6 +62,7 @@ struct daemon {
 	struct store_queue *queue;
 	struct store_watch *watch;	/* NULL without inotify */
 	struct directory *dir;
+	struct tls_server *tls;		/* STARTTLS and IMAPS certificate */
 	struct imap_server *imap;
 	struct lmtp_server *lmtp;
 	struct admin_http *admin;
@@ -71,6 +75,7 @@ struct daemon {
 	struct event *watch_ev;		/* store_watch_fd readable */
 	struct event *sigterm_ev;
 	struct event *sigint_ev;
+	struct event *sighup_ev;	/* reloads the certificate */
 
 	/* Shutdown. */
 	bool stopping;			/* first signal seen */
@@ -181,7 +186,7 @@ make_dirs(struct daemon *d)
 
 static void
 bind_service(struct daemon *d, struct service_sockets *ss,
-    const char *service, const char *section, const char *const *addrs,
+    const char *service, const char *key, const char *const *addrs,
     size_t count, uint16_t port, bool v6_optional)
 {
 	const char *where, *reason;
@@ -189,8 +194,8 @@ bind_service(struct daemon *d, struct service_sockets *ss,
 	ss->service = service;
 	if (listen_tcp(addrs, count, port, v6_optional, &ss->socks,
 	    &ss->count, &where, &reason) < 0)
-		fatalx("%s: cannot listen on %s ([%s] port in %s): %s",
-		    service, where, section, config_source(d->cfg), reason);
+		fatalx("%s: cannot listen on %s (%s in %s): %s",
+		    service, where, key, config_source(d->cfg), reason);
 }
 
 /*
@@ -213,10 +218,10 @@ bind_admin(struct daemon *d)
 		if (listen_addr_is_wildcard(cfg->listen[i]))
 			break;
 	if (i < cfg->listen_count)
-		bind_service(d, &d->admin_socks, "admin", "admin", loopback,
+		bind_service(d, &d->admin_socks, "admin", "[admin] port", loopback,
 		    2, cfg->admin_port, true);
 	else
-		bind_service(d, &d->admin_socks, "admin", "admin",
+		bind_service(d, &d->admin_socks, "admin", "[admin] port",
 		    (const char *const *)cfg->listen, cfg->listen_count,
 		    cfg->admin_port, false);
 }
@@ -245,13 +250,16 @@ static void
 bind_listeners(struct daemon *d)
 {
 	const struct service_sockets *all[] = { &d->imap_socks,
-	    &d->lmtp_socks, &d->admin_socks };
+	    &d->imaps_socks, &d->lmtp_socks, &d->admin_socks };
 	size_t i, j;
 
-	bind_service(d, &d->imap_socks, "imap", "imap",
+	bind_service(d, &d->imap_socks, "imap", "[imap] port",
 	    (const char *const *)d->cfg->listen, d->cfg->listen_count,
 	    d->cfg->imap_port, false);
-	bind_service(d, &d->lmtp_socks, "lmtp", "lmtp",
+	bind_service(d, &d->imaps_socks, "imaps", "[imap] tls_port",
+	    (const char *const *)d->cfg->listen, d->cfg->listen_count,
+	    d->cfg->imap_tls_port, false);
+	bind_service(d, &d->lmtp_socks, "lmtp", "[lmtp] port",
 	    (const char *const *)d->cfg->listen, d->cfg->listen_count,
 	    d->cfg->lmtp_port, false);
 	bind_admin(d);
@@ -491,12 +499,20 @@ start_services(struct daemon *d)
 	imap_deps.queue = d->queue;
 	imap_deps.dir = d->dir;
 	imap_deps.xbell = d->notify != NULL ? &d->xbell : NULL;
+	imap_deps.tls = d->tls;
 	d->imap = imap_server_new(&imap_deps);
 	for (i = 0; i < d->imap_socks.count; i++) {
 		if (imap_server_listen(d->imap, d->imap_socks.socks[i].fd) < 0)
 			fatalx("imap: cannot serve %s",
 			    d->imap_socks.socks[i].where);
 		d->imap_socks.socks[i].fd = -1;
+	}
+	for (i = 0; i < d->imaps_socks.count; i++) {
+		if (imap_server_listen_tls(d->imap,
+		    d->imaps_socks.socks[i].fd) < 0)
+			fatalx("imaps: cannot serve %s",
+			    d->imaps_socks.socks[i].where);
+		d->imaps_socks.socks[i].fd = -1;
 	}
 
 	memset(&admin_deps, 0, sizeof(admin_deps));
@@ -513,6 +529,9 @@ start_services(struct daemon *d)
 	for (i = 0; i < d->imap_socks.count; i++)
 		admin_http_add_endpoint(d->admin, "imap",
 		    d->imap_socks.socks[i].where);
+	for (i = 0; i < d->imaps_socks.count; i++)
+		admin_http_add_endpoint(d->admin, "imaps",
+		    d->imaps_socks.socks[i].where);
 	for (i = 0; i < d->lmtp_socks.count; i++)
 		admin_http_add_endpoint(d->admin, "lmtp",
 		    d->lmtp_socks.socks[i].where);
@@ -563,15 +582,29 @@ signal_cb(evutil_socket_t sig, short what, void *ctx)
 	lmtp_server_shutdown(d->lmtp, drained_cb, d);
 }
 
+/* SIGHUP: a renewed certificate, without dropping a session. */
+static void
+sighup_cb(evutil_socket_t sig, short what, void *ctx)
+{
+	struct daemon *d = ctx;
+
+	(void)sig;
+	(void)what;
+	tls_setup_reload(d->tls);
+}
+
 static void
 start_signals(struct daemon *d)
 {
 	signal(SIGPIPE, SIG_IGN);
 	d->sigterm_ev = evsignal_new(d->base, SIGTERM, signal_cb, d);
 	d->sigint_ev = evsignal_new(d->base, SIGINT, signal_cb, d);
+	d->sighup_ev = evsignal_new(d->base, SIGHUP, sighup_cb, d);
 	if (d->sigterm_ev == NULL || d->sigint_ev == NULL ||
+	    d->sighup_ev == NULL ||
 	    event_add(d->sigterm_ev, NULL) < 0 ||
-	    event_add(d->sigint_ev, NULL) < 0)
+	    event_add(d->sigint_ev, NULL) < 0 ||
+	    event_add(d->sighup_ev, NULL) < 0)
 		fatalx("cannot handle signals");
 }
 
@@ -589,7 +622,11 @@ start_daemon(struct daemon *d, const struct options *opts)
 	if (d->base == NULL)
 		fatalx("cannot create the event loop");
 	bind_listeners(d);
+	if (tls_setup_configured(d->cfg))
+		d->tls = tls_setup_start(d->cfg);
 	drop_privileges(d);
+	if (d->tls == NULL)
+		d->tls = tls_setup_start(d->cfg);
 	start_store(d);
 	start_services(d);
 	start_signals(d);
@@ -603,9 +640,12 @@ stop_daemon(struct daemon *d)
 		event_free(d->sigterm_ev);
 	if (d->sigint_ev != NULL)
 		event_free(d->sigint_ev);
+	if (d->sighup_ev != NULL)
+		event_free(d->sighup_ev);
 	admin_http_free(&d->admin);
 	imap_server_free(&d->imap);
 	lmtp_server_free(&d->lmtp);
+	tls_server_free(&d->tls);
 	/* After IMAP (its XBELL hooks point here) and before the store
 	 * (it is subscribed to the store's events); saves what changed. */
 	notify_server_free(&d->notify);
@@ -622,6 +662,7 @@ stop_daemon(struct daemon *d)
 	store_free(&d->store);
 	directory_free(&d->dir);
 	listen_close_all(&d->imap_socks.socks, d->imap_socks.count);
+	listen_close_all(&d->imaps_socks.socks, d->imaps_socks.count);
 	listen_close_all(&d->lmtp_socks.socks, d->lmtp_socks.count);
 	listen_close_all(&d->admin_socks.socks, d->admin_socks.count);
 	listen_close_all(&d->notify_socks.socks, d->notify_socks.count);

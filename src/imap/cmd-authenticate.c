@@ -77,6 +77,11 @@ cmd_authenticate(struct imap_cmd *cmd)
 {
 	const char *mech, *ir = NULL;
 
+	if (!imap_session_secure(cmd->session)) {
+		imap_cmd_tagged(cmd, "NO", "PRIVACYREQUIRED", "AUTHENTICATE "
+		    "needs TLS: use STARTTLS or the IMAPS port");
+		return;
+	}
 	if (cmd->args_count < 1 || cmd->args_count > 2 ||
 	    !imap_arg_get_atom(&cmd->args[0], &mech) ||
 	    (cmd->args_count == 2 &&

@@ -131,6 +131,11 @@ cmd_login(struct imap_cmd *cmd)
 {
 	const char *user, *password;
 
+	if (!imap_session_secure(cmd->session)) {
+		imap_cmd_tagged(cmd, "NO", "PRIVACYREQUIRED", "LOGIN needs "
+		    "TLS: use STARTTLS or the IMAPS port");
+		return;
+	}
 	if (cmd->args_count != 2 ||
 	    !imap_arg_get_astring(&cmd->args[0], &user) ||
 	    !imap_arg_get_astring(&cmd->args[1], &password)) {

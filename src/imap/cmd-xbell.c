@@ -146,7 +146,14 @@ cmd_xbell(struct imap_cmd *cmd)
 		imap_cmd_tagged(cmd, "BAD", NULL, "Unknown command");
 		return;
 	}
+	/* REGISTER's answer is a key: never in clear where a password
+	 * could not be sent either. */
 	if (cmd->args_count >= 1 &&
+	    imap_arg_atom_equals(&cmd->args[0], "REGISTER") &&
+	    !imap_session_secure(cmd->session))
+		imap_cmd_tagged(cmd, "NO", "PRIVACYREQUIRED", "XBELL REGISTER "
+		    "needs TLS: use STARTTLS or the IMAPS port");
+	else if (cmd->args_count >= 1 &&
 	    imap_arg_atom_equals(&cmd->args[0], "REGISTER"))
 		xbell_register(cmd, ops);
 	else if (cmd->args_count >= 1 &&

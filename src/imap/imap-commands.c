@@ -23,6 +23,7 @@ static const struct imap_command_def imap_commands[] = {
 	/* RFC 3501 6.2: not authenticated */
 	{ "LOGIN", NA, IMAP_CMD_FLAG_PRELOGIN, cmd_login },
 	{ "AUTHENTICATE", NA, IMAP_CMD_FLAG_PRELOGIN, cmd_authenticate },
+	{ "STARTTLS", NA, IMAP_CMD_FLAG_PRELOGIN, cmd_starttls },
 	/* RFC 3501 6.3: authenticated (and selected) */
 	{ "SELECT", IN, 0, cmd_select },
 	{ "EXAMINE", IN, 0, cmd_select },
@@ -87,11 +88,6 @@ imap_command_find(const char *name, bool uid)
 	return NULL;
 }
 
-/*
- * LOGINDISABLED (RFC 3501 7.2.1) is not offered: mailbell has no TLS
- * yet, so LOGIN over plain TCP is the only way in; keep the IMAP port
- * on loopback or a trusted network until STARTTLS lands.
- */
 #define CAPS_COMMON "IMAP4rev1 LITERAL+ SASL-IR IDLE UIDPLUS MOVE " \
 	"UNSELECT NAMESPACE ID ENABLE SPECIAL-USE CHILDREN"
 
@@ -100,8 +96,17 @@ imap_command_find(const char *name, bool uid)
 const char *
 imap_capabilities(const struct imap_session *session)
 {
-	if (session->state == IMAP_STATE_NOT_AUTH)
-		return CAPS_COMMON " AUTH=PLAIN";
+	/* Before login: STARTTLS until TLS is on (RFC 3501 6.2.1); where
+	 * no password may be sent in clear, LOGINDISABLED and no AUTH=
+	 * (RFC 3501 7.2.1, 6.2.3). */
+	if (session->state == IMAP_STATE_NOT_AUTH) {
+		if (imap_session_tls_offered(session))
+			return imap_session_secure(session) ?
+			    CAPS_COMMON " STARTTLS AUTH=PLAIN" :
+			    CAPS_COMMON " STARTTLS LOGINDISABLED";
+		return imap_session_secure(session) ?
+		    CAPS_COMMON " AUTH=PLAIN" : CAPS_COMMON " LOGINDISABLED";
+	}
 	if (session->server != NULL && session->server->deps.xbell != NULL)
 		return CAPS_COMMON " XBELL";
 	return CAPS_COMMON;

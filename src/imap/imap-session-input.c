@@ -320,7 +320,8 @@ imap_session_input(struct imap_session *session)
 	in = bufferevent_get_input(session->bev);
 	out = bufferevent_get_output(session->bev);
 	for (;;) {
-		if (session->closing)
+		/* After STARTTLS nothing more is read in clear. */
+		if (session->closing || session->starttls)
 			break;
 		if (evbuffer_get_length(out) >= IMAP_OUTPUT_HIGH_WATER) {
 			session->output_blocked = true;

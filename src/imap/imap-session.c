@@ -2,8 +2,8 @@
  * IMAP connections on libevent: a session's lifetime, its bufferevent
  * (bounded in both directions, with the read timeout of its state), the
  * sleep of a session in IDLE with nothing to send on a single event,
- * accepting within the connection limits, and the server's start and
- * shutdown. Input is in imap-session-input.c, replies in
+ * accepting within the connection limits, TLS (implicit, or begun by
+ * STARTTLS), and the server's start and shutdown. Input is in imap-session-input.c, replies in
  * imap-session-reply.c, login and select in imap-session-state.c.
  */
 #include "imap/imap-session.h"
@@ -19,8 +19,10 @@
 #include <time.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/util.h>
+#include <openssl/err.h>
 
 #include "imap/imap-auth.h"
 #include "imap/imap-commands.h"
@@ -30,6 +32,7 @@
 #include "lib/listeners.h"
 #include "lib/log.h"
 #include "lib/stats.h"
+#include "lib/tls.h"
 #include "lib/xmalloc.h"
 #include "store/store.h"
 
@@ -57,13 +60,28 @@ session_read_armed(struct imap_session *session)
 	    (uint64_t)session->read_timeout_secs * 1000;
 }
 
-/* A bufferevent on fd (closed when it is freed) with the session's
- * callbacks and watermarks; timeouts and enabling are the caller's. */
+/* A bufferevent on fd with the session's callbacks and watermarks;
+ * timeouts and enabling are the caller's. In clear it closes fd when it
+ * is freed. With TLS it runs session->ssl (the handshake first, unless
+ * it is done: a session waking from IDLE) and leaves the SSL and fd to
+ * the session, so that a sleep in IDLE can drop the bufferevent alone. */
 static int
 session_bev_new(struct imap_session *session, evutil_socket_t fd)
 {
-	session->bev = bufferevent_socket_new(imap_session_base(session), fd,
-	    BEV_OPT_CLOSE_ON_FREE);
+	struct event_base *base = imap_session_base(session);
+
+	if (session->ssl != NULL) {
+		session->bev = bufferevent_openssl_socket_new(base, fd,
+		    session->ssl, SSL_is_init_finished(session->ssl) ?
+		    BUFFEREVENT_SSL_OPEN : BUFFEREVENT_SSL_ACCEPTING, 0);
+		/* A client that closes without close_notify has ended
+		 * the session, as in clear; its requests still count. */
+		if (session->bev != NULL)
+			bufferevent_openssl_set_allow_dirty_shutdown(
+			    session->bev, 1);
+	} else
+		session->bev = bufferevent_socket_new(base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
 	if (session->bev == NULL)
 		return -1;
 	bufferevent_setcb(session->bev, session_read_cb, session_write_cb,
@@ -79,15 +97,25 @@ session_bev_new(struct imap_session *session, evutil_socket_t fd)
 static void
 session_disconnect(struct imap_session *session)
 {
+	evutil_socket_t fd = -1;	/* to close here, not by the bev */
+
 	if (session->sleep_ev != NULL) {
-		evutil_closesocket(event_get_fd(session->sleep_ev));
+		fd = event_get_fd(session->sleep_ev);
 		event_free(session->sleep_ev);
 		session->sleep_ev = NULL;
 	}
 	if (session->bev != NULL) {
+		if (session->ssl != NULL)
+			fd = bufferevent_getfd(session->bev);
 		bufferevent_free(session->bev);
 		session->bev = NULL;
 	}
+	if (session->ssl != NULL) {
+		SSL_free(session->ssl);
+		session->ssl = NULL;
+	}
+	if (fd >= 0)
+		evutil_closesocket(fd);
 }
 
 static void
@@ -134,6 +162,9 @@ session_try_sleep(struct imap_session *session)
 	if (evbuffer_get_length(bufferevent_get_input(session->bev)) != 0 ||
 	    evbuffer_get_length(bufferevent_get_output(session->bev)) != 0)
 		return;
+	/* Decrypted bytes still inside OpenSSL would never wake us. */
+	if (session->ssl != NULL && SSL_pending(session->ssl) > 0)
+		return;
 	now = clock_now_ms();
 	left = session->read_deadline_ms > now ?
 	    session->read_deadline_ms - now : 0;
@@ -145,8 +176,12 @@ session_try_sleep(struct imap_session *session)
 	if (session->sleep_ev == NULL)
 		fatalx("imap: cannot create an event");
 	/* Detach the socket (this removes the bufferevent's events at
-	 * once), then free the bufferevent without closing it. */
-	bufferevent_setfd(session->bev, -1);
+	 * once), then free the bufferevent without closing it. With TLS
+	 * the bufferevent owns neither the socket nor the SSL, which keeps
+	 * its state (and, with SSL_MODE_RELEASE_BUFFERS, no record
+	 * buffers) for the wake. */
+	if (session->ssl == NULL)
+		bufferevent_setfd(session->bev, -1);
 	bufferevent_free(session->bev);
 	session->bev = NULL;
 	event_add(session->sleep_ev, &tv);
@@ -293,13 +328,84 @@ imap_session_update_read(struct imap_session *session)
 	if (session->bev == NULL)
 		return;
 	reading = !session->output_blocked && !session->eof &&
-	    !session->closing &&
+	    !session->closing && !session->starttls &&
 	    (session->cmd == NULL || session->cmd->line_cb != NULL);
 	if (reading) {
 		bufferevent_enable(session->bev, EV_READ);
 		session_read_armed(session);
 	} else
 		bufferevent_disable(session->bev, EV_READ);
+}
+
+/* ---- TLS ---- */
+
+bool
+imap_session_secure(const struct imap_session *session)
+{
+	if (session->ssl != NULL)
+		return true;
+	if (session->server == NULL)
+		return false;
+	switch (session->server->deps.cfg->imap_plaintext_auth) {
+	case CONFIG_PLAINTEXT_AUTH_YES:
+		return true;
+	case CONFIG_PLAINTEXT_AUTH_LOOPBACK:
+		return session->loopback;
+	case CONFIG_PLAINTEXT_AUTH_NO:
+		break;
+	}
+	return false;
+}
+
+bool
+imap_session_tls_offered(const struct imap_session *session)
+{
+	return session->server != NULL && session->server->deps.tls != NULL &&
+	    session->ssl == NULL && !session->starttls;
+}
+
+void
+imap_session_starttls(struct imap_session *session)
+{
+	struct evbuffer *in;
+	size_t len;
+
+	session->starttls = true;
+	if (session->bev == NULL)
+		return;
+	in = bufferevent_get_input(session->bev);
+	if ((len = evbuffer_get_length(in)) > 0) {
+		log_info("imap: %s: %zu bytes sent in clear after STARTTLS "
+		    "discarded", session->peer, len);
+		evbuffer_drain(in, len);
+	}
+	imap_session_update_read(session);
+}
+
+/* STARTTLS's OK has been sent: the same socket goes on under TLS. The
+ * clear bufferevent goes with whatever it still held, and the parser
+ * with any state: the client starts again (RFC 3501 6.2.1). */
+static void
+session_start_tls(struct imap_session *session)
+{
+	evutil_socket_t fd = bufferevent_getfd(session->bev);
+
+	session->ssl = SSL_new(tls_server_ctx(session->server->deps.tls));
+	if (session->ssl == NULL) {
+		log_warnx("imap: %s: STARTTLS: %s", session->peer,
+		    tls_openssl_error());
+		session_gone(session);
+		return;
+	}
+	bufferevent_setfd(session->bev, -1);
+	bufferevent_free(session->bev);
+	session->bev = NULL;
+	session->starttls = false;
+	imap_parser_free(&session->parser);
+	if (session_bev_new(session, fd) < 0)
+		fatalx("imap: cannot set up the connection again");
+	imap_session_update_timeouts(session);
+	bufferevent_enable(session->bev, EV_READ | EV_WRITE);
 }
 
 /* ---- bufferevent callbacks ---- */
@@ -326,6 +432,11 @@ session_write_cb(struct bufferevent *bev, void *ctx)
 	(void)bev;
 	if (imap_session_close_if_flushed(session))
 		return;
+	if (session->starttls) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			session_start_tls(session);
+		return;
+	}
 	if (cmd != NULL && !cmd->done && cmd->resume_cb != NULL) {
 		cmd->in_handler = true;
 		cmd->resume_cb(cmd);
@@ -347,7 +458,13 @@ session_event_cb(struct bufferevent *bev, short what, void *ctx)
 {
 	struct imap_session *session = ctx;
 
-	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		/* The TLS handshake is done. */
+		log_debug("imap: %s: %s %s", session->peer,
+		    SSL_get_version(session->ssl),
+		    SSL_get_cipher_name(session->ssl));
+		return;
+	}
 	if (what & BEV_EVENT_EOF) {
 		/* Input left in the buffer is still answered. */
 		session->eof = true;
@@ -378,7 +495,14 @@ session_event_cb(struct bufferevent *bev, short what, void *ctx)
 			return;
 		}
 	}
-	if (what & BEV_EVENT_ERROR)
+	if ((what & BEV_EVENT_ERROR) && session->ssl != NULL && bev != NULL &&
+	    bufferevent_get_openssl_error(bev) != 0) {
+		char text[256];
+
+		ERR_error_string_n(bufferevent_get_openssl_error(bev), text,
+		    sizeof(text));
+		log_info("imap: %s: TLS: %s", session->peer, text);
+	} else if (what & BEV_EVENT_ERROR)
 		log_debug("imap: %s: connection error", session->peer);
 	else if (what & BEV_EVENT_TIMEOUT)
 		log_info("imap: %s: client stopped reading", session->peer);
@@ -399,40 +523,51 @@ count_ip_sessions(const struct imap_server *server, const char *ip)
 	return n;
 }
 
-/* Best effort: the socket is fresh, so the line fits. */
+/* Best effort: the socket is fresh, so the line fits. A client that
+ * expects a TLS handshake (line NULL) is only closed on. */
 static void
 refuse(evutil_socket_t fd, const char *line)
 {
-	(void)send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (line != NULL)
+		(void)send(fd, line, strlen(line),
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
 	evutil_closesocket(fd);
 	mb_stats.imap_sessions_refused++;
 }
 
+/* A new connection, in clear or (tls) starting with the handshake. */
 static void
-accept_cb(evutil_socket_t fd, struct sockaddr *sa, int salen, void *ctx)
+session_accept(struct imap_server *server, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, bool tls)
 {
-	struct imap_server *server = ctx;
 	struct imap_session *session;
 	char peer[64], ip[64];
 	size_t peer_len, ip_len;
+	SSL *ssl = NULL;
 
 	listener_format_peer(sa, salen, peer, sizeof(peer), ip, sizeof(ip));
 	if (server->service.shutting_down) {
-		refuse(fd, "* BYE Server shutting down\r\n");
+		refuse(fd, tls ? NULL : "* BYE Server shutting down\r\n");
 		return;
 	}
 	if (server->service.session_count >= IMAP_SESSIONS_MAX) {
 		log_info("imap: %s: refused: %zu sessions", peer,
 		    server->service.session_count);
-		refuse(fd, "* BYE Too many connections, try again later\r\n");
+		refuse(fd, tls ? NULL :
+		    "* BYE Too many connections, try again later\r\n");
 		return;
 	}
 	if (count_ip_sessions(server, ip) >=
 	    server->deps.cfg->imap_max_connections_per_ip) {
 		log_info("imap: %s: refused: too many connections from %s",
 		    peer, ip);
-		refuse(fd, "* BYE [UNAVAILABLE] Too many connections from "
-		    "your address\r\n");
+		refuse(fd, tls ? NULL : "* BYE [UNAVAILABLE] Too many "
+		    "connections from your address\r\n");
+		return;
+	}
+	if (tls && (ssl = SSL_new(tls_server_ctx(server->deps.tls))) == NULL) {
+		log_warnx("imap: %s: refused: %s", peer, tls_openssl_error());
+		refuse(fd, NULL);
 		return;
 	}
 
@@ -452,6 +587,8 @@ accept_cb(evutil_socket_t fd, struct sockaddr *sa, int salen, void *ctx)
 	session = xcalloc(1, sizeof(*session));
 	session->server = server;
 	session->state = IMAP_STATE_NOT_AUTH;
+	session->ssl = ssl;
+	session->loopback = listener_peer_is_loopback(sa);
 	/* Both strings in one allocation of their own size: most of
 	 * 2 x 64 bytes would stay unused for every connection. */
 	peer_len = strlen(peer) + 1;
@@ -463,6 +600,7 @@ accept_cb(evutil_socket_t fd, struct sockaddr *sa, int salen, void *ctx)
 	if (session_bev_new(session, fd) < 0) {
 		log_warnx("imap: %s: cannot set up the connection", peer);
 		evutil_closesocket(fd);
+		SSL_free(ssl);
 		free(session->peer);
 		free(session);
 		return;
@@ -475,7 +613,20 @@ accept_cb(evutil_socket_t fd, struct sockaddr *sa, int salen, void *ctx)
 	imap_session_untagged(session, "OK [CAPABILITY %s] mailbell ready",
 	    imap_capabilities(session));
 	bufferevent_enable(session->bev, EV_READ | EV_WRITE);
-	log_debug("imap: %s: connected", session->peer);
+	log_debug("imap: %s: connected%s", session->peer,
+	    tls ? " (TLS)" : "");
+}
+
+static void
+accept_cb(evutil_socket_t fd, struct sockaddr *sa, int salen, void *ctx)
+{
+	session_accept(ctx, fd, sa, salen, false);
+}
+
+static void
+accept_tls_cb(evutil_socket_t fd, struct sockaddr *sa, int salen, void *ctx)
+{
+	session_accept(ctx, fd, sa, salen, true);
 }
 
 /* ---- the server (imap.h) ---- */
@@ -495,6 +646,13 @@ int
 imap_server_listen(struct imap_server *server, evutil_socket_t fd)
 {
 	return service_listen(&server->service, fd);
+}
+
+int
+imap_server_listen_tls(struct imap_server *server, evutil_socket_t fd)
+{
+	assert(server->deps.tls != NULL);
+	return service_listen_tls(&server->service, fd, accept_tls_cb);
 }
 
 /* The server stops: BYE now, or after the command in progress. */

@@ -36,6 +36,7 @@
 
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <openssl/ssl.h>
 
 #include "imap/imap.h"
 #include "imap/imap-parser.h"
@@ -128,6 +129,10 @@ struct imap_session {
 	struct bufferevent *bev;	/* NULL once the client is gone, and
 					   while the session sleeps in IDLE
 					   (sleep_ev; no command runs then) */
+	SSL *ssl;			/* once TLS began (IMAPS, or after
+					   STARTTLS): owned by the session,
+					   not by bev, so it outlives a sleep
+					   in IDLE; NULL in clear */
 	struct event *sleep_ev;		/* asleep in IDLE with nothing to
 					   read or write: waits for input or
 					   the read timeout on the socket
@@ -166,6 +171,10 @@ struct imap_session {
 					   protocol */
 	bool wake_for_input;		/* woken by input not read yet: no
 					   sleeping before it is */
+	bool starttls;			/* STARTTLS answered OK: nothing more
+					   is read in clear, and TLS starts
+					   once the OK is sent */
+	bool loopback;			/* the peer is on 127.0.0.0/8 or ::1 */
 
 	/* Once logged in (state AUTH or SELECTED) */
 	char *user;			/* directory user name */
@@ -256,6 +265,20 @@ void imap_cmd_continue(struct imap_cmd *cmd, const char *text);
  * "BAD" and the session skips to the next LF.
  */
 void imap_cmd_read_line(struct imap_cmd *cmd, imap_cmd_line_cb *cb);
+
+/* ---- TLS (imap-session.c) ---- */
+
+/* Whether secrets may cross this connection: TLS, or [imap]
+ * plaintext_auth allows it in clear (always, or for a loopback peer).
+ * Where not, LOGIN, AUTHENTICATE and XBELL REGISTER answer "NO
+ * [PRIVACYREQUIRED]" and CAPABILITY shows LOGINDISABLED. */
+bool imap_session_secure(const struct imap_session *session);
+/* Whether STARTTLS is offered: TLS is configured and not yet begun. */
+bool imap_session_tls_offered(const struct imap_session *session);
+/* After STARTTLS's tagged OK: discard every byte that came after the
+ * command line (RFC 3207 section 6's injection), read nothing more in
+ * clear, and begin the handshake once the OK has been sent. */
+void imap_session_starttls(struct imap_session *session);
 
 /* ---- State changes (imap-session-state.c) ---- */
 

@@ -17,6 +17,7 @@ struct store;
 struct store_queue;
 struct directory;
 struct imap_server;
+struct tls_server;
 
 /* What XBELL REGISTER reports (doc/notify-protocol.md 2.1). */
 struct imap_xbell_registration {
@@ -63,12 +64,17 @@ struct imap_deps {
 	struct directory *dir;		/* LOGIN and AUTHENTICATE */
 	const struct imap_xbell_ops *xbell; /* XBELL; NULL: the notifier
 					       is off, XBELL not offered */
+	struct tls_server *tls;		/* STARTTLS and implicit TLS; NULL:
+					   neither is offered */
 };
 
 struct imap_server *imap_server_new(const struct imap_deps *deps);
 /* Serve a bound, listening, non-blocking socket (the server owns it).
  * Returns 0 or -1. */
 int imap_server_listen(struct imap_server *server, evutil_socket_t fd);
+/* The same for a socket whose connections begin with the TLS handshake
+ * ("IMAPS"); deps->tls must be set. Returns 0 or -1. */
+int imap_server_listen_tls(struct imap_server *server, evutil_socket_t fd);
 /*
  * Stop accepting; idle sessions get "* BYE" at once, a session with a
  * command in progress gets it after the tagged reply (IDLE is ended).

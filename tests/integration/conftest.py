@@ -101,7 +101,7 @@ def write_config(path, data_dir, **overrides):
             "domains": DOMAIN,
             "hostname": "mailbell.test",
         },
-        "imap": {"port": "0"},
+        "imap": {"port": "0", "tls_port": "0"},
         "lmtp": {"port": "0", "max_message_size": "100K"},
         "admin": {"port": "0"},
         "notify": {"enabled": "true", "udp_port": "0"},

@@ -20,14 +20,31 @@ LITERAL_RE = re.compile(rb"\{(\d+)\}\r\n$")
 
 
 class LineConn:
-    """A TCP connection to 127.0.0.1 read through a buffered file."""
+    """A TCP connection to 127.0.0.1 read through a buffered file. With
+    tls (an ssl.SSLContext) the connection starts with the handshake, the
+    certificate checked for server_hostname; sock is a connected socket
+    to use instead of making one."""
 
-    def __init__(self, port, timeout=10.0, source=None):
+    def __init__(self, port, timeout=10.0, source=None, tls=None,
+                 server_hostname="localhost", sock=None):
         """source: the local address to connect from (any 127.0.0.N
         reaches the daemon, each a client address of its own)."""
-        self.sock = socket.create_connection(
+        self.sock = sock if sock is not None else socket.create_connection(
             ("127.0.0.1", port), timeout=timeout,
             source_address=(source, 0) if source else None)
+        self.sock.settimeout(timeout)
+        if tls is not None:
+            self.sock = tls.wrap_socket(self.sock,
+                                        server_hostname=server_hostname)
+        self.file = self.sock.makefile("rb")
+
+    def starttls(self, tls, server_hostname="localhost"):
+        """Begin TLS on this connection (after the server's go-ahead,
+        which is the last thing it sends in clear: the file has read
+        nothing beyond it)."""
+        self.file.close()
+        self.sock = tls.wrap_socket(self.sock,
+                                    server_hostname=server_hostname)
         self.file = self.sock.makefile("rb")
 
     def send(self, data):
@@ -95,8 +112,9 @@ class ImapConn(LineConn):
     inline (response, run: "* 1 FETCH (BODY[] {5}\\r\\nhello)", CR LF of
     the last line removed)."""
 
-    def __init__(self, port, timeout=10.0, greeting=True, source=None):
-        super().__init__(port, timeout, source)
+    def __init__(self, port, timeout=10.0, greeting=True, source=None,
+                 **kw):
+        super().__init__(port, timeout, source, **kw)
         self.greeting = self.line() if greeting else None
 
     # ---- text lines ----

@@ -32,10 +32,11 @@ def lmtp_deliver(daemon, rcpt, msg):
 
 def test_greeting_and_capability(daemon):
     with daemon.imap() as c:
-        assert c.greeting == ("* OK [CAPABILITY %s AUTH=PLAIN] mailbell "
-                              "ready" % CAPS)
+        assert c.greeting == ("* OK [CAPABILITY %s STARTTLS AUTH=PLAIN] "
+                              "mailbell ready" % CAPS)
         assert c.cmd("a", "CAPABILITY") == [
-            "* CAPABILITY %s AUTH=PLAIN" % CAPS, "a OK Capability completed"]
+            "* CAPABILITY %s STARTTLS AUTH=PLAIN" % CAPS,
+            "a OK Capability completed"]
         assert c.cmd("b", "LOGIN alice %s" % PASSWORD) == [
             "b OK [CAPABILITY %s] Logged in" % CAPS_AUTH]
         assert c.cmd("c", "capability") == [

@@ -104,11 +104,14 @@ class Server:
         self.data_dir = self.dir / "data"
         self.data_dir.mkdir(exist_ok=True)
         self.config = self.dir / "mailbell.conf"
+        # The lab tests the notifier's paths across NAT and firewalls,
+        # not TLS: LOGIN and XBELL REGISTER from the client host in clear.
         self.config.write_text(
             "# mailbell network lab\n"
             "[server]\ndata_dir = %s\nlisten = %s\ndomains = example.org\n"
             "hostname = mailbell.test\n\n"
-            "[imap]\nport = %d\n\n[lmtp]\nport = %d\n\n[admin]\nport = %d\n\n"
+            "[imap]\nport = %d\ntls_port = 993\nplaintext_auth = yes\n\n"
+            "[lmtp]\nport = %d\n\n[admin]\nport = %d\n\n"
             "[notify]\nenabled = true\nudp_port = %d\nkeepalive = %ds\n"
             % (self.data_dir, ", ".join(listen), IMAP_PORT, LMTP_PORT,
                ADMIN_PORT, UDP_PORT, KEEPALIVE))

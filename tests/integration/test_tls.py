@@ -1,0 +1,520 @@
+"""
+TLS: the self-signed certificate made at first start and its log line,
+IMAP over implicit TLS and after STARTTLS (Python's ssl, openssl
+s_client, curl), verification against the generated certificate,
+STARTTLS command injection, secrets refused in clear where they would
+cross a network (a peer in another network namespace, or plaintext_auth
+= no), and SIGHUP reloading the certificate without dropping a session.
+"""
+
+import base64
+import ctypes
+import hashlib
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import time
+import warnings
+
+import pytest
+
+from conftest import DAEMON, PASSWORD, ImapConn, wait_until
+
+CERT_LOG_RE = re.compile(
+    r"^mailbelld: tls: certificate (\S+) sha256=([0-9A-F:]{95})\s*$", re.M)
+PRIVACY = "NO [PRIVACYREQUIRED]"
+
+
+def cert_path(daemon):
+    return daemon.data_dir / "tls" / "mailbell.crt"
+
+
+def openssl_fingerprint(path):
+    r = subprocess.run(["openssl", "x509", "-noout", "-fingerprint",
+                        "-sha256", "-in", str(path)], capture_output=True,
+                       text=True, timeout=30, check=True)
+    return r.stdout.strip().split("=", 1)[1]
+
+
+def context(cafile):
+    """A client context that verifies the server against cafile."""
+    ctx = ssl.create_default_context(cafile=str(cafile))
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    return ctx
+
+
+def peer_fingerprint(conn):
+    der = conn.sock.getpeercert(binary_form=True)
+    digest = hashlib.sha256(der).hexdigest().upper()
+    return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
+
+
+def imaps(daemon, **kw):
+    return ImapConn(daemon.ports["imaps"], tls=context(cert_path(daemon)),
+                    **kw)
+
+
+def starttls(daemon, conn=None, ctx=None):
+    """A connection on the IMAP port switched to TLS by STARTTLS."""
+    c = conn or daemon.imap()
+    assert c.cmd("t", "STARTTLS") == ["t OK Begin TLS negotiation now"]
+    c.starttls(ctx or context(cert_path(daemon)))
+    return c
+
+
+def caps(conn):
+    lines = conn.cmd("c", "CAPABILITY")
+    assert lines[-1].startswith("c OK"), lines
+    return lines[0].split()[2:]
+
+
+def plain(user, password):
+    return base64.b64encode(("\0%s\0%s" % (user, password)).encode()).decode()
+
+
+# ---- the certificate ----
+
+def test_self_signed_certificate_and_log_line(daemon):
+    path = cert_path(daemon)
+    key = daemon.data_dir / "tls" / "mailbell.key"
+    m = CERT_LOG_RE.search(daemon.log())
+    assert m, daemon.log()
+    assert m.group(1) == str(path)
+    assert m.group(2) == openssl_fingerprint(path)
+    assert os.stat(key).st_mode & 0o777 == 0o600
+    text = subprocess.run(["openssl", "x509", "-noout", "-text", "-in",
+                           str(path)], capture_output=True, text=True,
+                          timeout=30, check=True).stdout
+    assert "NIST CURVE: P-256" in text
+    assert "DNS:mailbell.test, DNS:localhost, IP Address:127.0.0.1" in text
+    assert "listening: imaps tcp 127.0.0.1:%d" % daemon.ports["imaps"] \
+        in daemon.log()
+    # A restart keeps the certificate.
+    daemon.restart()
+    assert CERT_LOG_RE.search(daemon.log()).group(2) == m.group(2)
+    assert "made a self-signed" not in daemon.log()
+
+
+def test_configured_certificate(daemon_factory, tmp_path):
+    key, crt = tmp_path / "k.pem", tmp_path / "c.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                    "-nodes", "-keyout", str(key), "-out", str(crt),
+                    "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost"],
+                   capture_output=True, timeout=60, check=True)
+    d = daemon_factory(tls__cert_file=crt, tls__key_file=key)
+    d.add_user("alice")
+    assert "tls: certificate %s sha256=%s" % (crt, openssl_fingerprint(crt)) \
+        in d.log()
+    assert not (d.data_dir / "tls").exists()
+    with ImapConn(d.ports["imaps"], tls=context(crt)) as c:
+        c.login()
+    # A key that does not fit stops the start, saying why.
+    other = tmp_path / "o.pem"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-out", str(other)],
+                   capture_output=True, timeout=60, check=True)
+    bad = daemon_factory("bad", start=False, tls__cert_file=crt,
+                         tls__key_file=other)
+    r = subprocess.run([str(DAEMON), "-c",
+                        str(bad.config)], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode != 0
+    assert "tls: %s does not match %s" % (other, crt) in r.stderr, r.stderr
+
+
+# ---- IMAPS and STARTTLS with Python's ssl ----
+
+def test_imaps_login_and_select(daemon):
+    with imaps(daemon) as c:
+        assert c.greeting.startswith("* OK [CAPABILITY ")
+        assert "STARTTLS" not in c.greeting
+        assert "AUTH=PLAIN" in c.greeting
+        assert peer_fingerprint(c) == openssl_fingerprint(cert_path(daemon))
+        assert c.sock.version() in ("TLSv1.2", "TLSv1.3")
+        c.login()
+        c.select()
+        assert c.cmd("z", "LOGOUT")[-1] == "z OK Logout completed"
+
+
+def test_imaps_verification_fails_without_the_certificate(daemon):
+    ctx = ssl.create_default_context()
+    with pytest.raises(ssl.SSLCertVerificationError):
+        ImapConn(daemon.ports["imaps"], tls=ctx)
+    # The right certificate, the wrong name.
+    with pytest.raises(ssl.SSLCertVerificationError):
+        ImapConn(daemon.ports["imaps"], tls=context(cert_path(daemon)),
+                 server_hostname="mail.example.net")
+
+
+def test_tls_versions_and_ciphers(daemon):
+    ctx = context(cert_path(daemon))
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    with ImapConn(daemon.ports["imaps"], tls=ctx) as c:
+        assert c.sock.version() == "TLSv1.2"
+        name, _proto, _bits = c.sock.cipher()
+        assert name.startswith("ECDHE-") and ("GCM" in name
+                                              or "CHACHA20" in name), name
+        assert c.sock.compression() is None
+    # Nothing older than TLS 1.2.
+    old = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    old.check_hostname = False
+    old.verify_mode = ssl.CERT_NONE
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        old.minimum_version = ssl.TLSVersion.TLSv1
+        old.maximum_version = ssl.TLSVersion.TLSv1_1
+    try:
+        old.set_ciphers("ALL:@SECLEVEL=0")
+    except ssl.SSLError:
+        pass
+    with pytest.raises((ssl.SSLError, ConnectionError)):
+        ImapConn(daemon.ports["imaps"], tls=old)
+    # A TLS 1.2 client offering CBC or RSA key exchange alone is refused.
+    cbc = context(cert_path(daemon))
+    cbc.maximum_version = ssl.TLSVersion.TLSv1_2
+    cbc.set_ciphers("AES128-SHA:AES256-GCM-SHA384:ECDHE-ECDSA-AES128-SHA")
+    with pytest.raises(ssl.SSLError):
+        ImapConn(daemon.ports["imaps"], tls=cbc)
+
+
+def test_starttls_capabilities_and_login(daemon):
+    with daemon.imap() as c:
+        before = caps(c)
+        assert "STARTTLS" in before and "AUTH=PLAIN" in before
+        starttls(daemon, c)
+        after = caps(c)
+        assert "STARTTLS" not in after and "AUTH=PLAIN" in after
+        assert c.cmd("s", "STARTTLS") == ["s BAD TLS is already active"]
+        c.login()
+        c.select()
+        # After login STARTTLS is not a command of this state.
+        assert c.cmd("u", "STARTTLS")[-1].startswith("u BAD")
+
+
+def test_starttls_with_imaplib(daemon):
+    import imaplib
+    m = imaplib.IMAP4("127.0.0.1", daemon.ports["imap"], timeout=10)
+    m.starttls(context(cert_path(daemon)))
+    assert "STARTTLS" not in m.capabilities
+    m.login("alice", PASSWORD)
+    assert m.select("INBOX")[0] == "OK"
+    m.logout()
+    m = imaplib.IMAP4_SSL("127.0.0.1", daemon.ports["imaps"],
+                          ssl_context=context(cert_path(daemon)), timeout=10)
+    m.login("alice", PASSWORD)
+    m.logout()
+
+
+def test_starttls_injection_is_discarded(daemon):
+    """A command sent in clear behind STARTTLS (in the same packet) must
+    never be answered inside TLS (CVE-2011-0411)."""
+    with daemon.imap() as c:
+        c.send("a STARTTLS\r\nb CAPABILITY\r\n")
+        assert c.line() == "a OK Begin TLS negotiation now"
+        c.starttls(context(cert_path(daemon)))
+        c.send("c NOOP\r\n")
+        assert c.line() == "c OK NOOP completed"
+        assert caps(c)
+    assert wait_until(lambda: "bytes sent in clear after STARTTLS "
+                      "discarded" in daemon.log(), 10), daemon.log()
+
+
+def test_starttls_then_garbage_closes(daemon):
+    """Clear text where the handshake should be ends the session."""
+    with daemon.imap() as c:
+        assert c.cmd("a", "STARTTLS") == ["a OK Begin TLS negotiation now"]
+        c.send("b LOGIN alice %s\r\n" % PASSWORD)
+        assert c.closed(10)
+
+
+def test_idle_over_tls_sleeps_and_wakes(daemon):
+    """IDLE over TLS through the idle session's sleep: a delivery wakes
+    it, DONE ends it, the session goes on."""
+    with imaps(daemon) as c:
+        c.login()
+        c.select()
+        c.send("i IDLE\r\n")
+        assert c.line().startswith("+ ")
+        daemon.deliver([b"Subject: over tls\r\n\r\nhello\r\n"])
+        assert c.line() == "* 1 EXISTS"
+        # Quiet long enough for the session to sleep, then DONE.
+        time.sleep(0.3)
+        c.send("DONE\r\n")
+        assert c.until_tagged("i")[-1] == "i OK Idle completed"
+        lines = c.run("f", "FETCH 1 (BODY[])")
+        assert b"hello" in lines[0]
+        c.send("j IDLE\r\n")
+        assert c.line().startswith("+ ")
+        time.sleep(0.3)
+        daemon.deliver([b"Subject: two\r\n\r\nagain\r\n"])
+        assert c.line() == "* 2 EXISTS"
+        c.send("DONE\r\n")
+        assert c.until_tagged("j")[-1] == "j OK Idle completed"
+
+
+# ---- other clients ----
+
+def s_client(args, script, timeout=30):
+    return subprocess.run(["openssl", "s_client", "-crlf", "-quiet",
+                           "-verify_return_error"] + args,
+                          input=script, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_openssl_s_client_starttls_imap(daemon):
+    r = s_client(["-connect", "127.0.0.1:%d" % daemon.ports["imap"],
+                  "-starttls", "imap", "-CAfile", str(cert_path(daemon)),
+                  "-verify_hostname", "localhost"],
+                 "a LOGIN alice %s\nb LOGOUT\n" % PASSWORD)
+    assert "a OK" in r.stdout and "b OK" in r.stdout, (r.stdout, r.stderr)
+    assert "verify error" not in r.stderr
+    # Against the IMAPS port, the same with no STARTTLS.
+    r = s_client(["-connect", "127.0.0.1:%d" % daemon.ports["imaps"],
+                  "-CAfile", str(cert_path(daemon)),
+                  "-verify_ip", "127.0.0.1"],
+                 "a LOGIN alice %s\nb LOGOUT\n" % PASSWORD)
+    assert "a OK" in r.stdout and "b OK" in r.stdout, (r.stdout, r.stderr)
+
+
+def test_curl_imaps_with_cacert(daemon):
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    url = "imaps://127.0.0.1:%d/" % daemon.ports["imaps"]
+    r = subprocess.run(["curl", "-sS", "--cacert", str(cert_path(daemon)),
+                        "-u", "alice:" + PASSWORD, url],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert "INBOX" in r.stdout
+    # Without the certificate curl refuses the server (exit 60).
+    r = subprocess.run(["curl", "-sS", "-u", "alice:" + PASSWORD, url],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 60, (r.returncode, r.stderr)
+    # STARTTLS on the IMAP port, required.
+    r = subprocess.run(["curl", "-sS", "--ssl-reqd", "--cacert",
+                        str(cert_path(daemon)), "-u", "alice:" + PASSWORD,
+                        "imap://localhost:%d/" % daemon.ports["imap"]],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert "INBOX" in r.stdout
+
+
+# ---- secrets only over protected channels ----
+
+def assert_refused_in_clear(c):
+    """CAPABILITY, LOGIN and AUTHENTICATE of a session in clear where
+    secrets may not cross."""
+    got = caps(c)
+    assert "LOGINDISABLED" in got and "STARTTLS" in got, got
+    assert not [x for x in got if x.startswith("AUTH=")], got
+    lines = c.cmd("l", "LOGIN alice %s" % PASSWORD)
+    assert lines == ["l %s LOGIN needs TLS: use STARTTLS or the IMAPS "
+                     "port" % PRIVACY], lines
+    lines = c.cmd("p", "AUTHENTICATE PLAIN " + plain("alice", PASSWORD))
+    assert lines[-1].startswith("p " + PRIVACY), lines
+
+
+def test_plaintext_auth_no_on_loopback(daemon_factory):
+    d = daemon_factory(imap__plaintext_auth="no")
+    d.add_user("alice")
+    with d.imap() as c:
+        assert "LOGINDISABLED" in c.greeting
+        assert_refused_in_clear(c)
+        starttls(d, c)
+        got = caps(c)
+        assert "AUTH=PLAIN" in got and "LOGINDISABLED" not in got
+        c.login()
+    with ImapConn(d.ports["imaps"], tls=context(cert_path(d))) as c:
+        c.login()
+
+
+libc = ctypes.CDLL(None, use_errno=True)
+CLONE_NEWNET = 0x40000000
+
+
+def in_netns(name, fn):
+    """Run fn() with this thread in network namespace name; sockets it
+    makes stay in that namespace when it returns."""
+    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    other = os.open("/run/netns/%s" % name, os.O_RDONLY)
+    try:
+        if libc.setns(other, CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), "setns")
+        try:
+            return fn()
+        finally:
+            if libc.setns(own, CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), "setns back")
+    finally:
+        os.close(own)
+        os.close(other)
+
+
+@pytest.fixture
+def remote_peer():
+    """A client host in its own network namespace, joined to this one by
+    a veth pair: (server address here, function making a socket
+    connected from there)."""
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("needs root and ip(8) for a network namespace")
+    tag = "%x" % (os.getpid() & 0xffffff)
+    ns, here, there = "mbtls-" + tag, "mbt%sa" % tag, "mbt%sb" % tag
+    net = 16 + os.getpid() % 200        # 198.18.N.0/30 (RFC 2544 range)
+    server, client = "198.18.%d.1" % net, "198.18.%d.2" % net
+
+    def ip(*args):
+        subprocess.run(["ip"] + list(args), check=True, timeout=30,
+                       capture_output=True)
+
+    subprocess.run(["ip", "netns", "del", ns], capture_output=True,
+                   timeout=30)
+    ip("netns", "add", ns)
+    try:
+        ip("link", "add", here, "type", "veth", "peer", "name", there)
+        ip("link", "set", there, "netns", ns)
+        ip("addr", "add", server + "/30", "dev", here)
+        ip("link", "set", here, "up")
+        ip("-n", ns, "addr", "add", client + "/30", "dev", there)
+        ip("-n", ns, "link", "set", there, "up")
+        ip("-n", ns, "link", "set", "lo", "up")
+
+        def connect(port):
+            def make():
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                s.settimeout(10)
+                s.connect((server, port))
+                return s
+            return in_netns(ns, make)
+
+        # The veth may take a moment to carry traffic.
+        yield server, connect
+    finally:
+        subprocess.run(["ip", "link", "del", here], capture_output=True,
+                       timeout=30)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True,
+                       timeout=30)
+
+
+def test_privacy_required_for_a_remote_peer(daemon_factory, remote_peer):
+    """Seen from another host, the IMAP port takes no password and gives
+    no XBELL key in clear; with TLS both work. The same daemon's
+    loopback clients keep working in clear."""
+    server, connect = remote_peer
+    d = daemon_factory(server__listen="127.0.0.1, " + server)
+    d.add_user("alice")
+    port = d.ports["imap"]
+    assert wait_until(lambda: _can_connect(connect, port), 10)
+    with ImapConn(port, sock=connect(port)) as c:
+        assert "LOGINDISABLED" in c.greeting and "AUTH=" not in c.greeting
+        assert_refused_in_clear(c)
+        starttls(d, c)
+        c.login()
+        lines = c.cmd("x", "XBELL REGISTER")
+        assert lines[-1].startswith("x OK"), lines
+    with ImapConn(d.ports["imaps"], sock=connect(d.ports["imaps"]),
+                  tls=context(cert_path(d)),
+                  server_hostname="localhost") as c:
+        c.login()
+    with d.imap() as c:
+        c.login()
+        lines = c.cmd("x", "XBELL REGISTER")
+        assert lines[-1].startswith("x OK"), lines
+
+
+def _can_connect(connect, port):
+    try:
+        connect(port).close()
+        return True
+    except OSError:
+        return False
+
+
+def test_plaintext_auth_yes_for_remote_peer(daemon_factory, remote_peer):
+    """With plaintext_auth = yes a remote peer may log in and register in
+    clear: the operator's choice."""
+    server, connect = remote_peer
+    d = daemon_factory(server__listen="127.0.0.1, " + server,
+                       imap__plaintext_auth="yes")
+    d.add_user("alice")
+    port = d.ports["imap"]
+    assert wait_until(lambda: _can_connect(connect, port), 10)
+    with ImapConn(port, sock=connect(port)) as c:
+        assert "AUTH=PLAIN" in c.greeting
+        c.login()
+        lines = c.cmd("x", "XBELL REGISTER")
+        assert lines[-1].startswith("x OK"), lines
+
+
+# ---- SIGHUP ----
+
+def new_cert(path_crt, path_key, cn):
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                    "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", str(path_key), "-out", str(path_crt),
+                    "-days", "2", "-subj", "/CN=%s" % cn,
+                    "-addext", "subjectAltName=DNS:localhost"],
+                   capture_output=True, timeout=60, check=True)
+
+
+def test_sighup_reloads_certificate(daemon_factory, tmp_path):
+    crt, key = tmp_path / "c.pem", tmp_path / "k.pem"
+    new_cert(crt, key, "first")
+    first = openssl_fingerprint(crt)
+    d = daemon_factory(tls__cert_file=crt, tls__key_file=key)
+    d.add_user("alice")
+    trust = tmp_path / "trust.pem"
+    trust.write_bytes(crt.read_bytes())
+    old = ImapConn(d.ports["imaps"], tls=context(trust))
+    old.login()
+    old.select()
+    assert peer_fingerprint(old) == first
+
+    # A new certificate: new connections see it, the open session goes
+    # on.
+    new_cert(crt, key, "second")
+    second = openssl_fingerprint(crt)
+    trust.write_bytes(trust.read_bytes() + crt.read_bytes())
+    d.proc.send_signal(signal.SIGHUP)
+    assert wait_until(lambda: "tls: reloaded certificate %s sha256=%s"
+                      % (crt, second) in d.log(), 10), d.log()
+    with ImapConn(d.ports["imaps"], tls=context(trust)) as c:
+        assert peer_fingerprint(c) == second
+        c.login()
+    c = starttls(d, ctx=context(trust))
+    assert peer_fingerprint(c) == second
+    c.close()
+    assert old.cmd("n", "NOOP")[-1] == "n OK NOOP completed"
+
+    # A broken file: the old certificate stays, and the log says why.
+    good = crt.read_bytes()
+    crt.write_text("not a certificate\n")
+    d.proc.send_signal(signal.SIGHUP)
+    assert wait_until(lambda: "tls: reload failed, keeping the certificate "
+                      "sha256=%s: %s" % (second, crt) in d.log(), 10), d.log()
+    with ImapConn(d.ports["imaps"], tls=context(trust)) as c:
+        assert peer_fingerprint(c) == second
+    assert old.cmd("n", "NOOP")[-1] == "n OK NOOP completed"
+    old.close()
+    crt.write_bytes(good)
+    assert d.alive()
+
+
+def test_sighup_with_self_signed_and_missing_file(daemon):
+    """The self-signed pair reloads too; a deleted key keeps the old."""
+    key = daemon.data_dir / "tls" / "mailbell.key"
+    saved = key.read_bytes()
+    key.unlink()
+    daemon.proc.send_signal(signal.SIGHUP)
+    assert wait_until(lambda: "tls: reload failed" in daemon.log(), 10)
+    assert str(key) in daemon.log().split("tls: reload failed", 1)[1]
+    with imaps(daemon) as c:
+        c.login()
+    key.write_bytes(saved)
+    os.chmod(key, 0o600)
+    daemon.proc.send_signal(signal.SIGHUP)
+    assert wait_until(lambda: "tls: reloaded certificate" in daemon.log(),
+                      10)
