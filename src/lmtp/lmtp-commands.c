@@ -59,6 +59,8 @@ cmd_lhlo(struct lmtp_session *session, const struct lmtp_command *cmd)
 	lmtp_session_reply(session, "250-PIPELINING");
 	lmtp_session_reply(session, "250-ENHANCEDSTATUSCODES");
 	lmtp_session_reply(session, "250-8BITMIME");
+	if (session->server->deps.tls != NULL && !session->tls)
+		lmtp_session_reply(session, "250-STARTTLS");
 	lmtp_session_reply(session, "250 SIZE %" PRIu64,
 	    session->server->deps.cfg->lmtp_max_message_size);
 }
@@ -181,7 +183,26 @@ cmd_help(struct lmtp_session *session, const struct lmtp_command *cmd)
 {
 	(void)cmd;
 	lmtp_session_reply(session, "214 2.0.0 mailbell LMTP: LHLO MAIL RCPT "
-	    "DATA RSET NOOP QUIT VRFY HELP");
+	    "DATA RSET NOOP QUIT VRFY HELP STARTTLS");
+}
+
+/* RFC 3207: the 220 in clear, then the handshake; the client starts
+ * again with LHLO. Not inside a transaction (RFC 3207 section 4). */
+static void
+cmd_starttls(struct lmtp_session *session, const struct lmtp_command *cmd)
+{
+	(void)cmd;
+	if (session->tls) {
+		lmtp_session_reply(session, "503 5.5.1 TLS already active");
+		count_error(session);
+		return;
+	}
+	if (session->server->deps.tls == NULL) {
+		lmtp_session_reply(session, "454 4.7.0 TLS not available");
+		return;
+	}
+	lmtp_session_reply(session, "220 2.0.0 Ready to start TLS");
+	lmtp_session_starttls(session);
 }
 
 static const struct lmtp_command_entry {
@@ -201,6 +222,7 @@ static const struct lmtp_command_entry {
 	{ LMTP_VERB_QUIT, ST_ANY, cmd_quit },
 	{ LMTP_VERB_VRFY, ST_ANY, cmd_vrfy },
 	{ LMTP_VERB_HELP, ST_ANY, cmd_help },
+	{ LMTP_VERB_STARTTLS, ST(LMTP_SESSION_READY), cmd_starttls },
 };
 
 /* 503: why this command cannot come now. */

@@ -63,6 +63,7 @@ static const struct {
 	{ "QUIT", LMTP_VERB_QUIT },
 	{ "VRFY", LMTP_VERB_VRFY },
 	{ "HELP", LMTP_VERB_HELP },
+	{ "STARTTLS", LMTP_VERB_STARTTLS },
 };
 
 struct lmtp_parser *
@@ -401,6 +402,7 @@ parse_line(struct lmtp_parser *parser, struct lmtp_command *cmd)
 	case LMTP_VERB_DATA:
 	case LMTP_VERB_RSET:
 	case LMTP_VERB_QUIT:
+	case LMTP_VERB_STARTTLS:
 		if (*args != '\0')
 			return cmd_error(cmd, LMTP_PARSE_ERROR_SYNTAX,
 			    "No parameters allowed");

@@ -29,6 +29,7 @@ enum lmtp_verb {
 	LMTP_VERB_QUIT,		/* QUIT */
 	LMTP_VERB_VRFY,		/* VRFY string */
 	LMTP_VERB_HELP,		/* HELP [string] */
+	LMTP_VERB_STARTTLS,	/* STARTTLS (RFC 3207) */
 };
 
 /* Why a line was refused; each maps to one reply code. */

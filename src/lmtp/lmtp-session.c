@@ -1,7 +1,8 @@
 /*
  * LMTP connections on libevent: accepting up to LMTP_SESSIONS_MAX,
  * bounding buffers in both directions, feeding input to the command
- * parser or the DATA decoder, idle timeouts, and an orderly shutdown.
+ * parser or the DATA decoder, idle timeouts, STARTTLS, and an orderly
+ * shutdown.
  * What each command does is in lmtp-commands.c.
  */
 #include "lmtp/lmtp-session.h"
@@ -13,15 +14,22 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "lib/config.h"
 #include "lib/listeners.h"
 #include "lib/log.h"
 #include "lib/stats.h"
+#include "lib/tls.h"
 #include "lib/xmalloc.h"
 
 static void session_input(struct lmtp_session *session);
+static void session_read_cb(struct bufferevent *bev, void *ctx);
+static void session_write_cb(struct bufferevent *bev, void *ctx);
+static void session_event_cb(struct bufferevent *bev, short what, void *ctx);
 
 /* ---- lifetime ---- */
 
@@ -73,7 +81,7 @@ session_update_read(struct lmtp_session *session)
 {
 	if (session->bev == NULL)
 		return;
-	if (session->output_blocked || session->eof ||
+	if (session->output_blocked || session->eof || session->starttls ||
 	    session->state == LMTP_SESSION_DELIVERING ||
 	    session->state == LMTP_SESSION_CLOSING)
 		bufferevent_disable(session->bev, EV_READ);
@@ -112,6 +120,24 @@ lmtp_session_reset_transaction(struct lmtp_session *session)
 	if (session->state != LMTP_SESSION_GREETED &&
 	    session->state != LMTP_SESSION_CLOSING)
 		session->state = LMTP_SESSION_READY;
+}
+
+void
+lmtp_session_starttls(struct lmtp_session *session)
+{
+	struct evbuffer *in;
+	size_t len;
+
+	session->starttls = true;
+	if (session->bev == NULL)
+		return;
+	in = bufferevent_get_input(session->bev);
+	if ((len = evbuffer_get_length(in)) > 0) {
+		log_info("lmtp: %s: %zu bytes sent in clear after STARTTLS "
+		    "discarded", session->peer, len);
+		evbuffer_drain(in, len);
+	}
+	session_update_read(session);
 }
 
 void
@@ -160,7 +186,7 @@ session_input(struct lmtp_session *session)
 	out = bufferevent_get_output(session->bev);
 	for (;;) {
 		if (session->state == LMTP_SESSION_DELIVERING ||
-		    session->state == LMTP_SESSION_CLOSING)
+		    session->state == LMTP_SESSION_CLOSING || session->starttls)
 			break;
 		if (evbuffer_get_length(out) >= LMTP_OUTPUT_HIGH_WATER) {
 			session->output_blocked = true;
@@ -204,6 +230,58 @@ session_read_cb(struct bufferevent *bev, void *ctx)
 	session_input(ctx);
 }
 
+/* The session's callbacks, watermarks and timeouts on its bufferevent. */
+static void
+session_bev_setup(struct lmtp_session *session)
+{
+	struct timeval idle = { LMTP_IDLE_TIMEOUT_SECS, 0 };
+
+	bufferevent_setcb(session->bev, session_read_cb, session_write_cb,
+	    session_event_cb, session);
+	bufferevent_setwatermark(session->bev, EV_READ, 0,
+	    LMTP_READ_HIGH_WATER);
+	/* The write timeout catches a client that stopped reading. */
+	bufferevent_set_timeouts(session->bev, &idle, &idle);
+}
+
+/* STARTTLS's 220 has been sent: the same socket goes on under TLS, with
+ * a fresh parser and back to before LHLO (RFC 3207 section 4.2). What
+ * the clear bufferevent still held goes with it. */
+static void
+session_start_tls(struct lmtp_session *session)
+{
+	evutil_socket_t fd = bufferevent_getfd(session->bev);
+	SSL *ssl;
+
+	ssl = SSL_new(tls_server_ctx(session->server->deps.tls));
+	if (ssl == NULL) {
+		log_warnx("lmtp: %s: STARTTLS: %s", session->peer,
+		    tls_openssl_error());
+		session_gone(session);
+		return;
+	}
+	bufferevent_setfd(session->bev, -1);
+	bufferevent_free(session->bev);
+	session->bev = bufferevent_openssl_socket_new(session->server->deps.base,
+	    fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (session->bev == NULL) {
+		log_warnx("lmtp: %s: cannot set up TLS", session->peer);
+		SSL_free(ssl);
+		evutil_closesocket(fd);
+		session_free(session);
+		return;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(session->bev, 1);
+	session->starttls = false;
+	session->tls = true;
+	session->state = LMTP_SESSION_GREETED;
+	lmtp_session_reset_transaction(session);
+	lmtp_parser_free(&session->parser);
+	session->parser = lmtp_parser_new(LMTP_LINE_MAX);
+	session_bev_setup(session);
+	bufferevent_enable(session->bev, EV_READ | EV_WRITE);
+}
+
 /* Output drained to the low-water mark (0). */
 static void
 session_write_cb(struct bufferevent *bev, void *ctx)
@@ -213,6 +291,10 @@ session_write_cb(struct bufferevent *bev, void *ctx)
 	(void)bev;
 	if (session->state == LMTP_SESSION_CLOSING) {
 		session_free(session);
+		return;
+	}
+	if (session->starttls) {
+		session_start_tls(session);
 		return;
 	}
 	if (session->output_blocked) {
@@ -226,7 +308,8 @@ session_event_cb(struct bufferevent *bev, short what, void *ctx)
 {
 	struct lmtp_session *session = ctx;
 
-	(void)bev;
+	if (what & BEV_EVENT_CONNECTED)
+		return;		/* the TLS handshake is done */
 	if (what & BEV_EVENT_EOF) {
 		session->eof = true;
 		session_input(session);
@@ -241,7 +324,14 @@ session_event_cb(struct bufferevent *bev, short what, void *ctx)
 		lmtp_session_close(session);
 		return;
 	}
-	if (what & BEV_EVENT_ERROR)
+	if ((what & BEV_EVENT_ERROR) && session->tls &&
+	    bufferevent_get_openssl_error(bev) != 0) {
+		char text[256];
+
+		ERR_error_string_n(bufferevent_get_openssl_error(bev), text,
+		    sizeof(text));
+		log_info("lmtp: %s: TLS: %s", session->peer, text);
+	} else if (what & BEV_EVENT_ERROR)
 		log_debug("lmtp: %s: connection error", session->peer);
 	else if (what & BEV_EVENT_TIMEOUT)
 		log_info("lmtp: %s: client stopped reading", session->peer);
@@ -255,7 +345,6 @@ accept_cb(evutil_socket_t fd, struct sockaddr *sa, int salen, void *ctx)
 {
 	struct lmtp_server *server = ctx;
 	struct lmtp_session *session;
-	struct timeval idle = { LMTP_IDLE_TIMEOUT_SECS, 0 };
 
 	if (server->service.shutting_down ||
 	    server->service.session_count >= LMTP_SESSIONS_MAX) {
@@ -294,12 +383,7 @@ accept_cb(evutil_socket_t fd, struct sockaddr *sa, int salen, void *ctx)
 	mb_stats.lmtp_sessions_total++;
 	mb_stats.lmtp_sessions_active++;
 
-	bufferevent_setcb(session->bev, session_read_cb, session_write_cb,
-	    session_event_cb, session);
-	bufferevent_setwatermark(session->bev, EV_READ, 0,
-	    LMTP_READ_HIGH_WATER);
-	/* The write timeout catches a client that stopped reading. */
-	bufferevent_set_timeouts(session->bev, &idle, &idle);
+	session_bev_setup(session);
 	lmtp_session_reply(session, "220 %s LMTP mailbell ready",
 	    server->deps.cfg->hostname);
 	bufferevent_enable(session->bev, EV_READ | EV_WRITE);

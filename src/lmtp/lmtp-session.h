@@ -47,6 +47,10 @@ struct lmtp_session {
 	bool output_blocked;		/* input left unread until output
 					   drains (LMTP_OUTPUT_HIGH_WATER) */
 	bool eof;			/* the client sent EOF */
+	bool tls;			/* TLS began (after STARTTLS) */
+	bool starttls;			/* 220 to STARTTLS queued: nothing
+					   more is read in clear, and TLS
+					   starts once it is sent */
 
 	/* For one transaction (MAIL to the replies after DATA) */
 	char *sender;			/* reverse-path as given; "" for <> */
@@ -78,6 +82,10 @@ void lmtp_session_reply(struct lmtp_session *session, const char *fmt, ...)
 void lmtp_session_close(struct lmtp_session *session);
 /* Forget sender and recipients; back to READY (or GREETED before LHLO). */
 void lmtp_session_reset_transaction(struct lmtp_session *session);
+/* After STARTTLS's 220: discard what the client sent after the command
+ * (RFC 3207 section 6), read nothing more in clear, and begin the
+ * handshake once the reply is sent. */
+void lmtp_session_starttls(struct lmtp_session *session);
 /* Pause input while a delivery runs. */
 void lmtp_session_pause(struct lmtp_session *session);
 /*

@@ -13,6 +13,7 @@ struct store;
 struct store_queue;
 struct directory;
 struct lmtp_server;
+struct tls_server;
 
 /* What an LMTP server needs; all must outlive the server. */
 struct lmtp_deps {
@@ -21,6 +22,7 @@ struct lmtp_deps {
 	struct store *store;		/* for store_announce() */
 	struct store_queue *queue;	/* where DATA goes */
 	struct directory *dir;		/* RCPT TO lookups */
+	struct tls_server *tls;		/* STARTTLS; NULL: not offered */
 };
 
 struct lmtp_server *lmtp_server_new(const struct lmtp_deps *deps);

@@ -303,6 +303,58 @@ def test_curl_imaps_with_cacert(daemon):
     assert "INBOX" in r.stdout
 
 
+# ---- LMTP STARTTLS (RFC 3207) ----
+
+def test_lmtp_starttls_and_delivery(daemon):
+    with daemon.lmtp() as c:
+        code, lines = c.cmd("STARTTLS")
+        assert code == 503, lines           # LHLO first
+        code, lines = c.cmd("LHLO client.test")
+        assert code == 250 and "250-STARTTLS" in lines, lines
+        assert c.cmd("STARTTLS") == (220, ["220 2.0.0 Ready to start TLS"])
+        c.starttls(context(cert_path(daemon)))
+        assert peer_fingerprint(c) == openssl_fingerprint(cert_path(daemon))
+        # Back to before LHLO, which no longer offers STARTTLS.
+        assert c.cmd("MAIL FROM:<a@example.net>")[0] == 503
+        code, lines = c.cmd("LHLO client.test")
+        assert code == 250 and not [x for x in lines if "STARTTLS" in x]
+        assert c.cmd("STARTTLS")[1] == ["503 5.5.1 TLS already active"]
+        assert c.cmd("MAIL FROM:<a@example.net>")[0] == 250
+        assert c.cmd("RCPT TO:<alice@example.org>")[0] == 250
+        assert c.cmd("DATA")[0] == 354
+        c.send(b"Subject: lmtp over tls\r\n\r\nhi\r\n.\r\n")
+        assert c.reply()[0] == 250
+    assert b"lmtp over tls" in daemon.wait_messages("alice", 1)[0]
+
+
+def test_lmtp_starttls_injection_is_discarded(daemon):
+    with daemon.lmtp() as c:
+        assert c.cmd("LHLO client.test")[0] == 250
+        c.send("STARTTLS\r\nMAIL FROM:<evil@example.net>\r\n"
+               "RCPT TO:<alice@example.org>\r\n")
+        assert c.reply() == (220, ["220 2.0.0 Ready to start TLS"])
+        c.starttls(context(cert_path(daemon)))
+        # Had the injected commands run, this LHLO would come after a
+        # 503 (MAIL before LHLO) and another; its own reply comes first.
+        code, lines = c.cmd("LHLO client.test")
+        assert code == 250 and lines[0].startswith("250-"), lines
+        assert c.cmd("DATA")[1] == ["503 5.5.1 Need MAIL command first"]
+    assert wait_until(lambda: "lmtp: " in daemon.log() and "bytes sent in "
+                      "clear after STARTTLS discarded" in daemon.log(), 10)
+
+
+def test_openssl_s_client_starttls_lmtp(daemon):
+    r = s_client(["-connect", "127.0.0.1:%d" % daemon.lmtp_port,
+                  "-starttls", "lmtp", "-CAfile", str(cert_path(daemon)),
+                  "-verify_hostname", "localhost"],
+                 "LHLO client.test\nMAIL FROM:<a@example.net>\n"
+                 "RCPT TO:<alice@example.org>\nDATA\n"
+                 "Subject: s_client\n\nvia openssl\n.\nQUIT\n")
+    assert "250 2.1.5" in r.stdout or "250 2.0.0" in r.stdout, (r.stdout,
+                                                                r.stderr)
+    assert b"via openssl" in daemon.wait_messages("alice", 1)[0]
+
+
 # ---- secrets only over protected channels ----
 
 def assert_refused_in_clear(c):

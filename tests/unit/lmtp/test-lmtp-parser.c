@@ -76,6 +76,8 @@ test_every_verb_bytewise(void **state)
 		{ "QUIT\r\n", LMTP_VERB_QUIT, "" },
 		{ "VRFY alice\r\n", LMTP_VERB_VRFY, "alice" },
 		{ "HELP\r\n", LMTP_VERB_HELP, "" },
+		{ "STARTTLS\r\n", LMTP_VERB_STARTTLS, "" },
+		{ "starttls\r\n", LMTP_VERB_STARTTLS, "" },
 	};
 	struct lmtp_parser *parser = parser_new();
 	struct lmtp_command cmd;
@@ -270,10 +272,10 @@ test_argument_errors(void **state)
 {
 	static const char *syntax[] = {
 		"LHLO\r\n", "LHLO a b\r\n", "VRFY\r\n", "DATA now\r\n",
-		"RSET x\r\n", "QUIT please\r\n",
+		"RSET x\r\n", "QUIT please\r\n", "STARTTLS now\r\n",
 	};
 	static const char *unknown[] = {
-		"\r\n", "FOO\r\n", "STARTTLS\r\n", "DATAX\r\n", "DAT\r\n",
+		"\r\n", "FOO\r\n", "STARTTLSX\r\n", "DATAX\r\n", "DAT\r\n",
 		"GET /\r\n", "MAIL:FROM<a@b>\r\n", "1234\r\n",
 		" NOOP\r\n",
 	};
