@@ -1,7 +1,8 @@
 #!/bin/sh
 # What `make run` runs: start mailbelld in the foreground on its embedded
 # default configuration (loopback ports, data in ./var of the source
-# tree), after printing how to try it out.
+# tree), after printing how to try it out, and once it is up, its TLS
+# certificate's fingerprint and how to point a client at it.
 #
 # usage: scripts/run.sh BUILD_DIR [mailbelld options...]
 set -eu
@@ -36,7 +37,8 @@ fi
 
 cat <<USAGE
 mailbell: starting mailbelld on its embedded default configuration
-  IMAP (mail clients) 127.0.0.1:1143
+  IMAP (mail clients) 127.0.0.1:1143  (STARTTLS)
+  IMAPS (IMAP on TLS) 127.0.0.1:1993
   LMTP (delivery)     127.0.0.1:2424
   notify (UDP)        127.0.0.1:4143  (the new-mail doorbell)
   admin (HTTP)        http://127.0.0.1:8143/  (/health, /metrics)
@@ -47,17 +49,48 @@ In another terminal, from $src:
     $cli user add alice
     echo 'secret' | $cli user add alice --password-stdin
   watch for new mail (UDP doorbell, falling back to IMAP IDLE):
-    echo 'secret' > pw && $cli watch --server 127.0.0.1 --user alice --password-file pw
+    echo 'secret' > pw && $cli watch --server 127.0.0.1 --user alice --password-file pw --ca var/tls/mailbell.crt
 In a third terminal, deliver a message over LMTP:
     swaks --protocol LMTP --server 127.0.0.1:2424 --to alice@localhost
   or with the local delivery agent:
     printf 'Subject: hello\\n\\nHi!\\n' | $cli deliver alice
   the watcher prints it at once; it lands in ./var/mail/alice/new/ and
   mailbelld logs a "landed:" line.
-  read it over IMAP (curl asks for the password):
-    curl -u alice 'imap://127.0.0.1:1143/INBOX;UID=1'
+  read it over IMAP on TLS (curl asks for the password):
+    curl --cacert var/tls/mailbell.crt -u alice 'imaps://127.0.0.1:1993/INBOX;UID=1'
 
 Ctrl-C stops mailbelld (it finishes every delivery it accepted first).
 USAGE
 
-exec "$daemon" "$@"
+# mailbelld's log goes through the loop below, which adds the
+# certificate's details once the daemon has logged them (it makes a
+# self-signed certificate at first start). The loop ignores Ctrl-C, so it
+# prints the daemon's last lines and ends when the daemon closes its
+# output.
+"$daemon" "$@" 2>&1 | (
+	trap '' INT
+	imaps=
+	while IFS= read -r line; do
+		printf '%s\n' "$line"
+		case $line in
+		*" listening: imaps tcp "*)
+			imaps=${line##* } ;;
+		*" tls: certificate "*" sha256="*)
+			fp=${line##*sha256=}
+			cert=${line#*tls: certificate }
+			cert=${cert%% sha256=*}
+			cat <<TLS
+
+mailbell: TLS certificate $cert
+  SHA-256 fingerprint $fp
+  IMAPS ${imaps:-(not listening)}, STARTTLS on the IMAP port; clients trust the file:
+    curl --cacert $cert -u alice 'imaps://${imaps:-127.0.0.1:1993}/'
+    openssl s_client -connect ${imaps:-127.0.0.1:1993} -CAfile $cert
+    $cli watch --server 127.0.0.1 --user alice --password-file pw --ca $cert
+      (or --tls-fingerprint $fp)
+
+TLS
+			;;
+		esac
+	done
+)

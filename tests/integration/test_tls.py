@@ -570,3 +570,37 @@ def test_sighup_with_self_signed_and_missing_file(daemon):
     daemon.proc.send_signal(signal.SIGHUP)
     assert wait_until(lambda: "tls: reloaded certificate" in daemon.log(),
                       10)
+
+
+# ---- make run ----
+
+def test_run_script_prints_port_and_fingerprint(tmp_path):
+    """scripts/run.sh (make run) names the IMAPS port and the
+    certificate's fingerprint once mailbelld has them, with commands
+    that trust the certificate; Ctrl-C still stops it cleanly."""
+    from conftest import BUILD, SOURCE, write_config
+    conf = write_config(tmp_path / "run.conf", tmp_path / "data")
+    out = tmp_path / "run.out"
+    with open(out, "wb") as f:
+        proc = subprocess.Popen(["sh", str(SOURCE / "scripts" / "run.sh"),
+                                 str(BUILD), "-c", str(conf)],
+                                stdin=subprocess.DEVNULL, stdout=f,
+                                stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    try:
+        assert wait_until(lambda: "mailbelld: ready" in out.read_text(),
+                          30), out.read_text()
+        text = out.read_text()
+        crt = tmp_path / "data" / "tls" / "mailbell.crt"
+        port = re.search(r"listening: imaps tcp (\S+)", text).group(1)
+        assert "mailbell: TLS certificate %s\n" % crt in text, text
+        assert "  SHA-256 fingerprint %s\n" % openssl_fingerprint(crt) \
+            in text, text
+        assert "  IMAPS %s," % port in text, text
+        assert "curl --cacert %s -u alice 'imaps://%s/'" % (crt, port) \
+            in text, text
+        assert "--ca %s" % crt in text, text
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=30)
+    assert "mailbelld: stopped" in out.read_text()
