@@ -339,7 +339,7 @@ run_checks(struct doctor *d)
 	const char *error;
 
 	d->imap = imap_client_connect(d->base, d->o->host, d->o->port,
-	    DOCTOR_CONNECT_TIMEOUT_MS, NULL, &error);
+	    NULL, DOCTOR_CONNECT_TIMEOUT_MS, NULL, &error);
 	if (d->imap == NULL) {
 		say(false, "TCP connect to IMAP at %s: %s: check that "
 		    "mailbelld runs there and allow outbound TCP to port %s",

@@ -19,43 +19,17 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
 #include "client/imap-client-parse.h"
+#include "client/imap-client-private.h"
 #include "lib/base64.h"
 #include "lib/buf.h"
 #include "lib/clock.h"
 #include "lib/error.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
-
-struct imap_client {
-	struct event_base *base;	/* the caller's; we turn it to wait */
-	struct bufferevent *bev;	/* the connection */
-	struct event *timer;		/* bounds the current wait */
-	struct sockaddr_storage peer;	/* the server, as connected */
-	socklen_t peer_len;
-	volatile sig_atomic_t *stop;	/* abort waits when nonzero */
-
-	/* Set by the callbacks, read by the waits. */
-	bool woke;			/* input, EOF or an error came */
-	bool timed_out;			/* the wait's timer fired */
-	bool closed;			/* EOF or an error: */
-	short io_what;			/* the BEV_EVENT_* flags, */
-	int io_errno;			/* and errno for an error */
-
-	imap_client_input_cb *input_cb;	/* input between commands */
-	void *input_ctx;
-
-	/* The last response read; freed by the next read. */
-	struct imap_client_resp resp;
-	bool have_resp;
-
-	char **caps;			/* from the last CAPABILITY */
-	size_t cap_count;
-	unsigned int tag_seq;		/* tags are "m1", "m2"... */
-	char tag[16];			/* the command being run */
-};
 
 static struct timeval
 remaining_tv(uint64_t deadline)
@@ -176,12 +150,19 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	struct imap_client *c = arg;
 	int err = EVUTIL_SOCKET_ERROR();
 
-	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		/* the TLS handshake is done: imap-client-tls.c waits */
+		c->tls_connected = true;
+		c->woke = true;
+		return;
+	}
 	if ((what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) == 0)
 		return;
 	if (!c->closed) {
 		c->io_what = what;
 		c->io_errno = err;
+		if (c->ssl != NULL)
+			c->tls_error = bufferevent_get_openssl_error(bev);
 		c->closed = true;
 	}
 	c->woke = true;
@@ -200,15 +181,14 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 struct imap_client *
-imap_client_connect(struct event_base *base, const char *host,
+imap_client_open(struct event_base *base, const char *host,
     const char *port, int timeout_ms, volatile sig_atomic_t *stop,
     const char **error_r)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	struct imap_client *c;
-	const struct imap_client_resp *resp;
 	const char *why = "no address";
-	int fd = -1, gai, r;
+	int fd = -1, gai;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
@@ -233,35 +213,73 @@ imap_client_connect(struct event_base *base, const char *host,
 	if (getpeername(fd, (struct sockaddr *)&c->peer, &c->peer_len) < 0)
 		c->peer_len = 0;
 	freeaddrinfo(res);
-	c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
 	c->timer = evtimer_new(base, timer_cb, c);
-	if (c->bev == NULL || c->timer == NULL)
+	if (c->timer == NULL)
 		fatalx("out of memory");
+	imap_client_set_bev(c, bufferevent_socket_new(base, fd,
+	    BEV_OPT_CLOSE_ON_FREE));
+	return c;
+}
+
+void
+imap_client_set_bev(struct imap_client *c, struct bufferevent *bev)
+{
+	if (bev == NULL)
+		fatalx("out of memory");
+	c->bev = bev;
 	bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
 	/* A response longer than this is refused, so reading past it
 	   would only grow memory: stop there until it is consumed. */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, IMAP_CLIENT_RESP_MAX + 1);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+int
+imap_client_greeting(struct imap_client *c, const char *host,
+    const char *port, int timeout_ms, const char **error_r)
+{
+	const struct imap_client_resp *resp;
+	int r;
 
 	r = imap_client_read(c, timeout_ms, &resp, error_r);
 	if (r <= 0) {
 		*error_r = error_fmt("no IMAP greeting from %s port %s: %s",
 		    host, port, r == 0 ? "timed out" : *error_r);
-		goto fail;
+		return -1;
 	}
 	if (strcmp(resp->tag, "*") != 0 || resp->count == 0 ||
 	    !imap_client_arg_is(&resp->args[0], "OK")) {
 		*error_r = error_fmt("%s port %s did not greet with \"* OK\": "
 		    "%.100s", host, port, resp->text);
-		goto fail;
+		return -1;
 	}
 	if (resp->count > 1 && resp->args[1].type == IMAP_CLIENT_ARG_ATOM &&
 	    strncasecmp(resp->args[1].str, "[CAPABILITY ", 12) == 0)
 		caps_set(c, resp->args[1].str + 12, resp->args[1].len - 13);
+	return 0;
+}
+
+struct imap_client *
+imap_client_connect(struct event_base *base, const char *host,
+    const char *port, const struct client_tls *tls, int timeout_ms,
+    volatile sig_atomic_t *stop, const char **error_r)
+{
+	enum client_tls_mode mode = tls != NULL ? tls->mode : CLIENT_TLS_NONE;
+	struct imap_client *c;
+
+	c = imap_client_open(base, host, port, timeout_ms, stop, error_r);
+	if (c == NULL)
+		return NULL;
+	/* IMAPS greets inside TLS; STARTTLS asks for TLS after it. */
+	if ((mode == CLIENT_TLS_IMAPS &&
+	    imap_client_start_tls(c, tls, host, timeout_ms, error_r) < 0) ||
+	    imap_client_greeting(c, host, port, timeout_ms, error_r) < 0 ||
+	    (mode == CLIENT_TLS_STARTTLS &&
+	    imap_client_start_tls(c, tls, host, timeout_ms, error_r) < 0)) {
+		imap_client_free(&c);
+		return NULL;
+	}
 	return c;
-fail:
-	imap_client_free(&c);
-	return NULL;
 }
 
 void
@@ -301,15 +319,22 @@ imap_client_peer(const struct imap_client *c, socklen_t *len_r)
 
 /* ---- Capabilities ---- */
 
-static void
-caps_set(struct imap_client *c, const char *text, size_t len)
+void
+imap_client_caps_clear(struct imap_client *c)
 {
-	const char *p = text, *end = text + len, *w;
 	size_t i;
 
 	for (i = 0; i < c->cap_count; i++)
 		free(c->caps[i]);
 	c->cap_count = 0;
+}
+
+static void
+caps_set(struct imap_client *c, const char *text, size_t len)
+{
+	const char *p = text, *end = text + len, *w;
+
+	imap_client_caps_clear(c);
 	while (p < end) {
 		while (p < end && *p == ' ')
 			p++;
@@ -341,8 +366,12 @@ imap_client_has_cap(const struct imap_client *c, const char *cap)
 static const char *
 closed_error(const struct imap_client *c)
 {
+	const char *tls_error;
+
 	if (c->io_what & BEV_EVENT_EOF)
 		return error_fmt("connection closed by the server");
+	if ((tls_error = imap_client_tls_io_error(c)) != NULL)
+		return tls_error;
 	return error_fmt("%s: %s", c->io_what & BEV_EVENT_WRITING ?
 	    "write" : "read", strerror(c->io_errno));
 }
@@ -380,12 +409,8 @@ imap_client_buffered(const struct imap_client *c)
 	return c->closed || find_response(c, &len, &text_end) != 0;
 }
 
-/*
- * Turn the loop until the callbacks say something came, deadline
- * passes, or *stop is set. Returns 1 woke, 0 timed out, -1 interrupted.
- */
-static int
-wait_io(struct imap_client *c, uint64_t deadline)
+int
+imap_client_wait_io(struct imap_client *c, uint64_t deadline)
 {
 	struct timeval tv = remaining_tv(deadline);
 	int ret = -1;
@@ -442,7 +467,7 @@ imap_client_read(struct imap_client *c, int timeout_ms,
 		}
 		if (timeout_ms == 0)
 			return 0;
-		r = wait_io(c, deadline);
+		r = imap_client_wait_io(c, deadline);
 		if (r < 0) {
 			*error_r = "interrupted";
 			return -1;

@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "client/client-tls.h"
+
 /* Longest response we read, literals included: a FETCH of a few header
  * fields is small, and anything larger is a server we do not trust. */
 #define IMAP_CLIENT_RESP_MAX (1024 * 1024)
@@ -78,13 +80,46 @@ typedef void imap_client_input_cb(void *ctx);
 
 /*
  * Connect to host and port (a name or an address; IPv6 without
- * brackets) on base and read the greeting. stop, if not NULL, aborts
- * any wait once it becomes nonzero (a signal event sets it). Returns the
- * client, or NULL with *error_r set (lib/error.h).
+ * brackets) on base, with TLS as tls says (NULL: clear text), and read
+ * the greeting: imap_client_open(), then for IMAPS
+ * imap_client_start_tls() and imap_client_greeting(), for STARTTLS the
+ * other way round. tls must outlive the client. stop, if not NULL,
+ * aborts any wait once it becomes nonzero (a signal event sets it).
+ * Returns the client, or NULL with *error_r set (lib/error.h); its
+ * kind is ERROR_NOT_POSSIBLE when trying again cannot help (see
+ * imap_client_start_tls()).
  */
 struct imap_client *imap_client_connect(struct event_base *base,
+    const char *host, const char *port, const struct client_tls *tls,
+    int timeout_ms, volatile sig_atomic_t *stop, const char **error_r);
+
+/* The TCP connection only, as imap_client_connect(): nothing read. */
+struct imap_client *imap_client_open(struct event_base *base,
     const char *host, const char *port, int timeout_ms,
     volatile sig_atomic_t *stop, const char **error_r);
+/* Read the server's "* OK" greeting (host and port for messages).
+ * Returns 0, or -1 with *error_r set. */
+int imap_client_greeting(struct imap_client *c, const char *host,
+    const char *port, int timeout_ms, const char **error_r);
+/*
+ * Put TLS on c as tls->mode says and verify the server as host (the
+ * name or address given to --server): with CLIENT_TLS_STARTTLS after
+ * the greeting (the server must offer STARTTLS; nothing may follow its
+ * OK in clear text; the capabilities are asked for again), with
+ * CLIENT_TLS_IMAPS before it. Returns 0, or -1 with *error_r set; a
+ * certificate that fails verification, a server without STARTTLS and
+ * a port that does not speak TLS are ERROR_NOT_POSSIBLE and say what
+ * to change.
+ */
+int imap_client_start_tls(struct imap_client *c,
+    const struct client_tls *tls, const char *host, int timeout_ms,
+    const char **error_r);
+/* The TLS protocol and cipher of c ("TLSv1.3 TLS_AES_128_GCM_SHA256")
+ * and the SHA-256 fingerprint of the server's certificate into the
+ * buffers; returns false in clear text. */
+bool imap_client_tls_info(const struct imap_client *c, char *info,
+    size_t info_size, char fp[TLS_FINGERPRINT_TEXT_SIZE]);
+
 /* Close the connection and free the client; *cp becomes NULL. */
 void imap_client_free(struct imap_client **cp);
 

@@ -163,7 +163,7 @@ watch_connect(struct watch *w)
 	int r;
 
 	w->imap = imap_client_connect(w->base, w->o->host, w->o->port,
-	    WATCH_CONNECT_TIMEOUT_MS, &w->stop, &error);
+	    NULL, WATCH_CONNECT_TIMEOUT_MS, &w->stop, &error);
 	if (w->imap == NULL) {
 		if (!w->stop)
 			watch_schedule_reconnect(w, "", error);
