@@ -26,16 +26,25 @@ Requests ({"op": ..., ...}) and answers ({"ok": true, ...} or
   lmtp         host, port, sender, rcpt, message, timeout -> code, text
   imap_caps    host, port, timeout[, user, password]
                                          -> caps[, login, caps_auth]
+  capture_start  iface: every frame that crosses it, either way, read
+               with a raw AF_PACKET socket (what tcpdump would see)
+                                         -> cap
+  capture_stop   cap  -> frames, flows: for each direction of each TCP
+               or UDP flow proto, src, sport, dst, dport and its payload
+               (base64; TCP in sequence order, each byte once)
 """
 
+import base64
 import json
 import select
 import smtplib
 import socket
 import struct
 import sys
+import threading
 
 socks = {}
+captures = {}
 
 
 def fam(host):
@@ -219,6 +228,87 @@ def op_imap_caps(r):
     finally:
         f.close()
         c.close()
+
+
+ETH_P_ALL = 0x0003
+
+
+def _capture(cap):
+    while not cap["stop"]:
+        ready, _, _ = select.select([cap["sock"]], [], [], 0.1)
+        if ready:
+            cap["frames"].append(cap["sock"].recv(65536))
+
+
+def op_capture_start(r):
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW,
+                      socket.htons(ETH_P_ALL))
+    s.bind((r["iface"], 0))
+    cid = len(captures) + 1
+    cap = {"sock": s, "frames": [], "stop": False}
+    cap["thread"] = threading.Thread(target=_capture, args=(cap,),
+                                     daemon=True)
+    cap["thread"].start()
+    captures[cid] = cap
+    return {"cap": cid}
+
+
+def _segment(frame):
+    """(proto, src, sport, dst, dport, seq, payload) of an Ethernet
+    frame carrying IPv4 or IPv6 with TCP or UDP, else None."""
+    etype = struct.unpack("!H", frame[12:14])[0]
+    ip = frame[14:]
+    if etype == 0x0800 and len(ip) >= 20:
+        ihl = (ip[0] & 15) * 4
+        total = struct.unpack("!H", ip[2:4])[0]
+        proto, body = ip[9], ip[ihl:total]
+        src = socket.inet_ntop(socket.AF_INET, ip[12:16])
+        dst = socket.inet_ntop(socket.AF_INET, ip[16:20])
+    elif etype == 0x86DD and len(ip) >= 40:
+        plen = struct.unpack("!H", ip[4:6])[0]
+        proto, body = ip[6], ip[40:40 + plen]
+        src = socket.inet_ntop(socket.AF_INET6, ip[8:24])
+        dst = socket.inet_ntop(socket.AF_INET6, ip[24:40])
+    else:
+        return None
+    if proto == 6 and len(body) >= 20:
+        sport, dport, seq = struct.unpack("!HHI", body[:8])
+        return ("tcp", src, sport, dst, dport, seq,
+                body[(body[12] >> 4) * 4:])
+    if proto == 17 and len(body) >= 8:
+        sport, dport = struct.unpack("!HH", body[:4])
+        return ("udp", src, sport, dst, dport, None, body[8:])
+    return None
+
+
+def op_capture_stop(r):
+    cap = captures.pop(r["cap"])
+    cap["stop"] = True
+    cap["thread"].join(timeout=5)
+    cap["sock"].close()
+    flows = {}
+    for frame in cap["frames"]:
+        seg = _segment(frame)
+        if seg is None or not seg[6]:
+            continue
+        flows.setdefault(seg[:5], []).append((seg[5], seg[6]))
+    out = []
+    for key, segs in flows.items():
+        if key[0] == "tcp":
+            # in sequence order, a retransmission counted once
+            data, seen = b"", set()
+            base = segs[0][0]
+            for seq, payload in sorted(segs, key=lambda x: (x[0] - base)
+                                       % (1 << 32)):
+                if seq not in seen:
+                    seen.add(seq)
+                    data += payload
+        else:
+            data = b"".join(p for _, p in segs)
+        out.append({"proto": key[0], "src": key[1], "sport": key[2],
+                    "dst": key[3], "dport": key[4],
+                    "data": base64.b64encode(data).decode()})
+    return {"frames": len(cap["frames"]), "flows": out}
 
 
 OPS = {name[3:]: fn for name, fn in globals().items()

@@ -30,6 +30,7 @@ Firewall profiles, on rtr's forward hook, loaded atomically (`nft -f -`):
 Usage as a program (root):  /usr/bin/python3 tests/netlab/lab.py selftest
 """
 
+import base64
 import errno
 import fcntl
 import json
@@ -159,6 +160,24 @@ class Agent:
                 self.proc.wait(timeout=5)
         for f in (self.proc.stdout, self.proc.stderr):
             f.close()
+
+
+class Capture:
+    """An observer on the path: every frame crossing iface in ns, read by
+    a raw AF_PACKET socket in agent.py (what tcpdump would see, without
+    needing tcpdump), until stop() returns the payload of each direction
+    of each flow."""
+
+    def __init__(self, lab, ns, iface):
+        self.agent = lab.agent(ns)
+        self.cap = self.agent.call("capture_start", iface=iface)["cap"]
+
+    def stop(self):
+        """(frames seen, {(proto, src, sport, dst, dport): payload})."""
+        res = self.agent.call("capture_stop", cap=self.cap, limit=30)
+        return res["frames"], {
+            (f["proto"], f["src"], f["sport"], f["dst"], f["dport"]):
+            base64.b64decode(f["data"]) for f in res["flows"]}
 
 
 class Lab:
@@ -623,6 +642,8 @@ def selftest(log=print):
 
         # a TCP session through the NAT lives across nat -> blockudp
         # (behind the same NAT) -> nat, while UDP goes dark and back
+        # (an observer on the router reads every byte of it)
+        observer = Capture(lab, lab.rtr, "lan0")
         conn = cli.call("tcp_open", host=SRV4, port=143, timeout=2)["sock"]
         peer = srv.call("tcp_accept", sock=tsock, timeout=2, keep=True)
         assert peer["host"] == WAN4, peer
@@ -634,6 +655,11 @@ def selftest(log=print):
             seen, replied = _udp_exchange(cli, srv, ssock, S, csock)
             assert bool(seen and replied) == (name == "nat"), (name, seen)
         log("lab: TCP through the NAT survives profile switches ok")
+        frames, flows = observer.stop()
+        down = [data for (proto, src, sport, dst, _), data in flows.items()
+                if (proto, src, sport, dst) == ("tcp", SRV4, 143, CLI4)]
+        assert down == [b"natblockudpnat"], (frames, flows)
+        log("lab: the observer on the router read the TCP stream ok")
         log("lab: self-test took %.1fs" % (time.monotonic() - t0))
 
 
