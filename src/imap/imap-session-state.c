@@ -1,7 +1,7 @@
 /*
  * An IMAP session's state changes: login within the per-user connection
- * limit, the random pause after a failed login, and selecting and
- * unselecting a mailbox.
+ * limit, the pause after a failed login (the address's penalty), and
+ * selecting and unselecting a mailbox.
  */
 #include "imap/imap-session.h"
 
@@ -16,6 +16,7 @@
 #include "imap/imap-session-private.h"
 #include "lib/config.h"
 #include "lib/log.h"
+#include "lib/penalty.h"
 #include "lib/stats.h"
 #include "lib/xmalloc.h"
 #include "store/store.h"
@@ -53,6 +54,7 @@ imap_session_login(struct imap_session *session, const char *user)
 	session->user = xstrdup(user);
 	session->state = IMAP_STATE_AUTH;
 	session->auth_failures = 0;
+	penalty_succeeded(server->penalty, session->peer_ip);
 	/* A parser made later takes its limits from the state. */
 	if (session->parser != NULL) {
 		imap_parser_limits_default(&limits, false);
@@ -112,8 +114,12 @@ imap_session_login_failed(struct imap_cmd *cmd, const char *text)
 	session->auth_failures++;
 	mb_stats.imap_login_failures_total++;
 	evutil_secure_rng_get_bytes(&r, sizeof(r));
-	ms = IMAP_AUTH_FAIL_DELAY_MIN_MS + r %
-	    (IMAP_AUTH_FAIL_DELAY_MAX_MS - IMAP_AUTH_FAIL_DELAY_MIN_MS + 1);
+	ms = penalty_failed(session->server->penalty, session->peer_ip) +
+	    r % (AUTH_PENALTY_JITTER_MS + 1);
+	if (ms > AUTH_PENALTY_MAX_MS)
+		ms = AUTH_PENALTY_MAX_MS;
+	log_info("imap: %s: failed login answered in %u ms", session->peer,
+	    ms);
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	/* text is a static string of the caller. */

@@ -31,6 +31,7 @@
 #include "lib/config.h"
 #include "lib/listeners.h"
 #include "lib/log.h"
+#include "lib/penalty.h"
 #include "lib/stats.h"
 #include "lib/tls.h"
 #include "lib/xmalloc.h"
@@ -636,9 +637,13 @@ imap_server_new(const struct imap_deps *deps)
 {
 	struct imap_server *server = xcalloc(1, sizeof(*server));
 
+	struct penalty_params params;
+
 	server->deps = *deps;
 	service_init(&server->service, deps->base, "imap", accept_cb, server);
 	server->auth = imap_auth_new(deps->base);
+	penalty_params_default(&params);
+	server->penalty = penalty_new(&clock_monotonic, &params);
 	return server;
 }
 
@@ -694,6 +699,7 @@ imap_server_free(struct imap_server **serverp)
 		imap_session_free(IMAP_SESSION(server->service.sessions));
 	/* Every session cancelled its password check as it went. */
 	imap_auth_free(&server->auth);
+	penalty_free(&server->penalty);
 	assert(server->idle_head == NULL);
 	if (server->idle_ev != NULL)
 		event_free(server->idle_ev);

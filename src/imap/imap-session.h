@@ -50,6 +50,7 @@ struct imap_cmd;
 struct imap_command_def;
 struct imap_idle;
 struct imap_auth;
+struct penalty_table;
 struct store_view;
 
 /* Session states (RFC 3501 3), as bits so a command table entry can name
@@ -196,6 +197,8 @@ struct imap_server {
 	struct imap_deps deps;
 	struct service service;		/* sockets, sessions, shutdown */
 	struct imap_auth *auth;		/* password checks (imap-auth.h) */
+	struct penalty_table *penalty;	/* failed logins by address and
+					   network (lib/penalty.h) */
 	unsigned int store_sub;		/* store_subscribe() id */
 
 	/* IDLE keepalives (cmd-idle.c). Every session in IDLE waits in one
@@ -286,12 +289,15 @@ void imap_session_starttls(struct imap_session *session);
  * Log the session in as user (already verified): checks the per-user
  * connection limit (max_connections_per_user) and returns -1 if it is
  * reached, the caller then answers "NO [LIMIT] ..."; otherwise sets user
- * and the post-login parser limits, moves to IMAP_STATE_AUTH and returns 0.
+ * and the post-login parser limits, forgets the address's failed logins,
+ * moves to IMAP_STATE_AUTH and returns 0.
  */
 int imap_session_login(struct imap_session *session, const char *user);
 /*
- * A failed login: the session pauses for a random 1-3 s (a timer, the
- * loop keeps running), then finishes cmd with
+ * A failed login: counted against the client's address and network
+ * (lib/penalty.h), the session pauses (a timer, the loop keeps running)
+ * for the penalty, which doubles with recent failures from there, plus
+ * a random part, at most AUTH_PENALTY_MAX_MS; then finishes cmd with
  * "NO [AUTHENTICATIONFAILED] <text>". After IMAP_AUTH_FAILURES_MAX
  * failures it says BYE instead.
  */

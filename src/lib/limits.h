@@ -79,10 +79,6 @@
 /* Failed logins on one connection before "* BYE" (each already costs
  * the client a random delay). */
 #define IMAP_AUTH_FAILURES_MAX 3
-/* Random pause before "NO [AUTHENTICATIONFAILED]", in milliseconds:
- * slows password guessing without a thread or sleep(3). */
-#define IMAP_AUTH_FAIL_DELAY_MIN_MS 1000
-#define IMAP_AUTH_FAIL_DELAY_MAX_MS 3000
 /* Seconds before login without a command: a real client logs in at
  * once (RFC 3501 5.4 only bounds the authenticated timeout). */
 #define IMAP_PRELOGIN_TIMEOUT_SECS 60
@@ -158,6 +154,10 @@
  * a flood fills the pre-login table; a wait this long is already a
  * second or more. */
 #define AUTH_CHECKS_WAITING 1024
+/* A random part of each failed-login delay, added to the penalty (and
+ * capped with it at AUTH_PENALTY_MAX_MS), so answers do not arrive in
+ * lock step: 1-3 s for a first failure, as before penalties grew. */
+#define AUTH_PENALTY_JITTER_MS 2000
 
 /* --- Local addresses and names --- */
 
