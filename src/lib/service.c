@@ -1,11 +1,12 @@
 /*
- * The listeners, session list and drained shutdown that LMTP and IMAP
- * share (see service.h).
+ * The listeners, session lists, admission counts and drained shutdown
+ * that LMTP and IMAP share (see service.h).
  */
 #include "lib/service.h"
 
 #include <string.h>
 
+#include "lib/clock.h"
 #include "lib/log.h"
 
 static void
@@ -81,6 +82,7 @@ service_add(struct service *svc, struct service_link *link)
 void
 service_remove(struct service *svc, struct service_link *link)
 {
+	service_set_yieldable(svc, link, false);
 	if (link->prev != NULL)
 		link->prev->next = link->next;
 	else
@@ -118,4 +120,60 @@ service_check_drained(struct service *svc)
 	if (svc->shutting_down && svc->session_count == 0 &&
 	    svc->drained_cb != NULL)
 		event_active(svc->drained_ev, EV_TIMEOUT, 0);
+}
+
+size_t
+service_count_ip(const struct service *svc, const char *ip,
+    size_t *yieldable_r)
+{
+	const struct service_link *l;
+	size_t n = 0, y = 0;
+
+	for (l = svc->sessions; l != NULL; l = l->next) {
+		if (l->ip == NULL || strcmp(l->ip, ip) != 0)
+			continue;
+		n++;
+		if (l->yieldable)
+			y++;
+	}
+	if (yieldable_r != NULL)
+		*yieldable_r = y;
+	return n;
+}
+
+void
+service_set_yieldable(struct service *svc, struct service_link *link,
+    bool yieldable)
+{
+	if (link->yieldable == yieldable)
+		return;
+	link->yieldable = yieldable;
+	if (yieldable) {
+		link->yieldable_since_ms = clock_now_ms();
+		link->yield_next = NULL;
+		link->yield_prev = svc->yield_newest;
+		if (svc->yield_newest != NULL)
+			svc->yield_newest->yield_next = link;
+		else
+			svc->yield_oldest = link;
+		svc->yield_newest = link;
+		svc->yield_count++;
+		return;
+	}
+	if (link->yield_prev != NULL)
+		link->yield_prev->yield_next = link->yield_next;
+	else
+		svc->yield_oldest = link->yield_next;
+	if (link->yield_next != NULL)
+		link->yield_next->yield_prev = link->yield_prev;
+	else
+		svc->yield_newest = link->yield_prev;
+	link->yield_prev = link->yield_next = NULL;
+	svc->yield_count--;
+}
+
+struct service_link *
+service_oldest_yieldable(const struct service *svc)
+{
+	return svc->yield_oldest;
 }

@@ -1,22 +1,34 @@
 /*
  * What a TCP service on the loop (LMTP, IMAP) keeps beside its sessions'
- * own state: its listening sockets, the list of its open sessions, and
- * an orderly shutdown that calls back once, from the loop, when the
- * last session has gone.
+ * own state: its listening sockets, the list of its open sessions, what
+ * admission needs (sessions per client address, and the sessions that
+ * may yield their place to a new one: IMAP before login, LMTP between
+ * transactions, oldest first), and an orderly shutdown that calls back
+ * once, from the loop, when the last session has gone.
  */
 #ifndef MB_LIB_SERVICE_H
 #define MB_LIB_SERVICE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <event2/event.h>
 
 #include "lib/listeners.h"
 
-/* Embedded in each session: its place in the service's list. */
+/* Embedded in each session: its place in the service's lists. */
 struct service_link {
-	struct service_link *prev, *next;
+	struct service_link *prev, *next;	/* every session */
+	const char *ip;			/* the client's address, for
+					   per-address limits; the session's
+					   own string, set before
+					   service_add() (NULL: none) */
+	/* In the list of sessions that may yield (service_set_yieldable) */
+	bool yieldable;
+	uint64_t yieldable_since_ms;	/* clock_now_ms() when it became
+					   yieldable */
+	struct service_link *yield_prev, *yield_next;
 };
 
 /* Tells one session that the service is stopping; may free it. */
@@ -40,6 +52,9 @@ struct service {
 	struct service_link *sessions;	/* every open session, newest
 					   first */
 	size_t session_count;
+	/* The sessions that may yield, in the order they became so */
+	struct service_link *yield_oldest, *yield_newest;
+	size_t yield_count;
 
 	/* Shutdown */
 	bool shutting_down;		/* service_shutdown() was called */
@@ -68,10 +83,23 @@ int service_listen_tls(struct service *svc, evutil_socket_t fd,
 
 /* Link a new session at the head of the list. */
 void service_add(struct service *svc, struct service_link *link);
-/* Unlink a session; then, if the service is shutting down and this was
- * the last session, arrange for the drained callback to run from the
- * loop. */
+/* Unlink a session (from both lists); then, if the service is shutting
+ * down and this was the last session, arrange for the drained callback
+ * to run from the loop. */
 void service_remove(struct service *svc, struct service_link *link);
+
+/* The sessions from ip; with yieldable_r non-NULL, how many of those
+ * may yield, too. A walk over every session: call it at accept. */
+size_t service_count_ip(const struct service *svc, const char *ip,
+    size_t *yieldable_r);
+/* Whether a session may yield its place to a new one (an IMAP session
+ * not logged in, an LMTP one without a transaction). Becoming yieldable
+ * makes it the newest of them; staying so keeps its place. */
+void service_set_yieldable(struct service *svc, struct service_link *link,
+    bool yieldable);
+/* The session yieldable longest, or NULL; the caller makes it go (and
+ * not yieldable, so it is not picked twice). */
+struct service_link *service_oldest_yieldable(const struct service *svc);
 
 /*
  * Stop accepting (the listeners close now), call stop_cb for each open

@@ -140,6 +140,53 @@ test_deinit_forgets_callback(void **state)
 	event_base_free(base);
 }
 
+/* Counting by address, and the yield list in the order sessions became
+ * yieldable; removing a session takes it off both lists. */
+static void
+test_admission(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct session s[4] = { { .id = 1 }, { .id = 2 }, { .id = 3 },
+	    { .id = 4 } };
+	const char *ips[4] = { "192.0.2.1", "192.0.2.2", "192.0.2.1", NULL };
+	struct service svc;
+	size_t y;
+
+	(void)state;
+	service_init(&svc, base, "test", NULL, NULL);
+	for (int i = 0; i < 4; i++) {
+		s[i].link.ip = ips[i];
+		service_add(&svc, &s[i].link);
+	}
+	assert_null(service_oldest_yieldable(&svc));
+	assert_int_equal(service_count_ip(&svc, "192.0.2.1", &y), 2);
+	assert_int_equal(y, 0);
+	service_set_yieldable(&svc, &s[2].link, true);
+	service_set_yieldable(&svc, &s[0].link, true);
+	service_set_yieldable(&svc, &s[1].link, true);
+	service_set_yieldable(&svc, &s[2].link, true);	/* keeps its place */
+	assert_int_equal(svc.yield_count, 3);
+	assert_ptr_equal(service_oldest_yieldable(&svc), &s[2].link);
+	assert_int_equal(service_count_ip(&svc, "192.0.2.1", &y), 2);
+	assert_int_equal(y, 2);
+	assert_int_equal(service_count_ip(&svc, "192.0.2.9", NULL), 0);
+	/* back in: the newest */
+	service_set_yieldable(&svc, &s[2].link, false);
+	assert_ptr_equal(service_oldest_yieldable(&svc), &s[0].link);
+	service_set_yieldable(&svc, &s[2].link, true);
+	service_remove(&svc, &s[0].link);
+	assert_ptr_equal(service_oldest_yieldable(&svc), &s[1].link);
+	assert_int_equal(svc.yield_count, 2);
+	service_remove(&svc, &s[1].link);
+	service_remove(&svc, &s[2].link);
+	assert_null(service_oldest_yieldable(&svc));
+	assert_int_equal(svc.yield_count, 0);
+	assert_int_equal(svc.session_count, 1);
+	service_remove(&svc, &s[3].link);
+	service_deinit(&svc);
+	event_base_free(base);
+}
+
 int
 main(void)
 {
@@ -147,6 +194,7 @@ main(void)
 		cmocka_unit_test(test_list),
 		cmocka_unit_test(test_drained_once_from_loop),
 		cmocka_unit_test(test_deinit_forgets_callback),
+		cmocka_unit_test(test_admission),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
