@@ -17,10 +17,11 @@
 /* RFC 5321 4.5.3.1.8 requires at least 100 recipients per transaction. */
 #define LMTP_RECIPIENTS_MAX 1000
 /* Default for [lmtp] max_message_size: larger than any real mail
- * provider accepts, small enough to buffer in memory per session. */
+ * provider accepts (a message beyond SPOOL_INLINE_MAX goes to a file
+ * as it arrives, so the size costs disk, not memory). */
 #define LMTP_MESSAGE_SIZE_DEFAULT (50 * 1024 * 1024)
-/* Upper bound for [lmtp] max_message_size: a message is held in memory
- * while it is received. */
+/* Upper bound for [lmtp] max_message_size: a message larger than the
+ * largest that any mail system relays is a mistake or an attack. */
 #define LMTP_MESSAGE_SIZE_MAX (1024ULL * 1024 * 1024)
 /* Bad commands tolerated before the session is closed: a client that
  * speaks another protocol is not going to recover. */
@@ -47,7 +48,8 @@
  * are useful, and RFC 7162's 8192 octets hold them all. */
 #define IMAP_LINE_MAX_PRELOGIN 8192
 /* Literal bytes of one command: the APPEND message size limit, as for
- * LMTP (LMTP_MESSAGE_SIZE_DEFAULT); the message is held in memory. */
+ * LMTP (LMTP_MESSAGE_SIZE_DEFAULT). A literal over SPOOL_INLINE_MAX is
+ * written to a file as it arrives, never held in memory. */
 #define IMAP_LITERAL_MAX (50 * 1024 * 1024)
 /* Before login literals only carry a user name and a password
  * (USER_NAME_MAX + DOMAIN_MAX + PASSWORD_MAX fit with room). */
@@ -178,6 +180,14 @@
 #define FOLDER_NAME_MAX 200
 
 /* --- Store --- */
+
+/* A message received over LMTP (DATA) or IMAP (an APPEND literal) is
+ * kept in memory up to this size and beyond it written to a file in a
+ * folder's tmp/ as it arrives (store_spool), so 40 sessions receiving
+ * 50 MiB each hold about 40 x (read buffer + 64 KiB), not 2 GB. Most
+ * mail is smaller (one write, no extra file); a 64 KiB write amortises
+ * the system call for larger mail. */
+#define SPOOL_INLINE_MAX (64 * 1024)
 
 /* One line of the UID list: uid, space, base file name. */
 #define UIDLIST_LINE_MAX 1024

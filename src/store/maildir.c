@@ -296,36 +296,42 @@ next_seq(struct store *store)
 	return seq;
 }
 
+/*
+ * A fresh name for a message of size bytes (crlf_size with CRLF line
+ * ends) in dir/tmp/: path (PATH_MAX bytes) and base (NAME_MAX + 1).
+ */
+static int
+tmp_name(struct store *store, const char *dir, uint64_t size,
+    uint64_t crlf_size, char *path, char *base, const char **error_r)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	if (maildir_name_format(base, NAME_MAX + 1, (long long)tv.tv_sec,
+	    (long)tv.tv_usec, getpid(), next_seq(store), store->host, size,
+	    crlf_size) < 0 ||
+	    (size_t)snprintf(path, PATH_MAX, "%s/tmp/%s", dir, base) >=
+	    PATH_MAX) {
+		*error_r = error_fmt("%s: file name too long", dir);
+		return -1;
+	}
+	return 0;
+}
+
 int
-maildir_write_tmp(struct store *store, const char *dir, const char *prefix,
-    const unsigned char *body, size_t len, bool sync, char **tmp_path_r,
-    char **base_r, const char **error_r)
+maildir_open_tmp(struct store *store, const char *dir, uint64_t size,
+    uint64_t crlf_size, int *fd_r, char **tmp_path_r, char **base_r,
+    const char **error_r)
 {
 	char base[NAME_MAX + 1], path[PATH_MAX];
-	size_t prefix_len = strlen(prefix), total = prefix_len + len;
-	struct iovec iov[2];
-	struct timeval tv;
-	bool created = false, cr = false;
-	int fd = -1, tries, saved;
-	uint64_t crlf_size;
-	ssize_t n;
-	size_t done = 0;
+	bool created = false;
+	int fd = -1, tries;
 
-	/* IMAP sends the message with CRLF line ends; name that size too. */
-	crlf_size = (uint64_t)total +
-	    maildir_crlf_extra((const unsigned char *)prefix, prefix_len, &cr);
-	crlf_size += maildir_crlf_extra(body, len, &cr);
 	for (tries = 0; tries < STORE_TMP_NAME_TRIES; tries++) {
-		gettimeofday(&tv, NULL);
-		if (maildir_name_format(base, sizeof(base),
-		    (long long)tv.tv_sec, (long)tv.tv_usec, getpid(),
-		    next_seq(store), store->host, total, crlf_size) < 0 ||
-		    (size_t)snprintf(path, sizeof(path), "%s/tmp/%s", dir,
-		    base) >= sizeof(path)) {
-			*error_r = error_fmt("%s: file name too long", dir);
+		if (tmp_name(store, dir, size, crlf_size, path, base,
+		    error_r) < 0)
 			return -1;
-		}
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd >= 0)
 			break;
 		if (errno == ENOENT && !created) {
@@ -344,6 +350,61 @@ maildir_write_tmp(struct store *store, const char *dir, const char *prefix,
 		*error_r = error_fmt("%s/tmp: no unused file name", dir);
 		return -1;
 	}
+	*fd_r = fd;
+	*tmp_path_r = xstrdup(path);
+	*base_r = xstrdup(base);
+	return 0;
+}
+
+int
+maildir_rename_tmp(struct store *store, const char *from, const char *dir,
+    uint64_t size, uint64_t crlf_size, char **tmp_path_r, char **base_r,
+    const char **error_r)
+{
+	char base[NAME_MAX + 1], path[PATH_MAX];
+	int tries;
+
+	for (tries = 0; tries < STORE_TMP_NAME_TRIES; tries++) {
+		if (tmp_name(store, dir, size, crlf_size, path, base,
+		    error_r) < 0)
+			return -1;
+		/* Never over another file, as O_EXCL for a new one. */
+		if (renameat2(AT_FDCWD, from, AT_FDCWD, path,
+		    RENAME_NOREPLACE) == 0) {
+			*tmp_path_r = xstrdup(path);
+			*base_r = xstrdup(base);
+			return 0;
+		}
+		if (errno != EEXIST) {
+			*error_r = error_fmt("%s: %s", path, strerror(errno));
+			return -1;
+		}
+	}
+	*error_r = error_fmt("%s/tmp: no unused file name", dir);
+	return -1;
+}
+
+int
+maildir_write_tmp(struct store *store, const char *dir, const char *prefix,
+    const unsigned char *body, size_t len, bool sync, char **tmp_path_r,
+    char **base_r, const char **error_r)
+{
+	char *path, *base;
+	size_t prefix_len = strlen(prefix), total = prefix_len + len;
+	struct iovec iov[2];
+	bool cr = false;
+	int fd = -1, saved;
+	uint64_t crlf_size;
+	ssize_t n;
+	size_t done = 0;
+
+	/* IMAP sends the message with CRLF line ends; name that size too. */
+	crlf_size = (uint64_t)total +
+	    maildir_crlf_extra((const unsigned char *)prefix, prefix_len, &cr);
+	crlf_size += maildir_crlf_extra(body, len, &cr);
+	if (maildir_open_tmp(store, dir, total, crlf_size, &fd, &path, &base,
+	    error_r) < 0)
+		return -1;
 
 	/* Write prefix and body in one go, then make them durable. */
 	while (done < total) {
@@ -369,21 +430,12 @@ maildir_write_tmp(struct store *store, const char *dir, const char *prefix,
 		}
 		done += (size_t)n;
 	}
-	/* Start writeback now; the commit's fsync then finds the blocks
-	 * allocated in the running journal transaction and one commit
-	 * covers the whole round. */
-	if (sync) {
-		if (fsync(fd) < 0)
-			goto fail;
-	} else {
-		(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-	}
-	if (close(fd) < 0) {
+	if (maildir_tmp_done(fd, sync) < 0) {
 		fd = -1;
 		goto fail;
 	}
-	*tmp_path_r = xstrdup(path);
-	*base_r = xstrdup(base);
+	*tmp_path_r = path;
+	*base_r = base;
 	return 0;
 fail:
 	saved = errno;
@@ -391,8 +443,31 @@ fail:
 	if (fd >= 0)
 		close(fd);
 	(void)unlink(path);
+	free(path);
+	free(base);
 	errno = saved;
 	return -1;
+}
+
+int
+maildir_tmp_done(int fd, bool sync)
+{
+	int saved;
+
+	/* Start writeback now; the commit's fsync then finds the blocks
+	 * allocated in the running journal transaction and one commit
+	 * covers the whole round. */
+	if (sync) {
+		if (fsync(fd) < 0) {
+			saved = errno;
+			close(fd);
+			errno = saved;
+			return -1;
+		}
+	} else {
+		(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	}
+	return close(fd);
 }
 
 int

@@ -45,6 +45,33 @@ int maildir_write_tmp(struct store *store, const char *dir,
     char **tmp_path_r, char **base_r, const char **error_r);
 
 /*
+ * Create a new, empty message file in dir/tmp/ (O_EXCL; the folder is
+ * created if missing), named for a message of size bytes, crlf_size with
+ * CRLF line ends. Returns 0 with the open descriptor (read-write) and
+ * the malloc'd path and base name, or -1 with *error_r set.
+ */
+int maildir_open_tmp(struct store *store, const char *dir, uint64_t size,
+    uint64_t crlf_size, int *fd_r, char **tmp_path_r, char **base_r,
+    const char **error_r);
+
+/*
+ * Give the file from (on the store's file system) a new name in
+ * dir/tmp/ for a message of size bytes, crlf_size with CRLF line ends,
+ * never replacing a file there. Returns 0 with the malloc'd path and
+ * base name, or -1 with *error_r set and the file where it was.
+ */
+int maildir_rename_tmp(struct store *store, const char *from, const char *dir,
+    uint64_t size, uint64_t crlf_size, char **tmp_path_r, char **base_r,
+    const char **error_r);
+
+/*
+ * A message file fd is written: with sync fsync it, else start its
+ * writeback (maildir_commit fsyncs it). Closes fd either way. 0, or -1
+ * with errno set.
+ */
+int maildir_tmp_done(int fd, bool sync);
+
+/*
  * The size of the message in the open file fd with every bare LF
  * counted as CRLF: its RFC822.SIZE when the name records none (",W=").
  * Reads the whole file with pread (the offset stays). 0, or -1 with

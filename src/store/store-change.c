@@ -432,8 +432,8 @@ name_seq(struct store *store)
 }
 
 /* The destination folder's directory, if it exists. */
-static int
-dest_dir(struct store *store, const char *user, const char *folder,
+int
+store_append_dir(struct store *store, const char *user, const char *folder,
     char **dir_r, const char **error_r)
 {
 	struct stat st;
@@ -638,7 +638,7 @@ store_view_copy(struct store_view *view, const uint32_t *uids, size_t count,
 	bool changed;
 	int ret = -1;
 
-	if (dest_dir(store, ix->user, dest, &dir, error_r) < 0)
+	if (store_append_dir(store, ix->user, dest, &dir, error_r) < 0)
 		return -1;
 	if (store_index_sync(ix, false, &changed, error_r) < 0) {
 		free(dir);
@@ -720,24 +720,17 @@ store_view_move(struct store_view *view, const uint32_t *uids, size_t count,
 }
 
 int
-store_append(struct store *store, const char *user, const char *folder,
-    const unsigned char *body, size_t len, unsigned flags,
-    int64_t internal_date, uint32_t *uidvalidity_r, uint32_t *uid_r,
-    const char **error_r)
+store_append_commit(struct store *store, const char *user,
+    const char *folder, const char *dir, const char *tmp, const char *base,
+    unsigned flags, int64_t internal_date, uint32_t *uidvalidity_r,
+    uint32_t *uid_r, const char **error_r)
 {
 	struct maildir_commit_item item;
 	struct timespec ts[2];
-	char *dir, *tmp, *base, *cur_name = NULL;
+	char *cur_name = NULL;
 	uint32_t uidvalidity = 0;
 	int ret = -1;
 
-	if (dest_dir(store, user, folder, &dir, error_r) < 0)
-		return -1;
-	if (maildir_write_tmp(store, dir, "", body, len, false, &tmp, &base,
-	    error_r) < 0) {
-		free(dir);
-		return -1;
-	}
 	if (internal_date > 0) {
 		ts[0].tv_sec = ts[1].tv_sec = (time_t)internal_date;
 		ts[0].tv_nsec = ts[1].tv_nsec = 0;
@@ -764,6 +757,27 @@ store_append(struct store *store, const char *user, const char *folder,
 	ret = 0;
 out:
 	free(cur_name);
+	return ret;
+}
+
+int
+store_append(struct store *store, const char *user, const char *folder,
+    const unsigned char *body, size_t len, unsigned flags,
+    int64_t internal_date, uint32_t *uidvalidity_r, uint32_t *uid_r,
+    const char **error_r)
+{
+	char *dir, *tmp, *base;
+	int ret;
+
+	if (store_append_dir(store, user, folder, &dir, error_r) < 0)
+		return -1;
+	if (maildir_write_tmp(store, dir, "", body, len, false, &tmp, &base,
+	    error_r) < 0) {
+		free(dir);
+		return -1;
+	}
+	ret = store_append_commit(store, user, folder, dir, tmp, base, flags,
+	    internal_date, uidvalidity_r, uid_r, error_r);
 	free(tmp);
 	free(base);
 	free(dir);

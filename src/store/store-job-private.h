@@ -17,6 +17,7 @@ struct store_target {
 	char *user;
 	char *folder;		/* canonical name */
 	char *prefix;		/* header lines written before the body */
+	bool from_spool;	/* gets the job's spooled file itself */
 
 	/* Between writing and committing. */
 	char *dir;		/* folder directory */
@@ -37,6 +38,8 @@ struct store_target {
 struct store_job {
 	unsigned char *body;
 	size_t len;
+	struct store_spool *spool;	/* or the body is in this file */
+	bool spool_claimed;		/* a target has from_spool */
 	struct store_target *targets;
 	size_t count;
 };
@@ -45,6 +48,14 @@ struct store_job {
  * fsync it too). On failure the target is finished with status -1. */
 void store_target_write(struct store *store, struct store_job *job, size_t i,
     bool sync);
+
+/* True if the spool was made for (user, folder, prefix). */
+bool store_spool_matches(const struct store_spool *spool, const char *user,
+    const char *folder, const char *prefix);
+/* Write target t (its dir set) from the spool: the spooled file itself
+ * if t->from_spool, else a copy after t's prefix. 0 or -1. */
+int store_spool_write_target(struct store_spool *spool,
+    struct store_target *t, bool sync, const char **error_r);
 
 /* One written target waiting for its folder's commit. */
 struct store_commit_ref {

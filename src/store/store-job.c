@@ -40,6 +40,11 @@ store_job_add_target(struct store_job *job, const char *user,
 	t->folder = xstrdup(store_folder_canonical(folder));
 	t->prefix = xstrdup(prefix != NULL ? prefix : "");
 	t->status = 1;
+	if (job->spool != NULL && !job->spool_claimed &&
+	    store_spool_matches(job->spool, t->user, t->folder, t->prefix)) {
+		t->from_spool = true;
+		job->spool_claimed = true;
+	}
 	return job->count++;
 }
 
@@ -92,6 +97,7 @@ store_job_free(struct store_job **jobp)
 	}
 	free(job->targets);
 	free(job->body);
+	store_spool_free(&job->spool);
 	free(job);
 	*jobp = NULL;
 }
@@ -116,8 +122,10 @@ store_target_write(struct store *store, struct store_job *job, size_t i,
 
 	if (maildir_folder_dir(store, t->user, t->folder, &t->dir,
 	    &error) < 0 ||
+	    (job->spool != NULL ?
+	    store_spool_write_target(job->spool, t, sync, &error) :
 	    maildir_write_tmp(store, t->dir, t->prefix, job->body, job->len,
-	    sync, &t->tmp_path, &t->base, &error) < 0) {
+	    sync, &t->tmp_path, &t->base, &error)) < 0) {
 		target_fail(t, error);
 		return;
 	}

@@ -71,6 +71,18 @@ void store_index_drop(struct store *store, const char *user,
 /* Free every index (store_free). */
 void store_index_free_all(struct store *store);
 
+/* APPEND, COPY and MOVE (store-change.c): the directory of an existing
+ * folder (ERROR_NOT_FOUND if it has no cur/). 0 or -1. */
+int store_append_dir(struct store *store, const char *user,
+    const char *folder, char **dir_r, const char **error_r);
+/* The rest of an APPEND once its file tmp (named base) is written in
+ * dir/tmp/: set its date, commit it, tell views and subscribers. On
+ * failure the file is gone. 0 or -1. */
+int store_append_commit(struct store *store, const char *user,
+    const char *folder, const char *dir, const char *tmp, const char *base,
+    unsigned flags, int64_t internal_date, uint32_t *uidvalidity_r,
+    uint32_t *uid_r, const char **error_r);
+
 /* Event hub life cycle (store-events.c). */
 void store_hub_free(struct store *store);
 /* After a sync saw every message of a folder up to last_uid: those UIDs

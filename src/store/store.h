@@ -121,6 +121,41 @@ int store_job_result(const struct store_job *job, size_t target,
     uint32_t *uidvalidity_r, uint32_t *uid_r, const char **error_r);
 void store_job_free(struct store_job **jobp);
 
+/*
+ * A message received into a file rather than memory (LMTP DATA and APPEND
+ * literals over SPOOL_INLINE_MAX in lib/limits.h), so a session costs the same for
+ * 1 KiB as for 50 MiB. The file is made in (user, folder)'s tmp/ and
+ * starts with prefix; the caller appends the body as it arrives. Nothing
+ * is fsynced here: the delivery or append that takes the spool does it
+ * before it reports success. Freeing a spool that nothing took removes
+ * its file, so an aborted transfer leaves nothing behind (and a crash
+ * only a tmp/ file). Blocking (buffered writes to the page cache).
+ */
+struct store_spool;
+
+/* Start a spool; the folder is created if missing. 0 with *spool_r, or
+ * -1 with *error_r. */
+int store_spool_new(struct store *store, const char *user,
+    const char *folder, const char *prefix, struct store_spool **spool_r,
+    const char **error_r);
+/* Append body bytes. After a failure (disk full: ERROR_NO_SPACE) the
+ * spool takes no more: every further write fails the same way, and the
+ * delivery or append that takes it fails with that error. 0 or -1. */
+int store_spool_write(struct store_spool *spool, const void *data,
+    size_t len, const char **error_r);
+/* Body bytes written so far. */
+uint64_t store_spool_size(const struct store_spool *spool);
+/* Close and, unless a job or append took the file, remove it. */
+void store_spool_free(struct store_spool **spoolp);
+
+/*
+ * A job whose body is the spool's (it owns the spool from now on). The
+ * first target added with the spool's user, folder and prefix gets the
+ * spooled file itself; every other target gets a copy of the body after
+ * its own prefix.
+ */
+struct store_job *store_job_new_spool(struct store_spool *spool);
+
 /* Run a job now on the calling thread (what `mailbell deliver` does).
  * Returns 0 if every target succeeded, -1 otherwise; see
  * store_job_result for each. */
@@ -551,6 +586,17 @@ int store_view_move(struct store_view *view, const uint32_t *uids,
  */
 int store_append(struct store *store, const char *user, const char *folder,
     const unsigned char *body, size_t len, unsigned flags,
+    int64_t internal_date, uint32_t *uidvalidity_r, uint32_t *uid_r,
+    const char **error_r);
+
+/*
+ * APPEND of a spooled message (made with prefix "" for the same user,
+ * in any of the user's folders): as store_append, taking the spool's
+ * file (its own failure, if any, is returned). The caller still frees
+ * the spool.
+ */
+int store_append_spool(struct store *store, const char *user,
+    const char *folder, struct store_spool *spool, unsigned flags,
     int64_t internal_date, uint32_t *uidvalidity_r, uint32_t *uid_r,
     const char **error_r);
 
