@@ -368,6 +368,70 @@ refuse_message(struct lmtp_session *session, const char *fmt,
 		    text);
 }
 
+/* The header lines that only recipient i's copy has (malloc'd). */
+static char *
+recipient_prefix(const struct lmtp_session *session, size_t i)
+{
+	return xasprintf("Return-Path: <%s>\r\nDelivered-To: %s\r\n",
+	    session->sender, session->rcpts[i].address);
+}
+
+void
+lmtp_commands_data_abort(struct lmtp_session *session)
+{
+	store_spool_free(&session->spool);
+	session->spool_failed = false;
+}
+
+/* Move the held bytes to the spool file (made at the first call). On
+ * failure the message is read on but not kept, and refused with 452. */
+static void
+spool_held(struct lmtp_session *session)
+{
+	const unsigned char *held;
+	const char *error;
+	size_t len;
+	char *prefix;
+	int ret = 0;
+
+	held = lmtp_data_held(session->data, &len);
+	if (len > 0 && !session->spool_failed) {
+		if (session->spool == NULL) {
+			prefix = recipient_prefix(session, 0);
+			ret = store_spool_new(session->server->deps.store,
+			    session->rcpts[0].user, STORE_INBOX, prefix,
+			    &session->spool, &error);
+			free(prefix);
+		}
+		if (ret == 0)
+			ret = store_spool_write(session->spool, held, len,
+			    &error);
+		if (ret < 0) {
+			log_warnx("lmtp: %s: cannot spool the message: %s",
+			    session->peer, error);
+			store_spool_free(&session->spool);
+			session->spool_failed = true;
+		}
+	}
+	lmtp_data_drop(session->data);
+}
+
+void
+lmtp_commands_data_input(struct lmtp_session *session)
+{
+	size_t len;
+
+	/* A message already refused needs no spool. */
+	if (lmtp_data_error(session->data) != LMTP_DATA_OK) {
+		lmtp_data_drop(session->data);
+		store_spool_free(&session->spool);
+		return;
+	}
+	(void)lmtp_data_held(session->data, &len);
+	if (len >= SPOOL_INLINE_MAX)
+		spool_held(session);
+}
+
 void
 lmtp_commands_data_end(struct lmtp_session *session)
 {
@@ -377,6 +441,8 @@ lmtp_commands_data_end(struct lmtp_session *session)
 	size_t len;
 
 	mb_stats.lmtp_bytes_received_total += lmtp_data_size(session->data);
+	if (session->spool != NULL || session->spool_failed)
+		spool_held(session);
 	switch (lmtp_data_error(session->data)) {
 	case LMTP_DATA_OK:
 		break;
@@ -412,13 +478,25 @@ lmtp_commands_data_end(struct lmtp_session *session)
 		return;
 	}
 
-	body = lmtp_data_steal(session->data, &len);
-	job = store_job_new(body, len);
+	if (session->spool_failed) {
+		/* The disk is full or failing: the client retries later. */
+		mb_stats.lmtp_delivery_failures_total++;
+		refuse_message(session, "452 4.3.1 <%s> %s",
+		    "Insufficient system storage, try again later");
+		lmtp_session_reset_transaction(session);
+		return;
+	}
+
+	if (session->spool != NULL) {
+		job = store_job_new_spool(session->spool);
+		session->spool = NULL;
+	} else {
+		body = lmtp_data_steal(session->data, &len);
+		job = store_job_new(body, len);
+	}
 	/* Only these header lines differ between the copies. */
 	for (size_t i = 0; i < session->rcpt_count; i++) {
-		char *prefix = xasprintf("Return-Path: <%s>\r\n"
-		    "Delivered-To: %s\r\n", session->sender,
-		    session->rcpts[i].address);
+		char *prefix = recipient_prefix(session, i);
 
 		store_job_add_target(job, session->rcpts[i].user, STORE_INBOX,
 		    prefix);

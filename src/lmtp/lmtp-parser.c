@@ -517,7 +517,10 @@ struct lmtp_data {
 
 	/* The message being decoded */
 	enum lmtp_data_state state;
-	struct buf msg;			/* decoded bytes, at most max_size */
+	struct buf msg;			/* decoded bytes held, at most
+					   max_size - dropped */
+	uint64_t dropped;		/* stored bytes given up by
+					   lmtp_data_drop() */
 	uint64_t size;			/* decoded bytes, stored or not */
 	size_t line_len;		/* bytes of the current line */
 	enum lmtp_data_error error;	/* the first limit broken */
@@ -554,6 +557,7 @@ lmtp_data_reset(struct lmtp_data *data)
 {
 	buf_reset(&data->msg);
 	data->state = LMTP_DATA_STATE_LINE_START;
+	data->dropped = 0;
 	data->size = 0;
 	data->line_len = 0;
 	data->error = LMTP_DATA_OK;
@@ -586,6 +590,20 @@ lmtp_data_steal(struct lmtp_data *data, size_t *len_r)
 	return msg;
 }
 
+const unsigned char *
+lmtp_data_held(const struct lmtp_data *data, size_t *len_r)
+{
+	*len_r = data->msg.len;
+	return data->msg.data;
+}
+
+void
+lmtp_data_drop(struct lmtp_data *data)
+{
+	data->dropped += data->msg.len;
+	buf_reset(&data->msg);
+}
+
 static void
 data_flag(struct lmtp_data *data, enum lmtp_data_error error)
 {
@@ -616,7 +634,8 @@ data_emit(struct lmtp_data *data, const void *bytes, size_t n, bool line)
 	/* A refused message need not be kept. */
 	if (data->error != LMTP_DATA_OK)
 		return;
-	size_room = data->max_size - data->msg.len;
+	/* Below max_size while no error is flagged. */
+	size_room = data->max_size - (size_t)data->dropped - data->msg.len;
 	line_broken = n > line_room;
 	size_broken = n > size_room;
 	if (line_broken && (!size_broken || line_room < size_room)) {

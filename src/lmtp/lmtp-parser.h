@@ -157,6 +157,17 @@ uint64_t lmtp_data_size(const struct lmtp_data *data);
  * the next message.
  */
 unsigned char *lmtp_data_steal(struct lmtp_data *data, size_t *len_r);
+/*
+ * The decoded bytes held in memory and not yet taken: *len_r bytes at
+ * the returned pointer, valid until the next call on data. A caller
+ * that spools large messages writes them out and then calls
+ * lmtp_data_drop().
+ */
+const unsigned char *lmtp_data_held(const struct lmtp_data *data,
+    size_t *len_r);
+/* Forget the held bytes (they were written elsewhere); they still count
+ * towards max_size, and lmtp_data_steal() returns only later bytes. */
+void lmtp_data_drop(struct lmtp_data *data);
 /* Drop the current message and start afresh. */
 void lmtp_data_reset(struct lmtp_data *data);
 

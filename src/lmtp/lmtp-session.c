@@ -43,6 +43,7 @@ transaction_clear(struct lmtp_session *session)
 	session->sender = NULL;
 	if (session->data != NULL)
 		lmtp_data_reset(session->data);
+	lmtp_commands_data_abort(session);
 }
 
 static void
@@ -199,6 +200,7 @@ session_input(struct lmtp_session *session)
 			ret = lmtp_data_feed(session->data, vec.iov_base,
 			    vec.iov_len, &consumed);
 			evbuffer_drain(in, consumed);
+			lmtp_commands_data_input(session);
 			if (ret == 1)
 				lmtp_commands_data_end(session);
 		} else {

@@ -17,6 +17,8 @@
 #include "lmtp/lmtp.h"
 #include "lmtp/lmtp-parser.h"
 
+struct store_spool;
+
 /* Where a session is in the dialogue (RFC 5321 4.1.4 ordering). */
 enum lmtp_session_state {
 	LMTP_SESSION_GREETED = 0,	/* greeting sent, LHLO expected */
@@ -57,6 +59,9 @@ struct lmtp_session {
 	struct lmtp_recipient *rcpts;	/* in RCPT order */
 	size_t rcpt_count;
 	size_t rcpt_cap;
+	struct store_spool *spool;	/* the message beyond SPOOL_INLINE_MAX,
+					   in the first recipient's tmp/ */
+	bool spool_failed;		/* it could not be written: 452 */
 
 	/* Its place in the server's list of sessions */
 	struct service_link link;
@@ -102,8 +107,13 @@ void lmtp_commands_run(struct lmtp_session *session,
 /* Answer a line the parser refused. */
 void lmtp_commands_refuse(struct lmtp_session *session,
     const struct lmtp_command *cmd);
+/* Message bytes were decoded: beyond SPOOL_INLINE_MAX they go to the
+ * spool file, so memory holds at most that much. */
+void lmtp_commands_data_input(struct lmtp_session *session);
 /* The message after DATA is complete: refuse it or queue its delivery. */
 void lmtp_commands_data_end(struct lmtp_session *session);
+/* The transaction ends: remove a spool file no delivery took. */
+void lmtp_commands_data_abort(struct lmtp_session *session);
 /* Tell a session the service is stopping, and close it. */
 void lmtp_commands_shutdown(struct lmtp_session *session);
 

@@ -732,6 +732,55 @@ test_data_first_limit_regardless_of_split(void **state)
 	lmtp_data_free(&data);
 }
 
+/* A caller that spools takes the held bytes after each feed: together
+ * they are the message, memory never holds more than one feed's worth,
+ * and the size limit counts the bytes already taken. */
+static void
+test_data_held_and_dropped(void **state)
+{
+	static const char in[] = "0123456789\r\n..abc\r\nxyz\r\n.\r\n";
+	static const char want[] = "0123456789\r\n.abc\r\nxyz\r\n";
+	struct lmtp_data *data;
+	char out[64];
+	size_t out_len = 0, consumed, held_len;
+	const unsigned char *held;
+	int ret = 0;
+
+	(void)state;
+	data = lmtp_data_new(sizeof(want) - 1, 100);
+	for (size_t i = 0; i < sizeof(in) - 1; i += 4) {
+		size_t n = sizeof(in) - 1 - i < 4 ? sizeof(in) - 1 - i : 4;
+
+		ret = lmtp_data_feed(data, (const unsigned char *)in + i, n,
+		    &consumed);
+		assert_int_equal(consumed, n);
+		held = lmtp_data_held(data, &held_len);
+		assert_true(held_len <= 4);
+		memcpy(out + out_len, held, held_len);
+		out_len += held_len;
+		lmtp_data_drop(data);
+	}
+	assert_int_equal(ret, 1);
+	assert_int_equal(lmtp_data_error(data), LMTP_DATA_OK);
+	assert_int_equal(out_len, sizeof(want) - 1);
+	assert_memory_equal(out, want, out_len);
+	/* Nothing is left to steal. */
+	expect_message(data, NULL, 0);
+
+	/* One byte less room: the limit still breaks, though memory never
+	 * held more than a few bytes. */
+	lmtp_data_free(&data);
+	data = lmtp_data_new(sizeof(want) - 2, 100);
+	for (size_t i = 0; i < sizeof(in) - 1; i++) {
+		ret = lmtp_data_feed(data, (const unsigned char *)in + i, 1,
+		    &consumed);
+		lmtp_data_drop(data);
+	}
+	assert_int_equal(ret, 1);
+	assert_int_equal(lmtp_data_error(data), LMTP_DATA_ERROR_TOO_BIG);
+	lmtp_data_free(&data);
+}
+
 static void
 test_data_nul(void **state)
 {
@@ -773,6 +822,7 @@ main(void)
 		cmocka_unit_test(test_data_line_limit),
 		cmocka_unit_test(test_data_first_limit_regardless_of_split),
 		cmocka_unit_test(test_data_nul),
+		cmocka_unit_test(test_data_held_and_dropped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,158 @@
+"""
+Bounded memory: a message over SPOOL_INLINE_MAX (64 KiB) goes to a file
+as it arrives, so many large messages in flight at once cost the daemon
+about what small ones do. Forty LMTP sessions and twenty APPENDs, each
+with a 49 MiB message sent round-robin in 1 MiB pieces (all open at
+once), keep the daemon's resident memory under RSS_BOUND, and every
+message is then stored intact.
+
+Disk: the LMTP test stores 40 x 49 MiB (about 2 GB) and the APPEND test
+20 x 49 MiB (about 1 GB) under pytest's temporary directory; each test
+checks for DISK_NEEDED free space first and removes its mail at the end.
+"""
+
+import hashlib
+import shutil
+
+import pytest
+
+from conftest import make_message, split_prefix, wait_until
+
+MIB = 1024 * 1024
+MESSAGE_SIZE = 49 * MIB
+CHUNK = MIB
+# Held in memory by the old code: 40 x 49 MiB = 1960 MiB. With spooling
+# a session holds its read buffer (256 KiB) and at most 64 KiB of
+# message plus one read; the daemon itself is under 20 MiB.
+RSS_BOUND = 200 * MIB
+
+
+def vm_rss(pid):
+    """Resident memory of pid in bytes, from /proc/PID/status."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS for %d" % pid)
+
+
+def need_disk(path, count):
+    need = count * MESSAGE_SIZE * 5 // 4
+    free = shutil.disk_usage(path).free
+    if free < need:
+        pytest.skip("needs %d MiB free under %s, has %d MiB"
+                    % (need // MIB, path, free // MIB))
+
+
+def bulk_body():
+    """MESSAGE_SIZE bytes of CRLF lines (no line starts with a dot)."""
+    line = b"%s\r\n" % (b"0123456789abcdef" * 4 + b"xyz")
+    n = MESSAGE_SIZE // len(line)
+    return line * n + b"y" * (MESSAGE_SIZE - n * len(line) - 2) + b"\r\n"
+
+
+def send_round_robin(conns, payloads, pid, tail=b""):
+    """Send every payload on its connection in CHUNK pieces, one piece
+    per connection in turn, so all transfers are in flight at once.
+    Returns the largest RSS seen between rounds."""
+    peak = vm_rss(pid)
+    off = 0
+    longest = max(len(p) for p in payloads)
+    while off < longest:
+        for c, p in zip(conns, payloads):
+            if off < len(p):
+                c.send(p[off:off + CHUNK])
+        off += CHUNK
+        peak = max(peak, vm_rss(pid))
+    return peak
+
+
+def test_lmtp_large_messages_in_flight_bounded_rss(daemon_factory):
+    count = 40
+    d = daemon_factory(lmtp__max_message_size="50M")
+    d.add_user("alice")
+    d.add_user("bob")
+    need_disk(d.data_dir, count)
+    bulk = bulk_body()
+    conns, heads = [], []
+    for i in range(count):
+        c = d.lmtp(timeout=120)
+        assert c.cmd("LHLO client.example.net")[0] == 250
+        assert c.cmd("MAIL FROM:<sender@example.net>")[0] == 250
+        assert c.cmd("RCPT TO:<%s@example.org>"
+                     % ("alice" if i % 2 else "bob"))[0] == 250
+        assert c.cmd("DATA")[0] == 354
+        conns.append(c)
+        heads.append(make_message("big %d" % i, ""))
+    base = vm_rss(d.proc.pid)
+    # Everything but the final dot: every message is in flight.
+    peak = send_round_robin(conns, [h + bulk for h in heads], d.proc.pid)
+    assert peak < RSS_BOUND, "RSS %d MiB with %d messages in flight " \
+        "(baseline %d MiB)" % (peak // MIB, count, base // MIB)
+    for c in conns:
+        c.send(b".\r\n")
+    for c in conns:
+        code, lines = c.reply()
+        assert code == 250, lines
+        c.close()
+    want = sorted(hashlib.sha256(h + bulk).hexdigest() for h in heads)
+    got = []
+    for user in ("alice", "bob"):
+        assert d.tmp_files(user) == []
+        for path in d.message_files(user):
+            data = (d.folder_dir(user) / path).read_bytes()
+            got.append(hashlib.sha256(split_prefix(data)[1]).hexdigest())
+    assert sorted(got) == want
+    print("lmtp: %d x %d MiB in flight: RSS baseline %d MiB, peak %d MiB"
+          % (count, MESSAGE_SIZE // MIB, base // MIB, peak // MIB))
+    shutil.rmtree(d.data_dir / "mail")
+
+
+def test_lmtp_spooled_message_to_several_recipients(daemon_factory):
+    """One spooled message, three recipients (alice twice): each copy
+    has its own prefix and the whole body."""
+    d = daemon_factory(lmtp__max_message_size="1M")
+    d.add_user("alice")
+    d.add_user("bob")
+    body = make_message("spooled", "".join(
+        "line %06d of a message larger than the memory threshold\r\n" % i
+        for i in range(8000)))
+    assert len(body) > 300 * 1024
+    with d.lmtp() as c:
+        assert c.cmd("LHLO client.example.net")[0] == 250
+        assert c.cmd("MAIL FROM:<sender@example.net>")[0] == 250
+        for rcpt in ("alice", "bob", "alice"):
+            assert c.cmd("RCPT TO:<%s@example.org>" % rcpt)[0] == 250
+        assert c.cmd("DATA")[0] == 354
+        c.send(body + b".\r\n")
+        for _ in range(3):
+            code, lines = c.reply()
+            assert code == 250, lines
+    for user, n in (("alice", 2), ("bob", 1)):
+        msgs = d.wait_messages(user, n)
+        assert len(msgs) == n
+        for m in msgs:
+            prefix, rest = split_prefix(m)
+            assert prefix[1] == b"Delivered-To: %s@example.org\r\n" \
+                % user.encode()
+            assert rest == body
+        assert d.tmp_files(user) == []
+
+
+def test_lmtp_disconnect_mid_spool_leaves_nothing(daemon_factory):
+    d = daemon_factory(lmtp__max_message_size="10M")
+    d.add_user("alice")
+    c = d.lmtp()
+    assert c.cmd("LHLO client.example.net")[0] == 250
+    assert c.cmd("MAIL FROM:<sender@example.net>")[0] == 250
+    assert c.cmd("RCPT TO:<alice@example.org>")[0] == 250
+    assert c.cmd("DATA")[0] == 354
+    c.send(make_message("cut", "x" * 70 + "\r\n") * 20000)
+    # The spool file exists while the message arrives...
+    assert wait_until(lambda: len(d.tmp_files("alice")) == 1, 10)
+    c.close()
+    # ...and goes with the session.
+    assert d.wait_metric("lmtp_sessions_active", 0)
+    assert d.wait_idle()
+    assert d.tmp_files("alice") == []
+    assert d.message_files("alice") == []
