@@ -1,9 +1,11 @@
 /*
  * APPEND (RFC 3501 6.3.11) with UIDPLUS's APPENDUID (RFC 4315): the
- * whole message has arrived (the parser holds the literal, bounded by
- * IMAP_LITERAL_MAX) before the store writes anything, and the store
- * writes it to tmp/ and fsyncs it before it appears, so a client that
- * goes away mid-literal leaves nothing behind.
+ * whole message has arrived before the store commits anything. A
+ * literal up to SPOOL_INLINE_MAX is in the parser's memory; a larger one
+ * (up to IMAP_LITERAL_MAX) was written as it arrived to a spool file in
+ * the user's tmp/ (the literal sink below), which the store renames into
+ * the folder. Either way the message is fsynced before it appears, and
+ * a client that goes away mid-literal leaves nothing behind.
  */
 #include "imap/imap-commands.h"
 
@@ -14,6 +16,8 @@
 #include "imap/imap-date.h"
 #include "imap/imap-wire.h"
 #include "lib/error.h"
+#include "lib/limits.h"
+#include "lib/log.h"
 #include "store/store.h"
 
 /* The flags of an APPEND's flag list as store_flag bits. $Forwarded is
@@ -53,6 +57,57 @@ parse_flags(const struct imap_arg *list, unsigned *flags_r)
 	*flags_r = flags;
 	return 0;
 }
+
+/* ---- the literal sink: large literals into a spool file ---- */
+
+static void *
+spool_open_cb(void *ctx, uint64_t size)
+{
+	struct imap_session *session = ctx;
+	struct store_spool *spool;
+	const char *error;
+
+	(void)size;
+	if (store_spool_new(session->server->deps.store, session->user,
+	    STORE_INBOX, "", &spool, &error) < 0)
+		log_warnx("imap: %s: cannot spool a literal: %s",
+		    session->peer, error);
+	return spool;
+}
+
+static void
+spool_write_cb(void *handle, const void *data, size_t len)
+{
+	const char *error;
+
+	/* A failure stays with the spool; APPEND reports it. */
+	(void)store_spool_write(handle, data, len, &error);
+}
+
+static void
+spool_free_cb(void *handle)
+{
+	struct store_spool *spool = handle;
+
+	store_spool_free(&spool);
+}
+
+void
+imap_append_set_sink(struct imap_session *session,
+    struct imap_parser *parser)
+{
+	const struct imap_literal_sink sink = {
+		.inline_max = SPOOL_INLINE_MAX,
+		.open = spool_open_cb,
+		.write = spool_write_cb,
+		.free = spool_free_cb,
+		.ctx = session,
+	};
+
+	imap_parser_set_literal_sink(parser, &sink);
+}
+
+/* ---- the command ---- */
 
 void
 cmd_append(struct imap_cmd *cmd)
@@ -103,9 +158,12 @@ cmd_append(struct imap_cmd *cmd)
 		imap_cmd_tagged(cmd, "NO", "CANNOT", "%s", error);
 		return;
 	}
-	if (store_append(session->server->deps.store, session->user, name,
+	if ((msg->spool != NULL ?
+	    store_append_spool(session->server->deps.store, session->user,
+	    name, msg->spool, flags, (int64_t)t, &uidvalidity, &uid, &error) :
+	    store_append(session->server->deps.store, session->user, name,
 	    (const unsigned char *)msg->str, msg->len, flags, (int64_t)t,
-	    &uidvalidity, &uid, &error) < 0) {
+	    &uidvalidity, &uid, &error)) < 0) {
 		if (error_code(error) == ERROR_NOT_FOUND)
 			imap_cmd_tagged(cmd, "NO", "TRYCREATE", "Mailbox does "
 			    "not exist");

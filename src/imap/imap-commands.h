@@ -57,6 +57,10 @@ imap_command_func cmd_subscribe;	/* cmd-subscribe.c (and UNSUBSCRIBE) */
 imap_command_func cmd_list;		/* cmd-list.c (and LSUB) */
 imap_command_func cmd_status;		/* cmd-status.c */
 imap_command_func cmd_append;		/* cmd-append.c */
+/* Send the logged-in session's large literals (APPEND messages) to
+ * spool files instead of memory (cmd-append.c). */
+void imap_append_set_sink(struct imap_session *session,
+    struct imap_parser *parser);
 imap_command_func cmd_xbell;		/* cmd-xbell.c (notify-protocol.md) */
 /* Written against this contract in their own files; UID variants share
  * the handler and look at cmd->uid. Each file's author adds its entries

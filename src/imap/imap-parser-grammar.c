@@ -6,6 +6,7 @@
  */
 #include "imap/imap-parser-private.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,8 +262,13 @@ literal_begin(struct imap_parser *p)
 
 	/* literal_size <= literal_max, checked digit by digit. */
 	p->literal_total += p->literal_size;
-	arg->str = xcalloc(1, (size_t)p->literal_size + 1);
 	arg->len = 0;
+	if (p->sink.open != NULL && p->literal_size > p->sink.inline_max) {
+		arg->str = xcalloc(1, 1);
+		arg->spool = p->sink.open(p->sink.ctx, p->literal_size);
+		assert(arg->spool != NULL);
+	} else
+		arg->str = xcalloc(1, (size_t)p->literal_size + 1);
 	if (p->literal_size == 0) {
 		p->need_sep = true;
 		p->state = STATE_ARGS;

@@ -64,6 +64,7 @@ struct imap_parser {
 	/* Set at creation or by imap_parser_set_limits(). */
 	struct imap_parser_limits limits;
 	struct imap_arg **stack;	/* open lists; depth_max + 1 slots */
+	struct imap_literal_sink sink;	/* large literals; open NULL: none */
 
 	/* Per command, cleared by command_clear(). */
 	enum imap_parser_state state;

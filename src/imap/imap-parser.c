@@ -36,12 +36,14 @@ imap_parser_limits_default(struct imap_parser_limits *limits_r, bool prelogin)
 }
 
 static void
-arg_free_contents(struct imap_arg *arg)
+arg_free_contents(struct imap_parser *p, struct imap_arg *arg)
 {
 	unsigned int i;
 
 	for (i = 0; i < arg->list_count; i++)
-		arg_free_contents(&arg->list[i]);
+		arg_free_contents(p, &arg->list[i]);
+	if (arg->spool != NULL)
+		p->sink.free(arg->spool);
 	free(arg->list);
 	free(arg->str);
 	free(arg->section);
@@ -51,7 +53,7 @@ arg_free_contents(struct imap_arg *arg)
 static void
 command_clear(struct imap_parser *p)
 {
-	arg_free_contents(&p->root);
+	arg_free_contents(p, &p->root);
 	p->root.type = IMAP_ARG_LIST;
 	p->stack[0] = &p->root;
 	p->depth = 0;
@@ -114,6 +116,16 @@ imap_parser_set_limits(struct imap_parser *p,
 	p->stack[0] = &p->root;
 	/* Token text is part of the line, so it cannot exceed line_max. */
 	p->tok.max = limits->line_max == 0 ? 1 : limits->line_max;
+}
+
+void
+imap_parser_set_literal_sink(struct imap_parser *p,
+    const struct imap_literal_sink *sink)
+{
+	if (sink == NULL)
+		memset(&p->sink, 0, sizeof(p->sink));
+	else
+		p->sink = *sink;
 }
 
 void
@@ -241,7 +253,10 @@ imap_parser_feed(struct imap_parser *p, const void *data, size_t size,
 			n = (size_t)(end - cur);
 			if (n > p->literal_size)
 				n = (size_t)p->literal_size;
-			memcpy(arg->str + arg->len, cur, n);
+			if (arg->spool != NULL)
+				p->sink.write(arg->spool, cur, n);
+			else
+				memcpy(arg->str + arg->len, cur, n);
 			if (!arg->has_nul && memchr(cur, '\0', n) != NULL)
 				arg->has_nul = true;
 			arg->len += n;
@@ -323,7 +338,7 @@ imap_arg_get_string(const struct imap_arg *arg, const char **str_r)
 {
 	if (arg->type != IMAP_ARG_STRING && arg->type != IMAP_ARG_LITERAL)
 		return false;
-	if (arg->has_nul)
+	if (arg->has_nul || arg->spool != NULL)
 		return false;
 	*str_r = arg->str;
 	return true;

@@ -64,6 +64,9 @@ struct imap_arg {
 	/* LITERAL: the data holds a NUL byte, so str is not the whole value
 	 * as a C string; the imap_arg_get_*string() helpers refuse it. */
 	bool has_nul;
+	/* LITERAL over the sink's inline_max: the sink's handle, which got
+	 * the len bytes of data; str is then "". NULL otherwise. */
+	void *spool;
 
 	/* LIST: the elements. SECTION: the header list, if has_list. */
 	struct imap_arg *list;
@@ -94,6 +97,24 @@ struct imap_parser_limits {
 	unsigned int depth_max;	/* nested "(" levels (a header list too) */
 	unsigned int args_max;	/* arguments of one command, nested ones
 				 * included */
+};
+
+/*
+ * Where literals larger than inline_max go instead of memory (an APPEND
+ * message: the parser would otherwise hold up to literal_max bytes).
+ * The parser does no I/O itself; it calls these as the literal arrives.
+ */
+struct imap_literal_sink {
+	size_t inline_max;	/* larger literals go to the sink */
+	/* A literal of size bytes begins: a handle for it, never NULL (a
+	 * sink that cannot store it returns one that remembers why, for
+	 * the command to report). */
+	void *(*open)(void *ctx, uint64_t size);
+	/* The next bytes of the literal (failures stay with the handle). */
+	void (*write)(void *handle, const void *data, size_t len);
+	/* The command that held the literal is done or dropped. */
+	void (*free)(void *handle);
+	void *ctx;
 };
 
 /* The limits from lib/limits.h (IMAP_*, or IMAP_*_PRELOGIN). */
@@ -160,6 +181,10 @@ bool imap_parser_at_rest(const struct imap_parser *parser);
 /* Forget the command in progress and any pending skip, as at a fresh
  * connection (after STARTTLS, for instance). */
 void imap_parser_reset(struct imap_parser *parser);
+/* Send large literals to sink (copied; NULL: keep them in memory).
+ * Call it between commands. */
+void imap_parser_set_literal_sink(struct imap_parser *parser,
+    const struct imap_literal_sink *sink);
 /* New limits for the next command (after login). Call it between
  * commands, after a result of 1. */
 void imap_parser_set_limits(struct imap_parser *parser,
@@ -171,8 +196,9 @@ void imap_parser_set_limits(struct imap_parser *parser,
  * NIL which gives NULL. A literal holding a NUL byte has none of these
  * forms (false): a C string would silently end at the NUL, so a
  * mailbox, user name or password "alice\0evil" would be taken as
- * "alice". Handlers answer BAD, as for any argument of the wrong form.
- * Bytes such as an APPEND message are read from str and len directly. */
+ * "alice". Neither has a literal that went to the sink (spool). Handlers
+ * answer BAD, as for any argument of the wrong form. Bytes such as an
+ * APPEND message are read from str and len (or spool) directly. */
 bool imap_arg_get_atom(const struct imap_arg *arg, const char **str_r);
 bool imap_arg_get_string(const struct imap_arg *arg, const char **str_r);
 bool imap_arg_get_astring(const struct imap_arg *arg, const char **str_r);

@@ -266,6 +266,9 @@ session_parser(struct imap_session *session)
 		    session->state == IMAP_STATE_NOT_AUTH);
 		session->parser = imap_parser_new(&limits);
 	}
+	/* Once logged in, large literals go to files (cmd-append.c). */
+	if (session->user != NULL)
+		imap_append_set_sink(session, session->parser);
 	return session->parser;
 }
 

@@ -66,26 +66,25 @@ store_spool_new(struct store *store, const char *user, const char *folder,
 	spool->prefix_len = strlen(prefix);
 	spool->prefix_crlf = spool->prefix_len + maildir_crlf_extra(
 	    (const unsigned char *)prefix, spool->prefix_len, &cr);
+	*spool_r = spool;
 	if (maildir_folder_dir(store, user, spool->folder, &spool->dir,
-	    error_r) < 0 ||
+	    &error) < 0 ||
 	    maildir_open_tmp(store, spool->dir, 0, 0, &fd, &path, &base,
-	    error_r) < 0) {
-		store_spool_free(&spool);
+	    &error) < 0) {
+		spool->error = xstrdup(error);
+		spool->error_code = error_code(error);
+		*error_r = error;
 		return -1;
 	}
 	free(base);
 	spool->path = path;
 	spool->fd = fd;
-	if (store_spool_write(spool, prefix, spool->prefix_len, &error) < 0) {
-		*error_r = error;
-		store_spool_free(&spool);
+	if (store_spool_write(spool, prefix, spool->prefix_len, error_r) < 0)
 		return -1;
-	}
 	/* The prefix is not body. */
 	spool->size = 0;
 	spool->crlf_extra = 0;
 	spool->cr = false;
-	*spool_r = spool;
 	return 0;
 }
 

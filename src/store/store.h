@@ -133,8 +133,9 @@ void store_job_free(struct store_job **jobp);
  */
 struct store_spool;
 
-/* Start a spool; the folder is created if missing. 0 with *spool_r, or
- * -1 with *error_r. */
+/* Start a spool; the folder is created if missing. Returns 0, or -1
+ * with *error_r; either way *spool_r is a spool to free, which after a
+ * failure takes no bytes and hands the error to whoever takes it. */
 int store_spool_new(struct store *store, const char *user,
     const char *folder, const char *prefix, struct store_spool **spool_r,
     const char **error_r);

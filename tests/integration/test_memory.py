@@ -100,7 +100,7 @@ def test_lmtp_large_messages_in_flight_bounded_rss(daemon_factory):
     for user in ("alice", "bob"):
         assert d.tmp_files(user) == []
         for path in d.message_files(user):
-            data = (d.folder_dir(user) / path).read_bytes()
+            data = path.read_bytes()
             got.append(hashlib.sha256(split_prefix(data)[1]).hexdigest())
     assert sorted(got) == want
     print("lmtp: %d x %d MiB in flight: RSS baseline %d MiB, peak %d MiB"
@@ -156,3 +156,66 @@ def test_lmtp_disconnect_mid_spool_leaves_nothing(daemon_factory):
     assert d.wait_idle()
     assert d.tmp_files("alice") == []
     assert d.message_files("alice") == []
+
+
+def test_imap_large_appends_in_flight_bounded_rss(daemon):
+    count = 20
+    need_disk(daemon.data_dir, count)
+    bulk = bulk_body()
+    conns, msgs = [], []
+    for i in range(count):
+        c = daemon.imap(timeout=120)
+        c.login()
+        msg = make_message("append %d" % i, "") + bulk
+        # LITERAL+: no round trip, the literal follows at once.
+        c.send(b"a APPEND INBOX (\\Seen) {%d+}\r\n" % len(msg))
+        conns.append(c)
+        msgs.append(msg)
+    base = vm_rss(daemon.proc.pid)
+    peak = send_round_robin(conns, msgs, daemon.proc.pid)
+    assert peak < RSS_BOUND, "RSS %d MiB with %d APPENDs in flight " \
+        "(baseline %d MiB)" % (peak // MIB, count, base // MIB)
+    for c in conns:
+        c.send(b"\r\n")
+    for c in conns:
+        lines = c.until_tagged("a")
+        assert lines[-1].startswith("a OK [APPENDUID "), lines
+        c.close()
+    assert daemon.tmp_files("alice") == []
+    files = daemon.message_files("alice")
+    assert len(files) == count
+    got = sorted(hashlib.sha256(f.read_bytes()).hexdigest() for f in files)
+    assert got == sorted(hashlib.sha256(m).hexdigest() for m in msgs)
+    print("imap: %d x %d MiB APPENDs in flight: RSS baseline %d MiB, "
+          "peak %d MiB" % (count, MESSAGE_SIZE // MIB, base // MIB,
+                           peak // MIB))
+    shutil.rmtree(daemon.data_dir / "mail")
+
+
+def test_imap_spooled_append_to_folder(daemon):
+    """A literal over the memory threshold lands intact in the folder
+    named, with its flags and internal date, and nothing stays in any
+    tmp/."""
+    body = make_message("spooled append", "".join(
+        "line %06d of an APPEND larger than the memory threshold\r\n" % i
+        for i in range(4000)))
+    assert len(body) > 128 * 1024
+    with daemon.imap() as c:
+        c.login()
+        assert c.cmd("c", "CREATE Work")[-1].startswith("c OK")
+        c.send(b'a APPEND Work (\\Flagged) "01-Feb-2024 10:00:00 +0000" '
+               b"{%d}\r\n" % len(body))
+        assert c.line().startswith("+ ")
+        c.send(body + b"\r\n")
+        lines = c.until_tagged("a")
+        assert lines[-1].startswith("a OK [APPENDUID "), lines
+        c.send(b"m APPEND Missing {%d+}\r\n" % len(body) + body + b"\r\n")
+        lines = c.until_tagged("m")
+        assert lines[-1].startswith("m NO [TRYCREATE]"), lines
+    files = daemon.message_files("alice", "Work")
+    assert len(files) == 1 and files[0].name.endswith(":2,F")
+    path = files[0]
+    assert path.read_bytes() == body
+    assert int(path.stat().st_mtime) == 1706781600
+    for folder in ("INBOX", "Work"):
+        assert daemon.tmp_files("alice", folder) == []

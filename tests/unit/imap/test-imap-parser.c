@@ -797,6 +797,118 @@ test_reject_literal(void **state)
 	imap_parser_free(&parser);
 }
 
+/* A literal sink that keeps what it was given, for test_literal_sink. */
+struct fake_sink {
+	int opened, freed;
+	uint64_t announced;
+	char data[64];
+	size_t len;
+};
+
+static void *
+fake_open(void *ctx, uint64_t size)
+{
+	struct fake_sink *fs = ctx;
+
+	fs->opened++;
+	fs->announced = size;
+	fs->len = 0;
+	return fs;
+}
+
+static void
+fake_write(void *handle, const void *data, size_t len)
+{
+	struct fake_sink *fs = handle;
+
+	assert_true(fs->len + len <= sizeof(fs->data));
+	memcpy(fs->data + fs->len, data, len);
+	fs->len += len;
+}
+
+static void
+fake_free(void *handle)
+{
+	struct fake_sink *fs = handle;
+
+	fs->freed++;
+}
+
+/*
+ * Literals over the sink's inline_max go to the sink as they arrive,
+ * whatever the pieces; smaller ones stay in memory. The handle is freed
+ * with its command: after the next feed, on a bad command, and when the
+ * parser goes mid-literal.
+ */
+static void
+test_literal_sink(void **state)
+{
+	static const char in[] = "a APPEND INBOX {5+}\r\nsmall {20+}\r\n"
+	    "0123456789abcdefghij\r\nb NOOP\r\n";
+	static const size_t chunks[] = { 1, 3, sizeof(in) - 1 };
+	struct fake_sink fs;
+	struct imap_literal_sink sink = {
+		.inline_max = 10, .open = fake_open, .write = fake_write,
+		.free = fake_free, .ctx = &fs,
+	};
+	const char *s;
+
+	(void)state;
+	for (size_t c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
+		struct imap_parser *parser = parser_new();
+		const struct imap_command *cmd = NULL;
+		size_t off = 0;
+		struct feed f;
+
+		memset(&fs, 0, sizeof(fs));
+		imap_parser_set_literal_sink(parser, &sink);
+		while (cmd == NULL) {
+			size_t n = sizeof(in) - 1 - off;
+			int r;
+
+			if (n > chunks[c])
+				n = chunks[c];
+			r = feed(parser, in + off, n, &f);
+			off += f.consumed;
+			if (r == IMAP_PARSE_DONE)
+				cmd = f.cmd;
+			else
+				assert_int_equal(r, IMAP_PARSE_MORE);
+		}
+		assert_int_equal(cmd->args_count, 3);
+		assert_null(cmd->args[1].spool);
+		assert_true(imap_arg_get_string(&cmd->args[1], &s));
+		assert_string_equal(s, "small");
+		assert_ptr_equal(cmd->args[2].spool, &fs);
+		assert_int_equal(cmd->args[2].len, 20);
+		assert_int_equal(fs.announced, 20);
+		assert_int_equal(fs.len, 20);
+		assert_memory_equal(fs.data, "0123456789abcdefghij", 20);
+		assert_false(imap_arg_get_string(&cmd->args[2], &s));
+		assert_int_equal(fs.opened, 1);
+		assert_int_equal(fs.freed, 0);
+		/* The next command frees the last one's literal. */
+		expect_feed(parser, in + off, sizeof(in) - 1 - off,
+		    IMAP_PARSE_DONE, sizeof(in) - 1 - off, &f);
+		assert_int_equal(fs.freed, 1);
+
+		/* A bad command after its literal. */
+		static const char bad[] = "c X {12+}\r\n0123456789ab\"\r\n";
+		expect_feed(parser, bad, sizeof(bad) - 1, IMAP_PARSE_ERROR, 23,
+		    &f);
+		assert_int_equal(fs.opened, 2);
+		expect_feed(parser, bad + 23, 3, IMAP_PARSE_MORE, 3, &f);
+		assert_int_equal(fs.freed, 2);
+
+		/* The parser freed mid-literal. */
+		expect_feed(parser, "d X {30+}\r\n0123", 16, IMAP_PARSE_MORE, 16,
+		    &f);
+		assert_int_equal(fs.opened, 3);
+		imap_parser_free(&parser);
+		assert_int_equal(fs.freed, 3);
+	}
+}
+
 int
 main(void)
 {
@@ -818,6 +930,7 @@ main(void)
 		cmocka_unit_test(test_pipelining_and_api),
 		cmocka_unit_test(test_section_fields),
 		cmocka_unit_test(test_literal_nul),
+		cmocka_unit_test(test_literal_sink),
 		cmocka_unit_test(test_reject_literal),
 	};
 
