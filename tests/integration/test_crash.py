@@ -78,3 +78,45 @@ def test_sigkill_during_concurrent_deliveries_keeps_every_acknowledged(
     for body in acked:
         assert body in stored
     assert len(acked) == len(bodies)
+
+
+def test_sigkill_during_spooled_deliveries_keeps_every_acknowledged(
+        daemon_factory):
+    """The same with messages over the memory threshold, which are
+    written to a spool file as they arrive and given to the first
+    recipient (the second gets a copy): SIGKILL right after the 250s
+    loses none, and one killed mid-DATA leaves only a tmp/ file."""
+    d = daemon_factory(lmtp__max_message_size="10M")
+    d.add_user("alice")
+    d.add_user("bob")
+    conns, bodies = [], []
+    for i in range(6):
+        c = d.lmtp()
+        assert c.cmd("LHLO client.example.net")[0] == 250
+        assert c.cmd("MAIL FROM:<sender@example.net>")[0] == 250
+        assert c.cmd("RCPT TO:<alice@example.org>")[0] == 250
+        assert c.cmd("RCPT TO:<bob@example.org>")[0] == 250
+        assert c.cmd("DATA")[0] == 354
+        bodies.append(make_message("spooled crash %d" % i, "".join(
+            "%d line %06d\r\n" % (i, n) for n in range(40000))))
+        conns.append(c)
+    cut = d.lmtp()
+    assert cut.cmd("LHLO client.example.net")[0] == 250
+    assert cut.cmd("MAIL FROM:<sender@example.net>")[0] == 250
+    assert cut.cmd("RCPT TO:<alice@example.org>")[0] == 250
+    assert cut.cmd("DATA")[0] == 354
+    cut.send(bodies[0][:300000])
+    for c, body in zip(conns, bodies):
+        c.send(body + b".\r\n")
+    for c in conns:
+        assert [c.reply()[0], c.reply()[0]] == [250, 250]
+    d.kill9()
+    for c in conns + [cut]:
+        c.close()
+    d.start()
+    for user in ("alice", "bob"):
+        stored = [split_prefix(m)[1] for m in d.messages(user)]
+        assert sorted(stored) == sorted(bodies), user
+    # The cut message's spool, for the tmp/ sweep.
+    assert len(d.tmp_files("alice")) <= 1
+    assert d.tmp_files("bob") == []

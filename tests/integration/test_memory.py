@@ -219,3 +219,37 @@ def test_imap_spooled_append_to_folder(daemon):
     assert int(path.stat().st_mtime) == 1706781600
     for folder in ("INBOX", "Work"):
         assert daemon.tmp_files("alice", folder) == []
+
+
+def test_lmtp_spool_failure_is_452_and_leaves_nothing(daemon_factory):
+    """A spool file that cannot be made (alice's tmp/ is not a
+    directory, as a broken or full disk would refuse it) gives 452 for
+    every recipient; the session goes on and bob's mail still lands."""
+    d = daemon_factory(lmtp__max_message_size="1M")
+    d.add_user("alice")
+    d.add_user("bob")
+    d.deliver([make_message("first")], "alice@example.org")
+    tmp = d.folder_dir("alice") / "tmp"
+    tmp.rmdir()
+    tmp.write_bytes(b"")
+    body = make_message("spooled", "x" * 70 + "\r\n") * 2000
+    with d.lmtp() as c:
+        assert c.cmd("LHLO client.example.net")[0] == 250
+        assert c.cmd("MAIL FROM:<sender@example.net>")[0] == 250
+        assert c.cmd("RCPT TO:<alice@example.org>")[0] == 250
+        assert c.cmd("RCPT TO:<bob@example.org>")[0] == 250
+        assert c.cmd("DATA")[0] == 354
+        c.send(body + b".\r\n")
+        for _ in range(2):
+            code, lines = c.reply()
+            assert code == 452 and lines[-1].startswith("452 4.3.1 "), lines
+        assert c.cmd("NOOP")[0] == 250
+        assert c.cmd("MAIL FROM:<sender@example.net>")[0] == 250
+        assert c.cmd("RCPT TO:<bob@example.org>")[0] == 250
+        assert c.cmd("DATA")[0] == 354
+        c.send(body + b".\r\n")
+        assert c.reply()[0] == 250
+    assert len(d.message_files("alice")) == 1
+    assert len(d.message_files("bob")) == 1
+    assert d.tmp_files("bob") == []
+    assert "cannot spool the message" in d.log()
