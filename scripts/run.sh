@@ -35,6 +35,25 @@ if [ ! -x "$daemon" ]; then
 	exit 1
 fi
 
+# Started as root, mailbelld never keeps root's privileges: without
+# [server] user it becomes the mailbell account, or nobody where there is
+# none. It hands ./var and ./var/mail over itself; what an earlier run as
+# root left below them goes to that account too, never following a
+# symbolic link (-P -h), so the mail stays readable to the daemon.
+runs_as=
+if [ "$(id -u)" = 0 ]; then
+	if id mailbell >/dev/null 2>&1; then
+		runs_as=mailbell
+	else
+		runs_as=nobody
+	fi
+	if [ -d var ] && [ ! -L var ]; then
+		chown -R -P -h "$runs_as": var
+	fi
+	runs_as="
+  runs as            $runs_as  (started as root; var/ is handed to it)"
+fi
+
 cat <<USAGE
 mailbell: starting mailbelld on its embedded default configuration
   IMAP (mail clients) 127.0.0.1:1143  (STARTTLS)
@@ -42,7 +61,7 @@ mailbell: starting mailbelld on its embedded default configuration
   LMTP (delivery)     127.0.0.1:2424
   notify (UDP)        127.0.0.1:4143  (the new-mail doorbell)
   admin (HTTP)        http://127.0.0.1:8143/  (/health, /metrics)
-  data                $src/var  (users in var/passwd, mail in var/mail)
+  data                $src/var  (users in var/passwd, mail in var/mail)$runs_as
 
 In another terminal, from $src:
   add a user (asks for the password twice, or reads one line from stdin):

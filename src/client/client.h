@@ -59,8 +59,9 @@ int client_load_config(const struct client_ctx *ctx,
     struct mb_config **cfg_r);
 
 /*
- * When run as root and [server] user is set, create the data dir and mail
- * root and become that user, so that files we create belong to the
+ * When run as root, create the data dir and mail root and become
+ * [server] user, or without one the account mailbelld would run as
+ * (privdrop_default_user()), so that files we create belong to the
  * account mailbelld runs as. Returns 0, or EX_TEMPFAIL after printing
  * why.
  */

@@ -131,21 +131,25 @@ client_load_config(const struct client_ctx *ctx, struct mb_config **cfg_r)
 int
 client_become_server_user(const struct mb_config *cfg)
 {
-	const char *dirs[2], *error;
+	const char *dirs[2], *error, *user = cfg->user;
 	char *mail_root;
 	int ret = 0;
 
-	if (cfg->user == NULL || !privdrop_running_as_root())
+	if (!privdrop_running_as_root())
 		return 0;
+	/* As mailbelld does: root without [server] user becomes the
+	 * system account, so what it writes stays readable to the daemon. */
+	if (user == NULL)
+		user = privdrop_default_user();
 	mail_root = config_mail_root(cfg);
 	dirs[0] = cfg->data_dir;
 	dirs[1] = mail_root;
 	if (mkdir_p(mail_root, 0700) < 0) {
 		log_warn("%s", mail_root);
 		ret = EX_TEMPFAIL;
-	} else if (privdrop_to(cfg->user, dirs, 2, &error) < 0) {
-		log_warnx("cannot become user %s ([server] user): %s",
-		    cfg->user, error);
+	} else if (privdrop_to(user, dirs, 2, &error) < 0) {
+		log_warnx("cannot become user %s%s: %s", user,
+		    cfg->user != NULL ? " ([server] user)" : "", error);
 		ret = EX_TEMPFAIL;
 	}
 	free(mail_root);

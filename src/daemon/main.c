@@ -273,24 +273,33 @@ bind_listeners(struct daemon *d)
 		    d->notify_socks.socks[j].where);
 }
 
+/*
+ * Give up root: as [server] user, or, when none is set, as the system
+ * account privdrop_default_user() names, so a daemon started by root
+ * never keeps root's privileges. Not started as root, it runs as itself.
+ */
 static void
 drop_privileges(struct daemon *d)
 {
 	const char *dirs[] = { d->cfg->data_dir, d->mail_root };
-	const char *error;
+	const char *user = d->cfg->user, *error;
 	char *passwd;
 
-	if (d->cfg->user == NULL) {
-		if (privdrop_running_as_root())
-			log_warnx("running as root: set [server] user in the "
-			    "configuration to the account mailbelld should "
-			    "run as");
-		return;
+	if (user == NULL) {
+		if (!privdrop_running_as_root())
+			return;
+		user = privdrop_default_user();
 	}
-	if (privdrop_to(d->cfg->user, dirs, sizeof(dirs) / sizeof(dirs[0]),
+	if (privdrop_to(user, dirs, sizeof(dirs) / sizeof(dirs[0]),
 	    &error) < 0)
 		fatalx("cannot drop privileges: %s", error);
-	log_info("running as user %s", d->cfg->user);
+	if (d->cfg->user != NULL)
+		log_info("running as user %s", user);
+	else
+		log_info("running as user %s: started as root without "
+		    "[server] user%s", user,
+		    strcmp(user, PRIVDROP_DEFAULT_USER) == 0 ? "" :
+		    " and there is no " PRIVDROP_DEFAULT_USER " account");
 
 	/* `mailbell user add` run as root may leave the passwd file
 	 * unreadable to the account: say so now rather than refusing every
@@ -298,7 +307,7 @@ drop_privileges(struct daemon *d)
 	passwd = config_passwd_path(d->cfg);
 	if (access(passwd, R_OK) < 0 && errno != ENOENT)
 		log_warn("user %s cannot read %s; every recipient will be "
-		    "unknown", d->cfg->user, passwd);
+		    "unknown", user, passwd);
 	free(passwd);
 }
 

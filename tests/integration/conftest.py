@@ -14,8 +14,10 @@ the source tree.
 
 import os
 import re
+import shutil
 import signal
 import socket
+import stat
 import subprocess
 import time
 import urllib.request
@@ -395,6 +397,34 @@ def assert_prefixed(stored, body, sender, recipient):
     assert rest == body
 
 
+@pytest.fixture(autouse=True)
+def reachable_tmp_path(tmp_path, tmp_path_factory):
+    """Started as root without [server] user, mailbelld and the CLI run as
+    a system account (mailbell or nobody), which must reach the data
+    directory: let everyone traverse (not list) the directories pytest
+    makes private, from tmp_path up to the base directory (see
+    pytest_configure)."""
+    if os.geteuid() == 0:
+        base = tmp_path_factory.getbasetemp()
+        p = tmp_path
+        while True:
+            os.chmod(p, os.stat(p).st_mode | 0o111)
+            if p == base or p.parent == p:
+                break
+            p = p.parent
+    return tmp_path
+
+
+def give_to_owner(path, owner_of):
+    """Give path, and everything below it, to the owner of owner_of, as
+    the account mailbelld runs as owns what it writes: a test running as
+    root that writes into the store stands in for that account."""
+    st = os.stat(owner_of)
+    for top, dirs, files in os.walk(path):
+        for name in [top] + [os.path.join(top, n) for n in dirs + files]:
+            os.lchown(name, st.st_uid, st.st_gid)
+
+
 @pytest.fixture
 def daemon_factory(tmp_path):
     """Start daemons with config overrides; all are shut down at teardown
@@ -433,8 +463,30 @@ def daemon(daemon_factory):
     return d
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
     missing = [p for p in (DAEMON, CLI) if not p.exists()]
     if missing:
         raise pytest.UsageError("mailbell binaries not built: %s (set "
                                 "MAILBELL_BUILD)" % ", ".join(map(str, missing)))
+    # As root, pytest's own /tmp/pytest-of-root is made private (0700)
+    # again by every pytest session that starts, which would lock the
+    # daemons' system account out of their data directories: keep the
+    # temporary directories under one of ours instead, traversable,
+    # with this session's directory named after its process, and
+    # remove those of sessions that have ended.
+    if os.geteuid() == 0 and config.option.basetemp is None:
+        root = Path("/tmp/mailbell-pytest-of-root")
+        root.mkdir(mode=0o711, exist_ok=True)
+        st = os.lstat(root)
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != 0:
+            raise pytest.UsageError("%s is not root's directory" % root)
+        os.chmod(root, 0o711)
+        for old in root.glob("pytest-*"):
+            try:
+                os.kill(int(old.name.split("-", 1)[1]), 0)
+            except (ValueError, ProcessLookupError):
+                shutil.rmtree(old, ignore_errors=True)
+            except PermissionError:
+                pass
+        config.option.basetemp = str(root / ("pytest-%d" % os.getpid()))

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import make_message, run_cli, wait_until
+from conftest import give_to_owner, make_message, run_cli, wait_until
 
 _seq = [0]
 
@@ -59,6 +59,7 @@ def watched(daemon_factory):
     d.add_user("bob")
     make_maildir(d.folder_dir("alice"))
     make_maildir(d.folder_dir("alice", "Lists"))
+    give_to_owner(d.folder_dir("alice"), d.data_dir)
     d.start()
     return d
 

@@ -17,7 +17,7 @@ import struct
 import time
 import termios
 
-from conftest import imap_login, wait_until
+from conftest import give_to_owner, imap_login, wait_until
 from imap_msg_support import deliver, raw, stored
 
 REPORT = (
@@ -487,6 +487,7 @@ def test_long_fetch_runs_in_slices(daemon_factory):
     for i in range(n):
         (cur / ("1700000000.M%05dP1.test:2,S" % i)).write_bytes(
             b"From: bulk@example.net\r\nSubject: n%d\r\n\r\nhay\r\n" % i)
+    give_to_owner(daemon.folder_dir("alice"), daemon.data_dir)
     daemon.start()
     a = raw(daemon)
     a.select()

@@ -10,7 +10,7 @@ dropped.
 
 import re
 
-from conftest import imap_login, make_message
+from conftest import give_to_owner, imap_login, make_message
 
 
 def ok(result):
@@ -105,6 +105,7 @@ def test_foreign_p_is_forwarded(daemon):
     d = daemon.folder_dir("alice")
     (d / "cur" / "1700000000.M1P1.other:2,PS").write_bytes(
         b"Subject: forwarded elsewhere\n\nbody\n")
+    give_to_owner(d / "cur", daemon.data_dir)
     m = imap_login(daemon)
     ok(m.select("INBOX"))
     assert flags_of(ok(m.uid("FETCH", "1:*", "(UID FLAGS)"))) == {

@@ -9,7 +9,7 @@ another session.
 import re
 import time
 
-from conftest import imap_login
+from conftest import give_to_owner, imap_login
 from imap_msg_support import deliver, raw
 
 MSGS = [
@@ -288,6 +288,7 @@ def test_long_search_runs_in_slices(daemon_factory):
         body = b"needle %d\r\n" % i if i % 1000 == 7 else b"hay\r\n"
         (cur / ("1700000000.M%dP1.test:2," % i)).write_bytes(
             b"From: bulk@example.net\r\nSubject: n%d\r\n\r\n" % i + body)
+    give_to_owner(daemon.folder_dir("alice"), daemon.data_dir)
     daemon.start()
     a = raw(daemon)
     lines = a.select()

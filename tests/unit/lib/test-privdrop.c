@@ -1,5 +1,6 @@
 /* Unit tests for lib/privdrop.c: the users it refuses, with their error
- * texts, and, when run as root, a drop to nobody in a child process. */
+ * texts, the default account, and, when run as root, a drop to nobody in
+ * a child process and a hand-over that meets a symbolic link. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -97,6 +98,73 @@ test_drop_to_nobody(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* The default account is mailbell where it exists, else nobody. */
+static void
+test_default_user(void **state)
+{
+	(void)state;
+	if (getpwnam("mailbell") != NULL)
+		assert_string_equal(privdrop_default_user(), "mailbell");
+	else
+		assert_string_equal(privdrop_default_user(), "nobody");
+}
+
+/* Root: a directory below the data dir replaced by a symbolic link to a
+ * directory of root's is refused, and the link's target keeps its
+ * owner; a directory outside the data dir is refused too. */
+static void
+test_symlink_not_followed(void **state)
+{
+	char base[] = "/tmp/mailbell-privdrop-XXXXXX";
+	char target[] = "/tmp/mailbell-privdrop-target-XXXXXX";
+	char link[64], outside[64];
+	const char *dirs[2] = { base, link };
+	struct passwd *pw = getpwnam("nobody");
+	struct stat st;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	if (!privdrop_running_as_root() || pw == NULL)
+		skip();
+	assert_non_null(mkdtemp(base));
+	assert_non_null(mkdtemp(target));
+	snprintf(link, sizeof(link), "%s/mail", base);
+	snprintf(outside, sizeof(outside), "%s/../x", base);
+	assert_int_equal(symlink(target, link), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		const char *error = NULL;
+
+		if (privdrop_to("nobody", dirs, 2, &error) == 0)
+			_exit(1);
+		_exit(strstr(error, "symbolic link") != NULL ? 0 : 2);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(stat(target, &st), 0);
+	assert_int_equal(st.st_uid, 0);
+
+	dirs[1] = outside;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		const char *error = NULL;
+
+		if (privdrop_to("nobody", dirs, 2, &error) == 0)
+			_exit(1);
+		_exit(strstr(error, "leaves") != NULL ? 0 : 2);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(unlink(link), 0);
+	assert_int_equal(rmdir(base), 0);
+	assert_int_equal(rmdir(target), 0);
+}
+
 int
 main(void)
 {
@@ -105,6 +173,8 @@ main(void)
 		cmocka_unit_test(test_root_refused),
 		cmocka_unit_test(test_not_root),
 		cmocka_unit_test(test_drop_to_nobody),
+		cmocka_unit_test(test_default_user),
+		cmocka_unit_test(test_symlink_not_followed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
