@@ -12,6 +12,8 @@ checks for DISK_NEEDED free space first and removes its mail at the end.
 """
 
 import hashlib
+import os
+import subprocess
 import shutil
 
 import pytest
@@ -264,3 +266,54 @@ def test_lmtp_spool_failure_is_452_and_leaves_nothing(daemon_factory):
     assert len(d.message_files("bob")) == 1
     assert d.tmp_files("bob") == []
     assert "cannot spool the message" in d.log()
+
+
+@pytest.fixture
+def full_disk_daemon(daemon_factory):
+    """A daemon whose mail root is an 8 MiB tmpfs (needs root to mount;
+    unmounted at the end)."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a small tmpfs needs root")
+    d = daemon_factory(start=False, lmtp__max_message_size="50M")
+    mail = d.data_dir / "mail"
+    mail.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m,mode=0700",
+                        "tmpfs", str(mail)], capture_output=True)
+    if r.returncode != 0:
+        pytest.skip("cannot mount a tmpfs: %s" % r.stderr.decode().strip())
+    try:
+        d.add_user("alice")
+        d.start()
+        yield d
+        d.stop()
+    finally:
+        subprocess.run(["umount", "-l", str(mail)], check=False)
+
+
+def test_full_disk_spool_is_refused_and_removed(full_disk_daemon):
+    """A spooled message that fills the disk is refused (LMTP 452,
+    APPEND NO), its file is gone at once, and a small message still
+    fits afterwards: no space is held by a failed spool."""
+    d = full_disk_daemon
+    big = make_message("too big for the disk", "z" * 78 + "\r\n") * 120000
+    assert len(big) > 12 * MIB
+    with d.lmtp() as c:
+        assert c.cmd("LHLO client.example.net")[0] == 250
+        assert c.cmd("MAIL FROM:<sender@example.net>")[0] == 250
+        assert c.cmd("RCPT TO:<alice@example.org>")[0] == 250
+        assert c.cmd("DATA")[0] == 354
+        c.send(big + b".\r\n")
+        code, lines = c.reply()
+        assert code == 452 and lines[-1].startswith("452 4.3.1 "), lines
+    assert d.tmp_files("alice") == []
+    d.deliver([make_message("fits")], "alice@example.org")
+    assert len(d.message_files("alice")) == 1
+    with d.imap(timeout=60) as c:
+        c.login()
+        c.send(b"a APPEND INBOX {%d+}\r\n" % len(big) + big + b"\r\n")
+        lines = c.until_tagged("a")
+        assert lines[-1].startswith("a NO "), lines
+        assert d.tmp_files("alice") == []
+        lines = c.cmd("b", "APPEND INBOX {5+}\r\nsmall")
+        assert lines[-1].startswith("b OK [APPENDUID "), lines
+    assert len(d.message_files("alice")) == 2
