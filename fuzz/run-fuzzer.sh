@@ -4,11 +4,16 @@
 # one line of what it did. Exits non-zero if the harness found a crash,
 # a leak, undefined behaviour or a hang; the input that did it is saved
 # under BUILD/fuzz/run/NAME/crashes/.
-#   usage: fuzz/run-fuzzer.sh BUILD NAME SECONDS
+#
+# With "smoke" the run starts afresh from the seed corpus in
+# BUILD/fuzz/smoke/NAME, so its cost does not grow with what earlier
+# runs found (libFuzzer replays its whole corpus before it looks at the
+# clock), and it does not share files with a long run going on.
+#   usage: fuzz/run-fuzzer.sh BUILD NAME SECONDS [smoke]
 set -eu
 
-if [ $# -ne 3 ]; then
-	echo "usage: $0 BUILD NAME SECONDS" >&2
+if [ $# -ne 3 ] && { [ $# -ne 4 ] || [ "$4" != smoke ]; }; then
+	echo "usage: $0 BUILD NAME SECONDS [smoke]" >&2
 	exit 64
 fi
 build=$1
@@ -19,6 +24,10 @@ exe=$build/fuzz/fuzz-$name
 # New inputs go to the build folder: the seed corpus in the tree stays
 # small and hand-made, and is only read.
 work=$build/fuzz/run/$name
+if [ $# -eq 4 ]; then
+	work=$build/fuzz/smoke/$name
+	rm -rf "$work"
+fi
 mkdir -p "$work/corpus" "$work/crashes"
 log=$work/log
 
@@ -33,7 +42,7 @@ status=0
 "$exe" "$@" "$work/corpus" "$src/corpus/$name" >"$log" 2>&1 || status=$?
 
 # libFuzzer's last status line: "#N DONE cov: C ft: F corp: ... exec/s: E"
-last=$(grep -E '^#[0-9]+' "$log" | tail -n 1 || true)
+last=$(grep -a -E '^#[0-9]+' "$log" | tail -n 1 || true)
 execs=$(printf '%s\n' "$last" | sed -n 's/^#\([0-9]*\).*/\1/p')
 field() {
 	printf '%s\n' "$last" |
@@ -44,8 +53,9 @@ printf 'fuzz-%s: %s s, %s execs, %s exec/s, cov: %s, ft: %s, corp: %s\n' \
     "$(field ft)" "$(field corp)"
 if [ "$status" -ne 0 ]; then
 	echo "fuzz-$name: FAILED (exit $status); log $log:" >&2
-	grep -E -A 40 '^==[0-9]+==|runtime error|ERROR: libFuzzer' "$log" |
+	grep -a -E -A 40 '^==[0-9]+==|runtime error|ERROR: libFuzzer' "$log" |
 	    head -n 60 >&2 || tail -n 40 "$log" >&2
 	ls "$work/crashes" >&2
+	[ $# -eq 3 ] || echo "(a smoke run: $work is removed by the next one)" >&2
 	exit 1
 fi
