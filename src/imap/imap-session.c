@@ -667,6 +667,13 @@ session_stop_cb(struct service_link *l)
 	struct imap_session *session = IMAP_SESSION(l);
 	struct imap_cmd *cmd = session->cmd;
 
+	/* A client in (or about to begin) the TLS handshake can be sent
+	 * no BYE, and would keep the shutdown waiting: close now. */
+	if (session->starttls ||
+	    (session->ssl != NULL && !SSL_is_init_finished(session->ssl))) {
+		session_gone(session);
+		return;
+	}
 	if (cmd != NULL && !cmd->done) {
 		/* IDLE ends with its tagged OK; the BYE follows
 		 * when the command has finished. */

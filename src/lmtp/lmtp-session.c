@@ -418,6 +418,13 @@ session_stop_cb(struct service_link *l)
 {
 	struct lmtp_session *session = LMTP_SESSION(l);
 
+	/* A client in (or about to begin) the TLS handshake can be sent
+	 * no 421, and would keep the shutdown waiting: close now. */
+	if (session->bev != NULL && (session->starttls || (session->tls &&
+	    !SSL_is_init_finished(bufferevent_openssl_get_ssl(session->bev))))) {
+		session_gone(session);
+		return;
+	}
 	if (session->state == LMTP_SESSION_DELIVERING ||
 	    session->state == LMTP_SESSION_CLOSING)
 		return;
