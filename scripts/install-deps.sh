@@ -11,9 +11,10 @@ libgmime-3.0-dev libinih-dev libcrypt-dev"
 # python3-cryptography: the tests' own notification-protocol client.
 # clang, libclang-rt-14-dev: the fuzzers (libFuzzer and the ASan and
 # UBSan runtimes are in libclang-rt-14-dev, which clang only recommends).
+# testssl.sh: the IMAPS port checked as an outside scanner sees it.
 CHECK_PKGS="libcmocka-dev python3 python3-pytest python3-cryptography swaks
 postfix curl isync libsasl2-modules neomutt tmux nftables conntrack iproute2
-dovecot-lmtpd dovecot-imapd procps clang libclang-rt-14-dev"
+dovecot-lmtpd dovecot-imapd procps clang libclang-rt-14-dev testssl.sh"
 
 case "${1:-run}" in
 run) PKGS=$RUN_PKGS ;;

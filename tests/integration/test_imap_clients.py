@@ -265,7 +265,9 @@ class Mbsync:
     folders as local/NAME, hierarchy as subdirectories)."""
 
     def __init__(self, daemon, tmp_path, auth="LOGIN", password=PASSWORD,
-                 copy_arrival_date=False):
+                 copy_arrival_date=False, tls=None):
+        """tls: None (in clear), or mbsync's SSLType IMAPS or STARTTLS,
+        trusting the daemon's certificate through CertificateFile."""
         self.daemon = daemon
         self.tmp = tmp_path
         self.local = tmp_path / "local"
@@ -274,19 +276,27 @@ class Mbsync:
         self.auth = auth
         self.password = password
         self.copy_arrival_date = copy_arrival_date
+        self.tls = tls
         self.write_config()
 
     def write_config(self):
         """(Re)write the configuration for the daemon's current port."""
         daemon, auth, password = self.daemon, self.auth, self.password
         copy_arrival_date = self.copy_arrival_date
+        if self.tls is None:
+            tls = ["Port %d" % daemon.ports["imap"], "SSLType None"]
+        else:
+            tls = ["Port %d" % daemon.ports["imaps" if self.tls == "IMAPS"
+                                            else "imap"],
+                   "SSLType %s" % self.tls,
+                   "CertificateFile %s" % (daemon.data_dir / "tls" /
+                                           "mailbell.crt")]
         self.config.write_text("\n".join([
             "IMAPAccount mailbell",
             "Host 127.0.0.1",
-            "Port %d" % daemon.ports["imap"],
             "User alice",
             "Pass %s" % password,
-            "SSLType None",
+        ] + tls + [
             "AuthMechs %s" % auth,
             "Timeout 60",
             "",
@@ -688,6 +698,35 @@ def test_mbsync_sasl_plain_and_refused_password(daemon, tmp_path):
         not maildir_messages(bad.local / "INBOX"), out
 
 
+def test_mbsync_over_imaps_and_starttls(daemon, tmp_path):
+    """mbsync with SSLType IMAPS and STARTTLS, trusting the daemon's
+    self-signed certificate through CertificateFile, both ways."""
+    msgs = [simple_message("tls %d" % i) for i in range(3)]
+    deliver(daemon, msgs)
+    daemon.wait_landed(3, user="alice")
+    for tls in ("IMAPS", "STARTTLS"):
+        d = tmp_path / tls
+        d.mkdir()
+        sync = Mbsync(daemon, d, tls=tls)
+        rc, out = sync.run()
+        local = maildir_messages(sync.box())
+        assert sorted(local) == sorted(message_id(x) for x in msgs), out
+        # A message made locally goes up over TLS too.
+        new = simple_message("from %s" % tls)
+        (sync.box() / "new" / ("%s.1.local" % tls)).write_bytes(lf(new))
+        sync.run()
+        assert message_id(new) in server_state(daemon)
+        msgs.append(new)
+    # Without the certificate mbsync refuses the server.
+    d = tmp_path / "untrusted"
+    d.mkdir()
+    sync = Mbsync(daemon, d, tls="IMAPS")
+    sync.config.write_text(sync.config.read_text().replace(
+        "CertificateFile", "# CertificateFile"))
+    rc, out = sync.run(check=False)
+    assert rc != 0 and "certificate" in out.lower(), out
+
+
 # ======================================================================
 # neomutt in tmux
 # ======================================================================
@@ -699,15 +738,17 @@ PAGER_HELP = "i:Exit  -:PrevPg  <Space>:NextPg"
 ATTACH_HELP = "q:Exit  s:Save  |:Pipe"
 
 
-def neomutt(daemon, tmp_path, extra=()):
+def neomutt(daemon, tmp_path, extra=(), folder=None):
     """neomutt on alice's INBOX in a detached 132x40 tmux session. The
     pane runs a shell that reports neomutt's exit status and stays open,
-    so the screen can always be read."""
+    so the screen can always be read. folder: the server's URL, if not
+    IMAP in clear on the daemon's port."""
     rc = tmp_path / "neomuttrc"
     cache = tmp_path / "neomutt-cache"
     cache.mkdir(exist_ok=True)
+    folder = folder or "imap://alice@127.0.0.1:%d/" % daemon.ports["imap"]
     rc.write_text("\n".join([
-        "set folder=imap://alice@127.0.0.1:%d/" % daemon.ports["imap"],
+        "set folder=%s" % folder,
         "set imap_user=alice",
         "set imap_pass=%s" % PASSWORD,
         "set imap_authenticators=plain",
@@ -1003,3 +1044,51 @@ def test_neomutt_opens_a_200_message_folder(daemon, tmp_path):
     seen = sorted(int(re.search(rb"message (\d+) of", v["body"]).group(1))
                   for v in state.values() if "\\Seen" in v["flags"])
     assert seen == [14, 200]
+
+
+def test_neomutt_with_certificate_verification(daemon, tmp_path):
+    """neomutt over IMAPS and over STARTTLS with TLS forced and the
+    certificate checked: the daemon's certificate is trusted through
+    certificate_file and names the host (localhost)."""
+    tool("tmux")
+    subject = "Over TLS %s" % uuid.uuid4().hex[:6]
+    deliver(daemon, [simple_message(subject)])
+    daemon.wait_landed(1, user="alice")
+    trusted = tmp_path / "trusted.pem"
+    trusted.write_bytes((daemon.data_dir / "tls" /
+                         "mailbell.crt").read_bytes())
+    verify = ["set certificate_file=%s" % trusted,
+              "set ssl_force_tls=yes",
+              "set ssl_verify_host=yes",
+              "set ssl_verify_dates=yes"]
+    for name, folder, starttls in (
+            ("imaps", "imaps://alice@localhost:%d/" % daemon.ports["imaps"],
+             "no"),
+            ("starttls", "imap://alice@localhost:%d/" % daemon.ports["imap"],
+             "yes")):
+        d = tmp_path / name
+        d.mkdir()
+        term = neomutt(daemon, d, extra=verify + ["set ssl_starttls=%s"
+                                                  % starttls],
+                       folder=folder)
+        try:
+            index = term.wait_all([INDEX_HELP, subject], timeout=60)
+            assert "INBOX" in index, index
+            neomutt_quit(term, d)
+        finally:
+            term.close()
+    # An empty certificate_file: neomutt does not trust the server and
+    # asks, rather than going on.
+    d = tmp_path / "untrusted"
+    d.mkdir()
+    (d / "empty.pem").write_text("")
+    term = neomutt(daemon, d, extra=["set certificate_file=%s"
+                                     % (d / "empty.pem"),
+                                     "set ssl_force_tls=yes"],
+                   folder="imaps://alice@localhost:%d/"
+                   % daemon.ports["imaps"])
+    try:
+        screen = term.wait_text("(r)eject", timeout=60)
+        assert subject not in screen, screen
+    finally:
+        term.close()

@@ -10,6 +10,7 @@ cross a network (a peer in another network namespace, or plaintext_auth
 import base64
 import ctypes
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -255,6 +256,27 @@ def test_idle_over_tls_sleeps_and_wakes(daemon):
         assert c.line() == "* 2 EXISTS"
         c.send("DONE\r\n")
         assert c.until_tagged("j")[-1] == "j OK Idle completed"
+
+
+def test_shutdown_does_not_wait_for_a_handshake(daemon):
+    """Clients that never send their ClientHello (on the IMAPS port, or
+    after STARTTLS on IMAP and LMTP) can be sent no BYE or 421: SIGTERM
+    closes them at once rather than waiting for their timeouts."""
+    raw = socket.create_connection(("127.0.0.1", daemon.ports["imaps"]))
+    imap = daemon.imap()
+    assert imap.cmd("t", "STARTTLS")[0].startswith("t OK")
+    lmtp = daemon.lmtp()
+    assert lmtp.cmd("LHLO client.test")[0] == 250
+    assert lmtp.cmd("STARTTLS")[0] == 220
+    try:
+        started = time.monotonic()
+        daemon.stop()
+        assert not daemon.problems, daemon.problems
+        assert time.monotonic() - started < 10
+    finally:
+        raw.close()
+        imap.close()
+        lmtp.close()
 
 
 # ---- other clients ----
@@ -604,3 +626,73 @@ def test_run_script_prints_port_and_fingerprint(tmp_path):
         os.killpg(proc.pid, signal.SIGINT)
         proc.wait(timeout=30)
     assert "mailbelld: stopped" in out.read_text()
+
+
+# ---- testssl.sh ----
+
+def issued_certificate(tmp_path):
+    """A test CA and a certificate it issued for localhost and 127.0.0.1:
+    90 days, with OCSP and CRL addresses, as an operator's real one.
+    Returns (CA file, chain file, key file)."""
+    ca_key, ca = tmp_path / "ca.key", tmp_path / "ca.pem"
+    key, csr, leaf = (tmp_path / "leaf.key", tmp_path / "leaf.csr",
+                      tmp_path / "leaf.pem")
+    ext = tmp_path / "leaf.ext"
+    ext.write_text("basicConstraints=critical,CA:FALSE\n"
+                   "keyUsage=critical,digitalSignature\n"
+                   "extendedKeyUsage=serverAuth\n"
+                   "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
+                   "authorityInfoAccess=OCSP;URI:http://127.0.0.1:9/ocsp\n"
+                   "crlDistributionPoints=URI:http://127.0.0.1:9/ca.crl\n")
+    for argv in (
+            ["req", "-x509", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:P-256", "-nodes", "-keyout", ca_key, "-out",
+             ca, "-days", "120", "-subj", "/CN=mailbell test CA",
+             "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+            ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+             "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=localhost"],
+            ["x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
+             "-CAcreateserial", "-out", leaf, "-days", "90", "-extfile",
+             ext]):
+        subprocess.run(["openssl"] + [str(a) for a in argv],
+                       capture_output=True, timeout=60, check=True)
+    chain = tmp_path / "chain.pem"
+    chain.write_bytes(leaf.read_bytes() + ca.read_bytes())
+    return ca, chain, key
+
+
+def test_testssl_finds_nothing_high_or_critical(daemon_factory, tmp_path):
+    """Debian's testssl.sh against the IMAPS port, every check: no finding
+    rated HIGH or CRITICAL.
+
+    The whole run takes about a minute here, under the two minutes that
+    would call for a subset. The certificate is one a test CA issued
+    (trusted with --add-ca), valid 90 days, with revocation addresses:
+    testssl rates the certificate's own policy too, and the self-signed
+    default would get CRITICAL (chain of trust: self-signed) and HIGH
+    (ten years' validity, no CRL or OCSP address) for what it is by
+    design, not for how the server speaks TLS."""
+    testssl = shutil.which("testssl") or shutil.which("testssl.sh")
+    if testssl is None:
+        pytest.skip("testssl.sh is not installed")
+    ca, chain, key = issued_certificate(tmp_path)
+    d = daemon_factory(tls__cert_file=chain, tls__key_file=key,
+                       server__hostname="localhost")
+    out = tmp_path / "testssl.json"
+    r = subprocess.run([testssl, "--quiet", "--color", "0", "--warnings",
+                        "off", "--add-ca", str(ca), "--jsonfile", str(out),
+                        "127.0.0.1:%d" % d.ports["imaps"]],
+                       stdin=subprocess.DEVNULL, capture_output=True,
+                       text=True, timeout=300)
+    assert out.exists(), (r.returncode, r.stdout[-3000:], r.stderr[-3000:])
+    findings = json.loads(out.read_text())
+    ids = {f["id"] for f in findings}
+    # It did scan: protocols, ciphers, vulnerabilities, the certificate.
+    for want in ("TLS1_2", "TLS1_3", "cipherlist_AVERAGE", "heartbleed",
+                 "ROBOT", "cert_chain_of_trust"):
+        assert want in ids, (want, sorted(ids))
+    bad = ["%s %s: %s" % (f["severity"], f["id"], f["finding"])
+           for f in findings if f["severity"] in ("HIGH", "CRITICAL")]
+    assert not bad, "\n".join(bad)
+    assert d.alive()
