@@ -28,23 +28,29 @@ static int cmd_doctor(struct client_ctx *, int, char **);
 const struct client_cmd cmd_doctor_entry = {
 	"doctor",
 	"doctor --server HOST[:PORT] --user NAME --password-file FILE\n"
+	WATCH_TLS_USAGE
 	"       [--udp-port N] [-v]",
 	"check every hop of the new-mail notification path",
-	"  --server HOST[:PORT]  the mailbell IMAP server (port 1143 if not\n"
-	"                        given)\n"
+	"  --server HOST[:PORT]  the mailbell IMAP server (port 1143, or\n"
+	"                        1993 with --tls imaps, if not given;\n"
+	"                        [ADDR]:PORT for IPv6)\n"
 	"  --user NAME           the user to log on as\n"
 	"  --password-file FILE  the password is the file's first line\n"
+	WATCH_TLS_HELP
 	"  --udp-port N          send from this local UDP port, as\n"
 	"                        `mailbell watch --udp-port N` would\n"
 	"\n"
 	"Checks, in order, and prints OK or FAIL for each: the TCP connection\n"
-	"to IMAP, the login, the XBELL capability, the registration, a UDP\n"
-	"HELLO to the server's notification port, the server's verified reply\n"
-	"within 5 s, and an event round trip: it APPENDs a small test message\n"
-	"to INBOX, waits for its MessageAppend event, then deletes it.\n"
-	"A failure names the missing firewall rule or setting.\n"
+	"to IMAP, TLS (unless --tls none), the login, the XBELL capability,\n"
+	"the registration, a UDP HELLO to the server's notification port, the\n"
+	"server's verified reply within 5 s, and an event round trip: it\n"
+	"APPENDs a small test message to INBOX, waits for its MessageAppend\n"
+	"event, then deletes it.\n"
+	"A failure names the missing firewall rule or setting, or what is\n"
+	"wrong with the server's certificate and how to trust it.\n"
+	WATCH_TLS_NOTE
 	"Exit status: 0 all passed, 69 a check failed, 64 usage, 66 no\n"
-	"password file.\n",
+	"password file or --ca file.\n",
 	cmd_doctor,
 };
 
@@ -332,27 +338,102 @@ check_event(struct doctor *d)
 	return ok;
 }
 
+/* Whether the server refused something for want of TLS (RFC 5530). */
+static bool
+privacy_required(const char *error)
+{
+	return strstr(error, "[PRIVACYREQUIRED]") != NULL;
+}
+
+/* How the certificate was checked, for the TLS hop's OK line. */
+static const char *
+verified_how(const struct watch_opts *o, char *buf, size_t size)
+{
+	if (o->tls.pinned)
+		snprintf(buf, size, "matches the pinned fingerprint");
+	else
+		snprintf(buf, size, "verified for %s by %s%s", o->host,
+		    o->ca_file != NULL ? "--ca " : "the system's CAs",
+		    o->ca_file != NULL ? o->ca_file : "");
+	return buf;
+}
+
+/* The TLS hop: STARTTLS or IMAPS, the handshake and the certificate. */
+static bool
+check_tls(struct doctor *d)
+{
+	const struct watch_opts *o = d->o;
+	const char *how = o->tls_mode == CLIENT_TLS_IMAPS ? "IMAPS" :
+	    "STARTTLS", *error;
+	char info[128], fp[TLS_FINGERPRINT_TEXT_SIZE], verified[256];
+
+	if (imap_client_start_tls(d->imap, &o->tls, o->host,
+	    DOCTOR_CONNECT_TIMEOUT_MS, &error) < 0) {
+		say(false, "TLS (%s) with %s: %s", how, o->server_text, error);
+		return false;
+	}
+	if (!imap_client_tls_info(d->imap, info, sizeof(info), fp))
+		fatalx("TLS is up without a TLS session");
+	say(true, "TLS (%s) with %s: %s; certificate %s (sha256 %s)", how,
+	    o->server_text, info, verified_how(o, verified,
+	    sizeof(verified)), fp);
+	return true;
+}
+
+/* TCP, TLS and the greeting, each hop said apart. */
+static bool
+check_connect(struct doctor *d)
+{
+	const struct watch_opts *o = d->o;
+	enum client_tls_mode mode = o->tls_mode;
+	const char *error;
+
+	d->imap = imap_client_open(d->base, o->host, o->port,
+	    DOCTOR_CONNECT_TIMEOUT_MS, NULL, &error);
+	if (d->imap != NULL && mode != CLIENT_TLS_IMAPS &&
+	    imap_client_greeting(d->imap, o->host, o->port,
+	    DOCTOR_CONNECT_TIMEOUT_MS, &error) < 0)
+		imap_client_free(&d->imap);
+	if (d->imap == NULL) {
+		say(false, "TCP connect to IMAP at %s: %s: check that "
+		    "mailbelld runs there and allow outbound TCP to port %s%s",
+		    o->server_text, error, o->port, mode == CLIENT_TLS_STARTTLS
+		    && strstr(error, "no IMAP greeting") != NULL ? " (if it "
+		    "is an IMAPS port, pass --tls imaps)" : "");
+		return false;
+	}
+	say(true, "TCP connect to IMAP at %s", o->server_text);
+	if (mode == CLIENT_TLS_NONE) {
+		printf("NOTE --tls none: the password and the notification "
+		    "keys cross the network in clear text\n");
+		return true;
+	}
+	if (!check_tls(d))
+		return false;
+	if (mode == CLIENT_TLS_IMAPS && imap_client_greeting(d->imap, o->host,
+	    o->port, DOCTOR_CONNECT_TIMEOUT_MS, &error) < 0) {
+		say(false, "IMAP inside TLS at %s: %s", o->server_text, error);
+		return false;
+	}
+	return true;
+}
+
 static bool
 run_checks(struct doctor *d)
 {
 	enum imap_client_status st;
 	const char *error;
 
-	d->imap = imap_client_connect(d->base, d->o->host, d->o->port,
-	    NULL, DOCTOR_CONNECT_TIMEOUT_MS, NULL, &error);
-	if (d->imap == NULL) {
-		say(false, "TCP connect to IMAP at %s: %s: check that "
-		    "mailbelld runs there and allow outbound TCP to port %s",
-		    d->o->server_text, error, d->o->port);
+	if (!check_connect(d))
 		return false;
-	}
-	say(true, "TCP connect to IMAP at %s", d->o->server_text);
 
 	st = imap_client_login(d->imap, d->o->user, d->o->password, &error);
 	if (st != IMAP_CLIENT_OK) {
 		say(false, "login as %s: %s%s", d->o->user, error,
-		    st == IMAP_CLIENT_NO ? ": check the user name and the "
-		    "password file" : "");
+		    st != IMAP_CLIENT_NO ? "" : privacy_required(error) ?
+		    ": the server takes no password in clear text from this "
+		    "network; drop --tls none" : ": check the user name and "
+		    "the password file");
 		return false;
 	}
 	say(true, "login as %s", d->o->user);
@@ -369,8 +450,10 @@ run_checks(struct doctor *d)
 	st = imap_client_cmd(d->imap, watch_reg_untagged_cb, &d->reg, &error,
 	    "XBELL REGISTER");
 	if (st != IMAP_CLIENT_OK || !d->reg.valid) {
-		say(false, "XBELL REGISTER: %s", st != IMAP_CLIENT_OK ? error :
-		    "no XBELL REGISTERED response");
+		say(false, "XBELL REGISTER: %s%s", st != IMAP_CLIENT_OK ? error :
+		    "no XBELL REGISTERED response", st == IMAP_CLIENT_NO &&
+		    privacy_required(error) ? ": the server sends no "
+		    "notification keys in clear text; drop --tls none" : "");
 		return false;
 	}
 	say(true, "registered for notifications (UDP port %u, keepalive "

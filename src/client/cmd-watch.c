@@ -26,12 +26,15 @@ static int cmd_watch(struct client_ctx *, int, char **);
 const struct client_cmd cmd_watch_entry = {
 	"watch",
 	"watch --server HOST[:PORT] --user NAME --password-file FILE\n"
+	WATCH_TLS_USAGE
 	"       [--udp-port N] [--json] [--exec CMD] [-v]",
 	"log on and report new mail as it lands (UDP doorbell, IDLE fallback)",
-	"  --server HOST[:PORT]  the mailbell IMAP server (port 1143 if not\n"
-	"                        given; [ADDR]:PORT for IPv6)\n"
+	"  --server HOST[:PORT]  the mailbell IMAP server (port 1143, or\n"
+	"                        1993 with --tls imaps, if not given;\n"
+	"                        [ADDR]:PORT for IPv6)\n"
 	"  --user NAME           the user to log on as\n"
 	"  --password-file FILE  the password is the file's first line\n"
+	WATCH_TLS_HELP
 	"  --udp-port N          send notification datagrams from this local\n"
 	"                        port (for a firewall rule); default: any\n"
 	"  --json                one JSON object per line instead of text\n"
@@ -49,8 +52,11 @@ const struct client_cmd cmd_watch_entry = {
 	"With IDLE, new mail in INBOX is reported at once and in other\n"
 	"folders within 5 minutes. Reconnects by itself when the server goes\n"
 	"away. SIGINT or SIGTERM unregisters and exits 0.\n"
-	"Exit status: 0 stopped by a signal, 64 usage, 66 no password file,\n"
-	"71 the UDP port cannot be bound, 74 stdout closed, 77 login refused.\n",
+	WATCH_TLS_NOTE
+	"Exit status: 0 stopped by a signal, 64 usage, 66 no password file\n"
+	"or --ca file, 71 the UDP port cannot be bound, 74 stdout closed,\n"
+	"76 the server's certificate failed verification or it offers no\n"
+	"STARTTLS, 77 login refused.\n",
 	cmd_watch,
 };
 
@@ -412,6 +418,9 @@ cmd_watch(struct client_ctx *ctx, int argc, char **argv)
 		return r;
 	if (o.verbose)
 		log_init("mailbell", true);
+	if (o.tls_mode == CLIENT_TLS_NONE)
+		log_warnx("watch: --tls none: the password and the "
+		    "notification keys cross the network in clear text");
 	signal(SIGPIPE, SIG_IGN);
 
 	memset(&w, 0, sizeof(w));

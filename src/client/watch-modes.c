@@ -12,6 +12,7 @@
 #include "client/watch-out.h"
 #include "client/watch-state.h"
 #include "client/watch-udp.h"
+#include "lib/error.h"
 #include "lib/log.h"
 
 /* ---- Modes ---- */
@@ -159,16 +160,29 @@ void
 watch_connect(struct watch *w)
 {
 	enum imap_client_status st;
+	char info[128], fp[TLS_FINGERPRINT_TEXT_SIZE];
 	const char *error;
 	int r;
 
 	w->imap = imap_client_connect(w->base, w->o->host, w->o->port,
-	    NULL, WATCH_CONNECT_TIMEOUT_MS, &w->stop, &error);
+	    &w->o->tls, WATCH_CONNECT_TIMEOUT_MS, &w->stop, &error);
 	if (w->imap == NULL) {
-		if (!w->stop)
-			watch_schedule_reconnect(w, "", error);
+		if (w->stop)
+			return;
+		/* A certificate that fails verification, or a server
+		   without STARTTLS, stays so: trying again would only
+		   repeat it (or, worse, succeed against an impostor). */
+		if (error_code(error) == ERROR_NOT_POSSIBLE) {
+			log_warnx("watch: %s: %s", w->o->server_text, error);
+			w->exit_code = EX_PROTOCOL;
+			return;
+		}
+		watch_schedule_reconnect(w, "", error);
 		return;
 	}
+	if (imap_client_tls_info(w->imap, info, sizeof(info), fp))
+		log_debug("watch: %s with %s, certificate sha256 %s", info,
+		    w->o->server_text, fp);
 	imap_client_set_input_cb(w->imap, imap_ready_cb, w);
 	w->mode = WATCH_STARTING;
 	st = imap_client_login(w->imap, w->o->user, w->o->password, &error);

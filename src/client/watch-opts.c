@@ -22,6 +22,9 @@ enum {
 	OPT_UDP_PORT,
 	OPT_JSON,
 	OPT_EXEC,
+	OPT_TLS,
+	OPT_CA,
+	OPT_TLS_FINGERPRINT,
 };
 
 /* HOST, HOST:PORT, [V6]:PORT, [V6] or a bare IPv6 address. */
@@ -51,7 +54,8 @@ split_server(const char *s, struct watch_opts *o)
 		o->host = xstrdup(s);
 	}
 	if (o->port == NULL)
-		o->port = xstrdup(WATCH_IMAP_PORT_DEFAULT);
+		o->port = xstrdup(o->tls_mode == CLIENT_TLS_IMAPS ?
+		    WATCH_IMAPS_PORT_DEFAULT : WATCH_IMAP_PORT_DEFAULT);
 	else {
 		uint64_t n;
 
@@ -113,12 +117,17 @@ watch_opts_parse(const struct client_cmd *cmd, bool is_watch, int argc,
 		{"udp-port", required_argument, NULL, OPT_UDP_PORT},
 		{"json", no_argument, NULL, OPT_JSON},
 		{"exec", required_argument, NULL, OPT_EXEC},
+		{"tls", required_argument, NULL, OPT_TLS},
+		{"ca", required_argument, NULL, OPT_CA},
+		{"tls-fingerprint", required_argument, NULL,
+		    OPT_TLS_FINGERPRINT},
 		{"config", required_argument, NULL, 'c'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *server = NULL, *pwfile = NULL;
+	const char *server = NULL, *pwfile = NULL, *error;
+	unsigned char fp[TLS_FINGERPRINT_LEN];
 	uint64_t n;
 	int ch;
 
@@ -151,6 +160,24 @@ watch_opts_parse(const struct client_cmd *cmd, bool is_watch, int argc,
 			else
 				o->exec = optarg;
 			break;
+		case OPT_TLS:
+			if (client_tls_mode_parse(optarg, &o->tls_mode) < 0) {
+				log_warnx("%s: --tls wants starttls, imaps or "
+				    "none, not '%s'", cmd->name, optarg);
+				goto usage;
+			}
+			break;
+		case OPT_CA:
+			o->ca_file = optarg;
+			break;
+		case OPT_TLS_FINGERPRINT:
+			if (tls_fingerprint_parse(optarg, fp, &error) < 0) {
+				log_warnx("%s: --tls-fingerprint: %s",
+				    cmd->name, error);
+				goto usage;
+			}
+			o->fingerprint = optarg;
+			break;
 		case 'c':
 			/* accepted as everywhere; the server is --server */
 			break;
@@ -174,6 +201,17 @@ watch_opts_parse(const struct client_cmd *cmd, bool is_watch, int argc,
 		    "required", cmd->name);
 		goto usage;
 	}
+	if (o->ca_file != NULL && o->fingerprint != NULL) {
+		log_warnx("%s: --ca and --tls-fingerprint exclude each other: "
+		    "a pinned fingerprint replaces CA verification", cmd->name);
+		goto usage;
+	}
+	if (o->tls_mode == CLIENT_TLS_NONE &&
+	    (o->ca_file != NULL || o->fingerprint != NULL)) {
+		log_warnx("%s: --tls none verifies nothing: drop --ca and "
+		    "--tls-fingerprint, or use TLS", cmd->name);
+		goto usage;
+	}
 	if (split_server(server, o) < 0) {
 		log_warnx("%s: --server wants HOST or HOST:PORT, not '%s'",
 		    cmd->name, server);
@@ -181,6 +219,12 @@ watch_opts_parse(const struct client_cmd *cmd, bool is_watch, int argc,
 		return EX_USAGE;
 	}
 	if (read_password(pwfile, &o->password) < 0) {
+		watch_opts_free(o);
+		return EX_NOINPUT;
+	}
+	if (client_tls_init(&o->tls, o->tls_mode, o->ca_file, o->fingerprint,
+	    &error) < 0) {
+		log_warnx("%s: %s", cmd->name, error);
 		watch_opts_free(o);
 		return EX_NOINPUT;
 	}
@@ -201,5 +245,6 @@ watch_opts_free(struct watch_opts *o)
 	free(o->host);
 	free(o->port);
 	free(o->server_text);
+	client_tls_deinit(&o->tls);
 	memset(o, 0, sizeof(*o));
 }

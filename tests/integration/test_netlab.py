@@ -13,6 +13,9 @@ switches nat -> blockudp -> nat without missing a message, and behind a NAT
 with UDP timeouts shortened to seconds its keepalives hold the mapping,
 and a mapping that changes is learned again.
 
+Every watch speaks TLS to the server's network address (STARTTLS, the
+certificate pinned by the fingerprint mailbelld logs).
+
 Skipped as a whole only without root or `ip netns`; the tests that need
 `mailbell watch` or the XBELL capability skip when the product says it has
 not got them.
@@ -43,6 +46,7 @@ if not _ok:
 
 SRV, SRV6 = netlab.SRV4, netlab.SRV6
 IMAP_PORT = 143
+IMAPS_PORT = 993
 LMTP_PORT = 24
 ADMIN_PORT = 8080
 UDP_PORT = 4143           # [notify] udp_port: the source of every datagram
@@ -61,6 +65,8 @@ BACK_TO_UDP = KEEPALIVE * 1.1 + 20.0
 
 NOTIFY_LISTENING_RE = re.compile(
     r"^mailbelld: listening: notify udp (\S+):(\d+)\s*$", re.M)
+TLS_CERT_RE = re.compile(
+    r"^mailbelld: tls: certificate (\S+) sha256=([0-9A-F:]{95})\s*$", re.M)
 
 
 # ---- the lab ----
@@ -104,17 +110,18 @@ class Server:
         self.data_dir = self.dir / "data"
         self.data_dir.mkdir(exist_ok=True)
         self.config = self.dir / "mailbell.conf"
-        # The lab tests the notifier's paths across NAT and firewalls,
-        # not TLS: LOGIN and XBELL REGISTER from the client host in clear.
+        # [imap] plaintext_auth is left at its default, as an operator
+        # would: the watch logs in and registers over TLS, and secrets
+        # in clear from the client host are refused.
         self.config.write_text(
             "# mailbell network lab\n"
             "[server]\ndata_dir = %s\nlisten = %s\ndomains = example.org\n"
             "hostname = mailbell.test\n\n"
-            "[imap]\nport = %d\ntls_port = 993\nplaintext_auth = yes\n\n"
-            "[lmtp]\nport = %d\n\n[admin]\nport = %d\n\n"
+            "[imap]\nport = %d\ntls_port = %d\n\n[lmtp]\nport = %d\n\n"
+            "[admin]\nport = %d\n\n"
             "[notify]\nenabled = true\nudp_port = %d\nkeepalive = %ds\n"
-            % (self.data_dir, ", ".join(listen), IMAP_PORT, LMTP_PORT,
-               ADMIN_PORT, UDP_PORT, KEEPALIVE))
+            % (self.data_dir, ", ".join(listen), IMAP_PORT, IMAPS_PORT,
+               LMTP_PORT, ADMIN_PORT, UDP_PORT, KEEPALIVE))
         self.log_path = self.dir / "mailbelld.log"
         self.proc = None
         self.agent = None
@@ -149,9 +156,10 @@ class Server:
 
     def require_xbell(self):
         """Skip when the server does not advertise XBELL; otherwise it must
-        also say where the notifier listens, on the configured port."""
-        r = self.lab.agent(self.lab.cli).call(
-            "imap_caps", host=SRV, port=IMAP_PORT, timeout=10,
+        also say where the notifier listens, on the configured port.
+        Asked on loopback, where a password may go in clear."""
+        r = self.agent.call(
+            "imap_caps", host="127.0.0.1", port=IMAP_PORT, timeout=10,
             user="alice", password=PASSWORD)
         assert r["login"] and " OK" in r["login"], r
         caps = r["caps"] + r["caps_auth"]
@@ -166,6 +174,12 @@ class Server:
     def log(self):
         return self.log_path.read_bytes().decode("utf-8", "replace") \
             if self.log_path.exists() else ""
+
+    def certificate(self):
+        """(file, SHA-256 fingerprint) of the certificate it serves."""
+        m = TLS_CERT_RE.search(self.log())
+        assert m, "no 'tls: certificate' line:\n" + self.log()
+        return m.group(1), m.group(2)
 
     def deliver(self, subject, rcpt="alice@example.org"):
         """One message over LMTP from inside srv; returns its UID."""
@@ -202,7 +216,7 @@ class Watch:
     lines are collected by a thread, each with the time it arrived."""
 
     def __init__(self, lab, tmp_path, server=SRV, udp_port=None,
-                 name="watch"):
+                 name="watch", tls=()):
         missing = watch_missing()
         if missing:
             pytest.skip(missing)
@@ -215,6 +229,7 @@ class Watch:
                 "--password-file", self.pwfile, "--json"]
         if udp_port is not None:
             argv += ["--udp-port", str(udp_port)]
+        argv += list(tls)
         self.argv = argv
         self.lines = []         # (monotonic time, raw line, dict or None)
         self.cond = threading.Condition()
@@ -319,6 +334,9 @@ def bell(lab, tmp_path):
 
     def start_watch(**kw):
         kw.setdefault("name", "watch%d" % len(watches))
+        # The certificate mailbelld made names mailbell.test and
+        # loopback, not the lab's addresses: pin it, as a user would.
+        kw.setdefault("tls", ["--tls-fingerprint", server.certificate()[1]])
         w = Watch(lab, tmp_path, **kw)
         watches.append(w)
         return w

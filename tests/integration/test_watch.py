@@ -4,8 +4,15 @@ loopback: the ready line and new mail through the UDP doorbell, From and
 Subject decoded and JSON-escaped, a fixed client UDP port, --exec and its
 environment, the IMAP IDLE fallback when the server offers no XBELL, a
 server restart, expunge and flag events, a clean exit on SIGTERM, and the
-doctor's verdicts. Tests that need the notifier skip, saying so, against
-a mailbelld that does not offer XBELL; the others run either way.
+doctor's verdicts. Every watch and doctor speaks TLS (STARTTLS unless a
+test says otherwise) and trusts the daemon's own certificate with --ca;
+the TLS tests watch over STARTTLS and IMAPS, pin the fingerprint
+mailbelld logs, and see an untrusted certificate, a wrong pin, a name
+that does not match, an expired certificate, a server without STARTTLS
+and clear text after STARTTLS's OK refused with words that name the
+fix, and no password sent. Tests that need the notifier skip, saying
+so, against a mailbelld that does not offer XBELL; the others run
+either way.
 """
 
 import json
@@ -26,6 +33,34 @@ from conftest import (CLI, free_port, imap_login, run_cli, sanitizer_report,
 EVENT_LATENCY = 1.0
 READY_TIMEOUT = 20.0
 
+TLS_CERT_RE = re.compile(
+    r"^mailbelld: tls: certificate (\S+) sha256=([0-9A-F:]{95})\s*$", re.M)
+# The options that say how to reach and trust the server.
+TLS_OPTIONS = ("--tls", "--ca", "--tls-fingerprint")
+# mailbell watch's exit status for a server it cannot verify.
+EX_PROTOCOL = 76
+
+
+def server_ca(daemon):
+    """The daemon's own certificate, which it made at its first start."""
+    return daemon.data_dir / "tls" / "mailbell.crt"
+
+
+def server_fingerprint(daemon):
+    """The SHA-256 fingerprint mailbelld logs of its certificate."""
+    m = TLS_CERT_RE.search(daemon.log())
+    assert m, "no 'tls: certificate' line:\n" + daemon.log()
+    return m.group(2)
+
+
+def tls_args(daemon, args):
+    """args, with --ca for the daemon's certificate unless they say
+    how to trust the server already."""
+    args = [str(a) for a in args]
+    if any(a in TLS_OPTIONS for a in args):
+        return args
+    return args + ["--ca", str(server_ca(daemon))]
+
 
 def free_udp_port():
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
@@ -38,14 +73,14 @@ class Watch:
     with the time each was read."""
 
     def __init__(self, daemon, tmp_path, *args, user="alice",
-                 password="secret-pw", env=None):
+                 password="secret-pw", env=None, server=None):
         self.pwfile = tmp_path / ("pw-%s" % user)
         self.pwfile.write_text(password + "\n")
         self.stderr_path = tmp_path / ("watch-%d.err" % time.monotonic_ns())
         cmd = [str(CLI), "watch", "--server",
-               "127.0.0.1:%d" % daemon.ports["imap"], "--user", user,
-               "--password-file", str(self.pwfile), "-v"] + \
-            [str(a) for a in args]
+               server or "127.0.0.1:%d" % daemon.ports["imap"], "--user",
+               user, "--password-file", str(self.pwfile), "-v"] + \
+            tls_args(daemon, args)
         self.stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE,
@@ -251,7 +286,8 @@ def test_udp_port_in_use_is_an_error(daemon, tmp_path):
         pw.write_text("secret-pw\n")
         r = run_cli("watch", "--server", "127.0.0.1:%d" % daemon.ports["imap"],
                     "--user", "alice", "--password-file", pw,
-                    "--udp-port", port, timeout=30)
+                    "--udp-port", port, "--ca", server_ca(daemon),
+                    timeout=30)
     assert r.returncode == 71, (r.returncode, r.stderr)
     assert b"cannot bind UDP port %d" % port in r.stderr
 
@@ -355,14 +391,33 @@ def test_usage_errors(tmp_path):
     assert r.returncode == 0 and b"--udp-port" in r.stdout
     r = run_cli("doctor", "--help")
     assert r.returncode == 0 and b"--password-file" in r.stdout
+    for cmd in ("watch", "doctor"):
+        r = run_cli(cmd, "--help")
+        for opt in (b"--tls MODE", b"--ca FILE", b"--tls-fingerprint"):
+            assert opt in r.stdout, (cmd, opt)
+    base = ["--server", "h", "--user", "a", "--password-file", tmp_path]
+    for bad in (["--tls", "ssl"], ["--tls-fingerprint", "AB:CD"],
+                ["--ca", "f", "--tls-fingerprint", "00" * 32],
+                ["--tls", "none", "--ca", "f"]):
+        r = run_cli("watch", *(base + bad))
+        assert r.returncode == 64, (bad, r.stderr)
 
 
-def doctor(daemon, tmp_path, password="secret-pw", port=None):
+def doctor(daemon, tmp_path, *args, password="secret-pw", port=None,
+           host="127.0.0.1"):
     pw = tmp_path / "doctor-pw"
     pw.write_text(password + "\n")
-    return run_cli("doctor", "--server",
-                   "127.0.0.1:%d" % (port or daemon.ports["imap"]),
-                   "--user", "alice", "--password-file", pw, timeout=60)
+    r = run_cli("doctor", "--server",
+                "%s:%d" % (host, port or daemon.ports["imap"]),
+                "--user", "alice", "--password-file", pw,
+                *tls_args(daemon, args), timeout=60)
+    assert not sanitizer_report(r.stderr.decode("utf-8", "replace")), \
+        r.stderr
+    return r
+
+
+def steps(out):
+    return [l for l in out.splitlines() if l.startswith(("OK", "FAIL"))]
 
 
 def test_doctor_all_ok(daemon, tmp_path):
@@ -371,8 +426,12 @@ def test_doctor_all_ok(daemon, tmp_path):
     r = doctor(daemon, tmp_path)
     out = r.stdout.decode()
     assert r.returncode == 0, out + r.stderr.decode()
-    steps = [l for l in out.splitlines() if l.startswith(("OK", "FAIL"))]
-    assert len(steps) == 7 and all(l.startswith("OK ") for l in steps), out
+    done = steps(out)
+    assert len(done) == 8 and all(l.startswith("OK ") for l in done), out
+    assert done[1].startswith("OK   TLS (STARTTLS) with 127.0.0.1:%d: TLSv1."
+                              % daemon.ports["imap"]), out
+    assert ("certificate verified for 127.0.0.1 by --ca %s (sha256 %s)"
+            % (server_ca(daemon), server_fingerprint(daemon))) in done[1]
     assert "event round trip: MessageAppend INBOX" in out
     # The test message is gone again.
     assert wait_until(lambda: len(daemon.message_files("alice")) == before,
@@ -397,3 +456,245 @@ def test_doctor_bad_password_and_no_server(daemon, tmp_path):
     assert r.returncode == 69
     assert "FAIL TCP connect to IMAP" in r.stdout.decode()
     assert "allow outbound TCP" in r.stdout.decode()
+
+
+# ---- TLS ----
+
+def make_cert(tmp_path, names, days_from=-1, days_to=365):
+    """A self-signed P-256 certificate for names (DNS names or
+    addresses), valid from days_from to days_to around now, and its
+    key: ([tls] cert_file, key_file)."""
+    import datetime
+    import ipaddress
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def san(n):
+        try:
+            return x509.IPAddress(ipaddress.ip_address(n))
+        except ValueError:
+            return x509.DNSName(n)
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now + datetime.timedelta(days=days_from))
+            .not_valid_after(now + datetime.timedelta(days=days_to))
+            .add_extension(x509.SubjectAlternativeName(
+                [san(n) for n in names]), critical=False)
+            .sign(key, hashes.SHA256()))
+    crt, kpath = tmp_path / "own.crt", tmp_path / "own.key"
+    crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    kpath.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    kpath.chmod(0o600)
+    return crt, kpath
+
+
+def test_watch_over_starttls_by_default(daemon, watches, tmp_path):
+    need_xbell(daemon)
+    # The certificate mailbelld made is the one it logs.
+    path, fp = TLS_CERT_RE.search(daemon.log()).groups()
+    assert path == str(server_ca(daemon))
+    w = watches(daemon, tmp_path)
+    w.wait_for(lambda l: l == "ready via udp", READY_TIMEOUT)
+    assert re.search(r"watch: TLSv1\.[23] \S+ with 127\.0\.0\.1:%d, "
+                     r"certificate sha256 %s" % (daemon.ports["imap"], fp),
+                     w.err()), w.err()
+    deliver(daemon, subject="over starttls")
+    w.wait_for(lambda l: l.startswith("MessageNew INBOX uid=1 ")
+               and 'subject="over starttls"' in l)
+
+
+def test_watch_over_imaps_with_a_pinned_fingerprint(daemon, watches,
+                                                    tmp_path):
+    need_xbell(daemon)
+    assert "imaps" in daemon.ports, daemon.log()
+    # Pinned: in lower case without colons, as a user may paste it.
+    pin = server_fingerprint(daemon).replace(":", "").lower()
+    w = watches(daemon, tmp_path, "--json", "--tls", "imaps",
+                "--tls-fingerprint", pin,
+                server="127.0.0.1:%d" % daemon.ports["imaps"])
+    w.wait_json(READY_TIMEOUT, event="ready", via="udp")
+    assert "with 127.0.0.1:%d, certificate" % daemon.ports["imaps"] \
+        in w.err(), w.err()
+    deliver(daemon, subject="over imaps")
+    _, ev = w.wait_json(10, event="MessageNew")
+    assert ev["subject"] == "over imaps" and ev["via"] == "udp"
+
+
+def test_watch_in_clear_text_on_loopback(daemon, watches, tmp_path):
+    """--tls none works where mailbelld takes secrets in clear (on
+    loopback, by default), and says what it gives away."""
+    need_xbell(daemon)
+    w = watches(daemon, tmp_path, "--tls", "none")
+    w.wait_for(lambda l: l == "ready via udp", READY_TIMEOUT)
+    assert "--tls none: the password and the notification keys cross " \
+        "the network in clear text" in w.err(), w.err()
+    assert "certificate sha256" not in w.err(), w.err()
+
+
+def refused_watch(daemon, tmp_path, *args, server=None):
+    """A watch that must give up: (exit status, stderr)."""
+    w = Watch(daemon, tmp_path, *args, server=server)
+    try:
+        code = w.proc.wait(timeout=30)
+    finally:
+        w.stop()
+    assert not sanitizer_report(w.err()), w.err()
+    return code, w.err()
+
+
+def test_watch_refuses_an_untrusted_certificate(daemon, tmp_path):
+    # The system's CAs do not know mailbelld's own certificate.
+    code, err = refused_watch(daemon, tmp_path, "--tls", "starttls")
+    assert code == EX_PROTOCOL, err
+    assert ("certificate not trusted: self-signed; pass --ca "
+            "DATA_DIR/tls/mailbell.crt or --tls-fingerprint %s"
+            % server_fingerprint(daemon)) in err, err
+    assert "logged in" not in err
+    code, err = refused_watch(daemon, tmp_path, "--tls", "imaps",
+                              server="127.0.0.1:%d" % daemon.ports["imaps"])
+    assert code == EX_PROTOCOL and "certificate not trusted" in err, err
+
+
+def test_watch_refuses_a_wrong_fingerprint(daemon, tmp_path):
+    code, err = refused_watch(daemon, tmp_path,
+                              "--tls-fingerprint", "AB:" * 31 + "AB")
+    assert code == EX_PROTOCOL, err
+    assert ("certificate fingerprint does not match the pinned one: the "
+            "server's is %s, not %s" % (server_fingerprint(daemon),
+                                         "AB:" * 31 + "AB")) in err, err
+    assert "logged in" not in err
+
+
+def test_doctor_tls_verdicts(daemon, tmp_path):
+    fp = server_fingerprint(daemon)
+    # Untrusted: the fix is named, after the TCP hop passed.
+    r = doctor(daemon, tmp_path, "--tls", "starttls")
+    out = r.stdout.decode()
+    assert r.returncode == 69, out
+    assert steps(out)[0].startswith("OK   TCP connect to IMAP"), out
+    assert steps(out)[1] == (
+        "FAIL TLS (STARTTLS) with 127.0.0.1:%d: certificate not trusted: "
+        "self-signed; pass --ca DATA_DIR/tls/mailbell.crt or "
+        "--tls-fingerprint %s (after checking it against the \"tls: "
+        "certificate\" line of mailbelld's log)"
+        % (daemon.ports["imap"], fp)), out
+    assert len(steps(out)) == 2, out
+    # A wrong pin.
+    r = doctor(daemon, tmp_path, "--tls-fingerprint", "00" * 32)
+    out = r.stdout.decode()
+    assert r.returncode == 69
+    assert "FAIL TLS (STARTTLS) with 127.0.0.1:%d: certificate fingerprint " \
+        "does not match the pinned one: the server's is %s" \
+        % (daemon.ports["imap"], fp) in out, out
+    # The right pin, over IMAPS.
+    r = doctor(daemon, tmp_path, "--tls", "imaps", "--tls-fingerprint", fp,
+               port=daemon.ports["imaps"])
+    out = r.stdout.decode()
+    assert "OK   TLS (IMAPS) with 127.0.0.1:%d: TLSv1." \
+        % daemon.ports["imaps"] in out, out
+    assert "certificate matches the pinned fingerprint" in out, out
+    assert "OK   login as alice" in out, out
+    # IMAPS spoken to the IMAP port, and STARTTLS to the IMAPS port.
+    r = doctor(daemon, tmp_path, "--tls", "imaps")
+    out = r.stdout.decode()
+    assert r.returncode == 69
+    assert "does not answer in TLS" in out and "use --tls starttls" in out, out
+    r = doctor(daemon, tmp_path, port=daemon.ports["imaps"])
+    out = r.stdout.decode()
+    assert r.returncode == 69
+    assert "FAIL TCP connect to IMAP" in out and "--tls imaps" in out, out
+
+
+def test_doctor_name_mismatch_and_expired(daemon_factory, tmp_path):
+    crt, key = make_cert(tmp_path, ["elsewhere.example"])
+    d = daemon_factory("named", tls__cert_file=crt, tls__key_file=key)
+    d.add_user("alice")
+    r = doctor(d, tmp_path, "--ca", crt)
+    out = r.stdout.decode()
+    assert r.returncode == 69, out
+    assert ("certificate does not match address 127.0.0.1 (it is for "
+            "elsewhere.example); give --server one of its names, or pass "
+            "--tls-fingerprint %s" % server_fingerprint(d)) in out, out
+    r = doctor(d, tmp_path, "--ca", crt, host="localhost")
+    assert "certificate does not match host name localhost (it is for " \
+        "elsewhere.example)" in r.stdout.decode(), r.stdout.decode()
+
+    old = tmp_path / "old"
+    old.mkdir()
+    crt, key = make_cert(old, ["127.0.0.1"], days_from=-30, days_to=-2)
+    d = daemon_factory("expired", tls__cert_file=crt, tls__key_file=key)
+    d.add_user("alice")
+    r = doctor(d, tmp_path, "--ca", crt)
+    out = r.stdout.decode()
+    assert r.returncode == 69, out
+    assert re.search(r"FAIL TLS \(STARTTLS\) with \S+: certificate expired on "
+                     r"\d{4}-\d\d-\d\d \d\d:\d\d UTC: the server's operator "
+                     r"must renew it", out), out
+
+
+class FakeImap:
+    """A server that greets and answers CAPABILITY but offers no
+    STARTTLS, or answers STARTTLS with more than its OK in clear text;
+    it records every line it is sent."""
+
+    def __init__(self, starttls_extra=None):
+        self.lines = []
+        self.extra = starttls_extra
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        caps = b"IMAP4rev1 AUTH=PLAIN SASL-IR" + \
+            (b" STARTTLS" if self.extra is not None else b"")
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            with c:
+                c.sendall(b"* OK [CAPABILITY %s] old\r\n" % caps)
+                for line in c.makefile("rb"):
+                    self.lines.append(line)
+                    tag, _, cmd = line.strip().partition(b" ")
+                    if cmd.upper() == b"CAPABILITY":
+                        c.sendall(b"* CAPABILITY %s\r\n%s OK\r\n"
+                                  % (caps, tag))
+                    elif cmd.upper() == b"STARTTLS":
+                        c.sendall(tag + b" OK begin\r\n" + self.extra)
+                    else:
+                        c.sendall(tag + b" BAD\r\n")
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.mark.parametrize("extra", [None, b"* OK injected\r\n"])
+def test_no_password_without_tls(daemon, tmp_path, extra):
+    fake = FakeImap(starttls_extra=extra)
+    try:
+        server = "127.0.0.1:%d" % fake.port
+        code, err = refused_watch(daemon, tmp_path, server=server)
+        r = doctor(daemon, tmp_path, port=fake.port)
+    finally:
+        fake.close()
+    out = r.stdout.decode()
+    want = ("the server offers no STARTTLS: use --tls imaps if it has an "
+            "IMAPS port, or --tls none" if extra is None else
+            "more came in clear text after the server's STARTTLS OK")
+    assert code == EX_PROTOCOL and want in err, err
+    assert r.returncode == 69 and "FAIL TLS (STARTTLS)" in out \
+        and want in out, out
+    sent = b"".join(fake.lines).upper()
+    assert b"LOGIN" not in sent and b"AUTHENTICATE" not in sent, sent

@@ -1,9 +1,9 @@
 /* Unit tests for the client's TLS verification (src/client/client-tls.c):
- * the --tls modes, and real handshakes over a BIO pair against certificates made here: trusted
- * by --ca, self-signed without it, another CA file, a name or address
- * that does not match, expired, and a pinned fingerprint that matches
- * (whatever the name) or not; each refusal in the words that name its
- * fix. */
+ * the --tls modes, and real handshakes over a BIO pair against
+ * certificates made here: trusted by --ca, self-signed without it,
+ * another CA file, a name or address that does not match, expired, and
+ * a pinned fingerprint that matches (whatever the name) or not; each
+ * refusal in the words that name its fix. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
