@@ -14,13 +14,19 @@ with UDP timeouts shortened to seconds its keepalives hold the mapping,
 and a mapping that changes is learned again.
 
 Every watch speaks TLS to the server's network address (STARTTLS, the
-certificate pinned by the fingerprint mailbelld logs).
+certificate pinned by the fingerprint mailbelld logs). An observer on
+the router reads every frame with a raw socket: no notification key,
+password or XBELL response crosses in clear, while the same observer
+does read a clear-text client's password, which the server refuses with
+NO [PRIVACYREQUIRED] from a network address. doctor names a
+certificate that does not carry the server's address.
 
 Skipped as a whole only without root or `ip netns`; the tests that need
 `mailbell watch` or the XBELL capability skip when the product says it has
 not got them.
 """
 
+import base64
 import json
 import os
 import re
@@ -180,6 +186,20 @@ class Server:
         m = TLS_CERT_RE.search(self.log())
         assert m, "no 'tls: certificate' line:\n" + self.log()
         return m.group(1), m.group(2)
+
+    def secrets(self, timeout=10.0):
+        """The notification keys of the registrations it has saved."""
+        path = self.data_dir / "notify" / "registrations"
+
+        def read():
+            if not path.exists():
+                return None
+            lines = [l.split() for l in path.read_text().splitlines()
+                     if l and not l.startswith("#")]
+            return [bytes.fromhex(f[1]) for f in lines] or None
+        found = wait_until(read, timeout)
+        assert found, "no registration saved in %s" % path
+        return found
 
     def deliver(self, subject, rcpt="alice@example.org"):
         """One message over LMTP from inside srv; returns its UID."""
@@ -574,3 +594,129 @@ def test_nat_keepalive_holds_and_remap_is_learned(bell):
     ev = w.message("after the remap", start=mark)
     assert ev.get("via") == "udp", w.transcript()
     assert_one_source_port(lab)
+
+
+# ---- TLS on the wire ----
+
+def imap_streams(flows, port=IMAP_PORT):
+    """{client port: (client to server, server to client)} of the TCP
+    connections to port."""
+    out = {}
+    for (proto, src, sport, dst, dport), data in flows.items():
+        if proto != "tcp":
+            continue
+        if dport == port:
+            out.setdefault(sport, [b"", b""])[0] += data
+        elif sport == port:
+            out.setdefault(dport, [b"", b""])[1] += data
+    return out
+
+
+def test_tls_keeps_key_and_password_off_the_wire(bell):
+    lab, server, start_watch = bell
+    observer = netlab.Capture(lab, lab.rtr, "lan0")
+    w = start_watch()
+    w.ready("udp", UDP_READY)
+    uid = server.deliver("through tls")
+    assert int(w.message("through tls").get("uid")) == uid
+    keys = server.secrets()
+    # A clear-text client on the same path, for the observer to read.
+    clear = lab.agent(lab.cli).call(
+        "imap_script", host=SRV, port=IMAP_PORT, timeout=10,
+        commands=["CAPABILITY", 'LOGIN alice "%s"' % PASSWORD, "LOGOUT"])
+    frames, flows = observer.stop()
+
+    streams = imap_streams(flows)
+    plain = [p for p, (up, _) in streams.items() if b"LOGIN alice" in up]
+    watch = [p for p, (up, _) in streams.items() if b"STARTTLS" in up]
+    assert len(plain) == 1 and len(watch) == 1, (frames, streams)
+    # The observer reads clear text: the password, and the refusal.
+    up, down = streams[plain[0]]
+    assert PASSWORD.encode() in up
+    assert clear["replies"][1][-1].startswith("s1 NO [PRIVACYREQUIRED]"), \
+        clear
+    # The watch: STARTTLS in clear, then only TLS records both ways.
+    up, down = streams[watch[0]]
+    tag = re.search(rb"(?:^|\n)(\S+) STARTTLS\r\n", up)
+    assert tag and up[tag.end():tag.end() + 2] == b"\x16\x03", up[:200]
+    ok = re.search(rb"\n" + re.escape(tag.group(1)) + rb" OK[^\r]*\r\n",
+                   down)
+    assert ok and down[ok.end():ok.end() + 2] == b"\x16\x03", down[:300]
+    assert b"LOGIN" not in up and b"AUTHENTICATE" not in up, up[:300]
+    # No key in any form, no password, no XBELL answer, in any flow
+    # (TCP or UDP) the observer saw.
+    wire = b"\n".join(flows.values())
+    for key in keys:
+        for form in (key, key.hex().encode(), key.hex().upper().encode(),
+                     base64.b64encode(key)):
+            assert form not in wire, "a key crossed in clear"
+    others = b"\n".join(v for k, v in flows.items()
+                        if not (k[0] == "tcp" and plain[0] in (k[2], k[4])))
+    assert PASSWORD.encode() not in others
+    assert base64.b64encode(b"\0alice\0" + PASSWORD.encode()) not in others
+    assert b"REGISTERED" not in wire and b"XBELL REGISTER" not in wire
+
+
+def test_clear_text_secrets_refused_from_the_network(bell):
+    lab, server, start_watch = bell
+    cli = lab.agent(lab.cli)
+    plain = base64.b64encode(b"\0alice\0" + PASSWORD.encode()).decode()
+    for host in (SRV, SRV6):
+        r = cli.call("imap_script", host=host, port=IMAP_PORT, timeout=10,
+                     commands=["CAPABILITY", 'LOGIN alice "%s"' % PASSWORD,
+                               "AUTHENTICATE PLAIN " + plain,
+                               "XBELL REGISTER", "LOGOUT"])
+        caps, login, auth, xbell, _ = r["replies"]
+        capline = " ".join(caps).upper()
+        assert "LOGINDISABLED" in capline and "STARTTLS" in capline, r
+        assert "AUTH=" not in capline, r
+        assert login[-1].startswith("s1 NO [PRIVACYREQUIRED]"), r
+        assert auth[-1].startswith("s2 NO [PRIVACYREQUIRED]"), r
+        # No login, so no registration: refused before it could be
+        # (NO [PRIVACYREQUIRED] is the answer of a session that got in
+        # without TLS, which only [imap] plaintext_auth = yes allows).
+        assert xbell[-1].startswith(("s3 BAD", "s3 NO [PRIVACYREQUIRED]")), r
+        assert not any("REGISTERED" in l for l in xbell), r
+    # Loopback counts as protected: the lab's own checks log in there.
+    r = server.agent.call("imap_script", host="127.0.0.1", port=IMAP_PORT,
+                          timeout=10, commands=['LOGIN alice "%s"' % PASSWORD,
+                                                "XBELL REGISTER", "LOGOUT"])
+    assert r["replies"][0][-1].startswith("s0 OK"), r
+    assert any("XBELL REGISTERED" in l for l in r["replies"][1]), r
+
+
+def test_doctor_over_tls_in_the_lab(bell, tmp_path):
+    lab, server, start_watch = bell
+    cert, fp = server.certificate()
+    pw = Path(tmp_path) / "doctor.pw"
+    pw.write_text(PASSWORD + "\n")
+
+    def doctor(*args, port=IMAP_PORT):
+        argv = [CLI, "doctor", "--server", "%s:%d" % (SRV, port),
+                "--user", "alice", "--password-file", pw] + list(args)
+        r = lab.run(lab.cli, argv, check=False, timeout=90)
+        return r[0], r[1]
+
+    # Trusted by --ca, but the certificate does not carry 10.99.1.2.
+    code, out = doctor("--ca", cert)
+    assert code == 69, out
+    assert ("FAIL TLS (STARTTLS) with %s:%d: certificate does not match "
+            "address %s (it is for mailbell.test, localhost, 127.0.0.1, "
+            "::1); give --server one of its names, or pass "
+            "--tls-fingerprint %s" % (SRV, IMAP_PORT, SRV, fp)) in out, out
+    # Pinned: every hop passes.
+    code, out = doctor("--tls-fingerprint", fp)
+    assert code == 0, out
+    assert "OK   TLS (STARTTLS) with %s:%d: TLSv1." % (SRV, IMAP_PORT) \
+        in out, out
+    # And over IMAPS, to the lab's port 993.
+    code, out = doctor("--tls", "imaps", "--tls-fingerprint", fp,
+                       port=IMAPS_PORT)
+    assert code == 0, out
+    assert "OK   TLS (IMAPS) with %s:%d: TLSv1." % (SRV, IMAPS_PORT) \
+        in out, out
+    # In clear text from the network, the login is refused, and why.
+    code, out = doctor("--tls", "none")
+    assert code == 69, out
+    assert "FAIL login as alice: " in out and "[PRIVACYREQUIRED]" in out \
+        and "drop --tls none" in out, out

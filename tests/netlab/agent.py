@@ -26,6 +26,9 @@ Requests ({"op": ..., ...}) and answers ({"ok": true, ...} or
   lmtp         host, port, sender, rcpt, message, timeout -> code, text
   imap_caps    host, port, timeout[, user, password]
                                          -> caps[, login, caps_auth]
+  imap_script  host, port, timeout, commands: each sent in clear with a
+               tag, read up to its tagged reply -> greeting, replies
+               (a list of lists of lines)
   capture_start  iface: every frame that crosses it, either way, read
                with a raw AF_PACKET socket (what tcpdump would see)
                                          -> cap
@@ -225,6 +228,33 @@ def op_imap_caps(r):
             res["caps_auth"], _ = command("c3", "CAPABILITY")
         command("c4", "LOGOUT")
         return res
+    finally:
+        f.close()
+        c.close()
+
+
+def op_imap_script(r):
+    """Commands in clear text, each to its tagged reply."""
+    c = socket.create_connection((r["host"], int(r["port"])),
+                                 timeout=float(r.get("timeout", 5)))
+    f = c.makefile("rb")
+    try:
+        greeting = f.readline(8192).decode("utf-8", "replace").strip()
+        replies = []
+        for n, line in enumerate(r["commands"]):
+            tag = "s%d" % n
+            c.sendall(("%s %s\r\n" % (tag, line)).encode())
+            got = []
+            while True:
+                text = f.readline(8192).decode("utf-8", "replace")
+                if not text:
+                    got.append("(closed)")
+                    break
+                got.append(text.strip())
+                if text.startswith(tag + " "):
+                    break
+            replies.append(got)
+        return {"greeting": greeting, "replies": replies}
     finally:
         f.close()
         c.close()
