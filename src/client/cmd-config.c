@@ -58,6 +58,10 @@ print_config(const struct mb_config *cfg)
 	    cfg->imap_max_connections_per_user);
 	printf("max_connections_per_ip = %u\n",
 	    cfg->imap_max_connections_per_ip);
+	printf("login_timeout = %us\n", cfg->imap_login_timeout);
+	printf("max_prelogin_connections = %u\n", cfg->imap_max_prelogin);
+	printf("max_prelogin_connections_per_ip = %u\n",
+	    cfg->imap_max_prelogin_per_ip);
 	printf("\n[lmtp]\nport = %u\n", cfg->lmtp_port);
 	printf("max_message_size = %llu\n",
 	    (unsigned long long)cfg->lmtp_max_message_size);

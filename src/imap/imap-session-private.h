@@ -54,6 +54,20 @@ void imap_cmd_free(struct imap_cmd **cmdp);
  * command, say BYE if the session must end, reset the timeouts. */
 void imap_session_cmd_finished(struct imap_session *session);
 
+/* ---- imap-session-admit.c ---- */
+
+/* Whether a new connection from ip may become a session: the per-address
+ * limits, then the global ones, where the oldest session not logged in
+ * yields its place if the tables are full. On refusal fd got a BYE
+ * (none if it expects a TLS handshake first: tls) and is closed. */
+bool imap_session_admit(struct imap_server *server, evutil_socket_t fd,
+    const char *peer, const char *ip, bool tls);
+/* At accept: the session counts as not logged in (it may yield) and its
+ * login deadline ([imap] login_timeout) starts. */
+void imap_session_login_deadline_start(struct imap_session *session);
+/* Logged in, or freed: the deadline ends. */
+void imap_session_login_deadline_free(struct imap_session *session);
+
 /* ---- imap-session-state.c ---- */
 
 /* Free the failed-login timer, if one is running. */

@@ -55,6 +55,8 @@ imap_session_login(struct imap_session *session, const char *user)
 	session->state = IMAP_STATE_AUTH;
 	session->auth_failures = 0;
 	penalty_succeeded(server->penalty, session->peer_ip);
+	imap_session_login_deadline_free(session);
+	service_set_yieldable(&server->service, &session->link, false);
 	/* A parser made later takes its limits from the state. */
 	if (session->parser != NULL) {
 		imap_parser_limits_default(&limits, false);

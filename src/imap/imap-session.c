@@ -2,8 +2,9 @@
  * IMAP connections on libevent: a session's lifetime, its bufferevent
  * (bounded in both directions, with the read timeout of its state), the
  * sleep of a session in IDLE with nothing to send on a single event,
- * accepting within the connection limits, TLS (implicit, or begun by
- * STARTTLS), and the server's start and shutdown. Input is in imap-session-input.c, replies in
+ * accepting (within the limits of imap-session-admit.c), TLS (implicit,
+ * or begun by STARTTLS), and the server's start and shutdown. Input is
+ * in imap-session-input.c, replies in
  * imap-session-reply.c, login and select in imap-session-state.c.
  */
 #include "imap/imap-session.h"
@@ -236,6 +237,7 @@ imap_session_free(struct imap_session *session)
 	if (session->input_ev != NULL)
 		event_free(session->input_ev);
 	imap_session_delay_free(session);
+	imap_session_login_deadline_free(session);
 	mb_stats.imap_sessions_active--;
 	if (server != NULL)
 		service_remove(&server->service, &session->link);
@@ -512,30 +514,6 @@ session_event_cb(struct bufferevent *bev, short what, void *ctx)
 
 /* ---- accepting ---- */
 
-static size_t
-count_ip_sessions(const struct imap_server *server, const char *ip)
-{
-	const struct service_link *l;
-	size_t n = 0;
-
-	for (l = server->service.sessions; l != NULL; l = l->next)
-		if (strcmp(IMAP_SESSION(l)->peer_ip, ip) == 0)
-			n++;
-	return n;
-}
-
-/* Best effort: the socket is fresh, so the line fits. A client that
- * expects a TLS handshake (line NULL) is only closed on. */
-static void
-refuse(evutil_socket_t fd, const char *line)
-{
-	if (line != NULL)
-		(void)send(fd, line, strlen(line),
-		    MSG_NOSIGNAL | MSG_DONTWAIT);
-	evutil_closesocket(fd);
-	mb_stats.imap_sessions_refused++;
-}
-
 /* A new connection, in clear or (tls) starting with the handshake. */
 static void
 session_accept(struct imap_server *server, evutil_socket_t fd,
@@ -547,28 +525,12 @@ session_accept(struct imap_server *server, evutil_socket_t fd,
 	SSL *ssl = NULL;
 
 	listener_format_peer(sa, salen, peer, sizeof(peer), ip, sizeof(ip));
-	if (server->service.shutting_down) {
-		refuse(fd, tls ? NULL : "* BYE Server shutting down\r\n");
+	if (!imap_session_admit(server, fd, peer, ip, tls))
 		return;
-	}
-	if (server->service.session_count >= IMAP_SESSIONS_MAX) {
-		log_info("imap: %s: refused: %zu sessions", peer,
-		    server->service.session_count);
-		refuse(fd, tls ? NULL :
-		    "* BYE Too many connections, try again later\r\n");
-		return;
-	}
-	if (count_ip_sessions(server, ip) >=
-	    server->deps.cfg->imap_max_connections_per_ip) {
-		log_info("imap: %s: refused: too many connections from %s",
-		    peer, ip);
-		refuse(fd, tls ? NULL : "* BYE [UNAVAILABLE] Too many "
-		    "connections from your address\r\n");
-		return;
-	}
 	if (tls && (ssl = SSL_new(tls_server_ctx(server->deps.tls))) == NULL) {
 		log_warnx("imap: %s: refused: %s", peer, tls_openssl_error());
-		refuse(fd, NULL);
+		evutil_closesocket(fd);
+		mb_stats.imap_sessions_refused++;
 		return;
 	}
 
@@ -598,6 +560,7 @@ session_accept(struct imap_server *server, evutil_socket_t fd,
 	memcpy(session->peer, peer, peer_len);
 	memcpy(session->peer + peer_len, ip, ip_len);
 	session->peer_ip = session->peer + peer_len;
+	session->link.ip = session->peer_ip;
 	if (session_bev_new(session, fd) < 0) {
 		log_warnx("imap: %s: cannot set up the connection", peer);
 		evutil_closesocket(fd);
@@ -607,6 +570,7 @@ session_accept(struct imap_server *server, evutil_socket_t fd,
 		return;
 	}
 	service_add(&server->service, &session->link);
+	imap_session_login_deadline_start(session);
 	mb_stats.imap_sessions_total++;
 	mb_stats.imap_sessions_active++;
 

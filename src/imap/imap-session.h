@@ -155,6 +155,9 @@ struct imap_session {
 					   NULL unless such a run is due */
 	struct event *delay_ev;		/* failed-login pause; NULL unless
 					   one is running */
+	struct event *login_ev;		/* the login deadline from accept
+					   (imap-session-admit.c); NULL once
+					   logged in */
 	enum imap_state state;		/* commands may change (via
 					   imap_session_login/select/unselect) */
 	unsigned int bad_count;		/* BADs in a row (IMAP_BAD_MAX) */

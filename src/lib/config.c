@@ -41,6 +41,9 @@ config_default_text(void)
 		    "idle_keepalive = %um\n"
 		    "max_connections_per_user = %u\n"
 		    "max_connections_per_ip = %u\n"
+		    "login_timeout = %us\n"
+		    "max_prelogin_connections = %u\n"
+		    "max_prelogin_connections_per_ip = %u\n"
 		    "\n"
 		    "[lmtp]\n"
 		    "port = %u\n"
@@ -65,6 +68,9 @@ config_default_text(void)
 		    IMAP_IDLE_KEEPALIVE_DEFAULT_SECS / 60,
 		    IMAP_CONNECTIONS_PER_USER_DEFAULT,
 		    IMAP_CONNECTIONS_PER_IP_DEFAULT,
+		    IMAP_LOGIN_TIMEOUT_DEFAULT_SECS,
+		    IMAP_PRELOGIN_SESSIONS_DEFAULT,
+		    IMAP_PRELOGIN_PER_IP_DEFAULT,
 		    CONFIG_DEFAULT_LMTP_PORT,
 		    (unsigned long long)LMTP_MESSAGE_SIZE_DEFAULT /
 		    (1024 * 1024),

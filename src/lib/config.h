@@ -55,6 +55,12 @@ struct mb_config {
 						   one user (NO [LIMIT]) */
 	unsigned imap_max_connections_per_ip; /* sessions from one client
 						 address (* BYE at connect) */
+	unsigned imap_login_timeout; /* seconds from connect to login, however
+					busy the client (then * BYE) */
+	unsigned imap_max_prelogin; /* sessions not logged in; a new one
+				       makes the oldest yield (* BYE) */
+	unsigned imap_max_prelogin_per_ip; /* of them from one address
+					      (* BYE at connect) */
 
 	/* [lmtp] */
 	uint16_t lmtp_port;	/* LMTP (RFC 2033); 0: pick a free port */

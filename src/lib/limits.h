@@ -95,6 +95,26 @@
 #define IMAP_WRITE_TIMEOUT_SECS 300
 /* Concurrent IMAP sessions in all: each holds a parser and a view. */
 #define IMAP_SESSIONS_MAX 4096
+/* Default for [imap] login_timeout: seconds from connect to a completed
+ * login, which input does not extend (the pre-login read timeout does:
+ * a byte every minute kept a session forever). A real client logs in
+ * within a second or two; 60 s leaves room for a slow network. */
+#define IMAP_LOGIN_TIMEOUT_DEFAULT_SECS 60
+/* Default for [imap] max_prelogin_connections: sessions not logged in,
+ * a quarter of IMAP_SESSIONS_MAX, so a flood of them never takes the
+ * places of logged-in users; once full, the oldest yields to a new one,
+ * so new logins go through a flood too. */
+#define IMAP_PRELOGIN_SESSIONS_DEFAULT 1024
+/* Default for [imap] max_prelogin_connections_per_ip: a client logs in
+ * within moments of connecting, so even many users behind one NAT
+ * address have few sessions waiting at once; one address cannot fill
+ * the pre-login table alone. */
+#define IMAP_PRELOGIN_PER_IP_DEFAULT 20
+/* Milliseconds a new session may try to log in before it can be made to
+ * yield to a newer one: a flood that refills the pre-login table faster
+ * than this gets its new connections refused instead, rather than
+ * cut every real client off in the middle of its LOGIN. */
+#define IMAP_PRELOGIN_GRACE_MS 2000
 /* Defaults for [imap] max_connections_per_user and _per_ip: a user's
  * clients open a few connections each (one per watched folder in
  * Thunderbird); NAT puts many users behind one address. */

@@ -33,6 +33,10 @@ struct mb_stats {
 	uint64_t imap_logins_unavailable_total;	/* NO [UNAVAILABLE]: too many
 						   checks waiting */
 	uint64_t imap_foreign_total;		/* HTTP or TLS on the port */
+	uint64_t imap_sessions_yielded_total;	/* not logged in, closed for a
+						   new session: table full */
+	uint64_t imap_login_timeouts_total;	/* no login within
+						   [imap] login_timeout */
 
 	/* Store */
 	uint64_t store_events_total;		/* "message landed" events */

@@ -8,6 +8,10 @@ bounds; how fast anything is belongs in bench/.
 """
 
 import re
+import select
+import socket
+import threading
+import time
 
 from conftest import PASSWORD, wait_until
 
@@ -65,3 +69,128 @@ def test_penalty_grows_across_connections(daemon):
         c.login()
     fail_once(daemon, "127.0.0.10", 6)
     assert failure_delays(daemon, "127.0.0.10")[5] < 8000
+
+
+def test_login_deadline_ignores_trickle(daemon_factory):
+    """A byte now and then re-arms the read timeout, but not the login
+    deadline from accept: the trickling session gets a BYE, while one
+    that logged in outlives the deadline."""
+    d = daemon_factory(imap__login_timeout="3s")
+    d.add_user("alice")
+    with d.imap() as early:
+        early.login()
+        slow = socket.create_connection(("127.0.0.1", d.ports["imap"]),
+                                        timeout=20)
+        t0 = time.monotonic()
+        got = b""
+        with slow:
+            # generous: a 3 s deadline on a loaded machine
+            while time.monotonic() - t0 < 20:
+                try:
+                    slow.send(b"a")
+                except OSError:
+                    break
+                if select.select([slow], [], [], 0.5)[0]:
+                    data = slow.recv(4096)
+                    if not data:
+                        break
+                    got += data
+        assert b"* BYE Login timeout" in got, got
+        assert early.cmd("n", "NOOP") == ["n OK NOOP completed"]
+    assert d.metric("imap_login_timeouts_total") == 1
+
+
+class Trickler:
+    """Sessions that never log in, each sending a byte every few seconds
+    from its own loopback address, reconnecting when the daemon closes
+    them: a slowloris attack."""
+
+    def __init__(self, port, sources, per_source, interval=2.0):
+        self.port = port
+        self.slots = [src for src in sources for _ in range(per_source)]
+        self.socks = [None] * len(self.slots)
+        self.interval = interval
+        self.stop = threading.Event()
+        self.connects = 0
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def connect(self, i):
+        try:
+            s = socket.create_connection(
+                ("127.0.0.1", self.port), timeout=2,
+                source_address=(self.slots[i], 0))
+            s.setblocking(False)
+            self.socks[i] = s
+            self.connects += 1
+        except OSError:
+            self.socks[i] = None
+
+    def run(self):
+        while not self.stop.is_set():
+            for i, s in enumerate(self.socks):
+                if s is None:
+                    self.connect(i)
+                    continue
+                try:
+                    while s.recv(4096):
+                        pass
+                    # EOF: the daemon closed it
+                    s.close()
+                    self.socks[i] = None
+                    continue
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    s.close()
+                    self.socks[i] = None
+                    continue
+                try:
+                    s.send(b"x")
+                except OSError:
+                    s.close()
+                    self.socks[i] = None
+            self.stop.wait(self.interval)
+
+    def __enter__(self):
+        for i in range(len(self.slots)):
+            self.connect(i)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(timeout=30)
+        for s in self.socks:
+            if s is not None:
+                s.close()
+
+
+def test_slowloris_flood_does_not_lock_out_users(daemon_factory):
+    """Sessions that never log in, from many addresses, fill the
+    pre-login table; the oldest yield to new sessions, so a real client
+    from another address still logs in, and a session logged in before
+    the flood is never evicted."""
+    d = daemon_factory(imap__max_prelogin_connections="40",
+                       imap__max_prelogin_connections_per_ip="4")
+    d.add_user("alice")
+    with d.imap() as early:
+        early.login()
+        # one address cannot hold more than its share
+        extra = [d.imap(source="127.0.4.1") for _ in range(4)]
+        with d.imap(source="127.0.4.1", greeting=False) as c:
+            assert c.line() == ("* BYE [UNAVAILABLE] Too many connections "
+                                "from your address waiting to log in")
+        for c in extra:
+            c.close()
+        sources = ["127.0.3.%d" % n for n in range(1, 21)]
+        with Trickler(d.ports["imap"], sources, 4):
+            assert wait_until(
+                lambda: d.metric("imap_sessions_yielded_total") > 0, 30)
+            # a real client gets in through the flood
+            time.sleep(2.5)  # the flood's sessions outlive their grace
+            with d.imap(source="127.0.0.200", timeout=20) as c:
+                c.login()
+                c.select()
+            assert early.cmd("n", "NOOP") == ["n OK NOOP completed"]
+            assert d.metric("imap_sessions_active") <= 40 + 1 + 4
+    assert d.alive()

@@ -244,6 +244,12 @@ test_default_text_roundtrip(void **state)
 	    IMAP_CONNECTIONS_PER_USER_DEFAULT);
 	assert_int_equal(cfg->imap_max_connections_per_ip,
 	    IMAP_CONNECTIONS_PER_IP_DEFAULT);
+	assert_int_equal(cfg->imap_login_timeout,
+	    IMAP_LOGIN_TIMEOUT_DEFAULT_SECS);
+	assert_int_equal(cfg->imap_max_prelogin,
+	    IMAP_PRELOGIN_SESSIONS_DEFAULT);
+	assert_int_equal(cfg->imap_max_prelogin_per_ip,
+	    IMAP_PRELOGIN_PER_IP_DEFAULT);
 	config_free(&cfg);
 }
 
@@ -270,6 +276,9 @@ test_every_key(void **state)
 	    "idle_keepalive = 90s\n"
 	    "max_connections_per_user = 5\n"
 	    "max_connections_per_ip = 7\n"
+	    "login_timeout = 2m\n"
+	    "max_prelogin_connections = 300\n"
+	    "max_prelogin_connections_per_ip = 9\n"
 	    "[lmtp]\n"
 	    "port = 0\n"
 	    "max_message_size = 10M\n"
@@ -302,6 +311,9 @@ test_every_key(void **state)
 	assert_int_equal(cfg->imap_idle_keepalive, 90);
 	assert_int_equal(cfg->imap_max_connections_per_user, 5);
 	assert_int_equal(cfg->imap_max_connections_per_ip, 7);
+	assert_int_equal(cfg->imap_login_timeout, 120);
+	assert_int_equal(cfg->imap_max_prelogin, 300);
+	assert_int_equal(cfg->imap_max_prelogin_per_ip, 9);
 	assert_int_equal(cfg->lmtp_port, 0);
 	assert_int_equal(cfg->admin_port, 0);
 	assert_int_equal(cfg->lmtp_max_message_size, 10 * 1024 * 1024);
