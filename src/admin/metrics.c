@@ -21,6 +21,8 @@ const struct metric metrics_table[] = {
 	    "LMTP connections open now."),
 	COUNTER(lmtp_sessions_refused, "lmtp_sessions_refused_total",
 	    "LMTP connections refused for being over the session limit."),
+	COUNTER(lmtp_sessions_yielded_total, "lmtp_sessions_yielded_total",
+	    "Idle LMTP sessions closed to make room for new ones."),
 	COUNTER(lmtp_transactions_total, "lmtp_transactions_total",
 	    "LMTP transactions whose DATA completed."),
 	COUNTER(lmtp_deliveries_total, "lmtp_deliveries_total",

@@ -29,8 +29,14 @@
 /* Seconds without any input before an LMTP session is closed
  * (RFC 5321 4.5.3.2.7 server timeout is 5 minutes). */
 #define LMTP_IDLE_TIMEOUT_SECS 300
-/* Concurrent LMTP sessions; MTAs open a handful per destination. */
+/* Concurrent LMTP sessions; MTAs open a handful per destination. When
+ * all are taken, the session idle longest (between transactions) yields
+ * to a new one, so idle connections cannot refuse every delivery. */
 #define LMTP_SESSIONS_MAX 256
+/* LMTP sessions from one address: an MTA opens up to 20 at once by
+ * default (Postfix's default_destination_concurrency_limit); half the
+ * table leaves the rest to everyone else. */
+#define LMTP_SESSIONS_PER_IP (LMTP_SESSIONS_MAX / 2)
 /* Input read ahead per LMTP session before reading pauses: the parser
  * consumes it in place, so this bounds memory, not line length. */
 #define LMTP_READ_HIGH_WATER (256 * 1024)

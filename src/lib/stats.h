@@ -11,7 +11,10 @@ struct mb_stats {
 	/* LMTP */
 	uint64_t lmtp_sessions_total;		/* connections accepted */
 	uint64_t lmtp_sessions_active;		/* connections open now */
-	uint64_t lmtp_sessions_refused;		/* over LMTP_SESSIONS_MAX */
+	uint64_t lmtp_sessions_refused;		/* over LMTP_SESSIONS_MAX or
+						   _PER_IP */
+	uint64_t lmtp_sessions_yielded_total;	/* idle, closed for a new
+						   session: table full */
 	uint64_t lmtp_transactions_total;	/* DATA completed */
 	uint64_t lmtp_deliveries_total;		/* per-recipient 250 */
 	uint64_t lmtp_delivery_failures_total;	/* per-recipient 4xx after DATA */

@@ -1,8 +1,9 @@
 /*
- * LMTP connections on libevent: accepting up to LMTP_SESSIONS_MAX,
- * bounding buffers in both directions, feeding input to the command
- * parser or the DATA decoder, idle timeouts, STARTTLS, and an orderly
- * shutdown.
+ * LMTP connections on libevent: accepting up to LMTP_SESSIONS_PER_IP per
+ * address and LMTP_SESSIONS_MAX in all (the session idle longest
+ * yielding when full), bounding buffers in both directions, feeding
+ * input to the command parser or the DATA decoder, idle timeouts,
+ * STARTTLS, and an orderly shutdown.
  * What each command does is in lmtp-commands.c.
  */
 #include "lmtp/lmtp-session.h"
@@ -220,6 +221,12 @@ session_input(struct lmtp_session *session)
 	    session->state != LMTP_SESSION_DELIVERING)
 		session->state = LMTP_SESSION_CLOSING;
 	session_update_read(session);
+	/* Between transactions a session may yield to a new one; one that
+	 * just finished a transaction is the newest to do so. */
+	if (session->server != NULL)
+		service_set_yieldable(&session->server->service,
+		    &session->link, session->state == LMTP_SESSION_GREETED ||
+		    session->state == LMTP_SESSION_READY);
 	if (session->state == LMTP_SESSION_CLOSING &&
 	    evbuffer_get_length(out) == 0)
 		session_free(session);
@@ -342,35 +349,84 @@ session_event_cb(struct bufferevent *bev, short what, void *ctx)
 
 /* ---- accepting ---- */
 
+/* Best effort: the socket is fresh, so the reply fits. */
+static void
+refuse(struct lmtp_server *server, evutil_socket_t fd, const char *text)
+{
+	char msg[512];
+	int n;
+
+	n = snprintf(msg, sizeof(msg), "421 4.3.2 %s %s\r\n",
+	    server->deps.cfg->hostname, text);
+	if (n > 0 && (size_t)n < sizeof(msg))
+		(void)send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	evutil_closesocket(fd);
+	mb_stats.lmtp_sessions_refused++;
+}
+
+/*
+ * Whether a connection from ip may become a session: at most
+ * LMTP_SESSIONS_PER_IP from one address, then LMTP_SESSIONS_MAX in all,
+ * where the session idle longest (no transaction) yields its place, so
+ * idle connections cannot make every delivery get 421. On refusal fd
+ * got a 421 and is closed.
+ */
+static bool
+admit(struct lmtp_server *server, evutil_socket_t fd, const char *peer,
+    const char *ip)
+{
+	struct service *svc = &server->service;
+	struct service_link *oldest;
+	struct lmtp_session *idle;
+
+	if (svc->shutting_down) {
+		refuse(server, fd, "Too many connections, try again later");
+		return false;
+	}
+	if (service_count_ip(svc, ip, NULL) >= LMTP_SESSIONS_PER_IP) {
+		log_info("lmtp: %s: refused: too many connections from %s",
+		    peer, ip);
+		refuse(server, fd, "Too many connections from your address");
+		return false;
+	}
+	if (svc->session_count < LMTP_SESSIONS_MAX)
+		return true;
+	/* An MTA starts its transaction right after the greeting, so the
+	 * oldest idle session is a cached connection or a flood's, and a
+	 * client that loses its place gets a 421 and retries. */
+	if ((oldest = service_oldest_yieldable(svc)) == NULL) {
+		log_debug("lmtp: connection refused: %zu sessions",
+		    svc->session_count);
+		refuse(server, fd, "Too many connections, try again later");
+		return false;
+	}
+	idle = LMTP_SESSION(oldest);
+	log_info("lmtp: %s: idle, yields to %s (%zu sessions)", idle->peer,
+	    peer, svc->session_count);
+	mb_stats.lmtp_sessions_yielded_total++;
+	service_set_yieldable(svc, oldest, false);
+	lmtp_session_reply(idle, "421 4.3.2 %s Too many connections, closing "
+	    "an idle one", server->deps.cfg->hostname);
+	lmtp_session_close(idle);
+	return true;
+}
+
 static void
 accept_cb(evutil_socket_t fd, struct sockaddr *sa, int salen, void *ctx)
 {
 	struct lmtp_server *server = ctx;
 	struct lmtp_session *session;
+	char peer[64], ip[64];
 
-	if (server->service.shutting_down ||
-	    server->service.session_count >= LMTP_SESSIONS_MAX) {
-		char msg[512];
-		int n;
-
-		n = snprintf(msg, sizeof(msg),
-		    "421 4.3.2 %s Too many connections, try again later\r\n",
-		    server->deps.cfg->hostname);
-		/* Best effort: the socket is fresh, so the reply fits. */
-		if (n > 0 && (size_t)n < sizeof(msg))
-			(void)send(fd, msg, (size_t)n,
-			    MSG_NOSIGNAL | MSG_DONTWAIT);
-		evutil_closesocket(fd);
-		mb_stats.lmtp_sessions_refused++;
-		log_debug("lmtp: connection refused: %zu sessions",
-		    server->service.session_count);
+	listener_format_peer(sa, salen, peer, sizeof(peer), ip, sizeof(ip));
+	if (!admit(server, fd, peer, ip))
 		return;
-	}
 
 	session = xcalloc(1, sizeof(*session));
 	session->server = server;
-	listener_format_peer(sa, salen, session->peer, sizeof(session->peer),
-	    NULL, 0);
+	memcpy(session->peer, peer, sizeof(peer));
+	memcpy(session->ip, ip, sizeof(ip));
+	session->link.ip = session->ip;
 	session->bev = bufferevent_socket_new(server->deps.base, fd,
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (session->bev == NULL) {
@@ -382,6 +438,7 @@ accept_cb(evutil_socket_t fd, struct sockaddr *sa, int salen, void *ctx)
 	}
 	session->parser = lmtp_parser_new(LMTP_LINE_MAX);
 	service_add(&server->service, &session->link);
+	service_set_yieldable(&server->service, &session->link, true);
 	mb_stats.lmtp_sessions_total++;
 	mb_stats.lmtp_sessions_active++;
 

@@ -42,6 +42,8 @@ struct lmtp_session {
 					   under a running delivery */
 	struct bufferevent *bev;	/* NULL once the client is gone */
 	char peer[64];			/* address:port, for logs */
+	char ip[64];			/* address alone, for per-address
+					   limits (link.ip points here) */
 	struct lmtp_parser *parser;	/* command lines */
 	struct lmtp_data *data;		/* message decoder, made at first DATA */
 	enum lmtp_session_state state;

@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 
-from conftest import PASSWORD, wait_until
+from conftest import PASSWORD, make_message, wait_until
 
 
 def test_unknown_user_costs_a_password_check(daemon):
@@ -194,3 +194,16 @@ def test_slowloris_flood_does_not_lock_out_users(daemon_factory):
             assert early.cmd("n", "NOOP") == ["n OK NOOP completed"]
             assert d.metric("imap_sessions_active") <= 40 + 1 + 4
     assert d.alive()
+
+
+def test_lmtp_idle_flood_does_not_stop_delivery(daemon):
+    """More idle LMTP connections than the session table holds, from
+    several addresses, trickling bytes: the idle ones yield, so a
+    delivery still gets through."""
+    sources = ["127.0.6.%d" % n for n in range(1, 4)]
+    with Trickler(daemon.lmtp_port, sources, 100):
+        assert wait_until(
+            lambda: daemon.metric("lmtp_sessions_yielded_total") > 0, 30)
+        daemon.deliver([make_message("through the flood")], timeout=20)
+        assert daemon.wait_messages("alice", 1)
+    assert daemon.alive()

@@ -324,14 +324,18 @@ def test_many_concurrent_idle_sessions_do_not_block_delivery(daemon):
 
 
 SESSIONS_MAX = 256        # LMTP_SESSIONS_MAX
+SESSIONS_PER_IP = 128     # LMTP_SESSIONS_PER_IP
 
 
-def test_session_limit_refuses_with_421_then_recovers(daemon):
+def test_session_limits_refuse_with_421_then_recover(daemon):
+    """One address gets at most its share of the sessions, then 421;
+    with every session taken, the one idle longest yields (421) to a
+    new one instead of everyone being refused."""
     conns = []
     refused = None
     try:
-        for _ in range(SESSIONS_MAX + 10):
-            c = LmtpConn(daemon.lmtp_port)
+        for _ in range(SESSIONS_PER_IP + 10):
+            c = LmtpConn(daemon.lmtp_port, source="127.0.0.1")
             code, lines = c.reply()
             if code != 220:
                 refused = (code, lines)
@@ -340,23 +344,23 @@ def test_session_limit_refuses_with_421_then_recovers(daemon):
             conns.append(c)
         assert refused is not None, "no refusal after %d sessions" % len(
             conns)
-        assert len(conns) == SESSIONS_MAX, len(conns)
+        assert len(conns) == SESSIONS_PER_IP, len(conns)
         assert refused[0] == 421 and refused[1][-1].startswith("421 4."), \
             refused
-        # The open sessions still work, and a freed slot is usable.
-        assert conns[0].cmd("LHLO a.example.net")[0] == 250
-        conns.pop().close()
-
-        def greeted():
-            c = LmtpConn(daemon.lmtp_port)
-            code, _ = c.reply()
-            if code == 220:
-                conns.append(c)
-                return True
-            c.close()
-            return False
-        assert wait_until(greeted, 10, 0.1)
-        last = conns[-1]
+        assert "from your address" in refused[1][-1], refused
+        for _ in range(SESSIONS_MAX - SESSIONS_PER_IP):
+            c = LmtpConn(daemon.lmtp_port, source="127.0.0.2")
+            assert c.reply()[0] == 220
+            conns.append(c)
+        # The open sessions still work.
+        assert conns[1].cmd("LHLO a.example.net")[0] == 250
+        # Full: the next session gets in, the one idle longest yields.
+        last = LmtpConn(daemon.lmtp_port, source="127.0.0.3")
+        assert last.reply()[0] == 220
+        code, lines = conns[0].reply()
+        assert code == 421 and "idle" in lines[-1], lines
+        assert conns.pop(0).closed()
+        conns.append(last)
         assert last.cmd("LHLO b.example.net")[0] == 250
         deliver_on(last, daemon, "alice", "after session limit")
     finally:

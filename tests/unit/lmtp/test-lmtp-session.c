@@ -182,7 +182,7 @@ turn(struct fixture *f)
 }
 
 static struct client *
-client_connect(struct fixture *f)
+client_connect_from(struct fixture *f, const char *source)
 {
 	struct client *c = xcalloc(1, sizeof(*c));
 	struct sockaddr_in sin;
@@ -190,6 +190,14 @@ client_connect(struct fixture *f)
 	c->fd = socket(AF_INET, SOCK_STREAM, 0);
 	assert_true(c->fd >= 0);
 	memset(&sin, 0, sizeof(sin));
+	if (source != NULL) {
+		/* Any 127.0.0.N is a client address of its own. */
+		sin.sin_family = AF_INET;
+		assert_int_equal(inet_pton(AF_INET, source, &sin.sin_addr), 1);
+		assert_int_equal(bind(c->fd, (struct sockaddr *)&sin,
+		    sizeof(sin)), 0);
+		memset(&sin, 0, sizeof(sin));
+	}
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	sin.sin_port = htons(f->port);
@@ -197,6 +205,12 @@ client_connect(struct fixture *f)
 	    0);
 	assert_int_equal(fcntl(c->fd, F_SETFL, O_NONBLOCK), 0);
 	return c;
+}
+
+static struct client *
+client_connect(struct fixture *f)
+{
+	return client_connect_from(f, NULL);
 }
 
 static void
@@ -753,29 +767,43 @@ test_shutdown(void **state)
 	client_free(&busy);
 }
 
+/* One address gets LMTP_SESSIONS_PER_IP sessions, then 421; with every
+ * session taken, the one idle longest yields to a new one, and one in a
+ * transaction never does. */
 static void
 test_session_limit(void **state)
 {
 	struct fixture *f = *state;
 	struct client **cs = xcalloc(LMTP_SESSIONS_MAX + 1, sizeof(*cs));
+	struct client *c;
 	uint64_t refused = mb_stats.lmtp_sessions_refused;
+	uint64_t yielded = mb_stats.lmtp_sessions_yielded_total;
 
-	for (size_t i = 0; i < LMTP_SESSIONS_MAX; i++) {
-		cs[i] = client_connect(f);
+	for (size_t i = 0; i < LMTP_SESSIONS_PER_IP; i++) {
+		cs[i] = client_connect_from(f, "127.0.0.1");
 		expect(f, cs[i], NULL, "220 ");
 	}
-	cs[LMTP_SESSIONS_MAX] = client_connect(f);
-	expect(f, cs[LMTP_SESSIONS_MAX], NULL, "421 4.3.2 ");
-	client_wait_eof(f, cs[LMTP_SESSIONS_MAX]);
+	c = client_connect_from(f, "127.0.0.1");
+	expect(f, c, NULL, "421 4.3.2 ");
+	client_wait_eof(f, c);
+	client_free(&c);
 	assert_int_equal(mb_stats.lmtp_sessions_refused, refused + 1);
-	/* One leaves, another may come. */
-	client_free(&cs[0]);
-	client_free(&cs[LMTP_SESSIONS_MAX]);
-	while (f->server->service.session_count == LMTP_SESSIONS_MAX)
-		client_pump(f, cs[1]);
-	cs[0] = client_connect(f);
-	expect(f, cs[0], NULL, "220 ");
-	for (size_t i = 0; i < LMTP_SESSIONS_MAX; i++)
+	/* The oldest is in a transaction: it never yields. */
+	expect(f, cs[0], "LHLO mx.example.net\r\n", "250");
+	expect(f, cs[0], "MAIL FROM:<a@example.net>\r\n", "250 ");
+	for (size_t i = LMTP_SESSIONS_PER_IP; i < LMTP_SESSIONS_MAX; i++) {
+		cs[i] = client_connect_from(f, "127.0.0.2");
+		expect(f, cs[i], NULL, "220 ");
+	}
+	/* Full: the next one gets in, the one idle longest yields. */
+	cs[LMTP_SESSIONS_MAX] = client_connect_from(f, "127.0.0.3");
+	expect(f, cs[LMTP_SESSIONS_MAX], NULL, "220 ");
+	expect(f, cs[1], NULL, "421 4.3.2 ");
+	client_wait_eof(f, cs[1]);
+	assert_int_equal(mb_stats.lmtp_sessions_yielded_total, yielded + 1);
+	assert_int_equal(mb_stats.lmtp_sessions_refused, refused + 1);
+	expect(f, cs[0], "RCPT TO:<alice@example.org>\r\n", "250 ");
+	for (size_t i = 0; i <= LMTP_SESSIONS_MAX; i++)
 		client_free(&cs[i]);
 	free(cs);
 	wait_for(f, no_sessions);
