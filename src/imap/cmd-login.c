@@ -111,8 +111,8 @@ imap_login_try(struct imap_cmd *cmd, const char *name, const char *password)
 	    directory_resolve(deps->dir, deps->cfg, name, ctx->user) == 0;
 	stored = directory_verifier(deps->dir, resolved ? ctx->user : "",
 	    &ctx->known);
-	ctx->req = imap_auth_check(session->server->auth, stored, password,
-	    login_checked_cb, ctx);
+	ctx->req = imap_auth_check(session->server->auth, session->peer_ip,
+	    stored, password, login_checked_cb, ctx);
 	if (ctx->req == NULL) {
 		free(ctx);
 		mb_stats.imap_logins_unavailable_total++;

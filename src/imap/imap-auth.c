@@ -1,8 +1,8 @@
 /*
  * Password checks on worker threads (see imap-auth.h): a FIFO of waiting
- * requests on the loop's side, AUTH_CHECKS_RUNNING handed to a
- * lib/workpool.h pool at a time, results back through a
- * lib/completion.h queue.
+ * requests on the loop's side, taken fairly by address,
+ * AUTH_CHECKS_RUNNING handed to a lib/workpool.h pool at a time, results
+ * back through a lib/completion.h queue.
  */
 #include "imap/imap-auth.h"
 
@@ -21,6 +21,7 @@ struct imap_auth_req {
 	struct imap_auth *auth;
 	struct completion done;		/* posted by the worker */
 	struct imap_auth_req *next;	/* in auth's waiting FIFO */
+	char *ip;			/* the client's address */
 	char *stored;			/* wiped once checked */
 	char *password;			/* wiped once checked */
 	bool matched;			/* the worker's result */
@@ -36,7 +37,9 @@ struct imap_auth {
 	/* Waiting, oldest first */
 	struct imap_auth_req *head, *tail;
 	size_t waiting;
-	size_t running;			/* handed to the pool */
+	/* Handed to the pool; NULL slots are free */
+	struct imap_auth_req *running[AUTH_CHECKS_RUNNING];
+	size_t running_count;
 };
 
 struct imap_auth *
@@ -54,6 +57,7 @@ req_free(struct imap_auth_req *req)
 {
 	directory_secret_free(&req->stored);
 	directory_secret_free(&req->password);
+	free(req->ip);
 	free(req);
 }
 
@@ -92,29 +96,65 @@ check_cb(void *arg)
 	completion_post(req->auth->done, &req->done, done_cb);
 }
 
+/* Take *pp (a link of the waiting FIFO) out of it. */
+static struct imap_auth_req *
+unlink_waiting(struct imap_auth *auth, struct imap_auth_req **pp)
+{
+	struct imap_auth_req *req = *pp, *r;
+
+	*pp = req->next;
+	if (auth->tail == req) {
+		auth->tail = NULL;
+		for (r = auth->head; r != NULL; r = r->next)
+			auth->tail = r;
+	}
+	req->next = NULL;
+	auth->waiting--;
+	return req;
+}
+
 static void
 start(struct imap_auth *auth, struct imap_auth_req *req)
 {
+	size_t i;
+
+	for (i = 0; auth->running[i] != NULL; i++)
+		;
+	auth->running[i] = req;
+	auth->running_count++;
 	req->running = true;
-	auth->running++;
 	mb_stats.imap_password_checks_total++;
 	workpool_submit(auth->pool, check_cb, req);
 }
 
-/* Start waiting requests while there is room. */
+static bool
+ip_running(const struct imap_auth *auth, const char *ip)
+{
+	size_t i;
+
+	for (i = 0; i < AUTH_CHECKS_RUNNING; i++)
+		if (auth->running[i] != NULL &&
+		    strcmp(auth->running[i]->ip, ip) == 0)
+			return true;
+	return false;
+}
+
+/* Start waiting requests while there is room: the oldest from an
+ * address with nothing running, or else the oldest. */
 static void
 start_waiting(struct imap_auth *auth)
 {
-	struct imap_auth_req *req;
+	struct imap_auth_req **pp, **pick;
 
-	while (auth->pool != NULL && auth->running < AUTH_CHECKS_RUNNING &&
-	    (req = auth->head) != NULL) {
-		auth->head = req->next;
-		if (auth->head == NULL)
-			auth->tail = NULL;
-		req->next = NULL;
-		auth->waiting--;
-		start(auth, req);
+	while (auth->pool != NULL &&
+	    auth->running_count < AUTH_CHECKS_RUNNING && auth->head != NULL) {
+		pick = &auth->head;
+		for (pp = &auth->head; *pp != NULL; pp = &(*pp)->next)
+			if (!ip_running(auth, (*pp)->ip)) {
+				pick = pp;
+				break;
+			}
+		start(auth, unlink_waiting(auth, pick));
 	}
 }
 
@@ -127,7 +167,10 @@ done_cb(struct completion *item)
 	    offsetof(struct imap_auth_req, done));
 	struct imap_auth *auth = req->auth;
 
-	auth->running--;
+	for (size_t i = 0; i < AUTH_CHECKS_RUNNING; i++)
+		if (auth->running[i] == req)
+			auth->running[i] = NULL;
+	auth->running_count--;
 	if (!req->cancelled)
 		req->cb(req->ctx, req->matched);
 	req_free(req);
@@ -135,8 +178,8 @@ done_cb(struct completion *item)
 }
 
 struct imap_auth_req *
-imap_auth_check(struct imap_auth *auth, char *stored, const char *password,
-    imap_auth_done_cb *cb, void *ctx)
+imap_auth_check(struct imap_auth *auth, const char *ip, char *stored,
+    const char *password, imap_auth_done_cb *cb, void *ctx)
 {
 	struct imap_auth_req *req;
 
@@ -146,6 +189,7 @@ imap_auth_check(struct imap_auth *auth, char *stored, const char *password,
 	}
 	req = xcalloc(1, sizeof(*req));
 	req->auth = auth;
+	req->ip = xstrdup(ip);
 	req->stored = stored;
 	req->password = xstrdup(password);
 	req->cb = cb;
@@ -178,14 +222,5 @@ imap_auth_cancel(struct imap_auth_req **reqp)
 	auth = req->auth;
 	for (pp = &auth->head; *pp != req; pp = &(*pp)->next)
 		;
-	*pp = req->next;
-	if (auth->tail == req) {
-		struct imap_auth_req *r;
-
-		auth->tail = NULL;
-		for (r = auth->head; r != NULL; r = r->next)
-			auth->tail = r;
-	}
-	auth->waiting--;
-	req_free(req);
+	req_free(unlink_waiting(auth, pp));
 }

@@ -5,11 +5,13 @@
  * logins delays other logins but never the sessions already served.
  *
  * At most AUTH_CHECKS_RUNNING checks are handed to the threads at once;
- * the others wait in order on the loop's side, costing memory only (the
- * session reads nothing more meanwhile). Up to AUTH_CHECKS_WAITING may
- * wait; beyond, a check is refused at once and the client told to try
- * again later (NO [UNAVAILABLE]), rather than let the wait grow without
- * bound. Nothing outside src/imap includes this.
+ * the others wait on the loop's side, costing memory only (the session
+ * reads nothing more meanwhile). The next to run is the oldest waiting
+ * check from an address that has none running, so one that floods the
+ * queue with checks makes its own wait long, not everyone's. Up to
+ * AUTH_CHECKS_WAITING may wait; beyond, a check is refused at once and
+ * the client told to try again later (NO [UNAVAILABLE]), rather than let
+ * the wait grow without bound. Nothing outside src/imap includes this.
  */
 #ifndef MB_IMAP_IMAP_AUTH_H
 #define MB_IMAP_IMAP_AUTH_H
@@ -33,13 +35,13 @@ void imap_auth_free(struct imap_auth **authp);
 
 /*
  * Check password against stored (from directory_verifier(); auth takes
- * it over and wipes it) and call cb(ctx, matched) from the loop once
- * done, never from within this call. password is copied (and the copy
- * wiped after the check). Returns NULL, having wiped stored, if too
- * many checks wait already.
+ * it over and wipes it) for a client at ip and call cb(ctx, matched)
+ * from the loop once done, never from within this call. password is
+ * copied (and the copy wiped after the check). Returns NULL, having
+ * wiped stored, if too many checks wait already.
  */
-struct imap_auth_req *imap_auth_check(struct imap_auth *auth, char *stored,
-    const char *password, imap_auth_done_cb *cb, void *ctx);
+struct imap_auth_req *imap_auth_check(struct imap_auth *auth, const char *ip,
+    char *stored, const char *password, imap_auth_done_cb *cb, void *ctx);
 /* The requester is gone: cb will not be called. Sets *reqp to NULL. */
 void imap_auth_cancel(struct imap_auth_req **reqp);
 

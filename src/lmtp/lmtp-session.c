@@ -3,8 +3,8 @@
  * address and LMTP_SESSIONS_MAX in all (the session idle longest
  * yielding when full), bounding buffers in both directions, feeding
  * input to the command parser or the DATA decoder, idle timeouts,
- * STARTTLS, and an orderly shutdown.
- * What each command does is in lmtp-commands.c.
+ * STARTTLS, and an orderly shutdown. What each command does is in
+ * lmtp-commands.c.
  */
 #include "lmtp/lmtp-session.h"
 

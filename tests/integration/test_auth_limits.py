@@ -207,3 +207,41 @@ def test_lmtp_idle_flood_does_not_stop_delivery(daemon):
         daemon.deliver([make_message("through the flood")], timeout=20)
         assert daemon.wait_messages("alice", 1)
     assert daemon.alive()
+
+
+def test_long_password_flood_leaves_bystander_served(daemon):
+    """Hundreds of LOGINs with 500-byte wrong passwords from several
+    addresses: the password checks run off the event loop, so a
+    bystander's LOGIN and SELECT are still answered (within a bound
+    generous enough for a loaded machine), and the daemon keeps
+    serving."""
+    before = daemon.metric("imap_password_checks_total")
+    wrong = "x" * 500
+    login = ("a LOGIN alice %s\r\nb LOGIN bob %s\r\nc LOGIN carol %s\r\n"
+             % (wrong, wrong, wrong)).encode()
+    flood = []
+    try:
+        for n in range(1, 9):
+            for _ in range(20):
+                s = socket.create_connection(
+                    ("127.0.0.1", daemon.ports["imap"]), timeout=10,
+                    source_address=("127.0.7.%d" % n, 0))
+                s.sendall(login)
+                flood.append(s)
+        assert wait_until(
+            lambda: daemon.metric("imap_password_checks_total")
+            >= before + 100, 30)
+        t0 = time.monotonic()
+        with daemon.imap(source="127.0.8.1", timeout=30) as c:
+            c.login()
+            c.select()
+        assert time.monotonic() - t0 < 20
+        # hundreds of LOGINs were checked in all (the rest wait out
+        # their penalties)
+        assert wait_until(
+            lambda: daemon.metric("imap_password_checks_total")
+            >= before + 200, 60)
+    finally:
+        for s in flood:
+            s.close()
+    assert daemon.alive()
