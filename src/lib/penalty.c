@@ -120,9 +120,18 @@ static bool
 parse_keys(const char *ip, struct penalty_key *addr_r,
     struct penalty_key *net_r)
 {
+	char buf[INET6_ADDRSTRLEN];
 	struct in6_addr a6;
 	struct in_addr a4;
+	size_t len = strcspn(ip, "%");
 
+	/* A link-local address's zone ("fe80::1%eth0") is not part of the
+	 * address. */
+	if (len >= sizeof(buf))
+		return false;
+	memcpy(buf, ip, len);
+	buf[len] = '\0';
+	ip = buf;
 	memset(addr_r, 0, sizeof(*addr_r));
 	if (inet_pton(AF_INET, ip, &a4) == 1) {
 		addr_r->family = 4;

@@ -113,6 +113,9 @@ test_ipv6(void **state)
 	assert_int_equal(penalty_delay(t, "2001:db8:1:3::1"), 1000);
 	(void)penalty_failed(t, "::ffff:192.0.2.9");
 	assert_int_equal(penalty_delay(t, "192.0.2.9"), 2000);
+	/* a zone is not part of the address */
+	(void)penalty_failed(t, "fe80::1%eth0");
+	assert_int_equal(penalty_delay(t, "fe80::1%eth1"), 2000);
 	/* a Unix socket peer or garbage is not counted */
 	assert_int_equal(penalty_failed(t, "unix"), 1000);
 	assert_int_equal(penalty_failed(t, "unix"), 1000);
