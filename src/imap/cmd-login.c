@@ -15,6 +15,7 @@
 #include "imap/imap-auth.h"
 #include "lib/config.h"
 #include "lib/log.h"
+#include "lib/penalty.h"
 #include "lib/stats.h"
 #include "lib/xmalloc.h"
 #include "store/store.h"
@@ -37,6 +38,7 @@ struct login_ctx {
 	struct imap_cmd *cmd;
 	struct imap_auth_req *req;	/* NULL once answered */
 	bool known;			/* user exists */
+	unsigned hold_ms;		/* held before the check (penalty) */
 	char user[USER_NAME_MAX + 1];	/* resolved name, if known */
 	char name[USER_NAME_MAX + 1];	/* as given, printable, for logs */
 };
@@ -69,14 +71,16 @@ login_checked_cb(void *arg, bool matched)
 	const struct imap_deps *deps = &session->server->deps;
 	char code[256];
 	const char *error;
+	unsigned held;
 
 	ctx->req = NULL;
 	if (!matched || !ctx->known) {
 		/* The name only, never the password. */
 		log_info("imap: %s: login failed for %s", session->peer,
 		    ctx->name);
+		held = ctx->hold_ms;
 		login_ctx_free(cmd);
-		imap_session_login_failed(cmd, "Authentication failed");
+		imap_session_login_failed(cmd, "Authentication failed", held);
 		return;
 	}
 	if (imap_session_login(session, ctx->user) < 0) {
@@ -111,8 +115,15 @@ imap_login_try(struct imap_cmd *cmd, const char *name, const char *password)
 	    directory_resolve(deps->dir, deps->cfg, name, ctx->user) == 0;
 	stored = directory_verifier(deps->dir, resolved ? ctx->user : "",
 	    &ctx->known);
+	/* After recent failures from the address every login waits, the
+	 * right ones too, so a guesser learns nothing sooner. */
+	ctx->hold_ms = penalty_hold(session->server->penalty,
+	    session->peer_ip);
+	if (ctx->hold_ms > 0)
+		log_info("imap: %s: login held %u ms after recent failures",
+		    session->peer, ctx->hold_ms);
 	ctx->req = imap_auth_check(session->server->auth, session->peer_ip,
-	    stored, password, login_checked_cb, ctx);
+	    ctx->hold_ms, stored, password, login_checked_cb, ctx);
 	if (ctx->req == NULL) {
 		free(ctx);
 		mb_stats.imap_logins_unavailable_total++;

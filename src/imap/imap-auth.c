@@ -13,6 +13,7 @@
 #include "directory/directory.h"
 #include "lib/completion.h"
 #include "lib/limits.h"
+#include "lib/log.h"
 #include "lib/stats.h"
 #include "lib/workpool.h"
 #include "lib/xmalloc.h"
@@ -22,6 +23,8 @@ struct imap_auth_req {
 	struct completion done;		/* posted by the worker */
 	struct imap_auth_req *next;	/* in auth's waiting FIFO */
 	char *ip;			/* the client's address */
+	struct event *hold_ev;		/* holding before it waits; NULL
+					   once it waits or runs */
 	char *stored;			/* wiped once checked */
 	char *password;			/* wiped once checked */
 	bool matched;			/* the worker's result */
@@ -32,6 +35,7 @@ struct imap_auth_req {
 };
 
 struct imap_auth {
+	struct event_base *base;
 	struct workpool *pool;
 	struct completion_queue *done;
 	/* Waiting, oldest first */
@@ -47,6 +51,7 @@ imap_auth_new(struct event_base *base)
 {
 	struct imap_auth *auth = xcalloc(1, sizeof(*auth));
 
+	auth->base = base;
 	auth->pool = workpool_new("imap-auth", AUTH_WORKERS);
 	auth->done = completion_queue_new(base, "imap-auth");
 	return auth;
@@ -57,6 +62,8 @@ req_free(struct imap_auth_req *req)
 {
 	directory_secret_free(&req->stored);
 	directory_secret_free(&req->password);
+	if (req->hold_ev != NULL)
+		event_free(req->hold_ev);
 	free(req->ip);
 	free(req);
 }
@@ -177,11 +184,37 @@ done_cb(struct completion *item)
 	start_waiting(auth);
 }
 
+/* Join the waiting FIFO, and start if there is room. */
+static void
+enqueue(struct imap_auth *auth, struct imap_auth_req *req)
+{
+	if (auth->tail != NULL)
+		auth->tail->next = req;
+	else
+		auth->head = req;
+	auth->tail = req;
+	auth->waiting++;
+	start_waiting(auth);
+}
+
+static void
+hold_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct imap_auth_req *req = arg;
+
+	(void)fd;
+	(void)what;
+	event_free(req->hold_ev);
+	req->hold_ev = NULL;
+	enqueue(req->auth, req);
+}
+
 struct imap_auth_req *
-imap_auth_check(struct imap_auth *auth, const char *ip, char *stored,
-    const char *password, imap_auth_done_cb *cb, void *ctx)
+imap_auth_check(struct imap_auth *auth, const char *ip, unsigned hold_ms,
+    char *stored, const char *password, imap_auth_done_cb *cb, void *ctx)
 {
 	struct imap_auth_req *req;
+	struct timeval tv;
 
 	if (auth->waiting >= AUTH_CHECKS_WAITING) {
 		directory_secret_free(&stored);
@@ -194,15 +227,19 @@ imap_auth_check(struct imap_auth *auth, const char *ip, char *stored,
 	req->password = xstrdup(password);
 	req->cb = cb;
 	req->ctx = ctx;
-	/* Always through the FIFO, so cb never runs from this call and
-	 * earlier requests go first. */
-	if (auth->tail != NULL)
-		auth->tail->next = req;
-	else
-		auth->head = req;
-	auth->tail = req;
-	auth->waiting++;
-	start_waiting(auth);
+	if (hold_ms == 0) {
+		/* Through the FIFO even so: cb never runs from this call,
+		 * and earlier requests go first. */
+		enqueue(auth, req);
+		return req;
+	}
+	/* Held, it costs no check and holds no place in the queue. */
+	req->hold_ev = evtimer_new(auth->base, hold_cb, req);
+	if (req->hold_ev == NULL)
+		fatalx("imap: cannot create an event");
+	tv.tv_sec = hold_ms / 1000;
+	tv.tv_usec = (suseconds_t)(hold_ms % 1000) * 1000;
+	evtimer_add(req->hold_ev, &tv);
 	return req;
 }
 
@@ -217,6 +254,10 @@ imap_auth_cancel(struct imap_auth_req **reqp)
 	*reqp = NULL;
 	if (req->running) {
 		req->cancelled = true;	/* freed by done_cb */
+		return;
+	}
+	if (req->hold_ev != NULL) {
+		req_free(req);
 		return;
 	}
 	auth = req->auth;

@@ -35,13 +35,15 @@ void imap_auth_free(struct imap_auth **authp);
 
 /*
  * Check password against stored (from directory_verifier(); auth takes
- * it over and wipes it) for a client at ip and call cb(ctx, matched)
- * from the loop once done, never from within this call. password is
+ * it over and wipes it) for a client at ip, after holding the request
+ * hold_ms (a penalty, lib/penalty.h: 0 for none), and call cb(ctx,
+ * matched) from the loop once done, never from within this call. password is
  * copied (and the copy wiped after the check). Returns NULL, having
  * wiped stored, if too many checks wait already.
  */
 struct imap_auth_req *imap_auth_check(struct imap_auth *auth, const char *ip,
-    char *stored, const char *password, imap_auth_done_cb *cb, void *ctx);
+    unsigned hold_ms, char *stored, const char *password,
+    imap_auth_done_cb *cb, void *ctx);
 /* The requester is gone: cb will not be called. Sets *reqp to NULL. */
 void imap_auth_cancel(struct imap_auth_req **reqp);
 

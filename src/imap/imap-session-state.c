@@ -106,7 +106,8 @@ delay_abort_cb(struct imap_cmd *cmd)
 }
 
 void
-imap_session_login_failed(struct imap_cmd *cmd, const char *text)
+imap_session_login_failed(struct imap_cmd *cmd, const char *text,
+    unsigned held_ms)
 {
 	struct imap_session *session = cmd->session;
 	struct timeval tv;
@@ -116,12 +117,15 @@ imap_session_login_failed(struct imap_cmd *cmd, const char *text)
 	session->auth_failures++;
 	mb_stats.imap_login_failures_total++;
 	evutil_secure_rng_get_bytes(&r, sizeof(r));
-	ms = penalty_failed(session->server->penalty, session->peer_ip) +
-	    r % (AUTH_PENALTY_JITTER_MS + 1);
-	if (ms > AUTH_PENALTY_MAX_MS)
-		ms = AUTH_PENALTY_MAX_MS;
+	ms = penalty_failed(session->server->penalty, session->peer_ip);
+	if (held_ms > 0)
+		ms = 0;		/* it waited for the penalty already */
+	ms += r % (AUTH_PENALTY_JITTER_MS + 1);
+	if (held_ms + ms > AUTH_PENALTY_MAX_MS)
+		ms = held_ms < AUTH_PENALTY_MAX_MS ?
+		    AUTH_PENALTY_MAX_MS - held_ms : 0;
 	log_info("imap: %s: failed login answered in %u ms", session->peer,
-	    ms);
+	    held_ms + ms);
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	/* text is a static string of the caller. */

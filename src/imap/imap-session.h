@@ -299,12 +299,14 @@ int imap_session_login(struct imap_session *session, const char *user);
 /*
  * A failed login: counted against the client's address and network
  * (lib/penalty.h), the session pauses (a timer, the loop keeps running)
- * for the penalty, which doubles with recent failures from there, plus
- * a random part, at most AUTH_PENALTY_MAX_MS; then finishes cmd with
- * "NO [AUTHENTICATIONFAILED] <text>". After IMAP_AUTH_FAILURES_MAX
- * failures it says BYE instead.
+ * for a random part plus, unless the login was held for the penalty
+ * before its check already (held_ms, 0 if not), the penalty, which
+ * doubles with recent failures from there, at most AUTH_PENALTY_MAX_MS;
+ * then finishes cmd with "NO [AUTHENTICATIONFAILED] <text>". After
+ * IMAP_AUTH_FAILURES_MAX failures it says BYE instead.
  */
-void imap_session_login_failed(struct imap_cmd *cmd, const char *text);
+void imap_session_login_failed(struct imap_cmd *cmd, const char *text,
+    unsigned held_ms);
 /* Take ownership of view as the selected mailbox (closing any previous
  * one without expunging) and move to IMAP_STATE_SELECTED. The session
  * sets the view's changed callback to imap_session_view_changed.

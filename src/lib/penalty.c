@@ -284,6 +284,20 @@ penalty_delay(struct penalty_table *t, const char *ip)
 	    entry_get(t, &akey, now, false), entry_get(t, &nkey, now, false)));
 }
 
+unsigned
+penalty_hold(struct penalty_table *t, const char *ip)
+{
+	struct penalty_key akey, nkey;
+	uint64_t now = clock_ms(t->clock);
+	unsigned n;
+
+	if (!parse_keys(ip, &akey, &nkey))
+		return 0;
+	n = recent_failures(t, entry_get(t, &akey, now, false),
+	    entry_get(t, &nkey, now, false));
+	return n == 0 ? 0 : delay_for(t, n);
+}
+
 static void
 entry_failed(struct penalty_table *t, struct penalty_entry *e, uint64_t now)
 {

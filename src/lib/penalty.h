@@ -46,6 +46,11 @@ void penalty_free(struct penalty_table **tablep);
 unsigned penalty_failed(struct penalty_table *table, const char *ip);
 /* The delay a failure from ip would get now, without recording one. */
 unsigned penalty_delay(struct penalty_table *table, const char *ip);
+/* How long to hold any login from ip before checking it: 0 if neither
+ * the address nor its network has recent failures, else what
+ * penalty_delay() says, so a guesser on a penalised address cannot
+ * learn of a right guess sooner than of a wrong one. */
+unsigned penalty_hold(struct penalty_table *table, const char *ip);
 /* A successful login from ip: forget the address's failures (not its
  * network's: another host there may be the one guessing). */
 void penalty_succeeded(struct penalty_table *table, const char *ip);

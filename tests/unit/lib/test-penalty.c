@@ -36,7 +36,9 @@ test_doubling(void **state)
 
 	(void)state;
 	assert_int_equal(penalty_delay(t, "192.0.2.1"), 1000);
+	assert_int_equal(penalty_hold(t, "192.0.2.1"), 0);
 	assert_int_equal(penalty_failed(t, "192.0.2.1"), 1000);
+	assert_int_equal(penalty_hold(t, "192.0.2.1"), 2000);
 	assert_int_equal(penalty_failed(t, "192.0.2.1"), 2000);
 	assert_int_equal(penalty_failed(t, "192.0.2.1"), 4000);
 	assert_int_equal(penalty_failed(t, "192.0.2.1"), 8000);
@@ -66,6 +68,7 @@ test_decay(void **state)
 	assert_int_equal(penalty_delay(t, "192.0.2.1"), 2000);
 	clock_sim_advance(&sim, 10 * 60000);
 	assert_int_equal(penalty_delay(t, "192.0.2.1"), 1000);
+	assert_int_equal(penalty_hold(t, "192.0.2.1"), 0);
 	/* and a new failure starts from the bottom again */
 	assert_int_equal(penalty_failed(t, "192.0.2.1"), 1000);
 	penalty_free(&t);
@@ -84,6 +87,8 @@ test_network(void **state)
 		(void)penalty_failed(t, "192.0.2.1");
 	/* 8 failures in the /24 count as 2 for a neighbour */
 	assert_int_equal(penalty_delay(t, "192.0.2.77"), 4000);
+	assert_int_equal(penalty_hold(t, "192.0.2.77"), 4000);
+	assert_int_equal(penalty_hold(t, "192.0.3.1"), 0);
 	assert_int_equal(penalty_delay(t, "192.0.3.1"), 1000);
 	assert_int_equal(penalty_delay(t, "10.0.2.1"), 1000);
 	/* spreading over the /24 does not escape it */
