@@ -66,6 +66,44 @@ def raise_nofile(want):
     return soft
 
 
+def make_tls_cert(directory):
+    """One self-signed EC P-256 certificate and its key (mode 0600) in
+    directory, made with the openssl command: the TLS benches give both
+    servers the same one, so neither pays for a costlier key. Returns
+    (cert path, key path)."""
+    cert = os.path.join(directory, "bench-tls.crt")
+    key = os.path.join(directory, "bench-tls.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                    "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", key, "-out", cert, "-days", "7",
+                    "-subj", "/CN=localhost", "-addext",
+                    "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=60)
+    os.chmod(key, 0o600)
+    os.chmod(cert, 0o644)
+    return cert, key
+
+
+def tls_client_context():
+    """An ssl.SSLContext for the bench clients: TLS 1.2 or later, no
+    certificate verification (both servers present the bench's own
+    self-signed certificate; verifying costs the client only)."""
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    return ctx
+
+
+def source_addresses(n, per_address=4000):
+    """Loopback source addresses for n client connections, at most
+    per_address from each (mailbell's [imap] max_connections_per_ip is
+    at most 4096): 127.0.0.1, 127.0.0.2, ..."""
+    count = max(1, -(-n // per_address))
+    return ["127.0.0.%d" % (i + 1) for i in range(count)]
+
+
 def fmt_ms(v):
     if v is None:
         return "n/a"
@@ -145,7 +183,7 @@ class Dovecot:
 
     def __init__(self, tmp, users, mail_user="mail", protocols=("imap",
                  "lmtp"), extra="", name="dovecot", tag="bench",
-                 max_conns=0, mail_fsync="always"):
+                 max_conns=0, mail_fsync="always", tls=None):
         self.name = name
         self.dir = os.path.join(tmp, name)
         self.mail = os.path.join(self.dir, "mail")
@@ -159,7 +197,9 @@ class Dovecot:
         self.mail_fsync = mail_fsync
         self.pw = pwd.getpwnam(mail_user) if os.geteuid() == 0 else \
             pwd.getpwuid(os.geteuid())
+        self.tls = tls
         self.imap_port = None
+        self.imaps_port = None
         self.lmtp_port = None
         self.started = False
 
@@ -190,6 +230,14 @@ protocol imap {{
 }}
 """
 
+    def ssl_conf(self):
+        """TLS off, or (tls = (cert, key)) required: implicit TLS on the
+        imaps listener with that certificate."""
+        if not self.tls:
+            return "ssl = no\ndisable_plaintext_auth = no"
+        return ("ssl = required\nssl_cert = <%s\nssl_key = <%s"
+                % self.tls)
+
     def user_dir(self, user):
         return os.path.join(self.mail, user)
 
@@ -209,6 +257,11 @@ protocol imap {{
         listeners = ""
         if "imap" in self.protocols:
             self.imap_port = free_port()
+            imaps = "port = 0"
+            if self.tls:
+                self.imaps_port = free_port()
+                imaps = ("address = 127.0.0.1\n    port = %d\n    ssl = yes"
+                         % self.imaps_port)
             listeners += f"""
 service imap-login {{
   inet_listener imap {{
@@ -216,7 +269,7 @@ service imap-login {{
     port = {self.imap_port}
   }}
   inet_listener imaps {{
-    port = 0
+    {imaps}
   }}
 }}
 """
@@ -241,8 +294,7 @@ state_dir = {self.dir}/state
 log_path = {self.log_path}
 instance_name = dovecot-{self.tag}-{os.getpid()}-{self.name}
 listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
+{self.ssl_conf()}
 default_internal_user = {internal}
 default_login_user = {login}
 first_valid_uid = {min(uid, 500)}
@@ -265,7 +317,7 @@ userdb {{
 """)
         subprocess.run(["dovecot", "-c", self.conf], check=True, timeout=30)
         self.started = True
-        for p in (self.imap_port, self.lmtp_port):
+        for p in (self.imap_port, self.imaps_port, self.lmtp_port):
             if p is not None and not wait_port(p, 15):
                 raise RuntimeError("%s did not listen on port %d; see %s"
                                    % (self.name, p, self.log_path))
@@ -307,7 +359,8 @@ class Mailbell:
 
     name = "mailbell"
 
-    def __init__(self, tmp, users, build_dir, extra=None, name="mailbell"):
+    def __init__(self, tmp, users, build_dir, extra=None, name="mailbell",
+                 tls=None):
         self.name = name
         self.dir = os.path.join(tmp, name)
         self.data = os.path.join(self.dir, "data")
@@ -317,8 +370,10 @@ class Mailbell:
         self.cli = os.path.join(build_dir, "src", "client", "mailbell")
         self.users = list(users)
         self.extra = extra or {}
+        self.tls = tls
         self.proc = None
         self.imap_port = None
+        self.imaps_port = None
         self.lmtp_port = None
 
     def available(self):
@@ -341,6 +396,9 @@ class Mailbell:
             "admin": {"port": "0"},
             "notify": {"enabled": "no"},
         }
+        if self.tls:
+            sections["tls"] = {"cert_file": self.tls[0],
+                               "key_file": self.tls[1]}
         for sec, kv in self.extra.items():
             sections.setdefault(sec, {}).update(kv)
         with open(self.conf, "w") as f:
@@ -377,8 +435,10 @@ class Mailbell:
             text = logf.read()
             mi = re.search(r"listening: imap tcp 127\.0\.0\.1:(\d+)", text)
             ml = re.search(r"listening: lmtp tcp 127\.0\.0\.1:(\d+)", text)
+            ms = re.search(r"listening: imaps tcp 127\.0\.0\.1:(\d+)", text)
             if "mailbelld: ready" in text:
                 self.imap_port = int(mi.group(1)) if mi else None
+                self.imaps_port = int(ms.group(1)) if ms else None
                 self.lmtp_port = int(ml.group(1)) if ml else None
                 ok = True
                 break
@@ -601,10 +661,13 @@ class IdleSession(asyncio.Protocol):
 
 
 async def open_idle_sessions(port, users, k, on_exists=None, parallel=50,
-                             timeout=300.0):
+                             timeout=300.0, ssl=None, sources=None):
     """Open k sessions in IDLE, round-robin over users, at most parallel
     logins in flight; raise ImapError on the first failure or when the
-    whole set is not idle within timeout seconds."""
+    whole set is not idle within timeout seconds. With ssl (an
+    ssl.SSLContext) each session starts with a TLS handshake (port is
+    then an implicit-TLS port); sources, a list of loopback addresses,
+    spreads the connections' source addresses round-robin."""
     loop = asyncio.get_running_loop()
     sessions = []
     sem = asyncio.Semaphore(parallel)
@@ -616,9 +679,15 @@ async def open_idle_sessions(port, users, k, on_exists=None, parallel=50,
             left = deadline - loop.time()
             if left <= 0:
                 raise ImapError("timed out opening sessions")
+            extra = {}
+            if ssl is not None:
+                extra["ssl"] = ssl
+                extra["ssl_handshake_timeout"] = max(1.0, left)
+            if sources:
+                extra["local_addr"] = (sources[i % len(sources)], 0)
             _tr, s = await asyncio.wait_for(loop.create_connection(
                 lambda: IdleSession(loop, user, on_exists, i),
-                "127.0.0.1", port), left)
+                "127.0.0.1", port, **extra), left)
             sessions.append(s)
             await asyncio.wait_for(asyncio.shield(s.ready),
                                    max(0.1, deadline - loop.time()))
