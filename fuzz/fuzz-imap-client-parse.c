@@ -33,12 +33,8 @@ check_args(const struct imap_client_arg *args, size_t count, int depth,
 		switch (a->type) {
 		case IMAP_CLIENT_ARG_ATOM:
 		case IMAP_CLIENT_ARG_NIL:
-			/* XXX An atom with a NUL inside "[...]" gets len up
-			 * to its end but str only up to the NUL (xstrndup),
-			 * so str[len] is past the allocation. Not checked
-			 * until parse_args() ends the atom at a NUL. */
 			if (a->str == NULL || strlen(a->str) != a->len)
-				continue;
+				abort();
 			/* FALLTHROUGH */
 		case IMAP_CLIENT_ARG_STRING:
 			if (a->str == NULL || a->str[a->len] != '\0' ||

@@ -158,7 +158,8 @@ parse_args(const char **pp, const char *end, int depth,
 					bracket--;
 				else if (bracket == 0 && !atom_char(*s))
 					break;
-				else if (*s == '\r' || *s == '\n')
+				else if (*s == '\r' || *s == '\n' ||
+				    *s == '\0')
 					break;
 			}
 			a.len = (size_t)(s - p);

@@ -123,6 +123,14 @@ test_parse_tree(void **state)
 	assert_string_equal(resp.text, "NO [ALERT] no \"way");
 	assert_int_equal(resp.count, 3);
 	imap_client_resp_free(&resp);
+
+	/* A NUL ends an atom even inside brackets: its string and length
+	   agree, whatever a hostile server sends after it. */
+	imap_client_resp_parse(&resp, "* OK [CAPABILITY IMAP4rev1\0AAAA] x",
+	    35);
+	assert_true(resp.count >= 2);
+	assert_int_equal(strlen(resp.args[1].str), resp.args[1].len);
+	imap_client_resp_free(&resp);
 }
 
 static void
