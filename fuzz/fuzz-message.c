@@ -218,11 +218,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	imap_parser_limits_default(&limits, false);
 	parser = imap_parser_new(&limits);
 	off = parse_command(parser, data, size, &cmd);
-	/* XXX A message of zero bytes makes message.c do arithmetic on a
-	 * NULL pointer (UBSan in delimiter_lines()); skipped until fixed,
-	 * so the fuzzer gets past it. */
-	if (off == size)
-		goto out;
 	if (message_parse(data + off, size - off, &msg, &error) < 0)
 		goto out;
 	msize = message_size(msg);

@@ -36,7 +36,7 @@ struct part {
  * them. */
 struct message {
 	GByteArray *bytes;		/* the message as stored (LF or CRLF) */
-	const unsigned char *data;	/* bytes->data */
+	const unsigned char *data;	/* bytes->data, never NULL */
 	size_t size;
 	uint64_t crlf_size;		/* size with CRLF line ends */
 	struct message_envelope *envelope;

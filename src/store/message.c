@@ -245,7 +245,9 @@ message_parse_bytes(GByteArray *bytes, struct message **msg_r,
 	struct part *root = NULL;
 
 	msg->bytes = bytes;
-	msg->data = bytes->data;
+	/* An empty GByteArray has no data at all; pointer arithmetic on
+	   NULL is undefined even by 0, so point at an empty string. */
+	msg->data = bytes->len > 0 ? bytes->data : (const guint8 *)"";
 	msg->size = bytes->len;
 	msg->crlf_size = message_crlf_size(msg->data, msg->size);
 	c.data = msg->data;

@@ -1056,6 +1056,7 @@ test_hostile(void **state)
 		"\r\r\r\n\n\n",
 		" continuation first\n\n",
 		"Subject\nno colon\n\n",
+		"",
 	};
 	static const uint32_t parts[] = { 1, 1, 1, 1 };
 	const enum message_section_kind kinds[] = {
