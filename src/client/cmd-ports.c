@@ -150,7 +150,7 @@ struct ports_view {
 	const struct mb_config *cfg;
 	struct ports_addrs mail;	/* where IMAP, LMTP and notify listen */
 	struct ports_addrs admin;	/* where the admin port listens */
-	char imap[32], lmtp[32];	/* the ports as text */
+	char imap[32], imaps[32], lmtp[32]; /* the ports as text */
 	char admin_port[32], notify[32];
 	char nport[32];			/* the notify port as a number */
 	const char *server;		/* the server's address, for rules */
@@ -170,6 +170,8 @@ print_table(struct ports_view *v)
 	printf("# %-22s %s\n", "[server] listen", buf_cstr(&v->mail.all));
 	printf("# %-22s %s\n", "[imap] port",
 	    port_text(v->cfg->imap_port, v->imap));
+	printf("# %-22s %s\n", "[imap] tls_port",
+	    port_text(v->cfg->imap_tls_port, v->imaps));
 	printf("# %-22s %s\n", "[lmtp] port",
 	    port_text(v->cfg->lmtp_port, v->lmtp));
 	printf("# %-22s %s (on %s)\n", "[admin] port",
@@ -183,6 +185,8 @@ print_table(struct ports_view *v)
 	    "Direction", "Local (server) port", "Remote port");
 	printf("# %-7s %-5s %-28s %-26s %-s\n", "IMAP", "TCP",
 	    "in: client -> server", v->imap, "any");
+	printf("# %-7s %-5s %-28s %-26s %-s\n", "IMAPS", "TCP",
+	    "in: client -> server (TLS)", v->imaps, "any");
 	printf("# %-7s %-5s %-28s %-26s %-s\n", "LMTP", "TCP",
 	    "in: MTA -> server", v->lmtp, "any");
 	printf("# %-7s %-5s %-28s %-26s %-s\n", "admin", "TCP",
@@ -242,6 +246,8 @@ print_nft_server(const struct ports_view *v)
 	    "\t\tct state established,related accept\n");
 	print_rules(&v->mail, "tcp", v->cfg->imap_port, "[imap] port",
 	    "mailbell IMAP");
+	print_rules(&v->mail, "tcp", v->cfg->imap_tls_port, "[imap] tls_port",
+	    "mailbell IMAP over TLS");
 	print_rules(&v->mail, "tcp", v->cfg->lmtp_port, "[lmtp] port",
 	    "mailbell LMTP from the MTA");
 	print_rules(&v->admin, "tcp", v->cfg->admin_port, "[admin] port",

@@ -218,12 +218,14 @@ def rules(text):
 def test_ports_table_and_rules(tmp_path):
     conf = write_config(tmp_path / "p.conf", tmp_path / "data",
                         server__listen="192.0.2.10, 2001:db8::10",
-                        imap__port=993, lmtp__port=24, admin__port=8080,
+                        imap__port=993, imap__tls_port=1993,
+                        lmtp__port=24, admin__port=8080,
                         notify__udp_port=4500)
     out = ports(conf)
     assert str(conf) in out
     table = out.split("table inet mailbell", 1)[0]
     for line in ("[imap] port            993", "[lmtp] port            24",
+                 "[imap] tls_port        1993",
                  "[notify] udp_port      4500"):
         assert line in table, table
     assert "client's fixed one" in table and "--udp-port" in table
@@ -233,12 +235,14 @@ def test_ports_table_and_rules(tmp_path):
             '"mailbell IMAP"') in got
     assert ('ip6 daddr { 2001:db8::10 } tcp dport 993 accept comment '
             '"mailbell IMAP"') in got
+    assert ('ip6 daddr { 2001:db8::10 } tcp dport 1993 accept comment '
+            '"mailbell IMAP over TLS"') in got
     assert any("tcp dport 24 accept" in r for r in got)
     assert any("tcp dport 8080 accept" in r for r in got)
     assert any("udp dport 4500 accept" in r for r in got)
-    # nothing but these four ports is opened, and no UDP source range
+    # nothing but these five ports is opened, and no UDP source range
     opened = [r for r in got if "dport" in r]
-    assert len(opened) == 8
+    assert len(opened) == 10
     assert not any("1024-65535" in r for r in got)
     # the client needs no inbound rule: its example only accepts replies
     client = out.split("table inet mailbell_client", 1)[1]
@@ -250,7 +254,8 @@ def test_ports_table_and_rules(tmp_path):
 def test_ports_dynamic_and_disabled(tmp_path):
     conf = write_config(tmp_path / "p.conf", tmp_path / "data",
                         server__listen="*", notify__enabled="no",
-                        lmtp__port=2424, admin__port=9000)
+                        imap__tls_port=1993, lmtp__port=2424,
+                        admin__port=9000)
     out = ports(conf)
     # IMAP is port 0: shown as dynamic, and no rule can name it
     assert "[imap] port            dynamic (chosen at start)" in out
@@ -265,7 +270,9 @@ def test_ports_dynamic_and_disabled(tmp_path):
         '"mailbell admin HTTP"',
         'ip6 daddr { ::1 } tcp dport 9000 accept comment '
         '"mailbell admin HTTP"']
-    assert len([r for r in got if "dport" in r]) == 3
+    # IMAPS has its rule on any address, like LMTP
+    assert 'tcp dport 1993 accept comment "mailbell IMAP over TLS"' in got
+    assert len([r for r in got if "dport" in r]) == 4
     assert not any("udp" in r for r in got)
     assert "notify  disabled" in out
     nft_accepts(out, tmp_path)
@@ -277,7 +284,8 @@ def test_ports_default_configuration(tmp_path):
     out = r.stdout.decode()
     assert "embedded default" in out
     got = rules(out)
-    for port, proto in ((1143, "tcp"), (2424, "tcp"), (8143, "tcp"),
+    for port, proto in ((1143, "tcp"), (1993, "tcp"), (2424, "tcp"),
+                        (8143, "tcp"),
                         (4143, "udp")):
         assert any("ip daddr { 127.0.0.1 } %s dport %d accept" % (proto, port)
                    in r for r in got), (port, got)
