@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include "directory/directory.h"
 #include "lib/config.h"
 #include "lib/fsutil.h"
+#include "lib/limits.h"
 #include "lib/log.h"
 #include "lib/privdrop.h"
 #include "lib/stats.h"
@@ -618,6 +620,40 @@ start_signals(struct daemon *d)
 		fatalx("cannot handle signals");
 }
 
+/*
+ * Raise the open-file limit to what a full session table needs: the
+ * soft limit is often 1,024 while the hard one allows far more, and
+ * only root may raise the hard one. Says so when it stays too low, as
+ * each session beyond it is refused at accept.
+ */
+static void
+raise_fd_limit(void)
+{
+	const rlim_t need = IMAP_SESSIONS_MAX + LMTP_SESSIONS_MAX +
+	    DAEMON_FDS_SPARE;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur >= need)
+		return;
+	if (rl.rlim_max < need && privdrop_running_as_root()) {
+		struct rlimit want = { need, need };
+
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			return;
+	}
+	rl.rlim_cur = rl.rlim_max < need ? rl.rlim_max : need;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 &&
+	    getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < need)
+		log_warnx("open file limit is %llu, below the %llu a full "
+		    "session table needs; raise it (ulimit -n, or "
+		    "LimitNOFILE= for systemd)",
+		    (unsigned long long)rl.rlim_cur, (unsigned long long)need);
+}
+
 static void
 start_daemon(struct daemon *d, const struct options *opts)
 {
@@ -626,6 +662,7 @@ start_daemon(struct daemon *d, const struct options *opts)
 	    d->cfg->file != NULL ? d->cfg->file :
 	    "the embedded default configuration");
 	make_dirs(d);
+	raise_fd_limit();
 	if (evthread_use_pthreads() < 0)
 		fatalx("libevent has no pthreads support");
 	d->base = event_base_new();

@@ -99,15 +99,22 @@
 /* Seconds a client may leave queued output unread before the session
  * is dropped (a stalled reader holds up to IMAP_OUTPUT_HIGH_WATER). */
 #define IMAP_WRITE_TIMEOUT_SECS 300
-/* Concurrent IMAP sessions in all: each holds a parser and a view. */
-#define IMAP_SESSIONS_MAX 4096
+/* Concurrent IMAP sessions in all: each holds a parser and a view,
+ * about 1.6 KiB in IDLE and 15 KiB over TLS, so a full table stays
+ * under 250 MiB while every desktop and phone of an organisation keeps
+ * its one or two IDLE sessions. */
+#define IMAP_SESSIONS_MAX 16384
+/* Descriptors mailbelld needs beside one socket per IMAP and LMTP
+ * session: listeners, the log, message and spool files being written,
+ * directories being synced, worker wakeups. */
+#define DAEMON_FDS_SPARE 1024
 /* Default for [imap] login_timeout: seconds from connect to a completed
  * login, which input does not extend (the pre-login read timeout does:
  * a byte every minute kept a session forever). A real client logs in
  * within a second or two; 60 s leaves room for a slow network. */
 #define IMAP_LOGIN_TIMEOUT_DEFAULT_SECS 60
 /* Default for [imap] max_prelogin_connections: sessions not logged in,
- * a quarter of IMAP_SESSIONS_MAX, so a flood of them never takes the
+ * a sixteenth of IMAP_SESSIONS_MAX, so a flood of them never takes the
  * places of logged-in users; once full, the oldest yields to a new one,
  * so new logins go through a flood too. */
 #define IMAP_PRELOGIN_SESSIONS_DEFAULT 1024

@@ -140,6 +140,7 @@ class Daemon:
         self.ports = {}
         self.starts = 0
         self.problems = []      # shutdown failures, found at teardown
+        self.preexec = None     # run in the child before mailbelld
 
     # ---- life cycle ----
 
@@ -151,7 +152,8 @@ class Daemon:
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
                 [str(DAEMON), "-c", str(self.config)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                preexec_fn=self.preexec)
         ready = wait_until(
             lambda: "mailbelld: ready" in self.log()
             or self.proc.poll() is not None, READY_TIMEOUT)

@@ -8,6 +8,7 @@ These tests need root; they are skipped otherwise.
 import os
 import pwd
 import re
+import resource
 import subprocess
 
 import pytest
@@ -48,6 +49,34 @@ def test_root_without_user_runs_as_system_account(daemon_factory):
     d.add_user("alice")
     d.deliver([b"Subject: as nobody\r\n\r\nhi\r\n"])
     assert len(d.message_files("alice")) == 1
+
+
+def open_file_limits(pid):
+    """The soft and hard "Max open files" of /proc/PID/limits."""
+    with open("/proc/%d/limits" % pid) as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                return [int(v) for v in line.split()[3:5]]
+    raise AssertionError("no open file limit for %d" % pid)
+
+
+def test_open_file_limit_fits_a_full_session_table(daemon_factory):
+    # Started with the common soft limit of 1024, mailbelld raises it to
+    # what 16,384 IMAP and 256 LMTP sessions need, or says it cannot.
+    need = 16384 + 256 + 1024
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    d = daemon_factory(start=False)
+    d.preexec = lambda: resource.setrlimit(resource.RLIMIT_NOFILE,
+                                           (1024, hard))
+    d.start()
+    soft, hard_now = open_file_limits(d.proc.pid)
+    if hard_now >= need:
+        assert soft == need, (soft, hard_now)
+        assert "open file limit" not in d.log(), d.log()
+    else:
+        assert soft == hard_now, (soft, hard_now)
+        assert "mailbelld: open file limit is %d, below the %d" % (
+            soft, need) in d.log(), d.log()
 
 
 def test_handover_never_follows_a_symlink(daemon_factory):
