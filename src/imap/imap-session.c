@@ -23,7 +23,6 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/util.h>
-#include <openssl/err.h>
 
 #include "imap/imap-auth.h"
 #include "imap/imap-commands.h"
@@ -498,17 +497,8 @@ session_event_cb(struct bufferevent *bev, short what, void *ctx)
 			return;
 		}
 	}
-	if ((what & BEV_EVENT_ERROR) && session->ssl != NULL && bev != NULL &&
-	    bufferevent_get_openssl_error(bev) != 0) {
-		char text[256];
-
-		ERR_error_string_n(bufferevent_get_openssl_error(bev), text,
-		    sizeof(text));
-		log_info("imap: %s: TLS: %s", session->peer, text);
-	} else if (what & BEV_EVENT_ERROR)
-		log_debug("imap: %s: connection error", session->peer);
-	else if (what & BEV_EVENT_TIMEOUT)
-		log_info("imap: %s: client stopped reading", session->peer);
+	service_log_conn_end(&session->server->service, session->peer, bev,
+	    what);
 	session_gone(session);
 }
 

@@ -6,6 +6,10 @@
 
 #include <string.h>
 
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+
 #include "lib/clock.h"
 #include "lib/log.h"
 
@@ -176,4 +180,21 @@ struct service_link *
 service_oldest_yieldable(const struct service *svc)
 {
 	return svc->yield_oldest;
+}
+
+void
+service_log_conn_end(const struct service *svc, const char *peer,
+    struct bufferevent *bev, short what)
+{
+	unsigned long tls_error = bev != NULL ?
+	    bufferevent_get_openssl_error(bev) : 0;
+	char text[256];
+
+	if ((what & BEV_EVENT_ERROR) && tls_error != 0) {
+		ERR_error_string_n(tls_error, text, sizeof(text));
+		log_info("%s: %s: TLS: %s", svc->name, peer, text);
+	} else if (what & BEV_EVENT_ERROR)
+		log_debug("%s: %s: connection error", svc->name, peer);
+	else if (what & BEV_EVENT_TIMEOUT)
+		log_info("%s: %s: client stopped reading", svc->name, peer);
 }

@@ -101,6 +101,13 @@ void service_set_yieldable(struct service *svc, struct service_link *link,
  * not yieldable, so it is not picked twice). */
 struct service_link *service_oldest_yieldable(const struct service *svc);
 
+/* Log why a session's connection ended, from its bufferevent's event
+ * flags: the TLS error OpenSSL gave, a connection error, or a client
+ * that stopped reading (a write timeout). */
+struct bufferevent;
+void service_log_conn_end(const struct service *svc, const char *peer,
+    struct bufferevent *bev, short what);
+
 /*
  * Stop accepting (the listeners close now), call stop_cb for each open
  * session (it may free the session), and have drained_cb(ctx) run once

@@ -17,7 +17,6 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "lib/config.h"
@@ -333,17 +332,8 @@ session_event_cb(struct bufferevent *bev, short what, void *ctx)
 		lmtp_session_close(session);
 		return;
 	}
-	if ((what & BEV_EVENT_ERROR) && session->tls &&
-	    bufferevent_get_openssl_error(bev) != 0) {
-		char text[256];
-
-		ERR_error_string_n(bufferevent_get_openssl_error(bev), text,
-		    sizeof(text));
-		log_info("lmtp: %s: TLS: %s", session->peer, text);
-	} else if (what & BEV_EVENT_ERROR)
-		log_debug("lmtp: %s: connection error", session->peer);
-	else if (what & BEV_EVENT_TIMEOUT)
-		log_info("lmtp: %s: client stopped reading", session->peer);
+	service_log_conn_end(&session->server->service, session->peer, bev,
+	    what);
 	session_gone(session);
 }
 
