@@ -106,7 +106,7 @@ static const struct fail_case {
 	    "[imap] idle_keepalive: not a duration" },
 	{ FAIL_UNKNOWN, "[imap]\nmax_connections_per_user = 0\n", 2,
 	    "[imap] max_connections_per_user: not a number" },
-	{ FAIL_UNKNOWN, "[imap]\nmax_connections_per_ip = 5000\n", 2,
+	{ FAIL_UNKNOWN, "[imap]\nmax_connections_per_ip = 20000\n", 2,
 	    "[imap] max_connections_per_ip: not a number" },
 	{ FAIL_UNKNOWN, "[imap]\nport = 1\nportt = 2\n", 3,
 	    "[imap] portt: unknown key" },
