@@ -318,6 +318,16 @@ notify_proto_build(const struct notify_keys *keys, uint64_t id,
     uint64_t pn, const struct notify_msg *msg, unsigned char *out,
     size_t out_size, size_t *len_r)
 {
+	return notify_proto_build_with(NULL, keys, id, pn, msg, out, out_size,
+	    len_r);
+}
+
+int
+notify_proto_build_with(struct notify_aead *aead,
+    const struct notify_keys *keys, uint64_t id, uint64_t pn,
+    const struct notify_msg *msg, unsigned char *out, size_t out_size,
+    size_t *len_r)
+{
 	unsigned char payload[NOTIFY_PAYLOAD_MAX];
 	struct notify_header hdr = {
 		.version = NOTIFY_VERSION,
@@ -331,8 +341,8 @@ notify_proto_build(const struct notify_keys *keys, uint64_t id,
 
 	if (notify_proto_encode(msg, payload, sizeof(payload), &len) < 0)
 		return -1;
-	ret = notify_proto_seal(keys, &hdr, payload, len, out, out_size,
-	    len_r);
+	ret = notify_proto_seal_with(aead, keys, &hdr, payload, len, out,
+	    out_size, len_r);
 	OPENSSL_cleanse(payload, len);
 	return ret;
 }

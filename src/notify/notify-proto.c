@@ -3,7 +3,8 @@
  * schedule, ChaCha20-Poly1305 sealing and opening, the replay window
  * and the stateless cookie (payloads and addresses are in
  * notify-payload.c). All cryptography is OpenSSL's; nothing here keeps
- * state between calls.
+ * state between calls but the cipher contexts a caller may keep in a
+ * struct notify_aead.
  */
 #include "notify/notify-proto.h"
 #include "notify/notify-proto-private.h"
@@ -284,13 +285,86 @@ make_nonce(const struct notify_keys *keys, uint64_t pn,
 		nonce[4 + i] ^= pnb[i];
 }
 
+/* ---- Cipher contexts ---- */
+
+struct notify_aead {
+	EVP_CIPHER_CTX *enc;		/* ChaCha20-Poly1305, sealing */
+	EVP_CIPHER_CTX *dec;		/* ChaCha20-Poly1305, opening */
+};
+
+struct notify_aead *
+notify_aead_new(void)
+{
+	struct notify_aead *aead;
+	EVP_CIPHER *cipher;
+	int ok;
+
+	aead = OPENSSL_zalloc(sizeof(*aead));
+	cipher = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
+	if (aead == NULL || cipher == NULL)
+		goto fail;
+	aead->enc = EVP_CIPHER_CTX_new();
+	aead->dec = EVP_CIPHER_CTX_new();
+	ok = aead->enc != NULL && aead->dec != NULL &&
+	    EVP_EncryptInit_ex2(aead->enc, cipher, NULL, NULL, NULL) == 1 &&
+	    EVP_DecryptInit_ex2(aead->dec, cipher, NULL, NULL, NULL) == 1;
+	EVP_CIPHER_free(cipher);
+	if (!ok)
+		notify_aead_free(&aead);
+	return aead;
+fail:
+	EVP_CIPHER_free(cipher);
+	OPENSSL_free(aead);
+	return NULL;
+}
+
+void
+notify_aead_free(struct notify_aead **aeadp)
+{
+	struct notify_aead *aead = *aeadp;
+
+	if (aead == NULL)
+		return;
+	*aeadp = NULL;
+	EVP_CIPHER_CTX_free(aead->enc);
+	EVP_CIPHER_CTX_free(aead->dec);
+	OPENSSL_free(aead);
+}
+
+/* The context to seal (enc) or open with: aead's, kept set up for the
+ * cipher so only the key and nonce change, or a one-off one (*own_r,
+ * to be freed) when aead is NULL. Keys and nonce are set. */
+static EVP_CIPHER_CTX *
+aead_ctx(struct notify_aead *aead, int enc, const unsigned char *key,
+    const unsigned char *nonce, EVP_CIPHER_CTX **own_r)
+{
+	EVP_CIPHER_CTX *ctx;
+
+	*own_r = NULL;
+	if (aead != NULL) {
+		ctx = enc ? aead->enc : aead->dec;
+		if (EVP_CipherInit_ex2(ctx, NULL, key, nonce, enc, NULL) != 1)
+			return NULL;
+		return ctx;
+	}
+	ctx = EVP_CIPHER_CTX_new();
+	if (ctx == NULL)
+		return NULL;
+	*own_r = ctx;
+	if (EVP_CipherInit_ex(ctx, EVP_chacha20_poly1305(), NULL, key, nonce,
+	    enc) != 1)
+		return NULL;
+	return ctx;
+}
+
 int
-notify_proto_seal(const struct notify_keys *keys,
-    const struct notify_header *hdr, const unsigned char *payload,
-    size_t payload_len, unsigned char *out, size_t out_size, size_t *len_r)
+notify_proto_seal_with(struct notify_aead *aead,
+    const struct notify_keys *keys, const struct notify_header *hdr,
+    const unsigned char *payload, size_t payload_len, unsigned char *out,
+    size_t out_size, size_t *len_r)
 {
 	unsigned char nonce[NOTIFY_IV_LEN];
-	EVP_CIPHER_CTX *ctx;
+	EVP_CIPHER_CTX *ctx, *own;
 	enum notify_dir dir;
 	size_t total;
 	int n, ret = -1;
@@ -306,11 +380,8 @@ notify_proto_seal(const struct notify_keys *keys,
 
 	header_write(hdr, out);
 	make_nonce(keys, hdr->pn, nonce);
-	ctx = EVP_CIPHER_CTX_new();
+	ctx = aead_ctx(aead, 1, keys->key, nonce, &own);
 	if (ctx == NULL)
-		return -1;
-	if (EVP_EncryptInit_ex(ctx, EVP_chacha20_poly1305(), NULL, keys->key,
-	    nonce) != 1)
 		goto out;
 	if (EVP_EncryptUpdate(ctx, NULL, &n, out, NOTIFY_HEADER_LEN) != 1)
 		goto out;
@@ -327,10 +398,19 @@ notify_proto_seal(const struct notify_keys *keys,
 	*len_r = total;
 	ret = 0;
 out:
-	EVP_CIPHER_CTX_free(ctx);
+	EVP_CIPHER_CTX_free(own);
 	if (ret < 0)
 		OPENSSL_cleanse(out, total);
 	return ret;
+}
+
+int
+notify_proto_seal(const struct notify_keys *keys,
+    const struct notify_header *hdr, const unsigned char *payload,
+    size_t payload_len, unsigned char *out, size_t out_size, size_t *len_r)
+{
+	return notify_proto_seal_with(NULL, keys, hdr, payload, payload_len,
+	    out, out_size, len_r);
 }
 
 int
@@ -362,14 +442,15 @@ notify_proto_peek(const unsigned char *dgram, size_t len,
 }
 
 int
-notify_proto_open(const struct notify_keys *keys,
-    const unsigned char *dgram, size_t len, struct notify_header *hdr_r,
-    unsigned char *plain_r, size_t *plain_len_r, enum notify_drop *drop_r)
+notify_proto_open_with(struct notify_aead *aead,
+    const struct notify_keys *keys, const unsigned char *dgram, size_t len,
+    struct notify_header *hdr_r, unsigned char *plain_r,
+    size_t *plain_len_r, enum notify_drop *drop_r)
 {
 	unsigned char nonce[NOTIFY_IV_LEN];
 	unsigned char tag[NOTIFY_TAG_LEN];
 	struct notify_header hdr;
-	EVP_CIPHER_CTX *ctx;
+	EVP_CIPHER_CTX *ctx, *own;
 	size_t clen;
 	int n, ret = -1;
 
@@ -385,11 +466,8 @@ notify_proto_open(const struct notify_keys *keys,
 	make_nonce(keys, hdr.pn, nonce);
 
 	*drop_r = NOTIFY_DROP_TAG;
-	ctx = EVP_CIPHER_CTX_new();
+	ctx = aead_ctx(aead, 0, keys->key, nonce, &own);
 	if (ctx == NULL)
-		return -1;
-	if (EVP_DecryptInit_ex(ctx, EVP_chacha20_poly1305(), NULL, keys->key,
-	    nonce) != 1)
 		goto out;
 	if (EVP_DecryptUpdate(ctx, NULL, &n, dgram, NOTIFY_HEADER_LEN) != 1)
 		goto out;
@@ -407,10 +485,19 @@ notify_proto_open(const struct notify_keys *keys,
 	*drop_r = NOTIFY_DROP_NONE;
 	ret = 0;
 out:
-	EVP_CIPHER_CTX_free(ctx);
+	EVP_CIPHER_CTX_free(own);
 	if (ret < 0)
 		OPENSSL_cleanse(plain_r, clen);
 	return ret;
+}
+
+int
+notify_proto_open(const struct notify_keys *keys,
+    const unsigned char *dgram, size_t len, struct notify_header *hdr_r,
+    unsigned char *plain_r, size_t *plain_len_r, enum notify_drop *drop_r)
+{
+	return notify_proto_open_with(NULL, keys, dgram, len, hdr_r, plain_r,
+	    plain_len_r, drop_r);
 }
 
 /* ---- The replay window ---- */

@@ -224,6 +224,16 @@ int notify_random(void *buf, size_t len);
 /* ---- Sealing and opening ---- */
 
 /*
+ * ChaCha20-Poly1305 contexts set up once and reused, so sealing and
+ * opening a datagram with them neither fetches the cipher nor
+ * allocates: what a server keeps for its receive path. One per thread.
+ * notify_aead_new() returns NULL if OpenSSL fails.
+ */
+struct notify_aead;
+struct notify_aead *notify_aead_new(void);
+void notify_aead_free(struct notify_aead **aeadp);
+
+/*
  * Seal a datagram: hdr (version is set to 1 and reserved to 0 here, the
  * epoch must equal keys->epoch and the type must be one that keys->dir
  * sends) and the payload, encrypted, followed by the tag. out may not
@@ -235,6 +245,11 @@ int notify_random(void *buf, size_t len);
 int notify_proto_seal(const struct notify_keys *keys,
     const struct notify_header *hdr, const unsigned char *payload,
     size_t payload_len, unsigned char *out, size_t out_size, size_t *len_r);
+/* The same with aead's context (NULL: a one-off context, as above). */
+int notify_proto_seal_with(struct notify_aead *aead,
+    const struct notify_keys *keys, const struct notify_header *hdr,
+    const unsigned char *payload, size_t payload_len, unsigned char *out,
+    size_t out_size, size_t *len_r);
 
 /*
  * Step 1 of section 4.1, before any lookup or cryptography: the size is
@@ -260,6 +275,12 @@ int notify_proto_peek(const unsigned char *dgram, size_t len,
 int notify_proto_open(const struct notify_keys *keys,
     const unsigned char *dgram, size_t len, struct notify_header *hdr_r,
     unsigned char *plain_r, size_t *plain_len_r, enum notify_drop *drop_r);
+/* The same with aead's context (NULL: a one-off context): no
+ * allocation at all on the way to the tag check. */
+int notify_proto_open_with(struct notify_aead *aead,
+    const struct notify_keys *keys, const unsigned char *dgram, size_t len,
+    struct notify_header *hdr_r, unsigned char *plain_r,
+    size_t *plain_len_r, enum notify_drop *drop_r);
 
 /* ---- The replay window (step 5) ---- */
 
@@ -313,6 +334,11 @@ int notify_proto_decode(unsigned int type, const unsigned char *payload,
 int notify_proto_build(const struct notify_keys *keys, uint64_t id,
     uint64_t pn, const struct notify_msg *msg, unsigned char *out,
     size_t out_size, size_t *len_r);
+/* The same with aead's context (NULL: a one-off context). */
+int notify_proto_build_with(struct notify_aead *aead,
+    const struct notify_keys *keys, uint64_t id, uint64_t pn,
+    const struct notify_msg *msg, unsigned char *out, size_t out_size,
+    size_t *len_r);
 
 /* ---- Observed addresses (section 3.3) ---- */
 

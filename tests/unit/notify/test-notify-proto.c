@@ -308,6 +308,50 @@ test_encode_vectors(void **state)
 	}
 }
 
+/* One set of cipher contexts seals and opens every vector in turn, in
+ * both directions, with a forged datagram between two good ones: each
+ * use starts afresh from the key and nonce, whatever came before. */
+static void
+test_reused_contexts(void **state)
+{
+	struct notify_aead *aead = notify_aead_new();
+
+	(void)state;
+	assert_non_null(aead);
+	for (int round = 0; round < 2; round++) {
+		for (size_t i = 0; i < VECTORS; i++) {
+			unsigned char want[NOTIFY_DATAGRAM_MAX];
+			unsigned char got[NOTIFY_DATAGRAM_MAX];
+			unsigned char plain[NOTIFY_PAYLOAD_MAX];
+			struct notify_header hdr;
+			struct notify_keys keys;
+			struct notify_msg msg;
+			enum notify_drop drop;
+			size_t want_len, len = 0, plain_len;
+
+			want_len = vec_bytes(i, want, sizeof(want));
+			vec_msg(i, &msg);
+			vec_keys(vectors[i].dir, VEC_EPOCH, &keys);
+			assert_int_equal(notify_proto_build_with(aead, &keys,
+			    VEC_ID, vectors[i].pn, &msg, got, sizeof(got),
+			    &len), 0);
+			assert_int_equal(len, want_len);
+			assert_memory_equal(got, want, len);
+			got[len - 1] ^= 1;
+			assert_int_equal(notify_proto_open_with(aead, &keys,
+			    got, len, &hdr, plain, &plain_len, &drop), -1);
+			assert_int_equal(drop, NOTIFY_DROP_TAG);
+			assert_int_equal(notify_proto_open_with(aead, &keys,
+			    want, want_len, &hdr, plain, &plain_len, &drop),
+			    0);
+			assert_int_equal(hdr.pn, vectors[i].pn);
+		}
+	}
+	notify_aead_free(&aead);
+	assert_null(aead);
+	notify_aead_free(&aead);
+}
+
 static void
 test_decode_vectors(void **state)
 {
@@ -1296,6 +1340,7 @@ main(void)
 		cmocka_unit_test(test_addresses),
 		cmocka_unit_test(test_cookies),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_reused_contexts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
