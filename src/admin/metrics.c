@@ -100,6 +100,9 @@ const struct metric metrics_table[] = {
 	    "VERIFY datagrams dropped for a wrong or stale cookie."),
 	COUNTER(notify_challenges_total, "notify_challenges_total",
 	    "CHALLENGE datagrams sent."),
+	COUNTER(notify_key_derivations_total, "notify_key_derivations_total",
+	    "Notify keys derived (HKDF; one direction of one registration "
+	    "and epoch each)."),
 	COUNTER(notify_verifications_total, "notify_verifications_total",
 	    "Client endpoints verified."),
 	COUNTER(notify_events_total, "notify_events_total",

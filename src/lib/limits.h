@@ -327,8 +327,19 @@
  * a client sends one keepalive per interval and a few ACKs, so more
  * than this is a broken or hostile client (4.7). */
 #define NOTIFY_REG_RATE_PER_SEC 20
+/* Previous epochs' client keys kept at once (about 64 bytes a slot), so
+ * replays of an old datagram cost one derivation, not one each; a
+ * client needs its old epoch's key only for a keepalive or two after a
+ * restart (4.5). */
+#define NOTIFY_OLD_KEYS_SLOTS 256
+/* Derivations of a previous epoch's key per second, server-wide (about
+ * 10 us each): room for every client of a full server (200000 at the
+ * 25 s default keepalive, 8000 a second) coming back after a restart,
+ * while forged old epochs from spoofed sources cost at most a tenth of
+ * a core. */
+#define NOTIFY_OLD_DERIVE_PER_SEC 10000
 /* A verified endpoint silent for this many keepalive intervals is
- * forgotten (its keys wiped): no events go to an address whose NAT
+ * forgotten (its address wiped): no events go to an address whose NAT
  * mapping has most likely expired (design notes item 10). */
 #define NOTIFY_SILENCE_INTERVALS 3
 /* Seconds between sweeps of every registration (leases, silent

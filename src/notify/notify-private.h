@@ -83,6 +83,15 @@ struct notify_in {
 	unsigned char data[NOTIFY_BATCH][NOTIFY_DATAGRAM_MAX + 1];
 };
 
+/* A previous epoch's client-to-server keys of one registration, kept
+ * out of line (section 4.5): a client needs them for a keepalive or
+ * two after a restart, and a replayed old datagram then costs no
+ * derivation. */
+struct notify_old_key {
+	uint64_t id;			/* registration id, 0: unused */
+	struct notify_keys keys;	/* C2S, keys.epoch < the server's */
+};
+
 struct notify_server {
 	struct notify_deps deps;
 	const struct clock *clock;	/* deps.clock, or clock_monotonic */
@@ -104,6 +113,14 @@ struct notify_server {
 	size_t nvias;
 	struct notify_out *out;
 	struct notify_in *in;
+	struct notify_aead *aead;	/* cipher contexts, set up once */
+
+	/* Flood resistance (section 4.1) */
+	struct notify_old_key *old_keys; /* NOTIFY_OLD_KEYS_SLOTS */
+	size_t old_keys_used;		/* slots with an id */
+	uint64_t old_keys_seed;		/* keys the slot hash */
+	uint32_t old_derive_sec;	/* second old_derive_count counts */
+	unsigned old_derive_count;	/* old-epoch derivations then */
 
 	/* Files */
 	char *dir;			/* <data_dir>/notify */
@@ -169,12 +186,16 @@ void notify_save_timer_cb(evutil_socket_t fd, short what, void *ctx);
 
 /* A socket is readable: read, check and act on its datagrams. */
 void notify_receive_cb(evutil_socket_t fd, short what, void *ctx);
+/* Wipe the previous epochs' keys kept for registration id (removed). */
+void notify_old_keys_forget(struct notify_server *server, uint64_t id);
+/* Wipe every previous epoch's key kept (shutdown). */
+void notify_old_keys_clear(struct notify_server *server);
 
 /* ---- notify-send.c ---- */
 
 /*
- * Seal msg for reg under the current epoch (cached keys if the endpoint
- * is verified, derived otherwise) with the next packet number and queue
+ * Seal msg for reg under the current epoch (the registration's cached
+ * keys) with the next packet number and queue
  * it to to by way via. A datagram larger than limit bytes (the datagram
  * answered, for an unverified endpoint) is not sent. Returns 0, or -1
  * (counted) if it was not queued.

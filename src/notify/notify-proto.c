@@ -22,6 +22,8 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
+#include "lib/stats.h"
+
 /* HKDF-Extract salt and the prefix of every HKDF-Expand label. */
 #define NOTIFY_HKDF_SALT "mailbell notify v1"
 #define NOTIFY_HKDF_LABEL "mailbell v1 "
@@ -215,6 +217,7 @@ notify_keys_derive(const unsigned char secret[NOTIFY_SECRET_LEN],
 	memset(keys_r, 0, sizeof(*keys_r));
 	if (dir != NOTIFY_DIR_C2S && dir != NOTIFY_DIR_S2C)
 		return -1;
+	mb_stats.notify_key_derivations_total++;
 	if (hkdf(EVP_KDF_HKDF_MODE_EXTRACT_ONLY, secret, NOTIFY_SECRET_LEN,
 	    (const unsigned char *)NOTIFY_HKDF_SALT, strlen(NOTIFY_HKDF_SALT),
 	    prk, sizeof(prk)) < 0)

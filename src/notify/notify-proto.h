@@ -210,7 +210,10 @@ const char *notify_drop_name(enum notify_drop drop);
 /*
  * Derive the key and IV of direction dir in epoch from a registration
  * secret with HKDF-SHA256. Returns 0, or -1 if OpenSSL fails (keys_r is
- * then zeroed). Wipe the keys with notify_keys_wipe() when done.
+ * then zeroed). Wipe the keys with notify_keys_wipe() when done. Each
+ * call counts in mb_stats.notify_key_derivations_total: it allocates
+ * and costs several HMACs, so a server derives once per registration
+ * and epoch and keeps the result, never once per datagram.
  */
 int notify_keys_derive(const unsigned char secret[NOTIFY_SECRET_LEN],
     enum notify_dir dir, uint32_t epoch, struct notify_keys *keys_r);

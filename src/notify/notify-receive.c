@@ -1,19 +1,20 @@
 /*
  * The notifier's receive path (doc/notify-protocol.md 4.1): datagrams
  * read in batches, cheapest check first, every drop silent and
- * counted; endpoint verification with stateless cookies (4.2), STATUS
- * to keepalives, and acknowledgements handed to notify-events.c.
+ * counted, no allocation and no key derivation before the tag verifies
+ * (keys are the registration's, derived once per epoch); endpoint
+ * verification with stateless cookies (4.2),
+ * STATUS to keepalives, and acknowledgements handed to notify-events.c.
  */
 #include <errno.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 
+#include "lib/hash.h"
 #include "lib/log.h"
 #include "lib/stats.h"
 #include "notify/notify-private.h"
-
-/* ---- Receiving (section 4.1) ---- */
 
 static void
 count_drop(enum notify_drop drop)
@@ -61,6 +62,75 @@ rate_ok(struct notify_reg *reg, uint32_t now)
 	reg->rate_count++;
 	return true;
 }
+
+/* ---- Previous epochs' keys (section 4.5) ---- */
+
+static struct notify_old_key *
+old_key_slot(struct notify_server *s, uint64_t id, uint32_t epoch)
+{
+	uint64_t h = hash_u64(id ^ s->old_keys_seed ^ (uint64_t)epoch << 32);
+
+	return &s->old_keys[h & (NOTIFY_OLD_KEYS_SLOTS - 1)];
+}
+
+/*
+ * The C2S keys of reg in an earlier epoch: kept from an earlier
+ * datagram, or derived now if the server-wide NOTIFY_OLD_DERIVE_PER_SEC
+ * is not spent. Returns 0 with *keys_r, -1 if OpenSSL failed, -2 if
+ * over the budget.
+ */
+static int
+old_keys(struct notify_server *s, const struct notify_reg *reg,
+    uint32_t epoch, uint32_t now, struct notify_keys *keys_r)
+{
+	struct notify_old_key *slot = old_key_slot(s, reg->id, epoch);
+
+	if (slot->id == reg->id && slot->keys.epoch == epoch) {
+		*keys_r = slot->keys;
+		return 0;
+	}
+	if (s->old_derive_sec != now) {
+		s->old_derive_sec = now;
+		s->old_derive_count = 0;
+	}
+	if (s->old_derive_count >= NOTIFY_OLD_DERIVE_PER_SEC)
+		return -2;
+	s->old_derive_count++;
+	if (notify_keys_derive(reg->secret, NOTIFY_DIR_C2S, epoch,
+	    keys_r) < 0)
+		return -1;
+	if (slot->id == 0)
+		s->old_keys_used++;
+	notify_keys_wipe(&slot->keys);
+	slot->id = reg->id;
+	slot->keys = *keys_r;
+	return 0;
+}
+
+void
+notify_old_keys_forget(struct notify_server *s, uint64_t id)
+{
+	size_t i;
+
+	if (s->old_keys == NULL || s->old_keys_used == 0)
+		return;
+	for (i = 0; i < NOTIFY_OLD_KEYS_SLOTS; i++) {
+		if (s->old_keys[i].id != id)
+			continue;
+		OPENSSL_cleanse(&s->old_keys[i], sizeof(s->old_keys[i]));
+		s->old_keys_used--;
+	}
+}
+
+void
+notify_old_keys_clear(struct notify_server *s)
+{
+	OPENSSL_cleanse(s->old_keys,
+	    NOTIFY_OLD_KEYS_SLOTS * sizeof(s->old_keys[0]));
+	s->old_keys_used = 0;
+}
+
+/* ---- Receiving (section 4.1) ---- */
 
 /* CHALLENGE to an endpoint (verified or not) under the current epoch,
  * never larger than the limit bytes it answers. */
@@ -113,14 +183,18 @@ is_verified_endpoint(const struct notify_reg *reg, size_t via,
 	    memcmp(reg->addr, addr, NOTIFY_ADDR_LEN) == 0;
 }
 
-/* Steps 1 to 4 of section 4.1: the datagram's size, version and type,
- * its registration, its epoch and its tag. Returns 0 with *hdr_r,
- * *reg_r and the payload in plain (*plen_r bytes), or -1 with *drop_r
- * set. */
+/*
+ * Steps 1 to 4 of section 4.1: the datagram's size, version and type,
+ * its registration, its epoch and its tag, with the registration's
+ * cached keys (or a previous epoch's, see old_keys()). Returns 0 with
+ * *hdr_r, *reg_r and the payload in plain (*plen_r bytes); -1 with
+ * *drop_r set; -2 if dropped for the derivation budget.
+ */
 static int
 open_datagram(struct notify_server *s, const unsigned char *data,
-    size_t len, struct notify_header *hdr_r, struct notify_reg **reg_r,
-    unsigned char plain[NOTIFY_PAYLOAD_MAX], size_t *plen_r,
+    size_t len, uint32_t now, struct notify_header *hdr_r,
+    struct notify_reg **reg_r, unsigned char plain[NOTIFY_PAYLOAD_MAX],
+    size_t *plen_r,
     enum notify_drop *drop_r)
 {
 	struct notify_header hdr;
@@ -147,16 +221,15 @@ open_datagram(struct notify_server *s, const unsigned char *data,
 		*drop_r = NOTIFY_DROP_EPOCH;
 		return -1;
 	}
-	if (!old_epoch && (reg->flags & NOTIFY_REG_VERIFIED))
-		notify_reg_keys(reg, NOTIFY_DIR_C2S, s->epoch, &keys);
-	else if (notify_keys_derive(reg->secret, NOTIFY_DIR_C2S, hdr.epoch,
-	    &keys) < 0) {
-		*drop_r = NOTIFY_DROP_TAG;
-		return -1;
-	}
+	*drop_r = NOTIFY_DROP_TAG;
+	if (!old_epoch) {
+		if (!notify_reg_keys(reg, NOTIFY_DIR_C2S, s->epoch, &keys))
+			return -1;
+	} else if ((rc = old_keys(s, reg, hdr.epoch, now, &keys)) < 0)
+		return rc;
 	/* 4: the tag */
-	rc = notify_proto_open(&keys, data, len, hdr_r, plain, plen_r,
-	    drop_r);
+	rc = notify_proto_open_with(s->aead, &keys, data, len, hdr_r, plain,
+	    plen_r, drop_r);
 	notify_keys_wipe(&keys);
 	if (rc < 0)
 		return -1;
@@ -174,12 +247,20 @@ handle_datagram(struct notify_server *s, size_t via,
 	struct notify_replay win;
 	struct notify_msg msg;
 	struct notify_reg *reg;
-	enum notify_drop drop;
+	enum notify_drop drop = NOTIFY_DROP_PAYLOAD;
 	uint32_t now;
-	size_t plen;
+	size_t plen = 0;
 	bool old_epoch, newest = false;
+	int rc;
 
-	if (open_datagram(s, data, len, &hdr, &reg, plain, &plen, &drop) < 0)
+	now = notify_now(s);
+	rc = open_datagram(s, data, len, now, &hdr, &reg, plain, &plen,
+	    &drop);
+	if (rc == -2) {
+		mb_stats.notify_dropped_rate_total++;
+		goto out;
+	}
+	if (rc < 0)
 		goto dropped;
 	old_epoch = hdr.epoch != s->epoch;
 	/* 5: the replay window (of the current epoch; an old epoch's
@@ -196,7 +277,6 @@ handle_datagram(struct notify_server *s, size_t via,
 	if (notify_proto_decode(hdr.type, plain, plen, &msg, &drop) < 0 ||
 	    notify_addr_encode(from, addr) < 0)
 		goto dropped;
-	now = notify_now(s);
 	if (!rate_ok(reg, now)) {
 		mb_stats.notify_dropped_rate_total++;
 		goto out;

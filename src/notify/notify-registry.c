@@ -300,6 +300,11 @@ notify_registry_add(struct notify_registry *r, const char *user,
 		*error_r = "no random numbers";
 		return -1;
 	}
+	if (notify_reg_derive(reg, epoch) < 0) {
+		rec_free(r, reg);
+		*error_r = "cannot derive keys";
+		return -1;
+	}
 	reg->folders = folders_copy(folders, count);
 	reg->created_epoch = epoch;
 	reg->last_seen = now;
@@ -508,25 +513,35 @@ notify_reg_replay_set(struct notify_reg *reg, const struct notify_replay *win)
 }
 
 int
-notify_reg_verify(struct notify_reg *reg, uint32_t epoch, uint8_t via,
-    const unsigned char addr[NOTIFY_ADDR_LEN])
+notify_reg_derive(struct notify_reg *reg, uint32_t epoch)
 {
 	struct notify_keys c2s, s2c;
 
-	if (!(reg->flags & NOTIFY_REG_VERIFIED)) {
-		if (notify_keys_derive(reg->secret, NOTIFY_DIR_C2S, epoch,
-		    &c2s) < 0 || notify_keys_derive(reg->secret,
-		    NOTIFY_DIR_S2C, epoch, &s2c) < 0) {
-			notify_keys_wipe(&c2s);
-			return -1;
-		}
-		memcpy(reg->c2s_key, c2s.key, sizeof(reg->c2s_key));
-		memcpy(reg->c2s_iv, c2s.iv, sizeof(reg->c2s_iv));
-		memcpy(reg->s2c_key, s2c.key, sizeof(reg->s2c_key));
-		memcpy(reg->s2c_iv, s2c.iv, sizeof(reg->s2c_iv));
+	if ((reg->flags & NOTIFY_REG_KEYS) && reg->keys_epoch == epoch)
+		return 0;
+	if (notify_keys_derive(reg->secret, NOTIFY_DIR_C2S, epoch,
+	    &c2s) < 0 || notify_keys_derive(reg->secret, NOTIFY_DIR_S2C,
+	    epoch, &s2c) < 0) {
 		notify_keys_wipe(&c2s);
-		notify_keys_wipe(&s2c);
+		return -1;
 	}
+	memcpy(reg->c2s_key, c2s.key, sizeof(reg->c2s_key));
+	memcpy(reg->c2s_iv, c2s.iv, sizeof(reg->c2s_iv));
+	memcpy(reg->s2c_key, s2c.key, sizeof(reg->s2c_key));
+	memcpy(reg->s2c_iv, s2c.iv, sizeof(reg->s2c_iv));
+	notify_keys_wipe(&c2s);
+	notify_keys_wipe(&s2c);
+	reg->keys_epoch = epoch;
+	reg->flags |= NOTIFY_REG_KEYS;
+	return 0;
+}
+
+int
+notify_reg_verify(struct notify_reg *reg, uint32_t epoch, uint8_t via,
+    const unsigned char addr[NOTIFY_ADDR_LEN])
+{
+	if (notify_reg_derive(reg, epoch) < 0)
+		return -1;
 	reg->via = via;
 	memcpy(reg->addr, addr, NOTIFY_ADDR_LEN);
 	reg->flags |= NOTIFY_REG_VERIFIED;
@@ -539,16 +554,14 @@ notify_reg_forget(struct notify_reg *reg)
 	reg->flags &= (uint8_t)~NOTIFY_REG_VERIFIED;
 	reg->via = 0;
 	OPENSSL_cleanse(reg->addr, sizeof(reg->addr));
-	OPENSSL_cleanse(reg->c2s_key, sizeof(reg->c2s_key));
-	OPENSSL_cleanse(reg->c2s_iv, sizeof(reg->c2s_iv));
-	OPENSSL_cleanse(reg->s2c_key, sizeof(reg->s2c_key));
-	OPENSSL_cleanse(reg->s2c_iv, sizeof(reg->s2c_iv));
 }
 
-void
+bool
 notify_reg_keys(const struct notify_reg *reg, enum notify_dir dir,
     uint32_t epoch, struct notify_keys *keys_r)
 {
+	if (!(reg->flags & NOTIFY_REG_KEYS) || reg->keys_epoch != epoch)
+		return false;
 	keys_r->dir = dir;
 	keys_r->epoch = epoch;
 	if (dir == NOTIFY_DIR_C2S) {
@@ -558,6 +571,7 @@ notify_reg_keys(const struct notify_reg *reg, enum notify_dir dir,
 		memcpy(keys_r->key, reg->s2c_key, sizeof(keys_r->key));
 		memcpy(keys_r->iv, reg->s2c_iv, sizeof(keys_r->iv));
 	}
+	return true;
 }
 
 uint64_t

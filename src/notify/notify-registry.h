@@ -1,14 +1,14 @@
 /*
  * The notifier's registrations: who registered (an interned user), for
- * which folders, the secret, the lease, the packet-number state of the
- * current epoch and, while an endpoint is verified, that endpoint with
- * its derived keys. Also how registrations and the epoch are kept in the
+ * which folders, the secret, the lease, the keys derived for the current
+ * epoch, the packet-number state of that epoch and, while an endpoint is
+ * verified, that endpoint. Also how registrations and the epoch are kept in the
  * data directory. No I/O beyond those two files and no libevent, so a
  * unit test drives it with its own clock.
  *
  * Memory: a registration is one fixed-size record taken from a slab (no
- * allocator header) and one hash-table slot, about 250 bytes with its
- * endpoint verified; users are interned, so their names are stored once.
+ * allocator header) and one hash-table slot, about 250 bytes, keys
+ * included; users are interned, so their names are stored once.
  */
 #ifndef MB_NOTIFY_NOTIFY_REGISTRY_H
 #define MB_NOTIFY_NOTIFY_REGISTRY_H
@@ -43,6 +43,8 @@ enum notify_reg_flag {
 					   this epoch (replay_top is valid) */
 	NOTIFY_REG_DIRTY = 1 << 2,	/* last_seen changed since the last
 					   save */
+	NOTIFY_REG_KEYS = 1 << 3,	/* the keys of keys_epoch are
+					   cached */
 };
 
 /* One registration. Fields are grouped by lifetime. */
@@ -75,13 +77,19 @@ struct notify_reg {
 	uint8_t rate_count;		/* datagrams acted on in rate_sec */
 	uint8_t flags;			/* enum notify_reg_flag bits */
 
-	/* While NOTIFY_REG_VERIFIED: the endpoint and its cached keys
-	 * (wiped when the endpoint is forgotten). */
+	/* While NOTIFY_REG_VERIFIED: the endpoint (wiped when it is
+	 * forgotten). */
 	uint8_t via;			/* how it was reached: server socket
 					   and local address (the server's
 					   via table) */
 	unsigned char addr[NOTIFY_ADDR_LEN]; /* endpoint, observed-address
 						encoding */
+
+	/* While NOTIFY_REG_KEYS: the keys of keys_epoch, derived once
+	 * when the registration is made or the server starts, so no
+	 * datagram ever costs a derivation of them (wiped with the
+	 * registration). */
+	uint32_t keys_epoch;
 	unsigned char c2s_key[NOTIFY_KEY_LEN];
 	unsigned char c2s_iv[NOTIFY_IV_LEN];
 	unsigned char s2c_key[NOTIFY_KEY_LEN];
@@ -106,10 +114,11 @@ void notify_registry_set_limits(struct notify_registry *registry,
 /*
  * Make a registration for user (a valid user name) covering folders
  * (count store names, copied; count 0: every folder), with a fresh
- * random id and secret, created in epoch at Unix time now. Returns 0
- * with *reg_r, or -1 with *error_r: of kind ERROR_LIMIT when
- * max_registrations or max_registrations_per_user is reached,
- * ERROR_INVALID for a bad user name (lib/error.h).
+ * random id and secret, created in epoch at Unix time now, with its
+ * keys of epoch derived (notify_reg_derive()). Returns 0 with *reg_r,
+ * or -1 with *error_r: of kind ERROR_LIMIT when max_registrations or
+ * max_registrations_per_user is reached, ERROR_INVALID for a bad user
+ * name (lib/error.h).
  */
 int notify_registry_add(struct notify_registry *registry, const char *user,
     const char *const *folders, size_t count, uint32_t epoch, uint32_t now,
@@ -171,15 +180,22 @@ void notify_reg_replay_get(const struct notify_reg *reg,
     struct notify_replay *win_r);
 void notify_reg_replay_set(struct notify_reg *reg,
     const struct notify_replay *win);
-/* Cache keys for epoch and mark endpoint addr (encoded), reached via
- * via, verified. Returns 0, or -1 if the keys cannot be derived. */
+/* Derive and cache both directions' keys for epoch, unless they are
+ * cached already. Returns 0, or -1 if they cannot be derived (nothing
+ * is cached then). */
+int notify_reg_derive(struct notify_reg *reg, uint32_t epoch);
+/* Cache keys for epoch (if not yet) and mark endpoint addr (encoded),
+ * reached via via, verified. Returns 0, or -1 if the keys cannot be
+ * derived. */
 int notify_reg_verify(struct notify_reg *reg, uint32_t epoch, uint8_t via,
     const unsigned char addr[NOTIFY_ADDR_LEN]);
-/* Forget the verified endpoint and wipe the cached keys (pending events
- * are the owner's to drop first). */
+/* Forget the verified endpoint (pending events are the owner's to drop
+ * first). The keys stay: they belong to the registration and epoch. */
 void notify_reg_forget(struct notify_reg *reg);
-/* The cached keys of a verified registration, in notify-proto's form. */
-void notify_reg_keys(const struct notify_reg *reg, enum notify_dir dir,
+/* The cached keys of epoch in notify-proto's form: true, or false (and
+ * *keys_r untouched) if the keys of that epoch are not cached. Derives
+ * nothing. */
+bool notify_reg_keys(const struct notify_reg *reg, enum notify_dir dir,
     uint32_t epoch, struct notify_keys *keys_r);
 
 /* ---- Files in <data_dir>/notify (notify-regfile.c) ---- */

@@ -141,10 +141,11 @@ notify_send(struct notify_server *s, struct notify_reg *reg, size_t via,
 
 	if (via >= s->nvias)
 		return -1;
-	if (reg->flags & NOTIFY_REG_VERIFIED)
-		notify_reg_keys(reg, NOTIFY_DIR_S2C, s->epoch, &keys);
-	else if (notify_keys_derive(reg->secret, NOTIFY_DIR_S2C, s->epoch,
-	    &keys) < 0) {
+	/* The keys were derived when the registration was made or the
+	 * server started; only an OpenSSL failure then derives here. */
+	if (!notify_reg_keys(reg, NOTIFY_DIR_S2C, s->epoch, &keys) &&
+	    (notify_reg_derive(reg, s->epoch) < 0 ||
+	    !notify_reg_keys(reg, NOTIFY_DIR_S2C, s->epoch, &keys))) {
 		mb_stats.notify_send_errors_total++;
 		return -1;
 	}
@@ -155,8 +156,8 @@ notify_send(struct notify_server *s, struct notify_reg *reg, size_t via,
 		return -1;
 	}
 	i = out_slot(s, via, to);
-	rc = notify_proto_build(&keys, reg->id, reg->send_pn, msg,
-	    s->out->data[i], sizeof(s->out->data[i]), &len);
+	rc = notify_proto_build_with(s->aead, &keys, reg->id, reg->send_pn,
+	    msg, s->out->data[i], sizeof(s->out->data[i]), &len);
 	notify_keys_wipe(&keys);
 	if (rc < 0 || len > limit) {
 		/* Never more bytes to an endpoint than it sent: the slot is

@@ -125,6 +125,18 @@ static void
 release_cb(struct notify_reg *reg, void *ctx)
 {
 	notify_events_drop(ctx, reg);
+	notify_old_keys_forget(ctx, reg->id);
+}
+
+/* Derive a registration's keys of this epoch at start, so no datagram
+ * ever waits for them (one that fails is retried on its first send). */
+static void
+derive_cb(struct notify_reg *reg, void *ctx)
+{
+	struct notify_server *s = ctx;
+
+	if (notify_reg_derive(reg, s->epoch) < 0)
+		log_warnx("notify: %s: cannot derive keys", reg->user->name);
 }
 
 enum notify_result
@@ -300,9 +312,19 @@ notify_server_new(const struct notify_deps *deps, const char **error_r)
 	else if (skipped > 0)
 		log_warnx("notify: %s: %zu registrations skipped (unreadable "
 		    "or over a limit)", s->regs_path, skipped);
+	notify_registry_foreach(s->registry, derive_cb, s);
 	s->out = xcalloc(1, sizeof(*s->out));
 	s->out->sock = -1;
 	s->in = xcalloc(1, sizeof(*s->in));
+	s->old_keys = xcalloc(NOTIFY_OLD_KEYS_SLOTS, sizeof(*s->old_keys));
+	if (notify_random(&s->old_keys_seed, sizeof(s->old_keys_seed)) < 0) {
+		*error_r = "no random numbers";
+		goto fail;
+	}
+	if ((s->aead = notify_aead_new()) == NULL) {
+		*error_r = "cannot set up ChaCha20-Poly1305";
+		goto fail;
+	}
 	s->save_ev = evtimer_new(deps->base, notify_save_timer_cb, s);
 	s->sweep_ev = event_new(deps->base, -1, EV_PERSIST, sweep_cb, s);
 	if (notify_saver_new(s) < 0) {
@@ -406,6 +428,8 @@ notify_server_free(struct notify_server **sp)
 	notify_saver_free(s);
 	if (s->registry != NULL && (s->regs_dirty || s->seen_dirty))
 		notify_save_now(s);
+	if (s->old_keys != NULL)
+		notify_old_keys_clear(s);
 	if (s->save_ev != NULL)
 		event_free(s->save_ev);
 	if (s->sweep_ev != NULL)
@@ -414,6 +438,8 @@ notify_server_free(struct notify_server **sp)
 	notify_events_free(s);
 	free(s->out);
 	free(s->in);
+	free(s->old_keys);
+	notify_aead_free(&s->aead);
 	OPENSSL_cleanse(s->cookie_key, sizeof(s->cookie_key));
 	free(s->dir);
 	free(s->regs_path);

@@ -5,7 +5,9 @@
  * changed password or a deleted user. A real server on a loopback
  * socket and a real store send real datagrams; only the clock is
  * simulated, and the test turns the server's timers itself
- * (notify_server_tick()), so nothing waits for real time.
+ * (notify_server_tick()), so nothing waits for real time. Also the
+ * receive path under a flood: forged datagrams cost no key derivation
+ * and leave the client on UDP.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,6 +30,7 @@
 #include "lib/clock.h"
 #include "lib/config.h"
 #include "lib/fsutil.h"
+#include "lib/stats.h"
 #include "lib/xmalloc.h"
 #include "notify/notify-private.h"
 #include "store/store.h"
@@ -44,28 +47,59 @@ struct fixture {
 	struct directory *directory;
 	struct event_base *base;
 	struct store *store;
+	struct notify_deps deps;
 	struct notify_server *server;
 	struct sockaddr_in server_addr;
 	/* The client: one registration on one socket. */
 	int fd;
 	uint64_t id;
+	unsigned char secret[NOTIFY_SECRET_LEN];
 	uint32_t epoch;
 	uint64_t pn;
 	struct notify_keys c2s, s2c;
 };
 
+/* Start the server on f->server_addr (port 0: any, then filled in). */
+static void
+server_start(struct fixture *f)
+{
+	socklen_t len = sizeof(f->server_addr);
+	const char *error = NULL;
+	int sfd;
+
+	f->server = notify_server_new(&f->deps, &error);
+	assert_non_null(f->server);
+	sfd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	f->server_addr.sin_family = AF_INET;
+	f->server_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(sfd, (struct sockaddr *)&f->server_addr,
+	    sizeof(f->server_addr)), 0);
+	assert_int_equal(getsockname(sfd, (struct sockaddr *)&f->server_addr,
+	    &len), 0);
+	assert_int_equal(notify_server_listen(f->server, sfd,
+	    ntohs(f->server_addr.sin_port)), 0);
+}
+
+/* The client's keys of epoch, packet numbers from 0. */
+static void
+client_keys(struct fixture *f, uint32_t epoch)
+{
+	f->epoch = epoch;
+	f->pn = 0;
+	assert_int_equal(notify_keys_derive(f->secret, NOTIFY_DIR_C2S,
+	    f->epoch, &f->c2s), 0);
+	assert_int_equal(notify_keys_derive(f->secret, NOTIFY_DIR_S2C,
+	    f->epoch, &f->s2c), 0);
+}
+
 static struct fixture *
 fixture_new(void)
 {
 	struct fixture *f = xcalloc(1, sizeof(*f));
-	struct notify_deps deps;
 	struct notify_registration reg;
 	unsigned char *secret;
 	size_t secret_len;
-	socklen_t len = sizeof(f->server_addr);
-	const char *error = NULL;
 	char *path, *mail;
-	int sfd;
 
 	snprintf(f->dir, sizeof(f->dir), "/tmp/mb-notify-server-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
@@ -84,26 +118,14 @@ fixture_new(void)
 	f->directory = directory_open(path);
 	clock_sim_init(&f->sim, 1000000);
 	f->clock = clock_sim_clock(&f->sim);
-	memset(&deps, 0, sizeof(deps));
-	deps.base = f->base;
-	deps.cfg = &f->cfg;
-	deps.store = f->store;
-	deps.directory = f->directory;
-	deps.clock = &f->clock;
-	f->server = notify_server_new(&deps, &error);
-	assert_non_null(f->server);
+	f->deps.base = f->base;
+	f->deps.cfg = &f->cfg;
+	f->deps.store = f->store;
+	f->deps.directory = f->directory;
+	f->deps.clock = &f->clock;
+	server_start(f);
 	free(path);
 	free(mail);
-
-	sfd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-	f->server_addr.sin_family = AF_INET;
-	f->server_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(sfd, (struct sockaddr *)&f->server_addr,
-	    sizeof(f->server_addr)), 0);
-	assert_int_equal(getsockname(sfd, (struct sockaddr *)&f->server_addr,
-	    &len), 0);
-	assert_int_equal(notify_server_listen(f->server, sfd,
-	    ntohs(f->server_addr.sin_port)), 0);
 
 	assert_int_equal(notify_server_register(f->server, "alice", NULL, 0,
 	    &reg), NOTIFY_OK);
@@ -113,12 +135,9 @@ fixture_new(void)
 	assert_int_equal(base64_decode(reg.key, strlen(reg.key), &secret,
 	    &secret_len), 0);
 	assert_int_equal(secret_len, NOTIFY_SECRET_LEN);
-	f->epoch = reg.epoch;
-	assert_int_equal(notify_keys_derive(secret, NOTIFY_DIR_C2S, f->epoch,
-	    &f->c2s), 0);
-	assert_int_equal(notify_keys_derive(secret, NOTIFY_DIR_S2C, f->epoch,
-	    &f->s2c), 0);
+	memcpy(f->secret, secret, NOTIFY_SECRET_LEN);
 	free(secret);
+	client_keys(f, reg.epoch);
 
 	f->fd = socket(AF_INET, SOCK_DGRAM, 0);
 	assert_int_equal(connect(f->fd, (struct sockaddr *)&f->server_addr,
@@ -466,6 +485,82 @@ test_password_change_and_deletion(void **state)
 	fixture_free(f);
 }
 
+/* A socket of an attacker's, sending to the server from its own port. */
+static int
+attacker_socket(struct fixture *f)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	assert_int_equal(connect(fd, (struct sockaddr *)&f->server_addr,
+	    sizeof(f->server_addr)), 0);
+	return fd;
+}
+
+/* Send dgram count times from fd, letting the server read them as they
+ * come (a bounded flood: the socket buffer never overflows). */
+static void
+flood(struct fixture *f, int fd, const unsigned char *dgram, size_t len,
+    unsigned count)
+{
+	unsigned i;
+
+	for (i = 0; i < count; i++) {
+		assert_int_equal(send(fd, dgram, len, 0), (ssize_t)len);
+		if (i % NOTIFY_BATCH == NOTIFY_BATCH - 1)
+			pump(f);
+	}
+	pump(f);
+}
+
+#define FLOOD 2000
+
+/* Forged datagrams naming a registration whose endpoint is not
+ * verified cost no key derivation (the keys were derived when it was
+ * made) and spend nothing of the real client's: it stays on UDP. */
+static void
+test_forged_flood_derives_nothing(void **state)
+{
+	struct fixture *f = fixture_new();
+	struct notify_registration reg;
+	struct notify_keys bogus;
+	struct notify_msg msg;
+	unsigned char d[NOTIFY_DATAGRAM_MAX], key[NOTIFY_SECRET_LEN];
+	uint64_t id, derivations, tags;
+	size_t len;
+	int fd;
+
+	(void)state;
+	handshake(f);
+	assert_int_equal(notify_server_register(f->server, "alice", NULL, 0,
+	    &reg), NOTIFY_OK);
+	assert_int_equal(notify_reg_id_parse(reg.id, &id), 0);
+	memset(key, 0x5a, sizeof(key));
+	assert_int_equal(notify_keys_derive(key, NOTIFY_DIR_C2S, f->epoch,
+	    &bogus), 0);
+	memset(&msg, 0, sizeof(msg));
+	msg.type = NOTIFY_TYPE_HELLO;
+	assert_int_equal(notify_proto_build(&bogus, id, 0, &msg, d,
+	    sizeof(d), &len), 0);
+
+	derivations = mb_stats.notify_key_derivations_total;
+	tags = mb_stats.notify_dropped_tag_total;
+	fd = attacker_socket(f);
+	flood(f, fd, d, len, FLOOD);
+	assert_int_equal(mb_stats.notify_dropped_tag_total - tags, FLOOD);
+	assert_int_equal(mb_stats.notify_key_derivations_total, derivations);
+	/* and the same at the verified one's id */
+	assert_int_equal(notify_proto_build(&bogus, f->id, 0, &msg, d,
+	    sizeof(d), &len), 0);
+	flood(f, fd, d, len, FLOOD);
+	assert_int_equal(mb_stats.notify_key_derivations_total, derivations);
+	send_keepalive(f, 0);
+	expect(f, NOTIFY_TYPE_STATUS, NULL);
+	deliver(f, 1);
+	expect(f, NOTIFY_TYPE_EVENT, NULL);
+	close(fd);
+	fixture_free(f);
+}
+
 int
 main(void)
 {
@@ -475,6 +570,7 @@ main(void)
 		cmocka_unit_test(test_lease_expiry),
 		cmocka_unit_test(test_silence_forgets_endpoint),
 		cmocka_unit_test(test_password_change_and_deletion),
+		cmocka_unit_test(test_forged_flood_derives_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
