@@ -95,7 +95,8 @@ const struct metric metrics_table[] = {
 	COUNTER(notify_dropped_payload_total, "notify_dropped_payload_total",
 	    "Authentic notify datagrams dropped for a malformed payload."),
 	COUNTER(notify_dropped_rate_total, "notify_dropped_rate_total",
-	    "Notify datagrams dropped for exceeding a registration's rate."),
+	    "Notify datagrams dropped for exceeding their source endpoint's "
+	    "rate."),
 	COUNTER(notify_dropped_cookie_total, "notify_dropped_cookie_total",
 	    "VERIFY datagrams dropped for a wrong or stale cookie."),
 	COUNTER(notify_challenges_total, "notify_challenges_total",

@@ -323,10 +323,17 @@
 /* Sends of one EVENT (the first and four retransmissions after 1, 2, 4
  * and 8 s), as few as STUN's 7 and ending well within a keepalive. */
 #define NOTIFY_EVENT_SENDS 5
-/* Authenticated datagrams a registration may have acted on per second:
- * a client sends one keepalive per interval and a few ACKs, so more
- * than this is a broken or hostile client (4.7). */
-#define NOTIFY_REG_RATE_PER_SEC 20
+/* Authenticated datagrams acted on per second from one source address
+ * and port for one registration: a client sends one keepalive per
+ * interval and a few ACKs, so more is a broken or hostile sender;
+ * counted per source, so replays sent from elsewhere never spend the
+ * real client's budget (4.7). */
+#define NOTIFY_ENDPOINT_RATE_PER_SEC 20
+/* Source endpoint and registration pairs whose budget is kept at once:
+ * a fixed table (40 bytes a slot), so a flood from many addresses costs
+ * no memory; a pair that loses its slot to another starts again with a
+ * full budget, which errs towards serving a client, never against it. */
+#define NOTIFY_ENDPOINT_SLOTS 4096
 /* Previous epochs' client keys kept at once (about 64 bytes a slot), so
  * replays of an old datagram cost one derivation, not one each; a
  * client needs its old epoch's key only for a keepalive or two after a

@@ -59,7 +59,8 @@ struct mb_stats {
 	uint64_t notify_dropped_tag_total;	/* dropped: forged or altered */
 	uint64_t notify_dropped_replay_total;	/* dropped: replayed */
 	uint64_t notify_dropped_payload_total;	/* dropped: bad payload */
-	uint64_t notify_dropped_rate_total;	/* dropped: over the rate */
+	uint64_t notify_dropped_rate_total;	/* dropped: over the source
+						   endpoint's rate */
 	uint64_t notify_dropped_cookie_total;	/* dropped: VERIFY with a bad
 						   or stale cookie */
 	uint64_t notify_challenges_total;	/* CHALLENGEs sent */

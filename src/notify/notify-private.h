@@ -19,6 +19,7 @@
 
 #include "lib/limits.h"
 #include "notify/notify.h"
+#include "notify/notify-budget.h"
 #include "notify/notify-proto.h"
 #include "notify/notify-registry.h"
 #include "notify/notify-wheel.h"
@@ -116,6 +117,7 @@ struct notify_server {
 	struct notify_aead *aead;	/* cipher contexts, set up once */
 
 	/* Flood resistance (section 4.1) */
+	struct notify_budget *budget;	/* per source endpoint */
 	struct notify_old_key *old_keys; /* NOTIFY_OLD_KEYS_SLOTS */
 	size_t old_keys_used;		/* slots with an id */
 	uint64_t old_keys_seed;		/* keys the slot hash */

@@ -2,9 +2,10 @@
  * The notifier's receive path (doc/notify-protocol.md 4.1): datagrams
  * read in batches, cheapest check first, every drop silent and
  * counted, no allocation and no key derivation before the tag verifies
- * (keys are the registration's, derived once per epoch); endpoint
- * verification with stateless cookies (4.2),
- * STATUS to keepalives, and acknowledgements handed to notify-events.c.
+ * (keys are the registration's, derived once per epoch); a budget per
+ * source endpoint; endpoint verification with stateless cookies (4.2),
+ * STATUS to keepalives, and acknowledgements handed to
+ * notify-events.c.
  */
 #include <errno.h>
 #include <string.h>
@@ -48,22 +49,10 @@ count_drop(enum notify_drop drop)
 	}
 }
 
-/* At most NOTIFY_REG_RATE_PER_SEC authenticated datagrams a second are
- * acted on per registration (section 4.7). */
-static bool
-rate_ok(struct notify_reg *reg, uint32_t now)
-{
-	if (reg->rate_sec != now) {
-		reg->rate_sec = now;
-		reg->rate_count = 0;
-	}
-	if (reg->rate_count >= NOTIFY_REG_RATE_PER_SEC)
-		return false;
-	reg->rate_count++;
-	return true;
-}
-
 /* ---- Previous epochs' keys (section 4.5) ---- */
+
+_Static_assert((NOTIFY_OLD_KEYS_SLOTS & (NOTIFY_OLD_KEYS_SLOTS - 1)) == 0,
+    "a mask picks the slot");
 
 static struct notify_old_key *
 old_key_slot(struct notify_server *s, uint64_t id, uint32_t epoch)
@@ -75,13 +64,14 @@ old_key_slot(struct notify_server *s, uint64_t id, uint32_t epoch)
 
 /*
  * The C2S keys of reg in an earlier epoch: kept from an earlier
- * datagram, or derived now if the server-wide NOTIFY_OLD_DERIVE_PER_SEC
- * is not spent. Returns 0 with *keys_r, -1 if OpenSSL failed, -2 if
- * over the budget.
+ * datagram, or derived now if the source endpoint addr has budget left
+ * for reg and the server-wide NOTIFY_OLD_DERIVE_PER_SEC is not spent. Returns
+ * 0 with *keys_r, -1 if OpenSSL failed, -2 if over a budget.
  */
 static int
 old_keys(struct notify_server *s, const struct notify_reg *reg,
-    uint32_t epoch, uint32_t now, struct notify_keys *keys_r)
+    uint32_t epoch, const unsigned char addr[NOTIFY_ADDR_LEN],
+    uint32_t now, struct notify_keys *keys_r)
 {
 	struct notify_old_key *slot = old_key_slot(s, reg->id, epoch);
 
@@ -93,7 +83,8 @@ old_keys(struct notify_server *s, const struct notify_reg *reg,
 		s->old_derive_sec = now;
 		s->old_derive_count = 0;
 	}
-	if (s->old_derive_count >= NOTIFY_OLD_DERIVE_PER_SEC)
+	if (s->old_derive_count >= NOTIFY_OLD_DERIVE_PER_SEC ||
+	    !notify_budget_take(s->budget, addr, reg->id, now))
 		return -2;
 	s->old_derive_count++;
 	if (notify_keys_derive(reg->secret, NOTIFY_DIR_C2S, epoch,
@@ -188,13 +179,13 @@ is_verified_endpoint(const struct notify_reg *reg, size_t via,
  * its registration, its epoch and its tag, with the registration's
  * cached keys (or a previous epoch's, see old_keys()). Returns 0 with
  * *hdr_r, *reg_r and the payload in plain (*plen_r bytes); -1 with
- * *drop_r set; -2 if dropped for the derivation budget.
+ * *drop_r set; -2 if dropped for addr's budget.
  */
 static int
 open_datagram(struct notify_server *s, const unsigned char *data,
-    size_t len, uint32_t now, struct notify_header *hdr_r,
-    struct notify_reg **reg_r, unsigned char plain[NOTIFY_PAYLOAD_MAX],
-    size_t *plen_r,
+    size_t len, const unsigned char addr[NOTIFY_ADDR_LEN], uint32_t now,
+    struct notify_header *hdr_r, struct notify_reg **reg_r,
+    unsigned char plain[NOTIFY_PAYLOAD_MAX], size_t *plen_r,
     enum notify_drop *drop_r)
 {
 	struct notify_header hdr;
@@ -225,7 +216,8 @@ open_datagram(struct notify_server *s, const unsigned char *data,
 	if (!old_epoch) {
 		if (!notify_reg_keys(reg, NOTIFY_DIR_C2S, s->epoch, &keys))
 			return -1;
-	} else if ((rc = old_keys(s, reg, hdr.epoch, now, &keys)) < 0)
+	} else if ((rc = old_keys(s, reg, hdr.epoch, addr, now,
+	    &keys)) < 0)
 		return rc;
 	/* 4: the tag */
 	rc = notify_proto_open_with(s->aead, &keys, data, len, hdr_r, plain,
@@ -253,8 +245,10 @@ handle_datagram(struct notify_server *s, size_t via,
 	bool old_epoch, newest = false;
 	int rc;
 
+	if (notify_addr_encode(from, addr) < 0)
+		goto dropped;
 	now = notify_now(s);
-	rc = open_datagram(s, data, len, now, &hdr, &reg, plain, &plen,
+	rc = open_datagram(s, data, len, addr, now, &hdr, &reg, plain, &plen,
 	    &drop);
 	if (rc == -2) {
 		mb_stats.notify_dropped_rate_total++;
@@ -274,10 +268,13 @@ handle_datagram(struct notify_server *s, size_t via,
 		}
 		newest = !win.any || hdr.pn > win.top;
 	}
-	if (notify_proto_decode(hdr.type, plain, plen, &msg, &drop) < 0 ||
-	    notify_addr_encode(from, addr) < 0)
+	if (notify_proto_decode(hdr.type, plain, plen, &msg, &drop) < 0)
 		goto dropped;
-	if (!rate_ok(reg, now)) {
+	/* Only now, authentic (and new, in this epoch), does it spend a
+	 * budget: its source's for this registration, so forgeries and
+	 * replays sent from elsewhere never spend the real client's
+	 * (4.7). */
+	if (!notify_budget_take(s->budget, addr, reg->id, now)) {
 		mb_stats.notify_dropped_rate_total++;
 		goto out;
 	}

@@ -73,8 +73,6 @@ struct notify_reg {
 	uint64_t replay_seen;		/* bit i: replay_top - i accepted */
 	uint32_t event_last;		/* last EVENT number sent (0: none) */
 	uint32_t acked;			/* the client's cumulative ack */
-	uint32_t rate_sec;		/* second rate_count counts in */
-	uint8_t rate_count;		/* datagrams acted on in rate_sec */
 	uint8_t flags;			/* enum notify_reg_flag bits */
 
 	/* While NOTIFY_REG_VERIFIED: the endpoint (wiped when it is

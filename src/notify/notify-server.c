@@ -128,6 +128,9 @@ release_cb(struct notify_reg *reg, void *ctx)
 	notify_old_keys_forget(ctx, reg->id);
 }
 
+_Static_assert((NOTIFY_ENDPOINT_SLOTS & (NOTIFY_ENDPOINT_SLOTS - 1)) == 0,
+    "notify_budget_new() takes a power of two");
+
 /* Derive a registration's keys of this epoch at start, so no datagram
  * ever waits for them (one that fails is retried on its first send). */
 static void
@@ -272,6 +275,7 @@ notify_server_new(const struct notify_deps *deps, const char **error_r)
 	struct notify_server *s;
 	struct timeval tv = { NOTIFY_SWEEP_SECS, 0 };
 	const char *error;
+	uint64_t budget_seed;
 	size_t skipped;
 
 	s = xcalloc(1, sizeof(*s));
@@ -317,10 +321,13 @@ notify_server_new(const struct notify_deps *deps, const char **error_r)
 	s->out->sock = -1;
 	s->in = xcalloc(1, sizeof(*s->in));
 	s->old_keys = xcalloc(NOTIFY_OLD_KEYS_SLOTS, sizeof(*s->old_keys));
-	if (notify_random(&s->old_keys_seed, sizeof(s->old_keys_seed)) < 0) {
+	if (notify_random(&budget_seed, sizeof(budget_seed)) < 0 ||
+	    notify_random(&s->old_keys_seed, sizeof(s->old_keys_seed)) < 0) {
 		*error_r = "no random numbers";
 		goto fail;
 	}
+	s->budget = notify_budget_new(NOTIFY_ENDPOINT_SLOTS,
+	    NOTIFY_ENDPOINT_RATE_PER_SEC, budget_seed);
 	if ((s->aead = notify_aead_new()) == NULL) {
 		*error_r = "cannot set up ChaCha20-Poly1305";
 		goto fail;
@@ -439,6 +446,7 @@ notify_server_free(struct notify_server **sp)
 	free(s->out);
 	free(s->in);
 	free(s->old_keys);
+	notify_budget_free(&s->budget);
 	notify_aead_free(&s->aead);
 	OPENSSL_cleanse(s->cookie_key, sizeof(s->cookie_key));
 	free(s->dir);

@@ -6,8 +6,8 @@
  * socket and a real store send real datagrams; only the clock is
  * simulated, and the test turns the server's timers itself
  * (notify_server_tick()), so nothing waits for real time. Also the
- * receive path under a flood: forged datagrams cost no key derivation
- * and leave the client on UDP.
+ * receive path under floods: forged datagrams and replays of an old
+ * epoch's cost no key derivation and spend no budget of the client's.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -561,6 +561,49 @@ test_forged_flood_derives_nothing(void **state)
 	fixture_free(f);
 }
 
+/* Replays of a datagram captured before a restart authenticate under
+ * the old epoch; a flood of them from another endpoint costs one
+ * derivation in all and spends that endpoint's budget, not the
+ * client's: in the same second its keepalive is answered and its
+ * EVENT arrives. */
+static void
+test_old_epoch_replays_spend_no_client_budget(void **state)
+{
+	struct fixture *f = fixture_new();
+	struct notify_msg msg;
+	unsigned char old[NOTIFY_DATAGRAM_MAX];
+	uint64_t derivations, rate;
+	size_t len;
+	int fd;
+
+	(void)state;
+	handshake(f);
+	memset(&msg, 0, sizeof(msg));
+	msg.type = NOTIFY_TYPE_KEEPALIVE;
+	assert_int_equal(notify_proto_build(&f->c2s, f->id, f->pn++, &msg,
+	    old, sizeof(old), &len), 0);
+	/* the restart: a new epoch, the registration kept */
+	notify_server_free(&f->server);
+	server_start(f);
+	assert_int_equal(notify_server_epoch(f->server), f->epoch + 1);
+	client_keys(f, f->epoch + 1);
+	handshake(f);
+
+	derivations = mb_stats.notify_key_derivations_total;
+	rate = mb_stats.notify_dropped_rate_total;
+	fd = attacker_socket(f);
+	flood(f, fd, old, len, FLOOD);
+	assert_true(mb_stats.notify_key_derivations_total - derivations <= 1);
+	assert_true(mb_stats.notify_dropped_rate_total - rate >=
+	    FLOOD - 2 * NOTIFY_ENDPOINT_RATE_PER_SEC);
+	send_keepalive(f, 0);
+	expect(f, NOTIFY_TYPE_STATUS, NULL);
+	deliver(f, 1);
+	expect(f, NOTIFY_TYPE_EVENT, NULL);
+	close(fd);
+	fixture_free(f);
+}
+
 int
 main(void)
 {
@@ -571,6 +614,7 @@ main(void)
 		cmocka_unit_test(test_silence_forgets_endpoint),
 		cmocka_unit_test(test_password_change_and_deletion),
 		cmocka_unit_test(test_forged_flood_derives_nothing),
+		cmocka_unit_test(test_old_epoch_replays_spend_no_client_budget),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
