@@ -314,6 +314,68 @@ def test_replayed_datagram_dropped(daemon, imap):
     c.close()
 
 
+FLOOD_CHUNK = 2000
+FLOOD_CHUNKS = 10
+FLOOD_SECONDS = 30
+
+
+def test_flood_of_forgeries_and_old_replays_keeps_client_on_udp(daemon,
+                                                                  imap):
+    """A flood of forged HELLOs naming an unverified registration, and
+    of replays of a keepalive captured before a restart naming a
+    verified one, both from another socket: no key derivation for any
+    of them, and the real client's keepalives are answered throughout
+    (its budget is its endpoint's own) and its EVENT arrives."""
+    c = verified_client(daemon, imap)
+    c.keepalive()
+    c.expect(nc.STATUS)
+    old = c.sent[-1]
+    imap.logout()
+    daemon.restart()
+    c.server = ("127.0.0.1", udp_port(daemon))
+    c.keepalive()
+    ch = c.expect(nc.CHALLENGE)
+    c.epoch, c.pn = ch.epoch, 0
+    c.verify(ch["cookie"])
+    c.expect(nc.STATUS)
+    m = nc.imap_login(daemon.ports["imap"], "alice")
+    unverified = nc.register(m)
+    m.logout()
+
+    attacker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    attacker.bind(("127.0.0.1", 0))
+    forged = nc.UdpClient(unverified, server_port=c.server[1],
+                          sock=attacker).seal(nc.HELLO, b"\xa0" * 8,
+                                              key=bytes(32))
+    derivations = metric(daemon, "notify_key_derivations_total")
+    tags = metric(daemon, "notify_dropped_tag_total")
+    rate = metric(daemon, "notify_dropped_rate_total")
+    deadline = time.monotonic() + FLOOD_SECONDS
+    sent = 0
+    for _chunk in range(FLOOD_CHUNKS):
+        if time.monotonic() > deadline:
+            break
+        for i in range(FLOOD_CHUNK):
+            attacker.sendto(forged if i % 2 else old, c.server)
+        sent += FLOOD_CHUNK
+        # the client is still answered on UDP, in the thick of it
+        c.keepalive()
+        c.expect(nc.STATUS)
+    attacker.close()
+    assert sent >= FLOOD_CHUNK
+    # the daemon read much of the flood (loopback may drop a little)
+    assert wait_until(lambda: metric(daemon, "notify_dropped_tag_total")
+                      - tags >= sent // 4, 10)
+    assert metric(daemon, "notify_dropped_rate_total") - rate >= sent // 4
+    # none of it cost a key derivation (the old epoch's key was kept
+    # from the client's own keepalive after the restart)
+    assert metric(daemon, "notify_key_derivations_total") <= derivations + 1
+    deliver(daemon)
+    ev = c.expect(nc.EVENT)
+    assert ev["number"] == 1
+    c.close()
+
+
 def test_short_and_garbage_datagrams_get_nothing(daemon, imap):
     reg = registered(daemon, imap)
     c = nc.UdpClient(reg)
