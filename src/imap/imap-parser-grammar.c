@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/buf.h"
 #include "lib/error.h"
@@ -332,12 +333,45 @@ args_byte(struct imap_parser *p, unsigned char c)
 	}
 }
 
+/* The command is FETCH or UID FETCH. */
+static bool
+in_fetch(const struct imap_parser *p)
+{
+	const struct imap_arg *first = p->root.list;
+
+	if (strcasecmp(p->name, "FETCH") == 0)
+		return true;
+	return strcasecmp(p->name, "UID") == 0 && p->root.list_count > 0 &&
+	    first->type == IMAP_ARG_ATOM && strcasecmp(first->str, "FETCH") == 0;
+}
+
+/*
+ * The atom read so far is a FETCH attribute that takes a section
+ * (RFC 3501 fetch-att, RFC 3516 BINARY). Anywhere else "[" is an
+ * ATOM-CHAR: "a[b" is a mailbox name, a password or a search string.
+ */
+static bool
+takes_section(const struct imap_parser *p)
+{
+	static const char *const names[] = {
+		"BODY", "BODY.PEEK", "BINARY", "BINARY.PEEK", "BINARY.SIZE",
+	};
+	const char *tok = buf_cstr(&p->tok);
+
+	if (in_header_list(p) || !in_fetch(p))
+		return false;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcasecmp(tok, names[i]) == 0)
+			return true;
+	return false;
+}
+
 static enum step
 atom_byte(struct imap_parser *p, unsigned char c)
 {
 	struct imap_arg *arg;
 
-	if (c == '[' && !in_header_list(p) && p->tok.data[0] != '[') {
+	if (c == '[' && takes_section(p)) {
 		/* NAME[section]: a FETCH attribute. */
 		arg = arg_append(p, IMAP_ARG_SECTION);
 		arg->str = tok_take(p, &arg->len);
@@ -541,7 +575,10 @@ quoted_byte(struct imap_parser *p, unsigned char c)
  *   quoted   = DQUOTE *QUOTED-CHAR DQUOTE
  *   literal  = "{" number ["+"] "}" CRLF *CHAR8
  *   fetch-att =/ "BODY" [".PEEK"] section ["<" number "." nz-number ">"]
+ *   fetch-att =/ "BINARY" [".PEEK"] section-binary [partial]
+ *              / "BINARY.SIZE" section-binary          (RFC 3516)
  *   section  = "[" [section-spec] "]"
+ *   atom     = 1*ATOM-CHAR     ("[" is one; "]" is an ASTRING-CHAR)
  *
  * Arguments are read generically: command handlers check the grammar of
  * each command. Spaces between arguments may repeat and a bare LF ends a

@@ -11,13 +11,16 @@
  *   ( ... )       IMAP_ARG_LIST     children in list[0 .. list_count)
  *   NAME[...]<..> IMAP_ARG_SECTION  a FETCH attribute with a section
  *
- * A section token is an atom followed directly by "[": for
- * BODY.PEEK[HEADER.FIELDS (From To)]<0.100> str is "BODY.PEEK", section
- * is "HEADER.FIELDS", the header list is parsed into list (has_list),
- * and partial_offset 0, partial_size 100 (has_partial). A token that
- * starts with "[" is an ordinary atom, so a mailbox named [Gmail]/Sent
- * may be sent unquoted. Tokens are not interpreted otherwise: "UID" is
- * the command name of UID FETCH and "FETCH" its first argument.
+ * A section token is one of the FETCH attributes BODY, BODY.PEEK,
+ * BINARY, BINARY.PEEK or BINARY.SIZE (any case) followed directly by
+ * "[", in FETCH or UID FETCH: for BODY.PEEK[HEADER.FIELDS (From
+ * To)]<0.100> str is "BODY.PEEK", section is "HEADER.FIELDS", the header
+ * list is parsed into list (has_list), and partial_offset 0,
+ * partial_size 100 (has_partial). Anywhere else "[" and "]" are atom
+ * characters (RFC 3501 9: "[" is an ATOM-CHAR, "]" an ASTRING-CHAR),
+ * so a mailbox named [Gmail]/Sent or a[b, or a password pa[ss], may be
+ * sent unquoted. Tokens are not interpreted otherwise: "UID" is the
+ * command name of UID FETCH and "FETCH" its first argument.
  */
 #ifndef MB_IMAP_IMAP_PARSER_H
 #define MB_IMAP_IMAP_PARSER_H

@@ -394,6 +394,76 @@ test_sections(void **state)
 	    "DONE a FETCH 1 ((BODY[HEADER.FIELDS (a)]))");
 }
 
+/* The type of top-level argument i (with a list: of its element j) of
+ * the one command in input, fed whole. */
+static enum imap_arg_type
+arg_type(const char *input, unsigned int i, int j)
+{
+	struct imap_parser_limits l;
+	struct imap_parser *parser;
+	const struct imap_command *cmd;
+	const struct imap_arg *arg;
+	const char *error;
+	size_t consumed;
+	enum imap_arg_type type;
+
+	imap_parser_limits_default(&l, false);
+	parser = imap_parser_new(&l);
+	assert_int_equal(imap_parser_feed(parser, input, strlen(input),
+	    &consumed, &cmd, &error), IMAP_PARSE_DONE);
+	assert_true(i < cmd->args_count);
+	arg = &cmd->args[i];
+	if (j >= 0) {
+		assert_int_equal(arg->type, IMAP_ARG_LIST);
+		assert_true((unsigned int)j < arg->list_count);
+		arg = &arg->list[j];
+	}
+	type = arg->type;
+	imap_parser_free(&parser);
+	return type;
+}
+
+/*
+ * RFC 3501 9: "[" is an ATOM-CHAR and "]" an ASTRING-CHAR, so mailbox
+ * names, passwords and search strings may hold them unquoted. Only the
+ * FETCH attributes BODY, BODY.PEEK, BINARY, BINARY.PEEK and BINARY.SIZE
+ * take a "[section]".
+ */
+static void
+test_brackets_in_atoms(void **state)
+{
+	(void)state;
+	CHECK("a SELECT a[b\r\n", "DONE a SELECT a[b");
+	CHECK("a LIST \"\" x[%\r\n", "DONE a LIST \"\" x[%");
+	CHECK("a SEARCH SUBJECT a[b\r\n", "DONE a SEARCH SUBJECT a[b");
+	CHECK("a LOGIN user pa[ss]\r\n", "DONE a LOGIN user pa[ss]");
+	CHECK("a LOGIN us]er [pa[ss\r\n", "DONE a LOGIN us]er [pa[ss");
+	CHECK("a SELECT body[x]\r\n", "DONE a SELECT body[x]");
+	CHECK("a SELECT BODY[\r\n", "DONE a SELECT BODY[");
+	CHECK("a STORE 1 +FLAGS (a[b] c[)\r\n",
+	    "DONE a STORE 1 +FLAGS (a[b] c[)");
+	CHECK("a UID STORE 1 FLAGS BODY[x\r\n",
+	    "DONE a UID STORE 1 FLAGS BODY[x");
+	CHECK("a FETCH 1 (FLAGS X[1)\r\n", "DONE a FETCH 1 (FLAGS X[1)");
+	assert_int_equal(arg_type("a LOGIN user pa[ss]\r\n", 1, -1),
+	    IMAP_ARG_ATOM);
+	assert_int_equal(arg_type("a SELECT body[x]\r\n", 0, -1),
+	    IMAP_ARG_ATOM);
+	assert_int_equal(arg_type("a FETCH 1 (UID X[1])\r\n", 1, 1),
+	    IMAP_ARG_ATOM);
+	/* FETCH attributes with a section, in any case, in UID FETCH too. */
+	CHECK("a fetch 1 body.peek[]\r\n", "DONE a fetch 1 body.peek[]");
+	CHECK("a UID FETCH 1 (BINARY[1] BINARY.SIZE[1] BINARY.PEEK[1]<0.5>)"
+	    "\r\n", "DONE a UID FETCH 1 (BINARY[1] BINARY.SIZE[1] "
+	    "BINARY.PEEK[1]<0.5>)");
+	assert_int_equal(arg_type("a uid fetch 1 BODY[]\r\n", 2, -1),
+	    IMAP_ARG_SECTION);
+	assert_int_equal(arg_type("a FETCH 1 (UID BINARY.SIZE[1])\r\n",
+	    1, 1), IMAP_ARG_SECTION);
+	/* A section still has to be closed. */
+	CHECK("a FETCH 1 BODY[a\r\nb NOOP\r\n", "ERR SYNTAX a | DONE b NOOP");
+}
+
 static void
 test_line_ends(void **state)
 {
@@ -920,6 +990,7 @@ main(void)
 		cmocka_unit_test(test_literal8),
 		cmocka_unit_test(test_lists),
 		cmocka_unit_test(test_sections),
+		cmocka_unit_test(test_brackets_in_atoms),
 		cmocka_unit_test(test_line_ends),
 		cmocka_unit_test(test_limit_line),
 		cmocka_unit_test(test_limit_literal),

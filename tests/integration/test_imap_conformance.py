@@ -1,0 +1,35 @@
+"""
+RFC conformance of the IMAP server as a client sees it, one test per
+defect that was fixed: "[" and "]" in unquoted astrings (RFC 3501 9).
+imaplib where a real client's view matters, raw lines where the bytes
+do.
+"""
+
+from conftest import imap_login, make_message
+
+
+def test_brackets_in_unquoted_astrings(daemon):
+    """RFC 3501 9: "[" is an ATOM-CHAR and "]" an ASTRING-CHAR, so a
+    mailbox name, a LIST pattern, a search string and a password may
+    hold them unquoted. Only FETCH's BODY[...] and BINARY[...] take a
+    section."""
+    daemon.add_user("carol", "pa[ss]")
+    with daemon.imap() as c:
+        # imaplib quotes passwords; other clients do not need to.
+        assert c.cmd("a", "LOGIN carol pa[ss]")[-1].startswith("a OK")
+    daemon.deliver([make_message("see x[y here")])
+    m = imap_login(daemon)
+    try:
+        # imaplib sends these arguments as they are, unquoted.
+        assert m.create("a[b")[0] == "OK"
+        typ, data = m.list('""', "a[%")
+        assert typ == "OK" and data == [b'(\\HasNoChildren) "." a[b'], \
+            data
+        assert m.select("a[b")[0] == "OK"
+        assert m.select("INBOX")[0] == "OK"
+        assert m.search(None, "SUBJECT", "x[y") == ("OK", [b"1"])
+        assert m.search(None, "SUBJECT", "x]y") == ("OK", [b""])
+        typ, data = m.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        assert typ == "OK" and data[0][1] == b"Subject: see x[y here\r\n\r\n"
+    finally:
+        m.logout()
