@@ -34,7 +34,8 @@ parse_flag(const struct imap_arg *arg, unsigned int *flags,
 {
 	const char *s;
 
-	if (arg->type != IMAP_ARG_ATOM || !imap_arg_get_atom(arg, &s)) {
+	/* NIL is an atom too, here the keyword NIL (flag-keyword). */
+	if (!imap_arg_get_atom(arg, &s)) {
 		*error_r = "Invalid flag";
 		return -1;
 	}

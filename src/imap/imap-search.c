@@ -204,8 +204,9 @@ parse_keyword(struct parse_ctx *ctx, const struct search_key *key,
 	struct imap_search_node *node;
 
 	(void)depth;
-	if (ctx->pos >= ctx->count || kw->type != IMAP_ARG_ATOM ||
-	    kw->str[0] == '\\') {
+	/* NIL is an atom, so a keyword like any other (flag-keyword). */
+	if (ctx->pos >= ctx->count || (kw->type != IMAP_ARG_ATOM &&
+	    kw->type != IMAP_ARG_NIL) || kw->str[0] == '\\') {
 		ctx->error = "Search key needs a keyword";
 		return NULL;
 	}

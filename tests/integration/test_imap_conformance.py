@@ -1,6 +1,7 @@
 """
 RFC conformance of the IMAP server as a client sees it, one test per
-defect that was fixed: "[" and "]" in unquoted astrings (RFC 3501 9).
+defect that was fixed: "[" and "]" in unquoted astrings (RFC 3501 9),
+NIL as a flag keyword.
 imaplib where a real client's view matters, raw lines where the bytes
 do.
 """
@@ -31,5 +32,30 @@ def test_brackets_in_unquoted_astrings(daemon):
         assert m.search(None, "SUBJECT", "x]y") == ("OK", [b""])
         typ, data = m.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
         assert typ == "OK" and data[0][1] == b"Subject: see x[y here\r\n\r\n"
+    finally:
+        m.logout()
+
+
+def test_nil_is_a_flag_keyword(daemon):
+    """NIL is an atom, so where a flag is expected it is the keyword
+    NIL (RFC 3501 flag-keyword): STORE and SEARCH KEYWORD treat it as
+    any other keyword the store does not keep, never as BAD."""
+    daemon.deliver([make_message("one")])
+    m = imap_login(daemon)
+    try:
+        assert m.select("INBOX")[0] == "OK"
+        assert m.store("1", "+FLAGS", "(\\Seen $Junk)") == (
+            "OK", [b"1 (FLAGS (\\Seen))"])
+        assert m.store("1", "+FLAGS", "(NIL)") == (
+            "OK", [b"1 (FLAGS (\\Seen))"])
+        assert m.store("1", "+FLAGS", "NIL") == (
+            "OK", [b"1 (FLAGS (\\Seen))"])
+        assert m.store("1", "FLAGS", "(\\Flagged nil)") == (
+            "OK", [b"1 (FLAGS (\\Flagged))"])
+        assert m.store("1", "-FLAGS", "NIL") == (
+            "OK", [b"1 (FLAGS (\\Flagged))"])
+        assert m.search(None, "KEYWORD", "NIL") == ("OK", [b""])
+        assert m.search(None, "UNKEYWORD", "NIL") == ("OK", [b"1"])
+        assert m.search(None, "KEYWORD", "$Junk") == ("OK", [b""])
     finally:
         m.logout()

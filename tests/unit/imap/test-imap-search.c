@@ -100,6 +100,8 @@ test_flag_keys(void **state)
 	/* No \Recent and no keywords are kept. */
 	check_tree("NEW OLD RECENT", "(AND (NONE) (ALL) (NONE))");
 	check_tree("KEYWORD $Junk UNKEYWORD work", "(AND (NONE) (ALL))");
+	/* NIL is an atom, so a keyword too (RFC 3501 flag-keyword). */
+	check_tree("KEYWORD NIL UNKEYWORD nil", "(AND (NONE) (ALL))");
 }
 
 static void
