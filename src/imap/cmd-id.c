@@ -3,6 +3,7 @@
  * client's fields are only checked for form, never logged verbatim.
  */
 #include "imap/imap-commands.h"
+#include "lib/limits.h"
 
 void
 cmd_id(struct imap_cmd *cmd)
@@ -12,7 +13,7 @@ cmd_id(struct imap_cmd *cmd)
 	if (cmd->args_count != 1 || (arg->type != IMAP_ARG_NIL &&
 	    arg->type != IMAP_ARG_LIST) ||
 	    (arg->type == IMAP_ARG_LIST && (arg->list_count % 2 != 0 ||
-	    arg->list_count > 60))) {
+	    arg->list_count > 2 * IMAP_ID_PAIRS_MAX))) {
 		imap_cmd_tagged(cmd, "BAD", NULL, "ID needs NIL or a list of "
 		    "field-value pairs");
 		return;

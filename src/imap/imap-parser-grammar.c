@@ -392,7 +392,7 @@ atom_byte(struct imap_parser *p, unsigned char c)
 static enum step
 literal_size_byte(struct imap_parser *p, unsigned char c)
 {
-	uint64_t room = p->limits.literal_max - p->literal_total;
+	uint64_t room = p->literal_max - p->literal_total;
 
 	switch (c) {
 	case '+':
@@ -410,7 +410,7 @@ literal_size_byte(struct imap_parser *p, unsigned char c)
 	if (str_num_push_digit(&p->literal_size, (char)c, room) < 0)
 		return parse_error(p, IMAP_PARSE_ERROR_LITERAL_TOO_LARGE,
 		    "Literal too large (the limit is %llu bytes per command)",
-		    (unsigned long long)p->limits.literal_max);
+		    (unsigned long long)p->literal_max);
 	return STEP_NEXT;
 }
 
@@ -520,6 +520,17 @@ tag_byte(struct imap_parser *p, unsigned char c)
 	return tok_add(p, c);
 }
 
+/* ID (RFC 2971) may carry 30 field-value pairs of up to 1054 octets,
+ * more than a pre-login line: the parser's ID limits apply to it. */
+static void
+id_limits(struct imap_parser *p)
+{
+	if (p->limits.id_line_max > p->line_max)
+		p->line_max = p->limits.id_line_max;
+	if (p->limits.id_literal_max > p->literal_max)
+		p->literal_max = p->limits.id_literal_max;
+}
+
 /* The command name after the tag. */
 static enum step
 name_byte(struct imap_parser *p, unsigned char c)
@@ -529,6 +540,8 @@ name_byte(struct imap_parser *p, unsigned char c)
 			return parse_error(p, IMAP_PARSE_ERROR_SYNTAX,
 			    "Missing command name");
 		p->name = tok_take(p, NULL);
+		if (strcasecmp(p->name, "ID") == 0)
+			id_limits(p);
 		p->state = STATE_ARGS;
 		p->need_sep = false;
 		if (c == ' ')
@@ -655,9 +668,9 @@ parse_byte(struct imap_parser *p, unsigned char c)
 enum step
 imap_parser_step(struct imap_parser *p, unsigned char c)
 {
-	if (p->line_len >= p->limits.line_max)
+	if (p->line_len >= p->line_max)
 		return parse_error(p, IMAP_PARSE_ERROR_LINE_TOO_LONG,
 		    "Command line too long (the limit is %zu bytes)",
-		    p->limits.line_max);
+		    p->line_max);
 	return parse_byte(p, c);
 }

@@ -70,6 +70,8 @@ struct imap_parser {
 	enum imap_parser_state state;
 	char *tag;			/* once read */
 	char *name;			/* once read */
+	size_t line_max;		/* limits of this command: those */
+	uint64_t literal_max;		/* of limits, or ID's once read */
 	struct imap_arg root;		/* LIST of the top-level arguments */
 	unsigned int depth;		/* stack[depth] receives new arguments */
 	unsigned int args_count;	/* arguments started so far */

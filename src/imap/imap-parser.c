@@ -27,11 +27,16 @@ imap_parser_limits_default(struct imap_parser_limits *limits_r, bool prelogin)
 		limits_r->literal_max = IMAP_LITERAL_MAX_PRELOGIN;
 		limits_r->depth_max = IMAP_LIST_DEPTH_MAX_PRELOGIN;
 		limits_r->args_max = IMAP_ARGS_MAX_PRELOGIN;
+		limits_r->id_line_max = IMAP_ID_LINE_MAX_PRELOGIN;
+		limits_r->id_literal_max = IMAP_ID_LITERAL_MAX_PRELOGIN;
 	} else {
 		limits_r->line_max = IMAP_LINE_MAX;
 		limits_r->literal_max = IMAP_LITERAL_MAX;
 		limits_r->depth_max = IMAP_LIST_DEPTH_MAX;
 		limits_r->args_max = IMAP_ARGS_MAX;
+		/* IMAP_LINE_MAX holds RFC 2971's largest ID. */
+		limits_r->id_line_max = 0;
+		limits_r->id_literal_max = 0;
 	}
 }
 
@@ -61,6 +66,8 @@ command_clear(struct imap_parser *p)
 	free(p->name);
 	p->tag = NULL;
 	p->name = NULL;
+	p->line_max = p->limits.line_max;
+	p->literal_max = p->limits.literal_max;
 	p->args_count = 0;
 	p->line_len = 0;
 	p->literal_total = 0;
@@ -107,15 +114,22 @@ void
 imap_parser_set_limits(struct imap_parser *p,
     const struct imap_parser_limits *limits)
 {
+	size_t tok_max = limits->line_max;
+
 	assert(p->depth == 0);
 	assert(limits->depth_max < 1024 * 1024);
 	p->limits = *limits;
+	p->line_max = limits->line_max;
+	p->literal_max = limits->literal_max;
 	p->stack = xreallocarray(p->stack, limits->depth_max + 1,
 	    sizeof(*p->stack));
 	memset(p->stack, 0, (limits->depth_max + 1) * sizeof(*p->stack));
 	p->stack[0] = &p->root;
-	/* Token text is part of the line, so it cannot exceed line_max. */
-	p->tok.max = limits->line_max == 0 ? 1 : limits->line_max;
+	/* Token text is part of the line, so it cannot exceed the larger
+	 * of the line limits. */
+	if (limits->id_line_max > tok_max)
+		tok_max = limits->id_line_max;
+	p->tok.max = tok_max == 0 ? 1 : tok_max;
 }
 
 void

@@ -100,6 +100,11 @@ struct imap_parser_limits {
 	unsigned int depth_max;	/* nested "(" levels (a header list too) */
 	unsigned int args_max;	/* arguments of one command, nested ones
 				 * included */
+	/* An ID command (RFC 2971) may be larger than line_max and
+	 * literal_max allow: its own limits, used once the command name
+	 * is read (0, or less than the limit above: that one). */
+	size_t id_line_max;
+	uint64_t id_literal_max;
 };
 
 /*
@@ -120,12 +125,14 @@ struct imap_literal_sink {
 	void *ctx;
 };
 
-/* The limits from lib/limits.h (IMAP_*, or IMAP_*_PRELOGIN). */
+/* The limits from lib/limits.h (IMAP_*, or IMAP_*_PRELOGIN with
+ * IMAP_ID_*_MAX_PRELOGIN for ID). */
 void imap_parser_limits_default(struct imap_parser_limits *limits_r,
     bool prelogin);
 
 /* A parser with the given limits (copied). The parser holds at most
- * line_max + literal_max bytes plus args_max argument nodes. */
+ * line_max + literal_max bytes (the ID limits, if larger) plus args_max
+ * argument nodes. */
 struct imap_parser *imap_parser_new(const struct imap_parser_limits *limits);
 /* Free the parser and every command it returned; sets *parserp to NULL. */
 void imap_parser_free(struct imap_parser **parserp);

@@ -51,7 +51,8 @@
  * that do not compress them need more, Dovecot allows 64 KiB too. */
 #define IMAP_LINE_MAX (64 * 1024)
 /* Before login only CAPABILITY, STARTTLS, LOGIN, AUTHENTICATE and ID
- * are useful, and RFC 7162's 8192 octets hold them all. */
+ * are useful, and RFC 7162's 8192 octets hold them all but the largest
+ * ID (IMAP_ID_LINE_MAX_PRELOGIN). */
 #define IMAP_LINE_MAX_PRELOGIN 8192
 /* Literal bytes of one command: the APPEND message size limit, as for
  * LMTP (LMTP_MESSAGE_SIZE_DEFAULT). A literal over SPOOL_INLINE_MAX is
@@ -70,6 +71,21 @@
 #define IMAP_ARGS_MAX 8192
 /* ID sends at most 30 field/value pairs (RFC 2971 3.3) plus its list. */
 #define IMAP_ARGS_MAX_PRELOGIN 128
+/* RFC 2971 3.3: ID sends at most 30 field/value pairs, a field of at
+ * most 30 octets and a value of at most 1024. */
+#define IMAP_ID_PAIRS_MAX 30
+#define IMAP_ID_FIELD_MAX 30
+#define IMAP_ID_VALUE_MAX 1024
+/* Before login ID alone may be longer than IMAP_LINE_MAX_PRELOGIN:
+ * RFC 2971's largest, each pair quoted ("field" "value" and two spaces),
+ * plus a pre-login line for the tag, escapes and literal announcements.
+ * About 40 KB, held only while an ID command is read. */
+#define IMAP_ID_LINE_MAX_PRELOGIN (IMAP_LINE_MAX_PRELOGIN + \
+	IMAP_ID_PAIRS_MAX * (IMAP_ID_FIELD_MAX + IMAP_ID_VALUE_MAX + 6))
+/* ... and its literals: every field and value of RFC 2971's largest ID
+ * sent as a literal. */
+#define IMAP_ID_LITERAL_MAX_PRELOGIN \
+	(IMAP_ID_PAIRS_MAX * (IMAP_ID_FIELD_MAX + IMAP_ID_VALUE_MAX))
 
 /* Input read ahead per IMAP session before reading pauses: the parser
  * consumes it in place, so this bounds memory, not command size. */

@@ -1,12 +1,26 @@
 """
 RFC conformance of the IMAP server as a client sees it, one test per
 defect that was fixed: "[" and "]" in unquoted astrings (RFC 3501 9),
-NIL as a flag keyword.
+NIL as a flag keyword, RFC 2971's largest ID before login.
 imaplib where a real client's view matters, raw lines where the bytes
 do.
 """
 
-from conftest import imap_login, make_message
+import imaplib
+
+from conftest import PASSWORD, imap_login, imaplib_connect, make_message
+
+# RFC 2971 3.3: at most 30 pairs, fields of 30 octets, values of 1024
+# (IMAP_ID_PAIRS_MAX, IMAP_ID_FIELD_MAX, IMAP_ID_VALUE_MAX).
+ID_PAIRS, ID_FIELD, ID_VALUE = 30, 30, 1024
+# The pre-login allowance for ID (IMAP_ID_LINE_MAX_PRELOGIN).
+ID_LINE_MAX_PRELOGIN = 8192 + ID_PAIRS * (ID_FIELD + ID_VALUE + 6)
+
+
+def id_list(value_len=ID_VALUE):
+    return "(%s)" % " ".join(
+        '"%s" "%s"' % (("%02d" % i).ljust(ID_FIELD, "f"), "v" * value_len)
+        for i in range(ID_PAIRS))
 
 
 def test_brackets_in_unquoted_astrings(daemon):
@@ -59,3 +73,34 @@ def test_nil_is_a_flag_keyword(daemon):
         assert m.search(None, "KEYWORD", "$Junk") == ("OK", [b""])
     finally:
         m.logout()
+
+
+def test_largest_id_before_login(daemon, monkeypatch):
+    """RFC 2971's largest ID (30 pairs, 1024-octet values, about 32 KB)
+    is answered before login, though a pre-login line is otherwise at
+    most 8192 bytes; ID has a bound of its own."""
+    # imaplib knows no ID: allow it in every state, for this test only.
+    monkeypatch.setitem(imaplib.Commands, "ID",
+                        ("NONAUTH", "AUTH", "SELECTED"))
+    m = imaplib_connect(daemon)
+    try:
+        typ, data = m.xatom("ID", id_list())
+        assert typ == "OK", (typ, data)
+        assert m.untagged_responses.pop("ID") == [b'("name" "mailbell")']
+        m.login("alice", PASSWORD)
+        assert m.xatom("ID", id_list())[0] == "OK"
+    finally:
+        m.logout()
+    with daemon.imap() as c:
+        # Other commands keep the pre-login line limit.
+        c.send("a NOOP %s\r\n" % id_list())
+        line = c.line()
+        assert line.startswith("a BAD Command line too long"), line
+        # ID beyond its allowance is refused, and the session goes on.
+        longer = "b ID %s\r\n" % id_list(ID_VALUE + 300)
+        assert len(longer) > ID_LINE_MAX_PRELOGIN
+        c.send(longer)
+        line = c.line()
+        assert line.startswith("b BAD Command line too long"), line
+        assert c.cmd("c", "ID NIL") == ['* ID ("name" "mailbell")',
+                                        "c OK ID completed"]

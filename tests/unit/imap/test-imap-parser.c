@@ -637,6 +637,106 @@ test_limits_prelogin(void **state)
 	imap_parser_free(&parser);
 }
 
+/*
+ * "<tag> <name> (" and RFC 2971's largest ID list: IMAP_ID_PAIRS_MAX
+ * pairs of a field of IMAP_ID_FIELD_MAX octets and a value of
+ * value_len, quoted or as {n+} literals, with extra more "x" in the
+ * last value. Sets *expected to the transcript of a DONE.
+ */
+static void
+id_command(struct buf *in, struct buf *expected, const char *name,
+    size_t value_len, bool literals, size_t extra)
+{
+	buf_init(in, 0);
+	buf_init(expected, 0);
+	buf_printf(in, "a %s (", name);
+	buf_printf(expected, "DONE a %s (", name);
+	for (unsigned int i = 0; i < IMAP_ID_PAIRS_MAX; i++) {
+		size_t vlen = value_len + (i + 1 == IMAP_ID_PAIRS_MAX ?
+		    extra : 0);
+		char field[IMAP_ID_FIELD_MAX + 1];
+
+		memset(field, 'f', IMAP_ID_FIELD_MAX);
+		(void)snprintf(field, sizeof(field), "%02u", i);
+		field[2] = 'f';
+		field[IMAP_ID_FIELD_MAX] = '\0';
+		if (i > 0) {
+			buf_printf(in, " ");
+			buf_printf(expected, " ");
+		}
+		if (literals) {
+			buf_printf(in, "{%d+}\r\n%s {%zu+}\r\n",
+			    IMAP_ID_FIELD_MAX, field, vlen);
+			buf_printf(expected, "{%d}%s {%zu}", IMAP_ID_FIELD_MAX,
+			    field, vlen);
+		} else {
+			buf_printf(in, "\"%s\" \"", field);
+			buf_printf(expected, "\"%s\" \"", field);
+		}
+		for (size_t j = 0; j < vlen; j++) {
+			buf_printf(in, "%c", j < value_len ? 'v' : 'x');
+			buf_printf(expected, "%c", j < value_len ? 'v' : 'x');
+		}
+		if (!literals) {
+			buf_printf(in, "\"");
+			buf_printf(expected, "\"");
+		}
+	}
+	buf_printf(in, ")\r\n");
+	buf_printf(expected, ")");
+}
+
+/*
+ * Before login ID (RFC 2971) may carry 30 pairs of a 30-octet field
+ * and a 1024-octet value, quoted or as literals, over the pre-login
+ * line and literal limits; other commands may not, and ID is bounded
+ * too.
+ */
+static void
+test_limits_prelogin_id(void **state)
+{
+	struct imap_parser_limits pre;
+	struct buf in, expected;
+	size_t over;
+
+	(void)state;
+	imap_parser_limits_default(&pre, true);
+	id_command(&in, &expected, "ID", IMAP_ID_VALUE_MAX, false, 0);
+	assert_true(in.len > pre.line_max);
+	check_limits(&pre, (const char *)in.data, in.len, buf_cstr(&expected));
+	buf_free(&in);
+	buf_free(&expected);
+	id_command(&in, &expected, "id", IMAP_ID_VALUE_MAX, true, 0);
+	check_limits(&pre, (const char *)in.data, in.len, buf_cstr(&expected));
+	buf_free(&in);
+	buf_free(&expected);
+
+	/* The same line is too long for any other command. */
+	id_command(&in, &expected, "NOOP", IMAP_ID_VALUE_MAX, false, 0);
+	check_limits(&pre, (const char *)in.data, in.len, "ERR LINE a");
+	buf_free(&in);
+	buf_free(&expected);
+	id_command(&in, &expected, "LOGIN", IMAP_ID_VALUE_MAX, true, 0);
+	check_limits(&pre, (const char *)in.data, in.len, "ERR LITERAL a");
+	buf_free(&in);
+	buf_free(&expected);
+
+	/* ID's own limits hold: a byte more of line or literal fails. */
+	id_command(&in, &expected, "ID", IMAP_ID_VALUE_MAX, false, 0);
+	over = IMAP_ID_LINE_MAX_PRELOGIN + 1 - in.len;
+	buf_free(&in);
+	buf_free(&expected);
+	id_command(&in, &expected, "ID", IMAP_ID_VALUE_MAX, false, over);
+	assert_int_equal(in.len, IMAP_ID_LINE_MAX_PRELOGIN + 1);
+	check_limits(&pre, (const char *)in.data, in.len, "ERR LINE a");
+	buf_free(&in);
+	buf_free(&expected);
+	id_command(&in, &expected, "ID", IMAP_ID_VALUE_MAX, true, 1);
+	check_limits(&pre, (const char *)in.data, in.len, "ERR LITERAL a");
+	buf_free(&in);
+	buf_free(&expected);
+}
+
 static void
 test_recovery(void **state)
 {
@@ -996,6 +1096,7 @@ main(void)
 		cmocka_unit_test(test_limit_literal),
 		cmocka_unit_test(test_limit_args),
 		cmocka_unit_test(test_limits_prelogin),
+		cmocka_unit_test(test_limits_prelogin_id),
 		cmocka_unit_test(test_recovery),
 		cmocka_unit_test(test_error_message),
 		cmocka_unit_test(test_pipelining_and_api),
