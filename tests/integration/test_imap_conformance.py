@@ -1,7 +1,8 @@
 """
 RFC conformance of the IMAP server as a client sees it, one test per
 defect that was fixed: "[" and "]" in unquoted astrings (RFC 3501 9),
-NIL as a flag keyword, RFC 2971's largest ID before login.
+NIL as a flag keyword, RFC 2971's largest ID before login, nothing
+after LOGOUT's BYE.
 imaplib where a real client's view matters, raw lines where the bytes
 do.
 """
@@ -104,3 +105,30 @@ def test_largest_id_before_login(daemon, monkeypatch):
         assert line.startswith("b BAD Command line too long"), line
         assert c.cmd("c", "ID NIL") == ['* ID ("name" "mailbell")',
                                         "c OK ID completed"]
+
+
+def test_nothing_follows_logout_bye(daemon):
+    """RFC 3501 6.1.3 and 7.1.5: LOGOUT's BYE is followed by the tagged
+    OK alone. Changes another session made meanwhile (an expunge, a flag,
+    a delivery) are not reported after it."""
+    daemon.deliver([make_message("one"), make_message("two")])
+    with daemon.imap() as a:
+        a.login()
+        a.select()
+        b = imap_login(daemon)
+        try:
+            assert b.select("INBOX")[0] == "OK"
+            assert b.store("1", "+FLAGS", "(\\Deleted)")[0] == "OK"
+            assert b.expunge() == ("OK", [b"1"])
+            assert b.store("1", "+FLAGS", "(\\Seen)")[0] == "OK"
+        finally:
+            b.logout()
+        daemon.deliver([make_message("three")])
+        a.send("z LOGOUT\r\n")
+        got = []
+        while True:
+            line = a.line()
+            if line is None:
+                break
+            got.append(line)
+        assert got == ["* BYE Logging out", "z OK Logout completed"], got
