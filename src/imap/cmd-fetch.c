@@ -338,7 +338,7 @@ fetch_finish(struct imap_cmd *cmd)
 		imap_cmd_tagged(cmd, "NO", "SERVERBUG", "Some messages could "
 		    "not be read, see the server log");
 	else if (expunged)
-		imap_cmd_tagged(cmd, "NO", "EXPUNGEISSUE", "Some messages "
+		imap_cmd_tagged(cmd, "NO", "EXPUNGEISSUED", "Some messages "
 		    "were expunged");
 	else
 		imap_cmd_tagged(cmd, "OK", NULL, "%s completed", cmd->name);

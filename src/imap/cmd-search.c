@@ -5,7 +5,10 @@
  * date from the store's index), and only when that cannot decide with
  * the message file parsed: its header alone unless BODY or TEXT is
  * asked. A search that reads files works in slices of
- * IMAP_COMMAND_SLICE_MS, so other clients are served meanwhile.
+ * IMAP_COMMAND_SLICE_MS, so other clients are served meanwhile. A
+ * message another session expunged before this one was told matches
+ * nothing once its file is needed, and the tagged OK says so with
+ * EXPUNGEISSUED (RFC 5530; RFC 2180 4.1).
  */
 #include "imap/imap-commands.h"
 
@@ -26,6 +29,7 @@ struct search_ctx {
 	struct imap_search *search;
 	uint32_t next;			/* index of the next message */
 	struct buf out;			/* "* SEARCH n n n ..." */
+	bool expunged;			/* a message needed was gone */
 	struct event *ev;		/* runs the next slice */
 };
 
@@ -44,10 +48,12 @@ search_ctx_free(struct search_ctx **ctxp)
 	*ctxp = NULL;
 }
 
-/* Decide one message; 1 if it matches. */
+/* Decide one message; 1 if it matches. A message found expunged
+ * matches nothing and sets *expunged_r. */
 static int
 search_one(struct imap_cmd *cmd, struct imap_search *search,
-    struct imap_search_msg *m, uint32_t max_seq, uint32_t max_uid)
+    struct imap_search_msg *m, uint32_t max_seq, uint32_t max_uid,
+    bool *expunged_r)
 {
 	struct imap_session *session = cmd->session;
 	struct store_message_info info;
@@ -59,10 +65,16 @@ search_one(struct imap_cmd *cmd, struct imap_search *search,
 	if ((r = imap_search_match(search, m, max_seq, max_uid)) >= 0)
 		return r;
 	if (search->need_info) {
-		/* A message expunged meanwhile matches nothing. */
 		if (store_view_message_info(session->view, m->uid, &info,
-		    &error) < 0)
+		    &error) < 0) {
+			if (error_code(error) == ERROR_EXPUNGED)
+				*expunged_r = true;
+			else
+				log_warnx("imap: %s: %s: search %s uid %u: %s",
+				    session->peer, session->user,
+				    session->mailbox, m->uid, error);
 			return 0;
+		}
 		m->have_info = true;
 		m->size = info.size;
 		m->internal_date = info.internal_date;
@@ -72,7 +84,9 @@ search_one(struct imap_cmd *cmd, struct imap_search *search,
 	if ((search->need_body ?
 	    imap_view_read_message(session->view, m->uid, &raw, &error) :
 	    imap_view_read_header(session->view, m->uid, &raw, &error)) < 0) {
-		if (error_code(error) != ERROR_EXPUNGED)
+		if (error_code(error) == ERROR_EXPUNGED)
+			*expunged_r = true;
+		else
 			log_warnx("imap: %s: %s: search %s uid %u: %s",
 			    session->peer, session->user, session->mailbox,
 			    m->uid, error);
@@ -103,6 +117,7 @@ search_run(struct imap_cmd *cmd)
 	uint32_t count = store_view_count(view);
 	uint32_t max_uid = count > 0 ? msgs[count - 1].uid : 0;
 	struct imap_view_slice slice;
+	bool expunged;
 
 	imap_view_slice_begin(&slice);
 	while (ctx->next < count) {
@@ -120,15 +135,23 @@ search_run(struct imap_cmd *cmd)
 			return;
 		}
 		ctx->next++;
-		if (search_one(cmd, ctx->search, &m, count, max_uid) == 1)
+		if (search_one(cmd, ctx->search, &m, count, max_uid,
+		    &ctx->expunged) == 1)
 			(void)buf_printf(&ctx->out, " %u",
 			    cmd->uid ? m.uid : m.seq);
 	}
 	(void)buf_append_str(&ctx->out, "\r\n");
 	imap_session_write(session, ctx->out.data, ctx->out.len);
+	expunged = ctx->expunged;
 	search_ctx_free(&ctx);
 	cmd->ctx = NULL;
-	imap_cmd_tagged(cmd, "OK", NULL, "%s completed", cmd->name);
+	/* RFC 5530's own example: the result holds the messages that
+	 * still exist, and the client learns why others may be missing. */
+	if (expunged)
+		imap_cmd_tagged(cmd, "OK", "EXPUNGEISSUED", "%s completed, "
+		    "some messages were expunged", cmd->name);
+	else
+		imap_cmd_tagged(cmd, "OK", NULL, "%s completed", cmd->name);
 }
 
 static void

@@ -202,7 +202,7 @@ imap_cmd_store_error(struct imap_cmd *cmd, const char *what,
 		    "mailbox");
 		break;
 	case ERROR_EXPUNGED:
-		imap_cmd_tagged(cmd, "NO", "EXPUNGEISSUE", "Some messages "
+		imap_cmd_tagged(cmd, "NO", "EXPUNGEISSUED", "Some messages "
 		    "were expunged");
 		break;
 	case ERROR_LIMIT:

@@ -247,7 +247,7 @@ void imap_cmd_tagged(struct imap_cmd *cmd, const char *status,
 /*
  * Finish cmd with "NO [code] text" for the store error just returned
  * (by error_code(error), RFC 5530 codes): NONEXISTENT,
- * ALREADYEXISTS, CANNOT, EXPUNGEISSUE, LIMIT, or SERVERBUG after logging
+ * ALREADYEXISTS, CANNOT, EXPUNGEISSUED, LIMIT, or SERVERBUG after logging
  * error with what ("create Work") for server-side failures. The store's
  * text never reaches the client (it may name paths).
  */

@@ -326,7 +326,7 @@ imap_view_transfer(struct imap_cmd *cmd, bool move, struct buf *code_r)
 	}
 	if (map->count == 0) {
 		store_uid_map_free(&map);
-		imap_cmd_tagged(cmd, "NO", "EXPUNGEISSUE", "Messages were "
+		imap_cmd_tagged(cmd, "NO", "EXPUNGEISSUED", "Messages were "
 		    "expunged");
 		return 0;
 	}

@@ -74,7 +74,7 @@ void imap_view_slice_yield(struct event *ev);
  * set (the caller answers and frees it), or 0 after finishing cmd itself:
  * OK (no messages named), BAD (syntax, bad set), NO [CANNOT] (bad
  * mailbox name), NO (a move in a read-only mailbox), NO [TRYCREATE] (no
- * such mailbox), NO [EXPUNGEISSUE] (every message was expunged) or the
+ * such mailbox), NO [EXPUNGEISSUED] (every message was expunged) or the
  * store's error.
  */
 int imap_view_transfer(struct imap_cmd *cmd, bool move, struct buf *code_r);

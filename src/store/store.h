@@ -310,7 +310,7 @@ void store_watch_read(struct store_watch *watch, store_watch_cb *cb,
  *   ERROR_NOT_FOUND     no such folder (NONEXISTENT)
  *   ERROR_EXISTS        the folder exists already (ALREADYEXISTS)
  *   ERROR_NOT_POSSIBLE  delete INBOX, rename a folder into itself (CANNOT)
- *   ERROR_EXPUNGED      the message is gone (EXPUNGEISSUE)
+ *   ERROR_EXPUNGED      the message is gone (EXPUNGEISSUED)
  *   ERROR_LIMIT         out of UIDs (LIMIT)
  *   ERROR_UIDVALIDITY   the folder's UIDVALIDITY changed under a view:
  *                       the session must close it

@@ -2,7 +2,8 @@
 RFC conformance of the IMAP server as a client sees it, one test per
 defect that was fixed: "[" and "]" in unquoted astrings (RFC 3501 9),
 NIL as a flag keyword, RFC 2971's largest ID before login, nothing
-after LOGOUT's BYE.
+after LOGOUT's BYE, and EXPUNGEISSUED (RFC 5530) for FETCH and SEARCH of
+messages another session expunged.
 imaplib where a real client's view matters, raw lines where the bytes
 do.
 """
@@ -132,3 +133,53 @@ def test_nothing_follows_logout_bye(daemon):
                 break
             got.append(line)
         assert got == ["* BYE Logging out", "z OK Logout completed"], got
+
+
+def expunge_issued(m):
+    """How many EXPUNGEISSUED codes m was sent since last asked."""
+    return sum(1 for d in m.response("EXPUNGEISSUED")[1] if d is not None)
+
+
+def test_fetch_and_search_of_messages_expunged_elsewhere(daemon):
+    """A message another session expunged, before this session was
+    told: FETCH answers for the others and ends in NO [EXPUNGEISSUED]
+    (RFC 2180 4.1.2); SEARCH that needs the message's file answers for
+    the others with OK [EXPUNGEISSUED] (RFC 5530's example). What the
+    session's own view holds (flags, UIDs) still answers plainly."""
+    daemon.deliver([make_message("m%d" % i, "body %d\r\n" % i)
+                    for i in (1, 2, 3)])
+    a = imap_login(daemon)
+    b = imap_login(daemon)
+    try:
+        assert a.select("INBOX")[0] == "OK"
+        assert b.select("INBOX")[0] == "OK"
+        assert b.store("2", "+FLAGS", "(\\Deleted)")[0] == "OK"
+        assert b.expunge() == ("OK", [b"2"])
+
+        assert a.fetch("1:3", "(BODY.PEEK[TEXT])") == (
+            "NO", [b"[EXPUNGEISSUED] Some messages were expunged"])
+        assert expunge_issued(a) == 1
+        typ, data = a.response("FETCH")
+        assert [d for d in data if isinstance(d, tuple)] == [
+            (b"1 (BODY[TEXT] {8}", b"body 1\r\n"),
+            (b"3 (BODY[TEXT] {8}", b"body 3\r\n")], data
+
+        assert a.search(None, "BODY", "body") == ("OK", [b"1 3"])
+        assert expunge_issued(a) == 1
+        assert a.search(None, "LARGER", "1") == ("OK", [b"1 3"])
+        assert expunge_issued(a) == 1
+
+        # Flags and UIDs are in the session's view: no file is needed.
+        assert a.search(None, "UNSEEN") == ("OK", [b"1 2 3"])
+        assert expunge_issued(a) == 0
+
+        # UID SEARCH may report the expunge (RFC 3501 7.4.1), after
+        # which the numbers shift and all is plain.
+        assert a.uid("SEARCH", "SUBJECT", "m") == ("OK", [b"1 3"])
+        assert expunge_issued(a) == 1
+        assert a.response("EXPUNGE") == ("EXPUNGE", [b"2"])
+        assert a.search(None, "BODY", "body") == ("OK", [b"1 2"])
+        assert expunge_issued(a) == 0
+    finally:
+        a.logout()
+        b.logout()

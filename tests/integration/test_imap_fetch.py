@@ -445,7 +445,7 @@ def test_expunge_does_not_renumber_under_fetch(daemon):
         lit(b"Subject: m3\r\n\r\n") + b")", b"g OK FETCH completed"]
     # The expunged message's body is gone.
     got = a.run("h", "FETCH 2 BODY.PEEK[TEXT]")
-    assert got == [b"h NO [EXPUNGEISSUE] Some messages were expunged"]
+    assert got == [b"h NO [EXPUNGEISSUED] Some messages were expunged"]
     # NOOP delivers the EXPUNGE; the numbers then shift.
     assert a.run("n", "NOOP") == [b"* 2 EXPUNGE", b"n OK NOOP completed"]
     assert a.run("i", "FETCH 2 UID") == [b"* 2 FETCH (UID 3)",
