@@ -272,6 +272,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		limits.literal_max = 16;
 		limits.depth_max = 3;
 		limits.args_max = 8;
+		/* Before login ID may go a little further. */
+		if ((data[0] & 1) != 0) {
+			limits.id_line_max = 128;
+			limits.id_literal_max = 32;
+		}
 	}
 	chunk = (size_t)(data[0] >> 2) % 8 + 1;
 	model.prelogin = (data[0] & 1) != 0;
