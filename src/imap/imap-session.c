@@ -641,11 +641,26 @@ session_stop_cb(struct service_link *l)
 	imap_session_close_if_flushed(session);
 }
 
+/* The shutdown's grace has passed: a client that has not taken its BYE
+ * (it does not read, or stopped in the TLS handshake) is closed now; a
+ * command running elsewhere for it (a password check) frees the session
+ * when it calls back. */
+static void
+session_kill_cb(struct service_link *l)
+{
+	struct imap_session *session = IMAP_SESSION(l);
+
+	if (session->bev != NULL || session->sleep_ev != NULL)
+		log_info("imap: %s: closed at shutdown", session->peer);
+	session_gone(session);
+}
+
 void
 imap_server_shutdown(struct imap_server *server,
     void (*drained_cb)(void *ctx), void *ctx)
 {
-	service_shutdown(&server->service, session_stop_cb, drained_cb, ctx);
+	service_shutdown(&server->service, session_stop_cb, session_kill_cb,
+	    drained_cb, ctx);
 }
 
 void

@@ -399,6 +399,12 @@
  * several addresses: the port the kernel picks on the first address may
  * be taken on another, so bind everything again on a fresh pick. */
 #define LISTEN_PORT_PICK_TRIES 16
+/* Seconds after SIGTERM that IMAP and LMTP sessions have to finish the
+ * command in hand and send their BYE or 421; then the ones left (a
+ * client that does not read, one stopped in the TLS handshake) are
+ * closed, so that a stop or restart never waits on a client. Mail is
+ * acknowledged only once it is on disk, so closing loses none. */
+#define SERVICE_SHUTDOWN_GRACE_SECS 5
 
 /* --- Admin HTTP --- */
 

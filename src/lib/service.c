@@ -11,6 +11,7 @@
 #include <openssl/err.h>
 
 #include "lib/clock.h"
+#include "lib/limits.h"
 #include "lib/log.h"
 
 static void
@@ -36,6 +37,7 @@ service_init(struct service *svc, struct event_base *base, const char *name,
 	svc->name = name;
 	svc->accept_cb = accept_cb;
 	svc->accept_ctx = ctx;
+	svc->grace_ms = SERVICE_SHUTDOWN_GRACE_SECS * 1000;
 	svc->drained_ev = event_new(base, -1, 0, drained_ev_cb, svc);
 	if (svc->drained_ev == NULL)
 		fatalx("%s: cannot create an event", name);
@@ -47,6 +49,10 @@ service_deinit(struct service *svc)
 	listener_set_free(&svc->listeners);
 	listener_set_free(&svc->tls_listeners);
 	svc->drained_cb = NULL;
+	if (svc->grace_ev != NULL) {
+		event_free(svc->grace_ev);
+		svc->grace_ev = NULL;
+	}
 	if (svc->drained_ev != NULL) {
 		event_free(svc->drained_ev);
 		svc->drained_ev = NULL;
@@ -98,13 +104,41 @@ service_remove(struct service *svc, struct service_link *link)
 	service_check_drained(svc);
 }
 
+/* The grace has passed: every session left closes now. */
+static void
+grace_ev_cb(evutil_socket_t fd, short what, void *ctx)
+{
+	struct service *svc = ctx;
+	struct service_link *l, *next;
+
+	(void)fd;
+	(void)what;
+	if (svc->session_count == 0)
+		return;
+	log_info("%s: %zu sessions did not finish within %u ms of the "
+	    "shutdown: closing them", svc->name, svc->session_count,
+	    svc->grace_ms);
+	svc->shutdown_expired = true;
+	for (l = svc->sessions; l != NULL; l = next) {
+		next = l->next;
+		svc->kill_cb(l);
+	}
+}
+
 void
 service_shutdown(struct service *svc, service_stop_cb *stop_cb,
-    void (*drained_cb)(void *ctx), void *ctx)
+    service_kill_cb *kill_cb, void (*drained_cb)(void *ctx), void *ctx)
 {
+	struct timeval grace;
 	struct service_link *l, *next;
 
 	svc->shutting_down = true;
+	svc->kill_cb = kill_cb;
+	grace.tv_sec = (time_t)(svc->grace_ms / 1000);
+	grace.tv_usec = (suseconds_t)(svc->grace_ms % 1000) * 1000;
+	svc->grace_ev = evtimer_new(svc->base, grace_ev_cb, svc);
+	if (svc->grace_ev == NULL || evtimer_add(svc->grace_ev, &grace) < 0)
+		fatalx("%s: cannot create an event", svc->name);
 	svc->drained_cb = drained_cb;
 	svc->drained_ctx = ctx;
 	if (svc->listeners != NULL)

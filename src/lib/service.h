@@ -33,6 +33,10 @@ struct service_link {
 
 /* Tells one session that the service is stopping; may free it. */
 typedef void service_stop_cb(struct service_link *link);
+/* Tells one session that the shutdown's grace has passed: it must close
+ * its connection now, and go (now, or as soon as work running for it
+ * elsewhere has called back). */
+typedef void service_kill_cb(struct service_link *link);
 
 /* The session of type `type` whose member `member` is link. */
 #define SERVICE_SESSION(link, type, member) \
@@ -58,6 +62,13 @@ struct service {
 
 	/* Shutdown */
 	bool shutting_down;		/* service_shutdown() was called */
+	bool shutdown_expired;		/* the grace has passed: sessions
+					   close without waiting for their
+					   output to drain */
+	unsigned int grace_ms;		/* SERVICE_SHUTDOWN_GRACE_SECS, in
+					   ms (tests shorten it) */
+	service_kill_cb *kill_cb;
+	struct event *grace_ev;		/* the grace's timer */
 	void (*drained_cb)(void *ctx);	/* NULL once called, or after
 					   service_deinit() */
 	void *drained_ctx;
@@ -111,10 +122,12 @@ void service_log_conn_end(const struct service *svc, const char *peer,
 /*
  * Stop accepting (the listeners close now), call stop_cb for each open
  * session (it may free the session), and have drained_cb(ctx) run once
- * from the loop when no session remains.
+ * from the loop when no session remains. Sessions still open
+ * grace_ms later get kill_cb (it may free the
+ * session), and from then on shutdown_expired is set.
  */
 void service_shutdown(struct service *svc, service_stop_cb *stop_cb,
-    void (*drained_cb)(void *ctx), void *ctx);
+    service_kill_cb *kill_cb, void (*drained_cb)(void *ctx), void *ctx);
 /* Arrange for the drained callback to run from the loop if the service
  * is shutting down and no session remains. */
 void service_check_drained(struct service *svc);

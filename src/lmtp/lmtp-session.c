@@ -167,6 +167,19 @@ lmtp_session_resume(struct lmtp_session *session)
 
 /* ---- input and output ---- */
 
+/* What the socket takes now of the replies still waiting (in clear; a
+ * TLS session's records are OpenSSL's to write), before the session is
+ * closed without waiting for the client: the replies to a delivery
+ * that finished after the shutdown's grace. */
+static void
+session_flush_now(struct lmtp_session *session)
+{
+	struct evbuffer *out = bufferevent_get_output(session->bev);
+
+	if (!session->tls && !session->starttls)
+		(void)evbuffer_write(out, bufferevent_getfd(session->bev));
+}
+
 /*
  * Feed what has arrived to the parser or the decoder, one contiguous
  * chunk at a time (so no line is ever read whole into memory: the input
@@ -226,9 +239,15 @@ session_input(struct lmtp_session *session)
 		service_set_yieldable(&session->server->service,
 		    &session->link, session->state == LMTP_SESSION_GREETED ||
 		    session->state == LMTP_SESSION_READY);
-	if (session->state == LMTP_SESSION_CLOSING &&
-	    evbuffer_get_length(out) == 0)
+	if (session->state != LMTP_SESSION_CLOSING)
+		return;
+	if (evbuffer_get_length(out) == 0)
 		session_free(session);
+	else if (session->server != NULL &&
+	    session->server->service.shutdown_expired) {
+		session_flush_now(session);
+		session_free(session);
+	}
 }
 
 static void
@@ -479,11 +498,30 @@ session_stop_cb(struct service_link *l)
 	session_input(session);
 }
 
+/* The shutdown's grace has passed: a session whose client has not
+ * taken its replies is closed now. One with a delivery running keeps
+ * its connection until the delivery has finished and its replies have
+ * gone to the socket (session_input), so that mail on disk is not
+ * left unacknowledged when the client still reads. */
+static void
+session_kill_cb(struct service_link *l)
+{
+	struct lmtp_session *session = LMTP_SESSION(l);
+
+	if (session->state == LMTP_SESSION_DELIVERING)
+		return;
+	log_info("lmtp: %s: closed at shutdown", session->peer);
+	if (session->bev != NULL)
+		session_flush_now(session);
+	session_free(session);
+}
+
 void
 lmtp_server_shutdown(struct lmtp_server *server,
     void (*drained_cb)(void *ctx), void *ctx)
 {
-	service_shutdown(&server->service, session_stop_cb, drained_cb, ctx);
+	service_shutdown(&server->service, session_stop_cb, session_kill_cb,
+	    drained_cb, ctx);
 }
 
 void

@@ -1,12 +1,23 @@
 """
 SIGTERM: open LMTP sessions are told 421, a delivery already handed over
-is finished and answered first, and mailbelld exits 0.
+is finished and answered first, and mailbelld exits 0 - within a bounded
+time whatever the clients do: one that never reads its BYE or 421, one
+stopped in the middle of the TLS handshake, one in IDLE over TLS.
 """
 
 import signal
+import socket
+import ssl
 import subprocess
+import time
 
-from conftest import STOP_TIMEOUT, make_message, split_prefix, wait_until
+from conftest import (STOP_TIMEOUT, ImapConn, LmtpConn, make_message,
+                      split_prefix, wait_until)
+
+# mailbelld's grace for sessions after SIGTERM (SERVICE_SHUTDOWN_GRACE_SECS
+# in src/lib/limits.h), and the margin a slow (sanitizer) build needs.
+GRACE = 5
+MARGIN = 5
 
 
 def test_sigterm_with_idle_session(daemon):
@@ -75,3 +86,131 @@ def test_check_config_on_running_daemon_config(daemon):
                        timeout=30)
     assert r.returncode == 0, r.stderr
     assert daemon.alive()
+
+
+# ---- shutdown in bounded time, whatever the clients do ----
+
+def tls_context(daemon):
+    """A client context verifying the daemon's self-signed certificate."""
+    ctx = ssl.create_default_context(
+        cafile=str(daemon.data_dir / "tls" / "mailbell.crt"))
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    return ctx
+
+
+def small_window_socket(port):
+    """A connection whose receive buffer is tiny, so that whatever the
+    server sends beyond a few KiB waits in the server's buffers."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    return sock
+
+
+def stop_in_time(daemon, limit=GRACE + MARGIN):
+    """SIGTERM; mailbelld must exit 0 with its 'stopped' line in time.
+    Returns how long it took."""
+    started = time.monotonic()
+    daemon.proc.send_signal(signal.SIGTERM)
+    try:
+        rc = daemon.proc.wait(timeout=limit)
+    except subprocess.TimeoutExpired:
+        rc = None
+    took = time.monotonic() - started
+    daemon.stop()       # SIGKILL if it is still there
+    assert rc == 0, "mailbelld: exit %r after %.1fs of SIGTERM" % (rc, took)
+    assert "stopped" in daemon.log()
+    return took
+
+
+def stalled_imap_reader(daemon, port, tls=None):
+    """A logged-in IMAP session that asked for far more than the socket
+    buffers hold and reads none of it."""
+    daemon.deliver([make_message("big", body=("x" * 76 + "\r\n") * 1000)])
+    c = ImapConn(port, sock=small_window_socket(port), tls=tls)
+    c.login()
+    c.select()
+    # ~80 KB a FETCH: 40 MB asked for, never read.
+    c.send("".join("f%d FETCH 1 BODY[]\r\n" % i for i in range(500)))
+    time.sleep(1)
+    return c
+
+
+def test_sigterm_with_an_imap_client_that_never_reads(daemon):
+    c = stalled_imap_reader(daemon, daemon.ports["imap"])
+    try:
+        stop_in_time(daemon)
+    finally:
+        c.close()
+    assert "did not finish" in daemon.log()
+
+
+def test_sigterm_with_an_imaps_client_that_never_reads(daemon):
+    c = stalled_imap_reader(daemon, daemon.ports["imaps"],
+                            tls=tls_context(daemon))
+    try:
+        stop_in_time(daemon)
+    finally:
+        c.close()
+
+
+def test_sigterm_with_an_lmtp_client_that_never_reads(daemon):
+    sock = small_window_socket(daemon.lmtp_port)
+    c = LmtpConn(daemon.lmtp_port, sock=sock)
+    assert c.reply()[0] == 220
+    # Commands until neither side's buffers take more: the replies wait.
+    sock.setblocking(False)
+    sent = 0
+    try:
+        while sent < 64 << 20:
+            sent += sock.send(b"NOOP\r\n" * 4096)
+    except BlockingIOError:
+        pass
+    assert sent < 64 << 20
+    time.sleep(0.5)
+    try:
+        stop_in_time(daemon)
+    finally:
+        c.close()
+
+
+def test_sigterm_with_a_client_stopped_after_its_client_hello(daemon):
+    """The server has sent its part of the handshake and waits for the
+    client's Finished, which never comes."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(incoming, outgoing, server_hostname="localhost")
+    try:
+        tls.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    sock = socket.create_connection(("127.0.0.1", daemon.ports["imaps"]),
+                                    timeout=10)
+    try:
+        sock.sendall(outgoing.read())
+        assert sock.recv(65536)     # the server's flight, not answered
+        assert stop_in_time(daemon, limit=MARGIN) < MARGIN
+    finally:
+        sock.close()
+
+
+def test_sigterm_with_a_silent_client_in_idle_over_tls(daemon):
+    """A session asleep in IDLE over TLS is told its tagged OK and BYE,
+    and goes whether or not the client reads them."""
+    port = daemon.ports["imaps"]
+    c = ImapConn(port, sock=small_window_socket(port),
+                 tls=tls_context(daemon))
+    c.login()
+    c.select()
+    c.send("i IDLE\r\n")
+    assert c.line().startswith("+ ")
+    time.sleep(0.3)     # long enough to sleep
+    try:
+        assert stop_in_time(daemon, limit=MARGIN) < MARGIN
+        assert c.until_tagged("i")[-1] == "i OK Idle completed"
+        assert c.line().startswith("* BYE ")
+    finally:
+        c.close()
+

@@ -8,6 +8,7 @@
 
 #include <event2/event.h>
 
+#include "lib/limits.h"
 #include "lib/service.h"
 
 struct session {
@@ -33,6 +34,16 @@ stop_cb(struct service_link *l)
 	stopped = stopped * 10 + SERVICE_SESSION(l, struct session, link)->id;
 	if (SERVICE_SESSION(l, struct session, link)->id != 2)
 		service_remove(stopping, l);
+}
+
+static int killed;
+
+/* A session told the grace has passed goes at once. */
+static void
+kill_cb(struct service_link *l)
+{
+	killed = killed * 10 + SERVICE_SESSION(l, struct session, link)->id;
+	service_remove(stopping, l);
 }
 
 static int
@@ -97,7 +108,7 @@ test_drained_once_from_loop(void **state)
 	service_add(&svc, &a.link);
 	stopping = &svc;
 	stopped = 0;
-	service_shutdown(&svc, stop_cb, drained_cb, &calls);
+	service_shutdown(&svc, stop_cb, kill_cb, drained_cb, &calls);
 	assert_true(svc.shutting_down);
 	assert_int_equal(stopped, 123);
 	assert_int_equal(ids(&svc), 2);
@@ -110,6 +121,39 @@ test_drained_once_from_loop(void **state)
 	assert_int_equal(calls, 1);
 	service_check_drained(&svc);
 	event_base_loop(base, EVLOOP_NONBLOCK);
+	assert_int_equal(calls, 1);
+	service_deinit(&svc);
+	event_base_free(base);
+}
+
+/* Sessions still open when the grace has passed are killed, from the
+ * loop, and the drained callback follows. */
+static void
+test_grace_kills_what_is_left(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct session a = { .id = 1 }, b = { .id = 2 }, c = { .id = 3 };
+	struct service svc;
+	int calls = 0;
+
+	(void)state;
+	service_init(&svc, base, "test", NULL, NULL);
+	assert_int_equal(svc.grace_ms, SERVICE_SHUTDOWN_GRACE_SECS * 1000);
+	svc.grace_ms = 20;
+	service_add(&svc, &c.link);
+	service_add(&svc, &b.link);
+	service_add(&svc, &a.link);
+	stopping = &svc;
+	stopped = killed = 0;
+	service_shutdown(&svc, stop_cb, kill_cb, drained_cb, &calls);
+	assert_int_equal(ids(&svc), 2);
+	assert_false(svc.shutdown_expired);
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	assert_int_equal(killed, 0);
+	event_base_dispatch(base);	/* the timer, then the drained event */
+	assert_true(svc.shutdown_expired);
+	assert_int_equal(killed, 2);
+	assert_null(svc.sessions);
 	assert_int_equal(calls, 1);
 	service_deinit(&svc);
 	event_base_free(base);
@@ -129,7 +173,7 @@ test_deinit_forgets_callback(void **state)
 	stopping = &svc;
 	stopped = 0;
 	service_add(&svc, &b.link);
-	service_shutdown(&svc, stop_cb, drained_cb, &calls);
+	service_shutdown(&svc, stop_cb, kill_cb, drained_cb, &calls);
 	assert_int_equal(stopped, 21);
 	assert_int_equal(ids(&svc), 2);
 	service_deinit(&svc);
@@ -193,6 +237,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_list),
 		cmocka_unit_test(test_drained_once_from_loop),
+		cmocka_unit_test(test_grace_kills_what_is_left),
 		cmocka_unit_test(test_deinit_forgets_callback),
 		cmocka_unit_test(test_admission),
 	};
