@@ -467,6 +467,15 @@ session_event_cb(struct bufferevent *bev, short what, void *ctx)
 		    SSL_get_cipher_name(session->ssl));
 		return;
 	}
+	if ((what & BEV_EVENT_EOF) && session->ssl != NULL) {
+		/* After the client's close_notify OpenSSL writes nothing
+		 * more and libevent stops trying: replies still queued (the
+		 * greeting, if the client closed right after its handshake)
+		 * would hold the session, and a shutdown, forever. */
+		log_debug("imap: %s: closed by the client", session->peer);
+		session_gone(session);
+		return;
+	}
 	if (what & BEV_EVENT_EOF) {
 		/* Input left in the buffer is still answered. */
 		session->eof = true;

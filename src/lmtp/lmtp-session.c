@@ -337,6 +337,14 @@ session_event_cb(struct bufferevent *bev, short what, void *ctx)
 
 	if (what & BEV_EVENT_CONNECTED)
 		return;		/* the TLS handshake is done */
+	if ((what & BEV_EVENT_EOF) && session->tls) {
+		/* After the client's close_notify OpenSSL writes nothing
+		 * more and libevent stops trying: replies still queued would
+		 * hold the session, and a shutdown, forever. */
+		log_debug("lmtp: %s: closed by the client", session->peer);
+		session_gone(session);
+		return;
+	}
 	if (what & BEV_EVENT_EOF) {
 		session->eof = true;
 		session_input(session);

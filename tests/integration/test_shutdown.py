@@ -214,3 +214,31 @@ def test_sigterm_with_a_silent_client_in_idle_over_tls(daemon):
     finally:
         c.close()
 
+
+def test_a_tls_client_that_says_goodbye_at_once_is_not_kept(daemon):
+    """A client that ends its handshake and closes TLS in the same breath
+    (mbsync refusing the certificate): its session goes at once, so it
+    neither stays open nor holds up the shutdown."""
+    ctx = tls_context(daemon)
+    for _ in range(5):
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = ctx.wrap_bio(incoming, outgoing, server_hostname="localhost")
+        sock = socket.create_connection(
+            ("127.0.0.1", daemon.ports["imaps"]), timeout=10)
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                sock.sendall(outgoing.read())
+                incoming.write(sock.recv(65536))
+        # The client's Finished and its close_notify in one segment.
+        try:
+            tls.unwrap()
+        except ssl.SSLWantReadError:
+            pass
+        sock.sendall(outgoing.read())
+        sock.close()
+    assert daemon.wait_metric("imap_sessions_active", 0, timeout=3), \
+        daemon.metric("imap_sessions_active")
+    assert stop_in_time(daemon, limit=MARGIN) < MARGIN
