@@ -208,6 +208,14 @@ imap_cmd_store_error(struct imap_cmd *cmd, const char *what,
 	case ERROR_LIMIT:
 		imap_cmd_tagged(cmd, "NO", "LIMIT", "Mailbox is full");
 		break;
+	case ERROR_NO_SPACE:
+		/* RFC 5530 3: the client may tell its user to make room;
+		 * the operator hears of it here. */
+		log_warnx("imap: %s: %s: %s: %s", session->peer,
+		    session->user != NULL ? session->user : "-", what, error);
+		imap_cmd_tagged(cmd, "NO", "OVERQUOTA", "Not enough disk "
+		    "space, nothing was changed");
+		break;
 	case ERROR_UIDVALIDITY:
 		imap_cmd_tagged(cmd, "NO", "UNAVAILABLE", "Mailbox was "
 		    "rebuilt; select it again");

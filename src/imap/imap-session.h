@@ -247,8 +247,9 @@ void imap_cmd_tagged(struct imap_cmd *cmd, const char *status,
 /*
  * Finish cmd with "NO [code] text" for the store error just returned
  * (by error_code(error), RFC 5530 codes): NONEXISTENT,
- * ALREADYEXISTS, CANNOT, EXPUNGEISSUED, LIMIT, or SERVERBUG after logging
- * error with what ("create Work") for server-side failures. The store's
+ * ALREADYEXISTS, CANNOT, EXPUNGEISSUED, LIMIT, OVERQUOTA (disk or quota
+ * full, logged too), or SERVERBUG after logging error with what
+ * ("create Work") for server-side failures. The store's
  * text never reaches the client (it may name paths).
  */
 void imap_cmd_store_error(struct imap_cmd *cmd, const char *what,

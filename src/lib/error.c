@@ -4,6 +4,7 @@
  */
 #include "lib/error.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -52,6 +53,25 @@ error_code_fmt(enum error_code code, const char *fmt, ...)
 	va_start(ap, fmt);
 	error = error_vfmt(code, fmt, ap);
 	va_end(ap);
+	return error;
+}
+
+enum error_code
+error_code_errno(int err)
+{
+	return err == ENOSPC || err == EDQUOT ? ERROR_NO_SPACE :
+	    ERROR_INTERNAL;
+}
+
+const char *
+error_errno(const char *what, int err)
+{
+	int saved = errno;
+	const char *error;
+
+	error = error_code_fmt(error_code_errno(err), "%s: %s", what,
+	    strerror(err));
+	errno = saved;
 	return error;
 }
 

@@ -18,6 +18,10 @@
  *    the kind travels with the text, so nothing in between has to
  *    forward it, and a text prefixed with error_prefix() keeps it.
  *  - errno is passed through unchanged where a caller looks at it.
+ *  - A failed system call is reported with error_errno(what, errno),
+ *    which gives the text "what: <strerror>" the kind errno stands for,
+ *    so a full disk (ENOSPC, EDQUOT) reaches IMAP and LMTP as
+ *    ERROR_NO_SPACE from wherever it happened.
  *  - String literals may be returned as errors too; their kind is
  *    ERROR_INTERNAL.
  */
@@ -51,6 +55,15 @@ const char *error_fmt(const char *fmt, ...)
 /* Formats an error of the given kind. */
 const char *error_code_fmt(enum error_code code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* The kind of failure a system call's errno stands for: ERROR_NO_SPACE
+ * for ENOSPC and EDQUOT (the disk or the user's quota is full),
+ * ERROR_INTERNAL for anything else. */
+enum error_code error_code_errno(int err);
+
+/* "what: strerror(err)" of the kind error_code_errno(err). errno is
+ * left as it was. Never returns NULL. */
+const char *error_errno(const char *what, int err);
 
 /* "prefix: error", keeping the kind of error. */
 const char *error_prefix(const char *prefix, const char *error);

@@ -27,6 +27,7 @@ static void
 item_fail(struct maildir_commit_item *item, const char *error)
 {
 	item->status = -1;
+	item->error_code = error_code(error);
 	(void)snprintf(item->error, sizeof(item->error), "%s", error);
 }
 
@@ -127,7 +128,7 @@ rewrite_list(struct maildir_commit_folder *f, const char **error_r)
 	ret = fsync(fd);
 	close(fd);
 	if (ret < 0) {
-		*error_r = error_fmt("%s: %s", f->dir, strerror(errno));
+		*error_r = error_errno(f->dir, errno);
 		return -1;
 	}
 	return 0;
@@ -278,15 +279,15 @@ round_sync_files(struct store *store, struct maildir_commit_folder *folders,
 				continue;
 			if (tasks[nt++].err == 0)
 				continue;
-			item_fail(item, error_fmt("%s: %s", item->tmp_path,
-			    strerror(tasks[nt - 1].err)));
+			item_fail(item, error_errno(item->tmp_path,
+			    tasks[nt - 1].err));
 			(void)unlink(item->tmp_path);
 			f->committed--;
 			lost = true;
 		}
 		if (tasks[nt++].err != 0) {
-			folder_fail(store, f, false, error_fmt("%s: %s",
-			    f->dir, strerror(tasks[nt - 1].err)));
+			folder_fail(store, f, false, error_errno(f->dir,
+			    tasks[nt - 1].err));
 			continue;
 		}
 		close(f->list_fd);
@@ -323,8 +324,7 @@ round_rename(struct store *store, struct maildir_commit_folder *folders,
 			store_own_name_add(store, path);
 			if (rename(item->tmp_path, path) == 0)
 				continue;
-			item_fail(item, error_fmt("%s: %s", path,
-			    strerror(errno)));
+			item_fail(item, error_errno(path, errno));
 			(void)store_own_name_take(store, path);
 			(void)unlink(item->tmp_path);
 			f->committed--;
@@ -395,8 +395,7 @@ round_sync_dirs(struct store *store, struct maildir_commit_folder *folders,
 			}
 			if (err != 0)
 				folder_fail(store, f, true,
-				    error_fmt("%s: %s", f->dir,
-				    strerror(err)));
+				    error_errno(f->dir, err));
 		}
 		if (f->cache != NULL) {
 			f->uidvalidity = f->cache->list->uidvalidity;

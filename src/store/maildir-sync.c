@@ -84,7 +84,7 @@ maildir_scan_dir(struct maildir_scan *scan, const char *dir, bool cur,
 		maildir_scan_add(scan, de->d_name, cur);
 	}
 	if (errno != 0) {
-		*error_r = error_fmt("%s: %s", path, strerror(errno));
+		*error_r = error_errno(path, errno);
 		closedir(d);
 		return -1;
 	}

@@ -249,7 +249,7 @@ maildir_uidlist_read(const char *dir, struct maildir_uidlist **list_r,
 	if (read_file(path, SIZE_MAX / 2, &data, &len) < 0) {
 		if (errno == ENOENT)
 			return 0;
-		*error_r = error_fmt("%s: %s", path, strerror(errno));
+		*error_r = error_errno(path, errno);
 		return -1;
 	}
 	ret = maildir_uidlist_parse(data, len, list_r, error_r);
@@ -280,12 +280,12 @@ maildir_uidlist_write_tmp(const char *dir, const struct maildir_uidlist *list,
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
 	    0600);
 	if (fd < 0) {
-		*error_r = error_fmt("%s: %s", tmp, strerror(errno));
+		*error_r = error_errno(tmp, errno);
 		buf_free(&b);
 		return -1;
 	}
 	if (write_full(fd, b.data, b.len) < 0) {
-		*error_r = error_fmt("%s: %s", tmp, strerror(errno));
+		*error_r = error_errno(tmp, errno);
 		close(fd);
 		(void)unlink(tmp);
 		buf_free(&b);
@@ -309,7 +309,7 @@ maildir_uidlist_install(const char *dir, const char **error_r)
 		return -1;
 	}
 	if (rename(tmp, path) < 0) {
-		*error_r = error_fmt("%s: %s", path, strerror(errno));
+		*error_r = error_errno(path, errno);
 		(void)unlink(tmp);
 		return -1;
 	}
@@ -333,19 +333,19 @@ maildir_uidlist_write(const char *dir, const struct maildir_uidlist *list,
 		saved = errno;
 	}
 	if (ret < 0) {
-		*error_r = error_fmt("%s: %s", tmp, strerror(saved));
+		*error_r = error_errno(tmp, saved);
 		(void)unlink(tmp);
 		return -1;
 	}
 	if (sync_first != NULL && fsync_dir(sync_first) < 0) {
-		*error_r = error_fmt("%s: %s", sync_first, strerror(errno));
+		*error_r = error_errno(sync_first, errno);
 		(void)unlink(tmp);
 		return -1;
 	}
 	if (maildir_uidlist_install(dir, error_r) < 0)
 		return -1;
 	if (fsync_dir(dir) < 0) {
-		*error_r = error_fmt("%s: %s", dir, strerror(errno));
+		*error_r = error_errno(dir, errno);
 		return -1;
 	}
 	return 0;
@@ -363,7 +363,7 @@ maildir_uidlist_lock(const char *dir, const char **error_r)
 	}
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		*error_r = error_fmt("%s: %s", path, strerror(errno));
+		*error_r = error_errno(path, errno);
 		return -1;
 	}
 	while (flock(fd, LOCK_EX) < 0) {

@@ -151,7 +151,7 @@ maildir_list_load(struct store *store, const char *dir,
 		}
 	} else if (errno != ENOENT) {
 		maildir_cache_free(&cache);
-		*error_r = error_fmt("%s: %s", path, strerror(errno));
+		*error_r = error_errno(path, errno);
 		return -1;
 	}
 	if (cache == NULL) {
@@ -261,13 +261,12 @@ maildir_create(const char *dir, const char **error_r)
 		*slash = '\0';
 		if (access(parent, F_OK) < 0 && (mkdir_p(parent, 0700) < 0 ||
 		    fsync_dir(parent) < 0)) {
-			*error_r = error_fmt("%s: %s", parent,
-			    strerror(errno));
+			*error_r = error_errno(parent, errno);
 			return -1;
 		}
 	}
 	if ((ret = mkdir_durable(dir)) < 0) {
-		*error_r = error_fmt("%s: %s", dir, strerror(errno));
+		*error_r = error_errno(dir, errno);
 		return -1;
 	}
 	for (i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
@@ -277,8 +276,7 @@ maildir_create(const char *dir, const char **error_r)
 			return -1;
 		}
 		if (mkdir_durable(path) < 0) {
-			*error_r = error_fmt("%s: %s", path,
-			    strerror(errno));
+			*error_r = error_errno(path, errno);
 			return -1;
 		}
 	}
@@ -341,8 +339,7 @@ maildir_open_tmp(struct store *store, const char *dir, uint64_t size,
 			continue;
 		}
 		if (errno != EEXIST) {
-			*error_r = error_fmt("%s: %s", path,
-			    strerror(errno));
+			*error_r = error_errno(path, errno);
 			return -1;
 		}
 	}
@@ -376,7 +373,7 @@ maildir_rename_tmp(struct store *store, const char *from, const char *dir,
 			return 0;
 		}
 		if (errno != EEXIST) {
-			*error_r = error_fmt("%s: %s", path, strerror(errno));
+			*error_r = error_errno(path, errno);
 			return -1;
 		}
 	}
@@ -439,7 +436,7 @@ maildir_write_tmp(struct store *store, const char *dir, const char *prefix,
 	return 0;
 fail:
 	saved = errno;
-	*error_r = error_fmt("%s: %s", path, strerror(saved));
+	*error_r = error_errno(path, saved);
 	if (fd >= 0)
 		close(fd);
 	(void)unlink(path);

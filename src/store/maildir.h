@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/error.h"
+
 struct folder_cache;
 struct store;
 struct store_folder;
@@ -90,6 +92,7 @@ struct maildir_commit_item {
 	int status;		/* in: 0 to commit; out: 0 or -1 */
 	uint32_t uid;		/* out: UID, if status is 0 */
 	char error[256];	/* out: reason, if status is -1 */
+	enum error_code error_code;	/* out: its kind (lib/error.h) */
 };
 
 /* The messages of one round for one folder. */

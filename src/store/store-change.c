@@ -96,8 +96,7 @@ op_fsync(struct store_index *ix, bool new_dir, bool cur_dir,
 	if (new_dir) {
 		path = store_index_sub(ix, "new");
 		if (fsync_dir(path) < 0) {
-			*error_r = error_fmt("%s: %s", path,
-			    strerror(errno));
+			*error_r = error_errno(path, errno);
 			ret = -1;
 		}
 		free(path);
@@ -105,8 +104,7 @@ op_fsync(struct store_index *ix, bool new_dir, bool cur_dir,
 	if (cur_dir && ret == 0) {
 		path = store_index_sub(ix, "cur");
 		if (fsync_dir(path) < 0) {
-			*error_r = error_fmt("%s: %s", path,
-			    strerror(errno));
+			*error_r = error_errno(path, errno);
 			ret = -1;
 		}
 		free(path);
@@ -204,8 +202,7 @@ flags_apply(struct flags_op *op, uint32_t uid, bool first_pass)
 		if (saved == ENOENT && first_pass) {
 			op->retry[op->nretry++] = uid;
 		} else if (saved != ENOENT) {
-			op->error = error_fmt("%s: %s", from,
-			    strerror(saved));
+			op->error = error_errno(from, saved);
 			op->ret = -1;
 		}
 		free(name);
@@ -356,8 +353,7 @@ store_view_expunge(struct store_view *view, const uint32_t *uids,
 				if (errno == ENOENT && pass == 0) {
 					retry[nretry++] = list[i];
 				} else if (errno != ENOENT) {
-					error = error_fmt("%s: %s", path,
-					    strerror(errno));
+					error = error_errno(path, errno);
 					ret = -1;
 				}
 				free(path);
@@ -605,8 +601,7 @@ copy_link(struct copy_op *op, uint32_t uid, const char **error_r)
 			break;
 		}
 		if (errno != ENOENT || tries > 0) {
-			op->error = error_fmt("%s: %s", from,
-			    strerror(errno));
+			op->error = error_errno(from, errno);
 			op->failed = errno != ENOENT;
 			free(from);
 			free(tmp);
@@ -663,7 +658,9 @@ store_view_copy(struct store_view *view, const uint32_t *uids, size_t count,
 	if (committed < k) {
 		for (i = 0; i < k; i++) {
 			if (items[i].status != 0) {
-				op.error = error_fmt("%s", items[i].error);
+				op.error = error_code_fmt(
+				    items[i].error_code, "%s",
+				    items[i].error);
 				break;
 			}
 		}
@@ -735,7 +732,7 @@ store_append_commit(struct store *store, const char *user,
 		ts[0].tv_sec = ts[1].tv_sec = (time_t)internal_date;
 		ts[0].tv_nsec = ts[1].tv_nsec = 0;
 		if (utimensat(AT_FDCWD, tmp, ts, 0) < 0) {
-			*error_r = error_fmt("%s: %s", tmp, strerror(errno));
+			*error_r = error_errno(tmp, errno);
 			(void)unlink(tmp);
 			goto out;
 		}
@@ -746,7 +743,8 @@ store_append_commit(struct store *store, const char *user,
 	if (flags != 0)
 		item.cur_name = cur_name = maildir_name_set_flags(base, flags);
 	if (maildir_commit(store, dir, &item, 1, &uidvalidity) != 1) {
-		*error_r = error_fmt("%s", item.error);
+		*error_r = error_code_fmt(item.error_code, "%s",
+		    item.error);
 		goto out;
 	}
 	*uidvalidity_r = uidvalidity;

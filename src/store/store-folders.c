@@ -142,7 +142,7 @@ folder_names(struct store *store, const char *user, char ***names_r,
 			*count_r = 0;
 			return 0;
 		}
-		*error_r = error_fmt("%s: %s", dir, strerror(errno));
+		*error_r = error_errno(dir, errno);
 		free(dir);
 		return -1;
 	}
@@ -315,7 +315,7 @@ store_folder_delete(struct store *store, const char *user,
 	    ++serial);
 	/* Out of sight at once (and durably), then removed at leisure. */
 	if (rename(dir, gone) < 0 || fsync_dir(udir) < 0) {
-		*error_r = error_fmt("%s: %s", dir, strerror(errno));
+		*error_r = error_errno(dir, errno);
 		free(gone);
 		free(udir);
 		free(dir);
@@ -361,7 +361,7 @@ rename_inbox(struct store *store, const char *user, const char *to,
 		char *sub = xasprintf("%s/%s", from_dir, subs[i]);
 
 		if ((d = opendir(sub)) == NULL) {
-			*error_r = error_fmt("%s: %s", sub, strerror(errno));
+			*error_r = error_errno(sub, errno);
 			free(sub);
 			goto out;
 		}
@@ -476,7 +476,7 @@ store_folder_rename(struct store *store, const char *user, const char *from,
 		src = xasprintf("%s/.%s", udir, names[i]);
 		dst = xasprintf("%s/.%s%s", udir, to, names[i] + flen);
 		if (rename(src, dst) < 0) {
-			*error_r = error_fmt("%s: %s", src, strerror(errno));
+			*error_r = error_errno(src, errno);
 			free(src);
 			free(dst);
 			goto out;
@@ -486,7 +486,7 @@ store_folder_rename(struct store *store, const char *user, const char *from,
 		store_index_drop(store, user, names[i]);
 	}
 	if (fsync_dir(udir) < 0) {
-		*error_r = error_fmt("%s: %s", udir, strerror(errno));
+		*error_r = error_errno(udir, errno);
 		goto out;
 	}
 	ret = 0;
@@ -505,7 +505,7 @@ subs_lock(const char *udir, const char **error_r)
 	int fd;
 
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
-		*error_r = error_fmt("%s: %s", path, strerror(errno));
+		*error_r = error_errno(path, errno);
 		free(path);
 		return -1;
 	}
@@ -538,7 +538,7 @@ subs_read(const char *udir, char ***names_r, size_t *count_r,
 			free(path);
 			return 0;
 		}
-		*error_r = error_fmt("%s: %s", path, strerror(errno));
+		*error_r = error_errno(path, errno);
 		free(path);
 		return -1;
 	}
@@ -620,7 +620,7 @@ store_subscription_set(struct store *store, const char *user,
 	}
 	path = xasprintf("%s/" SUBSCRIPTIONS_FILE, udir);
 	if (write_file_atomic(path, b.data, b.len, 0600) < 0)
-		*error_r = error_fmt("%s: %s", path, strerror(errno));
+		*error_r = error_errno(path, errno);
 	else
 		ret = 0;
 	free(path);

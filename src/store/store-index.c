@@ -274,8 +274,7 @@ index_stamps(struct store_index *ix, struct stamp *new_r, struct stamp *cur_r,
 			*error_r = error_code_fmt(ERROR_NOT_FOUND,
 			    "%s: no such folder", ix->folder);
 		else
-			*error_r = error_fmt("%s: %s", ix->dir,
-			    strerror(errno));
+			*error_r = error_errno(ix->dir, errno);
 		return -1;
 	}
 	path = store_index_sub(ix, MAILDIR_UIDLIST_FILE);

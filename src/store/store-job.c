@@ -200,7 +200,8 @@ store_targets_commit(struct store *store, struct store_commit_ref *refs,
 				free(t->tmp_path);
 				t->tmp_path = NULL;
 			} else {
-				target_fail(t, item->error);
+				target_fail(t, error_code_fmt(
+				    item->error_code, "%s", item->error));
 			}
 		}
 	}

@@ -40,13 +40,6 @@ struct store_spool {
 	enum error_code error_code;
 };
 
-static enum error_code
-errno_code(int err)
-{
-	return err == ENOSPC || err == EDQUOT ? ERROR_NO_SPACE :
-	    ERROR_INTERNAL;
-}
-
 int
 store_spool_new(struct store *store, const char *user, const char *folder,
     const char *prefix, struct store_spool **spool_r, const char **error_r)
@@ -113,9 +106,8 @@ store_spool_write(struct store_spool *spool, const void *data, size_t len,
 		if (n <= 0) {
 			int err = n == 0 ? EIO : errno;
 
-			spool->error = xstrdup(error_fmt("%s: %s",
-			    spool->path, strerror(err)));
-			spool->error_code = errno_code(err);
+			spool->error = xstrdup(error_errno(spool->path, err));
+			spool->error_code = error_code_errno(err);
 			/* Give the space back at once. */
 			(void)ftruncate(spool->fd, 0);
 			*error_r = spool_error(spool);
@@ -183,8 +175,7 @@ spool_take(struct store_spool *spool, const char *dir, bool sync,
 		return -1;
 	}
 	if (sync && fsync(spool->fd) < 0) {
-		*error_r = error_code_fmt(errno_code(errno), "%s: %s",
-		    spool->path, strerror(errno));
+		*error_r = error_errno(spool->path, errno);
 		return -1;
 	}
 	spool_sizes(spool, spool->prefix, &size, &crlf_size);
@@ -247,8 +238,7 @@ spool_copy(struct store_spool *spool, const char *dir, const char *prefix,
 	return 0;
 fail:
 	err = errno;
-	*error_r = error_code_fmt(errno_code(err), "%s: %s", path,
-	    strerror(err));
+	*error_r = error_errno(path, err);
 	if (fd >= 0)
 		close(fd);
 	(void)unlink(path);

@@ -291,8 +291,7 @@ msg_open(struct store_index *ix, uint32_t uid, int *fd_r, char **path_r,
 			return 0;
 		}
 		if (errno != ENOENT) {
-			*error_r = error_fmt("%s: %s", path,
-			    strerror(errno));
+			*error_r = error_errno(path, errno);
 			free(path);
 			return -1;
 		}

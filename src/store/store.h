@@ -312,6 +312,8 @@ void store_watch_read(struct store_watch *watch, store_watch_cb *cb,
  *   ERROR_NOT_POSSIBLE  delete INBOX, rename a folder into itself (CANNOT)
  *   ERROR_EXPUNGED      the message is gone (EXPUNGEISSUED)
  *   ERROR_LIMIT         out of UIDs (LIMIT)
+ *   ERROR_NO_SPACE      the disk or a quota is full, from any call that
+ *                       writes (OVERQUOTA); nothing was changed
  *   ERROR_UIDVALIDITY   the folder's UIDVALIDITY changed under a view:
  *                       the session must close it
  */

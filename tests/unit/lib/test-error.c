@@ -1,4 +1,5 @@
 /* Unit tests for lib/error.c: error texts, their kinds and the ring. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +23,30 @@ test_fmt(void **state)
 	e = error_code_fmt(ERROR_NOT_FOUND, "no folder %s", "x");
 	assert_string_equal(e, "no folder x");
 	assert_int_equal(error_code(e), ERROR_NOT_FOUND);
+}
+
+/* A full disk or quota is ERROR_NO_SPACE, any other errno internal;
+ * errno survives the call. */
+static void
+test_errno(void **state)
+{
+	const char *e;
+
+	(void)state;
+	e = error_errno("mail/tmp/x", ENOSPC);
+	assert_string_equal(e, "mail/tmp/x: No space left on device");
+	assert_int_equal(error_code(e), ERROR_NO_SPACE);
+	assert_int_equal(error_code(error_errno("q", EDQUOT)),
+	    ERROR_NO_SPACE);
+	assert_int_equal(error_code(error_errno("p", EACCES)),
+	    ERROR_INTERNAL);
+	assert_int_equal(error_code_errno(ENOSPC), ERROR_NO_SPACE);
+	assert_int_equal(error_code_errno(EIO), ERROR_INTERNAL);
+	errno = EPERM;
+	(void)error_errno("x", ENOSPC);
+	assert_int_equal(errno, EPERM);
+	e = error_prefix("append", error_errno("f", ENOSPC));
+	assert_int_equal(error_code(e), ERROR_NO_SPACE);
 }
 
 static void
@@ -89,6 +114,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fmt),
+		cmocka_unit_test(test_errno),
 		cmocka_unit_test(test_prefix_keeps_code),
 		cmocka_unit_test(test_foreign_strings),
 		cmocka_unit_test(test_ring),

@@ -1,0 +1,98 @@
+"""
+A full disk, made real: the mail root on a small tmpfs (root only;
+skipped otherwise), filled by a file beside the users' Maildirs and
+freed again by removing it. Every command that writes answers the RFC
+5530 code a client understands, NO [OVERQUOTA], leaves the store as it
+was, and works again once there is room.
+"""
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import make_message
+
+
+@pytest.fixture
+def full_disk(daemon_factory):
+    """A daemon whose mail root is a 4 MiB tmpfs (unmounted at the end),
+    and a function that fills it (fill(True)) or frees it (fill(False))."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a small tmpfs needs root")
+    d = daemon_factory(start=False)
+    mail = d.data_dir / "mail"
+    mail.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700",
+                        "tmpfs", str(mail)], capture_output=True)
+    if r.returncode != 0:
+        pytest.skip("cannot mount a tmpfs: %s" % r.stderr.decode().strip())
+    filler = mail / "filler"
+
+    def fill(full):
+        if not full:
+            filler.unlink()
+            return
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        try:
+            while True:
+                os.write(fd, b"x" * 4096)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+    try:
+        d.add_user("alice")
+        d.start()
+        yield d, fill
+        d.stop()
+    finally:
+        subprocess.run(["umount", "-l", str(mail)], check=False)
+
+
+def test_append_on_full_disk_is_overquota(full_disk):
+    """APPEND on a full disk answers NO [OVERQUOTA] and stores nothing;
+    once space is freed the same APPEND succeeds."""
+    d, fill = full_disk
+    msg = make_message("no room", "line\r\n" * 2000)
+    with d.imap() as c:
+        c.login()
+        lines = c.cmd("a", "APPEND INBOX {%d+}\r\n" % len(msg) +
+                      msg.decode())
+        assert lines[-1].startswith("a OK [APPENDUID "), lines
+        fill(True)
+        lines = c.cmd("b", "APPEND INBOX {%d+}\r\n" % len(msg) +
+                      msg.decode())
+        assert lines[-1].startswith("b NO [OVERQUOTA] "), lines
+        assert d.tmp_files("alice") == []
+        assert len(d.message_files("alice")) == 1
+        fill(False)
+        lines = c.cmd("c", "APPEND INBOX {%d+}\r\n" % len(msg) +
+                      msg.decode())
+        assert lines[-1].startswith("c OK [APPENDUID "), lines
+        lines = c.cmd("d", "STATUS INBOX (MESSAGES)")
+        assert "(MESSAGES 2)" in lines[0], lines
+    assert len(d.message_files("alice")) == 2
+
+
+def test_copy_on_full_disk_is_overquota(full_disk):
+    """COPY whose UID list cannot be written answers NO [OVERQUOTA] and
+    leaves the target as it was."""
+    d, fill = full_disk
+    d.deliver([make_message("one"), make_message("two")],
+              "alice@example.org")
+    with d.imap() as c:
+        c.login()
+        assert c.cmd("a", "SELECT INBOX")[-1].startswith("a OK ")
+        assert c.cmd("b", "STATUS Trash (MESSAGES)")[-1].startswith("b OK")
+        fill(True)
+        lines = c.cmd("c", "COPY 1:2 Trash")
+        assert lines[-1].startswith("c NO [OVERQUOTA] "), lines
+        fill(False)
+        assert d.message_files("alice", "Trash") == []
+        assert d.tmp_files("alice", "Trash") == []
+        lines = c.cmd("d", "COPY 1:2 Trash")
+        assert lines[-1].startswith("d OK [COPYUID "), lines
+    assert len(d.message_files("alice", "Trash")) == 2
