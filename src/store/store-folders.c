@@ -97,22 +97,6 @@ store_folder_exists(struct store *store, const char *user,
 	return ok;
 }
 
-int
-store_folder_create_new(struct store *store, const char *user,
-    const char *folder, const char **error_r)
-{
-	char *dir;
-
-	if (maildir_folder_dir(store, user, folder, &dir, error_r) < 0)
-		return -1;
-	free(dir);
-	if (store_folder_exists(store, user, folder)) {
-		*error_r = error_code_fmt(ERROR_EXISTS,
-		    "%s: folder exists", folder);
-		return -1;
-	}
-	return store_folder_create(store, user, folder, error_r);
-}
 
 /* ---- Listing ---- */
 
@@ -289,12 +273,94 @@ rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 	return 0;
 }
 
+/* Rename dir (in the user's Maildir udir) out of sight, durably, then
+ * remove what it held. 0, or -1 with *error_r and dir where it was. */
+static int
+remove_folder_dir(const char *udir, const char *dir, const char **error_r)
+{
+	static unsigned long serial;
+	char *gone;
+
+	gone = xasprintf("%s/" DELETED_PREFIX "%ld.%lu", udir, (long)getpid(),
+	    ++serial);
+	if (rename(dir, gone) < 0 || fsync_dir(udir) < 0) {
+		*error_r = error_errno(dir, errno);
+		free(gone);
+		return -1;
+	}
+	(void)nftw(gone, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	free(gone);
+	return 0;
+}
+
+/* Undo a CREATE that failed half-way: remove the folder's directory if
+ * this CREATE made it, else only what it may have added (empty cur/,
+ * new/ and tmp/, the UID list). */
+static void
+create_undo(struct store *store, const char *user, const char *folder,
+    const char *dir, bool existed)
+{
+	static const char *const files[] = { "cur", "new", "tmp",
+	    MAILDIR_UIDLIST_FILE, MAILDIR_UIDLIST_LOCK };
+	const char *error;
+	char *udir, *path;
+	size_t i;
+
+	store_index_drop(store, user, folder);
+	if (!existed) {
+		udir = store_folder_path(store, user, STORE_INBOX);
+		if (remove_folder_dir(udir, dir, &error) < 0)
+			log_warnx("create %s: cannot remove it again: %s",
+			    folder, error);
+		free(udir);
+		return;
+	}
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		path = xasprintf("%s/%s", dir, files[i]);
+		if (i < 3)
+			(void)rmdir(path);
+		else
+			(void)unlink(path);
+		free(path);
+	}
+}
+
+int
+store_folder_create_new(struct store *store, const char *user,
+    const char *folder, const char **error_r)
+{
+	struct store_folder *snap;
+	struct stat st;
+	bool existed;
+	char *dir;
+
+	if (maildir_folder_dir(store, user, folder, &dir, error_r) < 0)
+		return -1;
+	if (store_folder_exists(store, user, folder)) {
+		free(dir);
+		*error_r = error_code_fmt(ERROR_EXISTS,
+		    "%s: folder exists", folder);
+		return -1;
+	}
+	/* Whole or not at all: the directories and a UID list (so the
+	 * folder has its UIDVALIDITY), each durable, before OK. */
+	existed = stat(dir, &st) == 0;
+	if (store_folder_create(store, user, folder, error_r) < 0 ||
+	    maildir_sync(store, dir, &snap, error_r) < 0) {
+		create_undo(store, user, folder, dir, existed);
+		free(dir);
+		return -1;
+	}
+	store_folder_free(&snap);
+	free(dir);
+	return 0;
+}
+
 int
 store_folder_delete(struct store *store, const char *user,
     const char *folder, const char **error_r)
 {
-	char *dir, *udir, *gone;
-	static unsigned long serial;
+	char *dir, *udir;
 
 	if (maildir_folder_dir(store, user, folder, &dir, error_r) < 0)
 		return -1;
@@ -311,18 +377,12 @@ store_folder_delete(struct store *store, const char *user,
 		return -1;
 	}
 	udir = store_folder_path(store, user, STORE_INBOX);
-	gone = xasprintf("%s/" DELETED_PREFIX "%ld.%lu", udir, (long)getpid(),
-	    ++serial);
 	/* Out of sight at once (and durably), then removed at leisure. */
-	if (rename(dir, gone) < 0 || fsync_dir(udir) < 0) {
-		*error_r = error_errno(dir, errno);
-		free(gone);
+	if (remove_folder_dir(udir, dir, error_r) < 0) {
 		free(udir);
 		free(dir);
 		return -1;
 	}
-	(void)nftw(gone, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-	free(gone);
 	free(udir);
 	free(dir);
 	store_index_drop(store, user, folder);

@@ -366,7 +366,9 @@ bool store_folder_exists(struct store *store, const char *user,
 
 /*
  * CREATE: like store_folder_create, but fails with ERROR_EXISTS if
- * the folder exists already.
+ * the folder exists already, and makes the folder whole or not at all:
+ * cur/, new/, tmp/ and a UID list (its UIDVALIDITY), all durable, or on
+ * any failure (ERROR_NO_SPACE for a full disk) nothing of it is left.
  */
 int store_folder_create_new(struct store *store, const char *user,
     const char *folder, const char **error_r);

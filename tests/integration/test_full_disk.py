@@ -96,3 +96,25 @@ def test_copy_on_full_disk_is_overquota(full_disk):
         lines = c.cmd("d", "COPY 1:2 Trash")
         assert lines[-1].startswith("d OK [COPYUID "), lines
     assert len(d.message_files("alice", "Trash")) == 2
+
+
+def test_create_on_full_disk_leaves_no_folder(full_disk):
+    """CREATE whose UID list cannot be written answers NO [OVERQUOTA]
+    and leaves no half-made folder: LIST does not show it and nothing of
+    it is on disk. Once there is room the same CREATE succeeds."""
+    d, fill = full_disk
+    with d.imap() as c:
+        c.login()
+        fill(True)
+        lines = c.cmd("a", "CREATE Projects")
+        assert lines[-1].startswith("a NO [OVERQUOTA] "), lines
+        lines = c.cmd("b", 'LIST "" "*"')
+        assert lines[-1].startswith("b OK "), lines
+        assert not any("Projects" in l for l in lines), lines
+        assert not d.folder_dir("alice", "Projects").exists()
+        fill(False)
+        lines = c.cmd("c", "CREATE Projects")
+        assert lines[-1].startswith("c OK "), lines
+        lines = c.cmd("d", "SELECT Projects")
+        assert lines[-1].startswith("d OK "), lines
+    assert (d.folder_dir("alice", "Projects") / "mailbell-uidlist").exists()
