@@ -75,6 +75,7 @@ struct daemon {
 	/* Events on the loop. */
 	struct event *queue_ev;		/* store_queue_fd readable */
 	struct event *watch_ev;		/* store_watch_fd readable */
+	struct event *sweep_ev;		/* STORE_TMP_SWEEP_INTERVAL_SECS */
 	struct event *sigterm_ev;
 	struct event *sigint_ev;
 	struct event *sighup_ev;	/* reloads the certificate */
@@ -371,6 +372,18 @@ watch_ready_cb(evutil_socket_t fd, short what, void *ctx)
 	store_watch_read(d->watch, folder_changed_cb, d);
 }
 
+/* Every STORE_TMP_SWEEP_INTERVAL_SECS: remove what dead deliveries
+ * left in tmp/, off the loop. */
+static void
+sweep_timer_cb(evutil_socket_t fd, short what, void *ctx)
+{
+	struct daemon *d = ctx;
+
+	(void)fd;
+	(void)what;
+	store_queue_sweep(d->queue);
+}
+
 static struct event *
 add_read_event(struct daemon *d, int fd, event_callback_fn cb)
 {
@@ -385,6 +398,7 @@ add_read_event(struct daemon *d, int fd, event_callback_fn cb)
 static void
 start_store(struct daemon *d)
 {
+	struct timeval sweep_every = { 0, 0 };
 	const char *error;
 
 	d->store = store_new(d->mail_root, d->cfg->hostname);
@@ -392,6 +406,13 @@ start_store(struct daemon *d)
 	d->queue = store_queue_new(d->store);
 	d->queue_ev = add_read_event(d, store_queue_fd(d->queue),
 	    queue_ready_cb);
+
+	/* Once at start (leftovers of a crash), then periodically. */
+	store_queue_sweep(d->queue);
+	sweep_every.tv_sec = STORE_TMP_SWEEP_INTERVAL_SECS;
+	d->sweep_ev = event_new(d->base, -1, EV_PERSIST, sweep_timer_cb, d);
+	if (d->sweep_ev == NULL || event_add(d->sweep_ev, &sweep_every) < 0)
+		fatalx("cannot start the tmp/ sweep timer");
 
 	d->watch = store_watch_new(d->store, &error);
 	if (d->watch == NULL)
@@ -589,6 +610,8 @@ signal_cb(evutil_socket_t sig, short what, void *ctx)
 	 * first sync, not by this process. */
 	if (d->watch_ev != NULL)
 		event_del(d->watch_ev);
+	if (d->sweep_ev != NULL)
+		event_del(d->sweep_ev);
 	d->draining = 2;
 	imap_server_shutdown(d->imap, drained_cb, d);
 	lmtp_server_shutdown(d->lmtp, drained_cb, d);
@@ -701,6 +724,8 @@ stop_daemon(struct daemon *d)
 	store_watch_free(&d->watch);
 	/* Waits for the folder syncs still queued and runs their callbacks,
 	 * which may still announce (and log) mail: the store outlives it. */
+	if (d->sweep_ev != NULL)
+		event_free(d->sweep_ev);
 	if (d->queue_ev != NULL)
 		event_free(d->queue_ev);
 	store_queue_free(&d->queue);

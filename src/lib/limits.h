@@ -259,6 +259,16 @@
 #define STORE_FSYNC_THREADS 8
 /* Attempts to find an unused name in tmp/ before giving up. */
 #define STORE_TMP_NAME_TRIES 16
+/* A file in a folder's tmp/ this much older than now is a delivery that
+ * died (a crash, a killed `mailbell deliver`, another program's) and is
+ * removed: the Maildir specification's 36 hours, which no delivery in
+ * progress comes near. */
+#define STORE_TMP_MAX_AGE_SECS (36 * 60 * 60)
+/* How often the daemon sweeps every tmp/ for such files after the sweep
+ * at start: hourly keeps leftovers from holding space for long while a
+ * sweep (one readdir per folder, on its own thread) costs next to
+ * nothing. */
+#define STORE_TMP_SWEEP_INTERVAL_SECS (60 * 60)
 /* Folder indexes kept in memory after their last view closed, so that
  * selecting a folder again (clients do it all the time) costs three
  * stats; a 100,000-message index takes about 10 MB. */

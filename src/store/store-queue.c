@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/error.h"
@@ -87,6 +88,7 @@ struct store_queue {
 
 	struct workpool *writers;	/* one job per target to write */
 	struct workpool *committer;	/* commit_cb, one at a time */
+	struct workpool *sweeper;	/* sweep_cb: tmp/ leftovers */
 
 	pthread_mutex_t lock;		/* protects everything below */
 	struct item_list to_commit;	/* written targets and syncs */
@@ -94,6 +96,7 @@ struct store_queue {
 	struct queue_item *waiting_syncs;	/* syncs in to_commit: not
 						   started, open to merging */
 	bool committing;		/* commit_cb queued or running */
+	bool sweeping;			/* sweep_cb queued or running */
 	size_t pending;			/* queued, until reaped */
 };
 
@@ -282,6 +285,7 @@ store_queue_new(struct store *store)
 	pthread_mutex_init(&q->lock, NULL);
 	q->writers = workpool_new("store-write", DELIVERY_WRITERS);
 	q->committer = workpool_new("store-commit", 1);
+	q->sweeper = workpool_new("store-sweep", 1);
 	return q;
 }
 
@@ -296,6 +300,7 @@ store_queue_free(struct store_queue **queuep)
 	 * are done, the committer finishes what they handed over. */
 	workpool_free(&q->writers);
 	workpool_free(&q->committer);
+	workpool_free(&q->sweeper);
 
 	/* Everything queued is done now; run the last callbacks. */
 	store_queue_reap(q);
@@ -468,4 +473,35 @@ store_queue_sync(struct store_queue *q, const char *user, const char *folder,
 	list_push(&q->to_commit, item);
 	commit_kick(q);
 	pthread_mutex_unlock(&q->lock);
+}
+
+static void
+sweep_cb(void *arg)
+{
+	struct store_queue *q = arg;
+	const char *error;
+	size_t removed;
+
+	if (store_sweep_tmp(q->store, time(NULL), &removed, &error) < 0)
+		log_warnx("store: cannot sweep tmp/: %s", error);
+	else if (removed > 0)
+		log_info("store: swept %zu file%s left in tmp/ for over %d "
+		    "hours", removed, removed == 1 ? "" : "s",
+		    STORE_TMP_MAX_AGE_SECS / 3600);
+	pthread_mutex_lock(&q->lock);
+	q->sweeping = false;
+	pthread_mutex_unlock(&q->lock);
+}
+
+void
+store_queue_sweep(struct store_queue *q)
+{
+	pthread_mutex_lock(&q->lock);
+	if (q->sweeping) {
+		pthread_mutex_unlock(&q->lock);
+		return;
+	}
+	q->sweeping = true;
+	pthread_mutex_unlock(&q->lock);
+	workpool_submit(q->sweeper, sweep_cb, q);
 }

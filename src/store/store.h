@@ -27,6 +27,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
+#include <time.h>
 
 struct store;
 
@@ -206,6 +208,25 @@ void store_queue_sync(struct store_queue *queue, const char *user,
 /* Jobs and syncs queued, running or not yet reaped (for metrics and
  * shutdown). */
 size_t store_queue_pending(const struct store_queue *queue);
+
+/* ---- Sweeping tmp/ ----
+ * A file in a folder's tmp/ that is STORE_TMP_MAX_AGE_SECS old is a
+ * delivery that died (Maildir: 36 hours); the sweep removes it. */
+
+/* True if the file name in a tmp/ with status st is such a leftover at
+ * time now: a regular file with one link, whose mtime and (for a
+ * Maildir name "<seconds>.<...>") the time in its name are both at
+ * least STORE_TMP_MAX_AGE_SECS old. Pure. */
+bool store_tmp_expired(const char *name, const struct stat *st, time_t now);
+/* Remove the leftovers from the tmp/ of every user's folders (spooled
+ * LMTP and APPEND messages included: they live there too). Blocking:
+ * one readdir per folder. Returns 0 with the number removed, or -1 with
+ * *error_r if the root cannot be read. */
+int store_sweep_tmp(struct store *store, time_t now, size_t *removed_r,
+    const char **error_r);
+/* Sweep on the queue's own thread (never delaying deliveries), logging
+ * how many were removed; does nothing while a sweep still runs. */
+void store_queue_sweep(struct store_queue *queue);
 
 /* ---- The "message landed" event ---- */
 
