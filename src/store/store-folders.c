@@ -707,10 +707,18 @@ store_user_ensure_special(struct store *store, const char *user,
 
 		if (store_folder_exists(store, user, name))
 			continue;
-		if (store_folder_create(store, user, name, error_r) < 0 ||
-		    store_subscription_set(store, user, name, true,
-		    error_r) < 0)
+		/* Whole, subscription included, or not at all: a folder
+		 * left unsubscribed would stay so at every later login. */
+		if (store_folder_create_new(store, user, name, error_r) < 0)
 			return -1;
+		if (store_subscription_set(store, user, name, true,
+		    error_r) < 0) {
+			char *dir = store_folder_path(store, user, name);
+
+			create_undo(store, user, name, dir, false);
+			free(dir);
+			return -1;
+		}
 	}
 	return 0;
 }

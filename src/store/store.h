@@ -356,7 +356,9 @@ const char *store_special_use_attr(enum store_special_use use);
 
 /*
  * Create INBOX and the Sent, Drafts, Trash and Junk folders that do not
- * exist yet, and subscribe to the ones it creates. Cheap when they all
+ * exist yet, and subscribe to the ones it creates (each whole, as
+ * CREATE: a folder whose subscription cannot be written is removed
+ * again, so a later call makes and subscribes it). Cheap when they all
  * exist (a stat each). Call it at every login. 0 or -1 with *error_r.
  */
 int store_user_ensure_special(struct store *store, const char *user,

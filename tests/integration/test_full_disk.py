@@ -45,6 +45,7 @@ def full_disk(daemon_factory):
 
     try:
         d.add_user("alice")
+        d.add_user("bob")
         d.start()
         yield d, fill
         d.stop()
@@ -118,3 +119,24 @@ def test_create_on_full_disk_leaves_no_folder(full_disk):
         lines = c.cmd("d", "SELECT Projects")
         assert lines[-1].startswith("d OK "), lines
     assert (d.folder_dir("alice", "Projects") / "mailbell-uidlist").exists()
+
+
+def test_first_login_on_full_disk_makes_no_half_folders(full_disk):
+    """A first login makes Sent, Drafts, Trash and Junk, each subscribed.
+    On a full disk the login still succeeds but no half-made special
+    folder is left (one left unsubscribed would stay so); the next login
+    with room makes them all, subscribed."""
+    d, fill = full_disk
+    fill(True)
+    with d.imap() as c:
+        c.login("bob")
+        lines = c.cmd("a", 'LIST "" "*"')
+        assert lines[-1].startswith("a OK "), lines
+        assert lines[:-1] == ['* LIST (\\HasNoChildren) "." INBOX'], lines
+    fill(False)
+    with d.imap() as c:
+        c.login("bob")
+        lines = c.cmd("b", 'LSUB "" "*"')
+        assert lines[-1].startswith("b OK "), lines
+        for name in ("Sent", "Drafts", "Trash", "Junk"):
+            assert any(l.endswith(" " + name) for l in lines), lines
