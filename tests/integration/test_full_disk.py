@@ -99,6 +99,26 @@ def test_copy_on_full_disk_is_overquota(full_disk):
     assert len(d.message_files("alice", "Trash")) == 2
 
 
+def test_move_on_full_disk_is_overquota(full_disk):
+    """MOVE that cannot commit answers NO [OVERQUOTA], and the messages
+    stay where they were (nothing lost, nothing doubled)."""
+    d, fill = full_disk
+    d.deliver([make_message("one"), make_message("two")],
+              "alice@example.org")
+    with d.imap() as c:
+        c.login()
+        assert c.cmd("a", "SELECT INBOX")[-1].startswith("a OK ")
+        fill(True)
+        lines = c.cmd("b", "MOVE 1:2 Junk")
+        assert lines[-1].startswith("b NO [OVERQUOTA] "), lines
+        assert not any("EXPUNGE" in l for l in lines), lines
+        fill(False)
+        lines = c.cmd("c", "STATUS Junk (MESSAGES)")
+        assert "(MESSAGES 0)" in lines[0], lines
+    assert len(d.message_files("alice")) == 2
+    assert d.message_files("alice", "Junk") == []
+
+
 def test_create_on_full_disk_leaves_no_folder(full_disk):
     """CREATE whose UID list cannot be written answers NO [OVERQUOTA]
     and leaves no half-made folder: LIST does not show it and nothing of
