@@ -244,6 +244,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)message_search_header(msg,
 		    fields[i % (sizeof(fields) / sizeof(fields[0]))],
 		    needles[i]);
+		(void)message_search_address(msg,
+		    fields[i % (sizeof(fields) / sizeof(fields[0]))],
+		    needles[i]);
 		(void)message_search_body(msg, needles[i]);
 		(void)message_search_text(msg, needles[i]);
 	}

@@ -347,11 +347,11 @@ static const struct search_key search_keys[] = {
 	{ "SENTBEFORE", parse_date, IMAP_SEARCH_SENTBEFORE, 0, NULL },
 	{ "SENTON", parse_date, IMAP_SEARCH_SENTON, 0, NULL },
 	{ "SENTSINCE", parse_date, IMAP_SEARCH_SENTSINCE, 0, NULL },
-	{ "BCC", parse_text, IMAP_SEARCH_HEADER, 0, "Bcc" },
-	{ "CC", parse_text, IMAP_SEARCH_HEADER, 0, "Cc" },
-	{ "FROM", parse_text, IMAP_SEARCH_HEADER, 0, "From" },
+	{ "BCC", parse_text, IMAP_SEARCH_ADDRESS, 0, "Bcc" },
+	{ "CC", parse_text, IMAP_SEARCH_ADDRESS, 0, "Cc" },
+	{ "FROM", parse_text, IMAP_SEARCH_ADDRESS, 0, "From" },
 	{ "SUBJECT", parse_text, IMAP_SEARCH_HEADER, 0, "Subject" },
-	{ "TO", parse_text, IMAP_SEARCH_HEADER, 0, "To" },
+	{ "TO", parse_text, IMAP_SEARCH_ADDRESS, 0, "To" },
 	{ "HEADER", parse_header, IMAP_SEARCH_HEADER, 0, NULL },
 	{ "BODY", parse_text, IMAP_SEARCH_BODY, 0, NULL },
 	{ "TEXT", parse_text, IMAP_SEARCH_TEXT, 0, NULL },
@@ -605,6 +605,11 @@ match_node(struct imap_search_node *node, const struct imap_search_msg *m,
 		if (m->msg == NULL)
 			return -1;
 		return message_search_header(m->msg, node->field, node->value);
+	case IMAP_SEARCH_ADDRESS:
+		if (m->msg == NULL)
+			return -1;
+		return message_search_address(m->msg, node->field,
+		    node->value);
 	case IMAP_SEARCH_BODY:
 		if (m->msg == NULL)
 			return -1;
@@ -645,6 +650,7 @@ static const char *const key_names[] = {
 	[IMAP_SEARCH_LARGER] = "LARGER",
 	[IMAP_SEARCH_SMALLER] = "SMALLER",
 	[IMAP_SEARCH_HEADER] = "HEADER",
+	[IMAP_SEARCH_ADDRESS] = "ADDRESS",
 	[IMAP_SEARCH_BODY] = "BODY",
 	[IMAP_SEARCH_TEXT] = "TEXT",
 };
@@ -719,6 +725,7 @@ format_node(const struct imap_search_node *node, struct buf *b)
 			return -1;
 		break;
 	case IMAP_SEARCH_HEADER:
+	case IMAP_SEARCH_ADDRESS:
 		if (buf_printf(b, " \"%s\"", node->field) < 0)
 			return -1;
 		/* FALLTHROUGH */

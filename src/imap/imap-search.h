@@ -18,7 +18,7 @@
 #include "store/message.h"
 
 /* What a node tests. Keys that mean the same are parsed into one form:
- * SEEN is FLAG \Seen, UNSEEN is UNFLAG \Seen, FROM x is HEADER From x. */
+ * SEEN is FLAG \Seen, UNSEEN is UNFLAG \Seen, FROM x is ADDRESS From x. */
 enum imap_search_key {
 	IMAP_SEARCH_ALL,	/* ALL, OLD, UNKEYWORD: every message */
 	IMAP_SEARCH_NONE,	/* RECENT, NEW, KEYWORD: no message (mailbell
@@ -38,7 +38,8 @@ enum imap_search_key {
 	IMAP_SEARCH_SENTSINCE,
 	IMAP_SEARCH_LARGER,	/* RFC822.SIZE > size */
 	IMAP_SEARCH_SMALLER,	/* RFC822.SIZE < size */
-	IMAP_SEARCH_HEADER,	/* HEADER, BCC, CC, FROM, SUBJECT, TO */
+	IMAP_SEARCH_HEADER,	/* HEADER, SUBJECT */
+	IMAP_SEARCH_ADDRESS,	/* BCC, CC, FROM, TO: the addresses */
 	IMAP_SEARCH_BODY,	/* BODY */
 	IMAP_SEARCH_TEXT,	/* TEXT */
 };
@@ -52,8 +53,9 @@ struct imap_search_node {
 	struct imap_seqset *set;	/* SEQSET, UID */
 	struct imap_date date;		/* date keys */
 	uint64_t size;			/* LARGER, SMALLER */
-	char *field;			/* HEADER: field name */
-	char *value;			/* HEADER, BODY, TEXT: the string */
+	char *field;			/* HEADER, ADDRESS: field name */
+	char *value;			/* HEADER, ADDRESS, BODY, TEXT: the
+					   string */
 };
 
 /* A parsed program: its root is an AND of the top-level keys. */

@@ -295,8 +295,8 @@ skip_to_comma(struct rd *r)
 }
 
 /* address-list (RFC 5322 3.4) with groups as RFC 3501 lays them out. */
-static void
-parse_address_list(const char *value, struct message_address_list *l)
+void
+message_address_list_parse(const char *value, struct message_address_list *l)
 {
 	struct rd r = { .p = value };
 	struct buf phrase;
@@ -368,8 +368,8 @@ address_list_copy(struct message_address_list *dst,
 	}
 }
 
-static void
-address_list_free(struct message_address_list *l)
+void
+message_address_list_free(struct message_address_list *l)
 {
 	size_t i;
 
@@ -382,7 +382,6 @@ address_list_free(struct message_address_list *l)
 	free(l->addrs);
 	memset(l, 0, sizeof(*l));
 }
-
 
 /* ---- Envelope ---- */
 
@@ -410,7 +409,7 @@ message_envelope_from(const unsigned char *data, const struct part *top)
 	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
 		char *v = message_field_value(data, top, lists[i].name);
 
-		parse_address_list(v, lists[i].list);
+		message_address_list_parse(v, lists[i].list);
 		free(v);
 	}
 	/* RFC 3501 7.4.2: absent or empty Sender and Reply-To are From. */
@@ -428,12 +427,12 @@ message_envelope_free(struct message_envelope *env)
 		return;
 	free(env->date);
 	free(env->subject);
-	address_list_free(&env->from);
-	address_list_free(&env->sender);
-	address_list_free(&env->reply_to);
-	address_list_free(&env->to);
-	address_list_free(&env->cc);
-	address_list_free(&env->bcc);
+	message_address_list_free(&env->from);
+	message_address_list_free(&env->sender);
+	message_address_list_free(&env->reply_to);
+	message_address_list_free(&env->to);
+	message_address_list_free(&env->cc);
+	message_address_list_free(&env->bcc);
 	free(env->in_reply_to);
 	free(env->message_id);
 	free(env);

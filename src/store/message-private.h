@@ -83,6 +83,13 @@ int message_field_cmp(const void *a, const void *b);
 
 /* ---- message-address.c ---- */
 
+/* Read the address list of an unfolded field value (NULL: an empty
+ * list) into *l, laid out as struct message_address says. Pure: it only
+ * reads value. Free with message_address_list_free(). */
+void message_address_list_parse(const char *value,
+    struct message_address_list *l);
+void message_address_list_free(struct message_address_list *l);
+
 /* The envelope of the message whose header is top's (malloc'd). */
 struct message_envelope *message_envelope_from(const unsigned char *data,
     const struct part *top);

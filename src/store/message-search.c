@@ -1,7 +1,8 @@
 /*
  * SEARCH over a parsed message (RFC 3501 6.4.4): header fields with
- * RFC 2047 words decoded, text bodies with their transfer encoding and
- * charset undone, matched case-insensitively, and the sent date.
+ * RFC 2047 words decoded, address fields as the addresses they hold,
+ * text bodies with their transfer encoding and charset undone, matched
+ * case-insensitively, and the sent date.
  */
 #include "store/message.h"
 
@@ -81,6 +82,73 @@ header_contains(const struct message *msg, const char *field,
 			free(text);
 		}
 		g_free(dec);
+	}
+	return found;
+}
+
+/*
+ * One address as FROM, TO, CC and BCC search it: the display name
+ * decoded, then the address, "Jörg <j@x.org>", or the address alone,
+ * comments and quoting gone; a group start is its name. The placeholders
+ * of a missing local part or domain are not text the message has, so
+ * they are left out. NULL for a group end; g_free it.
+ */
+static char *
+address_text(const struct message_address *a)
+{
+	const char *mbox = a->mailbox, *host = a->host;
+	char *name, *text;
+
+	if (mbox == NULL)
+		return NULL;
+	if (host == NULL)
+		return g_strdup(mbox);
+	if (strcmp(mbox, "MISSING_MAILBOX") == 0)
+		mbox = "";
+	if (strcmp(host, "MISSING_DOMAIN") == 0)
+		host = "";
+	text = g_strconcat(mbox, host[0] != '\0' ? "@" : "", host, NULL);
+	if (a->name == NULL)
+		return text;
+	name = g_mime_utils_header_decode_phrase(NULL, a->name);
+	g_free(text);
+	text = g_strconcat(name, " <", mbox, host[0] != '\0' ? "@" : "",
+	    host, ">", NULL);
+	g_free(name);
+	return text;
+}
+
+/* Some address of some field named field (case-insensitive) contains
+ * the needle; with needle "" any such field matches. */
+static bool
+addresses_contain(const struct message *msg, const char *field,
+    const char *needle_folded)
+{
+	const struct part *top = message_part_priv(msg->root);
+	size_t i, j;
+	bool found = false;
+
+	for (i = 0; !found && i < top->field_count; i++) {
+		const struct field *f = &top->fields[i];
+		struct message_address_list list;
+		char *value;
+
+		if (g_ascii_strcasecmp(f->name, field) != 0)
+			continue;
+		if (needle_folded[0] == '\0')
+			return true;
+		value = message_field_unfolded(msg->data, f);
+		message_address_list_parse(value, &list);
+		free(value);
+		for (j = 0; !found && j < list.count; j++) {
+			char *text = address_text(&list.addrs[j]);
+
+			if (text != NULL)
+				found = contains_folded(text, strlen(text),
+				    needle_folded);
+			g_free(text);
+		}
+		message_address_list_free(&list);
 	}
 	return found;
 }
@@ -167,6 +235,20 @@ message_search_header(const struct message *msg, const char *field,
 	message_gmime_ready();
 	folded = fold(needle, strlen(needle));
 	found = header_contains(msg, field, folded);
+	g_free(folded);
+	return found;
+}
+
+bool
+message_search_address(const struct message *msg, const char *field,
+    const char *needle)
+{
+	char *folded;
+	bool found;
+
+	message_gmime_ready();
+	folded = fold(needle, strlen(needle));
+	found = addresses_contain(msg, field, folded);
 	g_free(folded);
 	return found;
 }

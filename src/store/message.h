@@ -243,8 +243,17 @@ const struct message_part *message_part_find(const struct message *msg,
 
 /* HEADER field string: some field named field (case-insensitive) whose
  * value contains needle; with needle "" any such field matches. Also the
- * FROM, TO, CC, BCC and SUBJECT keys. */
+ * SUBJECT key. */
 bool message_search_header(const struct message *msg, const char *field,
+    const char *needle);
+
+/* FROM, TO, CC and BCC: some address of some field named field, read as
+ * ENVELOPE reads it, contains needle. Each address is searched as
+ * "display name <local@domain>" with the name's RFC 2047 words decoded
+ * and comments, quotes and folding gone (or as "local@domain" without a
+ * name; a group as its name), so "user@domain.org" finds
+ * "<user (c)@ domain.org>". With needle "" any such field matches. */
+bool message_search_address(const struct message *msg, const char *field,
     const char *needle);
 
 /* BODY string: the body of some text/ part (message/rfc822 parts

@@ -142,6 +142,37 @@ def test_header_and_text_keys(daemon):
     ])
 
 
+def test_address_keys_search_parsed_addresses(daemon):
+    """FROM, TO, CC and BCC search the addresses as ENVELOPE reads them
+    (comments and folding gone, display names decoded), not the raw
+    field."""
+    deliver(daemon, [
+        b"From: <user (comment)@ (c) domain.org>\r\n"
+        b"To: =?utf-8?q?J=C3=B6rg?= <j@x.org>\r\n"
+        b"Cc: Team: ann@t.org,\r\n  bo@t.org;\r\n"
+        b"Subject: one\r\n\r\nbody\r\n",
+        b"From: =?utf-8?q?J=C3=B6rg?= <j@x.org>\r\n"
+        b"Subject: two\r\n\r\nbody\r\n",
+    ])
+    c = raw(daemon)
+    c.select()
+    joerg = "J\u00f6rg".encode()
+    check(c, [
+        ("FROM user@domain.org", [1]),
+        ("FROM USER@DOMAIN", [1]),
+        ("FROM comment", []),
+        ("HEADER From comment", [1]),
+        (b"CHARSET UTF-8 FROM {%d+}\r\n" % len(joerg) + joerg, [2]),
+        (b"CHARSET UTF-8 TO {%d+}\r\n" % len(joerg.upper()) +
+         joerg.upper(), [1]),
+        (b"FROM {%d+}\r\n" % len(joerg + b" <j@") + joerg + b" <j@", [2]),
+        ("FROM =?utf-8?q?", []),
+        ("CC team", [1]),
+        ("CC bo@t.org", [1]),
+        ("OR FROM j@x.org TO j@x.org", [1, 2]),
+    ])
+
+
 def test_size_and_date_keys(daemon):
     c = prepare(daemon)
     sizes = {}

@@ -109,8 +109,8 @@ test_string_keys(void **state)
 {
 	(void)state;
 	check_tree("FROM alice TO \"Bob B\" CC c BCC d SUBJECT \"\"",
-	    "(AND (HEADER \"From\" \"alice\") (HEADER \"To\" \"Bob B\") "
-	    "(HEADER \"Cc\" \"c\") (HEADER \"Bcc\" \"d\") "
+	    "(AND (ADDRESS \"From\" \"alice\") (ADDRESS \"To\" \"Bob B\") "
+	    "(ADDRESS \"Cc\" \"c\") (ADDRESS \"Bcc\" \"d\") "
 	    "(HEADER \"Subject\" \"\"))");
 	check_tree("HEADER X-Spam yes BODY {5+}\r\nhello TEXT world",
 	    "(AND (HEADER \"X-Spam\" \"yes\") (BODY \"hello\") "
@@ -142,8 +142,8 @@ test_nesting(void **state)
 {
 	(void)state;
 	check_tree("OR FROM a (TO b CC c)",
-	    "(AND (OR (HEADER \"From\" \"a\") (AND (HEADER \"To\" \"b\") "
-	    "(HEADER \"Cc\" \"c\"))))");
+	    "(AND (OR (ADDRESS \"From\" \"a\") (AND (ADDRESS \"To\" \"b\") "
+	    "(ADDRESS \"Cc\" \"c\"))))");
 	check_tree("NOT NOT SEEN", "(AND (NOT (NOT (FLAG \\Seen))))");
 	check_tree("OR OR SEEN DRAFT NOT 1 (UID 5)",
 	    "(AND (OR (OR (FLAG \\Seen) (FLAG \\Draft)) (NOT (SEQSET 1:1))) "
@@ -360,6 +360,13 @@ test_match_message(void **state)
 	assert_int_equal(match("FROM bob", &m, 1, 1), 0);
 	assert_int_equal(match("TO bob CC carol", &m, 1, 1), 1);
 	assert_int_equal(match("BCC carol", &m, 1, 1), 0);
+	/* Addresses, not the field's text: the display name and the
+	 * address, as one "name <address>". */
+	assert_int_equal(match("FROM \"example <alice@\"", &m, 1, 1), 1);
+	assert_int_equal(match("FROM \"Example <Alice@Example.org>\"", &m,
+	    1, 1), 1);
+	assert_int_equal(match("HEADER From \"example <alice@\"", &m, 1, 1),
+	    1);
 	assert_int_equal(match("SUBJECT {5+}\r\ncaf\xc3\xa9", &m, 1, 1), 1);
 	assert_int_equal(match("SUBJECT \"plans\"", &m, 1, 1), 1);
 	assert_int_equal(match("HEADER X-Priority 1", &m, 1, 1), 1);

@@ -680,6 +680,52 @@ test_encoded_words(void **state)
 	message_free(&msg);
 }
 
+/* ---- FROM, TO, CC, BCC: the addresses as parsed ---- */
+
+static void
+test_search_addresses(void **state)
+{
+	static const char text[] =
+	    "From: <user (comment)@ (c) domain.org>\r\n"
+	    "To: =?utf-8?q?J=C3=B6rg?= <j@x.org>, \"Q. Quoted\" <q@y.org>,\r\n"
+	    "  plain@z.org (Owner =?iso-8859-1?q?K=F6ln?=)\r\n"
+	    "Cc: Team: ann@t.org, bo@t.org;, bare\r\n"
+	    "Bcc: \r\n"
+	    "Bcc: late@b.org\r\n"
+	    "\r\n"
+	    "body\r\n";
+	struct message *msg = parse(text);
+
+	(void)state;
+	/* Comments and white space inside the address are not its text. */
+	assert_true(message_search_address(msg, "From", "user@domain.org"));
+	assert_true(message_search_address(msg, "from", "USER@DOMAIN"));
+	assert_false(message_search_address(msg, "From", "comment"));
+	assert_false(message_search_address(msg, "From", "<user"));
+	/* The raw field says otherwise: HEADER still searches it. */
+	assert_false(message_search_header(msg, "From", "user@domain.org"));
+	assert_true(message_search_header(msg, "From", "comment"));
+	/* Display names decoded, case folded; name and address together. */
+	assert_true(message_search_address(msg, "To", "jörg"));
+	assert_true(message_search_address(msg, "To", "JÖRG <j@x.org>"));
+	assert_false(message_search_address(msg, "To", "=?utf-8"));
+	assert_true(message_search_address(msg, "To", "Q. Quoted <q@"));
+	assert_false(message_search_address(msg, "To", "\"Q."));
+	assert_true(message_search_address(msg, "To", "owner köln <plain@"));
+	assert_false(message_search_address(msg, "To", "x.org, "));
+	/* Groups by name and members; no placeholder for a missing domain. */
+	assert_true(message_search_address(msg, "Cc", "team"));
+	assert_true(message_search_address(msg, "Cc", "bo@t.org"));
+	assert_true(message_search_address(msg, "Cc", "bare"));
+	assert_false(message_search_address(msg, "Cc", "MISSING"));
+	/* Every field of the name, an empty needle any such field. */
+	assert_true(message_search_address(msg, "Bcc", "late@"));
+	assert_true(message_search_address(msg, "Bcc", ""));
+	assert_false(message_search_address(msg, "Reply-To", ""));
+	assert_false(message_search_address(msg, "Sender", "user"));
+	message_free(&msg);
+}
+
 /* ---- Missing fields ---- */
 
 static void
@@ -1077,6 +1123,7 @@ test_hostile(void **state)
 		(void)message_search_text(msg, "x");
 		(void)message_search_body(msg, "");
 		(void)message_search_header(msg, "To", "a");
+		(void)message_search_address(msg, "To", "a");
 		(void)message_sent_date(msg, &t, &tz);
 		for (n = 0; n <= 4; n++) {
 			for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]);
@@ -1220,6 +1267,7 @@ main(void)
 		cmocka_unit_test(test_nested_simple),
 		cmocka_unit_test(test_groups),
 		cmocka_unit_test(test_encoded_words),
+		cmocka_unit_test(test_search_addresses),
 		cmocka_unit_test(test_missing_headers),
 		cmocka_unit_test(test_lf_and_crlf_agree),
 		cmocka_unit_test(test_search_charsets),
