@@ -8,7 +8,8 @@
  * IMAP_COMMAND_SLICE_MS, so other clients are served meanwhile. A
  * message another session expunged before this one was told matches
  * nothing once its file is needed, and the tagged OK says so with
- * EXPUNGEISSUED (RFC 5530; RFC 2180 4.1).
+ * EXPUNGEISSUED (RFC 5530; RFC 2180 4.1). With RETURN (...) the answer
+ * is one ESEARCH response instead (RFC 4731).
  */
 #include "imap/imap-commands.h"
 
@@ -28,7 +29,10 @@
 struct search_ctx {
 	struct imap_search *search;
 	uint32_t next;			/* index of the next message */
-	struct buf out;			/* "* SEARCH n n n ..." */
+	uint32_t *ids;			/* matches so far: sequence numbers
+					   (UIDs for UID SEARCH), ascending */
+	size_t count;			/* ... how many */
+	size_t cap;			/* ... room for */
 	bool expunged;			/* a message needed was gone */
 	struct event *ev;		/* runs the next slice */
 };
@@ -41,7 +45,7 @@ search_ctx_free(struct search_ctx **ctxp)
 	if (ctx == NULL)
 		return;
 	imap_search_free(&ctx->search);
-	buf_free(&ctx->out);
+	free(ctx->ids);
 	if (ctx->ev != NULL)
 		event_free(ctx->ev);
 	free(ctx);
@@ -106,6 +110,27 @@ search_one(struct imap_cmd *cmd, struct imap_search *search,
 	return r > 0;
 }
 
+/* The untagged answer: "* SEARCH n n ...", or with RETURN the
+ * ESEARCH response of RFC 4731. */
+static void
+search_answer(struct imap_cmd *cmd, struct search_ctx *ctx)
+{
+	struct buf out;
+
+	buf_init(&out, 0);
+	if (ctx->search->esearch) {
+		(void)imap_search_write_esearch(&out, cmd->tag, cmd->uid,
+		    ctx->search->returns, ctx->ids, ctx->count);
+	} else {
+		(void)buf_append_str(&out, "* SEARCH");
+		for (size_t i = 0; i < ctx->count; i++)
+			(void)buf_printf(&out, " %u", ctx->ids[i]);
+		(void)buf_append_str(&out, "\r\n");
+	}
+	imap_session_write(cmd->session, out.data, out.len);
+	buf_free(&out);
+}
+
 /* Try messages until all are done (then answer) or the slice is over. */
 static void
 search_run(struct imap_cmd *cmd)
@@ -136,12 +161,16 @@ search_run(struct imap_cmd *cmd)
 		}
 		ctx->next++;
 		if (search_one(cmd, ctx->search, &m, count, max_uid,
-		    &ctx->expunged) == 1)
-			(void)buf_printf(&ctx->out, " %u",
-			    cmd->uid ? m.uid : m.seq);
+		    &ctx->expunged) != 1)
+			continue;
+		if (ctx->count == ctx->cap) {
+			ctx->cap = ctx->cap == 0 ? 64 : ctx->cap * 2;
+			ctx->ids = xreallocarray(ctx->ids, ctx->cap,
+			    sizeof(*ctx->ids));
+		}
+		ctx->ids[ctx->count++] = cmd->uid ? m.uid : m.seq;
 	}
-	(void)buf_append_str(&ctx->out, "\r\n");
-	imap_session_write(session, ctx->out.data, ctx->out.len);
+	search_answer(cmd, ctx);
 	expunged = ctx->expunged;
 	search_ctx_free(&ctx);
 	cmd->ctx = NULL;
@@ -193,8 +222,6 @@ cmd_search(struct imap_cmd *cmd)
 	}
 	ctx = xcalloc(1, sizeof(*ctx));
 	ctx->search = search;
-	buf_init(&ctx->out, 0);
-	(void)buf_append_str(&ctx->out, "* SEARCH");
 	ctx->ev = event_new(session->server->deps.base, -1, 0, search_ev_cb,
 	    cmd);
 	if (ctx->ev == NULL)

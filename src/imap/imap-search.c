@@ -450,37 +450,87 @@ parse_key(struct parse_ctx *ctx, unsigned int depth)
 	return NULL;
 }
 
+/* RETURN (search-return-opt ...) at args[0]: fills search's RETURN
+ * fields and moves ctx past it. 0, or -1 with ctx->error. */
+static int
+parse_return(struct parse_ctx *ctx, struct imap_search *search)
+{
+	static const struct {
+		const char *name;
+		unsigned int bit;
+	} opts[] = {
+		{ "MIN", IMAP_SEARCH_RETURN_MIN },
+		{ "MAX", IMAP_SEARCH_RETURN_MAX },
+		{ "ALL", IMAP_SEARCH_RETURN_ALL },
+		{ "COUNT", IMAP_SEARCH_RETURN_COUNT },
+	};
+	const struct imap_arg *list = &ctx->args[1];
+	unsigned int i, k;
+
+	if (ctx->count < 2 || list->type != IMAP_ARG_LIST) {
+		ctx->error = "RETURN needs a list of options";
+		return -1;
+	}
+	for (i = 0; i < list->list_count; i++) {
+		for (k = 0; k < sizeof(opts) / sizeof(opts[0]); k++)
+			if (imap_arg_atom_equals(&list->list[i], opts[k].name))
+				break;
+		if (k == sizeof(opts) / sizeof(opts[0])) {
+			ctx->error = "Unknown RETURN option";
+			return -1;
+		}
+		search->returns |= opts[k].bit;
+	}
+	/* RFC 4731 3.1: "RETURN ()" is "RETURN (ALL)". */
+	if (search->returns == 0)
+		search->returns = IMAP_SEARCH_RETURN_ALL;
+	search->esearch = true;
+	ctx->pos = 2;
+	return 0;
+}
+
+/* CHARSET astring at ctx->pos, if there. 0, or -1 with ctx->error and
+ * *code_r. */
+static int
+parse_charset(struct parse_ctx *ctx, enum imap_search_error *code_r)
+{
+	const char *charset;
+
+	if (ctx->pos >= ctx->count ||
+	    !imap_arg_atom_equals(&ctx->args[ctx->pos], "CHARSET"))
+		return 0;
+	if (ctx->pos + 1 >= ctx->count ||
+	    !imap_arg_get_astring(&ctx->args[ctx->pos + 1], &charset)) {
+		ctx->error = "CHARSET needs a charset name";
+		return -1;
+	}
+	if (strcasecmp(charset, "UTF-8") != 0 &&
+	    strcasecmp(charset, "US-ASCII") != 0) {
+		*code_r = IMAP_SEARCH_ERROR_BADCHARSET;
+		ctx->error = "Unsupported charset";
+		return -1;
+	}
+	ctx->pos += 2;
+	return 0;
+}
+
 int
 imap_search_parse(const struct imap_arg *args, unsigned int count,
     struct imap_search **search_r, enum imap_search_error *code_r,
     const char **error_r)
 {
 	struct parse_ctx ctx = { .args = args, .count = count };
-	struct imap_search_node *root;
-	struct imap_search *search;
+	struct imap_search *search = xcalloc(1, sizeof(*search));
 
 	*code_r = IMAP_SEARCH_ERROR_SYNTAX;
-	if (count > 0 && imap_arg_atom_equals(&args[0], "CHARSET")) {
-		const char *charset;
-
-		if (count < 2 || !imap_arg_get_astring(&args[1], &charset)) {
-			*error_r = "CHARSET needs a charset name";
-			return -1;
-		}
-		if (strcasecmp(charset, "UTF-8") != 0 &&
-		    strcasecmp(charset, "US-ASCII") != 0) {
-			*code_r = IMAP_SEARCH_ERROR_BADCHARSET;
-			*error_r = "Unsupported charset";
-			return -1;
-		}
-		ctx.pos = 2;
-	}
-	if ((root = parse_and(&ctx, 0)) == NULL) {
+	if ((count > 0 && imap_arg_atom_equals(&args[0], "RETURN") &&
+	    parse_return(&ctx, search) < 0) ||
+	    parse_charset(&ctx, code_r) < 0 ||
+	    (search->root = parse_and(&ctx, 0)) == NULL) {
 		*error_r = ctx.error != NULL ? ctx.error : "Invalid search";
+		imap_search_free(&search);
 		return -1;
 	}
-	search = xcalloc(1, sizeof(*search));
-	search->root = root;
 	search->need_info = ctx.need_info;
 	search->need_message = ctx.need_message;
 	search->need_body = ctx.need_body;

@@ -58,9 +58,20 @@ struct imap_search_node {
 					   string */
 };
 
+/* What SEARCH RETURN (...) asks for (RFC 4731 3.1). */
+enum imap_search_return {
+	IMAP_SEARCH_RETURN_MIN = 1 << 0,	/* the lowest match */
+	IMAP_SEARCH_RETURN_MAX = 1 << 1,	/* the highest match */
+	IMAP_SEARCH_RETURN_ALL = 1 << 2,	/* every match, as a set */
+	IMAP_SEARCH_RETURN_COUNT = 1 << 3,	/* how many matched */
+};
+
 /* A parsed program: its root is an AND of the top-level keys. */
 struct imap_search {
 	struct imap_search_node *root;
+	bool esearch;		/* RETURN was given: answer with ESEARCH */
+	unsigned int returns;	/* enum imap_search_return bits; ALL for
+				   "RETURN ()" */
 	bool need_info;		/* some key needs size or internal date */
 	bool need_message;	/* some key needs the message itself */
 	bool need_body;		/* ... and its body, not only its header
@@ -74,10 +85,12 @@ enum imap_search_error {
 };
 
 /*
- * Parse the arguments of SEARCH: ["CHARSET" SP astring SP] search-key
- * *(SP search-key). CHARSET must be UTF-8 or US-ASCII (any case). NOT,
- * OR and groups nest at most IMAP_SEARCH_DEPTH_MAX deep. Strings may
- * not contain NUL. Returns 0 with *search_r (free with
+ * Parse the arguments of SEARCH: ["RETURN" SP "(" [search-return-opt
+ * *(SP search-return-opt)] ")" SP] ["CHARSET" SP astring SP] search-key
+ * *(SP search-key), with the return options MIN, MAX, ALL and COUNT of
+ * RFC 4731 (any case; another one is a syntax error). CHARSET must be
+ * UTF-8 or US-ASCII (any case). NOT, OR and groups nest at most
+ * IMAP_SEARCH_DEPTH_MAX deep. Strings may not contain NUL. Returns 0 with *search_r (free with
  * imap_search_free()), or -1 with *error_r (static text) and *code_r.
  */
 int imap_search_parse(const struct imap_arg *args, unsigned int count,
@@ -108,6 +121,17 @@ struct imap_search_msg {
  */
 int imap_search_match(struct imap_search *search,
     const struct imap_search_msg *m, uint32_t max_seq, uint32_t max_uid);
+
+/*
+ * Append the ESEARCH response (RFC 4731 3.1) for the matches ids[0 ..
+ * count) (ascending sequence numbers, or UIDs if uid) of the command
+ * tagged tag: "* ESEARCH (TAG "tag") [UID] [MIN n] [MAX n] [ALL set]
+ * [COUNT n]" CRLF, with what returns asks for; without matches MIN, MAX
+ * and ALL are left out (COUNT is 0). 0, or -1 if b's max would be
+ * exceeded.
+ */
+int imap_search_write_esearch(struct buf *b, const char *tag, bool uid,
+    unsigned int returns, const uint32_t *ids, size_t count);
 
 /* Append the program in a canonical form for tests and logs:
  * (AND (FLAG \Seen) (NOT (HEADER "From" "x")) (LARGER 10)). 0 or -1. */

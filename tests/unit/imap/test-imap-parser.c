@@ -344,6 +344,24 @@ test_lists(void **state)
 	    "ERR DEEP a | DONE b NOOP");
 }
 
+/* SEARCH RETURN options (RFC 4731) are a list of atoms, "RETURN ()"
+ * included, and need nothing new from the grammar. */
+static void
+test_search_return(void **state)
+{
+	(void)state;
+	CHECK("A282 SEARCH RETURN (MIN COUNT) FLAGGED SINCE 1-Feb-1994 "
+	    "NOT FROM \"Smith\"\r\n",
+	    "DONE A282 SEARCH RETURN (MIN COUNT) FLAGGED SINCE 1-Feb-1994 "
+	    "NOT FROM \"Smith\"");
+	CHECK("A283 SEARCH RETURN () FLAGGED\r\n",
+	    "DONE A283 SEARCH RETURN () FLAGGED");
+	CHECK("A285 UID SEARCH RETURN (MIN MAX) 1:5000\r\n",
+	    "DONE A285 UID SEARCH RETURN (MIN MAX) 1:5000");
+	CHECK("a SEARCH RETURN (MIN\r\nb NOOP\r\n",
+	    "ERR SYNTAX a | DONE b NOOP");
+}
+
 static void
 test_sections(void **state)
 {
@@ -1089,6 +1107,7 @@ main(void)
 		cmocka_unit_test(test_literal_plus),
 		cmocka_unit_test(test_literal8),
 		cmocka_unit_test(test_lists),
+		cmocka_unit_test(test_search_return),
 		cmocka_unit_test(test_sections),
 		cmocka_unit_test(test_brackets_in_atoms),
 		cmocka_unit_test(test_line_ends),

@@ -183,6 +183,98 @@ test_syntax_errors(void **state)
 	check_bad("CHARSET UTF-8");
 }
 
+/* RETURN (RFC 4731 3.1) before CHARSET and the keys. */
+static void
+test_return_options(void **state)
+{
+	struct parsed p;
+
+	(void)state;
+	parse_program(&p, "ALL");
+	assert_int_equal(p.ret, 0);
+	assert_false(p.search->esearch);
+	parsed_free(&p);
+	parse_program(&p, "RETURN (MIN count) FLAGGED");
+	assert_int_equal(p.ret, 0);
+	assert_true(p.search->esearch);
+	assert_int_equal(p.search->returns,
+	    IMAP_SEARCH_RETURN_MIN | IMAP_SEARCH_RETURN_COUNT);
+	parsed_free(&p);
+	parse_program(&p, "return () CHARSET UTF-8 (SEEN)");
+	assert_int_equal(p.ret, 0);
+	assert_true(p.search->esearch);
+	assert_int_equal(p.search->returns, IMAP_SEARCH_RETURN_ALL);
+	parsed_free(&p);
+	parse_program(&p, "RETURN (MAX ALL MAX) 1:*");
+	assert_int_equal(p.ret, 0);
+	assert_int_equal(p.search->returns,
+	    IMAP_SEARCH_RETURN_MAX | IMAP_SEARCH_RETURN_ALL);
+	parsed_free(&p);
+	check_tree("RETURN (MIN) NOT SEEN", "(AND (NOT (FLAG \\Seen)))");
+	check_bad("RETURN");
+	check_bad("RETURN ()");
+	check_bad("RETURN MIN ALL");
+	check_bad("RETURN (MIN PARTIAL) ALL");
+	check_bad("RETURN ((MIN)) ALL");
+	check_bad("RETURN (\"MIN\") ALL");
+	check_bad("CHARSET UTF-8 RETURN (MIN) ALL");
+	check_bad("ALL RETURN (MIN)");
+	parse_program(&p, "RETURN (COUNT) CHARSET KOI8-R ALL");
+	assert_int_equal(p.ret, -1);
+	assert_int_equal(p.code, IMAP_SEARCH_ERROR_BADCHARSET);
+	parsed_free(&p);
+}
+
+static void
+check_esearch(const char *tag, bool uid, unsigned int returns,
+    const uint32_t *ids, size_t count, const char *expected)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	assert_int_equal(imap_search_write_esearch(&b, tag, uid, returns, ids,
+	    count), 0);
+	assert_string_equal(buf_cstr(&b), expected);
+	buf_free(&b);
+}
+
+/* The ESEARCH responses of RFC 4731's examples. */
+static void
+test_esearch_response(void **state)
+{
+	static const uint32_t found[] = { 2, 10, 11 };
+	static const uint32_t uids[] = { 7, 3800 };
+	struct buf b;
+
+	(void)state;
+	check_esearch("A282", false, IMAP_SEARCH_RETURN_MIN |
+	    IMAP_SEARCH_RETURN_COUNT, found, 3,
+	    "* ESEARCH (TAG \"A282\") MIN 2 COUNT 3\r\n");
+	check_esearch("A283", false, IMAP_SEARCH_RETURN_ALL, found, 3,
+	    "* ESEARCH (TAG \"A283\") ALL 2,10:11\r\n");
+	check_esearch("A285", true, IMAP_SEARCH_RETURN_MIN |
+	    IMAP_SEARCH_RETURN_MAX, uids, 2,
+	    "* ESEARCH (TAG \"A285\") UID MIN 7 MAX 3800\r\n");
+	/* Nothing found: MIN, MAX and ALL are left out, COUNT is 0. */
+	check_esearch("A284", false, IMAP_SEARCH_RETURN_MIN, NULL, 0,
+	    "* ESEARCH (TAG \"A284\")\r\n");
+	check_esearch("t", true, IMAP_SEARCH_RETURN_MIN |
+	    IMAP_SEARCH_RETURN_MAX | IMAP_SEARCH_RETURN_ALL |
+	    IMAP_SEARCH_RETURN_COUNT, NULL, 0,
+	    "* ESEARCH (TAG \"t\") UID COUNT 0\r\n");
+	check_esearch("a]b", false, IMAP_SEARCH_RETURN_MIN |
+	    IMAP_SEARCH_RETURN_MAX | IMAP_SEARCH_RETURN_ALL |
+	    IMAP_SEARCH_RETURN_COUNT, found + 2, 1,
+	    "* ESEARCH (TAG \"a]b\") MIN 11 MAX 11 ALL 11 COUNT 1\r\n");
+	/* A buffer too small is left as it was. */
+	buf_init(&b, 16);
+	assert_int_equal(buf_append_str(&b, "x"), 0);
+	assert_int_equal(imap_search_write_esearch(&b, "A283", false,
+	    IMAP_SEARCH_RETURN_ALL, found, 3), -1);
+	assert_string_equal(buf_cstr(&b), "x");
+	buf_free(&b);
+}
+
 static void
 test_badcharset(void **state)
 {
@@ -427,6 +519,8 @@ main(void)
 		cmocka_unit_test(test_date_size_set_keys),
 		cmocka_unit_test(test_nesting),
 		cmocka_unit_test(test_syntax_errors),
+		cmocka_unit_test(test_return_options),
+		cmocka_unit_test(test_esearch_response),
 		cmocka_unit_test(test_badcharset),
 		cmocka_unit_test(test_depth_limit),
 		cmocka_unit_test(test_match_flags_and_sets),
