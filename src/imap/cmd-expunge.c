@@ -27,8 +27,8 @@ cmd_expunge(struct imap_cmd *cmd)
 			    "UID set");
 			return;
 		}
-		if (imap_view_resolve(view, set, true, &seqs, &count,
-		    &error) < 0) {
+		if (imap_view_resolve(view, set, true,
+		    &cmd->session->searchres, &seqs, &count, &error) < 0) {
 			imap_cmd_tagged(cmd, "BAD", NULL, "%s", error);
 			return;
 		}

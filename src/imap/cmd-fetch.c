@@ -439,8 +439,8 @@ cmd_fetch(struct imap_cmd *cmd)
 	ctx = xcalloc(1, sizeof(*ctx));
 	buf_init(&ctx->out, 0);
 	if (imap_fetch_items_parse(&cmd->args[1], &ctx->items, &error) < 0 ||
-	    imap_view_resolve(session->view, set, cmd->uid, &ctx->seqs,
-	    &ctx->count, &error) < 0) {
+	    imap_view_resolve(session->view, set, cmd->uid,
+	    &session->searchres, &ctx->seqs, &ctx->count, &error) < 0) {
 		fetch_ctx_free(&ctx);
 		imap_cmd_tagged(cmd, "BAD", NULL, "%s", error);
 		return;

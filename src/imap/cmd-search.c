@@ -9,7 +9,8 @@
  * message another session expunged before this one was told matches
  * nothing once its file is needed, and the tagged OK says so with
  * EXPUNGEISSUED (RFC 5530; RFC 2180 4.1). With RETURN (...) the answer
- * is one ESEARCH response instead (RFC 4731).
+ * is one ESEARCH response instead (RFC 4731), and RETURN (SAVE) keeps
+ * the result as "$" for later commands (RFC 5182).
  */
 #include "imap/imap-commands.h"
 
@@ -33,6 +34,8 @@ struct search_ctx {
 					   (UIDs for UID SEARCH), ascending */
 	size_t count;			/* ... how many */
 	size_t cap;			/* ... room for */
+	uint32_t *uids;			/* with RETURN (SAVE): the UIDs of
+					   the matches, room for cap */
 	bool expunged;			/* a message needed was gone */
 	struct event *ev;		/* runs the next slice */
 };
@@ -46,6 +49,7 @@ search_ctx_free(struct search_ctx **ctxp)
 		return;
 	imap_search_free(&ctx->search);
 	free(ctx->ids);
+	free(ctx->uids);
 	if (ctx->ev != NULL)
 		event_free(ctx->ev);
 	free(ctx);
@@ -110,13 +114,29 @@ search_one(struct imap_cmd *cmd, struct imap_search *search,
 	return r > 0;
 }
 
+static bool
+saving(const struct search_ctx *ctx)
+{
+	return (ctx->search->returns & IMAP_SEARCH_RETURN_SAVE) != 0;
+}
+
 /* The untagged answer: "* SEARCH n n ...", or with RETURN the
- * ESEARCH response of RFC 4731. */
+ * ESEARCH response of RFC 4731, none for RETURN (SAVE) alone (RFC 5182
+ * 2.1). RETURN (SAVE ...) makes the result "$". */
 static void
 search_answer(struct imap_cmd *cmd, struct search_ctx *ctx)
 {
+	unsigned int returns = ctx->search->returns;
 	struct buf out;
+	size_t n;
 
+	if (saving(ctx)) {
+		n = imap_search_save_select(returns, ctx->uids, ctx->count);
+		imap_session_searchres_set(cmd->session, ctx->uids, n);
+		ctx->uids = NULL;
+		if (returns == IMAP_SEARCH_RETURN_SAVE)
+			return;
+	}
 	buf_init(&out, 0);
 	if (ctx->search->esearch) {
 		(void)imap_search_write_esearch(&out, cmd->tag, cmd->uid,
@@ -142,7 +162,7 @@ search_run(struct imap_cmd *cmd)
 	uint32_t count = store_view_count(view);
 	uint32_t max_uid = count > 0 ? msgs[count - 1].uid : 0;
 	struct imap_view_slice slice;
-	bool expunged;
+	bool expunged, saved;
 
 	imap_view_slice_begin(&slice);
 	while (ctx->next < count) {
@@ -167,16 +187,25 @@ search_run(struct imap_cmd *cmd)
 			ctx->cap = ctx->cap == 0 ? 64 : ctx->cap * 2;
 			ctx->ids = xreallocarray(ctx->ids, ctx->cap,
 			    sizeof(*ctx->ids));
+			if (saving(ctx))
+				ctx->uids = xreallocarray(ctx->uids,
+				    ctx->cap, sizeof(*ctx->uids));
 		}
+		if (saving(ctx))
+			ctx->uids[ctx->count] = m.uid;
 		ctx->ids[ctx->count++] = cmd->uid ? m.uid : m.seq;
 	}
 	search_answer(cmd, ctx);
 	expunged = ctx->expunged;
+	saved = saving(ctx);
 	search_ctx_free(&ctx);
 	cmd->ctx = NULL;
 	/* RFC 5530's own example: the result holds the messages that
 	 * still exist, and the client learns why others may be missing. */
-	if (expunged)
+	if (saved)
+		imap_cmd_tagged(cmd, "OK", expunged ? "EXPUNGEISSUED" : NULL,
+		    "%s completed, result saved", cmd->name);
+	else if (expunged)
 		imap_cmd_tagged(cmd, "OK", "EXPUNGEISSUED", "%s completed, "
 		    "some messages were expunged", cmd->name);
 	else
@@ -197,6 +226,9 @@ search_abort_cb(struct imap_cmd *cmd)
 {
 	struct search_ctx *ctx = cmd->ctx;
 
+	/* RFC 5182 2.1: a SAVE search that fails leaves "$" empty. */
+	if (saving(ctx))
+		imap_session_searchres_set(cmd->session, NULL, 0);
 	search_ctx_free(&ctx);
 	cmd->ctx = NULL;
 	imap_cmd_tagged(cmd, "NO", NULL, "%s aborted", cmd->name);
@@ -213,13 +245,20 @@ cmd_search(struct imap_cmd *cmd)
 
 	if (imap_search_parse(cmd->args, cmd->args_count, &search, &code,
 	    &error) < 0) {
-		if (code == IMAP_SEARCH_ERROR_BADCHARSET)
+		if (code == IMAP_SEARCH_ERROR_BADCHARSET) {
+			/* RFC 5182 2.1: NO to a SAVE search empties "$";
+			 * BAD leaves it as it was. */
+			if (imap_search_args_save(cmd->args, cmd->args_count))
+				imap_session_searchres_set(session, NULL, 0);
 			imap_cmd_tagged(cmd, "NO", "BADCHARSET (UTF-8 US-ASCII)",
 			    "%s", error);
-		else
+		} else
 			imap_cmd_tagged(cmd, "BAD", NULL, "%s", error);
 		return;
 	}
+	/* "$" as it is now, before this search saves another. */
+	imap_search_set_saved(search, session->searchres.uids,
+	    session->searchres.count);
 	ctx = xcalloc(1, sizeof(*ctx));
 	ctx->search = search;
 	ctx->ev = event_new(session->server->deps.base, -1, 0, search_ev_cb,

@@ -122,8 +122,8 @@ cmd_store(struct imap_cmd *cmd)
 			}
 		}
 	}
-	if (imap_view_resolve(view, set, cmd->uid, &seqs, &count,
-	    &error) < 0) {
+	if (imap_view_resolve(view, set, cmd->uid, &session->searchres,
+	    &seqs, &count, &error) < 0) {
 		imap_cmd_tagged(cmd, "BAD", NULL, "%s", error);
 		return;
 	}

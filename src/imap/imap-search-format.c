@@ -14,6 +14,7 @@ static const char *const key_names[] = {
 	[IMAP_SEARCH_NOT] = "NOT",
 	[IMAP_SEARCH_SEQSET] = "SEQSET",
 	[IMAP_SEARCH_UID] = "UID",
+	[IMAP_SEARCH_SAVED] = "SAVED",
 	[IMAP_SEARCH_FLAG] = "FLAG",
 	[IMAP_SEARCH_UNFLAG] = "UNFLAG",
 	[IMAP_SEARCH_BEFORE] = "BEFORE",
@@ -111,6 +112,7 @@ format_node(const struct imap_search_node *node, struct buf *b)
 		break;
 	case IMAP_SEARCH_ALL:
 	case IMAP_SEARCH_NONE:
+	case IMAP_SEARCH_SAVED:
 		break;
 	}
 	return buf_append(b, ")", 1);

@@ -1,7 +1,8 @@
 /*
  * The answer to SEARCH ... RETURN (...) (RFC 4731 3.1): one ESEARCH
  * response carrying the tag of its command and what was asked for, the
- * matches written as a sequence-set.
+ * matches written as a sequence-set; and what RETURN (SAVE) keeps of
+ * them (RFC 5182 2.4).
  */
 #include "imap/imap-search.h"
 
@@ -40,4 +41,22 @@ fail:
 	if (b->data != NULL)
 		b->data[old] = '\0';
 	return -1;
+}
+
+size_t
+imap_search_save_select(unsigned int returns, uint32_t *uids, size_t count)
+{
+	unsigned int minmax = returns &
+	    (IMAP_SEARCH_RETURN_MIN | IMAP_SEARCH_RETURN_MAX);
+
+	if (count == 0 || minmax == 0 || (returns &
+	    (IMAP_SEARCH_RETURN_ALL | IMAP_SEARCH_RETURN_COUNT)) != 0)
+		return count;
+	if (minmax == IMAP_SEARCH_RETURN_MIN || count == 1)
+		return 1;
+	uids[0] = minmax == IMAP_SEARCH_RETURN_MAX ? uids[count - 1] : uids[0];
+	if (minmax == IMAP_SEARCH_RETURN_MAX)
+		return 1;
+	uids[1] = uids[count - 1];
+	return 2;
 }

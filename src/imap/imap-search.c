@@ -50,6 +50,7 @@ imap_search_free(struct imap_search **searchp)
 	if (search == NULL)
 		return;
 	node_free(search->root);
+	free(search->saved);
 	free(search);
 	*searchp = NULL;
 }
@@ -314,6 +315,8 @@ parse_uid(struct parse_ctx *ctx, const struct search_key *key,
 		return NULL;
 	}
 	ctx->pos++;
+	if (strcmp(set->str, "$") == 0)
+		return node_new(IMAP_SEARCH_SAVED);
 	node = node_new(IMAP_SEARCH_UID);
 	if (imap_seqset_parse(set->str, &node->set, &err) < 0) {
 		ctx->error = err;
@@ -437,6 +440,8 @@ parse_key(struct parse_ctx *ctx, unsigned int depth)
 			return search_keys[i].parse(ctx, &search_keys[i],
 			    depth);
 	}
+	if (strcmp(name, "$") == 0)
+		return node_new(IMAP_SEARCH_SAVED);
 	if (is_seqset_start(name)) {
 		node = node_new(IMAP_SEARCH_SEQSET);
 		if (imap_seqset_parse(name, &node->set, &err) < 0) {
@@ -463,6 +468,7 @@ parse_return(struct parse_ctx *ctx, struct imap_search *search)
 		{ "MAX", IMAP_SEARCH_RETURN_MAX },
 		{ "ALL", IMAP_SEARCH_RETURN_ALL },
 		{ "COUNT", IMAP_SEARCH_RETURN_COUNT },
+		{ "SAVE", IMAP_SEARCH_RETURN_SAVE },
 	};
 	const struct imap_arg *list = &ctx->args[1];
 	unsigned int i, k;
@@ -482,7 +488,7 @@ parse_return(struct parse_ctx *ctx, struct imap_search *search)
 		search->returns |= opts[k].bit;
 	}
 	/* RFC 4731 3.1: "RETURN ()" is "RETURN (ALL)". */
-	if (search->returns == 0)
+	if (list->list_count == 0)
 		search->returns = IMAP_SEARCH_RETURN_ALL;
 	search->esearch = true;
 	ctx->pos = 2;
@@ -512,6 +518,31 @@ parse_charset(struct parse_ctx *ctx, enum imap_search_error *code_r)
 	}
 	ctx->pos += 2;
 	return 0;
+}
+
+bool
+imap_search_args_save(const struct imap_arg *args, unsigned int count)
+{
+	if (count < 2 || !imap_arg_atom_equals(&args[0], "RETURN") ||
+	    args[1].type != IMAP_ARG_LIST)
+		return false;
+	for (unsigned int i = 0; i < args[1].list_count; i++)
+		if (imap_arg_atom_equals(&args[1].list[i], "SAVE"))
+			return true;
+	return false;
+}
+
+void
+imap_search_set_saved(struct imap_search *search, const uint32_t *uids,
+    size_t count)
+{
+	free(search->saved);
+	search->saved = NULL;
+	search->saved_count = count;
+	if (count > 0) {
+		search->saved = xreallocarray(NULL, count, sizeof(*uids));
+		memcpy(search->saved, uids, count * sizeof(*uids));
+	}
 }
 
 int
@@ -576,10 +607,18 @@ compare_day(enum imap_search_key key, int64_t day, int64_t want)
 	}
 }
 
+static int
+uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /* Three-valued: 1, 0, or -1 (unknown without more data). */
 static int
-match_node(struct imap_search_node *node, const struct imap_search_msg *m,
-    uint32_t max_seq, uint32_t max_uid)
+match_node(const struct imap_search *search, struct imap_search_node *node,
+    const struct imap_search_msg *m, uint32_t max_seq, uint32_t max_uid)
 {
 	struct imap_search_node *c;
 	int r, result;
@@ -593,7 +632,7 @@ match_node(struct imap_search_node *node, const struct imap_search_msg *m,
 		/* No if any is no; unknown if any is unknown; else yes. */
 		result = 1;
 		for (c = node->children; c != NULL; c = c->next) {
-			r = match_node(c, m, max_seq, max_uid);
+			r = match_node(search, c, m, max_seq, max_uid);
 			if (r == 0)
 				return 0;
 			if (r < 0)
@@ -603,7 +642,7 @@ match_node(struct imap_search_node *node, const struct imap_search_msg *m,
 	case IMAP_SEARCH_OR:
 		result = 0;
 		for (c = node->children; c != NULL; c = c->next) {
-			r = match_node(c, m, max_seq, max_uid);
+			r = match_node(search, c, m, max_seq, max_uid);
 			if (r == 1)
 				return 1;
 			if (r < 0)
@@ -611,7 +650,7 @@ match_node(struct imap_search_node *node, const struct imap_search_msg *m,
 		}
 		return result;
 	case IMAP_SEARCH_NOT:
-		r = match_node(node->children, m, max_seq, max_uid);
+		r = match_node(search, node->children, m, max_seq, max_uid);
 		return r < 0 ? -1 : !r;
 	case IMAP_SEARCH_SEQSET:
 		return max_seq > 0 &&
@@ -619,6 +658,10 @@ match_node(struct imap_search_node *node, const struct imap_search_msg *m,
 	case IMAP_SEARCH_UID:
 		return max_uid > 0 &&
 		    imap_seqset_contains(node->set, max_uid, m->uid);
+	case IMAP_SEARCH_SAVED:
+		return search->saved_count > 0 && bsearch(&m->uid,
+		    search->saved, search->saved_count, sizeof(uint32_t),
+		    uid_cmp) != NULL;
 	case IMAP_SEARCH_FLAG:
 		return (m->flags & node->flags) != 0;
 	case IMAP_SEARCH_UNFLAG:
@@ -676,5 +719,5 @@ int
 imap_search_match(struct imap_search *search, const struct imap_search_msg *m,
     uint32_t max_seq, uint32_t max_uid)
 {
-	return match_node(search->root, m, max_seq, max_uid);
+	return match_node(search, search->root, m, max_seq, max_uid);
 }

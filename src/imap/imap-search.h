@@ -28,6 +28,8 @@ enum imap_search_key {
 	IMAP_SEARCH_NOT,	/* NOT: exactly one child */
 	IMAP_SEARCH_SEQSET,	/* sequence-set */
 	IMAP_SEARCH_UID,	/* UID sequence-set */
+	IMAP_SEARCH_SAVED,	/* "$" or "UID $": the saved result of
+				   RFC 5182 */
 	IMAP_SEARCH_FLAG,	/* ANSWERED, DELETED, DRAFT, FLAGGED, SEEN */
 	IMAP_SEARCH_UNFLAG,	/* UNANSWERED ... UNSEEN */
 	IMAP_SEARCH_BEFORE,	/* internal date, as a day */
@@ -64,6 +66,8 @@ enum imap_search_return {
 	IMAP_SEARCH_RETURN_MAX = 1 << 1,	/* the highest match */
 	IMAP_SEARCH_RETURN_ALL = 1 << 2,	/* every match, as a set */
 	IMAP_SEARCH_RETURN_COUNT = 1 << 3,	/* how many matched */
+	IMAP_SEARCH_RETURN_SAVE = 1 << 4,	/* keep the result as "$"
+						   (RFC 5182) */
 };
 
 /* A parsed program: its root is an AND of the top-level keys. */
@@ -72,6 +76,9 @@ struct imap_search {
 	bool esearch;		/* RETURN was given: answer with ESEARCH */
 	unsigned int returns;	/* enum imap_search_return bits; ALL for
 				   "RETURN ()" */
+	uint32_t *saved;	/* what "$" names: UIDs, ascending (a copy
+				   made by imap_search_set_saved()) */
+	size_t saved_count;
 	bool need_info;		/* some key needs size or internal date */
 	bool need_message;	/* some key needs the message itself */
 	bool need_body;		/* ... and its body, not only its header
@@ -88,7 +95,8 @@ enum imap_search_error {
  * Parse the arguments of SEARCH: ["RETURN" SP "(" [search-return-opt
  * *(SP search-return-opt)] ")" SP] ["CHARSET" SP astring SP] search-key
  * *(SP search-key), with the return options MIN, MAX, ALL and COUNT of
- * RFC 4731 (any case; another one is a syntax error). CHARSET must be
+ * RFC 4731 and SAVE of RFC 5182 (any case; another one is a syntax
+ * error). "$" and "UID $" name the saved result (RFC 5182). CHARSET must be
  * UTF-8 or US-ASCII (any case). NOT, OR and groups nest at most
  * IMAP_SEARCH_DEPTH_MAX deep. Strings may not contain NUL. Returns 0 with *search_r (free with
  * imap_search_free()), or -1 with *error_r (static text) and *code_r.
@@ -97,6 +105,16 @@ int imap_search_parse(const struct imap_arg *args, unsigned int count,
     struct imap_search **search_r, enum imap_search_error *code_r,
     const char **error_r);
 void imap_search_free(struct imap_search **searchp);
+
+/* True if args begin with a RETURN list that holds SAVE: a SEARCH that
+ * fails with NO then empties "$" (RFC 5182 2.1), even when
+ * imap_search_parse() refused it. */
+bool imap_search_args_save(const struct imap_arg *args, unsigned int count);
+
+/* Give search what "$" names now: uids[0 .. count), ascending (copied).
+ * Until called, "$" names nothing. */
+void imap_search_set_saved(struct imap_search *search, const uint32_t *uids,
+    size_t count);
 
 /* One message as the matcher sees it. */
 struct imap_search_msg {
@@ -132,6 +150,15 @@ int imap_search_match(struct imap_search *search,
  */
 int imap_search_write_esearch(struct buf *b, const char *tag, bool uid,
     unsigned int returns, const uint32_t *ids, size_t count);
+
+/*
+ * What RETURN (SAVE ...) keeps of the matches uids[0 .. count)
+ * (ascending) as "$" (RFC 5182 2.4): with MIN and/or MAX but neither
+ * ALL nor COUNT only the lowest and/or highest, else all of them. The
+ * array is compacted in place; returns how many are kept.
+ */
+size_t imap_search_save_select(unsigned int returns, uint32_t *uids,
+    size_t count);
 
 /* Append the program in a canonical form for tests and logs:
  * (AND (FLAG \Seen) (NOT (HEADER "From" "x")) (LARGER 10)). 0 or -1. */

@@ -161,6 +161,19 @@ imap_session_unselect(struct imap_session *session)
 	free(session->mailbox);
 	session->mailbox = NULL;
 	session->read_only = false;
+	/* RFC 5182 2.1: SELECT and EXAMINE reset "$". */
+	imap_session_searchres_set(session, NULL, 0);
 	if (session->state == IMAP_STATE_SELECTED)
 		session->state = IMAP_STATE_AUTH;
+}
+
+void
+imap_session_searchres_set(struct imap_session *session, uint32_t *uids,
+    size_t count)
+{
+	free(session->searchres.uids);
+	session->searchres.uids = count > 0 ? uids : NULL;
+	session->searchres.count = count;
+	if (count == 0)
+		free(uids);
 }

@@ -230,6 +230,7 @@ imap_session_free(struct imap_session *session)
 	}
 	imap_cmd_free(&session->cmd);
 	store_view_free(&session->view);
+	free(session->searchres.uids);
 	free(session->mailbox);
 	free(session->user);
 	imap_parser_free(&session->parser);

@@ -121,6 +121,17 @@ struct imap_cmd {
 	bool aborted;			/* abort_cb was called */
 };
 
+/*
+ * The search result variable "$" of RFC 5182: the UIDs of the last
+ * SEARCH RETURN (SAVE) result in the selected mailbox, ascending. Kept as
+ * UIDs, it follows expunges by itself: "$" names only the messages still
+ * in the view, by their sequence numbers of the moment.
+ */
+struct imap_searchres {
+	uint32_t *uids;		/* malloc'd, or NULL when count is 0 */
+	size_t count;
+};
+
 /* A session. Command files may read every field and change those marked
  * "commands may change"; the rest belongs to the session files. */
 struct imap_session {
@@ -188,6 +199,8 @@ struct imap_session {
 					   folder index; owned by the session */
 	char *mailbox;			/* the selected folder's store name */
 	bool read_only;			/* EXAMINE, or no write access */
+	struct imap_searchres searchres; /* "$"; commands may change it
+					   with imap_session_searchres_set() */
 
 	/* Its place in the server's list of sessions */
 	struct service_link link;
@@ -315,8 +328,12 @@ void imap_session_login_failed(struct imap_cmd *cmd, const char *text,
 void imap_session_select(struct imap_session *session,
     struct store_view *view, const char *mailbox, bool read_only);
 /* Drop the selected view, back to IMAP_STATE_AUTH (nothing expunged:
- * CLOSE expunges before calling this). */
+ * CLOSE expunges before calling this). "$" is emptied. */
 void imap_session_unselect(struct imap_session *session);
+/* Make uids[0 .. count) (ascending, malloc'd or NULL; the session takes
+ * it) what "$" names. */
+void imap_session_searchres_set(struct imap_session *session,
+    uint32_t *uids, size_t count);
 
 /* ---- Untagged updates (imap-session-reply.c) ---- */
 

@@ -1,8 +1,8 @@
 /*
- * Sequence sets resolved against the selected view, and UID sets written
- * for COPYUID. A view's messages are in ascending UID order (their
- * positions are the sequence numbers), so a UID set is matched by one
- * merge of the set's ranges with the view's array.
+ * Sequence sets resolved against the selected view ("$" too), and UID
+ * sets written for COPYUID. A view's messages are in ascending UID order
+ * (their positions are the sequence numbers), so a UID set is matched by
+ * one merge of the set's ranges with the view's array.
  */
 #include "imap/imap-view.h"
 
@@ -44,9 +44,43 @@ has_number_above(const char *str, uint32_t max)
 	return false;
 }
 
+/* The sequence numbers of the view's messages whose UIDs are in
+ * uids[0 .. n) (ascending): one merge of the two ascending arrays. */
+static void
+resolve_uids(struct store_view *view, const uint32_t *uids, size_t n,
+    uint32_t **seqs_r, size_t *count_r)
+{
+	const struct store_view_message *msgs = store_view_messages(view);
+	uint32_t count = store_view_count(view), i = 0;
+	uint32_t *seqs = NULL;
+	size_t k = 0, found = 0;
+
+	if (n > 0 && count > 0)
+		seqs = xreallocarray(NULL, n < count ? n : count,
+		    sizeof(*seqs));
+	while (k < n && i < count) {
+		if (msgs[i].uid < uids[k])
+			i++;
+		else if (msgs[i].uid > uids[k])
+			k++;
+		else {
+			seqs[found++] = i + 1;
+			i++;
+			k++;
+		}
+	}
+	if (found == 0) {
+		free(seqs);
+		seqs = NULL;
+	}
+	*seqs_r = seqs;
+	*count_r = found;
+}
+
 int
 imap_view_resolve(struct store_view *view, const char *str, bool uid,
-    uint32_t **seqs_r, size_t *count_r, const char **error_r)
+    const struct imap_searchres *saved, uint32_t **seqs_r, size_t *count_r,
+    const char **error_r)
 {
 	const struct store_view_message *msgs = store_view_messages(view);
 	uint32_t count = store_view_count(view);
@@ -58,6 +92,10 @@ imap_view_resolve(struct store_view *view, const char *str, bool uid,
 
 	*seqs_r = NULL;
 	*count_r = 0;
+	if (strcmp(str, "$") == 0) {
+		resolve_uids(view, saved->uids, saved->count, seqs_r, count_r);
+		return 0;
+	}
 	if (imap_seqset_parse(str, &set, error_r) < 0)
 		return -1;
 	if (!uid) {
@@ -272,8 +310,8 @@ transfer_args(struct imap_cmd *cmd, uint32_t **uids_r, size_t *count_r,
 		    "a mailbox name", cmd->name);
 		return -1;
 	}
-	if (imap_view_resolve(view, set, cmd->uid, &seqs, count_r,
-	    &error) < 0) {
+	if (imap_view_resolve(view, set, cmd->uid, &cmd->session->searchres,
+	    &seqs, count_r, &error) < 0) {
 		imap_cmd_tagged(cmd, "BAD", NULL, "%s", error);
 		return -1;
 	}

@@ -17,18 +17,21 @@
 
 struct event;
 struct imap_cmd;
+struct imap_searchres;
 struct store_view;
 
 /*
  * Resolve str against view's messages. By sequence number (uid false),
  * "*" is the view's count and a number above it is an error (RFC 9051
  * 6.4.5 asks for BAD); by UID, "*" is the highest UID in the view and
- * UIDs not in the view are ignored. Returns 0 with the sequence numbers
+ * UIDs not in the view are ignored. "$" (RFC 5182) names the messages
+ * of saved still in the view, either way. Returns 0 with the sequence numbers
  * named, ascending and each once, in *seqs_r (malloc'd, NULL when
  * *count_r is 0), or -1 with *error_r (static text) for "BAD".
  */
 int imap_view_resolve(struct store_view *view, const char *str, bool uid,
-    uint32_t **seqs_r, size_t *count_r, const char **error_r);
+    const struct imap_searchres *saved, uint32_t **seqs_r, size_t *count_r,
+    const char **error_r);
 
 /* The UIDs of the view's messages seqs[0 .. count) (malloc'd). */
 uint32_t *imap_view_uids(struct store_view *view, const uint32_t *seqs,

@@ -344,8 +344,8 @@ test_lists(void **state)
 	    "ERR DEEP a | DONE b NOOP");
 }
 
-/* SEARCH RETURN options (RFC 4731) are a list of atoms, "RETURN ()"
- * included, and need nothing new from the grammar. */
+/* SEARCH RETURN options (RFC 4731, RFC 5182) are a list of atoms,
+ * "RETURN ()" included, and "$" an atom: nothing new for the grammar. */
 static void
 test_search_return(void **state)
 {
@@ -360,6 +360,14 @@ test_search_return(void **state)
 	    "DONE A285 UID SEARCH RETURN (MIN MAX) 1:5000");
 	CHECK("a SEARCH RETURN (MIN\r\nb NOOP\r\n",
 	    "ERR SYNTAX a | DONE b NOOP");
+	/* RFC 5182: SAVE, and "$" (an atom) where a sequence set goes. */
+	CHECK("A282 SEARCH RETURN (SAVE) FLAGGED\r\nA283 FETCH $ (UID FLAGS)"
+	    "\r\n", "DONE A282 SEARCH RETURN (SAVE) FLAGGED | "
+	    "DONE A283 FETCH $ (UID FLAGS)");
+	CHECK("a UID COPY $ Trash\r\nb SEARCH UID $ NOT $\r\n",
+	    "DONE a UID COPY $ Trash | DONE b SEARCH UID $ NOT $");
+	CHECK("a STORE $ +FLAGS.SILENT (\\Deleted)\r\n",
+	    "DONE a STORE $ +FLAGS.SILENT (\\Deleted)");
 }
 
 static void

@@ -486,6 +486,96 @@ test_match_message(void **state)
 	message_free(&msg);
 }
 
+/* SAVE (RFC 5182) and "$", the saved result, in a program. */
+static void
+test_saved_result(void **state)
+{
+	static const uint32_t saved[] = { 2, 17, 40 };
+	struct imap_search_msg m = { .seq = 3, .uid = 17 };
+	struct parsed p;
+	const struct imap_command *cmd;
+	struct imap_parser *parser;
+
+	(void)state;
+	parse_program(&p, "RETURN (SAVE) ALL");
+	assert_int_equal(p.ret, 0);
+	assert_true(p.search->esearch);
+	assert_int_equal(p.search->returns, IMAP_SEARCH_RETURN_SAVE);
+	parsed_free(&p);
+	parse_program(&p, "RETURN (save MIN) ALL");
+	assert_int_equal(p.ret, 0);
+	assert_int_equal(p.search->returns,
+	    IMAP_SEARCH_RETURN_SAVE | IMAP_SEARCH_RETURN_MIN);
+	parsed_free(&p);
+	check_tree("$ UID $ NOT $", "(AND (SAVED) (SAVED) (NOT (SAVED)))");
+	check_bad("1,$");
+	check_bad("UID $,1");
+	check_bad("$:3");
+
+	/* Before any SAVE "$" is empty; then it is the saved UIDs, whatever
+	 * the message's sequence number. */
+	program(&p, "$");
+	assert_int_equal(imap_search_match(p.search, &m, 5, 40), 0);
+	imap_search_set_saved(p.search, saved, 3);
+	assert_int_equal(imap_search_match(p.search, &m, 5, 40), 1);
+	m.uid = 18;
+	assert_int_equal(imap_search_match(p.search, &m, 5, 40), 0);
+	m.uid = 40;
+	assert_int_equal(imap_search_match(p.search, &m, 5, 40), 1);
+	imap_search_set_saved(p.search, saved, 1);
+	assert_int_equal(imap_search_match(p.search, &m, 5, 40), 0);
+	imap_search_set_saved(p.search, NULL, 0);
+	assert_int_equal(imap_search_match(p.search, &m, 5, 40), 0);
+	parsed_free(&p);
+
+	/* Whether a refused SEARCH asked to SAVE. */
+	cmd = it_parse_command(&parser, "SEARCH",
+	    "RETURN (MIN Save) CHARSET KOI8-R ALL");
+	assert_true(imap_search_args_save(cmd->args, cmd->args_count));
+	imap_parser_free(&parser);
+	cmd = it_parse_command(&parser, "SEARCH", "RETURN (MIN) SAVE");
+	assert_false(imap_search_args_save(cmd->args, cmd->args_count));
+	imap_parser_free(&parser);
+	cmd = it_parse_command(&parser, "SEARCH", "RETURN");
+	assert_false(imap_search_args_save(cmd->args, cmd->args_count));
+	imap_parser_free(&parser);
+}
+
+static void
+check_save(unsigned int returns, size_t count, size_t kept,
+    uint32_t first, uint32_t second)
+{
+	uint32_t uids[] = { 4, 7, 9, 12 };
+
+	assert_int_equal(imap_search_save_select(returns |
+	    IMAP_SEARCH_RETURN_SAVE, uids, count), kept);
+	if (kept > 0)
+		assert_int_equal(uids[0], first);
+	if (kept > 1)
+		assert_int_equal(uids[1], second);
+}
+
+/* RFC 5182 2.4: what SAVE keeps next to MIN, MAX, ALL and COUNT. */
+static void
+test_save_select(void **state)
+{
+	const unsigned int min = IMAP_SEARCH_RETURN_MIN;
+	const unsigned int max = IMAP_SEARCH_RETURN_MAX;
+	const unsigned int all = IMAP_SEARCH_RETURN_ALL;
+	const unsigned int cnt = IMAP_SEARCH_RETURN_COUNT;
+
+	(void)state;
+	check_save(0, 4, 4, 4, 7);
+	check_save(min, 4, 1, 4, 0);
+	check_save(max, 4, 1, 12, 0);
+	check_save(min | max, 4, 2, 4, 12);
+	check_save(min | max, 1, 1, 4, 0);
+	check_save(min | all, 4, 4, 4, 7);
+	check_save(max | cnt, 4, 4, 4, 7);
+	check_save(cnt, 4, 4, 4, 7);
+	check_save(min | max, 0, 0, 0, 0);
+}
+
 static void
 test_needs(void **state)
 {
@@ -521,6 +611,8 @@ main(void)
 		cmocka_unit_test(test_syntax_errors),
 		cmocka_unit_test(test_return_options),
 		cmocka_unit_test(test_esearch_response),
+		cmocka_unit_test(test_saved_result),
+		cmocka_unit_test(test_save_select),
 		cmocka_unit_test(test_badcharset),
 		cmocka_unit_test(test_depth_limit),
 		cmocka_unit_test(test_match_flags_and_sets),
