@@ -273,6 +273,9 @@
  * selecting a folder again (clients do it all the time) costs three
  * stats; a 100,000-message index takes about 10 MB. */
 #define STORE_INDEX_CACHE_MAX 32
+/* A folder's mailbell-recent file: one line of magic and two UIDs;
+ * anything longer is not one. */
+#define STORE_RECENT_FILE_MAX 64
 /* Lines of a user's subscriptions file: each is a folder name. */
 #define STORE_SUBSCRIPTIONS_MAX 10000
 /* MIME nesting (multipart and message/rfc822 levels) a parsed message

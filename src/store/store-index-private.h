@@ -49,6 +49,13 @@ struct store_index {
 	size_t cap;
 	uint64_t modseq;	/* raised on every change */
 
+	/* \Recent (store-recent.c): the UIDs from recent_uid up are not
+	 * yet claimed by any read-write view. recent_uidvalidity is the
+	 * UIDVALIDITY recent_uid belongs to (0: not read from the folder's
+	 * recent file yet); a new UIDVALIDITY makes everything recent. */
+	uint32_t recent_uid;
+	uint32_t recent_uidvalidity;
+
 	struct stamp new_st;
 	struct stamp cur_st;
 	struct stamp list_st;
@@ -68,8 +75,11 @@ struct store_view {
 	uint32_t uidnext;
 	uint64_t modseq;		/* index->modseq seen last */
 	bool kept_gone;			/* holds expunged messages still */
+	bool claims_recent;		/* read-write: claims the \Recent of
+					   what it learns of first */
 	struct store_view_message *msgs;
 	size_t count;
+	size_t recent_count;		/* of msgs, those with recent set */
 };
 
 /* ---- store-index.c ---- */
@@ -109,5 +119,21 @@ int store_index_sync_locked(struct store_index *ix, bool force,
 /* Sync ix: three stats when nothing changed, else under the lock. */
 int store_index_sync(struct store_index *ix, bool force, bool *changed_r,
     const char **error_r);
+
+/* ---- store-recent.c ---- */
+
+/* The file that keeps a folder's recent mark across restarts. */
+#define STORE_RECENT_FILE "mailbell-recent"
+
+/* The first UID of ix not yet claimed as \Recent: read from the
+ * folder's recent file the first time it is asked for under ix's
+ * UIDVALIDITY (1 if the file is missing, unreadable or of another
+ * UIDVALIDITY: every message is then recent, as RFC 3501 2.3.2 asks
+ * when the server cannot tell), never above UIDNEXT. ix is synced. */
+uint32_t store_index_recent_uid(struct store_index *ix);
+/* Claim every UID below upto for a read-write view: raise ix's mark
+ * to upto (never lower it) and write it to the recent file as the UID
+ * list is written (a failure is logged; the mark holds in memory). */
+void store_index_recent_claim(struct store_index *ix, uint32_t upto);
 
 #endif

@@ -25,13 +25,19 @@ static void
 view_fill(struct store_view *v)
 {
 	struct store_index *ix = v->index;
+	uint32_t first = store_index_recent_uid(ix);
 	size_t i;
 
 	free(v->msgs);
 	v->msgs = xreallocarray(NULL, ix->count + 1, sizeof(*v->msgs));
+	v->recent_count = 0;
 	for (i = 0; i < ix->count; i++) {
 		v->msgs[i].uid = ix->msgs[i].uid;
 		v->msgs[i].flags = ix->msgs[i].flags;
+		/* Unclaimed: recent here until a claim says otherwise. */
+		v->msgs[i].recent = ix->msgs[i].uid >= first;
+		if (v->msgs[i].recent)
+			v->recent_count++;
 	}
 	v->count = ix->count;
 	v->uidvalidity = ix->uidvalidity;
@@ -179,7 +185,7 @@ store_view_refresh(struct store_view *view, bool expunge,
 	struct store_index *ix = view->index;
 	struct store_view_message *out;
 	size_t i = 0, j = 0, n = 0, old_count, added = 0;
-	uint32_t last_uid;
+	uint32_t last_uid, first_recent;
 	bool changed;
 
 	if (cbs == NULL)
@@ -201,6 +207,12 @@ store_view_refresh(struct store_view *view, bool expunge,
 	old_count = view->count;
 	view->kept_gone = false;
 	last_uid = old_count > 0 ? view->msgs[old_count - 1].uid : 0;
+	/* \Recent: the new messages from the mark up are this view's if
+	 * it claims them before any callback could let another view in. */
+	first_recent = store_index_recent_uid(ix);
+	if (view->claims_recent && ix->count > 0 &&
+	    ix->msgs[ix->count - 1].uid > last_uid)
+		store_index_recent_claim(ix, ix->msgs[ix->count - 1].uid + 1);
 	out = xreallocarray(NULL, old_count + ix->count + 1, sizeof(*out));
 	while (i < old_count) {
 		struct store_view_message *vm = &view->msgs[i];
@@ -217,6 +229,8 @@ store_view_refresh(struct store_view *view, bool expunge,
 			}
 			n++;
 		} else if (expunge) {
+			if (vm->recent)
+				view->recent_count--;
 			if (cbs->expunge != NULL)
 				cbs->expunge((uint32_t)n + 1, vm->uid, ctx);
 		} else {
@@ -230,6 +244,9 @@ store_view_refresh(struct store_view *view, bool expunge,
 			continue;
 		out[n].uid = ix->msgs[j].uid;
 		out[n].flags = ix->msgs[j].flags;
+		out[n].recent = out[n].uid >= first_recent;
+		if (out[n].recent)
+			view->recent_count++;
 		n++;
 		added++;
 	}
@@ -362,6 +379,7 @@ store_folder_status(struct store *store, const char *user,
     const char *folder, struct store_status *status_r, const char **error_r)
 {
 	struct store_index *ix;
+	uint32_t first;
 	bool changed;
 	size_t i;
 
@@ -374,9 +392,12 @@ store_folder_status(struct store *store, const char *user,
 	status_r->messages = (uint32_t)ix->count;
 	status_r->uidnext = ix->uidnext;
 	status_r->uidvalidity = ix->uidvalidity;
+	first = store_index_recent_uid(ix);
 	for (i = 0; i < ix->count; i++) {
 		if ((ix->msgs[i].flags & STORE_FLAG_SEEN) == 0)
 			status_r->unseen++;
+		if (ix->msgs[i].uid >= first)
+			status_r->recent++;
 	}
 	return 0;
 }

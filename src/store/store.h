@@ -15,6 +15,8 @@
  *                                    as in Dovecot's Maildir++ layout
  *   <folder dir>/mailbell-uidlist    UIDVALIDITY, UIDNEXT, uid -> file
  *   <folder dir>/mailbell-uidlist.lock  flock(2)ed while it is changed
+ *   <folder dir>/mailbell-recent     UIDVALIDITY and the first UID no
+ *                                    IMAP session has claimed as \Recent
  * Message flags live in the file name (":2,FRS").
  *
  * Threads: a struct store may be used from several threads for the
@@ -449,9 +451,18 @@ int store_subscription_set(struct store *store, const char *user,
  * runs at once, and the session refreshes when it may send untagged
  * responses (NOOP, IDLE, after a command).
  *
- * \Recent: not kept. RECENT is reported as 0 and no message carries
- * \Recent, which RFC 3501 allows for a server that cannot tell sessions
- * apart reliably (and IMAP4rev2, RFC 9051, drops it).
+ * \Recent (RFC 3501 2.3.2): a message is recent in exactly one
+ * read-write view, the first to learn of it, whether at open or at a
+ * refresh. The index keeps a mark, the first UID no view has claimed
+ * yet; a view that claims (store_view_claim_recent) takes every message
+ * from the mark up as it adds them and raises the mark, so a message
+ * delivered, appended, copied or moved in is recent for whichever
+ * session sees it first. A view that does not claim (EXAMINE) shows the
+ * unclaimed messages as recent and leaves them so. The mark is written
+ * to the folder's mailbell-recent file as the UID list is (temporary
+ * file, fsync, rename, fsync of the directory), so a restart does not
+ * make old mail recent again; without the file (a folder mailbell has
+ * never opened) every message is recent.
  */
 struct store_view;
 
@@ -459,6 +470,8 @@ struct store_view;
 struct store_view_message {
 	uint32_t uid;
 	unsigned flags;		/* enum store_flag bits */
+	bool recent;		/* \Recent in this view; fixed while the
+				   view holds the message */
 };
 
 /*
@@ -495,6 +508,22 @@ const struct store_view_message *store_view_messages(
 uint32_t store_view_seq(const struct store_view *view, uint32_t uid);
 
 /*
+ * Make the view the claimant of \Recent (SELECT, not EXAMINE): call it
+ * once, right after store_view_open. The view's messages from the mark
+ * up become recent in it and in no other view, and so do the new
+ * messages each later refresh of this view is the first to add. A
+ * failure to write the mark is logged, not returned: it holds in
+ * memory, and at worst messages are recent again after a restart.
+ */
+void store_view_claim_recent(struct store_view *view);
+/* RECENT: the view's messages with \Recent. */
+uint32_t store_view_recent_count(const struct store_view *view);
+/* Whether message uid is recent in the view (false if it is not there).
+ * A message's \Recent does not change while the view holds it, so the
+ * answer is the same from inside the refresh callbacks. */
+bool store_view_uid_recent(const struct store_view *view, uint32_t uid);
+
+/*
  * Bring the view up to date with the index (which is first synced with
  * the disk if new/, cur/ or the UID list changed). Callbacks (any may
  * be NULL), in ascending UID order, each seq being the number the client
@@ -504,6 +533,8 @@ uint32_t store_view_seq(const struct store_view *view, uint32_t uid);
  *   flags(seq, uid, flags)  a message's flags changed ("FETCH (FLAGS)")
  * and then
  *   exists(count)      once if messages were added: the new EXISTS
+ *                      (store_view_recent_count already counts the
+ *                      new messages this view is the first to see)
  * With expunge false (during FETCH, STORE, SEARCH: RFC 3501 7.4.1) gone
  * messages stay in the view with their last flags; new messages and
  * flag changes are still applied. Returns 0, or -1 with *error_r
@@ -631,7 +662,8 @@ int store_append_spool(struct store *store, const char *user,
 /* STATUS without a view: from the folder index (synced first). */
 struct store_status {
 	uint32_t messages;
-	uint32_t recent;	/* always 0, see \Recent above */
+	uint32_t recent;	/* messages no view has claimed as \Recent
+				   yet: recent for the next SELECT */
 	uint32_t uidnext;
 	uint32_t uidvalidity;
 	uint32_t unseen;	/* messages without \Seen */
