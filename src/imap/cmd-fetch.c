@@ -245,7 +245,7 @@ fetch_one(struct imap_cmd *cmd, struct fetch_ctx *ctx, uint32_t seq)
 	memset(&m, 0, sizeof(m));
 	m.seq = seq;
 	m.uid = vm->uid;
-	m.flags = vm->flags;
+	m.flags = vm->flags | (vm->recent ? IMAP_FLAG_RECENT : 0);
 	while (ctx->seen_next < ctx->seen_count &&
 	    ctx->seen_uids[ctx->seen_next] < m.uid)
 		ctx->seen_next++;

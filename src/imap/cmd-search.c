@@ -171,6 +171,7 @@ search_run(struct imap_cmd *cmd)
 			.seq = i + 1,
 			.uid = msgs[i].uid,
 			.flags = msgs[i].flags,
+			.recent = msgs[i].recent,
 		};
 
 		if (session->bev == NULL)

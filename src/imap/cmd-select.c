@@ -53,6 +53,10 @@ cmd_select(struct imap_cmd *cmd)
 		return;
 	}
 
+	/* RFC 3501 2.3.2: SELECT takes \Recent from the messages no
+	 * session has seen yet; EXAMINE shows it and leaves it. */
+	if (!examine)
+		store_view_claim_recent(view);
 	count = store_view_count(view);
 	msgs = store_view_messages(view);
 	for (uint32_t i = 0; i < count; i++) {
@@ -63,7 +67,8 @@ cmd_select(struct imap_cmd *cmd)
 	}
 	imap_session_untagged(session, "FLAGS (" KEPT_FLAGS ")");
 	imap_session_untagged(session, "%u EXISTS", count);
-	imap_session_untagged(session, "0 RECENT");
+	imap_session_untagged(session, "%u RECENT",
+	    store_view_recent_count(view));
 	if (unseen != 0)
 		imap_session_untagged(session, "OK [UNSEEN %u] First unseen",
 		    unseen);

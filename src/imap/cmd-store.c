@@ -153,7 +153,8 @@ cmd_store(struct imap_cmd *cmd)
 			if (cmd->uid)
 				(void)buf_printf(&b, "UID %u ", vm->uid);
 			(void)buf_append_str(&b, "FLAGS ");
-			(void)imap_write_flags(&b, vm->flags);
+			(void)imap_write_flags(&b, vm->flags |
+			    (vm->recent ? IMAP_FLAG_RECENT : 0));
 			(void)buf_append_str(&b, ")\r\n");
 			imap_session_write(session, b.data, b.len);
 		}

@@ -9,6 +9,7 @@
 static const char *const key_names[] = {
 	[IMAP_SEARCH_ALL] = "ALL",
 	[IMAP_SEARCH_NONE] = "NONE",
+	[IMAP_SEARCH_RECENT] = "RECENT",
 	[IMAP_SEARCH_AND] = "AND",
 	[IMAP_SEARCH_OR] = "OR",
 	[IMAP_SEARCH_NOT] = "NOT",
@@ -112,6 +113,7 @@ format_node(const struct imap_search_node *node, struct buf *b)
 		break;
 	case IMAP_SEARCH_ALL:
 	case IMAP_SEARCH_NONE:
+	case IMAP_SEARCH_RECENT:
 	case IMAP_SEARCH_SAVED:
 		break;
 	}

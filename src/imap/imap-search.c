@@ -122,6 +122,24 @@ parse_plain(struct parse_ctx *ctx, const struct search_key *key,
 	return node;
 }
 
+/* NEW is (RECENT UNSEEN) and OLD is NOT RECENT (RFC 3501 6.4.4):
+ * key->key is the AND or the NOT made around RECENT. */
+static struct imap_search_node *
+parse_new_old(struct parse_ctx *ctx, const struct search_key *key,
+    unsigned int depth)
+{
+	struct imap_search_node *node = node_new(key->key);
+
+	(void)ctx;
+	(void)depth;
+	node->children = node_new(IMAP_SEARCH_RECENT);
+	if (key->key == IMAP_SEARCH_AND) {
+		node->children->next = node_new(IMAP_SEARCH_UNFLAG);
+		node->children->next->flags = STORE_FLAG_SEEN;
+	}
+	return node;
+}
+
 /* BEFORE, ON, SINCE (internal date), SENT* (the Date: header). */
 static struct imap_search_node *
 parse_date(struct parse_ctx *ctx, const struct search_key *key,
@@ -328,9 +346,9 @@ parse_uid(struct parse_ctx *ctx, const struct search_key *key,
 
 static const struct search_key search_keys[] = {
 	{ "ALL", parse_plain, IMAP_SEARCH_ALL, 0, NULL },
-	{ "OLD", parse_plain, IMAP_SEARCH_ALL, 0, NULL },
-	{ "NEW", parse_plain, IMAP_SEARCH_NONE, 0, NULL },
-	{ "RECENT", parse_plain, IMAP_SEARCH_NONE, 0, NULL },
+	{ "OLD", parse_new_old, IMAP_SEARCH_NOT, 0, NULL },
+	{ "NEW", parse_new_old, IMAP_SEARCH_AND, 0, NULL },
+	{ "RECENT", parse_plain, IMAP_SEARCH_RECENT, 0, NULL },
 	{ "ANSWERED", parse_plain, IMAP_SEARCH_FLAG, STORE_FLAG_REPLIED, NULL },
 	{ "DELETED", parse_plain, IMAP_SEARCH_FLAG, STORE_FLAG_TRASHED, NULL },
 	{ "DRAFT", parse_plain, IMAP_SEARCH_FLAG, STORE_FLAG_DRAFT, NULL },
@@ -658,6 +676,8 @@ match_node(const struct imap_search *search, struct imap_search_node *node,
 	case IMAP_SEARCH_UID:
 		return max_uid > 0 &&
 		    imap_seqset_contains(node->set, max_uid, m->uid);
+	case IMAP_SEARCH_RECENT:
+		return m->recent;
 	case IMAP_SEARCH_SAVED:
 		return search->saved_count > 0 && bsearch(&m->uid,
 		    search->saved, search->saved_count, sizeof(uint32_t),

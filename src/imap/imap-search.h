@@ -20,12 +20,14 @@
 /* What a node tests. Keys that mean the same are parsed into one form:
  * SEEN is FLAG \Seen, UNSEEN is UNFLAG \Seen, FROM x is ADDRESS From x. */
 enum imap_search_key {
-	IMAP_SEARCH_ALL,	/* ALL, OLD, UNKEYWORD: every message */
-	IMAP_SEARCH_NONE,	/* RECENT, NEW, KEYWORD: no message (mailbell
-				   keeps neither \Recent nor keywords) */
-	IMAP_SEARCH_AND,	/* "( ... )" and the program itself */
+	IMAP_SEARCH_ALL,	/* ALL, UNKEYWORD: every message */
+	IMAP_SEARCH_NONE,	/* KEYWORD: no message (mailbell keeps no
+				   keywords) */
+	IMAP_SEARCH_AND,	/* "( ... )", the program itself, and NEW:
+				   (RECENT UNSEEN) */
 	IMAP_SEARCH_OR,		/* OR: exactly two children */
-	IMAP_SEARCH_NOT,	/* NOT: exactly one child */
+	IMAP_SEARCH_NOT,	/* NOT: exactly one child; OLD: NOT RECENT */
+	IMAP_SEARCH_RECENT,	/* RECENT: \Recent in this session */
 	IMAP_SEARCH_SEQSET,	/* sequence-set */
 	IMAP_SEARCH_UID,	/* UID sequence-set */
 	IMAP_SEARCH_SAVED,	/* "$" or "UID $": the saved result of
@@ -121,6 +123,7 @@ struct imap_search_msg {
 	uint32_t seq;		/* sequence number in the view */
 	uint32_t uid;
 	unsigned int flags;	/* enum store_flag bits */
+	bool recent;		/* \Recent in this session */
 	bool have_info;		/* size and internal_date are set */
 	uint64_t size;		/* RFC822.SIZE */
 	int64_t internal_date;	/* seconds since the epoch */

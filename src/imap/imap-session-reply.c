@@ -275,6 +275,9 @@ flush_flags_cb(uint32_t seq, uint32_t uid, unsigned flags, void *ctx)
 	struct flush_ctx *fc = ctx;
 	struct buf b;
 
+	/* FLAGS is the whole list: \Recent too if this session has it. */
+	if (store_view_uid_recent(fc->session->view, uid))
+		flags |= IMAP_FLAG_RECENT;
 	buf_init(&b, 1024);
 	if (buf_printf(&b, "* %u FETCH (", seq) == 0 &&
 	    (!fc->with_uid || buf_printf(&b, "UID %u ", uid) == 0) &&
@@ -290,8 +293,10 @@ flush_exists_cb(uint32_t count, void *ctx)
 {
 	struct flush_ctx *fc = ctx;
 
+	/* RFC 3501 7.3.2: the new RECENT goes with the new EXISTS. */
 	imap_session_untagged(fc->session, "%u EXISTS", count);
-	imap_session_untagged(fc->session, "0 RECENT");
+	imap_session_untagged(fc->session, "%u RECENT",
+	    store_view_recent_count(fc->session->view));
 }
 
 void

@@ -340,7 +340,9 @@ void imap_session_searchres_set(struct imap_session *session,
 /*
  * Write the selected view's pending changes now (store_view_refresh):
  * "* n EXPUNGE" (unless allow_expunge is false), "* n FETCH (FLAGS
- * (...))" (with "UID n" too when with_uid), "* n EXISTS" and "* 0 RECENT".
+ * (...))" (with "UID n" too when with_uid), "* n EXISTS" and "* n RECENT"
+ * (the messages recent in this session: the new ones it is the first
+ * to learn of join those it had).
  * If the folder was deleted or rebuilt under the view the session says
  * BYE and closes. A no-op outside the selected state. imap_cmd_tagged()
  * calls it; NOOP and IDLE call it directly.

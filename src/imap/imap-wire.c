@@ -112,6 +112,7 @@ imap_write_flags(struct buf *b, unsigned int flags)
 		{ STORE_FLAG_SEEN, "\\Seen" },
 		{ STORE_FLAG_DRAFT, "\\Draft" },
 		{ STORE_FLAG_PASSED, "$Forwarded" },	/* Maildir's P */
+		{ IMAP_FLAG_RECENT, "\\Recent" },
 	};
 	size_t old = b->len;
 	bool first = true;

@@ -24,7 +24,12 @@ int imap_write_string(struct buf *b, const char *s);
 int imap_write_nstring(struct buf *b, const char *s);
 /* Append "{len}" CR LF and len bytes (may hold NULs). 0 or -1. */
 int imap_write_literal(struct buf *b, const void *data, size_t len);
-/* Append "(\Seen \Deleted ...)" for enum store_flag bits. 0 or -1. */
+/* \Recent among the flags passed to imap_write_flags(): the session's
+ * own (store_view_message.recent), never a stored flag; a bit far
+ * above the enum store_flag ones. */
+#define IMAP_FLAG_RECENT (1u << 31)
+/* Append "(\Seen \Deleted ...)" for enum store_flag bits, and \Recent
+ * last for IMAP_FLAG_RECENT. 0 or -1. */
 int imap_write_flags(struct buf *b, unsigned int flags);
 /*
  * Append uids in the order given as a uid-set, joining runs of

@@ -1,8 +1,9 @@
 """
 Helpers for the message-command tests (test_imap_fetch.py,
 test_imap_search.py, test_imap_store_copy.py): a raw IMAP connection
-logged in, LMTP delivery of several messages in one session, and the
-stored form of a delivered message.
+logged in, LMTP delivery of several messages in one session, a session
+that takes \\Recent before the test's own, and the stored form of a
+delivered message.
 """
 
 SENDER = "s@example.net"
@@ -19,6 +20,16 @@ def deliver(daemon, msgs, rcpt="alice@example.org"):
     """Deliver each message (bytes) in one LMTP session, in order; they
     get consecutive UIDs."""
     daemon.deliver(msgs, rcpt, sender=SENDER)
+
+
+def seen_before(daemon, folder="INBOX", user="alice"):
+    """A session selects folder and logs out, taking \\Recent from its
+    messages (RFC 3501 2.3.2), so later sessions see them as the RFC's
+    examples show messages: without \\Recent."""
+    c = raw(daemon, user)
+    assert c.run("sb", "SELECT " + folder)[-1].startswith(b"sb OK")
+    c.run("lo", "LOGOUT")
+    c.close()
 
 
 def stored(msg, rcpt="alice@example.org"):

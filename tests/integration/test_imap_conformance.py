@@ -11,6 +11,7 @@ do.
 import imaplib
 
 from conftest import PASSWORD, imap_login, imaplib_connect, make_message
+from imap_msg_support import seen_before
 
 # RFC 2971 3.3: at most 30 pairs, fields of 30 octets, values of 1024
 # (IMAP_ID_PAIRS_MAX, IMAP_ID_FIELD_MAX, IMAP_ID_VALUE_MAX).
@@ -57,6 +58,7 @@ def test_nil_is_a_flag_keyword(daemon):
     NIL (RFC 3501 flag-keyword): STORE and SEARCH KEYWORD treat it as
     any other keyword the store does not keep, never as BAD."""
     daemon.deliver([make_message("one")])
+    seen_before(daemon)
     m = imap_login(daemon)
     try:
         assert m.select("INBOX")[0] == "OK"

@@ -18,7 +18,7 @@ import time
 import termios
 
 from conftest import give_to_owner, imap_login, wait_until
-from imap_msg_support import deliver, raw, stored
+from imap_msg_support import deliver, raw, seen_before, stored
 
 REPORT = (
     b"From: Alice Example <alice@example.org>\r\n"
@@ -101,6 +101,7 @@ def lit(data):
 def setup_two(daemon):
     """REPORT as message 1 (UID 1), PLAIN as message 2 (UID 2)."""
     deliver(daemon, [REPORT, PLAIN])
+    seen_before(daemon)
     c = raw(daemon)
     c.select()
     return c
@@ -309,6 +310,7 @@ def test_uid_fetch(daemon):
 
 def test_imaplib_fetch(daemon):
     deliver(daemon, [REPORT, PLAIN])
+    seen_before(daemon)
     m = imap_login(daemon)
     assert m.select("INBOX") == ("OK", [b"2"])
     typ, data = m.fetch("1:2", "(UID RFC822.SIZE BODY.PEEK[HEADER.FIELDS "
@@ -426,6 +428,7 @@ def test_client_leaves_mid_fetch(daemon):
 
 def test_expunge_does_not_renumber_under_fetch(daemon):
     deliver(daemon, [PLAIN.replace(b"plain", b"m%d" % i) for i in range(1, 4)])
+    seen_before(daemon)
     a = raw(daemon)
     a.select()
     b = raw(daemon)
@@ -489,6 +492,7 @@ def test_long_fetch_runs_in_slices(daemon_factory):
             b"From: bulk@example.net\r\nSubject: n%d\r\n\r\nhay\r\n" % i)
     give_to_owner(daemon.folder_dir("alice"), daemon.data_dir)
     daemon.start()
+    seen_before(daemon)
     a = raw(daemon)
     a.select()
     b = raw(daemon)

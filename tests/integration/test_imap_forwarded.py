@@ -11,6 +11,7 @@ dropped.
 import re
 
 from conftest import give_to_owner, imap_login, make_message
+from imap_msg_support import seen_before
 
 
 def ok(result):
@@ -45,6 +46,7 @@ def flags_of(data):
 
 def test_store_fetch_forwarded(daemon):
     deliver(daemon, 2)
+    seen_before(daemon)
     m = imap_login(daemon)
     ok(m.select("INBOX"))
     # SELECT offers it (Thunderbird stores it only if PERMANENTFLAGS
@@ -93,6 +95,7 @@ def test_append_forwarded(daemon):
     ok(m.append("INBOX", "($FORWARDED)", None, msg))
     names = {info(p) for p in daemon.message_files("alice")}
     assert names == {"", "PS", "P"}, names
+    seen_before(daemon)
     ok(m.select("INBOX"))
     assert flags_of(ok(m.uid("FETCH", "1:*", "(UID FLAGS)"))) == {
         1: "", 2: "\\Seen $Forwarded", 3: "$Forwarded"}
@@ -106,6 +109,7 @@ def test_foreign_p_is_forwarded(daemon):
     (d / "cur" / "1700000000.M1P1.other:2,PS").write_bytes(
         b"Subject: forwarded elsewhere\n\nbody\n")
     give_to_owner(d / "cur", daemon.data_dir)
+    seen_before(daemon)
     m = imap_login(daemon)
     ok(m.select("INBOX"))
     assert flags_of(ok(m.uid("FETCH", "1:*", "(UID FLAGS)"))) == {

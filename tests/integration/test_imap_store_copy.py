@@ -9,7 +9,7 @@ second session seeing flag changes and expunges on NOOP.
 import re
 
 from conftest import imap_login
-from imap_msg_support import deliver, raw
+from imap_msg_support import deliver, raw, seen_before
 
 MSGS = [b"From: s@example.net\r\nSubject: m%d\r\n\r\nbody %d\r\n" % (i, i)
         for i in range(1, 4)]
@@ -17,6 +17,7 @@ MSGS = [b"From: s@example.net\r\nSubject: m%d\r\n\r\nbody %d\r\n" % (i, i)
 
 def prepare(daemon):
     deliver(daemon, MSGS)
+    seen_before(daemon)
     c = raw(daemon)
     c.select()
     return c
@@ -153,11 +154,13 @@ def test_copy(daemon):
     # Copies keep flags, bytes and internal date.
     inbox = c.run("h", "FETCH 1:3 (BODY.PEEK[] INTERNALDATE)")[:-1]
     c.select("Work")
+    # RFC 3501 6.4.7: the copies are \\Recent, for the first session to
+    # select Work.
     assert c.run("i", "FETCH 1:* (UID FLAGS)") == [
-        b"* 1 FETCH (UID 1 FLAGS (\\Flagged \\Seen))",
-        b"* 2 FETCH (UID 2 FLAGS ())",
-        b"* 3 FETCH (UID 3 FLAGS (\\Flagged \\Seen))",
-        b"* 4 FETCH (UID 4 FLAGS ())", ok("i", "FETCH")]
+        b"* 1 FETCH (UID 1 FLAGS (\\Flagged \\Seen \\Recent))",
+        b"* 2 FETCH (UID 2 FLAGS (\\Recent))",
+        b"* 3 FETCH (UID 3 FLAGS (\\Flagged \\Seen \\Recent))",
+        b"* 4 FETCH (UID 4 FLAGS (\\Recent))", ok("i", "FETCH")]
     work = c.run("j", "FETCH 1:4 (BODY.PEEK[] INTERNALDATE)")[:-1]
     strip = [re.sub(rb"^\* \d+ ", b"", r) for r in inbox]
     assert [re.sub(rb"^\* \d+ ", b"", r) for r in work] == [
@@ -169,9 +172,10 @@ def test_copy_read_only_and_into_itself(daemon):
     c = prepare(daemon)
     v = c.uidvalidity()
     c.select(examine=True)
-    # COPY only reads its source: allowed from EXAMINE.
+    # COPY only reads its source: allowed from EXAMINE. The copy is
+    # recent, and EXAMINE shows it so without taking it.
     assert c.run("a", "COPY 1 INBOX") == [
-        b"* 4 EXISTS", b"* 0 RECENT",
+        b"* 4 EXISTS", b"* 1 RECENT",
         b"a OK [COPYUID %d 1 4] COPY completed" % v]
 
 
@@ -247,6 +251,7 @@ def test_expunge_and_uid_expunge(daemon):
 
 def test_imaplib_store_copy_move_expunge(daemon):
     deliver(daemon, MSGS)
+    seen_before(daemon)
     m = imap_login(daemon)
     assert m.create("Archive")[0] == "OK"
     m.select("INBOX")

@@ -97,8 +97,10 @@ test_flag_keys(void **state)
 	check_tree("UNANSWERED UNDELETED UNDRAFT UNFLAGGED UNSEEN",
 	    "(AND (UNFLAG \\Answered) (UNFLAG \\Deleted) (UNFLAG \\Draft) "
 	    "(UNFLAG \\Flagged) (UNFLAG \\Seen))");
-	/* No \Recent and no keywords are kept. */
-	check_tree("NEW OLD RECENT", "(AND (NONE) (ALL) (NONE))");
+	/* NEW is (RECENT UNSEEN), OLD is NOT RECENT. No keywords are
+	 * kept. */
+	check_tree("NEW OLD RECENT", "(AND (AND (RECENT) (UNFLAG \\Seen)) "
+	    "(NOT (RECENT)) (RECENT))");
 	check_tree("KEYWORD $Junk UNKEYWORD work", "(AND (NONE) (ALL))");
 	/* NIL is an atom, so a keyword too (RFC 3501 flag-keyword). */
 	check_tree("KEYWORD NIL UNKEYWORD nil", "(AND (NONE) (ALL))");
@@ -368,6 +370,18 @@ test_match_flags_and_sets(void **state)
 	assert_int_equal(match("NEW", &m, 5, 40), 0);
 	assert_int_equal(match("RECENT", &m, 5, 40), 0);
 	assert_int_equal(match("OLD", &m, 5, 40), 1);
+	/* \Recent is the session's, beside the stored flags. */
+	m.recent = true;
+	assert_int_equal(match("RECENT", &m, 5, 40), 1);
+	assert_int_equal(match("OLD", &m, 5, 40), 0);
+	assert_int_equal(match("NEW", &m, 5, 40), 0);	/* \Seen */
+	m.flags = STORE_FLAG_FLAGGED;
+	assert_int_equal(match("NEW", &m, 5, 40), 1);
+	assert_int_equal(match("NOT NEW", &m, 5, 40), 0);
+	m.recent = false;
+	assert_int_equal(match("NEW", &m, 5, 40), 0);
+	assert_int_equal(match("OLD UNSEEN", &m, 5, 40), 1);
+	m.flags = STORE_FLAG_SEEN | STORE_FLAG_FLAGGED;
 	assert_int_equal(match("KEYWORD $x", &m, 5, 40), 0);
 	assert_int_equal(match("UNKEYWORD $x", &m, 5, 40), 1);
 	assert_int_equal(match("3", &m, 5, 40), 1);

@@ -195,6 +195,14 @@ test_flags_uidsets(void **state)
 	/* P is sent as the $Forwarded keyword, after the system flags. */
 	assert_string_equal(buf_cstr(&b),
 	    "(\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded)");
+	/* The session's \Recent comes last. */
+	buf_reset(&b);
+	assert_int_equal(imap_write_flags(&b, IMAP_FLAG_RECENT), 0);
+	assert_string_equal(buf_cstr(&b), "(\\Recent)");
+	buf_reset(&b);
+	assert_int_equal(imap_write_flags(&b, STORE_FLAG_SEEN |
+	    IMAP_FLAG_RECENT), 0);
+	assert_string_equal(buf_cstr(&b), "(\\Seen \\Recent)");
 	buf_free(&b);
 	uidsets();
 }
