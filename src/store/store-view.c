@@ -337,11 +337,16 @@ store_view_message_open(struct store_view *view, uint32_t uid, int *fd_r,
 	return msg_open(view->index, uid, fd_r, NULL, error_r);
 }
 
-int
-store_view_message_info(struct store_view *view, uint32_t uid,
-    struct store_message_info *info_r, const char **error_r)
+/*
+ * Make sure the size and date of message uid of ix are known: the size
+ * from the file name's W= if it has one (mailbell's files, Dovecot's),
+ * else counted from the file once; both are then kept in the index.
+ * *m_r is the message, valid until the index changes.
+ */
+static int
+index_msg_stat(struct store_index *ix, uint32_t uid, struct index_msg **m_r,
+    const char **error_r)
 {
-	struct store_index *ix = view->index;
 	struct index_msg *m;
 	struct stat st;
 	uint64_t size;
@@ -351,9 +356,7 @@ store_view_message_info(struct store_view *view, uint32_t uid,
 		if (msg_open(ix, uid, &fd, NULL, error_r) < 0)
 			return -1;
 		m = store_index_lookup(ix, uid);
-		/* RFC822.SIZE is the size as sent, with CRLF line ends:
-		 * the name's W= if it has one (mailbell's files, Dovecot's),
-		 * else counted from the file once and kept in the index. */
+		/* RFC822.SIZE is the size as sent, with CRLF line ends. */
 		if (fstat(fd, &st) < 0 || m == NULL ||
 		    (!maildir_name_crlf_size(m->name, &size) &&
 		    maildir_fd_crlf_size(fd, &size) < 0)) {
@@ -367,6 +370,18 @@ store_view_message_info(struct store_view *view, uint32_t uid,
 		m->date = (int64_t)st.st_mtim.tv_sec;
 		m->have_stat = true;
 	}
+	*m_r = m;
+	return 0;
+}
+
+int
+store_view_message_info(struct store_view *view, uint32_t uid,
+    struct store_message_info *info_r, const char **error_r)
+{
+	struct index_msg *m;
+
+	if (index_msg_stat(view->index, uid, &m, error_r) < 0)
+		return -1;
 	info_r->uid = m->uid;
 	info_r->flags = m->flags;
 	info_r->size = m->size;
@@ -374,9 +389,45 @@ store_view_message_info(struct store_view *view, uint32_t uid,
 	return 0;
 }
 
-int
-store_folder_status(struct store *store, const char *user,
-    const char *folder, struct store_status *status_r, const char **error_r)
+/*
+ * The sum of the messages' RFC822.SIZE: what the index knows, else the
+ * W= of the file name, so that only a file without one (put there by
+ * another program) is read, once. A message that goes meanwhile is left
+ * out.
+ */
+static int
+index_total_size(struct store_index *ix, uint64_t *size_r,
+    const char **error_r)
+{
+	struct index_msg *m;
+	uint64_t size, total = 0;
+	uint32_t uid;
+
+	for (size_t i = 0; i < ix->count; i++) {
+		m = &ix->msgs[i];
+		if (m->have_stat) {
+			total += m->size;
+			continue;
+		}
+		if (maildir_name_crlf_size(m->name, &size)) {
+			total += size;
+			continue;
+		}
+		uid = m->uid;
+		if (index_msg_stat(ix, uid, &m, error_r) < 0) {
+			if (error_code(*error_r) == ERROR_EXPUNGED)
+				continue;
+			return -1;
+		}
+		total += m->size;
+	}
+	*size_r = total;
+	return 0;
+}
+
+static int
+folder_status(struct store *store, const char *user, const char *folder,
+    bool want_size, struct store_status *status_r, const char **error_r)
 {
 	struct store_index *ix;
 	uint32_t first;
@@ -389,6 +440,8 @@ store_folder_status(struct store *store, const char *user,
 	if (changed)
 		store_index_notify(ix, NULL);
 	memset(status_r, 0, sizeof(*status_r));
+	if (want_size && index_total_size(ix, &status_r->size, error_r) < 0)
+		return -1;
 	status_r->messages = (uint32_t)ix->count;
 	status_r->uidnext = ix->uidnext;
 	status_r->uidvalidity = ix->uidvalidity;
@@ -400,4 +453,18 @@ store_folder_status(struct store *store, const char *user,
 			status_r->recent++;
 	}
 	return 0;
+}
+
+int
+store_folder_status(struct store *store, const char *user,
+    const char *folder, struct store_status *status_r, const char **error_r)
+{
+	return folder_status(store, user, folder, false, status_r, error_r);
+}
+
+int
+store_folder_status_size(struct store *store, const char *user,
+    const char *folder, struct store_status *status_r, const char **error_r)
+{
+	return folder_status(store, user, folder, true, status_r, error_r);
 }

@@ -667,8 +667,15 @@ struct store_status {
 	uint32_t uidnext;
 	uint32_t uidvalidity;
 	uint32_t unseen;	/* messages without \Seen */
+	uint64_t size;		/* store_folder_status_size only: the sum
+				 * of the messages' RFC822.SIZE */
 };
 int store_folder_status(struct store *store, const char *user,
+    const char *folder, struct store_status *status_r, const char **error_r);
+/* The same with size (RFC 8438 STATUS SIZE): from the index and the
+ * files' W= names; only a file without one (written by another program)
+ * is read, once, and its size kept in the index. */
+int store_folder_status_size(struct store *store, const char *user,
     const char *folder, struct store_status *status_r, const char **error_r);
 
 #endif
