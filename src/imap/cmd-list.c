@@ -1,8 +1,11 @@
 /*
  * LIST and LSUB (RFC 3501 6.3.8, 6.3.9) with the CHILDREN (RFC 3348)
- * and SPECIAL-USE (RFC 6154) attributes, which are always returned.
- * The reference is simply prefixed to the pattern; names are matched
- * and sent in their modified UTF-7 form, as the store keeps them.
+ * and SPECIAL-USE (RFC 6154) attributes, which a plain LIST always
+ * returns, and the extended LIST of RFC 5258: selection options,
+ * several patterns, return options, \NonExistent, \Subscribed and
+ * CHILDINFO. The reference is simply prefixed to each pattern; names
+ * are matched and sent in their modified UTF-7 form, as the store
+ * keeps them.
  */
 #include "imap/imap-commands.h"
 
@@ -10,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imap/imap-list-args.h"
 #include "imap/imap-match.h"
 #include "imap/imap-wire.h"
 #include "lib/buf.h"
@@ -17,16 +21,18 @@
 #include "lib/xmalloc.h"
 #include "store/store.h"
 
-/* One response line "* LIST (attrs) "." name". */
+/* One response line "* LIST (attrs) "." name", with the extended data
+ * items ext if not NULL (RFC 5258 mbox-list-extended). */
 static void
 list_reply(struct imap_cmd *cmd, const char *verb, const char *attrs,
-    const char *name)
+    const char *name, const char *ext)
 {
 	struct buf b;
 
 	buf_init(&b, FOLDER_NAME_MAX * 2 + 256);
 	if (buf_printf(&b, "* %s (%s) \".\" ", verb, attrs) == 0 &&
 	    imap_write_astring(&b, name) == 0 &&
+	    (ext == NULL || buf_printf(&b, " %s", ext) == 0) &&
 	    buf_append(&b, "\r\n", 2) == 0)
 		imap_session_write(cmd->session, b.data, b.len);
 	buf_free(&b);
@@ -55,7 +61,7 @@ list_folders(struct imap_cmd *cmd, const char *pattern)
 		    f->noselect ? "\\Noselect " : "",
 		    f->has_children ? "\\HasChildren" : "\\HasNoChildren",
 		    special != NULL ? " " : "", special != NULL ? special : "");
-		list_reply(cmd, "LIST", attrs, f->name);
+		list_reply(cmd, "LIST", attrs, f->name, NULL);
 	}
 	store_folder_list_free(&list);
 	imap_cmd_tagged(cmd, "OK", NULL, "List completed");
@@ -107,7 +113,7 @@ lsub_folders(struct imap_cmd *cmd, const char *pattern)
 			continue;
 		if (imap_match(pattern, name, '.')) {
 			if (sent_once(&sent, name))
-				list_reply(cmd, "LSUB", "", name);
+				list_reply(cmd, "LSUB", "", name, NULL);
 			continue;
 		}
 		/* The longest parent level that matches. */
@@ -119,7 +125,8 @@ lsub_folders(struct imap_cmd *cmd, const char *pattern)
 			if (!imap_match(pattern, prefix, '.'))
 				continue;
 			if (sent_once(&sent, prefix))
-				list_reply(cmd, "LSUB", "\\Noselect", prefix);
+				list_reply(cmd, "LSUB", "\\Noselect", prefix,
+				    NULL);
 			break;
 		}
 	}
@@ -130,47 +137,295 @@ lsub_folders(struct imap_cmd *cmd, const char *pattern)
 	imap_cmd_tagged(cmd, "OK", NULL, "Lsub completed");
 }
 
+/* ---- Extended LIST (RFC 5258) ---- */
+
+/* One name an extended LIST considers. */
+struct list_cand {
+	char *name;
+	bool exists;		/* a folder (INBOX always): selectable */
+	bool in_list;		/* exists, or a level a child implies */
+	bool has_children;	/* some existing folder lies below it */
+	bool subscribed;
+	bool matched;		/* matches one of the canonical patterns */
+	bool selected;		/* meets the selection criteria */
+	enum store_special_use special_use;
+};
+
+struct list_cands {
+	struct list_cand *c;
+	size_t count;
+};
+
+static struct list_cand *
+cand_find(struct list_cands *cs, const char *name)
+{
+	for (size_t i = 0; i < cs->count; i++)
+		if (strcmp(cs->c[i].name, name) == 0)
+			return &cs->c[i];
+	return NULL;
+}
+
+static struct list_cand *
+cand_add(struct list_cands *cs, const char *name)
+{
+	struct list_cand *c = cand_find(cs, name);
+
+	if (c != NULL)
+		return c;
+	cs->c = xreallocarray(cs->c, cs->count + 1, sizeof(*cs->c));
+	c = &cs->c[cs->count++];
+	memset(c, 0, sizeof(*c));
+	c->name = xstrdup(name);
+	return c;
+}
+
+static void
+cands_free(struct list_cands *cs)
+{
+	for (size_t i = 0; i < cs->count; i++)
+		free(cs->c[i].name);
+	free(cs->c);
+	cs->c = NULL;
+	cs->count = 0;
+}
+
+/* INBOX first, then byte order, as store_folder_list gives them. */
+static int
+cand_cmp(const void *a, const void *b)
+{
+	const struct list_cand *x = a, *y = b;
+	bool xi = strcmp(x->name, STORE_INBOX) == 0;
+	bool yi = strcmp(y->name, STORE_INBOX) == 0;
+
+	if (xi != yi)
+		return xi ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* True if name lies below parent ("A.b" below "A"). */
+static bool
+is_below(const char *name, const char *parent)
+{
+	size_t len = strlen(parent);
+
+	return strncmp(name, parent, len) == 0 && name[len] == '.';
+}
+
+/* The subscribed names, and with RECURSIVEMATCH the levels above them
+ * (a parent that is listed only for its CHILDINFO). */
+static int
+cands_add_subscribed(struct imap_cmd *cmd, struct list_cands *cs,
+    bool parents)
+{
+	struct imap_session *session = cmd->session;
+	const char *error;
+	char **names;
+	size_t count;
+
+	if (store_subscriptions(session->server->deps.store, session->user,
+	    &names, &count, &error) < 0) {
+		imap_cmd_store_error(cmd, "list", error);
+		return -1;
+	}
+	for (size_t i = 0; i < count; i++) {
+		char *dot;
+
+		if (strlen(names[i]) > FOLDER_NAME_MAX)
+			continue;
+		cand_add(cs, names[i])->subscribed = true;
+		while (parents && (dot = strrchr(names[i], '.')) != NULL) {
+			*dot = '\0';
+			(void)cand_add(cs, names[i]);
+		}
+	}
+	store_names_free(&names, count);
+	return 0;
+}
+
+static bool
+match_any(const struct imap_list_args *a, const char *name)
+{
+	char pattern[IMAP_LIST_PATTERN_MAX + 1];
+
+	for (unsigned int i = 0; i < a->pattern_count; i++)
+		if (imap_list_canonical(a->ref, a->patterns[i],
+		    pattern) == 0 && imap_match(pattern, name, '.'))
+			return true;
+	return false;
+}
+
+/* Every name the listing may speak of, sorted, with what is known of
+ * each. 0, or -1 once the command was answered. */
+static int
+cands_build(struct imap_cmd *cmd, const struct imap_list_args *a,
+    struct list_cands *cs)
+{
+	struct imap_session *session = cmd->session;
+	unsigned int base = a->select & (IMAP_LIST_SEL_SUBSCRIBED |
+	    IMAP_LIST_SEL_SPECIAL_USE);
+	struct store_folder_list *list;
+	const char *error;
+
+	if (store_folder_list(session->server->deps.store, session->user,
+	    &list, &error) < 0) {
+		imap_cmd_store_error(cmd, "list", error);
+		return -1;
+	}
+	for (size_t i = 0; i < list->count; i++) {
+		const struct store_folder_info *f = &list->folders[i];
+		struct list_cand *c = cand_add(cs, f->name);
+
+		c->exists = !f->noselect;
+		c->in_list = true;
+		c->special_use = f->special_use;
+	}
+	store_folder_list_free(&list);
+	if (((a->select & IMAP_LIST_SEL_SUBSCRIBED) != 0 ||
+	    (a->ret & IMAP_LIST_RET_SUBSCRIBED) != 0) &&
+	    cands_add_subscribed(cmd, cs, (a->select &
+	    IMAP_LIST_SEL_RECURSIVEMATCH) != 0) < 0)
+		return -1;
+	if (cs->count > 0)
+		qsort(cs->c, cs->count, sizeof(*cs->c), cand_cmp);
+	for (size_t i = 0; i < cs->count; i++) {
+		struct list_cand *c = &cs->c[i];
+
+		for (size_t j = 0; j < cs->count && !c->has_children; j++)
+			c->has_children = cs->c[j].exists &&
+			    is_below(cs->c[j].name, c->name);
+		c->matched = match_any(a, c->name);
+		if (base == 0)
+			c->selected = c->exists;
+		else
+			c->selected = ((base & IMAP_LIST_SEL_SUBSCRIBED) == 0 ||
+			    c->subscribed) &&
+			    ((base & IMAP_LIST_SEL_SPECIAL_USE) == 0 ||
+			    (c->exists &&
+			    c->special_use != STORE_SPECIAL_NONE));
+	}
+	return 0;
+}
+
+/* True if some name below cs->c[i] that no pattern matches meets the
+ * selection criteria (selected) or exists (!selected). */
+static bool
+unmatched_below(const struct list_cands *cs, size_t i, bool selected)
+{
+	for (size_t j = 0; j < cs->count; j++) {
+		const struct list_cand *d = &cs->c[j];
+
+		if (!d->matched && (selected ? d->selected : d->exists) &&
+		    is_below(d->name, cs->c[i].name))
+			return true;
+	}
+	return false;
+}
+
+/* One candidate: listed or not (RFC 5258 3.3, 3.5), and its line. */
+static void
+list_cand_reply(struct imap_cmd *cmd, const struct imap_list_args *a,
+    const struct list_cands *cs, size_t i)
+{
+	const struct list_cand *c = &cs->c[i];
+	bool listed = c->selected, childinfo = false, children = false;
+	const char *special = store_special_use_attr(c->special_use);
+	char attrs[128];
+
+	if ((a->select & IMAP_LIST_SEL_RECURSIVEMATCH) != 0) {
+		/* CHILDINFO only where a matching child is not listed
+		 * anyway (3.5: no redundant CHILDINFO). */
+		childinfo = unmatched_below(cs, i, true);
+		listed = listed || childinfo;
+	} else if ((a->select & ~IMAP_LIST_SEL_REMOTE) == 0 && !c->exists &&
+	    c->in_list && unmatched_below(cs, i, false)) {
+		/* A level only its children imply, listed as RFC 5258
+		 * example 11 does: \NonExistent \HasChildren. */
+		listed = children = true;
+	}
+	if (!listed)
+		return;
+	snprintf(attrs, sizeof(attrs), "%s%s%s%s%s",
+	    (a->ret & IMAP_LIST_RET_SUBSCRIBED) && c->subscribed ?
+	    " \\Subscribed" : "",
+	    !c->exists ? " \\NonExistent" : "",
+	    (a->ret & IMAP_LIST_RET_CHILDREN) == 0 && !children ? "" :
+	    c->has_children ? " \\HasChildren" : " \\HasNoChildren",
+	    (a->ret & IMAP_LIST_RET_SPECIAL_USE) && c->exists &&
+	    special != NULL ? " " : "",
+	    (a->ret & IMAP_LIST_RET_SPECIAL_USE) && c->exists &&
+	    special != NULL ? special : "");
+	list_reply(cmd, "LIST", attrs[0] == ' ' ? attrs + 1 : attrs, c->name,
+	    childinfo ? "(\"CHILDINFO\" (\"SUBSCRIBED\"))" : NULL);
+}
+
+static void
+list_extended(struct imap_cmd *cmd, const struct imap_list_args *a)
+{
+	struct list_cands cs = { NULL, 0 };
+
+	for (unsigned int i = 0; i < a->pattern_count; i++) {
+		char pattern[IMAP_LIST_PATTERN_MAX + 1];
+
+		if (imap_list_canonical(a->ref, a->patterns[i], pattern) < 0) {
+			imap_cmd_tagged(cmd, "BAD", NULL, "Pattern too long");
+			return;
+		}
+	}
+	if (cands_build(cmd, a, &cs) < 0) {
+		cands_free(&cs);
+		return;
+	}
+	for (size_t i = 0; i < cs.count; i++)
+		if (cs.c[i].matched)
+			list_cand_reply(cmd, a, &cs, i);
+	cands_free(&cs);
+	imap_cmd_tagged(cmd, "OK", NULL, "List completed");
+}
+
+/* LIST "" "" (RFC 3501 6.3.8): the hierarchy delimiter and the
+ * reference's root, for the plain syntax only. */
+static void
+list_root(struct imap_cmd *cmd, const char *ref, bool lsub)
+{
+	char root[IMAP_LIST_PATTERN_MAX + 1];
+	const char *dot = strchr(ref, '.');
+	size_t len = dot != NULL ? (size_t)(dot - ref) + 1 : 0;
+
+	if (len > IMAP_LIST_PATTERN_MAX)
+		len = 0;
+	memcpy(root, ref, len);
+	root[len] = '\0';
+	if (!lsub)
+		list_reply(cmd, "LIST", "\\Noselect", root, NULL);
+	imap_cmd_tagged(cmd, "OK", NULL, "%s completed",
+	    lsub ? "Lsub" : "List");
+}
+
 void
 cmd_list(struct imap_cmd *cmd)
 {
 	bool lsub = strcmp(cmd->name, "LSUB") == 0;
-	const char *ref, *pat;
 	char pattern[IMAP_LIST_PATTERN_MAX + 1];
-	size_t ref_len, pat_len;
+	struct imap_list_args args;
+	const char *error;
 
-	if ((cmd->args_count != 2 && (lsub || cmd->args_count != 4)) ||
-	    !imap_arg_get_astring(&cmd->args[0], &ref) ||
-	    !imap_arg_get_astring(&cmd->args[1], &pat) ||
-	    (cmd->args_count == 4 &&
-	    (!imap_arg_atom_equals(&cmd->args[2], "RETURN") ||
-	    cmd->args[3].type != IMAP_ARG_LIST))) {
-		imap_cmd_tagged(cmd, "BAD", NULL, "%s needs a reference and a "
-		    "mailbox pattern", cmd->name);
+	if (imap_list_args_parse(cmd->args, cmd->args_count, lsub, &args,
+	    &error) < 0) {
+		imap_cmd_tagged(cmd, "BAD", NULL, "%s", error);
 		return;
 	}
-	/* "RETURN (...)" (RFC 5258) is accepted for clients that send it
-	 * anyway: CHILDREN and SPECIAL-USE attributes are always given. */
-	ref_len = strlen(ref);
-	pat_len = strlen(pat);
-	if (ref_len + pat_len > IMAP_LIST_PATTERN_MAX) {
+	if (args.extended) {
+		list_extended(cmd, &args);
+		return;
+	}
+	if (args.patterns[0][0] == '\0') {
+		list_root(cmd, args.ref, lsub);
+		return;
+	}
+	if (imap_list_canonical(args.ref, args.patterns[0], pattern) < 0) {
 		imap_cmd_tagged(cmd, "BAD", NULL, "Pattern too long");
 		return;
 	}
-	if (pat_len == 0) {
-		/* The hierarchy delimiter and the reference's root. */
-		const char *dot = strchr(ref, '.');
-		size_t root = dot != NULL ? (size_t)(dot - ref) + 1 : 0;
-
-		memcpy(pattern, ref, root);
-		pattern[root] = '\0';
-		if (!lsub)
-			list_reply(cmd, "LIST", "\\Noselect", pattern);
-		imap_cmd_tagged(cmd, "OK", NULL, "%s completed",
-		    lsub ? "Lsub" : "List");
-		return;
-	}
-	memcpy(pattern, ref, ref_len);
-	memcpy(pattern + ref_len, pat, pat_len + 1);
 	if (lsub)
 		lsub_folders(cmd, pattern);
 	else

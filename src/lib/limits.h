@@ -158,6 +158,10 @@
  * times name length per folder, and no folder name is longer than
  * FOLDER_NAME_MAX, so a longer pattern can only be an attack. */
 #define IMAP_LIST_PATTERN_MAX 1024
+/* Mailbox patterns of one extended LIST (RFC 5258 3): each is matched
+ * against every folder name, so the count multiplies the work; clients
+ * send one to a handful ("INBOX" "Sent*"). */
+#define IMAP_LIST_PATTERNS_MAX 16
 /* Part numbers in a FETCH section ("1.2.3"): each number descends one
  * MIME level, and no message nests deeper than MESSAGE_MIME_DEPTH_MAX. */
 #define IMAP_SECTION_PARTS_MAX (MESSAGE_MIME_DEPTH_MAX + 1)

@@ -1,6 +1,17 @@
 """
 Folder listing and folder counts against the real daemon, with the
-exact responses (raw sockets): STATUS SIZE (RFC 8438).
+exact responses (raw sockets): STATUS SIZE (RFC 8438) and the extended
+LIST of RFC 5258 with RFC 6154's SPECIAL-USE options, each example of
+RFC 5258 section 5 replayed on mailbell's hierarchy ("." separator;
+INBOX, Drafts, Junk, Sent and Trash exist from the first login).
+
+The order of attributes inside one response is mailbell's:
+\\Subscribed, \\NonExistent, \\HasChildren or \\HasNoChildren, then the
+special use. The RFC's examples do not agree among themselves (example
+2 has "\\Subscribed \\NonExistent", example 11 "\\NonExistent
+\\HasChildren", example 8 C "\\HasChildren \\Subscribed"); attributes are
+a set (RFC 5258 3.3). mailbell has no \\Marked, \\NoInferiors or remote
+folders, so the RFC's lines with those lose them.
 """
 
 import re
@@ -73,3 +84,267 @@ def test_status_size_unknown_item_and_nonexistent(daemon):
             "a BAD Unknown STATUS item"]
         assert c.cmd("b", "STATUS Nope (SIZE)") == [
             "b NO [NONEXISTENT] Mailbox does not exist"]
+
+
+# ---- LIST-EXTENDED (RFC 5258) ----
+
+SPECIALS = ("Drafts", "Junk", "Sent", "Trash")
+
+
+def setup_folders(c, create=(), subscribe=(), unsubscribe_specials=True):
+    """Create folders, and leave exactly the given names subscribed."""
+    for i, name in enumerate(create):
+        assert c.cmd("cr%d" % i, "CREATE %s" % name) == [
+            "cr%d OK Create completed" % i]
+    if unsubscribe_specials:
+        for i, name in enumerate(SPECIALS):
+            c.cmd("un%d" % i, "UNSUBSCRIBE %s" % name)
+    for i, name in enumerate(subscribe):
+        assert c.cmd("su%d" % i, "SUBSCRIBE %s" % name) == [
+            "su%d OK Subscribe completed" % i]
+
+
+def lines(tag, *responses):
+    return ['* LIST %s' % r for r in responses] + ["%s OK List completed"
+                                                   % tag]
+
+
+FRUIT = ("Fruit", "Fruit.Apple", "Fruit.Banana", "Tofu", "Vegetable",
+         "Vegetable.Broccoli", "Vegetable.Corn")
+FRUIT_SUBSCRIBED = ("INBOX", "Fruit.Banana", "Fruit.Peach", "Vegetable",
+                    "Vegetable.Broccoli")
+
+
+def test_rfc5258_examples_1_to_6(daemon):
+    with daemon.imap() as c:
+        c.login()
+        setup_folders(c, FRUIT, FRUIT_SUBSCRIBED)
+        # 2: subscribed names, Fruit.Peach among them though it is gone.
+        assert c.cmd("A02", 'LIST (SUBSCRIBED) "" "*"') == lines(
+            "A02",
+            '(\\Subscribed) "." INBOX',
+            '(\\Subscribed) "." Fruit.Banana',
+            '(\\Subscribed \\NonExistent) "." Fruit.Peach',
+            '(\\Subscribed) "." Vegetable',
+            '(\\Subscribed) "." Vegetable.Broccoli')
+        # 3 and 4: CHILDREN (REMOTE adds nothing: no remote folders).
+        top = lines(
+            "A03",
+            '(\\HasNoChildren) "." INBOX',
+            '(\\HasNoChildren) "." Drafts',
+            '(\\HasChildren) "." Fruit',
+            '(\\HasNoChildren) "." Junk',
+            '(\\HasNoChildren) "." Sent',
+            '(\\HasNoChildren) "." Tofu',
+            '(\\HasNoChildren) "." Trash',
+            '(\\HasChildren) "." Vegetable')
+        assert c.cmd("A03", 'LIST () "" "%" RETURN (CHILDREN)') == top
+        assert c.cmd("A03", 'LIST (REMOTE) "" "%" RETURN (CHILDREN)') == top
+        # 5: two selection options.
+        assert c.cmd("A05", 'LIST (REMOTE SUBSCRIBED) "" "*"') == \
+            c.cmd("A05", 'LIST (SUBSCRIBED) "" "*"')
+        # 6: the subscription state of existing names only.
+        assert c.cmd("A06", 'LIST (REMOTE) "" "*" RETURN (SUBSCRIBED)') == \
+            lines("A06",
+                  '(\\Subscribed) "." INBOX',
+                  '() "." Drafts',
+                  '() "." Fruit',
+                  '() "." Fruit.Apple',
+                  '(\\Subscribed) "." Fruit.Banana',
+                  '() "." Junk',
+                  '() "." Sent',
+                  '() "." Tofu',
+                  '() "." Trash',
+                  '(\\Subscribed) "." Vegetable',
+                  '(\\Subscribed) "." Vegetable.Broccoli',
+                  '() "." Vegetable.Corn')
+
+
+def test_rfc5258_example_7_several_patterns(daemon):
+    with daemon.imap() as c:
+        c.login()
+        setup_folders(c, ("Sent.March2004", "Sent.December2003",
+                          "Sent.August2004"))
+        assert c.cmd("BBB", 'LIST "" ("INBOX" "Drafts" "Sent.%")') == lines(
+            "BBB",
+            '() "." INBOX',
+            '() "." Drafts',
+            '() "." Sent.August2004',
+            '() "." Sent.December2003',
+            '() "." Sent.March2004')
+        # A name two patterns match is listed once; "" matches nothing.
+        assert c.cmd("BBC", 'LIST "" ("Dra*" "" "*fts")') == lines(
+            "BBC", '() "." Drafts')
+        assert c.cmd("BBD", 'LIST () "" ""') == ["BBD OK List completed"]
+        # The reference is put before each pattern.
+        assert c.cmd("BBE", 'LIST "Sent." ("M%" "A%")') == lines(
+            "BBE", '() "." Sent.August2004', '() "." Sent.March2004')
+
+
+def test_rfc5258_example_8_childinfo(daemon):
+    with daemon.imap() as c:
+        c.login()
+        setup_folders(c, ("Foo", "Foo.Bar", "Foo.Baz", "Moo"), ("Foo.Baz",))
+        assert c.cmd("CA3", 'LIST "" "%" RETURN (CHILDREN)') == lines(
+            "CA3",
+            '(\\HasNoChildren) "." INBOX',
+            '(\\HasNoChildren) "." Drafts',
+            '(\\HasChildren) "." Foo',
+            '(\\HasNoChildren) "." Junk',
+            '(\\HasNoChildren) "." Moo',
+            '(\\HasNoChildren) "." Sent',
+            '(\\HasNoChildren) "." Trash')
+        # A: only Foo.Baz is subscribed.
+        assert c.cmd("C02", 'LIST (SUBSCRIBED) "" "*"') == lines(
+            "C02", '(\\Subscribed) "." Foo.Baz')
+        assert c.cmd("C03", 'LIST (SUBSCRIBED) "" "%"') == [
+            "C03 OK List completed"]
+        assert c.cmd("C04", 'LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"') == \
+            lines("C04", '() "." Foo ("CHILDINFO" ("SUBSCRIBED"))')
+        # A1: Foo subscribed too.
+        c.cmd("x1", "SUBSCRIBE Foo")
+        assert c.cmd("C04", 'LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"') == \
+            lines("C04",
+                  '(\\Subscribed) "." Foo ("CHILDINFO" ("SUBSCRIBED"))')
+        # A2: Foo neither exists (only its children do) nor is
+        # subscribed.
+        c.cmd("x2", "UNSUBSCRIBE Foo")
+        assert c.cmd("x3", "DELETE Foo") == ["x3 OK Delete completed"]
+        assert c.cmd("C04", 'LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"') == \
+            lines("C04",
+                  '(\\NonExistent) "." Foo ("CHILDINFO" ("SUBSCRIBED"))')
+        # B: nothing subscribed, nothing listed.
+        c.cmd("x4", "CREATE Foo")
+        c.cmd("x5", "UNSUBSCRIBE Foo.Baz")
+        assert c.cmd("C04", 'LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"') == [
+            "C04 OK List completed"]
+        # C: Foo and Moo subscribed (the RFC writes "\HasChildren
+        # \Subscribed"; see the module's note on order).
+        c.cmd("x6", "SUBSCRIBE Foo")
+        c.cmd("x7", "SUBSCRIBE Moo")
+        assert c.cmd("C04", 'LIST (SUBSCRIBED RECURSIVEMATCH) "" "%" '
+                     'RETURN (CHILDREN)') == lines(
+            "C04",
+            '(\\Subscribed \\HasChildren) "." Foo',
+            '(\\Subscribed \\HasNoChildren) "." Moo')
+
+
+def test_rfc5258_example_9_childinfo_and_pattern(daemon):
+    with daemon.imap() as c:
+        c.login()
+        subscribed = ("foo2.bar1", "foo2.bar2", "baz2.bar2", "baz2.bar22",
+                      "baz2.bar222", "eps2", "eps2.mamba", "qux2.bar2")
+        setup_folders(c, ("foo2", "baz2") + subscribed, subscribed)
+        assert c.cmd("D02", 'LIST (SUBSCRIBED) "" "*"') == lines(
+            "D02", *['(\\Subscribed) "." %s' % n for n in sorted(subscribed)])
+        assert c.cmd("D03", 'LIST (RECURSIVEMATCH SUBSCRIBED) "" "*2"') == \
+            lines("D03",
+                  '(\\Subscribed) "." baz2.bar2',
+                  '(\\Subscribed) "." baz2.bar22',
+                  '(\\Subscribed) "." baz2.bar222',
+                  '(\\Subscribed) "." eps2 ("CHILDINFO" ("SUBSCRIBED"))',
+                  '() "." foo2 ("CHILDINFO" ("SUBSCRIBED"))',
+                  '(\\Subscribed) "." foo2.bar2',
+                  '(\\Subscribed) "." qux2.bar2')
+        # With "*" every subscribed child is listed itself, so the
+        # CHILDINFO the RFC's second listing shows is the redundant kind
+        # section 3.5 says a server SHOULD leave out; mailbell does.
+        assert c.cmd("D04", 'LIST (RECURSIVEMATCH SUBSCRIBED) "" "*"') == \
+            lines("D04", *['(\\Subscribed) "." %s' % n
+                           for n in sorted(subscribed)])
+
+
+def test_rfc5258_example_10_childinfo_without_children(daemon):
+    with daemon.imap() as c:
+        c.login()
+        setup_folders(c, ("foo",), ("foo.bar",))
+        assert c.cmd("a1", 'LIST "" ("foo" "foo.*")') == lines(
+            "a1", '() "." foo')
+        assert c.cmd("a2", 'LIST (SUBSCRIBED) "" "foo.*"') == lines(
+            "a2", '(\\Subscribed \\NonExistent) "." foo.bar')
+        assert c.cmd("a3", 'LIST (SUBSCRIBED RECURSIVEMATCH) "" foo '
+                     'RETURN (CHILDREN)') == lines(
+            "a3", '(\\HasNoChildren) "." foo ("CHILDINFO" ("SUBSCRIBED"))')
+
+
+def test_rfc5258_example_11_missing_levels(daemon):
+    with daemon.imap() as c:
+        c.login()
+        setup_folders(c, ("music.rock",))
+        everyday = ['() "." INBOX', '() "." Drafts', '() "." Junk',
+                    '() "." Sent', '() "." Trash']
+        assert c.cmd("a1", 'LIST (REMOTE) "" *') == lines(
+            "a1", *everyday + ['() "." music.rock'])
+        assert c.cmd("a2", 'LIST () "" %') == lines(
+            "a2", *everyday + ['(\\NonExistent \\HasChildren) "." music'])
+        assert c.cmd("a3", 'LIST (REMOTE) "" %') == lines(
+            "a3", *everyday + ['(\\NonExistent \\HasChildren) "." music'])
+        assert c.cmd("a3.1", 'LIST "" (% music.rock)') == lines(
+            "a3.1", *everyday + ['() "." music.rock'])
+        # The plain LIST is as before: \Noselect and children always.
+        assert c.cmd("p", 'LIST "" m%') == [
+            '* LIST (\\Noselect \\HasChildren) "." music',
+            "p OK List completed"]
+
+
+def test_list_extended_refused(daemon):
+    with daemon.imap() as c:
+        c.login()
+        for tag, args, text in (
+                ("a", '(RECURSIVEMATCH) "" %',
+                 "RECURSIVEMATCH needs SUBSCRIBED"),
+                ("b", '(REMOTE RECURSIVEMATCH) "" %',
+                 "RECURSIVEMATCH needs SUBSCRIBED"),
+                ("c", '(SPECIAL-USE RECURSIVEMATCH) "" %',
+                 "RECURSIVEMATCH needs SUBSCRIBED"),
+                ("d", '(FOO) "" %', "Unknown LIST selection option"),
+                ("e", '"" % RETURN (FOO)', "Unknown LIST return option"),
+                ("f", '"" % RETURN CHILDREN',
+                 "LIST needs a reference and a mailbox pattern"),
+                ("g", '"" ()', "Empty list of mailbox patterns"),
+                ("h", '"" (%s)' % " ".join(["x"] * 17),
+                 "Too many mailbox patterns")):
+            assert c.cmd(tag, "LIST " + args) == ["%s BAD %s" % (tag, text)]
+        assert c.cmd("i", 'LSUB "" (%)') == [
+            "i BAD LSUB needs a reference and a mailbox pattern"]
+        assert c.cmd("j", 'LSUB (SUBSCRIBED) "" %') == [
+            "j BAD LSUB needs a reference and a mailbox pattern"]
+
+
+def test_lsub_unaffected(daemon):
+    with daemon.imap() as c:
+        c.login()
+        setup_folders(c, ("Foo", "Foo.Baz"), ("Foo.Baz", "Gone"))
+        assert c.cmd("a", 'LSUB "" %') == [
+            '* LSUB (\\Noselect) "." Foo', '* LSUB () "." Gone',
+            "a OK Lsub completed"]
+
+
+# ---- SPECIAL-USE options (RFC 6154 5.2) ----
+
+def test_rfc6154_special_use_options(daemon):
+    with daemon.imap() as c:
+        c.login()
+        setup_folders(c, ("ToDo", "Projects", "Projects.Spam"))
+        assert c.cmd("t2", 'LIST "" "%" RETURN (SPECIAL-USE)') == lines(
+            "t2",
+            '() "." INBOX',
+            '(\\Drafts) "." Drafts',
+            '(\\Junk) "." Junk',
+            '() "." Projects',
+            '(\\Sent) "." Sent',
+            '() "." ToDo',
+            '(\\Trash) "." Trash')
+        assert c.cmd("t3", 'LIST (SPECIAL-USE) "" "*"') == lines(
+            "t3",
+            '(\\Drafts) "." Drafts',
+            '(\\Junk) "." Junk',
+            '(\\Sent) "." Sent',
+            '(\\Trash) "." Trash')
+        assert c.cmd("t4", 'LIST (SPECIAL-USE) "" "%" '
+                     'RETURN (CHILDREN SUBSCRIBED)') == lines(
+            "t4",
+            '(\\HasNoChildren \\Drafts) "." Drafts',
+            '(\\HasNoChildren \\Junk) "." Junk',
+            '(\\HasNoChildren \\Sent) "." Sent',
+            '(\\HasNoChildren \\Trash) "." Trash')

@@ -250,6 +250,33 @@ test_tags_and_atoms(void **state)
 	CHECK("a X b{1}\r\nb NOOP\r\n", "ERR SYNTAX a | DONE b NOOP");
 }
 
+/* The extended LIST of RFC 5258 / 5819 / 6154 is generic syntax: lists
+ * of options before the reference, a list of patterns, RETURN and
+ * nested option lists. */
+static void
+test_list_extended(void **state)
+{
+	(void)state;
+	CHECK("A02 LIST (SUBSCRIBED) \"\" \"*\"\r\n",
+	    "DONE A02 LIST (SUBSCRIBED) \"\" \"*\"");
+	CHECK("BBB LIST \"\" (\"INBOX\" \"Drafts\" \"Sent/%\")\r\n",
+	    "DONE BBB LIST \"\" (\"INBOX\" \"Drafts\" \"Sent/%\")");
+	CHECK("a3.1 LIST \"\" (% music/rock)\r\n",
+	    "DONE a3.1 LIST \"\" (% music/rock)");
+	CHECK("C04 LIST (SUBSCRIBED RECURSIVEMATCH) \"\" \"%\" "
+	    "RETURN (CHILDREN)\r\n",
+	    "DONE C04 LIST (SUBSCRIBED RECURSIVEMATCH) \"\" \"%\" "
+	    "RETURN (CHILDREN)");
+	CHECK("A01 LIST \"\" % RETURN (STATUS (MESSAGES UNSEEN))\r\n",
+	    "DONE A01 LIST \"\" % RETURN (STATUS (MESSAGES UNSEEN))");
+	CHECK("t3 LIST (SPECIAL-USE) \"\" \"*\" RETURN ()\r\n",
+	    "DONE t3 LIST (SPECIAL-USE) \"\" \"*\" RETURN ()");
+	CHECK("t2 CREATE MySpecial (USE (\\Drafts \\Sent))\r\n",
+	    "DONE t2 CREATE MySpecial (USE (\\Drafts \\Sent))");
+	/* An unclosed pattern list is refused at the line end. */
+	CHECK("a LIST \"\" (% x\r\nb NOOP\r\n", "ERR SYNTAX a | DONE b NOOP");
+}
+
 static void
 test_quoted(void **state)
 {
@@ -1110,6 +1137,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tags_and_atoms),
+		cmocka_unit_test(test_list_extended),
 		cmocka_unit_test(test_quoted),
 		cmocka_unit_test(test_literal_sync),
 		cmocka_unit_test(test_literal_plus),
