@@ -3,9 +3,9 @@
  * and SPECIAL-USE (RFC 6154) attributes, which a plain LIST always
  * returns, and the extended LIST of RFC 5258: selection options,
  * several patterns, return options, \NonExistent, \Subscribed and
- * CHILDINFO. The reference is simply prefixed to each pattern; names
- * are matched and sent in their modified UTF-7 form, as the store
- * keeps them.
+ * CHILDINFO, and its STATUS return option (RFC 5819). The reference
+ * is simply prefixed to each pattern; names are matched and sent in
+ * their modified UTF-7 form, as the store keeps them.
  */
 #include "imap/imap-commands.h"
 
@@ -15,6 +15,7 @@
 
 #include "imap/imap-list-args.h"
 #include "imap/imap-match.h"
+#include "imap/imap-status.h"
 #include "imap/imap-wire.h"
 #include "lib/buf.h"
 #include "lib/log.h"
@@ -321,6 +322,34 @@ unmatched_below(const struct list_cands *cs, size_t i, bool selected)
 	return false;
 }
 
+/*
+ * RFC 5819: "* STATUS" after the LIST line of a selectable folder that
+ * meets the selection criteria (not after one listed only for its
+ * CHILDINFO). A folder that went meanwhile just has none (2: the
+ * server MAY drop it).
+ */
+static void
+list_status(struct imap_cmd *cmd, const struct imap_list_args *a,
+    const char *name)
+{
+	struct imap_session *session = cmd->session;
+	struct store_status st;
+	const char *error;
+	struct buf b;
+
+	if ((imap_status_items_want_size(&a->status) ?
+	    store_folder_status_size : store_folder_status)(
+	    session->server->deps.store, session->user, name, &st,
+	    &error) < 0) {
+		log_debug("list status %s: %s", name, error);
+		return;
+	}
+	buf_init(&b, FOLDER_NAME_MAX * 2 + 256);
+	if (imap_status_write(&b, name, &a->status, &st) == 0)
+		imap_session_write(session, b.data, b.len);
+	buf_free(&b);
+}
+
 /* One candidate: listed or not (RFC 5258 3.3, 3.5), and its line. */
 static void
 list_cand_reply(struct imap_cmd *cmd, const struct imap_list_args *a,
@@ -356,6 +385,8 @@ list_cand_reply(struct imap_cmd *cmd, const struct imap_list_args *a,
 	    special != NULL ? special : "");
 	list_reply(cmd, "LIST", attrs[0] == ' ' ? attrs + 1 : attrs, c->name,
 	    childinfo ? "(\"CHILDINFO\" (\"SUBSCRIBED\"))" : NULL);
+	if ((a->ret & IMAP_LIST_RET_STATUS) != 0 && c->selected && c->exists)
+		list_status(cmd, a, c->name);
 }
 
 static void

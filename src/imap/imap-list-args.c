@@ -1,5 +1,6 @@
 /*
- * LIST's arguments (RFC 3501 6.3.8, RFC 5258 6 with RFC 6154 2):
+ * LIST's arguments (RFC 3501 6.3.8, RFC 5258 6 with RFC 6154 2 and
+ * RFC 5819 4):
  *
  *   list = "LIST" [SP list-select-opts] SP mailbox SP mbox-or-pat
  *          [SP list-return-opts]
@@ -64,8 +65,22 @@ return_parse(const struct imap_arg *list, struct imap_list_args *a,
     const char **error_r)
 {
 	for (unsigned int i = 0; i < list->list_count; i++) {
+		const struct imap_arg *items = &list->list[i + 1];
 		size_t k;
 
+		/* RFC 5819: STATUS SP "(" status-att *(SP status-att) ")" */
+		if (imap_arg_atom_equals(&list->list[i], "STATUS")) {
+			if (i + 1 == list->list_count ||
+			    items->type != IMAP_ARG_LIST ||
+			    imap_status_items_parse(items->list,
+			    items->list_count, &a->status) < 0) {
+				*error_r = "STATUS needs a list of items";
+				return -1;
+			}
+			a->ret |= IMAP_LIST_RET_STATUS;
+			i++;
+			continue;
+		}
 		for (k = 0; k < sizeof(return_opts) / sizeof(return_opts[0]);
 		    k++)
 			if (imap_arg_atom_equals(&list->list[i],

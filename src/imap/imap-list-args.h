@@ -1,7 +1,8 @@
 /*
  * The arguments of LIST and LSUB, with the extended LIST syntax of
  * RFC 5258 (selection options, several patterns, return options) and
- * the SPECIAL-USE options of RFC 6154, read from a parsed command. No
+ * the SPECIAL-USE options of RFC 6154 and the STATUS return option of
+ * RFC 5819, read from a parsed command. No
  * I/O: the command file does the listing.
  */
 #ifndef MB_IMAP_IMAP_LIST_ARGS_H
@@ -10,6 +11,7 @@
 #include <stdbool.h>
 
 #include "imap/imap-parser.h"
+#include "imap/imap-status.h"
 #include "lib/limits.h"
 
 /* Selection options: which names are listed. */
@@ -26,6 +28,7 @@ enum imap_list_return {
 	IMAP_LIST_RET_CHILDREN = 1 << 1,	/* \HasChildren and
 						 * \HasNoChildren */
 	IMAP_LIST_RET_SPECIAL_USE = 1 << 2,	/* \Sent, \Trash... */
+	IMAP_LIST_RET_STATUS = 1 << 3,		/* RFC 5819: "* STATUS" */
 };
 
 struct imap_list_args {
@@ -37,6 +40,7 @@ struct imap_list_args {
 	unsigned int select;	/* enum imap_list_select bits */
 	unsigned int ret;	/* enum imap_list_return bits; selection
 				 * options add the ones they imply */
+	struct imap_status_items status;	/* IMAP_LIST_RET_STATUS */
 	/* The canonical patterns (reference prefixed), empty ones left
 	 * out when extended; they point into the command's arguments. */
 	const char *ref;
@@ -48,6 +52,7 @@ struct imap_list_args {
  * Read LIST's or LSUB's arguments (lsub: LSUB, plain syntax only).
  * Returns 0, or -1 with *error_r a text for BAD: wrong syntax, an
  * unknown option, RECURSIVEMATCH without SUBSCRIBED (RFC 5258 3.1),
+ * STATUS without a valid item list (RFC 5819),
  * more than IMAP_LIST_PATTERNS_MAX patterns. The patterns are not
  * joined to the reference here: imap_list_canonical() does that.
  */

@@ -1,7 +1,8 @@
 """
 Folder listing and folder counts against the real daemon, with the
-exact responses (raw sockets): STATUS SIZE (RFC 8438) and the extended
-LIST of RFC 5258 with RFC 6154's SPECIAL-USE options, each example of
+exact responses (raw sockets): STATUS SIZE (RFC 8438), the extended
+LIST of RFC 5258 with RFC 6154's SPECIAL-USE options and RFC 5819's
+STATUS return option, each example of
 RFC 5258 section 5 replayed on mailbell's hierarchy ("." separator;
 INBOX, Drafts, Junk, Sent and Trash exist from the first login).
 
@@ -348,3 +349,67 @@ def test_rfc6154_special_use_options(daemon):
             '(\\HasNoChildren \\Junk) "." Junk',
             '(\\HasNoChildren \\Sent) "." Sent',
             '(\\HasNoChildren \\Trash) "." Trash')
+
+
+# ---- LIST-STATUS (RFC 5819) ----
+
+def test_rfc5819_list_status(daemon):
+    with daemon.imap() as c:
+        c.login()
+        setup_folders(c, ("foo", "bar.baz"), ("INBOX",))
+        msg = make_message("counted")
+        for i in range(3):
+            append(c, "i%d" % i, "INBOX", msg)
+        c.send(b"j APPEND INBOX (\\Seen) {%d+}\r\n" % len(msg) + msg +
+               b"\r\n")
+        assert c.line().startswith("j OK [APPENDUID ")
+        for i in range(2):
+            append(c, "f%d" % i, "foo", msg)
+        # 1: STATUS after each selectable folder's LIST line; the level
+        # "bar" (only bar.baz exists) has none.
+        assert c.cmd("A01", 'LIST "" % RETURN (STATUS (MESSAGES UNSEEN))') \
+            == [
+            '* LIST () "." INBOX',
+            '* STATUS INBOX (MESSAGES 4 UNSEEN 3)',
+            '* LIST () "." Drafts',
+            '* STATUS Drafts (MESSAGES 0 UNSEEN 0)',
+            '* LIST () "." Junk',
+            '* STATUS Junk (MESSAGES 0 UNSEEN 0)',
+            '* LIST () "." Sent',
+            '* STATUS Sent (MESSAGES 0 UNSEEN 0)',
+            '* LIST () "." Trash',
+            '* STATUS Trash (MESSAGES 0 UNSEEN 0)',
+            '* LIST (\\NonExistent \\HasChildren) "." bar',
+            '* LIST () "." foo',
+            '* STATUS foo (MESSAGES 2 UNSEEN 2)',
+            "A01 OK List completed"]
+        # 2: not after a folder listed only for its CHILDINFO.
+        assert c.cmd("A02", 'LIST (SUBSCRIBED RECURSIVEMATCH) "" % '
+                     'RETURN (STATUS (MESSAGES))') == [
+            '* LIST (\\Subscribed) "." INBOX',
+            '* STATUS INBOX (MESSAGES 4)',
+            "A02 OK List completed"]
+        c.cmd("x", "SUBSCRIBE foo.sub")
+        assert c.cmd("A03", 'LIST (SUBSCRIBED RECURSIVEMATCH) "" % '
+                     'RETURN (STATUS (MESSAGES))') == [
+            '* LIST (\\Subscribed) "." INBOX',
+            '* STATUS INBOX (MESSAGES 4)',
+            '* LIST () "." foo ("CHILDINFO" ("SUBSCRIBED"))',
+            "A03 OK List completed"]
+        # Every STATUS item, SIZE too, with other return options.
+        assert c.cmd("A04", 'LIST "" (foo) RETURN (CHILDREN STATUS '
+                     '(UIDNEXT SIZE UIDVALIDITY RECENT))') == [
+            '* LIST (\\HasNoChildren) "." foo',
+            '* STATUS foo (UIDNEXT 3 SIZE %d UIDVALIDITY %d RECENT 0)'
+            % (2 * len(msg), c.uidvalidity("foo")),
+            "A04 OK List completed"]
+
+
+def test_list_status_refused(daemon):
+    with daemon.imap() as c:
+        c.login()
+        for tag, ret in (("a", "STATUS"), ("b", "STATUS ()"),
+                         ("c", "STATUS (MESSAGES BOGUS)"),
+                         ("d", "STATUS MESSAGES")):
+            assert c.cmd(tag, 'LIST "" %% RETURN (%s)' % ret) == [
+                "%s BAD STATUS needs a list of items" % tag]

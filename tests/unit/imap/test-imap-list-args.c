@@ -84,6 +84,16 @@ test_extended(void **state)
 	assert_int_equal(la.ret, IMAP_LIST_RET_SPECIAL_USE);
 	imap_parser_free(&parser);
 
+	/* RFC 5819 STATUS, with other return options around it. */
+	assert_int_equal(parse(&parser, "LIST", "\"\" % RETURN (CHILDREN "
+	    "STATUS (MESSAGES size) SUBSCRIBED)", &la, &error), 0);
+	assert_int_equal(la.ret, IMAP_LIST_RET_CHILDREN |
+	    IMAP_LIST_RET_STATUS | IMAP_LIST_RET_SUBSCRIBED);
+	assert_int_equal(la.status.count, 2);
+	assert_int_equal(la.status.item[0], IMAP_STATUS_MESSAGES);
+	assert_int_equal(la.status.item[1], IMAP_STATUS_SIZE);
+	imap_parser_free(&parser);
+
 	assert_int_equal(parse(&parser, "LIST", "\"\" % RETURN ()", &la,
 	    &error), 0);
 	assert_true(la.extended);
@@ -124,6 +134,14 @@ test_bad(void **state)
 	    "Unknown LIST return option");
 	check_bad("LIST", "\"\" % RETURN CHILDREN", usage);
 	check_bad("LIST", "\"\" % RESULT (CHILDREN)", usage);
+	check_bad("LIST", "\"\" % RETURN (STATUS)",
+	    "STATUS needs a list of items");
+	check_bad("LIST", "\"\" % RETURN (STATUS ())",
+	    "STATUS needs a list of items");
+	check_bad("LIST", "\"\" % RETURN (STATUS MESSAGES)",
+	    "STATUS needs a list of items");
+	check_bad("LIST", "\"\" % RETURN (STATUS (MESSAGES X))",
+	    "STATUS needs a list of items");
 	check_bad("LIST", "\"\" ()", "Empty list of mailbox patterns");
 	check_bad("LIST", "\"\" ((x))", "Bad mailbox pattern");
 	check_bad("LIST", "(SUBSCRIBED) \"\"", usage);
