@@ -45,7 +45,7 @@ list_folders(struct imap_cmd *cmd, const char *pattern)
 	struct imap_session *session = cmd->session;
 	struct store_folder_list *list;
 	const char *error;
-	char attrs[128];
+	char attrs[160];
 
 	if (store_folder_list(session->server->deps.store, session->user,
 	    &list, &error) < 0) {
@@ -54,14 +54,16 @@ list_folders(struct imap_cmd *cmd, const char *pattern)
 	}
 	for (size_t i = 0; i < list->count; i++) {
 		const struct store_folder_info *f = &list->folders[i];
-		const char *special = store_special_use_attr(f->special_use);
+		char special[STORE_SPECIAL_ATTRS_MAX];
 
 		if (!imap_match(pattern, f->name, '.'))
 			continue;
+		store_special_uses_attrs(f->special_uses, special,
+		    sizeof(special));
 		snprintf(attrs, sizeof(attrs), "%s%s%s%s",
 		    f->noselect ? "\\Noselect " : "",
 		    f->has_children ? "\\HasChildren" : "\\HasNoChildren",
-		    special != NULL ? " " : "", special != NULL ? special : "");
+		    special[0] != '\0' ? " " : "", special);
 		list_reply(cmd, "LIST", attrs, f->name, NULL);
 	}
 	store_folder_list_free(&list);
@@ -149,7 +151,7 @@ struct list_cand {
 	bool subscribed;
 	bool matched;		/* matches one of the canonical patterns */
 	bool selected;		/* meets the selection criteria */
-	enum store_special_use special_use;
+	unsigned special_uses;	/* STORE_SPECIAL_BIT()s */
 };
 
 struct list_cands {
@@ -278,7 +280,7 @@ cands_build(struct imap_cmd *cmd, const struct imap_list_args *a,
 
 		c->exists = !f->noselect;
 		c->in_list = true;
-		c->special_use = f->special_use;
+		c->special_uses = f->special_uses;
 	}
 	store_folder_list_free(&list);
 	if (((a->select & IMAP_LIST_SEL_SUBSCRIBED) != 0 ||
@@ -301,8 +303,7 @@ cands_build(struct imap_cmd *cmd, const struct imap_list_args *a,
 			c->selected = ((base & IMAP_LIST_SEL_SUBSCRIBED) == 0 ||
 			    c->subscribed) &&
 			    ((base & IMAP_LIST_SEL_SPECIAL_USE) == 0 ||
-			    (c->exists &&
-			    c->special_use != STORE_SPECIAL_NONE));
+			    (c->exists && c->special_uses != 0));
 	}
 	return 0;
 }
@@ -357,8 +358,9 @@ list_cand_reply(struct imap_cmd *cmd, const struct imap_list_args *a,
 {
 	const struct list_cand *c = &cs->c[i];
 	bool listed = c->selected, childinfo = false, children = false;
-	const char *special = store_special_use_attr(c->special_use);
-	char attrs[128];
+	bool special = (a->ret & IMAP_LIST_RET_SPECIAL_USE) != 0 &&
+	    c->exists && c->special_uses != 0;
+	char attrs[160], uses[STORE_SPECIAL_ATTRS_MAX];
 
 	if ((a->select & IMAP_LIST_SEL_RECURSIVEMATCH) != 0) {
 		/* CHILDINFO only where a matching child is not listed
@@ -373,16 +375,14 @@ list_cand_reply(struct imap_cmd *cmd, const struct imap_list_args *a,
 	}
 	if (!listed)
 		return;
+	store_special_uses_attrs(c->special_uses, uses, sizeof(uses));
 	snprintf(attrs, sizeof(attrs), "%s%s%s%s%s",
 	    (a->ret & IMAP_LIST_RET_SUBSCRIBED) && c->subscribed ?
 	    " \\Subscribed" : "",
 	    !c->exists ? " \\NonExistent" : "",
 	    (a->ret & IMAP_LIST_RET_CHILDREN) == 0 && !children ? "" :
 	    c->has_children ? " \\HasChildren" : " \\HasNoChildren",
-	    (a->ret & IMAP_LIST_RET_SPECIAL_USE) && c->exists &&
-	    special != NULL ? " " : "",
-	    (a->ret & IMAP_LIST_RET_SPECIAL_USE) && c->exists &&
-	    special != NULL ? special : "");
+	    special ? " " : "", special ? uses : "");
 	list_reply(cmd, "LIST", attrs[0] == ' ' ? attrs + 1 : attrs, c->name,
 	    childinfo ? "(\"CHILDINFO\" (\"SUBSCRIBED\"))" : NULL);
 	if ((a->ret & IMAP_LIST_RET_STATUS) != 0 && c->selected && c->exists)

@@ -90,7 +90,7 @@ imap_command_find(const char *name, bool uid)
 
 #define CAPS_COMMON "IMAP4rev1 LITERAL+ SASL-IR IDLE UIDPLUS MOVE " \
 	"UNSELECT NAMESPACE ID ENABLE SPECIAL-USE CHILDREN ESEARCH SEARCHRES " \
-	"STATUS=SIZE LIST-EXTENDED LIST-STATUS"
+	"STATUS=SIZE LIST-EXTENDED LIST-STATUS CREATE-SPECIAL-USE"
 
 /* XBELL (UDP new-mail notifications) is offered after login, and only
  * while the notifier runs. */

@@ -282,6 +282,9 @@
 #define STORE_RECENT_FILE_MAX 64
 /* Lines of a user's subscriptions file: each is a folder name. */
 #define STORE_SUBSCRIPTIONS_MAX 10000
+/* Lines of a user's special-use file: one per use given, and a use
+ * belongs to one folder, so a handful; the rest is never read. */
+#define STORE_SPECIAL_USE_LINES_MAX 64
 /* MIME nesting (multipart and message/rfc822 levels) a parsed message
  * may have: real mail nests a few levels; each level costs the parser a
  * stack frame, and IMAP BODYSTRUCTURE output grows with the depth. */

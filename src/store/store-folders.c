@@ -1,8 +1,8 @@
 /*
  * A user's folders as IMAP sees them: listing the Maildir++ directories
- * (".A.B" is folder "A.B"), creating, deleting and renaming them, the
- * special-use folders every user gets, and the subscriptions file kept
- * as Dovecot keeps it.
+ * (".A.B" is folder "A.B"), creating, deleting and renaming them, and
+ * the subscriptions file kept as Dovecot keeps it. Special uses are in
+ * store-special-use.c.
  */
 #include "store/store.h"
 
@@ -34,42 +34,6 @@
 /* A deleted folder is renamed to this (then removed): a name no folder
  * can have (it starts with "..") and Dovecot's tools skip. */
 #define DELETED_PREFIX "..mailbell-deleted."
-
-static const struct {
-	const char *name;
-	enum store_special_use use;
-	const char *attr;
-} special_folders[] = {
-	{ "Sent", STORE_SPECIAL_SENT, "\\Sent" },
-	{ "Drafts", STORE_SPECIAL_DRAFTS, "\\Drafts" },
-	{ "Trash", STORE_SPECIAL_TRASH, "\\Trash" },
-	{ "Junk", STORE_SPECIAL_JUNK, "\\Junk" },
-};
-#define SPECIAL_COUNT (sizeof(special_folders) / sizeof(special_folders[0]))
-
-enum store_special_use
-store_folder_special_use(const char *folder)
-{
-	size_t i;
-
-	for (i = 0; i < SPECIAL_COUNT; i++) {
-		if (strcmp(folder, special_folders[i].name) == 0)
-			return special_folders[i].use;
-	}
-	return STORE_SPECIAL_NONE;
-}
-
-const char *
-store_special_use_attr(enum store_special_use use)
-{
-	size_t i;
-
-	for (i = 0; i < SPECIAL_COUNT; i++) {
-		if (special_folders[i].use == use)
-			return special_folders[i].attr;
-	}
-	return NULL;
-}
 
 /* The user's Maildir (INBOX directory), after checking the name. */
 static int
@@ -199,7 +163,6 @@ list_add(struct store_folder_list *list, const char *name, bool noselect,
 	info->name = xstrdup(name);
 	info->noselect = noselect;
 	info->has_children = has_children;
-	info->special_use = store_folder_special_use(name);
 }
 
 int
@@ -241,6 +204,10 @@ store_folder_list(struct store *store, const char *user,
 	}
 	store_names_free(&all, nall);
 	store_names_free(&names, count);
+	if (store_special_uses_fill(store, user, list, error_r) < 0) {
+		store_folder_list_free(&list);
+		return -1;
+	}
 	*list_r = list;
 	return 0;
 }
@@ -386,6 +353,7 @@ store_folder_delete(struct store *store, const char *user,
 	free(udir);
 	free(dir);
 	store_index_drop(store, user, folder);
+	store_special_uses_moved(store, user, folder, NULL);
 	return 0;
 }
 
@@ -549,6 +517,7 @@ store_folder_rename(struct store *store, const char *user, const char *from,
 		*error_r = error_errno(udir, errno);
 		goto out;
 	}
+	store_special_uses_moved(store, user, from, to);
 	ret = 0;
 out:
 	free(udir);
@@ -558,10 +527,11 @@ out:
 
 /* ---- Subscriptions ---- */
 
-static int
-subs_lock(const char *udir, const char **error_r)
+int
+store_user_file_lock(const char *udir, const char *name,
+    const char **error_r)
 {
-	char *path = xasprintf("%s/" SUBSCRIPTIONS_LOCK, udir);
+	char *path = xasprintf("%s/%s", udir, name);
 	int fd;
 
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
@@ -654,7 +624,8 @@ store_subscription_set(struct store *store, const char *user,
 		return -1;
 	udir = store_folder_path(store, user, STORE_INBOX);
 	buf_init(&b, 0);
-	if ((lock_fd = subs_lock(udir, error_r)) < 0 ||
+	if ((lock_fd = store_user_file_lock(udir, SUBSCRIPTIONS_LOCK,
+	    error_r)) < 0 ||
 	    subs_read(udir, &names, &count, error_r) < 0)
 		goto out;
 	for (i = 0; i < count; i++) {
@@ -694,31 +665,18 @@ out:
 }
 
 int
-store_user_ensure_special(struct store *store, const char *user,
-    const char **error_r)
+store_folder_create_subscribed(struct store *store, const char *user,
+    const char *folder, const char **error_r)
 {
-	size_t i;
+	char *dir;
 
-	if (!store_folder_exists(store, user, STORE_INBOX) &&
-	    store_user_create(store, user, error_r) < 0)
+	if (store_folder_create_new(store, user, folder, error_r) < 0)
 		return -1;
-	for (i = 0; i < SPECIAL_COUNT; i++) {
-		const char *name = special_folders[i].name;
-
-		if (store_folder_exists(store, user, name))
-			continue;
-		/* Whole, subscription included, or not at all: a folder
-		 * left unsubscribed would stay so at every later login. */
-		if (store_folder_create_new(store, user, name, error_r) < 0)
-			return -1;
-		if (store_subscription_set(store, user, name, true,
-		    error_r) < 0) {
-			char *dir = store_folder_path(store, user, name);
-
-			create_undo(store, user, name, dir, false);
-			free(dir);
-			return -1;
-		}
+	if (store_subscription_set(store, user, folder, true, error_r) < 0) {
+		dir = store_folder_path(store, user, folder);
+		create_undo(store, user, folder, dir, false);
+		free(dir);
+		return -1;
 	}
 	return 0;
 }

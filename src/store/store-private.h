@@ -60,6 +60,27 @@ void store_announce_event(struct store *store, const char *user,
     const char *folder, uint32_t uidvalidity, enum store_event_type type,
     const uint32_t *uids, size_t count, unsigned flags);
 
+/* Open and flock(2) the file name in the user's Maildir udir (made if
+ * missing): the lock of a small per-user file replaced atomically.
+ * Returns the descriptor (close it to unlock), or -1 with *error_r. */
+int store_user_file_lock(const char *udir, const char *name,
+    const char **error_r);
+
+/* store_folder_create_new and a subscription to the folder, whole or not
+ * at all: a folder left unsubscribed would stay so at every later login
+ * that makes the special-use folders. */
+int store_folder_create_subscribed(struct store *store, const char *user,
+    const char *folder, const char **error_r);
+
+/* Special uses (store-special-use.c): set special_uses of every folder
+ * of list. 0, or -1 with *error_r if the file cannot be read. */
+int store_special_uses_fill(struct store *store, const char *user,
+    struct store_folder_list *list, const char **error_r);
+/* The folder from (and its children) was renamed to (NULL: deleted):
+ * its special uses follow it, or go. Failures are logged. */
+void store_special_uses_moved(struct store *store, const char *user,
+    const char *from, const char *to);
+
 /* Folder indexes (store-index.c): tell the views of (user, folder), if
  * any, that it may have changed on disk. Event-loop thread only. */
 void store_index_poke(struct store *store, const char *user,

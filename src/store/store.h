@@ -343,18 +343,44 @@ void store_watch_read(struct store_watch *watch, store_watch_cb *cb,
 
 /* ---- Folders ---- */
 
-/* Special-use folders (RFC 6154), recognised by name. */
+/* Special uses of folders (RFC 6154): a folder named Sent, Drafts,
+ * Trash or Junk has that use, unless CREATE ... (USE (...)) gave it to
+ * another folder, which then has it alone. */
 enum store_special_use {
 	STORE_SPECIAL_NONE = 0,
 	STORE_SPECIAL_SENT,	/* "Sent"   \Sent */
 	STORE_SPECIAL_DRAFTS,	/* "Drafts" \Drafts */
 	STORE_SPECIAL_TRASH,	/* "Trash"  \Trash */
 	STORE_SPECIAL_JUNK,	/* "Junk"   \Junk */
+	STORE_SPECIAL_ARCHIVE,	/* no folder by name: \Archive */
+	STORE_SPECIAL_COUNT
 };
+/* The bit of a use in a set of uses (store_folder_info.special_uses). */
+#define STORE_SPECIAL_BIT(use) (1u << (unsigned)(use))
 /* The special use of a folder name (exact top-level names above). */
 enum store_special_use store_folder_special_use(const char *folder);
 /* The LIST attribute of a special use ("\\Sent"...), NULL for none. */
 const char *store_special_use_attr(enum store_special_use use);
+/* The LIST attributes of a set of uses, space-separated in
+ * alphabetical order ("\\Drafts \\Sent"; "" for none), truncated to
+ * size (STORE_SPECIAL_ATTRS_MAX is enough). */
+#define STORE_SPECIAL_ATTRS_MAX 64
+void store_special_uses_attrs(unsigned set, char *out, size_t size);
+/* The use of a LIST attribute ("\\trash": any case), NONE for one the
+ * store cannot give (\\All and \\Flagged need virtual folders). */
+enum store_special_use store_special_use_parse(const char *attr);
+
+/*
+ * CREATE with special uses (a set of STORE_SPECIAL_BIT; 0: just
+ * store_folder_create_new). A use another folder was given this way
+ * fails with ERROR_NOT_POSSIBLE (IMAP: USEATTR) and creates nothing;
+ * the name defaults (Trash...) give way instead. The uses are kept in
+ * <user Maildir>/special-use, replaced atomically (fsync, rename, fsync
+ * of the directory) under an flock, and follow the folder through
+ * RENAME and go with DELETE. 0 or -1.
+ */
+int store_folder_create_special(struct store *store, const char *user,
+    const char *folder, unsigned uses, const char **error_r);
 
 /*
  * Create INBOX and the Sent, Drafts, Trash and Junk folders that do not
@@ -372,7 +398,7 @@ struct store_folder_info {
 	bool noselect;		/* only implied by a child (".A.B" without
 				   ".A"): LIST it \Noselect (\NonExistent) */
 	bool has_children;	/* \HasChildren (else \HasNoChildren) */
-	enum store_special_use special_use;
+	unsigned special_uses;	/* STORE_SPECIAL_BIT()s */
 };
 struct store_folder_list {
 	struct store_folder_info *folders;	/* INBOX first, then the

@@ -2,7 +2,8 @@
 Folder listing and folder counts against the real daemon, with the
 exact responses (raw sockets): STATUS SIZE (RFC 8438), the extended
 LIST of RFC 5258 with RFC 6154's SPECIAL-USE options and RFC 5819's
-STATUS return option, each example of
+STATUS return option, and CREATE-SPECIAL-USE (RFC 6154 3); each
+example of
 RFC 5258 section 5 replayed on mailbell's hierarchy ("." separator;
 INBOX, Drafts, Junk, Sent and Trash exist from the first login).
 
@@ -413,3 +414,102 @@ def test_list_status_refused(daemon):
                          ("d", "STATUS MESSAGES")):
             assert c.cmd(tag, 'LIST "" %% RETURN (%s)' % ret) == [
                 "%s BAD STATUS needs a list of items" % tag]
+
+
+# ---- CREATE-SPECIAL-USE (RFC 6154 3, 5.3) ----
+
+def special_list(c, tag):
+    return c.cmd(tag, 'LIST (SPECIAL-USE) "" "*"')
+
+
+def test_rfc6154_create_special_use(daemon):
+    with daemon.imap() as c:
+        c.login()
+        # 5.3: a folder with two uses.
+        assert c.cmd("t2", "CREATE MySpecial (USE (\\Drafts \\Sent))") == [
+            "t2 OK Create completed"]
+        assert c.cmd("t3", 'LIST "" MySpecial') == [
+            '* LIST (\\HasNoChildren \\Drafts \\Sent) "." MySpecial',
+            "t3 OK List completed"]
+        # The name defaults give way: Drafts and Sent lose theirs.
+        assert special_list(c, "t4") == lines(
+            "t4",
+            '(\\Junk) "." Junk',
+            '(\\Drafts \\Sent) "." MySpecial',
+            '(\\Trash) "." Trash')
+        assert c.cmd("t5", "CREATE MyTrash (use (\\trash))") == [
+            "t5 OK Create completed"]
+        # A use given once is not given again, and nothing is created.
+        assert c.cmd("t6", "CREATE Bin (USE (\\Trash))") == [
+            "t6 NO [USEATTR] Special use already given to another mailbox"]
+        assert c.cmd("t7", "CREATE Bin (USE (\\All))") == [
+            "t7 NO [USEATTR] Special use not supported"]
+        assert c.cmd("t8", "CREATE Bin (USE (\\Flagged \\Archive))") == [
+            "t8 NO [USEATTR] Special use not supported"]
+        assert c.cmd("t9", 'LIST "" Bin') == ["t9 OK List completed"]
+        # An existing name stays as it is.
+        assert c.cmd("ta", "CREATE MyTrash (USE (\\Archive))") == [
+            "ta NO [ALREADYEXISTS] Mailbox already exists"]
+        assert c.cmd("tb", "CREATE Old (USE (\\Archive) USE ())") == [
+            "tb OK Create completed"]
+        assert c.cmd("tc", "CREATE Plain (USE ())") == [
+            "tc OK Create completed"]
+    want = lines("u",
+                 '(\\Junk) "." Junk',
+                 '(\\Drafts \\Sent) "." MySpecial',
+                 '(\\Trash) "." MyTrash',
+                 '(\\Archive) "." Old')
+    # Durable: across a restart and after SIGKILL.
+    daemon.restart()
+    with daemon.imap() as c:
+        c.login()
+        assert special_list(c, "u") == want
+    daemon.kill9()
+    daemon.start()
+    with daemon.imap() as c:
+        c.login()
+        assert special_list(c, "u") == want
+        # The use follows RENAME, children included, and goes with
+        # DELETE; the name default comes back then.
+        assert c.cmd("v1", "RENAME MyTrash Bin") == ["v1 OK Rename completed"]
+        c.cmd("v2", "CREATE Box")
+        assert c.cmd("v3", "RENAME Old Box.Sub") == [
+            "v3 OK Rename completed"]
+        assert c.cmd("v4", "RENAME Box Crate") == ["v4 OK Rename completed"]
+        assert special_list(c, "v5") == lines(
+            "v5",
+            '(\\Trash) "." Bin',
+            '(\\Archive) "." Crate.Sub',
+            '(\\Junk) "." Junk',
+            '(\\Drafts \\Sent) "." MySpecial')
+        assert c.cmd("v6", "DELETE Bin") == ["v6 OK Delete completed"]
+        assert c.cmd("v7", "DELETE MySpecial") == ["v7 OK Delete completed"]
+        assert special_list(c, "v8") == lines(
+            "v8",
+            '(\\Archive) "." Crate.Sub',
+            '(\\Drafts) "." Drafts',
+            '(\\Junk) "." Junk',
+            '(\\Sent) "." Sent',
+            '(\\Trash) "." Trash')
+        # The plain LIST shows the uses too.
+        assert c.cmd("v9", 'LIST "" Crate*') == [
+            '* LIST (\\HasChildren) "." Crate',
+            '* LIST (\\HasNoChildren \\Archive) "." Crate.Sub',
+            "v9 OK List completed"]
+
+
+def test_create_special_use_refused(daemon):
+    with daemon.imap() as c:
+        c.login()
+        for tag, params, text in (
+                ("a", "()", "Empty CREATE parameter list"),
+                ("b", "(USE)", "USE needs a list of attributes"),
+                ("c", "(USE \\Trash)", "USE needs a list of attributes"),
+                ("d", "(USE (Trash))", "USE needs a list of attributes"),
+                ("e", '(USE ("\\\\Trash"))', "USE needs a list of attributes"),
+                ("f", "(COLOR (red))", "Unknown CREATE parameter")):
+            assert c.cmd(tag, "CREATE X %s" % params) == [
+                "%s BAD %s" % (tag, text)]
+        assert c.cmd("g", "CREATE X Y") == [
+            "g BAD CREATE needs a mailbox name"]
+        assert c.cmd("h", 'LIST "" X') == ["h OK List completed"]

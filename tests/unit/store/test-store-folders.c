@@ -57,7 +57,7 @@ list_str(struct store *store, const char *user)
 		len += (size_t)snprintf(out + len, sizeof(out) - len,
 		    "%s%s%s%s ", fi->name, fi->noselect ? "/n" : "",
 		    fi->has_children ? "/c" : "",
-		    fi->special_use != STORE_SPECIAL_NONE ? "/s" : "");
+		    fi->special_uses != 0 ? "/s" : "");
 	}
 	store_folder_list_free(&list);
 	return out;
@@ -259,6 +259,71 @@ test_special_use(void **state)
 	store_names_free(&names, count);
 }
 
+/* The uses of one folder of ann's list, as LIST would write them. */
+static const char *
+uses_of(struct store *store, const char *folder)
+{
+	static char out[STORE_SPECIAL_ATTRS_MAX];
+	struct store_folder_list *list;
+	const char *error;
+
+	out[0] = '\0';
+	assert_int_equal(store_folder_list(store, "ann", &list, &error), 0);
+	for (size_t i = 0; i < list->count; i++)
+		if (strcmp(list->folders[i].name, folder) == 0)
+			store_special_uses_attrs(list->folders[i].special_uses,
+			    out, sizeof(out));
+	store_folder_list_free(&list);
+	return out;
+}
+
+static void
+test_create_special(void **state)
+{
+	struct st_fixture *f = *state;
+	const char *error;
+	char *path, *file, *data;
+	unsigned trash = STORE_SPECIAL_BIT(STORE_SPECIAL_TRASH);
+
+	assert_int_equal(store_special_use_parse("\\trash"),
+	    STORE_SPECIAL_TRASH);
+	assert_int_equal(store_special_use_parse("\\All"),
+	    STORE_SPECIAL_NONE);
+	assert_int_equal(store_user_ensure_special(f->store, "ann", &error),
+	    0);
+	assert_string_equal(uses_of(f->store, "Trash"), "\\Trash");
+	assert_int_equal(store_folder_create_special(f->store, "ann", "Bin",
+	    trash | STORE_SPECIAL_BIT(STORE_SPECIAL_ARCHIVE), &error), 0);
+	assert_string_equal(uses_of(f->store, "Bin"), "\\Archive \\Trash");
+	assert_string_equal(uses_of(f->store, "Trash"), "");
+	/* One folder per use; nothing is created then. */
+	assert_int_equal(store_folder_create_special(f->store, "ann", "Bin2",
+	    trash, &error), -1);
+	assert_int_equal(error_code(error), ERROR_NOT_POSSIBLE);
+	assert_false(store_folder_exists(f->store, "ann", "Bin2"));
+	/* The file, as written. */
+	path = store_folder_path(f->store, "ann", "INBOX");
+	file = malloc(strlen(path) + sizeof("/special-use"));
+	strcpy(file, path);
+	strcat(file, "/special-use");
+	data = st_read(file, NULL);
+	assert_string_equal(data, "\\Archive Bin\n\\Trash Bin\n");
+	free(data);
+	/* RENAME carries the uses, DELETE drops them. */
+	assert_int_equal(store_folder_rename(f->store, "ann", "Bin", "Old.Bin",
+	    &error), 0);
+	assert_string_equal(uses_of(f->store, "Old.Bin"),
+	    "\\Archive \\Trash");
+	assert_int_equal(store_folder_delete(f->store, "ann", "Old.Bin",
+	    &error), 0);
+	assert_string_equal(uses_of(f->store, "Trash"), "\\Trash");
+	data = st_read(file, NULL);
+	assert_string_equal(data, "");
+	free(data);
+	free(file);
+	free(path);
+}
+
 int
 main(void)
 {
@@ -272,6 +337,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rename_inbox, st_setup,
 		    st_teardown),
 		cmocka_unit_test_setup_teardown(test_subscriptions, st_setup,
+		    st_teardown),
+		cmocka_unit_test_setup_teardown(test_create_special, st_setup,
 		    st_teardown),
 		cmocka_unit_test_setup_teardown(test_special_use, st_setup,
 		    st_teardown),
