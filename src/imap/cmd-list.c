@@ -18,6 +18,7 @@
 #include "imap/imap-status.h"
 #include "imap/imap-wire.h"
 #include "lib/buf.h"
+#include "lib/error.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "store/store.h"
@@ -324,31 +325,29 @@ unmatched_below(const struct list_cands *cs, size_t i, bool selected)
 }
 
 /*
- * RFC 5819: "* STATUS" after the LIST line of a selectable folder that
- * meets the selection criteria (not after one listed only for its
- * CHILDINFO). A folder that went meanwhile just has none (2: the
- * server MAY drop it).
+ * RFC 5819 2: the "* STATUS" to send after the LIST line of a
+ * selectable folder that meets the selection criteria (not after one
+ * listed only for its CHILDINFO), looked up before that line: a folder
+ * gone meanwhile has no STATUS and its LIST line says \Noselect. Returns
+ * 1 with the line in b, 0 for none (another failure: the server MAY
+ * drop it), -1 if the folder is gone.
  */
-static void
+static int
 list_status(struct imap_cmd *cmd, const struct imap_list_args *a,
-    const char *name)
+    const char *name, struct buf *b)
 {
 	struct imap_session *session = cmd->session;
 	struct store_status st;
 	const char *error;
-	struct buf b;
 
 	if ((imap_status_items_want_size(&a->status) ?
 	    store_folder_status_size : store_folder_status)(
 	    session->server->deps.store, session->user, name, &st,
 	    &error) < 0) {
 		log_debug("list status %s: %s", name, error);
-		return;
+		return error_code(error) == ERROR_NOT_FOUND ? -1 : 0;
 	}
-	buf_init(&b, FOLDER_NAME_MAX * 2 + 256);
-	if (imap_status_write(&b, name, &a->status, &st) == 0)
-		imap_session_write(session, b.data, b.len);
-	buf_free(&b);
+	return imap_status_write(b, name, &a->status, &st) == 0 ? 1 : 0;
 }
 
 /* One candidate: listed or not (RFC 5258 3.3, 3.5), and its line. */
@@ -361,6 +360,8 @@ list_cand_reply(struct imap_cmd *cmd, const struct imap_list_args *a,
 	bool special = (a->ret & IMAP_LIST_RET_SPECIAL_USE) != 0 &&
 	    c->exists && c->special_uses != 0;
 	char attrs[160], uses[STORE_SPECIAL_ATTRS_MAX];
+	struct buf status;
+	int have_status = 0;
 
 	if ((a->select & IMAP_LIST_SEL_RECURSIVEMATCH) != 0) {
 		/* CHILDINFO only where a matching child is not listed
@@ -375,18 +376,23 @@ list_cand_reply(struct imap_cmd *cmd, const struct imap_list_args *a,
 	}
 	if (!listed)
 		return;
+	buf_init(&status, FOLDER_NAME_MAX * 2 + 256);
+	if ((a->ret & IMAP_LIST_RET_STATUS) != 0 && c->selected && c->exists)
+		have_status = list_status(cmd, a, c->name, &status);
 	store_special_uses_attrs(c->special_uses, uses, sizeof(uses));
-	snprintf(attrs, sizeof(attrs), "%s%s%s%s%s",
+	snprintf(attrs, sizeof(attrs), "%s%s%s%s%s%s",
 	    (a->ret & IMAP_LIST_RET_SUBSCRIBED) && c->subscribed ?
 	    " \\Subscribed" : "",
 	    !c->exists ? " \\NonExistent" : "",
+	    have_status < 0 ? " \\Noselect" : "",
 	    (a->ret & IMAP_LIST_RET_CHILDREN) == 0 && !children ? "" :
 	    c->has_children ? " \\HasChildren" : " \\HasNoChildren",
 	    special ? " " : "", special ? uses : "");
 	list_reply(cmd, "LIST", attrs[0] == ' ' ? attrs + 1 : attrs, c->name,
 	    childinfo ? "(\"CHILDINFO\" (\"SUBSCRIBED\"))" : NULL);
-	if ((a->ret & IMAP_LIST_RET_STATUS) != 0 && c->selected && c->exists)
-		list_status(cmd, a, c->name);
+	if (have_status > 0)
+		imap_session_write(cmd->session, status.data, status.len);
+	buf_free(&status);
 }
 
 static void

@@ -513,3 +513,17 @@ def test_create_special_use_refused(daemon):
         assert c.cmd("g", "CREATE X Y") == [
             "g BAD CREATE needs a mailbox name"]
         assert c.cmd("h", 'LIST "" X') == ["h OK List completed"]
+
+
+def test_list_status_of_a_folder_gone_meanwhile(daemon):
+    """RFC 5819 2: a folder whose STATUS fails because it cannot be
+    selected any more gets no STATUS, and \\Noselect on its LIST line.
+    A folder that is a symbolic link to a directory moved away is
+    listed (its name is in the Maildir) but is gone when looked up, as
+    one deleted between the two would be."""
+    with daemon.imap() as c:
+        c.login()
+        daemon.folder_dir("alice", "Gone").symlink_to(
+            daemon.folder_dir("alice", "Moved-away"))
+        assert c.cmd("a", 'LIST "" G% RETURN (STATUS (MESSAGES))') == [
+            '* LIST (\\Noselect) "." Gone', "a OK List completed"]
