@@ -242,6 +242,22 @@
  * the system call for larger mail. */
 #define SPOOL_INLINE_MAX (64 * 1024)
 
+/* Keywords (flags like $label1, Junk) per folder. Dovecot keeps them in
+ * a Maildir file name as the letters a..z, mapped to names by the
+ * folder's dovecot-keywords file, so 26 is all a Maildir shared with
+ * Dovecot can hold. */
+#define KEYWORDS_MAX 26
+/* Bytes of a keyword name a client may create: tags in real use are
+ * short ($label1, NonJunk, $MDNSent); the bound keeps FLAGS responses
+ * and the keywords file small. Names Dovecot wrote are read as they are. */
+#define KEYWORD_NAME_MAX 128
+/* Bytes of a dovecot-keywords file read: KEYWORDS_MAX lines, with room
+ * for the longer names another program may have written. */
+#define KEYWORDS_FILE_MAX (64 * 1024)
+/* Keywords one STORE or APPEND may name: more than a folder holds can
+ * only fail, so parsing stops there. */
+#define KEYWORDS_PER_COMMAND_MAX KEYWORDS_MAX
+
 /* One line of the UID list: uid, space, base file name. */
 #define UIDLIST_LINE_MAX 1024
 /* Messages buffered for one group commit of the delivery queue: bounds

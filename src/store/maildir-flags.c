@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lib/buf.h"
+#include "lib/limits.h"
 #include "lib/strnum.h"
 #include "lib/xmalloc.h"
 #include "store/store.h"
@@ -176,8 +177,36 @@ is_standard_letter(char c)
 	return false;
 }
 
+/* A keyword letter: 'a' + i for i below KEYWORDS_MAX. */
+static bool
+is_keyword_letter(char c)
+{
+	return c >= 'a' && c < 'a' + KEYWORDS_MAX;
+}
+
+uint32_t
+maildir_name_keywords(const char *name)
+{
+	const char *letters = info_letters(name), *p;
+	uint32_t keywords = 0;
+
+	if (letters == NULL)
+		return 0;
+	for (p = letters; *p != '\0'; p++) {
+		if (is_keyword_letter(*p))
+			keywords |= (uint32_t)1 << (*p - 'a');
+	}
+	return keywords;
+}
+
 char *
 maildir_name_set_flags(const char *name, unsigned flags)
+{
+	return maildir_name_set_info(name, flags, maildir_name_keywords(name));
+}
+
+char *
+maildir_name_set_info(const char *name, unsigned flags, uint32_t keywords)
 {
 	const char *letters = info_letters(name), *p;
 	bool present[256] = { false };
@@ -188,7 +217,7 @@ maildir_name_set_flags(const char *name, unsigned flags)
 
 	if (letters != NULL) {
 		for (p = letters; *p != '\0'; p++) {
-			if (!is_standard_letter(*p))
+			if (!is_standard_letter(*p) && !is_keyword_letter(*p))
 				present[(unsigned char)*p] = true;
 		}
 	}
@@ -196,11 +225,16 @@ maildir_name_set_flags(const char *name, unsigned flags)
 		if ((flags & flag_letters[i].flag) != 0)
 			present[(unsigned char)flag_letters[i].letter] = true;
 	}
+	for (i = 0; i < KEYWORDS_MAX; i++) {
+		if ((keywords & ((uint32_t)1 << i)) != 0)
+			present['a' + i] = true;
+	}
 
 	buf_init(&b, 0);
 	(void)buf_append(&b, name, maildir_name_base_len(name));
 	(void)buf_append_str(&b, MAILDIR_INFO_PREFIX);
-	/* Printable letters only, each once, in ASCII order. */
+	/* Printable letters only, each once, in ASCII order: the
+	 * uppercase flags come before the keyword letters. */
 	for (c = 0x21; c < 0x7f; c++) {
 		if (present[c] && c != ',' && c != MAILDIR_INFO_SEP) {
 			char ch = (char)c;

@@ -71,4 +71,19 @@ unsigned maildir_name_flags(const char *name);
  */
 char *maildir_name_set_flags(const char *name, unsigned flags);
 
+/*
+ * The keywords of a file name: bit i for each letter 'a' + i after
+ * ":2," (Dovecot's keyword letters, i below KEYWORDS_MAX). The names
+ * are in the folder's dovecot-keywords file (maildir-keywords.h).
+ */
+uint32_t maildir_name_keywords(const char *name);
+
+/*
+ * As maildir_name_set_flags, replacing the keyword letters too: letter
+ * 'a' + i for each bit i of keywords, after the uppercase flags (ASCII
+ * order). Other letters of the old info part are kept. Malloc'd.
+ */
+char *maildir_name_set_info(const char *name, unsigned flags,
+    uint32_t keywords);
+
 #endif

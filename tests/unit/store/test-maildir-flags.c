@@ -170,6 +170,37 @@ test_flags_round_trip(void **state)
 	}
 }
 
+static void
+test_keyword_letters(void **state)
+{
+	char *n;
+
+	(void)state;
+	assert_int_equal(maildir_name_keywords("x"), 0);
+	assert_int_equal(maildir_name_keywords("x:2,S"), 0);
+	assert_int_equal(maildir_name_keywords("x:2,Sabz"),
+	    (1u << 0) | (1u << 1) | (1u << 25));
+	/* Only the info part counts: letters of the base are not keywords. */
+	assert_int_equal(maildir_name_keywords("abc.host,S=1:2,c"), 1u << 2);
+	assert_int_equal(maildir_name_keywords("x:1,ab"), 0);
+
+	/* Keywords after the uppercase flags, other letters kept. */
+	n = maildir_name_set_info("x:2,SXc", STORE_FLAG_FLAGGED,
+	    (1u << 0) | (1u << 3));
+	assert_string_equal(n, "x:2,FXad");
+	free(n);
+	n = maildir_name_set_info("x:2,Sab", STORE_FLAG_SEEN, 0);
+	assert_string_equal(n, "x:2,S");
+	free(n);
+	n = maildir_name_set_info("x", 0, 1u << 25);
+	assert_string_equal(n, "x:2,z");
+	free(n);
+	/* Bits beyond the 26 letters make no letter. */
+	n = maildir_name_set_info("x", 0, 1u << 26);
+	assert_string_equal(n, "x:2,");
+	free(n);
+}
+
 int
 main(void)
 {
@@ -182,6 +213,7 @@ main(void)
 		cmocka_unit_test(test_flags_parse),
 		cmocka_unit_test(test_flags_set),
 		cmocka_unit_test(test_flags_round_trip),
+		cmocka_unit_test(test_keyword_letters),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
