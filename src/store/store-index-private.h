@@ -7,6 +7,7 @@
 #define MB_STORE_STORE_INDEX_PRIVATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
@@ -135,5 +136,13 @@ uint32_t store_index_recent_uid(struct store_index *ix);
  * to upto (never lower it) and write it to the recent file as the UID
  * list is written (a failure is logged; the mark holds in memory). */
 void store_index_recent_claim(struct store_index *ix, uint32_t upto);
+
+/* ---- store-change.c ---- */
+
+/* The qsort(3) order of uint32_t UIDs. */
+int store_uid_cmp(const void *a, const void *b);
+/* uids sorted without duplicates (malloc'd, *count_r of them). */
+uint32_t *store_uids_sorted(const uint32_t *uids, size_t count,
+    size_t *count_r);
 
 #endif
