@@ -129,6 +129,7 @@ struct fetch_msg {
 	uint32_t seq;
 	uint32_t uid;
 	unsigned int flags;
+	uint32_t keywords;
 	struct store_message_info info;
 	struct buf raw;			/* file bytes (need_raw, need_parse) */
 	bool have_raw;
@@ -246,6 +247,7 @@ fetch_one(struct imap_cmd *cmd, struct fetch_ctx *ctx, uint32_t seq)
 	m.seq = seq;
 	m.uid = vm->uid;
 	m.flags = vm->flags | (vm->recent ? IMAP_FLAG_RECENT : 0);
+	m.keywords = vm->keywords;
 	while (ctx->seen_next < ctx->seen_count &&
 	    ctx->seen_uids[ctx->seen_next] < m.uid)
 		ctx->seen_next++;
@@ -273,7 +275,8 @@ fetch_one(struct imap_cmd *cmd, struct fetch_ctx *ctx, uint32_t seq)
 		switch (item->att) {
 		case IMAP_FETCH_FLAGS:
 			(void)buf_append_str(out, "FLAGS ");
-			(void)imap_write_flags(out, m.flags);
+			(void)imap_view_write_flags(out, session->view,
+			    m.flags, m.keywords);
 			break;
 		case IMAP_FETCH_UID:
 			(void)buf_printf(out, "UID %u", m.uid);
@@ -314,7 +317,8 @@ fetch_one(struct imap_cmd *cmd, struct fetch_ctx *ctx, uint32_t seq)
 	/* RFC 3501 6.4.5: flags changed by reading are reported. */
 	if (seen_now && !items->has_flags) {
 		(void)buf_append_str(out, first ? "FLAGS " : " FLAGS ");
-		(void)imap_write_flags(out, m.flags);
+		(void)imap_view_write_flags(out, session->view, m.flags,
+		    m.keywords);
 	}
 	(void)buf_append_str(out, ")\r\n");
 	imap_session_write(session, out->data, out->len);

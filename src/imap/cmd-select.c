@@ -13,10 +13,6 @@
 #include "lib/log.h"
 #include "store/store.h"
 
-/* The flags the store keeps: the system flags and $Forwarded, which is
- * Maildir's P (as mbsync, Thunderbird and Dovecot use it). */
-#define KEPT_FLAGS "\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded"
-
 void
 cmd_select(struct imap_cmd *cmd)
 {
@@ -65,7 +61,7 @@ cmd_select(struct imap_cmd *cmd)
 			break;
 		}
 	}
-	imap_session_untagged(session, "FLAGS (" KEPT_FLAGS ")");
+	imap_session_send_flags(session, view, false, examine);
 	imap_session_untagged(session, "%u EXISTS", count);
 	imap_session_untagged(session, "%u RECENT",
 	    store_view_recent_count(view));
@@ -76,13 +72,9 @@ cmd_select(struct imap_cmd *cmd)
 	    store_view_uidvalidity(view));
 	imap_session_untagged(session, "OK [UIDNEXT %u] Predicted next UID",
 	    store_view_uidnext(view));
-	if (examine)
-		imap_session_untagged(session, "OK [PERMANENTFLAGS ()] "
-		    "Read-only mailbox");
-	else
-		imap_session_untagged(session, "OK [PERMANENTFLAGS ("
-		    KEPT_FLAGS ")] Flags permitted");
+	imap_session_send_flags(session, view, true, examine);
 	imap_session_select(session, view, name, examine);
+	session->keywords_announced = store_view_keyword_count(view);
 	imap_cmd_tagged(cmd, "OK", examine ? "READ-ONLY" : "READ-WRITE",
 	    "%s completed", examine ? "Examine" : "Select");
 }

@@ -1,9 +1,9 @@
 /*
  * STORE and UID STORE (RFC 3501 6.4.6, 6.4.8): replace, add or remove
  * flags, then report each message's flags in an untagged FETCH (with its
- * UID for UID STORE) unless .SILENT was asked for. Keywords other than
- * $Forwarded (Maildir's P) are not kept (PERMANENTFLAGS has no \*), so
- * they are accepted and ignored.
+ * UID for UID STORE) unless .SILENT was asked for. $Forwarded is
+ * Maildir's P; other keywords are kept as Dovecot keeps them (letters
+ * named by the folder's dovecot-keywords), up to KEYWORDS_MAX a folder.
  */
 #include "imap/imap-commands.h"
 
@@ -13,6 +13,8 @@
 
 #include "imap/imap-view.h"
 #include "imap/imap-wire.h"
+#include "lib/error.h"
+#include "lib/limits.h"
 #include "store/store.h"
 
 /* The system flags a client may store, by name. */
@@ -27,9 +29,37 @@ static const struct {
 	{ "\\Draft", STORE_FLAG_DRAFT },
 };
 
-/* One flag atom into *flags. 0, or -1 with *error_r for "BAD". */
+/* The flags and keywords a STORE names. */
+struct store_flags {
+	unsigned int flags;			/* enum store_flag bits */
+	const char *keywords[KEYWORDS_PER_COMMAND_MAX + 1];	/* in the
+						   command's arguments */
+	size_t count;
+};
+
+/* A keyword into f, each name once. 0, or -1 with *error_r. */
 static int
-parse_flag(const struct imap_arg *arg, unsigned int *flags,
+add_keyword(struct store_flags *f, const char *name, const char **error_r)
+{
+	if (strlen(name) > KEYWORD_NAME_MAX) {
+		*error_r = "Keyword too long";
+		return -1;
+	}
+	for (size_t i = 0; i < f->count; i++) {
+		if (strcasecmp(f->keywords[i], name) == 0)
+			return 0;
+	}
+	if (f->count == KEYWORDS_PER_COMMAND_MAX) {
+		*error_r = "Too many keywords";
+		return -1;
+	}
+	f->keywords[f->count++] = name;
+	return 0;
+}
+
+/* One flag atom into f. 0, or -1 with *error_r for "BAD". */
+static int
+parse_flag(const struct imap_arg *arg, struct store_flags *f,
     const char **error_r)
 {
 	const char *s;
@@ -39,17 +69,17 @@ parse_flag(const struct imap_arg *arg, unsigned int *flags,
 		*error_r = "Invalid flag";
 		return -1;
 	}
-	/* $Forwarded is Maildir's P flag; other keywords are not kept. */
+	/* $Forwarded is Maildir's P flag. */
 	if (strcasecmp(s, "$Forwarded") == 0) {
-		*flags |= STORE_FLAG_PASSED;
+		f->flags |= STORE_FLAG_PASSED;
 		return 0;
 	}
 	if (s[0] != '\\')
-		return 0;	/* a keyword */
+		return add_keyword(f, s, error_r);
 	for (size_t i = 0; i < sizeof(system_flags) / sizeof(system_flags[0]);
 	    i++) {
 		if (strcasecmp(s, system_flags[i].name) == 0) {
-			*flags |= system_flags[i].flag;
+			f->flags |= system_flags[i].flag;
 			return 0;
 		}
 	}
@@ -87,7 +117,8 @@ cmd_store(struct imap_cmd *cmd)
 	const struct store_view_message *msgs;
 	enum store_flags_mode mode;
 	const char *set, *item, *error;
-	unsigned int flags = 0;
+	struct store_flags f = { 0 };
+	size_t keywords_before;
 	uint32_t *seqs = NULL, *uids = NULL;
 	size_t count;
 	bool silent;
@@ -108,7 +139,7 @@ cmd_store(struct imap_cmd *cmd)
 			return;
 		}
 		for (unsigned int i = 0; i < cmd->args[2].list_count; i++) {
-			if (parse_flag(&cmd->args[2].list[i], &flags,
+			if (parse_flag(&cmd->args[2].list[i], &f,
 			    &error) < 0) {
 				imap_cmd_tagged(cmd, "BAD", NULL, "%s", error);
 				return;
@@ -116,7 +147,7 @@ cmd_store(struct imap_cmd *cmd)
 		}
 	} else {
 		for (unsigned int i = 2; i < cmd->args_count; i++) {
-			if (parse_flag(&cmd->args[i], &flags, &error) < 0) {
+			if (parse_flag(&cmd->args[i], &f, &error) < 0) {
 				imap_cmd_tagged(cmd, "BAD", NULL, "%s", error);
 				return;
 			}
@@ -133,13 +164,22 @@ cmd_store(struct imap_cmd *cmd)
 		return;
 	}
 	uids = imap_view_uids(view, seqs, count);
-	if (count > 0 && store_view_set_flags(view, uids, count, mode, flags,
-	    &error) < 0) {
+	keywords_before = store_view_keyword_count(view);
+	if (count > 0 && store_view_set_keywords(view, uids, count, mode,
+	    f.flags, f.keywords, f.count, &error) < 0) {
 		free(seqs);
 		free(uids);
-		imap_cmd_store_error(cmd, "store flags", error);
+		if (error_code(error) == ERROR_LIMIT)
+			imap_cmd_tagged(cmd, "NO", "LIMIT", "No room for more "
+			    "keywords in this mailbox");
+		else
+			imap_cmd_store_error(cmd, "store flags", error);
 		return;
 	}
+	/* New keywords: the client learns the folder's flags anew
+	 * (RFC 3501 7.2.6) before it sees them on messages. */
+	if (store_view_keyword_count(view) != keywords_before)
+		imap_session_announce_flags(session);
 
 	if (!silent) {
 		msgs = store_view_messages(view);
@@ -153,8 +193,8 @@ cmd_store(struct imap_cmd *cmd)
 			if (cmd->uid)
 				(void)buf_printf(&b, "UID %u ", vm->uid);
 			(void)buf_append_str(&b, "FLAGS ");
-			(void)imap_write_flags(&b, vm->flags |
-			    (vm->recent ? IMAP_FLAG_RECENT : 0));
+			(void)imap_view_write_flags(&b, view, vm->flags |
+			    (vm->recent ? IMAP_FLAG_RECENT : 0), vm->keywords);
 			(void)buf_append_str(&b, ")\r\n");
 			imap_session_write(session, b.data, b.len);
 		}

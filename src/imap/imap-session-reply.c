@@ -17,6 +17,7 @@
 
 #include "imap/imap-commands.h"
 #include "imap/imap-session-private.h"
+#include "imap/imap-view.h"
 #include "imap/imap-wire.h"
 #include "lib/error.h"
 #include "lib/log.h"
@@ -270,7 +271,8 @@ flush_expunge_cb(uint32_t seq, uint32_t uid, void *ctx)
 }
 
 static void
-flush_flags_cb(uint32_t seq, uint32_t uid, unsigned flags, void *ctx)
+flush_flags_cb(uint32_t seq, uint32_t uid, unsigned flags, uint32_t keywords,
+    void *ctx)
 {
 	struct flush_ctx *fc = ctx;
 	struct buf b;
@@ -278,11 +280,15 @@ flush_flags_cb(uint32_t seq, uint32_t uid, unsigned flags, void *ctx)
 	/* FLAGS is the whole list: \Recent too if this session has it. */
 	if (store_view_uid_recent(fc->session->view, uid))
 		flags |= IMAP_FLAG_RECENT;
+	if (store_view_keyword_count(fc->session->view) !=
+	    fc->session->keywords_announced)
+		imap_session_announce_flags(fc->session);
 	buf_init(&b, 1024);
 	if (buf_printf(&b, "* %u FETCH (", seq) == 0 &&
 	    (!fc->with_uid || buf_printf(&b, "UID %u ", uid) == 0) &&
 	    buf_append_str(&b, "FLAGS ") == 0 &&
-	    imap_write_flags(&b, flags) == 0 &&
+	    imap_view_write_flags(&b, fc->session->view, flags,
+	    keywords) == 0 &&
 	    buf_append_str(&b, ")\r\n") == 0)
 		imap_session_write(fc->session, b.data, b.len);
 	buf_free(&b);
@@ -326,7 +332,44 @@ imap_session_flush_updates(struct imap_session *session, bool allow_expunge,
 		} else
 			log_warnx("imap: %s: %s: refresh %s: %s", session->peer,
 			    session->user, session->mailbox, error);
+		return;
 	}
+	if (store_view_keyword_count(session->view) !=
+	    session->keywords_announced)
+		imap_session_announce_flags(session);
+}
+
+void
+imap_session_send_flags(struct imap_session *session,
+    const struct store_view *view, bool permanent, bool read_only)
+{
+	struct buf b;
+	int ret;
+
+	buf_init(&b, 0);
+	if (!permanent)
+		ret = buf_append_str(&b, "* FLAGS ") == 0 &&
+		    imap_view_write_flag_names(&b, view, false) == 0 &&
+		    buf_append_str(&b, "\r\n") == 0 ? 0 : -1;
+	else if (read_only)
+		ret = buf_append_str(&b, "* OK [PERMANENTFLAGS ()] Read-only "
+		    "mailbox\r\n");
+	else
+		ret = buf_append_str(&b, "* OK [PERMANENTFLAGS ") == 0 &&
+		    imap_view_write_flag_names(&b, view, true) == 0 &&
+		    buf_append_str(&b, "] Flags permitted\r\n") == 0 ? 0 : -1;
+	if (ret == 0)
+		imap_session_write(session, b.data, b.len);
+	buf_free(&b);
+}
+
+void
+imap_session_announce_flags(struct imap_session *session)
+{
+	session->keywords_announced = store_view_keyword_count(session->view);
+	imap_session_send_flags(session, session->view, false, false);
+	imap_session_send_flags(session, session->view, true,
+	    session->read_only);
 }
 
 void

@@ -201,6 +201,8 @@ struct imap_session {
 	bool read_only;			/* EXAMINE, or no write access */
 	struct imap_searchres searchres; /* "$"; commands may change it
 					   with imap_session_searchres_set() */
+	size_t keywords_announced;	/* the folder's keywords when FLAGS
+					   was last sent */
 
 	/* Its place in the server's list of sessions */
 	struct service_link link;
@@ -349,6 +351,15 @@ void imap_session_searchres_set(struct imap_session *session,
  */
 void imap_session_flush_updates(struct imap_session *session,
     bool allow_expunge, bool with_uid);
+/* Send view's "* FLAGS" (RFC 3501 7.2.6) or, with permanent,
+ * "* OK [PERMANENTFLAGS]" (7.1; "()" when read_only): the system flags,
+ * $Forwarded and the folder's keywords, "\\*" while it has room. */
+void imap_session_send_flags(struct imap_session *session,
+    const struct store_view *view, bool permanent, bool read_only);
+/* Send both for the selected view again: the folder gained a keyword,
+ * so the client learns of it before any FETCH shows it. */
+void imap_session_announce_flags(struct imap_session *session);
+
 /* The selected view's changed callback (ctx is the session): runs the
  * pending command's changed_cb, if any; otherwise changes wait for the
  * next command. */

@@ -376,3 +376,47 @@ imap_view_transfer(struct imap_cmd *cmd, bool move, struct buf *code_r)
 	store_uid_map_free(&map);
 	return 1;
 }
+
+/* The names of view's keywords by number, NULL where there is none. */
+static void
+keyword_names(const struct store_view *view,
+    const char *names[KEYWORDS_MAX])
+{
+	for (unsigned int i = 0; i < KEYWORDS_MAX; i++)
+		names[i] = store_view_keyword(view, i);
+}
+
+int
+imap_view_write_flags(struct buf *b, const struct store_view *view,
+    unsigned int flags, uint32_t keywords)
+{
+	const char *names[KEYWORDS_MAX];
+
+	keyword_names(view, names);
+	return imap_write_flag_list(b, flags, keywords, names);
+}
+
+int
+imap_view_write_flag_names(struct buf *b, const struct store_view *view,
+    bool permanent)
+{
+	const char *names[KEYWORDS_MAX];
+	size_t old = b->len;
+
+	keyword_names(view, names);
+	if (imap_write_flag_list(b, STORE_FLAG_REPLIED | STORE_FLAG_FLAGGED |
+	    STORE_FLAG_TRASHED | STORE_FLAG_SEEN | STORE_FLAG_DRAFT |
+	    STORE_FLAG_PASSED, UINT32_MAX, names) < 0)
+		return -1;
+	if (!permanent || store_view_keyword_count(view) >= KEYWORDS_MAX)
+		return 0;
+	/* The list ends in ')': "\*" goes before it. */
+	b->len--;
+	if (buf_append_str(b, " \\*)") < 0) {
+		b->len = old;
+		if (b->data != NULL)
+			b->data[old] = '\0';
+		return -1;
+	}
+	return 0;
+}

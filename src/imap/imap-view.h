@@ -51,6 +51,18 @@ int imap_view_read_message(struct store_view *view, uint32_t uid,
 int imap_view_read_header(struct store_view *view, uint32_t uid,
     struct buf *raw, const char **error_r);
 
+/* Append a message's flag list, "(\Seen $label1)": flags (enum
+ * store_flag bits) and keywords (bits numbering view's keywords). 0 or
+ * -1 as imap_write_flags(). */
+int imap_view_write_flags(struct buf *b, const struct store_view *view,
+    unsigned int flags, uint32_t keywords);
+/* Append the flags view's folder can hold: the system flags,
+ * $Forwarded and the folder's keywords, and with permanent "\*" while
+ * the folder has room for a new keyword (PERMANENTFLAGS, RFC 3501
+ * 7.1). 0 or -1. */
+int imap_view_write_flag_names(struct buf *b, const struct store_view *view,
+    bool permanent);
+
 /*
  * Time slices for commands that walk a large mailbox: a command calls
  * imap_view_slice_begin() when it gets the loop, and before each message

@@ -102,6 +102,13 @@ imap_write_nstring(struct buf *b, const char *s)
 int
 imap_write_flags(struct buf *b, unsigned int flags)
 {
+	return imap_write_flag_list(b, flags, 0, NULL);
+}
+
+int
+imap_write_flag_list(struct buf *b, unsigned int flags, uint32_t keywords,
+    const char *const *kw_names)
+{
 	static const struct {
 		unsigned flag;
 		const char *name;
@@ -124,6 +131,16 @@ imap_write_flags(struct buf *b, unsigned int flags)
 			continue;
 		if ((!first && buf_append(b, " ", 1) < 0) ||
 		    buf_append_str(b, names[i].name) < 0)
+			goto fail;
+		first = false;
+	}
+	for (size_t i = 0; kw_names != NULL && i < KEYWORDS_MAX; i++) {
+		if (!(keywords & ((uint32_t)1 << i)) || kw_names[i] == NULL ||
+		    ((flags & STORE_FLAG_PASSED) &&
+		    strcasecmp(kw_names[i], "$Forwarded") == 0))
+			continue;
+		if ((!first && buf_append(b, " ", 1) < 0) ||
+		    buf_append_str(b, kw_names[i]) < 0)
 			goto fail;
 		first = false;
 	}

@@ -31,6 +31,11 @@ int imap_write_literal(struct buf *b, const void *data, size_t len);
 /* Append "(\Seen \Deleted ...)" for enum store_flag bits, and \Recent
  * last for IMAP_FLAG_RECENT. 0 or -1. */
 int imap_write_flags(struct buf *b, unsigned int flags);
+/* As imap_write_flags(), followed by names[i] for each bit i of keywords
+ * (names: KEYWORDS_MAX entries, NULL where a folder has none; a
+ * "$Forwarded" keyword is left out when flags carry it already). */
+int imap_write_flag_list(struct buf *b, unsigned int flags,
+    uint32_t keywords, const char *const *names);
 /*
  * Append uids in the order given as a uid-set, joining runs of
  * ascending consecutive UIDs into "a:b": "4:6,9,2". The order matters:

@@ -154,6 +154,7 @@ struct flags_op {
 	struct store_index *ix;
 	enum store_flags_mode mode;
 	unsigned flags;
+	uint32_t keywords;		/* keyword bits in the same mode */
 	struct flag_change *set;	/* bits gained, for FlagsSet */
 	struct flag_change *clear;	/* bits lost, for FlagsClear */
 	size_t nset, nclear;
@@ -175,6 +176,7 @@ flags_apply(struct flags_op *op, uint32_t uid, bool first_pass)
 	struct store_index *ix = op->ix;
 	struct index_msg *m = store_index_lookup(ix, uid);
 	unsigned nf;
+	uint32_t nk;
 	char *name, *from, *to;
 
 	if (m == NULL)
@@ -182,9 +184,12 @@ flags_apply(struct flags_op *op, uint32_t uid, bool first_pass)
 	nf = op->mode == STORE_FLAGS_REPLACE ? op->flags :
 	    op->mode == STORE_FLAGS_ADD ? m->flags | op->flags :
 	    m->flags & ~op->flags;
-	if (nf == m->flags)
+	nk = op->mode == STORE_FLAGS_REPLACE ? op->keywords :
+	    op->mode == STORE_FLAGS_ADD ? m->keywords | op->keywords :
+	    m->keywords & ~op->keywords;
+	if (nf == m->flags && nk == m->keywords)
 		return;
-	name = maildir_name_set_flags(m->name, nf);
+	name = maildir_name_set_info(m->name, nf, nk);
 	from = store_index_msg_path(ix, m);
 	to = xasprintf("%s/cur/%s", ix->dir, name);
 	if (op->nown < OWN_NAMES_PER_CALL) {
@@ -223,12 +228,42 @@ flags_apply(struct flags_op *op, uint32_t uid, bool first_pass)
 	m->name = name;
 	m->cur = true;
 	m->flags = (uint8_t)nf;
+	m->keywords = nk;
+}
+
+/* With the folder locked: the keyword bits of names for op's mode
+ * (REMOVE: only those the folder knows; else numbering new ones).
+ * 0 or -1. */
+static int
+flags_keywords(struct flags_op *op, const char *const *names, size_t count,
+    const char **error_r)
+{
+	size_t i;
+	int idx;
+
+	if (op->mode != STORE_FLAGS_REMOVE)
+		return store_index_keywords_add(op->ix, names, count,
+		    &op->keywords, error_r);
+	for (i = 0; i < count; i++) {
+		if ((idx = maildir_keywords_find(&op->ix->kw, names[i])) >= 0)
+			op->keywords |= (uint32_t)1 << idx;
+	}
+	return 0;
 }
 
 int
 store_view_set_flags(struct store_view *view, const uint32_t *uids,
     size_t count, enum store_flags_mode mode, unsigned flags,
     const char **error_r)
+{
+	return store_view_set_keywords(view, uids, count, mode, flags, NULL,
+	    0, error_r);
+}
+
+int
+store_view_set_keywords(struct store_view *view, const uint32_t *uids,
+    size_t count, enum store_flags_mode mode, unsigned flags,
+    const char *const *keywords, size_t count_kw, const char **error_r)
 {
 	struct store_index *ix = view->index;
 	struct flags_op op = { .ix = ix, .mode = mode };
@@ -242,6 +277,13 @@ store_view_set_flags(struct store_view *view, const uint32_t *uids,
 	    STORE_FLAG_TRASHED);
 	todo = store_uids_sorted(uids, count, &n);
 	if (op_begin(ix, &lock_fd, &changed, error_r) < 0) {
+		free(todo);
+		return -1;
+	}
+	if (flags_keywords(&op, keywords, count_kw, error_r) < 0) {
+		maildir_uidlist_unlock(&lock_fd);
+		if (changed)
+			store_index_notify(ix, view);
 		free(todo);
 		return -1;
 	}
@@ -276,8 +318,10 @@ store_view_set_flags(struct store_view *view, const uint32_t *uids,
 		uint32_t seq = store_view_seq(view, todo[i]);
 		struct index_msg *m = store_index_lookup(ix, todo[i]);
 
-		if (seq > 0 && m != NULL)
+		if (seq > 0 && m != NULL) {
 			view->msgs[seq - 1].flags = m->flags;
+			view->msgs[seq - 1].keywords = m->keywords;
+		}
 	}
 	if (op.touched || changed)
 		store_index_notify(ix, view);

@@ -12,12 +12,15 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "store/maildir-keywords.h"
 #include "store/store.h"
 
 /* One message of an index (about 40 bytes plus its name). */
 struct index_msg {
 	uint32_t uid;
 	uint8_t flags;		/* enum store_flag bits of the name */
+	uint32_t keywords;	/* keyword letters of the name: bit i is
+				   'a' + i, named in the index's kw */
 	bool cur;		/* in cur/ (else new/) */
 	bool have_stat;		/* size and date are known */
 	char *name;		/* current file name in new/ or cur/ */
@@ -60,6 +63,11 @@ struct store_index {
 	struct stamp new_st;
 	struct stamp cur_st;
 	struct stamp list_st;
+
+	struct maildir_keywords kw;	/* dovecot-keywords as last read or
+					   written */
+	struct stamp kw_st;		/* of that file when last read */
+	bool kw_bad;			/* the last read failed: add none */
 
 	struct store_view *views;
 	struct store_index *next;	/* in store->indexes */
@@ -136,6 +144,17 @@ uint32_t store_index_recent_uid(struct store_index *ix);
  * to upto (never lower it) and write it to the recent file as the UID
  * list is written (a failure is logged; the mark holds in memory). */
 void store_index_recent_claim(struct store_index *ix, uint32_t upto);
+
+/*
+ * With the folder lock held: the indexes of names in ix->kw, adding
+ * the missing ones and writing dovecot-keywords (crash-safely) before
+ * returning if any was added, so no file name can use a letter the file
+ * does not name. *bits_r gets the letters. -1 with ERROR_LIMIT if the
+ * folder has no free slot for one, or with the write's error.
+ */
+int store_index_keywords_add(struct store_index *ix,
+    const char *const *names, size_t count, uint32_t *bits_r,
+    const char **error_r);
 
 /* ---- store-change.c ---- */
 

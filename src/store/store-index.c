@@ -15,6 +15,7 @@
 
 #include "lib/error.h"
 #include "lib/limits.h"
+#include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "store/maildir-flags.h"
 #include "store/maildir-uidlist.h"
@@ -84,6 +85,7 @@ store_index_free(struct store_index **ixp)
 	for (i = 0; i < ix->count; i++)
 		free(ix->msgs[i].name);
 	free(ix->msgs);
+	maildir_keywords_clear(&ix->kw);
 	free(ix->user);
 	free(ix->folder);
 	free(ix->dir);
@@ -380,11 +382,13 @@ quick_match(struct store_index *ix, const struct maildir_uidlist *list,
 		memset(m, 0, sizeof(*m));
 		m->uid = list->uids[i];
 		m->flags = (uint8_t)maildir_name_flags(f->name);
+		m->keywords = maildir_name_keywords(f->name);
 		if (old != NULL) {
 			m->have_stat = old->have_stat;
 			m->size = old->size;
 			m->date = old->date;
-			if (old->flags != m->flags)
+			if (old->flags != m->flags ||
+			    old->keywords != m->keywords)
 				q->changed = true;
 		} else {
 			q->changed = true;
@@ -518,12 +522,14 @@ index_rebuild(struct store_index *ix, struct maildir_scan *scan,
 		m->uid = f->uid;
 		m->cur = f->cur;
 		m->flags = (uint8_t)maildir_name_flags(f->name);
+		m->keywords = maildir_name_keywords(f->name);
 		m->name = f->name;
 		f->name = NULL;
 		if (j < ix->count && ix->msgs[j].uid == f->uid) {
 			struct index_msg *old = &ix->msgs[j++];
 
-			if (old->flags != m->flags)
+			if (old->flags != m->flags ||
+			    old->keywords != m->keywords)
 				changed = true;
 			m->have_stat = old->have_stat;
 			m->size = old->size;
@@ -545,6 +551,95 @@ index_rebuild(struct store_index *ix, struct maildir_scan *scan,
 	ix->uidvalidity = uidvalidity;
 	ix->uidnext = uidnext;
 	return changed;
+}
+
+/* ---- Keywords ---- */
+
+/*
+ * Read dovecot-keywords again if it changed since last read (with the
+ * folder lock held; done whenever new/ or cur/ is read, since another
+ * program names a keyword before a file name uses its letter). A file
+ * that cannot be read leaves the names known before, and no keyword is
+ * added until it can be (writing it would lose the names it holds).
+ */
+static void
+index_keywords_load(struct store_index *ix)
+{
+	struct maildir_keywords kw = { { NULL } };
+	struct stamp st;
+	const char *error;
+	char *path = store_index_sub(ix, MAILDIR_KEYWORDS_FILE);
+
+	if (stamp_take(path, &st) < 0)
+		memset(&st, 0, sizeof(st));
+	free(path);
+	if (stamp_same(&ix->kw_st, &st))
+		return;
+	if (maildir_keywords_read(ix->dir, &kw, &error) < 0) {
+		if (!ix->kw_bad)
+			log_warnx("%s", error);
+		ix->kw_bad = true;
+		return;
+	}
+	ix->kw_bad = false;
+	maildir_keywords_clear(&ix->kw);
+	ix->kw = kw;
+	ix->kw_st = st;
+}
+
+int
+store_index_keywords_add(struct store_index *ix, const char *const *names,
+    size_t count, uint32_t *bits_r, const char **error_r)
+{
+	struct maildir_keywords kw = { { NULL } };
+	bool added, any = false;
+	size_t i;
+	int idx;
+
+	*bits_r = 0;
+	if (ix->kw_bad) {
+		*error_r = error_fmt("%s: %s unreadable", ix->folder,
+		    MAILDIR_KEYWORDS_FILE);
+		return -1;
+	}
+	for (i = 0; i < KEYWORDS_MAX; i++)
+		kw.names[i] = ix->kw.names[i] != NULL ?
+		    xstrdup(ix->kw.names[i]) : NULL;
+	for (i = 0; i < count; i++) {
+		if (!maildir_keyword_valid(names[i])) {
+			maildir_keywords_clear(&kw);
+			*error_r = error_code_fmt(ERROR_INVALID,
+			    "%s: invalid keyword", ix->folder);
+			return -1;
+		}
+		if ((idx = maildir_keywords_add(&kw, names[i], &added)) < 0) {
+			maildir_keywords_clear(&kw);
+			*error_r = error_code_fmt(ERROR_LIMIT, "%s: no room "
+			    "for more than %d keywords", ix->folder,
+			    KEYWORDS_MAX);
+			return -1;
+		}
+		any = any || added;
+		*bits_r |= (uint32_t)1 << idx;
+	}
+	if (any && maildir_keywords_write(ix->dir, &kw, error_r) < 0) {
+		maildir_keywords_clear(&kw);
+		return -1;
+	}
+	if (any) {
+		char *path = store_index_sub(ix, MAILDIR_KEYWORDS_FILE);
+
+		maildir_keywords_clear(&ix->kw);
+		ix->kw = kw;
+		if (stamp_take(path, &ix->kw_st) < 0)
+			memset(&ix->kw_st, 0, sizeof(ix->kw_st));
+		ix->kw_st.valid = ix->kw_st.ino != 0;
+		free(path);
+		ix->modseq++;
+	} else {
+		maildir_keywords_clear(&kw);
+	}
+	return 0;
 }
 
 /*
@@ -580,6 +675,7 @@ store_index_sync_locked(struct store_index *ix, bool force, bool *changed_r,
 			return -1;
 		if (quick > 0) {
 			list_restamp(ix);
+			index_keywords_load(ix);
 			if (*changed_r)
 				ix->modseq++;
 			return 0;
@@ -608,6 +704,7 @@ store_index_sync_locked(struct store_index *ix, bool force, bool *changed_r,
 	if (scan_cur)
 		ix->cur_st = c;
 	list_restamp(ix);
+	index_keywords_load(ix);
 	ix->loaded = true;
 	if (changed)
 		ix->modseq++;

@@ -38,6 +38,7 @@ view_fill(struct store_view *v)
 		v->msgs[i].recent = ix->msgs[i].uid >= first;
 		if (v->msgs[i].recent)
 			v->recent_count++;
+		v->msgs[i].keywords = ix->msgs[i].keywords;
 	}
 	v->count = ix->count;
 	v->uidvalidity = ix->uidvalidity;
@@ -221,11 +222,14 @@ store_view_refresh(struct store_view *view, bool expunge,
 			j++;
 		if (j < ix->count && ix->msgs[j].uid == vm->uid) {
 			out[n] = *vm;
-			if (ix->msgs[j].flags != vm->flags) {
+			if (ix->msgs[j].flags != vm->flags ||
+			    ix->msgs[j].keywords != vm->keywords) {
 				out[n].flags = ix->msgs[j].flags;
+				out[n].keywords = ix->msgs[j].keywords;
 				if (cbs->flags != NULL)
 					cbs->flags((uint32_t)n + 1, vm->uid,
-					    out[n].flags, ctx);
+					    out[n].flags, out[n].keywords,
+					    ctx);
 			}
 			n++;
 		} else if (expunge) {
@@ -247,6 +251,7 @@ store_view_refresh(struct store_view *view, bool expunge,
 		out[n].recent = out[n].uid >= first_recent;
 		if (out[n].recent)
 			view->recent_count++;
+		out[n].keywords = ix->msgs[j].keywords;
 		n++;
 		added++;
 	}
@@ -258,6 +263,26 @@ store_view_refresh(struct store_view *view, bool expunge,
 	if (added > 0 && cbs->exists != NULL)
 		cbs->exists((uint32_t)n, ctx);
 	return 0;
+}
+
+/* ---- Keywords ---- */
+
+const char *
+store_view_keyword(const struct store_view *view, unsigned i)
+{
+	return i < KEYWORDS_MAX ? view->index->kw.names[i] : NULL;
+}
+
+size_t
+store_view_keyword_count(const struct store_view *view)
+{
+	return maildir_keywords_count(&view->index->kw);
+}
+
+int
+store_view_keyword_find(const struct store_view *view, const char *name)
+{
+	return maildir_keywords_find(&view->index->kw, name);
 }
 
 /* ---- Reading messages ---- */

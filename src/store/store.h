@@ -17,7 +17,9 @@
  *   <folder dir>/mailbell-uidlist.lock  flock(2)ed while it is changed
  *   <folder dir>/mailbell-recent     UIDVALIDITY and the first UID no
  *                                    IMAP session has claimed as \Recent
- * Message flags live in the file name (":2,FRS").
+ * Message flags live in the file name (":2,FRS"), and keywords too, as
+ * Dovecot keeps them: letters a..z after the flags, named by
+ *   <folder dir>/dovecot-keywords        "<index> <name>" lines, 0 = 'a'
  *
  * Threads: a struct store may be used from several threads for the
  * blocking calls below (they lock per folder, across processes too);
@@ -498,6 +500,8 @@ struct store_view_message {
 	unsigned flags;		/* enum store_flag bits */
 	bool recent;		/* \Recent in this view; fixed while the
 				   view holds the message */
+	uint32_t keywords;	/* bit i: keyword i of the folder
+				   (store_view_keyword) */
 };
 
 /*
@@ -533,6 +537,21 @@ const struct store_view_message *store_view_messages(
 /* Sequence number of uid in the view, 0 if it is not there. */
 uint32_t store_view_seq(const struct store_view *view, uint32_t uid);
 
+/* ---- Keywords ----
+ * A folder holds up to KEYWORDS_MAX (lib/limits.h) keywords, numbered
+ * 0 .. KEYWORDS_MAX - 1 (Dovecot's letters a..z); a number keeps its
+ * name for as long as the folder exists. Names match ASCII
+ * case-insensitively. */
+
+/* The name of the folder's keyword i, or NULL if i is free. Valid until
+ * the next call on the view. */
+const char *store_view_keyword(const struct store_view *view, unsigned i);
+/* The number of keywords the folder has. */
+size_t store_view_keyword_count(const struct store_view *view);
+/* The number of keyword name, or -1 if the folder has none so named. */
+int store_view_keyword_find(const struct store_view *view,
+    const char *name);
+
 /*
  * Make the view the claimant of \Recent (SELECT, not EXAMINE): call it
  * once, right after store_view_open. The view's messages from the mark
@@ -556,7 +575,8 @@ bool store_view_uid_recent(const struct store_view *view, uint32_t uid);
  * holds at that moment if the responses are sent in this order:
  *   expunge(seq, uid)  a message is gone ("* seq EXPUNGE"; the later
  *                      numbers shift down at once)
- *   flags(seq, uid, flags)  a message's flags changed ("FETCH (FLAGS)")
+ *   flags(seq, uid, flags, keywords)  a message's flags or keywords
+ *                      changed ("FETCH (FLAGS)")
  * and then
  *   exists(count)      once if messages were added: the new EXISTS
  *                      (store_view_recent_count already counts the
@@ -569,7 +589,7 @@ bool store_view_uid_recent(const struct store_view *view, uint32_t uid);
  */
 typedef void store_view_expunge_cb(uint32_t seq, uint32_t uid, void *ctx);
 typedef void store_view_flags_cb(uint32_t seq, uint32_t uid, unsigned flags,
-    void *ctx);
+    uint32_t keywords, void *ctx);
 typedef void store_view_exists_cb(uint32_t count, void *ctx);
 struct store_view_refresh_cbs {
 	store_view_expunge_cb *expunge;
@@ -618,12 +638,25 @@ enum store_flags_mode {
 };
 /*
  * Change the flags of messages: rename each file to cur/<base>:2,<flags>
- * (from new/ as needed; letters other than the standard flags are kept),
- * then fsync the directories. Announces FlagsSet / FlagsClear. 0 or -1.
+ * (from new/ as needed; letters other than the standard flags and the
+ * keyword letters are kept), then fsync the directories. Announces
+ * FlagsSet / FlagsClear (keyword changes are not events). 0 or -1.
  */
 int store_view_set_flags(struct store_view *view, const uint32_t *uids,
     size_t count, enum store_flags_mode mode, unsigned flags,
     const char **error_r);
+/*
+ * As store_view_set_flags, with keywords (count_kw names, atoms as
+ * maildir_keyword_valid takes them) changed in the same mode: REPLACE
+ * sets exactly these, ADD adds them (new names get a number, written
+ * to dovecot-keywords before any file uses it; ERROR_LIMIT if the
+ * folder has no room), REMOVE removes those the folder knows.
+ * store_view_set_flags is this with no keywords (so REPLACE clears
+ * them).
+ */
+int store_view_set_keywords(struct store_view *view, const uint32_t *uids,
+    size_t count, enum store_flags_mode mode, unsigned flags,
+    const char *const *keywords, size_t count_kw, const char **error_r);
 
 /*
  * Expunge messages: every message of uids (uids NULL: every message of

@@ -56,20 +56,22 @@ def test_brackets_in_unquoted_astrings(daemon):
 def test_nil_is_a_flag_keyword(daemon):
     """NIL is an atom, so where a flag is expected it is the keyword
     NIL (RFC 3501 flag-keyword): STORE and SEARCH KEYWORD treat it as
-    any other keyword the store does not keep, never as BAD."""
+    any other keyword, never as BAD."""
     daemon.deliver([make_message("one")])
     seen_before(daemon)
     m = imap_login(daemon)
     try:
         assert m.select("INBOX")[0] == "OK"
         assert m.store("1", "+FLAGS", "(\\Seen $Junk)") == (
-            "OK", [b"1 (FLAGS (\\Seen))"])
+            "OK", [b"1 (FLAGS (\\Seen $Junk))"])
         assert m.store("1", "+FLAGS", "(NIL)") == (
-            "OK", [b"1 (FLAGS (\\Seen))"])
+            "OK", [b"1 (FLAGS (\\Seen $Junk NIL))"])
+        assert m.store("1", "-FLAGS", "NIL") == (
+            "OK", [b"1 (FLAGS (\\Seen $Junk))"])
         assert m.store("1", "+FLAGS", "NIL") == (
-            "OK", [b"1 (FLAGS (\\Seen))"])
+            "OK", [b"1 (FLAGS (\\Seen $Junk NIL))"])
         assert m.store("1", "FLAGS", "(\\Flagged nil)") == (
-            "OK", [b"1 (FLAGS (\\Flagged))"])
+            "OK", [b"1 (FLAGS (\\Flagged NIL))"])
         assert m.store("1", "-FLAGS", "NIL") == (
             "OK", [b"1 (FLAGS (\\Flagged))"])
         assert m.search(None, "KEYWORD", "NIL") == ("OK", [b""])

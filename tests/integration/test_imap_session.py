@@ -514,7 +514,7 @@ def test_status_append_select_examine(daemon):
             "* OK [UIDVALIDITY %d] UIDs valid" % uidvalidity,
             "* OK [UIDNEXT 3] Predicted next UID",
             "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen "
-            "\\Draft $Forwarded)] Flags permitted",
+            "\\Draft $Forwarded \\*)] Flags permitted",
             "e OK [READ-WRITE] Select completed"]
         assert c.cmd("f", "EXAMINE INBOX") == [
             "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft "

@@ -50,9 +50,14 @@ def test_store_forms(daemon):
         ok("h", "UID STORE")]
     assert c.run("i", "STORE 3 FLAGS ()") == [b"* 3 FETCH (FLAGS ())",
                                              ok("i", "STORE")]
-    # Keywords are not kept (PERMANENTFLAGS has no \*): accepted, ignored.
+    # Keywords are kept; the client hears of a new one in FLAGS first.
     assert c.run("j", "STORE 1 +FLAGS ($Junk \\Seen)") == [
-        b"* 1 FETCH (FLAGS (\\Answered \\Flagged \\Seen))", ok("j", "STORE")]
+        b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft "
+        b"$Forwarded $Junk)",
+        b"* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen "
+        b"\\Draft $Forwarded $Junk \\*)] Flags permitted",
+        b"* 1 FETCH (FLAGS (\\Answered \\Flagged \\Seen $Junk))",
+        ok("j", "STORE")]
     # UIDs that do not exist are no error.
     assert c.run("k", "UID STORE 7:9 +FLAGS (\\Seen)") == [
         ok("k", "UID STORE")]
@@ -60,13 +65,13 @@ def test_store_forms(daemon):
     # The flags are in the file names (Maildir info ":2,").
     names = sorted(f.name.split(":2,")[-1] if ":2," in f.name else ""
                    for f in daemon.message_files("alice"))
-    assert names == ["", "DF", "FRS"]
+    assert names == ["", "DF", "FRSa"]
 
     # And they survive a fresh session.
     c2 = raw(daemon)
     c2.select()
     assert c2.run("l", "FETCH 1:3 FLAGS") == [
-        b"* 1 FETCH (FLAGS (\\Answered \\Flagged \\Seen))",
+        b"* 1 FETCH (FLAGS (\\Answered \\Flagged \\Seen $Junk))",
         b"* 2 FETCH (FLAGS (\\Flagged \\Draft))",
         b"* 3 FETCH (FLAGS ())", ok("l", "FETCH")]
 

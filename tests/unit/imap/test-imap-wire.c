@@ -176,6 +176,32 @@ test_limits_leave_buffer_unchanged(void **state)
 	buf_free(&b);
 }
 
+/* Keywords after the flags, by the folder's numbers. */
+static void
+keyword_lists(void)
+{
+	const char *names[KEYWORDS_MAX] = { "$label1", "Junk", NULL,
+	    "$Forwarded" };
+	struct buf b;
+
+	buf_init(&b, 0);
+	assert_int_equal(imap_write_flag_list(&b, STORE_FLAG_SEEN,
+	    (1u << 0) | (1u << 1) | (1u << 2), names), 0);
+	assert_string_equal(buf_cstr(&b), "(\\Seen $label1 Junk)");
+	buf_reset(&b);
+	assert_int_equal(imap_write_flag_list(&b, 0, 1u << 1, names), 0);
+	assert_string_equal(buf_cstr(&b), "(Junk)");
+	buf_reset(&b);
+	/* A $Forwarded keyword (Dovecot's) is not sent twice with P. */
+	assert_int_equal(imap_write_flag_list(&b, STORE_FLAG_PASSED,
+	    1u << 3, names), 0);
+	assert_string_equal(buf_cstr(&b), "($Forwarded)");
+	buf_reset(&b);
+	assert_int_equal(imap_write_flag_list(&b, 0, 1u << 3, names), 0);
+	assert_string_equal(buf_cstr(&b), "($Forwarded)");
+	buf_free(&b);
+}
+
 static void
 test_flags_uidsets(void **state)
 {
@@ -204,6 +230,7 @@ test_flags_uidsets(void **state)
 	    IMAP_FLAG_RECENT), 0);
 	assert_string_equal(buf_cstr(&b), "(\\Seen \\Recent)");
 	buf_free(&b);
+	keyword_lists();
 	uidsets();
 }
 

@@ -76,8 +76,10 @@ expunge_cb(uint32_t seq, uint32_t uid, void *ctx)
 }
 
 static void
-flags_cb(uint32_t seq, uint32_t uid, unsigned flags, void *ctx)
+flags_cb(uint32_t seq, uint32_t uid, unsigned flags, uint32_t keywords,
+    void *ctx)
 {
+	(void)keywords;
 	seen_add(ctx, "F%u/%u=%u ", seq, uid, flags);
 }
 
@@ -467,21 +469,50 @@ test_flags_keep_letters(void **state)
 	struct st_fixture *f = *state;
 	struct store_view *v;
 	const char *error, *name;
-	char dir[4200], path[4300];
+	const char *kw[] = { "$label1", "junk" };
+	char dir[4200], path[4300], kwfile[4300], buf[64];
 	uint32_t uid = 1;
+	FILE *fp;
+	size_t n;
 
 	snprintf(dir, sizeof(dir), "%s/ann/cur", f->root);
 	assert_int_equal(store_user_create(f->store, "ann", &error), 0);
-	snprintf(path, sizeof(path), "%s/77.x,S=3:2,Sa", dir);
+	snprintf(kwfile, sizeof(kwfile), "%s/ann/dovecot-keywords", f->root);
+	fp = fopen(kwfile, "w");
+	assert_non_null(fp);
+	fputs("0 Junk\n", fp);
+	fclose(fp);
+	snprintf(path, sizeof(path), "%s/77.x,S=3:2,SXa", dir);
 	st_write(path, "abc");
 	assert_int_equal(store_view_open(f->store, "ann", "INBOX", &v,
 	    &error), 0);
 	assert_int_equal(store_view_messages(v)[0].flags, STORE_FLAG_SEEN);
+	assert_int_equal(store_view_messages(v)[0].keywords, 1);
+	assert_string_equal(store_view_keyword(v, 0), "Junk");
+	assert_int_equal(store_view_keyword_find(v, "JUNK"), 0);
+	assert_int_equal(store_view_keyword_find(v, "$label1"), -1);
+	/* Flags alone replace the keywords too; other letters stay. */
 	assert_int_equal(store_view_set_flags(v, &uid, 1, STORE_FLAGS_REPLACE,
 	    STORE_FLAG_REPLIED, &error), 0);
 	name = st_only_file(dir);
 	assert_non_null(name);
-	assert_string_equal(name, "77.x,S=3:2,Ra");
+	assert_string_equal(name, "77.x,S=3:2,RX");
+	/* A new keyword is named in the file before a name uses it. */
+	assert_int_equal(store_view_set_keywords(v, &uid, 1, STORE_FLAGS_ADD,
+	    0, kw, 2, &error), 0);
+	name = st_only_file(dir);
+	assert_string_equal(name, "77.x,S=3:2,RXab");
+	assert_int_equal(store_view_messages(v)[0].keywords, 3);
+	fp = fopen(kwfile, "r");
+	assert_non_null(fp);
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	buf[n] = '\0';
+	fclose(fp);
+	assert_string_equal(buf, "0 Junk\n1 $label1\n");
+	assert_int_equal(store_view_keyword_count(v), 2);
+	assert_int_equal(store_view_set_keywords(v, &uid, 1,
+	    STORE_FLAGS_REMOVE, 0, kw + 1, 1, &error), 0);
+	assert_string_equal(st_only_file(dir), "77.x,S=3:2,RXb");
 	store_view_free(&v);
 }
 
