@@ -172,6 +172,7 @@ search_run(struct imap_cmd *cmd)
 			.uid = msgs[i].uid,
 			.flags = msgs[i].flags,
 			.recent = msgs[i].recent,
+			.keywords = msgs[i].keywords,
 		};
 
 		if (session->bev == NULL)
@@ -235,6 +236,12 @@ search_abort_cb(struct imap_cmd *cmd)
 	imap_cmd_tagged(cmd, "NO", NULL, "%s aborted", cmd->name);
 }
 
+static int
+keyword_find_cb(const char *name, void *ctx)
+{
+	return store_view_keyword_find(ctx, name);
+}
+
 void
 cmd_search(struct imap_cmd *cmd)
 {
@@ -260,6 +267,7 @@ cmd_search(struct imap_cmd *cmd)
 	/* "$" as it is now, before this search saves another. */
 	imap_search_set_saved(search, session->searchres.uids,
 	    session->searchres.count);
+	imap_search_resolve_keywords(search, keyword_find_cb, session->view);
 	ctx = xcalloc(1, sizeof(*ctx));
 	ctx->search = search;
 	ctx->ev = event_new(session->server->deps.base, -1, 0, search_ev_cb,

@@ -30,6 +30,8 @@ static const char *const key_names[] = {
 	[IMAP_SEARCH_ADDRESS] = "ADDRESS",
 	[IMAP_SEARCH_BODY] = "BODY",
 	[IMAP_SEARCH_TEXT] = "TEXT",
+	[IMAP_SEARCH_KEYWORD] = "KEYWORD",
+	[IMAP_SEARCH_UNKEYWORD] = "UNKEYWORD",
 };
 
 static const char *
@@ -109,6 +111,11 @@ format_node(const struct imap_search_node *node, struct buf *b)
 	case IMAP_SEARCH_BODY:
 	case IMAP_SEARCH_TEXT:
 		if (buf_printf(b, " \"%s\"", node->value) < 0)
+			return -1;
+		break;
+	case IMAP_SEARCH_KEYWORD:
+	case IMAP_SEARCH_UNKEYWORD:
+		if (buf_printf(b, " %s", node->value) < 0)
 			return -1;
 		break;
 	case IMAP_SEARCH_ALL:

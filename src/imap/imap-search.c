@@ -235,9 +235,34 @@ parse_keyword(struct parse_ctx *ctx, const struct search_key *key,
 		node->flags = key->flags;
 		return node;
 	}
-	/* No other keyword is ever set on a message. */
-	return node_new(key->key == IMAP_SEARCH_FLAG ?
-	    IMAP_SEARCH_NONE : IMAP_SEARCH_ALL);
+	node = node_new(key->key == IMAP_SEARCH_FLAG ?
+	    IMAP_SEARCH_KEYWORD : IMAP_SEARCH_UNKEYWORD);
+	node->value = xstrdup(kw->str);
+	return node;
+}
+
+static void
+resolve_node(struct imap_search_node *node, imap_search_keyword_func *find,
+    void *ctx)
+{
+	int idx;
+
+	for (; node != NULL; node = node->next) {
+		resolve_node(node->children, find, ctx);
+		if (node->key != IMAP_SEARCH_KEYWORD &&
+		    node->key != IMAP_SEARCH_UNKEYWORD)
+			continue;
+		idx = find(node->value, ctx);
+		node->keywords = idx >= 0 && idx < 32 ?
+		    (uint32_t)1 << idx : 0;
+	}
+}
+
+void
+imap_search_resolve_keywords(struct imap_search *search,
+    imap_search_keyword_func *find, void *ctx)
+{
+	resolve_node(search->root, find, ctx);
 }
 
 /* LARGER and SMALLER: a size in octets (a number of up to 32 bits). */
@@ -686,6 +711,10 @@ match_node(const struct imap_search *search, struct imap_search_node *node,
 		return (m->flags & node->flags) != 0;
 	case IMAP_SEARCH_UNFLAG:
 		return (m->flags & node->flags) == 0;
+	case IMAP_SEARCH_KEYWORD:
+		return (m->keywords & node->keywords) != 0;
+	case IMAP_SEARCH_UNKEYWORD:
+		return (m->keywords & node->keywords) == 0;
 	case IMAP_SEARCH_BEFORE:
 	case IMAP_SEARCH_ON:
 	case IMAP_SEARCH_SINCE:

@@ -20,9 +20,8 @@
 /* What a node tests. Keys that mean the same are parsed into one form:
  * SEEN is FLAG \Seen, UNSEEN is UNFLAG \Seen, FROM x is ADDRESS From x. */
 enum imap_search_key {
-	IMAP_SEARCH_ALL,	/* ALL, UNKEYWORD: every message */
-	IMAP_SEARCH_NONE,	/* KEYWORD: no message (mailbell keeps no
-				   keywords) */
+	IMAP_SEARCH_ALL,	/* ALL: every message */
+	IMAP_SEARCH_NONE,	/* no message */
 	IMAP_SEARCH_AND,	/* "( ... )", the program itself, and NEW:
 				   (RECENT UNSEEN) */
 	IMAP_SEARCH_OR,		/* OR: exactly two children */
@@ -46,6 +45,8 @@ enum imap_search_key {
 	IMAP_SEARCH_ADDRESS,	/* BCC, CC, FROM, TO: the addresses */
 	IMAP_SEARCH_BODY,	/* BODY */
 	IMAP_SEARCH_TEXT,	/* TEXT */
+	IMAP_SEARCH_KEYWORD,	/* KEYWORD other than $Forwarded (FLAG) */
+	IMAP_SEARCH_UNKEYWORD,	/* UNKEYWORD other than $Forwarded */
 };
 
 struct imap_search_node {
@@ -59,7 +60,12 @@ struct imap_search_node {
 	uint64_t size;			/* LARGER, SMALLER */
 	char *field;			/* HEADER, ADDRESS: field name */
 	char *value;			/* HEADER, ADDRESS, BODY, TEXT: the
-					   string */
+					   string; KEYWORD, UNKEYWORD: the
+					   name */
+	uint32_t keywords;		/* KEYWORD, UNKEYWORD: the folder's
+					   keyword bit for the name, 0 if it
+					   has none (set by
+					   imap_search_resolve_keywords) */
 };
 
 /* What SEARCH RETURN (...) asks for (RFC 4731 3.1). */
@@ -117,6 +123,13 @@ bool imap_search_args_save(const struct imap_arg *args, unsigned int count);
  * Until called, "$" names nothing. */
 void imap_search_set_saved(struct imap_search *search, const uint32_t *uids,
     size_t count);
+/* The number of keyword name in the selected folder, or -1. */
+typedef int imap_search_keyword_func(const char *name, void *ctx);
+/* Give every KEYWORD and UNKEYWORD node its folder's keyword bit, found
+ * with find(name, ctx). A keyword the folder does not know matches no
+ * message (UNKEYWORD: every message). Call it before matching. */
+void imap_search_resolve_keywords(struct imap_search *search,
+    imap_search_keyword_func *find, void *ctx);
 
 /* One message as the matcher sees it. */
 struct imap_search_msg {
@@ -124,6 +137,7 @@ struct imap_search_msg {
 	uint32_t uid;
 	unsigned int flags;	/* enum store_flag bits */
 	bool recent;		/* \Recent in this session */
+	uint32_t keywords;	/* keyword bits, numbered as the folder's */
 	bool have_info;		/* size and internal_date are set */
 	uint64_t size;		/* RFC822.SIZE */
 	int64_t internal_date;	/* seconds since the epoch */

@@ -70,6 +70,7 @@ def test_nil_is_a_flag_keyword(daemon):
             "OK", [b"1 (FLAGS (\\Seen $Junk))"])
         assert m.store("1", "+FLAGS", "NIL") == (
             "OK", [b"1 (FLAGS (\\Seen $Junk NIL))"])
+        assert m.search(None, "KEYWORD", "NIL") == ("OK", [b"1"])
         assert m.store("1", "FLAGS", "(\\Flagged nil)") == (
             "OK", [b"1 (FLAGS (\\Flagged NIL))"])
         assert m.store("1", "-FLAGS", "NIL") == (

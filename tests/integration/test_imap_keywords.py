@@ -93,6 +93,29 @@ def test_store_fetch_keywords(daemon):
     m.logout()
 
 
+def test_search_keywords(daemon):
+    deliver(daemon, 4)
+    m = imap_login(daemon)
+    ok(m.select("INBOX"))
+    ok(m.uid("STORE", "1:2", "+FLAGS.SILENT", "(Junk)"))
+    ok(m.uid("STORE", "2:3", "+FLAGS.SILENT", "($label1 \\Seen)"))
+    assert ok(m.uid("SEARCH", "KEYWORD", "Junk")) == [b"1 2"]
+    assert ok(m.uid("SEARCH", "KEYWORD", "junk")) == [b"1 2"]
+    assert ok(m.uid("SEARCH", "UNKEYWORD", "Junk")) == [b"3 4"]
+    assert ok(m.uid("SEARCH", "KEYWORD", "Junk", "KEYWORD", "$label1")) \
+        == [b"2"]
+    assert ok(m.uid("SEARCH", "OR", "KEYWORD", "Junk", "SEEN")) == \
+        [b"1 2 3"]
+    assert ok(m.search(None, "NOT", "KEYWORD", "$label1")) == [b"1 4"]
+    # Unknown to the folder: matches nothing (UNKEYWORD: everything).
+    assert ok(m.uid("SEARCH", "KEYWORD", "NonJunk")) == [b""]
+    assert ok(m.uid("SEARCH", "UNKEYWORD", "NonJunk")) == [b"1 2 3 4"]
+    # Known to the folder, on no message.
+    ok(m.uid("STORE", "1:2", "-FLAGS.SILENT", "(Junk)"))
+    assert ok(m.uid("SEARCH", "KEYWORD", "Junk")) == [b""]
+    m.logout()
+
+
 def test_other_session_sees_keywords(daemon):
     deliver(daemon, 1)
     a = raw(daemon)

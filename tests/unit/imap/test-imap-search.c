@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "imap/imap-parser.h"
@@ -97,13 +98,14 @@ test_flag_keys(void **state)
 	check_tree("UNANSWERED UNDELETED UNDRAFT UNFLAGGED UNSEEN",
 	    "(AND (UNFLAG \\Answered) (UNFLAG \\Deleted) (UNFLAG \\Draft) "
 	    "(UNFLAG \\Flagged) (UNFLAG \\Seen))");
-	/* NEW is (RECENT UNSEEN), OLD is NOT RECENT. No keywords are
-	 * kept. */
+	/* NEW is (RECENT UNSEEN), OLD is NOT RECENT. */
 	check_tree("NEW OLD RECENT", "(AND (AND (RECENT) (UNFLAG \\Seen)) "
 	    "(NOT (RECENT)) (RECENT))");
-	check_tree("KEYWORD $Junk UNKEYWORD work", "(AND (NONE) (ALL))");
+	check_tree("KEYWORD $Junk UNKEYWORD work",
+	    "(AND (KEYWORD $Junk) (UNKEYWORD work))");
 	/* NIL is an atom, so a keyword too (RFC 3501 flag-keyword). */
-	check_tree("KEYWORD NIL UNKEYWORD nil", "(AND (NONE) (ALL))");
+	check_tree("KEYWORD NIL UNKEYWORD nil",
+	    "(AND (KEYWORD NIL) (UNKEYWORD nil))");
 }
 
 static void
@@ -351,6 +353,52 @@ match(const char *text, const struct imap_search_msg *m, uint32_t max_seq,
 	return r;
 }
 
+/* A folder with keywords "Junk" (0) and "$label1" (2). */
+static int
+find_cb(const char *name, void *ctx)
+{
+	(void)ctx;
+	if (strcasecmp(name, "Junk") == 0)
+		return 0;
+	if (strcasecmp(name, "$label1") == 0)
+		return 2;
+	return -1;
+}
+
+static int
+match_kw(const char *text, const struct imap_search_msg *m)
+{
+	struct parsed p;
+	int r;
+
+	imap_search_resolve_keywords(program(&p, text), find_cb, NULL);
+	r = imap_search_match(p.search, m, 5, 40);
+	parsed_free(&p);
+	return r;
+}
+
+static void
+test_match_keywords(void **state)
+{
+	struct imap_search_msg m = { .seq = 1, .uid = 1, .keywords = 1u << 2 };
+
+	(void)state;
+	assert_int_equal(match_kw("KEYWORD $label1", &m), 1);
+	assert_int_equal(match_kw("KEYWORD $LABEL1", &m), 1);
+	assert_int_equal(match_kw("KEYWORD junk", &m), 0);
+	assert_int_equal(match_kw("UNKEYWORD Junk", &m), 1);
+	assert_int_equal(match_kw("UNKEYWORD $label1", &m), 0);
+	assert_int_equal(match_kw("OR KEYWORD Junk NOT KEYWORD $label1", &m),
+	    0);
+	/* One the folder does not know matches nothing. */
+	assert_int_equal(match_kw("KEYWORD Other", &m), 0);
+	assert_int_equal(match_kw("UNKEYWORD Other", &m), 1);
+	/* $Forwarded stays Maildir's P flag. */
+	assert_int_equal(match_kw("KEYWORD $Forwarded", &m), 0);
+	m.flags = STORE_FLAG_PASSED;
+	assert_int_equal(match_kw("KEYWORD $Forwarded", &m), 1);
+}
+
 static void
 test_match_flags_and_sets(void **state)
 {
@@ -382,6 +430,7 @@ test_match_flags_and_sets(void **state)
 	assert_int_equal(match("NEW", &m, 5, 40), 0);
 	assert_int_equal(match("OLD UNSEEN", &m, 5, 40), 1);
 	m.flags = STORE_FLAG_SEEN | STORE_FLAG_FLAGGED;
+	/* Unresolved: a keyword the folder does not have. */
 	assert_int_equal(match("KEYWORD $x", &m, 5, 40), 0);
 	assert_int_equal(match("UNKEYWORD $x", &m, 5, 40), 1);
 	assert_int_equal(match("3", &m, 5, 40), 1);
@@ -630,6 +679,7 @@ main(void)
 		cmocka_unit_test(test_badcharset),
 		cmocka_unit_test(test_depth_limit),
 		cmocka_unit_test(test_match_flags_and_sets),
+		cmocka_unit_test(test_match_keywords),
 		cmocka_unit_test(test_match_info),
 		cmocka_unit_test(test_match_message),
 		cmocka_unit_test(test_needs),
