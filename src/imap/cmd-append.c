@@ -20,12 +20,20 @@
 #include "lib/log.h"
 #include "store/store.h"
 
-/* The flags of an APPEND's flag list as store_flag bits. $Forwarded is
- * Maildir's P flag; other keywords are accepted and dropped (the store
- * keeps none, and PERMANENTFLAGS has no "\*"); \Recent may not be set
- * by a client. Returns 0 or -1. */
+/* The flags and keywords of an APPEND's flag list. */
+struct append_flags {
+	unsigned flags;				/* store_flag bits */
+	const char *keywords[KEYWORDS_PER_COMMAND_MAX];	/* in the
+						   command's arguments */
+	size_t count;
+};
+
+/* The flags of an APPEND's flag list: store_flag bits, $Forwarded as
+ * Maildir's P flag, other keywords by name (each once, at most
+ * KEYWORDS_PER_COMMAND_MAX of KEYWORD_NAME_MAX bytes); \Recent may
+ * not be set by a client. Returns 0 or -1. */
 static int
-parse_flags(const struct imap_arg *list, unsigned *flags_r)
+parse_flags(const struct imap_arg *list, struct append_flags *f)
 {
 	static const struct {
 		const char *name;
@@ -39,22 +47,30 @@ parse_flags(const struct imap_arg *list, unsigned *flags_r)
 		{ "$Forwarded", STORE_FLAG_PASSED },
 	};
 	const char *atom;
-	unsigned flags = 0;
 
 	for (unsigned int i = 0; i < list->list_count; i++) {
-		size_t k;
+		size_t k, j;
 
 		if (!imap_arg_get_atom(&list->list[i], &atom))
 			return -1;
 		for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
 			if (strcasecmp(atom, names[k].name) == 0)
 				break;
-		if (k < sizeof(names) / sizeof(names[0]))
-			flags |= names[k].flag;
-		else if (atom[0] == '\\')
+		if (k < sizeof(names) / sizeof(names[0])) {
+			f->flags |= names[k].flag;
+			continue;
+		}
+		if (atom[0] == '\\' || strlen(atom) > KEYWORD_NAME_MAX)
 			return -1;	/* \Recent or unknown system flag */
+		for (j = 0; j < f->count; j++)
+			if (strcasecmp(f->keywords[j], atom) == 0)
+				break;
+		if (j < f->count)
+			continue;
+		if (f->count == KEYWORDS_PER_COMMAND_MAX)
+			return -1;
+		f->keywords[f->count++] = atom;
 	}
-	*flags_r = flags;
 	return 0;
 }
 
@@ -117,7 +133,7 @@ cmd_append(struct imap_cmd *cmd)
 	char name[FOLDER_NAME_MAX + 1], code[64];
 	const char *wire, *date, *error;
 	unsigned int n = cmd->args_count, i = 1;
-	unsigned flags = 0;
+	struct append_flags f = { 0 };
 	time_t t = 0;
 	int zone;
 	uint32_t uidvalidity, uid;
@@ -128,7 +144,7 @@ cmd_append(struct imap_cmd *cmd)
 		return;
 	}
 	if (i < n - 1 && args[i].type == IMAP_ARG_LIST) {
-		if (parse_flags(&args[i], &flags) < 0) {
+		if (parse_flags(&args[i], &f) < 0) {
 			imap_cmd_tagged(cmd, "BAD", NULL, "Invalid flags");
 			return;
 		}
@@ -160,13 +176,17 @@ cmd_append(struct imap_cmd *cmd)
 	}
 	if ((msg->spool != NULL ?
 	    store_append_spool(session->server->deps.store, session->user,
-	    name, msg->spool, flags, (int64_t)t, &uidvalidity, &uid, &error) :
+	    name, msg->spool, f.flags, f.keywords, f.count, (int64_t)t,
+	    &uidvalidity, &uid, &error) :
 	    store_append(session->server->deps.store, session->user, name,
-	    (const unsigned char *)msg->str, msg->len, flags, (int64_t)t,
-	    &uidvalidity, &uid, &error)) < 0) {
+	    (const unsigned char *)msg->str, msg->len, f.flags, f.keywords,
+	    f.count, (int64_t)t, &uidvalidity, &uid, &error)) < 0) {
 		if (error_code(error) == ERROR_NOT_FOUND)
 			imap_cmd_tagged(cmd, "NO", "TRYCREATE", "Mailbox does "
 			    "not exist");
+		else if (error_code(error) == ERROR_LIMIT && f.count > 0)
+			imap_cmd_tagged(cmd, "NO", "LIMIT", "No room for more "
+			    "keywords (or UIDs) in this mailbox");
 		else
 			imap_cmd_store_error(cmd, "append", error);
 		return;

@@ -469,13 +469,14 @@ store_append_dir(struct store *store, const char *user, const char *folder,
 int
 store_append_commit(struct store *store, const char *user,
     const char *folder, const char *dir, const char *tmp, const char *base,
-    unsigned flags, int64_t internal_date, uint32_t *uidvalidity_r,
-    uint32_t *uid_r, const char **error_r)
+    unsigned flags, const char *const *keywords, size_t count_kw,
+    int64_t internal_date, uint32_t *uidvalidity_r, uint32_t *uid_r,
+    const char **error_r)
 {
 	struct maildir_commit_item item;
 	struct timespec ts[2];
 	char *cur_name = NULL;
-	uint32_t uidvalidity = 0;
+	uint32_t uidvalidity = 0, bits;
 	int ret = -1;
 
 	if (internal_date > 0) {
@@ -487,11 +488,17 @@ store_append_commit(struct store *store, const char *user,
 			goto out;
 		}
 	}
+	if (store_keywords_number(store, user, folder, keywords, count_kw,
+	    &bits, error_r) < 0) {
+		(void)unlink(tmp);
+		goto out;
+	}
 	memset(&item, 0, sizeof(item));
 	item.tmp_path = tmp;
 	item.base = base;
-	if (flags != 0)
-		item.cur_name = cur_name = maildir_name_set_flags(base, flags);
+	if (flags != 0 || bits != 0)
+		item.cur_name = cur_name = maildir_name_set_info(base, flags,
+		    bits);
 	if (maildir_commit(store, dir, &item, 1, &uidvalidity) != 1) {
 		*error_r = error_code_fmt(item.error_code, "%s",
 		    item.error);
@@ -511,8 +518,8 @@ out:
 int
 store_append(struct store *store, const char *user, const char *folder,
     const unsigned char *body, size_t len, unsigned flags,
-    int64_t internal_date, uint32_t *uidvalidity_r, uint32_t *uid_r,
-    const char **error_r)
+    const char *const *keywords, size_t count_kw, int64_t internal_date,
+    uint32_t *uidvalidity_r, uint32_t *uid_r, const char **error_r)
 {
 	char *dir, *tmp, *base;
 	int ret;
@@ -525,7 +532,7 @@ store_append(struct store *store, const char *user, const char *folder,
 		return -1;
 	}
 	ret = store_append_commit(store, user, folder, dir, tmp, base, flags,
-	    internal_date, uidvalidity_r, uid_r, error_r);
+	    keywords, count_kw, internal_date, uidvalidity_r, uid_r, error_r);
 	free(tmp);
 	free(base);
 	free(dir);

@@ -150,7 +150,76 @@ struct copy_op {
 	size_t k;
 	const char *error;
 	bool failed;				/* stop: undo and fail */
+	int kw_map[KEYWORDS_MAX];		/* source keyword -> the
+						   target's, -1: none */
 };
+
+/* The target's numbers for the keywords the messages of todo (n of
+ * them) carry, by name, numbering new ones in the target. 0 or -1. */
+static int
+copy_keywords(struct copy_op *op, const char *dest, const uint32_t *todo,
+    size_t n, const char **error_r)
+{
+	struct store_index *ix = op->ix;
+	char *names[KEYWORDS_MAX];
+	uint32_t used = 0, bits;
+	size_t i, k = 0;
+	int idx[KEYWORDS_MAX], ret = -1;
+
+	for (i = 0; i < KEYWORDS_MAX; i++)
+		op->kw_map[i] = -1;
+	for (i = 0; i < n; i++) {
+		struct index_msg *m = store_index_lookup(ix, todo[i]);
+
+		if (m != NULL)
+			used |= m->keywords;
+	}
+	for (i = 0; i < KEYWORDS_MAX; i++) {
+		if ((used & ((uint32_t)1 << i)) != 0 &&
+		    ix->kw.names[i] != NULL) {
+			idx[k] = (int)i;
+			/* Copied: the target may be this folder, whose
+			 * names a re-read replaces. */
+			names[k++] = xstrdup(ix->kw.names[i]);
+		}
+	}
+	if (k == 0)
+		return 0;
+	if (store_keywords_number(ix->store, ix->user, dest,
+	    (const char *const *)names, k, &bits, error_r) == 0 &&
+	    (ix = store_index_get(ix->store, ix->user, dest,
+	    error_r)) != NULL) {
+		/* Each name's number, looked up again in the target. */
+		for (i = 0; i < k; i++)
+			op->kw_map[idx[i]] = maildir_keywords_find(&ix->kw,
+			    names[i]);
+		ret = 0;
+	}
+	for (i = 0; i < k; i++)
+		free(names[i]);
+	return ret;
+}
+
+/* m's file name for the copy named base: its flags, other letters, and
+ * its keywords numbered as the target numbers them. Malloc'd. */
+static char *
+copy_name(const struct copy_op *op, const struct index_msg *m,
+    const char *base)
+{
+	size_t blen = maildir_name_base_len(m->name), i;
+	uint32_t kw = 0;
+	char *tmp, *out;
+
+	for (i = 0; i < KEYWORDS_MAX; i++) {
+		if ((m->keywords & ((uint32_t)1 << i)) != 0 &&
+		    op->kw_map[i] >= 0)
+			kw |= (uint32_t)1 << op->kw_map[i];
+	}
+	tmp = xasprintf("%s%s", base, m->name + blen);
+	out = maildir_name_set_info(tmp, maildir_name_flags(tmp), kw);
+	free(tmp);
+	return out;
+}
 
 /* Hard-link (or copy, across file systems) message uid into the
  * target's tmp/ under a new name. A message expunged meanwhile is
@@ -165,7 +234,6 @@ copy_link(struct copy_op *op, uint32_t uid, const char **error_r)
 	struct index_msg *m;
 	struct timeval tv;
 	char *from, *tmp;
-	size_t blen;
 	uint64_t size, crlf_size;
 	bool changed;
 	int tries;
@@ -188,12 +256,9 @@ copy_link(struct copy_op *op, uint32_t uid, const char **error_r)
 		tmp = xasprintf("%s/tmp/%s", op->dir, base);
 		if (link(from, tmp) == 0 || (errno == EXDEV &&
 		    copy_file(from, tmp) == 0)) {
-			blen = maildir_name_base_len(m->name);
 			item->tmp_path = tmp;
 			item->base = xstrdup(base);
-			item->cur_name = m->name[blen] != '\0' ?
-			    xasprintf("%s%s", base, m->name + blen) :
-			    xasprintf("%s" MAILDIR_INFO_PREFIX, base);
+			item->cur_name = copy_name(op, m, base);
 			item->synced = true;
 			op->src[op->k++] = m->uid;
 			free(from);
@@ -241,6 +306,11 @@ store_view_copy(struct store_view *view, const uint32_t *uids, size_t count,
 	if (changed)
 		store_index_notify(ix, view);
 	todo = store_uids_sorted(uids, count, &n);
+	if (copy_keywords(&op, dest, todo, n, error_r) < 0) {
+		free(todo);
+		free(dir);
+		return -1;
+	}
 	op.dir = dir;
 	op.items = items = xcalloc(n + 1, sizeof(*items));
 	op.src = xcalloc(n + 1, sizeof(*op.src));

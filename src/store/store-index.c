@@ -597,6 +597,7 @@ store_index_keywords_add(struct store_index *ix, const char *const *names,
 	int idx;
 
 	*bits_r = 0;
+	index_keywords_load(ix);	/* another writer's names first */
 	if (ix->kw_bad) {
 		*error_r = error_fmt("%s: %s unreadable", ix->folder,
 		    MAILDIR_KEYWORDS_FILE);
@@ -640,6 +641,26 @@ store_index_keywords_add(struct store_index *ix, const char *const *names,
 		maildir_keywords_clear(&kw);
 	}
 	return 0;
+}
+
+int
+store_keywords_number(struct store *store, const char *user,
+    const char *folder, const char *const *names, size_t count,
+    uint32_t *bits_r, const char **error_r)
+{
+	struct store_index *ix;
+	int lock_fd, ret;
+
+	*bits_r = 0;
+	if (count == 0)
+		return 0;
+	if ((ix = store_index_get(store, user, folder, error_r)) == NULL)
+		return -1;
+	if ((lock_fd = maildir_uidlist_lock(ix->dir, error_r)) < 0)
+		return -1;
+	ret = store_index_keywords_add(ix, names, count, bits_r, error_r);
+	maildir_uidlist_unlock(&lock_fd);
+	return ret;
 }
 
 /*

@@ -97,12 +97,22 @@ void store_index_free_all(struct store *store);
 int store_append_dir(struct store *store, const char *user,
     const char *folder, char **dir_r, const char **error_r);
 /* The rest of an APPEND once its file tmp (named base) is written in
- * dir/tmp/: set its date, commit it, tell views and subscribers. On
- * failure the file is gone. 0 or -1. */
+ * dir/tmp/: number its keywords (count_kw names), set its date, commit
+ * it, tell views and subscribers. On failure the file is gone. 0 or
+ * -1. */
 int store_append_commit(struct store *store, const char *user,
     const char *folder, const char *dir, const char *tmp, const char *base,
-    unsigned flags, int64_t internal_date, uint32_t *uidvalidity_r,
+    unsigned flags, const char *const *keywords, size_t count_kw,
+    int64_t internal_date, uint32_t *uidvalidity_r,
     uint32_t *uid_r, const char **error_r);
+
+/* Folder indexes: the keyword bits of names (count of them) in (user,
+ * folder), numbering new ones in its dovecot-keywords (written before
+ * this returns) under the folder's lock. count 0: none, no I/O.
+ * ERROR_LIMIT when the folder has no room. Event-loop thread only. */
+int store_keywords_number(struct store *store, const char *user,
+    const char *folder, const char *const *names, size_t count,
+    uint32_t *bits_r, const char **error_r);
 
 /* Event hub life cycle (store-events.c). */
 void store_hub_free(struct store *store);

@@ -282,8 +282,9 @@ store_spool_write_target(struct store_spool *spool, struct store_target *t,
 
 int
 store_append_spool(struct store *store, const char *user, const char *folder,
-    struct store_spool *spool, unsigned flags, int64_t internal_date,
-    uint32_t *uidvalidity_r, uint32_t *uid_r, const char **error_r)
+    struct store_spool *spool, unsigned flags, const char *const *keywords,
+    size_t count_kw, int64_t internal_date, uint32_t *uidvalidity_r,
+    uint32_t *uid_r, const char **error_r)
 {
 	char *dir, *tmp, *base;
 	int ret;
@@ -299,8 +300,8 @@ store_append_spool(struct store *store, const char *user, const char *folder,
 		free(dir);
 		return -1;
 	}
-	ret = store_append_commit(store, user, folder, dir, tmp, base, flags, internal_date, uidvalidity_r, uid_r,
-	    error_r);
+	ret = store_append_commit(store, user, folder, dir, tmp, base, flags,
+	    keywords, count_kw, internal_date, uidvalidity_r, uid_r, error_r);
 	free(tmp);
 	free(base);
 	free(dir);

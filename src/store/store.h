@@ -680,6 +680,8 @@ void store_uid_map_free(struct store_uid_map **mapp);
  * COPY: hard-link each message into dest's tmp/, then commit them into
  * dest's cur/ with their flags and new UIDs (one UID-list write and one
  * round of fsyncs for the lot); the internal date stays (same inode).
+ * Keywords are carried by name: numbered in dest as
+ * store_view_set_keywords does (ERROR_LIMIT if dest has no room).
  * dest may be the view's own folder. ERROR_NOT_FOUND if dest does
  * not exist. Announces MessageAppend in dest. 0 with *map_r, or -1.
  */
@@ -696,16 +698,18 @@ int store_view_move(struct store_view *view, const uint32_t *uids,
 
 /*
  * APPEND: write body to the folder's tmp/, set its mtime to
- * internal_date (0: now), fsync, and commit it into cur/ with flags (new/
- * if flags is 0) with the next UID. Announces MessageAppend and tells
+ * internal_date (0: now), fsync, and commit it into cur/ with flags and
+ * keywords (count_kw names, numbered in the folder as
+ * store_view_set_keywords does; new/ if there are none) with the next
+ * UID. Announces MessageAppend and tells
  * the folder's views. Returns 0 with the UIDVALIDITY and UID (APPENDUID),
  * or -1 with *error_r (ERROR_NOT_FOUND if the folder does not
  * exist: TRYCREATE).
  */
 int store_append(struct store *store, const char *user, const char *folder,
     const unsigned char *body, size_t len, unsigned flags,
-    int64_t internal_date, uint32_t *uidvalidity_r, uint32_t *uid_r,
-    const char **error_r);
+    const char *const *keywords, size_t count_kw, int64_t internal_date,
+    uint32_t *uidvalidity_r, uint32_t *uid_r, const char **error_r);
 
 /*
  * APPEND of a spooled message (made with prefix "" for the same user,
@@ -715,8 +719,8 @@ int store_append(struct store *store, const char *user, const char *folder,
  */
 int store_append_spool(struct store *store, const char *user,
     const char *folder, struct store_spool *spool, unsigned flags,
-    int64_t internal_date, uint32_t *uidvalidity_r, uint32_t *uid_r,
-    const char **error_r);
+    const char *const *keywords, size_t count_kw, int64_t internal_date,
+    uint32_t *uidvalidity_r, uint32_t *uid_r, const char **error_r);
 
 /* STATUS without a view: from the folder index (synced first). */
 struct store_status {

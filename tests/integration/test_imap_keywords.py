@@ -250,3 +250,69 @@ def test_dovecot_maildir_read_as_is(daemon):
     assert sorted(info(p) for p in daemon.message_files("alice")) == \
         ["", "FRd", "Sab", "bc"]
     m.logout()
+
+
+def test_append_keywords(daemon):
+    deliver(daemon, 1)
+    m = imap_login(daemon)
+    msg = make_message("appended")
+    typ, data = m.append("INBOX", "(\\Seen $label1 Junk)", None, msg)
+    assert typ == "OK", data
+    ok(m.append("INBOX", "(junk)", None, msg))
+    ok(m.create("Work"))
+    ok(m.append("Work", "(NonJunk)", None, msg))
+    assert keywords_file(daemon) == "0 $label1\n1 Junk\n"
+    assert keywords_file(daemon, "Work") == "0 NonJunk\n"
+    assert sorted(info(p) for p in daemon.message_files("alice")) == \
+        ["", "Sab", "b"]
+    ok(m.select("INBOX"))
+    assert b"$label1 Junk" in m.response("FLAGS")[1][-1]
+    assert fetch_flags(m) == {1: "", 2: "\\Seen $label1 Junk", 3: "Junk"}
+    assert ok(m.uid("SEARCH", "KEYWORD", "Junk")) == [b"2 3"]
+    ok(m.select("Work"))
+    assert fetch_flags(m) == {1: "NonJunk"}
+    m.logout()
+
+
+def test_copy_move_keywords(daemon):
+    """COPY and MOVE carry keywords by name: the target numbers them in
+    its own dovecot-keywords."""
+    deliver(daemon, 3)
+    m = imap_login(daemon)
+    ok(m.create("Kept"))
+    # The target knows other keywords already, at other numbers.
+    ok(m.append("Kept", "(Other Junk)", None, make_message("there")))
+    ok(m.select("INBOX"))
+    ok(m.uid("STORE", "1", "+FLAGS.SILENT", "(\\Flagged $label1)"))
+    ok(m.uid("STORE", "2", "+FLAGS.SILENT", "(Junk NonJunk)"))
+    assert keywords_file(daemon) == "0 $label1\n1 Junk\n2 NonJunk\n"
+    ok(m.uid("COPY", "1:2", "Kept"))
+    ok(m.uid("MOVE", "3", "Kept"))
+    assert keywords_file(daemon, "Kept") == \
+        "0 Other\n1 Junk\n2 $label1\n3 NonJunk\n"
+    assert sorted(info(p) for p in daemon.message_files("alice", "Kept")) \
+        == ["", "Fc", "ab", "bd"]
+    ok(m.select("Kept"))
+    assert fetch_flags(m) == {1: "Other Junk", 2: "\\Flagged $label1",
+                              3: "Junk NonJunk", 4: ""}
+    assert ok(m.uid("SEARCH", "KEYWORD", "junk")) == [b"1 3"]
+    # Copied within the folder, the numbers stay.
+    ok(m.uid("COPY", "3", "Kept"))
+    assert fetch_flags(m, "5") == {5: "Junk NonJunk"}
+    m.logout()
+
+
+def test_copy_into_full_folder(daemon):
+    deliver(daemon, 1)
+    c = raw(daemon)
+    assert c.run("c", "CREATE Full")[-1].startswith(b"c OK")
+    flags = " ".join("f%d" % i for i in range(26))
+    got = c.run("a", "APPEND Full (%s) {1+}\r\nx" % flags)
+    assert got[-1].startswith(b"a OK"), got
+    got = c.run("b", "APPEND Full (more) {1+}\r\nx")
+    assert got[-1].startswith(b"b NO [LIMIT]"), got
+    c.select()
+    assert c.run("s", "STORE 1 +FLAGS.SILENT (Junk)")[-1].startswith(
+        b"s OK")
+    assert c.run("d", "COPY 1 Full")[-1].startswith(b"d NO [LIMIT]")
+    assert len(daemon.message_files("alice", "Full")) == 1

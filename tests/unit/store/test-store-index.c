@@ -297,8 +297,8 @@ test_append(void **state)
 	char path[4200], *p;
 
 	assert_int_equal(store_append(f->store, "ann", "Drafts",
-	    (const unsigned char *)body, strlen(body), 0, 0, &uidvalidity,
-	    &uid, &error), -1);
+	    (const unsigned char *)body, strlen(body), 0, NULL, 0, 0,
+	    &uidvalidity, &uid, &error), -1);
 	assert_int_equal(error_code(error), ERROR_NOT_FOUND);
 	assert_int_equal(store_folder_create(f->store, "ann", "Drafts",
 	    &error), 0);
@@ -307,7 +307,8 @@ test_append(void **state)
 	store_view_set_changed_cb(v, changed_cb, &sv);
 	assert_int_equal(store_append(f->store, "ann", "Drafts",
 	    (const unsigned char *)body, strlen(body),
-	    STORE_FLAG_SEEN | STORE_FLAG_DRAFT, 1000000000, &uidvalidity,
+	    STORE_FLAG_SEEN | STORE_FLAG_DRAFT, NULL, 0, 1000000000,
+	    &uidvalidity,
 	    &uid, &error), 0);
 	assert_int_equal(uid, 1);
 	assert_int_equal(uidvalidity, store_view_uidvalidity(v));
@@ -325,8 +326,8 @@ test_append(void **state)
 	free(p);
 	/* Without flags: into new/, date now. */
 	assert_int_equal(store_append(f->store, "ann", "Drafts",
-	    (const unsigned char *)body, strlen(body), 0, 0, &uidvalidity,
-	    &uid, &error), 0);
+	    (const unsigned char *)body, strlen(body), 0, NULL, 0, 0,
+	    &uidvalidity, &uid, &error), 0);
 	assert_int_equal(uid, 2);
 	snprintf(path, sizeof(path), "%s/ann/.Drafts/new", f->root);
 	assert_int_equal(st_count_files(path), 1);
@@ -409,7 +410,7 @@ test_crlf_size(void **state)
 
 	/* APPEND and delivery (`mailbell deliver` keeps LF) name W=. */
 	assert_int_equal(store_append(f->store, "ann", "Work",
-	    (const unsigned char *)lf, strlen(lf), STORE_FLAG_SEEN, 0,
+	    (const unsigned char *)lf, strlen(lf), STORE_FLAG_SEEN, NULL, 0, 0,
 	    &uidvalidity, &uid, &error), 0);
 	uid = deliver(f->store, "Work", lf);
 	assert_int_equal(uid, 3);
@@ -643,7 +644,7 @@ test_events(void **state)
 	store_uid_map_free(&map);
 	assert_int_equal(store_view_expunge(v, NULL, 0, false, &error), 0);
 	assert_int_equal(store_append(f->store, "ann", "Sent",
-	    (const unsigned char *)"x", 1, 0, 0, &uidvalidity, &uid,
+	    (const unsigned char *)"x", 1, 0, NULL, 0, 0, &uidvalidity, &uid,
 	    &error), 0);
 	/* The appended message is no news to MessageNew later. */
 	store_announce(f->store, "ann", "Sent", uidvalidity, uid);

@@ -230,7 +230,7 @@ test_append_copy_recent(void **state)
 	assert_int_equal(store_view_recent_count(w), 0);
 	assert_int_equal(store_append(f->store, "ann", "Work",
 	    (const unsigned char *)"Subject: a\r\n\r\na\r\n", 17,
-	    STORE_FLAG_SEEN, 0, &uidvalidity, &uid, &error), 0);
+	    STORE_FLAG_SEEN, NULL, 0, 0, &uidvalidity, &uid, &error), 0);
 	assert_int_equal(store_view_copy(a, uids, 2, "Work", &map, &error),
 	    0);
 	store_uid_map_free(&map);

@@ -174,7 +174,7 @@ test_append_spool(void **state)
 	    &error), 0);
 	spool = spool_body(f->store, "alice", "");
 	assert_int_equal(store_append_spool(f->store, "alice", "Work", spool,
-	    0, 0, &uidvalidity, &uid, &error), 0);
+	    0, NULL, 0, 0, &uidvalidity, &uid, &error), 0);
 	store_spool_free(&spool);
 	expect_message(f, "alice", "Work", uid, BODY);
 	assert_int_equal(tmp_count(f, "alice", "INBOX"), 0);
@@ -184,7 +184,7 @@ test_append_spool(void **state)
 	 * spool. */
 	spool = spool_body(f->store, "alice", "");
 	assert_int_equal(store_append_spool(f->store, "alice", "Nowhere",
-	    spool, 0, 0, &uidvalidity, &uid, &error), -1);
+	    spool, 0, NULL, 0, 0, &uidvalidity, &uid, &error), -1);
 	assert_int_equal(error_code(error), ERROR_NOT_FOUND);
 	store_spool_free(&spool);
 	assert_int_equal(tmp_count(f, "alice", "INBOX"), 0);
