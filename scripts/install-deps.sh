@@ -5,7 +5,7 @@ set -eu
 
 # What building and running need.
 RUN_PKGS="meson ninja-build pkg-config gcc libc6-dev libevent-dev libssl-dev
-libgmime-3.0-dev libinih-dev libcrypt-dev"
+libgmime-3.0-dev libinih-dev libcrypt-dev zlib1g-dev"
 # What the test suite and the benchmarks drive: real clients and servers.
 # libsasl2-modules: mbsync's AUTHENTICATE PLAIN (only a Recommends).
 # python3-cryptography: the tests' own notification-protocol client.

@@ -61,6 +61,8 @@ const struct metric metrics_table[] = {
 	    "IMAP sessions not logged in closed to make room for new ones."),
 	COUNTER(imap_login_timeouts_total, "imap_login_timeouts_total",
 	    "IMAP sessions closed for not logging in within login_timeout."),
+	COUNTER(imap_compress_total, "imap_compress_total",
+	    "IMAP sessions that turned on COMPRESS=DEFLATE."),
 	COUNTER(imap_foreign_total, "imap_foreign_protocol_total",
 	    "Connections closed for speaking another protocol (HTTP, TLS)."),
 	COUNTER(store_events_total, "store_events_total",

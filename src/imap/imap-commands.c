@@ -40,6 +40,7 @@ static const struct imap_command_def imap_commands[] = {
 	{ "ENABLE", AU, 0, cmd_enable },	/* RFC 5161 */
 	{ "IDLE", IN, 0, cmd_idle },		/* RFC 2177 */
 	{ "XBELL", IN, 0, cmd_xbell },		/* doc/notify-protocol.md */
+	{ "COMPRESS", IN, 0, cmd_compress },	/* RFC 4978 */
 	/* RFC 3501 6.4: selected */
 	{ "CHECK", SE, 0, cmd_noop },
 	{ "CLOSE", SE, 0, cmd_close },
@@ -90,7 +91,7 @@ imap_command_find(const char *name, bool uid)
 
 #define CAPS_COMMON "IMAP4rev1 LITERAL+ SASL-IR IDLE UIDPLUS MOVE " \
 	"UNSELECT NAMESPACE ID ENABLE SPECIAL-USE CHILDREN ESEARCH SEARCHRES " \
-	"STATUS=SIZE LIST-EXTENDED LIST-STATUS CREATE-SPECIAL-USE"
+	"STATUS=SIZE LIST-EXTENDED LIST-STATUS CREATE-SPECIAL-USE COMPRESS=DEFLATE"
 
 /* XBELL (UDP new-mail notifications) is offered after login, and only
  * while the notifier runs. */

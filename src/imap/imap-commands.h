@@ -43,6 +43,7 @@ imap_command_func cmd_logout;		/* cmd-logout.c */
 imap_command_func cmd_login;		/* cmd-login.c */
 imap_command_func cmd_authenticate;	/* cmd-authenticate.c */
 imap_command_func cmd_starttls;		/* cmd-starttls.c */
+imap_command_func cmd_compress;		/* cmd-compress.c */
 imap_command_func cmd_id;		/* cmd-id.c */
 imap_command_func cmd_enable;		/* cmd-enable.c */
 imap_command_func cmd_namespace;	/* cmd-namespace.c */

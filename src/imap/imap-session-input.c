@@ -330,7 +330,8 @@ imap_session_input(struct imap_session *session)
 			session->output_blocked = true;
 			break;
 		}
-		if (evbuffer_get_length(in) == 0)
+		if (evbuffer_get_length(in) == 0 &&
+		    !imap_session_compress_pull(session))
 			break;
 		if (session->skip_line) {
 			if (!session_skip_line(session, in))
@@ -361,6 +362,11 @@ imap_session_input(struct imap_session *session)
 		default:
 			break;
 		}
+		/* COMPRESS put a filter on top of the bufferevent. */
+		if (session->bev == NULL)
+			break;
+		in = bufferevent_get_input(session->bev);
+		out = bufferevent_get_output(session->bev);
 	}
 
 	session_release_parser(session);

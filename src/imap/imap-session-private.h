@@ -19,6 +19,11 @@
 /* The loop the session's events run on (the server's, which outlives
  * every session). */
 struct event_base *imap_session_base(const struct imap_session *session);
+/* The socket or TLS bufferevent: the one under the compression
+ * filter, or bev itself. NULL while bev is. */
+struct bufferevent *imap_session_raw_bev(const struct imap_session *session);
+/* Set the session's callbacks and watermarks on its bev. */
+void imap_session_bev_setup(struct imap_session *session);
 /* Back from sleeping in IDLE to a bufferevent, before anything is
  * written or read; a no-op for a session awake. */
 void imap_session_wake(struct imap_session *session);
@@ -32,6 +37,17 @@ void imap_session_schedule_input(struct imap_session *session);
 void imap_session_update_timeouts(struct imap_session *session);
 /* Read only while input may be acted on. */
 void imap_session_update_read(struct imap_session *session);
+
+/* ---- imap-session-compress.c, with the session ---- */
+
+/* Under compression, input that waits under the filter (bytes read
+ * with the COMPRESS command line, or left when the input was full) is
+ * inflated now; true if that gave input to read. */
+bool imap_session_compress_pull(struct imap_session *session);
+/* Closing: the last output is deflated and flushed, and bev is the
+ * socket or TLS bufferevent alone again, so that the session sees when
+ * everything is sent. A no-op without compression. */
+void imap_session_compress_end(struct imap_session *session);
 
 /* ---- imap-session-input.c ---- */
 
@@ -67,6 +83,25 @@ bool imap_session_admit(struct imap_server *server, evutil_socket_t fd,
 void imap_session_login_deadline_start(struct imap_session *session);
 /* Logged in, or freed: the deadline ends. */
 void imap_session_login_deadline_free(struct imap_session *session);
+
+/* ---- imap-session-compress.c ---- */
+
+/* The zlib streams of a session after COMPRESS DEFLATE, and the event
+ * that flushes each burst of output. */
+struct imap_compress *imap_compress_new(struct imap_session *session);
+void imap_compress_free(struct imap_compress **cp);
+/* A filter bufferevent over raw (the socket or TLS bufferevent), which
+ * it frees with it unless freed first; raw loses its timeouts (the
+ * caller sets them: imap_session.c) and gets the watermarks of
+ * compressed data. NULL if libevent fails. */
+struct bufferevent *imap_compress_filter(struct imap_compress *c,
+    struct bufferevent *raw);
+/* The raw bufferevent under the filter is about to be freed (a sleep
+ * in IDLE); imap_compress_filter() attaches to the next one. */
+void imap_compress_detach(struct imap_compress *c);
+/* Whether nothing waits inside the deflater or for its flush, so the
+ * session may sleep; if so the deflater is released for the sleep. */
+bool imap_compress_idle(struct imap_compress *c);
 
 /* ---- imap-session-state.c ---- */
 

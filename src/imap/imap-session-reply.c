@@ -105,6 +105,7 @@ imap_session_close_if_flushed(struct imap_session *session)
 		imap_session_free(session);
 		return true;
 	}
+	imap_session_compress_end(session);
 	out = bufferevent_get_output(session->bev);
 	if (evbuffer_get_length(out) == 0) {
 		imap_session_free(session);

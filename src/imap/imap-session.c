@@ -5,7 +5,8 @@
  * accepting (within the limits of imap-session-admit.c), TLS (implicit,
  * or begun by STARTTLS), and the server's start and shutdown. Input is
  * in imap-session-input.c, replies in
- * imap-session-reply.c, login and select in imap-session-state.c.
+ * imap-session-reply.c, login and select in imap-session-state.c,
+ * COMPRESS's filter in imap-session-compress.c.
  */
 #include "imap/imap-session.h"
 
@@ -61,36 +62,93 @@ session_read_armed(struct imap_session *session)
 	    (uint64_t)session->read_timeout_secs * 1000;
 }
 
-/* A bufferevent on fd with the session's callbacks and watermarks;
- * timeouts and enabling are the caller's. In clear it closes fd when it
- * is freed. With TLS it runs session->ssl (the handshake first, unless
- * it is done: a session waking from IDLE) and leaves the SSL and fd to
- * the session, so that a sleep in IDLE can drop the bufferevent alone. */
-static int
-session_bev_new(struct imap_session *session, evutil_socket_t fd)
+struct bufferevent *
+imap_session_raw_bev(const struct imap_session *session)
 {
-	struct event_base *base = imap_session_base(session);
+	struct bufferevent *u;
 
-	if (session->ssl != NULL) {
-		session->bev = bufferevent_openssl_socket_new(base, fd,
-		    session->ssl, SSL_is_init_finished(session->ssl) ?
-		    BUFFEREVENT_SSL_OPEN : BUFFEREVENT_SSL_ACCEPTING, 0);
-		/* A client that closes without close_notify has ended
-		 * the session, as in clear; its requests still count. */
-		if (session->bev != NULL)
-			bufferevent_openssl_set_allow_dirty_shutdown(
-			    session->bev, 1);
-	} else
-		session->bev = bufferevent_socket_new(base, fd,
-		    BEV_OPT_CLOSE_ON_FREE);
-	if (session->bev == NULL)
-		return -1;
+	if (session->bev == NULL || session->compress == NULL)
+		return session->bev;
+	u = bufferevent_get_underlying(session->bev);
+	return u != NULL ? u : session->bev;
+}
+
+void
+imap_session_bev_setup(struct imap_session *session)
+{
 	bufferevent_setcb(session->bev, session_read_cb, session_write_cb,
 	    session_event_cb, session);
 	bufferevent_setwatermark(session->bev, EV_READ, 0,
 	    IMAP_READ_HIGH_WATER);
 	bufferevent_setwatermark(session->bev, EV_WRITE,
 	    IMAP_OUTPUT_LOW_WATER, 0);
+}
+
+/* Timeouts: under compression the read timeout is the filter's and the
+ * write timeout the raw bufferevent's (see imap_compress_filter()). */
+static void
+session_set_timeouts(struct imap_session *session, const struct timeval *rd,
+    const struct timeval *wr)
+{
+	struct bufferevent *raw = imap_session_raw_bev(session);
+
+	if (raw != session->bev) {
+		bufferevent_set_timeouts(session->bev, rd, NULL);
+		bufferevent_set_timeouts(raw, NULL, wr);
+	} else
+		bufferevent_set_timeouts(session->bev, rd, wr);
+}
+
+/* Free bev (the filter and the bufferevent under it); keep_fd leaves
+ * the socket open in clear (with TLS the session owns it anyway). */
+static void
+session_bev_free(struct imap_session *session, bool keep_fd)
+{
+	struct bufferevent *raw = imap_session_raw_bev(session);
+
+	if (session->compress != NULL)
+		imap_compress_detach(session->compress);
+	if (raw != session->bev)
+		bufferevent_free(session->bev);
+	if (keep_fd && session->ssl == NULL)
+		bufferevent_setfd(raw, -1);
+	bufferevent_free(raw);
+	session->bev = NULL;
+}
+
+/* A bufferevent on fd with the session's callbacks and watermarks;
+ * timeouts and enabling are the caller's. In clear it closes fd when it
+ * is freed. With TLS it runs session->ssl (the handshake first, unless
+ * it is done: a session waking from IDLE) and leaves the SSL and fd to
+ * the session, so that a sleep in IDLE can drop the bufferevent alone.
+ * Under compression it is the filter over that one. */
+static int
+session_bev_new(struct imap_session *session, evutil_socket_t fd)
+{
+	struct event_base *base = imap_session_base(session);
+	struct bufferevent *raw;
+
+	if (session->ssl != NULL) {
+		raw = bufferevent_openssl_socket_new(base, fd,
+		    session->ssl, SSL_is_init_finished(session->ssl) ?
+		    BUFFEREVENT_SSL_OPEN : BUFFEREVENT_SSL_ACCEPTING, 0);
+		/* A client that closes without close_notify has ended
+		 * the session, as in clear; its requests still count. */
+		if (raw != NULL)
+			bufferevent_openssl_set_allow_dirty_shutdown(raw, 1);
+	} else
+		raw = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (raw == NULL)
+		return -1;
+	session->bev = raw;
+	if (session->compress != NULL) {
+		session->bev = imap_compress_filter(session->compress, raw);
+		if (session->bev == NULL) {
+			bufferevent_free(raw);
+			return -1;
+		}
+	}
+	imap_session_bev_setup(session);
 	return 0;
 }
 
@@ -107,9 +165,8 @@ session_disconnect(struct imap_session *session)
 	}
 	if (session->bev != NULL) {
 		if (session->ssl != NULL)
-			fd = bufferevent_getfd(session->bev);
-		bufferevent_free(session->bev);
-		session->bev = NULL;
+			fd = bufferevent_getfd(imap_session_raw_bev(session));
+		session_bev_free(session, false);
 	}
 	if (session->ssl != NULL) {
 		SSL_free(session->ssl);
@@ -147,6 +204,7 @@ static void
 session_try_sleep(struct imap_session *session)
 {
 	const struct imap_cmd *cmd = session->cmd;
+	struct bufferevent *raw;
 	struct timeval tv;
 	evutil_socket_t fd;
 	uint64_t now, left;
@@ -163,6 +221,14 @@ session_try_sleep(struct imap_session *session)
 	if (evbuffer_get_length(bufferevent_get_input(session->bev)) != 0 ||
 	    evbuffer_get_length(bufferevent_get_output(session->bev)) != 0)
 		return;
+	raw = imap_session_raw_bev(session);
+	if (evbuffer_get_length(bufferevent_get_input(raw)) != 0 ||
+	    evbuffer_get_length(bufferevent_get_output(raw)) != 0)
+		return;
+	/* Compressed: the burst flushed; the deflater goes for the sleep
+	 * (a new one starts the next burst), the inflater stays. */
+	if (session->compress != NULL && !imap_compress_idle(session->compress))
+		return;
 	/* Decrypted bytes still inside OpenSSL would never wake us. */
 	if (session->ssl != NULL && SSL_pending(session->ssl) > 0)
 		return;
@@ -171,7 +237,7 @@ session_try_sleep(struct imap_session *session)
 	    session->read_deadline_ms - now : 0;
 	tv.tv_sec = (time_t)(left / 1000);
 	tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
-	fd = bufferevent_getfd(session->bev);
+	fd = bufferevent_getfd(raw);
 	session->sleep_ev = event_new(imap_session_base(session), fd, EV_READ,
 	    session_sleep_cb, session);
 	if (session->sleep_ev == NULL)
@@ -181,10 +247,7 @@ session_try_sleep(struct imap_session *session)
 	 * the bufferevent owns neither the socket nor the SSL, which keeps
 	 * its state (and, with SSL_MODE_RELEASE_BUFFERS, no record
 	 * buffers) for the wake. */
-	if (session->ssl == NULL)
-		bufferevent_setfd(session->bev, -1);
-	bufferevent_free(session->bev);
-	session->bev = NULL;
+	session_bev_free(session, true);
 	event_add(session->sleep_ev, &tv);
 }
 
@@ -209,7 +272,7 @@ imap_session_wake(struct imap_session *session)
 	session->sleep_ev = NULL;
 	if (session_bev_new(session, fd) < 0)
 		fatalx("imap: cannot set up the connection again");
-	bufferevent_set_timeouts(session->bev, &rd, &wr);
+	session_set_timeouts(session, &rd, &wr);
 	/* Writing is enabled from the start and begins with the first
 	 * output; enabling it here would run the write callback at once. */
 	bufferevent_enable(session->bev, EV_READ);
@@ -221,6 +284,7 @@ imap_session_free(struct imap_session *session)
 	struct imap_server *server = session->server;
 
 	session_disconnect(session);
+	imap_compress_free(&session->compress);
 	/* A pending command (only when the server itself is freed) must
 	 * release what it holds now. */
 	if (session->cmd != NULL && !session->cmd->done &&
@@ -317,7 +381,7 @@ imap_session_update_timeouts(struct imap_session *session)
 	else if (session->state != IMAP_STATE_NOT_AUTH)
 		rd.tv_sec = IMAP_AUTOLOGOUT_SECS;
 	session->read_timeout_secs = (unsigned int)rd.tv_sec;
-	bufferevent_set_timeouts(session->bev, &rd, &wr);
+	session_set_timeouts(session, &rd, &wr);
 	session_read_armed(session);
 }
 

@@ -50,6 +50,7 @@ struct imap_cmd;
 struct imap_command_def;
 struct imap_idle;
 struct imap_auth;
+struct imap_compress;
 struct penalty_table;
 struct store_view;
 
@@ -145,6 +146,11 @@ struct imap_session {
 					   STARTTLS): owned by the session,
 					   not by bev, so it outlives a sleep
 					   in IDLE; NULL in clear */
+	struct imap_compress *compress;	/* after COMPRESS DEFLATE: the zlib
+					   streams under bev (a filter then;
+					   see imap-session-compress.c);
+					   kept across a sleep in IDLE. NULL
+					   in plain, and again once closing */
 	struct event *sleep_ev;		/* asleep in IDLE with nothing to
 					   read or write: waits for input or
 					   the read timeout on the socket
@@ -301,6 +307,13 @@ bool imap_session_tls_offered(const struct imap_session *session);
  * command line (RFC 3207 section 6's injection), read nothing more in
  * clear, and begin the handshake once the OK has been sent. */
 void imap_session_starttls(struct imap_session *session);
+
+/* ---- Compression (imap-session-compress.c) ---- */
+
+/* After COMPRESS's tagged OK (written in plain): everything read after
+ * the command line and everything written from now on is raw deflate
+ * (RFC 4978). */
+void imap_session_compress(struct imap_session *session);
 
 /* ---- State changes (imap-session-state.c) ---- */
 

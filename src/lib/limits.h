@@ -97,6 +97,18 @@
 #define IMAP_OUTPUT_HIGH_WATER (256 * 1024)
 /* Producing resumes once the output has drained to this. */
 #define IMAP_OUTPUT_LOW_WATER (64 * 1024)
+/* COMPRESS=DEFLATE (RFC 4978): our deflater's window (2^13 bytes) and
+ * hash level cost 64 KiB a session instead of zlib's default 256 KiB,
+ * for about 4% more bytes on plain text and none on FETCH header lists
+ * (measured with zlib 1.2.13). RFC 4978 section 4 has every receiver
+ * accept any window, so clients are unaffected. */
+#define IMAP_DEFLATE_WINDOW_BITS 13
+#define IMAP_DEFLATE_MEM_LEVEL 6
+/* Compressed output queued under a COMPRESS session before compressing
+ * pauses (uncompressed output then waits up to IMAP_OUTPUT_HIGH_WATER
+ * above it), and the mark at which compressing resumes. */
+#define IMAP_DEFLATE_OUTPUT_HIGH_WATER (64 * 1024)
+#define IMAP_DEFLATE_OUTPUT_LOW_WATER (16 * 1024)
 /* BAD replies in a row before "* BYE": a client speaking another
  * protocol is not going to recover. */
 #define IMAP_BAD_MAX 10

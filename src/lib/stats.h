@@ -40,6 +40,7 @@ struct mb_stats {
 						   new session: table full */
 	uint64_t imap_login_timeouts_total;	/* no login within
 						   [imap] login_timeout */
+	uint64_t imap_compress_total;		/* COMPRESS DEFLATE begun */
 
 	/* Store */
 	uint64_t store_events_total;		/* "message landed" events */
