@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,9 +71,9 @@ write_full(int fd, const void *data, size_t len)
 	return 0;
 }
 
-int
-write_file_atomic(const char *path, const void *data, size_t len,
-    mode_t mode)
+static int
+replace_file(const char *path, const void *data, size_t len, mode_t mode,
+    bool durable)
 {
 	char tmp[PATH_MAX], dir[PATH_MAX];
 	char *slash;
@@ -92,7 +93,7 @@ write_file_atomic(const char *path, const void *data, size_t len,
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	if (fd < 0)
 		return -1;
-	if (write_full(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (write_full(fd, data, len) < 0 || (durable && fsync(fd) < 0)) {
 		saved = errno;
 		close(fd);
 		unlink(tmp);
@@ -105,7 +106,21 @@ write_file_atomic(const char *path, const void *data, size_t len,
 		errno = saved;
 		return -1;
 	}
-	return fsync_dir(dir);
+	return durable ? fsync_dir(dir) : 0;
+}
+
+int
+write_file_atomic(const char *path, const void *data, size_t len,
+    mode_t mode)
+{
+	return replace_file(path, data, len, mode, true);
+}
+
+int
+write_file_replace(const char *path, const void *data, size_t len,
+    mode_t mode)
+{
+	return replace_file(path, data, len, mode, false);
 }
 
 int

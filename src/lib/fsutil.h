@@ -22,6 +22,11 @@ int write_full(int fd, const void *data, size_t len);
  * contents. Returns 0 or -1 with errno set. */
 int write_file_atomic(const char *path, const void *data, size_t len,
     mode_t mode);
+/* As write_file_atomic, without the fsyncs: readers see the old or the
+ * new contents, but a crash may leave the old (or, on some file
+ * systems, an empty file). For state whose loss is harmless. */
+int write_file_replace(const char *path, const void *data, size_t len,
+    mode_t mode);
 /* Read a whole regular file of at most max bytes into a NUL-terminated
  * malloc'd buffer. Returns 0, or -1 with errno set (EFBIG if too big). */
 int read_file(const char *path, size_t max, char **data_r, size_t *len_r);

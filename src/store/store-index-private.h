@@ -141,8 +141,8 @@ int store_index_sync(struct store_index *ix, bool force, bool *changed_r,
  * when the server cannot tell), never above UIDNEXT. ix is synced. */
 uint32_t store_index_recent_uid(struct store_index *ix);
 /* Claim every UID below upto for a read-write view: raise ix's mark
- * to upto (never lower it) and write it to the recent file as the UID
- * list is written (a failure is logged; the mark holds in memory). */
+ * to upto (never lower it) and replace the recent file, unsynced (a
+ * failure is logged; the mark holds in memory). */
 void store_index_recent_claim(struct store_index *ix, uint32_t upto);
 
 /*

@@ -99,7 +99,11 @@ store_index_recent_claim(struct store_index *ix, uint32_t upto)
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return;
 	path = store_index_sub(ix, STORE_RECENT_FILE);
-	if (write_file_atomic(path, line, (size_t)n, 0600) < 0)
+	/* Not synced: the claim is written from the loop on every SELECT
+	 * and every delivery to a selected folder, and two fsyncs would
+	 * hold every session for milliseconds; a crash that loses it only
+	 * makes some mail recent again, which RFC 3501 2.3.2 allows. */
+	if (write_file_replace(path, line, (size_t)n, 0600) < 0)
 		log_warn("%s", path);
 	free(path);
 }
