@@ -1,7 +1,7 @@
 /*
  * libFuzzer harness for the IMAP command parser and the parsers that
  * read its arguments (sequence sets, dates, modified UTF-7, LIST
- * patterns). Checks that feeding the input whole and in small pieces
+ * patterns, base subjects). Checks that feeding the input whole and in small pieces
  * gives the same results, that decoded names and dates survive a round
  * trip, and that the pattern matcher agrees with a naive one.
  */
@@ -16,6 +16,7 @@
 #include "imap/imap-match.h"
 #include "imap/imap-parser.h"
 #include "imap/imap-seqset.h"
+#include "imap/imap-subject.h"
 #include "imap/imap-utf7.h"
 #include "lib/buf.h"
 #include "lib/limits.h"
@@ -53,6 +54,7 @@ check_text(const struct imap_arg *arg)
 	time_t t, t2;
 	int zone, zone2;
 	uint32_t n, count = 0;
+	bool reply;
 
 	if (strlen(arg->str) != arg->len)
 		return;
@@ -69,6 +71,18 @@ check_text(const struct imap_arg *arg)
 		if (imap_date_time_parse(out, &t2, &zone2, &error) != 0 ||
 		    t2 != t || zone2 != zone)
 			abort();
+	}
+	/* The base subject (RFC 5256 2.1) is its own base subject, and
+	 * no longer than the text it came from. */
+	{
+		char *base = imap_base_subject(arg->str, &reply);
+		char *again = imap_base_subject(base, &reply);
+
+		if (strlen(base) > arg->len || strcmp(base, again) != 0 ||
+		    reply)
+			abort();
+		free(base);
+		free(again);
 	}
 	buf_init(&utf8, 4096);
 	buf_init(&utf7, 0);
