@@ -69,7 +69,7 @@ login_checked_cb(void *arg, bool matched)
 	struct imap_cmd *cmd = ctx->cmd;
 	struct imap_session *session = cmd->session;
 	const struct imap_deps *deps = &session->server->deps;
-	char code[256];
+	char *code;
 	const char *error;
 	unsigned held;
 
@@ -93,9 +93,9 @@ login_checked_cb(void *arg, bool matched)
 		log_warnx("imap: %s: %s: cannot create the special-use "
 		    "folders: %s", session->peer, ctx->user, error);
 	login_ctx_free(cmd);
-	snprintf(code, sizeof(code), "CAPABILITY %s",
-	    imap_capabilities(session));
+	code = xasprintf("CAPABILITY %s", imap_capabilities(session));
 	imap_cmd_tagged(cmd, "OK", code, "Logged in");
+	free(code);
 }
 
 void
