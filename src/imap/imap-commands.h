@@ -68,6 +68,7 @@ imap_command_func cmd_xbell;		/* cmd-xbell.c (notify-protocol.md) */
  * to the table in imap-commands.c and its file to src/imap/meson.build. */
 imap_command_func cmd_fetch;		/* cmd-fetch.c */
 imap_command_func cmd_search;		/* cmd-search.c */
+imap_command_func cmd_sort;		/* cmd-sort.c (RFC 5256, 5267) */
 imap_command_func cmd_store;		/* cmd-store.c */
 imap_command_func cmd_copy;		/* cmd-copy.c */
 imap_command_func cmd_move;		/* cmd-move.c */

@@ -184,6 +184,13 @@
  * recursion frame when the program is parsed and when it is matched;
  * real clients nest a few levels. */
 #define IMAP_SEARCH_DEPTH_MAX 64
+/* Sort criteria of one SORT (RFC 5256): nine keys exist, each may be
+ * REVERSEd; more than that only repeats keys that can never decide. */
+#define IMAP_SORT_CRITERIA_MAX 16
+/* Message-IDs of one References field THREAD links (RFC 5256 2.2 step
+ * 1A), the nearest ancestors kept: real threads are far shallower, and
+ * each costs a table entry per message. */
+#define IMAP_THREAD_REFS_MAX 128
 /* Milliseconds a long command (FETCH, SEARCH over a large mailbox) works
  * before it lets the event loop serve everyone else: IDLE pushes, other
  * sessions and deliveries then wait at most this long for one client. */

@@ -274,6 +274,17 @@ bool message_search_text(const struct message *msg, const char *needle);
 int message_sent_date(const struct message *msg, time_t *time_r,
     int *tz_offset_r);
 
+/* ---- SORT and THREAD (RFC 5256) ---- */
+
+/* The first field of the message's own header named name
+ * (case-insensitive), unfolded and trimmed (malloc'd), or NULL when
+ * there is none. */
+char *message_header_get(const struct message *msg, const char *name);
+
+/* raw header text with its RFC 2047 encoded words decoded, as valid
+ * UTF-8 (bytes that are not become U+FFFD); malloc'd. */
+char *message_header_decode(const char *raw);
+
 /*
  * GMime is set up on first use. Call message_lib_deinit() once at exit
  * (tests do, so leak checkers see GMime's global state freed); no

@@ -20,7 +20,8 @@ from conftest import PASSWORD, imap_login, imaplib_connect, make_message
 
 CAPS = ("IMAP4rev1 LITERAL+ SASL-IR IDLE UIDPLUS MOVE UNSELECT NAMESPACE "
         "ID ENABLE SPECIAL-USE CHILDREN ESEARCH SEARCHRES STATUS=SIZE "
-        "LIST-EXTENDED LIST-STATUS CREATE-SPECIAL-USE COMPRESS=DEFLATE")
+        "LIST-EXTENDED LIST-STATUS CREATE-SPECIAL-USE COMPRESS=DEFLATE "
+        "SORT SORT=DISPLAY ESORT")
 # After login, with the notifier on (as the test configuration has it).
 CAPS_AUTH = CAPS + " XBELL"
 

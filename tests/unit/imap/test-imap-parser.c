@@ -1132,6 +1132,30 @@ test_literal_sink(void **state)
 	}
 }
 
+/* SORT, THREAD and ESORT (RFC 5256, 5267) need no grammar of their
+ * own: their lists, atoms and charsets parse as any command's. */
+static void
+test_sort_thread(void **state)
+{
+	(void)state;
+	CHECK("a SORT (REVERSE DATE SUBJECT) UTF-8 ALL\r\n",
+	    "DONE a SORT (REVERSE DATE SUBJECT) UTF-8 ALL");
+	CHECK("a UID SORT (ARRIVAL) \"us-ascii\" UNSEEN SINCE 1-Feb-1994\r\n",
+	    "DONE a UID SORT (ARRIVAL) \"us-ascii\" UNSEEN SINCE 1-Feb-1994");
+	CHECK("a SORT RETURN (MIN MAX COUNT ALL) (DISPLAYFROM) UTF-8 "
+	    "OR FROM x (TO y)\r\n",
+	    "DONE a SORT RETURN (MIN MAX COUNT ALL) (DISPLAYFROM) UTF-8 "
+	    "OR FROM x (TO y)");
+	CHECK("a SORT RETURN () (SIZE) UTF-8 1:*\r\n",
+	    "DONE a SORT RETURN () (SIZE) UTF-8 1:*");
+	CHECK("a THREAD REFERENCES UTF-8 ALL\r\n",
+	    "DONE a THREAD REFERENCES UTF-8 ALL");
+	CHECK("a UID THREAD ORDEREDSUBJECT UTF-8 SUBJECT {3+}\r\nfoo\r\n",
+	    "DONE a UID THREAD ORDEREDSUBJECT UTF-8 SUBJECT {3}foo");
+	/* An unclosed criteria list is a syntax error at the line end. */
+	CHECK("a SORT (DATE UTF-8 ALL\r\n", "ERR SYNTAX a");
+}
+
 int
 main(void)
 {
@@ -1159,6 +1183,7 @@ main(void)
 		cmocka_unit_test(test_literal_nul),
 		cmocka_unit_test(test_literal_sink),
 		cmocka_unit_test(test_reject_literal),
+		cmocka_unit_test(test_sort_thread),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
