@@ -53,6 +53,8 @@ static const struct imap_command_def imap_commands[] = {
 	{ "UID SEARCH", SE, 0, cmd_search },
 	{ "SORT", SE, IMAP_CMD_FLAG_NO_EXPUNGE, cmd_sort },	/* RFC 5256 */
 	{ "UID SORT", SE, 0, cmd_sort },
+	{ "THREAD", SE, IMAP_CMD_FLAG_NO_EXPUNGE, cmd_thread },
+	{ "UID THREAD", SE, 0, cmd_thread },
 	{ "STORE", SE, IMAP_CMD_FLAG_NO_EXPUNGE, cmd_store },
 	{ "UID STORE", SE, 0, cmd_store },
 	{ "COPY", SE, 0, cmd_copy },
@@ -94,7 +96,7 @@ imap_command_find(const char *name, bool uid)
 #define CAPS_COMMON "IMAP4rev1 LITERAL+ SASL-IR IDLE UIDPLUS MOVE " \
 	"UNSELECT NAMESPACE ID ENABLE SPECIAL-USE CHILDREN ESEARCH SEARCHRES " \
 	"STATUS=SIZE LIST-EXTENDED LIST-STATUS CREATE-SPECIAL-USE COMPRESS=DEFLATE " \
-	"SORT SORT=DISPLAY ESORT"
+	"SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES ESORT"
 
 /* XBELL (UDP new-mail notifications) is offered after login, and only
  * while the notifier runs. */

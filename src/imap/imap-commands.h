@@ -69,6 +69,7 @@ imap_command_func cmd_xbell;		/* cmd-xbell.c (notify-protocol.md) */
 imap_command_func cmd_fetch;		/* cmd-fetch.c */
 imap_command_func cmd_search;		/* cmd-search.c */
 imap_command_func cmd_sort;		/* cmd-sort.c (RFC 5256, 5267) */
+imap_command_func cmd_thread;		/* cmd-thread.c (RFC 5256) */
 imap_command_func cmd_store;		/* cmd-store.c */
 imap_command_func cmd_copy;		/* cmd-copy.c */
 imap_command_func cmd_move;		/* cmd-move.c */

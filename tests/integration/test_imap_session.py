@@ -21,7 +21,8 @@ from conftest import PASSWORD, imap_login, imaplib_connect, make_message
 CAPS = ("IMAP4rev1 LITERAL+ SASL-IR IDLE UIDPLUS MOVE UNSELECT NAMESPACE "
         "ID ENABLE SPECIAL-USE CHILDREN ESEARCH SEARCHRES STATUS=SIZE "
         "LIST-EXTENDED LIST-STATUS CREATE-SPECIAL-USE COMPRESS=DEFLATE "
-        "SORT SORT=DISPLAY ESORT")
+        "SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES "
+        "ESORT")
 # After login, with the notifier on (as the test configuration has it).
 CAPS_AUTH = CAPS + " XBELL"
 

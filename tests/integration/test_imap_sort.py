@@ -1,10 +1,10 @@
 """
-SORT and ESORT (RFC 5256, RFC 5957, RFC 5267) against the real
+SORT, THREAD and ESORT (RFC 5256, RFC 5957, RFC 5267) against the real
 daemon: every sort key and REVERSE with its exact order on a folder of
 messages made for it (APPENDed with chosen internal dates, one removed
 first so UIDs and sequence numbers differ), search criteria, UID forms,
-RETURN options, charsets and errors, through raw lines and Python's
-imaplib.
+THREAD=ORDEREDSUBJECT and THREAD=REFERENCES, RETURN options, charsets
+and errors, through raw lines and Python's imaplib.
 """
 
 from conftest import imap_login
@@ -140,12 +140,29 @@ def test_sort_errors(daemon):
     for bad in ["SORT (BOGUS) UTF-8 ALL", "SORT DATE UTF-8 ALL",
                 "SORT (DATE) UTF-8", "SORT () UTF-8 ALL",
                 "SORT (REVERSE) UTF-8 ALL", "SORT RETURN (SAVE) (DATE) "
-                "UTF-8 ALL"]:
+                "UTF-8 ALL", "THREAD BOGUS UTF-8 ALL",
+                "THREAD REFERENCES UTF-8"]:
         got = c.run("b", bad)
         assert len(got) == 1 and got[0].startswith(b"b BAD "), (bad, got)
+    got = c.run("b", "THREAD REFERENCES KOI8-R ALL")
+    assert got[0].startswith(b"b NO [BADCHARSET (UTF-8 US-ASCII)]"), got
     # Not before SELECT.
     c2 = raw(daemon)
     assert c2.run("n", "SORT (DATE) UTF-8 ALL")[-1].startswith(b"n BAD")
+
+
+def test_thread(daemon):
+    c = prepare(daemon)
+    assert c.run("t", "THREAD REFERENCES UTF-8 ALL") == [
+        b"* THREAD (1 2 4)((3)(5)(6))(7)", b"t OK THREAD completed"]
+    assert c.run("t", "UID THREAD REFERENCES UTF-8 ALL") == [
+        b"* THREAD (2 3 5)((4)(6)(7))(8)", b"t OK UID THREAD completed"]
+    assert c.run("t", "THREAD ORDEREDSUBJECT UTF-8 ALL") == [
+        b"* THREAD (1 (2)(4))(3 (5)(6))(7)", b"t OK THREAD completed"]
+    assert c.run("t", "THREAD REFERENCES UTF-8 NOT 2") == [
+        b"* THREAD (1 4)((3)(5)(6))(7)", b"t OK THREAD completed"]
+    assert c.run("t", "THREAD REFERENCES UTF-8 SUBJECT nothing") == [
+        b"* THREAD", b"t OK THREAD completed"]
 
 
 def test_esort(daemon):
@@ -175,12 +192,17 @@ def test_capability_and_imaplib(daemon):
     m = imap_login(daemon)
     try:
         caps = m.capabilities
-        for cap in ["SORT", "SORT=DISPLAY", "ESORT"]:
+        for cap in ["SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT",
+                    "THREAD=REFERENCES", "ESORT"]:
             assert cap in caps, caps
         m.select("INBOX")
         assert m.sort("(REVERSE DATE)", "UTF-8", "ALL") == (
             "OK", [b"7 6 4 5 3 2 1"])
         assert m.uid("SORT", "(SUBJECT)", "UTF-8", "SUBJECT", "budget") == (
             "OK", [b"4 6 7"])
+        assert m.thread("REFERENCES", "UTF-8", "ALL") == (
+            "OK", [b"(1 2 4)((3)(5)(6))(7)"])
+        assert m.uid("THREAD", "ORDEREDSUBJECT", "UTF-8", "ALL") == (
+            "OK", [b"(2 (3)(5))(4 (6)(7))(8)"])
     finally:
         m.logout()
