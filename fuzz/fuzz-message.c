@@ -5,7 +5,9 @@
  * an IMAP command that parses (a FETCH or SEARCH), the rest is the
  * message and the command's attributes or search keys are run over it
  * as cmd-fetch.c and cmd-search.c would; otherwise the whole input is
- * the message.
+ * the message. A SORT or THREAD command is parsed, and the message's
+ * sort keys taken and threaded, as a copy of itself too, by both
+ * algorithms.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -17,6 +19,8 @@
 #include "imap/imap-fetch-format.h"
 #include "imap/imap-parser.h"
 #include "imap/imap-search.h"
+#include "imap/imap-sort.h"
+#include "imap/imap-thread.h"
 #include "lib/buf.h"
 #include "store/message.h"
 #include "store/store.h"
@@ -171,6 +175,50 @@ run_search(const struct message *msg, const struct imap_arg *args,
 	imap_search_free(&search);
 }
 
+/* The message's sort keys, and the message and a copy of it (seq 1
+ * and 2, one referring to the other through its own Message-ID)
+ * threaded both ways. */
+static void
+run_sort_thread(const struct message *msg, const struct imap_command *cmd,
+    uint64_t size)
+{
+	struct imap_sort_msg m[2] = {
+		{ .seq = 1, .uid = 3, .size = size, .arrival = 1700000000 },
+		{ .seq = 2, .uid = 4, .size = size, .arrival = 1600000000 },
+	};
+	struct imap_sort_msg *v[2] = { &m[0], &m[1] };
+	enum imap_thread_algorithm algorithm;
+	struct imap_search *search;
+	enum imap_search_error code;
+	struct imap_sort *sort;
+	const char *error;
+	struct buf out;
+
+	imap_sort_msg_fill(&m[0], msg);
+	imap_sort_msg_fill(&m[1], msg);
+	buf_init(&out, FUZZ_OUT_MAX);
+	imap_thread_build(IMAP_THREAD_REFERENCES, v, 2, false, &out);
+	if (out.len == 0)
+		abort();
+	buf_reset(&out);
+	imap_thread_build(IMAP_THREAD_ORDEREDSUBJECT, v, 2, true, &out);
+	buf_free(&out);
+	if (cmd != NULL && strcasecmp(cmd->name, "SORT") == 0 &&
+	    imap_sort_parse(cmd->args, cmd->args_count, &sort, &code,
+	    &error) == 0) {
+		imap_sort_msgs(sort, v, 2);
+		if (imap_sort_cmp(sort, v[0], v[1]) >= 0)
+			abort();
+		imap_sort_free(&sort);
+	}
+	if (cmd != NULL && strcasecmp(cmd->name, "THREAD") == 0 &&
+	    imap_thread_parse(cmd->args, cmd->args_count, &algorithm,
+	    &search, &code, &error) == 0)
+		imap_search_free(&search);
+	imap_sort_msg_clear(&m[0]);
+	imap_sort_msg_clear(&m[1]);
+}
+
 /* If data starts with a command that parses, *cmd_r and its length;
  * a synchronising literal in it is sent at once, as the client would
  * after "+". */
@@ -271,6 +319,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (cmd != NULL && strcasecmp(cmd->name, "SEARCH") == 0) {
 		run_search(msg, cmd->args, cmd->args_count, msize);
 	}
+	run_sort_thread(msg, cmd, msize);
 	message_free(&msg);
 out:
 	imap_parser_free(&parser);
