@@ -10,6 +10,7 @@
 
 #include <event2/event.h>
 
+#include "imap/imap-sort-cache.h"
 #include "imap/imap-view.h"
 #include "lib/error.h"
 #include "lib/log.h"
@@ -24,7 +25,10 @@ struct collect_ctx {
 	struct imap_sort_msg *msgs;	/* the matches so far */
 	size_t count, cap;
 	bool expunged;			/* a message needed was gone */
+	size_t live;			/* messages in the view */
 	struct event *ev;		/* runs the next slice */
+	struct imap_sort_cache *cache;	/* the server's, while ... */
+	struct imap_sort_cache_folder *cached;	/* ... this is open */
 	imap_collect_done_cb *done_cb;
 	void *arg;
 	void (*arg_free)(void *arg);
@@ -41,6 +45,9 @@ collect_ctx_free(struct collect_ctx **ctxp)
 	for (size_t i = 0; i < ctx->count; i++)
 		imap_sort_msg_clear(&ctx->msgs[i]);
 	free(ctx->msgs);
+	/* last: the records borrowed from the cache are gone */
+	if (ctx->cached != NULL)
+		imap_sort_cache_close(ctx->cache, &ctx->cached, ctx->live);
 	if (ctx->ev != NULL)
 		event_free(ctx->ev);
 	if (ctx->arg_free != NULL)
@@ -60,6 +67,47 @@ collect_warn(struct imap_cmd *cmd, uint32_t uid, const char *error,
 	else
 		log_warnx("imap: %s: %s: %s %s uid %u: %s", session->peer,
 		    session->user, cmd->name, session->mailbox, uid, error);
+}
+
+/* The next record of ctx->msgs, for a message that matched. */
+static struct imap_sort_msg *
+collect_add(struct collect_ctx *ctx, const struct imap_search_msg *m,
+    const struct store_message_info *info)
+{
+	struct imap_sort_msg *s;
+
+	if (ctx->count == ctx->cap) {
+		ctx->cap = ctx->cap == 0 ? 64 : ctx->cap * 2;
+		ctx->msgs = xreallocarray(ctx->msgs, ctx->cap,
+		    sizeof(*ctx->msgs));
+	}
+	s = &ctx->msgs[ctx->count++];
+	*s = (struct imap_sort_msg){ .seq = m->seq, .uid = m->uid,
+	    .size = info->size, .arrival = info->internal_date };
+	return s;
+}
+
+/* The keys of a matching message from the cache, borrowed: 1, or 0 if
+ * they are not there. */
+static int
+collect_cached(struct collect_ctx *ctx, const struct imap_search_msg *m,
+    const struct store_message_info *info)
+{
+	const struct imap_sort_msg *c;
+	struct imap_sort_msg *s;
+
+	if (ctx->cached == NULL ||
+	    (c = imap_sort_cache_get(ctx->cached, m->uid)) == NULL)
+		return 0;
+	s = collect_add(ctx, m, info);
+	*s = *c;		/* the folder stays open until we are done */
+	s->borrowed = true;
+	s->seq = m->seq;
+	s->size = info->size;
+	s->arrival = info->internal_date;
+	if (!s->sent_date)
+		s->date = s->arrival;
+	return 1;
 }
 
 /* Try one message; on a match add its keys to ctx->msgs. */
@@ -86,6 +134,8 @@ collect_one(struct imap_cmd *cmd, struct collect_ctx *ctx,
 	m->internal_date = info.internal_date;
 	if ((r = imap_search_match(ctx->search, m, max_seq, max_uid)) == 0)
 		return;
+	if (r > 0 && ctx->need_header && collect_cached(ctx, m, &info))
+		return;
 	if (r < 0 || ctx->need_header) {
 		if ((ctx->search->need_body ?
 		    imap_view_read_message(view, m->uid, &raw, &error) :
@@ -103,16 +153,11 @@ collect_one(struct imap_cmd *cmd, struct collect_ctx *ctx,
 		r = imap_search_match(ctx->search, m, max_seq, max_uid);
 		m->msg = NULL;
 	}
-	if (r > 0) {
-		if (ctx->count == ctx->cap) {
-			ctx->cap = ctx->cap == 0 ? 64 : ctx->cap * 2;
-			ctx->msgs = xreallocarray(ctx->msgs, ctx->cap,
-			    sizeof(*ctx->msgs));
-		}
-		s = &ctx->msgs[ctx->count++];
-		*s = (struct imap_sort_msg){ .seq = m->seq, .uid = m->uid,
-		    .size = info.size, .arrival = info.internal_date };
+	if (r > 0 && (!ctx->need_header || !collect_cached(ctx, m, &info))) {
+		s = collect_add(ctx, m, &info);
 		imap_sort_msg_fill(s, ctx->need_header ? msg : NULL);
+		if (ctx->need_header && ctx->cached != NULL)
+			imap_sort_cache_put(ctx->cache, ctx->cached, s);
 	}
 	message_free(&msg);
 }
@@ -200,6 +245,15 @@ imap_collect_start(struct imap_cmd *cmd, struct imap_search *search,
 	ctx->done_cb = done_cb;
 	ctx->arg = arg;
 	ctx->arg_free = arg_free;
+	ctx->live = store_view_count(cmd->session->view);
+	if (need_header) {
+		struct store_view *view = cmd->session->view;
+
+		ctx->cache = cmd->session->server->sort_cache;
+		ctx->cached = imap_sort_cache_open(ctx->cache,
+		    store_view_user(view), store_view_folder(view),
+		    store_view_uidvalidity(view));
+	}
 	ctx->ev = event_new(cmd->session->server->deps.base, -1, 0,
 	    collect_ev_cb, cmd);
 	if (ctx->ev == NULL)

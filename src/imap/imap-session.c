@@ -28,6 +28,7 @@
 #include "imap/imap-auth.h"
 #include "imap/imap-commands.h"
 #include "imap/imap-session-private.h"
+#include "imap/imap-sort-cache.h"
 #include "lib/clock.h"
 #include "lib/config.h"
 #include "lib/listeners.h"
@@ -672,6 +673,7 @@ imap_server_new(const struct imap_deps *deps)
 	server->auth = imap_auth_new(deps->base);
 	penalty_params_default(&params);
 	server->penalty = penalty_new(&clock_monotonic, &params);
+	server->sort_cache = imap_sort_cache_new(IMAP_SORT_CACHE_MAX);
 	return server;
 }
 
@@ -750,6 +752,8 @@ imap_server_free(struct imap_server **serverp)
 	/* Every session cancelled its password check as it went. */
 	imap_auth_free(&server->auth);
 	penalty_free(&server->penalty);
+	/* Every session's SORT or THREAD closed its folder as it went. */
+	imap_sort_cache_free(&server->sort_cache);
 	assert(server->idle_head == NULL);
 	if (server->idle_ev != NULL)
 		event_free(server->idle_ev);

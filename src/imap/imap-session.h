@@ -52,6 +52,7 @@ struct imap_idle;
 struct imap_auth;
 struct imap_compress;
 struct penalty_table;
+struct imap_sort_cache;
 struct store_view;
 
 /* Session states (RFC 3501 3), as bits so a command table entry can name
@@ -224,6 +225,8 @@ struct imap_server {
 	struct penalty_table *penalty;	/* failed logins by address and
 					   network (lib/penalty.h) */
 	unsigned int store_sub;		/* store_subscribe() id */
+	struct imap_sort_cache *sort_cache; /* SORT and THREAD keys
+					   (imap-sort-cache.h) */
 
 	/* IDLE keepalives (cmd-idle.c). Every session in IDLE waits in one
 	 * queue for its next "* OK Still here"; all share one interval, so

@@ -302,8 +302,10 @@ imap_sort_msg_fill(struct imap_sort_msg *m, const struct message *msg)
 		return;
 	}
 	env = message_envelope(msg);
-	if (message_sent_date(msg, &t, &zone) == 0)
+	if (message_sent_date(msg, &t, &zone) == 0) {
 		m->date = (int64_t)t;
+		m->sent_date = true;
+	}
 	subject = message_header_decode(env->subject != NULL ?
 	    env->subject : "");
 	m->subject = imap_base_subject(subject, &m->reply);
@@ -323,6 +325,14 @@ imap_sort_msg_fill(struct imap_sort_msg *m, const struct message *msg)
 void
 imap_sort_msg_clear(struct imap_sort_msg *m)
 {
+	if (m->borrowed) {
+		m->subject = m->from = m->to = m->cc = NULL;
+		m->display_from = m->display_to = m->message_id = NULL;
+		m->refs = NULL;
+		m->ref_count = 0;
+		m->borrowed = false;
+		return;
+	}
 	free(m->subject);
 	free(m->from);
 	free(m->to);
@@ -337,6 +347,24 @@ imap_sort_msg_clear(struct imap_sort_msg *m)
 	m->display_from = m->display_to = m->message_id = NULL;
 	m->refs = NULL;
 	m->ref_count = 0;
+}
+
+void
+imap_sort_msg_copy(struct imap_sort_msg *dst, const struct imap_sort_msg *src)
+{
+	*dst = *src;
+	dst->borrowed = false;
+	dst->subject = xstrdup(src->subject);
+	dst->from = xstrdup(src->from);
+	dst->to = xstrdup(src->to);
+	dst->cc = xstrdup(src->cc);
+	dst->display_from = xstrdup(src->display_from);
+	dst->display_to = xstrdup(src->display_to);
+	dst->message_id = xstrdup(src->message_id);
+	dst->refs = src->ref_count == 0 ? NULL :
+	    xreallocarray(NULL, src->ref_count, sizeof(*dst->refs));
+	for (size_t i = 0; i < src->ref_count; i++)
+		dst->refs[i] = xstrdup(src->refs[i]);
 }
 
 /* ---- ordering ---- */

@@ -80,6 +80,7 @@ struct imap_sort_msg {
 	uint64_t size;		/* RFC822.SIZE */
 	int64_t arrival;	/* internal date, seconds since the epoch */
 	int64_t date;		/* sent date (UTC), else arrival */
+	bool sent_date;		/* date is the Date: field's */
 	char *subject;		/* base subject */
 	bool reply;		/* the subject was a reply or forward */
 	char *from, *to, *cc;	/* addr-mailbox of the first address */
@@ -91,13 +92,18 @@ struct imap_sort_msg {
 				   oldest first, at most
 				   IMAP_THREAD_REFS_MAX (the last ones) */
 	size_t ref_count;
+	bool borrowed;		/* the strings belong to someone else (the
+				   sort-key cache): clearing leaves them */
 };
 
 /* Fill m's keys from msg (the parsed header; NULL when no key needs it:
  * strings are then ""), m's seq, uid, size and arrival being set. */
 void imap_sort_msg_fill(struct imap_sort_msg *m, const struct message *msg);
-/* Free m's strings (not m). */
+/* Free m's strings (not m), unless they are borrowed. */
 void imap_sort_msg_clear(struct imap_sort_msg *m);
+/* Make dst a copy of src with strings of its own (not borrowed). */
+void imap_sort_msg_copy(struct imap_sort_msg *dst,
+    const struct imap_sort_msg *src);
 
 /* The msg-ids ("<...>") of a References or In-Reply-To value, in order,
  * at most max of them (the last ones): malloc'd array of malloc'd

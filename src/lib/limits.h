@@ -191,6 +191,10 @@
  * 1A), the nearest ancestors kept: real threads are far shallower, and
  * each costs a table entry per message. */
 #define IMAP_THREAD_REFS_MAX 128
+/* Messages whose sort keys the IMAP server keeps between SORT and
+ * THREAD commands, over all folders (about 300 bytes each: 30 MB at
+ * most); a folder over the rest is read again on each command. */
+#define IMAP_SORT_CACHE_MAX 100000
 /* Milliseconds a long command (FETCH, SEARCH over a large mailbox) works
  * before it lets the event loop serve everyone else: IDLE pushes, other
  * sessions and deliveries then wait at most this long for one client. */

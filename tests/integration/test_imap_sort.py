@@ -206,3 +206,30 @@ def test_capability_and_imaplib(daemon):
             "OK", [b"(2 (3)(5))(4 (6)(7))(8)"])
     finally:
         m.logout()
+
+
+def test_keys_kept_between_commands(daemon):
+    """The second SORT and THREAD take the keys kept by the first (in
+    this session and in another); a new message and an expunged one are
+    seen as they happen."""
+    c = prepare(daemon)
+    assert sort(c, "(SUBJECT) UTF-8 ALL") == [7, 3, 5, 6, 1, 2, 4]
+    c2 = raw(daemon)
+    c2.select()
+    assert sort(c2, "(SUBJECT) UTF-8 ALL") == [7, 3, 5, 6, 1, 2, 4]
+    new = msg([b"Subject: [list] aardvark", b"From: a@example.org",
+               b"Date: Sun, 31 Dec 2023 00:00:00 +0000",
+               b"References: <3@example.org>"])
+    got = c.run("ap", b'APPEND INBOX {%d+}\r\n' % len(new) + new)
+    assert got[-1].startswith(b"ap OK"), got
+    assert c.run("n", "NOOP")[-1].startswith(b"n OK")
+    assert sort(c, "(SUBJECT) UTF-8 ALL") == [7, 8, 3, 5, 6, 1, 2, 4]
+    assert sort(c, "(DATE) UTF-8 ALL") == [8, 1, 2, 3, 5, 4, 6, 7]
+    assert c.run("t", "THREAD REFERENCES UTF-8 ALL") == [
+        b"* THREAD (1 2 4)((3 8)(5)(6))(7)", b"t OK THREAD completed"]
+    assert c.run("d", "STORE 3 +FLAGS.SILENT (\\Deleted)")[-1].startswith(
+        b"d OK")
+    assert c.run("x", "EXPUNGE")[-1].startswith(b"x OK")
+    assert sort(c, "(SUBJECT) UTF-8 ALL") == [6, 7, 4, 5, 1, 2, 3]
+    assert c2.run("n", "NOOP")[-1].startswith(b"n OK")
+    assert sort(c2, "(REVERSE SUBJECT) UTF-8 ALL") == [1, 2, 3, 4, 5, 7, 6]
