@@ -257,7 +257,7 @@ imap_sort_msgids(const char *value, size_t max, size_t *count_r)
 	return ids;
 }
 
-/* Step 1A: References, else In-Reply-To. */
+/* Step 1A: References, else the first msg-id of In-Reply-To. */
 static void
 fill_refs(struct imap_sort_msg *m, const struct message *msg)
 {
@@ -271,11 +271,14 @@ fill_refs(struct imap_sort_msg *m, const struct message *msg)
 	if (m->ref_count == 0) {
 		char *irt = message_header_get(msg, "In-Reply-To");
 
+		/* RFC 5256 2.2 1A: its first msg-id is the only parent */
 		if (irt != NULL) {
 			free(m->refs);
 			m->refs = imap_sort_msgids(irt, IMAP_THREAD_REFS_MAX,
 			    &m->ref_count);
 			free(irt);
+			while (m->ref_count > 1)
+				free(m->refs[--m->ref_count]);
 		}
 	}
 }

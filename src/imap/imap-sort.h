@@ -88,9 +88,10 @@ struct imap_sort_msg {
 	char *display_to;
 	/* THREAD=REFERENCES (RFC 5256 2.2 step 1A) */
 	char *message_id;	/* "" if none */
-	char **refs;		/* References, else In-Reply-To: msg-ids
-				   oldest first, at most
-				   IMAP_THREAD_REFS_MAX (the last ones) */
+	char **refs;		/* References' msg-ids oldest first, at
+				   most IMAP_THREAD_REFS_MAX (the last
+				   ones); without any, In-Reply-To's
+				   first */
 	size_t ref_count;
 	bool borrowed;		/* the strings belong to someone else (the
 				   sort-key cache): clearing leaves them */

@@ -209,10 +209,11 @@ test_fill(void **state)
 	imap_sort_msg_clear(&m);
 	message_free(&msg);
 
-	/* No Date: the arrival; no References: In-Reply-To; no display
-	 * name: the addr-spec. */
+	/* No Date: the arrival; no msg-id in References: the first of
+	 * In-Reply-To; no display name: the addr-spec. */
 	msg = parse_msg("From: a@b.example\r\nDate: garbage\r\n"
-	    "In-Reply-To: <p@x>\r\n\r\n");
+	    "References: no ids\r\n"
+	    "In-Reply-To: <p@x> <q@x>\r\n\r\n");
 	m = (struct imap_sort_msg){ .seq = 1, .arrival = 5 };
 	imap_sort_msg_fill(&m, msg);
 	assert_int_equal(m.date, 5);
