@@ -25,8 +25,11 @@ typedef void imap_collect_done_cb(struct imap_cmd *cmd,
 
 /*
  * Start collecting for cmd: search (owned from now on) picks the
- * messages; with need_header every match's header is read and parsed
- * for its keys (without it only size and internal date are set). arg
+ * messages; with need_header every match's keys are taken from the
+ * server's sort-key cache (imap-sort-cache.h; borrowed: they live until
+ * the collector frees them) or its header is read and parsed for them
+ * and they are kept there (without need_header only size and internal
+ * date are set). arg
  * is freed with arg_free (may be NULL) when the command ends, answered
  * or aborted. The collector owns cmd->ctx and cmd->abort_cb.
  */
