@@ -131,32 +131,58 @@ add_message(struct forest *f, struct imap_sort_msg *m)
 
 		/* 1A: link each reference to the one before it, unless it
 		 * has a parent already or the link would make a loop. */
-		if (prev != NULL && r->parent == NULL &&
-		    !is_ancestor(r, prev))
+		if (prev != NULL && r->parent == NULL && r != prev &&
+		    (r->child == NULL || !is_ancestor(r, prev)))
 			link_node(prev, r);
 		prev = r;
 	}
 	/* 1B: the last reference is the parent, replacing any parent a
 	 * truncated References of another message gave. */
 	unlink_node(c);
-	if (prev != NULL && !is_ancestor(c, prev))
+	/* a node without children is nobody's ancestor but its own */
+	if (prev != NULL && prev != c &&
+	    (c->child == NULL || !is_ancestor(c, prev)))
 		link_node(prev, c);
 }
 
+/* Every node under (and with) root, each before its descendants
+ * (malloc'd, *n_r of them). Iterative: a thread may be as deep as the
+ * folder is large, deeper than the stack. */
+static struct node **
+preorder(struct forest *f, struct node *root, size_t *n_r)
+{
+	struct node **order = xreallocarray(NULL, f->used + 1,
+	    sizeof(*order));
+	struct node **stack = xreallocarray(NULL, f->used + 1,
+	    sizeof(*stack));
+	size_t n = 0, top = 0;
+
+	stack[top++] = root;
+	while (top > 0) {
+		struct node *x = stack[--top];
+
+		order[n++] = x;
+		for (struct node *c = x->child; c != NULL; c = c->next)
+			stack[top++] = c;
+	}
+	free(stack);
+	*n_r = n;
+	return order;
+}
+
 /*
- * Step 4: drop dummies without children, and put the children of the
- * others in their place, except that a dummy at the top keeps its
- * children unless it has only one.
+ * Step 4 at one node whose descendants are done: drop dummies without
+ * children, and put the children of the others in their place, except
+ * that a dummy at the top keeps its children unless it has only one.
  */
 static void
-prune(struct node *p, bool top)
+prune_children(struct node *p, bool top)
 {
 	struct node **pp = &p->child;
 
 	while (*pp != NULL) {
 		struct node *c = *pp;
 
-		prune(c, false);
 		if (c->msg != NULL || (top && c->child != NULL &&
 		    c->child->next != NULL)) {
 			pp = &c->next;
@@ -241,18 +267,13 @@ set_children(struct node *p, struct node **v, size_t n)
 	*pp = NULL;
 }
 
-/* Steps 5 and 7: order the children of p by date, deepest first, so a
- * dummy's date is its earliest child's. With deep false only p's own
- * children and the children of dummies among them are sorted. */
+/* Order the children of p by date. */
 static void
-sort_children(struct node *p, bool deep)
+sort_children(struct node *p)
 {
 	struct node **v;
 	size_t n;
 
-	for (struct node *c = p->child; c != NULL; c = c->next)
-		if (deep || c->msg == NULL)
-			sort_children(c, deep);
 	v = children(p, &n);
 	if (n > 1) {
 		qsort(v, n, sizeof(*v), qsort_date_cb);
@@ -392,7 +413,8 @@ static void
 thread_references(struct forest *f, struct imap_sort_msg **msgs,
     size_t count)
 {
-	struct node **tail;
+	struct node **tail, **order;
+	size_t n;
 
 	hash_init(&f->ids, count, id_hash_cb);
 	for (size_t i = 0; i < count; i++)
@@ -406,10 +428,23 @@ thread_references(struct forest *f, struct imap_sort_msg **msgs,
 			tail = &f->nodes[i].next;
 		}
 	hash_free(&f->ids);		/* 3 */
-	prune(&f->root, true);		/* 4 */
-	sort_children(&f->root, false);	/* 5 */
+	/* 4: each node after its descendants */
+	order = preorder(f, &f->root, &n);
+	for (size_t i = n; i-- > 0;)
+		prune_children(order[i], order[i] == &f->root);
+	free(order);
+	/* 5: the threads by date, a dummy's children first so its date is
+	 * its earliest child's (only the top has dummies now) */
+	for (struct node *c = f->root.child; c != NULL; c = c->next)
+		if (c->msg == NULL)
+			sort_children(c);
+	sort_children(&f->root);
 	merge_subjects(f);		/* 6 */
-	sort_children(&f->root, true);	/* 7 */
+	/* 7: every set of siblings, the deepest first */
+	order = preorder(f, &f->root, &n);
+	for (size_t i = n; i-- > 0;)
+		sort_children(order[i]);
+	free(order);
 }
 
 static int
@@ -453,7 +488,7 @@ thread_ordered_subject(struct forest *f, struct imap_sort_msg **msgs,
 			ktail = &c->child;
 		}
 	}
-	sort_children(&f->root, false);
+	sort_children(&f->root);
 }
 
 /* thread-members / thread-nested (RFC 5256 4) of c. */

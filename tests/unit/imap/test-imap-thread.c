@@ -233,6 +233,43 @@ test_ordered_subject(void **state)
 	}
 }
 
+/* A thread as deep as a large folder: each message answers the one
+ * before. Linking must not walk the chain for every message (that took
+ * minutes), nor recurse once per level (the stack). */
+static void
+test_deep_chain(void **state)
+{
+	enum { N = 200000 };
+	struct imap_sort_msg *m = xcalloc(N, sizeof(*m));
+	struct imap_sort_msg **v = xcalloc(N, sizeof(*v));
+	struct buf out;
+
+	(void)state;
+	for (size_t i = 0; i < N; i++) {
+		m[i].seq = m[i].uid = (uint32_t)i + 1;
+		m[i].date = (int64_t)i;
+		m[i].subject = xstrdup("s");
+		m[i].reply = i > 0;
+		m[i].message_id = xasprintf("<%zu@x>", i);
+		if (i > 0) {
+			m[i].refs = xcalloc(1, sizeof(*m[i].refs));
+			m[i].refs[0] = xasprintf("<%zu@x>", i - 1);
+			m[i].ref_count = 1;
+		}
+		v[i] = &m[i];
+	}
+	buf_init(&out, 0);
+	imap_thread_build(REF, v, N, false, &out);
+	assert_true(out.len > 20);
+	assert_memory_equal(out.data, "(1 2 3 4 ", 9);
+	assert_memory_equal(out.data + out.len - 15, " 199999 200000)", 15);
+	buf_free(&out);
+	for (size_t i = 0; i < N; i++)
+		imap_sort_msg_clear(&m[i]);
+	free(m);
+	free(v);
+}
+
 static void
 test_parse(void **state)
 {
@@ -288,6 +325,7 @@ main(void)
 		cmocka_unit_test(test_links),
 		cmocka_unit_test(test_subjects),
 		cmocka_unit_test(test_ordered_subject),
+		cmocka_unit_test(test_deep_chain),
 		cmocka_unit_test(test_parse),
 	};
 
