@@ -106,8 +106,9 @@ enum imap_search_error {
  * RFC 4731 and SAVE of RFC 5182 (any case; another one is a syntax
  * error). "$" and "UID $" name the saved result (RFC 5182). CHARSET must be
  * UTF-8 or US-ASCII (any case). NOT, OR and groups nest at most
- * IMAP_SEARCH_DEPTH_MAX deep. Strings may not contain NUL. Returns 0 with *search_r (free with
- * imap_search_free()), or -1 with *error_r (static text) and *code_r.
+ * IMAP_SEARCH_DEPTH_MAX deep. Strings may not contain NUL. Returns 0
+ * with *search_r (free with imap_search_free()), or -1 with *error_r
+ * (static text) and *code_r.
  */
 int imap_search_parse(const struct imap_arg *args, unsigned int count,
     struct imap_search **search_r, enum imap_search_error *code_r,

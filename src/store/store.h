@@ -129,13 +129,13 @@ void store_job_free(struct store_job **jobp);
 
 /*
  * A message received into a file rather than memory (LMTP DATA and APPEND
- * literals over SPOOL_INLINE_MAX in lib/limits.h), so a session costs the same for
- * 1 KiB as for 50 MiB. The file is made in (user, folder)'s tmp/ and
- * starts with prefix; the caller appends the body as it arrives. Nothing
- * is fsynced here: the delivery or append that takes the spool does it
- * before it reports success. Freeing a spool that nothing took removes
- * its file, so an aborted transfer leaves nothing behind (and a crash
- * only a tmp/ file). Blocking (buffered writes to the page cache).
+ * literals over SPOOL_INLINE_MAX in lib/limits.h), so a session costs the
+ * same for 1 KiB as for 50 MiB. The file is made in (user, folder)'s tmp/
+ * and starts with prefix; the caller appends the body as it arrives.
+ * Nothing is fsynced here: the delivery or append that takes the spool
+ * does it before it reports success. Freeing a spool that nothing took
+ * removes its file, so an aborted transfer leaves nothing behind (and a
+ * crash only a tmp/ file). Blocking (buffered writes to the page cache).
  */
 struct store_spool;
 
