@@ -397,11 +397,12 @@ def test_rfc5819_list_status(daemon):
             '* STATUS INBOX (MESSAGES 4)',
             '* LIST () "." foo ("CHILDINFO" ("SUBSCRIBED"))',
             "A03 OK List completed"]
-        # Every STATUS item, SIZE too, with other return options.
+        # Every STATUS item, SIZE too, with other return options; no
+        # session has selected foo, so both its messages are recent.
         assert c.cmd("A04", 'LIST "" (foo) RETURN (CHILDREN STATUS '
                      '(UIDNEXT SIZE UIDVALIDITY RECENT))') == [
             '* LIST (\\HasNoChildren) "." foo',
-            '* STATUS foo (UIDNEXT 3 SIZE %d UIDVALIDITY %d RECENT 0)'
+            '* STATUS foo (UIDNEXT 3 SIZE %d UIDVALIDITY %d RECENT 2)'
             % (2 * len(msg), c.uidvalidity("foo")),
             "A04 OK List completed"]
 
