@@ -100,19 +100,26 @@ def test_login_deadline_ignores_trickle(daemon_factory):
                                         timeout=20)
         t0 = time.monotonic()
         got = b""
+        reset = False
         with slow:
             # generous: a 3 s deadline on a loaded machine
             while time.monotonic() - t0 < 20:
                 try:
                     slow.send(b"a")
+                    if select.select([slow], [], [], 0.5)[0]:
+                        data = slow.recv(4096)
+                        if not data:
+                            break
+                        got += data
+                except ConnectionResetError:
+                    # a byte that arrived after the close made the
+                    # kernel answer RST, which may discard the BYE
+                    reset = True
+                    break
                 except OSError:
                     break
-                if select.select([slow], [], [], 0.5)[0]:
-                    data = slow.recv(4096)
-                    if not data:
-                        break
-                    got += data
-        assert b"* BYE Login timeout" in got, got
+        assert b"* BYE Login timeout" in got or reset, got
+        assert time.monotonic() - t0 < 20
         assert early.cmd("n", "NOOP") == ["n OK NOOP completed"]
     assert d.metric("imap_login_timeouts_total") == 1
 
