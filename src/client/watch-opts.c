@@ -106,6 +106,31 @@ read_password(const char *path, char **password_r)
 	return 0;
 }
 
+/* The options that must be given, and those that exclude each other:
+ * 0, or -1 after saying what is wrong. */
+static int
+check_required(const struct client_cmd *cmd, const char *server,
+    const char *pwfile, const struct watch_opts *o)
+{
+	if (server == NULL || o->user == NULL || pwfile == NULL) {
+		log_warnx("%s: --server, --user and --password-file are "
+		    "required", cmd->name);
+		return -1;
+	}
+	if (o->ca_file != NULL && o->fingerprint != NULL) {
+		log_warnx("%s: --ca and --tls-fingerprint exclude each other: "
+		    "a pinned fingerprint replaces CA verification", cmd->name);
+		return -1;
+	}
+	if (o->tls_mode == CLIENT_TLS_NONE &&
+	    (o->ca_file != NULL || o->fingerprint != NULL)) {
+		log_warnx("%s: --tls none verifies nothing: drop --ca and "
+		    "--tls-fingerprint, or use TLS", cmd->name);
+		return -1;
+	}
+	return 0;
+}
+
 int
 watch_opts_parse(const struct client_cmd *cmd, bool is_watch, int argc,
     char **argv, struct watch_opts *o)
@@ -196,22 +221,8 @@ watch_opts_parse(const struct client_cmd *cmd, bool is_watch, int argc,
 		    argv[optind]);
 		goto usage;
 	}
-	if (server == NULL || o->user == NULL || pwfile == NULL) {
-		log_warnx("%s: --server, --user and --password-file are "
-		    "required", cmd->name);
+	if (check_required(cmd, server, pwfile, o) < 0)
 		goto usage;
-	}
-	if (o->ca_file != NULL && o->fingerprint != NULL) {
-		log_warnx("%s: --ca and --tls-fingerprint exclude each other: "
-		    "a pinned fingerprint replaces CA verification", cmd->name);
-		goto usage;
-	}
-	if (o->tls_mode == CLIENT_TLS_NONE &&
-	    (o->ca_file != NULL || o->fingerprint != NULL)) {
-		log_warnx("%s: --tls none verifies nothing: drop --ca and "
-		    "--tls-fingerprint, or use TLS", cmd->name);
-		goto usage;
-	}
 	if (split_server(server, o) < 0) {
 		log_warnx("%s: --server wants HOST or HOST:PORT, not '%s'",
 		    cmd->name, server);
