@@ -283,15 +283,19 @@ maildir_create(const char *dir, const char **error_r)
 	return 0;
 }
 
-static unsigned long long
-next_seq(struct store *store)
+int
+maildir_new_name(struct store *store, uint64_t size, uint64_t crlf_size,
+    char *base, size_t base_size)
 {
 	unsigned long long seq;
+	struct timeval tv;
 
 	pthread_mutex_lock(&store->lock);
 	seq = ++store->name_seq;
 	pthread_mutex_unlock(&store->lock);
-	return seq;
+	gettimeofday(&tv, NULL);
+	return maildir_name_format(base, base_size, (long long)tv.tv_sec,
+	    (long)tv.tv_usec, getpid(), seq, store->host, size, crlf_size);
 }
 
 /*
@@ -302,12 +306,7 @@ static int
 tmp_name(struct store *store, const char *dir, uint64_t size,
     uint64_t crlf_size, char *path, char *base, const char **error_r)
 {
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	if (maildir_name_format(base, NAME_MAX + 1, (long long)tv.tv_sec,
-	    (long)tv.tv_usec, getpid(), next_seq(store), store->host, size,
-	    crlf_size) < 0 ||
+	if (maildir_new_name(store, size, crlf_size, base, NAME_MAX + 1) < 0 ||
 	    (size_t)snprintf(path, PATH_MAX, "%s/tmp/%s", dir, base) >=
 	    PATH_MAX) {
 		*error_r = error_fmt("%s: file name too long", dir);

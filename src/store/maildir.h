@@ -32,6 +32,11 @@ int maildir_folder_dir(const struct store *store, const char *user,
  * Returns 0 (also if it existed), or -1 with *error_r set.
  */
 int maildir_create(const char *dir, const char **error_r);
+/* A new message file name, unique to this host and store (time, pid, a
+ * counter, the host) and carrying its S= and W= sizes, in base
+ * (base_size bytes). 0, or -1 if it does not fit. */
+int maildir_new_name(struct store *store, uint64_t size, uint64_t crlf_size,
+    char *base, size_t base_size);
 
 /*
  * Write prefix and body as a new message file in dir/tmp/ (O_EXCL). The

@@ -7,12 +7,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "lib/error.h"
@@ -36,17 +34,6 @@ store_uid_map_free(struct store_uid_map **mapp)
 	free(map->dest_uids);
 	free(map);
 	*mapp = NULL;
-}
-
-static unsigned long long
-name_seq(struct store *store)
-{
-	unsigned long long seq;
-
-	pthread_mutex_lock(&store->lock);
-	seq = ++store->name_seq;
-	pthread_mutex_unlock(&store->lock);
-	return seq;
 }
 
 /* The S= and W= of a copy of m (whose file is at path): from m's name,
@@ -232,7 +219,6 @@ copy_link(struct copy_op *op, uint32_t uid, const char **error_r)
 	struct maildir_commit_item *item = &op->items[op->k];
 	char base[NAME_MAX + 1];
 	struct index_msg *m;
-	struct timeval tv;
 	char *from, *tmp;
 	uint64_t size, crlf_size;
 	bool changed;
@@ -243,10 +229,8 @@ copy_link(struct copy_op *op, uint32_t uid, const char **error_r)
 			break;
 		from = store_index_msg_path(ix, m);
 		copy_sizes(m, from, &size, &crlf_size);
-		gettimeofday(&tv, NULL);
-		if (maildir_name_format(base, sizeof(base),
-		    (long long)tv.tv_sec, (long)tv.tv_usec, getpid(),
-		    name_seq(store), store->host, size, crlf_size) < 0) {
+		if (maildir_new_name(store, size, crlf_size, base,
+		    sizeof(base)) < 0) {
 			op->error = error_fmt("%s: file name too long",
 			    op->dir);
 			free(from);
