@@ -3,8 +3,12 @@ Helpers for the message-command tests (test_imap_fetch.py,
 test_imap_search.py, test_imap_store_copy.py): a raw IMAP connection
 logged in, LMTP delivery of several messages in one session, a session
 that takes \\Recent before the test's own, and the stored form of a
-delivered message.
+delivered message; for the flag tests (test_imap_keywords.py,
+test_imap_forwarded.py) imaplib's OK data, numbered test messages and the
+info letters of a Maildir file name.
 """
+
+from conftest import make_message
 
 SENDER = "s@example.net"
 
@@ -36,3 +40,20 @@ def stored(msg, rcpt="alice@example.org"):
     """The message as mailbell stores it: the LMTP trace lines first."""
     return (b"Return-Path: <%s>\r\nDelivered-To: %s\r\n" %
             (SENDER.encode(), rcpt.encode())) + msg
+
+
+def ok(result):
+    """The data of an imaplib result that must be OK."""
+    typ, data = result
+    assert typ == "OK", (typ, data)
+    return data
+
+
+def deliver_numbered(daemon, count):
+    """Deliver count messages "m0", "m1", ... in one LMTP session."""
+    deliver(daemon, [make_message("m%d" % i) for i in range(count)])
+
+
+def info(path):
+    """The info letters of a Maildir file name ("" without ":2,")."""
+    return path.name.split(":2,")[1] if ":2," in path.name else ""

@@ -10,23 +10,7 @@ another program shows as $Forwarded.
 import re
 
 from conftest import give_to_owner, imap_login, make_message
-from imap_msg_support import seen_before
-
-
-def ok(result):
-    typ, data = result
-    assert typ == "OK", (typ, data)
-    return data
-
-
-def deliver(daemon, count):
-    daemon.deliver([make_message("m%d" % i) for i in range(count)],
-                   sender="s@example.net")
-
-
-def info(path):
-    """The flag letters of a Maildir file name ("" without ":2,")."""
-    return path.name.split(":2,")[1] if ":2," in path.name else ""
+from imap_msg_support import deliver_numbered, info, ok, seen_before
 
 
 def flags_of(data):
@@ -44,7 +28,7 @@ def flags_of(data):
 
 
 def test_store_fetch_forwarded(daemon):
-    deliver(daemon, 2)
+    deliver_numbered(daemon, 2)
     seen_before(daemon)
     m = imap_login(daemon)
     ok(m.select("INBOX"))
@@ -83,7 +67,7 @@ def test_store_fetch_forwarded(daemon):
 
 
 def test_append_forwarded(daemon):
-    deliver(daemon, 1)
+    deliver_numbered(daemon, 1)
     m = imap_login(daemon)
     msg = make_message("appended")
     ok(m.append("INBOX", "($Forwarded \\Seen)", None, msg))
@@ -99,7 +83,7 @@ def test_append_forwarded(daemon):
 
 def test_foreign_p_is_forwarded(daemon):
     """A message another program (mutt, Dovecot) marked P."""
-    deliver(daemon, 1)
+    deliver_numbered(daemon, 1)
     d = daemon.folder_dir("alice")
     (d / "cur" / "1700000000.M1P1.other:2,PS").write_bytes(
         b"Subject: forwarded elsewhere\n\nbody\n")

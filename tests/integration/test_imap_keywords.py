@@ -12,23 +12,7 @@ import re
 import socket
 
 from conftest import give_to_owner, imap_login, make_message, wait_until
-from imap_msg_support import raw
-
-
-def ok(result):
-    typ, data = result
-    assert typ == "OK", (typ, data)
-    return data
-
-
-def deliver(daemon, count):
-    daemon.deliver([make_message("m%d" % i) for i in range(count)],
-                   sender="s@example.net")
-
-
-def info(path):
-    """The info letters of a Maildir file name ("" without ":2,")."""
-    return path.name.split(":2,")[1] if ":2," in path.name else ""
+from imap_msg_support import deliver_numbered, info, ok, raw
 
 
 def keywords_file(daemon, folder="INBOX"):
@@ -63,7 +47,7 @@ SYSTEM = "\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded"
 
 
 def test_store_fetch_keywords(daemon):
-    deliver(daemon, 3)
+    deliver_numbered(daemon, 3)
     m = imap_login(daemon)
     ok(m.select("INBOX"))
     # A new folder may take keywords: \* (RFC 3501 7.1).
@@ -97,7 +81,7 @@ def test_store_fetch_keywords(daemon):
 
 
 def test_search_keywords(daemon):
-    deliver(daemon, 4)
+    deliver_numbered(daemon, 4)
     m = imap_login(daemon)
     ok(m.select("INBOX"))
     ok(m.uid("STORE", "1:2", "+FLAGS.SILENT", "(Junk)"))
@@ -120,7 +104,7 @@ def test_search_keywords(daemon):
 
 
 def test_other_session_sees_keywords(daemon):
-    deliver(daemon, 1)
+    deliver_numbered(daemon, 1)
     a = raw(daemon)
     a.select()
     b = raw(daemon)
@@ -133,7 +117,7 @@ def test_other_session_sees_keywords(daemon):
 
 
 def test_keyword_limits(daemon):
-    deliver(daemon, 1)
+    deliver_numbered(daemon, 1)
     c = raw(daemon)
     c.select()
     for i in range(26):
@@ -154,7 +138,7 @@ def test_keyword_limits(daemon):
 
 
 def test_keywords_survive_restart(daemon):
-    deliver(daemon, 2)
+    deliver_numbered(daemon, 2)
     m = imap_login(daemon)
     ok(m.select("INBOX"))
     ok(m.uid("STORE", "2", "+FLAGS", "(\\Seen $label2 NonJunk)"))
@@ -174,7 +158,7 @@ def test_sigkill_during_store_keeps_keywords(daemon):
     every message, each message has a name for every letter in its
     file name, and the keywords file reads whole."""
     count, stores = 300, 24
-    deliver(daemon, count)
+    deliver_numbered(daemon, count)
     c = raw(daemon)
     c.select()
     assert c.run("a", "STORE 1:* +FLAGS.SILENT ($label1)")[-1].startswith(
@@ -227,7 +211,7 @@ def test_dovecot_maildir_read_as_is(daemon):
     """A folder as Dovecot leaves it: dovecot-keywords with "<index>
     <name>" lines (a gap at index 2), and keyword letters after the
     flags in the file names."""
-    deliver(daemon, 1)
+    deliver_numbered(daemon, 1)
     d = daemon.folder_dir("alice")
     (d / "dovecot-keywords").write_text(
         "0 $label1\n1 Junk\n3 $MDNSent\n")
@@ -256,7 +240,7 @@ def test_dovecot_maildir_read_as_is(daemon):
 
 
 def test_append_keywords(daemon):
-    deliver(daemon, 1)
+    deliver_numbered(daemon, 1)
     m = imap_login(daemon)
     msg = make_message("appended")
     typ, data = m.append("INBOX", "(\\Seen $label1 Junk)", None, msg)
@@ -280,7 +264,7 @@ def test_append_keywords(daemon):
 def test_copy_move_keywords(daemon):
     """COPY and MOVE carry keywords by name: the target numbers them in
     its own dovecot-keywords."""
-    deliver(daemon, 3)
+    deliver_numbered(daemon, 3)
     m = imap_login(daemon)
     ok(m.create("Kept"))
     # The target knows other keywords already, at other numbers.
@@ -306,7 +290,7 @@ def test_copy_move_keywords(daemon):
 
 
 def test_copy_into_full_folder(daemon):
-    deliver(daemon, 1)
+    deliver_numbered(daemon, 1)
     c = raw(daemon)
     assert c.run("c", "CREATE Full")[-1].startswith(b"c OK")
     flags = " ".join("f%d" % i for i in range(26))
