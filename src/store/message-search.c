@@ -225,32 +225,34 @@ body_contains(const struct message *msg, const struct message_part *part,
 	return false;
 }
 
-bool
-message_search_header(const struct message *msg, const char *field,
-    const char *needle)
+/* needle folded, then looked for by contains in msg's field. */
+static bool
+search_field(const struct message *msg, const char *field,
+    const char *needle,
+    bool (*contains)(const struct message *, const char *, const char *))
 {
 	char *folded;
 	bool found;
 
 	message_gmime_ready();
 	folded = fold(needle, strlen(needle));
-	found = header_contains(msg, field, folded);
+	found = contains(msg, field, folded);
 	g_free(folded);
 	return found;
+}
+
+bool
+message_search_header(const struct message *msg, const char *field,
+    const char *needle)
+{
+	return search_field(msg, field, needle, header_contains);
 }
 
 bool
 message_search_address(const struct message *msg, const char *field,
     const char *needle)
 {
-	char *folded;
-	bool found;
-
-	message_gmime_ready();
-	folded = fold(needle, strlen(needle));
-	found = addresses_contain(msg, field, folded);
-	g_free(folded);
-	return found;
+	return search_field(msg, field, needle, addresses_contain);
 }
 
 bool

@@ -118,6 +118,24 @@ st_read(const char *path, size_t *len_r)
 	return data;
 }
 
+/* Deliver text to ann's folder as LMTP does; its UID (aborts on
+ * failure). */
+static inline uint32_t
+st_deliver(struct store *store, const char *folder, const char *text)
+{
+	struct store_job *job = store_job_new((unsigned char *)strdup(text),
+	    strlen(text));
+	uint32_t uidvalidity, uid;
+	const char *error;
+
+	store_job_add_target(job, "ann", folder, "");
+	if (store_job_run(store, job) != 0 ||
+	    store_job_result(job, 0, &uidvalidity, &uid, &error) != 0)
+		abort();
+	store_job_free(&job);
+	return uid;
+}
+
 /* A store in a fresh temporary directory, for cmocka's setup and
  * teardown: st_setup() puts it in *state, st_teardown() frees it and
  * removes the directory. */

@@ -21,22 +21,6 @@
 #include "store/store.h"
 #include "store-test.h"
 
-static uint32_t
-deliver(struct store *store, const char *folder, const char *text)
-{
-	struct store_job *job = store_job_new((unsigned char *)strdup(text),
-	    strlen(text));
-	uint32_t uidvalidity, uid;
-	const char *error;
-
-	store_job_add_target(job, "ann", folder, "");
-	assert_int_equal(store_job_run(store, job), 0);
-	assert_int_equal(store_job_result(job, 0, &uidvalidity, &uid, &error),
-	    0);
-	store_job_free(&job);
-	return uid;
-}
-
 /* File system times come from a coarse clock: let it move past the
  * last change, as it has in any real folder that is not being written
  * this very millisecond. */
@@ -125,9 +109,9 @@ test_two_views(void **state)
 	const char *error;
 	uint32_t one = 1, two = 2;
 
-	deliver(f->store, "INBOX", "Subject: 1\r\n\r\n1\r\n");
-	deliver(f->store, "INBOX", "Subject: 2\r\n\r\n2\r\n");
-	deliver(f->store, "INBOX", "Subject: 3\r\n\r\n3\r\n");
+	st_deliver(f->store, "INBOX", "Subject: 1\r\n\r\n1\r\n");
+	st_deliver(f->store, "INBOX", "Subject: 2\r\n\r\n2\r\n");
+	st_deliver(f->store, "INBOX", "Subject: 3\r\n\r\n3\r\n");
 	assert_int_equal(store_view_open(f->store, "ann", "inbox", &a,
 	    &error), 0);
 	assert_int_equal(store_view_open(f->store, "ann", "INBOX", &b,
@@ -174,7 +158,7 @@ test_two_views(void **state)
 	assert_string_equal(refresh(b, true, &sb), "E1/1 ");
 
 	/* New mail: the delivery's announcement tells both views. */
-	deliver(f->store, "INBOX", "Subject: 4\r\n\r\n4\r\n");
+	st_deliver(f->store, "INBOX", "Subject: 4\r\n\r\n4\r\n");
 	store_announce(f->store, "ann", "INBOX", store_view_uidvalidity(a), 4);
 	assert_int_equal(sa.changed, 3);
 	assert_int_equal(sb.changed, 3);
@@ -212,7 +196,7 @@ test_expunge_order(void **state)
 	int i;
 
 	for (i = 0; i < 6; i++)
-		deliver(f->store, "INBOX", "Subject: x\r\n\r\nx\r\n");
+		st_deliver(f->store, "INBOX", "Subject: x\r\n\r\nx\r\n");
 	assert_int_equal(store_view_open(f->store, "ann", "INBOX", &a,
 	    &error), 0);
 	assert_int_equal(store_view_open(f->store, "ann", "INBOX", &b,
@@ -240,7 +224,7 @@ test_copy_move(void **state)
 	int i;
 
 	for (i = 0; i < 3; i++)
-		deliver(f->store, "INBOX", "Subject: x\r\n\r\nx\r\n");
+		st_deliver(f->store, "INBOX", "Subject: x\r\n\r\nx\r\n");
 	assert_int_equal(store_folder_create(f->store, "ann", "Work", &error),
 	    0);
 	assert_int_equal(store_view_open(f->store, "ann", "INBOX", &v,
@@ -412,7 +396,7 @@ test_crlf_size(void **state)
 	assert_int_equal(store_append(f->store, "ann", "Work",
 	    (const unsigned char *)lf, strlen(lf), STORE_FLAG_SEEN, NULL, 0, 0,
 	    &uidvalidity, &uid, &error), 0);
-	uid = deliver(f->store, "Work", lf);
+	uid = st_deliver(f->store, "Work", lf);
 	assert_int_equal(uid, 3);
 	assert_int_equal(store_view_refresh(w, true, NULL, NULL, &error), 0);
 	assert_int_equal(store_view_count(w), 3);
@@ -443,7 +427,7 @@ test_renamed_file(void **state)
 	char from[4200], to[4200];
 	int fd;
 
-	deliver(f->store, "INBOX", "Subject: 1\r\n\r\n1\r\n");
+	st_deliver(f->store, "INBOX", "Subject: 1\r\n\r\n1\r\n");
 	assert_int_equal(store_view_open(f->store, "ann", "INBOX", &v,
 	    &error), 0);
 	/* Another program reads it: new/ -> cur/ with S. */
@@ -528,7 +512,7 @@ test_index_reuse(void **state)
 	int i;
 
 	for (i = 0; i < 5; i++)
-		deliver(f->store, "INBOX", "Subject: x\r\n\r\nx\r\n");
+		st_deliver(f->store, "INBOX", "Subject: x\r\n\r\nx\r\n");
 	settle();
 	assert_int_equal(store_view_open(f->store, "ann", "INBOX", &v,
 	    &error), 0);
@@ -557,7 +541,7 @@ test_index_reuse(void **state)
 	assert_int_equal(maildir_readdir_count, before);
 	/* A delivery changes new/ only: only new/ is read. */
 	settle();
-	deliver(f->store, "INBOX", "Subject: x\r\n\r\nx\r\n");
+	st_deliver(f->store, "INBOX", "Subject: x\r\n\r\nx\r\n");
 	assert_int_equal(store_folder_status(f->store, "ann", "INBOX", &st,
 	    &error), 0);
 	assert_int_equal(st.messages, 6);
@@ -627,8 +611,8 @@ test_events(void **state)
 	const char *error;
 	unsigned a, l;
 
-	deliver(f->store, "INBOX", "Subject: x\r\n\r\nx\r\n");
-	deliver(f->store, "INBOX", "Subject: x\r\n\r\nx\r\n");
+	st_deliver(f->store, "INBOX", "Subject: x\r\n\r\nx\r\n");
+	st_deliver(f->store, "INBOX", "Subject: x\r\n\r\nx\r\n");
 	assert_int_equal(store_folder_create(f->store, "ann", "Sent", &error),
 	    0);
 	a = store_subscribe_events(f->store, STORE_EVENT_ALL, event_cb, &all);
@@ -716,7 +700,7 @@ test_big_folder(void **state)
 		    "refresh %.3f ms\n", t1 - t0, t3 - t2, t5 - t4, t6 - t5,
 		    t7 - t6);
 		/* One delivery: new/ is read again, cur/ is not. */
-		deliver(f->store, "INBOX", "Subject: x\r\n\r\nx\r\n");
+		st_deliver(f->store, "INBOX", "Subject: x\r\n\r\nx\r\n");
 		before = maildir_readdir_count;
 		t6 = now_ms();
 		assert_string_equal(refresh(v, true, &sv), "X100001 ");
