@@ -47,7 +47,7 @@ thread(enum imap_thread_algorithm algorithm, const struct spec *specs,
 	}
 	buf_init(&out, 0);
 	imap_thread_build(algorithm, v, n, uid, &out);
-	s = xstrndup((const char *)out.data, out.len);
+	s = xstrdup(buf_cstr(&out));
 	buf_free(&out);
 	for (size_t i = 0; i < n; i++) {
 		free(m[i].subject);
