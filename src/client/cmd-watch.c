@@ -298,8 +298,8 @@ watch_loop(struct watch *w)
 			/* Select INBOX, and report what came since we last
 			   looked: IDLE only tells of what comes after. */
 			if (watch_fetch_new(w, "INBOX", 0, NULL, "idle") < 0 ||
-			    w->imap == NULL)
-				continue;
+			    w->imap == NULL || w->inbox_woke)
+				continue;	/* lost, or more came meanwhile */
 			if (imap_client_idle_start(w->imap, &error) ==
 			    IMAP_CLIENT_FAILED) {
 				watch_lost(w, error);

@@ -239,6 +239,7 @@ struct fetched {
 struct fetch_ctx {
 	struct fetched *msgs;
 	size_t count;
+	bool exists;		/* an EXISTS came with the answer */
 };
 
 /* * n FETCH (UID u BODY[HEADER.FIELDS (FROM SUBJECT)] {len}...) */
@@ -251,6 +252,8 @@ fetch_cb(void *ctx, const struct imap_client_resp *resp)
 	bool have_uid = false;
 	size_t i;
 
+	if (resp->count >= 2 && imap_client_arg_is(&resp->args[1], "EXISTS"))
+		fc->exists = true;
 	if (resp->count < 3 || !imap_client_arg_is(&resp->args[1], "FETCH") ||
 	    resp->args[2].type != IMAP_CLIENT_ARG_LIST)
 		return;
@@ -372,6 +375,10 @@ watch_fetch_new(struct watch *w, const char *name, uint32_t hint_uid,
 	    "BODY.PEEK[HEADER.FIELDS (FROM SUBJECT)])", from_uid);
 	if (st == IMAP_CLIENT_FAILED)
 		goto out;
+	/* Mail that lands while the FETCH runs may be told only by this
+	   EXISTS, and IDLE will not tell it again: look once more. */
+	if (fc.exists && strcasecmp(name, "INBOX") == 0)
+		w->inbox_woke = true;
 	if ((f = folder_find(w, name)) == NULL)
 		goto out;
 	if (fc.count > 0)	/* qsort() wants a non-NULL base */

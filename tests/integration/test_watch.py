@@ -338,6 +338,92 @@ def test_falls_back_to_idle_without_xbell(daemon_factory, watches, tmp_path):
     assert "does not offer XBELL" in w.err()
 
 
+class RacingImap:
+    """A server without XBELL whose only message lands while the
+    watch's first UID FETCH runs: the FETCH answers without it and an
+    untagged EXISTS tells of it, after which IDLE says nothing more, as
+    a server may when mail lands between a command and IDLE."""
+
+    HEADER = b"From: Carol <c@example.org>\r\nSubject: raced\r\n\r\n"
+
+    def __init__(self):
+        self.landed = False
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _answer(self, c, tag, cmd):
+        verb = cmd.split(b" ")[0].upper()
+        out = b""
+        if verb == b"CAPABILITY":
+            out = b"* CAPABILITY IMAP4rev1 IDLE\r\n"
+        elif verb == b"LIST":
+            out = b'* LIST () "/" INBOX\r\n'
+        elif verb == b"STATUS":
+            out = b"* STATUS INBOX (UIDNEXT %d UIDVALIDITY 7)\r\n" % (
+                2 if self.landed else 1)
+        elif verb in (b"EXAMINE", b"SELECT"):
+            n = 1 if self.landed else 0
+            out = (b"* %d EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n"
+                   b"* OK [UIDNEXT %d] n\r\n" % (n, n + 1))
+        elif cmd.upper().startswith(b"UID FETCH"):
+            if self.landed:
+                out = (b"* 1 FETCH (UID 1 BODY[HEADER.FIELDS (FROM SUBJECT)]"
+                       b" {%d}\r\n%s)\r\n" % (len(self.HEADER), self.HEADER))
+            else:
+                self.landed = True
+                out = b"* 1 EXISTS\r\n"
+        elif verb == b"IDLE":
+            c.sendall(b"+ idling\r\n")
+            return
+        elif verb == b"LOGOUT":
+            out = b"* BYE\r\n"
+        c.sendall(out + tag + b" OK done\r\n")
+
+    def _serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            with c:
+                try:
+                    self._session(c)
+                except OSError:
+                    pass    # the watch went away
+
+    def _session(self, c):
+        c.sendall(b"* OK [CAPABILITY IMAP4rev1 IDLE] racing\r\n")
+        idle_tag = None
+        for line in c.makefile("rb"):
+            line = line.rstrip(b"\r\n")
+            if line.upper() == b"DONE" and idle_tag is not None:
+                c.sendall(idle_tag + b" OK idle done\r\n")
+                idle_tag = None
+                continue
+            tag, _, cmd = line.partition(b" ")
+            if cmd.upper() == b"IDLE":
+                idle_tag = tag
+            self._answer(c, tag, cmd)
+
+    def close(self):
+        self.sock.close()
+
+
+def test_idle_fallback_keeps_mail_told_during_a_fetch(daemon, watches,
+                                                      tmp_path):
+    fake = RacingImap()
+    try:
+        w = watches(daemon, tmp_path, "--json", "--tls", "none",
+                    server="127.0.0.1:%d" % fake.port)
+        _, ev = w.wait_json(READY_TIMEOUT, event="MessageNew")
+        assert ev["uid"] == 1 and ev["subject"] == "raced", ev
+    finally:
+        fake.close()
+
+
 def test_reconnects_after_restart(daemon_factory, watches, tmp_path):
     d = daemon_factory(start=False, imap__port=free_port(),
                        lmtp__port=free_port(), notify__udp_port=free_udp_port())
