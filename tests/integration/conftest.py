@@ -93,6 +93,13 @@ def sanitizer_report(text):
     return [m for m in SANITIZER_MARKERS if m in text]
 
 
+def under_asan(pid):
+    """Whether process pid runs with AddressSanitizer (the sanitizer
+    build of `make check`)."""
+    with open("/proc/%d/maps" % pid) as f:
+        return "libasan" in f.read()
+
+
 def write_config(path, data_dir, **overrides):
     """Write a configuration with every port 0. overrides maps
     "section__key" to a value, or to None to drop the key."""

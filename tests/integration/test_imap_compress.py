@@ -13,7 +13,7 @@ import zlib
 
 import pytest
 
-from conftest import ImapConn, make_message
+from conftest import ImapConn, make_message, under_asan
 
 DEFLATE = zlib.Z_SYNC_FLUSH
 
@@ -230,9 +230,8 @@ def test_idle_sessions_sleep_without_deflater(daemon_factory):
                             imap__max_connections_per_user="1000")
     daemon.add_user("alice")
     pid = daemon.proc.pid
-    with open("/proc/%d/maps" % pid) as f:
-        if "libasan" in f.read():
-            pytest.skip("AddressSanitizer keeps freed memory")
+    if under_asan(pid):
+        pytest.skip("AddressSanitizer keeps freed memory")
     conns = []
     try:
         # Warm up: the first sessions grow the heap for everyone.

@@ -1,14 +1,15 @@
 """
 Bounded memory: a message over SPOOL_INLINE_MAX (64 KiB) goes to a file
 as it arrives, so many large messages in flight at once cost the daemon
-about what small ones do. Forty LMTP sessions and twenty APPENDs, each
+about what small ones do. Twelve LMTP sessions and twelve APPENDs, each
 with a 49 MiB message sent round-robin in 1 MiB pieces (all open at
 once), keep the daemon's resident memory under RSS_BOUND, and every
-message is then stored intact.
+message is then stored intact. Twelve held in memory (588 MiB) would
+pass the bound even with the sanitizer build's allowance.
 
-Disk: the LMTP test stores 40 x 49 MiB (about 2 GB) and the APPEND test
-20 x 49 MiB (about 1 GB) under pytest's temporary directory; each test
-checks for DISK_NEEDED free space first and removes its mail at the end.
+Disk: each test stores 12 x 49 MiB (about 600 MB) under pytest's
+temporary directory; it checks for the space first and removes its mail
+at the end.
 """
 
 import hashlib
@@ -18,12 +19,12 @@ import shutil
 
 import pytest
 
-from conftest import make_message, split_prefix, wait_until
+from conftest import make_message, split_prefix, under_asan, wait_until
 
 MIB = 1024 * 1024
 MESSAGE_SIZE = 49 * MIB
 CHUNK = MIB
-# Held in memory by the old code: 40 x 49 MiB = 1960 MiB. With spooling
+# Held in memory without spooling: 12 x 49 MiB = 588 MiB. With spooling
 # a session holds its read buffer (256 KiB) and at most 64 KiB of
 # message plus one read; the daemon itself is under 20 MiB.
 RSS_BOUND = 200 * MIB
@@ -34,9 +35,7 @@ ASAN_QUARANTINE = 256 * MIB
 
 def rss_bound(pid):
     """RSS_BOUND, plus the quarantine in a sanitizer build."""
-    with open("/proc/%d/maps" % pid) as f:
-        asan = "libasan" in f.read()
-    return RSS_BOUND + (ASAN_QUARANTINE if asan else 0)
+    return RSS_BOUND + (ASAN_QUARANTINE if under_asan(pid) else 0)
 
 
 def vm_rss(pid):
@@ -80,7 +79,7 @@ def send_round_robin(conns, payloads, pid, tail=b""):
 
 
 def test_lmtp_large_messages_in_flight_bounded_rss(daemon_factory):
-    count = 40
+    count = 12
     d = daemon_factory(lmtp__max_message_size="50M")
     d.add_user("alice")
     d.add_user("bob")
@@ -171,7 +170,7 @@ def test_lmtp_disconnect_mid_spool_leaves_nothing(daemon_factory):
 
 
 def test_imap_large_appends_in_flight_bounded_rss(daemon):
-    count = 20
+    count = 12
     need_disk(daemon.data_dir, count)
     bulk = bulk_body()
     conns, msgs = [], []
