@@ -166,14 +166,7 @@ search_run(struct imap_cmd *cmd)
 
 	imap_view_slice_begin(&slice);
 	while (ctx->next < count) {
-		uint32_t i = ctx->next;
-		struct imap_search_msg m = {
-			.seq = i + 1,
-			.uid = msgs[i].uid,
-			.flags = msgs[i].flags,
-			.recent = msgs[i].recent,
-			.keywords = msgs[i].keywords,
-		};
+		struct imap_search_msg m;
 
 		if (session->bev == NULL)
 			break;		/* nobody to answer */
@@ -181,7 +174,7 @@ search_run(struct imap_cmd *cmd)
 			imap_view_slice_yield(ctx->ev);
 			return;
 		}
-		ctx->next++;
+		imap_view_search_msg(view, ctx->next++, &m);
 		if (search_one(cmd, ctx->search, &m, count, max_uid,
 		    &ctx->expunged) != 1)
 			continue;
@@ -236,12 +229,6 @@ search_abort_cb(struct imap_cmd *cmd)
 	imap_cmd_tagged(cmd, "NO", NULL, "%s aborted", cmd->name);
 }
 
-static int
-keyword_find_cb(const char *name, void *ctx)
-{
-	return store_view_keyword_find(ctx, name);
-}
-
 void
 cmd_search(struct imap_cmd *cmd)
 {
@@ -267,7 +254,7 @@ cmd_search(struct imap_cmd *cmd)
 	/* "$" as it is now, before this search saves another. */
 	imap_search_set_saved(search, session->searchres.uids,
 	    session->searchres.count);
-	imap_search_resolve_keywords(search, keyword_find_cb, session->view);
+	imap_view_search_prepare(search, session->view);
 	ctx = xcalloc(1, sizeof(*ctx));
 	ctx->search = search;
 	ctx->ev = event_new(session->server->deps.base, -1, 0, search_ev_cb,

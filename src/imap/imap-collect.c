@@ -196,12 +196,7 @@ collect_run(struct imap_cmd *cmd)
 
 	imap_view_slice_begin(&slice);
 	while (ctx->next < count) {
-		uint32_t i = ctx->next;
-		struct imap_search_msg m = {
-			.seq = i + 1,
-			.uid = msgs[i].uid,
-			.flags = msgs[i].flags,
-		};
+		struct imap_search_msg m;
 
 		if (session->bev == NULL)
 			break;		/* nobody to answer */
@@ -209,7 +204,7 @@ collect_run(struct imap_cmd *cmd)
 			imap_view_slice_yield(ctx->ev);
 			return;
 		}
-		ctx->next++;
+		imap_view_search_msg(session->view, ctx->next++, &m);
 		collect_one(cmd, ctx, &m, count, max_uid);
 	}
 	collect_finish(cmd, ctx);
@@ -240,6 +235,7 @@ imap_collect_start(struct imap_cmd *cmd, struct imap_search *search,
 {
 	struct collect_ctx *ctx = xcalloc(1, sizeof(*ctx));
 
+	imap_view_search_prepare(search, cmd->session->view);
 	ctx->search = search;
 	ctx->need_header = need_header;
 	ctx->done_cb = done_cb;

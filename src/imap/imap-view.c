@@ -14,6 +14,7 @@
 
 #include <event2/event.h>
 
+#include "imap/imap-search.h"
 #include "imap/imap-seqset.h"
 #include "imap/imap-session.h"
 #include "imap/imap-wire.h"
@@ -251,6 +252,34 @@ fail:
 	close(fd);
 	buf_free(raw);
 	return -1;
+}
+
+static int
+keyword_find_cb(const char *name, void *ctx)
+{
+	return store_view_keyword_find(ctx, name);
+}
+
+void
+imap_view_search_prepare(struct imap_search *search,
+    const struct store_view *view)
+{
+	imap_search_resolve_keywords(search, keyword_find_cb, (void *)view);
+}
+
+void
+imap_view_search_msg(const struct store_view *view, uint32_t i,
+    struct imap_search_msg *m_r)
+{
+	const struct store_view_message *msg = &store_view_messages(view)[i];
+
+	*m_r = (struct imap_search_msg){
+		.seq = i + 1,
+		.uid = msg->uid,
+		.flags = msg->flags,
+		.recent = msg->recent,
+		.keywords = msg->keywords,
+	};
 }
 
 void

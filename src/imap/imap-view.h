@@ -17,6 +17,8 @@
 
 struct event;
 struct imap_cmd;
+struct imap_search;
+struct imap_search_msg;
 struct imap_searchres;
 struct store_view;
 
@@ -50,6 +52,21 @@ int imap_view_read_message(struct store_view *view, uint32_t uid,
  * for SEARCH keys that look at header fields alone. */
 int imap_view_read_header(struct store_view *view, uint32_t uid,
     struct buf *raw, const char **error_r);
+
+/*
+ * What every command that runs a search program (SEARCH, SORT, THREAD)
+ * does first and per message. imap_view_search_prepare() gives the
+ * program's KEYWORD and UNKEYWORD keys the bits of view's folder (call
+ * it once, before matching). imap_view_search_msg() fills *m_r with
+ * what the view holds of its message at index i (sequence number
+ * i + 1): UID, flags, \Recent and keywords; size, internal date and
+ * the parsed message are left unset for the caller to add when the
+ * matcher asks for them.
+ */
+void imap_view_search_prepare(struct imap_search *search,
+    const struct store_view *view);
+void imap_view_search_msg(const struct store_view *view, uint32_t i,
+    struct imap_search_msg *m_r);
 
 /* Append a message's flag list, "(\Seen $label1)": flags (enum
  * store_flag bits) and keywords (bits numbering view's keywords). 0 or

@@ -233,3 +233,34 @@ def test_keys_kept_between_commands(daemon):
     assert sort(c, "(SUBJECT) UTF-8 ALL") == [6, 7, 4, 5, 1, 2, 3]
     assert c2.run("n", "NOOP")[-1].startswith(b"n OK")
     assert sort(c2, "(REVERSE SUBJECT) UTF-8 ALL") == [1, 2, 3, 4, 5, 7, 6]
+
+
+def test_recent_and_keywords(daemon):
+    """RECENT, OLD, NEW, KEYWORD and UNKEYWORD pick the same messages in
+    SORT and THREAD as in SEARCH."""
+    c = prepare(daemon)
+    assert c.run("k", "STORE 2,5 +FLAGS.SILENT (foo)")[-1].startswith(
+        b"k OK")
+    assert c.run("k", "STORE 7 +FLAGS.SILENT ($label1)")[-1].startswith(
+        b"k OK")
+    assert sort(c, "(DATE) UTF-8 RECENT") == [1, 2, 3, 5, 4, 6, 7]
+    assert sort(c, "(DATE) UTF-8 OLD") == []
+    assert sort(c, "(DATE) UTF-8 NEW") == [1, 2, 3, 5, 4, 6, 7]
+    assert sort(c, "(DATE) UTF-8 KEYWORD foo") == [2, 5]
+    assert sort(c, "(REVERSE DATE) UTF-8 KEYWORD FOO", uid=True) == [6, 3]
+    assert sort(c, "(DATE) UTF-8 KEYWORD $label1") == [7]
+    assert sort(c, "(DATE) UTF-8 UNKEYWORD foo") == [1, 3, 4, 6, 7]
+    assert sort(c, "(DATE) UTF-8 KEYWORD unknown") == []
+    assert c.run("e", "SORT RETURN (COUNT) (DATE) UTF-8 KEYWORD foo") == [
+        b'* ESEARCH (TAG "e") COUNT 2', b"e OK SORT completed"]
+    assert c.run("t", "THREAD REFERENCES UTF-8 KEYWORD foo") == [
+        b"* THREAD (2)(5)", b"t OK THREAD completed"]
+    assert c.run("t", "THREAD ORDEREDSUBJECT UTF-8 RECENT KEYWORD foo") == [
+        b"* THREAD (2)(5)", b"t OK THREAD completed"]
+    # Another session sees none of them as recent.
+    c2 = raw(daemon)
+    c2.select()
+    assert sort(c2, "(DATE) UTF-8 RECENT") == []
+    assert sort(c2, "(DATE) UTF-8 OLD KEYWORD foo") == [2, 5]
+    assert c2.run("t", "THREAD REFERENCES UTF-8 RECENT") == [
+        b"* THREAD", b"t OK THREAD completed"]
