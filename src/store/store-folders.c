@@ -8,18 +8,15 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lib/buf.h"
 #include "lib/error.h"
 #include "lib/fsutil.h"
 #include "lib/limits.h"
@@ -527,67 +524,14 @@ out:
 
 /* ---- Subscriptions ---- */
 
-int
-store_user_file_lock(const char *udir, const char *name,
-    const char **error_r)
-{
-	char *path = xasprintf("%s/%s", udir, name);
-	int fd;
-
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
-		*error_r = error_errno(path, errno);
-		free(path);
-		return -1;
-	}
-	while (flock(fd, LOCK_EX) < 0) {
-		if (errno == EINTR)
-			continue;
-		*error_r = error_fmt("%s: flock: %s", path,
-		    strerror(errno));
-		close(fd);
-		free(path);
-		return -1;
-	}
-	free(path);
-	return fd;
-}
-
+/* The user's subscriptions file of udir. */
 static int
 subs_read(const char *udir, char ***names_r, size_t *count_r,
     const char **error_r)
 {
-	char *path = xasprintf("%s/" SUBSCRIPTIONS_FILE, udir);
-	char *data, *p, *eol, **names = NULL;
-	size_t len, count = 0;
-
-	*names_r = NULL;
-	*count_r = 0;
-	if (read_file(path, (size_t)STORE_SUBSCRIPTIONS_MAX *
-	    (FOLDER_NAME_MAX + 2), &data, &len) < 0) {
-		if (errno == ENOENT) {
-			free(path);
-			return 0;
-		}
-		*error_r = error_errno(path, errno);
-		free(path);
-		return -1;
-	}
-	free(path);
-	for (p = data; p < data + len; p = eol + 1) {
-		if ((eol = memchr(p, '\n', (size_t)(data + len - p))) == NULL)
-			eol = data + len;
-		*eol = '\0';
-		if (eol > p && eol[-1] == '\r')
-			eol[-1] = '\0';
-		if (*p == '\0' || count >= STORE_SUBSCRIPTIONS_MAX)
-			continue;
-		names = xreallocarray(names, count + 1, sizeof(*names));
-		names[count++] = xstrdup(p);
-	}
-	free(data);
-	*names_r = names;
-	*count_r = count;
-	return 0;
+	return store_user_list_read(udir, SUBSCRIPTIONS_FILE,
+	    STORE_SUBSCRIPTIONS_MAX, FOLDER_NAME_MAX, names_r, count_r,
+	    error_r);
 }
 
 int
@@ -608,10 +552,9 @@ int
 store_subscription_set(struct store *store, const char *user,
     const char *folder, bool subscribed, const char **error_r)
 {
-	char *udir, *path, **names = NULL;
-	size_t count = 0, i;
+	char *udir, **names = NULL;
+	size_t count = 0, kept = 0;
 	bool present = false;
-	struct buf b;
 	int lock_fd = -1, ret = -1;
 
 	if (!store_folder_name_valid(folder) || strchr(folder, '\n')) {
@@ -623,20 +566,19 @@ store_subscription_set(struct store *store, const char *user,
 	if (store_user_create(store, user, error_r) < 0)
 		return -1;
 	udir = store_folder_path(store, user, STORE_INBOX);
-	buf_init(&b, 0);
 	if ((lock_fd = store_user_file_lock(udir, SUBSCRIPTIONS_LOCK,
 	    error_r)) < 0 ||
 	    subs_read(udir, &names, &count, error_r) < 0)
 		goto out;
-	for (i = 0; i < count; i++) {
+	/* names[0 .. kept): the others, then folder if subscribed */
+	for (size_t i = 0; i < count; i++) {
 		if (strcmp(names[i], folder) == 0) {
 			present = true;
-			if (subscribed)
-				(void)buf_printf(&b, "%s\n", names[i]);
-		} else {
-			(void)buf_printf(&b, "%s\n", names[i]);
-		}
+			free(names[i]);
+		} else
+			names[kept++] = names[i];
 	}
+	count = kept;
 	if (present == subscribed) {
 		ret = 0;
 		goto out;
@@ -647,18 +589,14 @@ store_subscription_set(struct store *store, const char *user,
 			    "too many subscriptions");
 			goto out;
 		}
-		(void)buf_printf(&b, "%s\n", folder);
+		names = xreallocarray(names, count + 1, sizeof(*names));
+		names[count++] = xstrdup(folder);
 	}
-	path = xasprintf("%s/" SUBSCRIPTIONS_FILE, udir);
-	if (write_file_atomic(path, b.data, b.len, 0600) < 0)
-		*error_r = error_errno(path, errno);
-	else
-		ret = 0;
-	free(path);
+	ret = store_user_list_write(udir, SUBSCRIPTIONS_FILE, names, count,
+	    error_r);
 out:
 	if (lock_fd >= 0)
 		close(lock_fd);
-	buf_free(&b);
 	store_names_free(&names, count);
 	free(udir);
 	return ret;

@@ -60,11 +60,28 @@ void store_announce_event(struct store *store, const char *user,
     const char *folder, uint32_t uidvalidity, enum store_event_type type,
     const uint32_t *uids, size_t count, unsigned flags);
 
-/* Open and flock(2) the file name in the user's Maildir udir (made if
- * missing): the lock of a small per-user file replaced atomically.
- * Returns the descriptor (close it to unlock), or -1 with *error_r. */
+/* ---- Per-user list files (store-user-list.c) ----
+ * Small files of lines in the user's Maildir udir, each replaced
+ * whole under the lock of a file beside it. Errors of system calls are
+ * error_errno() texts: ENOSPC and EDQUOT are ERROR_NO_SPACE. */
+
+/* Open and flock(2) the file name in udir (made if missing): the lock
+ * of a list file. Returns the descriptor (close it to unlock), or -1
+ * with *error_r. */
 int store_user_file_lock(const char *udir, const char *name,
     const char **error_r);
+/* Read the list file name of udir: its non-empty lines, without CR LF,
+ * the first max_lines of them, from at most max_lines * (line_max + 2)
+ * bytes (a larger file is an error). A missing file has no lines.
+ * Returns 0 with *lines_r (malloc'd strings, free with
+ * store_names_free(); NULL when *count_r is 0), or -1 with *error_r. */
+int store_user_list_read(const char *udir, const char *name,
+    size_t max_lines, size_t line_max, char ***lines_r, size_t *count_r,
+    const char **error_r);
+/* Replace the list file name of udir with lines[0 .. count), one a
+ * line, crash-safe (write_file_atomic). 0, or -1 with *error_r. */
+int store_user_list_write(const char *udir, const char *name,
+    char *const *lines, size_t count, const char **error_r);
 
 /* store_folder_create_new and a subscription to the folder, whole or not
  * at all: a folder left unsubscribed would stay so at every later login

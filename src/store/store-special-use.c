@@ -15,9 +15,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "lib/buf.h"
 #include "lib/error.h"
-#include "lib/fsutil.h"
 #include "lib/limits.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
@@ -143,39 +141,29 @@ static int
 table_read(struct store *store, const char *user, const char *udir,
     bool prune, struct special_table *t, const char **error_r)
 {
-	char *path = xasprintf("%s/" SPECIAL_FILE, udir);
-	char *data, *p, *eol, *sp;
-	size_t len;
+	char **lines, *sp;
+	size_t count;
 
 	memset(t, 0, sizeof(*t));
-	if (read_file(path, (size_t)STORE_SPECIAL_USE_LINES_MAX *
-	    (FOLDER_NAME_MAX + 16), &data, &len) < 0) {
-		if (errno == ENOENT) {
-			free(path);
-			return 0;
-		}
-		*error_r = error_fmt("%s: %s", path, strerror(errno));
-		free(path);
+	/* "<attr> <folder>": an attribute and its space fit in 16 bytes */
+	if (store_user_list_read(udir, SPECIAL_FILE,
+	    STORE_SPECIAL_USE_LINES_MAX, FOLDER_NAME_MAX + 16, &lines, &count,
+	    error_r) < 0)
 		return -1;
-	}
-	free(path);
-	for (p = data; p < data + len; p = eol + 1) {
+	for (size_t i = 0; i < count; i++) {
 		enum store_special_use use;
 
-		if ((eol = memchr(p, '\n', (size_t)(data + len - p))) == NULL)
-			eol = data + len;
-		*eol = '\0';
-		if ((sp = strchr(p, ' ')) == NULL)
+		if ((sp = strchr(lines[i], ' ')) == NULL)
 			continue;
 		*sp = '\0';
-		use = store_special_use_parse(p);
+		use = store_special_use_parse(lines[i]);
 		if (use == STORE_SPECIAL_NONE ||
 		    !store_folder_name_valid(sp + 1) ||
 		    (prune && !store_folder_exists(store, user, sp + 1)))
 			continue;
 		table_add(t, sp + 1, STORE_SPECIAL_BIT(use));
 	}
-	free(data);
+	store_names_free(&lines, count);
 	return 0;
 }
 
@@ -183,22 +171,23 @@ static int
 table_write(const char *udir, const struct special_table *t,
     const char **error_r)
 {
-	char *path = xasprintf("%s/" SPECIAL_FILE, udir);
-	struct buf b;
-	int ret = 0;
+	char **lines = NULL;
+	size_t count = 0;
+	int ret;
 
-	buf_init(&b, 0);
-	for (size_t i = 0; i < t->count; i++)
-		for (size_t k = 0; k < USES_COUNT; k++)
-			if (t->sets[i] & STORE_SPECIAL_BIT(uses[k].use))
-				(void)buf_printf(&b, "%s %s\n", uses[k].attr,
-				    t->folders[i]);
-	if (write_file_atomic(path, b.data, b.len, 0600) < 0) {
-		*error_r = error_fmt("%s: %s", path, strerror(errno));
-		ret = -1;
+	for (size_t i = 0; i < t->count; i++) {
+		for (size_t k = 0; k < USES_COUNT; k++) {
+			if ((t->sets[i] & STORE_SPECIAL_BIT(uses[k].use)) == 0)
+				continue;
+			lines = xreallocarray(lines, count + 1,
+			    sizeof(*lines));
+			lines[count++] = xasprintf("%s %s", uses[k].attr,
+			    t->folders[i]);
+		}
 	}
-	buf_free(&b);
-	free(path);
+	ret = store_user_list_write(udir, SPECIAL_FILE, lines, count,
+	    error_r);
+	store_names_free(&lines, count);
 	return ret;
 }
 

@@ -160,3 +160,26 @@ def test_first_login_on_full_disk_makes_no_half_folders(full_disk):
         assert lines[-1].startswith("b OK "), lines
         for name in ("Sent", "Drafts", "Trash", "Junk"):
             assert any(l.endswith(" " + name) for l in lines), lines
+
+
+def test_create_special_use_on_full_disk(full_disk):
+    """CREATE ... (USE (...)) whose folder fits but whose special-use
+    file does not answers NO [OVERQUOTA] too, not a server bug, and
+    leaves no folder without its use; with room it succeeds."""
+    d, fill = full_disk
+    filler = d.data_dir / "mail" / "filler"
+    with d.imap() as c:
+        c.login()
+        fill(True)
+        # Room for one page: the folder's UID list, not the special-use
+        # file written after it.
+        os.truncate(filler, os.stat(filler).st_size - 4096)
+        lines = c.cmd("a", "CREATE Stash (USE (\\Archive))")
+        assert lines[-1].startswith("a NO [OVERQUOTA] "), lines
+        assert not d.folder_dir("alice", "Stash").exists()
+        fill(False)
+        lines = c.cmd("b", "CREATE Stash (USE (\\Archive))")
+        assert lines[-1].startswith("b OK "), lines
+        lines = c.cmd("c", 'LIST "" "Stash"')
+        assert lines[0] == '* LIST (\\HasNoChildren \\Archive) "." Stash', (
+            lines)
