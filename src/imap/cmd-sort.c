@@ -11,7 +11,6 @@
 
 #include "imap/imap-collect.h"
 #include "imap/imap-sort.h"
-#include "imap/imap-wire.h"
 #include "lib/buf.h"
 #include "lib/xmalloc.h"
 
@@ -21,49 +20,18 @@ msg_number(const struct imap_cmd *cmd, const struct imap_sort_msg *m)
 	return cmd->uid ? m->uid : m->seq;
 }
 
-/* RFC 5267 4.2: ALL in sort order, runs of ascending consecutive
- * numbers written as ranges. */
-static void
-write_all(struct imap_cmd *cmd, struct imap_sort_msg **msgs, size_t count,
-    struct buf *out)
-{
-	size_t i = 0;
-
-	(void)buf_append_str(out, " ALL ");
-	while (i < count) {
-		uint32_t first = msg_number(cmd, msgs[i]), last = first;
-
-		while (i + 1 < count && last != UINT32_MAX &&
-		    msg_number(cmd, msgs[i + 1]) == last + 1)
-			last = msg_number(cmd, msgs[++i]);
-		i++;
-		(void)buf_printf(out, first == last ? "%u" : "%u:%u", first,
-		    last);
-		if (i < count)
-			(void)buf_append_str(out, ",");
-	}
-}
-
-/* RFC 5267 3: "* ESEARCH (TAG "t") [UID] [MIN n] [MAX n] [COUNT n]
- * [ALL set]"; MIN, MAX and ALL are left out when nothing matched. */
+/* RFC 5267 3: the ESEARCH response, its numbers in sort order. */
 static void
 write_esearch(struct imap_cmd *cmd, const struct imap_sort *sort,
     struct imap_sort_msg **msgs, size_t count, struct buf *out)
 {
-	(void)buf_append_str(out, "* ESEARCH (TAG ");
-	(void)imap_write_string(out, cmd->tag);
-	(void)buf_append_str(out, ")");
-	if (cmd->uid)
-		(void)buf_append_str(out, " UID");
-	if ((sort->returns & IMAP_SORT_RETURN_MIN) && count > 0)
-		(void)buf_printf(out, " MIN %u", msg_number(cmd, msgs[0]));
-	if ((sort->returns & IMAP_SORT_RETURN_MAX) && count > 0)
-		(void)buf_printf(out, " MAX %u",
-		    msg_number(cmd, msgs[count - 1]));
-	if (sort->returns & IMAP_SORT_RETURN_COUNT)
-		(void)buf_printf(out, " COUNT %zu", count);
-	if ((sort->returns & IMAP_SORT_RETURN_ALL) && count > 0)
-		write_all(cmd, msgs, count, out);
+	uint32_t *ids = xreallocarray(NULL, count + 1, sizeof(*ids));
+
+	for (size_t i = 0; i < count; i++)
+		ids[i] = msg_number(cmd, msgs[i]);
+	(void)imap_search_write_esearch(out, cmd->tag, cmd->uid, sort->returns,
+	    ids, count);
+	free(ids);
 }
 
 static void
@@ -81,8 +49,8 @@ sort_done_cb(struct imap_cmd *cmd, struct imap_sort_msg **msgs,
 		(void)buf_append_str(&out, "* SORT");
 		for (size_t i = 0; i < count; i++)
 			(void)buf_printf(&out, " %u", msg_number(cmd, msgs[i]));
+		(void)buf_append_str(&out, "\r\n");
 	}
-	(void)buf_append_str(&out, "\r\n");
 	imap_session_write(cmd->session, out.data, out.len);
 	buf_free(&out);
 }

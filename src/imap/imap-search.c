@@ -498,10 +498,9 @@ parse_key(struct parse_ctx *ctx, unsigned int depth)
 	return NULL;
 }
 
-/* RETURN (search-return-opt ...) at args[0]: fills search's RETURN
- * fields and moves ctx past it. 0, or -1 with ctx->error. */
-static int
-parse_return(struct parse_ctx *ctx, struct imap_search *search)
+int
+imap_search_parse_return(const struct imap_arg *list, unsigned int allowed,
+    unsigned int *returns_r, const char **error_r)
 {
 	static const struct {
 		const char *name;
@@ -513,26 +512,42 @@ parse_return(struct parse_ctx *ctx, struct imap_search *search)
 		{ "COUNT", IMAP_SEARCH_RETURN_COUNT },
 		{ "SAVE", IMAP_SEARCH_RETURN_SAVE },
 	};
-	const struct imap_arg *list = &ctx->args[1];
-	unsigned int i, k;
+	unsigned int i, k, returns = 0;
 
-	if (ctx->count < 2 || list->type != IMAP_ARG_LIST) {
-		ctx->error = "RETURN needs a list of options";
+	if (list->type != IMAP_ARG_LIST) {
+		*error_r = "RETURN needs a list of options";
 		return -1;
 	}
 	for (i = 0; i < list->list_count; i++) {
 		for (k = 0; k < sizeof(opts) / sizeof(opts[0]); k++)
-			if (imap_arg_atom_equals(&list->list[i], opts[k].name))
+			if ((opts[k].bit & allowed) != 0 &&
+			    imap_arg_atom_equals(&list->list[i], opts[k].name))
 				break;
 		if (k == sizeof(opts) / sizeof(opts[0])) {
-			ctx->error = "Unknown RETURN option";
+			*error_r = "Unknown RETURN option";
 			return -1;
 		}
-		search->returns |= opts[k].bit;
+		returns |= opts[k].bit;
 	}
 	/* RFC 4731 3.1: "RETURN ()" is "RETURN (ALL)". */
-	if (list->list_count == 0)
-		search->returns = IMAP_SEARCH_RETURN_ALL;
+	*returns_r = list->list_count == 0 ? IMAP_SEARCH_RETURN_ALL : returns;
+	return 0;
+}
+
+/* RETURN (search-return-opt ...) at args[0]: fills search's RETURN
+ * fields and moves ctx past it. 0, or -1 with ctx->error. */
+static int
+parse_return(struct parse_ctx *ctx, struct imap_search *search)
+{
+	if (ctx->count < 2) {
+		ctx->error = "RETURN needs a list of options";
+		return -1;
+	}
+	if (imap_search_parse_return(&ctx->args[1], IMAP_SEARCH_RETURN_MIN |
+	    IMAP_SEARCH_RETURN_MAX | IMAP_SEARCH_RETURN_ALL |
+	    IMAP_SEARCH_RETURN_COUNT | IMAP_SEARCH_RETURN_SAVE,
+	    &search->returns, &ctx->error) < 0)
+		return -1;
 	search->esearch = true;
 	ctx->pos = 2;
 	return 0;

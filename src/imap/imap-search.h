@@ -115,6 +115,16 @@ int imap_search_parse(const struct imap_arg *args, unsigned int count,
     const char **error_r);
 void imap_search_free(struct imap_search **searchp);
 
+/*
+ * The list after "RETURN": "(" [search-return-opt *(SP
+ * search-return-opt)] ")", each option one of the
+ * enum imap_search_return bits in allowed (any case); "()" is ALL (RFC
+ * 4731 3.1). SEARCH allows all of them, SORT (RFC 5267 3) all but SAVE.
+ * Returns 0 with *returns_r, or -1 with *error_r (static text).
+ */
+int imap_search_parse_return(const struct imap_arg *list,
+    unsigned int allowed, unsigned int *returns_r, const char **error_r);
+
 /* True if args begin with a RETURN list that holds SAVE: a SEARCH that
  * fails with NO then empties "$" (RFC 5182 2.1), even when
  * imap_search_parse() refused it. */
@@ -160,11 +170,14 @@ int imap_search_match(struct imap_search *search,
 
 /*
  * Append the ESEARCH response (RFC 4731 3.1) for the matches ids[0 ..
- * count) (ascending sequence numbers, or UIDs if uid) of the command
- * tagged tag: "* ESEARCH (TAG "tag") [UID] [MIN n] [MAX n] [ALL set]
- * [COUNT n]" CRLF, with what returns asks for; without matches MIN, MAX
- * and ALL are left out (COUNT is 0). 0, or -1 if b's max would be
- * exceeded.
+ * count) (sequence numbers, or UIDs if uid) of the command tagged tag:
+ * "* ESEARCH (TAG "tag") [UID] [MIN n] [MAX n] [ALL set] [COUNT n]"
+ * CRLF, with what returns asks for; without matches MIN, MAX and ALL are
+ * left out (COUNT is 0). SEARCH gives ids ascending; SORT (RFC 5267 3)
+ * gives them in sort order, so MIN and MAX are the first and last
+ * sorted, and ALL keeps that order, runs of ascending consecutive
+ * numbers joined: "5,3:4,1:2". 0, or -1 if b's max would be exceeded
+ * (b unchanged then).
  */
 int imap_search_write_esearch(struct buf *b, const char *tag, bool uid,
     unsigned int returns, const uint32_t *ids, size_t count);

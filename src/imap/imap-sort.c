@@ -29,16 +29,6 @@ static const struct {
 	{ "DISPLAYTO", IMAP_SORT_DISPLAYTO },
 };
 
-static const struct {
-	const char *name;
-	unsigned int bit;
-} sort_returns[] = {
-	{ "MIN", IMAP_SORT_RETURN_MIN },
-	{ "MAX", IMAP_SORT_RETURN_MAX },
-	{ "COUNT", IMAP_SORT_RETURN_COUNT },
-	{ "ALL", IMAP_SORT_RETURN_ALL },
-};
-
 bool
 imap_sort_charset_ok(const struct imap_arg *arg)
 {
@@ -47,36 +37,6 @@ imap_sort_charset_ok(const struct imap_arg *arg)
 	return imap_arg_get_astring(arg, &charset) &&
 	    (strcasecmp(charset, "UTF-8") == 0 ||
 	    strcasecmp(charset, "US-ASCII") == 0);
-}
-
-/* RFC 5267 3: "RETURN" SP "(" [option *(SP option)] ")". */
-static int
-parse_return(const struct imap_arg *list, struct imap_sort *sort,
-    const char **error_r)
-{
-	sort->esort = true;
-	if (list->type != IMAP_ARG_LIST) {
-		*error_r = "RETURN needs a list of options";
-		return -1;
-	}
-	for (unsigned int i = 0; i < list->list_count; i++) {
-		size_t j;
-
-		for (j = 0; j < sizeof(sort_returns) / sizeof(sort_returns[0]);
-		    j++)
-			if (imap_arg_atom_equals(&list->list[i],
-			    sort_returns[j].name))
-				break;
-		if (j == sizeof(sort_returns) / sizeof(sort_returns[0])) {
-			*error_r = "Unknown RETURN option";
-			return -1;
-		}
-		sort->returns |= sort_returns[j].bit;
-	}
-	/* RFC 4731 3.1: an empty list means ALL. */
-	if (sort->returns == 0)
-		sort->returns = IMAP_SORT_RETURN_ALL;
-	return 0;
 }
 
 /* "(" [REVERSE SP] key *(SP [REVERSE SP] key) ")" */
@@ -138,8 +98,13 @@ imap_sort_parse(const struct imap_arg *args, unsigned int count,
 			*error_r = "RETURN needs a list of options";
 			goto fail;
 		}
-		if (parse_return(&args[1], sort, error_r) < 0)
+		/* RFC 5267 3: the options of RFC 4731, SAVE not among
+		 * them. */
+		if (imap_search_parse_return(&args[1], IMAP_SEARCH_RETURN_MIN |
+		    IMAP_SEARCH_RETURN_MAX | IMAP_SEARCH_RETURN_ALL |
+		    IMAP_SEARCH_RETURN_COUNT, &sort->returns, error_r) < 0)
 			goto fail;
+		sort->esort = true;
 		pos = 2;
 	}
 	if (pos >= count) {

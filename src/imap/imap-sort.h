@@ -37,14 +37,6 @@ struct imap_sort_criterion {
 	bool reverse;		/* REVERSE came before it */
 };
 
-/* RFC 5267 RETURN options of ESORT (bits). */
-enum imap_sort_return {
-	IMAP_SORT_RETURN_MIN = 1 << 0,
-	IMAP_SORT_RETURN_MAX = 1 << 1,
-	IMAP_SORT_RETURN_COUNT = 1 << 2,
-	IMAP_SORT_RETURN_ALL = 1 << 3,
-};
-
 /* A parsed SORT command. */
 struct imap_sort {
 	struct imap_sort_criterion criteria[IMAP_SORT_CRITERIA_MAX];
@@ -52,8 +44,9 @@ struct imap_sort {
 	struct imap_search *search;	/* the search program */
 	bool esort;			/* RETURN was given: answer with
 					   "* ESEARCH" (RFC 5267) */
-	unsigned int returns;		/* enum imap_sort_return bits; ALL
-					   for "RETURN ()" */
+	unsigned int returns;		/* RFC 5267's RETURN options:
+					   enum imap_search_return bits
+					   but SAVE; ALL for "RETURN ()" */
 	bool need_header;		/* some key needs the message header */
 };
 

@@ -169,11 +169,11 @@ def test_esort(daemon):
     c = prepare(daemon)
     assert c.run("e", "SORT RETURN (MIN MAX COUNT ALL) (DATE) UTF-8 "
                  "ALL") == [
-        b'* ESEARCH (TAG "e") MIN 1 MAX 7 COUNT 7 ALL 1:3,5,4,6:7',
+        b'* ESEARCH (TAG "e") MIN 1 MAX 7 ALL 1:3,5,4,6:7 COUNT 7',
         b"e OK SORT completed"]
     assert c.run("e", "UID SORT RETURN (MIN MAX COUNT ALL) (DATE) UTF-8 "
                  "ALL") == [
-        b'* ESEARCH (TAG "e") UID MIN 2 MAX 8 COUNT 7 ALL 2:4,6,5,7:8',
+        b'* ESEARCH (TAG "e") UID MIN 2 MAX 8 ALL 2:4,6,5,7:8 COUNT 7',
         b"e OK UID SORT completed"]
     # RFC 5267's own example: MIN and MAX are the ends of the sorted
     # order, not the lowest and highest numbers.

@@ -270,6 +270,17 @@ test_esearch_response(void **state)
 	    IMAP_SEARCH_RETURN_MAX | IMAP_SEARCH_RETURN_ALL |
 	    IMAP_SEARCH_RETURN_COUNT, found + 2, 1,
 	    "* ESEARCH (TAG \"a]b\") MIN 11 MAX 11 ALL 11 COUNT 1\r\n");
+	/* ESORT (RFC 5267 3): MIN and MAX are the ends of the sort order,
+	 * ALL keeps that order. */
+	{
+		static const uint32_t sorted[] = { 5, 3, 4, 1, 2, 9 };
+
+		check_esearch("E", false, IMAP_SEARCH_RETURN_MIN |
+		    IMAP_SEARCH_RETURN_MAX | IMAP_SEARCH_RETURN_ALL |
+		    IMAP_SEARCH_RETURN_COUNT, sorted, 6,
+		    "* ESEARCH (TAG \"E\") MIN 5 MAX 9 ALL 5,3:4,1:2,9 "
+		    "COUNT 6\r\n");
+	}
 	/* A buffer too small is left as it was. */
 	buf_init(&b, 16);
 	assert_int_equal(buf_append_str(&b, "x"), 0);

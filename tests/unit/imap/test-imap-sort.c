@@ -69,11 +69,11 @@ test_parse(void **state)
 	    &code, &error), 0);
 	assert_true(sort->esort);
 	assert_int_equal(sort->returns,
-	    IMAP_SORT_RETURN_MIN | IMAP_SORT_RETURN_COUNT);
+	    IMAP_SEARCH_RETURN_MIN | IMAP_SEARCH_RETURN_COUNT);
 	imap_sort_free(&sort);
 	assert_int_equal(parse("RETURN () (DATE) UTF-8 ALL", &sort, &code,
 	    &error), 0);
-	assert_int_equal(sort->returns, IMAP_SORT_RETURN_ALL);
+	assert_int_equal(sort->returns, IMAP_SEARCH_RETURN_ALL);
 	imap_sort_free(&sort);
 }
 
