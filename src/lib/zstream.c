@@ -103,12 +103,14 @@ zstream_free(struct zstream **zp)
 	*zp = NULL;
 }
 
-/* One call into inflate: the first chunk of src (which may be empty)
- * into at most room bytes reserved in dst. Sets *made_r to the bytes
- * written to dst; returns zlib's status. */
+/* One call of step (inflate or deflate) on s with flush mode: the
+ * first chunk of src (which may be empty) in, at most room bytes
+ * reserved in dst out. Sets *used_r to the bytes it took from src and
+ * *made_r to the bytes it wrote to dst; returns zlib's status. */
 static int
-inflate_chunk(struct zstream *z, struct evbuffer *src, struct evbuffer *dst,
-    size_t room, size_t *made_r)
+zstream_step(z_stream *s, int (*step)(z_streamp, int), int mode,
+    struct evbuffer *src, struct evbuffer *dst, size_t room,
+    size_t *used_r, size_t *made_r)
 {
 	struct evbuffer_iovec in = { NULL, 0 }, out;
 	int ret;
@@ -118,15 +120,16 @@ inflate_chunk(struct zstream *z, struct evbuffer *src, struct evbuffer *dst,
 		fatalx("zlib: cannot reserve output");
 	if (out.iov_len > room)
 		out.iov_len = room;
-	z->in.next_in = in.iov_base;
-	z->in.avail_in = (uInt)in.iov_len;
-	z->in.next_out = out.iov_base;
-	z->in.avail_out = (uInt)out.iov_len;
-	ret = inflate(&z->in, Z_SYNC_FLUSH);
-	*made_r = out.iov_len - z->in.avail_out;
+	s->next_in = in.iov_base;
+	s->avail_in = (uInt)in.iov_len;
+	s->next_out = out.iov_base;
+	s->avail_out = (uInt)out.iov_len;
+	ret = step(s, mode);
+	*used_r = in.iov_len - s->avail_in;
+	*made_r = out.iov_len - s->avail_out;
 	out.iov_len = *made_r;
 	evbuffer_commit_space(dst, &out, 1);
-	evbuffer_drain(src, in.iov_len - z->in.avail_in);
+	evbuffer_drain(src, *used_r);
 	return ret;
 }
 
@@ -134,7 +137,7 @@ int
 zstream_inflate(struct zstream *z, struct evbuffer *src,
     struct evbuffer *dst, ssize_t limit, const char **error_r)
 {
-	size_t produced = 0, made, room;
+	size_t produced = 0, used, made, room;
 	int ret;
 
 	if (z->failed)
@@ -154,7 +157,8 @@ zstream_inflate(struct zstream *z, struct evbuffer *src,
 			if ((size_t)limit - produced < room)
 				room = (size_t)limit - produced;
 		}
-		ret = inflate_chunk(z, src, dst, room, &made);
+		ret = zstream_step(&z->in, inflate, Z_SYNC_FLUSH, src, dst,
+		    room, &used, &made);
 		produced += made;
 		if (ret == Z_STREAM_END)
 			z->in_ended = true;
@@ -200,31 +204,21 @@ deflate_ready(struct zstream *z)
 	z->out_ready = true;
 }
 
-/* One call into deflate with the first chunk of src (which may be
- * empty) and ZSTREAM_CHUNK bytes reserved in dst. Sets *full_r when
- * zlib filled all of it (it may have more to give). */
+/* One call into deflate (zstream_step()) with ZSTREAM_CHUNK bytes of
+ * room. Sets *full_r when zlib filled all of it (it may have more to
+ * give). */
 static int
 deflate_chunk(struct zstream *z, struct evbuffer *src, struct evbuffer *dst,
     int mode, size_t *made_r, bool *full_r)
 {
-	struct evbuffer_iovec in = { NULL, 0 }, out;
+	size_t used;
 	int ret;
 
-	(void)evbuffer_peek(src, -1, NULL, &in, 1);
-	if (evbuffer_reserve_space(dst, ZSTREAM_CHUNK, &out, 1) < 1)
-		fatalx("zlib: cannot reserve output");
-	z->out.next_in = in.iov_base;
-	z->out.avail_in = (uInt)in.iov_len;
-	z->out.next_out = out.iov_base;
-	z->out.avail_out = (uInt)out.iov_len;
-	ret = deflate(&z->out, mode);
-	*full_r = z->out.avail_out == 0;
-	*made_r = out.iov_len - z->out.avail_out;
-	out.iov_len = *made_r;
-	evbuffer_commit_space(dst, &out, 1);
-	if (in.iov_len > z->out.avail_in)
+	ret = zstream_step(&z->out, deflate, mode, src, dst, ZSTREAM_CHUNK,
+	    &used, made_r);
+	*full_r = *made_r == ZSTREAM_CHUNK;
+	if (used > 0)
 		z->out_dirty = true;
-	evbuffer_drain(src, in.iov_len - z->out.avail_in);
 	return ret;
 }
 
