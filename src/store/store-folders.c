@@ -524,14 +524,58 @@ out:
 
 /* ---- Subscriptions ---- */
 
-/* The user's subscriptions file of udir. */
+/*
+ * Dovecot 2.3 begins the file with "V\t2", an empty line, and writes
+ * each name with its levels joined by TAB instead of ".", within a
+ * level \001 escaping itself ("1"), TAB ("t"), CR ("r") and LF ("n").
+ * Such a name is turned back into ours in place.
+ */
+#define SUBSCRIPTIONS_V2 "V\t2"
+
+static void
+subs_unescape_v2(char *name)
+{
+	static const char escapes[] = "1\001t\tr\rn\n";
+	char *w = name;
+	const char *e;
+
+	for (const char *r = name; *r != '\0'; r++) {
+		if (*r == '\t')
+			*w++ = '.';
+		else if (*r == '\001' && r[1] != '\0' &&
+		    (e = strchr(escapes, r[1])) != NULL &&
+		    (e - escapes) % 2 == 0) {
+			*w++ = e[1];
+			r++;
+		} else
+			*w++ = *r;
+	}
+	*w = '\0';
+}
+
+/* The names in the user's subscriptions file of udir, written by
+ * mailbell (one a line) or by Dovecot (either of its forms). mailbell
+ * writes the first form, which Dovecot reads too. */
 static int
 subs_read(const char *udir, char ***names_r, size_t *count_r,
     const char **error_r)
 {
-	return store_user_list_read(udir, SUBSCRIPTIONS_FILE,
-	    STORE_SUBSCRIPTIONS_MAX, FOLDER_NAME_MAX, names_r, count_r,
-	    error_r);
+	char **names;
+	size_t count;
+
+	if (store_user_list_read(udir, SUBSCRIPTIONS_FILE,
+	    STORE_SUBSCRIPTIONS_MAX, FOLDER_NAME_MAX, &names, &count,
+	    error_r) < 0)
+		return -1;
+	if (count > 0 && strcmp(names[0], SUBSCRIPTIONS_V2) == 0) {
+		free(names[0]);
+		memmove(names, names + 1, --count * sizeof(*names));
+		for (size_t i = 0; i < count; i++)
+			subs_unescape_v2(names[i]);
+	}
+	*names_r = names;
+	*count_r = count;
+	return 0;
 }
 
 int

@@ -12,6 +12,7 @@ import imaplib
 import re
 import shutil
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -51,21 +52,34 @@ def flags_by_subject(m, folder):
     return out
 
 
-def fill_with_dovecot(tmp_path):
-    """Store MESSAGES through a private Dovecot; returns (its Maildir of
-    alice, {folder: flags_by_subject}) once it has stopped."""
+def load_benchlib():
+    """bench/benchlib.py, whose private Dovecot the benches use too."""
     sys.path.insert(0, str(SOURCE / "bench"))
     try:
-        from benchlib import PASSWORD, Dovecot
+        import benchlib
     finally:
         sys.path.pop(0)
+    return benchlib
+
+
+@pytest.fixture
+def filled(tmp_path):
+    """Store MESSAGES through a private Dovecot; returns (the stopped
+    Dovecot, {folder: flags_by_subject}). Skips without dovecot."""
+    if shutil.which("dovecot") is None:
+        pytest.skip("dovecot is not installed (scripts/install-deps.sh "
+                    "check installs dovecot-imapd)")
+    Dovecot = load_benchlib().Dovecot
     dv = Dovecot(str(tmp_path), ["alice"], protocols=("imap",), tag="test")
     dv.start()
     seen = {}
     try:
         m = imaplib.IMAP4("127.0.0.1", dv.imap_port, timeout=10)
-        m.login("alice", PASSWORD)
+        m.login("alice", load_benchlib().PASSWORD)
         assert m.create("Work")[0] == "OK"
+        assert m.create("Work.Sub")[0] == "OK"
+        assert m.subscribe("Work")[0] == "OK"
+        assert m.subscribe("Work.Sub")[0] == "OK"
         for i, (folder, at_append, _) in enumerate(MESSAGES):
             typ, data = m.append(folder, "(%s)" % at_append if at_append
                                  else None, None, make_message("msg%d" % i))
@@ -81,14 +95,20 @@ def fill_with_dovecot(tmp_path):
         m.logout()
     finally:
         dv.stop()
-    return dv.user_dir("alice"), seen
+    return dv, seen
 
 
-def test_dovecot_keywords(daemon_factory, tmp_path):
-    if shutil.which("dovecot") is None:
-        pytest.skip("dovecot is not installed (scripts/install-deps.sh "
-                    "check installs dovecot-imapd)")
-    maildir, seen = fill_with_dovecot(tmp_path)
+def subscribed(m):
+    """The names imaplib session m has subscribed to."""
+    typ, data = m.lsub()
+    assert typ == "OK", data
+    return sorted(re.search(rb'"\." "?([^"]*)"?$', x).group(1).decode()
+                  for x in data if x)
+
+
+def test_dovecot_keywords(daemon_factory, filled):
+    dv, seen = filled
+    maildir = dv.user_dir("alice")
     # What Dovecot was asked to store is what it gives.
     for i, (folder, at_append, added) in enumerate(MESSAGES):
         assert seen[folder]["msg%d" % i] == set(
@@ -110,3 +130,39 @@ def test_dovecot_keywords(daemon_factory, tmp_path):
             assert kw in offered, offered
     finally:
         m.logout()
+
+
+def test_dovecot_subscriptions(daemon_factory, filled):
+    """Dovecot 2.3's subscriptions file ("V\\t2" header, levels split by
+    TAB) is read as the names it holds, and the file mailbell writes
+    back is read by Dovecot as the same names."""
+    dv, _ = filled
+    maildir = Path(dv.user_dir("alice"))
+    assert (maildir / "subscriptions").read_bytes().startswith(b"V\t2\n\n")
+    d = daemon_factory(start=False)
+    d.add_user("alice")
+    shutil.copytree(maildir, d.folder_dir("alice"), dirs_exist_ok=True)
+    give_to_owner(d.folder_dir("alice"), d.data_dir)
+    d.start()
+    # The first login adds the special folders, subscribed: the file is
+    # written again.
+    want = ["Drafts", "Junk", "Sent", "Trash", "Work", "Work.Sub"]
+    m = imap_login(d)
+    try:
+        assert subscribed(m) == want
+        assert m.subscribe("INBOX")[0] == "OK"
+        assert m.unsubscribe("Work")[0] == "OK"
+    finally:
+        m.logout()
+    want = ["Drafts", "INBOX", "Junk", "Sent", "Trash", "Work.Sub"]
+    # Back to Dovecot.
+    shutil.copy(d.folder_dir("alice") / "subscriptions",
+                maildir / "subscriptions")
+    dv.start()
+    try:
+        m = imaplib.IMAP4("127.0.0.1", dv.imap_port, timeout=10)
+        m.login("alice", load_benchlib().PASSWORD)
+        assert subscribed(m) == want
+        m.logout()
+    finally:
+        dv.stop()

@@ -277,6 +277,35 @@ uses_of(struct store *store, const char *folder)
 	return out;
 }
 
+/* Dovecot 2.3's form: a "V\t2" header, levels joined by TAB, \001
+ * escapes. mailbell writes it back in the plain form. */
+static void
+test_subscriptions_dovecot(void **state)
+{
+	struct st_fixture *f = *state;
+	const char *error;
+	char **names, path[4200], *data;
+	size_t count;
+
+	assert_int_equal(store_subscription_set(f->store, "ann", "A", true,
+	    &error), 0);
+	snprintf(path, sizeof(path), "%s/ann/subscriptions", f->root);
+	st_write(path, "V\t2\n\nA\nB\tC\nD\001tE\001\n");
+	assert_int_equal(store_subscriptions(f->store, "ann", &names, &count,
+	    &error), 0);
+	assert_int_equal(count, 3);
+	assert_string_equal(names[0], "A");
+	assert_string_equal(names[1], "B.C");
+	assert_string_equal(names[2], "D\tE\001");
+	store_names_free(&names, count);
+	assert_int_equal(store_subscription_set(f->store, "ann", "A", false,
+	    &error), 0);
+	data = st_read(path, NULL);
+	assert_non_null(data);
+	assert_string_equal(data, "B.C\nD\tE\001\n");
+	free(data);
+}
+
 static void
 test_create_special(void **state)
 {
@@ -336,6 +365,8 @@ main(void)
 		    st_teardown),
 		cmocka_unit_test_setup_teardown(test_rename_inbox, st_setup,
 		    st_teardown),
+		cmocka_unit_test_setup_teardown(test_subscriptions_dovecot,
+		    st_setup, st_teardown),
 		cmocka_unit_test_setup_teardown(test_subscriptions, st_setup,
 		    st_teardown),
 		cmocka_unit_test_setup_teardown(test_create_special, st_setup,
