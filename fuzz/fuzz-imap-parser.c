@@ -176,6 +176,7 @@ hash_args(uint64_t h, const struct imap_arg *args, unsigned int count,
 		if (a->section != NULL)
 			h = hash_bytes(h, a->section, strlen(a->section));
 		h = hash_u64(h, a->has_list);
+		h = hash_u64(h, a->literal8);
 		h = hash_u64(h, a->has_partial ?
 		    ((uint64_t)a->partial_offset << 32) | a->partial_size : 1);
 		h = hash_args(h, a->list, a->list_count, check);

@@ -170,6 +170,14 @@ cmd_append(struct imap_cmd *cmd)
 		imap_cmd_tagged(cmd, "NO", NULL, "Empty message");
 		return;
 	}
+	/* RFC 3516 4.4: a mailbox that cannot keep binary content says
+	 * so. Messages are kept as sent, and BODY[] could not send a NUL
+	 * back in a literal; a literal8 without one is any message. */
+	if (msg->literal8 && msg->has_nul) {
+		imap_cmd_tagged(cmd, "NO", "UNKNOWN-CTE", "Binary content "
+		    "cannot be stored; send it encoded");
+		return;
+	}
 	if (imap_mailbox_from_wire(wire, name, &error) < 0) {
 		imap_cmd_tagged(cmd, "NO", "CANNOT", "%s", error);
 		return;

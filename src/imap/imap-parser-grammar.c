@@ -264,6 +264,8 @@ literal_begin(struct imap_parser *p)
 	/* literal_size <= literal_max, checked digit by digit. */
 	p->literal_total += p->literal_size;
 	arg->len = 0;
+	arg->literal8 = p->literal8;
+	p->literal8 = false;
 	if (p->sink.open != NULL && p->literal_size > p->sink.inline_max) {
 		arg->str = xcalloc(1, 1);
 		arg->spool = p->sink.open(p->sink.ctx, p->literal_size);
@@ -325,6 +327,7 @@ args_byte(struct imap_parser *p, unsigned char c)
 	case '{':
 		p->literal_size = 0;
 		p->literal_nonsync = false;
+		p->literal8 = false;
 		p->state = STATE_LITERAL_OPEN;
 		return STEP_NEXT;
 	default:
@@ -381,9 +384,18 @@ atom_byte(struct imap_parser *p, unsigned char c)
 	}
 	if (is_arg_atom_char(c))
 		return tok_add(p, c);
-	if (c == '{' && p->tok.len == 1 && p->tok.data[0] == '~')
-		return parse_error(p, IMAP_PARSE_ERROR_LITERAL8,
-		    "Literal8 (~{n}) is not supported");
+	if (c == '{' && p->tok.len == 1 && p->tok.data[0] == '~') {
+		/* literal8 = "~{" number ["+"] "}" CRLF *OCTET (RFC 3516,
+		 * with RFC 7888's "+"): a literal whose data may be
+		 * binary. "~" is an atom char, so the token so far is
+		 * just "~". */
+		buf_reset(&p->tok);
+		p->literal_size = 0;
+		p->literal_nonsync = false;
+		p->literal8 = true;
+		p->state = STATE_LITERAL_OPEN;
+		return STEP_NEXT;
+	}
 	/* The atom ends here; STATE_ARGS judges the delimiter. */
 	atom_finish(p);
 	return STEP_AGAIN;

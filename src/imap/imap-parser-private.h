@@ -85,6 +85,7 @@ struct imap_parser {
 	/* The literal being announced or read. */
 	uint64_t literal_size;		/* announced size, or bytes left */
 	bool literal_nonsync;		/* {n+} */
+	bool literal8;			/* ~{n}: the literal is literal8 */
 	struct imap_arg *literal_arg;	/* receiving the data */
 
 	/* The section token being read. */

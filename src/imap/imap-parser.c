@@ -76,6 +76,7 @@ command_clear(struct imap_parser *p)
 	p->cr_empty = false;
 	p->literal_size = 0;
 	p->literal_nonsync = false;
+	p->literal8 = false;
 	p->literal_arg = NULL;
 	p->section_arg = NULL;
 	p->partial_num = 0;
@@ -352,7 +353,7 @@ imap_arg_get_string(const struct imap_arg *arg, const char **str_r)
 {
 	if (arg->type != IMAP_ARG_STRING && arg->type != IMAP_ARG_LITERAL)
 		return false;
-	if (arg->has_nul || arg->spool != NULL)
+	if (arg->has_nul || arg->spool != NULL || arg->literal8)
 		return false;
 	*str_r = arg->str;
 	return true;

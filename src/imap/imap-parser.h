@@ -8,6 +8,7 @@
  *   NIL           IMAP_ARG_NIL      str is "NIL" as sent (any case)
  *   "quoted"      IMAP_ARG_STRING   escapes \" and \\ removed
  *   {n} / {n+}    IMAP_ARG_LITERAL  the n bytes; may hold NULs
+ *   ~{n} / ~{n+}  IMAP_ARG_LITERAL  the same, literal8 set (RFC 3516)
  *   ( ... )       IMAP_ARG_LIST     children in list[0 .. list_count)
  *   NAME[...]<..> IMAP_ARG_SECTION  a FETCH attribute with a section
  *
@@ -44,7 +45,6 @@ enum imap_parse_error {
 	IMAP_PARSE_ERROR_LITERAL_TOO_LARGE,	/* over limits.literal_max */
 	IMAP_PARSE_ERROR_TOO_DEEP,		/* over limits.depth_max */
 	IMAP_PARSE_ERROR_TOO_MANY_ARGS,		/* over limits.args_max */
-	IMAP_PARSE_ERROR_LITERAL8,		/* ~{n} (RFC 3516) unsupported */
 };
 
 enum imap_arg_type {
@@ -67,6 +67,10 @@ struct imap_arg {
 	/* LITERAL: the data holds a NUL byte, so str is not the whole value
 	 * as a C string; the imap_arg_get_*string() helpers refuse it. */
 	bool has_nul;
+	/* LITERAL: sent as literal8, ~{n} (RFC 3516): binary data the
+	 * client did not encode. Only APPEND takes it; the
+	 * imap_arg_get_*string() helpers refuse it. */
+	bool literal8;
 	/* LITERAL over the sink's inline_max: the sink's handle, which got
 	 * the len bytes of data; str is then "". NULL otherwise. */
 	void *spool;
@@ -206,7 +210,8 @@ void imap_parser_set_limits(struct imap_parser *parser,
  * NIL which gives NULL. A literal holding a NUL byte has none of these
  * forms (false): a C string would silently end at the NUL, so a
  * mailbox, user name or password "alice\0evil" would be taken as
- * "alice". Neither has a literal that went to the sink (spool). Handlers
+ * "alice". Neither has a literal that went to the sink (spool), nor a
+ * literal8, which RFC 3516 allows in APPEND's message only. Handlers
  * answer BAD, as for any argument of the wrong form. Bytes such as an
  * APPEND message are read from str and len (or spool) directly. */
 bool imap_arg_get_atom(const struct imap_arg *arg, const char **str_r);
