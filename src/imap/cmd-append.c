@@ -2,9 +2,11 @@
  * APPEND (RFC 3501 6.3.11) with UIDPLUS's APPENDUID (RFC 4315): the
  * whole message has arrived before the store commits anything. A
  * literal up to SPOOL_INLINE_MAX is in the parser's memory; a larger one
- * (up to IMAP_LITERAL_MAX) was written as it arrived to a spool file in
- * the user's tmp/ (the literal sink below), which the store renames into
- * the folder. Either way the message is fsynced before it appears, and
+ * (up to IMAP_LITERAL_MAX), or any once the command's literals in memory
+ * would pass IMAP_LITERAL_INLINE_MAX, was written as it arrived to a
+ * spool file in the user's tmp/ (the literal sink below, which closes
+ * it once complete), and the store renames it into the folder. Either
+ * way the message is fsynced before it appears, and
  * a client that goes away mid-literal leaves nothing behind.
  */
 #include "imap/imap-commands.h"
@@ -100,6 +102,14 @@ spool_write_cb(void *handle, const void *data, size_t len)
 	(void)store_spool_write(handle, data, len, &error);
 }
 
+/* The literal is complete: its descriptor is not needed until APPEND
+ * takes the file, which goes by name. */
+static void
+spool_done_cb(void *handle)
+{
+	store_spool_close(handle);
+}
+
 static void
 spool_free_cb(void *handle)
 {
@@ -114,8 +124,10 @@ imap_append_set_sink(struct imap_session *session,
 {
 	const struct imap_literal_sink sink = {
 		.inline_max = SPOOL_INLINE_MAX,
+		.inline_total_max = IMAP_LITERAL_INLINE_MAX,
 		.open = spool_open_cb,
 		.write = spool_write_cb,
+		.done = spool_done_cb,
 		.free = spool_free_cb,
 		.ctx = session,
 	};

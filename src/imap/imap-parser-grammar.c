@@ -255,6 +255,20 @@ line_end(struct imap_parser *p, unsigned char c)
 	return command_finish(p);
 }
 
+/* The literal announced goes to the sink: it is large, or the
+ * command's literals in memory would pass the sink's bound with it. */
+static bool
+literal_to_sink(const struct imap_parser *p)
+{
+	if (p->sink.open == NULL)
+		return false;
+	if (p->literal_size > p->sink.inline_max)
+		return true;
+	/* literal_inline <= inline_total_max, so no underflow. */
+	return p->sink.inline_total_max > 0 &&
+	    p->literal_size > p->sink.inline_total_max - p->literal_inline;
+}
+
 /* The LF after {n} or {n+} was read: the literal data follows. */
 static enum step
 literal_begin(struct imap_parser *p)
@@ -266,12 +280,14 @@ literal_begin(struct imap_parser *p)
 	arg->len = 0;
 	arg->literal8 = p->literal8;
 	p->literal8 = false;
-	if (p->sink.open != NULL && p->literal_size > p->sink.inline_max) {
+	if (literal_to_sink(p)) {
 		arg->str = xcalloc(1, 1);
 		arg->spool = p->sink.open(p->sink.ctx, p->literal_size);
 		assert(arg->spool != NULL);
-	} else
+	} else {
+		p->literal_inline += p->literal_size;
 		arg->str = xcalloc(1, (size_t)p->literal_size + 1);
+	}
 	if (p->literal_size == 0) {
 		p->need_sep = true;
 		p->state = STATE_ARGS;

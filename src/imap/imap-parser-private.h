@@ -77,6 +77,7 @@ struct imap_parser {
 	unsigned int args_count;	/* arguments started so far */
 	size_t line_len;		/* bytes outside literal data */
 	uint64_t literal_total;		/* literal bytes announced so far */
+	uint64_t literal_inline;	/* of those, held in memory */
 	struct buf tok;			/* text of the token being read */
 	bool need_sep;			/* a token just ended: SP, ")" or
 					 * the line end must follow */

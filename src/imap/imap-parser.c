@@ -71,6 +71,7 @@ command_clear(struct imap_parser *p)
 	p->args_count = 0;
 	p->line_len = 0;
 	p->literal_total = 0;
+	p->literal_inline = 0;
 	buf_reset(&p->tok);
 	p->need_sep = false;
 	p->cr_empty = false;
@@ -278,6 +279,8 @@ imap_parser_feed(struct imap_parser *p, const void *data, size_t size,
 			cur += n;
 			p->literal_size -= n;
 			if (p->literal_size == 0) {
+				if (arg->spool != NULL && p->sink.done != NULL)
+					p->sink.done(arg->spool);
 				p->literal_arg = NULL;
 				p->need_sep = true;
 				p->state = STATE_ARGS;

@@ -118,12 +118,19 @@ struct imap_parser_limits {
  */
 struct imap_literal_sink {
 	size_t inline_max;	/* larger literals go to the sink */
+	/* Literal bytes of one command kept in memory, summed: a literal
+	 * that would pass it goes to the sink whatever its size, so many
+	 * small literals (MULTIAPPEND) cost no more memory than one large
+	 * one. 0: no such bound. */
+	uint64_t inline_total_max;
 	/* A literal of size bytes begins: a handle for it, never NULL (a
 	 * sink that cannot store it returns one that remembers why, for
 	 * the command to report). */
 	void *(*open)(void *ctx, uint64_t size);
 	/* The next bytes of the literal (failures stay with the handle). */
 	void (*write)(void *handle, const void *data, size_t len);
+	/* The literal's last byte was written (NULL: not told). */
+	void (*done)(void *handle);
 	/* The command that held the literal is done or dropped. */
 	void (*free)(void *handle);
 	void *ctx;

@@ -58,6 +58,12 @@
  * LMTP (LMTP_MESSAGE_SIZE_DEFAULT). A literal over SPOOL_INLINE_MAX is
  * written to a file as it arrives, never held in memory. */
 #define IMAP_LITERAL_MAX (50 * 1024 * 1024)
+/* Literal bytes of one command held in memory, summed: past it every
+ * literal goes to a spool file as one over SPOOL_INLINE_MAX does, so a
+ * MULTIAPPEND of 800 messages of 64 KiB holds what one APPEND does
+ * (this, plus the read buffer), not 800 x 64 KiB = 50 MiB, and a
+ * session's memory stays bounded whatever the command. */
+#define IMAP_LITERAL_INLINE_MAX SPOOL_INLINE_MAX
 /* Before login literals only carry a user name and a password
  * (USER_NAME_MAX + DOMAIN_MAX + PASSWORD_MAX fit with room). */
 #define IMAP_LITERAL_MAX_PRELOGIN 1024

@@ -6,7 +6,9 @@
  */
 #include "store/store.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -127,6 +129,22 @@ store_spool_size(const struct store_spool *spool)
 }
 
 void
+store_spool_close(struct store_spool *spool)
+{
+	int err;
+
+	if (spool->fd < 0)
+		return;
+	/* Linux closes the descriptor even when close() fails. */
+	if (close(spool->fd) < 0 && errno != EINTR && spool->error == NULL) {
+		err = errno;
+		spool->error = xstrdup(error_errno(spool->path, err));
+		spool->error_code = error_code_errno(err);
+	}
+	spool->fd = -1;
+}
+
+void
 store_spool_free(struct store_spool **spoolp)
 {
 	struct store_spool *spool = *spoolp;
@@ -160,6 +178,24 @@ spool_sizes(const struct store_spool *spool, const char *prefix,
 	    (const unsigned char *)prefix, prefix_len, &cr);
 }
 
+/* fsync the spool's file, open or closed (store_spool_close). 0, or -1
+ * with errno set. */
+static int
+spool_fsync(const struct store_spool *spool)
+{
+	int fd, ret, err;
+
+	if (spool->fd >= 0)
+		return fsync(spool->fd);
+	if ((fd = open(spool->path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	ret = fsync(fd);
+	err = errno;
+	close(fd);
+	errno = err;
+	return ret;
+}
+
 /*
  * Give the spooled file its final name in dir/tmp/ (for the message it
  * holds), taking it from the spool. With sync it is fsynced too.
@@ -174,7 +210,7 @@ spool_take(struct store_spool *spool, const char *dir, bool sync,
 		*error_r = spool_error(spool);
 		return -1;
 	}
-	if (sync && fsync(spool->fd) < 0) {
+	if (sync && spool_fsync(spool) < 0) {
 		*error_r = error_errno(spool->path, errno);
 		return -1;
 	}
@@ -204,6 +240,7 @@ spool_copy(struct store_spool *spool, const char *dir, const char *prefix,
 		*error_r = spool_error(spool);
 		return -1;
 	}
+	assert(spool->fd >= 0);		/* jobs never close their spool */
 	spool_sizes(spool, prefix, &size, &crlf_size);
 	if (maildir_open_tmp(spool->store, dir, size, crlf_size, &fd, &path,
 	    &base, error_r) < 0)

@@ -152,6 +152,12 @@ int store_spool_write(struct store_spool *spool, const void *data,
     size_t len, const char **error_r);
 /* Body bytes written so far. */
 uint64_t store_spool_size(const struct store_spool *spool);
+/* The body is all written: close the file (its name stays), so a
+ * command holding many spools (MULTIAPPEND) holds no descriptor for
+ * them. Writes after it fail; a close failure stays with the spool.
+ * For spools an APPEND takes whole (store_append_spool), not for
+ * delivery jobs, which copy from the open file. */
+void store_spool_close(struct store_spool *spool);
 /* Close and, unless a job or append took the file, remove it. */
 void store_spool_free(struct store_spool **spoolp);
 

@@ -1064,6 +1064,8 @@ test_reject_literal(void **state)
 /* A literal sink that keeps what it was given, for test_literal_sink. */
 struct fake_sink {
 	int opened, freed;
+	int done;			/* literals completed */
+	size_t done_len;		/* bytes written when last told */
 	uint64_t announced;
 	char data[64];
 	size_t len;
@@ -1091,6 +1093,15 @@ fake_write(void *handle, const void *data, size_t len)
 }
 
 static void
+fake_done(void *handle)
+{
+	struct fake_sink *fs = handle;
+
+	fs->done++;
+	fs->done_len = fs->len;
+}
+
+static void
 fake_free(void *handle)
 {
 	struct fake_sink *fs = handle;
@@ -1113,7 +1124,7 @@ test_literal_sink(void **state)
 	struct fake_sink fs;
 	struct imap_literal_sink sink = {
 		.inline_max = 10, .open = fake_open, .write = fake_write,
-		.free = fake_free, .ctx = &fs,
+		.done = fake_done, .free = fake_free, .ctx = &fs,
 	};
 	const char *s;
 
@@ -1151,6 +1162,8 @@ test_literal_sink(void **state)
 		assert_false(imap_arg_get_string(&cmd->args[2], &s));
 		assert_int_equal(fs.opened, 1);
 		assert_int_equal(fs.freed, 0);
+		assert_int_equal(fs.done, 1);
+		assert_int_equal(fs.done_len, 20);
 		/* The next command frees the last one's literal. */
 		expect_feed(parser, in + off, sizeof(in) - 1 - off,
 		    IMAP_PARSE_DONE, sizeof(in) - 1 - off, &f);
@@ -1170,6 +1183,87 @@ test_literal_sink(void **state)
 		assert_int_equal(fs.opened, 3);
 		imap_parser_free(&parser);
 		assert_int_equal(fs.freed, 3);
+		/* Only whole literals were done. */
+		assert_int_equal(fs.done, 2);
+	}
+}
+
+/*
+ * The command's literals in memory are bounded as a sum too: once the
+ * next one would pass inline_total_max it goes to the sink, however
+ * small, and later ones that still fit stay in memory. Fed whole, byte
+ * by byte and in pieces; synchronising literals alike.
+ */
+static void
+test_literal_sink_total(void **state)
+{
+	static const char in[] = "a APPEND X {4+}\r\nabcd {6}\r\nefghij "
+	    "{3+}\r\nklm {0+}\r\n {2}\r\nno {3+}\r\npqr\r\n";
+	static const size_t chunks[] = { 1, 2, 5, sizeof(in) - 1 };
+	struct fake_sink fs;
+	struct imap_literal_sink sink = {
+		.inline_max = 10, .inline_total_max = 12, .open = fake_open,
+		.write = fake_write, .done = fake_done, .free = fake_free,
+		.ctx = &fs,
+	};
+
+	(void)state;
+	for (size_t c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
+		struct imap_parser *parser = parser_new();
+		const struct imap_command *cmd = NULL;
+		size_t off = 0;
+		struct feed f;
+		int conts = 0;
+
+		memset(&fs, 0, sizeof(fs));
+		imap_parser_set_literal_sink(parser, &sink);
+		while (cmd == NULL) {
+			size_t n = sizeof(in) - 1 - off;
+			int r;
+
+			if (n > chunks[c])
+				n = chunks[c];
+			r = feed(parser, in + off, n, &f);
+			off += f.consumed;
+			if (r == IMAP_PARSE_DONE)
+				cmd = f.cmd;
+			else if (r == IMAP_PARSE_NEED_CONTINUATION)
+				conts++;
+			else
+				assert_int_equal(r, IMAP_PARSE_MORE);
+		}
+		assert_int_equal(off, sizeof(in) - 1);
+		assert_int_equal(conts, 2);
+		assert_int_equal(cmd->args_count, 7);
+		/* 4 + 6 in memory; 3 would make 13: to the sink. */
+		assert_null(cmd->args[1].spool);
+		assert_null(cmd->args[2].spool);
+		assert_memory_equal(cmd->args[2].str, "efghij", 6);
+		assert_ptr_equal(cmd->args[3].spool, &fs);
+		assert_int_equal(cmd->args[3].len, 3);
+		/* Empty, and 2 that make exactly 12: in memory. */
+		assert_null(cmd->args[4].spool);
+		assert_null(cmd->args[5].spool);
+		assert_memory_equal(cmd->args[5].str, "no", 2);
+		/* Then the bound is reached. */
+		assert_ptr_equal(cmd->args[6].spool, &fs);
+		assert_int_equal(fs.opened, 2);
+		assert_int_equal(fs.done, 2);
+		assert_memory_equal(fs.data, "pqr", 3);
+		imap_parser_free(&parser);
+		assert_int_equal(fs.freed, 2);
+
+		/* The sum starts again with each command. */
+		parser = parser_new();
+		memset(&fs, 0, sizeof(fs));
+		imap_parser_set_literal_sink(parser, &sink);
+		expect_feed(parser, "a X {9+}\r\n123456789\r\n", 21,
+		    IMAP_PARSE_DONE, 21, &f);
+		expect_feed(parser, "b X {9+}\r\n123456789\r\n", 21,
+		    IMAP_PARSE_DONE, 21, &f);
+		assert_null(f.cmd->args[0].spool);
+		assert_int_equal(fs.opened, 0);
+		imap_parser_free(&parser);
 	}
 }
 
@@ -1223,6 +1317,7 @@ main(void)
 		cmocka_unit_test(test_section_fields),
 		cmocka_unit_test(test_literal_nul),
 		cmocka_unit_test(test_literal_sink),
+		cmocka_unit_test(test_literal_sink_total),
 		cmocka_unit_test(test_reject_literal),
 		cmocka_unit_test(test_sort_thread),
 	};

@@ -190,6 +190,33 @@ test_append_spool(void **state)
 	assert_int_equal(tmp_count(f, "alice", "INBOX"), 0);
 }
 
+/* A spool closed once written (a MULTIAPPEND's literals) is taken by
+ * name as an open one is; it takes no more bytes, and freeing one
+ * nothing took still removes its file. */
+static void
+test_append_closed_spool(void **state)
+{
+	struct st_fixture *f = *state;
+	struct store_spool *spool;
+	uint32_t uidvalidity, uid;
+	const char *error;
+
+	spool = spool_body(f->store, "alice", "");
+	store_spool_close(spool);
+	store_spool_close(spool);	/* twice is harmless */
+	assert_int_equal(store_spool_write(spool, "x", 1, &error), -1);
+	store_spool_free(&spool);
+	assert_int_equal(tmp_count(f, "alice", "INBOX"), 0);
+
+	spool = spool_body(f->store, "alice", "");
+	store_spool_close(spool);
+	assert_int_equal(store_append_spool(f->store, "alice", "INBOX", spool,
+	    0, NULL, 0, 0, &uidvalidity, &uid, &error), 0);
+	store_spool_free(&spool);
+	expect_message(f, "alice", "INBOX", uid, BODY);
+	assert_int_equal(tmp_count(f, "alice", "INBOX"), 0);
+}
+
 int
 main(void)
 {
@@ -201,6 +228,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_spool_freed_leaves_nothing,
 		    st_setup, st_teardown),
 		cmocka_unit_test_setup_teardown(test_append_spool,
+		    st_setup, st_teardown),
+		cmocka_unit_test_setup_teardown(test_append_closed_spool,
 		    st_setup, st_teardown),
 	};
 
