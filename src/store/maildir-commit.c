@@ -234,6 +234,10 @@ round_assign(struct store *store, struct maildir_commit_folder *folders,
 				f->committed++;
 			}
 		}
+		if (f->all_or_nothing && f->committed != f->count &&
+		    f->committed > 0)
+			folder_fail(store, f, false,
+			    MAILDIR_COMMIT_OTHER_FAILED);
 		if (f->committed == 0)
 			continue;
 		f->list_fd = maildir_uidlist_write_tmp(f->dir, f->cache->list,
@@ -292,10 +296,11 @@ round_sync_files(struct store *store, struct maildir_commit_folder *folders,
 		}
 		close(f->list_fd);
 		f->list_fd = -1;
-		if (lost && (f->committed == 0 ||
+		if (lost && (f->all_or_nothing || f->committed == 0 ||
 		    rewrite_list(f, &error) < 0))
 			folder_fail(store, f, false, f->committed == 0 ?
-			    "no message left" : error);
+			    "no message left" : f->all_or_nothing ?
+			    MAILDIR_COMMIT_OTHER_FAILED : error);
 	}
 	free(tasks);
 }
@@ -330,10 +335,11 @@ round_rename(struct store *store, struct maildir_commit_folder *folders,
 			f->committed--;
 			lost = true;
 		}
-		if (lost && (f->committed == 0 ||
+		if (lost && (f->all_or_nothing || f->committed == 0 ||
 		    rewrite_list(f, &error) < 0)) {
 			folder_fail(store, f, true, f->committed == 0 ?
-			    "no message left" : error);
+			    "no message left" : f->all_or_nothing ?
+			    MAILDIR_COMMIT_OTHER_FAILED : error);
 			(void)snprintf(path, sizeof(path), "%s/%s", f->dir,
 			    MAILDIR_UIDLIST_TMP);
 			(void)unlink(path);
@@ -430,9 +436,10 @@ maildir_commit_round(struct store *store,
 	round_sync_dirs(store, folders, count);
 }
 
-size_t
-maildir_commit(struct store *store, const char *dir,
-    struct maildir_commit_item *items, size_t count, uint32_t *uidvalidity_r)
+static size_t
+commit_one_folder(struct store *store, const char *dir,
+    struct maildir_commit_item *items, size_t count, bool all_or_nothing,
+    uint32_t *uidvalidity_r)
 {
 	struct maildir_commit_folder f;
 
@@ -440,8 +447,26 @@ maildir_commit(struct store *store, const char *dir,
 	f.dir = dir;
 	f.items = items;
 	f.count = count;
+	f.all_or_nothing = all_or_nothing;
 	maildir_commit_round(store, &f, 1);
 	if (f.committed > 0)
 		*uidvalidity_r = f.uidvalidity;
 	return f.committed;
+}
+
+size_t
+maildir_commit(struct store *store, const char *dir,
+    struct maildir_commit_item *items, size_t count, uint32_t *uidvalidity_r)
+{
+	return commit_one_folder(store, dir, items, count, false,
+	    uidvalidity_r);
+}
+
+size_t
+maildir_commit_all(struct store *store, const char *dir,
+    struct maildir_commit_item *items, size_t count,
+    uint32_t *uidvalidity_r)
+{
+	return commit_one_folder(store, dir, items, count, true,
+	    uidvalidity_r);
 }

@@ -106,6 +106,8 @@ struct maildir_commit_folder {
 	struct maildir_commit_item *items;
 	size_t count;
 	uint32_t uidvalidity;			/* out, if any committed */
+	bool all_or_nothing;			/* in: one message failing
+						   fails them all */
 
 	/* Used while the round runs. */
 	int lock_fd;
@@ -137,6 +139,16 @@ void maildir_commit_round(struct store *store,
 /* One folder's round (see maildir_commit_round). Returns the number
  * committed, with *uidvalidity_r set when it is above 0. */
 size_t maildir_commit(struct store *store, const char *dir,
+    struct maildir_commit_item *items, size_t count,
+    uint32_t *uidvalidity_r);
+
+/* The reason given to a message that failed only because another of
+ * its all-or-nothing round did. */
+#define MAILDIR_COMMIT_OTHER_FAILED "another message failed"
+
+/* The same, all or nothing (MULTIAPPEND): if one message fails, every
+ * one fails and none stays in the folder. Returns count or 0. */
+size_t maildir_commit_all(struct store *store, const char *dir,
     struct maildir_commit_item *items, size_t count,
     uint32_t *uidvalidity_r);
 

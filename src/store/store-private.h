@@ -123,6 +123,14 @@ int store_append_commit(struct store *store, const char *user,
     int64_t internal_date, uint32_t *uidvalidity_r,
     uint32_t *uid_r, const char **error_r);
 
+/* APPEND of a spool (store-spool.c): check it was made for user with
+ * no prefix and give its file a name in dir/tmp/ (not fsynced: the
+ * commit does it), taking it from the spool. 0 with the malloc'd path
+ * and base name, or -1 (the spool's own failure, if any). */
+int store_spool_take_for_append(struct store_spool *spool,
+    const char *user, const char *dir, char **tmp_path_r, char **base_r,
+    const char **error_r);
+
 /* Folder indexes: the keyword bits of names (count of them) in (user,
  * folder), numbering new ones in its dovecot-keywords (written before
  * this returns) under the folder's lock. count 0: none, no I/O.

@@ -318,6 +318,18 @@ store_spool_write_target(struct store_spool *spool, struct store_target *t,
 /* ---- APPEND ---- */
 
 int
+store_spool_take_for_append(struct store_spool *spool, const char *user,
+    const char *dir, char **tmp_path_r, char **base_r, const char **error_r)
+{
+	if (strcmp(spool->user, user) != 0 || spool->prefix_len != 0) {
+		*error_r = "spool made for another user";
+		return -1;
+	}
+	/* Into the folder's own tmp/; the commit fsyncs it. */
+	return spool_take(spool, dir, false, tmp_path_r, base_r, error_r);
+}
+
+int
 store_append_spool(struct store *store, const char *user, const char *folder,
     struct store_spool *spool, unsigned flags, const char *const *keywords,
     size_t count_kw, int64_t internal_date, uint32_t *uidvalidity_r,
@@ -326,14 +338,10 @@ store_append_spool(struct store *store, const char *user, const char *folder,
 	char *dir, *tmp, *base;
 	int ret;
 
-	if (strcmp(spool->user, user) != 0 || spool->prefix_len != 0) {
-		*error_r = "spool made for another user";
-		return -1;
-	}
 	if (store_append_dir(store, user, folder, &dir, error_r) < 0)
 		return -1;
-	/* Into the folder's own tmp/; the commit fsyncs it. */
-	if (spool_take(spool, dir, false, &tmp, &base, error_r) < 0) {
+	if (store_spool_take_for_append(spool, user, dir, &tmp, &base,
+	    error_r) < 0) {
 		free(dir);
 		return -1;
 	}

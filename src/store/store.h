@@ -728,6 +728,34 @@ int store_append_spool(struct store *store, const char *user,
     const char *const *keywords, size_t count_kw, int64_t internal_date,
     uint32_t *uidvalidity_r, uint32_t *uid_r, const char **error_r);
 
+/* One message of a MULTIAPPEND (RFC 3502), as store_append takes it. */
+struct store_append_msg {
+	const unsigned char *body;	/* the message, unless spool */
+	size_t len;
+	struct store_spool *spool;	/* or a spool, as store_append_spool
+					   takes it (still the caller's to
+					   free) */
+	unsigned flags;			/* store_flag bits */
+	const char *const *keywords;	/* keyword names */
+	size_t keyword_count;
+	int64_t internal_date;		/* 0: now */
+};
+
+/*
+ * APPEND of count messages to one folder, all or nothing (MULTIAPPEND):
+ * keywords are numbered and every message is written to tmp/ first,
+ * then all are committed in one round under one lock, with consecutive
+ * UIDs in order, one write of the UID list and one set of fsyncs; if
+ * one fails, none stays in the folder. Announces one MessageAppend per
+ * message and tells the folder's views. Returns 0 with the UIDVALIDITY
+ * and each message's UID in uids_r (count of them), or -1 with
+ * *error_r as store_append has it (ERROR_LIMIT: no room for a keyword
+ * or a UID; ERROR_NO_SPACE: disk full).
+ */
+int store_append_many(struct store *store, const char *user,
+    const char *folder, const struct store_append_msg *msgs, size_t count,
+    uint32_t *uidvalidity_r, uint32_t *uids_r, const char **error_r);
+
 /* STATUS without a view: from the folder index (synced first). */
 struct store_status {
 	uint32_t messages;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "lib/error.h"
+#include "lib/limits.h"
 #include "store/store.h"
 #include "store-test.h"
 
@@ -217,6 +218,132 @@ test_append_closed_spool(void **state)
 	assert_int_equal(tmp_count(f, "alice", "INBOX"), 0);
 }
 
+/* Messages in user's folder, after a sync. */
+static size_t
+folder_count(struct st_fixture *f, const char *user, const char *folder)
+{
+	struct store_folder *sf;
+	const char *error;
+	size_t n;
+
+	assert_int_equal(store_folder_sync(f->store, user, folder, &sf,
+	    &error), 0);
+	n = sf->count;
+	store_folder_free(&sf);
+	return n;
+}
+
+/* MessageAppend events heard: their UIDs, one per event. */
+struct heard {
+	uint32_t uids[8];
+	size_t count;
+};
+
+static void
+heard_cb(const struct store_event *ev, void *ctx)
+{
+	struct heard *h = ctx;
+
+	assert_int_equal(ev->type, STORE_EVENT_MESSAGE_APPEND);
+	assert_int_equal(ev->uid_count, 1);
+	assert_true(h->count < 8);
+	h->uids[h->count++] = ev->uid;
+}
+
+/* Leave room for one more UID only in folder's UID list. */
+static void
+leave_one_uid(struct st_fixture *f, const char *folder,
+    uint32_t uidvalidity)
+{
+	char *dir, *list, *data, *rest, *text;
+	size_t len;
+
+	dir = store_folder_path(f->store, "alice", folder);
+	assert_true(asprintf(&list, "%s/mailbell-uidlist", dir) > 0);
+	data = st_read(list, &len);
+	assert_non_null(data);
+	rest = strchr(data, '\n');
+	assert_non_null(rest);
+	assert_true(asprintf(&text, "mailbell-uidlist 1 %u 4294967294%s",
+	    uidvalidity, rest) > 0);
+	st_write(list, text);
+	free(text);
+	free(data);
+	free(list);
+	free(dir);
+}
+
+/*
+ * MULTIAPPEND: two messages (one spooled, one with flags and a
+ * keyword) in one round with consecutive UIDs and one event each; then,
+ * with room for one UID only, or no room for a new keyword, neither is
+ * stored and nothing stays in tmp/.
+ */
+static void
+test_append_many_all_or_nothing(void **state)
+{
+	struct st_fixture *f = *state;
+	static const char *const kw[] = { "$label1" };
+	struct store_append_msg msgs[2];
+	uint32_t uidvalidity, uids[2];
+	struct heard heard = { .count = 0 };
+	const char *error, *names[KEYWORDS_MAX];
+	char name[KEYWORDS_MAX][8];
+	unsigned sub;
+
+	assert_int_equal(store_folder_create(f->store, "alice", "Work",
+	    &error), 0);
+	sub = store_subscribe_events(f->store, STORE_EVENT_MESSAGE_APPEND,
+	    heard_cb, &heard);
+	memset(msgs, 0, sizeof(msgs));
+	msgs[0].spool = spool_body(f->store, "alice", "");
+	msgs[1].body = (const unsigned char *)BODY;
+	msgs[1].len = strlen(BODY);
+	msgs[1].flags = STORE_FLAG_SEEN;
+	msgs[1].keywords = kw;
+	msgs[1].keyword_count = 1;
+	assert_int_equal(store_append_many(f->store, "alice", "Work", msgs, 2,
+	    &uidvalidity, uids, &error), 0);
+	store_spool_free(&msgs[0].spool);
+	assert_int_equal(uids[1], uids[0] + 1);
+	expect_message(f, "alice", "Work", uids[0], BODY);
+	expect_message(f, "alice", "Work", uids[1], BODY);
+	assert_int_equal(tmp_count(f, "alice", "Work"), 0);
+	assert_int_equal(heard.count, 2);
+	assert_int_equal(heard.uids[0], uids[0]);
+	assert_int_equal(heard.uids[1], uids[1]);
+
+	/* Room for one UID only: the first would fit, the second not. */
+	leave_one_uid(f, "Work", uidvalidity);
+	msgs[0].spool = spool_body(f->store, "alice", "");
+	assert_int_equal(store_append_many(f->store, "alice", "Work", msgs, 2,
+	    &uidvalidity, uids, &error), -1);
+	store_spool_free(&msgs[0].spool);
+	assert_int_equal(folder_count(f, "alice", "Work"), 2);
+	assert_int_equal(tmp_count(f, "alice", "Work"), 0);
+	assert_int_equal(tmp_count(f, "alice", "INBOX"), 0);
+
+	/* A folder whose keywords are all taken: the second message's new
+	 * keyword fails the command before anything is written. */
+	for (size_t i = 0; i < KEYWORDS_MAX; i++) {
+		snprintf(name[i], sizeof(name[i]), "k%zu", i);
+		names[i] = name[i];
+	}
+	msgs[0].keywords = names;
+	msgs[0].keyword_count = KEYWORDS_MAX;
+	msgs[1].keywords = (const char *const[]){ "$other" };
+	assert_int_equal(store_append_many(f->store, "alice", "INBOX", msgs,
+	    1, &uidvalidity, uids, &error), 0);
+	heard.count = 0;
+	assert_int_equal(store_append_many(f->store, "alice", "INBOX", msgs,
+	    2, &uidvalidity, uids, &error), -1);
+	assert_int_equal(error_code(error), ERROR_LIMIT);
+	assert_int_equal(folder_count(f, "alice", "INBOX"), 1);
+	assert_int_equal(tmp_count(f, "alice", "INBOX"), 0);
+	assert_int_equal(heard.count, 0);
+	store_unsubscribe(f->store, sub);
+}
+
 int
 main(void)
 {
@@ -231,6 +358,8 @@ main(void)
 		    st_setup, st_teardown),
 		cmocka_unit_test_setup_teardown(test_append_closed_spool,
 		    st_setup, st_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_append_many_all_or_nothing, st_setup, st_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
