@@ -229,7 +229,8 @@ round_assign(struct store *store, struct maildir_commit_folder *folders,
 			} else if (maildir_uidlist_append(f->cache->list,
 			    item->base, strlen(item->base), &item->uid) < 0) {
 				(void)unlink(item->tmp_path);
-				item_fail(item, "folder is out of UIDs");
+				item_fail(item, error_code_fmt(ERROR_LIMIT,
+				    "folder is out of UIDs"));
 			} else {
 				f->committed++;
 			}
