@@ -40,6 +40,8 @@ struct fetch_ctx {
 	struct event *ev;		/* runs the next slice */
 	bool expunged;			/* a message was gone */
 	bool failed;			/* a message could not be read */
+	bool unknown_cte;		/* BINARY could not decode a part
+					   (RFC 3516: NO [UNKNOWN-CTE]) */
 };
 
 static void
@@ -102,6 +104,17 @@ emit_literal(struct imap_session *session, struct buf *out,
 	imap_session_write(session, data, len);
 }
 
+/* BINARY's content goes as literal8 ("~{n}", RFC 3516) when it holds a
+ * NUL, which a literal may not. */
+static void
+emit_literal8(struct imap_session *session, struct buf *out,
+    const unsigned char *data, size_t len)
+{
+	if (memchr(data, '\0', len) != NULL)
+		(void)buf_append(out, "~", 1);
+	emit_literal(session, out, data, len);
+}
+
 /* <partial>: the window of len bytes asked for, possibly empty. */
 static void
 apply_partial(const struct imap_fetch_item *item, const unsigned char **data,
@@ -137,6 +150,8 @@ struct fetch_msg {
 					   had bare LFs */
 	bool have_whole;
 	struct message *msg;		/* parsed (need_parse) */
+	bool unknown_cte;		/* BINARY met an encoding it cannot
+					   undo */
 };
 
 static void
@@ -199,6 +214,38 @@ store_fail:
 	return -1;
 }
 
+/* BINARY[...] or BINARY.SIZE[...]: the decoded content, or its size.
+ * A part the message does not have is NIL; an encoding mailbell cannot
+ * undo makes the command's answer NO [UNKNOWN-CTE] (ctx->unknown_cte),
+ * the part NIL meanwhile. */
+static void
+write_binary(struct imap_session *session, struct buf *out,
+    const struct imap_fetch_item *item, struct fetch_msg *m,
+    struct buf *sect)
+{
+	const unsigned char *data;
+	const char *error;
+	size_t len;
+	int ret;
+
+	ret = message_binary_get(m->msg, item->section.parts,
+	    item->section.part_count, sect, &error);
+	if (ret < 0) {
+		if (ret == -2)
+			m->unknown_cte = true;
+		(void)buf_append_str(out, "NIL");
+		return;
+	}
+	if (item->binary_size) {
+		(void)buf_printf(out, "%zu", sect->len);
+		return;
+	}
+	data = sect->data;
+	len = sect->len;
+	apply_partial(item, &data, &len);
+	emit_literal8(session, out, data, len);
+}
+
 static void
 write_section(struct imap_session *session, struct buf *out,
     const struct imap_fetch_item *item, struct fetch_msg *m)
@@ -218,6 +265,11 @@ write_section(struct imap_session *session, struct buf *out,
 		return;
 	}
 	buf_init(&sect, 0);
+	if (item->binary || item->binary_size) {
+		write_binary(session, out, item, m, &sect);
+		buf_free(&sect);
+		return;
+	}
 	if (message_section_get(m->msg, &item->section, &sect, &error) < 0) {
 		/* A section the message does not have. */
 		(void)buf_append_str(out, "NIL");
@@ -311,6 +363,7 @@ fetch_one(struct imap_cmd *cmd, struct fetch_ctx *ctx, uint32_t seq)
 		case IMAP_FETCH_SECTION:
 			(void)buf_printf(out, "%s ", item->name);
 			write_section(session, out, item, &m);
+			ctx->unknown_cte |= m.unknown_cte;
 			break;
 		}
 	}
@@ -335,6 +388,7 @@ fetch_finish(struct imap_cmd *cmd)
 {
 	struct fetch_ctx *ctx = cmd->ctx;
 	bool expunged = ctx->expunged, failed = ctx->failed;
+	bool unknown_cte = ctx->unknown_cte;
 
 	fetch_ctx_free(&ctx);
 	cmd->ctx = NULL;
@@ -344,6 +398,9 @@ fetch_finish(struct imap_cmd *cmd)
 	else if (expunged)
 		imap_cmd_tagged(cmd, "NO", "EXPUNGEISSUED", "Some messages "
 		    "were expunged");
+	else if (unknown_cte)
+		imap_cmd_tagged(cmd, "NO", "UNKNOWN-CTE", "Some parts have "
+		    "an unknown Content-Transfer-Encoding");
 	else
 		imap_cmd_tagged(cmd, "OK", NULL, "%s completed", cmd->name);
 }

@@ -302,7 +302,8 @@ static void
 section_done(struct imap_fetch_items *items, struct imap_fetch_item *item)
 {
 	item->whole = item->section.part_count == 0 &&
-	    item->section.kind == MESSAGE_SECTION_BODY;
+	    item->section.kind == MESSAGE_SECTION_BODY &&
+	    !item->binary && !item->binary_size;
 	if (item->whole)
 		items->need_raw = true;
 	else
@@ -424,7 +425,8 @@ section_name(const struct imap_arg *arg, const struct imap_fetch_item *item,
 	int ok = 0;
 
 	buf_init(&b, IMAP_LINE_MAX);
-	ok |= buf_append_str(&b, "BODY[");
+	ok |= buf_append_str(&b, item->binary_size ? "BINARY.SIZE[" :
+	    item->binary ? "BINARY[" : "BODY[");
 	ok |= append_upper(&b, arg->section);
 	if (item->section.field_count > 0) {
 		ok |= buf_append_str(&b, " (");
@@ -459,17 +461,33 @@ parse_section_att(struct imap_fetch_items *items, const struct imap_arg *arg,
 	struct imap_fetch_item *item;
 	bool peek;
 
+	bool binary = false, size = false;
+
 	if (strcasecmp(arg->str, "BODY") == 0)
 		peek = false;
 	else if (strcasecmp(arg->str, "BODY.PEEK") == 0)
 		peek = true;
+	else if (strcasecmp(arg->str, "BINARY") == 0)
+		peek = false, binary = true;
+	else if (strcasecmp(arg->str, "BINARY.PEEK") == 0)
+		peek = true, binary = true;
+	else if (strcasecmp(arg->str, "BINARY.SIZE") == 0)
+		peek = true, size = true;
 	else {
 		*error_r = "Unknown FETCH attribute";
 		return -1;
 	}
 	item = section_add(items, "", MESSAGE_SECTION_BODY, !peek);
+	item->binary = binary;
+	item->binary_size = size;
 	if (parse_section(arg, item, error_r) < 0)
 		return -1;
+	/* section-binary = "[" [section-part] "]" (RFC 3516). */
+	if ((binary || size) && (item->section.kind != MESSAGE_SECTION_BODY ||
+	    (size && arg->has_partial))) {
+		*error_r = "Invalid BINARY section";
+		return -1;
+	}
 	item->has_partial = arg->has_partial;
 	item->partial_offset = arg->partial_offset;
 	item->partial_size = arg->partial_size;

@@ -69,6 +69,10 @@ struct imap_fetch_item {
 					   parsing it */
 	bool sets_seen;			/* BODY[...] and RFC822(.TEXT):
 					   reading sets \Seen */
+	bool binary;			/* BINARY[...], BINARY.PEEK[...]
+					   (RFC 3516): the content decoded,
+					   part numbers only */
+	bool binary_size;		/* BINARY.SIZE[...]: its size */
 	bool has_partial;		/* <offset.size> */
 	uint32_t partial_offset;
 	uint32_t partial_size;
@@ -96,7 +100,9 @@ struct imap_fetch_items {
  * a section token (IMAP_ARG_SECTION) is BODY[...] or BODY.PEEK[...] with
  * part numbers (at most IMAP_SECTION_PARTS_MAX) and HEADER,
  * HEADER.FIELDS (list), HEADER.FIELDS.NOT (list), TEXT or MIME (after
- * part numbers only). Returns 0 with *items_r (free with
+ * part numbers only), or BINARY[...], BINARY.PEEK[...] or
+ * BINARY.SIZE[...] with part numbers alone (RFC 3516; no partial for
+ * BINARY.SIZE). Returns 0 with *items_r (free with
  * imap_fetch_items_free()), or -1 with *error_r set to a static text for
  * "BAD".
  */

@@ -230,6 +230,19 @@ int message_section_get(const struct message *msg,
     const struct message_section *section, struct buf *out,
     const char **error_r);
 
+/*
+ * BINARY[section] (RFC 3516): append the content of the part that parts
+ * names with its Content-Transfer-Encoding undone (base64,
+ * quoted-printable), so it may hold any byte, NUL included.
+ * 7bit and 8bit content is CRLF-normalised as BODY[] is; "binary" is
+ * left as it is. A multipart or message part, and the message itself
+ * (part_count 0), come as BODY[] has them. Returns 0, -1 with *error_r
+ * (no such part, out's maximum exceeded), or -2 if the part's encoding
+ * is unknown (IMAP's [UNKNOWN-CTE]).
+ */
+int message_binary_get(const struct message *msg, const uint32_t *parts,
+    size_t part_count, struct buf *out, const char **error_r);
+
 /* Find the part a list of part numbers names (see above); NULL if none.
  * part_count 0 gives the top part. */
 const struct message_part *message_part_find(const struct message *msg,

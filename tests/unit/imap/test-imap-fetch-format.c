@@ -478,7 +478,6 @@ test_items_bad_sections(void **state)
 	check_bad("BODY[FOO]");
 	check_bad("BODY[HEADERS]");
 	check_bad("BODY[1.FOO]");
-	check_bad("BINARY[1]");
 	check_bad("RFC822[]");
 
 	/* More part numbers than any message can nest. */
@@ -488,6 +487,38 @@ test_items_bad_sections(void **state)
 		    i > 0 ? "." : "");
 	snprintf(many + n, sizeof(many) - n, "]");
 	check_bad(many);
+}
+
+/* RFC 3516: BINARY, BINARY.PEEK and BINARY.SIZE take part numbers
+ * alone; BINARY sets \Seen, the others do not; none is answered from
+ * the raw file. */
+static void
+test_binary_items(void **state)
+{
+	struct parsed p;
+
+	(void)state;
+	check_names("(BINARY[1.2] binary.peek[] BINARY.SIZE[3] "
+	    "BINARY[2]<0.10>)",
+	    "BINARY[1.2] BINARY[] BINARY.SIZE[3] BINARY[2]<0>");
+	parse_atts(&p, "(BINARY.PEEK[] BINARY.SIZE[1])");
+	assert_int_equal(p.ret, 0);
+	assert_false(p.items->sets_seen);
+	assert_true(p.items->need_parse);
+	assert_false(p.items->need_raw);
+	assert_true(p.items->items[0].binary);
+	assert_true(p.items->items[1].binary_size);
+	parsed_free(&p);
+	parse_atts(&p, "BINARY[1]");
+	assert_int_equal(p.ret, 0);
+	assert_true(p.items->sets_seen);
+	parsed_free(&p);
+	check_bad("BINARY[HEADER]");
+	check_bad("BINARY[1.TEXT]");
+	check_bad("BINARY[1.MIME]");
+	check_bad("BINARY.SIZE[1.HEADER]");
+	check_bad("BINARY.SIZE[1]<0.5>");
+	check_bad("BINARY.PEEK[1.HEADER.FIELDS (From)]");
 }
 
 int
@@ -509,6 +540,7 @@ main(void)
 		cmocka_unit_test(test_items_rfc822),
 		cmocka_unit_test(test_items_sections),
 		cmocka_unit_test(test_items_bad_sections),
+		cmocka_unit_test(test_binary_items),
 	};
 	int failed;
 

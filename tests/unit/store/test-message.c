@@ -1254,6 +1254,58 @@ teardown_lib(void **state)
 	return 0;
 }
 
+/* BINARY[part] (RFC 3516): base64 and quoted-printable undone (NULs
+ * kept, hard breaks CRLF even from an LF file), 7bit as BODY[] has it,
+ * an unknown encoding (uuencode too, which is no MIME one) -2, a
+ * missing part -1. */
+static void
+test_binary_get(void **state)
+{
+	static const char text[] =
+	    "Subject: b\nMIME-Version: 1.0\n"
+	    "Content-Type: multipart/mixed; boundary=x\n\n"
+	    "--x\nContent-Transfer-Encoding: base64\n\nAAEC/w==\n"
+	    "--x\nContent-Transfer-Encoding: Quoted-Printable\n\n"
+	    "caf=C3=A9=\nau lait\nnext\n"
+	    "--x\n\nplain\nlines\n"
+	    "--x\nContent-Transfer-Encoding: x-rot13\n\nnopq\n"
+	    "--x\nContent-Transfer-Encoding: x-uuencode\n\n"
+	    "begin 644 a\n!80``\n`\nend\n"
+	    "--x--\n";
+	struct message *msg;
+	const char *error;
+	struct buf out;
+	uint32_t part;
+
+	(void)state;
+	msg = parse(text);
+	buf_init(&out, 0);
+	part = 1;
+	assert_int_equal(message_binary_get(msg, &part, 1, &out, &error), 0);
+	assert_int_equal(out.len, 4);
+	assert_memory_equal(out.data, "\x00\x01\x02\xff", 4);
+	buf_reset(&out);
+	part = 2;
+	assert_int_equal(message_binary_get(msg, &part, 1, &out, &error), 0);
+	assert_string_equal(buf_cstr(&out), "caf\xc3\xa9" "au lait\r\nnext");
+	buf_reset(&out);
+	part = 3;
+	assert_int_equal(message_binary_get(msg, &part, 1, &out, &error), 0);
+	assert_string_equal(buf_cstr(&out), "plain\r\nlines");
+	buf_reset(&out);
+	part = 4;
+	assert_int_equal(message_binary_get(msg, &part, 1, &out, &error), -2);
+	part = 5;
+	assert_int_equal(message_binary_get(msg, &part, 1, &out, &error), -2);
+	part = 6;
+	assert_int_equal(message_binary_get(msg, &part, 1, &out, &error), -1);
+	buf_reset(&out);
+	assert_int_equal(message_binary_get(msg, NULL, 0, &out, &error), 0);
+	assert_int_equal(out.len, message_size(msg));
+	buf_free(&out);
+	message_free(&msg);
+}
+
 int
 main(void)
 {
@@ -1279,6 +1331,7 @@ main(void)
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_layouts),
 		cmocka_unit_test(test_parse_file),
+		cmocka_unit_test(test_binary_get),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, teardown_lib);
