@@ -459,21 +459,23 @@ parse_section_att(struct imap_fetch_items *items, const struct imap_arg *arg,
     const char **error_r)
 {
 	struct imap_fetch_item *item;
-	bool peek;
+	bool peek, binary = false, size = false;
 
-	bool binary = false, size = false;
-
-	if (strcasecmp(arg->str, "BODY") == 0)
+	/* RFC 3516: BINARY reads (sets \Seen) as BODY does. */
+	if (strcasecmp(arg->str, "BODY") == 0) {
 		peek = false;
-	else if (strcasecmp(arg->str, "BODY.PEEK") == 0)
+	} else if (strcasecmp(arg->str, "BODY.PEEK") == 0) {
 		peek = true;
-	else if (strcasecmp(arg->str, "BINARY") == 0)
-		peek = false, binary = true;
-	else if (strcasecmp(arg->str, "BINARY.PEEK") == 0)
-		peek = true, binary = true;
-	else if (strcasecmp(arg->str, "BINARY.SIZE") == 0)
-		peek = true, size = true;
-	else {
+	} else if (strcasecmp(arg->str, "BINARY") == 0) {
+		binary = true;
+		peek = false;
+	} else if (strcasecmp(arg->str, "BINARY.PEEK") == 0) {
+		binary = true;
+		peek = true;
+	} else if (strcasecmp(arg->str, "BINARY.SIZE") == 0) {
+		size = true;
+		peek = true;
+	} else {
 		*error_r = "Unknown FETCH attribute";
 		return -1;
 	}
