@@ -78,6 +78,36 @@ def test_append_on_full_disk_is_overquota(full_disk):
     assert len(d.message_files("alice")) == 2
 
 
+def test_multiappend_on_full_disk_keeps_none(full_disk):
+    """MULTIAPPEND whose second message finds the disk full answers NO
+    [OVERQUOTA], and the first, which fitted, is not kept either (RFC
+    3502: all or nothing); nothing stays in tmp/."""
+    d, fill = full_disk
+    small = make_message("fits", "line\r\n" * 500)
+    large = make_message("too big", "line\r\n" * 150000)
+    cmd = b"APPEND INBOX (\\Seen) {%d+}\r\n%s {%d+}\r\n%s" % (
+        len(small), small, len(large), large)
+    with d.imap() as c:
+        c.login()
+        lines = c.cmd("a", "STATUS INBOX (MESSAGES)")
+        assert "(MESSAGES 0)" in lines[0], lines
+        fill(True)
+        # Room for the small one only.
+        filler = d.data_dir / "mail" / "filler"
+        os.truncate(filler, filler.stat().st_size - 128 * 1024)
+        c.send(b"b " + cmd + b"\r\n")
+        lines = c.until_tagged("b")
+        assert lines[-1].startswith("b NO [OVERQUOTA] "), lines
+        assert d.tmp_files("alice") == []
+        assert d.message_files("alice") == []
+        fill(False)
+        c.send(b"c " + cmd + b"\r\n")
+        lines = c.until_tagged("c")
+        assert lines[-1].startswith("c OK [APPENDUID "), lines
+        assert lines[-1].split()[4] == "1:2]", lines
+    assert len(d.message_files("alice")) == 2
+
+
 def test_copy_on_full_disk_is_overquota(full_disk):
     """COPY whose UID list cannot be written answers NO [OVERQUOTA] and
     leaves the target as it was."""
