@@ -1,11 +1,11 @@
 /*
  * libFuzzer harness for a message on its way to an IMAP client: the MIME
  * parser, ENVELOPE and BODY/BODYSTRUCTURE as FETCH writes them, every
- * section of every part, and the SEARCH tests. If the input starts with
- * an IMAP command that parses (a FETCH or SEARCH), the rest is the
- * message and the command's attributes or search keys are run over it
- * as cmd-fetch.c and cmd-search.c would; otherwise the whole input is
- * the message. A SORT or THREAD command is parsed, and the message's
+ * section of every part (BINARY's decoded content too), and the SEARCH
+ * tests. If the input starts with an IMAP command that parses (a FETCH
+ * or SEARCH), the rest is the message and the command's attributes or
+ * search keys are run over it as cmd-fetch.c and cmd-search.c would;
+ * otherwise the whole input is the message. A SORT or THREAD command is parsed, and the message's
  * sort keys taken and threaded, as a copy of itself too, by both
  * algorithms.
  */
@@ -76,6 +76,7 @@ walk_parts(const struct message *msg, uint32_t *parts, size_t count,
     unsigned int *budget)
 {
 	const struct message_part *part;
+	const char *error;
 	struct buf out;
 
 	if (*budget == 0)
@@ -95,6 +96,14 @@ walk_parts(const struct message *msg, uint32_t *parts, size_t count,
 	    fields, 3);
 	get_section(msg, parts, count, MESSAGE_SECTION_HEADER_FIELDS_NOT,
 	    fields, 2);
+	/* BINARY[part]: decoding only shrinks, so the content is at most
+	 * the part's bytes with every one a bare LF made CRLF. */
+	buf_init(&out, FUZZ_OUT_MAX);
+	if (message_binary_get(msg, parts, count, &out, &error) == 0 &&
+	    count > 0 &&
+	    out.len > 2 * (part->raw_body_end - part->raw_body_start))
+		abort();
+	buf_free(&out);
 	if (count == FUZZ_DEPTH_MAX)
 		return;
 	/* Numbers one past the last part are tried too: they must fail. */
@@ -132,6 +141,12 @@ run_fetch(const struct message *msg, const struct imap_arg *arg)
 			    item->att == IMAP_FETCH_BODYSTRUCTURE);
 			break;
 		case IMAP_FETCH_SECTION:
+			if (item->binary || item->binary_size) {
+				(void)message_binary_get(msg,
+				    item->section.parts,
+				    item->section.part_count, &out, &error);
+				break;
+			}
 			if (message_section_get(msg, &item->section, &out,
 			    &error) == 0 && item->has_partial &&
 			    item->partial_size == 0)
