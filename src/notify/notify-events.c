@@ -330,6 +330,9 @@ map_type(const struct store_event *ev)
 		return NOTIFY_EVENT_FLAGS_SET;
 	case STORE_EVENT_FLAGS_CLEAR:
 		return NOTIFY_EVENT_FLAGS_CLEAR;
+	default:
+		/* Folder events: not subscribed to (STORE_EVENT_ALL). */
+		break;
 	}
 	return NOTIFY_EVENT_MAILBOX_RESYNC;
 }

@@ -293,6 +293,21 @@ store_announce_event(struct store *store, const char *user,
 	hub_emit(store->hub, &ev);
 }
 
+void
+store_announce_mailbox(struct store *store, const char *user,
+    enum store_event_type type, const char *folder, const char *old_folder)
+{
+	struct store_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.user = user;
+	ev.folder = store_folder_canonical(folder);
+	ev.old_folder = old_folder != NULL ?
+	    store_folder_canonical(old_folder) : NULL;
+	ev.type = type;
+	hub_emit(hub_get(store), &ev);
+}
+
 uint32_t
 store_announced_uid(struct store *store, const char *user,
     const char *folder)

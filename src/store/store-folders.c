@@ -317,6 +317,8 @@ store_folder_create_new(struct store *store, const char *user,
 	}
 	store_folder_free(&snap);
 	free(dir);
+	store_announce_mailbox(store, user, STORE_EVENT_MAILBOX_CREATE, folder,
+	    NULL);
 	return 0;
 }
 
@@ -351,6 +353,8 @@ store_folder_delete(struct store *store, const char *user,
 	free(dir);
 	store_index_drop(store, user, folder);
 	store_special_uses_moved(store, user, folder, NULL);
+	store_announce_mailbox(store, user, STORE_EVENT_MAILBOX_DELETE, folder,
+	    NULL);
 	return 0;
 }
 
@@ -422,6 +426,8 @@ rename_inbox(struct store *store, const char *user, const char *to,
 		goto out;
 	store_folder_free(&snap);
 	store_index_poke(store, user, STORE_INBOX);
+	store_announce_mailbox(store, user, STORE_EVENT_MAILBOX_CREATE, to,
+	    NULL);
 	ret = 0;
 out:
 	maildir_uidlist_unlock(&lock_from);
@@ -509,6 +515,12 @@ store_folder_rename(struct store *store, const char *user, const char *from,
 		free(src);
 		free(dst);
 		store_index_drop(store, user, names[i]);
+		/* Told as each one moves: a later failure leaves these
+		 * renamed. */
+		dst = xasprintf("%s%s", to, names[i] + flen);
+		store_announce_mailbox(store, user, STORE_EVENT_MAILBOX_RENAME,
+		    dst, names[i]);
+		free(dst);
 	}
 	if (fsync_dir(udir) < 0) {
 		*error_r = error_errno(udir, errno);
@@ -638,6 +650,10 @@ store_subscription_set(struct store *store, const char *user,
 	}
 	ret = store_user_list_write(udir, SUBSCRIPTIONS_FILE, names, count,
 	    error_r);
+	if (ret == 0)
+		store_announce_mailbox(store, user, subscribed ?
+		    STORE_EVENT_MAILBOX_SUBSCRIBE :
+		    STORE_EVENT_MAILBOX_UNSUBSCRIBE, folder, NULL);
 out:
 	if (lock_fd >= 0)
 		close(lock_fd);

@@ -60,6 +60,11 @@ void store_announce_event(struct store *store, const char *user,
     const char *folder, uint32_t uidvalidity, enum store_event_type type,
     const uint32_t *uids, size_t count, unsigned flags);
 
+/* Report a folder or subscription event (STORE_EVENT_MAILBOX_*) of
+ * user's folder; old_folder is the name before a rename, else NULL. */
+void store_announce_mailbox(struct store *store, const char *user,
+    enum store_event_type type, const char *folder, const char *old_folder);
+
 /* ---- Per-user list files (store-user-list.c) ----
  * Small files of lines in the user's Maildir udir, each replaced
  * whole under the lock of a file beside it. Errors of system calls are

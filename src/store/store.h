@@ -250,8 +250,22 @@ enum store_event_type {
 	STORE_EVENT_MESSAGE_EXPUNGE = 1 << 2,	/* MessageExpunge */
 	STORE_EVENT_FLAGS_SET = 1 << 3,		/* FlagsSet */
 	STORE_EVENT_FLAGS_CLEAR = 1 << 4,	/* FlagsClear */
+	STORE_EVENT_MAILBOX_CREATE = 1 << 5,	/* MailboxCreate: CREATE,
+						   the special-use folders
+						   made at login, the
+						   target of RENAME INBOX */
+	STORE_EVENT_MAILBOX_DELETE = 1 << 6,	/* MailboxDelete */
+	STORE_EVENT_MAILBOX_RENAME = 1 << 7,	/* MailboxRename: one per
+						   folder renamed, children
+						   included; old_folder is
+						   its old name */
+	STORE_EVENT_MAILBOX_SUBSCRIBE = 1 << 8,	/* MailboxSubscribe */
+	STORE_EVENT_MAILBOX_UNSUBSCRIBE = 1 << 9, /* MailboxUnSubscribe */
 };
+/* The message events (what the UDP notifier carries). */
 #define STORE_EVENT_ALL 0x1fu
+/* The folder and subscription events: no UIDs, uidvalidity 0. */
+#define STORE_EVENT_MAILBOX_ALL 0x3e0u
 
 struct store_event {
 	const char *user;
@@ -266,6 +280,8 @@ struct store_event {
 	size_t uid_count;
 	unsigned flags;		/* FlagsSet/FlagsClear: the store_flag bits
 				   set or cleared; otherwise 0 */
+	const char *old_folder;	/* MailboxRename: the name before; else
+				   NULL */
 };
 typedef void store_event_cb(const struct store_event *event, void *ctx);
 

@@ -221,6 +221,53 @@ test_subscriptions(void **state)
 	assert_null(names);
 }
 
+/* Folder and subscription events as "type:folder[<old]" words. */
+static void
+mailbox_event_cb(const struct store_event *ev, void *ctx)
+{
+	char *log = ctx;
+	size_t len = strlen(log);
+
+	snprintf(log + len, 1024 - len, "%u:%s%s%s ", (unsigned)ev->type,
+	    ev->folder, ev->old_folder != NULL ? "<" : "",
+	    ev->old_folder != NULL ? ev->old_folder : "");
+}
+
+static void
+test_mailbox_events(void **state)
+{
+	struct st_fixture *f = *state;
+	char log[1024] = "";
+	const char *error;
+	unsigned id;
+
+	id = store_subscribe_events(f->store, STORE_EVENT_MAILBOX_ALL,
+	    mailbox_event_cb, log);
+	assert_int_equal(store_folder_create_new(f->store, "ann", "A",
+	    &error), 0);
+	assert_int_equal(store_folder_create_new(f->store, "ann", "A.B",
+	    &error), 0);
+	/* A failure tells nothing. */
+	assert_int_equal(store_folder_create_new(f->store, "ann", "A",
+	    &error), -1);
+	assert_int_equal(store_folder_rename(f->store, "ann", "A", "C",
+	    &error), 0);
+	assert_int_equal(store_subscription_set(f->store, "ann", "C", true,
+	    &error), 0);
+	/* Already so: nothing changed, nothing told. */
+	assert_int_equal(store_subscription_set(f->store, "ann", "C", true,
+	    &error), 0);
+	assert_int_equal(store_subscription_set(f->store, "ann", "C", false,
+	    &error), 0);
+	assert_int_equal(store_folder_delete(f->store, "ann", "C.B", &error),
+	    0);
+	assert_int_equal(store_folder_rename(f->store, "ann", "inbox", "Old",
+	    &error), 0);
+	assert_string_equal(log, "32:A 32:A.B 128:C<A 128:C.B<A.B 256:C "
+	    "512:C 64:C.B 32:Old ");
+	store_unsubscribe(f->store, id);
+}
+
 static void
 test_special_use(void **state)
 {
@@ -367,6 +414,8 @@ main(void)
 		    st_teardown),
 		cmocka_unit_test_setup_teardown(test_subscriptions_dovecot,
 		    st_setup, st_teardown),
+		cmocka_unit_test_setup_teardown(test_mailbox_events, st_setup,
+		    st_teardown),
 		cmocka_unit_test_setup_teardown(test_subscriptions, st_setup,
 		    st_teardown),
 		cmocka_unit_test_setup_teardown(test_create_special, st_setup,
