@@ -352,7 +352,9 @@ args_byte(struct imap_parser *p, unsigned char c)
 	}
 }
 
-/* The command is FETCH or UID FETCH. */
+/* The command is FETCH or UID FETCH, or NOTIFY inside the fetch-att
+ * list of a MessageNew event: its third level of parentheses (RFC 5465
+ * 8), where no mailbox name can be. */
 static bool
 in_fetch(const struct imap_parser *p)
 {
@@ -360,6 +362,8 @@ in_fetch(const struct imap_parser *p)
 
 	if (strcasecmp(p->name, "FETCH") == 0)
 		return true;
+	if (strcasecmp(p->name, "NOTIFY") == 0)
+		return p->depth == 3;
 	return strcasecmp(p->name, "UID") == 0 && p->root.list_count > 0 &&
 	    first->type == IMAP_ARG_ATOM && strcasecmp(first->str, "FETCH") == 0;
 }

@@ -180,6 +180,21 @@
  * against every folder name, so the count multiplies the work; clients
  * send one to a handful ("INBOX" "Sent*"). */
 #define IMAP_LIST_PATTERNS_MAX 16
+/* NOTIFY SET (RFC 5465): event groups of one command, and mailbox
+ * names in its SUBTREE and MAILBOXES filters, summed. Each event is
+ * matched against every group and name of every session of its user,
+ * so these bound the work one command can make for every later event;
+ * clients send two or three groups naming a few folders. */
+#define IMAP_NOTIFY_GROUPS_MAX 16
+#define IMAP_NOTIFY_MAILBOXES_MAX 64
+/* Notifications for other folders (STATUS, LIST) one session holds
+ * while its client does not read or a command runs. A folder's STATUS
+ * is held once however often it changes, so only a flood of folder
+ * renames or subscriptions fills this; past it the session gets "OK
+ * [NOTIFICATIONOVERFLOW]" and NOTIFY NONE (RFC 5465 5.8) rather than
+ * growing without bound. */
+#define IMAP_NOTIFY_QUEUE_MAX 256
+
 /* Part numbers in a FETCH section ("1.2.3"): each number descends one
  * MIME level, and no message nests deeper than MESSAGE_MIME_DEPTH_MAX. */
 #define IMAP_SECTION_PARTS_MAX (MESSAGE_MIME_DEPTH_MAX + 1)
