@@ -520,3 +520,19 @@ cmd_fetch(struct imap_cmd *cmd)
 	cmd->abort_cb = fetch_abort_cb;
 	fetch_run(cmd);
 }
+
+void
+imap_fetch_notify(struct imap_session *session,
+    const struct imap_fetch_items *items, uint32_t seq)
+{
+	/* fetch_one() answers for a command: a UID one, with nothing
+	 * marked \Seen by this one. */
+	struct imap_cmd cmd = { .session = session, .uid = true };
+	struct fetch_ctx ctx = { .items = (struct imap_fetch_items *)items };
+
+	if (seq == 0 || seq > store_view_count(session->view))
+		return;
+	buf_init(&ctx.out, 0);
+	fetch_one(&cmd, &ctx, seq);
+	buf_free(&ctx.out);
+}

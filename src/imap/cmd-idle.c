@@ -11,6 +11,7 @@
  * timer over a queue in deadline order (see struct imap_server).
  */
 #include "imap/imap-commands.h"
+#include "imap/imap-notify.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -201,8 +202,10 @@ cmd_idle(struct imap_cmd *cmd)
 	cmd->changed_cb = idle_changed_cb;
 	cmd->resume_cb = idle_resume_cb;
 	cmd->abort_cb = idle_abort_cb;
-	/* Changes since the last command first, as NOOP would. */
+	/* Changes since the last command first, as NOOP would, and other
+	 * folders' notifications that waited for room (RFC 5465 4). */
 	imap_session_flush_updates(session, true, false);
+	imap_notify_flush(session);
 	imap_cmd_continue(cmd, "idling");
 	imap_cmd_read_line(cmd, idle_line_cb);
 }

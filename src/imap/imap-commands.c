@@ -41,6 +41,7 @@ static const struct imap_command_def imap_commands[] = {
 	{ "IDLE", IN, 0, cmd_idle },		/* RFC 2177 */
 	{ "XBELL", IN, 0, cmd_xbell },		/* doc/notify-protocol.md */
 	{ "COMPRESS", IN, 0, cmd_compress },	/* RFC 4978 */
+	{ "NOTIFY", IN, 0, cmd_notify },	/* RFC 5465 */
 	/* RFC 3501 6.4: selected */
 	{ "CHECK", SE, 0, cmd_noop },
 	{ "CLOSE", SE, 0, cmd_close },
@@ -97,7 +98,7 @@ imap_command_find(const char *name, bool uid)
 	"UNSELECT NAMESPACE ID ENABLE SPECIAL-USE CHILDREN ESEARCH SEARCHRES " \
 	"STATUS=SIZE LIST-EXTENDED LIST-STATUS CREATE-SPECIAL-USE COMPRESS=DEFLATE " \
 	"SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES ESORT " \
-	"MULTIAPPEND BINARY"
+	"MULTIAPPEND BINARY NOTIFY"
 
 /* XBELL (UDP new-mail notifications) is offered after login, and only
  * while the notifier runs. */

@@ -7,8 +7,11 @@
 #define MB_IMAP_IMAP_COMMANDS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "imap/imap-session.h"
+
+struct imap_fetch_items;
 
 /* Per-entry flags. */
 enum imap_command_flag {
@@ -63,10 +66,16 @@ imap_command_func cmd_append;		/* cmd-append.c */
 void imap_append_set_sink(struct imap_session *session,
     struct imap_parser *parser);
 imap_command_func cmd_xbell;		/* cmd-xbell.c (notify-protocol.md) */
+imap_command_func cmd_notify;		/* cmd-notify.c (RFC 5465) */
 /* Written against this contract in their own files; UID variants share
  * the handler and look at cmd->uid. Each file's author adds its entries
  * to the table in imap-commands.c and its file to src/imap/meson.build. */
 imap_command_func cmd_fetch;		/* cmd-fetch.c */
+/* "* seq FETCH (UID n <items>)" for message seq of the selected view,
+ * as UID FETCH writes it, without setting \Seen: NOTIFY's MessageNew
+ * fetch attributes (RFC 5465 5.2). */
+void imap_fetch_notify(struct imap_session *session,
+    const struct imap_fetch_items *items, uint32_t seq);
 imap_command_func cmd_search;		/* cmd-search.c */
 imap_command_func cmd_sort;		/* cmd-sort.c (RFC 5256, 5267) */
 imap_command_func cmd_thread;		/* cmd-thread.c (RFC 5256) */

@@ -16,6 +16,7 @@
 #include <event2/bufferevent.h>
 
 #include "imap/imap-commands.h"
+#include "imap/imap-notify.h"
 #include "imap/imap-session-private.h"
 #include "imap/imap-view.h"
 #include "imap/imap-wire.h"
@@ -151,6 +152,9 @@ imap_cmd_tagged(struct imap_cmd *cmd, const char *status, const char *code,
 	if (!bad && session->state == IMAP_STATE_SELECTED)
 		imap_session_flush_updates(session, cmd->def == NULL ||
 		    !(cmd->def->flags & IMAP_CMD_FLAG_NO_EXPUNGE), cmd->uid);
+	/* Other folders' notifications (RFC 5465) before the tagged
+	 * line, after the command's own responses. */
+	imap_notify_flush(session);
 	if (bad) {
 		session->bad_count++;
 		mb_stats.imap_bad_total++;
@@ -317,10 +321,12 @@ imap_session_flush_updates(struct imap_session *session, bool allow_expunge,
 	};
 	struct flush_ctx fc = { session, with_uid };
 	const char *error;
+	uint32_t old_count;
 
 	if (session->state != IMAP_STATE_SELECTED || session->view == NULL ||
 	    session->closing)
 		return;
+	old_count = store_view_count(session->view);
 	if (store_view_refresh(session->view, allow_expunge, &cbs, &fc,
 	    &error) < 0) {
 		enum error_code code = error_code(error);
@@ -338,6 +344,9 @@ imap_session_flush_updates(struct imap_session *session, bool allow_expunge,
 	if (store_view_keyword_count(session->view) !=
 	    session->keywords_announced)
 		imap_session_announce_flags(session);
+	if (store_view_count(session->view) > old_count)
+		imap_notify_selected_new(session, old_count,
+		    store_view_count(session->view));
 }
 
 void
@@ -382,4 +391,6 @@ imap_session_view_changed(struct store_view *view, void *ctx)
 	(void)view;
 	if (cmd != NULL && !cmd->done && cmd->changed_cb != NULL)
 		cmd->changed_cb(cmd);
+	else if (cmd == NULL)
+		imap_notify_selected_changed(session);
 }

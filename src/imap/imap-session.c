@@ -27,6 +27,7 @@
 
 #include "imap/imap-auth.h"
 #include "imap/imap-commands.h"
+#include "imap/imap-notify.h"
 #include "imap/imap-session-private.h"
 #include "imap/imap-sort-cache.h"
 #include "lib/clock.h"
@@ -294,6 +295,7 @@ imap_session_free(struct imap_session *session)
 		session->cmd->abort_cb(session->cmd);
 	}
 	imap_cmd_free(&session->cmd);
+	imap_notify_free(session);
 	store_view_free(&session->view);
 	free(session->searchres.uids);
 	free(session->mailbox);
@@ -512,6 +514,7 @@ session_write_cb(struct bufferevent *bev, void *ctx)
 		if (cmd->done)
 			imap_session_cmd_finished(session);
 	}
+	imap_notify_resume(session);
 	if (session->output_blocked) {
 		session->output_blocked = false;
 		imap_session_input(session);

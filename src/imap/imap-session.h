@@ -51,6 +51,7 @@ struct imap_command_def;
 struct imap_idle;
 struct imap_auth;
 struct imap_compress;
+struct imap_notify;
 struct penalty_table;
 struct imap_sort_cache;
 struct store_view;
@@ -200,6 +201,8 @@ struct imap_session {
 
 	/* Once logged in (state AUTH or SELECTED) */
 	char *user;			/* directory user name */
+	struct imap_notify *notify;	/* NOTIFY SET in force, or NULL
+					   (imap-notify.h) */
 
 	/* Once a mailbox is selected (state SELECTED) */
 	struct store_view *view;	/* the session's view of the shared

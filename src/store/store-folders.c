@@ -441,8 +441,8 @@ int
 store_folder_rename(struct store *store, const char *user, const char *from,
     const char *to, const char **error_r)
 {
-	char **names = NULL, *dir, *udir, *src, *dst;
-	size_t count = 0, i, flen = strlen(from);
+	char **names = NULL, *dir, *udir = NULL, *src, *dst;
+	size_t count = 0, i, moved = 0, flen = strlen(from);
 	bool found = false;
 	int ret = -1;
 
@@ -515,12 +515,7 @@ store_folder_rename(struct store *store, const char *user, const char *from,
 		free(src);
 		free(dst);
 		store_index_drop(store, user, names[i]);
-		/* Told as each one moves: a later failure leaves these
-		 * renamed. */
-		dst = xasprintf("%s%s", to, names[i] + flen);
-		store_announce_mailbox(store, user, STORE_EVENT_MAILBOX_RENAME,
-		    dst, names[i]);
-		free(dst);
+		moved = i + 1;
 	}
 	if (fsync_dir(udir) < 0) {
 		*error_r = error_errno(udir, errno);
@@ -529,6 +524,17 @@ store_folder_rename(struct store *store, const char *user, const char *from,
 	store_special_uses_moved(store, user, from, to);
 	ret = 0;
 out:
+	/* Told once the folders have moved (those that did, if one
+	 * failed), so each is seen with its children in place. */
+	for (i = 0; i < moved; i++) {
+		if (strncmp(names[i], from, flen) != 0 ||
+		    (names[i][flen] != '.' && names[i][flen] != '\0'))
+			continue;
+		dst = xasprintf("%s%s", to, names[i] + flen);
+		store_announce_mailbox(store, user, STORE_EVENT_MAILBOX_RENAME,
+		    dst, names[i]);
+		free(dst);
+	}
 	free(udir);
 	store_names_free(&names, count);
 	return ret;
