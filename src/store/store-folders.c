@@ -437,6 +437,27 @@ out:
 	return ret;
 }
 
+/* Tell the renames once the folders have moved (names[0 .. moved) that
+ * are from or under it: those that did, if one failed), so each is
+ * seen with its children in place. */
+static void
+rename_announce(struct store *store, const char *user, const char *from,
+    const char *to, char **names, size_t moved)
+{
+	size_t i, flen = strlen(from);
+	char *dst;
+
+	for (i = 0; i < moved; i++) {
+		if (strncmp(names[i], from, flen) != 0 ||
+		    (names[i][flen] != '.' && names[i][flen] != '\0'))
+			continue;
+		dst = xasprintf("%s%s", to, names[i] + flen);
+		store_announce_mailbox(store, user, STORE_EVENT_MAILBOX_RENAME,
+		    dst, names[i]);
+		free(dst);
+	}
+}
+
 int
 store_folder_rename(struct store *store, const char *user, const char *from,
     const char *to, const char **error_r)
@@ -524,17 +545,7 @@ store_folder_rename(struct store *store, const char *user, const char *from,
 	store_special_uses_moved(store, user, from, to);
 	ret = 0;
 out:
-	/* Told once the folders have moved (those that did, if one
-	 * failed), so each is seen with its children in place. */
-	for (i = 0; i < moved; i++) {
-		if (strncmp(names[i], from, flen) != 0 ||
-		    (names[i][flen] != '.' && names[i][flen] != '\0'))
-			continue;
-		dst = xasprintf("%s%s", to, names[i] + flen);
-		store_announce_mailbox(store, user, STORE_EVENT_MAILBOX_RENAME,
-		    dst, names[i]);
-		free(dst);
-	}
+	rename_announce(store, user, from, to, names, moved);
 	free(udir);
 	store_names_free(&names, count);
 	return ret;
