@@ -49,9 +49,11 @@ const struct client_cmd cmd_watch_entry = {
 	"event, e.g.\n"
 	"  MessageNew INBOX uid=5 from=\"Carol <c@example.org>\" "
 	"subject=\"hi\" via=udp\n"
-	"With IDLE, new mail in INBOX is reported at once and in other\n"
-	"folders within 5 minutes. Reconnects by itself when the server goes\n"
-	"away. SIGINT or SIGTERM unregisters and exits 0.\n"
+	"With IDLE, a server that offers NOTIFY tells of every folder at\n"
+	"once (new mail, expunges, flag changes); without NOTIFY new mail in\n"
+	"INBOX is reported at once and in other folders within 5 minutes.\n"
+	"Reconnects by itself when the server goes away. SIGINT or SIGTERM\n"
+	"unregisters and exits 0.\n"
 	WATCH_TLS_NOTE
 	"Exit status: 0 stopped by a signal, 64 usage, 66 no password file\n"
 	"or --ca file, 71 the UDP port cannot be bound, 74 stdout closed,\n"
@@ -269,6 +271,8 @@ imap_input(struct watch *w)
 		}
 		if (w->idling)
 			watch_idle_untagged_cb(w, resp);
+		else if (w->notify_on)
+			watch_notify_untagged(w, resp);
 	}
 }
 
@@ -290,6 +294,10 @@ watch_loop(struct watch *w)
 				watch_connect(w);
 				continue;
 			}
+		} else if (w->mode == WATCH_IDLE && watch_notify_pending(w)) {
+			/* NOTIFY told of changes: every folder at once. */
+			(void)watch_notify_process(w);
+			continue;
 		} else if (w->mode == WATCH_IDLE && w->inbox_woke) {
 			w->inbox_woke = false;
 			(void)watch_fetch_new(w, "INBOX", 0, NULL, "idle");
@@ -298,14 +306,18 @@ watch_loop(struct watch *w)
 			/* Select INBOX, and report what came since we last
 			   looked: IDLE only tells of what comes after. */
 			if (watch_fetch_new(w, "INBOX", 0, NULL, "idle") < 0 ||
-			    w->imap == NULL || w->inbox_woke)
+			    w->imap == NULL || w->inbox_woke ||
+			    watch_notify_pending(w))
 				continue;	/* lost, or more came meanwhile */
-			if (imap_client_idle_start(w->imap, &error) ==
+			if (imap_client_idle_start(w->imap,
+			    watch_idle_untagged_cb, w, &error) ==
 			    IMAP_CLIENT_FAILED) {
 				watch_lost(w, error);
 				continue;
 			}
 			w->idling = true;
+			/* What came before "+" may have woken us already. */
+			continue;
 		}
 		if (w->imap != NULL && imap_client_buffered(w->imap)) {
 			imap_input(w);

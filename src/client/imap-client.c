@@ -681,7 +681,8 @@ imap_client_login(struct imap_client *c, const char *user,
 /* ---- IDLE ---- */
 
 enum imap_client_status
-imap_client_idle_start(struct imap_client *c, const char **error_r)
+imap_client_idle_start(struct imap_client *c, imap_client_untagged_cb *cb,
+    void *ctx, const char **error_r)
 {
 	const struct imap_client_resp *resp;
 	int r;
@@ -709,6 +710,10 @@ imap_client_idle_start(struct imap_client *c, const char **error_r)
 			*error_r = error_fmt("%.400s", resp->text);
 			return IMAP_CLIENT_NO;
 		}
+		/* A server writes the changes it had waiting before "+"
+		   (mailbelld does): they are news IDLE will not repeat. */
+		if (cb != NULL && strcmp(resp->tag, "*") == 0)
+			cb(ctx, resp);
 	}
 }
 

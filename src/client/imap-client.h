@@ -160,14 +160,15 @@ enum imap_client_status imap_client_login(struct imap_client *c,
 
 /*
  * IDLE (RFC 2177) in three steps so the caller can wait on other things:
- * imap_client_idle_start() sends IDLE and waits for "+"; then the caller
+ * imap_client_idle_start() sends IDLE and waits for "+", passing what
+ * the server sends before it (changes it had waiting) to cb; then the caller
  * runs the loop until the input callback fires (checking
  * imap_client_buffered() first) and reads with imap_client_read();
  * imap_client_idle_done() sends DONE and reads up to the tagged reply,
  * passing untagged ones to cb.
  */
 enum imap_client_status imap_client_idle_start(struct imap_client *c,
-    const char **error_r);
+    imap_client_untagged_cb *cb, void *ctx, const char **error_r);
 enum imap_client_status imap_client_idle_done(struct imap_client *c,
     imap_client_untagged_cb *cb, void *ctx, const char **error_r);
 

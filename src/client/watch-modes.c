@@ -20,7 +20,7 @@
 static void
 enter_udp(struct watch *w)
 {
-	if (watch_leave_idle(w) < 0)
+	if (watch_leave_idle(w) < 0 || watch_notify_stop(w) < 0)
 		return;
 	w->mode = WATCH_UDP;
 	watch_timer_stop(w, WATCH_T_HELLO);
@@ -57,7 +57,7 @@ watch_enter_idle(struct watch *w, const char *why)
 		watch_timer_stop(w, WATCH_T_REREGISTER);
 	}
 	watch_timer_set(w, WATCH_T_IDLE_POLL, WATCH_IDLE_POLL_MS);
-	if (watch_resync_all(w, "idle") < 0)
+	if (watch_resync_all(w, "idle") < 0 || watch_notify_start(w) < 0)
 		return;
 	if (watch_out_ready(w->o->json, "idle") < 0)
 		watch_stdout_failed(w);

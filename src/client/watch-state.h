@@ -74,13 +74,37 @@ struct watch_timer {
 	bool due;		/* fired, not acted on yet */
 };
 
+/* One message's UID and system flags, as NOTIFY's flag diffs keep
+ * them (WATCH_FLAG_* bits). */
+struct watch_msg {
+	uint32_t uid;
+	unsigned int flags;
+};
+
+/* What a command's answers may hold besides pushed changes (see
+ * struct watch_notify_tap). */
+enum watch_cmd_kind {
+	WATCH_CMD_PLAIN,	/* FETCH responses with FLAGS are pushes */
+	WATCH_CMD_EXAMINE,	/* EXISTS after "* FLAGS" is the new
+				   folder's */
+	WATCH_CMD_FLAGS,	/* UID FETCH (FLAGS): every FETCH is ours */
+};
+
 /* What we know of one folder. */
 struct watch_folder {
 	char *name;		/* IMAP name (modified UTF-7) */
-	uint32_t uidvalidity;
+	uint32_t uidvalidity;	/* 0 with uidnext 1: a folder NOTIFY told
+				   was made, all of it news */
 	uint32_t uidnext;	/* every message below it was reported, or
 				   was there when we started */
 	bool listed;		/* in the last LIST */
+
+	/* With NOTIFY (watch-notify.c): the messages and their flags as
+	   last read, to tell expunges and flag changes by UID. */
+	struct watch_msg *snap;	/* ascending UID; malloc'd */
+	size_t snap_count;
+	uint32_t snap_uidvalidity;	/* 0: no snapshot yet */
+	bool dirty;		/* NOTIFY told of a change not looked at */
 };
 
 struct watch {
@@ -105,6 +129,11 @@ struct watch {
 	bool xbell;			/* the server offers XBELL */
 	bool idling;			/* an IDLE command is running */
 	bool inbox_woke;		/* IDLE reported a change */
+	bool notify_on;			/* NOTIFY SET is in force on the
+					   session (IDLE mode, the server
+					   offers NOTIFY) */
+	enum watch_cmd_kind cmd_kind;	/* of the next watch_run(), which
+					   sets it back to PLAIN */
 	char *selected;			/* the EXAMINEd folder, or NULL */
 
 	/* Notifications. */
@@ -159,11 +188,59 @@ int watch_leave_idle(struct watch *w);
  */
 int watch_fetch_new(struct watch *w, const char *name, uint32_t hint_uid,
     const char *hint_event, const char *via);
+/* As watch_fetch_new(), running before(w, name, uidvalidity) once the
+ * folder is selected (uidvalidity 0: it was already, unknown); a
+ * before() that returns -1 (the session was lost) ends it. */
+typedef int watch_selected_cb(struct watch *w, const char *name,
+    uint32_t uidvalidity);
+int watch_fetch_new_after(struct watch *w, const char *name,
+    uint32_t hint_uid, const char *hint_event, const char *via,
+    watch_selected_cb *before);
 /* Every folder: LIST, then each one. Returns 0, or -1 if lost. */
 int watch_resync_all(struct watch *w, const char *via);
 /* Report what an EVENT datagram says, resyncing where it is not
  * enough. Returns 0, or -1 if the session was lost. */
 int watch_handle_event(struct watch *w, const struct notify_event *ev);
+
+/* Folders by name (INBOX in any case), and a new one; pointers into
+ * the folders are invalid after watch_folder_add(). */
+struct watch_folder *watch_folder_find(struct watch *w, const char *name);
+struct watch_folder *watch_folder_add(struct watch *w, const char *name);
+
+/* watch-notify.c: NOTIFY (RFC 5465) in IDLE mode. */
+
+/* A command's untagged responses pass here first while NOTIFY is on
+ * (watch_run() does it): STATUS and LIST mark what changed, then the
+ * command's own callback gets every response. */
+struct watch_notify_tap {
+	struct watch *w;
+	imap_client_untagged_cb *cb;	/* may be NULL */
+	void *ctx;
+	/* The folder selected when the command was sent: EXISTS, EXPUNGE
+	   and FETCH (FLAGS) pushed for it (RFC 5465 SELECTED) may come
+	   with any command, an EXAMINE of another folder too, before
+	   its "* FLAGS". */
+	const char *folder;
+	enum watch_cmd_kind kind;
+	bool opened;		/* EXAMINE: its "* FLAGS" came */
+};
+void watch_notify_tap_cb(void *ctx, const struct imap_client_resp *resp);
+/* An untagged response outside a command or in IDLE: STATUS and LIST
+ * as above, and the selected folder's EXISTS, EXPUNGE and FETCH mark
+ * it changed. */
+void watch_notify_untagged(struct watch *w,
+    const struct imap_client_resp *resp);
+/* On entering IDLE mode: NOTIFY SET if the server offers it, then a
+ * snapshot of every folder's flags. Returns 0 (also when NOTIFY is not
+ * offered or refused), or -1 if the session was lost. */
+int watch_notify_start(struct watch *w);
+/* On leaving IDLE mode for UDP: NOTIFY NONE. 0, or -1 if lost. */
+int watch_notify_stop(struct watch *w);
+/* Whether NOTIFY told of changes not looked at yet. */
+bool watch_notify_pending(const struct watch *w);
+/* Look at them: each changed folder's new mail, expunges and flag
+ * changes are reported (via idle). Returns 0, or -1 if lost. */
+int watch_notify_process(struct watch *w);
 
 /* watch-modes.c: connecting, registering, the modes. */
 

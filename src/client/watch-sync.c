@@ -21,8 +21,8 @@
 
 /* ---- Folders ---- */
 
-static struct watch_folder *
-folder_find(struct watch *w, const char *name)
+struct watch_folder *
+watch_folder_find(struct watch *w, const char *name)
 {
 	size_t i;
 
@@ -35,8 +35,8 @@ folder_find(struct watch *w, const char *name)
 }
 
 /* Pointers into folders are invalid after this. */
-static struct watch_folder *
-folder_add(struct watch *w, const char *name)
+struct watch_folder *
+watch_folder_add(struct watch *w, const char *name)
 {
 	struct watch_folder *f;
 
@@ -53,8 +53,10 @@ watch_folders_free(struct watch *w)
 {
 	size_t i;
 
-	for (i = 0; i < w->folder_count; i++)
+	for (i = 0; i < w->folder_count; i++) {
 		free(w->folders[i].name);
+		free(w->folders[i].snap);
+	}
 	free(w->folders);
 	w->folders = NULL;
 	w->folder_count = 0;
@@ -93,6 +95,7 @@ watch_lost(struct watch *w, const char *why)
 	w->selected = NULL;
 	w->idling = false;
 	w->inbox_woke = false;
+	w->notify_on = false;
 	if (w->stop)
 		return;
 	watch_schedule_reconnect(w, "lost the connection to ", why);
@@ -103,6 +106,8 @@ watch_idle_untagged_cb(void *ctx, const struct imap_client_resp *resp)
 {
 	struct watch *w = ctx;
 
+	if (w->notify_on)
+		watch_notify_untagged(w, resp);
 	if (resp->count >= 2 && (imap_client_arg_is(&resp->args[1], "EXISTS")
 	    || imap_client_arg_is(&resp->args[1], "EXPUNGE")))
 		w->inbox_woke = true;
@@ -131,17 +136,27 @@ watch_run(struct watch *w, imap_client_untagged_cb *cb, void *ctx,
     const char *what, const char *fmt, ...)
 {
 	enum imap_client_status st;
+	enum watch_cmd_kind kind = w->cmd_kind;
 	const char *error;
 	char *text;
 	va_list ap;
 
+	w->cmd_kind = WATCH_CMD_PLAIN;
 	if (w->imap == NULL || watch_leave_idle(w) < 0)
 		return IMAP_CLIENT_FAILED;
 	va_start(ap, fmt);
 	if (vasprintf(&text, fmt, ap) < 0)
 		fatalx("out of memory");
 	va_end(ap);
-	st = imap_client_cmd(w->imap, cb, ctx, &error, "%s", text);
+	if (w->notify_on) {
+		/* NOTIFY's STATUS and LIST may come with any command. */
+		struct watch_notify_tap tap = { w, cb, ctx, w->selected,
+		    kind, false };
+
+		st = imap_client_cmd(w->imap, watch_notify_tap_cb, &tap,
+		    &error, "%s", text);
+	} else
+		st = imap_client_cmd(w->imap, cb, ctx, &error, "%s", text);
 	free(text);
 	if (st == IMAP_CLIENT_FAILED)
 		watch_lost(w, error);
@@ -178,14 +193,15 @@ list_cb(void *ctx, const struct imap_client_resp *resp)
 		if (imap_client_arg_is(&flags->list[i], "\\Noselect") ||
 		    imap_client_arg_is(&flags->list[i], "\\NonExistent"))
 			return;
-	if ((f = folder_find(w, name->str)) == NULL) {
-		f = folder_add(w, name->str);
+	if ((f = watch_folder_find(w, name->str)) == NULL) {
+		f = watch_folder_add(w, name->str);
 		f->uidnext = 0;		/* 0: no baseline yet */
 	}
 	f->listed = true;
 }
 
 struct status_ctx {
+	const char *name;	/* STATUS: the folder asked about */
 	uint32_t uidnext, uidvalidity;
 	bool have_uidnext, have_uidvalidity;
 };
@@ -200,6 +216,13 @@ status_cb(void *ctx, const struct imap_client_resp *resp)
 
 	if (resp->count < 3 || !imap_client_arg_is(&resp->args[0], "STATUS") ||
 	    resp->args[2].type != IMAP_CLIENT_ARG_LIST)
+		return;
+	/* NOTIFY tells of other folders with STATUS too, at any time. */
+	if (resp->args[1].type == IMAP_CLIENT_ARG_LIST ||
+	    resp->args[1].str == NULL ||
+	    (strcmp(resp->args[1].str, sc->name) != 0 &&
+	    (strcasecmp(sc->name, "INBOX") != 0 ||
+	    strcasecmp(resp->args[1].str, "INBOX") != 0)))
 		return;
 	l = &resp->args[2];
 	for (i = 0; i + 1 < l->count; i += 2) {
@@ -318,10 +341,13 @@ select_folder(struct watch *w, const char *name, struct status_ctx *sc)
 	}
 	if ((q = imap_client_quote(name)) == NULL)
 		return 1;
-	free(w->selected);
-	w->selected = NULL;
+	/* The folder selected until now stays named while EXAMINE runs:
+	   NOTIFY may push its last changes with the answer. */
+	w->cmd_kind = WATCH_CMD_EXAMINE;
 	st = watch_run(w, select_cb, sc, "EXAMINE", "EXAMINE %s", q);
 	free(q);
+	free(w->selected);
+	w->selected = NULL;
 	if (st == IMAP_CLIENT_FAILED)
 		return -1;
 	if (st == IMAP_CLIENT_NO)
@@ -339,6 +365,14 @@ int
 watch_fetch_new(struct watch *w, const char *name, uint32_t hint_uid,
     const char *hint_event, const char *via)
 {
+	return watch_fetch_new_after(w, name, hint_uid, hint_event, via,
+	    NULL);
+}
+
+int
+watch_fetch_new_after(struct watch *w, const char *name, uint32_t hint_uid,
+    const char *hint_event, const char *via, watch_selected_cb *before)
+{
 	struct watch_folder *f;
 	struct status_ctx sc;
 	struct fetch_ctx fc;
@@ -351,7 +385,10 @@ watch_fetch_new(struct watch *w, const char *name, uint32_t hint_uid,
 
 	if ((r = select_folder(w, name, &sc)) != 0)
 		return r < 0 ? -1 : 0;
-	if ((f = folder_find(w, name)) == NULL)
+	if (before != NULL && before(w, name, sc.have_uidvalidity ?
+	    sc.uidvalidity : 0) < 0)
+		return -1;
+	if ((f = watch_folder_find(w, name)) == NULL)
 		return 0;
 	if (f->uidnext == 0) {
 		/* No baseline yet: what is there now is not news. */
@@ -361,6 +398,8 @@ watch_fetch_new(struct watch *w, const char *name, uint32_t hint_uid,
 		}
 		return 0;
 	}
+	if (sc.have_uidvalidity && f->uidvalidity == 0)
+		f->uidvalidity = sc.uidvalidity;	/* made since */
 	if (sc.have_uidvalidity && f->uidvalidity != sc.uidvalidity) {
 		/* A new UIDVALIDITY: the old UIDs mean nothing; start
 		   again from what is there now. */
@@ -379,7 +418,7 @@ watch_fetch_new(struct watch *w, const char *name, uint32_t hint_uid,
 	   EXISTS, and IDLE will not tell it again: look once more. */
 	if (fc.exists && strcasecmp(name, "INBOX") == 0)
 		w->inbox_woke = true;
-	if ((f = folder_find(w, name)) == NULL)
+	if ((f = watch_folder_find(w, name)) == NULL)
 		goto out;
 	if (fc.count > 0)	/* qsort() wants a non-NULL base */
 		qsort(fc.msgs, fc.count, sizeof(*fc.msgs), fetched_cmp);
@@ -433,8 +472,8 @@ resync_folder(struct watch *w, const char *name, const char *via)
 	enum imap_client_status st;
 	char *q;
 
-	if ((f = folder_find(w, name)) == NULL)
-		f = folder_add(w, name);
+	if ((f = watch_folder_find(w, name)) == NULL)
+		f = watch_folder_add(w, name);
 	if (f->uidnext != 0 && w->selected != NULL &&
 	    strcmp(w->selected, f->name) == 0)
 		/* STATUS is not for the selected folder (RFC 3501 6.3.10) */
@@ -442,6 +481,7 @@ resync_folder(struct watch *w, const char *name, const char *via)
 	if ((q = imap_client_quote(name)) == NULL)
 		return 0;
 	memset(&sc, 0, sizeof(sc));
+	sc.name = name;
 	st = watch_run(w, status_cb, &sc, "STATUS", "STATUS %s (UIDNEXT UIDVALIDITY)",
 	    q);
 	free(q);
@@ -449,7 +489,9 @@ resync_folder(struct watch *w, const char *name, const char *via)
 		return -1;
 	if (st == IMAP_CLIENT_NO || !sc.have_uidnext || !sc.have_uidvalidity)
 		return 0;	/* gone, or not a folder we can read */
-	f = folder_find(w, name);
+	f = watch_folder_find(w, name);
+	if (f->uidvalidity == 0 && f->uidnext != 0)
+		f->uidvalidity = sc.uidvalidity;	/* made since */
 	if (f->uidnext == 0 || f->uidvalidity != sc.uidvalidity) {
 		f->uidvalidity = sc.uidvalidity;
 		f->uidnext = sc.uidnext;
@@ -499,9 +541,9 @@ watch_handle_event(struct watch *w, const struct notify_event *ev)
 	switch (ev->type) {
 	case NOTIFY_EVENT_MESSAGE_NEW:
 	case NOTIFY_EVENT_MESSAGE_APPEND:
-		if ((f = folder_find(w, ev->folder)) == NULL) {
+		if ((f = watch_folder_find(w, ev->folder)) == NULL) {
 			/* A folder new to us: report from this message on. */
-			f = folder_add(w, ev->folder);
+			f = watch_folder_add(w, ev->folder);
 			f->uidvalidity = ev->uidvalidity;
 			f->uidnext = ev->uid;
 		}

@@ -338,6 +338,64 @@ def test_falls_back_to_idle_without_xbell(daemon_factory, watches, tmp_path):
     assert "does not offer XBELL" in w.err()
 
 
+def test_idle_fallback_hears_every_folder_through_notify(daemon_factory,
+                                                        watches, tmp_path):
+    """Without UDP, NOTIFY tells the watch of every folder at once: new
+    mail (appended by a second session, or in a folder made since),
+    flag changes and expunges, with UIDs, not a poll 5 minutes later."""
+    d = daemon_factory(notify__enabled="no")
+    d.add_user("alice")
+    m = imap_login(d)
+    assert m.create("Lists")[0] == "OK"
+    old = b"From: Old <o@example.org>\r\nSubject: old\r\n\r\nx\r\n"
+    assert m.append("Lists", None, None, old)[0] == "OK"
+    w = watches(d, tmp_path, "--json")
+    _, ready = w.wait_json(READY_TIMEOUT, event="ready")
+    assert ready["via"] == "idle"
+    assert "NOTIFY tells of every folder" in w.err()
+
+    msg = b"From: Dave <d@example.org>\r\nSubject: list mail\r\n\r\nx\r\n"
+    sent = time.monotonic()
+    assert m.append("Lists", None, None, msg)[0] == "OK"
+    t, ev = w.wait_json(10, event="MessageNew", folder="Lists")
+    assert ev["uid"] == 2 and ev["via"] == "idle", ev
+    assert ev["from"] == "Dave <d@example.org>"
+    assert ev["subject"] == "list mail"
+    assert t - sent < 5.0, "told %.2f s after the APPEND" % (t - sent)
+
+    # A folder made after the watch started.
+    assert m.create("Later")[0] == "OK"
+    assert m.append("Later", None, None, msg)[0] == "OK"
+    _, ev = w.wait_json(10, event="MessageNew", folder="Later")
+    assert ev["uid"] == 1 and ev["via"] == "idle", ev
+
+    # Flags set and cleared, and an expunge, by UID.
+    m.select("Lists")
+    m.uid("STORE", "1", "+FLAGS", "(\\Flagged)")
+    _, ev = w.wait_json(10, event="FlagsSet", folder="Lists")
+    assert ev["uid"] == 1 and ev["via"] == "idle", ev
+    m.uid("STORE", "1", "-FLAGS", "(\\Flagged)")
+    _, ev = w.wait_json(10, event="FlagsClear", folder="Lists")
+    assert ev["uid"] == 1, ev
+    m.uid("STORE", "2", "+FLAGS", "(\\Deleted)")
+    _, ev = w.wait_json(10, event="FlagsSet", folder="Lists")
+    assert ev["uid"] == 2, ev
+    m.expunge()
+    _, ev = w.wait_json(10, event="MessageExpunge", folder="Lists")
+    assert ev["uid"] == 2 and ev["via"] == "idle", ev
+    assert "from" not in ev and "subject" not in ev
+
+    # INBOX, where the watch idles, as before, and its flags now too.
+    deliver(d, subject="inbox mail")
+    _, ev = w.wait_json(10, event="MessageNew", folder="INBOX")
+    assert ev["uid"] == 1 and ev["subject"] == "inbox mail", ev
+    m.select("INBOX")
+    m.uid("STORE", "1", "+FLAGS", "(\\Seen)")
+    _, ev = w.wait_json(10, event="FlagsSet", folder="INBOX")
+    assert ev["uid"] == 1 and ev["via"] == "idle", ev
+    m.logout()
+
+
 class RacingImap:
     """A server without XBELL whose only message lands while the
     watch's first UID FETCH runs: the FETCH answers without it and an
