@@ -302,6 +302,22 @@
  * only fail, so parsing stops there. */
 #define KEYWORDS_PER_COMMAND_MAX KEYWORDS_MAX
 
+/* One record of a folder's MODSEQ log ("M <uid> <modseq> <flags>
+ * <keywords> <check>"): five numbers of at most 20 digits and the
+ * separators fit; a longer line is damage, and the log is cut there. */
+#define MODSEQ_LOG_LINE_MAX 128
+/* The MODSEQ log is rewritten (compacted) once it is this many times
+ * the size its live records need, and at least MODSEQ_LOG_COMPACT_MIN
+ * bytes: appends stay cheap (one record per change) and the file stays
+ * within a small multiple of the UID list it mirrors. */
+#define MODSEQ_LOG_COMPACT_FACTOR 4
+#define MODSEQ_LOG_COMPACT_MIN (256 * 1024)
+/* Expunged UIDs a folder remembers with their MODSEQ (for QRESYNC's
+ * VANISHED): beyond this the oldest are forgotten and a client that
+ * resyncs from before them is told every UID it may hold that is gone,
+ * as RFC 7162 3.2.5.2 allows, instead of the log growing without end. */
+#define MODSEQ_GONE_MAX 65536
+
 /* One line of the UID list: uid, space, base file name. */
 #define UIDLIST_LINE_MAX 1024
 /* Messages buffered for one group commit of the delivery queue: bounds

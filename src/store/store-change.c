@@ -162,6 +162,9 @@ struct flags_op {
 					   watcher */
 	uint32_t *retry;		/* renamed away meanwhile */
 	size_t nretry;
+	uint32_t *modified;		/* changed after UNCHANGEDSINCE:
+					   left alone */
+	size_t nmodified;
 	bool from_new;			/* a file left new/ */
 	bool touched;			/* a file was renamed */
 	const char *error;
@@ -265,11 +268,93 @@ store_view_set_keywords(struct store_view *view, const uint32_t *uids,
     size_t count, enum store_flags_mode mode, unsigned flags,
     const char *const *keywords, size_t count_kw, const char **error_r)
 {
+	return store_view_set_keywords_cond(view, uids, count, mode, flags,
+	    keywords, count_kw, UINT64_MAX, NULL, NULL, error_r);
+}
+
+/* The view's own change is in its array at once (STORE's FETCH
+ * responses), MODSEQs included. */
+static void
+flags_to_view(struct store_view *view, const uint32_t *todo, size_t n)
+{
+	struct store_index *ix = view->index;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t seq = store_view_seq(view, todo[i]);
+		struct index_msg *m = store_index_lookup(ix, todo[i]);
+
+		if (seq > 0 && m != NULL) {
+			view->msgs[seq - 1].flags = m->flags;
+			view->msgs[seq - 1].keywords = m->keywords;
+			view->msgs[seq - 1].modseq = m->modseq;
+		}
+	}
+}
+
+/* With the lock held: drop from todo the messages changed after
+ * unchangedsince (RFC 7162 3.1.3), moving their UIDs to op->modified. */
+static void
+flags_unchanged_only(struct flags_op *op, uint32_t *todo, size_t *n,
+    uint64_t unchangedsince)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < *n; i++) {
+		struct index_msg *m = store_index_lookup(op->ix, todo[i]);
+
+		if (m != NULL && m->modseq > unchangedsince)
+			op->modified[op->nmodified++] = todo[i];
+		else
+			todo[k++] = todo[i];
+	}
+	*n = k;
+}
+
+/* Rename the files of todo (n of them) and record the change: fsync of
+ * the directories, then the MODSEQ log. With the lock held. */
+static void
+flags_run(struct flags_op *op, const uint32_t *todo, size_t n,
+    bool *changed)
+{
+	struct store_index *ix = op->ix;
+	bool sync_changed;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		flags_apply(op, todo[i], true);
+	if (op->nretry > 0) {
+		/* Renamed by another program meanwhile: read cur/ again. */
+		if (store_index_sync_locked(ix, true, &sync_changed,
+		    &op->error) < 0) {
+			op->ret = -1;
+		} else {
+			*changed = *changed || sync_changed;
+			for (i = 0; i < op->nretry; i++)
+				flags_apply(op, op->retry[i], false);
+		}
+	}
+	if (op->touched && op_fsync(ix, op->from_new, true, &op->error) < 0)
+		op->ret = -1;
+	if (op->touched) {
+		store_index_restamp(ix);
+		ix->modseq++;
+		/* Durable before the change is reported. */
+		if (store_modseq_update(ix, &op->error) < 0)
+			op->ret = -1;
+	}
+}
+
+int
+store_view_set_keywords_cond(struct store_view *view, const uint32_t *uids,
+    size_t count, enum store_flags_mode mode, unsigned flags,
+    const char *const *keywords, size_t count_kw, uint64_t unchangedsince,
+    uint32_t **modified_r, size_t *nmodified_r, const char **error_r)
+{
 	struct store_index *ix = view->index;
 	struct flags_op op = { .ix = ix, .mode = mode };
 	uint32_t *todo;
-	size_t n, i;
-	bool changed, sync_changed;
+	size_t n;
+	bool changed;
 	int lock_fd;
 
 	op.flags = flags & (STORE_FLAG_DRAFT | STORE_FLAG_FLAGGED |
@@ -290,43 +375,23 @@ store_view_set_keywords(struct store_view *view, const uint32_t *uids,
 	op.set = xcalloc(n + 1, sizeof(*op.set));
 	op.clear = xcalloc(n + 1, sizeof(*op.clear));
 	op.retry = xcalloc(n + 1, sizeof(*op.retry));
-	for (i = 0; i < n; i++)
-		flags_apply(&op, todo[i], true);
-	if (op.nretry > 0) {
-		/* Renamed by another program meanwhile: read cur/ again. */
-		if (store_index_sync_locked(ix, true, &sync_changed,
-		    error_r) < 0) {
-			op.ret = -1;
-			op.error = *error_r;
-		} else {
-			changed = changed || sync_changed;
-			for (i = 0; i < op.nretry; i++)
-				flags_apply(&op, op.retry[i], false);
-		}
-	}
-	if (op.touched && op_fsync(ix, op.from_new, true, &op.error) < 0)
-		op.ret = -1;
-	if (op.touched) {
-		store_index_restamp(ix);
-		ix->modseq++;
-	}
+	op.modified = xcalloc(n + 1, sizeof(*op.modified));
+	if (unchangedsince != UINT64_MAX)
+		flags_unchanged_only(&op, todo, &n, unchangedsince);
+	flags_run(&op, todo, n, &changed);
 	maildir_uidlist_unlock(&lock_fd);
 
-	/* The view's own change is in its array at once (STORE's FETCH
-	 * responses); the other views hear of it. */
-	for (i = 0; i < n; i++) {
-		uint32_t seq = store_view_seq(view, todo[i]);
-		struct index_msg *m = store_index_lookup(ix, todo[i]);
-
-		if (seq > 0 && m != NULL) {
-			view->msgs[seq - 1].flags = m->flags;
-			view->msgs[seq - 1].keywords = m->keywords;
-		}
-	}
+	flags_to_view(view, todo, n);
 	if (op.touched || changed)
 		store_index_notify(ix, view);
 	announce_flags(ix, STORE_EVENT_FLAGS_SET, op.set, op.nset);
 	announce_flags(ix, STORE_EVENT_FLAGS_CLEAR, op.clear, op.nclear);
+	if (modified_r != NULL && op.ret == 0) {
+		*modified_r = op.modified;
+		*nmodified_r = op.nmodified;
+		op.modified = NULL;
+	}
+	free(op.modified);
 	free(op.set);
 	free(op.clear);
 	free(op.retry);
@@ -427,6 +492,8 @@ store_view_expunge(struct store_view *view, const uint32_t *uids,
 		index_remove(ix, removed, nremoved);
 		store_index_restamp(ix);
 		ix->modseq++;
+		if (store_modseq_update(ix, &error) < 0)
+			ret = -1;
 	}
 	maildir_uidlist_unlock(&lock_fd);
 	if (nremoved > 0 || changed)

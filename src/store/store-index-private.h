@@ -24,8 +24,39 @@ struct index_msg {
 	bool cur;		/* in cur/ (else new/) */
 	bool have_stat;		/* size and date are known */
 	char *name;		/* current file name in new/ or cur/ */
+	uint64_t modseq;	/* RFC 7162 MODSEQ, set by store_modseq_update */
 	uint64_t size;
 	int64_t date;		/* mtime: the internal date */
+};
+
+/* A message as the MODSEQ log last recorded it (store-modseq.c). */
+struct modseq_entry {
+	uint32_t uid;
+	uint8_t flags;		/* enum store_flag bits recorded */
+	uint32_t keywords;	/* keyword bits recorded */
+	uint64_t modseq;
+};
+
+/* An expunge the log remembers (for VANISHED). */
+struct modseq_gone {
+	uint32_t uid;
+	uint64_t modseq;
+};
+
+/* A folder's MODSEQ log as last read or written (store-modseq.c). */
+struct store_modseq {
+	bool loaded;		/* read (or made) under the current file */
+	uint32_t uidvalidity;	/* of the log's records */
+	uint64_t highest;	/* HIGHESTMODSEQ: never lowered */
+	uint64_t horizon;	/* expunges at or below may be forgotten */
+	struct modseq_entry *live;	/* ascending UID */
+	size_t nlive;
+	struct modseq_gone *gone;	/* ascending MODSEQ */
+	size_t ngone;
+	size_t gone_cap;
+	dev_t dev;		/* the file as we left it: another writer */
+	ino_t ino;		/* shows as a different size or inode */
+	off_t size;
 };
 
 /* What a stat() said of new/, cur/ or the UID list when last read. */
@@ -52,6 +83,7 @@ struct store_index {
 	size_t count;
 	size_t cap;
 	uint64_t modseq;	/* raised on every change */
+	struct store_modseq ms;	/* RFC 7162 MODSEQs, kept in the log */
 
 	/* \Recent (store-recent.c): the UIDs from recent_uid up are not
 	 * yet claimed by any read-write view. recent_uidvalidity is the
@@ -83,6 +115,7 @@ struct store_view {
 	uint32_t uidvalidity;
 	uint32_t uidnext;
 	uint64_t modseq;		/* index->modseq seen last */
+	uint64_t highest_modseq;	/* index->ms.highest then */
 	bool kept_gone;			/* holds expunged messages still */
 	bool claims_recent;		/* read-write: claims the \Recent of
 					   what it learns of first */
@@ -155,6 +188,23 @@ void store_index_recent_claim(struct store_index *ix, uint32_t upto);
 int store_index_keywords_add(struct store_index *ix,
     const char *const *names, size_t count, uint32_t *bits_r,
     const char **error_r);
+
+/* ---- store-modseq.c ---- */
+
+/*
+ * With the folder lock held, after ix's messages changed in memory (a
+ * sync, a STORE, an EXPUNGE): give a fresh MODSEQ to every message the
+ * log does not know or knows with other flags or keywords, and to every
+ * UID it knows that is gone, append those records to the log and fsync
+ * it (compacting it when it has grown well past its live records), and
+ * set each message's modseq. The log is read first if it changed under
+ * us. 0, or -1 with *error_r if the log could not be written: the
+ * MODSEQs then hold in memory, the log is read again next time, and
+ * HIGHESTMODSEQ still never goes down in this process.
+ */
+int store_modseq_update(struct store_index *ix, const char **error_r);
+/* Free what the log state holds. */
+void store_modseq_clear(struct store_modseq *ms);
 
 /* ---- store-change.c ---- */
 

@@ -85,6 +85,7 @@ store_index_free(struct store_index **ixp)
 	for (i = 0; i < ix->count; i++)
 		free(ix->msgs[i].name);
 	free(ix->msgs);
+	store_modseq_clear(&ix->ms);
 	maildir_keywords_clear(&ix->kw);
 	free(ix->user);
 	free(ix->folder);
@@ -663,6 +664,18 @@ store_keywords_number(struct store *store, const char *user,
 	return ret;
 }
 
+/* MODSEQs for what the sync found. A log that cannot be written does
+ * not keep the folder from being read: the MODSEQs hold in memory and
+ * the log is tried again at the next change. */
+static void
+index_modseq_update(struct store_index *ix)
+{
+	const char *error;
+
+	if (store_modseq_update(ix, &error) < 0)
+		log_warnx("%s: %s", ix->folder, error);
+}
+
 /*
  * With the folder lock held: read again the directories whose stamps
  * changed and the UID list, and rebuild the message array keeping what
@@ -699,6 +712,7 @@ store_index_sync_locked(struct store_index *ix, bool force, bool *changed_r,
 			index_keywords_load(ix);
 			if (*changed_r)
 				ix->modseq++;
+			index_modseq_update(ix);
 			return 0;
 		}
 	}
@@ -729,6 +743,7 @@ store_index_sync_locked(struct store_index *ix, bool force, bool *changed_r,
 	ix->loaded = true;
 	if (changed)
 		ix->modseq++;
+	index_modseq_update(ix);
 	*changed_r = changed;
 	return 0;
 }

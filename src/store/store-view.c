@@ -39,11 +39,13 @@ view_fill(struct store_view *v)
 		if (v->msgs[i].recent)
 			v->recent_count++;
 		v->msgs[i].keywords = ix->msgs[i].keywords;
+		v->msgs[i].modseq = ix->msgs[i].modseq;
 	}
 	v->count = ix->count;
 	v->uidvalidity = ix->uidvalidity;
 	v->uidnext = ix->uidnext;
 	v->modseq = ix->modseq;
+	v->highest_modseq = ix->ms.highest;
 }
 
 /* The index of (user, folder), brought up to date with the disk;
@@ -223,9 +225,11 @@ store_view_refresh(struct store_view *view, bool expunge,
 		if (j < ix->count && ix->msgs[j].uid == vm->uid) {
 			out[n] = *vm;
 			if (ix->msgs[j].flags != vm->flags ||
-			    ix->msgs[j].keywords != vm->keywords) {
+			    ix->msgs[j].keywords != vm->keywords ||
+			    ix->msgs[j].modseq != vm->modseq) {
 				out[n].flags = ix->msgs[j].flags;
 				out[n].keywords = ix->msgs[j].keywords;
+				out[n].modseq = ix->msgs[j].modseq;
 				if (cbs->flags != NULL)
 					cbs->flags((uint32_t)n + 1, vm->uid,
 					    out[n].flags, out[n].keywords,
@@ -252,6 +256,7 @@ store_view_refresh(struct store_view *view, bool expunge,
 		if (out[n].recent)
 			view->recent_count++;
 		out[n].keywords = ix->msgs[j].keywords;
+		out[n].modseq = ix->msgs[j].modseq;
 		n++;
 		added++;
 	}
@@ -259,10 +264,48 @@ store_view_refresh(struct store_view *view, bool expunge,
 	view->msgs = out;
 	view->uidnext = ix->uidnext;
 	view->modseq = ix->modseq;
+	view->highest_modseq = ix->ms.highest;
 	view->count = n;
 	if (added > 0 && cbs->exists != NULL)
 		cbs->exists((uint32_t)n, ctx);
 	return 0;
+}
+
+/* ---- MODSEQ ---- */
+
+uint64_t
+store_view_highest_modseq(const struct store_view *view)
+{
+	return view->highest_modseq > 0 ? view->highest_modseq : 1;
+}
+
+void
+store_view_vanished(const struct store_view *view, uint64_t since,
+    uint32_t **uids_r, size_t *count_r, bool *all_r)
+{
+	const struct store_modseq *ms = &view->index->ms;
+	size_t lo = 0, hi = ms->ngone, n;
+
+	*all_r = since < ms->horizon;
+	/* gone is in ascending MODSEQ: the first above since. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ms->gone[mid].modseq <= since)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	n = ms->ngone - lo;
+	*uids_r = NULL;
+	*count_r = 0;
+	if (n == 0)
+		return;
+	*uids_r = xreallocarray(NULL, n, sizeof(**uids_r));
+	for (size_t i = 0; i < n; i++)
+		(*uids_r)[i] = ms->gone[lo + i].uid;
+	qsort(*uids_r, n, sizeof(**uids_r), store_uid_cmp);
+	*count_r = n;
 }
 
 /* ---- Keywords ---- */
@@ -470,6 +513,7 @@ folder_status(struct store *store, const char *user, const char *folder,
 	status_r->messages = (uint32_t)ix->count;
 	status_r->uidnext = ix->uidnext;
 	status_r->uidvalidity = ix->uidvalidity;
+	status_r->highestmodseq = ix->ms.highest > 0 ? ix->ms.highest : 1;
 	first = store_index_recent_uid(ix);
 	for (i = 0; i < ix->count; i++) {
 		if ((ix->msgs[i].flags & STORE_FLAG_SEEN) == 0)

@@ -17,6 +17,9 @@
  *   <folder dir>/mailbell-uidlist.lock  flock(2)ed while it is changed
  *   <folder dir>/mailbell-recent     UIDVALIDITY and the first UID no
  *                                    IMAP session has claimed as \Recent
+ *   <folder dir>/mailbell-modseq     MODSEQ log: per UID its MODSEQ and
+ *                                    flags as recorded, and expunges
+ *                                    (store/modseq-log.h)
  * Message flags live in the file name (":2,FRS"), and keywords too, as
  * Dovecot keeps them: letters a..z after the flags, named by
  *   <folder dir>/dovecot-keywords        "<index> <name>" lines, 0 = 'a'
@@ -524,6 +527,8 @@ struct store_view_message {
 				   view holds the message */
 	uint32_t keywords;	/* bit i: keyword i of the folder
 				   (store_view_keyword) */
+	uint64_t modseq;	/* RFC 7162 MODSEQ as of the view's last
+				   refresh (or its own change) */
 };
 
 /*
@@ -558,6 +563,26 @@ const struct store_view_message *store_view_messages(
     const struct store_view *view);
 /* Sequence number of uid in the view, 0 if it is not there. */
 uint32_t store_view_seq(const struct store_view *view, uint32_t uid);
+
+/* ---- MODSEQ (RFC 7162 CONDSTORE, QRESYNC) ----
+ * Every message has a MODSEQ, raised whenever its flags or keywords
+ * change (and given when it enters the index); an expunge takes one
+ * too. They are kept in <folder dir>/mailbell-modseq, an append-only
+ * log fsynced before a change is reported, so no MODSEQ a client was
+ * told goes backwards, across restarts too. A change made by another
+ * program (a renamed file) gets its MODSEQ at the next sync. */
+
+/* HIGHESTMODSEQ as of the view's last refresh (at least 1). */
+uint64_t store_view_highest_modseq(const struct store_view *view);
+/*
+ * The UIDs expunged from the folder with a MODSEQ above since
+ * (malloc'd, ascending, *count_r of them; NULL when none). *all_r is
+ * true when since is older than the expunges the folder remembers
+ * (MODSEQ_GONE_MAX): any UID below UIDNEXT not in the folder may then
+ * have gone since, and the caller reports those too.
+ */
+void store_view_vanished(const struct store_view *view, uint64_t since,
+    uint32_t **uids_r, size_t *count_r, bool *all_r);
 
 /* ---- Keywords ----
  * A folder holds up to KEYWORDS_MAX (lib/limits.h) keywords, numbered
@@ -681,6 +706,20 @@ int store_view_set_keywords(struct store_view *view, const uint32_t *uids,
     const char *const *keywords, size_t count_kw, const char **error_r);
 
 /*
+ * As store_view_set_keywords, but only for the messages whose MODSEQ is
+ * at most unchangedsince (RFC 7162 STORE (UNCHANGEDSINCE n); UINT64_MAX:
+ * all), tested under the folder lock: the others are left alone and
+ * their UIDs returned in *modified_r (malloc'd, ascending, *nmodified_r
+ * of them; pass NULL if not wanted). The change is in the folder's
+ * MODSEQ log (fsynced) before this returns. 0 or -1.
+ */
+int store_view_set_keywords_cond(struct store_view *view,
+    const uint32_t *uids, size_t count, enum store_flags_mode mode,
+    unsigned flags, const char *const *keywords, size_t count_kw,
+    uint64_t unchangedsince, uint32_t **modified_r, size_t *nmodified_r,
+    const char **error_r);
+
+/*
  * Expunge messages: every message of uids (uids NULL: every message of
  * the folder), and with deleted_only only those flagged \Deleted
  * (EXPUNGE, UID EXPUNGE); unlink, fsync, then drop them from the UID
@@ -782,6 +821,7 @@ struct store_status {
 	uint32_t unseen;	/* messages without \Seen */
 	uint64_t size;		/* store_folder_status_size only: the sum
 				 * of the messages' RFC822.SIZE */
+	uint64_t highestmodseq;	/* HIGHESTMODSEQ (RFC 7162), at least 1 */
 };
 int store_folder_status(struct store *store, const char *user,
     const char *folder, struct store_status *status_r, const char **error_r);
