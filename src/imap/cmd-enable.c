@@ -1,13 +1,18 @@
 /*
- * ENABLE (RFC 5161): mailbell offers no extension that needs enabling
- * (no CONDSTORE, QRESYNC or UTF8=ACCEPT yet), so every name is accepted
- * and ignored, and "* ENABLED" lists none.
+ * ENABLE (RFC 5161): CONDSTORE (RFC 7162) is the extension that can be
+ * enabled; "* ENABLED" lists what this command enabled. Other names are accepted and ignored, as
+ * the RFC asks.
  */
 #include "imap/imap-commands.h"
+
+#include <string.h>
+#include <strings.h>
 
 void
 cmd_enable(struct imap_cmd *cmd)
 {
+	struct imap_session *session = cmd->session;
+	char enabled[64] = "ENABLED";
 	const char *name;
 
 	if (cmd->args_count == 0) {
@@ -21,6 +26,14 @@ cmd_enable(struct imap_cmd *cmd)
 			return;
 		}
 	}
-	imap_session_untagged(cmd->session, "ENABLED");
+	for (unsigned int i = 0; i < cmd->args_count; i++) {
+		(void)imap_arg_get_atom(&cmd->args[i], &name);
+		if (strcasecmp(name, "CONDSTORE") == 0 &&
+		    !session->condstore) {
+			session->condstore = true;
+			(void)strcat(enabled, " CONDSTORE");
+		}
+	}
+	imap_session_untagged(session, "%s", enabled);
 	imap_cmd_tagged(cmd, "OK", NULL, "Enabled");
 }

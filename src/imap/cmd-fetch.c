@@ -15,6 +15,7 @@
 
 #include <event2/event.h>
 
+#include "imap/imap-condstore.h"
 #include "imap/imap-date.h"
 #include "imap/imap-fetch-format.h"
 #include "imap/imap-view.h"
@@ -36,6 +37,8 @@ struct fetch_ctx {
 	size_t seen_count;
 	size_t seen_next;		/* first entry not yet passed */
 
+	bool modseq;			/* MODSEQ in every response:
+					   asked for, or CHANGEDSINCE */
 	struct buf out;			/* one response, reused */
 	struct event *ev;		/* runs the next slice */
 	bool expunged;			/* a message was gone */
@@ -143,6 +146,7 @@ struct fetch_msg {
 	uint32_t uid;
 	unsigned int flags;
 	uint32_t keywords;
+	uint64_t modseq;
 	struct store_message_info info;
 	struct buf raw;			/* file bytes (need_raw, need_parse) */
 	bool have_raw;
@@ -283,6 +287,32 @@ write_section(struct imap_session *session, struct buf *out,
 	buf_free(&sect);
 }
 
+/* "* n FETCH (" and what is sent unasked: UID for UID FETCH, MODSEQ
+ * for CHANGEDSINCE (RFC 7162 3.1.4.1) and, once CONDSTORE is on, when
+ * the FETCH set \Seen (3.1). True if nothing followed the "(". */
+static bool
+fetch_prefix(struct imap_cmd *cmd, struct fetch_ctx *ctx,
+    const struct fetch_msg *m, bool seen_now)
+{
+	const struct imap_fetch_items *items = ctx->items;
+	struct buf *out = &ctx->out;
+	bool first = true;
+
+	buf_reset(out);
+	(void)buf_printf(out, "* %u FETCH (", m->seq);
+	if (cmd->uid && !items->has_uid) {
+		(void)buf_printf(out, "UID %u", m->uid);
+		first = false;
+	}
+	if ((ctx->modseq && !items->has_modseq) ||
+	    (seen_now && !ctx->modseq && cmd->session->condstore)) {
+		(void)buf_printf(out, "%sMODSEQ (%llu)", first ? "" : " ",
+		    (unsigned long long)m->modseq);
+		first = false;
+	}
+	return first;
+}
+
 /* The "* n FETCH (...)" response of one message. */
 static void
 fetch_one(struct imap_cmd *cmd, struct fetch_ctx *ctx, uint32_t seq)
@@ -293,13 +323,14 @@ fetch_one(struct imap_cmd *cmd, struct fetch_ctx *ctx, uint32_t seq)
 	    &store_view_messages(session->view)[seq - 1];
 	struct fetch_msg m;
 	struct buf *out = &ctx->out;
-	bool first = true, seen_now = false;
+	bool first, seen_now = false;
 
 	memset(&m, 0, sizeof(m));
 	m.seq = seq;
 	m.uid = vm->uid;
 	m.flags = vm->flags | (vm->recent ? IMAP_FLAG_RECENT : 0);
 	m.keywords = vm->keywords;
+	m.modseq = vm->modseq;
 	while (ctx->seen_next < ctx->seen_count &&
 	    ctx->seen_uids[ctx->seen_next] < m.uid)
 		ctx->seen_next++;
@@ -312,12 +343,7 @@ fetch_one(struct imap_cmd *cmd, struct fetch_ctx *ctx, uint32_t seq)
 		return;
 	}
 
-	buf_reset(out);
-	(void)buf_printf(out, "* %u FETCH (", seq);
-	if (cmd->uid && !items->has_uid) {
-		(void)buf_printf(out, "UID %u", m.uid);
-		first = false;
-	}
+	first = fetch_prefix(cmd, ctx, &m, seen_now);
 	for (size_t i = 0; i < items->count; i++) {
 		const struct imap_fetch_item *item = &items->items[i];
 
@@ -332,6 +358,10 @@ fetch_one(struct imap_cmd *cmd, struct fetch_ctx *ctx, uint32_t seq)
 			break;
 		case IMAP_FETCH_UID:
 			(void)buf_printf(out, "UID %u", m.uid);
+			break;
+		case IMAP_FETCH_MODSEQ:
+			(void)buf_printf(out, "MODSEQ (%llu)",
+			    (unsigned long long)m.modseq);
 			break;
 		case IMAP_FETCH_INTERNALDATE: {
 			char date[IMAP_DATE_TIME_LEN + 1];
@@ -484,28 +514,61 @@ fetch_set_seen(struct imap_cmd *cmd, struct fetch_ctx *ctx)
 	return 0;
 }
 
+/* CHANGEDSINCE (RFC 7162 3.1.4.1): only the messages whose MODSEQ is
+ * above since. */
+static void
+fetch_changed_only(struct store_view *view, struct fetch_ctx *ctx,
+    uint64_t since)
+{
+	const struct store_view_message *msgs = store_view_messages(view);
+	size_t i, n = 0;
+
+	for (i = 0; i < ctx->count; i++) {
+		if (msgs[ctx->seqs[i] - 1].modseq > since)
+			ctx->seqs[n++] = ctx->seqs[i];
+	}
+	ctx->count = n;
+}
+
 void
 cmd_fetch(struct imap_cmd *cmd)
 {
 	struct imap_session *session = cmd->session;
+	struct imap_fetch_modifiers mods;
 	struct fetch_ctx *ctx;
 	const char *set, *error;
 
-	if (cmd->args_count != 2 || !imap_arg_get_atom(&cmd->args[0], &set) ||
+	if ((cmd->args_count != 2 && cmd->args_count != 3) ||
+	    !imap_arg_get_atom(&cmd->args[0], &set) ||
 	    cmd->args[0].type != IMAP_ARG_ATOM) {
 		imap_cmd_tagged(cmd, "BAD", NULL, "%s needs a sequence set and "
 		    "attributes", cmd->name);
 		return;
 	}
+	memset(&mods, 0, sizeof(mods));
 	ctx = xcalloc(1, sizeof(*ctx));
 	buf_init(&ctx->out, 0);
 	if (imap_fetch_items_parse(&cmd->args[1], &ctx->items, &error) < 0 ||
+	    (cmd->args_count == 3 && imap_fetch_modifiers_parse(
+	    &cmd->args[2], &mods, &error) < 0) ||
 	    imap_view_resolve(session->view, set, cmd->uid,
 	    &session->searchres, &ctx->seqs, &ctx->count, &error) < 0) {
 		fetch_ctx_free(&ctx);
 		imap_cmd_tagged(cmd, "BAD", NULL, "%s", error);
 		return;
 	}
+	if (mods.vanished) {
+		fetch_ctx_free(&ctx);
+		imap_cmd_tagged(cmd, "BAD", NULL, "VANISHED needs QRESYNC "
+		    "enabled and UID FETCH");
+		return;
+	}
+	/* RFC 7162 3.1: MODSEQ and CHANGEDSINCE enable CONDSTORE. */
+	if (ctx->items->has_modseq || mods.changedsince_set)
+		session->condstore = true;
+	ctx->modseq = ctx->items->has_modseq || mods.changedsince_set;
+	if (mods.changedsince_set)
+		fetch_changed_only(session->view, ctx, mods.changedsince);
 	if (ctx->items->sets_seen && !session->read_only &&
 	    fetch_set_seen(cmd, ctx) < 0) {
 		fetch_ctx_free(&ctx);

@@ -36,6 +36,7 @@ struct search_ctx {
 	size_t cap;			/* ... room for */
 	uint32_t *uids;			/* with RETURN (SAVE): the UIDs of
 					   the matches, room for cap */
+	uint64_t modseq;		/* the highest MODSEQ matched */
 	bool expunged;			/* a message needed was gone */
 	struct event *ev;		/* runs the next slice */
 };
@@ -141,10 +142,20 @@ search_answer(struct imap_cmd *cmd, struct search_ctx *ctx)
 	if (ctx->search->esearch) {
 		(void)imap_search_write_esearch(&out, cmd->tag, cmd->uid,
 		    ctx->search->returns, ctx->ids, ctx->count);
+		/* RFC 7162 3.1.5: "... MODSEQ n" at the end. */
+		if (ctx->search->has_modseq && ctx->count > 0 && out.len > 2) {
+			out.len -= 2;
+			(void)buf_printf(&out, " MODSEQ %llu\r\n",
+			    (unsigned long long)ctx->modseq);
+		}
 	} else {
 		(void)buf_append_str(&out, "* SEARCH");
 		for (size_t i = 0; i < ctx->count; i++)
 			(void)buf_printf(&out, " %u", ctx->ids[i]);
+		/* RFC 7162 3.1.5: "(MODSEQ n)", none for no match. */
+		if (ctx->search->has_modseq && ctx->count > 0)
+			(void)buf_printf(&out, " (MODSEQ %llu)",
+			    (unsigned long long)ctx->modseq);
 		(void)buf_append_str(&out, "\r\n");
 	}
 	imap_session_write(cmd->session, out.data, out.len);
@@ -188,6 +199,8 @@ search_run(struct imap_cmd *cmd)
 		}
 		if (saving(ctx))
 			ctx->uids[ctx->count] = m.uid;
+		if (m.modseq > ctx->modseq)
+			ctx->modseq = m.modseq;
 		ctx->ids[ctx->count++] = cmd->uid ? m.uid : m.seq;
 	}
 	search_answer(cmd, ctx);
@@ -251,6 +264,8 @@ cmd_search(struct imap_cmd *cmd)
 			imap_cmd_tagged(cmd, "BAD", NULL, "%s", error);
 		return;
 	}
+	if (search->has_modseq)
+		session->condstore = true;	/* RFC 7162 3.1 */
 	/* "$" as it is now, before this search saves another. */
 	imap_search_set_saved(search, session->searchres.uids,
 	    session->searchres.count);

@@ -1,9 +1,12 @@
 /*
  * SELECT and EXAMINE (RFC 3501 6.3.1, 6.3.2): open a view of the folder
  * and describe it. Any mailbox selected before is deselected first,
- * even when the new one cannot be opened (RFC 3501 6.3.1).
+ * even when the new one cannot be opened (RFC 3501 6.3.1). Every folder
+ * has MODSEQs: HIGHESTMODSEQ is always sent, and (CONDSTORE) enables
+ * CONDSTORE (RFC 7162 3.1.8).
  */
 #include "imap/imap-commands.h"
+#include "imap/imap-condstore.h"
 #include "imap/imap-wire.h"
 
 #include <stdio.h>
@@ -21,15 +24,28 @@ cmd_select(struct imap_cmd *cmd)
 	char name[FOLDER_NAME_MAX + 1];
 	const struct store_view_message *msgs;
 	struct store_view *view;
+	struct imap_select_params params;
 	const char *wire, *error;
 	uint32_t count, unseen = 0;
 
-	if (cmd->args_count != 1 ||
+	if ((cmd->args_count != 1 && cmd->args_count != 2) ||
 	    !imap_arg_get_astring(&cmd->args[0], &wire)) {
 		imap_cmd_tagged(cmd, "BAD", NULL, "%s needs a mailbox name",
 		    cmd->name);
 		return;
 	}
+	memset(&params, 0, sizeof(params));
+	if (cmd->args_count == 2 && imap_select_params_parse(&cmd->args[1],
+	    &params, &error) < 0) {
+		imap_cmd_tagged(cmd, "BAD", NULL, "%s", error);
+		return;
+	}
+	if (params.qresync) {
+		imap_cmd_tagged(cmd, "BAD", NULL, "QRESYNC is not enabled");
+		return;
+	}
+	if (params.condstore)
+		session->condstore = true;	/* RFC 7162 3.1.8 */
 	imap_session_unselect(session);
 	if (imap_mailbox_from_wire(wire, name, &error) < 0) {
 		imap_cmd_tagged(cmd, "NO", "CANNOT", "%s", error);
@@ -72,6 +88,9 @@ cmd_select(struct imap_cmd *cmd)
 	    store_view_uidvalidity(view));
 	imap_session_untagged(session, "OK [UIDNEXT %u] Predicted next UID",
 	    store_view_uidnext(view));
+	/* RFC 7162 3.1.2.1: every folder keeps MODSEQs (never NOMODSEQ). */
+	imap_session_untagged(session, "OK [HIGHESTMODSEQ %llu] Highest",
+	    (unsigned long long)store_view_highest_modseq(view));
 	imap_session_send_flags(session, view, true, examine);
 	imap_session_select(session, view, name, examine);
 	session->keywords_announced = store_view_keyword_count(view);

@@ -33,6 +33,9 @@ cmd_status(struct imap_cmd *cmd)
 		imap_cmd_tagged(cmd, "BAD", NULL, "Unknown STATUS item");
 		return;
 	}
+	/* RFC 7162 3.1: STATUS (HIGHESTMODSEQ) enables CONDSTORE. */
+	if (imap_status_items_has(&items, IMAP_STATUS_HIGHESTMODSEQ))
+		session->condstore = true;
 	if (imap_mailbox_from_wire(wire, name, &error) < 0) {
 		imap_cmd_tagged(cmd, "NO", "CANNOT", "%s", error);
 		return;

@@ -269,6 +269,9 @@ item_add(struct imap_fetch_items *items, enum imap_fetch_att att,
 	case IMAP_FETCH_UID:
 		items->has_uid = true;
 		break;
+	case IMAP_FETCH_MODSEQ:
+		items->has_modseq = true;
+		break;
 	case IMAP_FETCH_INTERNALDATE:
 	case IMAP_FETCH_RFC822_SIZE:
 		items->need_info = true;
@@ -515,6 +518,7 @@ static const struct fetch_att {
 } fetch_atts[] = {
 	{ "FLAGS", IMAP_FETCH_FLAGS, MESSAGE_SECTION_BODY, false },
 	{ "UID", IMAP_FETCH_UID, MESSAGE_SECTION_BODY, false },
+	{ "MODSEQ", IMAP_FETCH_MODSEQ, MESSAGE_SECTION_BODY, false },
 	{ "INTERNALDATE", IMAP_FETCH_INTERNALDATE, MESSAGE_SECTION_BODY,
 	    false },
 	{ "RFC822.SIZE", IMAP_FETCH_RFC822_SIZE, MESSAGE_SECTION_BODY, false },

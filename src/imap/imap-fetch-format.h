@@ -51,6 +51,7 @@ enum imap_fetch_att {
 					   non-extensible structure */
 	IMAP_FETCH_SECTION,		/* BODY[..], BODY.PEEK[..], RFC822,
 					   RFC822.HEADER, RFC822.TEXT */
+	IMAP_FETCH_MODSEQ,		/* MODSEQ (RFC 7162 3.1.4) */
 };
 
 /* One attribute as asked for. */
@@ -91,6 +92,7 @@ struct imap_fetch_items {
 	bool sets_seen;		/* some item sets \Seen */
 	bool has_uid;		/* UID was asked for */
 	bool has_flags;		/* FLAGS was asked for */
+	bool has_modseq;	/* MODSEQ was asked for */
 };
 
 /*

@@ -32,6 +32,7 @@ static const char *const key_names[] = {
 	[IMAP_SEARCH_TEXT] = "TEXT",
 	[IMAP_SEARCH_KEYWORD] = "KEYWORD",
 	[IMAP_SEARCH_UNKEYWORD] = "UNKEYWORD",
+	[IMAP_SEARCH_MODSEQ] = "MODSEQ",
 };
 
 static const char *
@@ -101,6 +102,11 @@ format_node(const struct imap_search_node *node, struct buf *b)
 	case IMAP_SEARCH_LARGER:
 	case IMAP_SEARCH_SMALLER:
 		if (buf_printf(b, " %llu", (unsigned long long)node->size) < 0)
+			return -1;
+		break;
+	case IMAP_SEARCH_MODSEQ:
+		if (buf_printf(b, " %llu",
+		    (unsigned long long)node->modseq) < 0)
 			return -1;
 		break;
 	case IMAP_SEARCH_HEADER:

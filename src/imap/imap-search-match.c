@@ -134,14 +134,14 @@ match_node(const struct imap_search *search, struct imap_search_node *node,
 		return compare_day(node->key, day_of(t, tz),
 		    day_of(imap_date_to_time(&node->date), 0));
 	}
+	case IMAP_SEARCH_MODSEQ:
+		return m->modseq >= node->modseq;
 	case IMAP_SEARCH_LARGER:
-		if (!m->have_info)
-			return -1;
-		return m->size > node->size;
 	case IMAP_SEARCH_SMALLER:
 		if (!m->have_info)
 			return -1;
-		return m->size < node->size;
+		return node->key == IMAP_SEARCH_LARGER ?
+		    m->size > node->size : m->size < node->size;
 	case IMAP_SEARCH_HEADER:
 		if (m->msg == NULL)
 			return -1;

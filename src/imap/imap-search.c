@@ -4,6 +4,8 @@
  */
 #include "imap/imap-search.h"
 
+#include "imap/imap-condstore.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -23,6 +25,7 @@ struct parse_ctx {
 	bool need_info;
 	bool need_message;
 	bool need_body;
+	bool has_modseq;
 	const char *error;
 };
 
@@ -293,6 +296,43 @@ parse_size(struct parse_ctx *ctx, const struct search_key *key,
 	return node;
 }
 
+/*
+ * MODSEQ [entry-name entry-type-req] mod-sequence-valzer (RFC 7162
+ * 3.1.5). mailbell keeps one MODSEQ per message, for all its flags, so
+ * the entry name and type are read and not looked at.
+ */
+static struct imap_search_node *
+parse_modseq(struct parse_ctx *ctx, const struct search_key *key,
+    unsigned int depth)
+{
+	const struct imap_arg *a = &ctx->args[ctx->pos];
+	struct imap_search_node *node;
+	const char *s;
+	uint64_t n;
+
+	(void)depth;
+	if (ctx->count - ctx->pos >= 3 && (a->type == IMAP_ARG_STRING ||
+	    a->type == IMAP_ARG_LITERAL)) {
+		if (!imap_arg_get_atom(&a[1], &s) || (strcasecmp(s, "priv") &&
+		    strcasecmp(s, "shared") && strcasecmp(s, "all"))) {
+			ctx->error = "MODSEQ needs priv, shared or all";
+			return NULL;
+		}
+		ctx->pos += 2;
+		a += 2;
+	}
+	if (ctx->pos >= ctx->count || a->type != IMAP_ARG_ATOM ||
+	    imap_modseq_parse(a->str, true, &n, &ctx->error) < 0) {
+		ctx->error = "MODSEQ needs a mod-sequence value";
+		return NULL;
+	}
+	ctx->pos++;
+	node = node_new(key->key);
+	node->modseq = n;
+	ctx->has_modseq = true;
+	return node;
+}
+
 /* NOT search-key */
 static struct imap_search_node *
 parse_not(struct parse_ctx *ctx, const struct search_key *key,
@@ -409,6 +449,7 @@ static const struct search_key search_keys[] = {
 	{ "NOT", parse_not, IMAP_SEARCH_NOT, 0, NULL },
 	{ "OR", parse_or, IMAP_SEARCH_OR, 0, NULL },
 	{ "UID", parse_uid, IMAP_SEARCH_UID, 0, NULL },
+	{ "MODSEQ", parse_modseq, IMAP_SEARCH_MODSEQ, 0, NULL },
 };
 
 /* Keys up to the end of args (depth 0) or of a group's list. */
@@ -622,6 +663,7 @@ imap_search_parse(const struct imap_arg *args, unsigned int count,
 	search->need_info = ctx.need_info;
 	search->need_message = ctx.need_message;
 	search->need_body = ctx.need_body;
+	search->has_modseq = ctx.has_modseq;
 	*search_r = search;
 	return 0;
 }

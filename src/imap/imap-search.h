@@ -47,6 +47,8 @@ enum imap_search_key {
 	IMAP_SEARCH_TEXT,	/* TEXT */
 	IMAP_SEARCH_KEYWORD,	/* KEYWORD other than $Forwarded (FLAG) */
 	IMAP_SEARCH_UNKEYWORD,	/* UNKEYWORD other than $Forwarded */
+	IMAP_SEARCH_MODSEQ,	/* MODSEQ: the message's MODSEQ is at least
+				   modseq (RFC 7162 3.1.5) */
 };
 
 struct imap_search_node {
@@ -58,6 +60,7 @@ struct imap_search_node {
 	struct imap_seqset *set;	/* SEQSET, UID */
 	struct imap_date date;		/* date keys */
 	uint64_t size;			/* LARGER, SMALLER */
+	uint64_t modseq;		/* MODSEQ */
 	char *field;			/* HEADER, ADDRESS: field name */
 	char *value;			/* HEADER, ADDRESS, BODY, TEXT: the
 					   string; KEYWORD, UNKEYWORD: the
@@ -91,6 +94,8 @@ struct imap_search {
 	bool need_message;	/* some key needs the message itself */
 	bool need_body;		/* ... and its body, not only its header
 				   (BODY, TEXT) */
+	bool has_modseq;	/* a MODSEQ key: the answer ends with the
+				   highest MODSEQ of the matches */
 };
 
 /* Why imap_search_parse() failed. */
@@ -149,6 +154,7 @@ struct imap_search_msg {
 	unsigned int flags;	/* enum store_flag bits */
 	bool recent;		/* \Recent in this session */
 	uint32_t keywords;	/* keyword bits, numbered as the folder's */
+	uint64_t modseq;	/* RFC 7162 MODSEQ */
 	bool have_info;		/* size and internal_date are set */
 	uint64_t size;		/* RFC822.SIZE */
 	int64_t internal_date;	/* seconds since the epoch */

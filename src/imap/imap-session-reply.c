@@ -289,8 +289,13 @@ flush_flags_cb(uint32_t seq, uint32_t uid, unsigned flags, uint32_t keywords,
 	    fc->session->keywords_announced)
 		imap_session_announce_flags(fc->session);
 	buf_init(&b, 1024);
+	/* RFC 7162 3.1: with CONDSTORE on, UID and MODSEQ always. */
 	if (buf_printf(&b, "* %u FETCH (", seq) == 0 &&
-	    (!fc->with_uid || buf_printf(&b, "UID %u ", uid) == 0) &&
+	    (!(fc->with_uid || fc->session->condstore) ||
+	    buf_printf(&b, "UID %u ", uid) == 0) &&
+	    (!fc->session->condstore || buf_printf(&b, "MODSEQ (%llu) ",
+	    (unsigned long long)store_view_uid_modseq(fc->session->view,
+	    uid)) == 0) &&
 	    buf_append_str(&b, "FLAGS ") == 0 &&
 	    imap_view_write_flags(&b, fc->session->view, flags,
 	    keywords) == 0 &&

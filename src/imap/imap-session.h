@@ -203,6 +203,12 @@ struct imap_session {
 	char *user;			/* directory user name */
 	struct imap_notify *notify;	/* NOTIFY SET in force, or NULL
 					   (imap-notify.h) */
+	bool condstore;			/* CONDSTORE enabled (RFC 7162 3.1):
+					   by ENABLE or the first command
+					   using it; untagged FETCH then
+					   carries UID and MODSEQ */
+	bool qresync;			/* QRESYNC enabled (RFC 7162 3.2.3):
+					   VANISHED replaces EXPUNGE */
 
 	/* Once a mailbox is selected (state SELECTED) */
 	struct store_view *view;	/* the session's view of the shared

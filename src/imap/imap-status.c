@@ -16,6 +16,7 @@ static const char *const item_names[IMAP_STATUS_ITEM_COUNT] = {
 	[IMAP_STATUS_UIDVALIDITY] = "UIDVALIDITY",
 	[IMAP_STATUS_UNSEEN] = "UNSEEN",
 	[IMAP_STATUS_SIZE] = "SIZE",
+	[IMAP_STATUS_HIGHESTMODSEQ] = "HIGHESTMODSEQ",
 };
 
 int
@@ -44,12 +45,19 @@ imap_status_items_parse(const struct imap_arg *list, unsigned int count,
 }
 
 bool
-imap_status_items_want_size(const struct imap_status_items *items)
+imap_status_items_has(const struct imap_status_items *items,
+    enum imap_status_item item)
 {
 	for (unsigned int i = 0; i < items->count; i++)
-		if (items->item[i] == IMAP_STATUS_SIZE)
+		if (items->item[i] == item)
 			return true;
 	return false;
+}
+
+bool
+imap_status_items_want_size(const struct imap_status_items *items)
+{
+	return imap_status_items_has(items, IMAP_STATUS_SIZE);
 }
 
 static uint64_t
@@ -66,6 +74,8 @@ item_value(enum imap_status_item item, const struct store_status *st)
 		return st->uidvalidity;
 	case IMAP_STATUS_UNSEEN:
 		return st->unseen;
+	case IMAP_STATUS_HIGHESTMODSEQ:
+		return st->highestmodseq;
 	case IMAP_STATUS_SIZE:
 	default:
 		return st->size;

@@ -19,6 +19,7 @@ enum imap_status_item {
 	IMAP_STATUS_UIDVALIDITY,
 	IMAP_STATUS_UNSEEN,		/* messages without \Seen */
 	IMAP_STATUS_SIZE,		/* RFC 8438: sum of RFC822.SIZE */
+	IMAP_STATUS_HIGHESTMODSEQ,	/* RFC 7162 3.1.6 */
 	IMAP_STATUS_ITEM_COUNT
 };
 
@@ -35,6 +36,9 @@ struct imap_status_items {
 int imap_status_items_parse(const struct imap_arg *list, unsigned int count,
     struct imap_status_items *items_r);
 
+/* True if item is among the items. */
+bool imap_status_items_has(const struct imap_status_items *items,
+    enum imap_status_item item);
 /* True if SIZE is among the items (store_folder_status_size then). */
 bool imap_status_items_want_size(const struct imap_status_items *items);
 

@@ -279,6 +279,7 @@ imap_view_search_msg(const struct store_view *view, uint32_t i,
 		.flags = msg->flags,
 		.recent = msg->recent,
 		.keywords = msg->keywords,
+		.modseq = msg->modseq,
 	};
 }
 

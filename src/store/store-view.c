@@ -274,6 +274,14 @@ store_view_refresh(struct store_view *view, bool expunge,
 /* ---- MODSEQ ---- */
 
 uint64_t
+store_view_uid_modseq(const struct store_view *view, uint32_t uid)
+{
+	struct index_msg *m = store_index_lookup(view->index, uid);
+
+	return m != NULL ? m->modseq : 0;
+}
+
+uint64_t
 store_view_highest_modseq(const struct store_view *view)
 {
 	return view->highest_modseq > 0 ? view->highest_modseq : 1;

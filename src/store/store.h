@@ -572,6 +572,9 @@ uint32_t store_view_seq(const struct store_view *view, uint32_t uid);
  * told goes backwards, across restarts too. A change made by another
  * program (a renamed file) gets its MODSEQ at the next sync. */
 
+/* The MODSEQ of message uid in the folder index now (0 if it is gone):
+ * during a refresh callback, what the view is taking. */
+uint64_t store_view_uid_modseq(const struct store_view *view, uint32_t uid);
 /* HIGHESTMODSEQ as of the view's last refresh (at least 1). */
 uint64_t store_view_highest_modseq(const struct store_view *view);
 /*

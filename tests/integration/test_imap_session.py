@@ -22,7 +22,7 @@ CAPS = ("IMAP4rev1 LITERAL+ SASL-IR IDLE UIDPLUS MOVE UNSELECT NAMESPACE "
         "ID ENABLE SPECIAL-USE CHILDREN ESEARCH SEARCHRES STATUS=SIZE "
         "LIST-EXTENDED LIST-STATUS CREATE-SPECIAL-USE COMPRESS=DEFLATE "
         "SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES "
-        "ESORT MULTIAPPEND BINARY NOTIFY")
+        "ESORT MULTIAPPEND BINARY NOTIFY CONDSTORE")
 # After login, with the notifier on (as the test configuration has it).
 CAPS_AUTH = CAPS + " XBELL"
 
@@ -142,7 +142,7 @@ def test_wrong_state_commands(daemon):
         assert c.cmd("f", "UNSELECT") == [
             "f BAD UNSELECT needs a selected mailbox"]
         assert c.cmd("g", "CHECK") == ["g BAD CHECK needs a selected mailbox"]
-        assert c.cmd("h", "ENABLE CONDSTORE") == ["* ENABLED",
+        assert c.cmd("h", "ENABLE CONDSTORE") == ["* ENABLED CONDSTORE",
                                                   "h OK Enabled"]
         assert c.cmd("i", "SELECT INBOX")[-1].startswith("i OK")
         assert c.cmd("j", "ENABLE CONDSTORE") == [
@@ -515,6 +515,7 @@ def test_status_append_select_examine(daemon):
             "* OK [UNSEEN 2] First unseen",
             "* OK [UIDVALIDITY %d] UIDs valid" % uidvalidity,
             "* OK [UIDNEXT 3] Predicted next UID",
+            "* OK [HIGHESTMODSEQ 2] Highest",
             "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen "
             "\\Draft $Forwarded \\*)] Flags permitted",
             "e OK [READ-WRITE] Select completed"]
@@ -526,6 +527,7 @@ def test_status_append_select_examine(daemon):
             "* OK [UNSEEN 2] First unseen",
             "* OK [UIDVALIDITY %d] UIDs valid" % uidvalidity,
             "* OK [UIDNEXT 3] Predicted next UID",
+            "* OK [HIGHESTMODSEQ 2] Highest",
             "* OK [PERMANENTFLAGS ()] Read-only mailbox",
             "f OK [READ-ONLY] Examine completed"]
         assert c.cmd("g", "UNSELECT") == ["g OK Unselect completed"]

@@ -674,6 +674,31 @@ test_needs(void **state)
 	parsed_free(&p);
 }
 
+/* RFC 7162 3.1.5: MODSEQ, with or without an entry name and type. */
+static void
+test_modseq_key(void **state)
+{
+	struct imap_search_msg m = { .seq = 1, .uid = 1, .modseq = 500 };
+	struct parsed p;
+
+	(void)state;
+	check_tree("MODSEQ \"/flags/\\\\draft\" all 620162338",
+	    "(AND (MODSEQ 620162338))");
+	check_tree("modseq 0", "(AND (MODSEQ 0))");
+	check_bad("MODSEQ");
+	check_bad("MODSEQ x");
+	check_bad("MODSEQ \"/flags/\\\\draft\" mine 5");
+	check_bad("MODSEQ 9223372036854775808");
+	program(&p, "MODSEQ 7");
+	assert_true(p.search->has_modseq);
+	parsed_free(&p);
+	program(&p, "SEEN");
+	assert_false(p.search->has_modseq);
+	parsed_free(&p);
+	assert_int_equal(match("MODSEQ 500", &m, 1, 1), 1);
+	assert_int_equal(match("MODSEQ 501", &m, 1, 1), 0);
+}
+
 int
 main(void)
 {
@@ -694,6 +719,7 @@ main(void)
 		cmocka_unit_test(test_match_info),
 		cmocka_unit_test(test_match_message),
 		cmocka_unit_test(test_needs),
+		cmocka_unit_test(test_modseq_key),
 	};
 	int ret = cmocka_run_group_tests(tests, NULL, NULL);
 
