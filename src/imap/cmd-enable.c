@@ -1,6 +1,7 @@
 /*
- * ENABLE (RFC 5161): CONDSTORE (RFC 7162) is the extension that can be
- * enabled; "* ENABLED" lists what this command enabled. Other names are accepted and ignored, as
+ * ENABLE (RFC 5161): CONDSTORE and QRESYNC (RFC 7162; QRESYNC implies
+ * CONDSTORE) can be enabled; "* ENABLED" lists the names of this
+ * command that it enabled. Other names are accepted and ignored, as
  * the RFC asks.
  */
 #include "imap/imap-commands.h"
@@ -32,6 +33,11 @@ cmd_enable(struct imap_cmd *cmd)
 		    !session->condstore) {
 			session->condstore = true;
 			(void)strcat(enabled, " CONDSTORE");
+		}
+		/* RFC 7162 3.2.3: QRESYNC implies CONDSTORE. */
+		if (strcasecmp(name, "QRESYNC") == 0 && !session->qresync) {
+			session->qresync = session->condstore = true;
+			(void)strcat(enabled, " QRESYNC");
 		}
 	}
 	imap_session_untagged(session, "%s", enabled);

@@ -17,6 +17,7 @@
 
 #include "imap/imap-condstore.h"
 #include "imap/imap-date.h"
+#include "imap/imap-qresync.h"
 #include "imap/imap-fetch-format.h"
 #include "imap/imap-view.h"
 #include "imap/imap-wire.h"
@@ -557,12 +558,16 @@ cmd_fetch(struct imap_cmd *cmd)
 		imap_cmd_tagged(cmd, "BAD", NULL, "%s", error);
 		return;
 	}
-	if (mods.vanished) {
+	if (mods.vanished && (!cmd->uid || !session->qresync)) {
 		fetch_ctx_free(&ctx);
 		imap_cmd_tagged(cmd, "BAD", NULL, "VANISHED needs QRESYNC "
 		    "enabled and UID FETCH");
 		return;
 	}
+	/* RFC 7162 3.2.6: the expunges since, before the FETCHes. */
+	if (mods.vanished)
+		imap_qresync_vanished(session, mods.changedsince, set,
+		    store_view_uidnext(session->view) - 1);
 	/* RFC 7162 3.1: MODSEQ and CHANGEDSINCE enable CONDSTORE. */
 	if (ctx->items->has_modseq || mods.changedsince_set)
 		session->condstore = true;

@@ -7,6 +7,7 @@
  */
 #include "imap/imap-commands.h"
 #include "imap/imap-condstore.h"
+#include "imap/imap-qresync.h"
 #include "imap/imap-wire.h"
 
 #include <stdio.h>
@@ -40,12 +41,17 @@ cmd_select(struct imap_cmd *cmd)
 		imap_cmd_tagged(cmd, "BAD", NULL, "%s", error);
 		return;
 	}
-	if (params.qresync) {
+	/* RFC 7162 3.2.5: QRESYNC needs ENABLE QRESYNC first. */
+	if (params.qresync && !session->qresync) {
 		imap_cmd_tagged(cmd, "BAD", NULL, "QRESYNC is not enabled");
 		return;
 	}
 	if (params.condstore)
 		session->condstore = true;	/* RFC 7162 3.1.8 */
+	/* RFC 7162 3.2.11: the client hears the old mailbox close. */
+	if (session->qresync && session->state == IMAP_STATE_SELECTED)
+		imap_session_untagged(session, "OK [CLOSED] Previous mailbox "
+		    "closed");
 	imap_session_unselect(session);
 	if (imap_mailbox_from_wire(wire, name, &error) < 0) {
 		imap_cmd_tagged(cmd, "NO", "CANNOT", "%s", error);
@@ -93,6 +99,8 @@ cmd_select(struct imap_cmd *cmd)
 	    (unsigned long long)store_view_highest_modseq(view));
 	imap_session_send_flags(session, view, true, examine);
 	imap_session_select(session, view, name, examine);
+	if (params.qresync)
+		imap_qresync_select(session, &params);
 	session->keywords_announced = store_view_keyword_count(view);
 	imap_cmd_tagged(cmd, "OK", examine ? "READ-ONLY" : "READ-WRITE",
 	    "%s completed", examine ? "Examine" : "Select");

@@ -23,6 +23,7 @@
 #include "lib/error.h"
 #include "lib/log.h"
 #include "lib/stats.h"
+#include "lib/xmalloc.h"
 #include "store/store.h"
 
 /* ---- output ---- */
@@ -264,15 +265,43 @@ imap_cmd_read_line(struct imap_cmd *cmd, imap_cmd_line_cb *cb)
 struct flush_ctx {
 	struct imap_session *session;
 	bool with_uid;
+	uint32_t *gone;		/* QRESYNC: expunged UIDs not yet sent */
+	size_t ngone, cap;
 };
+
+/* QRESYNC (RFC 7162 3.2.10): a run of expunges as one "* VANISHED",
+ * sent before the next response so sequence numbers stay right. */
+static void
+flush_vanished(struct flush_ctx *fc)
+{
+	struct buf b;
+
+	if (fc->ngone == 0)
+		return;
+	buf_init(&b, 0);
+	(void)buf_append_str(&b, "* VANISHED ");
+	(void)imap_write_uidset(&b, fc->gone, fc->ngone);
+	(void)buf_append_str(&b, "\r\n");
+	imap_session_write(fc->session, b.data, b.len);
+	buf_free(&b);
+	fc->ngone = 0;
+}
 
 static void
 flush_expunge_cb(uint32_t seq, uint32_t uid, void *ctx)
 {
 	struct flush_ctx *fc = ctx;
 
-	(void)uid;
-	imap_session_untagged(fc->session, "%u EXPUNGE", seq);
+	if (!fc->session->qresync) {
+		imap_session_untagged(fc->session, "%u EXPUNGE", seq);
+		return;
+	}
+	if (fc->ngone == fc->cap) {
+		fc->cap = fc->cap < 64 ? 64 : fc->cap * 2;
+		fc->gone = xreallocarray(fc->gone, fc->cap,
+		    sizeof(*fc->gone));
+	}
+	fc->gone[fc->ngone++] = uid;
 }
 
 static void
@@ -282,6 +311,7 @@ flush_flags_cb(uint32_t seq, uint32_t uid, unsigned flags, uint32_t keywords,
 	struct flush_ctx *fc = ctx;
 	struct buf b;
 
+	flush_vanished(fc);
 	/* FLAGS is the whole list: \Recent too if this session has it. */
 	if (store_view_uid_recent(fc->session->view, uid))
 		flags |= IMAP_FLAG_RECENT;
@@ -309,6 +339,7 @@ flush_exists_cb(uint32_t count, void *ctx)
 {
 	struct flush_ctx *fc = ctx;
 
+	flush_vanished(fc);
 	/* RFC 3501 7.3.2: the new RECENT goes with the new EXISTS. */
 	imap_session_untagged(fc->session, "%u EXISTS", count);
 	imap_session_untagged(fc->session, "%u RECENT",
@@ -324,16 +355,20 @@ imap_session_flush_updates(struct imap_session *session, bool allow_expunge,
 		.flags = flush_flags_cb,
 		.exists = flush_exists_cb,
 	};
-	struct flush_ctx fc = { session, with_uid };
+	struct flush_ctx fc = { session, with_uid, NULL, 0, 0 };
 	const char *error;
 	uint32_t old_count;
+	int ret;
 
 	if (session->state != IMAP_STATE_SELECTED || session->view == NULL ||
 	    session->closing)
 		return;
 	old_count = store_view_count(session->view);
-	if (store_view_refresh(session->view, allow_expunge, &cbs, &fc,
-	    &error) < 0) {
+	ret = store_view_refresh(session->view, allow_expunge, &cbs, &fc,
+	    &error);
+	flush_vanished(&fc);
+	free(fc.gone);
+	if (ret < 0) {
 		enum error_code code = error_code(error);
 
 		if (code == ERROR_UIDVALIDITY || code == ERROR_NOT_FOUND) {
