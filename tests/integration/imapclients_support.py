@@ -1,7 +1,8 @@
 """
 Helpers for test_imap_clients.py: LMTP delivery of many messages, the
 messages themselves, an imaplib view of a user's folders, Maildir reading,
-and a headless terminal (tmux) for full-screen clients.
+a headless terminal (tmux) for full-screen clients, and a relay that keeps
+what a client and the server said to each other.
 
 Every wait is bounded in time.
 """
@@ -11,7 +12,9 @@ import email.utils
 import os
 import re
 import shutil
+import socket
 import subprocess
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -240,6 +243,73 @@ def make_maildir(path):
     for sub in ("cur", "new", "tmp"):
         (Path(path) / sub).mkdir(parents=True, exist_ok=True)
     return Path(path)
+
+
+# ---- a relay that keeps the conversation ----
+
+class TapRelay:
+    """A TCP relay on loopback to the daemon's port that keeps a copy of
+    what each side sent, for a client whose commands cannot be read
+    otherwise. conversations(): per connection, (client bytes, server
+    bytes). In clear text only. Always closed by close()."""
+
+    def __init__(self, port):
+        self.port_to = port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.lock = threading.Lock()
+        self.sockets = []
+        self.records = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                near, _ = self.listener.accept()
+                far = socket.create_connection(("127.0.0.1", self.port_to),
+                                               timeout=IMAP_TIMEOUT)
+            except OSError:
+                return
+            far.settimeout(None)
+            record = (bytearray(), bytearray())
+            with self.lock:
+                self.sockets += [near, far]
+                self.records.append(record)
+            for src, dst, buf in ((near, far, record[0]),
+                                  (far, near, record[1])):
+                threading.Thread(target=self._pump, args=(src, dst, buf),
+                                 daemon=True).start()
+
+    def _pump(self, src, dst, buf):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                with self.lock:
+                    buf.extend(data)
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def conversations(self):
+        with self.lock:
+            return [(bytes(c), bytes(s)) for c, s in self.records]
+
+    def close(self):
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes accept()
+        except OSError:
+            pass
+        self.listener.close()
+        with self.lock:
+            for s in self.sockets:
+                s.close()
 
 
 # ---- a headless terminal ----

@@ -7,8 +7,9 @@ mailbell's IMAP service as real clients nobody here wrote see it:
   200 messages compared byte for byte, flag changes, deletions, new
   messages and new folders in both directions;
 - neomutt, a full-screen reader, running headless in tmux: the index, a
-  MIME message with an attachment, flags, deletion, and new mail arriving
-  while it is open.
+  MIME message with an attachment, flags, deletion, new mail arriving
+  while it is open, and a folder reopened from its header cache with
+  CONDSTORE and QRESYNC.
 
 What each client did is checked against what was delivered (LMTP) and
 against the server's state read with imaplib.
@@ -23,7 +24,7 @@ import uuid
 
 from conftest import PASSWORD, imap_login
 from imapclients_support import (
-    IMAP_TIMEOUT, Terminal, deliver, folder_state, imap_ok,
+    IMAP_TIMEOUT, TapRelay, Terminal, deliver, folder_state, imap_ok,
     list_folders, maildir_messages, make_maildir, message_id, mime_message,
     numbered_message, set_maildir_flags, simple_message, tool)
 
@@ -1092,3 +1093,146 @@ def test_neomutt_with_certificate_verification(daemon, tmp_path):
         assert subject not in screen, screen
     finally:
         term.close()
+
+
+
+def _resync_modseq(client):
+    """The MODSEQ a client named to resynchronise a folder: UID FETCH
+    (CHANGEDSINCE n VANISHED), as neomutt does, or SELECT (QRESYNC (v n))."""
+    m = (re.search(r"UID FETCH \S+ \(FLAGS\) \(CHANGEDSINCE (\d+) VANISHED\)",
+                   client)
+         or re.search(r"SELECT \S+ \(QRESYNC \(\d+ (\d+)", client))
+    return int(m.group(1)) if m else None
+
+
+def _fetched_uids(server):
+    """The UIDs of the untagged FETCH responses the server sent."""
+    return {int(u) for u in
+            re.findall(r"^\* \d+ FETCH \(.*?\bUID (\d+)", server, re.M)}
+
+
+def test_neomutt_resyncs_from_its_header_cache_with_qresync(daemon,
+                                                            tmp_path):
+    """neomutt with a header cache and imap_condstore and imap_qresync
+    set reopens INBOX after another client changed it: one UID FETCH
+    (CHANGEDSINCE n VANISHED) brings the changed flags and the expunged
+    UIDs, then it fetches the new message's headers only. A relay between
+    neomutt and the daemon keeps what they said to each other."""
+    tool("tmux")
+    tag = uuid.uuid4().hex[:6]
+    names = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"]
+    msgs = dict((w, simple_message(
+        "%s %s" % (w, tag), "%s.\r\n" % w,
+        date="Mon, %02d Jan 2024 10:00:00 +0000" % (n + 1)))
+        for n, w in enumerate(names))
+    deliver(daemon, [msgs[w] for w in names[:4]])
+    daemon.wait_landed(4, user="alice")
+    hcache = tmp_path / "hcache"
+    hcache.mkdir()
+    tap = TapRelay(daemon.ports["imap"])
+    # The header cache is kept per server address: every run goes
+    # through the same relay.
+    extra = ["set header_cache=%s/" % hcache, "set imap_condstore=yes",
+             "set imap_qresync=yes"]
+
+    def run(shows, what):
+        """neomutt until its index shows what shows() wants, then quit;
+        returns (screen, what neomutt sent, what the server sent)."""
+        first = len(tap.conversations())
+        term = neomutt(daemon, tmp_path, extra=extra,
+                       folder="imap://alice@127.0.0.1:%d/" % tap.port)
+        try:
+            screen = term.wait_for(lambda s: INDEX_HELP in s and shows(s),
+                                   timeout=60, what=what)
+            neomutt_quit(term, tmp_path)
+        finally:
+            term.close()
+        said = tap.conversations()[first:]
+        return (screen, "".join(c.decode("latin-1") for c, _ in said),
+                "".join(s.decode("latin-1") for _, s in said))
+
+    def listed(screen, present, absent=()):
+        return (all("%s %s" % (w, tag) in screen for w in present)
+                and not any("%s %s" % (w, tag) in screen for w in absent)
+                and "Msgs:%d " % len(present) in screen)
+
+    def changed_by_another_client(flag=(), expunge=()):
+        state = server_state(daemon)
+        uid = {w: str(state[message_id(x)]["uid"]) for w, x in msgs.items()
+               if message_id(x) in state}
+        m = imap_login(daemon, timeout=IMAP_TIMEOUT)
+        try:
+            imap_ok(m.select("INBOX"))
+            for w in flag:
+                imap_ok(m.uid("STORE", uid[w], "+FLAGS", "(\\Flagged)"))
+            for w in expunge:
+                imap_ok(m.uid("STORE", uid[w], "+FLAGS", "(\\Deleted)"))
+            imap_ok(m.expunge())
+        finally:
+            m.logout()
+        return {w: int(u) for w, u in uid.items()}
+
+    try:
+        # First open: neomutt is offered both, enables QRESYNC, selects
+        # with CONDSTORE and fills its cache with the folder's MODSEQ.
+        screen, client, server = run(
+            lambda s: listed(s, names[:4]), "the first four")
+        caps = re.findall(r"CAPABILITY ([^\]\r\n]*)", server)
+        assert caps and {"CONDSTORE", "QRESYNC"} <= set(caps[-1].split()), \
+            caps
+        assert re.search(r"^\S+ ENABLE (\S+ )*QRESYNC\r$", client, re.M), \
+            client
+        assert re.search(r"^\* ENABLED (\S+ )*QRESYNC\r$", server, re.M), \
+            server
+        assert re.search(r'^\S+ SELECT "?INBOX"? \((CONDSTORE|QRESYNC)',
+                         client, re.M), client
+        modseq = int(re.search(r"\[HIGHESTMODSEQ (\d+)\]", server).group(1))
+
+        # A flag set and a message delivered while neomutt is away: the
+        # server tells it of exactly those two messages.
+        uid = changed_by_another_client(flag=["bravo"])
+        deliver(daemon, [msgs["echo"]])
+        screen, client, server = run(
+            lambda s: listed(s, names[:5])
+            and _index_line(s, "bravo " + tag, "!"),
+            "echo arrived and bravo flagged")
+        assert _resync_modseq(client) == modseq, client
+        assert re.search(r"^\* \d+ FETCH \(UID %d MODSEQ \(\d+\) "
+                         r"FLAGS \(\\Flagged\)\)\r$" % uid["bravo"],
+                         server, re.M), server
+        assert _fetched_uids(server) == {uid["bravo"], max(uid.values()) + 1}
+        assert "Subject: echo " + tag in server, server
+        assert "Subject: alpha " + tag not in server, server
+        modseq = int(re.search(r"\[HIGHESTMODSEQ (\d+)\]", server).group(1))
+
+        # A flag set, a message expunged and another delivered: the
+        # expunged UID comes as VANISHED (EARLIER). (neomutt 20220429
+        # then checks its index, does not trust it after a VANISHED and
+        # fetches every message's flags once more: the folder it shows
+        # is right either way.)
+        uid = changed_by_another_client(flag=["delta"], expunge=["charlie"])
+        deliver(daemon, [msgs["foxtrot"]])
+        screen, client, server = run(
+            lambda s: listed(s, ["alpha", "bravo", "delta", "echo",
+                                 "foxtrot"], absent=["charlie"])
+            and _index_line(s, "bravo " + tag, "!")
+            and _index_line(s, "delta " + tag, "!")
+            and not _index_line(s, "echo " + tag, "!"),
+            "charlie gone, foxtrot arrived and delta flagged")
+        assert _resync_modseq(client) == modseq, client
+        assert re.search(r"^\* VANISHED \(EARLIER\) %d\r$" % uid["charlie"],
+                         server, re.M), server
+        assert re.search(r"^\* \d+ FETCH \(UID %d MODSEQ \(\d+\) "
+                         r"FLAGS \(\\Flagged\)\)\r$" % uid["delta"],
+                         server, re.M), server
+        assert "Subject: alpha " + tag not in server, server
+    finally:
+        tap.close()
+
+    state = server_state(daemon)
+    assert {k: v["flags"] for k, v in state.items()} == {
+        message_id(msgs["alpha"]): set(),
+        message_id(msgs["bravo"]): {"\\Flagged"},
+        message_id(msgs["delta"]): {"\\Flagged"},
+        message_id(msgs["echo"]): set(),
+        message_id(msgs["foxtrot"]): set()}
