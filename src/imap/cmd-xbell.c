@@ -137,6 +137,21 @@ xbell_unregister(struct imap_cmd *cmd, const struct imap_xbell_ops *ops)
 	imap_cmd_tagged(cmd, "OK", NULL, "XBELL unregistered");
 }
 
+/*
+ * Whether REGISTER's answer, a key, may cross this session: inside TLS,
+ * or in clear to a loopback peer where [imap] plaintext_auth lets
+ * secrets go in clear at all. plaintext_auth = yes lets passwords cross
+ * a network in clear for clients that cannot speak TLS; every XBELL
+ * client can, and a key read off the wire lets its reader follow the
+ * user's mail and forge datagrams for as long as the lease lives.
+ */
+static bool
+key_may_cross(const struct imap_session *session)
+{
+	return imap_session_secure(session) &&
+	    (session->ssl != NULL || session->loopback);
+}
+
 void
 cmd_xbell(struct imap_cmd *cmd)
 {
@@ -146,11 +161,10 @@ cmd_xbell(struct imap_cmd *cmd)
 		imap_cmd_tagged(cmd, "BAD", NULL, "Unknown command");
 		return;
 	}
-	/* REGISTER's answer is a key: never in clear where a password
-	 * could not be sent either. */
+	/* REGISTER's answer is a key: never in clear off loopback. */
 	if (cmd->args_count >= 1 &&
 	    imap_arg_atom_equals(&cmd->args[0], "REGISTER") &&
-	    !imap_session_secure(cmd->session))
+	    !key_may_cross(cmd->session))
 		imap_cmd_tagged(cmd, "NO", "PRIVACYREQUIRED", "XBELL REGISTER "
 		    "needs TLS: use STARTTLS or the IMAPS port");
 	else if (cmd->args_count >= 1 &&

@@ -4,7 +4,9 @@ IMAP over implicit TLS and after STARTTLS (Python's ssl, openssl
 s_client, curl), verification against the generated certificate,
 STARTTLS command injection, secrets refused in clear where they would
 cross a network (a peer in another network namespace, or plaintext_auth
-= no), and SIGHUP reloading the certificate without dropping a session.
+= no), XBELL REGISTER's key refused in clear to such a peer even where
+plaintext_auth = yes lets it log in, and SIGHUP reloading the
+certificate without dropping a session.
 """
 
 import base64
@@ -508,8 +510,8 @@ def _can_connect(connect, port):
 
 
 def test_plaintext_auth_yes_for_remote_peer(daemon_factory, remote_peer):
-    """With plaintext_auth = yes a remote peer may log in and register in
-    clear: the operator's choice."""
+    """With plaintext_auth = yes a remote peer may log in in clear: the
+    operator's choice for passwords."""
     server, connect = remote_peer
     d = daemon_factory(server__listen="127.0.0.1, " + server,
                        imap__plaintext_auth="yes")
@@ -519,8 +521,47 @@ def test_plaintext_auth_yes_for_remote_peer(daemon_factory, remote_peer):
     with ImapConn(port, sock=connect(port)) as c:
         assert "AUTH=PLAIN" in c.greeting
         c.login()
+        assert c.cmd("s", "SELECT INBOX")[-1].startswith("s OK")
+
+
+def test_no_xbell_key_in_clear_for_remote_peer(daemon_factory, remote_peer):
+    """plaintext_auth = yes lets a remote peer log in in clear, but not
+    register for notifications there: XBELL REGISTER's answer is the
+    registration's key, with which anyone who read it could forge or
+    read its datagrams. It answers NO [PRIVACYREQUIRED] (with or
+    without a folder list), no KEY crosses the wire and no registration
+    is made; after STARTTLS the same peer registers."""
+    server, connect = remote_peer
+    d = daemon_factory(server__listen="127.0.0.1, " + server,
+                       imap__plaintext_auth="yes")
+    d.add_user("alice")
+    port = d.ports["imap"]
+    assert wait_until(lambda: _can_connect(connect, port), 10)
+    with ImapConn(port, sock=connect(port)) as c:
+        c.login()
+        seen = c.cmd("x", "XBELL REGISTER")
+        assert seen[-1] == "x %s XBELL REGISTER needs TLS: use STARTTLS " \
+            "or the IMAPS port" % PRIVACY, seen
+        lines = c.cmd("y", "XBELL REGISTER (INBOX)")
+        assert lines[-1].startswith("y " + PRIVACY), lines
+        seen += lines
+        # Everything else the server says until it hangs up.
+        c.send(b"z LOGOUT\r\n")
+        while True:
+            line = c.line()
+            if line is None:
+                break
+            seen.append(line)
+        assert seen[-1].startswith("z OK"), seen
+    assert not [l for l in seen if "KEY" in l or "REGISTERED" in l], seen
+    assert d.metric("notify_registrations") == 0
+    assert d.metric("notify_registered_total") == 0
+    with ImapConn(port, sock=connect(port)) as c:
+        starttls(d, c, context(cert_path(d)))
+        c.login()
         lines = c.cmd("x", "XBELL REGISTER")
         assert lines[-1].startswith("x OK"), lines
+        assert " KEY " in lines[0], lines
 
 
 # ---- SIGHUP ----
