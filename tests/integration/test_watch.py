@@ -3,8 +3,9 @@
 loopback: the ready line and new mail through the UDP doorbell, From and
 Subject decoded and JSON-escaped, a fixed client UDP port, --exec and its
 environment, the IMAP IDLE fallback when the server offers no XBELL, a
-server restart, expunge and flag events, a clean exit on SIGTERM, and the
-doctor's verdicts. Every watch and doctor speaks TLS (STARTTLS unless a
+server restart, expunge and flag events, a flood of forged datagrams
+that leaves the watch on UDP, a clean exit on SIGTERM, and the doctor's
+verdicts. Every watch and doctor speaks TLS (STARTTLS unless a
 test says otherwise) and trusts the daemon's own certificate with --ca;
 the TLS tests watch over STARTTLS and IMAPS, pin the fingerprint
 mailbelld logs, and see an untrusted certificate, a wrong pin, a name
@@ -20,6 +21,7 @@ import queue
 import re
 import signal
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -28,6 +30,7 @@ import pytest
 
 from conftest import (CLI, free_port, imap_login, run_cli, sanitizer_report,
                       wait_until)
+import notifyclient as nc
 
 # A sanitizer build is slower; the latency bound is for the UDP path.
 EVENT_LATENCY = 1.0
@@ -508,6 +511,158 @@ def test_reconnects_after_restart(daemon_factory, watches, tmp_path):
     _, ev = w.wait_json(10, event="MessageNew")
     assert ev["subject"] == "after" and ev["uid"] == 3 and ev["via"] == "udp"
     assert "lost the connection" in w.err()
+
+
+REGISTERED_RE = re.compile(r"watch: registered ([0-9a-f]{16}): UDP port "
+                           r"(\d+), keepalive (\d+) s, epoch (\d+)")
+# The flood: at most FLOOD_RATE datagrams a second, FLOOD_MAX in all,
+# for FLOOD_SECONDS at most, on loopback only.
+FLOOD_RATE = 2000
+FLOOD_MAX = 150000
+FLOOD_SECONDS = 60.0
+
+
+def spoofer():
+    """A raw socket that sends UDP datagrams from any loopback source
+    port (needs CAP_NET_RAW), or None."""
+    try:
+        return socket.socket(socket.AF_INET, socket.SOCK_RAW,
+                             socket.IPPROTO_RAW)
+    except PermissionError:
+        return None
+
+
+def spoofed(src_port, dst_port, payload):
+    """An IPv4 packet 127.0.0.1:src_port -> 127.0.0.1:dst_port; the
+    kernel fills in the IP checksum and id, the UDP checksum is none."""
+    lo = socket.inet_aton("127.0.0.1")
+    udp = struct.pack(">HHHH", src_port, dst_port, 8 + len(payload), 0)
+    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp) + len(payload),
+                     0, 0, 64, socket.IPPROTO_UDP, 0, lo, lo)
+    return ip + udp + payload
+
+
+class Flood(threading.Thread):
+    """Call the senders in turn, each sending datagram number i, paced
+    to FLOOD_RATE, until stopped or FLOOD_MAX or FLOOD_SECONDS."""
+
+    def __init__(self, senders):
+        super().__init__(daemon=True)
+        self.senders = senders      # functions sending datagram i
+        self.sent = 0
+        self.halt = threading.Event()
+
+    def run(self):
+        start = time.monotonic()
+        while (self.sent < FLOOD_MAX and not self.halt.is_set()
+               and time.monotonic() - start < FLOOD_SECONDS):
+            for _ in range(100):
+                self.senders[self.sent % len(self.senders)](self.sent)
+                self.sent += 1
+            ahead = start + self.sent / FLOOD_RATE - time.monotonic()
+            if ahead > 0:
+                time.sleep(ahead)
+
+    def stop(self):
+        self.halt.set()
+        self.join(timeout=10)
+        return self.sent
+
+
+def statuses(daemon):
+    """STATUS datagrams the daemon sent: every datagram that was not an
+    EVENT (first or again) or a CHALLENGE."""
+    m = daemon.metrics()
+    return (m["mailbell_notify_datagrams_sent_total"]
+            - m["mailbell_notify_events_total"]
+            - m["mailbell_notify_retransmits_total"]
+            - m["mailbell_notify_challenges_total"])
+
+
+def test_flood_of_forgeries_keeps_the_watch_on_udp(daemon_factory, watches,
+                                                   tmp_path):
+    """A verified `mailbell watch`, and a flood of forged datagrams to
+    the daemon's UDP port: forged HELLOs naming another user's
+    unverified registration and forged keepalives, VERIFYs and ACKs
+    naming the watch's, from another socket and (with CAP_NET_RAW)
+    spoofed from the watch's own address and port. Forgeries never
+    spend a budget (not even its source's, which a spoofed one shares
+    with the watch), so the watch's keepalive during the flood is
+    answered, mail that lands during and after it is reported over UDP,
+    and the watch never falls back to IDLE. About 15 s: the shortest
+    keepalive interval the daemon allows."""
+    d = daemon_factory(notify__keepalive="15s")
+    d.add_user("alice")
+    d.add_user("bob")
+    need_xbell(d)
+    port = free_udp_port()
+    w = watches(d, tmp_path, "--json", "--udp-port", port)
+    w.wait_json(READY_TIMEOUT, event="ready", via="udp")
+    m = REGISTERED_RE.search(w.err())
+    assert m, w.err()
+    server_port, epoch = int(m.group(2)), int(m.group(4))
+    watched = nc.Registration(1, m.group(1), bytes(32), server_port,
+                              int(m.group(3)), 0, epoch)
+    imap = nc.imap_login(d.ports["imap"], "bob")
+    unverified = nc.register(imap)
+    imap.logout()
+
+    # Sealed with a key of zeros: none of them authenticates.
+    forged = []
+    for reg, dtype, payload in ((watched, nc.KEEPALIVE, bytes(8)),
+                                (watched, nc.VERIFY, bytes(16)),
+                                (watched, nc.ACK, bytes(8)),
+                                (unverified, nc.HELLO, b"\xa0" * 8)):
+        seal = nc.UdpClient(reg, sock=socket.socket(
+            socket.AF_INET, socket.SOCK_DGRAM)).seal
+        forged.append([seal(dtype, payload, key=bytes(32),
+                            pn=1000 + i) for i in range(64)])
+    attacker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    attacker.bind(("127.0.0.1", 0))
+    target = ("127.0.0.1", server_port)
+    senders = [lambda i, f=f: attacker.sendto(f[i % 64], target)
+               for f in forged]
+    raw = spoofer()
+    if raw is not None:
+        packets = [spoofed(port, server_port, f[i]) for f in forged[:3]
+                   for i in range(64)]
+        senders += [lambda i: raw.sendto(packets[i % len(packets)],
+                                         ("127.0.0.1", 0))] * 3
+
+    tags = d.metric("notify_dropped_tag_total")
+    answered = statuses(d)
+    flood = Flood(senders)
+    flood.start()
+    try:
+        deliver(d, subject="during")
+        _, ev = w.wait_json(10, event="MessageNew")
+        assert ev["subject"] == "during" and ev["via"] == "udp", ev
+        # The watch's keepalive (every 13.5 to 15 s) gets its STATUS in
+        # the thick of it; were it dropped, the watch would fall back.
+        assert wait_until(lambda: statuses(d) > answered
+                          or "IMAP IDLE" in w.err(), 45, 0.2)
+        # (A STATUS after falling back, to UDP again, is no answer.)
+        assert "IMAP IDLE" not in w.err(), "fell back during the flood " \
+            "(%d datagrams sent):\n%s" % (flood.sent, w.err())
+        assert statuses(d) > answered, "no STATUS during the flood " \
+            "(%d datagrams sent):\n%s" % (flood.sent, w.err())
+        deliver(d, subject="during, later")
+        _, ev = w.wait_json(10, event="MessageNew")
+        assert ev["subject"] == "during, later" and ev["via"] == "udp", ev
+        assert flood.is_alive(), "the flood ended before the keepalive"
+    finally:
+        sent = flood.stop()
+        attacker.close()
+        if raw is not None:
+            raw.close()
+    # The daemon read much of the flood (loopback may drop a little).
+    assert wait_until(lambda: d.metric("notify_dropped_tag_total") - tags
+                      >= sent // 4, 10), sent
+    deliver(d, subject="after")
+    _, ev = w.wait_json(10, event="MessageNew")
+    assert ev["subject"] == "after" and ev["via"] == "udp", ev
+    assert not [l for l in w.seen if '"idle"' in l], w.seen
+    assert "IMAP IDLE" not in w.err(), w.err()
 
 
 def test_sigterm_unregisters_and_exits_0(daemon, tmp_path):
