@@ -5,9 +5,10 @@
  * tests. If the input starts with an IMAP command that parses (a FETCH
  * or SEARCH), the rest is the message and the command's attributes or
  * search keys are run over it as cmd-fetch.c and cmd-search.c would;
- * otherwise the whole input is the message. A SORT or THREAD command is parsed, and the message's
- * sort keys taken and threaded, as a copy of itself too, by both
- * algorithms.
+ * otherwise the whole input is the message. A SORT or THREAD command is
+ * parsed, and the message's sort keys taken and threaded, as a copy of
+ * itself too, by both algorithms. A NOTIFY SET command's arguments are
+ * read as cmd-notify.c reads them.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include <strings.h>
 
 #include "imap/imap-fetch-format.h"
+#include "imap/imap-notify-args.h"
 #include "imap/imap-parser.h"
 #include "imap/imap-search.h"
 #include "imap/imap-sort.h"
@@ -234,6 +236,33 @@ run_sort_thread(const struct message *msg, const struct imap_command *cmd,
 	imap_sort_msg_clear(&m[1]);
 }
 
+/* NOTIFY SET's arguments, and which events they give a few folders. */
+static void
+run_notify(const struct imap_command *cmd)
+{
+	static const char *const folders[] = { "INBOX", "Lists.a", "misc" };
+	struct imap_notify_spec *spec;
+	const char *verb, *error;
+	bool badevent;
+
+	if (cmd->args_count < 1 || !imap_arg_get_atom(&cmd->args[0], &verb) ||
+	    strcasecmp(verb, "SET") != 0)
+		return;
+	if (imap_notify_args_parse(cmd->args + 1, cmd->args_count - 1, &spec,
+	    &badevent, &error) < 0) {
+		if (spec != NULL)
+			abort();
+		return;
+	}
+	for (size_t i = 0; spec != NULL &&
+	    i < sizeof(folders) / sizeof(folders[0]); i++) {
+		(void)imap_notify_spec_events(spec, folders[i], i % 2 == 0);
+	}
+	if (spec != NULL)
+		(void)imap_notify_spec_wants_subscribed(spec);
+	imap_notify_spec_free(&spec);
+}
+
 /* If data starts with a command that parses, *cmd_r and its length;
  * a synchronising literal in it is sent at once, as the client would
  * after "+". */
@@ -281,6 +310,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	imap_parser_limits_default(&limits, false);
 	parser = imap_parser_new(&limits);
 	off = parse_command(parser, data, size, &cmd);
+	if (cmd != NULL && strcasecmp(cmd->name, "NOTIFY") == 0)
+		run_notify(cmd);
 	if (message_parse(data + off, size - off, &msg, &error) < 0)
 		goto out;
 	msize = message_size(msg);
