@@ -96,6 +96,15 @@ def tls_client_context():
     return ctx
 
 
+# mailbell's [imap] limits for a bench that opens thousands of sessions
+# from a few loopback addresses, up to 50 or more logging in at once
+# (the defaults, meant for the Internet, let one address have only 20
+# sessions waiting to log in and make the oldest yield to a newer one).
+IMAP_MANY_SESSIONS = {"max_connections_per_user": 4096,
+                      "max_connections_per_ip": 4096,
+                      "max_prelogin_connections_per_ip": 1024}
+
+
 def source_addresses(n, per_address=4000):
     """Loopback source addresses for n client connections, at most
     per_address from each (mailbell's [imap] max_connections_per_ip is
