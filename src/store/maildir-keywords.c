@@ -15,6 +15,7 @@
 #include "lib/buf.h"
 #include "lib/error.h"
 #include "lib/fsutil.h"
+#include "lib/strnum.h"
 #include "lib/xmalloc.h"
 
 /* RFC 3501 9: ATOM-CHAR is any CHAR but atom-specials. */
@@ -52,16 +53,10 @@ static void
 parse_line(const char *line, size_t len, struct maildir_keywords *kw)
 {
 	const char *sp = memchr(line, ' ', len), *p;
-	unsigned idx = 0;
+	uint64_t idx;
 
-	if (sp == NULL || sp == line)
-		return;
-	for (p = line; p < sp; p++) {
-		if (*p < '0' || *p > '9' || idx >= KEYWORDS_MAX)
-			return;
-		idx = idx * 10 + (unsigned)(*p - '0');
-	}
-	if (idx >= KEYWORDS_MAX)
+	if (sp == NULL || str_to_u64_n(line, (size_t)(sp - line),
+	    KEYWORDS_MAX - 1, &idx) < 0)
 		return;
 	p = sp + 1;
 	if (!name_atom(p, (size_t)(line + len - p)))

@@ -19,6 +19,7 @@
 #include "lib/error.h"
 #include "lib/limits.h"
 #include "lib/log.h"
+#include "lib/strnum.h"
 #include "lib/xmalloc.h"
 #include "store/store-private.h"
 
@@ -26,8 +27,8 @@ bool
 store_tmp_expired(const char *name, const struct stat *st, time_t now)
 {
 	time_t limit = now - STORE_TMP_MAX_AGE_SECS;
-	long long named = 0;
-	const char *p;
+	const char *p = name;
+	uint64_t named;
 
 	if (!S_ISREG(st->st_mode) || name[0] == '.')
 		return false;
@@ -40,9 +41,8 @@ store_tmp_expired(const char *name, const struct stat *st, time_t now)
 	/* A Maildir name starts with the second it was made: APPEND sets
 	 * a file's mtime to its internal date (maybe years ago) just
 	 * before the commit, so the name, not the mtime, tells its age. */
-	for (p = name; *p >= '0' && *p <= '9' && named < (1LL << 40); p++)
-		named = named * 10 + (*p - '0');
-	if (p > name && *p == '.' && named > (long long)limit)
+	if (str_parse_u64(&p, NULL, 1ULL << 40, &named) == 0 && *p == '.' &&
+	    (long long)named > (long long)limit)
 		return false;
 	return true;
 }

@@ -50,8 +50,12 @@ test_expired(void **state)
 	(void)snprintf(name, sizeof(name), "%lld.M1P2Q3.host",
 	    (long long)OLD);
 	assert_true(store_tmp_expired(name, &st, NOW));
-	/* Digits without the dot are not a Maildir time. */
+	/* Digits without the dot are not a Maildir time, nor is a number
+	 * past 2^40 seconds (or one that overflows 64 bits). */
 	assert_true(store_tmp_expired("1900000000", &st, NOW));
+	assert_true(store_tmp_expired("1099511627777.M1P2Q3.host", &st, NOW));
+	assert_true(store_tmp_expired("99999999999999999999999.M1.host", &st,
+	    NOW));
 }
 
 static void
