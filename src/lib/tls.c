@@ -5,7 +5,6 @@
  */
 #include "lib/tls.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include <openssl/pem.h>
 
 #include "lib/error.h"
+#include "lib/strnum.h"
 #include "lib/xmalloc.h"
 
 /*
@@ -102,17 +102,6 @@ tls_fingerprint_file(const char *cert_file,
 	return ret;
 }
 
-static int
-hex_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 int
 tls_fingerprint_parse(const char *text,
     unsigned char digest_r[TLS_FINGERPRINT_LEN], const char **error_r)
@@ -124,8 +113,8 @@ tls_fingerprint_parse(const char *text,
 	while (*p != '\0') {
 		if (n > 0 && *p == ':')
 			p++;
-		if (n == TLS_FINGERPRINT_LEN || (hi = hex_value(p[0])) < 0 ||
-		    (lo = hex_value(p[1])) < 0)
+		if (n == TLS_FINGERPRINT_LEN || (hi = str_hex_digit(p[0])) < 0 ||
+		    (lo = str_hex_digit(p[1])) < 0)
 			goto bad;
 		digest_r[n++] = (unsigned char)(hi << 4 | lo);
 		p += 2;
