@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/store.h"
@@ -116,6 +117,17 @@ st_read(const char *path, size_t *len_r)
 	if (len_r != NULL)
 		*len_r = (size_t)len;
 	return data;
+}
+
+/* File system times come from a coarse clock: let it move past the
+ * last change, as it has in any real folder that is not being written
+ * this very millisecond. */
+static inline void
+st_settle(void)
+{
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+	nanosleep(&ts, NULL);
 }
 
 /* Deliver text to ann's folder as LMTP does; its UID (aborts on

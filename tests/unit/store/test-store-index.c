@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "lib/clock.h"
 #include "lib/error.h"
@@ -20,23 +19,6 @@
 #include "store/maildir.h"
 #include "store/store.h"
 #include "store-test.h"
-
-/* File system times come from a coarse clock: let it move past the
- * last change, as it has in any real folder that is not being written
- * this very millisecond. */
-static void
-settle(void)
-{
-	struct timespec ts = { 0, 20 * 1000 * 1000 };
-
-	nanosleep(&ts, NULL);
-}
-
-static double
-now_ms(void)
-{
-	return (double)clock_now_us() / 1e3;
-}
 
 /* What the refresh callbacks and the changed callback saw. */
 struct seen {
@@ -359,7 +341,7 @@ test_crlf_size(void **state)
 	snprintf(path, sizeof(path), "%s/3.dovecot,S=%zu,W=1000:2,", dir,
 	    strlen(lf));
 	st_write(path, lf);
-	settle();
+	st_settle();
 	assert_int_equal(store_view_open(f->store, "ann", "INBOX", &v,
 	    &error), 0);
 	assert_int_equal(store_view_count(v), 3);
@@ -513,7 +495,7 @@ test_index_reuse(void **state)
 
 	for (i = 0; i < 5; i++)
 		st_deliver(f->store, "INBOX", "Subject: x\r\n\r\nx\r\n");
-	settle();
+	st_settle();
 	assert_int_equal(store_view_open(f->store, "ann", "INBOX", &v,
 	    &error), 0);
 	store_view_free(&v);
@@ -540,7 +522,7 @@ test_index_reuse(void **state)
 	assert_int_equal(st.unseen, 4);
 	assert_int_equal(maildir_readdir_count, before);
 	/* A delivery changes new/ only: only new/ is read. */
-	settle();
+	st_settle();
 	st_deliver(f->store, "INBOX", "Subject: x\r\n\r\nx\r\n");
 	assert_int_equal(store_folder_status(f->store, "ann", "INBOX", &st,
 	    &error), 0);
@@ -650,13 +632,13 @@ test_big_folder(void **state)
 	struct seen sv = { 0 };
 	const char *error;
 	char src[4200], path[4200];
-	double t0, t1, t2, t3, t4;
+	uint64_t t0, t1, t2, t3, t4;
 	unsigned long before;
 	size_t i, unseen = 0;
 	const struct store_view_message *m;
 
 	assert_int_equal(store_user_create(f->store, "ann", &error), 0);
-	t0 = now_ms();
+	t0 = clock_now_us();
 	for (i = 0; i < N; i++) {
 		/* ext4 allows 65,000 links to one inode. */
 		if (i % 50000 == 0) {
@@ -669,20 +651,20 @@ test_big_folder(void **state)
 		    1700000000 + i, i, i, i % 2 == 0 ? "S" : "");
 		assert_int_equal(link(src, path), 0);
 	}
-	t1 = now_ms();
-	settle();
-	t2 = now_ms();
+	t1 = clock_now_us();
+	st_settle();
+	t2 = clock_now_us();
 	assert_int_equal(store_view_open(f->store, "ann", "INBOX", &v,
 	    &error), 0);
-	t3 = now_ms();
+	t3 = clock_now_us();
 	assert_int_equal(store_view_count(v), N);
 	store_view_free(&v);
 	before = maildir_readdir_count;
-	t4 = now_ms();
+	t4 = clock_now_us();
 	assert_int_equal(store_view_open(f->store, "ann", "INBOX", &v,
 	    &error), 0);
 	{
-		double t5 = now_ms(), t6, t7;
+		uint64_t t5 = clock_now_us(), t6, t7;
 
 		assert_int_equal(maildir_readdir_count, before);
 		/* UID SEARCH UNSEEN, from memory. */
@@ -691,23 +673,24 @@ test_big_folder(void **state)
 			if ((m[i].flags & STORE_FLAG_SEEN) == 0)
 				unseen++;
 		}
-		t6 = now_ms();
+		t6 = clock_now_us();
 		assert_int_equal(unseen, N / 2);
 		assert_string_equal(refresh(v, true, &sv), "");
-		t7 = now_ms();
+		t7 = clock_now_us();
 		print_message("100,000 messages: built in %.0f ms, first open "
 		    "%.1f ms, second open %.2f ms, UNSEEN scan %.2f ms, "
-		    "refresh %.3f ms\n", t1 - t0, t3 - t2, t5 - t4, t6 - t5,
-		    t7 - t6);
+		    "refresh %.3f ms\n", (double)(t1 - t0) / 1e3,
+		    (double)(t3 - t2) / 1e3, (double)(t5 - t4) / 1e3,
+		    (double)(t6 - t5) / 1e3, (double)(t7 - t6) / 1e3);
 		/* One delivery: new/ is read again, cur/ is not. */
 		st_deliver(f->store, "INBOX", "Subject: x\r\n\r\nx\r\n");
 		before = maildir_readdir_count;
-		t6 = now_ms();
+		t6 = clock_now_us();
 		assert_string_equal(refresh(v, true, &sv), "X100001 ");
-		t7 = now_ms();
+		t7 = clock_now_us();
 		assert_int_equal(maildir_readdir_count, before + 1);
 		print_message("refresh after one delivery %.1f ms\n",
-		    t7 - t6);
+		    (double)(t7 - t6) / 1e3);
 	}
 	store_view_free(&v);
 }

@@ -12,18 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "store/store.h"
 #include "store-test.h"
-
-static void
-settle(void)
-{
-	struct timespec ts = { 0, 20 * 1000 * 1000 };
-
-	nanosleep(&ts, NULL);
-}
 
 static struct store_view *
 open_inbox(struct store *store)
@@ -75,7 +66,7 @@ test_flags_raise(void **state)
 	st_deliver(f->store, "INBOX", "Subject: 1\r\n\r\n1\r\n");
 	st_deliver(f->store, "INBOX", "Subject: 2\r\n\r\n2\r\n");
 	st_deliver(f->store, "INBOX", "Subject: 3\r\n\r\n3\r\n");
-	settle();
+	st_settle();
 	v = open_inbox(f->store);
 	w = open_inbox(f->store);
 	m1 = msg_modseq(v, 1);
@@ -136,7 +127,7 @@ test_torn_tail(void **state)
 	FILE *fp;
 
 	st_deliver(f->store, "INBOX", "Subject: 1\r\n\r\n1\r\n");
-	settle();
+	st_settle();
 	v = open_inbox(f->store);
 	high = store_view_highest_modseq(v);
 	store_view_free(&v);
@@ -171,7 +162,7 @@ test_outside_change(void **state)
 	const char *name;
 
 	st_deliver(f->store, "INBOX", "Subject: 1\r\n\r\n1\r\n");
-	settle();
+	st_settle();
 	v = open_inbox(f->store);
 	assert_int_equal(store_view_set_flags(v, &one, 1, STORE_FLAGS_ADD,
 	    STORE_FLAG_SEEN, &error), 0);
@@ -188,7 +179,7 @@ test_outside_change(void **state)
 	assert_true(asprintf(&to, "%s/%.*sFS", cur,
 	    (int)(strlen(name) - 1), name) > 0);
 	assert_int_equal(rename(from, to), 0);
-	settle();
+	st_settle();
 	v = open_inbox(f->store);
 	assert_true(msg_modseq(v, 1) > high);
 	assert_true(store_view_highest_modseq(v) == msg_modseq(v, 1));
@@ -211,7 +202,7 @@ test_expunge_unchanged(void **state)
 
 	for (int i = 0; i < 3; i++)
 		st_deliver(f->store, "INBOX", "Subject: x\r\n\r\nx\r\n");
-	settle();
+	st_settle();
 	v = open_inbox(f->store);
 	high = store_view_highest_modseq(v);
 	assert_int_equal(store_view_set_flags(v, &uids[1], 1,
