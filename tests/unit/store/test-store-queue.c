@@ -13,7 +13,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "store/maildir-uidlist.h"
@@ -214,12 +214,42 @@ heard_cb(const struct store_event *ev, void *ctx)
 	h->total++;
 }
 
+/*
+ * Wait until a thread of this process is blocked in flock() on the UID
+ * list lock of the Maildir dir, as the kernel lists such waiters in
+ * /proc/locks ("->" lines): the committer has taken a sync and waits
+ * for the lock the test holds. Fails the test after 10 s.
+ */
 static void
-pause_ms(long ms)
+wait_lock_waiter(const char *dir)
 {
-	struct timespec ts = { 0, ms * 1000 * 1000 };
+	char path[4200], line[256];
+	unsigned long ino;
+	struct stat st;
+	long pid;
+	int tries;
 
-	nanosleep(&ts, NULL);
+	snprintf(path, sizeof(path), "%s/%s", dir, MAILDIR_UIDLIST_LOCK);
+	assert_int_equal(stat(path, &st), 0);
+	for (tries = 0; tries < 10000; tries++) {
+		FILE *f = fopen("/proc/locks", "r");
+		const char *arrow;
+
+		assert_non_null(f);
+		while (fgets(line, sizeof(line), f) != NULL) {
+			if ((arrow = strstr(line, "-> FLOCK")) == NULL ||
+			    sscanf(arrow, "-> FLOCK %*s %*s %ld %*x:%*x:%lu",
+			    &pid, &ino) != 2)
+				continue;
+			if (pid == (long)getpid() && ino == st.st_ino) {
+				fclose(f);
+				return;
+			}
+		}
+		fclose(f);
+		usleep(1000);
+	}
+	fail_msg("nothing waited for %s", path);
 }
 
 /*
@@ -247,7 +277,7 @@ test_sync_burst(void **state)
 	assert_true(lock_fd >= 0);
 	store_queue_sync(q, "c", "INBOX",
 	    store_announced_uid(store, "c", "INBOX"), announce_cb, &a);
-	pause_ms(50);	/* the committer takes it and waits for the lock */
+	wait_lock_waiter(path);	/* the committer took it */
 	for (i = 0; i < BURST; i++) {
 		snprintf(path, sizeof(path), "%s/c/cur/%04d.foreign:2,S",
 		    root, i);
@@ -310,7 +340,7 @@ test_sync_merge(void **state)
 	lock_fd = maildir_uidlist_lock(path, &error);
 	assert_true(lock_fd >= 0);
 	store_queue_sync(q, "m", "INBOX", 0, sync_done_cb, &one);
-	pause_ms(50);	/* running: waiting for the lock */
+	wait_lock_waiter(path);	/* running: waiting for the lock */
 	store_queue_sync(q, "m", "INBOX", 5, sync_done_cb, &one);
 	store_queue_sync(q, "m", "inbox", 2, sync_done_cb, &two);
 	store_queue_sync(q, "m", "INBOX", 3, sync_done_cb, &one);
