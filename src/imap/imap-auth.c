@@ -169,9 +169,8 @@ start_waiting(struct imap_auth *auth)
 static void
 done_cb(struct completion *item)
 {
-	struct imap_auth_req *req =
-	    (struct imap_auth_req *)(void *)((char *)item -
-	    offsetof(struct imap_auth_req, done));
+	struct imap_auth_req *req = COMPLETION_ENTRY(item,
+	    struct imap_auth_req, done);
 	struct imap_auth *auth = req->auth;
 
 	for (size_t i = 0; i < AUTH_CHECKS_RUNNING; i++)

@@ -1,8 +1,9 @@
 /*
- * Completions from worker threads back to the loop (see completion.h):
+ * Completions from worker threads back to the owner (see completion.h):
  * a locked list and an eventfd written when the list becomes non-empty.
+ * The event that runs a queue on a loop is in completion-loop.c.
  */
-#include "lib/completion.h"
+#include "lib/completion-private.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -15,24 +16,8 @@
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
-struct completion_queue {
-	const char *name;		/* for logs (not copied) */
-	int efd;			/* readable while items wait */
-	struct event *ev;		/* on efd, persistent */
-	pthread_mutex_t lock;		/* guards head and tail */
-	struct completion *head, *tail;
-};
-
-static void
-queue_ev_cb(evutil_socket_t fd, short what, void *ctx)
-{
-	(void)fd;
-	(void)what;
-	completion_queue_run(ctx);
-}
-
 struct completion_queue *
-completion_queue_new(struct event_base *base, const char *name)
+completion_queue_new_polled(const char *name)
 {
 	struct completion_queue *q = xcalloc(1, sizeof(*q));
 
@@ -40,9 +25,6 @@ completion_queue_new(struct event_base *base, const char *name)
 	if ((q->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
 		fatal("%s: eventfd", name);
 	pthread_mutex_init(&q->lock, NULL);
-	q->ev = event_new(base, q->efd, EV_READ | EV_PERSIST, queue_ev_cb, q);
-	if (q->ev == NULL || event_add(q->ev, NULL) < 0)
-		fatalx("%s: cannot create an event", name);
 	return q;
 }
 
@@ -55,7 +37,8 @@ completion_queue_free(struct completion_queue **queuep)
 		return;
 	completion_queue_run(q);
 	*queuep = NULL;
-	event_free(q->ev);
+	if (q->watch != NULL)
+		q->watch_free(q->watch);
 	close(q->efd);
 	pthread_mutex_destroy(&q->lock);
 	free(q);
@@ -101,4 +84,10 @@ completion_queue_run(struct completion_queue *q)
 		next = item->next;	/* the callback may free item */
 		item->cb(item);
 	}
+}
+
+int
+completion_queue_fd(const struct completion_queue *q)
+{
+	return q->efd;
 }

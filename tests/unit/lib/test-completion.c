@@ -1,5 +1,6 @@
 /* Unit tests for lib/completion.c: work done on pool threads comes back
- * to the loop, every item once, in post order per thread. */
+ * to the loop, every item once, in post order per thread; a polled
+ * queue is run by its owner through its descriptor. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,6 +8,7 @@
 
 #include <cmocka.h>
 #include <event2/event.h>
+#include <poll.h>
 
 #include "lib/completion.h"
 #include "lib/workpool.h"
@@ -32,13 +34,16 @@ item_done_cb(struct completion *c)
 		event_base_loopbreak(it->base);
 }
 
+static completion_cb count_cb;
+
 static void
 work_cb(void *arg)
 {
 	struct item *it = arg;
 
 	it->result = it->value * 2;
-	completion_post(it->queue, &it->done, item_done_cb);
+	completion_post(it->queue, &it->done,
+	    it->base != NULL ? item_done_cb : count_cb);
 }
 
 static void
@@ -88,12 +93,52 @@ test_free_runs_pending(void **state)
 	event_base_free(base);
 }
 
+static void
+count_cb(struct completion *c)
+{
+	struct item *it = COMPLETION_ENTRY(c, struct item, done);
+
+	assert_int_equal(it->result, it->value * 2);
+	++*it->seen;
+}
+
+/* A polled queue: its owner polls the descriptor, readable while items
+ * wait and not once they have run, and runs the queue. */
+static void
+test_owner_runs(void **state)
+{
+	struct completion_queue *q = completion_queue_new_polled("test");
+	struct workpool *pool = workpool_new("test", 3);
+	struct pollfd pfd = { .fd = completion_queue_fd(q), .events = POLLIN };
+	static struct item items[ITEMS];
+	int seen = 0, rounds = 0, i;
+
+	(void)state;
+	assert_int_equal(poll(&pfd, 1, 0), 0);
+	for (i = 0; i < ITEMS; i++) {
+		items[i].queue = q;
+		items[i].value = i;
+		items[i].seen = &seen;
+		workpool_submit(pool, work_cb, &items[i]);
+	}
+	while (seen < ITEMS && rounds++ < 10000) {
+		if (poll(&pfd, 1, 10000) == 1)
+			completion_queue_run(q);
+	}
+	assert_int_equal(seen, ITEMS);
+	assert_int_equal(poll(&pfd, 1, 0), 0);
+	workpool_free(&pool);
+	completion_queue_free(&q);
+	assert_null(q);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_free_runs_pending),
+		cmocka_unit_test(test_owner_runs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
