@@ -10,20 +10,18 @@
  * serialised with commits; a folder has at most one sync waiting to
  * start, into which further requests are merged, so a burst of changes
  * costs one sync (plus one follow-up if a sync is running). Completions
- * are handed back through an eventfd and run by store_queue_reap() on
- * the caller's thread.
+ * are handed back through a lib/completion.h queue and run by
+ * store_queue_reap() on the caller's thread.
  */
 #include "store/store.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "lib/completion.h"
 #include "lib/error.h"
 #include "lib/limits.h"
 #include "lib/log.h"
@@ -56,6 +54,8 @@ enum queue_item_kind {
 struct queue_item {
 	enum queue_item_kind kind;
 	struct queue_item *next;
+	struct store_queue *queue;
+	struct completion done;	/* handed to the reaping thread */
 
 	/* QUEUE_ITEM_TARGET and QUEUE_ITEM_JOB_DONE */
 	struct queue_job *qjob;
@@ -84,7 +84,7 @@ struct item_list {
 
 struct store_queue {
 	struct store *store;
-	int efd;			/* eventfd: completions to reap */
+	struct completion_queue *done;	/* finished jobs and syncs */
 
 	struct workpool *writers;	/* one job per target to write */
 	struct workpool *committer;	/* commit_cb, one at a time */
@@ -92,7 +92,6 @@ struct store_queue {
 
 	pthread_mutex_t lock;		/* protects everything below */
 	struct item_list to_commit;	/* written targets and syncs */
-	struct item_list done;		/* finished jobs and syncs */
 	struct queue_item *waiting_syncs;	/* syncs in to_commit: not
 						   started, open to merging */
 	bool committing;		/* commit_cb queued or running */
@@ -144,17 +143,13 @@ sync_started(struct store_queue *q, struct queue_item *item)
 	item->waiting = false;
 }
 
-/* Hand a finished item to the reaping thread. Called with the lock. */
+static completion_cb reap_cb;
+
+/* Hand a finished item to the reaping thread. */
 static void
 post_done(struct store_queue *q, struct queue_item *item)
 {
-	uint64_t one = 1;
-	bool was_empty = q->done.head == NULL;
-
-	list_push(&q->done, item);
-	if (was_empty && write(q->efd, &one, sizeof(one)) < 0 &&
-	    errno != EAGAIN)
-		log_warn("store queue eventfd");
+	completion_post(q->done, &item->done, reap_cb);
 }
 
 static void commit_cb(void *arg);
@@ -280,8 +275,7 @@ store_queue_new(struct store *store)
 	struct store_queue *q = xcalloc(1, sizeof(*q));
 
 	q->store = store;
-	if ((q->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
-		fatal("eventfd");
+	q->done = completion_queue_new_polled("store queue");
 	pthread_mutex_init(&q->lock, NULL);
 	q->writers = workpool_new("store-write", DELIVERY_WRITERS);
 	q->committer = workpool_new("store-commit", 1);
@@ -304,7 +298,7 @@ store_queue_free(struct store_queue **queuep)
 
 	/* Everything queued is done now; run the last callbacks. */
 	store_queue_reap(q);
-	close(q->efd);
+	completion_queue_free(&q->done);
 	pthread_mutex_destroy(&q->lock);
 	free(q);
 	*queuep = NULL;
@@ -313,7 +307,7 @@ store_queue_free(struct store_queue **queuep)
 int
 store_queue_fd(const struct store_queue *queue)
 {
-	return queue->efd;
+	return completion_queue_fd(queue->done);
 }
 
 size_t
@@ -328,58 +322,51 @@ store_queue_pending(const struct store_queue *queue)
 	return n;
 }
 
+/* A finished item, on the reaping thread: run its callbacks, then it
+ * is no longer pending. */
+static void
+reap_cb(struct completion *done)
+{
+	struct queue_item *item = COMPLETION_ENTRY(done, struct queue_item,
+	    done);
+	struct store_queue *q = item->queue;
+
+	if (item->kind == QUEUE_ITEM_JOB_DONE) {
+		struct queue_job *qj = item->qjob;
+
+		if (qj->cb != NULL)
+			qj->cb(qj->job, qj->ctx);
+		else
+			store_job_free(&qj->job);
+		free(qj);
+	} else {
+		size_t i;
+
+		for (i = 0; i < item->nrequesters; i++) {
+			item->requesters[i].cb(item->user, item->folder,
+			    item->status == 0 ? item->uidvalidity : 0,
+			    item->uids, item->nuids,
+			    item->requesters[i].ctx);
+		}
+		/* Everything the sync saw has been reported now. */
+		if (item->status == 0)
+			store_hub_settle(q->store, item->user, item->folder,
+			    item->uidvalidity, item->last_uid);
+		free(item->user);
+		free(item->folder);
+		free(item->uids);
+		free(item->requesters);
+	}
+	free(item);
+	pthread_mutex_lock(&q->lock);
+	q->pending--;
+	pthread_mutex_unlock(&q->lock);
+}
+
 void
 store_queue_reap(struct store_queue *q)
 {
-	struct queue_item *item, *next;
-	uint64_t count;
-	size_t n = 0;
-
-	/* Reset the eventfd; an empty read (EAGAIN) is fine. */
-	if (read(q->efd, &count, sizeof(count)) < 0 && errno != EAGAIN)
-		log_warn("store queue eventfd");
-	pthread_mutex_lock(&q->lock);
-	item = q->done.head;
-	q->done.head = q->done.tail = NULL;
-	pthread_mutex_unlock(&q->lock);
-
-	for (; item != NULL; item = next) {
-		next = item->next;
-		n++;
-		if (item->kind == QUEUE_ITEM_JOB_DONE) {
-			struct queue_job *qj = item->qjob;
-
-			if (qj->cb != NULL)
-				qj->cb(qj->job, qj->ctx);
-			else
-				store_job_free(&qj->job);
-			free(qj);
-		} else {
-			size_t i;
-
-			for (i = 0; i < item->nrequesters; i++) {
-				item->requesters[i].cb(item->user,
-				    item->folder, item->status == 0 ?
-				    item->uidvalidity : 0, item->uids,
-				    item->nuids, item->requesters[i].ctx);
-			}
-			/* Everything the sync saw has been reported now. */
-			if (item->status == 0)
-				store_hub_settle(q->store, item->user,
-				    item->folder, item->uidvalidity,
-				    item->last_uid);
-			free(item->user);
-			free(item->folder);
-			free(item->uids);
-			free(item->requesters);
-		}
-		free(item);
-	}
-	if (n > 0) {
-		pthread_mutex_lock(&q->lock);
-		q->pending -= n;
-		pthread_mutex_unlock(&q->lock);
-	}
+	completion_queue_run(q->done);
 }
 
 void
@@ -401,12 +388,14 @@ store_queue_job(struct store_queue *q, struct store_job *job,
 	if (count == 0) {
 		item = xcalloc(1, sizeof(*item));
 		item->kind = QUEUE_ITEM_JOB_DONE;
+		item->queue = q;
 		item->qjob = qj;
 		post_done(q, item);
 	}
 	for (i = 0; i < count; i++) {
 		item = xcalloc(1, sizeof(*item));
 		item->kind = QUEUE_ITEM_TARGET;
+		item->queue = q;
 		item->qjob = qj;
 		item->target = i;
 		workpool_submit(q->writers, write_cb, item);
@@ -462,6 +451,7 @@ store_queue_sync(struct store_queue *q, const char *user, const char *folder,
 	}
 	item = xcalloc(1, sizeof(*item));
 	item->kind = QUEUE_ITEM_SYNC;
+	item->queue = q;
 	item->user = xstrdup(user);
 	item->folder = xstrdup(canonical);
 	item->after_uid = after_uid;
