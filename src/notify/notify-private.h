@@ -172,8 +172,9 @@ void notify_server_changed(struct notify_server *server);
 
 /* ---- notify-saver.c ---- */
 
-/* Start the registrations writer. 0, or -1 with errno set. */
-int notify_saver_new(struct notify_server *server);
+/* Start the registrations writer (fatal if the thread or its wake-up
+ * cannot be made, as at any startup). */
+void notify_saver_new(struct notify_server *server);
 /* Wait for the save in flight and stop the writer. */
 void notify_saver_free(struct notify_server *server);
 /* Format the registrations and hand them to the writer; if a save is in

@@ -6,16 +6,15 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 
 #include <openssl/crypto.h>
 
 #include "lib/buf.h"
 #include "lib/clock.h"
+#include "lib/completion.h"
 #include "lib/log.h"
 #include "lib/stats.h"
 #include "lib/workpool.h"
@@ -35,8 +34,8 @@
 
 struct notify_saver {
 	struct workpool *pool;		/* one thread: the writer */
-	int efd;			/* eventfd: a save completed */
-	struct event *done_ev;
+	struct completion_queue *done_queue;	/* to the loop */
+	struct completion done_item;	/* posted: a save completed */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	/* Under lock: */
@@ -91,13 +90,15 @@ job_unmap(struct buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
+static completion_cb save_done_cb;
+
 /* The writer's job, on the pool's thread: one at a time, as the loop
  * submits another only once this one has told it that it is done. */
 static void
 save_job_cb(void *arg)
 {
 	struct notify_saver *sv = arg;
-	uint64_t one = 1, start;
+	uint64_t start;
 	const char *error = NULL;
 	int rc;
 
@@ -113,9 +114,7 @@ save_job_cb(void *arg)
 	sv->error = rc < 0 ? xstrdup(error) : NULL;
 	sv->done = true;
 	pthread_cond_broadcast(&sv->cond);
-	/* Cannot fail short of a bug: the counter takes 2^64 - 2
-	 * completions before it would block. */
-	(void)!write(sv->efd, &one, sizeof(one));
+	completion_post(sv->done_queue, &sv->done_item, save_done_cb);
 	pthread_mutex_unlock(&sv->lock);
 }
 
@@ -151,17 +150,16 @@ save_finish(struct notify_server *s)
 	    (unsigned long long)ms);
 }
 
+/* On the loop: a save completed, unless shutdown took its result
+ * already (save_wait()). */
 static void
-save_done_cb(evutil_socket_t fd, short what, void *ctx)
+save_done_cb(struct completion *item)
 {
-	struct notify_server *s = ctx;
-	struct notify_saver *sv = s->saver;
-	uint64_t n;
+	struct notify_saver *sv = COMPLETION_ENTRY(item, struct notify_saver,
+	    done_item);
+	struct notify_server *s = sv->server;
 	bool done;
 
-	(void)what;
-	if (read(fd, &n, sizeof(n)) < 0)
-		return;
 	pthread_mutex_lock(&sv->lock);
 	done = sv->done;
 	pthread_mutex_unlock(&sv->lock);
@@ -249,26 +247,13 @@ notify_save_now(struct notify_server *s)
 	s->seen_flushed = notify_now(s);
 }
 
-int
+void
 notify_saver_new(struct notify_server *s)
 {
 	struct notify_saver *sv = xcalloc(1, sizeof(*sv));
 	sigset_t all, old;
 
-	sv->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (sv->efd < 0) {
-		free(sv);
-		return -1;
-	}
-	sv->done_ev = event_new(s->deps.base, sv->efd, EV_READ | EV_PERSIST,
-	    save_done_cb, s);
-	if (sv->done_ev == NULL || event_add(sv->done_ev, NULL) < 0) {
-		if (sv->done_ev != NULL)
-			event_free(sv->done_ev);
-		close(sv->efd);
-		free(sv);
-		return -1;
-	}
+	sv->done_queue = completion_queue_new(s->deps.base, "notify-save");
 	pthread_mutex_init(&sv->lock, NULL);
 	pthread_cond_init(&sv->cond, NULL);
 	sv->server = s;
@@ -278,7 +263,6 @@ notify_saver_new(struct notify_server *s)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	sv->pool = workpool_new("notify-save", 1);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return 0;
 }
 
 /* Wait for the save in flight and stop the writer. */
@@ -292,8 +276,8 @@ notify_saver_free(struct notify_server *s)
 	save_wait(s);
 	workpool_free(&sv->pool);
 	s->saver = NULL;
-	event_free(sv->done_ev);
-	close(sv->efd);
+	/* A completion still queued finds the save taken already. */
+	completion_queue_free(&sv->done_queue);
 	pthread_cond_destroy(&sv->cond);
 	pthread_mutex_destroy(&sv->lock);
 	job_unmap(&sv->job);

@@ -334,11 +334,7 @@ notify_server_new(const struct notify_deps *deps, const char **error_r)
 	}
 	s->save_ev = evtimer_new(deps->base, notify_save_timer_cb, s);
 	s->sweep_ev = event_new(deps->base, -1, EV_PERSIST, sweep_cb, s);
-	if (notify_saver_new(s) < 0) {
-		*error_r = error_fmt("cannot start the registrations writer: "
-		    "%s", strerror(errno));
-		goto fail;
-	}
+	notify_saver_new(s);
 	if (s->save_ev == NULL || s->sweep_ev == NULL ||
 	    event_add(s->sweep_ev, &tv) < 0) {
 		*error_r = "cannot add timers";
