@@ -131,6 +131,40 @@ check_required(const struct client_cmd *cmd, const char *server,
 	return 0;
 }
 
+/* After the options: check that the required ones are there, then
+ * split the server, read the password and set up TLS. -1 to go on, or
+ * the exit status (o freed). */
+static int
+opts_finish(const struct client_cmd *cmd, const char *server,
+    const char *pwfile, struct watch_opts *o)
+{
+	const char *error;
+
+	if (check_required(cmd, server, pwfile, o) < 0)
+		goto usage;
+	if (split_server(server, o) < 0) {
+		log_warnx("%s: --server wants HOST or HOST:PORT, not '%s'",
+		    cmd->name, server);
+		watch_opts_free(o);
+		return EX_USAGE;
+	}
+	if (read_password(pwfile, &o->password) < 0) {
+		watch_opts_free(o);
+		return EX_NOINPUT;
+	}
+	if (client_tls_init(&o->tls, o->tls_mode, o->ca_file, o->fingerprint,
+	    &error) < 0) {
+		log_warnx("%s: %s", cmd->name, error);
+		watch_opts_free(o);
+		return EX_NOINPUT;
+	}
+	return -1;
+usage:
+	client_cmd_usage(cmd, stderr, 0);
+	watch_opts_free(o);
+	return EX_USAGE;
+}
+
 int
 watch_opts_parse(const struct client_cmd *cmd, bool is_watch, int argc,
     char **argv, struct watch_opts *o)
@@ -221,25 +255,7 @@ watch_opts_parse(const struct client_cmd *cmd, bool is_watch, int argc,
 		    argv[optind]);
 		goto usage;
 	}
-	if (check_required(cmd, server, pwfile, o) < 0)
-		goto usage;
-	if (split_server(server, o) < 0) {
-		log_warnx("%s: --server wants HOST or HOST:PORT, not '%s'",
-		    cmd->name, server);
-		watch_opts_free(o);
-		return EX_USAGE;
-	}
-	if (read_password(pwfile, &o->password) < 0) {
-		watch_opts_free(o);
-		return EX_NOINPUT;
-	}
-	if (client_tls_init(&o->tls, o->tls_mode, o->ca_file, o->fingerprint,
-	    &error) < 0) {
-		log_warnx("%s: %s", cmd->name, error);
-		watch_opts_free(o);
-		return EX_NOINPUT;
-	}
-	return -1;
+	return opts_finish(cmd, server, pwfile, o);
 usage:
 	client_cmd_usage(cmd, stderr, 0);
 	watch_opts_free(o);
