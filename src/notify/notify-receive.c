@@ -229,6 +229,34 @@ open_datagram(struct notify_server *s, const unsigned char *data,
 	return 0;
 }
 
+/* An authentic, new VERIFY: with a good cookie, the endpoint it came
+ * from becomes the registration's (only the newest datagram may move a
+ * verified one), and STATUS answers. */
+static void
+handle_verify(struct notify_server *s, struct notify_reg *reg, size_t via,
+    const struct sockaddr *from, const unsigned char addr[NOTIFY_ADDR_LEN],
+    const unsigned char cookie[NOTIFY_COOKIE_LEN], bool newest,
+    uint32_t now)
+{
+	if (!notify_cookie_verify(s->cookie_key, reg->id, s->epoch, from, now,
+	    cookie)) {
+		mb_stats.notify_dropped_cookie_total++;
+		return;
+	}
+	if (is_verified_endpoint(reg, via, addr)) {
+		send_status(s, reg, from, now);
+		return;
+	}
+	/* Only the newest datagram may move the endpoint. */
+	if ((reg->flags & NOTIFY_REG_VERIFIED) && !newest)
+		return;
+	if (notify_reg_verify(reg, s->epoch, (uint8_t)via, addr) < 0)
+		return;
+	mb_stats.notify_verifications_total++;
+	send_status(s, reg, from, now);
+	notify_events_moved(s, reg);
+}
+
 static void
 handle_datagram(struct notify_server *s, size_t via,
     const unsigned char *data, size_t len, const struct sockaddr *from)
@@ -295,23 +323,8 @@ handle_datagram(struct notify_server *s, size_t via,
 		send_challenge(s, reg, via, from, msg.hello.nonce, len, now);
 		break;
 	case NOTIFY_TYPE_VERIFY:
-		if (!notify_cookie_verify(s->cookie_key, reg->id, s->epoch,
-		    from, now, msg.verify.cookie)) {
-			mb_stats.notify_dropped_cookie_total++;
-			break;
-		}
-		if (is_verified_endpoint(reg, via, addr)) {
-			send_status(s, reg, from, now);
-			break;
-		}
-		/* Only the newest datagram may move the endpoint. */
-		if ((reg->flags & NOTIFY_REG_VERIFIED) && !newest)
-			break;
-		if (notify_reg_verify(reg, s->epoch, (uint8_t)via, addr) < 0)
-			break;
-		mb_stats.notify_verifications_total++;
-		send_status(s, reg, from, now);
-		notify_events_moved(s, reg);
+		handle_verify(s, reg, via, from, addr, msg.verify.cookie,
+		    newest, now);
 		break;
 	case NOTIFY_TYPE_KEEPALIVE:
 		notify_events_ack(s, reg, msg.keepalive.ack);
