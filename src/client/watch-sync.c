@@ -96,8 +96,6 @@ watch_lost(struct watch *w, const char *why)
 	w->idling = false;
 	w->inbox_woke = false;
 	w->notify_on = false;
-	w->qresync = false;
-	w->have_selected_modseq = false;
 	if (w->stop)
 		return;
 	watch_schedule_reconnect(w, "lost the connection to ", why);
@@ -111,8 +109,7 @@ watch_idle_untagged_cb(void *ctx, const struct imap_client_resp *resp)
 	if (w->notify_on)
 		watch_notify_untagged(w, resp);
 	if (resp->count >= 2 && (imap_client_arg_is(&resp->args[1], "EXISTS")
-	    || imap_client_arg_is(&resp->args[1], "EXPUNGE") ||
-	    imap_client_arg_is(&resp->args[0], "VANISHED")))
+	    || imap_client_arg_is(&resp->args[1], "EXPUNGE")))
 		w->inbox_woke = true;
 }
 
@@ -205,7 +202,8 @@ list_cb(void *ctx, const struct imap_client_resp *resp)
 
 struct status_ctx {
 	const char *name;	/* STATUS: the folder asked about */
-	struct watch_folder_codes c;	/* from STATUS, or EXAMINE */
+	uint32_t uidnext, uidvalidity;
+	bool have_uidnext, have_uidvalidity;
 };
 
 /* * STATUS name (UIDNEXT n UIDVALIDITY n) */
@@ -229,34 +227,12 @@ status_cb(void *ctx, const struct imap_client_resp *resp)
 	l = &resp->args[2];
 	for (i = 0; i + 1 < l->count; i += 2) {
 		if (imap_client_arg_is(&l->list[i], "UIDNEXT") &&
-		    imap_client_arg_u32(&l->list[i + 1], &sc->c.uidnext) == 0)
-			sc->c.have_uidnext = true;
+		    imap_client_arg_u32(&l->list[i + 1], &sc->uidnext) == 0)
+			sc->have_uidnext = true;
 		else if (imap_client_arg_is(&l->list[i], "UIDVALIDITY") &&
-		    imap_client_arg_u32(&l->list[i + 1], &sc->c.uidvalidity) == 0)
-			sc->c.have_uidvalidity = true;
+		    imap_client_arg_u32(&l->list[i + 1], &sc->uidvalidity) == 0)
+			sc->have_uidvalidity = true;
 	}
-}
-
-bool
-watch_folder_codes_take(struct watch_folder_codes *codes,
-    const struct imap_client_resp *resp)
-{
-	uint64_t v;
-
-	if (imap_client_resp_code_num(resp, "UIDVALIDITY", UINT32_MAX,
-	    &v) == 0) {
-		codes->uidvalidity = (uint32_t)v;
-		codes->have_uidvalidity = true;
-	} else if (imap_client_resp_code_num(resp, "UIDNEXT", UINT32_MAX,
-	    &v) == 0) {
-		codes->uidnext = (uint32_t)v;
-		codes->have_uidnext = true;
-	} else if (imap_client_resp_code_num(resp, "HIGHESTMODSEQ",
-	    INT64_MAX, &codes->modseq) == 0)
-		codes->have_modseq = true;
-	else
-		return false;
-	return true;
 }
 
 /* * OK [UIDVALIDITY n] and * OK [UIDNEXT n] of SELECT and EXAMINE */
@@ -264,15 +240,23 @@ static void
 select_cb(void *ctx, const struct imap_client_resp *resp)
 {
 	struct status_ctx *sc = ctx;
+	unsigned int v;
 
-	(void)watch_folder_codes_take(&sc->c, resp);
+	if (resp->count < 2 || !imap_client_arg_is(&resp->args[0], "OK") ||
+	    resp->args[1].type != IMAP_CLIENT_ARG_ATOM)
+		return;
+	if (sscanf(resp->args[1].str, "[UIDVALIDITY %u]", &v) == 1) {
+		sc->uidvalidity = v;
+		sc->have_uidvalidity = true;
+	} else if (sscanf(resp->args[1].str, "[UIDNEXT %u]", &v) == 1) {
+		sc->uidnext = v;
+		sc->have_uidnext = true;
+	}
 }
 
 struct fetched {
 	uint32_t uid;
 	char *from, *subject;
-	unsigned int flags;	/* with QRESYNC, for the snapshot */
-	bool have_flags;
 };
 
 struct fetch_ctx {
@@ -304,11 +288,7 @@ fetch_cb(void *ctx, const struct imap_client_resp *resp)
 		if (imap_client_arg_is(k, "UID") &&
 		    imap_client_arg_u32(v, &m.uid) == 0)
 			have_uid = true;
-		else if (imap_client_arg_is(k, "FLAGS") &&
-		    v->type == IMAP_CLIENT_ARG_LIST) {
-			m.flags = watch_flags_of(v);
-			m.have_flags = true;
-		} else if (k->type == IMAP_CLIENT_ARG_ATOM &&
+		else if (k->type == IMAP_CLIENT_ARG_ATOM &&
 		    strncasecmp(k->str, "BODY[", 5) == 0 &&
 		    v->type == IMAP_CLIENT_ARG_STRING && m.from == NULL &&
 		    m.subject == NULL)
@@ -368,45 +348,12 @@ select_folder(struct watch *w, const char *name, struct status_ctx *sc)
 	free(q);
 	free(w->selected);
 	w->selected = NULL;
-	w->have_selected_modseq = false;
 	if (st == IMAP_CLIENT_FAILED)
 		return -1;
 	if (st == IMAP_CLIENT_NO)
 		return 1;
 	w->selected = xstrdup(name);
-	w->selected_modseq = sc->c.modseq;
-	w->have_selected_modseq = sc->c.have_modseq;
 	return 0;
-}
-
-int
-watch_snap_refresh(struct watch *w, const char *name, uint32_t uid)
-{
-	struct watch_flags_ctx fc = { NULL, 0, false };
-	enum imap_client_status st;
-	struct watch_folder *f;
-	struct status_ctx sc;
-	int r;
-
-	if ((r = select_folder(w, name, &sc)) != 0)
-		return r < 0 ? -1 : 0;
-	w->cmd_kind = WATCH_CMD_FLAGS;
-	st = watch_run(w, watch_flags_cb, &fc, "UID FETCH",
-	    "UID FETCH %u (FLAGS)", uid);
-	if ((f = watch_folder_find(w, name)) == NULL)
-		goto out;
-	if (st != IMAP_CLIENT_OK || (sc.c.have_uidvalidity &&
-	    sc.c.uidvalidity != f->snap_uidvalidity)) {
-		/* Unread, the snapshot may be wrong: take it again. */
-		f->modseq_valid = false;
-		goto out;
-	}
-	for (size_t i = 0; i < fc.count; i++)
-		if (fc.msgs[i].uid == uid)
-			watch_snap_new(f, uid, fc.msgs[i].flags, true);
-out:
-	free(fc.msgs);
-	return st == IMAP_CLIENT_FAILED ? -1 : 0;
 }
 
 /*
@@ -422,32 +369,49 @@ watch_fetch_new(struct watch *w, const char *name, uint32_t hint_uid,
 	    NULL);
 }
 
-/*
- * The folder name is selected and its UIDVALIDITY is the one we know:
- * report every message from its UIDNEXT on, hint_uid as
- * watch_fetch_new() says, and raise UIDNEXT to uidnext (0: unknown).
- */
-static int
-fetch_from(struct watch *w, const char *name, uint32_t hint_uid,
-    const char *hint_event, const char *via, uint32_t uidnext)
+int
+watch_fetch_new_after(struct watch *w, const char *name, uint32_t hint_uid,
+    const char *hint_event, const char *via, watch_selected_cb *before)
 {
 	struct watch_folder *f;
+	struct status_ctx sc;
 	struct fetch_ctx fc;
 	struct watch_mail m;
 	enum imap_client_status st;
 	uint32_t from_uid;
 	bool hint_done = false;
 	size_t i;
+	int r;
 
+	if ((r = select_folder(w, name, &sc)) != 0)
+		return r < 0 ? -1 : 0;
+	if (before != NULL && before(w, name, sc.have_uidvalidity ?
+	    sc.uidvalidity : 0) < 0)
+		return -1;
 	if ((f = watch_folder_find(w, name)) == NULL)
 		return 0;
+	if (f->uidnext == 0) {
+		/* No baseline yet: what is there now is not news. */
+		if (sc.have_uidvalidity && sc.have_uidnext) {
+			f->uidvalidity = sc.uidvalidity;
+			f->uidnext = sc.uidnext;
+		}
+		return 0;
+	}
+	if (sc.have_uidvalidity && f->uidvalidity == 0)
+		f->uidvalidity = sc.uidvalidity;	/* made since */
+	if (sc.have_uidvalidity && f->uidvalidity != sc.uidvalidity) {
+		/* A new UIDVALIDITY: the old UIDs mean nothing; start
+		   again from what is there now. */
+		f->uidvalidity = sc.uidvalidity;
+		f->uidnext = sc.have_uidnext ? sc.uidnext : 0;
+		if (f->uidnext == 0)
+			return 0;
+	}
 	from_uid = f->uidnext > 0 ? f->uidnext : 1;
 	memset(&fc, 0, sizeof(fc));
-	/* With QRESYNC the flags go into the snapshot the next resync
-	   compares with. */
 	st = watch_run(w, fetch_cb, &fc, "UID FETCH", "UID FETCH %u:* (UID "
-	    "%sBODY.PEEK[HEADER.FIELDS (FROM SUBJECT)])", from_uid,
-	    w->qresync ? "FLAGS " : "");
+	    "BODY.PEEK[HEADER.FIELDS (FROM SUBJECT)])", from_uid);
 	if (st == IMAP_CLIENT_FAILED)
 		goto out;
 	/* Mail that lands while the FETCH runs may be told only by this
@@ -473,8 +437,6 @@ fetch_from(struct watch *w, const char *name, uint32_t hint_uid,
 		m.from = fc.msgs[i].from;
 		m.subject = fc.msgs[i].subject;
 		report(w, &m);
-		watch_snap_new(f, m.uid, fc.msgs[i].flags,
-		    fc.msgs[i].have_flags);
 		if (f->uidnext <= fc.msgs[i].uid)
 			f->uidnext = fc.msgs[i].uid + 1;
 	}
@@ -487,8 +449,8 @@ fetch_from(struct watch *w, const char *name, uint32_t hint_uid,
 	}
 	if (hint_uid != 0 && f->uidnext <= hint_uid)
 		f->uidnext = hint_uid + 1;
-	if (uidnext != 0 && f->uidnext < uidnext)
-		f->uidnext = uidnext;
+	if (sc.have_uidnext && f->uidnext < sc.uidnext)
+		f->uidnext = sc.uidnext;
 out:
 	for (i = 0; i < fc.count; i++) {
 		free(fc.msgs[i].from);
@@ -496,50 +458,6 @@ out:
 	}
 	free(fc.msgs);
 	return st == IMAP_CLIENT_FAILED ? -1 : 0;
-}
-
-int
-watch_fetch_selected(struct watch *w, const char *name, uint32_t uidnext,
-    const char *via)
-{
-	return fetch_from(w, name, 0, NULL, via, uidnext);
-}
-
-int
-watch_fetch_new_after(struct watch *w, const char *name, uint32_t hint_uid,
-    const char *hint_event, const char *via, watch_selected_cb *before)
-{
-	struct watch_folder *f;
-	struct status_ctx sc;
-	int r;
-
-	if ((r = select_folder(w, name, &sc)) != 0)
-		return r < 0 ? -1 : 0;
-	if (before != NULL && before(w, name, sc.c.have_uidvalidity ?
-	    sc.c.uidvalidity : 0) < 0)
-		return -1;
-	if ((f = watch_folder_find(w, name)) == NULL)
-		return 0;
-	if (f->uidnext == 0) {
-		/* No baseline yet: what is there now is not news. */
-		if (sc.c.have_uidvalidity && sc.c.have_uidnext) {
-			f->uidvalidity = sc.c.uidvalidity;
-			f->uidnext = sc.c.uidnext;
-		}
-		return 0;
-	}
-	if (sc.c.have_uidvalidity && f->uidvalidity == 0)
-		f->uidvalidity = sc.c.uidvalidity;	/* made since */
-	if (sc.c.have_uidvalidity && f->uidvalidity != sc.c.uidvalidity) {
-		/* A new UIDVALIDITY: the old UIDs mean nothing; start
-		   again from what is there now. */
-		f->uidvalidity = sc.c.uidvalidity;
-		f->uidnext = sc.c.have_uidnext ? sc.c.uidnext : 0;
-		if (f->uidnext == 0)
-			return 0;
-	}
-	return fetch_from(w, name, hint_uid, hint_event, via,
-	    sc.c.have_uidnext ? sc.c.uidnext : 0);
 }
 
 /*
@@ -556,8 +474,6 @@ resync_folder(struct watch *w, const char *name, const char *via)
 
 	if ((f = watch_folder_find(w, name)) == NULL)
 		f = watch_folder_add(w, name);
-	if (w->qresync)
-		return watch_qresync_folder(w, name, via);
 	if (f->uidnext != 0 && w->selected != NULL &&
 	    strcmp(w->selected, f->name) == 0)
 		/* STATUS is not for the selected folder (RFC 3501 6.3.10) */
@@ -571,17 +487,17 @@ resync_folder(struct watch *w, const char *name, const char *via)
 	free(q);
 	if (st == IMAP_CLIENT_FAILED)
 		return -1;
-	if (st == IMAP_CLIENT_NO || !sc.c.have_uidnext || !sc.c.have_uidvalidity)
+	if (st == IMAP_CLIENT_NO || !sc.have_uidnext || !sc.have_uidvalidity)
 		return 0;	/* gone, or not a folder we can read */
 	f = watch_folder_find(w, name);
 	if (f->uidvalidity == 0 && f->uidnext != 0)
-		f->uidvalidity = sc.c.uidvalidity;	/* made since */
-	if (f->uidnext == 0 || f->uidvalidity != sc.c.uidvalidity) {
-		f->uidvalidity = sc.c.uidvalidity;
-		f->uidnext = sc.c.uidnext;
+		f->uidvalidity = sc.uidvalidity;	/* made since */
+	if (f->uidnext == 0 || f->uidvalidity != sc.uidvalidity) {
+		f->uidvalidity = sc.uidvalidity;
+		f->uidnext = sc.uidnext;
 		return 0;
 	}
-	if (sc.c.uidnext > f->uidnext)
+	if (sc.uidnext > f->uidnext)
 		return watch_fetch_new(w, name, 0, NULL, via);
 	return 0;
 }
@@ -621,7 +537,6 @@ watch_handle_event(struct watch *w, const struct notify_event *ev)
 	const char *name = notify_event_type_name(ev->type);
 	struct watch_folder *f;
 	struct watch_mail m;
-	int r;
 
 	switch (ev->type) {
 	case NOTIFY_EVENT_MESSAGE_NEW:
@@ -644,9 +559,6 @@ watch_handle_event(struct watch *w, const struct notify_event *ev)
 	case NOTIFY_EVENT_MESSAGE_EXPUNGE:
 	case NOTIFY_EVENT_FLAGS_SET:
 	case NOTIFY_EVENT_FLAGS_CLEAR:
-		/* The snapshot first: once the line is out, a resync
-		   compares with what it says. */
-		r = watch_snap_event(w, ev);
 		memset(&m, 0, sizeof(m));
 		m.event = name;
 		m.folder = ev->folder;
@@ -654,7 +566,7 @@ watch_handle_event(struct watch *w, const struct notify_event *ev)
 		m.uidvalidity = ev->uidvalidity;
 		m.via = "udp";
 		report(w, &m);
-		return r;
+		return 0;
 	case NOTIFY_EVENT_MAILBOX_RESYNC:
 	default:
 		if (ev->folder_len == 0)
