@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from mailclients import (PASSWORD, ImapConn, LmtpConn,  # noqa: F401
-                         imap_login, imaplib_connect)
+                         imap_login, imap_raw_login, imaplib_connect)
 
 SOURCE = Path(os.environ.get("MAILBELL_SOURCE",
                              Path(__file__).resolve().parents[2]))

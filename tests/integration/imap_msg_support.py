@@ -1,23 +1,15 @@
 """
 Helpers for the message-command tests (test_imap_fetch.py,
-test_imap_search.py, test_imap_store_copy.py): a raw IMAP connection
-logged in, LMTP delivery of several messages in one session, a session
-that takes \\Recent before the test's own, and the stored form of a
-delivered message; for the flag tests (test_imap_keywords.py,
-test_imap_forwarded.py) imaplib's OK data, numbered test messages and the
-info letters of a Maildir file name.
+test_imap_search.py, test_imap_store_copy.py): LMTP delivery of several
+messages in one session, a session that takes \\Recent before the
+test's own, and the stored form of a delivered message; for the flag
+tests (test_imap_keywords.py, test_imap_forwarded.py) imaplib's OK data,
+numbered test messages and the info letters of a Maildir file name.
 """
 
-from conftest import make_message
+from conftest import imap_raw_login, make_message
 
 SENDER = "s@example.net"
-
-
-def raw(daemon, user="alice"):
-    """A raw connection, logged in."""
-    c = daemon.imap()
-    c.login(user)
-    return c
 
 
 def deliver(daemon, msgs, rcpt="alice@example.org"):
@@ -30,7 +22,7 @@ def seen_before(daemon, folder="INBOX", user="alice"):
     """A session selects folder and logs out, taking \\Recent from its
     messages (RFC 3501 2.3.2), so later sessions see them as the RFC's
     examples show messages: without \\Recent."""
-    c = raw(daemon, user)
+    c = imap_raw_login(daemon, user)
     assert c.run("sb", "SELECT " + folder)[-1].startswith(b"sb OK")
     c.run("lo", "LOGOUT")
     c.close()

@@ -2,7 +2,9 @@
 The protocol clients every integration test talks to mailbelld with: a
 raw LMTP client and a raw IMAP client (exact bytes out, exact lines or
 whole responses with their literals in), both on one line-reading socket,
-and imaplib sessions for the tests that want a real client's view.
+with imap_raw_login for a raw session logged in, and imaplib sessions
+(imaplib_connect, imap_login) for the tests that want a real client's
+view.
 conftest.py re-exports all of it; tests import from conftest.
 """
 
@@ -13,8 +15,9 @@ import time
 
 # The password conftest's Daemon.add_user gives every test user.
 PASSWORD = "secret-" + "pw"
-# How long an imaplib session waits for any one answer.
-IMAPLIB_TIMEOUT = 10.0
+# How long an imaplib session waits for any one answer (a bound for a
+# failing test only: room for a loaded sanitizer build).
+IMAPLIB_TIMEOUT = 15.0
 
 LITERAL_RE = re.compile(rb"\{(\d+)\}\r\n$")
 
@@ -202,6 +205,14 @@ def imaplib_connect(daemon, timeout=IMAPLIB_TIMEOUT):
     """An imaplib session, not logged in; daemon is a Daemon or the
     IMAP port."""
     return imaplib.IMAP4("127.0.0.1", _imap_port(daemon), timeout=timeout)
+
+
+def imap_raw_login(daemon, user="alice", password=PASSWORD, timeout=10.0):
+    """A raw IMAP connection (ImapConn), greeting read and logged in as
+    user; daemon is a Daemon or the IMAP port."""
+    c = ImapConn(_imap_port(daemon), timeout)
+    c.login(user, password)
+    return c
 
 
 def imap_login(daemon, user="alice", password=PASSWORD,

@@ -6,7 +6,6 @@ python3-cryptography), an implementation independent of the C code.
 """
 
 import base64
-import functools
 import imaplib
 import importlib.util
 import re
@@ -14,8 +13,10 @@ import socket
 import struct
 import time
 
-import conftest
 from conftest import SOURCE
+# XBELL runs on an imaplib session from mailclients.py; test_watch.py
+# opens it as nc.imap_login.
+from conftest import imap_login  # noqa: F401
 
 _spec = importlib.util.spec_from_file_location(
     "notify_vectors", SOURCE / "doc" / "notify-vectors.py")
@@ -48,11 +49,6 @@ class Registration:
         self.keepalive = keepalive
         self.lease = lease
         self.epoch = epoch
-
-
-# An imaplib session logged in (conftest.imap_login), as patient as the
-# notifier's tests have always been with IMAP answers.
-imap_login = functools.partial(conftest.imap_login, timeout=15)
 
 
 def xbell(m, *args):

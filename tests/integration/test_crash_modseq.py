@@ -12,8 +12,8 @@ import re
 import socket
 import threading
 
-from conftest import wait_until
-from imap_msg_support import deliver_numbered, raw
+from conftest import imap_raw_login, wait_until
+from imap_msg_support import deliver_numbered
 
 MESSAGES = 40
 STORES = 3000
@@ -75,8 +75,8 @@ def highest(lines):
 
 def test_sigkill_during_condstore_stores(daemon):
     deliver_numbered(daemon, MESSAGES)
-    writer = raw(daemon)
-    watcher = raw(daemon)
+    writer = imap_raw_login(daemon)
+    watcher = imap_raw_login(daemon)
     for c in (writer, watcher):
         assert c.run("e", "ENABLE CONDSTORE")[-1].startswith(b"e OK")
     told_high = highest(writer.select())
@@ -101,7 +101,7 @@ def test_sigkill_during_condstore_stores(daemon):
         for uid, ms in r.told.items():
             told[uid] = max(told.get(uid, 0), ms)
     daemon.start()
-    c = raw(daemon)
+    c = imap_raw_login(daemon)
     high = highest(c.select())
     assert high >= max(list(told.values()) + [told_high])
     now = {}

@@ -8,7 +8,6 @@ when Dovecot is not installed (scripts/install-deps.sh check installs
 it).
 """
 
-import imaplib
 import re
 import shutil
 import sys
@@ -74,8 +73,7 @@ def filled(tmp_path):
     dv.start()
     seen = {}
     try:
-        m = imaplib.IMAP4("127.0.0.1", dv.imap_port, timeout=10)
-        m.login("alice", load_benchlib().PASSWORD)
+        m = imap_login(dv.imap_port, "alice", load_benchlib().PASSWORD)
         assert m.create("Work")[0] == "OK"
         assert m.create("Work.Sub")[0] == "OK"
         assert m.subscribe("Work")[0] == "OK"
@@ -160,8 +158,7 @@ def test_dovecot_subscriptions(daemon_factory, filled):
                 maildir / "subscriptions")
     dv.start()
     try:
-        m = imaplib.IMAP4("127.0.0.1", dv.imap_port, timeout=10)
-        m.login("alice", load_benchlib().PASSWORD)
+        m = imap_login(dv.imap_port, "alice", load_benchlib().PASSWORD)
         assert subscribed(m) == want
         m.logout()
     finally:

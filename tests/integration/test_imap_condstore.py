@@ -9,7 +9,8 @@ MODSEQs kept across a restart.
 
 import re
 
-from imap_msg_support import deliver_numbered, raw, seen_before
+from conftest import imap_raw_login
+from imap_msg_support import deliver_numbered, seen_before
 
 FETCH_RE = re.compile(rb"^\* (\d+) FETCH \((.*)\)$")
 
@@ -42,7 +43,7 @@ def tagged_ok(lines, tag):
 
 
 def test_capability_enable(daemon):
-    c = raw(daemon)
+    c = imap_raw_login(daemon)
     caps = c.run("c", "CAPABILITY")[0]
     assert b" CONDSTORE" in caps
     assert c.run("e1", "ENABLE CONDSTORE")[0] == b"* ENABLED CONDSTORE"
@@ -54,7 +55,7 @@ def test_capability_enable(daemon):
 def test_select_fetch_changedsince(daemon):
     deliver_numbered(daemon, 4)
     seen_before(daemon)
-    c = raw(daemon)
+    c = imap_raw_login(daemon)
     # RFC 7162 3.1.8: SELECT (CONDSTORE) enables it.
     sel = tagged_ok(c.run("A142", "SELECT INBOX (CONDSTORE)"), "A142")
     high = highest(sel)
@@ -88,8 +89,8 @@ def test_select_fetch_changedsince(daemon):
 def test_store_unchangedsince(daemon):
     deliver_numbered(daemon, 9)
     seen_before(daemon)
-    a = raw(daemon)
-    b = raw(daemon)
+    a = imap_raw_login(daemon)
+    b = imap_raw_login(daemon)
     high = highest(a.select())
     b.select()
     # Another client changes 7 and 9 after the MODSEQ a knows.
@@ -121,9 +122,9 @@ def test_store_unchangedsince(daemon):
 def test_untagged_fetch_from_other_session(daemon):
     deliver_numbered(daemon, 2)
     seen_before(daemon)
-    a = raw(daemon)
-    plain = raw(daemon)
-    b = raw(daemon)
+    a = imap_raw_login(daemon)
+    plain = imap_raw_login(daemon)
+    b = imap_raw_login(daemon)
     tagged_ok(a.run("e", "ENABLE CONDSTORE"), "e")
     a.select()
     plain.select()
@@ -144,7 +145,7 @@ def test_untagged_fetch_from_other_session(daemon):
 def test_search_status_modseq(daemon):
     deliver_numbered(daemon, 5)
     seen_before(daemon)
-    c = raw(daemon)
+    c = imap_raw_login(daemon)
     high = highest(c.select())
     tagged_ok(c.run("s", "STORE 2,4 +FLAGS.SILENT (\\Draft)"), "s")
     new = max(modseqs(c.run("f", "FETCH 1:* (UID MODSEQ)")).values())
@@ -167,14 +168,14 @@ def test_search_status_modseq(daemon):
 
 def test_modseq_survives_restart(daemon):
     deliver_numbered(daemon, 3)
-    c = raw(daemon)
+    c = imap_raw_login(daemon)
     c.select()
     tagged_ok(c.run("s", "STORE 1:3 +FLAGS (\\Seen $label1)"), "s")
     before = modseqs(c.run("f", "FETCH 1:* (UID MODSEQ)"))
     high = highest(c.select())
     c.close()
     daemon.restart()
-    c = raw(daemon)
+    c = imap_raw_login(daemon)
     assert highest(c.select()) == high
     assert modseqs(c.run("f", "FETCH 1:* (UID MODSEQ)")) == before
     c.close()

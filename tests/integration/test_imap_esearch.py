@@ -1,14 +1,14 @@
 """
 ESEARCH (RFC 4731): SEARCH and UID SEARCH with RETURN (MIN MAX ALL
 COUNT) answer with one ESEARCH response in the RFC's exact forms, on the
-mailbox of test_imap_search.py.
+mailbox of imap_search_support.py.
 """
 
 import re
 
 from conftest import imap_login
 from imap_msg_support import deliver
-from test_imap_search import MSGS, prepare
+from imap_search_support import MSGS, prepare
 
 
 def esearch(c, tag, command):

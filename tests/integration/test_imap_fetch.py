@@ -17,8 +17,8 @@ import struct
 import time
 import termios
 
-from conftest import give_to_owner, imap_login, wait_until
-from imap_msg_support import deliver, raw, seen_before, stored
+from conftest import give_to_owner, imap_login, imap_raw_login, wait_until
+from imap_msg_support import deliver, seen_before, stored
 
 REPORT = (
     b"From: Alice Example <alice@example.org>\r\n"
@@ -102,7 +102,7 @@ def setup_two(daemon):
     """REPORT as message 1 (UID 1), PLAIN as message 2 (UID 2)."""
     deliver(daemon, [REPORT, PLAIN])
     seen_before(daemon)
-    c = raw(daemon)
+    c = imap_raw_login(daemon)
     c.select()
     return c
 
@@ -280,7 +280,7 @@ def test_body_sets_seen_peek_does_not(daemon):
     assert c.run("e", "FETCH 1 FLAGS")[0] == b"* 1 FETCH (FLAGS ())"
 
     # A second session sees the \Seen set by the first on NOOP.
-    c2 = raw(daemon)
+    c2 = imap_raw_login(daemon)
     c2.select()
     c.select()
     assert c.run("f", "FETCH 1 BODY[2]")[0] == \
@@ -357,7 +357,7 @@ def test_bad_requests(daemon):
 
 
 def test_empty_mailbox(daemon):
-    c = raw(daemon)
+    c = imap_raw_login(daemon)
     c.select()
     assert c.run("a", "UID FETCH 1:* FLAGS") == [b"a OK UID FETCH completed"]
     assert c.run("b", "FETCH 1:* FLAGS") == [
@@ -392,7 +392,7 @@ def test_fetch_larger_than_output_buffer(daemon):
     the FETCH waits for the client to read and resumes."""
     msgs = [big_message(i) for i in range(40)]
     deliver(daemon, msgs)
-    c = raw(daemon)
+    c = imap_raw_login(daemon)
     c.select()
     c.send(b"a FETCH 1:* (UID BODY.PEEK[])\r\n")
     # Let the output back up first: the bytes waiting in our socket stop
@@ -411,14 +411,14 @@ def test_fetch_larger_than_output_buffer(daemon):
 
 def test_client_leaves_mid_fetch(daemon):
     deliver(daemon, [big_message(i) for i in range(20)])
-    c = raw(daemon)
+    c = imap_raw_login(daemon)
     c.select()
     c.send(b"a FETCH 1:* BODY.PEEK[]\r\nb LOGOUT\r\n")
     c.file.read(1000)
     c.sock.close()
     assert daemon.wait_metric("imap_sessions_active", 0)
     assert daemon.alive()
-    c2 = raw(daemon)
+    c2 = imap_raw_login(daemon)
     c2.select()
     assert c2.run("f", "FETCH 20 UID") == [b"* 20 FETCH (UID 20)",
                                            b"f OK FETCH completed"]
@@ -429,9 +429,9 @@ def test_client_leaves_mid_fetch(daemon):
 def test_expunge_does_not_renumber_under_fetch(daemon):
     deliver(daemon, [PLAIN.replace(b"plain", b"m%d" % i) for i in range(1, 4)])
     seen_before(daemon)
-    a = raw(daemon)
+    a = imap_raw_login(daemon)
     a.select()
-    b = raw(daemon)
+    b = imap_raw_login(daemon)
     b.select()
     assert b.run("d", "STORE 2 +FLAGS.SILENT (\\Deleted)") == [
         b"d OK STORE completed"]
@@ -458,7 +458,7 @@ def test_expunge_does_not_renumber_under_fetch(daemon):
 # ---- a file written by another program ----
 
 def test_lf_only_file_is_sent_with_crlf(daemon):
-    c = raw(daemon)
+    c = imap_raw_login(daemon)
     c.select()
     d = daemon.folder_dir("alice")
     data = b"From: x@example.net\nSubject: lf\n\nline one\nline two\n"
@@ -493,9 +493,9 @@ def test_long_fetch_runs_in_slices(daemon_factory):
     give_to_owner(daemon.folder_dir("alice"), daemon.data_dir)
     daemon.start()
     seen_before(daemon)
-    a = raw(daemon)
+    a = imap_raw_login(daemon)
     a.select()
-    b = raw(daemon)
+    b = imap_raw_login(daemon)
     b.select()
     a.send(b"f FETCH 1:* (FLAGS ENVELOPE)\r\n")
     t0 = time.monotonic()

@@ -11,8 +11,9 @@ of STOREs, and a Maildir written as Dovecot writes it.
 import re
 import socket
 
-from conftest import give_to_owner, imap_login, make_message, wait_until
-from imap_msg_support import deliver_numbered, info, ok, raw
+from conftest import (give_to_owner, imap_login, imap_raw_login, make_message,
+                      wait_until)
+from imap_msg_support import deliver_numbered, info, ok
 
 
 def keywords_file(daemon, folder="INBOX"):
@@ -105,9 +106,9 @@ def test_search_keywords(daemon):
 
 def test_other_session_sees_keywords(daemon):
     deliver_numbered(daemon, 1)
-    a = raw(daemon)
+    a = imap_raw_login(daemon)
     a.select()
-    b = raw(daemon)
+    b = imap_raw_login(daemon)
     b.select()
     a.run("s", "STORE 1 +FLAGS.SILENT (Work)")
     got = b.run("n", "NOOP")
@@ -118,7 +119,7 @@ def test_other_session_sees_keywords(daemon):
 
 def test_keyword_limits(daemon):
     deliver_numbered(daemon, 1)
-    c = raw(daemon)
+    c = imap_raw_login(daemon)
     c.select()
     for i in range(26):
         got = c.run("s%d" % i, "STORE 1 +FLAGS.SILENT (k%d)" % i)
@@ -159,7 +160,7 @@ def test_sigkill_during_store_keeps_keywords(daemon):
     file name, and the keywords file reads whole."""
     count, stores = 300, 24
     deliver_numbered(daemon, count)
-    c = raw(daemon)
+    c = imap_raw_login(daemon)
     c.select()
     assert c.run("a", "STORE 1:* +FLAGS.SILENT ($label1)")[-1].startswith(
         b"a OK")
@@ -291,7 +292,7 @@ def test_copy_move_keywords(daemon):
 
 def test_copy_into_full_folder(daemon):
     deliver_numbered(daemon, 1)
-    c = raw(daemon)
+    c = imap_raw_login(daemon)
     assert c.run("c", "CREATE Full")[-1].startswith(b"c OK")
     flags = " ".join("f%d" % i for i in range(26))
     got = c.run("a", "APPEND Full (%s) {1+}\r\nx" % flags)

@@ -29,8 +29,7 @@ import socket
 
 import pytest
 
-from conftest import make_message
-from imap_msg_support import raw
+from conftest import imap_raw_login, make_message
 
 FETCH_RE = re.compile(rb"^\* (\d+) FETCH \((.*)\)$", re.S)
 UID_RE = re.compile(rb"\bUID (\d+)")
@@ -61,7 +60,7 @@ class Session:
         self.name = name
         self.world = world
         self.log = log
-        self.c = raw(daemon)
+        self.c = imap_raw_login(daemon)
         self.uids = []		# by sequence number - 1; None: not known yet
         self.flags = []		# ... their flags but \Recent, once told
         self.bye = False

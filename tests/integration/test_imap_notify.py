@@ -7,23 +7,11 @@ refusals RFC 5465 asks for (BAD, NO [BADEVENT]); and the overflow of a
 session that does not read.
 """
 
-import re
 import socket
 
-from conftest import PASSWORD, make_message
+from conftest import PASSWORD, imap_raw_login, make_message
 
 EVENTS = "MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange"
-
-
-def login(daemon, user="alice"):
-    c = daemon.imap()
-    c.login(user)
-    return c
-
-
-def uidvalidity(c, folder):
-    st = c.cmd("uv", "STATUS %s (UIDVALIDITY)" % folder)
-    return int(re.search(r"UIDVALIDITY (\d+)", st[0]).group(1))
 
 
 def told(c, timeout=10):
@@ -38,9 +26,9 @@ def quiet(c):
 
 
 def test_status_option_and_nonexistent_mailboxes(daemon):
-    with login(daemon) as a:
+    with imap_raw_login(daemon) as a:
         assert a.cmd("c", "CREATE Work")[-1] == "c OK Create completed"
-        uv = uidvalidity(a, "Work")
+        uv = a.uidvalidity("Work")
         a.cmd("s", "SELECT INBOX")
         # The selected mailbox gets no STATUS; a name that is no folder
         # is no error (RFC 5465 6.6).
@@ -56,7 +44,7 @@ def test_status_option_and_nonexistent_mailboxes(daemon):
 
 
 def test_refusals(daemon):
-    with login(daemon) as a:
+    with imap_raw_login(daemon) as a:
         for events in ("AnnotationChange", "MailboxMetadataChange",
                        "ServerMetadataChange", "XNoSuchEvent"):
             assert a.cmd("e", "NOTIFY SET (PERSONAL (MessageNew "
@@ -75,10 +63,10 @@ def test_refusals(daemon):
 
 
 def test_delivery_and_changes_in_other_folders(daemon):
-    with login(daemon) as a, login(daemon) as b:
+    with imap_raw_login(daemon) as a, imap_raw_login(daemon) as b:
         b.cmd("c", "CREATE Work")
-        uv_inbox = uidvalidity(a, "INBOX")
-        uv_work = uidvalidity(a, "Work")
+        uv_inbox = a.uidvalidity("INBOX")
+        uv_work = a.uidvalidity("Work")
         a.cmd("s", "SELECT Sent")
         assert a.cmd("n", "NOTIFY SET (SELECTED (MessageNew "
                      "MessageExpunge)) (PERSONAL (MessageNew "
@@ -107,7 +95,7 @@ def test_delivery_and_changes_in_other_folders(daemon):
 
 
 def test_events_not_asked_for_are_not_told(daemon):
-    with login(daemon) as a, login(daemon) as b:
+    with imap_raw_login(daemon) as a, imap_raw_login(daemon) as b:
         b.cmd("c", "CREATE Work")
         b.cmd("a", "APPEND Work {5+}\r\nHello")
         a.cmd("n", "NOTIFY SET (MAILBOXES Work (MessageNew "
@@ -123,7 +111,7 @@ def test_events_not_asked_for_are_not_told(daemon):
 
 
 def test_folder_names_and_subscriptions(daemon):
-    with login(daemon) as a, login(daemon) as b:
+    with imap_raw_login(daemon) as a, imap_raw_login(daemon) as b:
         assert a.cmd("n", "NOTIFY SET (PERSONAL (MailboxName "
                      "SubscriptionChange))") == ["n OK Notify completed"]
         b.cmd("c", "CREATE Projects")
@@ -148,9 +136,9 @@ def test_folder_names_and_subscriptions(daemon):
 
 
 def test_told_during_idle(daemon):
-    with login(daemon) as a, login(daemon) as b:
+    with imap_raw_login(daemon) as a, imap_raw_login(daemon) as b:
         b.cmd("c", "CREATE Work")
-        uv_work = uidvalidity(a, "Work")
+        uv_work = a.uidvalidity("Work")
         a.cmd("s", "SELECT INBOX")
         a.cmd("n", "NOTIFY SET (SELECTED (MessageNew MessageExpunge)) "
               "(PERSONAL (MessageNew MessageExpunge MailboxName))")
@@ -169,7 +157,7 @@ def test_told_during_idle(daemon):
 
 
 def test_selected_mailbox_between_commands(daemon):
-    with login(daemon) as a, login(daemon) as b:
+    with imap_raw_login(daemon) as a, imap_raw_login(daemon) as b:
         a.cmd("s", "SELECT INBOX")
         assert a.cmd("n", "NOTIFY SET (SELECTED (MessageNew (UID FLAGS "
                      "RFC822.SIZE) MessageExpunge FlagChange))") == [
@@ -192,7 +180,7 @@ def test_selected_mailbox_between_commands(daemon):
 
 
 def test_selected_delayed_keeps_expunges(daemon):
-    with login(daemon) as a, login(daemon) as b:
+    with imap_raw_login(daemon) as a, imap_raw_login(daemon) as b:
         daemon.deliver([make_message("one"), make_message("two")])
         a.cmd("s", "SELECT INBOX")
         a.cmd("n", "NOTIFY SET (SELECTED-DELAYED (MessageNew "
@@ -217,7 +205,7 @@ def test_overflow_of_a_session_that_does_not_read(daemon):
     a.connect(("127.0.0.1", daemon.ports["imap"]))
     f = a.makefile("rb")
     f.readline()
-    with login(daemon) as b:
+    with imap_raw_login(daemon) as b:
         b.cmd("c", "CREATE Big")
         body = b"Subject: big\r\n\r\n" + b"x" * 100000 + b"\r\n"
         for i in range(100):

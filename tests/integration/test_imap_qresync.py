@@ -9,7 +9,8 @@ MOVE), and [CLOSED] when another mailbox is selected.
 
 import re
 
-from imap_msg_support import deliver_numbered, raw, seen_before
+from conftest import imap_raw_login
+from imap_msg_support import deliver_numbered, seen_before
 
 
 def highest(lines):
@@ -34,7 +35,7 @@ def ok(lines, tag):
 
 
 def qresync_conn(daemon):
-    c = raw(daemon)
+    c = imap_raw_login(daemon)
     assert c.run("e", "ENABLE QRESYNC") == [b"* ENABLED QRESYNC",
                                             b"e OK Enabled"]
     return c
@@ -45,7 +46,7 @@ def changes_since(daemon, count=10):
     then another session expunges UIDs 3 and 4 and sets \\Seen on 7."""
     deliver_numbered(daemon, count)
     seen_before(daemon)
-    other = raw(daemon)
+    other = imap_raw_login(daemon)
     sel = other.select()
     uv, high = uidvalidity(sel), highest(sel)
     ok(other.run("d", "UID STORE 3:4 +FLAGS.SILENT (\\Deleted)"), "d")
@@ -56,7 +57,7 @@ def changes_since(daemon, count=10):
 
 
 def test_enable_and_select_needs_it(daemon):
-    c = raw(daemon)
+    c = imap_raw_login(daemon)
     assert b" QRESYNC" in c.run("c", "CAPABILITY")[0]
     lines = c.run("A02", "SELECT INBOX (QRESYNC (1 1))")
     assert lines[-1].startswith(b"A02 BAD"), lines
@@ -122,7 +123,7 @@ def test_uid_fetch_vanished(daemon):
         .startswith(b"b2 BAD")
     c.close()
     # Not without QRESYNC enabled.
-    c = raw(daemon)
+    c = imap_raw_login(daemon)
     c.select()
     assert c.run("b3", "UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1 "
                  "VANISHED)")[-1].startswith(b"b3 BAD")
@@ -133,8 +134,8 @@ def test_vanished_replaces_expunge(daemon):
     deliver_numbered(daemon, 6)
     seen_before(daemon)
     c = qresync_conn(daemon)
-    plain = raw(daemon)
-    other = raw(daemon)
+    plain = imap_raw_login(daemon)
+    other = imap_raw_login(daemon)
     c.select()
     plain.select()
     other.select()

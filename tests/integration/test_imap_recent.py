@@ -9,8 +9,8 @@ one of them, with "* n RECENT" after "* n EXISTS"; the claim outlives a
 restart. imaplib sessions as a client sees them, raw lines for IDLE.
 """
 
-from conftest import imap_login, make_message
-from imap_msg_support import raw, seen_before
+from conftest import imap_login, imap_raw_login, make_message
+from imap_msg_support import seen_before
 
 
 def deliver(daemon, *subjects):
@@ -162,7 +162,7 @@ def idle_until_recent(c):
 def test_new_mail_recent_in_one_of_two_sessions(daemon):
     deliver(daemon, "old")
     seen_before(daemon)
-    a, b = raw(daemon), raw(daemon)
+    a, b = imap_raw_login(daemon), imap_raw_login(daemon)
     assert b"* 0 RECENT" in a.select()
     assert b"* 0 RECENT" in b.select()
     for c in (a, b):

@@ -9,71 +9,11 @@ another session.
 import re
 import time
 
-from conftest import give_to_owner, imap_login
-from imap_msg_support import deliver, raw, seen_before
-
-MSGS = [
-    # 1
-    b"From: Alice A <alice@example.net>\r\n"
-    b"To: bob@example.org\r\n"
-    b"Cc: carol@example.com\r\n"
-    b"Subject: Lunch plans\r\n"
-    b"Date: Mon, 01 Jan 2024 09:00:00 +0000\r\n"
-    b"\r\n"
-    b"Meet at noon.\r\n",
-    # 2: 23:30 -0800 on the 2nd is the 3rd in UTC.
-    b"From: bob@example.net\r\n"
-    b"To: alice@example.org\r\n"
-    b"Bcc: dave@example.com\r\n"
-    b"Subject: =?UTF-8?Q?Caf=C3=A9?= tomorrow\r\n"
-    b"Date: Tue, 02 Jan 2024 23:30:00 -0800\r\n"
-    b"X-Priority: 1\r\n"
-    b"\r\n"
-    b"Coffee with cream.\r\n",
-    # 3: no Date, the largest
-    b"From: carol@example.com\r\n"
-    b"Subject: Report\r\n"
-    b"\r\n" + b"report data, line after line\r\n" * 70,
-    # 4: the body is quoted-printable
-    b"From: dave@example.org\r\n"
-    b"Subject: lunch again\r\n"
-    b"Date: Wed, 03 Jan 2024 12:00:00 +0100\r\n"
-    b"MIME-Version: 1.0\r\n"
-    b"Content-Type: text/plain; charset=utf-8\r\n"
-    b"Content-Transfer-Encoding: quoted-printable\r\n"
-    b"\r\n"
-    b"Caf=C3=A9 au lait?\r\n",
-    # 5
-    b"From: eve@example.net\r\n"
-    b"Subject: misc\r\n"
-    b"Date: Thu, 04 Jan 2024 08:00:00 +0000\r\n"
-    b"\r\n"
-    b"nothing here\r\n",
-]
-
-# 6, appended with an internal date in 2020
-OLD = (b"From: frank@example.net\r\n"
-       b"Subject: archived\r\n"
-       b"Date: Thu, 05 Mar 2020 10:00:00 +0000\r\n"
-       b"\r\n"
-       b"old news\r\n")
+from conftest import give_to_owner, imap_login, imap_raw_login
+from imap_msg_support import deliver
+from imap_search_support import MSGS, prepare
 
 CAFE = "caf\u00e9".encode()
-
-
-def prepare(daemon):
-    deliver(daemon, MSGS)
-    c = raw(daemon)
-    assert c.run("ap", b'APPEND INBOX "05-Mar-2020 10:00:00 +0000" {%d+}'
-                 b"\r\n" % len(OLD) + OLD)[-1].startswith(b"ap OK")
-    seen_before(daemon)
-    c.select()
-    for tag, cmd in [("f1", "STORE 1 +FLAGS.SILENT (\\Seen \\Answered)"),
-                     ("f2", "STORE 2 +FLAGS.SILENT (\\Flagged)"),
-                     ("f3", "STORE 3 +FLAGS.SILENT (\\Deleted \\Seen)"),
-                     ("f4", "STORE 4 +FLAGS.SILENT (\\Draft)")]:
-        assert c.run(tag, cmd) == [tag.encode() + b" OK STORE completed"]
-    return c
 
 
 def search(c, program, uid=False):
@@ -155,7 +95,7 @@ def test_address_keys_search_parsed_addresses(daemon):
         b"From: =?utf-8?q?J=C3=B6rg?= <j@x.org>\r\n"
         b"Subject: two\r\n\r\nbody\r\n",
     ])
-    c = raw(daemon)
+    c = imap_raw_login(daemon)
     c.select()
     joerg = "J\u00f6rg".encode()
     check(c, [
@@ -277,7 +217,7 @@ def test_bad_programs(daemon):
 
 def test_expunged_by_another_session(daemon):
     c = prepare(daemon)
-    other = raw(daemon)
+    other = imap_raw_login(daemon)
     other.select()
     assert other.run("x", "EXPUNGE") == [b"* 3 EXPUNGE",
                                          b"x OK EXPUNGE completed"]
@@ -325,10 +265,10 @@ def test_long_search_runs_in_slices(daemon_factory):
             b"From: bulk@example.net\r\nSubject: n%d\r\n\r\n" % i + body)
     give_to_owner(daemon.folder_dir("alice"), daemon.data_dir)
     daemon.start()
-    a = raw(daemon)
+    a = imap_raw_login(daemon)
     lines = a.select()
     assert b"* %d EXISTS" % n in lines
-    b = raw(daemon)
+    b = imap_raw_login(daemon)
     b.select()
     a.send(b"s SEARCH BODY needle\r\n")
     t0 = time.monotonic()
@@ -354,7 +294,7 @@ def test_long_search_runs_in_slices(daemon_factory):
 def test_header_keys_on_long_lf_only_header(daemon):
     """Header keys read only the header, which may be long, end its lines
     in LF alone, and have its empty line split across reads."""
-    c = raw(daemon)
+    c = imap_raw_login(daemon)
     for pad in range(4080, 4100):
         msg = (b"From: far@example.net\n" +
                b"".join(b"X-Filler-%04d: %s\n" % (i, b"f" * 40)

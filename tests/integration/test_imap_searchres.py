@@ -3,12 +3,12 @@ SEARCHRES (RFC 5182): SEARCH RETURN (SAVE) keeps its result as "$", which
 FETCH, STORE, COPY, MOVE, UID EXPUNGE and SEARCH take where a sequence set
 goes, by sequence number or UID; "$" follows expunges, is reset by SELECT,
 is empty before any SAVE and after a SAVE search that failed. On the
-mailbox of test_imap_search.py: messages 1 to 6 with UIDs 1 to 6, unseen
-2, 4, 5 and 6, flagged 2, deleted 3.
+mailbox of imap_search_support.py: messages 1 to 6 with UIDs 1 to 6,
+unseen 2, 4, 5 and 6, flagged 2, deleted 3.
 """
 
-from imap_msg_support import raw
-from test_imap_search import prepare
+from conftest import imap_raw_login
+from imap_search_support import prepare
 
 
 def uids_of(lines):
@@ -126,7 +126,7 @@ def test_follows_expunge(daemon):
     # Another session expunges UID 5: "$" keeps the numbers until told.
     assert c.run("d2", "UID STORE 5 +FLAGS.SILENT (\\Deleted)")[-1] == (
         b"d2 OK UID STORE completed")
-    other = raw(daemon)
+    other = imap_raw_login(daemon)
     other.select()
     assert other.run("x", "EXPUNGE")[-1] == b"x OK EXPUNGE completed"
     assert c.run("n", "NOOP") == [b"* 3 EXPUNGE", b"n OK NOOP completed"]

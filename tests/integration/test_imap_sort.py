@@ -7,8 +7,7 @@ THREAD=ORDEREDSUBJECT and THREAD=REFERENCES, RETURN options, charsets
 and errors, through raw lines and Python's imaplib.
 """
 
-from conftest import imap_login
-from imap_msg_support import raw
+from conftest import imap_login, imap_raw_login
 
 
 def msg(headers, body=b"hi\r\n"):
@@ -70,7 +69,7 @@ MSGS = [
 
 
 def prepare(daemon):
-    c = raw(daemon)
+    c = imap_raw_login(daemon)
     first = msg([b"Subject: removed"])
     for idate, m in [("01-Jan-2020 00:00:00 +0000", first)] + MSGS:
         got = c.run("ap", b'APPEND INBOX "%s" {%d+}\r\n' %
@@ -147,7 +146,7 @@ def test_sort_errors(daemon):
     got = c.run("b", "THREAD REFERENCES KOI8-R ALL")
     assert got[0].startswith(b"b NO [BADCHARSET (UTF-8 US-ASCII)]"), got
     # Not before SELECT.
-    c2 = raw(daemon)
+    c2 = imap_raw_login(daemon)
     assert c2.run("n", "SORT (DATE) UTF-8 ALL")[-1].startswith(b"n BAD")
 
 
@@ -214,7 +213,7 @@ def test_keys_kept_between_commands(daemon):
     seen as they happen."""
     c = prepare(daemon)
     assert sort(c, "(SUBJECT) UTF-8 ALL") == [7, 3, 5, 6, 1, 2, 4]
-    c2 = raw(daemon)
+    c2 = imap_raw_login(daemon)
     c2.select()
     assert sort(c2, "(SUBJECT) UTF-8 ALL") == [7, 3, 5, 6, 1, 2, 4]
     new = msg([b"Subject: [list] aardvark", b"From: a@example.org",
@@ -258,7 +257,7 @@ def test_recent_and_keywords(daemon):
     assert c.run("t", "THREAD ORDEREDSUBJECT UTF-8 RECENT KEYWORD foo") == [
         b"* THREAD (2)(5)", b"t OK THREAD completed"]
     # Another session sees none of them as recent.
-    c2 = raw(daemon)
+    c2 = imap_raw_login(daemon)
     c2.select()
     assert sort(c2, "(DATE) UTF-8 RECENT") == []
     assert sort(c2, "(DATE) UTF-8 OLD KEYWORD foo") == [2, 5]

@@ -8,8 +8,8 @@ second session seeing flag changes and expunges on NOOP.
 
 import re
 
-from conftest import imap_login
-from imap_msg_support import deliver, raw, seen_before
+from conftest import imap_login, imap_raw_login
+from imap_msg_support import deliver, seen_before
 
 MSGS = [b"From: s@example.net\r\nSubject: m%d\r\n\r\nbody %d\r\n" % (i, i)
         for i in range(1, 4)]
@@ -18,7 +18,7 @@ MSGS = [b"From: s@example.net\r\nSubject: m%d\r\n\r\nbody %d\r\n" % (i, i)
 def prepare(daemon):
     deliver(daemon, MSGS)
     seen_before(daemon)
-    c = raw(daemon)
+    c = imap_raw_login(daemon)
     c.select()
     return c
 
@@ -68,7 +68,7 @@ def test_store_forms(daemon):
     assert names == ["", "DF", "FRSa"]
 
     # And they survive a fresh session.
-    c2 = raw(daemon)
+    c2 = imap_raw_login(daemon)
     c2.select()
     assert c2.run("l", "FETCH 1:3 FLAGS") == [
         b"* 1 FETCH (FLAGS (\\Answered \\Flagged \\Seen $Junk))",
@@ -100,7 +100,7 @@ def test_store_errors(daemon):
 
 def test_two_sessions_see_flags_and_expunges_on_noop(daemon):
     a = prepare(daemon)
-    b = raw(daemon)
+    b = imap_raw_login(daemon)
     b.select()
     assert a.run("a", "STORE 1 +FLAGS (\\Flagged)")[0] == \
         b"* 1 FETCH (FLAGS (\\Flagged))"
@@ -126,7 +126,7 @@ def test_two_sessions_see_flags_and_expunges_on_noop(daemon):
 
 def test_uid_store_may_send_expunge(daemon):
     a = prepare(daemon)
-    b = raw(daemon)
+    b = imap_raw_login(daemon)
     b.select()
     a.run("d", "STORE 1 +FLAGS.SILENT (\\Deleted)")
     a.run("e", "EXPUNGE")
@@ -188,7 +188,7 @@ def test_copy_read_only_and_into_itself(daemon):
 
 def test_move(daemon):
     c = prepare(daemon)
-    other = raw(daemon)
+    other = imap_raw_login(daemon)
     other.select()
     v = c.uidvalidity("Trash")
     assert c.run("a", "MOVE 2:3 Trash") == [

@@ -14,7 +14,8 @@ import time
 
 import pytest
 
-from conftest import DAEMON, imaplib_connect, make_message, wait_until
+from conftest import (DAEMON, imap_login, imaplib_connect, make_message,
+                      wait_until)
 import notifyclient as nc
 
 UDP_RE = re.compile(r"^mailbelld: listening: notify udp (\S+):(\d+)\s*$",
@@ -37,7 +38,7 @@ def deliver(daemon, rcpt="alice@example.org", subject="hello"):
 
 @pytest.fixture
 def imap(daemon):
-    m = nc.imap_login(daemon.ports["imap"], "alice")
+    m = imap_login(daemon.ports["imap"], "alice")
     yield m
     try:
         m.logout()
@@ -71,7 +72,7 @@ def test_no_capability_before_login_or_when_disabled(daemon_factory):
     d = daemon_factory(notify__enabled="no")
     d.add_user("alice")
     assert not UDP_RE.search(d.log())
-    m = nc.imap_login(d.ports["imap"], "alice")
+    m = imap_login(d.ports["imap"], "alice")
     typ, data = m.capability()
     assert b"XBELL" not in data[0].split()
     typ, data, _ = nc.xbell(m, "REGISTER")
@@ -122,7 +123,7 @@ def test_unregister(daemon, imap):
 
 def test_unregister_other_users_id(daemon, imap):
     reg = registered(daemon, imap)
-    m = nc.imap_login(daemon.ports["imap"], "bob")
+    m = imap_login(daemon.ports["imap"], "bob")
     typ, data, _ = nc.xbell(m, "UNREGISTER", '"%s"' % reg.id_hex)
     assert typ == "NO" and b"[NONEXISTENT]" in data[0]
     m.logout()
@@ -338,7 +339,7 @@ def test_flood_of_forgeries_and_old_replays_keeps_client_on_udp(daemon,
     c.epoch, c.pn = ch.epoch, 0
     c.verify(ch["cookie"])
     c.expect(nc.STATUS)
-    m = nc.imap_login(daemon.ports["imap"], "alice")
+    m = imap_login(daemon.ports["imap"], "alice")
     unverified = nc.register(m)
     m.logout()
 
@@ -459,7 +460,7 @@ def test_ipv6_and_ipv4_sockets_share_the_port(daemon_factory):
     d.add_user("alice")
     wheres = [a for a, _p in UDP_RE.findall(d.log())]
     assert sorted(wheres) == ["127.0.0.1", "[::1]"], d.log()
-    m = nc.imap_login(d.ports["imap"], "alice")
+    m = imap_login(d.ports["imap"], "alice")
     reg = registered(d, m)
     c6 = nc.UdpClient(reg, host="::1")
     st = c6.handshake()
@@ -486,7 +487,7 @@ def test_wildcard_socket_replies_from_the_address_used(daemon_factory):
     d.add_user("alice")
     wheres = sorted(a for a, _p in UDP_RE.findall(d.log()))
     assert "0.0.0.0" in wheres, d.log()
-    m = nc.imap_login(d.ports["imap"], "alice")
+    m = imap_login(d.ports["imap"], "alice")
     reg = registered(d, m)
     c = nc.UdpClient(reg)
     c.server = ("127.0.0.2", reg.port)
@@ -500,7 +501,7 @@ def test_wildcard_socket_replies_from_the_address_used(daemon_factory):
 # ---- leases, restarts, persistence ----
 
 def test_lease_outlives_imap_session(daemon):
-    m = nc.imap_login(daemon.ports["imap"], "alice")
+    m = imap_login(daemon.ports["imap"], "alice")
     reg = registered(daemon, m)
     m.logout()
     c = nc.UdpClient(reg)
@@ -556,7 +557,7 @@ def test_registration_survives_sigkill(daemon, imap):
 def test_configured_keepalive_and_lease(daemon_factory):
     d = daemon_factory(notify__keepalive="15s", notify__lease="2h")
     d.add_user("alice")
-    m = nc.imap_login(d.ports["imap"], "alice")
+    m = imap_login(d.ports["imap"], "alice")
     reg = nc.register(m)
     assert (reg.keepalive, reg.lease) == (15, 7200)
     st = nc.UdpClient(reg).handshake()
@@ -601,7 +602,7 @@ def test_user_deletion_ends_registrations(daemon, imap):
 def test_per_user_limit(daemon_factory):
     d = daemon_factory(notify__max_registrations_per_user="2")
     d.add_user("alice")
-    m = nc.imap_login(d.ports["imap"], "alice")
+    m = imap_login(d.ports["imap"], "alice")
     nc.register(m)
     nc.register(m)
     typ, data, lines = nc.xbell(m, "REGISTER")
@@ -613,7 +614,7 @@ def test_thousand_registrations(daemon_factory):
     d = daemon_factory(notify__max_registrations_per_user="1000",
                        notify__max_registrations="1000")
     d.add_user("alice")
-    m = nc.imap_login(d.ports["imap"], "alice")
+    m = imap_login(d.ports["imap"], "alice")
     t0 = time.monotonic()
     regs = [nc.register(m) for _ in range(1000)]
     took = time.monotonic() - t0

@@ -201,7 +201,8 @@ def test_starttls_capabilities_and_login(daemon):
 
 def test_starttls_with_imaplib(daemon):
     import imaplib
-    m = imaplib.IMAP4("127.0.0.1", daemon.ports["imap"], timeout=10)
+    from conftest import imaplib_connect
+    m = imaplib_connect(daemon)
     m.starttls(context(cert_path(daemon)))
     assert "STARTTLS" not in m.capabilities
     m.login("alice", PASSWORD)
