@@ -281,6 +281,14 @@ class Daemon:
         """Wait until metric name equals value; true if it did."""
         return wait_until(lambda: self.metric(name) == value, timeout)
 
+    def sync(self):
+        """An ordering point: returns once the daemon's one event loop has
+        answered a /metrics request made now, so whatever it had ready to
+        run before has run: the write callbacks of all that a client has
+        already received (by which a session in IDLE goes to sleep), the
+        reads of what a client has already sent."""
+        self.metrics()
+
     def wait_idle(self, timeout=10.0):
         """Wait until every delivery and folder sync the daemon has queued
         has finished and its completion has run (events announced, files

@@ -8,7 +8,6 @@ corrupt input, and COMPRESS refused where it must be.
 
 import socket
 import ssl
-import time
 import zlib
 
 import pytest
@@ -244,7 +243,8 @@ def test_idle_sessions_sleep_without_deflater(daemon_factory):
             z.cmd("s", "SELECT INBOX")
             z.send("i IDLE\r\n")
             assert z.line() == "+ idling"
-        time.sleep(0.5)
+        # Each session went to sleep once its "+ idling" was sent.
+        daemon.sync()
         per_session = (vm_rss_kib(pid) - base) / 200
         # About 30 KiB asleep; a kept deflater makes it about 50.
         assert per_session < 42, per_session

@@ -123,16 +123,36 @@ def stop_in_time(daemon, limit=GRACE + MARGIN):
     return took
 
 
+def stalled(probe, polls=5):
+    """A condition for wait_until: probe(), which asks the daemon
+    something (so its event loop has run between two calls), gave the
+    same value polls times in a row: the daemon has taken all it will
+    from a client that reads nothing, and waits on it."""
+    seen = []
+
+    def check():
+        seen.append(probe())
+        return len(seen) >= polls and len(set(seen[-polls:])) == 1
+    return check
+
+
 def stalled_imap_reader(daemon, port, tls=None):
     """A logged-in IMAP session that asked for far more than the socket
-    buffers hold and reads none of it."""
+    buffers hold and reads none of it, once the daemon has stopped
+    taking its commands."""
     daemon.deliver([make_message("big", body=("x" * 76 + "\r\n") * 1000)])
     c = ImapConn(port, sock=small_window_socket(port), tls=tls)
     c.login()
     c.select()
+
+    def commands():
+        return daemon.metric("imap_commands_total")
+    before = commands()
     # ~80 KB a FETCH: 40 MB asked for, never read.
     c.send("".join("f%d FETCH 1 BODY[]\r\n" % i for i in range(500)))
-    time.sleep(1)
+    assert wait_until(lambda: commands() > before, 30)
+    assert wait_until(stalled(commands), 30, interval=0.1)
+    assert commands() < before + 500
     return c
 
 
@@ -161,13 +181,18 @@ def test_sigterm_with_an_lmtp_client_that_never_reads(daemon):
     # Commands until neither side's buffers take more: the replies wait.
     sock.setblocking(False)
     sent = 0
-    try:
-        while sent < 64 << 20:
-            sent += sock.send(b"NOOP\r\n" * 4096)
-    except BlockingIOError:
-        pass
+
+    def taken():
+        nonlocal sent
+        try:
+            while sent < 64 << 20:
+                sent += sock.send(b"NOOP\r\n" * 4096)
+        except BlockingIOError:
+            pass
+        daemon.sync()
+        return sent
+    assert wait_until(stalled(taken), 30, interval=0.1)
     assert sent < 64 << 20
-    time.sleep(0.5)
     try:
         stop_in_time(daemon)
     finally:
@@ -206,7 +231,7 @@ def test_sigterm_with_a_silent_client_in_idle_over_tls(daemon):
     c.select()
     c.send("i IDLE\r\n")
     assert c.line().startswith("+ ")
-    time.sleep(0.3)     # long enough to sleep
+    daemon.sync()       # asleep: it went to sleep once all was sent
     try:
         assert stop_in_time(daemon, limit=MARGIN) < MARGIN
         assert c.until_tagged("i")[-1] == "i OK Idle completed"

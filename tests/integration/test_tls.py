@@ -246,15 +246,15 @@ def test_idle_over_tls_sleeps_and_wakes(daemon):
         assert c.line().startswith("+ ")
         daemon.deliver([b"Subject: over tls\r\n\r\nhello\r\n"])
         assert c.line() == "* 1 EXISTS"
-        # Quiet long enough for the session to sleep, then DONE.
-        time.sleep(0.3)
+        # The session sleeps once all is sent; then DONE wakes it.
+        daemon.sync()
         c.send("DONE\r\n")
         assert c.until_tagged("i")[-1] == "i OK Idle completed"
         lines = c.run("f", "FETCH 1 (BODY[])")
         assert b"hello" in lines[0]
         c.send("j IDLE\r\n")
         assert c.line().startswith("+ ")
-        time.sleep(0.3)
+        daemon.sync()   # asleep; the delivery wakes it
         daemon.deliver([b"Subject: two\r\n\r\nagain\r\n"])
         assert c.line() == "* 2 EXISTS"
         c.send("DONE\r\n")
