@@ -4,8 +4,12 @@ test_imap_search.py, test_imap_store_copy.py): LMTP delivery of several
 messages in one session, a session that takes \\Recent before the
 test's own, and the stored form of a delivered message; for the flag
 tests (test_imap_keywords.py, test_imap_forwarded.py) imaplib's OK data,
-numbered test messages and the info letters of a Maildir file name.
+numbered test messages and the info letters of a Maildir file name; for
+the CONDSTORE and QRESYNC tests a tagged OK and the numbers of response
+codes.
 """
+
+import re
 
 from conftest import imap_raw_login, make_message
 
@@ -49,3 +53,23 @@ def deliver_numbered(daemon, count):
 def info(path):
     """The info letters of a Maildir file name ("" without ":2,")."""
     return path.name.split(":2,")[1] if ":2," in path.name else ""
+
+
+def tagged_ok(lines, tag):
+    """Raw responses (bytes) that must end in tag's OK; returns them."""
+    assert lines[-1].startswith(tag.encode() + b" OK"), lines
+    return lines
+
+
+def code_number(lines, name):
+    """The number of the first "[name n]" response code in lines."""
+    for line in lines:
+        m = re.search(rb"\[%s (\d+)\]" % name.encode(), line)
+        if m:
+            return int(m.group(1))
+    raise AssertionError(lines)
+
+
+def highest(lines):
+    """The HIGHESTMODSEQ of a SELECT's or STATUS's responses."""
+    return code_number(lines, "HIGHESTMODSEQ")

@@ -13,7 +13,7 @@ import socket
 import threading
 
 from conftest import imap_raw_login, wait_until
-from imap_msg_support import deliver_numbered
+from imap_msg_support import deliver_numbered, highest
 
 MESSAGES = 40
 STORES = 3000
@@ -63,14 +63,6 @@ class Reader(threading.Thread):
                     self.acked.add(int(m.group(1)))
         except (OSError, socket.timeout, ValueError):
             return
-
-
-def highest(lines):
-    for line in lines:
-        m = re.search(rb"\[HIGHESTMODSEQ (\d+)\]", line)
-        if m:
-            return int(m.group(1))
-    raise AssertionError(lines)
 
 
 def test_sigkill_during_condstore_stores(daemon):

@@ -10,7 +10,7 @@ MODSEQs kept across a restart.
 import re
 
 from conftest import imap_raw_login
-from imap_msg_support import deliver_numbered, seen_before
+from imap_msg_support import deliver_numbered, highest, seen_before, tagged_ok
 
 FETCH_RE = re.compile(rb"^\* (\d+) FETCH \((.*)\)$")
 
@@ -27,19 +27,6 @@ def modseqs(lines):
         assert uid and ms, line
         out[int(uid.group(1))] = int(ms.group(1))
     return out
-
-
-def highest(lines):
-    for line in lines:
-        m = re.search(rb"\[HIGHESTMODSEQ (\d+)\]", line)
-        if m:
-            return int(m.group(1))
-    raise AssertionError(lines)
-
-
-def tagged_ok(lines, tag):
-    assert lines[-1].startswith(tag.encode() + b" OK"), lines
-    return lines
 
 
 def test_capability_enable(daemon):

@@ -91,6 +91,9 @@ def test_status_size_unknown_item_and_nonexistent(daemon):
 # ---- LIST-EXTENDED (RFC 5258) ----
 
 SPECIALS = ("Drafts", "Junk", "Sent", "Trash")
+# Their special-use attributes (RFC 6154).
+SPECIAL_USE = {"Drafts": "\\Drafts", "Junk": "\\Junk", "Sent": "\\Sent",
+               "Trash": "\\Trash"}
 
 
 def setup_folders(c, create=(), subscribe=(), unsubscribe_specials=True):
@@ -109,6 +112,13 @@ def setup_folders(c, create=(), subscribe=(), unsubscribe_specials=True):
 def lines(tag, *responses):
     return ['* LIST %s' % r for r in responses] + ["%s OK List completed"
                                                    % tag]
+
+
+def folders(names, attrs=None, default=""):
+    """The LIST responses (for lines()) of the folders names, in that
+    order, each with the attributes attrs[name] (default if not there)."""
+    attrs = attrs or {}
+    return ['(%s) "." %s' % (attrs.get(n, default), n) for n in names]
 
 
 FRUIT = ("Fruit", "Fruit.Apple", "Fruit.Banana", "Tofu", "Vegetable",
@@ -188,14 +198,9 @@ def test_rfc5258_example_8_childinfo(daemon):
         c.login()
         setup_folders(c, ("Foo", "Foo.Bar", "Foo.Baz", "Moo"), ("Foo.Baz",))
         assert c.cmd("CA3", 'LIST "" "%" RETURN (CHILDREN)') == lines(
-            "CA3",
-            '(\\HasNoChildren) "." INBOX',
-            '(\\HasNoChildren) "." Drafts',
-            '(\\HasChildren) "." Foo',
-            '(\\HasNoChildren) "." Junk',
-            '(\\HasNoChildren) "." Moo',
-            '(\\HasNoChildren) "." Sent',
-            '(\\HasNoChildren) "." Trash')
+            "CA3", *folders(("INBOX", "Drafts", "Foo", "Junk", "Moo", "Sent",
+                             "Trash"), {"Foo": "\\HasChildren"},
+                            "\\HasNoChildren"))
         # A: only Foo.Baz is subscribed.
         assert c.cmd("C02", 'LIST (SUBSCRIBED) "" "*"') == lines(
             "C02", '(\\Subscribed) "." Foo.Baz')
@@ -329,27 +334,14 @@ def test_rfc6154_special_use_options(daemon):
         c.login()
         setup_folders(c, ("ToDo", "Projects", "Projects.Spam"))
         assert c.cmd("t2", 'LIST "" "%" RETURN (SPECIAL-USE)') == lines(
-            "t2",
-            '() "." INBOX',
-            '(\\Drafts) "." Drafts',
-            '(\\Junk) "." Junk',
-            '() "." Projects',
-            '(\\Sent) "." Sent',
-            '() "." ToDo',
-            '(\\Trash) "." Trash')
+            "t2", *folders(("INBOX", "Drafts", "Junk", "Projects", "Sent",
+                            "ToDo", "Trash"), SPECIAL_USE))
         assert c.cmd("t3", 'LIST (SPECIAL-USE) "" "*"') == lines(
-            "t3",
-            '(\\Drafts) "." Drafts',
-            '(\\Junk) "." Junk',
-            '(\\Sent) "." Sent',
-            '(\\Trash) "." Trash')
+            "t3", *folders(SPECIALS, SPECIAL_USE))
         assert c.cmd("t4", 'LIST (SPECIAL-USE) "" "%" '
                      'RETURN (CHILDREN SUBSCRIBED)') == lines(
-            "t4",
-            '(\\HasNoChildren \\Drafts) "." Drafts',
-            '(\\HasNoChildren \\Junk) "." Junk',
-            '(\\HasNoChildren \\Sent) "." Sent',
-            '(\\HasNoChildren \\Trash) "." Trash')
+            "t4", *folders(SPECIALS, {n: "\\HasNoChildren " + a
+                                      for n, a in SPECIAL_USE.items()}))
 
 
 # ---- LIST-STATUS (RFC 5819) ----

@@ -10,28 +10,8 @@ MOVE), and [CLOSED] when another mailbox is selected.
 import re
 
 from conftest import imap_raw_login
-from imap_msg_support import deliver_numbered, seen_before
-
-
-def highest(lines):
-    for line in lines:
-        m = re.search(rb"\[HIGHESTMODSEQ (\d+)\]", line)
-        if m:
-            return int(m.group(1))
-    raise AssertionError(lines)
-
-
-def uidvalidity(lines):
-    for line in lines:
-        m = re.search(rb"\[UIDVALIDITY (\d+)\]", line)
-        if m:
-            return int(m.group(1))
-    raise AssertionError(lines)
-
-
-def ok(lines, tag):
-    assert lines[-1].startswith(tag.encode() + b" OK"), lines
-    return lines
+from imap_msg_support import (code_number, deliver_numbered, highest,
+                              seen_before, tagged_ok)
 
 
 def qresync_conn(daemon):
@@ -48,10 +28,10 @@ def changes_since(daemon, count=10):
     seen_before(daemon)
     other = imap_raw_login(daemon)
     sel = other.select()
-    uv, high = uidvalidity(sel), highest(sel)
-    ok(other.run("d", "UID STORE 3:4 +FLAGS.SILENT (\\Deleted)"), "d")
-    ok(other.run("x", "EXPUNGE"), "x")
-    ok(other.run("s", "UID STORE 7 +FLAGS.SILENT (\\Seen)"), "s")
+    uv, high = code_number(sel, "UIDVALIDITY"), highest(sel)
+    tagged_ok(other.run("d", "UID STORE 3:4 +FLAGS.SILENT (\\Deleted)"), "d")
+    tagged_ok(other.run("x", "EXPUNGE"), "x")
+    tagged_ok(other.run("s", "UID STORE 7 +FLAGS.SILENT (\\Seen)"), "s")
     other.close()
     return uv, high
 
@@ -71,8 +51,8 @@ def test_select_qresync(daemon):
     uv, high = changes_since(daemon)
     c = qresync_conn(daemon)
     # RFC 7162 3.2.5.1 example, with this folder's numbers.
-    lines = ok(c.run("A02", "SELECT INBOX (QRESYNC (%d %d 1:10))"
-                     % (uv, high)), "A02")
+    lines = tagged_ok(c.run("A02", "SELECT INBOX (QRESYNC (%d %d 1:10))"
+                            % (uv, high)), "A02")
     i = lines.index(b"* VANISHED (EARLIER) 3:4")
     fetch = [x for x in lines if b" FETCH " in x]
     assert len(fetch) == 1 and re.match(
@@ -80,23 +60,23 @@ def test_select_qresync(daemon):
         fetch[0]), lines
     assert lines.index(fetch[0]) > i
     # Without known-uids: the same; with known-uids 5:10 no VANISHED.
-    lines = ok(c.run("B", "EXAMINE INBOX (QRESYNC (%d %d))" % (uv, high)),
-               "B")
+    lines = tagged_ok(c.run("B", "EXAMINE INBOX (QRESYNC (%d %d))"
+                            % (uv, high)), "B")
     assert lines[0] == b"* OK [CLOSED] Previous mailbox closed", lines
     assert b"* VANISHED (EARLIER) 3:4" in lines
-    lines = ok(c.run("C", "EXAMINE INBOX (QRESYNC (%d %d 5:10 (1 5)))"
-                     % (uv, high)), "C")
+    lines = tagged_ok(c.run("C", "EXAMINE INBOX (QRESYNC (%d %d 5:10 (1 5)))"
+                            % (uv, high)), "C")
     assert not [x for x in lines if x.startswith(b"* VANISHED")], lines
     assert len([x for x in lines if b" FETCH " in x]) == 1
     # Another UIDVALIDITY: nothing to resync, the client starts over.
-    lines = ok(c.run("D", "EXAMINE INBOX (QRESYNC (%d %d))"
-                     % (uv + 1, high)), "D")
+    lines = tagged_ok(c.run("D", "EXAMINE INBOX (QRESYNC (%d %d))"
+                            % (uv + 1, high)), "D")
     assert not [x for x in lines if x.startswith(b"* VANISHED") or
                 b" FETCH " in x], lines
     # Up to date: nothing either.
     now = highest(lines)
-    lines = ok(c.run("E", "EXAMINE INBOX (QRESYNC (%d %d))" % (uv, now)),
-               "E")
+    lines = tagged_ok(c.run("E", "EXAMINE INBOX (QRESYNC (%d %d))"
+                            % (uv, now)), "E")
     assert not [x for x in lines if x.startswith(b"* VANISHED") or
                 b" FETCH " in x], lines
     c.close()
@@ -107,14 +87,14 @@ def test_uid_fetch_vanished(daemon):
     c = qresync_conn(daemon)
     c.select()
     # RFC 7162 3.2.6 example.
-    lines = ok(c.run("s100", "UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d "
-                     "VANISHED)" % high), "s100")
+    lines = tagged_ok(c.run("s100", "UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d "
+                            "VANISHED)" % high), "s100")
     assert lines[0] == b"* VANISHED (EARLIER) 3:4", lines
     assert re.match(rb"^\* 5 FETCH \(UID 7 MODSEQ \(\d+\) FLAGS "
                     rb"\(\\Seen\)\)$", lines[1]), lines
     assert len(lines) == 3
-    lines = ok(c.run("s101", "UID FETCH 4:6 (FLAGS) (CHANGEDSINCE %d "
-                     "VANISHED)" % high), "s101")
+    lines = tagged_ok(c.run("s101", "UID FETCH 4:6 (FLAGS) (CHANGEDSINCE %d "
+                            "VANISHED)" % high), "s101")
     assert lines[:-1] == [b"* VANISHED (EARLIER) 4"], lines
     # Not without UID, not without CHANGEDSINCE.
     assert c.run("b1", "FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)")[-1] \
@@ -139,19 +119,19 @@ def test_vanished_replaces_expunge(daemon):
     c.select()
     plain.select()
     other.select()
-    ok(other.run("d", "UID STORE 2:3,5 +FLAGS.SILENT (\\Deleted)"), "d")
-    ok(other.run("x", "EXPUNGE"), "x")
-    lines = ok(c.run("n", "NOOP"), "n")
+    tagged_ok(other.run("d", "UID STORE 2:3,5 +FLAGS.SILENT (\\Deleted)"), "d")
+    tagged_ok(other.run("x", "EXPUNGE"), "x")
+    lines = tagged_ok(c.run("n", "NOOP"), "n")
     assert b"* VANISHED 2:3,5" in lines, lines
     assert not [x for x in lines if x.endswith(b" EXPUNGE")], lines
-    lines = ok(plain.run("n", "NOOP"), "n")
+    lines = tagged_ok(plain.run("n", "NOOP"), "n")
     assert [x for x in lines if x.endswith(b" EXPUNGE")] == [
         b"* 2 EXPUNGE", b"* 2 EXPUNGE", b"* 3 EXPUNGE"], lines
     # Its own EXPUNGE, and MOVE.
-    ok(c.run("d", "UID STORE 4 +FLAGS.SILENT (\\Deleted)"), "d")
-    lines = ok(c.run("x", "EXPUNGE"), "x")
+    tagged_ok(c.run("d", "UID STORE 4 +FLAGS.SILENT (\\Deleted)"), "d")
+    lines = tagged_ok(c.run("x", "EXPUNGE"), "x")
     assert lines[0] == b"* VANISHED 4", lines
-    lines = ok(c.run("m", "UID MOVE 6 Trash"), "m")
+    lines = tagged_ok(c.run("m", "UID MOVE 6 Trash"), "m")
     assert b"* VANISHED 6" in lines, lines
     c.close()
     plain.close()
