@@ -11,6 +11,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "imap/imap-parser.h"
 #include "lib/buf.h"
 
@@ -37,6 +40,32 @@ it_parse_command(struct imap_parser **parser_r, const char *verb,
 	    &consumed, &cmd, &error), IMAP_PARSE_DONE);
 	buf_free(&line);
 	return cmd;
+}
+
+/* One case of a function from a text and a number to a text. */
+struct it_case {
+	const char *in;
+	uint32_t n;
+	const char *want;
+};
+
+/*
+ * fn(in, n) gives want for each of the count cases; what fn returns is
+ * malloc()ed, and freed here.
+ */
+static inline void
+it_check_cases(char *(*fn)(const char *in, uint32_t n),
+    const struct it_case *cases, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		char *got = fn(cases[i].in, cases[i].n);
+
+		if (strcmp(got, cases[i].want) != 0)
+			fail_msg("\"%s\", %u: got \"%s\", expected \"%s\"",
+			    cases[i].in, (unsigned int)cases[i].n, got,
+			    cases[i].want);
+		free(got);
+	}
 }
 
 #endif

@@ -832,6 +832,39 @@ expect_feed(struct imap_parser *parser, const char *data, size_t len,
 }
 
 /*
+ * Feed the len bytes at in, at most chunk at a time, until a command is
+ * done; returns it, with *off_r the bytes used. Every other result must
+ * be IMAP_PARSE_MORE, or IMAP_PARSE_NEED_CONTINUATION where conts_r is
+ * not NULL, which counts those.
+ */
+static const struct imap_command *
+feed_chunked(struct imap_parser *parser, const char *in, size_t len,
+    size_t chunk, size_t *off_r, int *conts_r)
+{
+	struct feed f;
+	size_t off = 0;
+	int r;
+
+	for (;;) {
+		size_t n = len - off;
+
+		assert_true(off < len);
+		if (n > chunk)
+			n = chunk;
+		r = feed(parser, in + off, n, &f);
+		off += f.consumed;
+		if (r == IMAP_PARSE_DONE)
+			break;
+		if (r == IMAP_PARSE_NEED_CONTINUATION && conts_r != NULL)
+			(*conts_r)++;
+		else
+			assert_int_equal(r, IMAP_PARSE_MORE);
+	}
+	*off_r = off;
+	return f.cmd;
+}
+
+/*
  * literal8 (RFC 3516 section 4.4): "~{n}" and, with LITERAL+, "~{n+}"
  * carry binary data, NULs kept; the argument is a literal marked
  * literal8. "~" anywhere else is an atom character.
@@ -972,23 +1005,11 @@ test_literal_nul(void **state)
 	(void)state;
 	for (size_t c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
 		struct imap_parser *parser = parser_new();
-		const struct imap_command *cmd = NULL;
-		size_t off = 0;
-		struct feed f;
+		const struct imap_command *cmd;
+		size_t off;
 
-		while (off < sizeof(in) - 1) {
-			size_t n = sizeof(in) - 1 - off;
-
-			if (n > chunks[c])
-				n = chunks[c];
-			int r = feed(parser, in + off, n, &f);
-			off += f.consumed;
-			if (r == IMAP_PARSE_DONE) {
-				cmd = f.cmd;
-				break;
-			}
-			assert_int_equal(r, IMAP_PARSE_MORE);
-		}
+		cmd = feed_chunked(parser, in, sizeof(in) - 1, chunks[c], &off,
+		    NULL);
 		assert_int_equal(off, sizeof(in) - 1);
 		assert_non_null(cmd);
 		assert_int_equal(cmd->args_count, 4);
@@ -1131,25 +1152,14 @@ test_literal_sink(void **state)
 	(void)state;
 	for (size_t c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
 		struct imap_parser *parser = parser_new();
-		const struct imap_command *cmd = NULL;
-		size_t off = 0;
+		const struct imap_command *cmd;
+		size_t off;
 		struct feed f;
 
 		memset(&fs, 0, sizeof(fs));
 		imap_parser_set_literal_sink(parser, &sink);
-		while (cmd == NULL) {
-			size_t n = sizeof(in) - 1 - off;
-			int r;
-
-			if (n > chunks[c])
-				n = chunks[c];
-			r = feed(parser, in + off, n, &f);
-			off += f.consumed;
-			if (r == IMAP_PARSE_DONE)
-				cmd = f.cmd;
-			else
-				assert_int_equal(r, IMAP_PARSE_MORE);
-		}
+		cmd = feed_chunked(parser, in, sizeof(in) - 1, chunks[c], &off,
+		    NULL);
 		assert_int_equal(cmd->args_count, 3);
 		assert_null(cmd->args[1].spool);
 		assert_true(imap_arg_get_string(&cmd->args[1], &s));
@@ -1210,28 +1220,15 @@ test_literal_sink_total(void **state)
 	(void)state;
 	for (size_t c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
 		struct imap_parser *parser = parser_new();
-		const struct imap_command *cmd = NULL;
-		size_t off = 0;
+		const struct imap_command *cmd;
+		size_t off;
 		struct feed f;
 		int conts = 0;
 
 		memset(&fs, 0, sizeof(fs));
 		imap_parser_set_literal_sink(parser, &sink);
-		while (cmd == NULL) {
-			size_t n = sizeof(in) - 1 - off;
-			int r;
-
-			if (n > chunks[c])
-				n = chunks[c];
-			r = feed(parser, in + off, n, &f);
-			off += f.consumed;
-			if (r == IMAP_PARSE_DONE)
-				cmd = f.cmd;
-			else if (r == IMAP_PARSE_NEED_CONTINUATION)
-				conts++;
-			else
-				assert_int_equal(r, IMAP_PARSE_MORE);
-		}
+		cmd = feed_chunked(parser, in, sizeof(in) - 1, chunks[c], &off,
+		    &conts);
 		assert_int_equal(off, sizeof(in) - 1);
 		assert_int_equal(conts, 2);
 		assert_int_equal(cmd->args_count, 7);

@@ -187,6 +187,24 @@ test_syntax_errors(void **state)
 	check_bad("CHARSET UTF-8");
 }
 
+/*
+ * program parses; with RETURN options it answers with ESEARCH and
+ * returns is what they ask for, without (returns 0) it does not.
+ */
+static void
+check_returns(const char *program, unsigned int returns)
+{
+	struct parsed p;
+
+	parse_program(&p, program);
+	if (p.ret != 0)
+		fail_msg("%s: %s", program, p.error);
+	assert_int_equal(p.search->esearch, returns != 0);
+	if (returns != 0)
+		assert_int_equal(p.search->returns, returns);
+	parsed_free(&p);
+}
+
 /* RETURN (RFC 4731 3.1) before CHARSET and the keys. */
 static void
 test_return_options(void **state)
@@ -194,26 +212,12 @@ test_return_options(void **state)
 	struct parsed p;
 
 	(void)state;
-	parse_program(&p, "ALL");
-	assert_int_equal(p.ret, 0);
-	assert_false(p.search->esearch);
-	parsed_free(&p);
-	parse_program(&p, "RETURN (MIN count) FLAGGED");
-	assert_int_equal(p.ret, 0);
-	assert_true(p.search->esearch);
-	assert_int_equal(p.search->returns,
+	check_returns("ALL", 0);
+	check_returns("RETURN (MIN count) FLAGGED",
 	    IMAP_SEARCH_RETURN_MIN | IMAP_SEARCH_RETURN_COUNT);
-	parsed_free(&p);
-	parse_program(&p, "return () CHARSET UTF-8 (SEEN)");
-	assert_int_equal(p.ret, 0);
-	assert_true(p.search->esearch);
-	assert_int_equal(p.search->returns, IMAP_SEARCH_RETURN_ALL);
-	parsed_free(&p);
-	parse_program(&p, "RETURN (MAX ALL MAX) 1:*");
-	assert_int_equal(p.ret, 0);
-	assert_int_equal(p.search->returns,
+	check_returns("return () CHARSET UTF-8 (SEEN)", IMAP_SEARCH_RETURN_ALL);
+	check_returns("RETURN (MAX ALL MAX) 1:*",
 	    IMAP_SEARCH_RETURN_MAX | IMAP_SEARCH_RETURN_ALL);
-	parsed_free(&p);
 	check_tree("RETURN (MIN) NOT SEEN", "(AND (NOT (FLAG \\Seen)))");
 	check_bad("RETURN");
 	check_bad("RETURN ()");
@@ -571,16 +575,9 @@ test_saved_result(void **state)
 	struct imap_parser *parser;
 
 	(void)state;
-	parse_program(&p, "RETURN (SAVE) ALL");
-	assert_int_equal(p.ret, 0);
-	assert_true(p.search->esearch);
-	assert_int_equal(p.search->returns, IMAP_SEARCH_RETURN_SAVE);
-	parsed_free(&p);
-	parse_program(&p, "RETURN (save MIN) ALL");
-	assert_int_equal(p.ret, 0);
-	assert_int_equal(p.search->returns,
+	check_returns("RETURN (SAVE) ALL", IMAP_SEARCH_RETURN_SAVE);
+	check_returns("RETURN (save MIN) ALL",
 	    IMAP_SEARCH_RETURN_SAVE | IMAP_SEARCH_RETURN_MIN);
-	parsed_free(&p);
 	check_tree("$ UID $ NOT $", "(AND (SAVED) (SAVED) (NOT (SAVED)))");
 	check_bad("1,$");
 	check_bad("UID $,1");

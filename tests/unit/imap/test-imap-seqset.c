@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "imap/imap-seqset.h"
+#include "imap-test.h"
 #include "lib/buf.h"
 
 /* The set resolved against max, as "1:3,5". */
@@ -42,36 +43,34 @@ resolve(const char *str, uint32_t max)
 	return ret;
 }
 
-#define CHECK(str, max, expected) do { \
-	char *got_ = resolve(str, max); \
-	assert_string_equal(got_, expected); \
-	free(got_); \
-} while (0)
-
 static void
 test_valid(void **state)
 {
+	static const struct it_case valid[] = {
+		{ "1", 10, "1" },
+		{ "1:3", 10, "1:3" },
+		{ "3:1", 10, "1:3" },
+		{ "*", 10, "10" },
+		{ "3:*", 10, "3:10" },
+		{ "*:3", 10, "3:10" },
+		{ "*:*", 10, "10" },
+		{ "1,3:5,7:*", 10, "1,3:5,7:10" },
+		{ "7:*,1,3:5", 10, "1,3:5,7:10" },
+		/* Overlapping and adjacent ranges merge. */
+		{ "1:4,2:6,7,9,8", 10, "1:9" },
+		{ "5,5,5", 10, "5" },
+		/* "*" is the highest number: 5:* with 3 messages is 3:5. */
+		{ "5:*", 3, "3" },
+		{ "20:30", 10, "" },
+		{ "1:4294967295", 4294967295u, "1:4294967295" },
+		{ "4294967295", 10, "" },
+		/* No messages: nothing. */
+		{ "1:*", 0, "" },
+		{ "*", 0, "" },
+	};
+
 	(void)state;
-	CHECK("1", 10, "1");
-	CHECK("1:3", 10, "1:3");
-	CHECK("3:1", 10, "1:3");
-	CHECK("*", 10, "10");
-	CHECK("3:*", 10, "3:10");
-	CHECK("*:3", 10, "3:10");
-	CHECK("*:*", 10, "10");
-	CHECK("1,3:5,7:*", 10, "1,3:5,7:10");
-	CHECK("7:*,1,3:5", 10, "1,3:5,7:10");
-	/* Overlapping and adjacent ranges merge. */
-	CHECK("1:4,2:6,7,9,8", 10, "1:9");
-	CHECK("5,5,5", 10, "5");
-	/* "*" is the highest number: 5:* with 3 messages is 3:5. */
-	CHECK("5:*", 3, "3");
-	CHECK("20:30", 10, "");
-	CHECK("1:4294967295", 4294967295u, "1:4294967295");
-	CHECK("4294967295", 10, "");
-	/* No messages: nothing. */
-	CHECK("1:*", 0, "");
-	CHECK("*", 0, "");
+	it_check_cases(resolve, valid, sizeof(valid) / sizeof(valid[0]));
 }
 
 static void

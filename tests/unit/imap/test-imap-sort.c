@@ -129,8 +129,9 @@ test_parse_errors(void **state)
 	}
 }
 
-static void
-check_ids(const char *value, size_t max, const char *want)
+/* The last max message-ids of value, joined with spaces. */
+static char *
+msgids(const char *value, uint32_t max)
 {
 	size_t n;
 	char **ids = imap_sort_msgids(value, max, &n);
@@ -143,26 +144,28 @@ check_ids(const char *value, size_t max, const char *want)
 		free(ids[i]);
 	}
 	free(ids);
-	if (strcmp(got, want) != 0)
-		fail_msg("\"%s\": got \"%s\", expected \"%s\"", value, got,
-		    want);
+	return strdup(got);
 }
 
 static void
 test_msgids(void **state)
 {
+	static const struct it_case cases[] = {
+		{ "<a@x> <b@x>\t<c@x>", 10, "<a@x> <b@x> <c@x>" },
+		{ "<a@x><b@x>", 10, "<a@x> <b@x>" },
+		{ "", 10, "" },
+		{ "no ids here", 10, "" },
+		{ "<> <a@x>", 10, "<a@x>" },
+		{ "<a@x", 10, "" },
+		{ "<a <b@x> c>", 10, "<b@x>" },
+		{ "Your message of ... <a@x> (comment)", 10, "<a@x>" },
+		/* Only the last max are kept: the nearest ancestors. */
+		{ "<1> <2> <3> <4>", 2, "<3> <4>" },
+		{ "<1> <2> <3> <4>", 1, "<4>" },
+	};
+
 	(void)state;
-	check_ids("<a@x> <b@x>\t<c@x>", 10, "<a@x> <b@x> <c@x>");
-	check_ids("<a@x><b@x>", 10, "<a@x> <b@x>");
-	check_ids("", 10, "");
-	check_ids("no ids here", 10, "");
-	check_ids("<> <a@x>", 10, "<a@x>");
-	check_ids("<a@x", 10, "");
-	check_ids("<a <b@x> c>", 10, "<b@x>");
-	check_ids("Your message of ... <a@x> (comment)", 10, "<a@x>");
-	/* Only the last max are kept: the nearest ancestors. */
-	check_ids("<1> <2> <3> <4>", 2, "<3> <4>");
-	check_ids("<1> <2> <3> <4>", 1, "<4>");
+	it_check_cases(msgids, cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 static struct message *

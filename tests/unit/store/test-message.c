@@ -115,6 +115,26 @@ assert_sect(const struct message *msg, const char *spec, const char *want)
 	free(got);
 }
 
+/* message_search_body() or message_search_text(). */
+typedef bool message_search_fn(const struct message *msg, const char *needle);
+
+/* A list of strings for assert_search(), NULL added at its end. */
+#define STRINGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+static const char *const none[] = { NULL };
+
+/* search finds each of found[] in msg, and none of missing[]. */
+static void
+assert_search(message_search_fn *search, const struct message *msg,
+    const char *const *found, const char *const *missing)
+{
+	for (; *found != NULL; found++)
+		if (!search(msg, *found))
+			fail_msg("\"%s\": not found", *found);
+	for (; *missing != NULL; missing++)
+		if (search(msg, *missing))
+			fail_msg("\"%s\": found", *missing);
+}
+
 static void
 assert_addr(const struct message_address *a, const char *name,
     const char *mailbox, const char *host)
@@ -344,13 +364,11 @@ test_alternative(void **state)
 	assert_sect(msg, "1.1", NULL);
 	assert_sect(msg, "2.HEADER", NULL);
 
-	assert_true(message_search_body(msg, "PLAIN BODY"));
-	/* Quoted-printable is decoded before matching. */
-	assert_true(message_search_body(msg, "html = body"));
-	assert_false(message_search_body(msg, "=3D"));
-	/* Preamble and epilogue are not part of any body. */
-	assert_false(message_search_body(msg, "preamble"));
-	assert_false(message_search_body(msg, "epilogue"));
+	/* Quoted-printable is decoded before matching; preamble and
+	 * epilogue are not part of any body. */
+	assert_search(message_search_body, msg,
+	    STRINGS("PLAIN BODY", "html = body"),
+	    STRINGS("=3D", "preamble", "epilogue"));
 	message_free(&msg);
 }
 
@@ -433,18 +451,34 @@ test_mixed_attachment(void **state)
 
 	/* Base64 text is decoded before matching; attachments that are
 	 * not text are not searched. */
-	assert_true(message_search_body(msg, "hello from the BASE64 body"));
-	assert_false(message_search_body(msg, "SGVsbG8"));
-	assert_false(message_search_body(msg, "hello\n"));
-	assert_false(message_search_body(msg, "%PDF"));
-	assert_true(message_search_text(msg, "base64 body"));
-	assert_true(message_search_text(msg, "subject: rep"));
-	assert_true(message_search_text(msg, "bob@b.test"));
-	assert_false(message_search_text(msg, "nowhere"));
+	assert_search(message_search_body, msg,
+	    STRINGS("hello from the BASE64 body"),
+	    STRINGS("SGVsbG8", "hello\n", "%PDF"));
+	assert_search(message_search_text, msg,
+	    STRINGS("base64 body", "subject: rep", "bob@b.test"),
+	    STRINGS("nowhere"));
 	message_free(&msg);
 }
 
 /* ---- message/rfc822 inside multipart/mixed ---- */
+
+/* The message inside nested[], as its own message. */
+#define NESTED_INNER \
+    "From: Inner Person <inner@i.test>\r\n" \
+    "Subject: inner\r\n" \
+    "Date: Wed, 2 Jul 2003 08:00:00 -0700\r\n" \
+    "Content-Type: multipart/alternative; boundary=b2\r\n" \
+    "\r\n" \
+    "--b2\r\n" \
+    "Content-Type: text/plain\r\n" \
+    "\r\n" \
+    "inner text\r\n" \
+    "line two\r\n" \
+    "--b2\r\n" \
+    "Content-Type: text/html\r\n" \
+    "\r\n" \
+    "<b>inner</b>\r\n" \
+    "--b2--\r\n"
 
 static const char nested[] =
     "From: outer@o.test\r\n"
@@ -457,40 +491,11 @@ static const char nested[] =
     "--b1\r\n"
     "Content-Type: message/rfc822\r\n"
     "\r\n"
-    "From: Inner Person <inner@i.test>\r\n"
-    "Subject: inner\r\n"
-    "Date: Wed, 2 Jul 2003 08:00:00 -0700\r\n"
-    "Content-Type: multipart/alternative; boundary=b2\r\n"
-    "\r\n"
-    "--b2\r\n"
-    "Content-Type: text/plain\r\n"
-    "\r\n"
-    "inner text\r\n"
-    "line two\r\n"
-    "--b2\r\n"
-    "Content-Type: text/html\r\n"
-    "\r\n"
-    "<b>inner</b>\r\n"
-    "--b2--\r\n"
+    NESTED_INNER
     "\r\n"
     "--b1--\r\n";
 
-static const char nested_inner[] =
-    "From: Inner Person <inner@i.test>\r\n"
-    "Subject: inner\r\n"
-    "Date: Wed, 2 Jul 2003 08:00:00 -0700\r\n"
-    "Content-Type: multipart/alternative; boundary=b2\r\n"
-    "\r\n"
-    "--b2\r\n"
-    "Content-Type: text/plain\r\n"
-    "\r\n"
-    "inner text\r\n"
-    "line two\r\n"
-    "--b2\r\n"
-    "Content-Type: text/html\r\n"
-    "\r\n"
-    "<b>inner</b>\r\n"
-    "--b2--\r\n";
+static const char nested_inner[] = NESTED_INNER;
 
 static void
 test_nested_message(void **state)
@@ -860,21 +865,18 @@ test_search_charsets(void **state)
 
 	(void)state;
 	msg = parse(latin1_qp);
-	assert_true(message_search_body(msg, "CAFÉ CRÈME"));
-	assert_true(message_search_body(msg, "plaît"));
-	assert_true(message_search_body(msg, "softbreak"));
-	assert_false(message_search_body(msg, "caf=E9"));
-	assert_true(message_search_text(msg, "café"));
+	assert_search(message_search_body, msg,
+	    STRINGS("CAFÉ CRÈME", "plaît", "softbreak"), STRINGS("caf=E9"));
+	assert_search(message_search_text, msg, STRINGS("café"), none);
 	message_free(&msg);
 
 	msg = parse(latin1_8bit);
-	assert_true(message_search_body(msg, "köln"));
-	assert_true(message_search_body(msg, "straße"));
+	assert_search(message_search_body, msg, STRINGS("köln", "straße"),
+	    none);
 	message_free(&msg);
 
 	msg = parse(unknown);
-	assert_true(message_search_body(msg, "ASCII"));
-	assert_true(message_search_body(msg, ""));
+	assert_search(message_search_body, msg, STRINGS("ASCII", ""), none);
 	message_free(&msg);
 }
 
