@@ -38,18 +38,30 @@ mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-int
-fsync_dir(const char *path)
+static int
+fsync_open(const char *path, int flags)
 {
 	int fd, ret, saved;
 
-	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | flags)) < 0)
 		return -1;
 	ret = fsync(fd);
 	saved = errno;
 	close(fd);
 	errno = saved;
 	return ret;
+}
+
+int
+fsync_dir(const char *path)
+{
+	return fsync_open(path, O_DIRECTORY);
+}
+
+int
+fsync_file(const char *path)
+{
+	return fsync_open(path, 0);
 }
 
 int

@@ -13,6 +13,9 @@ int mkdir_p(const char *path, mode_t mode);
 /* fsync(2) the directory itself, so a rename or create in it is durable.
  * Returns 0 or -1 with errno set. */
 int fsync_dir(const char *path);
+/* fsync(2) the file at path, opened read-only for it. Returns 0 or -1
+ * with errno set. */
+int fsync_file(const char *path);
 /* Write all of data to fd, retrying short writes and EINTR.
  * Returns 0 or -1 with errno set. */
 int write_full(int fd, const void *data, size_t len);

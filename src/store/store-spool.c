@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "lib/error.h"
+#include "lib/fsutil.h"
 #include "lib/xmalloc.h"
 #include "store/maildir.h"
 #include "store/maildir-flags.h"
@@ -183,17 +184,9 @@ spool_sizes(const struct store_spool *spool, const char *prefix,
 static int
 spool_fsync(const struct store_spool *spool)
 {
-	int fd, ret, err;
-
 	if (spool->fd >= 0)
 		return fsync(spool->fd);
-	if ((fd = open(spool->path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -1;
-	ret = fsync(fd);
-	err = errno;
-	close(fd);
-	errno = err;
-	return ret;
+	return fsync_file(spool->path);
 }
 
 /*
