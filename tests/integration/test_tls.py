@@ -476,15 +476,22 @@ def remote_peer():
                        timeout=30)
 
 
+def _remote_daemon(daemon_factory, remote_peer, **settings):
+    """A daemon listening on loopback and on the remote peer's side, with
+    alice; (daemon, its IMAP port, connect) once the peer reaches it."""
+    server, connect = remote_peer
+    d = daemon_factory(server__listen="127.0.0.1, " + server, **settings)
+    d.add_user("alice")
+    port = d.ports["imap"]
+    assert wait_until(lambda: _can_connect(connect, port), 10)
+    return d, port, connect
+
+
 def test_privacy_required_for_a_remote_peer(daemon_factory, remote_peer):
     """Seen from another host, the IMAP port takes no password and gives
     no XBELL key in clear; with TLS both work. The same daemon's
     loopback clients keep working in clear."""
-    server, connect = remote_peer
-    d = daemon_factory(server__listen="127.0.0.1, " + server)
-    d.add_user("alice")
-    port = d.ports["imap"]
-    assert wait_until(lambda: _can_connect(connect, port), 10)
+    d, port, connect = _remote_daemon(daemon_factory, remote_peer)
     with ImapConn(port, sock=connect(port)) as c:
         assert "LOGINDISABLED" in c.greeting and "AUTH=" not in c.greeting
         assert_refused_in_clear(c)
@@ -513,12 +520,8 @@ def _can_connect(connect, port):
 def test_plaintext_auth_yes_for_remote_peer(daemon_factory, remote_peer):
     """With plaintext_auth = yes a remote peer may log in in clear: the
     operator's choice for passwords."""
-    server, connect = remote_peer
-    d = daemon_factory(server__listen="127.0.0.1, " + server,
-                       imap__plaintext_auth="yes")
-    d.add_user("alice")
-    port = d.ports["imap"]
-    assert wait_until(lambda: _can_connect(connect, port), 10)
+    d, port, connect = _remote_daemon(daemon_factory, remote_peer,
+                                      imap__plaintext_auth="yes")
     with ImapConn(port, sock=connect(port)) as c:
         assert "AUTH=PLAIN" in c.greeting
         c.login()
@@ -532,12 +535,8 @@ def test_no_xbell_key_in_clear_for_remote_peer(daemon_factory, remote_peer):
     read its datagrams. It answers NO [PRIVACYREQUIRED] (with or
     without a folder list), no KEY crosses the wire and no registration
     is made; after STARTTLS the same peer registers."""
-    server, connect = remote_peer
-    d = daemon_factory(server__listen="127.0.0.1, " + server,
-                       imap__plaintext_auth="yes")
-    d.add_user("alice")
-    port = d.ports["imap"]
-    assert wait_until(lambda: _can_connect(connect, port), 10)
+    d, port, connect = _remote_daemon(daemon_factory, remote_peer,
+                                      imap__plaintext_auth="yes")
     with ImapConn(port, sock=connect(port)) as c:
         c.login()
         seen = c.cmd("x", "XBELL REGISTER")
