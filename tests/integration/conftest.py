@@ -132,6 +132,14 @@ def write_config(path, data_dir, **overrides):
     return Path(path)
 
 
+def _delivery_order(path):
+    """Sort key of a Maildir file: the numbers of "SEC.MUSECPPIDQN.host"."""
+    m = re.match(r"(\d+)\.M(\d+)P(\d+)Q(\d+)\.", path.name)
+    if m is None:
+        return (1, (), path.name)
+    return (0, tuple(int(g) for g in m.groups()), path.name)
+
+
 class Daemon:
     """One mailbelld and its data directory."""
 
@@ -319,13 +327,18 @@ class Daemon:
         return base if folder == "INBOX" else base / ("." + folder)
 
     def message_files(self, user, folder="INBOX"):
-        """Paths of the messages in new/ and cur/, sorted by name."""
+        """Paths of the messages in new/ and cur/, in delivery order.
+
+        The order is that of the numbers in mailbell's unique name
+        (seconds, microseconds, process, count); the microseconds are
+        not zero-padded, so the names themselves do not sort by time.
+        """
         d = self.folder_dir(user, folder)
         files = []
         for sub in ("new", "cur"):
             if (d / sub).is_dir():
                 files.extend(p for p in (d / sub).iterdir() if p.is_file())
-        return sorted(files, key=lambda p: p.name)
+        return sorted(files, key=_delivery_order)
 
     def messages(self, user, folder="INBOX"):
         return [p.read_bytes() for p in self.message_files(user, folder)]
