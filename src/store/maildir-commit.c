@@ -164,22 +164,6 @@ fsync_task_cb(void *arg)
 	fsync_task_run(arg);
 }
 
-/* The store's pool of fsync threads, started at the first round that
- * needs it and kept until store_free. */
-static struct workpool *
-fsync_pool(struct store *store)
-{
-	struct workpool *pool;
-
-	pthread_mutex_lock(&store->lock);
-	if (store->fsync_pool == NULL)
-		store->fsync_pool = workpool_new("store-fsync",
-		    STORE_FSYNC_THREADS);
-	pool = store->fsync_pool;
-	pthread_mutex_unlock(&store->lock);
-	return pool;
-}
-
 /*
  * Run independent fsyncs concurrently, so that their cache flushes
  * overlap instead of queueing one after another; on a journalling file
@@ -193,7 +177,7 @@ fsync_all(struct store *store, struct fsync_task *tasks, size_t count)
 			fsync_task_run(&tasks[0]);
 		return;
 	}
-	workpool_run_all(fsync_pool(store), fsync_task_cb, tasks, count,
+	workpool_run_all(store_fsync_pool(store), fsync_task_cb, tasks, count,
 	    sizeof(*tasks));
 }
 

@@ -212,34 +212,21 @@ maildir_folder_dir(const struct store *store, const char *user,
 	return 0;
 }
 
-/* mkdir path; if it was created, fsync its parent. 1 created, 0 existed,
- * -1 error. */
+/* mkdir path: 1 made, 0 it was a directory already, -1 with errno. */
 static int
-mkdir_durable(const char *path)
+mkdir_new(const char *path)
 {
-	char parent[PATH_MAX], *slash;
+	struct stat st;
 
-	if (mkdir(path, 0700) < 0) {
-		struct stat st;
-
-		if (errno != EEXIST)
-			return -1;
-		if (stat(path, &st) < 0)
-			return -1;
-		if (!S_ISDIR(st.st_mode)) {
-			errno = ENOTDIR;
-			return -1;
-		}
-		return 0;
-	}
-	if ((size_t)snprintf(parent, sizeof(parent), "%s", path) >=
-	    sizeof(parent)) {
-		errno = ENAMETOOLONG;
+	if (mkdir(path, 0700) == 0)
+		return 1;
+	if (errno != EEXIST || stat(path, &st) < 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
 		return -1;
 	}
-	if ((slash = strrchr(parent, '/')) != NULL && slash != parent)
-		*slash = '\0';
-	return fsync_dir(parent) < 0 ? -1 : 1;
+	return 0;
 }
 
 int
@@ -247,38 +234,52 @@ maildir_create(const char *dir, const char **error_r)
 {
 	static const char *const subdirs[] = { "cur", "new", "tmp" };
 	char path[PATH_MAX], parent[PATH_MAX], *slash;
+	bool made_child = false;
+	int made;
 	size_t i;
-	int ret;
 
 	if ((size_t)snprintf(parent, sizeof(parent), "%s", dir) >=
-	    sizeof(parent)) {
-		*error_r = error_fmt("%s: path too long", dir);
+	    sizeof(parent) || (slash = strrchr(parent, '/')) == NULL ||
+	    slash == parent) {
+		*error_r = error_fmt("%s: not a path under the mail root",
+		    dir);
 		return -1;
 	}
+	*slash = '\0';
 	/* The mail root and user directory: created by whoever is first;
 	 * only the last level needs fsyncing by us. */
-	if ((slash = strrchr(parent, '/')) != NULL && slash != parent) {
-		*slash = '\0';
-		if (access(parent, F_OK) < 0 && (mkdir_p(parent, 0700) < 0 ||
-		    fsync_dir(parent) < 0)) {
-			*error_r = error_errno(parent, errno);
-			return -1;
-		}
+	if (access(parent, F_OK) < 0 && (mkdir_p(parent, 0700) < 0 ||
+	    fsync_dir(parent) < 0)) {
+		*error_r = error_errno(parent, errno);
+		return -1;
 	}
-	if ((ret = mkdir_durable(dir)) < 0) {
+	if ((made = mkdir_new(dir)) < 0) {
 		*error_r = error_errno(dir, errno);
 		return -1;
 	}
 	for (i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
+		int ret;
+
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
 		    subdirs[i]) >= sizeof(path)) {
 			*error_r = error_fmt("%s: path too long", dir);
 			return -1;
 		}
-		if (mkdir_durable(path) < 0) {
+		if ((ret = mkdir_new(path)) < 0) {
 			*error_r = error_errno(path, errno);
 			return -1;
 		}
+		made_child |= ret > 0;
+	}
+	/* Children first, then the folder's own entry, one fsync a level:
+	 * a folder whose entry is durable has its cur/, new/ and tmp/. */
+	if (made_child && fsync_dir(dir) < 0) {
+		*error_r = error_errno(dir, errno);
+		return -1;
+	}
+	if (made > 0 && fsync_dir(parent) < 0) {
+		*error_r = error_errno(parent, errno);
+		return -1;
 	}
 	return 0;
 }

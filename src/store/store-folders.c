@@ -21,6 +21,7 @@
 #include "lib/fsutil.h"
 #include "lib/limits.h"
 #include "lib/log.h"
+#include "lib/workpool.h"
 #include "lib/xmalloc.h"
 #include "store/maildir-uidlist.h"
 #include "store/maildir.h"
@@ -289,12 +290,29 @@ create_undo(struct store *store, const char *user, const char *folder,
 	}
 }
 
+/* The file system part of a CREATE of folder (in dir): its directories
+ * and a UID list, each durable. It touches neither the event hub nor the
+ * indexes, so it may run on any thread. *existed_r: dir was there before
+ * (what create_undo must leave). 0 or -1 with *error_r. */
+static int
+folder_make(struct store *store, const char *user, const char *folder,
+    const char *dir, bool *existed_r, const char **error_r)
+{
+	struct store_folder *snap;
+	struct stat st;
+
+	*existed_r = stat(dir, &st) == 0;
+	if (store_folder_create(store, user, folder, error_r) < 0 ||
+	    maildir_sync(store, dir, &snap, error_r) < 0)
+		return -1;
+	store_folder_free(&snap);
+	return 0;
+}
+
 int
 store_folder_create_new(struct store *store, const char *user,
     const char *folder, const char **error_r)
 {
-	struct store_folder *snap;
-	struct stat st;
 	bool existed;
 	char *dir;
 
@@ -308,14 +326,11 @@ store_folder_create_new(struct store *store, const char *user,
 	}
 	/* Whole or not at all: the directories and a UID list (so the
 	 * folder has its UIDVALIDITY), each durable, before OK. */
-	existed = stat(dir, &st) == 0;
-	if (store_folder_create(store, user, folder, error_r) < 0 ||
-	    maildir_sync(store, dir, &snap, error_r) < 0) {
+	if (folder_make(store, user, folder, dir, &existed, error_r) < 0) {
 		create_undo(store, user, folder, dir, existed);
 		free(dir);
 		return -1;
 	}
-	store_folder_free(&snap);
 	free(dir);
 	store_announce_mailbox(store, user, STORE_EVENT_MAILBOX_CREATE, folder,
 	    NULL);
@@ -621,14 +636,67 @@ store_subscriptions(struct store *store, const char *user, char ***names_r,
 	return ret;
 }
 
+/* Add (subscribed) or remove the count names of folders (valid and
+ * canonical) in one write of the file, announcing nothing. 1 the file
+ * changed, 0 it had them (or lacked them) already, -1 error. */
+static int
+subscriptions_change(struct store *store, const char *user,
+    const char *const *folders, size_t count, bool subscribed,
+    const char **error_r)
+{
+	char *udir, **names = NULL;
+	size_t n = 0, kept = 0, present = 0;
+	int lock_fd = -1, ret = -1;
+
+	if (store_user_create(store, user, error_r) < 0)
+		return -1;
+	udir = store_folder_path(store, user, STORE_INBOX);
+	if ((lock_fd = store_user_file_lock(udir, SUBSCRIPTIONS_LOCK,
+	    error_r)) < 0 ||
+	    subs_read(udir, &names, &n, error_r) < 0)
+		goto out;
+	/* names[0 .. kept): the others, then folders if subscribed */
+	for (size_t i = 0; i < n; i++) {
+		size_t j = 0;
+
+		while (j < count && strcmp(names[i], folders[j]) != 0)
+			j++;
+		if (j < count) {
+			present++;
+			free(names[i]);
+		} else
+			names[kept++] = names[i];
+	}
+	n = kept;
+	if (present == (subscribed ? count : 0)) {
+		ret = 0;
+		goto out;
+	}
+	if (subscribed) {
+		if (n + count > STORE_SUBSCRIPTIONS_MAX) {
+			*error_r = error_code_fmt(ERROR_LIMIT,
+			    "too many subscriptions");
+			goto out;
+		}
+		names = xreallocarray(names, n + count, sizeof(*names));
+		for (size_t j = 0; j < count; j++)
+			names[n++] = xstrdup(folders[j]);
+	}
+	ret = store_user_list_write(udir, SUBSCRIPTIONS_FILE, names, n,
+	    error_r) < 0 ? -1 : 1;
+out:
+	if (lock_fd >= 0)
+		close(lock_fd);
+	store_names_free(&names, n);
+	free(udir);
+	return ret;
+}
+
 int
 store_subscription_set(struct store *store, const char *user,
     const char *folder, bool subscribed, const char **error_r)
 {
-	char *udir, **names = NULL;
-	size_t count = 0, kept = 0;
-	bool present = false;
-	int lock_fd = -1, ret = -1;
+	int ret;
 
 	if (!store_folder_name_valid(folder) || strchr(folder, '\n')) {
 		*error_r = error_code_fmt(ERROR_INVALID,
@@ -636,61 +704,89 @@ store_subscription_set(struct store *store, const char *user,
 		return -1;
 	}
 	folder = store_folder_canonical(folder);
-	if (store_user_create(store, user, error_r) < 0)
-		return -1;
-	udir = store_folder_path(store, user, STORE_INBOX);
-	if ((lock_fd = store_user_file_lock(udir, SUBSCRIPTIONS_LOCK,
-	    error_r)) < 0 ||
-	    subs_read(udir, &names, &count, error_r) < 0)
-		goto out;
-	/* names[0 .. kept): the others, then folder if subscribed */
-	for (size_t i = 0; i < count; i++) {
-		if (strcmp(names[i], folder) == 0) {
-			present = true;
-			free(names[i]);
-		} else
-			names[kept++] = names[i];
+	if ((ret = subscriptions_change(store, user, &folder, 1, subscribed,
+	    error_r)) <= 0)
+		return ret;
+	store_announce_mailbox(store, user, subscribed ?
+	    STORE_EVENT_MAILBOX_SUBSCRIBE : STORE_EVENT_MAILBOX_UNSUBSCRIBE,
+	    folder, NULL);
+	return 0;
+}
+
+/* One folder of store_folders_create_subscribed, made on a pool
+ * thread. */
+struct make_task {
+	struct store *store;
+	const char *user;
+	const char *folder;
+	char *dir;
+	bool existed;
+	int ret;
+	char *error;		/* a copy: error texts stay on their thread */
+	enum error_code code;
+};
+
+static void
+make_task_cb(void *arg)
+{
+	struct make_task *t = arg;
+	const char *error;
+
+	t->ret = folder_make(t->store, t->user, t->folder, t->dir,
+	    &t->existed, &error);
+	if (t->ret < 0) {
+		t->error = xstrdup(error);
+		t->code = error_code(error);
 	}
-	count = kept;
-	if (present == subscribed) {
-		ret = 0;
-		goto out;
-	}
-	if (subscribed) {
-		if (count >= STORE_SUBSCRIPTIONS_MAX) {
-			*error_r = error_code_fmt(ERROR_LIMIT,
-			    "too many subscriptions");
-			goto out;
-		}
-		names = xreallocarray(names, count + 1, sizeof(*names));
-		names[count++] = xstrdup(folder);
-	}
-	ret = store_user_list_write(udir, SUBSCRIPTIONS_FILE, names, count,
-	    error_r);
-	if (ret == 0)
-		store_announce_mailbox(store, user, subscribed ?
-		    STORE_EVENT_MAILBOX_SUBSCRIBE :
-		    STORE_EVENT_MAILBOX_UNSUBSCRIBE, folder, NULL);
-out:
-	if (lock_fd >= 0)
-		close(lock_fd);
-	store_names_free(&names, count);
-	free(udir);
-	return ret;
 }
 
 int
-store_folder_create_subscribed(struct store *store, const char *user,
-    const char *folder, const char **error_r)
+store_folders_create_subscribed(struct store *store, const char *user,
+    const char *const *folders, size_t count, const char **error_r)
 {
-	char *dir;
+	struct make_task *tasks = xcalloc(count, sizeof(*tasks));
+	const char *error = NULL;
+	bool ran = false;
+	size_t i;
 
-	if (store_folder_create_new(store, user, folder, error_r) < 0)
-		return -1;
-	if (store_subscription_set(store, user, folder, true, error_r) < 0) {
-		dir = store_folder_path(store, user, folder);
-		create_undo(store, user, folder, dir, false);
-		free(dir);
+	for (i = 0; i < count; i++) {
+		tasks[i].store = store;
+		tasks[i].user = user;
+		tasks[i].folder = folders[i];
+		if (maildir_folder_dir(store, user, folders[i], &tasks[i].dir,
+		    &error) < 0)
+			break;
+	}
+	if (error == NULL) {
+		/* The folders' fsyncs overlap instead of queueing. */
+		workpool_run_all(store_fsync_pool(store), make_task_cb, tasks,
+		    count, sizeof(*tasks));
+		ran = true;
+	}
+	for (i = 0; ran && i < count && error == NULL; i++)
+		if (tasks[i].ret < 0)
+			error = error_code_fmt(tasks[i].code, "%s",
+			    tasks[i].error);
+	/* Every folder with its subscription, or none of them (error is
+	 * set on failure only). */
+	if (error == NULL)
+		(void)subscriptions_change(store, user, folders, count, true,
+		    &error);
+	for (i = 0; i < count; i++) {
+		if (error == NULL) {
+			store_announce_mailbox(store, user,
+			    STORE_EVENT_MAILBOX_CREATE, folders[i], NULL);
+			store_announce_mailbox(store, user,
+			    STORE_EVENT_MAILBOX_SUBSCRIBE, folders[i], NULL);
+		} else if (ran)
+			create_undo(store, user, folders[i], tasks[i].dir,
+			    tasks[i].existed);
+		free(tasks[i].dir);
+		free(tasks[i].error);
+	}
+	free(tasks);
+	if (error != NULL) {
+		*error_r = error;
 		return -1;
 	}
 	return 0;

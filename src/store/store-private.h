@@ -88,11 +88,21 @@ int store_user_list_read(const char *udir, const char *name,
 int store_user_list_write(const char *udir, const char *name,
     char *const *lines, size_t count, const char **error_r);
 
-/* store_folder_create_new and a subscription to the folder, whole or not
- * at all: a folder left unsubscribed would stay so at every later login
- * that makes the special-use folders. */
-int store_folder_create_subscribed(struct store *store, const char *user,
-    const char *folder, const char **error_r);
+/*
+ * store_folder_create_new of count folders (valid, canonical, none of
+ * them existing) and a subscription to each, all or none: a folder left
+ * unsubscribed would stay so at every later login that makes the
+ * special-use folders. The folders are made at once on the store's
+ * fsync pool, so their fsyncs overlap; the subscriptions file is written
+ * once. Call from the thread that owns the event loop. 0 or -1.
+ */
+int store_folders_create_subscribed(struct store *store, const char *user,
+    const char *const *folders, size_t count, const char **error_r);
+
+/* The store's pool of fsync threads, started at the first call and
+ * kept until store_free: for independent blocking file system calls
+ * that should overlap. */
+struct workpool *store_fsync_pool(struct store *store);
 
 /* Special uses (store-special-use.c): set special_uses of every folder
  * of list. 0, or -1 with *error_r if the file cannot be read. */

@@ -84,19 +84,22 @@ int
 store_user_ensure_special(struct store *store, const char *user,
     const char **error_r)
 {
+	const char *missing[USES_COUNT];
+	size_t n = 0;
+
 	if (!store_folder_exists(store, user, STORE_INBOX) &&
 	    store_user_create(store, user, error_r) < 0)
 		return -1;
 	for (size_t i = 0; i < USES_COUNT; i++) {
 		const char *name = uses[i].name;
 
-		if (name == NULL || store_folder_exists(store, user, name))
-			continue;
-		if (store_folder_create_subscribed(store, user, name,
-		    error_r) < 0)
-			return -1;
+		if (name != NULL && !store_folder_exists(store, user, name))
+			missing[n++] = name;
 	}
-	return 0;
+	if (n == 0)
+		return 0;
+	return store_folders_create_subscribed(store, user, missing, n,
+	    error_r);
 }
 
 /* ---- The special-use file ---- */

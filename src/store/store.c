@@ -97,6 +97,20 @@ store_folder_name_valid(const char *name)
 	return true;
 }
 
+struct workpool *
+store_fsync_pool(struct store *store)
+{
+	struct workpool *pool;
+
+	pthread_mutex_lock(&store->lock);
+	if (store->fsync_pool == NULL)
+		store->fsync_pool = workpool_new("store-fsync",
+		    STORE_FSYNC_THREADS);
+	pool = store->fsync_pool;
+	pthread_mutex_unlock(&store->lock);
+	return pool;
+}
+
 const char *
 store_folder_canonical(const char *folder)
 {

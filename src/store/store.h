@@ -411,10 +411,13 @@ int store_folder_create_special(struct store *store, const char *user,
 
 /*
  * Create INBOX and the Sent, Drafts, Trash and Junk folders that do not
- * exist yet, and subscribe to the ones it creates (each whole, as
- * CREATE: a folder whose subscription cannot be written is removed
- * again, so a later call makes and subscribes it). Cheap when they all
- * exist (a stat each). Call it at every login. 0 or -1 with *error_r.
+ * exist yet, and subscribe to the ones it creates: all of them, each
+ * whole as CREATE makes it, or none (a folder left unsubscribed would
+ * stay so; after a failure a later call makes and subscribes them all).
+ * The folders are made at once, so their fsyncs overlap, and the
+ * subscriptions file is written once. Cheap when they all exist (a stat
+ * each). Call it at every login, from the thread that owns the event
+ * loop. 0 or -1 with *error_r.
  */
 int store_user_ensure_special(struct store *store, const char *user,
     const char **error_r);

@@ -306,6 +306,36 @@ test_special_use(void **state)
 	store_names_free(&names, count);
 }
 
+/* The special-use folders are made together, all or none: one that
+ * cannot be made (here .Junk is a plain file) leaves no other behind
+ * and no subscription, and the error says which failed. */
+static void
+test_special_use_all_or_none(void **state)
+{
+	struct st_fixture *f = *state;
+	const char *error;
+	char **names, path[4200];
+	size_t count;
+
+	assert_int_equal(store_user_create(f->store, "ann", &error), 0);
+	snprintf(path, sizeof(path), "%s/ann/.Junk", f->root);
+	st_write(path, "not a folder");
+	assert_int_equal(store_user_ensure_special(f->store, "ann", &error),
+	    -1);
+	assert_non_null(strstr(error, ".Junk"));
+	assert_string_equal(list_str(f->store, "ann"), "INBOX ");
+	assert_int_equal(store_subscriptions(f->store, "ann", &names, &count,
+	    &error), 0);
+	assert_int_equal(count, 0);
+	store_names_free(&names, count);
+	/* With the obstacle gone, the next login makes them all. */
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(store_user_ensure_special(f->store, "ann", &error),
+	    0);
+	assert_string_equal(list_str(f->store, "ann"),
+	    "INBOX Drafts/s Junk/s Sent/s Trash/s ");
+}
+
 /* The uses of one folder of ann's list, as LIST would write them. */
 static const char *
 uses_of(struct store *store, const char *folder)
@@ -420,6 +450,8 @@ main(void)
 		    st_teardown),
 		cmocka_unit_test_setup_teardown(test_create_special, st_setup,
 		    st_teardown),
+		cmocka_unit_test_setup_teardown(test_special_use_all_or_none,
+		    st_setup, st_teardown),
 		cmocka_unit_test_setup_teardown(test_special_use, st_setup,
 		    st_teardown),
 	};
