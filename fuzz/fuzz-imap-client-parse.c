@@ -17,6 +17,30 @@
 
 static void quote_round_trip(const char *s);
 
+/* The QRESYNC readers (RFC 7162) on a parsed response: a UID set is
+ * read in ranges that stay inside it and never come out reversed. */
+static void
+check_qresync(const struct imap_client_resp *resp)
+{
+	const struct imap_client_arg *set;
+	uint64_t n;
+	uint32_t lo, hi;
+	size_t pos = 0, last = 0;
+	bool earlier;
+	int r;
+
+	(void)imap_client_resp_code_num(resp, "HIGHESTMODSEQ", INT64_MAX, &n);
+	if (resp->count >= 3)
+		(void)imap_client_fetch_modseq(&resp->args[2], &n);
+	if (imap_client_vanished(resp, &earlier, &set) != 1)
+		return;
+	while ((r = imap_client_uidset_next(set, &pos, &lo, &hi)) == 1) {
+		if (lo == 0 || lo > hi || pos <= last || pos > set->len)
+			abort();
+		last = pos;
+	}
+}
+
 /* Check an argument list and everything below it; count the nodes. */
 static void
 check_args(const struct imap_client_arg *args, size_t count, int depth,
@@ -115,6 +139,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    strchr(resp.tag, ' ') != NULL)
 			abort();
 		check_args(resp.args, resp.count, 0, true);
+		check_qresync(&resp);
 		imap_client_resp_free(&resp);
 		if (resp.tag != NULL || resp.args != NULL)
 			abort();

@@ -301,3 +301,127 @@ imap_client_arg_is(const struct imap_client_arg *arg, const char *name)
 	return arg->type == IMAP_CLIENT_ARG_ATOM &&
 	    strcasecmp(arg->str, name) == 0;
 }
+
+/* ---- CONDSTORE and QRESYNC (RFC 7162) ---- */
+
+/* RFC 7162 7: mod-sequence-value is at most 2^63 - 1. */
+#define MODSEQ_MAX ((uint64_t)INT64_MAX)
+
+int
+imap_client_arg_modseq(const struct imap_client_arg *arg, uint64_t *modseq_r)
+{
+	/* 19 digits hold 2^63 - 1; leading zeros need no more. */
+	if (arg->type != IMAP_CLIENT_ARG_ATOM || arg->len > 19 ||
+	    str_to_u64_n(arg->str, arg->len, MODSEQ_MAX, modseq_r) < 0)
+		return -1;
+	return 0;
+}
+
+int
+imap_client_resp_code_num(const struct imap_client_resp *resp,
+    const char *code, uint64_t max, uint64_t *num_r)
+{
+	const struct imap_client_arg *a;
+	size_t n = strlen(code);
+
+	if (strcmp(resp->tag, "*") != 0 || resp->count < 2 ||
+	    !imap_client_arg_is(&resp->args[0], "OK"))
+		return -1;
+	/* "[CODE n]" is one atom: the parser keeps brackets together. */
+	a = &resp->args[1];
+	if (a->type != IMAP_CLIENT_ARG_ATOM || a->len < n + 4 ||
+	    a->str[0] != '[' || strncasecmp(a->str + 1, code, n) != 0 ||
+	    a->str[n + 1] != ' ' || a->str[a->len - 1] != ']' ||
+	    a->len - n - 3 > 20 ||
+	    str_to_u64_n(a->str + n + 2, a->len - n - 3, max, num_r) < 0)
+		return -1;
+	return 0;
+}
+
+int
+imap_client_vanished(const struct imap_client_resp *resp, bool *earlier_r,
+    const struct imap_client_arg **set_r)
+{
+	const struct imap_client_arg *a;
+
+	if (strcmp(resp->tag, "*") != 0 || resp->count < 1 ||
+	    !imap_client_arg_is(&resp->args[0], "VANISHED"))
+		return 0;
+	if (resp->count < 2)
+		return -1;
+	*earlier_r = false;
+	a = &resp->args[1];
+	if (resp->count == 3 && a->type == IMAP_CLIENT_ARG_LIST &&
+	    a->count == 1 && imap_client_arg_is(&a->list[0], "EARLIER")) {
+		*earlier_r = true;
+		a = &resp->args[2];
+	} else if (resp->count != 2)
+		return -1;
+	if (a->type != IMAP_CLIENT_ARG_ATOM || a->len == 0)
+		return -1;
+	*set_r = a;
+	return 1;
+}
+
+/* A UID (1 to 2^32 - 1) at set->str[*pos]; moves *pos past it. */
+static int
+uid_at(const struct imap_client_arg *set, size_t *pos, uint32_t *uid_r)
+{
+	const char *s = set->str + *pos, *end = set->str + set->len;
+	uint64_t v;
+
+	if (str_parse_u64(&s, end, UINT32_MAX, &v) < 0 || v == 0)
+		return -1;
+	*pos = (size_t)(s - set->str);
+	*uid_r = (uint32_t)v;
+	return 0;
+}
+
+int
+imap_client_uidset_next(const struct imap_client_arg *set, size_t *pos,
+    uint32_t *lo_r, uint32_t *hi_r)
+{
+	uint32_t lo, hi;
+
+	if (set->type != IMAP_CLIENT_ARG_ATOM || *pos > set->len)
+		return -1;
+	if (*pos == set->len)
+		return 0;
+	if (uid_at(set, pos, &lo) < 0)
+		return -1;
+	hi = lo;
+	if (*pos < set->len && set->str[*pos] == ':') {
+		(*pos)++;
+		if (uid_at(set, pos, &hi) < 0)
+			return -1;
+	}
+	if (*pos < set->len) {
+		/* A comma goes on to another range, never to nothing. */
+		if (set->str[*pos] != ',' || *pos + 1 == set->len)
+			return -1;
+		(*pos)++;
+	}
+	/* "9:8" is the same range as "8:9" (RFC 3501 9, seq-range). */
+	*lo_r = lo < hi ? lo : hi;
+	*hi_r = lo < hi ? hi : lo;
+	return 1;
+}
+
+int
+imap_client_fetch_modseq(const struct imap_client_arg *list,
+    uint64_t *modseq_r)
+{
+	const struct imap_client_arg *v;
+
+	if (list->type != IMAP_CLIENT_ARG_LIST)
+		return -1;
+	for (size_t i = 0; i + 1 < list->count; i += 2) {
+		if (!imap_client_arg_is(&list->list[i], "MODSEQ"))
+			continue;
+		v = &list->list[i + 1];
+		if (v->type != IMAP_CLIENT_ARG_LIST || v->count != 1)
+			return -1;
+		return imap_client_arg_modseq(&v->list[0], modseq_r);
+	}
+	return -1;
+}

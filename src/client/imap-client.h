@@ -197,4 +197,39 @@ int imap_client_arg_u32(const struct imap_client_arg *arg,
 bool imap_client_arg_is(const struct imap_client_arg *arg,
     const char *name);
 
+/* CONDSTORE and QRESYNC (RFC 7162), also pure. */
+
+/* An argument as a MODSEQ (at most 2^63 - 1, RFC 7162 7). Returns 0,
+ * or -1. */
+int imap_client_arg_modseq(const struct imap_client_arg *arg,
+    uint64_t *modseq_r);
+/*
+ * The number of an untagged "* OK [code n] text" (RFC 3501 7.1:
+ * UIDVALIDITY, UIDNEXT; RFC 7162 3.1.2.1: HIGHESTMODSEQ), code
+ * compared without regard to case. Returns 0 with *num_r, or -1 if
+ * resp is not one or n is not a number up to max.
+ */
+int imap_client_resp_code_num(const struct imap_client_resp *resp,
+    const char *code, uint64_t max, uint64_t *num_r);
+/*
+ * Whether resp is "* VANISHED [(EARLIER)] uid-set" (RFC 7162 3.2.10).
+ * Returns 1 with *earlier_r and *set_r (an argument of resp; read it
+ * with imap_client_uidset_next()), 0 for any other response, -1 for a
+ * VANISHED that is malformed.
+ */
+int imap_client_vanished(const struct imap_client_resp *resp,
+    bool *earlier_r, const struct imap_client_arg **set_r);
+/*
+ * The next range of a UID set ("1:3,7,9:8", no "*") from byte *pos of
+ * set (start at 0). Returns 1 with *lo_r <= *hi_r and *pos past the
+ * range and its comma, 0 at the end, -1 if the set is malformed (a 0,
+ * "*", a UID over 32 bits, a stray byte). Reads no byte past set->len.
+ */
+int imap_client_uidset_next(const struct imap_client_arg *set,
+    size_t *pos, uint32_t *lo_r, uint32_t *hi_r);
+/* The "MODSEQ (n)" item of a FETCH response's list (RFC 7162
+ * 3.1.4.1). Returns 0 with *modseq_r, or -1 if it has none. */
+int imap_client_fetch_modseq(const struct imap_client_arg *list,
+    uint64_t *modseq_r);
+
 #endif

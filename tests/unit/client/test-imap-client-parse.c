@@ -3,6 +3,8 @@
  * by byte, literals included, refusing one that is too long, parsing
  * the argument tree, and the quoting and number helpers. */
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -168,6 +170,140 @@ test_helpers(void **state)
 	assert_null(imap_client_quote("caf\xc3\xa9"));
 }
 
+/* Find a response fed byte by byte, then parse it. */
+static void
+parse_bytewise(struct imap_client_resp *resp, const char *text)
+{
+	size_t len, text_end;
+
+	len = find_bytewise(text, strlen(text), &text_end);
+	assert_int_equal(len, strlen(text));
+	imap_client_resp_parse(resp, text, text_end);
+}
+
+/* Every range of set, as "lo-hi;" into out; -1 if malformed. */
+static int
+ranges_text(const struct imap_client_arg *set, char *out, size_t size)
+{
+	uint32_t lo, hi;
+	size_t pos = 0, used = 0;
+	int r;
+
+	out[0] = '\0';
+	while ((r = imap_client_uidset_next(set, &pos, &lo, &hi)) == 1) {
+		assert_true(pos <= set->len);
+		used += (size_t)snprintf(out + used, size - used, "%u-%u;",
+		    lo, hi);
+		assert_true(used < size);
+	}
+	return r;
+}
+
+static void
+test_vanished(void **state)
+{
+	struct imap_client_resp resp;
+	const struct imap_client_arg *set;
+	bool earlier = false;
+	char text[128];
+
+	(void)state;
+	parse_bytewise(&resp, "* VANISHED (EARLIER) 1:3,7,12:10\r\n");
+	assert_int_equal(imap_client_vanished(&resp, &earlier, &set), 1);
+	assert_true(earlier);
+	assert_int_equal(ranges_text(set, text, sizeof(text)), 0);
+	assert_string_equal(text, "1-3;7-7;10-12;");
+	imap_client_resp_free(&resp);
+
+	/* Told as it happens (an open folder), without EARLIER. */
+	parse_bytewise(&resp, "* VANISHED 4294967295\r\n");
+	assert_int_equal(imap_client_vanished(&resp, &earlier, &set), 1);
+	assert_false(earlier);
+	assert_int_equal(ranges_text(set, text, sizeof(text)), 0);
+	assert_string_equal(text, "4294967295-4294967295;");
+	imap_client_resp_free(&resp);
+
+	/* Not VANISHED at all, and VANISHED that is malformed. */
+	parse_bytewise(&resp, "* 3 EXPUNGE\r\n");
+	assert_int_equal(imap_client_vanished(&resp, &earlier, &set), 0);
+	imap_client_resp_free(&resp);
+	parse_bytewise(&resp, "* VANISHED\r\n");
+	assert_int_equal(imap_client_vanished(&resp, &earlier, &set), -1);
+	imap_client_resp_free(&resp);
+	parse_bytewise(&resp, "* VANISHED (LATER) 1\r\n");
+	assert_int_equal(imap_client_vanished(&resp, &earlier, &set), -1);
+	imap_client_resp_free(&resp);
+	parse_bytewise(&resp, "m1 VANISHED 1\r\n");
+	assert_int_equal(imap_client_vanished(&resp, &earlier, &set), 0);
+	imap_client_resp_free(&resp);
+
+	/* Sets a hostile server may send: each refused, none read past. */
+	static const char *const bad[] = {
+		"* VANISHED 0", "* VANISHED 1:*", "* VANISHED 1,",
+		"* VANISHED 1,,2", "* VANISHED 4294967296", "* VANISHED 2:",
+		"* VANISHED :2", "* VANISHED 1;2", "* VANISHED 1:2:3",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		imap_client_resp_parse(&resp, bad[i], strlen(bad[i]));
+		if (imap_client_vanished(&resp, &earlier, &set) == 1)
+			assert_int_equal(ranges_text(set, text, sizeof(text)),
+			    -1);
+		imap_client_resp_free(&resp);
+	}
+}
+
+static void
+test_modseq(void **state)
+{
+	struct imap_client_resp resp;
+	uint64_t n = 0;
+
+	(void)state;
+	parse_bytewise(&resp, "* OK [HIGHESTMODSEQ 9223372036854775807] "
+	    "Highest\r\n");
+	assert_int_equal(imap_client_resp_code_num(&resp, "HIGHESTMODSEQ",
+	    INT64_MAX, &n), 0);
+	assert_true(n == (uint64_t)INT64_MAX);
+	assert_int_equal(imap_client_resp_code_num(&resp, "UIDNEXT",
+	    UINT32_MAX, &n), -1);
+	imap_client_resp_free(&resp);
+
+	parse_bytewise(&resp, "* OK [uidvalidity 7] v\r\n");
+	assert_int_equal(imap_client_resp_code_num(&resp, "UIDVALIDITY",
+	    UINT32_MAX, &n), 0);
+	assert_true(n == 7);
+	imap_client_resp_free(&resp);
+
+	/* Too big, not a number, no number, tagged: none is one. */
+	static const char *const bad[] = {
+		"* OK [HIGHESTMODSEQ 9223372036854775808] x",
+		"* OK [HIGHESTMODSEQ 12a] x", "* OK [HIGHESTMODSEQ] x",
+		"* OK [HIGHESTMODSEQ ] x", "* OK [HIGHESTMODSEQX 5] x",
+		"m1 OK [HIGHESTMODSEQ 5] x", "* NO [HIGHESTMODSEQ 5] x",
+		"* OK", "* OK [HIGHESTMODSEQ 5",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		imap_client_resp_parse(&resp, bad[i], strlen(bad[i]));
+		assert_int_equal(imap_client_resp_code_num(&resp,
+		    "HIGHESTMODSEQ", INT64_MAX, &n), -1);
+		imap_client_resp_free(&resp);
+	}
+
+	/* The MODSEQ item of a FETCH, wherever it comes. */
+	parse_bytewise(&resp, "* 2 FETCH (UID 5 FLAGS (\\Seen) "
+	    "MODSEQ (12))\r\n");
+	assert_int_equal(imap_client_fetch_modseq(&resp.args[2], &n), 0);
+	assert_true(n == 12);
+	imap_client_resp_free(&resp);
+	parse_bytewise(&resp, "* 2 FETCH (MODSEQ 12 UID 5)\r\n");
+	assert_int_equal(imap_client_fetch_modseq(&resp.args[2], &n), -1);
+	imap_client_resp_free(&resp);
+	parse_bytewise(&resp, "* 2 FETCH (UID 5 FLAGS ())\r\n");
+	assert_int_equal(imap_client_fetch_modseq(&resp.args[2], &n), -1);
+	assert_int_equal(imap_client_fetch_modseq(&resp.args[0], &n), -1);
+	imap_client_resp_free(&resp);
+}
+
 int
 main(void)
 {
@@ -176,6 +312,8 @@ main(void)
 		cmocka_unit_test(test_find_too_long),
 		cmocka_unit_test(test_parse_tree),
 		cmocka_unit_test(test_helpers),
+		cmocka_unit_test(test_vanished),
+		cmocka_unit_test(test_modseq),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
