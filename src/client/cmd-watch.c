@@ -52,6 +52,8 @@ const struct client_cmd cmd_watch_entry = {
 	"With IDLE, a server that offers NOTIFY tells of every folder at\n"
 	"once (new mail, expunges, flag changes); without NOTIFY new mail in\n"
 	"INBOX is reported at once and in other folders within 5 minutes.\n"
+	"With QRESYNC, the catch-up after a gap or a reconnect also reports\n"
+	"the expunges and flag changes missed, one EXAMINE per folder.\n"
 	"Reconnects by itself when the server goes away. SIGINT or SIGTERM\n"
 	"unregisters and exits 0.\n"
 	WATCH_TLS_NOTE

@@ -199,6 +199,9 @@ watch_connect(struct watch *w)
 	log_debug("watch: logged in to %s as %s", w->o->server_text,
 	    w->o->user);
 	w->backoff_ms = WATCH_BACKOFF_MIN_MS;
+	/* Before any folder is selected: QRESYNC applies from then on. */
+	if (watch_qresync_enable(w) < 0)
+		return;
 	if (!w->baselined) {
 		/* What is there before we say "ready" is not news; what
 		   lands after this is, whichever way we learn of it. */

@@ -15,6 +15,7 @@
 #include "client/imap-client.h"
 #include "client/watch-out.h"
 #include "client/watch-state.h"
+#include "lib/limits.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
@@ -126,13 +127,25 @@ told(struct watch *w, const struct imap_client_resp *resp, bool selected)
 	    imap_client_arg_is(&resp->args[0], "LIST")) {
 		told_list(w, resp);
 	} else if (selected && resp->count >= 2 && w->selected != NULL &&
-	    (imap_client_arg_is(&resp->args[1], "EXISTS") ||
+	    (imap_client_arg_is(&resp->args[0], "VANISHED") ||
+	    imap_client_arg_is(&resp->args[1], "EXISTS") ||
 	    imap_client_arg_is(&resp->args[1], "EXPUNGE") ||
 	    imap_client_arg_is(&resp->args[1], "FETCH")) &&
 	    (f = watch_folder_find(w, w->selected)) != NULL) {
 		log_debug("watch: NOTIFY: %s changed", f->name);
 		f->dirty = true;
 	}
+}
+
+/* Whether a FETCH's items hold a BODY[...] (only answers do). */
+static bool
+has_body(const struct imap_client_arg *l)
+{
+	for (size_t i = 0; i < l->count; i += 2)
+		if (l->list[i].type == IMAP_CLIENT_ARG_ATOM &&
+		    strncasecmp(l->list[i].str, "BODY[", 5) == 0)
+			return true;
+	return false;
 }
 
 /* Whether resp is a change of the selected folder pushed with the
@@ -150,6 +163,10 @@ pushed(struct watch_notify_tap *tap, const struct imap_client_resp *resp)
 		if (tap->opened)
 			return false;
 	}
+	/* With QRESYNC, expunges are "* VANISHED uids" (RFC 7162
+	   3.2.10); "(EARLIER)" is the answer of a QRESYNC EXAMINE. */
+	if (imap_client_arg_is(&resp->args[0], "VANISHED"))
+		return resp->args[1].type != IMAP_CLIENT_ARG_LIST;
 	if (imap_client_arg_is(&resp->args[1], "EXISTS") ||
 	    imap_client_arg_is(&resp->args[1], "EXPUNGE"))
 		return true;
@@ -157,7 +174,12 @@ pushed(struct watch_notify_tap *tap, const struct imap_client_resp *resp)
 	    tap->kind == WATCH_CMD_FLAGS)
 		return false;
 	l = &resp->args[2];
-	return l->type == IMAP_CLIENT_ARG_LIST && list_has(l, "FLAGS");
+	if (l->type != IMAP_CLIENT_ARG_LIST || !list_has(l, "FLAGS"))
+		return false;
+	/* A new-mail FETCH that asks FLAGS gets them with every answer,
+	   and "n:*" answers with the last message at least: taken for
+	   pushes, each look would mark the folder again, for ever. */
+	return tap->kind != WATCH_CMD_NEW || !has_body(l);
 }
 
 void
@@ -195,20 +217,26 @@ watch_notify_pending(const struct watch *w)
 
 /* ---- Comparing flags ---- */
 
-struct flags_ctx {
-	struct watch_msg *msgs;
-	size_t count;
-};
+unsigned int
+watch_flags_of(const struct imap_client_arg *list)
+{
+	unsigned int flags = 0;
+
+	for (size_t k = 0; k < sizeof(flag_names) / sizeof(flag_names[0]); k++)
+		if (list_has(list, flag_names[k]))
+			flags |= 1u << k;
+	return flags;
+}
 
 /* "* n FETCH (UID u FLAGS (...))"; a UID told twice keeps the last. */
-static void
-flags_cb(void *ctx, const struct imap_client_resp *resp)
+void
+watch_flags_cb(void *ctx, const struct imap_client_resp *resp)
 {
-	struct flags_ctx *fc = ctx;
+	struct watch_flags_ctx *fc = ctx;
 	const struct imap_client_arg *l;
-	struct watch_msg m = { 0, 0 };
+	struct watch_msg m = { 0, 0, 0 };
 	bool have_uid = false, have_flags = false;
-	size_t i, k;
+	size_t i;
 
 	if (resp->count < 3 || !imap_client_arg_is(&resp->args[1], "FETCH") ||
 	    resp->args[2].type != IMAP_CLIENT_ARG_LIST)
@@ -221,14 +249,15 @@ flags_cb(void *ctx, const struct imap_client_resp *resp)
 		else if (imap_client_arg_is(&l->list[i], "FLAGS") &&
 		    l->list[i + 1].type == IMAP_CLIENT_ARG_LIST) {
 			have_flags = true;
-			for (k = 0; k < sizeof(flag_names) /
-			    sizeof(flag_names[0]); k++)
-				if (list_has(&l->list[i + 1], flag_names[k]))
-					m.flags |= 1u << k;
+			m.flags = watch_flags_of(&l->list[i + 1]);
 		}
 	}
 	if (!have_uid || !have_flags)
 		return;
+	if (fc->count >= WATCH_SNAP_MAX) {
+		fc->overflow = true;
+		return;
+	}
 	fc->msgs = xreallocarray(fc->msgs, fc->count + 1, sizeof(*fc->msgs));
 	fc->msgs[fc->count++] = m;
 }
@@ -241,9 +270,8 @@ msg_cmp(const void *a, const void *b)
 	return x->uid < y->uid ? -1 : x->uid > y->uid;
 }
 
-/* Sort by UID, the last of each UID kept. */
-static void
-msgs_settle(struct flags_ctx *fc)
+void
+watch_flags_settle(struct watch_flags_ctx *fc)
 {
 	size_t i, n = 0;
 
@@ -288,7 +316,7 @@ report(struct watch *w, const struct watch_folder *f, const char *event,
  * messages, flags set and cleared. New ones were told as new mail. */
 static void
 diff_report(struct watch *w, const struct watch_folder *f,
-    const struct flags_ctx *now)
+    const struct watch_flags_ctx *now)
 {
 	size_t i = 0, k = 0;
 
@@ -317,15 +345,22 @@ flags_diff(struct watch *w, const char *name, uint32_t uidvalidity)
 {
 	enum imap_client_status st;
 	struct watch_folder *f;
-	struct flags_ctx fc = { NULL, 0 };
+	struct watch_flags_ctx fc = { NULL, 0, false };
 
 	w->cmd_kind = WATCH_CMD_FLAGS;
-	st = watch_run(w, flags_cb, &fc, "UID FETCH", "UID FETCH 1:* (FLAGS)");
+	st = watch_run(w, watch_flags_cb, &fc, "UID FETCH", "UID FETCH 1:* (FLAGS)");
 	if (st != IMAP_CLIENT_OK || (f = watch_folder_find(w, name)) == NULL) {
 		free(fc.msgs);
 		return st == IMAP_CLIENT_FAILED ? -1 : 0;
 	}
-	msgs_settle(&fc);
+	if (fc.overflow) {
+		/* Not every message: a diff would take the rest for gone. */
+		free(fc.msgs);
+		snap_drop(f);
+		f->modseq_valid = false;
+		return 0;
+	}
+	watch_flags_settle(&fc);
 	if (uidvalidity == 0)
 		uidvalidity = f->uidvalidity;
 	if (f->snap_uidvalidity != 0 && f->snap_uidvalidity == uidvalidity)
@@ -334,6 +369,10 @@ flags_diff(struct watch *w, const char *name, uint32_t uidvalidity)
 	f->snap = fc.msgs;
 	f->snap_count = fc.count;
 	f->snap_uidvalidity = uidvalidity;
+	/* Read after the EXAMINE that named this MODSEQ: a QRESYNC from
+	   it tells nothing the snapshot lacks. */
+	f->modseq = w->selected_modseq;
+	f->modseq_valid = w->have_selected_modseq;
 	return 0;
 }
 

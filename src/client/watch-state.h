@@ -79,6 +79,8 @@ struct watch_timer {
 struct watch_msg {
 	uint32_t uid;
 	unsigned int flags;
+	bool gone;		/* a QRESYNC answer's VANISHED names it (only
+				   while the answer is read) */
 };
 
 /* What a command's answers may hold besides pushed changes (see
@@ -88,6 +90,9 @@ enum watch_cmd_kind {
 	WATCH_CMD_EXAMINE,	/* EXISTS after "* FLAGS" is the new
 				   folder's */
 	WATCH_CMD_FLAGS,	/* UID FETCH (FLAGS): every FETCH is ours */
+	WATCH_CMD_NEW,		/* UID FETCH of new mail that asks FLAGS
+				   itself: a FETCH with BODY[...] is ours,
+				   one with FLAGS alone a push */
 };
 
 /* What we know of one folder. */
@@ -105,6 +110,12 @@ struct watch_folder {
 	size_t snap_count;
 	uint32_t snap_uidvalidity;	/* 0: no snapshot yet */
 	bool dirty;		/* NOTIFY told of a change not looked at */
+
+	/* With QRESYNC (watch-qresync.c): every change after MODSEQ
+	   modseq is either in snap already or still to be told by a
+	   SELECT (QRESYNC (snap_uidvalidity modseq)). */
+	uint64_t modseq;
+	bool modseq_valid;	/* false: take a snapshot first */
 };
 
 struct watch {
@@ -135,6 +146,9 @@ struct watch {
 	enum watch_cmd_kind cmd_kind;	/* of the next watch_run(), which
 					   sets it back to PLAIN */
 	char *selected;			/* the EXAMINEd folder, or NULL */
+	bool qresync;			/* ENABLE QRESYNC took (RFC 7162) */
+	uint64_t selected_modseq;	/* its HIGHESTMODSEQ when EXAMINEd */
+	bool have_selected_modseq;
 
 	/* Notifications. */
 	struct watch_reg reg;		/* the registration (reg.valid) */
@@ -202,6 +216,16 @@ int watch_resync_all(struct watch *w, const char *via);
  * enough. Returns 0, or -1 if the session was lost. */
 int watch_handle_event(struct watch *w, const struct notify_event *ev);
 
+/* Report the messages of the selected folder name from its UIDNEXT on,
+ * and raise its UIDNEXT to uidnext (0: unknown). Returns 0, or -1 if
+ * the session was lost. */
+int watch_fetch_selected(struct watch *w, const char *name,
+    uint32_t uidnext, const char *via);
+
+/* Read the flags of message uid of folder name into its snapshot.
+ * Returns 0, or -1 if the session was lost. */
+int watch_snap_refresh(struct watch *w, const char *name, uint32_t uid);
+
 /* Folders by name (INBOX in any case), and a new one; pointers into
  * the folders are invalid after watch_folder_add(). */
 struct watch_folder *watch_folder_find(struct watch *w, const char *name);
@@ -241,6 +265,49 @@ bool watch_notify_pending(const struct watch *w);
 /* Look at them: each changed folder's new mail, expunges and flag
  * changes are reported (via idle). Returns 0, or -1 if lost. */
 int watch_notify_process(struct watch *w);
+
+/* Flags of messages as "UID FETCH (FLAGS)" and QRESYNC read them. */
+struct watch_flags_ctx {
+	struct watch_msg *msgs;	/* malloc'd */
+	size_t count;
+	bool overflow;		/* more than WATCH_SNAP_MAX came: msgs is
+				   not every message */
+};
+/* Collect "* n FETCH (UID u FLAGS (...))" into a struct watch_flags_ctx. */
+void watch_flags_cb(void *ctx, const struct imap_client_resp *resp);
+/* Sort by UID, the last of each UID kept. */
+void watch_flags_settle(struct watch_flags_ctx *fc);
+/* The WATCH_FLAG_* bits of a FLAGS list. */
+unsigned int watch_flags_of(const struct imap_client_arg *list);
+
+/* watch-qresync.c: resyncing a folder in one round trip (RFC 7162). */
+
+/* After login: ENABLE QRESYNC if the server offers it. Returns 0, or
+ * -1 if the session was lost. */
+int watch_qresync_enable(struct watch *w);
+/* Resync a folder: with a snapshot, one SELECT (QRESYNC ...) tells
+ * expunges and flag changes, then new mail is fetched; without one,
+ * take it. Returns 0, or -1 if the session was lost. */
+int watch_qresync_folder(struct watch *w, const char *name,
+    const char *via);
+/* A watch_selected_cb: read every flag of the selected folder into its
+ * snapshot, reporting nothing. */
+int watch_qresync_baseline(struct watch *w, const char *name,
+    uint32_t uidvalidity);
+/* Keep the snapshot in step with what a UDP event reported: an
+ * expunged message leaves it, one whose flags changed has them read
+ * again (so a resync tells neither twice). Returns 0, or -1 if the
+ * session was lost. */
+int watch_snap_event(struct watch *w, const struct notify_event *ev);
+/* A message reported new: into f's snapshot (have_flags false: its
+ * flags are unknown, so the snapshot must be taken again). */
+void watch_snap_new(struct watch_folder *f, uint32_t uid, unsigned int flags,
+    bool have_flags);
+/* An old message's flags as a new-mail FETCH read them: while NOTIFY
+ * is on, flags that differ from f's snapshot mark f changed, so a push
+ * the server folded into that answer is still told. */
+void watch_snap_seen(struct watch *w, struct watch_folder *f, uint32_t uid,
+    unsigned int flags);
 
 /* watch-modes.c: connecting, registering, the modes. */
 

@@ -96,6 +96,8 @@ watch_lost(struct watch *w, const char *why)
 	w->idling = false;
 	w->inbox_woke = false;
 	w->notify_on = false;
+	w->qresync = false;
+	w->have_selected_modseq = false;
 	if (w->stop)
 		return;
 	watch_schedule_reconnect(w, "lost the connection to ", why);
@@ -109,7 +111,8 @@ watch_idle_untagged_cb(void *ctx, const struct imap_client_resp *resp)
 	if (w->notify_on)
 		watch_notify_untagged(w, resp);
 	if (resp->count >= 2 && (imap_client_arg_is(&resp->args[1], "EXISTS")
-	    || imap_client_arg_is(&resp->args[1], "EXPUNGE")))
+	    || imap_client_arg_is(&resp->args[1], "EXPUNGE") ||
+	    imap_client_arg_is(&resp->args[0], "VANISHED")))
 		w->inbox_woke = true;
 }
 
@@ -204,6 +207,8 @@ struct status_ctx {
 	const char *name;	/* STATUS: the folder asked about */
 	uint32_t uidnext, uidvalidity;
 	bool have_uidnext, have_uidvalidity;
+	uint64_t modseq;	/* EXAMINE: HIGHESTMODSEQ (RFC 7162) */
+	bool have_modseq;
 };
 
 /* * STATUS name (UIDNEXT n UIDVALIDITY n) */
@@ -240,23 +245,26 @@ static void
 select_cb(void *ctx, const struct imap_client_resp *resp)
 {
 	struct status_ctx *sc = ctx;
-	unsigned int v;
+	uint64_t v;
 
-	if (resp->count < 2 || !imap_client_arg_is(&resp->args[0], "OK") ||
-	    resp->args[1].type != IMAP_CLIENT_ARG_ATOM)
-		return;
-	if (sscanf(resp->args[1].str, "[UIDVALIDITY %u]", &v) == 1) {
-		sc->uidvalidity = v;
+	if (imap_client_resp_code_num(resp, "UIDVALIDITY", UINT32_MAX,
+	    &v) == 0) {
+		sc->uidvalidity = (uint32_t)v;
 		sc->have_uidvalidity = true;
-	} else if (sscanf(resp->args[1].str, "[UIDNEXT %u]", &v) == 1) {
-		sc->uidnext = v;
+	} else if (imap_client_resp_code_num(resp, "UIDNEXT", UINT32_MAX,
+	    &v) == 0) {
+		sc->uidnext = (uint32_t)v;
 		sc->have_uidnext = true;
-	}
+	} else if (imap_client_resp_code_num(resp, "HIGHESTMODSEQ",
+	    INT64_MAX, &sc->modseq) == 0)
+		sc->have_modseq = true;
 }
 
 struct fetched {
 	uint32_t uid;
 	char *from, *subject;
+	unsigned int flags;	/* with QRESYNC, for the snapshot */
+	bool have_flags;
 };
 
 struct fetch_ctx {
@@ -288,7 +296,11 @@ fetch_cb(void *ctx, const struct imap_client_resp *resp)
 		if (imap_client_arg_is(k, "UID") &&
 		    imap_client_arg_u32(v, &m.uid) == 0)
 			have_uid = true;
-		else if (k->type == IMAP_CLIENT_ARG_ATOM &&
+		else if (imap_client_arg_is(k, "FLAGS") &&
+		    v->type == IMAP_CLIENT_ARG_LIST) {
+			m.flags = watch_flags_of(v);
+			m.have_flags = true;
+		} else if (k->type == IMAP_CLIENT_ARG_ATOM &&
 		    strncasecmp(k->str, "BODY[", 5) == 0 &&
 		    v->type == IMAP_CLIENT_ARG_STRING && m.from == NULL &&
 		    m.subject == NULL)
@@ -348,12 +360,45 @@ select_folder(struct watch *w, const char *name, struct status_ctx *sc)
 	free(q);
 	free(w->selected);
 	w->selected = NULL;
+	w->have_selected_modseq = false;
 	if (st == IMAP_CLIENT_FAILED)
 		return -1;
 	if (st == IMAP_CLIENT_NO)
 		return 1;
 	w->selected = xstrdup(name);
+	w->selected_modseq = sc->modseq;
+	w->have_selected_modseq = sc->have_modseq;
 	return 0;
+}
+
+int
+watch_snap_refresh(struct watch *w, const char *name, uint32_t uid)
+{
+	struct watch_flags_ctx fc = { NULL, 0, false };
+	enum imap_client_status st;
+	struct watch_folder *f;
+	struct status_ctx sc;
+	int r;
+
+	if ((r = select_folder(w, name, &sc)) != 0)
+		return r < 0 ? -1 : 0;
+	w->cmd_kind = WATCH_CMD_FLAGS;
+	st = watch_run(w, watch_flags_cb, &fc, "UID FETCH",
+	    "UID FETCH %u (FLAGS)", uid);
+	if ((f = watch_folder_find(w, name)) == NULL)
+		goto out;
+	if (st != IMAP_CLIENT_OK || (sc.have_uidvalidity &&
+	    sc.uidvalidity != f->snap_uidvalidity)) {
+		/* Unread, the snapshot may be wrong: take it again. */
+		f->modseq_valid = false;
+		goto out;
+	}
+	for (size_t i = 0; i < fc.count; i++)
+		if (fc.msgs[i].uid == uid)
+			watch_snap_new(f, uid, fc.msgs[i].flags, true);
+out:
+	free(fc.msgs);
+	return st == IMAP_CLIENT_FAILED ? -1 : 0;
 }
 
 /*
@@ -369,18 +414,102 @@ watch_fetch_new(struct watch *w, const char *name, uint32_t hint_uid,
 	    NULL);
 }
 
-int
-watch_fetch_new_after(struct watch *w, const char *name, uint32_t hint_uid,
-    const char *hint_event, const char *via, watch_selected_cb *before)
+/*
+ * The folder name is selected and its UIDVALIDITY is the one we know:
+ * report every message from its UIDNEXT on, hint_uid as
+ * watch_fetch_new() says, and raise UIDNEXT to uidnext (0: unknown).
+ */
+static int
+fetch_from(struct watch *w, const char *name, uint32_t hint_uid,
+    const char *hint_event, const char *via, uint32_t uidnext)
 {
 	struct watch_folder *f;
-	struct status_ctx sc;
 	struct fetch_ctx fc;
 	struct watch_mail m;
 	enum imap_client_status st;
 	uint32_t from_uid;
 	bool hint_done = false;
 	size_t i;
+
+	if ((f = watch_folder_find(w, name)) == NULL)
+		return 0;
+	from_uid = f->uidnext > 0 ? f->uidnext : 1;
+	memset(&fc, 0, sizeof(fc));
+	/* With QRESYNC the flags go into the snapshot the next resync
+	   compares with. */
+	if (w->qresync)
+		w->cmd_kind = WATCH_CMD_NEW;
+	st = watch_run(w, fetch_cb, &fc, "UID FETCH", "UID FETCH %u:* (UID "
+	    "%sBODY.PEEK[HEADER.FIELDS (FROM SUBJECT)])", from_uid,
+	    w->qresync ? "FLAGS " : "");
+	if (st == IMAP_CLIENT_FAILED)
+		goto out;
+	/* Mail that lands while the FETCH runs may be told only by this
+	   EXISTS, and IDLE will not tell it again: look once more. */
+	if (fc.exists && strcasecmp(name, "INBOX") == 0)
+		w->inbox_woke = true;
+	if ((f = watch_folder_find(w, name)) == NULL)
+		goto out;
+	if (fc.count > 0)	/* qsort() wants a non-NULL base */
+		qsort(fc.msgs, fc.count, sizeof(*fc.msgs), fetched_cmp);
+	memset(&m, 0, sizeof(m));
+	m.folder = f->name;
+	m.uidvalidity = f->uidvalidity;
+	m.via = via;
+	m.is_new = true;
+	for (i = 0; i < fc.count; i++) {
+		if (fc.msgs[i].uid < from_uid) {
+			/* "n:*" includes the last one */
+			if (fc.msgs[i].have_flags)
+				watch_snap_seen(w, f, fc.msgs[i].uid,
+				    fc.msgs[i].flags);
+			continue;
+		}
+		hint_done = hint_done || fc.msgs[i].uid == hint_uid;
+		m.event = fc.msgs[i].uid == hint_uid ? hint_event :
+		    "MessageNew";
+		m.uid = fc.msgs[i].uid;
+		m.from = fc.msgs[i].from;
+		m.subject = fc.msgs[i].subject;
+		report(w, &m);
+		watch_snap_new(f, m.uid, fc.msgs[i].flags,
+		    fc.msgs[i].have_flags);
+		if (f->uidnext <= fc.msgs[i].uid)
+			f->uidnext = fc.msgs[i].uid + 1;
+	}
+	if (hint_uid != 0 && !hint_done && hint_uid >= from_uid) {
+		/* Gone before we could read it; it did land. */
+		m.event = hint_event;
+		m.uid = hint_uid;
+		m.from = m.subject = NULL;
+		report(w, &m);
+	}
+	if (hint_uid != 0 && f->uidnext <= hint_uid)
+		f->uidnext = hint_uid + 1;
+	if (uidnext != 0 && f->uidnext < uidnext)
+		f->uidnext = uidnext;
+out:
+	for (i = 0; i < fc.count; i++) {
+		free(fc.msgs[i].from);
+		free(fc.msgs[i].subject);
+	}
+	free(fc.msgs);
+	return st == IMAP_CLIENT_FAILED ? -1 : 0;
+}
+
+int
+watch_fetch_selected(struct watch *w, const char *name, uint32_t uidnext,
+    const char *via)
+{
+	return fetch_from(w, name, 0, NULL, via, uidnext);
+}
+
+int
+watch_fetch_new_after(struct watch *w, const char *name, uint32_t hint_uid,
+    const char *hint_event, const char *via, watch_selected_cb *before)
+{
+	struct watch_folder *f;
+	struct status_ctx sc;
 	int r;
 
 	if ((r = select_folder(w, name, &sc)) != 0)
@@ -408,56 +537,8 @@ watch_fetch_new_after(struct watch *w, const char *name, uint32_t hint_uid,
 		if (f->uidnext == 0)
 			return 0;
 	}
-	from_uid = f->uidnext > 0 ? f->uidnext : 1;
-	memset(&fc, 0, sizeof(fc));
-	st = watch_run(w, fetch_cb, &fc, "UID FETCH", "UID FETCH %u:* (UID "
-	    "BODY.PEEK[HEADER.FIELDS (FROM SUBJECT)])", from_uid);
-	if (st == IMAP_CLIENT_FAILED)
-		goto out;
-	/* Mail that lands while the FETCH runs may be told only by this
-	   EXISTS, and IDLE will not tell it again: look once more. */
-	if (fc.exists && strcasecmp(name, "INBOX") == 0)
-		w->inbox_woke = true;
-	if ((f = watch_folder_find(w, name)) == NULL)
-		goto out;
-	if (fc.count > 0)	/* qsort() wants a non-NULL base */
-		qsort(fc.msgs, fc.count, sizeof(*fc.msgs), fetched_cmp);
-	memset(&m, 0, sizeof(m));
-	m.folder = f->name;
-	m.uidvalidity = f->uidvalidity;
-	m.via = via;
-	m.is_new = true;
-	for (i = 0; i < fc.count; i++) {
-		if (fc.msgs[i].uid < from_uid)
-			continue;	/* "n:*" includes the last one */
-		hint_done = hint_done || fc.msgs[i].uid == hint_uid;
-		m.event = fc.msgs[i].uid == hint_uid ? hint_event :
-		    "MessageNew";
-		m.uid = fc.msgs[i].uid;
-		m.from = fc.msgs[i].from;
-		m.subject = fc.msgs[i].subject;
-		report(w, &m);
-		if (f->uidnext <= fc.msgs[i].uid)
-			f->uidnext = fc.msgs[i].uid + 1;
-	}
-	if (hint_uid != 0 && !hint_done && hint_uid >= from_uid) {
-		/* Gone before we could read it; it did land. */
-		m.event = hint_event;
-		m.uid = hint_uid;
-		m.from = m.subject = NULL;
-		report(w, &m);
-	}
-	if (hint_uid != 0 && f->uidnext <= hint_uid)
-		f->uidnext = hint_uid + 1;
-	if (sc.have_uidnext && f->uidnext < sc.uidnext)
-		f->uidnext = sc.uidnext;
-out:
-	for (i = 0; i < fc.count; i++) {
-		free(fc.msgs[i].from);
-		free(fc.msgs[i].subject);
-	}
-	free(fc.msgs);
-	return st == IMAP_CLIENT_FAILED ? -1 : 0;
+	return fetch_from(w, name, hint_uid, hint_event, via,
+	    sc.have_uidnext ? sc.uidnext : 0);
 }
 
 /*
@@ -474,6 +555,8 @@ resync_folder(struct watch *w, const char *name, const char *via)
 
 	if ((f = watch_folder_find(w, name)) == NULL)
 		f = watch_folder_add(w, name);
+	if (w->qresync)
+		return watch_qresync_folder(w, name, via);
 	if (f->uidnext != 0 && w->selected != NULL &&
 	    strcmp(w->selected, f->name) == 0)
 		/* STATUS is not for the selected folder (RFC 3501 6.3.10) */
@@ -537,6 +620,7 @@ watch_handle_event(struct watch *w, const struct notify_event *ev)
 	const char *name = notify_event_type_name(ev->type);
 	struct watch_folder *f;
 	struct watch_mail m;
+	int r;
 
 	switch (ev->type) {
 	case NOTIFY_EVENT_MESSAGE_NEW:
@@ -559,6 +643,9 @@ watch_handle_event(struct watch *w, const struct notify_event *ev)
 	case NOTIFY_EVENT_MESSAGE_EXPUNGE:
 	case NOTIFY_EVENT_FLAGS_SET:
 	case NOTIFY_EVENT_FLAGS_CLEAR:
+		/* The snapshot first: once the line is out, a resync
+		   compares with what it says. */
+		r = watch_snap_event(w, ev);
 		memset(&m, 0, sizeof(m));
 		m.event = name;
 		m.folder = ev->folder;
@@ -566,7 +653,7 @@ watch_handle_event(struct watch *w, const struct notify_event *ev)
 		m.uidvalidity = ev->uidvalidity;
 		m.via = "udp";
 		report(w, &m);
-		return 0;
+		return r;
 	case NOTIFY_EVENT_MAILBOX_RESYNC:
 	default:
 		if (ev->folder_len == 0)

@@ -502,6 +502,14 @@
  * acknowledged only once it is on disk, so closing loses none. */
 #define SERVICE_SHUTDOWN_GRACE_SECS 5
 
+/* --- mailbell watch --- */
+
+/* Messages of one folder whose UID and flags `mailbell watch` keeps to
+ * tell expunges and flag changes (12 bytes each, so 48 MB a folder at
+ * most, however many FETCH answers a server sends); a larger folder
+ * keeps no snapshot and only its new mail is told. */
+#define WATCH_SNAP_MAX (4 * 1024 * 1024)
+
 /* --- Admin HTTP --- */
 
 /* Requests to the admin port are GETs without bodies. */

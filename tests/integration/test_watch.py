@@ -4,8 +4,11 @@ loopback: the ready line and new mail through the UDP doorbell, From and
 Subject decoded and JSON-escaped, a fixed client UDP port, --exec and its
 environment, the IMAP IDLE fallback when the server offers no XBELL, a
 server restart, expunge and flag events, a flood of forged datagrams
-that leaves the watch on UDP, a clean exit on SIGTERM, and the doctor's
-verdicts. Every watch and doctor speaks TLS (STARTTLS unless a
+that leaves the watch on UDP, the catch-up after a restart in one
+EXAMINE (QRESYNC ...) per folder (and the old path when the server
+hides QRESYNC), counted by a proxy, the IDLE fallback with QRESYNC and
+NOTIFY that looks once at each change and idles again, a clean exit on
+SIGTERM, and the doctor's verdicts. Every watch and doctor speaks TLS (STARTTLS unless a
 test says otherwise) and trusts the daemon's own certificate with --ca;
 the TLS tests watch over STARTTLS and IMAPS, pin the fingerprint
 mailbelld logs, and see an untrusted certificate, a wrong pin, a name
@@ -485,6 +488,120 @@ def test_idle_fallback_keeps_mail_told_during_a_fetch(daemon, watches,
         fake.close()
 
 
+class FoldingImap:
+    """A server without XBELL, with NOTIFY and QRESYNC, and one message.
+    change() tells the idling watch that INBOX changed and sets the
+    message's \\Seen between the watch's two FETCHes of its look: the
+    reading of every flag still sees none, and the FETCH of new mail
+    that follows answers with the message's header and, folded in, its
+    new flags, as a server may tell a change (RFC 3501 7.4.2)."""
+
+    CAPS = b"IMAP4rev1 IDLE ENABLE CONDSTORE QRESYNC NOTIFY"
+    HEADER = b"From: Carol <c@example.org>\r\nSubject: old\r\n\r\n"
+
+    def __init__(self):
+        self.flags = b""
+        self.pending = False    # \\Seen set, not read by FETCH (FLAGS)
+        self.idling = False
+        self.conn = None
+        self.lock = threading.Lock()
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def change(self):
+        with self.lock:
+            self.pending = True
+            self.conn.sendall(b"* STATUS INBOX (MESSAGES 1)\r\n")
+
+    def _fetch(self, cmd):
+        if b"BODY.PEEK" not in cmd.upper():
+            return b"* 1 FETCH (UID 1 FLAGS (%s))\r\n" % (
+                b"" if self.pending else self.flags)
+        if self.pending:
+            self.pending = False
+            self.flags = b"\\Seen"
+        return (b"* 1 FETCH (UID 1 FLAGS (%s) BODY[HEADER.FIELDS (FROM "
+                b"SUBJECT)] {%d}\r\n%s)\r\n"
+                % (self.flags, len(self.HEADER), self.HEADER))
+
+    def _answer(self, tag, cmd):
+        verb = cmd.split(b" ")[0].upper()
+        out = b""
+        if verb == b"CAPABILITY":
+            out = b"* CAPABILITY %s\r\n" % self.CAPS
+        elif verb == b"ENABLE":
+            out = b"* ENABLED QRESYNC\r\n"
+        elif verb == b"LIST":
+            out = b'* LIST () "/" INBOX\r\n'
+        elif verb in (b"EXAMINE", b"SELECT"):
+            out = (b"* FLAGS (\\Seen)\r\n* 1 EXISTS\r\n"
+                   b"* OK [UIDVALIDITY 7] v\r\n* OK [UIDNEXT 2] n\r\n"
+                   b"* OK [HIGHESTMODSEQ 5] m\r\n")
+        elif cmd.upper().startswith(b"UID FETCH"):
+            out = self._fetch(cmd)
+        elif verb == b"IDLE":
+            self.idling = True
+            return b"+ idling\r\n"
+        elif verb == b"LOGOUT":
+            out = b"* BYE\r\n"
+        return out + tag + b" OK done\r\n"
+
+    def _serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            with c:
+                try:
+                    self._session(c)
+                except OSError:
+                    pass    # the watch went away
+
+    def _session(self, c):
+        self.conn = c
+        c.sendall(b"* OK [CAPABILITY %s] folding\r\n" % self.CAPS)
+        idle_tag = None
+        for line in c.makefile("rb"):
+            line = line.rstrip(b"\r\n")
+            with self.lock:
+                if line.upper() == b"DONE" and idle_tag is not None:
+                    self.idling = False
+                    c.sendall(idle_tag + b" OK idle done\r\n")
+                    idle_tag = None
+                    continue
+                tag, _, cmd = line.partition(b" ")
+                if cmd.upper() == b"IDLE":
+                    idle_tag = tag
+                c.sendall(self._answer(tag, cmd))
+
+    def close(self):
+        self.sock.close()
+
+
+def test_idle_with_qresync_tells_flags_folded_into_a_fetch(daemon, watches,
+                                                          tmp_path):
+    """The FETCH of new mail asks for flags: an old message's flags in
+    its answer that differ from what the watch last read are a change,
+    looked at and told, though no push came for it."""
+    fake = FoldingImap()
+    try:
+        w = watches(daemon, tmp_path, "--json", "--tls", "none",
+                    server="127.0.0.1:%d" % fake.port)
+        _, ready = w.wait_json(READY_TIMEOUT, event="ready")
+        assert ready["via"] == "idle", ready
+        assert wait_until(lambda: fake.idling, 10), w.err()
+        fake.change()
+        _, ev = w.wait_json(10, event="FlagsSet")
+        assert ev["uid"] == 1 and ev["via"] == "idle", ev
+        assert wait_until(lambda: fake.idling, 10), w.err()
+    finally:
+        fake.close()
+
+
 def test_reconnects_after_restart(daemon_factory, watches, tmp_path):
     d = daemon_factory(start=False, imap__port=free_port(),
                        lmtp__port=free_port(), notify__udp_port=free_udp_port())
@@ -663,6 +780,233 @@ def test_flood_of_forgeries_keeps_the_watch_on_udp(daemon_factory, watches,
     assert ev["subject"] == "after" and ev["via"] == "udp", ev
     assert not [l for l in w.seen if '"idle"' in l], w.seen
     assert "IMAP IDLE" not in w.err(), w.err()
+
+
+class CountingProxy:
+    """A clear-text TCP proxy in front of mailbelld's IMAP port that
+    keeps each connection's commands (client lines), holds new
+    connections while paused, and with strip_qresync hides QRESYNC from
+    the capabilities, as an older server would."""
+
+    def __init__(self, upstream_port, strip_qresync=False):
+        self.upstream_port = upstream_port
+        self.strip = strip_qresync
+        self.sessions = []          # one list of command lines each
+        self.open = threading.Event()
+        self.open.set()
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def pause(self):
+        self.open.clear()
+
+    def resume(self):
+        self.open.set()
+
+    def commands(self, since=0):
+        """Every command of the connections from number since on."""
+        return [c for s in self.sessions[since:] for c in s]
+
+    def _serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._session, args=(c,),
+                             daemon=True).start()
+
+    def _session(self, c):
+        self.open.wait()
+        try:
+            up = socket.create_connection(("127.0.0.1", self.upstream_port))
+        except OSError:
+            c.close()
+            return
+        cmds = []
+        self.sessions.append(cmds)
+        threading.Thread(target=self._down, args=(up, c),
+                         daemon=True).start()
+        self._pump(c, up, cmds.append)
+
+    def _down(self, up, c):
+        def fix(line):
+            if self.strip:
+                line = re.sub(rb"(?i) QRESYNC\b", b"", line)
+            return line
+        self._pump(up, c, None, fix)
+
+    @staticmethod
+    def _pump(src, dst, record, fix=None):
+        buf = b""
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                buf += data
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    line += b"\n"
+                    if record is not None:
+                        record(line.rstrip(b"\r\n").decode("latin-1"))
+                    dst.sendall(fix(line) if fix else line)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def close(self):
+        self.sock.close()
+
+
+def events_until_ready(w, timeout):
+    """The events a watch prints up to its next ready line."""
+    got = []
+    while True:
+        _, obj = w.wait_json(timeout)
+        if obj["event"] == "ready":
+            return got, obj
+        got.append((obj["event"], obj["uid"], obj.get("subject")))
+
+
+def changes_across_a_restart(daemon_factory, watches, tmp_path, strip):
+    """Three messages, a watch through a CountingProxy and a flag set
+    while it listens; then, the watch held off, a server restart (a new
+    epoch) in which a message lands, one is expunged and flags are set
+    and cleared. Returns what the watch reported up to its next ready
+    line and the commands of its sessions since the restart."""
+    d = daemon_factory(start=False, imap__port=free_port(),
+                       lmtp__port=free_port(), notify__udp_port=free_udp_port())
+    d.add_user("alice")
+    d.start()
+    need_xbell(d)
+    for subject in ("one", "two", "three"):
+        deliver(d, subject=subject)
+    d.wait_landed(3, "alice", "INBOX")
+    proxy = CountingProxy(d.ports["imap"], strip_qresync=strip)
+    try:
+        w = watches(d, tmp_path, "--json", "--tls", "none",
+                    server="127.0.0.1:%d" % proxy.port)
+        w.wait_json(READY_TIMEOUT, event="ready", via="udp")
+        m = imap_login(d)
+        m.select("INBOX")
+        m.uid("STORE", "1", "+FLAGS", "(\\Flagged)")
+        _, ev = w.wait_json(10, event="FlagsSet")
+        assert ev["uid"] == 1 and ev["via"] == "udp", ev
+        m.logout()
+
+        proxy.pause()
+        d.stop()
+        d.start()
+        sessions = len(proxy.sessions)
+        deliver(d, subject="four")
+        m = imap_login(d)
+        m.select("INBOX")
+        m.uid("STORE", "2", "+FLAGS", "(\\Seen)")
+        m.uid("STORE", "1", "-FLAGS", "(\\Flagged)")
+        m.uid("STORE", "3", "+FLAGS", "(\\Deleted)")
+        m.expunge()
+        m.logout()
+        proxy.resume()
+        got, ready = events_until_ready(w, 60)
+        assert ready["via"] == "udp", ready
+        return got, proxy.commands(sessions)
+    finally:
+        proxy.close()
+
+
+def test_resync_after_restart_is_one_qresync_select(daemon_factory, watches,
+                                                    tmp_path):
+    """With QRESYNC, what changed while the watch was away is told
+    exactly (new mail, the expunge, the flags set and cleared; not the
+    flag it heard of by UDP before), learnt from one EXAMINE (QRESYNC
+    ...) per folder: no STATUS, no reading of every message's flags."""
+    got, cmds = changes_across_a_restart(daemon_factory, watches, tmp_path,
+                                         strip=False)
+    assert sorted(got) == sorted([
+        ("FlagsClear", 1, None), ("FlagsSet", 2, None),
+        ("MessageExpunge", 3, None), ("MessageNew", 4, "four")]), \
+        (got, cmds)
+    verbs = [c.split(" ", 1)[1].upper() for c in cmds if " " in c]
+    assert sum(v == "ENABLE QRESYNC" for v in verbs) == 1, cmds
+    # One EXAMINE (QRESYNC ...) per folder, each folder once.
+    examines = [v for v in verbs if v.startswith("EXAMINE")]
+    assert all(" (QRESYNC (" in v for v in examines), cmds
+    names = [v.split(" ")[1] for v in examines]
+    assert len(names) == len(set(names)), cmds
+    inbox = [v for v in examines if v.startswith('EXAMINE "INBOX" ')]
+    assert len(inbox) == 1, cmds
+    assert re.match(r'EXAMINE "INBOX" \(QRESYNC \(\d+ \d+ 1:3\)\)$',
+                    inbox[0]), cmds
+    assert not [v for v in verbs if v.startswith("STATUS") or
+                v.startswith("UID FETCH 1:*")], cmds
+
+
+def test_resync_without_qresync_keeps_the_old_path(daemon_factory, watches,
+                                                   tmp_path):
+    """A server that does not offer QRESYNC: STATUS, then EXAMINE and a
+    FETCH from the last UIDNEXT, as before; the new message is told."""
+    got, cmds = changes_across_a_restart(daemon_factory, watches, tmp_path,
+                                         strip=True)
+    assert got == [("MessageNew", 4, "four")], (got, cmds)
+    verbs = [c.split(" ", 1)[1].upper() for c in cmds if " " in c]
+    assert not [v for v in verbs if "QRESYNC" in v], cmds
+    assert [v for v in verbs if v.startswith("STATUS")], cmds
+    assert "UID FETCH 4:* (UID BODY.PEEK[HEADER.FIELDS (FROM SUBJECT)])" \
+        in verbs, cmds
+
+
+def test_idle_with_qresync_and_notify_looks_once_and_idles_again(
+        daemon_factory, watches, tmp_path):
+    """On IDLE with NOTIFY and QRESYNC, the FETCH that reads new mail
+    asks for the flags too. Its answers are not pushed flag changes: the
+    watch looks once at each change and goes back to IDLE, where its
+    loop also sends the HELLOs that bring it back to UDP (see
+    test_netlab's nat -> blockudp -> nat), instead of looking again and
+    again. A flag changed meanwhile is still told."""
+    d = daemon_factory(notify__enabled="no")
+    d.add_user("alice")
+    proxy = CountingProxy(d.ports["imap"])
+
+    def idling():
+        cmds = proxy.commands()
+        return bool(cmds) and cmds[-1].upper().endswith(" IDLE")
+
+    try:
+        w = watches(d, tmp_path, "--json", "--tls", "none",
+                    server="127.0.0.1:%d" % proxy.port)
+        _, ready = w.wait_json(READY_TIMEOUT, event="ready")
+        assert ready["via"] == "idle", ready
+        assert "QRESYNC: a folder resyncs" in w.err(), w.err()
+        assert "NOTIFY tells of every folder" in w.err(), w.err()
+        assert wait_until(idling, 10), proxy.commands()
+        for uid, subject in enumerate(("first", "second"), 1):
+            before = len(proxy.commands())
+            deliver(d, subject=subject)
+            _, ev = w.wait_json(10, event="MessageNew")
+            assert (ev["uid"], ev["subject"], ev["via"]) == \
+                (uid, subject, "idle"), ev
+            assert wait_until(idling, 10), proxy.commands()[before:]
+            # DONE, the folder's flags, its new mail, IDLE: a handful.
+            assert len(proxy.commands()) - before < 20, \
+                proxy.commands()[before:]
+        m = imap_login(d)
+        m.select("INBOX")
+        m.uid("STORE", "1", "+FLAGS", "(\\Seen)")
+        _, ev = w.wait_json(10, event="FlagsSet")
+        assert ev["uid"] == 1 and ev["via"] == "idle", ev
+        m.logout()
+        assert wait_until(idling, 10), proxy.commands()
+    finally:
+        proxy.close()
 
 
 def test_sigterm_unregisters_and_exits_0(daemon, tmp_path):
