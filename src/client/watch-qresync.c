@@ -187,9 +187,7 @@ watch_qresync_baseline(struct watch *w, const char *name,
 struct qr_ctx {
 	struct watch *w;
 	const char *name;
-	uint32_t uidvalidity, uidnext;
-	uint64_t modseq;
-	bool have_uidvalidity, have_uidnext, have_modseq;
+	struct watch_folder_codes c;	/* of the EXAMINE */
 	bool opened;		/* its "* FLAGS" came: what follows is of
 				   this folder, not the one closed */
 	struct watch_flags_ctx changed;	/* FETCH (UID FLAGS MODSEQ) */
@@ -216,23 +214,13 @@ qr_cb(void *ctx, const struct imap_client_resp *resp)
 {
 	struct qr_ctx *qr = ctx;
 	const struct imap_client_arg *set;
-	uint64_t v;
 	bool earlier;
 
 	if (resp->count >= 1 && imap_client_arg_is(&resp->args[0], "FLAGS"))
 		qr->opened = true;
-	if (imap_client_resp_code_num(resp, "UIDVALIDITY", UINT32_MAX,
-	    &v) == 0) {
-		qr->uidvalidity = (uint32_t)v;
-		qr->have_uidvalidity = true;
-	} else if (imap_client_resp_code_num(resp, "UIDNEXT", UINT32_MAX,
-	    &v) == 0) {
-		qr->uidnext = (uint32_t)v;
-		qr->have_uidnext = true;
-	} else if (imap_client_resp_code_num(resp, "HIGHESTMODSEQ", INT64_MAX,
-	    &qr->modseq) == 0) {
-		qr->have_modseq = true;
-	} else if (imap_client_vanished(resp, &earlier, &set) == 1) {
+	if (watch_folder_codes_take(&qr->c, resp))
+		return;
+	if (imap_client_vanished(resp, &earlier, &set) == 1) {
 		/* (EARLIER) answers our QRESYNC; without it, an expunge as
 		   it happens, of this folder once it is open. */
 		if (earlier || qr->opened)
@@ -311,24 +299,24 @@ qr_done(struct watch *w, struct qr_ctx *qr, const char *via)
 
 	if ((f = watch_folder_find(w, qr->name)) == NULL)
 		return 0;
-	if (!qr->have_uidvalidity || !qr->have_uidnext ||
-	    qr->uidvalidity != f->snap_uidvalidity) {
+	if (!qr->c.have_uidvalidity || !qr->c.have_uidnext ||
+	    qr->c.uidvalidity != f->snap_uidvalidity) {
 		/* A new UIDVALIDITY: the old UIDs mean nothing (the server
 		   ignored the QRESYNC); start again from what is there. */
 		unmark(w, qr->name);
-		f->uidvalidity = qr->uidvalidity;
-		f->uidnext = qr->have_uidnext ? qr->uidnext : 0;
+		f->uidvalidity = qr->c.uidvalidity;
+		f->uidnext = qr->c.have_uidnext ? qr->c.uidnext : 0;
 		f->modseq_valid = false;
 		log_debug("watch: %s: a new UIDVALIDITY %u", f->name,
-		    qr->uidvalidity);
-		return watch_qresync_baseline(w, qr->name, qr->uidvalidity);
+		    qr->c.uidvalidity);
+		return watch_qresync_baseline(w, qr->name, qr->c.uidvalidity);
 	}
 	report_changes(w, f, &qr->changed, via);
-	f->modseq = qr->modseq;
-	f->modseq_valid = qr->have_modseq && !qr->changed.overflow;
-	if (qr->uidnext <= f->uidnext)
+	f->modseq = qr->c.modseq;
+	f->modseq_valid = qr->c.have_modseq && !qr->changed.overflow;
+	if (qr->c.uidnext <= f->uidnext)
 		return 0;	/* no new mail: the one round trip it took */
-	return watch_fetch_selected(w, qr->name, qr->uidnext, via);
+	return watch_fetch_selected(w, qr->name, qr->c.uidnext, via);
 }
 
 /* One EXAMINE folder (QRESYNC (uidvalidity modseq 1:last-uid)). */
@@ -365,8 +353,8 @@ qr_select(struct watch *w, struct watch_folder *f, const char *name,
 		return st == IMAP_CLIENT_FAILED ? -1 : 0;
 	}
 	w->selected = xstrdup(name);
-	w->selected_modseq = qr.modseq;
-	w->have_selected_modseq = qr.have_modseq;
+	w->selected_modseq = qr.c.modseq;
+	w->have_selected_modseq = qr.c.have_modseq;
 	ret = qr_done(w, &qr, via);
 	free(qr.changed.msgs);
 	return ret;

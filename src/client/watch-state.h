@@ -280,6 +280,17 @@ void watch_flags_settle(struct watch_flags_ctx *fc);
 /* The WATCH_FLAG_* bits of a FLAGS list. */
 unsigned int watch_flags_of(const struct imap_client_arg *list);
 
+/* What SELECT and EXAMINE tell of a folder in their untagged codes. */
+struct watch_folder_codes {
+	uint32_t uidvalidity, uidnext;
+	uint64_t modseq;		/* HIGHESTMODSEQ (RFC 7162) */
+	bool have_uidvalidity, have_uidnext, have_modseq;
+};
+/* If resp is "* OK [UIDVALIDITY n]", "[UIDNEXT n]" or "[HIGHESTMODSEQ
+ * n]", take n into *codes and return true; else false. */
+bool watch_folder_codes_take(struct watch_folder_codes *codes,
+    const struct imap_client_resp *resp);
+
 /* watch-qresync.c: resyncing a folder in one round trip (RFC 7162). */
 
 /* After login: ENABLE QRESYNC if the server offers it. Returns 0, or

@@ -205,10 +205,7 @@ list_cb(void *ctx, const struct imap_client_resp *resp)
 
 struct status_ctx {
 	const char *name;	/* STATUS: the folder asked about */
-	uint32_t uidnext, uidvalidity;
-	bool have_uidnext, have_uidvalidity;
-	uint64_t modseq;	/* EXAMINE: HIGHESTMODSEQ (RFC 7162) */
-	bool have_modseq;
+	struct watch_folder_codes c;	/* from STATUS, or EXAMINE */
 };
 
 /* * STATUS name (UIDNEXT n UIDVALIDITY n) */
@@ -232,12 +229,34 @@ status_cb(void *ctx, const struct imap_client_resp *resp)
 	l = &resp->args[2];
 	for (i = 0; i + 1 < l->count; i += 2) {
 		if (imap_client_arg_is(&l->list[i], "UIDNEXT") &&
-		    imap_client_arg_u32(&l->list[i + 1], &sc->uidnext) == 0)
-			sc->have_uidnext = true;
+		    imap_client_arg_u32(&l->list[i + 1], &sc->c.uidnext) == 0)
+			sc->c.have_uidnext = true;
 		else if (imap_client_arg_is(&l->list[i], "UIDVALIDITY") &&
-		    imap_client_arg_u32(&l->list[i + 1], &sc->uidvalidity) == 0)
-			sc->have_uidvalidity = true;
+		    imap_client_arg_u32(&l->list[i + 1], &sc->c.uidvalidity) == 0)
+			sc->c.have_uidvalidity = true;
 	}
+}
+
+bool
+watch_folder_codes_take(struct watch_folder_codes *codes,
+    const struct imap_client_resp *resp)
+{
+	uint64_t v;
+
+	if (imap_client_resp_code_num(resp, "UIDVALIDITY", UINT32_MAX,
+	    &v) == 0) {
+		codes->uidvalidity = (uint32_t)v;
+		codes->have_uidvalidity = true;
+	} else if (imap_client_resp_code_num(resp, "UIDNEXT", UINT32_MAX,
+	    &v) == 0) {
+		codes->uidnext = (uint32_t)v;
+		codes->have_uidnext = true;
+	} else if (imap_client_resp_code_num(resp, "HIGHESTMODSEQ",
+	    INT64_MAX, &codes->modseq) == 0)
+		codes->have_modseq = true;
+	else
+		return false;
+	return true;
 }
 
 /* * OK [UIDVALIDITY n] and * OK [UIDNEXT n] of SELECT and EXAMINE */
@@ -245,19 +264,8 @@ static void
 select_cb(void *ctx, const struct imap_client_resp *resp)
 {
 	struct status_ctx *sc = ctx;
-	uint64_t v;
 
-	if (imap_client_resp_code_num(resp, "UIDVALIDITY", UINT32_MAX,
-	    &v) == 0) {
-		sc->uidvalidity = (uint32_t)v;
-		sc->have_uidvalidity = true;
-	} else if (imap_client_resp_code_num(resp, "UIDNEXT", UINT32_MAX,
-	    &v) == 0) {
-		sc->uidnext = (uint32_t)v;
-		sc->have_uidnext = true;
-	} else if (imap_client_resp_code_num(resp, "HIGHESTMODSEQ",
-	    INT64_MAX, &sc->modseq) == 0)
-		sc->have_modseq = true;
+	(void)watch_folder_codes_take(&sc->c, resp);
 }
 
 struct fetched {
@@ -366,8 +374,8 @@ select_folder(struct watch *w, const char *name, struct status_ctx *sc)
 	if (st == IMAP_CLIENT_NO)
 		return 1;
 	w->selected = xstrdup(name);
-	w->selected_modseq = sc->modseq;
-	w->have_selected_modseq = sc->have_modseq;
+	w->selected_modseq = sc->c.modseq;
+	w->have_selected_modseq = sc->c.have_modseq;
 	return 0;
 }
 
@@ -387,8 +395,8 @@ watch_snap_refresh(struct watch *w, const char *name, uint32_t uid)
 	    "UID FETCH %u (FLAGS)", uid);
 	if ((f = watch_folder_find(w, name)) == NULL)
 		goto out;
-	if (st != IMAP_CLIENT_OK || (sc.have_uidvalidity &&
-	    sc.uidvalidity != f->snap_uidvalidity)) {
+	if (st != IMAP_CLIENT_OK || (sc.c.have_uidvalidity &&
+	    sc.c.uidvalidity != f->snap_uidvalidity)) {
 		/* Unread, the snapshot may be wrong: take it again. */
 		f->modseq_valid = false;
 		goto out;
@@ -514,31 +522,31 @@ watch_fetch_new_after(struct watch *w, const char *name, uint32_t hint_uid,
 
 	if ((r = select_folder(w, name, &sc)) != 0)
 		return r < 0 ? -1 : 0;
-	if (before != NULL && before(w, name, sc.have_uidvalidity ?
-	    sc.uidvalidity : 0) < 0)
+	if (before != NULL && before(w, name, sc.c.have_uidvalidity ?
+	    sc.c.uidvalidity : 0) < 0)
 		return -1;
 	if ((f = watch_folder_find(w, name)) == NULL)
 		return 0;
 	if (f->uidnext == 0) {
 		/* No baseline yet: what is there now is not news. */
-		if (sc.have_uidvalidity && sc.have_uidnext) {
-			f->uidvalidity = sc.uidvalidity;
-			f->uidnext = sc.uidnext;
+		if (sc.c.have_uidvalidity && sc.c.have_uidnext) {
+			f->uidvalidity = sc.c.uidvalidity;
+			f->uidnext = sc.c.uidnext;
 		}
 		return 0;
 	}
-	if (sc.have_uidvalidity && f->uidvalidity == 0)
-		f->uidvalidity = sc.uidvalidity;	/* made since */
-	if (sc.have_uidvalidity && f->uidvalidity != sc.uidvalidity) {
+	if (sc.c.have_uidvalidity && f->uidvalidity == 0)
+		f->uidvalidity = sc.c.uidvalidity;	/* made since */
+	if (sc.c.have_uidvalidity && f->uidvalidity != sc.c.uidvalidity) {
 		/* A new UIDVALIDITY: the old UIDs mean nothing; start
 		   again from what is there now. */
-		f->uidvalidity = sc.uidvalidity;
-		f->uidnext = sc.have_uidnext ? sc.uidnext : 0;
+		f->uidvalidity = sc.c.uidvalidity;
+		f->uidnext = sc.c.have_uidnext ? sc.c.uidnext : 0;
 		if (f->uidnext == 0)
 			return 0;
 	}
 	return fetch_from(w, name, hint_uid, hint_event, via,
-	    sc.have_uidnext ? sc.uidnext : 0);
+	    sc.c.have_uidnext ? sc.c.uidnext : 0);
 }
 
 /*
@@ -570,17 +578,17 @@ resync_folder(struct watch *w, const char *name, const char *via)
 	free(q);
 	if (st == IMAP_CLIENT_FAILED)
 		return -1;
-	if (st == IMAP_CLIENT_NO || !sc.have_uidnext || !sc.have_uidvalidity)
+	if (st == IMAP_CLIENT_NO || !sc.c.have_uidnext || !sc.c.have_uidvalidity)
 		return 0;	/* gone, or not a folder we can read */
 	f = watch_folder_find(w, name);
 	if (f->uidvalidity == 0 && f->uidnext != 0)
-		f->uidvalidity = sc.uidvalidity;	/* made since */
-	if (f->uidnext == 0 || f->uidvalidity != sc.uidvalidity) {
-		f->uidvalidity = sc.uidvalidity;
-		f->uidnext = sc.uidnext;
+		f->uidvalidity = sc.c.uidvalidity;	/* made since */
+	if (f->uidnext == 0 || f->uidvalidity != sc.c.uidvalidity) {
+		f->uidvalidity = sc.c.uidvalidity;
+		f->uidnext = sc.c.uidnext;
 		return 0;
 	}
-	if (sc.uidnext > f->uidnext)
+	if (sc.c.uidnext > f->uidnext)
 		return watch_fetch_new(w, name, 0, NULL, via);
 	return 0;
 }
