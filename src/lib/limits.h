@@ -469,13 +469,18 @@
 #define NOTIFY_LASTSEEN_FLUSH_SECS 60
 /* Datagrams read, and sent, per system call (recvmmsg, sendmmsg). */
 #define NOTIFY_BATCH 32
-/* Datagrams read per readiness callback before the loop runs others. */
-#define NOTIFY_READ_BUDGET 256
 /* Registrations one store event reaches per loop turn: a delivery to
  * many registrations is sent in slices of this many (about 10 ms of
  * sealing and sendmmsg) so its LMTP reply and every other session go
  * on between them, instead of waiting for the whole burst. */
 #define NOTIFY_FANOUT_BATCH 1024
+/* Datagrams read per readiness callback before the loop runs others:
+ * twice a fan-out slice, so that the acknowledgements of a burst are
+ * read faster than the burst is sent (each turn of the loop sends one
+ * slice) and do not pile up in the socket until the kernel drops them,
+ * which would bring a needless resend of each event whose ACK it
+ * dropped. */
+#define NOTIFY_READ_BUDGET (2 * NOTIFY_FANOUT_BATCH)
 /* Bytes of the registrations file read at start (about 150 per
  * registration). */
 #define NOTIFY_REGFILE_MAX ((size_t)NOTIFY_REGISTRATIONS_MAX * 256)
