@@ -299,8 +299,18 @@ void
 notify_events_tick(struct notify_server *s)
 {
 	struct tick_ctx tc = { s, notify_now_ms(s) };
+	struct timeval now = { 0, 0 };
 
-	notify_wheel_advance(&s->wheel, tc.now_ms, resend_cb, &tc);
+	/* The resends due at one tick (after a burst to many
+	 * registrations, most of a burst) go out in slices like the
+	 * fan-out, with the loop's other work between them. */
+	if (notify_wheel_advance(&s->wheel, tc.now_ms, NOTIFY_FANOUT_BATCH,
+	    resend_cb, &tc)) {
+		notify_flush(s);
+		if (s->wheel_ev != NULL)
+			evtimer_add(s->wheel_ev, &now);
+		return;
+	}
 	notify_flush(s);
 	if (s->wheel.count > 0)
 		wheel_arm(s);

@@ -72,8 +72,8 @@ notify_wheel_add(struct notify_wheel *w, struct notify_wheel_entry *e,
 	w->count++;
 }
 
-void
-notify_wheel_advance(struct notify_wheel *w, uint64_t now_ms,
+bool
+notify_wheel_advance(struct notify_wheel *w, uint64_t now_ms, size_t budget,
     notify_wheel_cb *cb, void *ctx)
 {
 	uint64_t now_tick = now_ms / NOTIFY_WHEEL_TICK_MS, t, from;
@@ -95,8 +95,17 @@ notify_wheel_advance(struct notify_wheel *w, uint64_t now_ms,
 			next = e->wnext;
 			if (e->due_tick > now_tick)
 				continue;
+			if (budget == 0) {
+				/* Go on from this slot next time; what is
+				 * added meanwhile for a tick before now is
+				 * due anyway. */
+				w->tick = t - 1;
+				return true;
+			}
+			budget--;
 			notify_wheel_remove(w, e);
 			cb(e, ctx);
 		}
 	}
+	return false;
 }

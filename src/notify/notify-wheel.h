@@ -52,13 +52,17 @@ void notify_wheel_add(struct notify_wheel *wheel,
 void notify_wheel_remove(struct notify_wheel *wheel,
     struct notify_wheel_entry *e);
 /*
- * Advance the wheel to now_ms and call cb for every entry due by then,
- * taken out of the wheel first (cb may add it again, or anything else:
- * what it adds lands after now_ms). After a stall longer than the wheel
- * one call visits every slot once.
+ * Advance the wheel to now_ms and call cb for the entries due by then,
+ * at most budget of them, each taken out of the wheel first (cb may add
+ * it again, or anything else: what it adds is never due before it was
+ * asked to be). Returns true if it stopped at the budget with entries
+ * still due: the next call, with the same or a later now_ms, goes on
+ * where this one stopped, so a tick at which many are due is handled
+ * in slices. After a stall longer than the wheel one call visits every
+ * slot once.
  */
 typedef void notify_wheel_cb(struct notify_wheel_entry *e, void *ctx);
-void notify_wheel_advance(struct notify_wheel *wheel, uint64_t now_ms,
-    notify_wheel_cb *cb, void *ctx);
+bool notify_wheel_advance(struct notify_wheel *wheel, uint64_t now_ms,
+    size_t budget, notify_wheel_cb *cb, void *ctx);
 
 #endif
