@@ -8,18 +8,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lib/hash.h"
-
-static uint32_t
-line_check(const char *data, size_t len)
-{
-	return (uint32_t)hash_fnv1a(data, len, HASH_FNV1A_INIT);
-}
 
 void
 modseq_rec_format(const struct modseq_rec *rec, struct buf *out)
 {
 	char line[MODSEQ_LOG_LINE_MAX];
+	size_t start;
 	int n;
 
 	switch (rec->type) {
@@ -39,15 +33,16 @@ modseq_rec_format(const struct modseq_rec *rec, struct buf *out)
 		break;
 	}
 	/* Five numbers of at most 20 digits fit the line limit. */
+	start = out->len;
 	(void)buf_append(out, line, (size_t)n);
-	(void)buf_printf(out, " %08" PRIx32 "\n", line_check(line,
-	    (size_t)n));
+	log_line_close(out, start);
 }
 
 void
 modseq_parser_init(struct modseq_parser *p)
 {
 	memset(p, 0, sizeof(*p));
+	log_line_reader_init(&p->reader, p->line, sizeof(p->line));
 }
 
 /* One number in base (10 or 16) up to max, then a space or the end.
@@ -82,26 +77,19 @@ parse_num(const char **pp, const char *end, unsigned base, uint64_t max,
 	return true;
 }
 
-/* A whole line without its LF into rec. 0 or -1. */
+/* A line's body (its check verified and cut off) into rec. 0 or -1. */
 static int
 parse_line(const char *line, size_t len, struct modseq_rec *rec)
 {
 	const char *p, *end;
-	uint64_t check, uid, a, b = 0, c = 0;
-	size_t body;
+	uint64_t uid, a, b = 0, c = 0;
 
-	/* " <8 hex>" closes the line. */
-	if (len < 11 || line[len - 9] != ' ')
-		return -1;
-	body = len - 9;
-	p = line + body + 1;
-	if (!parse_num(&p, line + len, 16, UINT32_MAX, &check) ||
-	    (uint32_t)check != line_check(line, body))
+	if (len < 2)
 		return -1;
 	if (line[1] != ' ')
 		return -1;
 	p = line + 2;
-	end = line + body;
+	end = line + len;
 	memset(rec, 0, sizeof(*rec));
 	rec->type = (enum modseq_rec_type)line[0];
 	if (!parse_num(&p, end, 10, UINT32_MAX, &uid) ||
@@ -139,26 +127,12 @@ int
 modseq_parser_feed(struct modseq_parser *p, const void *data, size_t size,
     size_t *consumed_r, struct modseq_rec *rec_r)
 {
-	const char *in = data;
-	size_t i;
+	const char *body;
+	size_t len;
+	int ret;
 
-	for (i = 0; i < size; i++) {
-		if (in[i] != '\n') {
-			if (p->len == sizeof(p->line)) {
-				*consumed_r = i;
-				return -1;
-			}
-			p->line[p->len++] = in[i];
-			continue;
-		}
-		*consumed_r = i + 1;
-		if (parse_line(p->line, p->len, rec_r) < 0) {
-			p->len = 0;
-			return -1;
-		}
-		p->len = 0;
-		return 1;
-	}
-	*consumed_r = size;
-	return 0;
+	ret = log_line_feed(&p->reader, data, size, consumed_r, &body, &len);
+	if (ret <= 0)
+		return ret;
+	return parse_line(body, len, rec_r) < 0 ? -1 : 1;
 }

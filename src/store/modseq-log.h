@@ -4,8 +4,8 @@
  * and an incremental parser that takes the bytes back, in any pieces.
  * Internal to the store and its unit tests.
  *
- * The log is text, one record per line, each line ending in a check of
- * its own bytes so that a tail torn by a crash (a line cut short, or
+ * The log is text, one record per line, each line a checked line
+ * (log-line.h) so that a tail torn by a crash (a line cut short, or
  * blocks of zeroes after the last fsync) is recognised and dropped:
  *   V <uidvalidity> <highestmodseq> <horizon> <check>   first line
  *   M <uid> <modseq> <flags> <keywords> <check>         a message's state
@@ -25,6 +25,7 @@
 
 #include "lib/buf.h"
 #include "lib/limits.h"
+#include "store/log-line.h"
 
 #define MODSEQ_LOG_FILE "mailbell-modseq"
 #define MODSEQ_LOG_TMP "mailbell-modseq.tmp"
@@ -48,10 +49,11 @@ struct modseq_rec {
 /* Append rec as one line to out. */
 void modseq_rec_format(const struct modseq_rec *rec, struct buf *out);
 
-/* The incremental parser: zero it (or modseq_parser_init) to start. */
+/* The incremental parser: modseq_parser_init to start (it points into
+ * itself, so it is not copied once started). */
 struct modseq_parser {
-	char line[MODSEQ_LOG_LINE_MAX];	/* the line so far */
-	size_t len;
+	struct log_line_reader reader;
+	char line[MODSEQ_LOG_LINE_MAX];	/* the reader's buffer */
 };
 void modseq_parser_init(struct modseq_parser *p);
 
