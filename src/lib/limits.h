@@ -320,6 +320,14 @@
 
 /* One line of the UID list: uid, space, base file name. */
 #define UIDLIST_LINE_MAX 1024
+/* The UID list, appended to at each change, is written whole again
+ * once the records of gone messages (their "+" and "-") are more than
+ * UIDLIST_COMPACT_FACTOR times the live ones and at least
+ * UIDLIST_COMPACT_MIN: the file stays within a small multiple of what
+ * it holds, and the rewrite, which costs as much as the whole list,
+ * comes once per that many expunges, never with each delivery. */
+#define UIDLIST_COMPACT_FACTOR 1
+#define UIDLIST_COMPACT_MIN 4096
 /* Messages buffered for one group commit of the delivery queue: bounds
  * the latency any single delivery can add to the others. */
 #define DELIVERY_BATCH_MAX 256

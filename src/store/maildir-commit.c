@@ -99,8 +99,9 @@ commit_folder_cmp(const void *a, const void *b)
 	return strcmp(x->dir, y->dir);
 }
 
-/* Drop failed items' entries from f's list and write it again, durably
- * this time (the slow path after a message failed mid-round). */
+/* Drop failed items' entries from f's list and write that, durably
+ * this time (the slow path after a message failed mid-round): the
+ * records of their going appended, or the temporary file again. */
 static int
 rewrite_list(struct maildir_commit_folder *f, const char **error_r)
 {
@@ -123,7 +124,9 @@ rewrite_list(struct maildir_commit_folder *f, const char **error_r)
 		close(f->list_fd);
 		f->list_fd = -1;
 	}
-	if ((fd = maildir_uidlist_write_tmp(f->dir, list, error_r)) < 0)
+	fd = f->list_whole ? maildir_uidlist_write_tmp(f->dir, list,
+	    error_r) : maildir_uidlist_write_pending(f->dir, list, error_r);
+	if (fd < 0)
 		return -1;
 	ret = fsync(fd);
 	close(fd);
@@ -194,6 +197,7 @@ round_assign(struct store *store, struct maildir_commit_folder *folders,
 		struct maildir_commit_folder *f = &folders[fi];
 
 		f->lock_fd = f->list_fd = -1;
+		f->list_whole = false;
 		f->cache = NULL;
 		f->committed = 0;
 		f->uidvalidity = 0;
@@ -225,8 +229,12 @@ round_assign(struct store *store, struct maildir_commit_folder *folders,
 			    MAILDIR_COMMIT_OTHER_FAILED);
 		if (f->committed == 0)
 			continue;
-		f->list_fd = maildir_uidlist_write_tmp(f->dir, f->cache->list,
-		    &error);
+		/* Appending costs the same in a folder of any size; the
+		 * whole list is written only when it must be. */
+		f->list_whole = maildir_uidlist_needs_rewrite(f->cache->list);
+		f->list_fd = f->list_whole ? maildir_uidlist_write_tmp(f->dir,
+		    f->cache->list, &error) : maildir_uidlist_write_pending(
+		    f->dir, f->cache->list, &error);
 		if (f->list_fd < 0)
 			folder_fail(store, f, false, error);
 	}
@@ -290,7 +298,7 @@ round_sync_files(struct store *store, struct maildir_commit_folder *folders,
 	free(tasks);
 }
 
-/* 3. Rename messages into new/, then the lists over the old. */
+/* 3. Rename messages into new/, then rewritten lists over the old. */
 static void
 round_rename(struct store *store, struct maildir_commit_folder *folders,
     size_t count)
@@ -327,17 +335,19 @@ round_rename(struct store *store, struct maildir_commit_folder *folders,
 			    MAILDIR_COMMIT_OTHER_FAILED : error);
 			(void)snprintf(path, sizeof(path), "%s/%s", f->dir,
 			    MAILDIR_UIDLIST_TMP);
-			(void)unlink(path);
+			if (f->list_whole)
+				(void)unlink(path);
 			continue;
 		}
-		if (maildir_uidlist_install(f->dir, &error) < 0)
+		if (f->list_whole && maildir_uidlist_install(f->dir,
+		    &error) < 0)
 			folder_fail(store, f, true, error);
 	}
 }
 
-/* 4. Make the renames durable; then report. Each folder has its
- * directory, new/ and cur/ fsynced (3 tasks, unused ones with neither
- * path nor descriptor are skipped). */
+/* 4. Make the renames durable; then report. Each folder has new/ and
+ * cur/ fsynced if messages went there, and its directory if the list
+ * was renamed (an appended list was made durable in step 2). */
 static void
 round_sync_dirs(struct store *store, struct maildir_commit_folder *folders,
     size_t count)
@@ -370,8 +380,10 @@ round_sync_dirs(struct store *store, struct maildir_commit_folder *folders,
 			paths[2 * fi + 1] = xasprintf("%s/cur", f->dir);
 			tasks[nt++].path = paths[2 * fi + 1];
 		}
-		tasks[nt++].path = f->dir;
-		f->dir_fsyncs = (to_new ? 1 : 0) + (to_cur ? 1 : 0) + 1;
+		if (f->list_whole)
+			tasks[nt++].path = f->dir;
+		f->dir_fsyncs = (to_new ? 1 : 0) + (to_cur ? 1 : 0) +
+		    (f->list_whole ? 1 : 0);
 	}
 	fsync_all(store, tasks, nt);
 	for (fi = 0, nt = 0; fi < count; fi++) {

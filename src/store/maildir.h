@@ -111,7 +111,10 @@ struct maildir_commit_folder {
 
 	/* Used while the round runs. */
 	int lock_fd;
-	int list_fd;			/* the UID list's temporary file */
+	int list_fd;			/* the UID list (appended to) or
+					   its temporary file */
+	bool list_whole;		/* list_fd is the temporary file,
+					   renamed over the list in step 3 */
 	struct folder_cache *cache;
 	size_t committed;
 	size_t dir_fsyncs;		/* directory fsyncs of step 4 */
@@ -119,12 +122,14 @@ struct maildir_commit_folder {
 
 /*
  * Commit one round (the group commit): for every folder, under its lock
- * (taken in path order), give each message the next UID and write the
- * new UID list to its temporary file; fsync every message file and
- * every list; rename the messages into new/ and the lists over the old
- * ones; fsync every new/ and folder directory. Orderings that matter: a
- * message and a list are durable before they are renamed, and all of it
- * is durable before this returns. On a file system with a journal the
+ * (taken in path order), give each message the next UID and append the
+ * UID list's records for them (or, now and then, write the whole list
+ * to its temporary file); fsync every message file and every list;
+ * rename the messages into new/ (and a rewritten list over the old
+ * one); fsync every new/ (and the folder directory of a rewritten
+ * list). Orderings that matter: a message and its UID are durable
+ * before the message is renamed, and all of it is durable before this
+ * returns. On a file system with a journal the
  * round costs about two journal commits, however many messages and
  * folders it holds.
  *

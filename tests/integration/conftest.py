@@ -140,6 +140,15 @@ def _delivery_order(path):
     return (0, tuple(int(g) for g in m.groups()), path.name)
 
 
+def _line_check(text):
+    """The check that closes a line of mailbell's logs (log-line.h): the
+    low 32 bits of the 64-bit FNV-1a of the line before it."""
+    h = 14695981039346656037
+    for b in text.encode():
+        h = ((h ^ b) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    return h & 0xFFFFFFFF
+
+
 class Daemon:
     """One mailbelld and its data directory."""
 
@@ -353,15 +362,31 @@ class Daemon:
         return self.messages(user, folder)
 
     def uidlist(self, user, folder="INBOX"):
-        """(header line, {uid: base file name}) of mailbell-uidlist."""
+        """(header line, {uid: base file name}) of mailbell-uidlist:
+        format 2 (a log of "+ uid name" and "- uid" records, each line
+        ending in its check) replayed, or format 1 ("uid name")."""
         path = self.folder_dir(user, folder) / "mailbell-uidlist"
         lines = path.read_text().splitlines()
         entries = {}
+        checked = bool(lines) and lines[0].startswith("mailbell-uidlist 2 ")
+        if checked:
+            # Every line whole: a crash never leaves one torn here (a
+            # torn tail is cut off when mailbelld reads the list).
+            for line in lines:
+                body, check = line.rsplit(" ", 1)
+                assert int(check, 16) == _line_check(body), line
+            lines = [line.rsplit(" ", 1)[0] for line in lines]
         for line in lines[1:]:
             if not line.strip():
                 continue
-            uid, name = line.split(" ", 1)
-            entries[int(uid)] = name.strip()
+            if not checked:
+                uid, name = line.split(" ", 1)
+                entries[int(uid)] = name.strip()
+            elif line.startswith("+ "):
+                uid, name = line[2:].split(" ", 1)
+                entries[int(uid)] = name
+            elif line.startswith("- "):
+                entries.pop(int(line[2:]), None)
         return (lines[0] if lines else ""), entries
 
     # ---- events ----

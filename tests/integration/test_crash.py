@@ -13,6 +13,7 @@ ROUNDS = 5
 
 def test_sigkill_right_after_250(daemon):
     sent = []
+    seen = {"alice": {}, "bob": {}}     # base name -> UID, across kills
     for i in range(ROUNDS):
         body = make_message("crash round %d" % i,
                             "Round %d body.\r\n%s\r\n" % (i, "y" * (i * 997)))
@@ -45,6 +46,16 @@ def test_sigkill_right_after_250(daemon):
             # Every stored message has a UID, and UIDs are unique.
             assert names <= listed, (user, names - listed)
             assert len(entries) == len(set(entries)) >= len(sent)
+            # The UID list is appended to: a message keeps its UID
+            # across every kill, and a new one gets a UID above them.
+            now = {n.split(":2,")[0]: uid for uid, n in entries.items()}
+            for name, uid in seen[user].items():
+                assert now.get(name) == uid, (user, name)
+            old_max = max(seen[user].values(), default=0)
+            for name, uid in now.items():
+                if name not in seen[user]:
+                    assert uid > old_max, (user, name, uid)
+            seen[user] = now
         assert daemon.tmp_files("alice") == []
         assert daemon.tmp_files("bob") == []
 

@@ -108,6 +108,19 @@ def test_multiappend_on_full_disk_keeps_none(full_disk):
     assert len(d.message_files("alice")) == 2
 
 
+def old_format_list(d, user, folder):
+    """Write folder's UID list in the format of earlier versions, which
+    is rewritten whole (a new file) at its first change: on a full disk
+    that write fails, where appending a record to the list's last block
+    may not."""
+    head, entries = d.uidlist(user, folder)
+    _magic, _version, uidvalidity, uidnext = head.split()
+    path = d.folder_dir(user, folder) / "mailbell-uidlist"
+    path.write_text("mailbell-uidlist 1 %s %s\n" % (uidvalidity, uidnext) +
+                    "".join("%d %s\n" % (uid, name)
+                            for uid, name in sorted(entries.items())))
+
+
 def test_copy_on_full_disk_is_overquota(full_disk):
     """COPY whose UID list cannot be written answers NO [OVERQUOTA] and
     leaves the target as it was."""
@@ -118,6 +131,7 @@ def test_copy_on_full_disk_is_overquota(full_disk):
         c.login()
         assert c.cmd("a", "SELECT INBOX")[-1].startswith("a OK ")
         assert c.cmd("b", "STATUS Trash (MESSAGES)")[-1].startswith("b OK")
+        old_format_list(d, "alice", "Trash")
         fill(True)
         lines = c.cmd("c", "COPY 1:2 Trash")
         assert lines[-1].startswith("c NO [OVERQUOTA] "), lines
@@ -138,6 +152,8 @@ def test_move_on_full_disk_is_overquota(full_disk):
     with d.imap() as c:
         c.login()
         assert c.cmd("a", "SELECT INBOX")[-1].startswith("a OK ")
+        assert c.cmd("s", "STATUS Junk (MESSAGES)")[-1].startswith("s OK")
+        old_format_list(d, "alice", "Junk")
         fill(True)
         lines = c.cmd("b", "MOVE 1:2 Junk")
         assert lines[-1].startswith("b NO [OVERQUOTA] "), lines

@@ -158,7 +158,8 @@ def test_folder_full_for_second_stores_none(daemon):
     daemon.stop()
     path = daemon.folder_dir("alice", "Work") / "mailbell-uidlist"
     head, _ = daemon.uidlist("alice", "Work")
-    assert head.split()[:3] == ["mailbell-uidlist", "1", str(v)]
+    assert head.split()[:3] == ["mailbell-uidlist", "2", str(v)]
+    # (in the format of earlier versions, which is still read)
     path.write_text("mailbell-uidlist 1 %d 4294967294\n" % v)
     daemon.start()
     with daemon.imap() as c:

@@ -6,8 +6,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "store/maildir-uidlist.h"
 #include "store/maildir.h"
@@ -112,6 +114,85 @@ test_write_commit(void **state)
 	maildir_uidlist_free(&list);
 	free(tmp);
 	free(base);
+}
+
+/* Commit one message of text into f's folder: its UID. */
+static uint32_t
+commit_one(struct fixture *f, const char *text)
+{
+	struct maildir_commit_item item;
+	const char *error;
+	char *tmp, *base;
+	uint32_t uidvalidity;
+
+	memset(&item, 0, sizeof(item));
+	assert_int_equal(maildir_write_tmp(f->store, f->dir, "",
+	    (const unsigned char *)text, strlen(text), false, &tmp, &base,
+	    &error), 0);
+	item.tmp_path = tmp;
+	item.base = base;
+	assert_int_equal(maildir_commit(f->store, f->dir, &item, 1,
+	    &uidvalidity), 1);
+	free(tmp);
+	free(base);
+	return item.uid;
+}
+
+/*
+ * A commit appends to the UID list (same file, earlier bytes kept)
+ * rather than writing it whole; a tail torn by a crash in the middle of
+ * an append is cut off and its UID not taken as given; a list in the
+ * format of earlier versions is written whole once, then appended to.
+ */
+static void
+test_commit_appends(void **state)
+{
+	struct fixture *f = *state;
+	struct maildir_uidlist *list;
+	char path[4200], *before, *after;
+	size_t len_before = 0, len_after = 0;
+	struct stat st1, st2;
+	const char *error;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", f->dir, MAILDIR_UIDLIST_FILE);
+	assert_int_equal(commit_one(f, "one\n"), 1);
+	assert_int_equal(stat(path, &st1), 0);
+	before = st_read(path, &len_before);
+	assert_int_equal(commit_one(f, "two\n"), 2);
+	assert_int_equal(stat(path, &st2), 0);
+	after = st_read(path, &len_after);
+	assert_true(st1.st_ino == st2.st_ino);
+	assert_true(len_after > len_before);
+	assert_memory_equal(before, after, len_before);
+	free(before);
+	free(after);
+
+	/* A crash in the middle of the next append. */
+	assert_non_null(fp = fopen(path, "a"));
+	fputs("+ 3 1700000000.M1P1.torn", fp);
+	fclose(fp);
+	assert_int_equal(commit_one(f, "three\n"), 3);
+	assert_int_equal(maildir_uidlist_read(f->dir, &list, &error), 1);
+	assert_int_equal(list->count, 3);
+	assert_int_equal(list->uids[2], 3);
+	assert_null(strstr(list->bases[2], "torn"));
+	maildir_uidlist_free(&list);
+
+	/* Format 1: rewritten once (a new file), then appended to. */
+	st_write(path, "mailbell-uidlist 1 1234 9\n");
+	assert_int_equal(stat(path, &st1), 0);
+	assert_int_equal(commit_one(f, "four\n"), 9);
+	assert_int_equal(stat(path, &st2), 0);
+	assert_true(st1.st_ino != st2.st_ino);
+	assert_int_equal(commit_one(f, "five\n"), 10);
+	assert_int_equal(stat(path, &st1), 0);
+	assert_true(st1.st_ino == st2.st_ino);
+	assert_int_equal(maildir_uidlist_read(f->dir, &list, &error), 1);
+	assert_int_equal(list->uidvalidity, 1234);
+	assert_int_equal(list->count, 2);
+	assert_int_equal(list->uidnext, 11);
+	maildir_uidlist_free(&list);
 }
 
 /* A regular file where tmp/ should be: an error and nothing left. */
@@ -313,6 +394,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_folder_dir, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_write_commit, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_commit_appends, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_write_failure, setup,
 		    teardown),

@@ -14,6 +14,7 @@
 
 #include "lib/error.h"
 #include "lib/limits.h"
+#include "store/log-line.h"
 #include "store/store.h"
 #include "store-test.h"
 
@@ -255,7 +256,8 @@ static void
 leave_one_uid(struct st_fixture *f, const char *folder,
     uint32_t uidvalidity)
 {
-	char *dir, *list, *data, *rest, *text;
+	char *dir, *list, *data, *rest;
+	struct buf text;
 	size_t len;
 
 	dir = store_folder_path(f->store, "alice", folder);
@@ -264,10 +266,14 @@ leave_one_uid(struct st_fixture *f, const char *folder,
 	assert_non_null(data);
 	rest = strchr(data, '\n');
 	assert_non_null(rest);
-	assert_true(asprintf(&text, "mailbell-uidlist 1 %u 4294967294%s",
-	    uidvalidity, rest) > 0);
-	st_write(list, text);
-	free(text);
+	/* A new header line, with its check; the records after it kept. */
+	buf_init(&text, 0);
+	(void)buf_printf(&text, "mailbell-uidlist 2 %u 4294967294",
+	    uidvalidity);
+	log_line_close(&text, 0);
+	(void)buf_append_str(&text, rest + 1);
+	st_write(list, buf_cstr(&text));
+	buf_free(&text);
 	free(data);
 	free(list);
 	free(dir);
