@@ -229,18 +229,19 @@ mkdir_new(const char *path)
 	return 0;
 }
 
-int
-maildir_create(const char *dir, const char **error_r)
+/* maildir_create's directories, without fsyncs: *made_r 1 if dir was
+ * made, *child_r true if any of cur/, new/, tmp/ was; *parent_r is the
+ * directory dir is in (PATH_MAX bytes). 0 or -1 with *error_r. */
+static int
+create_dirs(const char *dir, char *parent_r, int *made_r, bool *child_r,
+    const char **error_r)
 {
 	static const char *const subdirs[] = { "cur", "new", "tmp" };
-	char path[PATH_MAX], parent[PATH_MAX], *slash;
-	bool made_child = false;
-	int made;
+	char path[PATH_MAX], *slash;
 	size_t i;
 
-	if ((size_t)snprintf(parent, sizeof(parent), "%s", dir) >=
-	    sizeof(parent) || (slash = strrchr(parent, '/')) == NULL ||
-	    slash == parent) {
+	if ((size_t)snprintf(parent_r, PATH_MAX, "%s", dir) >= PATH_MAX ||
+	    (slash = strrchr(parent_r, '/')) == NULL || slash == parent_r) {
 		*error_r = error_fmt("%s: not a path under the mail root",
 		    dir);
 		return -1;
@@ -248,15 +249,16 @@ maildir_create(const char *dir, const char **error_r)
 	*slash = '\0';
 	/* The mail root and user directory: created by whoever is first;
 	 * only the last level needs fsyncing by us. */
-	if (access(parent, F_OK) < 0 && (mkdir_p(parent, 0700) < 0 ||
-	    fsync_dir(parent) < 0)) {
-		*error_r = error_errno(parent, errno);
+	if (access(parent_r, F_OK) < 0 && (mkdir_p(parent_r, 0700) < 0 ||
+	    fsync_dir(parent_r) < 0)) {
+		*error_r = error_errno(parent_r, errno);
 		return -1;
 	}
-	if ((made = mkdir_new(dir)) < 0) {
+	if ((*made_r = mkdir_new(dir)) < 0) {
 		*error_r = error_errno(dir, errno);
 		return -1;
 	}
+	*child_r = false;
 	for (i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
 		int ret;
 
@@ -269,8 +271,20 @@ maildir_create(const char *dir, const char **error_r)
 			*error_r = error_errno(path, errno);
 			return -1;
 		}
-		made_child |= ret > 0;
+		*child_r |= ret > 0;
 	}
+	return 0;
+}
+
+int
+maildir_create(const char *dir, const char **error_r)
+{
+	char parent[PATH_MAX];
+	bool made_child;
+	int made;
+
+	if (create_dirs(dir, parent, &made, &made_child, error_r) < 0)
+		return -1;
 	/* Children first, then the folder's own entry, one fsync a level:
 	 * a folder whose entry is durable has its cur/, new/ and tmp/. */
 	if (made_child && fsync_dir(dir) < 0) {
@@ -282,6 +296,16 @@ maildir_create(const char *dir, const char **error_r)
 		return -1;
 	}
 	return 0;
+}
+
+int
+maildir_create_unsynced(const char *dir, const char **error_r)
+{
+	char parent[PATH_MAX];
+	bool made_child;
+	int made;
+
+	return create_dirs(dir, parent, &made, &made_child, error_r);
 }
 
 int

@@ -32,6 +32,10 @@ int maildir_folder_dir(const struct store *store, const char *user,
  * Returns 0 (also if it existed), or -1 with *error_r set.
  */
 int maildir_create(const char *dir, const char **error_r);
+/* maildir_create without its fsyncs, for a caller that makes the new
+ * entries durable itself before it reports success: an fsync of dir
+ * (cur/, new/, tmp/), then of the directory dir is in (dir's own). */
+int maildir_create_unsynced(const char *dir, const char **error_r);
 /* A new message file name, unique to this host and store (time, pid, a
  * counter, the host) and carrying its S= and W= sizes, in base
  * (base_size bytes). 0, or -1 if it does not fit. */

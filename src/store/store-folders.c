@@ -290,20 +290,33 @@ create_undo(struct store *store, const char *user, const char *folder,
 	}
 }
 
-/* The file system part of a CREATE of folder (in dir): its directories
- * and a UID list, each durable. It touches neither the event hub nor the
- * indexes, so it may run on any thread. *existed_r: dir was there before
- * (what create_undo must leave). 0 or -1 with *error_r. */
+/*
+ * The file system part of a CREATE of folder (in dir): its directories
+ * and a UID list, each durable; with entry_later, all but dir's own
+ * entry in the user's Maildir, which the caller makes durable (an fsync
+ * of the user's Maildir) before it reports success. It touches neither
+ * the event hub nor the indexes, so it may run on any thread.
+ * *existed_r: dir was there before (what create_undo must leave). 0 or
+ * -1 with *error_r.
+ */
 static int
 folder_make(struct store *store, const char *user, const char *folder,
-    const char *dir, bool *existed_r, const char **error_r)
+    const char *dir, bool entry_later, bool *existed_r, const char **error_r)
 {
 	struct store_folder *snap;
 	struct stat st;
 
 	*existed_r = stat(dir, &st) == 0;
-	if (store_folder_create(store, user, folder, error_r) < 0 ||
-	    maildir_sync(store, dir, &snap, error_r) < 0)
+	/* A new directory has no UID list, so the sync below writes one
+	 * and fsyncs dir after its rename: cur/, new/ and tmp/ are made
+	 * durable with it. (A half-made folder left by a crash may have a
+	 * list already, and gets every fsync of its own.) */
+	if (entry_later && !*existed_r) {
+		if (maildir_create_unsynced(dir, error_r) < 0)
+			return -1;
+	} else if (store_folder_create(store, user, folder, error_r) < 0)
+		return -1;
+	if (maildir_sync(store, dir, &snap, error_r) < 0)
 		return -1;
 	store_folder_free(&snap);
 	return 0;
@@ -326,7 +339,8 @@ store_folder_create_new(struct store *store, const char *user,
 	}
 	/* Whole or not at all: the directories and a UID list (so the
 	 * folder has its UIDVALIDITY), each durable, before OK. */
-	if (folder_make(store, user, folder, dir, &existed, error_r) < 0) {
+	if (folder_make(store, user, folder, dir, false, &existed,
+	    error_r) < 0) {
 		create_undo(store, user, folder, dir, existed);
 		free(dir);
 		return -1;
@@ -732,7 +746,7 @@ make_task_cb(void *arg)
 	struct make_task *t = arg;
 	const char *error;
 
-	t->ret = folder_make(t->store, t->user, t->folder, t->dir,
+	t->ret = folder_make(t->store, t->user, t->folder, t->dir, true,
 	    &t->existed, &error);
 	if (t->ret < 0) {
 		t->error = xstrdup(error);
@@ -745,6 +759,7 @@ store_folders_create_subscribed(struct store *store, const char *user,
     const char *const *folders, size_t count, const char **error_r)
 {
 	struct make_task *tasks = xcalloc(count, sizeof(*tasks));
+	char *udir = store_folder_path(store, user, STORE_INBOX);
 	const char *error = NULL;
 	bool ran = false;
 	size_t i;
@@ -767,11 +782,18 @@ store_folders_create_subscribed(struct store *store, const char *user,
 		if (tasks[i].ret < 0)
 			error = error_code_fmt(tasks[i].code, "%s",
 			    tasks[i].error);
-	/* Every folder with its subscription, or none of them (error is
-	 * set on failure only). */
-	if (error == NULL)
-		(void)subscriptions_change(store, user, folders, count, true,
-		    &error);
+	/* Every folder with its subscription, or none of them. Writing
+	 * the subscriptions fsyncs the user's Maildir, which makes the
+	 * folders' entries in it durable too; if they were all there
+	 * already (a crash came between the two before), it is done
+	 * here. */
+	if (error == NULL) {
+		int changed = subscriptions_change(store, user, folders, count,
+		    true, &error);
+
+		if (changed == 0 && fsync_dir(udir) < 0)
+			error = error_errno(udir, errno);
+	}
 	for (i = 0; i < count; i++) {
 		if (error == NULL) {
 			store_announce_mailbox(store, user,
@@ -785,6 +807,7 @@ store_folders_create_subscribed(struct store *store, const char *user,
 		free(tasks[i].error);
 	}
 	free(tasks);
+	free(udir);
 	if (error != NULL) {
 		*error_r = error;
 		return -1;

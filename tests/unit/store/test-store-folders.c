@@ -328,12 +328,20 @@ test_special_use_all_or_none(void **state)
 	    &error), 0);
 	assert_int_equal(count, 0);
 	store_names_free(&names, count);
-	/* With the obstacle gone, the next login makes them all. */
+	/* With the obstacle gone, the next login makes them all; one a
+	 * crash left half-made (its directory without cur/, new/, tmp/)
+	 * is completed. */
 	assert_int_equal(unlink(path), 0);
+	snprintf(path, sizeof(path), "%s/ann/.Sent", f->root);
+	assert_int_equal(mkdir(path, 0700), 0);
 	assert_int_equal(store_user_ensure_special(f->store, "ann", &error),
 	    0);
 	assert_string_equal(list_str(f->store, "ann"),
 	    "INBOX Drafts/s Junk/s Sent/s Trash/s ");
+	assert_int_equal(store_subscriptions(f->store, "ann", &names, &count,
+	    &error), 0);
+	assert_int_equal(count, 4);
+	store_names_free(&names, count);
 }
 
 /* The uses of one folder of ann's list, as LIST would write them. */
