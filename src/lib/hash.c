@@ -135,6 +135,40 @@ hash_iter_next(struct hash_iter *it)
 	return n;
 }
 
+/* x with its bits in reverse order. */
+static size_t
+bits_reverse(size_t x)
+{
+	size_t r = 0;
+	unsigned i;
+
+	for (i = 0; i < sizeof(x) * 8; i++, x >>= 1)
+		r = r << 1 | (x & 1);
+	return r;
+}
+
+struct hash_node *
+hash_scan(const struct hash_table *t, size_t *cursor)
+{
+	size_t mask, v = *cursor;
+	struct hash_node *n;
+
+	if (t->nbuckets == 0) {
+		*cursor = 0;
+		return NULL;
+	}
+	mask = t->nbuckets - 1;
+	n = t->buckets[v & mask];
+	/* Increment the bits under the mask, most significant first: the
+	 * buckets a grown table split this one into come before the
+	 * cursor in that order. */
+	v |= ~mask;
+	v = bits_reverse(v);
+	v++;
+	*cursor = bits_reverse(v);
+	return n;
+}
+
 uint64_t
 hash_fnv1a(const void *data, size_t len, uint64_t h)
 {

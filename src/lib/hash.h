@@ -86,6 +86,21 @@ void hash_iter_init(struct hash_iter *it, const struct hash_table *t);
 /* The next node, or NULL when every node has been returned. */
 struct hash_node *hash_iter_next(struct hash_iter *it);
 
+/*
+ * A walk that survives changes between its steps, for work spread over
+ * several turns of an event loop. Start with *cursor = 0; each call
+ * returns the first node of one bucket (walk on with ->next, NULL for an
+ * empty bucket: the walk goes on) and advances *cursor, which is 0 again
+ * once every bucket was returned. Between calls the table may change:
+ * a node in it from the first call to the last is returned exactly once,
+ * even if the table doubled meanwhile (buckets are visited in bit-
+ * reversed order, so a bucket split by growth is never visited again);
+ * a node inserted meanwhile may or may not be returned, a removed one is
+ * not returned after its removal. Within one call's chain the table
+ * must not change.
+ */
+struct hash_node *hash_scan(const struct hash_table *t, size_t *cursor);
+
 /* FNV-1a, 64-bit. Chain calls by passing the previous result as h; start
  * with HASH_FNV1A_INIT. Hashing "a" then "b\0" equals hashing "ab\0". */
 #define HASH_FNV1A_INIT 14695981039346656037ULL

@@ -259,6 +259,58 @@ test_one_bucket_grow(void **state)
 	hash_free(&t);
 }
 
+/* A scan spread over steps while the table doubles several times and
+ * loses nodes: every node there throughout is returned exactly once,
+ * and no removed node after its removal. */
+static void
+test_scan_survives_growth(void **state)
+{
+	enum { OLD = 100, NEW = 900 };
+	struct rec *recs = calloc(OLD + NEW, sizeof(*recs));
+	struct hash_table t;
+	struct hash_node *n;
+	size_t i, cursor = 0, steps = 0, added = OLD;
+
+	(void)state;
+	hash_init(&t, 4, rec_hash_cb);
+	for (i = 0; i < OLD + NEW; i++)
+		recs[i].key = i;
+	for (i = 0; i < OLD; i++)
+		hash_insert(&t, &recs[i].node, hash_u64(i));
+	do {
+		for (n = hash_scan(&t, &cursor); n != NULL; n = n->next)
+			HASH_ENTRY(n, struct rec, node)->seen++;
+		/* between steps: nodes come (the table grows from 128
+		 * to 1024 buckets), and every tenth old one goes */
+		for (i = 0; i < 20 && added < OLD + NEW; i++, added++)
+			hash_insert(&t, &recs[added].node, hash_u64(added));
+		if (steps < OLD && steps % 10 == 5 && recs[steps].seen == 0)
+			assert_true(hash_remove(&t, &recs[steps].node,
+			    hash_u64(steps)));
+		steps++;
+	} while (cursor != 0);
+	assert_true(t.nbuckets >= 1024);
+	for (i = 0; i < OLD; i++) {
+		if (find(&t, i) != NULL)
+			assert_int_equal(recs[i].seen, 1);
+		else
+			assert_int_equal(recs[i].seen, 0);
+	}
+	for (i = OLD; i < OLD + NEW; i++)
+		assert_true(recs[i].seen <= 1);
+	/* a fresh scan of a table that stays put returns each node once */
+	for (i = 0; i < OLD + NEW; i++)
+		recs[i].seen = 0;
+	do {
+		for (n = hash_scan(&t, &cursor); n != NULL; n = n->next)
+			HASH_ENTRY(n, struct rec, node)->seen++;
+	} while (cursor != 0);
+	for (i = 0; i < OLD + NEW; i++)
+		assert_int_equal(recs[i].seen, find(&t, i) != NULL ? 1 : 0);
+	hash_free(&t);
+	free(recs);
+}
+
 int
 main(void)
 {
@@ -272,6 +324,7 @@ main(void)
 		cmocka_unit_test(test_iter_empty),
 		cmocka_unit_test(test_iter_remove_all),
 		cmocka_unit_test(test_one_bucket_grow),
+		cmocka_unit_test(test_scan_survives_growth),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
