@@ -489,6 +489,11 @@
  * which would bring a needless resend of each event whose ACK it
  * dropped. */
 #define NOTIFY_READ_BUDGET (2 * NOTIFY_FANOUT_BATCH)
+/* Registrations formatted for the registrations file per loop turn:
+ * one or two milliseconds (about 0.8 us each, most of it cache misses),
+ * so a save of a million registrations never holds the loop for long;
+ * other work runs between the slices. */
+#define NOTIFY_SAVE_SLICE 2048
 /* Bytes of the registrations file read at start (about 150 per
  * registration). */
 #define NOTIFY_REGFILE_MAX ((size_t)NOTIFY_REGISTRATIONS_MAX * 256)

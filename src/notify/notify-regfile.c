@@ -149,14 +149,27 @@ serialize_cb(struct notify_reg *reg, void *ctx)
 }
 
 int
-notify_registry_serialize(struct notify_registry *r, struct buf *b)
+notify_registry_serialize_step(struct notify_registry *r, struct buf *b,
+    size_t *cursor, size_t max)
 {
 	struct serialize_ctx sc = { b, 0 };
+	size_t start = b->len, next = *cursor, done = 0;
 
-	if (buf_append_str(b, REGFILE_HEADER "\n") < 0)
+	if (b->len == 0 && buf_append_str(b, REGFILE_HEADER "\n") < 0)
 		return -1;
-	notify_registry_foreach(r, serialize_cb, &sc);
-	return sc.rc;
+	do {
+		done += notify_registry_scan(r, &next, serialize_cb, &sc);
+	} while (sc.rc == 0 && next != 0 && done < max);
+	if (sc.rc < 0) {
+		/* Lines cut short at the end are dropped; the DIRTY flags
+		 * cleared meanwhile are cleared again when the caller
+		 * retries the same step. */
+		b->len = start;
+		b->data[start] = '\0';
+		return -1;
+	}
+	*cursor = next;
+	return next == 0 ? 1 : 0;
 }
 
 int
@@ -206,10 +219,11 @@ notify_registry_save(struct notify_registry *r, const char *path,
     const char **error_r)
 {
 	struct buf b;
+	size_t cursor = 0;
 	int rc;
 
 	buf_init(&b, 0);
-	if (notify_registry_serialize(r, &b) < 0) {
+	if (notify_registry_serialize_step(r, &b, &cursor, SIZE_MAX) < 0) {
 		*error_r = error_fmt("%s: cannot write: %s", path,
 		    strerror(ENOMEM));
 		rc = -1;

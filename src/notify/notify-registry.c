@@ -426,6 +426,20 @@ notify_registry_foreach(struct notify_registry *r, notify_reg_cb *cb,
 		cb(HASH_ENTRY(n, struct notify_reg, hnode), ctx);
 }
 
+size_t
+notify_registry_scan(struct notify_registry *r, size_t *cursor,
+    notify_reg_cb *cb, void *ctx)
+{
+	struct hash_node *n;
+	size_t count = 0;
+
+	for (n = hash_scan(&r->ids, cursor); n != NULL; n = n->next) {
+		cb(HASH_ENTRY(n, struct notify_reg, hnode), ctx);
+		count++;
+	}
+	return count;
+}
+
 struct expire_ctx {
 	struct notify_registry *r;
 	uint32_t now;

@@ -161,6 +161,12 @@ void notify_registry_foreach_user(struct notify_registry *registry,
 typedef void notify_reg_cb(struct notify_reg *reg, void *ctx);
 void notify_registry_foreach(struct notify_registry *registry,
     notify_reg_cb *cb, void *ctx);
+/* One step of a walk that survives changes between steps (lib/hash.h
+ * hash_scan()): cb for the registrations of a few ids; start with
+ * *cursor = 0, which is 0 again once every one was visited. cb must not
+ * add or remove registrations. Returns how many cb was called for. */
+size_t notify_registry_scan(struct notify_registry *registry, size_t *cursor,
+    notify_reg_cb *cb, void *ctx);
 /* Remove registrations whose lease (seconds after last_seen) ran out
  * at now; returns how many. */
 size_t notify_registry_expire(struct notify_registry *registry, uint32_t now,
@@ -207,16 +213,26 @@ bool notify_reg_keys(const struct notify_reg *reg, enum notify_dir dir,
 int notify_registry_save(struct notify_registry *registry, const char *path,
     const char **error_r);
 /*
- * The two halves of notify_registry_save(), so the writing can leave
- * the event loop: append the file's contents to b (secrets included:
- * wipe b after use) and clear the DIRTY flags, 0 or -1 (b full); then
- * write data atomically to path as notify_registry_save() does. The
- * second touches nothing of the registry and may run on another thread;
- * it returns 0, or -1 with *error_r (in that thread's error ring).
+ * The two halves of notify_registry_save(), so the formatting can be
+ * spread over turns of the event loop and the writing leave it.
+ *
+ * First the file's contents are appended to b (secrets included: wipe b
+ * after use), clearing the DIRTY flags, in steps: start with *cursor = 0
+ * and an empty b, and call again while it returns 0. Each call appends
+ * (the header first) the lines of at least max registrations, or of
+ * every one left, and returns 1 when every registration was formatted,
+ * 0 if more remain, or -1 if b is full: then nothing of that call is
+ * kept and *cursor is unchanged, so the caller grows b and calls again.
+ * The registry may change between calls: a registration in it from the
+ * first call to the last is written exactly once, one added or removed
+ * meanwhile may or may not be (the caller saves again after a change).
  */
 struct buf;
-int notify_registry_serialize(struct notify_registry *registry,
-    struct buf *b);
+int notify_registry_serialize_step(struct notify_registry *registry,
+    struct buf *b, size_t *cursor, size_t max);
+/* Then data is written atomically to path, as notify_registry_save()
+ * does. This touches nothing of the registry and may run on another
+ * thread; 0, or -1 with *error_r (in that thread's error ring). */
 int notify_regfile_write(const char *path, const void *data, size_t len,
     const char **error_r);
 /*

@@ -23,9 +23,10 @@
 
 /* ---- Saving ----
  * The registrations file (about 150 bytes a registration) is formatted
- * into a buffer on the loop, then written, fsynced and renamed into
- * place by a job on a one-thread lib/workpool.h pool, so the loop never
- * waits for the disk.
+ * into a buffer on the loop, NOTIFY_SAVE_SLICE registrations a turn so
+ * that other work goes on between the slices, then written, fsynced and
+ * renamed into place by a job on a one-thread lib/workpool.h pool, so
+ * the loop never waits for the disk.
  * One save is in flight at a time; changes made meanwhile are saved
  * again when it completes. A registration is answered before it is on
  * disk, as before: the file trails changes by a moment (at least 100
@@ -49,6 +50,13 @@ struct notify_saver {
 	struct notify_server *server;
 	/* The loop's own: */
 	bool busy;			/* a save is in flight */
+	bool formatting;		/* ...and still being formatted, in
+					   slices (fmt, cursor, slice_ev) */
+	struct buf fmt;			/* the file so far */
+	size_t cursor;			/* notify_registry_serialize_step() */
+	struct event *slice_ev;		/* zero timeout: the next slice */
+	uint64_t slice_max_ms;		/* the longest slice of this save */
+	unsigned slices;		/* slices of this save */
 	bool again;			/* changes came while busy */
 	bool job_regs, job_seen;	/* what the save in flight covers */
 	uint32_t job_time;		/* when it was formatted */
@@ -75,6 +83,23 @@ job_map(struct buf *b, size_t size)
 		return -1;
 	b->data = p;
 	b->len = 0;
+	b->cap = size;
+	b->max = size - 1;
+	return 0;
+}
+
+/* Make b's mapping size bytes or more, keeping its contents (the
+ * kernel moves the pages, nothing is copied). 0 or -1. */
+static int
+job_grow(struct buf *b, size_t size)
+{
+	void *p;
+
+	size = (size + 65535) & ~(size_t)65535;
+	p = mremap(b->data, b->cap, size, MREMAP_MAYMOVE);
+	if (p == MAP_FAILED)
+		return -1;
+	b->data = p;
 	b->cap = size;
 	b->max = size - 1;
 	return 0;
@@ -146,8 +171,9 @@ save_finish(struct notify_server *s)
 	s->save_ms = ms;
 	s->seen_flushed = sv->job_time;
 	log_debug("notify: registrations saved (formatted in %llu ms on "
-	    "the loop, written in %llu ms)", (unsigned long long)sv->format_ms,
-	    (unsigned long long)ms);
+	    "the loop in %u slices, the longest %llu ms; written in %llu "
+	    "ms)", (unsigned long long)sv->format_ms, sv->slices,
+	    (unsigned long long)sv->slice_max_ms, (unsigned long long)ms);
 }
 
 /* On the loop: a save completed, unless shutdown took its result
@@ -173,46 +199,98 @@ save_done_cb(struct completion *item)
 	sv->again = false;
 }
 
+/* Give up the save being formatted (no memory, or shutdown): what it
+ * covered is saved again later. */
+static void
+format_abandon(struct notify_server *s)
+{
+	struct notify_saver *sv = s->saver;
+
+	evtimer_del(sv->slice_ev);
+	job_unmap(&sv->fmt);
+	s->regs_dirty |= sv->job_regs;
+	s->seen_dirty |= sv->job_seen;
+	sv->formatting = false;
+	sv->busy = false;
+}
+
+/* Format the next NOTIFY_SAVE_SLICE registrations; after the last,
+ * hand the file to the writer. */
+static void
+format_slice(struct notify_server *s)
+{
+	struct notify_saver *sv = s->saver;
+	static const struct timeval now = { 0, 0 };
+	uint64_t start = clock_now_ms(), ms;
+	int rc;
+
+	while ((rc = notify_registry_serialize_step(s->registry, &sv->fmt,
+	    &sv->cursor, NOTIFY_SAVE_SLICE)) < 0) {
+		if (job_grow(&sv->fmt, sv->fmt.cap * 2) < 0) {
+			log_warn("notify: %s: formatting registrations",
+			    s->regs_path);
+			format_abandon(s);
+			return;
+		}
+	}
+	ms = clock_now_ms() - start;
+	sv->format_ms += ms;
+	if (ms > sv->slice_max_ms)
+		sv->slice_max_ms = ms;
+	sv->slices++;
+	if (rc == 0) {
+		evtimer_add(sv->slice_ev, &now);
+		return;
+	}
+	sv->formatting = false;
+	sv->last_len = sv->fmt.len;
+	sv->job = sv->fmt;
+	memset(&sv->fmt, 0, sizeof(sv->fmt));
+	workpool_submit(sv->pool, save_job_cb, sv);
+}
+
+static void
+slice_cb(evutil_socket_t fd, short what, void *ctx)
+{
+	(void)fd;
+	(void)what;
+	format_slice(ctx);
+}
+
 /* Format the registrations and hand them to the writer; if a save is in
  * flight, another follows when it completes. */
 void
 notify_save_start(struct notify_server *s)
 {
 	struct notify_saver *sv = s->saver;
-	uint64_t start;
 	size_t size;
-	struct buf b;
 
 	if (sv->busy) {
 		sv->again = true;
 		return;
 	}
-	start = clock_now_ms();
 	/* Room for the last save and some, or about 160 bytes a
 	 * registration the first time; twice that until it fits. */
 	size = sv->last_len > 0 ? sv->last_len + sv->last_len / 8 :
 	    notify_registry_count(s->registry) * 160 + 4096;
-	for (;;) {
-		if (job_map(&b, size) < 0) {
-			log_warn("notify: %s: formatting registrations",
-			    s->regs_path);
-			return;
-		}
-		if (notify_registry_serialize(s->registry, &b) == 0)
-			break;
-		size = b.cap * 2;
-		job_unmap(&b);
+	if (job_map(&sv->fmt, size) < 0) {
+		log_warn("notify: %s: formatting registrations", s->regs_path);
+		return;
 	}
+	/* Changes from now on, between the slices included, are saved by
+	 * the next save. */
 	sv->job_regs = s->regs_dirty;
 	sv->job_seen = s->seen_dirty;
 	sv->job_time = notify_now(s);
 	s->regs_dirty = false;
 	s->seen_dirty = false;
 	sv->busy = true;
-	sv->format_ms = clock_now_ms() - start;
-	sv->last_len = b.len;
-	sv->job = b;
-	workpool_submit(sv->pool, save_job_cb, sv);
+	sv->formatting = true;
+	sv->cursor = 0;
+	sv->format_ms = 0;
+	sv->slice_max_ms = 0;
+	sv->slices = 0;
+	format_slice(s);
 }
 
 /* Wait for the save in flight, if any. */
@@ -223,6 +301,10 @@ save_wait(struct notify_server *s)
 
 	if (sv == NULL || !sv->busy)
 		return;
+	if (sv->formatting) {
+		format_abandon(s);
+		return;
+	}
 	pthread_mutex_lock(&sv->lock);
 	while (!sv->done)
 		pthread_cond_wait(&sv->cond, &sv->lock);
@@ -257,6 +339,7 @@ notify_saver_new(struct notify_server *s)
 	pthread_mutex_init(&sv->lock, NULL);
 	pthread_cond_init(&sv->cond, NULL);
 	sv->server = s;
+	sv->slice_ev = evtimer_new(s->deps.base, slice_cb, s);
 	s->saver = sv;
 	/* Signals are the loop's: the writer starts with all blocked. */
 	sigfillset(&all);
@@ -281,6 +364,7 @@ notify_saver_free(struct notify_server *s)
 	pthread_cond_destroy(&sv->cond);
 	pthread_mutex_destroy(&sv->lock);
 	job_unmap(&sv->job);
+	event_free(sv->slice_ev);
 	free(sv->error);
 	free(sv);
 }

@@ -13,6 +13,9 @@
 
 #include <cmocka.h>
 
+#include <openssl/crypto.h>
+
+#include "lib/buf.h"
 #include "lib/error.h"
 #include "lib/fsutil.h"
 #include "lib/xmalloc.h"
@@ -350,6 +353,100 @@ test_save_load(void **state)
 	free(path);
 }
 
+#define MANY 20000
+
+/*
+ * A registry formatted in steps while registrations come and go between
+ * them, into a buffer too small at first (grown and the step retried),
+ * reads back as one: each registration that was there throughout
+ * exactly once with its secret, none twice, and no line cut short.
+ */
+static void
+test_save_in_steps_while_changing(void **state)
+{
+	struct notify_registry *r = notify_registry_new(MANY, 4 * MANY), *r2;
+	struct notify_reg **regs = xcalloc(MANY, sizeof(*regs)), *reg;
+	uint64_t *gone = xcalloc(MANY, sizeof(*gone));
+	char *path = tmp_path("steps"), user[32];
+	size_t i, cursor = 0, steps = 0, ngone = 0, kept = 0, skipped;
+	const char *error;
+	struct buf b;
+	int rc;
+
+	(void)state;
+	for (i = 0; i < MANY; i++) {
+		snprintf(user, sizeof(user), "u%zu", i % 997);
+		regs[i] = add_ok(r, user, NULL, 0, (uint32_t)(1000 + i));
+	}
+	buf_init(&b, 4096);
+	do {
+		while ((rc = notify_registry_serialize_step(r, &b, &cursor,
+		    1000)) < 0) {
+			assert_true(b.max < 64 * 1024 * 1024);
+			b.max *= 2;
+		}
+		/* between steps: a hundred removed, a hundred added (the
+		 * table grows past its size at the start) */
+		for (i = 0; i < 100 && ngone < MANY / 2; i++, ngone++) {
+			reg = regs[ngone * 2];
+			gone[ngone] = reg->id;
+			regs[ngone * 2] = NULL;
+			notify_registry_remove(r, &reg);
+		}
+		for (i = 0; i < 1500 && steps < 20; i++) {
+			snprintf(user, sizeof(user), "late%zu", i % 97);
+			(void)add_ok(r, user, NULL, 0, 7);
+		}
+		steps++;
+	} while (rc == 0);
+	assert_true(steps > 10);
+	assert_int_equal(notify_regfile_write(path, b.data, b.len, &error),
+	    0);
+	r2 = notify_registry_new(2 * MANY, 20 * MANY);
+	assert_int_equal(notify_registry_load(r2, path, &skipped, &error), 0);
+	/* a duplicate id or a cut line would be skipped */
+	assert_int_equal(skipped, 0);
+	for (i = 0; i < MANY; i++) {
+		struct notify_reg *back;
+
+		if (regs[i] == NULL)
+			continue;
+		back = notify_registry_find(r2, regs[i]->id);
+		assert_non_null(back);
+		assert_memory_equal(back->secret, regs[i]->secret,
+		    NOTIFY_SECRET_LEN);
+		assert_int_equal(back->last_seen, regs[i]->last_seen);
+		kept++;
+	}
+	assert_int_equal(kept, MANY - ngone);
+	/* those removed before the walk reached them are not in it (the
+	 * first hundred went before the second step) */
+	for (i = 0, kept = 0; i < ngone; i++)
+		kept += notify_registry_find(r2, gone[i]) != NULL;
+	assert_true(kept < ngone);
+	/* and the whole registry in one step reads back as it is */
+	buf_reset(&b);
+	cursor = 0;
+	while (notify_registry_serialize_step(r, &b, &cursor, SIZE_MAX) < 0)
+		b.max *= 2;
+	assert_int_equal(cursor, 0);
+	assert_int_equal(notify_regfile_write(path, b.data, b.len, &error),
+	    0);
+	notify_registry_free(&r2);
+	r2 = notify_registry_new(2 * MANY, 20 * MANY);
+	assert_int_equal(notify_registry_load(r2, path, &skipped, &error), 0);
+	assert_int_equal(skipped, 0);
+	assert_int_equal(notify_registry_count(r2), notify_registry_count(r));
+	OPENSSL_cleanse(b.data, b.len);
+	buf_free(&b);
+	notify_registry_free(&r2);
+	notify_registry_free(&r);
+	unlink(path);
+	free(path);
+	free(regs);
+	free(gone);
+}
+
 static void
 test_load_skips_bad_lines(void **state)
 {
@@ -488,6 +585,7 @@ main(void)
 		cmocka_unit_test(test_replay_roundtrip),
 		cmocka_unit_test(test_id_text),
 		cmocka_unit_test(test_save_load),
+		cmocka_unit_test(test_save_in_steps_while_changing),
 		cmocka_unit_test(test_load_skips_bad_lines),
 		cmocka_unit_test(test_load_missing_file),
 		cmocka_unit_test(test_epoch),
