@@ -144,6 +144,57 @@ user_release(struct notify_registry *r, struct notify_user *u)
 	free(u);
 }
 
+static char **
+folders_copy(const char *const *folders, size_t count)
+{
+	char **copy;
+	size_t i;
+
+	if (count == 0)
+		return NULL;
+	copy = xcalloc(count + 1, sizeof(*copy));
+	for (i = 0; i < count; i++)
+		copy[i] = xstrdup(folders[i]);
+	return copy;
+}
+
+static void
+folders_free(char **folders)
+{
+	size_t i;
+
+	if (folders == NULL)
+		return;
+	for (i = 0; folders[i] != NULL; i++)
+		free(folders[i]);
+	free(folders);
+}
+
+/*
+ * Remove the registration *link points at, link being the user's list
+ * head or the unext of the registration before it in that list (so the
+ * removal does not walk the list). Returns true if it was the user's
+ * last, and the user is freed with it (link with it).
+ */
+static bool
+reg_drop(struct notify_registry *r, struct notify_reg **link)
+{
+	struct notify_reg *reg = *link;
+	struct notify_user *u = reg->user;
+	bool last;
+
+	if (r->release_cb != NULL)
+		r->release_cb(reg, r->release_ctx);
+	hash_remove(&r->ids, &reg->hnode, hash_u64(reg->id));
+	*link = reg->unext;
+	u->count--;
+	last = u->count == 0;
+	user_release(r, u);
+	folders_free(reg->folders);
+	rec_free(r, reg);
+	return last;
+}
+
 /* ---- The registry ---- */
 
 struct notify_registry *
@@ -185,12 +236,15 @@ notify_registry_free(struct notify_registry **rp)
 	if (r == NULL)
 		return;
 	*rp = NULL;
-	hash_iter_init(&it, &r->ids);
+	/* User by user, each list from its head: one step a registration
+	 * however many a user has. */
+	hash_iter_init(&it, &r->users);
 	while ((n = hash_iter_next(&it)) != NULL) {
-		struct notify_reg *reg = HASH_ENTRY(n, struct notify_reg,
+		struct notify_user *u = HASH_ENTRY(n, struct notify_user,
 		    hnode);
 
-		notify_registry_remove(r, &reg);
+		while (!reg_drop(r, &u->regs))
+			;
 	}
 	hash_free(&r->ids);
 	hash_free(&r->users);
@@ -205,32 +259,6 @@ size_t
 notify_registry_count(const struct notify_registry *r)
 {
 	return hash_count(&r->ids);
-}
-
-static char **
-folders_copy(const char *const *folders, size_t count)
-{
-	char **copy;
-	size_t i;
-
-	if (count == 0)
-		return NULL;
-	copy = xcalloc(count + 1, sizeof(*copy));
-	for (i = 0; i < count; i++)
-		copy[i] = xstrdup(folders[i]);
-	return copy;
-}
-
-static void
-folders_free(char **folders)
-{
-	size_t i;
-
-	if (folders == NULL)
-		return;
-	for (i = 0; folders[i] != NULL; i++)
-		free(folders[i]);
-	free(folders);
 }
 
 /* Link a filled record into both tables. */
@@ -362,25 +390,13 @@ void
 notify_registry_remove(struct notify_registry *r, struct notify_reg **regp)
 {
 	struct notify_reg *reg = *regp, **pp;
-	struct notify_user *u;
 
 	if (reg == NULL)
 		return;
 	*regp = NULL;
-	if (r->release_cb != NULL)
-		r->release_cb(reg, r->release_ctx);
-	hash_remove(&r->ids, &reg->hnode, hash_u64(reg->id));
-	u = reg->user;
-	for (pp = &u->regs; *pp != NULL; pp = &(*pp)->unext) {
-		if (*pp == reg) {
-			*pp = reg->unext;
-			break;
-		}
-	}
-	u->count--;
-	user_release(r, u);
-	folders_free(reg->folders);
-	rec_free(r, reg);
+	for (pp = &reg->user->regs; *pp != reg; pp = &(*pp)->unext)
+		;
+	(void)reg_drop(r, pp);
 }
 
 size_t
@@ -440,36 +456,35 @@ notify_registry_scan(struct notify_registry *r, size_t *cursor,
 	return count;
 }
 
-struct expire_ctx {
-	struct notify_registry *r;
-	uint32_t now;
-	uint32_t lease;
-	size_t removed;
-};
-
-static void
-expire_one_cb(struct notify_reg *reg, void *ctx)
-{
-	struct expire_ctx *ec = ctx;
-
-	/* last_seen may be ahead of now after the clock stepped back:
-	 * the lease then runs from now. */
-	if (reg->last_seen > ec->now)
-		reg->last_seen = ec->now;
-	if (ec->now - reg->last_seen > ec->lease) {
-		notify_registry_remove(ec->r, &reg);
-		ec->removed++;
-	}
-}
-
 size_t
 notify_registry_expire(struct notify_registry *r, uint32_t now,
     uint32_t lease)
 {
-	struct expire_ctx ec = { r, now, lease, 0 };
+	struct notify_reg **link, *reg;
+	struct hash_iter it;
+	struct hash_node *n;
+	size_t removed = 0;
 
-	notify_registry_foreach(r, expire_one_cb, &ec);
-	return ec.removed;
+	/* User by user, unlinking as the walk goes (the iterator allows
+	 * the user's removal with its last registration). */
+	hash_iter_init(&it, &r->users);
+	while ((n = hash_iter_next(&it)) != NULL) {
+		link = &HASH_ENTRY(n, struct notify_user, hnode)->regs;
+		while ((reg = *link) != NULL) {
+			/* last_seen may be ahead of now after the clock
+			 * stepped back: the lease then runs from now. */
+			if (reg->last_seen > now)
+				reg->last_seen = now;
+			if (now - reg->last_seen <= lease) {
+				link = &reg->unext;
+				continue;
+			}
+			removed++;
+			if (reg_drop(r, link))
+				break;
+		}
+	}
+	return removed;
 }
 
 /* ---- One registration ---- */

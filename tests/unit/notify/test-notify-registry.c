@@ -172,6 +172,45 @@ test_expire(void **state)
 	notify_registry_free(&r);
 }
 
+#define ONE_USER 1000
+
+/* The registrations of one user expire unlinked from the user's list
+ * as the walk goes: every other one (its first and last included),
+ * and what is left is the user's whole list. */
+static void
+test_expire_within_one_user(void **state)
+{
+	struct notify_registry *r = notify_registry_new(ONE_USER,
+	    ONE_USER);
+	struct notify_reg *reg, *kept[ONE_USER / 2];
+	struct notify_user *u;
+	size_t i, n;
+
+	(void)state;
+	for (i = 0; i < ONE_USER; i++) {
+		reg = add_ok(r, "ann", NULL, 0, 1000);
+		if (i % 2 == 1) {
+			reg->last_seen = 1500;
+			kept[i / 2] = reg;
+		}
+	}
+	assert_int_equal(notify_registry_expire(r, 1601, 600), ONE_USER / 2);
+	u = notify_registry_user(r, "ann");
+	assert_non_null(u);
+	assert_int_equal(u->count, ONE_USER / 2);
+	for (n = 0, reg = u->regs; reg != NULL; reg = reg->unext, n++)
+		assert_int_equal(reg->last_seen, 1500);
+	assert_int_equal(n, ONE_USER / 2);
+	for (i = 0; i < ONE_USER / 2; i++)
+		assert_ptr_equal(notify_registry_find(r, kept[i]->id),
+		    kept[i]);
+	/* the rest go together, and the user with them */
+	assert_int_equal(notify_registry_expire(r, 2101, 600), ONE_USER / 2);
+	assert_null(notify_registry_user(r, "ann"));
+	assert_int_equal(notify_registry_count(r), 0);
+	notify_registry_free(&r);
+}
+
 static unsigned release_calls;
 
 static void
@@ -579,6 +618,7 @@ main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_covers),
 		cmocka_unit_test(test_expire),
+		cmocka_unit_test(test_expire_within_one_user),
 		cmocka_unit_test(test_release_cb),
 		cmocka_unit_test(test_many),
 		cmocka_unit_test(test_verify_forget_keys),
