@@ -14,6 +14,7 @@
 #include "imap/imap-commands.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <strings.h>
 #include <time.h>
 
@@ -282,6 +283,31 @@ append_store_error(struct imap_cmd *cmd, const struct append_ctx *ctx,
 		    "keywords (or UIDs) in this mailbox");
 	else
 		imap_cmd_store_error(cmd, "append", error);
+}
+
+bool
+imap_append_refusal(struct imap_session *session,
+    const struct imap_arg *args, unsigned int count, const char **code_r,
+    const char **text_r)
+{
+	char name[FOLDER_NAME_MAX + 1];
+	const char *wire;
+
+	/* The mailbox itself may be the literal: then nothing is known. */
+	if (count < 1 || !imap_arg_get_astring(&args[0], &wire))
+		return false;
+	if (imap_mailbox_from_wire(wire, name, text_r) < 0) {
+		*code_r = "CANNOT";
+		return true;
+	}
+	/* The store makes INBOX on delivery; cmd_append decides. */
+	if (strcmp(name, STORE_INBOX) == 0 ||
+	    store_folder_exists(session->server->deps.store, session->user,
+	    name))
+		return false;
+	*code_r = "TRYCREATE";
+	*text_r = "Mailbox does not exist";
+	return true;
 }
 
 /*

@@ -65,6 +65,15 @@ imap_command_func cmd_append;		/* cmd-append.c */
  * spool files instead of memory (cmd-append.c). */
 void imap_append_set_sink(struct imap_session *session,
     struct imap_parser *parser);
+/* Before the "+ " of an APPEND's synchronising literal, given the
+ * arguments complete before it: true, with the response code and text
+ * of a tagged NO in *code_r and *text_r (static), if the command would
+ * fail whatever the message (a missing mailbox: TRYCREATE; a bad name:
+ * CANNOT), so the session answers at once and the client sends no
+ * message (RFC 3501 7.5). False to go on (cmd-append.c). */
+bool imap_append_refusal(struct imap_session *session,
+    const struct imap_arg *args, unsigned int count, const char **code_r,
+    const char **text_r);
 imap_command_func cmd_xbell;		/* cmd-xbell.c (notify-protocol.md) */
 imap_command_func cmd_notify;		/* cmd-notify.c (RFC 5465) */
 /* Written against this contract in their own files; UID variants share

@@ -175,6 +175,17 @@ imap_parser_reject_literal(struct imap_parser *p)
 	p->state = STATE_TAG;
 }
 
+const struct imap_arg *
+imap_parser_args_before_literal(const struct imap_parser *p,
+    unsigned int *count_r)
+{
+	assert(p->continuation);
+	/* The literal is the last top-level argument started, or inside
+	 * it (an open list). */
+	*count_r = p->root.list_count > 0 ? p->root.list_count - 1 : 0;
+	return p->root.list;
+}
+
 bool
 imap_parser_at_rest(const struct imap_parser *p)
 {

@@ -188,6 +188,12 @@ const char *imap_parser_name(const struct imap_parser *parser);
  * command. This drops the command in progress; call it right after
  * the result 2, before feeding again. */
 void imap_parser_reject_literal(struct imap_parser *parser);
+/* Right after a result of 2: the command's top-level arguments that
+ * were complete before the literal was announced (not the literal's
+ * own, nor an open list holding it), *count_r of them, so the caller
+ * can decide whether to reject it. Lifetime as imap_parser_tag(). */
+const struct imap_arg *imap_parser_args_before_literal(
+    const struct imap_parser *parser, unsigned int *count_r);
 
 /* Why the last imap_parser_feed() returned -1. */
 enum imap_parse_error imap_parser_error_code(const struct imap_parser *parser);

@@ -194,6 +194,32 @@ session_parse_error(struct imap_session *session, const char *error)
 }
 
 /*
+ * Instead of the continuation, answer an APPEND at once when it would
+ * fail whatever its message (RFC 3501 7.5: a tagged reply instead of
+ * "+ "), so a client does not upload a message to a mailbox that is
+ * not there. Returns true if it did.
+ */
+static bool
+session_refuse_literal(struct imap_session *session, struct evbuffer *out)
+{
+	struct imap_parser *parser = session->parser;
+	const char *name = imap_parser_name(parser), *code, *text;
+	const struct imap_arg *args;
+	unsigned int count;
+
+	if ((session->state & IMAP_STATE_LOGGED_IN) == 0 || name == NULL ||
+	    strcasecmp(name, "APPEND") != 0)
+		return false;
+	args = imap_parser_args_before_literal(parser, &count);
+	if (!imap_append_refusal(session, args, count, &code, &text))
+		return false;
+	evbuffer_add_printf(out, "%s NO [%s] %s\r\n",
+	    imap_parser_tag(parser), code, text);
+	imap_parser_reject_literal(parser);
+	return true;
+}
+
+/*
  * Give a pending command its next line (bounded by IMAP_LINE_MAX).
  * Returns false if more input is needed.
  */
@@ -354,7 +380,9 @@ imap_session_input(struct imap_session *session)
 			session_dispatch(session, pc);
 			break;
 		case IMAP_PARSE_NEED_CONTINUATION:
-			evbuffer_add_printf(out, "+ Ready for literal data\r\n");
+			if (!session_refuse_literal(session, out))
+				evbuffer_add_printf(out,
+				    "+ Ready for literal data\r\n");
 			break;
 		case IMAP_PARSE_ERROR:
 			session_parse_error(session, error);

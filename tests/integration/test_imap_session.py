@@ -552,6 +552,34 @@ def test_append_trycreate_and_bad_forms(daemon):
             "d BAD APPEND needs a mailbox name and a message"]
 
 
+def test_append_refused_before_its_literal(daemon):
+    """An APPEND that would fail whatever its message is answered instead
+    of the continuation: the client sends no message, and what it sends
+    next is a new command (RFC 3501 7.5)."""
+    big = 200 * 1024  # spooled to tmp/ as it arrives, were it accepted
+    with daemon.imap() as c:
+        c.login()
+        for size in (5, big):
+            c.send(b"a APPEND Nope (\\Seen) {%d}\r\n" % size)
+            assert c.line() == "a NO [TRYCREATE] Mailbox does not exist"
+            assert c.cmd("b", "NOOP") == ["b OK NOOP completed"]
+        c.send(b'c APPEND "&Jjo" {5}\r\n')
+        assert c.line().startswith("c NO [CANNOT] ")
+        # the mailbox sent as a literal is not known before it: "+"
+        c.send(b"d APPEND {4}\r\n")
+        assert c.line().startswith("+ ")
+        c.send(b"Nope {5}\r\n")
+        assert c.line() == "d NO [TRYCREATE] Mailbox does not exist"
+        # once it exists, the same APPEND goes on as always
+        assert c.cmd("e", "CREATE Nope")[-1].startswith("e OK")
+        c.send(b"f APPEND Nope {5}\r\n")
+        assert c.line().startswith("+ ")
+        c.send(b"hello\r\n")
+        assert c.line().startswith("f OK [APPENDUID ")
+    assert daemon.tmp_files("alice") == []
+    assert len(daemon.message_files("alice", "Nope")) == 1
+
+
 def test_append_new_mail_seen_by_selected_session(daemon):
     with daemon.imap() as c:
         c.login()

@@ -1063,8 +1063,12 @@ static void
 test_reject_literal(void **state)
 {
 	struct imap_parser *parser;
+	const struct imap_arg *args;
+	unsigned int count;
 	struct feed f;
 	static const char in[] = "a APPEND Nope {5}\r\nb NOOP\r\n";
+	static const char flags[] = "c APPEND Box (\\Seen) {3}\r\n";
+	static const char name_lit[] = "d APPEND {3}\r\n";
 
 	(void)state;
 	parser = parser_new();
@@ -1072,6 +1076,11 @@ test_reject_literal(void **state)
 	    IMAP_PARSE_NEED_CONTINUATION, 19, &f);
 	assert_string_equal(imap_parser_tag(parser), "a");
 	assert_string_equal(imap_parser_name(parser), "APPEND");
+	/* What the session looks at to decide: the mailbox before it. */
+	args = imap_parser_args_before_literal(parser, &count);
+	assert_int_equal(count, 1);
+	assert_int_equal(args[0].type, IMAP_ARG_ATOM);
+	assert_string_equal(args[0].str, "Nope");
 	/* The session answers "a NO [TRYCREATE]" instead of "+ ". */
 	imap_parser_reject_literal(parser);
 	assert_null(imap_parser_tag(parser));
@@ -1079,6 +1088,19 @@ test_reject_literal(void **state)
 	    IMAP_PARSE_DONE);
 	assert_string_equal(f.cmd->tag, "b");
 	assert_int_equal(f.cmd->args_count, 0);
+	/* a flag list before the literal counts; the literal does not */
+	expect_feed(parser, flags, sizeof(flags) - 1,
+	    IMAP_PARSE_NEED_CONTINUATION, sizeof(flags) - 1, &f);
+	args = imap_parser_args_before_literal(parser, &count);
+	assert_int_equal(count, 2);
+	assert_string_equal(args[0].str, "Box");
+	assert_int_equal(args[1].type, IMAP_ARG_LIST);
+	imap_parser_reject_literal(parser);
+	/* a mailbox sent as the literal is not complete yet */
+	expect_feed(parser, name_lit, sizeof(name_lit) - 1,
+	    IMAP_PARSE_NEED_CONTINUATION, sizeof(name_lit) - 1, &f);
+	(void)imap_parser_args_before_literal(parser, &count);
+	assert_int_equal(count, 0);
 	imap_parser_free(&parser);
 }
 
