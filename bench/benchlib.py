@@ -842,8 +842,8 @@ NOTIFY_REGISTERED_RE = re.compile(
 class NotifyReg:
     """One registration as XBELL REGISTER answered it."""
     __slots__ = ("user", "id_hex", "id", "key_b64", "key", "port",
-                 "keepalive", "lease", "epoch", "pn", "ck", "civ", "sk",
-                 "siv", "nonce", "verified", "ack")
+                 "keepalive", "lease", "epoch", "pn", "aead", "nonce",
+                 "verified", "ack")
 
     def __init__(self, user, m):
         import base64
@@ -859,7 +859,7 @@ class NotifyReg:
         self.pn = 0
         self.verified = False
         self.ack = 0
-        self.ck = self.civ = self.sk = self.siv = self.nonce = None
+        self.aead = self.nonce = None
 
     def line(self):
         """A line of notify-load's registration file."""
@@ -989,25 +989,19 @@ def _notify_crypto():
 
 
 def notify_keys(reg):
-    """Derive reg's c2s and s2c keys (doc/notify-protocol.md 3.2)."""
+    """Derive reg's key, both directions' (doc/notify-protocol.md 3.2)."""
     import hashlib
     import hmac
     import struct
     prk = hmac.new(b"mailbell notify v1", reg.key, hashlib.sha256).digest()
-
-    def expand(label, n):
-        info = b"mailbell v1 " + label + struct.pack(">I", reg.epoch)
-        return hmac.new(prk, info + b"\x01", hashlib.sha256).digest()[:n]
+    info = b"mailbell v1 key" + struct.pack(">I", reg.epoch)
     _struct, aead = _notify_crypto()
-    reg.ck = aead(expand(b"c2s key", 32))
-    reg.civ = expand(b"c2s iv", 12)
-    reg.sk = aead(expand(b"s2c key", 32))
-    reg.siv = expand(b"s2c iv", 12)
+    reg.aead = aead(hmac.new(prk, info + b"\x01", hashlib.sha256).digest())
 
 
-def _nonce(iv, pn):
-    x = int.from_bytes(iv, "big") ^ pn
-    return x.to_bytes(12, "big")
+def _nonce(s2c, pn):
+    """direction (0 c2s, 1 s2c), 3 zero bytes, the packet number."""
+    return (int(s2c) << 88 | pn).to_bytes(12, "big")
 
 
 def notify_seal(reg, dtype, payload, pad=128):
@@ -1016,7 +1010,7 @@ def notify_seal(reg, dtype, payload, pad=128):
     if need > 0:
         payload += bytes(need)
     hdr = _NOTIFY_HDR.pack(1, dtype, 0, reg.id, reg.epoch, reg.pn)
-    data = hdr + reg.ck.encrypt(_nonce(reg.civ, reg.pn), payload, hdr)
+    data = hdr + reg.aead.encrypt(_nonce(False, reg.pn), payload, hdr)
     reg.pn += 1
     return data
 
@@ -1030,7 +1024,7 @@ def notify_open(reg, data):
     if epoch != reg.epoch:
         return None
     try:
-        return dtype, reg.sk.decrypt(_nonce(reg.siv, pn), data[24:],
+        return dtype, reg.aead.decrypt(_nonce(True, pn), data[24:],
                                      data[:24])
     except InvalidTag:
         return None
@@ -1096,7 +1090,7 @@ class NotifyProbe(asyncio.DatagramProtocol):
         loop = asyncio.get_running_loop()
         self.server = ("127.0.0.1", port)
         for r in self.regs.values():
-            if r.ck is None:
+            if r.aead is None:
                 notify_keys(r)
         self.waiting = sum(1 for r in self.regs.values() if not r.verified)
         self.done = loop.create_future()

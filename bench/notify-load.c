@@ -83,8 +83,7 @@ struct reg {
 	uint64_t pn;			/* next c2s packet number */
 	uint64_t ack;			/* contiguous events received */
 	int64_t sent_ns;		/* last HELLO/VERIFY, or next keepalive */
-	unsigned char ck[32], civ[12];	/* c2s */
-	unsigned char sk[32], siv[12];	/* s2c */
+	unsigned char key[32];		/* both directions' */
 	unsigned char nonce[8];
 	uint32_t gen;			/* mark generation of its last EVENT */
 	uint8_t state, tries;
@@ -170,45 +169,30 @@ get32(const unsigned char *p)
 	    (uint32_t)p[2] << 8 | p[3];
 }
 
-/* HKDF-Expand to at most 32 bytes is one HMAC block. */
-static void
-expand(const unsigned char *prk, const char *dir, const char *what,
-    uint32_t epoch, unsigned char *out, size_t len)
-{
-	unsigned char info[64], md[32];
-	unsigned mdlen = 0;
-	int n = snprintf((char *)info, sizeof(info), "mailbell v1 %s %s", dir,
-	    what);
-
-	put32(info + n, epoch);
-	info[n + 4] = 1;
-	HMAC(EVP_sha256(), prk, 32, info, (size_t)n + 5, md, &mdlen);
-	memcpy(out, md, len);
-}
-
+/* key = HKDF-Expand(PRK, "mailbell v1 key" || epoch, 32): one HMAC
+ * block. */
 static void
 derive(struct reg *r, const unsigned char *secret)
 {
 	static const char salt[] = "mailbell notify v1";
-	unsigned char prk[32];
+	static const char label[] = "mailbell v1 key";
+	unsigned char prk[32], info[sizeof(label) - 1 + 5];
 	unsigned len = 0;
 
 	HMAC(EVP_sha256(), salt, sizeof(salt) - 1, secret, 32, prk, &len);
-	expand(prk, "c2s", "key", r->epoch, r->ck, 32);
-	expand(prk, "c2s", "iv", r->epoch, r->civ, 12);
-	expand(prk, "s2c", "key", r->epoch, r->sk, 32);
-	expand(prk, "s2c", "iv", r->epoch, r->siv, 12);
+	memcpy(info, label, sizeof(label) - 1);
+	put32(info + sizeof(label) - 1, r->epoch);
+	info[sizeof(info) - 1] = 1;
+	HMAC(EVP_sha256(), prk, 32, info, sizeof(info), r->key, &len);
 }
 
+/* direction (0 c2s, 1 s2c), 3 zero bytes, the packet number. */
 static void
-mknonce(const unsigned char *iv, uint64_t pn, unsigned char *nonce)
+mknonce(int s2c, uint64_t pn, unsigned char *nonce)
 {
-	unsigned char p[8];
-
-	memcpy(nonce, iv, 12);
-	put64(p, pn);
-	for (int i = 0; i < 8; i++)
-		nonce[4 + i] ^= p[i];
+	memset(nonce, 0, 4);
+	nonce[0] = (unsigned char)s2c;
+	put64(nonce + 4, pn);
 }
 
 /* Seal and send a c2s datagram of type t with payload (padded to pad). */
@@ -231,9 +215,9 @@ send_dgram(struct reg *r, int t, const unsigned char *pl, size_t len,
 	put64(out + 4, r->id);
 	put32(out + 12, r->epoch);
 	put64(out + 16, r->pn);
-	mknonce(r->civ, r->pn, nonce);
+	mknonce(0, r->pn, nonce);
 	r->pn++;
-	if (EVP_EncryptInit_ex2(actx, aead, r->ck, nonce, NULL) != 1 ||
+	if (EVP_EncryptInit_ex2(actx, aead, r->key, nonce, NULL) != 1 ||
 	    EVP_EncryptUpdate(actx, NULL, &l1, out, HDR) != 1 ||
 	    EVP_EncryptUpdate(actx, out + HDR, &l1, pt, (int)len) != 1 ||
 	    EVP_EncryptFinal_ex(actx, out + HDR + l1, &l2) != 1 ||
@@ -256,8 +240,8 @@ open_dgram(struct reg *r, const unsigned char *d, size_t len,
 	if (len < HDR + TAG)
 		return -1;
 	ctlen = len - HDR - TAG;
-	mknonce(r->siv, get64(d + 16), nonce);
-	if (EVP_DecryptInit_ex2(actx, aead, r->sk, nonce, NULL) != 1 ||
+	mknonce(1, get64(d + 16), nonce);
+	if (EVP_DecryptInit_ex2(actx, aead, r->key, nonce, NULL) != 1 ||
 	    EVP_DecryptUpdate(actx, NULL, &l1, d, HDR) != 1 ||
 	    EVP_DecryptUpdate(actx, pl, &l1, d + HDR, (int)ctlen) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(actx, EVP_CTRL_AEAD_SET_TAG, TAG,

@@ -27,22 +27,22 @@ def hkdf_extract(salt, ikm):
     return h.finalize()
 
 
-def expand(prk, label, epoch, length):
-    info = b"mailbell v1 " + label + struct.pack(">I", epoch)
-    return HKDFExpand(hashes.SHA256(), length, info).derive(prk)
-
-
-def keys(secret, epoch, direction):
+def key(secret, epoch):
+    """The registration's key in epoch; both directions seal with it."""
     prk = hkdf_extract(SALT, secret)
-    return (expand(prk, direction + b" key", epoch, 32),
-            expand(prk, direction + b" iv", epoch, 12))
+    info = b"mailbell v1 key" + struct.pack(">I", epoch)
+    return HKDFExpand(hashes.SHA256(), 32, info).derive(prk)
+
+
+def nonce(direction, pn):
+    """direction (0 c2s, 1 s2c), 3 zero bytes, the packet number."""
+    return bytes([direction == b"s2c"]) + bytes(3) + struct.pack(">Q", pn)
 
 
 def seal(secret, direction, dtype, reg_id, epoch, pn, payload):
-    key, iv = keys(secret, epoch, direction)
     header = HEADER.pack(VERSION, dtype, 0, reg_id, epoch, pn)
-    nonce = bytes(a ^ b for a, b in zip(iv, bytes(4) + struct.pack(">Q", pn)))
-    return header + ChaCha20Poly1305(key).encrypt(nonce, payload, header)
+    return header + ChaCha20Poly1305(key(secret, epoch)).encrypt(
+        nonce(direction, pn), payload, header)
 
 
 def pad(payload, total):
@@ -65,17 +65,14 @@ def main():
     secret = bytes(range(32))
     reg_id = 0x0102030405060708
     epoch = 7
-    for d in (b"c2s", b"s2c"):
-        k, iv = keys(secret, epoch, d)
-        show(f"{d.decode()} key", k)
-        show(f"{d.decode()} iv", iv)
-    nonce = bytes(range(0xa0, 0xa8))
+    show("key", key(secret, epoch))
+    client_nonce = bytes(range(0xa0, 0xa8))
     cookie = bytes(range(0xc0, 0xd0))
     observed = address(4, 40000, bytes([192, 0, 2, 1]))
     show("HELLO c2s pn=0", seal(secret, b"c2s", HELLO, reg_id, epoch, 0,
-                               pad(nonce, MIN_PADDED)))
+                               pad(client_nonce, MIN_PADDED)))
     show("CHALLENGE s2c pn=0", seal(secret, b"s2c", CHALLENGE, reg_id,
-                                    epoch, 0, nonce + cookie + observed))
+                                    epoch, 0, client_nonce + cookie + observed))
     show("VERIFY c2s pn=1", seal(secret, b"c2s", VERIFY, reg_id, epoch, 1,
                                 pad(cookie, MIN_PADDED)))
     status = struct.pack(">HHIQ", 25, 1, 604800, 0) + observed

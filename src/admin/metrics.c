@@ -104,8 +104,8 @@ const struct metric metrics_table[] = {
 	COUNTER(notify_challenges_total, "notify_challenges_total",
 	    "CHALLENGE datagrams sent."),
 	COUNTER(notify_key_derivations_total, "notify_key_derivations_total",
-	    "Notify keys derived (HKDF; one direction of one registration "
-	    "and epoch each)."),
+	    "Notify keys derived (HKDF; one registration and epoch "
+	    "each)."),
 	COUNTER(notify_verifications_total, "notify_verifications_total",
 	    "Client endpoints verified."),
 	COUNTER(notify_events_total, "notify_events_total",

@@ -198,11 +198,12 @@ watch_udp_close(struct watch_udp *u)
 static int
 enter_epoch(struct watch_udp *u, uint32_t epoch)
 {
+	/* One key, both directions (the nonce tells them apart). */
 	if (notify_keys_derive(u->reg.secret, NOTIFY_DIR_C2S, epoch,
-	    &u->c2s) < 0 ||
-	    notify_keys_derive(u->reg.secret, NOTIFY_DIR_S2C, epoch,
-	    &u->s2c) < 0)
+	    &u->c2s) < 0)
 		return -1;
+	u->s2c = u->c2s;
+	u->s2c.dir = NOTIFY_DIR_S2C;
 	u->epoch = epoch;
 	u->pn = 0;
 	u->ack = 0;

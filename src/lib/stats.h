@@ -65,9 +65,8 @@ struct mb_stats {
 	uint64_t notify_dropped_cookie_total;	/* dropped: VERIFY with a bad
 						   or stale cookie */
 	uint64_t notify_challenges_total;	/* CHALLENGEs sent */
-	uint64_t notify_key_derivations_total;	/* HKDF runs (one direction of
-						   one registration and epoch
-						   each) */
+	uint64_t notify_key_derivations_total;	/* HKDF runs (one registration
+						   and epoch each) */
 	uint64_t notify_verifications_total;	/* endpoints verified */
 	uint64_t notify_events_total;		/* EVENTs, first sends */
 	uint64_t notify_retransmits_total;	/* EVENTs sent again */

@@ -26,7 +26,7 @@
 
 /* HKDF-Extract salt and the prefix of every HKDF-Expand label. */
 #define NOTIFY_HKDF_SALT "mailbell notify v1"
-#define NOTIFY_HKDF_LABEL "mailbell v1 "
+#define NOTIFY_HKDF_LABEL "mailbell v1 key"
 
 /* Bytes of the cookie's MAC input: id, epoch, address, time slot. */
 #define NOTIFY_COOKIE_INPUT_LEN (8 + 4 + NOTIFY_ADDR_LEN + 8)
@@ -183,49 +183,25 @@ hkdf(int mode, const unsigned char *key, size_t key_len,
 	return ret;
 }
 
-/* HKDF-Expand(prk, "mailbell v1 " || dir || what || epoch, out_len). */
-static int
-expand(const unsigned char prk[32], const char *dir, const char *what,
-    uint32_t epoch, unsigned char *out, size_t out_len)
-{
-	unsigned char info[64];
-	size_t n = 0, len;
-
-	len = strlen(NOTIFY_HKDF_LABEL);
-	memcpy(info + n, NOTIFY_HKDF_LABEL, len);
-	n += len;
-	len = strlen(dir);
-	memcpy(info + n, dir, len);
-	n += len;
-	len = strlen(what);
-	memcpy(info + n, what, len);
-	n += len;
-	put32(info + n, epoch);
-	n += 4;
-	return hkdf(EVP_KDF_HKDF_MODE_EXPAND_ONLY, prk, 32, info, n, out,
-	    out_len);
-}
-
 int
 notify_keys_derive(const unsigned char secret[NOTIFY_SECRET_LEN],
     enum notify_dir dir, uint32_t epoch, struct notify_keys *keys_r)
 {
-	const char *label = dir == NOTIFY_DIR_C2S ? "c2s" : "s2c";
-	unsigned char prk[32];
+	unsigned char prk[32], info[sizeof(NOTIFY_HKDF_LABEL) - 1 + 4];
 	int ret = -1;
 
 	memset(keys_r, 0, sizeof(*keys_r));
 	if (dir != NOTIFY_DIR_C2S && dir != NOTIFY_DIR_S2C)
 		return -1;
 	mb_stats.notify_key_derivations_total++;
+	/* key = HKDF-Expand(PRK, "mailbell v1 key" || epoch, 32) */
+	memcpy(info, NOTIFY_HKDF_LABEL, sizeof(NOTIFY_HKDF_LABEL) - 1);
+	put32(info + sizeof(NOTIFY_HKDF_LABEL) - 1, epoch);
 	if (hkdf(EVP_KDF_HKDF_MODE_EXTRACT_ONLY, secret, NOTIFY_SECRET_LEN,
 	    (const unsigned char *)NOTIFY_HKDF_SALT, strlen(NOTIFY_HKDF_SALT),
-	    prk, sizeof(prk)) < 0)
-		goto out;
-	if (expand(prk, label, " key", epoch, keys_r->key,
-	    sizeof(keys_r->key)) < 0 ||
-	    expand(prk, label, " iv", epoch, keys_r->iv,
-	    sizeof(keys_r->iv)) < 0)
+	    prk, sizeof(prk)) < 0 ||
+	    hkdf(EVP_KDF_HKDF_MODE_EXPAND_ONLY, prk, sizeof(prk), info,
+	    sizeof(info), keys_r->key, sizeof(keys_r->key)) < 0)
 		goto out;
 	keys_r->dir = dir;
 	keys_r->epoch = epoch;
@@ -275,17 +251,15 @@ header_read(const unsigned char *p, struct notify_header *hdr_r)
 	hdr_r->pn = get64(p + 16);
 }
 
-/* nonce = iv XOR (4 zero bytes || pn as 8 bytes), section 3.2. */
+/* nonce = direction (0 c2s, 1 s2c) || 3 zero bytes || pn as 8 bytes,
+ * section 3.2: the two directions share the key, never a nonce. */
 static void
 make_nonce(const struct notify_keys *keys, uint64_t pn,
     unsigned char nonce[NOTIFY_IV_LEN])
 {
-	unsigned char pnb[8];
-
-	put64(pnb, pn);
-	memcpy(nonce, keys->iv, NOTIFY_IV_LEN);
-	for (size_t i = 0; i < 8; i++)
-		nonce[4 + i] ^= pnb[i];
+	memset(nonce, 0, NOTIFY_IV_LEN);
+	nonce[0] = keys->dir == NOTIFY_DIR_S2C ? 1 : 0;
+	put64(nonce + 4, pn);
 }
 
 /* ---- Cipher contexts ---- */

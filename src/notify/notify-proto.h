@@ -37,7 +37,7 @@
 
 #define NOTIFY_SECRET_LEN 32		/* registration secret (KEY) */
 #define NOTIFY_KEY_LEN 32		/* ChaCha20-Poly1305 key */
-#define NOTIFY_IV_LEN 12		/* static IV, XORed with the pn */
+#define NOTIFY_IV_LEN 12		/* nonce: direction, 0, 0, 0, pn */
 #define NOTIFY_NONCE_LEN 8		/* client nonce in HELLO */
 #define NOTIFY_COOKIE_LEN 16		/* cookie in CHALLENGE and VERIFY */
 #define NOTIFY_COOKIE_KEY_LEN 32	/* the server's in-memory cookie key */
@@ -114,12 +114,12 @@ struct notify_header {
 	uint64_t pn;		/* packet number per direction and epoch */
 };
 
-/* The keys of one direction of one registration in one epoch. */
+/* The key of one registration in one epoch, as one direction uses it
+ * (both directions share the key; the direction is in the nonce). */
 struct notify_keys {
-	enum notify_dir dir;		/* who seals with them */
-	uint32_t epoch;			/* the epoch they were derived for */
+	enum notify_dir dir;		/* who seals with it */
+	uint32_t epoch;			/* the epoch it was derived for */
 	unsigned char key[NOTIFY_KEY_LEN];
-	unsigned char iv[NOTIFY_IV_LEN];
 };
 
 /* A 64-entry sliding replay window (section 4.1 step 5). */
@@ -208,9 +208,11 @@ const char *notify_drop_name(enum notify_drop drop);
 /* ---- Keys (section 3.2) ---- */
 
 /*
- * Derive the key and IV of direction dir in epoch from a registration
- * secret with HKDF-SHA256. Returns 0, or -1 if OpenSSL fails (keys_r is
- * then zeroed). Wipe the keys with notify_keys_wipe() when done. Each
+ * Derive the key of epoch from a registration secret with HKDF-SHA256,
+ * for direction dir to use (the other direction uses the same key with
+ * its own nonces: copy it and set dir). Returns 0, or -1 if OpenSSL
+ * fails (keys_r is then zeroed). Wipe the keys with notify_keys_wipe()
+ * when done. Each
  * call counts in mb_stats.notify_key_derivations_total: it allocates
  * and costs several HMACs, so a server derives once per registration
  * and epoch and keeps the result, never once per datagram.

@@ -544,22 +544,15 @@ notify_reg_replay_set(struct notify_reg *reg, const struct notify_replay *win)
 int
 notify_reg_derive(struct notify_reg *reg, uint32_t epoch)
 {
-	struct notify_keys c2s, s2c;
+	struct notify_keys keys;
 
 	if ((reg->flags & NOTIFY_REG_KEYS) && reg->keys_epoch == epoch)
 		return 0;
 	if (notify_keys_derive(reg->secret, NOTIFY_DIR_C2S, epoch,
-	    &c2s) < 0 || notify_keys_derive(reg->secret, NOTIFY_DIR_S2C,
-	    epoch, &s2c) < 0) {
-		notify_keys_wipe(&c2s);
+	    &keys) < 0)
 		return -1;
-	}
-	memcpy(reg->c2s_key, c2s.key, sizeof(reg->c2s_key));
-	memcpy(reg->c2s_iv, c2s.iv, sizeof(reg->c2s_iv));
-	memcpy(reg->s2c_key, s2c.key, sizeof(reg->s2c_key));
-	memcpy(reg->s2c_iv, s2c.iv, sizeof(reg->s2c_iv));
-	notify_keys_wipe(&c2s);
-	notify_keys_wipe(&s2c);
+	memcpy(reg->key, keys.key, sizeof(reg->key));
+	notify_keys_wipe(&keys);
 	reg->keys_epoch = epoch;
 	reg->flags |= NOTIFY_REG_KEYS;
 	return 0;
@@ -593,13 +586,7 @@ notify_reg_keys(const struct notify_reg *reg, enum notify_dir dir,
 		return false;
 	keys_r->dir = dir;
 	keys_r->epoch = epoch;
-	if (dir == NOTIFY_DIR_C2S) {
-		memcpy(keys_r->key, reg->c2s_key, sizeof(keys_r->key));
-		memcpy(keys_r->iv, reg->c2s_iv, sizeof(keys_r->iv));
-	} else {
-		memcpy(keys_r->key, reg->s2c_key, sizeof(keys_r->key));
-		memcpy(keys_r->iv, reg->s2c_iv, sizeof(keys_r->iv));
-	}
+	memcpy(keys_r->key, reg->key, sizeof(keys_r->key));
 	return true;
 }
 

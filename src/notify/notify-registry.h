@@ -83,15 +83,12 @@ struct notify_reg {
 	unsigned char addr[NOTIFY_ADDR_LEN]; /* endpoint, observed-address
 						encoding */
 
-	/* While NOTIFY_REG_KEYS: the keys of keys_epoch, derived once
+	/* While NOTIFY_REG_KEYS: the key of keys_epoch, derived once
 	 * when the registration is made or the server starts, so no
 	 * datagram ever costs a derivation of them (wiped with the
 	 * registration). */
 	uint32_t keys_epoch;
-	unsigned char c2s_key[NOTIFY_KEY_LEN];
-	unsigned char c2s_iv[NOTIFY_IV_LEN];
-	unsigned char s2c_key[NOTIFY_KEY_LEN];
-	unsigned char s2c_iv[NOTIFY_IV_LEN];
+	unsigned char key[NOTIFY_KEY_LEN]; /* both directions' */
 	struct notify_pending *pending;	/* unacked events, NULL: none */
 };
 

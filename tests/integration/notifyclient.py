@@ -193,12 +193,9 @@ class UdpClient:
             data[:HEADER.size])
         if version != 1 or reg_id != self.reg.id:
             return None
-        key, iv = nv.keys(self.reg.key, epoch, b"s2c")
-        nonce = bytes(a ^ b for a, b in
-                      zip(iv, bytes(4) + struct.pack(">Q", pn)))
         try:
-            payload = ChaCha20Poly1305(key).decrypt(
-                nonce, data[HEADER.size:], data[:HEADER.size])
+            payload = ChaCha20Poly1305(nv.key(self.reg.key, epoch)).decrypt(
+                nv.nonce(b"s2c", pn), data[HEADER.size:], data[:HEADER.size])
         except InvalidTag:
             return None
         assert (epoch, pn) not in self.seen, "server reused a packet number"
