@@ -161,4 +161,14 @@ void store_hub_free(struct store *store);
 void store_hub_settle(struct store *store, const char *user,
     const char *folder, uint32_t uidvalidity, uint32_t last_uid);
 
+/* ---- store-subscriptions.c ---- */
+
+/* Add (subscribed) or remove the count names of folders (valid and
+ * canonical) of user in one write of the subscriptions file, announcing
+ * nothing. 1 the file changed, 0 it had them (or lacked them) already,
+ * -1 error. */
+int store_subscriptions_change(struct store *store, const char *user,
+    const char *const *folders, size_t count, bool subscribed,
+    const char **error_r);
+
 #endif
