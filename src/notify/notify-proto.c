@@ -24,7 +24,7 @@
 
 #include "lib/stats.h"
 
-/* HKDF-Extract salt and the prefix of every HKDF-Expand label. */
+/* HKDF-Extract salt, and the HKDF-Expand label (the epoch follows it). */
 #define NOTIFY_HKDF_SALT "mailbell notify v1"
 #define NOTIFY_HKDF_LABEL "mailbell v1 key"
 
