@@ -428,8 +428,8 @@
 /* [notify] max_registrations_per_user: a user has a few devices, each
  * registering once per start; 16 leaves room for stale leases. */
 #define NOTIFY_REGISTRATIONS_PER_USER_DEFAULT 16
-/* [notify] max_registrations in all: each costs about 250 bytes while
- * its endpoint is verified, so the default stays near 50 MB. */
+/* [notify] max_registrations in all: each costs about 160 bytes while
+ * its endpoint is verified, so the default stays near 32 MB. */
 #define NOTIFY_REGISTRATIONS_DEFAULT 200000
 /* Upper bound for both registration limits (the registry's hash table
  * and its file grow with them). */

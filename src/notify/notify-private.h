@@ -128,6 +128,7 @@ struct notify_server {
 	char *dir;			/* <data_dir>/notify */
 	char *regs_path;		/* .../registrations */
 	char *epoch_path;		/* .../epoch */
+	char *master_path;		/* .../master-key */
 	bool regs_dirty;		/* registrations added or removed */
 	bool seen_dirty;		/* last-seen times changed */
 	uint32_t seen_flushed;		/* when last-seen times were saved */

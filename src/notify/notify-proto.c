@@ -27,6 +27,8 @@
 /* HKDF-Extract salt, and the HKDF-Expand label (the epoch follows it). */
 #define NOTIFY_HKDF_SALT "mailbell notify v1"
 #define NOTIFY_HKDF_LABEL "mailbell v1 key"
+/* The server's own: how it makes a registration's secret (section 3.2). */
+#define NOTIFY_SECRET_LABEL "mailbell v1 secret"
 
 /* Bytes of the cookie's MAC input: id, epoch, address, time slot. */
 #define NOTIFY_COOKIE_INPUT_LEN (8 + 4 + NOTIFY_ADDR_LEN + 8)
@@ -211,6 +213,28 @@ out:
 	if (ret < 0)
 		notify_keys_wipe(keys_r);
 	return ret;
+}
+
+int
+notify_secret_derive(const unsigned char master[NOTIFY_MASTER_KEY_LEN],
+    uint64_t id, uint32_t created_epoch,
+    unsigned char secret_r[NOTIFY_SECRET_LEN])
+{
+	unsigned char info[sizeof(NOTIFY_SECRET_LABEL) - 1 + 8 + 4];
+	size_t n = sizeof(NOTIFY_SECRET_LABEL) - 1;
+
+	/* secret = HKDF-Expand(master, "mailbell v1 secret" || id ||
+	 * created epoch, 32): the master key is uniformly random, so it
+	 * serves as the PRK without an extract step. */
+	memcpy(info, NOTIFY_SECRET_LABEL, n);
+	put64(info + n, id);
+	put32(info + n + 8, created_epoch);
+	if (hkdf(EVP_KDF_HKDF_MODE_EXPAND_ONLY, master, NOTIFY_MASTER_KEY_LEN,
+	    info, sizeof(info), secret_r, NOTIFY_SECRET_LEN) < 0) {
+		OPENSSL_cleanse(secret_r, NOTIFY_SECRET_LEN);
+		return -1;
+	}
+	return 0;
 }
 
 void

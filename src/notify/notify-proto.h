@@ -36,6 +36,7 @@
 #define NOTIFY_PAYLOAD_MAX (NOTIFY_DATAGRAM_MAX - NOTIFY_OVERHEAD)
 
 #define NOTIFY_SECRET_LEN 32		/* registration secret (KEY) */
+#define NOTIFY_MASTER_KEY_LEN 32	/* the server's, secrets derive from it */
 #define NOTIFY_KEY_LEN 32		/* ChaCha20-Poly1305 key */
 #define NOTIFY_IV_LEN 12		/* nonce: direction, 0, 0, 0, pn */
 #define NOTIFY_NONCE_LEN 8		/* client nonce in HELLO */
@@ -219,6 +220,16 @@ const char *notify_drop_name(enum notify_drop drop);
  */
 int notify_keys_derive(const unsigned char secret[NOTIFY_SECRET_LEN],
     enum notify_dir dir, uint32_t epoch, struct notify_keys *keys_r);
+/*
+ * A registration's secret as this server makes it: HKDF-Expand of its
+ * master key over the registration's id and the epoch it was created
+ * in, so a registration needs no secret stored beside it. The client
+ * cannot tell it from 32 random bytes. Returns 0, or -1 if OpenSSL
+ * fails (secret_r is then zeroed).
+ */
+int notify_secret_derive(const unsigned char master[NOTIFY_MASTER_KEY_LEN],
+    uint64_t id, uint32_t created_epoch,
+    unsigned char secret_r[NOTIFY_SECRET_LEN]);
 /* Overwrite keys so no copy of them is left in this memory. */
 void notify_keys_wipe(struct notify_keys *keys);
 

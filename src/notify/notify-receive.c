@@ -74,6 +74,8 @@ old_keys(struct notify_server *s, const struct notify_reg *reg,
     uint32_t now, struct notify_keys *keys_r)
 {
 	struct notify_old_key *slot = old_key_slot(s, reg->id, epoch);
+	unsigned char secret[NOTIFY_SECRET_LEN];
+	int rc;
 
 	if (slot->id == reg->id && slot->keys.epoch == epoch) {
 		*keys_r = slot->keys;
@@ -87,8 +89,11 @@ old_keys(struct notify_server *s, const struct notify_reg *reg,
 	    !notify_budget_take(s->budget, addr, reg->id, now))
 		return -2;
 	s->old_derive_count++;
-	if (notify_keys_derive(reg->secret, NOTIFY_DIR_C2S, epoch,
-	    keys_r) < 0)
+	rc = notify_reg_secret(s->registry, reg, secret);
+	if (rc == 0)
+		rc = notify_keys_derive(secret, NOTIFY_DIR_C2S, epoch, keys_r);
+	OPENSSL_cleanse(secret, sizeof(secret));
+	if (rc < 0)
 		return -1;
 	if (slot->id == 0)
 		s->old_keys_used++;
@@ -214,7 +219,7 @@ open_datagram(struct notify_server *s, const unsigned char *data,
 	}
 	*drop_r = NOTIFY_DROP_TAG;
 	if (!old_epoch) {
-		if (!notify_reg_keys(reg, NOTIFY_DIR_C2S, s->epoch, &keys))
+		if (!notify_reg_keys(s->registry, reg, NOTIFY_DIR_C2S, &keys))
 			return -1;
 	} else if ((rc = old_keys(s, reg, hdr.epoch, addr, now,
 	    &keys)) < 0)
@@ -250,7 +255,7 @@ handle_verify(struct notify_server *s, struct notify_reg *reg, size_t via,
 	/* Only the newest datagram may move the endpoint. */
 	if ((reg->flags & NOTIFY_REG_VERIFIED) && !newest)
 		return;
-	if (notify_reg_verify(reg, s->epoch, (uint8_t)via, addr) < 0)
+	if (notify_reg_verify(s->registry, reg, (uint8_t)via, addr) < 0)
 		return;
 	mb_stats.notify_verifications_total++;
 	send_status(s, reg, from, now);

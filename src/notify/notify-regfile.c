@@ -1,8 +1,9 @@
 /*
- * The notifier's two files in <data_dir>/notify: the registrations,
+ * The notifier's three files in <data_dir>/notify: the registrations,
  * formatted by hand (a save formats every registration on the loop),
  * written atomically and read back line by line, a bad line skipped;
- * and the epoch counter, advanced durably once a run.
+ * the epoch counter, advanced durably once a run; and the master key
+ * the registrations' secrets derive from, made once.
  */
 #include "notify/notify-registry.h"
 
@@ -23,14 +24,16 @@
 #include "lib/xmalloc.h"
 
 /* First line of the registrations file; the number is its format. */
-#define REGFILE_HEADER "# mailbell notify registrations 1"
+#define REGFILE_HEADER "# mailbell notify registrations 2"
 
 /* ---- The registrations file ----
  *
- *   # mailbell notify registrations 1
+ *   # mailbell notify registrations 2
  *   <id> <secret> <created epoch> <last seen> <pwtag> <user> <n> [folder]...
  *
- * id and pwtag are 16 hex digits, the secret 64; n is the number of
+ * id and pwtag are 16 hex digits; the secret is "-" when it derives from
+ * the master key, or 64 hex digits for one of a registration made
+ * before secrets were derived (all of format 1's); n is the number of
  * folders (0: every folder), each written with %XX for space, '%' and
  * bytes outside printable ASCII so a line splits on spaces.
  */
@@ -83,12 +86,14 @@ put_hex64(char *p, uint64_t v)
 }
 
 static int
-append_reg(struct buf *b, const struct notify_reg *reg)
+append_reg(struct buf *b, const struct notify_registry *r,
+    const struct notify_reg *reg)
 {
 	static const char hex[] = "0123456789abcdef";
 	/* id, secret, two numbers and the fingerprint, with spaces */
 	char head[16 + 1 + NOTIFY_SECRET_LEN * 2 + 1 + 10 + 1 + 10 + 1 +
 	    16 + 1];
+	unsigned char secret[NOTIFY_SECRET_LEN];
 	char tail[1 + 20];
 	size_t i, n = 0, len;
 	int rc;
@@ -98,9 +103,16 @@ append_reg(struct buf *b, const struct notify_reg *reg)
 	put_hex64(head, reg->id);
 	len = 16;
 	head[len++] = ' ';
-	for (i = 0; i < NOTIFY_SECRET_LEN; i++) {
-		head[len++] = hex[reg->secret[i] >> 4];
-		head[len++] = hex[reg->secret[i] & 15];
+	if (!(reg->flags & NOTIFY_REG_OWN_SECRET)) {
+		head[len++] = '-';
+	} else {
+		if (notify_reg_secret(r, reg, secret) < 0)
+			return -1;
+		for (i = 0; i < NOTIFY_SECRET_LEN; i++) {
+			head[len++] = hex[secret[i] >> 4];
+			head[len++] = hex[secret[i] & 15];
+		}
+		OPENSSL_cleanse(secret, sizeof(secret));
 	}
 	head[len++] = ' ';
 	len += put_dec(head + len, reg->created_epoch);
@@ -133,6 +145,7 @@ append_reg(struct buf *b, const struct notify_reg *reg)
 
 struct serialize_ctx {
 	struct buf *b;
+	const struct notify_registry *r;
 	int rc;
 };
 
@@ -143,7 +156,7 @@ serialize_cb(struct notify_reg *reg, void *ctx)
 
 	if (sc->rc < 0)
 		return;
-	sc->rc = append_reg(sc->b, reg);
+	sc->rc = append_reg(sc->b, sc->r, reg);
 	if (sc->rc == 0)
 		reg->flags &= (uint8_t)~NOTIFY_REG_DIRTY;
 }
@@ -152,7 +165,7 @@ int
 notify_registry_serialize_step(struct notify_registry *r, struct buf *b,
     size_t *cursor, size_t max)
 {
-	struct serialize_ctx sc = { b, 0 };
+	struct serialize_ctx sc = { b, r, 0 };
 	size_t start = b->len, next = *cursor, done = 0;
 
 	if (b->len == 0 && buf_append_str(b, REGFILE_HEADER "\n") < 0)
@@ -273,15 +286,16 @@ parse_hex(const char *s, unsigned char *out, size_t len)
 	return 0;
 }
 
-/* One line of the file, split in place. 0 or -1 (the line is bad). */
+/* One line of the file, split in place. 0 or -1 (the line is bad, or
+ * its secret derives from a master key other than r's). */
 static int
-load_line(struct notify_registry *r, char *line)
+load_line(struct notify_registry *r, char *line, bool derived_ok)
 {
 	char *fields[7 + NOTIFY_REG_FOLDERS_MAX + 1];
 	char *save = NULL, *tok;
 	const char *folders[NOTIFY_REG_FOLDERS_MAX];
 	unsigned char secret[NOTIFY_SECRET_LEN], tagb[8];
-	struct notify_reg_saved saved;
+	struct notify_reg_saved saved = { 0 };
 	const char *err;
 	uint64_t id, epoch, seen, nf;
 	uint64_t tag = 0;
@@ -294,8 +308,14 @@ load_line(struct notify_registry *r, char *line)
 			return -1;
 		fields[n++] = tok;
 	}
+	if (n < 2)
+		return -1;
+	saved.has_secret = strcmp(fields[1], "-") != 0;
+	if (!saved.has_secret && !derived_ok)
+		return -1;
 	if (n < 7 || notify_reg_id_parse(fields[0], &id) < 0 || id == 0 ||
-	    parse_hex(fields[1], secret, sizeof(secret)) < 0 ||
+	    (saved.has_secret &&
+	    parse_hex(fields[1], secret, sizeof(secret)) < 0) ||
 	    str_to_u64(fields[2], 0, UINT32_MAX, &epoch) < 0 ||
 	    str_to_u64(fields[3], 0, UINT32_MAX, &seen) < 0 ||
 	    parse_hex(fields[4], tagb, sizeof(tagb)) < 0 ||
@@ -311,7 +331,8 @@ load_line(struct notify_registry *r, char *line)
 	for (i = 0; i < 8; i++)
 		tag = tag << 8 | tagb[i];
 	saved.id = id;
-	memcpy(saved.secret, secret, sizeof(secret));
+	if (saved.has_secret)
+		memcpy(saved.secret, secret, sizeof(secret));
 	saved.user = fields[5];
 	saved.folders = folders;
 	saved.count = nf;
@@ -327,7 +348,7 @@ out:
 
 int
 notify_registry_load(struct notify_registry *r, const char *path,
-    size_t *skipped_r, const char **error_r)
+    bool derived_ok, size_t *skipped_r, const char **error_r)
 {
 	char *data, *line, *next;
 	size_t len;
@@ -346,7 +367,7 @@ notify_registry_load(struct notify_registry *r, const char *path,
 			*next++ = '\0';
 		if (line[0] == '#' || line[0] == '\0')
 			continue;
-		if (load_line(r, line) < 0)
+		if (load_line(r, line, derived_ok) < 0)
 			(*skipped_r)++;
 	}
 	OPENSSL_cleanse(data, len);
@@ -390,5 +411,50 @@ notify_epoch_next(const char *path, uint32_t *epoch_r, const char **error_r)
 		return -1;
 	}
 	*epoch_r = (uint32_t)epoch;
+	return 0;
+}
+
+int
+notify_master_key(const char *path, unsigned char key_r[NOTIFY_MASTER_KEY_LEN],
+    bool *created_r, const char **error_r)
+{
+	static const char hex[] = "0123456789abcdef";
+	char *data = NULL, text[NOTIFY_MASTER_KEY_LEN * 2 + 1];
+	size_t len, i;
+	int rc;
+
+	*created_r = false;
+	if (read_file(path, 256, &data, &len) == 0) {
+		data[strcspn(data, "\r\n")] = '\0';
+		rc = parse_hex(data, key_r, NOTIFY_MASTER_KEY_LEN);
+		OPENSSL_cleanse(data, len);
+		free(data);
+		if (rc < 0)
+			*error_r = error_fmt("%s: not a master key", path);
+		return rc;
+	}
+	if (errno != ENOENT) {
+		*error_r = error_fmt("%s: cannot read: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (notify_random(key_r, NOTIFY_MASTER_KEY_LEN) < 0) {
+		*error_r = "no random numbers";
+		return -1;
+	}
+	for (i = 0; i < NOTIFY_MASTER_KEY_LEN; i++) {
+		text[2 * i] = hex[key_r[i] >> 4];
+		text[2 * i + 1] = hex[key_r[i] & 15];
+	}
+	text[sizeof(text) - 1] = '\n';
+	rc = write_file_atomic(path, text, sizeof(text), 0600);
+	OPENSSL_cleanse(text, sizeof(text));
+	if (rc < 0) {
+		*error_r = error_fmt("%s: cannot write: %s", path,
+		    strerror(errno));
+		OPENSSL_cleanse(key_r, NOTIFY_MASTER_KEY_LEN);
+		return -1;
+	}
+	*created_r = true;
 	return 0;
 }

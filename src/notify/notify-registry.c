@@ -22,7 +22,7 @@
 
 /* Every record is a slab slot without an allocator header; keep it at
  * the size the memory budget of notify-registry.h assumes. */
-_Static_assert(sizeof(struct notify_reg) <= 240,
+_Static_assert(sizeof(struct notify_reg) <= 144,
     "a registration record outgrew its memory budget");
 
 /* A block of records; free records are chained through unext. */
@@ -31,11 +31,21 @@ struct reg_slab {
 	struct notify_reg recs[REG_SLAB_RECORDS];
 };
 
+/* The secret of a registration with NOTIFY_REG_OWN_SECRET. */
+struct own_secret {
+	struct hash_node hnode;		/* in the registry's own, by id */
+	uint64_t id;
+	unsigned char secret[NOTIFY_SECRET_LEN];
+};
+
 struct notify_registry {
 	struct hash_table ids;		/* notify_reg.hnode, by id */
 	struct hash_table users;	/* notify_user.hnode, by name */
+	struct hash_table own;		/* own_secret.hnode, by id */
 	unsigned max_per_user;
 	unsigned max_total;
+	uint32_t epoch;			/* the run's: keys are of it */
+	unsigned char master[NOTIFY_MASTER_KEY_LEN];
 
 	struct reg_slab *slabs;
 	struct notify_reg *free_recs;	/* chained through unext */
@@ -50,6 +60,12 @@ static uint64_t
 reg_hash_cb(const struct hash_node *node)
 {
 	return hash_u64(HASH_ENTRY(node, struct notify_reg, hnode)->id);
+}
+
+static uint64_t
+own_hash_cb(const struct hash_node *node)
+{
+	return hash_u64(HASH_ENTRY(node, struct own_secret, hnode)->id);
 }
 
 static uint64_t
@@ -100,6 +116,47 @@ rec_free(struct notify_registry *r, struct notify_reg *rec)
 	rec->unext = r->free_recs;
 	r->free_recs = rec;
 #endif
+}
+
+/* ---- Secrets kept aside ---- */
+
+static struct own_secret *
+own_find(const struct notify_registry *r, uint64_t id)
+{
+	struct hash_node *n;
+
+	for (n = hash_bucket(&r->own, hash_u64(id)); n != NULL; n = n->next) {
+		struct own_secret *o = HASH_ENTRY(n, struct own_secret, hnode);
+
+		if (o->id == id)
+			return o;
+	}
+	return NULL;
+}
+
+static void
+own_add(struct notify_registry *r, struct notify_reg *reg,
+    const unsigned char secret[NOTIFY_SECRET_LEN])
+{
+	struct own_secret *o = xcalloc(1, sizeof(*o));
+
+	o->id = reg->id;
+	memcpy(o->secret, secret, sizeof(o->secret));
+	hash_insert(&r->own, &o->hnode, hash_u64(o->id));
+	reg->flags |= NOTIFY_REG_OWN_SECRET;
+}
+
+static void
+own_remove(struct notify_registry *r, const struct notify_reg *reg)
+{
+	struct own_secret *o;
+
+	if (!(reg->flags & NOTIFY_REG_OWN_SECRET) ||
+	    (o = own_find(r, reg->id)) == NULL)
+		return;
+	hash_remove(&r->own, &o->hnode, hash_u64(o->id));
+	OPENSSL_cleanse(o, sizeof(*o));
+	free(o);
 }
 
 /* ---- Users ---- */
@@ -191,6 +248,7 @@ reg_drop(struct notify_registry *r, struct notify_reg **link)
 	last = u->count == 0;
 	user_release(r, u);
 	folders_free(reg->folders);
+	own_remove(r, reg);
 	rec_free(r, reg);
 	return last;
 }
@@ -198,14 +256,18 @@ reg_drop(struct notify_registry *r, struct notify_reg **link)
 /* ---- The registry ---- */
 
 struct notify_registry *
-notify_registry_new(unsigned max_per_user, unsigned max_total)
+notify_registry_new(unsigned max_per_user, unsigned max_total,
+    uint32_t epoch, const unsigned char master[NOTIFY_MASTER_KEY_LEN])
 {
 	struct notify_registry *r = xcalloc(1, sizeof(*r));
 
 	hash_init(&r->ids, 64, reg_hash_cb);
 	hash_init(&r->users, 16, user_hash_cb);
+	hash_init(&r->own, 16, own_hash_cb);
 	r->max_per_user = max_per_user;
 	r->max_total = max_total;
+	r->epoch = epoch;
+	memcpy(r->master, master, sizeof(r->master));
 	return r;
 }
 
@@ -248,6 +310,8 @@ notify_registry_free(struct notify_registry **rp)
 	}
 	hash_free(&r->ids);
 	hash_free(&r->users);
+	hash_free(&r->own);
+	OPENSSL_cleanse(r->master, sizeof(r->master));
 	for (slab = r->slabs; slab != NULL; slab = next) {
 		next = slab->next;
 		free(slab);
@@ -294,7 +358,7 @@ check_limits(const struct notify_registry *r, const char *user,
 
 int
 notify_registry_add(struct notify_registry *r, const char *user,
-    const char *const *folders, size_t count, uint32_t epoch, uint32_t now,
+    const char *const *folders, size_t count, uint32_t now,
     struct notify_reg **reg_r, const char **error_r)
 {
 	struct notify_reg *reg;
@@ -323,18 +387,13 @@ notify_registry_add(struct notify_registry *r, const char *user,
 	}
 	reg = rec_alloc(r);
 	reg->id = id;
-	if (notify_random(reg->secret, sizeof(reg->secret)) < 0) {
-		rec_free(r, reg);
-		*error_r = "no random numbers";
-		return -1;
-	}
-	if (notify_reg_derive(reg, epoch) < 0) {
+	reg->created_epoch = r->epoch;
+	if (notify_reg_derive(r, reg) < 0) {
 		rec_free(r, reg);
 		*error_r = "cannot derive keys";
 		return -1;
 	}
 	reg->folders = folders_copy(folders, count);
-	reg->created_epoch = epoch;
 	reg->last_seen = now;
 	reg_link(r, reg, user);
 	*reg_r = reg;
@@ -361,7 +420,8 @@ notify_registry_restore(struct notify_registry *r,
 		return -1;
 	reg = rec_alloc(r);
 	reg->id = saved->id;
-	memcpy(reg->secret, saved->secret, sizeof(reg->secret));
+	if (saved->has_secret)
+		own_add(r, reg, saved->secret);
 	reg->folders = folders_copy(saved->folders, saved->count);
 	reg->created_epoch = saved->created_epoch;
 	reg->last_seen = saved->last_seen;
@@ -542,27 +602,47 @@ notify_reg_replay_set(struct notify_reg *reg, const struct notify_replay *win)
 }
 
 int
-notify_reg_derive(struct notify_reg *reg, uint32_t epoch)
+notify_reg_secret(const struct notify_registry *r,
+    const struct notify_reg *reg, unsigned char secret_r[NOTIFY_SECRET_LEN])
 {
-	struct notify_keys keys;
+	const struct own_secret *o;
 
-	if ((reg->flags & NOTIFY_REG_KEYS) && reg->keys_epoch == epoch)
+	if (!(reg->flags & NOTIFY_REG_OWN_SECRET))
+		return notify_secret_derive(r->master, reg->id,
+		    reg->created_epoch, secret_r);
+	if ((o = own_find(r, reg->id)) == NULL)
+		return -1;
+	memcpy(secret_r, o->secret, NOTIFY_SECRET_LEN);
+	return 0;
+}
+
+int
+notify_reg_derive(const struct notify_registry *r, struct notify_reg *reg)
+{
+	unsigned char secret[NOTIFY_SECRET_LEN];
+	struct notify_keys keys;
+	int rc;
+
+	if (reg->flags & NOTIFY_REG_KEYS)
 		return 0;
-	if (notify_keys_derive(reg->secret, NOTIFY_DIR_C2S, epoch,
-	    &keys) < 0)
+	rc = notify_reg_secret(r, reg, secret);
+	if (rc == 0)
+		rc = notify_keys_derive(secret, NOTIFY_DIR_C2S, r->epoch,
+		    &keys);
+	OPENSSL_cleanse(secret, sizeof(secret));
+	if (rc < 0)
 		return -1;
 	memcpy(reg->key, keys.key, sizeof(reg->key));
 	notify_keys_wipe(&keys);
-	reg->keys_epoch = epoch;
 	reg->flags |= NOTIFY_REG_KEYS;
 	return 0;
 }
 
 int
-notify_reg_verify(struct notify_reg *reg, uint32_t epoch, uint8_t via,
-    const unsigned char addr[NOTIFY_ADDR_LEN])
+notify_reg_verify(const struct notify_registry *r, struct notify_reg *reg,
+    uint8_t via, const unsigned char addr[NOTIFY_ADDR_LEN])
 {
-	if (notify_reg_derive(reg, epoch) < 0)
+	if (notify_reg_derive(r, reg) < 0)
 		return -1;
 	reg->via = via;
 	memcpy(reg->addr, addr, NOTIFY_ADDR_LEN);
@@ -579,13 +659,13 @@ notify_reg_forget(struct notify_reg *reg)
 }
 
 bool
-notify_reg_keys(const struct notify_reg *reg, enum notify_dir dir,
-    uint32_t epoch, struct notify_keys *keys_r)
+notify_reg_keys(const struct notify_registry *r, const struct notify_reg *reg,
+    enum notify_dir dir, struct notify_keys *keys_r)
 {
-	if (!(reg->flags & NOTIFY_REG_KEYS) || reg->keys_epoch != epoch)
+	if (!(reg->flags & NOTIFY_REG_KEYS))
 		return false;
 	keys_r->dir = dir;
-	keys_r->epoch = epoch;
+	keys_r->epoch = r->epoch;
 	memcpy(keys_r->key, reg->key, sizeof(keys_r->key));
 	return true;
 }

@@ -1,13 +1,15 @@
 /*
  * The notifier's registrations: who registered (an interned user), for
- * which folders, the secret, the lease, the keys derived for the current
- * epoch, the packet-number state of that epoch and, while an endpoint is
- * verified, that endpoint. Also how registrations and the epoch are kept in the
+ * which folders, the lease, the key derived for the current epoch, the
+ * packet-number state of that epoch and, while an endpoint is verified,
+ * that endpoint. A registration's secret is not stored: it is derived
+ * from the server's master key (notify_secret_derive()), except for one
+ * read from a file that carried its own. Also how registrations and the epoch are kept in the
  * data directory. No I/O beyond those two files and no libevent, so a
  * unit test drives it with its own clock.
  *
  * Memory: a registration is one fixed-size record taken from a slab (no
- * allocator header) and one hash-table slot, about 250 bytes, keys
+ * allocator header) and one hash-table slot, about 160 bytes, its key
  * included; users are interned, so their names are stored once.
  */
 #ifndef MB_NOTIFY_NOTIFY_REGISTRY_H
@@ -43,8 +45,10 @@ enum notify_reg_flag {
 					   this epoch (replay_top is valid) */
 	NOTIFY_REG_DIRTY = 1 << 2,	/* last_seen changed since the last
 					   save */
-	NOTIFY_REG_KEYS = 1 << 3,	/* the keys of keys_epoch are
-					   cached */
+	NOTIFY_REG_KEYS = 1 << 3,	/* the key of the registry's epoch
+					   is cached */
+	NOTIFY_REG_OWN_SECRET = 1 << 4,	/* the secret is not derived but
+					   kept aside (an older file's) */
 };
 
 /* One registration. Fields are grouped by lifetime. */
@@ -59,7 +63,6 @@ struct notify_reg {
 	uint32_t last_seen;		/* Unix time of the last authenticated
 					   datagram (or the registration):
 					   the lease runs from here */
-	unsigned char secret[NOTIFY_SECRET_LEN];
 
 	/* Registry links. */
 	struct hash_node hnode;		/* in the registry's ids */
@@ -83,11 +86,10 @@ struct notify_reg {
 	unsigned char addr[NOTIFY_ADDR_LEN]; /* endpoint, observed-address
 						encoding */
 
-	/* While NOTIFY_REG_KEYS: the key of keys_epoch, derived once
-	 * when the registration is made or the server starts, so no
-	 * datagram ever costs a derivation of them (wiped with the
-	 * registration). */
-	uint32_t keys_epoch;
+	/* While NOTIFY_REG_KEYS: the key of the registry's epoch,
+	 * derived once when the registration is made or the server
+	 * starts, so no datagram ever costs a derivation of it (wiped
+	 * with the registration). */
 	unsigned char key[NOTIFY_KEY_LEN]; /* both directions' */
 	struct notify_pending *pending;	/* unacked events, NULL: none */
 };
@@ -96,9 +98,12 @@ struct notify_reg {
  * owner drops what it hangs on it (pending events, timers). */
 typedef void notify_reg_release_cb(struct notify_reg *reg, void *ctx);
 
+/* A registry for the run of epoch, whose registrations' secrets derive
+ * from master (copied). */
 struct notify_registry *notify_registry_new(unsigned max_per_user,
-    unsigned max_total);
-/* Frees every registration (release_cb runs for each) and wipes secrets. */
+    unsigned max_total, uint32_t epoch,
+    const unsigned char master[NOTIFY_MASTER_KEY_LEN]);
+/* Frees every registration (release_cb runs for each) and wipes keys. */
 void notify_registry_free(struct notify_registry **registryp);
 void notify_registry_set_release_cb(struct notify_registry *registry,
     notify_reg_release_cb *cb, void *ctx);
@@ -109,18 +114,20 @@ void notify_registry_set_limits(struct notify_registry *registry,
 /*
  * Make a registration for user (a valid user name) covering folders
  * (count store names, copied; count 0: every folder), with a fresh
- * random id and secret, created in epoch at Unix time now, with its
- * keys of epoch derived (notify_reg_derive()). Returns 0 with *reg_r,
+ * random id, created in the registry's epoch at Unix time now, with its
+ * key derived (notify_reg_derive()). Returns 0 with *reg_r,
  * or -1 with *error_r: of kind ERROR_LIMIT when max_registrations or
  * max_registrations_per_user is reached, ERROR_INVALID for a bad user
  * name (lib/error.h).
  */
 int notify_registry_add(struct notify_registry *registry, const char *user,
-    const char *const *folders, size_t count, uint32_t epoch, uint32_t now,
+    const char *const *folders, size_t count, uint32_t now,
     struct notify_reg **reg_r, const char **error_r);
 /* A registration as the registrations file keeps it. */
 struct notify_reg_saved {
 	uint64_t id;
+	bool has_secret;		/* secret is its own (an older file);
+					   false: derived from the master */
 	unsigned char secret[NOTIFY_SECRET_LEN];
 	const char *user;
 	const char *const *folders;	/* count store names */
@@ -139,7 +146,7 @@ int notify_registry_restore(struct notify_registry *registry,
 /* The registration with this id, or NULL. */
 struct notify_reg *notify_registry_find(const struct notify_registry *registry,
     uint64_t id);
-/* Free a registration: release_cb, then its secret and keys are wiped. */
+/* Free a registration: release_cb, then its keys are wiped. */
 void notify_registry_remove(struct notify_registry *registry,
     struct notify_reg **regp);
 /* Remove every registration of user; returns how many. */
@@ -181,23 +188,29 @@ void notify_reg_replay_get(const struct notify_reg *reg,
     struct notify_replay *win_r);
 void notify_reg_replay_set(struct notify_reg *reg,
     const struct notify_replay *win);
-/* Derive and cache both directions' keys for epoch, unless they are
- * cached already. Returns 0, or -1 if they cannot be derived (nothing
- * is cached then). */
-int notify_reg_derive(struct notify_reg *reg, uint32_t epoch);
-/* Cache keys for epoch (if not yet) and mark endpoint addr (encoded),
- * reached via via, verified. Returns 0, or -1 if the keys cannot be
- * derived. */
-int notify_reg_verify(struct notify_reg *reg, uint32_t epoch, uint8_t via,
+/* reg's secret, the KEY its client holds (wipe it after use). Returns
+ * 0, or -1 if it cannot be derived. */
+int notify_reg_secret(const struct notify_registry *registry,
+    const struct notify_reg *reg, unsigned char secret_r[NOTIFY_SECRET_LEN]);
+/* Derive and cache the key of the registry's epoch, unless it is cached
+ * already. Returns 0, or -1 if it cannot be derived (nothing is cached
+ * then). */
+int notify_reg_derive(const struct notify_registry *registry,
+    struct notify_reg *reg);
+/* Cache the key (if not yet) and mark endpoint addr (encoded), reached
+ * via via, verified. Returns 0, or -1 if the key cannot be derived. */
+int notify_reg_verify(const struct notify_registry *registry,
+    struct notify_reg *reg, uint8_t via,
     const unsigned char addr[NOTIFY_ADDR_LEN]);
 /* Forget the verified endpoint (pending events are the owner's to drop
  * first). The keys stay: they belong to the registration and epoch. */
 void notify_reg_forget(struct notify_reg *reg);
-/* The cached keys of epoch in notify-proto's form: true, or false (and
- * *keys_r untouched) if the keys of that epoch are not cached. Derives
- * nothing. */
-bool notify_reg_keys(const struct notify_reg *reg, enum notify_dir dir,
-    uint32_t epoch, struct notify_keys *keys_r);
+/* The cached key of the registry's epoch in notify-proto's form for
+ * direction dir: true, or false (and *keys_r untouched) if it is not
+ * cached. Derives nothing. */
+bool notify_reg_keys(const struct notify_registry *registry,
+    const struct notify_reg *reg, enum notify_dir dir,
+    struct notify_keys *keys_r);
 
 /* ---- Files in <data_dir>/notify (notify-regfile.c) ---- */
 
@@ -213,8 +226,8 @@ int notify_registry_save(struct notify_registry *registry, const char *path,
  * The two halves of notify_registry_save(), so the formatting can be
  * spread over turns of the event loop and the writing leave it.
  *
- * First the file's contents are appended to b (secrets included: wipe b
- * after use), clearing the DIRTY flags, in steps: start with *cursor = 0
+ * First the file's contents are appended to b (an older file's secrets
+ * included: wipe b after use), clearing the DIRTY flags, in steps: start with *cursor = 0
  * and an empty b, and call again while it returns 0. Each call appends
  * (the header first) the lines of at least max registrations, or of
  * every one left, and returns 1 when every registration was formatted,
@@ -235,10 +248,21 @@ int notify_regfile_write(const char *path, const void *data, size_t len,
 /*
  * Add the registrations of path (a missing file is none). A line that
  * cannot be read, or over a limit, is skipped and counted in
- * *skipped_r. Returns 0, or -1 with *error_r if the file is unreadable.
+ * *skipped_r; so is one whose secret derives from the master key unless
+ * derived_ok (the registry's master key is the one it was made under).
+ * Returns 0, or -1 with *error_r if the file is unreadable.
  */
 int notify_registry_load(struct notify_registry *registry, const char *path,
-    size_t *skipped_r, const char **error_r);
+    bool derived_ok, size_t *skipped_r, const char **error_r);
+/*
+ * The master key registrations' secrets derive from: read from path, or
+ * if there is none, made at random and written durably (atomic replace
+ * and fsync, mode 0600) before returning, with *created_r set. Returns
+ * 0, or -1 with *error_r (also for a file that does not hold a key).
+ */
+int notify_master_key(const char *path,
+    unsigned char key_r[NOTIFY_MASTER_KEY_LEN], bool *created_r,
+    const char **error_r);
 /*
  * The epoch of this run: read path (missing: 0), add one, and write it
  * back durably (atomic replace and fsync) before returning. Returns 0

@@ -143,9 +143,9 @@ notify_send(struct notify_server *s, struct notify_reg *reg, size_t via,
 		return -1;
 	/* The keys were derived when the registration was made or the
 	 * server started; only an OpenSSL failure then derives here. */
-	if (!notify_reg_keys(reg, NOTIFY_DIR_S2C, s->epoch, &keys) &&
-	    (notify_reg_derive(reg, s->epoch) < 0 ||
-	    !notify_reg_keys(reg, NOTIFY_DIR_S2C, s->epoch, &keys))) {
+	if (!notify_reg_keys(s->registry, reg, NOTIFY_DIR_S2C, &keys) &&
+	    (notify_reg_derive(s->registry, reg) < 0 ||
+	    !notify_reg_keys(s->registry, reg, NOTIFY_DIR_S2C, &keys))) {
 		mb_stats.notify_send_errors_total++;
 		return -1;
 	}

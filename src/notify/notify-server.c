@@ -138,7 +138,7 @@ derive_cb(struct notify_reg *reg, void *ctx)
 {
 	struct notify_server *s = ctx;
 
-	if (notify_reg_derive(reg, s->epoch) < 0)
+	if (notify_reg_derive(s->registry, reg) < 0)
 		log_warnx("notify: %s: cannot derive keys", reg->user->name);
 }
 
@@ -149,6 +149,7 @@ notify_server_register(struct notify_server *s, const char *user,
 {
 	const char *error;
 	struct notify_reg *reg;
+	unsigned char secret[NOTIFY_SECRET_LEN];
 	uint64_t tag;
 	char *key;
 	size_t len;
@@ -159,7 +160,7 @@ notify_server_register(struct notify_server *s, const char *user,
 	pw_refresh(s);
 	if (pw_tag(s, user, &tag) < 0)
 		return NOTIFY_FAILED;
-	if (notify_registry_add(s->registry, user, folders, count, s->epoch,
+	if (notify_registry_add(s->registry, user, folders, count,
 	    notify_now(s), &reg, &error) < 0) {
 		log_debug("notify: %s: cannot register: %s", user, error);
 		return error_code(error) == ERROR_LIMIT ? NOTIFY_LIMIT :
@@ -168,8 +169,13 @@ notify_server_register(struct notify_server *s, const char *user,
 	reg->user->pwtag = tag;
 	reg->user->pwtag_known = true;
 
+	if (notify_reg_secret(s->registry, reg, secret) < 0) {
+		notify_registry_remove(s->registry, &reg);
+		return NOTIFY_FAILED;
+	}
 	notify_reg_id_text(reg->id, out->id);
-	key = base64_encode(reg->secret, NOTIFY_SECRET_LEN);
+	key = base64_encode(secret, NOTIFY_SECRET_LEN);
+	OPENSSL_cleanse(secret, sizeof(secret));
 	len = strlen(key);
 	assert(len < sizeof(out->key));
 	memcpy(out->key, key, len + 1);
@@ -275,6 +281,8 @@ notify_server_new(const struct notify_deps *deps, const char **error_r)
 	struct notify_server *s;
 	struct timeval tv = { NOTIFY_SWEEP_SECS, 0 };
 	const char *error;
+	unsigned char master[NOTIFY_MASTER_KEY_LEN];
+	bool master_created;
 	uint64_t budget_seed;
 	size_t skipped;
 
@@ -292,6 +300,7 @@ notify_server_new(const struct notify_deps *deps, const char **error_r)
 	s->dir = xasprintf("%s/notify", deps->cfg->data_dir);
 	s->regs_path = xasprintf("%s/registrations", s->dir);
 	s->epoch_path = xasprintf("%s/epoch", s->dir);
+	s->master_path = xasprintf("%s/master-key", s->dir);
 	if (mkdir_p(s->dir, 0700) < 0) {
 		*error_r = error_fmt("cannot create %s: %s", s->dir,
 		    strerror(errno));
@@ -306,16 +315,23 @@ notify_server_new(const struct notify_deps *deps, const char **error_r)
 		goto fail;
 	}
 	s->rng |= 1;
+	/* The master key before the registrations whose secrets derive
+	 * from it: made now, it cannot be theirs. */
+	if (notify_master_key(s->master_path, master, &master_created,
+	    error_r) < 0)
+		goto fail;
 	s->registry = notify_registry_new(
 	    deps->cfg->notify_max_registrations_per_user,
-	    deps->cfg->notify_max_registrations);
+	    deps->cfg->notify_max_registrations, s->epoch, master);
+	OPENSSL_cleanse(master, sizeof(master));
 	notify_registry_set_release_cb(s->registry, release_cb, s);
-	if (notify_registry_load(s->registry, s->regs_path, &skipped,
-	    &error) < 0)
+	if (notify_registry_load(s->registry, s->regs_path, !master_created,
+	    &skipped, &error) < 0)
 		log_warnx("notify: %s; starting without registrations", error);
 	else if (skipped > 0)
-		log_warnx("notify: %s: %zu registrations skipped (unreadable "
-		    "or over a limit)", s->regs_path, skipped);
+		log_warnx("notify: %s: %zu registrations skipped (unreadable, "
+		    "over a limit, or made under a master key now gone)",
+		    s->regs_path, skipped);
 	notify_registry_foreach(s->registry, derive_cb, s);
 	s->out = xcalloc(1, sizeof(*s->out));
 	s->out->sock = -1;
@@ -448,5 +464,6 @@ notify_server_free(struct notify_server **sp)
 	free(s->dir);
 	free(s->regs_path);
 	free(s->epoch_path);
+	free(s->master_path);
 	free(s);
 }

@@ -535,15 +535,33 @@ def test_restart_new_epoch_challenge_and_persisted(daemon, imap):
     c.close()
 
 
-def test_registration_survives_sigkill(daemon, imap):
+def saved_registration(daemon, imap):
+    """A registration made over imap, once it is in the registrations
+    file: (the registration, the file's path)."""
     reg = registered(daemon, imap)
     path = daemon.data_dir / "notify" / "registrations"
     assert wait_until(lambda: path.exists()
                       and reg.id_hex in path.read_text(), 5)
+    return reg, path
+
+
+def test_registration_survives_sigkill(daemon, imap):
+    reg, path = saved_registration(daemon, imap)
     assert oct(path.stat().st_mode & 0o777) == "0o600"
+    # the file holds no secret: it derives from the master key
+    assert reg.key.hex() not in path.read_text()
+    assert (reg.id_hex + " - ") in path.read_text()
+    master = daemon.data_dir / "notify" / "master-key"
+    assert oct(master.stat().st_mode & 0o777) == "0o600"
     imap.logout()
     daemon.kill9()
     daemon.start()
+    reverify(daemon, reg)
+
+
+def reverify(daemon, reg):
+    """A client of reg, after a restart: HELLO, CHALLENGE, VERIFY,
+    STATUS (asserts each)."""
     c = nc.UdpClient(reg, server_port=udp_port(daemon))
     c.hello()
     ch = c.expect(nc.CHALLENGE)
@@ -551,6 +569,40 @@ def test_registration_survives_sigkill(daemon, imap):
     c.epoch, c.pn = ch.epoch, 0
     c.verify(ch["cookie"])
     c.expect(nc.STATUS)
+    c.close()
+
+
+def test_registration_from_an_older_file_kept(daemon, imap):
+    """An older mailbell's file carries each secret itself (format 1):
+    its registrations work without the master key, and are written back
+    with their secrets."""
+    reg, path = saved_registration(daemon, imap)
+    imap.logout()
+    daemon.stop()
+    path.write_text(path.read_text()
+                    .replace(" registrations 2", " registrations 1")
+                    .replace(reg.id_hex + " - ",
+                             reg.id_hex + " " + reg.key.hex() + " "))
+    (daemon.data_dir / "notify" / "master-key").unlink()
+    daemon.start()
+    reverify(daemon, reg)
+    daemon.stop()
+    assert (reg.id_hex + " " + reg.key.hex() + " ") in path.read_text()
+
+
+def test_registrations_end_with_their_master_key(daemon, imap):
+    """Without the master key its registrations' secrets are gone: they
+    are skipped, and their clients get no answer (so register again)."""
+    reg, path = saved_registration(daemon, imap)
+    imap.logout()
+    daemon.stop()
+    (daemon.data_dir / "notify" / "master-key").unlink()
+    daemon.start()
+    assert "1 registrations skipped" in daemon.log()
+    assert metric(daemon, "notify_registrations") == 0
+    c = nc.UdpClient(reg, server_port=udp_port(daemon))
+    c.hello()
+    assert c.recv_raw(0.5) is None
     c.close()
 
 

@@ -278,6 +278,30 @@ test_key_vectors(void **state)
 	notify_keys_wipe(&keys);
 }
 
+/*
+ * A server's secret from its master key (not part of the protocol: the
+ * client only sees 32 bytes). The expected value was computed with
+ * Python's cryptography package: HKDFExpand(SHA256, 32, "mailbell v1
+ * secret" || id || epoch) over the master key 00 01 .. 1f.
+ */
+static void
+test_secret_derive(void **state)
+{
+	unsigned char master[NOTIFY_MASTER_KEY_LEN], got[NOTIFY_SECRET_LEN];
+	unsigned char want[NOTIFY_SECRET_LEN];
+
+	(void)state;
+	vec_secret(master);
+	assert_int_equal(unhex("84dad581b94ed2f32c3b6c4f8e83f2aa"
+	    "cfd0407833b2ec16aaa5a3a66ee4eea3", want, sizeof(want)), 32);
+	assert_int_equal(notify_secret_derive(master, 0x0102030405060708ULL,
+	    7, got), 0);
+	assert_memory_equal(got, want, sizeof(want));
+	assert_int_equal(notify_secret_derive(master, 0x0102030405060709ULL,
+	    7, got), 0);
+	assert_memory_not_equal(got, want, sizeof(want));
+}
+
 static void
 test_encode_vectors(void **state)
 {
@@ -1339,6 +1363,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_key_vectors),
+		cmocka_unit_test(test_secret_derive),
 		cmocka_unit_test(test_directions_never_share_a_nonce),
 		cmocka_unit_test(test_encode_vectors),
 		cmocka_unit_test(test_decode_vectors),

@@ -1,6 +1,6 @@
 /* Unit tests for the registry library, notify/notify-registry.c
- * (registrations, users, limits, leases, keys) and notify-regfile.c (the
- * registrations file and the epoch file). */
+ * (registrations, users, limits, leases, keys, secrets) and
+ * notify-regfile.c (the registrations, epoch and master key files). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,6 +29,24 @@ tmp_path(const char *name)
 	return xasprintf("%s/%s", tmpdir, name);
 }
 
+/* Two servers' master keys. */
+static const unsigned char master_a[NOTIFY_MASTER_KEY_LEN] = { 0xa1, 2, 3 };
+static const unsigned char master_b[NOTIFY_MASTER_KEY_LEN] = { 0xb1, 2, 3 };
+
+/* A registry of epoch 3 under master_a. */
+static struct notify_registry *
+registry_new(unsigned max_per_user, unsigned max_total)
+{
+	return notify_registry_new(max_per_user, max_total, 3, master_a);
+}
+
+static void
+secret_of(const struct notify_registry *r, const struct notify_reg *reg,
+    unsigned char secret[NOTIFY_SECRET_LEN])
+{
+	assert_int_equal(notify_reg_secret(r, reg, secret), 0);
+}
+
 static struct notify_reg *
 add_ok(struct notify_registry *r, const char *user,
     const char *const *folders, size_t count, uint32_t now)
@@ -36,7 +54,7 @@ add_ok(struct notify_registry *r, const char *user,
 	const char *err = NULL;
 	struct notify_reg *reg = NULL;
 
-	assert_int_equal(notify_registry_add(r, user, folders, count, 3, now,
+	assert_int_equal(notify_registry_add(r, user, folders, count, now,
 	    &reg, &err), 0);
 	assert_null(err);
 	assert_non_null(reg);
@@ -46,19 +64,30 @@ add_ok(struct notify_registry *r, const char *user,
 static void
 test_add_find_remove(void **state)
 {
-	struct notify_registry *r = notify_registry_new(16, 100);
+	struct notify_registry *r = registry_new(16, 100);
 	struct notify_reg *a, *b, *found;
 	struct notify_user *u;
 	uint64_t b_id;
 	static const unsigned char zero[NOTIFY_SECRET_LEN];
+	unsigned char sa[NOTIFY_SECRET_LEN], sb[NOTIFY_SECRET_LEN];
 
 	(void)state;
 	a = add_ok(r, "alice", NULL, 0, 1000);
 	b = add_ok(r, "alice", NULL, 0, 1000);
 	assert_int_not_equal(a->id, 0);
 	assert_int_not_equal(a->id, b->id);
-	assert_memory_not_equal(a->secret, zero, sizeof(zero));
-	assert_memory_not_equal(a->secret, b->secret, sizeof(zero));
+	/* secrets derive from the master key, id and epoch */
+	assert_false(a->flags & NOTIFY_REG_OWN_SECRET);
+	secret_of(r, a, sa);
+	secret_of(r, b, sb);
+	assert_memory_not_equal(sa, zero, sizeof(zero));
+	assert_memory_not_equal(sa, sb, sizeof(zero));
+	assert_int_equal(notify_secret_derive(master_a, a->id, 3, sb), 0);
+	assert_memory_equal(sa, sb, sizeof(sa));
+	assert_int_equal(notify_secret_derive(master_a, a->id, 4, sb), 0);
+	assert_memory_not_equal(sa, sb, sizeof(sa));
+	assert_int_equal(notify_secret_derive(master_b, a->id, 3, sb), 0);
+	assert_memory_not_equal(sa, sb, sizeof(sa));
 	assert_int_equal(a->created_epoch, 3);
 	assert_int_equal(a->last_seen, 1000);
 	/* one interned user for both */
@@ -86,15 +115,15 @@ test_add_find_remove(void **state)
 static void
 test_bad_user(void **state)
 {
-	struct notify_registry *r = notify_registry_new(16, 100);
+	struct notify_registry *r = registry_new(16, 100);
 	const char *err;
 	struct notify_reg *reg = NULL;
 
 	(void)state;
-	assert_int_equal(notify_registry_add(r, "../etc", NULL, 0, 1, 1, &reg,
+	assert_int_equal(notify_registry_add(r, "../etc", NULL, 0, 1, &reg,
 	    &err), -1);
 	assert_int_equal(error_code(err), ERROR_INVALID);
-	assert_int_equal(notify_registry_add(r, "", NULL, 0, 1, 1, &reg,
+	assert_int_equal(notify_registry_add(r, "", NULL, 0, 1, &reg,
 	    &err), -1);
 	notify_registry_free(&r);
 }
@@ -102,19 +131,19 @@ test_bad_user(void **state)
 static void
 test_limits(void **state)
 {
-	struct notify_registry *r = notify_registry_new(2, 3);
+	struct notify_registry *r = registry_new(2, 3);
 	const char *err;
 	struct notify_reg *reg = NULL;
 
 	(void)state;
 	add_ok(r, "alice", NULL, 0, 1);
 	add_ok(r, "alice", NULL, 0, 1);
-	assert_int_equal(notify_registry_add(r, "alice", NULL, 0, 1, 1, &reg,
+	assert_int_equal(notify_registry_add(r, "alice", NULL, 0, 1, &reg,
 	    &err), -1);
 	assert_int_equal(error_code(err), ERROR_LIMIT);
 	assert_non_null(strstr(err, "max_registrations_per_user"));
 	add_ok(r, "bob", NULL, 0, 1);
-	assert_int_equal(notify_registry_add(r, "carol", NULL, 0, 1, 1, &reg,
+	assert_int_equal(notify_registry_add(r, "carol", NULL, 0, 1, &reg,
 	    &err), -1);
 	assert_int_equal(error_code(err), ERROR_LIMIT);
 	assert_null(strstr(err, "per_user"));
@@ -131,7 +160,7 @@ static void
 test_covers(void **state)
 {
 	static const char *const folders[] = { "INBOX", "Work.Projects" };
-	struct notify_registry *r = notify_registry_new(16, 100);
+	struct notify_registry *r = registry_new(16, 100);
 	struct notify_reg *all, *some;
 
 	(void)state;
@@ -149,7 +178,7 @@ test_covers(void **state)
 static void
 test_expire(void **state)
 {
-	struct notify_registry *r = notify_registry_new(16, 100);
+	struct notify_registry *r = registry_new(16, 100);
 	struct notify_reg *old, *fresh;
 	uint64_t fresh_id;
 
@@ -180,7 +209,7 @@ test_expire(void **state)
 static void
 test_expire_within_one_user(void **state)
 {
-	struct notify_registry *r = notify_registry_new(ONE_USER,
+	struct notify_registry *r = registry_new(ONE_USER,
 	    ONE_USER);
 	struct notify_reg *reg, *kept[ONE_USER / 2];
 	struct notify_user *u;
@@ -224,7 +253,7 @@ count_release_cb(struct notify_reg *reg, void *ctx)
 static void
 test_release_cb(void **state)
 {
-	struct notify_registry *r = notify_registry_new(16, 100);
+	struct notify_registry *r = registry_new(16, 100);
 	struct notify_reg *reg;
 
 	(void)state;
@@ -242,7 +271,7 @@ test_release_cb(void **state)
 static void
 test_many(void **state)
 {
-	struct notify_registry *r = notify_registry_new(100000, 100000);
+	struct notify_registry *r = registry_new(100000, 100000);
 	uint64_t *ids = xcalloc(20000, sizeof(*ids));
 	char user[32];
 	size_t i;
@@ -271,42 +300,68 @@ test_many(void **state)
 static void
 test_verify_forget_keys(void **state)
 {
-	struct notify_registry *r = notify_registry_new(16, 100);
-	struct notify_reg *reg = add_ok(r, "alice", NULL, 0, 1);
+	struct notify_registry *r = registry_new(16, 100), *r9;
+	struct notify_reg *reg = add_ok(r, "alice", NULL, 0, 1), *reg9;
 	struct notify_keys cached, derived;
 	unsigned char addr[NOTIFY_ADDR_LEN] = { 4, 0, 0x9c, 0x40, 127, 0, 0, 1 };
+	unsigned char secret[NOTIFY_SECRET_LEN], secret9[NOTIFY_SECRET_LEN];
 	static const unsigned char zero[NOTIFY_KEY_LEN];
+	char *path = tmp_path("epochs");
+	const char *error;
+	size_t skipped;
 
 	(void)state;
-	/* made in epoch 3, so its keys of epoch 3 are there already */
-	assert_true(notify_reg_keys(reg, NOTIFY_DIR_C2S, 3, &cached));
-	assert_int_equal(notify_reg_verify(reg, 9, 1, addr), 0);
+	/* made in epoch 3, so its key of epoch 3 is there already */
+	secret_of(r, reg, secret);
+	assert_true(notify_reg_keys(r, reg, NOTIFY_DIR_C2S, &cached));
+	assert_int_equal(cached.epoch, 3);
+	assert_int_equal(notify_keys_derive(secret, NOTIFY_DIR_C2S, 3,
+	    &derived), 0);
+	assert_memory_equal(cached.key, derived.key, NOTIFY_KEY_LEN);
+	assert_int_equal(notify_reg_verify(r, reg, 1, addr), 0);
 	assert_true(reg->flags & NOTIFY_REG_VERIFIED);
 	assert_int_equal(reg->via, 1);
 	assert_memory_equal(reg->addr, addr, sizeof(addr));
-	notify_reg_keys(reg, NOTIFY_DIR_S2C, 9, &cached);
-	assert_int_equal(notify_keys_derive(reg->secret, NOTIFY_DIR_S2C, 9,
-	    &derived), 0);
+	assert_true(notify_reg_keys(r, reg, NOTIFY_DIR_S2C, &cached));
+	assert_int_equal(cached.dir, NOTIFY_DIR_S2C);
 	assert_memory_equal(cached.key, derived.key, NOTIFY_KEY_LEN);
-	notify_reg_keys(reg, NOTIFY_DIR_C2S, 9, &cached);
-	assert_int_equal(notify_keys_derive(reg->secret, NOTIFY_DIR_C2S, 9,
-	    &derived), 0);
-	assert_memory_equal(cached.key, derived.key, NOTIFY_KEY_LEN);
-	/* The keys belong to the registration and epoch, not to the
-	 * endpoint: forgetting it keeps them, and nothing derives again. */
+	/* The key belongs to the registration and epoch, not to the
+	 * endpoint: forgetting it keeps the key. */
 	notify_reg_forget(reg);
 	assert_false(reg->flags & NOTIFY_REG_VERIFIED);
 	assert_memory_equal(reg->addr, zero, NOTIFY_ADDR_LEN);
-	assert_true(notify_reg_keys(reg, NOTIFY_DIR_C2S, 9, &cached));
+	assert_true(notify_reg_keys(r, reg, NOTIFY_DIR_C2S, &cached));
 	assert_memory_equal(cached.key, derived.key, NOTIFY_KEY_LEN);
-	assert_false(notify_reg_keys(reg, NOTIFY_DIR_C2S, 8, &cached));
+
+	/* The next run (epoch 9, the same master key) reads it back with
+	 * the same secret and derives the key of its own epoch. */
+	assert_int_equal(notify_registry_save(r, path, &error), 0);
+	r9 = notify_registry_new(16, 100, 9, master_a);
+	assert_int_equal(notify_registry_load(r9, path, true, &skipped,
+	    &error), 0);
+	assert_int_equal(skipped, 0);
+	reg9 = notify_registry_find(r9, reg->id);
+	assert_non_null(reg9);
+	secret_of(r9, reg9, secret9);
+	assert_memory_equal(secret9, secret, sizeof(secret));
+	assert_false(notify_reg_keys(r9, reg9, NOTIFY_DIR_C2S, &cached));
+	assert_int_equal(notify_reg_derive(r9, reg9), 0);
+	assert_true(notify_reg_keys(r9, reg9, NOTIFY_DIR_C2S, &cached));
+	assert_int_equal(cached.epoch, 9);
+	assert_int_equal(notify_keys_derive(secret, NOTIFY_DIR_C2S, 9,
+	    &derived), 0);
+	assert_memory_equal(cached.key, derived.key, NOTIFY_KEY_LEN);
+	notify_keys_wipe(&derived);
+	notify_registry_free(&r9);
 	notify_registry_free(&r);
+	unlink(path);
+	free(path);
 }
 
 static void
 test_replay_roundtrip(void **state)
 {
-	struct notify_registry *r = notify_registry_new(16, 100);
+	struct notify_registry *r = registry_new(16, 100);
 	struct notify_reg *reg = add_ok(r, "alice", NULL, 0, 1);
 	struct notify_replay win;
 
@@ -345,12 +400,13 @@ static void
 test_save_load(void **state)
 {
 	static const char *const folders[] = { "INBOX", "A b%c", "Work.X" };
-	struct notify_registry *r = notify_registry_new(16, 100), *r2;
+	struct notify_registry *r = registry_new(16, 100), *r2;
 	struct notify_reg *a, *b, *a2, *b2;
-	char *path = tmp_path("registrations");
+	unsigned char s1[NOTIFY_SECRET_LEN], s2[NOTIFY_SECRET_LEN];
+	char *path = tmp_path("registrations"), *data;
 	const char *error;
 	struct stat st;
-	size_t skipped;
+	size_t skipped, len;
 
 	(void)state;
 	a = add_ok(r, "alice", NULL, 0, 1000);
@@ -361,17 +417,35 @@ test_save_load(void **state)
 	assert_false(a->flags & NOTIFY_REG_DIRTY);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
+	/* no secret is in the file: they derive from the master key */
+	assert_int_equal(read_file(path, 4096, &data, &len), 0);
+	assert_non_null(strstr(data, "# mailbell notify registrations 2\n"));
+	assert_int_equal(data[strcspn(data, "\n") + 1 + 16 + 1], '-');
+	free(data);
 
-	r2 = notify_registry_new(16, 100);
-	assert_int_equal(notify_registry_load(r2, path, &skipped, &error), 0);
+	/* under another master key they cannot be read */
+	r2 = notify_registry_new(16, 100, 4, master_b);
+	assert_int_equal(notify_registry_load(r2, path, false, &skipped,
+	    &error), 0);
+	assert_int_equal(skipped, 2);
+	assert_int_equal(notify_registry_count(r2), 0);
+	notify_registry_free(&r2);
+
+	r2 = registry_new(16, 100);
+	assert_int_equal(notify_registry_load(r2, path, true, &skipped,
+	    &error), 0);
 	assert_int_equal(skipped, 0);
 	assert_int_equal(notify_registry_count(r2), 2);
 	a2 = notify_registry_find(r2, a->id);
 	b2 = notify_registry_find(r2, b->id);
 	assert_non_null(a2);
 	assert_non_null(b2);
-	assert_memory_equal(a2->secret, a->secret, NOTIFY_SECRET_LEN);
-	assert_memory_equal(b2->secret, b->secret, NOTIFY_SECRET_LEN);
+	secret_of(r, a, s1);
+	secret_of(r2, a2, s2);
+	assert_memory_equal(s1, s2, NOTIFY_SECRET_LEN);
+	secret_of(r, b, s1);
+	secret_of(r2, b2, s2);
+	assert_memory_equal(s1, s2, NOTIFY_SECRET_LEN);
 	assert_int_equal(a2->last_seen, 1000);
 	assert_int_equal(b2->last_seen, 2000);
 	assert_int_equal(a2->created_epoch, 3);
@@ -402,7 +476,7 @@ test_save_load(void **state)
 static void
 test_save_in_steps_while_changing(void **state)
 {
-	struct notify_registry *r = notify_registry_new(MANY, 4 * MANY), *r2;
+	struct notify_registry *r = registry_new(MANY, 4 * MANY), *r2;
 	struct notify_reg **regs = xcalloc(MANY, sizeof(*regs)), *reg;
 	uint64_t *gone = xcalloc(MANY, sizeof(*gone));
 	char *path = tmp_path("steps"), user[32];
@@ -440,19 +514,22 @@ test_save_in_steps_while_changing(void **state)
 	assert_true(steps > 10);
 	assert_int_equal(notify_regfile_write(path, b.data, b.len, &error),
 	    0);
-	r2 = notify_registry_new(2 * MANY, 20 * MANY);
-	assert_int_equal(notify_registry_load(r2, path, &skipped, &error), 0);
+	r2 = registry_new(2 * MANY, 20 * MANY);
+	assert_int_equal(notify_registry_load(r2, path, true, &skipped,
+	    &error), 0);
 	/* a duplicate id or a cut line would be skipped */
 	assert_int_equal(skipped, 0);
 	for (i = 0; i < MANY; i++) {
 		struct notify_reg *back;
+		unsigned char s1[NOTIFY_SECRET_LEN], s2[NOTIFY_SECRET_LEN];
 
 		if (regs[i] == NULL)
 			continue;
 		back = notify_registry_find(r2, regs[i]->id);
 		assert_non_null(back);
-		assert_memory_equal(back->secret, regs[i]->secret,
-		    NOTIFY_SECRET_LEN);
+		secret_of(r, regs[i], s1);
+		secret_of(r2, back, s2);
+		assert_memory_equal(s1, s2, NOTIFY_SECRET_LEN);
 		assert_int_equal(back->last_seen, regs[i]->last_seen);
 		kept++;
 	}
@@ -471,8 +548,9 @@ test_save_in_steps_while_changing(void **state)
 	assert_int_equal(notify_regfile_write(path, b.data, b.len, &error),
 	    0);
 	notify_registry_free(&r2);
-	r2 = notify_registry_new(2 * MANY, 20 * MANY);
-	assert_int_equal(notify_registry_load(r2, path, &skipped, &error), 0);
+	r2 = registry_new(2 * MANY, 20 * MANY);
+	assert_int_equal(notify_registry_load(r2, path, true, &skipped,
+	    &error), 0);
 	assert_int_equal(skipped, 0);
 	assert_int_equal(notify_registry_count(r2), notify_registry_count(r));
 	OPENSSL_cleanse(b.data, b.len);
@@ -488,7 +566,7 @@ test_save_in_steps_while_changing(void **state)
 static void
 test_load_skips_bad_lines(void **state)
 {
-	struct notify_registry *r = notify_registry_new(1, 100);
+	struct notify_registry *r = registry_new(1, 100);
 	char *path = tmp_path("bad");
 	const char *error;
 	size_t skipped;
@@ -517,18 +595,42 @@ test_load_skips_bad_lines(void **state)
 	    "garbage\n"
 	    /* good, last line without a newline */
 	    "00000000000000a7 000102030405060708090a0b0c0d0e0f10111213141516"
-	    "1718191a1b1c1d1e1f 1 100 0000000000000000 frank 1 Work%20X";
+	    "1718191a1b1c1d1e1f 1 100 0000000000000000 frank 1 Work%20X\n"
+	    /* derived from a master key this load is told is not its */
+	    "00000000000000a8 - 1 100 0000000000000000 gina 0";
 	struct notify_reg *reg;
+	unsigned char secret[NOTIFY_SECRET_LEN];
 
 	(void)state;
 	assert_int_equal(write_file_atomic(path, text, strlen(text), 0600), 0);
-	assert_int_equal(notify_registry_load(r, path, &skipped, &error), 0);
-	assert_int_equal(skipped, 7);
+	assert_int_equal(notify_registry_load(r, path, false, &skipped,
+	    &error), 0);
+	assert_int_equal(skipped, 8);
 	assert_int_equal(notify_registry_count(r), 2);
 	reg = notify_registry_find(r, 0xa7);
 	assert_non_null(reg);
 	assert_string_equal(reg->folders[0], "Work X");
-	assert_int_equal(reg->secret[31], 0x1f);
+	/* a format 1 file's secrets are kept as they were */
+	assert_true(reg->flags & NOTIFY_REG_OWN_SECRET);
+	secret_of(r, reg, secret);
+	assert_int_equal(secret[0], 0x00);
+	assert_int_equal(secret[31], 0x1f);
+	/* and written back so, then read again */
+	assert_int_equal(notify_registry_save(r, path, &error), 0);
+	notify_registry_free(&r);
+	r = registry_new(1, 100);
+	assert_int_equal(notify_registry_load(r, path, true, &skipped,
+	    &error), 0);
+	assert_int_equal(skipped, 0);
+	reg = notify_registry_find(r, 0xa7);
+	assert_non_null(reg);
+	assert_true(reg->flags & NOTIFY_REG_OWN_SECRET);
+	memset(secret, 0, sizeof(secret));
+	secret_of(r, reg, secret);
+	assert_int_equal(secret[31], 0x1f);
+	/* removing it drops the secret kept aside (AddressSanitizer
+	 * would report it otherwise) */
+	notify_registry_remove(r, &reg);
 	notify_registry_free(&r);
 	unlink(path);
 	free(path);
@@ -537,13 +639,14 @@ test_load_skips_bad_lines(void **state)
 static void
 test_load_missing_file(void **state)
 {
-	struct notify_registry *r = notify_registry_new(16, 100);
+	struct notify_registry *r = registry_new(16, 100);
 	char *path = tmp_path("none");
 	const char *error;
 	size_t skipped = 99;
 
 	(void)state;
-	assert_int_equal(notify_registry_load(r, path, &skipped, &error), 0);
+	assert_int_equal(notify_registry_load(r, path, true, &skipped,
+	    &error), 0);
 	assert_int_equal(skipped, 0);
 	assert_int_equal(notify_registry_count(r), 0);
 	notify_registry_free(&r);
@@ -578,6 +681,37 @@ test_epoch(void **state)
 }
 
 static void
+test_master_key(void **state)
+{
+	char *path = tmp_path("master-key"), *data;
+	unsigned char key[NOTIFY_MASTER_KEY_LEN], again[NOTIFY_MASTER_KEY_LEN];
+	static const unsigned char zero[NOTIFY_MASTER_KEY_LEN];
+	const char *error;
+	struct stat st;
+	bool created;
+	size_t len;
+
+	(void)state;
+	unlink(path);
+	assert_int_equal(notify_master_key(path, key, &created, &error), 0);
+	assert_true(created);
+	assert_memory_not_equal(key, zero, sizeof(key));
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(read_file(path, 256, &data, &len), 0);
+	assert_int_equal(len, 2 * NOTIFY_MASTER_KEY_LEN + 1);
+	free(data);
+	assert_int_equal(notify_master_key(path, again, &created, &error), 0);
+	assert_false(created);
+	assert_memory_equal(key, again, sizeof(key));
+	assert_int_equal(write_file_atomic(path, "00ff\n", 5, 0600), 0);
+	assert_int_equal(notify_master_key(path, again, &created, &error), -1);
+	assert_non_null(strstr(error, "not a master key"));
+	unlink(path);
+	free(path);
+}
+
+static void
 test_pwtag(void **state)
 {
 	(void)state;
@@ -590,9 +724,9 @@ static void
 test_record_size(void **state)
 {
 	(void)state;
-	/* the memory budget: a record and a hash slot within 200 bytes
-	 * (one key for both directions, no IVs: 184 + 16) */
-	assert_true(sizeof(struct notify_reg) + sizeof(void *) * 2 <= 200);
+	/* the memory budget: a record and a hash slot within 160 bytes
+	 * (one key for both directions, no secret: 144 + 16) */
+	assert_true(sizeof(struct notify_reg) + sizeof(void *) * 2 <= 160);
 }
 
 static int
@@ -629,6 +763,7 @@ main(void)
 		cmocka_unit_test(test_load_skips_bad_lines),
 		cmocka_unit_test(test_load_missing_file),
 		cmocka_unit_test(test_epoch),
+		cmocka_unit_test(test_master_key),
 		cmocka_unit_test(test_pwtag),
 		cmocka_unit_test(test_record_size),
 	};
