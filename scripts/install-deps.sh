@@ -12,9 +12,11 @@ libgmime-3.0-dev libinih-dev libcrypt-dev zlib1g-dev"
 # clang, libclang-rt-14-dev: the fuzzers (libFuzzer and the ASan and
 # UBSan runtimes are in libclang-rt-14-dev, which clang only recommends).
 # testssl.sh: the IMAPS port checked as an outside scanner sees it.
+# prometheus: promtool, which checks /metrics as Prometheus reads it.
 CHECK_PKGS="libcmocka-dev python3 python3-pytest python3-cryptography swaks
 postfix curl isync libsasl2-modules neomutt tmux nftables conntrack iproute2
-dovecot-lmtpd dovecot-imapd procps clang libclang-rt-14-dev testssl.sh"
+dovecot-lmtpd dovecot-imapd procps clang libclang-rt-14-dev testssl.sh
+prometheus"
 
 case "${1:-run}" in
 run) PKGS=$RUN_PKGS ;;

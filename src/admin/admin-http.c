@@ -55,6 +55,7 @@ gather(const struct admin_http *admin, struct metrics_extra *extra)
 	extra->uptime_seconds = uptime_seconds(admin);
 	extra->queue_pending = admin->queue != NULL ?
 	    store_queue_pending(admin->queue) : 0;
+	(void)metrics_process(extra);
 }
 
 static void
@@ -146,6 +147,11 @@ route_status(struct admin_http *admin, struct evhttp_request *req)
 		m = &metrics_table[i];
 		buf_append_str(&b, "<tr><td>");
 		html_escape(&b, m->name);
+		if (m->labels != NULL) {
+			buf_append_str(&b, "{");
+			html_escape(&b, m->labels);
+			buf_append_str(&b, "}");
+		}
 		buf_printf(&b, "</td><td>%" PRIu64 "</td><td>", *m->value);
 		html_escape(&b, m->help);
 		buf_append_str(&b, "</td></tr>\n");

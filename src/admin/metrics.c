@@ -1,64 +1,87 @@
 /*
- * The metrics table and its Prometheus rendering. Exporting a new
- * counter is one line in metrics_table below.
+ * The metrics table and its Prometheus rendering, and the process's
+ * own figures read from /proc. Exporting a new counter is one line in
+ * metrics_table below.
  */
 #include "admin/metrics.h"
 
+#include <dirent.h>
 #include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "lib/buf.h"
 #include "lib/stats.h"
 
 #define COUNTER(field, name, help) \
-	{ "mailbell_" name, help, METRIC_COUNTER, &mb_stats.field }
+	{ "mailbell_" name, NULL, help, METRIC_COUNTER, &mb_stats.field }
 #define GAUGE(field, name, help) \
-	{ "mailbell_" name, help, METRIC_GAUGE, &mb_stats.field }
+	{ "mailbell_" name, NULL, help, METRIC_GAUGE, &mb_stats.field }
+/* One series of a labelled family; each series repeats the help. */
+#define COUNTER_L(field, name, labels, help) \
+	{ "mailbell_" name, labels, help, METRIC_COUNTER, &mb_stats.field }
+#define GAUGE_L(field, name, labels, help) \
+	{ "mailbell_" name, labels, help, METRIC_GAUGE, &mb_stats.field }
+
+#define SESSIONS_HELP "Connections accepted, by service."
+#define ACTIVE_HELP "Connections open now, by service."
+#define REFUSED_HELP "Connections refused for being over a connection " \
+	"limit, by service."
+#define YIELDED_HELP "Idle sessions (IMAP: not logged in) closed to make " \
+	"room for new ones, by service."
+#define RCPT_HELP "LMTP recipients by result: delivered (250 after " \
+	"DATA), failed (4xx after DATA), unknown_user (550 at RCPT)."
+#define LOGINS_HELP "IMAP logins by result: ok, failed (wrong user or " \
+	"password), unavailable (too many password checks waiting)."
+#define DROPPED_HELP "Notify datagrams dropped unanswered, by reason " \
+	"(doc/notify-protocol.md section 4.1)."
 
 const struct metric metrics_table[] = {
-	COUNTER(lmtp_sessions_total, "lmtp_sessions_total",
-	    "LMTP connections accepted."),
-	GAUGE(lmtp_sessions_active, "lmtp_sessions_active",
-	    "LMTP connections open now."),
-	COUNTER(lmtp_sessions_refused, "lmtp_sessions_refused_total",
-	    "LMTP connections refused for being over the session limit."),
-	COUNTER(lmtp_sessions_yielded_total, "lmtp_sessions_yielded_total",
-	    "Idle LMTP sessions closed to make room for new ones."),
+	COUNTER_L(lmtp_sessions_total, "sessions_total", "service=\"lmtp\"",
+	    SESSIONS_HELP),
+	COUNTER_L(imap_sessions_total, "sessions_total", "service=\"imap\"",
+	    SESSIONS_HELP),
+	GAUGE_L(lmtp_sessions_active, "sessions_active", "service=\"lmtp\"",
+	    ACTIVE_HELP),
+	GAUGE_L(imap_sessions_active, "sessions_active", "service=\"imap\"",
+	    ACTIVE_HELP),
+	COUNTER_L(lmtp_sessions_refused, "sessions_refused_total",
+	    "service=\"lmtp\"", REFUSED_HELP),
+	COUNTER_L(imap_sessions_refused, "sessions_refused_total",
+	    "service=\"imap\"", REFUSED_HELP),
+	COUNTER_L(lmtp_sessions_yielded_total, "sessions_yielded_total",
+	    "service=\"lmtp\"", YIELDED_HELP),
+	COUNTER_L(imap_sessions_yielded_total, "sessions_yielded_total",
+	    "service=\"imap\"", YIELDED_HELP),
 	COUNTER(lmtp_transactions_total, "lmtp_transactions_total",
 	    "LMTP transactions whose DATA completed."),
-	COUNTER(lmtp_deliveries_total, "lmtp_deliveries_total",
-	    "Messages delivered over LMTP, one per recipient."),
-	COUNTER(lmtp_delivery_failures_total, "lmtp_delivery_failures_total",
-	    "LMTP recipients answered with a temporary failure after DATA."),
-	COUNTER(lmtp_unknown_recipients_total,
-	    "lmtp_unknown_recipients_total",
-	    "LMTP recipients refused as unknown users."),
+	COUNTER_L(lmtp_deliveries_total, "lmtp_recipients_total",
+	    "result=\"delivered\"", RCPT_HELP),
+	COUNTER_L(lmtp_delivery_failures_total, "lmtp_recipients_total",
+	    "result=\"failed\"", RCPT_HELP),
+	COUNTER_L(lmtp_unknown_recipients_total, "lmtp_recipients_total",
+	    "result=\"unknown_user\"", RCPT_HELP),
 	COUNTER(lmtp_oversized_total, "lmtp_oversized_total",
 	    "LMTP messages refused for exceeding the size limit."),
 	COUNTER(lmtp_protocol_errors_total, "lmtp_protocol_errors_total",
 	    "LMTP commands answered with a 500-series reply."),
 	COUNTER(lmtp_bytes_received_total, "lmtp_received_bytes_total",
 	    "Message bytes received over LMTP after DATA."),
-	COUNTER(imap_sessions_total, "imap_sessions_total",
-	    "IMAP connections accepted."),
-	GAUGE(imap_sessions_active, "imap_sessions_active",
-	    "IMAP connections open now."),
-	COUNTER(imap_sessions_refused, "imap_sessions_refused_total",
-	    "IMAP connections or logins refused by a connection limit."),
 	COUNTER(imap_commands_total, "imap_commands_total",
 	    "IMAP commands run."),
 	COUNTER(imap_bad_total, "imap_bad_total",
 	    "IMAP commands answered BAD."),
-	COUNTER(imap_logins_total, "imap_logins_total",
-	    "Successful IMAP logins."),
-	COUNTER(imap_login_failures_total, "imap_login_failures_total",
-	    "Failed IMAP logins."),
+	COUNTER_L(imap_logins_total, "imap_logins_total", "result=\"ok\"",
+	    LOGINS_HELP),
+	COUNTER_L(imap_login_failures_total, "imap_logins_total",
+	    "result=\"failed\"", LOGINS_HELP),
+	COUNTER_L(imap_logins_unavailable_total, "imap_logins_total",
+	    "result=\"unavailable\"", LOGINS_HELP),
 	COUNTER(imap_password_checks_total, "imap_password_checks_total",
 	    "Passwords checked against a hash (unknown users included)."),
-	COUNTER(imap_logins_unavailable_total,
-	    "imap_logins_unavailable_total",
-	    "Logins refused because too many password checks waited."),
-	COUNTER(imap_sessions_yielded_total, "imap_sessions_yielded_total",
-	    "IMAP sessions not logged in closed to make room for new ones."),
 	COUNTER(imap_login_timeouts_total, "imap_login_timeouts_total",
 	    "IMAP sessions closed for not logging in within login_timeout."),
 	COUNTER(imap_compress_total, "imap_compress_total",
@@ -80,27 +103,30 @@ const struct metric metrics_table[] = {
 	    "Datagrams sent from the notify UDP port."),
 	COUNTER(notify_send_errors_total, "notify_send_errors_total",
 	    "Notify datagrams that could not be sent."),
-	COUNTER(notify_dropped_size_total, "notify_dropped_size_total",
-	    "Notify datagrams dropped for their size."),
-	COUNTER(notify_dropped_version_total, "notify_dropped_version_total",
-	    "Notify datagrams dropped for an unknown version."),
-	COUNTER(notify_dropped_type_total, "notify_dropped_type_total",
-	    "Notify datagrams dropped for a type the server does not read."),
-	COUNTER(notify_dropped_id_total, "notify_dropped_id_total",
-	    "Notify datagrams dropped for an unknown registration id."),
-	COUNTER(notify_dropped_epoch_total, "notify_dropped_epoch_total",
-	    "Notify datagrams dropped for an epoch not accepted."),
-	COUNTER(notify_dropped_tag_total, "notify_dropped_tag_total",
-	    "Notify datagrams dropped because they failed authentication."),
-	COUNTER(notify_dropped_replay_total, "notify_dropped_replay_total",
-	    "Notify datagrams dropped as replays."),
-	COUNTER(notify_dropped_payload_total, "notify_dropped_payload_total",
-	    "Authentic notify datagrams dropped for a malformed payload."),
-	COUNTER(notify_dropped_rate_total, "notify_dropped_rate_total",
-	    "Notify datagrams dropped for exceeding their source endpoint's "
-	    "rate."),
-	COUNTER(notify_dropped_cookie_total, "notify_dropped_cookie_total",
-	    "VERIFY datagrams dropped for a wrong or stale cookie."),
+	COUNTER_L(notify_dropped_size_total, "notify_datagrams_dropped_total",
+	    "reason=\"size\"", DROPPED_HELP),
+	COUNTER_L(notify_dropped_version_total,
+	    "notify_datagrams_dropped_total", "reason=\"version\"",
+	    DROPPED_HELP),
+	COUNTER_L(notify_dropped_type_total, "notify_datagrams_dropped_total",
+	    "reason=\"type\"", DROPPED_HELP),
+	COUNTER_L(notify_dropped_id_total, "notify_datagrams_dropped_total",
+	    "reason=\"id\"", DROPPED_HELP),
+	COUNTER_L(notify_dropped_epoch_total, "notify_datagrams_dropped_total",
+	    "reason=\"epoch\"", DROPPED_HELP),
+	COUNTER_L(notify_dropped_tag_total, "notify_datagrams_dropped_total",
+	    "reason=\"tag\"", DROPPED_HELP),
+	COUNTER_L(notify_dropped_replay_total,
+	    "notify_datagrams_dropped_total", "reason=\"replay\"",
+	    DROPPED_HELP),
+	COUNTER_L(notify_dropped_payload_total,
+	    "notify_datagrams_dropped_total", "reason=\"payload\"",
+	    DROPPED_HELP),
+	COUNTER_L(notify_dropped_rate_total, "notify_datagrams_dropped_total",
+	    "reason=\"rate\"", DROPPED_HELP),
+	COUNTER_L(notify_dropped_cookie_total,
+	    "notify_datagrams_dropped_total", "reason=\"cookie\"",
+	    DROPPED_HELP),
 	COUNTER(notify_challenges_total, "notify_challenges_total",
 	    "CHALLENGE datagrams sent."),
 	COUNTER(notify_key_derivations_total, "notify_key_derivations_total",
@@ -155,6 +181,40 @@ label_value(struct buf *out, const char *s)
 	return rc;
 }
 
+/* The standard process metrics, named as every Prometheus client
+ * library names them. */
+static int
+render_process(struct buf *out, const struct metrics_extra *x)
+{
+	if (header(out, "process_cpu_seconds_total",
+	    "Total user and system CPU time spent in seconds.",
+	    METRIC_COUNTER) < 0 ||
+	    buf_printf(out, "process_cpu_seconds_total %.2f\n",
+	    x->cpu_seconds) < 0 ||
+	    header(out, "process_resident_memory_bytes",
+	    "Resident memory size in bytes.", METRIC_GAUGE) < 0 ||
+	    buf_printf(out, "process_resident_memory_bytes %" PRIu64 "\n",
+	    x->resident_bytes) < 0 ||
+	    header(out, "process_virtual_memory_bytes",
+	    "Virtual memory size in bytes.", METRIC_GAUGE) < 0 ||
+	    buf_printf(out, "process_virtual_memory_bytes %" PRIu64 "\n",
+	    x->virtual_bytes) < 0 ||
+	    header(out, "process_open_fds", "Number of open file descriptors.",
+	    METRIC_GAUGE) < 0 ||
+	    buf_printf(out, "process_open_fds %" PRIu64 "\n",
+	    x->open_fds) < 0 ||
+	    header(out, "process_max_fds",
+	    "Maximum number of open file descriptors.", METRIC_GAUGE) < 0 ||
+	    buf_printf(out, "process_max_fds %" PRIu64 "\n", x->max_fds) < 0 ||
+	    header(out, "process_start_time_seconds",
+	    "Start time of the process since unix epoch in seconds.",
+	    METRIC_GAUGE) < 0 ||
+	    buf_printf(out, "process_start_time_seconds %.2f\n",
+	    x->start_time_seconds) < 0)
+		return -1;
+	return 0;
+}
+
 int
 metrics_render(struct buf *out, const struct metrics_extra *extra)
 {
@@ -163,9 +223,13 @@ metrics_render(struct buf *out, const struct metrics_extra *extra)
 
 	for (i = 0; i < metrics_table_len; i++) {
 		m = &metrics_table[i];
-		if (header(out, m->name, m->help, m->type) < 0 ||
-		    buf_printf(out, "%s %" PRIu64 "\n", m->name,
-		    *m->value) < 0)
+		if ((i == 0 || strcmp(m->name, metrics_table[i - 1].name) != 0) &&
+		    header(out, m->name, m->help, m->type) < 0)
+			return -1;
+		if (buf_printf(out, "%s%s%s%s %" PRIu64 "\n", m->name,
+		    m->labels != NULL ? "{" : "",
+		    m->labels != NULL ? m->labels : "",
+		    m->labels != NULL ? "}" : "", *m->value) < 0)
 			return -1;
 	}
 
@@ -187,5 +251,88 @@ metrics_render(struct buf *out, const struct metrics_extra *extra)
 	    label_value(out, extra->version) < 0 ||
 	    buf_append_str(out, "\"} 1\n") < 0)
 		return -1;
+	return render_process(out, extra);
+}
+
+/* Field n (1-based, as proc(5) numbers them) of /proc/self/stat, whose
+ * second field (the command) may hold spaces: counted from after it. */
+static const char *
+stat_field(const char *stat, int n)
+{
+	const char *p = strrchr(stat, ')');
+	int i;
+
+	if (p == NULL)
+		return NULL;
+	p++;
+	for (i = 3; i < n && p != NULL; i++)
+		p = strchr(p + 1, ' ');
+	return p != NULL ? p + 1 : NULL;
+}
+
+static unsigned long long
+field_ull(const char *stat, int n)
+{
+	const char *p = stat_field(stat, n);
+
+	return p != NULL ? strtoull(p, NULL, 10) : 0;
+}
+
+/* Unix time the system booted (btime of /proc/stat), or 0. */
+static unsigned long long
+boot_time(void)
+{
+	char line[256];
+	unsigned long long btime = 0;
+	FILE *f = fopen("/proc/stat", "re");
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "btime %llu", &btime) == 1)
+			break;
+	fclose(f);
+	return btime;
+}
+
+int
+metrics_process(struct metrics_extra *x)
+{
+	char stat[1024];
+	long ticks = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+	struct rlimit rl;
+	struct dirent *de;
+	size_t n;
+	FILE *f;
+	DIR *d;
+
+	x->cpu_seconds = 0;
+	x->resident_bytes = x->virtual_bytes = x->open_fds = x->max_fds = 0;
+	x->start_time_seconds = 0;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		x->max_fds = rl.rlim_cur;
+	if ((d = opendir("/proc/self/fd")) != NULL) {
+		while ((de = readdir(d)) != NULL)
+			if (de->d_name[0] != '.')
+				x->open_fds++;
+		closedir(d);
+		/* the directory's own descriptor was open meanwhile */
+		if (x->open_fds > 0)
+			x->open_fds--;
+	}
+	if ((f = fopen("/proc/self/stat", "re")) == NULL)
+		return -1;
+	n = fread(stat, 1, sizeof(stat) - 1, f);
+	fclose(f);
+	stat[n] = '\0';
+	if (ticks <= 0 || page <= 0 || strrchr(stat, ')') == NULL)
+		return -1;
+	/* proc(5): utime 14, stime 15, starttime 22, vsize 23, rss 24 */
+	x->cpu_seconds = (double)(field_ull(stat, 14) + field_ull(stat, 15)) /
+	    (double)ticks;
+	x->start_time_seconds = (double)boot_time() +
+	    (double)field_ull(stat, 22) / (double)ticks;
+	x->virtual_bytes = field_ull(stat, 23);
+	x->resident_bytes = field_ull(stat, 24) * (uint64_t)page;
 	return 0;
 }

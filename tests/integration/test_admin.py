@@ -2,13 +2,17 @@
 The admin HTTP service: /health, Prometheus /metrics, loopback only.
 """
 
+import os
 import re
+import shutil
+import subprocess
+import time
 import urllib.error
 import urllib.request
 
 from conftest import LISTENING_RE, make_message
 
-METRIC_RE = re.compile(r"^(mailbell_[a-z_]+)(\{[^}]*\})? (\S+)$")
+METRIC_RE = re.compile(r"^((?:mailbell|process)_[a-z_]+)(\{[^}]*\})? (\S+)$")
 
 
 def get(daemon, path):
@@ -47,14 +51,54 @@ def test_admin_listens_on_loopback_only(daemon):
     assert admin and all(a == "127.0.0.1" for a, _ in admin), admin
 
 
+DELIVERED = 'mailbell_lmtp_recipients_total{result="delivered"}'
+
+
 def test_metrics_format(daemon):
     values, body = metrics(daemon)
-    for name in ("mailbell_lmtp_deliveries_total",
-                 "mailbell_lmtp_sessions_total",
+    for name in (DELIVERED, 'mailbell_sessions_total{service="lmtp"}',
+                 'mailbell_sessions_total{service="imap"}',
                  "mailbell_store_events_total"):
         assert name in values, body
-        assert "# TYPE %s counter" % name in body
-    assert values["mailbell_lmtp_deliveries_total"] == 0
+        assert "# TYPE %s counter" % name.split("{")[0] in body
+    assert values[DELIVERED] == 0
+    # one HELP and TYPE a family, however many series it has
+    assert body.count("# TYPE mailbell_notify_datagrams_dropped_total ") \
+        == 1
+    for reason in ("size", "version", "type", "id", "epoch", "tag",
+                   "replay", "payload", "rate", "cookie"):
+        assert 'mailbell_notify_datagrams_dropped_total{reason="%s"}' \
+            % reason in values
+    for result in ("ok", "failed", "unavailable"):
+        assert 'mailbell_imap_logins_total{result="%s"}' % result in values
+
+
+def test_metrics_pass_promtool(daemon):
+    """Prometheus's own linter finds nothing in a live scrape."""
+    assert shutil.which("promtool"), "promtool (Debian's prometheus)"
+    _, _, body = get(daemon, "/metrics")
+    r = subprocess.run(["promtool", "check", "metrics"], input=body,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout == "" and r.stderr == "", \
+        (r.stdout, r.stderr)
+
+
+def test_process_metrics(daemon):
+    values, body = metrics(daemon)
+    assert values["process_resident_memory_bytes"] > 1 << 20, body
+    assert values["process_virtual_memory_bytes"] >= \
+        values["process_resident_memory_bytes"]
+    # listening sockets, the log, the store's descriptors at least
+    assert values["process_open_fds"] >= 4
+    assert values["process_max_fds"] >= values["process_open_fds"]
+    assert abs(values["process_start_time_seconds"] - time.time()) < 600
+    assert values["process_cpu_seconds_total"] >= 0
+    # the same figures as the kernel gives anyone who asks
+    status = open("/proc/%d/status" % daemon.proc.pid).read()
+    rss = int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) * 1024
+    assert 0.5 < values["process_resident_memory_bytes"] / rss < 2
+    fds = len(os.listdir("/proc/%d/fd" % daemon.proc.pid))
+    assert abs(values["process_open_fds"] - fds) <= 2
 
 
 def test_metrics_move_after_delivery(daemon):
@@ -76,12 +120,13 @@ def test_metrics_move_after_delivery(daemon):
 
     def delta(name):
         return after[name] - before[name]
-    assert delta("mailbell_lmtp_deliveries_total") == 2, text
+    assert delta(DELIVERED) == 2, text
     assert delta("mailbell_lmtp_transactions_total") == 1, text
-    assert delta("mailbell_lmtp_unknown_recipients_total") == 1, text
+    assert delta('mailbell_lmtp_recipients_total{result="unknown_user"}') \
+        == 1, text
     assert delta("mailbell_lmtp_protocol_errors_total") == 1, text
     # Two metric scrapes and one LMTP session in between.
-    assert delta("mailbell_lmtp_sessions_total") == 1, text
+    assert delta('mailbell_sessions_total{service="lmtp"}') == 1, text
     assert delta("mailbell_store_events_total") == 2, text
     assert delta("mailbell_lmtp_received_bytes_total") >= len(body), text
 

@@ -221,13 +221,13 @@ def test_slowloris_flood_does_not_lock_out_users(daemon_factory):
         sources = ["127.0.3.%d" % n for n in range(1, 21)]
         with Trickler(d.ports["imap"], sources, 4):
             assert wait_until(
-                lambda: d.metric("imap_sessions_yielded_total") > 0, 30)
+                lambda: d.metric('sessions_yielded_total{service="imap"}') > 0, 30)
             # A real client gets in through the flood: told to try again
             # only while every waiting session is within its grace
             # (IMAP_PRELOGIN_GRACE_MS), then let in.
             assert wait_until(lambda: real_client_in(d, "127.0.0.200"), 30)
             assert early.cmd("n", "NOOP") == ["n OK NOOP completed"]
-            assert d.metric("imap_sessions_active") <= 40 + 1 + 4
+            assert d.metric('sessions_active{service="imap"}') <= 40 + 1 + 4
     assert d.alive()
 
 
@@ -238,7 +238,7 @@ def test_lmtp_idle_flood_does_not_stop_delivery(daemon):
     sources = ["127.0.6.%d" % n for n in range(1, 4)]
     with Trickler(daemon.lmtp_port, sources, 100):
         assert wait_until(
-            lambda: daemon.metric("lmtp_sessions_yielded_total") > 0, 30)
+            lambda: daemon.metric('sessions_yielded_total{service="lmtp"}') > 0, 30)
         daemon.deliver([make_message("through the flood")], timeout=20)
         assert daemon.wait_messages("alice", 1)
     assert daemon.alive()

@@ -416,7 +416,7 @@ def test_client_leaves_mid_fetch(daemon):
     c.send(b"a FETCH 1:* BODY.PEEK[]\r\nb LOGOUT\r\n")
     c.file.read(1000)
     c.sock.close()
-    assert daemon.wait_metric("imap_sessions_active", 0)
+    assert daemon.wait_metric('sessions_active{service="imap"}', 0)
     assert daemon.alive()
     c2 = imap_raw_login(daemon)
     c2.select()

@@ -346,7 +346,7 @@ def test_idle_then_disconnect(daemon):
     assert c.line() == "+ idling"
     c.close()
     # The delivery comes after the daemon has dropped the idling session.
-    assert daemon.wait_metric("imap_sessions_active", 0)
+    assert daemon.wait_metric('sessions_active{service="imap"}', 0)
     lmtp_deliver(daemon, "alice@example.org", make_message("after"))
     assert daemon.alive()
 
@@ -360,7 +360,7 @@ def test_connection_limit_per_ip(daemon_factory):
         assert c.closed()
     conns[0].close()
     # Its slot is free once the daemon has dropped the session.
-    assert d.wait_metric("imap_sessions_active", 2)
+    assert d.wait_metric('sessions_active{service="imap"}', 2)
     with d.imap() as c:
         assert c.greeting.startswith("* OK")
     for c in conns[1:]:
@@ -379,7 +379,7 @@ def test_connection_limit_per_user(daemon_factory):
     a3.login("bob")
     a1.cmd("o", "LOGOUT")
     a1.close()
-    assert d.wait_metric("imap_sessions_active", 2)
+    assert d.wait_metric('sessions_active{service="imap"}', 2)
     with d.imap() as c:
         c.login()
     a2.close()
@@ -598,7 +598,7 @@ def test_disconnect_mid_literal_leaves_nothing(daemon):
     c.send(b"x" * 50000)
     c.close()
     # The session is gone and whatever it had queued has been undone.
-    assert daemon.wait_metric("imap_sessions_active", 0)
+    assert daemon.wait_metric('sessions_active{service="imap"}', 0)
     assert daemon.wait_idle()
     assert daemon.message_files("alice") == []
     assert daemon.tmp_files("alice") == []

@@ -297,7 +297,7 @@ def test_disconnect_mid_data_leaves_nothing(daemon, bystander):
     c2.close()
     # Both cut-off sessions are gone (the bystander's stays) and what
     # they had queued has been undone.
-    assert daemon.wait_metric("lmtp_sessions_active", 1)
+    assert daemon.wait_metric('sessions_active{service="lmtp"}', 1)
     assert daemon.wait_idle()
     for user in ("alice", "bob"):
         assert daemon.message_files(user) == [], user

@@ -220,7 +220,7 @@ def test_lmtp_disconnect_mid_spool_leaves_nothing(daemon_factory):
     assert wait_until(lambda: len(d.tmp_files("alice")) == 1, 10)
     c.close()
     # ...and goes with the session.
-    assert d.wait_metric("lmtp_sessions_active", 0)
+    assert d.wait_metric('sessions_active{service="lmtp"}', 0)
     assert d.wait_idle()
     assert d.tmp_files("alice") == []
     assert d.message_files("alice") == []

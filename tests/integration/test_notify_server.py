@@ -286,13 +286,13 @@ def test_forged_datagram_dropped_and_counted(daemon, imap):
     c = nc.UdpClient(reg)
     c.hello(key=bytes(32))
     assert c.recv_raw(1.0) is None
-    assert metric(daemon, "notify_dropped_tag_total") == 1
+    assert metric(daemon, 'notify_datagrams_dropped_total{reason="tag"}') == 1
     # unknown id
     other = nc.Registration(1, "00000000000000ff", bytes(32), reg.port, 25,
                             60, reg.epoch)
     nc.UdpClient(other, sock=c.sock).hello()
     assert c.recv_raw(0.5) is None
-    assert metric(daemon, "notify_dropped_id_total") == 1
+    assert metric(daemon, 'notify_datagrams_dropped_total{reason="id"}') == 1
     c.close()
 
 
@@ -302,7 +302,7 @@ def test_replayed_datagram_dropped(daemon, imap):
     c.expect(nc.STATUS)
     c.send_raw(c.sent[-1])
     assert c.recv_raw(1.0) is None
-    assert metric(daemon, "notify_dropped_replay_total") == 1
+    assert metric(daemon, 'notify_datagrams_dropped_total{reason="replay"}') == 1
     # a replayed HELLO from another socket gets nothing either
     other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     other.bind(("127.0.0.1", 0))
@@ -311,7 +311,7 @@ def test_replayed_datagram_dropped(daemon, imap):
     with pytest.raises(socket.timeout):
         other.recvfrom(2048)
     other.close()
-    assert metric(daemon, "notify_dropped_replay_total") == 2
+    assert metric(daemon, 'notify_datagrams_dropped_total{reason="replay"}') == 2
     c.close()
 
 
@@ -349,8 +349,8 @@ def test_flood_of_forgeries_and_old_replays_keeps_client_on_udp(daemon,
                           sock=attacker).seal(nc.HELLO, b"\xa0" * 8,
                                               key=bytes(32))
     derivations = metric(daemon, "notify_key_derivations_total")
-    tags = metric(daemon, "notify_dropped_tag_total")
-    rate = metric(daemon, "notify_dropped_rate_total")
+    tags = metric(daemon, 'notify_datagrams_dropped_total{reason="tag"}')
+    rate = metric(daemon, 'notify_datagrams_dropped_total{reason="rate"}')
     deadline = time.monotonic() + FLOOD_SECONDS
     sent = 0
     for _chunk in range(FLOOD_CHUNKS):
@@ -365,9 +365,9 @@ def test_flood_of_forgeries_and_old_replays_keeps_client_on_udp(daemon,
     attacker.close()
     assert sent >= FLOOD_CHUNK
     # the daemon read much of the flood (loopback may drop a little)
-    assert wait_until(lambda: metric(daemon, "notify_dropped_tag_total")
+    assert wait_until(lambda: metric(daemon, 'notify_datagrams_dropped_total{reason="tag"}')
                       - tags >= sent // 4, 10)
-    assert metric(daemon, "notify_dropped_rate_total") - rate >= sent // 4
+    assert metric(daemon, 'notify_datagrams_dropped_total{reason="rate"}') - rate >= sent // 4
     # none of it cost a key derivation (the old epoch's key was kept
     # from the client's own keepalive after the restart)
     assert metric(daemon, "notify_key_derivations_total") <= derivations + 1
@@ -388,7 +388,7 @@ def test_short_and_garbage_datagrams_get_nothing(daemon, imap):
     c.send_raw(bytes(1300))
     assert c.recv_raw(0.5) is None
     m = daemon.metrics()
-    assert m["mailbell_notify_dropped_size_total"] >= 3
+    assert m['mailbell_notify_datagrams_dropped_total{reason="size"}'] >= 3
     assert m["mailbell_notify_datagrams_sent_total"] == 0
     c.close()
 
@@ -406,7 +406,7 @@ def test_bad_cookie_dropped(daemon, imap):
     c.pn += 1
     other.verify(ch["cookie"])
     assert other.recv(0.5) is None
-    assert metric(daemon, "notify_dropped_cookie_total") == 2
+    assert metric(daemon, 'notify_datagrams_dropped_total{reason="cookie"}') == 2
     c.verify(ch["cookie"])
     c.expect(nc.STATUS)
     other.close()
@@ -625,7 +625,7 @@ def test_old_epoch_ack_and_verify_dropped(daemon, imap):
     c.server = ("127.0.0.1", udp_port(daemon))
     c.ack(0)
     assert c.recv_raw(0.5) is None
-    assert metric(daemon, "notify_dropped_epoch_total") == 1
+    assert metric(daemon, 'notify_datagrams_dropped_total{reason="epoch"}') == 1
     c.close()
 
 

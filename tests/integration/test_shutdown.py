@@ -264,6 +264,6 @@ def test_a_tls_client_that_says_goodbye_at_once_is_not_kept(daemon):
             pass
         sock.sendall(outgoing.read())
         sock.close()
-    assert daemon.wait_metric("imap_sessions_active", 0, timeout=3), \
-        daemon.metric("imap_sessions_active")
+    assert daemon.wait_metric('sessions_active{service="imap"}', 0, timeout=3), \
+        daemon.metric('sessions_active{service="imap"}')
     assert stop_in_time(daemon, limit=MARGIN) < MARGIN

@@ -746,7 +746,7 @@ def test_flood_of_forgeries_keeps_the_watch_on_udp(daemon_factory, watches,
         senders += [lambda i: raw.sendto(packets[i % len(packets)],
                                          ("127.0.0.1", 0))] * 3
 
-    tags = d.metric("notify_dropped_tag_total")
+    tags = d.metric('notify_datagrams_dropped_total{reason="tag"}')
     answered = statuses(d)
     flood = Flood(senders)
     flood.start()
@@ -773,7 +773,7 @@ def test_flood_of_forgeries_keeps_the_watch_on_udp(daemon_factory, watches,
         if raw is not None:
             raw.close()
     # The daemon read much of the flood (loopback may drop a little).
-    assert wait_until(lambda: d.metric("notify_dropped_tag_total") - tags
+    assert wait_until(lambda: d.metric('notify_datagrams_dropped_total{reason="tag"}') - tags
                       >= sent // 4, 10), sent
     deliver(d, subject="after")
     _, ev = w.wait_json(10, event="MessageNew")

@@ -18,13 +18,25 @@ static const struct metrics_extra extra = {
 	.queue_pending = 7,
 };
 
-/* Every table entry has HELP, TYPE and a sample with its current value. */
+/* Occurrences of needle in haystack. */
+static size_t
+count(const char *haystack, const char *needle)
+{
+	size_t n = 0;
+
+	for (; (haystack = strstr(haystack, needle)) != NULL; haystack++)
+		n++;
+	return n;
+}
+
+/* Every family has HELP and TYPE once, every table entry a sample with
+ * its labels and current value. */
 static void
 test_every_metric(void **state)
 {
 	char line[256];
 	struct buf b;
-	size_t i;
+	size_t i, j;
 
 	(void)state;
 	memset(&mb_stats, 0, sizeof(mb_stats));
@@ -37,10 +49,24 @@ test_every_metric(void **state)
 
 		assert_true(strncmp(m->name, "mailbell_", 9) == 0);
 		snprintf(line, sizeof(line), "# HELP %s ", m->name);
-		assert_non_null(strstr(buf_cstr(&b), line));
+		assert_int_equal(count(buf_cstr(&b), line), 1);
 		snprintf(line, sizeof(line), "# TYPE %s %s\n", m->name,
 		    metrics_type_name(m->type));
-		assert_non_null(strstr(buf_cstr(&b), line));
+		assert_int_equal(count(buf_cstr(&b), line), 1);
+		snprintf(line, sizeof(line), "\n%s%s%s%s %llu\n", m->name,
+		    m->labels != NULL ? "{" : "",
+		    m->labels != NULL ? m->labels : "",
+		    m->labels != NULL ? "}" : "",
+		    (unsigned long long)*m->value);
+		assert_int_equal(count(buf_cstr(&b), line), 1);
+		/* a family's series are together, of one type and help */
+		for (j = i + 2; j < metrics_table_len; j++)
+			if (strcmp(metrics_table[j].name, m->name) == 0) {
+				assert_string_equal(metrics_table[j - 1].name,
+				    m->name);
+				assert_int_equal(metrics_table[j].type,
+				    m->type);
+			}
 		/* Prometheus names counters *_total */
 		if (m->type == METRIC_COUNTER)
 			assert_string_equal(m->name + strlen(m->name) - 6,
@@ -49,7 +75,7 @@ test_every_metric(void **state)
 		assert_null(strchr(m->help, '\\'));
 	}
 	assert_non_null(strstr(buf_cstr(&b),
-	    "\nmailbell_lmtp_deliveries_total 42\n"));
+	    "\nmailbell_lmtp_recipients_total{result=\"delivered\"} 42\n"));
 	assert_non_null(strstr(buf_cstr(&b),
 	    "\nmailbell_store_events_total 18446744073709551615\n"));
 	assert_non_null(strstr(buf_cstr(&b),
@@ -60,6 +86,27 @@ test_every_metric(void **state)
 	    "\nmailbell_build_info{version=\"0.1.0\"} 1\n"));
 	/* the text ends with a newline, as the format requires */
 	assert_int_equal(b.data[b.len - 1], '\n');
+	buf_free(&b);
+}
+
+static void
+test_process(void **state)
+{
+	struct metrics_extra x = extra;
+	struct buf b;
+
+	(void)state;
+	assert_int_equal(metrics_process(&x), 0);
+	assert_true(x.resident_bytes > 0);
+	assert_true(x.virtual_bytes >= x.resident_bytes);
+	assert_true(x.open_fds >= 3);	/* stdin, stdout, stderr */
+	assert_true(x.max_fds >= x.open_fds);
+	assert_true(x.start_time_seconds > 1.6e9);
+	buf_init(&b, 0);
+	assert_int_equal(metrics_render(&b, &x), 0);
+	assert_non_null(strstr(buf_cstr(&b),
+	    "# TYPE process_cpu_seconds_total counter\n"));
+	assert_non_null(strstr(buf_cstr(&b), "\nprocess_open_fds "));
 	buf_free(&b);
 }
 
@@ -95,6 +142,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_metric),
+		cmocka_unit_test(test_process),
 		cmocka_unit_test(test_label_escaping),
 		cmocka_unit_test(test_too_small),
 	};
