@@ -148,10 +148,39 @@ const struct metric metrics_table[] = {
 const size_t metrics_table_len =
     sizeof(metrics_table) / sizeof(metrics_table[0]);
 
+const struct metric_histogram metrics_histograms[] = {
+	{ "mailbell_lmtp_delivery_seconds",
+	    "LMTP transactions by the time from the final dot of DATA to "
+	    "the replies (every recipient's message durable).",
+	    &mb_stats.lmtp_delivery_seconds },
+};
+const size_t metrics_histograms_len =
+    sizeof(metrics_histograms) / sizeof(metrics_histograms[0]);
+
 const char *
 metrics_type_name(enum metric_type type)
 {
 	return type == METRIC_COUNTER ? "counter" : "gauge";
+}
+
+static int
+render_histogram(struct buf *out, const struct metric_histogram *m)
+{
+	uint64_t below = 0;
+	size_t i;
+
+	if (buf_printf(out, "# HELP %s %s\n# TYPE %s histogram\n", m->name,
+	    m->help, m->name) < 0)
+		return -1;
+	for (i = 0; i < STATS_BUCKETS; i++) {
+		below += m->h->counts[i];
+		if (buf_printf(out, "%s_bucket{le=\"%g\"} %" PRIu64 "\n",
+		    m->name, stats_bucket_bounds[i], below) < 0)
+			return -1;
+	}
+	return buf_printf(out, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n"
+	    "%s_sum %.6f\n%s_count %" PRIu64 "\n", m->name, m->h->count,
+	    m->name, m->h->sum, m->name, m->h->count) < 0 ? -1 : 0;
 }
 
 static int
@@ -232,6 +261,9 @@ metrics_render(struct buf *out, const struct metrics_extra *extra)
 		    m->labels != NULL ? "}" : "", *m->value) < 0)
 			return -1;
 	}
+	for (i = 0; i < metrics_histograms_len; i++)
+		if (render_histogram(out, &metrics_histograms[i]) < 0)
+			return -1;
 
 	if (header(out, "mailbell_delivery_queue_pending",
 	    "Deliveries and folder syncs queued or running.",

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 struct buf;
+struct stats_histogram;
 
 enum metric_type {
 	METRIC_COUNTER,		/* only ever grows */
@@ -29,6 +30,15 @@ struct metric {
 	enum metric_type type;
 	const uint64_t *value;	/* the field of mb_stats */
 };
+
+/* One exported histogram of struct mb_stats. */
+struct metric_histogram {
+	const char *name;	/* "mailbell_lmtp_delivery_seconds" */
+	const char *help;	/* as struct metric's */
+	const struct stats_histogram *h;
+};
+extern const struct metric_histogram metrics_histograms[];
+extern const size_t metrics_histograms_len;
 
 /* Every exported mb_stats field, in display order; the series of one
  * family are next to each other (the family's HELP and TYPE are
@@ -60,7 +70,8 @@ const char *metrics_type_name(enum metric_type type);
 /*
  * Append every metric to out in the Prometheus text exposition format
  * (version 0.0.4): "# HELP" and "# TYPE" once a family, and one sample
- * line a series, including mailbell_uptime_seconds,
+ * line a series (a histogram: its cumulative buckets, sum and count),
+ * including mailbell_uptime_seconds,
  * mailbell_delivery_queue_pending, mailbell_build_info{version="..."} 1
  * and the process_* metrics. Returns 0, or -1 if out's
  * maximum was reached (out then holds a truncated text).

@@ -7,6 +7,23 @@
 
 #include <stdint.h>
 
+/* Buckets of every latency histogram: upper bounds in seconds, from
+ * 100 us (a wake on the loop) to 10 s (a delivery behind a slow disk);
+ * slower ones fall in the +Inf bucket only. */
+#define STATS_BUCKETS 16
+extern const double stats_bucket_bounds[STATS_BUCKETS];
+
+/* A Prometheus histogram of durations. */
+struct stats_histogram {
+	uint64_t counts[STATS_BUCKETS];	/* observations in (bound i-1,
+					   bound i]; not cumulative */
+	uint64_t count;			/* every observation */
+	double sum;			/* their seconds */
+};
+
+/* Count one duration of seconds (negative ones as 0). */
+void stats_observe(struct stats_histogram *h, double seconds);
+
 struct mb_stats {
 	/* LMTP */
 	uint64_t lmtp_sessions_total;		/* connections accepted */
@@ -22,6 +39,8 @@ struct mb_stats {
 	uint64_t lmtp_oversized_total;		/* 552 5.3.4 */
 	uint64_t lmtp_protocol_errors_total;	/* 500-series replies */
 	uint64_t lmtp_bytes_received_total;	/* message bytes after DATA */
+	struct stats_histogram lmtp_delivery_seconds; /* the final dot to
+						   the replies, a transaction */
 
 	/* IMAP */
 	uint64_t imap_sessions_total;		/* connections accepted */

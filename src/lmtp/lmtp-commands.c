@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "directory/directory.h"
+#include "lib/clock.h"
 #include "lib/config.h"
 #include "lib/log.h"
 #include "lib/stats.h"
@@ -351,6 +352,8 @@ delivered_cb(struct store_job *job, void *ctx)
 		    " delivered to <%s>", uid, rcpt->address);
 	}
 	mb_stats.lmtp_transactions_total++;
+	stats_observe(&mb_stats.lmtp_delivery_seconds,
+	    (double)(clock_now_us() - session->data_end_us) / 1e6);
 	store_job_free(&job);
 	if (server != NULL)
 		server->deliveries--;
@@ -440,6 +443,7 @@ lmtp_commands_data_end(struct lmtp_session *session)
 	unsigned char *body;
 	size_t len;
 
+	session->data_end_us = clock_now_us();
 	mb_stats.lmtp_bytes_received_total += lmtp_data_size(session->data);
 	if (session->spool != NULL || session->spool_failed)
 		spool_held(session);

@@ -64,6 +64,7 @@ struct lmtp_session {
 	struct store_spool *spool;	/* the message beyond SPOOL_INLINE_MAX,
 					   in the first recipient's tmp/ */
 	bool spool_failed;		/* it could not be written: 452 */
+	uint64_t data_end_us;		/* clock_now_us() at the final dot */
 
 	/* Its place in the server's list of sessions */
 	struct service_link link;

@@ -12,7 +12,8 @@ import urllib.request
 
 from conftest import LISTENING_RE, make_message
 
-METRIC_RE = re.compile(r"^((?:mailbell|process)_[a-z_]+)(\{[^}]*\})? (\S+)$")
+METRIC_RE = re.compile(
+    r"^((?:mailbell|process)_[a-z_]+)(\{[^}]*\})? (\S+)$")
 
 
 def get(daemon, path):
@@ -129,6 +130,15 @@ def test_metrics_move_after_delivery(daemon):
     assert delta('mailbell_sessions_total{service="lmtp"}') == 1, text
     assert delta("mailbell_store_events_total") == 2, text
     assert delta("mailbell_lmtp_received_bytes_total") >= len(body), text
+    # one transaction timed, from its final dot to its replies
+    h = "mailbell_lmtp_delivery_seconds"
+    assert delta(h + "_count") == 1, text
+    assert 0 < delta(h + "_sum") < 10, text
+    buckets = [v for k, v in sorted(
+        ((k, v) for k, v in after.items() if k.startswith(h + "_bucket")),
+        key=lambda kv: float(kv[0].split('"')[1]))]
+    assert buckets == sorted(buckets), text
+    assert after[h + '_bucket{le="+Inf"}'] == after[h + "_count"], text
 
 
 def test_unknown_path_404(daemon):

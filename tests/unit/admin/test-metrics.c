@@ -110,6 +110,41 @@ test_process(void **state)
 	buf_free(&b);
 }
 
+/* Observations land in the first bucket whose bound holds them, and
+ * the text's buckets are cumulative, ending with +Inf = count. */
+static void
+test_histogram(void **state)
+{
+	struct stats_histogram *h = &mb_stats.lmtp_delivery_seconds;
+	struct buf b;
+
+	(void)state;
+	memset(h, 0, sizeof(*h));
+	stats_observe(h, 0.0001);	/* on the first bound: in it */
+	stats_observe(h, -1);		/* a clock step: counted as 0 */
+	stats_observe(h, 0.003);	/* (0.0025, 0.005] */
+	stats_observe(h, 60);		/* past 10 s: +Inf only */
+	assert_int_equal(h->counts[0], 2);
+	assert_int_equal(h->counts[5], 1);
+	assert_int_equal(h->count, 4);
+	buf_init(&b, 0);
+	assert_int_equal(metrics_render(&b, &extra), 0);
+	assert_non_null(strstr(buf_cstr(&b),
+	    "# TYPE mailbell_lmtp_delivery_seconds histogram\n"
+	    "mailbell_lmtp_delivery_seconds_bucket{le=\"0.0001\"} 2\n"
+	    "mailbell_lmtp_delivery_seconds_bucket{le=\"0.00025\"} 2\n"));
+	assert_non_null(strstr(buf_cstr(&b),
+	    "_bucket{le=\"0.0025\"} 2\n"
+	    "mailbell_lmtp_delivery_seconds_bucket{le=\"0.005\"} 3\n"));
+	assert_non_null(strstr(buf_cstr(&b),
+	    "_bucket{le=\"10\"} 3\n"
+	    "mailbell_lmtp_delivery_seconds_bucket{le=\"+Inf\"} 4\n"
+	    "mailbell_lmtp_delivery_seconds_sum 60.003100\n"
+	    "mailbell_lmtp_delivery_seconds_count 4\n"));
+	buf_free(&b);
+	memset(h, 0, sizeof(*h));
+}
+
 static void
 test_label_escaping(void **state)
 {
@@ -143,6 +178,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_metric),
 		cmocka_unit_test(test_process),
+		cmocka_unit_test(test_histogram),
 		cmocka_unit_test(test_label_escaping),
 		cmocka_unit_test(test_too_small),
 	};
