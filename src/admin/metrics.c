@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,9 +252,11 @@ metrics_render(struct buf *out, const struct metrics_extra *extra)
 	size_t i;
 
 	for (i = 0; i < metrics_table_len; i++) {
+		bool first = i == 0 ||
+		    strcmp(metrics_table[i - 1].name, metrics_table[i].name) != 0;
+
 		m = &metrics_table[i];
-		if ((i == 0 || strcmp(m->name, metrics_table[i - 1].name) != 0) &&
-		    header(out, m->name, m->help, m->type) < 0)
+		if (first && header(out, m->name, m->help, m->type) < 0)
 			return -1;
 		if (buf_printf(out, "%s%s%s%s %" PRIu64 "\n", m->name,
 		    m->labels != NULL ? "{" : "",

@@ -4,9 +4,10 @@
  * packet-number state of that epoch and, while an endpoint is verified,
  * that endpoint. A registration's secret is not stored: it is derived
  * from the server's master key (notify_secret_derive()), except for one
- * read from a file that carried its own. Also how registrations and the epoch are kept in the
- * data directory. No I/O beyond those two files and no libevent, so a
- * unit test drives it with its own clock.
+ * read from a file that carried its own. Also how registrations, the
+ * epoch and the master key are kept in the data directory. No I/O
+ * beyond those three files and no libevent, so a unit test drives it
+ * with its own clock.
  *
  * Memory: a registration is one fixed-size record taken from a slab (no
  * allocator header) and one hash-table slot, about 160 bytes, its key
@@ -227,8 +228,9 @@ int notify_registry_save(struct notify_registry *registry, const char *path,
  * spread over turns of the event loop and the writing leave it.
  *
  * First the file's contents are appended to b (an older file's secrets
- * included: wipe b after use), clearing the DIRTY flags, in steps: start with *cursor = 0
- * and an empty b, and call again while it returns 0. Each call appends
+ * included: wipe b after use), clearing the DIRTY flags, in steps:
+ * start with *cursor = 0 and an empty b, and call again while it
+ * returns 0. Each call appends
  * (the header first) the lines of at least max registrations, or of
  * every one left, and returns 1 when every registration was formatted,
  * 0 if more remain, or -1 if b is full: then nothing of that call is
