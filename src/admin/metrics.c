@@ -149,11 +149,27 @@ const struct metric metrics_table[] = {
 const size_t metrics_table_len =
     sizeof(metrics_table) / sizeof(metrics_table[0]);
 
+#define HISTOGRAM(field, name, help) \
+	{ "mailbell_" name, help, &mb_stats.field, NULL, NULL }
+
 const struct metric_histogram metrics_histograms[] = {
-	{ "mailbell_lmtp_delivery_seconds",
+	HISTOGRAM(lmtp_delivery_seconds, "lmtp_delivery_seconds",
 	    "LMTP transactions by the time from the final dot of DATA to "
-	    "the replies (every recipient's message durable).",
-	    &mb_stats.lmtp_delivery_seconds },
+	    "the replies (every recipient's message durable)."),
+	HISTOGRAM(imap_idle_wake_seconds, "imap_idle_wake_seconds",
+	    "New messages by the time from their landing to their EXISTS "
+	    "written to a session in IDLE on their folder."),
+	HISTOGRAM(notify_event_sent_seconds, "notify_event_sent_seconds",
+	    "Notifications by the time from the message landing to the "
+	    "first send of its EVENT datagram, one per registration."),
+	HISTOGRAM(notify_event_acked_seconds, "notify_event_acked_seconds",
+	    "Notifications by the time from the message landing to the "
+	    "client's ACK of its EVENT, one per registration."),
+	{ "mailbell_imap_command_seconds",
+	    "IMAP commands by the time from reading them to their tagged "
+	    "reply, by command (IDLE is not timed); a command appears once "
+	    "it has run.",
+	    NULL, "command", &mb_stats.imap_command_seconds },
 };
 const size_t metrics_histograms_len =
     sizeof(metrics_histograms) / sizeof(metrics_histograms[0]);
@@ -164,24 +180,58 @@ metrics_type_name(enum metric_type type)
 	return type == METRIC_COUNTER ? "counter" : "gauge";
 }
 
+static int label_value(struct buf *out, const char *s);
+
+/* The series of one histogram; label: 'name="value"' (escaped), or "". */
+static int
+render_series(struct buf *out, const char *name, const char *label,
+    const struct stats_histogram *h)
+{
+	const char *sep = label[0] != '\0' ? "," : "";
+	const char *open = label[0] != '\0' ? "{" : "";
+	const char *close = label[0] != '\0' ? "}" : "";
+	uint64_t below = 0;
+	size_t i;
+
+	for (i = 0; i < STATS_BUCKETS; i++) {
+		below += h->counts[i];
+		if (buf_printf(out, "%s_bucket{%s%sle=\"%g\"} %" PRIu64 "\n",
+		    name, label, sep, stats_bucket_bounds[i], below) < 0)
+			return -1;
+	}
+	return buf_printf(out, "%s_bucket{%s%sle=\"+Inf\"} %" PRIu64 "\n"
+	    "%s_sum%s%s%s %.6f\n%s_count%s%s%s %" PRIu64 "\n",
+	    name, label, sep, h->count, name, open, label, close, h->sum,
+	    name, open, label, close, h->count) < 0 ? -1 : 0;
+}
+
 static int
 render_histogram(struct buf *out, const struct metric_histogram *m)
 {
-	uint64_t below = 0;
+	struct buf label;
 	size_t i;
+	int rc = 0;
 
 	if (buf_printf(out, "# HELP %s %s\n# TYPE %s histogram\n", m->name,
 	    m->help, m->name) < 0)
 		return -1;
-	for (i = 0; i < STATS_BUCKETS; i++) {
-		below += m->h->counts[i];
-		if (buf_printf(out, "%s_bucket{le=\"%g\"} %" PRIu64 "\n",
-		    m->name, stats_bucket_bounds[i], below) < 0)
-			return -1;
+	if (m->h != NULL)
+		return render_series(out, m->name, "", m->h);
+	buf_init(&label, 0);
+	for (i = 0; i < STATS_SERIES_MAX && rc == 0; i++) {
+		if (m->vec->values[i] == NULL)
+			continue;
+		buf_reset(&label);
+		if (buf_printf(&label, "%s=\"", m->label) < 0 ||
+		    label_value(&label, m->vec->values[i]) < 0 ||
+		    buf_append_str(&label, "\"") < 0)
+			rc = -1;
+		else
+			rc = render_series(out, m->name, buf_cstr(&label),
+			    &m->vec->h[i]);
 	}
-	return buf_printf(out, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n"
-	    "%s_sum %.6f\n%s_count %" PRIu64 "\n", m->name, m->h->count,
-	    m->name, m->h->sum, m->name, m->h->count) < 0 ? -1 : 0;
+	buf_free(&label);
+	return rc;
 }
 
 static int

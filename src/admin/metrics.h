@@ -15,6 +15,7 @@
 
 struct buf;
 struct stats_histogram;
+struct stats_histogram_vec;
 
 enum metric_type {
 	METRIC_COUNTER,		/* only ever grows */
@@ -31,11 +32,14 @@ struct metric {
 	const uint64_t *value;	/* the field of mb_stats */
 };
 
-/* One exported histogram of struct mb_stats. */
+/* One exported histogram of struct mb_stats, or a family of them. */
 struct metric_histogram {
 	const char *name;	/* "mailbell_lmtp_delivery_seconds" */
 	const char *help;	/* as struct metric's */
-	const struct stats_histogram *h;
+	const struct stats_histogram *h;	/* or NULL, and: */
+	const char *label;	/* the family's label name ("command") */
+	const struct stats_histogram_vec *vec;	/* its series: those
+						   observed are written */
 };
 extern const struct metric_histogram metrics_histograms[];
 extern const size_t metrics_histograms_len;

@@ -23,7 +23,9 @@
 #include "lib/clock.h"
 #include "lib/config.h"
 #include "lib/log.h"
+#include "lib/stats.h"
 #include "lib/xmalloc.h"
+#include "store/store.h"
 
 /* A keepalive this close to its time is sent now rather than after
  * another timer round: the loop's clock may be coarser than ours. */
@@ -34,8 +36,19 @@ struct imap_idle {
 	struct imap_cmd *cmd;
 	struct imap_idle *prev, *next;	/* in the server's keepalive queue */
 	uint64_t due_ms;		/* next keepalive, monotonic ms */
+	uint64_t landed_us;		/* the latest landing pushed (or
+					   there when IDLE began) */
 	bool changed;			/* changes wait for the output */
 };
+
+/* The selected folder's latest landing, 0 if none (or no folder). */
+static uint64_t
+idle_landed_us(const struct imap_idle *idle)
+{
+	const struct store_view *view = idle->cmd->session->view;
+
+	return view != NULL ? store_view_landed_us(view) : 0;
+}
 
 static uint64_t
 idle_interval_ms(const struct imap_server *server)
@@ -139,6 +152,13 @@ idle_push(struct imap_cmd *cmd)
 	}
 	idle->changed = false;
 	imap_session_flush_updates(cmd->session, true, false);
+	/* A message that landed since the last push is now on its way
+	 * to the client: its wake time. */
+	if (idle_landed_us(idle) > idle->landed_us) {
+		idle->landed_us = idle_landed_us(idle);
+		stats_observe(&mb_stats.imap_idle_wake_seconds,
+		    (double)(clock_now_us() - idle->landed_us) / 1e6);
+	}
 }
 
 static void
@@ -195,6 +215,7 @@ cmd_idle(struct imap_cmd *cmd)
 	idle = xcalloc(1, sizeof(*idle));
 	idle->cmd = cmd;
 	idle->due_ms = now + idle_interval_ms(server);
+	idle->landed_us = idle_landed_us(idle);
 	idle_queue_append(server, idle);
 	if (server->idle_head == idle)
 		idle_timer_arm(server, now);

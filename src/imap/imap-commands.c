@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/stats.h"
+
 #define NA IMAP_STATE_NOT_AUTH
 #define AU IMAP_STATE_AUTH
 #define SE IMAP_STATE_SELECTED
@@ -38,7 +40,7 @@ static const struct imap_command_def imap_commands[] = {
 	{ "APPEND", IN, 0, cmd_append },
 	{ "NAMESPACE", IN, 0, cmd_namespace },	/* RFC 2342 */
 	{ "ENABLE", AU, 0, cmd_enable },	/* RFC 5161 */
-	{ "IDLE", IN, 0, cmd_idle },		/* RFC 2177 */
+	{ "IDLE", IN, IMAP_CMD_FLAG_UNTIMED, cmd_idle },	/* RFC 2177 */
 	{ "XBELL", IN, 0, cmd_xbell },		/* doc/notify-protocol.md */
 	{ "COMPRESS", IN, 0, cmd_compress },	/* RFC 4978 */
 	{ "NOTIFY", IN, 0, cmd_notify },	/* RFC 5465 */
@@ -66,11 +68,20 @@ static const struct imap_command_def imap_commands[] = {
 	{ "UID EXPUNGE", SE, 0, cmd_expunge },	/* RFC 4315 */
 };
 
+_Static_assert(sizeof(imap_commands) / sizeof(imap_commands[0]) <=
+    STATS_SERIES_MAX, "every command has a series of command times");
+
 #undef NA
 #undef AU
 #undef SE
 #undef ANY
 #undef IN
+
+size_t
+imap_command_index(const struct imap_command_def *def)
+{
+	return (size_t)(def - imap_commands);
+}
 
 const struct imap_command_def *
 imap_command_find(const char *name, bool uid)

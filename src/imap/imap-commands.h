@@ -21,6 +21,9 @@ enum imap_command_flag {
 	/* Allowed before login as well, counted by the pre-login limits
 	 * (informational: the state mask decides). */
 	IMAP_CMD_FLAG_PRELOGIN = 1 << 1,
+	/* Lasts as long as the client wants (IDLE): not timed as a
+	 * command. */
+	IMAP_CMD_FLAG_UNTIMED = 1 << 2,
 };
 
 /* One table entry. */
@@ -38,6 +41,9 @@ struct imap_command_def {
  * "UID FETCH").
  */
 const struct imap_command_def *imap_command_find(const char *name, bool uid);
+/* A table entry's place in the table: 0 .. STATS_SERIES_MAX - 1, the
+ * series of mb_stats.imap_command_seconds that times it. */
+size_t imap_command_index(const struct imap_command_def *def);
 
 /* The handlers, one file each. */
 imap_command_func cmd_capability;	/* cmd-capability.c */

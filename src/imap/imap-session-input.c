@@ -16,6 +16,7 @@
 
 #include "imap/imap-commands.h"
 #include "imap/imap-session-private.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/stats.h"
 #include "lib/xmalloc.h"
@@ -163,6 +164,7 @@ session_dispatch(struct imap_session *session, const struct imap_command *pc)
 	cmd->args = args_count > 0 ? args : no_args;
 	cmd->args_count = args_count;
 	cmd->uid = uid;
+	cmd->started_us = clock_now_us();
 	session->cmd = cmd;
 	mb_stats.imap_commands_total++;
 

@@ -20,6 +20,7 @@
 #include "imap/imap-session-private.h"
 #include "imap/imap-view.h"
 #include "imap/imap-wire.h"
+#include "lib/clock.h"
 #include "lib/error.h"
 #include "lib/log.h"
 #include "lib/stats.h"
@@ -161,6 +162,10 @@ imap_cmd_tagged(struct imap_cmd *cmd, const char *status, const char *code,
 		mb_stats.imap_bad_total++;
 	} else
 		session->bad_count = 0;
+	if (cmd->def != NULL && !(cmd->def->flags & IMAP_CMD_FLAG_UNTIMED))
+		stats_observe_series(&mb_stats.imap_command_seconds,
+		    imap_command_index(cmd->def), cmd->def->name,
+		    (double)(clock_now_us() - cmd->started_us) / 1e6);
 	cmd->done = true;
 	cmd->line_cb = NULL;
 	cmd->resume_cb = NULL;

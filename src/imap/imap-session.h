@@ -109,6 +109,7 @@ struct imap_cmd {
 					   valid until the command finishes */
 	unsigned int args_count;
 	bool uid;			/* sent with the UID prefix */
+	uint64_t started_us;		/* clock_now_us() at dispatch */
 
 	/* For pending commands; all NULL unless the handler sets them. */
 	void *ctx;			/* the handler's own state; the

@@ -1,8 +1,6 @@
 /* The process-wide counters and the histograms' buckets. */
 #include "lib/stats.h"
 
-#include <stddef.h>
-
 struct mb_stats mb_stats;
 
 const double stats_bucket_bounds[STATS_BUCKETS] = {
@@ -24,4 +22,14 @@ stats_observe(struct stats_histogram *h, double seconds)
 		}
 	h->count++;
 	h->sum += seconds;
+}
+
+void
+stats_observe_series(struct stats_histogram_vec *v, size_t i,
+    const char *value, double seconds)
+{
+	if (i >= STATS_SERIES_MAX)
+		return;
+	v->values[i] = value;
+	stats_observe(&v->h[i], seconds);
 }

@@ -5,6 +5,7 @@
 #ifndef MB_LIB_STATS_H
 #define MB_LIB_STATS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Buckets of every latency histogram: upper bounds in seconds, from
@@ -23,6 +24,19 @@ struct stats_histogram {
 
 /* Count one duration of seconds (negative ones as 0). */
 void stats_observe(struct stats_histogram *h, double seconds);
+
+/* Series of one histogram family told apart by a label: the IMAP
+ * commands by name. Room for this many label values. */
+#define STATS_SERIES_MAX 64
+struct stats_histogram_vec {
+	const char *values[STATS_SERIES_MAX];	/* label value of series i
+						   (static strings); NULL:
+						   never observed */
+	struct stats_histogram h[STATS_SERIES_MAX];
+};
+/* Count seconds in series i (< STATS_SERIES_MAX), labelled value. */
+void stats_observe_series(struct stats_histogram_vec *v, size_t i,
+    const char *value, double seconds);
 
 struct mb_stats {
 	/* LMTP */
@@ -60,6 +74,12 @@ struct mb_stats {
 	uint64_t imap_login_timeouts_total;	/* no login within
 						   [imap] login_timeout */
 	uint64_t imap_compress_total;		/* COMPRESS DEFLATE begun */
+	struct stats_histogram_vec imap_command_seconds; /* command to
+						   tagged reply, by command
+						   (imap-commands.c's order) */
+	struct stats_histogram imap_idle_wake_seconds; /* a message landed
+						   to its EXISTS written to
+						   an IDLE session */
 
 	/* Store */
 	uint64_t store_events_total;		/* "message landed" events */
@@ -94,6 +114,11 @@ struct mb_stats {
 	uint64_t notify_expired_total;		/* leases that ran out */
 	uint64_t notify_revoked_total;		/* ended by a password change
 						   or a deleted user */
+	struct stats_histogram notify_event_sent_seconds; /* landed to an
+						   EVENT's first send, each
+						   registration */
+	struct stats_histogram notify_event_acked_seconds; /* landed to its
+						   ACK, each registration */
 };
 
 extern struct mb_stats mb_stats;

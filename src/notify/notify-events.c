@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/stats.h"
 #include "lib/xmalloc.h"
@@ -34,6 +35,8 @@ struct notify_pending_event {
 					   NOTIFY_EVENT_SENDS */
 	uint32_t uidvalidity, uid, uidnext, messages, unseen;
 	char *folder;			/* store name; "" for every folder */
+	uint64_t landed_us;		/* its store event's, 0: none (a
+					   MailboxResync standing for many) */
 };
 
 /* A registration's unacknowledged events and its place in the wheel. */
@@ -54,6 +57,15 @@ struct notify_fanout {
 	size_t count, done;		/* ids, and how many were handled */
 	uint64_t ids[];
 };
+
+/* The time from e's landing to now, unless e stands for no one
+ * landing. */
+static void
+observe_since(struct stats_histogram *h, const struct notify_pending_event *e)
+{
+	if (e->landed_us != 0)
+		stats_observe(h, (double)(clock_now_us() - e->landed_us) / 1e6);
+}
 
 static void
 event_clear(struct notify_pending_event *e)
@@ -209,8 +221,10 @@ queue_event(struct notify_server *s, struct notify_reg *reg,
 	e->number = ++reg->event_last;
 	e->sends = 1;
 	e->due_ms = next_due(s, 1, now_ms);
-	if (send_event(s, reg, e) == 0)
+	if (send_event(s, reg, e) == 0) {
 		mb_stats.notify_events_total++;
+		observe_since(&mb_stats.notify_event_sent_seconds, e);
+	}
 	wheel_schedule(s, p);
 }
 
@@ -229,8 +243,10 @@ notify_events_ack(struct notify_server *s, struct notify_reg *reg,
 	reg->acked = (uint32_t)ack;
 	if (p == NULL)
 		return;
-	for (i = 0; i < p->count && p->ev[i].number <= ack; i++)
+	for (i = 0; i < p->count && p->ev[i].number <= ack; i++) {
+		observe_since(&mb_stats.notify_event_acked_seconds, &p->ev[i]);
 		event_clear(&p->ev[i]);
+	}
 	keep = p->count - i;
 	memmove(p->ev, p->ev + i, keep * sizeof(*p->ev));
 	p->count = keep;
@@ -458,6 +474,7 @@ folder_event_cb(const struct store_event *ev, void *ctx)
 			f->e.uidnext = ev->uid + 1;
 	}
 	f->e.folder = xstrdup(ev->folder);
+	f->e.landed_us = ev->landed_us;
 	f->user = xstrdup(ev->user);
 
 	if (s->fan_tail != NULL)

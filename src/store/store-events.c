@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/clock.h"
 #include "lib/hash.h"
 #include "lib/limits.h"
 #include "lib/stats.h"
@@ -258,9 +259,10 @@ store_announce(struct store *store, const char *user, const char *folder,
 	ev.type = STORE_EVENT_MESSAGE_NEW;
 	ev.uids = &ev.uid;
 	ev.uid_count = 1;
+	ev.landed_us = clock_now_us();
 	hub_emit(store->hub, &ev);
 	/* Sessions with the folder open learn of it at once. */
-	store_index_poke(store, f->user, f->folder);
+	store_index_poke_landed(store, f->user, f->folder, ev.landed_us);
 }
 
 void
@@ -290,6 +292,7 @@ store_announce_event(struct store *store, const char *user,
 	ev.uids = uids;
 	ev.uid_count = count;
 	ev.flags = flags;
+	ev.landed_us = clock_now_us();
 	hub_emit(store->hub, &ev);
 }
 
@@ -305,6 +308,7 @@ store_announce_mailbox(struct store *store, const char *user,
 	ev.old_folder = old_folder != NULL ?
 	    store_folder_canonical(old_folder) : NULL;
 	ev.type = type;
+	ev.landed_us = clock_now_us();
 	hub_emit(hub_get(store), &ev);
 }
 

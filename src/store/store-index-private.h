@@ -84,6 +84,7 @@ struct store_index {
 	size_t cap;
 	uint64_t modseq;	/* raised on every change */
 	struct store_modseq ms;	/* RFC 7162 MODSEQs, kept in the log */
+	uint64_t landed_us;	/* the latest "message landed", 0: none */
 
 	/* \Recent (store-recent.c): the UIDs from recent_uid up are not
 	 * yet claimed by any read-write view. recent_uidvalidity is the

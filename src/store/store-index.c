@@ -222,6 +222,18 @@ store_index_poke(struct store *store, const char *user, const char *folder)
 }
 
 void
+store_index_poke_landed(struct store *store, const char *user,
+    const char *folder, uint64_t landed_us)
+{
+	struct store_index *ix = index_find(store, user, folder);
+
+	if (ix == NULL || ix->views == NULL)
+		return;
+	ix->landed_us = landed_us;
+	store_index_notify(ix, NULL);
+}
+
+void
 store_index_drop(struct store *store, const char *user, const char *folder)
 {
 	struct store_index *ix = index_find(store, user, folder);

@@ -117,6 +117,10 @@ void store_special_uses_moved(struct store *store, const char *user,
  * any, that it may have changed on disk. Event-loop thread only. */
 void store_index_poke(struct store *store, const char *user,
     const char *folder);
+/* The same for a message that landed at landed_us (clock_now_us()),
+ * which store_view_landed_us() then tells. */
+void store_index_poke_landed(struct store *store, const char *user,
+    const char *folder, uint64_t landed_us);
 /* Forget (user, folder)'s index: the folder was deleted or renamed.
  * Its views fail their next refresh with ERROR_NOT_FOUND. */
 void store_index_drop(struct store *store, const char *user,

@@ -149,6 +149,12 @@ store_view_uidnext(const struct store_view *view)
 	return view->uidnext;
 }
 
+uint64_t
+store_view_landed_us(const struct store_view *view)
+{
+	return view->index != NULL ? view->index->landed_us : 0;
+}
+
 uint32_t
 store_view_count(const struct store_view *view)
 {

@@ -285,6 +285,7 @@ struct store_event {
 				   set or cleared; otherwise 0 */
 	const char *old_folder;	/* MailboxRename: the name before; else
 				   NULL */
+	uint64_t landed_us;	/* clock_now_us() when it was announced */
 };
 typedef void store_event_cb(const struct store_event *event, void *ctx);
 
@@ -558,6 +559,10 @@ const char *store_view_folder(const struct store_view *view);	/* canonical */
 uint32_t store_view_uidvalidity(const struct store_view *view);
 /* UIDNEXT as of the view's last refresh. */
 uint32_t store_view_uidnext(const struct store_view *view);
+/* clock_now_us() of the folder's latest "message landed" event (from
+ * delivery or found on disk), 0 if none since the folder was opened:
+ * how long a new message took to reach a session. */
+uint64_t store_view_landed_us(const struct store_view *view);
 /* EXISTS: number of messages in the view. */
 uint32_t store_view_count(const struct store_view *view);
 /* The messages (count of them), valid until the next refresh or change

@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 
 from conftest import LISTENING_RE, make_message
+from mailclients import imap_raw_login
 
 METRIC_RE = re.compile(
     r"^((?:mailbell|process)_[a-z_]+)(\{[^}]*\})? (\S+)$")
@@ -75,9 +76,13 @@ def test_metrics_format(daemon):
 
 
 def test_metrics_pass_promtool(daemon):
-    """Prometheus's own linter finds nothing in a live scrape."""
+    """Prometheus's own linter finds nothing in a live scrape (with a
+    labelled histogram's series in it)."""
     assert shutil.which("promtool"), "promtool (Debian's prometheus)"
+    with imap_raw_login(daemon) as c:
+        c.select()
     _, _, body = get(daemon, "/metrics")
+    assert 'mailbell_imap_command_seconds_count{command="SELECT"}' in body
     r = subprocess.run(["promtool", "check", "metrics"], input=body,
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and r.stdout == "" and r.stderr == "", \
@@ -156,3 +161,44 @@ def test_post_refused(daemon):
     except urllib.error.HTTPError as e:
         status = e.code
     assert status == 405
+
+
+def test_imap_command_seconds(daemon):
+    before, _ = metrics(daemon)
+    with imap_raw_login(daemon) as c:
+        c.select()
+        assert c.run("a1", b"NOOP")[-1].startswith(b"a1 OK")
+        assert c.run("a2", b"UID FETCH 1:* FLAGS")[-1].startswith(b"a2 OK")
+    after, text = metrics(daemon)
+    h = "mailbell_imap_command_seconds"
+
+    def count(cmd):
+        key = '%s_count{command="%s"}' % (h, cmd)
+        return after.get(key, 0) - before.get(key, 0)
+    for cmd in ("LOGIN", "SELECT", "NOOP", "UID FETCH"):
+        assert count(cmd) == 1, (cmd, text)
+    assert after['%s_bucket{command="NOOP",le="+Inf"}' % h] == \
+        after['%s_count{command="NOOP"}' % h]
+    # a series appears once its command has run
+    assert '%s_count{command="RENAME"}' % h not in after
+
+
+def test_imap_idle_wake_seconds(daemon):
+    h = "mailbell_imap_idle_wake_seconds"
+    before, _ = metrics(daemon)
+    with imap_raw_login(daemon) as c:
+        c.select()
+        c.send("i1 IDLE\r\n")
+        assert c.line().startswith("+")
+        daemon.deliver([make_message("woken")], "alice@example.org")
+        while c.line() != "* 1 EXISTS":
+            pass
+        c.send("DONE\r\n")
+        c.until_tagged("i1")
+    after, text = metrics(daemon)
+    assert after[h + "_count"] - before[h + "_count"] == 1, text
+    # written before the LMTP reply: well under a second
+    assert after[h + "_sum"] - before[h + "_sum"] < 1, text
+    # IDLE is not timed as a command
+    assert 'mailbell_imap_command_seconds_count{command="IDLE"}' \
+        not in after

@@ -156,6 +156,24 @@ def test_handshake_and_event_on_delivery(daemon, imap):
     c.close()
 
 
+def test_event_and_ack_timed(daemon, imap):
+    """The metrics time each notification from the landing to its
+    first send, and to its ACK."""
+    sent = "notify_event_sent_seconds"
+    acked = "notify_event_acked_seconds"
+    c = verified_client(daemon, imap)
+    before = {k: metric(daemon, k + "_count") for k in (sent, acked)}
+    deliver(daemon)
+    ev = c.expect(nc.EVENT)
+    assert daemon.wait_metric(sent + "_count", before[sent] + 1)
+    assert metric(daemon, acked + "_count") == before[acked]
+    c.ack(ev["number"])
+    assert daemon.wait_metric(acked + "_count", before[acked] + 1)
+    assert metric(daemon, sent + "_sum") < 1
+    assert metric(daemon, acked + "_sum") < 5
+    c.close()
+
+
 def test_challenge_status_fields(daemon, imap):
     reg = registered(daemon, imap)
     c = nc.UdpClient(reg)

@@ -145,6 +145,35 @@ test_histogram(void **state)
 	memset(h, 0, sizeof(*h));
 }
 
+/* A labelled family writes the series observed, each with its label
+ * before le and on _sum and _count. */
+static void
+test_histogram_series(void **state)
+{
+	struct stats_histogram_vec *v = &mb_stats.imap_command_seconds;
+	struct buf b;
+
+	(void)state;
+	memset(v, 0, sizeof(*v));
+	stats_observe_series(v, 3, "UID FETCH", 0.002);
+	stats_observe_series(v, STATS_SERIES_MAX, "NONE", 1); /* ignored */
+	buf_init(&b, 0);
+	assert_int_equal(metrics_render(&b, &extra), 0);
+	assert_non_null(strstr(buf_cstr(&b),
+	    "mailbell_imap_command_seconds_bucket{command=\"UID FETCH\","
+	    "le=\"0.001\"} 0\n"
+	    "mailbell_imap_command_seconds_bucket{command=\"UID FETCH\","
+	    "le=\"0.0025\"} 1\n"));
+	assert_non_null(strstr(buf_cstr(&b),
+	    "mailbell_imap_command_seconds_sum{command=\"UID FETCH\"} "
+	    "0.002000\n"
+	    "mailbell_imap_command_seconds_count{command=\"UID FETCH\"} 1\n"));
+	assert_null(strstr(buf_cstr(&b), "NONE"));
+	assert_int_equal(count(buf_cstr(&b), "command="), STATS_BUCKETS + 3);
+	buf_free(&b);
+	memset(v, 0, sizeof(*v));
+}
+
 static void
 test_label_escaping(void **state)
 {
@@ -179,6 +208,7 @@ main(void)
 		cmocka_unit_test(test_every_metric),
 		cmocka_unit_test(test_process),
 		cmocka_unit_test(test_histogram),
+		cmocka_unit_test(test_histogram_series),
 		cmocka_unit_test(test_label_escaping),
 		cmocka_unit_test(test_too_small),
 	};
