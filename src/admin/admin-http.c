@@ -5,20 +5,28 @@
  */
 #include "admin/admin-http.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
 #include "admin/metrics.h"
 #include "lib/buf.h"
 #include "lib/clock.h"
+#include "lib/error.h"
 #include "lib/escape.h"
+#include "lib/fsutil.h"
 #include "lib/limits.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
@@ -36,6 +44,8 @@ struct admin_http {
 	char *version;
 	const struct store_queue *queue;
 	uint64_t started_us;		/* clock_now_us() at creation */
+	bool has_token;			/* requests must show it */
+	unsigned char token_digest[32];	/* SHA-256 of the token */
 
 	/* Endpoints to list on the status page. */
 	struct admin_endpoint *endpoints;
@@ -176,6 +186,36 @@ static const struct admin_route {
 	{ "/metrics", route_metrics },
 };
 
+static int
+sha256(const char *s, size_t len, unsigned char out[32])
+{
+	unsigned int n = 0;
+
+	return EVP_Digest(s, len, out, &n, EVP_sha256(), NULL) == 1 &&
+	    n == 32 ? 0 : -1;
+}
+
+/* Whether req shows the token, if one is needed. The digests of both
+ * are compared, so the time taken tells nothing of the token, not even
+ * its length. */
+static bool
+authorized(const struct admin_http *admin, struct evhttp_request *req)
+{
+	const char *h;
+	unsigned char got[32];
+
+	if (!admin->has_token)
+		return true;
+	h = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Authorization");
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return false;
+	h += 7;
+	h += strspn(h, " ");
+	return sha256(h, strlen(h), got) == 0 &&
+	    CRYPTO_memcmp(got, admin->token_digest, sizeof(got)) == 0;
+}
+
 static void
 request_cb(struct evhttp_request *req, void *arg)
 {
@@ -192,6 +232,12 @@ request_cb(struct evhttp_request *req, void *arg)
 		    "Allow", "GET, HEAD");
 		reply_text(req, 405, "Method Not Allowed",
 		    "method not allowed\n");
+		return;
+	}
+	if (strcmp(path, "/health") != 0 && !authorized(admin, req)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "WWW-Authenticate", "Bearer realm=\"mailbell\"");
+		reply_text(req, 401, "Unauthorized", "unauthorized\n");
 		return;
 	}
 	for (i = 0; i < sizeof(admin_routes) / sizeof(admin_routes[0]); i++) {
@@ -214,6 +260,12 @@ admin_http_new(const struct admin_deps *deps)
 	admin->version = xstrdup(deps->version);
 	admin->queue = deps->queue;
 	admin->started_us = clock_now_us();
+	if (deps->token != NULL) {
+		if (sha256(deps->token, strlen(deps->token),
+		    admin->token_digest) < 0)
+			fatalx("admin: cannot hash the token");
+		admin->has_token = true;
+	}
 
 	evhttp_set_max_headers_size(admin->http, ADMIN_HEADERS_MAX);
 	evhttp_set_max_body_size(admin->http, ADMIN_BODY_MAX);
@@ -265,4 +317,42 @@ admin_http_free(struct admin_http **adminp)
 	free(admin->version);
 	free(admin);
 	*adminp = NULL;
+}
+
+int
+admin_token_load(const char *path, char **token_r, const char **error_r)
+{
+	struct stat st;
+	char *data;
+	size_t len, n;
+
+	if (stat(path, &st) < 0 ||
+	    read_file(path, ADMIN_TOKEN_MAX + 64, &data, &len) < 0) {
+		*error_r = error_fmt("%s: cannot read: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (st.st_mode & S_IROTH) {
+		OPENSSL_cleanse(data, len);
+		free(data);
+		*error_r = error_fmt("%s: readable by everyone (chmod o-r)",
+		    path);
+		return -1;
+	}
+	while (len > 0 && strchr(" \t\r\n", data[len - 1]) != NULL)
+		data[--len] = '\0';
+	/* token68: letters, digits, -._~+/ then any '=' */
+	n = strspn(data, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-._~+/");
+	n += strspn(data + n, "=");
+	if (n != len || len < ADMIN_TOKEN_MIN || len > ADMIN_TOKEN_MAX) {
+		OPENSSL_cleanse(data, len);
+		free(data);
+		*error_r = error_fmt("%s: not a token (one line of %d to %d "
+		    "letters, digits or -._~+/=)", path, ADMIN_TOKEN_MIN,
+		    ADMIN_TOKEN_MAX);
+		return -1;
+	}
+	*token_r = data;
+	return 0;
 }

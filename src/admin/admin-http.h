@@ -8,7 +8,9 @@
  *   /         a small HTML status page: version, uptime, ports, counters
  *   /health   200 "ok\n"
  *   /metrics  Prometheus text exposition format 0.0.4
- * Any other path is 404; any other method 405.
+ * Any other path is 404; any other method 405. With a token, every
+ * route but /health needs "Authorization: Bearer <token>" (401
+ * otherwise), compared in constant time.
  */
 #ifndef MB_ADMIN_ADMIN_HTTP_H
 #define MB_ADMIN_ADMIN_HTTP_H
@@ -24,7 +26,17 @@ struct admin_deps {
 	const char *version;		/* shown on / and in build_info */
 	const struct store_queue *queue; /* for the pending count; may be
 					    NULL */
+	const char *token;		/* bearer token (copied), or NULL:
+					   requests need none */
 };
+
+/*
+ * Read the bearer token from path: one line of ADMIN_TOKEN_MIN to
+ * ADMIN_TOKEN_MAX characters of base64 or hex (RFC 6750 token68),
+ * trailing white space ignored, in a file not readable by everyone.
+ * Returns 0 with *token_r (free it), or -1 with *error_r.
+ */
+int admin_token_load(const char *path, char **token_r, const char **error_r);
 
 /*
  * Create the service, with the ADMIN_* limits of lib/limits.h applied

@@ -22,7 +22,7 @@ const struct client_cmd cmd_config_entry = {
 };
 
 static void
-print_list(const char *key, char *const *items, size_t count)
+print_list(const char *key, const char *const *items, size_t count)
 {
 	size_t i;
 
@@ -35,12 +35,17 @@ print_list(const char *key, char *const *items, size_t count)
 static void
 print_config(const struct mb_config *cfg)
 {
+	const char *const *admin;
+	size_t nadmin;
+
 	printf("# settings in effect for %s\n", cfg->file);
 	printf("[server]\n");
 	printf("data_dir = %s\n", cfg->data_dir);
-	print_list("listen", cfg->listen, cfg->listen_count);
+	print_list("listen", (const char *const *)cfg->listen,
+	    cfg->listen_count);
 	if (cfg->domain_count > 0)
-		print_list("domains", cfg->domains, cfg->domain_count);
+		print_list("domains", (const char *const *)cfg->domains,
+		    cfg->domain_count);
 	else
 		printf("# domains: none listed, any domain is accepted\n");
 	printf("hostname = %s\n", cfg->hostname);
@@ -66,6 +71,12 @@ print_config(const struct mb_config *cfg)
 	printf("max_message_size = %llu\n",
 	    (unsigned long long)cfg->lmtp_max_message_size);
 	printf("\n[admin]\nport = %u\n", cfg->admin_port);
+	nadmin = config_admin_listen(cfg, &admin);
+	print_list("listen", admin, nadmin);
+	if (cfg->admin_token_file != NULL)
+		printf("token_file = %s\n", cfg->admin_token_file);
+	else
+		printf("# token_file: not set, requests need no token\n");
 	printf("\n[notify]\nenabled = %s\n", cfg->notify_enabled ? "yes" :
 	    "no");
 	printf("udp_port = %u\n", cfg->notify_udp_port);

@@ -37,13 +37,6 @@ struct ports_addrs {
 	struct buf all;		/* "a, b" as configured, for the table */
 };
 
-static bool
-is_wildcard(const char *a)
-{
-	return strcmp(a, "*") == 0 || strcmp(a, "0.0.0.0") == 0 ||
-	    strcmp(a, "::") == 0;
-}
-
 static void
 addrs_add(struct ports_addrs *pa, const char *a)
 {
@@ -83,24 +76,19 @@ addrs_free(struct ports_addrs *pa)
 	buf_free(&pa->all);
 }
 
-/* What mailbelld binds: mail services on [server] listen; the admin port
- * on the same addresses, or on loopback only if listen has a wildcard. */
+/* What mailbelld binds: mail services on [server] listen, the admin port
+ * on [admin] listen (loopback when it is not set). */
 static void
 addrs_for(const struct mb_config *cfg, bool admin, struct ports_addrs *pa)
 {
-	size_t i;
-	bool wild = false;
+	const char *const *addrs = (const char *const *)cfg->listen;
+	size_t i, n = cfg->listen_count;
 
 	addrs_init(pa);
-	for (i = 0; i < cfg->listen_count; i++)
-		wild = wild || is_wildcard(cfg->listen[i]);
-	if (admin && wild) {
-		addrs_add(pa, "127.0.0.1");
-		addrs_add(pa, "::1");
-		return;
-	}
-	for (i = 0; i < cfg->listen_count; i++)
-		addrs_add(pa, cfg->listen[i]);
+	if (admin)
+		n = config_admin_listen(cfg, &addrs);
+	for (i = 0; i < n; i++)
+		addrs_add(pa, addrs[i]);
 }
 
 static const char *
@@ -208,9 +196,8 @@ print_table(struct ports_view *v)
 	}
 	printf("#\n"
 	    "# IMAP, LMTP and notify listen on [server] listen; the admin "
-	    "port too,\n"
-	    "# unless listen has a wildcard, in which case it binds "
-	    "loopback only.\n");
+	    "port on\n"
+	    "# [admin] listen, loopback only unless that is set.\n");
 	if (v->cfg->notify_enabled)
 		printf("# Every notification leaves from [notify] udp_port "
 		    "(%s) and goes to the\n"
@@ -336,7 +323,7 @@ print_ports(const struct mb_config *cfg)
 	v.server = "SERVER";
 	addrs_for(cfg, false, &v.mail);
 	addrs_for(cfg, true, &v.admin);
-	if (cfg->listen_count == 1 && !is_wildcard(cfg->listen[0]))
+	if (cfg->listen_count == 1 && !config_addr_is_wildcard(cfg->listen[0]))
 		v.server = cfg->listen[0];
 	snprintf(v.nport, sizeof(v.nport), "%u", cfg->notify_udp_port);
 	print_table(&v);

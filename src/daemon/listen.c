@@ -326,10 +326,3 @@ listen_close_all(struct listen_socket **socksp, size_t count)
 	free(socks);
 	*socksp = NULL;
 }
-
-bool
-listen_addr_is_wildcard(const char *addr)
-{
-	return strcmp(addr, "*") == 0 || strcmp(addr, "0.0.0.0") == 0 ||
-	    strcmp(addr, "::") == 0 || strcmp(addr, "[::]") == 0;
-}

@@ -57,7 +57,4 @@ int listen_udp(const char *const *addrs, size_t count, uint16_t port,
  * set *socksp to NULL. */
 void listen_close_all(struct listen_socket **socksp, size_t count);
 
-/* True for an address that means "every address": "*", 0.0.0.0, ::. */
-bool listen_addr_is_wildcard(const char *addr);
-
 #endif

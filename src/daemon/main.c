@@ -18,6 +18,8 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include <openssl/crypto.h>
+
 #include "admin/admin-http.h"
 #include "daemon/listen.h"
 #include "daemon/tls-setup.h"
@@ -68,6 +70,7 @@ struct daemon {
 	struct imap_server *imap;
 	struct lmtp_server *lmtp;
 	struct admin_http *admin;
+	char *admin_token;		/* [admin] token_file's, or NULL */
 	struct notify_server *notify;	/* NULL when [notify] is disabled */
 	struct imap_xbell_ops xbell;	/* IMAP's XBELL, onto the notifier */
 	unsigned landed_sub;		/* store_subscribe id of the logger */
@@ -202,31 +205,19 @@ bind_service(struct daemon *d, struct service_sockets *ss,
 }
 
 /*
- * The admin port shows counters and the layout of the server, and may
- * one day accept commands: it is not for the public. When [server]
- * listen names only specific addresses, the operator chose them and the
- * admin port binds exactly those. When the list holds a wildcard ("*",
- * 0.0.0.0, ::), mail is served on every address but the admin port binds
- * loopback only (127.0.0.1, and ::1 where the host has IPv6), so opening
- * the mail ports never exposes the status port by accident.
+ * The admin port shows counters and the layout of the server: it is not
+ * for the public. It binds [admin] listen, and loopback only (127.0.0.1,
+ * and ::1 where the host has IPv6) when that is not set, whatever the
+ * mail ports bind; off loopback the configuration requires a token.
  */
 static void
 bind_admin(struct daemon *d)
 {
-	static const char *const loopback[] = { "127.0.0.1", "::1" };
-	const struct mb_config *cfg = d->cfg;
-	size_t i;
+	const char *const *addrs;
+	size_t n = config_admin_listen(d->cfg, &addrs);
 
-	for (i = 0; i < cfg->listen_count; i++)
-		if (listen_addr_is_wildcard(cfg->listen[i]))
-			break;
-	if (i < cfg->listen_count)
-		bind_service(d, &d->admin_socks, "admin", "[admin] port", loopback,
-		    2, cfg->admin_port, true);
-	else
-		bind_service(d, &d->admin_socks, "admin", "[admin] port",
-		    (const char *const *)cfg->listen, cfg->listen_count,
-		    cfg->admin_port, false);
+	bind_service(d, &d->admin_socks, "admin", "[admin] port", addrs, n,
+	    d->cfg->admin_port, d->cfg->admin_listen_count == 0);
 }
 
 /* The notifier's UDP sockets: one port on every listen address, from
@@ -552,6 +543,7 @@ start_services(struct daemon *d)
 	admin_deps.base = d->base;
 	admin_deps.version = MAILBELL_VERSION;
 	admin_deps.queue = d->queue;
+	admin_deps.token = d->admin_token;
 	d->admin = admin_http_new(&admin_deps);
 	for (i = 0; i < d->admin_socks.count; i++) {
 		if (admin_http_listen(d->admin, d->admin_socks.socks[i].fd) < 0)
@@ -606,6 +598,9 @@ signal_cb(evutil_socket_t sig, short what, void *ctx)
 	d->stopping = true;
 	log_info("shutting down");
 	admin_http_free(&d->admin);
+	if (d->admin_token != NULL)
+		OPENSSL_cleanse(d->admin_token, strlen(d->admin_token));
+	free(d->admin_token);
 	/* Mail others write from now on is announced after the restart's
 	 * first sync, not by this process. */
 	if (d->watch_ev != NULL)
@@ -680,6 +675,8 @@ raise_fd_limit(void)
 static void
 start_daemon(struct daemon *d, const struct options *opts)
 {
+	const char *error;
+
 	d->cfg = load_config(opts->config_path);
 	log_info("mailbelld %s starting with %s", MAILBELL_VERSION,
 	    d->cfg->file != NULL ? d->cfg->file :
@@ -692,6 +689,12 @@ start_daemon(struct daemon *d, const struct options *opts)
 	if (d->base == NULL)
 		fatalx("cannot create the event loop");
 	bind_listeners(d);
+	/* Like the TLS key, the token file may be root's alone. */
+	if (d->cfg->admin_token_file != NULL &&
+	    admin_token_load(d->cfg->admin_token_file, &d->admin_token,
+	    &error) < 0)
+		fatalx("admin: %s ([admin] token_file in %s)", error,
+		    config_source(d->cfg));
 	if (tls_setup_configured(d->cfg))
 		d->tls = tls_setup_start(d->cfg);
 	drop_privileges(d);

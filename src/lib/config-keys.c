@@ -111,14 +111,15 @@ parse_data_dir(struct config_parse *p, const char *value,
 	return parse_string(&p->cfg->data_dir, value, reason_r);
 }
 
+/* A list of listen addresses, or "*" alone, into list and *count_r. */
 static int
-parse_listen(struct config_parse *p, const char *value, const char **reason_r)
+parse_addrs(const char *value, char **list, size_t *count_r,
+    const char **reason_r)
 {
 	char copy[CONFIG_LINE_MAX + 1];
 	char *items[CONFIG_LISTEN_MAX];
 	char addrs[CONFIG_LISTEN_MAX][INET6_ADDRSTRLEN];
 	unsigned char bin[sizeof(struct in6_addr)];
-	struct mb_config *cfg = p->cfg;
 	size_t i, j, len;
 	bool any = false;
 	int n;
@@ -167,8 +168,23 @@ parse_listen(struct config_parse *p, const char *value, const char **reason_r)
 	}
 	for (i = 0; i < (size_t)n; i++)
 		items[i] = addrs[i];
-	set_list(cfg->listen, &cfg->listen_count, items, (size_t)n);
+	set_list(list, count_r, items, (size_t)n);
 	return 0;
+}
+
+static int
+parse_listen(struct config_parse *p, const char *value, const char **reason_r)
+{
+	return parse_addrs(value, p->cfg->listen, &p->cfg->listen_count,
+	    reason_r);
+}
+
+static int
+parse_admin_listen(struct config_parse *p, const char *value,
+    const char **reason_r)
+{
+	return parse_addrs(value, p->cfg->admin_listen,
+	    &p->cfg->admin_listen_count, reason_r);
 }
 
 static int
@@ -287,6 +303,13 @@ parse_tls_key_file(struct config_parse *p, const char *value,
     const char **reason_r)
 {
 	return parse_path(&p->cfg->tls_key_file, value, reason_r);
+}
+
+static int
+parse_admin_token_file(struct config_parse *p, const char *value,
+    const char **reason_r)
+{
+	return parse_path(&p->cfg->admin_token_file, value, reason_r);
 }
 
 static int
@@ -414,6 +437,10 @@ const struct config_key_def config_keys[] = {
 	CONFIG_KEY_FUNC("lmtp", "max_message_size", KEY_LMTP_MAX_MESSAGE_SIZE,
 	    parse_max_message_size),
 	CONFIG_KEY_PORT("admin", "port", KEY_ADMIN_PORT, admin_port),
+	CONFIG_KEY_FUNC("admin", "listen", KEY_ADMIN_LISTEN,
+	    parse_admin_listen),
+	CONFIG_KEY_FUNC("admin", "token_file", KEY_ADMIN_TOKEN_FILE,
+	    parse_admin_token_file),
 	CONFIG_KEY_FUNC("notify", "enabled", KEY_NOTIFY_ENABLED,
 	    parse_notify_enabled),
 	CONFIG_KEY_PORT("notify", "udp_port", KEY_NOTIFY_UDP_PORT,

@@ -180,6 +180,17 @@ config_check(struct config_parse *p)
 		    p->cfg->tls_cert_file != NULL ? "key_file" : "cert_file");
 		return;
 	}
+	/* The admin port tells what the server holds: off loopback only
+	 * to those who show its token. */
+	for (i = 0; i < p->cfg->admin_listen_count; i++) {
+		if (config_addr_is_loopback(p->cfg->admin_listen[i]) ||
+		    p->cfg->admin_token_file != NULL)
+			continue;
+		p->line = p->key_line[KEY_ADMIN_LISTEN];
+		parse_fail(p, "[admin] listen: %s is not a loopback address: "
+		    "set [admin] token_file too", p->cfg->admin_listen[i]);
+		return;
+	}
 	for (i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
 		for (j = 0; j < i; j++) {
 			unsigned li = p->key_line[tcp[i].key];

@@ -6,7 +6,9 @@
  */
 #include "lib/config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,11 +155,45 @@ config_free(struct mb_config **cfgp)
 		free(cfg->listen[i]);
 	for (i = 0; i < cfg->domain_count; i++)
 		free(cfg->domains[i]);
+	for (i = 0; i < cfg->admin_listen_count; i++)
+		free(cfg->admin_listen[i]);
+	free(cfg->admin_token_file);
 	free(cfg->hostname);
 	free(cfg->user);
 	free(cfg->tls_cert_file);
 	free(cfg->tls_key_file);
 	free(cfg);
+}
+
+size_t
+config_admin_listen(const struct mb_config *cfg, const char *const **addrs_r)
+{
+	static const char *const loopback[] = { "127.0.0.1", "::1" };
+
+	if (cfg->admin_listen_count == 0) {
+		*addrs_r = loopback;
+		return 2;
+	}
+	*addrs_r = (const char *const *)cfg->admin_listen;
+	return cfg->admin_listen_count;
+}
+
+bool
+config_addr_is_loopback(const char *addr)
+{
+	unsigned char bin[sizeof(struct in6_addr)];
+
+	if (inet_pton(AF_INET, addr, bin) == 1)
+		return bin[0] == 127;
+	return inet_pton(AF_INET6, addr, bin) == 1 &&
+	    memcmp(bin, &in6addr_loopback, sizeof(in6addr_loopback)) == 0;
+}
+
+bool
+config_addr_is_wildcard(const char *addr)
+{
+	return strcmp(addr, "*") == 0 || strcmp(addr, "0.0.0.0") == 0 ||
+	    strcmp(addr, "::") == 0 || strcmp(addr, "[::]") == 0;
 }
 
 char *

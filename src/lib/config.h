@@ -68,6 +68,12 @@ struct mb_config {
 
 	/* [admin] */
 	uint16_t admin_port;	/* HTTP health and metrics; 0: pick one */
+	char *admin_listen[CONFIG_LISTEN_MAX]; /* addresses it binds; none
+						  set: loopback */
+	size_t admin_listen_count;
+	char *admin_token_file;	/* the bearer token every request but
+				   /health must carry (NULL: none); needed
+				   when admin_listen is off loopback */
 
 	/* [notify] */
 	bool notify_enabled;	/* whether the UDP notifier runs */
@@ -104,5 +110,15 @@ char *config_passwd_path(const struct mb_config *cfg);
 char *config_mail_root(const struct mb_config *cfg);
 /* The value of [imap] plaintext_auth as written in the file. */
 const char *config_plaintext_auth_name(enum config_plaintext_auth value);
+
+/* The addresses the admin port binds: [admin] listen, or when it is not
+ * set loopback (127.0.0.1 and ::1). Returns how many, in *addrs_r. */
+size_t config_admin_listen(const struct mb_config *cfg,
+    const char *const **addrs_r);
+/* Whether a listen address (as the config holds it: an address or "*")
+ * reaches loopback only. */
+bool config_addr_is_loopback(const char *addr);
+/* Whether it means every address: "*", 0.0.0.0, ::. */
+bool config_addr_is_wildcard(const char *addr);
 
 #endif

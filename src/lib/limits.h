@@ -534,5 +534,9 @@
 #define ADMIN_HEADERS_MAX 8192
 #define ADMIN_BODY_MAX 1024
 #define ADMIN_TIMEOUT_SECS 10
+/* An admin bearer token's length: at least 128 bits of base64 or hex,
+ * so it cannot be guessed over the network; at most a line of text. */
+#define ADMIN_TOKEN_MIN 22
+#define ADMIN_TOKEN_MAX 256
 
 #endif

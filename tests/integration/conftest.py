@@ -12,6 +12,7 @@ MAILBELL_BUILD names the build directory (meson sets it), MAILBELL_SOURCE
 the source tree.
 """
 
+import ctypes
 import os
 import re
 import shutil
@@ -548,3 +549,81 @@ def pytest_configure(config):
             except PermissionError:
                 pass
         config.option.basetemp = str(root / ("pytest-%d" % os.getpid()))
+
+
+# ---- a client host in a network namespace ----
+
+libc = ctypes.CDLL(None, use_errno=True)
+CLONE_NEWNET = 0x40000000
+
+
+def in_netns(name, fn):
+    """Run fn() with this thread in network namespace name; sockets it
+    makes stay in that namespace when it returns."""
+    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    other = os.open("/run/netns/%s" % name, os.O_RDONLY)
+    try:
+        if libc.setns(other, CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), "setns")
+        try:
+            return fn()
+        finally:
+            if libc.setns(own, CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), "setns back")
+    finally:
+        os.close(own)
+        os.close(other)
+
+
+@pytest.fixture
+def remote_peer():
+    """A client host in its own network namespace, joined to this one by
+    a veth pair: (server address here, function making a socket
+    connected from there)."""
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("needs root and ip(8) for a network namespace")
+    tag = "%x" % (os.getpid() & 0xffffff)
+    ns, here, there = "mbtls-" + tag, "mbt%sa" % tag, "mbt%sb" % tag
+    net = 16 + os.getpid() % 200        # 198.18.N.0/30 (RFC 2544 range)
+    server, client = "198.18.%d.1" % net, "198.18.%d.2" % net
+
+    def ip(*args):
+        subprocess.run(["ip"] + list(args), check=True, timeout=30,
+                       capture_output=True)
+
+    subprocess.run(["ip", "netns", "del", ns], capture_output=True,
+                   timeout=30)
+    ip("netns", "add", ns)
+    try:
+        ip("link", "add", here, "type", "veth", "peer", "name", there)
+        ip("link", "set", there, "netns", ns)
+        ip("addr", "add", server + "/30", "dev", here)
+        ip("link", "set", here, "up")
+        ip("-n", ns, "addr", "add", client + "/30", "dev", there)
+        ip("-n", ns, "link", "set", there, "up")
+        ip("-n", ns, "link", "set", "lo", "up")
+
+        def connect(port):
+            def make():
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                s.settimeout(10)
+                s.connect((server, port))
+                return s
+            return in_netns(ns, make)
+
+        # The veth may take a moment to carry traffic.
+        yield server, connect
+    finally:
+        subprocess.run(["ip", "link", "del", here], capture_output=True,
+                       timeout=30)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True,
+                       timeout=30)
+
+
+def can_connect(connect, port):
+    """Whether connect(port) (of remote_peer) reaches a listener."""
+    try:
+        connect(port).close()
+        return True
+    except OSError:
+        return False

@@ -5,12 +5,14 @@ The admin HTTP service: /health, Prometheus /metrics, loopback only.
 import os
 import re
 import shutil
+import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
 
-from conftest import LISTENING_RE, make_message
+from conftest import (DAEMON, LISTENING_RE, can_connect, make_message,
+                      wait_until, write_config)
 from mailclients import imap_raw_login
 
 METRIC_RE = re.compile(
@@ -50,7 +52,8 @@ def test_health(daemon):
 def test_admin_listens_on_loopback_only(daemon):
     admin = [(addr, port) for service, addr, port
              in LISTENING_RE.findall(daemon.log()) if service == "admin"]
-    assert admin and all(a == "127.0.0.1" for a, _ in admin), admin
+    assert admin and all(a in ("127.0.0.1", "[::1]") for a, _ in admin), \
+        admin
 
 
 DELIVERED = 'mailbell_lmtp_recipients_total{result="delivered"}'
@@ -202,3 +205,82 @@ def test_imap_idle_wake_seconds(daemon):
     # IDLE is not timed as a command
     assert 'mailbell_imap_command_seconds_count{command="IDLE"}' \
         not in after
+
+
+# ---- the token ----
+
+TOKEN = "mb-test-token-0123456789abcdef"
+
+
+def http_get(sock, path, token=None):
+    """One HTTP/1.0 GET on a connected socket: (status, head, body)."""
+    req = "GET %s HTTP/1.0\r\nHost: mailbell\r\n" % path
+    if token is not None:
+        req += "Authorization: Bearer %s\r\n" % token
+    sock.sendall((req + "\r\n").encode())
+    data = b""
+    while len(data) < 1 << 22:
+        got = sock.recv(65536)
+        if not got:
+            break
+        data += got
+    sock.close()
+    head, _, body = data.decode().partition("\r\n\r\n")
+    return int(head.split()[1]), head, body
+
+
+def token_file(tmp_path, text=TOKEN, mode=0o600):
+    path = tmp_path / "admin.token"
+    path.write_text(text + "\n")
+    path.chmod(mode)
+    return path
+
+
+def test_token_off_loopback(daemon_factory, remote_peer, tmp_path):
+    """Bound off loopback, every route but /health wants the token, from
+    the other host and on loopback alike."""
+    server, connect = remote_peer
+    d = daemon_factory(admin__listen="127.0.0.1, " + server,
+                       admin__token_file=str(token_file(tmp_path)))
+    port = d.admin_port
+    assert wait_until(lambda: can_connect(connect, port), 10)
+    status, head, _ = http_get(connect(port), "/metrics")
+    assert status == 401, head
+    assert 'WWW-Authenticate: Bearer realm="mailbell"' in head
+    for wrong in ("wrong-token-0123456789abcdef", TOKEN[:-1], TOKEN + "x",
+                  ""):
+        assert http_get(connect(port), "/metrics", wrong)[0] == 401, wrong
+    assert http_get(connect(port), "/", None)[0] == 401
+    status, _, body = http_get(connect(port), "/metrics", TOKEN)
+    assert status == 200 and "mailbell_sessions_total" in body
+    assert http_get(connect(port), "/health")[0] == 200
+    local = socket.create_connection(("127.0.0.1", port), timeout=10)
+    assert http_get(local, "/metrics")[0] == 401
+    local = socket.create_connection(("127.0.0.1", port), timeout=10)
+    assert http_get(local, "/metrics", TOKEN)[0] == 200
+
+
+def check_config(tmp_path, **overrides):
+    conf = write_config(tmp_path / "c.conf", tmp_path / "data", **overrides)
+    return subprocess.run([str(DAEMON), "-c", str(conf)],
+                          capture_output=True, text=True, timeout=30,
+                          stdin=subprocess.DEVNULL)
+
+
+def test_off_loopback_needs_a_token(tmp_path):
+    r = check_config(tmp_path, admin__listen="192.0.2.1")
+    assert r.returncode != 0
+    assert "[admin] listen: 192.0.2.1 is not a loopback address: set " \
+        "[admin] token_file too" in r.stderr, r.stderr
+
+
+def test_bad_token_files_refused(tmp_path):
+    for text, mode, why in ((TOKEN, 0o644, "readable by everyone"),
+                            ("short", 0o600, "not a token"),
+                            ("has space " + TOKEN, 0o600, "not a token")):
+        r = check_config(tmp_path, admin__token_file=str(
+            token_file(tmp_path, text, mode)))
+        assert r.returncode != 0 and why in r.stderr, (text, r.stderr)
+    r = check_config(tmp_path,
+                     admin__token_file=str(tmp_path / "missing"))
+    assert r.returncode != 0 and "cannot read" in r.stderr, r.stderr

@@ -10,7 +10,6 @@ certificate without dropping a session.
 """
 
 import base64
-import ctypes
 import hashlib
 import json
 import os
@@ -25,7 +24,8 @@ import warnings
 
 import pytest
 
-from conftest import DAEMON, PASSWORD, ImapConn, under_asan, wait_until
+from conftest import (DAEMON, PASSWORD, ImapConn, can_connect, under_asan,
+                      wait_until)
 
 CERT_LOG_RE = re.compile(
     r"^mailbelld: tls: certificate (\S+) sha256=([0-9A-F:]{95})\s*$", re.M)
@@ -409,73 +409,6 @@ def test_plaintext_auth_no_on_loopback(daemon_factory):
         c.login()
 
 
-libc = ctypes.CDLL(None, use_errno=True)
-CLONE_NEWNET = 0x40000000
-
-
-def in_netns(name, fn):
-    """Run fn() with this thread in network namespace name; sockets it
-    makes stay in that namespace when it returns."""
-    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-    other = os.open("/run/netns/%s" % name, os.O_RDONLY)
-    try:
-        if libc.setns(other, CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), "setns")
-        try:
-            return fn()
-        finally:
-            if libc.setns(own, CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), "setns back")
-    finally:
-        os.close(own)
-        os.close(other)
-
-
-@pytest.fixture
-def remote_peer():
-    """A client host in its own network namespace, joined to this one by
-    a veth pair: (server address here, function making a socket
-    connected from there)."""
-    if os.geteuid() != 0 or shutil.which("ip") is None:
-        pytest.skip("needs root and ip(8) for a network namespace")
-    tag = "%x" % (os.getpid() & 0xffffff)
-    ns, here, there = "mbtls-" + tag, "mbt%sa" % tag, "mbt%sb" % tag
-    net = 16 + os.getpid() % 200        # 198.18.N.0/30 (RFC 2544 range)
-    server, client = "198.18.%d.1" % net, "198.18.%d.2" % net
-
-    def ip(*args):
-        subprocess.run(["ip"] + list(args), check=True, timeout=30,
-                       capture_output=True)
-
-    subprocess.run(["ip", "netns", "del", ns], capture_output=True,
-                   timeout=30)
-    ip("netns", "add", ns)
-    try:
-        ip("link", "add", here, "type", "veth", "peer", "name", there)
-        ip("link", "set", there, "netns", ns)
-        ip("addr", "add", server + "/30", "dev", here)
-        ip("link", "set", here, "up")
-        ip("-n", ns, "addr", "add", client + "/30", "dev", there)
-        ip("-n", ns, "link", "set", there, "up")
-        ip("-n", ns, "link", "set", "lo", "up")
-
-        def connect(port):
-            def make():
-                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                s.settimeout(10)
-                s.connect((server, port))
-                return s
-            return in_netns(ns, make)
-
-        # The veth may take a moment to carry traffic.
-        yield server, connect
-    finally:
-        subprocess.run(["ip", "link", "del", here], capture_output=True,
-                       timeout=30)
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True,
-                       timeout=30)
-
-
 def _remote_daemon(daemon_factory, remote_peer, **settings):
     """A daemon listening on loopback and on the remote peer's side, with
     alice; (daemon, its IMAP port, connect) once the peer reaches it."""
@@ -483,7 +416,7 @@ def _remote_daemon(daemon_factory, remote_peer, **settings):
     d = daemon_factory(server__listen="127.0.0.1, " + server, **settings)
     d.add_user("alice")
     port = d.ports["imap"]
-    assert wait_until(lambda: _can_connect(connect, port), 10)
+    assert wait_until(lambda: can_connect(connect, port), 10)
     return d, port, connect
 
 
@@ -507,14 +440,6 @@ def test_privacy_required_for_a_remote_peer(daemon_factory, remote_peer):
         c.login()
         lines = c.cmd("x", "XBELL REGISTER")
         assert lines[-1].startswith("x OK"), lines
-
-
-def _can_connect(connect, port):
-    try:
-        connect(port).close()
-        return True
-    except OSError:
-        return False
 
 
 def test_plaintext_auth_yes_for_remote_peer(daemon_factory, remote_peer):

@@ -101,18 +101,6 @@ test_bad_address(void **state)
 	assert_true(reason[0] != '\0');
 }
 
-static void
-test_wildcard(void **state)
-{
-	(void)state;
-	assert_true(listen_addr_is_wildcard("*"));
-	assert_true(listen_addr_is_wildcard("0.0.0.0"));
-	assert_true(listen_addr_is_wildcard("::"));
-	assert_true(listen_addr_is_wildcard("[::]"));
-	assert_false(listen_addr_is_wildcard("127.0.0.1"));
-	assert_false(listen_addr_is_wildcard("::1"));
-}
-
 int
 main(void)
 {
@@ -121,7 +109,6 @@ main(void)
 		cmocka_unit_test(test_two_addresses_one_port),
 		cmocka_unit_test(test_in_use),
 		cmocka_unit_test(test_bad_address),
-		cmocka_unit_test(test_wildcard),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

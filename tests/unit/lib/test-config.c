@@ -488,6 +488,56 @@ test_port_conflict(void **state)
 }
 
 static void
+test_admin_listen(void **state)
+{
+	struct mb_config *cfg;
+	const char *const *addrs;
+
+	(void)state;
+	/* not set: loopback, whatever [server] listen says */
+	cfg = load_ok("[server]\nlisten = 192.0.2.1\n");
+	assert_int_equal(config_admin_listen(cfg, &addrs), 2);
+	assert_string_equal(addrs[0], "127.0.0.1");
+	assert_string_equal(addrs[1], "::1");
+	config_free(&cfg);
+	cfg = load_ok("[admin]\nlisten = 127.0.0.2, ::1\n");
+	assert_int_equal(config_admin_listen(cfg, &addrs), 2);
+	assert_string_equal(addrs[0], "127.0.0.2");
+	assert_null(cfg->admin_token_file);
+	config_free(&cfg);
+	/* off loopback only with a token */
+	load_fails("[admin]\nlisten = 192.0.2.1\n", 2,
+	    "[admin] listen: 192.0.2.1 is not a loopback address: set "
+	    "[admin] token_file too");
+	load_fails("[admin]\nlisten = *\n", 2,
+	    "[admin] listen: * is not a loopback address");
+	cfg = load_ok("[admin]\nlisten = 192.0.2.1\n"
+	    "token_file = /etc/mailbell/admin.token\n");
+	assert_int_equal(config_admin_listen(cfg, &addrs), 1);
+	assert_string_equal(cfg->admin_token_file, "/etc/mailbell/admin.token");
+	config_free(&cfg);
+}
+
+static void
+test_addr_kinds(void **state)
+{
+	(void)state;
+	assert_true(config_addr_is_loopback("127.0.0.1"));
+	assert_true(config_addr_is_loopback("127.8.9.10"));
+	assert_true(config_addr_is_loopback("::1"));
+	assert_false(config_addr_is_loopback("128.0.0.1"));
+	assert_false(config_addr_is_loopback("::2"));
+	assert_false(config_addr_is_loopback("*"));
+	assert_false(config_addr_is_loopback("0.0.0.0"));
+	assert_true(config_addr_is_wildcard("*"));
+	assert_true(config_addr_is_wildcard("0.0.0.0"));
+	assert_true(config_addr_is_wildcard("::"));
+	assert_true(config_addr_is_wildcard("[::]"));
+	assert_false(config_addr_is_wildcard("127.0.0.1"));
+	assert_false(config_addr_is_wildcard("::1"));
+}
+
+static void
 test_unreadable(void **state)
 {
 	struct mb_config *cfg = NULL;
@@ -523,6 +573,8 @@ main(void)
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_syntax),
 		cmocka_unit_test(test_port_conflict),
+		cmocka_unit_test(test_admin_listen),
+		cmocka_unit_test(test_addr_kinds),
 		cmocka_unit_test(test_unreadable),
 	};
 
