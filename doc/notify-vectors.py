@@ -34,6 +34,13 @@ def key(secret, epoch):
     return HKDFExpand(hashes.SHA256(), 32, info).derive(prk)
 
 
+def server_secret(master, reg_id, created_epoch):
+    """A registration's secret as mailbell makes it from its master key
+    (section 2.1; the client only ever sees the result)."""
+    info = b"mailbell v1 secret" + struct.pack(">QI", reg_id, created_epoch)
+    return HKDFExpand(hashes.SHA256(), 32, info).derive(master)
+
+
 def nonce(direction, pn):
     """direction (0 c2s, 1 s2c), 3 zero bytes, the packet number."""
     return bytes([direction == b"s2c"]) + bytes(3) + struct.pack(">Q", pn)

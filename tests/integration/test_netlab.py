@@ -42,6 +42,7 @@ import pytest
 from conftest import (CLI, DAEMON, LANDED_RE, READY_TIMEOUT, STOP_TIMEOUT,
                       make_message, run_cli, sanitizer_report, terminate,
                       wait_until)
+import notifyclient as nc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "netlab"))
 import lab as netlab  # noqa: E402
@@ -188,15 +189,24 @@ class Server:
         return m.group(1), m.group(2)
 
     def secrets(self, timeout=10.0):
-        """The notification keys of the registrations it has saved."""
+        """The notification keys of the registrations it has saved: made
+        again from its master key, or as an older file kept them."""
         path = self.data_dir / "notify" / "registrations"
+        master = self.data_dir / "notify" / "master-key"
+
+        def secret(f):
+            if f[1] != "-":
+                return bytes.fromhex(f[1])
+            return nc.nv.server_secret(
+                bytes.fromhex(master.read_text().strip()), int(f[0], 16),
+                int(f[2]))
 
         def read():
             if not path.exists():
                 return None
             lines = [l.split() for l in path.read_text().splitlines()
                      if l and not l.startswith("#")]
-            return [bytes.fromhex(f[1]) for f in lines] or None
+            return [secret(f) for f in lines] or None
         found = wait_until(read, timeout)
         assert found, "no registration saved in %s" % path
         return found

@@ -281,8 +281,9 @@ test_key_vectors(void **state)
 /*
  * A server's secret from its master key (not part of the protocol: the
  * client only sees 32 bytes). The expected value was computed with
- * Python's cryptography package: HKDFExpand(SHA256, 32, "mailbell v1
- * secret" || id || epoch) over the master key 00 01 .. 1f.
+ * server_secret() of doc/notify-vectors.py (Python's cryptography
+ * package): HKDFExpand(SHA256, 32, "mailbell v1 secret" || id ||
+ * epoch) over the master key 00 01 .. 1f.
  */
 static void
 test_secret_derive(void **state)
