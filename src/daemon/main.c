@@ -22,6 +22,7 @@
 
 #include "admin/admin-http.h"
 #include "daemon/listen.h"
+#include "daemon/sdnotify.h"
 #include "daemon/tls-setup.h"
 #include "directory/directory.h"
 #include "lib/config.h"
@@ -74,6 +75,7 @@ struct daemon {
 	struct notify_server *notify;	/* NULL when [notify] is disabled */
 	struct imap_xbell_ops xbell;	/* IMAP's XBELL, onto the notifier */
 	unsigned landed_sub;		/* store_subscribe id of the logger */
+	struct sdnotify *sd;		/* systemd's readiness and watchdog */
 
 	/* Events on the loop. */
 	struct event *queue_ev;		/* store_queue_fd readable */
@@ -597,6 +599,7 @@ signal_cb(evutil_socket_t sig, short what, void *ctx)
 	}
 	d->stopping = true;
 	log_info("shutting down");
+	sdnotify_stopping(d->sd);
 	admin_http_free(&d->admin);
 	if (d->admin_token != NULL)
 		OPENSSL_cleanse(d->admin_token, strlen(d->admin_token));
@@ -620,7 +623,9 @@ sighup_cb(evutil_socket_t sig, short what, void *ctx)
 
 	(void)sig;
 	(void)what;
+	sdnotify_reloading(d->sd);
 	tls_setup_reload(d->tls);
+	sdnotify_ready(d->sd);
 }
 
 static void
@@ -704,6 +709,7 @@ start_daemon(struct daemon *d, const struct options *opts)
 	start_services(d);
 	start_signals(d);
 	log_info("ready");
+	d->sd = sdnotify_start(d->base);
 }
 
 static void
@@ -715,6 +721,7 @@ stop_daemon(struct daemon *d)
 		event_free(d->sigint_ev);
 	if (d->sighup_ev != NULL)
 		event_free(d->sighup_ev);
+	sdnotify_free(&d->sd);
 	admin_http_free(&d->admin);
 	imap_server_free(&d->imap);
 	lmtp_server_free(&d->lmtp);
