@@ -11,14 +11,16 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from conftest import (BUILD, LISTENING_RE, READY_TIMEOUT, SOURCE, LmtpConn,
-                      ImapConn, sanitizer_report, terminate, wait_until)
+from conftest import (BUILD, DAEMON, LISTENING_RE, READY_TIMEOUT, SOURCE,
+                      ImapConn, LmtpConn, sanitizer_report, terminate,
+                      wait_until, write_config)
 
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
 needs_analyze = pytest.mark.skipif(SYSTEMD_ANALYZE is None,
@@ -27,6 +29,9 @@ needs_analyze = pytest.mark.skipif(SYSTEMD_ANALYZE is None,
 # to 10; --threshold takes tenths. The unit scores 1.4: anything a change
 # loosens beyond 2.0 fails.
 EXPOSURE_MAX = "20"
+# nobody and nogroup: an account that is not root, standing in for
+# mailbell.
+NOBODY = 65534
 
 
 def build_options(build):
@@ -282,3 +287,56 @@ def test_prefix_usr_paths(tmp_path):
         gen / "mailbell.conf").read_text()
     assert "d /var/lib/mailbell 0700 mailbell mailbell -" in (
         gen / "tmpfiles.conf").read_text()
+
+
+def free_low_port():
+    """A TCP port below 1024 free on 127.0.0.1, or None."""
+    for port in range(700, 1024):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    return None
+
+
+@pytest.mark.skipif(shutil.which("setpriv") is None or os.geteuid() != 0,
+                    reason="needs setpriv and root")
+@pytest.mark.parametrize("with_cap", [True, False])
+def test_low_port_as_account(tmp_path, with_cap):
+    """As the unit runs it: never root, no new privileges, and of all
+    capabilities CAP_NET_BIND_SERVICE alone (ambient), which is what a
+    port below 1024 needs and all it needs; without it the bind fails
+    and mailbelld says which port."""
+    port = free_low_port()
+    if port is None:
+        pytest.skip("no free port below 1024")
+    data = tmp_path / "data"
+    data.mkdir()
+    os.chown(data, NOBODY, NOBODY)
+    config = write_config(tmp_path / "mailbell.conf", data, imap__port=port)
+    caps = "-all,+net_bind_service" if with_cap else "-all"
+    cmd = ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY,
+           "--clear-groups", "--no-new-privs", "--bounding-set=" + caps,
+           "--inh-caps=" + caps, "--ambient-caps=" + caps,
+           str(DAEMON), "-c", str(config)]
+    log_path = tmp_path / "mailbelld.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=log)
+    try:
+        wait_until(lambda: "mailbelld: ready" in log_path.read_text()
+                   or proc.poll() is not None, READY_TIMEOUT)
+        log = log_path.read_text()
+        if not with_cap:
+            assert proc.wait(timeout=READY_TIMEOUT) == 1, log
+            assert "imap: cannot listen on 127.0.0.1:%d" % port in log, log
+            return
+        assert "mailbelld: ready" in log, log
+        assert "running as user" not in log, log    # nothing to drop
+        with ImapConn(port) as c:
+            assert c.greeting.startswith("* OK"), c.greeting
+    finally:
+        problems = terminate(proc) if with_cap else []
+    assert not problems, (problems, log_path.read_text())
