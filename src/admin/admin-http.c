@@ -4,15 +4,14 @@
  * full and sent at once; there is no request body to read.
  */
 #include "admin/admin-http.h"
+#include "admin/admin-private.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -24,33 +23,10 @@
 #include "admin/metrics.h"
 #include "lib/buf.h"
 #include "lib/clock.h"
-#include "lib/error.h"
-#include "lib/escape.h"
-#include "lib/fsutil.h"
 #include "lib/limits.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "store/store.h"
-
-/* One line of the status page's port table. */
-struct admin_endpoint {
-	char *service;		/* "lmtp" */
-	char *where;		/* "127.0.0.1:2424" */
-};
-
-struct admin_http {
-	/* Set at creation, never changed. */
-	struct evhttp *http;
-	char *version;
-	const struct store_queue *queue;
-	uint64_t started_us;		/* clock_now_us() at creation */
-	bool has_token;			/* requests must show it */
-	unsigned char token_digest[32];	/* SHA-256 of the token */
-
-	/* Endpoints to list on the status page. */
-	struct admin_endpoint *endpoints;
-	size_t endpoint_count;
-};
 
 static double
 uptime_seconds(const struct admin_http *admin)
@@ -58,8 +34,8 @@ uptime_seconds(const struct admin_http *admin)
 	return (double)(clock_now_us() - admin->started_us) / 1e6;
 }
 
-static void
-gather(const struct admin_http *admin, struct metrics_extra *extra)
+void
+admin_gather(const struct admin_http *admin, struct metrics_extra *extra)
 {
 	extra->version = admin->version;
 	extra->uptime_seconds = uptime_seconds(admin);
@@ -68,8 +44,8 @@ gather(const struct admin_http *admin, struct metrics_extra *extra)
 	(void)metrics_process(extra);
 }
 
-static void
-reply(struct evhttp_request *req, int code, const char *reason,
+void
+admin_reply(struct evhttp_request *req, int code, const char *reason,
     const char *content_type, const void *body, size_t len)
 {
 	struct evkeyvalq *headers = evhttp_request_get_output_headers(req);
@@ -86,11 +62,11 @@ reply(struct evhttp_request *req, int code, const char *reason,
 	evbuffer_free(out);
 }
 
-static void
-reply_text(struct evhttp_request *req, int code, const char *reason,
+void
+admin_reply_text(struct evhttp_request *req, int code, const char *reason,
     const char *text)
 {
-	reply(req, code, reason, "text/plain; charset=utf-8", text,
+	admin_reply(req, code, reason, "text/plain; charset=utf-8", text,
 	    strlen(text));
 }
 
@@ -98,7 +74,7 @@ static void
 route_health(struct admin_http *admin, struct evhttp_request *req)
 {
 	(void)admin;
-	reply_text(req, HTTP_OK, "OK", "ok\n");
+	admin_reply_text(req, HTTP_OK, "OK", "ok\n");
 }
 
 static void
@@ -107,83 +83,34 @@ route_metrics(struct admin_http *admin, struct evhttp_request *req)
 	struct metrics_extra extra;
 	struct buf b;
 
-	gather(admin, &extra);
+	admin_gather(admin, &extra);
 	buf_init(&b, 0);
 	if (metrics_render(&b, &extra) < 0) {
 		buf_free(&b);
-		reply_text(req, HTTP_INTERNAL, "Internal Server Error",
+		admin_reply_text(req, HTTP_INTERNAL, "Internal Server Error",
 		    "metrics too large\n");
 		return;
 	}
-	reply(req, HTTP_OK, "OK", "text/plain; version=0.0.4; charset=utf-8",
+	admin_reply(req, HTTP_OK, "OK", "text/plain; version=0.0.4; charset=utf-8",
 	    b.data, b.len);
 	buf_free(&b);
 }
 
-static void
-route_status(struct admin_http *admin, struct evhttp_request *req)
-{
-	struct metrics_extra extra;
-	const struct metric *m;
-	uint64_t up;
-	struct buf b;
-	size_t i;
-
-	gather(admin, &extra);
-	up = (uint64_t)extra.uptime_seconds;
-	buf_init(&b, 0);
-	buf_append_str(&b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-	    "<title>mailbell</title></head>\n<body>\n<h1>mailbell</h1>\n<p>"
-	    "Version ");
-	html_escape(&b, admin->version);
-	buf_printf(&b, ", up %" PRIu64 "d %02" PRIu64 ":%02" PRIu64 ":%02"
-	    PRIu64 " (%" PRIu64 " s).</p>\n", up / 86400, up / 3600 % 24,
-	    up / 60 % 60, up % 60, up);
-
-	buf_append_str(&b, "<h2>Ports</h2>\n<table>\n"
-	    "<tr><th>service</th><th>address</th></tr>\n");
-	for (i = 0; i < admin->endpoint_count; i++) {
-		buf_append_str(&b, "<tr><td>");
-		html_escape(&b, admin->endpoints[i].service);
-		buf_append_str(&b, "</td><td>");
-		html_escape(&b, admin->endpoints[i].where);
-		buf_append_str(&b, "</td></tr>\n");
-	}
-	buf_append_str(&b, "</table>\n");
-
-	buf_append_str(&b, "<h2>Counters</h2>\n<table>\n"
-	    "<tr><th>metric</th><th>value</th><th>meaning</th></tr>\n");
-	for (i = 0; i < metrics_table_len; i++) {
-		m = &metrics_table[i];
-		buf_append_str(&b, "<tr><td>");
-		html_escape(&b, m->name);
-		if (m->labels != NULL) {
-			buf_append_str(&b, "{");
-			html_escape(&b, m->labels);
-			buf_append_str(&b, "}");
-		}
-		buf_printf(&b, "</td><td>%" PRIu64 "</td><td>", *m->value);
-		html_escape(&b, m->help);
-		buf_append_str(&b, "</td></tr>\n");
-	}
-	buf_printf(&b, "<tr><td>mailbell_delivery_queue_pending</td>"
-	    "<td>%" PRIu64 "</td><td>Deliveries and folder syncs queued or "
-	    "running.</td></tr>\n", extra.queue_pending);
-	buf_append_str(&b, "</table>\n<p><a href=\"/metrics\">/metrics</a> "
-	    "&middot; <a href=\"/health\">/health</a></p>\n</body></html>\n");
-
-	reply(req, HTTP_OK, "OK", "text/html; charset=utf-8", b.data, b.len);
-	buf_free(&b);
-}
-
-/* The routes, looked up by exact path. */
+/* The routes, looked up by exact path. The page and its script hold
+ * nothing of the server's: they need no token; what they show comes
+ * from /api, which does. */
 static const struct admin_route {
 	const char *path;
+	bool open;		/* served without the token */
 	void (*handler)(struct admin_http *, struct evhttp_request *);
 } admin_routes[] = {
-	{ "/", route_status },
-	{ "/health", route_health },
-	{ "/metrics", route_metrics },
+	{ "/", true, admin_route_page },
+	{ "/static/chart.min.js", true, admin_route_chartjs },
+	{ "/health", true, route_health },
+	{ "/metrics", false, route_metrics },
+	{ "/api/status", false, admin_route_status },
+	{ "/api/registrations", false, admin_route_registrations },
+	{ "/api/sessions", false, admin_route_sessions },
 };
 
 static int
@@ -230,28 +157,43 @@ request_cb(struct evhttp_request *req, void *arg)
 	if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Allow", "GET, HEAD");
-		reply_text(req, 405, "Method Not Allowed",
+		admin_reply_text(req, 405, "Method Not Allowed",
 		    "method not allowed\n");
 		return;
 	}
-	if (strcmp(path, "/health") != 0 && !authorized(admin, req)) {
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "WWW-Authenticate", "Bearer realm=\"mailbell\"");
-		reply_text(req, 401, "Unauthorized", "unauthorized\n");
-		return;
-	}
 	for (i = 0; i < sizeof(admin_routes) / sizeof(admin_routes[0]); i++) {
-		if (strcmp(path, admin_routes[i].path) == 0) {
-			admin_routes[i].handler(admin, req);
+		if (strcmp(path, admin_routes[i].path) != 0)
+			continue;
+		if (!admin_routes[i].open && !authorized(admin, req)) {
+			evhttp_add_header(evhttp_request_get_output_headers(req),
+			    "WWW-Authenticate", "Bearer realm=\"mailbell\"");
+			admin_reply_text(req, 401, "Unauthorized",
+			    "unauthorized\n");
 			return;
 		}
+		admin_routes[i].handler(admin, req);
+		return;
 	}
-	reply_text(req, HTTP_NOTFOUND, "Not Found", "not found\n");
+	admin_reply_text(req, HTTP_NOTFOUND, "Not Found", "not found\n");
+}
+
+/* Every second: one sample of the history the page charts. */
+static void
+sample_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct admin_http *admin = arg;
+	uint64_t now[ADMIN_SERIES_COUNT];
+
+	(void)fd;
+	(void)what;
+	admin_history_read(now);
+	admin_history_add(&admin->history, now);
 }
 
 struct admin_http *
 admin_http_new(const struct admin_deps *deps)
 {
+	static const struct timeval second = { 1, 0 };
 	struct admin_http *admin = xcalloc(1, sizeof(*admin));
 
 	admin->http = evhttp_new(deps->base);
@@ -259,6 +201,8 @@ admin_http_new(const struct admin_deps *deps)
 		fatalx("admin: cannot create the HTTP service");
 	admin->version = xstrdup(deps->version);
 	admin->queue = deps->queue;
+	admin->deps = *deps;
+	admin->deps.token = NULL;	/* the digest is kept, not the token */
 	admin->started_us = clock_now_us();
 	if (deps->token != NULL) {
 		if (sha256(deps->token, strlen(deps->token),
@@ -277,6 +221,13 @@ admin_http_new(const struct admin_deps *deps)
 	    EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
 	    EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(admin->http, request_cb, admin);
+	admin_history_read(admin->history.last);
+	admin->history.primed = true;
+	admin->sample_ev = event_new(deps->base, -1, EV_PERSIST, sample_cb,
+	    admin);
+	if (admin->sample_ev == NULL || event_add(admin->sample_ev, &second) < 0)
+		fatalx("admin: cannot start the history timer");
+	admin_page_load(admin);
 	return admin;
 }
 
@@ -309,6 +260,9 @@ admin_http_free(struct admin_http **adminp)
 	if (admin == NULL)
 		return;
 	evhttp_free(admin->http);
+	if (admin->sample_ev != NULL)
+		event_free(admin->sample_ev);
+	free(admin->chartjs);
 	for (i = 0; i < admin->endpoint_count; i++) {
 		free(admin->endpoints[i].service);
 		free(admin->endpoints[i].where);
@@ -317,42 +271,4 @@ admin_http_free(struct admin_http **adminp)
 	free(admin->version);
 	free(admin);
 	*adminp = NULL;
-}
-
-int
-admin_token_load(const char *path, char **token_r, const char **error_r)
-{
-	struct stat st;
-	char *data;
-	size_t len, n;
-
-	if (stat(path, &st) < 0 ||
-	    read_file(path, ADMIN_TOKEN_MAX + 64, &data, &len) < 0) {
-		*error_r = error_fmt("%s: cannot read: %s", path,
-		    strerror(errno));
-		return -1;
-	}
-	if (st.st_mode & S_IROTH) {
-		OPENSSL_cleanse(data, len);
-		free(data);
-		*error_r = error_fmt("%s: readable by everyone (chmod o-r)",
-		    path);
-		return -1;
-	}
-	while (len > 0 && strchr(" \t\r\n", data[len - 1]) != NULL)
-		data[--len] = '\0';
-	/* token68: letters, digits, -._~+/ then any '=' */
-	n = strspn(data, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789-._~+/");
-	n += strspn(data + n, "=");
-	if (n != len || len < ADMIN_TOKEN_MIN || len > ADMIN_TOKEN_MAX) {
-		OPENSSL_cleanse(data, len);
-		free(data);
-		*error_r = error_fmt("%s: not a token (one line of %d to %d "
-		    "letters, digits or -._~+/=)", path, ADMIN_TOKEN_MIN,
-		    ADMIN_TOKEN_MAX);
-		return -1;
-	}
-	*token_r = data;
-	return 0;
 }

@@ -5,17 +5,29 @@
  * IMAP. Everything here runs on the daemon's libevent loop.
  *
  * Routes (GET, or HEAD for the headers alone):
- *   /         a small HTML status page: version, uptime, ports, counters
- *   /health   200 "ok\n"
- *   /metrics  Prometheus text exposition format 0.0.4
- * Any other path is 404; any other method 405. With a token, every
- * route but /health needs "Authorization: Bearer <token>" (401
- * otherwise), compared in constant time.
+ *   /                   the live status page (HTML and a script that
+ *                       polls /api/status and draws with Chart.js)
+ *   /static/chart.min.js  Debian's Chart.js, served from here so the
+ *                       page loads nothing from elsewhere
+ *   /health             200 "ok\n"
+ *   /metrics            Prometheus text exposition format 0.0.4
+ *   /api/status         JSON: version, uptime, ports, sessions and
+ *                       registrations by kind, totals, and the last
+ *                       15 minutes second by second
+ *   /api/registrations  JSON, paged (?offset=N&limit=M): the
+ *                       notification registrations
+ *   /api/sessions       JSON, paged: the IMAP and LMTP sessions
+ * Any other path is 404; any other method 405. With a token, /metrics
+ * and /api/ need "Authorization: Bearer <token>" (401 otherwise),
+ * compared in constant time; the page, its script and /health hold
+ * nothing of the server's and need none.
  */
 #ifndef MB_ADMIN_ADMIN_HTTP_H
 #define MB_ADMIN_ADMIN_HTTP_H
 
 #include <event2/event.h>
+
+#include "lib/status.h"
 
 struct store_queue;
 struct admin_http;
@@ -28,15 +40,16 @@ struct admin_deps {
 					    NULL */
 	const char *token;		/* bearer token (copied), or NULL:
 					   requests need none */
+	/* What /api lists (lib/status.h), each called with status_ctx;
+	 * NULL: none of that kind. */
+	void *status_ctx;
+	void (*sessions)(void *ctx, status_session_cb *cb, void *arg);
+	void (*registrations)(void *ctx, status_registration_cb *cb,
+	    void *arg);
+	const char *chartjs_path;	/* Chart.js to serve the page, or
+					   NULL: ADMIN_CHARTJS_PATH */
 };
 
-/*
- * Read the bearer token from path: one line of ADMIN_TOKEN_MIN to
- * ADMIN_TOKEN_MAX characters of base64 or hex (RFC 6750 token68),
- * trailing white space ignored, in a file not readable by everyone.
- * Returns 0 with *token_r (free it), or -1 with *error_r.
- */
-int admin_token_load(const char *path, char **token_r, const char **error_r);
 
 /*
  * Create the service, with the ADMIN_* limits of lib/limits.h applied

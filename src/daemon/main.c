@@ -22,6 +22,7 @@
 
 #include "admin/admin-http.h"
 #include "daemon/listen.h"
+#include "daemon/status-sources.h"
 #include "daemon/sdnotify.h"
 #include "daemon/tls-setup.h"
 #include "directory/directory.h"
@@ -72,6 +73,7 @@ struct daemon {
 	struct lmtp_server *lmtp;
 	struct admin_http *admin;
 	char *admin_token;		/* [admin] token_file's, or NULL */
+	struct status_sources sources;	/* what the admin port lists */
 	struct notify_server *notify;	/* NULL when [notify] is disabled */
 	struct imap_xbell_ops xbell;	/* IMAP's XBELL, onto the notifier */
 	unsigned landed_sub;		/* store_subscribe id of the logger */
@@ -546,6 +548,12 @@ start_services(struct daemon *d)
 	admin_deps.version = MAILBELL_VERSION;
 	admin_deps.queue = d->queue;
 	admin_deps.token = d->admin_token;
+	d->sources.imap = d->imap;
+	d->sources.lmtp = d->lmtp;
+	d->sources.notify = d->notify;
+	admin_deps.status_ctx = &d->sources;
+	admin_deps.sessions = status_sources_sessions;
+	admin_deps.registrations = status_sources_registrations;
 	d->admin = admin_http_new(&admin_deps);
 	for (i = 0; i < d->admin_socks.count; i++) {
 		if (admin_http_listen(d->admin, d->admin_socks.socks[i].fd) < 0)
@@ -696,7 +704,7 @@ start_daemon(struct daemon *d, const struct options *opts)
 	bind_listeners(d);
 	/* Like the TLS key, the token file may be root's alone. */
 	if (d->cfg->admin_token_file != NULL &&
-	    admin_token_load(d->cfg->admin_token_file, &d->admin_token,
+	    config_read_token(d->cfg->admin_token_file, &d->admin_token,
 	    &error) < 0)
 		fatalx("admin: %s ([admin] token_file in %s)", error,
 		    config_source(d->cfg));

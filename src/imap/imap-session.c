@@ -620,6 +620,7 @@ session_accept(struct imap_server *server, evutil_socket_t fd,
 	session->state = IMAP_STATE_NOT_AUTH;
 	session->ssl = ssl;
 	session->loopback = listener_peer_is_loopback(sa);
+	session->since_ms = clock_now_ms();
 	/* Both strings in one allocation of their own size: most of
 	 * 2 x 64 bytes would stay unused for every connection. */
 	peer_len = strlen(peer) + 1;

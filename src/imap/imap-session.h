@@ -161,6 +161,7 @@ struct imap_session {
 					   session (imap-session.c) */
 	uint64_t read_deadline_ms;	/* when the read timeout expires
 					   (CLOCK_MONOTONIC ms), for sleep */
+	uint64_t since_ms;		/* clock_now_ms() at accept */
 	char *peer;			/* address:port, for logs; one
 					   allocation with peer_ip */
 	const char *peer_ip;		/* address alone, for per-IP limits;

@@ -12,6 +12,8 @@
 
 #include <event2/event.h>
 
+#include "lib/status.h"
+
 struct mb_config;
 struct store;
 struct store_queue;
@@ -83,5 +85,8 @@ int imap_server_listen_tls(struct imap_server *server, evutil_socket_t fd);
 void imap_server_shutdown(struct imap_server *server,
     void (*drained_cb)(void *ctx), void *ctx);
 void imap_server_free(struct imap_server **serverp);
+/* Call cb for every session, as the admin port lists them (imap-sessions.c). */
+void imap_server_sessions(const struct imap_server *server,
+    status_session_cb *cb, void *arg);
 
 #endif

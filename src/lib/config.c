@@ -12,10 +12,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <openssl/crypto.h>
 
 #include "lib/config-private.h"
 #include "lib/error.h"
+#include "lib/fsutil.h"
+#include "lib/limits.h"
 #include "lib/xmalloc.h"
 
 /* The embedded default's size limit is written as "<n>M" below. */
@@ -222,3 +227,40 @@ config_mail_root(const struct mb_config *cfg)
 	return xasprintf("%s/mail", cfg->data_dir);
 }
 
+int
+config_read_token(const char *path, char **token_r, const char **error_r)
+{
+	struct stat st;
+	char *data;
+	size_t len, n;
+
+	if (stat(path, &st) < 0 ||
+	    read_file(path, ADMIN_TOKEN_MAX + 64, &data, &len) < 0) {
+		*error_r = error_fmt("%s: cannot read: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (st.st_mode & S_IROTH) {
+		OPENSSL_cleanse(data, len);
+		free(data);
+		*error_r = error_fmt("%s: readable by everyone (chmod o-r)",
+		    path);
+		return -1;
+	}
+	while (len > 0 && strchr(" \t\r\n", data[len - 1]) != NULL)
+		data[--len] = '\0';
+	/* token68: letters, digits, -._~+/ then any '=' */
+	n = strspn(data, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-._~+/");
+	n += strspn(data + n, "=");
+	if (n != len || len < ADMIN_TOKEN_MIN || len > ADMIN_TOKEN_MAX) {
+		OPENSSL_cleanse(data, len);
+		free(data);
+		*error_r = error_fmt("%s: not a token (one line of %d to %d "
+		    "letters, digits or -._~+/=)", path, ADMIN_TOKEN_MIN,
+		    ADMIN_TOKEN_MAX);
+		return -1;
+	}
+	*token_r = data;
+	return 0;
+}

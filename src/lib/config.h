@@ -121,4 +121,13 @@ bool config_addr_is_loopback(const char *addr);
 /* Whether it means every address: "*", 0.0.0.0, ::. */
 bool config_addr_is_wildcard(const char *addr);
 
+/*
+ * Read an admin bearer token ([admin] token_file) from path: one line of
+ * ADMIN_TOKEN_MIN to ADMIN_TOKEN_MAX characters of base64 or hex
+ * (RFC 6750 token68), trailing white space ignored, in a file not
+ * readable by everyone. Returns 0 with *token_r (wipe and free it), or
+ * -1 with *error_r.
+ */
+int config_read_token(const char *path, char **token_r, const char **error_r);
+
 #endif

@@ -1,5 +1,5 @@
 /*
- * JSON string and HTML text escaping onto a struct buf. Runs of bytes
+ * JSON string escaping onto a struct buf. Runs of bytes
  * that need no escape are appended in one piece; a failed append undoes
  * the whole call, so a bounded buffer never ends in half an escape.
  */
@@ -99,45 +99,6 @@ json_escape(struct buf *out, const char *s, size_t len)
 	}
 	if (buf_append(out, run, (size_t)(p - run)) < 0)
 		goto fail;
-	return 0;
-fail:
-	out->len = start;
-	if (out->data != NULL)
-		out->data[start] = '\0';
-	return -1;
-}
-
-int
-html_escape(struct buf *out, const char *s)
-{
-	size_t start = out->len, n;
-	const char *rep;
-
-	while (*s != '\0') {
-		n = strcspn(s, "&<>\"");
-		if (buf_append(out, s, n) < 0)
-			goto fail;
-		s += n;
-		switch (*s) {
-		case '&':
-			rep = "&amp;";
-			break;
-		case '<':
-			rep = "&lt;";
-			break;
-		case '>':
-			rep = "&gt;";
-			break;
-		case '"':
-			rep = "&quot;";
-			break;
-		default:
-			return 0;	/* the NUL */
-		}
-		if (buf_append_str(out, rep) < 0)
-			goto fail;
-		s++;
-	}
 	return 0;
 fail:
 	out->len = start;

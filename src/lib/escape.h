@@ -1,5 +1,5 @@
 /*
- * Escaping text for JSON strings and for HTML, appended to a struct buf.
+ * Escaping text for JSON strings, appended to a struct buf.
  */
 #ifndef MB_LIB_ESCAPE_H
 #define MB_LIB_ESCAPE_H
@@ -22,15 +22,5 @@
  * is left as it was before the call.
  */
 int json_escape(struct buf *out, const char *s, size_t len);
-
-/*
- * Append the NUL-terminated s made safe for HTML element content and
- * double-quoted attribute values: '&', '<', '>' and '"' become &amp;,
- * &lt;, &gt; and &quot;; every other byte is copied.
- *
- * Returns 0, or -1 if out's maximum would be exceeded, in which case out
- * is left as it was before the call.
- */
-int html_escape(struct buf *out, const char *s);
 
 #endif

@@ -538,5 +538,15 @@
  * so it cannot be guessed over the network; at most a line of text. */
 #define ADMIN_TOKEN_MIN 22
 #define ADMIN_TOKEN_MAX 256
+/* The status page's charts: one sample a second over the last 15
+ * minutes (a few kilobytes). */
+#define ADMIN_HISTORY_SECS 900
+/* Rows of /api/registrations and /api/sessions in one page: a page of
+ * a million registrations stays a few hundred kilobytes of JSON. */
+#define ADMIN_PAGE_DEFAULT 100
+#define ADMIN_PAGE_MAX 1000
+/* Debian's libjs-chart.js, which the status page draws with. */
+#define ADMIN_CHARTJS_PATH "/usr/share/javascript/chart.js/chart.min.js"
+#define ADMIN_CHARTJS_MAX (4 * 1024 * 1024)
 
 #endif

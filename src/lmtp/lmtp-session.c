@@ -19,6 +19,7 @@
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
+#include "lib/clock.h"
 #include "lib/config.h"
 #include "lib/listeners.h"
 #include "lib/log.h"
@@ -441,6 +442,7 @@ accept_cb(evutil_socket_t fd, struct sockaddr *sa, int salen, void *ctx)
 
 	session = xcalloc(1, sizeof(*session));
 	session->server = server;
+	session->since_ms = clock_now_ms();
 	memcpy(session->peer, peer, sizeof(peer));
 	memcpy(session->ip, ip, sizeof(ip));
 	session->link.ip = session->ip;
@@ -561,4 +563,44 @@ lmtp_server_free(struct lmtp_server **serverp)
 	}
 	free(server);
 	*serverp = NULL;
+}
+
+static const char *
+state_name(enum lmtp_session_state state)
+{
+	switch (state) {
+	case LMTP_SESSION_GREETED:
+		return "greeted";
+	case LMTP_SESSION_READY:
+		return "ready";
+	case LMTP_SESSION_MAIL:
+	case LMTP_SESSION_RCPT:
+		return "transaction";
+	case LMTP_SESSION_DATA:
+		return "data";
+	case LMTP_SESSION_DELIVERING:
+		return "delivering";
+	default:
+		return "closing";
+	}
+}
+
+void
+lmtp_server_sessions(const struct lmtp_server *server, status_session_cb *cb,
+    void *arg)
+{
+	const struct service_link *l;
+
+	for (l = server->service.sessions; l != NULL; l = l->next) {
+		const struct lmtp_session *s = LMTP_SESSION(l);
+		struct status_session row;
+
+		memset(&row, 0, sizeof(row));
+		row.service = "lmtp";
+		row.peer = s->peer;
+		row.state = state_name(s->state);
+		row.tls = s->tls;
+		row.since_ms = s->since_ms;
+		cb(&row, arg);
+	}
 }

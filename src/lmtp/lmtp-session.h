@@ -42,6 +42,7 @@ struct lmtp_session {
 					   under a running delivery */
 	struct bufferevent *bev;	/* NULL once the client is gone */
 	char peer[64];			/* address:port, for logs */
+	uint64_t since_ms;		/* clock_now_ms() at accept */
 	char ip[64];			/* address alone, for per-address
 					   limits (link.ip points here) */
 	struct lmtp_parser *parser;	/* command lines */

@@ -8,6 +8,8 @@
 
 #include <event2/event.h>
 
+#include "lib/status.h"
+
 struct mb_config;
 struct store;
 struct store_queue;
@@ -36,5 +38,8 @@ int lmtp_server_listen(struct lmtp_server *server, evutil_socket_t fd);
 void lmtp_server_shutdown(struct lmtp_server *server,
     void (*drained_cb)(void *ctx), void *ctx);
 void lmtp_server_free(struct lmtp_server **serverp);
+/* Call cb for every session, as the admin port lists them. */
+void lmtp_server_sessions(const struct lmtp_server *server,
+    status_session_cb *cb, void *arg);
 
 #endif

@@ -228,6 +228,21 @@ queue_event(struct notify_server *s, struct notify_reg *reg,
 	wheel_schedule(s, p);
 }
 
+unsigned
+notify_events_unacked(const struct notify_reg *reg, bool *given_up_r)
+{
+	const struct notify_pending *p = reg->pending;
+	size_t i;
+
+	*given_up_r = false;
+	if (p == NULL)
+		return 0;
+	for (i = 0; i < p->count; i++)
+		if (p->ev[i].sends >= NOTIFY_EVENT_SENDS)
+			*given_up_r = true;
+	return (unsigned)p->count;
+}
+
 void
 notify_events_ack(struct notify_server *s, struct notify_reg *reg,
     uint64_t ack)

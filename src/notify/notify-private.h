@@ -226,6 +226,10 @@ void notify_events_moved(struct notify_server *server,
     struct notify_reg *reg);
 /* Drop reg's unacknowledged events (forgotten endpoint, removal). */
 void notify_events_drop(struct notify_server *server, struct notify_reg *reg);
+/* reg's events not yet acknowledged; *given_up_r: one of them was sent
+ * as often as it ever is (NOTIFY_EVENT_SENDS) without an ACK. */
+unsigned notify_events_unacked(const struct notify_reg *reg,
+    bool *given_up_r);
 /* Resend what is due at the server's clock (the wheel's timer). */
 void notify_events_tick(struct notify_server *server);
 /* Free the wheel's timer. */

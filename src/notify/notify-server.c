@@ -19,6 +19,7 @@
 #include "lib/config.h"
 #include "lib/error.h"
 #include "lib/fsutil.h"
+#include "lib/listeners.h"
 #include "lib/log.h"
 #include "lib/stats.h"
 #include "lib/xmalloc.h"
@@ -428,6 +429,51 @@ size_t
 notify_server_registrations(const struct notify_server *s)
 {
 	return notify_registry_count(s->registry);
+}
+
+struct list_ctx {
+	status_registration_cb *cb;
+	void *arg;
+};
+
+static void
+list_cb(struct notify_reg *reg, void *ctx)
+{
+	struct list_ctx *lc = ctx;
+	struct status_registration row;
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	char endpoint[80];
+	size_t n = 0;
+	bool given_up;
+
+	memset(&row, 0, sizeof(row));
+	row.id = reg->id;
+	row.user = reg->user->name;
+	row.last_seen = reg->last_seen;
+	row.unacked = notify_events_unacked(reg, &given_up);
+	if (reg->folders != NULL)
+		while (reg->folders[n] != NULL)
+			n++;
+	row.folders = (unsigned)n;
+	row.state = "waiting";
+	if ((reg->flags & NOTIFY_REG_VERIFIED) &&
+	    notify_addr_decode(reg->addr, &ss, &sslen) == 0) {
+		listener_format_peer((struct sockaddr *)&ss, (int)sslen,
+		    endpoint, sizeof(endpoint), NULL, 0);
+		row.endpoint = endpoint;
+		row.state = given_up ? "unreachable" : "verified";
+	}
+	lc->cb(&row, lc->arg);
+}
+
+void
+notify_server_list(const struct notify_server *s, status_registration_cb *cb,
+    void *arg)
+{
+	struct list_ctx lc = { cb, arg };
+
+	notify_registry_foreach(s->registry, list_cb, &lc);
 }
 
 void

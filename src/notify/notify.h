@@ -15,6 +15,8 @@
 
 #include <event2/event.h>
 
+#include "lib/status.h"
+
 struct clock;
 struct directory;
 struct mb_config;
@@ -53,6 +55,9 @@ int notify_server_listen(struct notify_server *server, int fd,
 uint32_t notify_server_epoch(const struct notify_server *server);
 /* Registrations now. */
 size_t notify_server_registrations(const struct notify_server *server);
+/* Call cb for every registration, as the admin port lists them. */
+void notify_server_list(const struct notify_server *server,
+    status_registration_cb *cb, void *arg);
 /* Write the registrations file now if anything changed, stop reading
  * datagrams and free everything (secrets are wiped). */
 void notify_server_free(struct notify_server **serverp);

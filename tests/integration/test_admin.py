@@ -237,8 +237,8 @@ def token_file(tmp_path, text=TOKEN, mode=0o600):
 
 
 def test_token_off_loopback(daemon_factory, remote_peer, tmp_path):
-    """Bound off loopback, every route but /health wants the token, from
-    the other host and on loopback alike."""
+    """Bound off loopback, /metrics and /api want the token, from the
+    other host and on loopback alike."""
     server, connect = remote_peer
     d = daemon_factory(admin__listen="127.0.0.1, " + server,
                        admin__token_file=str(token_file(tmp_path)))
@@ -250,7 +250,12 @@ def test_token_off_loopback(daemon_factory, remote_peer, tmp_path):
     for wrong in ("wrong-token-0123456789abcdef", TOKEN[:-1], TOKEN + "x",
                   ""):
         assert http_get(connect(port), "/metrics", wrong)[0] == 401, wrong
-    assert http_get(connect(port), "/", None)[0] == 401
+    for path in ("/api/status", "/api/registrations", "/api/sessions"):
+        assert http_get(connect(port), path)[0] == 401, path
+        assert http_get(connect(port), path, TOKEN)[0] == 200, path
+    # the page and its script hold nothing of the server's
+    assert http_get(connect(port), "/")[0] == 200
+    assert http_get(connect(port), "/static/chart.min.js")[0] == 200
     status, _, body = http_get(connect(port), "/metrics", TOKEN)
     assert status == 200 and "mailbell_sessions_total" in body
     assert http_get(connect(port), "/health")[0] == 200

@@ -1,4 +1,4 @@
-/* Unit tests for lib/escape.c: JSON strings and HTML text, byte by byte. */
+/* Unit tests for lib/escape.c: JSON strings, byte by byte. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -180,57 +180,6 @@ test_json_limit(void **state)
 	buf_free(&b);
 }
 
-static void
-assert_html(const char *in, const char *want)
-{
-	struct buf b;
-
-	buf_init(&b, 0);
-	assert_int_equal(html_escape(&b, in), 0);
-	assert_int_equal(b.len, strlen(want));
-	assert_memory_equal(b.data, want, b.len);
-	buf_free(&b);
-}
-
-static void
-test_html(void **state)
-{
-	(void)state;
-	assert_html("", "");
-	assert_html("mailbell 1.0", "mailbell 1.0");
-	assert_html("&", "&amp;");
-	assert_html("<", "&lt;");
-	assert_html(">", "&gt;");
-	assert_html("\"", "&quot;");
-	assert_html("<a href=\"x&y\">'</a>",
-	    "&lt;a href=&quot;x&amp;y&quot;&gt;'&lt;/a&gt;");
-	assert_html("&amp;", "&amp;amp;");
-	assert_html("&&<<", "&amp;&amp;&lt;&lt;");
-	/* Everything else is copied, controls and 8-bit bytes too. */
-	assert_html("caf\xc3\xa9\t\x01\xff", "caf\xc3\xa9\t\x01\xff");
-}
-
-static void
-test_html_limit(void **state)
-{
-	struct buf b;
-
-	(void)state;
-	buf_init(&b, 6);
-	buf_append_str(&b, "x");
-	assert_int_equal(html_escape(&b, "&"), 0);
-	assert_string_equal(buf_cstr(&b), "x&amp;");
-	buf_reset(&b);
-	buf_append_str(&b, "xy");
-	assert_int_equal(html_escape(&b, "&"), -1);
-	assert_string_equal(buf_cstr(&b), "xy");
-	assert_int_equal(html_escape(&b, "abc<"), -1);
-	assert_string_equal(buf_cstr(&b), "xy");
-	assert_int_equal(html_escape(&b, "abcde"), -1);
-	assert_string_equal(buf_cstr(&b), "xy");
-	buf_free(&b);
-}
-
 int
 main(void)
 {
@@ -241,8 +190,6 @@ main(void)
 		cmocka_unit_test(test_json_utf8_invalid),
 		cmocka_unit_test(test_json_appends),
 		cmocka_unit_test(test_json_limit),
-		cmocka_unit_test(test_html),
-		cmocka_unit_test(test_html_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,48 @@
+/*
+ * The IMAP sessions as the admin port lists them (lib/status.h): who is
+ * connected from where, logged in as whom, in which state.
+ */
+#include "imap/imap.h"
+
+#include <string.h>
+
+#include "imap/imap-session.h"
+
+static const char *
+state_name(const struct imap_session *s)
+{
+	if (s->cmd != NULL && strcmp(s->cmd->name, "IDLE") == 0)
+		return "idle";
+	switch (s->state) {
+	case IMAP_STATE_NOT_AUTH:
+		return "not authenticated";
+	case IMAP_STATE_AUTH:
+		return "authenticated";
+	case IMAP_STATE_SELECTED:
+		return "selected";
+	default:
+		return "logout";
+	}
+}
+
+void
+imap_server_sessions(const struct imap_server *server, status_session_cb *cb,
+    void *arg)
+{
+	const struct service_link *l;
+
+	for (l = server->service.sessions; l != NULL; l = l->next) {
+		const struct imap_session *s = IMAP_SESSION(l);
+		struct status_session row;
+
+		memset(&row, 0, sizeof(row));
+		row.service = "imap";
+		row.peer = s->peer;
+		row.user = s->user;
+		row.state = state_name(s);
+		row.folder = s->mailbox;
+		row.tls = s->ssl != NULL;
+		row.since_ms = s->since_ms;
+		cb(&row, arg);
+	}
+}
