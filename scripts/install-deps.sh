@@ -15,12 +15,15 @@ libjs-chart.js libsystemd-dev"
 # UBSan runtimes are in libclang-rt-14-dev, which clang only recommends).
 # testssl.sh: the IMAPS port checked as an outside scanner sees it.
 # prometheus: promtool, which checks /metrics as Prometheus reads it.
+# chromium, chromium-driver, python3-selenium: the status page in a real
+# browser.
 # systemd: systemd-analyze, systemd-sysusers and systemd-tmpfiles, which
 # check the installed unit and entries as systemd reads them.
 CHECK_PKGS="libcmocka-dev python3 python3-pytest python3-cryptography swaks
 postfix curl isync libsasl2-modules neomutt tmux nftables conntrack iproute2
 dovecot-lmtpd dovecot-imapd procps clang libclang-rt-14-dev testssl.sh
-prometheus systemd"
+prometheus systemd
+chromium chromium-driver python3-selenium"
 
 case "${1:-run}" in
 run) PKGS=$RUN_PKGS ;;

@@ -11,8 +11,8 @@ import time
 import urllib.error
 import urllib.request
 
-from conftest import (DAEMON, LISTENING_RE, can_connect, make_message,
-                      wait_until, write_config)
+from conftest import (DAEMON, LISTENING_RE, SOURCE, can_connect,
+                      make_message, wait_until, write_config)
 from mailclients import imap_raw_login
 
 METRIC_RE = re.compile(
@@ -289,3 +289,22 @@ def test_bad_token_files_refused(tmp_path):
     r = check_config(tmp_path,
                      admin__token_file=str(tmp_path / "missing"))
     assert r.returncode != 0 and "cannot read" in r.stderr, r.stderr
+
+
+# ---- the sample alerting rules ----
+
+def test_alert_rules_check_and_name_real_metrics(daemon):
+    """doc/mailbell-alerts.yml passes promtool, and every metric its
+    rules use is one mailbelld exports."""
+    rules = SOURCE / "doc" / "mailbell-alerts.yml"
+    r = subprocess.run(["promtool", "check", "rules", str(rules)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "SUCCESS" in r.stdout, (r.stdout, r.stderr)
+    with imap_raw_login(daemon) as c:
+        c.select()
+    _, body = metrics(daemon)
+    used = set(re.findall(r"\b((?:mailbell|process)_[a-z_]+)",
+                          rules.read_text()))
+    assert len(used) >= 8, used
+    for name in used:
+        assert re.search(r"^%s[{ ]" % name, body, re.M), name
