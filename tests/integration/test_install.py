@@ -66,13 +66,15 @@ class Layout:
         self.unit = self.unitdir / "mailbell.service"
         self.sysusers = self.sysusersdir / "mailbell.conf"
         self.tmpfiles = self.tmpfilesdir / "mailbell.conf"
+        self.docdir = under(opts["datadir"]) / "doc" / "mailbell"
+        self.alerts = self.docdir / "mailbell-alerts.yml"
         self.man = [self.mandir / "man1" / "mailbell.1",
                     self.mandir / "man5" / "mailbell.conf.5",
                     self.mandir / "man8" / "mailbelld.8"]
 
     def files(self):
         return [self.daemon, self.cli, self.config, self.unit,
-                self.sysusers, self.tmpfiles] + self.man
+                self.sysusers, self.tmpfiles, self.alerts] + self.man
 
 
 class Installed:
