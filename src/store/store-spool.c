@@ -15,6 +15,7 @@
 
 #include "lib/error.h"
 #include "lib/fsutil.h"
+#include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "store/maildir.h"
 #include "store/maildir-flags.h"
@@ -112,7 +113,8 @@ store_spool_write(struct store_spool *spool, const void *data, size_t len,
 			spool->error = xstrdup(error_errno(spool->path, err));
 			spool->error_code = error_code_errno(err);
 			/* Give the space back at once. */
-			(void)ftruncate(spool->fd, 0);
+			if (ftruncate(spool->fd, 0) == -1)
+				log_warn("ftruncate %s", spool->path);
 			*error_r = spool_error(spool);
 			return -1;
 		}
