@@ -4,15 +4,18 @@
 #                (once normally, once under ASan + UBSan, and each
 #                fuzzer for a few seconds when clang is installed)
 #   make fuzz    run every fuzzer for SECONDS seconds (default 60)
+#   make deb     build the Debian package into build-deb/ and lint it
 
 BUILD ?= build
 SAN_BUILD ?= build-san
 FUZZ_BUILD ?= build-fuzz
+DEB_BUILD ?= build-deb
 SECONDS ?= 60
 MESON ?= meson
 NINJA ?= ninja
 
-.PHONY: all build run check unit fuzz fuzz-smoke deps deps-check clean
+.PHONY: all build run check unit fuzz fuzz-smoke deb deps deps-check deps-deb \
+	clean
 
 all: build
 
@@ -21,6 +24,9 @@ deps:
 
 deps-check:
 	@scripts/install-deps.sh check
+
+deps-deb:
+	@scripts/install-deps.sh deb
 
 $(BUILD)/build.ninja:
 	$(MESON) setup $(BUILD)
@@ -78,5 +84,10 @@ unit: deps-check $(BUILD)/build.ninja
 	$(NINJA) -C $(BUILD)
 	$(MESON) test -C $(BUILD) --suite unit --print-errorlogs
 
+# The Debian package, built from a copy of the tree in $(DEB_BUILD)/mailbell
+# and checked by lintian: $(DEB_BUILD)/mailbell_VERSION_ARCH.deb.
+deb: deps-deb
+	scripts/build-deb.sh $(DEB_BUILD)
+
 clean:
-	rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD) $(DEB_BUILD)

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Installs the Debian packages mailbell needs to build, run and test.
+# Installs the Debian packages mailbell needs to build, run, test and
+# package: install-deps.sh run|check|deb.
 # Idempotent: when every package is present it touches no network at all.
 set -eu
 
@@ -8,6 +9,11 @@ set -eu
 RUN_PKGS="meson ninja-build pkg-config gcc libc6-dev libevent-dev libssl-dev
 libgmime-3.0-dev libinih-dev libcrypt-dev zlib1g-dev libjansson-dev
 libjs-chart.js libsystemd-dev"
+# What building the Debian package needs besides (`make deb`, and
+# tests/integration/test_deb.py): dpkg-buildpackage, debhelper (with
+# dh_installsysusers) and lintian. The package's Build-Depends
+# (debian/control) are RUN_PKGS and what they pull in.
+DEB_PKGS="dpkg-dev build-essential debhelper lintian"
 # What the test suite and the benchmarks drive: real clients and servers.
 # libsasl2-modules: mbsync's AUTHENTICATE PLAIN (only a Recommends).
 # python3-cryptography: the tests' own notification-protocol client.
@@ -23,12 +29,13 @@ CHECK_PKGS="libcmocka-dev python3 python3-pytest python3-cryptography swaks
 postfix curl isync libsasl2-modules neomutt tmux nftables conntrack iproute2
 dovecot-lmtpd dovecot-imapd procps clang libclang-rt-14-dev testssl.sh
 prometheus systemd
-chromium chromium-driver python3-selenium"
+chromium chromium-driver python3-selenium $DEB_PKGS"
 
 case "${1:-run}" in
 run) PKGS=$RUN_PKGS ;;
 check) PKGS="$RUN_PKGS $CHECK_PKGS" ;;
-*) echo "usage: $0 run|check" >&2; exit 64 ;;
+deb) PKGS="$RUN_PKGS $DEB_PKGS" ;;
+*) echo "usage: $0 run|check|deb" >&2; exit 64 ;;
 esac
 
 missing=""
