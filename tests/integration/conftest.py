@@ -524,6 +524,8 @@ def daemon(daemon_factory):
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
+    config.addinivalue_line("markers", "deb: builds the Debian package "
+                            "(test_deb.py, about 20 s)")
     missing = [p for p in (DAEMON, CLI) if not p.exists()]
     if missing:
         raise pytest.UsageError("mailbell binaries not built: %s (set "
