@@ -150,9 +150,11 @@ def test_depends(package):
     """The libraries it links, and the systemd-sysusers the postinst runs."""
     depends = package.field("Depends")
     for dep in ("libc6", "libevent-2.1-7", "libgmime-3.0-0", "libinih1",
-                "libssl3", "libsystemd0",
+                "libjansson4", "libssl3", "libsystemd0",
                 "systemd | systemd-standalone-sysusers"):
         assert dep in depends, depends
+    # the status page draws with it, and shows its figures without
+    assert "libjs-chart.js" in package.field("Recommends")
 
 
 def test_maintainer_scripts(package):
