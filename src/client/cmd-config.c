@@ -54,6 +54,7 @@ print_config(const struct mb_config *cfg)
 	else
 		printf("# user: not set, mailbelld keeps the user it was "
 		    "started as\n");
+	printf("log_level = %s\n", config_log_level_name(cfg->log_level));
 	printf("\n[imap]\nport = %u\n", cfg->imap_port);
 	printf("tls_port = %u\n", cfg->imap_tls_port);
 	printf("plaintext_auth = %s\n",

@@ -691,6 +691,8 @@ start_daemon(struct daemon *d, const struct options *opts)
 	const char *error;
 
 	d->cfg = load_config(opts->config_path);
+	log_set_verbose(opts->verbose ||
+	    d->cfg->log_level == CONFIG_LOG_LEVEL_DEBUG);
 	log_info("mailbelld %s starting with %s", MAILBELL_VERSION,
 	    d->cfg->file != NULL ? d->cfg->file :
 	    "the embedded default configuration");

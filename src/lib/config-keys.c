@@ -260,6 +260,25 @@ parse_user(struct config_parse *p, const char *value, const char **reason_r)
 }
 
 static int
+parse_log_level(struct config_parse *p, const char *value,
+    const char **reason_r)
+{
+	static const enum config_log_level values[] = {
+		CONFIG_LOG_LEVEL_INFO, CONFIG_LOG_LEVEL_DEBUG,
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		if (strcmp(value, config_log_level_name(values[i])) == 0) {
+			p->cfg->log_level = values[i];
+			return 0;
+		}
+	}
+	*reason_r = "must be info or debug";
+	return -1;
+}
+
+static int
 parse_plaintext_auth(struct config_parse *p, const char *value,
     const char **reason_r)
 {
@@ -404,6 +423,8 @@ const struct config_key_def config_keys[] = {
 	CONFIG_KEY_FUNC("server", "domains", KEY_DOMAINS, parse_domains),
 	CONFIG_KEY_FUNC("server", "hostname", KEY_HOSTNAME, parse_hostname),
 	CONFIG_KEY_FUNC("server", "user", KEY_USER, parse_user),
+	CONFIG_KEY_FUNC("server", "log_level", KEY_LOG_LEVEL,
+	    parse_log_level),
 	CONFIG_KEY_PORT("imap", "port", KEY_IMAP_PORT, imap_port),
 	CONFIG_KEY_PORT("imap", "tls_port", KEY_IMAP_TLS_PORT, imap_tls_port),
 	CONFIG_KEY_FUNC("imap", "plaintext_auth", KEY_IMAP_PLAINTEXT_AUTH,

@@ -40,6 +40,7 @@ config_default_text(void)
 		    "[server]\n"
 		    "data_dir = ./var\n"
 		    "listen = 127.0.0.1\n"
+		    "log_level = info\n"
 		    "\n"
 		    "[imap]\n"
 		    "port = %u\n"
@@ -219,6 +220,18 @@ config_plaintext_auth_name(enum config_plaintext_auth value)
 		break;
 	}
 	return "loopback";
+}
+
+const char *
+config_log_level_name(enum config_log_level value)
+{
+	switch (value) {
+	case CONFIG_LOG_LEVEL_DEBUG:
+		return "debug";
+	case CONFIG_LOG_LEVEL_INFO:
+		break;
+	}
+	return "info";
 }
 
 char *

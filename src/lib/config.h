@@ -27,6 +27,12 @@ enum config_plaintext_auth {
 	CONFIG_PLAINTEXT_AUTH_NO,	/* never: TLS always */
 };
 
+/* How much the daemon logs ([server] log_level). */
+enum config_log_level {
+	CONFIG_LOG_LEVEL_INFO,		/* what happened (default) */
+	CONFIG_LOG_LEVEL_DEBUG,		/* and detail for finding faults */
+};
+
 struct mb_config {
 	/* Where it came from: the file path, or NULL for the embedded
 	 * default. */
@@ -43,6 +49,7 @@ struct mb_config {
 				   (default: gethostname) */
 	char *user;		/* system user to run as after binding
 				   (NULL: stay who we were started as) */
+	enum config_log_level log_level; /* debug: as mailbelld -v */
 
 	/* [imap] */
 	uint16_t imap_port;	/* IMAP4rev1; 0: pick a free port */
@@ -110,6 +117,8 @@ char *config_passwd_path(const struct mb_config *cfg);
 char *config_mail_root(const struct mb_config *cfg);
 /* The value of [imap] plaintext_auth as written in the file. */
 const char *config_plaintext_auth_name(enum config_plaintext_auth value);
+/* The value of [server] log_level as written in the file. */
+const char *config_log_level_name(enum config_log_level value);
 
 /* The addresses the admin port binds: [admin] listen, or when it is not
  * set loopback (127.0.0.1 and ::1). Returns how many, in *addrs_r. */

@@ -23,6 +23,12 @@ log_init(const char *progname, bool verbose)
 }
 
 void
+log_set_verbose(bool verbose)
+{
+	log_is_verbose = verbose;
+}
+
+void
 log_use_syslog(bool on)
 {
 	if (on && !log_syslog)

@@ -10,6 +10,8 @@
 
 /* Sets the name printed before every line; verbose enables log_debug. */
 void log_init(const char *progname, bool verbose);
+/* Enable or disable log_debug from now on (a reloaded log level). */
+void log_set_verbose(bool verbose);
 /* Also send every line to syslog(3) (daemon facility). */
 void log_use_syslog(bool on);
 bool log_verbose(void);

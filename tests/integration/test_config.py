@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from conftest import (DAEMON, READY_TIMEOUT, free_port, run_cli,
-                      write_config)
+                      wait_until, write_config)
 
 EX_CONFIG = 78
 NFT = shutil.which("nft") or "/usr/sbin/nft"
@@ -218,3 +218,25 @@ def test_ports_help():
     r = run_cli("ports", "--help")
     assert r.returncode == 0, r.stderr
     assert b"ports" in r.stdout
+
+
+def test_bad_log_level(conf):
+    path, data = conf
+    write_config(path, data, server__log_level="verbose")
+    refuses(path, key_line(path, "server", "log_level"),
+            "[server] log_level: must be info or debug")
+
+
+def test_log_level_debug(daemon_factory):
+    """log_level = debug logs what -v does; info (the default) does
+    not."""
+    quiet = daemon_factory("quiet")
+    loud = daemon_factory("loud", server__log_level="debug")
+    for d in (quiet, loud):
+        with d.imap():
+            pass
+    assert wait_until(lambda: re.search(r"imap: \S+: connected",
+                                        loud.log()), 10), loud.log()
+    assert not re.search(r"imap: \S+: connected", quiet.log()), quiet.log()
+    out = run_cli("config", "-c", str(loud.config)).stdout.decode()
+    assert "log_level = debug" in out
