@@ -1,6 +1,7 @@
 /*
  * Log lines go to stderr, one per call, prefixed with the program name;
- * with syslog enabled they go there as well.
+ * when stderr is the systemd journal each line also starts with its
+ * syslog priority ("<6>"); with syslog enabled they go there as well.
  */
 #include "lib/log.h"
 
@@ -9,17 +10,46 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
+#include <unistd.h>
+
+#include "lib/strnum.h"
 
 static const char *log_name = "mailbell";
 static bool log_is_verbose;
 static bool log_syslog;
+static bool log_journal;	/* stderr is a journal stream */
+
+/*
+ * Whether stderr is connected to the journal: systemd sets
+ * JOURNAL_STREAM to "DEVICE:INODE" of the stream it gave the service
+ * (systemd.exec(5)), and that names ours only while fd 2 is still that
+ * stream, not a file or pipe it was redirected to since.
+ */
+static bool
+stderr_is_journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM"), *colon;
+	uint64_t dev, ino;
+	struct stat st;
+
+	if (env == NULL || (colon = strchr(env, ':')) == NULL)
+		return false;
+	if (str_to_u64_n(env, (size_t)(colon - env), UINT64_MAX, &dev) < 0 ||
+	    str_to_u64(colon + 1, 0, UINT64_MAX, &ino) < 0)
+		return false;
+	if (fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return (uint64_t)st.st_dev == dev && (uint64_t)st.st_ino == ino;
+}
 
 void
 log_init(const char *progname, bool verbose)
 {
 	log_name = progname;
 	log_is_verbose = verbose;
+	log_journal = stderr_is_journal();
 }
 
 void
@@ -48,6 +78,10 @@ vlog(int prio, const char *fmt, va_list ap, int errnum)
 	char msg[2048];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* The journal reads the priority from the "<N>" prefix
+	 * (sd-daemon(3)) and stamps the time itself. */
+	if (log_journal)
+		fprintf(stderr, "<%d>", prio);
 	if (errnum != 0)
 		fprintf(stderr, "%s: %s: %s\n", log_name, msg, strerror(errnum));
 	else
@@ -94,7 +128,7 @@ fatal(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(LOG_CRIT, fmt, ap, saved);
+	vlog(LOG_ERR, fmt, ap, saved);
 	va_end(ap);
 	exit(1);
 }
@@ -105,7 +139,7 @@ fatalx(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(LOG_CRIT, fmt, ap, 0);
+	vlog(LOG_ERR, fmt, ap, 0);
 	va_end(ap);
 	exit(1);
 }

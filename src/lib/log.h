@@ -1,6 +1,10 @@
 /*
  * Logging to stderr (and optionally syslog), after OpenSMTPD's log.h:
- * the plain names append strerror(errno), the x names do not.
+ * the plain names append strerror(errno), the x names do not. Each line
+ * is "PROGNAME: TEXT"; when stderr is the systemd journal (JOURNAL_STREAM
+ * names its device and inode) it is preceded by the syslog priority,
+ * "<3>" for fatal errors, "<4>" warnings, "<6>" information and "<7>"
+ * debugging, which the journal takes as the entry's priority.
  */
 #ifndef MB_LIB_LOG_H
 #define MB_LIB_LOG_H
@@ -8,7 +12,9 @@
 #include <stdbool.h>
 #include <stdnoreturn.h>
 
-/* Sets the name printed before every line; verbose enables log_debug. */
+/* Sets the name printed before every line; verbose enables log_debug.
+ * Looks at JOURNAL_STREAM and stderr once, here: call it again after
+ * redirecting stderr. */
 void log_init(const char *progname, bool verbose);
 /* Enable or disable log_debug from now on (a reloaded log level). */
 void log_set_verbose(bool verbose);

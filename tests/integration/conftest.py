@@ -47,8 +47,9 @@ CLI_TIMEOUT = 30.0
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:",
                      "LeakSanitizer")
 
+# A journal priority ("<6>", see test_logging.py) may come first.
 LISTENING_RE = re.compile(
-    r"^mailbelld: listening: (\S+) tcp (\S+):(\d+)\s*$", re.M)
+    r"^(?:<\d>)?mailbelld: listening: (\S+) tcp (\S+):(\d+)\s*$", re.M)
 LANDED_RE = re.compile(
     r"^mailbelld: landed: user=(\S+) folder=(\S+) uidvalidity=(\d+) "
     r"uid=(\d+)\s*$", re.M)
