@@ -363,10 +363,10 @@ index_users(struct directory *dir)
 	}
 }
 
-/* Read the file now, unconditionally, and index its users. 0, or -1 with
- * errno set. */
-static int
-directory_load(struct directory *dir)
+/* Read the file now, unconditionally, and index its users (also
+ * directory.h). */
+int
+directory_reload(struct directory *dir)
 {
 	if (directory_read(dir) < 0)
 		return -1;
@@ -394,7 +394,7 @@ directory_refresh(struct directory *dir)
 	    st.st_mtim.tv_nsec == dir->mtime.tv_nsec)
 		return 0;
 reload:
-	if (directory_load(dir) < 0) {
+	if (directory_reload(dir) < 0) {
 		log_warn("%s", dir->path);
 		return -1;
 	}
@@ -688,7 +688,7 @@ directory_edit(struct directory *dir, enum directory_edit op,
 		*error_r = error_fmt("%s: %s", dir->lock_path, strerror(errno));
 		goto out;
 	}
-	if (directory_load(dir) < 0) {
+	if (directory_reload(dir) < 0) {
 		*error_r = error_fmt("%s: %s", dir->path, strerror(errno));
 		goto out;
 	}
@@ -767,7 +767,7 @@ directory_user_list(struct directory *dir, directory_user_cb *cb, void *ctx,
 {
 	size_t i;
 
-	if (directory_load(dir) < 0) {
+	if (directory_reload(dir) < 0) {
 		*error_r = error_fmt("%s: %s", dir->path, strerror(errno));
 		return -1;
 	}

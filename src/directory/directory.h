@@ -24,8 +24,15 @@ bool directory_user_name_valid(const char *name);
 struct directory *directory_open(const char *path);
 void directory_free(struct directory **dirp);
 
-/* Whether user exists. Re-reads the file when it changed on disk, so
- * `mailbell user add` takes effect without a restart. */
+/* Read the file again now, even when its inode, size and modification
+ * time look unchanged (an edit within the same clock tick that kept the
+ * size): the daemon's SIGHUP. Returns 0, or -1 with errno set, the
+ * old contents staying in use. */
+int directory_reload(struct directory *dir);
+
+/* Whether user exists. Re-reads the file when its inode, size or
+ * modification time changed, so `mailbell user add` takes effect without
+ * a restart. */
 bool directory_user_exists(struct directory *dir, const char *user);
 /* 0 if the password matches, -1 otherwise (unknown user included: it
  * costs a hash as a known user does). Blocks for the hash: a server

@@ -1,5 +1,6 @@
 /* Unit tests for directory/directory.c: names, every password scheme,
  * reload on change, recipient mapping and locked atomic edits. */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -365,6 +366,38 @@ test_reload(void **state)
 	directory_free(&dir);
 }
 
+/* An in-place edit that keeps the size and the modification time is
+ * not seen by a lookup, but directory_reload() reads it. */
+static void
+test_forced_reload(void **state)
+{
+	struct directory *dir;
+	struct stat st;
+	struct timespec times[2];
+	FILE *fp;
+
+	(void)state;
+	write_passwd("alice:{PLAIN}a\n");
+	dir = directory_open(passwd_path);
+	assert_true(directory_user_exists(dir, "alice"));
+	assert_int_equal(stat(passwd_path, &st), 0);
+
+	fp = fopen(passwd_path, "r+");
+	assert_non_null(fp);
+	fputs("carol:{PLAIN}c\n", fp);
+	fclose(fp);
+	times[0] = st.st_atim;
+	times[1] = st.st_mtim;
+	assert_int_equal(utimensat(AT_FDCWD, passwd_path, times, 0), 0);
+	assert_true(directory_user_exists(dir, "alice"));
+	assert_false(directory_user_exists(dir, "carol"));
+
+	assert_int_equal(directory_reload(dir), 0);
+	assert_false(directory_user_exists(dir, "alice"));
+	assert_true(directory_user_exists(dir, "carol"));
+	directory_free(&dir);
+}
+
 static void
 test_generation_and_stored_password(void **state)
 {
@@ -562,6 +595,7 @@ main(void)
 		cmocka_unit_test_setup(test_add_list_del, reset),
 		cmocka_unit_test_setup(test_passwd_keeps_fields, reset),
 		cmocka_unit_test_setup(test_reload, reset),
+		cmocka_unit_test_setup(test_forced_reload, reset),
 		cmocka_unit_test_setup(test_generation_and_stored_password,
 		    reset),
 		cmocka_unit_test_setup(test_resolve, reset),
