@@ -632,7 +632,7 @@ sighup_cb(evutil_socket_t sig, short what, void *ctx)
 	(void)sig;
 	(void)what;
 	sdnotify_reloading(d->sd);
-	tls_setup_reload(d->tls);
+	(void)tls_setup_reload(d->tls, d->cfg);
 	sdnotify_ready(d->sd);
 }
 

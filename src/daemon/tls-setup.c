@@ -46,16 +46,31 @@ tls_setup_start(const struct mb_config *cfg)
 	return tls;
 }
 
-void
-tls_setup_reload(struct tls_server *tls)
+int
+tls_setup_reload(struct tls_server *tls, const struct mb_config *cfg)
 {
+	char *cert_file = NULL, *key_file = NULL;
 	const char *error;
+	int ret;
 
-	if (tls_server_reload(tls, &error) < 0) {
+	/* A missing self-signed file is not made again here: a new
+	 * certificate would no longer match the fingerprint clients
+	 * trust. */
+	if (tls_setup_configured(cfg)) {
+		ret = tls_server_reload(tls, cfg->tls_cert_file,
+		    cfg->tls_key_file, &error);
+	} else {
+		tls_self_signed_paths(cfg->data_dir, &cert_file, &key_file);
+		ret = tls_server_reload(tls, cert_file, key_file, &error);
+	}
+	free(cert_file);
+	free(key_file);
+	if (ret < 0) {
 		log_warnx("tls: reload failed, keeping the certificate "
 		    "sha256=%s: %s", tls_server_fingerprint(tls), error);
-		return;
+		return -1;
 	}
 	log_info("tls: reloaded certificate %s sha256=%s",
 	    tls_server_cert_file(tls), tls_server_fingerprint(tls));
+	return 0;
 }

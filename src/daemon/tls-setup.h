@@ -22,9 +22,12 @@ bool tls_setup_configured(const struct mb_config *cfg);
  * fatalx() if it cannot: only start-up calls this. */
 struct tls_server *tls_setup_start(const struct mb_config *cfg);
 
-/* SIGHUP: reads the same files again. New connections get the new
- * certificate, open sessions keep theirs; if a file is bad the old
- * certificate stays and the reason is logged. */
-void tls_setup_reload(struct tls_server *tls);
+/* SIGHUP: reads the files cfg names ([tls] cert_file and key_file, or
+ * the self-signed pair, not made again if it is missing) and logs "tls: reloaded
+ * certificate PATH sha256=...". New connections get the new certificate,
+ * open sessions keep theirs. If a file is bad, the certificate and the
+ * files it came from stay, "tls: reload failed, keeping the certificate
+ * sha256=...: REASON" is logged and -1 returned; otherwise 0. */
+int tls_setup_reload(struct tls_server *tls, const struct mb_config *cfg);
 
 #endif

@@ -147,6 +147,16 @@ out:
 	return ret;
 }
 
+void
+tls_self_signed_paths(const char *data_dir, char **cert_file_r,
+    char **key_file_r)
+{
+	*cert_file_r = xasprintf("%s/%s/%s", data_dir, TLS_SELF_SIGNED_DIR,
+	    TLS_SELF_SIGNED_CERT);
+	*key_file_r = xasprintf("%s/%s/%s", data_dir, TLS_SELF_SIGNED_DIR,
+	    TLS_SELF_SIGNED_KEY);
+}
+
 int
 tls_self_signed_ensure(const char *data_dir, const char *hostname,
     char **cert_file_r, char **key_file_r, bool *generated_r,
@@ -156,8 +166,7 @@ tls_self_signed_ensure(const char *data_dir, const char *hostname,
 	int ret = -1;
 
 	dir = xasprintf("%s/%s", data_dir, TLS_SELF_SIGNED_DIR);
-	cert_file = xasprintf("%s/%s", dir, TLS_SELF_SIGNED_CERT);
-	key_file = xasprintf("%s/%s", dir, TLS_SELF_SIGNED_KEY);
+	tls_self_signed_paths(data_dir, &cert_file, &key_file);
 	*generated_r = false;
 	if (mkdir_p(dir, 0700) < 0) {
 		*error_r = error_fmt("%s: %s", dir, strerror(errno));

@@ -207,19 +207,29 @@ tls_server_new(const char *cert_file, const char *key_file,
 }
 
 int
-tls_server_reload(struct tls_server *server, const char **error_r)
+tls_server_reload(struct tls_server *server, const char *cert_file,
+    const char *key_file, const char **error_r)
 {
 	char fingerprint[TLS_FINGERPRINT_TEXT_SIZE];
 	SSL_CTX *ctx;
 
-	ctx = server_ctx_new(server->cert_file, server->key_file, fingerprint,
-	    error_r);
+	if (cert_file == NULL || key_file == NULL) {
+		cert_file = server->cert_file;
+		key_file = server->key_file;
+	}
+	ctx = server_ctx_new(cert_file, key_file, fingerprint, error_r);
 	if (ctx == NULL)
 		return -1;
 	/* Connections made with the old context hold their own reference. */
 	SSL_CTX_free(server->ctx);
 	server->ctx = ctx;
 	memcpy(server->fingerprint, fingerprint, sizeof(fingerprint));
+	if (cert_file != server->cert_file) {
+		free(server->cert_file);
+		free(server->key_file);
+		server->cert_file = xstrdup(cert_file);
+		server->key_file = xstrdup(key_file);
+	}
 	return 0;
 }
 

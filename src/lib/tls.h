@@ -64,6 +64,10 @@ int tls_peer_fingerprint(SSL *ssl, char out[TLS_FINGERPRINT_TEXT_SIZE]);
 int tls_self_signed_write(const char *cert_file, const char *key_file,
     const char *hostname, const char **error_r);
 
+/* The paths of the self-signed certificate and key under data_dir,
+ * whether or not they exist (malloc'd; the caller frees them). */
+void tls_self_signed_paths(const char *data_dir, char **cert_file_r,
+    char **key_file_r);
 /* Makes <data_dir>/tls/ (mode 0700) and, unless both files exist, the
  * self-signed certificate and key in it. Sets *cert_file_r and
  * *key_file_r to the paths (malloc'd; the caller frees them) and
@@ -89,11 +93,14 @@ struct tls_server;
 struct tls_server *tls_server_new(const char *cert_file,
     const char *key_file, const char **error_r);
 
-/* Reads the same files again into a new context and, if that succeeds,
- * makes it the one tls_server_ctx() returns. Connections made earlier
- * keep the context they were made with (each SSL holds a reference).
- * On failure the old context stays and -1 is returned with *error_r. */
-int tls_server_reload(struct tls_server *server, const char **error_r);
+/* Reads cert_file and key_file (both NULL: the files it has, again)
+ * into a new context and, if that succeeds, makes it the one
+ * tls_server_ctx() returns and the names the ones it has (copied).
+ * Connections made earlier keep the context they were made with (each
+ * SSL holds a reference). On failure the old context and names stay and
+ * -1 is returned with *error_r. */
+int tls_server_reload(struct tls_server *server, const char *cert_file,
+    const char *key_file, const char **error_r);
 
 /* The context for new connections. Valid until the next successful
  * tls_server_reload() or tls_server_free(); SSL_new() takes its own

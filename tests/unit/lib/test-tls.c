@@ -186,7 +186,7 @@ test_server_load_and_reload(void **state)
 
 	/* A broken certificate file: the old context stays. */
 	assert_int_equal(write_file_atomic(cert2, "garbage\n", 8, 0644), 0);
-	assert_int_equal(tls_server_reload(server, &error), -1);
+	assert_int_equal(tls_server_reload(server, NULL, NULL, &error), -1);
 	assert_non_null(strstr(error, cert2));
 	assert_ptr_equal(tls_server_ctx(server), ctx);
 	assert_string_equal(tls_server_fingerprint(server), first);
@@ -196,20 +196,32 @@ test_server_load_and_reload(void **state)
 	    "/other.key");
 	assert_int_equal(tls_self_signed_write(cert2, path2, "new.example",
 	    &error), 0);
-	assert_int_equal(tls_server_reload(server, &error), -1);
+	assert_int_equal(tls_server_reload(server, NULL, NULL, &error), -1);
 	assert_non_null(strstr(error, "mismatch"));
 	assert_string_equal(tls_server_fingerprint(server), first);
 
 	/* Both files new: the new context and fingerprint. */
 	assert_int_equal(tls_self_signed_write(cert2, key2, "new.example",
 	    &error), 0);
-	assert_int_equal(tls_server_reload(server, &error), 0);
+	assert_int_equal(tls_server_reload(server, NULL, NULL, &error), 0);
 	assert_int_equal(tls_fingerprint_file(cert2, fp2, &error), 0);
 	assert_string_equal(tls_server_fingerprint(server), fp2);
 	assert_string_not_equal(fp2, first);
 	assert_ptr_not_equal(tls_server_ctx(server), ctx);
 	assert_ptr_equal(SSL_get_SSL_CTX(old_ssl), ctx);
 	SSL_free(old_ssl);
+
+	/* Other files: a pair that does not match keeps the files it had,
+	 * a good pair becomes the files read from then on. */
+	assert_int_equal(tls_server_reload(server, cert2, path2, &error), -1);
+	assert_string_equal(tls_server_cert_file(server), cert2);
+	assert_string_equal(tls_server_fingerprint(server), fp2);
+	assert_int_equal(tls_server_reload(server, cert_file, key_file,
+	    &error), 0);
+	assert_string_equal(tls_server_cert_file(server), cert_file);
+	assert_string_equal(tls_server_fingerprint(server), first);
+	assert_int_equal(tls_server_reload(server, NULL, NULL, &error), 0);
+	assert_string_equal(tls_server_cert_file(server), cert_file);
 
 	tls_server_free(&server);
 	assert_null(server);
