@@ -22,6 +22,7 @@
 
 #include "admin/admin-http.h"
 #include "daemon/listen.h"
+#include "daemon/reload.h"
 #include "daemon/status-sources.h"
 #include "daemon/sdnotify.h"
 #include "daemon/tls-setup.h"
@@ -85,7 +86,8 @@ struct daemon {
 	struct event *sweep_ev;		/* STORE_TMP_SWEEP_INTERVAL_SECS */
 	struct event *sigterm_ev;
 	struct event *sigint_ev;
-	struct event *sighup_ev;	/* reloads the certificate */
+	struct event *sighup_ev;	/* reloads the configuration */
+	struct reload_deps reload;	/* what SIGHUP changes */
 
 	/* Shutdown. */
 	bool stopping;			/* first signal seen */
@@ -623,7 +625,7 @@ signal_cb(evutil_socket_t sig, short what, void *ctx)
 	lmtp_server_shutdown(d->lmtp, drained_cb, d);
 }
 
-/* SIGHUP: a renewed certificate, without dropping a session. */
+/* SIGHUP: the configuration again (reload.h), keeping every session. */
 static void
 sighup_cb(evutil_socket_t sig, short what, void *ctx)
 {
@@ -632,7 +634,7 @@ sighup_cb(evutil_socket_t sig, short what, void *ctx)
 	(void)sig;
 	(void)what;
 	sdnotify_reloading(d->sd);
-	(void)tls_setup_reload(d->tls, d->cfg);
+	(void)reload_run(&d->reload);
 	sdnotify_ready(d->sd);
 }
 
@@ -717,6 +719,8 @@ start_daemon(struct daemon *d, const struct options *opts)
 		d->tls = tls_setup_start(d->cfg);
 	start_store(d);
 	start_services(d);
+	d->reload = (struct reload_deps){ .cfg = d->cfg, .tls = d->tls,
+	    .dir = d->dir, .notify = d->notify, .verbose = opts->verbose };
 	start_signals(d);
 	log_info("ready");
 	d->sd = sdnotify_start(d->base);

@@ -419,6 +419,17 @@ notify_server_listen(struct notify_server *s, int fd, uint16_t port)
 	return 0;
 }
 
+void
+notify_server_set_limits(struct notify_server *s,
+    const struct mb_config *cfg)
+{
+	s->keepalive = cfg->notify_keepalive;
+	s->lease = cfg->notify_lease;
+	notify_registry_set_limits(s->registry,
+	    cfg->notify_max_registrations_per_user,
+	    cfg->notify_max_registrations);
+}
+
 uint32_t
 notify_server_epoch(const struct notify_server *s)
 {

@@ -51,6 +51,15 @@ struct notify_server *notify_server_new(const struct notify_deps *deps,
  * told. Returns 0 or -1. */
 int notify_server_listen(struct notify_server *server, int fd,
     uint16_t port);
+/*
+ * Take cfg's [notify] keepalive, lease, max_registrations_per_user and
+ * max_registrations (a reload). Registrations already made stay, even
+ * beyond a lowered limit; the lease counts for every registration from
+ * its client's last datagram; the keepalive is what clients are told
+ * from now on (on registering and in each STATUS).
+ */
+void notify_server_set_limits(struct notify_server *server,
+    const struct mb_config *cfg);
 /* The epoch of this run. */
 uint32_t notify_server_epoch(const struct notify_server *server);
 /* Registrations now. */
