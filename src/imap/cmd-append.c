@@ -91,7 +91,7 @@ spool_open_cb(void *ctx, uint64_t size)
 	if (store_spool_new(session->server->deps.store, session->user,
 	    STORE_INBOX, "", &spool, &error) < 0)
 		log_warnx("imap: %s: cannot spool a literal: %s",
-		    session->peer, error);
+		    session->log_id, error);
 	return spool;
 }
 

@@ -20,8 +20,8 @@ cmd_close(struct imap_cmd *cmd)
 	}
 	if (!session->read_only &&
 	    store_view_expunge(session->view, NULL, 0, true, &error) < 0)
-		log_warnx("imap: %s: %s: expunge at CLOSE of %s: %s",
-		    session->peer, session->user, session->mailbox, error);
+		log_warnx("imap: %s: expunge at CLOSE of %s: %s",
+		    session->log_id, session->mailbox, error);
 	imap_session_unselect(session);
 	imap_cmd_tagged(cmd, "OK", NULL, "Close completed");
 }

@@ -189,8 +189,8 @@ fetch_msg_load(struct imap_cmd *cmd, struct fetch_ctx *ctx,
 			ctx->expunged = true;
 			return -1;
 		}
-		log_warnx("imap: %s: %s: read %s uid %u: %s", session->peer,
-		    session->user, session->mailbox, m->uid, error);
+		log_warnx("imap: %s: read %s uid %u: %s", session->log_id,
+		    session->mailbox, m->uid, error);
 		ctx->failed = true;
 		return -1;
 	}
@@ -201,8 +201,8 @@ fetch_msg_load(struct imap_cmd *cmd, struct fetch_ctx *ctx,
 	}
 	if (items->need_parse &&
 	    message_parse(m->raw.data, m->raw.len, &m->msg, &error) < 0) {
-		log_warnx("imap: %s: %s: parse %s uid %u: %s", session->peer,
-		    session->user, session->mailbox, m->uid, error);
+		log_warnx("imap: %s: parse %s uid %u: %s", session->log_id,
+		    session->mailbox, m->uid, error);
 		ctx->failed = true;
 		return -1;
 	}
@@ -212,8 +212,8 @@ store_fail:
 	if (error_code(error) == ERROR_EXPUNGED)
 		ctx->expunged = true;
 	else {
-		log_warnx("imap: %s: %s: fetch %s uid %u: %s", session->peer,
-		    session->user, session->mailbox, m->uid, error);
+		log_warnx("imap: %s: fetch %s uid %u: %s", session->log_id,
+		    session->mailbox, m->uid, error);
 		ctx->failed = true;
 	}
 	return -1;

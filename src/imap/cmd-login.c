@@ -76,7 +76,7 @@ login_checked_cb(void *arg, bool matched)
 	ctx->req = NULL;
 	if (!matched || !ctx->known) {
 		/* The name only, never the password. */
-		log_info("imap: %s: login failed for %s", session->peer,
+		log_info("imap: %s: login failed for %s", session->log_id,
 		    ctx->name);
 		held = ctx->hold_ms;
 		login_ctx_free(cmd);
@@ -90,8 +90,8 @@ login_checked_cb(void *arg, bool matched)
 		return;
 	}
 	if (store_user_ensure_special(deps->store, ctx->user, &error) < 0)
-		log_warnx("imap: %s: %s: cannot create the special-use "
-		    "folders: %s", session->peer, ctx->user, error);
+		log_warnx("imap: %s: cannot create the special-use "
+		    "folders: %s", session->log_id, error);
 	login_ctx_free(cmd);
 	code = xasprintf("CAPABILITY %s", imap_capabilities(session));
 	imap_cmd_tagged(cmd, "OK", code, "Logged in");
@@ -121,14 +121,14 @@ imap_login_try(struct imap_cmd *cmd, const char *name, const char *password)
 	    session->peer_ip);
 	if (ctx->hold_ms > 0)
 		log_info("imap: %s: login held %u ms after recent failures",
-		    session->peer, ctx->hold_ms);
+		    session->log_id, ctx->hold_ms);
 	ctx->req = imap_auth_check(session->server->auth, session->peer_ip,
 	    ctx->hold_ms, stored, password, login_checked_cb, ctx);
 	if (ctx->req == NULL) {
 		free(ctx);
 		mb_stats.imap_logins_unavailable_total++;
 		log_info("imap: %s: login refused: too many password checks "
-		    "waiting", session->peer);
+		    "waiting", session->log_id);
 		imap_cmd_tagged(cmd, "NO", "UNAVAILABLE", "Too many logins "
 		    "in progress, try again later");
 		return;

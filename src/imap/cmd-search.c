@@ -79,9 +79,9 @@ search_one(struct imap_cmd *cmd, struct imap_search *search,
 			if (error_code(error) == ERROR_EXPUNGED)
 				*expunged_r = true;
 			else
-				log_warnx("imap: %s: %s: search %s uid %u: %s",
-				    session->peer, session->user,
-				    session->mailbox, m->uid, error);
+				log_warnx("imap: %s: search %s uid %u: %s",
+				    session->log_id, session->mailbox, m->uid,
+				    error);
 			return 0;
 		}
 		m->have_info = true;
@@ -96,14 +96,14 @@ search_one(struct imap_cmd *cmd, struct imap_search *search,
 		if (error_code(error) == ERROR_EXPUNGED)
 			*expunged_r = true;
 		else
-			log_warnx("imap: %s: %s: search %s uid %u: %s",
-			    session->peer, session->user, session->mailbox,
+			log_warnx("imap: %s: search %s uid %u: %s",
+			    session->log_id, session->mailbox,
 			    m->uid, error);
 		return 0;
 	}
 	if (message_parse(raw.data, raw.len, &msg, &error) < 0) {
-		log_warnx("imap: %s: %s: search %s uid %u: %s", session->peer,
-		    session->user, session->mailbox, m->uid, error);
+		log_warnx("imap: %s: search %s uid %u: %s", session->log_id,
+		    session->mailbox, m->uid, error);
 		buf_free(&raw);
 		return 0;
 	}

@@ -63,8 +63,8 @@ cmd_select(struct imap_cmd *cmd)
 			imap_cmd_tagged(cmd, "NO", "NONEXISTENT", "Mailbox "
 			    "does not exist");
 		else {
-			log_warnx("imap: %s: %s: open %s: %s", session->peer,
-			    session->user, name, error);
+			log_warnx("imap: %s: open %s: %s", session->log_id,
+			    name, error);
 			imap_cmd_tagged(cmd, "NO", "UNAVAILABLE", "Cannot open "
 			    "the mailbox");
 		}

@@ -65,8 +65,8 @@ collect_warn(struct imap_cmd *cmd, uint32_t uid, const char *error,
 	if (error_code(error) == ERROR_EXPUNGED)
 		*expunged_r = true;
 	else
-		log_warnx("imap: %s: %s: %s %s uid %u: %s", session->peer,
-		    session->user, cmd->name, session->mailbox, uid, error);
+		log_warnx("imap: %s: %s %s uid %u: %s", session->log_id,
+		    cmd->name, session->mailbox, uid, error);
 }
 
 /* The next record of ctx->msgs, for a message that matched. */

@@ -165,8 +165,8 @@ queue_add(struct imap_notify *n, const struct notify_entry *e)
 static void
 overflow(struct imap_notify *n)
 {
-	log_info("imap: %s: %s: notifications overflowed, NOTIFY NONE now",
-	    n->session->peer, n->session->user);
+	log_info("imap: %s: notifications overflowed, NOTIFY NONE now",
+	    n->session->log_id);
 	queue_clear(n);
 	imap_notify_spec_free(&n->spec);
 	n->overflow = true;
@@ -374,8 +374,8 @@ imap_notify_set(struct imap_session *session, struct imap_notify_spec *spec)
 	if (imap_notify_spec_wants_subscribed(spec) &&
 	    store_subscriptions(notify_store(session), session->user,
 	    &n->subscribed, &n->subscribed_count, &error) < 0)
-		log_warnx("imap: %s: %s: subscriptions: %s", session->peer,
-		    session->user, error);
+		log_warnx("imap: %s: subscriptions: %s", session->log_id,
+		    error);
 	n->store_sub = store_subscribe_events(notify_store(session),
 	    STORE_EVENT_ALL | STORE_EVENT_MAILBOX_ALL, notify_event_cb, n);
 	session->notify = n;

@@ -69,15 +69,15 @@ imap_session_admit(struct imap_server *server, evutil_socket_t fd,
 	 * global limits keep for everyone. */
 	from_ip = service_count_ip(svc, ip, &prelogin_from_ip);
 	if (from_ip >= cfg->imap_max_connections_per_ip) {
-		log_info("imap: %s: refused: too many connections from %s",
-		    peer, ip);
+		log_info("imap: peer=%s: refused: too many connections from "
+		    "%s", peer, ip);
 		refuse(fd, tls, "* BYE [UNAVAILABLE] Too many connections "
 		    "from your address\r\n");
 		return false;
 	}
 	if (prelogin_from_ip >= cfg->imap_max_prelogin_per_ip) {
-		log_info("imap: %s: refused: too many connections from %s "
-		    "not logged in", peer, ip);
+		log_info("imap: peer=%s: refused: too many connections from "
+		    "%s not logged in", peer, ip);
 		refuse(fd, tls, "* BYE [UNAVAILABLE] Too many connections "
 		    "from your address waiting to log in\r\n");
 		return false;
@@ -90,14 +90,14 @@ imap_session_admit(struct imap_server *server, evutil_socket_t fd,
 	if ((oldest = service_oldest_yieldable(svc)) == NULL ||
 	    clock_now_ms() - oldest->yieldable_since_ms <
 	    IMAP_PRELOGIN_GRACE_MS) {
-		log_info("imap: %s: refused: %zu sessions", peer,
+		log_info("imap: peer=%s: refused: %zu sessions", peer,
 		    svc->session_count);
 		refuse(fd, tls, "* BYE Too many connections, try again "
 		    "later\r\n");
 		return false;
 	}
-	log_info("imap: %s: not logged in, yields to %s (%zu sessions, "
-	    "%zu not logged in)", IMAP_SESSION(oldest)->peer, peer,
+	log_info("imap: %s: not logged in, yields to peer=%s (%zu sessions, "
+	    "%zu not logged in)", IMAP_SESSION(oldest)->log_id, peer,
 	    svc->session_count, svc->yield_count);
 	mb_stats.imap_sessions_yielded_total++;
 	session_end_prelogin(IMAP_SESSION(oldest), "[UNAVAILABLE] Too many "
@@ -112,7 +112,7 @@ login_deadline_cb(evutil_socket_t fd, short what, void *ctx)
 
 	(void)fd;
 	(void)what;
-	log_info("imap: %s: no login within %u s", session->peer,
+	log_info("imap: %s: no login within %u s", session->log_id,
 	    session->server->deps.cfg->imap_login_timeout);
 	mb_stats.imap_login_timeouts_total++;
 	session_end_prelogin(session, "Login timeout; log in sooner");

@@ -41,7 +41,7 @@ compress_fail(struct imap_compress *c, const char *error)
 	if (c->failed)
 		return;
 	c->failed = true;
-	log_info("imap: %s: COMPRESS: %s", c->session->peer, error);
+	log_info("imap: %s: COMPRESS: %s", c->session->log_id, error);
 	if (c->session->bev != NULL)
 		bufferevent_trigger_event(c->session->bev,
 		    BEV_EVENT_READING | BEV_EVENT_ERROR,

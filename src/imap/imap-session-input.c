@@ -52,7 +52,7 @@ session_check_foreign(struct imap_session *session, const char *tag,
 	    (name == NULL || strcasecmp(name, "Host:") != 0))
 		return false;
 	log_warnx("imap: %s: HTTP request on the IMAP port, closing",
-	    session->peer);
+	    session->log_id);
 	mb_stats.imap_foreign_total++;
 	imap_session_bye(session, "This is an IMAP server, not HTTP");
 	return true;

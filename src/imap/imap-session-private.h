@@ -76,6 +76,11 @@ void imap_session_cmd_finished(struct imap_session *session);
  * limits, then the global ones, where the oldest session not logged in
  * yields its place if the tables are full. On refusal fd got a BYE
  * (none if it expects a TLS handshake first: tls) and is closed. */
+/* Set log_id to "peer=PEER" (PEER: address:port), with " user=USER"
+ * after it when user is not NULL, peer to peer and peer_ip to ip, in one
+ * new allocation. peer or ip NULL: the session's own, kept. */
+void imap_session_set_log_id(struct imap_session *session, const char *peer,
+    const char *ip, const char *user);
 bool imap_session_admit(struct imap_server *server, evutil_socket_t fd,
     const char *peer, const char *ip, bool tls);
 /* At accept: the session counts as not logged in (it may yield) and its

@@ -223,8 +223,7 @@ imap_cmd_store_error(struct imap_cmd *cmd, const char *what,
 	case ERROR_NO_SPACE:
 		/* RFC 5530 3: the client may tell its user to make room;
 		 * the operator hears of it here. */
-		log_warnx("imap: %s: %s: %s: %s", session->peer,
-		    session->user != NULL ? session->user : "-", what, error);
+		log_warnx("imap: %s: %s: %s", session->log_id, what, error);
 		imap_cmd_tagged(cmd, "NO", "OVERQUOTA", "Not enough disk "
 		    "space, nothing was changed");
 		break;
@@ -234,8 +233,7 @@ imap_cmd_store_error(struct imap_cmd *cmd, const char *what,
 		break;
 	case ERROR_INTERNAL:
 	default:
-		log_warnx("imap: %s: %s: %s: %s", session->peer,
-		    session->user != NULL ? session->user : "-", what, error);
+		log_warnx("imap: %s: %s: %s", session->log_id, what, error);
 		imap_cmd_tagged(cmd, "NO", "SERVERBUG", "Internal error, "
 		    "see the server log");
 		break;
@@ -377,13 +375,13 @@ imap_session_flush_updates(struct imap_session *session, bool allow_expunge,
 		enum error_code code = error_code(error);
 
 		if (code == ERROR_UIDVALIDITY || code == ERROR_NOT_FOUND) {
-			log_info("imap: %s: %s: selected folder went away: %s",
-			    session->peer, session->user, error);
+			log_info("imap: %s: selected folder went away: %s",
+			    session->log_id, error);
 			imap_session_bye(session, "Selected mailbox was "
 			    "deleted or rebuilt, have to disconnect");
 		} else
-			log_warnx("imap: %s: %s: refresh %s: %s", session->peer,
-			    session->user, session->mailbox, error);
+			log_warnx("imap: %s: refresh %s: %s", session->log_id,
+			    session->mailbox, error);
 		return;
 	}
 	if (store_view_keyword_count(session->view) !=

@@ -1,12 +1,14 @@
 /*
  * An IMAP session's state changes: login within the per-user connection
- * limit, the pause after a failed login (the address's penalty), and
- * selecting and unselecting a mailbox.
+ * limit (and the name its log lines carry), the pause after a failed
+ * login (the address's penalty), and selecting and unselecting a
+ * mailbox.
  */
 #include "imap/imap-session.h"
 
 #include <assert.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +40,38 @@ count_user_sessions(const struct imap_server *server, const char *user)
 	return n;
 }
 
+/* "peer=" and the address:port that follows it in log_id. */
+#define LOG_ID_PEER "peer="
+
+void
+imap_session_set_log_id(struct imap_session *session, const char *peer,
+    const char *ip, const char *user)
+{
+	size_t peer_len, ip_len, len;
+	char *id;
+
+	/* The three strings in one allocation of their own size: most of
+	 * 3 x 64 bytes would stay unused for every connection. */
+	if (peer == NULL)
+		peer = session->peer;
+	if (ip == NULL)
+		ip = session->peer_ip;
+	peer_len = strlen(peer) + 1;
+	ip_len = strlen(ip) + 1;
+	len = strlen(LOG_ID_PEER) + peer_len +
+	    (user != NULL ? strlen(" user=") + strlen(user) : 0);
+	id = xmalloc(len + peer_len + ip_len);
+	snprintf(id, len, "%s%s%s%s", LOG_ID_PEER, peer,
+	    user != NULL ? " user=" : "", user != NULL ? user : "");
+	memcpy(id + len, peer, peer_len);
+	memcpy(id + len + peer_len, ip, ip_len);
+	free(session->log_id);
+	session->log_id = id;
+	session->peer = id + len;
+	session->peer_ip = session->peer + peer_len;
+	session->link.ip = session->peer_ip;
+}
+
 int
 imap_session_login(struct imap_session *session, const char *user)
 {
@@ -46,8 +80,8 @@ imap_session_login(struct imap_session *session, const char *user)
 
 	if (count_user_sessions(server, user) >=
 	    server->deps.cfg->imap_max_connections_per_user) {
-		log_info("imap: %s: %s: too many connections for the user",
-		    session->peer, user);
+		log_info("imap: %s user=%s: too many connections for the user",
+		    session->log_id, user);
 		mb_stats.imap_sessions_refused++;
 		return -1;
 	}
@@ -64,7 +98,8 @@ imap_session_login(struct imap_session *session, const char *user)
 	}
 	imap_session_update_timeouts(session);
 	mb_stats.imap_logins_total++;
-	log_info("imap: %s: %s logged in", session->peer, user);
+	imap_session_set_log_id(session, NULL, NULL, user);
+	log_info("imap: %s: logged in", session->log_id);
 	return 0;
 }
 
@@ -124,7 +159,7 @@ imap_session_login_failed(struct imap_cmd *cmd, const char *text,
 	if (held_ms + ms > AUTH_PENALTY_MAX_MS)
 		ms = held_ms < AUTH_PENALTY_MAX_MS ?
 		    AUTH_PENALTY_MAX_MS - held_ms : 0;
-	log_info("imap: %s: failed login answered in %u ms", session->peer,
+	log_info("imap: %s: failed login answered in %u ms", session->log_id,
 	    held_ms + ms);
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;

@@ -308,7 +308,7 @@ imap_session_free(struct imap_session *session)
 	mb_stats.imap_sessions_active--;
 	if (server != NULL)
 		service_remove(&server->service, &session->link);
-	free(session->peer);
+	free(session->log_id);
 	free(session);
 }
 
@@ -446,7 +446,7 @@ imap_session_starttls(struct imap_session *session)
 	in = bufferevent_get_input(session->bev);
 	if ((len = evbuffer_get_length(in)) > 0) {
 		log_info("imap: %s: %zu bytes sent in clear after STARTTLS "
-		    "discarded", session->peer, len);
+		    "discarded", session->log_id, len);
 		evbuffer_drain(in, len);
 	}
 	imap_session_update_read(session);
@@ -462,7 +462,7 @@ session_start_tls(struct imap_session *session)
 
 	session->ssl = SSL_new(tls_server_ctx(session->server->deps.tls));
 	if (session->ssl == NULL) {
-		log_warnx("imap: %s: STARTTLS: %s", session->peer,
+		log_warnx("imap: %s: STARTTLS: %s", session->log_id,
 		    tls_openssl_error());
 		session_gone(session);
 		return;
@@ -531,7 +531,7 @@ session_event_cb(struct bufferevent *bev, short what, void *ctx)
 
 	if (what & BEV_EVENT_CONNECTED) {
 		/* The TLS handshake is done. */
-		log_debug("imap: %s: %s %s", session->peer,
+		log_debug("imap: %s: %s %s", session->log_id,
 		    SSL_get_version(session->ssl),
 		    SSL_get_cipher_name(session->ssl));
 		return;
@@ -541,7 +541,7 @@ session_event_cb(struct bufferevent *bev, short what, void *ctx)
 		 * more and libevent stops trying: replies still queued (the
 		 * greeting, if the client closed right after its handshake)
 		 * would hold the session, and a shutdown, forever. */
-		log_debug("imap: %s: closed by the client", session->peer);
+		log_debug("imap: %s: closed by the client", session->log_id);
 		session_gone(session);
 		return;
 	}
@@ -557,7 +557,7 @@ session_event_cb(struct bufferevent *bev, short what, void *ctx)
 	}
 	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) &&
 	    !session->closing) {
-		log_info("imap: %s: autologout after %s", session->peer,
+		log_info("imap: %s: autologout after %s", session->log_id,
 		    session->state == IMAP_STATE_NOT_AUTH ? "no login" :
 		    "inactivity");
 		if (session->cmd != NULL && !session->cmd->done &&
@@ -575,7 +575,7 @@ session_event_cb(struct bufferevent *bev, short what, void *ctx)
 			return;
 		}
 	}
-	service_log_conn_end(&session->server->service, session->peer, bev,
+	service_log_conn_end(&session->server->service, session->log_id, bev,
 	    what);
 	session_gone(session);
 }
@@ -589,14 +589,14 @@ session_accept(struct imap_server *server, evutil_socket_t fd,
 {
 	struct imap_session *session;
 	char peer[64], ip[64];
-	size_t peer_len, ip_len;
 	SSL *ssl = NULL;
 
 	listener_format_peer(sa, salen, peer, sizeof(peer), ip, sizeof(ip));
 	if (!imap_session_admit(server, fd, peer, ip, tls))
 		return;
 	if (tls && (ssl = SSL_new(tls_server_ctx(server->deps.tls))) == NULL) {
-		log_warnx("imap: %s: refused: %s", peer, tls_openssl_error());
+		log_warnx("imap: peer=%s: refused: %s", peer,
+		    tls_openssl_error());
 		evutil_closesocket(fd);
 		mb_stats.imap_sessions_refused++;
 		return;
@@ -612,7 +612,7 @@ session_accept(struct imap_server *server, evutil_socket_t fd,
 
 		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 		    sizeof(one)) < 0)
-			log_debug("imap: %s: TCP_NODELAY: %s", peer,
+			log_debug("imap: peer=%s: TCP_NODELAY: %s", peer,
 			    strerror(errno));
 	}
 	session = xcalloc(1, sizeof(*session));
@@ -621,20 +621,13 @@ session_accept(struct imap_server *server, evutil_socket_t fd,
 	session->ssl = ssl;
 	session->loopback = listener_peer_is_loopback(sa);
 	session->since_ms = clock_now_ms();
-	/* Both strings in one allocation of their own size: most of
-	 * 2 x 64 bytes would stay unused for every connection. */
-	peer_len = strlen(peer) + 1;
-	ip_len = strlen(ip) + 1;
-	session->peer = xmalloc(peer_len + ip_len);
-	memcpy(session->peer, peer, peer_len);
-	memcpy(session->peer + peer_len, ip, ip_len);
-	session->peer_ip = session->peer + peer_len;
-	session->link.ip = session->peer_ip;
+	imap_session_set_log_id(session, peer, ip, NULL);
 	if (session_bev_new(session, fd) < 0) {
-		log_warnx("imap: %s: cannot set up the connection", peer);
+		log_warnx("imap: %s: cannot set up the connection",
+		    session->log_id);
 		evutil_closesocket(fd);
 		SSL_free(ssl);
-		free(session->peer);
+		free(session->log_id);
 		free(session);
 		return;
 	}
@@ -647,7 +640,7 @@ session_accept(struct imap_server *server, evutil_socket_t fd,
 	imap_session_untagged(session, "OK [CAPABILITY %s] mailbell ready",
 	    imap_capabilities(session));
 	bufferevent_enable(session->bev, EV_READ | EV_WRITE);
-	log_debug("imap: %s: connected%s", session->peer,
+	log_debug("imap: %s: connected%s", session->log_id,
 	    tls ? " (TLS)" : "");
 }
 
@@ -731,7 +724,7 @@ session_kill_cb(struct service_link *l)
 	struct imap_session *session = IMAP_SESSION(l);
 
 	if (session->bev != NULL || session->sleep_ev != NULL)
-		log_info("imap: %s: closed at shutdown", session->peer);
+		log_info("imap: %s: closed at shutdown", session->log_id);
 	session_gone(session);
 }
 

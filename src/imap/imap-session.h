@@ -162,10 +162,17 @@ struct imap_session {
 	uint64_t read_deadline_ms;	/* when the read timeout expires
 					   (CLOCK_MONOTONIC ms), for sleep */
 	uint64_t since_ms;		/* clock_now_ms() at accept */
-	char *peer;			/* address:port, for logs; one
-					   allocation with peer_ip */
+	char *log_id;			/* "peer=ADDRESS:PORT", then
+					   " user=NAME" once logged in: what
+					   each log line about the session
+					   names after "imap: "; one
+					   allocation with peer and peer_ip
+					   (imap_session_set_log_id()) */
+	const char *peer;		/* address:port, for the status
+					   page; points into log_id's
+					   allocation */
 	const char *peer_ip;		/* address alone, for per-IP limits;
-					   points into peer's allocation */
+					   points into log_id's allocation */
 	struct imap_parser *parser;	/* NULL while no command is being
 					   read or used (made when input
 					   arrives; pre-login limits until

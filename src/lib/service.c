@@ -217,7 +217,7 @@ service_oldest_yieldable(const struct service *svc)
 }
 
 void
-service_log_conn_end(const struct service *svc, const char *peer,
+service_log_conn_end(const struct service *svc, const char *log_id,
     struct bufferevent *bev, short what)
 {
 	unsigned long tls_error = bev != NULL ?
@@ -226,9 +226,9 @@ service_log_conn_end(const struct service *svc, const char *peer,
 
 	if ((what & BEV_EVENT_ERROR) && tls_error != 0) {
 		ERR_error_string_n(tls_error, text, sizeof(text));
-		log_info("%s: %s: TLS: %s", svc->name, peer, text);
+		log_info("%s: %s: TLS: %s", svc->name, log_id, text);
 	} else if (what & BEV_EVENT_ERROR)
-		log_debug("%s: %s: connection error", svc->name, peer);
+		log_debug("%s: %s: connection error", svc->name, log_id);
 	else if (what & BEV_EVENT_TIMEOUT)
-		log_info("%s: %s: client stopped reading", svc->name, peer);
+		log_info("%s: %s: client stopped reading", svc->name, log_id);
 }

@@ -114,9 +114,10 @@ struct service_link *service_oldest_yieldable(const struct service *svc);
 
 /* Log why a session's connection ended, from its bufferevent's event
  * flags: the TLS error OpenSSL gave, a connection error, or a client
- * that stopped reading (a write timeout). */
+ * that stopped reading (a write timeout). log_id names the session
+ * ("peer=ADDRESS:PORT user=NAME"). */
 struct bufferevent;
-void service_log_conn_end(const struct service *svc, const char *peer,
+void service_log_conn_end(const struct service *svc, const char *log_id,
     struct bufferevent *bev, short what);
 
 /*

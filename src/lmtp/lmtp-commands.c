@@ -40,7 +40,7 @@ count_error(struct lmtp_session *session)
 	mb_stats.lmtp_protocol_errors_total++;
 	if (++session->errors < LMTP_ERRORS_MAX)
 		return;
-	log_info("lmtp: %s: too many errors, closing", session->peer);
+	log_info("lmtp: %s: too many errors, closing", session->log_id);
 	lmtp_session_reply(session,
 	    "421 4.7.0 %s Too many errors, closing connection",
 	    hostname(session));
@@ -281,7 +281,7 @@ lmtp_commands_refuse(struct lmtp_session *session,
 {
 	switch (cmd->error) {
 	case LMTP_PARSE_ERROR_CROSS_PROTOCOL:
-		log_info("lmtp: %s: %s, closing", session->peer,
+		log_info("lmtp: %s: %s, closing", session->log_id,
 		    cmd->error_text);
 		mb_stats.lmtp_protocol_errors_total++;
 		lmtp_session_reply(session, "421 4.7.0 %s %s, closing "
@@ -334,16 +334,16 @@ delivered_cb(struct store_job *job, void *ctx)
 		const struct lmtp_recipient *rcpt = &session->rcpts[i];
 
 		if (store_job_result(job, i, &uidvalidity, &uid, &error) < 0) {
-			log_warnx("lmtp: %s: delivery to %s failed: %s",
-			    session->peer, rcpt->user, error);
+			log_warnx("lmtp: %s user=%s: delivery failed: %s",
+			    session->log_id, rcpt->user, error);
 			mb_stats.lmtp_delivery_failures_total++;
 			lmtp_session_reply(session, "452 4.3.1 <%s> Delivery "
 			    "failed, try again later", rcpt->address);
 			continue;
 		}
 		mb_stats.lmtp_deliveries_total++;
-		log_debug("lmtp: %s: delivered to %s uid=%" PRIu32,
-		    session->peer, rcpt->user, uid);
+		log_info("lmtp: %s user=%s: delivered uid=%" PRIu32,
+		    session->log_id, rcpt->user, uid);
 		/* The server is gone only if it was freed mid-delivery. */
 		if (server != NULL)
 			store_announce(server->deps.store, rcpt->user,
@@ -411,7 +411,7 @@ spool_held(struct lmtp_session *session)
 			    &error);
 		if (ret < 0) {
 			log_warnx("lmtp: %s: cannot spool the message: %s",
-			    session->peer, error);
+			    session->log_id, error);
 			store_spool_free(&session->spool);
 			session->spool_failed = true;
 		}

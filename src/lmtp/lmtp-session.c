@@ -136,7 +136,7 @@ lmtp_session_starttls(struct lmtp_session *session)
 	in = bufferevent_get_input(session->bev);
 	if ((len = evbuffer_get_length(in)) > 0) {
 		log_info("lmtp: %s: %zu bytes sent in clear after STARTTLS "
-		    "discarded", session->peer, len);
+		    "discarded", session->log_id, len);
 		evbuffer_drain(in, len);
 	}
 	session_update_read(session);
@@ -283,7 +283,7 @@ session_start_tls(struct lmtp_session *session)
 
 	ssl = SSL_new(tls_server_ctx(session->server->deps.tls));
 	if (ssl == NULL) {
-		log_warnx("lmtp: %s: STARTTLS: %s", session->peer,
+		log_warnx("lmtp: %s: STARTTLS: %s", session->log_id,
 		    tls_openssl_error());
 		session_gone(session);
 		return;
@@ -293,7 +293,7 @@ session_start_tls(struct lmtp_session *session)
 	session->bev = bufferevent_openssl_socket_new(session->server->deps.base,
 	    fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	if (session->bev == NULL) {
-		log_warnx("lmtp: %s: cannot set up TLS", session->peer);
+		log_warnx("lmtp: %s: cannot set up TLS", session->log_id);
 		SSL_free(ssl);
 		evutil_closesocket(fd);
 		session_free(session);
@@ -342,7 +342,7 @@ session_event_cb(struct bufferevent *bev, short what, void *ctx)
 		/* After the client's close_notify OpenSSL writes nothing
 		 * more and libevent stops trying: replies still queued would
 		 * hold the session, and a shutdown, forever. */
-		log_debug("lmtp: %s: closed by the client", session->peer);
+		log_debug("lmtp: %s: closed by the client", session->log_id);
 		session_gone(session);
 		return;
 	}
@@ -353,14 +353,14 @@ session_event_cb(struct bufferevent *bev, short what, void *ctx)
 	}
 	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) &&
 	    session->state != LMTP_SESSION_CLOSING) {
-		log_info("lmtp: %s: idle timeout", session->peer);
+		log_info("lmtp: %s: idle timeout", session->log_id);
 		lmtp_session_reply(session,
 		    "421 4.4.2 %s Idle timeout, closing connection",
 		    session->server->deps.cfg->hostname);
 		lmtp_session_close(session);
 		return;
 	}
-	service_log_conn_end(&session->server->service, session->peer, bev,
+	service_log_conn_end(&session->server->service, session->log_id, bev,
 	    what);
 	session_gone(session);
 }
@@ -402,8 +402,8 @@ admit(struct lmtp_server *server, evutil_socket_t fd, const char *peer,
 		return false;
 	}
 	if (service_count_ip(svc, ip, NULL) >= LMTP_SESSIONS_PER_IP) {
-		log_info("lmtp: %s: refused: too many connections from %s",
-		    peer, ip);
+		log_info("lmtp: peer=%s: refused: too many connections from "
+		    "%s", peer, ip);
 		refuse(server, fd, "Too many connections from your address");
 		return false;
 	}
@@ -419,8 +419,8 @@ admit(struct lmtp_server *server, evutil_socket_t fd, const char *peer,
 		return false;
 	}
 	idle = LMTP_SESSION(oldest);
-	log_info("lmtp: %s: idle, yields to %s (%zu sessions)", idle->peer,
-	    peer, svc->session_count);
+	log_info("lmtp: %s: idle, yields to peer=%s (%zu sessions)",
+	    idle->log_id, peer, svc->session_count);
 	mb_stats.lmtp_sessions_yielded_total++;
 	service_set_yieldable(svc, oldest, false);
 	lmtp_session_reply(idle, "421 4.3.2 %s Too many connections, closing "
@@ -444,13 +444,14 @@ accept_cb(evutil_socket_t fd, struct sockaddr *sa, int salen, void *ctx)
 	session->server = server;
 	session->since_ms = clock_now_ms();
 	memcpy(session->peer, peer, sizeof(peer));
+	snprintf(session->log_id, sizeof(session->log_id), "peer=%s", peer);
 	memcpy(session->ip, ip, sizeof(ip));
 	session->link.ip = session->ip;
 	session->bev = bufferevent_socket_new(server->deps.base, fd,
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (session->bev == NULL) {
 		log_warnx("lmtp: %s: cannot set up the connection",
-		    session->peer);
+		    session->log_id);
 		evutil_closesocket(fd);
 		free(session);
 		return;
@@ -465,7 +466,7 @@ accept_cb(evutil_socket_t fd, struct sockaddr *sa, int salen, void *ctx)
 	lmtp_session_reply(session, "220 %s LMTP mailbell ready",
 	    server->deps.cfg->hostname);
 	bufferevent_enable(session->bev, EV_READ | EV_WRITE);
-	log_debug("lmtp: %s: connected", session->peer);
+	log_debug("lmtp: %s: connected", session->log_id);
 }
 
 /* ---- the server (lmtp.h) ---- */
@@ -520,7 +521,7 @@ session_kill_cb(struct service_link *l)
 
 	if (session->state == LMTP_SESSION_DELIVERING)
 		return;
-	log_info("lmtp: %s: closed at shutdown", session->peer);
+	log_info("lmtp: %s: closed at shutdown", session->log_id);
 	if (session->bev != NULL)
 		session_flush_now(session);
 	session_free(session);
@@ -553,7 +554,7 @@ lmtp_server_free(struct lmtp_server **serverp)
 		}
 		/* Its delivery callback frees it, if the queue runs it. */
 		log_warnx("lmtp: %s: freed with a delivery in flight",
-		    session->peer);
+		    session->log_id);
 		service_remove(&server->service, &session->link);
 		session->server = NULL;
 		if (session->bev != NULL) {

@@ -41,7 +41,11 @@ struct lmtp_session {
 	struct lmtp_server *server;	/* NULL once the server was freed
 					   under a running delivery */
 	struct bufferevent *bev;	/* NULL once the client is gone */
-	char peer[64];			/* address:port, for logs */
+	char peer[64];			/* address:port, for the status
+					   page */
+	char log_id[72];		/* "peer=" and peer: what each log
+					   line about the session names after
+					   "lmtp: " */
 	uint64_t since_ms;		/* clock_now_ms() at accept */
 	char ip[64];			/* address alone, for per-address
 					   limits (link.ip points here) */

@@ -36,7 +36,7 @@ def logged_ms(daemon, ip, what):
     """The milliseconds of each "what N ms" log line about ip, in
     order."""
     return [int(ms) for ms in re.findall(
-        r"imap: %s:\d+: %s (\d+) ms" % (re.escape(ip), what),
+        r"imap: peer=%s:\d+: %s (\d+) ms" % (re.escape(ip), what),
         daemon.log())]
 
 

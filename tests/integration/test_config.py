@@ -235,8 +235,9 @@ def test_log_level_debug(daemon_factory):
     for d in (quiet, loud):
         with d.imap():
             pass
-    assert wait_until(lambda: re.search(r"imap: \S+: connected",
+    assert wait_until(lambda: re.search(r"imap: peer=\S+: connected",
                                         loud.log()), 10), loud.log()
-    assert not re.search(r"imap: \S+: connected", quiet.log()), quiet.log()
+    assert not re.search(r"imap: peer=\S+: connected", quiet.log()), \
+        quiet.log()
     out = run_cli("config", "-c", str(loud.config)).stdout.decode()
     assert "log_level = debug" in out

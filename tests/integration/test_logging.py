@@ -82,3 +82,45 @@ def test_plain_lines_by_default(daemon):
     assert wait_until(lambda: "mailbelld: ready" in daemon.log(), 10)
     for line in daemon.log().splitlines():
         assert line.startswith("mailbelld: "), line
+
+
+# ---- the sessions' lines: peer= always, user= once known ----
+
+SESSION_RE = re.compile(r"^mailbelld: (imap|lmtp): peer=127\.0\.0\.1:(\d+)"
+                        r"(?: user=(\S+))?: (.*)$", re.M)
+
+
+def session_lines(d, service):
+    return [m for m in SESSION_RE.finditer(d.log()) if m.group(1) == service]
+
+
+def test_login_and_delivery_lines_name_peer_and_user(daemon):
+    with daemon.imap() as c:
+        c.login("alice")
+        port = c.sock.getsockname()[1]
+        c.cmd("s", "SELECT INBOX")
+    daemon.deliver([b"Subject: fields\r\n\r\nbody\r\n"], rcpt="bob@%s"
+                   % "example.org")
+    assert wait_until(lambda: any(m.group(4).startswith("delivered uid=")
+                                  for m in session_lines(daemon, "lmtp")),
+                      10), daemon.log()
+    logins = [m for m in session_lines(daemon, "imap")
+              if m.group(4) == "logged in"]
+    assert [(int(m.group(2)), m.group(3)) for m in logins] == \
+        [(port, "alice")], daemon.log()
+    deliveries = [m for m in session_lines(daemon, "lmtp")
+                  if m.group(4).startswith("delivered uid=")]
+    assert [m.group(3) for m in deliveries] == ["bob"], daemon.log()
+
+
+def test_lines_before_login_name_the_peer_alone(daemon):
+    with daemon.imap() as c:
+        port = c.sock.getsockname()[1]
+        assert c.cmd("a", "LOGIN alice wrong")[-1].startswith("a NO")
+    assert wait_until(lambda: "failed login answered" in daemon.log(), 10)
+    failed = [m for m in session_lines(daemon, "imap")
+              if m.group(4).startswith(("login failed for alice",
+                                        "failed login answered in"))]
+    assert len(failed) == 2, daemon.log()
+    for m in failed:
+        assert int(m.group(2)) == port and m.group(3) is None, m.group(0)

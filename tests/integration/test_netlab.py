@@ -548,7 +548,7 @@ def test_live_switch_nat_blockudp_nat(bell):
     assert_one_source_port(lab)
     # The watch noticed by itself: the IMAP session through the NAT was
     # never lost, so it logged in once.
-    logins = re.findall(r"imap: %s:\d+: alice logged in"
+    logins = re.findall(r"imap: peer=%s:\d+ user=alice: logged in"
                         % re.escape(netlab.WAN4), server.log())
     assert len(logins) == 1, (logins, w.transcript())
 

@@ -150,7 +150,7 @@ def test_cli_user_add_then_sighup(daemon):
 
 
 def test_log_level(daemon):
-    connected = re.compile(r"imap: \S+: connected")
+    connected = re.compile(r"imap: peer=\S+: connected")
     with daemon.imap():
         pass
     assert not connected.search(daemon.log())
