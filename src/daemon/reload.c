@@ -105,9 +105,9 @@ log_tls_keys(const struct mb_config *from, const struct mb_config *to,
 }
 
 /*
- * Read the certificate again, from the files next names: they become
- * the running [tls] keys only if they load, so a failed reload leaves
- * the keys and the certificate as they were.
+ * Read the certificate again, from the files next names (NULL: the
+ * running ones): they become the running [tls] keys only if they load,
+ * so a failed reload leaves the keys and the certificate as they were.
  */
 static void
 reload_tls(const struct reload_deps *deps, struct mb_config *next,
@@ -115,6 +115,10 @@ reload_tls(const struct reload_deps *deps, struct mb_config *next,
 {
 	struct mb_config *cur = deps->cfg;
 
+	if (next == NULL) {
+		(void)tls_setup_reload(deps->tls, cur);
+		return;
+	}
 	swap_tls_keys(cur, next);
 	if (tls_setup_reload(deps->tls, cur) == 0) {
 		t->changed += log_tls_keys(next, cur, NULL);
@@ -154,16 +158,22 @@ reload_run(const struct reload_deps *deps)
 	struct mb_config *cur = deps->cfg, *next;
 	struct reload_tally t = { 0, 0, 0 };
 	const char *error;
+	int ret = 0;
 
 	log_info("reload: reading %s", cur->file != NULL ? cur->file :
 	    "the embedded default configuration");
+	/* A file that cannot be used changes no setting; the certificate
+	 * and passwd file it named are still read again, so a renewed
+	 * certificate is taken even then. */
 	if (config_load(cur->file, &next, &error) < 0) {
 		log_warnx("reload: %s; keeping the running configuration",
 		    error);
-		return -1;
+		next = NULL;
+		ret = -1;
+	} else {
+		apply_keys(cur, next, RELOAD_LIVE, &t);
+		report_restart_keys(cur, next, &t);
 	}
-	apply_keys(cur, next, RELOAD_LIVE, &t);
-	report_restart_keys(cur, next, &t);
 	reload_tls(deps, next, &t);
 	log_set_verbose(deps->verbose ||
 	    cur->log_level == CONFIG_LOG_LEVEL_DEBUG);
@@ -173,5 +183,5 @@ reload_run(const struct reload_deps *deps)
 	config_free(&next);
 	log_info("reload: done: changed=%u need_restart=%u not_applied=%u",
 	    t.changed, t.restart, t.kept);
-	return 0;
+	return ret;
 }

@@ -30,15 +30,15 @@ struct reload_deps {
 /*
  * Read cfg->file (or the embedded default) again. When it cannot be read
  * or has an error, log "reload: FILE:LINE: [section] key: reason;
- * keeping the running configuration" and change nothing: -1. Otherwise
- * log "reload: SECTION.KEY OLD -> NEW" for each key taken,
- * "reload: SECTION.KEY OLD -> NEW not applied: needs a restart" for each
- * key that is not, reload the certificate and the passwd file (each
- * logged), log "reload: done: changed=N need_restart=N not_applied=N"
- * and return 0. When the certificate
- * files the file names cannot be used, the certificate and [tls] keys
- * in effect stay (and the rest is applied). Runs on the event loop;
- * blocks for the file reads.
+ * keeping the running configuration", change no setting and, after the
+ * steps below, return -1. Otherwise log "reload: SECTION.KEY OLD -> NEW"
+ * for each key taken and "reload: SECTION.KEY OLD -> NEW not applied:
+ * REASON" for each key that is not (needs a restart; the certificate
+ * files do not load, which keeps the certificate and [tls] keys in
+ * effect). Either way, read the certificate and the passwd file again
+ * (each logged), log "reload: done: changed=N need_restart=N
+ * not_applied=N" last, and return 0 if the file was applied. Runs on
+ * the event loop; blocks for the file reads.
  */
 int reload_run(const struct reload_deps *deps);
 
