@@ -23,7 +23,8 @@ struct mb_config;
 enum reload_when {
 	RELOAD_LIVE,		/* at once: the servers read it from the
 				   running configuration on each use */
-	RELOAD_TLS,		/* once the certificate files it names load */
+	RELOAD_TLS,		/* once the certificate files it names
+				   load */
 	RELOAD_RESTART,		/* at the next start: sockets, paths, the
 				   account, the notifier's existence */
 };

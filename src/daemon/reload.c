@@ -1,6 +1,6 @@
 /*
  * Reloading the configuration on SIGHUP (see reload.h): the file is read
- * whole before anything changes, so an error leaves everything as it was;
+ * whole before anything changes, so an error in it changes no setting;
  * then each changed key is applied or reported, and the certificate and
  * passwd file are read again.
  */

@@ -18,13 +18,13 @@ struct tls_server;
 
 /* What a reload changes; the daemon owns each, for as long as it runs. */
 struct reload_deps {
-	struct mb_config *cfg;		/* the running configuration, changed
-					   in place: the servers read it
-					   through their const pointers */
-	struct tls_server *tls;		/* the certificate */
-	struct directory *dir;		/* the passwd file */
-	struct notify_server *notify;	/* NULL when [notify] is disabled */
-	bool verbose;			/* -v: debug whatever log_level says */
+	struct mb_config *cfg;	/* the running configuration, changed in
+				   place: the servers read it through
+				   their const pointers */
+	struct tls_server *tls;	/* the certificate */
+	struct directory *dir;	/* the passwd file */
+	struct notify_server *notify; /* NULL when [notify] is disabled */
+	bool verbose;		/* -v: debug whatever log_level says */
 };
 
 /*

@@ -23,11 +23,12 @@ bool tls_setup_configured(const struct mb_config *cfg);
 struct tls_server *tls_setup_start(const struct mb_config *cfg);
 
 /* SIGHUP: reads the files cfg names ([tls] cert_file and key_file, or
- * the self-signed pair, not made again if it is missing) and logs "tls: reloaded
- * certificate PATH sha256=...". New connections get the new certificate,
- * open sessions keep theirs. If a file is bad, the certificate and the
- * files it came from stay, "tls: reload failed, keeping the certificate
- * sha256=...: REASON" is logged and -1 returned; otherwise 0. */
+ * the self-signed pair, not made again if it is missing) and logs
+ * "tls: reloaded certificate PATH sha256=...". New connections get the
+ * new certificate, open sessions keep theirs. If a file is bad, the
+ * certificate and the files it came from stay, "tls: reload failed,
+ * keeping the certificate sha256=...: REASON" is logged and -1
+ * returned; otherwise 0. */
 int tls_setup_reload(struct tls_server *tls, const struct mb_config *cfg);
 
 #endif

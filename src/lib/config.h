@@ -30,7 +30,7 @@ enum config_plaintext_auth {
 /* How much the daemon logs ([server] log_level). */
 enum config_log_level {
 	CONFIG_LOG_LEVEL_INFO,		/* what happened (default) */
-	CONFIG_LOG_LEVEL_DEBUG,		/* and detail for finding faults */
+	CONFIG_LOG_LEVEL_DEBUG,		/* also detail for faults */
 };
 
 struct mb_config {
