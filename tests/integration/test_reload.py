@@ -46,16 +46,27 @@ def rcpt(d, user):
 def test_limits_take_effect(daemon):
     text = reload(daemon, imap__max_connections_per_ip=2,
                   notify__max_registrations_per_user=1,
+                  notify__keepalive="40s", notify__lease="2h",
+                  lmtp__max_message_size="50K",
                   imap__login_timeout="1s")
     assert "reload: imap.max_connections_per_ip 100 -> 2\n" in text
     assert "reload: imap.login_timeout 60s -> 1s\n" in text
     assert "reload: notify.max_registrations_per_user 16 -> 1\n" in text
-    assert "reload: done: changed=3 need_restart=0 not_applied=0\n" \
+    assert "reload: notify.lease 604800s -> 7200s\n" in text
+    assert "reload: lmtp.max_message_size 102400 -> 51200\n" in text
+    assert "reload: done: changed=6 need_restart=0 not_applied=0\n" \
         in text, text
 
-    # One registration per user now.
+    # LMTP offers the new size.
+    with daemon.lmtp() as c:
+        code, lines = c.cmd("LHLO client.test")
+        assert code == 250 and "250 SIZE 51200" in lines, lines
+
+    # The notifier tells the new keepalive and lease, and takes one
+    # registration per user now.
     m = imap_login(daemon.ports["imap"], "alice")
-    nc.register(m)
+    reg = nc.register(m)
+    assert (reg.keepalive, reg.lease) == (40, 7200)
     typ, data, _ = nc.xbell(m, "REGISTER")
     assert typ == "NO" and b"[LIMIT]" in data[0], data
     m.logout()
