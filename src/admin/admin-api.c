@@ -19,6 +19,7 @@
 
 #include "lib/clock.h"
 #include "lib/limits.h"
+#include "lib/log.h"
 #include "lib/stats.h"
 #include "lib/strnum.h"
 
@@ -88,16 +89,31 @@ ports_json(const struct admin_http *admin)
 	return a;
 }
 
+/* The last warnings and errors of the log, oldest first. */
+static json_t *
+problems_json(void)
+{
+	struct log_recent recent[LOG_RECENT_MAX];
+	size_t i, n = log_recent(recent, LOG_RECENT_MAX);
+	json_t *a = json_array();
+
+	for (i = 0; i < n && a != NULL; i++)
+		json_array_append_new(a, json_pack("{s:I,s:s}", "time",
+		    (json_int_t)recent[i].time, "text", recent[i].text));
+	return a;
+}
+
 void
 admin_route_status(struct admin_http *admin, struct evhttp_request *req)
 {
 	struct metrics_extra x;
 	struct reg_counts c = { 0, 0, 0 };
+	json_t *root;
 
 	admin_gather(admin, &x);
 	if (admin->deps.registrations != NULL)
 		admin->deps.registrations(admin->deps.status_ctx, count_cb, &c);
-	reply_json(req, json_pack("{s:s,s:f,s:f,s:o,"
+	root = json_pack("{s:s,s:f,s:f,s:o,"
 	    "s:{s:I,s:I},"
 	    "s:{s:I,s:I,s:I,s:I},"
 	    "s:{s:I,s:I,s:I,s:I,s:I,s:I},"
@@ -123,7 +139,10 @@ admin_route_status(struct admin_http *admin, struct evhttp_request *req)
 	    "imap_logins", (json_int_t)mb_stats.imap_logins_total,
 	    "imap_commands", (json_int_t)mb_stats.imap_commands_total,
 	    "queue_pending", (json_int_t)x.queue_pending,
-	    "history", history_json(&admin->history)));
+	    "history", history_json(&admin->history));
+	if (root != NULL)
+		json_object_set_new(root, "problems", problems_json());
+	reply_json(req, root);
 }
 
 /* ---- Paged lists ---- */

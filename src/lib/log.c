@@ -6,12 +6,14 @@
 #include "lib/log.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/strnum.h"
@@ -20,6 +22,54 @@ static const char *log_name = "mailbell";
 static bool log_is_verbose;
 static bool log_syslog;
 static bool log_journal;	/* stderr is a journal stream */
+
+/* The last warnings and errors, a ring (log_recent()). */
+static pthread_mutex_t recent_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct log_recent recent[LOG_RECENT_MAX];
+static size_t recent_next, recent_count;
+
+static void
+recent_add(const char *msg, int errnum)
+{
+	struct log_recent *r;
+	const char *err = errnum != 0 ? strerror(errnum) : NULL;
+	size_t n = strlen(msg), m;
+
+	pthread_mutex_lock(&recent_lock);
+	r = &recent[recent_next];
+	r->time = time(NULL);
+	/* cut to the room there is: msg, then ": " and the error */
+	n = n < sizeof(r->text) - 1 ? n : sizeof(r->text) - 1;
+	memcpy(r->text, msg, n);
+	if (err != NULL && n + 2 < sizeof(r->text) - 1) {
+		memcpy(r->text + n, ": ", 2);
+		n += 2;
+		m = strlen(err);
+		m = m < sizeof(r->text) - 1 - n ? m : sizeof(r->text) - 1 - n;
+		memcpy(r->text + n, err, m);
+		n += m;
+	}
+	r->text[n] = '\0';
+	recent_next = (recent_next + 1) % LOG_RECENT_MAX;
+	if (recent_count < LOG_RECENT_MAX)
+		recent_count++;
+	pthread_mutex_unlock(&recent_lock);
+}
+
+size_t
+log_recent(struct log_recent *out, size_t max)
+{
+	size_t i, n, first;
+
+	pthread_mutex_lock(&recent_lock);
+	n = recent_count < max ? recent_count : max;
+	/* the newest n of them, oldest first */
+	first = (recent_next + LOG_RECENT_MAX - n) % LOG_RECENT_MAX;
+	for (i = 0; i < n; i++)
+		out[i] = recent[(first + i) % LOG_RECENT_MAX];
+	pthread_mutex_unlock(&recent_lock);
+	return n;
+}
 
 /*
  * Whether stderr is connected to the journal: systemd sets
@@ -78,6 +128,8 @@ vlog(int prio, const char *fmt, va_list ap, int errnum)
 	char msg[2048];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (prio <= LOG_WARNING)
+		recent_add(msg, errnum);
 	/* The journal reads the priority from the "<N>" prefix
 	 * (sd-daemon(3)) and stamps the time itself. */
 	if (log_journal)

@@ -10,7 +10,9 @@
 #define MB_LIB_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdnoreturn.h>
+#include <time.h>
 
 /* Sets the name printed before every line; verbose enables log_debug.
  * Looks at JOURNAL_STREAM and stderr once, here: call it again after
@@ -26,6 +28,18 @@ void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The last warnings and errors, kept for the admin port's status page
+ * (any thread may log; the copy is taken under a lock). */
+#define LOG_RECENT_MAX 16
+#define LOG_RECENT_TEXT 240
+struct log_recent {
+	time_t time;			/* when it was logged */
+	char text[LOG_RECENT_TEXT];	/* the line after "PROGNAME: ",
+					   cut if longer */
+};
+/* Copy up to max of them, oldest first, into out; returns how many. */
+size_t log_recent(struct log_recent *out, size_t max);
+
 /* Only start-up may call these: they exit(1). */
 noreturn void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 noreturn void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

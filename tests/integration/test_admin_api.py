@@ -5,6 +5,8 @@ The admin port's JSON routes: /api/status (what the status page and
 """
 
 import json
+import signal
+import time
 import urllib.error
 import urllib.request
 
@@ -146,3 +148,20 @@ def test_mailbell_status_with_token_and_without_server(daemon_factory,
     r = status_cli(d)
     assert r.returncode == 69 and b"is mailbelld running" in r.stderr, \
         r.stderr
+
+
+def test_status_lists_recent_problems(daemon):
+    """The last warnings of the log are in /api/status (and so on the
+    page): a configuration file broken for a reload is one."""
+    _, st = api(daemon, "/api/status")
+    before = len(st["problems"])
+    text = daemon.config.read_text()
+    daemon.config.write_text(text + "\n[imap]\nlogin_timeout = forever\n")
+    daemon.proc.send_signal(signal.SIGHUP)
+    assert wait_until(lambda: any(
+        "keeping the running configuration" in p["text"]
+        for p in api(daemon, "/api/status")[1]["problems"]), 10)
+    problems = api(daemon, "/api/status")[1]["problems"]
+    assert len(problems) == before + 1, problems
+    assert abs(problems[-1]["time"] - time.time()) < 60
+    daemon.config.write_text(text)
