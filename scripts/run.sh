@@ -60,7 +60,7 @@ mailbell: starting mailbelld on its embedded default configuration
   IMAPS (IMAP on TLS) 127.0.0.1:1993
   LMTP (delivery)     127.0.0.1:2424
   notify (UDP)        127.0.0.1:4143  (the new-mail doorbell)
-  admin (HTTP)        http://127.0.0.1:8143/  (/health, /metrics)
+  admin (HTTP)        http://127.0.0.1:8143/  (live status page; /metrics)
   data                $src/var  (users in var/passwd, mail in var/mail)$runs_as
 
 In another terminal, from $src:
@@ -77,6 +77,8 @@ In a third terminal, deliver a message over LMTP:
   mailbelld logs a "landed:" line.
   read it over IMAP on TLS (curl asks for the password):
     curl --cacert var/tls/mailbell.crt -u alice 'imaps://127.0.0.1:1993/INBOX;UID=1'
+  see what the server is doing: http://127.0.0.1:8143/ in a browser, or
+    $cli status
 
 Ctrl-C stops mailbelld (it finishes every delivery it accepted first).
 USAGE
