@@ -18,12 +18,11 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
-#include <openssl/crypto.h>
-
 #include "admin/admin-http.h"
+#include "daemon/admin-setup.h"
+#include "daemon/daemon.h"
 #include "daemon/listen.h"
 #include "daemon/reload.h"
-#include "daemon/status-sources.h"
 #include "daemon/sdnotify.h"
 #include "daemon/tls-setup.h"
 #include "directory/directory.h"
@@ -46,53 +45,6 @@
 
 /* Exit status for a bad command line (sysexits EX_USAGE). */
 #define EXIT_USAGE 64
-
-/* The bound sockets of one service, until they are handed over. */
-struct service_sockets {
-	const char *service;		/* "imap", "lmtp", "admin" */
-	struct listen_socket *socks;	/* fd -1 once a service owns it */
-	size_t count;
-};
-
-/* Everything the running daemon holds; one instance, owned by main(). */
-struct daemon {
-	/* Set at start-up, in this order. */
-	struct mb_config *cfg;
-	char *mail_root;		/* <data_dir>/mail */
-	struct event_base *base;
-	struct service_sockets imap_socks;
-	struct service_sockets imaps_socks; /* IMAP over implicit TLS */
-	struct service_sockets lmtp_socks;
-	struct service_sockets admin_socks;
-	struct service_sockets notify_socks; /* UDP; none when disabled */
-	struct store *store;
-	struct store_queue *queue;
-	struct store_watch *watch;	/* NULL without inotify */
-	struct directory *dir;
-	struct tls_server *tls;		/* STARTTLS and IMAPS certificate */
-	struct imap_server *imap;
-	struct lmtp_server *lmtp;
-	struct admin_http *admin;
-	char *admin_token;		/* [admin] token_file's, or NULL */
-	struct status_sources sources;	/* what the admin port lists */
-	struct notify_server *notify;	/* NULL when [notify] is disabled */
-	struct imap_xbell_ops xbell;	/* IMAP's XBELL, onto the notifier */
-	unsigned landed_sub;		/* store_subscribe id of the logger */
-	struct sdnotify *sd;		/* systemd's readiness and watchdog */
-
-	/* Events on the loop. */
-	struct event *queue_ev;		/* store_queue_fd readable */
-	struct event *watch_ev;		/* store_watch_fd readable */
-	struct event *sweep_ev;		/* STORE_TMP_SWEEP_INTERVAL_SECS */
-	struct event *sigterm_ev;
-	struct event *sigint_ev;
-	struct event *sighup_ev;	/* reloads the configuration */
-	struct reload_deps reload;	/* what SIGHUP changes */
-
-	/* Shutdown. */
-	bool stopping;			/* first signal seen */
-	unsigned draining;		/* services not yet drained */
-};
 
 struct options {
 	const char *config_path;	/* -c; NULL: embedded default */
@@ -167,8 +119,8 @@ parse_args(int argc, char **argv, struct options *opts)
 }
 
 /* Where a setting comes from, for error messages: "[lmtp] port in FILE". */
-static const char *
-config_source(const struct mb_config *cfg)
+const char *
+daemon_config_source(const struct mb_config *cfg)
 {
 	return cfg->file != NULL ? cfg->file : "the embedded default";
 }
@@ -207,7 +159,7 @@ bind_service(struct daemon *d, struct service_sockets *ss,
 	if (listen_tcp(addrs, count, port, v6_optional, &ss->socks,
 	    &ss->count, &where, &reason) < 0)
 		fatalx("%s: cannot listen on %s (%s in %s): %s",
-		    service, where, key, config_source(d->cfg), reason);
+		    service, where, key, daemon_config_source(d->cfg), reason);
 }
 
 /*
@@ -241,7 +193,7 @@ bind_notify(struct daemon *d)
 	    d->cfg->listen_count, d->cfg->notify_udp_port, false, &ss->socks,
 	    &ss->count, &where, &reason) < 0)
 		fatalx("notify: cannot bind %s ([notify] udp_port in %s): %s",
-		    where, config_source(d->cfg), reason);
+		    where, daemon_config_source(d->cfg), reason);
 }
 
 /* Bind every listener, then name each one in the log: tests and
@@ -499,7 +451,6 @@ start_services(struct daemon *d)
 {
 	struct imap_deps imap_deps;
 	struct lmtp_deps lmtp_deps;
-	struct admin_deps admin_deps;
 	char *passwd = config_passwd_path(d->cfg);
 	size_t i;
 
@@ -544,40 +495,7 @@ start_services(struct daemon *d)
 			    d->imaps_socks.socks[i].where);
 		d->imaps_socks.socks[i].fd = -1;
 	}
-
-	memset(&admin_deps, 0, sizeof(admin_deps));
-	admin_deps.base = d->base;
-	admin_deps.version = MAILBELL_VERSION;
-	admin_deps.queue = d->queue;
-	admin_deps.token = d->admin_token;
-	d->sources.imap = d->imap;
-	d->sources.lmtp = d->lmtp;
-	d->sources.notify = d->notify;
-	admin_deps.status_ctx = &d->sources;
-	admin_deps.sessions = status_sources_sessions;
-	admin_deps.registrations = status_sources_registrations;
-	d->admin = admin_http_new(&admin_deps);
-	for (i = 0; i < d->admin_socks.count; i++) {
-		if (admin_http_listen(d->admin, d->admin_socks.socks[i].fd) < 0)
-			fatalx("admin: cannot serve %s",
-			    d->admin_socks.socks[i].where);
-		d->admin_socks.socks[i].fd = -1;
-	}
-	for (i = 0; i < d->imap_socks.count; i++)
-		admin_http_add_endpoint(d->admin, "imap",
-		    d->imap_socks.socks[i].where);
-	for (i = 0; i < d->imaps_socks.count; i++)
-		admin_http_add_endpoint(d->admin, "imaps",
-		    d->imaps_socks.socks[i].where);
-	for (i = 0; i < d->lmtp_socks.count; i++)
-		admin_http_add_endpoint(d->admin, "lmtp",
-		    d->lmtp_socks.socks[i].where);
-	for (i = 0; i < d->admin_socks.count; i++)
-		admin_http_add_endpoint(d->admin, "admin",
-		    d->admin_socks.socks[i].where);
-	for (i = 0; i < d->notify_socks.count; i++)
-		admin_http_add_endpoint(d->admin, "notify (udp)",
-		    d->notify_socks.socks[i].where);
+	admin_setup_start(d);
 }
 
 static void
@@ -610,10 +528,7 @@ signal_cb(evutil_socket_t sig, short what, void *ctx)
 	d->stopping = true;
 	log_info("shutting down");
 	sdnotify_stopping(d->sd);
-	admin_http_free(&d->admin);
-	if (d->admin_token != NULL)
-		OPENSSL_cleanse(d->admin_token, strlen(d->admin_token));
-	free(d->admin_token);
+	admin_setup_stop(d);
 	/* Mail others write from now on is announced after the restart's
 	 * first sync, not by this process. */
 	if (d->watch_ev != NULL)
@@ -690,8 +605,6 @@ raise_fd_limit(void)
 static void
 start_daemon(struct daemon *d, const struct options *opts)
 {
-	const char *error;
-
 	d->cfg = load_config(opts->config_path);
 	log_set_verbose(opts->verbose ||
 	    d->cfg->log_level == CONFIG_LOG_LEVEL_DEBUG);
@@ -707,11 +620,7 @@ start_daemon(struct daemon *d, const struct options *opts)
 		fatalx("cannot create the event loop");
 	bind_listeners(d);
 	/* Like the TLS key, the token file may be root's alone. */
-	if (d->cfg->admin_token_file != NULL &&
-	    config_read_token(d->cfg->admin_token_file, &d->admin_token,
-	    &error) < 0)
-		fatalx("admin: %s ([admin] token_file in %s)", error,
-		    config_source(d->cfg));
+	admin_setup_token(d);
 	if (tls_setup_configured(d->cfg))
 		d->tls = tls_setup_start(d->cfg);
 	drop_privileges(d);
@@ -736,7 +645,7 @@ stop_daemon(struct daemon *d)
 	if (d->sighup_ev != NULL)
 		event_free(d->sighup_ev);
 	sdnotify_free(&d->sd);
-	admin_http_free(&d->admin);
+	admin_setup_stop(d);
 	imap_server_free(&d->imap);
 	lmtp_server_free(&d->lmtp);
 	tls_server_free(&d->tls);
