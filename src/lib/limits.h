@@ -549,4 +549,15 @@
 #define ADMIN_CHARTJS_PATH "/usr/share/javascript/chart.js/chart.min.js"
 #define ADMIN_CHARTJS_MAX (4 * 1024 * 1024)
 
+/* --- Cluster ([cluster]) --- */
+
+/* A node's name: a NATS subject token and a KV key ([a-z0-9_-]). */
+#define CLUSTER_NODE_NAME_MAX 32
+/* A host name as other nodes reach a node (RFC 1035 2.3.4). */
+#define CLUSTER_HOST_MAX 255
+/* The cluster secret nodes log in to each other with: at least 128 bits
+ * of base64 or hex, at most a line. */
+#define CLUSTER_SECRET_MIN 22
+#define CLUSTER_SECRET_MAX 256
+
 #endif
