@@ -18,6 +18,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct cluster_event ev, again;
 	struct cluster_node_record rec, rec2;
+	struct cluster_move_record move, move2;
 	char buf[CLUSTER_EVENT_MAX];
 	const char *reason = NULL;
 	int len;
@@ -34,6 +35,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		len = cluster_node_encode(&rec, buf);
 		if (len <= 0 || cluster_node_decode(buf, (size_t)len, &rec2,
 		    &reason) != 0 || memcmp(&rec, &rec2, sizeof(rec)) != 0)
+			abort();
+	} else if (reason == NULL)
+		abort();
+	reason = NULL;
+	if (cluster_move_decode(data, size, &move, &reason) == 0) {
+		len = cluster_move_encode(&move, buf);
+		if (len <= 0 || cluster_move_decode(buf, (size_t)len, &move2,
+		    &reason) != 0 || memcmp(&move, &move2, sizeof(move)) != 0)
 			abort();
 	} else if (reason == NULL)
 		abort();

@@ -1,5 +1,5 @@
 /*
- * `mailbell cluster nodes|where|place`: the cluster as NATS holds it
+ * `mailbell cluster nodes|where|place|move`: the cluster as NATS holds it
  * (doc/cluster.md). The commands connect to [cluster] nats themselves,
  * as `mailbell user` edits the passwd file itself: no node needs to run.
  */
@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "client/client.h"
 #include "cluster/cluster-nats.h"
@@ -26,19 +27,24 @@ const struct client_cmd cmd_cluster_entry = {
 	"cluster",
 	"cluster nodes [-c FILE]\n"
 	"       mailbell cluster where USER [-c FILE]\n"
-	"       mailbell cluster place USER NODE [-c FILE]",
-	"list the nodes of a cluster, find or place a user",
+	"       mailbell cluster place USER NODE [-c FILE]\n"
+	"       mailbell cluster move USER NODE [-c FILE]",
+	"list the nodes of a cluster, find, place or move a user",
 	"  nodes            every node: where it is reached, whether it is\n"
 	"                   up (a heartbeat within "
 	"the last 15 s) and its users\n"
 	"  where USER       print the node USER lives on\n"
 	"  place USER NODE  make USER, who lives nowhere yet, live on NODE\n"
+	"  move USER NODE   copy USER's mail to NODE and make USER live there;\n"
+	"                   meanwhile USER's mail waits (4xx) and logins are\n"
+	"                   refused; waits until it is done\n"
 	"\n"
 	"  -c FILE          configuration file with a [cluster] section\n"
 	"\n"
 	"Exit status: 0 done, 64 usage, 65 bad name, 67 user not placed,\n"
-	"69 NATS or the cluster cannot be reached, 73 already placed,\n"
-	"78 bad configuration or no [cluster] section.\n",
+	"69 NATS, the cluster or a node cannot be reached, 73 already\n"
+	"placed, 75 the move failed (nothing changed; try again), 78 bad\n"
+	"configuration or no [cluster] section.\n",
 	cmd_cluster,
 };
 
@@ -170,6 +176,115 @@ cluster_place(struct cluster_nats *cn, const char *user, const char *node)
 	return EX_UNAVAILABLE;
 }
 
+/* Whether node's record says it is up. */
+static bool
+node_up(struct cluster_nats *cn, const char *node)
+{
+	struct cluster_node_record rec;
+	const char *reason;
+	kvEntry *e = NULL;
+	bool up = false;
+
+	if (kvStore_Get(&e, cn->nodes, node) != NATS_OK)
+		return false;
+	if (cluster_node_decode(kvEntry_Value(e), (size_t)kvEntry_ValueLen(e),
+	    &rec, &reason) == 0)
+		up = (uint64_t)time(NULL) <= rec.seen + CLUSTER_NODE_DOWN_SECS;
+	kvEntry_Destroy(e);
+	return up;
+}
+
+/* Follow the move of user in mailbell-moves until it ends. */
+static int
+move_wait(struct cluster_nats *cn, const char *user, const char *node)
+{
+	struct cluster_move_record rec;
+	enum cluster_move_state last = CLUSTER_MOVE_REQUESTED;
+	const char *reason;
+	kvEntry *e;
+	time_t deadline = time(NULL) + CLUSTER_MOVE_WAIT_SECS;
+
+	while (time(NULL) < deadline) {
+		e = NULL;
+		if (kvStore_Get(&e, cn->moves, user) != NATS_OK ||
+		    cluster_move_decode(kvEntry_Value(e),
+		    (size_t)kvEntry_ValueLen(e), &rec, &reason) < 0) {
+			if (e != NULL)
+				kvEntry_Destroy(e);
+			usleep(100 * 1000);
+			continue;
+		}
+		kvEntry_Destroy(e);
+		if (rec.state == CLUSTER_MOVE_COPYING && last !=
+		    CLUSTER_MOVE_COPYING)
+			printf("copying %s from %s to %s\n", user, rec.from,
+			    rec.to);
+		last = rec.state;
+		if (rec.state == CLUSTER_MOVE_DONE ||
+		    rec.state == CLUSTER_MOVE_FAILED) {
+			(void)kvStore_Delete(cn->moves, user);
+			if (rec.state == CLUSTER_MOVE_FAILED) {
+				log_warnx("cluster: moving %s to %s failed: %s",
+				    user, node, rec.error);
+				return EX_TEMPFAIL;
+			}
+			printf("%s lives on %s (%llu files, %llu bytes "
+			    "copied)\n", user, node,
+			    (unsigned long long)rec.files,
+			    (unsigned long long)rec.bytes);
+			return 0;
+		}
+		usleep(100 * 1000);
+	}
+	log_warnx("cluster: moving %s to %s: no end in %d s (see node %s's "
+	    "log)", user, node, CLUSTER_MOVE_WAIT_SECS, node);
+	return EX_TEMPFAIL;
+}
+
+static int
+cluster_move(struct cluster_nats *cn, const char *user, const char *node)
+{
+	struct cluster_move_record rec;
+	char buf[CLUSTER_EVENT_MAX], from[CLUSTER_NODE_NAME_MAX + 1];
+	kvEntry *e = NULL;
+	natsStatus s;
+	int len;
+
+	if (!config_node_name_valid(node)) {
+		log_warnx("cluster: invalid node name '%s'", node);
+		return EX_DATAERR;
+	}
+	if ((s = kvStore_Get(&e, cn->users, user)) == NATS_NOT_FOUND)
+		return cluster_place(cn, user, node);
+	if (s != NATS_OK) {
+		log_warnx("cluster: %s", cluster_nats_error(s));
+		return EX_UNAVAILABLE;
+	}
+	snprintf(from, sizeof(from), "%.*s", kvEntry_ValueLen(e),
+	    (const char *)kvEntry_Value(e));
+	kvEntry_Destroy(e);
+	if (strcmp(from, node) == 0) {
+		printf("%s lives on %s already\n", user, node);
+		return 0;
+	}
+	if (!node_up(cn, node) || !node_up(cn, from)) {
+		log_warnx("cluster: node %s is not up", node_up(cn, node) ?
+		    from : node);
+		return EX_UNAVAILABLE;
+	}
+	memset(&rec, 0, sizeof(rec));
+	snprintf(rec.from, sizeof(rec.from), "%s", from);
+	snprintf(rec.to, sizeof(rec.to), "%s", node);
+	rec.state = CLUSTER_MOVE_REQUESTED;
+	if ((len = cluster_move_encode(&rec, buf)) < 0)
+		return EX_SOFTWARE;
+	if (kvStore_Create(NULL, cn->moves, user, buf, len) != NATS_OK) {
+		log_warnx("cluster: a move of %s is under way already", user);
+		return EX_TEMPFAIL;
+	}
+	return move_wait(cn, user, node);
+}
+
 static int
 cluster_run(struct mb_config *cfg, int argc, char **argv)
 {
@@ -197,6 +312,8 @@ cluster_run(struct mb_config *cfg, int argc, char **argv)
 		ret = cluster_nodes(&cn);
 	else if (strcmp(argv[0], "where") == 0)
 		ret = cluster_where(&cn, argv[1]);
+	else if (strcmp(argv[0], "move") == 0)
+		ret = cluster_move(&cn, argv[1], argv[2]);
 	else
 		ret = cluster_place(&cn, argv[1], argv[2]);
 	cluster_nats_close(&cn);
@@ -232,7 +349,8 @@ cmd_cluster(struct client_ctx *ctx, int argc, char **argv)
 	argv += optind;
 	want = argc < 1 ? -1 : strcmp(argv[0], "nodes") == 0 ? 1 :
 	    strcmp(argv[0], "where") == 0 ? 2 :
-	    strcmp(argv[0], "place") == 0 ? 3 : -1;
+	    strcmp(argv[0], "place") == 0 ? 3 :
+	    strcmp(argv[0], "move") == 0 ? 3 : -1;
 	if (want < 0 || argc != want) {
 		client_cmd_usage(&cmd_cluster_entry, stderr, 0);
 		return EX_USAGE;

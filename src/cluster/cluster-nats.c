@@ -2,7 +2,8 @@
  * The connection to NATS and the JetStream objects of the cluster: the
  * MAILBELL_EVENTS stream (every node's events, kept a day so a node that
  * was away catches up, duplicates of a resent event dropped within the
- * stream's window) and the mailbell-users and mailbell-nodes buckets.
+ * stream's window) and the mailbell-users, mailbell-nodes and
+ * mailbell-moves buckets.
  */
 #include "cluster/cluster-nats.h"
 
@@ -158,6 +159,9 @@ cluster_nats_open(struct cluster_nats *cn, const struct mb_config *cfg,
 	if (s == NATS_OK && cn->nodes == NULL)
 		s = open_bucket(cn, CLUSTER_NODES_BUCKET,
 		    cfg->cluster_replicas, create, &cn->nodes);
+	if (s == NATS_OK && cn->moves == NULL)
+		s = open_bucket(cn, CLUSTER_MOVES_BUCKET,
+		    cfg->cluster_replicas, create, &cn->moves);
 	if (s != NATS_OK) {
 		*error_r = s == NATS_NOT_FOUND ? error_code_fmt(
 		    ERROR_NOT_FOUND, "NATS: no mailbell cluster there yet "
@@ -174,6 +178,8 @@ cluster_nats_close(struct cluster_nats *cn)
 		kvStore_Destroy(cn->users);
 	if (cn->nodes != NULL)
 		kvStore_Destroy(cn->nodes);
+	if (cn->moves != NULL)
+		kvStore_Destroy(cn->moves);
 	if (cn->js != NULL)
 		jsCtx_Destroy(cn->js);
 	if (cn->nc != NULL) {

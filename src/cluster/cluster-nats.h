@@ -19,12 +19,17 @@ struct mb_config;
 #define CLUSTER_EVENT_SUBJECT_PREFIX "mailbell.event."
 #define CLUSTER_USERS_BUCKET "mailbell-users"
 #define CLUSTER_NODES_BUCKET "mailbell-nodes"
+#define CLUSTER_MOVES_BUCKET "mailbell-moves"
+/* Where a node answers the requests of a move's copy (cluster-move.c):
+ * CLUSTER_MOVE_SUBJECT_PREFIX<node>. */
+#define CLUSTER_MOVE_SUBJECT_PREFIX "mailbell.move."
 
 struct cluster_nats {
 	natsConnection *nc;
 	jsCtx *js;
 	kvStore *users;		/* user -> node name */
 	kvStore *nodes;		/* node name -> its record (cluster-wire.h) */
+	kvStore *moves;		/* user -> a move under way (cluster-wire.h) */
 };
 
 /* Callbacks of the connection, on NATS's threads (may be NULL). */

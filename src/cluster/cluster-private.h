@@ -30,7 +30,27 @@ struct cluster_out {
 enum cluster_bucket {
 	CLUSTER_BUCKET_USERS,
 	CLUSTER_BUCKET_NODES,
+	CLUSTER_BUCKET_MOVES,
 };
+
+/* A move to this node, waiting or under way (cluster-move.c). */
+struct cluster_move_job {
+	struct cluster_move_job *next;
+	char user[USER_NAME_MAX + 1];
+	char from[CLUSTER_NODE_NAME_MAX + 1];	/* the source */
+	bool frozen;			/* the source has frozen the user */
+	uint64_t files, bytes;		/* copied so far */
+};
+
+/* A user this node, as a move's source, serves no more for now. */
+struct cluster_frozen {
+	struct cluster_frozen *next;
+	char user[USER_NAME_MAX + 1];
+};
+
+/* Under the mail root: copies arriving, and copies put aside. */
+#define CLUSTER_INCOMING_DIR ".incoming"
+#define CLUSTER_MOVED_DIR ".moved"
 
 struct cluster {
 	struct cluster_deps deps;
@@ -48,6 +68,7 @@ struct cluster {
 	bool users_loaded;		/* the watch has sent every entry */
 	uint64_t last_seq;		/* stream sequence last handled */
 	uint64_t received, duplicates;
+	struct cluster_frozen *frozen;	/* users moving away */
 	struct event *stats_ev;		/* once a second: mb_stats */
 
 	/* Shared with the threads. */
@@ -57,19 +78,22 @@ struct cluster {
 	bool ready;			/* stream and buckets are open */
 	bool stopping;
 	struct cluster_out *out_head, *out_tail;
+	struct cluster_move_job *moves;	/* the first is under way */
 	size_t out_count;
 	uint64_t out_seq;
 	atomic_bool connected;
 	atomic_int_fast64_t pending;	/* the consumer's lag, -1: unknown */
 	atomic_uint_fast64_t published, retries, dropped;
 
-	pthread_t threads[4];
+	pthread_t threads[6];
 	size_t thread_count;
 };
 
 /* Start and stop the threads (cluster-threads.c). */
 void cluster_threads_start(struct cluster *c);
 void cluster_threads_stop(struct cluster *c);
+/* Wait until the stream and buckets are open; false if stopping. */
+bool cluster_wait_ready(struct cluster *c);
 /* Queue an encoded event for the publisher (any thread). */
 void cluster_publish(struct cluster *c, const char *data, int len);
 
@@ -81,5 +105,28 @@ void cluster_bucket_del(struct cluster *c, enum cluster_bucket bucket,
 void cluster_bucket_loaded(struct cluster *c, enum cluster_bucket bucket);
 void cluster_event_in(struct cluster *c, const struct cluster_event *ev,
     uint64_t seq);
+
+/* Moves (cluster-move.c). The source's requests, answered on NATS's
+ * thread; NULL if the subscription cannot be made. */
+natsSubscription *cluster_move_serve(struct cluster *c);
+/* The mover thread's main. */
+void *cluster_mover_main(void *arg);
+/* Queue a move of user from node from to this node (any thread). */
+void cluster_move_queue(struct cluster *c, const char *user,
+    const char *from);
+/* On the loop: carry out the source's op ("freeze", "done", "abort"),
+ * or the target's "install", for user, then call
+ * cluster_move_answer(call, ...), now or later. */
+void cluster_move_source(struct cluster *c, const char *op,
+    const char *user, void *call);
+void cluster_move_answer(void *call, int result, const char *error);
+/* Rename mail_root/user to mail_root/.moved/user.<time>.<why>
+ * (nothing there: done). Returns 0, or -1 with *error_r. */
+int cluster_move_aside(const char *mail_root, const char *user,
+    const char *why, const char **error_r);
+/* Put the staged copy mail_root/.incoming/user in place of
+ * mail_root/user (which goes aside). Returns 0, or -1 with *error_r. */
+int cluster_move_install(const char *mail_root, const char *user,
+    const char **error_r);
 
 #endif

@@ -59,9 +59,8 @@ wait_stop(struct cluster *c, unsigned ms)
 	return stop;
 }
 
-/* Wait until the stream and buckets are open; false if stopping. */
-static bool
-wait_ready(struct cluster *c)
+bool
+cluster_wait_ready(struct cluster *c)
 {
 	bool ready;
 
@@ -124,7 +123,7 @@ static void
 watch_bucket(struct cluster *c, enum cluster_bucket bucket)
 {
 	kvStore *kv = bucket == CLUSTER_BUCKET_USERS ? c->cn.users :
-	    c->cn.nodes;
+	    bucket == CLUSTER_BUCKET_NODES ? c->cn.nodes : c->cn.moves;
 	kvWatcher *w = NULL;
 	kvEntry *e;
 	natsStatus s;
@@ -161,7 +160,7 @@ watch_users_main(void *arg)
 {
 	struct cluster *c = arg;
 
-	if (wait_ready(c))
+	if (cluster_wait_ready(c))
 		watch_bucket(c, CLUSTER_BUCKET_USERS);
 	return NULL;
 }
@@ -171,8 +170,18 @@ watch_nodes_main(void *arg)
 {
 	struct cluster *c = arg;
 
-	if (wait_ready(c))
+	if (cluster_wait_ready(c))
 		watch_bucket(c, CLUSTER_BUCKET_NODES);
+	return NULL;
+}
+
+static void *
+watch_moves_main(void *arg)
+{
+	struct cluster *c = arg;
+
+	if (cluster_wait_ready(c))
+		watch_bucket(c, CLUSTER_BUCKET_MOVES);
 	return NULL;
 }
 
@@ -253,7 +262,7 @@ publish_main(void *arg)
 	struct cluster *c = arg;
 	struct cluster_out *o;
 
-	if (!wait_ready(c))
+	if (!cluster_wait_ready(c))
 		return NULL;
 	for (;;) {
 		pthread_mutex_lock(&c->lock);
@@ -412,7 +421,7 @@ static void *
 consume_main(void *arg)
 {
 	struct cluster *c = arg;
-	natsSubscription *sub = NULL;
+	natsSubscription *sub = NULL, *serve;
 	natsMsgList list;
 	time_t beat = 0;
 	natsStatus s;
@@ -420,6 +429,8 @@ consume_main(void *arg)
 
 	if (!open_all(c))
 		return NULL;
+	if ((serve = cluster_move_serve(c)) == NULL)
+		log_warnx("cluster: cannot answer moves from this node");
 	while (!wait_stop(c, 0)) {
 		if (time(NULL) >= beat + CLUSTER_HEARTBEAT_SECS) {
 			heartbeat(c);
@@ -448,6 +459,10 @@ consume_main(void *arg)
 	}
 	if (sub != NULL)
 		natsSubscription_Destroy(sub);
+	if (serve != NULL) {
+		natsSubscription_Unsubscribe(serve);
+		natsSubscription_Destroy(serve);
+	}
 	return NULL;
 }
 
@@ -457,7 +472,8 @@ void
 cluster_threads_start(struct cluster *c)
 {
 	void *(*const mains[])(void *) = { consume_main, watch_users_main,
-	    watch_nodes_main, publish_main };
+	    watch_nodes_main, watch_moves_main, publish_main,
+	    cluster_mover_main };
 	size_t i;
 
 	for (i = 0; i < sizeof(mains) / sizeof(mains[0]); i++) {
@@ -476,6 +492,10 @@ cluster_threads_stop(struct cluster *c)
 	c->stopping = true;
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
+	/* Closing wakes a thread waiting for NATS (a fetch, a watch, a
+	 * move's request) at once; the objects are freed after the join. */
+	if (c->cn.nc != NULL)
+		natsConnection_Close(c->cn.nc);
 	for (i = 0; i < c->thread_count; i++)
 		pthread_join(c->threads[i], NULL);
 	c->thread_count = 0;

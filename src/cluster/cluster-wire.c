@@ -6,6 +6,8 @@
  * The type names are RFC 5423's. A node record:
  * {"v":1,"host":"10.0.0.2","imap":143,"lmtp":24,"udp":4100,
  * "started":<unix s>,"seen":<unix s>,"pending":<events, or -1>}.
+ * A move: {"v":1,"from":"b","to":"c","state":"copying","error":"",
+ * "files":12,"bytes":34567}.
  */
 #include "cluster/cluster-wire.h"
 
@@ -240,6 +242,73 @@ cluster_node_decode(const void *data, size_t len,
 	rec_r->imap_port = (uint16_t)port[0];
 	rec_r->lmtp_port = (uint16_t)port[1];
 	rec_r->udp_port = (uint16_t)port[2];
+	ret = 0;
+out:
+	json_decref(obj);
+	return ret;
+}
+
+/* ---- Moves ---- */
+
+static const char *const move_states[] = {
+	[CLUSTER_MOVE_REQUESTED] = "requested",
+	[CLUSTER_MOVE_COPYING] = "copying",
+	[CLUSTER_MOVE_DONE] = "done",
+	[CLUSTER_MOVE_FAILED] = "failed",
+};
+#define MOVE_STATES (sizeof(move_states) / sizeof(move_states[0]))
+
+int
+cluster_move_encode(const struct cluster_move_record *rec,
+    char out[CLUSTER_EVENT_MAX])
+{
+	if ((size_t)rec->state >= MOVE_STATES ||
+	    strlen(rec->error) > CLUSTER_MOVE_ERROR_MAX)
+		return -1;
+	return dump(json_pack("{s:i, s:s, s:s, s:s, s:s, s:I, s:I}", "v", 1,
+	    "from", rec->from, "to", rec->to,
+	    "state", move_states[rec->state], "error", rec->error,
+	    "files", (json_int_t)rec->files,
+	    "bytes", (json_int_t)rec->bytes), out);
+}
+
+int
+cluster_move_decode(const void *data, size_t len,
+    struct cluster_move_record *rec_r, const char **reason_r)
+{
+	json_t *obj, *err;
+	char state[16];
+	uint64_t v;
+	size_t i;
+	int ret = -1;
+
+	memset(rec_r, 0, sizeof(*rec_r));
+	if ((obj = load_object(data, len, reason_r)) == NULL)
+		return -1;
+	*reason_r = "bad field";
+	if (get_uint(obj, "v", 1, &v) < 0 || v != 1 ||
+	    get_str(obj, "from", rec_r->from, CLUSTER_NODE_NAME_MAX) < 0 ||
+	    !config_node_name_valid(rec_r->from) ||
+	    get_str(obj, "to", rec_r->to, CLUSTER_NODE_NAME_MAX) < 0 ||
+	    !config_node_name_valid(rec_r->to) ||
+	    get_str(obj, "state", state, sizeof(state) - 1) < 0 ||
+	    get_uint(obj, "files", INT64_MAX, &rec_r->files) < 0 ||
+	    get_uint(obj, "bytes", INT64_MAX, &rec_r->bytes) < 0)
+		goto out;
+	/* The error may be empty. */
+	err = json_object_get(obj, "error");
+	if (!json_is_string(err) ||
+	    json_string_length(err) > CLUSTER_MOVE_ERROR_MAX ||
+	    memchr(json_string_value(err), '\0', json_string_length(err)))
+		goto out;
+	memcpy(rec_r->error, json_string_value(err),
+	    json_string_length(err) + 1);
+	for (i = 0; i < MOVE_STATES; i++)
+		if (strcmp(state, move_states[i]) == 0)
+			break;
+	if (i == MOVE_STATES)
+		goto out;
+	rec_r->state = (enum cluster_move_state)i;
 	ret = 0;
 out:
 	json_decref(obj);

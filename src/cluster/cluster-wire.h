@@ -52,6 +52,25 @@ struct cluster_node_record {
 				   acknowledge, -1: not known */
 };
 
+/* A move of a user's Maildir in mailbell-moves (key: the user). */
+enum cluster_move_state {
+	CLUSTER_MOVE_REQUESTED,	/* by `mailbell cluster move` */
+	CLUSTER_MOVE_COPYING,	/* the target copies from the source */
+	CLUSTER_MOVE_DONE,	/* the map names the target */
+	CLUSTER_MOVE_FAILED,	/* nothing changed; error says why */
+};
+struct cluster_move_record {
+	char from[CLUSTER_NODE_NAME_MAX + 1];
+	char to[CLUSTER_NODE_NAME_MAX + 1];
+	enum cluster_move_state state;
+	char error[CLUSTER_MOVE_ERROR_MAX + 1];	/* FAILED: why */
+	uint64_t files, bytes;		/* copied so far */
+};
+int cluster_move_encode(const struct cluster_move_record *rec,
+    char out[CLUSTER_EVENT_MAX]);
+int cluster_move_decode(const void *data, size_t len,
+    struct cluster_move_record *rec_r, const char **reason_r);
+
 /* As cluster_event_encode(). */
 int cluster_node_encode(const struct cluster_node_record *rec,
     char out[CLUSTER_EVENT_MAX]);

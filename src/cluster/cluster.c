@@ -109,6 +109,100 @@ node_find(struct cluster *c, const char *name)
 	return NULL;
 }
 
+/* ---- Users moving away ---- */
+
+static struct cluster_frozen **
+frozen_find(struct cluster *c, const char *user)
+{
+	struct cluster_frozen **fp;
+
+	for (fp = &c->frozen; *fp != NULL; fp = &(*fp)->next)
+		if (strcmp((*fp)->user, user) == 0)
+			break;
+	return fp;
+}
+
+static void
+frozen_end(struct cluster *c, const char *user)
+{
+	struct cluster_frozen **fp = frozen_find(c, user), *f = *fp;
+
+	if (f != NULL) {
+		*fp = f->next;
+		free(f);
+	}
+}
+
+void
+cluster_move_source(struct cluster *c, const char *op, const char *user,
+    void *call)
+{
+	struct cluster_frozen *f;
+	struct cluster_user *u;
+	const char *error = NULL;
+
+	if (strcmp(op, "freeze") == 0) {
+		if (*frozen_find(c, user) == NULL) {
+			f = xcalloc(1, sizeof(*f));
+			snprintf(f->user, sizeof(f->user), "%s", user);
+			f->next = c->frozen;
+			c->frozen = f;
+		}
+		log_info("cluster: %s is moving away: its mail and logins wait",
+		    user);
+		if (c->deps.quiesce != NULL)
+			c->deps.quiesce(c->deps.quiesce_ctx, user,
+			    cluster_move_answer, call);
+		else
+			cluster_move_answer(call, 0, NULL);
+		return;
+	}
+	/* The target's copy is complete: in place of what was here, with
+	 * the store told before anything reads it. */
+	if (strcmp(op, "install") == 0) {
+		if (cluster_move_install(c->mail_root, user, &error) < 0) {
+			cluster_move_answer(call, -1, error);
+			return;
+		}
+		store_user_forget(c->deps.store, user);
+		cluster_move_answer(call, 0, NULL);
+		return;
+	}
+	if (strcmp(op, "done") == 0) {
+		if (cluster_move_aside(c->mail_root, user, "moved",
+		    &error) < 0) {
+			cluster_move_answer(call, -1, error);
+			return;
+		}
+		store_user_forget(c->deps.store, user);
+	}
+	/* abort, or done once the map names another node: served (or
+	 * routed) again. */
+	u = user_find(c, user);
+	if (strcmp(op, "abort") == 0 || (u != NULL &&
+	    strcmp(u->node, c->node) != 0))
+		frozen_end(c, user);
+	cluster_move_answer(call, 0, NULL);
+}
+
+/* A move in mailbell-moves: this node's to make, when it is the target
+ * of a new one. */
+static void
+move_seen(struct cluster *c, const char *user, const char *value,
+    size_t len)
+{
+	struct cluster_move_record rec;
+	const char *reason;
+
+	if (cluster_move_decode(value, len, &rec, &reason) < 0) {
+		log_warnx("cluster: move of %.64s: %s", user, reason);
+		return;
+	}
+	if (rec.state == CLUSTER_MOVE_REQUESTED &&
+	    strcmp(rec.to, c->node) == 0)
+		cluster_move_queue(c, user, rec.from);
+}
+
 /* ---- The buckets, as the watches report them ---- */
 
 void
@@ -121,6 +215,11 @@ cluster_bucket_put(struct cluster *c, enum cluster_bucket bucket,
 	char node[CLUSTER_NODE_NAME_MAX + 1];
 	const char *reason;
 
+	if (bucket == CLUSTER_BUCKET_MOVES) {
+		if (directory_user_name_valid(key))
+			move_seen(c, key, value, len);
+		return;
+	}
 	if (bucket == CLUSTER_BUCKET_NODES) {
 		if (!config_node_name_valid(key) ||
 		    cluster_node_decode(value, len, &rec, &reason) < 0) {
@@ -153,6 +252,10 @@ cluster_bucket_put(struct cluster *c, enum cluster_bucket bucket,
 		strcpy(u->name, key);
 		hash_insert(&c->users, &u->hn, hash_str(key));
 	}
+	/* A user moved away from here is routed again once the map names
+	 * the node it went to. */
+	if (strcmp(node, c->node) != 0)
+		frozen_end(c, key);
 	if (strcmp(u->node, node) == 0)
 		return;
 	if (c->users_loaded)
@@ -170,6 +273,8 @@ cluster_bucket_del(struct cluster *c, enum cluster_bucket bucket,
 	struct cluster_user *u;
 	struct cluster_node *n;
 
+	if (bucket == CLUSTER_BUCKET_MOVES)
+		return;
 	if (bucket == CLUSTER_BUCKET_NODES) {
 		if ((n = node_find(c, key)) != NULL)
 			n->has_record = false;
@@ -210,6 +315,8 @@ route_locate(void *ctx, const char *user, struct route_peer *peer_r)
 	struct cluster_user *u = user_find(c, user);
 	struct cluster_node *n;
 
+	if (*frozen_find(c, user) != NULL)
+		return ROUTE_UNAVAILABLE;	/* moving away */
 	if (u == NULL) {
 		/* Before the map is read (NATS away since the start), a
 		 * user whose mail is here is served here. */
@@ -417,6 +524,7 @@ cluster_new(const struct cluster_deps *deps, const char **error_r)
 {
 	struct cluster *c;
 	char name[CLUSTER_NODE_NAME_MAX + 16];
+	struct timeval second = { 1, 0 };
 
 	c = xcalloc(1, sizeof(*c));
 	c->deps = *deps;
@@ -447,7 +555,7 @@ cluster_new(const struct cluster_deps *deps, const char **error_r)
 	    natsConnection_Status(c->cn.nc) == NATS_CONN_STATUS_CONNECTED);
 	atomic_store(&c->pending, -1);
 	c->stats_ev = event_new(deps->base, -1, EV_PERSIST, stats_tick_cb, c);
-	event_add(c->stats_ev, &(struct timeval){ 1, 0 });
+	event_add(c->stats_ev, &second);
 	c->store_sub = store_subscribe_events(deps->store, STORE_EVENT_ALL,
 	    on_store_event, c);
 	cluster_threads_start(c);
@@ -471,6 +579,7 @@ cluster_free(struct cluster **cp)
 {
 	struct cluster *c = *cp;
 	struct cluster_out *o;
+	struct cluster_move_job *job;
 
 	if (c == NULL)
 		return;
@@ -489,6 +598,12 @@ cluster_free(struct cluster **cp)
 		c->out_head = o->next;
 		free(o);
 	}
+	while ((job = c->moves) != NULL) {
+		c->moves = job->next;
+		free(job);
+	}
+	while (c->frozen != NULL)
+		frozen_end(c, c->frozen->user);
 	free_table(&c->users, offsetof(struct cluster_user, hn));
 	free_table(&c->nodes, offsetof(struct cluster_node, hn));
 	pthread_cond_destroy(&c->cond);

@@ -45,6 +45,15 @@ struct cluster_deps {
 	cluster_event_cb *event_cb;	/* NULL: other nodes' events are
 					   read and dropped */
 	void *event_ctx;
+	/* Before user's mail is copied away (this node the source of a
+	 * move): end the user's sessions and call done(arg, 0, NULL) once
+	 * every delivery already taken for the user is written, or
+	 * done(arg, -1, error) if that does not happen in time. NULL: no
+	 * sessions, nothing queued. */
+	void (*quiesce)(void *ctx, const char *user,
+	    void (*done)(void *arg, int result, const char *error),
+	    void *arg);
+	void *quiesce_ctx;
 };
 
 /* Start the node: its threads connect to NATS in the background (a NATS

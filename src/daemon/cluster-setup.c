@@ -7,14 +7,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
 #include <openssl/crypto.h>
 
 #include "cluster/cluster.h"
 #include "daemon/daemon.h"
 #include "daemon/listen.h"
+#include "imap/imap.h"
+#include "lib/clock.h"
 #include "lib/config.h"
 #include "lib/log.h"
+#include "lib/xmalloc.h"
 #include "notify/notify.h"
+#include "store/store.h"
 
 void
 cluster_setup_secret(struct daemon *d)
@@ -38,6 +43,72 @@ remote_event_cb(const struct store_event *ev, const struct store_status *st,
 	(void)landed_us;
 	if (d->notify != NULL)
 		notify_server_event(d->notify, ev, st);
+}
+
+/* A user moving away: waiting for what the queue holds to be written. */
+struct quiesce {
+	struct quiesce *next;
+	struct daemon *d;
+	struct event *ev;
+	uint64_t deadline_ms;
+	void (*done)(void *arg, int result, const char *error);
+	void *arg;
+};
+static struct quiesce *quiescing;
+
+static void
+quiesce_end(struct quiesce *q, int result, const char *error)
+{
+	struct quiesce **qp;
+
+	for (qp = &quiescing; *qp != q; qp = &(*qp)->next)
+		;
+	*qp = q->next;
+	event_free(q->ev);
+	q->done(q->arg, result, error);
+	free(q);
+}
+
+/* Every 10 ms: has the store queue been empty? Deliveries for the user
+ * taken before it froze are then written; later ones were refused. */
+static void
+quiesce_tick_cb(evutil_socket_t fd, short what, void *ctx)
+{
+	struct quiesce *q = ctx;
+
+	(void)fd;
+	(void)what;
+	if (store_queue_pending(q->d->queue) == 0)
+		quiesce_end(q, 0, NULL);
+	else if (clock_now_ms() >= q->deadline_ms)
+		quiesce_end(q, -1, "deliveries are still being written");
+	else {
+		struct timeval tv = { 0, 10000 };
+
+		evtimer_add(q->ev, &tv);
+	}
+}
+
+/* cluster_deps.quiesce: the user's sessions end, the queue drains. */
+static void
+quiesce_start(void *ctx, const char *user,
+    void (*done)(void *arg, int result, const char *error), void *arg)
+{
+	struct daemon *d = ctx;
+	struct quiesce *q = xcalloc(1, sizeof(*q));
+	struct timeval now = { 0, 0 };
+
+	if (d->imap != NULL)
+		imap_server_end_user(d->imap, user, "[UNAVAILABLE] Your "
+		    "mailbox is moving to another server; log in again");
+	q->d = d;
+	q->done = done;
+	q->arg = arg;
+	q->deadline_ms = clock_now_ms() + CLUSTER_MOVE_QUIESCE_SECS * 1000;
+	q->ev = evtimer_new(d->base, quiesce_tick_cb, q);
+	q->next = quiescing;
+	quiescing = q;
+	evtimer_add(q->ev, &now);
 }
 
 /* The port of the first socket of ss, or 0. */
@@ -66,6 +137,8 @@ cluster_setup_start(struct daemon *d)
 	deps.udp_port = first_port(&d->notify_socks);
 	deps.event_cb = remote_event_cb;
 	deps.event_ctx = d;
+	deps.quiesce = quiesce_start;
+	deps.quiesce_ctx = d;
 	d->cluster = cluster_new(&deps, &error);
 	if (d->cluster == NULL)
 		fatalx("cluster: %s", error);
@@ -83,6 +156,8 @@ cluster_setup_route(struct daemon *d)
 void
 cluster_setup_stop(struct daemon *d)
 {
+	while (quiescing != NULL)
+		quiesce_end(quiescing, -1, "node stopping");
 	cluster_free(&d->cluster);
 	if (d->cluster_secret != NULL) {
 		OPENSSL_cleanse(d->cluster_secret, strlen(d->cluster_secret));

@@ -136,6 +136,8 @@ imap_session_cmd_finished(struct imap_session *session)
 	imap_cmd_free(&session->cmd);
 	if (session->server == NULL || session->server->service.shutting_down)
 		imap_session_bye(session, "Server shutting down");
+	else if (session->bye_after != NULL)
+		imap_session_bye(session, session->bye_after);
 	else if (session->bad_count >= IMAP_BAD_MAX)
 		imap_session_bye(session, "Too many invalid commands");
 	imap_session_update_timeouts(session);

@@ -196,6 +196,8 @@ struct imap_session {
 	bool output_blocked;		/* input unread until output drains */
 	bool eof;			/* the client sent EOF */
 	bool closing;			/* close after the output is flushed */
+	const char *bye_after;		/* BYE with this text once the
+					   command in progress is done */
 	bool skip_line;			/* dropping input up to the next LF
 					   (an overlong line_cb line) */
 	bool seen_command;		/* a command was parsed: later garbage

@@ -1,12 +1,14 @@
 /*
- * The IMAP sessions as the admin port lists them (lib/status.h): who is
- * connected from where, logged in as whom, in which state.
+ * The IMAP sessions as a whole: as the admin port lists them
+ * (lib/status.h), who is connected from where, logged in as whom, in
+ * which state; and ending every session of one user.
  */
 #include "imap/imap.h"
 
 #include <string.h>
 
 #include "imap/imap-session.h"
+#include "imap/imap-session-private.h"
 
 static const char *
 state_name(const struct imap_session *s)
@@ -44,5 +46,32 @@ imap_server_sessions(const struct imap_server *server, status_session_cb *cb,
 		row.tls = s->ssl != NULL;
 		row.since_ms = s->since_ms;
 		cb(&row, arg);
+	}
+}
+
+void
+imap_server_end_user(struct imap_server *server, const char *user,
+    const char *text)
+{
+	struct service_link *l;
+	struct imap_session *s;
+
+	for (l = server->service.sessions; l != NULL; l = l->next) {
+		s = IMAP_SESSION(l);
+		if (s->user == NULL || strcmp(s->user, user) != 0 ||
+		    s->closing)
+			continue;
+		if (s->cmd != NULL && !s->cmd->done) {
+			/* IDLE ends with its tagged OK; any command ends
+			 * first, then the BYE. */
+			s->bye_after = text;
+			if (s->cmd->abort_cb != NULL && !s->cmd->aborted) {
+				s->cmd->aborted = true;
+				s->cmd->abort_cb(s->cmd);
+			}
+			continue;
+		}
+		imap_session_bye(s, text);
+		imap_session_close_if_flushed(s);
 	}
 }

@@ -85,6 +85,11 @@ int imap_server_listen_tls(struct imap_server *server, evutil_socket_t fd);
 void imap_server_shutdown(struct imap_server *server,
     void (*drained_cb)(void *ctx), void *ctx);
 void imap_server_free(struct imap_server **serverp);
+/* End every session logged in as user: "* BYE text" now, or once the
+ * command in progress has its tagged reply (IDLE is ended). text must
+ * be a static string. */
+void imap_server_end_user(struct imap_server *server, const char *user,
+    const char *text);
 /* Call cb for every session, as the admin port lists them (imap-sessions.c). */
 void imap_server_sessions(const struct imap_server *server,
     status_session_cb *cb, void *arg);

@@ -581,6 +581,22 @@
 /* How often a node writes its record (its heartbeat), and after how
  * long without one `mailbell cluster nodes` calls it down. */
 #define CLUSTER_HEARTBEAT_SECS 5
+/* A failed move's reason as the moves bucket keeps it. */
+#define CLUSTER_MOVE_ERROR_MAX 200
+/* One reply of a move's copy: a chunk of a file or a page of the file
+ * list (NATS's default max_payload is 1 MiB). */
+#define CLUSTER_MOVE_CHUNK (256 * 1024)
+/* The source of a move waits this long for the user's deliveries and
+ * sessions to end; a node copying waits this long for each answer. */
+#define CLUSTER_MOVE_QUIESCE_SECS 10
+#define CLUSTER_MOVE_REQUEST_MS 30000
+/* How long `mailbell cluster move` follows a move before giving up
+ * (the move goes on). */
+#define CLUSTER_MOVE_WAIT_SECS 600
+/* Files of one Maildir tree a move copies (messages, UID lists,
+ * indexes of every folder), and how deep its folders nest. */
+#define CLUSTER_MOVE_FILES_MAX (8 * 1024 * 1024)
+#define CLUSTER_MOVE_DEPTH_MAX 8
 #define CLUSTER_NODE_DOWN_SECS 15
 
 #endif

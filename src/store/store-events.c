@@ -99,6 +99,29 @@ store_hub_free(struct store *store)
 	store->hub = NULL;
 }
 
+void
+store_hub_forget_user(struct store *store, const char *user)
+{
+	struct store_hub *hub = store->hub;
+	struct hash_iter it;
+	struct hash_node *node;
+	struct hub_folder *f;
+
+	if (hub == NULL)
+		return;
+	hash_iter_init(&it, &hub->folders);
+	while ((node = hash_iter_next(&it)) != NULL) {
+		f = HASH_ENTRY(node, struct hub_folder, node);
+		if (strcmp(f->user, user) != 0)
+			continue;
+		hash_remove(&hub->folders, node, hub_hash(f->user, f->folder));
+		free(f->user);
+		free(f->folder);
+		free(f->above);
+		free(f);
+	}
+}
+
 static struct hub_folder *
 hub_folder(struct store *store, const char *user, const char *folder,
     bool create)

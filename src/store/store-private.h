@@ -54,6 +54,9 @@ void store_own_name_add(struct store *store, const char *path);
 /* True (and forgotten) if path was added by store_own_name_add. */
 bool store_own_name_take(struct store *store, const char *path);
 
+/* Forget what the event hub knows of user's folders (store_user_forget).
+ * Only the loop's thread. */
+void store_hub_forget_user(struct store *store, const char *user);
 /* Report an event other than MessageNew to its subscribers (uids
  * ascending, count > 0). MessageAppend UIDs count as announced. */
 void store_announce_event(struct store *store, const char *user,

@@ -18,6 +18,8 @@
 #include "lib/xmalloc.h"
 #include "store/maildir-flags.h"
 #include "store/maildir.h"
+#include "store/maildir-private.h"
+#include "store/store-index-private.h"
 #include "store/store-private.h"
 
 struct store *
@@ -228,4 +230,78 @@ store_own_name_take(struct store *store, const char *path)
 	}
 	pthread_mutex_unlock(&store->lock);
 	return found;
+}
+
+/* What is in user's folders now counts as announced: mail that came
+ * with the tree is not new mail. */
+static void
+user_settle(struct store *store, const char *user)
+{
+	struct store_folder_list *list;
+	struct store_status st;
+	const char *error;
+	size_t i;
+
+	if (!store_folder_exists(store, user, STORE_INBOX) ||
+	    store_folder_list(store, user, &list, &error) < 0)
+		return;
+	for (i = 0; i < list->count; i++) {
+		if (!list->folders[i].noselect &&
+		    store_folder_status(store, user, list->folders[i].name,
+		    &st, &error) == 0 && st.uidnext > 1)
+			store_set_announced_uid(store, user,
+			    list->folders[i].name, st.uidvalidity,
+			    st.uidnext - 1);
+	}
+	store_folder_list_free(&list);
+}
+
+void
+store_user_forget(struct store *store, const char *user)
+{
+	struct folder_cache **pp, *cache, *gone = NULL;
+	struct store_index **ip, *ix, *dropped = NULL;
+	char *prefix = xasprintf("%s/%s/", store->root, user);
+	size_t plen = strlen(prefix);
+
+	/* The UID lists the delivery threads last read. */
+	pthread_mutex_lock(&store->lock);
+	for (pp = &store->caches; (cache = *pp) != NULL;) {
+		if (strncmp(cache->dir, prefix, plen - 1) == 0 &&
+		    (cache->dir[plen - 1] == '/' ||
+		    cache->dir[plen - 1] == '\0')) {
+			*pp = cache->next;
+			cache->next = gone;
+			gone = cache;
+		} else
+			pp = &cache->next;
+	}
+	pthread_mutex_unlock(&store->lock);
+	while ((cache = gone) != NULL) {
+		gone = cache->next;
+		maildir_cache_free(&cache);
+	}
+	/* The folder indexes: detached, as a deleted folder's are, so a
+	 * view still open on one sees it gone. Taken out first: a view's
+	 * callback may open indexes again. */
+	for (ip = &store->indexes; (ix = *ip) != NULL;) {
+		if (strcmp(ix->user, user) == 0) {
+			*ip = ix->next;
+			ix->next = dropped;
+			dropped = ix;
+		} else
+			ip = &ix->next;
+	}
+	while ((ix = dropped) != NULL) {
+		dropped = ix->next;
+		ix->next = NULL;
+		ix->gone = true;
+		if (ix->views == NULL && ix->busy == 0)
+			store_index_free(&ix);
+		else
+			store_index_notify(ix, NULL);
+	}
+	store_hub_forget_user(store, user);
+	free(prefix);
+	user_settle(store, user);
 }

@@ -823,6 +823,16 @@ int store_append_many(struct store *store, const char *user,
     uint32_t *uidvalidity_r, uint32_t *uids_r, const char **error_r);
 
 /* STATUS without a view: from the folder index (synced first). */
+/*
+ * Forget everything held in memory of user's mail (UID lists, folder
+ * indexes, announced UIDs), because the tree on disk was replaced or put
+ * aside as a whole (a move between cluster nodes). Views still open on
+ * the user's folders see them gone. The mail now in the user's folders,
+ * if any, counts as announced: it is not new mail. Only the loop's
+ * thread, while no delivery for user is queued.
+ */
+void store_user_forget(struct store *store, const char *user);
+
 struct store_status {
 	uint32_t messages;
 	uint32_t recent;	/* messages no view has claimed as \Recent

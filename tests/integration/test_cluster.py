@@ -179,3 +179,63 @@ def test_nats_server_killed_during_deliveries(mail_cluster, nats_cluster):
         (uid, n) for uid, n in seen.items() if len(n) > 1]
     assert b.metric("cluster_publish_dropped_total") == 0
     c.close()
+
+
+def uids_and_flags(node, user):
+    """{UID: flags} of user's INBOX, read directly from node's IMAP."""
+    m = imap_login(node.ports["imap"], user)
+    m.select("INBOX")
+    typ, data = m.uid("FETCH", "1:*", "(FLAGS)")
+    m.logout()
+    out = {}
+    for item in data:
+        if item is None:
+            continue
+        text = item.decode() if isinstance(item, bytes) else item[0].decode()
+        uid = int(re.search(r"UID (\d+)", text).group(1))
+        out[uid] = re.search(r"FLAGS \(([^)]*)\)", text).group(1)
+    return out
+
+
+def test_move_copies_and_switches(mail_cluster):
+    """cluster move: the Maildir with its UIDs and flags on the new node,
+    the map naming it, the old copy put aside, and new mail there
+    notified through another node."""
+    a, b, c = mail_cluster["a"], mail_cluster["b"], mail_cluster["c"]
+    mail_cluster.add_user("bob", "b")
+    for n in range(5):
+        deliver(b, "bob@example.org", subject="before %d" % n)
+    m = imap_login(b.ports["imap"], "bob")
+    m.select("INBOX")
+    m.uid("STORE", "2", "+FLAGS", "(\\Seen \\Flagged)")
+    m.logout()
+    before = uids_and_flags(b, "bob")
+    assert len(before) == 5
+
+    # Held through a from before the move: it must hear of new mail
+    # only, never of the moved mail as if it had just landed.
+    reg = registered_client(a, "bob")
+    out = mail_cluster.cli("cluster", "move", "bob", "c")
+    assert out.returncode == 0, out.stderr
+    assert "bob lives on c" in out.stdout
+    for node in (a, b, c):
+        wait_for(lambda: mail_cluster.where(node, "bob") == "c", 10,
+                 "the map naming c")
+    assert uids_and_flags(c, "bob") == before
+    aside = list((b.data_dir / "mail" / ".moved").iterdir())
+    assert len(aside) == 1 and aside[0].name.startswith("bob.")
+    assert not (b.data_dir / "mail" / "bob").exists()
+
+    # New mail lands on c with the next UID; the registration held by a
+    # hears of it, and of nothing before it.
+    deliver(c, "bob@example.org", subject="after")
+    ev = reg.expect(nc.EVENT, timeout=5.0)
+    assert ev["uid"] == 6 and ev["messages"] == 6
+    reg.close()
+    # A second move back, and a move to where it is, are fine too.
+    again = mail_cluster.cli("cluster", "move", "bob", "c")
+    assert again.returncode == 0 and "already" in again.stdout
+    back = mail_cluster.cli("cluster", "move", "bob", "b")
+    assert back.returncode == 0, back.stderr
+    wait_for(lambda: mail_cluster.where(b, "bob") == "b", 10, "back on b")
+    assert len(uids_and_flags(b, "bob")) == 6

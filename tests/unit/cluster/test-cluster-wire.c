@@ -144,6 +144,53 @@ test_node_record(void **state)
 	assert_int_equal(cluster_node_encode(&rec, buf), -1);
 }
 
+static void
+test_move_record(void **state)
+{
+	struct cluster_move_record rec, back;
+	char buf[CLUSTER_EVENT_MAX];
+	const char *reason;
+	static const char *const bad[] = {
+		"{\"v\":1,\"from\":\"b\",\"to\":\"c\",\"state\":\"lost\","
+		    "\"files\":0,\"bytes\":0}",
+		"{\"v\":1,\"from\":\"b/x\",\"to\":\"c\",\"state\":\"done\","
+		    "\"files\":0,\"bytes\":0}",
+		"{\"v\":2,\"from\":\"b\",\"to\":\"c\",\"state\":\"done\","
+		    "\"files\":0,\"bytes\":0}",
+	};
+	int len;
+	size_t i;
+
+	(void)state;
+	memset(&rec, 0, sizeof(rec));
+	strcpy(rec.from, "b");
+	strcpy(rec.to, "node-c");
+	rec.state = CLUSTER_MOVE_FAILED;
+	strcpy(rec.error, "node b: \"disk\" full");
+	rec.files = 19;
+	rec.bytes = 1700;
+	len = cluster_move_encode(&rec, buf);
+	assert_true(len > 0);
+	assert_int_equal(cluster_move_decode(buf, (size_t)len, &back,
+	    &reason), 0);
+	assert_memory_equal(&rec, &back, sizeof(rec));
+	/* Every prefix is refused, byte by byte. */
+	for (i = 0; i < (size_t)len; i++)
+		assert_int_equal(cluster_move_decode(buf, i, &back, &reason),
+		    -1);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(cluster_move_decode(bad[i], strlen(bad[i]),
+		    &back, &reason), -1);
+	for (rec.state = CLUSTER_MOVE_REQUESTED;
+	    rec.state <= CLUSTER_MOVE_DONE; rec.state++) {
+		rec.error[0] = '\0';
+		len = cluster_move_encode(&rec, buf);
+		assert_int_equal(cluster_move_decode(buf, (size_t)len, &back,
+		    &reason), 0);
+		assert_int_equal(back.state, rec.state);
+	}
+}
+
 int
 main(void)
 {
@@ -151,6 +198,7 @@ main(void)
 		cmocka_unit_test(test_event_roundtrip),
 		cmocka_unit_test(test_event_bounds),
 		cmocka_unit_test(test_node_record),
+		cmocka_unit_test(test_move_record),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
