@@ -607,7 +607,8 @@ test_session_limit(void **state)
 		client_expect(cs[i], NULL, "220 ");
 	}
 	/* Full: the next one gets in, the one idle longest yields. */
-	cs[LMTP_SESSIONS_MAX] = client_connect_from(f->base, f->port, "127.0.0.3");
+	cs[LMTP_SESSIONS_MAX] = client_connect_from(f->base, f->port,
+	    "127.0.0.3");
 	client_expect(cs[LMTP_SESSIONS_MAX], NULL, "220 ");
 	client_expect(cs[1], NULL, "421 4.3.2 ");
 	client_wait_eof(cs[1]);
