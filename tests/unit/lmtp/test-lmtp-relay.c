@@ -86,6 +86,25 @@ loopback_socket(bool listening, uint16_t *port_r)
 	return fd;
 }
 
+/* Listen on [::1] at port too where there is IPv6, so a host name that
+ * resolves to ::1 first reaches the node as well. */
+static void
+also_ipv6(struct lmtp_server *server, uint16_t port)
+{
+	struct sockaddr_in6 sin6;
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+
+	if (fd < 0)
+		return;
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_addr = in6addr_loopback;
+	sin6.sin6_port = htons(port);
+	if (bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)) < 0 ||
+	    listen(fd, 16) < 0 || lmtp_server_listen(server, fd) < 0)
+		close(fd);
+}
+
 static void
 node_setup(struct fixture *f, struct node *n, const char *max_size,
     const char *const *users, const struct route_ops *route)
@@ -132,6 +151,7 @@ node_setup(struct fixture *f, struct node *n, const char *max_size,
 	deps.route = route;
 	n->server = lmtp_server_new(&deps);
 	assert_int_equal(lmtp_server_listen(n->server, fd), 0);
+	also_ipv6(n->server, n->port);
 }
 
 static void
@@ -150,7 +170,8 @@ node_teardown(struct node *n)
 	free(cmd);
 }
 
-/* a's view of the cluster: bob, erin and big live on b, dave on c
+/* a's view of the cluster: bob and erin live on b (ben too, by name),
+ * dave on c
  * (down), frank on s (scripted), carol nowhere known; the rest on a. */
 static enum route_where
 locate(void *ctx, const char *user, struct route_peer *peer_r)
@@ -160,6 +181,13 @@ locate(void *ctx, const char *user, struct route_peer *peer_r)
 	snprintf(peer_r->host, sizeof(peer_r->host), "127.0.0.1");
 	if (strcmp(user, "bob") == 0 || strcmp(user, "erin") == 0) {
 		snprintf(peer_r->node, sizeof(peer_r->node), "b");
+		peer_r->lmtp_port = f->b.port;
+		return ROUTE_THERE;
+	}
+	if (strcmp(user, "ben") == 0) {
+		/* A host name: looked up without blocking (evdns). */
+		snprintf(peer_r->node, sizeof(peer_r->node), "b");
+		snprintf(peer_r->host, sizeof(peer_r->host), "localhost");
 		peer_r->lmtp_port = f->b.port;
 		return ROUTE_THERE;
 	}
@@ -181,9 +209,9 @@ locate(void *ctx, const char *user, struct route_peer *peer_r)
 static int
 setup_with(void **state, const char *a_max_size)
 {
-	static const char *const a_users[] = { "alice", "bob", "carol",
-	    "dave", "erin", "frank", NULL };
-	static const char *const b_users[] = { "bob", NULL };
+	static const char *const a_users[] = { "alice", "bob", "ben",
+	    "carol", "dave", "erin", "frank", NULL };
+	static const char *const b_users[] = { "bob", "ben", NULL };
 	struct fixture *f = xcalloc(1, sizeof(*f));
 
 	f->base = event_base_new();
@@ -496,6 +524,25 @@ test_relay_mixed(void **state)
 	wait_for(f, no_relay_connections);
 }
 
+/* An owner named by host name is reached too. */
+static void
+test_relay_by_name(void **state)
+{
+	static const struct exchange x[] = {
+		{ "MAIL FROM:<s@example.net>\r\n", "250 " },
+		{ "RCPT TO:<ben@example.org>\r\n", "250 2.1.5 " },
+		{ "DATA\r\n", "354 " },
+		{ "Subject: by name\r\n\r\nhi\r\n.\r\n",
+		    "250 2.0.0 1 delivered to <ben@example.org>\r\n" },
+	};
+	struct fixture *f = *state;
+	struct client *c = connect_a(f);
+
+	CLIENT_EXPECT_ALL(c, x);
+	assert_int_equal(inbox_count(&f->b, "ben"), 1);
+	client_free(&c);
+}
+
 /* The owner's limit: SIZE goes on with MAIL FROM, and its refusal is
  * the RCPT's reply; a message over a's own limit never reaches b. */
 static void
@@ -731,6 +778,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_relay_one, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_relay_mixed, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_relay_by_name, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_relay_size, setup,
 		    teardown),
