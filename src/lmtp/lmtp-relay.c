@@ -399,6 +399,13 @@ relay_reply(struct lmtp_relay *relay, const struct lmtp_reply *reply)
 {
 	struct lmtp_session *session = relay->session;
 
+	/* RFC 5321 3.8: 421 closes the channel, whatever it answers; our
+	 * client gets a 451 for it, not a 421 that would end its own
+	 * session. */
+	if (reply->code == 421) {
+		relay_fail_reply(relay, "closing", reply);
+		return true;
+	}
 	switch (relay->state) {
 	case RELAY_GREETING:
 		if (reply->code != 220) {

@@ -661,7 +661,7 @@ test_owner_lost_in_data(void **state)
 }
 
 /* An owner's reply after the dot, per recipient, as it gave them; a
- * peer that speaks no LMTP is a 451 4.4.1. */
+ * peer that speaks no LMTP, or one that closes, is a 451 4.4.1. */
 static void
 test_owner_replies(void **state)
 {
@@ -698,6 +698,13 @@ test_owner_replies(void **state)
 	client_send(c, "RCPT TO:<frank@example.org>\r\n");
 	o = owner_accept(f);
 	client_send(o, "HTTP/1.0 400 Bad request\r\n");
+	client_expect(c, NULL, "451 4.4.1 <frank@example.org> ");
+	client_free(&o);
+
+	/* An owner that closes (421) is a 451 here, not a 421. */
+	client_expect(c, "RSET\r\n", "250 ");
+	o = owner_rcpt(f, c, "MAIL FROM:<>\r\n", "MAIL FROM:<>");
+	client_send(o, "421 4.3.2 s.test Service shutting down\r\n");
 	client_expect(c, NULL, "451 4.4.1 <frank@example.org> ");
 	client_free(&o);
 	client_free(&c);
