@@ -35,6 +35,12 @@
 	"room for new ones, by service."
 #define RCPT_HELP "LMTP recipients by result: delivered (250 after " \
 	"DATA), failed (4xx after DATA), unknown_user (550 at RCPT)."
+#define RELAYED_HELP "LMTP recipients living on another node, by " \
+	"result: delivered (the owner's 2xx after DATA), failed (the " \
+	"owner's 4xx/5xx after DATA, or 451 when it was lost), rejected " \
+	"(the owner refused RCPT or MAIL), unreachable (451 4.4.1: no " \
+	"connection to the owner), unavailable (451 4.4.3: where the user " \
+	"lives is not known now)."
 #define LOGINS_HELP "IMAP logins by result: ok, failed (wrong user or " \
 	"password), unavailable (too many password checks waiting)."
 #define DROPPED_HELP "Notify datagrams dropped unanswered, by reason " \
@@ -65,6 +71,24 @@ const struct metric metrics_table[] = {
 	    "result=\"failed\"", RCPT_HELP),
 	COUNTER_L(lmtp_unknown_recipients_total, "lmtp_recipients_total",
 	    "result=\"unknown_user\"", RCPT_HELP),
+	COUNTER_L(lmtp_relayed_delivered_total,
+	    "lmtp_relayed_recipients_total", "result=\"delivered\"",
+	    RELAYED_HELP),
+	COUNTER_L(lmtp_relayed_failed_total, "lmtp_relayed_recipients_total",
+	    "result=\"failed\"", RELAYED_HELP),
+	COUNTER_L(lmtp_relayed_rejected_total,
+	    "lmtp_relayed_recipients_total", "result=\"rejected\"",
+	    RELAYED_HELP),
+	COUNTER_L(lmtp_relayed_unreachable_total,
+	    "lmtp_relayed_recipients_total", "result=\"unreachable\"",
+	    RELAYED_HELP),
+	COUNTER_L(lmtp_relayed_unavailable_total,
+	    "lmtp_relayed_recipients_total", "result=\"unavailable\"",
+	    RELAYED_HELP),
+	COUNTER(lmtp_relay_connections_total, "lmtp_relay_connections_total",
+	    "LMTP connections opened to other nodes to relay recipients."),
+	GAUGE(lmtp_relay_connections_active, "lmtp_relay_connections_active",
+	    "LMTP connections to other nodes open now."),
 	COUNTER(lmtp_oversized_total, "lmtp_oversized_total",
 	    "LMTP messages refused for exceeding the size limit."),
 	COUNTER(lmtp_protocol_errors_total, "lmtp_protocol_errors_total",

@@ -43,6 +43,29 @@
 /* Replies queued per LMTP session before its input is left unread: a
  * pipelining client that never reads cannot make us buffer without end. */
 #define LMTP_OUTPUT_HIGH_WATER (64 * 1024)
+/* A reply line from another node's LMTP server (a relay, RFC 5321
+ * 4.5.3.1.5 allows 512 octets with CRLF; be as lenient as with our own
+ * command lines): a line beyond it is a protocol failure. */
+#define LMTP_REPLY_LINE_MAX 1024
+/* Lines of one multi-line reply: an LHLO reply names a dozen
+ * extensions; more is a broken or hostile peer. */
+#define LMTP_REPLY_LINES_MAX 100
+/* An enhanced status code, class.subject.detail with up to three digits
+ * each (RFC 3463 2): "5.999.999". */
+#define LMTP_ENHANCED_CODE_MAX 9
+/* Seconds a relay waits to connect to the owner node or for one of its
+ * replies before the transaction's recipients there get 451: the nodes
+ * share a network, and the MTA retries sooner than RFC 5321 4.5.3.2's
+ * five minutes would let it. */
+#define LMTP_RELAY_TIMEOUT_SECS 30
+/* Seconds a relay waits for the owner's replies after the final dot:
+ * the owner writes and fsyncs the message before its 250 (RFC 5321
+ * 4.5.3.2.6 allows ten minutes; a node slower than this is failing). */
+#define LMTP_RELAY_DATA_TIMEOUT_SECS 120
+/* Message bytes queued toward one owner before the client's input is
+ * left unread until they drain: the message streams through, so a slow
+ * owner cannot make us hold it whole. */
+#define LMTP_RELAY_HIGH_WATER (256 * 1024)
 
 /* --- IMAP (RFC 3501, RFC 7888) --- */
 

@@ -55,6 +55,19 @@ struct mb_stats {
 	uint64_t lmtp_bytes_received_total;	/* message bytes after DATA */
 	struct stats_histogram lmtp_delivery_seconds; /* the final dot to
 						   the replies, a transaction */
+	/* LMTP relayed to the owner node (cluster), by recipient */
+	uint64_t lmtp_relayed_delivered_total;	/* the owner's 2xx after DATA */
+	uint64_t lmtp_relayed_failed_total;	/* after DATA: the owner's
+						   4xx/5xx, or 451 4.4.2 when
+						   it was lost */
+	uint64_t lmtp_relayed_rejected_total;	/* the owner's 4xx/5xx to RCPT
+						   or MAIL, passed on */
+	uint64_t lmtp_relayed_unreachable_total; /* 451 4.4.1 at RCPT: no
+						   connection or a broken one */
+	uint64_t lmtp_relayed_unavailable_total; /* 451 4.4.3 at RCPT: the
+						   user's node is not known */
+	uint64_t lmtp_relay_connections_total;	/* connections to owners */
+	uint64_t lmtp_relay_connections_active;	/* of those, open now */
 
 	/* IMAP */
 	uint64_t imap_sessions_total;		/* connections accepted */

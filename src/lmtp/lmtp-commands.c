@@ -15,8 +15,10 @@
 #include "lib/clock.h"
 #include "lib/config.h"
 #include "lib/log.h"
+#include "lib/route.h"
 #include "lib/stats.h"
 #include "lib/xmalloc.h"
+#include "lmtp/lmtp-relay.h"
 #include "store/store.h"
 
 typedef void lmtp_command_func_t(struct lmtp_session *session,
@@ -87,9 +89,44 @@ cmd_mail(struct lmtp_session *session, const struct lmtp_command *cmd)
 		return;
 	}
 	session->sender = xstrdup(cmd->path_raw);
+	session->mail_has_size = cmd->has_size;
+	session->mail_size = cmd->size;
+	session->mail_body = cmd->body;
 	session->state = LMTP_SESSION_MAIL;
 	lmtp_session_reply(session, "250 2.1.0 Sender <%s> OK",
 	    session->sender);
+}
+
+/*
+ * With a cluster: whether user lives here. A recipient on another node
+ * is relayed there (its RCPT answered by lmtp-relay.c), one whose node
+ * is not known now gets 451; both return false.
+ */
+static bool
+rcpt_is_here(struct lmtp_session *session, const struct lmtp_command *cmd,
+    const char *user)
+{
+	const struct route_ops *route = session->server->deps.route;
+	struct route_peer peer;
+
+	if (route == NULL)
+		return true;
+	memset(&peer, 0, sizeof(peer));
+	switch (route->locate(route->ctx, user, &peer)) {
+	case ROUTE_HERE:
+		return true;
+	case ROUTE_THERE:
+		lmtp_relay_rcpt(session, &peer, user, cmd->path_raw);
+		return false;
+	case ROUTE_UNAVAILABLE:
+		break;
+	}
+	mb_stats.lmtp_relayed_unavailable_total++;
+	log_info("lmtp: %s user=%s: where the user lives is not known now, "
+	    "451", session->log_id, user);
+	lmtp_session_reply(session, "451 4.4.3 <%s> The mailbox's location "
+	    "is not known now, try again later", cmd->path_raw);
+	return false;
 }
 
 static void
@@ -117,16 +154,9 @@ cmd_rcpt(struct lmtp_session *session, const struct lmtp_command *cmd)
 		    cmd->path_raw);
 		return;
 	}
-	if (session->rcpt_count == session->rcpt_cap) {
-		session->rcpt_cap = session->rcpt_cap == 0 ? 4 :
-		    session->rcpt_cap * 2;
-		session->rcpts = xreallocarray(session->rcpts,
-		    session->rcpt_cap, sizeof(*session->rcpts));
-	}
-	rcpt = &session->rcpts[session->rcpt_count++];
-	memcpy(rcpt->user, user, sizeof(rcpt->user));
-	rcpt->address = xstrdup(cmd->path_raw);
-	session->state = LMTP_SESSION_RCPT;
+	if (!rcpt_is_here(session, cmd, user))
+		return;
+	rcpt = lmtp_session_add_recipient(session, user, cmd->path_raw, NULL);
 	lmtp_session_reply(session, "250 2.1.5 <%s> OK", rcpt->address);
 }
 
@@ -141,7 +171,9 @@ cmd_data(struct lmtp_session *session, const struct lmtp_command *cmd)
 		    cfg->lmtp_max_message_size > SIZE_MAX - 1 ? SIZE_MAX - 1 :
 		    (size_t)cfg->lmtp_max_message_size, LMTP_DATA_LINE_MAX);
 	lmtp_data_reset(session->data);
+	session->relay_offset = 0;
 	session->state = LMTP_SESSION_DATA;
+	lmtp_relay_data_begin(session);
 	lmtp_session_reply(session,
 	    "354 Start mail input; end with <CRLF>.<CRLF>");
 }
@@ -321,7 +353,54 @@ lmtp_commands_shutdown(struct lmtp_session *session)
 
 /* ---- after DATA ---- */
 
-/* Called from store_queue_reap() once every target was written. */
+/* The first recipient delivered here (not relayed), or -1. */
+static ssize_t
+first_local(const struct lmtp_session *session)
+{
+	for (size_t i = 0; i < session->rcpt_count; i++)
+		if (session->rcpts[i].relay == NULL)
+			return (ssize_t)i;
+	return -1;
+}
+
+/*
+ * Every reply is known: give them in RCPT order (RFC 2033 4.2), the
+ * relayed ones as their owners said, and end the transaction. With
+ * resume, input goes on (the session may be freed on return); without,
+ * the caller is the input loop itself.
+ */
+static void
+transaction_finish(struct lmtp_session *session, bool resume)
+{
+	for (size_t i = 0; i < session->rcpt_count; i++) {
+		struct lmtp_recipient *rcpt = &session->rcpts[i];
+
+		if (rcpt->reply == NULL)	/* not reached; never a 250 */
+			rcpt->reply = xasprintf("451 4.3.0 <%s> Delivery "
+			    "failed, try again later", rcpt->address);
+		if (rcpt->relay != NULL && rcpt->reply[0] == '2')
+			mb_stats.lmtp_relayed_delivered_total++;
+		else if (rcpt->relay != NULL)
+			mb_stats.lmtp_relayed_failed_total++;
+		lmtp_session_reply(session, "%s", rcpt->reply);
+	}
+	mb_stats.lmtp_transactions_total++;
+	stats_observe(&mb_stats.lmtp_delivery_seconds,
+	    (double)(clock_now_us() - session->data_end_us) / 1e6);
+	lmtp_session_reset_transaction(session);
+	if (resume)
+		lmtp_session_resume(session);
+}
+
+void
+lmtp_commands_relay_done(struct lmtp_session *session)
+{
+	if (--session->waiting == 0)
+		transaction_finish(session, true);
+}
+
+/* Called from store_queue_reap() once every target was written: the
+ * replies of the recipients here (targets in their RCPT order). */
 static void
 delivered_cb(struct store_job *job, void *ctx)
 {
@@ -329,15 +408,19 @@ delivered_cb(struct store_job *job, void *ctx)
 	struct lmtp_server *server = session->server;
 	uint32_t uidvalidity, uid;
 	const char *error;
+	size_t target = 0;
 
 	for (size_t i = 0; i < session->rcpt_count; i++) {
-		const struct lmtp_recipient *rcpt = &session->rcpts[i];
+		struct lmtp_recipient *rcpt = &session->rcpts[i];
 
-		if (store_job_result(job, i, &uidvalidity, &uid, &error) < 0) {
+		if (rcpt->relay != NULL)
+			continue;
+		if (store_job_result(job, target++, &uidvalidity, &uid,
+		    &error) < 0) {
 			log_warnx("lmtp: %s user=%s: delivery failed: %s",
 			    session->log_id, rcpt->user, error);
 			mb_stats.lmtp_delivery_failures_total++;
-			lmtp_session_reply(session, "452 4.3.1 <%s> Delivery "
+			rcpt->reply = xasprintf("452 4.3.1 <%s> Delivery "
 			    "failed, try again later", rcpt->address);
 			continue;
 		}
@@ -348,17 +431,14 @@ delivered_cb(struct store_job *job, void *ctx)
 		if (server != NULL)
 			store_announce(server->deps.store, rcpt->user,
 			    STORE_INBOX, uidvalidity, uid);
-		lmtp_session_reply(session, "250 2.0.0 %" PRIu32
+		rcpt->reply = xasprintf("250 2.0.0 %" PRIu32
 		    " delivered to <%s>", uid, rcpt->address);
 	}
-	mb_stats.lmtp_transactions_total++;
-	stats_observe(&mb_stats.lmtp_delivery_seconds,
-	    (double)(clock_now_us() - session->data_end_us) / 1e6);
 	store_job_free(&job);
 	if (server != NULL)
 		server->deliveries--;
-	lmtp_session_reset_transaction(session);
-	lmtp_session_resume(session);
+	session->local_pending = false;
+	lmtp_commands_relay_done(session);
 }
 
 /* Refuse the message for every recipient (RFC 2033 4.2). */
@@ -386,23 +466,50 @@ lmtp_commands_data_abort(struct lmtp_session *session)
 	session->spool_failed = false;
 }
 
-/* Move the held bytes to the spool file (made at the first call). On
- * failure the message is read on but not kept, and refused with 452. */
+/* Forget the held bytes (spooled or relayed). */
+static void
+data_drop(struct lmtp_session *session)
+{
+	lmtp_data_drop(session->data);
+	session->relay_offset = 0;
+}
+
+/* Hand the decoded bytes not yet relayed to the owner nodes; when one
+ * has too much queued, input waits for it. */
+static void
+relay_held(struct lmtp_session *session)
+{
+	const unsigned char *held;
+	size_t len;
+
+	if (session->relays == NULL)
+		return;
+	held = lmtp_data_held(session->data, &len);
+	if (len > session->relay_offset && lmtp_relay_data_feed(session,
+	    held + session->relay_offset, len - session->relay_offset))
+		session->relay_blocked = true;
+	session->relay_offset = len;
+}
+
+/* Move the held bytes to the spool file (made at the first call, in the
+ * first local recipient's tmp/). On failure the message is read on but
+ * not kept, and refused with 452. */
 static void
 spool_held(struct lmtp_session *session)
 {
 	const unsigned char *held;
 	const char *error;
+	ssize_t first = first_local(session);
 	size_t len;
 	char *prefix;
 	int ret = 0;
 
 	held = lmtp_data_held(session->data, &len);
-	if (len > 0 && !session->spool_failed) {
+	if (len > 0 && !session->spool_failed && first >= 0) {
 		if (session->spool == NULL) {
-			prefix = recipient_prefix(session, 0);
+			prefix = recipient_prefix(session, (size_t)first);
 			ret = store_spool_new(session->server->deps.store,
-			    session->rcpts[0].user, STORE_INBOX, prefix,
+			    session->rcpts[first].user, STORE_INBOX, prefix,
 			    &session->spool, &error);
 			free(prefix);
 		}
@@ -416,7 +523,7 @@ spool_held(struct lmtp_session *session)
 			session->spool_failed = true;
 		}
 	}
-	lmtp_data_drop(session->data);
+	data_drop(session);
 }
 
 void
@@ -426,71 +533,28 @@ lmtp_commands_data_input(struct lmtp_session *session)
 
 	/* A message already refused needs no spool. */
 	if (lmtp_data_error(session->data) != LMTP_DATA_OK) {
-		lmtp_data_drop(session->data);
+		data_drop(session);
 		store_spool_free(&session->spool);
 		return;
 	}
+	relay_held(session);
 	(void)lmtp_data_held(session->data, &len);
-	if (len >= SPOOL_INLINE_MAX)
+	/* With every recipient elsewhere nothing stays here. */
+	if (len >= SPOOL_INLINE_MAX || (len > 0 && first_local(session) < 0))
 		spool_held(session);
 }
 
-void
-lmtp_commands_data_end(struct lmtp_session *session)
+/* Queue the delivery to the recipients here, if any; true if queued. */
+static bool
+queue_local(struct lmtp_session *session)
 {
 	struct lmtp_server *server = session->server;
 	struct store_job *job;
 	unsigned char *body;
 	size_t len;
 
-	session->data_end_us = clock_now_us();
-	mb_stats.lmtp_bytes_received_total += lmtp_data_size(session->data);
-	if (session->spool != NULL || session->spool_failed)
-		spool_held(session);
-	switch (lmtp_data_error(session->data)) {
-	case LMTP_DATA_OK:
-		break;
-	case LMTP_DATA_ERROR_TOO_BIG:
-		mb_stats.lmtp_oversized_total++;
-		refuse_message(session, "552 5.3.4 <%s> %s",
-		    "Message too big for system");
-		lmtp_session_reset_transaction(session);
-		return;
-	case LMTP_DATA_ERROR_LINE_TOO_LONG:
-		refuse_message(session, "554 5.6.0 <%s> %s",
-		    "Message has a line too long");
-		lmtp_session_reset_transaction(session);
-		return;
-	case LMTP_DATA_ERROR_NUL:
-		refuse_message(session, "554 5.6.0 <%s> %s",
-		    "Message contains NUL bytes");
-		lmtp_session_reset_transaction(session);
-		return;
-	case LMTP_DATA_ERROR_BARE_LF:
-		/* See lmtp-parser.c: never guess where such a message ends. */
-		refuse_message(session, "550 5.6.0 <%s> %s",
-		    "Message contains bare LF; lines must end with CRLF");
-		lmtp_session_reset_transaction(session);
-		return;
-	}
-	if (server->service.shutting_down) {
-		/* Nothing was queued yet: the client retries later. */
-		refuse_message(session, "421 4.3.2 <%s> %s",
-		    "Service shutting down, try again later");
-		lmtp_session_reset_transaction(session);
-		lmtp_commands_shutdown(session);
-		return;
-	}
-
-	if (session->spool_failed) {
-		/* The disk is full or failing: the client retries later. */
-		mb_stats.lmtp_delivery_failures_total++;
-		refuse_message(session, "452 4.3.1 <%s> %s",
-		    "Insufficient system storage, try again later");
-		lmtp_session_reset_transaction(session);
-		return;
-	}
-
+	if (first_local(session) < 0)
+		return false;
 	if (session->spool != NULL) {
 		job = store_job_new_spool(session->spool);
 		session->spool = NULL;
@@ -500,13 +564,86 @@ lmtp_commands_data_end(struct lmtp_session *session)
 	}
 	/* Only these header lines differ between the copies. */
 	for (size_t i = 0; i < session->rcpt_count; i++) {
-		char *prefix = recipient_prefix(session, i);
+		char *prefix;
 
+		if (session->rcpts[i].relay != NULL)
+			continue;
+		prefix = recipient_prefix(session, i);
 		store_job_add_target(job, session->rcpts[i].user, STORE_INBOX,
 		    prefix);
 		free(prefix);
 	}
 	server->deliveries++;
-	lmtp_session_pause(session);
+	session->local_pending = true;
 	store_queue_job(server->deps.queue, job, delivered_cb, session);
+	return true;
+}
+
+/* Why the message cannot be taken, as a reply format and text; NULL if
+ * it can. */
+static const char *
+data_refusal(struct lmtp_session *session, const char **text_r)
+{
+	switch (lmtp_data_error(session->data)) {
+	case LMTP_DATA_OK:
+		break;
+	case LMTP_DATA_ERROR_TOO_BIG:
+		mb_stats.lmtp_oversized_total++;
+		*text_r = "Message too big for system";
+		return "552 5.3.4 <%s> %s";
+	case LMTP_DATA_ERROR_LINE_TOO_LONG:
+		*text_r = "Message has a line too long";
+		return "554 5.6.0 <%s> %s";
+	case LMTP_DATA_ERROR_NUL:
+		*text_r = "Message contains NUL bytes";
+		return "554 5.6.0 <%s> %s";
+	case LMTP_DATA_ERROR_BARE_LF:
+		/* See lmtp-parser.c: never guess where such a message ends. */
+		*text_r = "Message contains bare LF; lines must end with CRLF";
+		return "550 5.6.0 <%s> %s";
+	}
+	if (session->spool_failed) {
+		/* The disk is full or failing: the client retries later. */
+		mb_stats.lmtp_delivery_failures_total++;
+		*text_r = "Insufficient system storage, try again later";
+		return "452 4.3.1 <%s> %s";
+	}
+	return NULL;
+}
+
+void
+lmtp_commands_data_end(struct lmtp_session *session)
+{
+	const char *fmt, *text;
+
+	session->data_end_us = clock_now_us();
+	mb_stats.lmtp_bytes_received_total += lmtp_data_size(session->data);
+	if (lmtp_data_error(session->data) == LMTP_DATA_OK)
+		relay_held(session);
+	if (session->spool != NULL || session->spool_failed)
+		spool_held(session);
+	/* A refused message never gets its dot toward an owner: closing
+	 * the connection mid-DATA makes it drop what it got. */
+	if ((fmt = data_refusal(session, &text)) != NULL) {
+		refuse_message(session, fmt, text);
+		lmtp_session_reset_transaction(session);
+		return;
+	}
+	if (session->server->service.shutting_down) {
+		/* Nothing was queued yet: the client retries later. */
+		refuse_message(session, "421 4.3.2 <%s> %s",
+		    "Service shutting down, try again later");
+		lmtp_session_reset_transaction(session);
+		lmtp_commands_shutdown(session);
+		return;
+	}
+	session->waiting = lmtp_relay_data_end(session);
+	if (queue_local(session))
+		session->waiting++;
+	if (session->waiting == 0) {
+		/* Every owner failed or refused already: answer now. */
+		transaction_finish(session, false);
+		return;
+	}
+	lmtp_session_pause(session);
 }

@@ -16,6 +16,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/dns.h>
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
@@ -26,6 +27,7 @@
 #include "lib/stats.h"
 #include "lib/tls.h"
 #include "lib/xmalloc.h"
+#include "lmtp/lmtp-relay.h"
 
 static void session_input(struct lmtp_session *session);
 static void session_read_cb(struct bufferevent *bev, void *ctx);
@@ -37,11 +39,19 @@ static void session_event_cb(struct bufferevent *bev, short what, void *ctx);
 static void
 transaction_clear(struct lmtp_session *session)
 {
-	for (size_t i = 0; i < session->rcpt_count; i++)
+	for (size_t i = 0; i < session->rcpt_count; i++) {
 		free(session->rcpts[i].address);
+		free(session->rcpts[i].reply);
+	}
 	session->rcpt_count = 0;
 	free(session->sender);
 	session->sender = NULL;
+	session->mail_has_size = false;
+	session->mail_size = 0;
+	session->mail_body = LMTP_BODY_NONE;
+	session->waiting = 0;
+	session->relay_offset = 0;
+	lmtp_relay_close_all(session);
 	if (session->data != NULL)
 		lmtp_data_reset(session->data);
 	lmtp_commands_data_abort(session);
@@ -84,6 +94,8 @@ session_update_read(struct lmtp_session *session)
 	if (session->bev == NULL)
 		return;
 	if (session->output_blocked || session->eof || session->starttls ||
+	    session->relay_blocked ||
+	    session->state == LMTP_SESSION_RELAYING ||
 	    session->state == LMTP_SESSION_DELIVERING ||
 	    session->state == LMTP_SESSION_CLOSING)
 		bufferevent_disable(session->bev, EV_READ);
@@ -166,6 +178,59 @@ lmtp_session_resume(struct lmtp_session *session)
 	session_input(session);
 }
 
+struct lmtp_recipient *
+lmtp_session_add_recipient(struct lmtp_session *session, const char *user,
+    const char *address, struct lmtp_relay *relay)
+{
+	struct lmtp_recipient *rcpt;
+
+	if (session->rcpt_count == session->rcpt_cap) {
+		session->rcpt_cap = session->rcpt_cap == 0 ? 4 :
+		    session->rcpt_cap * 2;
+		session->rcpts = xreallocarray(session->rcpts,
+		    session->rcpt_cap, sizeof(*session->rcpts));
+	}
+	rcpt = &session->rcpts[session->rcpt_count++];
+	memset(rcpt, 0, sizeof(*rcpt));
+	snprintf(rcpt->user, sizeof(rcpt->user), "%s", user);
+	rcpt->address = xstrdup(address);
+	rcpt->relay = relay;
+	if (session->state == LMTP_SESSION_RELAYING)
+		session->relay_return = LMTP_SESSION_RCPT;
+	else
+		session->state = LMTP_SESSION_RCPT;
+	return rcpt;
+}
+
+void
+lmtp_session_relay_wait(struct lmtp_session *session)
+{
+	session->relay_return = session->state;
+	session->state = LMTP_SESSION_RELAYING;
+	session_update_read(session);
+}
+
+void
+lmtp_session_relay_resume(struct lmtp_session *session)
+{
+	if (session->state == LMTP_SESSION_RELAYING)
+		session->state = session->relay_return;
+	if (session->server->service.shutting_down &&
+	    session->state != LMTP_SESSION_CLOSING)
+		lmtp_commands_shutdown(session);
+	session_input(session);
+}
+
+void
+lmtp_session_relay_drained(struct lmtp_session *session)
+{
+	if (!session->relay_blocked || lmtp_relay_blocked(session))
+		return;
+	session->relay_blocked = false;
+	if (session->state == LMTP_SESSION_DATA)
+		session_input(session);
+}
+
 /* ---- input and output ---- */
 
 /* What the socket takes now of the replies still waiting (in clear; a
@@ -201,7 +266,9 @@ session_input(struct lmtp_session *session)
 	out = bufferevent_get_output(session->bev);
 	for (;;) {
 		if (session->state == LMTP_SESSION_DELIVERING ||
-		    session->state == LMTP_SESSION_CLOSING || session->starttls)
+		    session->state == LMTP_SESSION_RELAYING ||
+		    session->state == LMTP_SESSION_CLOSING ||
+		    session->starttls || session->relay_blocked)
 			break;
 		if (evbuffer_get_length(out) >= LMTP_OUTPUT_HIGH_WATER) {
 			session->output_blocked = true;
@@ -231,6 +298,8 @@ session_input(struct lmtp_session *session)
 	/* A client that sent EOF gets the replies it asked for, then the
 	 * connection closes. */
 	if (session->eof && !session->output_blocked &&
+	    !session->relay_blocked &&
+	    session->state != LMTP_SESSION_RELAYING &&
 	    session->state != LMTP_SESSION_DELIVERING)
 		session->state = LMTP_SESSION_CLOSING;
 	session_update_read(session);
@@ -502,7 +571,10 @@ session_stop_cb(struct service_link *l)
 		session_gone(session);
 		return;
 	}
+	/* A RCPT waiting for an owner node (bounded by
+	 * LMTP_RELAY_TIMEOUT_SECS) is answered first. */
 	if (session->state == LMTP_SESSION_DELIVERING ||
+	    session->state == LMTP_SESSION_RELAYING ||
 	    session->state == LMTP_SESSION_CLOSING)
 		return;
 	lmtp_commands_shutdown(session);
@@ -548,7 +620,13 @@ lmtp_server_free(struct lmtp_server **serverp)
 		struct lmtp_session *session = LMTP_SESSION(l);
 
 		next = l->next;
-		if (session->state != LMTP_SESSION_DELIVERING) {
+		if (session->state == LMTP_SESSION_DELIVERING) {
+			/* The owners' replies will not come now. */
+			lmtp_relay_close_all(session);
+			session->waiting = session->local_pending ? 1 : 0;
+		}
+		if (session->state != LMTP_SESSION_DELIVERING ||
+		    !session->local_pending) {
 			session_free(session);
 			continue;
 		}
@@ -562,6 +640,8 @@ lmtp_server_free(struct lmtp_server **serverp)
 			session->bev = NULL;
 		}
 	}
+	if (server->dns != NULL)
+		evdns_base_free(server->dns, 0);
 	free(server);
 	*serverp = NULL;
 }
@@ -577,6 +657,8 @@ state_name(enum lmtp_session_state state)
 	case LMTP_SESSION_MAIL:
 	case LMTP_SESSION_RCPT:
 		return "transaction";
+	case LMTP_SESSION_RELAYING:
+		return "relaying";
 	case LMTP_SESSION_DATA:
 		return "data";
 	case LMTP_SESSION_DELIVERING:

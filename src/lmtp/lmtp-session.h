@@ -17,6 +17,8 @@
 #include "lmtp/lmtp.h"
 #include "lmtp/lmtp-parser.h"
 
+struct evdns_base;
+struct lmtp_relay;
 struct store_spool;
 
 /* Where a session is in the dialogue (RFC 5321 4.1.4 ordering). */
@@ -25,6 +27,8 @@ enum lmtp_session_state {
 	LMTP_SESSION_READY,		/* LHLO done, no transaction */
 	LMTP_SESSION_MAIL,		/* MAIL accepted, no recipient yet */
 	LMTP_SESSION_RCPT,		/* one or more recipients accepted */
+	LMTP_SESSION_RELAYING,		/* a RCPT waits for the owner node's
+					   reply (lmtp-relay.c); input paused */
 	LMTP_SESSION_DATA,		/* reading the message after 354 */
 	LMTP_SESSION_DELIVERING,	/* message queued; input paused */
 	LMTP_SESSION_CLOSING,		/* last reply flushing, then closed */
@@ -34,6 +38,10 @@ enum lmtp_session_state {
 struct lmtp_recipient {
 	char user[USER_NAME_MAX + 1];	/* directory user it resolved to */
 	char *address;			/* the path as the client gave it */
+	struct lmtp_relay *relay;	/* the owner node's connection;
+					   NULL: delivered here */
+	char *reply;			/* after DATA: the reply line for it,
+					   once known (malloc'd) */
 };
 
 struct lmtp_session {
@@ -63,6 +71,9 @@ struct lmtp_session {
 
 	/* For one transaction (MAIL to the replies after DATA) */
 	char *sender;			/* reverse-path as given; "" for <> */
+	bool mail_has_size;		/* MAIL's SIZE= and BODY=, handed */
+	uint64_t mail_size;		/* on to the owner of a relayed */
+	enum lmtp_body mail_body;	/* recipient */
 	struct lmtp_recipient *rcpts;	/* in RCPT order */
 	size_t rcpt_count;
 	size_t rcpt_cap;
@@ -70,6 +81,20 @@ struct lmtp_session {
 					   in the first recipient's tmp/ */
 	bool spool_failed;		/* it could not be written: 452 */
 	uint64_t data_end_us;		/* clock_now_us() at the final dot */
+	size_t waiting;			/* after the dot: the local delivery
+					   and the owners not yet answered */
+	bool local_pending;		/* the local delivery is queued */
+
+	/* Relaying to other nodes (lmtp-relay.c), for one transaction */
+	struct lmtp_relay *relays;	/* one connection per owner node */
+	enum lmtp_session_state relay_return; /* the state RELAYING returns
+					   to (MAIL or RCPT) */
+	size_t relay_offset;		/* bytes of lmtp_data_held() already
+					   handed to the relays */
+	bool relay_bol;			/* dot-stuffing: the next message byte
+					   begins a line */
+	bool relay_blocked;		/* an owner has LMTP_RELAY_HIGH_WATER
+					   bytes queued: input left unread */
 
 	/* Its place in the server's list of sessions */
 	struct service_link link;
@@ -82,6 +107,8 @@ struct lmtp_server {
 	struct lmtp_deps deps;
 	struct service service;		/* sockets, sessions, shutdown */
 	size_t deliveries;		/* jobs queued, not yet answered */
+	struct evdns_base *dns;		/* for relays to nodes named by host
+					   name; made at first use */
 };
 
 /* ---- lmtp-session.c, for the commands ---- */
@@ -107,7 +134,23 @@ void lmtp_session_pause(struct lmtp_session *session);
  */
 void lmtp_session_resume(struct lmtp_session *session);
 
-/* ---- lmtp-commands.c, for the session ---- */
+/* Add an accepted recipient to the transaction (address is copied;
+ * relay NULL: delivered here). The session is in RCPT state after it,
+ * or returns to it from RELAYING. */
+struct lmtp_recipient *lmtp_session_add_recipient(
+    struct lmtp_session *session, const char *user, const char *address,
+    struct lmtp_relay *relay);
+/* A RCPT waits for the owner node's reply: input paused (RELAYING). */
+void lmtp_session_relay_wait(struct lmtp_session *session);
+/* The owner's reply was given: back to MAIL or RCPT and on with the
+ * input. The session may be freed on return. */
+void lmtp_session_relay_resume(struct lmtp_session *session);
+/* An owner's queue drained or failed: if none is over
+ * LMTP_RELAY_HIGH_WATER now, read the client again. The session may be
+ * freed on return. */
+void lmtp_session_relay_drained(struct lmtp_session *session);
+
+/* ---- lmtp-commands.c, for the session and the relay ---- */
 
 /* Run a parsed command (state is GREETED, READY, MAIL or RCPT). */
 void lmtp_commands_run(struct lmtp_session *session,
@@ -122,6 +165,10 @@ void lmtp_commands_data_input(struct lmtp_session *session);
 void lmtp_commands_data_end(struct lmtp_session *session);
 /* The transaction ends: remove a spool file no delivery took. */
 void lmtp_commands_data_abort(struct lmtp_session *session);
+/* An owner's replies after DATA are all in, or it failed (every
+ * recipient there has its reply). The last one to finish gives the
+ * client its replies. The session may be freed on return. */
+void lmtp_commands_relay_done(struct lmtp_session *session);
 /* Tell a session the service is stopping, and close it. */
 void lmtp_commands_shutdown(struct lmtp_session *session);
 

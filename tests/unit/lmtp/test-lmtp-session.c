@@ -35,10 +35,8 @@
 #include "lib/xmalloc.h"
 #include "lmtp/lmtp.h"
 #include "lmtp/lmtp-session.h"
+#include "lmtp-test-client.h"
 #include "store/store.h"
-
-/* Seconds a test waits for a reply before failing. */
-#define WAIT_SECS 10
 
 struct fixture {
 	char tmp[64];
@@ -166,200 +164,13 @@ teardown(void **state)
 	return 0;
 }
 
-/* ---- the client side ---- */
-
-struct client {
-	int fd;
-	char buf[256 * 1024];
-	size_t len;
-	bool eof;
-};
+/* ---- the client side (lmtp-test-client.h) ---- */
 
 static void
 turn(struct fixture *f)
 {
 	event_base_loop(f->base, EVLOOP_NONBLOCK);
 }
-
-static struct client *
-client_connect_from(struct fixture *f, const char *source)
-{
-	struct client *c = xcalloc(1, sizeof(*c));
-	struct sockaddr_in sin;
-
-	c->fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(c->fd >= 0);
-	memset(&sin, 0, sizeof(sin));
-	if (source != NULL) {
-		/* Any 127.0.0.N is a client address of its own. */
-		sin.sin_family = AF_INET;
-		assert_int_equal(inet_pton(AF_INET, source, &sin.sin_addr), 1);
-		assert_int_equal(bind(c->fd, (struct sockaddr *)&sin,
-		    sizeof(sin)), 0);
-		memset(&sin, 0, sizeof(sin));
-	}
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = htons(f->port);
-	assert_int_equal(connect(c->fd, (struct sockaddr *)&sin, sizeof(sin)),
-	    0);
-	assert_int_equal(fcntl(c->fd, F_SETFL, O_NONBLOCK), 0);
-	return c;
-}
-
-static struct client *
-client_connect(struct fixture *f)
-{
-	return client_connect_from(f, NULL);
-}
-
-static void
-client_free(struct client **cp)
-{
-	if (*cp == NULL)
-		return;
-	close((*cp)->fd);
-	free(*cp);
-	*cp = NULL;
-}
-
-/* Read what is there; false if nothing came. */
-static bool
-client_pump(struct fixture *f, struct client *c)
-{
-	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
-	ssize_t n;
-
-	turn(f);
-	if (c->len + 1 >= sizeof(c->buf))
-		fail_msg("client buffer full");
-	if (poll(&pfd, 1, 2) <= 0)
-		return false;
-	n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len, 0);
-	if (n == 0 || (n < 0 && errno == ECONNRESET)) {
-		c->eof = true;
-		return false;
-	}
-	if (n < 0)
-		return false;
-	c->len += (size_t)n;
-	c->buf[c->len] = '\0';
-	return true;
-}
-
-static void
-client_send_len(struct fixture *f, struct client *c, const void *data,
-    size_t len)
-{
-	const char *p = data;
-	time_t deadline = time(NULL) + WAIT_SECS;
-
-	/* The server may stop reading until we read: keep both going. */
-	while (len > 0) {
-		ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0) {
-			assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
-			n = 0;
-		}
-		p += n;
-		len -= (size_t)n;
-		if (len > 0) {
-			client_pump(f, c);
-			assert_true(time(NULL) < deadline);
-		}
-	}
-}
-
-static void
-client_send(struct fixture *f, struct client *c, const char *s)
-{
-	client_send_len(f, c, s, strlen(s));
-}
-
-/* Number of complete final reply lines ("ddd " ... CR LF) received. */
-static size_t
-final_replies(const struct client *c)
-{
-	size_t count = 0;
-	const char *line = c->buf, *nl;
-
-	while ((nl = strstr(line, "\r\n")) != NULL) {
-		if (nl - line >= 4 && line[3] == ' ')
-			count++;
-		line = nl + 2;
-	}
-	return count;
-}
-
-/*
- * Wait for n more final replies and return them (the lines received,
- * multi-line replies included) as one string the caller frees; the
- * client's buffer is emptied of them.
- */
-static char *
-client_replies(struct fixture *f, struct client *c, size_t n)
-{
-	time_t deadline = time(NULL) + WAIT_SECS;
-	char *out;
-
-	while (final_replies(c) < n) {
-		if (!client_pump(f, c) && c->eof)
-			fail_msg("connection closed; got \"%s\"", c->buf);
-		if (time(NULL) >= deadline)
-			fail_msg("timed out; got \"%s\"", c->buf);
-	}
-	assert_int_equal(final_replies(c), n);
-	out = xstrdup(c->buf);
-	c->len = 0;
-	c->buf[0] = '\0';
-	return out;
-}
-
-/* Send a command and check that its one reply starts with want. */
-static void
-expect(struct fixture *f, struct client *c, const char *send,
-    const char *want)
-{
-	char *got;
-
-	if (send != NULL)
-		client_send(f, c, send);
-	got = client_replies(f, c, 1);
-	if (strncmp(got, want, strlen(want)) != 0)
-		fail_msg("after \"%s\": want \"%s\", got \"%s\"",
-		    send != NULL ? send : "(connect)", want, got);
-	free(got);
-}
-
-/* Wait until the server closes the connection. */
-static void
-client_wait_eof(struct fixture *f, struct client *c)
-{
-	time_t deadline = time(NULL) + WAIT_SECS;
-
-	while (!c->eof) {
-		client_pump(f, c);
-		assert_true(time(NULL) < deadline);
-	}
-}
-
-/* One line sent and the start of its reply. */
-struct exchange {
-	const char *send;	/* NULL: send nothing, read the next reply */
-	const char *want;
-};
-
-/* A dialogue: each line sent and its one reply checked in turn. */
-static void
-expect_all(struct fixture *f, struct client *c, const struct exchange *x,
-    size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		expect(f, c, x[i].send, x[i].want);
-}
-
-#define EXPECT_ALL(f, c, x) expect_all(f, c, x, sizeof(x) / sizeof(x[0]))
 
 /* Turn the loop until pred(f) or time runs out. */
 static void
@@ -388,7 +199,7 @@ no_sessions(struct fixture *f)
 static void
 client_closed(struct fixture *f, struct client **cp)
 {
-	client_wait_eof(f, *cp);
+	client_wait_eof(*cp);
 	client_free(cp);
 	wait_for(f, no_sessions);
 }
@@ -444,13 +255,13 @@ inbox_count(struct fixture *f, const char *user)
 }
 
 static void
-lhlo(struct fixture *f, struct client *c)
+lhlo(struct client *c)
 {
 	char *got;
 
-	expect(f, c, NULL, "220 lmtp.test LMTP mailbell ready\r\n");
-	client_send(f, c, "LHLO client.test\r\n");
-	got = client_replies(f, c, 1);
+	client_expect(c, NULL, "220 lmtp.test LMTP mailbell ready\r\n");
+	client_send(c, "LHLO client.test\r\n");
+	got = client_replies(c, 1);
 	assert_string_equal(got, "250-lmtp.test\r\n250-PIPELINING\r\n"
 	    "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250 SIZE 4096\r\n");
 	free(got);
@@ -467,10 +278,10 @@ test_greeting_lhlo_quit(void **state)
 		{ "QUIT\r\n", "221 2.0.0 lmtp.test " },
 	};
 	struct fixture *f = *state;
-	struct client *c = client_connect(f);
+	struct client *c = client_connect(f->base, f->port);
 
-	lhlo(f, c);
-	EXPECT_ALL(f, c, x);
+	lhlo(c);
+	CLIENT_EXPECT_ALL(c, x);
 	client_closed(f, &c);
 }
 
@@ -478,20 +289,20 @@ static void
 test_delivery_per_recipient(void **state)
 {
 	struct fixture *f = *state;
-	struct client *c = client_connect(f);
+	struct client *c = client_connect(f->base, f->port);
 	const char *body = "Subject: hi\r\n\r\n.leading dot\r\nend\r\n";
 	char *got, **msgs;
 
-	lhlo(f, c);
-	expect(f, c, "MAIL FROM:<sender@example.net> BODY=8BITMIME SIZE=100\r\n",
+	lhlo(c);
+	client_expect(c, "MAIL FROM:<sender@example.net> BODY=8BITMIME SIZE=100\r\n",
 	    "250 2.1.0 ");
-	expect(f, c, "RCPT TO:<Alice@example.org>\r\n", "250 2.1.5 ");
-	expect(f, c, "RCPT TO:<nobody@example.org>\r\n", "550 5.1.1 ");
-	expect(f, c, "RCPT TO:<bob@elsewhere.example>\r\n", "550 5.1.1 ");
-	expect(f, c, "RCPT TO:<bob>\r\n", "250 2.1.5 ");
-	expect(f, c, "DATA\r\n", "354 ");
-	client_send(f, c, "Subject: hi\r\n\r\n..leading dot\r\nend\r\n.\r\n");
-	got = client_replies(f, c, 2);
+	client_expect(c, "RCPT TO:<Alice@example.org>\r\n", "250 2.1.5 ");
+	client_expect(c, "RCPT TO:<nobody@example.org>\r\n", "550 5.1.1 ");
+	client_expect(c, "RCPT TO:<bob@elsewhere.example>\r\n", "550 5.1.1 ");
+	client_expect(c, "RCPT TO:<bob>\r\n", "250 2.1.5 ");
+	client_expect(c, "DATA\r\n", "354 ");
+	client_send(c, "Subject: hi\r\n\r\n..leading dot\r\nend\r\n.\r\n");
+	got = client_replies(c, 2);
 	/* One reply per accepted recipient, in RCPT order. */
 	assert_non_null(strstr(got, "delivered to <Alice@example.org>"));
 	assert_non_null(strstr(got, "delivered to <bob>"));
@@ -520,10 +331,10 @@ test_delivery_per_recipient(void **state)
 	free(msgs);
 
 	/* The session goes on: a null sender, then RSET. */
-	expect(f, c, "MAIL FROM:<>\r\n", "250 2.1.0 ");
-	expect(f, c, "RSET\r\n", "250 2.0.0 ");
-	expect(f, c, "RCPT TO:<alice@example.org>\r\n", "503 5.5.1 ");
-	expect(f, c, "QUIT\r\n", "221 ");
+	client_expect(c, "MAIL FROM:<>\r\n", "250 2.1.0 ");
+	client_expect(c, "RSET\r\n", "250 2.0.0 ");
+	client_expect(c, "RCPT TO:<alice@example.org>\r\n", "503 5.5.1 ");
+	client_expect(c, "QUIT\r\n", "221 ");
 	client_free(&c);
 	wait_for(f, no_sessions);
 }
@@ -532,16 +343,16 @@ static void
 test_pipelined_in_one_write(void **state)
 {
 	struct fixture *f = *state;
-	struct client *c = client_connect(f);
+	struct client *c = client_connect(f->base, f->port);
 	char *got, **msgs;
 
-	expect(f, c, NULL, "220 ");
-	client_send(f, c, "LHLO x\r\nMAIL FROM:<s@x>\r\n"
+	client_expect(c, NULL, "220 ");
+	client_send(c, "LHLO x\r\nMAIL FROM:<s@x>\r\n"
 	    "RCPT TO:<alice@example.org>\r\nRCPT TO:<zed@example.org>\r\n"
 	    "DATA\r\nm1\r\n.\r\n"
 	    "MAIL FROM:<>\r\nRCPT TO:<alice@example.org>\r\nDATA\r\n"
 	    "m2\r\n.\r\nQUIT\r\n");
-	got = client_replies(f, c, 11);
+	got = client_replies(c, 11);
 	assert_non_null(strstr(got, "\r\n250 SIZE 4096\r\n250 2.1.0 "
 	    "Sender <s@x> OK\r\n250 2.1.5 <alice@example.org> OK\r\n"
 	    "550 5.1.1 <zed@example.org> User unknown\r\n354 "));
@@ -549,7 +360,7 @@ test_pipelined_in_one_write(void **state)
 	    "250 2.1.5 <alice@example.org> OK\r\n354 "));
 	assert_non_null(strstr(got, "\r\n221 2.0.0 "));
 	free(got);
-	client_wait_eof(f, c);
+	client_wait_eof(c);
 	client_free(&c);
 	msgs = inbox(f, "alice");
 	assert_non_null(msgs[0]);
@@ -584,13 +395,13 @@ test_sequence_errors(void **state)
 		{ "VRFY alice\r\n", "252 " },
 	};
 	struct fixture *f = *state;
-	struct client *c = client_connect(f);
+	struct client *c = client_connect(f->base, f->port);
 	char *got;
 
-	EXPECT_ALL(f, c, x);
+	CLIENT_EXPECT_ALL(c, x);
 	/* Nine errors so far: the tenth closes the session. */
-	client_send(f, c, "BOGUS\r\n");
-	got = client_replies(f, c, 2);
+	client_send(c, "BOGUS\r\n");
+	got = client_replies(c, 2);
 	assert_int_equal(strncmp(got, "500 5.5.2 ", 10), 0);
 	assert_non_null(strstr(got, "\r\n421 4.7.0 lmtp.test "));
 	free(got);
@@ -601,25 +412,25 @@ static void
 test_size_limits(void **state)
 {
 	struct fixture *f = *state;
-	struct client *c = client_connect(f);
+	struct client *c = client_connect(f->base, f->port);
 	char big[5000];
 	uint64_t oversized = mb_stats.lmtp_oversized_total;
 	char *got;
 
-	lhlo(f, c);
-	expect(f, c, "MAIL FROM:<a@b> SIZE=4097\r\n", "552 5.3.4 ");
-	expect(f, c, "MAIL FROM:<a@b> SIZE=4096\r\n", "250 ");
-	expect(f, c, "RCPT TO:<alice@example.org>\r\n", "250 ");
-	expect(f, c, "RCPT TO:<bob@example.org>\r\n", "250 ");
-	expect(f, c, "DATA\r\n", "354 ");
+	lhlo(c);
+	client_expect(c, "MAIL FROM:<a@b> SIZE=4097\r\n", "552 5.3.4 ");
+	client_expect(c, "MAIL FROM:<a@b> SIZE=4096\r\n", "250 ");
+	client_expect(c, "RCPT TO:<alice@example.org>\r\n", "250 ");
+	client_expect(c, "RCPT TO:<bob@example.org>\r\n", "250 ");
+	client_expect(c, "DATA\r\n", "354 ");
 	memset(big, 'x', sizeof(big));
 	for (size_t i = 70; i < sizeof(big); i += 72) {
 		big[i - 1] = '\r';
 		big[i] = '\n';
 	}
-	client_send_len(f, c, big, sizeof(big));
-	client_send(f, c, "\r\n.\r\n");
-	got = client_replies(f, c, 2);
+	client_send_len(c, big, sizeof(big));
+	client_send(c, "\r\n.\r\n");
+	got = client_replies(c, 2);
 	assert_int_equal(strncmp(got, "552 5.3.4 <alice@example.org> ", 30),
 	    0);
 	assert_non_null(strstr(got, "\r\n552 5.3.4 <bob@example.org> "));
@@ -628,13 +439,13 @@ test_size_limits(void **state)
 	assert_int_equal(inbox_count(f, "alice"), 0);
 
 	/* The transaction is over, the session is not. */
-	expect(f, c, "RCPT TO:<alice@example.org>\r\n", "503 ");
-	expect(f, c, "MAIL FROM:<a@b>\r\n", "250 ");
-	expect(f, c, "RCPT TO:<alice@example.org>\r\n", "250 ");
-	expect(f, c, "DATA\r\n", "354 ");
+	client_expect(c, "RCPT TO:<alice@example.org>\r\n", "503 ");
+	client_expect(c, "MAIL FROM:<a@b>\r\n", "250 ");
+	client_expect(c, "RCPT TO:<alice@example.org>\r\n", "250 ");
+	client_expect(c, "DATA\r\n", "354 ");
 	memset(big, 'y', 4094);
-	client_send_len(f, c, big, 4094);
-	expect(f, c, "\r\n.\r\n", "250 2.0.0 ");
+	client_send_len(c, big, 4094);
+	client_expect(c, "\r\n.\r\n", "250 2.0.0 ");
 	assert_int_equal(inbox_count(f, "alice"), 1);
 	client_free(&c);
 	wait_for(f, no_sessions);
@@ -653,17 +464,17 @@ test_bad_lines(void **state)
 		{ "GET / HTTP/1.1\r\n", "421 4.7.0 " },
 	};
 	struct fixture *f = *state;
-	struct client *c = client_connect(f);
+	struct client *c = client_connect(f->base, f->port);
 	char line[LMTP_LINE_MAX + 100];
 
-	lhlo(f, c);
+	lhlo(c);
 	memset(line, 'A', sizeof(line));
 	memcpy(line, "NOOP ", 5);
-	client_send_len(f, c, line, sizeof(line));
-	expect(f, c, "\r\n", "500 5.5.2 Line too long");
-	expect(f, c, "NOOP\r\n", "250 ");
-	client_send_len(f, c, "NO\0OP\r\n", 7);
-	EXPECT_ALL(f, c, x);
+	client_send_len(c, line, sizeof(line));
+	client_expect(c, "\r\n", "500 5.5.2 Line too long");
+	client_expect(c, "NOOP\r\n", "250 ");
+	client_send_len(c, "NO\0OP\r\n", 7);
+	CLIENT_EXPECT_ALL(c, x);
 	client_closed(f, &c);
 }
 
@@ -671,16 +482,16 @@ static void
 test_nul_in_data(void **state)
 {
 	struct fixture *f = *state;
-	struct client *c = client_connect(f);
+	struct client *c = client_connect(f->base, f->port);
 
-	lhlo(f, c);
-	expect(f, c, "MAIL FROM:<a@b>\r\n", "250 ");
-	expect(f, c, "RCPT TO:<alice@example.org>\r\n", "250 ");
-	expect(f, c, "DATA\r\n", "354 ");
-	client_send_len(f, c, "a\0b\r\n.\r\n", 8);
-	expect(f, c, NULL, "554 5.6.0 ");
+	lhlo(c);
+	client_expect(c, "MAIL FROM:<a@b>\r\n", "250 ");
+	client_expect(c, "RCPT TO:<alice@example.org>\r\n", "250 ");
+	client_expect(c, "DATA\r\n", "354 ");
+	client_send_len(c, "a\0b\r\n.\r\n", 8);
+	client_expect(c, NULL, "554 5.6.0 ");
 	assert_int_equal(inbox_count(f, "alice"), 0);
-	expect(f, c, "NOOP\r\n", "250 ");
+	client_expect(c, "NOOP\r\n", "250 ");
 	client_free(&c);
 	wait_for(f, no_sessions);
 }
@@ -695,15 +506,15 @@ static void
 test_client_gone_during_delivery(void **state)
 {
 	struct fixture *f = *state;
-	struct client *c = client_connect(f);
+	struct client *c = client_connect(f->base, f->port);
 
-	lhlo(f, c);
-	client_send(f, c, "MAIL FROM:<a@b>\r\nRCPT TO:<alice@example.org>\r\n"
+	lhlo(c);
+	client_send(c, "MAIL FROM:<a@b>\r\nRCPT TO:<alice@example.org>\r\n"
 	    "DATA\r\n");
-	free(client_replies(f, c, 3));
+	free(client_replies(c, 3));
 	/* Hang up right after the message: it is still delivered, and
 	 * the session is freed once the queue answers. */
-	client_send(f, c, "hello\r\n.\r\n");
+	client_send(c, "hello\r\n.\r\n");
 	client_free(&c);
 	wait_for(f, alice_has_mail);
 	wait_for(f, no_sessions);
@@ -725,30 +536,30 @@ static void
 test_shutdown(void **state)
 {
 	struct fixture *f = *state;
-	struct client *idle = client_connect(f);
-	struct client *busy = client_connect(f);
+	struct client *idle = client_connect(f->base, f->port);
+	struct client *busy = client_connect(f->base, f->port);
 	struct client *late;
 	char *got;
 
-	lhlo(f, idle);
-	lhlo(f, busy);
-	client_send(f, busy, "MAIL FROM:<a@b>\r\nRCPT TO:<alice@example.org>"
+	lhlo(idle);
+	lhlo(busy);
+	client_send(busy, "MAIL FROM:<a@b>\r\nRCPT TO:<alice@example.org>"
 	    "\r\nDATA\r\n");
-	free(client_replies(f, busy, 3));
+	free(client_replies(busy, 3));
 	/* Send the end of data and let the server queue the job. */
-	client_send(f, busy, "x\r\n.\r\n");
+	client_send(busy, "x\r\n.\r\n");
 	wait_for(f, delivery_queued);
 	lmtp_server_shutdown(f->server, drained_cb, f);
 	assert_false(f->drained);
 
-	expect(f, idle, NULL, "421 4.3.2 ");
-	client_wait_eof(f, idle);
+	client_expect(idle, NULL, "421 4.3.2 ");
+	client_wait_eof(idle);
 	/* The delivery in flight is finished and answered first. */
-	got = client_replies(f, busy, 2);
+	got = client_replies(busy, 2);
 	assert_int_equal(strncmp(got, "250 2.0.0 ", 10), 0);
 	assert_non_null(strstr(got, "\r\n421 4.3.2 "));
 	free(got);
-	client_wait_eof(f, busy);
+	client_wait_eof(busy);
 	wait_for(f, is_drained);
 	assert_int_equal(inbox_count(f, "alice"), 1);
 
@@ -780,29 +591,30 @@ test_session_limit(void **state)
 	uint64_t yielded = mb_stats.lmtp_sessions_yielded_total;
 
 	for (size_t i = 0; i < LMTP_SESSIONS_PER_IP; i++) {
-		cs[i] = client_connect_from(f, "127.0.0.1");
-		expect(f, cs[i], NULL, "220 ");
+		cs[i] = client_connect_from(f->base, f->port, "127.0.0.1");
+		client_expect(cs[i], NULL, "220 ");
 	}
-	c = client_connect_from(f, "127.0.0.1");
-	expect(f, c, NULL, "421 4.3.2 ");
-	client_wait_eof(f, c);
+	c = client_connect_from(f->base, f->port, "127.0.0.1");
+	client_expect(c, NULL, "421 4.3.2 ");
+	client_wait_eof(c);
 	client_free(&c);
 	assert_int_equal(mb_stats.lmtp_sessions_refused, refused + 1);
 	/* The oldest is in a transaction: it never yields. */
-	expect(f, cs[0], "LHLO mx.example.net\r\n", "250");
-	expect(f, cs[0], "MAIL FROM:<a@example.net>\r\n", "250 ");
+	client_expect(cs[0], "LHLO mx.example.net\r\n", "250");
+	client_expect(cs[0], "MAIL FROM:<a@example.net>\r\n", "250 ");
 	for (size_t i = LMTP_SESSIONS_PER_IP; i < LMTP_SESSIONS_MAX; i++) {
-		cs[i] = client_connect_from(f, "127.0.0.2");
-		expect(f, cs[i], NULL, "220 ");
+		cs[i] = client_connect_from(f->base, f->port, "127.0.0.2");
+		client_expect(cs[i], NULL, "220 ");
 	}
 	/* Full: the next one gets in, the one idle longest yields. */
-	cs[LMTP_SESSIONS_MAX] = client_connect_from(f, "127.0.0.3");
-	expect(f, cs[LMTP_SESSIONS_MAX], NULL, "220 ");
-	expect(f, cs[1], NULL, "421 4.3.2 ");
-	client_wait_eof(f, cs[1]);
+	cs[LMTP_SESSIONS_MAX] = client_connect_from(f->base, f->port,
+	    "127.0.0.3");
+	client_expect(cs[LMTP_SESSIONS_MAX], NULL, "220 ");
+	client_expect(cs[1], NULL, "421 4.3.2 ");
+	client_wait_eof(cs[1]);
 	assert_int_equal(mb_stats.lmtp_sessions_yielded_total, yielded + 1);
 	assert_int_equal(mb_stats.lmtp_sessions_refused, refused + 1);
-	expect(f, cs[0], "RCPT TO:<alice@example.org>\r\n", "250 ");
+	client_expect(cs[0], "RCPT TO:<alice@example.org>\r\n", "250 ");
 	for (size_t i = 0; i <= LMTP_SESSIONS_MAX; i++)
 		client_free(&cs[i]);
 	free(cs);
@@ -849,13 +661,14 @@ test_output_backpressure(void **state)
 	time_t deadline = time(NULL) + 60;
 
 	/* A client that reads slowly: a small receive window. */
+	c->base = f->base;
 	c->fd = socket(AF_INET, SOCK_STREAM, 0);
 	assert_int_equal(setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small,
 	    sizeof(small)), 0);
 	assert_int_equal(connect(c->fd, (struct sockaddr *)&sin, sizeof(sin)),
 	    0);
 	assert_int_equal(fcntl(c->fd, F_SETFL, O_NONBLOCK), 0);
-	lhlo(f, c);
+	lhlo(c);
 	for (size_t i = 0; i < N; i++)
 		memcpy(all + i * 6, "NOOP\r\n", 6);
 
@@ -886,7 +699,7 @@ test_output_backpressure(void **state)
 			if (n > 0)
 				sent += (size_t)n;
 		}
-		client_pump(f, c);
+		client_pump(c);
 		got += take_ok_lines(c);
 		assert_false(c->eof);
 		assert_true(time(NULL) < deadline);
