@@ -4,10 +4,12 @@
 Each folder of src/ is a layer, and a layer includes only headers of
 its own and of lower layers:
 
-    lib <- directory <- store <- {lmtp, imap, notify, admin} <- daemon
+    lib <- directory <- store <- {lmtp, imap, notify, admin, cluster}
+        <- daemon
 
-and the CLI (client) uses lib, directory, store (for deliver) and
-notify's pure protocol library (for watch). Outside the store, only
+and the CLI (client) uses lib, directory, store (for deliver),
+notify's pure protocol library (for watch) and the cluster's NATS
+connection (for `mailbell cluster`). Outside the store, only
 its public headers are included: store/store.h, and store/message.h
 (a parsed message, for IMAP's FETCH and SEARCH).
 
@@ -48,10 +50,12 @@ LAYERS = {
     "imap": ["lib", "directory", "store/store.h", "store/message.h"],
     "notify": ["lib", "directory", "store/store.h"],
     "admin": ["lib", "directory", "store/store.h"],
+    "cluster": ["lib", "directory", "store/store.h"],
     "daemon": ["lib", "directory", "store/store.h", "lmtp", "imap",
-               "notify", "admin"],
+               "notify", "admin", "cluster"],
     "client": ["lib", "directory", "store/store.h",
-               "notify/notify-proto.h"],
+               "notify/notify-proto.h", "cluster/cluster-nats.h",
+               "cluster/cluster-wire.h"],
 }
 
 # Includes the table above forbids that the tree still has, each with

@@ -6,9 +6,10 @@ set -eu
 
 # What building and running need. libsystemd-dev: sd_notify(3), which
 # tells systemd when mailbelld is ready, reloading or stopping.
+# libnats-dev: the NATS client several nodes speak with ([cluster]).
 RUN_PKGS="meson ninja-build pkg-config gcc libc6-dev libevent-dev libssl-dev
 libgmime-3.0-dev libinih-dev libcrypt-dev zlib1g-dev libjansson-dev
-libjs-chart.js libsystemd-dev"
+libjs-chart.js libsystemd-dev libnats-dev"
 # What building the Debian package needs besides (`make deb`, and
 # tests/integration/test_deb.py): dpkg-buildpackage, debhelper (with
 # dh_installsysusers) and lintian. The package's Build-Depends
@@ -25,10 +26,11 @@ DEB_PKGS="dpkg-dev build-essential debhelper lintian"
 # browser.
 # systemd: systemd-analyze, systemd-sysusers and systemd-tmpfiles, which
 # check the installed unit and entries as systemd reads them.
+# nats-server: the NATS cluster the cluster tests run nodes over.
 CHECK_PKGS="libcmocka-dev python3 python3-pytest python3-cryptography swaks
 postfix curl isync libsasl2-modules neomutt tmux nftables conntrack iproute2
 dovecot-lmtpd dovecot-imapd procps clang libclang-rt-14-dev testssl.sh
-prometheus systemd
+prometheus systemd nats-server
 chromium chromium-driver python3-selenium $DEB_PKGS"
 
 case "${1:-run}" in

@@ -39,6 +39,7 @@ extern const struct client_cmd cmd_config_entry;
 extern const struct client_cmd cmd_watch_entry;
 extern const struct client_cmd cmd_doctor_entry;
 extern const struct client_cmd cmd_status_entry;
+extern const struct client_cmd cmd_cluster_entry;
 
 /* Print cmd's usage (and its help text if full) to fp. */
 void client_cmd_usage(const struct client_cmd *cmd, FILE *fp, int full);

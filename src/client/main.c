@@ -36,6 +36,7 @@ static const struct client_cmd *const client_cmds[] = {
 	&cmd_watch_entry,
 	&cmd_doctor_entry,
 	&cmd_status_entry,
+	&cmd_cluster_entry,
 	&cmd_help_entry,
 };
 

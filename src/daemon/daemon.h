@@ -13,6 +13,7 @@
 #include "imap/imap.h"
 
 struct admin_http;
+struct cluster;
 struct directory;
 struct event;
 struct event_base;
@@ -56,6 +57,8 @@ struct daemon {
 	struct notify_server *notify;	/* NULL when [notify] is disabled */
 	struct imap_xbell_ops xbell;	/* IMAP's XBELL, onto the notifier */
 	unsigned landed_sub;		/* store_subscribe id of the logger */
+	struct cluster *cluster;	/* NULL without [cluster] node */
+	char *cluster_secret;		/* [cluster] secret_file's */
 	struct sdnotify *sd;		/* systemd's readiness and watchdog */
 
 	/* Events on the loop. */

@@ -20,6 +20,7 @@
 
 #include "admin/admin-http.h"
 #include "daemon/admin-setup.h"
+#include "daemon/cluster-setup.h"
 #include "daemon/daemon.h"
 #include "daemon/listen.h"
 #include "daemon/reload.h"
@@ -457,6 +458,7 @@ start_services(struct daemon *d)
 	d->dir = directory_open(passwd);
 	free(passwd);
 	start_notify(d);
+	cluster_setup_start(d);
 
 	memset(&lmtp_deps, 0, sizeof(lmtp_deps));
 	lmtp_deps.base = d->base;
@@ -621,6 +623,7 @@ start_daemon(struct daemon *d, const struct options *opts)
 	bind_listeners(d);
 	/* Like the TLS key, the token file may be root's alone. */
 	admin_setup_token(d);
+	cluster_setup_secret(d);
 	if (tls_setup_configured(d->cfg))
 		d->tls = tls_setup_start(d->cfg);
 	drop_privileges(d);
@@ -649,6 +652,9 @@ stop_daemon(struct daemon *d)
 	imap_server_free(&d->imap);
 	lmtp_server_free(&d->lmtp);
 	tls_server_free(&d->tls);
+	/* Before the notifier (its events go there) and the store (it is
+	 * subscribed to the store's events). */
+	cluster_setup_stop(d);
 	/* After IMAP (its XBELL hooks point here) and before the store
 	 * (it is subscribed to the store's events); saves what changed. */
 	notify_server_free(&d->notify);

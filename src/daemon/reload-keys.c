@@ -83,6 +83,18 @@ const struct reload_key reload_keys[] = {
 	RELOAD_KEY("tls.cert_file", RELOAD_TLS, RELOAD_STRING,
 	    tls_cert_file),
 	RELOAD_KEY("tls.key_file", RELOAD_TLS, RELOAD_STRING, tls_key_file),
+	RELOAD_KEY("cluster.node", RELOAD_RESTART, RELOAD_STRING,
+	    cluster_node),
+	RELOAD_LIST_KEY("cluster.nats", RELOAD_RESTART, cluster_nats,
+	    cluster_nats_count),
+	RELOAD_KEY("cluster.host", RELOAD_RESTART, RELOAD_STRING,
+	    cluster_host),
+	RELOAD_KEY("cluster.secret_file", RELOAD_RESTART, RELOAD_STRING,
+	    cluster_secret_file),
+	RELOAD_KEY("cluster.ca_file", RELOAD_RESTART, RELOAD_STRING,
+	    cluster_ca_file),
+	RELOAD_KEY("cluster.replicas", RELOAD_RESTART, RELOAD_UNSIGNED,
+	    cluster_replicas),
 };
 
 const size_t reload_key_count = sizeof(reload_keys) / sizeof(reload_keys[0]);

@@ -13,6 +13,10 @@
  * start (boot); never goes backwards. Only differences mean anything. */
 uint64_t clock_now_ms(void);
 uint64_t clock_now_us(void);
+/* CLOCK_REALTIME in microseconds since the Unix epoch: for times that
+ * another machine compares with its own (it may jump; only for
+ * reports). */
+uint64_t clock_unix_us(void);
 
 /* A source of milliseconds; now_ms(ctx) must never go backwards. */
 struct clock {

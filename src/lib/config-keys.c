@@ -404,6 +404,107 @@ parse_number(struct config_parse *p, const struct config_key_def *def,
 	return 0;
 }
 
+/* ---- [cluster] ---- */
+
+/* A node name: a NATS subject token and a key-value key. */
+bool
+config_node_name_valid(const char *name)
+{
+	size_t i, len = strlen(name);
+
+	if (len == 0 || len > CLUSTER_NODE_NAME_MAX)
+		return false;
+	for (i = 0; i < len; i++) {
+		char c = name[i];
+
+		if (!(c >= 'a' && c <= 'z') && !isdigit((unsigned char)c) &&
+		    c != '-' && c != '_')
+			return false;
+	}
+	return true;
+}
+
+static int
+parse_cluster_node(struct config_parse *p, const char *value,
+    const char **reason_r)
+{
+	if (!config_node_name_valid(value)) {
+		*reason_r = "not a node name (1 to "
+		    MB_STR(CLUSTER_NODE_NAME_MAX) " of a-z, 0-9, - and _)";
+		return -1;
+	}
+	return parse_string(&p->cfg->cluster_node, value, reason_r);
+}
+
+/* NATS server URLs: [nats://|tls://]host:port, as the NATS client reads
+ * them; the client itself finds what else is wrong when it connects. */
+static int
+parse_cluster_nats(struct config_parse *p, const char *value,
+    const char **reason_r)
+{
+	char copy[CONFIG_LINE_MAX + 1];
+	char *items[CONFIG_LISTEN_MAX];
+	const char *rest, *colon;
+	size_t i;
+	int n;
+
+	if ((n = split_list(value, copy, items, CONFIG_LISTEN_MAX,
+	    "too many servers (at most " MB_STR(CONFIG_LISTEN_MAX) ")",
+	    reason_r)) < 0)
+		return -1;
+	if (n == 0) {
+		*reason_r = "needs at least one NATS server URL";
+		return -1;
+	}
+	for (i = 0; i < (size_t)n; i++) {
+		rest = strstr(items[i], "://");
+		if (rest != NULL && strncmp(items[i], "nats://", 7) != 0 &&
+		    strncmp(items[i], "tls://", 6) != 0) {
+			*reason_r = "not a NATS URL (nats:// or tls://)";
+			return -1;
+		}
+		rest = rest != NULL ? rest + 3 : items[i];
+		colon = strrchr(rest, ':');
+		if (colon == NULL || colon == rest || colon[1] == '\0' ||
+		    strspn(colon + 1, "0123456789") != strlen(colon + 1)) {
+			*reason_r = "not a NATS URL (nats://host:port)";
+			return -1;
+		}
+	}
+	set_list(p->cfg->cluster_nats, &p->cfg->cluster_nats_count, items,
+	    (size_t)n);
+	return 0;
+}
+
+/* A DNS name or an IP address literal. */
+static int
+parse_cluster_host(struct config_parse *p, const char *value,
+    const char **reason_r)
+{
+	unsigned char bin[sizeof(struct in6_addr)];
+
+	if (inet_pton(AF_INET, value, bin) != 1 &&
+	    inet_pton(AF_INET6, value, bin) != 1 && !dns_name_valid(value)) {
+		*reason_r = "not a host name or IP address";
+		return -1;
+	}
+	return parse_string(&p->cfg->cluster_host, value, reason_r);
+}
+
+static int
+parse_cluster_secret_file(struct config_parse *p, const char *value,
+    const char **reason_r)
+{
+	return parse_path(&p->cfg->cluster_secret_file, value, reason_r);
+}
+
+static int
+parse_cluster_ca_file(struct config_parse *p, const char *value,
+    const char **reason_r)
+{
+	return parse_path(&p->cfg->cluster_ca_file, value, reason_r);
+}
+
 /* Table entries: a key read by its own function, a number, a duration,
  * a port. A number key names its unsigned or uint16_t field. */
 #define CONFIG_KEY_FUNC(sec, nm, k, fn) \
@@ -487,6 +588,20 @@ const struct config_key_def config_keys[] = {
 	    parse_tls_cert_file),
 	CONFIG_KEY_FUNC("tls", "key_file", KEY_TLS_KEY_FILE,
 	    parse_tls_key_file),
+	CONFIG_KEY_FUNC("cluster", "node", KEY_CLUSTER_NODE,
+	    parse_cluster_node),
+	CONFIG_KEY_FUNC("cluster", "nats", KEY_CLUSTER_NATS,
+	    parse_cluster_nats),
+	CONFIG_KEY_FUNC("cluster", "host", KEY_CLUSTER_HOST,
+	    parse_cluster_host),
+	CONFIG_KEY_FUNC("cluster", "secret_file", KEY_CLUSTER_SECRET_FILE,
+	    parse_cluster_secret_file),
+	CONFIG_KEY_FUNC("cluster", "ca_file", KEY_CLUSTER_CA_FILE,
+	    parse_cluster_ca_file),
+	/* JetStream keeps an odd count of copies, up to 5. */
+	CONFIG_KEY_NUMBER("cluster", "replicas", KEY_CLUSTER_REPLICAS,
+	    CONFIG_NUMBER_PLAIN, cluster_replicas, 1, 5,
+	    "not a number between 1 and 5"),
 };
 
 const size_t config_key_count = sizeof(config_keys) / sizeof(config_keys[0]);

@@ -13,7 +13,7 @@
 
 /* The sections a file may have. */
 static const char *const config_sections[] = {
-	"server", "imap", "lmtp", "admin", "notify", "tls",
+	"server", "imap", "lmtp", "admin", "notify", "tls", "cluster",
 };
 
 static void
@@ -86,6 +86,41 @@ config_handler_cb(void *user, const char *section, const char *name,
 
 /* Check a section header line ("[name]") against the known sections, so
  * that even an empty unknown section is an error. */
+/* A cluster node needs all of these: a name, its NATS servers, the host
+ * its peers reach it at and the secret they log in with. */
+static int
+check_cluster(struct config_parse *p)
+{
+	static const struct {
+		enum config_key key;
+		const char *name;
+	} need[] = {
+		{ KEY_CLUSTER_NODE, "node" },
+		{ KEY_CLUSTER_NATS, "nats" },
+		{ KEY_CLUSTER_HOST, "host" },
+		{ KEY_CLUSTER_SECRET_FILE, "secret_file" },
+	};
+	unsigned any = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+		if (p->key_line[need[i].key] > any)
+			any = p->key_line[need[i].key];
+	if (p->key_line[KEY_CLUSTER_CA_FILE] > any)
+		any = p->key_line[KEY_CLUSTER_CA_FILE];
+	if (any == 0)
+		return 0;
+	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		if (p->key_line[need[i].key] != 0)
+			continue;
+		p->line = any;
+		parse_fail(p, "[cluster] %s: not set (a cluster node needs "
+		    "node, nats, host and secret_file)", need[i].name);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 check_section_line(struct config_parse *p, const char *line)
 {
@@ -102,7 +137,7 @@ check_section_line(struct config_parse *p, const char *line)
 			return;
 	}
 	parse_fail(p, "[%.*s]: unknown section (known: [server] [imap] "
-	    "[lmtp] [admin] [notify] [tls])", (int)len, line + 1);
+	    "[lmtp] [admin] [notify] [tls] [cluster])", (int)len, line + 1);
 }
 
 /*
@@ -191,6 +226,8 @@ config_check(struct config_parse *p)
 		    "set [admin] token_file too", p->cfg->admin_listen[i]);
 		return;
 	}
+	if (check_cluster(p) < 0)
+		return;
 	for (i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
 		for (j = 0; j < i; j++) {
 			unsigned li = p->key_line[tcp[i].key];

@@ -71,7 +71,12 @@ config_default_text(void)
 		    "[tls]\n"
 		    "# cert_file, key_file: unset, so <data_dir>/tls/"
 		    "mailbell.crt and .key,\n"
-		    "# a self-signed certificate made at first start\n",
+		    "# a self-signed certificate made at first start\n"
+		    "\n"
+		    "[cluster]\n"
+		    "# node, nats, host, secret_file: unset, so one machine\n"
+		    "# and no NATS\n"
+		    "replicas = 1\n",
 		    CONFIG_DEFAULT_IMAP_PORT, CONFIG_DEFAULT_IMAPS_PORT,
 		    IMAP_IDLE_KEEPALIVE_DEFAULT_SECS / 60,
 		    IMAP_CONNECTIONS_PER_USER_DEFAULT,
@@ -168,6 +173,12 @@ config_free(struct mb_config **cfgp)
 	free(cfg->user);
 	free(cfg->tls_cert_file);
 	free(cfg->tls_key_file);
+	free(cfg->cluster_node);
+	for (i = 0; i < cfg->cluster_nats_count; i++)
+		free(cfg->cluster_nats[i]);
+	free(cfg->cluster_host);
+	free(cfg->cluster_secret_file);
+	free(cfg->cluster_ca_file);
 	free(cfg);
 }
 

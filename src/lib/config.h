@@ -96,6 +96,17 @@ struct mb_config {
 	 * .key, made at first start (lib/tls.h) */
 	char *tls_cert_file;	/* PEM: the certificate, then its chain */
 	char *tls_key_file;	/* PEM: its private key */
+
+	/* [cluster]: cluster_node set turns it on, and then nats, host and
+	 * secret_file are set too (config_load checks) */
+	char *cluster_node;	/* this node's name ([a-z0-9_-]) */
+	char *cluster_nats[CONFIG_LISTEN_MAX]; /* NATS server URLs */
+	size_t cluster_nats_count;
+	char *cluster_host;	/* where the other nodes reach this one */
+	char *cluster_secret_file; /* the secret nodes log in with */
+	char *cluster_ca_file;	/* CAs of the nodes' certificates, or NULL:
+				   the system's */
+	unsigned cluster_replicas; /* of the JetStream streams and buckets */
 };
 
 /*
@@ -127,6 +138,8 @@ size_t config_admin_listen(const struct mb_config *cfg,
 /* Whether a listen address (as the config holds it: an address or "*")
  * reaches loopback only. */
 bool config_addr_is_loopback(const char *addr);
+/* Whether name is a valid [cluster] node name. */
+bool config_node_name_valid(const char *name);
 /* Whether it means every address: "*", 0.0.0.0, ::. */
 bool config_addr_is_wildcard(const char *addr);
 

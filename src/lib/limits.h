@@ -583,5 +583,28 @@
  * of base64 or hex, at most a line. */
 #define CLUSTER_SECRET_MIN 22
 #define CLUSTER_SECRET_MAX 256
+/* A NATS connect or request that takes longer than this has failed;
+ * the next server or try follows. */
+#define CLUSTER_NATS_TIMEOUT_MS 2000
+/* Between attempts to reach a NATS server again. */
+#define CLUSTER_NATS_RECONNECT_MS 250
+/* Events are kept this long, so a node away for less catches up from
+ * its durable consumer when it returns. */
+#define CLUSTER_EVENT_MAX_AGE_SECS (24 * 3600)
+/* An event resent within this window (the same Nats-Msg-Id) is stored
+ * once: a publish whose acknowledgement was lost is safe to repeat. */
+#define CLUSTER_EVENT_DUPLICATE_SECS 120
+/* Events waiting to be published; beyond, the oldest are dropped (and
+ * counted) while NATS is away: a day of a busy node's mail would not
+ * fit in memory, and the clients resynchronise when they reconnect. */
+#define CLUSTER_PUBLISH_QUEUE_MAX 100000
+/* Events fetched from the stream at once, and how long one fetch waits
+ * for the first. */
+#define CLUSTER_FETCH_BATCH 256
+#define CLUSTER_FETCH_WAIT_MS 500
+/* How often a node writes its record (its heartbeat), and after how
+ * long without one `mailbell cluster nodes` calls it down. */
+#define CLUSTER_HEARTBEAT_SECS 5
+#define CLUSTER_NODE_DOWN_SECS 15
 
 #endif

@@ -440,15 +440,16 @@ fanout_clear(struct notify_server *s)
 	s->fan_tail = NULL;
 }
 
+/* Queue ev for every verified registration of its user that covers its
+ * folder, with the folder's counts after it (st, or NULL if they could
+ * not be read). */
 static void
-folder_event_cb(const struct store_event *ev, void *ctx)
+fanout_add(struct notify_server *s, const struct store_event *ev,
+    const struct store_status *st)
 {
-	struct notify_server *s = ctx;
 	struct notify_user *u;
 	struct notify_reg *reg;
 	struct notify_fanout *f;
-	struct store_status st;
-	const char *error;
 	size_t n = 0;
 
 	u = notify_registry_user(s->registry, ev->user);
@@ -474,20 +475,15 @@ folder_event_cb(const struct store_event *ev, void *ctx)
 	if (ev->uid_count > 1)
 		f->e.type = NOTIFY_EVENT_MAILBOX_RESYNC;
 	/* Counts after the change, once for every registration. */
-	if (store_folder_status(s->deps.store, ev->user, ev->folder, &st,
-	    &error) == 0) {
-		f->e.uidnext = st.uidnext;
-		f->e.messages = st.messages;
-		f->e.unseen = st.unseen;
+	if (st != NULL) {
+		f->e.uidnext = st->uidnext;
+		f->e.messages = st->messages;
+		f->e.unseen = st->unseen;
 		if (f->e.uidvalidity == 0)
-			f->e.uidvalidity = st.uidvalidity;
-	} else {
-		log_debug("notify: status of %s/%s: %s", ev->user, ev->folder,
-		    error);
-		if (ev->type == STORE_EVENT_MESSAGE_NEW ||
-		    ev->type == STORE_EVENT_MESSAGE_APPEND)
-			f->e.uidnext = ev->uid + 1;
-	}
+			f->e.uidvalidity = st->uidvalidity;
+	} else if (ev->type == STORE_EVENT_MESSAGE_NEW ||
+	    ev->type == STORE_EVENT_MESSAGE_APPEND)
+		f->e.uidnext = ev->uid + 1;
 	f->e.folder = xstrdup(ev->folder);
 	f->e.landed_us = ev->landed_us;
 	f->user = xstrdup(ev->user);
@@ -498,6 +494,31 @@ folder_event_cb(const struct store_event *ev, void *ctx)
 		s->fan_head = f;
 	s->fan_tail = f;
 	fanout_arm(s);
+}
+
+static void
+folder_event_cb(const struct store_event *ev, void *ctx)
+{
+	struct notify_server *s = ctx;
+	struct store_status st;
+	const char *error;
+
+	if (notify_registry_user(s->registry, ev->user) == NULL)
+		return;
+	if (store_folder_status(s->deps.store, ev->user, ev->folder, &st,
+	    &error) == 0) {
+		fanout_add(s, ev, &st);
+		return;
+	}
+	log_debug("notify: status of %s/%s: %s", ev->user, ev->folder, error);
+	fanout_add(s, ev, NULL);
+}
+
+void
+notify_server_event(struct notify_server *s, const struct store_event *ev,
+    const struct store_status *st)
+{
+	fanout_add(s, ev, st);
 }
 
 void

@@ -21,6 +21,8 @@ struct clock;
 struct directory;
 struct mb_config;
 struct store;
+struct store_event;
+struct store_status;
 struct notify_server;
 
 /* What the notifier needs; all must outlive it. */
@@ -67,6 +69,15 @@ size_t notify_server_registrations(const struct notify_server *server);
 /* Call cb for every registration, as the admin port lists them. */
 void notify_server_list(const struct notify_server *server,
     status_registration_cb *cb, void *arg);
+/*
+ * An event that happened on another node of the cluster, for this
+ * node's registrations of its user: as store_subscribe_events() would
+ * report it (ev->landed_us on this node's clock_now_us() scale), with
+ * the folder's counts after it as the owner read them (st: messages,
+ * unseen, uidnext, uidvalidity).
+ */
+void notify_server_event(struct notify_server *server,
+    const struct store_event *ev, const struct store_status *st);
 /* Write the registrations file now if anything changed, stop reading
  * datagrams and free everything (secrets are wiped). */
 void notify_server_free(struct notify_server **serverp);

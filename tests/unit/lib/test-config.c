@@ -537,6 +537,52 @@ test_addr_kinds(void **state)
 	assert_false(config_addr_is_wildcard("::1"));
 }
 
+/* [cluster]: all or nothing of node, nats, host and secret_file. */
+static void
+test_cluster(void **state)
+{
+	struct mb_config *cfg;
+
+	(void)state;
+	cfg = load_ok("[server]\n");
+	assert_null(cfg->cluster_node);
+	assert_int_equal(cfg->cluster_replicas, 1);
+	config_free(&cfg);
+
+	cfg = load_ok(
+	    "[cluster]\n"
+	    "node = mx-2_b\n"
+	    "nats = nats://10.0.0.1:4222, tls://[::1]:4223 n3.example:4222\n"
+	    "host = 10.0.0.2\n"
+	    "secret_file = /etc/mailbell/cluster.secret\n"
+	    "ca_file = /etc/mailbell/nodes.pem\n"
+	    "replicas = 3\n");
+	assert_string_equal(cfg->cluster_node, "mx-2_b");
+	assert_int_equal(cfg->cluster_nats_count, 3);
+	assert_string_equal(cfg->cluster_nats[1], "tls://[::1]:4223");
+	assert_string_equal(cfg->cluster_nats[2], "n3.example:4222");
+	assert_string_equal(cfg->cluster_host, "10.0.0.2");
+	assert_string_equal(cfg->cluster_secret_file,
+	    "/etc/mailbell/cluster.secret");
+	assert_string_equal(cfg->cluster_ca_file, "/etc/mailbell/nodes.pem");
+	assert_int_equal(cfg->cluster_replicas, 3);
+	config_free(&cfg);
+
+	load_fails("[cluster]\nnode = a\nnats = nats://h:1\nhost = h\n", 4,
+	    "[cluster] secret_file: not set");
+	load_fails("[cluster]\nca_file = /x\n", 2, "[cluster] node: not set");
+	load_fails("[cluster]\nnode = A\n", 2, "not a node name");
+	load_fails("[cluster]\nnode = a.b\n", 2, "not a node name");
+	load_fails("[cluster]\nnats = http://h:1\n", 2, "not a NATS URL");
+	load_fails("[cluster]\nnats = nats://h\n", 2, "not a NATS URL");
+	load_fails("[cluster]\nhost = -x\n", 2, "not a host name");
+	load_fails("[cluster]\nreplicas = 7\n", 2, "between 1 and 5");
+	assert_true(config_node_name_valid("a"));
+	assert_false(config_node_name_valid(""));
+	assert_false(config_node_name_valid(
+	    "abcdefghijklmnopqrstuvwxyz0123456"));
+}
+
 static void
 test_unreadable(void **state)
 {
@@ -574,6 +620,7 @@ main(void)
 		cmocka_unit_test(test_syntax),
 		cmocka_unit_test(test_port_conflict),
 		cmocka_unit_test(test_admin_listen),
+		cmocka_unit_test(test_cluster),
 		cmocka_unit_test(test_addr_kinds),
 		cmocka_unit_test(test_unreadable),
 	};

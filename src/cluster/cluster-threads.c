@@ -1,0 +1,462 @@
+/*
+ * The NATS threads of a cluster node. The consumer thread opens the
+ * stream and buckets (again and again until JetStream answers), writes
+ * the node's record every CLUSTER_HEARTBEAT_SECS and fetches other
+ * nodes' events from the node's durable consumer; a watch thread per
+ * bucket follows the user map and the node records; the publisher sends
+ * this node's events in order, each until the stream has stored it.
+ * What they learn goes to the loop through the completion queue.
+ */
+#include "cluster/cluster-private.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/config.h"
+#include "lib/log.h"
+#include "lib/xmalloc.h"
+
+/* A bucket entry (or the end of the first read) for the loop. */
+struct kv_item {
+	struct completion item;
+	struct cluster *c;
+	enum cluster_bucket bucket;
+	enum { KV_PUT, KV_DEL, KV_LOADED } op;
+	size_t len;
+	char key[CLUSTER_HOST_MAX + 1];
+	char value[];
+};
+
+/* Another node's event for the loop. */
+struct ev_item {
+	struct completion item;
+	struct cluster *c;
+	uint64_t seq;
+	struct cluster_event ev;
+};
+
+/* Wait up to ms, or until stopping; returns whether stopping. */
+static bool
+wait_stop(struct cluster *c, unsigned ms)
+{
+	struct timespec ts;
+	bool stop;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&c->lock);
+	if (!c->stopping)
+		pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+	stop = c->stopping;
+	pthread_mutex_unlock(&c->lock);
+	return stop;
+}
+
+/* Wait until the stream and buckets are open; false if stopping. */
+static bool
+wait_ready(struct cluster *c)
+{
+	bool ready;
+
+	pthread_mutex_lock(&c->lock);
+	while (!c->ready && !c->stopping)
+		pthread_cond_wait(&c->cond, &c->lock);
+	ready = c->ready && !c->stopping;
+	pthread_mutex_unlock(&c->lock);
+	return ready;
+}
+
+/* ---- Watching a bucket ---- */
+
+static void
+kv_item_cb(struct completion *item)
+{
+	struct kv_item *kv = COMPLETION_ENTRY(item, struct kv_item, item);
+
+	if (kv->op == KV_PUT)
+		cluster_bucket_put(kv->c, kv->bucket, kv->key, kv->value,
+		    kv->len);
+	else if (kv->op == KV_DEL)
+		cluster_bucket_del(kv->c, kv->bucket, kv->key);
+	else
+		cluster_bucket_loaded(kv->c, kv->bucket);
+	free(kv);
+}
+
+static void
+post_entry(struct cluster *c, enum cluster_bucket bucket, kvEntry *e)
+{
+	struct kv_item *kv;
+	const char *key = e != NULL ? kvEntry_Key(e) : "";
+	int len = e != NULL ? kvEntry_ValueLen(e) : 0;
+
+	if (strlen(key) > CLUSTER_HOST_MAX || len < 0 ||
+	    len >= CLUSTER_EVENT_MAX) {
+		log_warnx("cluster: bucket entry %.64s out of bounds", key);
+		return;
+	}
+	kv = xcalloc(1, sizeof(*kv) + (size_t)len + 1);
+	kv->c = c;
+	kv->bucket = bucket;
+	strcpy(kv->key, key);
+	if (e == NULL)
+		kv->op = KV_LOADED;
+	else if (kvEntry_Operation(e) != kvOp_Put)
+		kv->op = KV_DEL;
+	else {
+		kv->op = KV_PUT;
+		kv->len = (size_t)len;
+		memcpy(kv->value, kvEntry_Value(e), (size_t)len);
+	}
+	completion_post(c->done, &kv->item, kv_item_cb);
+}
+
+/* Follow one bucket: every entry, then each change, and after a lost
+ * watch (NATS away) every entry again. */
+static void
+watch_bucket(struct cluster *c, enum cluster_bucket bucket)
+{
+	kvStore *kv = bucket == CLUSTER_BUCKET_USERS ? c->cn.users :
+	    c->cn.nodes;
+	kvWatcher *w = NULL;
+	kvEntry *e;
+	natsStatus s;
+
+	while (!wait_stop(c, 0)) {
+		if (w == NULL &&
+		    (s = kvStore_WatchAll(&w, kv, NULL)) != NATS_OK) {
+			w = NULL;
+			if (wait_stop(c, CLUSTER_NATS_RECONNECT_MS * 4))
+				break;
+			continue;
+		}
+		e = NULL;
+		s = kvWatcher_Next(&e, w, CLUSTER_FETCH_WAIT_MS);
+		if (s == NATS_TIMEOUT)
+			continue;
+		if (s != NATS_OK) {
+			kvWatcher_Destroy(w);
+			w = NULL;
+			continue;
+		}
+		post_entry(c, bucket, e);
+		if (e != NULL)
+			kvEntry_Destroy(e);
+	}
+	if (w != NULL) {
+		kvWatcher_Stop(w);
+		kvWatcher_Destroy(w);
+	}
+}
+
+static void *
+watch_users_main(void *arg)
+{
+	struct cluster *c = arg;
+
+	if (wait_ready(c))
+		watch_bucket(c, CLUSTER_BUCKET_USERS);
+	return NULL;
+}
+
+static void *
+watch_nodes_main(void *arg)
+{
+	struct cluster *c = arg;
+
+	if (wait_ready(c))
+		watch_bucket(c, CLUSTER_BUCKET_NODES);
+	return NULL;
+}
+
+/* ---- Publishing ---- */
+
+void
+cluster_publish(struct cluster *c, const char *data, int len)
+{
+	struct cluster_out *o, *old = NULL;
+
+	o = xmalloc(sizeof(*o) + (size_t)len);
+	o->next = NULL;
+	o->len = len;
+	memcpy(o->data, data, (size_t)len);
+	pthread_mutex_lock(&c->lock);
+	o->seq = ++c->out_seq;
+	if (c->out_count == CLUSTER_PUBLISH_QUEUE_MAX) {
+		old = c->out_head;
+		c->out_head = old->next;
+		c->out_count--;
+		if (c->out_head == NULL)
+			c->out_tail = NULL;
+	}
+	if (c->out_tail != NULL)
+		c->out_tail->next = o;
+	else
+		c->out_head = o;
+	c->out_tail = o;
+	c->out_count++;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	if (old != NULL) {
+		atomic_fetch_add(&c->dropped, 1);
+		free(old);
+	}
+}
+
+/* Publish o until the stream has it (or stopping). The Nats-Msg-Id
+ * makes a repeat after a lost acknowledgement harmless. */
+static void
+publish_one(struct cluster *c, const struct cluster_out *o)
+{
+	char subject[sizeof(CLUSTER_EVENT_SUBJECT_PREFIX) +
+	    CLUSTER_NODE_NAME_MAX];
+	char id[CLUSTER_NODE_NAME_MAX + 48];
+	jsPubOptions po;
+	jsErrCode jerr;
+	natsMsg *msg;
+	natsStatus s;
+
+	snprintf(subject, sizeof(subject), "%s%s",
+	    CLUSTER_EVENT_SUBJECT_PREFIX, c->node);
+	snprintf(id, sizeof(id), "%s-%llu-%llu", c->node,
+	    (unsigned long long)c->started, (unsigned long long)o->seq);
+	jsPubOptions_Init(&po);
+	po.MaxWait = CLUSTER_NATS_TIMEOUT_MS;
+	for (;;) {
+		msg = NULL;
+		s = natsMsg_Create(&msg, subject, NULL, o->data, o->len);
+		if (s == NATS_OK)
+			s = natsMsgHeader_Set(msg, "Nats-Msg-Id", id);
+		if (s == NATS_OK)
+			s = js_PublishMsg(NULL, c->cn.js, msg, &po, &jerr);
+		natsMsg_Destroy(msg);
+		if (s == NATS_OK) {
+			atomic_fetch_add(&c->published, 1);
+			return;
+		}
+		atomic_fetch_add(&c->retries, 1);
+		if (wait_stop(c, CLUSTER_NATS_RECONNECT_MS))
+			return;
+	}
+}
+
+static void *
+publish_main(void *arg)
+{
+	struct cluster *c = arg;
+	struct cluster_out *o;
+
+	if (!wait_ready(c))
+		return NULL;
+	for (;;) {
+		pthread_mutex_lock(&c->lock);
+		while (c->out_head == NULL && !c->stopping)
+			pthread_cond_wait(&c->cond, &c->lock);
+		if (c->stopping) {
+			pthread_mutex_unlock(&c->lock);
+			return NULL;
+		}
+		/* Taken off the queue while it is sent, so a full queue
+		 * drops the next one instead. */
+		o = c->out_head;
+		c->out_head = o->next;
+		if (c->out_head == NULL)
+			c->out_tail = NULL;
+		c->out_count--;
+		pthread_mutex_unlock(&c->lock);
+
+		publish_one(c, o);
+		free(o);
+	}
+}
+
+/* ---- The consumer: setup, heartbeat, other nodes' events ---- */
+
+/* Open the stream and buckets, trying until JetStream answers. */
+static bool
+open_all(struct cluster *c)
+{
+	const char *error, *last = NULL;
+
+	for (;;) {
+		if (cluster_nats_open(&c->cn, c->deps.cfg, true, &error) == 0)
+			break;
+		if (last == NULL || strcmp(last, error) != 0) {
+			log_warnx("cluster: waiting for NATS JetStream: %s",
+			    error);
+			free((char *)last);
+			last = xstrdup(error);
+		}
+		if (wait_stop(c, CLUSTER_NATS_RECONNECT_MS * 4)) {
+			free((char *)last);
+			return false;
+		}
+	}
+	free((char *)last);
+	log_info("cluster: node %s joined (stream %s, buckets %s and %s)",
+	    c->node, CLUSTER_EVENT_STREAM, CLUSTER_USERS_BUCKET,
+	    CLUSTER_NODES_BUCKET);
+	pthread_mutex_lock(&c->lock);
+	c->ready = true;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	return true;
+}
+
+/* Write this node's record: how to reach it, and that it is alive. */
+static void
+heartbeat(struct cluster *c)
+{
+	struct cluster_node_record rec;
+	char buf[CLUSTER_EVENT_MAX];
+	int len;
+
+	memset(&rec, 0, sizeof(rec));
+	snprintf(rec.host, sizeof(rec.host), "%s", c->deps.cfg->cluster_host);
+	rec.imap_port = c->deps.imap_port;
+	rec.lmtp_port = c->deps.lmtp_port;
+	rec.udp_port = c->deps.udp_port;
+	rec.started = c->started;
+	rec.seen = (uint64_t)time(NULL);
+	if ((len = cluster_node_encode(&rec, buf)) > 0)
+		(void)kvStore_Put(NULL, c->cn.nodes, c->node, buf, len);
+}
+
+static void
+ev_item_cb(struct completion *item)
+{
+	struct ev_item *ei = COMPLETION_ENTRY(item, struct ev_item, item);
+
+	cluster_event_in(ei->c, &ei->ev, ei->seq);
+	free(ei);
+}
+
+/* Hand msg to the loop unless it is this node's own, then acknowledge
+ * it: the notifier holds it from then on. */
+static void
+take_event(struct cluster *c, natsMsg *msg)
+{
+	jsMsgMetaData *meta = NULL;
+	struct ev_item *ei;
+	const char *reason;
+
+	ei = xcalloc(1, sizeof(*ei));
+	if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+		ei->seq = meta->Sequence.Stream;
+		jsMsgMetaData_Destroy(meta);
+	}
+	if (cluster_event_decode(natsMsg_GetData(msg),
+	    (size_t)natsMsg_GetDataLength(msg), &ei->ev, &reason) < 0) {
+		log_warnx("cluster: event %llu of %s: %s",
+		    (unsigned long long)ei->seq, natsMsg_GetSubject(msg),
+		    reason);
+		free(ei);
+	} else if (strcmp(ei->ev.node, c->node) == 0) {
+		free(ei);	/* ours: the notifier heard it here */
+	} else {
+		ei->c = c;
+		completion_post(c->done, &ei->item, ev_item_cb);
+	}
+	natsMsg_Ack(msg, NULL);
+}
+
+/* This node's durable consumer, made at its first start from the new
+ * events on; later starts resume where it left off. */
+static natsSubscription *
+subscribe(struct cluster *c)
+{
+	char durable[CLUSTER_NODE_NAME_MAX + 8];
+	natsSubscription *sub = NULL;
+	jsSubOptions so;
+	jsErrCode jerr;
+
+	snprintf(durable, sizeof(durable), "node-%s", c->node);
+	jsSubOptions_Init(&so);
+	so.Stream = CLUSTER_EVENT_STREAM;
+	so.Config.DeliverPolicy = js_DeliverNew;
+	so.Config.AckPolicy = js_AckExplicit;
+	if (js_PullSubscribe(&sub, c->cn.js, CLUSTER_EVENT_SUBJECTS, durable,
+	    NULL, &so, &jerr) != NATS_OK)
+		return NULL;
+	return sub;
+}
+
+static void *
+consume_main(void *arg)
+{
+	struct cluster *c = arg;
+	natsSubscription *sub = NULL;
+	natsMsgList list;
+	time_t beat = 0;
+	natsStatus s;
+	int i;
+
+	if (!open_all(c))
+		return NULL;
+	while (!wait_stop(c, 0)) {
+		if (time(NULL) >= beat + CLUSTER_HEARTBEAT_SECS) {
+			heartbeat(c);
+			beat = time(NULL);
+		}
+		if (sub == NULL && (sub = subscribe(c)) == NULL) {
+			if (wait_stop(c, CLUSTER_NATS_RECONNECT_MS * 4))
+				break;
+			continue;
+		}
+		memset(&list, 0, sizeof(list));
+		s = natsSubscription_Fetch(&list, sub, CLUSTER_FETCH_BATCH,
+		    CLUSTER_FETCH_WAIT_MS, NULL);
+		if (s == NATS_OK) {
+			for (i = 0; i < list.Count; i++)
+				take_event(c, list.Msgs[i]);
+			natsMsgList_Destroy(&list);
+		} else if (s != NATS_TIMEOUT) {
+			/* The consumer or the connection is gone: make the
+			 * subscription again after a pause. */
+			natsSubscription_Destroy(sub);
+			sub = NULL;
+			if (wait_stop(c, CLUSTER_NATS_RECONNECT_MS))
+				break;
+		}
+	}
+	if (sub != NULL)
+		natsSubscription_Destroy(sub);
+	return NULL;
+}
+
+/* ---- Start and stop ---- */
+
+void
+cluster_threads_start(struct cluster *c)
+{
+	void *(*const mains[])(void *) = { consume_main, watch_users_main,
+	    watch_nodes_main, publish_main };
+	size_t i;
+
+	for (i = 0; i < sizeof(mains) / sizeof(mains[0]); i++) {
+		if (pthread_create(&c->threads[i], NULL, mains[i], c) != 0)
+			fatalx("cluster: cannot start a thread");
+		c->thread_count++;
+	}
+}
+
+void
+cluster_threads_stop(struct cluster *c)
+{
+	size_t i;
+
+	pthread_mutex_lock(&c->lock);
+	c->stopping = true;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	for (i = 0; i < c->thread_count; i++)
+		pthread_join(c->threads[i], NULL);
+	c->thread_count = 0;
+}

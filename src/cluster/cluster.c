@@ -1,0 +1,412 @@
+/*
+ * A cluster node on the daemon's loop: the user map and node records as
+ * the watch threads report them, the route the front doors ask, this
+ * node's store events on their way to the publisher, and other nodes'
+ * events on their way to the notifier.
+ */
+#include "cluster/cluster-private.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "lib/clock.h"
+#include "directory/directory.h"
+#include "lib/config.h"
+#include "lib/log.h"
+#include "lib/xmalloc.h"
+
+/* A placed user and the node it lives on. */
+struct cluster_user {
+	struct hash_node hn;
+	char node[CLUSTER_NODE_NAME_MAX + 1];
+	char name[];
+};
+
+/* A node as its record says. */
+struct cluster_node {
+	struct hash_node hn;
+	struct cluster_node_record rec;
+	char name[CLUSTER_NODE_NAME_MAX + 1];
+};
+
+static uint64_t
+user_hash(const struct hash_node *hn)
+{
+	return hash_str(HASH_ENTRY(hn, struct cluster_user, hn)->name);
+}
+
+static uint64_t
+node_hash(const struct hash_node *hn)
+{
+	return hash_str(HASH_ENTRY(hn, struct cluster_node, hn)->name);
+}
+
+static struct cluster_user *
+user_find(struct cluster *c, const char *name)
+{
+	struct hash_node *hn;
+	struct cluster_user *u;
+
+	for (hn = hash_bucket(&c->users, hash_str(name)); hn != NULL;
+	    hn = hn->next) {
+		u = HASH_ENTRY(hn, struct cluster_user, hn);
+		if (strcmp(u->name, name) == 0)
+			return u;
+	}
+	return NULL;
+}
+
+static struct cluster_node *
+node_find(struct cluster *c, const char *name)
+{
+	struct hash_node *hn;
+	struct cluster_node *n;
+
+	for (hn = hash_bucket(&c->nodes, hash_str(name)); hn != NULL;
+	    hn = hn->next) {
+		n = HASH_ENTRY(hn, struct cluster_node, hn);
+		if (strcmp(n->name, name) == 0)
+			return n;
+	}
+	return NULL;
+}
+
+/* ---- The buckets, as the watches report them ---- */
+
+void
+cluster_bucket_put(struct cluster *c, enum cluster_bucket bucket,
+    const char *key, const char *value, size_t len)
+{
+	struct cluster_node_record rec;
+	struct cluster_user *u;
+	struct cluster_node *n;
+	char node[CLUSTER_NODE_NAME_MAX + 1];
+	const char *reason;
+
+	if (bucket == CLUSTER_BUCKET_NODES) {
+		if (!config_node_name_valid(key) ||
+		    cluster_node_decode(value, len, &rec, &reason) < 0) {
+			log_warnx("cluster: node record %.32s: bad", key);
+			return;
+		}
+		if ((n = node_find(c, key)) == NULL) {
+			n = xcalloc(1, sizeof(*n));
+			strcpy(n->name, key);
+			hash_insert(&c->nodes, &n->hn, hash_str(key));
+			log_info("cluster: node %s at %s (imap %u, lmtp %u)",
+			    key, rec.host, rec.imap_port, rec.lmtp_port);
+		}
+		n->rec = rec;
+		return;
+	}
+	if (len == 0 || len > CLUSTER_NODE_NAME_MAX ||
+	    !directory_user_name_valid(key)) {
+		log_warnx("cluster: user map entry %.64s: bad", key);
+		return;
+	}
+	memcpy(node, value, len);
+	node[len] = '\0';
+	if (!config_node_name_valid(node)) {
+		log_warnx("cluster: user map entry %s: bad node", key);
+		return;
+	}
+	if ((u = user_find(c, key)) == NULL) {
+		u = xcalloc(1, sizeof(*u) + strlen(key) + 1);
+		strcpy(u->name, key);
+		hash_insert(&c->users, &u->hn, hash_str(key));
+	}
+	if (strcmp(u->node, node) != 0 && c->users_loaded)
+		log_info("cluster: user %s lives on node %s", key, node);
+	strcpy(u->node, node);
+}
+
+void
+cluster_bucket_del(struct cluster *c, enum cluster_bucket bucket,
+    const char *key)
+{
+	struct cluster_user *u;
+	struct cluster_node *n;
+
+	if (bucket == CLUSTER_BUCKET_NODES) {
+		if ((n = node_find(c, key)) != NULL) {
+			hash_remove(&c->nodes, &n->hn, hash_str(key));
+			free(n);
+		}
+	} else if ((u = user_find(c, key)) != NULL) {
+		hash_remove(&c->users, &u->hn, hash_str(key));
+		free(u);
+	}
+}
+
+void
+cluster_bucket_loaded(struct cluster *c, enum cluster_bucket bucket)
+{
+	if (bucket == CLUSTER_BUCKET_USERS && !c->users_loaded) {
+		c->users_loaded = true;
+		log_info("cluster: user map read: %zu users placed",
+		    hash_count(&c->users));
+	}
+}
+
+/* ---- The route ---- */
+
+/* Whether user's Maildir is on this node's disk. */
+static bool
+maildir_here(struct cluster *c, const char *user)
+{
+	char path[4096];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", c->mail_root, user);
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static enum route_where
+route_locate(void *ctx, const char *user, struct route_peer *peer_r)
+{
+	struct cluster *c = ctx;
+	struct cluster_user *u = user_find(c, user);
+	struct cluster_node *n;
+
+	if (u == NULL) {
+		/* Before the map is read (NATS away since the start), a
+		 * user whose mail is here is served here. */
+		if (!c->users_loaded && maildir_here(c, user))
+			return ROUTE_HERE;
+		return ROUTE_UNAVAILABLE;
+	}
+	if (strcmp(u->node, c->node) == 0)
+		return ROUTE_HERE;
+	if ((n = node_find(c, u->node)) == NULL)
+		return ROUTE_UNAVAILABLE;
+	memset(peer_r, 0, sizeof(*peer_r));
+	strcpy(peer_r->node, n->name);
+	strcpy(peer_r->host, n->rec.host);
+	peer_r->imap_port = n->rec.imap_port;
+	peer_r->lmtp_port = n->rec.lmtp_port;
+	return ROUTE_THERE;
+}
+
+static bool
+route_node_login(void *ctx, const char *node, const char *secret)
+{
+	struct cluster *c = ctx;
+	unsigned char digest[SHA256_DIGEST_LENGTH];
+
+	SHA256((const unsigned char *)secret, strlen(secret), digest);
+	return config_node_name_valid(node) &&
+	    CRYPTO_memcmp(digest, c->secret_digest, sizeof(digest)) == 0;
+}
+
+const struct route_ops *
+cluster_route(struct cluster *c)
+{
+	return &c->route;
+}
+
+/* ---- Events ---- */
+
+/* This node's store event, on its way to the stream. */
+static void
+on_store_event(const struct store_event *ev, void *ctx)
+{
+	struct cluster *c = ctx;
+	struct cluster_event ce;
+	struct store_status st;
+	char buf[CLUSTER_EVENT_MAX];
+	const char *error;
+	int len;
+
+	memset(&ce, 0, sizeof(ce));
+	strcpy(ce.node, c->node);
+	if (strlen(ev->user) > USER_NAME_MAX ||
+	    strlen(ev->folder) > FOLDER_NAME_MAX)
+		return;
+	strcpy(ce.user, ev->user);
+	strcpy(ce.folder, ev->folder);
+	ce.type = ev->type;
+	ce.uidvalidity = ev->uidvalidity;
+	ce.uid = ev->uid;
+	ce.uid_count = (uint32_t)ev->uid_count;
+	if (store_folder_status(c->deps.store, ev->user, ev->folder, &st,
+	    &error) == 0) {
+		ce.uidnext = st.uidnext;
+		ce.messages = st.messages;
+		ce.unseen = st.unseen;
+		if (ce.uidvalidity == 0)
+			ce.uidvalidity = st.uidvalidity;
+	}
+	/* The landing, moved from the monotonic clock to the wall's. */
+	ce.landed_unix_us = clock_unix_us() -
+	    (clock_now_us() - ev->landed_us);
+	if ((len = cluster_event_encode(&ce, buf)) > 0)
+		cluster_publish(c, buf, len);
+}
+
+void
+cluster_event_in(struct cluster *c, const struct cluster_event *ce,
+    uint64_t seq)
+{
+	struct store_event ev;
+	struct store_status st;
+	uint64_t now_unix = clock_unix_us(), landed;
+
+	/* A redelivery (its acknowledgement was lost) was handled. */
+	if (seq != 0 && seq <= c->last_seq) {
+		c->duplicates++;
+		return;
+	}
+	c->last_seq = seq;
+	c->received++;
+	if (c->deps.event_cb == NULL)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	memset(&st, 0, sizeof(st));
+	ev.user = ce->user;
+	ev.folder = ce->folder;
+	ev.type = ce->type;
+	ev.uidvalidity = ce->uidvalidity;
+	ev.uid = ce->uid;
+	ev.uids = &ce->uid;
+	ev.uid_count = ce->uid_count;
+	st.uidvalidity = ce->uidvalidity;
+	st.uidnext = ce->uidnext;
+	st.messages = ce->messages;
+	st.unseen = ce->unseen;
+	landed = clock_now_us();
+	if (ce->landed_unix_us < now_unix && now_unix - ce->landed_unix_us <
+	    landed)
+		landed -= now_unix - ce->landed_unix_us;
+	ev.landed_us = landed;
+	c->deps.event_cb(&ev, &st, landed, c->deps.event_ctx);
+}
+
+/* ---- Life ---- */
+
+static void
+connected_cb(bool up, void *ctx)
+{
+	struct cluster *c = ctx;
+
+	atomic_store(&c->connected, up);
+	if (up)
+		log_info("cluster: connected to NATS");
+	else
+		log_warnx("cluster: lost NATS; this node's users are served, "
+		    "its events wait");
+}
+
+static const struct cluster_nats_cbs *
+nats_cbs(struct cluster *c)
+{
+	static struct cluster_nats_cbs cbs;
+
+	cbs.connected = connected_cb;
+	cbs.ctx = c;
+	return &cbs;
+}
+
+struct cluster *
+cluster_new(const struct cluster_deps *deps, const char **error_r)
+{
+	struct cluster *c;
+	char name[CLUSTER_NODE_NAME_MAX + 16];
+
+	c = xcalloc(1, sizeof(*c));
+	c->deps = *deps;
+	c->mail_root = xstrdup(deps->mail_root);
+	snprintf(c->node, sizeof(c->node), "%s", deps->cfg->cluster_node);
+	SHA256((const unsigned char *)deps->secret, strlen(deps->secret),
+	    c->secret_digest);
+	c->started = (uint64_t)time(NULL);
+	hash_init(&c->users, 1024, user_hash);
+	hash_init(&c->nodes, 16, node_hash);
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	c->done = completion_queue_new(deps->base, "cluster");
+	c->route.locate = route_locate;
+	c->route.node_login = route_node_login;
+	c->route.node_name = c->node;
+	c->route.secret = deps->secret;
+	c->route.ca_file = deps->cfg->cluster_ca_file;
+	c->route.ctx = c;
+
+	snprintf(name, sizeof(name), "mailbell-%s", c->node);
+	if (cluster_nats_connect(&c->cn, deps->cfg, name, true, nats_cbs(c),
+	    error_r) < 0) {
+		cluster_free(&c);
+		return NULL;
+	}
+	atomic_store(&c->connected,
+	    natsConnection_Status(c->cn.nc) == NATS_CONN_STATUS_CONNECTED);
+	c->store_sub = store_subscribe_events(deps->store, STORE_EVENT_ALL,
+	    on_store_event, c);
+	cluster_threads_start(c);
+	return c;
+}
+
+void
+cluster_get_stats(struct cluster *c, struct cluster_stats *st_r)
+{
+	memset(st_r, 0, sizeof(*st_r));
+	st_r->connected = atomic_load(&c->connected);
+	st_r->map_loaded = c->users_loaded;
+	st_r->users = hash_count(&c->users);
+	st_r->nodes = hash_count(&c->nodes);
+	st_r->published = atomic_load(&c->published);
+	st_r->publish_retries = atomic_load(&c->retries);
+	st_r->publish_dropped = atomic_load(&c->dropped);
+	pthread_mutex_lock(&c->lock);
+	st_r->publish_queued = c->out_count;
+	pthread_mutex_unlock(&c->lock);
+	st_r->received = c->received;
+	st_r->duplicates = c->duplicates;
+}
+
+static void
+free_table(struct hash_table *t, size_t offset)
+{
+	struct hash_iter it;
+	struct hash_node *hn;
+
+	hash_iter_init(&it, t);
+	while ((hn = hash_iter_next(&it)) != NULL)
+		free((char *)hn - offset);
+	hash_free(t);
+}
+
+void
+cluster_free(struct cluster **cp)
+{
+	struct cluster *c = *cp;
+	struct cluster_out *o;
+
+	if (c == NULL)
+		return;
+	*cp = NULL;
+	if (c->store_sub != 0)
+		store_unsubscribe(c->deps.store, c->store_sub);
+	cluster_threads_stop(c);
+	cluster_nats_close(&c->cn);
+	nats_CloseAndWait(CLUSTER_NATS_TIMEOUT_MS);
+	/* What the threads posted last runs now, into the maps freed
+	 * below. */
+	completion_queue_free(&c->done);
+	while ((o = c->out_head) != NULL) {
+		c->out_head = o->next;
+		free(o);
+	}
+	free_table(&c->users, offsetof(struct cluster_user, hn));
+	free_table(&c->nodes, offsetof(struct cluster_node, hn));
+	pthread_cond_destroy(&c->cond);
+	pthread_mutex_destroy(&c->lock);
+	free(c->mail_root);
+	free(c);
+}

@@ -1,0 +1,76 @@
+/*
+ * A node of a mailbell cluster ([cluster], doc/cluster.md): where each
+ * user lives (the mailbell-users bucket, held in memory and kept current
+ * by a watch), the nodes and how to reach them (mailbell-nodes, with
+ * this node's own record as its heartbeat), this node's store events
+ * published to the MAILBELL_EVENTS stream, and other nodes' events read
+ * from this node's durable consumer and handed to the notifier. NATS is
+ * spoken on threads of the cluster's own; everything here is called on
+ * the daemon's loop and never blocks. Losing NATS stops none of this
+ * node's own work: its users are served and notified as before, and its
+ * events wait (CLUSTER_PUBLISH_QUEUE_MAX) until NATS is back.
+ */
+#ifndef MB_CLUSTER_CLUSTER_H
+#define MB_CLUSTER_CLUSTER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/route.h"
+#include "store/store.h"
+
+struct event_base;
+struct mb_config;
+struct cluster;
+
+/* Another node's event for the notifier: ev as the owner's store
+ * reported it, st the folder's counts after it (messages, unseen,
+ * uidnext, uidvalidity), landed_us when it landed there, on this node's
+ * clock_now_us() scale. */
+typedef void cluster_event_cb(const struct store_event *ev,
+    const struct store_status *st, uint64_t landed_us, void *ctx);
+
+/* What a node needs; all must outlive it. */
+struct cluster_deps {
+	struct event_base *base;
+	const struct mb_config *cfg;	/* [cluster] */
+	struct store *store;		/* its events are published */
+	const char *mail_root;		/* while the map is not known, a user
+					   whose Maildir is here is here */
+	const char *secret;		/* [cluster] secret_file's */
+	uint16_t imap_port;		/* the ports in this node's record */
+	uint16_t lmtp_port;
+	uint16_t udp_port;		/* 0: no notifier */
+	cluster_event_cb *event_cb;	/* NULL: other nodes' events are
+					   read and dropped */
+	void *event_ctx;
+};
+
+/* Start the node: its threads connect to NATS in the background (a NATS
+ * that is down now is no error). Returns NULL with *error_r set only
+ * when the NATS client cannot be set up. */
+struct cluster *cluster_new(const struct cluster_deps *deps,
+    const char **error_r);
+/* The route ops IMAP and LMTP ask (valid while the cluster lives). */
+const struct route_ops *cluster_route(struct cluster *cluster);
+
+/* What the admin port shows. */
+struct cluster_stats {
+	bool connected;			/* to a NATS server now */
+	bool map_loaded;		/* the user map has been read */
+	uint64_t users;			/* placed users */
+	uint64_t nodes;			/* node records */
+	uint64_t published;		/* events stored in the stream */
+	uint64_t publish_retries;	/* publishes tried again */
+	uint64_t publish_dropped;	/* lost to a full queue */
+	uint64_t publish_queued;	/* waiting now */
+	uint64_t received;		/* other nodes' events handled */
+	uint64_t duplicates;		/* redelivered, dropped */
+};
+void cluster_get_stats(struct cluster *cluster, struct cluster_stats *st_r);
+
+/* Stop the threads (within a second), close NATS and free; the NATS
+ * client library's own threads end too (one cluster per process). */
+void cluster_free(struct cluster **clusterp);
+
+#endif

@@ -1,0 +1,256 @@
+"""Several mailbelld nodes over a NATS cluster, on loopback.
+
+NatsCluster runs Debian's nats-server processes joined in one JetStream
+cluster (each with its own store directory and monitoring port);
+MailCluster runs mailbelld nodes with a [cluster] section that names
+them, one shared secret and one certificate, and places users on nodes
+with `mailbell cluster place`.
+"""
+
+import json
+import shutil
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import (PASSWORD, Daemon, free_port, run_cli, terminate,
+                      wait_until)
+
+NATS_SERVER = shutil.which("nats-server") or "/usr/bin/nats-server"
+NATS_READY_TIMEOUT = 30.0
+
+
+class NatsServer:
+    """One nats-server of a cluster."""
+
+    def __init__(self, root, name, routes_of):
+        self.name = name
+        self.dir = Path(root) / name
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.route_port = free_port()
+        self.http_port = free_port()
+        self.routes_of = routes_of
+        self.proc = None
+        self.log_path = self.dir / "nats-server.log"
+
+    @property
+    def url(self):
+        return "nats://127.0.0.1:%d" % self.port
+
+    def write_config(self):
+        routes = ", ".join('"nats://127.0.0.1:%d"' % p
+                           for p in self.routes_of(self))
+        conf = self.dir / "nats.conf"
+        conf.write_text(
+            'server_name: "%s"\n'
+            'listen: "127.0.0.1:%d"\n'
+            'http: "127.0.0.1:%d"\n'
+            'jetstream {\n  store_dir: "%s"\n}\n'
+            'cluster {\n  name: "mailbell-test"\n'
+            '  listen: "127.0.0.1:%d"\n  routes: [%s]\n}\n'
+            % (self.name, self.port, self.http_port, self.dir / "js",
+               self.route_port, routes))
+        return conf
+
+    def start(self):
+        assert self.proc is None
+        conf = self.write_config()
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [NATS_SERVER, "-c", str(conf)], stdin=subprocess.DEVNULL,
+                stdout=log, stderr=log)
+
+    def kill(self):
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+    def stop(self):
+        if self.proc is not None:
+            terminate(self.proc)
+            self.proc = None
+
+    def healthy(self):
+        """Whether JetStream answers here (the meta leader is known and
+        every stream and consumer of this server is current)."""
+        try:
+            with urllib.request.urlopen(
+                    "http://127.0.0.1:%d/healthz" % self.http_port,
+                    timeout=2) as r:
+                return json.load(r).get("status") == "ok"
+        except (OSError, ValueError):
+            return False
+
+    def log(self):
+        return self.log_path.read_text(errors="replace") \
+            if self.log_path.exists() else ""
+
+
+class NatsCluster:
+    """count nats-server processes in one JetStream cluster."""
+
+    def __init__(self, root, count=3):
+        self.servers = []
+        for i in range(count):
+            self.servers.append(NatsServer(root, "n%d" % (i + 1),
+                                           self._routes_of))
+
+    def _routes_of(self, server):
+        return [s.route_port for s in self.servers if s is not server]
+
+    @property
+    def urls(self):
+        return [s.url for s in self.servers]
+
+    def start(self):
+        for s in self.servers:
+            s.start()
+        self.wait_healthy()
+        return self
+
+    def wait_healthy(self, servers=None):
+        servers = servers or [s for s in self.servers if s.proc is not None]
+        if not wait_until(lambda: all(s.healthy() for s in servers),
+                          NATS_READY_TIMEOUT):
+            pytest.fail("nats-server cluster not ready:\n" + "\n".join(
+                s.name + ":\n" + s.log()[-3000:] for s in servers))
+
+    def stop(self):
+        for s in self.servers:
+            s.stop()
+
+
+def make_certificate(directory):
+    """One self-signed certificate for 127.0.0.1 that every node serves
+    and trusts: the nodes' [tls] files and [cluster] ca_file."""
+    directory = Path(directory)
+    cert, key = directory / "nodes.crt", directory / "nodes.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+         "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+         "-subj", "/CN=mailbell-nodes", "-addext",
+         "subjectAltName=IP:127.0.0.1,DNS:localhost",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True)
+    key.chmod(0o644)
+    return cert, key
+
+
+class MailCluster:
+    """mailbelld nodes a, b, c... joined through a NatsCluster."""
+
+    def __init__(self, root, nats, names=("a", "b", "c"), replicas=3,
+                 **overrides):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.nats = nats
+        self.secret = self.root / "cluster.secret"
+        self.secret.write_text("c2VjcmV0LW9mLXRoZS1tYWlsYmVsbC1ub2Rlcw\n")
+        self.secret.chmod(0o600)
+        self.cert, self.key = make_certificate(self.root)
+        self.nodes = {}
+        for name in names:
+            d = self.root / ("node-" + name)
+            d.mkdir(exist_ok=True)
+            settings = {
+                "tls__cert_file": self.cert,
+                "tls__key_file": self.key,
+                "cluster__node": name,
+                "cluster__nats": ", ".join(nats.urls),
+                "cluster__host": "127.0.0.1",
+                "cluster__secret_file": self.secret,
+                "cluster__ca_file": self.cert,
+                "cluster__replicas": replicas,
+            }
+            settings.update(overrides)
+            self.nodes[name] = Daemon(d, **settings)
+
+    def __getitem__(self, name):
+        return self.nodes[name]
+
+    def start(self):
+        for node in self.nodes.values():
+            node.start()
+        self.wait_joined()
+        return self
+
+    def add_user(self, user, home, password=PASSWORD):
+        """Add user to every node's passwd file (the same users
+        everywhere) and place it on node home."""
+        for node in self.nodes.values():
+            node.add_user(user, password)
+        self.place(user, home)
+
+    def place(self, user, home):
+        out = self.cli("cluster", "place", user, home)
+        assert out.returncode == 0, out.stderr
+        # Every node hears of the placement before the test goes on.
+        for node in self.nodes.values():
+            if not wait_until(lambda: self.where(node, user) == home, 10):
+                pytest.fail("%s does not see %s on %s" % (
+                    node.config, user, home))
+
+    def where(self, node, user):
+        out = cli_text("-c", str(node.config), "cluster", "where", user)
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    def cli(self, *args, node="a"):
+        return cli_text("-c", str(self.nodes[node].config), *args)
+
+    def nodes_table(self, node="a"):
+        """`mailbell cluster nodes` as {name: [columns]}."""
+        out = self.cli("cluster", "nodes", node=node)
+        assert out.returncode == 0, out.stderr
+        return {line.split()[0]: line.split()
+                for line in out.stdout.splitlines()[1:]}
+
+    def wait_joined(self, timeout=20.0):
+        """Until every node's record says it is up."""
+        wait_for(lambda: set(self.nodes_table()) == set(self.nodes) and
+                 all(r[5] == "up" for r in self.nodes_table().values()),
+                 timeout, "every node's record")
+
+    def stop(self):
+        problems = []
+        for node in self.nodes.values():
+            node.stop()
+            problems.extend(node.problems)
+        return problems
+
+
+def cli_text(*args):
+    """run_cli with stdout and stderr as text."""
+    out = run_cli(*args)
+    out.stdout = out.stdout.decode(errors="replace")
+    out.stderr = out.stderr.decode(errors="replace")
+    return out
+
+
+def wait_for(predicate, timeout=10.0, what="condition"):
+    if not wait_until(predicate, timeout):
+        pytest.fail("timed out waiting for " + what)
+
+
+@pytest.fixture
+def nats_cluster(tmp_path):
+    cluster = NatsCluster(tmp_path / "nats").start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def mail_cluster(tmp_path, nats_cluster):
+    cluster = MailCluster(tmp_path / "mail", nats_cluster).start()
+    yield cluster
+    problems = cluster.stop()
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
+
+
+__all__ = ["NatsCluster", "MailCluster", "nats_cluster", "mail_cluster",
+           "wait_for", "time"]
