@@ -87,6 +87,8 @@ const struct metric metrics_table[] = {
 	    "IMAP sessions closed for not logging in within login_timeout."),
 	COUNTER(imap_compress_total, "imap_compress_total",
 	    "IMAP sessions that turned on COMPRESS=DEFLATE."),
+	COUNTER(imap_node_logins_total, "imap_node_logins_total",
+	    "Cluster nodes logged in on behalf of a user of this node."),
 	COUNTER(imap_foreign_total, "imap_foreign_protocol_total",
 	    "Connections closed for speaking another protocol (HTTP, TLS)."),
 	COUNTER(store_events_total, "store_events_total",

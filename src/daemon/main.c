@@ -483,6 +483,7 @@ start_services(struct daemon *d)
 	imap_deps.dir = d->dir;
 	imap_deps.xbell = d->notify != NULL ? &d->xbell : NULL;
 	imap_deps.tls = d->tls;
+	imap_deps.route = cluster_setup_route(d);
 	d->imap = imap_server_new(&imap_deps);
 	for (i = 0; i < d->imap_socks.count; i++) {
 		if (imap_server_listen(d->imap, d->imap_socks.socks[i].fd) < 0)

@@ -210,6 +210,11 @@ struct imap_session {
 
 	/* Once logged in (state AUTH or SELECTED) */
 	char *user;			/* directory user name */
+	bool node_login;		/* logged in by a cluster node for
+					   the user (cmd-authenticate.c): no
+					   COMPRESS, so the node can read
+					   the stream; not counted against
+					   the per-address limits */
 	struct imap_notify *notify;	/* NOTIFY SET in force, or NULL
 					   (imap-notify.h) */
 	bool condstore;			/* CONDSTORE enabled (RFC 7162 3.1):

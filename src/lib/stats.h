@@ -74,6 +74,8 @@ struct mb_stats {
 	uint64_t imap_login_timeouts_total;	/* no login within
 						   [imap] login_timeout */
 	uint64_t imap_compress_total;		/* COMPRESS DEFLATE begun */
+	uint64_t imap_node_logins_total;	/* cluster nodes logged in for
+						   a user of this node */
 	struct stats_histogram_vec imap_command_seconds; /* command to
 						   tagged reply, by command
 						   (imap-commands.c's order) */
