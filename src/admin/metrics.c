@@ -89,6 +89,13 @@ const struct metric metrics_table[] = {
 	    "IMAP sessions that turned on COMPRESS=DEFLATE."),
 	COUNTER(imap_node_logins_total, "imap_node_logins_total",
 	    "Cluster nodes logged in on behalf of a user of this node."),
+	GAUGE(imap_proxied_sessions, "imap_proxied_sessions",
+	    "IMAP sessions passed on to the node that owns the user now."),
+	COUNTER(imap_proxied_total, "imap_proxied_total",
+	    "IMAP sessions passed on to the node that owns the user."),
+	COUNTER(imap_proxy_failures_total, "imap_proxy_failures_total",
+	    "IMAP logins answered NO [UNAVAILABLE] because the user's node "
+	    "was unknown or could not be reached."),
 	COUNTER(imap_foreign_total, "imap_foreign_protocol_total",
 	    "Connections closed for speaking another protocol (HTTP, TLS)."),
 	COUNTER(store_events_total, "store_events_total",

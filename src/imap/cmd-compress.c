@@ -3,7 +3,8 @@
  * the tagged OK, which itself goes in plain. RFC 4978's grammar makes it
  * a command of the authenticated state (command-auth): before login a
  * connection costs no zlib state. Not where a cluster node reads the
- * stream: a node's session for a user (imap-proxy.h).
+ * stream: a node's session for a user, or a session this node passes on
+ * to the user's node (imap-proxy.h).
  */
 #include "imap/imap-commands.h"
 
@@ -20,7 +21,7 @@ cmd_compress(struct imap_cmd *cmd)
 		    "algorithm name");
 		return;
 	}
-	if (session->node_login) {
+	if (session->node_login || session->proxy != NULL) {
 		imap_cmd_tagged(cmd, "NO", "CANNOT", "COMPRESS is not "
 		    "available on this connection");
 		return;

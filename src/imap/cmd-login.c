@@ -3,7 +3,8 @@
  * the user name as a bare name or an address in one of our domains, the
  * password against the directory (checked on a worker thread:
  * imap-auth.h), the per-user connection limit, then the user's
- * special-use folders. Passwords never reach a log.
+ * special-use folders. Passwords never reach a log. In a cluster, a
+ * user who lives on another node is passed on there (imap-proxy.h).
  */
 #include "imap/imap-commands.h"
 
@@ -13,6 +14,7 @@
 
 #include "directory/directory.h"
 #include "imap/imap-auth.h"
+#include "imap/imap-proxy.h"
 #include "lib/config.h"
 #include "lib/log.h"
 #include "lib/penalty.h"
@@ -103,6 +105,9 @@ login_checked_cb(void *arg, bool matched)
 	}
 	memcpy(user, ctx->user, sizeof(user));
 	login_ctx_free(cmd);
+	/* A user of another node: the session goes on there. */
+	if (imap_proxy_login(cmd, user))
+		return;
 	(void)imap_login_finish(cmd, user);
 }
 
