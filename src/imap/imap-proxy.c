@@ -75,6 +75,17 @@ imap_proxy_free(struct imap_proxy **proxyp)
 
 /* ---- the client's commands ---- */
 
+/* Whether the front door answers a command itself: XBELL, so that the
+ * registration is this node's (unless its notifier is off: the owner's
+ * then serves), and COMPRESS, which it refuses. */
+static bool
+proxy_command_is_local(const struct imap_proxy *p, const char *word)
+{
+	if (strcasecmp(word, "XBELL") == 0)
+		return p->session->server->deps.xbell != NULL;
+	return strcasecmp(word, "COMPRESS") == 0;
+}
+
 /* The client's command is known by its head: answered here, or passed
  * on with the head's bytes. */
 static void
@@ -86,8 +97,7 @@ proxy_client_head(struct imap_proxy *p, struct evbuffer *to)
 	size_t len;
 
 	head = imap_scan_head(&p->from_client, &len);
-	if (tag[0] != '\0' && (strcasecmp(word, "XBELL") == 0 ||
-	    strcasecmp(word, "COMPRESS") == 0)) {
+	if (tag[0] != '\0' && proxy_command_is_local(p, word)) {
 		p->route = IMAP_PROXY_ROUTE_LOCAL;
 		(void)snprintf(p->local_tag, sizeof(p->local_tag), "%s", tag);
 		p->local_long = false;

@@ -8,14 +8,18 @@ Three nats-server processes and two mailbelld nodes on loopback
 """
 
 import base64
+import json
 import re
 import ssl
+import urllib.request
 
 import pytest
 
 import notifyclient as nc
-from cluster_support import (MailCluster,  # noqa: F401
-                             nats_cluster, wait_for)
+from cluster_imap_support import start_nodes, stop_nodes
+from cluster_imap_support import two_nodes as make_nodes
+from cluster_support import make_certificate, nats_cluster  # noqa: F401
+from cluster_support import wait_for
 from conftest import PASSWORD, imap_login, imaplib_connect, make_message
 from mailclients import ImapConn
 
@@ -23,20 +27,12 @@ UDP_RE = re.compile(r"listening: notify udp \S+:(\d+)\s*$", re.M)
 
 
 @pytest.fixture
-def two_nodes(tmp_path, nats_cluster):
+def two_nodes(tmp_path, nats_cluster):  # noqa: F811
     """Nodes a and b, bob living on b."""
-    cluster = MailCluster(tmp_path / "mail", nats_cluster, names=("a", "b"))
-    for node in cluster.nodes.values():
-        node.start()
-    # The first node makes the buckets a moment after it is ready.
-    wait_for(lambda: cluster.cli("cluster", "nodes").returncode == 0, 20,
-             "the cluster's buckets")
-    cluster.wait_joined()
+    cluster = start_nodes(make_nodes(tmp_path / "mail", nats_cluster))
     cluster.add_user("bob", "b")
     yield cluster
-    problems = cluster.stop()
-    if problems:
-        pytest.fail("\n".join(problems), pytrace=False)
+    stop_nodes(cluster)
 
 
 def deliver(node, subject, rcpt="bob@example.org"):
@@ -44,8 +40,7 @@ def deliver(node, subject, rcpt="bob@example.org"):
 
 
 def tls_context(cluster):
-    ctx = ssl.create_default_context(cafile=str(cluster.cert))
-    return ctx
+    return ssl.create_default_context(cafile=str(cluster.cert))
 
 
 def node_login(node, cluster, authcid, secret, tls=True):
@@ -192,6 +187,23 @@ def test_xbell_register_through_a_answers_with_a_port(two_nodes):
     assert b.metric("notify_registrations") == 0
 
 
+def test_xbell_with_a_literal_through_a(two_nodes):
+    """The front door sends the "+" for a literal of its own command
+    itself, between two of the owner's responses."""
+    a = two_nodes["a"]
+    c = ImapConn(a.ports["imap"])
+    c.login("bob")
+    c.send("x XBELL REGISTER ({5}\r\n")
+    assert c.line().startswith("+ ")
+    c.send("INBOX)\r\n")
+    lines = c.until_tagged("x")
+    assert lines[0].startswith("* XBELL REGISTERED (VERSION "), lines
+    assert lines[-1].startswith("x OK"), lines
+    assert c.cmd("n", "NOOP")[-1].startswith("n OK")
+    c.close()
+    assert a.metric("notify_registrations") == 1
+
+
 # ---- the owner's side ----
 
 def test_node_login_needs_the_secret_and_tls(two_nodes):
@@ -219,6 +231,31 @@ def test_node_login_for_a_user_of_another_node_is_refused(two_nodes):
     c, lines = node_login(a, two_nodes, "b", cluster_secret(two_nodes))
     assert lines[-1].startswith("a NO [UNAVAILABLE]"), lines
     c.close()
+
+
+def test_owner_certificate_is_checked(tmp_path, nats_cluster):  # noqa: F811
+    """A front door whose ca_file does not hold the CA of the owner's
+    certificate does not log in there."""
+    cluster = make_nodes(tmp_path / "mail", nats_cluster)
+    other_dir = tmp_path / "other-ca"
+    other_dir.mkdir()
+    other, _key = make_certificate(other_dir)
+    conf = cluster["a"].config
+    conf.write_text(conf.read_text().replace(
+        "ca_file = %s" % cluster.cert, "ca_file = %s" % other))
+    start_nodes(cluster)
+    try:
+        cluster.add_user("bob", "b")
+        c = ImapConn(cluster["a"].ports["imap"])
+        lines = c.cmd("L", "LOGIN bob %s" % PASSWORD)
+        assert lines[-1].startswith("L NO [UNAVAILABLE]"), lines
+        c.close()
+        log = cluster["a"].log()
+        assert "cannot pass user=bob on to node=b" in log
+        assert "TLS: certificate not trusted" in log, log[-2000:]
+        assert "node login" not in cluster["b"].log()
+    finally:
+        stop_nodes(cluster)
 
 
 # ---- the owner gone ----
@@ -255,8 +292,6 @@ def test_owner_closing_ends_the_client_session(two_nodes):
 # ---- the admin port ----
 
 def test_admin_lists_the_proxied_session(two_nodes):
-    import json
-    import urllib.request
     a = two_nodes["a"]
     m = imap_login(a, "bob")
     with urllib.request.urlopen("http://127.0.0.1:%d/api/sessions"
