@@ -138,8 +138,9 @@
  * under 250 MiB while every desktop and phone of an organisation keeps
  * its one or two IDLE sessions. */
 #define IMAP_SESSIONS_MAX 16384
-/* Descriptors mailbelld needs beside one socket per IMAP and LMTP
- * session: listeners, the log, message and spool files being written,
+/* Descriptors mailbelld needs beside the sessions' sockets (one per LMTP
+ * session, two per IMAP session: a proxied one also holds the
+ * connection to the user's node): listeners, the log, message and spool files being written,
  * directories being synced, worker wakeups. */
 #define DAEMON_FDS_SPARE 1024
 /* Default for [imap] login_timeout: seconds from connect to a completed
