@@ -263,3 +263,43 @@ admin_route_sessions(struct admin_http *admin, struct evhttp_request *req)
 		admin->deps.sessions(admin->deps.status_ctx, session_cb, &p);
 	page_reply(req, &p, "sessions");
 }
+
+/* ---- The cluster ---- */
+
+static void
+node_cb(const struct status_node *row, void *arg)
+{
+	json_t *nodes = arg;
+
+	json_array_append_new(nodes, json_pack(
+	    "{s:s,s:s?,s:i,s:i,s:i,s:b,s:b,s:I,s:I,s:I}", "name", row->name,
+	    "host", row->host, "imap_port", (int)row->imap_port,
+	    "lmtp_port", (int)row->lmtp_port, "udp_port", (int)row->udp_port,
+	    "self", row->self, "up", row->up, "seen", (json_int_t)row->seen,
+	    "users", (json_int_t)row->users,
+	    "pending", (json_int_t)row->pending));
+}
+
+/* What this node knows of its cluster: 404 when it is not a node. */
+void
+admin_route_cluster(struct admin_http *admin, struct evhttp_request *req)
+{
+	json_t *nodes;
+
+	if (admin->deps.nodes == NULL) {
+		evhttp_send_error(req, HTTP_NOTFOUND, "not a cluster node");
+		return;
+	}
+	nodes = json_array();
+	admin->deps.nodes(admin->deps.status_ctx, node_cb, nodes);
+	reply_json(req, json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:o}",
+	    "connected", mb_stats.cluster_connected != 0,
+	    "users", (json_int_t)mb_stats.cluster_users,
+	    "published", (json_int_t)mb_stats.cluster_published_total,
+	    "publish_queue", (json_int_t)mb_stats.cluster_publish_queue,
+	    "publish_dropped",
+	    (json_int_t)mb_stats.cluster_publish_dropped_total,
+	    "received", (json_int_t)mb_stats.cluster_received_total,
+	    "pending", (json_int_t)mb_stats.cluster_consumer_pending,
+	    "nodes", nodes));
+}

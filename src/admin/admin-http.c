@@ -111,6 +111,7 @@ static const struct admin_route {
 	{ "/api/status", false, admin_route_status },
 	{ "/api/registrations", false, admin_route_registrations },
 	{ "/api/sessions", false, admin_route_sessions },
+	{ "/api/cluster", false, admin_route_cluster },
 };
 
 static int

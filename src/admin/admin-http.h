@@ -46,6 +46,8 @@ struct admin_deps {
 	void (*sessions)(void *ctx, status_session_cb *cb, void *arg);
 	void (*registrations)(void *ctx, status_registration_cb *cb,
 	    void *arg);
+	void (*nodes)(void *ctx, status_node_cb *cb, void *arg); /* NULL:
+					   not a cluster node */
 	const char *chartjs_path;	/* Chart.js to serve the page, or
 					   NULL: ADMIN_CHARTJS_PATH */
 };

@@ -62,6 +62,8 @@ void admin_route_registrations(struct admin_http *admin,
     struct evhttp_request *req);
 void admin_route_sessions(struct admin_http *admin,
     struct evhttp_request *req);
+void admin_route_cluster(struct admin_http *admin,
+    struct evhttp_request *req);
 void admin_route_page(struct admin_http *admin, struct evhttp_request *req);
 void admin_route_chartjs(struct admin_http *admin,
     struct evhttp_request *req);

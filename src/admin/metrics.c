@@ -154,6 +154,29 @@ const struct metric metrics_table[] = {
 	    "Notification registrations whose lease ran out."),
 	COUNTER(notify_revoked_total, "notify_revoked_total",
 	    "Registrations ended by a password change or a deleted user."),
+	GAUGE(cluster_connected, "cluster_connected",
+	    "1 while this cluster node reaches a NATS server."),
+	GAUGE(cluster_nodes, "cluster_nodes",
+	    "Nodes of the cluster with a record in mailbell-nodes."),
+	GAUGE(cluster_users, "cluster_users",
+	    "Users placed on a node in the cluster's user map."),
+	COUNTER(cluster_published_total, "cluster_events_published_total",
+	    "This node's events stored in the MAILBELL_EVENTS stream."),
+	COUNTER(cluster_publish_retries_total,
+	    "cluster_publish_retries_total",
+	    "Event publishes tried again (NATS away or slow)."),
+	COUNTER(cluster_publish_dropped_total,
+	    "cluster_publish_dropped_total",
+	    "Events never published: the queue was full while NATS was "
+	    "away."),
+	GAUGE(cluster_publish_queue, "cluster_publish_queue",
+	    "This node's events waiting to be published."),
+	COUNTER(cluster_received_total, "cluster_events_received_total",
+	    "Other nodes' events read from this node's consumer."),
+	COUNTER(cluster_duplicates_total, "cluster_events_duplicate_total",
+	    "Events delivered again by the stream and dropped."),
+	GAUGE(cluster_consumer_pending, "cluster_consumer_pending",
+	    "Events this node's consumer has yet to read or acknowledge."),
 };
 const size_t metrics_table_len =
     sizeof(metrics_table) / sizeof(metrics_table[0]);
@@ -174,6 +197,9 @@ const struct metric_histogram metrics_histograms[] = {
 	HISTOGRAM(notify_event_acked_seconds, "notify_event_acked_seconds",
 	    "Notifications by the time from the message landing to the "
 	    "client's ACK of its EVENT, one per registration."),
+	HISTOGRAM(cluster_event_seconds, "cluster_event_seconds",
+	    "Other nodes' events by the time from landing there to reaching "
+	    "this node's notifier (the two machines' clocks)."),
 	{ "mailbell_imap_command_seconds",
 	    "IMAP commands by the time from reading them to their tagged "
 	    "reply, by command (IDLE is not timed); a command appears once "

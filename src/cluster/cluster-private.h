@@ -48,6 +48,7 @@ struct cluster {
 	bool users_loaded;		/* the watch has sent every entry */
 	uint64_t last_seq;		/* stream sequence last handled */
 	uint64_t received, duplicates;
+	struct event *stats_ev;		/* once a second: mb_stats */
 
 	/* Shared with the threads. */
 	struct cluster_nats cn;
@@ -59,6 +60,7 @@ struct cluster {
 	size_t out_count;
 	uint64_t out_seq;
 	atomic_bool connected;
+	atomic_int_fast64_t pending;	/* the consumer's lag, -1: unknown */
 	atomic_uint_fast64_t published, retries, dropped;
 
 	pthread_t threads[4];

@@ -310,6 +310,25 @@ open_all(struct cluster *c)
 	return true;
 }
 
+/* Events this node's consumer has yet to read or acknowledge, or -1. */
+static int64_t
+consumer_lag(struct cluster *c)
+{
+	char durable[CLUSTER_NODE_NAME_MAX + 8];
+	jsConsumerInfo *ci = NULL;
+	jsErrCode jerr;
+	int64_t lag = -1;
+
+	snprintf(durable, sizeof(durable), "node-%s", c->node);
+	if (js_GetConsumerInfo(&ci, c->cn.js, CLUSTER_EVENT_STREAM, durable,
+	    NULL, &jerr) == NATS_OK) {
+		lag = (int64_t)ci->NumPending + ci->NumAckPending;
+		jsConsumerInfo_Destroy(ci);
+	}
+	atomic_store(&c->pending, lag);
+	return lag;
+}
+
 /* Write this node's record: how to reach it, and that it is alive. */
 static void
 heartbeat(struct cluster *c)
@@ -325,6 +344,7 @@ heartbeat(struct cluster *c)
 	rec.udp_port = c->deps.udp_port;
 	rec.started = c->started;
 	rec.seen = (uint64_t)time(NULL);
+	rec.pending = consumer_lag(c);
 	if ((len = cluster_node_encode(&rec, buf)) > 0)
 		(void)kvStore_Put(NULL, c->cn.nodes, c->node, buf, len);
 }

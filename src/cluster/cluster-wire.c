@@ -5,7 +5,7 @@
  * "uidnext":...,"messages":...,"unseen":...,"landed":<unix us>}.
  * The type names are RFC 5423's. A node record:
  * {"v":1,"host":"10.0.0.2","imap":143,"lmtp":24,"udp":4100,
- * "started":<unix s>,"seen":<unix s>}.
+ * "started":<unix s>,"seen":<unix s>,"pending":<events, or -1>}.
  */
 #include "cluster/cluster-wire.h"
 
@@ -196,11 +196,14 @@ cluster_node_encode(const struct cluster_node_record *rec,
 {
 	json_t *obj;
 
-	obj = json_pack("{s:i, s:s, s:i, s:i, s:i, s:I, s:I}", "v", 1,
+	if (rec->pending < -1)
+		return -1;
+	obj = json_pack("{s:i, s:s, s:i, s:i, s:i, s:I, s:I, s:I}", "v", 1,
 	    "host", rec->host, "imap", (int)rec->imap_port,
 	    "lmtp", (int)rec->lmtp_port, "udp", (int)rec->udp_port,
 	    "started", (json_int_t)rec->started,
-	    "seen", (json_int_t)rec->seen);
+	    "seen", (json_int_t)rec->seen,
+	    "pending", (json_int_t)rec->pending);
 	return dump(obj, out);
 }
 
@@ -208,7 +211,7 @@ int
 cluster_node_decode(const void *data, size_t len,
     struct cluster_node_record *rec_r, const char **reason_r)
 {
-	uint64_t v, port[3];
+	uint64_t v, port[3], pending;
 	static const char *const ports[] = { "imap", "lmtp", "udp" };
 	json_t *obj;
 	size_t i;
@@ -227,6 +230,13 @@ cluster_node_decode(const void *data, size_t len,
 	if (get_uint(obj, "started", INT64_MAX, &rec_r->started) < 0 ||
 	    get_uint(obj, "seen", INT64_MAX, &rec_r->seen) < 0)
 		goto out;
+	/* -1 (not known) is the one negative value. */
+	if (json_integer_value(json_object_get(obj, "pending")) == -1)
+		rec_r->pending = -1;
+	else if (get_uint(obj, "pending", INT64_MAX, &pending) < 0)
+		goto out;
+	else
+		rec_r->pending = (int64_t)pending;
 	rec_r->imap_port = (uint16_t)port[0];
 	rec_r->lmtp_port = (uint16_t)port[1];
 	rec_r->udp_port = (uint16_t)port[2];

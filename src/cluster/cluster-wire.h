@@ -48,6 +48,8 @@ struct cluster_node_record {
 	uint16_t udp_port;	/* its notifier's, or 0 */
 	uint64_t started;	/* Unix time it started */
 	uint64_t seen;		/* Unix time of its last heartbeat */
+	int64_t pending;	/* events its consumer has yet to read or
+				   acknowledge, -1: not known */
 };
 
 /* As cluster_event_encode(). */

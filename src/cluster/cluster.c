@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <event2/event.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
@@ -20,6 +21,7 @@
 #include "directory/directory.h"
 #include "lib/config.h"
 #include "lib/log.h"
+#include "lib/stats.h"
 #include "lib/xmalloc.h"
 
 /* A placed user and the node it lives on. */
@@ -29,10 +31,12 @@ struct cluster_user {
 	char name[];
 };
 
-/* A node as its record says. */
+/* A node, named by its record or by the map (a user on it). */
 struct cluster_node {
 	struct hash_node hn;
 	struct cluster_node_record rec;
+	bool has_record;		/* rec is its own */
+	uint64_t users;			/* users the map places on it */
 	char name[CLUSTER_NODE_NAME_MAX + 1];
 };
 
@@ -61,6 +65,33 @@ user_find(struct cluster *c, const char *name)
 			return u;
 	}
 	return NULL;
+}
+
+static struct cluster_node *node_find(struct cluster *c, const char *name);
+
+/* The node called name, made (without a record) if it is not known. */
+static struct cluster_node *
+node_get(struct cluster *c, const char *name)
+{
+	struct cluster_node *n;
+
+	if ((n = node_find(c, name)) == NULL) {
+		n = xcalloc(1, sizeof(*n));
+		strcpy(n->name, name);
+		n->rec.pending = -1;
+		hash_insert(&c->nodes, &n->hn, hash_str(name));
+	}
+	return n;
+}
+
+/* The users of node change by delta (+1 or -1). */
+static void
+node_users(struct cluster *c, const char *name, int delta)
+{
+	struct cluster_node *n = node_get(c, name);
+
+	n->users = delta < 0 && n->users > 0 ? n->users - 1 :
+	    delta > 0 ? n->users + 1 : n->users;
 }
 
 static struct cluster_node *
@@ -96,14 +127,14 @@ cluster_bucket_put(struct cluster *c, enum cluster_bucket bucket,
 			log_warnx("cluster: node record %.32s: bad", key);
 			return;
 		}
-		if ((n = node_find(c, key)) == NULL) {
-			n = xcalloc(1, sizeof(*n));
-			strcpy(n->name, key);
-			hash_insert(&c->nodes, &n->hn, hash_str(key));
+		n = node_get(c, key);
+		if (!n->has_record || strcmp(n->rec.host, rec.host) != 0 ||
+		    n->rec.imap_port != rec.imap_port ||
+		    n->rec.lmtp_port != rec.lmtp_port)
 			log_info("cluster: node %s at %s (imap %u, lmtp %u)",
 			    key, rec.host, rec.imap_port, rec.lmtp_port);
-		}
 		n->rec = rec;
+		n->has_record = true;
 		return;
 	}
 	if (len == 0 || len > CLUSTER_NODE_NAME_MAX ||
@@ -122,8 +153,13 @@ cluster_bucket_put(struct cluster *c, enum cluster_bucket bucket,
 		strcpy(u->name, key);
 		hash_insert(&c->users, &u->hn, hash_str(key));
 	}
-	if (strcmp(u->node, node) != 0 && c->users_loaded)
+	if (strcmp(u->node, node) == 0)
+		return;
+	if (c->users_loaded)
 		log_info("cluster: user %s lives on node %s", key, node);
+	if (u->node[0] != '\0')
+		node_users(c, u->node, -1);
+	node_users(c, node, +1);
 	strcpy(u->node, node);
 }
 
@@ -135,11 +171,10 @@ cluster_bucket_del(struct cluster *c, enum cluster_bucket bucket,
 	struct cluster_node *n;
 
 	if (bucket == CLUSTER_BUCKET_NODES) {
-		if ((n = node_find(c, key)) != NULL) {
-			hash_remove(&c->nodes, &n->hn, hash_str(key));
-			free(n);
-		}
+		if ((n = node_find(c, key)) != NULL)
+			n->has_record = false;
 	} else if ((u = user_find(c, key)) != NULL) {
+		node_users(c, u->node, -1);
 		hash_remove(&c->users, &u->hn, hash_str(key));
 		free(u);
 	}
@@ -184,7 +219,7 @@ route_locate(void *ctx, const char *user, struct route_peer *peer_r)
 	}
 	if (strcmp(u->node, c->node) == 0)
 		return ROUTE_HERE;
-	if ((n = node_find(c, u->node)) == NULL)
+	if ((n = node_find(c, u->node)) == NULL || !n->has_record)
 		return ROUTE_UNAVAILABLE;
 	memset(peer_r, 0, sizeof(*peer_r));
 	strcpy(peer_r->node, n->name);
@@ -285,7 +320,71 @@ cluster_event_in(struct cluster *c, const struct cluster_event *ce,
 	    landed)
 		landed -= now_unix - ce->landed_unix_us;
 	ev.landed_us = landed;
+	stats_observe(&mb_stats.cluster_event_seconds,
+	    now_unix > ce->landed_unix_us ?
+	    (double)(now_unix - ce->landed_unix_us) / 1e6 : 0);
 	c->deps.event_cb(&ev, &st, landed, c->deps.event_ctx);
+}
+
+/* ---- What the admin port shows ---- */
+
+void
+cluster_list_nodes(struct cluster *c, status_node_cb *cb, void *arg)
+{
+	struct status_node row;
+	struct hash_iter it;
+	struct hash_node *hn;
+	struct cluster_node *n;
+	uint64_t now = (uint64_t)time(NULL);
+
+	hash_iter_init(&it, &c->nodes);
+	while ((hn = hash_iter_next(&it)) != NULL) {
+		n = HASH_ENTRY(hn, struct cluster_node, hn);
+		if (!n->has_record && n->users == 0)
+			continue;
+		memset(&row, 0, sizeof(row));
+		row.name = n->name;
+		row.host = n->has_record ? n->rec.host : NULL;
+		row.imap_port = n->rec.imap_port;
+		row.lmtp_port = n->rec.lmtp_port;
+		row.udp_port = n->rec.udp_port;
+		row.self = strcmp(n->name, c->node) == 0;
+		row.seen = n->rec.seen;
+		row.up = n->has_record &&
+		    now <= n->rec.seen + CLUSTER_NODE_DOWN_SECS;
+		row.users = n->users;
+		row.pending = n->rec.pending;
+		cb(&row, arg);
+	}
+}
+
+/* Once a second: the counts into the metrics. */
+static void
+stats_tick_cb(evutil_socket_t fd, short what, void *ctx)
+{
+	struct cluster *c = ctx;
+	struct hash_iter it;
+	struct hash_node *hn;
+	int64_t lag = atomic_load(&c->pending);
+	uint64_t nodes = 0;
+
+	(void)fd;
+	(void)what;
+	hash_iter_init(&it, &c->nodes);
+	while ((hn = hash_iter_next(&it)) != NULL)
+		nodes += HASH_ENTRY(hn, struct cluster_node, hn)->has_record;
+	mb_stats.cluster_connected = atomic_load(&c->connected);
+	mb_stats.cluster_nodes = nodes;
+	mb_stats.cluster_users = hash_count(&c->users);
+	mb_stats.cluster_published_total = atomic_load(&c->published);
+	mb_stats.cluster_publish_retries_total = atomic_load(&c->retries);
+	mb_stats.cluster_publish_dropped_total = atomic_load(&c->dropped);
+	pthread_mutex_lock(&c->lock);
+	mb_stats.cluster_publish_queue = c->out_count;
+	pthread_mutex_unlock(&c->lock);
+	mb_stats.cluster_received_total = c->received;
+	mb_stats.cluster_duplicates_total = c->duplicates;
+	mb_stats.cluster_consumer_pending = lag > 0 ? (uint64_t)lag : 0;
 }
 
 /* ---- Life ---- */
@@ -346,28 +445,13 @@ cluster_new(const struct cluster_deps *deps, const char **error_r)
 	}
 	atomic_store(&c->connected,
 	    natsConnection_Status(c->cn.nc) == NATS_CONN_STATUS_CONNECTED);
+	atomic_store(&c->pending, -1);
+	c->stats_ev = event_new(deps->base, -1, EV_PERSIST, stats_tick_cb, c);
+	event_add(c->stats_ev, &(struct timeval){ 1, 0 });
 	c->store_sub = store_subscribe_events(deps->store, STORE_EVENT_ALL,
 	    on_store_event, c);
 	cluster_threads_start(c);
 	return c;
-}
-
-void
-cluster_get_stats(struct cluster *c, struct cluster_stats *st_r)
-{
-	memset(st_r, 0, sizeof(*st_r));
-	st_r->connected = atomic_load(&c->connected);
-	st_r->map_loaded = c->users_loaded;
-	st_r->users = hash_count(&c->users);
-	st_r->nodes = hash_count(&c->nodes);
-	st_r->published = atomic_load(&c->published);
-	st_r->publish_retries = atomic_load(&c->retries);
-	st_r->publish_dropped = atomic_load(&c->dropped);
-	pthread_mutex_lock(&c->lock);
-	st_r->publish_queued = c->out_count;
-	pthread_mutex_unlock(&c->lock);
-	st_r->received = c->received;
-	st_r->duplicates = c->duplicates;
 }
 
 static void
@@ -393,6 +477,8 @@ cluster_free(struct cluster **cp)
 	*cp = NULL;
 	if (c->store_sub != 0)
 		store_unsubscribe(c->deps.store, c->store_sub);
+	if (c->stats_ev != NULL)
+		event_free(c->stats_ev);
 	cluster_threads_stop(c);
 	cluster_nats_close(&c->cn);
 	nats_CloseAndWait(CLUSTER_NATS_TIMEOUT_MS);

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "lib/route.h"
+#include "lib/status.h"
 #include "store/store.h"
 
 struct event_base;
@@ -54,20 +55,9 @@ struct cluster *cluster_new(const struct cluster_deps *deps,
 /* The route ops IMAP and LMTP ask (valid while the cluster lives). */
 const struct route_ops *cluster_route(struct cluster *cluster);
 
-/* What the admin port shows. */
-struct cluster_stats {
-	bool connected;			/* to a NATS server now */
-	bool map_loaded;		/* the user map has been read */
-	uint64_t users;			/* placed users */
-	uint64_t nodes;			/* node records */
-	uint64_t published;		/* events stored in the stream */
-	uint64_t publish_retries;	/* publishes tried again */
-	uint64_t publish_dropped;	/* lost to a full queue */
-	uint64_t publish_queued;	/* waiting now */
-	uint64_t received;		/* other nodes' events handled */
-	uint64_t duplicates;		/* redelivered, dropped */
-};
-void cluster_get_stats(struct cluster *cluster, struct cluster_stats *st_r);
+/* Call cb for every node the records or the map name. */
+void cluster_list_nodes(struct cluster *cluster, status_node_cb *cb,
+    void *arg);
 
 /* Stop the threads (within a second), close NATS and free; the NATS
  * client library's own threads end too (one cluster per process). */

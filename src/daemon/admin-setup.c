@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include "admin/admin-http.h"
+#include "cluster/cluster.h"
 #include "daemon/daemon.h"
 #include "daemon/listen.h"
 #include "lib/config.h"
@@ -31,6 +32,16 @@ list_sessions(void *ctx, status_session_cb *cb, void *arg)
 		imap_server_sessions(d->imap, cb, arg);
 	if (d->lmtp != NULL)
 		lmtp_server_sessions(d->lmtp, cb, arg);
+}
+
+/* admin_deps.nodes: the cluster's nodes. */
+static void
+list_nodes(void *ctx, status_node_cb *cb, void *arg)
+{
+	const struct daemon *d = ctx;
+
+	if (d->cluster != NULL)
+		cluster_list_nodes(d->cluster, cb, arg);
 }
 
 /* admin_deps.registrations: every notification registration. */
@@ -80,6 +91,7 @@ admin_setup_start(struct daemon *d)
 	admin_deps.status_ctx = d;
 	admin_deps.sessions = list_sessions;
 	admin_deps.registrations = list_registrations;
+	admin_deps.nodes = d->cluster != NULL ? list_nodes : NULL;
 	d->admin = admin_http_new(&admin_deps);
 	for (i = 0; i < d->admin_socks.count; i++) {
 		if (admin_http_listen(d->admin, d->admin_socks.socks[i].fd) < 0)

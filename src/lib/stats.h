@@ -128,6 +128,23 @@ struct mb_stats {
 						   registration */
 	struct stats_histogram notify_event_acked_seconds; /* landed to its
 						   ACK, each registration */
+
+	/* Cluster ([cluster]; all 0 without) */
+	uint64_t cluster_connected;		/* 1 while NATS is reached */
+	uint64_t cluster_nodes;			/* node records */
+	uint64_t cluster_users;			/* users placed */
+	uint64_t cluster_published_total;	/* events stored in the
+						   stream */
+	uint64_t cluster_publish_retries_total;	/* publishes tried again */
+	uint64_t cluster_publish_dropped_total;	/* lost to a full queue */
+	uint64_t cluster_publish_queue;		/* events waiting now */
+	uint64_t cluster_received_total;	/* other nodes' events */
+	uint64_t cluster_duplicates_total;	/* redelivered, dropped */
+	uint64_t cluster_consumer_pending;	/* this node's lag */
+	struct stats_histogram cluster_event_seconds; /* landed on its owner
+						   to handed to the notifier
+						   here (clocks of two
+						   machines) */
 };
 
 extern struct mb_stats mb_stats;

@@ -48,4 +48,19 @@ struct status_registration {
 typedef void status_registration_cb(const struct status_registration *row,
     void *arg);
 
+/* One node of the cluster ([cluster]), as its record and the user map
+ * tell it. */
+struct status_node {
+	const char *name;
+	const char *host;	/* where its peers reach it */
+	uint16_t imap_port, lmtp_port, udp_port;
+	bool self;		/* the node answering */
+	bool up;		/* its heartbeat is recent */
+	uint64_t seen;		/* Unix time of its last heartbeat */
+	uint64_t users;		/* users who live on it */
+	int64_t pending;	/* events its consumer has yet to read or
+				   acknowledge (its lag), -1: not known */
+};
+typedef void status_node_cb(const struct status_node *row, void *arg);
+
 #endif

@@ -86,6 +86,17 @@ class NatsServer:
         except (OSError, ValueError):
             return False
 
+    def clients(self):
+        """The names of the clients connected here (/connz)."""
+        try:
+            with urllib.request.urlopen(
+                    "http://127.0.0.1:%d/connz" % self.http_port,
+                    timeout=2) as r:
+                return [c.get("name", "") for c in
+                        json.load(r).get("connections", [])]
+        except (OSError, ValueError):
+            return []
+
     def log(self):
         return self.log_path.read_text(errors="replace") \
             if self.log_path.exists() else ""
@@ -119,6 +130,13 @@ class NatsCluster:
                           NATS_READY_TIMEOUT):
             pytest.fail("nats-server cluster not ready:\n" + "\n".join(
                 s.name + ":\n" + s.log()[-3000:] for s in servers))
+
+    def server_of(self, client):
+        """The running server client (a connection name) is on."""
+        for s in self.servers:
+            if s.proc is not None and client in s.clients():
+                return s
+        pytest.fail("no NATS server has a client named " + client)
 
     def stop(self):
         for s in self.servers:

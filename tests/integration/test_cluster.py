@@ -5,8 +5,11 @@ events crossing from the node that owns a user to the node that holds
 the user's UDP registration.
 """
 
+import json
 import re
 import time
+import urllib.error
+import urllib.request
 
 import notifyclient as nc
 from cluster_support import (mail_cluster, nats_cluster,  # noqa: F401
@@ -67,4 +70,112 @@ def test_event_crosses_nodes(mail_cluster):
     c.ack(ev["number"])
     # Exactly once: no second EVENT for the same message.
     assert c.recv(1.5) is None
+    c.close()
+
+
+def api_cluster(node):
+    url = "http://127.0.0.1:%d/api/cluster" % node.admin_port
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return json.load(r)
+
+
+def test_admin_port_shows_the_cluster(mail_cluster):
+    """/api/cluster and the metrics: nodes, users, events each way and
+    the consumer's lag."""
+    a, b = mail_cluster["a"], mail_cluster["b"]
+    mail_cluster.add_user("bob", "b")
+    mail_cluster.add_user("carol", "c")
+    deliver(b, "bob@example.org")
+    wait_for(lambda: a.metric("cluster_events_received_total") >= 1, 10,
+             "node a to read b's event")
+    # The threads' counts reach the metrics within a second.
+    wait_for(lambda: b.metric("cluster_events_published_total") >= 1, 5,
+             "b's count of published events")
+    wait_for(lambda: a.metric("cluster_users") == 2, 5, "the map on a")
+    assert a.metric("cluster_connected") == 1
+    assert a.metric("cluster_nodes") == 3
+    assert a.metric("cluster_publish_queue") == 0
+    assert a.metric("cluster_event_seconds_count") >= 1
+    st = api_cluster(a)
+    assert st["connected"] and st["users"] == 2
+    nodes = {n["name"]: n for n in st["nodes"]}
+    assert set(nodes) == {"a", "b", "c"}
+    assert nodes["a"]["self"] and not nodes["b"]["self"]
+    assert all(n["up"] for n in nodes.values())
+    assert (nodes["b"]["users"], nodes["c"]["users"]) == (1, 1)
+    assert nodes["b"]["lmtp_port"] == b.lmtp_port
+    # Each node reports its consumer's lag in its heartbeat: all read.
+    wait_for(lambda: all(n["pending"] == 0 for n in
+                         api_cluster(a)["nodes"]), 15, "no lag")
+
+
+def test_no_cluster_no_api(daemon):
+    """A single machine has no cluster to show."""
+    url = "http://127.0.0.1:%d/api/cluster" % daemon.admin_port
+    try:
+        urllib.request.urlopen(url, timeout=10)
+        raise AssertionError("/api/cluster answered without a cluster")
+    except urllib.error.HTTPError as e:
+        assert e.code == 404
+    assert daemon.metric("cluster_connected") == 0
+
+
+def test_nats_server_killed_during_deliveries(mail_cluster, nats_cluster):
+    """One of three NATS servers killed in the middle of 1,000
+    deliveries: every delivery is acknowledged or refused with 4xx, and
+    every acknowledged one reaches the registration on another node as
+    exactly one notification."""
+    a, b = mail_cluster["a"], mail_cluster["b"]
+    mail_cluster.add_user("bob", "b")
+    c = registered_client(a, "bob")
+    total, killed_at, batch = 1000, 300, 20
+    seen = {}                   # UID -> the EVENT numbers that told it
+    last = [0]                  # the highest EVENT number read
+
+    def take(timeout):
+        ev = c.recv(timeout)
+        if ev is not None and ev.type == nc.EVENT:
+            seen.setdefault(ev["uid"], set()).add(ev["number"])
+            last[0] = max(last[0], ev["number"])
+        return ev
+
+    acked = set()
+    with b.lmtp() as conn:
+        code, lines = conn.cmd("LHLO client.test")
+        assert code == 250
+        for first in range(0, total, batch):
+            started = time.monotonic()
+            for n in range(first, first + batch):
+                if n == killed_at:
+                    # The server node b publishes through.
+                    nats_cluster.server_of("mailbell-b").kill()
+                conn.cmd("MAIL FROM:<sender@example.net>")
+                code, lines = conn.cmd("RCPT TO:<bob@example.org>")
+                assert code == 250, lines
+                code, lines = conn.cmd("DATA")
+                assert code == 354
+                conn.send(make_message(subject="n%d" % n) + b".\r\n")
+                code, lines = conn.reply()
+                assert code == 250 or 400 <= code < 500, lines
+                if code == 250:
+                    acked.add(n + 1)    # UIDs count from 1
+            # The batch's notifications, acknowledged with one ACK (it
+            # is cumulative), as a client reading them together does:
+            # fewer than 32 unacknowledged events, so the notifier
+            # never sums them up in a MailboxResync, and ACKs within
+            # the 20 a second a client may send (notify-protocol.md).
+            deadline = time.monotonic() + 20
+            while not acked <= set(seen) and time.monotonic() < deadline:
+                take(0.5)
+            assert acked <= set(seen), sorted(acked - set(seen))[:5]
+            c.ack(last[0])
+            time.sleep(max(0.0, 0.1 - (time.monotonic() - started)))
+    while take(1.5) is not None:
+        pass
+    # A resend of an unacknowledged EVENT carries its number again; one
+    # notification per delivery is one EVENT number per UID.
+    assert set(seen) == acked, (len(seen), len(acked))
+    assert all(len(numbers) == 1 for numbers in seen.values()), [
+        (uid, n) for uid, n in seen.items() if len(n) > 1]
+    assert b.metric("cluster_publish_dropped_total") == 0
     c.close()

@@ -112,7 +112,7 @@ test_node_record(void **state)
 	char buf[CLUSTER_EVENT_MAX];
 	const char *reason;
 	const char *bad = "{\"v\":1,\"host\":\"h\",\"imap\":70000,\"lmtp\":1,"
-	    "\"udp\":0,\"started\":1,\"seen\":2}";
+	    "\"udp\":0,\"started\":1,\"seen\":2,\"pending\":0}";
 	int len;
 	size_t i;
 
@@ -124,6 +124,7 @@ test_node_record(void **state)
 	rec.udp_port = 4100;
 	rec.started = 1796000000;
 	rec.seen = 1796000005;
+	rec.pending = -1;
 	len = cluster_node_encode(&rec, buf);
 	assert_true(len > 0);
 	assert_int_equal(cluster_node_decode(buf, (size_t)len, &back,
@@ -134,6 +135,13 @@ test_node_record(void **state)
 		    -1);
 	assert_int_equal(cluster_node_decode(bad, strlen(bad), &back,
 	    &reason), -1);
+	rec.pending = 12345;
+	len = cluster_node_encode(&rec, buf);
+	assert_int_equal(cluster_node_decode(buf, (size_t)len, &back,
+	    &reason), 0);
+	assert_int_equal(back.pending, 12345);
+	rec.pending = -2;
+	assert_int_equal(cluster_node_encode(&rec, buf), -1);
 }
 
 int
