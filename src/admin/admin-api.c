@@ -246,9 +246,9 @@ session_cb(const struct status_session *row, void *arg)
 	if (!page_takes(p))
 		return;
 	json_array_append_new(p->items, json_pack(
-	    "{s:s,s:s,s:s?,s:s,s:s?,s:b,s:f}", "service", row->service,
+	    "{s:s,s:s,s:s?,s:s,s:s?,s:s?,s:b,s:f}", "service", row->service,
 	    "peer", row->peer, "user", row->user, "state", row->state,
-	    "folder", row->folder, "tls", row->tls,
+	    "folder", row->folder, "node", row->node, "tls", row->tls,
 	    "connected_seconds", (double)(p->now_ms - row->since_ms) / 1e3));
 }
 

@@ -485,6 +485,7 @@ start_services(struct daemon *d)
 	imap_deps.dir = d->dir;
 	imap_deps.xbell = d->notify != NULL ? &d->xbell : NULL;
 	imap_deps.tls = d->tls;
+	imap_deps.route = cluster_setup_route(d);
 	d->imap = imap_server_new(&imap_deps);
 	for (i = 0; i < d->imap_socks.count; i++) {
 		if (imap_server_listen(d->imap, d->imap_socks.socks[i].fd) < 0)
@@ -573,15 +574,16 @@ start_signals(struct daemon *d)
 }
 
 /*
- * Raise the open-file limit to what a full session table needs: the
- * soft limit is often 1,024 while the hard one allows far more, and
+ * Raise the open-file limit to what a full session table needs (an IMAP
+ * session passed on to another node of a cluster holds two sockets):
+ * the soft limit is often 1,024 while the hard one allows far more, and
  * only root may raise the hard one. Says so when it stays too low, as
  * each session beyond it is refused at accept.
  */
 static void
 raise_fd_limit(void)
 {
-	const rlim_t need = IMAP_SESSIONS_MAX + LMTP_SESSIONS_MAX +
+	const rlim_t need = 2 * IMAP_SESSIONS_MAX + LMTP_SESSIONS_MAX +
 	    DAEMON_FDS_SPARE;
 	struct rlimit rl;
 

@@ -2,7 +2,9 @@
  * COMPRESS (RFC 4978): DEFLATE in both directions from the line after
  * the tagged OK, which itself goes in plain. RFC 4978's grammar makes it
  * a command of the authenticated state (command-auth): before login a
- * connection costs no zlib state.
+ * connection costs no zlib state. Not where a cluster node reads the
+ * stream: a node's session for a user, or a session this node passes on
+ * to the user's node (imap-proxy.h).
  */
 #include "imap/imap-commands.h"
 
@@ -17,6 +19,11 @@ cmd_compress(struct imap_cmd *cmd)
 	if (cmd->args_count != 1 || arg->type != IMAP_ARG_ATOM) {
 		imap_cmd_tagged(cmd, "BAD", NULL, "COMPRESS takes one "
 		    "algorithm name");
+		return;
+	}
+	if (session->node_login || session->proxy != NULL) {
+		imap_cmd_tagged(cmd, "NO", "CANNOT", "COMPRESS is not "
+		    "available on this connection");
 		return;
 	}
 	if (session->compress != NULL) {

@@ -3,7 +3,8 @@
  * the user name as a bare name or an address in one of our domains, the
  * password against the directory (checked on a worker thread:
  * imap-auth.h), the per-user connection limit, then the user's
- * special-use folders. Passwords never reach a log.
+ * special-use folders. Passwords never reach a log. In a cluster, a
+ * user who lives on another node is passed on there (imap-proxy.h).
  */
 #include "imap/imap-commands.h"
 
@@ -13,6 +14,7 @@
 
 #include "directory/directory.h"
 #include "imap/imap-auth.h"
+#include "imap/imap-proxy.h"
 #include "lib/config.h"
 #include "lib/log.h"
 #include "lib/penalty.h"
@@ -20,10 +22,8 @@
 #include "lib/xmalloc.h"
 #include "store/store.h"
 
-/* name for a log line: printable ASCII only (a literal may hold any
- * byte), cut to fit out. */
-static const char *
-printable(const char *name, char *out, size_t size)
+const char *
+imap_printable(const char *name, char *out, size_t size)
 {
 	size_t i;
 
@@ -62,15 +62,35 @@ login_abort_cb(struct imap_cmd *cmd)
 	imap_cmd_tagged(cmd, "NO", NULL, "Aborted");
 }
 
+int
+imap_login_finish(struct imap_cmd *cmd, const char *user)
+{
+	struct imap_session *session = cmd->session;
+	const char *error;
+	char *code;
+
+	if (imap_session_login(session, user) < 0) {
+		imap_cmd_tagged(cmd, "NO", "LIMIT", "Too many connections "
+		    "for this user");
+		return -1;
+	}
+	if (store_user_ensure_special(session->server->deps.store, user,
+	    &error) < 0)
+		log_warnx("imap: %s: cannot create the special-use "
+		    "folders: %s", session->log_id, error);
+	code = xasprintf("CAPABILITY %s", imap_capabilities(session));
+	imap_cmd_tagged(cmd, "OK", code, "Logged in");
+	free(code);
+	return 0;
+}
+
 static void
 login_checked_cb(void *arg, bool matched)
 {
 	struct login_ctx *ctx = arg;
 	struct imap_cmd *cmd = ctx->cmd;
 	struct imap_session *session = cmd->session;
-	const struct imap_deps *deps = &session->server->deps;
-	char *code;
-	const char *error;
+	char user[USER_NAME_MAX + 1];
 	unsigned held;
 
 	ctx->req = NULL;
@@ -83,19 +103,12 @@ login_checked_cb(void *arg, bool matched)
 		imap_session_login_failed(cmd, "Authentication failed", held);
 		return;
 	}
-	if (imap_session_login(session, ctx->user) < 0) {
-		login_ctx_free(cmd);
-		imap_cmd_tagged(cmd, "NO", "LIMIT", "Too many connections "
-		    "for this user");
-		return;
-	}
-	if (store_user_ensure_special(deps->store, ctx->user, &error) < 0)
-		log_warnx("imap: %s: cannot create the special-use "
-		    "folders: %s", session->log_id, error);
+	memcpy(user, ctx->user, sizeof(user));
 	login_ctx_free(cmd);
-	code = xasprintf("CAPABILITY %s", imap_capabilities(session));
-	imap_cmd_tagged(cmd, "OK", code, "Logged in");
-	free(code);
+	/* A user of another node: the session goes on there. */
+	if (imap_proxy_login(cmd, user))
+		return;
+	(void)imap_login_finish(cmd, user);
 }
 
 void
@@ -108,7 +121,7 @@ imap_login_try(struct imap_cmd *cmd, const char *name, const char *password)
 	char *stored;
 
 	ctx->cmd = cmd;
-	printable(name, ctx->name, sizeof(ctx->name));
+	imap_printable(name, ctx->name, sizeof(ctx->name));
 	/* An unknown user costs a check too (against a stand-in of the
 	 * same scheme and cost), so timing does not tell users apart. */
 	resolved = strlen(name) <= ADDRESS_MAX &&

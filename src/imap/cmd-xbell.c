@@ -83,7 +83,10 @@ xbell_register(struct imap_cmd *cmd, const struct imap_xbell_ops *ops)
 			imap_cmd_tagged(cmd, "NO", "CANNOT", "%s", error);
 			goto out;
 		}
-		if (!store_folder_exists(store, session->user, names[n])) {
+		/* A proxied user's folders are on the user's node; a
+		 * name that is not there never gets an event. */
+		if (session->proxy == NULL &&
+		    !store_folder_exists(store, session->user, names[n])) {
 			imap_cmd_tagged(cmd, "NO", "NONEXISTENT", "No such "
 			    "mailbox");
 			goto out;

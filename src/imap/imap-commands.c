@@ -105,17 +105,23 @@ imap_command_find(const char *name, bool uid)
 	return NULL;
 }
 
-#define CAPS_COMMON "IMAP4rev1 LITERAL+ SASL-IR IDLE UIDPLUS MOVE " \
+#define CAPS_HEAD "IMAP4rev1 LITERAL+ SASL-IR IDLE UIDPLUS MOVE " \
 	"UNSELECT NAMESPACE ID ENABLE SPECIAL-USE CHILDREN ESEARCH SEARCHRES " \
-	"STATUS=SIZE LIST-EXTENDED LIST-STATUS CREATE-SPECIAL-USE COMPRESS=DEFLATE " \
-	"SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES ESORT " \
-	"MULTIAPPEND BINARY NOTIFY CONDSTORE QRESYNC"
+	"STATUS=SIZE LIST-EXTENDED LIST-STATUS CREATE-SPECIAL-USE"
+#define CAPS_TAIL "SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT " \
+	"THREAD=REFERENCES ESORT MULTIAPPEND BINARY NOTIFY CONDSTORE QRESYNC"
+#define CAPS_COMMON CAPS_HEAD " COMPRESS=DEFLATE " CAPS_TAIL
+/* A cluster node's session for a user: the node reads the stream. */
+#define CAPS_NODE CAPS_HEAD " " CAPS_TAIL
 
 /* XBELL (UDP new-mail notifications) is offered after login, and only
  * while the notifier runs. */
 const char *
 imap_capabilities(const struct imap_session *session)
 {
+	bool xbell = session->server != NULL &&
+	    session->server->deps.xbell != NULL;
+
 	/* Before login: STARTTLS until TLS is on (RFC 3501 6.2.1); where
 	 * no password may be sent in clear, LOGINDISABLED and no AUTH=
 	 * (RFC 3501 7.2.1, 6.2.3). */
@@ -127,7 +133,7 @@ imap_capabilities(const struct imap_session *session)
 		return imap_session_secure(session) ?
 		    CAPS_COMMON " AUTH=PLAIN" : CAPS_COMMON " LOGINDISABLED";
 	}
-	if (session->server != NULL && session->server->deps.xbell != NULL)
-		return CAPS_COMMON " XBELL";
-	return CAPS_COMMON;
+	if (session->node_login)
+		return xbell ? CAPS_NODE " XBELL" : CAPS_NODE;
+	return xbell ? CAPS_COMMON " XBELL" : CAPS_COMMON;
 }

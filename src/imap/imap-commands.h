@@ -108,6 +108,15 @@ imap_command_func cmd_expunge;		/* cmd-expunge.c (and UID EXPUNGE) */
  */
 void imap_login_try(struct imap_cmd *cmd, const char *name,
     const char *password);
+/*
+ * Log the session in as user (verified, existing, served here) and
+ * finish cmd: "OK [CAPABILITY ...]" after making the user's special-use
+ * folders, or "NO [LIMIT]" over max_connections_per_user (then -1).
+ */
+int imap_login_finish(struct imap_cmd *cmd, const char *user);
+/* name for a log line: printable ASCII only (a literal may hold any
+ * byte), cut to fit out (size > 0); returns out (cmd-login.c). */
+const char *imap_printable(const char *name, char *out, size_t size);
 
 /* The capability list after "CAPABILITY " (changes at login: AUTH=PLAIN
  * is offered only before). */

@@ -15,6 +15,7 @@
 #include <event2/bufferevent.h>
 
 #include "imap/imap-commands.h"
+#include "imap/imap-proxy.h"
 #include "imap/imap-session-private.h"
 #include "lib/clock.h"
 #include "lib/log.h"
@@ -319,6 +320,37 @@ session_release_parser(struct imap_session *session)
 	imap_parser_free(&session->parser);
 }
 
+void
+imap_session_run_local(struct imap_session *session, struct evbuffer *buf)
+{
+	const struct imap_command *pc = NULL;
+	const unsigned char *data;
+	const char *error = NULL;
+	size_t len, consumed;
+	int ret = IMAP_PARSE_MORE;
+
+	len = evbuffer_get_length(buf);
+	data = evbuffer_pullup(buf, -1);
+	imap_parser_free(&session->parser);
+	while (len > 0) {
+		ret = imap_parser_feed(session_parser(session), data, len,
+		    &consumed, &pc, &error);
+		data += consumed;
+		len -= consumed;
+		if (ret != IMAP_PARSE_NEED_CONTINUATION)
+			break;
+	}
+	if (ret == IMAP_PARSE_DONE)
+		session_dispatch(session, pc);
+	else if (ret == IMAP_PARSE_ERROR)
+		session_parse_error(session, error);
+	else
+		session_reply_bad(session, imap_parser_tag(session->parser),
+		    "Incomplete command");
+	if (session->cmd == NULL)
+		imap_parser_free(&session->parser);
+}
+
 /*
  * Feed what has arrived to the parser, one contiguous chunk at a time
  * (the input is bounded by IMAP_READ_HIGH_WATER and the parser by its
@@ -347,6 +379,12 @@ imap_session_input(struct imap_session *session)
 	if (session->cmd != NULL && session->cmd->done &&
 	    !session->cmd->in_handler)
 		imap_session_cmd_finished(session);
+	/* Passed on to the user's node: the proxy reads. */
+	if (imap_proxy_relaying(session) && session->cmd == NULL) {
+		session_release_parser(session);
+		imap_proxy_input(session);
+		return;
+	}
 
 	in = bufferevent_get_input(session->bev);
 	out = bufferevent_get_output(session->bev);

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "imap/imap-session.h"
@@ -55,6 +56,12 @@ void imap_session_compress_end(struct imap_session *session);
  * input is used up, a command is pending, or too much output waits.
  * May free the session. */
 void imap_session_input(struct imap_session *session);
+
+/* Parse and run one complete command from buf (a command the proxy
+ * answers here, imap-proxy.h), as if it had come from the client; any
+ * "+" for its literals was sent already. buf is left as it was. */
+void imap_session_run_local(struct imap_session *session,
+    struct evbuffer *buf);
 
 /* ---- imap-session-reply.c ---- */
 

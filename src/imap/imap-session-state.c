@@ -69,7 +69,9 @@ imap_session_set_log_id(struct imap_session *session, const char *peer,
 	session->log_id = id;
 	session->peer = id + len;
 	session->peer_ip = session->peer + peer_len;
-	session->link.ip = session->peer_ip;
+	/* A node logs in for many users from one address: its sessions
+	 * do not count against the per-address limits. */
+	session->link.ip = session->node_login ? NULL : session->peer_ip;
 }
 
 int

@@ -28,6 +28,7 @@
 #include "imap/imap-auth.h"
 #include "imap/imap-commands.h"
 #include "imap/imap-notify.h"
+#include "imap/imap-proxy.h"
 #include "imap/imap-session-private.h"
 #include "imap/imap-sort-cache.h"
 #include "lib/clock.h"
@@ -287,6 +288,7 @@ imap_session_free(struct imap_session *session)
 
 	session_disconnect(session);
 	imap_compress_free(&session->compress);
+	imap_proxy_free(&session->proxy);
 	/* A pending command (only when the server itself is freed) must
 	 * release what it holds now. */
 	if (session->cmd != NULL && !session->cmd->done &&
@@ -381,6 +383,8 @@ imap_session_update_timeouts(struct imap_session *session)
 		return;
 	if (session->cmd != NULL && session->cmd->changed_cb != NULL)
 		rd.tv_sec = IMAP_IDLE_TIMEOUT_SECS;
+	else if (imap_proxy_relaying(session))
+		rd.tv_sec = IMAP_PROXY_CLIENT_TIMEOUT_SECS;
 	else if (session->state != IMAP_STATE_NOT_AUTH)
 		rd.tv_sec = IMAP_AUTOLOGOUT_SECS;
 	session->read_timeout_secs = (unsigned int)rd.tv_sec;
@@ -399,7 +403,8 @@ imap_session_update_read(struct imap_session *session)
 		return;
 	reading = !session->output_blocked && !session->eof &&
 	    !session->closing && !session->starttls &&
-	    (session->cmd == NULL || session->cmd->line_cb != NULL);
+	    (session->cmd == NULL || session->cmd->line_cb != NULL) &&
+	    (session->proxy == NULL || imap_proxy_may_read(session));
 	if (reading) {
 		bufferevent_enable(session->bev, EV_READ);
 		session_read_armed(session);
@@ -560,6 +565,12 @@ session_event_cb(struct bufferevent *bev, short what, void *ctx)
 		log_info("imap: %s: autologout after %s", session->log_id,
 		    session->state == IMAP_STATE_NOT_AUTH ? "no login" :
 		    "inactivity");
+		if (imap_proxy_relaying(session) && session->cmd == NULL) {
+			imap_proxy_end(session, "Autologout; idle for too "
+			    "long");
+			imap_session_close_if_flushed(session);
+			return;
+		}
 		if (session->cmd != NULL && !session->cmd->done &&
 		    session->cmd->abort_cb != NULL && !session->cmd->aborted) {
 			session->cmd->aborted = true;
@@ -710,7 +721,10 @@ session_stop_cb(struct service_link *l)
 		}
 		return;
 	}
-	imap_session_bye(session, "Server shutting down");
+	if (imap_proxy_relaying(session))
+		imap_proxy_end(session, "Server shutting down");
+	else
+		imap_session_bye(session, "Server shutting down");
 	imap_session_close_if_flushed(session);
 }
 
@@ -749,6 +763,7 @@ imap_server_free(struct imap_server **serverp)
 	/* Every session cancelled its password check as it went. */
 	imap_auth_free(&server->auth);
 	penalty_free(&server->penalty);
+	imap_proxy_server_free(server);
 	/* Every session's SORT or THREAD closed its folder as it went. */
 	imap_sort_cache_free(&server->sort_cache);
 	assert(server->idle_head == NULL);

@@ -52,9 +52,12 @@ struct imap_idle;
 struct imap_auth;
 struct imap_compress;
 struct imap_notify;
+struct imap_proxy;
 struct penalty_table;
 struct imap_sort_cache;
 struct store_view;
+struct tls_client;
+struct evdns_base;
 
 /* Session states (RFC 3501 3), as bits so a command table entry can name
  * the states it is allowed in. */
@@ -212,6 +215,16 @@ struct imap_session {
 
 	/* Once logged in (state AUTH or SELECTED) */
 	char *user;			/* directory user name */
+	bool node_login;		/* logged in by a cluster node for
+					   the user (cmd-authenticate.c): no
+					   COMPRESS, so the node can read
+					   the stream; not counted against
+					   the per-address limits */
+	struct imap_proxy *proxy;	/* the user lives on another node:
+					   the connection there, while it
+					   is made (a login pending) and
+					   once the session is passed on
+					   (imap-proxy.h); NULL otherwise */
 	struct imap_notify *notify;	/* NOTIFY SET in force, or NULL
 					   (imap-notify.h) */
 	bool condstore;			/* CONDSTORE enabled (RFC 7162 3.1):
@@ -247,6 +260,10 @@ struct imap_server {
 	unsigned int store_sub;		/* store_subscribe() id */
 	struct imap_sort_cache *sort_cache; /* SORT and THREAD keys
 					   (imap-sort-cache.h) */
+	struct tls_client *proxy_tls;	/* proxies' TLS to the owners, made
+					   on first use (imap-proxy.h) */
+	struct evdns_base *proxy_dns;	/* their name lookups, made on the
+					   first owner named by host name */
 
 	/* IDLE keepalives (cmd-idle.c). Every session in IDLE waits in one
 	 * queue for its next "* OK Still here"; all share one interval, so

@@ -1,12 +1,14 @@
 /*
  * The IMAP sessions as a whole: as the admin port lists them
  * (lib/status.h), who is connected from where, logged in as whom, in
- * which state; and ending every session of one user.
+ * which state, passed on to which node; and ending every session of
+ * one user.
  */
 #include "imap/imap.h"
 
 #include <string.h>
 
+#include "imap/imap-proxy.h"
 #include "imap/imap-session.h"
 #include "imap/imap-session-private.h"
 
@@ -15,6 +17,8 @@ state_name(const struct imap_session *s)
 {
 	if (s->cmd != NULL && strcmp(s->cmd->name, "IDLE") == 0)
 		return "idle";
+	if (imap_proxy_relaying(s) && s->state != IMAP_STATE_LOGOUT)
+		return "proxied";
 	switch (s->state) {
 	case IMAP_STATE_NOT_AUTH:
 		return "not authenticated";
@@ -43,6 +47,7 @@ imap_server_sessions(const struct imap_server *server, status_session_cb *cb,
 		row.user = s->user;
 		row.state = state_name(s);
 		row.folder = s->mailbox;
+		row.node = imap_proxy_node(s);
 		row.tls = s->ssl != NULL;
 		row.since_ms = s->since_ms;
 		cb(&row, arg);

@@ -19,6 +19,7 @@ struct store;
 struct store_queue;
 struct directory;
 struct imap_server;
+struct route_ops;
 struct tls_server;
 
 /* What XBELL REGISTER reports (doc/notify-protocol.md 2.1). */
@@ -68,6 +69,12 @@ struct imap_deps {
 					       is off, XBELL not offered */
 	struct tls_server *tls;		/* STARTTLS and implicit TLS; NULL:
 					   neither is offered */
+	const struct route_ops *route;	/* where users live (lib/route.h):
+					   a user of another node is
+					   proxied there after login, and
+					   nodes may log in for their users
+					   (imap-proxy.h); NULL: no cluster,
+					   every user is here */
 };
 
 struct imap_server *imap_server_new(const struct imap_deps *deps);

@@ -161,8 +161,9 @@
  * under 250 MiB while every desktop and phone of an organisation keeps
  * its one or two IDLE sessions. */
 #define IMAP_SESSIONS_MAX 16384
-/* Descriptors mailbelld needs beside one socket per IMAP and LMTP
- * session: listeners, the log, message and spool files being written,
+/* Descriptors mailbelld needs beside the sessions' sockets (one per LMTP
+ * session, two per IMAP session: a proxied one also holds the
+ * connection to the user's node): listeners, the log, message and spool files being written,
  * directories being synced, worker wakeups. */
 #define DAEMON_FDS_SPARE 1024
 /* Default for [imap] login_timeout: seconds from connect to a completed
@@ -243,6 +244,30 @@
  * before it lets the event loop serve everyone else: IDLE pushes, other
  * sessions and deliveries then wait at most this long for one client. */
 #define IMAP_COMMAND_SLICE_MS 10
+
+/* --- IMAP proxy (a front door serving a user of another node) --- */
+
+/* A command's tag and first word as the proxy's scanner keeps them, to
+ * tell the commands a front door answers itself (XBELL, COMPRESS) from
+ * those it passes on: RFC 3501 sets no bound on tags, clients send a
+ * few characters; a longer tag or word is passed on unread. */
+#define IMAP_PROXY_TAG_MAX 64
+#define IMAP_PROXY_WORD_MAX 32
+/* Seconds to reach the owner node and log in there: connect, greeting,
+ * STARTTLS and its handshake, AUTHENTICATE. Nodes are on one network
+ * and answer in milliseconds; the client waits this long at most
+ * before NO [UNAVAILABLE]. */
+#define IMAP_PROXY_LOGIN_TIMEOUT_SECS 10
+/* A line of the owner's while logging in (greeting, tagged replies with
+ * their CAPABILITY, about 400 bytes): more is not an IMAP server. */
+#define IMAP_PROXY_LOGIN_LINE_MAX 8192
+/* Bytes of a command the front door answers itself (XBELL REGISTER with
+ * its folder list), literals included: the post-login line limit. */
+#define IMAP_PROXY_LOCAL_MAX IMAP_LINE_MAX
+/* Seconds a proxied client may stay silent: the owner's own timeouts
+ * end its sessions (with a BYE the proxy passes on); this only collects
+ * a connection the owner forgot, so it is longer than any of them. */
+#define IMAP_PROXY_CLIENT_TIMEOUT_SECS (IMAP_IDLE_TIMEOUT_SECS + 60)
 
 /* --- Authentication (IMAP LOGIN and AUTHENTICATE) --- */
 

@@ -87,6 +87,15 @@ struct mb_stats {
 	uint64_t imap_login_timeouts_total;	/* no login within
 						   [imap] login_timeout */
 	uint64_t imap_compress_total;		/* COMPRESS DEFLATE begun */
+	uint64_t imap_node_logins_total;	/* cluster nodes logged in for
+						   a user of this node */
+	uint64_t imap_proxied_sessions;		/* sessions passed on to the
+						   user's node now */
+	uint64_t imap_proxied_total;		/* sessions passed on */
+	uint64_t imap_proxy_failures_total;	/* logins answered NO
+						   [UNAVAILABLE]: the user's
+						   node unknown or not
+						   reached */
 	struct stats_histogram_vec imap_command_seconds; /* command to
 						   tagged reply, by command
 						   (imap-commands.c's order) */

@@ -18,10 +18,13 @@ struct status_session {
 	const char *user;	/* logged in as (IMAP), or NULL */
 	const char *state;	/* IMAP: "not authenticated",
 				   "authenticated", "selected", "idle",
-				   "logout"; LMTP: "greeted", "ready",
+				   "proxied" (passed on to node), "logout";
+				   LMTP: "greeted", "ready",
 				   "transaction", "data", "delivering",
 				   "closing" */
 	const char *folder;	/* IMAP: the selected folder, or NULL */
+	const char *node;	/* IMAP, proxied: the cluster node that
+				   owns the user's mailbox, or NULL */
 	bool tls;		/* the connection is encrypted */
 	uint64_t since_ms;	/* clock_now_ms() when it was accepted */
 };

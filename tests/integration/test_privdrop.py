@@ -62,8 +62,9 @@ def open_file_limits(pid):
 
 def test_open_file_limit_fits_a_full_session_table(daemon_factory):
     # Started with the common soft limit of 1024, mailbelld raises it to
-    # what 16,384 IMAP and 256 LMTP sessions need, or says it cannot.
-    need = 16384 + 256 + 1024
+    # what 16,384 IMAP sessions (two sockets each when passed on to
+    # another node) and 256 LMTP sessions need, or says it cannot.
+    need = 2 * 16384 + 256 + 1024
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     d = daemon_factory(start=False)
     d.preexec = lambda: resource.setrlimit(resource.RLIMIT_NOFILE,
