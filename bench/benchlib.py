@@ -4,7 +4,9 @@ A private mailbelld and a private Dovecot on free loopback ports, each
 with its own data dir under one temporary directory; process memory (PSS)
 of a whole server; a small asyncio IMAP client that holds many sessions
 in IDLE; a blocking IMAP client for timing single commands; an LMTP
-client that timestamps replies as they are read.
+client that timestamps replies as they are read; the notifier's
+datagrams; for bench/cluster, nats-server processes in one JetStream
+cluster and CPU time by process and by thread.
 
 Only the Python standard library; run with Debian's /usr/bin/python3.
 """
@@ -136,21 +138,27 @@ def percentile(values, p):
 
 # ---------------------------------------------------------------- memory
 
+def proc_stat_fields(pid):
+    """The fields of /proc/PID/stat after the command (state, ppid, ...,
+    utime at [11], stime at [12]), or None if pid is gone."""
+    try:
+        with open("/proc/%s/stat" % pid) as f:
+            stat = f.read()
+    except OSError:
+        return None
+    # the command name may hold spaces or parentheses: split after ')'
+    return stat[stat.rfind(")") + 2:].split()
+
+
 def children_map():
     """pid -> list of child pids, from /proc/*/stat."""
     kids = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
-        try:
-            with open("/proc/%s/stat" % name) as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # the command name may hold spaces or parentheses: split after ')'
-        rest = stat[stat.rfind(")") + 2:].split()
-        ppid = int(rest[1])
-        kids.setdefault(ppid, []).append(int(name))
+        rest = proc_stat_fields(name)
+        if rest is not None:
+            kids.setdefault(int(rest[1]), []).append(int(name))
     return kids
 
 
@@ -1229,3 +1237,137 @@ def udp_socket_drops(port):
         except OSError:
             continue
     return total if found else None
+
+
+# ---------------------------------------------------------------- cluster
+# Pieces of bench/cluster: Debian's nats-server processes joined in one
+# JetStream cluster on free loopback ports (each with its own store
+# directory and monitoring port), and CPU time from /proc/PID/stat.
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids):
+    """utime + stime (seconds) summed over pids (every thread of each),
+    from /proc/PID/stat; processes that exited count nothing."""
+    ticks = 0
+    for p in pids:
+        rest = proc_stat_fields(p)
+        if rest is not None:
+            ticks += int(rest[11]) + int(rest[12])
+    return ticks / CLK_TCK
+
+
+def thread_cpu_seconds(pid):
+    """CPU seconds of each living thread of pid (its run time in
+    nanoseconds, /proc/PID/task/TID/schedstat, free of the clock tick's
+    rounding), summed by kind: "loop" (the thread whose id is pid:
+    mailbelld's event loop), "store" (threads named store-*) and "other"
+    (the rest: a cluster node's NATS threads and the NATS client's
+    own)."""
+    out = {"loop": 0.0, "store": 0.0, "other": 0.0}
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return out
+    for t in tids:
+        try:
+            with open("/proc/%d/task/%s/comm" % (pid, t)) as f:
+                comm = f.read().strip()
+            with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
+                secs = int(f.read().split()[0]) / 1e9
+        except (OSError, ValueError, IndexError):
+            continue
+        kind = "loop" if int(t) == pid else \
+            "store" if comm.startswith("store-") else "other"
+        out[kind] += secs
+    return out
+
+
+class NatsCluster:
+    """count nats-server processes in one JetStream cluster on loopback,
+    each in tmp/NAME with its client, route and monitoring ports free
+    ones. start() returns once every server's /healthz says ok."""
+
+    def __init__(self, tmp, count=3, name="nats"):
+        import shutil
+        self.exe = shutil.which("nats-server") or "/usr/sbin/nats-server"
+        self.dir = os.path.join(tmp, name)
+        self.servers = []
+        for i in range(count):
+            self.servers.append({
+                "name": "n%d" % (i + 1),
+                "dir": os.path.join(self.dir, "n%d" % (i + 1)),
+                "port": free_port(), "route": free_port(),
+                "http": free_port(), "proc": None})
+
+    def available(self):
+        return os.access(self.exe, os.X_OK)
+
+    @property
+    def urls(self):
+        return ["nats://127.0.0.1:%d" % s["port"] for s in self.servers]
+
+    def version(self):
+        r = subprocess.run([self.exe, "--version"], capture_output=True,
+                           text=True, timeout=10)
+        return r.stdout.strip()
+
+    def start(self, timeout=30.0):
+        for s in self.servers:
+            os.makedirs(s["dir"], exist_ok=True)
+            routes = ", ".join('"nats://127.0.0.1:%d"' % o["route"]
+                               for o in self.servers if o is not s)
+            conf = os.path.join(s["dir"], "nats.conf")
+            with open(conf, "w") as f:
+                f.write('server_name: "%s"\nlisten: "127.0.0.1:%d"\n'
+                        'http: "127.0.0.1:%d"\n'
+                        'jetstream {\n  store_dir: "%s"\n}\n'
+                        'cluster {\n  name: "mailbell-bench"\n'
+                        '  listen: "127.0.0.1:%d"\n  routes: [%s]\n}\n'
+                        % (s["name"], s["port"], s["http"],
+                           os.path.join(s["dir"], "js"), s["route"],
+                           routes))
+            with open(os.path.join(s["dir"], "nats-server.log"), "ab") as lf:
+                s["proc"] = subprocess.Popen(
+                    [self.exe, "-c", conf], stdin=subprocess.DEVNULL,
+                    stdout=lf, stderr=lf)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(self._healthy(s) for s in self.servers):
+                return self
+            if any(s["proc"].poll() is not None for s in self.servers):
+                break
+            time.sleep(0.2)
+        raise RuntimeError("nats-server cluster not ready; see %s"
+                           % self.dir)
+
+    @staticmethod
+    def _healthy(s):
+        import json
+        import urllib.request
+        try:
+            with urllib.request.urlopen(
+                    "http://127.0.0.1:%d/healthz" % s["http"],
+                    timeout=2) as r:
+                return json.load(r).get("status") == "ok"
+        except (OSError, ValueError):
+            return False
+
+    def pids(self):
+        return [s["proc"].pid for s in self.servers
+                if s["proc"] is not None and s["proc"].poll() is None]
+
+    def stop(self):
+        for s in self.servers:
+            p = s["proc"]
+            if p is None or p.poll() is not None:
+                continue
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(timeout=5)
+        for s in self.servers:
+            s["proc"] = None
