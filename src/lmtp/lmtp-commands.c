@@ -353,14 +353,50 @@ lmtp_commands_shutdown(struct lmtp_session *session)
 
 /* ---- after DATA ---- */
 
-/* The first recipient delivered here (not relayed), or -1. */
+/* Whether recipient i is to be written here: not relayed, and not
+ * answered already (recheck_here). */
+static bool
+is_local(const struct lmtp_session *session, size_t i)
+{
+	return session->rcpts[i].relay == NULL &&
+	    session->rcpts[i].reply == NULL;
+}
+
+/* The first recipient delivered here, or -1. */
 static ssize_t
 first_local(const struct lmtp_session *session)
 {
 	for (size_t i = 0; i < session->rcpt_count; i++)
-		if (session->rcpts[i].relay == NULL)
+		if (is_local(session, i))
 			return (ssize_t)i;
 	return -1;
+}
+
+/*
+ * With a cluster, ask again at the end of DATA whether each recipient
+ * here still lives here: one who began moving to another node since
+ * RCPT gets 451, and the sending MTA retries at the new owner, so no
+ * message is written to a Maildir that was just copied away.
+ */
+static void
+recheck_here(struct lmtp_session *session)
+{
+	const struct route_ops *route = session->server->deps.route;
+	struct route_peer peer;
+
+	if (route == NULL)
+		return;
+	for (size_t i = 0; i < session->rcpt_count; i++) {
+		struct lmtp_recipient *rcpt = &session->rcpts[i];
+
+		if (!is_local(session, i) ||
+		    route->locate(route->ctx, rcpt->user, &peer) == ROUTE_HERE)
+			continue;
+		log_info("lmtp: %s user=%s: moving to another node, 451",
+		    session->log_id, rcpt->user);
+		rcpt->reply = xasprintf("451 4.2.1 <%s> The mailbox is "
+		    "moving, try again later", rcpt->address);
+	}
 }
 
 /*
@@ -413,7 +449,7 @@ delivered_cb(struct store_job *job, void *ctx)
 	for (size_t i = 0; i < session->rcpt_count; i++) {
 		struct lmtp_recipient *rcpt = &session->rcpts[i];
 
-		if (rcpt->relay != NULL)
+		if (!is_local(session, i))
 			continue;
 		if (store_job_result(job, target++, &uidvalidity, &uid,
 		    &error) < 0) {
@@ -566,7 +602,7 @@ queue_local(struct lmtp_session *session)
 	for (size_t i = 0; i < session->rcpt_count; i++) {
 		char *prefix;
 
-		if (session->rcpts[i].relay != NULL)
+		if (!is_local(session, i))
 			continue;
 		prefix = recipient_prefix(session, i);
 		store_job_add_target(job, session->rcpts[i].user, STORE_INBOX,
@@ -638,6 +674,7 @@ lmtp_commands_data_end(struct lmtp_session *session)
 		return;
 	}
 	session->waiting = lmtp_relay_data_end(session);
+	recheck_here(session);
 	if (queue_local(session))
 		session->waiting++;
 	if (session->waiting == 0) {

@@ -7,6 +7,7 @@ the user's UDP registration.
 
 import json
 import re
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -239,3 +240,120 @@ def test_move_copies_and_switches(mail_cluster):
     assert back.returncode == 0, back.stderr
     wait_for(lambda: mail_cluster.where(b, "bob") == "b", 10, "back on b")
     assert len(uids_and_flags(b, "bob")) == 6
+
+
+def subjects(node, user):
+    """The Subject of every message in user's INBOX on node."""
+    m = imap_login(node.ports["imap"], user)
+    m.select("INBOX")
+    typ, data = m.uid("FETCH", "1:*",
+                      "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    m.logout()
+    return [re.search(rb"Subject: (\S+)", item[1]).group(1).decode()
+            for item in data if isinstance(item, tuple)]
+
+
+def lmtp_once(conn, rcpt, subject):
+    """One transaction on conn: the final reply code (RCPT's if it was
+    refused)."""
+    code, lines = conn.cmd("MAIL FROM:<sender@example.net>")
+    assert code == 250, lines
+    code, lines = conn.cmd("RCPT TO:<%s>" % rcpt)
+    if code != 250:
+        assert 400 <= code < 500, lines
+        conn.cmd("RSET")
+        return code
+    code, lines = conn.cmd("DATA")
+    assert code == 354, lines
+    conn.send(make_message(subject=subject) + b".\r\n")
+    code, lines = conn.reply()
+    assert code == 250 or 400 <= code < 500, lines
+    return code
+
+
+def test_move_under_load(mail_cluster):
+    """cluster move while mail for the user streams in through another
+    node: each message is refused with 4xx (and sent again, as an MTA
+    would) or acknowledged, every acknowledged one is on the new node
+    once, and the registration held by a third node hears of each
+    exactly once."""
+    a, b, c = mail_cluster["a"], mail_cluster["b"], mail_cluster["c"]
+    mail_cluster.add_user("bob", "b")
+    reg = registered_client(a, "bob")
+    total, move_at, batch = 250, 80, 20
+    seen = {}                   # UID -> the EVENT numbers that told it
+    last = [0]
+    moved = []
+
+    def take(timeout):
+        ev = reg.recv(timeout)
+        if ev is not None and ev.type == nc.EVENT:
+            seen.setdefault(ev["uid"], set()).add(ev["number"])
+            last[0] = max(last[0], ev["number"])
+        return ev
+
+    def move():
+        moved.append(mail_cluster.cli("cluster", "move", "bob", "c"))
+
+    mover = threading.Thread(target=move)
+    acked, refused = 0, 0
+    with a.lmtp() as conn:
+        code, lines = conn.cmd("LHLO client.test")
+        assert code == 250
+        for first in range(0, total, batch):
+            started = time.monotonic()
+            for n in range(first, min(first + batch, total)):
+                if n == move_at:
+                    mover.start()
+                deadline = time.monotonic() + 30
+                while lmtp_once(conn, "bob@example.org", "n%d" % n) != 250:
+                    refused += 1
+                    assert time.monotonic() < deadline, "still refused"
+                    time.sleep(0.05)
+                acked += 1
+            # As in the test above: read the batch's events, then one
+            # cumulative ACK, so none is summed up in a MailboxResync.
+            deadline = time.monotonic() + 20
+            while len(seen) < acked and time.monotonic() < deadline:
+                take(0.5)
+            assert len(seen) == acked, (len(seen), acked)
+            reg.ack(last[0])
+            time.sleep(max(0.0, 0.1 - (time.monotonic() - started)))
+    mover.join(timeout=60)
+    assert moved and moved[0].returncode == 0, moved and moved[0].stderr
+    while take(1.5) is not None:
+        pass
+    reg.close()
+    assert mail_cluster.where(a, "bob") == "c"
+    # Every message on c once, in the order it was acknowledged.
+    assert subjects(c, "bob") == ["n%d" % n for n in range(total)]
+    assert not (b.data_dir / "mail" / "bob").exists()
+    # One EVENT per message, for exactly the UIDs c holds.
+    assert set(seen) == set(range(1, total + 1)), sorted(
+        set(range(1, total + 1)) ^ set(seen))[:5]
+    assert all(len(numbers) == 1 for numbers in seen.values())
+    # The move was felt: some messages were sent again.
+    assert refused > 0
+
+
+def test_move_refuses_data_begun_before(mail_cluster):
+    """A transaction whose RCPT the old node accepted before the move
+    is refused with 451 at the end of DATA, not written into the
+    Maildir that was copied away."""
+    b, c = mail_cluster["b"], mail_cluster["c"]
+    mail_cluster.add_user("bob", "b")
+    deliver(b, "bob@example.org", subject="first")
+    with b.lmtp() as conn:
+        assert conn.cmd("LHLO client.test")[0] == 250
+        assert conn.cmd("MAIL FROM:<sender@example.net>")[0] == 250
+        assert conn.cmd("RCPT TO:<bob@example.org>")[0] == 250
+        out = mail_cluster.cli("cluster", "move", "bob", "c")
+        assert out.returncode == 0, out.stderr
+        assert conn.cmd("DATA")[0] == 354
+        conn.send(make_message(subject="late") + b".\r\n")
+        code, lines = conn.reply()
+        assert code == 451 and "moving" in lines[-1], lines
+    assert subjects(c, "bob") == ["first"]
+    # Sent again, as the MTA does, it lands on c.
+    deliver(b, "bob@example.org", subject="late")
+    assert subjects(c, "bob") == ["first", "late"]
