@@ -1,5 +1,5 @@
 /*
- * Moving a user's Maildir from one node to another (doc/cluster.md 4),
+ * Moving a user's Maildir from one node to another (doc/cluster.md 5),
  * asked for with `mailbell cluster move`, which writes the move into the
  * mailbell-moves bucket. The target runs it on its mover thread, talking
  * to the source over NATS requests (CLUSTER_MOVE_SUBJECT_PREFIX<node>):

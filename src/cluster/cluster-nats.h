@@ -1,7 +1,7 @@
 /*
  * The NATS side of a node, shared by mailbelld and the `mailbell cluster`
  * commands: the connection to [cluster] nats, and the JetStream objects
- * every node uses (doc/cluster.md 2). Each call blocks for the network:
+ * every node uses (doc/cluster.md 3). Each call blocks for the network:
  * mailbelld makes them on its cluster threads, never on its loop.
  */
 #ifndef MB_CLUSTER_CLUSTER_NATS_H
