@@ -50,7 +50,9 @@ class NatsServer:
             'listen: "127.0.0.1:%d"\n'
             'http: "127.0.0.1:%d"\n'
             'jetstream {\n  store_dir: "%s"\n}\n'
-            'cluster {\n  name: "mailbell-test"\n'
+            # no_advertise: a client knows the servers it was given,
+            # so a node given one server can be cut off alone.
+            'cluster {\n  name: "mailbell-test"\n  no_advertise: true\n'
             '  listen: "127.0.0.1:%d"\n  routes: [%s]\n}\n'
             % (self.name, self.port, self.http_port, self.dir / "js",
                self.route_port, routes))
@@ -163,7 +165,9 @@ class MailCluster:
     """mailbelld nodes a, b, c... joined through a NatsCluster."""
 
     def __init__(self, root, nats, names=("a", "b", "c"), replicas=3,
-                 **overrides):
+                 node_nats=None, **overrides):
+        """node_nats: {name: [URL]} for a node that is to reach only
+        those NATS servers (default: every one)."""
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.nats = nats
@@ -179,7 +183,8 @@ class MailCluster:
                 "tls__cert_file": self.cert,
                 "tls__key_file": self.key,
                 "cluster__node": name,
-                "cluster__nats": ", ".join(nats.urls),
+                "cluster__nats": ", ".join((node_nats or {}).get(
+                    name, nats.urls)),
                 "cluster__host": "127.0.0.1",
                 "cluster__secret_file": self.secret,
                 "cluster__ca_file": self.cert,

@@ -13,7 +13,8 @@ import urllib.error
 import urllib.request
 
 import notifyclient as nc
-from cluster_support import (mail_cluster, nats_cluster,  # noqa: F401
+from cluster_support import (MailCluster, mail_cluster,  # noqa: F401
+                             nats_cluster,  # noqa: F401
                              wait_for)
 from conftest import imap_login, make_message
 
@@ -357,3 +358,51 @@ def test_move_refuses_data_begun_before(mail_cluster):
     # Sent again, as the MTA does, it lands on c.
     deliver(b, "bob@example.org", subject="late")
     assert subjects(c, "bob") == ["first", "late"]
+
+
+def test_node_that_loses_nats(tmp_path, nats_cluster):
+    """A node cut off from NATS serves and notifies its own users; the
+    events of other nodes wait in the stream, its own in memory, and
+    each arrives once when it is back."""
+    third = nats_cluster.servers[2]
+    cluster = MailCluster(tmp_path / "mail", nats_cluster,
+                          node_nats={"b": [third.url]}).start()
+    try:
+        a, b = cluster["a"], cluster["b"]
+        cluster.add_user("alice", "a")
+        cluster.add_user("bob", "b")
+        at_b_alice = registered_client(b, "alice")
+        at_b_bob = registered_client(b, "bob")
+        at_a_bob = registered_client(a, "bob")
+
+        third.kill()
+        wait_for(lambda: b.metric("cluster_connected") == 0, 15,
+                 "node b to lose NATS")
+        # b's own user: delivered, logged in, notified by b.
+        deliver(b, "bob@example.org", subject="local")
+        ev = at_b_bob.expect(nc.EVENT, timeout=5.0)
+        assert ev["uid"] == 1
+        at_b_bob.ack(ev["number"])
+        imap_login(b.ports["imap"], "bob").logout()
+        # alice's mail lands on a; b hears nothing of it yet, nor a of
+        # bob's.
+        deliver(a, "alice@example.org", subject="away")
+        assert at_b_alice.recv(1.5) is None
+        assert at_a_bob.recv(0.5) is None
+
+        third.start()
+        wait_for(lambda: b.metric("cluster_connected") == 1, 30,
+                 "node b to reach NATS again")
+        for client in (at_b_alice, at_a_bob):
+            ev = client.expect(nc.EVENT, timeout=15.0)
+            assert ev["uid"] == 1
+            client.ack(ev["number"])
+            # Once: at most a resend of that EVENT (crossing the ACK).
+            while (again := client.recv(1.5)) is not None:
+                assert again.type != nc.EVENT or again["number"] == \
+                    ev["number"], again
+        for client in (at_b_alice, at_b_bob, at_a_bob):
+            client.close()
+    finally:
+        problems = cluster.stop()
+    assert not problems, problems
