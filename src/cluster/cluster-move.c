@@ -17,8 +17,7 @@
  * compare-and-set on the entry it read), so every message the source
  * acknowledged is on the target before any node sends the user there.
  * UIDs, UIDVALIDITY and flags travel with the files. The source's side
- * answers on NATS's thread; what touches its loop (freezing, quiescing,
- * putting aside) is handed to the loop and waited for.
+ * is cluster-move-source.c.
  */
 #include "cluster/cluster-private.h"
 
@@ -40,266 +39,6 @@
 #include "lib/strnum.h"
 #include "lib/xmalloc.h"
 
-/* ---- Paths ---- */
-
-/* Whether rel is a path inside a user's tree: no "..", no leading '/',
- * no empty component. */
-static bool
-rel_path_ok(const char *rel)
-{
-	const char *p = rel;
-
-	if (*rel == '\0' || *rel == '/' || strlen(rel) >= PATH_MAX / 2)
-		return false;
-	while (*p != '\0') {
-		const char *end = strchrnul(p, '/');
-
-		if (end == p || (end - p == 2 && p[0] == '.' && p[1] == '.') ||
-		    (end - p == 1 && p[0] == '.'))
-			return false;
-		p = *end == '/' ? end + 1 : end;
-	}
-	return true;
-}
-
-/* Every directory and file under root/rel into list, as "d PATH\n" and
- * "f SIZE PATH\n" lines, parents first; a folder's tmp/ is listed
- * without what it holds (deliveries under way, not mail). */
-static int
-walk(const char *root, const char *rel, unsigned depth, struct buf *list,
-    size_t *count)
-{
-	char path[PATH_MAX], sub[PATH_MAX];
-	struct dirent *de;
-	struct stat st;
-	DIR *d;
-	int ret = 0;
-
-	snprintf(path, sizeof(path), "%s%s%s", root, *rel ? "/" : "", rel);
-	if (depth > CLUSTER_MOVE_DEPTH_MAX || (d = opendir(path)) == NULL)
-		return -1;
-	while (ret == 0 && (de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		if ((size_t)snprintf(sub, sizeof(sub), "%s%s%s", rel,
-		    *rel ? "/" : "", de->d_name) >= sizeof(sub) / 2 ||
-		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    ++*count > CLUSTER_MOVE_FILES_MAX)
-			ret = -1;
-		else if (S_ISDIR(st.st_mode)) {
-			buf_printf(list, "d %s\n", sub);
-			if (strcmp(de->d_name, "tmp") != 0)
-				ret = walk(root, sub, depth + 1, list, count);
-		} else if (S_ISREG(st.st_mode))
-			buf_printf(list, "f %llu %s\n",
-			    (unsigned long long)st.st_size, sub);
-	}
-	closedir(d);
-	return ret;
-}
-
-/* ---- The source: answering requests on NATS's thread ---- */
-
-/* A request the loop must carry out, and its answer. */
-struct loop_call {
-	struct completion item;
-	struct cluster *c;
-	char op[16];
-	char user[USER_NAME_MAX + 1];
-	bool done;
-	int result;
-	const char *error;
-};
-
-/* Run on the loop: freeze, done or abort. */
-static void
-loop_call_cb(struct completion *item)
-{
-	struct loop_call *call = COMPLETION_ENTRY(item, struct loop_call, item);
-
-	cluster_move_source(call->c, call->op, call->user, call);
-}
-
-void
-cluster_move_answer(void *ctx, int result, const char *error)
-{
-	struct loop_call *call = ctx;
-	struct cluster *c = call->c;
-
-	pthread_mutex_lock(&c->lock);
-	call->result = result;
-	call->error = error;
-	call->done = true;
-	pthread_cond_broadcast(&c->cond);
-	pthread_mutex_unlock(&c->lock);
-}
-
-/* Hand op to the loop and wait for its answer (or stopping). */
-static int
-call_loop(struct cluster *c, const char *op, const char *user,
-    const char **error_r)
-{
-	struct loop_call *call = xcalloc(1, sizeof(*call));
-	int ret;
-
-	call->c = c;
-	snprintf(call->op, sizeof(call->op), "%s", op);
-	snprintf(call->user, sizeof(call->user), "%s", user);
-	completion_post(c->done, &call->item, loop_call_cb);
-	pthread_mutex_lock(&c->lock);
-	while (!call->done && !c->stopping)
-		pthread_cond_wait(&c->cond, &c->lock);
-	if (!call->done) {
-		/* The loop still holds call: it is freed with the queue. */
-		pthread_mutex_unlock(&c->lock);
-		*error_r = "node stopping";
-		return -1;
-	}
-	pthread_mutex_unlock(&c->lock);
-	ret = call->result;
-	*error_r = call->error;
-	free(call);
-	return ret;
-}
-
-static void
-reply(struct cluster *c, natsMsg *req, const char *error, const void *data,
-    size_t len, bool more)
-{
-	natsMsg *msg = NULL;
-	const char *to = natsMsg_GetReply(req);
-
-	if (to == NULL || natsMsg_Create(&msg, to, NULL, data,
-	    (int)len) != NATS_OK)
-		return;
-	natsMsgHeader_Set(msg, "Mb-Status", error == NULL ? "ok" : "error");
-	if (error != NULL)
-		natsMsgHeader_Set(msg, "Mb-Error", error);
-	if (more)
-		natsMsgHeader_Set(msg, "Mb-More", "1");
-	natsConnection_PublishMsg(c->cn.nc, msg);
-	natsMsg_Destroy(msg);
-}
-
-/* A page of the file list from line number offset. */
-static void
-answer_list(struct cluster *c, natsMsg *req, const char *user,
-    uint64_t offset)
-{
-	struct buf list, page;
-	char root[PATH_MAX];
-	size_t count = 0, line = 0, i = 0, end;
-
-	buf_init(&list, 0);
-	buf_init(&page, 0);
-	snprintf(root, sizeof(root), "%s/%s", c->mail_root, user);
-	if (walk(root, "", 0, &list, &count) < 0) {
-		reply(c, req, "cannot list the user's files", NULL, 0, false);
-		goto out;
-	}
-	/* Whole lines from line offset, up to a chunk. */
-	while (i < list.len) {
-		end = (size_t)((const unsigned char *)memchr(list.data + i,
-		    '\n', list.len - i) - list.data) + 1;
-		if (line++ >= offset) {
-			if (page.len + (end - i) > CLUSTER_MOVE_CHUNK)
-				break;
-			buf_append(&page, list.data + i, end - i);
-		}
-		i = end;
-	}
-	reply(c, req, NULL, page.data, page.len, i < list.len);
-out:
-	buf_free(&list);
-	buf_free(&page);
-}
-
-/* A chunk of one file from byte offset. */
-static void
-answer_get(struct cluster *c, natsMsg *req, const char *user,
-    const char *rel, uint64_t offset)
-{
-	char path[PATH_MAX];
-	char *chunk;
-	struct stat st;
-	ssize_t n;
-	int fd;
-
-	if (!rel_path_ok(rel)) {
-		reply(c, req, "bad path", NULL, 0, false);
-		return;
-	}
-	snprintf(path, sizeof(path), "%s/%s/%s", c->mail_root, user, rel);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 ||
-	    fstat(fd, &st) < 0) {
-		reply(c, req, strerror(errno), NULL, 0, false);
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	chunk = xmalloc(CLUSTER_MOVE_CHUNK);
-	n = pread(fd, chunk, CLUSTER_MOVE_CHUNK, (off_t)offset);
-	if (n < 0)
-		reply(c, req, strerror(errno), NULL, 0, false);
-	else
-		reply(c, req, NULL, chunk, (size_t)n,
-		    (uint64_t)st.st_size > offset + (uint64_t)n);
-	free(chunk);
-	close(fd);
-}
-
-/* A request to this node as the source of a move (NATS's thread). */
-static void
-request_cb(natsConnection *nc, natsSubscription *sub, natsMsg *req,
-    void *closure)
-{
-	struct cluster *c = closure;
-	const char *op = NULL, *user = NULL, *path = NULL, *off = NULL;
-	const char *error = NULL;
-	uint64_t offset = 0;
-
-	(void)nc;
-	(void)sub;
-	natsMsgHeader_Get(req, "Mb-Op", &op);
-	natsMsgHeader_Get(req, "Mb-User", &user);
-	natsMsgHeader_Get(req, "Mb-Path", &path);
-	if (natsMsgHeader_Get(req, "Mb-Offset", &off) == NATS_OK &&
-	    str_to_u64(off, 0, UINT64_MAX, &offset) < 0)
-		op = NULL;
-	if (op == NULL || user == NULL || !directory_user_name_valid(user)) {
-		reply(c, req, "bad request", NULL, 0, false);
-	} else if (strcmp(op, "list") == 0) {
-		answer_list(c, req, user, offset);
-	} else if (strcmp(op, "get") == 0 && path != NULL) {
-		answer_get(c, req, user, path, offset);
-	} else if (strcmp(op, "freeze") == 0 || strcmp(op, "done") == 0 ||
-	    strcmp(op, "abort") == 0) {
-		if (call_loop(c, op, user, &error) == 0)
-			error = NULL;
-		else if (error == NULL)
-			error = "failed";
-		reply(c, req, error, NULL, 0, false);
-	} else
-		reply(c, req, "unknown request", NULL, 0, false);
-	natsMsg_Destroy(req);
-}
-
-natsSubscription *
-cluster_move_serve(struct cluster *c)
-{
-	char subject[sizeof(CLUSTER_MOVE_SUBJECT_PREFIX) +
-	    CLUSTER_NODE_NAME_MAX];
-	natsSubscription *sub = NULL;
-
-	snprintf(subject, sizeof(subject), "%s%s",
-	    CLUSTER_MOVE_SUBJECT_PREFIX, c->node);
-	if (natsConnection_Subscribe(&sub, c->cn.nc, subject, request_cb,
-	    c) != NATS_OK)
-		return NULL;
-	return sub;
-}
-
 /* ---- The target: copying on the mover thread ---- */
 
 /* Ask node for op; *reply_r holds the answer's data (free it with
@@ -310,7 +49,8 @@ request(struct cluster *c, const char *node, const char *op,
     const char **error_r)
 {
 	char subject[sizeof(CLUSTER_MOVE_SUBJECT_PREFIX) +
-	    CLUSTER_NODE_NAME_MAX], off[24];
+	    CLUSTER_NODE_NAME_MAX], off[24], when[24];
+	char auth[CLUSTER_MOVE_SIG_LEN];
 	natsMsg *msg = NULL, *rep = NULL;
 	const char *status = NULL, *err = NULL;
 	natsStatus s;
@@ -319,6 +59,8 @@ request(struct cluster *c, const char *node, const char *op,
 	snprintf(subject, sizeof(subject), "%s%s",
 	    CLUSTER_MOVE_SUBJECT_PREFIX, node);
 	snprintf(off, sizeof(off), "%llu", (unsigned long long)offset);
+	snprintf(when, sizeof(when), "%lld", (long long)time(NULL));
+	cluster_move_sign(c->route.secret, op, user, path, off, when, auth);
 	s = natsMsg_Create(&msg, subject, NULL, NULL, 0);
 	if (s == NATS_OK)
 		s = natsMsgHeader_Set(msg, "Mb-Op", op);
@@ -328,6 +70,10 @@ request(struct cluster *c, const char *node, const char *op,
 		s = natsMsgHeader_Set(msg, "Mb-Path", path);
 	if (s == NATS_OK)
 		s = natsMsgHeader_Set(msg, "Mb-Offset", off);
+	if (s == NATS_OK)
+		s = natsMsgHeader_Set(msg, "Mb-Time", when);
+	if (s == NATS_OK)
+		s = natsMsgHeader_Set(msg, "Mb-Auth", auth);
 	if (s == NATS_OK)
 		s = natsConnection_RequestMsg(&rep, c->cn.nc, msg,
 		    CLUSTER_MOVE_REQUEST_MS);
@@ -413,7 +159,7 @@ copy_entry(struct cluster *c, struct cluster_move_job *job,
 		    strchr(entry + 2, ' ') : NULL;
 	if (rel != NULL && !dir)
 		rel++;
-	if (rel == NULL || !rel_path_ok(rel)) {
+	if (rel == NULL || !cluster_move_path_ok(rel)) {
 		*error_r = "bad file list";
 		return -1;
 	}
@@ -649,7 +395,7 @@ move_run(struct cluster *c, struct cluster_move_job *job,
 	}
 	/* On the loop, so that the store forgets the old tree and takes
 	 * the copy's mail as known before the watcher reports it. */
-	if (call_loop(c, "install", job->user, error_r) < 0)
+	if (cluster_call_loop(c, "install", job->user, error_r) < 0)
 		goto fail;
 	if (switch_owner(c, job, error_r) < 0) {
 		const char *ignored;

@@ -120,6 +120,19 @@ void cluster_move_queue(struct cluster *c, const char *user,
 void cluster_move_source(struct cluster *c, const char *op,
     const char *user, void *call);
 void cluster_move_answer(void *call, int result, const char *error);
+/* Hand op for user to the loop (cluster_move_source) and wait for its
+ * answer. Returns 0, or -1 with *error_r (also when the node stops). */
+int cluster_call_loop(struct cluster *c, const char *op, const char *user,
+    const char **error_r);
+/* Whether rel is a path inside a user's tree: no "..", no leading '/',
+ * no empty component. */
+bool cluster_move_path_ok(const char *rel);
+/* A move request's signature: HMAC-SHA-256 under the cluster secret of
+ * its fields and time (seconds), in hex. */
+#define CLUSTER_MOVE_SIG_LEN (2 * 32 + 1)
+void cluster_move_sign(const char *secret, const char *op,
+    const char *user, const char *path, const char *offset,
+    const char *when, char hex[CLUSTER_MOVE_SIG_LEN]);
 /* Rename mail_root/user to mail_root/.moved/user.<time>.<why>
  * (nothing there: done). Returns 0, or -1 with *error_r. */
 int cluster_move_aside(const char *mail_root, const char *user,

@@ -645,6 +645,10 @@
  * indexes of every folder), and how deep its folders nest. */
 #define CLUSTER_MOVE_FILES_MAX (8 * 1024 * 1024)
 #define CLUSTER_MOVE_DEPTH_MAX 8
+/* A move request is signed with the cluster secret and its time; one
+ * older (or further ahead) than this is refused, so a request seen on
+ * NATS cannot be replayed later. Nodes' clocks must agree this well. */
+#define CLUSTER_MOVE_AUTH_SKEW_SECS 60
 #define CLUSTER_NODE_DOWN_SECS 15
 
 #endif

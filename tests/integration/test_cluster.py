@@ -5,8 +5,11 @@ events crossing from the node that owns a user to the node that holds
 the user's UDP registration.
 """
 
+import hashlib
+import hmac
 import json
 import re
+import socket
 import threading
 import time
 import urllib.error
@@ -214,8 +217,11 @@ def test_move_copies_and_switches(mail_cluster):
     before = uids_and_flags(b, "bob")
     assert len(before) == 5
 
-    # Held through a from before the move: it must hear of new mail
-    # only, never of the moved mail as if it had just landed.
+    # Held through a from before the move (once a has read b's five
+    # MessageNew and one FlagsSet): it must hear of new mail only, never
+    # of the moved mail as if it had just landed.
+    wait_for(lambda: a.metric("cluster_events_received_total") >= 6, 10,
+             "node a to read b's events")
     reg = registered_client(a, "bob")
     out = mail_cluster.cli("cluster", "move", "bob", "c")
     assert out.returncode == 0, out.stderr
@@ -406,3 +412,59 @@ def test_node_that_loses_nats(tmp_path, nats_cluster):
     finally:
         problems = cluster.stop()
     assert not problems, problems
+
+
+def nats_request(url, subject, headers, timeout=5.0):
+    """One request over NATS's text protocol: the reply's headers."""
+    host, port = url.rsplit("/", 1)[-1].split(":")
+    head = "NATS/1.0\r\n" + "".join("%s: %s\r\n" % kv
+                                    for kv in headers.items()) + "\r\n"
+    with socket.create_connection((host, int(port)), timeout) as s:
+        f = s.makefile("rb")
+        assert f.readline().startswith(b"INFO ")
+        s.sendall(b'CONNECT {"headers":true,"verbose":false}\r\n'
+                  b"SUB _INBOX.t 1\r\nPING\r\n")
+        assert f.readline() == b"PONG\r\n"
+        s.sendall(("HPUB %s _INBOX.t %d %d\r\n%s\r\n" % (
+            subject, len(head), len(head), head)).encode())
+        while True:
+            line = f.readline()
+            if line.startswith(b"HMSG"):
+                hlen, total = map(int, line.split()[-2:])
+                data = f.read(total + 2)[:total]
+                break
+            assert line in (b"PING\r\n", b"+OK\r\n"), line
+    lines = data[:hlen].decode().split("\r\n")[1:]
+    return dict(x.split(": ", 1) for x in lines if ": " in x)
+
+
+def move_signature(secret, fields):
+    msg = b"\0".join([b"mailbell move v1"] + [f.encode() for f in fields])
+    return hmac.new(secret, msg, hashlib.sha256).hexdigest()
+
+
+def test_move_requests_need_the_secret(mail_cluster, nats_cluster):
+    """Any client of NATS may publish to a node's move subject: only a
+    request signed with the cluster secret, and fresh, reads a user's
+    files there."""
+    b = mail_cluster["b"]
+    mail_cluster.add_user("bob", "b")
+    deliver(b, "bob@example.org")
+    secret = mail_cluster.secret.read_text().strip().encode()
+    url = nats_cluster.urls[0]
+
+    def ask(key, when, auth=None):
+        fields = ["list", "bob", "", "0", str(when)]
+        h = {"Mb-Op": "list", "Mb-User": "bob", "Mb-Offset": "0",
+             "Mb-Time": str(when)}
+        h["Mb-Auth"] = auth or move_signature(key, fields)
+        return nats_request(url, "mailbell.move.b", h)
+
+    now = int(time.time())
+    good = ask(secret, now)
+    assert good.get("Mb-Status") == "ok", good
+    for bad in (ask(b"not-the-secret", now), ask(secret, now - 600),
+                ask(secret, now, auth="00" * 32)):
+        assert bad.get("Mb-Status") == "error", bad
+        assert "signed" in bad.get("Mb-Error", ""), bad
+    assert "without a valid signature refused" in b.log()
