@@ -20,6 +20,7 @@ from cluster_support import (MailCluster, mail_cluster,  # noqa: F401
                              nats_cluster,  # noqa: F401
                              wait_for)
 from conftest import imap_login, make_message
+from mailclients import ImapConn
 
 
 UDP_RE = re.compile(r"listening: notify udp \S+:(\d+)\s*$", re.M)
@@ -223,9 +224,25 @@ def test_move_copies_and_switches(mail_cluster):
     wait_for(lambda: a.metric("cluster_events_received_total") >= 6, 10,
              "node a to read b's events")
     reg = registered_client(a, "bob")
+    # Sessions open during the move: in IDLE on b, and passed on to b
+    # through a. Both end, so that their clients log in again (at c).
+    idling = []
+    for node in (b, a):
+        conn = ImapConn(node.ports["imap"])
+        conn.login("bob")
+        conn.select()
+        conn.send("i IDLE\r\n")
+        assert conn.line().startswith("+ ")
+        idling.append(conn)
     out = mail_cluster.cli("cluster", "move", "bob", "c")
     assert out.returncode == 0, out.stderr
     assert "bob lives on c" in out.stdout
+    for conn in idling:
+        lines = conn.until_tagged("i")
+        assert lines[-1].startswith("i OK"), lines
+        bye = conn.line()
+        assert bye.startswith("* BYE [UNAVAILABLE]"), bye
+        conn.close()
     for node in (a, b, c):
         wait_for(lambda: mail_cluster.where(node, "bob") == "c", 10,
                  "the map naming c")
