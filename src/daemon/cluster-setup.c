@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "cluster/cluster.h"
+#include "directory/directory.h"
 #include "daemon/daemon.h"
 #include "daemon/listen.h"
 #include "imap/imap.h"
@@ -142,6 +143,8 @@ cluster_setup_start(struct daemon *d)
 	d->cluster = cluster_new(&deps, &error);
 	if (d->cluster == NULL)
 		fatalx("cluster: %s", error);
+	/* The front doors ask the directory where a user lives. */
+	directory_set_route(d->dir, cluster_route(d->cluster));
 	log_info("cluster: node %s, NATS %s%s", d->cfg->cluster_node,
 	    d->cfg->cluster_nats[0],
 	    d->cfg->cluster_nats_count > 1 ? " and others" : "");
@@ -158,6 +161,8 @@ cluster_setup_stop(struct daemon *d)
 {
 	while (quiescing != NULL)
 		quiesce_end(quiescing, -1, "node stopping");
+	if (d->dir != NULL)
+		directory_set_route(d->dir, NULL);
 	cluster_free(&d->cluster);
 	if (d->cluster_secret != NULL) {
 		OPENSSL_cleanse(d->cluster_secret, strlen(d->cluster_secret));

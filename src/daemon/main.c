@@ -467,8 +467,6 @@ start_services(struct daemon *d)
 	lmtp_deps.queue = d->queue;
 	lmtp_deps.dir = d->dir;
 	lmtp_deps.tls = d->tls;
-	/* NULL without [cluster]: every recipient is delivered here. */
-	lmtp_deps.route = cluster_setup_route(d);
 	d->lmtp = lmtp_server_new(&lmtp_deps);
 	for (i = 0; i < d->lmtp_socks.count; i++) {
 		if (lmtp_server_listen(d->lmtp, d->lmtp_socks.socks[i].fd) < 0)

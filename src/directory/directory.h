@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "lib/limits.h"
+#include "lib/route.h"
 
 struct mb_config;
 struct directory;
@@ -29,6 +30,16 @@ void directory_free(struct directory **dirp);
  * size): the daemon's SIGHUP. Returns 0, or -1 with errno set, the
  * old contents staying in use. */
 int directory_reload(struct directory *dir);
+
+/* With a cluster, where the users live: the user map, asked with
+ * directory_locate() after the passwd file said who a user is. NULL
+ * (the default): one machine, every user is here. */
+void directory_set_route(struct directory *dir,
+    const struct route_ops *route);
+/* Where user (a valid user name) lives now: ROUTE_HERE without a route,
+ * else as route->locate() answers. Never blocks. */
+enum route_where directory_locate(struct directory *dir, const char *user,
+    struct route_peer *peer_r);
 
 /* Whether user exists. Re-reads the file when its inode, size or
  * modification time changed, so `mailbell user add` takes effect without

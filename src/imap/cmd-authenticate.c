@@ -146,7 +146,7 @@ imap_node_login(struct imap_cmd *cmd, const char *node, const char *user,
 		    "user");
 		return;
 	}
-	if (route->locate(route->ctx, user, &peer) != ROUTE_HERE) {
+	if (directory_locate(deps->dir, user, &peer) != ROUTE_HERE) {
 		log_info("imap: %s: node login node=%s: user=%s does not "
 		    "live here", session->log_id, name, who);
 		imap_cmd_tagged(cmd, "NO", "UNAVAILABLE", "This user's "

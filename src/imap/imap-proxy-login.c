@@ -24,6 +24,7 @@
 #include <event2/util.h>
 #include <openssl/err.h>
 
+#include "directory/directory.h"
 #include "imap/imap-commands.h"
 #include "imap/imap-session-private.h"
 #include "lib/base64.h"
@@ -408,15 +409,11 @@ bool
 imap_proxy_login(struct imap_cmd *cmd, const char *user)
 {
 	struct imap_session *session = cmd->session;
-	const struct route_ops *route = session->server->deps.route;
 	struct route_peer peer;
 	struct imap_proxy *p;
 	const char *error;
 
-	if (route == NULL)
-		return false;
-	memset(&peer, 0, sizeof(peer));
-	switch (route->locate(route->ctx, user, &peer)) {
+	switch (directory_locate(session->server->deps.dir, user, &peer)) {
 	case ROUTE_HERE:
 		return false;
 	case ROUTE_UNAVAILABLE:

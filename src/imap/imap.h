@@ -64,17 +64,19 @@ struct imap_deps {
 	struct store *store;		/* folders, views, landed events */
 	struct store_queue *queue;	/* APPEND goes through it (may be
 					   NULL: APPEND then runs inline) */
-	struct directory *dir;		/* LOGIN and AUTHENTICATE */
+	struct directory *dir;		/* LOGIN and AUTHENTICATE, and
+					   where the user lives
+					   (directory_locate): a user of
+					   another node is proxied there */
 	const struct imap_xbell_ops *xbell; /* XBELL; NULL: the notifier
 					       is off, XBELL not offered */
 	struct tls_server *tls;		/* STARTTLS and implicit TLS; NULL:
 					   neither is offered */
-	const struct route_ops *route;	/* where users live (lib/route.h):
-					   a user of another node is
-					   proxied there after login, and
-					   nodes may log in for their users
-					   (imap-proxy.h); NULL: no cluster,
-					   every user is here */
+	const struct route_ops *route;	/* the cluster (lib/route.h): this
+					   node's credentials and CAs for
+					   proxying, and checking other
+					   nodes' logins (imap-proxy.h);
+					   NULL: no cluster */
 };
 
 struct imap_server *imap_server_new(const struct imap_deps *deps);

@@ -1,11 +1,12 @@
 /*
  * Where a user lives, as the front doors see it. With a [cluster]
  * section every mailbelld node owns some users' Maildirs; IMAP and LMTP
- * on any node ask here whether a user is theirs to serve or another
- * node's, and reach that node as another node (not as the user). The
- * cluster layer answers and the daemon joins the two, so neither imap
- * nor lmtp knows NATS. Without [cluster] the services get no route ops
- * (NULL) and every user is here.
+ * on any node ask the directory (directory_locate) whether a user is
+ * theirs to serve or another node's, and the directory asks these ops;
+ * IMAP reaches another node as a node (not as the user) with the rest
+ * of them. The cluster layer answers and the daemon joins them, so
+ * neither imap nor lmtp knows NATS. Without [cluster] there are no
+ * route ops (NULL) and every user is here.
  */
 #ifndef MB_LIB_ROUTE_H
 #define MB_LIB_ROUTE_H

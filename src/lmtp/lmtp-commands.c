@@ -106,13 +106,9 @@ static bool
 rcpt_is_here(struct lmtp_session *session, const struct lmtp_command *cmd,
     const char *user)
 {
-	const struct route_ops *route = session->server->deps.route;
 	struct route_peer peer;
 
-	if (route == NULL)
-		return true;
-	memset(&peer, 0, sizeof(peer));
-	switch (route->locate(route->ctx, user, &peer)) {
+	switch (directory_locate(session->server->deps.dir, user, &peer)) {
 	case ROUTE_HERE:
 		return true;
 	case ROUTE_THERE:
@@ -381,16 +377,14 @@ first_local(const struct lmtp_session *session)
 static void
 recheck_here(struct lmtp_session *session)
 {
-	const struct route_ops *route = session->server->deps.route;
 	struct route_peer peer;
 
-	if (route == NULL)
-		return;
 	for (size_t i = 0; i < session->rcpt_count; i++) {
 		struct lmtp_recipient *rcpt = &session->rcpts[i];
 
 		if (!is_local(session, i) ||
-		    route->locate(route->ctx, rcpt->user, &peer) == ROUTE_HERE)
+		    directory_locate(session->server->deps.dir, rcpt->user,
+		    &peer) == ROUTE_HERE)
 			continue;
 		log_info("lmtp: %s user=%s: moving to another node, 451",
 		    session->log_id, rcpt->user);

@@ -16,7 +16,6 @@ struct store_queue;
 struct directory;
 struct lmtp_server;
 struct tls_server;
-struct route_ops;
 
 /* What an LMTP server needs; all must outlive the server. */
 struct lmtp_deps {
@@ -24,12 +23,11 @@ struct lmtp_deps {
 	const struct mb_config *cfg;	/* hostname, domains, SIZE limit */
 	struct store *store;		/* for store_announce() */
 	struct store_queue *queue;	/* where DATA goes */
-	struct directory *dir;		/* RCPT TO lookups */
+	struct directory *dir;		/* RCPT TO lookups, and where the
+					   recipient lives (directory_locate):
+					   one on another node is relayed
+					   there (lmtp-relay.h) */
 	struct tls_server *tls;		/* STARTTLS; NULL: not offered */
-	/* Where users live (lib/route.h); NULL: no cluster, every user is
-	 * here. With it, a recipient on another node is relayed to that
-	 * node's LMTP (lmtp-relay.h). */
-	const struct route_ops *route;
 };
 
 struct lmtp_server *lmtp_server_new(const struct lmtp_deps *deps);

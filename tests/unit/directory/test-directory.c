@@ -583,6 +583,52 @@ test_many_users(void **state)
 	directory_free(&dir);
 }
 
+/* A user map that places "bob" on node b and knows nothing of "carol". */
+static enum route_where
+fake_locate(void *ctx, const char *user, struct route_peer *peer_r)
+{
+	int *calls = ctx;
+
+	(*calls)++;
+	if (strcmp(user, "bob") == 0) {
+		strcpy(peer_r->node, "b");
+		strcpy(peer_r->host, "127.0.0.1");
+		peer_r->lmtp_port = 2424;
+		return ROUTE_THERE;
+	}
+	return strcmp(user, "carol") == 0 ? ROUTE_UNAVAILABLE : ROUTE_HERE;
+}
+
+/* Without a route every user is here; with one, it answers. */
+static void
+test_locate(void **state)
+{
+	struct directory *dir = directory_open(passwd_path);
+	struct route_ops route;
+	struct route_peer peer;
+	int calls = 0;
+
+	(void)state;
+	memset(&peer, 0xff, sizeof(peer));
+	assert_int_equal(directory_locate(dir, "bob", &peer), ROUTE_HERE);
+	assert_string_equal(peer.node, "");
+	memset(&route, 0, sizeof(route));
+	route.locate = fake_locate;
+	route.ctx = &calls;
+	directory_set_route(dir, &route);
+	assert_int_equal(directory_locate(dir, "alice", &peer), ROUTE_HERE);
+	assert_int_equal(directory_locate(dir, "bob", &peer), ROUTE_THERE);
+	assert_string_equal(peer.node, "b");
+	assert_int_equal(peer.lmtp_port, 2424);
+	assert_int_equal(directory_locate(dir, "carol", &peer),
+	    ROUTE_UNAVAILABLE);
+	assert_int_equal(calls, 3);
+	directory_set_route(dir, NULL);
+	assert_int_equal(directory_locate(dir, "bob", &peer), ROUTE_HERE);
+	assert_int_equal(calls, 3);
+	directory_free(&dir);
+}
+
 int
 main(void)
 {
@@ -602,6 +648,7 @@ main(void)
 		cmocka_unit_test_setup(test_concurrent_edits, reset),
 		cmocka_unit_test_setup(test_unreadable, reset),
 		cmocka_unit_test_setup(test_many_users, reset),
+		cmocka_unit_test_setup(test_locate, reset),
 	};
 
 	return cmocka_run_group_tests(tests, setup, test_tmpdir_remove);

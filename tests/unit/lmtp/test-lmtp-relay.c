@@ -148,7 +148,7 @@ node_setup(struct fixture *f, struct node *n, const char *max_size,
 	deps.store = n->store;
 	deps.queue = n->queue;
 	deps.dir = n->dir;
-	deps.route = route;
+	directory_set_route(n->dir, route);
 	n->server = lmtp_server_new(&deps);
 	assert_int_equal(lmtp_server_listen(n->server, fd), 0);
 	also_ipv6(n->server, n->port);
