@@ -84,6 +84,8 @@ struct cluster {
 	atomic_bool connected;
 	atomic_int_fast64_t pending;	/* the consumer's lag, -1: unknown */
 	atomic_uint_fast64_t published, retries, dropped;
+	jsCtx *publish_js;		/* the publisher's, for async sends */
+	atomic_bool batch_failed;	/* an async send was refused */
 
 	pthread_t threads[6];
 	size_t thread_count;

@@ -219,30 +219,40 @@ cluster_publish(struct cluster *c, const char *data, int len)
 	}
 }
 
-/* Publish o until the stream has it (or stopping). The Nats-Msg-Id
- * makes a repeat after a lost acknowledgement harmless. */
-static void
-publish_one(struct cluster *c, const struct cluster_out *o)
+/* o as a message to the stream, with its Nats-Msg-Id. */
+static natsStatus
+out_msg(struct cluster *c, const struct cluster_out *o, natsMsg **msg_r)
 {
 	char subject[sizeof(CLUSTER_EVENT_SUBJECT_PREFIX) +
 	    CLUSTER_NODE_NAME_MAX];
 	char id[CLUSTER_NODE_NAME_MAX + 48];
-	jsPubOptions po;
-	jsErrCode jerr;
-	natsMsg *msg;
 	natsStatus s;
 
 	snprintf(subject, sizeof(subject), "%s%s",
 	    CLUSTER_EVENT_SUBJECT_PREFIX, c->node);
 	snprintf(id, sizeof(id), "%s-%llu-%llu", c->node,
 	    (unsigned long long)c->started, (unsigned long long)o->seq);
+	*msg_r = NULL;
+	s = natsMsg_Create(msg_r, subject, NULL, o->data, o->len);
+	if (s == NATS_OK)
+		s = natsMsgHeader_Set(*msg_r, "Nats-Msg-Id", id);
+	return s;
+}
+
+/* Publish o until the stream has it (or stopping). The Nats-Msg-Id
+ * makes a repeat after a lost acknowledgement harmless. */
+static void
+publish_one(struct cluster *c, const struct cluster_out *o)
+{
+	jsPubOptions po;
+	jsErrCode jerr;
+	natsMsg *msg;
+	natsStatus s;
+
 	jsPubOptions_Init(&po);
 	po.MaxWait = CLUSTER_NATS_TIMEOUT_MS;
 	for (;;) {
-		msg = NULL;
-		s = natsMsg_Create(&msg, subject, NULL, o->data, o->len);
-		if (s == NATS_OK)
-			s = natsMsgHeader_Set(msg, "Nats-Msg-Id", id);
+		s = out_msg(c, o, &msg);
 		if (s == NATS_OK)
 			s = js_PublishMsg(NULL, c->cn.js, msg, &po, &jerr);
 		natsMsg_Destroy(msg);
@@ -256,34 +266,111 @@ publish_one(struct cluster *c, const struct cluster_out *o)
 	}
 }
 
+/* The stream refused an async send, or did not answer it in time. */
+static void
+publish_failed_cb(jsCtx *js, jsPubAckErr *pae, void *closure)
+{
+	struct cluster *c = closure;
+
+	(void)js;
+	(void)pae;
+	atomic_store(&c->batch_failed, true);
+}
+
+/*
+ * Publish the events of batch (in order) without waiting for each
+ * acknowledgement, then wait for them all. If any failed, some may be
+ * stored already: the whole batch goes again one at a time, in order,
+ * under the same ids, and the stream drops the repeats.
+ */
+static void
+publish_batch(struct cluster *c, struct cluster_out *batch)
+{
+	struct cluster_out *o;
+	natsMsgList late;
+	jsPubOptions po;
+	natsMsg *msg;
+	natsStatus s = NATS_OK;
+	uint64_t n = 0;
+
+	atomic_store(&c->batch_failed, false);
+	jsPubOptions_Init(&po);
+	po.MaxWait = CLUSTER_NATS_TIMEOUT_MS;
+	for (o = batch; o != NULL && s == NATS_OK; o = o->next, n++) {
+		s = out_msg(c, o, &msg);
+		if (s == NATS_OK)
+			s = js_PublishMsgAsync(c->publish_js, &msg, &po);
+		natsMsg_Destroy(msg);		/* NULL once sent */
+	}
+	if (s == NATS_OK)
+		s = js_PublishAsyncComplete(c->publish_js, &po);
+	if (s == NATS_OK && !atomic_load(&c->batch_failed)) {
+		atomic_fetch_add(&c->published, n);
+		return;
+	}
+	/* Those still unanswered are forgotten: sent again below. */
+	if (js_PublishAsyncGetPendingList(&late, c->publish_js) == NATS_OK)
+		natsMsgList_Destroy(&late);
+	atomic_fetch_add(&c->retries, 1);
+	for (o = batch; o != NULL; o = o->next)
+		publish_one(c, o);
+}
+
+/* Take up to CLUSTER_PUBLISH_BATCH events off the queue, in order;
+ * NULL when stopping. */
+static struct cluster_out *
+take_batch(struct cluster *c)
+{
+	struct cluster_out *batch, *o;
+	size_t n = 0;
+
+	pthread_mutex_lock(&c->lock);
+	while (c->out_head == NULL && !c->stopping)
+		pthread_cond_wait(&c->cond, &c->lock);
+	if (c->stopping) {
+		pthread_mutex_unlock(&c->lock);
+		return NULL;
+	}
+	/* Taken off the queue while they are sent, so a full queue drops
+	 * the next ones instead. */
+	batch = o = c->out_head;
+	while (++n < CLUSTER_PUBLISH_BATCH && o->next != NULL)
+		o = o->next;
+	c->out_head = o->next;
+	o->next = NULL;
+	if (c->out_head == NULL)
+		c->out_tail = NULL;
+	c->out_count -= n;
+	pthread_mutex_unlock(&c->lock);
+	return batch;
+}
+
 static void *
 publish_main(void *arg)
 {
 	struct cluster *c = arg;
-	struct cluster_out *o;
+	struct cluster_out *batch, *o;
+	jsOptions jo;
 
 	if (!cluster_wait_ready(c))
 		return NULL;
-	for (;;) {
-		pthread_mutex_lock(&c->lock);
-		while (c->out_head == NULL && !c->stopping)
-			pthread_cond_wait(&c->cond, &c->lock);
-		if (c->stopping) {
-			pthread_mutex_unlock(&c->lock);
-			return NULL;
+	jsOptions_Init(&jo);
+	jo.PublishAsync.MaxPending = CLUSTER_PUBLISH_BATCH;
+	jo.PublishAsync.ErrHandler = publish_failed_cb;
+	jo.PublishAsync.ErrHandlerClosure = c;
+	if (natsConnection_JetStream(&c->publish_js, c->cn.nc, &jo) !=
+	    NATS_OK)
+		fatalx("cluster: no JetStream context for publishing");
+	while ((batch = take_batch(c)) != NULL) {
+		publish_batch(c, batch);
+		while ((o = batch) != NULL) {
+			batch = o->next;
+			free(o);
 		}
-		/* Taken off the queue while it is sent, so a full queue
-		 * drops the next one instead. */
-		o = c->out_head;
-		c->out_head = o->next;
-		if (c->out_head == NULL)
-			c->out_tail = NULL;
-		c->out_count--;
-		pthread_mutex_unlock(&c->lock);
-
-		publish_one(c, o);
-		free(o);
 	}
+	jsCtx_Destroy(c->publish_js);
+	c->publish_js = NULL;
+	return NULL;
 }
 
 /* ---- The consumer: setup, heartbeat, other nodes' events ---- */

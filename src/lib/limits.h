@@ -622,6 +622,10 @@
  * counted) while NATS is away: a day of a busy node's mail would not
  * fit in memory, and the clients resynchronise when they reconnect. */
 #define CLUSTER_PUBLISH_QUEUE_MAX 100000
+/* Events sent to the stream together, without waiting for each one's
+ * acknowledgement: one round trip for many when mail arrives faster
+ * than the stream answers. */
+#define CLUSTER_PUBLISH_BATCH 128
 /* Events fetched from the stream at once, and how long one fetch waits
  * for the first. */
 #define CLUSTER_FETCH_BATCH 256
