@@ -30,12 +30,21 @@ class NatsServer:
         self.name = name
         self.dir = Path(root) / name
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        self.route_port = free_port()
-        self.http_port = free_port()
+        self.new_ports()
         self.routes_of = routes_of
         self.proc = None
         self.log_path = self.dir / "nats-server.log"
+
+    def new_ports(self):
+        self.port = free_port()
+        self.route_port = free_port()
+        self.http_port = free_port()
+
+    def lost_a_port(self):
+        """Whether it exited because a port it was given was taken
+        between free_port() and its bind (another test's process)."""
+        return (self.proc is not None and self.proc.poll() is not None
+                and "address already in use" in self.log())
 
     @property
     def url(self):
@@ -121,8 +130,20 @@ class NatsCluster:
         return [s.url for s in self.servers]
 
     def start(self):
-        for s in self.servers:
-            s.start()
+        for attempt in range(3):
+            for s in self.servers:
+                s.start()
+            wait_until(lambda: all(s.healthy() or s.lost_a_port()
+                                   for s in self.servers),
+                       NATS_READY_TIMEOUT)
+            if not any(s.lost_a_port() for s in self.servers):
+                break
+            # Fresh ports for all, as the routes name each other's.
+            for s in self.servers:
+                s.stop()
+                s.new_ports()
+                shutil.rmtree(s.dir / "js", ignore_errors=True)
+                s.log_path.unlink(missing_ok=True)
         self.wait_healthy()
         return self
 
