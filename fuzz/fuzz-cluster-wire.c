@@ -3,15 +3,47 @@
  * the events of the MAILBELL_EVENTS stream and the records of the
  * mailbell-nodes bucket. A decode either fails with a reason or gives
  * fields within their bounds, which encode again and decode to the same.
+ * And the pieces of a node's sealed notifier state (mailbell-registrations):
+ * read as a first piece, they are refused with a reason, want more, or
+ * open (or not) under a fixed key without reading past them.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster/cluster-regs.h"
 #include "cluster/cluster-wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The input as the first piece of node "a"'s state. */
+static void
+fuzz_regs(const uint8_t *data, size_t size)
+{
+	static unsigned char key[CLUSTER_REGS_KEY_LEN];
+	struct cluster_regs_reader r;
+	struct cluster_regs_state st;
+	const char *reason = NULL;
+	int rc;
+
+	rc = cluster_regs_read_first(&r, data, size, &reason);
+	if (rc < 0 && reason == NULL)
+		abort();
+	if (rc == 0 && (r.next != 1 || r.have != size || r.pieces < 2))
+		abort();
+	if (rc == 1) {
+		reason = NULL;
+		if (cluster_regs_open(key, "a", &r, &st, &reason) == 0) {
+			if (st.text == NULL || st.text[st.len] != '\0' ||
+			    st.epoch == 0)
+				abort();
+			cluster_regs_state_clear(&st);
+		} else if (reason == NULL)
+			abort();
+	}
+	cluster_regs_reader_free(&r);
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -46,5 +78,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	} else if (reason == NULL)
 		abort();
+	fuzz_regs(data, size);
 	return 0;
 }

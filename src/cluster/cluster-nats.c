@@ -2,8 +2,8 @@
  * The connection to NATS and the JetStream objects of the cluster: the
  * MAILBELL_EVENTS stream (every node's events, kept a day so a node that
  * was away catches up, duplicates of a resent event dropped within the
- * stream's window) and the mailbell-users, mailbell-nodes and
- * mailbell-moves buckets.
+ * stream's window) and the mailbell-users, mailbell-nodes,
+ * mailbell-moves and mailbell-registrations buckets.
  */
 #include "cluster/cluster-nats.h"
 
@@ -162,6 +162,10 @@ cluster_nats_open(struct cluster_nats *cn, const struct mb_config *cfg,
 	if (s == NATS_OK && cn->moves == NULL)
 		s = open_bucket(cn, CLUSTER_MOVES_BUCKET,
 		    cfg->cluster_replicas, create, &cn->moves);
+	/* Only nodes keep their notifier there; commands need it not. */
+	if (s == NATS_OK && cn->regs == NULL && create)
+		s = open_bucket(cn, CLUSTER_REGS_BUCKET,
+		    cfg->cluster_replicas, create, &cn->regs);
 	if (s != NATS_OK) {
 		*error_r = s == NATS_NOT_FOUND ? error_code_fmt(
 		    ERROR_NOT_FOUND, "NATS: no mailbell cluster there yet "
@@ -180,6 +184,8 @@ cluster_nats_close(struct cluster_nats *cn)
 		kvStore_Destroy(cn->nodes);
 	if (cn->moves != NULL)
 		kvStore_Destroy(cn->moves);
+	if (cn->regs != NULL)
+		kvStore_Destroy(cn->regs);
 	if (cn->js != NULL)
 		jsCtx_Destroy(cn->js);
 	if (cn->nc != NULL) {

@@ -20,6 +20,7 @@ struct mb_config;
 #define CLUSTER_USERS_BUCKET "mailbell-users"
 #define CLUSTER_NODES_BUCKET "mailbell-nodes"
 #define CLUSTER_MOVES_BUCKET "mailbell-moves"
+#define CLUSTER_REGS_BUCKET "mailbell-registrations"
 /* Where a node answers the requests of a move's copy (cluster-move.c):
  * CLUSTER_MOVE_SUBJECT_PREFIX<node>. */
 #define CLUSTER_MOVE_SUBJECT_PREFIX "mailbell.move."
@@ -30,6 +31,8 @@ struct cluster_nats {
 	kvStore *users;		/* user -> node name */
 	kvStore *nodes;		/* node name -> its record (cluster-wire.h) */
 	kvStore *moves;		/* user -> a move under way (cluster-wire.h) */
+	kvStore *regs;		/* node name -> its notifier state, sealed
+				   (cluster-regs.h) */
 };
 
 /* Callbacks of the connection, on NATS's threads (may be NULL). */

@@ -14,6 +14,7 @@
 
 #include "cluster/cluster.h"
 #include "cluster/cluster-nats.h"
+#include "cluster/cluster-regs.h"
 #include "cluster/cluster-wire.h"
 #include "lib/completion.h"
 #include "lib/hash.h"
@@ -79,6 +80,8 @@ struct cluster {
 	bool stopping;
 	struct cluster_out *out_head, *out_tail;
 	struct cluster_move_job *moves;	/* the first is under way */
+	struct cluster_regs_state *regs_out; /* the notifier's state to
+					   write, NULL: written */
 	size_t out_count;
 	uint64_t out_seq;
 	atomic_bool connected;
@@ -87,13 +90,20 @@ struct cluster {
 	jsCtx *publish_js;		/* the publisher's, for async sends */
 	atomic_bool batch_failed;	/* an async send was refused */
 
-	pthread_t threads[6];
+	/* The registrations writer's own (cluster-regs-store.c). */
+	unsigned char regs_key[CLUSTER_REGS_KEY_LEN]; /* seals the state */
+	unsigned regs_pieces;		/* pieces of its last write */
+	atomic_bool regs_capped;	/* too many registrations: logged */
+
+	pthread_t threads[7];
 	size_t thread_count;
 };
 
 /* Start and stop the threads (cluster-threads.c). */
 void cluster_threads_start(struct cluster *c);
 void cluster_threads_stop(struct cluster *c);
+/* Wait up to ms, or until stopping; returns whether stopping. */
+bool cluster_wait_stop(struct cluster *c, unsigned ms);
 /* Wait until the stream and buckets are open; false if stopping. */
 bool cluster_wait_ready(struct cluster *c);
 /* Queue an encoded event for the publisher (any thread). */
@@ -111,6 +121,8 @@ void cluster_event_in(struct cluster *c, const struct cluster_event *ev,
 /* Moves (cluster-move.c). The source's requests, answered on NATS's
  * thread; NULL if the subscription cannot be made. */
 natsSubscription *cluster_move_serve(struct cluster *c);
+/* The registrations writer's main (cluster-regs-store.c). */
+void *cluster_regs_main(void *arg);
 /* The mover thread's main. */
 void *cluster_mover_main(void *arg);
 /* Queue a move of user from node from to this node (any thread). */

@@ -37,9 +37,8 @@ struct ev_item {
 	struct cluster_event ev;
 };
 
-/* Wait up to ms, or until stopping; returns whether stopping. */
-static bool
-wait_stop(struct cluster *c, unsigned ms)
+bool
+cluster_wait_stop(struct cluster *c, unsigned ms)
 {
 	struct timespec ts;
 	bool stop;
@@ -128,11 +127,11 @@ watch_bucket(struct cluster *c, enum cluster_bucket bucket)
 	kvEntry *e;
 	natsStatus s;
 
-	while (!wait_stop(c, 0)) {
+	while (!cluster_wait_stop(c, 0)) {
 		if (w == NULL &&
 		    (s = kvStore_WatchAll(&w, kv, NULL)) != NATS_OK) {
 			w = NULL;
-			if (wait_stop(c, CLUSTER_NATS_RECONNECT_MS * 4))
+			if (cluster_wait_stop(c, CLUSTER_NATS_RECONNECT_MS * 4))
 				break;
 			continue;
 		}
@@ -261,7 +260,7 @@ publish_one(struct cluster *c, const struct cluster_out *o)
 			return;
 		}
 		atomic_fetch_add(&c->retries, 1);
-		if (wait_stop(c, CLUSTER_NATS_RECONNECT_MS))
+		if (cluster_wait_stop(c, CLUSTER_NATS_RECONNECT_MS))
 			return;
 	}
 }
@@ -390,7 +389,7 @@ open_all(struct cluster *c)
 			free((char *)last);
 			last = xstrdup(error);
 		}
-		if (wait_stop(c, CLUSTER_NATS_RECONNECT_MS * 4)) {
+		if (cluster_wait_stop(c, CLUSTER_NATS_RECONNECT_MS * 4)) {
 			free((char *)last);
 			return false;
 		}
@@ -518,13 +517,13 @@ consume_main(void *arg)
 		return NULL;
 	if ((serve = cluster_move_serve(c)) == NULL)
 		log_warnx("cluster: cannot answer moves from this node");
-	while (!wait_stop(c, 0)) {
+	while (!cluster_wait_stop(c, 0)) {
 		if (time(NULL) >= beat + CLUSTER_HEARTBEAT_SECS) {
 			heartbeat(c);
 			beat = time(NULL);
 		}
 		if (sub == NULL && (sub = subscribe(c)) == NULL) {
-			if (wait_stop(c, CLUSTER_NATS_RECONNECT_MS * 4))
+			if (cluster_wait_stop(c, CLUSTER_NATS_RECONNECT_MS * 4))
 				break;
 			continue;
 		}
@@ -540,7 +539,7 @@ consume_main(void *arg)
 			 * subscription again after a pause. */
 			natsSubscription_Destroy(sub);
 			sub = NULL;
-			if (wait_stop(c, CLUSTER_NATS_RECONNECT_MS))
+			if (cluster_wait_stop(c, CLUSTER_NATS_RECONNECT_MS))
 				break;
 		}
 	}
@@ -560,7 +559,7 @@ cluster_threads_start(struct cluster *c)
 {
 	void *(*const mains[])(void *) = { consume_main, watch_users_main,
 	    watch_nodes_main, watch_moves_main, publish_main,
-	    cluster_mover_main };
+	    cluster_mover_main, cluster_regs_main };
 	size_t i;
 
 	for (i = 0; i < sizeof(mains) / sizeof(mains[0]); i++) {

@@ -544,6 +544,12 @@ cluster_new(const struct cluster_deps *deps, const char **error_r)
 	c->route.secret = deps->secret;
 	c->route.ca_file = deps->cfg->cluster_ca_file;
 	c->route.ctx = c;
+	if (cluster_regs_key(deps->secret, c->regs_key) < 0) {
+		*error_r = "cannot derive the key the notifier's state is "
+		    "sealed with";
+		cluster_free(&c);
+		return NULL;
+	}
 
 	snprintf(name, sizeof(name), "mailbell-%s", c->node);
 	if (cluster_nats_connect(&c->cn, deps->cfg, name, true, nats_cbs(c),
@@ -604,6 +610,11 @@ cluster_free(struct cluster **cp)
 	}
 	while (c->frozen != NULL)
 		frozen_end(c, c->frozen->user);
+	if (c->regs_out != NULL) {
+		cluster_regs_state_clear(c->regs_out);
+		free(c->regs_out);
+	}
+	OPENSSL_cleanse(c->regs_key, sizeof(c->regs_key));
 	free_table(&c->users, offsetof(struct cluster_user, hn));
 	free_table(&c->nodes, offsetof(struct cluster_node, hn));
 	pthread_cond_destroy(&c->cond);

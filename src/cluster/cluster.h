@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cluster/cluster-regs.h"
 #include "lib/route.h"
 #include "lib/status.h"
 #include "store/store.h"
@@ -67,6 +68,30 @@ const struct route_ops *cluster_route(struct cluster *cluster);
 /* Call cb for every node the records or the map name. */
 void cluster_list_nodes(struct cluster *cluster, status_node_cb *cb,
     void *arg);
+
+/*
+ * This node's notifier state, for the mailbell-registrations bucket:
+ * master is its master key, epoch the epoch it runs under, text (len
+ * bytes) its registrations file as just saved. Copied and handed to a
+ * thread of the cluster that seals and writes it once NATS answers; a
+ * newer state replaces one not yet written. Callable from any thread;
+ * never waits for NATS. A file longer than CLUSTER_REGS_TEXT_MAX is
+ * kept up to its last whole line there (logged once).
+ */
+void cluster_regs_put(struct cluster *cluster,
+    const unsigned char master[CLUSTER_REGS_MASTER_LEN], uint32_t epoch,
+    const void *text, size_t len);
+
+/*
+ * At start, before the notifier (a node whose notify directory is
+ * gone): read node cfg's [cluster] node's state from the bucket over a
+ * connection of its own, waiting for NATS (up to CLUSTER_NATS_TIMEOUT_MS
+ * a server). Returns 1 with *st_r (clear it with
+ * cluster_regs_state_clear()), 0 if the bucket holds none, or -1 with
+ * *error_r (NATS not reachable, a state that does not authenticate).
+ */
+int cluster_regs_fetch(const struct mb_config *cfg, const char *secret,
+    struct cluster_regs_state *st_r, const char **error_r);
 
 /* Stop the threads (within a second), close NATS and free; the NATS
  * client library's own threads end too (one cluster per process). */

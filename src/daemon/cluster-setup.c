@@ -20,6 +20,7 @@
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "notify/notify.h"
+#include "notify/notify-proto.h"
 #include "store/store.h"
 
 void
@@ -32,6 +33,48 @@ cluster_setup_secret(struct daemon *d)
 	    &d->cluster_secret, &error) < 0)
 		fatalx("cluster: %s ([cluster] secret_file in %s)", error,
 		    daemon_config_source(d->cfg));
+}
+
+_Static_assert(CLUSTER_REGS_MASTER_LEN == NOTIFY_MASTER_KEY_LEN,
+    "the bucket keeps the notifier's master key whole");
+
+void
+cluster_setup_restore(struct daemon *d)
+{
+	struct cluster_regs_state st;
+	const char *error;
+	int rc;
+
+	if (d->cfg->cluster_node == NULL || !d->cfg->notify_enabled ||
+	    notify_state_present(d->cfg))
+		return;
+	rc = cluster_regs_fetch(d->cfg, d->cluster_secret, &st, &error);
+	if (rc < 0) {
+		log_warnx("cluster: no notify state here and none read from "
+		    "NATS (%s): starting without registrations", error);
+		return;
+	}
+	if (rc == 0) {
+		log_info("cluster: NATS holds no notify state of node %s: "
+		    "starting without registrations", d->cfg->cluster_node);
+		return;
+	}
+	if (notify_state_restore(d->cfg, st.master, st.epoch, st.text, st.len,
+	    &error) < 0)
+		fatalx("notify: %s", error);
+	log_info("cluster: notify state of node %s restored from NATS "
+	    "(epoch %u, %zu bytes of registrations)", d->cfg->cluster_node,
+	    (unsigned)st.epoch, st.len);
+	cluster_regs_state_clear(&st);
+}
+
+/* notify_server_set_mirror()'s: each save of the registrations goes to
+ * the bucket too. */
+static void
+mirror_cb(void *ctx, const unsigned char *master, uint32_t epoch,
+    const void *data, size_t len)
+{
+	cluster_regs_put(ctx, master, epoch, data, len);
 }
 
 /* Another node's event, for this node's registrations. */
@@ -145,6 +188,8 @@ cluster_setup_start(struct daemon *d)
 		fatalx("cluster: %s", error);
 	/* The front doors ask the directory where a user lives. */
 	directory_set_route(d->dir, cluster_route(d->cluster));
+	if (d->notify != NULL)
+		notify_server_set_mirror(d->notify, mirror_cb, d->cluster);
 	log_info("cluster: node %s, NATS %s%s", d->cfg->cluster_node,
 	    d->cfg->cluster_nats[0],
 	    d->cfg->cluster_nats_count > 1 ? " and others" : "");
@@ -163,6 +208,9 @@ cluster_setup_stop(struct daemon *d)
 		quiesce_end(quiescing, -1, "node stopping");
 	if (d->dir != NULL)
 		directory_set_route(d->dir, NULL);
+	/* A save under way is over, the next ones stay on disk. */
+	if (d->notify != NULL && d->cluster != NULL)
+		notify_server_set_mirror(d->notify, NULL, NULL);
 	cluster_free(&d->cluster);
 	if (d->cluster_secret != NULL) {
 		OPENSSL_cleanse(d->cluster_secret, strlen(d->cluster_secret));

@@ -14,6 +14,11 @@ struct route_ops;
  * message naming the file if it cannot be used. Call it before
  * privileges are dropped. */
 void cluster_setup_secret(struct daemon *d);
+/* Before the notifier: a node whose notify directory is gone takes its
+ * master key, registrations and epoch from the cluster's bucket (no
+ * [cluster] node, no notifier, or the directory there: nothing). NATS
+ * that cannot be read is logged and the node starts without them. */
+void cluster_setup_restore(struct daemon *d);
 /* Join the cluster, once the store and the notifier run and before IMAP
  * and LMTP are made (they take the route); exits if the NATS client
  * cannot be set up. */

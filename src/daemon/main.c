@@ -431,6 +431,9 @@ start_notify(struct daemon *d)
 	deps.cfg = d->cfg;
 	deps.store = d->store;
 	deps.directory = d->dir;
+	/* A node whose notify directory is gone takes its state from the
+	 * cluster first, before any datagram (doc/cluster.md 6). */
+	cluster_setup_restore(d);
 	d->notify = notify_server_new(&deps, &error);
 	if (d->notify == NULL)
 		fatalx("notify: %s", error);

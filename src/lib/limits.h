@@ -545,6 +545,11 @@
 /* Bytes of the registrations file read at start (about 150 per
  * registration). */
 #define NOTIFY_REGFILE_MAX ((size_t)NOTIFY_REGISTRATIONS_MAX * 256)
+/* Epochs a node restored from the cluster (its notify directory lost)
+ * skips past the one the bucket holds: starts it made while NATS was
+ * away never reached the bucket, and an epoch used twice with the same
+ * master key would repeat keys and nonces (doc/notify-protocol.md 3.2). */
+#define NOTIFY_RESTORE_EPOCH_SKIP 1000
 
 /* --- Configuration --- */
 
@@ -654,5 +659,17 @@
  * NATS cannot be replayed later. Nodes' clocks must agree this well. */
 #define CLUSTER_MOVE_AUTH_SKEW_SECS 60
 #define CLUSTER_NODE_DOWN_SECS 15
+/* A node's notifier state in mailbell-registrations is cut into pieces
+ * of at most this many bytes, one KV value each: half of NATS's default
+ * max_payload (1 MiB), leaving room for the headers of the message. */
+#define CLUSTER_REGS_PIECE_MAX (512 * 1024)
+/* Pieces of one node's state: 32 MiB, about 200,000 registrations (160
+ * bytes each). A node with more keeps the first that fit in the bucket
+ * and logs it; the others are only on its disk. */
+#define CLUSTER_REGS_PIECES_MAX 64
+/* Tries at reading a node's state at start: a read that meets a write
+ * under way (pieces of two writes) does not authenticate, and the next
+ * try reads the write complete. */
+#define CLUSTER_REGS_READ_TRIES 3
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -135,6 +136,11 @@ struct notify_server {
 	struct event *save_ev;		/* saves a moment after a change */
 	uint64_t save_ms;		/* how long the last save took */
 	struct notify_saver *saver;	/* the thread that writes the file */
+	unsigned char master[NOTIFY_MASTER_KEY_LEN]; /* for the mirror */
+	pthread_mutex_t mirror_lock;	/* mirror and mirror_ctx, and the
+					   call under way */
+	notify_mirror_cb *mirror;	/* NULL: none */
+	void *mirror_ctx;
 
 	/* The users (deps.directory) */
 	bool pw_read;			/* users were checked against... */
@@ -170,6 +176,10 @@ void notify_server_tick(struct notify_server *server);
 uint32_t notify_jitter(struct notify_server *server, uint32_t n);
 /* Registrations changed: save them a moment from now. */
 void notify_server_changed(struct notify_server *server);
+/* The file just saved (len bytes) to the mirror, if one is set (any
+ * thread). */
+void notify_server_mirror(struct notify_server *server, const void *data,
+    size_t len);
 
 /* ---- notify-saver.c ---- */
 

@@ -22,6 +22,7 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
+#include "lib/hkdf.h"
 #include "lib/stats.h"
 
 /* HKDF-Extract salt, and the HKDF-Expand label (the epoch follows it). */
@@ -148,43 +149,6 @@ notify_drop_name(enum notify_drop drop)
 
 /* ---- Keys ---- */
 
-/*
- * One HKDF run in the given mode (EVP_KDF-HKDF(7)): extract (key = IKM,
- * salt) or expand (key = PRK, info). OpenSSL's HKDF refuses an empty
- * salt or info, which we never pass.
- */
-static int
-hkdf(int mode, const unsigned char *key, size_t key_len,
-    const unsigned char *salt_or_info, size_t sl_len, unsigned char *out,
-    size_t out_len)
-{
-	EVP_KDF *kdf;
-	EVP_KDF_CTX *ctx;
-	OSSL_PARAM params[5], *p = params;
-	int ret = -1;
-
-	kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-	if (kdf == NULL)
-		return -1;
-	ctx = EVP_KDF_CTX_new(kdf);
-	EVP_KDF_free(kdf);
-	if (ctx == NULL)
-		return -1;
-	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
-	    (char *)"SHA256", 0);
-	*p++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
-	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
-	    (void *)key, key_len);
-	*p++ = OSSL_PARAM_construct_octet_string(
-	    mode == EVP_KDF_HKDF_MODE_EXTRACT_ONLY ? OSSL_KDF_PARAM_SALT :
-	    OSSL_KDF_PARAM_INFO, (void *)salt_or_info, sl_len);
-	*p = OSSL_PARAM_construct_end();
-	if (EVP_KDF_derive(ctx, out, out_len, params) > 0)
-		ret = 0;
-	EVP_KDF_CTX_free(ctx);
-	return ret;
-}
-
 int
 notify_keys_derive(const unsigned char secret[NOTIFY_SECRET_LEN],
     enum notify_dir dir, uint32_t epoch, struct notify_keys *keys_r)
@@ -199,11 +163,11 @@ notify_keys_derive(const unsigned char secret[NOTIFY_SECRET_LEN],
 	/* key = HKDF-Expand(PRK, "mailbell v1 key" || epoch, 32) */
 	memcpy(info, NOTIFY_HKDF_LABEL, sizeof(NOTIFY_HKDF_LABEL) - 1);
 	put32(info + sizeof(NOTIFY_HKDF_LABEL) - 1, epoch);
-	if (hkdf(EVP_KDF_HKDF_MODE_EXTRACT_ONLY, secret, NOTIFY_SECRET_LEN,
-	    (const unsigned char *)NOTIFY_HKDF_SALT, strlen(NOTIFY_HKDF_SALT),
-	    prk, sizeof(prk)) < 0 ||
-	    hkdf(EVP_KDF_HKDF_MODE_EXPAND_ONLY, prk, sizeof(prk), info,
-	    sizeof(info), keys_r->key, sizeof(keys_r->key)) < 0)
+	if (hkdf_sha256(EVP_KDF_HKDF_MODE_EXTRACT_ONLY, secret,
+	    NOTIFY_SECRET_LEN, (const unsigned char *)NOTIFY_HKDF_SALT,
+	    strlen(NOTIFY_HKDF_SALT), NULL, 0, prk, sizeof(prk)) < 0 ||
+	    hkdf_sha256(EVP_KDF_HKDF_MODE_EXPAND_ONLY, prk, sizeof(prk), info,
+	    sizeof(info), NULL, 0, keys_r->key, sizeof(keys_r->key)) < 0)
 		goto out;
 	keys_r->dir = dir;
 	keys_r->epoch = epoch;
@@ -229,8 +193,9 @@ notify_secret_derive(const unsigned char master[NOTIFY_MASTER_KEY_LEN],
 	memcpy(info, NOTIFY_SECRET_LABEL, n);
 	put64(info + n, id);
 	put32(info + n + 8, created_epoch);
-	if (hkdf(EVP_KDF_HKDF_MODE_EXPAND_ONLY, master, NOTIFY_MASTER_KEY_LEN,
-	    info, sizeof(info), secret_r, NOTIFY_SECRET_LEN) < 0) {
+	if (hkdf_sha256(EVP_KDF_HKDF_MODE_EXPAND_ONLY, master,
+	    NOTIFY_MASTER_KEY_LEN, info, sizeof(info), NULL, 0, secret_r,
+	    NOTIFY_SECRET_LEN) < 0) {
 		OPENSSL_cleanse(secret_r, NOTIFY_SECRET_LEN);
 		return -1;
 	}

@@ -375,52 +375,110 @@ notify_registry_load(struct notify_registry *r, const char *path,
 	return 0;
 }
 
-int
-notify_epoch_next(const char *path, uint32_t *epoch_r, const char **error_r)
+/* The epoch in path: 0 with *epoch_r (0 when there is none), or -1. */
+static int
+epoch_read(const char *path, uint64_t *epoch_r, const char **error_r)
 {
-	char *data = NULL, text[32];
-	uint64_t epoch = 0;
+	char *data = NULL;
 	size_t len;
-	int n;
 
+	*epoch_r = 0;
 	if (read_file(path, 64, &data, &len) < 0) {
-		if (errno != ENOENT) {
-			*error_r = error_fmt("%s: cannot read: %s", path,
-			    strerror(errno));
-			return -1;
-		}
-	} else {
-		data[strcspn(data, "\r\n")] = '\0';
-		if (str_to_u64(data, 0, UINT32_MAX, &epoch) < 0) {
-			*error_r = error_fmt("%s: not an epoch number", path);
-			free(data);
-			return -1;
-		}
-		free(data);
-	}
-	/* Epoch 0 is never used, so a wrap would repeat keys. */
-	if (epoch >= UINT32_MAX) {
-		*error_r = error_fmt("%s: the epoch counter is exhausted", path);
+		if (errno == ENOENT)
+			return 0;
+		*error_r = error_fmt("%s: cannot read: %s", path,
+		    strerror(errno));
 		return -1;
 	}
-	epoch++;
+	data[strcspn(data, "\r\n")] = '\0';
+	if (str_to_u64(data, 0, UINT32_MAX, epoch_r) < 0) {
+		*error_r = error_fmt("%s: not an epoch number", path);
+		free(data);
+		return -1;
+	}
+	free(data);
+	return 0;
+}
+
+static int
+epoch_write(const char *path, uint64_t epoch, const char **error_r)
+{
+	char text[32];
+	int n;
+
 	n = snprintf(text, sizeof(text), "%llu\n", (unsigned long long)epoch);
 	if (write_file_atomic(path, text, (size_t)n, 0600) < 0) {
 		*error_r = error_fmt("%s: cannot write: %s", path,
 		    strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+int
+notify_epoch_next(const char *path, uint32_t *epoch_r, const char **error_r)
+{
+	uint64_t epoch;
+
+	if (epoch_read(path, &epoch, error_r) < 0)
+		return -1;
+	/* Epoch 0 is never used, so a wrap would repeat keys. */
+	if (epoch >= UINT32_MAX) {
+		*error_r = error_fmt("%s: the epoch counter is exhausted", path);
+		return -1;
+	}
+	epoch++;
+	if (epoch_write(path, epoch, error_r) < 0)
+		return -1;
 	*epoch_r = (uint32_t)epoch;
 	return 0;
+}
+
+int
+notify_epoch_at_least(const char *path, uint64_t epoch, const char **error_r)
+{
+	uint64_t now;
+
+	if (epoch_read(path, &now, error_r) < 0)
+		return -1;
+	if (now >= epoch)
+		return 0;
+	if (epoch >= UINT32_MAX) {
+		*error_r = error_fmt("%s: the epoch counter is exhausted",
+		    path);
+		return -1;
+	}
+	return epoch_write(path, epoch, error_r);
+}
+
+int
+notify_master_key_write(const char *path,
+    const unsigned char key[NOTIFY_MASTER_KEY_LEN], const char **error_r)
+{
+	static const char hex[] = "0123456789abcdef";
+	char text[NOTIFY_MASTER_KEY_LEN * 2 + 1];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < NOTIFY_MASTER_KEY_LEN; i++) {
+		text[2 * i] = hex[key[i] >> 4];
+		text[2 * i + 1] = hex[key[i] & 15];
+	}
+	text[sizeof(text) - 1] = '\n';
+	rc = write_file_atomic(path, text, sizeof(text), 0600);
+	OPENSSL_cleanse(text, sizeof(text));
+	if (rc < 0)
+		*error_r = error_fmt("%s: cannot write: %s", path,
+		    strerror(errno));
+	return rc;
 }
 
 int
 notify_master_key(const char *path, unsigned char key_r[NOTIFY_MASTER_KEY_LEN],
     bool *created_r, const char **error_r)
 {
-	static const char hex[] = "0123456789abcdef";
-	char *data = NULL, text[NOTIFY_MASTER_KEY_LEN * 2 + 1];
-	size_t len, i;
+	char *data = NULL;
+	size_t len;
 	int rc;
 
 	*created_r = false;
@@ -442,16 +500,7 @@ notify_master_key(const char *path, unsigned char key_r[NOTIFY_MASTER_KEY_LEN],
 		*error_r = "no random numbers";
 		return -1;
 	}
-	for (i = 0; i < NOTIFY_MASTER_KEY_LEN; i++) {
-		text[2 * i] = hex[key_r[i] >> 4];
-		text[2 * i + 1] = hex[key_r[i] & 15];
-	}
-	text[sizeof(text) - 1] = '\n';
-	rc = write_file_atomic(path, text, sizeof(text), 0600);
-	OPENSSL_cleanse(text, sizeof(text));
-	if (rc < 0) {
-		*error_r = error_fmt("%s: cannot write: %s", path,
-		    strerror(errno));
+	if (notify_master_key_write(path, key_r, error_r) < 0) {
 		OPENSSL_cleanse(key_r, NOTIFY_MASTER_KEY_LEN);
 		return -1;
 	}

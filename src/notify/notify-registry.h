@@ -272,6 +272,14 @@ int notify_master_key(const char *path,
  */
 int notify_epoch_next(const char *path, uint32_t *epoch_r,
     const char **error_r);
+/* Make the epoch in path epoch, unless it is that or more already
+ * (a restored node, doc/cluster.md 6). 0, or -1 with *error_r. */
+int notify_epoch_at_least(const char *path, uint64_t epoch,
+    const char **error_r);
+/* Write key to path as notify_master_key() does. 0, or -1 with
+ * *error_r. */
+int notify_master_key_write(const char *path,
+    const unsigned char key[NOTIFY_MASTER_KEY_LEN], const char **error_r);
 
 /* Fingerprint of a password hash, as stored: the first 8 bytes of its
  * SHA-256. */

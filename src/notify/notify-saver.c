@@ -130,6 +130,8 @@ save_job_cb(void *arg)
 	start = clock_now_ms();
 	rc = notify_regfile_write(sv->server->regs_path, sv->job.data,
 	    sv->job.len, &error);
+	if (rc == 0)
+		notify_server_mirror(sv->server, sv->job.data, sv->job.len);
 	job_unmap(&sv->job);
 
 	pthread_mutex_lock(&sv->lock);

@@ -288,6 +288,7 @@ notify_server_new(const struct notify_deps *deps, const char **error_r)
 	size_t skipped;
 
 	s = xcalloc(1, sizeof(*s));
+	pthread_mutex_init(&s->mirror_lock, NULL);
 	s->deps = *deps;
 	s->clock = deps->clock != NULL ? deps->clock : &clock_monotonic;
 	s->deps.clock = s->clock;
@@ -324,6 +325,7 @@ notify_server_new(const struct notify_deps *deps, const char **error_r)
 	s->registry = notify_registry_new(
 	    deps->cfg->notify_max_registrations_per_user,
 	    deps->cfg->notify_max_registrations, s->epoch, master);
+	memcpy(s->master, master, sizeof(master));
 	OPENSSL_cleanse(master, sizeof(master));
 	notify_registry_set_release_cb(s->registry, release_cb, s);
 	if (notify_registry_load(s->registry, s->regs_path, !master_created,
@@ -487,6 +489,70 @@ notify_server_list(const struct notify_server *s, status_registration_cb *cb,
 	notify_registry_foreach(s->registry, list_cb, &lc);
 }
 
+/* ---- The state kept elsewhere (a cluster's bucket) ---- */
+
+void
+notify_server_set_mirror(struct notify_server *s, notify_mirror_cb *cb,
+    void *ctx)
+{
+	pthread_mutex_lock(&s->mirror_lock);
+	s->mirror = cb;
+	s->mirror_ctx = ctx;
+	pthread_mutex_unlock(&s->mirror_lock);
+	if (cb != NULL)
+		notify_server_changed(s);
+}
+
+void
+notify_server_mirror(struct notify_server *s, const void *data, size_t len)
+{
+	pthread_mutex_lock(&s->mirror_lock);
+	if (s->mirror != NULL)
+		s->mirror(s->mirror_ctx, s->master, s->epoch, data, len);
+	pthread_mutex_unlock(&s->mirror_lock);
+}
+
+bool
+notify_state_present(const struct mb_config *cfg)
+{
+	char *path = xasprintf("%s/notify/master-key", cfg->data_dir);
+	bool present = access(path, F_OK) == 0 || errno != ENOENT;
+
+	free(path);
+	return present;
+}
+
+int
+notify_state_restore(const struct mb_config *cfg,
+    const unsigned char *master, uint32_t epoch, const char *text,
+    size_t len, const char **error_r)
+{
+	char *dir = xasprintf("%s/notify", cfg->data_dir);
+	char *regs = xasprintf("%s/registrations", dir);
+	char *epoch_path = xasprintf("%s/epoch", dir);
+	char *master_path = xasprintf("%s/master-key", dir);
+	int rc = -1;
+
+	if (mkdir_p(dir, 0700) < 0) {
+		*error_r = error_fmt("cannot create %s: %s", dir,
+		    strerror(errno));
+		goto out;
+	}
+	/* The master key last: until it is there, the next start restores
+	 * again. */
+	if (notify_regfile_write(regs, text, len, error_r) == 0 &&
+	    notify_epoch_at_least(epoch_path,
+	    (uint64_t)epoch + NOTIFY_RESTORE_EPOCH_SKIP, error_r) == 0 &&
+	    notify_master_key_write(master_path, master, error_r) == 0)
+		rc = 0;
+out:
+	free(dir);
+	free(regs);
+	free(epoch_path);
+	free(master_path);
+	return rc;
+}
+
 void
 notify_server_free(struct notify_server **sp)
 {
@@ -518,6 +584,8 @@ notify_server_free(struct notify_server **sp)
 	notify_budget_free(&s->budget);
 	notify_aead_free(&s->aead);
 	OPENSSL_cleanse(s->cookie_key, sizeof(s->cookie_key));
+	OPENSSL_cleanse(s->master, sizeof(s->master));
+	pthread_mutex_destroy(&s->mirror_lock);
 	free(s->dir);
 	free(s->regs_path);
 	free(s->epoch_path);

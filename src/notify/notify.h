@@ -10,6 +10,7 @@
 #ifndef MB_NOTIFY_NOTIFY_H
 #define MB_NOTIFY_NOTIFY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -78,6 +79,32 @@ void notify_server_list(const struct notify_server *server,
  */
 void notify_server_event(struct notify_server *server,
     const struct store_event *ev, const struct store_status *st);
+/*
+ * Where the notifier's state goes besides its files (a cluster's
+ * mailbell-registrations bucket, doc/cluster.md 6): after each save of
+ * the registrations file, on the writer's thread, cb gets the master key
+ * (NOTIFY_MASTER_KEY_LEN bytes), the epoch of this run and the file's
+ * len bytes, valid during the call; it must not block. Setting a cb
+ * saves soon, so the epoch of this run gets there too; cb NULL stops the
+ * calls and returns once one under way is over.
+ */
+typedef void notify_mirror_cb(void *ctx, const unsigned char *master,
+    uint32_t epoch, const void *data, size_t len);
+void notify_server_set_mirror(struct notify_server *server,
+    notify_mirror_cb *cb, void *ctx);
+/* Whether cfg's data_dir holds the notifier's master key (a node that
+ * ran here before, its notify directory intact). */
+bool notify_state_present(const struct mb_config *cfg);
+/*
+ * Before notify_server_new(), on a node whose notify directory is gone:
+ * put a state kept elsewhere in its place: the registrations file (text,
+ * len bytes), an epoch NOTIFY_RESTORE_EPOCH_SKIP past epoch (the start
+ * that follows runs under a later one still) and, last, the master key
+ * (NOTIFY_MASTER_KEY_LEN bytes). Returns 0, or -1 with *error_r.
+ */
+int notify_state_restore(const struct mb_config *cfg,
+    const unsigned char *master, uint32_t epoch, const char *text,
+    size_t len, const char **error_r);
 /* Write the registrations file now if anything changed, stop reading
  * datagrams and free everything (secrets are wiped). */
 void notify_server_free(struct notify_server **serverp);

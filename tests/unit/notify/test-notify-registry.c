@@ -711,6 +711,49 @@ test_master_key(void **state)
 	free(path);
 }
 
+/* A restored node's files (notify_state_restore()): the epoch raised,
+ * never lowered, and a given master key read back as written. */
+static void
+test_restore_files(void **state)
+{
+	char *epoch_path = tmp_path("epoch"), *key_path = tmp_path("mk");
+	unsigned char key[NOTIFY_MASTER_KEY_LEN], again[NOTIFY_MASTER_KEY_LEN];
+	const char *error;
+	uint32_t epoch;
+	struct stat st;
+	bool created;
+	size_t i;
+
+	(void)state;
+	unlink(epoch_path);
+	unlink(key_path);
+	assert_int_equal(notify_epoch_at_least(epoch_path, 1007, &error), 0);
+	assert_int_equal(notify_epoch_next(epoch_path, &epoch, &error), 0);
+	assert_int_equal(epoch, 1008);
+	assert_int_equal(notify_epoch_at_least(epoch_path, 5, &error), 0);
+	assert_int_equal(notify_epoch_next(epoch_path, &epoch, &error), 0);
+	assert_int_equal(epoch, 1009);
+	assert_int_equal(notify_epoch_at_least(epoch_path, UINT32_MAX,
+	    &error), -1);
+	assert_non_null(strstr(error, "exhausted"));
+	assert_int_equal(write_file_atomic(epoch_path, "x\n", 2, 0600), 0);
+	assert_int_equal(notify_epoch_at_least(epoch_path, 9, &error), -1);
+
+	for (i = 0; i < sizeof(key); i++)
+		key[i] = (unsigned char)(i * 7 + 1);
+	assert_int_equal(notify_master_key_write(key_path, key, &error), 0);
+	assert_int_equal(stat(key_path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(notify_master_key(key_path, again, &created, &error),
+	    0);
+	assert_false(created);
+	assert_memory_equal(key, again, sizeof(key));
+	unlink(epoch_path);
+	unlink(key_path);
+	free(epoch_path);
+	free(key_path);
+}
+
 static void
 test_pwtag(void **state)
 {
@@ -764,6 +807,7 @@ main(void)
 		cmocka_unit_test(test_load_missing_file),
 		cmocka_unit_test(test_epoch),
 		cmocka_unit_test(test_master_key),
+		cmocka_unit_test(test_restore_files),
 		cmocka_unit_test(test_pwtag),
 		cmocka_unit_test(test_record_size),
 	};
