@@ -13,7 +13,7 @@ import urllib.request
 
 import notifyclient as nc
 from cluster_support import (mail_cluster, nats_cluster,  # noqa: F401
-                             wait_for)
+                             registered_client, wait_for)
 from conftest import imap_login, make_message
 
 
@@ -26,16 +26,6 @@ def udp_port(node):
 
 def deliver(node, rcpt, subject="cluster"):
     return node.deliver([make_message(subject=subject)], rcpt=rcpt)
-
-
-def registered_client(node, user):
-    """A UDP client registered through node's IMAP and verified."""
-    m = imap_login(node.ports["imap"], user)
-    reg = nc.register(m)
-    m.logout()
-    c = nc.UdpClient(reg)
-    c.handshake()
-    return c
 
 
 def test_nodes_and_placement(mail_cluster):
