@@ -203,7 +203,11 @@ def test_move_copies_and_switches(mail_cluster):
     assert len(before) == 5
 
     # Held through a from before the move: it must hear of new mail
-    # only, never of the moved mail as if it had just landed.
+    # only, never of the moved mail as if it had just landed. Made once
+    # a has read b's events so far (five MessageNew, one FlagsSet): one
+    # still in the stream would reach it as news of the first mail.
+    wait_for(lambda: a.metric("cluster_events_received_total") >= 6, 10,
+             "a to read b's events")
     reg = registered_client(a, "bob")
     out = mail_cluster.cli("cluster", "move", "bob", "c")
     assert out.returncode == 0, out.stderr
