@@ -388,6 +388,10 @@
  * bounds memory if inotify events are lost; a forgotten name costs only
  * an extra folder sync. */
 #define STORE_OWN_NAMES_MAX 4096
+/* Commit rounds whose appends wait for their folder index to take them
+ * without reading the folder (store-appended.c): bounds memory when no
+ * index reads them; a forgotten round costs only a folder sync. */
+#define STORE_APPENDED_MAX 1024
 /* Announced UIDs above a folder's settled mark kept for deduplication;
  * beyond it the oldest are treated as settled. */
 #define STORE_ANNOUNCED_PENDING_MAX 1024

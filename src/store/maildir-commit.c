@@ -201,11 +201,14 @@ round_assign(struct store *store, struct maildir_commit_folder *folders,
 		f->cache = NULL;
 		f->committed = 0;
 		f->uidvalidity = 0;
+		f->stamped = false;
 		if ((f->lock_fd = maildir_uidlist_lock(f->dir, &error)) < 0 ||
 		    maildir_list_load(store, f->dir, &f->cache, &error) < 0) {
 			folder_fail(store, f, false, error);
 			continue;
 		}
+		f->stamped = store_stamp_folder_locked(f->dir,
+		    &f->before) == 0;
 		for (i = 0; i < f->count; i++) {
 			struct maildir_commit_item *item = &f->items[i];
 
@@ -342,6 +345,9 @@ round_rename(struct store *store, struct maildir_commit_folder *folders,
 		if (f->list_whole && maildir_uidlist_install(f->dir,
 		    &error) < 0)
 			folder_fail(store, f, true, error);
+		else
+			f->stamped = f->stamped &&
+			    store_stamp_folder_locked(f->dir, &f->after) == 0;
 	}
 }
 
@@ -402,6 +408,8 @@ round_sync_dirs(struct store *store, struct maildir_commit_folder *folders,
 		}
 		if (f->cache != NULL) {
 			f->uidvalidity = f->cache->list->uidvalidity;
+			if (f->committed > 0 && f->stamped)
+				store_appended_record(store, f);
 			if (f->committed > 0)
 				maildir_list_written(store, f->cache);
 			else

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "lib/error.h"
+#include "store/store-stamp.h"
 
 struct folder_cache;
 struct store;
@@ -122,6 +123,10 @@ struct maildir_commit_folder {
 	struct folder_cache *cache;
 	size_t committed;
 	size_t dir_fsyncs;		/* directory fsyncs of step 4 */
+	bool stamped;			/* before and after were taken */
+	struct folder_stamps before;	/* under the lock, before any
+					   change of the round */
+	struct folder_stamps after;	/* ...and after its renames */
 };
 
 /*

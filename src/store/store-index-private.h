@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "store/maildir-keywords.h"
+#include "store/store-stamp.h"
 #include "store/store.h"
 
 /* One message of an index (about 40 bytes plus its name). */
@@ -57,15 +58,6 @@ struct store_modseq {
 	dev_t dev;		/* the file as we left it: another writer */
 	ino_t ino;		/* shows as a different size or inode */
 	off_t size;
-};
-
-/* What a stat() said of new/, cur/ or the UID list when last read. */
-struct stamp {
-	bool valid;		/* recorded, and a later change would show */
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime;
 };
 
 struct store_index {
@@ -124,6 +116,20 @@ struct store_view {
 	size_t count;
 	size_t recent_count;		/* of msgs, those with recent set */
 };
+
+/* ---- store-appended.c ---- */
+
+/*
+ * Add to ix the messages the store's own commit rounds put in its
+ * folder, while ix's stamps show that nothing else changed it: the
+ * common case right after a delivery, without reading new/ or the UID
+ * list. Each round's stamps from before it must be ix's; ix then takes
+ * the round's messages and its stamps from after it. Rounds that do not
+ * fit are dropped (the sync reads the folder then). Returns true if
+ * messages were added (MODSEQs are the caller's to update). Loop
+ * thread; ix loaded.
+ */
+bool store_appended_take(struct store_index *ix);
 
 /* ---- store-index.c ---- */
 

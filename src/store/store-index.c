@@ -2,8 +2,9 @@
  * The shared in-memory folder index: one per folder for the whole
  * daemon, kept most recently used first, and synced with the disk by
  * stat()ing new/, cur/ and the UID list and reading again only what
- * changed. The views on it are in store-view.c, the changes IMAP makes
- * through them in store-change.c.
+ * changed; the store's own appends it takes over from their commit
+ * (store-appended.c). The views on it are in store-view.c, the changes
+ * IMAP makes through them in store-change.c.
  */
 #include "store/store.h"
 
@@ -22,41 +23,6 @@
 #include "store/maildir.h"
 #include "store/store-index-private.h"
 #include "store/store-private.h"
-
-/* ---- Stamps ---- */
-
-static int
-stamp_take(const char *path, struct stamp *st_r)
-{
-	struct timespec now;
-	struct stat st;
-
-	memset(st_r, 0, sizeof(*st_r));
-	if (stat(path, &st) < 0)
-		return -1;
-	st_r->dev = st.st_dev;
-	st_r->ino = st.st_ino;
-	st_r->size = st.st_size;
-	st_r->mtime = st.st_mtim;
-	/*
-	 * File systems stamp times from the coarse clock: a change made
-	 * later within the same tick would keep this mtime and go
-	 * unnoticed. Trust the stamp only once the clock has moved past.
-	 */
-	clock_gettime(CLOCK_REALTIME_COARSE, &now);
-	st_r->valid = now.tv_sec > st.st_mtim.tv_sec ||
-	    (now.tv_sec == st.st_mtim.tv_sec &&
-	    now.tv_nsec > st.st_mtim.tv_nsec);
-	return 0;
-}
-
-static bool
-stamp_same(const struct stamp *a, const struct stamp *b)
-{
-	return a->valid && a->dev == b->dev && a->ino == b->ino &&
-	    a->size == b->size && a->mtime.tv_sec == b->mtime.tv_sec &&
-	    a->mtime.tv_nsec == b->mtime.tv_nsec;
-}
 
 char *
 store_index_sub(const struct store_index *ix, const char *sub)
@@ -277,11 +243,11 @@ index_stamps(struct store_index *ix, struct stamp *new_r, struct stamp *cur_r,
 	int ret = 0;
 
 	path = store_index_sub(ix, "new");
-	if (stamp_take(path, new_r) < 0)
+	if (store_stamp_take(path, new_r) < 0)
 		ret = -1;
 	free(path);
 	path = store_index_sub(ix, "cur");
-	if (ret == 0 && stamp_take(path, cur_r) < 0)
+	if (ret == 0 && store_stamp_take(path, cur_r) < 0)
 		ret = -1;
 	free(path);
 	if (ret < 0) {
@@ -293,7 +259,7 @@ index_stamps(struct store_index *ix, struct stamp *new_r, struct stamp *cur_r,
 		return -1;
 	}
 	path = store_index_sub(ix, MAILDIR_UIDLIST_FILE);
-	if (stamp_take(path, list_r) < 0)
+	if (store_stamp_take(path, list_r) < 0)
 		memset(list_r, 0, sizeof(*list_r));
 	free(path);
 	return 0;
@@ -304,19 +270,13 @@ index_stamps(struct store_index *ix, struct stamp *new_r, struct stamp *cur_r,
 void
 store_index_restamp(struct store_index *ix)
 {
-	struct stamp n, c, l;
-	const char *error;
+	struct folder_stamps fs;
 
-	if (index_stamps(ix, &n, &c, &l, &error) < 0)
+	if (store_stamp_folder_locked(ix->dir, &fs) < 0)
 		return;
-	/* Our own change: trusted even within the clock tick; only a
-	 * program that ignores the lock could slip in unseen, and its
-	 * change shows at the directory's next change. */
-	n.valid = c.valid = true;
-	l.valid = l.ino != 0;
-	ix->new_st = n;
-	ix->cur_st = c;
-	ix->list_st = l;
+	ix->new_st = fs.new_st;
+	ix->cur_st = fs.cur_st;
+	ix->list_st = fs.list_st;
 }
 
 static int
@@ -497,7 +457,7 @@ list_restamp(struct store_index *ix)
 {
 	char *path = store_index_sub(ix, MAILDIR_UIDLIST_FILE);
 
-	if (stamp_take(path, &ix->list_st) < 0)
+	if (store_stamp_take(path, &ix->list_st) < 0)
 		memset(&ix->list_st, 0, sizeof(ix->list_st));
 	free(path);
 }
@@ -583,10 +543,10 @@ index_keywords_load(struct store_index *ix)
 	const char *error;
 	char *path = store_index_sub(ix, MAILDIR_KEYWORDS_FILE);
 
-	if (stamp_take(path, &st) < 0)
+	if (store_stamp_take(path, &st) < 0)
 		memset(&st, 0, sizeof(st));
 	free(path);
-	if (stamp_same(&ix->kw_st, &st))
+	if (store_stamp_same(&ix->kw_st, &st))
 		return;
 	if (maildir_keywords_read(ix->dir, &kw, &error) < 0) {
 		if (!ix->kw_bad)
@@ -645,7 +605,7 @@ store_index_keywords_add(struct store_index *ix, const char *const *names,
 
 		maildir_keywords_clear(&ix->kw);
 		ix->kw = kw;
-		if (stamp_take(path, &ix->kw_st) < 0)
+		if (store_stamp_take(path, &ix->kw_st) < 0)
 			memset(&ix->kw_st, 0, sizeof(ix->kw_st));
 		ix->kw_st.valid = ix->kw_st.ino != 0;
 		free(path);
@@ -710,9 +670,9 @@ store_index_sync_locked(struct store_index *ix, bool force, bool *changed_r,
 			ix->gone = ix->loaded;
 		return -1;
 	}
-	scan_new = force || !ix->loaded || !stamp_same(&ix->new_st, &n);
-	scan_cur = force || !ix->loaded || !stamp_same(&ix->cur_st, &c);
-	if (!scan_new && !scan_cur && stamp_same(&ix->list_st, &l))
+	scan_new = force || !ix->loaded || !store_stamp_same(&ix->new_st, &n);
+	scan_cur = force || !ix->loaded || !store_stamp_same(&ix->cur_st, &c);
+	if (!scan_new && !scan_cur && store_stamp_same(&ix->list_st, &l))
 		return 0;
 	if (!force && ix->loaded && !scan_cur) {
 		int quick = index_sync_quick(ix, &n, changed_r, error_r);
@@ -760,13 +720,30 @@ store_index_sync_locked(struct store_index *ix, bool force, bool *changed_r,
 	return 0;
 }
 
-/* Sync ix: three stats when nothing changed, else under the lock. */
+/* MODSEQs and keyword names for the messages store_appended_take()
+ * added, under the folder lock. */
+static int
+index_appended_locked(struct store_index *ix, const char **error_r)
+{
+	int lock_fd;
+
+	if ((lock_fd = maildir_uidlist_lock(ix->dir, error_r)) < 0)
+		return -1;
+	index_keywords_load(ix);
+	index_modseq_update(ix);
+	maildir_uidlist_unlock(&lock_fd);
+	return 0;
+}
+
+/* Sync ix: the store's own appends taken over (store-appended.c), then
+ * three stats when nothing else changed, else under the lock. */
 int
 store_index_sync(struct store_index *ix, bool force, bool *changed_r,
     const char **error_r)
 {
 	struct stamp n, c, l;
 	struct stat st;
+	bool added = false;
 	int lock_fd, ret;
 
 	*changed_r = false;
@@ -775,10 +752,15 @@ store_index_sync(struct store_index *ix, bool force, bool *changed_r,
 		    "%s: folder was deleted or renamed", ix->folder);
 		return -1;
 	}
+	if (!force && ix->loaded && (added = store_appended_take(ix)))
+		ix->modseq++;
 	if (!force && ix->loaded && index_stamps(ix, &n, &c, &l,
-	    error_r) == 0 && stamp_same(&ix->new_st, &n) &&
-	    stamp_same(&ix->cur_st, &c) && stamp_same(&ix->list_st, &l))
-		return 0;
+	    error_r) == 0 && store_stamp_same(&ix->new_st, &n) &&
+	    store_stamp_same(&ix->cur_st, &c) &&
+	    store_stamp_same(&ix->list_st, &l)) {
+		*changed_r = added;
+		return added ? index_appended_locked(ix, error_r) : 0;
+	}
 	if (stat(ix->dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		ix->gone = ix->loaded;
 		*error_r = error_code_fmt(ERROR_NOT_FOUND,
@@ -787,7 +769,18 @@ store_index_sync(struct store_index *ix, bool force, bool *changed_r,
 	}
 	if ((lock_fd = maildir_uidlist_lock(ix->dir, error_r)) < 0)
 		return -1;
+	/* A round that was in flight has its appends kept by now. */
+	if (!force && ix->loaded && store_appended_take(ix)) {
+		if (!added)
+			ix->modseq++;
+		added = true;
+	}
 	ret = store_index_sync_locked(ix, force, changed_r, error_r);
+	if (ret == 0 && added) {
+		*changed_r = true;
+		index_keywords_load(ix);
+		index_modseq_update(ix);
+	}
 	maildir_uidlist_unlock(&lock_fd);
 	return ret;
 }

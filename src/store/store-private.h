@@ -13,6 +13,8 @@
 
 #include "store/store.h"
 
+struct maildir_commit_folder;
+struct store_appended;
 struct store_hub;
 struct workpool;
 
@@ -28,6 +30,11 @@ struct store {
 	bool watching;			/* a store_watch exists */
 	char **own_names;		/* "<folder dir>/new/<name>" we renamed */
 	size_t own_count;
+	struct store_appended *appended;	/* commit rounds not yet
+						   taken by an index, oldest
+						   first (store-appended.c) */
+	struct store_appended **appended_tail;	/* the last one's next */
+	size_t appended_count;
 	struct workpool *fsync_pool;	/* a commit round's fsyncs; started
 					   by the first round needing it */
 
@@ -53,6 +60,18 @@ const char *store_folder_canonical(const char *folder);
 void store_own_name_add(struct store *store, const char *path);
 /* True (and forgotten) if path was added by store_own_name_add. */
 bool store_own_name_take(struct store *store, const char *path);
+
+/*
+ * Keep what commit round f (its lock still held, stamped before and
+ * after its changes, at least one message committed) added to its
+ * folder, for the folder's index to take without reading the folder
+ * (store_appended_take in store-index-private.h). Any thread; bounded
+ * by STORE_APPENDED_MAX, the oldest forgotten.
+ */
+void store_appended_record(struct store *store,
+    const struct maildir_commit_folder *f);
+/* Forget every round kept (store_free). */
+void store_appended_free_all(struct store *store);
 
 /* Forget what the event hub knows of user's folders (store_user_forget).
  * Only the loop's thread. */

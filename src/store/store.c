@@ -33,6 +33,7 @@ store_new(const char *root, const char *hostname)
 	store->root = xstrndup(root, len);
 	store->host = maildir_host_sanitize(hostname);
 	pthread_mutex_init(&store->lock, NULL);
+	store->appended_tail = &store->appended;
 	if (mkdir_p(store->root, 0700) < 0)
 		log_warn("%s", store->root);
 	return store;
@@ -52,6 +53,7 @@ store_free(struct store **storep)
 	for (i = 0; i < store->own_count; i++)
 		free(store->own_names[i]);
 	free(store->own_names);
+	store_appended_free_all(store);
 	workpool_free(&store->fsync_pool);
 	pthread_mutex_destroy(&store->lock);
 	free(store->root);

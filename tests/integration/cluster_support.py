@@ -8,6 +8,7 @@ with `mailbell cluster place`.
 """
 
 import json
+import re
 import shutil
 import subprocess
 import time
@@ -16,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (PASSWORD, Daemon, free_port, run_cli, terminate,
-                      wait_until)
+import notifyclient as nc
+from conftest import (PASSWORD, Daemon, free_port, imap_login, run_cli,
+                      terminate, wait_until)
 
 NATS_SERVER = shutil.which("nats-server") or "/usr/bin/nats-server"
 NATS_READY_TIMEOUT = 30.0
@@ -263,6 +265,33 @@ class MailCluster:
                  all(r[5] == "up" for r in self.nodes_table().values()),
                  timeout, "every node's record")
 
+    def kill(self, name):
+        """SIGKILL node name's mailbelld (a crash: no shutdown)."""
+        self.nodes[name].kill9()
+
+    def pin_ports(self, name):
+        """Write node name's ports of this start (IMAP, IMAPS, LMTP,
+        admin, notify UDP) into its configuration, so that it comes back
+        where the other nodes and the clients knew it."""
+        node = self.nodes[name]
+        udp = re.search(r"listening: notify udp \S+:(\d+)\s*$",
+                        node.log(), re.M)
+        ports = {("imap", "port"): node.ports["imap"],
+                 ("imap", "tls_port"): node.ports.get("imaps", 0),
+                 ("lmtp", "port"): node.ports["lmtp"],
+                 ("admin", "port"): node.ports["admin"],
+                 ("notify", "udp_port"): int(udp.group(1))}
+        section, lines = None, []
+        for line in node.config.read_text().splitlines():
+            m = re.match(r"\[(\w+)\]$", line)
+            if m:
+                section = m.group(1)
+            key = line.split(" = ", 1)[0]
+            if (section, key) in ports:
+                line = "%s = %d" % (key, ports[(section, key)])
+            lines.append(line)
+        node.config.write_text("\n".join(lines) + "\n")
+
     def stop(self):
         problems = []
         for node in self.nodes.values():
@@ -277,6 +306,16 @@ def cli_text(*args):
     out.stdout = out.stdout.decode(errors="replace")
     out.stderr = out.stderr.decode(errors="replace")
     return out
+
+
+def registered_client(node, user):
+    """A UDP client registered through node's IMAP and verified."""
+    m = imap_login(node.ports["imap"], user)
+    reg = nc.register(m)
+    m.logout()
+    c = nc.UdpClient(reg)
+    c.handshake()
+    return c
 
 
 def wait_for(predicate, timeout=10.0, what="condition"):
@@ -301,4 +340,4 @@ def mail_cluster(tmp_path, nats_cluster):
 
 
 __all__ = ["NatsCluster", "MailCluster", "nats_cluster", "mail_cluster",
-           "wait_for", "time"]
+           "registered_client", "wait_for", "time"]

@@ -18,7 +18,7 @@ import urllib.request
 import notifyclient as nc
 from cluster_support import (MailCluster, mail_cluster,  # noqa: F401
                              nats_cluster,  # noqa: F401
-                             wait_for)
+                             registered_client, wait_for)
 from conftest import imap_login, make_message
 from mailclients import ImapConn
 
@@ -32,16 +32,6 @@ def udp_port(node):
 
 def deliver(node, rcpt, subject="cluster"):
     return node.deliver([make_message(subject=subject)], rcpt=rcpt)
-
-
-def registered_client(node, user):
-    """A UDP client registered through node's IMAP and verified."""
-    m = imap_login(node.ports["imap"], user)
-    reg = nc.register(m)
-    m.logout()
-    c = nc.UdpClient(reg)
-    c.handshake()
-    return c
 
 
 def test_nodes_and_placement(mail_cluster):
@@ -218,11 +208,12 @@ def test_move_copies_and_switches(mail_cluster):
     before = uids_and_flags(b, "bob")
     assert len(before) == 5
 
-    # Held through a from before the move (once a has read b's five
-    # MessageNew and one FlagsSet): it must hear of new mail only, never
-    # of the moved mail as if it had just landed.
+    # Held through a from before the move: it must hear of new mail
+    # only, never of the moved mail as if it had just landed. Made once
+    # a has read b's events so far (five MessageNew, one FlagsSet): one
+    # still in the stream would reach it as news of the first mail.
     wait_for(lambda: a.metric("cluster_events_received_total") >= 6, 10,
-             "node a to read b's events")
+             "a to read b's events")
     reg = registered_client(a, "bob")
     # Sessions open during the move: in IDLE on b, and passed on to b
     # through a. Both end, so that their clients log in again (at c).

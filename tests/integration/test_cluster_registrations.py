@@ -14,9 +14,8 @@ import socket
 import notifyclient as nc
 from cluster_support import (MailCluster, mail_cluster,  # noqa: F401
                              nats_cluster,  # noqa: F401
-                             wait_for)
+                             registered_client, wait_for)
 from conftest import make_message
-from test_cluster import registered_client
 
 # The registrations file with no registration in it: its first line.
 EMPTY_FILE = len("# mailbell notify registrations 2\n")
