@@ -62,6 +62,10 @@ cluster_nats_connect(struct cluster_nats *cn, const struct mb_config *cfg,
 		s = natsOptions_SetName(opts, name);
 	if (s == NATS_OK)
 		s = natsOptions_SetTimeout(opts, CLUSTER_NATS_TIMEOUT_MS);
+	/* Every publish goes out at once, not when the client's flusher
+	 * thread next runs: an event is news only while it is fresh. */
+	if (s == NATS_OK)
+		s = natsOptions_SetSendAsap(opts, true);
 	if (s == NATS_OK && background) {
 		s = natsOptions_SetMaxReconnect(opts, -1);
 		if (s == NATS_OK)
