@@ -89,10 +89,12 @@ remote_event_cb(const struct store_event *ev, const struct store_status *st,
 		notify_server_event(d->notify, ev, st);
 }
 
-/* A user moving away: waiting for what the queue holds to be written. */
+/* A user moving away: waiting for what the queue holds for them to be
+ * written. */
 struct quiesce {
 	struct quiesce *next;
 	struct daemon *d;
+	char *user;
 	struct event *ev;
 	uint64_t deadline_ms;
 	void (*done)(void *arg, int result, const char *error);
@@ -110,11 +112,13 @@ quiesce_end(struct quiesce *q, int result, const char *error)
 	*qp = q->next;
 	event_free(q->ev);
 	q->done(q->arg, result, error);
+	free(q->user);
 	free(q);
 }
 
-/* Every 10 ms: has the store queue been empty? Deliveries for the user
- * taken before it froze are then written; later ones were refused. */
+/* Every 10 ms: is nothing for the user left in the store queue? Its
+ * deliveries taken before it froze are then written; later ones were
+ * refused. Other users' mail may go on being written meanwhile. */
 static void
 quiesce_tick_cb(evutil_socket_t fd, short what, void *ctx)
 {
@@ -122,7 +126,7 @@ quiesce_tick_cb(evutil_socket_t fd, short what, void *ctx)
 
 	(void)fd;
 	(void)what;
-	if (store_queue_pending(q->d->queue) == 0)
+	if (store_queue_pending_user(q->d->queue, q->user) == 0)
 		quiesce_end(q, 0, NULL);
 	else if (clock_now_ms() >= q->deadline_ms)
 		quiesce_end(q, -1, "deliveries are still being written");
@@ -133,7 +137,8 @@ quiesce_tick_cb(evutil_socket_t fd, short what, void *ctx)
 	}
 }
 
-/* cluster_deps.quiesce: the user's sessions end, the queue drains. */
+/* cluster_deps.quiesce: the user's sessions end, their queued work
+ * drains. */
 static void
 quiesce_start(void *ctx, const char *user,
     void (*done)(void *arg, int result, const char *error), void *arg)
@@ -146,6 +151,7 @@ quiesce_start(void *ctx, const char *user,
 		imap_server_end_user(d->imap, user, "[UNAVAILABLE] Your "
 		    "mailbox is moving to another server; log in again");
 	q->d = d;
+	q->user = xstrdup(user);
 	q->done = done;
 	q->arg = arg;
 	q->deadline_ms = clock_now_ms() + CLUSTER_MOVE_QUIESCE_SECS * 1000;

@@ -15,6 +15,8 @@
  */
 #include "store/store.h"
 
+#include <sys/queue.h>
+
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -30,9 +32,18 @@
 #include "store/store-job-private.h"
 #include "store/store-private.h"
 
+/* Work queued and not yet reaped, in the queue's live list: what
+ * store_queue_pending_user() looks through. */
+struct live {
+	LIST_ENTRY(live) entry;
+	const struct store_job *job;	/* a job: its targets' users */
+	const char *user;		/* or a sync of this user's folder */
+};
+
 /* A queued job with its callback. */
 struct queue_job {
 	struct store_queue *queue;
+	struct live live;
 	struct store_job *job;
 	store_job_done_cb *cb;
 	void *ctx;
@@ -65,6 +76,7 @@ struct queue_item {
 	char *user;
 	char *folder;		/* canonical */
 	uint32_t after_uid;	/* the lowest asked for */
+	struct live live;
 	struct sync_requester *requesters;
 	size_t nrequesters;
 	bool waiting;		/* in the queue's waiting_syncs, not started */
@@ -97,7 +109,22 @@ struct store_queue {
 	bool committing;		/* commit_cb queued or running */
 	bool sweeping;			/* sweep_cb queued or running */
 	size_t pending;			/* queued, until reaped */
+	LIST_HEAD(, live) live;		/* the same, by what they touch */
 };
+
+static void
+live_add(struct store_queue *q, struct live *l)
+{
+	LIST_INSERT_HEAD(&q->live, l, entry);
+	q->pending++;
+}
+
+static void
+live_remove(struct store_queue *q, struct live *l)
+{
+	LIST_REMOVE(l, entry);
+	q->pending--;
+}
 
 static void
 list_push(struct item_list *l, struct queue_item *item)
@@ -277,6 +304,7 @@ store_queue_new(struct store *store)
 	q->store = store;
 	q->done = completion_queue_new_polled("store queue");
 	pthread_mutex_init(&q->lock, NULL);
+	LIST_INIT(&q->live);
 	q->writers = workpool_new("store-write", DELIVERY_WRITERS);
 	q->committer = workpool_new("store-commit", 1);
 	q->sweeper = workpool_new("store-sweep", 1);
@@ -322,8 +350,32 @@ store_queue_pending(const struct store_queue *queue)
 	return n;
 }
 
-/* A finished item, on the reaping thread: run its callbacks, then it
- * is no longer pending. */
+size_t
+store_queue_pending_user(const struct store_queue *queue, const char *user)
+{
+	struct store_queue *q = (struct store_queue *)queue;
+	const struct live *l;
+	size_t i, n = 0;
+
+	pthread_mutex_lock(&q->lock);
+	LIST_FOREACH(l, &q->live, entry) {
+		if (l->job == NULL) {
+			n += strcmp(l->user, user) == 0;
+			continue;
+		}
+		for (i = 0; i < l->job->count; i++) {
+			if (strcmp(l->job->targets[i].user, user) == 0) {
+				n++;
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&q->lock);
+	return n;
+}
+
+/* A finished item, on the reaping thread: it is no longer pending
+ * (nothing of it is left to write); run its callbacks. */
 static void
 reap_cb(struct completion *done)
 {
@@ -331,6 +383,10 @@ reap_cb(struct completion *done)
 	    done);
 	struct store_queue *q = item->queue;
 
+	pthread_mutex_lock(&q->lock);
+	live_remove(q, item->kind == QUEUE_ITEM_JOB_DONE ?
+	    &item->qjob->live : &item->live);
+	pthread_mutex_unlock(&q->lock);
 	if (item->kind == QUEUE_ITEM_JOB_DONE) {
 		struct queue_job *qj = item->qjob;
 
@@ -358,9 +414,6 @@ reap_cb(struct completion *done)
 		free(item->requesters);
 	}
 	free(item);
-	pthread_mutex_lock(&q->lock);
-	q->pending--;
-	pthread_mutex_unlock(&q->lock);
 }
 
 void
@@ -382,9 +435,10 @@ store_queue_job(struct store_queue *q, struct store_job *job,
 	qj->cb = cb;
 	qj->ctx = ctx;
 	qj->remaining = count;
+	qj->live.job = job;
 
 	pthread_mutex_lock(&q->lock);
-	q->pending++;
+	live_add(q, &qj->live);
 	if (count == 0) {
 		item = xcalloc(1, sizeof(*item));
 		item->kind = QUEUE_ITEM_JOB_DONE;
@@ -456,10 +510,11 @@ store_queue_sync(struct store_queue *q, const char *user, const char *folder,
 	item->folder = xstrdup(canonical);
 	item->after_uid = after_uid;
 	sync_add_requester(item, cb, ctx);
+	item->live.user = item->user;
 	item->waiting = true;
 	item->sync_next = q->waiting_syncs;
 	q->waiting_syncs = item;
-	q->pending++;
+	live_add(q, &item->live);
 	list_push(&q->to_commit, item);
 	commit_kick(q);
 	pthread_mutex_unlock(&q->lock);

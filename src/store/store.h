@@ -221,6 +221,11 @@ void store_queue_sync(struct store_queue *queue, const char *user,
 /* Jobs and syncs queued, running or not yet reaped (for metrics and
  * shutdown). */
 size_t store_queue_pending(const struct store_queue *queue);
+/* Of those, the ones that write to user's Maildir: jobs with a target
+ * of user and syncs of user's folders. A job stops counting when it is
+ * reaped, just before its callback runs. Walks everything pending. */
+size_t store_queue_pending_user(const struct store_queue *queue,
+    const char *user);
 
 /* ---- Sweeping tmp/ ----
  * A file in a folder's tmp/ that is STORE_TMP_MAX_AGE_SECS old is a

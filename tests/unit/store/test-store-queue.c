@@ -1,8 +1,9 @@
 /* Unit tests for the delivery queue (store-queue.c): jobs to several
  * folders complete, callbacks run on the reaping thread, syncs report
  * the UIDs asked for, a burst of sync requests for one folder costs at
- * most two syncs and announces each UID once, and freeing the queue
- * finishes queued work. */
+ * most two syncs and announces each UID once, work is counted for the
+ * users it writes to until reaped, and freeing the queue finishes
+ * queued work. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -363,6 +364,44 @@ test_sync_merge(void **state)
 	st_rmtree(root);
 }
 
+/* A job counts for each user it has a target of, a sync for its user,
+ * until reaped; other users' work does not count. */
+static void
+test_pending_user(void **state)
+{
+	char *root = st_tmpdir();
+	struct store *store = store_new(root, "h");
+	struct store_queue *q = store_queue_new(store);
+	struct done d = { .reaper = pthread_self() };
+	struct store_job *job;
+
+	(void)state;
+	job = store_job_new((unsigned char *)strdup("m\n"), 2);
+	(void)store_job_add_target(job, "a", "INBOX", "");
+	(void)store_job_add_target(job, "b", "INBOX", "");
+	(void)store_job_add_target(job, "a", "Sent", "");
+	store_queue_job(q, job, job_done_cb, &d);
+	job = store_job_new((unsigned char *)strdup("m\n"), 2);
+	(void)store_job_add_target(job, "b", "INBOX", "");
+	store_queue_job(q, job, job_done_cb, &d);
+	store_queue_sync(q, "c", "INBOX", 0, NULL, NULL);
+
+	/* Nothing is reaped before the caller reaps. */
+	assert_int_equal(store_queue_pending(q), 3);
+	assert_int_equal(store_queue_pending_user(q, "a"), 1);
+	assert_int_equal(store_queue_pending_user(q, "b"), 2);
+	assert_int_equal(store_queue_pending_user(q, "c"), 1);
+	assert_int_equal(store_queue_pending_user(q, "ab"), 0);
+	drain(q);
+	assert_int_equal(d.jobs, 2);
+	assert_int_equal(store_queue_pending_user(q, "a"), 0);
+	assert_int_equal(store_queue_pending_user(q, "b"), 0);
+	assert_int_equal(store_queue_pending_user(q, "c"), 0);
+	store_queue_free(&q);
+	store_free(&store);
+	st_rmtree(root);
+}
+
 /* Freeing the queue completes queued work and runs its callbacks. */
 static void
 test_free_waits(void **state)
@@ -402,6 +441,7 @@ main(void)
 		cmocka_unit_test(test_sync_job),
 		cmocka_unit_test(test_sync_burst),
 		cmocka_unit_test(test_sync_merge),
+		cmocka_unit_test(test_pending_user),
 		cmocka_unit_test(test_free_waits),
 	};
 
