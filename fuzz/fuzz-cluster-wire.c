@@ -3,6 +3,8 @@
  * the events of the MAILBELL_EVENTS stream and the records of the
  * mailbell-nodes bucket. A decode either fails with a reason or gives
  * fields within their bounds, which encode again and decode to the same.
+ * An event's Nats-Msg-Id, as the input up to its first NUL: parsed, it
+ * names the same event again.
  * And the pieces of a node's sealed notifier state (mailbell-registrations):
  * read as a first piece, they are refused with a reason, want more, or
  * open (or not) under a fixed key without reading past them.
@@ -16,6 +18,25 @@
 #include "cluster/cluster-wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The input (to its first NUL) as the Nats-Msg-Id of node "b". */
+static void
+fuzz_event_id(const uint8_t *data, size_t size)
+{
+	char id[256], again[CLUSTER_EVENT_ID_MAX];
+	uint64_t started, seq;
+	size_t n = size < sizeof(id) - 1 ? size : sizeof(id) - 1;
+
+	memcpy(id, data, n);
+	id[n] = '\0';
+	if (cluster_event_id_parse(id, "b", &started, &seq) < 0)
+		return;
+	cluster_event_id("b", started, seq, again);
+	/* Leading zeros aside, the same name. */
+	if (cluster_event_id_parse(again, "b", &started, &seq) != 0 ||
+	    (strcmp(id, again) != 0 && strstr(id, "-0") == NULL))
+		abort();
+}
 
 /* The input as the first piece of node "a"'s state. */
 static void
@@ -79,5 +100,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (reason == NULL)
 		abort();
 	fuzz_regs(data, size);
+	fuzz_event_id(data, size);
 	return 0;
 }

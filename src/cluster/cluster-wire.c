@@ -11,11 +11,13 @@
  */
 #include "cluster/cluster-wire.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <jansson.h>
 
 #include "lib/config.h"
+#include "lib/strnum.h"
 #include "directory/directory.h"
 
 static const struct {
@@ -188,6 +190,31 @@ cluster_event_decode(const void *data, size_t len,
 	ret = decode_fields(obj, ev_r, reason_r);
 	json_decref(obj);
 	return ret;
+}
+
+void
+cluster_event_id(const char *node, uint64_t started, uint64_t seq,
+    char out[CLUSTER_EVENT_ID_MAX])
+{
+	snprintf(out, CLUSTER_EVENT_ID_MAX, "%s-%llu-%llu", node,
+	    (unsigned long long)started, (unsigned long long)seq);
+}
+
+int
+cluster_event_id_parse(const char *id, const char *node,
+    uint64_t *started_r, uint64_t *seq_r)
+{
+	size_t n = strlen(node);
+	const char *p;
+
+	if (strncmp(id, node, n) != 0 || id[n] != '-')
+		return -1;
+	p = id + n + 1;
+	if (str_parse_u64(&p, NULL, UINT64_MAX, started_r) < 0 ||
+	    *p++ != '-' || str_parse_u64(&p, NULL, UINT64_MAX, seq_r) < 0 ||
+	    *p != '\0')
+		return -1;
+	return 0;
 }
 
 /* ---- Node records ---- */

@@ -40,6 +40,17 @@ int cluster_event_encode(const struct cluster_event *ev,
 int cluster_event_decode(const void *data, size_t len,
     struct cluster_event *ev_r, const char **reason_r);
 
+/* An event's name, sent with both its copies as the Nats-Msg-Id header:
+ * "<node>-<started>-<seq>", the owner, its start (Unix time) and the
+ * event's number there. */
+#define CLUSTER_EVENT_ID_MAX (CLUSTER_NODE_NAME_MAX + 2 * 21)
+void cluster_event_id(const char *node, uint64_t started, uint64_t seq,
+    char out[CLUSTER_EVENT_ID_MAX]);
+/* The start and number in id (NUL-terminated), whose node must be node.
+ * Returns 0, or -1 if id is not such a name. */
+int cluster_event_id_parse(const char *id, const char *node,
+    uint64_t *started_r, uint64_t *seq_r);
+
 /* A node as its record in mailbell-nodes tells it. */
 struct cluster_node_record {
 	char host[CLUSTER_HOST_MAX + 1];	/* how peers reach it */

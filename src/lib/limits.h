@@ -639,6 +639,15 @@
  * for the first. */
 #define CLUSTER_FETCH_BATCH 256
 #define CLUSTER_FETCH_WAIT_MS 500
+/* Each event also goes to the other nodes early, over plain NATS; a
+ * node remembers which came that way over this many event numbers of
+ * each owner (half behind the highest the stream brought, half ahead),
+ * for this many owners: 1 KiB each per start, two starts kept. */
+#define CLUSTER_DEDUP_WINDOW 4096
+#define CLUSTER_DEDUP_NODES_MAX 1024
+/* Early copies waiting to be sent; beyond, an event goes by the stream
+ * alone (the early copy only saves time, and would be late anyway). */
+#define CLUSTER_EARLY_QUEUE_MAX 1024
 /* How often a node writes its record (its heartbeat), and after how
  * long without one `mailbell cluster nodes` calls it down. */
 #define CLUSTER_HEARTBEAT_SECS 5
