@@ -199,6 +199,9 @@ const struct metric metrics_table[] = {
 	    "Other nodes' events read from this node's consumer."),
 	COUNTER(cluster_duplicates_total, "cluster_events_duplicate_total",
 	    "Events delivered again by the stream and dropped."),
+	COUNTER(cluster_early_total, "cluster_events_early_total",
+	    "Of the events received, those handed on from their early "
+	    "copy (plain NATS) rather than from the stream."),
 	GAUGE(cluster_consumer_pending, "cluster_consumer_pending",
 	    "Events this node's consumer has yet to read or acknowledge."),
 };

@@ -17,6 +17,9 @@ struct mb_config;
 #define CLUSTER_EVENT_STREAM "MAILBELL_EVENTS"
 #define CLUSTER_EVENT_SUBJECTS "mailbell.event.>"
 #define CLUSTER_EVENT_SUBJECT_PREFIX "mailbell.event."
+/* The same events, early, as plain NATS messages (not in the stream). */
+#define CLUSTER_EARLY_SUBJECTS "mailbell.early.*"
+#define CLUSTER_EARLY_SUBJECT_PREFIX "mailbell.early."
 #define CLUSTER_USERS_BUCKET "mailbell-users"
 #define CLUSTER_NODES_BUCKET "mailbell-nodes"
 #define CLUSTER_MOVES_BUCKET "mailbell-moves"

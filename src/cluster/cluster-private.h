@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "cluster/cluster.h"
+#include "cluster/cluster-dedup.h"
 #include "cluster/cluster-nats.h"
 #include "cluster/cluster-regs.h"
 #include "cluster/cluster-wire.h"
@@ -69,6 +70,7 @@ struct cluster {
 	bool users_loaded;		/* the watch has sent every entry */
 	uint64_t last_seq;		/* stream sequence last handled */
 	uint64_t received, duplicates;
+	uint64_t early;			/* of received: by the early copy */
 	struct cluster_frozen *frozen;	/* users moving away */
 	struct event *stats_ev;		/* once a second: mb_stats */
 
@@ -79,6 +81,9 @@ struct cluster {
 	bool ready;			/* stream and buckets are open */
 	bool stopping;
 	struct cluster_out *out_head, *out_tail;
+	struct cluster_out *early_head, *early_tail; /* their early
+					   copies, for the early sender */
+	size_t early_count;
 	struct cluster_move_job *moves;	/* the first is under way */
 	struct cluster_regs_state *regs_out; /* the notifier's state to
 					   write, NULL: written */
@@ -88,6 +93,9 @@ struct cluster {
 	atomic_int_fast64_t pending;	/* the consumer's lag, -1: unknown */
 	atomic_uint_fast64_t published, retries, dropped;
 	jsCtx *publish_js;		/* the publisher's, for async sends */
+	pthread_mutex_t dedup_lock;	/* the consumer and the early
+					   subscription's thread */
+	struct cluster_dedup *dedup;
 	atomic_bool batch_failed;	/* an async send was refused */
 
 	/* The registrations writer's own (cluster-regs-store.c). */
@@ -95,7 +103,7 @@ struct cluster {
 	unsigned regs_pieces;		/* pieces of its last write */
 	atomic_bool regs_capped;	/* too many registrations: logged */
 
-	pthread_t threads[7];
+	pthread_t threads[8];
 	size_t thread_count;
 };
 

@@ -186,17 +186,46 @@ watch_moves_main(void *arg)
 
 /* ---- Publishing ---- */
 
-void
-cluster_publish(struct cluster *c, const char *data, int len)
+static struct cluster_out *
+out_new(const char *data, int len)
 {
-	struct cluster_out *o, *old = NULL;
+	struct cluster_out *o = xmalloc(sizeof(*o) + (size_t)len);
 
-	o = xmalloc(sizeof(*o) + (size_t)len);
 	o->next = NULL;
 	o->len = len;
 	memcpy(o->data, data, (size_t)len);
+	return o;
+}
+
+static void
+out_append(struct cluster_out **head, struct cluster_out **tail,
+    struct cluster_out *o)
+{
+	if (*tail != NULL)
+		(*tail)->next = o;
+	else
+		*head = o;
+	*tail = o;
+}
+
+/* Queue an event for the publisher and, while NATS is reached, its
+ * early copy for the early sender (unless too many wait). */
+void
+cluster_publish(struct cluster *c, const char *data, int len)
+{
+	struct cluster_out *o = out_new(data, len), *old = NULL;
+	struct cluster_out *e = NULL;
+
+	if (atomic_load(&c->connected))
+		e = out_new(data, len);
 	pthread_mutex_lock(&c->lock);
 	o->seq = ++c->out_seq;
+	if (e != NULL && c->early_count < CLUSTER_EARLY_QUEUE_MAX) {
+		e->seq = o->seq;
+		out_append(&c->early_head, &c->early_tail, e);
+		c->early_count++;
+		e = NULL;
+	}
 	if (c->out_count == CLUSTER_PUBLISH_QUEUE_MAX) {
 		old = c->out_head;
 		c->out_head = old->next;
@@ -204,33 +233,32 @@ cluster_publish(struct cluster *c, const char *data, int len)
 		if (c->out_head == NULL)
 			c->out_tail = NULL;
 	}
-	if (c->out_tail != NULL)
-		c->out_tail->next = o;
-	else
-		c->out_head = o;
-	c->out_tail = o;
+	out_append(&c->out_head, &c->out_tail, o);
 	c->out_count++;
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
+	free(e);
 	if (old != NULL) {
 		atomic_fetch_add(&c->dropped, 1);
 		free(old);
 	}
 }
 
-/* o as a message to the stream, with its Nats-Msg-Id. */
+/* o as a message to the stream (or, early, to the plain subject), with
+ * its Nats-Msg-Id. */
 static natsStatus
-out_msg(struct cluster *c, const struct cluster_out *o, natsMsg **msg_r)
+out_msg(struct cluster *c, const struct cluster_out *o, bool early,
+    natsMsg **msg_r)
 {
-	char subject[sizeof(CLUSTER_EVENT_SUBJECT_PREFIX) +
-	    CLUSTER_NODE_NAME_MAX];
-	char id[CLUSTER_NODE_NAME_MAX + 48];
+	char subject[sizeof(CLUSTER_EARLY_SUBJECT_PREFIX) +
+	    sizeof(CLUSTER_EVENT_SUBJECT_PREFIX) + CLUSTER_NODE_NAME_MAX];
+	char id[CLUSTER_EVENT_ID_MAX];
 	natsStatus s;
 
-	snprintf(subject, sizeof(subject), "%s%s",
-	    CLUSTER_EVENT_SUBJECT_PREFIX, c->node);
-	snprintf(id, sizeof(id), "%s-%llu-%llu", c->node,
-	    (unsigned long long)c->started, (unsigned long long)o->seq);
+	snprintf(subject, sizeof(subject), "%s%s", early ?
+	    CLUSTER_EARLY_SUBJECT_PREFIX : CLUSTER_EVENT_SUBJECT_PREFIX,
+	    c->node);
+	cluster_event_id(c->node, c->started, o->seq, id);
 	*msg_r = NULL;
 	s = natsMsg_Create(msg_r, subject, NULL, o->data, o->len);
 	if (s == NATS_OK)
@@ -251,7 +279,7 @@ publish_one(struct cluster *c, const struct cluster_out *o)
 	jsPubOptions_Init(&po);
 	po.MaxWait = CLUSTER_NATS_TIMEOUT_MS;
 	for (;;) {
-		s = out_msg(c, o, &msg);
+		s = out_msg(c, o, false, &msg);
 		if (s == NATS_OK)
 			s = js_PublishMsg(NULL, c->cn.js, msg, &po, &jerr);
 		natsMsg_Destroy(msg);
@@ -296,7 +324,7 @@ publish_batch(struct cluster *c, struct cluster_out *batch)
 	jsPubOptions_Init(&po);
 	po.MaxWait = CLUSTER_NATS_TIMEOUT_MS;
 	for (o = batch; o != NULL && s == NATS_OK; o = o->next, n++) {
-		s = out_msg(c, o, &msg);
+		s = out_msg(c, o, false, &msg);
 		if (s == NATS_OK)
 			s = js_PublishMsgAsync(c->publish_js, &msg, &po);
 		natsMsg_Destroy(msg);		/* NULL once sent */
@@ -370,6 +398,41 @@ publish_main(void *arg)
 	jsCtx_Destroy(c->publish_js);
 	c->publish_js = NULL;
 	return NULL;
+}
+
+/*
+ * The early sender: each event's early copy, sent once as soon as it is
+ * queued, on a thread of its own so that it never waits behind the
+ * publisher waiting for the stream's acknowledgements.
+ */
+static void *
+early_main(void *arg)
+{
+	struct cluster *c = arg;
+	struct cluster_out *list, *e;
+	natsMsg *msg;
+
+	if (!cluster_wait_ready(c))
+		return NULL;
+	for (;;) {
+		pthread_mutex_lock(&c->lock);
+		while (c->early_head == NULL && !c->stopping)
+			pthread_cond_wait(&c->cond, &c->lock);
+		list = c->early_head;
+		c->early_head = c->early_tail = NULL;
+		c->early_count = 0;
+		pthread_mutex_unlock(&c->lock);
+		if (list == NULL)
+			return NULL;		/* stopping */
+		while ((e = list) != NULL) {
+			list = e->next;
+			if (out_msg(c, e, true, &msg) == NATS_OK)
+				(void)natsConnection_PublishMsg(c->cn.nc,
+				    msg);
+			natsMsg_Destroy(msg);
+			free(e);
+		}
+	}
 }
 
 /* ---- The consumer: setup, heartbeat, other nodes' events ---- */
@@ -453,33 +516,75 @@ ev_item_cb(struct completion *item)
 	free(ei);
 }
 
-/* Hand msg to the loop unless it is this node's own, then acknowledge
- * it: the notifier holds it from then on. */
-static void
-take_event(struct cluster *c, natsMsg *msg)
+/* Whether the copy of ev that came by path, as msg, is to be handed
+ * on: a copy without an id in the stream always is. */
+static bool
+dedup_take(struct cluster *c, const struct cluster_event *ev,
+    natsMsg *msg, enum cluster_path path)
 {
-	jsMsgMetaData *meta = NULL;
-	struct ev_item *ei;
+	const char *id = NULL;
+	uint64_t started, seq;
+	bool take;
+
+	if (natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) != NATS_OK ||
+	    cluster_event_id_parse(id, ev->node, &started, &seq) < 0)
+		return path == CLUSTER_PATH_STREAM;
+	pthread_mutex_lock(&c->dedup_lock);
+	take = cluster_dedup_take(c->dedup, ev->node, started, seq, path);
+	pthread_mutex_unlock(&c->dedup_lock);
+	return take;
+}
+
+/* Hand an event that came by path to the loop, unless it is this
+ * node's own or its other copy was handed on. */
+static void
+hand_on(struct cluster *c, natsMsg *msg, uint64_t seq,
+    enum cluster_path path)
+{
+	struct ev_item *ei = xcalloc(1, sizeof(*ei));
 	const char *reason;
 
-	ei = xcalloc(1, sizeof(*ei));
-	if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
-		ei->seq = meta->Sequence.Stream;
-		jsMsgMetaData_Destroy(meta);
-	}
+	ei->seq = seq;
 	if (cluster_event_decode(natsMsg_GetData(msg),
 	    (size_t)natsMsg_GetDataLength(msg), &ei->ev, &reason) < 0) {
 		log_warnx("cluster: event %llu of %s: %s",
-		    (unsigned long long)ei->seq, natsMsg_GetSubject(msg),
-		    reason);
+		    (unsigned long long)seq, natsMsg_GetSubject(msg), reason);
 		free(ei);
-	} else if (strcmp(ei->ev.node, c->node) == 0) {
-		free(ei);	/* ours: the notifier heard it here */
+	} else if (strcmp(ei->ev.node, c->node) == 0 ||
+	    !dedup_take(c, &ei->ev, msg, path)) {
+		free(ei);	/* ours (the notifier heard it here), or
+				   handed on already */
 	} else {
 		ei->c = c;
 		completion_post(c->done, &ei->item, ev_item_cb);
 	}
+}
+
+/* An event from the stream, then acknowledged: the notifier holds it
+ * from then on. */
+static void
+take_event(struct cluster *c, natsMsg *msg)
+{
+	jsMsgMetaData *meta = NULL;
+	uint64_t seq = 0;
+
+	if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+		seq = meta->Sequence.Stream;
+		jsMsgMetaData_Destroy(meta);
+	}
+	hand_on(c, msg, seq, CLUSTER_PATH_STREAM);
 	natsMsg_Ack(msg, NULL);
+}
+
+/* An early copy, on the NATS client's thread. */
+static void
+early_cb(natsConnection *nc, natsSubscription *sub, natsMsg *msg,
+    void *closure)
+{
+	(void)nc;
+	(void)sub;
+	hand_on(closure, msg, 0, CLUSTER_PATH_EARLY);
+	natsMsg_Destroy(msg);
 }
 
 /* This node's durable consumer, made at its first start from the new
@@ -507,7 +612,7 @@ static void *
 consume_main(void *arg)
 {
 	struct cluster *c = arg;
-	natsSubscription *sub = NULL, *serve;
+	natsSubscription *sub = NULL, *serve, *early = NULL;
 	natsMsgList list;
 	time_t beat = 0;
 	natsStatus s;
@@ -517,6 +622,10 @@ consume_main(void *arg)
 		return NULL;
 	if ((serve = cluster_move_serve(c)) == NULL)
 		log_warnx("cluster: cannot answer moves from this node");
+	if (natsConnection_Subscribe(&early, c->cn.nc, CLUSTER_EARLY_SUBJECTS,
+	    early_cb, c) != NATS_OK)
+		log_warnx("cluster: other nodes' events will come from the "
+		    "stream alone");
 	while (!cluster_wait_stop(c, 0)) {
 		if (time(NULL) >= beat + CLUSTER_HEARTBEAT_SECS) {
 			heartbeat(c);
@@ -549,6 +658,10 @@ consume_main(void *arg)
 		natsSubscription_Unsubscribe(serve);
 		natsSubscription_Destroy(serve);
 	}
+	if (early != NULL) {
+		natsSubscription_Unsubscribe(early);
+		natsSubscription_Destroy(early);
+	}
 	return NULL;
 }
 
@@ -558,7 +671,7 @@ void
 cluster_threads_start(struct cluster *c)
 {
 	void *(*const mains[])(void *) = { consume_main, watch_users_main,
-	    watch_nodes_main, watch_moves_main, publish_main,
+	    watch_nodes_main, watch_moves_main, publish_main, early_main,
 	    cluster_mover_main, cluster_regs_main };
 	size_t i;
 

@@ -400,12 +400,16 @@ cluster_event_in(struct cluster *c, const struct cluster_event *ce,
 	struct store_status st;
 	uint64_t now_unix = clock_unix_us(), landed;
 
-	/* A redelivery (its acknowledgement was lost) was handled. */
+	/* A redelivery (its acknowledgement was lost) was handled. An
+	 * early copy (seq 0) was sorted out by the dedup already. */
 	if (seq != 0 && seq <= c->last_seq) {
 		c->duplicates++;
 		return;
 	}
-	c->last_seq = seq;
+	if (seq != 0)
+		c->last_seq = seq;
+	else
+		c->early++;
 	c->received++;
 	if (c->deps.event_cb == NULL)
 		return;
@@ -491,6 +495,7 @@ stats_tick_cb(evutil_socket_t fd, short what, void *ctx)
 	pthread_mutex_unlock(&c->lock);
 	mb_stats.cluster_received_total = c->received;
 	mb_stats.cluster_duplicates_total = c->duplicates;
+	mb_stats.cluster_early_total = c->early;
 	mb_stats.cluster_consumer_pending = lag > 0 ? (uint64_t)lag : 0;
 }
 
@@ -537,6 +542,8 @@ cluster_new(const struct cluster_deps *deps, const char **error_r)
 	hash_init(&c->nodes, 16, node_hash);
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
+	pthread_mutex_init(&c->dedup_lock, NULL);
+	c->dedup = cluster_dedup_new();
 	c->done = completion_queue_new(deps->base, "cluster");
 	c->route.locate = route_locate;
 	c->route.node_login = route_node_login;
@@ -604,6 +611,10 @@ cluster_free(struct cluster **cp)
 		c->out_head = o->next;
 		free(o);
 	}
+	while ((o = c->early_head) != NULL) {
+		c->early_head = o->next;
+		free(o);
+	}
 	while ((job = c->moves) != NULL) {
 		c->moves = job->next;
 		free(job);
@@ -619,6 +630,8 @@ cluster_free(struct cluster **cp)
 	free_table(&c->nodes, offsetof(struct cluster_node, hn));
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->lock);
+	cluster_dedup_free(&c->dedup);
+	pthread_mutex_destroy(&c->dedup_lock);
 	free(c->mail_root);
 	free(c);
 }

@@ -153,6 +153,8 @@ struct mb_stats {
 	uint64_t cluster_publish_queue;		/* events waiting now */
 	uint64_t cluster_received_total;	/* other nodes' events */
 	uint64_t cluster_duplicates_total;	/* redelivered, dropped */
+	uint64_t cluster_early_total;		/* of received: by the
+						   early copy */
 	uint64_t cluster_consumer_pending;	/* this node's lag */
 	struct stats_histogram cluster_event_seconds; /* landed on its owner
 						   to handed to the notifier

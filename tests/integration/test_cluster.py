@@ -69,6 +69,32 @@ def test_event_crosses_nodes(mail_cluster):
     c.close()
 
 
+def test_events_come_early_and_once(mail_cluster):
+    """Each event reaches the other nodes twice, early over plain NATS
+    and from the stream: the early copies are used, and each event is
+    handed to the notifier once."""
+    a, b = mail_cluster["a"], mail_cluster["b"]
+    mail_cluster.add_user("bob", "b")
+    c = registered_client(a, "bob")
+    seen = {}                   # UID -> the EVENT numbers that told it
+    for n in range(20):
+        deliver(b, "bob@example.org", subject="m%d" % n)
+        ev = c.expect(nc.EVENT, timeout=5.0)
+        seen.setdefault(ev["uid"], set()).add(ev["number"])
+        c.ack(ev["number"])
+    # A datagram sent again before its ACK came has the same number.
+    while (ev := c.recv(1.5)) is not None:
+        if ev.type == nc.EVENT:
+            seen.setdefault(ev["uid"], set()).add(ev["number"])
+    c.close()
+    assert sorted(seen) == list(range(1, 21))
+    assert all(len(numbers) == 1 for numbers in seen.values()), seen
+    wait_for(lambda: a.metric("cluster_events_received_total") >= 20, 10,
+             "a's count of b's events")
+    assert a.metric("cluster_events_received_total") == 20
+    assert a.metric("cluster_events_early_total") >= 1
+
+
 def api_cluster(node):
     url = "http://127.0.0.1:%d/api/cluster" % node.admin_port
     with urllib.request.urlopen(url, timeout=10) as r:
