@@ -196,7 +196,8 @@ const struct metric metrics_table[] = {
 	GAUGE(cluster_publish_queue, "cluster_publish_queue",
 	    "This node's events waiting to be published."),
 	COUNTER(cluster_received_total, "cluster_events_received_total",
-	    "Other nodes' events read from this node's consumer."),
+	    "Other nodes' events handed to this node's notifier, from "
+	    "their early copy or the stream."),
 	COUNTER(cluster_duplicates_total, "cluster_events_duplicate_total",
 	    "Events delivered again by the stream and dropped."),
 	COUNTER(cluster_early_total, "cluster_events_early_total",

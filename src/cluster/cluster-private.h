@@ -93,10 +93,10 @@ struct cluster {
 	atomic_int_fast64_t pending;	/* the consumer's lag, -1: unknown */
 	atomic_uint_fast64_t published, retries, dropped;
 	jsCtx *publish_js;		/* the publisher's, for async sends */
+	atomic_bool batch_failed;	/* an async send was refused */
 	pthread_mutex_t dedup_lock;	/* the consumer and the early
 					   subscription's thread */
 	struct cluster_dedup *dedup;
-	atomic_bool batch_failed;	/* an async send was refused */
 
 	/* The registrations writer's own (cluster-regs-store.c). */
 	unsigned char regs_key[CLUSTER_REGS_KEY_LEN]; /* seals the state */
