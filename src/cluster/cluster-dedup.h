@@ -12,12 +12,12 @@
  *
  * An event is named by its owner node, the owner's start (a restarted
  * owner numbers afresh) and its number there (the Nats-Msg-Id's). For
- * each owner the dedup keeps the window of numbers above the highest
- * the stream brought less CLUSTER_DEDUP_WINDOW, for its two latest
- * starts: an early copy outside them is left to the stream, and a
- * stream copy below them is handed on (the stream never falls that far
- * behind the early copies it is compared with, except across a restart
- * of this node, which forgets what the early path brought).
+ * the two latest starts of each owner the dedup keeps a window of
+ * CLUSTER_DEDUP_WINDOW numbers, half behind the highest the stream
+ * brought and half ahead: an early copy outside it is left to the
+ * stream, and a stream copy below it is handed on. The stream does not
+ * reorder that far, so a copy handed on twice takes a restart of this
+ * node, which forgets what the early path brought.
  *
  * Pure and not thread-safe: the caller locks.
  */
