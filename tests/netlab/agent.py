@@ -315,6 +315,14 @@ def op_capture_stop(r):
     cap = captures.pop(r["cap"])
     cap["stop"] = True
     cap["thread"].join(timeout=5)
+    # Frames the thread had not read yet (it lags on a busy machine)
+    # are in the socket still: read them too.
+    cap["sock"].setblocking(False)
+    try:
+        while True:
+            cap["frames"].append(cap["sock"].recv(65536))
+    except BlockingIOError:
+        pass
     cap["sock"].close()
     flows = {}
     for frame in cap["frames"]:
